@@ -1,0 +1,15 @@
+// Original file: proto/berth/v1/agent.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface Assignment {
+  'service'?: (string);
+  'instance'?: (string);
+  'epoch'?: (number | string | Long);
+}
+
+export interface Assignment__Output {
+  'service': (string);
+  'instance': (string);
+  'epoch': (number);
+}
