@@ -1,0 +1,424 @@
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
+import * as grpc from "@grpc/grpc-js";
+import { createPrivateKey, webcrypto, X509Certificate } from "node:crypto";
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  CaDiscoveryTimeoutError,
+  CaMismatchError,
+  CONTROLLER_TLS_NAME,
+  InvalidCsrError,
+  InvalidHostIdError,
+  caFingerprint,
+  channelOptions,
+  createCa,
+  createKeyAndCsr,
+  createServerCert,
+  fetchServerCaPem,
+  grpcClientCredentials,
+  grpcServerCredentials,
+  hostIdFromCert,
+  peerCertificate,
+  serverChainPem,
+  signHostCsr,
+  verifyClientCert,
+  type CertAndKey,
+} from "../../../shared/tls/pki.js";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const SIGN_ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+
+let ca: CertAndKey;
+let foreignCa: CertAndKey;
+let server: CertAndKey; // controller serving cert from `ca`
+let host: CertAndKey; // host "h-1" client cert from `ca`
+let foreignHost: CertAndKey; // host "h-1" client cert from `foreignCa`
+
+async function hostCert(issuer: CertAndKey, hostId: string, validityDays?: number): Promise<CertAndKey> {
+  const { keyPem, csrPem } = await createKeyAndCsr(hostId);
+  const certPem = await signHostCsr(issuer, csrPem, hostId, validityDays === undefined ? {} : { validityDays });
+  return { certPem, keyPem };
+}
+
+beforeAll(async () => {
+  ca = await createCa();
+  foreignCa = await createCa({ commonName: "someone else's CA" });
+  server = await createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME, "localhost"], ips: ["127.0.0.1"] });
+  host = await hostCert(ca, "h-1");
+  foreignHost = await hostCert(foreignCa, "h-1");
+});
+
+// Flip one bit of the last DER byte (inside the ECDSA signature) and re-wrap as PEM.
+function tamperCsr(csrPem: string): string {
+  const der = Buffer.from(x509.PemConverter.decodeFirst(csrPem));
+  der[der.length - 1] = (der[der.length - 1] ?? 0) ^ 0x01;
+  return x509.PemConverter.encode(der, "CERTIFICATE REQUEST");
+}
+
+describe("CA and server certificate", () => {
+  it("creates a P-256 CA that can only sign certificates", () => {
+    const c = new X509Certificate(ca.certPem);
+    expect(c.ca).toBe(true);
+    expect(c.checkIssued(c)).toBe(true);
+    expect(c.verify(c.publicKey)).toBe(true);
+    expect(c.checkPrivateKey(createPrivateKey(ca.keyPem))).toBe(true);
+    expect(c.publicKey.asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
+    const p = new x509.X509Certificate(ca.certPem);
+    expect(p.getExtension(x509.KeyUsagesExtension)?.usages).toBe(
+      x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+    );
+    const years = (p.notAfter.getTime() - p.notBefore.getTime()) / DAY_MS / 365;
+    expect(years).toBeGreaterThan(9.9);
+    expect(years).toBeLessThan(10.1);
+  });
+
+  it("issues a serverAuth certificate with the SANs given", () => {
+    const c = new X509Certificate(server.certPem);
+    expect(c.ca).toBe(false);
+    expect(c.checkIssued(new X509Certificate(ca.certPem))).toBe(true);
+    expect(c.checkHost(CONTROLLER_TLS_NAME)).toBe(CONTROLLER_TLS_NAME);
+    expect(c.checkIP("127.0.0.1")).toBe("127.0.0.1");
+    expect(c.subjectAltName).toContain("DNS:localhost");
+    expect(c.checkPrivateKey(createPrivateKey(server.keyPem))).toBe(true);
+    const p = new x509.X509Certificate(server.certPem);
+    expect(p.getExtension(x509.ExtendedKeyUsageExtension)?.usages).toEqual([x509.ExtendedKeyUsage.serverAuth]);
+  });
+
+  it("rejects a non-IP in ips", async () => {
+    await expect(createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME], ips: ["not-an-ip"] })).rejects.toThrow(RangeError);
+  });
+
+  it("fingerprints the CA DER as lowercase hex sha256", () => {
+    const fp = caFingerprint(ca.certPem);
+    expect(fp).toMatch(/^[0-9a-f]{64}$/);
+    expect(fp).toBe(new X509Certificate(ca.certPem).fingerprint256.replaceAll(":", "").toLowerCase());
+    expect(caFingerprint(foreignCa.certPem)).not.toBe(fp);
+  });
+});
+
+describe("CSR signing", () => {
+  it("round-trips: key stays with the agent, identity comes from the controller", async () => {
+    const { keyPem, csrPem } = await createKeyAndCsr("web-01.example");
+    const before = Date.now();
+    const certPem = await signHostCsr(ca, csrPem, "h-42");
+    const c = new X509Certificate(certPem);
+    expect(c.checkPrivateKey(createPrivateKey(keyPem))).toBe(true);
+    expect(c.checkIssued(new X509Certificate(ca.certPem))).toBe(true);
+    expect(c.subject).toBe("CN=h-42");
+    expect(c.subjectAltName).toBe("URI:urn:berth:host:h-42");
+    expect(c.ca).toBe(false);
+    expect(hostIdFromCert(certPem)).toBe("h-42");
+    expect(hostIdFromCert(c.raw)).toBe("h-42");
+    expect(hostIdFromCert(Buffer.from(certPem))).toBe("h-42");
+
+    const p = new x509.X509Certificate(certPem);
+    expect(p.getExtension(x509.ExtendedKeyUsageExtension)?.usages).toEqual([x509.ExtendedKeyUsage.clientAuth]);
+    // Backdated a minute for clock skew (UTCTime has whole seconds).
+    expect(before - p.notBefore.getTime()).toBeGreaterThanOrEqual(59_000);
+    expect(before - p.notBefore.getTime()).toBeLessThan(65_000);
+    expect((p.notAfter.getTime() - before) / DAY_MS).toBeCloseTo(365, 1);
+  });
+
+  it("uses random serials", async () => {
+    const { csrPem } = await createKeyAndCsr("h");
+    const a = new X509Certificate(await signHostCsr(ca, csrPem, "h-2"));
+    const b = new X509Certificate(await signHostCsr(ca, csrPem, "h-2"));
+    expect(a.serialNumber).not.toBe(b.serialNumber);
+    expect(a.serialNumber).toMatch(/^[0-9A-F]{32}$/);
+  });
+
+  it("ignores what the CSR asks for (other host, serverAuth, CA)", async () => {
+    const keys = await webcrypto.subtle.generateKey(SIGN_ALG, true, ["sign", "verify"]);
+    const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+      name: "CN=admin",
+      keys,
+      signingAlgorithm: SIGN_ALG,
+      extensions: [
+        new x509.SubjectAlternativeNameExtension([{ type: "url", value: "urn:berth:host:admin" }]),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.BasicConstraintsExtension(true),
+      ],
+    });
+    const c = new X509Certificate(await signHostCsr(ca, csr.toString("pem"), "h-7"));
+    expect(c.subject).toBe("CN=h-7");
+    expect(c.subjectAltName).toBe("URI:urn:berth:host:h-7");
+    expect(c.ca).toBe(false);
+    expect(c.keyUsage).toEqual([x509.ExtendedKeyUsage.clientAuth]);
+  });
+
+  it("rejects a tampered CSR", async () => {
+    const { csrPem } = await createKeyAndCsr("h");
+    await expect(signHostCsr(ca, tamperCsr(csrPem), "h-3")).rejects.toThrow(InvalidCsrError);
+  });
+
+  it("rejects garbage, wrong PEM types, oversized input and empty input", async () => {
+    const bad = [
+      "",
+      "hello",
+      "-----BEGIN CERTIFICATE REQUEST-----\nbm90IGEgY3Ny\n-----END CERTIFICATE REQUEST-----",
+      ca.certPem,
+      (await createKeyAndCsr("a")).csrPem + "\n" + (await createKeyAndCsr("b")).csrPem,
+      "A".repeat(17 * 1024),
+    ];
+    for (const csrPem of bad) {
+      await expect(signHostCsr(ca, csrPem, "h-4"), csrPem.slice(0, 40)).rejects.toThrow(InvalidCsrError);
+    }
+  });
+
+  it("rejects a CSR that is not ECDSA P-256", async () => {
+    const alg = { name: "ECDSA", namedCurve: "P-384", hash: "SHA-384" } as const;
+    const keys = await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"]);
+    const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: "CN=h", keys, signingAlgorithm: alg });
+    await expect(signHostCsr(ca, csr.toString("pem"), "h-5")).rejects.toThrow(/P-256/);
+    await expect(signHostCsr(ca, csr.toString("pem"), "h-5")).rejects.toBeInstanceOf(InvalidCsrError);
+  });
+
+  it("refuses host ids that need escaping", async () => {
+    const { csrPem } = await createKeyAndCsr("h");
+    for (const id of ["", "a b", "x,URI:urn:berth:host:admin", "-lead", "a".repeat(64)]) {
+      await expect(signHostCsr(ca, csrPem, id)).rejects.toBeInstanceOf(InvalidHostIdError);
+    }
+  });
+
+  it("hostIdFromCert is undefined for garbage and for certs without a host URI", () => {
+    expect(hostIdFromCert("garbage")).toBeUndefined();
+    expect(hostIdFromCert(Buffer.from([1, 2, 3]))).toBeUndefined();
+    expect(hostIdFromCert(server.certPem)).toBeUndefined();
+    expect(hostIdFromCert(ca.certPem)).toBeUndefined();
+  });
+});
+
+describe("verifyClientCert", () => {
+  it("accepts a host certificate from this CA, as PEM or DER", () => {
+    expect(verifyClientCert(ca.certPem, host.certPem)).toEqual({ ok: true, hostId: "h-1" });
+    expect(verifyClientCert(ca.certPem, new X509Certificate(host.certPem).raw)).toEqual({ ok: true, hostId: "h-1" });
+  });
+
+  it("rejects a certificate from a foreign CA", () => {
+    const r = verifyClientCert(ca.certPem, foreignHost.certPem);
+    expect(r.ok).toBe(false);
+    expect(r.ok ? "" : r.reason).toMatch(/not issued by this controller's CA/);
+  });
+
+  it("rejects an expired and a not-yet-valid certificate", () => {
+    const expired = verifyClientCert(ca.certPem, host.certPem, new Date(Date.now() + 366 * DAY_MS));
+    expect(expired.ok ? "" : expired.reason).toMatch(/expired/);
+    const early = verifyClientCert(ca.certPem, host.certPem, new Date(Date.now() - 60 * 60 * 1000));
+    expect(early.ok ? "" : early.reason).toMatch(/not valid before/);
+  });
+
+  it("rejects a self-signed certificate impersonating the CA's name", async () => {
+    const keys = await webcrypto.subtle.generateKey(SIGN_ALG, true, ["sign", "verify"]);
+    const forged = await x509.X509CertificateGenerator.createSelfSigned({
+      name: new x509.X509Certificate(ca.certPem).subjectName,
+      keys,
+      signingAlgorithm: SIGN_ALG,
+      extensions: [
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+        new x509.SubjectAlternativeNameExtension([{ type: "url", value: "urn:berth:host:h-1" }]),
+      ],
+    });
+    const r = verifyClientCert(ca.certPem, forged.toString("pem"));
+    expect(r.ok).toBe(false);
+    expect(r.ok ? "" : r.reason).toMatch(/signature does not verify/);
+  });
+
+  it("rejects a server certificate (no clientAuth)", () => {
+    const r = verifyClientCert(ca.certPem, server.certPem);
+    expect(r.ok ? "" : r.reason).toMatch(/clientAuth/);
+  });
+
+  it("rejects the CA itself and garbage", () => {
+    expect(verifyClientCert(ca.certPem, ca.certPem).ok).toBe(false);
+    expect(verifyClientCert(ca.certPem, Buffer.from("nope")).ok).toBe(false);
+  });
+});
+
+describe("peerCertificate / channel options", () => {
+  it("narrows whatever getAuthContext returns", () => {
+    const raw = Buffer.from([0x30, 0x01, 0x00]);
+    expect(peerCertificate({})).toBeUndefined();
+    expect(peerCertificate({ getAuthContext: () => ({}) })).toBeUndefined();
+    expect(peerCertificate({ getAuthContext: () => null })).toBeUndefined();
+    expect(peerCertificate({ getAuthContext: () => ({ sslPeerCertificate: { raw: "x" } }) })).toBeUndefined();
+    expect(peerCertificate({ getAuthContext: () => ({ sslPeerCertificate: { raw } }) })).toBe(raw);
+  });
+
+  it("dials by the controller's TLS name", () => {
+    expect(channelOptions()).toEqual({
+      "grpc.ssl_target_name_override": "berth-controller",
+      "grpc.default_authority": "berth-controller",
+    });
+  });
+
+  it("serverChainPem appends the CA once", () => {
+    const chain = serverChainPem(server.certPem, ca.certPem);
+    expect(x509.PemConverter.decode(chain)).toHaveLength(2);
+    expect(serverChainPem(chain, ca.certPem)).toBe(chain);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Real sockets
+
+const tlsServers: net.Server[] = [];
+const openSockets = new Set<net.Socket>();
+const grpcServers: grpc.Server[] = [];
+const grpcClients: grpc.Client[] = [];
+
+afterEach(async () => {
+  for (const c of grpcClients.splice(0)) c.close();
+  for (const s of grpcServers.splice(0)) s.forceShutdown();
+  for (const s of openSockets) s.destroy();
+  openSockets.clear();
+  await Promise.all(tlsServers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+});
+
+async function listen(srv: net.Server): Promise<number> {
+  tlsServers.push(srv);
+  srv.on("connection", (s: net.Socket) => {
+    openSockets.add(s);
+    s.on("close", () => openSockets.delete(s));
+    s.on("error", () => undefined); // the discovering client hangs up abruptly on purpose
+  });
+  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  const addr = srv.address();
+  if (addr === null || typeof addr === "string") throw new Error("no TCP address");
+  return addr.port;
+}
+
+function tlsServer(certChainPem: string, keyPem: string): Promise<number> {
+  const srv = tls.createServer({ cert: certChainPem, key: keyPem, ALPNProtocols: ["h2"] });
+  srv.on("secureConnection", (s) => s.on("error", () => undefined));
+  return listen(srv);
+}
+
+describe("fetchServerCaPem", () => {
+  it("returns the CA when the pinned fingerprint is in the served chain", async () => {
+    const port = await tlsServer(server.certPem + "\n" + ca.certPem, server.keyPem);
+    const pem = await fetchServerCaPem("127.0.0.1", port, caFingerprint(ca.certPem));
+    expect(pem).toBe(ca.certPem);
+    // The kubeadm-style and colon forms of the pin work too.
+    const colons = new X509Certificate(ca.certPem).fingerprint256;
+    expect(await fetchServerCaPem("127.0.0.1", port, colons)).toBe(ca.certPem);
+    expect(await fetchServerCaPem("127.0.0.1", port, "sha256:" + caFingerprint(ca.certPem))).toBe(ca.certPem);
+  });
+
+  it("rejects with CaMismatchError on a wrong fingerprint", async () => {
+    const port = await tlsServer(server.certPem + "\n" + ca.certPem, server.keyPem);
+    const p = fetchServerCaPem("127.0.0.1", port, caFingerprint(foreignCa.certPem));
+    await expect(p).rejects.toBeInstanceOf(CaMismatchError);
+    await expect(fetchServerCaPem("127.0.0.1", port, "00".repeat(32))).rejects.toThrow(
+      /controller's CA does not match the join token/,
+    );
+  });
+
+  it("cannot find the CA when the server sends only its leaf", async () => {
+    const port = await tlsServer(server.certPem, server.keyPem);
+    await expect(fetchServerCaPem("127.0.0.1", port, caFingerprint(ca.certPem))).rejects.toBeInstanceOf(CaMismatchError);
+  });
+
+  it("rejects a host certificate posing as the controller, even from the pinned CA", async () => {
+    const port = await tlsServer(host.certPem + "\n" + ca.certPem, host.keyPem);
+    await expect(fetchServerCaPem("127.0.0.1", port, caFingerprint(ca.certPem))).rejects.toThrow(/serverAuth/);
+  });
+
+  it("times out on a server that never answers the handshake", async () => {
+    const port = await listen(net.createServer());
+    await expect(fetchServerCaPem("127.0.0.1", port, caFingerprint(ca.certPem), 150)).rejects.toBeInstanceOf(
+      CaDiscoveryTimeoutError,
+    );
+  });
+});
+
+describe("grpc-js mutual TLS on one port", () => {
+  const identity = (b: Buffer): Buffer => b;
+  const whoAmI: grpc.MethodDefinition<Buffer, Buffer> = {
+    path: "/berth.test.Tls/WhoAmI",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  };
+  const service: grpc.ServiceDefinition = { WhoAmI: whoAmI };
+  const TlsClient = grpc.makeGenericClientConstructor(service, "Tls");
+
+  // What the handler saw, in call order: "none", "invalid: <reason>" or the host id.
+  let seen: string[] = [];
+
+  const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
+    const der = peerCertificate(call);
+    if (!der) {
+      seen.push("none");
+      callback({ code: grpc.status.UNAUTHENTICATED, details: "client certificate required" });
+      return;
+    }
+    const v = verifyClientCert(ca.certPem, der);
+    if (!v.ok) {
+      seen.push(`invalid: ${v.reason}`);
+      callback({ code: grpc.status.UNAUTHENTICATED, details: v.reason });
+      return;
+    }
+    seen.push(v.hostId);
+    callback(null, Buffer.from(v.hostId));
+  };
+
+  async function startServer(): Promise<number> {
+    seen = [];
+    const srv = new grpc.Server();
+    grpcServers.push(srv);
+    srv.addService(service, { WhoAmI: handler });
+    // The leaf alone is passed: grpcServerCredentials appends the CA for discovery.
+    const creds = grpcServerCredentials(ca.certPem, server.certPem, server.keyPem);
+    return new Promise<number>((resolve, reject) => {
+      srv.bindAsync("127.0.0.1:0", creds, (err, port) => (err ? reject(err) : resolve(port)));
+    });
+  }
+
+  function call(port: number, clientCert?: CertAndKey): Promise<{ hostId?: string; code?: grpc.status; details?: string }> {
+    const client = new TlsClient(`127.0.0.1:${port}`, grpcClientCredentials(ca.certPem, clientCert), channelOptions());
+    grpcClients.push(client);
+    return new Promise((resolve) => {
+      client.makeUnaryRequest(
+        whoAmI.path,
+        identity,
+        identity,
+        Buffer.alloc(0),
+        { deadline: Date.now() + 10_000 },
+        (err: grpc.ServiceError | null, res?: Buffer) => {
+          if (err) resolve({ code: err.code, details: err.details });
+          else resolve({ hostId: res?.toString() ?? "" });
+        },
+      );
+    });
+  }
+
+  it("identifies a client with a host certificate", async () => {
+    const port = await startServer();
+    expect(await call(port, host)).toEqual({ hostId: "h-1" });
+    expect(seen).toEqual(["h-1"]);
+  });
+
+  it("lets a client without a certificate connect; the handler refuses it", async () => {
+    const port = await startServer();
+    expect(await call(port)).toEqual({ code: grpc.status.UNAUTHENTICATED, details: "client certificate required" });
+    expect(seen).toEqual(["none"]);
+  });
+
+  it("a foreign-CA certificate passes TLS but is invisible to the handler", async () => {
+    // TLS does not refuse it (rejectUnauthorized: false), and grpc-js's getAuthContext
+    // only exposes certificates of `authorized` sockets, so the handler sees none.
+    const port = await startServer();
+    expect(await call(port, foreignHost)).toEqual({ code: grpc.status.UNAUTHENTICATED, details: "client certificate required" });
+    expect(seen).toEqual(["none"]);
+  });
+
+  it("serves leaf + CA so agents can discover the CA on the same port", async () => {
+    const port = await startServer();
+    expect(await fetchServerCaPem("127.0.0.1", port, caFingerprint(ca.certPem))).toBe(ca.certPem);
+  });
+});
