@@ -1,0 +1,60 @@
+/**
+ * The agent's identity, kept in its data dir: the host id and the certificate the
+ * controller issued at join, the private key that never left this host, and the
+ * controller's CA. With these a restarted agent is the same host, never a new one.
+ */
+import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export interface Identity {
+  hostId: string;
+  /** HOST:PORT the agent joined; reconnects go there. */
+  controller: string;
+  certPem: string;
+  keyPem: string;
+  caPem: string;
+}
+
+const dirOf = (dataDir: string): string => join(dataDir, "identity");
+
+async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+  // Write then rename: a crash mid-write leaves the old file or the new, never half.
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, data, { mode });
+  await chmod(tmp, mode);
+  await rename(tmp, path);
+}
+
+export async function loadIdentity(dataDir: string): Promise<Identity | undefined> {
+  const dir = dirOf(dataDir);
+  let meta: { hostId?: unknown; controller?: unknown };
+  try {
+    meta = JSON.parse(await readFile(join(dir, "host.json"), "utf8")) as typeof meta;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+  if (typeof meta.hostId !== "string" || typeof meta.controller !== "string") {
+    throw new Error(`${join(dir, "host.json")} is damaged: remove the identity folder to join again`);
+  }
+  const [certPem, keyPem, caPem] = await Promise.all(
+    ["host.crt", "host.key", "ca.crt"].map((f) => readFile(join(dir, f), "utf8")),
+  );
+  return { hostId: meta.hostId, controller: meta.controller, certPem: certPem!, keyPem: keyPem!, caPem: caPem! };
+}
+
+/** The key is saved before the join call, so a crash after it never strands a certificate. */
+export async function saveKey(dataDir: string, keyPem: string): Promise<void> {
+  await mkdir(dirOf(dataDir), { recursive: true, mode: 0o700 });
+  await writeAtomic(join(dirOf(dataDir), "host.key"), keyPem, 0o600);
+}
+
+export async function saveIdentity(dataDir: string, id: Identity): Promise<void> {
+  const dir = dirOf(dataDir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeAtomic(join(dir, "host.key"), id.keyPem, 0o600);
+  await writeAtomic(join(dir, "host.crt"), id.certPem, 0o644);
+  await writeAtomic(join(dir, "ca.crt"), id.caPem, 0o644);
+  // host.json last: its presence means the identity is whole.
+  await writeAtomic(join(dir, "host.json"), JSON.stringify({ hostId: id.hostId, controller: id.controller }) + "\n", 0o644);
+}

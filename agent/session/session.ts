@@ -1,0 +1,275 @@
+/**
+ * The agent's side of the controller: joins once with a token, then keeps one
+ * mutual-TLS stream open — Hello, heartbeats at the controller's cadence — and
+ * reconnects with jittered, capped exponential backoff whenever it breaks.
+ *
+ * A stream that goes quiet (a cut link stalls TCP without an error) is detected
+ * by the missing heartbeat acks, not by TCP: after one TTL without a word from
+ * the controller the agent drops the stream and dials again.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { EventEmitter } from "node:events";
+import type { Logger } from "../../shared/log/logger.js";
+import { loadProtos } from "../../shared/proto.js";
+import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from "../../shared/backoff.js";
+import { formatHostPort, parseHostPort } from "../../shared/addr.js";
+import { parseToken } from "../../shared/token-format.js";
+import type { Labels } from "../../shared/labels.js";
+import type { HostFacts } from "../../shared/gen/berth/v1/HostFacts.js";
+import type { Usage } from "../../shared/gen/berth/v1/Usage.js";
+import type { AgentServiceClient } from "../../shared/gen/berth/v1/AgentService.js";
+import type { AgentMessage } from "../../shared/gen/berth/v1/AgentMessage.js";
+import type { ControllerMessage__Output } from "../../shared/gen/berth/v1/ControllerMessage.js";
+import type { JoinResponse__Output } from "../../shared/gen/berth/v1/JoinResponse.js";
+import { channelOptions, createKeyAndCsr, fetchServerCaPem, grpcClientCredentials } from "../../shared/tls/pki.js";
+import { loadIdentity, saveIdentity, saveKey, type Identity } from "../identity.js";
+
+export interface SessionOptions {
+  dataDir: string;
+  /** HOST:PORT; required to join, and overrides the joined address when given. */
+  controller?: string;
+  /** A join token; needed only when the data dir holds no identity yet. */
+  token?: string;
+  labels: Labels;
+  advertiseAddr?: string;
+  log: Logger;
+  facts: () => HostFacts;
+  usage: () => Usage;
+  backoff?: BackoffPolicy;
+  /** Before the first Welcome says otherwise. @default 1000 */
+  heartbeatIntervalMs?: number;
+}
+
+/** A refusal that retrying cannot fix (bad token, unknown host): the operator must act. */
+export class JoinError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "JoinError";
+  }
+}
+
+export interface SessionEvents {
+  connected: [{ hostId: string; heartbeatIntervalMs: number; ttlMs: number }];
+  disconnected: [{ reason: string }];
+  heartbeatAck: [{ rttMs: number }];
+}
+
+const FATAL = new Set([grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED, grpc.status.INVALID_ARGUMENT]);
+
+function grpcCode(err: unknown): grpc.status | undefined {
+  const c = (err as { code?: unknown } | null)?.code;
+  return typeof c === "number" ? c : undefined;
+}
+
+function errText(err: unknown): string {
+  const e = err as { details?: unknown; message?: unknown } | null;
+  return typeof e?.details === "string" && e.details ? e.details : typeof e?.message === "string" ? e.message : String(err);
+}
+
+export class AgentSession extends EventEmitter<SessionEvents> {
+  private identity: Identity | undefined;
+  private client: AgentServiceClient | undefined;
+  private call: grpc.ClientDuplexStream<AgentMessage, ControllerMessage__Output> | undefined;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private heartbeatIntervalMs: number;
+  private ttlMs = 5000;
+
+  constructor(private readonly opts: SessionOptions) {
+    super();
+    this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
+  }
+
+  get hostId(): string | undefined {
+    return this.identity?.hostId;
+  }
+
+  /** Joins if this data dir has no identity yet, then runs the stream in the background. */
+  async start(): Promise<Identity> {
+    this.identity = (await loadIdentity(this.opts.dataDir)) ?? (await this.join());
+    if (this.opts.controller && this.opts.controller !== this.identity.controller) {
+      this.identity = { ...this.identity, controller: this.opts.controller };
+    }
+    const protos = loadProtos();
+    const { keyPem, certPem, caPem } = this.identity;
+    this.client = new protos.agent.berth.v1.AgentService(this.identity.controller, grpcClientCredentials(caPem, { certPem, keyPem }), {
+      ...channelOptions(),
+      // Fail fast on a dead controller; the session owns the retry policy.
+      "grpc.initial_reconnect_backoff_ms": 200,
+      "grpc.max_reconnect_backoff_ms": 2000,
+    });
+    this.loop = this.run();
+    return this.identity;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    this.call?.cancel();
+    await this.loop;
+    this.client?.close();
+  }
+
+  private async join(): Promise<Identity> {
+    const { token, controller, log } = this.opts;
+    if (!token || !controller) {
+      throw new JoinError(`${this.opts.dataDir} holds no identity yet: give --controller and a join --token (berth token create --role agent)`);
+    }
+    let parsed;
+    try {
+      parsed = parseToken(token);
+    } catch (e) {
+      throw new JoinError(errText(e));
+    }
+    if (parsed.kind !== "join" || !parsed.caFingerprint) throw new JoinError("this is not a join token: create one with `berth token create --role agent`");
+    const addr = parseHostPort(controller);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // Pin the controller's CA by the fingerprint the token carries.
+        const caPem = await fetchServerCaPem(addr.host, addr.port, parsed.caFingerprint, 5000);
+        const facts = this.opts.facts();
+        const { keyPem, csrPem } = await createKeyAndCsr(facts.hostname || "host");
+        await saveKey(this.opts.dataDir, keyPem);
+        const client = new (loadProtos().agent.berth.v1.AgentService)(formatHostPort(addr), grpcClientCredentials(caPem), channelOptions());
+        try {
+          const res = await new Promise<JoinResponse__Output>((resolve, reject) =>
+            client.Join(
+              { token, csr_pem: csrPem, facts, labels: this.opts.labels, advertise_addr: this.opts.advertiseAddr ?? "" },
+              { deadline: Date.now() + 15_000 },
+              (err, r) => (err || !r ? reject(err ?? new Error("empty join response")) : resolve(r)),
+            ),
+          );
+          const id: Identity = { hostId: res.host_id, controller: formatHostPort(addr), certPem: res.certificate_pem, keyPem, caPem: res.ca_pem };
+          await saveIdentity(this.opts.dataDir, id);
+          log.info({ host: id.hostId, controller: id.controller }, "joined");
+          return id;
+        } finally {
+          client.close();
+        }
+      } catch (err) {
+        const code = grpcCode(err);
+        const name = (err as { name?: unknown } | null)?.name;
+        if ((code !== undefined && FATAL.has(code)) || name === "CaMismatchError") throw new JoinError(`join refused: ${errText(err)}`);
+        if (this.stopped) throw new JoinError("stopped before joining");
+        const delay = backoffDelayMs(this.opts.backoff ?? DEFAULT_BACKOFF, attempt);
+        log.warn({ err: errText(err), retryInMs: delay }, "join failed; retrying");
+        await this.pause(delay);
+      }
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopped) {
+      const { welcomed, reason, fatal } = await this.stream();
+      if (this.stopped) break;
+      this.emit("disconnected", { reason });
+      attempt = welcomed ? 0 : attempt + 1;
+      // A restarted controller gives each host one TTL of grace: reconnect well
+      // within it, or a controller restart would mark healthy hosts down.
+      const base = this.opts.backoff ?? DEFAULT_BACKOFF;
+      const policy = { ...base, maxMs: Math.min(base.maxMs, Math.floor(this.ttlMs / 2)) };
+      // A refusal (unknown host, bad certificate) won't fix itself quickly: retry slowly and say so loudly.
+      const delay = fatal ? policy.maxMs : backoffDelayMs(policy, attempt);
+      if (fatal) this.opts.log.error({ reason, retryInMs: delay }, "controller refused this agent");
+      else this.opts.log.warn({ reason, retryInMs: delay }, "controller stream lost; reconnecting");
+      await this.pause(delay);
+    }
+  }
+
+  /** One stream, start to end. Resolves (never rejects) with why it ended. */
+  private stream(): Promise<{ welcomed: boolean; reason: string; fatal: boolean }> {
+    const id = this.identity!;
+    const log = this.opts.log;
+    return new Promise((resolve) => {
+      let welcomed = false;
+      let ended = false;
+      let seq = 0;
+      let lastHeardMs = Date.now();
+      let blocked = false;
+      let heartbeat: NodeJS.Timeout | undefined;
+      const call = this.client!.Connect();
+      this.call = call;
+
+      const finish = (reason: string, fatal = false): void => {
+        if (ended) return;
+        ended = true;
+        clearInterval(heartbeat);
+        clearInterval(watchdog);
+        call.removeAllListeners("data");
+        call.on("error", () => undefined); // cancel() below reports CANCELLED; nothing to do with it
+        call.cancel();
+        this.call = undefined;
+        resolve({ welcomed, reason, fatal });
+      };
+
+      const send = (m: AgentMessage): void => {
+        // Honour backpressure: skip heartbeats until the socket drains rather
+        // than queue them without bound behind a stalled link.
+        if (blocked) return;
+        if (!call.write(m)) {
+          blocked = true;
+          call.once("drain", () => (blocked = false));
+        }
+      };
+
+      const beat = (): void => {
+        seq++;
+        send({ heartbeat: { seq, sent_at_ms: Date.now(), usage: this.opts.usage() } });
+      };
+      const startHeartbeats = (): void => {
+        clearInterval(heartbeat);
+        heartbeat = setInterval(beat, this.heartbeatIntervalMs);
+      };
+
+      const watchdog = setInterval(() => {
+        const quietMs = Date.now() - lastHeardMs;
+        if (quietMs > Math.max(this.ttlMs, 3 * this.heartbeatIntervalMs)) finish(`no word from the controller for ${quietMs} ms`);
+      }, Math.min(500, this.heartbeatIntervalMs));
+
+      call.on("data", (m: ControllerMessage__Output) => {
+        lastHeardMs = Date.now();
+        if (m.msg === "welcome" && m.welcome) {
+          welcomed = true;
+          this.heartbeatIntervalMs = Math.max(100, m.welcome.heartbeat_interval_ms || this.heartbeatIntervalMs);
+          this.ttlMs = Math.max(1000, m.welcome.ttl_ms || this.ttlMs);
+          startHeartbeats();
+          log.info({ host: id.hostId, controller: id.controller, heartbeatMs: this.heartbeatIntervalMs }, "connected");
+          this.emit("connected", { hostId: id.hostId, heartbeatIntervalMs: this.heartbeatIntervalMs, ttlMs: this.ttlMs });
+        } else if (m.msg === "heartbeat_ack" && m.heartbeat_ack) {
+          this.emit("heartbeatAck", { rttMs: Date.now() - m.heartbeat_ack.sent_at_ms });
+        } else if (m.msg === "assignment") {
+          // Services come with the services issue; "none" is all there is to converge to now.
+          log.debug({ assignment: m.assignment }, "assignment");
+        }
+      });
+      call.on("error", (err) => {
+        const code = grpcCode(err);
+        finish(errText(err), code !== undefined && FATAL.has(code));
+      });
+      call.on("end", () => finish("controller closed the stream"));
+
+      send({
+        hello: {
+          host_id: id.hostId,
+          facts: this.opts.facts(),
+          labels: this.opts.labels,
+          advertise_addr: this.opts.advertiseAddr ?? "",
+          running: [],
+        },
+      });
+    });
+  }
+}

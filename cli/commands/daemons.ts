@@ -1,0 +1,166 @@
+/** `berth controller` and `berth agent`: the two long-running processes. */
+import type { Command } from "commander";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { parseHostPort, formatHostPort, DEFAULT_PORT } from "../../shared/addr.js";
+import { parseDurationMs } from "../../shared/duration.js";
+import { isLogLevel } from "../../shared/log/logger.js";
+import { parseLabels, LabelError, labelProblems } from "../../shared/labels.js";
+import { startController } from "../../controller/server.js";
+import { startAgent } from "../../agent/agent.js";
+import { JoinError } from "../../agent/session/session.js";
+import { CliError, EXIT } from "../errors.js";
+import { writeConfigFile } from "../config.js";
+import { registerAgentInstall } from "./agent-install.js";
+import type { LevelWithSilent } from "pino";
+
+function level(s: string): LevelWithSilent {
+  if (!isLogLevel(s)) throw new CliError(`--log-level ${s}: expected trace, debug, info, warn, error, fatal or silent`, EXIT.usage);
+  return s;
+}
+
+function duration(flag: string, s: string, min: number): number {
+  let ms: number;
+  try {
+    ms = parseDurationMs(s);
+  } catch (e) {
+    throw new CliError(`${flag}: ${(e as Error).message}`, EXIT.usage);
+  }
+  if (ms < min) throw new CliError(`${flag} ${s}: at least ${min} ms`, EXIT.usage);
+  return ms;
+}
+
+function addr(flag: string, s: string): ReturnType<typeof parseHostPort> {
+  try {
+    return parseHostPort(s);
+  } catch (e) {
+    throw new CliError(`${flag}: ${(e as Error).message}`, EXIT.usage);
+  }
+}
+
+/** Resolves on SIGINT/SIGTERM: daemons run until told to stop, then shut down cleanly. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((res) => {
+    process.once("SIGINT", () => res("SIGINT"));
+    process.once("SIGTERM", () => res("SIGTERM"));
+  });
+}
+
+/** /etc/berth/agent.yaml, as `berth agent install` writes it. */
+export interface AgentFileConfig {
+  controller?: string;
+  token?: string;
+  dataDir?: string;
+  labels?: Record<string, string>;
+  advertiseAddr?: string;
+  logLevel?: string;
+}
+
+const AGENT_FILE_KEYS = new Set(["controller", "token", "dataDir", "labels", "advertiseAddr", "logLevel"]);
+
+export async function readAgentFile(path: string): Promise<AgentFileConfig> {
+  let raw: unknown;
+  try {
+    raw = parseYaml(await readFile(path, "utf8"));
+  } catch (e) {
+    throw new CliError(`--config ${path}: ${(e as Error).message}`, EXIT.usage);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new CliError(`${path}: expected a mapping`, EXIT.usage);
+  const problems: string[] = [];
+  const out: AgentFileConfig = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!AGENT_FILE_KEYS.has(k)) problems.push(`${k}: unknown field`);
+    else if (k === "labels") {
+      if (typeof v !== "object" || v === null || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string")) problems.push("labels: expected a mapping of strings");
+      else {
+        out.labels = v as Record<string, string>;
+        problems.push(...labelProblems(out.labels));
+      }
+    } else if (typeof v !== "string") problems.push(`${k}: expected a string`);
+    else (out as Record<string, string>)[k] = v;
+  }
+  if (problems.length) throw new CliError(`${path}: ${problems.join("; ")}`, EXIT.usage);
+  return out;
+}
+
+export function registerDaemons(program: Command): void {
+  program
+    .command("controller")
+    .description("run a controller: the fleet's desired state, its store and its API")
+    .option("--data-dir <dir>", "where the store, CA and admin token live", "/var/lib/berth/controller")
+    .option("--listen <host:port>", "address for agents and operators", `0.0.0.0:${DEFAULT_PORT}`)
+    .option("--heartbeat-interval <duration>", "how often agents report", "1s")
+    .option("--ttl <duration>", "a host is down after this long without a heartbeat", "5s")
+    .option("--log-level <level>", "trace, debug, info, warn, error", "info")
+    .option("--no-write-config", "don't write the admin client config for this user on first start")
+    .addHelpText("after", "\nExample:\n  berth controller --data-dir /var/lib/berth/controller --listen 10.0.0.5:7420")
+    .action(async (o: { dataDir: string; listen: string; heartbeatInterval: string; ttl: string; logLevel: string; writeConfig: boolean }) => {
+      const listen = addr("--listen", o.listen);
+      const heartbeatIntervalMs = duration("--heartbeat-interval", o.heartbeatInterval, 100);
+      const ttlMs = duration("--ttl", o.ttl, 2 * heartbeatIntervalMs);
+      const c = await startController({ dataDir: resolve(o.dataDir), listen, heartbeatIntervalMs, ttlMs, logLevel: level(o.logLevel) });
+      if (c.adminToken) {
+        const reach = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host;
+        const where = `${resolve(o.dataDir)}/admin.token`;
+        process.stderr.write(
+          `\nFirst start: created this controller's CA and its admin token (shown once; also in ${where}, mode 0600):\n\n  ${c.adminToken}\n\n`,
+        );
+        if (o.writeConfig) {
+          const path = await writeConfigFile({ addr: formatHostPort({ host: reach, port: c.address.port }), token: c.adminToken, ca: c.caPem });
+          process.stderr.write(`The berth CLI of this user is set up to use it (${path}).\n\n`);
+        }
+      }
+      const sig = await untilSignal();
+      process.stderr.write(`${sig}: stopping the controller\n`);
+      await c.close();
+    });
+
+  const agent = program
+    .command("agent")
+    .description("run an agent: join a controller once, then report this host and run what it is assigned")
+    .option("--controller <host:port>", "the controller to join (later runs reconnect to the one joined)")
+    .option("--token <token>", "a join token (berth token create --role agent); needed only the first time")
+    .option("--data-dir <dir>", "where the identity and service data live", "/var/lib/berth/agent")
+    .option("--labels <k=v,...>", "labels for placement constraints, e.g. dc=dc1,rack=r7")
+    .option("--advertise-addr <ip>", "the address services on this host are reached at (default: as the controller sees it)")
+    .option("--config <file>", "read these settings from a YAML file (berth agent install writes /etc/berth/agent.yaml)")
+    .option("--log-level <level>", "trace, debug, info, warn, error", "info")
+    .addHelpText("after", "\nExample:\n  berth agent --controller 10.0.0.5:7420 --token bj1.… --data-dir /var/lib/berth/agent --labels dc=dc1")
+    .action(async (o: { controller?: string; token?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string }, cmd: Command) => {
+      const file = o.config ? await readAgentFile(o.config) : {};
+      // Flags given on the command line win over the file; the file wins over defaults.
+      const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === "cli";
+      const controller = o.controller ?? file.controller;
+      if (controller) addr("--controller", controller);
+      let labels = file.labels ?? {};
+      if (o.labels !== undefined) {
+        try {
+          labels = parseLabels(o.labels);
+        } catch (e) {
+          throw new CliError(e instanceof LabelError ? `--labels: ${e.message}` : String(e), EXIT.usage);
+        }
+      }
+      const advertiseAddr = o.advertiseAddr ?? file.advertiseAddr;
+      if (advertiseAddr !== undefined && !/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]{2,39})$/.test(advertiseAddr)) {
+        throw new CliError(`--advertise-addr ${advertiseAddr}: expected an IP address`, EXIT.usage);
+      }
+      try {
+        const a = await startAgent({
+          dataDir: resolve(fromCli("dataDir") ? o.dataDir : (file.dataDir ?? o.dataDir)),
+          controller,
+          token: o.token ?? file.token,
+          labels,
+          advertiseAddr,
+          logLevel: level(fromCli("logLevel") ? o.logLevel : (file.logLevel ?? o.logLevel)),
+        });
+        const sig = await untilSignal();
+        process.stderr.write(`${sig}: stopping the agent\n`);
+        await a.stop();
+      } catch (e) {
+        if (e instanceof JoinError) throw new CliError(e.message, EXIT.denied);
+        throw e;
+      }
+    });
+  registerAgentInstall(agent);
+}

@@ -1,0 +1,61 @@
+/** `berth events [-f]`: the event log, and following it. */
+import type { Command } from "commander";
+import type { Event__Output } from "../../shared/gen/berth/v1/Event.js";
+import { toCliError } from "../client.js";
+import { call } from "../client.js";
+import { parseFormat, table, colour } from "../output.js";
+import { CliError, EXIT } from "../errors.js";
+import { withApi, type GlobalOpts } from "./common.js";
+
+function line(e: Event__Output): string {
+  const t = new Date(Number(e.time_ms)).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+  const who = [e.host && `host=${e.host}`, e.service && `service=${e.service}`].filter(Boolean).join(" ");
+  const type = e.type.endsWith(".down") || e.type.endsWith(".failed") ? colour("red", e.type) : e.type;
+  return [t, type, who, e.message].filter(Boolean).join("  ");
+}
+
+export function registerEvents(program: Command, global: () => GlobalOpts): void {
+  program
+    .command("events")
+    .description("show the event log (host joined, down, back, cordoned …)")
+    .option("-f, --follow", "keep following new events")
+    .option("-n, --limit <n>", "how many of the newest events", "50")
+    .option("--host <id>", "only events of this host")
+    .option("--service <name>", "only events of this service")
+    .option("-o, --output <format>", "table, json or yaml (with -f, json prints one event per line)", "table")
+    .addHelpText("after", "\nExamples:\n  berth events -n 20\n  berth events -f --host 3fa9c2e1b7d4")
+    .action(async (o: { follow?: boolean; limit: string; host?: string; service?: string; output: string }) => {
+      const format = parseFormat(o.output);
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError(`-n ${o.limit}: expected a whole number 1–10000`, EXIT.usage);
+      await withApi(global(), async (api) => {
+        const res = await call(api, api.client.ListEvents, { limit, host: o.host ?? "", service: o.service ?? "" });
+        let last = 0;
+        if (format === "table") {
+          if (o.follow) for (const e of res.events) console.log(line(e));
+          else console.log(table(["TIME", "TYPE", "HOST", "SERVICE", "MESSAGE"], res.events.map((e) => [new Date(Number(e.time_ms)).toISOString(), e.type, e.host || "-", e.service || "-", e.message])));
+        } else if (o.follow) {
+          for (const e of res.events) console.log(JSON.stringify(e));
+        } else if (format === "json") {
+          console.log(JSON.stringify(res.events, null, 2));
+        } else {
+          const { stringify } = await import("yaml");
+          process.stdout.write(stringify(res.events));
+        }
+        for (const e of res.events) last = Math.max(last, e.seq);
+        if (!o.follow) return;
+        await new Promise<void>((resolve, reject) => {
+          const stream = api.client.WatchEvents({ after_seq: last, host: o.host ?? "", service: o.service ?? "" }, api.metadata);
+          stream.on("data", (e: Event__Output) => console.log(format === "table" ? line(e) : JSON.stringify(e)));
+          stream.on("error", (err) => reject(toCliError(err, api.cfg.addr)));
+          stream.on("end", () => resolve());
+          const stop = (): void => {
+            stream.cancel();
+            resolve();
+          };
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+        });
+      });
+    });
+}

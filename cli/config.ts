@@ -1,0 +1,66 @@
+/**
+ * Where the CLI finds its controller, token and CA: flags, then BERTH_ADDR /
+ * BERTH_TOKEN / BERTH_CA, then the config file that `berth dev` and
+ * `berth controller` write for the local user ($BERTH_CONFIG, else
+ * $XDG_CONFIG_HOME/berth/config.json, else ~/.config/berth/config.json).
+ */
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { CliError, EXIT } from "./errors.js";
+
+export interface ClientConfig {
+  addr: string;
+  token: string;
+  /** The controller's CA certificate, PEM. */
+  ca: string;
+}
+
+export function configPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.BERTH_CONFIG) return env.BERTH_CONFIG;
+  const base = env.XDG_CONFIG_HOME || join(homedir(), ".config");
+  return join(base, "berth", "config.json");
+}
+
+export async function readConfigFile(path = configPath()): Promise<Partial<ClientConfig> | undefined> {
+  try {
+    const raw = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
+    const pick = (k: string): string | undefined => (typeof raw[k] === "string" ? raw[k] : undefined);
+    return { addr: pick("addr"), token: pick("token"), ca: pick("ca") };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new CliError(`cannot read ${path}: ${(e as Error).message}`, EXIT.usage, "fix or remove the file");
+  }
+}
+
+export async function writeConfigFile(cfg: ClientConfig, path = configPath()): Promise<string> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${process.pid}`;
+  // It holds a bearer token: only its owner may read it.
+  await writeFile(tmp, JSON.stringify(cfg, null, 2) + "\n", { mode: 0o600 });
+  await rename(tmp, path);
+  return path;
+}
+
+export async function resolveClientConfig(flags: { addr?: string }, env: NodeJS.ProcessEnv = process.env): Promise<ClientConfig> {
+  const file = await readConfigFile(configPath(env));
+  const addr = flags.addr ?? env.BERTH_ADDR ?? file?.addr;
+  const token = env.BERTH_TOKEN ?? file?.token;
+  let ca = file?.ca;
+  if (env.BERTH_CA) {
+    try {
+      ca = await readFile(env.BERTH_CA, "utf8");
+    } catch (e) {
+      throw new CliError(`cannot read BERTH_CA=${env.BERTH_CA}: ${(e as Error).message}`, EXIT.usage);
+    }
+  }
+  const missing = [!addr && "the controller address (--addr or BERTH_ADDR)", !token && "a token (BERTH_TOKEN)", !ca && "the controller's CA (BERTH_CA=path/to/ca.crt)"].filter(Boolean);
+  if (missing.length) {
+    throw new CliError(
+      `don't know ${missing.join(", ")}`,
+      EXIT.usage,
+      `start a local fleet with \`berth dev\`, or set them; ${configPath(env)} is read too`,
+    );
+  }
+  return { addr: addr!, token: token!, ca: ca! };
+}

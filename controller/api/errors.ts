@@ -1,0 +1,29 @@
+/** Maps errors to gRPC statuses at the edge: clear details, never a stack trace on the wire. */
+import * as grpc from "@grpc/grpc-js";
+import { AuthError } from "../auth/token-service.js";
+import { ConflictError, HostNotFoundError } from "../hosts/registry.js";
+import { ValidationError } from "./validate.js";
+
+export class GrpcError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
+    super(message);
+    this.name = "GrpcError";
+  }
+}
+
+export function toStatus(err: unknown): { code: grpc.status; details: string; internal: boolean } {
+  if (err instanceof GrpcError) return { code: err.code, details: err.message, internal: false };
+  if (err instanceof AuthError) return { code: grpc.status.UNAUTHENTICATED, details: err.message, internal: false };
+  if (err instanceof ValidationError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message, internal: false };
+  if (err instanceof HostNotFoundError) return { code: grpc.status.NOT_FOUND, details: err.message, internal: false };
+  if (err instanceof ConflictError) return { code: grpc.status.ABORTED, details: err.message, internal: false };
+  return { code: grpc.status.INTERNAL, details: "internal error (see the controller log)", internal: true };
+}
+
+export function serviceError(err: unknown): grpc.ServiceError {
+  const s = toStatus(err);
+  return Object.assign(new Error(s.details), { code: s.code, details: s.details, metadata: new grpc.Metadata() });
+}

@@ -1,0 +1,198 @@
+/**
+ * OperatorService: what the `berth` CLI calls. Every call carries a bearer token;
+ * the role it needs is written beside each handler (DESIGN.md, "Security").
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { OperatorServiceHandlers } from "../../shared/gen/berth/v1/OperatorService.js";
+import type { Host } from "../../shared/gen/berth/v1/Host.js";
+import type { Event } from "../../shared/gen/berth/v1/Event.js";
+import type { Logger } from "../../shared/log/logger.js";
+import type { Store } from "../store/store.js";
+import { AuthError, type Principal, type TokenService } from "../auth/token-service.js";
+import { isRole, roleAllows, type OperatorRole } from "../auth/tokens.js";
+import { EVENT_PREFIX, matches, type EventLog, type EventRecord } from "../events/event-log.js";
+import { hostStatus, type HostRecord } from "../hosts/host.js";
+import type { HostRegistry } from "../hosts/registry.js";
+import { GrpcError, serviceError, toStatus } from "./errors.js";
+
+export interface OperatorServiceDeps {
+  registry: HostRegistry;
+  tokens: TokenService;
+  events: EventLog;
+  store: Store;
+  log: Logger;
+  now: () => number;
+}
+
+const MAX_TTL_S = 10 * 365 * 86_400;
+
+async function authorize(d: OperatorServiceDeps, md: grpc.Metadata, need: OperatorRole): Promise<Principal> {
+  const values = md.get("authorization");
+  const header = typeof values[0] === "string" ? values[0] : "";
+  const m = /^Bearer (\S+)$/.exec(header);
+  if (!m) throw new AuthError("no bearer token: set BERTH_TOKEN or use the config file");
+  const p = await d.tokens.authenticate(m[1]!);
+  if (!roleAllows(p.role, need)) {
+    throw new GrpcError(grpc.status.PERMISSION_DENIED, `this needs the ${need} role; the token has ${p.role}`);
+  }
+  return p;
+}
+
+function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
+  const live = d.registry.live.get(r.id);
+  return {
+    id: r.id,
+    status: hostStatus(r),
+    cordoned: r.cordoned,
+    address: r.advertiseAddr,
+    labels: r.labels,
+    facts: r.facts,
+    usage: live?.usage ?? null,
+    last_heartbeat_ms: live?.lastHeartbeatMs ?? 0,
+    joined_at_ms: r.joinedAtMs,
+    service: "",
+    connected: live?.disconnect !== undefined,
+    status_since_ms: r.healthSinceMs,
+  };
+}
+
+const eventToWire = (e: EventRecord): Event => ({
+  seq: e.seq,
+  time_ms: e.timeMs,
+  type: e.type,
+  host: e.host,
+  service: e.service,
+  message: e.message,
+  actor: e.actor,
+});
+
+/** Runs a unary handler: authorise, act, map errors; internal errors are logged, not shown. */
+function unary<Req, Res>(
+  d: OperatorServiceDeps,
+  need: OperatorRole,
+  name: string,
+  fn: (req: Req, who: Principal) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    authorize(d, call.metadata, need)
+      .then((who) => fn(call.request, who))
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) => {
+          const s = toStatus(err);
+          if (s.internal) d.log.error({ err, method: name }, "operator call failed");
+          callback(serviceError(err));
+        },
+      );
+  };
+}
+
+export function operatorServiceHandlers(d: OperatorServiceDeps): OperatorServiceHandlers {
+  return {
+    WhoAmI: unary(d, "viewer", "WhoAmI", async (_req, who) => ({ token_id: who.tokenId, role: who.role })),
+
+    ListHosts: unary(d, "viewer", "ListHosts", async () => ({
+      hosts: d.registry
+        .all()
+        .sort((a, b) => (a.facts?.hostname ?? "").localeCompare(b.facts?.hostname ?? "") || a.id.localeCompare(b.id))
+        .map((r) => hostToWire(d, r)),
+      now_ms: d.now(),
+    })),
+
+    GetHost: unary(d, "viewer", "GetHost", async (req: { id: string }) => hostToWire(d, d.registry.resolve(req.id))),
+
+    Cordon: unary(d, "operator", "Cordon", async (req: { id: string }, who) => {
+      const id = d.registry.resolve(req.id).id;
+      const rec = await d.registry.update(id, (r) =>
+        r.cordoned
+          ? undefined
+          : { rec: { ...r, cordoned: true }, event: { type: "host.cordoned", host: id, message: "cordoned: no new instances", actor: who.tokenId } },
+      );
+      d.log.info({ host: id, actor: who.tokenId }, "host cordoned");
+      return hostToWire(d, rec);
+    }),
+
+    Uncordon: unary(d, "operator", "Uncordon", async (req: { id: string }, who) => {
+      const id = d.registry.resolve(req.id).id;
+      const rec = await d.registry.update(id, (r) =>
+        !r.cordoned
+          ? undefined
+          : { rec: { ...r, cordoned: false }, event: { type: "host.uncordoned", host: id, message: "uncordoned", actor: who.tokenId } },
+      );
+      d.log.info({ host: id, actor: who.tokenId }, "host uncordoned");
+      return hostToWire(d, rec);
+    }),
+
+    CreateToken: unary(d, "admin", "CreateToken", async (req: { role: string; ttl_seconds: number; uses: number; description: string }, who) => {
+      if (!isRole(req.role)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `role: "${req.role.slice(0, 32)}" is not one of agent, viewer, operator, admin`);
+      if (req.ttl_seconds > MAX_TTL_S) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "ttl_seconds: at most 10 years");
+      if (req.uses > 0 && req.role !== "agent") throw new GrpcError(grpc.status.INVALID_ARGUMENT, "uses: only agent (join) tokens count uses");
+      if (req.description.length > 256) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "description: at most 256 characters");
+      const { record, token } = await d.tokens.create({
+        role: req.role,
+        ttlMs: req.ttl_seconds > 0 ? req.ttl_seconds * 1000 : undefined,
+        uses: req.uses,
+        description: req.description,
+        createdBy: who.tokenId,
+      });
+      await d.events.append({ type: "token.created", message: `${record.role} token ${record.id} created`, actor: who.tokenId });
+      d.log.info({ token: record.id, role: record.role, actor: who.tokenId }, "token created");
+      return { token, id: record.id, role: record.role, expires_at_ms: record.expiresAtMs, uses: record.usesLeft ?? 0 };
+    }),
+
+    ListEvents: unary(d, "viewer", "ListEvents", async (req: { limit: number; host: string; service: string }) => {
+      const limit = req.limit > 0 ? Math.min(req.limit, 10_000) : 100;
+      const list = await d.events.list({ limit, host: req.host, service: req.service });
+      return { events: list.map(eventToWire) };
+    }),
+
+    WatchEvents(call) {
+      const req = call.request;
+      let lastSeq = req.after_seq;
+      let closed = false;
+      let watcher: { close(): void } | undefined;
+      const stop = (): void => {
+        closed = true;
+        watcher?.close();
+      };
+      call.on("cancelled", stop);
+      call.on("close", stop);
+      const deliver = (e: EventRecord): void => {
+        // History and the live watch overlap by design; the seq removes duplicates.
+        if (closed || e.seq <= lastSeq || !matches(e, req)) return;
+        lastSeq = e.seq;
+        call.write(eventToWire(e));
+      };
+      void (async () => {
+        try {
+          await authorize(d, call.metadata, "viewer");
+          // Watch first, then read history: nothing falls between the two. Live
+          // events wait in a buffer until the history is out, so order holds.
+          let buffered: EventRecord[] | undefined = [];
+          const rev = await d.store.revision();
+          watcher = await d.store.watch(
+            EVENT_PREFIX,
+            (ev) => {
+              if (ev.type !== "put") return;
+              const e = JSON.parse(ev.kv.value) as EventRecord;
+              if (buffered) buffered.push(e);
+              else deliver(e);
+            },
+            { fromRevision: rev + 1 },
+          );
+          if (closed) watcher.close();
+          const history = await d.events.list({ limit: 10_000, host: req.host, service: req.service });
+          for (const e of history) deliver(e);
+          const live = buffered;
+          buffered = undefined;
+          for (const e of live) deliver(e);
+        } catch (err) {
+          stop();
+          const s = toStatus(err);
+          if (s.internal) d.log.error({ err }, "event watch failed");
+          call.emit("error", Object.assign(new Error(s.details), { code: s.code, details: s.details }));
+        }
+      })();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The failure detector's decision, pure: which hosts change health now.
+ * The shell feeds it the heartbeat times it holds in memory and a clock.
+ *
+ * - A ready host whose last heartbeat is older than the TTL goes down.
+ * - A host with no heartbeat since this controller started is not judged before
+ *   `graceUntilMs` (start + one TTL): a restarted controller gives every known
+ *   host one TTL to reconnect before it declares anything (DESIGN.md).
+ * - A down (or joining) host whose heartbeat is fresh comes (back) to ready.
+ * - A joining host that never sends a heartbeat stays joining; it never was ready.
+ */
+export type Health = "joining" | "ready" | "down";
+
+export interface LivenessInput {
+  id: string;
+  health: Health;
+  /** Controller clock of the last heartbeat (or hello) received; undefined: none since start. */
+  lastHeartbeatMs: number | undefined;
+}
+
+export interface Transition {
+  id: string;
+  to: "ready" | "down";
+  /** How long since the last heartbeat, or since the grace period began. */
+  silentForMs: number;
+}
+
+export interface DetectorConfig {
+  ttlMs: number;
+  graceUntilMs: number;
+  /** When the controller started: silence is measured from here for hosts never heard from. */
+  startedAtMs: number;
+}
+
+export function judgeLiveness(hosts: readonly LivenessInput[], nowMs: number, cfg: DetectorConfig): Transition[] {
+  const out: Transition[] = [];
+  for (const h of hosts) {
+    const last = h.lastHeartbeatMs;
+    if (last === undefined) {
+      if (h.health === "ready" && nowMs >= cfg.graceUntilMs) out.push({ id: h.id, to: "down", silentForMs: nowMs - cfg.startedAtMs });
+      continue;
+    }
+    const silent = nowMs - last;
+    if (h.health === "ready" && silent > cfg.ttlMs) out.push({ id: h.id, to: "down", silentForMs: silent });
+    else if (h.health !== "ready" && silent <= cfg.ttlMs) out.push({ id: h.id, to: "ready", silentForMs: silent });
+  }
+  return out;
+}
+
+/** When to look next: the earliest moment any ready host could cross its TTL. */
+export function nextCheckAtMs(hosts: readonly LivenessInput[], nowMs: number, cfg: DetectorConfig): number {
+  let next = Number.POSITIVE_INFINITY;
+  for (const h of hosts) {
+    if (h.health !== "ready") continue;
+    const at = h.lastHeartbeatMs === undefined ? cfg.graceUntilMs : h.lastHeartbeatMs + cfg.ttlMs + 1;
+    next = Math.min(next, at);
+  }
+  return Math.max(nowMs, next);
+}

@@ -1,0 +1,124 @@
+/**
+ * The controller's view of its hosts: stored records (written through to the
+ * store with compare-and-set) plus what lives only in memory — heartbeat times,
+ * the latest usage, the open stream. Heartbeats never touch the store: at 1 Hz
+ * from thousands of hosts they would only wear it out; a restarted controller
+ * re-learns them within one heartbeat, and gives every host a TTL of grace.
+ */
+import type { Usage__Output } from "../../shared/gen/berth/v1/Usage.js";
+import type { Compare, Op, Store } from "../store/store.js";
+import type { EventLog, NewEvent } from "../events/event-log.js";
+import { HOST_PREFIX, hostKey, type HostRecord } from "./host.js";
+
+export interface HostLive {
+  lastHeartbeatMs: number | undefined;
+  usage: Usage__Output | null;
+  /** Ends the host's current stream; set while one is open. */
+  disconnect?: (why: string) => void;
+  streamId?: number;
+}
+
+export class HostNotFoundError extends Error {
+  constructor(
+    readonly query: string,
+    readonly why: "none" | "ambiguous",
+  ) {
+    super(why === "none" ? `no host "${query}"` : `"${query}" matches more than one host: give more of the id`);
+    this.name = "HostNotFoundError";
+  }
+}
+
+export class ConflictError extends Error {
+  constructor(what: string) {
+    super(`${what} changed concurrently; try again`);
+    this.name = "ConflictError";
+  }
+}
+
+interface Cached {
+  rec: HostRecord;
+  modRevision: number;
+}
+
+export class HostRegistry {
+  private readonly hosts = new Map<string, Cached>();
+  readonly live = new Map<string, HostLive>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly events: EventLog,
+  ) {}
+
+  async load(): Promise<void> {
+    for (const kv of await this.store.scan(HOST_PREFIX)) {
+      const rec = JSON.parse(kv.value) as HostRecord;
+      this.hosts.set(rec.id, { rec, modRevision: kv.modRevision });
+    }
+  }
+
+  all(): HostRecord[] {
+    return [...this.hosts.values()].map((c) => c.rec);
+  }
+
+  get(id: string): HostRecord | undefined {
+    return this.hosts.get(id)?.rec;
+  }
+
+  liveOf(id: string): HostLive {
+    let l = this.live.get(id);
+    if (!l) {
+      l = { lastHeartbeatMs: undefined, usage: null };
+      this.live.set(id, l);
+    }
+    return l;
+  }
+
+  /** An exact id, or a unique prefix of one (as `berth host show 3fa` allows). */
+  resolve(query: string): HostRecord {
+    const exact = this.hosts.get(query);
+    if (exact) return exact.rec;
+    const matches = query.length >= 2 ? [...this.hosts.keys()].filter((id) => id.startsWith(query)) : [];
+    if (matches.length === 1) return this.hosts.get(matches[0]!)!.rec;
+    throw new HostNotFoundError(query, matches.length > 1 ? "ambiguous" : "none");
+  }
+
+  /** Creates a host in one txn with `extra` (e.g. the join token's spent use) and its event. */
+  async create(rec: HostRecord, extra: { compares: Compare[]; ops: Op[] }, ev: NewEvent): Promise<boolean> {
+    const put: Op = { type: "put", key: hostKey(rec.id), value: JSON.stringify(rec) };
+    const res = await this.store.txn(
+      [{ key: hostKey(rec.id), modRevision: 0 }, ...extra.compares],
+      [put, ...extra.ops, this.events.op(ev).op],
+    );
+    if (res.succeeded) this.hosts.set(rec.id, { rec, modRevision: res.revision });
+    return res.succeeded;
+  }
+
+  /**
+   * Applies `change` to the stored record with compare-and-set. `change` returns
+   * undefined when there is nothing to do (the call is then free), and may name
+   * an event to write in the same txn.
+   */
+  async update(id: string, change: (rec: HostRecord) => { rec: HostRecord; event?: NewEvent } | undefined): Promise<HostRecord> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const cached = this.hosts.get(id);
+      if (!cached) throw new HostNotFoundError(id, "none");
+      const out = change(cached.rec);
+      if (!out) return cached.rec;
+      const ops: Op[] = [{ type: "put", key: hostKey(id), value: JSON.stringify(out.rec) }];
+      if (out.event) ops.push(this.events.op(out.event).op);
+      const res = await this.store.txn([{ key: hostKey(id), modRevision: cached.modRevision }], ops);
+      if (res.succeeded) {
+        this.hosts.set(id, { rec: out.rec, modRevision: res.revision });
+        return out.rec;
+      }
+      // Someone else wrote it (another controller of an HA group): re-read and retry.
+      const kv = await this.store.get(hostKey(id));
+      if (!kv) {
+        this.hosts.delete(id);
+        throw new HostNotFoundError(id, "none");
+      }
+      this.hosts.set(id, { rec: JSON.parse(kv.value) as HostRecord, modRevision: kv.modRevision });
+    }
+    throw new ConflictError(`host ${id}`);
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Starts a controller: opens the store, loads (or on first start creates) the
+ * CA and the admin token, serves AgentService and OperatorService on one TLS
+ * port, and runs the failure detector.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { loadProtos } from "../shared/proto.js";
+import { createLogger, type Logger } from "../shared/log/logger.js";
+import type { LevelWithSilent } from "pino";
+import { formatHostPort, type HostPort } from "../shared/addr.js";
+import { caFingerprint, createCa, createServerCert, CONTROLLER_TLS_NAME, grpcServerCredentials } from "../shared/tls/pki.js";
+import { openLevelStore } from "./store/level-store.js";
+import type { Store } from "./store/store.js";
+import { EventLog } from "./events/event-log.js";
+import { TokenService } from "./auth/token-service.js";
+import { HostRegistry } from "./hosts/registry.js";
+import { judgeLiveness, type DetectorConfig } from "./failure/detector.js";
+import { agentServiceHandlers } from "./api/agent-service.js";
+import { operatorServiceHandlers } from "./api/operator-service.js";
+
+export interface ControllerOptions {
+  dataDir: string;
+  listen: HostPort;
+  /** @default 1000 */
+  heartbeatIntervalMs?: number;
+  /** A host is down after this long without a heartbeat. @default 5000 */
+  ttlMs?: number;
+  logLevel?: LevelWithSilent;
+  logger?: Logger;
+  now?: () => number;
+  /** Largest message accepted from a client. @default 1 MiB */
+  maxMessageBytes?: number;
+}
+
+export interface ControllerHandle {
+  /** The address actually bound (port 0 → the chosen port). */
+  address: HostPort;
+  caPem: string;
+  caFingerprint: string;
+  /** Set only on the first start, when the bootstrap admin token is made. */
+  adminToken?: string;
+  store: Store;
+  close(): Promise<void>;
+}
+
+const CA_KEY = "pki/ca";
+
+export async function startController(opts: ControllerOptions): Promise<ControllerHandle> {
+  const now = opts.now ?? Date.now;
+  const log = opts.logger ?? createLogger("controller", opts.logLevel ?? "info");
+  const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
+  const ttlMs = opts.ttlMs ?? 5000;
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openLevelStore(join(opts.dataDir, "store"));
+  try {
+    // The CA lives in the store, not beside it: a controller group sharing a
+    // store (etcd) shares its CA. ca.crt is written out for operators to copy.
+    let ca: { certPem: string; keyPem: string };
+    const caKv = await store.get(CA_KEY);
+    if (caKv) ca = JSON.parse(caKv.value) as typeof ca;
+    else {
+      ca = await createCa({ commonName: "berth controller CA" });
+      const res = await store.txn([{ key: CA_KEY, modRevision: 0 }], [{ type: "put", key: CA_KEY, value: JSON.stringify(ca) }]);
+      if (!res.succeeded) ca = JSON.parse((await store.get(CA_KEY))!.value) as typeof ca;
+    }
+    const fingerprint = caFingerprint(ca.certPem);
+    await writeFile(join(opts.dataDir, "ca.crt"), ca.certPem + "\n", { mode: 0o644 });
+
+    const events = new EventLog(store, now);
+    await events.init();
+    const tokens = new TokenService(store, now, fingerprint);
+    const registry = new HostRegistry(store, events);
+    await registry.load();
+
+    let adminToken: string | undefined;
+    if (!(await tokens.hasAny())) {
+      const minted = await tokens.create({ role: "admin", description: "bootstrap admin token" });
+      adminToken = minted.token;
+      await writeFile(join(opts.dataDir, "admin.token"), adminToken + "\n", { mode: 0o600 });
+      await events.append({ type: "token.created", message: `bootstrap admin token ${minted.record.id} created` });
+    }
+
+    const ips = opts.listen.host === "0.0.0.0" || opts.listen.host === "::" ? [] : [opts.listen.host];
+    const server = await createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME, "localhost"], ips: ips.filter((ip) => /^[\d.:a-fA-F]+$/.test(ip)) });
+
+    // Failure detector: level-triggered over in-memory heartbeat times.
+    const startedAtMs = now();
+    const detector: DetectorConfig = { ttlMs, graceUntilMs: startedAtMs + ttlMs, startedAtMs };
+    let judging = false;
+    let judgeAgain = false;
+    const judge = async (): Promise<void> => {
+      if (judging) {
+        judgeAgain = true;
+        return;
+      }
+      judging = true;
+      try {
+        do {
+          judgeAgain = false;
+          const input = registry.all().map((h) => ({ id: h.id, health: h.health, lastHeartbeatMs: registry.live.get(h.id)?.lastHeartbeatMs }));
+          const t = now();
+          for (const tr of judgeLiveness(input, t, detector)) {
+            await registry.update(tr.id, (rec) => {
+              if (rec.health === tr.to) return undefined;
+              const type = tr.to === "down" ? "host.down" : rec.health === "joining" ? "host.ready" : "host.back";
+              const message =
+                tr.to === "down" ? `no heartbeat for ${(tr.silentForMs / 1000).toFixed(1)}s (ttl ${ttlMs / 1000}s)` : type === "host.ready" ? "ready" : "back: heartbeats resumed";
+              if (tr.to === "down") log.warn({ host: rec.id, silentMs: tr.silentForMs }, "host down");
+              else log.info({ host: rec.id }, type === "host.ready" ? "host ready" : "host back");
+              return { rec: { ...rec, health: tr.to, healthSinceMs: t }, event: { type, host: rec.id, message } };
+            });
+          }
+        } while (judgeAgain);
+      } catch (err) {
+        log.error({ err }, "failure detector pass failed");
+      } finally {
+        judging = false;
+      }
+    };
+    const tickMs = Math.max(50, Math.min(500, Math.floor(ttlMs / 20)));
+    const ticker = setInterval(() => void judge(), tickMs);
+
+    const protos = loadProtos();
+    const maxBytes = opts.maxMessageBytes ?? 1024 * 1024;
+    const grpcServer = new grpc.Server({
+      "grpc.max_receive_message_length": maxBytes,
+      "grpc.max_send_message_length": 16 * 1024 * 1024,
+      // Agents may ping to keep NAT mappings alive; don't punish them for it.
+      "grpc.keepalive_permit_without_calls": 1,
+    });
+    grpcServer.addService(
+      protos.agent.berth.v1.AgentService.service,
+      agentServiceHandlers({ registry, tokens, ca, log, now, heartbeatIntervalMs, ttlMs, onLiveness: () => void judge() }),
+    );
+    grpcServer.addService(protos.operator.berth.v1.OperatorService.service, operatorServiceHandlers({ registry, tokens, events, store, log, now }));
+    const creds = grpcServerCredentials(ca.certPem, server.certPem, server.keyPem);
+    const port = await new Promise<number>((resolve, reject) =>
+      grpcServer.bindAsync(formatHostPort(opts.listen), creds, (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    const address = { host: opts.listen.host, port };
+    await events.append({ type: "controller.started", message: `controller started on ${formatHostPort(address)}` });
+    log.info({ addr: formatHostPort(address), hosts: registry.all().length, ca: fingerprint.slice(0, 16) }, "controller started");
+
+    let closing: Promise<void> | undefined;
+    return {
+      address,
+      caPem: ca.certPem,
+      caFingerprint: fingerprint,
+      adminToken,
+      store,
+      close() {
+        closing ??= (async () => {
+          clearInterval(ticker);
+          for (const l of registry.live.values()) l.disconnect?.("controller shutting down");
+          await new Promise<void>((resolve) => {
+            const force = setTimeout(() => {
+              grpcServer.forceShutdown();
+              resolve();
+            }, 2000);
+            grpcServer.tryShutdown(() => {
+              clearTimeout(force);
+              resolve();
+            });
+          });
+          await store.close();
+          log.info("controller stopped");
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
