@@ -14,6 +14,7 @@ export default defineConfig({
         test: {
           name: "cluster",
           include: ["test/cluster/**/*.test.ts"],
+          globalSetup: ["test/cluster/global-setup.ts"],
           // Cluster tests start real processes and namespaces on a 2-core machine:
           // one file at a time keeps their timing honest.
           fileParallelism: false,

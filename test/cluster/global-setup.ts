@@ -1,0 +1,32 @@
+/**
+ * Cluster tests run the built CLI (dist/cli/main.js) as real processes. `npm test`
+ * builds first; a direct `vitest --project cluster` builds here when dist is
+ * missing or older than the sources, so a test never runs stale code.
+ */
+import { execFileSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { BERTH_MAIN, ROOT } from "./harness/cluster.js";
+import { cleanupLeftovers } from "./harness/topology.js";
+
+function newestSourceMs(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSourceMs(p));
+    else if (e.name.endsWith(".ts")) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+export default async function setup(): Promise<void> {
+  let built = 0;
+  try {
+    built = statSync(BERTH_MAIN).mtimeMs;
+  } catch {
+    built = 0;
+  }
+  const newest = Math.max(...["cli", "controller", "agent", "shared"].map((d) => newestSourceMs(join(ROOT, d))));
+  if (built < newest) execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+  await cleanupLeftovers();
+}

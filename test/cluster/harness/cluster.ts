@@ -1,0 +1,209 @@
+/**
+ * A berth fleet on a topology: a real controller process on node 0, a real
+ * agent process per host, each with its own data dir, driven through the real
+ * `berth` CLI (run on the controller's node, since the test process has no route
+ * into the namespaces). Everything it makes is removed by destroy(), also when
+ * a test fails.
+ */
+import type { ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createTopology, recentOutput, type Topology } from "./topology.js";
+import { waitFor } from "./wait.js";
+
+export const ROOT = resolve(import.meta.dirname, "..", "..", "..");
+export const BERTH_MAIN = join(ROOT, "dist", "cli", "main.js");
+export const PORT = 7420;
+
+export interface HostJson {
+  id: string;
+  status: string;
+  cordoned: boolean;
+  address: string;
+  labels: Record<string, string>;
+  facts: Record<string, unknown> & { hostname: string; cpu_cores: number; memory_total_bytes: number; filesystems: unknown[]; interfaces: unknown[]; virtual: boolean; hypervisor: string };
+  usage: { load1: number; cpu_percent: number; memory_used_bytes: number; disk_total_bytes: number } | null;
+  last_heartbeat_ms: number;
+  last_heartbeat_age_ms: number | null;
+  connected: boolean;
+}
+
+export interface EventJson {
+  seq: number;
+  time_ms: number;
+  type: string;
+  host: string;
+  message: string;
+}
+
+export interface ClusterOptions {
+  hosts: number;
+  mode?: "auto" | "netns" | "loopback";
+  /** @default "3s" */
+  ttl?: string;
+  /** @default "500ms" */
+  heartbeat?: string;
+  /** Start the agents at once (default true). */
+  startAgents?: boolean;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export class Cluster {
+  readonly agents = new Map<number, ChildProcess>();
+  controller: ChildProcess | undefined;
+  adminToken = "";
+  caFile = "";
+
+  private constructor(
+    readonly topo: Topology,
+    readonly dir: string,
+    readonly opts: Required<Omit<ClusterOptions, "mode">>,
+  ) {}
+
+  static async start(o: ClusterOptions): Promise<Cluster> {
+    const topo = await createTopology({ hosts: o.hosts, mode: o.mode });
+    const dir = await mkdtemp(join(tmpdir(), "berth-cluster-"));
+    const c = new Cluster(topo, dir, { hosts: o.hosts, ttl: o.ttl ?? "3s", heartbeat: o.heartbeat ?? "500ms", startAgents: o.startAgents ?? true });
+    try {
+      await c.startController();
+      if (c.opts.startAgents) {
+        const token = await c.joinToken(o.hosts);
+        for (let i = 1; i <= o.hosts; i++) c.startAgent(i, { token });
+        await c.waitForHosts((hs) => hs.filter((h) => h.status === "ready").length === o.hosts, `${o.hosts} ready hosts`);
+      }
+      return c;
+    } catch (e) {
+      await c.destroy();
+      throw e;
+    }
+  }
+
+  get controllerAddr(): string {
+    return `${this.topo.controllerAddr}:${PORT}`;
+  }
+
+  get ctlDir(): string {
+    return join(this.dir, "controller");
+  }
+
+  hostDir(i: number): string {
+    return join(this.dir, `host-${i}`);
+  }
+
+  /** Environment for the CLI: this cluster's controller, token and CA, and a config dir of its own. */
+  env(token = this.adminToken): NodeJS.ProcessEnv {
+    return { BERTH_ADDR: this.controllerAddr, BERTH_TOKEN: token, BERTH_CA: this.caFile, XDG_CONFIG_HOME: join(this.dir, "xdg"), NO_COLOR: "1" };
+  }
+
+  async startController(): Promise<void> {
+    this.controller = this.topo.spawn(0, [
+      process.execPath,
+      BERTH_MAIN,
+      "controller",
+      "--data-dir",
+      this.ctlDir,
+      "--listen",
+      this.controllerAddr,
+      "--ttl",
+      this.opts.ttl,
+      "--heartbeat-interval",
+      this.opts.heartbeat,
+      "--no-write-config",
+    ]);
+    const proc = this.controller;
+    await waitFor(
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`controller exited ${proc.exitCode}: ${recentOutput(proc).stdout}${recentOutput(proc).stderr}`);
+        this.adminToken = (await readFile(join(this.ctlDir, "admin.token"), "utf8")).trim();
+        this.caFile = join(this.ctlDir, "ca.crt");
+        const r = await this.cli(["hosts", "-o", "json"]);
+        return r.code === 0;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: "the controller to answer" },
+    );
+  }
+
+  /** SIGKILL: nothing is flushed, nothing is said goodbye. */
+  async killController(): Promise<void> {
+    await this.topo.killHost(0);
+    this.controller = undefined;
+  }
+
+  startAgent(i: number, o: { token?: string; labels?: string } = {}): ChildProcess {
+    const args = [process.execPath, BERTH_MAIN, "agent", "--controller", this.controllerAddr, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`];
+    if (o.token) args.push("--token", o.token);
+    const p = this.topo.spawn(i, args);
+    this.agents.set(i, p);
+    return p;
+  }
+
+  /** Stops host i's agent with SIGTERM (a clean restart) and waits for it to exit. */
+  async stopAgent(i: number): Promise<void> {
+    const p = this.agents.get(i);
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((r) => p.once("exit", r));
+    p.kill("SIGTERM");
+    await exited;
+  }
+
+  async hostIdOf(i: number): Promise<string> {
+    const meta = JSON.parse(await readFile(join(this.hostDir(i), "identity", "host.json"), "utf8")) as { hostId: string };
+    return meta.hostId;
+  }
+
+  async cli(args: string[], o: { token?: string; node?: number; timeoutMs?: number } = {}): Promise<CliResult> {
+    return this.topo.run(o.node ?? 0, [process.execPath, BERTH_MAIN, ...args], { env: this.env(o.token), timeoutMs: o.timeoutMs ?? 30_000 });
+  }
+
+  async cliJson<T>(args: string[]): Promise<T> {
+    const r = await this.cli([...args, "-o", "json"]);
+    if (r.code !== 0) throw new Error(`berth ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  hosts(): Promise<HostJson[]> {
+    return this.cliJson<HostJson[]>(["hosts"]);
+  }
+
+  events(): Promise<EventJson[]> {
+    return this.cliJson<EventJson[]>(["events", "-n", "10000"]);
+  }
+
+  async joinToken(uses: number, ttl = "10m"): Promise<string> {
+    const r = await this.cli(["token", "create", "--role", "agent", "--uses", String(uses), "--ttl", ttl]);
+    if (r.code !== 0) throw new Error(`token create failed: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  waitForHosts(pred: (hosts: HostJson[]) => boolean, what: string, timeoutMs = 30_000): Promise<HostJson[]> {
+    return waitFor(async () => {
+      const hs = await this.hosts();
+      return pred(hs) ? hs : undefined;
+    }, { timeoutMs, intervalMs: 100, what });
+  }
+
+  waitForEvent(pred: (e: EventJson) => boolean, what: string, timeoutMs = 30_000): Promise<EventJson> {
+    return waitFor(async () => (await this.events()).find(pred), { timeoutMs, intervalMs: 100, what });
+  }
+
+  /** Logs of every process, for a failing test's report. */
+  async dumpLogs(): Promise<string> {
+    const parts: string[] = [];
+    if (this.controller) parts.push(`--- controller\n${recentOutput(this.controller).stdout}${recentOutput(this.controller).stderr}`);
+    for (const [i, p] of this.agents) parts.push(`--- host ${i}\n${recentOutput(p).stdout}${recentOutput(p).stderr}`);
+    const text = parts.join("\n");
+    await writeFile(join(tmpdir(), `berth-cluster-last.log`), text).catch(() => undefined);
+    return text;
+  }
+
+  async destroy(): Promise<void> {
+    await this.topo.destroy();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}

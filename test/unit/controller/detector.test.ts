@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { judgeLiveness, nextCheckAtMs, type DetectorConfig, type LivenessInput } from "../../../controller/failure/detector.js";
+
+const cfg: DetectorConfig = { ttlMs: 5000, startedAtMs: 1_000_000, graceUntilMs: 1_005_000 };
+
+describe("judgeLiveness", () => {
+  it("marks a ready host down once its heartbeat is older than the TTL, not before", () => {
+    const h: LivenessInput = { id: "a", health: "ready", lastHeartbeatMs: 1_010_000 };
+    expect(judgeLiveness([h], 1_015_000, cfg)).toEqual([]);
+    expect(judgeLiveness([h], 1_015_001, cfg)).toEqual([{ id: "a", to: "down", silentForMs: 5001 }]);
+  });
+
+  it("gives hosts not heard from since a controller restart one TTL of grace", () => {
+    const h: LivenessInput = { id: "a", health: "ready", lastHeartbeatMs: undefined };
+    expect(judgeLiveness([h], cfg.graceUntilMs - 1, cfg)).toEqual([]);
+    expect(judgeLiveness([h], cfg.graceUntilMs, cfg)).toEqual([{ id: "a", to: "down", silentForMs: 5000 }]);
+  });
+
+  it("brings a down host back when its heartbeat is fresh, and a joining host to ready", () => {
+    const now = 1_020_000;
+    const out = judgeLiveness(
+      [
+        { id: "down", health: "down", lastHeartbeatMs: now - 10 },
+        { id: "joining", health: "joining", lastHeartbeatMs: now },
+        { id: "stale-down", health: "down", lastHeartbeatMs: now - 6000 },
+        { id: "silent-joining", health: "joining", lastHeartbeatMs: undefined },
+      ],
+      now,
+      cfg,
+    );
+    expect(out).toEqual([
+      { id: "down", to: "ready", silentForMs: 10 },
+      { id: "joining", to: "ready", silentForMs: 0 },
+    ]);
+  });
+
+  it("is idempotent: applying its transitions and judging again changes nothing", () => {
+    const arb = fc.array(
+      fc.record({
+        id: fc.uuid(),
+        health: fc.constantFrom("ready" as const, "down" as const, "joining" as const),
+        lastHeartbeatMs: fc.option(fc.integer({ min: 990_000, max: 1_030_000 }), { nil: undefined }),
+      }),
+      { maxLength: 30 },
+    );
+    fc.assert(
+      fc.property(arb, fc.integer({ min: 1_000_000, max: 1_040_000 }), (hosts, now) => {
+        const first = judgeLiveness(hosts, now, cfg);
+        const applied = hosts.map((h) => ({ ...h, health: first.find((t) => t.id === h.id)?.to ?? h.health }));
+        expect(judgeLiveness(applied, now, cfg)).toEqual([]);
+        // Every down transition is justified by silence beyond the TTL or the grace period.
+        for (const t of first.filter((x) => x.to === "down")) {
+          const h = hosts.find((x) => x.id === t.id)!;
+          if (h.lastHeartbeatMs === undefined) expect(now).toBeGreaterThanOrEqual(cfg.graceUntilMs);
+          else expect(now - h.lastHeartbeatMs).toBeGreaterThan(cfg.ttlMs);
+        }
+      }),
+    );
+  });
+});
+
+describe("nextCheckAtMs", () => {
+  it("is the earliest moment a ready host could cross its TTL", () => {
+    const hosts: LivenessInput[] = [
+      { id: "a", health: "ready", lastHeartbeatMs: 1_010_000 },
+      { id: "b", health: "ready", lastHeartbeatMs: 1_012_000 },
+      { id: "c", health: "down", lastHeartbeatMs: 1_000_000 },
+    ];
+    expect(nextCheckAtMs(hosts, 1_011_000, cfg)).toBe(1_015_001);
+    expect(judgeLiveness(hosts, 1_015_001, cfg).map((t) => t.id)).toEqual(["a"]);
+  });
+});
