@@ -8,6 +8,15 @@
  * (put, delete, or a whole txn) increases by exactly one. Each key remembers the
  * revision that created it and the one that last modified it. A key that does not
  * exist has modRevision 0, so `{ key, modRevision: 0 }` means "must not exist".
+ * As in etcd, a write that changes nothing (deleting a missing key, a txn whose ops
+ * are empty or only delete missing keys) makes no revision, so every revision in the
+ * watch history is a real change. Revisions only grow, across restarts too.
+ *
+ * Keys are ordered by their UTF-8 bytes (as in etcd and LevelDB), which is not JS
+ * string order for characters outside the BMP.
+ *
+ * test/unit/store/contract.ts is the executable form of this contract: every backend
+ * runs it.
  */
 
 export interface KeyValue {
@@ -59,13 +68,32 @@ export interface Store {
   put(key: string, value: string): Promise<number>;
   /** Returns the new store revision; deleting a missing key changes nothing and returns the current one. */
   delete(key: string): Promise<number>;
-  /** All compares hold → all ops applied atomically under one new revision; else nothing. */
+  /**
+   * All compares hold → all ops applied atomically under one new revision; else nothing.
+   * The check and the write are atomic with respect to every other write. Ops must
+   * name distinct keys (etcd refuses duplicates too); otherwise the promise rejects
+   * and nothing is applied.
+   */
   txn(compares: Compare[], ops: Op[]): Promise<TxnResult>;
-  /** Every key starting with prefix, in key order. */
+  /**
+   * Every key starting with prefix, in key order (descending with `reverse`), at most
+   * `limit` (a positive integer) of them.
+   */
   scan(prefix: string, opts?: { limit?: number; reverse?: boolean }): Promise<KeyValue[]>;
-  /** Changes to keys under prefix, in revision order, each delivered once. */
+  /**
+   * Changes to keys under prefix, in revision order, each delivered once; the events of
+   * one txn share its revision and come in op order. The promise resolves once the
+   * watch is in place and any requested history has been delivered. A callback that
+   * throws does not affect the store or other watchers. A watch ends by close(), or
+   * silently when the store closes.
+   */
   watch(prefix: string, onEvent: (ev: WatchEvent) => void, opts?: WatchOptions): Promise<Watcher>;
+  /** The revision of the last acknowledged write. */
   revision(): Promise<number>;
+  /**
+   * Lets writes already started finish, then releases the store. Afterwards every call
+   * rejects with StoreClosedError; close() again resolves.
+   */
   close(): Promise<void>;
 }
 
