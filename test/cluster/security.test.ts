@@ -1,0 +1,208 @@
+/**
+ * Every refusal of the security model against a real controller process over
+ * real TLS: each is refused with a clear error, stores nothing, and the
+ * controller keeps serving everyone else. Runs on loopback addresses so this
+ * test process can speak gRPC to the controller itself (raw bytes included).
+ */
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { readFile } from "node:fs/promises";
+import { Cluster } from "./harness/cluster.js";
+import { waitFor } from "./harness/wait.js";
+import { loadProtos } from "../../shared/proto.js";
+import { channelOptions, createCa, createKeyAndCsr, grpcClientCredentials, signHostCsr } from "../../shared/tls/pki.js";
+import type { AgentServiceClient } from "../../shared/gen/berth/v1/AgentService.js";
+import type { JoinResponse__Output } from "../../shared/gen/berth/v1/JoinResponse.js";
+import type { ControllerMessage__Output } from "../../shared/gen/berth/v1/ControllerMessage.js";
+import type { AgentMessage } from "../../shared/gen/berth/v1/AgentMessage.js";
+import type { HostFacts } from "../../shared/gen/berth/v1/HostFacts.js";
+
+type Status = { code: number; details: string };
+
+const FACTS: HostFacts = { hostname: "probe", cpu_cores: 1, memory_total_bytes: 1024 };
+
+describe("security: refusals against a real controller", () => {
+  let c: Cluster;
+  let ca = "";
+  const clients: grpc.Client[] = [];
+
+  beforeAll(async () => {
+    c = await Cluster.start({ hosts: 1, mode: "loopback" });
+    ca = await readFile(c.caFile, "utf8");
+  });
+  afterEach(async ({ task }) => {
+    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
+  });
+  afterAll(async () => {
+    for (const cl of clients) cl.close();
+    await c?.destroy();
+  });
+
+  function agentClient(cert?: { certPem: string; keyPem: string }, caPem = ca): AgentServiceClient {
+    const cl = new (loadProtos().agent.berth.v1.AgentService)(c.controllerAddr, grpcClientCredentials(caPem, cert), channelOptions());
+    clients.push(cl);
+    return cl;
+  }
+
+  function join(token: string, csrPem: string, facts: HostFacts = FACTS): Promise<JoinResponse__Output> {
+    return new Promise((resolve, reject) =>
+      agentClient().Join({ token, csr_pem: csrPem, facts, labels: {} }, { deadline: Date.now() + 10_000 }, (err, res) => (err || !res ? reject(err) : resolve(res))),
+    );
+  }
+
+  async function joinFails(token: string, facts?: HostFacts): Promise<Status> {
+    const { csrPem } = await createKeyAndCsr("probe");
+    try {
+      await join(token, csrPem, facts);
+    } catch (e) {
+      return e as Status;
+    }
+    throw new Error("join was accepted");
+  }
+
+  /** Opens a stream, sends msgs, resolves with the status the controller ends it with. */
+  function streamStatus(cl: AgentServiceClient, msgs: AgentMessage[]): Promise<{ status: Status; got: ControllerMessage__Output[] }> {
+    return new Promise((resolve) => {
+      const got: ControllerMessage__Output[] = [];
+      const call = cl.Connect({ deadline: Date.now() + 10_000 });
+      call.on("data", (m: ControllerMessage__Output) => got.push(m));
+      call.on("error", (e) => resolve({ status: e as unknown as Status, got }));
+      call.on("end", () => resolve({ status: { code: 0, details: "ended" }, got }));
+      for (const m of msgs) call.write(m);
+    });
+  }
+
+  async function stateSnapshot(): Promise<{ hosts: number; joined: number }> {
+    const hosts = await c.hosts();
+    const events = await c.events();
+    return { hosts: hosts.length, joined: events.filter((e) => e.type === "host.joined").length };
+  }
+
+  it("refuses an agent stream without a client certificate", async () => {
+    const { status } = await streamStatus(agentClient(), [{ hello: { host_id: "x" } }]);
+    expect(status.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(status.details).toMatch(/client certificate is required/);
+  });
+
+  it("refuses a client certificate from a foreign CA", async () => {
+    const foreign = await createCa({ commonName: "evil" });
+    const { keyPem, csrPem } = await createKeyAndCsr("evil");
+    const certPem = await signHostCsr(foreign, csrPem, "deadbeef0001");
+    const { status } = await streamStatus(agentClient({ certPem, keyPem }), [{ hello: { host_id: "deadbeef0001" } }]);
+    // TLS lets the handshake finish (the port also serves Join), so the handler sees no verified certificate.
+    expect(status.code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  it("refuses joins with a wrong, expired, used-up or non-join token, storing nothing", async () => {
+    const before = await stateSnapshot();
+    const good = await c.joinToken(1);
+    const wrongSecret = good.replace(/\.([A-Za-z0-9_-])([A-Za-z0-9_-]{31})$/, (_m, a: string, rest: string) => `.${a === "A" ? "B" : "A"}${rest}`);
+    expect((await joinFails(wrongSecret)).details).toMatch(/unknown token/);
+    expect((await joinFails(c.adminToken)).details).toMatch(/not a join token/);
+    expect((await joinFails("bj1.garbage")).details).toMatch(/malformed token/);
+
+    const made = await c.cliJson<{ token: string; expires_at_ms: number }>(["token", "create", "--role", "agent", "--ttl", "1s"]);
+    await waitFor(() => Date.now() > made.expires_at_ms + 50, { timeoutMs: 10_000, intervalMs: 100, what: "the 1s token to expire" });
+    expect((await joinFails(made.token)).details).toMatch(/token expired/);
+
+    const once = await c.joinToken(1);
+    const { csrPem } = await createKeyAndCsr("probe");
+    const first = await join(once, csrPem);
+    expect(first.host_id).toMatch(/^[0-9a-f]{12}$/);
+    const used = await joinFails(once);
+    expect(used.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(used.details).toMatch(/token used up/);
+
+    const after = await stateSnapshot();
+    expect(after.hosts).toBe(before.hosts + 1); // only the one accepted join
+    expect(after.joined).toBe(before.joined + 1);
+  });
+
+  it("a real agent with a bad token exits with a clear message and exit code 4", async () => {
+    const forged = (await c.joinToken(1)).replace(/^bj1\.[0-9a-f]{64}/, `bj1.${"0".repeat(64)}`);
+    const r = await c.topo.run(1, [process.execPath, "dist/cli/main.js", "agent", "--controller", c.controllerAddr, "--token", forged, "--data-dir", `${c.dir}/rogue`, "--log-level", "silent"], { timeoutMs: 30_000 });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/join refused: .*CA|fingerprint/i);
+  });
+
+  it("refuses malformed and oversized messages and invalid content, naming the field", async () => {
+    const raw = new grpc.Client(c.controllerAddr, grpcClientCredentials(ca), channelOptions());
+    clients.push(raw);
+    const rawCall = (payload: Buffer): Promise<Status> =>
+      new Promise((resolve) =>
+        raw.makeUnaryRequest(
+          "/berth.v1.AgentService/Join",
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          payload,
+          new grpc.Metadata(),
+          { deadline: Date.now() + 10_000 },
+          (err) => resolve((err ?? { code: 0, details: "accepted" }) as Status),
+        ),
+      );
+    const garbage = await rawCall(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]));
+    expect(garbage.code).not.toBe(0);
+    expect([grpc.status.INTERNAL, grpc.status.INVALID_ARGUMENT]).toContain(garbage.code);
+    const huge = await rawCall(Buffer.alloc(2 * 1024 * 1024, 0x41));
+    expect(huge.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+
+    const token = await c.joinToken(3);
+    const badFacts = await joinFails(token, { ...FACTS, hostname: "h".repeat(5000), cpu_speed_ghz: -1 });
+    expect(badFacts.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badFacts.details).toMatch(/facts\.hostname/);
+    expect(badFacts.details).toMatch(/facts\.cpu_speed_ghz/);
+    const badCsr = await new Promise<Status>((resolve) =>
+      agentClient().Join({ token, csr_pem: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----", facts: FACTS }, (err) => resolve(err as unknown as Status)),
+    );
+    expect(badCsr.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badCsr.details).toMatch(/csr_pem/);
+
+    // With a valid certificate: a hello for another host, a heartbeat before hello, a bloated hello.
+    const { keyPem, csrPem } = await createKeyAndCsr("probe");
+    const joined = await join(token, csrPem);
+    const mine = agentClient({ certPem: joined.certificate_pem, keyPem });
+    const other = await streamStatus(mine, [{ hello: { host_id: "000000000000", facts: FACTS } }]);
+    expect(other.status.code).toBe(grpc.status.PERMISSION_DENIED);
+    const early = await streamStatus(mine, [{ heartbeat: { seq: 1 } }]);
+    expect(early.status.code).toBe(grpc.status.FAILED_PRECONDITION);
+    const bloated = await streamStatus(mine, [{ hello: { host_id: joined.host_id, facts: FACTS, labels: { "Not A Label": "x" } } }]);
+    expect(bloated.status.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(bloated.status.details).toMatch(/hello\.labels/);
+  });
+
+  it("refuses operator calls without a token, with a bad one, or with too weak a role", async () => {
+    const noToken = await c.cli(["hosts"], { token: "" });
+    expect(noToken.code).toBe(2); // local: nothing to send
+    const bogus = await c.cli(["hosts"], { token: "bt1.0123456789.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" });
+    expect(bogus.code).toBe(4);
+    expect(bogus.stderr).toMatch(/refused the token: unknown token/);
+    const joinAsBearer = await c.cli(["hosts"], { token: await c.joinToken(1) });
+    expect(joinAsBearer.code).toBe(4);
+    expect(joinAsBearer.stderr).toMatch(/join token cannot call the operator API/);
+
+    const viewer = (await c.cli(["token", "create", "--role", "viewer"])).stdout.trim();
+    const [h] = await c.hosts();
+    const ro = await c.cli(["hosts", "-o", "json"], { token: viewer });
+    expect(ro.code).toBe(0);
+    const cordon = await c.cli(["cordon", h!.id], { token: viewer });
+    expect(cordon.code).toBe(4);
+    expect(cordon.stderr).toMatch(/needs the operator role; the token has viewer/);
+    const mint = await c.cli(["token", "create", "--role", "admin"], { token: viewer });
+    expect(mint.code).toBe(4);
+    expect((await c.hosts()).find((x) => x.id === h!.id)!.cordoned).toBe(false);
+
+    // Raw call without any authorization header.
+    const op = new (loadProtos().operator.berth.v1.OperatorService)(c.controllerAddr, grpcClientCredentials(ca), channelOptions());
+    clients.push(op);
+    const st = await new Promise<Status>((resolve) => op.ListHosts({}, (err) => resolve(err as unknown as Status)));
+    expect(st.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(st.details).toMatch(/no bearer token/);
+  });
+
+  it("kept serving everyone else through all of it", async () => {
+    const hs = await c.waitForHosts((x) => x.some((h) => h.address === c.topo.hostAddr(1) && h.status === "ready" && h.connected), "the real agent still ready");
+    const real = hs.find((h) => h.address === c.topo.hostAddr(1))!;
+    expect(real.last_heartbeat_age_ms).toBeLessThan(3000);
+    expect(c.controller?.exitCode).toBeNull();
+  });
+});
