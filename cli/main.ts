@@ -19,17 +19,38 @@ program
   .name("berth")
   .description("berth: a fleet manager for bare-metal machines and VMs")
   .version(VERSION)
-  .option("--addr <host:port>", "the controller (default: BERTH_ADDR, then the config file)")
   .option("--debug", "show stack traces")
+  // Each command owns the flags after its name: `agent --controller` and
+  // `agent install --controller` are different flags of different commands.
+  .enablePositionalOptions()
   .showHelpAfterError("(add --help for usage)")
   .exitOverride();
 
-const global = (): GlobalOpts => program.opts<GlobalOpts>();
+// The command being run, so shared flags (--addr, --debug) are read from it.
+let running: Command = program;
+program.hook("preAction", (_root, action) => {
+  running = action;
+});
+const global = (): GlobalOpts => running.optsWithGlobals<GlobalOpts>();
+
 registerDaemons(program);
 registerDev(program);
 registerHosts(program, global);
 registerEvents(program, global);
 registerToken(program, global);
+
+/** Commands that run a daemon rather than call the API take no --addr. */
+const DAEMONS = new Set(["controller", "agent", "install", "dev"]);
+(function addSharedFlags(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    sub.enablePositionalOptions().exitOverride();
+    if (sub.commands.length === 0 || sub.name() === "agent") {
+      if (!DAEMONS.has(sub.name())) sub.option("--addr <host:port>", "the controller (default: BERTH_ADDR, then the config file)");
+      sub.option("--debug", "show stack traces");
+    }
+    addSharedFlags(sub);
+  }
+})(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -119,6 +119,8 @@ export function registerDaemons(program: Command): void {
   const agent = program
     .command("agent")
     .description("run an agent: join a controller once, then report this host and run what it is assigned")
+    // `agent install` has flags of the same names: the agent's own apply only before it.
+    .enablePositionalOptions()
     .option("--controller <host:port>", "the controller to join (later runs reconnect to the one joined)")
     .option("--token <token>", "a join token (berth token create --role agent); needed only the first time")
     .option("--data-dir <dir>", "where the identity and service data live", "/var/lib/berth/agent")

@@ -1,0 +1,90 @@
+/** The CLI as users meet it: help everywhere, clear usage errors, `agent install`. */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { BERTH_MAIN } from "./harness/cluster.js";
+
+const run = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> => {
+  try {
+    const r = await promisify(execFile)(process.execPath, [BERTH_MAIN, ...args], { env: { ...process.env, XDG_CONFIG_HOME: "/nonexistent", ...env } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+};
+
+const JOIN = `bj1.${"ab".repeat(32)}.0123456789.${"A".repeat(32)}`;
+
+describe("berth CLI", () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it("every command has --help with an example", async () => {
+    const commands = [[], ["controller"], ["agent"], ["agent", "install"], ["dev"], ["hosts"], ["host", "show"], ["cordon"], ["uncordon"], ["events"], ["token", "create"]];
+    const results = await Promise.all(commands.map((c) => run([...c, "--help"])));
+    results.forEach((r, i) => {
+      expect(r.code, commands[i]!.join(" ")).toBe(0);
+      expect(r.stdout).toMatch(/Usage: berth/);
+      if (commands[i]!.length && commands[i]![0] !== "host" && commands[i]![0] !== "token" || commands[i]!.length > 1) expect(r.stdout, commands[i]!.join(" ")).toMatch(/Example/);
+    });
+  });
+
+  it("bad flags and local misconfiguration exit 2 with a message that says what to do", async () => {
+    expect((await run(["hosts", "-o", "xml"], { BERTH_ADDR: "127.0.0.1:1", BERTH_TOKEN: "x", BERTH_CA: "/dev/null" })).stderr).toMatch(/-o xml: expected one of table, json, yaml/);
+    const noCfg = await run(["hosts"]);
+    expect(noCfg.code).toBe(2);
+    expect(noCfg.stderr).toMatch(/berth dev/);
+    expect((await run(["nosuchcommand"])).code).toBe(2);
+    const badLabels = await run(["agent", "--labels", "Bad=1", "--data-dir", "/tmp/x"]);
+    expect(badLabels.code).toBe(2);
+    expect(badLabels.stderr).toMatch(/--labels: .*key "Bad"/);
+    expect((await run(["dev", "--hosts", "0"])).stderr).toMatch(/--hosts 0/);
+  });
+
+  it("agent install --dry-run prints every file and writes nothing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "berth-install-"));
+    dirs.push(dir);
+    const r = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token", JOIN, "--labels", "dc=dc1,rack=r7", "--prefix", dir, "--dry-run"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`--- ${dir}/etc/berth/agent.yaml (mode 600)`);
+    expect(r.stdout).toContain(`--- ${dir}/etc/systemd/system/berth-agent.service (mode 644)`);
+    expect(r.stdout).toContain("Restart=always");
+    await expect(stat(join(dir, "etc"))).rejects.toThrow();
+  });
+
+  it("agent install --prefix writes the config, the unit and the data dir, and the agent can read its config", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "berth-install-"));
+    dirs.push(dir);
+    const r = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token", JOIN, "--labels", "dc=dc1", "--prefix", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    const cfgPath = join(dir, "etc/berth/agent.yaml");
+    expect((await stat(cfgPath)).mode & 0o777).toBe(0o600);
+    expect(parse(await readFile(cfgPath, "utf8"))).toEqual({ controller: "10.0.0.5:7420", token: JOIN, dataDir: "/var/lib/berth/agent", logLevel: "info", labels: { dc: "dc1" } });
+    const unit = await readFile(join(dir, "etc/systemd/system/berth-agent.service"), "utf8");
+    expect(unit).toMatch(/^ExecStart=\S+node\S* \S+\/main\.js agent --config \/etc\/berth\/agent\.yaml$/m);
+    expect(unit).toMatch(/^Restart=always$/m);
+    expect(unit).toMatch(/^WantedBy=multi-user\.target$/m);
+    expect((await stat(join(dir, "var/lib/berth"))).mode & 0o777).toBe(0o700);
+    // Refuses an operator token: an installed agent could never join with it.
+    const wrong = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token", `bt1.0123456789.${"A".repeat(32)}`, "--prefix", dir]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/operator token/);
+  });
+
+  it("an agent config file with an unknown field is refused, naming it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "berth-install-"));
+    dirs.push(dir);
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(join(dir, "agent.yaml"), "controller: 10.0.0.5:7420\ncontroler: typo\n");
+    const r = await run(["agent", "--config", join(dir, "agent.yaml")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/controler: unknown field/);
+  });
+});
