@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Cluster, type HostJson } from "./harness/cluster.js";
+import { waitFor } from "./harness/wait.js";
 
 const TTL_MS = 3000;
 
@@ -125,5 +126,28 @@ describe("foundation: a fleet on network namespaces", () => {
     // No new joins, and the restart itself declared no host down.
     expect(after.filter((e) => e.type === "host.joined")).toHaveLength(3);
     expect(after.filter((e) => e.type === "host.down" && e.time_ms >= restartedAt)).toEqual([]);
+  });
+
+  it("`berth events -f` follows new events as they happen, and can filter by host", async () => {
+    const { recentOutput } = await import("./harness/topology.js");
+    const { BERTH_MAIN } = await import("./harness/cluster.js");
+    const follower = c.topo.spawn(0, [process.execPath, BERTH_MAIN, "events", "-f", "-n", "1", "-o", "json", "--host", ids[0]!], { env: c.env() });
+    try {
+      // The follower prints the newest matching event first: wait for that, then act.
+      await waitFor(() => recentOutput(follower).stdout.trim().length > 0, { timeoutMs: 15_000, what: "the follower's first line" });
+      const r = await c.cli(["uncordon", ids[0]!]);
+      expect(r.code, r.stderr).toBe(0);
+      await c.cli(["cordon", ids[1]!]); // another host: filtered out
+      const lines = await waitFor(
+        () => {
+          const ls = recentOutput(follower).stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; host: string });
+          return ls.some((e) => e.type === "host.uncordoned") ? ls : undefined;
+        },
+        { timeoutMs: 15_000, what: "host.uncordoned on the follower" },
+      );
+      expect(lines.every((e) => e.host === ids[0])).toBe(true);
+    } finally {
+      follower.kill("SIGTERM");
+    }
   });
 });
