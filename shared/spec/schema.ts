@@ -1,0 +1,471 @@
+/**
+ * The service spec as users write it (DESIGN.md "The service spec") and its normal form
+ * (types.ts). `SpecInputSchema` is the YAML shape: every block optional except `name` and
+ * `run.command`, unknown fields refused at every level. `normalizeSpec` applies the
+ * defaults and turns durations into ms.
+ *
+ * Coercions, on purpose: YAML reads `8080`, `1.10` or `true` as a number or boolean even
+ * where the spec wants a string, and people forget the quotes. So `run.args`, `run.env`
+ * values, `constraints` values and `health.exec.command` accept numbers and booleans and
+ * take them as strings. parse.ts keeps the text exactly as written (`1.10` stays "1.10");
+ * normalizeSpec on plain data can only use String(value) (`1.1`).
+ */
+import os from "node:os";
+import { z } from "zod";
+import { parseDurationMs } from "../duration.js";
+import { SpecValidationError, specErrorMap, toSpecIssues } from "./issues.js";
+import type { SpecIssue } from "./issues.js";
+import type { Artifact, HealthCheck, HealthSpec, ServiceSpec } from "./types.js";
+
+/** Every default, in the form users write it; normalizeSpec fills these in. */
+export const SPEC_DEFAULTS = {
+  install: { apt: [] as string[], stepTimeout: "5m" },
+  run: { args: [] as string[], user: "", stopSignal: "SIGTERM", stopTimeout: "20s" },
+  /** 0 = no requirement: the scheduler does not check this resource. */
+  resources: { cpu: 0, memoryMb: 0, diskMb: 0 },
+  instances: 1,
+  /** "" = no spread */
+  spread: "",
+  health: {
+    httpPath: "/",
+    httpStatus: 200,
+    interval: "2s",
+    timeout: "1s",
+    healthyThreshold: 1,
+    unhealthyThreshold: 3,
+  },
+  update: {
+    maxUnavailable: 1,
+    maxSurge: 0,
+    minHealthyTime: "5s",
+    healthyDeadline: "1m",
+    progressDeadline: "10m",
+    canary: 0,
+    autoRevert: true,
+    drainTime: "5s",
+  },
+  /** stopAfterDisconnect 0s = no self-fencing */
+  failover: { enabled: true, stopAfterDisconnect: "0s" },
+} as const;
+
+export const MAX_INSTANCES = 10_000;
+
+export const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Debian package names (policy §5.6.1), optionally pinned: `nginx-light=1.18.0-6`. */
+const APT_PACKAGE = /^[a-z0-9][a-z0-9+.-]+(=[0-9][A-Za-z0-9.+~:-]*)?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** useradd's rule: lowercase, may end in $, at most 32 characters; no numeric uids. */
+const USER_NAME = /^(?=.{1,32}$)[a-z_][a-z0-9_-]*\$?$/;
+/** Same rules as shared/labels.ts (a test keeps the two in step). */
+export const LABEL_KEY = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/;
+export const LABEL_VALUE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+/** What parseDurationMs accepts, minus surrounding blanks; a test keeps the two in step. */
+const DURATION = /^(?:0|(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+)$/;
+const SHA256 = /^[0-9a-fA-F]{64}$/;
+const RESERVED_ENV_PREFIX = "BERTH_";
+
+const SIGNALS = Object.keys(os.constants.signals) as [NodeJS.Signals, ...NodeJS.Signals[]];
+
+const noNul = (v: unknown) => typeof v !== "string" || !v.includes("\0");
+const NUL_MESSAGE = "must not contain a NUL character";
+
+const nonEmpty = z.string().min(1).refine(noNul, NUL_MESSAGE);
+
+const durationMessage = "expected a duration such as 500ms, 5s, 2m, 1h or 1m30s (a number needs a unit)";
+/** A duration string; the bare number 0 too, since `drainTime: 0` needs no unit. */
+const duration = z.union([z.string().max(64, durationMessage).regex(DURATION, durationMessage), z.literal(0)], {
+  error: durationMessage,
+});
+const positiveDuration = duration.refine((d) => parseDurationMs(String(d)) > 0, "must be longer than 0");
+
+/** A string, or a YAML number/boolean taken as the string it reads as (see the file comment). */
+const stringish = z
+  .union([z.string(), z.number(), z.boolean()], {
+    error: (iss) => `expected a string, got ${iss.input === null ? "an empty value" : Array.isArray(iss.input) ? "a list" : "a mapping"}`,
+  })
+  .refine(noNul, NUL_MESSAGE);
+
+const port = z.int().min(1).max(65535);
+
+const labelKeyMessage = "label key must be lowercase [a-z0-9._/-], 1-63 characters, starting and ending with a letter or digit";
+const labelValueMessage = "label value must be [A-Za-z0-9._-], 1-63 characters, starting and ending with a letter or digit";
+const labelKey = z.string().regex(LABEL_KEY, labelKeyMessage);
+const labelValue = z
+  .union([z.string().regex(LABEL_VALUE, labelValueMessage), z.number(), z.boolean()], {
+    error: "expected a label value (a string)",
+  })
+  // Strings are checked by the regex above (which editors see too); this checks the rest.
+  .refine((v) => typeof v === "string" || LABEL_VALUE.test(String(v)), labelValueMessage);
+
+const ArtifactSchema = z.union(
+  [
+    z.string().min(1).refine(noNul, NUL_MESSAGE).describe("a local file or folder, tarred and stored on the controller"),
+    z
+      .strictObject({
+        url: z.url({
+          protocol: /^https$/,
+          error: "must be an https:// URL (every host fetches it; plain http and other schemes are refused)",
+        }),
+        sha256: z.string().regex(SHA256, "must be the artifact's sha256: 64 hex digits"),
+      })
+      .describe("fetched by each host from an https URL and checked against sha256"),
+  ],
+  { error: "expected a path (string) or { url, sha256 }" },
+);
+
+const InstallSchema = z.strictObject({
+  apt: z
+    .array(
+      z
+        .string()
+        .regex(APT_PACKAGE, "must be a Debian package name ([a-z0-9][a-z0-9+.-]+), optionally with =version"),
+    )
+    .default([])
+    .describe("Debian packages, installed by apt before the steps"),
+  steps: z
+    .array(
+      z.strictObject({
+        run: nonEmpty.describe("a shell command, run in the unpacked artifact's folder"),
+        timeout: positiveDuration.default(SPEC_DEFAULTS.install.stepTimeout),
+      }),
+    )
+    .default([]),
+});
+
+const RunSchema = z.strictObject({
+  command: nonEmpty.describe("a path in the artifact, an absolute path, or a program on PATH"),
+  args: z.array(stringish).default([]),
+  env: z
+    .record(
+      z
+        .string()
+        .regex(ENV_NAME, "must be an environment variable name: [A-Za-z_][A-Za-z0-9_]*")
+        .refine(
+          (k) => !k.startsWith(RESERVED_ENV_PREFIX),
+          "names starting with BERTH_ are reserved: berth sets BERTH_SERVICE, BERTH_INSTANCE, BERTH_EPOCH, BERTH_VERSION, BERTH_ADVERTISE_ADDR",
+        ),
+      stringish,
+    )
+    .default({}),
+  user: z
+    .string()
+    .regex(USER_NAME, "must be a user name: lowercase [a-z_][a-z0-9_-]*, at most 32 characters")
+    .optional()
+    .describe("the user the process runs as; default: the agent's user"),
+  stopSignal: z
+    .enum(SIGNALS, { error: "expected a signal name such as SIGTERM, SIGINT or SIGQUIT" })
+    .default(SPEC_DEFAULTS.run.stopSignal),
+  stopTimeout: duration
+    .default(SPEC_DEFAULTS.run.stopTimeout)
+    .describe("how long after stopSignal the process is killed"),
+});
+
+const ResourcesSchema = z.strictObject({
+  cpu: z.number().min(0).default(SPEC_DEFAULTS.resources.cpu).describe("cores; may be fractional; 0 = no requirement"),
+  memoryMb: z.int().min(0).default(SPEC_DEFAULTS.resources.memoryMb).describe("0 = no requirement"),
+  diskMb: z.int().min(0).default(SPEC_DEFAULTS.resources.diskMb).describe("0 = no requirement"),
+});
+
+const CHECK_KINDS = ["http", "tcp", "exec"] as const;
+
+const HealthSchema = z
+  .strictObject({
+    http: z
+      .strictObject({
+        port,
+        path: z.string().regex(/^\//, "must start with /").default(SPEC_DEFAULTS.health.httpPath),
+        status: z.int().min(100).max(599).default(SPEC_DEFAULTS.health.httpStatus).describe("the status a healthy instance answers"),
+      })
+      .optional(),
+    tcp: z.strictObject({ port }).optional(),
+    exec: z
+      .strictObject({
+        command: z
+          .array(stringish)
+          .min(1)
+          .refine((c) => String(c[0]).length > 0, "the program (first item) must not be empty")
+          .describe("program and arguments, run without a shell; exit 0 = healthy"),
+      })
+      .optional(),
+    interval: positiveDuration.default(SPEC_DEFAULTS.health.interval),
+    timeout: positiveDuration.default(SPEC_DEFAULTS.health.timeout).describe("must be shorter than interval"),
+    healthyThreshold: z.int().min(1).default(SPEC_DEFAULTS.health.healthyThreshold),
+    unhealthyThreshold: z.int().min(1).default(SPEC_DEFAULTS.health.unhealthyThreshold),
+  })
+  .superRefine((h, ctx) => {
+    const given = CHECK_KINDS.filter((k) => h[k] !== undefined);
+    if (given.length === 0) {
+      ctx.addIssue({ code: "custom", path: [], message: "needs a check: one of http, tcp or exec" });
+    }
+    for (const extra of given.slice(1)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [extra],
+        message: `only one check kind is allowed, and ${given[0]} is already given: keep one of ${given.join(", ")}`,
+      });
+    }
+    const timeoutMs = parseDurationMs(String(h.timeout));
+    // A zero on either side is reported above already.
+    if (timeoutMs > 0 && timeoutMs >= parseDurationMs(String(h.interval))) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["timeout"],
+        message: `timeout (${h.timeout}) must be shorter than interval (${h.interval})`,
+      });
+    }
+  })
+  // Editors cannot see the refinement above; this says "exactly one kind" to them.
+  .meta({ oneOf: CHECK_KINDS.map((k) => ({ required: [k] })) });
+
+const UpdateSchema = z
+  .strictObject({
+    maxUnavailable: z.int().min(0).default(SPEC_DEFAULTS.update.maxUnavailable),
+    maxSurge: z.int().min(0).default(SPEC_DEFAULTS.update.maxSurge).describe("new instances started on spare hosts first"),
+    minHealthyTime: duration
+      .default(SPEC_DEFAULTS.update.minHealthyTime)
+      .describe("healthy this long before an instance counts as done"),
+    healthyDeadline: positiveDuration.default(SPEC_DEFAULTS.update.healthyDeadline),
+    progressDeadline: positiveDuration.default(SPEC_DEFAULTS.update.progressDeadline),
+    canary: z.int().min(0).default(SPEC_DEFAULTS.update.canary).describe("stop after this many until `berth rollout promote`"),
+    autoRevert: z.boolean().default(SPEC_DEFAULTS.update.autoRevert),
+    drainTime: duration
+      .default(SPEC_DEFAULTS.update.drainTime)
+      .describe("out of the endpoints this long before it is stopped"),
+  })
+  .superRefine((u, ctx) => {
+    if (u.maxUnavailable + u.maxSurge < 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["maxUnavailable"],
+        message: "maxUnavailable + maxSurge must be at least 1, or a rollout could never replace an instance",
+      });
+    }
+    const minHealthy = parseDurationMs(String(u.minHealthyTime));
+    const healthy = parseDurationMs(String(u.healthyDeadline));
+    const progress = parseDurationMs(String(u.progressDeadline));
+    if (minHealthy >= healthy) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["healthyDeadline"],
+        message: `healthyDeadline (${u.healthyDeadline}) must be longer than minHealthyTime (${u.minHealthyTime}), or no instance could ever count as healthy in time`,
+      });
+    }
+    // As Nomad: a progress deadline shorter than the healthy deadline would fire first.
+    if (healthy >= progress) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["progressDeadline"],
+        message: `progressDeadline (${u.progressDeadline}) must be longer than healthyDeadline (${u.healthyDeadline})`,
+      });
+    }
+  });
+
+const FailoverSchema = z.strictObject({
+  enabled: z.boolean().default(SPEC_DEFAULTS.failover.enabled),
+  stopAfterDisconnect: duration
+    .default(SPEC_DEFAULTS.failover.stopAfterDisconnect)
+    .describe("> 0: the agent stops the instance itself after this long without the controller (self-fencing)"),
+});
+
+/** The YAML shape of one service spec (DESIGN.md "The service spec"). */
+export const SpecInputSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(SERVICE_NAME, "must be lowercase letters, digits and '-', 1-63 characters, not starting or ending with '-'")
+      .describe("unique in the fleet"),
+    artifact: ArtifactSchema.optional(),
+    install: InstallSchema.prefault({}),
+    run: RunSchema,
+    resources: ResourcesSchema.prefault({}),
+    instances: z.int().min(0).max(MAX_INSTANCES).default(SPEC_DEFAULTS.instances),
+    constraints: z
+      .record(labelKey, z.union([labelValue, z.array(labelValue).min(1)], { error: "expected a label value or a list of them" }))
+      .default({})
+      .describe("label = value, or label in a list"),
+    spread: labelKey.optional().describe("a label key: spread instances over its values"),
+    health: HealthSchema.optional(),
+    update: UpdateSchema.prefault({}),
+    failover: FailoverSchema.prefault({}),
+  })
+  .superRefine(
+    (s, ctx) => {
+      // `when` below lets this run beside other problems, so the value is not yet
+      // known to be well-formed everywhere: read only what is checked here.
+      const canary: unknown = s.update?.canary;
+      if (typeof canary === "number" && typeof s.instances === "number" && canary > s.instances) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["update", "canary"],
+          message: `canary (${s.update.canary}) must not exceed instances (${s.instances})`,
+        });
+      }
+    },
+    // Checked even when other fields are wrong, so one run reports everything; but not
+    // when the two fields it reads are themselves wrong.
+    {
+      when: (p) =>
+        !p.issues.some((i) =>
+          i.path?.length ? i.path[0] === "instances" || i.path[0] === "update" : i.code !== "unrecognized_keys",
+        ),
+    },
+  );
+
+/** What a user writes; every optional field may be left out. */
+export type SpecInput = z.input<typeof SpecInputSchema>;
+type ParsedSpec = z.output<typeof SpecInputSchema>;
+
+export type SpecResult = { spec: ServiceSpec; issues: [] } | { spec?: undefined; issues: SpecIssue[] };
+
+/** Validates and normalizes; every problem comes back as a value, none is thrown. */
+export function validateSpec(raw: unknown): SpecResult {
+  const parsed = SpecInputSchema.safeParse(raw, { error: specErrorMap });
+  if (!parsed.success) return { issues: toSpecIssues(parsed.error.issues) };
+  return { spec: fromParsed(parsed.data), issues: [] };
+}
+
+/** validateSpec that throws SpecValidationError, for callers holding trusted data. */
+export function normalizeSpec(raw: unknown): ServiceSpec {
+  const result = validateSpec(raw);
+  if (!result.spec) throw new SpecValidationError(result.issues);
+  return result.spec;
+}
+
+const ms = (d: string | number): number => parseDurationMs(String(d));
+const strings = (xs: readonly (string | number | boolean)[]): string[] => xs.map(String);
+
+function fromParsed(p: ParsedSpec): ServiceSpec {
+  return {
+    name: p.name,
+    artifact: artifactOf(p.artifact),
+    install: {
+      apt: [...p.install.apt],
+      steps: p.install.steps.map((s) => ({ run: s.run, timeoutMs: ms(s.timeout) })),
+    },
+    run: {
+      command: p.run.command,
+      args: strings(p.run.args),
+      env: Object.fromEntries(Object.entries(p.run.env).map(([k, v]) => [k, String(v)])),
+      user: p.run.user ?? SPEC_DEFAULTS.run.user,
+      stopSignal: p.run.stopSignal,
+      stopTimeoutMs: ms(p.run.stopTimeout),
+    },
+    resources: { ...p.resources },
+    instances: p.instances,
+    constraints: Object.fromEntries(
+      Object.entries(p.constraints).map(([k, v]) => [k, Array.isArray(v) ? strings(v) : [String(v)]]),
+    ),
+    spread: p.spread ?? SPEC_DEFAULTS.spread,
+    health: p.health ? healthOf(p.health) : null,
+    update: {
+      maxUnavailable: p.update.maxUnavailable,
+      maxSurge: p.update.maxSurge,
+      minHealthyTimeMs: ms(p.update.minHealthyTime),
+      healthyDeadlineMs: ms(p.update.healthyDeadline),
+      progressDeadlineMs: ms(p.update.progressDeadline),
+      canary: p.update.canary,
+      autoRevert: p.update.autoRevert,
+      drainTimeMs: ms(p.update.drainTime),
+    },
+    failover: {
+      enabled: p.failover.enabled,
+      stopAfterDisconnectMs: ms(p.failover.stopAfterDisconnect),
+    },
+  };
+}
+
+function artifactOf(a: ParsedSpec["artifact"]): Artifact | null {
+  if (a === undefined) return null;
+  // The digest of a local artifact is known only once the CLI has tarred it.
+  if (typeof a === "string") return { kind: "stored", sha256: "", source: a };
+  return { kind: "url", url: a.url, sha256: a.sha256.toLowerCase() };
+}
+
+function healthOf(h: NonNullable<ParsedSpec["health"]>): HealthSpec {
+  return {
+    check: checkOf(h),
+    intervalMs: ms(h.interval),
+    timeoutMs: ms(h.timeout),
+    healthyThreshold: h.healthyThreshold,
+    unhealthyThreshold: h.unhealthyThreshold,
+  };
+}
+
+function checkOf(h: NonNullable<ParsedSpec["health"]>): HealthCheck {
+  if (h.http) return { kind: "http", port: h.http.port, path: h.http.path, status: h.http.status };
+  if (h.tcp) return { kind: "tcp", port: h.tcp.port };
+  if (h.exec) return { kind: "exec", command: strings(h.exec.command) };
+  // Unreachable: HealthSchema refuses a health block without a check.
+  throw new SpecValidationError([{ path: ["health"], message: "needs a check: one of http, tcp or exec", at: "value" }]);
+}
+
+/**
+ * The inverse of normalizeSpec: the spec as a user would write it, every field explicit,
+ * durations exact (1500 → "1s500ms"), so normalizeSpec(toSpecInput(s)) equals s. A stored
+ * artifact becomes its source path again: its sha256 comes from the tarball, not the file.
+ */
+export function toSpecInput(spec: ServiceSpec): SpecInput {
+  const out: SpecInput = {
+    name: spec.name,
+    install: {
+      apt: [...spec.install.apt],
+      steps: spec.install.steps.map((s) => ({ run: s.run, timeout: exactDuration(s.timeoutMs) })),
+    },
+    run: {
+      command: spec.run.command,
+      args: [...spec.run.args],
+      env: { ...spec.run.env },
+      ...(spec.run.user ? { user: spec.run.user } : {}),
+      stopSignal: spec.run.stopSignal,
+      stopTimeout: exactDuration(spec.run.stopTimeoutMs),
+    },
+    resources: { ...spec.resources },
+    instances: spec.instances,
+    constraints: Object.fromEntries(Object.entries(spec.constraints).map(([k, v]) => [k, [...v]])),
+    ...(spec.spread ? { spread: spec.spread } : {}),
+    update: {
+      maxUnavailable: spec.update.maxUnavailable,
+      maxSurge: spec.update.maxSurge,
+      minHealthyTime: exactDuration(spec.update.minHealthyTimeMs),
+      healthyDeadline: exactDuration(spec.update.healthyDeadlineMs),
+      progressDeadline: exactDuration(spec.update.progressDeadlineMs),
+      canary: spec.update.canary,
+      autoRevert: spec.update.autoRevert,
+      drainTime: exactDuration(spec.update.drainTimeMs),
+    },
+    failover: {
+      enabled: spec.failover.enabled,
+      stopAfterDisconnect: exactDuration(spec.failover.stopAfterDisconnectMs),
+    },
+  };
+  if (spec.artifact) out.artifact = spec.artifact.kind === "url" ? { url: spec.artifact.url, sha256: spec.artifact.sha256 } : spec.artifact.source;
+  if (spec.health) {
+    const { check } = spec.health;
+    out.health = {
+      ...(check.kind === "http" ? { http: { port: check.port, path: check.path, status: check.status } } : {}),
+      ...(check.kind === "tcp" ? { tcp: { port: check.port } } : {}),
+      ...(check.kind === "exec" ? { exec: { command: [...check.command] } } : {}),
+      interval: exactDuration(spec.health.intervalMs),
+      timeout: exactDuration(spec.health.timeoutMs),
+      healthyThreshold: spec.health.healthyThreshold,
+      unhealthyThreshold: spec.health.unhealthyThreshold,
+    };
+  }
+  return out;
+}
+
+/**
+ * A duration string that parses back to exactly `ms`, unlike formatDurationMs (which
+ * rounds for display): 90_500 → "1m30s500ms", 7_200_000 → "2h", 0 → "0s".
+ */
+export function exactDuration(ms: number): string {
+  if (ms <= 0) return "0s";
+  let rest = Math.round(ms);
+  let out = "";
+  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1000], ["ms", 1]] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) out += `${n}${unit}`;
+    rest -= n * size;
+  }
+  return out;
+}

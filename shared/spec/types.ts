@@ -1,0 +1,76 @@
+/**
+ * The service spec after validation and defaults: what the controller stores and
+ * sends to agents (as JSON in Assignment.spec_json). Durations are in ms, sizes in
+ * the unit their name gives. The YAML shape users write is DESIGN.md's "The
+ * service spec"; shared/spec/schema.ts turns one into this (normalizeSpec) and back
+ * (toSpecInput).
+ */
+
+export type Artifact =
+  /**
+   * A local file or folder, tarred and stored on the controller by sha256 (hex).
+   * `source` is the path as written in the spec (relative to the spec file); `sha256` is
+   * "" after normalizeSpec and is filled in once the CLI has tarred the source.
+   */
+  | { kind: "stored"; sha256: string; source: string }
+  /** Fetched by each agent from an https URL and checked against sha256 (lowercase hex). */
+  | { kind: "url"; url: string; sha256: string };
+
+export interface InstallStep {
+  run: string;
+  timeoutMs: number;
+}
+
+export type HealthCheck =
+  | { kind: "http"; port: number; path: string; status: number }
+  | { kind: "tcp"; port: number }
+  | { kind: "exec"; command: string[] };
+
+export interface HealthSpec {
+  check: HealthCheck;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+export interface UpdateSpec {
+  maxUnavailable: number;
+  maxSurge: number;
+  minHealthyTimeMs: number;
+  healthyDeadlineMs: number;
+  progressDeadlineMs: number;
+  canary: number;
+  autoRevert: boolean;
+  drainTimeMs: number;
+}
+
+export interface FailoverSpec {
+  enabled: boolean;
+  stopAfterDisconnectMs: number;
+}
+
+export interface ServiceSpec {
+  name: string;
+  artifact: Artifact | null;
+  install: { apt: string[]; steps: InstallStep[] };
+  run: {
+    command: string;
+    args: string[];
+    env: Record<string, string>;
+    /** "" = the agent's own user */
+    user: string;
+    stopSignal: NodeJS.Signals;
+    stopTimeoutMs: number;
+  };
+  resources: { cpu: number; memoryMb: number; diskMb: number };
+  instances: number;
+  /** label → allowed values (a single value is a list of one) */
+  constraints: Record<string, string[]>;
+  /** a label key, or "" for none */
+  spread: string;
+  /** null: no health check; the instance counts as healthy once running */
+  health: HealthSpec | null;
+  update: UpdateSpec;
+  failover: FailoverSpec;
+}
