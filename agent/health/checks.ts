@@ -1,0 +1,240 @@
+/**
+ * Health checks: one check run (runCheck), and checks run on an interval with
+ * thresholds (HealthMonitor). A check never throws: every outcome — refused,
+ * timed out, wrong status, non-zero exit — is a result with a detail an operator
+ * can act on, because "unhealthy" without a why sends someone to ssh into the host.
+ *
+ * Checks go to the host's advertise address, not localhost (DESIGN.md): that is
+ * where clients reach the service, and dev mode runs several hosts on 127.0.0.x.
+ */
+import { spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
+import http from "node:http";
+import net from "node:net";
+import type { HealthCheck, HealthSpec } from "../../shared/spec/types.js";
+import {
+  countResult,
+  initialCount,
+  type CheckResult,
+  type HealthCount,
+  type HealthStatus,
+  type HealthTransition,
+} from "./thresholds.js";
+
+export type { CheckResult, HealthStatus, HealthTransition };
+
+export interface CheckOptions {
+  /** exec: working directory (the unpacked artifact). */
+  cwd?: string;
+  /** exec: the environment, as the service gets it. @default the agent's */
+  env?: Record<string, string>;
+  /** exec: run as the service's user (needs root). */
+  uid?: number;
+  gid?: number;
+  /** Cancels the check; it then resolves as failed with detail "cancelled". */
+  signal?: AbortSignal;
+}
+
+/** What an exec check's detail keeps of its output: the end, where the error usually is. */
+export const EXEC_OUTPUT_TAIL_BYTES = 512;
+
+/** Runs one check against `host`; settles within timeoutMs (and a moment), never rejects. */
+export function runCheck(check: HealthCheck, host: string, timeoutMs: number, opts: CheckOptions = {}): Promise<CheckResult> {
+  switch (check.kind) {
+    case "http":
+      return httpCheck(host, check.port, check.path, check.status, timeoutMs, opts.signal);
+    case "tcp":
+      return tcpCheck(host, check.port, timeoutMs, opts.signal);
+    case "exec":
+      return execCheck(check.command, timeoutMs, opts);
+    default:
+      return assertNever(check);
+  }
+}
+
+/**
+ * Shared plumbing: settle once, with whichever comes first of the check's own
+ * answer, the timeout and the abort; then let the check release what it holds.
+ */
+function bounded(
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  timeoutDetail: () => string,
+  run: (finish: (r: CheckResult) => void) => () => void,
+): Promise<CheckResult> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let release: () => void = () => undefined;
+    const finish = (r: CheckResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      release();
+      resolve(r);
+    };
+    const onAbort = (): void => finish({ ok: false, detail: "cancelled" });
+    const timer = setTimeout(() => finish({ ok: false, detail: timeoutDetail() }), timeoutMs);
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort);
+    release = run(finish);
+    if (settled) release();
+  });
+}
+
+function httpCheck(host: string, port: number, path: string, status: number, timeoutMs: number, signal?: AbortSignal): Promise<CheckResult> {
+  const what = `GET ${path}`;
+  return bounded(timeoutMs, signal, () => `${what}: no answer within ${timeoutMs} ms`, (finish) => {
+    // agent: false — a fresh connection per check; a pooled one could hide a listener that stopped accepting.
+    const req = http.get({ host, port, path, agent: false, headers: { "user-agent": "berth-agent" } }, (res) => {
+      res.resume();
+      finish({ ok: res.statusCode === status, detail: `${what} → ${res.statusCode ?? "?"}` });
+    });
+    req.on("error", (e) => finish({ ok: false, detail: `${what}: ${e.message}` }));
+    return () => req.destroy();
+  });
+}
+
+function tcpCheck(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<CheckResult> {
+  const where = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+  return bounded(timeoutMs, signal, () => `no connection to ${where} within ${timeoutMs} ms`, (finish) => {
+    const sock = net.connect({ host, port });
+    sock.on("connect", () => finish({ ok: true, detail: `connected to ${where}` }));
+    sock.on("error", (e) => finish({ ok: false, detail: e.message }));
+    return () => sock.destroy();
+  });
+}
+
+function execCheck(command: string[], timeoutMs: number, opts: CheckOptions): Promise<CheckResult> {
+  const [file, ...args] = command;
+  if (file === undefined) return Promise.resolve({ ok: false, detail: "exec check has no command" });
+  let output = Buffer.alloc(0);
+  const keep = (chunk: Buffer): void => {
+    output = Buffer.concat([output, chunk]);
+    if (output.length > EXEC_OUTPUT_TAIL_BYTES * 2) output = output.subarray(output.length - EXEC_OUTPUT_TAIL_BYTES);
+  };
+  const tail = (): string => {
+    const text = output.subarray(Math.max(0, output.length - EXEC_OUTPUT_TAIL_BYTES)).toString("utf8").trim();
+    return text === "" ? "" : `: ${text}`;
+  };
+  let pid: number | undefined;
+  return bounded(timeoutMs, opts.signal, () => `timed out after ${timeoutMs} ms${tail()}`, (finish) => {
+    const child = spawn(file, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      // Its own process group, so a timeout kills the check's children too.
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+    });
+    pid = child.pid;
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    child.on("error", (e) => finish({ ok: false, detail: `cannot run ${file}: ${e.message}` }));
+    // 'close', not 'exit': the output is complete only when the pipes are.
+    child.on("close", (code, sig) => {
+      const how = sig ? `killed by ${sig}` : `exit ${code ?? "?"}`;
+      finish({ ok: code === 0, detail: `${how}${tail()}` });
+    });
+    return () => {
+      // After a timeout or abort the check may still run; after a normal end its group may linger.
+      if (pid !== undefined) {
+        try {
+          process.kill(-pid, "SIGKILL");
+        } catch {
+          // already gone: the usual case
+        }
+      }
+    };
+  });
+}
+
+export interface HealthMonitorOptions {
+  spec: HealthSpec;
+  /** The host's advertise address. */
+  host: string;
+  /** For exec checks; see CheckOptions. */
+  cwd?: string;
+  env?: Record<string, string>;
+  uid?: number;
+  gid?: number;
+  /** For sinceMs. @default Date.now */
+  now?: () => number;
+  /** Runs one check. @default runCheck */
+  check?: typeof runCheck;
+}
+
+export interface HealthMonitorEvents {
+  /** The status changed: a threshold was reached. */
+  transition: [HealthTransition];
+  /** Every finished check, for debugging and `berth status -v`. */
+  result: [CheckResult & { atMs: number }];
+}
+
+/**
+ * Runs the spec's check every intervalMs (the first at once), never two at a
+ * time: a check slower than the interval delays the next rather than piling up.
+ * Emits "transition" only when a threshold is reached (see thresholds.ts).
+ */
+export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
+  private count: HealthCount;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private abort: AbortController | undefined;
+  private stopped = false;
+  private readonly now: () => number;
+  private readonly check: typeof runCheck;
+
+  constructor(private readonly opts: HealthMonitorOptions) {
+    super();
+    this.now = opts.now ?? Date.now;
+    this.check = opts.check ?? runCheck;
+    this.count = initialCount(this.now());
+  }
+
+  get status(): HealthStatus {
+    return this.count.status;
+  }
+
+  /** The whole count: status, since when, and the current run of successes or failures. */
+  get current(): Readonly<HealthCount> {
+    return this.count;
+  }
+
+  start(): void {
+    if (this.inFlight || this.timer || this.stopped) return;
+    this.tick();
+  }
+
+  /** No more checks; a check in flight is cancelled and awaited, its result dropped. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.abort?.abort();
+    await this.inFlight;
+  }
+
+  private tick(): void {
+    const { spec, host, cwd, env, uid, gid } = this.opts;
+    const startedMs = Date.now();
+    this.abort = new AbortController();
+    this.inFlight = this.check(spec.check, host, spec.timeoutMs, { cwd, env, uid, gid, signal: this.abort.signal }).then(
+      (result) => {
+        this.inFlight = undefined;
+        if (this.stopped) return;
+        const atMs = this.now();
+        const next = countResult(this.count, result, atMs, spec);
+        this.count = next.count;
+        this.emit("result", { ...result, atMs });
+        if (next.transition) this.emit("transition", next.transition);
+        // The interval runs from the start of one check to the start of the next.
+        this.timer = setTimeout(() => this.tick(), Math.max(0, spec.intervalMs - (Date.now() - startedMs)));
+      },
+    );
+  }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected health check ${JSON.stringify(x)}`);
+}
