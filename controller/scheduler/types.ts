@@ -1,0 +1,84 @@
+/**
+ * What the scheduler sees and what it returns: plain data, no store, no clock
+ * beyond `nowMs` (STYLE.md: Nomad's State / Plan split).
+ */
+
+export interface SchedHost {
+  id: string;
+  /** ready = heartbeating and not joining; down hosts are not candidates */
+  ready: boolean;
+  cordoned: boolean;
+  labels: Record<string, string>;
+  /** Capacity of the host for a service: logical cores, MiB of memory, MiB of free disk. */
+  capacity: { cpu: number; memoryMb: number; diskMb: number };
+  /** Artifact digests the host already holds (soft preference). */
+  artifacts: readonly string[];
+}
+
+export interface SchedService {
+  name: string;
+  instances: number;
+  constraints: Record<string, string[]>;
+  /** label key to spread over, "" = none */
+  spread: string;
+  resources: { cpu: number; memoryMb: number; diskMb: number };
+  artifactDigest: string;
+}
+
+/** A slot of a service: instance `<service>-<slot>`, placed on hostId or pending (""). */
+export interface SchedInstance {
+  service: string;
+  slot: number;
+  hostId: string;
+  /** Operator's pin (`berth place`): this slot must live on this host. "" = none. */
+  pinnedHost: string;
+  /** Hosts where this slot failed for good: not candidates for it again. */
+  avoidHosts: readonly string[];
+}
+
+export interface Snapshot {
+  hosts: readonly SchedHost[];
+  services: readonly SchedService[];
+  instances: readonly SchedInstance[];
+  nowMs: number;
+}
+
+/** Why a host was passed over for an instance; counted per reason for messages. */
+export type RejectReason =
+  | { kind: "not-ready" }
+  | { kind: "cordoned" }
+  | { kind: "occupied" }
+  | { kind: "constraint"; label: string; allowed: string[] }
+  | { kind: "resources"; resource: "cpu" | "memoryMb" | "diskMb"; need: number }
+  /** The host is in the slot's avoidHosts (the slot failed there for good). */
+  | { kind: "avoided" };
+
+export interface Placement {
+  service: string;
+  slot: number;
+  hostId: string;
+}
+
+export interface Unplaced {
+  service: string;
+  slot: number;
+  /** e.g. "no spare host: 2 lack memoryMb>=4096, 1 is cordoned, 0 match dc=dc2" */
+  reason: string;
+}
+
+export interface Plan {
+  /** New placements: slots that were pending (or are new) and get a host. */
+  place: Placement[];
+  /** Slots to remove entirely (the service shrank or was deleted). */
+  stop: { service: string; slot: number; hostId: string }[];
+  /**
+   * Slots that must change host: pinned elsewhere, or their host no longer fits
+   * (constraints changed, cordoned hosts keep theirs). The reconciler moves them
+   * health-gated: the new copy is healthy before the old one stops.
+   */
+  move: (Placement & { fromHost: string })[];
+  /** Slots that stay on their host (for the reader's benefit: no change). */
+  keep: Placement[];
+  /** Slots no host can take, with the reason. */
+  unplaced: Unplaced[];
+}
