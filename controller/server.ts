@@ -19,6 +19,13 @@ import { HostRegistry } from "./hosts/registry.js";
 import { judgeLiveness, type DetectorConfig } from "./failure/detector.js";
 import { agentServiceHandlers } from "./api/agent-service.js";
 import { operatorServiceHandlers } from "./api/operator-service.js";
+import { serviceHandlers } from "./api/service-handlers.js";
+import { LogRouter } from "./api/log-router.js";
+import { ArtifactStore } from "./artifacts/artifact-store.js";
+import { ServiceState } from "./services/state.js";
+import { ReconcileLoop } from "./reconcile/loop.js";
+import { assignments } from "./reconcile/planner.js";
+import { readdir } from "node:fs/promises";
 
 export interface ControllerOptions {
   dataDir: string;
@@ -73,6 +80,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const tokens = new TokenService(store, now, fingerprint);
     const registry = new HostRegistry(store, events);
     await registry.load();
+    const state = new ServiceState(store, events);
+    await state.load();
+    const artifacts = new ArtifactStore(join(opts.dataDir, "artifacts"));
+    await artifacts.init();
+    const artifactsKnown = new Set((await readdir(join(opts.dataDir, "artifacts"))).filter((f) => /^[0-9a-f]{64}$/.test(f)));
+    const loop = new ReconcileLoop({ state, registry, log, now });
+    const logs = new LogRouter();
 
     let adminToken: string | undefined;
     if (!(await tokens.hasAny())) {
@@ -111,6 +125,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
               else log.info({ host: rec.id }, type === "host.ready" ? "host ready" : "host back");
               return { rec: { ...rec, health: tr.to, healthSinceMs: t }, event: { type, host: rec.id, message } };
             });
+            loop.kick();
           }
         } while (judgeAgain);
       } catch (err) {
@@ -132,15 +147,24 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     });
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, log, now, heartbeatIntervalMs, ttlMs, onLiveness: () => void judge() }),
+      agentServiceHandlers({ registry, tokens, ca, log, now, heartbeatIntervalMs, ttlMs, onLiveness: () => void judge(), loop, artifacts, logs, events }),
     );
-    grpcServer.addService(protos.operator.berth.v1.OperatorService.service, operatorServiceHandlers({ registry, tokens, events, store, log, now }));
+    const serviceOf = (hostId: string): string => {
+      const a = assignments(state.allInstances()).get(hostId);
+      return a ? `${a.inst.service}-${a.inst.slot}` : "";
+    };
+    const opDeps = { registry, tokens, events, store, log, now, serviceOf };
+    grpcServer.addService(protos.operator.berth.v1.OperatorService.service, {
+      ...operatorServiceHandlers(opDeps),
+      ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs }),
+    });
     const creds = grpcServerCredentials(ca.certPem, server.certPem, server.keyPem);
     const port = await new Promise<number>((resolve, reject) =>
       grpcServer.bindAsync(formatHostPort(opts.listen), creds, (err, p) => (err ? reject(err) : resolve(p))),
     );
     const address = { host: opts.listen.host, port };
     await events.append({ type: "controller.started", message: `controller started on ${formatHostPort(address)}` });
+    loop.start();
     log.info({ addr: formatHostPort(address), hosts: registry.all().length, ca: fingerprint.slice(0, 16) }, "controller started");
 
     let closing: Promise<void> | undefined;
@@ -153,6 +177,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       close() {
         closing ??= (async () => {
           clearInterval(ticker);
+          await loop.stop();
           for (const l of registry.live.values()) l.disconnect?.("controller shutting down");
           await new Promise<void>((resolve) => {
             const force = setTimeout(() => {

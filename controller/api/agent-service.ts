@@ -9,13 +9,20 @@ import { randomBytes, X509Certificate } from "node:crypto";
 import type { AgentServiceHandlers } from "../../shared/gen/berth/v1/AgentService.js";
 import type { AgentMessage__Output } from "../../shared/gen/berth/v1/AgentMessage.js";
 import type { ControllerMessage } from "../../shared/gen/berth/v1/ControllerMessage.js";
+import type { JoinRequest__Output } from "../../shared/gen/berth/v1/JoinRequest.js";
+import type { JoinResponse } from "../../shared/gen/berth/v1/JoinResponse.js";
+import type { HostFacts__Output } from "../../shared/gen/berth/v1/HostFacts.js";
 import type { Logger } from "../../shared/log/logger.js";
 import { InvalidCsrError, peerCertificate, signHostCsr, verifyClientCert } from "../../shared/tls/pki.js";
 import type { TokenService } from "../auth/token-service.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import { GrpcError, serviceError, toStatus } from "./errors.js";
-import { validateAdvertiseAddr, validateFacts, validateLabels, validateUsage } from "./validate.js";
+import { validateAdvertiseAddr, validateDigests, validateFacts, validateInstanceStatus, validateLabels, validateUsage } from "./validate.js";
+import type { ReconcileLoop } from "../reconcile/loop.js";
+import type { ArtifactStore } from "../artifacts/artifact-store.js";
+import type { LogRouter } from "./log-router.js";
+import type { EventLog } from "../events/event-log.js";
 
 export interface AgentServiceDeps {
   registry: HostRegistry;
@@ -27,7 +34,26 @@ export interface AgentServiceDeps {
   ttlMs: number;
   /** Called after any host's liveness may have changed, so the detector runs now. */
   onLiveness: () => void;
+  loop: ReconcileLoop;
+  artifacts: ArtifactStore;
+  logs: LogRouter;
+  events: EventLog;
 }
+
+/** Authenticates a call by its client certificate; undefined + a refusal when it has none valid. */
+function certHost(d: AgentServiceDeps, call: { getAuthContext?: () => unknown }): { hostId: string } | { refuse: { code: grpc.status; details: string } } {
+  const der = peerCertificate(call);
+  if (!der) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: "a client certificate is required: join first with a token" } };
+  const verdict = verifyClientCert(d.ca.certPem, der, new Date(d.now()));
+  if (!verdict.ok) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: `client certificate refused: ${verdict.reason}` } };
+  const stored = d.registry.get(verdict.hostId);
+  if (!stored) return { refuse: { code: grpc.status.PERMISSION_DENIED, details: `host ${verdict.hostId} is not known to this controller: join again` } };
+  if (new X509Certificate(der).serialNumber !== stored.certSerial) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: "client certificate was superseded" } };
+  return { hostId: verdict.hostId };
+}
+
+/** Events worth an operator's time among instance state changes. */
+const EVENT_STATES = new Set(["healthy", "unhealthy", "failed"]);
 
 /** "ipv4:10.0.0.2:5000", "10.0.0.2:5000", "[::1]:5000" → the address part. */
 export function peerAddress(peer: string): string {
@@ -39,7 +65,58 @@ export function peerAddress(peer: string): string {
 
 let streamSeq = 0;
 
+/**
+ * Joins with the same token run one at a time: each spends a use of the token
+ * with compare-and-set, so concurrent ones would mostly lose the race and retry.
+ * Installing a rack of servers with one token is the normal case.
+ */
+const joinQueues = new Map<string, Promise<unknown>>();
+function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const prev = joinQueues.get(key) ?? Promise.resolve();
+  const next = prev.then(fn, fn);
+  const tail = next.catch(() => undefined);
+  joinQueues.set(key, tail);
+  void tail.then(() => {
+    if (joinQueues.get(key) === tail) joinQueues.delete(key);
+  });
+  return next;
+}
+
 export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers {
+  /** One join, under the token's lock: spend a use, sign, create the host — in one txn. */
+  async function admit(req: JoinRequest__Output, peer: string, facts: HostFacts__Output, labels: Record<string, string>, advertise: string): Promise<JoinResponse> {
+    const spend = await d.tokens.prepareJoin(req.token);
+    const id = randomBytes(6).toString("hex");
+    let certPem: string;
+    try {
+      certPem = await signHostCsr(d.ca, req.csr_pem, id);
+    } catch (e) {
+      if (e instanceof InvalidCsrError) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `csr_pem: ${e.message}`);
+      throw e;
+    }
+    const now = d.now();
+    const rec: HostRecord = {
+      id,
+      labels,
+      advertiseAddr: advertise || peerAddress(peer),
+      facts,
+      health: "joining",
+      healthSinceMs: now,
+      cordoned: false,
+      joinedAtMs: now,
+      certSerial: new X509Certificate(certPem).serialNumber,
+    };
+    const ok = await d.registry.create(
+      rec,
+      { compares: [spend.compare], ops: [spend.op] },
+      { type: "host.joined", host: id, message: `${facts.hostname || "host"} joined from ${rec.advertiseAddr}`, actor: spend.tokenId },
+    );
+    // Lost a race for the token's last use (or, vanishingly, the id): the caller may retry.
+    if (!ok) throw new GrpcError(grpc.status.ABORTED, "the join token changed concurrently; try again");
+    d.log.info({ host: id, hostname: facts.hostname, addr: rec.advertiseAddr, token: spend.tokenId }, "host joined");
+    return { host_id: id, certificate_pem: certPem, ca_pem: d.ca.certPem };
+  }
+
   return {
     async Join(call, callback) {
       try {
@@ -48,36 +125,8 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
         const labels = validateLabels(req.labels ?? {}, "labels");
         const advertise = validateAdvertiseAddr(req.advertise_addr ?? "", "advertise_addr");
         if (req.csr_pem.length > 16_384) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "csr_pem: larger than 16 KiB");
-        const spend = await d.tokens.prepareJoin(req.token);
-        const id = randomBytes(6).toString("hex");
-        let certPem: string;
-        try {
-          certPem = await signHostCsr(d.ca, req.csr_pem, id);
-        } catch (e) {
-          if (e instanceof InvalidCsrError) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `csr_pem: ${e.message}`);
-          throw e;
-        }
-        const now = d.now();
-        const rec: HostRecord = {
-          id,
-          labels,
-          advertiseAddr: advertise || peerAddress(call.getPeer()),
-          facts,
-          health: "joining",
-          healthSinceMs: now,
-          cordoned: false,
-          joinedAtMs: now,
-          certSerial: new X509Certificate(certPem).serialNumber,
-        };
-        const ok = await d.registry.create(
-          rec,
-          { compares: [spend.compare], ops: [spend.op] },
-          { type: "host.joined", host: id, message: `${facts.hostname || "host"} joined from ${rec.advertiseAddr}`, actor: spend.tokenId },
-        );
-        // Lost a race for the token's last use (or, vanishingly, the id): the caller may retry.
-        if (!ok) throw new GrpcError(grpc.status.ABORTED, "the join token changed concurrently; try again");
-        d.log.info({ host: id, hostname: facts.hostname, addr: rec.advertiseAddr, token: spend.tokenId }, "host joined");
-        callback(null, { host_id: id, certificate_pem: certPem, ca_pem: d.ca.certPem });
+        const res = await serialized(req.token.slice(0, 256), () => admit(req, call.getPeer(), facts, labels, advertise));
+        callback(null, res);
       } catch (err) {
         const s = toStatus(err);
         if (s.internal) d.log.error({ err }, "join failed");
@@ -92,15 +141,9 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
         d.log.warn({ peer: call.getPeer(), reason: details }, "agent stream refused");
         call.emit("error", Object.assign(new Error(details), { code, details }));
       };
-      const der = peerCertificate(call);
-      if (!der) return fail(grpc.status.UNAUTHENTICATED, "a client certificate is required: join first with a token");
-      const verdict = verifyClientCert(d.ca.certPem, der, new Date(d.now()));
-      if (!verdict.ok) return fail(grpc.status.UNAUTHENTICATED, `client certificate refused: ${verdict.reason}`);
-      const hostId = verdict.hostId;
-      const stored = d.registry.get(hostId);
-      if (!stored) return fail(grpc.status.PERMISSION_DENIED, `host ${hostId} is not known to this controller: join again`);
-      const serial = new X509Certificate(der).serialNumber;
-      if (serial !== stored.certSerial) return fail(grpc.status.UNAUTHENTICATED, "client certificate was superseded");
+      const who = certHost(d, call);
+      if ("refuse" in who) return fail(who.refuse.code, who.refuse.details);
+      const hostId = who.hostId;
 
       const log = d.log.child({ host: hostId });
       let greeted = false;
@@ -126,8 +169,10 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
                 log.info({ why }, "closing agent stream");
                 call.end();
               };
+              live.send = send;
               live.streamId = sid;
               live.lastHeartbeatMs = d.now();
+              live.artifacts = validateDigests(h.artifacts, "hello.artifacts");
               greeted = true;
               await d.registry.update(hostId, (rec) => {
                 const changed =
@@ -136,9 +181,9 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
                   rec.advertiseAddr !== advertise;
                 return changed ? { rec: { ...rec, facts, labels, advertiseAddr: advertise } } : undefined;
               });
-              send({ welcome: { host_id: hostId, heartbeat_interval_ms: d.heartbeatIntervalMs, ttl_ms: d.ttlMs } });
-              // No services yet: the whole desired state of every host is "run nothing".
-              send({ assignment: { service: "", instance: "", epoch: 0 } });
+              send({ welcome: { host_id: hostId, heartbeat_interval_ms: d.heartbeatIntervalMs, ttl_ms: d.ttlMs, advertise_addr: advertise } });
+              d.loop.sendAssignment(hostId);
+              d.loop.kick();
               log.info({ addr: advertise }, "agent connected");
               d.onLiveness();
             } else if (msg.msg === "heartbeat" && msg.heartbeat) {
@@ -151,6 +196,37 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
               send({ heartbeat_ack: { seq: msg.heartbeat.seq, sent_at_ms: msg.heartbeat.sent_at_ms } });
               const rec = d.registry.get(hostId);
               if (rec && rec.health !== "ready") d.onLiveness();
+            } else if (msg.msg === "instance_status" && msg.instance_status) {
+              if (!greeted) throw new GrpcError(grpc.status.FAILED_PRECONDITION, "instance_status before hello");
+              const st = validateInstanceStatus(msg.instance_status);
+              const prev = d.loop.observed.get(hostId);
+              const now = d.now();
+              d.loop.observed.set(hostId, {
+                hostId,
+                service: st.service,
+                instance: st.instance,
+                epoch: st.epoch,
+                revision: st.revision,
+                state: st.state,
+                detail: st.detail,
+                restarts: st.restarts,
+                sinceMs: prev && prev.instance === st.instance && prev.epoch === st.epoch && prev.state === st.state ? prev.sinceMs : now,
+                pid: st.pid,
+                resourcesEnforced: st.resources_enforced,
+                resourcesNote: st.resources_note,
+                installTail: st.install_tail,
+              });
+              if (prev?.state !== st.state || prev.instance !== st.instance) {
+                log.info({ service: st.service, instance: st.instance, epoch: st.epoch, state: st.state, detail: st.detail || undefined }, "instance state");
+                if (EVENT_STATES.has(st.state)) {
+                  await d.events.append({ type: `instance.${st.state}`, service: st.service, host: hostId, message: `${st.instance} (epoch ${st.epoch}) ${st.state}${st.detail ? `: ${st.detail}` : ""}` });
+                }
+              }
+              d.loop.kick();
+            } else if (msg.msg === "log_chunk" && msg.log_chunk) {
+              const c = msg.log_chunk;
+              if (c.data.length > 1024 * 1024) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "log_chunk.data: larger than 1 MiB");
+              d.logs.deliver(hostId, c);
             } else {
               throw new GrpcError(grpc.status.INVALID_ARGUMENT, "empty or unknown message");
             }
@@ -165,7 +241,9 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
         const live = d.registry.live.get(hostId);
         if (live?.streamId === sid) {
           live.disconnect = undefined;
+          live.send = undefined;
           live.streamId = undefined;
+          d.logs.hostGone(hostId);
           log.info("agent disconnected");
         }
       };
@@ -175,6 +253,31 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
       });
       call.on("cancelled", closed);
       call.on("error", closed);
+    },
+
+    FetchArtifact(call) {
+      const who = certHost(d, call);
+      const fail = (code: grpc.status, details: string): void => void call.emit("error", Object.assign(new Error(details), { code, details }));
+      if ("refuse" in who) return fail(who.refuse.code, who.refuse.details);
+      const sha = call.request.sha256;
+      void (async () => {
+        const size = /^[0-9a-f]{64}$/.test(sha) ? await d.artifacts.size(sha) : undefined;
+        if (size === undefined) return fail(grpc.status.NOT_FOUND, `no artifact ${sha.slice(0, 64)}`);
+        const src = d.artifacts.read(sha);
+        call.on("cancelled", () => src.destroy());
+        let first = true;
+        try {
+          for await (const chunk of src as AsyncIterable<Buffer>) {
+            const ok = call.write({ sha256: first ? sha : "", size: first ? size : 0, data: chunk });
+            first = false;
+            if (!ok) await new Promise((r) => call.once("drain", r));
+          }
+          call.end();
+        } catch (err) {
+          d.log.warn({ err, host: who.hostId }, "artifact fetch failed");
+          fail(grpc.status.INTERNAL, "reading the artifact failed");
+        }
+      })();
     },
   };
 }

@@ -16,6 +16,8 @@ import type { HostRegistry } from "../hosts/registry.js";
 import { GrpcError, serviceError, toStatus } from "./errors.js";
 
 export interface OperatorServiceDeps {
+  /** The instance a host runs, for `berth hosts`. */
+  serviceOf?: (hostId: string) => string;
   registry: HostRegistry;
   tokens: TokenService;
   events: EventLog;
@@ -26,7 +28,7 @@ export interface OperatorServiceDeps {
 
 const MAX_TTL_S = 10 * 365 * 86_400;
 
-async function authorize(d: OperatorServiceDeps, md: grpc.Metadata, need: OperatorRole): Promise<Principal> {
+export async function authorize(d: OperatorServiceDeps, md: grpc.Metadata, need: OperatorRole): Promise<Principal> {
   const values = md.get("authorization");
   const header = typeof values[0] === "string" ? values[0] : "";
   const m = /^Bearer (\S+)$/.exec(header);
@@ -38,7 +40,7 @@ async function authorize(d: OperatorServiceDeps, md: grpc.Metadata, need: Operat
   return p;
 }
 
-function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
+export function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
   const live = d.registry.live.get(r.id);
   return {
     id: r.id,
@@ -50,7 +52,7 @@ function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
     usage: live?.usage ?? null,
     last_heartbeat_ms: live?.lastHeartbeatMs ?? 0,
     joined_at_ms: r.joinedAtMs,
-    service: "",
+    service: d.serviceOf?.(r.id) ?? "",
     connected: live?.disconnect !== undefined,
     status_since_ms: r.healthSinceMs,
   };
@@ -67,7 +69,7 @@ const eventToWire = (e: EventRecord): Event => ({
 });
 
 /** Runs a unary handler: authorise, act, map errors; internal errors are logged, not shown. */
-function unary<Req, Res>(
+export function unary<Req, Res>(
   d: OperatorServiceDeps,
   need: OperatorRole,
   name: string,
@@ -87,7 +89,10 @@ function unary<Req, Res>(
   };
 }
 
-export function operatorServiceHandlers(d: OperatorServiceDeps): OperatorServiceHandlers {
+/** The host, token and event calls; services and artifacts are in service-handlers.ts. */
+export type CoreHandlers = Pick<OperatorServiceHandlers, "WhoAmI" | "ListHosts" | "GetHost" | "Cordon" | "Uncordon" | "CreateToken" | "ListEvents" | "WatchEvents">;
+
+export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
   return {
     WhoAmI: unary(d, "viewer", "WhoAmI", async (_req, who) => ({ token_id: who.tokenId, role: who.role })),
 

@@ -8,6 +8,8 @@ import { z } from "zod";
 import { labelProblems } from "../../shared/labels.js";
 import type { HostFacts__Output } from "../../shared/gen/berth/v1/HostFacts.js";
 import type { Usage__Output } from "../../shared/gen/berth/v1/Usage.js";
+import type { InstanceStatus__Output } from "../../shared/gen/berth/v1/InstanceStatus.js";
+import { INSTANCE_STATES, type InstanceState } from "../services/records.js";
 
 const str = (max = 256) => z.string().max(max);
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -55,6 +57,21 @@ const labels = z.record(z.string().max(256), z.string().max(256)).superRefine((l
   for (const p of labelProblems(l, "")) ctx.addIssue({ code: "custom", message: p.replace(/^: /, "") });
 });
 
+const status = z.object({
+  service: str(64),
+  instance: str(80),
+  epoch: count,
+  revision: count,
+  state: z.enum(INSTANCE_STATES),
+  detail: str(4096),
+  restarts: count,
+  since_ms: count,
+  pid: z.number().int().min(0),
+  resources_enforced: z.boolean(),
+  resources_note: str(1024),
+  install_tail: str(16_384),
+});
+
 export class ValidationError extends Error {
   constructor(readonly problems: string[]) {
     super(problems.join("; "));
@@ -81,4 +98,13 @@ export function validateLabels(v: unknown, field = "labels"): Record<string, str
 }
 export function validateAdvertiseAddr(v: unknown, field = "advertise_addr"): string {
   return check(advertise, v, field);
+}
+
+export function validateInstanceStatus(v: unknown, field = "instance_status"): InstanceStatus__Output & { state: InstanceState } {
+  return check(status, v, field);
+}
+
+const SHA = /^[0-9a-f]{64}$/;
+export function validateDigests(v: unknown, field: string): string[] {
+  return check(z.array(z.string().regex(SHA, "must be a sha256 in hex")).max(1024), v, field);
 }

@@ -16,16 +16,19 @@ export interface HostRecord {
   healthSinceMs: number;
   /** Kept apart from health: a cordoned host that goes down and comes back is still cordoned. */
   cordoned: boolean;
+  /** `berth drain`: its instance moves to a spare (health-gated); then it stays cordoned. */
+  draining?: boolean;
   joinedAtMs: number;
   /** Serial of the certificate issued at join; the stream must present it. */
   certSerial: string;
 }
 
-export type HostStatus = "joining" | "ready" | "down" | "cordoned";
+export type HostStatus = "joining" | "ready" | "down" | "cordoned" | "draining";
 
 /** The one word `berth hosts` shows: down wins over cordoned, cordoned over ready. */
-export function hostStatus(h: Pick<HostRecord, "health" | "cordoned">): HostStatus {
+export function hostStatus(h: Pick<HostRecord, "health" | "cordoned" | "draining">): HostStatus {
   if (h.health === "down") return "down";
   if (h.health === "joining") return "joining";
+  if (h.draining) return "draining";
   return h.cordoned ? "cordoned" : "ready";
 }

@@ -6,6 +6,7 @@
  * re-learns them within one heartbeat, and gives every host a TTL of grace.
  */
 import type { Usage__Output } from "../../shared/gen/berth/v1/Usage.js";
+import type { ControllerMessage } from "../../shared/gen/berth/v1/ControllerMessage.js";
 import type { Compare, Op, Store } from "../store/store.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
 import { HOST_PREFIX, hostKey, type HostRecord } from "./host.js";
@@ -15,7 +16,11 @@ export interface HostLive {
   usage: Usage__Output | null;
   /** Ends the host's current stream; set while one is open. */
   disconnect?: (why: string) => void;
+  /** Sends on the host's current stream; set while one is open. */
+  send?: (m: ControllerMessage) => void;
   streamId?: number;
+  /** Artifact digests the host holds (from its Hello, plus what it installed since). */
+  artifacts: string[];
 }
 
 export class HostNotFoundError extends Error {
@@ -67,7 +72,7 @@ export class HostRegistry {
   liveOf(id: string): HostLive {
     let l = this.live.get(id);
     if (!l) {
-      l = { lastHeartbeatMs: undefined, usage: null };
+      l = { lastHeartbeatMs: undefined, usage: null, artifacts: [] };
       this.live.set(id, l);
     }
     return l;

@@ -3,16 +3,22 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { AgentMessage as _berth_v1_AgentMessage, AgentMessage__Output as _berth_v1_AgentMessage__Output } from './berth/v1/AgentMessage.js';
 import type { AgentServiceClient as _berth_v1_AgentServiceClient, AgentServiceDefinition as _berth_v1_AgentServiceDefinition } from './berth/v1/AgentService.js';
+import type { ArtifactChunk as _berth_v1_ArtifactChunk, ArtifactChunk__Output as _berth_v1_ArtifactChunk__Output } from './berth/v1/ArtifactChunk.js';
 import type { Assignment as _berth_v1_Assignment, Assignment__Output as _berth_v1_Assignment__Output } from './berth/v1/Assignment.js';
 import type { ControllerMessage as _berth_v1_ControllerMessage, ControllerMessage__Output as _berth_v1_ControllerMessage__Output } from './berth/v1/ControllerMessage.js';
 import type { Disk as _berth_v1_Disk, Disk__Output as _berth_v1_Disk__Output } from './berth/v1/Disk.js';
+import type { FetchArtifactRequest as _berth_v1_FetchArtifactRequest, FetchArtifactRequest__Output as _berth_v1_FetchArtifactRequest__Output } from './berth/v1/FetchArtifactRequest.js';
 import type { Filesystem as _berth_v1_Filesystem, Filesystem__Output as _berth_v1_Filesystem__Output } from './berth/v1/Filesystem.js';
 import type { Heartbeat as _berth_v1_Heartbeat, Heartbeat__Output as _berth_v1_Heartbeat__Output } from './berth/v1/Heartbeat.js';
 import type { HeartbeatAck as _berth_v1_HeartbeatAck, HeartbeatAck__Output as _berth_v1_HeartbeatAck__Output } from './berth/v1/HeartbeatAck.js';
 import type { Hello as _berth_v1_Hello, Hello__Output as _berth_v1_Hello__Output } from './berth/v1/Hello.js';
 import type { HostFacts as _berth_v1_HostFacts, HostFacts__Output as _berth_v1_HostFacts__Output } from './berth/v1/HostFacts.js';
+import type { InstanceStatus as _berth_v1_InstanceStatus, InstanceStatus__Output as _berth_v1_InstanceStatus__Output } from './berth/v1/InstanceStatus.js';
 import type { JoinRequest as _berth_v1_JoinRequest, JoinRequest__Output as _berth_v1_JoinRequest__Output } from './berth/v1/JoinRequest.js';
 import type { JoinResponse as _berth_v1_JoinResponse, JoinResponse__Output as _berth_v1_JoinResponse__Output } from './berth/v1/JoinResponse.js';
+import type { LogCancel as _berth_v1_LogCancel, LogCancel__Output as _berth_v1_LogCancel__Output } from './berth/v1/LogCancel.js';
+import type { LogChunk as _berth_v1_LogChunk, LogChunk__Output as _berth_v1_LogChunk__Output } from './berth/v1/LogChunk.js';
+import type { LogRequest as _berth_v1_LogRequest, LogRequest__Output as _berth_v1_LogRequest__Output } from './berth/v1/LogRequest.js';
 import type { NetInterface as _berth_v1_NetInterface, NetInterface__Output as _berth_v1_NetInterface__Output } from './berth/v1/NetInterface.js';
 import type { RunningInstance as _berth_v1_RunningInstance, RunningInstance__Output as _berth_v1_RunningInstance__Output } from './berth/v1/RunningInstance.js';
 import type { Usage as _berth_v1_Usage, Usage__Output as _berth_v1_Usage__Output } from './berth/v1/Usage.js';
@@ -27,16 +33,22 @@ export interface ProtoGrpcType {
     v1: {
       AgentMessage: MessageTypeDefinition<_berth_v1_AgentMessage, _berth_v1_AgentMessage__Output>
       AgentService: SubtypeConstructor<typeof grpc.Client, _berth_v1_AgentServiceClient> & { service: _berth_v1_AgentServiceDefinition }
+      ArtifactChunk: MessageTypeDefinition<_berth_v1_ArtifactChunk, _berth_v1_ArtifactChunk__Output>
       Assignment: MessageTypeDefinition<_berth_v1_Assignment, _berth_v1_Assignment__Output>
       ControllerMessage: MessageTypeDefinition<_berth_v1_ControllerMessage, _berth_v1_ControllerMessage__Output>
       Disk: MessageTypeDefinition<_berth_v1_Disk, _berth_v1_Disk__Output>
+      FetchArtifactRequest: MessageTypeDefinition<_berth_v1_FetchArtifactRequest, _berth_v1_FetchArtifactRequest__Output>
       Filesystem: MessageTypeDefinition<_berth_v1_Filesystem, _berth_v1_Filesystem__Output>
       Heartbeat: MessageTypeDefinition<_berth_v1_Heartbeat, _berth_v1_Heartbeat__Output>
       HeartbeatAck: MessageTypeDefinition<_berth_v1_HeartbeatAck, _berth_v1_HeartbeatAck__Output>
       Hello: MessageTypeDefinition<_berth_v1_Hello, _berth_v1_Hello__Output>
       HostFacts: MessageTypeDefinition<_berth_v1_HostFacts, _berth_v1_HostFacts__Output>
+      InstanceStatus: MessageTypeDefinition<_berth_v1_InstanceStatus, _berth_v1_InstanceStatus__Output>
       JoinRequest: MessageTypeDefinition<_berth_v1_JoinRequest, _berth_v1_JoinRequest__Output>
       JoinResponse: MessageTypeDefinition<_berth_v1_JoinResponse, _berth_v1_JoinResponse__Output>
+      LogCancel: MessageTypeDefinition<_berth_v1_LogCancel, _berth_v1_LogCancel__Output>
+      LogChunk: MessageTypeDefinition<_berth_v1_LogChunk, _berth_v1_LogChunk__Output>
+      LogRequest: MessageTypeDefinition<_berth_v1_LogRequest, _berth_v1_LogRequest__Output>
       NetInterface: MessageTypeDefinition<_berth_v1_NetInterface, _berth_v1_NetInterface__Output>
       RunningInstance: MessageTypeDefinition<_berth_v1_RunningInstance, _berth_v1_RunningInstance__Output>
       Usage: MessageTypeDefinition<_berth_v1_Usage, _berth_v1_Usage__Output>

@@ -1,21 +1,38 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { ApplyRequest as _berth_v1_ApplyRequest, ApplyRequest__Output as _berth_v1_ApplyRequest__Output } from './berth/v1/ApplyRequest.js';
+import type { ApplyResponse as _berth_v1_ApplyResponse, ApplyResponse__Output as _berth_v1_ApplyResponse__Output } from './berth/v1/ApplyResponse.js';
+import type { ArtifactUpload as _berth_v1_ArtifactUpload, ArtifactUpload__Output as _berth_v1_ArtifactUpload__Output } from './berth/v1/ArtifactUpload.js';
 import type { CordonRequest as _berth_v1_CordonRequest, CordonRequest__Output as _berth_v1_CordonRequest__Output } from './berth/v1/CordonRequest.js';
 import type { CreateTokenRequest as _berth_v1_CreateTokenRequest, CreateTokenRequest__Output as _berth_v1_CreateTokenRequest__Output } from './berth/v1/CreateTokenRequest.js';
 import type { CreateTokenResponse as _berth_v1_CreateTokenResponse, CreateTokenResponse__Output as _berth_v1_CreateTokenResponse__Output } from './berth/v1/CreateTokenResponse.js';
 import type { Disk as _berth_v1_Disk, Disk__Output as _berth_v1_Disk__Output } from './berth/v1/Disk.js';
 import type { Event as _berth_v1_Event, Event__Output as _berth_v1_Event__Output } from './berth/v1/Event.js';
+import type { FieldChange as _berth_v1_FieldChange, FieldChange__Output as _berth_v1_FieldChange__Output } from './berth/v1/FieldChange.js';
 import type { Filesystem as _berth_v1_Filesystem, Filesystem__Output as _berth_v1_Filesystem__Output } from './berth/v1/Filesystem.js';
 import type { GetHostRequest as _berth_v1_GetHostRequest, GetHostRequest__Output as _berth_v1_GetHostRequest__Output } from './berth/v1/GetHostRequest.js';
+import type { HasArtifactRequest as _berth_v1_HasArtifactRequest, HasArtifactRequest__Output as _berth_v1_HasArtifactRequest__Output } from './berth/v1/HasArtifactRequest.js';
+import type { HasArtifactResponse as _berth_v1_HasArtifactResponse, HasArtifactResponse__Output as _berth_v1_HasArtifactResponse__Output } from './berth/v1/HasArtifactResponse.js';
 import type { Host as _berth_v1_Host, Host__Output as _berth_v1_Host__Output } from './berth/v1/Host.js';
 import type { HostFacts as _berth_v1_HostFacts, HostFacts__Output as _berth_v1_HostFacts__Output } from './berth/v1/HostFacts.js';
+import type { InstanceView as _berth_v1_InstanceView, InstanceView__Output as _berth_v1_InstanceView__Output } from './berth/v1/InstanceView.js';
 import type { ListEventsRequest as _berth_v1_ListEventsRequest, ListEventsRequest__Output as _berth_v1_ListEventsRequest__Output } from './berth/v1/ListEventsRequest.js';
 import type { ListEventsResponse as _berth_v1_ListEventsResponse, ListEventsResponse__Output as _berth_v1_ListEventsResponse__Output } from './berth/v1/ListEventsResponse.js';
 import type { ListHostsRequest as _berth_v1_ListHostsRequest, ListHostsRequest__Output as _berth_v1_ListHostsRequest__Output } from './berth/v1/ListHostsRequest.js';
 import type { ListHostsResponse as _berth_v1_ListHostsResponse, ListHostsResponse__Output as _berth_v1_ListHostsResponse__Output } from './berth/v1/ListHostsResponse.js';
+import type { ListServicesRequest as _berth_v1_ListServicesRequest, ListServicesRequest__Output as _berth_v1_ListServicesRequest__Output } from './berth/v1/ListServicesRequest.js';
+import type { ListServicesResponse as _berth_v1_ListServicesResponse, ListServicesResponse__Output as _berth_v1_ListServicesResponse__Output } from './berth/v1/ListServicesResponse.js';
+import type { LogsChunk as _berth_v1_LogsChunk, LogsChunk__Output as _berth_v1_LogsChunk__Output } from './berth/v1/LogsChunk.js';
+import type { LogsRequest as _berth_v1_LogsRequest, LogsRequest__Output as _berth_v1_LogsRequest__Output } from './berth/v1/LogsRequest.js';
 import type { NetInterface as _berth_v1_NetInterface, NetInterface__Output as _berth_v1_NetInterface__Output } from './berth/v1/NetInterface.js';
 import type { OperatorServiceClient as _berth_v1_OperatorServiceClient, OperatorServiceDefinition as _berth_v1_OperatorServiceDefinition } from './berth/v1/OperatorService.js';
+import type { PlaceRequest as _berth_v1_PlaceRequest, PlaceRequest__Output as _berth_v1_PlaceRequest__Output } from './berth/v1/PlaceRequest.js';
+import type { ServiceChange as _berth_v1_ServiceChange, ServiceChange__Output as _berth_v1_ServiceChange__Output } from './berth/v1/ServiceChange.js';
+import type { ServiceRef as _berth_v1_ServiceRef, ServiceRef__Output as _berth_v1_ServiceRef__Output } from './berth/v1/ServiceRef.js';
+import type { ServiceStatus as _berth_v1_ServiceStatus, ServiceStatus__Output as _berth_v1_ServiceStatus__Output } from './berth/v1/ServiceStatus.js';
+import type { ServiceSummary as _berth_v1_ServiceSummary, ServiceSummary__Output as _berth_v1_ServiceSummary__Output } from './berth/v1/ServiceSummary.js';
+import type { SpecFile as _berth_v1_SpecFile, SpecFile__Output as _berth_v1_SpecFile__Output } from './berth/v1/SpecFile.js';
 import type { Usage as _berth_v1_Usage, Usage__Output as _berth_v1_Usage__Output } from './berth/v1/Usage.js';
 import type { WatchEventsRequest as _berth_v1_WatchEventsRequest, WatchEventsRequest__Output as _berth_v1_WatchEventsRequest__Output } from './berth/v1/WatchEventsRequest.js';
 import type { WhoAmIRequest as _berth_v1_WhoAmIRequest, WhoAmIRequest__Output as _berth_v1_WhoAmIRequest__Output } from './berth/v1/WhoAmIRequest.js';
@@ -28,21 +45,38 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   berth: {
     v1: {
+      ApplyRequest: MessageTypeDefinition<_berth_v1_ApplyRequest, _berth_v1_ApplyRequest__Output>
+      ApplyResponse: MessageTypeDefinition<_berth_v1_ApplyResponse, _berth_v1_ApplyResponse__Output>
+      ArtifactUpload: MessageTypeDefinition<_berth_v1_ArtifactUpload, _berth_v1_ArtifactUpload__Output>
       CordonRequest: MessageTypeDefinition<_berth_v1_CordonRequest, _berth_v1_CordonRequest__Output>
       CreateTokenRequest: MessageTypeDefinition<_berth_v1_CreateTokenRequest, _berth_v1_CreateTokenRequest__Output>
       CreateTokenResponse: MessageTypeDefinition<_berth_v1_CreateTokenResponse, _berth_v1_CreateTokenResponse__Output>
       Disk: MessageTypeDefinition<_berth_v1_Disk, _berth_v1_Disk__Output>
       Event: MessageTypeDefinition<_berth_v1_Event, _berth_v1_Event__Output>
+      FieldChange: MessageTypeDefinition<_berth_v1_FieldChange, _berth_v1_FieldChange__Output>
       Filesystem: MessageTypeDefinition<_berth_v1_Filesystem, _berth_v1_Filesystem__Output>
       GetHostRequest: MessageTypeDefinition<_berth_v1_GetHostRequest, _berth_v1_GetHostRequest__Output>
+      HasArtifactRequest: MessageTypeDefinition<_berth_v1_HasArtifactRequest, _berth_v1_HasArtifactRequest__Output>
+      HasArtifactResponse: MessageTypeDefinition<_berth_v1_HasArtifactResponse, _berth_v1_HasArtifactResponse__Output>
       Host: MessageTypeDefinition<_berth_v1_Host, _berth_v1_Host__Output>
       HostFacts: MessageTypeDefinition<_berth_v1_HostFacts, _berth_v1_HostFacts__Output>
+      InstanceView: MessageTypeDefinition<_berth_v1_InstanceView, _berth_v1_InstanceView__Output>
       ListEventsRequest: MessageTypeDefinition<_berth_v1_ListEventsRequest, _berth_v1_ListEventsRequest__Output>
       ListEventsResponse: MessageTypeDefinition<_berth_v1_ListEventsResponse, _berth_v1_ListEventsResponse__Output>
       ListHostsRequest: MessageTypeDefinition<_berth_v1_ListHostsRequest, _berth_v1_ListHostsRequest__Output>
       ListHostsResponse: MessageTypeDefinition<_berth_v1_ListHostsResponse, _berth_v1_ListHostsResponse__Output>
+      ListServicesRequest: MessageTypeDefinition<_berth_v1_ListServicesRequest, _berth_v1_ListServicesRequest__Output>
+      ListServicesResponse: MessageTypeDefinition<_berth_v1_ListServicesResponse, _berth_v1_ListServicesResponse__Output>
+      LogsChunk: MessageTypeDefinition<_berth_v1_LogsChunk, _berth_v1_LogsChunk__Output>
+      LogsRequest: MessageTypeDefinition<_berth_v1_LogsRequest, _berth_v1_LogsRequest__Output>
       NetInterface: MessageTypeDefinition<_berth_v1_NetInterface, _berth_v1_NetInterface__Output>
       OperatorService: SubtypeConstructor<typeof grpc.Client, _berth_v1_OperatorServiceClient> & { service: _berth_v1_OperatorServiceDefinition }
+      PlaceRequest: MessageTypeDefinition<_berth_v1_PlaceRequest, _berth_v1_PlaceRequest__Output>
+      ServiceChange: MessageTypeDefinition<_berth_v1_ServiceChange, _berth_v1_ServiceChange__Output>
+      ServiceRef: MessageTypeDefinition<_berth_v1_ServiceRef, _berth_v1_ServiceRef__Output>
+      ServiceStatus: MessageTypeDefinition<_berth_v1_ServiceStatus, _berth_v1_ServiceStatus__Output>
+      ServiceSummary: MessageTypeDefinition<_berth_v1_ServiceSummary, _berth_v1_ServiceSummary__Output>
+      SpecFile: MessageTypeDefinition<_berth_v1_SpecFile, _berth_v1_SpecFile__Output>
       Usage: MessageTypeDefinition<_berth_v1_Usage, _berth_v1_Usage__Output>
       WatchEventsRequest: MessageTypeDefinition<_berth_v1_WatchEventsRequest, _berth_v1_WatchEventsRequest__Output>
       WhoAmIRequest: MessageTypeDefinition<_berth_v1_WhoAmIRequest, _berth_v1_WhoAmIRequest__Output>

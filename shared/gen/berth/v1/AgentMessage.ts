@@ -2,15 +2,21 @@
 
 import type { Hello as _berth_v1_Hello, Hello__Output as _berth_v1_Hello__Output } from '../../berth/v1/Hello.js';
 import type { Heartbeat as _berth_v1_Heartbeat, Heartbeat__Output as _berth_v1_Heartbeat__Output } from '../../berth/v1/Heartbeat.js';
+import type { InstanceStatus as _berth_v1_InstanceStatus, InstanceStatus__Output as _berth_v1_InstanceStatus__Output } from '../../berth/v1/InstanceStatus.js';
+import type { LogChunk as _berth_v1_LogChunk, LogChunk__Output as _berth_v1_LogChunk__Output } from '../../berth/v1/LogChunk.js';
 
 export interface AgentMessage {
   'hello'?: (_berth_v1_Hello | null);
   'heartbeat'?: (_berth_v1_Heartbeat | null);
-  'msg'?: "hello"|"heartbeat";
+  'instance_status'?: (_berth_v1_InstanceStatus | null);
+  'log_chunk'?: (_berth_v1_LogChunk | null);
+  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk";
 }
 
 export interface AgentMessage__Output {
   'hello'?: (_berth_v1_Hello__Output | null);
   'heartbeat'?: (_berth_v1_Heartbeat__Output | null);
-  'msg'?: "hello"|"heartbeat";
+  'instance_status'?: (_berth_v1_InstanceStatus__Output | null);
+  'log_chunk'?: (_berth_v1_LogChunk__Output | null);
+  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk";
 }

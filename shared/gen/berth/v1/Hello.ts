@@ -9,6 +9,7 @@ export interface Hello {
   'labels'?: ({[key: string]: string});
   'advertise_addr'?: (string);
   'running'?: (_berth_v1_RunningInstance)[];
+  'artifacts'?: (string)[];
 }
 
 export interface Hello__Output {
@@ -17,4 +18,5 @@ export interface Hello__Output {
   'labels': ({[key: string]: string});
   'advertise_addr': (string);
   'running': (_berth_v1_RunningInstance__Output)[];
+  'artifacts': (string)[];
 }

@@ -2,21 +2,42 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { ApplyRequest as _berth_v1_ApplyRequest, ApplyRequest__Output as _berth_v1_ApplyRequest__Output } from '../../berth/v1/ApplyRequest.js';
+import type { ApplyResponse as _berth_v1_ApplyResponse, ApplyResponse__Output as _berth_v1_ApplyResponse__Output } from '../../berth/v1/ApplyResponse.js';
+import type { ArtifactUpload as _berth_v1_ArtifactUpload, ArtifactUpload__Output as _berth_v1_ArtifactUpload__Output } from '../../berth/v1/ArtifactUpload.js';
 import type { CordonRequest as _berth_v1_CordonRequest, CordonRequest__Output as _berth_v1_CordonRequest__Output } from '../../berth/v1/CordonRequest.js';
 import type { CreateTokenRequest as _berth_v1_CreateTokenRequest, CreateTokenRequest__Output as _berth_v1_CreateTokenRequest__Output } from '../../berth/v1/CreateTokenRequest.js';
 import type { CreateTokenResponse as _berth_v1_CreateTokenResponse, CreateTokenResponse__Output as _berth_v1_CreateTokenResponse__Output } from '../../berth/v1/CreateTokenResponse.js';
 import type { Event as _berth_v1_Event, Event__Output as _berth_v1_Event__Output } from '../../berth/v1/Event.js';
 import type { GetHostRequest as _berth_v1_GetHostRequest, GetHostRequest__Output as _berth_v1_GetHostRequest__Output } from '../../berth/v1/GetHostRequest.js';
+import type { HasArtifactRequest as _berth_v1_HasArtifactRequest, HasArtifactRequest__Output as _berth_v1_HasArtifactRequest__Output } from '../../berth/v1/HasArtifactRequest.js';
+import type { HasArtifactResponse as _berth_v1_HasArtifactResponse, HasArtifactResponse__Output as _berth_v1_HasArtifactResponse__Output } from '../../berth/v1/HasArtifactResponse.js';
 import type { Host as _berth_v1_Host, Host__Output as _berth_v1_Host__Output } from '../../berth/v1/Host.js';
 import type { ListEventsRequest as _berth_v1_ListEventsRequest, ListEventsRequest__Output as _berth_v1_ListEventsRequest__Output } from '../../berth/v1/ListEventsRequest.js';
 import type { ListEventsResponse as _berth_v1_ListEventsResponse, ListEventsResponse__Output as _berth_v1_ListEventsResponse__Output } from '../../berth/v1/ListEventsResponse.js';
 import type { ListHostsRequest as _berth_v1_ListHostsRequest, ListHostsRequest__Output as _berth_v1_ListHostsRequest__Output } from '../../berth/v1/ListHostsRequest.js';
 import type { ListHostsResponse as _berth_v1_ListHostsResponse, ListHostsResponse__Output as _berth_v1_ListHostsResponse__Output } from '../../berth/v1/ListHostsResponse.js';
+import type { ListServicesRequest as _berth_v1_ListServicesRequest, ListServicesRequest__Output as _berth_v1_ListServicesRequest__Output } from '../../berth/v1/ListServicesRequest.js';
+import type { ListServicesResponse as _berth_v1_ListServicesResponse, ListServicesResponse__Output as _berth_v1_ListServicesResponse__Output } from '../../berth/v1/ListServicesResponse.js';
+import type { LogsChunk as _berth_v1_LogsChunk, LogsChunk__Output as _berth_v1_LogsChunk__Output } from '../../berth/v1/LogsChunk.js';
+import type { LogsRequest as _berth_v1_LogsRequest, LogsRequest__Output as _berth_v1_LogsRequest__Output } from '../../berth/v1/LogsRequest.js';
+import type { PlaceRequest as _berth_v1_PlaceRequest, PlaceRequest__Output as _berth_v1_PlaceRequest__Output } from '../../berth/v1/PlaceRequest.js';
+import type { ServiceRef as _berth_v1_ServiceRef, ServiceRef__Output as _berth_v1_ServiceRef__Output } from '../../berth/v1/ServiceRef.js';
+import type { ServiceStatus as _berth_v1_ServiceStatus, ServiceStatus__Output as _berth_v1_ServiceStatus__Output } from '../../berth/v1/ServiceStatus.js';
 import type { WatchEventsRequest as _berth_v1_WatchEventsRequest, WatchEventsRequest__Output as _berth_v1_WatchEventsRequest__Output } from '../../berth/v1/WatchEventsRequest.js';
 import type { WhoAmIRequest as _berth_v1_WhoAmIRequest, WhoAmIRequest__Output as _berth_v1_WhoAmIRequest__Output } from '../../berth/v1/WhoAmIRequest.js';
 import type { WhoAmIResponse as _berth_v1_WhoAmIResponse, WhoAmIResponse__Output as _berth_v1_WhoAmIResponse__Output } from '../../berth/v1/WhoAmIResponse.js';
 
 export interface OperatorServiceClient extends grpc.Client {
+  Apply(argument: _berth_v1_ApplyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  Apply(argument: _berth_v1_ApplyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  Apply(argument: _berth_v1_ApplyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  Apply(argument: _berth_v1_ApplyRequest, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  apply(argument: _berth_v1_ApplyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  apply(argument: _berth_v1_ApplyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  apply(argument: _berth_v1_ApplyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  apply(argument: _berth_v1_ApplyRequest, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  
   Cordon(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   Cordon(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   Cordon(argument: _berth_v1_CordonRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
@@ -35,6 +56,24 @@ export interface OperatorServiceClient extends grpc.Client {
   createToken(argument: _berth_v1_CreateTokenRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_CreateTokenResponse__Output>): grpc.ClientUnaryCall;
   createToken(argument: _berth_v1_CreateTokenRequest, callback: grpc.requestCallback<_berth_v1_CreateTokenResponse__Output>): grpc.ClientUnaryCall;
   
+  DeleteService(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  DeleteService(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  DeleteService(argument: _berth_v1_ServiceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  DeleteService(argument: _berth_v1_ServiceRef, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  deleteService(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  deleteService(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  deleteService(argument: _berth_v1_ServiceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  deleteService(argument: _berth_v1_ServiceRef, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  
+  Drain(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  Drain(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  Drain(argument: _berth_v1_CordonRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  Drain(argument: _berth_v1_CordonRequest, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  drain(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  drain(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  drain(argument: _berth_v1_CordonRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  drain(argument: _berth_v1_CordonRequest, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  
   GetHost(argument: _berth_v1_GetHostRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   GetHost(argument: _berth_v1_GetHostRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   GetHost(argument: _berth_v1_GetHostRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
@@ -43,6 +82,24 @@ export interface OperatorServiceClient extends grpc.Client {
   getHost(argument: _berth_v1_GetHostRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   getHost(argument: _berth_v1_GetHostRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   getHost(argument: _berth_v1_GetHostRequest, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  
+  GetService(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  GetService(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  GetService(argument: _berth_v1_ServiceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  GetService(argument: _berth_v1_ServiceRef, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  getService(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  getService(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  getService(argument: _berth_v1_ServiceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  getService(argument: _berth_v1_ServiceRef, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  
+  HasArtifact(argument: _berth_v1_HasArtifactRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientUnaryCall;
+  HasArtifact(argument: _berth_v1_HasArtifactRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientUnaryCall;
+  HasArtifact(argument: _berth_v1_HasArtifactRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientUnaryCall;
+  HasArtifact(argument: _berth_v1_HasArtifactRequest, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientUnaryCall;
+  hasArtifact(argument: _berth_v1_HasArtifactRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientUnaryCall;
+  hasArtifact(argument: _berth_v1_HasArtifactRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientUnaryCall;
+  hasArtifact(argument: _berth_v1_HasArtifactRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientUnaryCall;
+  hasArtifact(argument: _berth_v1_HasArtifactRequest, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientUnaryCall;
   
   ListEvents(argument: _berth_v1_ListEventsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListEventsResponse__Output>): grpc.ClientUnaryCall;
   ListEvents(argument: _berth_v1_ListEventsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListEventsResponse__Output>): grpc.ClientUnaryCall;
@@ -62,6 +119,38 @@ export interface OperatorServiceClient extends grpc.Client {
   listHosts(argument: _berth_v1_ListHostsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListHostsResponse__Output>): grpc.ClientUnaryCall;
   listHosts(argument: _berth_v1_ListHostsRequest, callback: grpc.requestCallback<_berth_v1_ListHostsResponse__Output>): grpc.ClientUnaryCall;
   
+  ListServices(argument: _berth_v1_ListServicesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListServicesResponse__Output>): grpc.ClientUnaryCall;
+  ListServices(argument: _berth_v1_ListServicesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListServicesResponse__Output>): grpc.ClientUnaryCall;
+  ListServices(argument: _berth_v1_ListServicesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListServicesResponse__Output>): grpc.ClientUnaryCall;
+  ListServices(argument: _berth_v1_ListServicesRequest, callback: grpc.requestCallback<_berth_v1_ListServicesResponse__Output>): grpc.ClientUnaryCall;
+  listServices(argument: _berth_v1_ListServicesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListServicesResponse__Output>): grpc.ClientUnaryCall;
+  listServices(argument: _berth_v1_ListServicesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListServicesResponse__Output>): grpc.ClientUnaryCall;
+  listServices(argument: _berth_v1_ListServicesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListServicesResponse__Output>): grpc.ClientUnaryCall;
+  listServices(argument: _berth_v1_ListServicesRequest, callback: grpc.requestCallback<_berth_v1_ListServicesResponse__Output>): grpc.ClientUnaryCall;
+  
+  Logs(argument: _berth_v1_LogsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_LogsChunk__Output>;
+  Logs(argument: _berth_v1_LogsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_LogsChunk__Output>;
+  logs(argument: _berth_v1_LogsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_LogsChunk__Output>;
+  logs(argument: _berth_v1_LogsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_LogsChunk__Output>;
+  
+  Place(argument: _berth_v1_PlaceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  Place(argument: _berth_v1_PlaceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  Place(argument: _berth_v1_PlaceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  Place(argument: _berth_v1_PlaceRequest, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  place(argument: _berth_v1_PlaceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  place(argument: _berth_v1_PlaceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  place(argument: _berth_v1_PlaceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  place(argument: _berth_v1_PlaceRequest, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  
+  Plan(argument: _berth_v1_ApplyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  Plan(argument: _berth_v1_ApplyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  Plan(argument: _berth_v1_ApplyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  Plan(argument: _berth_v1_ApplyRequest, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  plan(argument: _berth_v1_ApplyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  plan(argument: _berth_v1_ApplyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  plan(argument: _berth_v1_ApplyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  plan(argument: _berth_v1_ApplyRequest, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  
   Uncordon(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   Uncordon(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   Uncordon(argument: _berth_v1_CordonRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
@@ -70,6 +159,24 @@ export interface OperatorServiceClient extends grpc.Client {
   uncordon(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   uncordon(argument: _berth_v1_CordonRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   uncordon(argument: _berth_v1_CordonRequest, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  
+  Unpin(argument: _berth_v1_PlaceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  Unpin(argument: _berth_v1_PlaceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  Unpin(argument: _berth_v1_PlaceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  Unpin(argument: _berth_v1_PlaceRequest, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  unpin(argument: _berth_v1_PlaceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  unpin(argument: _berth_v1_PlaceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  unpin(argument: _berth_v1_PlaceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  unpin(argument: _berth_v1_PlaceRequest, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  
+  UploadArtifact(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientWritableStream<_berth_v1_ArtifactUpload>;
+  UploadArtifact(metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientWritableStream<_berth_v1_ArtifactUpload>;
+  UploadArtifact(options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientWritableStream<_berth_v1_ArtifactUpload>;
+  UploadArtifact(callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientWritableStream<_berth_v1_ArtifactUpload>;
+  uploadArtifact(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientWritableStream<_berth_v1_ArtifactUpload>;
+  uploadArtifact(metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientWritableStream<_berth_v1_ArtifactUpload>;
+  uploadArtifact(options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientWritableStream<_berth_v1_ArtifactUpload>;
+  uploadArtifact(callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientWritableStream<_berth_v1_ArtifactUpload>;
   
   WatchEvents(argument: _berth_v1_WatchEventsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_Event__Output>;
   WatchEvents(argument: _berth_v1_WatchEventsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_Event__Output>;
@@ -88,17 +195,39 @@ export interface OperatorServiceClient extends grpc.Client {
 }
 
 export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementation {
+  Apply: grpc.handleUnaryCall<_berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse>;
+  
   Cordon: grpc.handleUnaryCall<_berth_v1_CordonRequest__Output, _berth_v1_Host>;
   
   CreateToken: grpc.handleUnaryCall<_berth_v1_CreateTokenRequest__Output, _berth_v1_CreateTokenResponse>;
   
+  DeleteService: grpc.handleUnaryCall<_berth_v1_ServiceRef__Output, _berth_v1_ApplyResponse>;
+  
+  Drain: grpc.handleUnaryCall<_berth_v1_CordonRequest__Output, _berth_v1_Host>;
+  
   GetHost: grpc.handleUnaryCall<_berth_v1_GetHostRequest__Output, _berth_v1_Host>;
+  
+  GetService: grpc.handleUnaryCall<_berth_v1_ServiceRef__Output, _berth_v1_ServiceStatus>;
+  
+  HasArtifact: grpc.handleUnaryCall<_berth_v1_HasArtifactRequest__Output, _berth_v1_HasArtifactResponse>;
   
   ListEvents: grpc.handleUnaryCall<_berth_v1_ListEventsRequest__Output, _berth_v1_ListEventsResponse>;
   
   ListHosts: grpc.handleUnaryCall<_berth_v1_ListHostsRequest__Output, _berth_v1_ListHostsResponse>;
   
+  ListServices: grpc.handleUnaryCall<_berth_v1_ListServicesRequest__Output, _berth_v1_ListServicesResponse>;
+  
+  Logs: grpc.handleServerStreamingCall<_berth_v1_LogsRequest__Output, _berth_v1_LogsChunk>;
+  
+  Place: grpc.handleUnaryCall<_berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus>;
+  
+  Plan: grpc.handleUnaryCall<_berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse>;
+  
   Uncordon: grpc.handleUnaryCall<_berth_v1_CordonRequest__Output, _berth_v1_Host>;
+  
+  Unpin: grpc.handleUnaryCall<_berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus>;
+  
+  UploadArtifact: grpc.handleClientStreamingCall<_berth_v1_ArtifactUpload__Output, _berth_v1_HasArtifactResponse>;
   
   WatchEvents: grpc.handleServerStreamingCall<_berth_v1_WatchEventsRequest__Output, _berth_v1_Event>;
   
@@ -107,12 +236,23 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
 }
 
 export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
+  Apply: MethodDefinition<_berth_v1_ApplyRequest, _berth_v1_ApplyResponse, _berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse__Output>
   Cordon: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   CreateToken: MethodDefinition<_berth_v1_CreateTokenRequest, _berth_v1_CreateTokenResponse, _berth_v1_CreateTokenRequest__Output, _berth_v1_CreateTokenResponse__Output>
+  DeleteService: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ApplyResponse, _berth_v1_ServiceRef__Output, _berth_v1_ApplyResponse__Output>
+  Drain: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   GetHost: MethodDefinition<_berth_v1_GetHostRequest, _berth_v1_Host, _berth_v1_GetHostRequest__Output, _berth_v1_Host__Output>
+  GetService: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ServiceStatus, _berth_v1_ServiceRef__Output, _berth_v1_ServiceStatus__Output>
+  HasArtifact: MethodDefinition<_berth_v1_HasArtifactRequest, _berth_v1_HasArtifactResponse, _berth_v1_HasArtifactRequest__Output, _berth_v1_HasArtifactResponse__Output>
   ListEvents: MethodDefinition<_berth_v1_ListEventsRequest, _berth_v1_ListEventsResponse, _berth_v1_ListEventsRequest__Output, _berth_v1_ListEventsResponse__Output>
   ListHosts: MethodDefinition<_berth_v1_ListHostsRequest, _berth_v1_ListHostsResponse, _berth_v1_ListHostsRequest__Output, _berth_v1_ListHostsResponse__Output>
+  ListServices: MethodDefinition<_berth_v1_ListServicesRequest, _berth_v1_ListServicesResponse, _berth_v1_ListServicesRequest__Output, _berth_v1_ListServicesResponse__Output>
+  Logs: MethodDefinition<_berth_v1_LogsRequest, _berth_v1_LogsChunk, _berth_v1_LogsRequest__Output, _berth_v1_LogsChunk__Output>
+  Place: MethodDefinition<_berth_v1_PlaceRequest, _berth_v1_ServiceStatus, _berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus__Output>
+  Plan: MethodDefinition<_berth_v1_ApplyRequest, _berth_v1_ApplyResponse, _berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse__Output>
   Uncordon: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
+  Unpin: MethodDefinition<_berth_v1_PlaceRequest, _berth_v1_ServiceStatus, _berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus__Output>
+  UploadArtifact: MethodDefinition<_berth_v1_ArtifactUpload, _berth_v1_HasArtifactResponse, _berth_v1_ArtifactUpload__Output, _berth_v1_HasArtifactResponse__Output>
   WatchEvents: MethodDefinition<_berth_v1_WatchEventsRequest, _berth_v1_Event, _berth_v1_WatchEventsRequest__Output, _berth_v1_Event__Output>
   WhoAmI: MethodDefinition<_berth_v1_WhoAmIRequest, _berth_v1_WhoAmIResponse, _berth_v1_WhoAmIRequest__Output, _berth_v1_WhoAmIResponse__Output>
 }

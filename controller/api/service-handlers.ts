@@ -1,0 +1,278 @@
+/** OperatorService calls for services, artifacts, placement and logs. */
+import * as grpc from "@grpc/grpc-js";
+import type { OperatorServiceHandlers } from "../../shared/gen/berth/v1/OperatorService.js";
+import type { ServiceStatus } from "../../shared/gen/berth/v1/ServiceStatus.js";
+import type { InstanceView } from "../../shared/gen/berth/v1/InstanceView.js";
+import type { ArtifactUpload__Output } from "../../shared/gen/berth/v1/ArtifactUpload.js";
+import type { ApplyRequest__Output } from "../../shared/gen/berth/v1/ApplyRequest.js";
+import type { LogChunk__Output } from "../../shared/gen/berth/v1/LogChunk.js";
+import type { ArtifactStore } from "../artifacts/artifact-store.js";
+import { SHA256 } from "../artifacts/artifact-store.js";
+import type { ReconcileLoop } from "../reconcile/loop.js";
+import type { ServiceState } from "../services/state.js";
+import { instanceId, type InstanceRecord, type ServiceRecord } from "../services/records.js";
+import { planApply } from "../services/apply.js";
+import type { LogRouter } from "./log-router.js";
+import { authorize, hostToWire, unary, type OperatorServiceDeps } from "./operator-service.js";
+import { GrpcError, toStatus } from "./errors.js";
+
+export interface ServiceHandlerDeps extends OperatorServiceDeps {
+  state: ServiceState;
+  loop: ReconcileLoop;
+  artifacts: ArtifactStore;
+  /** Digests stored on this controller (checked synchronously while planning). */
+  artifactsKnown: Set<string>;
+  logs: LogRouter;
+}
+
+type ServiceHandlers = Pick<
+  OperatorServiceHandlers,
+  "HasArtifact" | "UploadArtifact" | "Plan" | "Apply" | "DeleteService" | "ListServices" | "GetService" | "Place" | "Unpin" | "Drain" | "Logs"
+>;
+
+function notFound(name: string, known: string[]): GrpcError {
+  // Closest known name, for "did you mean".
+  const near = known
+    .map((k) => ({ k, d: distance(k, name) }))
+    .sort((a, b) => a.d - b.d)
+    .find((x) => x.d <= Math.max(2, name.length / 3));
+  return new GrpcError(grpc.status.NOT_FOUND, `no service "${name.slice(0, 64)}"${near ? `; did you mean "${near.k}"?` : ""}`);
+}
+
+/** Levenshtein distance, small strings only. */
+function distance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
+}
+
+export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
+  const service = (name: string): ServiceRecord => {
+    const s = d.state.service(name);
+    if (!s) throw notFound(name, d.state.allServices().map((x) => x.name));
+    return s;
+  };
+
+  const view = (svc: ServiceRecord): ServiceStatus => {
+    const instances: InstanceView[] = d.state.instancesOf(svc.name).map((i) => {
+      const id = instanceId(i.service, i.slot);
+      const host = i.hostId ? d.registry.get(i.hostId) : undefined;
+      // What the host reports for this very copy (epoch), else nothing is known yet.
+      const o = i.hostId ? d.loop.observed.get(i.hostId) : undefined;
+      const obs = o && o.instance === id && o.epoch === i.epoch ? o : undefined;
+      const state = !i.hostId ? "pending" : host?.health === "down" ? "lost" : (obs?.state ?? "pending");
+      return {
+        instance: id,
+        slot: i.slot,
+        host: i.hostId,
+        host_address: host?.advertiseAddr ?? "",
+        state,
+        detail: obs?.detail ?? "",
+        epoch: i.epoch,
+        revision: obs?.revision ?? i.revision,
+        restarts: obs?.restarts ?? 0,
+        since_ms: obs?.sinceMs ?? 0,
+        pinned_host: i.pinnedHost,
+        reason: d.loop.unplaced.get(id) ?? "",
+        install_tail: obs && (obs.state === "installing" || obs.state === "failed") ? obs.installTail : "",
+        resources_enforced: obs?.resourcesEnforced ?? false,
+        resources_note: obs?.resourcesNote ?? "",
+        moving_to: i.moveTo?.hostId ?? "",
+        pid: obs?.pid ?? 0,
+      };
+    });
+    return { name: svc.name, revision: svc.revision, spec_json: JSON.stringify(svc.spec), instances, now_ms: d.now() };
+  };
+
+  const planFor = (req: ApplyRequest__Output, actor: string, requireArtifacts: boolean) =>
+    planApply({
+      files: req.files,
+      prune: req.prune,
+      services: d.state.allServices(),
+      instances: d.state.allInstances(),
+      hosts: d.registry.all().map((h) => d.loop.hostView(h)),
+      hasArtifact: (sha) => d.artifactsKnown.has(sha),
+      requireArtifacts,
+      nowMs: d.now(),
+      actor,
+    });
+
+  const setPin = async (svcName: string, hostQuery: string, pin: boolean, actor: string): Promise<ServiceStatus> => {
+    const svc = service(svcName);
+    const host = d.registry.resolve(hostQuery);
+    const insts = d.state.instancesOf(svc.name);
+    let target: InstanceRecord | undefined;
+    if (pin) {
+      target =
+        insts.find((i) => i.pinnedHost === host.id) ??
+        insts.find((i) => i.hostId === host.id) ??
+        insts.find((i) => !i.hostId && !i.pinnedHost) ??
+        [...insts].reverse().find((i) => !i.pinnedHost);
+      if (!target) throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${svc.name} has no instance to pin (instances: ${svc.spec.instances})`);
+    } else {
+      target = insts.find((i) => i.pinnedHost === host.id);
+      if (!target) throw new GrpcError(grpc.status.FAILED_PRECONDITION, `no instance of ${svc.name} is pinned to ${host.id}`);
+    }
+    const next = { ...target, pinnedHost: pin ? host.id : "", avoidHosts: target.avoidHosts.filter((h) => h !== host.id) };
+    const ok = await d.state.commit({
+      putInstances: [next],
+      events: [{ type: pin ? "instance.pinned" : "instance.unpinned", service: svc.name, host: host.id, actor, message: `${instanceId(svc.name, target.slot)} ${pin ? "pinned to" : "unpinned from"} ${host.id}` }],
+    });
+    if (!ok) throw new GrpcError(grpc.status.ABORTED, "the service changed concurrently; try again");
+    await d.loop.settle();
+    return view(service(svc.name));
+  };
+
+  return {
+    HasArtifact: unary(d, "viewer", "HasArtifact", async (req: { sha256: string }) => {
+      if (!SHA256.test(req.sha256)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "sha256: expected 64 hex characters");
+      const size = await d.artifacts.size(req.sha256);
+      return { present: size !== undefined, size: size ?? 0 };
+    }),
+
+    UploadArtifact(call, callback) {
+      void (async () => {
+        try {
+          const who = await authorize(d, call.metadata, "operator");
+          const it = (call as AsyncIterable<ArtifactUpload__Output>)[Symbol.asyncIterator]();
+          const first = await it.next();
+          if (first.done) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "empty upload");
+          const { sha256, size } = first.value;
+          if (!SHA256.test(sha256)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "sha256: expected 64 hex characters");
+          async function* data(): AsyncIterable<Uint8Array> {
+            yield first.value!.data;
+            for (;;) {
+              const n = await it.next();
+              if (n.done) return;
+              yield n.value.data;
+            }
+          }
+          try {
+            await d.artifacts.put(sha256, size, data());
+          } catch (e) {
+            throw new GrpcError(grpc.status.INVALID_ARGUMENT, (e as Error).message);
+          }
+          d.artifactsKnown.add(sha256);
+          d.log.info({ sha256, size, actor: who.tokenId }, "artifact stored");
+          callback(null, { present: true, size });
+        } catch (err) {
+          const s = toStatus(err);
+          if (s.internal) d.log.error({ err }, "upload failed");
+          callback(Object.assign(new Error(s.details), { code: s.code, details: s.details, metadata: new grpc.Metadata() }));
+        }
+      })();
+    },
+
+    Plan: unary(d, "viewer", "Plan", async (req: ApplyRequest__Output, who) => {
+      const p = planFor(req, who.tokenId, false);
+      if (p.errors.length) throw new GrpcError(grpc.status.INVALID_ARGUMENT, p.errors.join("\n"));
+      return { changes: p.changes, revision: 0 };
+    }),
+
+    Apply: unary(d, "operator", "Apply", async (req: ApplyRequest__Output, who) => {
+      const p = planFor(req, who.tokenId, true);
+      if (p.errors.length) throw new GrpcError(grpc.status.INVALID_ARGUMENT, p.errors.join("\n"));
+      const ok = await d.state.commit({ putServices: p.puts, deleteServices: p.deletes, events: p.events });
+      if (!ok) throw new GrpcError(grpc.status.ABORTED, "services changed concurrently; plan again");
+      d.log.info({ actor: who.tokenId, changed: p.puts.map((s) => s.name), deleted: p.deletes }, "apply");
+      await d.loop.settle();
+      return { changes: p.changes, revision: await d.store.revision() };
+    }),
+
+    DeleteService: unary(d, "operator", "DeleteService", async (req: { name: string }, who) => {
+      const svc = service(req.name);
+      const placed = d.state.instancesOf(svc.name).filter((i) => i.hostId).length;
+      const ok = await d.state.commit({ deleteServices: [svc.name], events: [{ type: "service.deleted", service: svc.name, actor: who.tokenId, message: "deleted" }] });
+      if (!ok) throw new GrpcError(grpc.status.ABORTED, "the service changed concurrently; try again");
+      d.log.info({ service: svc.name, actor: who.tokenId }, "service deleted");
+      await d.loop.settle();
+      return { changes: [{ service: svc.name, action: "delete", fields: [], stop: placed }], revision: await d.store.revision() };
+    }),
+
+    ListServices: unary(d, "viewer", "ListServices", async () => ({
+      services: d.state.allServices().map((s) => {
+        const v = view(s);
+        const insts = v.instances ?? [];
+        const a = s.spec.artifact;
+        return {
+          name: s.name,
+          desired: s.spec.instances,
+          healthy: insts.filter((i) => i.state === "healthy").length,
+          revision: s.revision,
+          artifact: !a ? "" : a.kind === "url" ? a.url : `sha256:${a.sha256.slice(0, 12)}`,
+          unplaced: insts.filter((i) => i.reason).map((i) => `${i.instance}: ${i.reason}`),
+        };
+      }),
+    })),
+
+    GetService: unary(d, "viewer", "GetService", async (req: { name: string }) => view(service(req.name))),
+
+    Place: unary(d, "operator", "Place", async (req: { service: string; host: string }, who) => setPin(req.service, req.host, true, who.tokenId)),
+    Unpin: unary(d, "operator", "Unpin", async (req: { service: string; host: string }, who) => setPin(req.service, req.host, false, who.tokenId)),
+
+    Drain: unary(d, "operator", "Drain", async (req: { id: string }, who) => {
+      const id = d.registry.resolve(req.id).id;
+      const rec = await d.registry.update(id, (r) =>
+        r.draining || (r.cordoned && !d.state.allInstances().some((i) => i.hostId === id))
+          ? undefined
+          : { rec: { ...r, cordoned: true, draining: true }, event: { type: "host.draining", host: id, actor: who.tokenId, message: "draining: its instance moves to a spare, health-gated" } },
+      );
+      d.log.info({ host: id, actor: who.tokenId }, "host draining");
+      await d.loop.settle();
+      return hostToWire(d, d.registry.get(id) ?? rec);
+    }),
+
+    Logs(call) {
+      const req = call.request;
+      const opened: number[] = [];
+      const stop = (): void => {
+        for (const id of opened) d.logs.close(id);
+      };
+      call.on("cancelled", stop);
+      void (async () => {
+        try {
+          await authorize(d, call.metadata, "viewer");
+          const svc = service(req.service);
+          const host = req.host ? d.registry.resolve(req.host).id : "";
+          const targets = d.state
+            .instancesOf(svc.name)
+            .flatMap((i) => [i.hostId, i.moveTo?.hostId ?? ""].filter(Boolean).map((h) => ({ h, inst: instanceId(i.service, i.slot) })))
+            .filter((t) => !host || t.h === host);
+          if (!targets.length) throw new GrpcError(grpc.status.FAILED_PRECONDITION, host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`);
+          let open = 0;
+          for (const t of targets) {
+            const live = d.registry.live.get(t.h);
+            if (!live?.send) {
+              call.write({ host: t.h, instance: t.inst, data: `[berth: host ${t.h} is not connected]\n` });
+              continue;
+            }
+            open++;
+            const id = d.logs.open({
+              hostId: t.h,
+              onChunk: (c: LogChunk__Output) => {
+                if (c.data) call.write({ host: t.h, instance: t.inst, data: c.data });
+                if (c.error) call.write({ host: t.h, instance: t.inst, data: `[berth: ${c.error}]\n` });
+                if (c.eof && --open === 0) call.end();
+              },
+            });
+            opened.push(id);
+            live.send({ log_request: { request_id: id, instance: t.inst, install: req.install, tail: Math.min(req.tail || 100, 100_000), follow: req.follow } });
+          }
+          if (open === 0) call.end();
+        } catch (err) {
+          stop();
+          const s = toStatus(err);
+          call.emit("error", Object.assign(new Error(s.details), { code: s.code, details: s.details }));
+        }
+      })();
+    },
+  };
+}

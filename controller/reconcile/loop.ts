@@ -1,0 +1,144 @@
+/**
+ * The reconcile loop (STYLE.md: Kubernetes' workqueue, reduced to one key —
+ * the fleet — since one pass over all services is cheap at our scale): anything
+ * that may change the desired or actual state calls kick(); passes never overlap,
+ * kicks during a pass cause one more pass, and a periodic tick re-derives
+ * everything anyway (level-triggered: a lost kick costs at most one tick).
+ */
+import type { Logger } from "../../shared/log/logger.js";
+import type { Assignment } from "../../shared/gen/berth/v1/Assignment.js";
+import type { HostRegistry } from "../hosts/registry.js";
+import type { HostRecord } from "../hosts/host.js";
+import type { ServiceState } from "../services/state.js";
+import { instanceId, type ObservedInstance } from "../services/records.js";
+import { assignments, reconcile, type HostView } from "./planner.js";
+
+const MiB = 1024 * 1024;
+/** Safety-net period of the level-triggered loop. @default 1000 */
+export const RECONCILE_TICK_MS = 1000;
+
+export class ReconcileLoop {
+  /** instance id → why it is pending, from the last pass */
+  unplaced = new Map<string, string>();
+  /** host id → what the host reports running */
+  readonly observed = new Map<string, ObservedInstance>();
+  private readonly lastSent = new Map<string, string>();
+  private running = false;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly d: {
+      state: ServiceState;
+      registry: HostRegistry;
+      log: Logger;
+      now: () => number;
+    },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), RECONCILE_TICK_MS);
+    this.timer.unref();
+    this.kick();
+  }
+
+  stop(): Promise<void> {
+    clearInterval(this.timer);
+    return this.idle;
+  }
+
+  kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    this.idle = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.pass();
+        } while (this.again);
+      } catch (err) {
+        this.d.log.error({ err }, "reconcile pass failed");
+      } finally {
+        this.running = false;
+      }
+    })();
+  }
+
+  /** Resolves after a pass that started after this call has finished. */
+  async settle(): Promise<void> {
+    this.kick();
+    await this.idle;
+    if (this.running) await this.idle;
+  }
+
+  hostView(rec: HostRecord): HostView {
+    const live = this.d.registry.live.get(rec.id);
+    const f = rec.facts;
+    const u = live?.usage;
+    const rootFree = f?.filesystems.find((x) => x.mount === "/");
+    const freeBytes = u && u.disk_total_bytes ? u.disk_total_bytes - u.disk_used_bytes : rootFree ? rootFree.size_bytes - rootFree.used_bytes : 0;
+    return {
+      rec,
+      capacity: { cpu: f?.cpu_cores ?? 0, memoryMb: Math.floor((f?.memory_total_bytes ?? 0) / MiB), diskMb: Math.floor(freeBytes / MiB) },
+      artifacts: live?.artifacts ?? [],
+    };
+  }
+
+  private async pass(): Promise<void> {
+    const { state, registry } = this.d;
+    const out = reconcile({
+      services: state.allServices(),
+      instances: state.allInstances(),
+      hosts: registry.all().map((h) => this.hostView(h)),
+      observed: this.observed,
+      nowMs: this.d.now(),
+    });
+    this.unplaced = out.unplaced;
+    if (out.puts.length || out.deletes.length) {
+      const ok = await state.commit({ putInstances: out.puts, deleteInstances: out.deletes, events: out.events });
+      if (!ok) {
+        this.again = true; // state reloaded: derive again from what is stored
+        return;
+      }
+      for (const e of out.events) this.d.log.info({ service: e.service, host: e.host }, e.message);
+    }
+    for (const id of out.drained) {
+      await registry.update(id, (r) => (r.draining ? { rec: { ...r, draining: false, cordoned: true }, event: { type: "host.drained", host: id, message: "drained: no instance left; stays cordoned" } } : undefined));
+    }
+    this.pushAssignments();
+  }
+
+  /** The host's whole desired state (DESIGN.md: re-sent whole on change and reconnect). */
+  assignmentFor(hostId: string): Assignment {
+    const a = assignments(this.d.state.allInstances()).get(hostId);
+    if (!a) return { service: "", instance: "", epoch: 0, revision: 0, spec_json: "" };
+    const svc = this.d.state.service(a.inst.service);
+    if (!svc) return { service: "", instance: "", epoch: 0, revision: 0, spec_json: "" };
+    return { service: svc.name, instance: instanceId(svc.name, a.inst.slot), epoch: a.epoch, revision: a.inst.revision, spec_json: JSON.stringify(svc.spec) };
+  }
+
+  /** Sends each connected host its assignment when it differs from what it was last sent. */
+  pushAssignments(): void {
+    for (const [id, live] of this.d.registry.live) {
+      if (!live.send) continue;
+      const a = this.assignmentFor(id);
+      const json = JSON.stringify(a);
+      if (this.lastSent.get(id) === json) continue;
+      this.lastSent.set(id, json);
+      live.send({ assignment: a });
+    }
+  }
+
+  /** On (re)connect the host gets its assignment whatever it was sent before. */
+  sendAssignment(hostId: string): void {
+    const live = this.d.registry.live.get(hostId);
+    if (!live?.send) return;
+    const a = this.assignmentFor(hostId);
+    this.lastSent.set(hostId, JSON.stringify(a));
+    live.send({ assignment: a });
+  }
+}

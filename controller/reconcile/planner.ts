@@ -1,0 +1,172 @@
+/**
+ * The reconcile decision, pure (STYLE.md: Kubernetes' syncHandler, Nomad's
+ * reconciler): from the stored records, what the hosts report, and the clock,
+ * compute the record changes that move the fleet toward its specs. The shell
+ * commits them in one txn and re-derives everything on the next pass; nothing
+ * is remembered between passes.
+ *
+ * Level-triggered and idempotent: running it twice on the same input gives the
+ * same output, and running it on its own output gives nothing to do.
+ */
+import type { NewEvent } from "../events/event-log.js";
+import type { HostRecord } from "../hosts/host.js";
+import type { SchedHost, Snapshot } from "../scheduler/types.js";
+import { schedule } from "../scheduler/schedule.js";
+import { instanceId, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+
+export interface HostView {
+  rec: HostRecord;
+  /** Capacity for scheduling (from facts and usage). */
+  capacity: SchedHost["capacity"];
+  artifacts: readonly string[];
+}
+
+export interface ReconcileInput {
+  services: readonly ServiceRecord[];
+  instances: readonly InstanceRecord[];
+  hosts: readonly HostView[];
+  /** What each host reports running, by host id. */
+  observed: ReadonlyMap<string, ObservedInstance>;
+  nowMs: number;
+}
+
+export interface ReconcileOutput {
+  puts: InstanceRecord[];
+  deletes: { service: string; slot: number }[];
+  /** Hosts whose drain is done: their instance has left. */
+  drained: string[];
+  events: NewEvent[];
+  /** instance id → why it waits for a host */
+  unplaced: Map<string, string>;
+}
+
+const key = (service: string, slot: number): string => `${service}/${slot}`;
+
+export function reconcile(input: ReconcileInput): ReconcileOutput {
+  const out: ReconcileOutput = { puts: [], deletes: [], drained: [], events: [], unplaced: new Map() };
+  const services = new Map(input.services.map((s) => [s.name, s]));
+  const hosts = new Map(input.hosts.map((h) => [h.rec.id, h]));
+  const changed = new Map<string, InstanceRecord>();
+  const current = (i: InstanceRecord): InstanceRecord => changed.get(key(i.service, i.slot)) ?? i;
+  const put = (i: InstanceRecord): void => void changed.set(key(i.service, i.slot), i);
+  const observedFor = (hostId: string, i: InstanceRecord, epoch: number): ObservedInstance | undefined => {
+    const o = input.observed.get(hostId);
+    return o && o.instance === instanceId(i.service, i.slot) && o.epoch === epoch ? o : undefined;
+  };
+
+  for (const orig of input.instances) {
+    let i = orig;
+    const svc = services.get(i.service);
+    if (!svc) continue; // deleted: the scheduler stops it
+    // 1. A move finishes when the new copy is healthy; it is abandoned when its target is lost.
+    if (i.moveTo) {
+      const target = hosts.get(i.moveTo.hostId);
+      const o = observedFor(i.moveTo.hostId, i, i.moveTo.epoch);
+      if (o?.state === "healthy") {
+        out.events.push({ type: "instance.moved", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)} moved from ${i.hostId || "-"} (healthy on the new host)` });
+        i = { ...i, hostId: i.moveTo.hostId, epoch: i.moveTo.epoch, moveTo: null };
+      } else if (!target || target.rec.health === "down" || o?.state === "failed") {
+        out.events.push({ type: "instance.move-abandoned", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: ${o?.state === "failed" ? `failed on the new host: ${o.detail}` : "the new host is gone"}` });
+        i = { ...i, moveTo: null, avoidHosts: o?.state === "failed" ? [...i.avoidHosts, i.moveTo.hostId] : i.avoidHosts };
+      }
+    }
+    // 2. An instance that failed for good on its host is placed elsewhere.
+    if (i.hostId && !i.moveTo) {
+      const o = observedFor(i.hostId, i, i.epoch);
+      if (o?.state === "failed") {
+        out.events.push({ type: "instance.failed", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} failed: ${o.detail}; placing it elsewhere` });
+        i = { ...i, hostId: "", avoidHosts: [...new Set([...i.avoidHosts, i.hostId])] };
+      }
+    }
+    // 3. Draining hosts give up their instance (health-gated, as a move).
+    const h = i.hostId ? hosts.get(i.hostId) : undefined;
+    if (h?.rec.draining && !i.avoidHosts.includes(h.rec.id)) i = { ...i, avoidHosts: [...i.avoidHosts, h.rec.id] };
+    // 4. A new spec revision is run in place (rolling updates build on this: issue 4).
+    if (i.revision !== svc.revision) i = { ...i, revision: svc.revision };
+    if (i !== orig) put(i);
+  }
+
+  // Hosts that receive a moving instance are reserved: nothing else goes there.
+  const instances = input.instances.map(current);
+  const reserved = new Set(instances.flatMap((i) => (i.moveTo ? [i.moveTo.hostId] : [])));
+  const snapshot: Snapshot = {
+    nowMs: input.nowMs,
+    hosts: input.hosts.map((h) => ({
+      id: h.rec.id,
+      ready: h.rec.health === "ready" && !reserved.has(h.rec.id),
+      cordoned: h.rec.cordoned || Boolean(h.rec.draining),
+      labels: h.rec.labels,
+      capacity: h.capacity,
+      artifacts: h.artifacts,
+    })),
+    services: input.services.map((s) => ({
+      name: s.name,
+      instances: s.spec.instances,
+      constraints: s.spec.constraints,
+      spread: s.spec.spread,
+      resources: s.spec.resources,
+      artifactDigest: s.spec.artifact?.sha256 ?? "",
+    })),
+    instances: instances.map((i) => ({ service: i.service, slot: i.slot, hostId: i.hostId, pinnedHost: i.pinnedHost, avoidHosts: i.avoidHosts })),
+  };
+  const plan = schedule(snapshot);
+  const byKey = new Map(instances.map((i) => [key(i.service, i.slot), i]));
+
+  for (const s of plan.stop) {
+    out.deletes.push({ service: s.service, slot: s.slot });
+    changed.delete(key(s.service, s.slot));
+    if (s.hostId) out.events.push({ type: "instance.stopped", service: s.service, host: s.hostId, message: `${instanceId(s.service, s.slot)} stopped: ${services.has(s.service) ? "scaled down" : "service deleted"}` });
+  }
+  for (const p of plan.place) {
+    const svc = services.get(p.service)!;
+    const prev = byKey.get(key(p.service, p.slot));
+    put({
+      service: p.service,
+      slot: p.slot,
+      hostId: p.hostId,
+      epoch: (prev?.epoch ?? 0) + 1,
+      revision: svc.revision,
+      pinnedHost: prev?.pinnedHost ?? "",
+      avoidHosts: prev?.avoidHosts ?? [],
+      moveTo: null,
+    });
+    out.events.push({ type: "instance.placed", service: p.service, host: p.hostId, message: `${instanceId(p.service, p.slot)} placed` });
+  }
+  for (const m of plan.move) {
+    const i = byKey.get(key(m.service, m.slot));
+    if (!i || i.moveTo) continue; // already moving: one move at a time
+    put({ ...i, moveTo: { hostId: m.hostId, epoch: i.epoch + 1 } });
+    out.events.push({ type: "instance.moving", service: m.service, host: m.hostId, message: `${instanceId(m.service, m.slot)} moving from ${m.fromHost}: the old copy stops once the new one is healthy` });
+  }
+  for (const u of plan.unplaced) {
+    const prev = byKey.get(key(u.service, u.slot));
+    // A move in flight reserves its target, which the scheduler then sees as not
+    // ready: that is the move working, not a reason to report.
+    if (prev?.moveTo) continue;
+    out.unplaced.set(instanceId(u.service, u.slot), u.reason);
+    if (!prev) {
+      const svc = services.get(u.service)!;
+      put({ service: u.service, slot: u.slot, hostId: "", epoch: 0, revision: svc.revision, pinnedHost: "", avoidHosts: [], moveTo: null });
+    }
+  }
+
+  // A draining host is done when no instance lives or lands on it.
+  const final = new Map(instances.map((i) => [key(i.service, i.slot), i]));
+  for (const [k, v] of changed) final.set(k, v);
+  for (const d of out.deletes) final.delete(key(d.service, d.slot));
+  const busy = new Set([...final.values()].flatMap((i) => [i.hostId, i.moveTo?.hostId ?? ""]));
+  for (const h of input.hosts) if (h.rec.draining && !busy.has(h.rec.id)) out.drained.push(h.rec.id);
+
+  out.puts = [...changed.values()];
+  return out;
+}
+
+/** The whole desired state of each host, derived from the records alone. */
+export function assignments(instances: readonly InstanceRecord[]): Map<string, { inst: InstanceRecord; epoch: number }> {
+  const m = new Map<string, { inst: InstanceRecord; epoch: number }>();
+  for (const i of instances) {
+    if (i.hostId) m.set(i.hostId, { inst: i, epoch: i.epoch });
+    if (i.moveTo) m.set(i.moveTo.hostId, { inst: i, epoch: i.moveTo.epoch });
+  }
+  return m;
+}

@@ -1,0 +1,131 @@
+/**
+ * Services and instances as stored, cached in memory with each key's
+ * modRevision so every write is a compare-and-set on what was read. A conflict
+ * (another writer got there first) reloads the cache; the next reconcile pass
+ * works from the fresh state.
+ */
+import type { Compare, Op, Store } from "../store/store.js";
+import type { EventLog, NewEvent } from "../events/event-log.js";
+import { INSTANCE_PREFIX, SERVICE_PREFIX, instanceId, instanceKey, serviceKey, type InstanceRecord, type ServiceRecord } from "./records.js";
+
+/**
+ * One key per occupied host: `claims/<hostId>` → the instance that holds it.
+ * A placement creates its claim with "must not exist", in the same txn as the
+ * instance record, so two decisions made at once (two controllers, or a plan
+ * made from a stale view) can never put two instances on one host: the second
+ * txn fails and nothing of it is applied (Nomad's plan_apply check).
+ */
+export const CLAIM_PREFIX = "claims/";
+const claimKey = (hostId: string): string => `${CLAIM_PREFIX}${hostId}`;
+
+/** The hosts an instance occupies: where it runs, and where it is moving to. */
+function hostsOf(i: InstanceRecord | undefined): string[] {
+  if (!i) return [];
+  return [i.hostId, i.moveTo?.hostId ?? ""].filter(Boolean);
+}
+
+interface Cached<T> {
+  rec: T;
+  modRevision: number;
+}
+
+export class ServiceState {
+  private services = new Map<string, Cached<ServiceRecord>>();
+  private instances = new Map<string, Cached<InstanceRecord>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly events: EventLog,
+  ) {}
+
+  async load(): Promise<void> {
+    const [svcs, insts] = await Promise.all([this.store.scan(SERVICE_PREFIX), this.store.scan(INSTANCE_PREFIX)]);
+    this.services = new Map(svcs.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as ServiceRecord, modRevision: kv.modRevision }]));
+    this.instances = new Map(insts.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as InstanceRecord, modRevision: kv.modRevision }]));
+  }
+
+  allServices(): ServiceRecord[] {
+    return [...this.services.values()].map((c) => c.rec).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  service(name: string): ServiceRecord | undefined {
+    return this.services.get(serviceKey(name))?.rec;
+  }
+
+  allInstances(): InstanceRecord[] {
+    return [...this.instances.values()].map((c) => c.rec);
+  }
+
+  instancesOf(name: string): InstanceRecord[] {
+    return this.allInstances()
+      .filter((i) => i.service === name)
+      .sort((a, b) => a.slot - b.slot);
+  }
+
+  /**
+   * Writes services, instances and events in one txn guarded by the cached
+   * revisions of every key it touches. Returns false on a conflict (the cache
+   * is then reloaded) and changes nothing.
+   */
+  async commit(c: {
+    putServices?: ServiceRecord[];
+    deleteServices?: string[];
+    putInstances?: InstanceRecord[];
+    deleteInstances?: { service: string; slot: number }[];
+    events?: NewEvent[];
+    extraOps?: Op[];
+    extraCompares?: Compare[];
+  }): Promise<boolean> {
+    const compares: Compare[] = [...(c.extraCompares ?? [])];
+    const ops: Op[] = [...(c.extraOps ?? [])];
+    const guard = (map: Map<string, Cached<unknown>>, k: string): void => {
+      compares.push({ key: k, modRevision: map.get(k)?.modRevision ?? 0 });
+    };
+    for (const s of c.putServices ?? []) {
+      guard(this.services, serviceKey(s.name));
+      ops.push({ type: "put", key: serviceKey(s.name), value: JSON.stringify(s) });
+    }
+    for (const n of c.deleteServices ?? []) {
+      guard(this.services, serviceKey(n));
+      ops.push({ type: "delete", key: serviceKey(n) });
+    }
+    const claimed = new Set<string>();
+    const released = new Set<string>();
+    for (const i of c.putInstances ?? []) {
+      const k = instanceKey(i.service, i.slot);
+      const before = hostsOf(this.instances.get(k)?.rec);
+      const after = hostsOf(i);
+      for (const h of after) if (!before.includes(h)) claimed.add(h);
+      for (const h of before) if (!after.includes(h)) released.add(h);
+      guard(this.instances, k);
+      ops.push({ type: "put", key: k, value: JSON.stringify(i) });
+      for (const h of after) if (claimed.has(h)) ops.push({ type: "put", key: claimKey(h), value: instanceId(i.service, i.slot) });
+    }
+    for (const d of c.deleteInstances ?? []) {
+      const k = instanceKey(d.service, d.slot);
+      for (const h of hostsOf(this.instances.get(k)?.rec)) released.add(h);
+      guard(this.instances, k);
+      ops.push({ type: "delete", key: k });
+    }
+    for (const h of claimed) {
+      // Handed from one instance to another in this txn: the releasing instance's
+      // own compare-and-set guards it. Otherwise the host must be free.
+      if (released.has(h)) released.delete(h);
+      else compares.push({ key: claimKey(h), modRevision: 0 });
+    }
+    for (const h of released) ops.push({ type: "delete", key: claimKey(h) });
+    for (const e of c.events ?? []) ops.push(this.events.op(e).op);
+    if (!ops.length) return true;
+    const res = await this.store.txn(compares, ops);
+    if (!res.succeeded) {
+      await this.load();
+      return false;
+    }
+    // One txn, one revision: every key it wrote now has that modRevision.
+    for (const s of c.putServices ?? []) this.services.set(serviceKey(s.name), { rec: s, modRevision: res.revision });
+    for (const n of c.deleteServices ?? []) this.services.delete(serviceKey(n));
+    for (const i of c.putInstances ?? []) this.instances.set(instanceKey(i.service, i.slot), { rec: i, modRevision: res.revision });
+    for (const d of c.deleteInstances ?? []) this.instances.delete(instanceKey(d.service, d.slot));
+    return true;
+  }
+}

@@ -1,0 +1,11 @@
+// Original file: proto/berth/v1/operator.proto
+
+import type { ServiceSummary as _berth_v1_ServiceSummary, ServiceSummary__Output as _berth_v1_ServiceSummary__Output } from '../../berth/v1/ServiceSummary.js';
+
+export interface ListServicesResponse {
+  'services'?: (_berth_v1_ServiceSummary)[];
+}
+
+export interface ListServicesResponse__Output {
+  'services': (_berth_v1_ServiceSummary__Output)[];
+}

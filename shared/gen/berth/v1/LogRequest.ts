@@ -1,0 +1,19 @@
+// Original file: proto/berth/v1/agent.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface LogRequest {
+  'request_id'?: (number | string | Long);
+  'instance'?: (string);
+  'install'?: (boolean);
+  'tail'?: (number);
+  'follow'?: (boolean);
+}
+
+export interface LogRequest__Output {
+  'request_id': (number);
+  'instance': (string);
+  'install': (boolean);
+  'tail': (number);
+  'follow': (boolean);
+}

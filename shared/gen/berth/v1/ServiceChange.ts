@@ -1,0 +1,21 @@
+// Original file: proto/berth/v1/operator.proto
+
+import type { FieldChange as _berth_v1_FieldChange, FieldChange__Output as _berth_v1_FieldChange__Output } from '../../berth/v1/FieldChange.js';
+
+export interface ServiceChange {
+  'service'?: (string);
+  'action'?: (string);
+  'fields'?: (_berth_v1_FieldChange)[];
+  'place'?: (number);
+  'stop'?: (number);
+  'unplaced'?: (string)[];
+}
+
+export interface ServiceChange__Output {
+  'service': (string);
+  'action': (string);
+  'fields': (_berth_v1_FieldChange__Output)[];
+  'place': (number);
+  'stop': (number);
+  'unplaced': (string)[];
+}

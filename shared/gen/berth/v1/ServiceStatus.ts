@@ -1,0 +1,20 @@
+// Original file: proto/berth/v1/operator.proto
+
+import type { InstanceView as _berth_v1_InstanceView, InstanceView__Output as _berth_v1_InstanceView__Output } from '../../berth/v1/InstanceView.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface ServiceStatus {
+  'name'?: (string);
+  'revision'?: (number | string | Long);
+  'spec_json'?: (string);
+  'instances'?: (_berth_v1_InstanceView)[];
+  'now_ms'?: (number | string | Long);
+}
+
+export interface ServiceStatus__Output {
+  'name': (string);
+  'revision': (number);
+  'spec_json': (string);
+  'instances': (_berth_v1_InstanceView__Output)[];
+  'now_ms': (number);
+}

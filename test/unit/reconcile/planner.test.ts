@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { assignments, reconcile, type HostView, type ReconcileInput, type ReconcileOutput } from "../../../controller/reconcile/planner.js";
+import type { InstanceRecord, ObservedInstance, ServiceRecord } from "../../../controller/services/records.js";
+import type { HostRecord } from "../../../controller/hosts/host.js";
+import { normalizeSpec } from "../../../shared/spec/schema.js";
+
+const NOW = 1_700_000_000_000;
+
+function host(id: string, o: Partial<HostRecord> = {}): HostView {
+  return {
+    rec: { id, labels: { dc: "dc1" }, advertiseAddr: "10.0.0.1", facts: null, health: "ready", healthSinceMs: 0, cordoned: false, joinedAtMs: 0, certSerial: "", ...o },
+    capacity: { cpu: 4, memoryMb: 8192, diskMb: 100_000 },
+    artifacts: [],
+  };
+}
+
+function service(name: string, instances: number, revision = 1): ServiceRecord {
+  return { name, spec: normalizeSpec({ name, run: { command: "x" }, instances }), revision, createdAtMs: 0, updatedAtMs: 0 };
+}
+
+function observed(hostId: string, i: Pick<InstanceRecord, "service" | "slot">, epoch: number, state: ObservedInstance["state"]): [string, ObservedInstance] {
+  return [hostId, { hostId, service: i.service, instance: `${i.service}-${i.slot}`, epoch, revision: 1, state, detail: state === "failed" ? "exit 1" : "", restarts: 0, sinceMs: NOW, pid: 1, resourcesEnforced: false, resourcesNote: "", installTail: "" }];
+}
+
+/** Applies an output to the input's records, as the shell's commit does. */
+function apply(input: ReconcileInput, out: ReconcileOutput): ReconcileInput {
+  const byKey = new Map(input.instances.map((i) => [`${i.service}/${i.slot}`, i]));
+  for (const d of out.deletes) byKey.delete(`${d.service}/${d.slot}`);
+  for (const p of out.puts) byKey.set(`${p.service}/${p.slot}`, p);
+  return { ...input, instances: [...byKey.values()] };
+}
+
+describe("reconcile", () => {
+  it("places a new service one instance per host with epoch 1", () => {
+    const out = reconcile({ services: [service("web", 2)], instances: [], hosts: [host("a"), host("b"), host("c")], observed: new Map(), nowMs: NOW });
+    expect(out.puts).toHaveLength(2);
+    expect(new Set(out.puts.map((p) => p.hostId)).size).toBe(2);
+    expect(out.puts.every((p) => p.epoch === 1 && p.revision === 1 && p.moveTo === null)).toBe(true);
+    expect(out.events.filter((e) => e.type === "instance.placed")).toHaveLength(2);
+  });
+
+  it("finishes a move only when the new copy reports healthy with the new epoch", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "b", avoidHosts: [], moveTo: { hostId: "b", epoch: 2 } };
+    const base = { services: [service("web", 1)], instances: [inst], hosts: [host("a"), host("b")], nowMs: NOW };
+    // Both copies run meanwhile: a on epoch 1, b on epoch 2.
+    expect([...assignments([inst])].map(([h, a]) => [h, a.epoch])).toEqual([["a", 1], ["b", 2]]);
+    const starting = reconcile({ ...base, observed: new Map([observed("b", inst, 2, "starting")]) });
+    expect(starting.puts).toEqual([]);
+    const stale = reconcile({ ...base, observed: new Map([observed("b", inst, 1, "healthy")]) });
+    expect(stale.puts).toEqual([]);
+    const done = reconcile({ ...base, observed: new Map([observed("b", inst, 2, "healthy")]) });
+    expect(done.puts).toEqual([{ ...inst, hostId: "b", epoch: 2, moveTo: null }]);
+    expect([...assignments(done.puts)].map(([h]) => h)).toEqual(["b"]); // a gets "none": its copy stops
+  });
+
+  it("abandons a move whose target goes down, keeping the old copy", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: { hostId: "b", epoch: 2 } };
+    const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts: [host("a"), host("b", { health: "down" })], observed: new Map(), nowMs: NOW });
+    expect(out.puts[0]).toMatchObject({ hostId: "a", epoch: 1, moveTo: null });
+  });
+
+  it("places an instance that failed for good elsewhere, with a new epoch, never back on the same host", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 3, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: null };
+    const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts: [host("a"), host("b")], observed: new Map([observed("a", inst, 3, "failed")]), nowMs: NOW });
+    expect(out.puts).toEqual([{ ...inst, hostId: "b", epoch: 4, avoidHosts: ["a"] }]);
+    expect(out.events.map((e) => e.type)).toEqual(expect.arrayContaining(["instance.failed", "instance.placed"]));
+  });
+
+  it("explains an instance no host can take, and keeps it pending", () => {
+    const out = reconcile({ services: [service("web", 2)], instances: [], hosts: [host("a"), host("b", { cordoned: true })], observed: new Map(), nowMs: NOW });
+    const pending = out.puts.filter((p) => !p.hostId);
+    expect(pending).toHaveLength(1);
+    expect(out.unplaced.get(`web-${pending[0]!.slot}`)).toMatch(/no spare host: .*cordoned/);
+  });
+
+  it("drains a host through a health-gated move, and reports it drained once empty", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: null };
+    const hosts = [host("a", { cordoned: true, draining: true }), host("b")];
+    const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts, observed: new Map(), nowMs: NOW });
+    expect(out.puts[0]).toMatchObject({ hostId: "a", moveTo: { hostId: "b", epoch: 2 } });
+    expect(out.drained).toEqual([]);
+    const moved = reconcile({ services: [service("web", 1)], instances: out.puts, hosts, observed: new Map([observed("b", inst, 2, "healthy")]), nowMs: NOW });
+    expect(moved.puts[0]).toMatchObject({ hostId: "b", moveTo: null });
+    expect(moved.drained).toEqual(["a"]);
+  });
+
+  it("runs a new revision in place, and stops the instances of a deleted service", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: null };
+    const bumped = reconcile({ services: [service("web", 1, 2)], instances: [inst], hosts: [host("a")], observed: new Map(), nowMs: NOW });
+    expect(bumped.puts).toEqual([{ ...inst, revision: 2 }]);
+    const deleted = reconcile({ services: [], instances: [inst], hosts: [host("a")], observed: new Map(), nowMs: NOW });
+    expect(deleted.deletes).toEqual([{ service: "web", slot: 0 }]);
+  });
+
+  it("property: converges in one pass, never gives a host two instances, and then has nothing to do", () => {
+    const arb = fc.record({
+      hosts: fc.array(fc.record({ ready: fc.boolean(), cordoned: fc.boolean() }), { minLength: 1, maxLength: 12 }),
+      services: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 5 }),
+    });
+    fc.assert(
+      fc.property(arb, ({ hosts, services }) => {
+        let input: ReconcileInput = {
+          services: services.map((n, i) => service(`s${i}`, n)),
+          instances: [],
+          hosts: hosts.map((h, i) => host(`h${i}`, { health: h.ready ? "ready" : "down", cordoned: h.cordoned })),
+          observed: new Map(),
+          nowMs: NOW,
+        };
+        input = apply(input, reconcile(input));
+        const placed = input.instances.filter((i) => i.hostId);
+        expect(new Set(placed.map((i) => i.hostId)).size).toBe(placed.length);
+        const usable = hosts.filter((h) => h.ready && !h.cordoned).length;
+        expect(placed.length).toBe(Math.min(usable, services.reduce((a, b) => a + b, 0)));
+        const again = reconcile(input);
+        expect(again.puts.filter((p) => p.hostId)).toEqual([]);
+        expect(again.deletes).toEqual([]);
+      }),
+    );
+  });
+});
