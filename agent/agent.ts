@@ -2,7 +2,7 @@
  * Starts an agent: gathers the host's facts (once, then in the background),
  * samples its usage, and runs the controller session.
  */
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import type { LevelWithSilent } from "pino";
 import { createLogger, type Logger } from "../shared/log/logger.js";
 import type { Labels } from "../shared/labels.js";
@@ -10,6 +10,8 @@ import { VERSION } from "../shared/version.js";
 import { FactsCache, UsageSampler } from "./facts/usage.js";
 import { mapNodeOs, readNodeOs } from "./facts/facts.js";
 import { AgentSession } from "./session/session.js";
+import { Converger } from "./converge/converger.js";
+import { realSteps } from "./converge/steps.js";
 
 export interface AgentOptions {
   dataDir: string;
@@ -19,6 +21,8 @@ export interface AgentOptions {
   advertiseAddr?: string;
   logLevel?: LevelWithSilent;
   logger?: Logger;
+  /** Stop the service too when the agent stops (berth dev); default: leave it for re-adoption. */
+  stopServicesOnExit?: boolean;
 }
 
 export interface AgentHandle {
@@ -29,7 +33,10 @@ export interface AgentHandle {
 
 export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const log = opts.logger ?? createLogger("agent", opts.logLevel ?? "info");
-  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  // Traversable but not listable: a service running as another user (run.user)
+  // must reach its artifact folder below; identity/ keeps its own 0700.
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o711 });
+  await chmod(opts.dataDir, 0o711);
   const facts = new FactsCache({ agentVersion: VERSION, onError: (err) => log.warn({ err }, "refreshing host facts failed") });
   // The first collection is awaited (each call is bounded) so Join and Hello carry
   // real facts; later refreshes run in the background and never block a heartbeat.
@@ -38,6 +45,27 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const fallback = { ...mapNodeOs(readNodeOs()), agent_version: VERSION };
   const usage = new UsageSampler({ dataDir: opts.dataDir, intervalMs: 1000, onError: (err) => log.warn({ err }, "usage sample failed") });
   usage.start();
+  // Until the controller says otherwise (Welcome), the address given, or loopback.
+  let advertise = opts.advertiseAddr ?? "";
+  // The converger reports through the session, which is made after it (it needs
+  // the converger's restored state for its Hello): a late-bound link.
+  const link: { session?: AgentSession } = {};
+  const steps = realSteps({
+    dataDir: opts.dataDir,
+    log,
+    advertiseAddr: () => advertise || "127.0.0.1",
+    fetchStored: (sha, signal) => link.session!.fetchArtifact(sha, signal),
+  });
+  const converger = new Converger({
+    dataDir: opts.dataDir,
+    advertiseAddr: () => advertise || "127.0.0.1",
+    log,
+    steps,
+    report: (st) => void link.session?.send({ instance_status: st }),
+  });
+  const running = await converger.restore();
+  let artifacts = await steps.cache.list();
+  const follows = new Map<number, { close(): void }>();
   const session = new AgentSession({
     dataDir: opts.dataDir,
     controller: opts.controller,
@@ -47,6 +75,35 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     log,
     facts: () => facts.current() ?? fallback,
     usage: () => usage.latest(),
+    running: () => running,
+    artifacts: () => artifacts,
+    onAssignment: (a) => converger.assign(a),
+    onLogRequest: (r) => {
+      const s = session;
+      const send = (data: string, eof = false, error = ""): void => void s.send({ log_chunk: { request_id: r.request_id, data, eof, error } });
+      converger
+        .logs(r.instance, r.install, r.tail || 100, r.follow, (d) => send(d))
+        .then((f) => {
+          if (f) follows.set(r.request_id, f);
+          else send("", true);
+        })
+        .catch((err: unknown) => send("", true, err instanceof Error ? err.message : String(err)));
+    },
+    onLogCancel: (id) => {
+      follows.get(id)?.close();
+      follows.delete(id);
+    },
+  });
+  link.session = session;
+  session.on("connected", (c) => {
+    if (c.advertiseAddr) advertise = c.advertiseAddr;
+    converger.reportNow();
+    void steps.cache.list().then((l) => (artifacts = l));
+  });
+  session.on("disconnected", () => {
+    // Log follows die with the stream that asked for them.
+    for (const f of follows.values()) f.close();
+    follows.clear();
   });
   try {
     const identity = await session.start();
@@ -55,6 +112,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       session,
       async stop() {
         await session.stop();
+        await converger.shutdown({ stopService: opts.stopServicesOnExit });
         usage.stop();
         facts.stop();
       },

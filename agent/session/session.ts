@@ -21,6 +21,10 @@ import type { AgentServiceClient } from "../../shared/gen/berth/v1/AgentService.
 import type { AgentMessage } from "../../shared/gen/berth/v1/AgentMessage.js";
 import type { ControllerMessage__Output } from "../../shared/gen/berth/v1/ControllerMessage.js";
 import type { JoinResponse__Output } from "../../shared/gen/berth/v1/JoinResponse.js";
+import type { Assignment__Output } from "../../shared/gen/berth/v1/Assignment.js";
+import type { LogRequest__Output } from "../../shared/gen/berth/v1/LogRequest.js";
+import type { RunningInstance } from "../../shared/gen/berth/v1/RunningInstance.js";
+import type { ArtifactChunk__Output } from "../../shared/gen/berth/v1/ArtifactChunk.js";
 import { channelOptions, createKeyAndCsr, fetchServerCaPem, grpcClientCredentials } from "../../shared/tls/pki.js";
 import { loadIdentity, saveIdentity, saveKey, type Identity } from "../identity.js";
 
@@ -38,6 +42,12 @@ export interface SessionOptions {
   backoff?: BackoffPolicy;
   /** Before the first Welcome says otherwise. @default 1000 */
   heartbeatIntervalMs?: number;
+  /** What this host runs now (with epochs) and which artifacts it holds: sent in every Hello. */
+  running?: () => RunningInstance[];
+  artifacts?: () => string[];
+  onAssignment?: (a: Assignment__Output) => void;
+  onLogRequest?: (r: LogRequest__Output) => void;
+  onLogCancel?: (requestId: number) => void;
 }
 
 /** A refusal that retrying cannot fix (bad token, unknown host): the operator must act. */
@@ -49,7 +59,7 @@ export class JoinError extends Error {
 }
 
 export interface SessionEvents {
-  connected: [{ hostId: string; heartbeatIntervalMs: number; ttlMs: number }];
+  connected: [{ hostId: string; heartbeatIntervalMs: number; ttlMs: number; advertiseAddr: string }];
   disconnected: [{ reason: string }];
   heartbeatAck: [{ rttMs: number }];
 }
@@ -75,6 +85,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
   private loop: Promise<void> | undefined;
   private heartbeatIntervalMs: number;
   private ttlMs = 5000;
+  /** Sends on the current stream once it is welcomed; false when there is none. */
+  private sender: ((m: AgentMessage) => boolean) | undefined;
 
   constructor(private readonly opts: SessionOptions) {
     super();
@@ -101,6 +113,27 @@ export class AgentSession extends EventEmitter<SessionEvents> {
     });
     this.loop = this.run();
     return this.identity;
+  }
+
+  /** Streams a stored artifact from the controller (mutual TLS, like the stream). */
+  async *fetchArtifact(sha256: string, signal?: AbortSignal): AsyncIterable<Uint8Array> {
+    if (!this.client) throw new Error("not connected to a controller yet");
+    const call = this.client.FetchArtifact({ sha256 });
+    const onAbort = (): void => call.cancel();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      for await (const chunk of call as AsyncIterable<ArtifactChunk__Output>) yield chunk.data;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /**
+   * Sends a message on the current stream. Statuses are level-triggered: one
+   * that cannot be sent now is re-sent whole after the next connect.
+   */
+  send(m: AgentMessage): boolean {
+    return this.sender?.(m) ?? false;
   }
 
   async stop(): Promise<void> {
@@ -206,6 +239,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       const finish = (reason: string, fatal = false): void => {
         if (ended) return;
         ended = true;
+        this.sender = undefined;
         clearInterval(heartbeat);
         clearInterval(watchdog);
         call.removeAllListeners("data");
@@ -215,11 +249,12 @@ export class AgentSession extends EventEmitter<SessionEvents> {
         resolve({ welcomed, reason, fatal });
       };
 
-      const send = (m: AgentMessage): void => {
+      const send = (m: AgentMessage, droppable = false): void => {
         // Honour backpressure: skip heartbeats until the socket drains rather
-        // than queue them without bound behind a stalled link.
-        if (blocked) return;
-        if (!call.write(m)) {
+        // than queue them without bound behind a stalled link. Everything else
+        // (statuses, log output) is queued: it is small, rare, or asked for.
+        if (blocked && droppable) return;
+        if (!call.write(m) && !blocked) {
           blocked = true;
           call.once("drain", () => (blocked = false));
         }
@@ -227,7 +262,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
 
       const beat = (): void => {
         seq++;
-        send({ heartbeat: { seq, sent_at_ms: Date.now(), usage: this.opts.usage() } });
+        send({ heartbeat: { seq, sent_at_ms: Date.now(), usage: this.opts.usage() } }, true);
       };
       const startHeartbeats = (): void => {
         clearInterval(heartbeat);
@@ -246,13 +281,22 @@ export class AgentSession extends EventEmitter<SessionEvents> {
           this.heartbeatIntervalMs = Math.max(100, m.welcome.heartbeat_interval_ms || this.heartbeatIntervalMs);
           this.ttlMs = Math.max(1000, m.welcome.ttl_ms || this.ttlMs);
           startHeartbeats();
+          this.sender = (msg) => {
+            if (ended) return false;
+            send(msg);
+            return true;
+          };
           log.info({ host: id.hostId, controller: id.controller, heartbeatMs: this.heartbeatIntervalMs }, "connected");
-          this.emit("connected", { hostId: id.hostId, heartbeatIntervalMs: this.heartbeatIntervalMs, ttlMs: this.ttlMs });
+          this.emit("connected", { hostId: id.hostId, heartbeatIntervalMs: this.heartbeatIntervalMs, ttlMs: this.ttlMs, advertiseAddr: m.welcome.advertise_addr });
         } else if (m.msg === "heartbeat_ack" && m.heartbeat_ack) {
           this.emit("heartbeatAck", { rttMs: Date.now() - m.heartbeat_ack.sent_at_ms });
-        } else if (m.msg === "assignment") {
-          // Services come with the services issue; "none" is all there is to converge to now.
-          log.debug({ assignment: m.assignment }, "assignment");
+        } else if (m.msg === "assignment" && m.assignment) {
+          log.debug({ assignment: m.assignment.instance || "none", epoch: m.assignment.epoch }, "assignment");
+          this.opts.onAssignment?.(m.assignment);
+        } else if (m.msg === "log_request" && m.log_request) {
+          this.opts.onLogRequest?.(m.log_request);
+        } else if (m.msg === "log_cancel" && m.log_cancel) {
+          this.opts.onLogCancel?.(m.log_cancel.request_id);
         }
       });
       call.on("error", (err) => {
@@ -267,7 +311,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
           facts: this.opts.facts(),
           labels: this.opts.labels,
           advertise_addr: this.opts.advertiseAddr ?? "",
-          running: [],
+          running: this.opts.running?.() ?? [],
+          artifacts: this.opts.artifacts?.() ?? [],
         },
       });
     });

@@ -1,0 +1,325 @@
+/**
+ * Makes this host match its assignment (DESIGN.md: level-triggered, whole
+ * desired state): the newest assignment is the only truth; a stream of them
+ * collapses to the last. One pass at a time: stop what should not run, then
+ * fetch → install → start → health-check what should.
+ *
+ * The steps are injected (Steps) so this file holds only the order and the
+ * reporting; each step is a module of its own with its own tests.
+ */
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../../shared/log/logger.js";
+import type { ServiceSpec } from "../../shared/spec/types.js";
+import type { Assignment__Output } from "../../shared/gen/berth/v1/Assignment.js";
+import type { InstanceStatus } from "../../shared/gen/berth/v1/InstanceStatus.js";
+
+export type InstanceState = "pending" | "fetching" | "installing" | "starting" | "healthy" | "unhealthy" | "stopping" | "stopped" | "failed";
+
+export interface Desired {
+  service: string;
+  instance: string;
+  epoch: number;
+  revision: number;
+  spec: ServiceSpec;
+}
+
+/** A running process as the converger sees it. */
+export interface RunHandle {
+  pid(): number;
+  restarts(): number;
+  resources(): { enforced: boolean; note: string };
+  /** Stops the process group (stop signal, then SIGKILL after the stop timeout). */
+  stop(): Promise<void>;
+  /** Last lines / following of the service's output. */
+  tail(lines: number): Promise<string>;
+  follow(onData: (s: string) => void): { close(): void };
+  close(): void;
+}
+
+export interface Steps {
+  /** Makes the artifact available unpacked; returns its folder (null: no artifact). */
+  fetch(spec: ServiceSpec, signal: AbortSignal): Promise<string | null>;
+  /** Installs apt packages and runs the steps; idempotent per artifact + install spec. */
+  install(spec: ServiceSpec, dir: string | null, onOutput: (s: string) => void, signal: AbortSignal): Promise<void>;
+  /** Starts the process; `onExitFailed` when the restart policy gives up; `onRunning` each (re)start. */
+  start(d: Desired, cwd: string, env: Record<string, string>, events: { onRunning(): void; onFailed(reason: string): void; onRestart(): void }): Promise<RunHandle>;
+  /** Re-attaches to the process a previous agent left running, if it is still that process. */
+  adopt(d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(): void }): Promise<RunHandle | undefined>;
+  /** Runs the health checks; emits transitions. null check: healthy as soon as it runs. */
+  health(spec: ServiceSpec, cwd: string, env: Record<string, string>, onChange: (healthy: boolean, detail: string) => void): { stop(): void };
+  installLog(d: Desired): Promise<string>;
+}
+
+interface Current {
+  d: Desired;
+  run?: RunHandle;
+  health?: { stop(): void };
+  state: InstanceState;
+  detail: string;
+  sinceMs: number;
+  installTail: string;
+}
+
+const TAIL_BYTES = 4096;
+
+export const desiredKey = (d: Pick<Desired, "instance" | "epoch" | "revision">): string => `${d.instance}@${d.epoch}r${d.revision}`;
+
+export function parseAssignment(a: Assignment__Output): Desired | null {
+  if (!a.service) return null;
+  return { service: a.service, instance: a.instance, epoch: a.epoch, revision: a.revision, spec: JSON.parse(a.spec_json) as ServiceSpec };
+}
+
+export class Converger {
+  private desired: Desired | null | undefined;
+  private current: Current | undefined;
+  private abort: AbortController | undefined;
+  private running = false;
+  private again = false;
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly o: {
+      dataDir: string;
+      advertiseAddr: () => string;
+      log: Logger;
+      steps: Steps;
+      report: (s: InstanceStatus) => void;
+      now?: () => number;
+    },
+  ) {}
+
+  private get now(): number {
+    return (this.o.now ?? Date.now)();
+  }
+
+  private get stateFile(): string {
+    return join(this.o.dataDir, "instance", "current.json");
+  }
+
+  /** What the agent ran before it restarted: re-adopt it without restarting. For Hello. */
+  async restore(): Promise<{ service: string; instance: string; epoch: number }[]> {
+    let d: Desired;
+    try {
+      d = JSON.parse(await readFile(this.stateFile, "utf8")) as Desired;
+    } catch {
+      return [];
+    }
+    const run = await this.o.steps.adopt(d, this.runEvents(d));
+    if (!run) {
+      await rm(this.stateFile, { force: true });
+      return [];
+    }
+    this.current = { d, run, state: "starting", detail: "re-adopted after an agent restart", sinceMs: this.now, installTail: "" };
+    this.startHealth(this.current, this.workDir(d));
+    this.o.log.info({ instance: d.instance, epoch: d.epoch, pid: run.pid() }, "re-adopted the running instance");
+    return [{ service: d.service, instance: d.instance, epoch: d.epoch }];
+  }
+
+  /** The newest assignment wins; a pass in progress is told to give up if it works on something else. */
+  assign(a: Assignment__Output): void {
+    const d = parseAssignment(a);
+    this.desired = d;
+    if (this.current && (!d || desiredKey(d) !== desiredKey(this.current.d))) this.abort?.abort();
+    this.kick();
+  }
+
+  /** Re-sends the current status (after a reconnect). */
+  reportNow(): void {
+    if (this.current) this.report(this.current);
+  }
+
+  /**
+   * The agent stops; by default the service does not (a restarted agent re-adopts
+   * it: upgrades of berth cause no downtime). `stopService` is for `berth dev`,
+   * whose Ctrl-C must leave nothing running.
+   */
+  async shutdown(o: { stopService?: boolean } = {}): Promise<void> {
+    this.abort?.abort();
+    await this.idle;
+    this.current?.health?.stop();
+    if (o.stopService) {
+      await this.current?.run?.stop();
+      await rm(this.stateFile, { force: true });
+    } else this.current?.run?.close();
+  }
+
+  async logs(instance: string, install: boolean, tail: number, follow: boolean, onData: (s: string) => void): Promise<{ close(): void } | undefined> {
+    const c = this.current;
+    if (!c || c.d.instance !== instance) {
+      onData(`[berth: ${instance} does not run on this host]\n`);
+      return undefined;
+    }
+    if (install) {
+      onData(lastLines(await this.o.steps.installLog(c.d), tail));
+      return undefined;
+    }
+    if (!c.run) {
+      onData(`[berth: ${instance} is ${c.state}; no output yet]\n`);
+      return undefined;
+    }
+    onData(await c.run.tail(tail));
+    return follow ? c.run.follow(onData) : undefined;
+  }
+
+  private kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    this.idle = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.pass();
+        } while (this.again);
+      } catch (err) {
+        this.o.log.error({ err }, "converge pass failed");
+      } finally {
+        this.running = false;
+      }
+    })();
+  }
+
+  private workDir(d: Desired): string {
+    return join(this.o.dataDir, "instances", d.instance);
+  }
+
+  private env(d: Desired): Record<string, string> {
+    return {
+      ...d.spec.run.env,
+      BERTH_SERVICE: d.service,
+      BERTH_INSTANCE: d.instance,
+      BERTH_EPOCH: String(d.epoch),
+      BERTH_VERSION: String(d.revision),
+      BERTH_ADVERTISE_ADDR: this.o.advertiseAddr(),
+    };
+  }
+
+  private set(c: Current, state: InstanceState, detail = ""): void {
+    if (c.state === state && c.detail === detail) return;
+    c.state = state;
+    c.detail = detail;
+    c.sinceMs = this.now;
+    this.report(c);
+  }
+
+  private report(c: Current): void {
+    const r = c.run?.resources() ?? { enforced: false, note: "" };
+    this.o.report({
+      service: c.d.service,
+      instance: c.d.instance,
+      epoch: c.d.epoch,
+      revision: c.d.revision,
+      state: c.state,
+      detail: c.detail.slice(0, 4000),
+      restarts: c.run?.restarts() ?? 0,
+      since_ms: c.sinceMs,
+      pid: c.run?.pid() ?? 0,
+      resources_enforced: r.enforced,
+      resources_note: r.note,
+      install_tail: c.installTail.slice(-TAIL_BYTES),
+    });
+  }
+
+  private runEvents(d: Desired): { onRunning(): void; onFailed(reason: string): void; onRestart(): void } {
+    const mine = (): Current | undefined => (this.current && desiredKey(this.current.d) === desiredKey(d) ? this.current : undefined);
+    return {
+      onRunning: () => {
+        const c = mine();
+        if (c && !c.d.spec.health && (c.state === "starting" || c.state === "unhealthy")) this.set(c, "healthy", "running (no health check)");
+      },
+      onRestart: () => {
+        const c = mine();
+        if (c) {
+          this.set(c, c.d.spec.health ? "unhealthy" : "starting", "process exited; restarting with backoff");
+          this.report(c);
+        }
+      },
+      onFailed: (reason) => {
+        const c = mine();
+        if (c) {
+          c.health?.stop();
+          this.set(c, "failed", reason);
+        }
+      },
+    };
+  }
+
+  private startHealth(c: Current, cwd: string): void {
+    c.health = this.o.steps.health(c.d.spec, cwd, this.env(c.d), (healthy, detail) => {
+      if (this.current !== c || c.state === "failed" || c.state === "stopping") return;
+      this.set(c, healthy ? "healthy" : "unhealthy", detail);
+    });
+  }
+
+  private async pass(): Promise<void> {
+    const want = this.desired;
+    if (want === undefined) return; // no assignment received yet: keep what runs (re-adopted)
+    const cur = this.current;
+    if (cur && (!want || desiredKey(want) !== desiredKey(cur.d))) {
+      this.set(cur, "stopping");
+      cur.health?.stop();
+      await cur.run?.stop();
+      this.set(cur, "stopped");
+      this.current = undefined;
+      await rm(this.stateFile, { force: true });
+      this.o.log.info({ instance: cur.d.instance, epoch: cur.d.epoch }, "instance stopped");
+    }
+    if (!want || this.current) return;
+
+    const c: Current = { d: want, state: "pending", detail: "", sinceMs: this.now, installTail: "" };
+    this.current = c;
+    this.abort = new AbortController();
+    const signal = this.abort.signal;
+    this.report(c);
+    try {
+      this.set(c, "fetching");
+      const dir = await this.o.steps.fetch(want.spec, signal);
+      signal.throwIfAborted();
+      this.set(c, "installing");
+      let lastReport = 0;
+      await this.o.steps.install(
+        want.spec,
+        dir,
+        (s) => {
+          c.installTail = (c.installTail + s).slice(-TAIL_BYTES);
+          // Install output streams to the controller at most a few times a second.
+          if (this.now - lastReport > 500) {
+            lastReport = this.now;
+            this.report(c);
+          }
+        },
+        signal,
+      );
+      signal.throwIfAborted();
+      const cwd = dir ?? this.workDir(want);
+      await mkdir(cwd, { recursive: true });
+      this.set(c, "starting");
+      await mkdir(join(this.o.dataDir, "instance"), { recursive: true });
+      // Recorded before the start: a restarted agent re-adopts what this one started.
+      await writeFile(this.stateFile, JSON.stringify(want));
+      c.run = await this.o.steps.start(want, cwd, this.env(want), this.runEvents(want));
+      this.report(c);
+      if (this.current === c && c.state !== "failed") this.startHealth(c, cwd);
+    } catch (err) {
+      if (signal.aborted) {
+        this.o.log.info({ instance: want.instance }, "assignment changed while preparing; starting over");
+        await c.run?.stop();
+        this.current = undefined;
+        this.again = true;
+        return;
+      }
+      const msg = err instanceof Error ? err.message : String(err);
+      this.o.log.warn({ instance: want.instance, err: msg, state: c.state }, "instance failed");
+      this.set(c, "failed", `${c.state}: ${msg}`);
+    }
+  }
+}
+
+function lastLines(s: string, n: number): string {
+  const lines = s.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  return lines.slice(-n).join("\n") + (lines.length ? "\n" : "");
+}

@@ -1,0 +1,140 @@
+/**
+ * The converger's steps, bound to the real modules: artifact cache (fetch from
+ * the controller by digest, or from a URL), installer (apt + steps), supervisor
+ * (process group, logs, restarts, cgroups, re-adoption) and health monitor.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../../shared/log/logger.js";
+import type { ServiceSpec } from "../../shared/spec/types.js";
+import { ArtifactCache } from "../artifacts/cache.js";
+import { install, installKey, installLogPath } from "../installer/installer.js";
+import { Supervisor, type SupervisorState } from "../supervisor/supervisor.js";
+import { HealthMonitor } from "../health/checks.js";
+import { resolveUser } from "../supervisor/proc.js";
+import type { Desired, RunHandle, Steps } from "./converger.js";
+
+export interface StepsDeps {
+  dataDir: string;
+  log: Logger;
+  advertiseAddr: () => string;
+  /** Streams a stored artifact from the controller. */
+  fetchStored: (sha256: string, signal: AbortSignal) => AsyncIterable<Uint8Array>;
+}
+
+/** Identifies what a process was started for, so an adopted one is checked against the assignment. */
+export const specHash = (d: Desired): string => createHash("sha256").update(JSON.stringify([d.instance, d.epoch, d.revision, d.spec])).digest("hex");
+
+export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
+  const cache = new ArtifactCache(join(deps.dataDir, "artifacts"));
+  const stateDir = join(deps.dataDir, "install");
+  const logDir = join(deps.dataDir, "logs");
+  const stateFile = (d: Desired): string => join(deps.dataDir, "instance", `${d.instance}.process.json`);
+
+  const handle = (sup: Supervisor, events: { onRunning(): void; onFailed(reason: string): void; onRestart(): void }): RunHandle => {
+    let last: SupervisorState = sup.state;
+    sup.on("state", (s) => {
+      const prev = last;
+      last = s;
+      if (s.state === "running" && prev.state !== "running") events.onRunning();
+      else if (s.state === "backoff") events.onRestart();
+      else if (s.state === "failed") events.onFailed(s.reason ?? "the process kept exiting");
+    });
+    return {
+      pid: () => last.pid ?? 0,
+      restarts: () => last.restarts,
+      // cgroupEnforced is set only when limits were asked for; no limits, nothing to report.
+      resources: () => ({ enforced: last.cgroupEnforced ?? false, note: last.cgroupEnforced === false ? (last.cgroupReason ?? "not possible on this host") : "" }),
+      stop: async () => {
+        await sup.stop();
+      },
+      tail: (n) => sup.tail(n),
+      follow: (onData) => {
+        const f = sup.follow((b) => onData(b.toString("utf8")));
+        return { close: () => f.close() };
+      },
+      close: () => void sup.detach(),
+    };
+  };
+
+  return {
+    cache,
+    async fetch(spec: ServiceSpec, signal: AbortSignal): Promise<string | null> {
+      const a = spec.artifact;
+      if (!a) return null;
+      if (!(await cache.has(a.sha256))) {
+        if (a.kind === "url") await cache.fetchUrl(a.url, a.sha256, { signal });
+        else await cache.put(a.sha256, deps.fetchStored(a.sha256, signal));
+      }
+      return cache.unpacked(a.sha256);
+    },
+
+    async install(spec, dir, onOutput, signal): Promise<void> {
+      await install({ spec, artifactDir: dir, stateDir, onOutput, signal });
+    },
+
+    async start(d, cwd, env, events): Promise<RunHandle> {
+      const { spec } = d;
+      const limits = spec.resources.cpu > 0 || spec.resources.memoryMb > 0 ? { cpu: spec.resources.cpu, memoryMb: spec.resources.memoryMb } : null;
+      const sup = new Supervisor({
+        instanceId: d.instance,
+        epoch: d.epoch,
+        specHash: specHash(d),
+        workDir: cwd,
+        command: spec.run.command,
+        args: spec.run.args,
+        env,
+        user: spec.run.user,
+        stopSignal: spec.run.stopSignal,
+        stopTimeoutMs: spec.run.stopTimeoutMs,
+        logDir,
+        stateFile: stateFile(d),
+        cgroup: limits,
+        log: deps.log,
+      });
+      const h = handle(sup, events);
+      sup.start();
+      return h;
+    },
+
+    async adopt(d, events): Promise<RunHandle | undefined> {
+      const res = await Supervisor.adopt(stateFile(d), { log: deps.log });
+      if (!res.adopted) {
+        deps.log.info({ instance: d.instance, reason: res.reason }, "nothing to re-adopt");
+        return undefined;
+      }
+      if (res.record.specHash !== specHash(d)) {
+        // Not what the assignment on record says: stop it rather than guess.
+        await res.supervisor.stop();
+        return undefined;
+      }
+      const h = handle(res.supervisor, events);
+      events.onRunning();
+      return h;
+    },
+
+    health(spec, cwd, env, onChange) {
+      if (!spec.health) return { stop: () => undefined };
+      // Exec checks run as the service's user, like the service.
+      let ids: { uid: number; gid: number } | undefined;
+      try {
+        ids = spec.run.user ? resolveUser(spec.run.user) : undefined;
+      } catch {
+        ids = undefined; // an unknown user already fails the start itself, with the reason
+      }
+      const m = new HealthMonitor({ spec: spec.health, host: deps.advertiseAddr(), cwd, env, uid: ids?.uid, gid: ids?.gid });
+      m.on("transition", (t) => onChange(t.status === "healthy", t.detail));
+      m.start();
+      return { stop: () => void m.stop() };
+    },
+
+    async installLog(d): Promise<string> {
+      try {
+        return await readFile(installLogPath(stateDir, installKey(d.spec)), "utf8");
+      } catch {
+        return "[berth: no install output on this host]\n";
+      }
+    },
+  };
+}
