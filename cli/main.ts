@@ -13,6 +13,8 @@ import { registerEvents } from "./commands/events.js";
 import { registerToken } from "./commands/token.js";
 import { registerDaemons } from "./commands/daemons.js";
 import { registerDev } from "./commands/dev.js";
+import { registerApply } from "./commands/apply.js";
+import { registerServices } from "./commands/services.js";
 
 const program = new Command();
 program
@@ -38,9 +40,11 @@ registerDev(program);
 registerHosts(program, global);
 registerEvents(program, global);
 registerToken(program, global);
+registerApply(program, global);
+registerServices(program, global);
 
 /** Commands that run a daemon rather than call the API take no --addr. */
-const DAEMONS = new Set(["controller", "agent", "install", "dev"]);
+const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema"]);
 (function addSharedFlags(cmd: Command): void {
   for (const sub of cmd.commands) {
     sub.enablePositionalOptions().exitOverride();

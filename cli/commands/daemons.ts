@@ -128,8 +128,9 @@ export function registerDaemons(program: Command): void {
     .option("--advertise-addr <ip>", "the address services on this host are reached at (default: as the controller sees it)")
     .option("--config <file>", "read these settings from a YAML file (berth agent install writes /etc/berth/agent.yaml)")
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
+    .option("--stop-services-on-exit", "stop the service when the agent stops (default: it keeps running and is re-adopted)")
     .addHelpText("after", "\nExample:\n  berth agent --controller 10.0.0.5:7420 --token bj1.… --data-dir /var/lib/berth/agent --labels dc=dc1")
-    .action(async (o: { controller?: string; token?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string }, cmd: Command) => {
+    .action(async (o: { controller?: string; token?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; stopServicesOnExit?: boolean }, cmd: Command) => {
       const file = o.config ? await readAgentFile(o.config) : {};
       // Flags given on the command line win over the file; the file wins over defaults.
       const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === "cli";
@@ -155,6 +156,7 @@ export function registerDaemons(program: Command): void {
           labels,
           advertiseAddr,
           logLevel: level(fromCli("logLevel") ? o.logLevel : (file.logLevel ?? o.logLevel)),
+          stopServicesOnExit: Boolean(o.stopServicesOnExit),
         });
         const sig = await untilSignal();
         process.stderr.write(`${sig}: stopping the agent\n`);

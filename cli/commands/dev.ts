@@ -121,7 +121,7 @@ export function registerDev(program: Command): void {
         const needJoin = hostDirs.filter((d) => !existsSync(join(d, "identity", "host.json"))).length;
         const join1 = needJoin ? (await call(api, api.client.CreateToken, { role: "agent", ttl_seconds: 600, uses: needJoin, description: "berth dev" })).token : "";
         hostDirs.forEach((dir, i) => {
-          const args = ["agent", "--controller", addr, "--data-dir", dir, "--advertise-addr", `127.0.0.${i + 2}`, "--labels", `dc=dc${(i % 2) + 1},dev=true`];
+          const args = ["agent", "--controller", addr, "--data-dir", dir, "--advertise-addr", `127.0.0.${i + 2}`, "--labels", `dc=dc${(i % 2) + 1},dev=true`, "--stop-services-on-exit"];
           if (join1) args.push("--token", join1);
           start(`host-${i + 1}`, args);
         });

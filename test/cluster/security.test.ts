@@ -199,6 +199,16 @@ describe("security: refusals against a real controller", () => {
     expect(st.details).toMatch(/no bearer token/);
   });
 
+  it("concurrent joins with one token all succeed, and its uses are counted exactly", async () => {
+    const token = await c.joinToken(20);
+    const csrs = await Promise.all(Array.from({ length: 21 }, () => createKeyAndCsr("rack")));
+    const results = await Promise.allSettled(csrs.map((k) => join(token, k.csrPem)));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(20);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    expect(refused).toHaveLength(1);
+    expect((refused[0]!.reason as Status).details).toMatch(/token used up/);
+  });
+
   it("kept serving everyone else through all of it", async () => {
     const hs = await c.waitForHosts((x) => x.some((h) => h.address === c.topo.hostAddr(1) && h.status === "ready" && h.connected), "the real agent still ready");
     const real = hs.find((h) => h.address === c.topo.hostAddr(1))!;

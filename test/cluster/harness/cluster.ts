@@ -27,6 +27,31 @@ export interface HostJson {
   last_heartbeat_ms: number;
   last_heartbeat_age_ms: number | null;
   connected: boolean;
+  service: string;
+}
+
+export interface InstanceJson {
+  instance: string;
+  slot: number;
+  host: string;
+  host_address: string;
+  state: string;
+  detail: string;
+  epoch: number;
+  revision: number;
+  restarts: number;
+  pinned_host: string;
+  reason: string;
+  moving_to: string;
+  pid: number;
+  resources_enforced: boolean;
+  resources_note: string;
+}
+
+export interface StatusJson {
+  name: string;
+  revision: number;
+  instances: InstanceJson[];
 }
 
 export interface EventJson {
@@ -34,6 +59,7 @@ export interface EventJson {
   time_ms: number;
   type: string;
   host: string;
+  service: string;
   message: string;
 }
 
@@ -173,6 +199,30 @@ export class Cluster {
 
   events(): Promise<EventJson[]> {
     return this.cliJson<EventJson[]>(["events", "-n", "10000"]);
+  }
+
+  /** Writes spec files into a folder of this cluster and returns its path. */
+  async specDir(name: string, files: Record<string, string>): Promise<string> {
+    const { mkdir } = await import("node:fs/promises");
+    const dir = join(this.dir, "specs", name);
+    await mkdir(dir, { recursive: true });
+    for (const [f, text] of Object.entries(files)) await writeFile(join(dir, f), text);
+    return dir;
+  }
+
+  async apply(dir: string, extra: string[] = []): Promise<CliResult> {
+    return this.cli(["apply", "-f", dir, ...extra], { timeoutMs: 120_000 });
+  }
+
+  status(name: string): Promise<StatusJson> {
+    return this.cliJson<StatusJson>(["status", name]);
+  }
+
+  waitForStatus(name: string, pred: (s: StatusJson) => boolean, what: string, timeoutMs = 60_000): Promise<StatusJson> {
+    return waitFor(async () => {
+      const s = await this.status(name);
+      return pred(s) ? s : undefined;
+    }, { timeoutMs, intervalMs: 200, what });
   }
 
   async joinToken(uses: number, ttl = "10m"): Promise<string> {

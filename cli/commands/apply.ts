@@ -1,0 +1,126 @@
+/**
+ * `berth plan -f` and `berth apply -f`: specs are read and validated here first
+ * (errors with file, line and field, before anything is sent), local artifacts
+ * are packed and — for apply — uploaded once by digest; then the controller
+ * validates again, diffs, and applies all files or none.
+ */
+import type { Command } from "commander";
+import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { loadSpecDir, formatSpecError } from "../../shared/spec/parse.js";
+import { packArtifact } from "../../shared/artifact/pack.js";
+import type { ServiceChange__Output } from "../../shared/gen/berth/v1/ServiceChange.js";
+import type { ApplyResponse__Output } from "../../shared/gen/berth/v1/ApplyResponse.js";
+import { call, toCliError, type Api } from "../client.js";
+import { CliError, EXIT } from "../errors.js";
+import { colour, parseFormat, printData } from "../output.js";
+import { withApi, type GlobalOpts } from "./common.js";
+
+/** `berth plan --exit-code`: changes are pending. */
+export const EXIT_PLAN_CHANGES = 6;
+
+interface Prepared {
+  files: { file: string; content: string; artifact_sha256: string }[];
+  packs: { sha256: string; file: string; bytes: number; source: string }[];
+}
+
+async function prepare(path: string): Promise<Prepared> {
+  const loaded = await loadSpecDir(path);
+  if (loaded.errors.length) {
+    throw new CliError(`invalid spec${loaded.errors.length > 1 ? "s" : ""}:\n${loaded.errors.map((e) => `  ${formatSpecError(e)}`).join("\n")}`, EXIT.usage, "nothing was sent to the controller");
+  }
+  const packs = new Map<string, Prepared["packs"][number]>();
+  const files: Prepared["files"] = [];
+  for (const f of loaded.files) {
+    const content = await readFile(f.file, "utf8");
+    let sha = "";
+    const a = f.spec?.artifact;
+    if (a?.kind === "stored") {
+      // Relative artifact paths are relative to the spec file, not to where berth runs.
+      const src = isAbsolute(a.source) ? a.source : resolve(dirname(f.file), a.source);
+      let p = packs.get(src);
+      if (!p) {
+        try {
+          const packed = await packArtifact(src);
+          p = { sha256: packed.sha256, file: packed.file, bytes: packed.bytes, source: src };
+        } catch (e) {
+          throw new CliError(`${f.file}: artifact ${a.source}: ${(e as Error).message}`, EXIT.usage);
+        }
+        packs.set(src, p);
+      }
+      sha = p.sha256;
+    }
+    files.push({ file: f.file, content, artifact_sha256: sha });
+  }
+  return { files, packs: [...packs.values()] };
+}
+
+async function upload(api: Api, p: Prepared["packs"][number]): Promise<void> {
+  const has = await call(api, api.client.HasArtifact, { sha256: p.sha256 });
+  if (has.present) return;
+  await new Promise<void>((resolveUp, reject) => {
+    const stream = api.client.UploadArtifact(api.metadata, (err) => (err ? reject(toCliError(err, api.cfg.addr)) : resolveUp()));
+    stream.write({ sha256: p.sha256, size: p.bytes, data: Buffer.alloc(0) });
+    const src = createReadStream(p.file, { highWaterMark: 256 * 1024 });
+    src.on("data", (chunk) => {
+      if (!stream.write({ data: chunk })) {
+        src.pause();
+        stream.once("drain", () => src.resume());
+      }
+    });
+    src.on("end", () => stream.end());
+    src.on("error", (e) => {
+      stream.cancel();
+      reject(new CliError(`reading ${p.file}: ${e.message}`));
+    });
+  });
+  process.stderr.write(`uploaded ${p.source} (sha256:${p.sha256.slice(0, 12)}, ${p.bytes} bytes)\n`);
+}
+
+function printChanges(res: ApplyResponse__Output, applied: boolean): number {
+  let pending = 0;
+  for (const c of res.changes as ServiceChange__Output[]) {
+    const mark = c.action === "create" ? colour("green", "+") : c.action === "delete" ? colour("red", "-") : c.action === "update" ? colour("yellow", "~") : " ";
+    const moves = [c.place && `${c.place} to place`, c.stop && `${c.stop} to stop`].filter(Boolean).join(", ");
+    console.log(`${mark} ${c.service} (${c.action})${moves ? `: ${moves}` : ""}`);
+    // A new service is summed up; a changed one shows each field that changes.
+    if (c.action === "create") {
+      const get = (path: string): string => c.fields.find((f) => f.path === path)?.to_json ?? "";
+      const cmd = [get("run.command"), ...((JSON.parse(get("run.args") || "[]") as string[]))].map((x) => x.replace(/^"|"$/g, "")).join(" ");
+      const art = get("artifact.url") || (get("artifact.sha256") && `sha256:${get("artifact.sha256").replace(/"/g, "").slice(0, 12)}`);
+      console.log(`    ${get("instances") || "1"} × ${cmd}${art ? ` from ${art.replace(/"/g, "")}` : ""}`);
+    } else for (const f of c.fields) console.log(`    ${f.path}: ${f.from_json || "(none)"} → ${f.to_json || "(none)"}`);
+    for (const u of c.unplaced) console.log(`    ${colour("red", "!")} ${u}`);
+    if (c.action !== "unchanged") pending++;
+  }
+  if (!res.changes.length) console.log("no services in the files");
+  else if (!pending) console.log("no changes");
+  else if (applied) console.log(`\napplied at revision ${res.revision}; \`berth services\` shows the fleet converge`);
+  else console.log(`\n${pending} service${pending > 1 ? "s" : ""} to change; \`berth apply -f …\` applies exactly this`);
+  return pending;
+}
+
+export function registerApply(program: Command, global: () => GlobalOpts): void {
+  for (const verb of ["plan", "apply"] as const) {
+    const cmd = program
+      .command(verb)
+      .description(verb === "plan" ? "show what applying the spec files would change; changes nothing" : "apply spec files: all of them or none")
+      .requiredOption("-f, --file <path>", "a spec file, or a folder of them (*.yaml, *.yml)")
+      .option("--prune", "also delete services that no file names (the folder is the whole fleet)")
+      .option("-o, --output <format>", "table, json or yaml", "table")
+      .addHelpText("after", `\nExamples:\n  berth ${verb} -f services/\n  berth ${verb} -f services/web.yaml${verb === "plan" ? "\n\nExit codes: 0 planned (with --exit-code: no changes), " + EXIT_PLAN_CHANGES + " changes pending (--exit-code), 2 invalid specs." : ""}`)
+      .action(async (o: { file: string; prune?: boolean; output: string; exitCode?: boolean }) => {
+        const format = parseFormat(o.output);
+        const prepared = await prepare(o.file);
+        await withApi(global(), async (api) => {
+          if (verb === "apply") for (const p of prepared.packs) await upload(api, p);
+          const res = await call(api, verb === "plan" ? api.client.Plan : api.client.Apply, { files: prepared.files, prune: Boolean(o.prune) }, 60_000);
+          if (printData(format, res)) return;
+          const pending = printChanges(res, verb === "apply");
+          if (verb === "plan" && o.exitCode && pending) process.exitCode = EXIT_PLAN_CHANGES;
+        });
+      });
+    if (verb === "plan") cmd.option("--exit-code", `exit ${EXIT_PLAN_CHANGES} when there are changes (0 when none)`);
+  }
+}

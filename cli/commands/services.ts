@@ -1,0 +1,163 @@
+/** `berth services`, `status`, `delete`, `place`, `unpin`, `drain`, `logs`, `schema`. */
+import type { Command } from "commander";
+import { stringify } from "yaml";
+import type { ServiceStatus__Output } from "../../shared/gen/berth/v1/ServiceStatus.js";
+import type { LogsChunk__Output } from "../../shared/gen/berth/v1/LogsChunk.js";
+import { formatDurationMs } from "../../shared/duration.js";
+import { specJsonSchema } from "../../shared/spec/json-schema.js";
+import { call, toCliError } from "../client.js";
+import { CliError, EXIT } from "../errors.js";
+import { colour, parseFormat, printData, table } from "../output.js";
+import { withApi, type GlobalOpts } from "./common.js";
+
+function stateColour(s: string): string {
+  if (s === "healthy") return colour("green", s);
+  if (s === "failed" || s === "unhealthy" || s === "lost") return colour("red", s);
+  if (s === "pending") return colour("yellow", s);
+  return s;
+}
+
+export function printStatus(st: ServiceStatus__Output): void {
+  const healthy = st.instances.filter((i) => i.state === "healthy").length;
+  console.log(`${st.name}  revision ${st.revision}  ${healthy}/${st.instances.length} healthy\n`);
+  console.log(
+    table(
+      ["INSTANCE", "HOST", "ADDRESS", "STATE", "EPOCH", "VERSION", "RESTARTS", "SINCE", "DETAIL"],
+      st.instances.map((i) => [
+        i.instance,
+        i.host || "-",
+        i.host_address || "-",
+        stateColour(i.state) + (i.moving_to ? ` → ${i.moving_to}` : "") + (i.pinned_host ? " (pinned)" : ""),
+        String(i.epoch),
+        String(i.revision),
+        String(i.restarts),
+        i.since_ms ? formatDurationMs(Math.max(0, Number(st.now_ms) - Number(i.since_ms))) : "-",
+        i.reason || i.detail || "",
+      ]),
+    ),
+  );
+  const unenforced = st.instances.filter((i) => i.host && i.state !== "pending" && !i.resources_enforced && i.resources_note);
+  for (const i of unenforced) console.log(`\nresources are not enforced for ${i.instance} on ${i.host}: ${i.resources_note}`);
+  for (const i of st.instances.filter((x) => x.install_tail)) console.log(`\n--- install output of ${i.instance} (last lines)\n${i.install_tail.trimEnd()}`);
+}
+
+export function registerServices(program: Command, global: () => GlobalOpts): void {
+  program
+    .command("services")
+    .description("list the services: instances healthy/desired, version, revision")
+    .option("-o, --output <format>", "table, json or yaml", "table")
+    .addHelpText("after", "\nExample:\n  berth services")
+    .action(async (o: { output: string }) => {
+      const format = parseFormat(o.output);
+      await withApi(global(), async (api) => {
+        const res = await call(api, api.client.ListServices, {});
+        if (printData(format, res.services)) return;
+        console.log(table(["NAME", "HEALTHY", "REVISION", "ARTIFACT"], res.services.map((s) => [s.name, `${s.healthy}/${s.desired}`, String(s.revision), s.artifact || "-"])));
+        for (const s of res.services) for (const u of s.unplaced) console.log(`${colour("red", "!")} ${u}`);
+        if (!res.services.length) console.log("\nno services yet: write a spec (berth schema) and `berth apply -f` it");
+      });
+    });
+
+  program
+    .command("status")
+    .argument("<name>", "service name")
+    .description("each instance of a service: host, state, health, epoch, version, restarts, since")
+    .option("-o, --output <format>", "table, json or yaml", "table")
+    .addHelpText("after", "\nExample:\n  berth status web")
+    .action(async (name: string, o: { output: string }) => {
+      const format = parseFormat(o.output);
+      await withApi(global(), async (api) => {
+        const st = await call(api, api.client.GetService, { name });
+        if (printData(format, { ...st, spec: JSON.parse(st.spec_json) as unknown, spec_json: undefined })) return;
+        printStatus(st);
+      });
+    });
+
+  program
+    .command("delete")
+    .argument("<name>", "service name")
+    .description("stop every instance of a service and remove it")
+    .addHelpText("after", "\nExample:\n  berth delete web")
+    .action(async (name: string) => {
+      await withApi(global(), async (api) => {
+        const res = await call(api, api.client.DeleteService, { name });
+        console.log(`${name} deleted; ${res.changes[0]?.stop ?? 0} instance(s) stopping`);
+      });
+    });
+
+  for (const verb of ["place", "unpin"] as const) {
+    program
+      .command(verb)
+      .argument("<name>", "service name")
+      .requiredOption("--host <id>", "host id, or a unique prefix of one")
+      .description(verb === "place" ? "pin an instance of a service to a host (moved health-gated)" : "remove a pin")
+      .addHelpText("after", `\nExample:\n  berth ${verb} web --host 3fa9`)
+      .action(async (name: string, o: { host: string }) => {
+        await withApi(global(), async (api) => {
+          const st = await call(api, verb === "place" ? api.client.Place : api.client.Unpin, { service: name, host: o.host });
+          printStatus(st);
+        });
+      });
+  }
+
+  program
+    .command("drain")
+    .argument("<host>", "host id, or a unique prefix of one")
+    .description("move a host's instance to a spare (health-gated), then leave the host cordoned")
+    .addHelpText("after", "\nExample:\n  berth drain 3fa9 && berth status web")
+    .action(async (host: string) => {
+      await withApi(global(), async (api) => {
+        const h = await call(api, api.client.Drain, { id: host });
+        console.log(`host ${h.id} is ${h.status}${h.service ? `: ${h.service} moves to a spare once a replacement is healthy` : ""}`);
+      });
+    });
+
+  program
+    .command("logs")
+    .argument("<name>", "service name")
+    .option("--host <id>", "only the instance on this host")
+    .option("-f, --follow", "keep following")
+    .option("--tail <n>", "lines of history per instance", "100")
+    .option("--install", "the install output instead of the service's")
+    .description("show (and follow) a service's output")
+    .addHelpText("after", "\nExamples:\n  berth logs web -f\n  berth logs web --install --host 3fa9")
+    .action(async (name: string, o: { host?: string; follow?: boolean; tail: string; install?: boolean }) => {
+      const tail = Number(o.tail);
+      if (!Number.isInteger(tail) || tail < 0 || tail > 100_000) throw new CliError(`--tail ${o.tail}: expected 0–100000`, EXIT.usage);
+      await withApi(global(), async (api) => {
+        await new Promise<void>((resolve, reject) => {
+          const stream = api.client.Logs({ service: name, host: o.host ?? "", follow: Boolean(o.follow), tail, install: Boolean(o.install) }, api.metadata);
+          const seen = new Set<string>();
+          const partial = new Map<string, string>();
+          stream.on("data", (c: LogsChunk__Output) => {
+            seen.add(c.instance);
+            // Prefix whole lines with their instance once more than one speaks.
+            const buf = (partial.get(c.instance) ?? "") + c.data;
+            const lines = buf.split("\n");
+            partial.set(c.instance, lines.pop() ?? "");
+            for (const l of lines) process.stdout.write(`${seen.size > 1 || !o.host ? `${colour("grey", c.instance)} ` : ""}${l}\n`);
+          });
+          stream.on("error", (err) => reject(toCliError(err, api.cfg.addr)));
+          stream.on("end", () => {
+            for (const [inst, rest] of partial) if (rest) process.stdout.write(`${inst} ${rest}\n`);
+            resolve();
+          });
+          process.once("SIGINT", () => {
+            stream.cancel();
+            resolve();
+          });
+        });
+      });
+    });
+
+  program
+    .command("schema")
+    .description("print the JSON Schema of service spec files (for editors)")
+    .option("-o, --output <format>", "json or yaml", "json")
+    .addHelpText("after", "\nExample:\n  berth schema > berth-service.schema.json")
+    .action((o: { output: string }) => {
+      const format = parseFormat(o.output);
+      if (format === "yaml") process.stdout.write(stringify(specJsonSchema()));
+      else process.stdout.write(JSON.stringify(specJsonSchema(), null, 2) + "\n");
+    });
+}

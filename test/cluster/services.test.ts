@@ -1,0 +1,169 @@
+/**
+ * Issue 3 on a real topology: specs applied with the CLI, instances placed one
+ * per host, the artifact fetched and the process supervised on each host, health
+ * checked; crash restarts, unhealthy reasons, pin, drain, delete, and an invalid
+ * spec set that changes nothing.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { resolve } from "node:path";
+import { Cluster, ROOT, type StatusJson } from "./harness/cluster.js";
+
+const SVC = resolve(ROOT, "test/fixtures/svc");
+
+function spec(name: string, o: { instances?: number; env?: Record<string, string>; health?: boolean; extra?: string } = {}): string {
+  const env = { PORT: "8080", ...o.env };
+  return `name: ${name}
+artifact: ${SVC}
+run:
+  command: node
+  args: [server.js]
+  env: {${Object.entries(env).map(([k, v]) => ` ${k}: "${v}"`).join(",")} }
+  stopTimeout: 5s
+instances: ${o.instances ?? 1}
+${o.health === false ? "" : `health:
+  http: { port: 8080, path: /healthz }
+  interval: 300ms
+  timeout: 250ms
+  unhealthyThreshold: 2
+`}${o.extra ?? ""}`;
+}
+
+const healthy = (s: StatusJson): number => s.instances.filter((i) => i.state === "healthy").length;
+
+describe("services: specs, placement, supervision, health", () => {
+  let c: Cluster;
+  let ids: string[] = [];
+
+  beforeAll(async () => {
+    c = await Cluster.start({ hosts: 4, ttl: "3s", heartbeat: "500ms" });
+    ids = await Promise.all([1, 2, 3, 4].map((i) => c.hostIdOf(i)));
+  });
+  afterEach(async ({ task }) => {
+    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
+  });
+  afterAll(async () => {
+    await c?.destroy();
+  });
+
+  it("a 3-instance service on 4 hosts is placed one per host and healthy; the fourth host stays spare", async () => {
+    const dir = await c.specDir("web", { "web.yaml": spec("web", { instances: 3 }) });
+    const plan = await c.cli(["plan", "-f", dir, "--exit-code"]);
+    expect(plan.code, plan.stderr).toBe(6);
+    expect(plan.stdout).toMatch(/\+ web \(create\): 3 to place/);
+    const r = await c.apply(dir);
+    expect(r.code, r.stderr).toBe(0);
+    const st = await c.waitForStatus("web", (s) => healthy(s) === 3, "3 healthy web instances");
+    const hosts = st.instances.map((i) => i.host);
+    expect(new Set(hosts).size).toBe(3);
+    expect(st.instances.every((i) => i.epoch === 1 && i.revision === 1)).toBe(true);
+    const hs = await c.hosts();
+    expect(hs.filter((h) => h.service === "")).toHaveLength(1);
+    // Each instance answers on its host's address with its own identity.
+    for (const i of st.instances) {
+      const out = await c.topo.run(0, [process.execPath, "-e", `fetch("http://${i.host_address}:8080/").then(r => r.text()).then(t => process.stdout.write(t))`]);
+      expect(JSON.parse(out.stdout)).toEqual({ version: "1", instance: i.instance, epoch: "1" });
+    }
+    // Applying the same files again changes nothing.
+    const again = await c.cli(["plan", "-f", dir, "--exit-code"]);
+    expect(again.code, again.stdout).toBe(0);
+  });
+
+  it("a restarted agent re-adopts its running process instead of restarting it", async () => {
+    const before = await c.status("web");
+    const inst = before.instances[0]!;
+    expect(inst.pid).toBeGreaterThan(0);
+    const i = [1, 2, 3, 4].find((n) => ids[n - 1] === inst.host)!;
+    await c.stopAgent(i);
+    c.startAgent(i);
+    await c.waitForHosts((hs) => hs.some((h) => h.id === inst.host && h.connected && h.status === "ready"), "the agent back");
+    const after = await c.waitForStatus("web", (s) => s.instances.find((x) => x.instance === inst.instance)?.state === "healthy", "web healthy after the agent restart");
+    const again = after.instances.find((x) => x.instance === inst.instance)!;
+    expect(again.pid).toBe(inst.pid);
+    expect(again.restarts).toBe(inst.restarts);
+    expect(again.epoch).toBe(inst.epoch);
+  });
+
+  it("an invalid spec set changes nothing and names the file, line and field", async () => {
+    const before = await c.status("web");
+    const dir = await c.specDir("bad", {
+      "web.yaml": spec("web", { instances: 3, env: { LOG: "debug" } }),
+      "broken.yaml": `name: broken\nrun:\n  command: x\nhealth:\n  http: { port: 8080, path: nope }\n`,
+    });
+    const r = await c.apply(dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/broken\.yaml:5:\d+: health\.http\.path/);
+    const after = await c.status("web");
+    expect(after.revision).toBe(before.revision);
+    expect((await c.cliJson<unknown[]>(["services"])).length).toBe(1);
+  });
+
+  it("a process that crashes is restarted with backoff and comes back healthy", async () => {
+    const dir = await c.specDir("crashy", { "crashy.yaml": spec("crashy", { env: { CRASH_ONCE: "1" } }) });
+    expect((await c.apply(dir)).code).toBe(0);
+    const st = await c.waitForStatus("crashy", (s) => s.instances[0]?.state === "healthy" && s.instances[0].restarts >= 1, "crashy restarted and healthy");
+    expect(st.instances[0]!.restarts).toBeGreaterThanOrEqual(1);
+    const logs = await c.cli(["logs", "crashy", "--tail", "50"]);
+    expect(logs.stdout).toContain("crashing on purpose");
+    expect((await c.cli(["delete", "crashy"])).code).toBe(0);
+    await c.waitForHosts((hs) => hs.filter((h) => h.service === "").length === 1, "crashy's host spare again");
+  });
+
+  it("a process that never gets healthy is reported unhealthy with its reason", async () => {
+    const dir = await c.specDir("sick", { "sick.yaml": spec("sick", { env: { UNHEALTHY: "1" } }) });
+    expect((await c.apply(dir)).code).toBe(0);
+    const st = await c.waitForStatus("sick", (s) => s.instances[0]?.state === "unhealthy", "sick unhealthy");
+    expect(st.instances[0]!.detail).toMatch(/503/);
+    const events = await c.events();
+    expect(events.some((e) => e.type === "instance.unhealthy" && e.service === "sick")).toBe(true);
+    expect((await c.cli(["delete", "sick"])).code).toBe(0);
+    await c.waitForHosts((hs) => hs.filter((h) => h.service === "").length === 1, "sick's host spare again");
+  });
+
+  it("pin moves an instance to a host health-gated; unpin keeps it there", async () => {
+    const st = await c.status("web");
+    const spare = ids.find((id) => !st.instances.some((i) => i.host === id))!;
+    const r = await c.cli(["place", "web", "--host", spare]);
+    expect(r.code, r.stderr).toBe(0);
+    const moved = await c.waitForStatus("web", (s) => s.instances.some((i) => i.host === spare && i.state === "healthy") && healthy(s) === 3 && !s.instances.some((i) => i.moving_to), "web moved onto the pinned host");
+    const inst = moved.instances.find((i) => i.host === spare)!;
+    expect(inst.pinned_host).toBe(spare);
+    expect(inst.epoch).toBe(2);
+    const ev = await c.events();
+    const moving = ev.find((e) => e.type === "instance.moving" && e.service === "web");
+    const done = ev.find((e) => e.type === "instance.moved" && e.service === "web");
+    expect(moving && done && done.seq > moving.seq).toBeTruthy();
+    // Health-gated: the new copy was healthy before the move completed.
+    const newHealthy = ev.find((e) => e.type === "instance.healthy" && e.host === spare && e.seq > moving!.seq);
+    expect(newHealthy && newHealthy.seq < done!.seq).toBeTruthy();
+    expect((await c.cli(["unpin", "web", "--host", spare])).code).toBe(0);
+    expect((await c.status("web")).instances.find((i) => i.host === spare)).toBeTruthy();
+  });
+
+  it("drain moves a host's instance to the spare and leaves the host cordoned", async () => {
+    const st = await c.status("web");
+    const victim = st.instances[0]!.host;
+    const r = await c.cli(["drain", victim]);
+    expect(r.code, r.stderr).toBe(0);
+    await c.waitForStatus("web", (s) => healthy(s) === 3 && !s.instances.some((i) => i.host === victim || i.moving_to), "web off the drained host");
+    const h = await c.waitForHosts((hs) => hs.find((x) => x.id === victim)!.status === "cordoned", "drained host cordoned");
+    expect(h.find((x) => x.id === victim)!.cordoned).toBe(true);
+    expect((await c.cli(["uncordon", victim])).code).toBe(0);
+  });
+
+  it("delete stops every instance and leaves no process behind", async () => {
+    expect((await c.cli(["delete", "web"])).code).toBe(0);
+    await c.waitForHosts((hs) => hs.every((h) => h.service === ""), "every host spare");
+    const { execFileSync } = await import("node:child_process");
+    const { waitFor } = await import("./harness/wait.js");
+    await waitFor(() => {
+      try {
+        execFileSync("pgrep", ["-f", `${c.dir}/.*server.js|node server.js`]);
+        return false;
+      } catch {
+        return true;
+      }
+    }, { timeoutMs: 20_000, what: "no server.js process left" });
+    const missing = await c.cli(["status", "web"]);
+    expect(missing.code).toBe(5);
+  });
+});
