@@ -50,6 +50,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   // The converger reports through the session, which is made after it (it needs
   // the converger's restored state for its Hello): a late-bound link.
   const link: { session?: AgentSession } = {};
+  const startedAt = Date.now();
   const steps = realSteps({
     dataDir: opts.dataDir,
     log,
@@ -62,8 +63,10 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     log,
     steps,
     report: (st) => void link.session?.send({ instance_status: st }),
+    // Before the session exists (re-adoption at start), the agent's start counts as the last contact.
+    lastContactMs: () => link.session?.lastContactMs() ?? startedAt,
   });
-  const running = await converger.restore();
+  await converger.restore();
   let artifacts = await steps.cache.list();
   const follows = new Map<number, { close(): void }>();
   const session = new AgentSession({
@@ -75,7 +78,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     log,
     facts: () => facts.current() ?? fallback,
     usage: () => usage.latest(),
-    running: () => running,
+    running: () => converger.runningNow(),
     artifacts: () => artifacts,
     onAssignment: (a) => converger.assign(a),
     onLogRequest: (r) => {

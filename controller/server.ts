@@ -17,6 +17,7 @@ import { EventLog } from "./events/event-log.js";
 import { TokenService } from "./auth/token-service.js";
 import { HostRegistry } from "./hosts/registry.js";
 import { judgeLiveness, type DetectorConfig } from "./failure/detector.js";
+import { DEFAULT_GUARD_SHARE, judgeGuard, type GuardVerdict } from "./failure/guard.js";
 import { agentServiceHandlers } from "./api/agent-service.js";
 import { operatorServiceHandlers } from "./api/operator-service.js";
 import { serviceHandlers } from "./api/service-handlers.js";
@@ -39,6 +40,8 @@ export interface ControllerOptions {
   now?: () => number;
   /** Largest message accepted from a client. @default 1 MiB */
   maxMessageBytes?: number;
+  /** Share of ready hosts whose loss within one TTL pauses failover; 1 turns the guard off. @default 0.5 */
+  guardShare?: number;
 }
 
 export interface ControllerHandle {
@@ -85,7 +88,39 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const artifacts = new ArtifactStore(join(opts.dataDir, "artifacts"));
     await artifacts.init();
     const artifactsKnown = new Set((await readdir(join(opts.dataDir, "artifacts"))).filter((f) => /^[0-9a-f]{64}$/.test(f)));
-    const loop = new ReconcileLoop({ state, registry, log, now });
+    // Mass-failure guard: its verdict is computed from the live view on every
+    // reconcile pass, so no pass can act between hosts going down and the guard
+    // noticing; what is stored is the sticky part (paused, and when an operator
+    // resumed, after which earlier losses no longer count).
+    const GUARD_KEY = "failover/guard";
+    const guardCfg = { share: opts.guardShare ?? DEFAULT_GUARD_SHARE, ttlMs, minHosts: 3 };
+    type GuardState = { paused: boolean; reason: string; sinceMs: number; resumedAtMs: number };
+    const guardKv = await store.get(GUARD_KEY);
+    let guard: GuardState = guardKv ? (JSON.parse(guardKv.value) as GuardState) : { paused: false, reason: "", sinceMs: 0, resumedAtMs: 0 };
+    const guardNow = (): GuardVerdict => {
+      const t = now();
+      const hosts = registry.all().filter((h) => !h.cordoned && h.health !== "joining");
+      // Hosts killed together cross their TTL up to a heartbeat apart: count the
+      // ones already silent for two heartbeats as going down now.
+      const downSince = hosts.flatMap((h) => {
+        if (h.health === "down") return [h.healthSinceMs];
+        const last = registry.live.get(h.id)?.lastHeartbeatMs;
+        return last !== undefined && t - last > 2 * heartbeatIntervalMs ? [t] : [];
+      });
+      return judgeGuard({ downSinceMs: downSince.filter((x) => x > guard.resumedAtMs), hosts: hosts.length, paused: guard.paused, nowMs: t }, guardCfg);
+    };
+    const saveGuard = async (next: GuardState, ev: { type: string; message: string; actor?: string }): Promise<void> => {
+      guard = next;
+      await store.txn([], [{ type: "put", key: GUARD_KEY, value: JSON.stringify(next) }, events.op(ev).op]);
+      log.warn({ paused: next.paused, reason: next.reason }, ev.message);
+    };
+    const syncGuard = async (): Promise<void> => {
+      const v = guardNow();
+      if (v.paused && !guard.paused) await saveGuard({ ...guard, paused: true, reason: v.reason, sinceMs: now() }, { type: "failover.paused", message: `failover paused: ${v.reason}` });
+      else if (!v.paused && guard.paused) await saveGuard({ ...guard, paused: false, reason: "", sinceMs: now() }, { type: "failover.resumed", message: "failover resumed: hosts are back" });
+    };
+    const startedAtMs = now();
+    const loop = new ReconcileLoop({ state, registry, log, now, failover: () => ({ paused: guardNow().paused, controllerStartedAtMs: startedAtMs }) });
     const logs = new LogRouter();
 
     let adminToken: string | undefined;
@@ -100,7 +135,6 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const server = await createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME, "localhost"], ips: ips.filter((ip) => /^[\d.:a-fA-F]+$/.test(ip)) });
 
     // Failure detector: level-triggered over in-memory heartbeat times.
-    const startedAtMs = now();
     const detector: DetectorConfig = { ttlMs, graceUntilMs: startedAtMs + ttlMs, startedAtMs };
     let judging = false;
     let judgeAgain = false;
@@ -113,7 +147,10 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       try {
         do {
           judgeAgain = false;
-          const input = registry.all().map((h) => ({ id: h.id, health: h.health, lastHeartbeatMs: registry.live.get(h.id)?.lastHeartbeatMs }));
+          const input = registry.all().map((h) => {
+            const live = registry.live.get(h.id);
+            return { id: h.id, health: h.health, lastHeartbeatMs: live?.lastHeartbeatMs, fenced: (live?.fencing.size ?? 0) > 0 };
+          });
           const t = now();
           for (const tr of judgeLiveness(input, t, detector)) {
             await registry.update(tr.id, (rec) => {
@@ -121,13 +158,26 @@ export async function startController(opts: ControllerOptions): Promise<Controll
               const type = tr.to === "down" ? "host.down" : rec.health === "joining" ? "host.ready" : "host.back";
               const message =
                 tr.to === "down" ? `no heartbeat for ${(tr.silentForMs / 1000).toFixed(1)}s (ttl ${ttlMs / 1000}s)` : type === "host.ready" ? "ready" : "back: heartbeats resumed";
-              if (tr.to === "down") log.warn({ host: rec.id, silentMs: tr.silentForMs }, "host down");
+              if (tr.to === "down") {
+                log.warn({ host: rec.id, silentMs: tr.silentForMs }, "host down");
+                // A host declared down comes back only through a new Hello, where it
+                // says what it runs (and is fenced): its old stream, stalled behind
+                // a cut link, may deliver stale heartbeats when the link heals.
+                const live = registry.live.get(rec.id);
+                live?.disconnect?.("host declared down");
+                if (live) {
+                  live.disconnect = undefined;
+                  live.send = undefined;
+                  live.streamId = undefined;
+                }
+              }
               else log.info({ host: rec.id }, type === "host.ready" ? "host ready" : "host back");
               return { rec: { ...rec, health: tr.to, healthSinceMs: t }, event: { type, host: rec.id, message } };
             });
             loop.kick();
           }
         } while (judgeAgain);
+        await syncGuard();
       } catch (err) {
         log.error({ err }, "failure detector pass failed");
       } finally {
@@ -153,7 +203,16 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       const a = assignments(state.allInstances()).get(hostId);
       return a ? `${a.inst.service}-${a.inst.slot}` : "";
     };
-    const opDeps = { registry, tokens, events, store, log, now, serviceOf };
+    const failoverState = (): { paused: boolean; reason: string; since_ms: number } => {
+      const v = guardNow();
+      return { paused: v.paused, reason: v.paused ? v.reason : "", since_ms: guard.sinceMs };
+    };
+    const resumeFailover = async (actor: string): Promise<ReturnType<typeof failoverState>> => {
+      await saveGuard({ paused: false, reason: "", sinceMs: now(), resumedAtMs: now() }, { type: "failover.resumed", message: "failover resumed by an operator", actor });
+      loop.kick();
+      return failoverState();
+    };
+    const opDeps = { registry, tokens, events, store, log, now, serviceOf, failoverState, resumeFailover };
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, {
       ...operatorServiceHandlers(opDeps),
       ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs }),

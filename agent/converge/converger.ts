@@ -62,6 +62,8 @@ interface Current {
 }
 
 const TAIL_BYTES = 4096;
+/** How often the self-fencing condition is checked; part of the controller's margin. */
+export const FENCE_CHECK_MS = 100;
 
 export const desiredKey = (d: Pick<Desired, "instance" | "epoch" | "revision">): string => `${d.instance}@${d.epoch}r${d.revision}`;
 
@@ -86,8 +88,38 @@ export class Converger {
       steps: Steps;
       report: (s: InstanceStatus) => void;
       now?: () => number;
+      /** When the controller was last heard from; enables self-fencing (failover.stopAfterDisconnect). */
+      lastContactMs?: () => number;
     },
-  ) {}
+  ) {
+    if (o.lastContactMs) {
+      this.fenceTimer = setInterval(() => this.checkFence(), FENCE_CHECK_MS);
+      this.fenceTimer.unref();
+    }
+  }
+
+  private fenceTimer: NodeJS.Timeout | undefined;
+  /** Set while self-fenced: nothing runs until a new assignment arrives. */
+  private fenced: string | undefined;
+
+  /**
+   * Self-fencing (DESIGN.md, "Epochs and fencing"): a service that asks for it is
+   * stopped by the agent itself when the controller has been silent that long —
+   * the controller waits at least as long (plus a margin) before it starts a
+   * replacement, so at most one copy runs even across a partition.
+   */
+  private checkFence(): void {
+    const c = this.current;
+    const limit = c?.d.spec.failover.stopAfterDisconnectMs ?? 0;
+    if (!c || limit <= 0 || this.fenced || c.state === "stopping" || c.state === "stopped") return;
+    const quiet = this.now - this.o.lastContactMs!();
+    if (quiet <= limit) return;
+    this.fenced = `self-fenced: no word from the controller for ${(quiet / 1000).toFixed(1)}s (stopAfterDisconnect ${limit / 1000}s)`;
+    this.o.log.warn({ instance: c.d.instance, epoch: c.d.epoch, quietMs: quiet }, "self-fencing: stopping the instance");
+    this.desired = null;
+    this.abort?.abort();
+    this.kick();
+  }
 
   private get now(): number {
     return (this.o.now ?? Date.now)();
@@ -116,9 +148,18 @@ export class Converger {
     return [{ service: d.service, instance: d.instance, epoch: d.epoch }];
   }
 
+  /** What this host runs now, with its epoch: reported in every Hello so the controller can fence it. */
+  runningNow(): { service: string; instance: string; epoch: number }[] {
+    const c = this.current;
+    if (!c || !c.run || c.state === "stopped") return [];
+    return [{ service: c.d.service, instance: c.d.instance, epoch: c.d.epoch }];
+  }
+
   /** The newest assignment wins; a pass in progress is told to give up if it works on something else. */
   assign(a: Assignment__Output): void {
     const d = parseAssignment(a);
+    // A word from the controller ends self-fencing: its assignment is the truth again.
+    this.fenced = undefined;
     this.desired = d;
     if (this.current && (!d || desiredKey(d) !== desiredKey(this.current.d))) this.abort?.abort();
     this.kick();
@@ -135,6 +176,7 @@ export class Converger {
    * whose Ctrl-C must leave nothing running.
    */
   async shutdown(o: { stopService?: boolean } = {}): Promise<void> {
+    clearInterval(this.fenceTimer);
     this.abort?.abort();
     await this.idle;
     this.current?.health?.stop();
@@ -259,10 +301,11 @@ export class Converger {
     if (want === undefined) return; // no assignment received yet: keep what runs (re-adopted)
     const cur = this.current;
     if (cur && (!want || desiredKey(want) !== desiredKey(cur.d))) {
-      this.set(cur, "stopping");
+      const why = this.fenced ?? "";
+      this.set(cur, "stopping", why);
       cur.health?.stop();
       await cur.run?.stop();
-      this.set(cur, "stopped");
+      this.set(cur, "stopped", why);
       this.current = undefined;
       await rm(this.stateFile, { force: true });
       this.o.log.info({ instance: cur.d.instance, epoch: cur.d.epoch }, "instance stopped");

@@ -85,12 +85,19 @@ export class AgentSession extends EventEmitter<SessionEvents> {
   private loop: Promise<void> | undefined;
   private heartbeatIntervalMs: number;
   private ttlMs = 5000;
+  /** Agent clock of the last message from the controller (for self-fencing). */
+  private lastContact = Date.now();
   /** Sends on the current stream once it is welcomed; false when there is none. */
   private sender: ((m: AgentMessage) => boolean) | undefined;
 
   constructor(private readonly opts: SessionOptions) {
     super();
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
+  }
+
+  /** When the controller was last heard from (any message on any stream), agent clock. */
+  lastContactMs(): number {
+    return this.lastContact;
   }
 
   get hostId(): string | undefined {
@@ -276,6 +283,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
 
       call.on("data", (m: ControllerMessage__Output) => {
         lastHeardMs = Date.now();
+        this.lastContact = lastHeardMs;
         if (m.msg === "welcome" && m.welcome) {
           welcomed = true;
           this.heartbeatIntervalMs = Math.max(100, m.welcome.heartbeat_interval_ms || this.heartbeatIntervalMs);

@@ -92,14 +92,17 @@ export function registerDaemons(program: Command): void {
     .option("--listen <host:port>", "address for agents and operators", `0.0.0.0:${DEFAULT_PORT}`)
     .option("--heartbeat-interval <duration>", "how often agents report", "1s")
     .option("--ttl <duration>", "a host is down after this long without a heartbeat", "5s")
+    .option("--failover-guard <share>", "pause failover when this share of the ready hosts goes down within one TTL (1 = never)", "0.5")
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--no-write-config", "don't write the admin client config for this user on first start")
     .addHelpText("after", "\nExample:\n  berth controller --data-dir /var/lib/berth/controller --listen 10.0.0.5:7420")
-    .action(async (o: { dataDir: string; listen: string; heartbeatInterval: string; ttl: string; logLevel: string; writeConfig: boolean }) => {
+    .action(async (o: { dataDir: string; listen: string; heartbeatInterval: string; ttl: string; failoverGuard: string; logLevel: string; writeConfig: boolean }) => {
+      const guardShare = Number(o.failoverGuard);
+      if (!(guardShare > 0 && guardShare <= 1)) throw new CliError(`--failover-guard ${o.failoverGuard}: expected a share above 0 and at most 1, e.g. 0.5`, EXIT.usage);
       const listen = addr("--listen", o.listen);
       const heartbeatIntervalMs = duration("--heartbeat-interval", o.heartbeatInterval, 100);
       const ttlMs = duration("--ttl", o.ttl, 2 * heartbeatIntervalMs);
-      const c = await startController({ dataDir: resolve(o.dataDir), listen, heartbeatIntervalMs, ttlMs, logLevel: level(o.logLevel) });
+      const c = await startController({ dataDir: resolve(o.dataDir), listen, heartbeatIntervalMs, ttlMs, guardShare, logLevel: level(o.logLevel) });
       if (c.adminToken) {
         const reach = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host;
         const where = `${resolve(o.dataDir)}/admin.token`;

@@ -5,7 +5,7 @@ import type { Host__Output } from "../../shared/gen/berth/v1/Host.js";
 import { formatLabels } from "../../shared/labels.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { call } from "../client.js";
-import { bytes, parseFormat, printData, statusColour, table } from "../output.js";
+import { bytes, colour, parseFormat, printData, statusColour, table } from "../output.js";
 import { withApi, type GlobalOpts } from "./common.js";
 
 function age(nowMs: number, ms: number): string {
@@ -35,6 +35,7 @@ export function registerHosts(program: Command, global: () => GlobalOpts): void 
       await withApi(global(), async (api) => {
         const res = await call(api, api.client.ListHosts, {});
         if (printData(format, res.hosts.map((h) => hostJson(h, res.now_ms)))) return;
+        if (res.failover?.paused) console.log(colour("red", `FAILOVER PAUSED: ${res.failover.reason} — \`berth failover resume\` once you know the hosts are really gone\n`));
         const rows = res.hosts.map((h) => [
           h.id,
           h.facts?.hostname ?? "",
@@ -102,6 +103,19 @@ export function registerHosts(program: Command, global: () => GlobalOpts): void 
           },
         };
         process.stdout.write(stringify(view));
+      });
+    });
+
+  program
+    .command("failover")
+    .description("the mass-failure guard")
+    .command("resume")
+    .description("let failover proceed after the guard paused it (too many hosts lost at once)")
+    .addHelpText("after", "\nExample:\n  berth hosts   # shows FAILOVER PAUSED and why\n  berth failover resume")
+    .action(async () => {
+      await withApi(global(), async (api) => {
+        const st = await call(api, api.client.ResumeFailover, {});
+        console.log(st.paused ? `failover is still paused: ${st.reason}` : "failover resumed: lost instances are being replaced");
       });
     });
 

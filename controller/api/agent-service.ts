@@ -173,6 +173,15 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
               live.streamId = sid;
               live.lastHeartbeatMs = d.now();
               live.artifacts = validateDigests(h.artifacts, "hello.artifacts");
+              // A host back from the dead may still run a copy that was replaced
+              // meanwhile (DESIGN.md, "Epochs and fencing"): it gets "none" below,
+              // and stays out of ready until it reports that copy stopped.
+              live.fencing = new Set(h.running.slice(0, 16).filter((r) => d.loop.isSuperseded(hostId, r.instance, r.epoch)).map((r) => r.instance.slice(0, 80)));
+              for (const r of live.fencing) {
+                const epoch = h.running.find((x) => x.instance === r)?.epoch ?? 0;
+                log.warn({ instance: r, epoch }, "host runs a superseded copy: stopping it before the host is ready");
+                await d.events.append({ type: "host.fencing", host: hostId, message: `stopping superseded ${r} (epoch ${epoch}) before the host counts as ready` });
+              }
               greeted = true;
               await d.registry.update(hostId, (rec) => {
                 const changed =
@@ -190,7 +199,8 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
               if (!greeted) throw new GrpcError(grpc.status.FAILED_PRECONDITION, "heartbeat before hello");
               const usage = validateUsage(msg.heartbeat.usage ?? {}, "heartbeat.usage");
               const live = d.registry.liveOf(hostId);
-              if (live.streamId !== sid) return; // a stale stream that has been replaced
+              // A stream replaced by a newer one, or dropped when the host was declared down.
+              if (live.streamId !== sid) return;
               live.lastHeartbeatMs = d.now();
               live.usage = usage;
               send({ heartbeat_ack: { seq: msg.heartbeat.seq, sent_at_ms: msg.heartbeat.sent_at_ms } });
@@ -216,6 +226,12 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
                 resourcesNote: st.resources_note,
                 installTail: st.install_tail,
               });
+              const live = d.registry.liveOf(hostId);
+              if (live.fencing.has(st.instance) && (st.state === "stopped" || st.state === "failed")) {
+                live.fencing.delete(st.instance);
+                await d.events.append({ type: "host.fenced", host: hostId, message: `superseded ${st.instance} (epoch ${st.epoch}) stopped` });
+                d.onLiveness();
+              }
               if (prev?.state !== st.state || prev.instance !== st.instance) {
                 log.info({ service: st.service, instance: st.instance, epoch: st.epoch, state: st.state, detail: st.detail || undefined }, "instance state");
                 if (EVENT_STATES.has(st.state)) {

@@ -15,7 +15,15 @@ import { hostStatus, type HostRecord } from "../hosts/host.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import { GrpcError, serviceError, toStatus } from "./errors.js";
 
+export interface FailoverView {
+  paused: boolean;
+  reason: string;
+  since_ms: number;
+}
+
 export interface OperatorServiceDeps {
+  failoverState?: () => FailoverView;
+  resumeFailover?: (actor: string) => Promise<FailoverView>;
   /** The instance a host runs, for `berth hosts`. */
   serviceOf?: (hostId: string) => string;
   registry: HostRegistry;
@@ -102,6 +110,7 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
         .sort((a, b) => (a.facts?.hostname ?? "").localeCompare(b.facts?.hostname ?? "") || a.id.localeCompare(b.id))
         .map((r) => hostToWire(d, r)),
       now_ms: d.now(),
+      failover: d.failoverState?.() ?? null,
     })),
 
     GetHost: unary(d, "viewer", "GetHost", async (req: { id: string }) => hostToWire(d, d.registry.resolve(req.id))),

@@ -27,7 +27,7 @@ export interface ServiceHandlerDeps extends OperatorServiceDeps {
 
 type ServiceHandlers = Pick<
   OperatorServiceHandlers,
-  "HasArtifact" | "UploadArtifact" | "Plan" | "Apply" | "DeleteService" | "ListServices" | "GetService" | "Place" | "Unpin" | "Drain" | "Logs"
+  "HasArtifact" | "UploadArtifact" | "Plan" | "Apply" | "DeleteService" | "ListServices" | "GetService" | "Place" | "Unpin" | "Drain" | "Logs" | "ResumeFailover"
 >;
 
 function notFound(name: string, known: string[]): GrpcError {
@@ -69,6 +69,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       const o = i.hostId ? d.loop.observed.get(i.hostId) : undefined;
       const obs = o && o.instance === id && o.epoch === i.epoch ? o : undefined;
       const state = !i.hostId ? "pending" : host?.health === "down" ? "lost" : (obs?.state ?? "pending");
+      const held = d.loop.held.get(id);
       return {
         instance: id,
         slot: i.slot,
@@ -81,7 +82,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         restarts: obs?.restarts ?? 0,
         since_ms: obs?.sinceMs ?? 0,
         pinned_host: i.pinnedHost,
-        reason: d.loop.unplaced.get(id) ?? "",
+        reason: d.loop.unplaced.get(id) ?? held ?? "",
         install_tail: obs && (obs.state === "installing" || obs.state === "failed") ? obs.installTail : "",
         resources_enforced: obs?.resourcesEnforced ?? false,
         resources_note: obs?.resourcesNote ?? "",
@@ -214,6 +215,11 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     })),
 
     GetService: unary(d, "viewer", "GetService", async (req: { name: string }) => view(service(req.name))),
+
+    ResumeFailover: unary(d, "operator", "ResumeFailover", async (_req: unknown, who) => {
+      if (!d.resumeFailover) throw new GrpcError(grpc.status.UNIMPLEMENTED, "no failover here");
+      return d.resumeFailover(who.tokenId);
+    }),
 
     Place: unary(d, "operator", "Place", async (req: { service: string; host: string }, who) => setPin(req.service, req.host, true, who.tokenId)),
     Unpin: unary(d, "operator", "Unpin", async (req: { service: string; host: string }, who) => setPin(req.service, req.host, false, who.tokenId)),

@@ -16,6 +16,8 @@ export interface LivenessInput {
   health: Health;
   /** Controller clock of the last heartbeat (or hello) received; undefined: none since start. */
   lastHeartbeatMs: number | undefined;
+  /** Still runs a copy this controller has superseded: not ready until it has stopped it. */
+  fenced?: boolean;
 }
 
 export interface Transition {
@@ -42,7 +44,7 @@ export function judgeLiveness(hosts: readonly LivenessInput[], nowMs: number, cf
     }
     const silent = nowMs - last;
     if (h.health === "ready" && silent > cfg.ttlMs) out.push({ id: h.id, to: "down", silentForMs: silent });
-    else if (h.health !== "ready" && silent <= cfg.ttlMs) out.push({ id: h.id, to: "ready", silentForMs: silent });
+    else if (h.health !== "ready" && silent <= cfg.ttlMs && !h.fenced) out.push({ id: h.id, to: "ready", silentForMs: silent });
   }
   return out;
 }

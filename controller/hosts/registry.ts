@@ -21,6 +21,8 @@ export interface HostLive {
   streamId?: number;
   /** Artifact digests the host holds (from its Hello, plus what it installed since). */
   artifacts: string[];
+  /** Instances the host still runs that were superseded (lower epoch, or moved away): fenced until stopped. */
+  fencing: Set<string>;
 }
 
 export class HostNotFoundError extends Error {
@@ -72,7 +74,7 @@ export class HostRegistry {
   liveOf(id: string): HostLive {
     let l = this.live.get(id);
     if (!l) {
-      l = { lastHeartbeatMs: undefined, usage: null, artifacts: [] };
+      l = { lastHeartbeatMs: undefined, usage: null, artifacts: [], fencing: new Set() };
       this.live.set(id, l);
     }
     return l;

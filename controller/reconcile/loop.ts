@@ -11,7 +11,7 @@ import type { HostRegistry } from "../hosts/registry.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { ServiceState } from "../services/state.js";
 import { instanceId, type ObservedInstance } from "../services/records.js";
-import { assignments, reconcile, type HostView } from "./planner.js";
+import { assignments, reconcile, type FailoverInput, type HostView } from "./planner.js";
 
 const MiB = 1024 * 1024;
 /** Safety-net period of the level-triggered loop. @default 1000 */
@@ -20,6 +20,9 @@ export const RECONCILE_TICK_MS = 1000;
 export class ReconcileLoop {
   /** instance id → why it is pending, from the last pass */
   unplaced = new Map<string, string>();
+  /** instance id → why a lost instance is not replaced (yet) */
+  held = new Map<string, string>();
+  private wake: NodeJS.Timeout | undefined;
   /** host id → what the host reports running */
   readonly observed = new Map<string, ObservedInstance>();
   private readonly lastSent = new Map<string, string>();
@@ -34,8 +37,16 @@ export class ReconcileLoop {
       registry: HostRegistry;
       log: Logger;
       now: () => number;
+      failover: () => FailoverInput;
     },
   ) {}
+
+  /** Does this host run a copy (instance, epoch) that the records no longer give it? */
+  isSuperseded(hostId: string, instance: string, epoch: number): boolean {
+    const a = assignments(this.d.state.allInstances()).get(hostId);
+    if (!a) return true;
+    return instanceId(a.inst.service, a.inst.slot) !== instance || a.epoch !== epoch;
+  }
 
   start(): void {
     this.timer = setInterval(() => this.kick(), RECONCILE_TICK_MS);
@@ -45,6 +56,7 @@ export class ReconcileLoop {
 
   stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.wake);
     return this.idle;
   }
 
@@ -85,6 +97,7 @@ export class ReconcileLoop {
       rec,
       capacity: { cpu: f?.cpu_cores ?? 0, memoryMb: Math.floor((f?.memory_total_bytes ?? 0) / MiB), diskMb: Math.floor(freeBytes / MiB) },
       artifacts: live?.artifacts ?? [],
+      lastHeartbeatMs: live?.lastHeartbeatMs,
     };
   }
 
@@ -96,8 +109,16 @@ export class ReconcileLoop {
       hosts: registry.all().map((h) => this.hostView(h)),
       observed: this.observed,
       nowMs: this.d.now(),
+      failover: this.d.failover(),
     });
     this.unplaced = out.unplaced;
+    this.held = out.held;
+    // A fencing wait ends with no event to announce it: wake up for it.
+    clearTimeout(this.wake);
+    if (out.wakeAtMs !== undefined) {
+      this.wake = setTimeout(() => this.kick(), Math.max(0, out.wakeAtMs - this.d.now()) + 5);
+      this.wake.unref();
+    }
     if (out.puts.length || out.deletes.length) {
       const ok = await state.commit({ putInstances: out.puts, deleteInstances: out.deletes, events: out.events });
       if (!ok) {

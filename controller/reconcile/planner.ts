@@ -16,6 +16,8 @@ import { instanceId, type InstanceRecord, type ObservedInstance, type ServiceRec
 
 export interface HostView {
   rec: HostRecord;
+  /** Controller clock of the host's last heartbeat; undefined: none since this controller started. */
+  lastHeartbeatMs?: number;
   /** Capacity for scheduling (from facts and usage). */
   capacity: SchedHost["capacity"];
   artifacts: readonly string[];
@@ -28,9 +30,36 @@ export interface ReconcileInput {
   /** What each host reports running, by host id. */
   observed: ReadonlyMap<string, ObservedInstance>;
   nowMs: number;
+  /** Failover settings and state (issue 5). Omitted: failover on, nothing paused. */
+  failover?: FailoverInput;
+}
+
+export interface FailoverInput {
+  /** The mass-failure guard holds replacements back (DESIGN.md, "Host lifecycle"). */
+  paused: boolean;
+  /** When this controller started: the last contact of hosts it never heard from. */
+  controllerStartedAtMs: number;
+  /** Added to stopAfterDisconnect (with the service's stop timeout) before a replacement starts. @default 1000 */
+  fenceMarginMs?: number;
+}
+
+/**
+ * When a lost instance may be replaced. Without self-fencing: now. With it, the
+ * isolated copy stops itself stopAfterDisconnect after it last heard from us,
+ * then takes up to its stop timeout to exit; the replacement waits for both plus
+ * a margin for the ack in flight and the agent's check period. Worked example:
+ * last heartbeat 10:00:00.0, stopAfterDisconnect 5s, stopTimeout 2s, margin 1s →
+ * the replacement starts no sooner than 10:00:08.0.
+ */
+export function replaceableAtMs(h: HostView, spec: { failover: { stopAfterDisconnectMs: number }; run: { stopTimeoutMs: number } }, f: FailoverInput): number {
+  if (spec.failover.stopAfterDisconnectMs <= 0) return 0;
+  const lastContact = h.lastHeartbeatMs ?? f.controllerStartedAtMs;
+  return lastContact + spec.failover.stopAfterDisconnectMs + spec.run.stopTimeoutMs + (f.fenceMarginMs ?? 1000);
 }
 
 export interface ReconcileOutput {
+  /** Earliest moment a pass has something to do that no event will announce (a fencing wait). */
+  wakeAtMs?: number;
   puts: InstanceRecord[];
   deletes: { service: string; slot: number }[];
   /** Hosts whose drain is done: their instance has left. */
@@ -38,12 +67,14 @@ export interface ReconcileOutput {
   events: NewEvent[];
   /** instance id → why it waits for a host */
   unplaced: Map<string, string>;
+  /** instance id → why a lost instance is not replaced (yet) */
+  held: Map<string, string>;
 }
 
 const key = (service: string, slot: number): string => `${service}/${slot}`;
 
 export function reconcile(input: ReconcileInput): ReconcileOutput {
-  const out: ReconcileOutput = { puts: [], deletes: [], drained: [], events: [], unplaced: new Map() };
+  const out: ReconcileOutput = { puts: [], deletes: [], drained: [], events: [], unplaced: new Map(), held: new Map() };
   const services = new Map(input.services.map((s) => [s.name, s]));
   const hosts = new Map(input.hosts.map((h) => [h.rec.id, h]));
   const changed = new Map<string, InstanceRecord>();
@@ -78,10 +109,27 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
         i = { ...i, hostId: "", avoidHosts: [...new Set([...i.avoidHosts, i.hostId])] };
       }
     }
-    // 3. Draining hosts give up their instance (health-gated, as a move).
+    // 3. A lost host's instance is replaced on a spare with the next epoch — unless
+    // the service must not move, the guard holds failover back, or the isolated
+    // copy may still be running (self-fencing: wait until it has stopped itself).
+    const lostOn = i.hostId ? hosts.get(i.hostId) : undefined;
+    if (lostOn?.rec.health === "down" && !i.moveTo) {
+      const f = input.failover ?? { paused: false, controllerStartedAtMs: 0 };
+      const at = replaceableAtMs(lostOn, svc.spec, f);
+      if (!svc.spec.failover.enabled) out.held.set(instanceId(i.service, i.slot), "failover is disabled for this service: it stays on its host");
+      else if (f.paused) out.held.set(instanceId(i.service, i.slot), "failover paused: too many hosts went down at once (berth failover resume)");
+      else if (input.nowMs < at) {
+        out.held.set(instanceId(i.service, i.slot), `waiting for the lost copy to fence itself (until ${new Date(at).toISOString()})`);
+        out.wakeAtMs = Math.min(out.wakeAtMs ?? Number.POSITIVE_INFINITY, at);
+      } else {
+        out.events.push({ type: "instance.lost", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} (epoch ${i.epoch}) lost with its host; replacing it on a spare` });
+        i = { ...i, hostId: "" };
+      }
+    }
+    // 4. Draining hosts give up their instance (health-gated, as a move).
     const h = i.hostId ? hosts.get(i.hostId) : undefined;
     if (h?.rec.draining && !i.avoidHosts.includes(h.rec.id)) i = { ...i, avoidHosts: [...i.avoidHosts, h.rec.id] };
-    // 4. A new spec revision is run in place (rolling updates build on this: issue 4).
+    // 5. A new spec revision is run in place (rolling updates build on this: issue 4).
     if (i.revision !== svc.revision) i = { ...i, revision: svc.revision };
     if (i !== orig) put(i);
   }

@@ -9,6 +9,7 @@ import type { CreateTokenRequest as _berth_v1_CreateTokenRequest, CreateTokenReq
 import type { CreateTokenResponse as _berth_v1_CreateTokenResponse, CreateTokenResponse__Output as _berth_v1_CreateTokenResponse__Output } from './berth/v1/CreateTokenResponse.js';
 import type { Disk as _berth_v1_Disk, Disk__Output as _berth_v1_Disk__Output } from './berth/v1/Disk.js';
 import type { Event as _berth_v1_Event, Event__Output as _berth_v1_Event__Output } from './berth/v1/Event.js';
+import type { FailoverState as _berth_v1_FailoverState, FailoverState__Output as _berth_v1_FailoverState__Output } from './berth/v1/FailoverState.js';
 import type { FieldChange as _berth_v1_FieldChange, FieldChange__Output as _berth_v1_FieldChange__Output } from './berth/v1/FieldChange.js';
 import type { Filesystem as _berth_v1_Filesystem, Filesystem__Output as _berth_v1_Filesystem__Output } from './berth/v1/Filesystem.js';
 import type { GetHostRequest as _berth_v1_GetHostRequest, GetHostRequest__Output as _berth_v1_GetHostRequest__Output } from './berth/v1/GetHostRequest.js';
@@ -28,6 +29,7 @@ import type { LogsRequest as _berth_v1_LogsRequest, LogsRequest__Output as _bert
 import type { NetInterface as _berth_v1_NetInterface, NetInterface__Output as _berth_v1_NetInterface__Output } from './berth/v1/NetInterface.js';
 import type { OperatorServiceClient as _berth_v1_OperatorServiceClient, OperatorServiceDefinition as _berth_v1_OperatorServiceDefinition } from './berth/v1/OperatorService.js';
 import type { PlaceRequest as _berth_v1_PlaceRequest, PlaceRequest__Output as _berth_v1_PlaceRequest__Output } from './berth/v1/PlaceRequest.js';
+import type { ResumeFailoverRequest as _berth_v1_ResumeFailoverRequest, ResumeFailoverRequest__Output as _berth_v1_ResumeFailoverRequest__Output } from './berth/v1/ResumeFailoverRequest.js';
 import type { ServiceChange as _berth_v1_ServiceChange, ServiceChange__Output as _berth_v1_ServiceChange__Output } from './berth/v1/ServiceChange.js';
 import type { ServiceRef as _berth_v1_ServiceRef, ServiceRef__Output as _berth_v1_ServiceRef__Output } from './berth/v1/ServiceRef.js';
 import type { ServiceStatus as _berth_v1_ServiceStatus, ServiceStatus__Output as _berth_v1_ServiceStatus__Output } from './berth/v1/ServiceStatus.js';
@@ -53,6 +55,7 @@ export interface ProtoGrpcType {
       CreateTokenResponse: MessageTypeDefinition<_berth_v1_CreateTokenResponse, _berth_v1_CreateTokenResponse__Output>
       Disk: MessageTypeDefinition<_berth_v1_Disk, _berth_v1_Disk__Output>
       Event: MessageTypeDefinition<_berth_v1_Event, _berth_v1_Event__Output>
+      FailoverState: MessageTypeDefinition<_berth_v1_FailoverState, _berth_v1_FailoverState__Output>
       FieldChange: MessageTypeDefinition<_berth_v1_FieldChange, _berth_v1_FieldChange__Output>
       Filesystem: MessageTypeDefinition<_berth_v1_Filesystem, _berth_v1_Filesystem__Output>
       GetHostRequest: MessageTypeDefinition<_berth_v1_GetHostRequest, _berth_v1_GetHostRequest__Output>
@@ -72,6 +75,7 @@ export interface ProtoGrpcType {
       NetInterface: MessageTypeDefinition<_berth_v1_NetInterface, _berth_v1_NetInterface__Output>
       OperatorService: SubtypeConstructor<typeof grpc.Client, _berth_v1_OperatorServiceClient> & { service: _berth_v1_OperatorServiceDefinition }
       PlaceRequest: MessageTypeDefinition<_berth_v1_PlaceRequest, _berth_v1_PlaceRequest__Output>
+      ResumeFailoverRequest: MessageTypeDefinition<_berth_v1_ResumeFailoverRequest, _berth_v1_ResumeFailoverRequest__Output>
       ServiceChange: MessageTypeDefinition<_berth_v1_ServiceChange, _berth_v1_ServiceChange__Output>
       ServiceRef: MessageTypeDefinition<_berth_v1_ServiceRef, _berth_v1_ServiceRef__Output>
       ServiceStatus: MessageTypeDefinition<_berth_v1_ServiceStatus, _berth_v1_ServiceStatus__Output>

@@ -9,6 +9,7 @@ import type { CordonRequest as _berth_v1_CordonRequest, CordonRequest__Output as
 import type { CreateTokenRequest as _berth_v1_CreateTokenRequest, CreateTokenRequest__Output as _berth_v1_CreateTokenRequest__Output } from '../../berth/v1/CreateTokenRequest.js';
 import type { CreateTokenResponse as _berth_v1_CreateTokenResponse, CreateTokenResponse__Output as _berth_v1_CreateTokenResponse__Output } from '../../berth/v1/CreateTokenResponse.js';
 import type { Event as _berth_v1_Event, Event__Output as _berth_v1_Event__Output } from '../../berth/v1/Event.js';
+import type { FailoverState as _berth_v1_FailoverState, FailoverState__Output as _berth_v1_FailoverState__Output } from '../../berth/v1/FailoverState.js';
 import type { GetHostRequest as _berth_v1_GetHostRequest, GetHostRequest__Output as _berth_v1_GetHostRequest__Output } from '../../berth/v1/GetHostRequest.js';
 import type { HasArtifactRequest as _berth_v1_HasArtifactRequest, HasArtifactRequest__Output as _berth_v1_HasArtifactRequest__Output } from '../../berth/v1/HasArtifactRequest.js';
 import type { HasArtifactResponse as _berth_v1_HasArtifactResponse, HasArtifactResponse__Output as _berth_v1_HasArtifactResponse__Output } from '../../berth/v1/HasArtifactResponse.js';
@@ -22,6 +23,7 @@ import type { ListServicesResponse as _berth_v1_ListServicesResponse, ListServic
 import type { LogsChunk as _berth_v1_LogsChunk, LogsChunk__Output as _berth_v1_LogsChunk__Output } from '../../berth/v1/LogsChunk.js';
 import type { LogsRequest as _berth_v1_LogsRequest, LogsRequest__Output as _berth_v1_LogsRequest__Output } from '../../berth/v1/LogsRequest.js';
 import type { PlaceRequest as _berth_v1_PlaceRequest, PlaceRequest__Output as _berth_v1_PlaceRequest__Output } from '../../berth/v1/PlaceRequest.js';
+import type { ResumeFailoverRequest as _berth_v1_ResumeFailoverRequest, ResumeFailoverRequest__Output as _berth_v1_ResumeFailoverRequest__Output } from '../../berth/v1/ResumeFailoverRequest.js';
 import type { ServiceRef as _berth_v1_ServiceRef, ServiceRef__Output as _berth_v1_ServiceRef__Output } from '../../berth/v1/ServiceRef.js';
 import type { ServiceStatus as _berth_v1_ServiceStatus, ServiceStatus__Output as _berth_v1_ServiceStatus__Output } from '../../berth/v1/ServiceStatus.js';
 import type { WatchEventsRequest as _berth_v1_WatchEventsRequest, WatchEventsRequest__Output as _berth_v1_WatchEventsRequest__Output } from '../../berth/v1/WatchEventsRequest.js';
@@ -151,6 +153,15 @@ export interface OperatorServiceClient extends grpc.Client {
   plan(argument: _berth_v1_ApplyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
   plan(argument: _berth_v1_ApplyRequest, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
   
+  ResumeFailover(argument: _berth_v1_ResumeFailoverRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
+  ResumeFailover(argument: _berth_v1_ResumeFailoverRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
+  ResumeFailover(argument: _berth_v1_ResumeFailoverRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
+  ResumeFailover(argument: _berth_v1_ResumeFailoverRequest, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
+  resumeFailover(argument: _berth_v1_ResumeFailoverRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
+  resumeFailover(argument: _berth_v1_ResumeFailoverRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
+  resumeFailover(argument: _berth_v1_ResumeFailoverRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
+  resumeFailover(argument: _berth_v1_ResumeFailoverRequest, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
+  
   Uncordon(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   Uncordon(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   Uncordon(argument: _berth_v1_CordonRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
@@ -223,6 +234,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   Plan: grpc.handleUnaryCall<_berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse>;
   
+  ResumeFailover: grpc.handleUnaryCall<_berth_v1_ResumeFailoverRequest__Output, _berth_v1_FailoverState>;
+  
   Uncordon: grpc.handleUnaryCall<_berth_v1_CordonRequest__Output, _berth_v1_Host>;
   
   Unpin: grpc.handleUnaryCall<_berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus>;
@@ -250,6 +263,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   Logs: MethodDefinition<_berth_v1_LogsRequest, _berth_v1_LogsChunk, _berth_v1_LogsRequest__Output, _berth_v1_LogsChunk__Output>
   Place: MethodDefinition<_berth_v1_PlaceRequest, _berth_v1_ServiceStatus, _berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus__Output>
   Plan: MethodDefinition<_berth_v1_ApplyRequest, _berth_v1_ApplyResponse, _berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse__Output>
+  ResumeFailover: MethodDefinition<_berth_v1_ResumeFailoverRequest, _berth_v1_FailoverState, _berth_v1_ResumeFailoverRequest__Output, _berth_v1_FailoverState__Output>
   Uncordon: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   Unpin: MethodDefinition<_berth_v1_PlaceRequest, _berth_v1_ServiceStatus, _berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus__Output>
   UploadArtifact: MethodDefinition<_berth_v1_ArtifactUpload, _berth_v1_HasArtifactResponse, _berth_v1_ArtifactUpload__Output, _berth_v1_HasArtifactResponse__Output>

@@ -1,0 +1,609 @@
+/**
+ * Health-checked rolling updates, the pure core (DESIGN.md "Rollouts", Principle 4;
+ * STYLE.md: Kubernetes' rolling.go and progress.go).
+ *
+ * `nextStep` takes ONE step from stored state: the stored RolloutState, the spec's
+ * UpdateSpec, what the shell derives about each slot (SlotView), and the clock. It
+ * returns the new state to store, the actions to apply in the same commit, events,
+ * and when to look again. Nothing is remembered between calls but the returned
+ * state, and there are no timers: every deadline is a stored timestamp, and
+ * `wakeAtMs` tells the shell when the next one falls due.
+ *
+ * A batch is a set of slots moved to `toRevision` together. Each slot in it takes
+ * one of two paths:
+ *   in place:  drain (out of the endpoints) → drainTime → replace → healthy for
+ *              minHealthyTime → in service again
+ *   via spare: surge (a new copy on a spare host; the old one keeps serving) →
+ *              the new copy healthy for minHealthyTime → retire (the old copy
+ *              drains and stops, the slot moves to the spare)
+ * A slot is done when its serving copy runs `toRevision` and is in service. The
+ * next batch starts only when every slot of the current one has been done.
+ *
+ * Safety: a slot leaves the endpoints because of the rollout only through an
+ * in-place drain, and a batch may drain only `maxUnavailable − out` slots, where
+ * `out` counts every slot not in the endpoints right now, for whatever reason (one
+ * that failed or turned unhealthy on its own costs the budget too). Slots that are
+ * out already are replaced in place for free: that cannot lower availability.
+ * Surging never takes anything out, so maxUnavailable 0 with maxSurge 1 upgrades a
+ * single instance without a gap.
+ *
+ * Idempotence: each action is issued at most once per slot and kind per batch, and
+ * the batch records what it issued. A second call with the returned state and
+ * views that do not show the effects yet issues nothing.
+ */
+import type { UpdateSpec } from "../../shared/spec/types.js";
+import { assertNever } from "../scheduler/assert-never.js";
+
+export type RolloutStatus =
+  /** Moving batches forward. */
+  | "running"
+  /** An operator paused it: nothing new starts; a drained slot still gets its replacement. */
+  | "paused"
+  /** `canary` slots are done and in service; the rest waits for `promote`. */
+  | "awaiting-promotion"
+  | "succeeded"
+  | "failed"
+  /** Running, as an automatic revert of a failed rollout (`autoReverted`). */
+  | "reverting";
+
+/**
+ * The phase of one copy of a slot, as the shell derives it (phase.ts: copyPhase).
+ * "in-service" is exactly "in the endpoints": healthy for at least minHealthyTime
+ * and not draining. "warming" is healthy but not yet that long.
+ */
+export type SlotPhase = "in-service" | "warming" | "starting" | "unhealthy" | "draining" | "stopped" | "pending" | "failed" | "lost";
+
+/** A second copy of a slot on another host: a surge copy, or a host-drain move. */
+export interface SurgeView {
+  revision: number;
+  phase: SlotPhase;
+  healthySinceMs: number | null;
+}
+
+/** What the shell derives from the instance record and agent reports, per slot. */
+export interface SlotView {
+  slot: number;
+  /** The revision the slot's serving copy runs (as reported; the record's until a report arrives). */
+  revision: number;
+  phase: SlotPhase;
+  /** When the serving copy turned healthy; null when it is not healthy. */
+  healthySinceMs: number | null;
+  /** When the serving copy left the endpoints (a drain or a retire); null when it has not. */
+  drainingSinceMs: number | null;
+  surge: SurgeView | null;
+}
+
+export type Action =
+  /** Take the slot's serving copy out of the endpoints: set drainingSinceMs = now. */
+  | { kind: "drain"; slot: number }
+  /** Stop the serving copy and start `revision` in its place (issued after drainTime, or at once for a copy that is out already). */
+  | { kind: "replace"; slot: number; revision: number }
+  /** Start `revision` on a spare host; the serving copy keeps serving. */
+  | { kind: "surge"; slot: number; revision: number }
+  /**
+   * The surge copy has been healthy for minHealthyTime: drain the serving copy now,
+   * and once it has drained for drainTime stop it and make the surge copy the slot's
+   * serving copy (the slot moves to the spare). The shell finishes this on its own;
+   * `wakeAtMs` covers the drain's end.
+   */
+  | { kind: "retire"; slot: number }
+  /** Stop the surge copy and free its spare; the serving copy is untouched (a failed or superseded rollout's surge). */
+  | { kind: "cancel"; slot: number };
+
+export interface IssuedAction {
+  slot: number;
+  kind: Action["kind"];
+}
+
+export interface RolloutBatch {
+  /** The slots of this batch, in the order they were picked. */
+  slots: number[];
+  /** When the batch began: healthyDeadline is measured from here (plus drainTime when it drains). */
+  startedAtMs: number;
+  /** The slots taken via a spare (surge → retire); the others are replaced in place. */
+  viaSpare: number[];
+  /** Every action issued for this batch: what makes a repeated call issue nothing new. */
+  issued: IssuedAction[];
+  /** Slots that have been done at some call: each counts as progress once. */
+  done: number[];
+}
+
+/** Stored as rollouts/<service>. */
+export interface RolloutState {
+  service: string;
+  /** The last good revision: what an automatic revert goes back to. */
+  fromRevision: number;
+  toRevision: number;
+  status: RolloutStatus;
+  /** Why it failed, is paused or waits, for `berth rollout status`; "" while it just moves. */
+  reason: string;
+  startedAtMs: number;
+  /** progressDeadline is measured from here: the last time a slot was newly done (or the start, promote, resume). */
+  lastProgressAtMs: number;
+  batch: RolloutBatch | null;
+  /** The canary was promoted: no more stopping after `canary` slots. */
+  promoted: boolean;
+  /** This rollout is an automatic revert of a failed one: it is never reverted itself, and has no canary. */
+  autoReverted: boolean;
+}
+
+export interface RolloutEvent {
+  type: string;
+  message: string;
+}
+
+export interface NextStepInput {
+  rollout: RolloutState;
+  update: UpdateSpec;
+  /** The spec's instance count. */
+  instances: number;
+  slots: readonly SlotView[];
+  /** Hosts ready, empty, not reserved, and fitting the service's constraints and resources. */
+  spareHosts: number;
+  nowMs: number;
+}
+
+export interface NextStepResult {
+  rollout: RolloutState;
+  actions: Action[];
+  /** The earliest future deadline or timer (drain end, minHealthyTime reached, healthyDeadline, progressDeadline); null: nothing is timed. */
+  wakeAtMs: number | null;
+  events: RolloutEvent[];
+  /** Set on the call that fails a rollout with autoRevert: start startRollout(service, toRevision, revertTo, now, { autoReverted: true }). */
+  revertTo?: number;
+}
+
+/** A new rollout; an automatic revert starts in status "reverting". */
+export function startRollout(service: string, from: number, to: number, nowMs: number, o: { autoReverted?: boolean } = {}): RolloutState {
+  const autoReverted = o.autoReverted ?? false;
+  return {
+    service,
+    fromRevision: from,
+    toRevision: to,
+    status: autoReverted ? "reverting" : "running",
+    reason: autoReverted ? `automatic revert of revision ${from}` : "",
+    startedAtMs: nowMs,
+    lastProgressAtMs: nowMs,
+    batch: null,
+    promoted: false,
+    autoReverted,
+  };
+}
+
+/**
+ * `berth rollout promote`: past the canary. Promoting early (still running or paused)
+ * lifts the canary stop ahead of time; promoting an ended rollout changes nothing.
+ */
+export function promote(r: RolloutState, nowMs: number): RolloutState {
+  switch (r.status) {
+    case "awaiting-promotion":
+      // The wait for a human is not lack of progress: the deadline restarts now.
+      return { ...r, status: "running", promoted: true, reason: "", lastProgressAtMs: nowMs };
+    case "running":
+    case "paused":
+    case "reverting":
+      return { ...r, promoted: true };
+    case "succeeded":
+    case "failed":
+      return r;
+    default:
+      return assertNever(r.status);
+  }
+}
+
+/** `berth rollout pause`: stop starting anything new. Pausing an ended or paused rollout changes nothing. */
+export function pause(r: RolloutState, reason = "paused by an operator"): RolloutState {
+  switch (r.status) {
+    case "running":
+    case "reverting":
+    case "awaiting-promotion":
+      return { ...r, status: "paused", reason };
+    case "paused":
+    case "succeeded":
+    case "failed":
+      return r;
+    default:
+      return assertNever(r.status);
+  }
+}
+
+/**
+ * `berth rollout resume`. Deadlines are not checked while paused, and restart from
+ * now: time the operator did not let the rollout move must not fail it. A rollout
+ * paused while awaiting promotion resumes running; the next step finds the canary
+ * done and waits for promotion again.
+ */
+export function resume(r: RolloutState, nowMs: number): RolloutState {
+  if (r.status !== "paused") return r;
+  return {
+    ...r,
+    status: r.autoReverted ? "reverting" : "running",
+    reason: "",
+    lastProgressAtMs: nowMs,
+    batch: r.batch ? { ...copyBatch(r.batch), startedAtMs: nowMs } : null,
+  };
+}
+
+const copyInService = (p: SlotPhase | undefined): boolean => p === "in-service";
+
+/** A slot is in the endpoints when its serving copy or its surge copy is in service. */
+function inEndpoints(v: SlotView): boolean {
+  return copyInService(v.phase) || copyInService(v.surge?.phase);
+}
+
+/**
+ * The slots in service, for the endpoints API. For each, the shell publishes every
+ * copy whose phase is "in-service": the serving copy, the surge copy, or both (a
+ * retire drains the serving copy, so the surge copy alone carries the slot then).
+ */
+export function endpoints(slots: readonly SlotView[]): number[] {
+  return slots
+    .filter(inEndpoints)
+    .map((v) => v.slot)
+    .sort((a, b) => a - b);
+}
+
+/** On the target revision and in service, with no second copy of another revision left over. */
+function isDone(v: SlotView, to: number): boolean {
+  return v.revision === to && v.phase === "in-service" && (v.surge === null || v.surge.revision === to);
+}
+
+/**
+ * A retire in progress: the serving copy drains while the surge copy serves. The
+ * shell finishes it whatever happens to the rollout that issued it, so nobody
+ * touches the slot meanwhile: cancelling that surge copy would leave the slot with
+ * nothing in service.
+ */
+function isRetiring(v: SlotView): boolean {
+  return v.surge !== null && v.drainingSinceMs !== null;
+}
+
+/** A surge copy of a revision that is neither this rollout's nor the serving one: left by a failed or superseded rollout. */
+function hasStaleSurge(v: SlotView, to: number): boolean {
+  return v.surge !== null && v.surge.revision !== to && v.surge.revision !== v.revision && !isRetiring(v);
+}
+
+/** The rollout waits for these to finish: a host-drain move (a second copy of the same revision, the reconcile loop's), or a retire. */
+function isForeignMove(v: SlotView): boolean {
+  return v.surge !== null && (v.surge.revision === v.revision || isRetiring(v));
+}
+
+/**
+ * Whether the rollout has to touch this slot: it runs another revision, or it was
+ * drained and nobody will bring it back (a failed rollout's batch, left for the next
+ * one), or it carries a stale surge copy.
+ */
+function needsWork(v: SlotView, to: number): boolean {
+  if (isDone(v, to) || isForeignMove(v)) return false;
+  return v.revision !== to || (v.drainingSinceMs !== null && v.surge === null) || hasStaleSurge(v, to);
+}
+
+/**
+ * What moving this slot costs in availability: 0 when it is out of the endpoints
+ * already (replacing it loses nothing), or when only a stale surge copy has to go
+ * and the serving copy on `to` stays in service; 1 otherwise.
+ */
+function cost(v: SlotView, to: number): 0 | 1 {
+  if (!inEndpoints(v)) return 0;
+  if (v.revision === to && v.phase === "in-service") return 0;
+  return 1;
+}
+
+function copyBatch(b: RolloutBatch): RolloutBatch {
+  return { slots: [...b.slots], startedAtMs: b.startedAtMs, viaSpare: [...b.viaSpare], issued: b.issued.map((i) => ({ ...i })), done: [...b.done] };
+}
+
+/**
+ * What a status lets a step do:
+ *   active   everything (running, reverting)
+ *   hold     only finish in-place replacements of drained slots (paused, awaiting-promotion):
+ *            a drained copy is capacity lost, a surge copy waiting for its retire is not
+ *   unwind   failed: bring drained-but-not-replaced copies back on their own revision
+ *   finished nothing (succeeded)
+ */
+type Mode = "active" | "hold" | "unwind" | "finished";
+
+function modeOf(s: RolloutStatus): Mode {
+  switch (s) {
+    case "running":
+    case "reverting":
+      return "active";
+    case "paused":
+    case "awaiting-promotion":
+      return "hold";
+    case "failed":
+      return "unwind";
+    case "succeeded":
+      return "finished";
+    default:
+      return assertNever(s);
+  }
+}
+
+function wasIssued(b: RolloutBatch, slot: number, kind: Action["kind"]): boolean {
+  return b.issued.some((i) => i.slot === slot && i.kind === kind);
+}
+
+/** The slot's next action in its batch, or null to wait (for an effect, a timer, or health). */
+function stepSlot(v: SlotView, b: RolloutBatch, mode: "active" | "hold", to: number, u: UpdateSpec, nowMs: number): Action | null {
+  const slot = v.slot;
+  const was = (kind: Action["kind"]): boolean => wasIssued(b, slot, kind);
+  const active = mode === "active";
+  // A stale surge copy goes first: its spare is needed, and a slot must not end with two revisions.
+  if (hasStaleSurge(v, to)) return active && !was("cancel") ? { kind: "cancel", slot } : null;
+  if (b.viaSpare.includes(slot)) {
+    // After a retire the shell moves the slot once the old copy has drained; it is done when that shows.
+    if (was("retire") || v.revision === to) return null;
+    if (v.surge !== null && v.surge.revision === to) {
+      return active && v.surge.phase === "in-service" ? { kind: "retire", slot } : null;
+    }
+    return active && !was("surge") ? { kind: "surge", slot, revision: to } : null;
+  }
+  if (was("replace")) return null;
+  if (v.drainingSinceMs !== null) {
+    // Replacing a drained copy is allowed even on hold: left alone it would stay out of service.
+    return nowMs >= v.drainingSinceMs + u.drainTimeMs ? { kind: "replace", slot, revision: to } : null;
+  }
+  if (v.revision === to) return null; // coming up on its own
+  switch (v.phase) {
+    case "in-service":
+      return active && !was("drain") ? { kind: "drain", slot } : null;
+    case "draining":
+      // A phase without its timestamp is the shell's inconsistency: never cut a drain short.
+      return null;
+    case "warming":
+    case "starting":
+    case "unhealthy":
+    case "stopped":
+    case "pending":
+    case "failed":
+    case "lost":
+      // Out of the endpoints already: nothing to drain, and replacing it costs nothing.
+      return active ? { kind: "replace", slot, revision: to } : null;
+    default:
+      return assertNever(v.phase);
+  }
+}
+
+/**
+ * A failed rollout leaves slots as they are, except a copy it drained and did not
+ * replace yet: after drainTime that copy is restarted on the revision it runs, so it
+ * comes back into service. The failed revision is not what it ran.
+ */
+function unwindSlot(v: SlotView, b: RolloutBatch, u: UpdateSpec, nowMs: number): Action | null {
+  if (b.viaSpare.includes(v.slot) || wasIssued(b, v.slot, "replace") || v.drainingSinceMs === null || v.surge !== null) return null;
+  return nowMs >= v.drainingSinceMs + u.drainTimeMs ? { kind: "replace", slot: v.slot, revision: v.revision } : null;
+}
+
+/** The batch's healthy deadline: its new copies can start only after the drain, so in-place batches get drainTime on top. */
+function healthyDeadlineAt(b: RolloutBatch, u: UpdateSpec): number {
+  const drains = b.slots.some((s) => !b.viaSpare.includes(s));
+  return b.startedAtMs + u.healthyDeadlineMs + (drains ? u.drainTimeMs : 0);
+}
+
+/** Every slot of the batch runs its new copy in service: done, done once, or (via a spare) the surge copy in service. */
+function batchHealthy(b: RolloutBatch, views: ReadonlyMap<number, SlotView>, to: number): boolean {
+  return b.slots.every((s) => {
+    const v = views.get(s);
+    if (v === undefined || b.done.includes(s) || isDone(v, to)) return true;
+    return b.viaSpare.includes(s) && v.surge !== null && v.surge.revision === to && v.surge.phase === "in-service";
+  });
+}
+
+/** Every slot of the batch has been done (a slot that is gone, scaled down, counts as done). */
+function batchComplete(b: RolloutBatch, views: ReadonlyMap<number, SlotView>): boolean {
+  return b.slots.every((s) => b.done.includes(s) || !views.has(s));
+}
+
+interface Pick {
+  slots: number[];
+  viaSpare: number[];
+  why: string;
+}
+
+/**
+ * The next batch. Worked example: 5 instances, maxUnavailable 2, maxSurge 1, one
+ * spare host, slot 3 failed on its own, nothing else out.
+ *   out    = instances − in endpoints   = 5 − 4 = 1
+ *   budget = maxUnavailable − out        = 2 − 1 = 1   (in-place drains allowed)
+ *   spares = min(maxSurge − surges, spareHosts) = min(1 − 0, 1) = 1
+ * Candidates, cheapest first then by slot: 3 (out already: replaced in place, free),
+ * 0 (takes the spare: surge), 1 (takes the budget: drain), 2 (nothing left: next
+ * batch). The batch is [3, 0, 1]; afterwards out = 2 = maxUnavailable. Had slot 3
+ * not failed, budget would be 2 and the batch [0, 1, 2] with out = 2 as well.
+ * A canary (not promoted) caps the batch so no more than `canary` slots run or are
+ * headed for `toRevision`.
+ */
+function pickBatch(slots: readonly SlotView[], u: UpdateSpec, instances: number, spareHosts: number, to: number, canaryActive: boolean): Pick {
+  const out = Math.max(0, instances - endpoints(slots).length);
+  let budget = u.maxUnavailable - out;
+  let spares = Math.min(u.maxSurge - slots.filter((v) => v.surge !== null).length, spareHosts);
+  const onTarget = slots.filter((v) => v.revision === to || v.surge?.revision === to).length;
+  let room = canaryActive ? u.canary - onTarget : Number.POSITIVE_INFINITY;
+  const candidates = slots.filter((v) => needsWork(v, to)).sort((a, b) => cost(a, to) - cost(b, to) || a.slot - b.slot);
+  const pick: Pick = { slots: [], viaSpare: [], why: "" };
+  for (const v of candidates) {
+    if (room <= 0) break;
+    if (v.surge !== null && v.surge.revision === to) {
+      // It holds its spare already (a superseded rollout's surge): finish it that way.
+      pick.viaSpare.push(v.slot);
+    } else if (cost(v, to) === 0) {
+      // Free: nothing of it is in service that the rollout would take out.
+    } else if (spares > 0) {
+      spares--;
+      pick.viaSpare.push(v.slot);
+    } else if (budget > 0) {
+      budget--;
+    } else {
+      continue;
+    }
+    pick.slots.push(v.slot);
+    room--;
+  }
+  if (pick.slots.length === 0) {
+    if (room <= 0) pick.why = `waiting for the canary slots on revision ${to} to come into service`;
+    else if (u.maxUnavailable <= out && u.maxSurge > 0 && spareHosts === 0) pick.why = `waiting for a spare host or for out-of-service slots to recover (${out} of ${instances} out, maxUnavailable ${u.maxUnavailable})`;
+    else pick.why = `waiting: ${out} of ${instances} out of service already (maxUnavailable ${u.maxUnavailable})`;
+  }
+  return pick;
+}
+
+function describeBatch(p: Pick, views: ReadonlyMap<number, SlotView>, to: number): string {
+  const parts = p.slots.map((s) => {
+    const v = views.get(s);
+    if (p.viaSpare.includes(s)) return `${s} (surge onto a spare)`;
+    if (v !== undefined && cost(v, to) === 0) return `${s} (out of service already: replace in place)`;
+    return `${s} (drain, then replace)`;
+  });
+  return `batch: ${parts.join(", ")} → revision ${to}`;
+}
+
+/**
+ * One step of the rollout. Worked example (the test "4 instances v1 → v2" runs it):
+ * 4 instances, maxUnavailable 1, maxSurge 0, drainTime 0.5s, minHealthyTime 1s, and
+ * v2 healthy 2s after it starts.
+ *
+ *   t (s)  this call                                        endpoints   wake at
+ *   0      batch [0]: drain 0                                1 2 3       0.5 (drain end)
+ *   0.5    replace 0 with v2                                 1 2 3       (agent reports)
+ *   2.5    (0 turns healthy: warming)                        1 2 3       3.5 (minHealthyTime)
+ *   3.5    0 done: progress; batch [1]: drain 1              0 2 3       4.0
+ *   4.0    replace 1 …    7.0 batch [2] …    10.5 batch [3] …
+ *   14.0   3 done: every slot on v2 and in service: succeeded
+ *
+ * Each batch lasts drainTime + start + minHealthyTime = 3.5s, and exactly one slot
+ * is out of the endpoints at a time. healthyDeadline for batch [0] falls at
+ * 0 + drainTime + healthyDeadline; progressDeadline at lastProgressAtMs + progressDeadline.
+ */
+export function nextStep(input: NextStepInput): NextStepResult {
+  const { update: u, nowMs, instances } = input;
+  const r: RolloutState = { ...input.rollout, batch: input.rollout.batch ? copyBatch(input.rollout.batch) : null };
+  const to = r.toRevision;
+  const views = new Map(input.slots.map((v) => [v.slot, v]));
+  const actions: Action[] = [];
+  const events: RolloutEvent[] = [];
+  let revertTo: number | undefined;
+  const issue = (b: RolloutBatch, a: Action): void => {
+    b.issued.push({ slot: a.slot, kind: a.kind });
+    actions.push(a);
+  };
+  let mode = modeOf(r.status);
+  if (mode === "finished") return { rollout: r, actions, wakeAtMs: null, events };
+
+  if (mode !== "unwind") {
+    // 1. Progress: a batch slot newly done moves the progress deadline.
+    const b = r.batch;
+    if (b !== null) {
+      for (const s of b.slots) {
+        const v = views.get(s);
+        if (v === undefined || b.done.includes(s) || !isDone(v, to)) continue;
+        b.done.push(s);
+        r.lastProgressAtMs = nowMs;
+        const onTo = input.slots.filter((x) => isDone(x, to)).length;
+        events.push({ type: "rollout.progress", message: `slot ${s} runs revision ${to} and is in service (${onTo}/${instances})` });
+      }
+    }
+    // 2. Done when every slot runs toRevision in service, whatever the status.
+    if (input.slots.length >= instances && input.slots.every((v) => isDone(v, to))) {
+      r.status = "succeeded";
+      r.reason = "";
+      r.batch = null;
+      events.push({ type: "rollout.succeeded", message: `every instance runs revision ${to} and is in service` });
+      return { rollout: r, actions, wakeAtMs: null, events };
+    }
+    // 3. Deadlines, only while the rollout may move (a pause or a wait for a human is not a failure).
+    if (mode === "active") {
+      let failure = "";
+      if (r.batch !== null && !batchHealthy(r.batch, views, to) && nowMs >= healthyDeadlineAt(r.batch, u)) {
+        const late = r.batch.slots.filter((s) => !r.batch?.done.includes(s));
+        failure = `slots ${late.join(", ")} not in service on revision ${to} within healthyDeadline (${u.healthyDeadlineMs}ms)`;
+      } else if (nowMs >= r.lastProgressAtMs + u.progressDeadlineMs) {
+        failure = `no slot came into service on revision ${to} for progressDeadline (${u.progressDeadlineMs}ms)`;
+      }
+      if (failure !== "") {
+        r.status = "failed";
+        r.reason = failure;
+        mode = "unwind";
+        events.push({ type: "rollout.failed", message: `revision ${r.fromRevision} → ${to} failed: ${failure}` });
+        if (u.autoRevert && !r.autoReverted) {
+          revertTo = r.fromRevision;
+          events.push({ type: "rollout.reverting", message: `autoRevert: rolling back to revision ${r.fromRevision}` });
+        }
+        // Surge copies of the failed revision must not linger on spares; retired ones have moved already.
+        const b2 = r.batch;
+        if (b2 !== null) {
+          for (const s of b2.viaSpare) {
+            const v = views.get(s);
+            const surged = wasIssued(b2, s, "surge") || (v?.surge?.revision === to);
+            if (surged && !wasIssued(b2, s, "retire") && !wasIssued(b2, s, "cancel")) issue(b2, { kind: "cancel", slot: s });
+          }
+        }
+      }
+    }
+  }
+
+  // 4. Step the slots of the current batch.
+  const cur = r.batch;
+  if (cur !== null) {
+    for (const s of cur.slots) {
+      const v = views.get(s);
+      if (v === undefined || cur.done.includes(s)) continue;
+      const a = mode === "unwind" ? unwindSlot(v, cur, u, nowMs) : stepSlot(v, cur, mode, to, u, nowMs);
+      if (a !== null) issue(cur, a);
+    }
+    if (mode !== "unwind" && batchComplete(cur, views)) r.batch = null;
+  }
+
+  // 5. With no batch in flight: wait for promotion, or start the next batch.
+  if (mode === "active" && r.batch === null) {
+    const canaryActive = u.canary > 0 && !r.promoted && !r.autoReverted;
+    const doneCount = input.slots.filter((v) => isDone(v, to)).length;
+    const anyWork = input.slots.some((v) => needsWork(v, to));
+    if (canaryActive && doneCount >= u.canary && anyWork) {
+      r.status = "awaiting-promotion";
+      r.reason = `canary: ${doneCount} of ${instances} run revision ${to} and are in service; waiting for \`berth rollout promote\``;
+      events.push({ type: "rollout.awaiting-promotion", message: r.reason });
+    } else if (anyWork) {
+      const p = pickBatch(input.slots, u, instances, input.spareHosts, to, canaryActive);
+      if (p.slots.length > 0) {
+        const b: RolloutBatch = { slots: p.slots, startedAtMs: nowMs, viaSpare: p.viaSpare, issued: [], done: [] };
+        r.batch = b;
+        r.reason = "";
+        events.push({ type: "rollout.batch", message: describeBatch(p, views, to) });
+        for (const s of b.slots) {
+          const v = views.get(s);
+          const a = v === undefined ? null : stepSlot(v, b, "active", to, u, nowMs);
+          if (a !== null) issue(b, a);
+        }
+      } else {
+        r.reason = p.why;
+      }
+    } else {
+      r.reason = `waiting for slots on revision ${to} to come into service`;
+    }
+  }
+
+  const result: NextStepResult = { rollout: r, actions, wakeAtMs: wakeAt(r, modeOf(r.status), u, input.slots, nowMs), events };
+  if (revertTo !== undefined) result.revertTo = revertTo;
+  return result;
+}
+
+/** The earliest stored deadline or timer after now; earlier ones have been acted on in this call. */
+function wakeAt(r: RolloutState, mode: Mode, u: UpdateSpec, slots: readonly SlotView[], nowMs: number): number | null {
+  if (mode === "finished") return null;
+  const times: number[] = [];
+  for (const v of slots) {
+    // Drain ends: an in-place replacement, a retire the shell finishes, or a failed rollout's unwind.
+    if (v.drainingSinceMs !== null) times.push(v.drainingSinceMs + u.drainTimeMs);
+    if (mode === "unwind") continue;
+    // minHealthyTime reached: the shell re-derives the phase, and the slot may be done or retired.
+    if (v.phase === "warming" && v.healthySinceMs !== null) times.push(v.healthySinceMs + u.minHealthyTimeMs);
+    if (v.surge?.phase === "warming" && v.surge.healthySinceMs !== null) times.push(v.surge.healthySinceMs + u.minHealthyTimeMs);
+  }
+  if (mode === "active") {
+    if (r.batch !== null) times.push(healthyDeadlineAt(r.batch, u));
+    times.push(r.lastProgressAtMs + u.progressDeadlineMs);
+  }
+  const future = times.filter((t) => t > nowMs);
+  return future.length === 0 ? null : Math.min(...future);
+}

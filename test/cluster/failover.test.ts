@@ -1,0 +1,234 @@
+/**
+ * Issue 5 on a real topology: a lost host's instance is replaced on a spare with
+ * the next epoch; a host that comes back stops its superseded copy before it is
+ * ready; self-fencing keeps a singleton to one copy across a partition; the
+ * mass-failure guard pauses failover; flapping moves an instance once; a
+ * controller restart replaces nothing.
+ */
+import { execFile } from "node:child_process";
+import { resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Cluster, ROOT, type EventJson, type StatusJson } from "./harness/cluster.js";
+import { waitFor } from "./harness/wait.js";
+
+const exec = promisify(execFile);
+const SVC = resolve(ROOT, "test/fixtures/svc");
+const TTL_MS = 3000;
+const netns = process.getuid?.() === 0;
+
+function spec(name: string, instances: number, extra = ""): string {
+  return `name: ${name}
+artifact: ${SVC}
+run:
+  command: node
+  args: [server.js, --tag=${name}]
+  env: { PORT: "8080" }
+  stopTimeout: 2s
+instances: ${instances}
+health:
+  http: { port: 8080, path: /healthz }
+  interval: 300ms
+  timeout: 250ms
+${extra}`;
+}
+
+/** How many copies of a service run right now, on every host (they share one pid namespace). */
+async function copies(name: string): Promise<number> {
+  try {
+    const { stdout } = await exec("pgrep", ["-fc", `server.js --tag=${name}$`]);
+    return Number(stdout.trim());
+  } catch {
+    return 0; // pgrep exits 1 when nothing matches
+  }
+}
+
+const healthyOn = (s: StatusJson): string[] => s.instances.filter((i) => i.state === "healthy").map((i) => i.host);
+
+describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
+  let c: Cluster;
+  let ids: string[] = [];
+  const idx = (hostId: string): number => ids.indexOf(hostId) + 1;
+
+  beforeAll(async () => {
+    c = await Cluster.start({ hosts: 5, ttl: "3s", heartbeat: "500ms" });
+    ids = await Promise.all([1, 2, 3, 4, 5].map((i) => c.hostIdOf(i)));
+  });
+  afterEach(async ({ task }) => {
+    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
+  });
+  afterAll(async () => {
+    await c?.destroy();
+  });
+
+  async function deploy(name: string, instances: number, extra = ""): Promise<StatusJson> {
+    const r = await c.apply(await c.specDir(name, { [`${name}.yaml`]: spec(name, instances, extra) }));
+    expect(r.code, r.stderr).toBe(0);
+    return c.waitForStatus(name, (s) => healthyOn(s).length === instances, `${instances} healthy ${name}`);
+  }
+
+  async function remove(name: string): Promise<void> {
+    expect((await c.cli(["delete", name])).code).toBe(0);
+    await waitFor(async () => (await copies(name)) === 0, { timeoutMs: 20_000, what: `${name} stopped everywhere` });
+  }
+
+  /** Brings a killed or partitioned host back as a working agent. */
+  async function revive(i: number, killed: boolean): Promise<void> {
+    if (killed) c.startAgent(i);
+    else await c.topo.heal(i);
+    await c.waitForHosts((hs) => hs.find((h) => h.id === ids[i - 1])?.status === "ready", `host ${i} ready again`);
+  }
+
+  const eventsSince = async (t: number): Promise<EventJson[]> => (await c.events()).filter((e) => e.time_ms >= t);
+
+  it("kill a host running one of 3 instances: a spare runs a healthy replacement within TTL + start + first check + 1 s", async () => {
+    const st = await deploy("web", 3);
+    const ev0 = await c.events();
+    // What "start + first health check" takes here, measured on the first placement.
+    const startToHealthy = Math.max(
+      ...st.instances.map((i) => {
+        const placed = ev0.find((e) => e.type === "instance.placed" && e.message.startsWith(`${i.instance} `))!;
+        const healthy = ev0.find((e) => e.type === "instance.healthy" && e.host === i.host && e.service === "web")!;
+        return healthy.time_ms - placed.time_ms;
+      }),
+    );
+    const victim = st.instances[0]!;
+    const killedAt = Date.now();
+    await c.topo.killHost(idx(victim.host));
+    const after = await c.waitForStatus("web", (s) => healthyOn(s).length === 3 && !s.instances.some((i) => i.host === victim.host), "3 healthy again, off the lost host", 30_000);
+    const ev = await eventsSince(killedAt);
+    const down = ev.find((e) => e.type === "host.down" && e.host === victim.host)!;
+    const replaced = after.instances.find((i) => i.instance === victim.instance)!;
+    const healthy = ev.find((e) => e.type === "instance.healthy" && e.host === replaced.host)!;
+    expect(down.time_ms - killedAt).toBeLessThanOrEqual(TTL_MS + 1000);
+    expect(healthy.time_ms - killedAt, `start→healthy was ${startToHealthy} ms`).toBeLessThanOrEqual(TTL_MS + startToHealthy + 1000);
+    expect(replaced.epoch).toBe(victim.epoch + 1);
+    expect(ev.some((e) => e.type === "instance.lost" && e.service === "web")).toBe(true);
+    await revive(idx(victim.host), true);
+    await remove("web");
+  });
+
+  it("a host that comes back stops its superseded copy before it is ready, becomes a spare, and gets nothing back", async () => {
+    const st = await deploy("api", 2);
+    const victim = st.instances[0]!;
+    const cutAt = Date.now();
+    await c.topo.partition(idx(victim.host));
+    await c.waitForStatus("api", (s) => healthyOn(s).length === 2 && !s.instances.some((i) => i.host === victim.host), "api replaced", 30_000);
+    expect(await copies("api")).toBe(3); // the isolated copy still runs: this service does not self-fence
+    await revive(idx(victim.host), false);
+    const ev = await eventsSince(cutAt);
+    const fencing = ev.find((e) => e.type === "host.fencing" && e.host === victim.host);
+    const fenced = ev.find((e) => e.type === "host.fenced" && e.host === victim.host);
+    const back = ev.find((e) => e.type === "host.back" && e.host === victim.host);
+    expect(fencing && fenced && back).toBeTruthy();
+    expect(fenced!.seq).toBeLessThan(back!.seq);
+    expect(await copies("api")).toBe(2);
+    const now = await c.status("api");
+    expect(now.instances.some((i) => i.host === victim.host)).toBe(false); // not moved back
+    expect((await c.hosts()).find((h) => h.id === victim.host)!.service).toBe("");
+    await remove("api");
+  });
+
+  it("a self-fenced singleton never runs twice across a partition", async () => {
+    const st = await deploy("solo", 1, "failover: { stopAfterDisconnect: 2s }\n");
+    const victim = st.instances[0]!;
+    let max = 0;
+    let sampling = true;
+    const probe = (async () => {
+      while (sampling) {
+        max = Math.max(max, await copies("solo"));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    try {
+      await c.topo.partition(idx(victim.host));
+      const moved = await c.waitForStatus("solo", (s) => s.instances[0]!.host !== victim.host && s.instances[0]!.state === "healthy", "solo replaced", 40_000);
+      expect(moved.instances[0]!.epoch).toBe(victim.epoch + 1);
+      await revive(idx(victim.host), false);
+      expect((await c.hosts()).find((h) => h.id === victim.host)!.service).toBe("");
+    } finally {
+      sampling = false;
+      await probe;
+    }
+    expect(max).toBe(1);
+    expect(await copies("solo")).toBe(1);
+    await remove("solo");
+  });
+
+  it("with no spare the instance waits as pending with its reason, and lands on a host that joins", async () => {
+    await deploy("fill", 5);
+    const st = await c.status("fill");
+    const victim = st.instances[4]!;
+    await c.topo.killHost(idx(victim.host));
+    const pending = await c.waitForStatus("fill", (s) => s.instances.some((i) => i.state === "pending" && i.reason.includes("no spare host")), "an instance pending for want of a spare", 30_000);
+    expect(pending.instances.find((i) => i.state === "pending")!.reason).toMatch(/no spare host: .*occupied/);
+    const n = await c.topo.addHost();
+    c.startAgent(n, { token: await c.joinToken(1) });
+    await c.waitForStatus("fill", (s) => healthyOn(s).length === 5, "all 5 healthy with the new host", 60_000);
+    ids.push(await c.hostIdOf(n));
+    await remove("fill");
+    await revive(idx(victim.host), true);
+  });
+
+  it("the guard pauses failover when half the hosts go down at once, until an operator resumes", async () => {
+    const st = await deploy("guarded", 3);
+    const victims = st.instances.slice(0, 2).map((i) => i.host);
+    const ready = (await c.hosts()).filter((h) => h.status === "ready").length;
+    // Take down half of the ready hosts, the two running instances among them.
+    const others = ids.filter((id) => !st.instances.some((i) => i.host === id));
+    const extra = others.slice(0, Math.max(0, Math.ceil(ready / 2) - victims.length));
+    const killedAt = Date.now();
+    await Promise.all([...victims, ...extra].map((h) => c.topo.killHost(idx(h))));
+    const paused = await c.waitForEvent((e) => e.type === "failover.paused" && e.time_ms >= killedAt, "failover paused");
+    expect(paused.message).toMatch(/went down within/);
+    await c.waitForHosts((hs) => victims.every((v) => hs.find((h) => h.id === v)!.status === "down"), "victims down");
+    const held = await c.status("guarded");
+    expect(held.instances.filter((i) => i.state === "lost").every((i) => /failover paused/.test(i.reason))).toBe(true);
+    expect((await eventsSince(killedAt)).some((e) => e.type === "instance.lost")).toBe(false);
+    const hostsOut = await c.cli(["hosts"]);
+    expect(hostsOut.stdout).toMatch(/FAILOVER PAUSED/);
+    expect((await c.cli(["failover", "resume"])).code).toBe(0);
+    await c.waitForStatus("guarded", (s) => healthyOn(s).length === 3, "3 healthy after resume", 30_000);
+    await remove("guarded");
+    for (const h of [...victims, ...extra]) await revive(idx(h), true);
+  });
+
+  it("a flapping host (down and up 5 times) moves its instance once", async () => {
+    const st = await deploy("flap", 1);
+    const host = st.instances[0]!.host;
+    const t0 = Date.now();
+    for (let k = 0; k < 5; k++) {
+      await c.topo.partition(idx(host));
+      await c.waitForHosts((hs) => hs.find((h) => h.id === host)!.status === "down", `flap ${k + 1}: down`);
+      await revive(idx(host), false);
+    }
+    await c.waitForStatus("flap", (s) => s.instances[0]!.state === "healthy", "flap healthy");
+    const ev = await eventsSince(t0);
+    expect(ev.filter((e) => e.type === "instance.lost" && e.service === "flap")).toHaveLength(1);
+    expect(ev.filter((e) => e.type === "instance.placed" && e.service === "flap")).toHaveLength(1);
+    await remove("flap");
+  });
+
+  it("failover.enabled: false keeps the instance where it is", async () => {
+    const st = await deploy("pinned-down", 1, "failover: { enabled: false }\n");
+    const host = st.instances[0]!.host;
+    await c.topo.killHost(idx(host));
+    const s = await c.waitForStatus("pinned-down", (x) => x.instances[0]!.state === "lost", "lost, not moved");
+    expect(s.instances[0]!.host).toBe(host);
+    expect(s.instances[0]!.reason).toMatch(/failover is disabled/);
+    await revive(idx(host), true);
+    await remove("pinned-down");
+  });
+
+  it("a controller restart replaces nothing: instances keep running, same process", async () => {
+    const st = await deploy("steady", 2);
+    const t0 = Date.now();
+    await c.killController();
+    await c.startController();
+    const after = await c.waitForStatus("steady", (s) => healthyOn(s).length === 2, "steady reported healthy again");
+    expect(after.instances.map((i) => [i.host, i.pid, i.epoch])).toEqual(st.instances.map((i) => [i.host, i.pid, i.epoch]));
+    const ev = await eventsSince(t0);
+    expect(ev.filter((e) => ["instance.lost", "instance.placed", "host.down"].includes(e.type))).toEqual([]);
+    await remove("steady");
+  });
+});
