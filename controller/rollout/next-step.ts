@@ -381,12 +381,16 @@ function healthyDeadlineAt(b: RolloutBatch, u: UpdateSpec): number {
   return b.startedAtMs + u.healthyDeadlineMs + (drains ? u.drainTimeMs : 0);
 }
 
-/** Every slot of the batch runs its new copy in service: done, done once, or (via a spare) the surge copy in service. */
-function batchHealthy(b: RolloutBatch, views: ReadonlyMap<number, SlotView>, to: number): boolean {
-  return b.slots.every((s) => {
+/**
+ * The batch slots whose new copy is not in service: not done (now or before), and
+ * (via a spare) no surge copy in service. A surge copy in service has proved the
+ * revision; its retire is drain time, not health.
+ */
+function unhealthySlots(b: RolloutBatch, views: ReadonlyMap<number, SlotView>, to: number): number[] {
+  return b.slots.filter((s) => {
     const v = views.get(s);
-    if (v === undefined || b.done.includes(s) || isDone(v, to)) return true;
-    return b.viaSpare.includes(s) && v.surge !== null && v.surge.revision === to && v.surge.phase === "in-service";
+    if (v === undefined || b.done.includes(s) || isDone(v, to)) return false;
+    return !(b.viaSpare.includes(s) && v.surge !== null && v.surge.revision === to && v.surge.phase === "in-service");
   });
 }
 
@@ -514,9 +518,9 @@ export function nextStep(input: NextStepInput): NextStepResult {
     // 3. Deadlines, only while the rollout may move (a pause or a wait for a human is not a failure).
     if (mode === "active") {
       let failure = "";
-      if (r.batch !== null && !batchHealthy(r.batch, views, to) && nowMs >= healthyDeadlineAt(r.batch, u)) {
-        const late = r.batch.slots.filter((s) => !r.batch?.done.includes(s));
-        failure = `slots ${late.join(", ")} not in service on revision ${to} within healthyDeadline (${u.healthyDeadlineMs}ms)`;
+      const late = r.batch === null ? [] : unhealthySlots(r.batch, views, to);
+      if (r.batch !== null && late.length > 0 && nowMs >= healthyDeadlineAt(r.batch, u)) {
+        failure = `${late.length === 1 ? "slot" : "slots"} ${late.join(", ")} not in service on revision ${to} within healthyDeadline (${u.healthyDeadlineMs}ms)`;
       } else if (nowMs >= r.lastProgressAtMs + u.progressDeadlineMs) {
         failure = `no slot came into service on revision ${to} for progressDeadline (${u.progressDeadlineMs}ms)`;
       }

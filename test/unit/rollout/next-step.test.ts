@@ -1,0 +1,345 @@
+/**
+ * Rollout scenarios on a simulated fleet (sim.ts): the core decides, the simulator
+ * plays the shell and the agents, the clock jumps from event to event.
+ */
+import { describe, expect, it } from "vitest";
+import { endpoints, nextStep, pause, promote, resume, startRollout, type NextStepInput, type RolloutState, type SlotView } from "../../../controller/rollout/next-step.js";
+import { assertNever } from "../../../controller/scheduler/assert-never.js";
+import { minInService, Sim, update, type Issued } from "./sim.js";
+
+/** The actions as compact strings, e.g. "500 replace 0→2". */
+function log(issued: readonly Issued[]): string[] {
+  return issued.map(({ t, action: a }) => {
+    switch (a.kind) {
+      case "replace":
+      case "surge":
+        return `${t} ${a.kind} ${a.slot}→${a.revision}`;
+      case "drain":
+      case "retire":
+      case "cancel":
+        return `${t} ${a.kind} ${a.slot}`;
+      default:
+        return assertNever(a);
+    }
+  });
+}
+
+const v2In2s = (): number => 2000;
+
+describe("rollout: in place, maxUnavailable 1", () => {
+  it("moves 4 instances v1 → v2 one at a time, never fewer than 3 in the endpoints (the worked example)", () => {
+    const sim = new Sim({ instances: 4, update: update(), spares: 0, from: 1, to: 2, startDelayMs: v2In2s });
+    sim.settle();
+    expect(sim.lastResult?.wakeAtMs).toBe(500); // the drain's end, not a poll
+    expect(sim.run().stalled).toBe(false);
+    expect(log(sim.issued)).toEqual([
+      "0 drain 0",
+      "500 replace 0→2",
+      "3500 drain 1",
+      "4000 replace 1→2",
+      "7000 drain 2",
+      "7500 replace 2→2",
+      "10500 drain 3",
+      "11000 replace 3→2",
+    ]);
+    expect(sim.rollout.status).toBe("succeeded");
+    expect(sim.now).toBe(14_000);
+    expect(sim.revisions()).toEqual([2, 2, 2, 2]);
+    expect(sim.inService()).toBe(4);
+    expect(minInService(sim)).toBe(3);
+    expect(sim.events.filter((e) => e.type === "rollout.progress").map((e) => e.t)).toEqual([3500, 7000, 10_500, 14_000]);
+  });
+
+  it("fails a never-healthy v3 after the first batch's healthyDeadline and reverts to v2, never below 3 in service", () => {
+    const sim = new Sim({ instances: 4, update: update(), spares: 0, from: 2, to: 3, startDelayMs: (rev) => (rev === 3 ? "never" : 2000) });
+    expect(sim.run().stalled).toBe(false);
+    const [failed, revert] = sim.rollouts;
+    expect(failed?.status).toBe("failed");
+    expect(failed?.reason).toMatch(/slot 0 not in service on revision 3 within healthyDeadline/);
+    expect(revert).toMatchObject({ fromRevision: 3, toRevision: 2, autoReverted: true, status: "succeeded" });
+    // healthyDeadline counts from the batch start plus drainTime: 0 + 500 + 10 000.
+    const failedAt = sim.events.find((e) => e.type === "rollout.failed")?.t;
+    expect(failedAt).toBe(10_500);
+    expect(sim.events.find((e) => e.type === "rollout.reverting")?.message).toMatch(/revision 2/);
+    // Only slot 0 ever ran v3; the revert replaces it at once (it is out of service already: no drain).
+    expect(log(sim.issued)).toEqual(["0 drain 0", "500 replace 0→3", "10500 replace 0→2"]);
+    expect(sim.revisions()).toEqual([2, 2, 2, 2]);
+    expect(minInService(sim)).toBe(3);
+    expect(sim.samples.filter((s) => s.status === "reverting").every((s) => s.inService >= 3)).toBe(true);
+    expect(sim.now).toBe(13_500);
+  });
+
+  it("does not revert without autoRevert, and a revert that fails is not reverted again", () => {
+    const noRevert = new Sim({ instances: 3, update: update({ autoRevert: false }), spares: 0, from: 1, to: 2, startDelayMs: (rev) => (rev === 2 ? "never" : 2000) });
+    noRevert.run();
+    expect(noRevert.rollouts).toHaveLength(1);
+    expect(noRevert.rollout.status).toBe("failed");
+    expect(noRevert.events.some((e) => e.type === "rollout.reverting")).toBe(false);
+    expect(minInService(noRevert)).toBe(2);
+
+    const r = startRollout("web", 2, 1, 0, { autoReverted: true });
+    expect(r.status).toBe("reverting");
+    const out = nextStep({ rollout: { ...r, lastProgressAtMs: -100_000 }, update: update(), instances: 1, slots: [slot(0, 2)], spareHosts: 0, nowMs: 0 });
+    expect(out.rollout.status).toBe("failed");
+    expect(out.revertTo).toBeUndefined();
+  });
+});
+
+describe("rollout: canary", () => {
+  it("stops after one slot until promoted, without failing while it waits, then finishes", () => {
+    const sim = new Sim({ instances: 4, update: update({ canary: 1, progressDeadlineMs: 15_000 }), spares: 0, from: 1, to: 2, startDelayMs: v2In2s });
+    expect(sim.run().stalled).toBe(true);
+    expect(sim.rollout.status).toBe("awaiting-promotion");
+    expect(sim.rollout.reason).toMatch(/canary: 1 of 4/);
+    expect(sim.revisions()).toEqual([2, 1, 1, 1]);
+    expect(sim.lastResult?.wakeAtMs).toBeNull(); // nothing timed while a human decides
+    // A long wait for a human is not lack of progress.
+    sim.advanceTo(100_000);
+    sim.settle();
+    expect(sim.rollout.status).toBe("awaiting-promotion");
+    expect(sim.issued).toHaveLength(2);
+    sim.promoteNow();
+    expect(sim.run().stalled).toBe(false);
+    expect(sim.rollout.status).toBe("succeeded");
+    expect(log(sim.issued).slice(2, 3)).toEqual(["100000 drain 1"]);
+    expect(sim.revisions()).toEqual([2, 2, 2, 2]);
+    expect(minInService(sim)).toBe(3);
+  });
+});
+
+describe("rollout: surge onto spares", () => {
+  it("upgrades a single instance with maxSurge 1, maxUnavailable 0 and never leaves the endpoints empty", () => {
+    const sim = new Sim({ instances: 1, update: update({ maxUnavailable: 0, maxSurge: 1 }), spares: 1, from: 1, to: 2, startDelayMs: v2In2s });
+    expect(sim.run().stalled).toBe(false);
+    // Surge at 0, healthy at 2 s, in service at 3 s: retire; the old copy drains 0.5 s, then the slot moves.
+    expect(log(sim.issued)).toEqual(["0 surge 0→2", "3000 retire 0"]);
+    expect(sim.rollout.status).toBe("succeeded");
+    expect(sim.now).toBe(3500);
+    expect(sim.revisions()).toEqual([2]);
+    expect(minInService(sim)).toBe(1);
+    expect(sim.spares).toBe(1);
+  });
+
+  it("surges first, within min(maxSurge, spareHosts), and drains in place with the rest of the budget", () => {
+    const sim = new Sim({ instances: 4, update: update({ maxUnavailable: 1, maxSurge: 2 }), spares: 1, from: 1, to: 2, startDelayMs: v2In2s });
+    sim.settle();
+    expect(log(sim.issued)).toEqual(["0 surge 0→2", "0 drain 1"]);
+    expect(sim.run().stalled).toBe(false);
+    expect(sim.rollout.status).toBe("succeeded");
+    expect(sim.revisions()).toEqual([2, 2, 2, 2]);
+    expect(minInService(sim)).toBe(3);
+    expect(sim.maxSurgeCopies).toBe(1);
+  });
+
+  it("cancels the surge copy of a revision that never gets healthy, and the revert touches nothing else", () => {
+    const sim = new Sim({ instances: 1, update: update({ maxUnavailable: 0, maxSurge: 1 }), spares: 1, from: 1, to: 2, startDelayMs: (rev) => (rev === 2 ? "never" : 2000) });
+    sim.run();
+    // A surge-only batch has no drain: its deadline is 0 + healthyDeadline.
+    expect(log(sim.issued)).toEqual(["0 surge 0→2", "10000 cancel 0"]);
+    expect(sim.rollouts.map((r) => r.status)).toEqual(["failed", "succeeded"]);
+    expect(sim.revisions()).toEqual([1]);
+    expect(sim.spares).toBe(1);
+    expect(minInService(sim)).toBe(1);
+  });
+});
+
+describe("rollout: pause and resume", () => {
+  it("finishes the drained slot's replacement while paused, starts nothing new, and does not time out", () => {
+    const sim = new Sim({ instances: 4, update: update(), spares: 0, from: 1, to: 2, startDelayMs: v2In2s, pauses: [{ atMs: 200, resumeAtMs: 100_000 }] });
+    expect(sim.run().stalled).toBe(false);
+    expect(log(sim.issued).slice(0, 3)).toEqual(["0 drain 0", "500 replace 0→2", "100000 drain 1"]);
+    expect(sim.rollouts).toHaveLength(1);
+    expect(sim.rollout.status).toBe("succeeded");
+    expect(sim.now).toBe(100_000 + 3 * 3500);
+    expect(sim.events.filter((e) => e.type === "rollout.progress")[0]?.t).toBe(3500); // progress still counted while paused
+    expect(minInService(sim)).toBe(3);
+  });
+
+  it("pause, resume and promote are total: ended rollouts stay as they are", () => {
+    const r = startRollout("web", 1, 2, 0);
+    const p = pause(r);
+    expect(p).toMatchObject({ status: "paused", reason: "paused by an operator" });
+    expect(pause(p)).toBe(p);
+    expect(resume(p, 50)).toMatchObject({ status: "running", reason: "", lastProgressAtMs: 50 });
+    expect(resume(r, 50)).toBe(r);
+    expect(promote(p, 60)).toMatchObject({ status: "paused", promoted: true });
+    const done: RolloutState = { ...r, status: "succeeded" };
+    expect(pause(done)).toBe(done);
+    expect(promote(done, 1)).toBe(done);
+    const reverting = startRollout("web", 2, 1, 0, { autoReverted: true });
+    expect(resume(pause(reverting), 5).status).toBe("reverting");
+  });
+});
+
+describe("rollout: progressDeadline", () => {
+  it("fails when no spare ever appears for a maxUnavailable 0 rollout, waking exactly at the deadline", () => {
+    const sim = new Sim({ instances: 2, update: update({ maxUnavailable: 0, maxSurge: 1, progressDeadlineMs: 20_000, autoRevert: false }), spares: 0, from: 1, to: 2, startDelayMs: v2In2s });
+    sim.settle();
+    expect(sim.issued).toEqual([]);
+    expect(sim.rollout.reason).toMatch(/waiting for a spare host/);
+    expect(sim.lastResult?.wakeAtMs).toBe(20_000);
+    sim.run();
+    expect(sim.rollout.status).toBe("failed");
+    expect(sim.rollout.reason).toMatch(/progressDeadline \(20000ms\)/);
+    expect(sim.now).toBe(20_000);
+    expect(sim.revisions()).toEqual([1, 1]);
+  });
+
+  it("fails a rollout stuck behind a slot that failed on its own, and the revert brings the fleet back", () => {
+    // Slot 0 is on v2 and in service at 3.5 s, then fails for good at 4 s; slot 1 is mid-batch.
+    const sim = new Sim({
+      instances: 3,
+      update: update({ progressDeadlineMs: 20_000 }),
+      spares: 0,
+      from: 1,
+      to: 2,
+      startDelayMs: v2In2s,
+      failures: [{ atMs: 4000, slot: 0, downForMs: 1_000_000 }],
+    });
+    expect(sim.run().stalled).toBe(false);
+    const [failed, revert] = sim.rollouts;
+    // Batch [1] is done at 7 s; slot 0 (out) leaves no budget, so nothing moves until 7 + 20 s.
+    expect(failed).toMatchObject({ status: "failed", lastProgressAtMs: 7000 });
+    expect(failed?.reason).toMatch(/progressDeadline/);
+    expect(sim.events.find((e) => e.type === "rollout.failed")?.t).toBe(27_000);
+    expect(revert?.status).toBe("succeeded");
+    expect(sim.revisions()).toEqual([1, 1, 1]);
+    // The revert replaced the failed slot 0 first (free), then drained slot 1.
+    expect(log(sim.issued).filter((l) => Number(l.split(" ")[0]) >= 27_000)).toEqual(["27000 replace 0→1", "30000 drain 1", "30500 replace 1→1"]);
+    expect(Math.max(...sim.outAfterRolloutRemoval)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("rollout: slots failing on their own", () => {
+  it("shrinks the next batch by the slots already out, replacing those in place for free", () => {
+    const sim = new Sim({ instances: 4, update: update({ maxUnavailable: 2 }), spares: 0, from: 1, to: 2, startDelayMs: v2In2s, failures: [{ atMs: 1000, slot: 3, downForMs: 1_000_000 }] });
+    expect(sim.run().stalled).toBe(false);
+    expect(log(sim.issued)).toEqual(["0 drain 0", "0 drain 1", "500 replace 0→2", "500 replace 1→2", "3500 replace 3→2", "3500 drain 2", "4000 replace 2→2"]);
+    expect(sim.rollout.status).toBe("succeeded");
+    expect(sim.revisions()).toEqual([2, 2, 2, 2]);
+    expect(Math.max(...sim.outAfterRolloutRemoval)).toBeLessThanOrEqual(2);
+  });
+
+  it("drains none while a failure already uses the whole budget", () => {
+    const sim = new Sim({ instances: 4, update: update(), spares: 0, from: 1, to: 2, startDelayMs: v2In2s, failures: [{ atMs: 1000, slot: 3, downForMs: 1_000_000 }] });
+    sim.run({ untilMs: 3500 });
+    expect(log(sim.issued)).toEqual(["0 drain 0", "500 replace 0→2", "3500 replace 3→2"]);
+    expect(sim.rollout.batch?.slots).toEqual([3]);
+    expect(sim.run().stalled).toBe(false);
+    expect(sim.revisions()).toEqual([2, 2, 2, 2]);
+    expect(Math.max(...sim.outAfterRolloutRemoval)).toBeLessThanOrEqual(1);
+  });
+});
+
+function slot(n: number, revision: number, o: Partial<SlotView> = {}): SlotView {
+  return { slot: n, revision, phase: "in-service", healthySinceMs: -100_000, drainingSinceMs: null, surge: null, ...o };
+}
+
+describe("rollout: idempotence", () => {
+  const base = (slots: SlotView[], nowMs: number, rollout: RolloutState): NextStepInput => ({ rollout, update: update(), instances: slots.length, slots, spareHosts: 0, nowMs });
+
+  it("issues each action once while its effect is not visible yet", () => {
+    const views = [slot(0, 1), slot(1, 1), slot(2, 1)];
+    const first = nextStep(base(views, 0, startRollout("web", 1, 2, 0)));
+    expect(first.actions).toEqual([{ kind: "drain", slot: 0 }]);
+    expect(first.rollout.batch).toMatchObject({ slots: [0], startedAtMs: 0, issued: [{ slot: 0, kind: "drain" }] });
+    // The shell's views still show slot 0 in service: nothing new, even later.
+    expect(nextStep(base(views, 0, first.rollout)).actions).toEqual([]);
+    expect(nextStep(base(views, 400, first.rollout)).actions).toEqual([]);
+    // The drain shows; at its end the replacement is issued, once.
+    const drained = [slot(0, 1, { phase: "draining", drainingSinceMs: 0 }), slot(1, 1), slot(2, 1)];
+    expect(nextStep(base(drained, 499, first.rollout)).actions).toEqual([]);
+    const second = nextStep(base(drained, 500, first.rollout));
+    expect(second.actions).toEqual([{ kind: "replace", slot: 0, revision: 2 }]);
+    expect(nextStep(base(drained, 500, second.rollout)).actions).toEqual([]);
+    expect(nextStep(base(drained, 900, second.rollout)).actions).toEqual([]);
+    // Same input, same output: pure.
+    expect(nextStep(base(drained, 500, first.rollout))).toEqual(second);
+  });
+
+  it("survives agents that report late: every call is repeated, and the result is the worked example's", () => {
+    const sim = new Sim({ instances: 4, update: update(), spares: 1, from: 1, to: 2, startDelayMs: v2In2s, agentLagMs: 700 });
+    expect(sim.run().stalled).toBe(false);
+    expect(sim.rollout.status).toBe("succeeded");
+    expect(sim.issued).toHaveLength(8);
+    expect(minInService(sim)).toBe(3);
+  });
+});
+
+describe("rollout: the leftovers of failed and superseded rollouts", () => {
+  const input = (slots: SlotView[], rollout: RolloutState, nowMs: number, spareHosts = 0): NextStepInput => ({ rollout, update: update(), instances: slots.length, slots, spareHosts, nowMs });
+
+  it("a failed rollout brings a copy it drained back on its own revision after drainTime", () => {
+    const r: RolloutState = {
+      ...startRollout("web", 1, 2, 0),
+      lastProgressAtMs: 0,
+      batch: { slots: [0], startedAtMs: 59_800, viaSpare: [], issued: [{ slot: 0, kind: "drain" }], done: [] },
+    };
+    const views = [slot(0, 1, { phase: "draining", drainingSinceMs: 59_800 }), slot(1, 1)];
+    const failing = nextStep({ ...input(views, r, 60_000), update: update({ autoRevert: false }) });
+    expect(failing.rollout.status).toBe("failed");
+    expect(failing.actions).toEqual([]);
+    expect(failing.wakeAtMs).toBe(60_300);
+    const unwound = nextStep({ ...input(views, failing.rollout, 60_300), update: update({ autoRevert: false }) });
+    expect(unwound.actions).toEqual([{ kind: "replace", slot: 0, revision: 1 }]);
+    expect(nextStep({ ...input(views, unwound.rollout, 60_300), update: update({ autoRevert: false }) }).actions).toEqual([]);
+  });
+
+  it("a new rollout cancels a stale surge copy without touching the serving copy, and restarts a copy left drained", () => {
+    const views = [
+      slot(0, 1, { surge: { revision: 2, phase: "unhealthy", healthySinceMs: null } }),
+      slot(1, 1, { phase: "draining", drainingSinceMs: -1000 }),
+      slot(2, 1),
+    ];
+    // A revert 2 → 1 finds what the failed rollout to 2 left: a surge copy of 2 and a drained copy.
+    const out = nextStep(input(views, startRollout("web", 2, 1, 0, { autoReverted: true }), 0));
+    expect(out.actions).toEqual([
+      { kind: "cancel", slot: 0 },
+      { kind: "replace", slot: 1, revision: 1 },
+    ]);
+    // Neither costs availability: slot 2 stays untouched, and with the budget left nothing else needs work.
+    expect(out.rollout.batch?.slots).toEqual([0, 1]);
+  });
+
+  it("leaves a host-drain move alone until it finishes", () => {
+    const views = [slot(0, 1, { surge: { revision: 1, phase: "starting", healthySinceMs: null } }), slot(1, 2)];
+    const out = nextStep(input(views, startRollout("web", 1, 2, 0), 0, 1));
+    expect(out.actions).toEqual([]);
+    expect(out.rollout.reason).toMatch(/waiting/);
+  });
+});
+
+describe("rollout: picking a batch", () => {
+  it("takes slots out already for free, then spares, then the unavailability budget (pickBatch's worked example)", () => {
+    const views = [slot(0, 1), slot(1, 1), slot(2, 1), slot(3, 1, { phase: "failed", healthySinceMs: null }), slot(4, 1)];
+    const out = nextStep({ rollout: startRollout("web", 1, 2, 0), update: update({ maxUnavailable: 2, maxSurge: 1 }), instances: 5, slots: views, spareHosts: 1, nowMs: 0 });
+    expect(out.rollout.batch).toMatchObject({ slots: [3, 0, 1], viaSpare: [0] });
+    expect(out.actions).toEqual([
+      { kind: "replace", slot: 3, revision: 2 },
+      { kind: "surge", slot: 0, revision: 2 },
+      { kind: "drain", slot: 1 },
+    ]);
+    const healthy = views.map((v) => (v.slot === 3 ? slot(3, 1) : v));
+    const full = nextStep({ rollout: startRollout("web", 1, 2, 0), update: update({ maxUnavailable: 2, maxSurge: 1 }), instances: 5, slots: healthy, spareHosts: 1, nowMs: 0 });
+    expect(full.rollout.batch).toMatchObject({ slots: [0, 1, 2], viaSpare: [0] });
+  });
+
+  it("caps a canary batch at the canary count", () => {
+    const views = [slot(0, 1), slot(1, 1), slot(2, 1), slot(3, 1)];
+    const out = nextStep({ rollout: startRollout("web", 1, 2, 0), update: update({ maxUnavailable: 3, canary: 2 }), instances: 4, slots: views, spareHosts: 0, nowMs: 0 });
+    expect(out.rollout.batch?.slots).toEqual([0, 1]);
+  });
+});
+
+describe("endpoints", () => {
+  it("lists slots whose serving or surge copy is in service", () => {
+    expect(
+      endpoints([
+        slot(3, 1),
+        slot(0, 1, { phase: "draining", drainingSinceMs: 0, surge: { revision: 2, phase: "in-service", healthySinceMs: 0 } }),
+        slot(1, 2, { phase: "warming" }),
+        slot(2, 1, { phase: "failed" }),
+      ]),
+    ).toEqual([0, 3]);
+  });
+});
