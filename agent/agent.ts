@@ -2,7 +2,8 @@
  * Starts an agent: gathers the host's facts (once, then in the background),
  * samples its usage, and runs the controller session.
  */
-import { chmod, mkdir } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { LevelWithSilent } from "pino";
 import { createLogger, type Logger } from "../shared/log/logger.js";
 import type { Labels } from "../shared/labels.js";
@@ -50,7 +51,13 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   // The converger reports through the session, which is made after it (it needs
   // the converger's restored state for its Hello): a late-bound link.
   const link: { session?: AgentSession } = {};
-  const startedAt = Date.now();
+  // Self-fencing must survive an agent restart: the last time the controller was
+  // heard from is kept on disk (once a second), and a restarted agent counts from
+  // it, not from its own start — else a restart mid-partition would reset the
+  // clock and the isolated copy would outlive the controller's wait.
+  const contactFile = join(opts.dataDir, "instance", "last-contact");
+  const persistedContact = Number(await readFile(contactFile, "utf8").catch(() => "0")) || 0;
+
   const steps = realSteps({
     dataDir: opts.dataDir,
     log,
@@ -63,8 +70,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     log,
     steps,
     report: (st) => void link.session?.send({ instance_status: st }),
-    // Before the session exists (re-adoption at start), the agent's start counts as the last contact.
-    lastContactMs: () => link.session?.lastContactMs() ?? startedAt,
+    // Before the session exists (re-adoption at start), the persisted last contact counts.
+    lastContactMs: () => link.session?.lastContactMs() ?? persistedContact,
   });
   await converger.restore();
   let artifacts = await steps.cache.list();
@@ -92,12 +99,23 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         })
         .catch((err: unknown) => send("", true, err instanceof Error ? err.message : String(err)));
     },
+    initialContactMs: persistedContact,
     onLogCancel: (id) => {
       follows.get(id)?.close();
       follows.delete(id);
     },
   });
   link.session = session;
+  let savedContact = persistedContact;
+  const contactTimer = setInterval(() => {
+    const t = session.lastContactMs();
+    if (t <= savedContact + 500) return;
+    savedContact = t;
+    void mkdir(join(opts.dataDir, "instance"), { recursive: true })
+      .then(() => writeFile(contactFile, String(t)))
+      .catch((err: unknown) => log.warn({ err }, "saving the last contact time failed"));
+  }, 1000);
+  contactTimer.unref();
   session.on("connected", (c) => {
     if (c.advertiseAddr) advertise = c.advertiseAddr;
     converger.reportNow();
@@ -114,6 +132,9 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       hostId: identity.hostId,
       session,
       async stop() {
+        clearInterval(contactTimer);
+        for (const f of follows.values()) f.close();
+        follows.clear();
         await session.stop();
         await converger.shutdown({ stopService: opts.stopServicesOnExit });
         usage.stop();

@@ -62,6 +62,9 @@ interface Current {
 }
 
 const TAIL_BYTES = 4096;
+/** Tries of fetch + install before an instance is reported failed, and the first wait between them. */
+export const PREPARE_ATTEMPTS = 3;
+export const PREPARE_BACKOFF_MS = 1000;
 /** How often the self-fencing condition is checked; part of the controller's margin. */
 export const FENCE_CHECK_MS = 100;
 
@@ -99,6 +102,8 @@ export class Converger {
   }
 
   private fenceTimer: NodeJS.Timeout | undefined;
+  /** Set by shutdown(): no new pass starts, and an aborted one is not redone. */
+  private closing = false;
   /** Set while self-fenced: nothing runs until a new assignment arrives. */
   private fenced: string | undefined;
 
@@ -176,6 +181,7 @@ export class Converger {
    * whose Ctrl-C must leave nothing running.
    */
   async shutdown(o: { stopService?: boolean } = {}): Promise<void> {
+    this.closing = true;
     clearInterval(this.fenceTimer);
     this.abort?.abort();
     await this.idle;
@@ -205,6 +211,7 @@ export class Converger {
   }
 
   private kick(): void {
+    if (this.closing) return;
     if (this.running) {
       this.again = true;
       return;
@@ -318,39 +325,60 @@ export class Converger {
     const signal = this.abort.signal;
     this.report(c);
     try {
-      this.set(c, "fetching");
-      const dir = await this.o.steps.fetch(want.spec, signal);
-      signal.throwIfAborted();
-      this.set(c, "installing");
-      let lastReport = 0;
-      await this.o.steps.install(
-        want.spec,
-        dir,
-        (s) => {
-          c.installTail = (c.installTail + s).slice(-TAIL_BYTES);
-          // Install output streams to the controller at most a few times a second.
-          if (this.now - lastReport > 500) {
-            lastReport = this.now;
-            this.report(c);
-          }
-        },
-        signal,
-      );
-      signal.throwIfAborted();
+      // Fetching and installing meet passing trouble (a controller restarting
+      // mid-download, a mirror hiccup): a few tries with backoff before the
+      // instance is reported failed and placed elsewhere.
+      let dir: string | null = null;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          this.set(c, "fetching", attempt > 1 ? `attempt ${attempt} of ${PREPARE_ATTEMPTS}` : "");
+          dir = await this.o.steps.fetch(want.spec, signal);
+          signal.throwIfAborted();
+          this.set(c, "installing", attempt > 1 ? `attempt ${attempt} of ${PREPARE_ATTEMPTS}` : "");
+          let lastReport = 0;
+          await this.o.steps.install(
+            want.spec,
+            dir,
+            (s) => {
+              c.installTail = (c.installTail + s).slice(-TAIL_BYTES);
+              // Install output streams to the controller at most a few times a second.
+              if (this.now - lastReport > 500) {
+                lastReport = this.now;
+                this.report(c);
+              }
+            },
+            signal,
+          );
+          signal.throwIfAborted();
+          break;
+        } catch (err) {
+          if (signal.aborted || attempt >= PREPARE_ATTEMPTS) throw err;
+          const delay = PREPARE_BACKOFF_MS * 2 ** (attempt - 1);
+          this.o.log.warn({ instance: want.instance, err: err instanceof Error ? err.message : String(err), retryInMs: delay }, `${c.state} failed; retrying`);
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, delay);
+            signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
+          });
+          signal.throwIfAborted();
+        }
+      }
       const cwd = dir ?? this.workDir(want);
       await mkdir(cwd, { recursive: true });
       this.set(c, "starting");
       await mkdir(join(this.o.dataDir, "instance"), { recursive: true });
       // Recorded before the start: a restarted agent re-adopts what this one started.
       await writeFile(this.stateFile, JSON.stringify(want));
+      // The assignment may have been withdrawn (fencing, a move) while we prepared.
+      signal.throwIfAborted();
       c.run = await this.o.steps.start(want, cwd, this.env(want), this.runEvents(want));
       this.report(c);
       if (this.current === c && c.state !== "failed") this.startHealth(c, cwd);
     } catch (err) {
       if (signal.aborted) {
-        this.o.log.info({ instance: want.instance }, "assignment changed while preparing; starting over");
         await c.run?.stop();
         this.current = undefined;
+        if (this.closing) return; // the agent stops: what was not started stays unstarted
+        this.o.log.info({ instance: want.instance }, "assignment changed while preparing; starting over");
         this.again = true;
         return;
       }

@@ -48,6 +48,8 @@ export interface SessionOptions {
   onAssignment?: (a: Assignment__Output) => void;
   onLogRequest?: (r: LogRequest__Output) => void;
   onLogCancel?: (requestId: number) => void;
+  /** When the controller was last heard from before this process (persisted by the agent); 0: never. */
+  initialContactMs?: number;
 }
 
 /** A refusal that retrying cannot fix (bad token, unknown host): the operator must act. */
@@ -92,6 +94,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
 
   constructor(private readonly opts: SessionOptions) {
     super();
+    this.lastContact = opts.initialContactMs ?? Date.now();
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   }
 

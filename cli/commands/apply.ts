@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { loadSpecDir, formatSpecError } from "../../shared/spec/parse.js";
 import { packArtifact } from "../../shared/artifact/pack.js";
@@ -113,13 +113,19 @@ export function registerApply(program: Command, global: () => GlobalOpts): void 
       .action(async (o: { file: string; prune?: boolean; output: string; exitCode?: boolean }) => {
         const format = parseFormat(o.output);
         const prepared = await prepare(o.file);
-        await withApi(global(), async (api) => {
-          if (verb === "apply") for (const p of prepared.packs) await upload(api, p);
-          const res = await call(api, verb === "plan" ? api.client.Plan : api.client.Apply, { files: prepared.files, prune: Boolean(o.prune) }, 60_000);
-          if (printData(format, res)) return;
-          const pending = printChanges(res, verb === "apply");
-          if (verb === "plan" && o.exitCode && pending) process.exitCode = EXIT_PLAN_CHANGES;
-        });
+        // The packed archives are temporary: gone when the command ends, whatever happens.
+        const cleanup = (): Promise<void[]> => Promise.all(prepared.packs.map((p) => rm(p.file, { force: true })));
+        try {
+          await withApi(global(), async (api) => {
+            if (verb === "apply") for (const p of prepared.packs) await upload(api, p);
+            const res = await call(api, verb === "plan" ? api.client.Plan : api.client.Apply, { files: prepared.files, prune: Boolean(o.prune) }, 60_000);
+            if (printData(format, res)) return;
+            const pending = printChanges(res, verb === "apply");
+            if (verb === "plan" && o.exitCode && pending) process.exitCode = EXIT_PLAN_CHANGES;
+          });
+        } finally {
+          await cleanup();
+        }
       });
     if (verb === "plan") cmd.option("--exit-code", `exit ${EXIT_PLAN_CHANGES} when there are changes (0 when none)`);
   }

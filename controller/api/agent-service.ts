@@ -167,6 +167,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
               live.disconnect?.("replaced by a newer stream");
               live.disconnect = (why) => {
                 log.info({ why }, "closing agent stream");
+                d.logs.hostGone(hostId);
                 call.end();
               };
               live.send = send;
@@ -208,6 +209,8 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
               if (rec && rec.health !== "ready") d.onLiveness();
             } else if (msg.msg === "instance_status" && msg.instance_status) {
               if (!greeted) throw new GrpcError(grpc.status.FAILED_PRECONDITION, "instance_status before hello");
+              // Reports of a replaced (or dropped) stream are older than what the current one says.
+              if (d.registry.live.get(hostId)?.streamId !== sid) return;
               const st = validateInstanceStatus(msg.instance_status);
               const prev = d.loop.observed.get(hostId);
               const now = d.now();
@@ -242,6 +245,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
             } else if (msg.msg === "log_chunk" && msg.log_chunk) {
               const c = msg.log_chunk;
               if (c.data.length > 1024 * 1024) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "log_chunk.data: larger than 1 MiB");
+              if (d.registry.live.get(hostId)?.streamId !== sid) return;
               d.logs.deliver(hostId, c);
             } else {
               throw new GrpcError(grpc.status.INVALID_ARGUMENT, "empty or unknown message");
@@ -277,19 +281,31 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
       if ("refuse" in who) return fail(who.refuse.code, who.refuse.details);
       const sha = call.request.sha256;
       void (async () => {
-        const size = /^[0-9a-f]{64}$/.test(sha) ? await d.artifacts.size(sha) : undefined;
-        if (size === undefined) return fail(grpc.status.NOT_FOUND, `no artifact ${sha.slice(0, 64)}`);
-        const src = d.artifacts.read(sha);
-        call.on("cancelled", () => src.destroy());
-        let first = true;
+        let cancelled = false;
         try {
+          const size = /^[0-9a-f]{64}$/.test(sha) ? await d.artifacts.size(sha) : undefined;
+          if (size === undefined) return fail(grpc.status.NOT_FOUND, `no artifact ${sha.slice(0, 64)}`);
+          const src = d.artifacts.read(sha);
+          const wake: (() => void)[] = [];
+          call.on("cancelled", () => {
+            cancelled = true;
+            src.destroy();
+            for (const w of wake.splice(0)) w();
+          });
+          let first = true;
           for await (const chunk of src as AsyncIterable<Buffer>) {
+            if (cancelled) return;
             const ok = call.write({ sha256: first ? sha : "", size: first ? size : 0, data: chunk });
             first = false;
-            if (!ok) await new Promise((r) => call.once("drain", r));
+            // Wait for the socket to drain, or for the client to give up.
+            if (!ok) await new Promise<void>((r) => {
+              wake.push(r);
+              call.once("drain", () => r());
+            });
           }
           call.end();
         } catch (err) {
+          if (cancelled) return;
           d.log.warn({ err, host: who.hostId }, "artifact fetch failed");
           fail(grpc.status.INTERNAL, "reading the artifact failed");
         }

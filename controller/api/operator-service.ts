@@ -129,9 +129,9 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
     Uncordon: unary(d, "operator", "Uncordon", async (req: { id: string }, who) => {
       const id = d.registry.resolve(req.id).id;
       const rec = await d.registry.update(id, (r) =>
-        !r.cordoned
+        !r.cordoned && !r.draining
           ? undefined
-          : { rec: { ...r, cordoned: false }, event: { type: "host.uncordoned", host: id, message: "uncordoned", actor: who.tokenId } },
+          : { rec: { ...r, cordoned: false, draining: false }, event: { type: "host.uncordoned", host: id, message: r.draining ? "uncordoned: drain cancelled" : "uncordoned", actor: who.tokenId } },
       );
       d.log.info({ host: id, actor: who.tokenId }, "host uncordoned");
       return hostToWire(d, rec);

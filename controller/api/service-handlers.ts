@@ -238,14 +238,23 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
 
     Logs(call) {
       const req = call.request;
-      const opened: number[] = [];
+      const opened: { id: number; hostId: string }[] = [];
+      let cancelled = false;
       const stop = (): void => {
-        for (const id of opened) d.logs.close(id);
+        cancelled = true;
+        // Tell each agent to stop following, or it would stream into the void.
+        for (const o of opened) {
+          d.logs.close(o.id);
+          d.registry.live.get(o.hostId)?.send?.({ log_cancel: { request_id: o.id } });
+        }
+        opened.length = 0;
       };
       call.on("cancelled", stop);
+      call.on("close", stop);
       void (async () => {
         try {
           await authorize(d, call.metadata, "viewer");
+          if (cancelled) return;
           const svc = service(req.service);
           const host = req.host ? d.registry.resolve(req.host).id : "";
           const targets = d.state
@@ -269,7 +278,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
                 if (c.eof && --open === 0) call.end();
               },
             });
-            opened.push(id);
+            opened.push({ id, hostId: t.h });
             live.send({ log_request: { request_id: id, instance: t.inst, install: req.install, tail: Math.min(req.tail || 100, 100_000), follow: req.follow } });
           }
           if (open === 0) call.end();

@@ -93,9 +93,13 @@ export class ReconcileLoop {
     const u = live?.usage;
     const rootFree = f?.filesystems.find((x) => x.mount === "/");
     const freeBytes = u && u.disk_total_bytes ? u.disk_total_bytes - u.disk_used_bytes : rootFree ? rootFree.size_bytes - rootFree.used_bytes : 0;
+    // Free disk is measured with the host's own instance on it: add back what that
+    // instance asked for, or its own files would one day evict it from its host.
+    const own = assignments(this.d.state.allInstances()).get(rec.id);
+    const ownDiskMb = own ? (this.d.state.service(own.inst.service)?.spec.resources.diskMb ?? 0) : 0;
     return {
       rec,
-      capacity: { cpu: f?.cpu_cores ?? 0, memoryMb: Math.floor((f?.memory_total_bytes ?? 0) / MiB), diskMb: Math.floor(freeBytes / MiB) },
+      capacity: { cpu: f?.cpu_cores ?? 0, memoryMb: Math.floor((f?.memory_total_bytes ?? 0) / MiB), diskMb: Math.floor(freeBytes / MiB) + ownDiskMb },
       artifacts: live?.artifacts ?? [],
       lastHeartbeatMs: live?.lastHeartbeatMs,
     };

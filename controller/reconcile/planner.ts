@@ -12,7 +12,7 @@ import type { NewEvent } from "../events/event-log.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { SchedHost, Snapshot } from "../scheduler/types.js";
 import { schedule } from "../scheduler/schedule.js";
-import { instanceId, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+import { instanceId, nextEpoch, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
 
 export interface HostView {
   rec: HostRecord;
@@ -98,7 +98,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
         i = { ...i, hostId: i.moveTo.hostId, epoch: i.moveTo.epoch, moveTo: null };
       } else if (!target || target.rec.health === "down" || o?.state === "failed") {
         out.events.push({ type: "instance.move-abandoned", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: ${o?.state === "failed" ? `failed on the new host: ${o.detail}` : "the new host is gone"}` });
-        i = { ...i, moveTo: null, avoidHosts: o?.state === "failed" ? [...i.avoidHosts, i.moveTo.hostId] : i.avoidHosts };
+        i = { ...i, moveTo: null, lastEpoch: Math.max(i.lastEpoch ?? 0, i.moveTo.epoch), avoidHosts: o?.state === "failed" ? [...i.avoidHosts, i.moveTo.hostId] : i.avoidHosts };
       }
     }
     // 2. An instance that failed for good on its host is placed elsewhere.
@@ -126,11 +126,9 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
         i = { ...i, hostId: "" };
       }
     }
-    // 4. Draining hosts give up their instance (health-gated, as a move).
-    const h = i.hostId ? hosts.get(i.hostId) : undefined;
-    if (h?.rec.draining && !i.avoidHosts.includes(h.rec.id)) i = { ...i, avoidHosts: [...i.avoidHosts, h.rec.id] };
-    // 5. A new spec revision is run in place (rolling updates build on this: issue 4).
-    if (i.revision !== svc.revision) i = { ...i, revision: svc.revision };
+    // 4. A new spec revision is run in place (rolling updates build on this: issue 4).
+    // It may fix what failed before: the hosts it failed on are candidates again.
+    if (i.revision !== svc.revision) i = { ...i, revision: svc.revision, avoidHosts: [] };
     if (i !== orig) put(i);
   }
 
@@ -155,7 +153,16 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       resources: s.spec.resources,
       artifactDigest: s.spec.artifact?.sha256 ?? "",
     })),
-    instances: instances.map((i) => ({ service: i.service, slot: i.slot, hostId: i.hostId, pinnedHost: i.pinnedHost, avoidHosts: i.avoidHosts })),
+    // Draining hosts give up their instance (health-gated, as a move): the scheduler
+    // moves an instance off a host it must avoid. Not stored: after an uncordon the
+    // host is a candidate again.
+    instances: instances.map((i) => ({
+      service: i.service,
+      slot: i.slot,
+      hostId: i.hostId,
+      pinnedHost: i.pinnedHost,
+      avoidHosts: hosts.get(i.hostId)?.rec.draining ? [...i.avoidHosts, i.hostId] : i.avoidHosts,
+    })),
   };
   const plan = schedule(snapshot);
   const byKey = new Map(instances.map((i) => [key(i.service, i.slot), i]));
@@ -168,11 +175,13 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
   for (const p of plan.place) {
     const svc = services.get(p.service)!;
     const prev = byKey.get(key(p.service, p.slot));
+    const epoch = nextEpoch(prev);
     put({
       service: p.service,
       slot: p.slot,
       hostId: p.hostId,
-      epoch: (prev?.epoch ?? 0) + 1,
+      epoch,
+      lastEpoch: epoch,
       revision: svc.revision,
       pinnedHost: prev?.pinnedHost ?? "",
       avoidHosts: prev?.avoidHosts ?? [],
@@ -183,7 +192,8 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
   for (const m of plan.move) {
     const i = byKey.get(key(m.service, m.slot));
     if (!i || i.moveTo) continue; // already moving: one move at a time
-    put({ ...i, moveTo: { hostId: m.hostId, epoch: i.epoch + 1 } });
+    const epoch = nextEpoch(i);
+    put({ ...i, moveTo: { hostId: m.hostId, epoch }, lastEpoch: epoch });
     out.events.push({ type: "instance.moving", service: m.service, host: m.hostId, message: `${instanceId(m.service, m.slot)} moving from ${m.fromHost}: the old copy stops once the new one is healthy` });
   }
   for (const u of plan.unplaced) {

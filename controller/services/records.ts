@@ -39,6 +39,18 @@ export interface InstanceRecord {
   avoidHosts: string[];
   /** A health-gated move in progress: the new copy runs here, the old one stops when it is healthy. */
   moveTo: { hostId: string; epoch: number } | null;
+  /**
+   * The highest epoch ever issued for this slot (an abandoned move's included),
+   * so a new copy never reuses the epoch of one that may still run somewhere.
+   * Absent in records written before it existed: epoch stands in.
+   */
+  lastEpoch?: number;
+}
+
+/** The next epoch for a slot: strictly above every epoch it has had. */
+export function nextEpoch(i: Pick<InstanceRecord, "epoch" | "lastEpoch" | "moveTo"> | undefined): number {
+  if (!i) return 1;
+  return Math.max(i.epoch, i.lastEpoch ?? 0, i.moveTo?.epoch ?? 0) + 1;
 }
 
 /** The states of DESIGN.md's instance lifecycle, as agents report them. */

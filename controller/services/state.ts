@@ -76,6 +76,19 @@ export class ServiceState {
     extraOps?: Op[];
     extraCompares?: Compare[];
   }): Promise<boolean> {
+    // One commit (and the reload after a conflict) at a time: a reload's scan must
+    // not land after, and undo, the cache update of a commit that succeeded meanwhile.
+    const run = this.queue.then(() => this.commitNow(c));
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private queue: Promise<void> = Promise.resolve();
+
+  private async commitNow(c: Parameters<ServiceState["commit"]>[0]): Promise<boolean> {
     const compares: Compare[] = [...(c.extraCompares ?? [])];
     const ops: Op[] = [...(c.extraOps ?? [])];
     const guard = (map: Map<string, Cached<unknown>>, k: string): void => {

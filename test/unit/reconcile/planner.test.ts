@@ -63,8 +63,16 @@ describe("reconcile", () => {
   it("places an instance that failed for good elsewhere, with a new epoch, never back on the same host", () => {
     const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 3, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: null };
     const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts: [host("a"), host("b")], observed: new Map([observed("a", inst, 3, "failed")]), nowMs: NOW });
-    expect(out.puts).toEqual([{ ...inst, hostId: "b", epoch: 4, avoidHosts: ["a"] }]);
+    expect(out.puts).toEqual([{ ...inst, hostId: "b", epoch: 4, lastEpoch: 4, avoidHosts: ["a"] }]);
     expect(out.events.map((e) => e.type)).toEqual(expect.arrayContaining(["instance.failed", "instance.placed"]));
+  });
+
+  it("never reuses the epoch of an abandoned move, which may still run on its lost host", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "c", avoidHosts: [], moveTo: { hostId: "b", epoch: 2 } };
+    const abandoned = reconcile({ services: [service("web", 1)], instances: [inst], hosts: [host("a"), host("b", { health: "down" }), host("c")], observed: new Map(), nowMs: NOW });
+    const moving = abandoned.puts.find((p) => p.slot === 0)!;
+    expect(moving.moveTo).toEqual({ hostId: "c", epoch: 3 });
+    expect(moving.lastEpoch).toBe(3);
   });
 
   it("explains an instance no host can take, and keeps it pending", () => {
