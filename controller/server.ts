@@ -27,6 +27,7 @@ import { ServiceState } from "./services/state.js";
 import { ReconcileLoop } from "./reconcile/loop.js";
 import { assignments } from "./reconcile/planner.js";
 import { readdir } from "node:fs/promises";
+import { Coalescer } from "../shared/coalesce.js";
 
 export interface ControllerOptions {
   dataDir: string;
@@ -136,54 +137,39 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
     // Failure detector: level-triggered over in-memory heartbeat times.
     const detector: DetectorConfig = { ttlMs, graceUntilMs: startedAtMs + ttlMs, startedAtMs };
-    let judging = false;
-    let judgeAgain = false;
-    const judge = async (): Promise<void> => {
-      if (judging) {
-        judgeAgain = true;
-        return;
+    const detectorPass = async (): Promise<void> => {
+      const input = registry.all().map((h) => {
+        const live = registry.live.get(h.id);
+        return { id: h.id, health: h.health, lastHeartbeatMs: live?.lastHeartbeatMs, fenced: (live?.fencing.size ?? 0) > 0 };
+      });
+      const t = now();
+      for (const tr of judgeLiveness(input, t, detector)) {
+        await registry.update(tr.id, (rec) => {
+          if (rec.health === tr.to) return undefined;
+          const type = tr.to === "down" ? "host.down" : rec.health === "joining" ? "host.ready" : "host.back";
+          const message =
+            tr.to === "down" ? `no heartbeat for ${(tr.silentForMs / 1000).toFixed(1)}s (ttl ${ttlMs / 1000}s)` : type === "host.ready" ? "ready" : "back: heartbeats resumed";
+          if (tr.to === "down") {
+            log.warn({ host: rec.id, silentMs: tr.silentForMs }, "host down");
+            // A host declared down comes back only through a new Hello, where it
+            // says what it runs (and is fenced): its old stream, stalled behind
+            // a cut link, may deliver stale heartbeats when the link heals.
+            const live = registry.live.get(rec.id);
+            live?.disconnect?.("host declared down");
+            if (live) {
+              live.disconnect = undefined;
+              live.send = undefined;
+              live.streamId = undefined;
+            }
+          } else log.info({ host: rec.id }, type === "host.ready" ? "host ready" : "host back");
+          return { rec: { ...rec, health: tr.to, healthSinceMs: t }, event: { type, host: rec.id, message } };
+        });
+        loop.kick();
       }
-      judging = true;
-      try {
-        do {
-          judgeAgain = false;
-          const input = registry.all().map((h) => {
-            const live = registry.live.get(h.id);
-            return { id: h.id, health: h.health, lastHeartbeatMs: live?.lastHeartbeatMs, fenced: (live?.fencing.size ?? 0) > 0 };
-          });
-          const t = now();
-          for (const tr of judgeLiveness(input, t, detector)) {
-            await registry.update(tr.id, (rec) => {
-              if (rec.health === tr.to) return undefined;
-              const type = tr.to === "down" ? "host.down" : rec.health === "joining" ? "host.ready" : "host.back";
-              const message =
-                tr.to === "down" ? `no heartbeat for ${(tr.silentForMs / 1000).toFixed(1)}s (ttl ${ttlMs / 1000}s)` : type === "host.ready" ? "ready" : "back: heartbeats resumed";
-              if (tr.to === "down") {
-                log.warn({ host: rec.id, silentMs: tr.silentForMs }, "host down");
-                // A host declared down comes back only through a new Hello, where it
-                // says what it runs (and is fenced): its old stream, stalled behind
-                // a cut link, may deliver stale heartbeats when the link heals.
-                const live = registry.live.get(rec.id);
-                live?.disconnect?.("host declared down");
-                if (live) {
-                  live.disconnect = undefined;
-                  live.send = undefined;
-                  live.streamId = undefined;
-                }
-              }
-              else log.info({ host: rec.id }, type === "host.ready" ? "host ready" : "host back");
-              return { rec: { ...rec, health: tr.to, healthSinceMs: t }, event: { type, host: rec.id, message } };
-            });
-            loop.kick();
-          }
-        } while (judgeAgain);
-        await syncGuard();
-      } catch (err) {
-        log.error({ err }, "failure detector pass failed");
-      } finally {
-        judging = false;
-      }
+      await syncGuard();
     };
+    const detectorRunner = new Coalescer(detectorPass, (err) => log.error({ err }, "failure detector pass failed"));
+    const judge = (): void => detectorRunner.kick();
     const tickMs = Math.max(50, Math.min(500, Math.floor(ttlMs / 20)));
     const ticker = setInterval(() => void judge(), tickMs);
 
@@ -237,6 +223,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         closing ??= (async () => {
           clearInterval(ticker);
           await loop.stop();
+          await detectorRunner.close();
           for (const l of registry.live.values()) l.disconnect?.("controller shutting down");
           await new Promise<void>((resolve) => {
             const force = setTimeout(() => {

@@ -13,6 +13,7 @@ import type { Logger } from "../../shared/log/logger.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
 import type { Assignment__Output } from "../../shared/gen/berth/v1/Assignment.js";
 import type { InstanceStatus } from "../../shared/gen/berth/v1/InstanceStatus.js";
+import { Coalescer } from "../../shared/coalesce.js";
 
 export type InstanceState = "pending" | "fetching" | "installing" | "starting" | "healthy" | "unhealthy" | "stopping" | "stopped" | "failed";
 
@@ -79,9 +80,7 @@ export class Converger {
   private desired: Desired | null | undefined;
   private current: Current | undefined;
   private abort: AbortController | undefined;
-  private running = false;
-  private again = false;
-  private idle: Promise<void> = Promise.resolve();
+  private readonly runner: Coalescer;
 
   constructor(
     private readonly o: {
@@ -95,6 +94,10 @@ export class Converger {
       lastContactMs?: () => number;
     },
   ) {
+    this.runner = new Coalescer(
+      () => this.pass(),
+      (err) => this.o.log.error({ err }, "converge pass failed"),
+    );
     if (o.lastContactMs) {
       this.fenceTimer = setInterval(() => this.checkFence(), FENCE_CHECK_MS);
       this.fenceTimer.unref();
@@ -184,7 +187,7 @@ export class Converger {
     this.closing = true;
     clearInterval(this.fenceTimer);
     this.abort?.abort();
-    await this.idle;
+    await this.runner.close();
     this.current?.health?.stop();
     if (o.stopService) {
       await this.current?.run?.stop();
@@ -211,24 +214,7 @@ export class Converger {
   }
 
   private kick(): void {
-    if (this.closing) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    this.idle = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.pass();
-        } while (this.again);
-      } catch (err) {
-        this.o.log.error({ err }, "converge pass failed");
-      } finally {
-        this.running = false;
-      }
-    })();
+    if (!this.closing) this.runner.kick();
   }
 
   private workDir(d: Desired): string {
@@ -379,7 +365,7 @@ export class Converger {
         this.current = undefined;
         if (this.closing) return; // the agent stops: what was not started stays unstarted
         this.o.log.info({ instance: want.instance }, "assignment changed while preparing; starting over");
-        this.again = true;
+        this.runner.requeue();
         return;
       }
       const msg = err instanceof Error ? err.message : String(err);

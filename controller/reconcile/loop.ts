@@ -6,6 +6,7 @@
  * everything anyway (level-triggered: a lost kick costs at most one tick).
  */
 import type { Logger } from "../../shared/log/logger.js";
+import { Coalescer } from "../../shared/coalesce.js";
 import type { Assignment } from "../../shared/gen/berth/v1/Assignment.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import type { HostRecord } from "../hosts/host.js";
@@ -26,10 +27,8 @@ export class ReconcileLoop {
   /** host id → what the host reports running */
   readonly observed = new Map<string, ObservedInstance>();
   private readonly lastSent = new Map<string, string>();
-  private running = false;
-  private again = false;
   private timer: NodeJS.Timeout | undefined;
-  private idle: Promise<void> = Promise.resolve();
+  private readonly runner: Coalescer;
 
   constructor(
     private readonly d: {
@@ -39,7 +38,12 @@ export class ReconcileLoop {
       now: () => number;
       failover: () => FailoverInput;
     },
-  ) {}
+  ) {
+    this.runner = new Coalescer(
+      () => this.pass(),
+      (err) => this.d.log.error({ err }, "reconcile pass failed"),
+    );
+  }
 
   /** Does this host run a copy (instance, epoch) that the records no longer give it? */
   isSuperseded(hostId: string, instance: string, epoch: number): boolean {
@@ -57,34 +61,18 @@ export class ReconcileLoop {
   stop(): Promise<void> {
     clearInterval(this.timer);
     clearTimeout(this.wake);
-    return this.idle;
+    return this.runner.close();
   }
 
   kick(): void {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    this.idle = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.pass();
-        } while (this.again);
-      } catch (err) {
-        this.d.log.error({ err }, "reconcile pass failed");
-      } finally {
-        this.running = false;
-      }
-    })();
+    this.runner.kick();
   }
 
   /** Resolves after a pass that started after this call has finished. */
   async settle(): Promise<void> {
+    await this.runner.settled();
     this.kick();
-    await this.idle;
-    if (this.running) await this.idle;
+    await this.runner.settled();
   }
 
   hostView(rec: HostRecord): HostView {
@@ -126,7 +114,7 @@ export class ReconcileLoop {
     if (out.puts.length || out.deletes.length) {
       const ok = await state.commit({ putInstances: out.puts, deleteInstances: out.deletes, events: out.events });
       if (!ok) {
-        this.again = true; // state reloaded: derive again from what is stored
+        this.runner.requeue(); // state reloaded: derive again from what is stored
         return;
       }
       for (const e of out.events) this.d.log.info({ service: e.service, host: e.host }, e.message);
