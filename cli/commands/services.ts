@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { stringify } from "yaml";
 import type { ServiceStatus__Output } from "../../shared/gen/berth/v1/ServiceStatus.js";
 import type { LogsChunk__Output } from "../../shared/gen/berth/v1/LogsChunk.js";
+import type { Endpoints__Output } from "../../shared/gen/berth/v1/Endpoints.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { specJsonSchema } from "../../shared/spec/json-schema.js";
 import { call, toCliError } from "../client.js";
@@ -142,6 +143,43 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
             for (const [inst, rest] of partial) if (rest) process.stdout.write(`${inst} ${rest}\n`);
             resolve();
           });
+          process.once("SIGINT", () => {
+            stream.cancel();
+            resolve();
+          });
+        });
+      });
+    });
+
+  program
+    .command("endpoints")
+    .argument("<name>", "service name")
+    .option("-w, --watch", "keep following: print the whole list on every change")
+    .option("-o, --output <format>", "table, json or yaml (with -w, json prints one list per line)", "table")
+    .description("the instances in service (healthy for minHealthyTime) as address:port")
+    .addHelpText("after", "\nExamples:\n  berth endpoints web\n  berth endpoints web -w -o json | my-lb-reloader")
+    .action(async (name: string, o: { watch?: boolean; output: string }) => {
+      const format = parseFormat(o.output);
+      await withApi(global(), async (api) => {
+        await new Promise<void>((resolve, reject) => {
+          const stream = api.client.WatchEndpoints({ name }, api.metadata);
+          const show = (e: Endpoints__Output): void => {
+            const rows = e.endpoints.map((x) => ({ instance: x.instance, host: x.host, endpoint: x.port ? `${x.address}:${x.port}` : x.address, epoch: Number(x.epoch), revision: Number(x.revision) }));
+            if (o.watch && format === "json") console.log(JSON.stringify(rows));
+            else if (!printData(format, rows)) {
+              if (o.watch) console.log(`--- ${new Date().toISOString()}  ${rows.length} in service`);
+              console.log(rows.length ? table(["INSTANCE", "HOST", "ENDPOINT", "VERSION"], rows.map((r) => [r.instance, r.host, r.endpoint, String(r.revision)])) : "(none in service)");
+            }
+          };
+          stream.on("data", (e: Endpoints__Output) => {
+            show(e);
+            if (!o.watch) {
+              stream.cancel();
+              resolve();
+            }
+          });
+          stream.on("error", (err: Error & { code?: number }) => (err.code === 1 ? resolve() : reject(toCliError(err, api.cfg.addr))));
+          stream.on("end", () => resolve());
           process.once("SIGINT", () => {
             stream.cancel();
             resolve();

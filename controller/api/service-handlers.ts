@@ -12,6 +12,7 @@ import type { ReconcileLoop } from "../reconcile/loop.js";
 import type { ServiceState } from "../services/state.js";
 import { instanceId, type InstanceRecord, type ServiceRecord } from "../services/records.js";
 import { planApply } from "../services/apply.js";
+import { endpointsOf, nextEndpointChangeMs } from "../reconcile/endpoints.js";
 import type { LogRouter } from "./log-router.js";
 import { authorize, hostToWire, unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError, toStatus } from "./errors.js";
@@ -27,7 +28,7 @@ export interface ServiceHandlerDeps extends OperatorServiceDeps {
 
 type ServiceHandlers = Pick<
   OperatorServiceHandlers,
-  "HasArtifact" | "UploadArtifact" | "Plan" | "Apply" | "DeleteService" | "ListServices" | "GetService" | "Place" | "Unpin" | "Drain" | "Logs" | "ResumeFailover"
+  "HasArtifact" | "UploadArtifact" | "Plan" | "Apply" | "DeleteService" | "ListServices" | "GetService" | "Place" | "Unpin" | "Drain" | "Logs" | "ResumeFailover" | "WatchEndpoints"
 >;
 
 function notFound(name: string, known: string[]): GrpcError {
@@ -235,6 +236,52 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       await d.loop.settle();
       return hostToWire(d, d.registry.get(id) ?? rec);
     }),
+
+    WatchEndpoints(call) {
+      const name = call.request.name;
+      let last: string | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      let off: (() => void) | undefined;
+      const stop = (): void => {
+        off?.();
+        clearTimeout(timer);
+      };
+      call.on("cancelled", stop);
+      call.on("close", stop);
+      // Recomputed after every reconcile pass and when a copy reaches minHealthyTime;
+      // sent only when the list changed, always whole.
+      const push = (): void => {
+        const svc = d.state.service(name);
+        if (!svc) {
+          stop();
+          call.end();
+          return;
+        }
+        const now = d.now();
+        const hosts = new Map(d.registry.all().map((h) => [h.id, h]));
+        const eps = endpointsOf(svc, d.state.instancesOf(name), hosts, d.loop.observed, now);
+        const json = JSON.stringify(eps);
+        if (json !== last) {
+          last = json;
+          call.write({ service: name, endpoints: eps });
+        }
+        clearTimeout(timer);
+        const at = nextEndpointChangeMs(svc, d.loop.observed, now);
+        if (at !== undefined) timer = setTimeout(push, at - now + 5);
+      };
+      void (async () => {
+        try {
+          await authorize(d, call.metadata, "viewer");
+          service(name);
+          off = d.loop.onPass(push);
+          push();
+        } catch (err) {
+          stop();
+          const s = toStatus(err);
+          call.emit("error", Object.assign(new Error(s.details), { code: s.code, details: s.details }));
+        }
+      })();
+    },
 
     Logs(call) {
       const req = call.request;

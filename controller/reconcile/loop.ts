@@ -29,6 +29,13 @@ export class ReconcileLoop {
   private readonly lastSent = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly runner: Coalescer;
+  private readonly passListeners = new Set<() => void>();
+
+  /** Called after every pass (endpoint followers recompute then). Returns the unsubscribe. */
+  onPass(fn: () => void): () => void {
+    this.passListeners.add(fn);
+    return () => void this.passListeners.delete(fn);
+  }
 
   constructor(
     private readonly d: {
@@ -123,6 +130,7 @@ export class ReconcileLoop {
       await registry.update(id, (r) => (r.draining ? { rec: { ...r, draining: false, cordoned: true }, event: { type: "host.drained", host: id, message: "drained: no instance left; stays cordoned" } } : undefined));
     }
     this.pushAssignments();
+    for (const fn of this.passListeners) fn();
   }
 
   /** The host's whole desired state (DESIGN.md: re-sent whole on change and reconnect). */

@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { resolve } from "node:path";
 import { Cluster, ROOT, type StatusJson } from "./harness/cluster.js";
+import { waitFor } from "./harness/wait.js";
 
 const SVC = resolve(ROOT, "test/fixtures/svc");
 
@@ -66,6 +67,26 @@ describe("services: specs, placement, supervision, health", () => {
     // Applying the same files again changes nothing.
     const again = await c.cli(["plan", "-f", dir, "--exit-code"]);
     expect(again.code, again.stdout).toBe(0);
+  });
+
+  it("endpoints list the instances in service as address:port, and a follower gets the same whole list", async () => {
+    const st = await c.status("web");
+    type Ep = { instance: string; host: string; endpoint: string };
+    // In service = healthy for minHealthyTime (default 5s).
+    const eps = await waitFor(async () => {
+      const r = await c.cliJson<Ep[]>(["endpoints", "web"]);
+      return r.length === 3 ? r : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250, what: "3 endpoints" });
+    expect(eps.map((e) => e.endpoint).sort()).toEqual(st.instances.map((i) => `${i.host_address}:8080`).sort());
+    const { BERTH_MAIN } = await import("./harness/cluster.js");
+    const { recentOutput } = await import("./harness/topology.js");
+    const follower = c.topo.spawn(0, [process.execPath, BERTH_MAIN, "endpoints", "web", "-w", "-o", "json"], { env: c.env() });
+    try {
+      const first = await waitFor(() => recentOutput(follower).stdout.split("\n").filter(Boolean)[0], { timeoutMs: 15_000, what: "the follower's first list" });
+      expect((JSON.parse(first) as Ep[]).map((e) => e.endpoint).sort()).toEqual(eps.map((e) => e.endpoint).sort());
+    } finally {
+      follower.kill("SIGTERM");
+    }
   });
 
   it("a restarted agent re-adopts its running process instead of restarting it", async () => {

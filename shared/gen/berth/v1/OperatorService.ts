@@ -8,6 +8,7 @@ import type { ArtifactUpload as _berth_v1_ArtifactUpload, ArtifactUpload__Output
 import type { CordonRequest as _berth_v1_CordonRequest, CordonRequest__Output as _berth_v1_CordonRequest__Output } from '../../berth/v1/CordonRequest.js';
 import type { CreateTokenRequest as _berth_v1_CreateTokenRequest, CreateTokenRequest__Output as _berth_v1_CreateTokenRequest__Output } from '../../berth/v1/CreateTokenRequest.js';
 import type { CreateTokenResponse as _berth_v1_CreateTokenResponse, CreateTokenResponse__Output as _berth_v1_CreateTokenResponse__Output } from '../../berth/v1/CreateTokenResponse.js';
+import type { Endpoints as _berth_v1_Endpoints, Endpoints__Output as _berth_v1_Endpoints__Output } from '../../berth/v1/Endpoints.js';
 import type { Event as _berth_v1_Event, Event__Output as _berth_v1_Event__Output } from '../../berth/v1/Event.js';
 import type { FailoverState as _berth_v1_FailoverState, FailoverState__Output as _berth_v1_FailoverState__Output } from '../../berth/v1/FailoverState.js';
 import type { GetHostRequest as _berth_v1_GetHostRequest, GetHostRequest__Output as _berth_v1_GetHostRequest__Output } from '../../berth/v1/GetHostRequest.js';
@@ -189,6 +190,11 @@ export interface OperatorServiceClient extends grpc.Client {
   uploadArtifact(options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientWritableStream<_berth_v1_ArtifactUpload>;
   uploadArtifact(callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientWritableStream<_berth_v1_ArtifactUpload>;
   
+  WatchEndpoints(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_Endpoints__Output>;
+  WatchEndpoints(argument: _berth_v1_ServiceRef, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_Endpoints__Output>;
+  watchEndpoints(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_Endpoints__Output>;
+  watchEndpoints(argument: _berth_v1_ServiceRef, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_Endpoints__Output>;
+  
   WatchEvents(argument: _berth_v1_WatchEventsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_Event__Output>;
   WatchEvents(argument: _berth_v1_WatchEventsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_Event__Output>;
   watchEvents(argument: _berth_v1_WatchEventsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_Event__Output>;
@@ -242,6 +248,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   UploadArtifact: grpc.handleClientStreamingCall<_berth_v1_ArtifactUpload__Output, _berth_v1_HasArtifactResponse>;
   
+  WatchEndpoints: grpc.handleServerStreamingCall<_berth_v1_ServiceRef__Output, _berth_v1_Endpoints>;
+  
   WatchEvents: grpc.handleServerStreamingCall<_berth_v1_WatchEventsRequest__Output, _berth_v1_Event>;
   
   WhoAmI: grpc.handleUnaryCall<_berth_v1_WhoAmIRequest__Output, _berth_v1_WhoAmIResponse>;
@@ -267,6 +275,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   Uncordon: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   Unpin: MethodDefinition<_berth_v1_PlaceRequest, _berth_v1_ServiceStatus, _berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus__Output>
   UploadArtifact: MethodDefinition<_berth_v1_ArtifactUpload, _berth_v1_HasArtifactResponse, _berth_v1_ArtifactUpload__Output, _berth_v1_HasArtifactResponse__Output>
+  WatchEndpoints: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_Endpoints, _berth_v1_ServiceRef__Output, _berth_v1_Endpoints__Output>
   WatchEvents: MethodDefinition<_berth_v1_WatchEventsRequest, _berth_v1_Event, _berth_v1_WatchEventsRequest__Output, _berth_v1_Event__Output>
   WhoAmI: MethodDefinition<_berth_v1_WhoAmIRequest, _berth_v1_WhoAmIResponse, _berth_v1_WhoAmIRequest__Output, _berth_v1_WhoAmIResponse__Output>
 }
