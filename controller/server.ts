@@ -28,6 +28,7 @@ import { ReconcileLoop } from "./reconcile/loop.js";
 import { assignments } from "./reconcile/planner.js";
 import { readdir } from "node:fs/promises";
 import { Coalescer } from "../shared/coalesce.js";
+import { AuditLog } from "./audit/audit-log.js";
 
 export interface ControllerOptions {
   dataDir: string;
@@ -198,7 +199,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       loop.kick();
       return failoverState();
     };
-    const opDeps = { registry, tokens, events, store, log, now, serviceOf, failoverState, resumeFailover };
+    const audit = new AuditLog(store, now);
+    await audit.init();
+    const opDeps = { registry, tokens, events, store, log, now, serviceOf, failoverState, resumeFailover, audit };
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, {
       ...operatorServiceHandlers(opDeps),
       ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs }),

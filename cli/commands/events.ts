@@ -3,7 +3,8 @@ import type { Command } from "commander";
 import type { Event__Output } from "../../shared/gen/berth/v1/Event.js";
 import { toCliError } from "../client.js";
 import { call } from "../client.js";
-import { parseFormat, table, colour } from "../output.js";
+import { parseFormat, printData, table, colour } from "../output.js";
+import { parseDurationMs } from "../../shared/duration.js";
 import { CliError, EXIT } from "../errors.js";
 import { withApi, type GlobalOpts } from "./common.js";
 
@@ -15,6 +16,31 @@ function line(e: Event__Output): string {
 }
 
 export function registerEvents(program: Command, global: () => GlobalOpts): void {
+  program
+    .command("audit")
+    .description("who asked for what: every mutating call and its outcome, refusals included (admin)")
+    .option("--since <duration>", "only entries newer than this, e.g. 1h, 30m", "24h")
+    .option("-n, --limit <n>", "at most this many of the newest", "1000")
+    .option("-o, --output <format>", "table, json or yaml", "table")
+    .addHelpText("after", "\nExamples:\n  berth audit --since 1h\n  berth audit -o json | jq '.[] | select(.code != 0)'")
+    .action(async (o: { since: string; limit: string; output: string }) => {
+      const format = parseFormat(o.output);
+      let sinceMs: number;
+      try {
+        sinceMs = Date.now() - parseDurationMs(o.since);
+      } catch (e) {
+        throw new CliError(`--since: ${(e as Error).message}`, EXIT.usage);
+      }
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new CliError(`-n ${o.limit}: expected 1–100000`, EXIT.usage);
+      await withApi(global(), async (api) => {
+        const res = await call(api, api.client.ListAudit, { since_ms: Math.max(0, sinceMs), limit });
+        const rows = res.entries.map((e) => ({ ...e, time: new Date(Number(e.time_ms)).toISOString(), outcome: e.code === 0 ? "ok" : e.error }));
+        if (printData(format, rows)) return;
+        console.log(table(["TIME", "TOKEN", "ROLE", "METHOD", "OUTCOME", "REQUEST"], rows.map((r) => [r.time, r.token_id || "-", r.role || "-", r.method, r.outcome, r.request.slice(0, 80)])));
+      });
+    });
+
   program
     .command("events")
     .description("show the event log (host joined, down, back, cordoned …)")

@@ -14,6 +14,7 @@ import { EVENT_PREFIX, matches, type EventLog, type EventRecord } from "../event
 import { hostStatus, type HostRecord } from "../hosts/host.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import { GrpcError, serviceError, toStatus } from "./errors.js";
+import { summarize, type AuditLog } from "../audit/audit-log.js";
 
 export interface FailoverView {
   paused: boolean;
@@ -22,6 +23,8 @@ export interface FailoverView {
 }
 
 export interface OperatorServiceDeps {
+  /** Every mutating call (any call needing more than viewer) is recorded here. */
+  audit?: AuditLog;
   failoverState?: () => FailoverView;
   resumeFailover?: (actor: string) => Promise<FailoverView>;
   /** The instance a host runs, for `berth hosts`. */
@@ -36,16 +39,24 @@ export interface OperatorServiceDeps {
 
 const MAX_TTL_S = 10 * 365 * 86_400;
 
-export async function authorize(d: OperatorServiceDeps, md: grpc.Metadata, need: OperatorRole): Promise<Principal> {
+/** Who is calling: a valid bearer token, whatever its role. */
+export async function authenticate(d: OperatorServiceDeps, md: grpc.Metadata): Promise<Principal> {
   const values = md.get("authorization");
   const header = typeof values[0] === "string" ? values[0] : "";
   const m = /^Bearer (\S+)$/.exec(header);
   if (!m) throw new AuthError("no bearer token: set BERTH_TOKEN or use the config file");
-  const p = await d.tokens.authenticate(m[1]!);
+  return d.tokens.authenticate(m[1]!);
+}
+
+export function requireRole(p: Principal, need: OperatorRole): Principal {
   if (!roleAllows(p.role, need)) {
     throw new GrpcError(grpc.status.PERMISSION_DENIED, `this needs the ${need} role; the token has ${p.role}`);
   }
   return p;
+}
+
+export async function authorize(d: OperatorServiceDeps, md: grpc.Metadata, need: OperatorRole): Promise<Principal> {
+  return requireRole(await authenticate(d, md), need);
 }
 
 export function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
@@ -84,13 +95,28 @@ export function unary<Req, Res>(
   fn: (req: Req, who: Principal) => Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    authorize(d, call.metadata, need)
-      .then((who) => fn(call.request, who))
+    let who: Principal | undefined;
+    // Mutating calls are audited however they end, refusals included.
+    const audit = (code: number, error: string): void => {
+      if (need === "viewer" || !d.audit) return;
+      void d.audit
+        .append({ tokenId: who?.tokenId ?? "", role: who?.role ?? "", method: name, request: summarize(call.request), code, error, peer: call.getPeer() })
+        .catch((err: unknown) => d.log.error({ err, method: name }, "writing the audit log failed"));
+    };
+    authenticate(d, call.metadata)
+      .then((p) => {
+        who = p; // known even when the role is too weak: refusals are attributed
+        return fn(call.request, requireRole(p, need));
+      })
       .then(
-        (res) => callback(null, res),
+        (res) => {
+          audit(0, "");
+          callback(null, res);
+        },
         (err: unknown) => {
           const s = toStatus(err);
           if (s.internal) d.log.error({ err, method: name }, "operator call failed");
+          audit(s.code, s.details);
           callback(serviceError(err));
         },
       );
@@ -98,7 +124,7 @@ export function unary<Req, Res>(
 }
 
 /** The host, token and event calls; services and artifacts are in service-handlers.ts. */
-export type CoreHandlers = Pick<OperatorServiceHandlers, "WhoAmI" | "ListHosts" | "GetHost" | "Cordon" | "Uncordon" | "CreateToken" | "ListEvents" | "WatchEvents">;
+export type CoreHandlers = Pick<OperatorServiceHandlers, "WhoAmI" | "ListHosts" | "GetHost" | "Cordon" | "Uncordon" | "CreateToken" | "ListEvents" | "WatchEvents" | "ListAudit">;
 
 export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
   return {
@@ -158,6 +184,14 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
       const limit = req.limit > 0 ? Math.min(req.limit, 10_000) : 100;
       const list = await d.events.list({ limit, host: req.host, service: req.service });
       return { events: list.map(eventToWire) };
+    }),
+
+    ListAudit: unary(d, "admin", "ListAudit", async (req: { since_ms: number; limit: number }) => {
+      if (!d.audit) return { entries: [] };
+      const entries = await d.audit.list({ sinceMs: req.since_ms, limit: req.limit > 0 ? Math.min(req.limit, 100_000) : 1000 });
+      return {
+        entries: entries.map((e) => ({ seq: e.seq, time_ms: e.timeMs, token_id: e.tokenId, role: e.role, method: e.method, request: e.request, code: e.code, error: e.error, peer: e.peer })),
+      };
     }),
 
     WatchEvents(call) {

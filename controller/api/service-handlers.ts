@@ -14,7 +14,7 @@ import { instanceId, type InstanceRecord, type ServiceRecord } from "../services
 import { planApply } from "../services/apply.js";
 import { endpointsOf, nextEndpointChangeMs } from "../reconcile/endpoints.js";
 import type { LogRouter } from "./log-router.js";
-import { authorize, hostToWire, unary, type OperatorServiceDeps } from "./operator-service.js";
+import { authenticate, authorize, hostToWire, requireRole, unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError, toStatus } from "./errors.js";
 
 export interface ServiceHandlerDeps extends OperatorServiceDeps {
@@ -141,13 +141,22 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     }),
 
     UploadArtifact(call, callback) {
+      let who: { tokenId: string; role: string } | undefined;
+      let digest = "";
+      const audit = (code: number, error: string): void =>
+        void d.audit
+          ?.append({ tokenId: who?.tokenId ?? "", role: who?.role ?? "", method: "UploadArtifact", request: JSON.stringify({ sha256: digest }), code, error, peer: call.getPeer() })
+          .catch((err: unknown) => d.log.error({ err }, "writing the audit log failed"));
       void (async () => {
         try {
-          const who = await authorize(d, call.metadata, "operator");
+          const p = await authenticate(d, call.metadata);
+          who = p;
+          requireRole(p, "operator");
           const it = (call as AsyncIterable<ArtifactUpload__Output>)[Symbol.asyncIterator]();
           const first = await it.next();
           if (first.done) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "empty upload");
           const { sha256, size } = first.value;
+          digest = sha256.slice(0, 64);
           if (!SHA256.test(sha256)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "sha256: expected 64 hex characters");
           async function* data(): AsyncIterable<Uint8Array> {
             yield first.value!.data;
@@ -164,10 +173,12 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
           }
           d.artifactsKnown.add(sha256);
           d.log.info({ sha256, size, actor: who.tokenId }, "artifact stored");
+          audit(0, "");
           callback(null, { present: true, size });
         } catch (err) {
           const s = toStatus(err);
           if (s.internal) d.log.error({ err }, "upload failed");
+          audit(s.code, s.details);
           callback(Object.assign(new Error(s.details), { code: s.code, details: s.details, metadata: new grpc.Metadata() }));
         }
       })();

@@ -4,6 +4,7 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 import type { ApplyRequest as _berth_v1_ApplyRequest, ApplyRequest__Output as _berth_v1_ApplyRequest__Output } from './berth/v1/ApplyRequest.js';
 import type { ApplyResponse as _berth_v1_ApplyResponse, ApplyResponse__Output as _berth_v1_ApplyResponse__Output } from './berth/v1/ApplyResponse.js';
 import type { ArtifactUpload as _berth_v1_ArtifactUpload, ArtifactUpload__Output as _berth_v1_ArtifactUpload__Output } from './berth/v1/ArtifactUpload.js';
+import type { AuditEntry as _berth_v1_AuditEntry, AuditEntry__Output as _berth_v1_AuditEntry__Output } from './berth/v1/AuditEntry.js';
 import type { CordonRequest as _berth_v1_CordonRequest, CordonRequest__Output as _berth_v1_CordonRequest__Output } from './berth/v1/CordonRequest.js';
 import type { CreateTokenRequest as _berth_v1_CreateTokenRequest, CreateTokenRequest__Output as _berth_v1_CreateTokenRequest__Output } from './berth/v1/CreateTokenRequest.js';
 import type { CreateTokenResponse as _berth_v1_CreateTokenResponse, CreateTokenResponse__Output as _berth_v1_CreateTokenResponse__Output } from './berth/v1/CreateTokenResponse.js';
@@ -20,6 +21,8 @@ import type { HasArtifactResponse as _berth_v1_HasArtifactResponse, HasArtifactR
 import type { Host as _berth_v1_Host, Host__Output as _berth_v1_Host__Output } from './berth/v1/Host.js';
 import type { HostFacts as _berth_v1_HostFacts, HostFacts__Output as _berth_v1_HostFacts__Output } from './berth/v1/HostFacts.js';
 import type { InstanceView as _berth_v1_InstanceView, InstanceView__Output as _berth_v1_InstanceView__Output } from './berth/v1/InstanceView.js';
+import type { ListAuditRequest as _berth_v1_ListAuditRequest, ListAuditRequest__Output as _berth_v1_ListAuditRequest__Output } from './berth/v1/ListAuditRequest.js';
+import type { ListAuditResponse as _berth_v1_ListAuditResponse, ListAuditResponse__Output as _berth_v1_ListAuditResponse__Output } from './berth/v1/ListAuditResponse.js';
 import type { ListEventsRequest as _berth_v1_ListEventsRequest, ListEventsRequest__Output as _berth_v1_ListEventsRequest__Output } from './berth/v1/ListEventsRequest.js';
 import type { ListEventsResponse as _berth_v1_ListEventsResponse, ListEventsResponse__Output as _berth_v1_ListEventsResponse__Output } from './berth/v1/ListEventsResponse.js';
 import type { ListHostsRequest as _berth_v1_ListHostsRequest, ListHostsRequest__Output as _berth_v1_ListHostsRequest__Output } from './berth/v1/ListHostsRequest.js';
@@ -52,6 +55,7 @@ export interface ProtoGrpcType {
       ApplyRequest: MessageTypeDefinition<_berth_v1_ApplyRequest, _berth_v1_ApplyRequest__Output>
       ApplyResponse: MessageTypeDefinition<_berth_v1_ApplyResponse, _berth_v1_ApplyResponse__Output>
       ArtifactUpload: MessageTypeDefinition<_berth_v1_ArtifactUpload, _berth_v1_ArtifactUpload__Output>
+      AuditEntry: MessageTypeDefinition<_berth_v1_AuditEntry, _berth_v1_AuditEntry__Output>
       CordonRequest: MessageTypeDefinition<_berth_v1_CordonRequest, _berth_v1_CordonRequest__Output>
       CreateTokenRequest: MessageTypeDefinition<_berth_v1_CreateTokenRequest, _berth_v1_CreateTokenRequest__Output>
       CreateTokenResponse: MessageTypeDefinition<_berth_v1_CreateTokenResponse, _berth_v1_CreateTokenResponse__Output>
@@ -68,6 +72,8 @@ export interface ProtoGrpcType {
       Host: MessageTypeDefinition<_berth_v1_Host, _berth_v1_Host__Output>
       HostFacts: MessageTypeDefinition<_berth_v1_HostFacts, _berth_v1_HostFacts__Output>
       InstanceView: MessageTypeDefinition<_berth_v1_InstanceView, _berth_v1_InstanceView__Output>
+      ListAuditRequest: MessageTypeDefinition<_berth_v1_ListAuditRequest, _berth_v1_ListAuditRequest__Output>
+      ListAuditResponse: MessageTypeDefinition<_berth_v1_ListAuditResponse, _berth_v1_ListAuditResponse__Output>
       ListEventsRequest: MessageTypeDefinition<_berth_v1_ListEventsRequest, _berth_v1_ListEventsRequest__Output>
       ListEventsResponse: MessageTypeDefinition<_berth_v1_ListEventsResponse, _berth_v1_ListEventsResponse__Output>
       ListHostsRequest: MessageTypeDefinition<_berth_v1_ListHostsRequest, _berth_v1_ListHostsRequest__Output>

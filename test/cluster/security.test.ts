@@ -209,6 +209,22 @@ describe("security: refusals against a real controller", () => {
     expect((refused[0]!.reason as Status).details).toMatch(/token used up/);
   });
 
+  it("every mutating call is in the audit log with who made it, refusals included", async () => {
+    type Entry = { token_id: string; role: string; method: string; code: number; error: string; request: string };
+    const entries = await c.cliJson<Entry[]>(["audit", "--since", "1h"]);
+    const adminId = c.adminToken.split(".")[1];
+    const created = entries.filter((e) => e.method === "CreateToken" && e.code === 0);
+    expect(created.length).toBeGreaterThan(0);
+    expect(created.every((e) => e.token_id === adminId && e.role === "admin")).toBe(true);
+    const refused = entries.find((e) => e.method === "Cordon" && e.role === "viewer");
+    expect(refused?.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(refused?.error).toMatch(/needs the operator role/);
+    // Reading is not auditing: no ListHosts entries; and viewers may not read the audit log.
+    expect(entries.some((e) => e.method === "ListHosts")).toBe(false);
+    const viewer = (await c.cli(["token", "create", "--role", "viewer"])).stdout.trim();
+    expect((await c.cli(["audit"], { token: viewer })).code).toBe(4);
+  });
+
   it("kept serving everyone else through all of it", async () => {
     const hs = await c.waitForHosts((x) => x.some((h) => h.address === c.topo.hostAddr(1) && h.status === "ready" && h.connected), "the real agent still ready");
     const real = hs.find((h) => h.address === c.topo.hostAddr(1))!;

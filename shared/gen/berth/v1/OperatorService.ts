@@ -15,6 +15,8 @@ import type { GetHostRequest as _berth_v1_GetHostRequest, GetHostRequest__Output
 import type { HasArtifactRequest as _berth_v1_HasArtifactRequest, HasArtifactRequest__Output as _berth_v1_HasArtifactRequest__Output } from '../../berth/v1/HasArtifactRequest.js';
 import type { HasArtifactResponse as _berth_v1_HasArtifactResponse, HasArtifactResponse__Output as _berth_v1_HasArtifactResponse__Output } from '../../berth/v1/HasArtifactResponse.js';
 import type { Host as _berth_v1_Host, Host__Output as _berth_v1_Host__Output } from '../../berth/v1/Host.js';
+import type { ListAuditRequest as _berth_v1_ListAuditRequest, ListAuditRequest__Output as _berth_v1_ListAuditRequest__Output } from '../../berth/v1/ListAuditRequest.js';
+import type { ListAuditResponse as _berth_v1_ListAuditResponse, ListAuditResponse__Output as _berth_v1_ListAuditResponse__Output } from '../../berth/v1/ListAuditResponse.js';
 import type { ListEventsRequest as _berth_v1_ListEventsRequest, ListEventsRequest__Output as _berth_v1_ListEventsRequest__Output } from '../../berth/v1/ListEventsRequest.js';
 import type { ListEventsResponse as _berth_v1_ListEventsResponse, ListEventsResponse__Output as _berth_v1_ListEventsResponse__Output } from '../../berth/v1/ListEventsResponse.js';
 import type { ListHostsRequest as _berth_v1_ListHostsRequest, ListHostsRequest__Output as _berth_v1_ListHostsRequest__Output } from '../../berth/v1/ListHostsRequest.js';
@@ -103,6 +105,15 @@ export interface OperatorServiceClient extends grpc.Client {
   hasArtifact(argument: _berth_v1_HasArtifactRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientUnaryCall;
   hasArtifact(argument: _berth_v1_HasArtifactRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientUnaryCall;
   hasArtifact(argument: _berth_v1_HasArtifactRequest, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientUnaryCall;
+  
+  ListAudit(argument: _berth_v1_ListAuditRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListAuditResponse__Output>): grpc.ClientUnaryCall;
+  ListAudit(argument: _berth_v1_ListAuditRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListAuditResponse__Output>): grpc.ClientUnaryCall;
+  ListAudit(argument: _berth_v1_ListAuditRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListAuditResponse__Output>): grpc.ClientUnaryCall;
+  ListAudit(argument: _berth_v1_ListAuditRequest, callback: grpc.requestCallback<_berth_v1_ListAuditResponse__Output>): grpc.ClientUnaryCall;
+  listAudit(argument: _berth_v1_ListAuditRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListAuditResponse__Output>): grpc.ClientUnaryCall;
+  listAudit(argument: _berth_v1_ListAuditRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListAuditResponse__Output>): grpc.ClientUnaryCall;
+  listAudit(argument: _berth_v1_ListAuditRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListAuditResponse__Output>): grpc.ClientUnaryCall;
+  listAudit(argument: _berth_v1_ListAuditRequest, callback: grpc.requestCallback<_berth_v1_ListAuditResponse__Output>): grpc.ClientUnaryCall;
   
   ListEvents(argument: _berth_v1_ListEventsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListEventsResponse__Output>): grpc.ClientUnaryCall;
   ListEvents(argument: _berth_v1_ListEventsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListEventsResponse__Output>): grpc.ClientUnaryCall;
@@ -228,6 +239,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   HasArtifact: grpc.handleUnaryCall<_berth_v1_HasArtifactRequest__Output, _berth_v1_HasArtifactResponse>;
   
+  ListAudit: grpc.handleUnaryCall<_berth_v1_ListAuditRequest__Output, _berth_v1_ListAuditResponse>;
+  
   ListEvents: grpc.handleUnaryCall<_berth_v1_ListEventsRequest__Output, _berth_v1_ListEventsResponse>;
   
   ListHosts: grpc.handleUnaryCall<_berth_v1_ListHostsRequest__Output, _berth_v1_ListHostsResponse>;
@@ -265,6 +278,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   GetHost: MethodDefinition<_berth_v1_GetHostRequest, _berth_v1_Host, _berth_v1_GetHostRequest__Output, _berth_v1_Host__Output>
   GetService: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ServiceStatus, _berth_v1_ServiceRef__Output, _berth_v1_ServiceStatus__Output>
   HasArtifact: MethodDefinition<_berth_v1_HasArtifactRequest, _berth_v1_HasArtifactResponse, _berth_v1_HasArtifactRequest__Output, _berth_v1_HasArtifactResponse__Output>
+  ListAudit: MethodDefinition<_berth_v1_ListAuditRequest, _berth_v1_ListAuditResponse, _berth_v1_ListAuditRequest__Output, _berth_v1_ListAuditResponse__Output>
   ListEvents: MethodDefinition<_berth_v1_ListEventsRequest, _berth_v1_ListEventsResponse, _berth_v1_ListEventsRequest__Output, _berth_v1_ListEventsResponse__Output>
   ListHosts: MethodDefinition<_berth_v1_ListHostsRequest, _berth_v1_ListHostsResponse, _berth_v1_ListHostsRequest__Output, _berth_v1_ListHostsResponse__Output>
   ListServices: MethodDefinition<_berth_v1_ListServicesRequest, _berth_v1_ListServicesResponse, _berth_v1_ListServicesRequest__Output, _berth_v1_ListServicesResponse__Output>

@@ -1,0 +1,27 @@
+// Original file: proto/berth/v1/operator.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface AuditEntry {
+  'seq'?: (number | string | Long);
+  'time_ms'?: (number | string | Long);
+  'token_id'?: (string);
+  'role'?: (string);
+  'method'?: (string);
+  'request'?: (string);
+  'code'?: (number);
+  'error'?: (string);
+  'peer'?: (string);
+}
+
+export interface AuditEntry__Output {
+  'seq': (number);
+  'time_ms': (number);
+  'token_id': (string);
+  'role': (string);
+  'method': (string);
+  'request': (string);
+  'code': (number);
+  'error': (string);
+  'peer': (string);
+}
