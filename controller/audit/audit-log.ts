@@ -6,6 +6,7 @@
  * fleet, the audit log says who asked for what.
  */
 import type { Store } from "../store/store.js";
+import { SeqLog } from "../store/seq-log.js";
 
 export const AUDIT_PREFIX = "audit/";
 /** Oldest entries beyond this count are dropped. @default 100000 */
@@ -25,7 +26,6 @@ export interface AuditEntry {
   peer: string;
 }
 
-const key = (seq: number): string => `${AUDIT_PREFIX}${seq.toString().padStart(16, "0")}`;
 
 /** A request as it goes into the log: bounded, secrets and bulk left out. */
 export function summarize(req: unknown): string {
@@ -39,37 +39,21 @@ export function summarize(req: unknown): string {
 }
 
 export class AuditLog {
-  private nextSeq = 1;
-  private appended = 0;
+  private readonly log: SeqLog<AuditEntry>;
 
-  constructor(
-    private readonly store: Store,
-    private readonly now: () => number,
-  ) {}
+  constructor(store: Store, now: () => number) {
+    this.log = new SeqLog<AuditEntry>(store, AUDIT_PREFIX, MAX_AUDIT, now);
+  }
 
-  async init(): Promise<void> {
-    const last = await this.store.scan(AUDIT_PREFIX, { limit: 1, reverse: true });
-    this.nextSeq = (last[0] ? (JSON.parse(last[0].value) as AuditEntry).seq : 0) + 1;
+  init(): Promise<void> {
+    return this.log.init();
   }
 
   async append(e: Omit<AuditEntry, "seq" | "timeMs">): Promise<void> {
-    const entry: AuditEntry = { seq: this.nextSeq++, timeMs: this.now(), ...e };
-    await this.store.put(key(entry.seq), JSON.stringify(entry));
-    if (++this.appended % 1000 === 0) {
-      const all = await this.store.scan(AUDIT_PREFIX, { reverse: true });
-      const old = all.slice(MAX_AUDIT);
-      if (old.length) await this.store.txn([], old.map((kv) => ({ type: "delete", key: kv.key }) as const));
-    }
+    await this.log.append(e);
   }
 
-  async list(o: { sinceMs: number; limit: number }): Promise<AuditEntry[]> {
-    const out: AuditEntry[] = [];
-    for (const kv of await this.store.scan(AUDIT_PREFIX, { reverse: true })) {
-      const e = JSON.parse(kv.value) as AuditEntry;
-      if (e.timeMs < o.sinceMs) break;
-      out.push(e);
-      if (out.length >= o.limit) break;
-    }
-    return out.reverse();
+  list(o: { sinceMs: number; limit: number }): Promise<AuditEntry[]> {
+    return this.log.list({ limit: o.limit, stop: (e) => e.timeMs < o.sinceMs });
   }
 }

@@ -5,6 +5,7 @@
  * change they describe, so the log never claims a change that did not happen.
  */
 import type { Op, Store } from "../store/store.js";
+import { SeqLog } from "../store/seq-log.js";
 
 export const EVENT_PREFIX = "events/";
 /** Older events are pruned past this count. @default 10000 */
@@ -22,67 +23,34 @@ export interface EventRecord {
 
 export type NewEvent = Pick<EventRecord, "type" | "message"> & Partial<Pick<EventRecord, "host" | "service" | "actor">>;
 
-export const eventKey = (seq: number): string => `${EVENT_PREFIX}${seq.toString().padStart(16, "0")}`;
-
 export class EventLog {
-  private nextSeq = 1;
-  private appended = 0;
+  private readonly log: SeqLog<EventRecord>;
 
-  constructor(
-    private readonly store: Store,
-    private readonly now: () => number,
-  ) {}
-
-  async init(): Promise<void> {
-    const last = await this.store.scan(EVENT_PREFIX, { limit: 1, reverse: true });
-    const rec = last[0] ? (JSON.parse(last[0].value) as EventRecord) : undefined;
-    this.nextSeq = (rec?.seq ?? 0) + 1;
-    await this.prune();
+  constructor(store: Store, now: () => number) {
+    this.log = new SeqLog<EventRecord>(store, EVENT_PREFIX, MAX_EVENTS, now);
   }
 
-  /**
-   * An op that appends the event, to put in the caller's txn. The seq is taken
-   * now; if the txn fails the seq is skipped, which readers tolerate (seqs grow,
-   * they need not be dense).
-   */
+  init(): Promise<void> {
+    return this.log.init();
+  }
+
+  /** An op that appends the event, to put in the txn of the change it describes. */
   op(ev: NewEvent): { op: Op; record: EventRecord } {
-    const record: EventRecord = {
-      seq: this.nextSeq++,
-      timeMs: this.now(),
-      type: ev.type,
-      host: ev.host ?? "",
-      service: ev.service ?? "",
-      message: ev.message,
-      actor: ev.actor ?? "",
-    };
-    this.appended++;
-    if (this.appended % 1000 === 0) void this.prune().catch(() => undefined);
-    return { op: { type: "put", key: eventKey(record.seq), value: JSON.stringify(record) }, record };
+    return this.log.op(fields(ev));
   }
 
-  async append(ev: NewEvent): Promise<EventRecord> {
-    const { op, record } = this.op(ev);
-    await this.store.txn([], [op]);
-    return record;
+  append(ev: NewEvent): Promise<EventRecord> {
+    return this.log.append(fields(ev));
   }
 
-  async list(opts: { limit: number; host?: string; service?: string }): Promise<EventRecord[]> {
-    // Filtering needs a scan of everything kept; MAX_EVENTS bounds it.
-    const all = await this.store.scan(EVENT_PREFIX, { reverse: true });
-    const out: EventRecord[] = [];
-    for (const kv of all) {
-      const e = JSON.parse(kv.value) as EventRecord;
-      if (matches(e, opts)) out.push(e);
-      if (out.length >= opts.limit) break;
-    }
-    return out.reverse();
+  /** Filtering needs a scan of everything kept; MAX_EVENTS bounds it. */
+  list(opts: { limit: number; host?: string; service?: string }): Promise<EventRecord[]> {
+    return this.log.list({ limit: opts.limit, match: (e) => matches(e, opts) });
   }
+}
 
-  private async prune(): Promise<void> {
-    const keys = await this.store.scan(EVENT_PREFIX, { reverse: true });
-    const old = keys.slice(MAX_EVENTS);
-    if (old.length) await this.store.txn([], old.map((kv) => ({ type: "delete", key: kv.key }) as const));
-  }
+function fields(ev: NewEvent): Omit<EventRecord, "seq" | "timeMs"> {
+  return { type: ev.type, host: ev.host ?? "", service: ev.service ?? "", message: ev.message, actor: ev.actor ?? "" };
 }
 
 export function matches(e: EventRecord, f: { host?: string; service?: string }): boolean {
