@@ -25,7 +25,6 @@ import { LogRouter } from "./api/log-router.js";
 import { ArtifactStore } from "./artifacts/artifact-store.js";
 import { ServiceState } from "./services/state.js";
 import { ReconcileLoop } from "./reconcile/loop.js";
-import { assignments } from "./reconcile/planner.js";
 import { readdir } from "node:fs/promises";
 import { Coalescer } from "../shared/coalesce.js";
 import { AuditLog } from "./audit/audit-log.js";
@@ -187,7 +186,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       agentServiceHandlers({ registry, tokens, ca, log, now, heartbeatIntervalMs, ttlMs, onLiveness: () => void judge(), loop, artifacts, logs, events }),
     );
     const serviceOf = (hostId: string): string => {
-      const a = assignments(state.allInstances()).get(hostId);
+      const a = state.hostAssignments().get(hostId);
       return a ? `${a.inst.service}-${a.inst.slot}` : "";
     };
     const failoverState = (): { paused: boolean; reason: string; since_ms: number } => {

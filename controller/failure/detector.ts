@@ -48,14 +48,3 @@ export function judgeLiveness(hosts: readonly LivenessInput[], nowMs: number, cf
   }
   return out;
 }
-
-/** When to look next: the earliest moment any ready host could cross its TTL. */
-export function nextCheckAtMs(hosts: readonly LivenessInput[], nowMs: number, cfg: DetectorConfig): number {
-  let next = Number.POSITIVE_INFINITY;
-  for (const h of hosts) {
-    if (h.health !== "ready") continue;
-    const at = h.lastHeartbeatMs === undefined ? cfg.graceUntilMs : h.lastHeartbeatMs + cfg.ttlMs + 1;
-    next = Math.min(next, at);
-  }
-  return Math.max(nowMs, next);
-}

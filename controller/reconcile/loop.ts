@@ -12,7 +12,7 @@ import type { HostRegistry } from "../hosts/registry.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { ServiceState } from "../services/state.js";
 import { instanceId, type ObservedInstance } from "../services/records.js";
-import { assignments, reconcile, type FailoverInput, type HostView } from "./planner.js";
+import { reconcile, type FailoverInput, type HostView } from "./planner.js";
 
 const MiB = 1024 * 1024;
 /** Safety-net period of the level-triggered loop. @default 1000 */
@@ -54,7 +54,7 @@ export class ReconcileLoop {
 
   /** Does this host run a copy (instance, epoch) that the records no longer give it? */
   isSuperseded(hostId: string, instance: string, epoch: number): boolean {
-    const a = assignments(this.d.state.allInstances()).get(hostId);
+    const a = this.d.state.hostAssignments().get(hostId);
     if (!a) return true;
     return instanceId(a.inst.service, a.inst.slot) !== instance || a.epoch !== epoch;
   }
@@ -90,7 +90,7 @@ export class ReconcileLoop {
     const freeBytes = u && u.disk_total_bytes ? u.disk_total_bytes - u.disk_used_bytes : rootFree ? rootFree.size_bytes - rootFree.used_bytes : 0;
     // Free disk is measured with the host's own instance on it: add back what that
     // instance asked for, or its own files would one day evict it from its host.
-    const own = assignments(this.d.state.allInstances()).get(rec.id);
+    const own = this.d.state.hostAssignments().get(rec.id);
     const ownDiskMb = own ? (this.d.state.service(own.inst.service)?.spec.resources.diskMb ?? 0) : 0;
     return {
       rec,
@@ -135,7 +135,7 @@ export class ReconcileLoop {
 
   /** The host's whole desired state (DESIGN.md: re-sent whole on change and reconnect). */
   assignmentFor(hostId: string): Assignment {
-    const a = assignments(this.d.state.allInstances()).get(hostId);
+    const a = this.d.state.hostAssignments().get(hostId);
     if (!a) return { service: "", instance: "", epoch: 0, revision: 0, spec_json: "" };
     const svc = this.d.state.service(a.inst.service);
     if (!svc) return { service: "", instance: "", epoch: 0, revision: 0, spec_json: "" };

@@ -12,7 +12,9 @@ import type { NewEvent } from "../events/event-log.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { SchedHost, Snapshot } from "../scheduler/types.js";
 import { schedule } from "../scheduler/schedule.js";
-import { instanceId, nextEpoch, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+import { assignments, instanceId, nextEpoch, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+
+export { assignments };
 
 export interface HostView {
   rec: HostRecord;
@@ -217,14 +219,4 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
 
   out.puts = [...changed.values()];
   return out;
-}
-
-/** The whole desired state of each host, derived from the records alone. */
-export function assignments(instances: readonly InstanceRecord[]): Map<string, { inst: InstanceRecord; epoch: number }> {
-  const m = new Map<string, { inst: InstanceRecord; epoch: number }>();
-  for (const i of instances) {
-    if (i.hostId) m.set(i.hostId, { inst: i, epoch: i.epoch });
-    if (i.moveTo) m.set(i.moveTo.hostId, { inst: i, epoch: i.moveTo.epoch });
-  }
-  return m;
 }

@@ -73,3 +73,13 @@ export interface ObservedInstance {
   resourcesNote: string;
   installTail: string;
 }
+
+/** The whole desired state of each host, derived from the records alone. */
+export function assignments(instances: readonly InstanceRecord[]): Map<string, { inst: InstanceRecord; epoch: number }> {
+  const m = new Map<string, { inst: InstanceRecord; epoch: number }>();
+  for (const i of instances) {
+    if (i.hostId) m.set(i.hostId, { inst: i, epoch: i.epoch });
+    if (i.moveTo) m.set(i.moveTo.hostId, { inst: i, epoch: i.moveTo.epoch });
+  }
+  return m;
+}

@@ -6,7 +6,7 @@
  */
 import type { Compare, Op, Store } from "../store/store.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
-import { INSTANCE_PREFIX, SERVICE_PREFIX, instanceId, instanceKey, serviceKey, type InstanceRecord, type ServiceRecord } from "./records.js";
+import { INSTANCE_PREFIX, SERVICE_PREFIX, assignments, instanceId, instanceKey, serviceKey, type InstanceRecord, type ServiceRecord } from "./records.js";
 
 /**
  * One key per occupied host: `claims/<hostId>` → the instance that holds it.
@@ -32,6 +32,9 @@ interface Cached<T> {
 export class ServiceState {
   private services = new Map<string, Cached<ServiceRecord>>();
   private instances = new Map<string, Cached<InstanceRecord>>();
+  /** Bumped whenever the cached records change: derived views are kept per version. */
+  private version = 0;
+  private assigned: { version: number; map: ReturnType<typeof assignments> } | undefined;
 
   constructor(
     private readonly store: Store,
@@ -42,6 +45,17 @@ export class ServiceState {
     const [svcs, insts] = await Promise.all([this.store.scan(SERVICE_PREFIX), this.store.scan(INSTANCE_PREFIX)]);
     this.services = new Map(svcs.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as ServiceRecord, modRevision: kv.modRevision }]));
     this.instances = new Map(insts.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as InstanceRecord, modRevision: kv.modRevision }]));
+    this.version++;
+  }
+
+  /**
+   * Host id → the instance (and epoch) it should run, derived from the records
+   * once per change rather than once per host asking: every reconcile pass and
+   * every `berth hosts` asks for each host.
+   */
+  hostAssignments(): ReturnType<typeof assignments> {
+    if (this.assigned?.version !== this.version) this.assigned = { version: this.version, map: assignments(this.allInstances()) };
+    return this.assigned.map;
   }
 
   allServices(): ServiceRecord[] {
@@ -134,6 +148,7 @@ export class ServiceState {
       await this.load();
       return false;
     }
+    this.version++;
     // One txn, one revision: every key it wrote now has that modRevision.
     for (const s of c.putServices ?? []) this.services.set(serviceKey(s.name), { rec: s, modRevision: res.revision });
     for (const n of c.deleteServices ?? []) this.services.delete(serviceKey(n));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { judgeLiveness, nextCheckAtMs, type DetectorConfig, type LivenessInput } from "../../../controller/failure/detector.js";
+import { judgeLiveness, type DetectorConfig, type LivenessInput } from "../../../controller/failure/detector.js";
 
 const cfg: DetectorConfig = { ttlMs: 5000, startedAtMs: 1_000_000, graceUntilMs: 1_005_000 };
 
@@ -57,17 +57,5 @@ describe("judgeLiveness", () => {
         }
       }),
     );
-  });
-});
-
-describe("nextCheckAtMs", () => {
-  it("is the earliest moment a ready host could cross its TTL", () => {
-    const hosts: LivenessInput[] = [
-      { id: "a", health: "ready", lastHeartbeatMs: 1_010_000 },
-      { id: "b", health: "ready", lastHeartbeatMs: 1_012_000 },
-      { id: "c", health: "down", lastHeartbeatMs: 1_000_000 },
-    ];
-    expect(nextCheckAtMs(hosts, 1_011_000, cfg)).toBe(1_015_001);
-    expect(judgeLiveness(hosts, 1_015_001, cfg).map((t) => t.id)).toEqual(["a"]);
   });
 });

@@ -50,7 +50,10 @@ describe("host claims", () => {
     expect(await a.commit({ putInstances: [inst("web", "h2", { epoch: 2 })] })).toBe(true);
     expect((await store!.scan(CLAIM_PREFIX)).map((kv) => kv.key)).toEqual(["claims/h2"]);
     expect(await a.commit({ putInstances: [inst("api", "h1")] })).toBe(true);
+    expect([...a.hostAssignments().keys()].sort()).toEqual(["h1", "h2"]);
     expect(await a.commit({ deleteInstances: [{ service: "web", slot: 0 }, { service: "api", slot: 0 }] })).toBe(true);
     expect(await store!.scan(CLAIM_PREFIX)).toEqual([]);
+    // The derived view follows every commit.
+    expect(a.hostAssignments().size).toBe(0);
   });
 });
