@@ -2,7 +2,7 @@
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -38,6 +38,11 @@ describe("berth CLI", () => {
       // Every runnable command shows an example (groups like `host` and `token` only list theirs).
       if (commands[i]!.length && !["host", "token", "failover"].includes(commands[i]![0]!) || commands[i]!.length > 1) expect(r.stdout, commands[i]!.join(" ")).toMatch(/Example/);
     });
+  });
+
+  it("`npx berth` runs the built CLI from the repository, as the README says", async () => {
+    const r = await promisify(execFile)("npx", ["--no-install", "berth", "--version"], { cwd: resolve(BERTH_MAIN, "../../.."), env: { ...process.env, XDG_CONFIG_HOME: "/nonexistent" } });
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
   it("bad flags and local misconfiguration exit 2 with a message that says what to do", async () => {
