@@ -20,7 +20,8 @@ import { judgeLiveness, type DetectorConfig } from "./failure/detector.js";
 import { DEFAULT_GUARD_SHARE, judgeGuard, type GuardVerdict } from "./failure/guard.js";
 import { agentServiceHandlers } from "./api/agent-service.js";
 import { operatorServiceHandlers } from "./api/operator-service.js";
-import { serviceHandlers } from "./api/service-handlers.js";
+import { notFound, serviceHandlers } from "./api/service-handlers.js";
+import { rolloutHandlers } from "./api/rollout-handlers.js";
 import { LogRouter } from "./api/log-router.js";
 import { ArtifactStore } from "./artifacts/artifact-store.js";
 import { ServiceState } from "./services/state.js";
@@ -204,6 +205,12 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, {
       ...operatorServiceHandlers(opDeps),
       ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs }),
+      ...rolloutHandlers({
+        ...opDeps,
+        state,
+        loop,
+        service: (name) => state.service(name) ?? (() => { throw notFound(name, state.allServices().map((s) => s.name)); })(),
+      }),
     });
     const creds = grpcServerCredentials(ca.certPem, server.certPem, server.keyPem);
     const port = await new Promise<number>((resolve, reject) =>

@@ -251,6 +251,7 @@ export class Converger {
       detail: c.detail.slice(0, 4000),
       restarts: c.run?.restarts() ?? 0,
       since_ms: c.sinceMs,
+      age_ms: Math.max(0, this.now - c.sinceMs),
       pid: c.run?.pid() ?? 0,
       resources_enforced: r.enforced,
       resources_note: r.note,

@@ -92,6 +92,7 @@ function printChanges(res: ApplyResponse__Output, applied: boolean): number {
       console.log(`    ${get("instances") || "1"} × ${cmd}${art ? ` from ${art.replace(/"/g, "")}` : ""}`);
     } else for (const f of c.fields) console.log(`    ${f.path}: ${f.from_json || "(none)"} → ${f.to_json || "(none)"}`);
     for (const u of c.unplaced) console.log(`    ${colour("red", "!")} ${u}`);
+    if (Number(c.rollout_to)) console.log(`    ${applied ? "rolling out" : "rolls out"} revision ${c.rollout_to}${applied ? `: berth rollout status ${c.service} -w` : " (a health-checked rollout)"}`);
     if (c.action !== "unchanged") pending++;
   }
   if (!res.changes.length) console.log("no services in the files");

@@ -223,7 +223,9 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
                 state: st.state,
                 detail: st.detail,
                 restarts: st.restarts,
-                sinceMs: prev && prev.instance === st.instance && prev.epoch === st.epoch && prev.state === st.state ? prev.sinceMs : now,
+                // First sight of this state (also after a controller restart): it began age_ms ago,
+                // measured on the agent's own clock, so no clock offset enters.
+                sinceMs: prev && prev.instance === st.instance && prev.epoch === st.epoch && prev.state === st.state ? prev.sinceMs : now - Math.min(st.age_ms, now),
                 pid: st.pid,
                 resourcesEnforced: st.resources_enforced,
                 resourcesNote: st.resources_note,

@@ -12,7 +12,7 @@ import type { ReconcileLoop } from "../reconcile/loop.js";
 import type { ServiceState } from "../services/state.js";
 import { instanceId, type InstanceRecord, type ServiceRecord } from "../services/records.js";
 import { planApply } from "../services/apply.js";
-import { endpointsOf, nextEndpointChangeMs } from "../reconcile/endpoints.js";
+import { endpointsOf, nextEndpointChangeMs, silentHosts } from "../reconcile/endpoints.js";
 import type { LogRouter } from "./log-router.js";
 import { authenticate, authorize, hostToWire, requireRole, unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError, toStatus } from "./errors.js";
@@ -31,7 +31,7 @@ type ServiceHandlers = Pick<
   "HasArtifact" | "UploadArtifact" | "Plan" | "Apply" | "DeleteService" | "ListServices" | "GetService" | "Place" | "Unpin" | "Drain" | "Logs" | "ResumeFailover" | "WatchEndpoints"
 >;
 
-function notFound(name: string, known: string[]): GrpcError {
+export function notFound(name: string, known: string[]): GrpcError {
   // Closest known name, for "did you mean".
   const near = known
     .map((k) => ({ k, d: distance(k, name) }))
@@ -101,6 +101,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       services: d.state.allServices(),
       instances: d.state.allInstances(),
       hosts: d.registry.all().map((h) => d.loop.hostView(h)),
+      rollouts: new Map(d.state.allRollouts().map((r) => [r.service, r])),
       hasArtifact: (sha) => d.artifactsKnown.has(sha),
       requireArtifacts,
       nowMs: d.now(),
@@ -191,10 +192,15 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     }),
 
     Apply: unary(d, "operator", "Apply", async (req: ApplyRequest__Output, who) => {
-      const p = planFor(req, who.tokenId, true);
-      if (p.errors.length) throw new GrpcError(grpc.status.INVALID_ARGUMENT, p.errors.join("\n"));
-      const ok = await d.state.commit({ putServices: p.puts, deleteServices: p.deletes, events: p.events });
-      if (!ok) throw new GrpcError(grpc.status.ABORTED, "services changed concurrently; plan again");
+      // The reconcile loop writes instance and rollout records all the time during a
+      // rollout; a conflict with it is not the operator's: plan again from fresh state.
+      let p: ReturnType<typeof planFor>;
+      for (let attempt = 0; ; attempt++) {
+        p = planFor(req, who.tokenId, true);
+        if (p.errors.length) throw new GrpcError(grpc.status.INVALID_ARGUMENT, p.errors.join("\n"));
+        if (await d.state.commit({ putServices: p.puts, deleteServices: p.deletes, putRollouts: p.rollouts, events: p.events })) break;
+        if (attempt >= 4) throw new GrpcError(grpc.status.ABORTED, "services changed concurrently; plan again");
+      }
       d.log.info({ actor: who.tokenId, changed: p.puts.map((s) => s.name), deleted: p.deletes }, "apply");
       await d.loop.settle();
       return { changes: p.changes, revision: await d.store.revision() };
@@ -270,6 +276,8 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         }
         const now = d.now();
         const hosts = new Map(d.registry.all().map((h) => [h.id, h]));
+        // Not a list made before every host has spoken (a restarted controller): it would drop them.
+        if (silentHosts(name, d.state.instancesOf(name), hosts, d.loop.observed).length > 0) return;
         const eps = endpointsOf(svc, d.state.instancesOf(name), hosts, d.loop.observed, now);
         const json = JSON.stringify(eps);
         if (json !== last) {

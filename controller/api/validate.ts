@@ -70,6 +70,7 @@ const status = z.object({
   resources_enforced: z.boolean(),
   resources_note: str(1024),
   install_tail: str(16_384),
+  age_ms: count,
 });
 
 export class ValidationError extends Error {

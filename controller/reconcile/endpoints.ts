@@ -1,6 +1,7 @@
 /**
  * Endpoints: the copies of a service that are in service — reported healthy for
- * at least minHealthyTime, on a ready host (DESIGN.md, "Rollouts"). Derived, pure,
+ * at least minHealthyTime, on a ready host, and not drained by a rollout (DESIGN.md,
+ * "Rollouts"; the same rule as rollout/phase.ts copyPhase "in-service"). Derived, pure,
  * from the records and what hosts report; a move in progress may briefly list
  * both copies of a slot, which is the point of a health-gated move.
  */
@@ -22,7 +23,8 @@ export function endpointsOf(
   for (const i of instances) {
     if (i.service !== svc.name) continue;
     const id = instanceId(i.service, i.slot);
-    const copies = [{ hostId: i.hostId, epoch: i.epoch }, ...(i.moveTo ? [i.moveTo] : [])];
+    // A drained serving copy still runs (finishing its requests) but takes no new ones.
+    const copies = [...(i.drainingSinceMs == null ? [{ hostId: i.hostId, epoch: i.epoch }] : []), ...(i.moveTo ? [i.moveTo] : [])];
     for (const c of copies) {
       const h = c.hostId ? hosts.get(c.hostId) : undefined;
       const o = c.hostId ? observed.get(c.hostId) : undefined;
@@ -43,4 +45,22 @@ export function nextEndpointChangeMs(svc: ServiceRecord, observed: ReadonlyMap<s
     if (at > nowMs) next = Math.min(next ?? at, at);
   }
   return next;
+}
+
+/**
+ * Hosts of the service's copies that are up but have not said what they run since
+ * this controller started (or since they reconnected). Until they have, their
+ * copies would look out of service: endpoint followers are not sent a list that
+ * would drop them, and rollouts do not take a step on that view.
+ */
+export function silentHosts(name: string, instances: readonly InstanceRecord[], hosts: ReadonlyMap<string, Pick<HostRecord, "health">>, observed: ReadonlyMap<string, ObservedInstance>): string[] {
+  const out: string[] = [];
+  for (const i of instances) {
+    if (i.service !== name) continue;
+    for (const h of [i.hostId, i.moveTo?.hostId ?? ""]) {
+      const rec = h ? hosts.get(h) : undefined;
+      if (rec && rec.health !== "down" && !observed.has(h)) out.push(h);
+    }
+  }
+  return out;
 }

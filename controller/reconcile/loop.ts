@@ -11,7 +11,8 @@ import type { Assignment } from "../../shared/gen/berth/v1/Assignment.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { ServiceState } from "../services/state.js";
-import { instanceId, type ObservedInstance } from "../services/records.js";
+import { instanceId, specOf, type InstanceRecord, type ObservedInstance } from "../services/records.js";
+import { driveRollouts } from "../rollout/drive.js";
 import { reconcile, type FailoverInput, type HostView } from "./planner.js";
 
 const MiB = 1024 * 1024;
@@ -102,29 +103,43 @@ export class ReconcileLoop {
 
   private async pass(): Promise<void> {
     const { state, registry } = this.d;
+    const nowMs = this.d.now();
+    const services = state.allServices();
+    const hosts = registry.all().map((h) => this.hostView(h));
+    const rollouts = state.allRollouts();
     const out = reconcile({
-      services: state.allServices(),
+      services,
       instances: state.allInstances(),
-      hosts: registry.all().map((h) => this.hostView(h)),
+      hosts,
       observed: this.observed,
-      nowMs: this.d.now(),
+      nowMs,
       failover: this.d.failover(),
+      rollouts: new Set(rollouts.map((r) => r.service)),
     });
+    // Rollouts step on the records as this pass leaves them, and commit with them.
+    const after = new Map<string, InstanceRecord>(state.allInstances().map((i) => [`${i.service}/${i.slot}`, i]));
+    for (const p of out.puts) after.set(`${p.service}/${p.slot}`, p);
+    for (const d of out.deletes) after.delete(`${d.service}/${d.slot}`);
+    const ro = driveRollouts({ services, instances: [...after.values()], rollouts, hosts, observed: this.observed, nowMs });
+    const puts = new Map(out.puts.map((p) => [`${p.service}/${p.slot}`, p]));
+    for (const p of ro.puts) puts.set(`${p.service}/${p.slot}`, p);
+    const events = [...out.events, ...ro.events];
     this.unplaced = out.unplaced;
     this.held = out.held;
-    // A fencing wait ends with no event to announce it: wake up for it.
+    // Timers no event announces (a fencing wait, a drain's end, minHealthyTime, deadlines): wake up for them.
     clearTimeout(this.wake);
-    if (out.wakeAtMs !== undefined) {
-      this.wake = setTimeout(() => this.kick(), Math.max(0, out.wakeAtMs - this.d.now()) + 5);
+    const wakeAt = Math.min(out.wakeAtMs ?? Number.POSITIVE_INFINITY, ro.wakeAtMs ?? Number.POSITIVE_INFINITY);
+    if (Number.isFinite(wakeAt)) {
+      this.wake = setTimeout(() => this.kick(), Math.max(0, wakeAt - this.d.now()) + 5);
       this.wake.unref();
     }
-    if (out.puts.length || out.deletes.length) {
-      const ok = await state.commit({ putInstances: out.puts, deleteInstances: out.deletes, events: out.events });
+    if (puts.size || out.deletes.length || ro.putRollouts.length || ro.putServices.length) {
+      const ok = await state.commit({ putInstances: [...puts.values()], deleteInstances: out.deletes, putRollouts: ro.putRollouts, putServices: ro.putServices, events });
       if (!ok) {
         this.runner.requeue(); // state reloaded: derive again from what is stored
         return;
       }
-      for (const e of out.events) this.d.log.info({ service: e.service, host: e.host }, e.message);
+      for (const e of events) this.d.log.info({ service: e.service, host: e.host, event: e.type }, e.message);
     }
     for (const id of out.drained) {
       await registry.update(id, (r) => (r.draining ? { rec: { ...r, draining: false, cordoned: true }, event: { type: "host.drained", host: id, message: "drained: no instance left; stays cordoned" } } : undefined));
@@ -139,7 +154,7 @@ export class ReconcileLoop {
     if (!a) return { service: "", instance: "", epoch: 0, revision: 0, spec_json: "" };
     const svc = this.d.state.service(a.inst.service);
     if (!svc) return { service: "", instance: "", epoch: 0, revision: 0, spec_json: "" };
-    return { service: svc.name, instance: instanceId(svc.name, a.inst.slot), epoch: a.epoch, revision: a.inst.revision, spec_json: JSON.stringify(svc.spec) };
+    return { service: svc.name, instance: instanceId(svc.name, a.inst.slot), epoch: a.epoch, revision: a.revision, spec_json: JSON.stringify(specOf(svc, a.revision)) };
   }
 
   /** Sends each connected host its assignment when it differs from what it was last sent. */

@@ -34,6 +34,8 @@ export interface ReconcileInput {
   nowMs: number;
   /** Failover settings and state (issue 5). Omitted: failover on, nothing paused. */
   failover?: FailoverInput;
+  /** Services with a rollout record: their revisions change only through it. */
+  rollouts?: ReadonlySet<string>;
 }
 
 export interface FailoverInput {
@@ -82,6 +84,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
   const changed = new Map<string, InstanceRecord>();
   const current = (i: InstanceRecord): InstanceRecord => changed.get(key(i.service, i.slot)) ?? i;
   const put = (i: InstanceRecord): void => void changed.set(key(i.service, i.slot), i);
+  const wake = (at: number): void => void (out.wakeAtMs = Math.min(out.wakeAtMs ?? Number.POSITIVE_INFINITY, at));
   const observedFor = (hostId: string, i: InstanceRecord, epoch: number): ObservedInstance | undefined => {
     const o = input.observed.get(hostId);
     return o && o.instance === instanceId(i.service, i.slot) && o.epoch === epoch ? o : undefined;
@@ -92,15 +95,21 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     const svc = services.get(i.service);
     if (!svc) continue; // deleted: the scheduler stops it
     // 1. A move finishes when the new copy is healthy; it is abandoned when its target is lost.
+    // A rollout's surge copy takes over only when retired: after the old copy has drained.
     if (i.moveTo) {
       const target = hosts.get(i.moveTo.hostId);
       const o = observedFor(i.moveTo.hostId, i, i.moveTo.epoch);
-      if (o?.state === "healthy") {
-        out.events.push({ type: "instance.moved", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)} moved from ${i.hostId || "-"} (healthy on the new host)` });
-        i = { ...i, hostId: i.moveTo.hostId, epoch: i.moveTo.epoch, moveTo: null };
-      } else if (!target || target.rec.health === "down" || o?.state === "failed") {
+      const servingLost = !i.hostId || hosts.get(i.hostId)?.rec.health === "down";
+      const drainEnd = i.drainingSinceMs != null ? i.drainingSinceMs + svc.spec.update.drainTimeMs : undefined;
+      if (!target || target.rec.health === "down" || o?.state === "failed") {
         out.events.push({ type: "instance.move-abandoned", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: ${o?.state === "failed" ? `failed on the new host: ${o.detail}` : "the new host is gone"}` });
         i = { ...i, moveTo: null, lastEpoch: Math.max(i.lastEpoch ?? 0, i.moveTo.epoch), avoidHosts: o?.state === "failed" ? [...i.avoidHosts, i.moveTo.hostId] : i.avoidHosts };
+      } else if (i.moveTo.surge ? servingLost || (drainEnd !== undefined && input.nowMs >= drainEnd) : o?.state === "healthy" || servingLost) {
+        const why = i.moveTo.surge ? (servingLost ? "its old host is gone" : "retired after draining") : servingLost ? "its old host is gone" : "healthy on the new host";
+        out.events.push({ type: "instance.moved", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)} moved from ${i.hostId || "-"} (${why})` });
+        i = { ...i, hostId: i.moveTo.hostId, epoch: i.moveTo.epoch, revision: i.moveTo.revision ?? i.revision, moveTo: null, drainingSinceMs: null };
+      } else if (drainEnd !== undefined) {
+        wake(drainEnd);
       }
     }
     // 2. An instance that failed for good on its host is placed elsewhere.
@@ -108,7 +117,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       const o = observedFor(i.hostId, i, i.epoch);
       if (o?.state === "failed") {
         out.events.push({ type: "instance.failed", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} failed: ${o.detail}; placing it elsewhere` });
-        i = { ...i, hostId: "", avoidHosts: [...new Set([...i.avoidHosts, i.hostId])] };
+        i = { ...i, hostId: "", drainingSinceMs: null, avoidHosts: [...new Set([...i.avoidHosts, i.hostId])] };
       }
     }
     // 3. A lost host's instance is replaced on a spare with the next epoch — unless
@@ -122,50 +131,20 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       else if (f.paused) out.held.set(instanceId(i.service, i.slot), "failover paused: too many hosts went down at once (berth failover resume)");
       else if (input.nowMs < at) {
         out.held.set(instanceId(i.service, i.slot), `waiting for the lost copy to fence itself (until ${new Date(at).toISOString()})`);
-        out.wakeAtMs = Math.min(out.wakeAtMs ?? Number.POSITIVE_INFINITY, at);
+        wake(at);
       } else {
         out.events.push({ type: "instance.lost", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} (epoch ${i.epoch}) lost with its host; replacing it on a spare` });
-        i = { ...i, hostId: "" };
+        i = { ...i, hostId: "", drainingSinceMs: null };
       }
     }
-    // 4. A new spec revision is run in place (rolling updates build on this: issue 4).
-    // It may fix what failed before: the hosts it failed on are candidates again.
-    if (i.revision !== svc.revision) i = { ...i, revision: svc.revision, avoidHosts: [] };
+    // 4. Without a rollout (records from before rollouts existed), a new revision
+    // runs in place. With one, the rollout alone changes revisions (rollout/drive.ts).
+    if (i.revision !== svc.revision && !input.rollouts?.has(i.service)) i = { ...i, revision: svc.revision, avoidHosts: [] };
     if (i !== orig) put(i);
   }
 
-  // Hosts that receive a moving instance are reserved: nothing else goes there.
   const instances = input.instances.map(current);
-  const reserved = new Set(instances.flatMap((i) => (i.moveTo ? [i.moveTo.hostId] : [])));
-  const snapshot: Snapshot = {
-    nowMs: input.nowMs,
-    hosts: input.hosts.map((h) => ({
-      id: h.rec.id,
-      ready: h.rec.health === "ready" && !reserved.has(h.rec.id),
-      cordoned: h.rec.cordoned || Boolean(h.rec.draining),
-      labels: h.rec.labels,
-      capacity: h.capacity,
-      artifacts: h.artifacts,
-    })),
-    services: input.services.map((s) => ({
-      name: s.name,
-      instances: s.spec.instances,
-      constraints: s.spec.constraints,
-      spread: s.spec.spread,
-      resources: s.spec.resources,
-      artifactDigest: s.spec.artifact?.sha256 ?? "",
-    })),
-    // Draining hosts give up their instance (health-gated, as a move): the scheduler
-    // moves an instance off a host it must avoid. Not stored: after an uncordon the
-    // host is a candidate again.
-    instances: instances.map((i) => ({
-      service: i.service,
-      slot: i.slot,
-      hostId: i.hostId,
-      pinnedHost: i.pinnedHost,
-      avoidHosts: hosts.get(i.hostId)?.rec.draining ? [...i.avoidHosts, i.hostId] : i.avoidHosts,
-    })),
-  };
+  const snapshot = snapshotOf(input, instances);
   const plan = schedule(snapshot);
   const byKey = new Map(instances.map((i) => [key(i.service, i.slot), i]));
 
@@ -184,7 +163,8 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       hostId: p.hostId,
       epoch,
       lastEpoch: epoch,
-      revision: svc.revision,
+      // A replacement keeps its revision (a rollout in progress or failed moves it, not a failover).
+      revision: prev && prev.epoch > 0 ? prev.revision : svc.revision,
       pinnedHost: prev?.pinnedHost ?? "",
       avoidHosts: prev?.avoidHosts ?? [],
       moveTo: null,
@@ -195,7 +175,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     const i = byKey.get(key(m.service, m.slot));
     if (!i || i.moveTo) continue; // already moving: one move at a time
     const epoch = nextEpoch(i);
-    put({ ...i, moveTo: { hostId: m.hostId, epoch }, lastEpoch: epoch });
+    put({ ...i, moveTo: { hostId: m.hostId, epoch, revision: i.revision }, lastEpoch: epoch });
     out.events.push({ type: "instance.moving", service: m.service, host: m.hostId, message: `${instanceId(m.service, m.slot)} moving from ${m.fromHost}: the old copy stops once the new one is healthy` });
   }
   for (const u of plan.unplaced) {
@@ -219,4 +199,41 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
 
   out.puts = [...changed.values()];
   return out;
+}
+
+/**
+ * What the scheduler sees of the fleet. Hosts that receive a moving instance are
+ * reserved (nothing else goes there); draining hosts give up their instance
+ * (health-gated, as a move): the scheduler moves an instance off a host it must
+ * avoid. Not stored: after an uncordon the host is a candidate again.
+ */
+export function snapshotOf(input: Pick<ReconcileInput, "services" | "hosts" | "nowMs">, instances: readonly InstanceRecord[]): Snapshot {
+  const hosts = new Map(input.hosts.map((h) => [h.rec.id, h]));
+  const reserved = new Set(instances.flatMap((i) => (i.moveTo ? [i.moveTo.hostId] : [])));
+  return {
+    nowMs: input.nowMs,
+    hosts: input.hosts.map((h) => ({
+      id: h.rec.id,
+      ready: h.rec.health === "ready" && !reserved.has(h.rec.id),
+      cordoned: h.rec.cordoned || Boolean(h.rec.draining),
+      labels: h.rec.labels,
+      capacity: h.capacity,
+      artifacts: h.artifacts,
+    })),
+    services: input.services.map((s) => ({
+      name: s.name,
+      instances: s.spec.instances,
+      constraints: s.spec.constraints,
+      spread: s.spec.spread,
+      resources: s.spec.resources,
+      artifactDigest: s.spec.artifact?.sha256 ?? "",
+    })),
+    instances: instances.map((i) => ({
+      service: i.service,
+      slot: i.slot,
+      hostId: i.hostId,
+      pinnedHost: i.pinnedHost,
+      avoidHosts: hosts.get(i.hostId)?.rec.draining ? [...i.avoidHosts, i.hostId] : i.avoidHosts,
+    })),
+  };
 }

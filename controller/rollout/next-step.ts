@@ -125,6 +125,8 @@ export interface RolloutState {
   promoted: boolean;
   /** This rollout is an automatic revert of a failed one: it is never reverted itself, and has no canary. */
   autoReverted: boolean;
+  /** When it succeeded or failed; absent while it has not ended. */
+  endedAtMs?: number;
 }
 
 export interface RolloutEvent {
@@ -512,6 +514,7 @@ export function nextStep(input: NextStepInput): NextStepResult {
       r.status = "succeeded";
       r.reason = "";
       r.batch = null;
+      r.endedAtMs = nowMs;
       events.push({ type: "rollout.succeeded", message: `every instance runs revision ${to} and is in service` });
       return { rollout: r, actions, wakeAtMs: null, events };
     }
@@ -527,6 +530,7 @@ export function nextStep(input: NextStepInput): NextStepResult {
       if (failure !== "") {
         r.status = "failed";
         r.reason = failure;
+        r.endedAtMs = nowMs;
         mode = "unwind";
         events.push({ type: "rollout.failed", message: `revision ${r.fromRevision} → ${to} failed: ${failure}` });
         if (u.autoRevert && !r.autoReverted) {

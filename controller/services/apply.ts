@@ -10,7 +10,8 @@ import type { SpecFile__Output } from "../../shared/gen/berth/v1/SpecFile.js";
 import type { ServiceChange } from "../../shared/gen/berth/v1/ServiceChange.js";
 import type { NewEvent } from "../events/event-log.js";
 import { reconcile, type HostView } from "../reconcile/planner.js";
-import type { InstanceRecord, ServiceRecord } from "./records.js";
+import { startRollout, type RolloutState } from "../rollout/next-step.js";
+import { referencedRevisions, withRevision, type InstanceRecord, type ServiceRecord } from "./records.js";
 
 export const MAX_SPEC_FILES = 1000;
 export const MAX_SPEC_BYTES = 256 * 1024;
@@ -20,7 +21,39 @@ export interface ApplyPlan {
   changes: ServiceChange[];
   puts: ServiceRecord[];
   deletes: string[];
+  /** Rollouts started by this apply, one per service whose change restarts its copies. */
+  rollouts: RolloutState[];
   events: NewEvent[];
+}
+
+/** Fields whose change needs no new copy: how many there are, and how rollouts move. */
+const IN_PLACE = /^(instances|update)(\.|$)/;
+
+/** A change of anything else restarts the service's copies, through a rollout. */
+export function restarts(paths: readonly string[]): boolean {
+  return paths.some((p) => !IN_PLACE.test(p));
+}
+
+/**
+ * The revision an automatic revert of the next rollout goes back to: the current
+ * one, unless a rollout away from a good revision has not succeeded (it runs, is
+ * paused, or failed) — then that good revision.
+ */
+export function lastGood(svc: ServiceRecord, r: RolloutState | undefined): number {
+  if (!r || r.status === "succeeded") return svc.revision;
+  return r.autoReverted ? r.toRevision : r.fromRevision;
+}
+
+/**
+ * A new current revision for `svc` and the rollout to it (an apply, `berth restart`):
+ * the outgoing spec joins the history, kept while anything refers to it.
+ */
+export function newRevision(svc: ServiceRecord, spec: ServiceSpec, instances: readonly InstanceRecord[], current: RolloutState | undefined, nowMs: number, revision?: number): { rec: ServiceRecord; rollout: RolloutState } {
+  const to = revision ?? (svc.latestRevision ?? svc.revision) + 1;
+  const from = lastGood(svc, current);
+  const refs = referencedRevisions(instances.filter((i) => i.service === svc.name));
+  refs.add(from);
+  return { rec: withRevision(svc, to, spec, refs, nowMs), rollout: startRollout(svc.name, from, to, nowMs) };
 }
 
 export function planApply(o: {
@@ -29,6 +62,7 @@ export function planApply(o: {
   services: readonly ServiceRecord[];
   instances: readonly InstanceRecord[];
   hosts: readonly HostView[];
+  rollouts?: ReadonlyMap<string, RolloutState>;
   hasArtifact: (sha256: string) => boolean;
   /** apply needs the artifact stored; plan only shows what would change. */
   requireArtifacts: boolean;
@@ -67,20 +101,31 @@ export function planApply(o: {
   const byName = new Map(o.services.map((s) => [s.name, s]));
   const changes: ServiceChange[] = [];
   const puts: ServiceRecord[] = [];
+  const rollouts: RolloutState[] = [];
   const events: NewEvent[] = [];
   for (const [name, { spec }] of [...specs].sort(([a], [b]) => a.localeCompare(b))) {
     const old = byName.get(name);
     const fields = diffSpecs(old?.spec, spec);
     const action = !old ? "create" : fields.length ? "update" : "unchanged";
-    changes.push({ service: name, action, fields: fields.map((c) => ({ path: c.path, from_json: JSON.stringify(c.from) ?? "", to_json: JSON.stringify(c.to) ?? "" })) });
+    const ch: ServiceChange = { service: name, action, fields: fields.map((c) => ({ path: c.path, from_json: JSON.stringify(c.from) ?? "", to_json: JSON.stringify(c.to) ?? "" })) };
+    changes.push(ch);
     if (action === "unchanged") continue;
-    puts.push({ name, spec, revision: (old?.revision ?? 0) + 1, createdAtMs: old?.createdAtMs ?? o.nowMs, updatedAtMs: o.nowMs });
-    events.push({
-      type: old ? "service.updated" : "service.created",
-      service: name,
-      actor: o.actor,
-      message: old ? `revision ${old.revision + 1}: ${fields.map((f) => f.path).slice(0, 8).join(", ")}${fields.length > 8 ? " …" : ""}` : `revision 1, ${spec.instances} instance${spec.instances === 1 ? "" : "s"}`,
-    });
+    const what = `${fields.map((f) => f.path).slice(0, 8).join(", ")}${fields.length > 8 ? " …" : ""}`;
+    if (!old) {
+      puts.push({ name, spec, revision: 1, latestRevision: 1, previousRevision: 0, history: [], createdAtMs: o.nowMs, updatedAtMs: o.nowMs });
+      events.push({ type: "service.created", service: name, actor: o.actor, message: `revision 1, ${spec.instances} instance${spec.instances === 1 ? "" : "s"}` });
+    } else if (!restarts(fields.map((f) => f.path))) {
+      // Scaling or new rollout settings: the copies that run stay as they are.
+      puts.push({ ...old, spec, updatedAtMs: o.nowMs });
+      events.push({ type: "service.updated", service: name, actor: o.actor, message: `revision ${old.revision} (no restart): ${what}` });
+    } else {
+      const n = newRevision(old, spec, o.instances, o.rollouts?.get(name), o.nowMs);
+      puts.push(n.rec);
+      rollouts.push(n.rollout);
+      ch.rollout_to = n.rec.revision;
+      events.push({ type: "service.updated", service: name, actor: o.actor, message: `revision ${n.rec.revision}: ${what}` });
+      events.push({ type: "rollout.started", service: name, actor: o.actor, message: `revision ${n.rollout.fromRevision} → ${n.rollout.toRevision}` });
+    }
   }
   const deletes = o.prune ? o.services.filter((s) => !specs.has(s.name)).map((s) => s.name) : [];
   for (const name of deletes) {
@@ -91,7 +136,7 @@ export function planApply(o: {
   // Preview: what the reconciler would do with the new specs, without the clock moving.
   if (!errors.length) {
     const next = [...o.services.filter((s) => !deletes.includes(s.name) && !puts.some((p) => p.name === s.name)), ...puts];
-    const preview = reconcile({ services: next, instances: o.instances, hosts: o.hosts, observed: new Map(), nowMs: o.nowMs });
+    const preview = reconcile({ services: next, instances: o.instances, hosts: o.hosts, observed: new Map(), nowMs: o.nowMs, rollouts: new Set([...(o.rollouts?.keys() ?? []), ...rollouts.map((r) => r.service)]) });
     for (const ch of changes) {
       const planned = preview.puts.filter((p) => p.service === ch.service);
       ch.place = planned.filter((p) => p.hostId && !o.instances.some((i) => i.service === p.service && i.slot === p.slot && i.hostId === p.hostId)).length;
@@ -100,5 +145,5 @@ export function planApply(o: {
       ch.unplaced = [...preview.unplaced].filter(([id]) => mine.test(id)).map(([id, why]) => `${id}: ${why}`);
     }
   }
-  return { errors, changes, puts, deletes, events };
+  return { errors, changes, puts, deletes, rollouts, events };
 }

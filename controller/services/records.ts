@@ -2,6 +2,7 @@
  * What the controller stores about services and their instances.
  *   services/<name>              ServiceRecord: the spec and its revision
  *   instances/<name>/<slot>      InstanceRecord: where a slot runs, with its epoch
+ *   rollouts/<name>              RolloutState (rollout/next-step.ts): the rollout in progress or the last one
  * What hosts report about their instances lives in memory (ObservedInstance):
  * like heartbeats, it is re-sent by every agent on reconnect.
  */
@@ -9,17 +10,75 @@ import type { ServiceSpec } from "../../shared/spec/types.js";
 
 export const SERVICE_PREFIX = "services/";
 export const INSTANCE_PREFIX = "instances/";
+export const ROLLOUT_PREFIX = "rollouts/";
 export const serviceKey = (name: string): string => `${SERVICE_PREFIX}${name}`;
+export const rolloutKey = (name: string): string => `${ROLLOUT_PREFIX}${name}`;
 export const instanceKey = (service: string, slot: number): string => `${INSTANCE_PREFIX}${service}/${slot.toString().padStart(5, "0")}`;
 export const instanceId = (service: string, slot: number): string => `${service}-${slot}`;
 
 export interface ServiceRecord {
   name: string;
   spec: ServiceSpec;
-  /** Increases by one with every applied change of the spec: BERTH_VERSION. */
+  /**
+   * The revision new copies run (BERTH_VERSION). A change that restarts the
+   * process (anything but `instances` and `update`) or `berth restart` takes a
+   * new one, above every revision issued before; a revert or an undo goes back
+   * to an earlier one, so the copies that never left it are not restarted.
+   */
   revision: number;
+  /** The highest revision ever issued. Absent in records written before it existed: revision stands in. */
+  latestRevision?: number;
+  /** The revision that was current before this one: what `berth rollout undo` goes back to; 0 = none. */
+  previousRevision?: number;
+  /** Specs of earlier revisions still referenced (by instances, the rollout, undo), newest first. */
+  history?: SpecRevision[];
   createdAtMs: number;
   updatedAtMs: number;
+}
+
+export interface SpecRevision {
+  revision: number;
+  spec: ServiceSpec;
+}
+
+/** The spec a copy on `revision` runs: the current one, or the revision's from history (the current one if it was pruned). */
+export function specOf(svc: ServiceRecord, revision: number): ServiceSpec {
+  if (revision === svc.revision) return svc.spec;
+  return svc.history?.find((h) => h.revision === revision)?.spec ?? svc.spec;
+}
+
+/** How many unreferenced earlier revisions a service keeps (for undo and for the operator's reference). */
+export const HISTORY_KEEP = 3;
+
+/**
+ * The record after `revision` becomes current with `spec`: the outgoing spec
+ * joins the history, which keeps every revision in `referenced` and the newest
+ * HISTORY_KEEP others.
+ */
+export function withRevision(svc: ServiceRecord, revision: number, spec: ServiceSpec, referenced: ReadonlySet<number>, nowMs: number): ServiceRecord {
+  const all = [{ revision: svc.revision, spec: svc.spec }, ...(svc.history ?? [])].filter((h, i, a) => h.revision !== revision && a.findIndex((x) => x.revision === h.revision) === i);
+  all.sort((a, b) => b.revision - a.revision);
+  let others = 0;
+  const history = all.filter((h) => referenced.has(h.revision) || h.revision === svc.revision || others++ < HISTORY_KEEP);
+  return {
+    ...svc,
+    spec,
+    revision,
+    latestRevision: Math.max(revision, svc.latestRevision ?? svc.revision),
+    previousRevision: svc.revision,
+    history,
+    updatedAtMs: nowMs,
+  };
+}
+
+/** Revisions that copies of these instances run or move to. */
+export function referencedRevisions(instances: readonly InstanceRecord[]): Set<number> {
+  const s = new Set<number>();
+  for (const i of instances) {
+    s.add(i.revision);
+    if (i.moveTo) s.add(i.moveTo.revision ?? i.revision);
+  }
+  return s;
 }
 
 export interface InstanceRecord {
@@ -37,14 +96,32 @@ export interface InstanceRecord {
   pinnedHost: string;
   /** Hosts where it failed for good; not tried again. */
   avoidHosts: string[];
-  /** A health-gated move in progress: the new copy runs here, the old one stops when it is healthy. */
-  moveTo: { hostId: string; epoch: number } | null;
+  /**
+   * A second copy on another host. A move (pin, host drain): the old copy stops
+   * when the new one is healthy. A surge (a rollout with maxSurge): the new copy
+   * runs `revision` and takes over only when the rollout retires the old one.
+   */
+  moveTo: MoveTo | null;
+  /**
+   * When the controller took the serving copy out of the endpoints (a rollout's
+   * drain or retire); it keeps running until it is replaced or retired. Absent/null: in service.
+   */
+  drainingSinceMs?: number | null;
   /**
    * The highest epoch ever issued for this slot (an abandoned move's included),
    * so a new copy never reuses the epoch of one that may still run somewhere.
    * Absent in records written before it existed: epoch stands in.
    */
   lastEpoch?: number;
+}
+
+export interface MoveTo {
+  hostId: string;
+  epoch: number;
+  /** The revision the new copy runs. Absent in records written before it existed: the instance's. */
+  revision?: number;
+  /** A rollout's surge copy: it does not take over when healthy, only when retired. */
+  surge?: boolean;
 }
 
 /** The next epoch for a slot: strictly above every epoch it has had. */
@@ -75,11 +152,11 @@ export interface ObservedInstance {
 }
 
 /** The whole desired state of each host, derived from the records alone. */
-export function assignments(instances: readonly InstanceRecord[]): Map<string, { inst: InstanceRecord; epoch: number }> {
-  const m = new Map<string, { inst: InstanceRecord; epoch: number }>();
+export function assignments(instances: readonly InstanceRecord[]): Map<string, { inst: InstanceRecord; epoch: number; revision: number }> {
+  const m = new Map<string, { inst: InstanceRecord; epoch: number; revision: number }>();
   for (const i of instances) {
-    if (i.hostId) m.set(i.hostId, { inst: i, epoch: i.epoch });
-    if (i.moveTo) m.set(i.moveTo.hostId, { inst: i, epoch: i.moveTo.epoch });
+    if (i.hostId) m.set(i.hostId, { inst: i, epoch: i.epoch, revision: i.revision });
+    if (i.moveTo) m.set(i.moveTo.hostId, { inst: i, epoch: i.moveTo.epoch, revision: i.moveTo.revision ?? i.revision });
   }
   return m;
 }

@@ -6,7 +6,8 @@
  */
 import type { Compare, Op, Store } from "../store/store.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
-import { INSTANCE_PREFIX, SERVICE_PREFIX, assignments, instanceId, instanceKey, serviceKey, type InstanceRecord, type ServiceRecord } from "./records.js";
+import type { RolloutState } from "../rollout/next-step.js";
+import { INSTANCE_PREFIX, ROLLOUT_PREFIX, SERVICE_PREFIX, assignments, instanceId, instanceKey, rolloutKey, serviceKey, type InstanceRecord, type ServiceRecord } from "./records.js";
 
 /**
  * One key per occupied host: `claims/<hostId>` → the instance that holds it.
@@ -32,6 +33,7 @@ interface Cached<T> {
 export class ServiceState {
   private services = new Map<string, Cached<ServiceRecord>>();
   private instances = new Map<string, Cached<InstanceRecord>>();
+  private rollouts = new Map<string, Cached<RolloutState>>();
   /** Bumped whenever the cached records change: derived views are kept per version. */
   private version = 0;
   private assigned: { version: number; map: ReturnType<typeof assignments> } | undefined;
@@ -42,9 +44,10 @@ export class ServiceState {
   ) {}
 
   async load(): Promise<void> {
-    const [svcs, insts] = await Promise.all([this.store.scan(SERVICE_PREFIX), this.store.scan(INSTANCE_PREFIX)]);
+    const [svcs, insts, rolls] = await Promise.all([this.store.scan(SERVICE_PREFIX), this.store.scan(INSTANCE_PREFIX), this.store.scan(ROLLOUT_PREFIX)]);
     this.services = new Map(svcs.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as ServiceRecord, modRevision: kv.modRevision }]));
     this.instances = new Map(insts.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as InstanceRecord, modRevision: kv.modRevision }]));
+    this.rollouts = new Map(rolls.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as RolloutState, modRevision: kv.modRevision }]));
     this.version++;
   }
 
@@ -64,6 +67,15 @@ export class ServiceState {
 
   service(name: string): ServiceRecord | undefined {
     return this.services.get(serviceKey(name))?.rec;
+  }
+
+  /** The rollout in progress or the last one, per service name. */
+  rollout(name: string): RolloutState | undefined {
+    return this.rollouts.get(rolloutKey(name))?.rec;
+  }
+
+  allRollouts(): RolloutState[] {
+    return [...this.rollouts.values()].map((c) => c.rec);
   }
 
   allInstances(): InstanceRecord[] {
@@ -86,6 +98,8 @@ export class ServiceState {
     deleteServices?: string[];
     putInstances?: InstanceRecord[];
     deleteInstances?: { service: string; slot: number }[];
+    /** Rollout records to write; a deleted service's rollout record goes with it. */
+    putRollouts?: RolloutState[];
     events?: NewEvent[];
     extraOps?: Op[];
     extraCompares?: Compare[];
@@ -115,6 +129,14 @@ export class ServiceState {
     for (const n of c.deleteServices ?? []) {
       guard(this.services, serviceKey(n));
       ops.push({ type: "delete", key: serviceKey(n) });
+      if (this.rollouts.has(rolloutKey(n))) {
+        guard(this.rollouts, rolloutKey(n));
+        ops.push({ type: "delete", key: rolloutKey(n) });
+      }
+    }
+    for (const r of c.putRollouts ?? []) {
+      guard(this.rollouts, rolloutKey(r.service));
+      ops.push({ type: "put", key: rolloutKey(r.service), value: JSON.stringify(r) });
     }
     const claimed = new Set<string>();
     const released = new Set<string>();
@@ -151,7 +173,11 @@ export class ServiceState {
     this.version++;
     // One txn, one revision: every key it wrote now has that modRevision.
     for (const s of c.putServices ?? []) this.services.set(serviceKey(s.name), { rec: s, modRevision: res.revision });
-    for (const n of c.deleteServices ?? []) this.services.delete(serviceKey(n));
+    for (const n of c.deleteServices ?? []) {
+      this.services.delete(serviceKey(n));
+      this.rollouts.delete(rolloutKey(n));
+    }
+    for (const r of c.putRollouts ?? []) this.rollouts.set(rolloutKey(r.service), { rec: r, modRevision: res.revision });
     for (const i of c.putInstances ?? []) this.instances.set(instanceKey(i.service, i.slot), { rec: i, modRevision: res.revision });
     for (const d of c.deleteInstances ?? []) this.instances.delete(instanceKey(d.service, d.slot));
     return true;

@@ -35,6 +35,9 @@ import type { NetInterface as _berth_v1_NetInterface, NetInterface__Output as _b
 import type { OperatorServiceClient as _berth_v1_OperatorServiceClient, OperatorServiceDefinition as _berth_v1_OperatorServiceDefinition } from './berth/v1/OperatorService.js';
 import type { PlaceRequest as _berth_v1_PlaceRequest, PlaceRequest__Output as _berth_v1_PlaceRequest__Output } from './berth/v1/PlaceRequest.js';
 import type { ResumeFailoverRequest as _berth_v1_ResumeFailoverRequest, ResumeFailoverRequest__Output as _berth_v1_ResumeFailoverRequest__Output } from './berth/v1/ResumeFailoverRequest.js';
+import type { RolloutControlRequest as _berth_v1_RolloutControlRequest, RolloutControlRequest__Output as _berth_v1_RolloutControlRequest__Output } from './berth/v1/RolloutControlRequest.js';
+import type { RolloutSlot as _berth_v1_RolloutSlot, RolloutSlot__Output as _berth_v1_RolloutSlot__Output } from './berth/v1/RolloutSlot.js';
+import type { RolloutView as _berth_v1_RolloutView, RolloutView__Output as _berth_v1_RolloutView__Output } from './berth/v1/RolloutView.js';
 import type { ServiceChange as _berth_v1_ServiceChange, ServiceChange__Output as _berth_v1_ServiceChange__Output } from './berth/v1/ServiceChange.js';
 import type { ServiceRef as _berth_v1_ServiceRef, ServiceRef__Output as _berth_v1_ServiceRef__Output } from './berth/v1/ServiceRef.js';
 import type { ServiceStatus as _berth_v1_ServiceStatus, ServiceStatus__Output as _berth_v1_ServiceStatus__Output } from './berth/v1/ServiceStatus.js';
@@ -86,6 +89,9 @@ export interface ProtoGrpcType {
       OperatorService: SubtypeConstructor<typeof grpc.Client, _berth_v1_OperatorServiceClient> & { service: _berth_v1_OperatorServiceDefinition }
       PlaceRequest: MessageTypeDefinition<_berth_v1_PlaceRequest, _berth_v1_PlaceRequest__Output>
       ResumeFailoverRequest: MessageTypeDefinition<_berth_v1_ResumeFailoverRequest, _berth_v1_ResumeFailoverRequest__Output>
+      RolloutControlRequest: MessageTypeDefinition<_berth_v1_RolloutControlRequest, _berth_v1_RolloutControlRequest__Output>
+      RolloutSlot: MessageTypeDefinition<_berth_v1_RolloutSlot, _berth_v1_RolloutSlot__Output>
+      RolloutView: MessageTypeDefinition<_berth_v1_RolloutView, _berth_v1_RolloutView__Output>
       ServiceChange: MessageTypeDefinition<_berth_v1_ServiceChange, _berth_v1_ServiceChange__Output>
       ServiceRef: MessageTypeDefinition<_berth_v1_ServiceRef, _berth_v1_ServiceRef__Output>
       ServiceStatus: MessageTypeDefinition<_berth_v1_ServiceStatus, _berth_v1_ServiceStatus__Output>

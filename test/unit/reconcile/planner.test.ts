@@ -50,7 +50,7 @@ describe("reconcile", () => {
     const stale = reconcile({ ...base, observed: new Map([observed("b", inst, 1, "healthy")]) });
     expect(stale.puts).toEqual([]);
     const done = reconcile({ ...base, observed: new Map([observed("b", inst, 2, "healthy")]) });
-    expect(done.puts).toEqual([{ ...inst, hostId: "b", epoch: 2, moveTo: null }]);
+    expect(done.puts).toEqual([{ ...inst, hostId: "b", epoch: 2, moveTo: null, drainingSinceMs: null }]);
     expect([...assignments(done.puts)].map(([h]) => h)).toEqual(["b"]); // a gets "none": its copy stops
   });
 
@@ -71,7 +71,7 @@ describe("reconcile", () => {
     const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "c", avoidHosts: [], moveTo: { hostId: "b", epoch: 2 } };
     const abandoned = reconcile({ services: [service("web", 1)], instances: [inst], hosts: [host("a"), host("b", { health: "down" }), host("c")], observed: new Map(), nowMs: NOW });
     const moving = abandoned.puts.find((p) => p.slot === 0)!;
-    expect(moving.moveTo).toEqual({ hostId: "c", epoch: 3 });
+    expect(moving.moveTo).toEqual({ hostId: "c", epoch: 3, revision: 1 });
     expect(moving.lastEpoch).toBe(3);
   });
 

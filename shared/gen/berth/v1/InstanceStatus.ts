@@ -15,6 +15,7 @@ export interface InstanceStatus {
   'resources_enforced'?: (boolean);
   'resources_note'?: (string);
   'install_tail'?: (string);
+  'age_ms'?: (number | string | Long);
 }
 
 export interface InstanceStatus__Output {
@@ -30,4 +31,5 @@ export interface InstanceStatus__Output {
   'resources_enforced': (boolean);
   'resources_note': (string);
   'install_tail': (string);
+  'age_ms': (number);
 }

@@ -27,6 +27,8 @@ import type { LogsChunk as _berth_v1_LogsChunk, LogsChunk__Output as _berth_v1_L
 import type { LogsRequest as _berth_v1_LogsRequest, LogsRequest__Output as _berth_v1_LogsRequest__Output } from '../../berth/v1/LogsRequest.js';
 import type { PlaceRequest as _berth_v1_PlaceRequest, PlaceRequest__Output as _berth_v1_PlaceRequest__Output } from '../../berth/v1/PlaceRequest.js';
 import type { ResumeFailoverRequest as _berth_v1_ResumeFailoverRequest, ResumeFailoverRequest__Output as _berth_v1_ResumeFailoverRequest__Output } from '../../berth/v1/ResumeFailoverRequest.js';
+import type { RolloutControlRequest as _berth_v1_RolloutControlRequest, RolloutControlRequest__Output as _berth_v1_RolloutControlRequest__Output } from '../../berth/v1/RolloutControlRequest.js';
+import type { RolloutView as _berth_v1_RolloutView, RolloutView__Output as _berth_v1_RolloutView__Output } from '../../berth/v1/RolloutView.js';
 import type { ServiceRef as _berth_v1_ServiceRef, ServiceRef__Output as _berth_v1_ServiceRef__Output } from '../../berth/v1/ServiceRef.js';
 import type { ServiceStatus as _berth_v1_ServiceStatus, ServiceStatus__Output as _berth_v1_ServiceStatus__Output } from '../../berth/v1/ServiceStatus.js';
 import type { WatchEventsRequest as _berth_v1_WatchEventsRequest, WatchEventsRequest__Output as _berth_v1_WatchEventsRequest__Output } from '../../berth/v1/WatchEventsRequest.js';
@@ -87,6 +89,15 @@ export interface OperatorServiceClient extends grpc.Client {
   getHost(argument: _berth_v1_GetHostRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   getHost(argument: _berth_v1_GetHostRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   getHost(argument: _berth_v1_GetHostRequest, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  
+  GetRollout(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  GetRollout(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  GetRollout(argument: _berth_v1_ServiceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  GetRollout(argument: _berth_v1_ServiceRef, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  getRollout(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  getRollout(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  getRollout(argument: _berth_v1_ServiceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  getRollout(argument: _berth_v1_ServiceRef, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
   
   GetService(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
   GetService(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
@@ -174,6 +185,15 @@ export interface OperatorServiceClient extends grpc.Client {
   resumeFailover(argument: _berth_v1_ResumeFailoverRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
   resumeFailover(argument: _berth_v1_ResumeFailoverRequest, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
   
+  RolloutControl(argument: _berth_v1_RolloutControlRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  RolloutControl(argument: _berth_v1_RolloutControlRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  RolloutControl(argument: _berth_v1_RolloutControlRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  RolloutControl(argument: _berth_v1_RolloutControlRequest, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  rolloutControl(argument: _berth_v1_RolloutControlRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  rolloutControl(argument: _berth_v1_RolloutControlRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  rolloutControl(argument: _berth_v1_RolloutControlRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  rolloutControl(argument: _berth_v1_RolloutControlRequest, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
+  
   Uncordon(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   Uncordon(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   Uncordon(argument: _berth_v1_CordonRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
@@ -211,6 +231,11 @@ export interface OperatorServiceClient extends grpc.Client {
   watchEvents(argument: _berth_v1_WatchEventsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_Event__Output>;
   watchEvents(argument: _berth_v1_WatchEventsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_Event__Output>;
   
+  WatchRollout(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_RolloutView__Output>;
+  WatchRollout(argument: _berth_v1_ServiceRef, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_RolloutView__Output>;
+  watchRollout(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_RolloutView__Output>;
+  watchRollout(argument: _berth_v1_ServiceRef, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_RolloutView__Output>;
+  
   WhoAmI(argument: _berth_v1_WhoAmIRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_WhoAmIResponse__Output>): grpc.ClientUnaryCall;
   WhoAmI(argument: _berth_v1_WhoAmIRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_WhoAmIResponse__Output>): grpc.ClientUnaryCall;
   WhoAmI(argument: _berth_v1_WhoAmIRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_WhoAmIResponse__Output>): grpc.ClientUnaryCall;
@@ -235,6 +260,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   GetHost: grpc.handleUnaryCall<_berth_v1_GetHostRequest__Output, _berth_v1_Host>;
   
+  GetRollout: grpc.handleUnaryCall<_berth_v1_ServiceRef__Output, _berth_v1_RolloutView>;
+  
   GetService: grpc.handleUnaryCall<_berth_v1_ServiceRef__Output, _berth_v1_ServiceStatus>;
   
   HasArtifact: grpc.handleUnaryCall<_berth_v1_HasArtifactRequest__Output, _berth_v1_HasArtifactResponse>;
@@ -255,6 +282,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   ResumeFailover: grpc.handleUnaryCall<_berth_v1_ResumeFailoverRequest__Output, _berth_v1_FailoverState>;
   
+  RolloutControl: grpc.handleUnaryCall<_berth_v1_RolloutControlRequest__Output, _berth_v1_RolloutView>;
+  
   Uncordon: grpc.handleUnaryCall<_berth_v1_CordonRequest__Output, _berth_v1_Host>;
   
   Unpin: grpc.handleUnaryCall<_berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus>;
@@ -264,6 +293,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   WatchEndpoints: grpc.handleServerStreamingCall<_berth_v1_ServiceRef__Output, _berth_v1_Endpoints>;
   
   WatchEvents: grpc.handleServerStreamingCall<_berth_v1_WatchEventsRequest__Output, _berth_v1_Event>;
+  
+  WatchRollout: grpc.handleServerStreamingCall<_berth_v1_ServiceRef__Output, _berth_v1_RolloutView>;
   
   WhoAmI: grpc.handleUnaryCall<_berth_v1_WhoAmIRequest__Output, _berth_v1_WhoAmIResponse>;
   
@@ -276,6 +307,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   DeleteService: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ApplyResponse, _berth_v1_ServiceRef__Output, _berth_v1_ApplyResponse__Output>
   Drain: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   GetHost: MethodDefinition<_berth_v1_GetHostRequest, _berth_v1_Host, _berth_v1_GetHostRequest__Output, _berth_v1_Host__Output>
+  GetRollout: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_RolloutView, _berth_v1_ServiceRef__Output, _berth_v1_RolloutView__Output>
   GetService: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ServiceStatus, _berth_v1_ServiceRef__Output, _berth_v1_ServiceStatus__Output>
   HasArtifact: MethodDefinition<_berth_v1_HasArtifactRequest, _berth_v1_HasArtifactResponse, _berth_v1_HasArtifactRequest__Output, _berth_v1_HasArtifactResponse__Output>
   ListAudit: MethodDefinition<_berth_v1_ListAuditRequest, _berth_v1_ListAuditResponse, _berth_v1_ListAuditRequest__Output, _berth_v1_ListAuditResponse__Output>
@@ -286,10 +318,12 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   Place: MethodDefinition<_berth_v1_PlaceRequest, _berth_v1_ServiceStatus, _berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus__Output>
   Plan: MethodDefinition<_berth_v1_ApplyRequest, _berth_v1_ApplyResponse, _berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse__Output>
   ResumeFailover: MethodDefinition<_berth_v1_ResumeFailoverRequest, _berth_v1_FailoverState, _berth_v1_ResumeFailoverRequest__Output, _berth_v1_FailoverState__Output>
+  RolloutControl: MethodDefinition<_berth_v1_RolloutControlRequest, _berth_v1_RolloutView, _berth_v1_RolloutControlRequest__Output, _berth_v1_RolloutView__Output>
   Uncordon: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   Unpin: MethodDefinition<_berth_v1_PlaceRequest, _berth_v1_ServiceStatus, _berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus__Output>
   UploadArtifact: MethodDefinition<_berth_v1_ArtifactUpload, _berth_v1_HasArtifactResponse, _berth_v1_ArtifactUpload__Output, _berth_v1_HasArtifactResponse__Output>
   WatchEndpoints: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_Endpoints, _berth_v1_ServiceRef__Output, _berth_v1_Endpoints__Output>
   WatchEvents: MethodDefinition<_berth_v1_WatchEventsRequest, _berth_v1_Event, _berth_v1_WatchEventsRequest__Output, _berth_v1_Event__Output>
+  WatchRollout: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_RolloutView, _berth_v1_ServiceRef__Output, _berth_v1_RolloutView__Output>
   WhoAmI: MethodDefinition<_berth_v1_WhoAmIRequest, _berth_v1_WhoAmIResponse, _berth_v1_WhoAmIRequest__Output, _berth_v1_WhoAmIResponse__Output>
 }

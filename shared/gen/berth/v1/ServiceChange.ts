@@ -1,6 +1,7 @@
 // Original file: proto/berth/v1/operator.proto
 
 import type { FieldChange as _berth_v1_FieldChange, FieldChange__Output as _berth_v1_FieldChange__Output } from '../../berth/v1/FieldChange.js';
+import type { Long } from '@grpc/proto-loader';
 
 export interface ServiceChange {
   'service'?: (string);
@@ -9,6 +10,7 @@ export interface ServiceChange {
   'place'?: (number);
   'stop'?: (number);
   'unplaced'?: (string)[];
+  'rollout_to'?: (number | string | Long);
 }
 
 export interface ServiceChange__Output {
@@ -18,4 +20,5 @@ export interface ServiceChange__Output {
   'place': (number);
   'stop': (number);
   'unplaced': (string)[];
+  'rollout_to': (number);
 }

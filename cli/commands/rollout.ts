@@ -1,0 +1,174 @@
+/** `berth restart`, `berth rollout status|promote|pause|resume|undo`. */
+import type { Command } from "commander";
+import type { RolloutView__Output } from "../../shared/gen/berth/v1/RolloutView.js";
+import { formatDurationMs } from "../../shared/duration.js";
+import { call, toCliError } from "../client.js";
+import { CliError, EXIT } from "../errors.js";
+import { colour, parseFormat, printData, table } from "../output.js";
+import { withApi, type GlobalOpts } from "./common.js";
+
+/** How a rollout ended, for the exit code: 0 only when it succeeded and was not a revert. */
+export function outcome(v: RolloutView__Output): "succeeded" | "failed" | "reverted" | "in-progress" | "none" {
+  if (!v.exists) return "none";
+  if (v.status === "succeeded") return v.auto_reverted ? "reverted" : "succeeded";
+  if (v.status === "failed") return v.auto_reverted ? "reverted" : "failed";
+  return "in-progress";
+}
+
+function statusColour(s: string): string {
+  if (s === "succeeded") return colour("green", s);
+  if (s === "failed" || s === "reverting") return colour("red", s);
+  if (s === "paused" || s === "awaiting-promotion") return colour("yellow", s);
+  return s;
+}
+
+const elapsed = (v: RolloutView__Output): string => formatDurationMs(Math.max(0, Number(v.ended_at_ms || v.now_ms) - Number(v.started_at_ms)));
+
+/** One line that says where the rollout stands: what `-w` prints per change when piped. */
+export function summaryLine(v: RolloutView__Output): string {
+  if (!v.exists) return `${v.service}: no rollout (revision ${v.current_revision})`;
+  const kind = v.auto_reverted ? "revert" : "rollout";
+  const batch = v.batch.length ? `  batch [${v.batch.join(", ")}]` : "";
+  const reason = v.reason ? `  ${v.reason}` : "";
+  return `${v.service}: ${kind} ${v.from_revision} → ${v.to_revision} ${v.status}  ${v.done}/${v.total} done${batch}  ${elapsed(v)}${reason}`;
+}
+
+function bar(done: number, total: number, width = 24): string {
+  const n = total > 0 ? Math.round((Math.min(done, total) / total) * width) : 0;
+  return `[${"#".repeat(n)}${"-".repeat(width - n)}]`;
+}
+
+export function printRollout(v: RolloutView__Output): void {
+  console.log(summaryLine(v).replace(` ${v.status} `, ` ${statusColour(v.status)} `));
+  if (!v.exists) return;
+  console.log(
+    "\n" +
+      table(
+        ["INSTANCE", "HOST", "VERSION", "PHASE", "SURGE", "DONE"],
+        v.slots.map((s) => [
+          s.instance + (s.in_batch ? " *" : ""),
+          s.host || "-",
+          String(s.revision),
+          s.phase,
+          s.surge_host ? `${s.surge_host} r${s.surge_revision} ${s.surge_phase}` : "-",
+          s.done ? "yes" : "",
+        ]),
+      ),
+  );
+}
+
+const toData = (v: RolloutView__Output): unknown => ({
+  ...v,
+  from_revision: Number(v.from_revision),
+  to_revision: Number(v.to_revision),
+  current_revision: Number(v.current_revision),
+  started_at_ms: Number(v.started_at_ms),
+  last_progress_at_ms: Number(v.last_progress_at_ms),
+  ended_at_ms: Number(v.ended_at_ms),
+  now_ms: Number(v.now_ms),
+  outcome: outcome(v),
+  slots: v.slots.map((s) => ({ ...s, revision: Number(s.revision), surge_revision: Number(s.surge_revision), healthy_since_ms: Number(s.healthy_since_ms), draining_since_ms: Number(s.draining_since_ms) })),
+});
+
+function exitFor(v: RolloutView__Output): void {
+  const o = outcome(v);
+  if (o === "failed") throw new CliError(`the rollout of ${v.service} to revision ${v.to_revision} failed: ${v.reason}`, EXIT.failed, `berth events --service ${v.service}`);
+  if (o === "reverted") throw new CliError(`the rollout of ${v.service} was reverted to revision ${v.to_revision}${v.status === "failed" ? ", and the revert failed too" : ""}`, EXIT.failed, `berth events --service ${v.service}`);
+}
+
+/**
+ * Follows the rollout until it ends. On a terminal one live line with a progress
+ * bar, rewritten in place; piped, one plain line per change. A rollout that is
+ * superseded (a new apply) is followed to its successor, as kubectl does.
+ */
+async function follow(api: Parameters<Parameters<typeof withApi>[1]>[0], name: string, format: string): Promise<RolloutView__Output> {
+  const tty = Boolean(process.stdout.isTTY) && format === "table";
+  return new Promise<RolloutView__Output>((resolve, reject) => {
+    const stream = api.client.WatchRollout({ name }, api.metadata);
+    let last: RolloutView__Output | undefined;
+    let lastLine = "";
+    const finish = (v: RolloutView__Output | undefined): void => {
+      if (tty) process.stdout.write("\n");
+      stream.cancel();
+      if (v) resolve(v);
+      else reject(new CliError(`the watch on ${name} ended before the rollout did`, EXIT.failed));
+    };
+    stream.on("data", (v: RolloutView__Output) => {
+      last = v;
+      if (format === "json") console.log(JSON.stringify(toData(v)));
+      else if (tty) {
+        const label = `${v.auto_reverted ? "revert" : "rollout"} ${v.from_revision} → ${v.to_revision}`;
+        process.stdout.write(`\r\u001b[2K${name} ${label} ${bar(v.done, v.total)} ${v.done}/${v.total} ${statusColour(v.status)} ${elapsed(v)}${v.reason ? `  ${v.reason}` : ""}`.slice(0, Math.max(40, (process.stdout.columns ?? 120) + 20)));
+      } else {
+        const line = summaryLine(v);
+        if (line !== lastLine) console.log(`${new Date().toISOString()}  ${line}`);
+        lastLine = line;
+      }
+      const o = outcome(v);
+      if (o !== "in-progress") finish(v);
+    });
+    stream.on("error", (err: Error & { code?: number }) => (err.code === 1 ? finish(last) : reject(toCliError(err, api.cfg.addr))));
+    stream.on("end", () => finish(last));
+    process.once("SIGINT", () => finish(last));
+  });
+}
+
+export function registerRollout(program: Command, global: () => GlobalOpts): void {
+  program
+    .command("restart")
+    .argument("<name>", "service name")
+    .option("-w, --watch", "follow the rollout until it ends (exit code as rollout status)")
+    .description("restart every instance of a service, as a health-checked rollout (a new revision, same spec)")
+    .addHelpText("after", "\nExamples:\n  berth restart web\n  berth restart web -w")
+    .action(async (name: string, o: { watch?: boolean }) => {
+      await withApi(global(), async (api) => {
+        const v = await call(api, api.client.RolloutControl, { service: name, action: "restart" }, 30_000);
+        console.log(`${name}: rolling out revision ${v.to_revision} (restart of ${v.from_revision})`);
+        if (o.watch) exitFor(await follow(api, name, "table"));
+      });
+    });
+
+  const rollout = program.command("rollout").description("follow and steer rollouts: status, promote, pause, resume, undo");
+
+  rollout
+    .command("status")
+    .argument("<name>", "service name")
+    .option("-w, --watch", "follow until the rollout ends: a live progress bar on a terminal, one line per change when piped")
+    .option("-o, --output <format>", "table, json or yaml (with -w, json prints one view per line)", "table")
+    .description("where the rollout stands; exit code 0 when it succeeded, 1 when it failed or was reverted")
+    .addHelpText("after", "\nExamples:\n  berth rollout status web\n  berth apply -f web.yaml && berth rollout status web -w   # gate a pipeline on it")
+    .action(async (name: string, o: { watch?: boolean; output: string }) => {
+      const format = parseFormat(o.output);
+      await withApi(global(), async (api) => {
+        if (o.watch) {
+          const v = await follow(api, name, format);
+          if (format === "table") printRollout(v);
+          exitFor(v);
+          return;
+        }
+        const v = await call(api, api.client.GetRollout, { name });
+        if (!printData(format, toData(v))) printRollout(v);
+        exitFor(v);
+      });
+    });
+
+  const control = (action: "promote" | "pause" | "resume" | "undo", what: string, example: string): void => {
+    rollout
+      .command(action)
+      .argument("<name>", "service name")
+      .option("-o, --output <format>", "table, json or yaml", "table")
+      .description(what)
+      .addHelpText("after", `\nExample:\n  ${example}`)
+      .action(async (name: string, o: { output: string }) => {
+        const format = parseFormat(o.output);
+        await withApi(global(), async (api) => {
+          const v = await call(api, api.client.RolloutControl, { service: name, action }, 30_000);
+          if (!printData(format, toData(v))) printRollout(v);
+        });
+      });
+  };
+  control("promote", "let a canary rollout go on past its canary instances", "berth rollout promote web");
+  control("pause", "start nothing new in the rollout (a drained instance still gets its replacement)", "berth rollout pause web");
+  control("resume", "go on with a paused rollout; its deadlines start again", "berth rollout resume web");
+  control("undo", "roll back to the previous revision (itself a rollout)", "berth rollout undo web && berth rollout status web -w");
+}

@@ -1,0 +1,177 @@
+/**
+ * OperatorService calls for rollouts: `berth rollout status [-w]`, `berth restart`,
+ * `berth rollout promote|pause|resume|undo`. The rollout itself is driven by the
+ * reconcile loop (rollout/drive.ts); these only read it or change its record.
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { OperatorServiceHandlers } from "../../shared/gen/berth/v1/OperatorService.js";
+import type { RolloutView } from "../../shared/gen/berth/v1/RolloutView.js";
+import type { RolloutControlRequest } from "../../shared/gen/berth/v1/RolloutControlRequest.js";
+import type { NewEvent } from "../events/event-log.js";
+import type { ReconcileLoop } from "../reconcile/loop.js";
+import type { ServiceState } from "../services/state.js";
+import { instanceId, specOf, type ServiceRecord } from "../services/records.js";
+import { newRevision } from "../services/apply.js";
+import { slotViews } from "../rollout/drive.js";
+import { pause, promote, resume, type RolloutState } from "../rollout/next-step.js";
+import { authorize, unary, type OperatorServiceDeps } from "./operator-service.js";
+import { GrpcError, toStatus } from "./errors.js";
+
+export interface RolloutHandlerDeps extends OperatorServiceDeps {
+  state: ServiceState;
+  loop: ReconcileLoop;
+  /** The service record or NOT_FOUND with the closest name. */
+  service: (name: string) => ServiceRecord;
+}
+
+type RolloutHandlers = Pick<OperatorServiceHandlers, "GetRollout" | "WatchRollout" | "RolloutControl">;
+
+export const ROLLOUT_ACTIONS = ["restart", "promote", "pause", "resume", "undo"] as const;
+type RolloutAction = (typeof ROLLOUT_ACTIONS)[number];
+const isAction = (s: string): s is RolloutAction => (ROLLOUT_ACTIONS as readonly string[]).includes(s);
+
+/** Attempts at a compare-and-set commit when the reconcile loop wrote the same records meanwhile. */
+const COMMIT_ATTEMPTS = 5;
+
+export function rolloutView(d: Pick<RolloutHandlerDeps, "state" | "loop" | "registry" | "now">, svc: ServiceRecord): RolloutView {
+  const r = d.state.rollout(svc.name);
+  const nowMs = d.now();
+  const hosts = new Map(d.registry.all().map((h) => [h.id, d.loop.hostView(h)]));
+  const insts = d.state.instancesOf(svc.name);
+  const views = slotViews(svc, insts, hosts, d.loop.observed, nowMs);
+  const to = r?.toRevision ?? svc.revision;
+  const batch = r?.batch?.slots ?? [];
+  const isDone = (v: (typeof views)[number]): boolean => v.revision === to && v.phase === "in-service" && (v.surge === null || v.surge.revision === to);
+  return {
+    service: svc.name,
+    exists: r !== undefined,
+    from_revision: r?.fromRevision ?? 0,
+    to_revision: to,
+    status: r?.status ?? "",
+    reason: r?.reason ?? "",
+    started_at_ms: r?.startedAtMs ?? 0,
+    last_progress_at_ms: r?.lastProgressAtMs ?? 0,
+    batch,
+    done: views.filter(isDone).length,
+    total: svc.spec.instances,
+    promoted: r?.promoted ?? false,
+    auto_reverted: r?.autoReverted ?? false,
+    canary: svc.spec.update.canary,
+    slots: views.map((v) => {
+      const i = insts.find((x) => x.slot === v.slot);
+      return {
+        slot: v.slot,
+        instance: instanceId(svc.name, v.slot),
+        host: i?.hostId ?? "",
+        revision: v.revision,
+        phase: v.phase,
+        healthy_since_ms: v.healthySinceMs ?? 0,
+        draining_since_ms: v.drainingSinceMs ?? 0,
+        surge_host: i?.moveTo?.hostId ?? "",
+        surge_revision: v.surge?.revision ?? 0,
+        surge_phase: v.surge?.phase ?? "",
+        done: isDone(v),
+        in_batch: batch.includes(v.slot),
+      };
+    }),
+    now_ms: nowMs,
+    current_revision: svc.revision,
+    ended_at_ms: r?.endedAtMs ?? 0,
+  };
+}
+
+export function rolloutHandlers(d: RolloutHandlerDeps): RolloutHandlers {
+  const control = async (svcName: string, action: RolloutAction, actor: string): Promise<RolloutView> => {
+    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+      const svc = d.service(svcName);
+      const r = d.state.rollout(svc.name);
+      const nowMs = d.now();
+      const ev = (type: string, message: string): NewEvent => ({ type, service: svc.name, actor, message });
+      let ok: boolean;
+      if (action === "restart" || action === "undo") {
+        let spec = svc.spec;
+        let revision: number | undefined;
+        if (action === "undo") {
+          revision = svc.previousRevision ?? 0;
+          if (revision <= 0 || !(svc.history ?? []).some((h) => h.revision === revision)) {
+            throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${svc.name} has no previous revision to go back to (it is on revision ${svc.revision})`);
+          }
+          spec = specOf(svc, revision);
+        }
+        const n = newRevision(svc, spec, d.state.allInstances(), r, nowMs, revision);
+        const message = action === "undo" ? `back to revision ${n.rec.revision} (from ${svc.revision})` : `revision ${n.rec.revision}: restart of revision ${svc.revision}`;
+        ok = await d.state.commit({
+          putServices: [n.rec],
+          putRollouts: [n.rollout],
+          events: [ev(action === "undo" ? "service.undone" : "service.restarted", message), ev("rollout.started", `revision ${n.rollout.fromRevision} → ${n.rollout.toRevision}`)],
+        });
+      } else {
+        if (!r) throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${svc.name} has no rollout (one starts with an apply that changes it, or berth restart ${svc.name})`);
+        const next: RolloutState = action === "promote" ? promote(r, nowMs) : action === "pause" ? pause(r) : resume(r, nowMs);
+        if (next === r) {
+          throw new GrpcError(grpc.status.FAILED_PRECONDITION, `the rollout of ${svc.name} to revision ${r.toRevision} is ${r.status}: nothing to ${action}`);
+        }
+        ok = await d.state.commit({ putRollouts: [next], events: [ev(`rollout.${action === "promote" ? "promoted" : action === "pause" ? "paused" : "resumed"}`, `revision ${r.toRevision}`)] });
+      }
+      if (ok) {
+        await d.loop.settle();
+        return rolloutView(d, d.service(svcName));
+      }
+    }
+    throw new GrpcError(grpc.status.ABORTED, `${svcName} kept changing while the ${action} was written; try again`);
+  };
+
+  return {
+    GetRollout: unary(d, "viewer", "GetRollout", async (req: { name: string }) => rolloutView(d, d.service(req.name))),
+
+    RolloutControl: unary(d, "operator", "RolloutControl", async (req: RolloutControlRequest, who) => {
+      const action = req.action ?? "";
+      if (!isAction(action)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `action: must be one of ${ROLLOUT_ACTIONS.join(", ")} (got "${action.slice(0, 32)}")`);
+      return control(req.service ?? "", action, who.tokenId);
+    }),
+
+    WatchRollout(call) {
+      const name = call.request.name;
+      let off: (() => void) | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      let last = "";
+      let closed = false;
+      const stop = (): void => {
+        closed = true;
+        off?.();
+        clearInterval(timer);
+      };
+      call.on("cancelled", stop);
+      call.on("close", stop);
+      const push = (): void => {
+        if (closed) return;
+        const svc = d.state.service(name);
+        if (!svc) {
+          call.emit("error", Object.assign(new Error(`service ${name} was deleted`), { code: grpc.status.NOT_FOUND, details: `service ${name} was deleted` }));
+          stop();
+          return;
+        }
+        const v = rolloutView(d, svc);
+        const key = JSON.stringify({ ...v, now_ms: 0 });
+        if (key === last) return;
+        last = key;
+        call.write(v);
+      };
+      void (async () => {
+        try {
+          await authorize(d, call.metadata, "viewer");
+          d.service(name);
+          off = d.loop.onPass(push);
+          // Phases move with the clock too (warming → in service): look again every second.
+          timer = setInterval(push, 1000);
+          timer.unref();
+          push();
+        } catch (err) {
+          stop();
+          const s = toStatus(err);
+          call.emit("error", Object.assign(new Error(s.details), { code: s.code, details: s.details }));
+        }
+      })();
+    },
+  };
+}

@@ -1,0 +1,190 @@
+/**
+ * The rollout shell's decision, still pure: from the records (after the reconcile
+ * planner's changes), what hosts report, and the clock, derive every rollout's
+ * SlotViews, take one `nextStep`, and turn its actions into record changes that
+ * the loop commits in the same txn as the rollout records. Nothing is remembered
+ * between passes: a controller restart re-derives everything from the store.
+ *
+ * Actions → records:
+ *   drain    drainingSinceMs = now (the copy leaves the endpoints, keeps running)
+ *   replace  revision = r, epoch = next, drain cleared (the agent stops the old copy, starts the new)
+ *   surge    moveTo = { spare host, next epoch, r, surge } (the spare is chosen by the scheduler)
+ *   retire   drainingSinceMs = now; the planner moves the slot to the surge host after drainTime
+ *   cancel   moveTo = null (the spare is freed, the agent there stops the copy)
+ */
+import type { NewEvent } from "../events/event-log.js";
+import { schedule } from "../scheduler/schedule.js";
+import { snapshotOf, type HostView } from "../reconcile/planner.js";
+import { silentHosts } from "../reconcile/endpoints.js";
+import { instanceId, nextEpoch, referencedRevisions, specOf, withRevision, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+import { nextStep, startRollout, type Action, type RolloutState, type SlotView } from "./next-step.js";
+import { copyPhase } from "./phase.js";
+
+export interface DriveInput {
+  services: readonly ServiceRecord[];
+  /** Every instance record, as the reconcile planner leaves them this pass. */
+  instances: readonly InstanceRecord[];
+  rollouts: readonly RolloutState[];
+  hosts: readonly HostView[];
+  observed: ReadonlyMap<string, ObservedInstance>;
+  nowMs: number;
+}
+
+export interface DriveOutput {
+  puts: InstanceRecord[];
+  putRollouts: RolloutState[];
+  /** An automatic revert makes an earlier revision current again. */
+  putServices: ServiceRecord[];
+  events: NewEvent[];
+  wakeAtMs?: number;
+}
+
+/** A copy's facts for copyPhase: what its host reports for exactly this instance and epoch. */
+function copyFacts(hostId: string, inst: InstanceRecord, epoch: number, hosts: ReadonlyMap<string, HostView>, observed: ReadonlyMap<string, ObservedInstance>) {
+  if (!hostId) return { state: "pending" as const, healthySinceMs: null };
+  const h = hosts.get(hostId);
+  // A host that is not ready is out of the endpoints, whatever it last reported.
+  if (!h || h.rec.health !== "ready") return { state: "lost" as const, healthySinceMs: null };
+  const o = observed.get(hostId);
+  if (!o || o.instance !== instanceId(inst.service, inst.slot) || o.epoch !== epoch) return { state: "pending" as const, healthySinceMs: null };
+  return { state: o.state, healthySinceMs: o.state === "healthy" ? o.sinceMs : null };
+}
+
+/** The rollout's view of each slot (rollout/next-step.ts: SlotView), for nextStep and `berth rollout status`. */
+export function slotViews(svc: ServiceRecord, instances: readonly InstanceRecord[], hosts: ReadonlyMap<string, HostView>, observed: ReadonlyMap<string, ObservedInstance>, nowMs: number): SlotView[] {
+  const minHealthy = svc.spec.update.minHealthyTimeMs;
+  return instances
+    .filter((i) => i.service === svc.name)
+    .sort((a, b) => a.slot - b.slot)
+    .map((i) => {
+      const draining = i.drainingSinceMs ?? null;
+      const serving = copyFacts(i.hostId, i, i.epoch, hosts, observed);
+      let surge: SlotView["surge"] = null;
+      if (i.moveTo) {
+        const f = copyFacts(i.moveTo.hostId, i, i.moveTo.epoch, hosts, observed);
+        surge = { revision: i.moveTo.revision ?? i.revision, phase: copyPhase({ ...f, drainingSinceMs: null }, minHealthy, nowMs), healthySinceMs: f.healthySinceMs };
+      }
+      return {
+        slot: i.slot,
+        revision: i.revision,
+        phase: copyPhase({ ...serving, drainingSinceMs: draining }, minHealthy, nowMs),
+        healthySinceMs: serving.healthySinceMs,
+        drainingSinceMs: draining,
+        surge,
+      };
+    });
+}
+
+/**
+ * Spare hosts for surge copies of `svc`, best first: ready, empty, not reserved,
+ * fitting its constraints and resources — what the scheduler would pick for
+ * `count` more copies of the service.
+ */
+export function spareHosts(svc: ServiceRecord, input: Pick<DriveInput, "services" | "hosts" | "nowMs">, instances: readonly InstanceRecord[], count: number): string[] {
+  if (count <= 0) return [];
+  const snap = snapshotOf(input, instances);
+  const ghost = `${svc.name}\u0000surge`;
+  const slots = Array.from({ length: count }, (_, k) => k);
+  const plan = schedule(
+    {
+      ...snap,
+      services: [...snap.services, { name: ghost, instances: count, constraints: svc.spec.constraints, spread: "", resources: svc.spec.resources, artifactDigest: svc.spec.artifact?.sha256 ?? "" }],
+      instances: [...snap.instances, ...slots.map((slot) => ({ service: ghost, slot, hostId: "", pinnedHost: "", avoidHosts: [] }))],
+    },
+    { only: slots.map((slot) => ({ service: ghost, slot })) },
+  );
+  return plan.place.map((p) => p.hostId);
+}
+
+export function driveRollouts(input: DriveInput): DriveOutput {
+  const out: DriveOutput = { puts: [], putRollouts: [], putServices: [], events: [] };
+  const hosts = new Map(input.hosts.map((h) => [h.rec.id, h]));
+  const recs = new Map(input.hosts.map((h) => [h.rec.id, h.rec]));
+  const services = new Map(input.services.map((s) => [s.name, s]));
+  const byKey = new Map(input.instances.map((i) => [`${i.service}/${i.slot}`, i]));
+  const wake = (at: number | null | undefined): void => {
+    if (at != null) out.wakeAtMs = Math.min(out.wakeAtMs ?? Number.POSITIVE_INFINITY, at);
+  };
+
+  for (const r of input.rollouts) {
+    const svc = services.get(r.service);
+    if (!svc || r.status === "succeeded") continue;
+    const u = svc.spec.update;
+    const all = [...byKey.values()];
+    // A ready host that has not said what it runs (a restarted controller, a
+    // reconnecting agent) would look out of service, and so free to replace: wait
+    // for its word. The reconcile tick looks again within a second.
+    if (silentHosts(svc.name, all, recs, input.observed).length > 0) continue;
+    const views = slotViews(svc, all, hosts, input.observed, input.nowMs);
+    const surges = views.filter((v) => v.surge !== null).length;
+    const spares = spareHosts(svc, input, all, Math.max(0, u.maxSurge - surges));
+    const step = nextStep({ rollout: r, update: u, instances: svc.spec.instances, slots: views, spareHosts: spares.length, nowMs: input.nowMs });
+    for (const e of step.events) out.events.push({ type: e.type, service: svc.name, message: e.message });
+    for (const a of step.actions) {
+      const k = `${svc.name}/${a.slot}`;
+      const i = byKey.get(k);
+      if (!i) continue;
+      const next = apply(i, a, spares, input.nowMs);
+      if (next === i) continue;
+      byKey.set(k, next);
+      out.puts.push(next);
+      out.events.push({ type: `rollout.${a.kind}`, service: svc.name, host: next.moveTo?.hostId ?? next.hostId, message: describe(a, i, next) });
+    }
+    let rollout = step.rollout;
+    let current = svc;
+    if (step.revertTo !== undefined) {
+      const refs = referencedRevisions(all.filter((i) => i.service === svc.name));
+      refs.add(r.toRevision);
+      current = withRevision(svc, step.revertTo, specOf(svc, step.revertTo), refs, input.nowMs);
+      out.putServices.push(current);
+      rollout = startRollout(svc.name, r.toRevision, step.revertTo, input.nowMs, { autoReverted: true });
+      out.events.push({ type: "service.reverted", service: svc.name, message: `revision ${step.revertTo} is current again (revision ${r.toRevision} failed)` });
+      wake(input.nowMs);
+    }
+    if (JSON.stringify(rollout) !== JSON.stringify(r)) out.putRollouts.push(rollout);
+    wake(step.wakeAtMs);
+  }
+  // Puts collapse to the last change per slot: two actions on one slot in a pass build on each other.
+  const last = new Map(out.puts.map((p) => [`${p.service}/${p.slot}`, p]));
+  out.puts = [...last.values()];
+  return out;
+}
+
+/** The record after an action; the record itself when the action cannot be carried out now. */
+function apply(i: InstanceRecord, a: Action, spares: string[], nowMs: number): InstanceRecord {
+  switch (a.kind) {
+    case "drain":
+    case "retire":
+      return { ...i, drainingSinceMs: nowMs };
+    case "replace": {
+      if (!i.hostId) return { ...i, revision: a.revision, drainingSinceMs: null, avoidHosts: [] };
+      const epoch = nextEpoch(i);
+      return { ...i, revision: a.revision, epoch, lastEpoch: epoch, drainingSinceMs: null, avoidHosts: [] };
+    }
+    case "surge": {
+      const host = spares.shift();
+      if (host === undefined) return i;
+      const epoch = nextEpoch(i);
+      return { ...i, moveTo: { hostId: host, epoch, revision: a.revision, surge: true }, lastEpoch: epoch };
+    }
+    case "cancel":
+      if (!i.moveTo) return i;
+      return { ...i, moveTo: null, lastEpoch: Math.max(i.lastEpoch ?? 0, i.moveTo.epoch) };
+  }
+}
+
+function describe(a: Action, before: InstanceRecord, after: InstanceRecord): string {
+  const id = instanceId(before.service, before.slot);
+  switch (a.kind) {
+    case "drain":
+      return `${id} leaves the endpoints (drain) on ${before.hostId}`;
+    case "replace":
+      return `${id} restarted on revision ${a.revision}${before.hostId ? ` on ${before.hostId}` : ""}`;
+    case "surge":
+      return `${id}: a copy on revision ${a.revision} starts on spare ${after.moveTo?.hostId ?? "?"}`;
+    case "retire":
+      return `${id}: the copy on ${before.hostId} drains; ${before.moveTo?.hostId ?? "?"} takes over after drainTime`;
+    case "cancel":
+      return `${id}: the surge copy on ${before.moveTo?.hostId ?? "?"} is stopped`;
+  }
+}
