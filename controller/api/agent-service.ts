@@ -53,7 +53,7 @@ function certHost(d: AgentServiceDeps, call: { getAuthContext?: () => unknown })
 }
 
 /** Events worth an operator's time among instance state changes. */
-const EVENT_STATES = new Set(["healthy", "unhealthy", "failed"]);
+const EVENT_STATES = new Set(["starting", "healthy", "unhealthy", "failed"]);
 
 /** "ipv4:10.0.0.2:5000", "10.0.0.2:5000", "[::1]:5000" → the address part. */
 export function peerAddress(peer: string): string {
