@@ -1,0 +1,240 @@
+/**
+ * The rollout shell's pure decision (rollout/drive.ts) together with the reconcile
+ * planner, on a simulated fleet: agents that run whatever their assignment says,
+ * turning healthy `startMs` after a start (or never, for a bad revision). Time
+ * moves in 100 ms steps; every step runs one reconcile pass as the loop does and
+ * applies its output, as the commit does. Checked at every step: the endpoints.
+ */
+import { describe, expect, it } from "vitest";
+import { reconcile, type HostView } from "../../../controller/reconcile/planner.js";
+import { endpointsOf } from "../../../controller/reconcile/endpoints.js";
+import { driveRollouts } from "../../../controller/rollout/drive.js";
+import { startRollout, type RolloutState } from "../../../controller/rollout/next-step.js";
+import { newRevision, restarts, lastGood } from "../../../controller/services/apply.js";
+import { assignments, specOf, withRevision, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../../../controller/services/records.js";
+import type { HostRecord } from "../../../controller/hosts/host.js";
+import { normalizeSpec } from "../../../shared/spec/schema.js";
+
+const T0 = 1_700_000_000_000;
+
+function host(id: string): HostView {
+  return {
+    rec: { id, labels: {}, advertiseAddr: `10.0.0.${id.charCodeAt(0)}`, facts: null, health: "ready", healthSinceMs: 0, cordoned: false, joinedAtMs: 0, certSerial: "" },
+    capacity: { cpu: 4, memoryMb: 8192, diskMb: 100_000 },
+    artifacts: [],
+  };
+}
+
+function svc(instances: number, update: Record<string, unknown>, env: Record<string, string> = { V: "1" }): ServiceRecord {
+  const spec = normalizeSpec({ name: "web", run: { command: "x", env }, instances, health: { tcp: { port: 80 } }, update: { minHealthyTime: "1s", drainTime: "500ms", healthyDeadline: "10s", ...update } });
+  return { name: "web", spec, revision: 1, latestRevision: 1, createdAtMs: 0, updatedAtMs: 0 };
+}
+
+interface Copy {
+  instance: string;
+  epoch: number;
+  revision: number;
+  startedAt: number;
+}
+
+/** A fleet whose agents run their assignment and report as real ones do. */
+class Sim {
+  now = T0;
+  instances: InstanceRecord[] = [];
+  rollouts: RolloutState[] = [];
+  readonly running = new Map<string, Copy>();
+  readonly observed = new Map<string, ObservedInstance>();
+  readonly hosts: HostView[];
+  minEndpoints = Number.POSITIVE_INFINITY;
+  events: string[] = [];
+
+  constructor(
+    public service: ServiceRecord,
+    hostIds: string[],
+    private readonly healthyAfterMs: (revision: number) => number | null,
+  ) {
+    this.hosts = hostIds.map(host);
+  }
+
+  step(): void {
+    const out = reconcile({ services: [this.service], instances: this.instances, hosts: this.hosts, observed: this.observed, nowMs: this.now, rollouts: new Set(this.rollouts.map((r) => r.service)) });
+    const byKey = new Map(this.instances.map((i) => [`${i.service}/${i.slot}`, i]));
+    for (const p of out.puts) byKey.set(`${p.service}/${p.slot}`, p);
+    for (const d of out.deletes) byKey.delete(`${d.service}/${d.slot}`);
+    const ro = driveRollouts({ services: [this.service], instances: [...byKey.values()], rollouts: this.rollouts, hosts: this.hosts, observed: this.observed, nowMs: this.now });
+    for (const p of ro.puts) byKey.set(`${p.service}/${p.slot}`, p);
+    this.instances = [...byKey.values()];
+    for (const r of ro.putRollouts) this.rollouts = [...this.rollouts.filter((x) => x.service !== r.service), r];
+    for (const s of ro.putServices) this.service = s;
+    this.events.push(...out.events.map((e) => e.type), ...ro.events.map((e) => e.type));
+    this.agents();
+    const recs = new Map(this.hosts.map((h) => [h.rec.id, h.rec]));
+    if (this.instances.length === this.service.spec.instances && this.instances.every((i) => i.hostId)) {
+      this.minEndpoints = Math.min(this.minEndpoints, endpointsOf(this.service, this.instances, recs, this.observed, this.now).length);
+    }
+    this.now += 100;
+  }
+
+  /** Each host runs what it is assigned (a new key restarts it) and reports its state. */
+  private agents(): void {
+    const want = assignments(this.instances);
+    for (const h of this.hosts) {
+      const id = h.rec.id;
+      const a = want.get(id);
+      const cur = this.running.get(id);
+      if (!a) {
+        this.running.delete(id);
+        this.observed.delete(id);
+        continue;
+      }
+      const inst = `${a.inst.service}-${a.inst.slot}`;
+      if (!cur || cur.instance !== inst || cur.epoch !== a.epoch || cur.revision !== a.revision) {
+        this.running.set(id, { instance: inst, epoch: a.epoch, revision: a.revision, startedAt: this.now });
+      }
+      const c = this.running.get(id)!;
+      const after = this.healthyAfterMs(c.revision);
+      const healthy = after !== null && this.now >= c.startedAt + after;
+      const prev = this.observed.get(id);
+      const state = healthy ? "healthy" : "starting";
+      const sinceMs = prev && prev.instance === inst && prev.epoch === c.epoch && prev.state === state ? prev.sinceMs : this.now;
+      this.observed.set(id, { hostId: id, service: "web", instance: inst, epoch: c.epoch, revision: c.revision, state, detail: "", restarts: 0, sinceMs, pid: 1, resourcesEnforced: false, resourcesNote: "", installTail: "" });
+    }
+  }
+
+  run(until: (s: Sim) => boolean, maxMs = 120_000): void {
+    const end = this.now + maxMs;
+    while (!until(this) && this.now < end) this.step();
+    if (!until(this)) throw new Error(`not reached in ${maxMs} ms: ${JSON.stringify(this.rollouts)}`);
+  }
+
+  /** An apply of a spec that restarts: a new revision and its rollout, as planApply makes them. */
+  apply(spec: ServiceRecord["spec"]): void {
+    const n = newRevision(this.service, spec, this.instances, this.rollouts.find((r) => r.service === "web"), this.now);
+    this.service = n.rec;
+    this.rollouts = [n.rollout];
+  }
+
+  revisions(): number[] {
+    return [...this.instances].sort((a, b) => a.slot - b.slot).map((i) => i.revision);
+  }
+}
+
+const settled = (s: Sim): boolean => s.instances.length === s.service.spec.instances && s.instances.every((i) => s.observed.get(i.hostId)?.state === "healthy" && s.now - s.observed.get(i.hostId)!.sinceMs >= s.service.spec.update.minHealthyTimeMs);
+const ended = (s: Sim): boolean => ["succeeded", "failed"].includes(s.rollouts[0]?.status ?? "");
+
+describe("rollouts driven through the reconcile pass", () => {
+  it("4 instances, maxUnavailable 1: one out at a time, every instance ends on the new revision", () => {
+    const s = new Sim(svc(4, { maxUnavailable: 1 }), ["a", "b", "c", "d", "e"], () => 300);
+    s.run(settled);
+    const pids = new Map(s.instances.map((i) => [i.slot, i.epoch]));
+    s.minEndpoints = Number.POSITIVE_INFINITY;
+    s.apply({ ...s.service.spec, run: { ...s.service.spec.run, env: { V: "2" } } });
+    s.run(ended);
+    expect(s.rollouts[0]).toMatchObject({ status: "succeeded", fromRevision: 1, toRevision: 2 });
+    expect(s.revisions()).toEqual([2, 2, 2, 2]);
+    expect(s.minEndpoints).toBe(3);
+    // In place: same hosts, a new epoch each.
+    for (const i of s.instances) expect(i.epoch).toBe(pids.get(i.slot)! + 1);
+    expect(s.instances.every((i) => !i.drainingSinceMs)).toBe(true);
+  });
+
+  it("a revision that never gets healthy fails its first batch and is reverted; nothing else was touched", () => {
+    const s = new Sim(svc(4, { maxUnavailable: 1, healthyDeadline: "3s" }), ["a", "b", "c", "d", "e"], (rev) => (rev === 2 ? null : 300));
+    s.run(settled);
+    s.minEndpoints = Number.POSITIVE_INFINITY;
+    s.apply({ ...s.service.spec, run: { ...s.service.spec.run, env: { V: "bad" } } });
+    s.run((x) => x.rollouts[0]?.autoReverted === true && ended(x));
+    expect(s.rollouts[0]).toMatchObject({ status: "succeeded", autoReverted: true, fromRevision: 2, toRevision: 1 });
+    expect(s.service.revision).toBe(1);
+    expect(s.service.latestRevision).toBe(2);
+    expect(s.service.spec.run.env).toEqual({ V: "1" });
+    expect(specOf(s.service, 2).run.env).toEqual({ V: "bad" }); // kept in history
+    expect(s.revisions()).toEqual([1, 1, 1, 1]);
+    expect(s.minEndpoints).toBe(3);
+    expect(s.events).toEqual(expect.arrayContaining(["rollout.failed", "rollout.reverting", "service.reverted"]));
+    // The next apply takes a revision above every one issued.
+    s.apply({ ...s.service.spec, run: { ...s.service.spec.run, env: { V: "3" } } });
+    expect(s.service.revision).toBe(3);
+    expect(s.rollouts[0]).toMatchObject({ fromRevision: 1, toRevision: 3 });
+  });
+
+  it("a single instance with maxSurge 1 and a spare: the new copy serves before the old one leaves; never zero in service", () => {
+    const s = new Sim(svc(1, { maxUnavailable: 0, maxSurge: 1 }), ["a", "b"], () => 300);
+    s.run(settled);
+    const before = s.instances[0]!.hostId;
+    s.minEndpoints = Number.POSITIVE_INFINITY;
+    s.apply({ ...s.service.spec, run: { ...s.service.spec.run, env: { V: "2" } } });
+    s.run(ended);
+    expect(s.rollouts[0]!.status).toBe("succeeded");
+    expect(s.minEndpoints).toBe(1);
+    expect(s.instances[0]).toMatchObject({ revision: 2, moveTo: null });
+    expect(s.instances[0]!.hostId).not.toBe(before);
+    expect(s.running.has(before)).toBe(false); // the old copy was retired: its host is a spare
+    expect(s.events).toEqual(expect.arrayContaining(["rollout.surge", "rollout.retire", "instance.moved"]));
+  });
+
+  it("a surge copy does not take over when healthy, only after its retire has drained", () => {
+    const base = svc(1, { maxUnavailable: 0, maxSurge: 1, drainTime: "2s" });
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: { hostId: "b", epoch: 2, revision: 2, surge: true } };
+    const obs = new Map<string, ObservedInstance>([["b", { hostId: "b", service: "web", instance: "web-0", epoch: 2, revision: 2, state: "healthy", detail: "", restarts: 0, sinceMs: T0 - 60_000, pid: 1, resourcesEnforced: false, resourcesNote: "", installTail: "" }]]);
+    const hosts = [host("a"), host("b")];
+    const input = { services: [{ ...base, revision: 2 }], hosts, observed: obs, rollouts: new Set(["web"]) };
+    expect(reconcile({ ...input, instances: [inst], nowMs: T0 }).puts).toEqual([]);
+    const retiring = { ...inst, drainingSinceMs: T0 };
+    const waiting = reconcile({ ...input, instances: [retiring], nowMs: T0 + 1000 });
+    expect(waiting.puts).toEqual([]);
+    expect(waiting.wakeAtMs).toBe(T0 + 2000);
+    const done = reconcile({ ...input, instances: [retiring], nowMs: T0 + 2000 });
+    expect(done.puts).toEqual([{ ...inst, hostId: "b", epoch: 2, revision: 2, moveTo: null, drainingSinceMs: null }]);
+  });
+
+  it("takes no step while a host of the service has not reported (a controller just restarted)", () => {
+    const s = new Sim(svc(3, { maxUnavailable: 1 }), ["a", "b", "c"], () => 300);
+    s.run(settled);
+    s.apply({ ...s.service.spec, run: { ...s.service.spec.run, env: { V: "2" } } });
+    s.observed.delete("b");
+    const out = driveRollouts({ services: [s.service], instances: s.instances, rollouts: s.rollouts, hosts: s.hosts, observed: s.observed, nowMs: s.now });
+    expect(out).toMatchObject({ puts: [], putRollouts: [] });
+    // Every copy looked out of service without that rule: all three would have been replaced at once.
+    s.observed.clear();
+    expect(driveRollouts({ services: [s.service], instances: s.instances, rollouts: s.rollouts, hosts: s.hosts, observed: s.observed, nowMs: s.now }).puts).toEqual([]);
+  });
+
+  it("a canary stops after its instances until promoted", () => {
+    const s = new Sim(svc(4, { maxUnavailable: 2, canary: 1 }), ["a", "b", "c", "d"], () => 300);
+    s.run(settled);
+    s.apply({ ...s.service.spec, run: { ...s.service.spec.run, env: { V: "2" } } });
+    s.run((x) => x.rollouts[0]?.status === "awaiting-promotion");
+    for (let k = 0; k < 50; k++) s.step();
+    expect(s.revisions().sort()).toEqual([1, 1, 1, 2]);
+    s.rollouts = [{ ...s.rollouts[0]!, status: "running", promoted: true }];
+    s.run(ended);
+    expect(s.revisions()).toEqual([2, 2, 2, 2]);
+  });
+});
+
+describe("revisions", () => {
+  it("only instances and update change in place; anything else restarts", () => {
+    expect(restarts(["instances"])).toBe(false);
+    expect(restarts(["update.maxSurge", "instances"])).toBe(false);
+    expect(restarts(["run.env.V"])).toBe(true);
+    expect(restarts(["instances", "artifact.sha256"])).toBe(true);
+  });
+
+  it("history keeps what is referenced and the newest few, and undo's target", () => {
+    let s = svc(1, {});
+    for (let r = 2; r <= 8; r++) s = withRevision(s, r, { ...s.spec, run: { ...s.spec.run, env: { V: String(r) } } }, new Set([1]), 0);
+    expect(s.revision).toBe(8);
+    expect(s.previousRevision).toBe(7);
+    expect((s.history ?? []).map((h) => h.revision)).toEqual([7, 6, 5, 4, 1]); // the outgoing one, three more, and the referenced
+    expect(specOf(s, 7).run.env).toEqual({ V: "7" });
+  });
+
+  it("the last good revision survives a failed or still running rollout", () => {
+    const s = { ...svc(1, {}), revision: 3 };
+    expect(lastGood(s, undefined)).toBe(3);
+    expect(lastGood(s, { ...startRollout("web", 2, 3, 0), status: "failed" })).toBe(2);
+    expect(lastGood(s, startRollout("web", 3, 2, 0, { autoReverted: true }))).toBe(2);
+    expect(lastGood(s, { ...startRollout("web", 2, 3, 0), status: "succeeded" })).toBe(3);
+  });
+});
