@@ -12,7 +12,6 @@ import { driveRollouts } from "../../../controller/rollout/drive.js";
 import { startRollout, type RolloutState } from "../../../controller/rollout/next-step.js";
 import { newRevision, restarts, lastGood } from "../../../controller/services/apply.js";
 import { assignments, specOf, withRevision, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../../../controller/services/records.js";
-import type { HostRecord } from "../../../controller/hosts/host.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
 
 const T0 = 1_700_000_000_000;
