@@ -203,6 +203,37 @@ describe("rollouts: health-checked, zero downtime, canary, revert, surge, contro
     expect((await status("web")).instances.map((i) => i.revision)).toEqual([4, 4, 4, 4]);
   });
 
+  it("undo goes back to the previous revision; restart rolls a new one; pause holds it and resume lets it finish", async () => {
+    load = await Load.start(c, client, "web", join(c.dir, "load-undo.jsonl"));
+    const undo = await c.cli(["rollout", "undo", "web"]);
+    expect(undo.code, undo.stderr).toBe(0);
+    expect(undo.stdout).toMatch(/rollout 4 → 2/);
+    expect((await c.cli(["rollout", "status", "web", "-w"], { timeoutMs: 120_000 })).code).toBe(0);
+    expect((await status("web")).instances.map((i) => i.revision)).toEqual([2, 2, 2, 2]);
+    const restart = await c.cli(["restart", "web"]);
+    expect(restart.code, restart.stderr).toBe(0);
+    expect(restart.stdout).toMatch(/rolling out revision 5 \(restart of 2\)/);
+    const paused = await c.cli(["rollout", "pause", "web", "-o", "json"]);
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(JSON.parse(paused.stdout)).toMatchObject({ status: "paused", to_revision: 5 });
+    // Paused: nothing new starts. Whatever was in flight settles, then the count holds.
+    const held = await waitStatus("web", (r) => r.status === "paused" && r.slots.every((x) => x.phase === "in-service"), "the paused rollout to settle");
+    expect((await rollout("web")).done).toBe(held.done);
+    expect(held.done).toBeLessThan(4);
+    expect((await c.cli(["rollout", "resume", "web"])).code).toBe(0);
+    expect((await c.cli(["rollout", "status", "web", "-w"], { timeoutMs: 120_000 })).code).toBe(0);
+    expect((await status("web")).instances.map((i) => i.revision)).toEqual([5, 5, 5, 5]);
+    const lines = await load.stop();
+    expect(failures(lines)).toEqual([]);
+    expect(minEndpoints(lines, 4)).toBeGreaterThanOrEqual(3);
+    const types = (await c.events()).filter((e) => e.service === "web").map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(["service.undone", "service.restarted", "rollout.paused", "rollout.resumed", "rollout.promoted"]));
+    // Nothing to pause once it has ended: a clear refusal.
+    const again = await c.cli(["rollout", "pause", "web"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/is succeeded: nothing to pause/);
+  });
+
   it("1 instance with maxSurge 1 and a spare host is upgraded with every request succeeding", async () => {
     expect((await c.cli(["delete", "web"])).code).toBe(0);
     await waitFor(async () => ((await c.hosts()).every((h) => h.service === "") ? true : undefined), { timeoutMs: 30_000, intervalMs: 200, what: "web gone" });
