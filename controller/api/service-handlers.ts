@@ -69,7 +69,9 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       // What the host reports for this very copy (epoch), else nothing is known yet.
       const o = i.hostId ? d.loop.observed.get(i.hostId) : undefined;
       const obs = o && o.instance === id && o.epoch === i.epoch ? o : undefined;
-      const state = !i.hostId ? "pending" : host?.health === "down" ? "lost" : (obs?.state ?? "pending");
+      const reported = !i.hostId ? "pending" : host?.health === "down" ? "lost" : (obs?.state ?? "pending");
+      // Out of the endpoints for a rollout, still running until it is replaced or retired.
+      const state = i.drainingSinceMs != null && reported === "healthy" ? "draining" : reported;
       const held = d.loop.held.get(id);
       return {
         instance: id,
