@@ -12,6 +12,7 @@ import type { ReconcileLoop } from "../reconcile/loop.js";
 import type { ServiceState } from "../services/state.js";
 import { instanceId, type InstanceRecord, type ServiceRecord } from "../services/records.js";
 import { planApply } from "../services/apply.js";
+import { effectiveState } from "../services/effective-state.js";
 import { endpointsOf, nextEndpointChangeMs } from "../reconcile/endpoints.js";
 import type { LogRouter } from "./log-router.js";
 import { authenticate, authorize, hostToWire, requireRole, unary, type OperatorServiceDeps } from "./operator-service.js";
@@ -66,10 +67,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     const instances: InstanceView[] = d.state.instancesOf(svc.name).map((i) => {
       const id = instanceId(i.service, i.slot);
       const host = i.hostId ? d.registry.get(i.hostId) : undefined;
-      // What the host reports for this very copy (epoch), else nothing is known yet.
-      const o = i.hostId ? d.loop.observed.get(i.hostId) : undefined;
-      const obs = o && o.instance === id && o.epoch === i.epoch ? o : undefined;
-      const state = !i.hostId ? "pending" : host?.health === "down" ? "lost" : (obs?.state ?? "pending");
+      const { state, observed: obs } = effectiveState(i, host, d.loop.observed);
       const held = d.loop.held.get(id);
       return {
         instance: id,
