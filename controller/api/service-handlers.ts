@@ -17,6 +17,7 @@ import { endpointsOf, nextEndpointChangeMs } from "../reconcile/endpoints.js";
 import type { LogRouter } from "./log-router.js";
 import { authenticate, authorize, hostToWire, requireRole, unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError, toStatus } from "./errors.js";
+import { closest } from "../../shared/closest.js";
 
 export interface ServiceHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
@@ -33,27 +34,8 @@ type ServiceHandlers = Pick<
 >;
 
 function notFound(name: string, known: string[]): GrpcError {
-  // Closest known name, for "did you mean".
-  const near = known
-    .map((k) => ({ k, d: distance(k, name) }))
-    .sort((a, b) => a.d - b.d)
-    .find((x) => x.d <= Math.max(2, name.length / 3));
-  return new GrpcError(grpc.status.NOT_FOUND, `no service "${name.slice(0, 64)}"${near ? `; did you mean "${near.k}"?` : ""}`);
-}
-
-/** Levenshtein distance, small strings only. */
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
+  const near = closest(name, known);
+  return new GrpcError(grpc.status.NOT_FOUND, `no service "${name.slice(0, 64)}"${near ? `; did you mean "${near}"?` : ""}`);
 }
 
 export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {

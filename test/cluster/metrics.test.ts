@@ -114,11 +114,18 @@ describe("metrics: /metrics of the controller and the agents agree with the CLI"
   });
 
   it("gRPC calls are counted by method and status code, and unary calls timed", async () => {
-    const missing = await c.cli(["status", "nosuch"]);
+    const missing = await c.cli(["status", "wbe"]);
     expect(missing.code).toBe(5);
+    expect(missing.stderr).toContain('no service "wbe"; did you mean "web"?');
+    // A host id with a typo (the last character changed) gets the closest id, as services do.
+    const typo = ids[0]!.slice(0, -1) + (ids[0]!.endsWith("0") ? "1" : "0");
+    const cordon = await c.cli(["cordon", typo]);
+    expect(cordon.code).toBe(5);
+    expect(cordon.stderr).toContain(`did you mean "${ids[0]}"`);
     const e = await controller();
     const op = { grpc_service: "berth.v1.OperatorService" };
     expect(value(e, "berth_grpc_server_handled_total", { ...op, grpc_method: "GetService", grpc_code: "NOT_FOUND" })).toBe(1);
+    expect(value(e, "berth_grpc_server_handled_total", { ...op, grpc_method: "Cordon", grpc_code: "NOT_FOUND" })).toBe(1);
     expect(value(e, "berth_grpc_server_handled_total", { ...op, grpc_method: "ListHosts", grpc_code: "OK" })).toBeGreaterThan(0);
     expect(value(e, "berth_grpc_server_handling_seconds_count", { ...op, grpc_method: "ListHosts" })).toBeGreaterThan(0);
     expect(value(e, "berth_grpc_server_handled_total", { ...op, grpc_method: "Apply", grpc_code: "OK" })).toBe(1);
