@@ -56,7 +56,8 @@ describe("services: specs, placement, supervision, health", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("web: every instance healthy (3/3)");
     expect(r.stderr).toMatch(/^\d\/3 web to be healthy$/m);
-    expect(r.stderr).not.toMatch(/[\r\u001b]/);
+    expect(r.stderr).not.toContain("\r");
+    expect(r.stderr).not.toContain("\u001b");
     const st = await c.status("web");
     expect(healthy(st)).toBe(3);
     const hosts = st.instances.map((i) => i.host);

@@ -14,6 +14,7 @@ function screen(out: string): string[] {
   for (let i = 0; i < out.length; i++) {
     const ch = out[i]!;
     if (ch === "\u001b") {
+      // eslint-disable-next-line no-control-regex -- an escape sequence is what it parses
       const m = /^\u001b\[(\d*)([AKJ])/.exec(out.slice(i))!;
       if (m[2] === "A") r = Math.max(0, r - Number(m[1] || 1));
       if (m[2] === "K") rows[r] = rows[r]!.slice(0, col);
@@ -103,7 +104,8 @@ describe("progress", () => {
       p.line("web-1 moved to 3fa9");
       p.update({ done: 3, label: "web: 3/3 healthy", lines: ["web-0 healthy", "web-1 healthy"] });
       p.done("done");
-      expect(s.out).not.toMatch(/[\r\u001b]/);
+      expect(s.out).not.toContain("\r");
+      expect(s.out).not.toContain("\u001b");
       expect(s.out.split("\n")).toEqual([
         "0/3 web",
         "  web-0 pending",
