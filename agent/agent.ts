@@ -13,6 +13,9 @@ import { mapNodeOs, readNodeOs } from "./facts/facts.js";
 import { AgentSession } from "./session/session.js";
 import { Converger } from "./converge/converger.js";
 import { realSteps } from "./converge/steps.js";
+import { AgentMetrics } from "./metrics.js";
+import { serveMetrics, type MetricsServer } from "../shared/metrics/server.js";
+import { formatHostPort, type HostPort } from "../shared/addr.js";
 
 export interface AgentOptions {
   dataDir: string;
@@ -24,11 +27,15 @@ export interface AgentOptions {
   logger?: Logger;
   /** Stop the service too when the agent stops (berth dev); default: leave it for re-adoption. */
   stopServicesOnExit?: boolean;
+  /** Where to serve /metrics over plain HTTP; absent or null: not served (the CLI's default is 127.0.0.1:9465). */
+  metricsAddr?: HostPort | null;
 }
 
 export interface AgentHandle {
   hostId: string;
   session: AgentSession;
+  /** Where /metrics is served, when it is. */
+  metricsAddress?: HostPort;
   stop(): Promise<void>;
 }
 
@@ -58,7 +65,10 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const contactFile = join(opts.dataDir, "instance", "last-contact");
   const persistedContact = Number(await readFile(contactFile, "utf8").catch(() => "0")) || 0;
 
+  // Read at scrape time only, when the converger and the session exist.
+  const metrics = new AgentMetrics({ instance: () => converger.status(), connected: () => link.session?.connected ?? false });
   const steps = realSteps({
+    onInstall: (o) => metrics.installed(o),
     dataDir: opts.dataDir,
     log,
     advertiseAddr: () => advertise || "127.0.0.1",
@@ -116,7 +126,9 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       .catch((err: unknown) => log.warn({ err }, "saving the last contact time failed"));
   }, 1000);
   contactTimer.unref();
+  session.on("heartbeatAck", (a) => metrics.heartbeatAck(a.rttMs));
   session.on("connected", (c) => {
+    metrics.connected();
     if (c.advertiseAddr) advertise = c.advertiseAddr;
     converger.reportNow();
     void steps.cache.list().then((l) => (artifacts = l));
@@ -126,13 +138,19 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     for (const f of follows.values()) f.close();
     follows.clear();
   });
+  let metricsServer: MetricsServer | undefined;
   try {
+    // Before joining: a taken port fails the start at once, not after the join spent a token use.
+    if (opts.metricsAddr) metricsServer = await serveMetrics(metrics.registry, opts.metricsAddr);
     const identity = await session.start();
+    log.info({ host: identity.hostId, metrics: metricsServer ? formatHostPort(metricsServer.address) : "off" }, "agent started");
     return {
       hostId: identity.hostId,
       session,
+      metricsAddress: metricsServer?.address,
       async stop() {
         clearInterval(contactTimer);
+        await metricsServer?.close();
         for (const f of follows.values()) f.close();
         follows.clear();
         await session.stop();
@@ -142,6 +160,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       },
     };
   } catch (err) {
+    await metricsServer?.close();
+    clearInterval(contactTimer);
     usage.stop();
     facts.stop();
     throw err;

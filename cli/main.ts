@@ -5,6 +5,8 @@
  * an exit code (README, "Exit codes"). --debug shows stack traces.
  */
 import { Command, CommanderError } from "commander";
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { VERSION } from "../shared/version.js";
 import { CliError, EXIT } from "./errors.js";
 import type { GlobalOpts } from "./commands/common.js";
@@ -16,8 +18,10 @@ import { registerDev } from "./commands/dev.js";
 import { registerApply } from "./commands/apply.js";
 import { registerServices } from "./commands/services.js";
 import { registerRollout } from "./commands/rollout.js";
+import { registerCompletion } from "./commands/completion.js";
 
-const program = new Command();
+/** The whole command tree; importing this module builds it without running it (completion tests walk it). */
+export const program = new Command();
 program
   .name("berth")
   .description("berth: a fleet manager for bare-metal machines and VMs")
@@ -44,9 +48,10 @@ registerToken(program, global);
 registerApply(program, global);
 registerServices(program, global);
 registerRollout(program, global);
+registerCompletion(program);
 
 /** Commands that run a daemon rather than call the API take no --addr. */
-const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema"]);
+const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema", "completion"]);
 (function addSharedFlags(cmd: Command): void {
   for (const sub of cmd.commands) {
     sub.enablePositionalOptions().exitOverride();
@@ -58,8 +63,17 @@ const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema"]);
   }
 })(program);
 
+/** Run as `berth` (directly, or through an npm bin symlink), not imported. */
+function invokedAsMain(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? "") === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
 try {
-  await program.parseAsync(process.argv);
+  if (invokedAsMain()) await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
     // Help and version exit 0; commander has already printed the usage error.

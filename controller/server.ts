@@ -29,6 +29,10 @@ import { ReconcileLoop } from "./reconcile/loop.js";
 import { readdir } from "node:fs/promises";
 import { Coalescer } from "../shared/coalesce.js";
 import { AuditLog } from "./audit/audit-log.js";
+import { ControllerMetrics } from "./metrics.js";
+import { serveMetrics, type MetricsServer } from "../shared/metrics/server.js";
+import { hostStatus } from "./hosts/host.js";
+import { effectiveState } from "./services/effective-state.js";
 
 export interface ControllerOptions {
   dataDir: string;
@@ -44,6 +48,8 @@ export interface ControllerOptions {
   maxMessageBytes?: number;
   /** Share of ready hosts whose loss within one TTL pauses failover; 1 turns the guard off. @default 0.5 */
   guardShare?: number;
+  /** Where to serve /metrics over plain HTTP; absent or null: not served (the CLI's default is 127.0.0.1:9464). */
+  metricsAddr?: HostPort | null;
 }
 
 export interface ControllerHandle {
@@ -53,6 +59,8 @@ export interface ControllerHandle {
   caFingerprint: string;
   /** Set only on the first start, when the bootstrap admin token is made. */
   adminToken?: string;
+  /** Where /metrics is served, when it is. */
+  metricsAddress?: HostPort;
   store: Store;
   close(): Promise<void>;
 }
@@ -124,6 +132,17 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const startedAtMs = now();
     const loop = new ReconcileLoop({ state, registry, log, now, failover: () => ({ paused: guardNow().paused, controllerStartedAtMs: startedAtMs }) });
     const logs = new LogRouter();
+    const metrics = new ControllerMetrics(
+      {
+        hosts: () => registry.all().map((h) => ({ status: hostStatus(h), connected: registry.live.get(h.id)?.disconnect !== undefined })),
+        instances: () => state.allInstances().map((i) => ({ service: i.service, state: effectiveState(i, registry.get(i.hostId), loop.observed).state })),
+        services: () => state.allServices().map((s) => ({ name: s.name, instances: s.spec.instances })),
+        failoverPaused: () => guardNow().paused,
+        rolloutsInProgress: () => state.allRollouts().filter((r) => r.status !== "succeeded" && r.status !== "failed").length,
+      },
+      { heartbeatIntervalMs },
+    );
+    loop.onCommitted((evs) => metrics.reconciled(evs));
 
     let adminToken: string | undefined;
     if (!(await tokens.hasAny())) {
@@ -181,10 +200,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       "grpc.max_send_message_length": 16 * 1024 * 1024,
       // Agents may ping to keep NAT mappings alive; don't punish them for it.
       "grpc.keepalive_permit_without_calls": 1,
+      interceptors: [metrics.grpcInterceptor],
     });
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, log, now, heartbeatIntervalMs, ttlMs, onLiveness: () => void judge(), loop, artifacts, logs, events }),
+      agentServiceHandlers({ registry, tokens, ca, log, now, heartbeatIntervalMs, ttlMs, onLiveness: () => void judge(), loop, artifacts, logs, events, metrics }),
     );
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
@@ -217,9 +237,19 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       grpcServer.bindAsync(formatHostPort(opts.listen), creds, (err, p) => (err ? reject(err) : resolve(p))),
     );
     const address = { host: opts.listen.host, port };
+    let metricsServer: MetricsServer | undefined;
+    if (opts.metricsAddr) {
+      try {
+        metricsServer = await serveMetrics(metrics.registry, opts.metricsAddr);
+      } catch (err) {
+        clearInterval(ticker);
+        grpcServer.forceShutdown();
+        throw err;
+      }
+    }
     await events.append({ type: "controller.started", message: `controller started on ${formatHostPort(address)}` });
     loop.start();
-    log.info({ addr: formatHostPort(address), hosts: registry.all().length, ca: fingerprint.slice(0, 16) }, "controller started");
+    log.info({ addr: formatHostPort(address), metrics: metricsServer ? formatHostPort(metricsServer.address) : "off", hosts: registry.all().length, ca: fingerprint.slice(0, 16) }, "controller started");
 
     let closing: Promise<void> | undefined;
     return {
@@ -227,10 +257,12 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       caPem: ca.certPem,
       caFingerprint: fingerprint,
       adminToken,
+      metricsAddress: metricsServer?.address,
       store,
       close() {
         closing ??= (async () => {
           clearInterval(ticker);
+          await metricsServer?.close();
           await loop.stop();
           await detectorRunner.close();
           for (const l of registry.live.values()) l.disconnect?.("controller shutting down");

@@ -163,6 +163,13 @@ export class Converger {
     return [{ service: c.d.service, instance: c.d.instance, epoch: c.d.epoch }];
   }
 
+  /** The instance this host holds now and where it stands (for /metrics); undefined: none. */
+  status(): { service: string; instance: string; epoch: number; state: InstanceState; restarts: number } | undefined {
+    const c = this.current;
+    if (!c) return undefined;
+    return { service: c.d.service, instance: c.d.instance, epoch: c.d.epoch, state: c.state, restarts: c.run?.restarts() ?? 0 };
+  }
+
   /** The newest assignment wins; a pass in progress is told to give up if it works on something else. */
   assign(a: Assignment__Output): void {
     const d = parseAssignment(a);

@@ -21,6 +21,8 @@ export interface StepsDeps {
   advertiseAddr: () => string;
   /** Streams a stored artifact from the controller. */
   fetchStored: (sha256: string, signal: AbortSignal) => AsyncIterable<Uint8Array>;
+  /** Told how each install went and how long it took (for /metrics). */
+  onInstall?: (o: { outcome: "installed" | "skipped" | "failed"; seconds: number }) => void;
 }
 
 /** Identifies what a process was started for, so an adopted one is checked against the assignment. */
@@ -71,7 +73,15 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
     },
 
     async install(spec, dir, onOutput, signal): Promise<void> {
-      await install({ spec, artifactDir: dir, stateDir, onOutput, signal });
+      const started = performance.now();
+      const took = (): number => (performance.now() - started) / 1000;
+      try {
+        const r = await install({ spec, artifactDir: dir, stateDir, onOutput, signal });
+        deps.onInstall?.({ outcome: r.skipped ? "skipped" : "installed", seconds: took() });
+      } catch (err) {
+        deps.onInstall?.({ outcome: "failed", seconds: took() });
+        throw err;
+      }
     },
 
     async start(d, cwd, env, events): Promise<RunHandle> {

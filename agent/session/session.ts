@@ -103,6 +103,11 @@ export class AgentSession extends EventEmitter<SessionEvents> {
     return this.lastContact;
   }
 
+  /** A stream is open and welcomed. */
+  get connected(): boolean {
+    return this.sender !== undefined;
+  }
+
   get hostId(): string | undefined {
     return this.identity?.hostId;
   }

@@ -16,6 +16,35 @@ import { call, toCliError, type Api } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
 import { colour, parseFormat, printData } from "../output.js";
 import { withApi, type GlobalOpts } from "./common.js";
+import { follow, parseTimeout } from "../wait.js";
+
+/**
+ * Follows the services an apply created or changed until every one has all its
+ * instances healthy at the new revision (an in-place update keeps the old copy's
+ * report until the agent restarts it, hence the revision check).
+ */
+async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: number, report: (m: string) => void): Promise<void> {
+  const names = res.changes.filter((c) => c.action === "create" || c.action === "update").map((c) => c.service);
+  if (!names.length) return;
+  await follow(`${names.join(", ")} to be healthy`, { timeoutMs, report }, async () => {
+    let done = 0;
+    let total = 0;
+    const lines: string[] = [];
+    for (const name of names) {
+      const st = await call(api, api.client.GetService, { name });
+      const desired = (JSON.parse(st.spec_json) as { instances?: number }).instances ?? st.instances.length;
+      const ready = st.instances.filter((i) => i.state === "healthy" && Number(i.revision) === Number(st.revision)).length;
+      done += Math.min(ready, desired);
+      total += desired;
+      lines.push(`${name}: ${ready}/${desired} healthy at revision ${st.revision}`);
+      for (const i of st.instances.filter((x) => x.state !== "healthy" || Number(x.revision) !== Number(st.revision))) {
+        lines.push(`  ${i.instance}${i.host ? ` on ${i.host}` : ""}: ${i.state}${i.reason || i.detail ? ` — ${i.reason || i.detail}` : ""}`);
+      }
+    }
+    if (done === total) return { finished: true, message: `${names.join(", ")}: every instance healthy (${done}/${total})` };
+    return { finished: false, now: { done, total, lines } };
+  });
+}
 
 /** `berth plan --exit-code`: changes are pending. */
 export const EXIT_PLAN_CHANGES = 6;
@@ -110,9 +139,10 @@ export function registerApply(program: Command, global: () => GlobalOpts): void 
       .requiredOption("-f, --file <path>", "a spec file, or a folder of them (*.yaml, *.yml)")
       .option("--prune", "also delete services that no file names (the folder is the whole fleet)")
       .option("-o, --output <format>", "table, json or yaml", "table")
-      .addHelpText("after", `\nExamples:\n  berth ${verb} -f services/\n  berth ${verb} -f services/web.yaml${verb === "plan" ? "\n\nExit codes: 0 planned (with --exit-code: no changes), " + EXIT_PLAN_CHANGES + " changes pending (--exit-code), 2 invalid specs." : ""}`)
-      .action(async (o: { file: string; prune?: boolean; output: string; exitCode?: boolean }) => {
+      .addHelpText("after", `\nExamples:\n  berth ${verb} -f services/\n  berth ${verb} -f services/web.yaml${verb === "apply" ? "\n  berth apply -f services/ --wait --timeout 5m" : ""}${verb === "plan" ? "\n\nExit codes: 0 planned (with --exit-code: no changes), " + EXIT_PLAN_CHANGES + " changes pending (--exit-code), 2 invalid specs." : ""}`)
+      .action(async (o: { file: string; prune?: boolean; output: string; exitCode?: boolean; wait?: boolean; timeout?: string }) => {
         const format = parseFormat(o.output);
+        const timeoutMs = o.wait ? parseTimeout(o.timeout ?? "10m") : 0;
         const prepared = await prepare(o.file);
         // The packed archives are temporary: gone when the command ends, whatever happens.
         const cleanup = (): Promise<void[]> => Promise.all(prepared.packs.map((p) => rm(p.file, { force: true })));
@@ -120,14 +150,20 @@ export function registerApply(program: Command, global: () => GlobalOpts): void 
           await withApi(global(), async (api) => {
             if (verb === "apply") for (const p of prepared.packs) await upload(api, p);
             const res = await call(api, verb === "plan" ? api.client.Plan : api.client.Apply, { files: prepared.files, prune: Boolean(o.prune) }, 60_000);
-            if (printData(format, res)) return;
-            const pending = printChanges(res, verb === "apply");
+            const data = printData(format, res);
+            const pending = data ? 0 : printChanges(res, verb === "apply");
             if (verb === "plan" && o.exitCode && pending) process.exitCode = EXIT_PLAN_CHANGES;
+            // With -o json|yaml stdout is the data alone: the last word goes to stderr.
+            if (o.wait) await waitHealthy(api, res, timeoutMs, data ? (m) => process.stderr.write(`${m}\n`) : (m) => console.log(m));
           });
         } finally {
           await cleanup();
         }
       });
     if (verb === "plan") cmd.option("--exit-code", `exit ${EXIT_PLAN_CHANGES} when there are changes (0 when none)`);
+    else {
+      cmd.option("--wait", "follow the services applied until every instance is healthy at the new revision (exit 1 if not within --timeout)");
+      cmd.option("--timeout <duration>", "with --wait: stop waiting after this long (the rollout goes on)", "10m");
+    }
   }
 }

@@ -14,6 +14,25 @@ import { CliError, EXIT } from "../errors.js";
 import { writeConfigFile } from "../config.js";
 import { registerAgentInstall } from "./agent-install.js";
 import type { LevelWithSilent } from "pino";
+import { MetricsListenError, parseMetricsAddr } from "../../shared/metrics/server.js";
+
+/** Where /metrics is served unless --metrics-addr says otherwise (README, "Metrics"). */
+export const DEFAULT_CONTROLLER_METRICS = "127.0.0.1:9464";
+export const DEFAULT_AGENT_METRICS = "127.0.0.1:9465";
+
+function metricsAddr(s: string): ReturnType<typeof parseMetricsAddr> {
+  try {
+    return parseMetricsAddr(s);
+  } catch (e) {
+    throw new CliError(`--metrics-addr: ${(e as Error).message}`, EXIT.usage);
+  }
+}
+
+/** A taken metrics port is the operator's to fix, not a crash. */
+function metricsFailure(e: unknown): never {
+  if (e instanceof MetricsListenError) throw new CliError(e.message, EXIT.usage, "give another --metrics-addr HOST:PORT, or --metrics-addr off");
+  throw e;
+}
 
 function level(s: string): LevelWithSilent {
   if (!isLogLevel(s)) throw new CliError(`--log-level ${s}: expected trace, debug, info, warn, error, fatal or silent`, EXIT.usage);
@@ -55,9 +74,10 @@ export interface AgentFileConfig {
   labels?: Record<string, string>;
   advertiseAddr?: string;
   logLevel?: string;
+  metricsAddr?: string;
 }
 
-const AGENT_FILE_KEYS = new Set(["controller", "token", "dataDir", "labels", "advertiseAddr", "logLevel"]);
+const AGENT_FILE_KEYS = new Set(["controller", "token", "dataDir", "labels", "advertiseAddr", "logLevel", "metricsAddr"]);
 
 export async function readAgentFile(path: string): Promise<AgentFileConfig> {
   let raw: unknown;
@@ -93,16 +113,18 @@ export function registerDaemons(program: Command): void {
     .option("--heartbeat-interval <duration>", "how often agents report", "1s")
     .option("--ttl <duration>", "a host is down after this long without a heartbeat", "5s")
     .option("--failover-guard <share>", "pause failover when this share of the ready hosts goes down within one TTL (1 = never)", "0.5")
+    .option("--metrics-addr <host:port>", 'serve Prometheus metrics at http://HOST:PORT/metrics ("off" disables)', DEFAULT_CONTROLLER_METRICS)
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--no-write-config", "don't write the admin client config for this user on first start")
     .addHelpText("after", "\nExample:\n  berth controller --data-dir /var/lib/berth/controller --listen 10.0.0.5:7420")
-    .action(async (o: { dataDir: string; listen: string; heartbeatInterval: string; ttl: string; failoverGuard: string; logLevel: string; writeConfig: boolean }) => {
+    .action(async (o: { dataDir: string; listen: string; heartbeatInterval: string; ttl: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean }) => {
       const guardShare = Number(o.failoverGuard);
       if (!(guardShare > 0 && guardShare <= 1)) throw new CliError(`--failover-guard ${o.failoverGuard}: expected a share above 0 and at most 1, e.g. 0.5`, EXIT.usage);
       const listen = addr("--listen", o.listen);
       const heartbeatIntervalMs = duration("--heartbeat-interval", o.heartbeatInterval, 100);
       const ttlMs = duration("--ttl", o.ttl, 2 * heartbeatIntervalMs);
-      const c = await startController({ dataDir: resolve(o.dataDir), listen, heartbeatIntervalMs, ttlMs, guardShare, logLevel: level(o.logLevel) });
+      const metrics = metricsAddr(o.metricsAddr);
+      const c = await startController({ dataDir: resolve(o.dataDir), listen, heartbeatIntervalMs, ttlMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel) }).catch(metricsFailure);
       if (c.adminToken) {
         const reach = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host;
         const where = `${resolve(o.dataDir)}/admin.token`;
@@ -130,10 +152,11 @@ export function registerDaemons(program: Command): void {
     .option("--labels <k=v,...>", "labels for placement constraints, e.g. dc=dc1,rack=r7")
     .option("--advertise-addr <ip>", "the address services on this host are reached at (default: as the controller sees it)")
     .option("--config <file>", "read these settings from a YAML file (berth agent install writes /etc/berth/agent.yaml)")
+    .option("--metrics-addr <host:port>", 'serve Prometheus metrics at http://HOST:PORT/metrics ("off" disables)', DEFAULT_AGENT_METRICS)
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--stop-services-on-exit", "stop the service when the agent stops (default: it keeps running and is re-adopted)")
     .addHelpText("after", "\nExample:\n  berth agent --controller 10.0.0.5:7420 --token bj1.… --data-dir /var/lib/berth/agent --labels dc=dc1")
-    .action(async (o: { controller?: string; token?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; stopServicesOnExit?: boolean }, cmd: Command) => {
+    .action(async (o: { controller?: string; token?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean }, cmd: Command) => {
       const file = o.config ? await readAgentFile(o.config) : {};
       // Flags given on the command line win over the file; the file wins over defaults.
       const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === "cli";
@@ -160,7 +183,8 @@ export function registerDaemons(program: Command): void {
           advertiseAddr,
           logLevel: level(fromCli("logLevel") ? o.logLevel : (file.logLevel ?? o.logLevel)),
           stopServicesOnExit: Boolean(o.stopServicesOnExit),
-        });
+          metricsAddr: metricsAddr(fromCli("metricsAddr") ? o.metricsAddr : (file.metricsAddr ?? o.metricsAddr)),
+        }).catch(metricsFailure);
         const sig = await untilSignal();
         process.stderr.write(`${sig}: stopping the agent\n`);
         await a.stop();

@@ -4,6 +4,10 @@
  * 127.0.0.2…, each its own process with its own data dir. Ctrl-C stops every
  * process it started. Run it again and the same fleet comes back: the store and
  * every agent's identity are kept in ./.berth/.
+ *
+ * Metrics: each agent has an address of its own (127.0.0.2 …), so all of them
+ * serve /metrics on one port, the controller's metrics port + 1, each on its
+ * own address — no port per agent to hand out or remember.
  */
 import type { Command } from "commander";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -48,13 +52,19 @@ export function registerDev(program: Command): void {
     .option("--hosts <n>", "how many agents", "3")
     .option("--data-dir <dir>", "where everything is kept", ".berth")
     .option("--port <port>", "the controller's port on 127.0.0.1", String(DEFAULT_PORT))
+    .option("--metrics-port <port>", 'the controller serves /metrics on 127.0.0.1:PORT, each agent on its own 127.0.0.x:PORT+1 ("off" disables)', "9464")
     .option("--log-level <level>", "of the processes it starts (their logs go to <data-dir>/logs/)", "info")
-    .addHelpText("after", "\nExample:\n  berth dev --hosts 5\n  # in another terminal:\n  berth hosts")
-    .action(async (o: { hosts: string; dataDir: string; port: string; logLevel: string }) => {
+    .addHelpText("after", "\nExample:\n  berth dev --hosts 5\n  # in another terminal:\n  berth hosts\n  curl -s http://127.0.0.1:9464/metrics | grep ^berth_hosts")
+    .action(async (o: { hosts: string; dataDir: string; port: string; metricsPort: string; logLevel: string }) => {
       const n = Number(o.hosts);
       if (!Number.isInteger(n) || n < 1 || n > 250) throw new CliError(`--hosts ${o.hosts}: expected a whole number from 1 to 250`, EXIT.usage);
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`--port ${o.port}: expected 1–65535`, EXIT.usage);
+      const metricsPort = o.metricsPort === "off" ? 0 : Number(o.metricsPort);
+      if (o.metricsPort !== "off" && (!Number.isInteger(metricsPort) || metricsPort < 1 || metricsPort > 65534)) {
+        throw new CliError(`--metrics-port ${o.metricsPort}: expected 1–65534, or off`, EXIT.usage);
+      }
+      const metricsAt = (host: string, p: number): string => (metricsPort ? `${host}:${p}` : "off");
       const root = resolve(o.dataDir);
       const logs = join(root, "logs");
       await mkdir(logs, { recursive: true });
@@ -99,7 +109,7 @@ export function registerDev(program: Command): void {
       let api: Api | undefined;
       try {
         const ctlDir = join(root, "controller");
-        const ctl = start("controller", ["controller", "--data-dir", ctlDir, "--listen", addr, "--no-write-config"]);
+        const ctl = start("controller", ["controller", "--data-dir", ctlDir, "--listen", addr, "--metrics-addr", metricsAt("127.0.0.1", metricsPort), "--no-write-config"]);
         const ctlDead = (): string | undefined =>
           ctl.proc.exitCode !== null ? `the controller exited (code ${ctl.proc.exitCode}); see ${ctl.log}` : undefined;
         const cfg = await waitFor("the controller", 30_000, async () => {
@@ -121,7 +131,7 @@ export function registerDev(program: Command): void {
         const needJoin = hostDirs.filter((d) => !existsSync(join(d, "identity", "host.json"))).length;
         const join1 = needJoin ? (await call(api, api.client.CreateToken, { role: "agent", ttl_seconds: 600, uses: needJoin, description: "berth dev" })).token : "";
         hostDirs.forEach((dir, i) => {
-          const args = ["agent", "--controller", addr, "--data-dir", dir, "--advertise-addr", `127.0.0.${i + 2}`, "--labels", `dc=dc${(i % 2) + 1},dev=true`, "--stop-services-on-exit"];
+          const args = ["agent", "--controller", addr, "--data-dir", dir, "--advertise-addr", `127.0.0.${i + 2}`, "--metrics-addr", metricsAt(`127.0.0.${i + 2}`, metricsPort + 1), "--labels", `dc=dc${(i % 2) + 1},dev=true`, "--stop-services-on-exit"];
           if (join1) args.push("--token", join1);
           start(`host-${i + 1}`, args);
         });
@@ -147,7 +157,7 @@ The berth CLI is set up for it (${cfgFile}); in another terminal, try:
   npx berth host show ${hosts[0]?.id ?? "<id>"}
   npx berth cordon ${hosts[0]?.id ?? "<id>"}
   npx berth events -f
-
+${metricsPort ? `\nMetrics: http://127.0.0.1:${metricsPort}/metrics (controller), http://127.0.0.2:${metricsPort + 1}/metrics … (agents).\n` : ""}
 Ctrl-C stops the fleet; \`npm start\` brings the same one back.`);
 
         // Stay in the foreground; report processes that die on their own.

@@ -10,6 +10,27 @@ import { call, toCliError } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
 import { colour, parseFormat, printData, table } from "../output.js";
 import { withApi, type GlobalOpts } from "./common.js";
+import { follow, parseTimeout } from "../wait.js";
+import type { Api } from "../client.js";
+
+/** `web-0` → `web` (host.service names the instance). */
+const serviceOfInstance = (inst: string): string => inst.replace(/-\d+$/, "");
+
+/** Follows a drain until the host is cordoned with nothing on it. */
+async function waitDrained(api: Api, hostId: string, timeoutMs: number): Promise<void> {
+  await follow(`the drain of ${hostId}`, { timeoutMs }, async () => {
+    const h = await call(api, api.client.GetHost, { id: hostId });
+    if (h.status === "cordoned" && !h.service) return { finished: true, message: `host ${h.id} is drained: no instance left; it stays cordoned` };
+    if (h.status === "ready") throw new CliError(`the drain of ${h.id} was cancelled: the host was uncordoned`, EXIT.failed);
+    const lines: string[] = [];
+    if (h.service) {
+      const st = await call(api, api.client.GetService, { name: serviceOfInstance(h.service) }).catch(() => undefined);
+      const i = st?.instances.find((x) => x.instance === h.service);
+      if (i) lines.push(`${i.instance}: ${i.state}${i.moving_to ? `, moving to ${i.moving_to} (stops here once healthy there)` : ""}${i.reason ? ` — ${i.reason}` : ""}`);
+    }
+    return { finished: false, now: { label: `draining ${h.id} (${h.status})${h.service ? `: ${h.service}` : ""}`, lines } };
+  });
+}
 
 function stateColour(s: string): string {
   if (s === "healthy") return colour("green", s);
@@ -105,10 +126,14 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
     .command("drain")
     .argument("<host>", "host id, or a unique prefix of one")
     .description("move a host's instance to a spare (health-gated), then leave the host cordoned")
-    .addHelpText("after", "\nExample:\n  berth drain 3fa9 && berth status web")
-    .action(async (host: string) => {
+    .option("--wait", "follow the drain until the host is drained (exit 1 if it is not within --timeout)")
+    .option("--timeout <duration>", "with --wait: stop waiting after this long (the drain goes on)", "5m")
+    .addHelpText("after", "\nExamples:\n  berth drain 3fa9 && berth status web\n  berth drain 3fa9 --wait --timeout 10m && ssh web-03 reboot")
+    .action(async (host: string, o: { wait?: boolean; timeout: string }) => {
+      const timeoutMs = parseTimeout(o.timeout);
       await withApi(global(), async (api) => {
         const h = await call(api, api.client.Drain, { id: host });
+        if (o.wait) return waitDrained(api, h.id, timeoutMs);
         console.log(`host ${h.id} is ${h.status}${h.service ? `: ${h.service} moves to a spare once a replacement is healthy` : ""}`);
       });
     });

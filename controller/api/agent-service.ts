@@ -38,6 +38,8 @@ export interface AgentServiceDeps {
   artifacts: ArtifactStore;
   logs: LogRouter;
   events: EventLog;
+  /** Heartbeat timings for /metrics. */
+  metrics?: { heartbeat(h: { sentAtMs: number; receivedAtMs: number; previousMs: number | undefined }): void };
 }
 
 /** Authenticates a call by its client certificate; undefined + a refusal when it has none valid. */
@@ -202,7 +204,9 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
               const live = d.registry.liveOf(hostId);
               // A stream replaced by a newer one, or dropped when the host was declared down.
               if (live.streamId !== sid) return;
+              const previousMs = live.lastHeartbeatMs;
               live.lastHeartbeatMs = d.now();
+              d.metrics?.heartbeat({ sentAtMs: msg.heartbeat.sent_at_ms, receivedAtMs: live.lastHeartbeatMs, previousMs });
               live.usage = usage;
               send({ heartbeat_ack: { seq: msg.heartbeat.seq, sent_at_ms: msg.heartbeat.sent_at_ms } });
               const rec = d.registry.get(hostId);

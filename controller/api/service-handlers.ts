@@ -12,10 +12,12 @@ import type { ReconcileLoop } from "../reconcile/loop.js";
 import type { ServiceState } from "../services/state.js";
 import { instanceId, type InstanceRecord, type ServiceRecord } from "../services/records.js";
 import { planApply } from "../services/apply.js";
+import { effectiveState } from "../services/effective-state.js";
 import { endpointsOf, nextEndpointChangeMs, silentHosts } from "../reconcile/endpoints.js";
 import type { LogRouter } from "./log-router.js";
 import { authenticate, authorize, hostToWire, requireRole, unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError, toStatus } from "./errors.js";
+import { closest } from "../../shared/closest.js";
 
 export interface ServiceHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
@@ -32,27 +34,8 @@ type ServiceHandlers = Pick<
 >;
 
 export function notFound(name: string, known: string[]): GrpcError {
-  // Closest known name, for "did you mean".
-  const near = known
-    .map((k) => ({ k, d: distance(k, name) }))
-    .sort((a, b) => a.d - b.d)
-    .find((x) => x.d <= Math.max(2, name.length / 3));
-  return new GrpcError(grpc.status.NOT_FOUND, `no service "${name.slice(0, 64)}"${near ? `; did you mean "${near.k}"?` : ""}`);
-}
-
-/** Levenshtein distance, small strings only. */
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
+  const near = closest(name, known);
+  return new GrpcError(grpc.status.NOT_FOUND, `no service "${name.slice(0, 64)}"${near ? `; did you mean "${near}"?` : ""}`);
 }
 
 export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
@@ -66,12 +49,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     const instances: InstanceView[] = d.state.instancesOf(svc.name).map((i) => {
       const id = instanceId(i.service, i.slot);
       const host = i.hostId ? d.registry.get(i.hostId) : undefined;
-      // What the host reports for this very copy (epoch), else nothing is known yet.
-      const o = i.hostId ? d.loop.observed.get(i.hostId) : undefined;
-      const obs = o && o.instance === id && o.epoch === i.epoch ? o : undefined;
-      const reported = !i.hostId ? "pending" : host?.health === "down" ? "lost" : (obs?.state ?? "pending");
-      // Out of the endpoints for a rollout, still running until it is replaced or retired.
-      const state = i.drainingSinceMs != null && reported === "healthy" ? "draining" : reported;
+      const { state, observed: obs } = effectiveState(i, host, d.loop.observed);
       const held = d.loop.held.get(id);
       return {
         instance: id,

@@ -10,6 +10,7 @@ import type { ControllerMessage } from "../../shared/gen/berth/v1/ControllerMess
 import type { Compare, Op, Store } from "../store/store.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
 import { HOST_PREFIX, hostKey, type HostRecord } from "./host.js";
+import { closest } from "../../shared/closest.js";
 
 export interface HostLive {
   lastHeartbeatMs: number | undefined;
@@ -29,10 +30,37 @@ export class HostNotFoundError extends Error {
   constructor(
     readonly query: string,
     readonly why: "none" | "ambiguous",
+    /** The host the query most likely meant ("did you mean"). */
+    readonly suggestion?: { id: string; hostname: string },
   ) {
-    super(why === "none" ? `no host "${query}"` : `"${query}" matches more than one host: give more of the id`);
+    const q = query.slice(0, 64);
+    const hint = suggestion ? `; did you mean "${suggestion.id}"${suggestion.hostname ? ` (${suggestion.hostname})` : ""}?` : "";
+    super(why === "none" ? `no host "${q}"${hint}` : `"${q}" matches more than one host: give more of the id`);
     this.name = "HostNotFoundError";
   }
+}
+
+/**
+ * The host an unknown query most likely meant: one whose hostname it is (people
+ * type names, berth wants ids), else an id whose start is a typo away from it
+ * (ids are random hex, so only a close prefix of 4+ characters counts, 1 edit per 4),
+ * else a hostname a typo away.
+ */
+export function suggestHost(query: string, hosts: readonly { id: string; hostname: string }[]): { id: string; hostname: string } | undefined {
+  const q = query.toLowerCase();
+  // Hostnames several hosts share (VMs from one image, dev hosts on one machine) point nowhere.
+  const names = new Map<string, { id: string; hostname: string } | null>();
+  for (const h of hosts) {
+    const n = h.hostname.toLowerCase();
+    if (n) names.set(n, names.has(n) ? null : h);
+  }
+  if (names.has(q)) return names.get(q) ?? undefined;
+  const prefixes = new Map(hosts.map((h) => [h.id.slice(0, q.length), h]));
+  const id = q.length >= 4 ? closest(q, prefixes.keys(), Math.max(1, Math.floor(q.length / 4))) : undefined;
+  if (id !== undefined) return prefixes.get(id);
+  const unique = [...names].filter(([, h]) => h !== null).map(([n]) => n);
+  const name = closest(q, unique, Math.max(1, Math.floor(q.length / 3)));
+  return name === undefined ? undefined : (names.get(name) ?? undefined);
 }
 
 export class ConflictError extends Error {
@@ -86,7 +114,8 @@ export class HostRegistry {
     if (exact) return exact.rec;
     const matches = query.length >= 2 ? [...this.hosts.keys()].filter((id) => id.startsWith(query)) : [];
     if (matches.length === 1) return this.hosts.get(matches[0]!)!.rec;
-    throw new HostNotFoundError(query, matches.length > 1 ? "ambiguous" : "none");
+    if (matches.length > 1) throw new HostNotFoundError(query, "ambiguous");
+    throw new HostNotFoundError(query, "none", suggestHost(query, this.all().map((h) => ({ id: h.id, hostname: h.facts?.hostname ?? "" }))));
   }
 
   /** Creates a host in one txn with `extra` (e.g. the join token's spent use) and its event. */

@@ -10,6 +10,7 @@ import { Coalescer } from "../../shared/coalesce.js";
 import type { Assignment } from "../../shared/gen/berth/v1/Assignment.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import type { HostRecord } from "../hosts/host.js";
+import type { NewEvent } from "../events/event-log.js";
 import type { ServiceState } from "../services/state.js";
 import { instanceId, specOf, type InstanceRecord, type ObservedInstance } from "../services/records.js";
 import { driveRollouts } from "../rollout/drive.js";
@@ -31,6 +32,14 @@ export class ReconcileLoop {
   private timer: NodeJS.Timeout | undefined;
   private readonly runner: Coalescer;
   private readonly passListeners = new Set<() => void>();
+
+  private readonly commitListeners = new Set<(events: readonly NewEvent[]) => void>();
+
+  /** Called with the events of every committed pass (metrics count them). Returns the unsubscribe. */
+  onCommitted(fn: (events: readonly NewEvent[]) => void): () => void {
+    this.commitListeners.add(fn);
+    return () => void this.commitListeners.delete(fn);
+  }
 
   /** Called after every pass (endpoint followers recompute then). Returns the unsubscribe. */
   onPass(fn: () => void): () => void {
@@ -140,6 +149,7 @@ export class ReconcileLoop {
         return;
       }
       for (const e of events) this.d.log.info({ service: e.service, host: e.host, event: e.type }, e.message);
+      for (const fn of this.commitListeners) fn(events);
     }
     for (const id of out.drained) {
       await registry.update(id, (r) => (r.draining ? { rec: { ...r, draining: false, cordoned: true }, event: { type: "host.drained", host: id, message: "drained: no instance left; stays cordoned" } } : undefined));

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { SpecPath } from "./path.js";
+import { editDistance } from "../closest.js";
 
 export interface SpecIssue {
   path: SpecPath;
@@ -57,21 +58,6 @@ export function describeValue(input: unknown): string {
       return typeof input;
   }
   return "a value";
-}
-
-/** Small edit distance, for "did you mean" on unknown fields (spec keys are short). */
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = row[j]!;
-      row[j] = Math.min(up + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return row[b.length]!;
 }
 
 function unknownFieldMessage(key: string, allowed: readonly string[]): string {

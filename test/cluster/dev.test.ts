@@ -40,9 +40,9 @@ describe("berth dev", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  function startDev(port: number): { proc: ChildProcess; out: () => string } {
+  function startDev(port: number, metricsPort: number): { proc: ChildProcess; out: () => string } {
     let out = "";
-    const proc = spawn(process.execPath, [BERTH_MAIN, "dev", "--hosts", "2", "--data-dir", join(dir, "fleet"), "--port", String(port)], {
+    const proc = spawn(process.execPath, [BERTH_MAIN, "dev", "--hosts", "2", "--data-dir", join(dir, "fleet"), "--port", String(port), "--metrics-port", String(metricsPort)], {
       env: { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg"), NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -59,7 +59,9 @@ describe("berth dev", () => {
   it("starts a fleet, sets the CLI up for it, stops every process on Ctrl-C, and comes back the same", async () => {
     dir = await mkdtemp(join(tmpdir(), "berth-dev-"));
     const port = await freePort();
-    const first = startDev(port);
+    // The controller's metrics on 127.0.0.1:P, each agent's on its own 127.0.0.x:P+1.
+    const metricsPort = await freePort();
+    const first = startDev(port, metricsPort);
     dev = first.proc;
     await waitFor(() => first.out().includes("A local fleet is running"), { timeoutMs: 60_000, intervalMs: 100, what: `berth dev to come up; output so far:\n${first.out()}` });
     const cfg = JSON.parse(await readFile(join(dir, "xdg", "berth", "config.json"), "utf8")) as { addr: string };
@@ -70,13 +72,16 @@ describe("berth dev", () => {
       ["127.0.0.3", "ready"],
     ]);
     expect(processesUsing(dir)).toHaveLength(1 + 1 + 2); // berth dev, controller, 2 agents
+    const ctlMetrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(ctlMetrics).toMatch(/^berth_hosts\{status="ready"\} 2$/m);
+    for (const a of ["127.0.0.2", "127.0.0.3"]) expect(await (await fetch(`http://${a}:${metricsPort + 1}/metrics`)).text()).toMatch(/^berth_agent_connected 1$/m);
 
     const exited = new Promise<number | null>((r) => first.proc.once("exit", (code) => r(code)));
     first.proc.kill("SIGINT");
     expect(await exited).toBe(0);
     expect(processesUsing(dir)).toEqual([]);
 
-    const second = startDev(port);
+    const second = startDev(port, metricsPort);
     dev = second.proc;
     await waitFor(() => second.out().includes("A local fleet is running"), { timeoutMs: 60_000, intervalMs: 100, what: "berth dev to come back" });
     const again = await cliHosts();

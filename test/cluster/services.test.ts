@@ -51,9 +51,15 @@ describe("services: specs, placement, supervision, health", () => {
     const plan = await c.cli(["plan", "-f", dir, "--exit-code"]);
     expect(plan.code, plan.stderr).toBe(6);
     expect(plan.stdout).toMatch(/\+ web \(create\): 3 to place/);
-    const r = await c.apply(dir);
+    // --wait follows the apply until every instance is healthy, in plain lines when piped.
+    const r = await c.apply(dir, ["--wait", "--timeout", "90s"]);
     expect(r.code, r.stderr).toBe(0);
-    const st = await c.waitForStatus("web", (s) => healthy(s) === 3, "3 healthy web instances");
+    expect(r.stdout).toContain("web: every instance healthy (3/3)");
+    expect(r.stderr).toMatch(/^\d\/3 web to be healthy$/m);
+    expect(r.stderr).not.toContain("\r");
+    expect(r.stderr).not.toContain("\u001b");
+    const st = await c.status("web");
+    expect(healthy(st)).toBe(3);
     const hosts = st.instances.map((i) => i.host);
     expect(new Set(hosts).size).toBe(3);
     expect(st.instances.every((i) => i.epoch === 1 && i.revision === 1)).toBe(true);
@@ -163,10 +169,15 @@ describe("services: specs, placement, supervision, health", () => {
   it("drain moves a host's instance to the spare and leaves the host cordoned", async () => {
     const st = await c.status("web");
     const victim = st.instances[0]!.host;
-    const r = await c.cli(["drain", victim]);
+    // --wait returns once the host is drained: its instance is healthy elsewhere.
+    const r = await c.cli(["drain", victim, "--wait", "--timeout", "60s"], { timeoutMs: 90_000 });
     expect(r.code, r.stderr).toBe(0);
-    await c.waitForStatus("web", (s) => healthy(s) === 3 && !s.instances.some((i) => i.host === victim || i.moving_to), "web off the drained host");
-    const h = await c.waitForHosts((hs) => hs.find((x) => x.id === victim)!.status === "cordoned", "drained host cordoned");
+    expect(r.stdout).toContain(`host ${victim} is drained`);
+    expect(r.stderr).toMatch(/moving to/);
+    const after = await c.status("web");
+    expect(healthy(after) === 3 && !after.instances.some((i) => i.host === victim || i.moving_to)).toBe(true);
+    const h = await c.hosts();
+    expect(h.find((x) => x.id === victim)!.status).toBe("cordoned");
     expect(h.find((x) => x.id === victim)!.cordoned).toBe(true);
     expect((await c.cli(["uncordon", victim])).code).toBe(0);
   });
@@ -174,16 +185,19 @@ describe("services: specs, placement, supervision, health", () => {
   it("delete stops every instance and leaves no process behind", async () => {
     expect((await c.cli(["delete", "web"])).code).toBe(0);
     await c.waitForHosts((hs) => hs.every((h) => h.service === ""), "every host spare");
-    const { execFileSync } = await import("node:child_process");
+    const { readdirSync, readlinkSync } = await import("node:fs");
     const { waitFor } = await import("./harness/wait.js");
-    await waitFor(() => {
-      try {
-        execFileSync("pgrep", ["-f", `${c.dir}/.*server.js|node server.js`]);
-        return false;
-      } catch {
-        return true;
-      }
-    }, { timeoutMs: 20_000, what: "no server.js process left" });
+    // This fleet's services run in its hosts' data dirs; other fleets on the machine (other
+    // runs, other worktrees) run "node server.js" too, so a name match would see theirs.
+    const ours = (): string[] =>
+      readdirSync("/proc").filter((p) => {
+        try {
+          return /^\d+$/.test(p) && readlinkSync(`/proc/${p}/cwd`).startsWith(`${c.dir}/`);
+        } catch {
+          return false; // gone, or not ours to read
+        }
+      });
+    await waitFor(() => ours().length === 0, { timeoutMs: 20_000, what: "no service process of this fleet left" });
     const missing = await c.cli(["status", "web"]);
     expect(missing.code).toBe(5);
   });

@@ -15,6 +15,9 @@ import { waitFor } from "./wait.js";
 export const ROOT = resolve(import.meta.dirname, "..", "..", "..");
 export const BERTH_MAIN = join(ROOT, "dist", "cli", "main.js");
 export const PORT = 7420;
+/** /metrics of the controller and of every agent, each on its node's own address. */
+export const CONTROLLER_METRICS_PORT = 9464;
+export const AGENT_METRICS_PORT = 9465;
 
 export interface HostJson {
   id: string;
@@ -114,6 +117,26 @@ export class Cluster {
     return `${this.topo.controllerAddr}:${PORT}`;
   }
 
+  /** The controller's /metrics, reachable from every node (not from the test process: see scrape()). */
+  get controllerMetricsUrl(): string {
+    return `http://${this.topo.controllerAddr}:${CONTROLLER_METRICS_PORT}/metrics`;
+  }
+
+  agentMetricsUrl(i: number): string {
+    return `http://${this.topo.hostAddr(i)}:${AGENT_METRICS_PORT}/metrics`;
+  }
+
+  /**
+   * GETs a URL from the controller's node, as the CLI is run there: the test
+   * process has no route into the namespaces. Returns the body; throws unless 200.
+   */
+  async scrape(url: string): Promise<string> {
+    const script = `fetch(${JSON.stringify(url)}).then(async (r) => { process.stdout.write(await r.text()); process.exitCode = r.status === 200 ? 0 : 1; }, (e) => { console.error(String(e.cause ?? e)); process.exitCode = 2; })`;
+    const r = await this.topo.run(0, [process.execPath, "-e", script], { timeoutMs: 15_000 });
+    if (r.code !== 0) throw new Error(`GET ${url} failed (${r.code}): ${r.stderr}${r.stdout.slice(0, 500)}`);
+    return r.stdout;
+  }
+
   get ctlDir(): string {
     return join(this.dir, "controller");
   }
@@ -140,6 +163,9 @@ export class Cluster {
       this.opts.ttl,
       "--heartbeat-interval",
       this.opts.heartbeat,
+      // Its own address, never the default 127.0.0.1: in loopback mode every node shares one loopback.
+      "--metrics-addr",
+      `${this.topo.controllerAddr}:${CONTROLLER_METRICS_PORT}`,
       "--no-write-config",
     ]);
     const proc = this.controller;
@@ -162,7 +188,7 @@ export class Cluster {
   }
 
   startAgent(i: number, o: { token?: string; labels?: string } = {}): ChildProcess {
-    const args = [process.execPath, BERTH_MAIN, "agent", "--controller", this.controllerAddr, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`];
+    const args = [process.execPath, BERTH_MAIN, "agent", "--controller", this.controllerAddr, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--metrics-addr", `${this.topo.hostAddr(i)}:${AGENT_METRICS_PORT}`, "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`];
     if (o.token) args.push("--token", o.token);
     const p = this.topo.spawn(i, args);
     this.agents.set(i, p);

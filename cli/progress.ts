@@ -1,0 +1,141 @@
+/**
+ * Progress for long waits (drain --wait, apply --wait, rollout status -w): on a
+ * terminal, a live block — a spinner, a bar when the total is known, a label,
+ * and optional detail lines under it — redrawn in place; piped, or with NO_COLOR
+ * or CI set, plain lines, one per change, that read well in a log.
+ *
+ *   const p = progress({ total: 3 });
+ *   p.update({ done: 1, label: "web: 1/3 healthy", lines: ["web-0 healthy", "web-1 starting"] });
+ *   p.line("web-0 moved to 3fa9");   // a permanent line, printed above the live block
+ *   p.done("web: 3/3 healthy");      // clears the live block, prints the last word
+ */
+
+export interface ProgressStream {
+  write(s: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface ProgressOptions {
+  /** @default process.stderr (stdout stays clean for data) */
+  stream?: ProgressStream;
+  total?: number;
+  label?: string;
+  /** Where NO_COLOR and CI are read. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Spinner frame period on a terminal; 0: no animation (tests). @default 100 */
+  spinMs?: number;
+}
+
+export interface ProgressUpdate {
+  done?: number;
+  total?: number;
+  label?: string;
+  /** Detail lines under the main one (live) or printed when they change (plain). */
+  lines?: string[];
+}
+
+export interface Progress {
+  /** True when drawing in place on a terminal. */
+  readonly live: boolean;
+  update(u: ProgressUpdate): void;
+  /** A permanent line, above the live block. */
+  line(text: string): void;
+  /** Ends the display; `text`, if any, is its last line. Later calls do nothing. */
+  done(text?: string): void;
+}
+
+const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+const BAR = 20;
+const CLEAR_LINE = "\u001b[K";
+const CLEAR_DOWN = "\u001b[J";
+const up = (n: number): string => (n > 0 ? `\u001b[${n}A` : "");
+
+/** Live only on a terminal, and not where plain text is asked for (NO_COLOR) or logged (CI). */
+export function isLive(stream: ProgressStream, env: NodeJS.ProcessEnv): boolean {
+  return Boolean(stream.isTTY) && !env.NO_COLOR && !env.CI;
+}
+
+/** "3/5", a 20-cell bar when the total is known: [██████░░░░░░░░░░░░░░] 3/5 */
+export function bar(done: number, total: number | undefined): string {
+  if (!total || total <= 0) return done ? `${done}` : "";
+  const d = Math.max(0, Math.min(done, total));
+  const filled = Math.round((d / total) * BAR);
+  return `[${"█".repeat(filled)}${"░".repeat(BAR - filled)}] ${done}/${total}`;
+}
+
+/** The main line's text without the spinner (what plain mode prints). */
+function summary(s: { done: number; total: number | undefined; label: string }, withBar: boolean): string {
+  const count = withBar ? bar(s.done, s.total) : s.total ? `${s.done}/${s.total}` : "";
+  return [count, s.label].filter(Boolean).join(" ");
+}
+
+export function progress(o: ProgressOptions = {}): Progress {
+  const stream = o.stream ?? process.stderr;
+  const live = isLive(stream, o.env ?? process.env);
+  const state = { done: 0, total: o.total, label: o.label ?? "", lines: [] as string[] };
+  let frame = 0;
+  let drawn = 0; // lines of the live block now on screen
+  let ended = false;
+  let lastPlain = "";
+  let lastLines = new Set<string>();
+
+  const fit = (s: string): string => {
+    // A line wider than the terminal wraps, and the cursor-up count would be wrong.
+    const width = Math.max(20, (stream.columns ?? 80) - 1);
+    return [...s].length > width ? [...s].slice(0, width - 1).join("") + "…" : s;
+  };
+  const clear = (): string => (drawn ? `\r${up(drawn - 1)}${CLEAR_DOWN}` : "");
+  const block = (): string[] => [fit(`${FRAMES[frame % FRAMES.length]} ${summary(state, true)}`), ...state.lines.map((l) => fit(`  ${l}`))];
+  const redraw = (): void => {
+    const lines = block();
+    stream.write(`${clear()}${lines.join(`${CLEAR_LINE}\n`)}${CLEAR_LINE}`);
+    drawn = lines.length;
+  };
+
+  const timer = live && (o.spinMs ?? 100) > 0 ? setInterval(() => (frame++, redraw()), o.spinMs ?? 100) : undefined;
+  timer?.unref();
+
+  const plain = (): void => {
+    const text = summary(state, false);
+    if (text && text !== lastPlain) stream.write(`${text}\n`);
+    lastPlain = text;
+    // Detail lines: only the ones that are new since the last update.
+    for (const l of state.lines) if (!lastLines.has(l)) stream.write(`  ${l}\n`);
+    lastLines = new Set(state.lines);
+  };
+
+  if (live) redraw();
+  else plain();
+
+  return {
+    live,
+    update(u) {
+      if (ended) return;
+      if (u.done !== undefined) state.done = u.done;
+      if (u.total !== undefined) state.total = u.total;
+      if (u.label !== undefined) state.label = u.label;
+      if (u.lines !== undefined) state.lines = u.lines;
+      if (live) redraw();
+      else plain();
+    },
+    line(text) {
+      if (ended) return;
+      if (!live) {
+        stream.write(`${text}\n`);
+        return;
+      }
+      stream.write(`${clear()}${text}${CLEAR_LINE}\n`);
+      drawn = 0;
+      redraw();
+    },
+    done(text) {
+      if (ended) return;
+      ended = true;
+      clearInterval(timer);
+      if (live) stream.write(clear());
+      drawn = 0;
+      if (text) stream.write(`${text}\n`);
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * Following a change until it is done (drain --wait, apply --wait): poll the
+ * controller, show where things stand with cli/progress, stop at the deadline.
+ * The change itself goes on whatever happens here: waiting is only watching.
+ */
+import { parseDurationMs } from "../shared/duration.js";
+import { CliError, EXIT } from "./errors.js";
+import { progress, type Progress, type ProgressUpdate } from "./progress.js";
+
+export function parseTimeout(s: string): number {
+  let ms: number;
+  try {
+    ms = parseDurationMs(s);
+  } catch (e) {
+    throw new CliError(`--timeout: ${(e as Error).message}`, EXIT.usage);
+  }
+  if (ms <= 0) throw new CliError("--timeout must be more than 0", EXIT.usage);
+  return ms;
+}
+
+/** Finished (with the line to print), or where things stand now. */
+export type Check = { finished: true; message: string } | { finished: false; now: ProgressUpdate };
+
+/**
+ * Calls `check` every `intervalMs` until it says done (its message is printed
+ * on stdout) or `timeoutMs` passes (a CliError naming `what`). Ctrl-C stops the
+ * watching, not the change.
+ */
+export async function follow(
+  what: string,
+  o: { timeoutMs: number; intervalMs?: number; total?: number; report?: (message: string) => void },
+  check: (p: Progress) => Promise<Check>,
+): Promise<void> {
+  const p = progress({ total: o.total, label: what });
+  const onSigint = (): void => {
+    p.done(`stopped waiting; ${what} goes on`);
+    process.exit(130);
+  };
+  process.once("SIGINT", onSigint);
+  const deadline = Date.now() + o.timeoutMs;
+  try {
+    for (;;) {
+      const c = await check(p);
+      if (c.finished) {
+        p.done();
+        (o.report ?? console.log)(c.message);
+        return;
+      }
+      p.update(c.now);
+      if (Date.now() >= deadline) {
+        throw new CliError(`timed out after ${Math.round(o.timeoutMs / 1000)}s waiting for ${what}`, EXIT.failed, `it goes on without you${c.now.label ? `: ${c.now.label}` : ""}`);
+      }
+      await new Promise((r) => setTimeout(r, o.intervalMs ?? 500));
+    }
+  } finally {
+    p.done();
+    process.off("SIGINT", onSigint);
+  }
+}

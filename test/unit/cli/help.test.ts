@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import type { Command } from "commander";
+import { program } from "../../../cli/main.js";
+import { FORMATS } from "../../../cli/output.js";
+
+/** Every command of the real CLI with its path, walked from the tree so new ones are covered too. */
+function walk(cmd: Command, prefix: string[] = []): { path: string; cmd: Command }[] {
+  return cmd.commands.flatMap((c) => [{ path: [...prefix, c.name()].join(" "), cmd: c }, ...walk(c, [...prefix, c.name()])]);
+}
+
+/** The whole --help text, the "after" text (examples) included. */
+function helpOf(cmd: Command): string {
+  let out = "";
+  cmd.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
+  cmd.outputHelp();
+  return out;
+}
+
+const runnable = (c: Command): boolean => (c as unknown as { _actionHandler: unknown })._actionHandler != null;
+
+/** Commands that read and print state: each takes -o with the three formats. */
+const READ = ["hosts", "host show", "events", "audit", "services", "status", "endpoints", "plan", "apply", "token create"];
+
+describe("every command", () => {
+  const all = walk(program);
+
+  it("that runs has --help with an example", () => {
+    const cmds = all.filter((x) => runnable(x.cmd));
+    expect(cmds.length).toBeGreaterThan(20);
+    for (const { path, cmd } of cmds) expect(helpOf(cmd), path).toMatch(/\nExamples?:\n {2}(#.*\n {2})?(sudo )?berth /);
+  });
+
+  it("that reads state takes -o table|json|yaml", () => {
+    const byPath = new Map(all.map((x) => [x.path, x.cmd]));
+    for (const path of READ) {
+      const o = byPath.get(path)?.options.find((x) => x.long === "--output");
+      expect(o, path).toBeDefined();
+      expect(o!.short, path).toBe("-o");
+      const desc = o!.description;
+      // host show defaults to yaml and takes table as yaml; the rest list all three.
+      for (const f of FORMATS) if (path !== "host show" || f !== "table") expect(desc, `${path} -o ${f}`).toContain(f);
+    }
+  });
+});
