@@ -17,6 +17,7 @@ import { CliError, EXIT } from "../errors.js";
 import { colour, parseFormat, printData } from "../output.js";
 import { withApi, type GlobalOpts } from "./common.js";
 import { follow, parseTimeout } from "../wait.js";
+import { outcome } from "./rollout.js";
 
 /**
  * Follows the services an apply created or changed until every one has all its
@@ -31,6 +32,12 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
     let total = 0;
     const lines: string[] = [];
     for (const name of names) {
+      // A rollout that failed or was reverted ends healthy on the old revision: that is not what was applied.
+      if (res.changes.some((c) => c.service === name && Number(c.rollout_to))) {
+        const r = await call(api, api.client.GetRollout, { name });
+        const o = outcome(r);
+        if (o === "failed" || o === "reverted") throw new CliError(`${name}: the rollout ${o === "failed" ? "failed" : `was reverted to revision ${r.to_revision}`}: ${r.reason || "see berth events"}`, EXIT.failed, `berth rollout status ${name}`);
+      }
       const st = await call(api, api.client.GetService, { name });
       const desired = (JSON.parse(st.spec_json) as { instances?: number }).instances ?? st.instances.length;
       const ready = st.instances.filter((i) => i.state === "healthy" && Number(i.revision) === Number(st.revision)).length;

@@ -5,6 +5,7 @@ import { formatDurationMs } from "../../shared/duration.js";
 import { call, toCliError } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
 import { colour, parseFormat, printData, table } from "../output.js";
+import { progress } from "../progress.js";
 import { withApi, type GlobalOpts } from "./common.js";
 
 /** How a rollout ended, for the exit code: 0 only when it succeeded and was not a revert. */
@@ -31,11 +32,6 @@ export function summaryLine(v: RolloutView__Output): string {
   const batch = v.batch.length ? `  batch [${v.batch.join(", ")}]` : "";
   const reason = v.reason ? `  ${v.reason}` : "";
   return `${v.service}: ${kind} ${v.from_revision} → ${v.to_revision} ${v.status}  ${v.done}/${v.total} done${batch}  ${elapsed(v)}${reason}`;
-}
-
-function bar(done: number, total: number, width = 24): string {
-  const n = total > 0 ? Math.round((Math.min(done, total) / total) * width) : 0;
-  return `[${"#".repeat(n)}${"-".repeat(width - n)}]`;
 }
 
 export function printRollout(v: RolloutView__Output): void {
@@ -77,18 +73,20 @@ function exitFor(v: RolloutView__Output): void {
 }
 
 /**
- * Follows the rollout until it ends. On a terminal one live line with a progress
- * bar, rewritten in place; piped, one plain line per change. A rollout that is
+ * Follows the rollout until it ends: on a terminal a live progress block (cli/progress.ts)
+ * with a line per instance, piped one plain line per change. A rollout that is
  * superseded (a new apply) is followed to its successor, as kubectl does.
  */
 async function follow(api: Parameters<Parameters<typeof withApi>[1]>[0], name: string, format: string): Promise<RolloutView__Output> {
-  const tty = Boolean(process.stdout.isTTY) && format === "table";
+  const p = format === "table" ? progress({ label: `${name}: waiting for the rollout` }) : undefined;
   return new Promise<RolloutView__Output>((resolve, reject) => {
     const stream = api.client.WatchRollout({ name }, api.metadata);
     let last: RolloutView__Output | undefined;
-    let lastLine = "";
+    let ended = false;
     const finish = (v: RolloutView__Output | undefined): void => {
-      if (tty) process.stdout.write("\n");
+      if (ended) return;
+      ended = true;
+      p?.done(v ? summaryLine(v) : undefined);
       stream.cancel();
       if (v) resolve(v);
       else reject(new CliError(`the watch on ${name} ended before the rollout did`, EXIT.failed));
@@ -96,18 +94,22 @@ async function follow(api: Parameters<Parameters<typeof withApi>[1]>[0], name: s
     stream.on("data", (v: RolloutView__Output) => {
       last = v;
       if (format === "json") console.log(JSON.stringify(toData(v)));
-      else if (tty) {
-        const label = `${v.auto_reverted ? "revert" : "rollout"} ${v.from_revision} → ${v.to_revision}`;
-        process.stdout.write(`\r\u001b[2K${name} ${label} ${bar(v.done, v.total)} ${v.done}/${v.total} ${statusColour(v.status)} ${elapsed(v)}${v.reason ? `  ${v.reason}` : ""}`.slice(0, Math.max(40, (process.stdout.columns ?? 120) + 20)));
-      } else {
-        const line = summaryLine(v);
-        if (line !== lastLine) console.log(`${new Date().toISOString()}  ${line}`);
-        lastLine = line;
-      }
-      const o = outcome(v);
-      if (o !== "in-progress") finish(v);
+      else if (p?.live) {
+        p.update({
+          done: v.done,
+          total: v.total,
+          label: summaryLine(v).replace(/^\S+ /, ""),
+          lines: v.slots.map((x) => `${x.in_batch ? "*" : " "} ${x.instance.padEnd(16)} r${x.revision} ${x.phase}${x.surge_host ? `  + r${x.surge_revision} on ${x.surge_host} ${x.surge_phase}` : ""}`),
+        });
+      } else p?.update({ done: v.done, total: v.total, label: summaryLine(v) });
+      if (outcome(v) !== "in-progress") finish(v);
     });
-    stream.on("error", (err: Error & { code?: number }) => (err.code === 1 ? finish(last) : reject(toCliError(err, api.cfg.addr))));
+    stream.on("error", (err: Error & { code?: number }) => {
+      if (err.code === 1) return finish(last);
+      ended = true;
+      p?.done();
+      reject(toCliError(err, api.cfg.addr));
+    });
     stream.on("end", () => finish(last));
     process.once("SIGINT", () => finish(last));
   });
