@@ -22,6 +22,8 @@ import { agentServiceHandlers } from "./api/agent-service.js";
 import { operatorServiceHandlers } from "./api/operator-service.js";
 import { serviceHandlers } from "./api/service-handlers.js";
 import { LogRouter } from "./api/log-router.js";
+import { ExecRouter } from "./api/exec-router.js";
+import { execHandlers } from "./api/exec-handler.js";
 import { ArtifactStore } from "./artifacts/artifact-store.js";
 import { ServiceState } from "./services/state.js";
 import { ReconcileLoop } from "./reconcile/loop.js";
@@ -123,6 +125,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const startedAtMs = now();
     const loop = new ReconcileLoop({ state, registry, log, now, failover: () => ({ paused: guardNow().paused, controllerStartedAtMs: startedAtMs }) });
     const logs = new LogRouter();
+    const execs = new ExecRouter(undefined, now());
 
     let adminToken: string | undefined;
     if (!(await tokens.hasAny())) {
@@ -183,7 +186,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     });
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, log, now, heartbeatIntervalMs, ttlMs, onLiveness: () => void judge(), loop, artifacts, logs, events }),
+      agentServiceHandlers({ registry, tokens, ca, log, now, heartbeatIntervalMs, ttlMs, onLiveness: () => void judge(), loop, artifacts, logs, execs, events }),
     );
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
@@ -204,6 +207,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, {
       ...operatorServiceHandlers(opDeps),
       ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs }),
+      ...execHandlers({ ...opDeps, state, execs }),
     });
     const creds = grpcServerCredentials(ca.certPem, server.certPem, server.keyPem);
     const port = await new Promise<number>((resolve, reject) =>
