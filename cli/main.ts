@@ -15,6 +15,7 @@ import { registerDaemons } from "./commands/daemons.js";
 import { registerDev } from "./commands/dev.js";
 import { registerApply } from "./commands/apply.js";
 import { registerServices } from "./commands/services.js";
+import { registerExec } from "./commands/exec.js";
 
 const program = new Command();
 program
@@ -42,6 +43,7 @@ registerEvents(program, global);
 registerToken(program, global);
 registerApply(program, global);
 registerServices(program, global);
+registerExec(program, global);
 
 /** Commands that run a daemon rather than call the API take no --addr. */
 const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema"]);
