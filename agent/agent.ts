@@ -14,6 +14,8 @@ import { AgentSession } from "./session/session.js";
 import { Converger } from "./converge/converger.js";
 import { realSteps } from "./converge/steps.js";
 import { ExecSessions, type ExecContext } from "./exec/sessions.js";
+import { ExecLedger } from "./exec/ledger.js";
+import { EXEC_KILL_GRACE_MS } from "../shared/exec/limits.js";
 import { serviceEnv } from "./supervisor/env.js";
 import { resolveUser } from "./supervisor/proc.js";
 
@@ -93,7 +95,10 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     }
     return { cwd: c.cwd, env: serviceEnv(process.env, c.env, ids?.home), uid: ids?.uid, gid: ids?.gid };
   };
-  const execs = new ExecSessions({ send: (m) => link.session?.send(m) ?? false, log, context: execContext });
+  // Sessions a previous agent left (it was killed before it could end them) end now.
+  const ledgerFile = join(opts.dataDir, "exec", "sessions.json");
+  await ExecLedger.reapLeftovers(ledgerFile, EXEC_KILL_GRACE_MS, log);
+  const execs = new ExecSessions({ send: (m) => link.session?.send(m) ?? false, log, context: execContext, ledger: new ExecLedger(ledgerFile) });
   const session = new AgentSession({
     dataDir: opts.dataDir,
     controller: opts.controller,

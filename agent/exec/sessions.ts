@@ -66,6 +66,8 @@ export interface ExecSessionsOptions {
   spawn?: (o: ExecSpawnOptions, ev: ExecProcessEvents) => ExecProcess;
   reap?: (pid: number, graceMs: number) => Promise<unknown>;
   fileExists?: (path: string) => boolean;
+  /** Remembers running session leaders across an agent crash (ledger.ts). */
+  ledger?: { add(pid: number): void; remove(pid: number): void };
 }
 
 interface Session {
@@ -183,6 +185,7 @@ export class ExecSessions {
       }
       return refuse(`could not start ${s.label}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    this.o.ledger?.add(s.proc.pid);
     this.o.log.info({ session: id, command: s.label, tty: req.tty, instance: req.instance || undefined, pid: s.proc.pid }, "exec session started");
   }
 
@@ -261,7 +264,9 @@ export class ExecSessions {
   private reap(s: Session): void {
     if (s.reaping || !s.proc) return;
     s.reaping = true;
-    const p = (this.o.reap ?? ((pid, ms) => reapSession(pid, ms, this.o.log)))(s.proc.pid, this.graceMs)
+    const pid = s.proc.pid;
+    const p = (this.o.reap ?? ((leader, ms) => reapSession(leader, ms, this.o.log)))(pid, this.graceMs)
+      .then(() => this.o.ledger?.remove(pid))
       .catch((err: unknown) => this.o.log.warn({ err, session: s.id }, "ending an exec session's processes failed"))
       .finally(() => this.reaps.delete(p));
     this.reaps.add(p);
