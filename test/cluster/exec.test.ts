@@ -184,7 +184,7 @@ describe("exec: commands and terminals on hosts", () => {
     expect((await c.cli(["delete", "ex"])).code).toBe(0);
   });
 
-  it("only admin tokens may exec; unknown hosts are named", async () => {
+  it("only admin tokens may exec; unknown, ambiguous and disconnected hosts are refused clearly", async () => {
     for (const role of ["viewer", "operator"]) {
       const token = (await c.cli(["token", "create", "--role", role])).stdout.trim();
       const r = await c.cli(["exec", host, "--", "touch", "/tmp/berth-exec-must-not-exist"], { token });
@@ -194,6 +194,26 @@ describe("exec: commands and terminals on hosts", () => {
     const unknown = await c.cli(["exec", "nosuchhost", "--", "true"]);
     expect(unknown.code).toBe(5);
     expect(unknown.stderr).toMatch(/no host "nosuchhost"/);
+    // A hostname names a host when exactly one has it; here both hosts run on this machine.
+    const hs = await c.hosts();
+    const r = await c.cli(["exec", hs[0]!.facts.hostname, "--", "true"]);
+    if (hs.filter((h) => h.facts.hostname === hs[0]!.facts.hostname).length > 1) {
+      expect(r.code).toBe(5);
+      expect(r.stderr).toMatch(/names 2 hosts .*: give a host id/);
+    } else expect(r.code).toBe(0);
+
+    // A host whose agent is not connected: refused at once, saying so.
+    const second = await c.hostIdOf(2);
+    await c.stopAgent(2);
+    try {
+      await c.waitForHosts((x) => x.some((h) => h.id === second && !h.connected), "host 2 disconnected");
+      const off = await c.cli(["exec", second, "--", "true"]);
+      expect(off.code).toBe(1);
+      expect(off.stderr).toMatch(new RegExp(`host ${second} \\(.*\\) is not connected .*berth hosts`));
+    } finally {
+      c.startAgent(2);
+      await c.waitForHosts((x) => x.some((h) => h.id === second && h.connected && h.status === "ready"), "host 2 back");
+    }
     const usage = await c.cli(["exec", host]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/no command: give it after --/);
@@ -265,6 +285,26 @@ describe("exec: commands and terminals on hosts", () => {
       await c.topo.heal(2);
     }
     await c.waitForHosts((hs) => hs.filter((h) => h.status === "ready").length === 2, "host 2 back");
+  });
+
+  it("sessions of an agent killed with SIGKILL are ended when it starts again", async () => {
+    const second = await c.hostIdOf(2);
+    const cli = c.topo.spawn(0, [process.execPath, BERTH_MAIN, "exec", second, "--", "sh", "-c", "echo pid=$$; exec sleep 1008"], { env: c.env() });
+    strays.push(cli.pid!);
+    let out = "";
+    cli.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+    const pid = Number((await waitFor(() => /pid=(\d+)/.exec(out) ?? undefined, { timeoutMs: 20_000, what: "the remote pid" }))[1]);
+    const cliExit = new Promise<number | null>((r) => cli.once("exit", (code) => r(code)));
+    const agent = c.agents.get(2)!;
+    const agentExit = new Promise((r) => agent.once("exit", r));
+    process.kill(agent.pid!, "SIGKILL");
+    await agentExit;
+    expect(await cliExit).toBe(1); // the controller ends the call: the host disconnected
+    expect(alive(pid)).toBe(true); // nobody was left to end it…
+    c.startAgent(2);
+    // …until the agent is back: it reads what its predecessor was running.
+    await waitFor(() => !alive(pid) || undefined, { timeoutMs: 15_000, intervalMs: 100, what: `pid ${pid} to be ended by the restarted agent` });
+    await c.waitForHosts((hs) => hs.some((h) => h.id === second && h.connected && h.status === "ready"), "host 2 back");
   });
 
   it("every session is in the audit log: who, where, what, start, end, exit code; refusals too", async () => {
