@@ -217,7 +217,9 @@ function spawnTty(file: string, args: string[], o: ExecSpawnOptions, ev: ExecPro
   }
   const pid = term.pid;
   term.onData((d) => ev.onOutput(Buffer.from(d, "utf8"), false));
+  let exited = false;
   term.onExit(({ exitCode, signal }) => {
+    exited = true;
     clearInterval(exitWatch);
     clearTimeout(inputTimer);
     reportInput();
@@ -250,12 +252,16 @@ function spawnTty(file: string, args: string[], o: ExecSpawnOptions, ev: ExecPro
   return {
     pid,
     write(data) {
+      if (exited) {
+        ev.onInputConsumed(data.length); // nobody will read it: don't hold the window
+        return;
+      }
       term.write(data);
       written += data.length;
       if (!inputTimer) inputTimer = setTimeout(reportInput, 0);
     },
     endInput() {
-      term.write("\x04");
+      if (!exited) term.write("\x04");
     },
     resize(rows, cols) {
       try {
