@@ -55,11 +55,12 @@ describe("exec ledger", () => {
   it("ends the sessions a killed agent left, including what outlived their leader", async () => {
     const f = file();
     const l = new ExecLedger(f);
+    // Recorded right after the spawn, as the agent does (the second leader exits at once).
     const alive = leader("sleep 1021 & sleep 1021; wait");
-    const orphaned = leader("sleep 1022 & exit 0");
-    await until(() => listGroupMembers(alive.pid!).length === 3 && listGroupMembers(orphaned.pid!).some((p) => p.comm === "sleep"), "the sessions' processes");
     l.add(alive.pid!);
+    const orphaned = leader("sleep 1022 & exit 0");
     l.add(orphaned.pid!);
+    await until(() => listGroupMembers(alive.pid!).length === 3 && listGroupMembers(orphaned.pid!).some((p) => p.comm === "sleep"), "the sessions' processes");
     await until(() => !isLive(readProcStat(orphaned.pid!)), "the second leader to exit");
     // The agent "dies" here: a new one reads the ledger.
     const reaped = await ExecLedger.reapLeftovers(f, 500);
