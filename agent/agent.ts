@@ -16,6 +16,11 @@ import { realSteps } from "./converge/steps.js";
 import { AgentMetrics } from "./metrics.js";
 import { serveMetrics, type MetricsServer } from "../shared/metrics/server.js";
 import { formatHostPort, type HostPort } from "../shared/addr.js";
+import { ExecSessions, type ExecContext } from "./exec/sessions.js";
+import { ExecLedger } from "./exec/ledger.js";
+import { EXEC_KILL_GRACE_MS } from "../shared/exec/limits.js";
+import { serviceEnv } from "./supervisor/env.js";
+import { resolveUser } from "./supervisor/proc.js";
 
 export interface AgentOptions {
   dataDir: string;
@@ -86,6 +91,24 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   await converger.restore();
   let artifacts = await steps.cache.list();
   const follows = new Map<number, { close(): void }>();
+  // `berth exec`: on the host (its own user and home), or in a running instance's
+  // working dir, with its environment and as its user.
+  const execContext = (instance: string): ExecContext | string => {
+    if (!instance) return { cwd: process.env.HOME || "/", env: serviceEnv(process.env, {}, undefined) };
+    const c = converger.execContext(instance);
+    if (typeof c === "string") return c;
+    let ids: { uid: number; gid: number; home: string } | undefined;
+    try {
+      ids = c.user ? resolveUser(c.user) : undefined;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+    return { cwd: c.cwd, env: serviceEnv(process.env, c.env, ids?.home), uid: ids?.uid, gid: ids?.gid };
+  };
+  // Sessions a previous agent left (it was killed before it could end them) end now.
+  const ledgerFile = join(opts.dataDir, "exec", "sessions.json");
+  await ExecLedger.reapLeftovers(ledgerFile, EXEC_KILL_GRACE_MS, log);
+  const execs = new ExecSessions({ send: (m) => link.session?.send(m) ?? false, log, context: execContext, ledger: new ExecLedger(ledgerFile) });
   const session = new AgentSession({
     dataDir: opts.dataDir,
     controller: opts.controller,
@@ -114,6 +137,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       follows.get(id)?.close();
       follows.delete(id);
     },
+    onExec: (m) => void execs.handle(m),
   });
   link.session = session;
   let savedContact = persistedContact;
@@ -134,9 +158,10 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     void steps.cache.list().then((l) => (artifacts = l));
   });
   session.on("disconnected", () => {
-    // Log follows die with the stream that asked for them.
+    // Log follows and exec sessions die with the stream that asked for them.
     for (const f of follows.values()) f.close();
     follows.clear();
+    void execs.closeAll("the controller stream was lost");
   });
   let metricsServer: MetricsServer | undefined;
   try {
@@ -154,6 +179,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         for (const f of follows.values()) f.close();
         follows.clear();
         await session.stop();
+        await execs.closeAll("the agent is stopping");
         await converger.shutdown({ stopService: opts.stopServicesOnExit });
         usage.stop();
         facts.stop();

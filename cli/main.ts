@@ -19,6 +19,7 @@ import { registerApply } from "./commands/apply.js";
 import { registerServices } from "./commands/services.js";
 import { registerRollout } from "./commands/rollout.js";
 import { registerCompletion } from "./commands/completion.js";
+import { registerExec } from "./commands/exec.js";
 
 /** The whole command tree; importing this module builds it without running it (completion tests walk it). */
 export const program = new Command();
@@ -49,6 +50,7 @@ registerApply(program, global);
 registerServices(program, global);
 registerRollout(program, global);
 registerCompletion(program);
+registerExec(program, global);
 
 /** Commands that run a daemon rather than call the API take no --addr. */
 const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema", "completion"]);

@@ -23,6 +23,8 @@ import { operatorServiceHandlers } from "./api/operator-service.js";
 import { notFound, serviceHandlers } from "./api/service-handlers.js";
 import { rolloutHandlers } from "./api/rollout-handlers.js";
 import { LogRouter } from "./api/log-router.js";
+import { ExecRouter } from "./api/exec-router.js";
+import { execHandlers } from "./api/exec-handler.js";
 import { ArtifactStore } from "./artifacts/artifact-store.js";
 import { ServiceState } from "./services/state.js";
 import { ReconcileLoop } from "./reconcile/loop.js";
@@ -143,6 +145,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       { heartbeatIntervalMs },
     );
     loop.onCommitted((evs) => metrics.reconciled(evs));
+    const execs = new ExecRouter(undefined, now());
 
     let adminToken: string | undefined;
     if (!(await tokens.hasAny())) {
@@ -204,7 +207,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     });
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, log, now, heartbeatIntervalMs, ttlMs, onLiveness: () => void judge(), loop, artifacts, logs, events, metrics }),
+      agentServiceHandlers({ registry, tokens, ca, log, now, heartbeatIntervalMs, ttlMs, onLiveness: () => void judge(), loop, artifacts, logs, events, metrics, execs }),
     );
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
@@ -231,6 +234,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         loop,
         service: (name) => state.service(name) ?? (() => { throw notFound(name, state.allServices().map((s) => s.name)); })(),
       }),
+      ...execHandlers({ ...opDeps, state, execs }),
     });
     const creds = grpcServerCredentials(ca.certPem, server.certPem, server.keyPem);
     const port = await new Promise<number>((resolve, reject) =>

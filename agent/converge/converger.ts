@@ -54,6 +54,8 @@ export interface Steps {
 
 interface Current {
   d: Desired;
+  /** The process's working dir, once it is known (at start, or from the state file on re-adoption). */
+  cwd?: string;
   run?: RunHandle;
   health?: { stop(): void };
   state: InstanceState;
@@ -140,8 +142,12 @@ export class Converger {
   /** What the agent ran before it restarted: re-adopt it without restarting. For Hello. */
   async restore(): Promise<{ service: string; instance: string; epoch: number }[]> {
     let d: Desired;
+    let cwd: string | undefined;
     try {
-      d = JSON.parse(await readFile(this.stateFile, "utf8")) as Desired;
+      // The file is the assignment plus the working dir it was started in.
+      const { cwd: saved, ...rest } = JSON.parse(await readFile(this.stateFile, "utf8")) as Desired & { cwd?: unknown };
+      d = rest;
+      cwd = typeof saved === "string" ? saved : undefined;
     } catch {
       return [];
     }
@@ -150,8 +156,8 @@ export class Converger {
       await rm(this.stateFile, { force: true });
       return [];
     }
-    this.current = { d, run, state: "starting", detail: "re-adopted after an agent restart", sinceMs: this.now, installTail: "" };
-    this.startHealth(this.current, this.workDir(d));
+    this.current = { d, cwd: cwd ?? this.workDir(d), run, state: "starting", detail: "re-adopted after an agent restart", sinceMs: this.now, installTail: "" };
+    this.startHealth(this.current, this.current.cwd!);
     this.o.log.info({ instance: d.instance, epoch: d.epoch, pid: run.pid() }, "re-adopted the running instance");
     return [{ service: d.service, instance: d.instance, epoch: d.epoch }];
   }
@@ -168,6 +174,18 @@ export class Converger {
     const c = this.current;
     if (!c) return undefined;
     return { service: c.d.service, instance: c.d.instance, epoch: c.d.epoch, state: c.state, restarts: c.run?.restarts() ?? 0 };
+  }
+
+  /**
+   * Where `berth exec --service` runs: the instance's working dir, environment
+   * (the spec's env and BERTH_*, as the process has them) and user — once it has
+   * a working dir. A string says why not.
+   */
+  execContext(instance: string): { cwd: string; env: Record<string, string>; user: string } | string {
+    const c = this.current;
+    if (!c || c.d.instance !== instance) return `${instance} does not run on this host`;
+    if (!c.cwd || c.state === "stopping" || c.state === "stopped") return `${instance} is ${c.state} on this host: there is nothing to exec into`;
+    return { cwd: c.cwd, env: this.env(c.d), user: c.d.spec.run.user };
   }
 
   /** The newest assignment wins; a pass in progress is told to give up if it works on something else. */
@@ -358,10 +376,11 @@ export class Converger {
       }
       const cwd = dir ?? this.workDir(want);
       await mkdir(cwd, { recursive: true });
+      c.cwd = cwd;
       this.set(c, "starting");
       await mkdir(join(this.o.dataDir, "instance"), { recursive: true });
       // Recorded before the start: a restarted agent re-adopts what this one started.
-      await writeFile(this.stateFile, JSON.stringify(want));
+      await writeFile(this.stateFile, JSON.stringify({ ...want, cwd }));
       // The assignment may have been withdrawn (fencing, a move) while we prepared.
       signal.throwIfAborted();
       c.run = await this.o.steps.start(want, cwd, this.env(want), this.runEvents(want));

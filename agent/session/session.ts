@@ -48,6 +48,8 @@ export interface SessionOptions {
   onAssignment?: (a: Assignment__Output) => void;
   onLogRequest?: (r: LogRequest__Output) => void;
   onLogCancel?: (requestId: number) => void;
+  /** exec_start, exec_input, exec_resize, exec_close (agent/exec/sessions.ts). */
+  onExec?: (m: ControllerMessage__Output) => void;
   /** When the controller was last heard from before this process (persisted by the agent); 0: never. */
   initialContactMs?: number;
 }
@@ -247,6 +249,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       let seq = 0;
       let lastHeardMs = Date.now();
       let blocked = false;
+      let blockedSinceMs = 0;
       let heartbeat: NodeJS.Timeout | undefined;
       const call = this.client!.Connect();
       this.call = call;
@@ -265,12 +268,16 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       };
 
       const send = (m: AgentMessage, droppable = false): void => {
-        // Honour backpressure: skip heartbeats until the socket drains rather
-        // than queue them without bound behind a stalled link. Everything else
-        // (statuses, log output) is queued: it is small, rare, or asked for.
-        if (blocked && droppable) return;
+        // Honour backpressure: skip heartbeats while the socket has not drained
+        // for a heartbeat interval (a stalled link) rather than queue them without
+        // bound. A stream that is merely busy — exec output, bounded by its flow
+        // control windows — drains within that, and its heartbeats still go out.
+        // Everything else (statuses, log and exec output) is queued: it is
+        // small, rare, asked for, or flow-controlled.
+        if (blocked && droppable && Date.now() - blockedSinceMs > this.heartbeatIntervalMs) return;
         if (!call.write(m) && !blocked) {
           blocked = true;
+          blockedSinceMs = Date.now();
           call.once("drain", () => (blocked = false));
         }
       };
@@ -313,6 +320,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
           this.opts.onLogRequest?.(m.log_request);
         } else if (m.msg === "log_cancel" && m.log_cancel) {
           this.opts.onLogCancel?.(m.log_cancel.request_id);
+        } else if (m.msg === "exec_start" || m.msg === "exec_input" || m.msg === "exec_resize" || m.msg === "exec_close") {
+          this.opts.onExec?.(m);
         }
       });
       call.on("error", (err) => {

@@ -7,6 +7,7 @@ import { parseFormat, printData, table, colour } from "../output.js";
 import { parseDurationMs } from "../../shared/duration.js";
 import { CliError, EXIT } from "../errors.js";
 import { withApi, type GlobalOpts } from "./common.js";
+import { execAuditCells } from "../exec-audit.js";
 
 function line(e: Event__Output): string {
   const t = new Date(Number(e.time_ms)).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
@@ -18,7 +19,7 @@ function line(e: Event__Output): string {
 export function registerEvents(program: Command, global: () => GlobalOpts): void {
   program
     .command("audit")
-    .description("who asked for what: every mutating call and its outcome, refusals included (admin)")
+    .description("who asked for what: every mutating call and exec session, and its outcome, refusals included (admin)")
     .option("--since <duration>", "only entries newer than this, e.g. 1h, 30m", "24h")
     .option("-n, --limit <n>", "at most this many of the newest", "1000")
     .option("-o, --output <format>", "table, json or yaml", "table")
@@ -37,7 +38,11 @@ export function registerEvents(program: Command, global: () => GlobalOpts): void
         const res = await call(api, api.client.ListAudit, { since_ms: Math.max(0, sinceMs), limit });
         const rows = res.entries.map((e) => ({ ...e, time: new Date(Number(e.time_ms)).toISOString(), outcome: e.code === 0 ? "ok" : e.error }));
         if (printData(format, rows)) return;
-        console.log(table(["TIME", "TOKEN", "ROLE", "METHOD", "OUTCOME", "REQUEST"], rows.map((r) => [r.time, r.token_id || "-", r.role || "-", r.method, r.outcome, r.request.slice(0, 80)])));
+        const cells = (r: (typeof rows)[number]): string[] => {
+          const x = execAuditCells(r);
+          return [r.time, r.token_id || "-", r.role || "-", r.method, x?.outcome ?? r.outcome, (x?.request ?? r.request).slice(0, 80)];
+        };
+        console.log(table(["TIME", "TOKEN", "ROLE", "METHOD", "OUTCOME", "REQUEST"], rows.map(cells)));
       });
     });
 

@@ -18,10 +18,11 @@ import type { TokenService } from "../auth/token-service.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import { GrpcError, serviceError, toStatus } from "./errors.js";
-import { validateAdvertiseAddr, validateDigests, validateFacts, validateInstanceStatus, validateLabels, validateUsage } from "./validate.js";
+import { validateAdvertiseAddr, validateDigests, validateExecExit, validateExecOutput, validateFacts, validateInstanceStatus, validateLabels, validateUsage } from "./validate.js";
 import type { ReconcileLoop } from "../reconcile/loop.js";
 import type { ArtifactStore } from "../artifacts/artifact-store.js";
 import type { LogRouter } from "./log-router.js";
+import type { ExecRouter } from "./exec-router.js";
 import type { EventLog } from "../events/event-log.js";
 
 export interface AgentServiceDeps {
@@ -37,6 +38,8 @@ export interface AgentServiceDeps {
   loop: ReconcileLoop;
   artifacts: ArtifactStore;
   logs: LogRouter;
+  /** Exec sessions relayed over agent streams; they end with their host's stream. */
+  execs: ExecRouter;
   events: EventLog;
   /** Heartbeat timings for /metrics. */
   metrics?: { heartbeat(h: { sentAtMs: number; receivedAtMs: number; previousMs: number | undefined }): void };
@@ -170,6 +173,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
               live.disconnect = (why) => {
                 log.info({ why }, "closing agent stream");
                 d.logs.hostGone(hostId);
+                d.execs.hostGone(hostId, `its agent stream was closed (${why})`);
                 call.end();
               };
               live.send = send;
@@ -253,6 +257,14 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
               if (c.data.length > 1024 * 1024) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "log_chunk.data: larger than 1 MiB");
               if (d.registry.live.get(hostId)?.streamId !== sid) return;
               d.logs.deliver(hostId, c);
+            } else if (msg.msg === "exec_output" && msg.exec_output) {
+              const o = validateExecOutput(msg.exec_output);
+              if (d.registry.live.get(hostId)?.streamId !== sid) return;
+              d.execs.output(hostId, o);
+            } else if (msg.msg === "exec_exit" && msg.exec_exit) {
+              const e = validateExecExit(msg.exec_exit);
+              if (d.registry.live.get(hostId)?.streamId !== sid) return;
+              d.execs.exit(hostId, e);
             } else {
               throw new GrpcError(grpc.status.INVALID_ARGUMENT, "empty or unknown message");
             }
@@ -270,6 +282,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
           live.send = undefined;
           live.streamId = undefined;
           d.logs.hostGone(hostId);
+          d.execs.hostGone(hostId, "its agent disconnected");
           log.info("agent disconnected");
         }
       };

@@ -9,7 +9,10 @@ import { labelProblems } from "../../shared/labels.js";
 import type { HostFacts__Output } from "../../shared/gen/berth/v1/HostFacts.js";
 import type { Usage__Output } from "../../shared/gen/berth/v1/Usage.js";
 import type { InstanceStatus__Output } from "../../shared/gen/berth/v1/InstanceStatus.js";
+import type { ExecOutput__Output } from "../../shared/gen/berth/v1/ExecOutput.js";
+import type { ExecExit__Output } from "../../shared/gen/berth/v1/ExecExit.js";
 import { INSTANCE_STATES, type InstanceState } from "../services/records.js";
+import { EXEC_MAX_ARGS, EXEC_MAX_ARGV_BYTES, EXEC_MAX_CHUNK_BYTES, EXEC_MAX_COLS, EXEC_MAX_ROWS } from "../../shared/exec/limits.js";
 
 const str = (max = 256) => z.string().max(max);
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -108,4 +111,55 @@ export function validateInstanceStatus(v: unknown, field = "instance_status"): I
 const SHA = /^[0-9a-f]{64}$/;
 export function validateDigests(v: unknown, field: string): string[] {
   return check(z.array(z.string().regex(SHA, "must be a sha256 in hex")).max(1024), v, field);
+}
+
+// Remote exec (`berth exec`): the operator's start message, resizes, and what agents send back.
+const noNul = (s: string): boolean => !s.includes("\0");
+const size = (max: number) => z.number().int().min(0).max(max);
+
+const execRequest = z
+  .object({
+    host: str(256),
+    service: str(64),
+    instance: str(80),
+    command: z.array(z.string().refine(noNul, "must not contain NUL bytes")).max(EXEC_MAX_ARGS, `at most ${EXEC_MAX_ARGS} arguments`),
+    tty: z.boolean(),
+    rows: size(EXEC_MAX_ROWS),
+    cols: size(EXEC_MAX_COLS),
+    term: z.string().max(64).regex(/^[A-Za-z0-9._+-]*$/, "must be a terminal name such as xterm-256color"),
+  })
+  .superRefine((r, ctx) => {
+    if (!r.host && !r.service) ctx.addIssue({ code: "custom", path: ["host"], message: "give a host (id, id prefix or hostname), or a service" });
+    if (r.host && r.service) ctx.addIssue({ code: "custom", path: ["service"], message: "give a host or a service, not both" });
+    if (r.instance && !r.service) ctx.addIssue({ code: "custom", path: ["instance"], message: "only with a service" });
+    if (!r.tty && r.command.length === 0) ctx.addIssue({ code: "custom", path: ["command"], message: "must not be empty: give the command after --" });
+    if (r.command.length > 0 && r.command[0] === "") ctx.addIssue({ code: "custom", path: ["command", 0], message: "must not be empty" });
+    const bytes = r.command.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0);
+    if (bytes > EXEC_MAX_ARGV_BYTES) ctx.addIssue({ code: "custom", path: ["command"], message: `${bytes} bytes in all; at most ${EXEC_MAX_ARGV_BYTES}` });
+  });
+
+export type ExecRequestInput = z.infer<typeof execRequest>;
+
+export function validateExecRequest(v: unknown, field = "start"): ExecRequestInput {
+  return check(execRequest, v, field);
+}
+
+const terminalSize = z.object({ rows: size(EXEC_MAX_ROWS).min(1), cols: size(EXEC_MAX_COLS).min(1) });
+export function validateTerminalSize(v: unknown, field = "resize"): { rows: number; cols: number } {
+  return check(terminalSize, v, field);
+}
+
+const chunk = z.instanceof(Uint8Array).refine((b) => b.length <= EXEC_MAX_CHUNK_BYTES, `larger than ${EXEC_MAX_CHUNK_BYTES} bytes`);
+export function validateExecChunk(v: unknown, field: string): Buffer {
+  return Buffer.from(check(chunk, v, field));
+}
+
+const execOutput = z.object({ session_id: count, data: chunk, stderr: z.boolean(), ack: count });
+export function validateExecOutput(v: unknown, field = "exec_output"): ExecOutput__Output {
+  return check(execOutput, v, field) as ExecOutput__Output;
+}
+
+const execExit = z.object({ session_id: count, code: z.number().int().min(-1).max(255), signal: str(32), error: str(4096) });
+export function validateExecExit(v: unknown, field = "exec_exit"): ExecExit__Output {
+  return check(execExit, v, field);
 }

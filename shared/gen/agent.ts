@@ -7,6 +7,12 @@ import type { ArtifactChunk as _berth_v1_ArtifactChunk, ArtifactChunk__Output as
 import type { Assignment as _berth_v1_Assignment, Assignment__Output as _berth_v1_Assignment__Output } from './berth/v1/Assignment.js';
 import type { ControllerMessage as _berth_v1_ControllerMessage, ControllerMessage__Output as _berth_v1_ControllerMessage__Output } from './berth/v1/ControllerMessage.js';
 import type { Disk as _berth_v1_Disk, Disk__Output as _berth_v1_Disk__Output } from './berth/v1/Disk.js';
+import type { ExecClose as _berth_v1_ExecClose, ExecClose__Output as _berth_v1_ExecClose__Output } from './berth/v1/ExecClose.js';
+import type { ExecExit as _berth_v1_ExecExit, ExecExit__Output as _berth_v1_ExecExit__Output } from './berth/v1/ExecExit.js';
+import type { ExecInput as _berth_v1_ExecInput, ExecInput__Output as _berth_v1_ExecInput__Output } from './berth/v1/ExecInput.js';
+import type { ExecOutput as _berth_v1_ExecOutput, ExecOutput__Output as _berth_v1_ExecOutput__Output } from './berth/v1/ExecOutput.js';
+import type { ExecResize as _berth_v1_ExecResize, ExecResize__Output as _berth_v1_ExecResize__Output } from './berth/v1/ExecResize.js';
+import type { ExecStart as _berth_v1_ExecStart, ExecStart__Output as _berth_v1_ExecStart__Output } from './berth/v1/ExecStart.js';
 import type { FetchArtifactRequest as _berth_v1_FetchArtifactRequest, FetchArtifactRequest__Output as _berth_v1_FetchArtifactRequest__Output } from './berth/v1/FetchArtifactRequest.js';
 import type { Filesystem as _berth_v1_Filesystem, Filesystem__Output as _berth_v1_Filesystem__Output } from './berth/v1/Filesystem.js';
 import type { Heartbeat as _berth_v1_Heartbeat, Heartbeat__Output as _berth_v1_Heartbeat__Output } from './berth/v1/Heartbeat.js';
@@ -37,6 +43,12 @@ export interface ProtoGrpcType {
       Assignment: MessageTypeDefinition<_berth_v1_Assignment, _berth_v1_Assignment__Output>
       ControllerMessage: MessageTypeDefinition<_berth_v1_ControllerMessage, _berth_v1_ControllerMessage__Output>
       Disk: MessageTypeDefinition<_berth_v1_Disk, _berth_v1_Disk__Output>
+      ExecClose: MessageTypeDefinition<_berth_v1_ExecClose, _berth_v1_ExecClose__Output>
+      ExecExit: MessageTypeDefinition<_berth_v1_ExecExit, _berth_v1_ExecExit__Output>
+      ExecInput: MessageTypeDefinition<_berth_v1_ExecInput, _berth_v1_ExecInput__Output>
+      ExecOutput: MessageTypeDefinition<_berth_v1_ExecOutput, _berth_v1_ExecOutput__Output>
+      ExecResize: MessageTypeDefinition<_berth_v1_ExecResize, _berth_v1_ExecResize__Output>
+      ExecStart: MessageTypeDefinition<_berth_v1_ExecStart, _berth_v1_ExecStart__Output>
       FetchArtifactRequest: MessageTypeDefinition<_berth_v1_FetchArtifactRequest, _berth_v1_FetchArtifactRequest__Output>
       Filesystem: MessageTypeDefinition<_berth_v1_Filesystem, _berth_v1_Filesystem__Output>
       Heartbeat: MessageTypeDefinition<_berth_v1_Heartbeat, _berth_v1_Heartbeat__Output>

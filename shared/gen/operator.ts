@@ -12,6 +12,12 @@ import type { Disk as _berth_v1_Disk, Disk__Output as _berth_v1_Disk__Output } f
 import type { Endpoint as _berth_v1_Endpoint, Endpoint__Output as _berth_v1_Endpoint__Output } from './berth/v1/Endpoint.js';
 import type { Endpoints as _berth_v1_Endpoints, Endpoints__Output as _berth_v1_Endpoints__Output } from './berth/v1/Endpoints.js';
 import type { Event as _berth_v1_Event, Event__Output as _berth_v1_Event__Output } from './berth/v1/Event.js';
+import type { ExecClientMessage as _berth_v1_ExecClientMessage, ExecClientMessage__Output as _berth_v1_ExecClientMessage__Output } from './berth/v1/ExecClientMessage.js';
+import type { ExecRequest as _berth_v1_ExecRequest, ExecRequest__Output as _berth_v1_ExecRequest__Output } from './berth/v1/ExecRequest.js';
+import type { ExecResult as _berth_v1_ExecResult, ExecResult__Output as _berth_v1_ExecResult__Output } from './berth/v1/ExecResult.js';
+import type { ExecServerMessage as _berth_v1_ExecServerMessage, ExecServerMessage__Output as _berth_v1_ExecServerMessage__Output } from './berth/v1/ExecServerMessage.js';
+import type { ExecStarted as _berth_v1_ExecStarted, ExecStarted__Output as _berth_v1_ExecStarted__Output } from './berth/v1/ExecStarted.js';
+import type { ExecStdinEof as _berth_v1_ExecStdinEof, ExecStdinEof__Output as _berth_v1_ExecStdinEof__Output } from './berth/v1/ExecStdinEof.js';
 import type { FailoverState as _berth_v1_FailoverState, FailoverState__Output as _berth_v1_FailoverState__Output } from './berth/v1/FailoverState.js';
 import type { FieldChange as _berth_v1_FieldChange, FieldChange__Output as _berth_v1_FieldChange__Output } from './berth/v1/FieldChange.js';
 import type { Filesystem as _berth_v1_Filesystem, Filesystem__Output as _berth_v1_Filesystem__Output } from './berth/v1/Filesystem.js';
@@ -43,6 +49,7 @@ import type { ServiceRef as _berth_v1_ServiceRef, ServiceRef__Output as _berth_v
 import type { ServiceStatus as _berth_v1_ServiceStatus, ServiceStatus__Output as _berth_v1_ServiceStatus__Output } from './berth/v1/ServiceStatus.js';
 import type { ServiceSummary as _berth_v1_ServiceSummary, ServiceSummary__Output as _berth_v1_ServiceSummary__Output } from './berth/v1/ServiceSummary.js';
 import type { SpecFile as _berth_v1_SpecFile, SpecFile__Output as _berth_v1_SpecFile__Output } from './berth/v1/SpecFile.js';
+import type { TerminalSize as _berth_v1_TerminalSize, TerminalSize__Output as _berth_v1_TerminalSize__Output } from './berth/v1/TerminalSize.js';
 import type { Usage as _berth_v1_Usage, Usage__Output as _berth_v1_Usage__Output } from './berth/v1/Usage.js';
 import type { WatchEventsRequest as _berth_v1_WatchEventsRequest, WatchEventsRequest__Output as _berth_v1_WatchEventsRequest__Output } from './berth/v1/WatchEventsRequest.js';
 import type { WhoAmIRequest as _berth_v1_WhoAmIRequest, WhoAmIRequest__Output as _berth_v1_WhoAmIRequest__Output } from './berth/v1/WhoAmIRequest.js';
@@ -66,6 +73,12 @@ export interface ProtoGrpcType {
       Endpoint: MessageTypeDefinition<_berth_v1_Endpoint, _berth_v1_Endpoint__Output>
       Endpoints: MessageTypeDefinition<_berth_v1_Endpoints, _berth_v1_Endpoints__Output>
       Event: MessageTypeDefinition<_berth_v1_Event, _berth_v1_Event__Output>
+      ExecClientMessage: MessageTypeDefinition<_berth_v1_ExecClientMessage, _berth_v1_ExecClientMessage__Output>
+      ExecRequest: MessageTypeDefinition<_berth_v1_ExecRequest, _berth_v1_ExecRequest__Output>
+      ExecResult: MessageTypeDefinition<_berth_v1_ExecResult, _berth_v1_ExecResult__Output>
+      ExecServerMessage: MessageTypeDefinition<_berth_v1_ExecServerMessage, _berth_v1_ExecServerMessage__Output>
+      ExecStarted: MessageTypeDefinition<_berth_v1_ExecStarted, _berth_v1_ExecStarted__Output>
+      ExecStdinEof: MessageTypeDefinition<_berth_v1_ExecStdinEof, _berth_v1_ExecStdinEof__Output>
       FailoverState: MessageTypeDefinition<_berth_v1_FailoverState, _berth_v1_FailoverState__Output>
       FieldChange: MessageTypeDefinition<_berth_v1_FieldChange, _berth_v1_FieldChange__Output>
       Filesystem: MessageTypeDefinition<_berth_v1_Filesystem, _berth_v1_Filesystem__Output>
@@ -97,6 +110,7 @@ export interface ProtoGrpcType {
       ServiceStatus: MessageTypeDefinition<_berth_v1_ServiceStatus, _berth_v1_ServiceStatus__Output>
       ServiceSummary: MessageTypeDefinition<_berth_v1_ServiceSummary, _berth_v1_ServiceSummary__Output>
       SpecFile: MessageTypeDefinition<_berth_v1_SpecFile, _berth_v1_SpecFile__Output>
+      TerminalSize: MessageTypeDefinition<_berth_v1_TerminalSize, _berth_v1_TerminalSize__Output>
       Usage: MessageTypeDefinition<_berth_v1_Usage, _berth_v1_Usage__Output>
       WatchEventsRequest: MessageTypeDefinition<_berth_v1_WatchEventsRequest, _berth_v1_WatchEventsRequest__Output>
       WhoAmIRequest: MessageTypeDefinition<_berth_v1_WhoAmIRequest, _berth_v1_WhoAmIRequest__Output>

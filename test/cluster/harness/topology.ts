@@ -55,6 +55,13 @@ export interface Topology {
    * into a bounded tail (see recentOutput) so a chatty process never blocks on a full pipe.
    */
   spawn(i: number, argv: string[], opts?: { env?: NodeJS.ProcessEnv; cwd?: string }): ChildProcess;
+  /**
+   * The argv that runs `argv` on node i (netns: `ip netns exec …`, which execs it, so
+   * the pid is the program's), for callers that spawn it themselves, e.g. under a
+   * pseudo-terminal. Such processes are not tracked: the caller kills them (netns
+   * mode: destroy() still kills whatever runs in the namespace).
+   */
+  argvOn(i: number, argv: string[]): string[];
   /** Run to completion on node i, capture output, reject after timeoutMs (default 30 s). */
   run(
     i: number,
@@ -256,13 +263,18 @@ class TopologyImpl implements Topology {
     return (await this.addNode()).index;
   }
 
+  argvOn(i: number, argv: string[]): string[] {
+    this.assertUsable();
+    const node = this.node(i);
+    if (argv.length === 0) throw new Error("argvOn: empty argv");
+    return this.mode === "netns" ? ["ip", "netns", "exec", node.ns, ...argv] : [...argv];
+  }
+
   spawn(i: number, argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess {
     this.assertUsable();
     const node = this.node(i);
-    const [cmd, ...args] = argv;
-    if (cmd === undefined) throw new Error("spawn: empty argv");
-    const [file, fileArgs] =
-      this.mode === "netns" ? ["ip", ["netns", "exec", node.ns, cmd, ...args]] : [cmd, args];
+    const [file, ...fileArgs] = this.argvOn(i, argv);
+    if (file === undefined) throw new Error("spawn: empty argv");
     const child = spawn(file, fileArgs, {
       // Own process group: killHost/destroy SIGKILL the whole group, so helpers a process
       // forks die with it.

@@ -4,13 +4,17 @@ import type { Hello as _berth_v1_Hello, Hello__Output as _berth_v1_Hello__Output
 import type { Heartbeat as _berth_v1_Heartbeat, Heartbeat__Output as _berth_v1_Heartbeat__Output } from '../../berth/v1/Heartbeat.js';
 import type { InstanceStatus as _berth_v1_InstanceStatus, InstanceStatus__Output as _berth_v1_InstanceStatus__Output } from '../../berth/v1/InstanceStatus.js';
 import type { LogChunk as _berth_v1_LogChunk, LogChunk__Output as _berth_v1_LogChunk__Output } from '../../berth/v1/LogChunk.js';
+import type { ExecOutput as _berth_v1_ExecOutput, ExecOutput__Output as _berth_v1_ExecOutput__Output } from '../../berth/v1/ExecOutput.js';
+import type { ExecExit as _berth_v1_ExecExit, ExecExit__Output as _berth_v1_ExecExit__Output } from '../../berth/v1/ExecExit.js';
 
 export interface AgentMessage {
   'hello'?: (_berth_v1_Hello | null);
   'heartbeat'?: (_berth_v1_Heartbeat | null);
   'instance_status'?: (_berth_v1_InstanceStatus | null);
   'log_chunk'?: (_berth_v1_LogChunk | null);
-  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk";
+  'exec_output'?: (_berth_v1_ExecOutput | null);
+  'exec_exit'?: (_berth_v1_ExecExit | null);
+  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk"|"exec_output"|"exec_exit";
 }
 
 export interface AgentMessage__Output {
@@ -18,5 +22,7 @@ export interface AgentMessage__Output {
   'heartbeat'?: (_berth_v1_Heartbeat__Output | null);
   'instance_status'?: (_berth_v1_InstanceStatus__Output | null);
   'log_chunk'?: (_berth_v1_LogChunk__Output | null);
-  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk";
+  'exec_output'?: (_berth_v1_ExecOutput__Output | null);
+  'exec_exit'?: (_berth_v1_ExecExit__Output | null);
+  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk"|"exec_output"|"exec_exit";
 }

@@ -5,6 +5,10 @@ import type { HeartbeatAck as _berth_v1_HeartbeatAck, HeartbeatAck__Output as _b
 import type { Assignment as _berth_v1_Assignment, Assignment__Output as _berth_v1_Assignment__Output } from '../../berth/v1/Assignment.js';
 import type { LogRequest as _berth_v1_LogRequest, LogRequest__Output as _berth_v1_LogRequest__Output } from '../../berth/v1/LogRequest.js';
 import type { LogCancel as _berth_v1_LogCancel, LogCancel__Output as _berth_v1_LogCancel__Output } from '../../berth/v1/LogCancel.js';
+import type { ExecStart as _berth_v1_ExecStart, ExecStart__Output as _berth_v1_ExecStart__Output } from '../../berth/v1/ExecStart.js';
+import type { ExecInput as _berth_v1_ExecInput, ExecInput__Output as _berth_v1_ExecInput__Output } from '../../berth/v1/ExecInput.js';
+import type { ExecResize as _berth_v1_ExecResize, ExecResize__Output as _berth_v1_ExecResize__Output } from '../../berth/v1/ExecResize.js';
+import type { ExecClose as _berth_v1_ExecClose, ExecClose__Output as _berth_v1_ExecClose__Output } from '../../berth/v1/ExecClose.js';
 
 export interface ControllerMessage {
   'welcome'?: (_berth_v1_Welcome | null);
@@ -12,7 +16,11 @@ export interface ControllerMessage {
   'assignment'?: (_berth_v1_Assignment | null);
   'log_request'?: (_berth_v1_LogRequest | null);
   'log_cancel'?: (_berth_v1_LogCancel | null);
-  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel";
+  'exec_start'?: (_berth_v1_ExecStart | null);
+  'exec_input'?: (_berth_v1_ExecInput | null);
+  'exec_resize'?: (_berth_v1_ExecResize | null);
+  'exec_close'?: (_berth_v1_ExecClose | null);
+  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close";
 }
 
 export interface ControllerMessage__Output {
@@ -21,5 +29,9 @@ export interface ControllerMessage__Output {
   'assignment'?: (_berth_v1_Assignment__Output | null);
   'log_request'?: (_berth_v1_LogRequest__Output | null);
   'log_cancel'?: (_berth_v1_LogCancel__Output | null);
-  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel";
+  'exec_start'?: (_berth_v1_ExecStart__Output | null);
+  'exec_input'?: (_berth_v1_ExecInput__Output | null);
+  'exec_resize'?: (_berth_v1_ExecResize__Output | null);
+  'exec_close'?: (_berth_v1_ExecClose__Output | null);
+  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close";
 }

@@ -10,6 +10,8 @@ import type { CreateTokenRequest as _berth_v1_CreateTokenRequest, CreateTokenReq
 import type { CreateTokenResponse as _berth_v1_CreateTokenResponse, CreateTokenResponse__Output as _berth_v1_CreateTokenResponse__Output } from '../../berth/v1/CreateTokenResponse.js';
 import type { Endpoints as _berth_v1_Endpoints, Endpoints__Output as _berth_v1_Endpoints__Output } from '../../berth/v1/Endpoints.js';
 import type { Event as _berth_v1_Event, Event__Output as _berth_v1_Event__Output } from '../../berth/v1/Event.js';
+import type { ExecClientMessage as _berth_v1_ExecClientMessage, ExecClientMessage__Output as _berth_v1_ExecClientMessage__Output } from '../../berth/v1/ExecClientMessage.js';
+import type { ExecServerMessage as _berth_v1_ExecServerMessage, ExecServerMessage__Output as _berth_v1_ExecServerMessage__Output } from '../../berth/v1/ExecServerMessage.js';
 import type { FailoverState as _berth_v1_FailoverState, FailoverState__Output as _berth_v1_FailoverState__Output } from '../../berth/v1/FailoverState.js';
 import type { GetHostRequest as _berth_v1_GetHostRequest, GetHostRequest__Output as _berth_v1_GetHostRequest__Output } from '../../berth/v1/GetHostRequest.js';
 import type { HasArtifactRequest as _berth_v1_HasArtifactRequest, HasArtifactRequest__Output as _berth_v1_HasArtifactRequest__Output } from '../../berth/v1/HasArtifactRequest.js';
@@ -80,6 +82,11 @@ export interface OperatorServiceClient extends grpc.Client {
   drain(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   drain(argument: _berth_v1_CordonRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   drain(argument: _berth_v1_CordonRequest, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  
+  Exec(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage__Output>;
+  Exec(options?: grpc.CallOptions): grpc.ClientDuplexStream<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage__Output>;
+  exec(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage__Output>;
+  exec(options?: grpc.CallOptions): grpc.ClientDuplexStream<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage__Output>;
   
   GetHost(argument: _berth_v1_GetHostRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   GetHost(argument: _berth_v1_GetHostRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
@@ -258,6 +265,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   Drain: grpc.handleUnaryCall<_berth_v1_CordonRequest__Output, _berth_v1_Host>;
   
+  Exec: grpc.handleBidiStreamingCall<_berth_v1_ExecClientMessage__Output, _berth_v1_ExecServerMessage>;
+  
   GetHost: grpc.handleUnaryCall<_berth_v1_GetHostRequest__Output, _berth_v1_Host>;
   
   GetRollout: grpc.handleUnaryCall<_berth_v1_ServiceRef__Output, _berth_v1_RolloutView>;
@@ -306,6 +315,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   CreateToken: MethodDefinition<_berth_v1_CreateTokenRequest, _berth_v1_CreateTokenResponse, _berth_v1_CreateTokenRequest__Output, _berth_v1_CreateTokenResponse__Output>
   DeleteService: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ApplyResponse, _berth_v1_ServiceRef__Output, _berth_v1_ApplyResponse__Output>
   Drain: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
+  Exec: MethodDefinition<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage, _berth_v1_ExecClientMessage__Output, _berth_v1_ExecServerMessage__Output>
   GetHost: MethodDefinition<_berth_v1_GetHostRequest, _berth_v1_Host, _berth_v1_GetHostRequest__Output, _berth_v1_Host__Output>
   GetRollout: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_RolloutView, _berth_v1_ServiceRef__Output, _berth_v1_RolloutView__Output>
   GetService: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ServiceStatus, _berth_v1_ServiceRef__Output, _berth_v1_ServiceStatus__Output>

@@ -1,0 +1,233 @@
+/**
+ * OperatorService.Exec: `berth exec`, relayed between the operator's call and
+ * the host's agent stream (exec_start/input/resize/close down, exec_output/exit
+ * up), as Logs is relayed by log-router.ts.
+ *
+ * - Only admin tokens may exec. Every session is audited twice: "Exec" when it
+ *   starts (or is refused: then that is the only entry), "ExecEnd" when it ends,
+ *   with start, end, duration and exit code — or the status it ended with.
+ * - Flow control, end to end: the agent keeps at most a window of output in
+ *   flight and the controller acknowledges it as the operator's client takes it
+ *   (gRPC's write callback, i.e. HTTP/2 flow control to the client). A slow
+ *   client pauses the command; it never grows memory here. Stdin is bounded the
+ *   same way the other way round: the call is paused while the agent has a full
+ *   window of unacknowledged input. An agent that overruns its window is cut off.
+ * - A client that goes away (cancelled) ends the session on the host
+ *   (exec_close); a host whose stream ends ends its sessions (UNAVAILABLE).
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { OperatorServiceHandlers } from "../../shared/gen/berth/v1/OperatorService.js";
+import type { ExecClientMessage__Output } from "../../shared/gen/berth/v1/ExecClientMessage.js";
+import type { ControllerMessage } from "../../shared/gen/berth/v1/ControllerMessage.js";
+import { EXEC_MAX_CHUNK_BYTES, EXEC_START_TIMEOUT_MS, EXEC_WINDOW_BYTES } from "../../shared/exec/limits.js";
+import { AckBatcher, ByteWindow } from "../../shared/exec/window.js";
+import type { Principal } from "../auth/token-service.js";
+import { summarize } from "../audit/audit-log.js";
+import { hostStatus } from "../hosts/host.js";
+import type { ServiceState } from "../services/state.js";
+import { instanceId } from "../services/records.js";
+import { authenticate, type OperatorServiceDeps } from "./operator-service.js";
+import { GrpcError, toStatus } from "./errors.js";
+import { validateExecChunk, validateExecRequest, validateTerminalSize, type ExecRequestInput } from "./validate.js";
+import type { ExecRouter } from "./exec-router.js";
+import { pickInstance, resolveHostRef } from "./exec-target.js";
+
+export interface ExecHandlerDeps extends OperatorServiceDeps {
+  state: Pick<ServiceState, "service" | "instancesOf">;
+  execs: ExecRouter;
+}
+
+type Phase = "waiting" | "starting" | "running" | "ended";
+
+export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, "Exec"> {
+  return {
+    Exec(call) {
+      const peer = call.getPeer();
+      let phase: Phase = "waiting";
+      let who: Principal | undefined;
+      let id = 0;
+      let hostId = "";
+      let instance = "";
+      let req: ExecRequestInput | undefined;
+      let raw: unknown = {};
+      let startedMs = 0;
+      let agentSend: ((m: ControllerMessage) => void) | undefined;
+      let eofPending = false;
+      let eofSent = false;
+      // Stdin towards the agent, and acks for the output the client has taken.
+      const stdinWindow = new ByteWindow(EXEC_WINDOW_BYTES);
+      const outputAcks = new AckBatcher(EXEC_WINDOW_BYTES);
+      let unconsumed = 0;
+
+      const what = (): Record<string, unknown> =>
+        req
+          ? { session: id || undefined, host: hostId || req.host, service: req.service || undefined, instance: instance || undefined, command: req.command, tty: req.tty }
+          : (raw as Record<string, unknown>);
+      const audit = (method: string, request: unknown, code: number, error: string): void =>
+        void d.audit
+          ?.append({ tokenId: who?.tokenId ?? "", role: who?.role ?? "", method, request: summarize(request), code, error, peer })
+          .catch((err: unknown) => d.log.error({ err, method }, "writing the audit log failed"));
+
+      /** Ends everything once: the session, the call, and the audit trail. */
+      const finish = (o: { code: grpc.status; error: string; exit?: { code: number; signal: string }; closeAgent?: string }): void => {
+        if (phase === "ended") return;
+        const wasRunning = phase === "running";
+        phase = "ended";
+        clearTimeout(startTimer);
+        if (id) d.execs.close(id);
+        if (wasRunning) {
+          if (o.closeAgent) agentSend?.({ exec_close: { session_id: id, reason: o.closeAgent } });
+          const endedMs = d.now();
+          audit(
+            "ExecEnd",
+            { ...what(), started_ms: startedMs, ended_ms: endedMs, duration_ms: endedMs - startedMs, exit_code: o.exit?.code ?? null, signal: o.exit?.signal || undefined },
+            o.code,
+            o.error,
+          );
+          d.log.info({ session: id, host: hostId, actor: who?.tokenId, code: o.exit?.code, status: o.code || undefined, error: o.error || undefined }, "exec session ended");
+        } else {
+          audit("Exec", what(), o.code, o.error);
+        }
+        if (o.exit) {
+          call.write({ exit: o.exit });
+          call.end();
+        } else if (o.code !== grpc.status.CANCELLED) {
+          call.emit("error", Object.assign(new Error(o.error), { code: o.code, details: o.error }));
+        }
+      };
+      const fail = (err: unknown): void => {
+        const s = toStatus(err);
+        if (s.internal) d.log.error({ err, session: id || undefined }, "exec failed");
+        finish({ code: s.code, error: s.details, closeAgent: s.details });
+      };
+
+      const startTimer = setTimeout(() => fail(new GrpcError(grpc.status.INVALID_ARGUMENT, `start: not sent within ${EXEC_START_TIMEOUT_MS / 1000}s of the call`)), EXEC_START_TIMEOUT_MS);
+
+      const sendEof = (): void => {
+        if (eofSent) return;
+        eofSent = true;
+        agentSend?.({ exec_input: { session_id: id, eof: true } });
+      };
+
+      const begin = async (start: unknown): Promise<void> => {
+        phase = "starting";
+        raw = start ?? {};
+        // Nothing more is read until the session runs: stdin waits in gRPC's buffers.
+        call.pause();
+        who = await authenticate(d, call.metadata);
+        if (phase !== "starting") return; // the client went away meanwhile
+        if (who.role !== "admin") throw new GrpcError(grpc.status.PERMISSION_DENIED, `exec needs the admin role; the token has ${who.role}`);
+        req = validateExecRequest(start);
+        if (req.service) {
+          const svc = d.state.service(req.service);
+          if (!svc) throw new GrpcError(grpc.status.NOT_FOUND, `no service "${req.service}"; \`berth services\` lists them`);
+          const inst = pickInstance(svc.name, d.state.instancesOf(svc.name), req.instance);
+          hostId = inst.hostId;
+          instance = instanceId(svc.name, inst.slot);
+        } else {
+          hostId = resolveHostRef(d.registry, req.host).id;
+        }
+        const rec = d.registry.get(hostId);
+        const live = d.registry.live.get(hostId);
+        if (!live?.send) {
+          const name = rec?.facts?.hostname ? ` (${rec.facts.hostname})` : "";
+          throw new GrpcError(grpc.status.UNAVAILABLE, `host ${hostId}${name} is not connected${rec ? ` (${hostStatus(rec)})` : ""}: its agent must be running and reach the controller; \`berth hosts\` shows when it was last heard from`);
+        }
+        const opened = d.execs.open({
+          hostId,
+          output: (o) => {
+            if (phase !== "running") return;
+            if (o.ack && stdinWindow.ack(o.ack)) call.resume();
+            const n = o.data.length;
+            if (!n) return;
+            unconsumed += n;
+            if (unconsumed > EXEC_WINDOW_BYTES + EXEC_MAX_CHUNK_BYTES) {
+              finish({ code: grpc.status.INTERNAL, error: `host ${hostId} sent more output than its flow-control window allows; the session was ended`, closeAgent: "output window overrun" });
+              return;
+            }
+            // The callback runs once gRPC has handed the bytes on towards the client
+            // under HTTP/2 flow control: only then are they acknowledged to the agent.
+            call.write(o.stderr ? { stderr: o.data } : { stdout: o.data }, () => {
+              unconsumed -= n;
+              const ack = outputAcks.consumed(n);
+              if (ack && phase === "running") agentSend?.({ exec_input: { session_id: id, ack } });
+            });
+          },
+          exit: (e) => {
+            if (e.error) finish({ code: grpc.status.FAILED_PRECONDITION, error: `on host ${hostId}: ${e.error}` });
+            else finish({ code: grpc.status.OK, error: "", exit: { code: e.code, signal: e.signal } });
+          },
+          lost: (why) => finish({ code: grpc.status.UNAVAILABLE, error: `host ${hostId}: ${why}; the session ended` }),
+        });
+        if (opened === undefined) {
+          throw new GrpcError(grpc.status.RESOURCE_EXHAUSTED, `host ${hostId} already has ${d.execs.maxPerHost} exec sessions, the most at once; end one and try again`);
+        }
+        id = opened;
+        agentSend = live.send;
+        startedMs = d.now();
+        phase = "running";
+        clearTimeout(startTimer);
+        agentSend({ exec_start: { session_id: id, command: req.command, tty: req.tty, rows: req.rows, cols: req.cols, term: req.term, instance } });
+        call.write({ started: { session_id: id, host: hostId, instance } });
+        audit("Exec", what(), grpc.status.OK, "");
+        d.log.info({ session: id, host: hostId, instance: instance || undefined, actor: who.tokenId, command: req.command[0]?.slice(0, 64) ?? "(shell)", tty: req.tty }, "exec session started");
+        for (const m of early.splice(0)) running(m);
+        if (eofPending) sendEof();
+        call.resume();
+      };
+
+      /** A message of a running session. */
+      const running = (m: ExecClientMessage__Output): void => {
+        try {
+          switch (m.msg) {
+            case "stdin": {
+              const data = validateExecChunk(m.stdin, "stdin");
+              if (eofSent) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "stdin: sent after stdin_eof");
+              if (!data.length) return;
+              agentSend?.({ exec_input: { session_id: id, data } });
+              if (stdinWindow.take(data.length)) call.pause();
+              return;
+            }
+            case "resize": {
+              const size = validateTerminalSize(m.resize ?? {});
+              if (req?.tty) agentSend?.({ exec_resize: { session_id: id, rows: size.rows, cols: size.cols } });
+              return;
+            }
+            case "stdin_eof":
+              sendEof();
+              return;
+            case "start":
+              throw new GrpcError(grpc.status.INVALID_ARGUMENT, "start: sent twice");
+            case undefined:
+              throw new GrpcError(grpc.status.INVALID_ARGUMENT, "empty message");
+            default: {
+              const never: never = m.msg;
+              throw new GrpcError(grpc.status.INVALID_ARGUMENT, `unknown message ${String(never)}`);
+            }
+          }
+        } catch (err) {
+          fail(err);
+        }
+      };
+      // Messages that were already on their way while the session was starting.
+      const early: ExecClientMessage__Output[] = [];
+
+      call.on("data", (m: ExecClientMessage__Output) => {
+        if (phase === "waiting") {
+          if (m.msg !== "start") return fail(new GrpcError(grpc.status.INVALID_ARGUMENT, "start: the first message must be the start of the session"));
+          begin(m.start).catch(fail);
+        } else if (phase === "starting") {
+          if (early.length >= 64) return fail(new GrpcError(grpc.status.RESOURCE_EXHAUSTED, "too many messages before the session started"));
+          early.push(m);
+        } else if (phase === "running") running(m);
+      });
+      // The client half-closed: its stdin ended (the command may still run and print).
+      call.on("end", () => {
+        if (phase === "running") sendEof();
+        else if (phase === "starting") eofPending = true;
+        else if (phase === "waiting") fail(new GrpcError(grpc.status.INVALID_ARGUMENT, "start: the call ended before its start message"));
+      });
+      call.on("cancelled", () => finish({ code: grpc.status.CANCELLED, error: "the client went away", closeAgent: "the operator's client went away" }));
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import * as grpc from "@grpc/grpc-js";
+import { pickInstance, resolveHostRef } from "../../../controller/api/exec-target.js";
+import { HostNotFoundError } from "../../../controller/hosts/registry.js";
+import type { HostRecord } from "../../../controller/hosts/host.js";
+import type { InstanceRecord } from "../../../controller/services/records.js";
+import { GrpcError } from "../../../controller/api/errors.js";
+
+function host(id: string, hostname: string): HostRecord {
+  return { id, labels: {}, advertiseAddr: "10.0.0.1", facts: { hostname } as HostRecord["facts"], health: "ready", healthSinceMs: 0, cordoned: false, joinedAtMs: 0, certSerial: "" };
+}
+
+function registry(hosts: HostRecord[]): { resolve(q: string): HostRecord; all(): HostRecord[] } {
+  return {
+    all: () => hosts,
+    resolve: (q) => {
+      const exact = hosts.find((h) => h.id === q);
+      if (exact) return exact;
+      const m = hosts.filter((h) => q.length >= 2 && h.id.startsWith(q));
+      if (m.length === 1) return m[0]!;
+      throw new HostNotFoundError(q, m.length > 1 ? "ambiguous" : "none");
+    },
+  };
+}
+
+function inst(slot: number, hostId: string): InstanceRecord {
+  return { service: "web", slot, hostId, epoch: 1, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: null };
+}
+
+const codeOf = (fn: () => unknown): number | undefined => {
+  try {
+    fn();
+  } catch (e) {
+    return e instanceof GrpcError ? e.code : e instanceof HostNotFoundError ? grpc.status.NOT_FOUND : -1;
+  }
+  return undefined;
+};
+
+describe("exec targets", () => {
+  const hosts = [host("3fa9c2e1b7d4", "web-1"), host("3fb000000000", "web-2"), host("77aa00000000", "db"), host("88bb00000000", "db")];
+  const reg = registry(hosts);
+
+  it("takes a host id, a unique prefix, or a unique hostname", () => {
+    expect(resolveHostRef(reg, "3fa9c2e1b7d4").id).toBe("3fa9c2e1b7d4");
+    expect(resolveHostRef(reg, "3fa").id).toBe("3fa9c2e1b7d4");
+    expect(resolveHostRef(reg, "web-2").id).toBe("3fb000000000");
+  });
+
+  it("says which host it could not find, and when a hostname names several", () => {
+    expect(() => resolveHostRef(reg, "nope")).toThrow(/no host "nope"/);
+    expect(() => resolveHostRef(reg, "db")).toThrow(/hostname "db" names 2 hosts \(77aa00000000, 88bb00000000\): give a host id/);
+    expect(() => resolveHostRef(reg, "3f")).toThrow(HostNotFoundError);
+  });
+
+  it("picks the first placed instance, or the one asked for by slot or id", () => {
+    const insts = [inst(2, "h3"), inst(0, ""), inst(1, "h2")];
+    expect(pickInstance("web", insts, "").slot).toBe(1);
+    expect(pickInstance("web", insts, "2").hostId).toBe("h3");
+    expect(pickInstance("web", insts, "web-2").hostId).toBe("h3");
+    expect(codeOf(() => pickInstance("web", insts, "web-0"))).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(codeOf(() => pickInstance("web", insts, "7"))).toBe(grpc.status.NOT_FOUND);
+    expect(() => pickInstance("web", insts, "api-1")).toThrow(/no instance "api-1" of web \(it has web-0, web-1, web-2\)/);
+    expect(codeOf(() => pickInstance("web", [inst(0, "")], ""))).toBe(grpc.status.FAILED_PRECONDITION);
+  });
+});
