@@ -19,14 +19,21 @@ export function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
+/** Longer queries get no suggestion (host ids, hostnames and service names are all shorter). */
+export const MAX_QUERY = 256;
+
 /**
  * The candidate nearest to `query`, if it is near enough to be a plausible
  * typo: within `maxDistance` edits (default: 2, or a third of the query's
  * length for longer names). Ties go to the first candidate given.
  */
 export function closest(query: string, candidates: Iterable<string>, maxDistance: number = Math.max(2, Math.floor(query.length / 3))): string | undefined {
+  // Names are short: a long query is no typo of one, and its O(n·m) distance to
+  // every candidate would let one request hold the controller's event loop.
+  if (query.length > MAX_QUERY) return undefined;
   let best: { name: string; d: number } | undefined;
   for (const name of candidates) {
+    if (Math.abs(name.length - query.length) > maxDistance) continue;
     const d = editDistance(name, query);
     if (d <= maxDistance && (!best || d < best.d)) best = { name, d };
   }

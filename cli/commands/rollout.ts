@@ -5,8 +5,12 @@ import { formatDurationMs } from "../../shared/duration.js";
 import { call, toCliError } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
 import { colour, parseFormat, printData, table } from "../output.js";
+import * as grpc from "@grpc/grpc-js";
 import { progress } from "../progress.js";
 import { withApi, type GlobalOpts } from "./common.js";
+
+/** How long `-w` keeps trying to watch again while the controller is unreachable. */
+const WATCH_RETRY_MS = 120_000;
 
 /** How a rollout ended, for the exit code: 0 only when it succeeded and was not a revert. */
 export function outcome(v: RolloutView__Output): "succeeded" | "failed" | "reverted" | "in-progress" | "none" {
@@ -66,8 +70,12 @@ const toData = (v: RolloutView__Output): unknown => ({
   slots: v.slots.map((s) => ({ ...s, revision: Number(s.revision), surge_revision: Number(s.surge_revision), healthy_since_ms: Number(s.healthy_since_ms), draining_since_ms: Number(s.draining_since_ms) })),
 });
 
+/** `berth rollout status`: the rollout has not ended (read without -w, or the watch was stopped). */
+export const EXIT_ROLLOUT_IN_PROGRESS = 7;
+
 function exitFor(v: RolloutView__Output): void {
   const o = outcome(v);
+  if (o === "in-progress") throw new CliError(`the rollout of ${v.service} to revision ${v.to_revision} has not ended (${v.status}${v.reason ? `: ${v.reason}` : ""})`, EXIT_ROLLOUT_IN_PROGRESS, `berth rollout status ${v.service} -w follows it to its end`);
   if (o === "failed") throw new CliError(`the rollout of ${v.service} to revision ${v.to_revision} failed: ${v.reason}`, EXIT.failed, `berth events --service ${v.service}`);
   if (o === "reverted") throw new CliError(`the rollout of ${v.service} was reverted to revision ${v.to_revision}${v.status === "failed" ? ", and the revert failed too" : ""}`, EXIT.failed, `berth events --service ${v.service}`);
 }
@@ -80,38 +88,61 @@ function exitFor(v: RolloutView__Output): void {
 async function follow(api: Parameters<Parameters<typeof withApi>[1]>[0], name: string, format: string): Promise<RolloutView__Output> {
   const p = format === "table" ? progress({ label: `${name}: waiting for the rollout` }) : undefined;
   return new Promise<RolloutView__Output>((resolve, reject) => {
-    const stream = api.client.WatchRollout({ name }, api.metadata);
     let last: RolloutView__Output | undefined;
     let ended = false;
-    const finish = (v: RolloutView__Output | undefined): void => {
+    let stream: ReturnType<typeof api.client.WatchRollout> | undefined;
+    /** Since when the watch has been down (a controller restart): it is opened again until this gets too long. */
+    let lostSince = 0;
+    const finish = (v: RolloutView__Output | undefined, err?: unknown): void => {
       if (ended) return;
       ended = true;
-      p?.done(v ? summaryLine(v) : undefined);
-      stream.cancel();
-      if (v) resolve(v);
-      else reject(new CliError(`the watch on ${name} ended before the rollout did`, EXIT.failed));
+      process.off("SIGINT", onSigint);
+      p?.done(v && !err ? summaryLine(v) : undefined);
+      stream?.cancel();
+      if (err) reject(err);
+      else if (v) resolve(v);
+      else reject(new CliError(`the watch on ${name} ended before the rollout did`, EXIT_ROLLOUT_IN_PROGRESS));
     };
-    stream.on("data", (v: RolloutView__Output) => {
-      last = v;
-      if (format === "json") console.log(JSON.stringify(toData(v)));
-      else if (p?.live) {
-        p.update({
-          done: v.done,
-          total: v.total,
-          label: summaryLine(v).replace(/^\S+ /, ""),
-          lines: v.slots.map((x) => `${x.in_batch ? "*" : " "} ${x.instance.padEnd(16)} r${x.revision} ${x.phase}${x.surge_host ? `  + r${x.surge_revision} on ${x.surge_host} ${x.surge_phase}` : ""}`),
-        });
-      } else p?.update({ done: v.done, total: v.total, label: summaryLine(v) });
-      if (outcome(v) !== "in-progress") finish(v);
-    });
-    stream.on("error", (err: Error & { code?: number }) => {
-      if (err.code === 1) return finish(last);
-      ended = true;
-      p?.done();
-      reject(toCliError(err, api.cfg.addr));
-    });
-    stream.on("end", () => finish(last));
-    process.once("SIGINT", () => finish(last));
+    const onSigint = (): void => finish(last);
+    process.once("SIGINT", onSigint);
+    const reopen = (err: (Error & { code?: number; details?: string }) | undefined): void => {
+      if (ended) return;
+      // The controller went away (restart, failover of its host): the rollout goes on; so does the watch.
+      const transient = err === undefined || err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED;
+      if (!transient) return finish(last, toCliError(err, api.cfg.addr));
+      lostSince ||= Date.now();
+      if (Date.now() - lostSince > WATCH_RETRY_MS) return finish(last, toCliError(err ?? new Error("the watch ended"), api.cfg.addr));
+      p?.line(`lost the controller (${err?.details || err?.message || "stream ended"}); watching again…`);
+      setTimeout(open, 500);
+    };
+    const open = (): void => {
+      if (ended) return;
+      const s = api.client.WatchRollout({ name }, api.metadata);
+      stream = s;
+      let failed = false;
+      s.on("data", (v: RolloutView__Output) => {
+        lostSince = 0;
+        last = v;
+        if (format === "json") console.log(JSON.stringify(toData(v)));
+        else if (p?.live) {
+          p.update({
+            done: v.done,
+            total: v.total,
+            label: summaryLine(v).replace(/^\S+ /, ""),
+            lines: v.slots.map((x) => `${x.in_batch ? "*" : " "} ${x.instance.padEnd(16)} r${x.revision} ${x.phase}${x.surge_host ? `  + r${x.surge_revision} on ${x.surge_host} ${x.surge_phase}` : ""}`),
+          });
+        } else p?.update({ done: v.done, total: v.total, label: summaryLine(v) });
+        if (outcome(v) !== "in-progress") finish(v);
+      });
+      s.on("error", (err: Error & { code?: number }) => {
+        failed = true;
+        reopen(err);
+      });
+      s.on("end", () => {
+        if (!failed) reopen(undefined);
+      });
+    };
+    open();
   });
 }
 
@@ -137,7 +168,7 @@ export function registerRollout(program: Command, global: () => GlobalOpts): voi
     .argument("<name>", "service name")
     .option("-w, --watch", "follow until the rollout ends: a live progress bar on a terminal, one line per change when piped")
     .option("-o, --output <format>", "table, json or yaml (with -w, json prints one view per line)", "table")
-    .description("where the rollout stands; exit code 0 when it succeeded, 1 when it failed or was reverted")
+    .description("where the rollout stands; exit code 0 when it succeeded, 1 when it failed or was reverted, 7 while it has not ended")
     .addHelpText("after", "\nExamples:\n  berth rollout status web\n  berth apply -f web.yaml && berth rollout status web -w   # gate a pipeline on it")
     .action(async (name: string, o: { watch?: boolean; output: string }) => {
       const format = parseFormat(o.output);

@@ -10,7 +10,7 @@ import type { RolloutControlRequest } from "../../shared/gen/berth/v1/RolloutCon
 import type { NewEvent } from "../events/event-log.js";
 import type { ReconcileLoop } from "../reconcile/loop.js";
 import type { ServiceState } from "../services/state.js";
-import { instanceId, specOf, type ServiceRecord } from "../services/records.js";
+import { instanceId, specToRestore, type ServiceRecord } from "../services/records.js";
 import { newRevision } from "../services/apply.js";
 import { slotViews } from "../rollout/drive.js";
 import { pause, promote, resume, type RolloutState } from "../rollout/next-step.js";
@@ -83,6 +83,7 @@ export function rolloutView(d: Pick<RolloutHandlerDeps, "state" | "loop" | "regi
 export function rolloutHandlers(d: RolloutHandlerDeps): RolloutHandlers {
   const control = async (svcName: string, action: RolloutAction, actor: string): Promise<RolloutView> => {
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+      const readVersion = d.state.version;
       const svc = d.service(svcName);
       const r = d.state.rollout(svc.name);
       const nowMs = d.now();
@@ -96,14 +97,18 @@ export function rolloutHandlers(d: RolloutHandlerDeps): RolloutHandlers {
           if (revision <= 0 || !(svc.history ?? []).some((h) => h.revision === revision)) {
             throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${svc.name} has no previous revision to go back to (it is on revision ${svc.revision})`);
           }
-          spec = specOf(svc, revision);
+          spec = specToRestore(svc, revision);
         }
         const n = newRevision(svc, spec, d.state.allInstances(), r, nowMs, revision);
+        // Neither the same spec again nor what ran before is a new version to try on a few
+        // first: a restart and an undo run without a canary stop.
+        n.rollout.promoted = true;
         const message = action === "undo" ? `back to revision ${n.rec.revision} (from ${svc.revision})` : `revision ${n.rec.revision}: restart of revision ${svc.revision}`;
         ok = await d.state.commit({
           putServices: [n.rec],
           putRollouts: [n.rollout],
           events: [ev(action === "undo" ? "service.undone" : "service.restarted", message), ev("rollout.started", `revision ${n.rollout.fromRevision} → ${n.rollout.toRevision}`)],
+          readVersion,
         });
       } else {
         if (!r) throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${svc.name} has no rollout (one starts with an apply that changes it, or berth restart ${svc.name})`);
@@ -111,7 +116,7 @@ export function rolloutHandlers(d: RolloutHandlerDeps): RolloutHandlers {
         if (next === r) {
           throw new GrpcError(grpc.status.FAILED_PRECONDITION, `the rollout of ${svc.name} to revision ${r.toRevision} is ${r.status}: nothing to ${action}`);
         }
-        ok = await d.state.commit({ putRollouts: [next], events: [ev(`rollout.${action === "promote" ? "promoted" : action === "pause" ? "paused" : "resumed"}`, `revision ${r.toRevision}`)] });
+        ok = await d.state.commit({ readVersion, putRollouts: [next], events: [ev(`rollout.${action === "promote" ? "promoted" : action === "pause" ? "paused" : "resumed"}`, `revision ${r.toRevision}`)] });
       }
       if (ok) {
         await d.loop.settle();

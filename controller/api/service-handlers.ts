@@ -176,9 +176,10 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       // rollout; a conflict with it is not the operator's: plan again from fresh state.
       let p: ReturnType<typeof planFor>;
       for (let attempt = 0; ; attempt++) {
+        const readVersion = d.state.version;
         p = planFor(req, who.tokenId, true);
         if (p.errors.length) throw new GrpcError(grpc.status.INVALID_ARGUMENT, p.errors.join("\n"));
-        if (await d.state.commit({ putServices: p.puts, deleteServices: p.deletes, putRollouts: p.rollouts, events: p.events })) break;
+        if (await d.state.commit({ putServices: p.puts, deleteServices: p.deletes, putRollouts: p.rollouts, events: p.events, readVersion })) break;
         if (attempt >= 4) throw new GrpcError(grpc.status.ABORTED, "services changed concurrently; plan again");
       }
       d.log.info({ actor: who.tokenId, changed: p.puts.map((s) => s.name), deleted: p.deletes }, "apply");

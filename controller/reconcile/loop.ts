@@ -12,8 +12,9 @@ import type { HostRegistry } from "../hosts/registry.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { NewEvent } from "../events/event-log.js";
 import type { ServiceState } from "../services/state.js";
-import { instanceId, specOf, type InstanceRecord, type ObservedInstance } from "../services/records.js";
+import { instanceId, specOf, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
 import { driveRollouts } from "../rollout/drive.js";
+import { lastGood } from "../services/apply.js";
 import { reconcile, type FailoverInput, type HostView } from "./planner.js";
 
 const MiB = 1024 * 1024;
@@ -113,6 +114,7 @@ export class ReconcileLoop {
   private async pass(): Promise<void> {
     const { state, registry } = this.d;
     const nowMs = this.d.now();
+    const readVersion = state.version;
     const services = state.allServices();
     const hosts = registry.all().map((h) => this.hostView(h));
     const rollouts = state.allRollouts();
@@ -124,6 +126,7 @@ export class ReconcileLoop {
       nowMs,
       failover: this.d.failover(),
       rollouts: new Set(rollouts.map((r) => r.service)),
+      newCopyRevision: new Map(rollouts.filter((r) => r.status !== "succeeded").map((r) => [r.service, lastGood(state.service(r.service) ?? { revision: r.toRevision } as ServiceRecord, r)])),
     });
     // Rollouts step on the records as this pass leaves them, and commit with them.
     const after = new Map<string, InstanceRecord>(state.allInstances().map((i) => [`${i.service}/${i.slot}`, i]));
@@ -143,7 +146,7 @@ export class ReconcileLoop {
       this.wake.unref();
     }
     if (puts.size || out.deletes.length || ro.putRollouts.length || ro.putServices.length) {
-      const ok = await state.commit({ putInstances: [...puts.values()], deleteInstances: out.deletes, putRollouts: ro.putRollouts, putServices: ro.putServices, events });
+      const ok = await state.commit({ putInstances: [...puts.values()], deleteInstances: out.deletes, putRollouts: ro.putRollouts, putServices: ro.putServices, events, readVersion });
       if (!ok) {
         this.runner.requeue(); // state reloaded: derive again from what is stored
         return;

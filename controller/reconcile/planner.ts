@@ -36,6 +36,12 @@ export interface ReconcileInput {
   failover?: FailoverInput;
   /** Services with a rollout record: their revisions change only through it. */
   rollouts?: ReadonlySet<string>;
+  /**
+   * The revision a brand-new copy of a service starts on while its rollout has not
+   * succeeded (scaling up mid-rollout): the last good one, which the rollout then
+   * moves like any other. Absent: the service's current revision.
+   */
+  newCopyRevision?: ReadonlyMap<string, number>;
 }
 
 export interface FailoverInput {
@@ -101,9 +107,14 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       const o = observedFor(i.moveTo.hostId, i, i.moveTo.epoch);
       const servingLost = !i.hostId || hosts.get(i.hostId)?.rec.health === "down";
       const drainEnd = i.drainingSinceMs != null ? i.drainingSinceMs + svc.spec.update.drainTimeMs : undefined;
-      if (!target || target.rec.health === "down" || o?.state === "failed") {
-        out.events.push({ type: "instance.move-abandoned", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: ${o?.state === "failed" ? `failed on the new host: ${o.detail}` : "the new host is gone"}` });
-        i = { ...i, moveTo: null, lastEpoch: Math.max(i.lastEpoch ?? 0, i.moveTo.epoch), avoidHosts: o?.state === "failed" ? [...i.avoidHosts, i.moveTo.hostId] : i.avoidHosts };
+      // A retire that ends with its surge copy out of service would leave the slot with
+      // nothing in service: the old copy stays instead.
+      const retireFailed = Boolean(i.moveTo.surge) && !servingLost && drainEnd !== undefined && input.nowMs >= drainEnd && o?.state !== "healthy";
+      if (!target || target.rec.health === "down" || o?.state === "failed" || retireFailed) {
+        const why = o?.state === "failed" ? `failed on the new host: ${o.detail}` : retireFailed ? "the new copy is not healthy at the end of the drain; the old one stays" : "the new host is gone";
+        out.events.push({ type: "instance.move-abandoned", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: ${why}` });
+        // The old copy is the slot's again: back in service if a retire had drained it.
+        i = { ...i, moveTo: null, drainingSinceMs: i.moveTo.surge ? null : i.drainingSinceMs, lastEpoch: Math.max(i.lastEpoch ?? 0, i.moveTo.epoch), avoidHosts: o?.state === "failed" ? [...i.avoidHosts, i.moveTo.hostId] : i.avoidHosts };
       } else if (i.moveTo.surge ? servingLost || (drainEnd !== undefined && input.nowMs >= drainEnd) : o?.state === "healthy" || servingLost) {
         const why = i.moveTo.surge ? (servingLost ? "its old host is gone" : "retired after draining") : servingLost ? "its old host is gone" : "healthy on the new host";
         out.events.push({ type: "instance.moved", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)} moved from ${i.hostId || "-"} (${why})` });
@@ -164,7 +175,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       epoch,
       lastEpoch: epoch,
       // A replacement keeps its revision (a rollout in progress or failed moves it, not a failover).
-      revision: prev && prev.epoch > 0 ? prev.revision : svc.revision,
+      revision: prev ? prev.revision : (input.newCopyRevision?.get(p.service) ?? svc.revision),
       pinnedHost: prev?.pinnedHost ?? "",
       avoidHosts: prev?.avoidHosts ?? [],
       moveTo: null,
@@ -186,7 +197,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     out.unplaced.set(instanceId(u.service, u.slot), u.reason);
     if (!prev) {
       const svc = services.get(u.service)!;
-      put({ service: u.service, slot: u.slot, hostId: "", epoch: 0, revision: svc.revision, pinnedHost: "", avoidHosts: [], moveTo: null });
+      put({ service: u.service, slot: u.slot, hostId: "", epoch: 0, revision: input.newCopyRevision?.get(u.service) ?? svc.revision, pinnedHost: "", avoidHosts: [], moveTo: null });
     }
   }
 

@@ -16,7 +16,7 @@ import type { NewEvent } from "../events/event-log.js";
 import { schedule } from "../scheduler/schedule.js";
 import { snapshotOf, type HostView } from "../reconcile/planner.js";
 import { silentHosts } from "../reconcile/endpoints.js";
-import { instanceId, nextEpoch, referencedRevisions, specOf, withRevision, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+import { instanceId, nextEpoch, previousOf, referencedRevisions, specToRestore, withRevision, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
 import { nextStep, startRollout, type Action, type RolloutState, type SlotView } from "./next-step.js";
 import { copyPhase } from "./phase.js";
 
@@ -64,8 +64,10 @@ export function slotViews(svc: ServiceRecord, instances: readonly InstanceRecord
         const f = copyFacts(i.moveTo.hostId, i, i.moveTo.epoch, hosts, observed);
         surge = { revision: i.moveTo.revision ?? i.revision, phase: copyPhase({ ...f, drainingSinceMs: null }, minHealthy, nowMs), healthySinceMs: f.healthySinceMs };
       }
+      const h = i.hostId ? hosts.get(i.hostId) : undefined;
       return {
         slot: i.slot,
+        stranded: !i.moveTo && (!i.hostId || !h || h.rec.health === "down"),
         revision: i.revision,
         phase: copyPhase({ ...serving, drainingSinceMs: draining }, minHealthy, nowMs),
         healthySinceMs: serving.healthySinceMs,
@@ -115,10 +117,17 @@ export function driveRollouts(input: DriveInput): DriveOutput {
     // reconnecting agent) would look out of service, and so free to replace: wait
     // for its word. The reconcile tick looks again within a second.
     if (silentHosts(svc.name, all, recs, input.observed).length > 0) continue;
-    const views = slotViews(svc, all, hosts, input.observed, input.nowMs);
+    const before = prepare(r, svc, all, hosts, input.nowMs);
+    for (const i of before.puts) {
+      byKey.set(`${i.service}/${i.slot}`, i);
+      out.puts.push(i);
+    }
+    out.events.push(...before.events);
+    const mine = [...byKey.values()];
+    const views = slotViews(svc, mine, hosts, input.observed, input.nowMs);
     const surges = views.filter((v) => v.surge !== null).length;
-    const spares = spareHosts(svc, input, all, Math.max(0, u.maxSurge - surges));
-    const step = nextStep({ rollout: r, update: u, instances: svc.spec.instances, slots: views, spareHosts: spares.length, nowMs: input.nowMs });
+    const spares = spareHosts(svc, input, mine, Math.max(0, u.maxSurge - surges));
+    const step = nextStep({ rollout: before.rollout, update: u, instances: svc.spec.instances, slots: views, spareHosts: spares.length, nowMs: input.nowMs });
     for (const e of step.events) out.events.push({ type: e.type, service: svc.name, message: e.message });
     for (const a of step.actions) {
       const k = `${svc.name}/${a.slot}`;
@@ -135,7 +144,8 @@ export function driveRollouts(input: DriveInput): DriveOutput {
     if (step.revertTo !== undefined) {
       const refs = referencedRevisions(all.filter((i) => i.service === svc.name));
       refs.add(r.toRevision);
-      current = withRevision(svc, step.revertTo, specOf(svc, step.revertTo), refs, input.nowMs);
+      // A revert is no new step forward: undo from the restored revision still goes where it went before.
+      current = withRevision(svc, step.revertTo, specToRestore(svc, step.revertTo), refs, input.nowMs, { previousRevision: previousOf(svc, step.revertTo) });
       out.putServices.push(current);
       rollout = startRollout(svc.name, r.toRevision, step.revertTo, input.nowMs, { autoReverted: true });
       out.events.push({ type: "service.reverted", service: svc.name, message: `revision ${step.revertTo} is current again (revision ${r.toRevision} failed)` });
@@ -148,6 +158,43 @@ export function driveRollouts(input: DriveInput): DriveOutput {
   const last = new Map(out.puts.map((p) => [`${p.service}/${p.slot}`, p]));
   out.puts = [...last.values()];
   return out;
+}
+
+const ACTIVE = new Set(["running", "reverting"]);
+
+/**
+ * What the shell settles before a step, so the pure machine never waits on it:
+ *  - a surge copy of another revision (left by a rollout this one superseded) is
+ *    stopped: its spare is needed, and it would hold maxSurge forever;
+ *  - a batch slot whose surge copy was lost (its spare died, or it was not healthy
+ *    when its retire ended) gets another go: the issued surge/retire are forgotten
+ *    and the batch's healthy deadline restarts — losing a spare is not the revision's fault;
+ *  - a stranded slot (no host, or its host down) takes the target revision, so it
+ *    comes back on it; it is not batched (SlotView.stranded).
+ */
+function prepare(r: RolloutState, svc: ServiceRecord, all: readonly InstanceRecord[], hosts: ReadonlyMap<string, HostView>, nowMs: number): { rollout: RolloutState; puts: InstanceRecord[]; events: NewEvent[] } {
+  const puts: InstanceRecord[] = [];
+  const events: NewEvent[] = [];
+  let rollout = r;
+  for (const i of all) {
+    if (i.service !== svc.name) continue;
+    let next = i;
+    const surgeRev = next.moveTo?.surge ? (next.moveTo.revision ?? next.revision) : undefined;
+    if (next.moveTo && surgeRev !== undefined && surgeRev !== r.toRevision && next.drainingSinceMs == null && r.status !== "succeeded") {
+      events.push({ type: "rollout.cancel", service: svc.name, host: next.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: the surge copy of revision ${surgeRev} on ${next.moveTo.hostId} is stopped (superseded by revision ${r.toRevision})` });
+      next = { ...next, moveTo: null, lastEpoch: Math.max(next.lastEpoch ?? 0, next.moveTo.epoch) };
+    }
+    const b = rollout.batch;
+    if (b && b.viaSpare.includes(i.slot) && !next.moveTo && next.revision !== r.toRevision && b.issued.some((x) => x.slot === i.slot && (x.kind === "surge" || x.kind === "retire"))) {
+      rollout = { ...rollout, batch: { ...b, startedAtMs: nowMs, issued: b.issued.filter((x) => x.slot !== i.slot || (x.kind !== "surge" && x.kind !== "retire")) } };
+      events.push({ type: "rollout.surge-lost", service: svc.name, message: `${instanceId(i.service, i.slot)}: its surge copy is gone; trying again` });
+    }
+    const host = next.hostId ? hosts.get(next.hostId) : undefined;
+    const stranded = !next.moveTo && (!next.hostId || !host || host.rec.health === "down");
+    if (stranded && next.revision !== r.toRevision && ACTIVE.has(r.status)) next = { ...next, revision: r.toRevision, drainingSinceMs: null, avoidHosts: [] };
+    if (next !== i) puts.push(next);
+  }
+  return { rollout, puts, events };
 }
 
 /** The record after an action; the record itself when the action cannot be carried out now. */

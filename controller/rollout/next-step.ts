@@ -71,6 +71,13 @@ export interface SlotView {
   /** When the serving copy left the endpoints (a drain or a retire); null when it has not. */
   drainingSinceMs: number | null;
   surge: SurgeView | null;
+  /**
+   * No usable host: waiting for placement, or its host is down (failover held or not
+   * yet due). The reconcile loop brings it back, on `toRevision` (the shell sets its
+   * revision); the rollout does not wait for it, batch it, or fail for it — but it
+   * is out of the endpoints, so it still counts against maxUnavailable.
+   */
+  stranded?: boolean;
 }
 
 export type Action =
@@ -276,7 +283,7 @@ function isForeignMove(v: SlotView): boolean {
  * one), or it carries a stale surge copy.
  */
 function needsWork(v: SlotView, to: number): boolean {
-  if (isDone(v, to) || isForeignMove(v)) return false;
+  if (isDone(v, to) || isForeignMove(v) || v.stranded) return false;
   return v.revision !== to || (v.drainingSinceMs !== null && v.surge === null) || hasStaleSurge(v, to);
 }
 
@@ -391,14 +398,14 @@ function healthyDeadlineAt(b: RolloutBatch, u: UpdateSpec): number {
 function unhealthySlots(b: RolloutBatch, views: ReadonlyMap<number, SlotView>, to: number): number[] {
   return b.slots.filter((s) => {
     const v = views.get(s);
-    if (v === undefined || b.done.includes(s) || isDone(v, to)) return false;
+    if (v === undefined || v.stranded || b.done.includes(s) || isDone(v, to)) return false;
     return !(b.viaSpare.includes(s) && v.surge !== null && v.surge.revision === to && v.surge.phase === "in-service");
   });
 }
 
-/** Every slot of the batch has been done (a slot that is gone, scaled down, counts as done). */
+/** Every slot of the batch has been done (a slot that is gone, scaled down or stranded, counts as done). */
 function batchComplete(b: RolloutBatch, views: ReadonlyMap<number, SlotView>): boolean {
-  return b.slots.every((s) => b.done.includes(s) || !views.has(s));
+  return b.slots.every((s) => b.done.includes(s) || !views.has(s) || views.get(s)!.stranded === true);
 }
 
 interface Pick {
@@ -510,12 +517,13 @@ export function nextStep(input: NextStepInput): NextStepResult {
       }
     }
     // 2. Done when every slot runs toRevision in service, whatever the status.
-    if (input.slots.length >= instances && input.slots.every((v) => isDone(v, to))) {
+    const stranded = input.slots.filter((v) => v.stranded === true && v.revision === to).length;
+    if (input.slots.length >= instances && input.slots.every((v) => isDone(v, to) || (v.stranded === true && v.revision === to)) && (stranded === 0 || stranded < input.slots.length)) {
       r.status = "succeeded";
       r.reason = "";
       r.batch = null;
       r.endedAtMs = nowMs;
-      events.push({ type: "rollout.succeeded", message: `every instance runs revision ${to} and is in service` });
+      events.push({ type: "rollout.succeeded", message: stranded ? `every placed instance runs revision ${to} and is in service; ${stranded} waiting for a host will start on it` : `every instance runs revision ${to} and is in service` });
       return { rollout: r, actions, wakeAtMs: null, events };
     }
     // 3. Deadlines, only while the rollout may move (a pause or a wait for a human is not a failure).

@@ -39,6 +39,8 @@ export interface ServiceRecord {
 export interface SpecRevision {
   revision: number;
   spec: ServiceSpec;
+  /** What was current before this revision became current: where an undo from it would go. */
+  previousRevision?: number;
 }
 
 /** The spec a copy on `revision` runs: the current one, or the revision's from history (the current one if it was pruned). */
@@ -55,8 +57,8 @@ export const HISTORY_KEEP = 3;
  * joins the history, which keeps every revision in `referenced` and the newest
  * HISTORY_KEEP others.
  */
-export function withRevision(svc: ServiceRecord, revision: number, spec: ServiceSpec, referenced: ReadonlySet<number>, nowMs: number): ServiceRecord {
-  const all = [{ revision: svc.revision, spec: svc.spec }, ...(svc.history ?? [])].filter((h, i, a) => h.revision !== revision && a.findIndex((x) => x.revision === h.revision) === i);
+export function withRevision(svc: ServiceRecord, revision: number, spec: ServiceSpec, referenced: ReadonlySet<number>, nowMs: number, o: { previousRevision?: number } = {}): ServiceRecord {
+  const all = [{ revision: svc.revision, spec: svc.spec, previousRevision: svc.previousRevision ?? 0 }, ...(svc.history ?? [])].filter((h, i, a) => h.revision !== revision && a.findIndex((x) => x.revision === h.revision) === i);
   all.sort((a, b) => b.revision - a.revision);
   let others = 0;
   const history = all.filter((h) => referenced.has(h.revision) || h.revision === svc.revision || others++ < HISTORY_KEEP);
@@ -65,10 +67,25 @@ export function withRevision(svc: ServiceRecord, revision: number, spec: Service
     spec,
     revision,
     latestRevision: Math.max(revision, svc.latestRevision ?? svc.revision),
-    previousRevision: svc.revision,
+    previousRevision: o.previousRevision ?? svc.revision,
     history,
     updatedAtMs: nowMs,
   };
+}
+
+/**
+ * An earlier revision made current again (a revert, an undo): its spec from history,
+ * but with the current `instances` and `update` — those change no revision, so going
+ * back must not undo a scale or new rollout settings made since.
+ */
+export function specToRestore(svc: ServiceRecord, revision: number): ServiceSpec {
+  return { ...specOf(svc, revision), instances: svc.spec.instances, update: svc.spec.update };
+}
+
+/** Where an undo from `revision` goes: what was current before it (0: unknown). */
+export function previousOf(svc: ServiceRecord, revision: number): number {
+  if (revision === svc.revision) return svc.previousRevision ?? 0;
+  return svc.history?.find((h) => h.revision === revision)?.previousRevision ?? 0;
 }
 
 /** Revisions that copies of these instances run or move to. */

@@ -35,7 +35,18 @@ export class ServiceState {
   private instances = new Map<string, Cached<InstanceRecord>>();
   private rollouts = new Map<string, Cached<RolloutState>>();
   /** Bumped whenever the cached records change: derived views are kept per version. */
-  private version = 0;
+  private _version = 0;
+
+  /**
+   * Changes whenever the cached records do. A writer that decided from what it read
+   * passes the version it read to commit(): the per-key compare-and-set is taken
+   * from the cache when the commit runs, so without it a decision made before
+   * another commit landed (a reconcile pass queued behind an operator's pause)
+   * would overwrite that commit.
+   */
+  get version(): number {
+    return this._version;
+  }
   private assigned: { version: number; map: ReturnType<typeof assignments> } | undefined;
 
   constructor(
@@ -48,7 +59,7 @@ export class ServiceState {
     this.services = new Map(svcs.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as ServiceRecord, modRevision: kv.modRevision }]));
     this.instances = new Map(insts.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as InstanceRecord, modRevision: kv.modRevision }]));
     this.rollouts = new Map(rolls.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as RolloutState, modRevision: kv.modRevision }]));
-    this.version++;
+    this._version++;
   }
 
   /**
@@ -57,7 +68,7 @@ export class ServiceState {
    * every `berth hosts` asks for each host.
    */
   hostAssignments(): ReturnType<typeof assignments> {
-    if (this.assigned?.version !== this.version) this.assigned = { version: this.version, map: assignments(this.allInstances()) };
+    if (this.assigned?.version !== this._version) this.assigned = { version: this._version, map: assignments(this.allInstances()) };
     return this.assigned.map;
   }
 
@@ -103,6 +114,8 @@ export class ServiceState {
     events?: NewEvent[];
     extraOps?: Op[];
     extraCompares?: Compare[];
+    /** The version the decision was made from; a commit since then fails this one (false). */
+    readVersion?: number;
   }): Promise<boolean> {
     // One commit (and the reload after a conflict) at a time: a reload's scan must
     // not land after, and undo, the cache update of a commit that succeeded meanwhile.
@@ -117,6 +130,7 @@ export class ServiceState {
   private queue: Promise<void> = Promise.resolve();
 
   private async commitNow(c: Parameters<ServiceState["commit"]>[0]): Promise<boolean> {
+    if (c.readVersion !== undefined && c.readVersion !== this._version) return false;
     const compares: Compare[] = [...(c.extraCompares ?? [])];
     const ops: Op[] = [...(c.extraOps ?? [])];
     const guard = (map: Map<string, Cached<unknown>>, k: string): void => {
@@ -170,7 +184,7 @@ export class ServiceState {
       await this.load();
       return false;
     }
-    this.version++;
+    this._version++;
     // One txn, one revision: every key it wrote now has that modRevision.
     for (const s of c.putServices ?? []) this.services.set(serviceKey(s.name), { rec: s, modRevision: res.revision });
     for (const n of c.deleteServices ?? []) {

@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BERTH_MAIN, Cluster, ROOT, type StatusJson } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
+import { recentOutput } from "./harness/topology.js";
 
 const SVC = resolve(ROOT, "test/fixtures/svc");
 const LOADGEN = resolve(ROOT, "test/fixtures/loadgen.mjs");
@@ -159,6 +160,8 @@ describe("rollouts: health-checked, zero downtime, canary, revert, surge, contro
     expect(r).toMatchObject({ status: "succeeded", outcome: "succeeded", from_revision: 1, to_revision: 2, done: 4, code: 0 });
     const types = (await c.events()).filter((e) => e.service === "web").map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(["rollout.started", "rollout.batch", "rollout.drain", "rollout.replace", "rollout.progress", "rollout.succeeded"]));
+    // An unknown service: exit 5, as everywhere.
+    expect((await c.cli(["rollout", "status", "nosuch"])).code).toBe(5);
   });
 
   it("v2 → v3 that never gets healthy fails after the first batch and is reverted to v2, never fewer than 3 in service", async () => {
@@ -271,10 +274,15 @@ describe("rollouts: health-checked, zero downtime, canary, revert, surge, contro
     const mid = await waitStatus("api", (r) => r.status === "running" && r.done >= 1 && r.done < 4, "the rollout to be under way");
     const doneBefore = (await status("api")).instances.filter((i) => mid.slots.find((s) => s.slot === i.slot)?.done);
     expect(doneBefore.length).toBeGreaterThanOrEqual(1);
+    // A watch started before the kill, from the client node, follows the rollout across the restart.
+    const watch = c.topo.spawn(client, [process.execPath, BERTH_MAIN, "rollout", "status", "api", "-w"], { env: c.env() });
+    const exited = new Promise<number | null>((r) => watch.once("exit", (code) => r(code)));
+    await waitFor(async () => (/rollout 1 → 2 running/.test(recentOutput(watch).stderr) ? true : undefined), { timeoutMs: 10_000, intervalMs: 50, what: "the watch to follow the rollout" });
     await c.killController();
     await c.startController();
-    const watched = await c.cli(["rollout", "status", "api", "-w"], { timeoutMs: 120_000 });
-    expect(watched.code, watched.stdout + watched.stderr).toBe(0);
+    const code = await exited;
+    expect(code, recentOutput(watch).stdout + recentOutput(watch).stderr).toBe(0);
+    expect(recentOutput(watch).stderr).toMatch(/watching again/);
     await load.waitForVersion("2");
     const lines = await load.stop();
     expect(failures(lines)).toEqual([]);

@@ -56,7 +56,8 @@ class Sim {
   }
 
   step(): void {
-    const out = reconcile({ services: [this.service], instances: this.instances, hosts: this.hosts, observed: this.observed, nowMs: this.now, rollouts: new Set(this.rollouts.map((r) => r.service)) });
+    const active = this.rollouts.filter((r) => r.status !== "succeeded");
+    const out = reconcile({ services: [this.service], instances: this.instances, hosts: this.hosts, observed: this.observed, nowMs: this.now, rollouts: new Set(this.rollouts.map((r) => r.service)), newCopyRevision: new Map(active.map((r) => [r.service, lastGood(this.service, r)])) });
     const byKey = new Map(this.instances.map((i) => [`${i.service}/${i.slot}`, i]));
     for (const p of out.puts) byKey.set(`${p.service}/${p.slot}`, p);
     for (const d of out.deletes) byKey.delete(`${d.service}/${d.slot}`);
@@ -79,6 +80,10 @@ class Sim {
     const want = assignments(this.instances);
     for (const h of this.hosts) {
       const id = h.rec.id;
+      if (h.rec.health === "down") {
+        this.running.delete(id);
+        continue;
+      }
       const a = want.get(id);
       const cur = this.running.get(id);
       if (!a) {
@@ -209,6 +214,74 @@ describe("rollouts driven through the reconcile pass", () => {
     s.rollouts = [{ ...s.rollouts[0]!, status: "running", promoted: true }];
     s.run(ended);
     expect(s.revisions()).toEqual([2, 2, 2, 2]);
+  });
+});
+
+describe("rollouts through trouble (review findings)", () => {
+  const v = (s: Sim, x: string): ServiceRecord["spec"] => ({ ...s.service.spec, run: { ...s.service.spec.run, env: { V: x } } });
+
+  it("a new apply over a surging single instance cancels the old surge copy and finishes on the newest revision", () => {
+    const s = new Sim(svc(1, { maxUnavailable: 0, maxSurge: 1 }), ["a", "b", "c"], () => 300);
+    s.run(settled);
+    s.apply(v(s, "2"));
+    s.run((x) => x.instances[0]!.moveTo !== null);
+    s.apply(v(s, "3"));
+    s.minEndpoints = Number.POSITIVE_INFINITY;
+    s.run((x) => ended(x) && x.rollouts[0]!.toRevision === 3, 30_000);
+    expect(s.rollouts[0]!.status).toBe("succeeded");
+    expect(s.instances[0]).toMatchObject({ revision: 3, moveTo: null });
+    expect(s.running.size).toBe(1); // no copy of revision 2 left on a spare
+    expect(s.minEndpoints).toBe(1);
+  });
+
+  it("a revert keeps the instances and update settings applied since (they change no revision)", () => {
+    const s = new Sim(svc(3, { maxUnavailable: 1, healthyDeadline: "3s" }), ["a", "b", "c", "d", "e"], (rev) => (rev === 2 ? null : 300));
+    s.run(settled);
+    s.apply(v(s, "bad"));
+    s.service = { ...s.service, spec: { ...s.service.spec, instances: 4 } }; // a scale while it rolls
+    s.run((x) => x.rollouts[0]?.autoReverted === true && ended(x));
+    expect(s.service).toMatchObject({ revision: 1, spec: { instances: 4 } });
+    expect(s.instances).toHaveLength(4);
+    expect(s.revisions()).toEqual([1, 1, 1, 1]);
+    // Undo after the revert goes to what was before revision 1 (nothing), not to the failed revision 2.
+    expect(s.service.previousRevision).toBe(0);
+  });
+
+  it("a surge copy whose spare dies is started again on another spare", () => {
+    const s = new Sim(svc(1, { maxUnavailable: 0, maxSurge: 1 }), ["a", "b", "c"], () => 300);
+    s.run(settled);
+    s.apply(v(s, "2"));
+    s.run((x) => x.instances[0]!.moveTo !== null);
+    const spare = s.instances[0]!.moveTo!.hostId;
+    s.hosts.find((h) => h.rec.id === spare)!.rec.health = "down";
+    s.minEndpoints = Number.POSITIVE_INFINITY;
+    s.run(ended, 30_000);
+    expect(s.rollouts[0]!.status).toBe("succeeded");
+    expect(s.instances[0]!.hostId).not.toBe(spare);
+    expect(s.instances[0]!.revision).toBe(2);
+    expect(s.minEndpoints).toBe(1);
+    expect(s.events).toContain("rollout.surge-lost");
+  });
+
+  it("a slot with no host is out of service: it costs the budget, is never batched, and takes the new revision", () => {
+    // maxUnavailable 1 with one slot unplaceable: nothing more may go out; the rollout waits and says why.
+    const tight = new Sim(svc(3, { maxUnavailable: 1 }), ["a", "b"], () => 300);
+    tight.run((x) => x.instances.filter((i) => x.observed.get(i.hostId)?.state === "healthy").length === 2 && x.now > T0 + 3000);
+    tight.apply(v(tight, "2"));
+    for (let k = 0; k < 100; k++) tight.step();
+    expect(tight.rollouts[0]).toMatchObject({ status: "running", batch: null });
+    expect(tight.rollouts[0]!.reason).toMatch(/1 of 3 out of service already/);
+    expect(tight.instances.filter((i) => i.hostId).map((i) => i.revision)).toEqual([1, 1]);
+    // maxUnavailable 2: one more may go at a time; it finishes, and the slot with no host is on revision 2.
+    const s = new Sim(svc(3, { maxUnavailable: 2, healthyDeadline: "3s" }), ["a", "b"], () => 300);
+    s.run((x) => x.instances.filter((i) => x.observed.get(i.hostId)?.state === "healthy").length === 2 && x.now > T0 + 3000);
+    expect(s.instances.filter((i) => !i.hostId)).toHaveLength(1);
+    s.minEndpoints = Number.POSITIVE_INFINITY;
+    s.apply(v(s, "2"));
+    s.run(ended);
+    expect(s.rollouts[0]!.status).toBe("succeeded");
+    expect(s.revisions()).toEqual([2, 2, 2]);
+    expect(s.events).not.toContain("rollout.failed");
   });
 });
 

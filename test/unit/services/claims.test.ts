@@ -56,4 +56,19 @@ describe("host claims", () => {
     // The derived view follows every commit.
     expect(a.hostAssignments().size).toBe(0);
   });
+
+  it("a decision made before another commit landed fails, even where the keys it writes were not touched by the cache", async () => {
+    const [a] = await two();
+    const { startRollout, pause } = await import("../../../controller/rollout/next-step.js");
+    const running = startRollout("web", 1, 2, 0);
+    expect(await a.commit({ putRollouts: [running] })).toBe(true);
+    // The reconcile pass reads…
+    const read = a.version;
+    // …an operator pauses meanwhile…
+    expect(await a.commit({ putRollouts: [pause(running)], readVersion: a.version })).toBe(true);
+    // …and the pass's step, derived from "running", must not overwrite the pause.
+    expect(await a.commit({ putRollouts: [{ ...running, reason: "stepped" }], readVersion: read })).toBe(false);
+    expect(a.rollout("web")?.status).toBe("paused");
+    expect(JSON.parse((await store!.get("rollouts/web"))!.value).status).toBe("paused");
+  });
 });
