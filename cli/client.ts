@@ -1,7 +1,7 @@
 /** The operator API client: one call helper that turns gRPC failures into CliErrors. */
 import * as grpc from "@grpc/grpc-js";
 import { loadProtos } from "../shared/proto.js";
-import { channelOptions, grpcClientCredentials } from "../shared/tls/pki.js";
+import { KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS, channelOptions, grpcClientCredentials } from "../shared/tls/pki.js";
 import type { OperatorServiceClient } from "../shared/gen/berth/v1/OperatorService.js";
 import { parseHostPort, formatHostPort } from "../shared/addr.js";
 import { CliError, EXIT } from "./errors.js";
@@ -22,7 +22,13 @@ export function connect(cfg: ClientConfig): Api {
     throw new CliError((e as Error).message, EXIT.usage);
   }
   const protos = loadProtos();
-  const client = new protos.operator.berth.v1.OperatorService(target, grpcClientCredentials(cfg.ca), channelOptions());
+  const client = new protos.operator.berth.v1.OperatorService(target, grpcClientCredentials(cfg.ca), {
+    ...channelOptions(),
+    // A controller that vanishes without a word (its host died, a link cut) ends a
+    // long call within ~40 s instead of never: `exec -it`, `logs -f`, `-w` watches.
+    "grpc.keepalive_time_ms": KEEPALIVE_MS,
+    "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
+  });
   const metadata = new grpc.Metadata();
   metadata.set("authorization", `Bearer ${cfg.token}`);
   return { client, metadata, cfg, close: () => client.close() };

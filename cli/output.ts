@@ -10,7 +10,18 @@ export function parseFormat(s: string): Format {
   throw new CliError(`-o ${s}: expected one of ${FORMATS.join(", ")}`, EXIT.usage);
 }
 
+/**
+ * A cell as it may reach a terminal: control characters shown as \xNN, so text a
+ * host or a client sent (a hostname, a command line, an error) cannot move the
+ * cursor, erase lines or fake rows. Colour (SGR) sequences, which we add, pass.
+ */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\u001b\[[0-9;]*m|[\u0000-\u001f\u007f-\u009f]/g, (m) => (m.length > 1 ? m : `\\x${m.charCodeAt(0).toString(16).padStart(2, "0")}`));
+}
+
 export function table(headers: string[], rows: string[][]): string {
+  rows = rows.map((r) => r.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]): string =>
     cells

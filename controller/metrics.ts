@@ -197,7 +197,10 @@ export class ControllerMetrics {
 
   /** A heartbeat arrived: `sentAtMs` on the agent's clock, the others on the controller's. */
   heartbeat(h: { sentAtMs: number; receivedAtMs: number; previousMs: number | undefined }): void {
-    if (h.sentAtMs > 0) this.heartbeatLatency.observe(Math.max(0, h.receivedAtMs - h.sentAtMs) / 1000);
+    // Across two clocks: one agent's clock far off must not swamp the fleet's _sum. A
+    // heartbeat older than a minute in flight is a clock, not a network.
+    const latencyMs = h.receivedAtMs - h.sentAtMs;
+    if (h.sentAtMs > 0 && latencyMs >= -1000 && latencyMs <= 60_000) this.heartbeatLatency.observe(Math.max(0, latencyMs) / 1000);
     if (h.previousMs !== undefined) this.heartbeatGap.observe(Math.max(0, h.receivedAtMs - h.previousMs) / 1000);
   }
 

@@ -10,7 +10,7 @@ import { loadProtos } from "../shared/proto.js";
 import { createLogger, type Logger } from "../shared/log/logger.js";
 import type { LevelWithSilent } from "pino";
 import { formatHostPort, type HostPort } from "../shared/addr.js";
-import { caFingerprint, createCa, createServerCert, CONTROLLER_TLS_NAME, grpcServerCredentials } from "../shared/tls/pki.js";
+import { caFingerprint, createCa, createServerCert, CONTROLLER_TLS_NAME, grpcServerCredentials, KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS } from "../shared/tls/pki.js";
 import { openLevelStore } from "./store/level-store.js";
 import type { Store } from "./store/store.js";
 import { EventLog } from "./events/event-log.js";
@@ -203,6 +203,10 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       "grpc.max_send_message_length": 16 * 1024 * 1024,
       // Agents may ping to keep NAT mappings alive; don't punish them for it.
       "grpc.keepalive_permit_without_calls": 1,
+      // And we ping quiet clients: an operator whose `exec -it` vanished without a
+      // word (no RST) is noticed, its call cancelled, its session ended on the host.
+      "grpc.keepalive_time_ms": KEEPALIVE_MS,
+      "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
       interceptors: [metrics.grpcInterceptor],
     });
     grpcServer.addService(

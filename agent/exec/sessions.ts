@@ -185,7 +185,13 @@ export class ExecSessions {
       }
       return refuse(`could not start ${s.label}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    this.o.ledger?.add(s.proc.pid);
+    try {
+      this.o.ledger?.add(s.proc.pid);
+    } catch (err) {
+      // A full or read-only disk (when an operator most needs a shell) must not take the
+      // agent down: the session runs; only a restart of this agent would not reap it.
+      this.o.log.warn({ err, session: id, pid: s.proc.pid }, "exec ledger not written: an agent restart will not reap this session");
+    }
     this.o.log.info({ session: id, command: s.label, tty: req.tty, instance: req.instance || undefined, pid: s.proc.pid }, "exec session started");
   }
 

@@ -321,7 +321,12 @@ export class AgentSession extends EventEmitter<SessionEvents> {
         } else if (m.msg === "log_cancel" && m.log_cancel) {
           this.opts.onLogCancel?.(m.log_cancel.request_id);
         } else if (m.msg === "exec_start" || m.msg === "exec_input" || m.msg === "exec_resize" || m.msg === "exec_close") {
-          this.opts.onExec?.(m);
+          // A throw here would escape the stream's listener and end the agent: log it instead.
+          try {
+            this.opts.onExec?.(m);
+          } catch (err) {
+            log.error({ err, msg: m.msg }, "exec message failed");
+          }
         }
       });
       call.on("error", (err) => {

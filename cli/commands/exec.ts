@@ -91,18 +91,31 @@ failures use 1–5 as every command does (4: the token is not admin, 5: no such 
 A session whose client goes away is ended on the host, with everything it started.`,
     )
     .action(async (hostArg: string | undefined, commandArgs: string[], o: ExecOpts) => {
-      const operands = [...(hostArg === undefined ? [] : [hostArg]), ...commandArgs];
-      const { host, command } = splitExecArgs(operands, dashIndex(process.argv, operands), o);
-      if (o.instance !== undefined && !o.service) throw new CliError("--instance needs --service", EXIT.usage);
-      const cfg = await resolveClientConfig({ addr: global().addr });
-      const api = connect(cfg);
       try {
-        const code = await runSession(api, { host, command, service: o.service ?? "", instance: o.instance ?? "", tty: Boolean(o.tty), interactive: Boolean(o.interactive) });
-        process.exitCode = code;
-      } finally {
-        api.close();
+        await execAction(hostArg, commandArgs, o, global);
+      } catch (e) {
+        // As ssh: the remote command owns every exit code but 255, which is ours.
+        if (e instanceof CliError) throw new CliError(e.message, EXIT_EXEC_FAILED, e.hint);
+        throw e;
       }
     });
+}
+
+/** `berth exec` could not run the command (refused, unknown host, lost, bad arguments): 255, as ssh. */
+export const EXIT_EXEC_FAILED = 255;
+
+async function execAction(hostArg: string | undefined, commandArgs: string[], o: ExecOpts, global: () => GlobalOpts): Promise<void> {
+  const operands = [...(hostArg === undefined ? [] : [hostArg]), ...commandArgs];
+  const { host, command } = splitExecArgs(operands, dashIndex(process.argv, operands), o);
+  if (o.instance !== undefined && !o.service) throw new CliError("--instance needs --service", EXIT.usage);
+  const cfg = await resolveClientConfig({ addr: global().addr });
+  const api = connect(cfg);
+  try {
+    const code = await runSession(api, { host, command, service: o.service ?? "", instance: o.instance ?? "", tty: Boolean(o.tty), interactive: Boolean(o.interactive) });
+    process.exitCode = code;
+  } finally {
+    api.close();
+  }
 }
 
 function runSession(

@@ -137,6 +137,11 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
           hostId,
           output: (o) => {
             if (phase !== "running") return;
+            if (o.ack > stdinWindow.pending) {
+              // An ack for stdin never sent would open the window without bound: a broken or hostile agent.
+              finish({ code: grpc.status.INTERNAL, error: `host ${hostId} acknowledged more input than was sent; the session was ended`, closeAgent: "input ack overrun" });
+              return;
+            }
             if (o.ack && stdinWindow.ack(o.ack)) call.resume();
             const n = o.data.length;
             if (!n) return;
@@ -165,11 +170,18 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
         id = opened;
         agentSend = live.send;
         startedMs = d.now();
+        // Fail closed: no session runs that the audit log does not hold.
+        try {
+          await d.audit?.append({ tokenId: who.tokenId, role: who.role, method: "Exec", request: summarize(what()), code: grpc.status.OK, error: "", peer });
+        } catch (err) {
+          d.log.error({ err, session: id }, "writing the audit log failed: exec refused");
+          throw new GrpcError(grpc.status.UNAVAILABLE, "the audit log could not be written, so no exec session starts; see the controller's log");
+        }
+        if (phase !== "starting") return; // the client went away meanwhile (finish has released the slot)
         phase = "running";
         clearTimeout(startTimer);
         agentSend({ exec_start: { session_id: id, command: req.command, tty: req.tty, rows: req.rows, cols: req.cols, term: req.term, instance } });
         call.write({ started: { session_id: id, host: hostId, instance } });
-        audit("Exec", what(), grpc.status.OK, "");
         d.log.info({ session: id, host: hostId, instance: instance || undefined, actor: who.tokenId, command: req.command[0]?.slice(0, 64) ?? "(shell)", tty: req.tty }, "exec session started");
         for (const m of early.splice(0)) running(m);
         if (eofPending) sendEof();

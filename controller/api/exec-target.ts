@@ -5,27 +5,31 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import type { HostRecord } from "../hosts/host.js";
-import { HostNotFoundError } from "../hosts/registry.js";
 import { instanceId, type InstanceRecord } from "../services/records.js";
 import { GrpcError } from "./errors.js";
 
+/** The shortest id prefix exec takes: a command must not land on a host by a near miss. */
+export const EXEC_MIN_PREFIX = 4;
+
 /**
- * A host by id or unique id prefix (as every command takes them), else by its
- * hostname when exactly one host has it.
+ * A host by exact id, else by exact hostname when exactly one host has it, else
+ * by a unique id prefix of at least EXEC_MIN_PREFIX characters. The hostname goes
+ * before the prefix: ids are hex, so a name like "db1" or "cafe" is also a prefix
+ * of some host's id, and exec must run where the operator means.
  */
-export function resolveHostRef(hosts: { resolve(q: string): HostRecord; all(): HostRecord[] }, query: string): HostRecord {
-  try {
-    return hosts.resolve(query);
-  } catch (e) {
-    if (!(e instanceof HostNotFoundError)) throw e;
-    const named = hosts.all().filter((h) => h.facts?.hostname === query);
-    if (named.length === 1) return named[0]!;
-    if (named.length > 1) {
-      const ids = named.map((h) => h.id).sort();
-      throw new GrpcError(grpc.status.NOT_FOUND, `hostname "${query.slice(0, 64)}" names ${named.length} hosts (${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", …" : ""}): give a host id`);
-    }
-    throw e;
+export function resolveHostRef(hosts: { resolve(q: string): HostRecord; get(id: string): HostRecord | undefined; all(): HostRecord[] }, query: string): HostRecord {
+  const exact = hosts.get(query);
+  if (exact) return exact;
+  const named = hosts.all().filter((h) => h.facts?.hostname === query);
+  if (named.length === 1) return named[0]!;
+  if (named.length > 1) {
+    const ids = named.map((h) => h.id).sort();
+    throw new GrpcError(grpc.status.NOT_FOUND, `hostname "${query.slice(0, 64)}" names ${named.length} hosts (${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", …" : ""}): give a host id`);
   }
+  if (query.length < EXEC_MIN_PREFIX && hosts.all().some((h) => h.id.startsWith(query))) {
+    throw new GrpcError(grpc.status.NOT_FOUND, `"${query}" is too short to name a host for exec: give its hostname or at least ${EXEC_MIN_PREFIX} characters of its id`);
+  }
+  return hosts.resolve(query);
 }
 
 /**

@@ -50,6 +50,9 @@ export class MetricsListenError extends Error {
   }
 }
 
+/** Scrapes within this long of each other share one collection. */
+export const CACHE_MS = 1000;
+
 /** Serves GET /metrics (text exposition format 0.0.4) and nothing else. */
 export async function serveMetrics(registry: Registry, at: HostPort): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
@@ -62,17 +65,41 @@ export async function serveMetrics(registry: Registry, at: HostPort): Promise<Me
       res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain" }).end("method not allowed\n");
       return;
     }
-    registry.metrics().then(
+    collect().then(
       (text) => res.writeHead(200, { "content-type": registry.contentType }).end(req.method === "HEAD" ? undefined : text),
       (err: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(`collecting metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
     );
   });
-  // A scrape is one short request: don't let idle keep-alive sockets delay close().
+  // Collecting walks every host and instance on the event loop that also answers
+  // heartbeats: one collection at a time, and its text serves every scrape for
+  // CACHE_MS — a client looping on GET costs no more than one scraper.
+  let cached: { at: number; text: Promise<string> } | undefined;
+  const collect = (): Promise<string> => {
+    const now = Date.now();
+    if (!cached || now - cached.at >= CACHE_MS) {
+      const text = registry.metrics();
+      cached = { at: now, text };
+      text.catch(() => (cached = undefined));
+    }
+    return cached.text;
+  };
+  // A scrape is one short request: don't let idle keep-alive sockets delay close(),
+  // nor slow or idle clients hold sockets.
   server.keepAliveTimeout = 5000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 10_000;
+  server.maxConnections = 64;
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (e: Error & { code?: string }) => reject(new MetricsListenError(formatHostPort(at), e)));
-    server.listen(at.port, at.host, () => resolve());
+    const onError = (e: Error & { code?: string }): void => reject(new MetricsListenError(formatHostPort(at), e));
+    server.once("error", onError);
+    server.listen(at.port, at.host, () => {
+      server.off("error", onError);
+      resolve();
+    });
   });
+  // After listen, a socket error is the client's: never the process's end.
+  server.on("error", () => undefined);
+  server.on("clientError", (_err, socket) => socket.destroy());
   const bound = server.address();
   const port = bound && typeof bound === "object" ? bound.port : at.port;
   return {

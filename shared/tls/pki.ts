@@ -535,6 +535,15 @@ export function grpcClientCredentials(caPem: string, cert?: CertAndKey): grpc.Ch
  * CONTROLLER_TLS_NAME, so the controller's certificate need not list every address
  * (namespaces, NAT) it is reached on.
  */
+/**
+ * gRPC keepalive pings on long calls, both ways: each side pings the other when
+ * the connection has been quiet this long, and drops it when no answer comes in
+ * KEEPALIVE_TIMEOUT_MS. A peer that vanished silently (a laptop asleep mid
+ * `exec -it`, a host that lost power) is noticed within ~40 s, and its calls end.
+ */
+export const KEEPALIVE_MS = 30_000;
+export const KEEPALIVE_TIMEOUT_MS = 10_000;
+
 export function channelOptions(): {
   "grpc.ssl_target_name_override": string;
   "grpc.default_authority": string;

@@ -179,7 +179,7 @@ describe("exec: commands and terminals on hosts", () => {
     const byInstance = await c.cli(["exec", "--service", "ex", "--instance", "ex-0", "--", "sh", "-c", "echo $BERTH_ADVERTISE_ADDR"]);
     expect(byInstance.stdout.trim()).toBe(st.instances[0]!.host_address);
     const noSuch = await c.cli(["exec", "--service", "ex", "--instance", "4", "--", "true"]);
-    expect(noSuch.code).toBe(5);
+    expect(noSuch.code).toBe(255);
     expect(noSuch.stderr).toMatch(/no instance "4" of ex \(it has ex-0\)/);
     expect((await c.cli(["delete", "ex"])).code).toBe(0);
   });
@@ -188,17 +188,17 @@ describe("exec: commands and terminals on hosts", () => {
     for (const role of ["viewer", "operator"]) {
       const token = (await c.cli(["token", "create", "--role", role])).stdout.trim();
       const r = await c.cli(["exec", host, "--", "touch", "/tmp/berth-exec-must-not-exist"], { token });
-      expect(r.code).toBe(4);
+      expect(r.code).toBe(255); // berth's own failures in exec are 255, as ssh's: every other code is the command's
       expect(r.stderr).toMatch(new RegExp(`exec needs the admin role; the token has ${role}`));
     }
     const unknown = await c.cli(["exec", "nosuchhost", "--", "true"]);
-    expect(unknown.code).toBe(5);
+    expect(unknown.code).toBe(255);
     expect(unknown.stderr).toMatch(/no host "nosuchhost"/);
     // A hostname names a host when exactly one has it; here both hosts run on this machine.
     const hs = await c.hosts();
     const r = await c.cli(["exec", hs[0]!.facts.hostname, "--", "true"]);
     if (hs.filter((h) => h.facts.hostname === hs[0]!.facts.hostname).length > 1) {
-      expect(r.code).toBe(5);
+      expect(r.code).toBe(255);
       expect(r.stderr).toMatch(/names 2 hosts .*: give a host id/);
     } else expect(r.code).toBe(0);
 
@@ -208,14 +208,14 @@ describe("exec: commands and terminals on hosts", () => {
     try {
       await c.waitForHosts((x) => x.some((h) => h.id === second && !h.connected), "host 2 disconnected");
       const off = await c.cli(["exec", second, "--", "true"]);
-      expect(off.code).toBe(1);
+      expect(off.code).toBe(255);
       expect(off.stderr).toMatch(new RegExp(`host ${second} \\(.*\\) is not connected .*berth hosts`));
     } finally {
       c.startAgent(2);
       await c.waitForHosts((x) => x.some((h) => h.id === second && h.connected && h.status === "ready"), "host 2 back");
     }
     const usage = await c.cli(["exec", host]);
-    expect(usage.code).toBe(2);
+    expect(usage.code).toBe(255);
     expect(usage.stderr).toMatch(/no command: give it after --/);
   });
 
@@ -280,7 +280,7 @@ describe("exec: commands and terminals on hosts", () => {
     try {
       // The agent drops a stream it has not heard on for a TTL (3 s), ending its sessions.
       await waitFor(() => !alive(pid) || undefined, { timeoutMs: 15_000, intervalMs: 100, what: `pid ${pid} to be ended once the stream was lost` });
-      expect(await exited).toBe(1);
+      expect(await exited).toBe(255);
     } finally {
       await c.topo.heal(2);
     }
@@ -299,7 +299,7 @@ describe("exec: commands and terminals on hosts", () => {
     const agentExit = new Promise((r) => agent.once("exit", r));
     process.kill(agent.pid!, "SIGKILL");
     await agentExit;
-    expect(await cliExit).toBe(1); // the controller ends the call: the host disconnected
+    expect(await cliExit).toBe(255); // the controller ends the call: the host disconnected (berth's failure, not the command's)
     expect(alive(pid)).toBe(true); // nobody was left to end it…
     c.startAgent(2);
     // …until the agent is back: it reads what its predecessor was running.

@@ -10,9 +10,10 @@ function host(id: string, hostname: string): HostRecord {
   return { id, labels: {}, advertiseAddr: "10.0.0.1", facts: { hostname } as HostRecord["facts"], health: "ready", healthSinceMs: 0, cordoned: false, joinedAtMs: 0, certSerial: "" };
 }
 
-function registry(hosts: HostRecord[]): { resolve(q: string): HostRecord; all(): HostRecord[] } {
+function registry(hosts: HostRecord[]): { resolve(q: string): HostRecord; get(id: string): HostRecord | undefined; all(): HostRecord[] } {
   return {
     all: () => hosts,
+    get: (id) => hosts.find((h) => h.id === id),
     resolve: (q) => {
       const exact = hosts.find((h) => h.id === q);
       if (exact) return exact;
@@ -42,14 +43,21 @@ describe("exec targets", () => {
 
   it("takes a host id, a unique prefix, or a unique hostname", () => {
     expect(resolveHostRef(reg, "3fa9c2e1b7d4").id).toBe("3fa9c2e1b7d4");
-    expect(resolveHostRef(reg, "3fa").id).toBe("3fa9c2e1b7d4");
+    expect(resolveHostRef(reg, "3fa9").id).toBe("3fa9c2e1b7d4");
     expect(resolveHostRef(reg, "web-2").id).toBe("3fb000000000");
   });
 
   it("says which host it could not find, and when a hostname names several", () => {
     expect(() => resolveHostRef(reg, "nope")).toThrow(/no host "nope"/);
     expect(() => resolveHostRef(reg, "db")).toThrow(/hostname "db" names 2 hosts \(77aa00000000, 88bb00000000\): give a host id/);
-    expect(() => resolveHostRef(reg, "3f")).toThrow(HostNotFoundError);
+    expect(() => resolveHostRef(reg, "3f")).toThrow(/too short to name a host for exec/);
+    expect(() => resolveHostRef(reg, "3fa")).toThrow(/too short to name a host for exec/);
+  });
+
+  it("a hostname goes before an id prefix: ids are hex, and so are many names", () => {
+    const r = registry([host("db1e00000000", "web-9"), host("5a5a00000000", "db1")]);
+    expect(resolveHostRef(r, "db1").id).toBe("5a5a00000000");
+    expect(resolveHostRef(r, "db1e").id).toBe("db1e00000000");
   });
 
   it("picks the first placed instance, or the one asked for by slot or id", () => {
