@@ -16,6 +16,7 @@
 import { resolve } from "node:path";
 import { parseDurationMs } from "../shared/duration.js";
 import { Cluster, ROOT, type EventJson } from "../test/cluster/harness/cluster.js";
+import { waitFor } from "../test/cluster/harness/wait.js";
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -57,6 +58,9 @@ try {
   await c.waitForStatus("bench", (s) => s.instances.filter((i) => i.state === "healthy").length === hosts, `${hosts} healthy`, 120_000);
   const results: { actualMs: number; floorMs: number; startToHealthyMs: number[] }[] = [];
   for (let t = 1; t <= trials; t++) {
+    // Every instance in service first (healthy for minHealthyTime): a copy still
+    // warming up is out of service already, and a rollout replaces those at once, for free.
+    await waitFor(async () => ((await c.cliJson<unknown[]>(["endpoints", "bench"])).length === hosts ? true : undefined), { timeoutMs: 60_000, intervalMs: 200, what: `${hosts} endpoints` });
     const w = await c.cli(["restart", "bench", "-w"], { timeoutMs: 300_000 });
     if (w.code !== 0) throw new Error(`trial ${t}: the rollout did not succeed: ${w.stdout}${w.stderr}`);
     const ro = JSON.parse((await c.cli(["rollout", "status", "bench", "-o", "json"])).stdout) as RolloutJson;
