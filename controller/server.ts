@@ -24,7 +24,7 @@ import { notFound, serviceHandlers } from "./api/service-handlers.js";
 import { rolloutHandlers } from "./api/rollout-handlers.js";
 import { LogRouter } from "./api/log-router.js";
 import { ExecRouter } from "./api/exec-router.js";
-import { execHandlers } from "./api/exec-handler.js";
+import { auditOrphanedExecs, execHandlers } from "./api/exec-handler.js";
 import { ArtifactStore } from "./artifacts/artifact-store.js";
 import { ServiceState } from "./services/state.js";
 import { ReconcileLoop } from "./reconcile/loop.js";
@@ -228,6 +228,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     };
     const audit = new AuditLog(store, now);
     await audit.init();
+    const orphaned = await auditOrphanedExecs(audit, now());
+    if (orphaned) log.warn({ sessions: orphaned }, "exec sessions cut by the last controller stop are recorded as ended");
     const opDeps = { registry, tokens, events, store, log, now, serviceOf, failoverState, resumeFailover, audit };
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, {
       ...operatorServiceHandlers(opDeps),

@@ -22,7 +22,7 @@ import type { ControllerMessage } from "../../shared/gen/berth/v1/ControllerMess
 import { EXEC_MAX_CHUNK_BYTES, EXEC_START_TIMEOUT_MS, EXEC_WINDOW_BYTES } from "../../shared/exec/limits.js";
 import { AckBatcher, ByteWindow } from "../../shared/exec/window.js";
 import type { Principal } from "../auth/token-service.js";
-import { summarize } from "../audit/audit-log.js";
+import { summarize, type AuditLog } from "../audit/audit-log.js";
 import { hostStatus } from "../hosts/host.js";
 import type { ServiceState } from "../services/state.js";
 import { instanceId } from "../services/records.js";
@@ -242,4 +242,37 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
       call.on("cancelled", () => finish({ code: grpc.status.CANCELLED, error: "the client went away", closeAgent: "the operator's client went away" }));
     },
   };
+}
+
+/** How far back a restarted controller looks for sessions it started and never saw end. */
+export const ORPHAN_SCAN_ENTRIES = 5000;
+
+/**
+ * Exec sessions that were running when this controller last stopped ended with
+ * it: their agents ended them when the stream dropped. The audit log has their
+ * start and no end; a restarted controller writes the end, so every session in
+ * the log has both. Returns how many it closed.
+ */
+export async function auditOrphanedExecs(audit: Pick<AuditLog, "list" | "append">, nowMs: number): Promise<number> {
+  const entries = await audit.list({ sinceMs: 0, limit: ORPHAN_SCAN_ENTRIES });
+  const sessionOf = (request: string): number | undefined => {
+    try {
+      const s = (JSON.parse(request) as { session?: unknown }).session;
+      return typeof s === "number" ? s : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const ended = new Set(entries.filter((e) => e.method === "ExecEnd").map((e) => sessionOf(e.request)));
+  let closed = 0;
+  for (const e of entries) {
+    if (e.method !== "Exec" || e.code !== grpc.status.OK) continue;
+    const session = sessionOf(e.request);
+    if (session === undefined || ended.has(session)) continue;
+    ended.add(session);
+    const request = { ...(JSON.parse(e.request) as Record<string, unknown>), started_ms: e.timeMs, ended_ms: nowMs, duration_ms: Math.max(0, nowMs - e.timeMs), exit_code: null };
+    await audit.append({ tokenId: e.tokenId, role: e.role, method: "ExecEnd", request: summarize(request), code: grpc.status.UNAVAILABLE, error: "the controller stopped during the session; its agent ended it when the stream dropped", peer: e.peer });
+    closed++;
+  }
+  return closed;
 }
