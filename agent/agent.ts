@@ -60,6 +60,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   usage.start();
   // Until the controller says otherwise (Welcome), the address given, or loopback.
   let advertise = opts.advertiseAddr ?? "";
+  const advertiseAddr = (): string => advertise || "127.0.0.1";
   // The converger reports through the session, which is made after it (it needs
   // the converger's restored state for its Hello): a late-bound link.
   const link: { session?: AgentSession } = {};
@@ -68,6 +69,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   // it, not from its own start — else a restart mid-partition would reset the
   // clock and the isolated copy would outlive the controller's wait.
   const contactFile = join(opts.dataDir, "instance", "last-contact");
+  await mkdir(join(opts.dataDir, "instance"), { recursive: true });
   const persistedContact = Number(await readFile(contactFile, "utf8").catch(() => "0")) || 0;
 
   // Read at scrape time only, when the converger and the session exist.
@@ -76,12 +78,12 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     onInstall: (o) => metrics.installed(o),
     dataDir: opts.dataDir,
     log,
-    advertiseAddr: () => advertise || "127.0.0.1",
+    advertiseAddr,
     fetchStored: (sha, signal) => link.session!.fetchArtifact(sha, signal),
   });
   const converger = new Converger({
     dataDir: opts.dataDir,
-    advertiseAddr: () => advertise || "127.0.0.1",
+    advertiseAddr,
     log,
     steps,
     report: (st) => void link.session?.send({ instance_status: st }),
@@ -145,9 +147,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     const t = session.lastContactMs();
     if (t <= savedContact + 500) return;
     savedContact = t;
-    void mkdir(join(opts.dataDir, "instance"), { recursive: true })
-      .then(() => writeFile(contactFile, String(t)))
-      .catch((err: unknown) => log.warn({ err }, "saving the last contact time failed"));
+    void writeFile(contactFile, String(t)).catch((err: unknown) => log.warn({ err }, "saving the last contact time failed"));
   }, 1000);
   contactTimer.unref();
   session.on("heartbeatAck", (a) => metrics.heartbeatAck(a.rttMs));

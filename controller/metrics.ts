@@ -21,10 +21,7 @@ export interface ControllerMetricsSources {
   /** Every service with its desired instance count (a service with no instance yet still counts). */
   services: () => readonly { name: string; instances: number }[];
   failoverPaused?: () => boolean;
-  /**
-   * Rollouts are wired on another branch (issue 4): until then nothing is in
-   * progress. Hook the rollout runner's count in here. @default () => 0
-   */
+  /** Rollout records that have not ended (neither succeeded nor failed). @default () => 0 */
   rolloutsInProgress?: () => number;
 }
 

@@ -20,13 +20,14 @@ import { judgeLiveness, type DetectorConfig } from "./failure/detector.js";
 import { DEFAULT_GUARD_SHARE, judgeGuard, type GuardVerdict } from "./failure/guard.js";
 import { agentServiceHandlers } from "./api/agent-service.js";
 import { operatorServiceHandlers } from "./api/operator-service.js";
-import { notFound, serviceHandlers } from "./api/service-handlers.js";
+import { serviceHandlers, serviceOrNotFound } from "./api/service-handlers.js";
 import { rolloutHandlers } from "./api/rollout-handlers.js";
 import { LogRouter } from "./api/log-router.js";
 import { ExecRouter } from "./api/exec-router.js";
 import { auditOrphanedExecs, execHandlers } from "./api/exec-handler.js";
 import { ArtifactStore } from "./artifacts/artifact-store.js";
 import { ServiceState } from "./services/state.js";
+import { instanceId } from "./services/records.js";
 import { ReconcileLoop } from "./reconcile/loop.js";
 import { readdir } from "node:fs/promises";
 import { Coalescer } from "../shared/coalesce.js";
@@ -215,7 +216,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     );
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
-      return a ? `${a.inst.service}-${a.inst.slot}` : "";
+      return a ? instanceId(a.inst.service, a.inst.slot) : "";
     };
     const failoverState = (): { paused: boolean; reason: string; since_ms: number } => {
       const v = guardNow();
@@ -238,7 +239,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         ...opDeps,
         state,
         loop,
-        service: (name) => state.service(name) ?? (() => { throw notFound(name, state.allServices().map((s) => s.name)); })(),
+        service: (name) => serviceOrNotFound(state, name),
       }),
       ...execHandlers({ ...opDeps, state, execs }),
     });

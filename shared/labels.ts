@@ -2,8 +2,8 @@
  * Host labels: `dc=dc1,rack=r7`. Keys and values are short and plain so they are
  * safe in tables, constraints and file names.
  */
-const KEY = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/;
-const VALUE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+export const LABEL_KEY = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/;
+export const LABEL_VALUE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 export const MAX_LABELS = 32;
 
 export type Labels = Record<string, string>;
@@ -14,8 +14,8 @@ export function labelProblems(labels: Labels, field = "labels"): string[] {
   const entries = Object.entries(labels);
   if (entries.length > MAX_LABELS) problems.push(`${field}: at most ${MAX_LABELS} labels, got ${entries.length}`);
   for (const [k, v] of entries.slice(0, MAX_LABELS + 1)) {
-    if (!KEY.test(k)) problems.push(`${field}: key "${k.slice(0, 80)}" must be lowercase [a-z0-9._/-], 1–63 chars`);
-    if (!VALUE.test(v)) problems.push(`${field}.${k.slice(0, 80)}: value "${v.slice(0, 80)}" must be [A-Za-z0-9._-], 1–63 chars`);
+    if (!LABEL_KEY.test(k)) problems.push(`${field}: key "${k.slice(0, 80)}" must be lowercase [a-z0-9._/-], 1–63 chars`);
+    if (!LABEL_VALUE.test(v)) problems.push(`${field}.${k.slice(0, 80)}: value "${v.slice(0, 80)}" must be [A-Za-z0-9._-], 1–63 chars`);
   }
   return problems;
 }

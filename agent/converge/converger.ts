@@ -7,6 +7,7 @@
  * The steps are injected (Steps) so this file holds only the order and the
  * reporting; each step is a module of its own with its own tests.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../shared/log/logger.js";
@@ -257,12 +258,14 @@ export class Converger {
     };
   }
 
-  private set(c: Current, state: InstanceState, detail = ""): void {
-    if (c.state === state && c.detail === detail) return;
+  /** Moves to `state` and reports it; false (nothing sent) when that is where it stands. */
+  private set(c: Current, state: InstanceState, detail = ""): boolean {
+    if (c.state === state && c.detail === detail) return false;
     c.state = state;
     c.detail = detail;
     c.sinceMs = this.now;
     this.report(c);
+    return true;
   }
 
   private report(c: Current): void {
@@ -294,8 +297,8 @@ export class Converger {
       onRestart: () => {
         const c = mine();
         if (c) {
-          this.set(c, c.d.spec.health ? "unhealthy" : "starting", "process exited; restarting with backoff");
-          this.report(c);
+          // The state may stand already: the restart count is news either way.
+          if (!this.set(c, c.d.spec.health ? "unhealthy" : "starting", "process exited; restarting with backoff")) this.report(c);
         }
       },
       onFailed: (reason) => {
@@ -367,10 +370,7 @@ export class Converger {
           if (signal.aborted || attempt >= PREPARE_ATTEMPTS) throw err;
           const delay = PREPARE_BACKOFF_MS * 2 ** (attempt - 1);
           this.o.log.warn({ instance: want.instance, err: err instanceof Error ? err.message : String(err), retryInMs: delay }, `${c.state} failed; retrying`);
-          await new Promise<void>((r) => {
-            const t = setTimeout(r, delay);
-            signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
-          });
+          await sleep(delay, undefined, { signal }).catch(() => undefined);
           signal.throwIfAborted();
         }
       }

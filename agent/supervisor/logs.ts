@@ -25,7 +25,7 @@
  * checks, and grows unchecked while no agent is running.
  */
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from "node:fs";
-import { copyFile, open, rename, stat, unlink } from "node:fs/promises";
+import { copyFile, open, rename, stat } from "node:fs/promises";
 import path from "node:path";
 
 export const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;
@@ -130,13 +130,6 @@ async function renameIfExists(from: string, to: string): Promise<void> {
     await rename(from, to);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-  }
-}
-
-/** Removes every file of the log (for tests and for an instance that is gone for good). */
-export async function removeLogs(opts: LogFilesOptions): Promise<void> {
-  for (const p of logPaths(opts)) {
-    await unlink(p).catch(() => undefined);
   }
 }
 

@@ -14,10 +14,9 @@ import * as grpc from "@grpc/grpc-js";
 import type { Command } from "commander";
 import type { ExecServerMessage__Output } from "../../shared/gen/berth/v1/ExecServerMessage.js";
 import { EXEC_MAX_CHUNK_BYTES } from "../../shared/exec/limits.js";
-import { resolveClientConfig } from "../config.js";
-import { connect, toCliError } from "../client.js";
+import { toCliError, type Api } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
-import type { GlobalOpts } from "./common.js";
+import { withApi, type GlobalOpts } from "./common.js";
 
 interface ExecOpts {
   interactive?: boolean;
@@ -108,18 +107,11 @@ async function execAction(hostArg: string | undefined, commandArgs: string[], o:
   const operands = [...(hostArg === undefined ? [] : [hostArg]), ...commandArgs];
   const { host, command } = splitExecArgs(operands, dashIndex(process.argv, operands), o);
   if (o.instance !== undefined && !o.service) throw new CliError("--instance needs --service", EXIT.usage);
-  const cfg = await resolveClientConfig({ addr: global().addr });
-  const api = connect(cfg);
-  try {
-    const code = await runSession(api, { host, command, service: o.service ?? "", instance: o.instance ?? "", tty: Boolean(o.tty), interactive: Boolean(o.interactive) });
-    process.exitCode = code;
-  } finally {
-    api.close();
-  }
+  process.exitCode = await withApi(global(), (api) => runSession(api, { host, command, service: o.service ?? "", instance: o.instance ?? "", tty: Boolean(o.tty), interactive: Boolean(o.interactive) }));
 }
 
 function runSession(
-  api: ReturnType<typeof connect>,
+  api: Api,
   o: { host: string; command: string[]; service: string; instance: string; tty: boolean; interactive: boolean },
 ): Promise<number> {
   const stdin = process.stdin;

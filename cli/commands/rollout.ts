@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import type { RolloutView__Output } from "../../shared/gen/berth/v1/RolloutView.js";
 import { formatDurationMs } from "../../shared/duration.js";
-import { call, toCliError } from "../client.js";
+import { call, toCliError, type Api } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
 import { colour, parseFormat, printData, table } from "../output.js";
 import * as grpc from "@grpc/grpc-js";
@@ -85,7 +85,7 @@ function exitFor(v: RolloutView__Output): void {
  * with a line per instance, piped one plain line per change. A rollout that is
  * superseded (a new apply) is followed to its successor, as kubectl does.
  */
-async function follow(api: Parameters<Parameters<typeof withApi>[1]>[0], name: string, format: string): Promise<RolloutView__Output> {
+async function watchRollout(api: Api, name: string, format: string): Promise<RolloutView__Output> {
   const p = format === "table" ? progress({ label: `${name}: waiting for the rollout` }) : undefined;
   return new Promise<RolloutView__Output>((resolve, reject) => {
     let last: RolloutView__Output | undefined;
@@ -157,7 +157,7 @@ export function registerRollout(program: Command, global: () => GlobalOpts): voi
       await withApi(global(), async (api) => {
         const v = await call(api, api.client.RolloutControl, { service: name, action: "restart" }, 30_000);
         console.log(`${name}: rolling out revision ${v.to_revision} (restart of ${v.from_revision})`);
-        if (o.watch) exitFor(await follow(api, name, "table"));
+        if (o.watch) exitFor(await watchRollout(api, name, "table"));
       });
     });
 
@@ -174,7 +174,7 @@ export function registerRollout(program: Command, global: () => GlobalOpts): voi
       const format = parseFormat(o.output);
       await withApi(global(), async (api) => {
         if (o.watch) {
-          const v = await follow(api, name, format);
+          const v = await watchRollout(api, name, format);
           if (format === "table") printRollout(v);
           exitFor(v);
           return;

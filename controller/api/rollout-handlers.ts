@@ -13,7 +13,7 @@ import type { ServiceState } from "../services/state.js";
 import { instanceId, specToRestore, type ServiceRecord } from "../services/records.js";
 import { newRevision } from "../services/apply.js";
 import { slotViews } from "../rollout/drive.js";
-import { pause, promote, resume, type RolloutState } from "../rollout/next-step.js";
+import { isDone, pause, promote, resume, type RolloutState } from "../rollout/next-step.js";
 import { authorize, unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError, toStatus } from "./errors.js";
 
@@ -36,12 +36,11 @@ const COMMIT_ATTEMPTS = 5;
 export function rolloutView(d: Pick<RolloutHandlerDeps, "state" | "loop" | "registry" | "now">, svc: ServiceRecord): RolloutView {
   const r = d.state.rollout(svc.name);
   const nowMs = d.now();
-  const hosts = new Map(d.registry.all().map((h) => [h.id, d.loop.hostView(h)]));
+  const hosts = new Map(d.registry.all().map((h) => [h.id, h]));
   const insts = d.state.instancesOf(svc.name);
   const views = slotViews(svc, insts, hosts, d.loop.observed, nowMs);
   const to = r?.toRevision ?? svc.revision;
   const batch = r?.batch?.slots ?? [];
-  const isDone = (v: (typeof views)[number]): boolean => v.revision === to && v.phase === "in-service" && (v.surge === null || v.surge.revision === to);
   return {
     service: svc.name,
     exists: r !== undefined,
@@ -52,7 +51,7 @@ export function rolloutView(d: Pick<RolloutHandlerDeps, "state" | "loop" | "regi
     started_at_ms: r?.startedAtMs ?? 0,
     last_progress_at_ms: r?.lastProgressAtMs ?? 0,
     batch,
-    done: views.filter(isDone).length,
+    done: views.filter((v) => isDone(v, to)).length,
     total: svc.spec.instances,
     promoted: r?.promoted ?? false,
     auto_reverted: r?.autoReverted ?? false,
@@ -70,7 +69,7 @@ export function rolloutView(d: Pick<RolloutHandlerDeps, "state" | "loop" | "regi
         surge_host: i?.moveTo?.hostId ?? "",
         surge_revision: v.surge?.revision ?? 0,
         surge_phase: v.surge?.phase ?? "",
-        done: isDone(v),
+        done: isDone(v, to),
         in_batch: batch.includes(v.slot),
       };
     }),

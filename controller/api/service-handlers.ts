@@ -33,17 +33,20 @@ type ServiceHandlers = Pick<
   "HasArtifact" | "UploadArtifact" | "Plan" | "Apply" | "DeleteService" | "ListServices" | "GetService" | "Place" | "Unpin" | "Drain" | "Logs" | "ResumeFailover" | "WatchEndpoints"
 >;
 
-export function notFound(name: string, known: string[]): GrpcError {
+function notFound(name: string, known: string[]): GrpcError {
   const near = closest(name, known);
   return new GrpcError(grpc.status.NOT_FOUND, `no service "${name.slice(0, 64)}"${near ? `; did you mean "${near}"?` : ""}`);
 }
 
+/** The stored service by name, or NOT_FOUND naming the closest one. */
+export function serviceOrNotFound(state: Pick<ServiceState, "service" | "allServices">, name: string): ServiceRecord {
+  const s = state.service(name);
+  if (!s) throw notFound(name, state.allServices().map((x) => x.name));
+  return s;
+}
+
 export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
-  const service = (name: string): ServiceRecord => {
-    const s = d.state.service(name);
-    if (!s) throw notFound(name, d.state.allServices().map((x) => x.name));
-    return s;
-  };
+  const service = (name: string): ServiceRecord => serviceOrNotFound(d.state, name);
 
   const view = (svc: ServiceRecord): ServiceStatus => {
     const instances: InstanceView[] = d.state.instancesOf(svc.name).map((i) => {
@@ -258,8 +261,9 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         const now = d.now();
         const hosts = new Map(d.registry.all().map((h) => [h.id, h]));
         // Not a list made before every host has spoken (a restarted controller): it would drop them.
-        if (silentHosts(name, d.state.instancesOf(name), hosts, d.loop.observed).length > 0) return;
-        const eps = endpointsOf(svc, d.state.instancesOf(name), hosts, d.loop.observed, now);
+        const insts = d.state.instancesOf(name);
+        if (silentHosts(name, insts, hosts, d.loop.observed).length > 0) return;
+        const eps = endpointsOf(svc, insts, hosts, d.loop.observed, now);
         const json = JSON.stringify(eps);
         if (json !== last) {
           last = json;

@@ -8,6 +8,7 @@
 import type { Endpoint } from "../../shared/gen/berth/v1/Endpoint.js";
 import type { HostRecord } from "../hosts/host.js";
 import { instanceId, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+import { copyFacts, copyPhase } from "../rollout/phase.js";
 
 export function endpointsOf(
   svc: ServiceRecord,
@@ -26,11 +27,10 @@ export function endpointsOf(
     // A drained serving copy still runs (finishing its requests) but takes no new ones.
     const copies = [...(i.drainingSinceMs == null ? [{ hostId: i.hostId, epoch: i.epoch }] : []), ...(i.moveTo ? [i.moveTo] : [])];
     for (const c of copies) {
-      const h = c.hostId ? hosts.get(c.hostId) : undefined;
-      const o = c.hostId ? observed.get(c.hostId) : undefined;
-      if (!h || h.health !== "ready" || !o || o.instance !== id || o.epoch !== c.epoch || o.state !== "healthy") continue;
-      if (nowMs - o.sinceMs < minHealthy) continue;
-      out.push({ instance: id, host: h.id, address: h.advertiseAddr, port, epoch: c.epoch, revision: o.revision });
+      // The rollouts' own rule for "in service", so the two can never disagree.
+      if (copyPhase({ ...copyFacts(c.hostId, i, c.epoch, hosts, observed), drainingSinceMs: null }, minHealthy, nowMs) !== "in-service") continue;
+      const h = hosts.get(c.hostId)!;
+      out.push({ instance: id, host: h.id, address: h.advertiseAddr, port, epoch: c.epoch, revision: observed.get(c.hostId)!.revision });
     }
   }
   return out.sort((a, b) => (a.instance ?? "").localeCompare(b.instance ?? "") || (a.host ?? "").localeCompare(b.host ?? ""));

@@ -12,7 +12,7 @@ import type { HostRegistry } from "../hosts/registry.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { NewEvent } from "../events/event-log.js";
 import type { ServiceState } from "../services/state.js";
-import { instanceId, specOf, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+import { instanceId, specOf, type ObservedInstance } from "../services/records.js";
 import { driveRollouts } from "../rollout/drive.js";
 import { lastGood } from "../services/apply.js";
 import { reconcile, type FailoverInput, type HostView } from "./planner.js";
@@ -116,23 +116,24 @@ export class ReconcileLoop {
     const nowMs = this.d.now();
     const readVersion = state.version;
     const services = state.allServices();
+    const instances = state.allInstances();
     const hosts = registry.all().map((h) => this.hostView(h));
     const rollouts = state.allRollouts();
     const out = reconcile({
       services,
-      instances: state.allInstances(),
+      instances,
       hosts,
       observed: this.observed,
       nowMs,
       failover: this.d.failover(),
       rollouts: new Set(rollouts.map((r) => r.service)),
-      newCopyRevision: new Map(rollouts.filter((r) => r.status !== "succeeded").map((r) => [r.service, lastGood(state.service(r.service) ?? { revision: r.toRevision } as ServiceRecord, r)])),
+      newCopyRevision: new Map(rollouts.flatMap((r) => {
+        const svc = state.service(r.service);
+        return svc && r.status !== "succeeded" ? [[r.service, lastGood(svc, r)] as const] : [];
+      })),
     });
     // Rollouts step on the records as this pass leaves them, and commit with them.
-    const after = new Map<string, InstanceRecord>(state.allInstances().map((i) => [`${i.service}/${i.slot}`, i]));
-    for (const p of out.puts) after.set(`${p.service}/${p.slot}`, p);
-    for (const d of out.deletes) after.delete(`${d.service}/${d.slot}`);
-    const ro = driveRollouts({ services, instances: [...after.values()], rollouts, hosts, observed: this.observed, nowMs });
+    const ro = driveRollouts({ services, instances: out.after, rollouts, hosts, observed: this.observed, nowMs });
     const puts = new Map(out.puts.map((p) => [`${p.service}/${p.slot}`, p]));
     for (const p of ro.puts) puts.set(`${p.service}/${p.slot}`, p);
     const events = [...out.events, ...ro.events];
@@ -170,8 +171,17 @@ export class ReconcileLoop {
     return { service: svc.name, instance: instanceId(svc.name, a.inst.slot), epoch: a.epoch, revision: a.revision, spec_json: JSON.stringify(specOf(svc, a.revision)) };
   }
 
-  /** Sends each connected host its assignment when it differs from what it was last sent. */
+  /** The records' version at the last push: assignments derive from the records alone. */
+  private pushedVersion = -1;
+
+  /**
+   * Sends each connected host its assignment when it differs from what it was last
+   * sent. Assignments depend only on the records, so a pass that changed none sends
+   * nothing and serializes nothing; a (re)connecting host is sent its own by sendAssignment.
+   */
   pushAssignments(): void {
+    if (this.d.state.version === this.pushedVersion) return;
+    this.pushedVersion = this.d.state.version;
     for (const [id, live] of this.d.registry.live) {
       if (!live.send) continue;
       const a = this.assignmentFor(id);

@@ -12,9 +12,8 @@ import type { NewEvent } from "../events/event-log.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { SchedHost, Snapshot } from "../scheduler/types.js";
 import { schedule } from "../scheduler/schedule.js";
-import { assignments, instanceId, nextEpoch, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+import { instanceId, nextEpoch, observedCopy, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
 
-export { assignments };
 
 export interface HostView {
   rec: HostRecord;
@@ -72,6 +71,8 @@ export interface ReconcileOutput {
   wakeAtMs?: number;
   puts: InstanceRecord[];
   deletes: { service: string; slot: number }[];
+  /** Every instance record as this pass leaves them (the records with puts and deletes applied). */
+  after: InstanceRecord[];
   /** Hosts whose drain is done: their instance has left. */
   drained: string[];
   events: NewEvent[];
@@ -84,17 +85,14 @@ export interface ReconcileOutput {
 const key = (service: string, slot: number): string => `${service}/${slot}`;
 
 export function reconcile(input: ReconcileInput): ReconcileOutput {
-  const out: ReconcileOutput = { puts: [], deletes: [], drained: [], events: [], unplaced: new Map(), held: new Map() };
+  const out: ReconcileOutput = { puts: [], after: [], deletes: [], drained: [], events: [], unplaced: new Map(), held: new Map() };
   const services = new Map(input.services.map((s) => [s.name, s]));
   const hosts = new Map(input.hosts.map((h) => [h.rec.id, h]));
   const changed = new Map<string, InstanceRecord>();
   const current = (i: InstanceRecord): InstanceRecord => changed.get(key(i.service, i.slot)) ?? i;
   const put = (i: InstanceRecord): void => void changed.set(key(i.service, i.slot), i);
   const wake = (at: number): void => void (out.wakeAtMs = Math.min(out.wakeAtMs ?? Number.POSITIVE_INFINITY, at));
-  const observedFor = (hostId: string, i: InstanceRecord, epoch: number): ObservedInstance | undefined => {
-    const o = input.observed.get(hostId);
-    return o && o.instance === instanceId(i.service, i.slot) && o.epoch === epoch ? o : undefined;
-  };
+  const observedFor = (hostId: string, i: InstanceRecord, epoch: number): ObservedInstance | undefined => observedCopy(input.observed, hostId, i, epoch);
 
   for (const orig of input.instances) {
     let i = orig;
@@ -202,13 +200,14 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
   }
 
   // A draining host is done when no instance lives or lands on it.
-  const final = new Map(instances.map((i) => [key(i.service, i.slot), i]));
+  const final = byKey; // not read again below: it becomes the records as this pass leaves them
   for (const [k, v] of changed) final.set(k, v);
   for (const d of out.deletes) final.delete(key(d.service, d.slot));
   const busy = new Set([...final.values()].flatMap((i) => [i.hostId, i.moveTo?.hostId ?? ""]));
   for (const h of input.hosts) if (h.rec.draining && !busy.has(h.rec.id)) out.drained.push(h.rec.id);
 
   out.puts = [...changed.values()];
+  out.after = [...final.values()];
   return out;
 }
 

@@ -15,10 +15,11 @@
 import type { NewEvent } from "../events/event-log.js";
 import { schedule } from "../scheduler/schedule.js";
 import { snapshotOf, type HostView } from "../reconcile/planner.js";
+import type { HostRecord } from "../hosts/host.js";
 import { silentHosts } from "../reconcile/endpoints.js";
 import { instanceId, nextEpoch, previousOf, referencedRevisions, specToRestore, withRevision, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
 import { nextStep, startRollout, type Action, type RolloutState, type SlotView } from "./next-step.js";
-import { copyPhase } from "./phase.js";
+import { copyFacts, copyPhase } from "./phase.js";
 
 export interface DriveInput {
   services: readonly ServiceRecord[];
@@ -39,19 +40,19 @@ export interface DriveOutput {
   wakeAtMs?: number;
 }
 
-/** A copy's facts for copyPhase: what its host reports for exactly this instance and epoch. */
-function copyFacts(hostId: string, inst: InstanceRecord, epoch: number, hosts: ReadonlyMap<string, HostView>, observed: ReadonlyMap<string, ObservedInstance>) {
-  if (!hostId) return { state: "pending" as const, healthySinceMs: null };
-  const h = hosts.get(hostId);
-  // A host that is not ready is out of the endpoints, whatever it last reported.
-  if (!h || h.rec.health !== "ready") return { state: "lost" as const, healthySinceMs: null };
-  const o = observed.get(hostId);
-  if (!o || o.instance !== instanceId(inst.service, inst.slot) || o.epoch !== epoch) return { state: "pending" as const, healthySinceMs: null };
-  return { state: o.state, healthySinceMs: o.state === "healthy" ? o.sinceMs : null };
+/** What the rollout needs of a host: its health. */
+type Hosts = ReadonlyMap<string, Pick<HostRecord, "health">>;
+
+/** No usable host: waiting for placement, or its host is down (SlotView.stranded). */
+function isStranded(i: InstanceRecord, hosts: Hosts): boolean {
+  if (i.moveTo) return false;
+  const h = i.hostId ? hosts.get(i.hostId) : undefined;
+  return !h || h.health === "down";
 }
 
+
 /** The rollout's view of each slot (rollout/next-step.ts: SlotView), for nextStep and `berth rollout status`. */
-export function slotViews(svc: ServiceRecord, instances: readonly InstanceRecord[], hosts: ReadonlyMap<string, HostView>, observed: ReadonlyMap<string, ObservedInstance>, nowMs: number): SlotView[] {
+export function slotViews(svc: ServiceRecord, instances: readonly InstanceRecord[], hosts: Hosts, observed: ReadonlyMap<string, ObservedInstance>, nowMs: number): SlotView[] {
   const minHealthy = svc.spec.update.minHealthyTimeMs;
   return instances
     .filter((i) => i.service === svc.name)
@@ -64,10 +65,9 @@ export function slotViews(svc: ServiceRecord, instances: readonly InstanceRecord
         const f = copyFacts(i.moveTo.hostId, i, i.moveTo.epoch, hosts, observed);
         surge = { revision: i.moveTo.revision ?? i.revision, phase: copyPhase({ ...f, drainingSinceMs: null }, minHealthy, nowMs), healthySinceMs: f.healthySinceMs };
       }
-      const h = i.hostId ? hosts.get(i.hostId) : undefined;
       return {
         slot: i.slot,
-        stranded: !i.moveTo && (!i.hostId || !h || h.rec.health === "down"),
+        stranded: isStranded(i, hosts),
         revision: i.revision,
         phase: copyPhase({ ...serving, drainingSinceMs: draining }, minHealthy, nowMs),
         healthySinceMs: serving.healthySinceMs,
@@ -100,8 +100,7 @@ export function spareHosts(svc: ServiceRecord, input: Pick<DriveInput, "services
 
 export function driveRollouts(input: DriveInput): DriveOutput {
   const out: DriveOutput = { puts: [], putRollouts: [], putServices: [], events: [] };
-  const hosts = new Map(input.hosts.map((h) => [h.rec.id, h]));
-  const recs = new Map(input.hosts.map((h) => [h.rec.id, h.rec]));
+  const hosts = new Map(input.hosts.map((h) => [h.rec.id, h.rec]));
   const services = new Map(input.services.map((s) => [s.name, s]));
   const byKey = new Map(input.instances.map((i) => [`${i.service}/${i.slot}`, i]));
   const wake = (at: number | null | undefined): void => {
@@ -116,7 +115,7 @@ export function driveRollouts(input: DriveInput): DriveOutput {
     // A ready host that has not said what it runs (a restarted controller, a
     // reconnecting agent) would look out of service, and so free to replace: wait
     // for its word. The reconcile tick looks again within a second.
-    if (silentHosts(svc.name, all, recs, input.observed).length > 0) continue;
+    if (silentHosts(svc.name, all, hosts, input.observed).length > 0) continue;
     const before = prepare(r, svc, all, hosts, input.nowMs);
     for (const i of before.puts) {
       byKey.set(`${i.service}/${i.slot}`, i);
@@ -172,7 +171,7 @@ const ACTIVE = new Set(["running", "reverting"]);
  *  - a stranded slot (no host, or its host down) takes the target revision, so it
  *    comes back on it; it is not batched (SlotView.stranded).
  */
-function prepare(r: RolloutState, svc: ServiceRecord, all: readonly InstanceRecord[], hosts: ReadonlyMap<string, HostView>, nowMs: number): { rollout: RolloutState; puts: InstanceRecord[]; events: NewEvent[] } {
+function prepare(r: RolloutState, svc: ServiceRecord, all: readonly InstanceRecord[], hosts: Hosts, nowMs: number): { rollout: RolloutState; puts: InstanceRecord[]; events: NewEvent[] } {
   const puts: InstanceRecord[] = [];
   const events: NewEvent[] = [];
   let rollout = r;
@@ -189,9 +188,7 @@ function prepare(r: RolloutState, svc: ServiceRecord, all: readonly InstanceReco
       rollout = { ...rollout, batch: { ...b, startedAtMs: nowMs, issued: b.issued.filter((x) => x.slot !== i.slot || (x.kind !== "surge" && x.kind !== "retire")) } };
       events.push({ type: "rollout.surge-lost", service: svc.name, message: `${instanceId(i.service, i.slot)}: its surge copy is gone; trying again` });
     }
-    const host = next.hostId ? hosts.get(next.hostId) : undefined;
-    const stranded = !next.moveTo && (!next.hostId || !host || host.rec.health === "down");
-    if (stranded && next.revision !== r.toRevision && ACTIVE.has(r.status)) next = { ...next, revision: r.toRevision, drainingSinceMs: null, avoidHosts: [] };
+    if (isStranded(next, hosts) && next.revision !== r.toRevision && ACTIVE.has(r.status)) next = { ...next, revision: r.toRevision, drainingSinceMs: null, avoidHosts: [] };
     if (next !== i) puts.push(next);
   }
   return { rollout, puts, events };

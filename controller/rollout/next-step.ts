@@ -253,7 +253,7 @@ export function endpoints(slots: readonly SlotView[]): number[] {
 }
 
 /** On the target revision and in service, with no second copy of another revision left over. */
-function isDone(v: SlotView, to: number): boolean {
+export function isDone(v: SlotView, to: number): boolean {
   return v.revision === to && v.phase === "in-service" && (v.surge === null || v.surge.revision === to);
 }
 

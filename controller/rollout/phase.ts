@@ -3,7 +3,8 @@
  * must agree on when a copy is in service, so the shell derives every SlotView
  * phase here (and the rollout tests' simulator does too).
  */
-import type { InstanceState } from "../services/records.js";
+import { observedCopy, type InstanceRecord, type InstanceState, type ObservedInstance } from "../services/records.js";
+import type { HostRecord } from "../hosts/host.js";
 import { assertNever } from "../scheduler/assert-never.js";
 import type { SlotPhase } from "./next-step.js";
 
@@ -44,4 +45,15 @@ export function copyPhase(c: CopyFacts, minHealthyTimeMs: number, nowMs: number)
     default:
       return assertNever(c.state);
   }
+}
+
+/** A copy's facts for copyPhase: what its host reports for exactly this instance and epoch. */
+export function copyFacts(hostId: string, inst: InstanceRecord, epoch: number, hosts: ReadonlyMap<string, Pick<HostRecord, "health">>, observed: ReadonlyMap<string, ObservedInstance>): Omit<CopyFacts, "drainingSinceMs"> {
+  if (!hostId) return { state: "pending", healthySinceMs: null };
+  const h = hosts.get(hostId);
+  // A host that is not ready is out of the endpoints, whatever it last reported.
+  if (!h || h.health !== "ready") return { state: "lost", healthySinceMs: null };
+  const o = observedCopy(observed, hostId, inst, epoch);
+  if (!o) return { state: "pending", healthySinceMs: null };
+  return { state: o.state, healthySinceMs: o.state === "healthy" ? o.sinceMs : null };
 }

@@ -39,7 +39,7 @@ export function restarts(paths: readonly string[]): boolean {
  * one, unless a rollout away from a good revision has not succeeded (it runs, is
  * paused, or failed) — then that good revision.
  */
-export function lastGood(svc: ServiceRecord, r: RolloutState | undefined): number {
+export function lastGood(svc: Pick<ServiceRecord, "revision">, r: RolloutState | undefined): number {
   if (!r || r.status === "succeeded") return svc.revision;
   return r.autoReverted ? r.toRevision : r.fromRevision;
 }

@@ -5,7 +5,7 @@
  * "pending" too; "draining" while a rollout has taken a healthy copy out of the endpoints.
  */
 import type { HostRecord } from "../hosts/host.js";
-import { INSTANCE_STATES, instanceId, type InstanceRecord, type InstanceState, type ObservedInstance } from "./records.js";
+import { INSTANCE_STATES, observedCopy, type InstanceRecord, type InstanceState, type ObservedInstance } from "./records.js";
 
 export const EFFECTIVE_STATES = [...INSTANCE_STATES, "lost", "draining"] as const;
 /** "draining": healthy, but out of the endpoints for a rollout until it is replaced or retired. */
@@ -16,8 +16,7 @@ export function effectiveState(
   host: Pick<HostRecord, "health"> | undefined,
   observed: ReadonlyMap<string, ObservedInstance>,
 ): { state: EffectiveState; observed: ObservedInstance | undefined } {
-  const o = i.hostId ? observed.get(i.hostId) : undefined;
-  const obs = o && o.instance === instanceId(i.service, i.slot) && o.epoch === i.epoch ? o : undefined;
+  const obs = observedCopy(observed, i.hostId, i, i.epoch);
   const reported: EffectiveState = !i.hostId ? "pending" : host?.health === "down" ? "lost" : (obs?.state ?? "pending");
   const state: EffectiveState = i.drainingSinceMs != null && reported === "healthy" ? "draining" : reported;
   return { state, observed: obs };

@@ -168,6 +168,12 @@ export interface ObservedInstance {
   installTail: string;
 }
 
+/** What `hostId` reports for exactly this copy (instance and epoch); undefined when it reports something else or nothing. */
+export function observedCopy(observed: ReadonlyMap<string, ObservedInstance>, hostId: string, i: Pick<InstanceRecord, "service" | "slot">, epoch: number): ObservedInstance | undefined {
+  const o = hostId ? observed.get(hostId) : undefined;
+  return o && o.instance === instanceId(i.service, i.slot) && o.epoch === epoch ? o : undefined;
+}
+
 /** The whole desired state of each host, derived from the records alone. */
 export function assignments(instances: readonly InstanceRecord[]): Map<string, { inst: InstanceRecord; epoch: number; revision: number }> {
   const m = new Map<string, { inst: InstanceRecord; epoch: number; revision: number }>();

@@ -13,6 +13,7 @@
 import os from "node:os";
 import { z } from "zod";
 import { parseDurationMs } from "../duration.js";
+import { LABEL_KEY, LABEL_VALUE } from "../labels.js";
 import { SpecValidationError, specErrorMap, toSpecIssues } from "./issues.js";
 import type { SpecIssue } from "./issues.js";
 import type { Artifact, HealthCheck, HealthSpec, ServiceSpec } from "./types.js";
@@ -56,9 +57,8 @@ const APT_PACKAGE = /^[a-z0-9][a-z0-9+.-]+(=[0-9][A-Za-z0-9.+~:-]*)?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** useradd's rule: lowercase, may end in $, at most 32 characters; no numeric uids. */
 const USER_NAME = /^(?=.{1,32}$)[a-z_][a-z0-9_-]*\$?$/;
-/** Same rules as shared/labels.ts (a test keeps the two in step). */
-export const LABEL_KEY = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/;
-export const LABEL_VALUE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+/** Label rules are shared/labels.ts's: a constraint names labels as hosts carry them. */
+export { LABEL_KEY, LABEL_VALUE };
 /** What parseDurationMs accepts, minus surrounding blanks; a test keeps the two in step. */
 const DURATION = /^(?:0|(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+)$/;
 const SHA256 = /^[0-9a-fA-F]{64}$/;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { assignments, reconcile, type HostView, type ReconcileInput, type ReconcileOutput } from "../../../controller/reconcile/planner.js";
+import { reconcile, type HostView, type ReconcileInput, type ReconcileOutput } from "../../../controller/reconcile/planner.js";
+import { assignments } from "../../../controller/services/records.js";
 import type { InstanceRecord, ObservedInstance, ServiceRecord } from "../../../controller/services/records.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
