@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { bar, isLive, progress, type ProgressStream } from "../../../cli/progress.js";
 
 function fake(isTTY: boolean, columns = 80): ProgressStream & { out: string } {
@@ -82,12 +82,17 @@ describe("progress", () => {
     expect(screen(s.out)).toEqual([""]);
   });
 
-  it("on a terminal: the spinner turns by itself", async () => {
-    const s = fake(true);
-    const p = progress({ stream: s, label: "waiting", env: {}, spinMs: 5 });
-    await new Promise((r) => setTimeout(r, 40));
-    p.done();
-    expect(s.out).toContain("⠙ waiting");
+  it("on a terminal: the spinner turns by itself", () => {
+    vi.useFakeTimers();
+    try {
+      const s = fake(true);
+      const p = progress({ stream: s, label: "waiting", env: {}, spinMs: 5 });
+      vi.advanceTimersByTime(40);
+      p.done();
+      expect(s.out).toContain("⠙ waiting");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   for (const [what, s, env] of [

@@ -1,7 +1,13 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openLevelStore } from "../../../controller/store/level-store.js";
+import type { Store } from "../../../controller/store/store.js";
+import { EventLog } from "../../../controller/events/event-log.js";
 import * as grpc from "@grpc/grpc-js";
 import { pickInstance, resolveHostRef } from "../../../controller/api/exec-target.js";
-import { HostNotFoundError } from "../../../controller/hosts/registry.js";
+import { HostNotFoundError, HostRegistry } from "../../../controller/hosts/registry.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import type { InstanceRecord } from "../../../controller/services/records.js";
 import { GrpcError } from "../../../controller/api/errors.js";
@@ -10,19 +16,22 @@ function host(id: string, hostname: string): HostRecord {
   return { id, labels: {}, advertiseAddr: "10.0.0.1", facts: { hostname } as HostRecord["facts"], health: "ready", healthSinceMs: 0, cordoned: false, joinedAtMs: 0, certSerial: "" };
 }
 
-function registry(hosts: HostRecord[]): { resolve(q: string): HostRecord; get(id: string): HostRecord | undefined; all(): HostRecord[] } {
-  return {
-    all: () => hosts,
-    get: (id) => hosts.find((h) => h.id === id),
-    resolve: (q) => {
-      const exact = hosts.find((h) => h.id === q);
-      if (exact) return exact;
-      const m = hosts.filter((h) => q.length >= 2 && h.id.startsWith(q));
-      if (m.length === 1) return m[0]!;
-      throw new HostNotFoundError(q, m.length > 1 ? "ambiguous" : "none");
-    },
-  };
+/** The real registry over a real LevelDB store: the lookup under test is its own. */
+const opened: { dir: string; store: Store }[] = [];
+async function registry(hosts: HostRecord[]): Promise<HostRegistry> {
+  const dir = await mkdtemp(join(tmpdir(), "berth-exec-target-"));
+  const store = await openLevelStore(dir);
+  opened.push({ dir, store });
+  const reg = new HostRegistry(store, new EventLog(store, () => 0));
+  for (const h of hosts) expect(await reg.create(h, { compares: [], ops: [] }, { type: "host.joined", host: h.id, message: "joined" })).toBe(true);
+  return reg;
 }
+afterAll(async () => {
+  for (const o of opened) {
+    await o.store.close();
+    await rm(o.dir, { recursive: true, force: true });
+  }
+});
 
 function inst(slot: number, hostId: string): InstanceRecord {
   return { service: "web", slot, hostId, epoch: 1, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: null };
@@ -39,7 +48,10 @@ const codeOf = (fn: () => unknown): number | undefined => {
 
 describe("exec targets", () => {
   const hosts = [host("3fa9c2e1b7d4", "web-1"), host("3fb000000000", "web-2"), host("77aa00000000", "db"), host("88bb00000000", "db")];
-  const reg = registry(hosts);
+  let reg: HostRegistry;
+  beforeAll(async () => {
+    reg = await registry(hosts);
+  });
 
   it("takes a host id, a unique prefix, or a unique hostname", () => {
     expect(resolveHostRef(reg, "3fa9c2e1b7d4").id).toBe("3fa9c2e1b7d4");
@@ -54,8 +66,8 @@ describe("exec targets", () => {
     expect(() => resolveHostRef(reg, "3fa")).toThrow(/too short to name a host for exec/);
   });
 
-  it("a hostname goes before an id prefix: ids are hex, and so are many names", () => {
-    const r = registry([host("db1e00000000", "web-9"), host("5a5a00000000", "db1")]);
+  it("a hostname goes before an id prefix: ids are hex, and so are many names", async () => {
+    const r = await registry([host("db1e00000000", "web-9"), host("5a5a00000000", "db1")]);
     expect(resolveHostRef(r, "db1").id).toBe("5a5a00000000");
     expect(resolveHostRef(r, "db1e").id).toBe("db1e00000000");
   });

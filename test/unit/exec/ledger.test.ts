@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ExecLedger } from "../../../agent/exec/ledger.js";
 import { isLive, listGroupMembers, readProcStat } from "../../../agent/supervisor/proc.js";
+import { until } from "../until.js";
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -27,13 +28,6 @@ function leader(script: string): ChildProcess {
   return c;
 }
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function file(): string {
   const d = mkdtempSync(join(tmpdir(), "berth-ledger-"));

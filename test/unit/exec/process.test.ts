@@ -1,12 +1,13 @@
 /** The real processes of exec sessions: pipes, a pseudo-terminal, and reaping what they leave. */
 import { afterEach, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveCommand, spawnExec, type ExecSpawnError, type ExecProcess } from "../../../agent/exec/process.js";
 import { reapSession } from "../../../agent/exec/reap.js";
 import { isLive, listGroupMembers, readProcStat } from "../../../agent/supervisor/proc.js";
+import { until } from "../until.js";
 
 const ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/", LANG: "C.UTF-8" };
 const pids: number[] = [];
@@ -48,13 +49,6 @@ function run(argv: string[], o: { tty?: boolean; rows?: number; cols?: number; c
   return { proc, out: () => out, err: () => err, consumed: () => consumed, exit };
 }
 
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const alive = (pid: number): boolean => isLive(readProcStat(pid));
 
@@ -96,8 +90,19 @@ describe("exec processes", () => {
   it("pipes: paused output blocks the command, and nothing is lost on resume", async () => {
     const r = run(["sh", "-c", "head -c 2000000 /dev/zero | tr '\\0' x; echo done >&2"]);
     r.proc.pause();
-    // Paused, the pipe fills and the writer blocks: the output stops growing well short of 2 MB.
-    await new Promise((res) => setTimeout(res, 300));
+    // Paused, the pipe fills and the writer blocks: wait until the kernel says tr sleeps
+    // writing to it; by then the output has stopped well short of 2 MB.
+    const blocked = (): boolean =>
+      listGroupMembers(r.proc.pid).some((p) => {
+        if (p.comm !== "tr") return false;
+        try {
+          // Node's stdio "pipe" is a socketpair: the write waits for buffer space there.
+          return /pipe_write|sock_alloc_send/.test(readFileSync(`/proc/${p.pid}/wchan`, "utf8"));
+        } catch {
+          return false;
+        }
+      });
+    await until(blocked, "tr blocked on the full pipe");
     expect(r.out().length).toBeLessThan(1_000_000);
     r.proc.resume();
     await r.exit;

@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Compare, KeyValue, Op, Store, WatchEvent } from "../../../controller/store/store.js";
 import { CompactedError, StoreClosedError } from "../../../controller/store/store.js";
+import { until as untilBase } from "../until.js";
 
 export interface StoreUnderTest {
   /** A store with no keys that nothing but the test writes to. */
@@ -30,14 +31,8 @@ export interface StoreUnderTest {
 /** How long to wait for something a backend does asynchronously (watch delivery). */
 const WAIT_MS = 5_000;
 
-/** Polls until cond() holds; a deadline, not a sleep, bounds the wait. */
-export async function until(cond: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise<void>((resolve) => setTimeout(resolve, 2));
-  }
-}
+/** Polls until cond() holds (test/unit/until.ts), sooner and shorter: watch delivery is fast. */
+export const until = (cond: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> => untilBase(cond, what, timeoutMs, 2);
 
 /** etcd and LevelDB both order keys by their UTF-8 bytes, not by JS string order. */
 export function byteOrder(a: string, b: string): number {
