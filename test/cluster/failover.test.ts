@@ -6,31 +6,18 @@
  * controller restart replaces nothing.
  */
 import { execFile } from "node:child_process";
-import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Cluster, ROOT, type EventJson, type StatusJson } from "./harness/cluster.js";
+import { Cluster, type EventJson, type StatusJson } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
+import { svcSpec } from "./harness/specs.js";
 
 const exec = promisify(execFile);
-const SVC = resolve(ROOT, "test/fixtures/svc");
 const TTL_MS = 3000;
 const netns = process.getuid?.() === 0;
 
 function spec(name: string, instances: number, extra = ""): string {
-  return `name: ${name}
-artifact: ${SVC}
-run:
-  command: node
-  args: [server.js, --tag=${name}]
-  env: { PORT: "8080" }
-  stopTimeout: 2s
-instances: ${instances}
-health:
-  http: { port: 8080, path: /healthz }
-  interval: 300ms
-  timeout: 250ms
-${extra}`;
+  return svcSpec(name, { instances, args: ["server.js", `--tag=${name}`], stopTimeout: "2s", extra });
 }
 
 /** How many copies of a service run right now, on every host (they share one pid namespace). */

@@ -4,27 +4,14 @@
  * says (berth hosts, berth services, berth status), and a failover is counted.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { resolve } from "node:path";
-import { Cluster, ROOT, type HostJson, type StatusJson } from "./harness/cluster.js";
+import { Cluster, type HostJson, type StatusJson } from "./harness/cluster.js";
 import { parseExposition, select, total, value, type Exposition } from "./harness/prometheus.js";
 import { waitFor } from "./harness/wait.js";
+import { svcSpec } from "./harness/specs.js";
 
-const SVC = resolve(ROOT, "test/fixtures/svc");
 const HOSTS = 4;
 
-const spec = `name: web
-artifact: ${SVC}
-run:
-  command: node
-  args: [server.js]
-  env: { PORT: "8080" }
-  stopTimeout: 5s
-instances: 2
-health:
-  http: { port: 8080, path: /healthz }
-  interval: 300ms
-  timeout: 250ms
-`;
+const spec = svcSpec("web", { instances: 2 });
 
 interface ServiceJson {
   name: string;

@@ -11,8 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BERTH_MAIN, Cluster, ROOT, type StatusJson } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
 import { recentOutput } from "./harness/topology.js";
+import { svcSpec } from "./harness/specs.js";
 
-const SVC = resolve(ROOT, "test/fixtures/svc");
 const LOADGEN = resolve(ROOT, "test/fixtures/loadgen.mjs");
 
 interface SpecOpts {
@@ -22,24 +22,8 @@ interface SpecOpts {
 }
 
 function spec(name: string, o: SpecOpts = {}): string {
-  const env = { PORT: "8080", ...o.env };
   const update = { maxUnavailable: 1, minHealthyTime: "1s", drainTime: "1s", healthyDeadline: "8s", progressDeadline: "1m", ...o.update };
-  return `name: ${name}
-artifact: ${SVC}
-run:
-  command: node
-  args: [server.js]
-  env: {${Object.entries(env).map(([k, v]) => ` ${k}: "${v}"`).join(",")} }
-  stopTimeout: 5s
-instances: ${o.instances ?? 4}
-health:
-  http: { port: 8080, path: /healthz }
-  interval: 200ms
-  timeout: 150ms
-  healthyThreshold: 1
-  unhealthyThreshold: 2
-update: {${Object.entries(update).map(([k, v]) => ` ${k}: ${typeof v === "string" ? `"${v}"` : String(v)}`).join(",")} }
-`;
+  return svcSpec(name, { instances: o.instances ?? 4, env: o.env, health: { interval: "200ms", timeout: "150ms", healthyThreshold: 1, unhealthyThreshold: 2 }, update });
 }
 
 interface RolloutJson {

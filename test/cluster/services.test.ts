@@ -5,28 +5,13 @@
  * spec set that changes nothing.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { resolve } from "node:path";
-import { Cluster, ROOT, type StatusJson } from "./harness/cluster.js";
+import { Cluster, type StatusJson } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
+import { svcSpec } from "./harness/specs.js";
 
-const SVC = resolve(ROOT, "test/fixtures/svc");
 
 function spec(name: string, o: { instances?: number; env?: Record<string, string>; health?: boolean; extra?: string } = {}): string {
-  const env = { PORT: "8080", ...o.env };
-  return `name: ${name}
-artifact: ${SVC}
-run:
-  command: node
-  args: [server.js]
-  env: {${Object.entries(env).map(([k, v]) => ` ${k}: "${v}"`).join(",")} }
-  stopTimeout: 5s
-instances: ${o.instances ?? 1}
-${o.health === false ? "" : `health:
-  http: { port: 8080, path: /healthz }
-  interval: 300ms
-  timeout: 250ms
-  unhealthyThreshold: 2
-`}${o.extra ?? ""}`;
+  return svcSpec(name, { instances: o.instances, env: o.env, health: o.health === false ? false : { unhealthyThreshold: 2 }, extra: o.extra });
 }
 
 const healthy = (s: StatusJson): number => s.instances.filter((i) => i.state === "healthy").length;
