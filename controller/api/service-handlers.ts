@@ -17,6 +17,7 @@ import { endpointsOf, nextEndpointChangeMs, silentHosts } from "../reconcile/end
 import type { LogRouter } from "./log-router.js";
 import { authenticate, authorize, hostToWire, requireRole, unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError, toStatus } from "./errors.js";
+import { serveStream } from "./server-stream.js";
 import { closest } from "../../shared/closest.js";
 
 export interface ServiceHandlerDeps extends OperatorServiceDeps {
@@ -241,50 +242,41 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     WatchEndpoints(call) {
       const name = call.request.name;
       let last: string | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      let off: (() => void) | undefined;
-      const stop = (): void => {
-        off?.();
-        clearTimeout(timer);
-      };
-      call.on("cancelled", stop);
-      call.on("close", stop);
-      // Recomputed after every reconcile pass and when a copy reaches minHealthyTime;
-      // sent only when the list changed, always whole.
-      const push = (): void => {
-        const svc = d.state.service(name);
-        if (!svc) {
-          stop();
-          call.end();
-          return;
-        }
-        const now = d.now();
-        const hosts = new Map(d.registry.all().map((h) => [h.id, h]));
-        // Not a list made before every host has spoken (a restarted controller): it would drop them.
-        const insts = d.state.instancesOf(name);
-        if (silentHosts(name, insts, hosts, d.loop.observed).length > 0) return;
-        const eps = endpointsOf(svc, insts, hosts, d.loop.observed, now);
-        const json = JSON.stringify(eps);
-        if (json !== last) {
-          last = json;
-          call.write({ service: name, endpoints: eps });
-        }
-        clearTimeout(timer);
-        const at = nextEndpointChangeMs(svc, d.loop.observed, now);
-        if (at !== undefined) timer = setTimeout(push, at - now + 5);
-      };
-      void (async () => {
-        try {
-          await authorize(d, call.metadata, "viewer");
+      serveStream(call, {
+        method: "WatchEndpoints",
+        log: d.log,
+        auth: () => authorize(d, call.metadata, "viewer"),
+        // Each list is whole: a slow client gets the newest, not every one.
+        latestOnly: true,
+        start(s) {
           service(name);
-          off = d.loop.onPass(push);
+          let timer: NodeJS.Timeout | undefined;
+          s.onClose(() => clearTimeout(timer));
+          // Recomputed after every reconcile pass and when a copy reaches minHealthyTime;
+          // sent only when the list changed, always whole.
+          const push = (): void => {
+            if (s.closed) return;
+            const svc = d.state.service(name);
+            if (!svc) return s.end();
+            const now = d.now();
+            const hosts = new Map(d.registry.all().map((h) => [h.id, h]));
+            // Not a list made before every host has spoken (a restarted controller): it would drop them.
+            const insts = d.state.instancesOf(name);
+            if (silentHosts(name, insts, hosts, d.loop.observed).length > 0) return;
+            const eps = endpointsOf(svc, insts, hosts, d.loop.observed, now);
+            const json = JSON.stringify(eps);
+            if (json !== last) {
+              last = json;
+              s.send({ service: name, endpoints: eps });
+            }
+            clearTimeout(timer);
+            const at = nextEndpointChangeMs(svc, d.loop.observed, now);
+            if (at !== undefined) timer = setTimeout(push, at - now + 5);
+          };
+          s.onClose(d.loop.onPass(push));
           push();
-        } catch (err) {
-          stop();
-          const s = toStatus(err);
-          call.emit("error", Object.assign(new Error(s.details), { code: s.code, details: s.details }));
-        }
-      })();
+        },
+      });
     },
 
     Logs(call) {
