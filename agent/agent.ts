@@ -18,6 +18,7 @@ import { serveMetrics, type MetricsServer } from "../shared/metrics/server.js";
 import { formatHostPort, type HostPort } from "../shared/addr.js";
 import { ExecSessions, type ExecContext } from "./exec/sessions.js";
 import { ExecLedger } from "./exec/ledger.js";
+import { LogFollows } from "./logs/follows.js";
 import { EXEC_KILL_GRACE_MS } from "../shared/exec/limits.js";
 import { serviceEnv } from "./supervisor/env.js";
 import { resolveUser } from "./supervisor/proc.js";
@@ -92,7 +93,12 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   });
   await converger.restore();
   let artifacts = await steps.cache.list();
-  const follows = new Map<number, { close(): void }>();
+  // `berth logs [-f]`: flow-controlled, and ended with the stream that asked.
+  const logs = new LogFollows({
+    send: (m) => link.session?.send(m) ?? false,
+    log,
+    open: (r, onData) => converger.logs(r.instance, r.install, r.tail || 100, r.follow, onData),
+  });
   // `berth exec`: on the host (its own user and home), or in a running instance's
   // working dir, with its environment and as its user.
   const execContext = (instance: string): ExecContext | string => {
@@ -123,22 +129,10 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     running: () => converger.runningNow(),
     artifacts: () => artifacts,
     onAssignment: (a) => converger.assign(a),
-    onLogRequest: (r) => {
-      const s = session;
-      const send = (data: string, eof = false, error = ""): void => void s.send({ log_chunk: { request_id: r.request_id, data, eof, error } });
-      converger
-        .logs(r.instance, r.install, r.tail || 100, r.follow, (d) => send(d))
-        .then((f) => {
-          if (f) follows.set(r.request_id, f);
-          else send("", true);
-        })
-        .catch((err: unknown) => send("", true, err instanceof Error ? err.message : String(err)));
-    },
+    onLogRequest: (r) => logs.request(r),
+    onLogCancel: (id) => logs.cancel(id),
+    onLogAck: (a) => logs.ack(a.request_id, a.chars),
     initialContactMs: persistedContact,
-    onLogCancel: (id) => {
-      follows.get(id)?.close();
-      follows.delete(id);
-    },
     onExec: (m) => void execs.handle(m),
   });
   link.session = session;
@@ -159,8 +153,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   });
   session.on("disconnected", () => {
     // Log follows and exec sessions die with the stream that asked for them.
-    for (const f of follows.values()) f.close();
-    follows.clear();
+    logs.closeAll();
     void execs.closeAll("the controller stream was lost");
   });
   let metricsServer: MetricsServer | undefined;
@@ -176,8 +169,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       async stop() {
         clearInterval(contactTimer);
         await metricsServer?.close();
-        for (const f of follows.values()) f.close();
-        follows.clear();
+        logs.closeAll();
         await session.stop();
         await execs.closeAll("the agent is stopping");
         await converger.shutdown({ stopService: opts.stopServicesOnExit });

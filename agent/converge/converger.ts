@@ -26,6 +26,14 @@ export interface Desired {
   spec: ServiceSpec;
 }
 
+/** Following a process's output (`berth logs -f`), with flow control. */
+export interface OutputFollower {
+  close(): void;
+  /** Stop delivering for now: the reader is behind. */
+  pause(): void;
+  resume(): void;
+}
+
 /** A running process as the converger sees it. */
 export interface RunHandle {
   pid(): number;
@@ -35,7 +43,7 @@ export interface RunHandle {
   stop(): Promise<void>;
   /** Last lines / following of the service's output. */
   tail(lines: number): Promise<string>;
-  follow(onData: (s: string) => void): { close(): void };
+  follow(onData: (s: string) => void): OutputFollower;
   close(): void;
 }
 
@@ -221,7 +229,7 @@ export class Converger {
     } else this.current?.run?.close();
   }
 
-  async logs(instance: string, install: boolean, tail: number, follow: boolean, onData: (s: string) => void): Promise<{ close(): void } | undefined> {
+  async logs(instance: string, install: boolean, tail: number, follow: boolean, onData: (s: string) => void): Promise<OutputFollower | undefined> {
     const c = this.current;
     if (!c || c.d.instance !== instance) {
       onData(`[berth: ${instance} does not run on this host]\n`);

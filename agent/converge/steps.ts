@@ -3,6 +3,7 @@
  * the controller by digest, or from a URL), installer (apt + steps), supervisor
  * (process group, logs, restarts, cgroups, re-adoption) and health monitor.
  */
+import { StringDecoder } from "node:string_decoder";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -53,8 +54,9 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       },
       tail: (n) => sup.tail(n),
       follow: (onData) => {
-        const f = sup.follow((b) => onData(b.toString("utf8")));
-        return { close: () => f.close() };
+        // A 64 KiB read may end inside a character: the decoder keeps its first bytes for the next.
+        const dec = new StringDecoder("utf8");
+        return sup.follow((b) => onData(dec.write(b)));
       },
       close: () => void sup.detach(),
     };

@@ -23,10 +23,12 @@ import type { ControllerMessage__Output } from "../../shared/gen/berth/v1/Contro
 import type { JoinResponse__Output } from "../../shared/gen/berth/v1/JoinResponse.js";
 import type { Assignment__Output } from "../../shared/gen/berth/v1/Assignment.js";
 import type { LogRequest__Output } from "../../shared/gen/berth/v1/LogRequest.js";
+import type { LogAck__Output } from "../../shared/gen/berth/v1/LogAck.js";
 import type { RunningInstance } from "../../shared/gen/berth/v1/RunningInstance.js";
 import type { ArtifactChunk__Output } from "../../shared/gen/berth/v1/ArtifactChunk.js";
 import { channelOptions, createKeyAndCsr, fetchServerCaPem, grpcClientCredentials } from "../../shared/tls/pki.js";
 import { loadIdentity, saveIdentity, saveKey, type Identity } from "../identity.js";
+import { Outbound } from "./outbound.js";
 
 export interface SessionOptions {
   dataDir: string;
@@ -48,6 +50,7 @@ export interface SessionOptions {
   onAssignment?: (a: Assignment__Output) => void;
   onLogRequest?: (r: LogRequest__Output) => void;
   onLogCancel?: (requestId: number) => void;
+  onLogAck?: (a: LogAck__Output) => void;
   /** exec_start, exec_input, exec_resize, exec_close (agent/exec/sessions.ts). */
   onExec?: (m: ControllerMessage__Output) => void;
   /** When the controller was last heard from before this process (persisted by the agent); 0: never. */
@@ -248,8 +251,6 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       let ended = false;
       let seq = 0;
       let lastHeardMs = Date.now();
-      let blocked = false;
-      let blockedSinceMs = 0;
       let heartbeat: NodeJS.Timeout | undefined;
       const call = this.client!.Connect();
       this.call = call;
@@ -267,24 +268,13 @@ export class AgentSession extends EventEmitter<SessionEvents> {
         resolve({ welcomed, reason, fatal });
       };
 
-      const send = (m: AgentMessage, droppable = false): void => {
-        // Honour backpressure: skip heartbeats while the socket has not drained
-        // for a heartbeat interval (a stalled link) rather than queue them without
-        // bound. A stream that is merely busy — exec output, bounded by its flow
-        // control windows — drains within that, and its heartbeats still go out.
-        // Everything else (statuses, log and exec output) is queued: it is
-        // small, rare, asked for, or flow-controlled.
-        if (blocked && droppable && Date.now() - blockedSinceMs > this.heartbeatIntervalMs) return;
-        if (!call.write(m) && !blocked) {
-          blocked = true;
-          blockedSinceMs = Date.now();
-          call.once("drain", () => (blocked = false));
-        }
-      };
+      // Heartbeats and statuses go ahead of log and exec data (outbound.ts).
+      const out = new Outbound(call);
+      const send = (m: AgentMessage): void => out.send(m);
 
       const beat = (): void => {
         seq++;
-        send({ heartbeat: { seq, sent_at_ms: Date.now(), usage: this.opts.usage() } }, true);
+        send({ heartbeat: { seq, sent_at_ms: Date.now(), usage: this.opts.usage() } });
       };
       const startHeartbeats = (): void => {
         clearInterval(heartbeat);
@@ -320,6 +310,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
           this.opts.onLogRequest?.(m.log_request);
         } else if (m.msg === "log_cancel" && m.log_cancel) {
           this.opts.onLogCancel?.(m.log_cancel.request_id);
+        } else if (m.msg === "log_ack" && m.log_ack) {
+          this.opts.onLogAck?.(m.log_ack);
         } else if (m.msg === "exec_start" || m.msg === "exec_input" || m.msg === "exec_resize" || m.msg === "exec_close") {
           // A throw here would escape the stream's listener and end the agent: log it instead.
           try {

@@ -184,6 +184,13 @@ export async function tailLog(opts: LogFilesOptions, lines: number): Promise<str
 
 export interface LogFollower {
   close(): void;
+  /**
+   * Stops reading (flow control: the reader is behind). The file is the buffer:
+   * nothing is lost while paused, unless more than one rotation passes meanwhile.
+   */
+  pause(): void;
+  /** Reads on from where it stopped. */
+  resume(): void;
 }
 
 /**
@@ -195,29 +202,37 @@ export interface LogFollower {
  * Rotation is recognised by `.1` changing identity (see rotateIfNeeded for why
  * that is the signal): the unread rest of the old generation is then read from
  * `.1` at the same offset, and reading starts over at 0 in the current file.
- * Only when more than one rotation happens between two polls are bytes skipped.
+ * Only when more than one rotation happens between two polls (or during a pause)
+ * are bytes skipped.
+ *
+ * pause() takes effect before the next read: at most one chunk (64 KiB) reaches
+ * onData after it.
  */
 export function followLog(opts: LogFilesOptions, onData: (chunk: Buffer) => void, pollMs = 250): LogFollower {
   const [current = "", first = ""] = logPaths(opts);
   let closed = false;
+  let paused = false;
+  let polling = false;
   let timer: NodeJS.Timeout | undefined;
   // Where we stand, taken synchronously so nothing written after follow() returns is missed.
   let firstId = identitySync(first);
   let offset = sizeSync(current) ?? 0;
 
-  const readFrom = async (p: string, from: number): Promise<number> => {
+  /** Reads from `from` until the end, a pause or a close; returns where it stopped and whether that was the end. */
+  const readFrom = async (p: string, from: number): Promise<{ pos: number; atEnd: boolean }> => {
     let fh;
     try {
       fh = await open(p, "r");
     } catch {
-      return from;
+      return { pos: from, atEnd: true };
     }
     try {
       let pos = from;
       for (;;) {
+        if (closed || paused) return { pos, atEnd: false };
         const buf = Buffer.alloc(CHUNK);
         const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
-        if (bytesRead === 0 || closed) return pos;
+        if (bytesRead === 0 || closed) return { pos, atEnd: bytesRead === 0 };
         onData(buf.subarray(0, bytesRead));
         pos += bytesRead;
       }
@@ -232,27 +247,48 @@ export function followLog(opts: LogFilesOptions, onData: (chunk: Buffer) => void
     if (id === null && firstId !== null) return;
     if (id !== firstId) {
       // A rotation finished: the rest of the old generation is in .1 at the same offsets.
-      await readFrom(first, offset);
+      const r = await readFrom(first, offset);
+      // Paused within it: the next poll goes on reading .1 from there.
+      if (!r.atEnd) {
+        offset = r.pos;
+        return;
+      }
       firstId = id;
       offset = 0;
     }
     const size = sizeSync(current);
     // Shorter than what we read: truncated, and the new .1 is not in place yet.
     if (size === null || size <= offset) return;
-    offset = await readFrom(current, offset);
+    offset = (await readFrom(current, offset)).pos;
   };
 
-  const loop = (): void => {
-    if (closed) return;
+  const schedule = (ms: number): void => {
+    if (closed || paused || polling) return;
+    clearTimeout(timer);
     timer = setTimeout(() => {
-      poll().then(loop, loop);
-    }, pollMs);
+      polling = true;
+      const next = (): void => {
+        polling = false;
+        schedule(pollMs);
+      };
+      poll().then(next, next);
+    }, ms);
   };
-  loop();
+  schedule(pollMs);
   return {
     close(): void {
       closed = true;
       if (timer) clearTimeout(timer);
+    },
+    pause(): void {
+      paused = true;
+      if (timer) clearTimeout(timer);
+    },
+    resume(): void {
+      if (!paused) return;
+      paused = false;
+      // At once: the reader has room now (a poll in flight reschedules itself).
+      schedule(0);
     },
   };
 }

@@ -15,6 +15,7 @@ import { hostStatus, type HostRecord } from "../hosts/host.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import { GrpcError, serviceError, toStatus } from "./errors.js";
 import { summarize, type AuditLog } from "../audit/audit-log.js";
+import { serveStream } from "./server-stream.js";
 
 export interface FailoverView {
   paused: boolean;
@@ -197,50 +198,43 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
     WatchEvents(call) {
       const req = call.request;
       let lastSeq = req.after_seq;
-      let closed = false;
-      let watcher: { close(): void } | undefined;
-      const stop = (): void => {
-        closed = true;
-        watcher?.close();
-      };
-      call.on("cancelled", stop);
-      call.on("close", stop);
-      const deliver = (e: EventRecord): void => {
-        // History and the live watch overlap by design; the seq removes duplicates.
-        if (closed || e.seq <= lastSeq || !matches(e, req)) return;
-        lastSeq = e.seq;
-        call.write(eventToWire(e));
-      };
-      void (async () => {
-        try {
-          await authorize(d, call.metadata, "viewer");
+      serveStream(call, {
+        method: "WatchEvents",
+        log: d.log,
+        auth: () => authorize(d, call.metadata, "viewer"),
+        // History comes out at once (up to 10 000 events) and gRPC buffers only a few:
+        // the queue holds the history and a margin of live events behind it.
+        maxQueued: 20_000,
+        async start(s) {
+          const deliver = (e: EventRecord): void => {
+            // History and the live watch overlap by design; the seq removes duplicates.
+            if (e.seq <= lastSeq || !matches(e, req)) return;
+            lastSeq = e.seq;
+            s.send(eventToWire(e));
+          };
           // Watch first, then read history: nothing falls between the two. Live
           // events wait in a buffer until the history is out, so order holds.
           let buffered: EventRecord[] | undefined = [];
           const rev = await d.store.revision();
-          watcher = await d.store.watch(
+          const watcher = await d.store.watch(
             EVENT_PREFIX,
             (ev) => {
-              if (ev.type !== "put") return;
+              if (ev.type !== "put" || s.closed) return;
               const e = JSON.parse(ev.kv.value) as EventRecord;
               if (buffered) buffered.push(e);
               else deliver(e);
             },
             { fromRevision: rev + 1 },
           );
-          if (closed) watcher.close();
+          s.onClose(() => watcher.close());
+          if (s.closed) return;
           const history = await d.events.list({ limit: 10_000, host: req.host, service: req.service });
           for (const e of history) deliver(e);
           const live = buffered;
           buffered = undefined;
           for (const e of live) deliver(e);
-        } catch (err) {
-          stop();
-          const s = toStatus(err);
-          if (s.internal) d.log.error({ err }, "event watch failed");
-          call.emit("error", Object.assign(new Error(s.details), { code: s.code, details: s.details }));
-        }
-      })();
+        },
+      });
     },
   };
 }

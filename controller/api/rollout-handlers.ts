@@ -15,7 +15,8 @@ import { newRevision } from "../services/apply.js";
 import { slotViews } from "../rollout/drive.js";
 import { isDone, pause, promote, resume, type RolloutState } from "../rollout/next-step.js";
 import { authorize, unary, type OperatorServiceDeps } from "./operator-service.js";
-import { GrpcError, toStatus } from "./errors.js";
+import { GrpcError } from "./errors.js";
+import { serveStream } from "./server-stream.js";
 
 export interface RolloutHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
@@ -136,46 +137,33 @@ export function rolloutHandlers(d: RolloutHandlerDeps): RolloutHandlers {
 
     WatchRollout(call) {
       const name = call.request.name;
-      let off: (() => void) | undefined;
-      let timer: NodeJS.Timeout | undefined;
       let last = "";
-      let closed = false;
-      const stop = (): void => {
-        closed = true;
-        off?.();
-        clearInterval(timer);
-      };
-      call.on("cancelled", stop);
-      call.on("close", stop);
-      const push = (): void => {
-        if (closed) return;
-        const svc = d.state.service(name);
-        if (!svc) {
-          call.emit("error", Object.assign(new Error(`service ${name} was deleted`), { code: grpc.status.NOT_FOUND, details: `service ${name} was deleted` }));
-          stop();
-          return;
-        }
-        const v = rolloutView(d, svc);
-        const key = JSON.stringify({ ...v, now_ms: 0 });
-        if (key === last) return;
-        last = key;
-        call.write(v);
-      };
-      void (async () => {
-        try {
-          await authorize(d, call.metadata, "viewer");
+      serveStream(call, {
+        method: "WatchRollout",
+        log: d.log,
+        auth: () => authorize(d, call.metadata, "viewer"),
+        // Each view is the whole rollout: a slow client gets the newest, not every one.
+        latestOnly: true,
+        start(s) {
           d.service(name);
-          off = d.loop.onPass(push);
+          const push = (): void => {
+            if (s.closed) return;
+            const svc = d.state.service(name);
+            if (!svc) return s.fail(new GrpcError(grpc.status.NOT_FOUND, `service ${name} was deleted`));
+            const v = rolloutView(d, svc);
+            const key = JSON.stringify({ ...v, now_ms: 0 });
+            if (key === last) return;
+            last = key;
+            s.send(v);
+          };
+          s.onClose(d.loop.onPass(push));
           // Phases move with the clock too (warming → in service): look again every second.
-          timer = setInterval(push, 1000);
+          const timer = setInterval(push, 1000);
           timer.unref();
+          s.onClose(() => clearInterval(timer));
           push();
-        } catch (err) {
-          stop();
-          const s = toStatus(err);
-          call.emit("error", Object.assign(new Error(s.details), { code: s.code, details: s.details }));
-        }
-      })();
+        },
+      });
     },
   };
 }

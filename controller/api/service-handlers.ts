@@ -17,6 +17,9 @@ import { endpointsOf, nextEndpointChangeMs, silentHosts } from "../reconcile/end
 import type { LogRouter } from "./log-router.js";
 import { authenticate, authorize, hostToWire, requireRole, unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError, toStatus } from "./errors.js";
+import { AckBatcher } from "../../shared/exec/window.js";
+import { LOG_MAX_CHUNK_CHARS, LOG_WINDOW_CHARS } from "../../shared/logs/limits.js";
+import { serveStream } from "./server-stream.js";
 import { closest } from "../../shared/closest.js";
 
 export interface ServiceHandlerDeps extends OperatorServiceDeps {
@@ -241,71 +244,53 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     WatchEndpoints(call) {
       const name = call.request.name;
       let last: string | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      let off: (() => void) | undefined;
-      const stop = (): void => {
-        off?.();
-        clearTimeout(timer);
-      };
-      call.on("cancelled", stop);
-      call.on("close", stop);
-      // Recomputed after every reconcile pass and when a copy reaches minHealthyTime;
-      // sent only when the list changed, always whole.
-      const push = (): void => {
-        const svc = d.state.service(name);
-        if (!svc) {
-          stop();
-          call.end();
-          return;
-        }
-        const now = d.now();
-        const hosts = new Map(d.registry.all().map((h) => [h.id, h]));
-        // Not a list made before every host has spoken (a restarted controller): it would drop them.
-        const insts = d.state.instancesOf(name);
-        if (silentHosts(name, insts, hosts, d.loop.observed).length > 0) return;
-        const eps = endpointsOf(svc, insts, hosts, d.loop.observed, now);
-        const json = JSON.stringify(eps);
-        if (json !== last) {
-          last = json;
-          call.write({ service: name, endpoints: eps });
-        }
-        clearTimeout(timer);
-        const at = nextEndpointChangeMs(svc, d.loop.observed, now);
-        if (at !== undefined) timer = setTimeout(push, at - now + 5);
-      };
-      void (async () => {
-        try {
-          await authorize(d, call.metadata, "viewer");
+      serveStream(call, {
+        method: "WatchEndpoints",
+        log: d.log,
+        auth: () => authorize(d, call.metadata, "viewer"),
+        // Each list is whole: a slow client gets the newest, not every one.
+        latestOnly: true,
+        start(s) {
           service(name);
-          off = d.loop.onPass(push);
+          let timer: NodeJS.Timeout | undefined;
+          s.onClose(() => clearTimeout(timer));
+          // Recomputed after every reconcile pass and when a copy reaches minHealthyTime;
+          // sent only when the list changed, always whole.
+          const push = (): void => {
+            if (s.closed) return;
+            const svc = d.state.service(name);
+            if (!svc) return s.end();
+            const now = d.now();
+            const hosts = new Map(d.registry.all().map((h) => [h.id, h]));
+            // Not a list made before every host has spoken (a restarted controller): it would drop them.
+            const insts = d.state.instancesOf(name);
+            if (silentHosts(name, insts, hosts, d.loop.observed).length > 0) return;
+            const eps = endpointsOf(svc, insts, hosts, d.loop.observed, now);
+            const json = JSON.stringify(eps);
+            if (json !== last) {
+              last = json;
+              s.send({ service: name, endpoints: eps });
+            }
+            clearTimeout(timer);
+            const at = nextEndpointChangeMs(svc, d.loop.observed, now);
+            if (at !== undefined) timer = setTimeout(push, at - now + 5);
+          };
+          s.onClose(d.loop.onPass(push));
           push();
-        } catch (err) {
-          stop();
-          const s = toStatus(err);
-          call.emit("error", Object.assign(new Error(s.details), { code: s.code, details: s.details }));
-        }
-      })();
+        },
+      });
     },
 
     Logs(call) {
       const req = call.request;
-      const opened: { id: number; hostId: string }[] = [];
-      let cancelled = false;
-      const stop = (): void => {
-        cancelled = true;
-        // Tell each agent to stop following, or it would stream into the void.
-        for (const o of opened) {
-          d.logs.close(o.id);
-          d.registry.live.get(o.hostId)?.send?.({ log_cancel: { request_id: o.id } });
-        }
-        opened.length = 0;
-      };
-      call.on("cancelled", stop);
-      call.on("close", stop);
-      void (async () => {
-        try {
-          await authorize(d, call.metadata, "viewer");
-          if (cancelled) return;
+      serveStream(call, {
+        method: "Logs",
+        log: d.log,
+        auth: () => authorize(d, call.metadata, "viewer"),
+        // Bounded per host instead, by its flow-control window (checked below): what
+        // waits for the client is never more than the hosts' windows.
+        maxQueued: Infinity,
+        start(s) {
           const svc = service(req.service);
           const host = req.host ? d.registry.resolve(req.host).id : "";
           const targets = d.state
@@ -317,28 +302,57 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
           for (const t of targets) {
             const live = d.registry.live.get(t.h);
             if (!live?.send) {
-              call.write({ host: t.h, instance: t.inst, data: `[berth: host ${t.h} is not connected]\n` });
+              s.send({ host: t.h, instance: t.inst, data: `[berth: host ${t.h} is not connected]\n` });
               continue;
             }
+            const agentSend = live.send;
             open++;
+            let ended = false;
+            // Flow control: data the client has taken is acknowledged to the agent,
+            // which keeps at most LOG_WINDOW_CHARS unacknowledged.
+            const acks = new AckBatcher(LOG_WINDOW_CHARS);
+            let unacked = 0;
+            const endOne = (): void => {
+              if (ended) return;
+              ended = true;
+              d.logs.close(id);
+              if (--open === 0) s.end();
+            };
             const id = d.logs.open({
               hostId: t.h,
               onChunk: (c: LogChunk__Output) => {
-                if (c.data) call.write({ host: t.h, instance: t.inst, data: c.data });
-                if (c.error) call.write({ host: t.h, instance: t.inst, data: `[berth: ${c.error}]\n` });
-                if (c.eof && --open === 0) call.end();
+                if (ended || s.closed) return;
+                if (c.data) {
+                  const n = c.data.length;
+                  unacked += n;
+                  if (unacked > LOG_WINDOW_CHARS + LOG_MAX_CHUNK_CHARS) {
+                    // An agent that ignores its window would grow this controller's memory.
+                    agentSend({ log_cancel: { request_id: id } });
+                    s.send({ host: t.h, instance: t.inst, data: `[berth: host ${t.h} sent more log data than its flow-control window allows; its part was ended]\n` });
+                    return endOne();
+                  }
+                  s.send({ host: t.h, instance: t.inst, data: c.data }, () => {
+                    unacked -= n;
+                    const chars = acks.consumed(n);
+                    if (chars && !ended) agentSend({ log_ack: { request_id: id, chars } });
+                  });
+                }
+                if (c.error) s.send({ host: t.h, instance: t.inst, data: `[berth: ${c.error}]\n` });
+                if (c.eof) endOne();
               },
             });
-            opened.push({ id, hostId: t.h });
-            live.send({ log_request: { request_id: id, instance: t.inst, install: req.install, tail: Math.min(req.tail || 100, 100_000), follow: req.follow } });
+            // Tell the agent to stop following, or it would stream into the void.
+            s.onClose(() => {
+              if (ended) return;
+              ended = true;
+              d.logs.close(id);
+              d.registry.live.get(t.h)?.send?.({ log_cancel: { request_id: id } });
+            });
+            agentSend({ log_request: { request_id: id, instance: t.inst, install: req.install, tail: Math.min(req.tail || 100, 100_000), follow: req.follow, window: LOG_WINDOW_CHARS } });
           }
-          if (open === 0) call.end();
-        } catch (err) {
-          stop();
-          const s = toStatus(err);
-          call.emit("error", Object.assign(new Error(s.details), { code: s.code, details: s.details }));
-        }
-      })();
+          if (open === 0) s.end();
+        },
+      });
     },
   };
 }

@@ -22,6 +22,7 @@ import type { HostFacts as _berth_v1_HostFacts, HostFacts__Output as _berth_v1_H
 import type { InstanceStatus as _berth_v1_InstanceStatus, InstanceStatus__Output as _berth_v1_InstanceStatus__Output } from './berth/v1/InstanceStatus.js';
 import type { JoinRequest as _berth_v1_JoinRequest, JoinRequest__Output as _berth_v1_JoinRequest__Output } from './berth/v1/JoinRequest.js';
 import type { JoinResponse as _berth_v1_JoinResponse, JoinResponse__Output as _berth_v1_JoinResponse__Output } from './berth/v1/JoinResponse.js';
+import type { LogAck as _berth_v1_LogAck, LogAck__Output as _berth_v1_LogAck__Output } from './berth/v1/LogAck.js';
 import type { LogCancel as _berth_v1_LogCancel, LogCancel__Output as _berth_v1_LogCancel__Output } from './berth/v1/LogCancel.js';
 import type { LogChunk as _berth_v1_LogChunk, LogChunk__Output as _berth_v1_LogChunk__Output } from './berth/v1/LogChunk.js';
 import type { LogRequest as _berth_v1_LogRequest, LogRequest__Output as _berth_v1_LogRequest__Output } from './berth/v1/LogRequest.js';
@@ -58,6 +59,7 @@ export interface ProtoGrpcType {
       InstanceStatus: MessageTypeDefinition<_berth_v1_InstanceStatus, _berth_v1_InstanceStatus__Output>
       JoinRequest: MessageTypeDefinition<_berth_v1_JoinRequest, _berth_v1_JoinRequest__Output>
       JoinResponse: MessageTypeDefinition<_berth_v1_JoinResponse, _berth_v1_JoinResponse__Output>
+      LogAck: MessageTypeDefinition<_berth_v1_LogAck, _berth_v1_LogAck__Output>
       LogCancel: MessageTypeDefinition<_berth_v1_LogCancel, _berth_v1_LogCancel__Output>
       LogChunk: MessageTypeDefinition<_berth_v1_LogChunk, _berth_v1_LogChunk__Output>
       LogRequest: MessageTypeDefinition<_berth_v1_LogRequest, _berth_v1_LogRequest__Output>

@@ -116,4 +116,37 @@ describe("log files", () => {
       follower.close();
     }
   });
+
+  it("a paused follower reads nothing more (at most the chunk in hand), and on resume delivers what came meanwhile, across a rotation, exactly once", async () => {
+    const [cur = ""] = files();
+    const big = { ...opts, maxBytes: 1024 * 1024 };
+    const chunks: Buffer[] = [];
+    const witness: Buffer[] = [];
+    const text = (b: Buffer[]): string => Buffer.concat(b).toString();
+    const paused = followLog(
+      big,
+      (c) => {
+        chunks.push(c);
+        if (chunks.length === 1) paused.pause(); // a full window, right after the first chunk
+      },
+      10,
+    );
+    const control = followLog(big, (c) => witness.push(c), 10);
+    try {
+      const first = "a".repeat(300 * 1024); // five 64 KiB reads' worth
+      appendFileSync(cur, first);
+      // The unpaused follower has had it all: the paused one had as many polls meanwhile.
+      await waitFor(() => text(witness).length === first.length || undefined, { timeoutMs: 5_000, what: "the control follower" });
+      expect(chunks).toHaveLength(1);
+      expect(chunks[0]!.length).toBe(64 * 1024);
+      // One rotation while paused: the rest of the old generation is read from .1.
+      expect(await rotateIfNeeded({ ...opts, maxBytes: 100 })).toBe(true);
+      appendFileSync(cur, "after rotation\n");
+      paused.resume();
+      await waitFor(() => text(chunks) === first + "after rotation\n" || undefined, { timeoutMs: 5_000, what: `all of it once (got ${text(chunks).length})` });
+    } finally {
+      paused.close();
+      control.close();
+    }
+  });
 });

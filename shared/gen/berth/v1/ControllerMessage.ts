@@ -9,6 +9,7 @@ import type { ExecStart as _berth_v1_ExecStart, ExecStart__Output as _berth_v1_E
 import type { ExecInput as _berth_v1_ExecInput, ExecInput__Output as _berth_v1_ExecInput__Output } from '../../berth/v1/ExecInput.js';
 import type { ExecResize as _berth_v1_ExecResize, ExecResize__Output as _berth_v1_ExecResize__Output } from '../../berth/v1/ExecResize.js';
 import type { ExecClose as _berth_v1_ExecClose, ExecClose__Output as _berth_v1_ExecClose__Output } from '../../berth/v1/ExecClose.js';
+import type { LogAck as _berth_v1_LogAck, LogAck__Output as _berth_v1_LogAck__Output } from '../../berth/v1/LogAck.js';
 
 export interface ControllerMessage {
   'welcome'?: (_berth_v1_Welcome | null);
@@ -20,7 +21,8 @@ export interface ControllerMessage {
   'exec_input'?: (_berth_v1_ExecInput | null);
   'exec_resize'?: (_berth_v1_ExecResize | null);
   'exec_close'?: (_berth_v1_ExecClose | null);
-  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close";
+  'log_ack'?: (_berth_v1_LogAck | null);
+  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack";
 }
 
 export interface ControllerMessage__Output {
@@ -33,5 +35,6 @@ export interface ControllerMessage__Output {
   'exec_input'?: (_berth_v1_ExecInput__Output | null);
   'exec_resize'?: (_berth_v1_ExecResize__Output | null);
   'exec_close'?: (_berth_v1_ExecClose__Output | null);
-  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close";
+  'log_ack'?: (_berth_v1_LogAck__Output | null);
+  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack";
 }

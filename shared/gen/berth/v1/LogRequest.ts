@@ -8,6 +8,7 @@ export interface LogRequest {
   'install'?: (boolean);
   'tail'?: (number);
   'follow'?: (boolean);
+  'window'?: (number);
 }
 
 export interface LogRequest__Output {
@@ -16,4 +17,5 @@ export interface LogRequest__Output {
   'install': (boolean);
   'tail': (number);
   'follow': (boolean);
+  'window': (number);
 }
