@@ -8,7 +8,8 @@
  * outside that folder, fails the whole archive with the entry named — a tree that
  * is silently different from the one packed would pass for healthy.
  * - sparse files (old GNU type "S", or PAX GNU.sparse.* headers): node-tar drops
- *   the first and writes the second as a file of condensed data at a made-up path;
+ *   the first silently and writes the others as files holding only the condensed
+ *   data (for PAX 0.1 and 1.0 under a made-up GNUSparseFile.<pid>/ path);
  * - devices and FIFOs: nothing a service folder needs, and not ours to create;
  * - absolute paths, ".." components, hard links or symlinks leading out;
  * - any other entry type node-tar would skip;
