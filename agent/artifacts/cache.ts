@@ -14,7 +14,7 @@ import type { IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { chmod, mkdir, mkdtemp, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { unpackArtifact } from "../../shared/artifact/pack.js";
+import { unpackArtifact } from "../../shared/artifact/unpack.js";
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const MAX_REDIRECTS = 5;
@@ -203,6 +203,7 @@ export class ArtifactCache {
       await this.ensureDirs();
       const tmp = await mkdtemp(join(this.tmp, "unpack-"));
       this.inFlight.add(tmp);
+      let failed = false;
       try {
         await unpackArtifact(blob, tmp);
         // mkdtemp makes 0700; the artifact's root should read like any folder so a
@@ -216,9 +217,17 @@ export class ArtifactCache {
           if (!isCode(err, "ENOTEMPTY") && !isCode(err, "EEXIST")) throw err;
         }
         return final;
+      } catch (err) {
+        failed = true;
+        throw err;
       } finally {
         this.inFlight.delete(tmp);
-        await rm(tmp, { recursive: true, force: true });
+        // unpackArtifact settles only once nothing writes into tmp any more, so
+        // this removal does not race the extraction. Should it fail anyway, the
+        // unpack's own error is the one worth reporting; gc() removes the rest.
+        await rm(tmp, { recursive: true, force: true, maxRetries: 3 }).catch((err: unknown) => {
+          if (!failed) throw err;
+        });
       }
     })();
     this.unpacking.set(sha256, work);

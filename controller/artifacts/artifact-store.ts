@@ -3,13 +3,16 @@
  * under DATA_DIR/artifacts. Blobs stay out of the KV store (which holds only
  * small records); the same bytes are stored once however many services or
  * revisions use them. Uploads are hashed while they stream to a temp file and
- * renamed into place only when the digest matches.
+ * renamed into place only when the digest matches and the archive passes the
+ * same entry checks the agents apply when they unpack it (checkArtifact), so a
+ * bad archive is refused at apply time rather than on every host.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream, type ReadStream } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { finished } from "node:stream/promises";
+import { checkArtifact, UnpackError } from "../../shared/artifact/unpack.js";
 
 export const SHA256 = /^[0-9a-f]{64}$/;
 /** Largest artifact accepted. @default 2 GiB */
@@ -70,6 +73,12 @@ export class ArtifactStore {
       if (got !== size) throw new ArtifactError(`got ${got} bytes, announced ${size}`);
       const digest = hash.digest("hex");
       if (digest !== sha256) throw new ArtifactError(`sha256 mismatch: announced ${sha256}, got ${digest}`);
+      try {
+        await checkArtifact(tmp);
+      } catch (e) {
+        if (e instanceof UnpackError) throw new ArtifactError(`artifact ${sha256.slice(0, 12)} refused: ${e.detail}`);
+        throw e;
+      }
       await rename(tmp, this.path(sha256));
     } catch (e) {
       out.destroy();

@@ -24,7 +24,7 @@ import { createReadStream } from "node:fs";
 import { lstat, open, readdir, readlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, posix } from "node:path";
-import { create as tarCreate, extract as tarExtract } from "tar";
+import { create as tarCreate } from "tar";
 
 /** The packing was refused: the tree holds something an artifact cannot carry safely. */
 export class PackError extends Error {
@@ -35,19 +35,6 @@ export class PackError extends Error {
     readonly entry: string,
   ) {
     super(message);
-  }
-}
-
-/** The archive holds an entry that would land outside the destination, or is corrupt. */
-export class UnpackError extends Error {
-  override name = "UnpackError";
-  constructor(
-    message: string,
-    /** node-tar's code, e.g. TAR_ENTRY_ERROR or TAR_BAD_ARCHIVE */
-    readonly code: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
   }
 }
 
@@ -160,32 +147,4 @@ export async function sha256File(path: string): Promise<{ sha256: string; bytes:
     bytes += buf.length;
   }
   return { sha256: hash.digest("hex"), bytes };
-}
-
-/**
- * Extracts a .tgz (or plain .tar) into destDir, which must exist. Strict: any
- * entry node-tar would skip or rewrite — a path with "..", an absolute path or
- * link target, a link escaping the folder, a write through a symlink, a corrupt
- * header — fails the whole unpack with UnpackError rather than deploying a
- * silently different tree. Owners in the archive are ignored (as root, node-tar
- * would otherwise chown to the archive's uids); destDir may hold a partial tree
- * after a failure, so callers extract into a temp folder.
- */
-export async function unpackArtifact(tgzPath: string, destDir: string): Promise<void> {
-  try {
-    await tarExtract({ file: tgzPath, cwd: destDir, strict: true, preserveOwner: false });
-  } catch (err) {
-    const code = tarCode(err);
-    const message = err instanceof Error ? err.message : String(err);
-    throw new UnpackError(`unpacking ${tgzPath}: ${message}`, code, { cause: err });
-  }
-}
-
-function tarCode(err: unknown): string {
-  if (typeof err === "object" && err !== null) {
-    const rec = err as { tarCode?: unknown; code?: unknown };
-    if (typeof rec.tarCode === "string") return rec.tarCode;
-    if (typeof rec.code === "string") return rec.code;
-  }
-  return "UNKNOWN";
 }

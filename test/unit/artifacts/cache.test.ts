@@ -14,6 +14,7 @@ import {
 } from "../../../agent/artifacts/cache.js";
 import { packArtifact } from "../../../shared/artifact/pack.js";
 import { createCa, createServerCert } from "../../../shared/tls/pki.js";
+import { gnuSparseTgz, rawTgz, zeroBomb } from "./tar-fixtures.js";
 
 let work: string;
 let cache: ArtifactCache;
@@ -114,6 +115,50 @@ describe("ArtifactCache.unpacked", () => {
 
   it("fails for an artifact it does not hold", async () => {
     await expect(cache.unpacked(sha(Buffer.from("nope")))).rejects.toBeInstanceOf(ArtifactMissingError);
+  });
+});
+
+describe("ArtifactCache.unpacked of an archive it refuses", () => {
+  const failure = (p: Promise<unknown>): Promise<unknown> =>
+    p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  const tmpLeft = (): Promise<string[]> => readdir(join(work, "cache", "tmp"));
+  const unpackedLeft = (): Promise<string[]> => readdir(join(work, "cache", "unpacked"));
+
+  it("reports the bad entry, not the cleanup, once nothing is written any more, and leaves no files", async () => {
+    // Many files still being written when the bad entry arrives: the cleanup used
+    // to race them and fail with ENOTEMPTY, hiding the cause.
+    const files = Array.from({ length: 300 }, (_, i) => ({ path: `d${i % 7}/f${i}`, body: Buffer.alloc(64 * 1024, i) }));
+    const bytes = rawTgz([...files, { path: "../evil", body: "x" }, ...files.map((f) => ({ ...f, path: `late/${f.path}` }))]);
+    await cache.put(sha(bytes), chunks(bytes, 64 * 1024));
+    const err = await failure(cache.unpacked(sha(bytes)));
+    expect(err).toMatchObject({ name: "UnpackError", entry: "../evil" });
+    expect((err as Error).message).toMatch(/entry "\.\.\/evil" has '\.\.' in its path/);
+    expect(await tmpLeft()).toEqual([]);
+    expect(await unpackedLeft()).toEqual([]);
+    // Still nothing after another unpack has come and gone (a straggling write would show).
+    const { bytes: good, sha256 } = await sampleArtifact();
+    await cache.put(sha256, chunks(good, 1000));
+    await cache.unpacked(sha256);
+    expect(await tmpLeft()).toEqual([]);
+    expect(await unpackedLeft()).toEqual([sha256]);
+  });
+
+  it("reports a decompression bomb and a sparse file by name, leaving no files", async () => {
+    const bomb = zeroBomb(512);
+    await cache.put(sha(bomb), chunks(bomb, 64 * 1024));
+    const err = await failure(cache.unpacked(sha(bomb)));
+    expect((err as Error).message).toMatch(/entry "zeros" \(536870912 bytes\) makes the artifact larger than/);
+    expect(await tmpLeft()).toEqual([]);
+
+    const sparse = await readFile(await gnuSparseTgz(work, "posix-1.0"));
+    await cache.put(sha(sparse), chunks(sparse, 1000));
+    const err2 = await failure(cache.unpacked(sha(sparse)));
+    expect((err2 as Error).message).toMatch(/GNUSparseFile[^"]*\/data.img" is a sparse file \(data.img\)/);
+    expect(await tmpLeft()).toEqual([]);
+    expect(await unpackedLeft()).toEqual([]);
   });
 });
 

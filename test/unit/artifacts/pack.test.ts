@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Header } from "tar";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { PackError, UnpackError, packArtifact, sha256File, unpackArtifact } from "../../../shared/artifact/pack.js";
+import { PackError, packArtifact, sha256File } from "../../../shared/artifact/pack.js";
+import { UnpackError, unpackArtifact } from "../../../shared/artifact/unpack.js";
 
 let work: string;
 const made: string[] = [];
