@@ -12,6 +12,7 @@ import type { ReconcileLoop } from "../reconcile/loop.js";
 import type { ServiceState } from "../services/state.js";
 import { instanceId, type InstanceRecord, type ServiceRecord } from "../services/records.js";
 import { planApply } from "../services/apply.js";
+import { clearFailures } from "../reschedule/policy.js";
 import { effectiveState } from "../services/effective-state.js";
 import { endpointsOf, nextEndpointChangeMs, silentHosts } from "../reconcile/endpoints.js";
 import type { LogRouter } from "./log-router.js";
@@ -107,7 +108,8 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       target = insts.find((i) => i.pinnedHost === host.id);
       if (!target) throw new GrpcError(grpc.status.FAILED_PRECONDITION, `no instance of ${svc.name} is pinned to ${host.id}`);
     }
-    const next = { ...target, pinnedHost: pin ? host.id : "", avoidHosts: target.avoidHosts.filter((h) => h !== host.id) };
+    // A pin names the host: the slot's past failures there no longer hold it back from it.
+    const next = pin ? clearFailures({ ...target, pinnedHost: host.id }, host.id) : { ...target, pinnedHost: "" };
     const ok = await d.state.commit({
       putInstances: [next],
       events: [{ type: pin ? "instance.pinned" : "instance.unpinned", service: svc.name, host: host.id, actor, message: `${instanceId(svc.name, target.slot)} ${pin ? "pinned to" : "unpinned from"} ${host.id}` }],
