@@ -90,7 +90,7 @@ describe("apply --check-revision", () => {
 
   it("holds what it checked until the write: a change landing in between fails the txn, and the retry refuses", async () => {
     // A store whose history read lets another writer in right after it: the worst moment.
-    let b: ServiceState | undefined;
+    const other: { b?: ServiceState } = {};
     let interleave = false;
     const wrap = (s: Store): Store => ({
       get: (k) => s.get(k),
@@ -106,13 +106,13 @@ describe("apply --check-revision", () => {
             interleave = false;
             w.close();
             // web is read (named) but not written by this apply: only the compare-and-set can see this.
-            expect(await b!.commit({ putServices: [{ ...svc("web", 7), updatedAtMs: 2 }] })).toBe(true);
+            expect(await other.b!.commit({ putServices: [{ ...svc("web", 7), updatedAtMs: 2 }] })).toBe(true);
           }
           return w;
       },
     });
     const env = await setup({ wrap });
-    b = env.b;
+    other.b = env.b;
     const { a, raw } = env;
     const pl = plan(a, [file("web", 1), file("db", 4)]);
     expect(pl.p.changes.map((c) => [c.service, c.action])).toEqual([["db", "update"], ["web", "unchanged"]]);
