@@ -7,6 +7,7 @@ import { reconcile, type HostView, type ReconcileInput, type ReconcileOutput } f
 import type { InstanceRecord, ObservedInstance, ServiceRecord } from "../../../controller/services/records.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
+import { planApply } from "../../../controller/services/apply.js";
 
 const T0 = 1_700_000_000_000;
 
@@ -79,5 +80,34 @@ describe("rescheduling after failures", () => {
     const fresh = reconcile({ services: [service("web", 1)], instances: [{ ...inst, failures: [] } satisfies InstanceRecord], hosts: [host("a"), host("b")], observed: new Map(), nowMs: T0 + 3_600_000 + 1 });
     expect(later.puts[0]?.hostId).toBe(fresh.puts[0]?.hostId);
     expect(later.events.find((e) => e.type === "instance.placed")?.message).not.toMatch(/failed/);
+  });
+
+  it("berth plan says why a slot is not placed yet: its failures and when it is tried again", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "", epoch: 2, revision: 1, pinnedHost: "", moveTo: null, failures: [{ hostId: "a", atMs: T0 }, { hostId: "b", atMs: T0 + 5_000 }] };
+    const p = planApply({
+      files: [{ file: "web.yaml", content: "name: web\nrun:\n  command: x\ninstances: 2\n", artifact_sha256: "" }],
+      prune: false,
+      services: [service("web", 1)],
+      instances: [inst],
+      hosts: [host("a"), host("b"), host("c")],
+      hasArtifact: () => false,
+      requireArtifacts: false,
+      nowMs: T0 + 10_000,
+      actor: "t",
+    });
+    expect(p.changes[0]?.unplaced).toEqual(["web-0: waiting to reschedule: failed on a (10s ago), b (5s ago) in the last 1h; next attempt in 25s (backoff 30s)"]);
+    // The new slot is placed meanwhile, and not on a host web-0 failed on.
+    expect(p.changes[0]?.place).toBe(1);
+  });
+
+  it("records a failed move's target, and moves again preferring another host", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "b", epoch: 2 } };
+    const hosts = [host("a", { cordoned: true, draining: true }), host("b"), host("c")];
+    const obs = failed({ ...inst, hostId: "b", epoch: 2 });
+    const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts, observed: obs, nowMs: T0 });
+    const rec = out.puts.find((p) => p.slot === 0)!;
+    expect(rec.failures).toEqual([{ hostId: "b", atMs: T0 }]);
+    expect(rec.moveTo?.hostId).toBe("c");
+    expect(out.events.map((e) => e.type)).toEqual(expect.arrayContaining(["instance.move-abandoned", "instance.moving"]));
   });
 });
