@@ -114,7 +114,15 @@ async function upload(api: Api, p: Prepared["packs"][number]): Promise<void> {
   process.stderr.write(`uploaded ${p.source} (sha256:${p.sha256.slice(0, 12)}, ${p.bytes} bytes)\n`);
 }
 
-function printChanges(res: ApplyResponse__Output, applied: boolean): number {
+/** `--check-revision N`: a store revision as `berth plan` printed it. */
+export function parseCheckRevision(v: string): number {
+  const n = /^\d{1,16}$/.test(v.trim()) ? Number(v.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new CliError(`--check-revision ${v.slice(0, 40)}: expected the store revision \`berth plan\` printed (a whole number)`, EXIT.usage);
+  return n;
+}
+
+/** `applyCmd`: the apply that carries out this plan, e.g. "berth apply -f services/ --prune". */
+function printChanges(res: ApplyResponse__Output, applied: boolean, applyCmd: string): number {
   let pending = 0;
   for (const c of res.changes as ServiceChange__Output[]) {
     const mark = c.action === "create" ? colour("green", "+") : c.action === "delete" ? colour("red", "-") : c.action === "update" ? colour("yellow", "~") : " ";
@@ -134,7 +142,11 @@ function printChanges(res: ApplyResponse__Output, applied: boolean): number {
   if (!res.changes.length) console.log("no services in the files");
   else if (!pending) console.log("no changes");
   else if (applied) console.log(`\napplied at revision ${res.revision}; \`berth services\` shows the fleet converge`);
-  else console.log(`\n${pending} service${pending > 1 ? "s" : ""} to change; \`berth apply -f …\` applies exactly this`);
+  else {
+    // The store revision ties the plan to the apply (Nomad's -check-index): it is not a service's revision.
+    console.log(`\n${pending} service${pending > 1 ? "s" : ""} to change, planned at store revision ${res.revision}`);
+    console.log(`\`${applyCmd} --check-revision ${res.revision}\` applies exactly this, or nothing if these services changed since`);
+  }
   return pending;
 }
 
@@ -146,9 +158,17 @@ export function registerApply(program: Command, global: () => GlobalOpts): void 
       .requiredOption("-f, --file <path>", "a spec file, or a folder of them (*.yaml, *.yml)")
       .option("--prune", "also delete services that no file names (the folder is the whole fleet)")
       .option("-o, --output <format>", "table, json or yaml", "table")
-      .addHelpText("after", `\nExamples:\n  berth ${verb} -f services/\n  berth ${verb} -f services/web.yaml${verb === "apply" ? "\n  berth apply -f services/ --wait --timeout 5m" : ""}${verb === "plan" ? "\n\nExit codes: 0 planned (with --exit-code: no changes), " + EXIT_PLAN_CHANGES + " changes pending (--exit-code), 2 invalid specs." : ""}`)
-      .action(async (o: { file: string; prune?: boolean; output: string; exitCode?: boolean; wait?: boolean; timeout?: string }) => {
+      .addHelpText(
+        "after",
+        `\nExamples:\n  berth ${verb} -f services/\n  berth ${verb} -f services/web.yaml${
+          verb === "apply"
+            ? "\n  berth apply -f services/ --wait --timeout 5m\n  berth apply -f services/ --check-revision 51   # 51: the store revision `berth plan` printed; refused if these services changed since"
+            : "\n\nThe plan names the store revision it was made from (the controller's state, not a service's\nrevision): `berth apply --check-revision N` applies it only if nothing it read changed since.\n\nExit codes: 0 planned (with --exit-code: no changes), " + EXIT_PLAN_CHANGES + " changes pending (--exit-code), 2 invalid specs."
+        }`,
+      )
+      .action(async (o: { file: string; prune?: boolean; output: string; exitCode?: boolean; wait?: boolean; timeout?: string; checkRevision?: string }) => {
         const format = parseFormat(o.output);
+        const check = o.checkRevision !== undefined ? { revision: parseCheckRevision(o.checkRevision) } : null;
         const timeoutMs = o.wait ? parseTimeout(o.timeout ?? "10m") : 0;
         const prepared = await prepare(o.file);
         // The packed archives are temporary: gone when the command ends, whatever happens.
@@ -156,9 +176,9 @@ export function registerApply(program: Command, global: () => GlobalOpts): void 
         try {
           await withApi(global(), async (api) => {
             if (verb === "apply") for (const p of prepared.packs) await upload(api, p);
-            const res = await call(api, verb === "plan" ? api.client.Plan : api.client.Apply, { files: prepared.files, prune: Boolean(o.prune) }, 60_000);
+            const res = await call(api, verb === "plan" ? api.client.Plan : api.client.Apply, { files: prepared.files, prune: Boolean(o.prune), check }, 60_000);
             const data = printData(format, res);
-            const pending = data ? 0 : printChanges(res, verb === "apply");
+            const pending = data ? 0 : printChanges(res, verb === "apply", `berth apply -f ${o.file}${o.prune ? " --prune" : ""}`);
             if (verb === "plan" && o.exitCode && pending) process.exitCode = EXIT_PLAN_CHANGES;
             // With -o json|yaml stdout is the data alone: the last word goes to stderr.
             if (o.wait) await waitHealthy(api, res, timeoutMs, data ? (m) => process.stderr.write(`${m}\n`) : (m) => console.log(m));
@@ -171,6 +191,7 @@ export function registerApply(program: Command, global: () => GlobalOpts): void 
     else {
       cmd.option("--wait", "follow the services applied until every instance is healthy at the new revision (exit 1 if not within --timeout)");
       cmd.option("--timeout <duration>", "with --wait: stop waiting after this long (the rollout goes on)", "10m");
+      cmd.option("--check-revision <n>", "apply only if none of the services the files name (with --prune: none at all) changed since store revision n, the one `berth plan` printed; else refuse and change nothing");
     }
   }
 }

@@ -9,9 +9,10 @@ import type { LogChunk__Output } from "../../shared/gen/berth/v1/LogChunk.js";
 import type { ArtifactStore } from "../artifacts/artifact-store.js";
 import { SHA256 } from "../artifacts/artifact-store.js";
 import type { ReconcileLoop } from "../reconcile/loop.js";
-import type { ServiceState } from "../services/state.js";
+import { CheckRevisionError, type ServiceState, type UnchangedSince } from "../services/state.js";
 import { instanceId, type InstanceRecord, type ServiceRecord } from "../services/records.js";
 import { planApply } from "../services/apply.js";
+import { clearFailures } from "../reschedule/policy.js";
 import { effectiveState } from "../services/effective-state.js";
 import { endpointsOf, nextEndpointChangeMs, silentHosts } from "../reconcile/endpoints.js";
 import type { LogRouter } from "./log-router.js";
@@ -110,7 +111,8 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       target = insts.find((i) => i.pinnedHost === host.id);
       if (!target) throw new GrpcError(grpc.status.FAILED_PRECONDITION, `no instance of ${svc.name} is pinned to ${host.id}`);
     }
-    const next = { ...target, pinnedHost: pin ? host.id : "", avoidHosts: target.avoidHosts.filter((h) => h !== host.id) };
+    // A pin names the host: the slot's past failures there no longer hold it back from it.
+    const next = pin ? clearFailures({ ...target, pinnedHost: host.id }, host.id) : { ...target, pinnedHost: "" };
     const ok = await d.state.commit({
       putInstances: [next],
       events: [{ type: pin ? "instance.pinned" : "instance.unpinned", service: svc.name, host: host.id, actor, message: `${instanceId(svc.name, target.slot)} ${pin ? "pinned to" : "unpinned from"} ${host.id}` }],
@@ -172,9 +174,11 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     },
 
     Plan: unary(d, "viewer", "Plan", async (req: ApplyRequest__Output, who) => {
+      // The cache and its store revision are read in the same tick: the plan is of that state.
+      const revision = d.state.storeRevision;
       const p = planFor(req, who.tokenId, false);
       if (p.errors.length) throw new GrpcError(grpc.status.INVALID_ARGUMENT, p.errors.join("\n"));
-      return { changes: p.changes, revision: 0 };
+      return { changes: p.changes, revision };
     }),
 
     Apply: unary(d, "operator", "Apply", async (req: ApplyRequest__Output, who) => {
@@ -185,7 +189,18 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         const readVersion = d.state.version;
         p = planFor(req, who.tokenId, true);
         if (p.errors.length) throw new GrpcError(grpc.status.INVALID_ARGUMENT, p.errors.join("\n"));
-        if (await d.state.commit({ putServices: p.puts, deleteServices: p.deletes, putRollouts: p.rollouts, events: p.events, readVersion })) break;
+        // What the plan read: the services the files name, or with prune every one.
+        const unchangedSince: UnchangedSince | undefined = req.check
+          ? { revision: Number(req.check.revision), services: req.prune ? "all" : p.changes.flatMap((c) => (c.action !== "delete" && c.service ? [c.service] : [])) }
+          : undefined;
+        let ok: boolean;
+        try {
+          ok = await d.state.commit({ putServices: p.puts, deleteServices: p.deletes, putRollouts: p.rollouts, events: p.events, readVersion, unchangedSince });
+        } catch (e) {
+          if (e instanceof CheckRevisionError) throw new GrpcError(grpc.status.FAILED_PRECONDITION, e.message);
+          throw e;
+        }
+        if (ok) break;
         if (attempt >= 4) throw new GrpcError(grpc.status.ABORTED, "services changed concurrently; plan again");
       }
       d.log.info({ actor: who.tokenId, changed: p.puts.map((s) => s.name), deleted: p.deletes }, "apply");

@@ -12,6 +12,8 @@ import type { NewEvent } from "../events/event-log.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { SchedHost, Snapshot } from "../scheduler/types.js";
 import { schedule } from "../scheduler/schedule.js";
+import { formatDurationMs } from "../../shared/duration.js";
+import { clearFailures, DEFAULT_RESCHEDULE, describeFailures, recordFailure, rescheduleDecision, type ReschedulePolicy } from "../reschedule/policy.js";
 import { instanceId, nextEpoch, observedCopy, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
 
 
@@ -41,6 +43,8 @@ export interface ReconcileInput {
    * moves like any other. Absent: the service's current revision.
    */
   newCopyRevision?: ReadonlyMap<string, number>;
+  /** How failed slots are rescheduled (reschedule/policy.ts). @default DEFAULT_RESCHEDULE */
+  reschedule?: ReschedulePolicy;
 }
 
 export interface FailoverInput {
@@ -78,14 +82,17 @@ export interface ReconcileOutput {
   events: NewEvent[];
   /** instance id → why it waits for a host */
   unplaced: Map<string, string>;
-  /** instance id → why a lost instance is not replaced (yet) */
+  /** instance id → why a lost instance is not replaced (yet), or a failed one not rescheduled yet */
   held: Map<string, string>;
+  /** instance id → why a failed instance waits to be placed again (also in held): its backoff. */
+  rescheduling: Map<string, string>;
 }
 
 const key = (service: string, slot: number): string => `${service}/${slot}`;
 
 export function reconcile(input: ReconcileInput): ReconcileOutput {
-  const out: ReconcileOutput = { puts: [], after: [], deletes: [], drained: [], events: [], unplaced: new Map(), held: new Map() };
+  const out: ReconcileOutput = { puts: [], after: [], deletes: [], drained: [], events: [], unplaced: new Map(), held: new Map(), rescheduling: new Map() };
+  const policy = input.reschedule ?? DEFAULT_RESCHEDULE;
   const services = new Map(input.services.map((s) => [s.name, s]));
   const hosts = new Map(input.hosts.map((h) => [h.rec.id, h]));
   const changed = new Map<string, InstanceRecord>();
@@ -112,7 +119,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
         const why = o?.state === "failed" ? `failed on the new host: ${o.detail}` : retireFailed ? "the new copy is not healthy at the end of the drain; the old one stays" : "the new host is gone";
         out.events.push({ type: "instance.move-abandoned", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: ${why}` });
         // The old copy is the slot's again: back in service if a retire had drained it.
-        i = { ...i, moveTo: null, drainingSinceMs: i.moveTo.surge ? null : i.drainingSinceMs, lastEpoch: Math.max(i.lastEpoch ?? 0, i.moveTo.epoch), avoidHosts: o?.state === "failed" ? [...i.avoidHosts, i.moveTo.hostId] : i.avoidHosts };
+        i = { ...i, moveTo: null, drainingSinceMs: i.moveTo.surge ? null : i.drainingSinceMs, lastEpoch: Math.max(i.lastEpoch ?? 0, i.moveTo.epoch), failures: o?.state === "failed" ? recordFailure(i.failures, i.moveTo.hostId, input.nowMs, policy) : i.failures };
       } else if (i.moveTo.surge ? servingLost || (drainEnd !== undefined && input.nowMs >= drainEnd) : o?.state === "healthy" || servingLost) {
         const why = i.moveTo.surge ? (servingLost ? "its old host is gone" : "retired after draining") : servingLost ? "its old host is gone" : "healthy on the new host";
         out.events.push({ type: "instance.moved", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)} moved from ${i.hostId || "-"} (${why})` });
@@ -121,12 +128,16 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
         wake(drainEnd);
       }
     }
-    // 2. An instance that failed for good on its host is placed elsewhere.
+    // 2. An instance that failed for good on its host is placed again, preferably
+    // elsewhere, after a backoff that grows with its recent failures (reschedule/policy.ts).
     if (i.hostId && !i.moveTo) {
       const o = observedFor(i.hostId, i, i.epoch);
       if (o?.state === "failed") {
-        out.events.push({ type: "instance.failed", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} failed: ${o.detail}; placing it elsewhere` });
-        i = { ...i, hostId: "", drainingSinceMs: null, avoidHosts: [...new Set([...i.avoidHosts, i.hostId])] };
+        const failures = recordFailure(i.failures, i.hostId, input.nowMs, policy);
+        const d = rescheduleDecision(failures, input.nowMs, policy);
+        const next = d.atMs > input.nowMs ? `placing it again in ${formatDurationMs(d.atMs - input.nowMs)} (${describeFailures(d.recent, input.nowMs, policy)})` : "placing it elsewhere";
+        out.events.push({ type: "instance.failed", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} failed: ${o.detail}; ${next}` });
+        i = { ...i, hostId: "", drainingSinceMs: null, failures };
       }
     }
     // 3. A lost host's instance is replaced on a spare with the next epoch — unless
@@ -148,12 +159,23 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     }
     // 4. Without a rollout (records from before rollouts existed), a new revision
     // runs in place. With one, the rollout alone changes revisions (rollout/drive.ts).
-    if (i.revision !== svc.revision && !input.rollouts?.has(i.service)) i = { ...i, revision: svc.revision, avoidHosts: [] };
+    if (i.revision !== svc.revision && !input.rollouts?.has(i.service)) i = clearFailures({ ...i, revision: svc.revision });
     if (i !== orig) put(i);
   }
 
   const instances = input.instances.map(current);
-  const snapshot = snapshotOf(input, instances);
+  const snapshot = snapshotOf({ ...input, reschedule: policy }, instances);
+  // Slots waiting out a backoff: say why, and look again when it ends.
+  for (const i of instances) {
+    if (!services.has(i.service) || !i.failures?.length) continue;
+    const d = rescheduleDecision(i.failures, input.nowMs, policy);
+    if (d.atMs <= input.nowMs) continue;
+    wake(d.atMs);
+    if (!i.hostId) {
+      out.held.set(instanceId(i.service, i.slot), d.reason);
+      out.rescheduling.set(instanceId(i.service, i.slot), d.reason);
+    }
+  }
   const plan = schedule(snapshot);
   const byKey = new Map(instances.map((i) => [key(i.service, i.slot), i]));
 
@@ -175,17 +197,17 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       // A replacement keeps its revision (a rollout in progress or failed moves it, not a failover).
       revision: prev ? prev.revision : (input.newCopyRevision?.get(p.service) ?? svc.revision),
       pinnedHost: prev?.pinnedHost ?? "",
-      avoidHosts: prev?.avoidHosts ?? [],
       moveTo: null,
+      ...(prev?.failures ? { failures: prev.failures } : {}),
     });
-    out.events.push({ type: "instance.placed", service: p.service, host: p.hostId, message: `${instanceId(p.service, p.slot)} placed` });
+    out.events.push({ type: "instance.placed", service: p.service, host: p.hostId, message: `${instanceId(p.service, p.slot)} placed${penaltyNote(prev, p.hostId, input.nowMs, policy)}` });
   }
   for (const m of plan.move) {
     const i = byKey.get(key(m.service, m.slot));
     if (!i || i.moveTo) continue; // already moving: one move at a time
     const epoch = nextEpoch(i);
     put({ ...i, moveTo: { hostId: m.hostId, epoch, revision: i.revision }, lastEpoch: epoch });
-    out.events.push({ type: "instance.moving", service: m.service, host: m.hostId, message: `${instanceId(m.service, m.slot)} moving from ${m.fromHost}: the old copy stops once the new one is healthy` });
+    out.events.push({ type: "instance.moving", service: m.service, host: m.hostId, message: `${instanceId(m.service, m.slot)} moving from ${m.fromHost}: the old copy stops once the new one is healthy${penaltyNote(i, m.hostId, input.nowMs, policy)}` });
   }
   for (const u of plan.unplaced) {
     const prev = byKey.get(key(u.service, u.slot));
@@ -195,7 +217,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     out.unplaced.set(instanceId(u.service, u.slot), u.reason);
     if (!prev) {
       const svc = services.get(u.service)!;
-      put({ service: u.service, slot: u.slot, hostId: "", epoch: 0, revision: input.newCopyRevision?.get(u.service) ?? svc.revision, pinnedHost: "", avoidHosts: [], moveTo: null });
+      put({ service: u.service, slot: u.slot, hostId: "", epoch: 0, revision: input.newCopyRevision?.get(u.service) ?? svc.revision, pinnedHost: "", moveTo: null });
     }
   }
 
@@ -217,7 +239,8 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
  * (health-gated, as a move): the scheduler moves an instance off a host it must
  * avoid. Not stored: after an uncordon the host is a candidate again.
  */
-export function snapshotOf(input: Pick<ReconcileInput, "services" | "hosts" | "nowMs">, instances: readonly InstanceRecord[]): Snapshot {
+export function snapshotOf(input: Pick<ReconcileInput, "services" | "hosts" | "nowMs" | "reschedule">, instances: readonly InstanceRecord[]): Snapshot {
+  const policy = input.reschedule ?? DEFAULT_RESCHEDULE;
   const hosts = new Map(input.hosts.map((h) => [h.rec.id, h]));
   const reserved = new Set(instances.flatMap((i) => (i.moveTo ? [i.moveTo.hostId] : [])));
   return {
@@ -238,12 +261,29 @@ export function snapshotOf(input: Pick<ReconcileInput, "services" | "hosts" | "n
       resources: s.spec.resources,
       artifactDigest: s.spec.artifact?.sha256 ?? "",
     })),
-    instances: instances.map((i) => ({
-      service: i.service,
-      slot: i.slot,
-      hostId: i.hostId,
-      pinnedHost: i.pinnedHost,
-      avoidHosts: hosts.get(i.hostId)?.rec.draining ? [...i.avoidHosts, i.hostId] : i.avoidHosts,
-    })),
+    instances: instances.map((i) => {
+      const d = rescheduleDecision(i.failures, input.nowMs, policy);
+      return {
+        service: i.service,
+        slot: i.slot,
+        hostId: i.hostId,
+        pinnedHost: i.pinnedHost,
+        avoidHosts: hosts.get(i.hostId)?.rec.draining ? [i.hostId] : [],
+        recentFailures: d.recent,
+        waiting: d.atMs > input.nowMs,
+      };
+    }),
   };
+}
+
+/**
+ * What an event about a slot placed or moved to `hostId` says about its recent
+ * failures: why it went elsewhere, or why it went back to where it failed.
+ */
+function penaltyNote(prev: InstanceRecord | undefined, hostId: string, nowMs: number, policy: ReschedulePolicy): string {
+  const d = rescheduleDecision(prev?.failures, nowMs, policy);
+  if (d.recent.length === 0) return "";
+  const here = d.recent.filter((f) => f.hostId === hostId);
+  const what = describeFailures(d.recent, nowMs, policy);
+  return here.length ? ` on ${hostId}, though it ${what}: no host without recent failures can take it` : ` away from where it ${what}`;
 }

@@ -15,6 +15,7 @@
 import type { NewEvent } from "../events/event-log.js";
 import { schedule } from "../scheduler/schedule.js";
 import { snapshotOf, type HostView } from "../reconcile/planner.js";
+import { clearFailures } from "../reschedule/policy.js";
 import type { HostRecord } from "../hosts/host.js";
 import { silentHosts } from "../reconcile/endpoints.js";
 import { instanceId, nextEpoch, previousOf, referencedRevisions, specToRestore, withRevision, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
@@ -188,7 +189,7 @@ function prepare(r: RolloutState, svc: ServiceRecord, all: readonly InstanceReco
       rollout = { ...rollout, batch: { ...b, startedAtMs: nowMs, issued: b.issued.filter((x) => x.slot !== i.slot || (x.kind !== "surge" && x.kind !== "retire")) } };
       events.push({ type: "rollout.surge-lost", service: svc.name, message: `${instanceId(i.service, i.slot)}: its surge copy is gone; trying again` });
     }
-    if (isStranded(next, hosts) && next.revision !== r.toRevision && ACTIVE.has(r.status)) next = { ...next, revision: r.toRevision, drainingSinceMs: null, avoidHosts: [] };
+    if (isStranded(next, hosts) && next.revision !== r.toRevision && ACTIVE.has(r.status)) next = clearFailures({ ...next, revision: r.toRevision, drainingSinceMs: null });
     if (next !== i) puts.push(next);
   }
   return { rollout, puts, events };
@@ -201,9 +202,9 @@ function apply(i: InstanceRecord, a: Action, spares: string[], nowMs: number): I
     case "retire":
       return { ...i, drainingSinceMs: nowMs };
     case "replace": {
-      if (!i.hostId) return { ...i, revision: a.revision, drainingSinceMs: null, avoidHosts: [] };
+      if (!i.hostId) return clearFailures({ ...i, revision: a.revision, drainingSinceMs: null });
       const epoch = nextEpoch(i);
-      return { ...i, revision: a.revision, epoch, lastEpoch: epoch, drainingSinceMs: null, avoidHosts: [] };
+      return clearFailures({ ...i, revision: a.revision, epoch, lastEpoch: epoch, drainingSinceMs: null });
     }
     case "surge": {
       const host = spares.shift();

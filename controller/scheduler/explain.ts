@@ -34,7 +34,7 @@ export function verb(reason: RejectReason, plural: boolean): string {
     case "occupied":
       return `${be} occupied`;
     case "avoided":
-      return `${be} avoided (the slot failed there)`;
+      return `${be} avoided (the slot must leave ${plural ? "them" : "it"})`;
     case "constraint":
       return `${plural ? "don't" : "doesn't"} match ${describeConstraint(reason.label, reason.allowed)}`;
     case "resources":

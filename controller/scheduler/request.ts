@@ -4,6 +4,7 @@
  * reasons allocated once rather than per host) and once per slot.
  */
 import { slotPoint } from "./hash.js";
+import { penaltyMap, type Penalty } from "./scorers/penalty.js";
 import { sizeKey, type Resources } from "./scorers/tightness.js";
 import type { RejectReason, SchedService } from "./types.js";
 
@@ -33,6 +34,8 @@ export interface SlotRequest {
   readonly svc: ServiceRequest;
   readonly slot: number;
   readonly avoid: ReadonlySet<string>;
+  /** Hosts where the slot failed recently (scorers/penalty.ts): tried only when no other host can take it. */
+  readonly penalty: ReadonlyMap<string, Penalty>;
   /** The slot's position on the tie-break ring (hash.ts). */
   readonly point: number;
 }
@@ -56,11 +59,12 @@ export function serviceRequest(service: SchedService): ServiceRequest {
 
 const NO_HOSTS: ReadonlySet<string> = new Set();
 
-export function slotRequest(svc: ServiceRequest, slot: number, avoidHosts: readonly string[]): SlotRequest {
+export function slotRequest(svc: ServiceRequest, slot: number, avoidHosts: readonly string[], recentFailures?: readonly { readonly hostId: string; readonly atMs: number }[]): SlotRequest {
   return {
     svc,
     slot,
     avoid: avoidHosts.length === 0 ? NO_HOSTS : new Set(avoidHosts),
+    penalty: penaltyMap(recentFailures),
     point: slotPoint(svc.service.name, slot),
   };
 }

@@ -22,6 +22,9 @@
  *     pending slots are placed, instances whose host no longer fits are moved.
  *     With no host for them, pending slots are `unplaced` with the reason
  *     (explain.ts), misfits stay where they are, silently.
+ *  A slot `waiting` out a reschedule backoff is left alone: not placed, not
+ *  moved, not reported. Hosts where a slot failed recently rank after all others
+ *  for it (scorers/penalty.ts), but still take it when no other can.
  *  Sources of moves stay occupied for the whole plan: a move is health-gated,
  *  the old copy runs until the new one is healthy.
  */
@@ -224,9 +227,15 @@ export function schedule(snapshot: Snapshot, options: ScheduleOptions = {}): Pla
   const work: Work[] = [];
   live.sort((a, b) => cmpStr(a.state.svc.service.name, b.state.svc.service.name) || a.slot - b.slot);
   for (const { state, slot, inst } of live) {
-    const req = slotRequest(state.svc, slot, inst?.avoidHosts ?? []);
+    const req = slotRequest(state.svc, slot, inst?.avoidHosts ?? [], inst?.recentFailures);
     const pin = inst?.pinnedHost ?? "";
     const from = inst?.hostId ?? "";
+    // Waiting out a reschedule backoff: a pending slot stays pending, a running one
+    // where it is (unless it shares its host: that conflict is settled below).
+    if (inst?.waiting === true && (from === "" || !contested.has(from))) {
+      if (from !== "") keep(req, state.counts, from);
+      continue;
+    }
     if (from === "") {
       work.push({ req, counts: state.counts, from, pin, stuck: "unplaced" });
       continue;

@@ -32,8 +32,23 @@ export interface SchedInstance {
   hostId: string;
   /** Operator's pin (`berth place`): this slot must live on this host. "" = none. */
   pinnedHost: string;
-  /** Hosts where this slot failed for good: not candidates for it again. */
+  /**
+   * Hosts this slot must not use, and must leave if it runs there (a hard rule:
+   * the reconciler puts a draining host here). Not for failures: see recentFailures.
+   */
   avoidHosts: readonly string[];
+  /**
+   * Where this slot failed recently (already windowed by the caller,
+   * reschedule/policy.ts): those hosts rank after every other feasible host for
+   * it (scorers/penalty.ts), fewest and oldest failures first. A soft rule: a
+   * penalized host still takes the slot when no other can. Absent: none.
+   */
+  recentFailures?: readonly { readonly hostId: string; readonly atMs: number }[];
+  /**
+   * The slot is waiting out a reschedule backoff: it is neither placed nor
+   * moved in this plan (a running one is kept), and not reported unplaced.
+   */
+  waiting?: boolean;
 }
 
 export interface Snapshot {
@@ -50,7 +65,7 @@ export type RejectReason =
   | { kind: "occupied" }
   | { kind: "constraint"; label: string; allowed: string[] }
   | { kind: "resources"; resource: "cpu" | "memoryMb" | "diskMb"; need: number }
-  /** The host is in the slot's avoidHosts (the slot failed there for good). */
+  /** The host is in the slot's avoidHosts (the slot must leave it: a drain). */
   | { kind: "avoided" };
 
 export interface Placement {

@@ -142,7 +142,8 @@ export function planApply(o: {
       ch.place = planned.filter((p) => p.hostId && !o.instances.some((i) => i.service === p.service && i.slot === p.slot && i.hostId === p.hostId)).length;
       ch.stop = preview.deletes.filter((d) => d.service === ch.service && o.instances.some((i) => i.service === d.service && i.slot === d.slot && i.hostId)).length;
       const mine = new RegExp(`^${ch.service}-\\d+$`);
-      ch.unplaced = [...preview.unplaced].filter(([id]) => mine.test(id)).map(([id, why]) => `${id}: ${why}`);
+      // Slots waiting out a reschedule backoff say so too: why they are not placed yet.
+      ch.unplaced = [...preview.unplaced, ...preview.rescheduling].filter(([id]) => mine.test(id)).map(([id, why]) => `${id}: ${why}`);
     }
   }
   return { errors, changes, puts, deletes, rollouts, events };

@@ -7,6 +7,7 @@
  * like heartbeats, it is re-sent by every agent on reconnect.
  */
 import type { ServiceSpec } from "../../shared/spec/types.js";
+import type { HostFailure } from "../reschedule/policy.js";
 
 export const SERVICE_PREFIX = "services/";
 export const INSTANCE_PREFIX = "instances/";
@@ -111,8 +112,14 @@ export interface InstanceRecord {
   /** The service revision this instance should run. */
   revision: number;
   pinnedHost: string;
-  /** Hosts where it failed for good; not tried again. */
-  avoidHosts: string[];
+  /**
+   * Where this slot failed for good recently, oldest first (reschedule/policy.ts):
+   * the backoff before it is placed again, and hosts it prefers not to return to.
+   * Expired entries are ignored and dropped at the next failure. Absent in records
+   * written before it existed; those had `avoidHosts` (permanent bans, no time),
+   * which is no longer read.
+   */
+  failures?: HostFailure[];
   /**
    * A second copy on another host. A move (pin, host drain): the old copy stops
    * when the new one is healthy. A surge (a rollout with maxSurge): the new copy

@@ -4,7 +4,7 @@
  * (another writer got there first) reloads the cache; the next reconcile pass
  * works from the fresh state.
  */
-import type { Compare, Op, Store } from "../store/store.js";
+import { CompactedError, type Compare, type Op, type Store } from "../store/store.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
 import type { RolloutState } from "../rollout/next-step.js";
 import { INSTANCE_PREFIX, ROLLOUT_PREFIX, SERVICE_PREFIX, assignments, instanceId, instanceKey, rolloutKey, serviceKey, type InstanceRecord, type ServiceRecord } from "./records.js";
@@ -23,6 +23,29 @@ const claimKey = (hostId: string): string => `${CLAIM_PREFIX}${hostId}`;
 function hostsOf(i: InstanceRecord | undefined): string[] {
   if (!i) return [];
   return [i.hostId, i.moveTo?.hostId ?? ""].filter(Boolean);
+}
+
+/**
+ * `berth apply --check-revision N` refused: a service the apply reads changed
+ * after store revision N, the one its plan was made from (or N cannot be checked).
+ */
+export class CheckRevisionError extends Error {
+  constructor(
+    readonly revision: number,
+    /** What changed, e.g. "web updated at revision 57"; empty when N cannot be checked. */
+    readonly changes: readonly string[],
+    message: string,
+  ) {
+    super(message);
+    this.name = "CheckRevisionError";
+  }
+}
+
+/** The services an apply reads: those its files name, or with prune every one. */
+export interface UnchangedSince {
+  /** The store revision the plan was made from. */
+  revision: number;
+  services: readonly string[] | "all";
 }
 
 interface Cached<T> {
@@ -49,16 +72,32 @@ export class ServiceState {
   }
   private assigned: { version: number; map: ReturnType<typeof assignments> } | undefined;
 
+  private _storeRevision = 0;
+
+  /**
+   * A store revision the cached records are current at: services, instances and
+   * rollouts are written only through this class (one writer: the controller, or
+   * a group's leader), so every such write up to it is in the cache. `berth plan`
+   * reports it, and `apply --check-revision` checks against it.
+   */
+  get storeRevision(): number {
+    return this._storeRevision;
+  }
+
   constructor(
     private readonly store: Store,
     private readonly events: EventLog,
   ) {}
 
   async load(): Promise<void> {
+    // Read before the scans: the cache may then hold later writes too, which makes a
+    // check against this revision refuse too much, never too little.
+    const revision = await this.store.revision();
     const [svcs, insts, rolls] = await Promise.all([this.store.scan(SERVICE_PREFIX), this.store.scan(INSTANCE_PREFIX), this.store.scan(ROLLOUT_PREFIX)]);
     this.services = new Map(svcs.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as ServiceRecord, modRevision: kv.modRevision }]));
     this.instances = new Map(insts.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as InstanceRecord, modRevision: kv.modRevision }]));
     this.rollouts = new Map(rolls.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as RolloutState, modRevision: kv.modRevision }]));
+    this._storeRevision = revision;
     this._version++;
   }
 
@@ -100,6 +139,39 @@ export class ServiceState {
   }
 
   /**
+   * Throws CheckRevisionError when a service in `since` changed after its revision,
+   * from the store's own history (deletions included, which the cache cannot show).
+   */
+  private async checkUnchanged(since: UnchangedSince): Promise<void> {
+    const current = await this.store.revision();
+    const n = since.revision;
+    if (n > current) throw new CheckRevisionError(n, [], `--check-revision ${n}: the store is only at revision ${current}; use the revision \`berth plan\` printed`);
+    const all = since.services === "all";
+    const names = new Set(all ? [] : since.services);
+    const last = new Map<string, string>();
+    const watcher = await this.store
+      .watch(
+        SERVICE_PREFIX,
+        (ev) => {
+          const key = ev.type === "put" ? ev.kv.key : ev.key;
+          const name = key.slice(SERVICE_PREFIX.length);
+          if (!all && !names.has(name)) return;
+          const what = ev.type === "delete" ? "deleted" : ev.kv.createRevision === ev.revision ? "created" : "updated";
+          last.set(name, `${name} ${what} at revision ${ev.revision}`);
+        },
+        { fromRevision: n + 1 },
+      )
+      .catch((err: unknown) => {
+        if (err instanceof CompactedError) throw new CheckRevisionError(n, [], `--check-revision ${n}: the store keeps changes from revision ${err.oldest} on only; plan again`);
+        throw err;
+      });
+    watcher.close();
+    if (last.size === 0) return;
+    const changes = [...last.keys()].sort().map((k) => last.get(k)!);
+    throw new CheckRevisionError(n, changes, `changed since the plan (store revision ${n}): ${changes.join(", ")}; plan again`);
+  }
+
+  /**
    * Writes services, instances and events in one txn guarded by the cached
    * revisions of every key it touches. Returns false on a conflict (the cache
    * is then reloaded) and changes nothing.
@@ -116,6 +188,12 @@ export class ServiceState {
     extraCompares?: Compare[];
     /** The version the decision was made from; a commit since then fails this one (false). */
     readVersion?: number;
+    /**
+     * Refuse (CheckRevisionError) if any of these services changed after this store
+     * revision: checked against the store's history, then held by compare-and-set in
+     * the same txn, so nothing can change them between the check and the write.
+     */
+    unchangedSince?: UnchangedSince;
   }): Promise<boolean> {
     // One commit (and the reload after a conflict) at a time: a reload's scan must
     // not land after, and undo, the cache update of a commit that succeeded meanwhile.
@@ -132,6 +210,13 @@ export class ServiceState {
   private async commitNow(c: Parameters<ServiceState["commit"]>[0]): Promise<boolean> {
     if (c.readVersion !== undefined && c.readVersion !== this._version) return false;
     const compares: Compare[] = [...(c.extraCompares ?? [])];
+    if (c.unchangedSince) {
+      await this.checkUnchanged(c.unchangedSince);
+      // Guard the services read but not written here as well (written ones are guarded below).
+      const written = new Set([...(c.putServices ?? []).map((x) => x.name), ...(c.deleteServices ?? [])]);
+      const read = c.unchangedSince.services === "all" ? [...this.services.values()].map((x) => x.rec.name) : c.unchangedSince.services;
+      for (const name of new Set(read)) if (!written.has(name)) compares.push({ key: serviceKey(name), modRevision: this.services.get(serviceKey(name))?.modRevision ?? 0 });
+    }
     const ops: Op[] = [...(c.extraOps ?? [])];
     const guard = (map: Map<string, Cached<unknown>>, k: string): void => {
       compares.push({ key: k, modRevision: map.get(k)?.modRevision ?? 0 });
@@ -185,6 +270,7 @@ export class ServiceState {
       return false;
     }
     this._version++;
+    this._storeRevision = res.revision;
     // One txn, one revision: every key it wrote now has that modRevision.
     for (const s of c.putServices ?? []) this.services.set(serviceKey(s.name), { rec: s, modRevision: res.revision });
     for (const n of c.deleteServices ?? []) {

@@ -33,6 +33,7 @@ import { ringDistance } from "../hash.js";
 import type { Occupancy } from "../occupancy.js";
 import { needSize, serviceRequest, slotRequest, type ServiceRequest, type SlotRequest } from "../request.js";
 import { spreadValue, type SpreadCounts } from "../scorers/spread.js";
+import { bestPenalized, isPenalized } from "./penalized.js";
 import type { HostSearch } from "./search.js";
 
 /** The rules that do not depend on the slot (ready, cordoned) still take one: any will do. */
@@ -140,9 +141,10 @@ class HostList {
     return r;
   }
 
+  /** Avoided (a hard rule) or penalized (searched last, by search/penalized.ts). */
   private avoided(p: number, req: SlotRequest): boolean {
     const i = this.hosts[p]!;
-    return avoidFilter.reject(this.fleet.host(i), i, req, this.occ) !== undefined;
+    return avoidFilter.reject(this.fleet.host(i), i, req, this.occ) !== undefined || isPenalized(this.fleet, i, req);
   }
 
   /**
@@ -222,6 +224,11 @@ export class IndexedSearch implements HostSearch {
   ) {}
 
   best(req: SlotRequest, counts: SpreadCounts): number {
+    const i = this.bestUnpenalized(req, counts);
+    return i >= 0 || req.penalty.size === 0 ? i : bestPenalized(this.fleet, this.occ, req, counts);
+  }
+
+  private bestUnpenalized(req: SlotRequest, counts: SpreadCounts): number {
     const group = this.group(req.svc, counts.key);
     const m = group.values.length;
     const minSize = needSize(req.svc, this.fleet.max);
@@ -255,7 +262,7 @@ export class IndexedSearch implements HostSearch {
       if (o < 0 || inTier[o] === 0 || this.occ.isTaken(i)) continue;
       const host = this.fleet.host(i);
       if (resourcesFilter.reject(host, i, req, this.occ) !== undefined) continue;
-      if (avoidFilter.reject(host, i, req, this.occ) !== undefined) continue;
+      if (avoidFilter.reject(host, i, req, this.occ) !== undefined || isPenalized(this.fleet, i, req)) continue;
       const cand: Found = { i, size: this.fleet.size(i), dist: ringDistance(this.fleet.point(i), req.point), id: host.id };
       if (before(cand, found)) found = cand;
     }

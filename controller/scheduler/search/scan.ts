@@ -12,6 +12,7 @@ import type { SlotRequest } from "../request.js";
 import { artifactScore } from "../scorers/artifact.js";
 import { spreadValue, type SpreadCounts } from "../scorers/spread.js";
 import { sizeKey } from "../scorers/tightness.js";
+import { bestPenalized, isPenalized } from "./penalized.js";
 import type { HostSearch } from "./search.js";
 
 export class ScanSearch implements HostSearch {
@@ -27,7 +28,7 @@ export class ScanSearch implements HostSearch {
     let bestRank: Rank | undefined;
     for (let i = 0; i < fleet.length; i++) {
       const host = fleet.host(i);
-      if (firstRejection(SEARCH_ORDER, host, i, req, occ) !== undefined) continue;
+      if (firstRejection(SEARCH_ORDER, host, i, req, occ) !== undefined || isPenalized(fleet, i, req)) continue;
       const count = counts.count(spreadValue(host, counts.key));
       // Cheap components first: most hosts lose on spread or size before the ring point is hashed.
       if (bestRank !== undefined && count > bestRank.count) continue;
@@ -41,6 +42,6 @@ export class ScanSearch implements HostSearch {
         bestRank = rank;
       }
     }
-    return best;
+    return best >= 0 || req.penalty.size === 0 ? best : bestPenalized(fleet, occ, req, counts);
   }
 }

@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 function inst(slot: number, hostId: string): InstanceRecord {
-  return { service: "web", slot, hostId, epoch: 1, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: null };
+  return { service: "web", slot, hostId, epoch: 1, revision: 1, pinnedHost: "", moveTo: null };
 }
 
 const codeOf = (fn: () => unknown): number | undefined => {

@@ -54,7 +54,7 @@ describe("controller metrics: pure parts", () => {
   });
 
   it("derives an instance's state as berth status shows it", () => {
-    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "h1", epoch: 2, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: null };
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "h1", epoch: 2, revision: 1, pinnedHost: "", moveTo: null };
     const obs = (o: Partial<ObservedInstance>): Map<string, ObservedInstance> =>
       new Map([["h1", { hostId: "h1", service: "web", instance: "web-0", epoch: 2, revision: 1, state: "healthy", detail: "", restarts: 0, sinceMs: 0, pid: 1, resourcesEnforced: false, resourcesNote: "", installTail: "", ...o }]]);
     expect(effectiveState({ ...inst, hostId: "" }, undefined, obs({})).state).toBe("pending");

@@ -13,7 +13,7 @@ const svc: ServiceRecord = {
   updatedAtMs: 0,
 };
 const host = (id: string, health: HostRecord["health"] = "ready"): HostRecord => ({ id, labels: {}, advertiseAddr: `10.0.0.${id.length}`, facts: null, health, healthSinceMs: 0, cordoned: false, joinedAtMs: 0, certSerial: "" });
-const inst = (slot: number, hostId: string, o: Partial<InstanceRecord> = {}): InstanceRecord => ({ service: "web", slot, hostId, epoch: 1, revision: 3, pinnedHost: "", avoidHosts: [], moveTo: null, ...o });
+const inst = (slot: number, hostId: string, o: Partial<InstanceRecord> = {}): InstanceRecord => ({ service: "web", slot, hostId, epoch: 1, revision: 3, pinnedHost: "", moveTo: null, ...o });
 const obs = (hostId: string, slot: number, epoch: number, state: ObservedInstance["state"], sinceMs: number): [string, ObservedInstance] => [
   hostId,
   { hostId, service: "web", instance: `web-${slot}`, epoch, revision: 3, state, detail: "", restarts: 0, sinceMs, pid: 1, resourcesEnforced: false, resourcesNote: "", installTail: "" },

@@ -42,7 +42,7 @@ describe("reconcile", () => {
   });
 
   it("finishes a move only when the new copy reports healthy with the new epoch", () => {
-    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "b", avoidHosts: [], moveTo: { hostId: "b", epoch: 2 } };
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "b", moveTo: { hostId: "b", epoch: 2 } };
     const base = { services: [service("web", 1)], instances: [inst], hosts: [host("a"), host("b")], nowMs: NOW };
     // Both copies run meanwhile: a on epoch 1, b on epoch 2.
     expect([...assignments([inst])].map(([h, a]) => [h, a.epoch])).toEqual([["a", 1], ["b", 2]]);
@@ -56,20 +56,20 @@ describe("reconcile", () => {
   });
 
   it("abandons a move whose target goes down, keeping the old copy", () => {
-    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: { hostId: "b", epoch: 2 } };
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "b", epoch: 2 } };
     const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts: [host("a"), host("b", { health: "down" })], observed: new Map(), nowMs: NOW });
     expect(out.puts[0]).toMatchObject({ hostId: "a", epoch: 1, moveTo: null });
   });
 
   it("places an instance that failed for good elsewhere, with a new epoch, never back on the same host", () => {
-    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 3, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: null };
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 3, revision: 1, pinnedHost: "", moveTo: null };
     const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts: [host("a"), host("b")], observed: new Map([observed("a", inst, 3, "failed")]), nowMs: NOW });
-    expect(out.puts).toEqual([{ ...inst, hostId: "b", epoch: 4, lastEpoch: 4, avoidHosts: ["a"] }]);
+    expect(out.puts).toEqual([{ ...inst, hostId: "b", epoch: 4, lastEpoch: 4, failures: [{ hostId: "a", atMs: NOW }] }]);
     expect(out.events.map((e) => e.type)).toEqual(expect.arrayContaining(["instance.failed", "instance.placed"]));
   });
 
   it("never reuses the epoch of an abandoned move, which may still run on its lost host", () => {
-    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "c", avoidHosts: [], moveTo: { hostId: "b", epoch: 2 } };
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "c", moveTo: { hostId: "b", epoch: 2 } };
     const abandoned = reconcile({ services: [service("web", 1)], instances: [inst], hosts: [host("a"), host("b", { health: "down" }), host("c")], observed: new Map(), nowMs: NOW });
     const moving = abandoned.puts.find((p) => p.slot === 0)!;
     expect(moving.moveTo).toEqual({ hostId: "c", epoch: 3, revision: 1 });
@@ -84,7 +84,7 @@ describe("reconcile", () => {
   });
 
   it("drains a host through a health-gated move, and reports it drained once empty", () => {
-    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: null };
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: null };
     const hosts = [host("a", { cordoned: true, draining: true }), host("b")];
     const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts, observed: new Map(), nowMs: NOW });
     expect(out.puts[0]).toMatchObject({ hostId: "a", moveTo: { hostId: "b", epoch: 2 } });
@@ -95,7 +95,7 @@ describe("reconcile", () => {
   });
 
   it("runs a new revision in place, and stops the instances of a deleted service", () => {
-    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: null };
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: null };
     const bumped = reconcile({ services: [service("web", 1, 2)], instances: [inst], hosts: [host("a")], observed: new Map(), nowMs: NOW });
     expect(bumped.puts).toEqual([{ ...inst, revision: 2 }]);
     const deleted = reconcile({ services: [], instances: [inst], hosts: [host("a")], observed: new Map(), nowMs: NOW });

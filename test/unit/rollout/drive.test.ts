@@ -179,7 +179,7 @@ describe("rollouts driven through the reconcile pass", () => {
 
   it("a surge copy does not take over when healthy, only after its retire has drained", () => {
     const base = svc(1, { maxUnavailable: 0, maxSurge: 1, drainTime: "2s" });
-    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: { hostId: "b", epoch: 2, revision: 2, surge: true } };
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "b", epoch: 2, revision: 2, surge: true } };
     const obs = new Map<string, ObservedInstance>([["b", { hostId: "b", service: "web", instance: "web-0", epoch: 2, revision: 2, state: "healthy", detail: "", restarts: 0, sinceMs: T0 - 60_000, pid: 1, resourcesEnforced: false, resourcesNote: "", installTail: "" }]]);
     const hosts = [host("a"), host("b")];
     const input = { services: [{ ...base, revision: 2 }], hosts, observed: obs, rollouts: new Set(["web"]) };

@@ -24,7 +24,7 @@ describe("explain", () => {
       ],
       unmatched: [],
     });
-    expect(out).toBe("no spare host: 1 is not ready, 1 doesn't match disk=ssd, 1 is avoided (the slot failed there), 1 is occupied");
+    expect(out).toBe("no spare host: 1 is not ready, 1 doesn't match disk=ssd, 1 is avoided (the slot must leave it), 1 is occupied");
   });
 
   it("sums a reason given twice and drops zero counts", () => {

@@ -171,7 +171,7 @@ export interface FleetOptions {
 }
 
 /**
- * A fleet with running, pending, pinned, avoided, scaled-down and deleted
+ * A fleet with running, pending, pinned, avoided, penalized, scaled-down and deleted
  * instances, on hosts both known and unknown to the snapshot. Without
  * `conflicts`, no two running instances share a host (the store guarantees it).
  */
@@ -199,6 +199,11 @@ export function snapshotArb(opts: FleetOptions = {}): fc.Arbitrary<Snapshot> {
             ),
             pin: fc.oneof({ weight: 7, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: nh }) }),
             avoid: fc.subarray(Array.from({ length: nh }, (_, i) => `h${i}`), { maxLength: Math.min(2, nh) }),
+            // Recent failures (a soft penalty): repeated hosts and equal times included.
+            failed: fc.oneof(
+              { weight: 3, arbitrary: fc.constant([]) },
+              { weight: 1, arbitrary: fc.array(fc.record({ hostId: fc.constantFrom(...Array.from({ length: Math.max(1, nh) }, (_, i) => `h${i}`)), atMs: fc.integer({ min: 0, max: 3 }) }), { maxLength: 4 }) },
+            ),
           }),
           { maxLength: 14 },
         ),
@@ -217,7 +222,7 @@ export function snapshotArb(opts: FleetOptions = {}): fc.Arbitrary<Snapshot> {
         if (hostId !== "" && used.has(hostId) && !opts.conflicts) hostId = "";
         if (hostId !== "") used.add(hostId);
         const pinnedHost = r.pin === -1 ? "" : r.pin === hosts.length ? "nowhere" : `h${r.pin}`;
-        instances.push(inst(r.service, r.slot, hostId, { pinnedHost, avoidHosts: r.avoid }));
+        instances.push(inst(r.service, r.slot, hostId, { pinnedHost, avoidHosts: r.avoid, ...(r.failed.length ? { recentFailures: r.failed } : {}) }));
       }
       return snap(hosts, services, instances);
     });

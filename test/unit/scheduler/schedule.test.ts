@@ -90,9 +90,48 @@ describe("schedule: placement", () => {
   it("never places a slot on a host in its avoidHosts, and says so when that leaves nothing", () => {
     const hosts = [host("h1"), host("h2")];
     const plan = schedule(snap(hosts, [service("web", { instances: 1 })], [inst("web", 0, "", { avoidHosts: ["h1", "h2"] })]));
-    expect(plan.unplaced).toEqual([{ service: "web", slot: 0, reason: "no spare host: 2 are avoided (the slot failed there)" }]);
+    expect(plan.unplaced).toEqual([{ service: "web", slot: 0, reason: "no spare host: 2 are avoided (the slot must leave them)" }]);
     const plan2 = schedule(snap(hosts, [service("web", { instances: 1 })], [inst("web", 0, "", { avoidHosts: ["h1"] })]));
     expect(plan2.place).toEqual([{ service: "web", slot: 0, hostId: "h2" }]);
+  });
+});
+
+describe("schedule: recent failures (a penalty, not a ban)", () => {
+  const f = (hostId: string, atMs: number): { hostId: string; atMs: number } => ({ hostId, atMs });
+
+  it("prefers a host where the slot did not fail, whatever the other rules prefer", () => {
+    // h1 holds the artifact and is smallest: without the penalty it would win.
+    const hosts = [host("h1", { artifacts: ["sha:web"], capacity: { cpu: 2, memoryMb: 1024, diskMb: 0 } }), host("h2")];
+    const web = service("web", { artifactDigest: "sha:web" });
+    expect(schedule(snap(hosts, [web], [inst("web", 0, "")])).place[0]!.hostId).toBe("h1");
+    for (const search of ["scan", "index"] as const) {
+      expect(schedule(snap(hosts, [web], [inst("web", 0, "", { recentFailures: [f("h1", 5)] })]), { search }).place).toEqual([{ service: "web", slot: 0, hostId: "h2" }]);
+    }
+  });
+
+  it("still places the slot when every host that can take it failed it: fewest failures first, then the oldest", () => {
+    const hosts = [host("h1"), host("h2"), host("h3", { cordoned: true })];
+    for (const search of ["scan", "index"] as const) {
+      const both = schedule(snap(hosts, [service("web")], [inst("web", 0, "", { recentFailures: [f("h1", 10), f("h2", 20)] })]), { search });
+      expect(both.place).toEqual([{ service: "web", slot: 0, hostId: "h1" }]);
+      expect(both.unplaced).toEqual([]);
+      const twice = schedule(snap(hosts, [service("web")], [inst("web", 0, "", { recentFailures: [f("h1", 10), f("h2", 20), f("h1", 30)] })]), { search });
+      expect(twice.place).toEqual([{ service: "web", slot: 0, hostId: "h2" }]);
+    }
+  });
+
+  it("keeps a running instance on a host it once failed on: a penalty never moves it", () => {
+    const plan = schedule(snap([host("h1"), host("h2")], [service("web")], [inst("web", 0, "h1", { recentFailures: [f("h1", 1)] })]));
+    expect(plan).toEqual({ ...empty, keep: [{ service: "web", slot: 0, hostId: "h1" }] });
+  });
+
+  it("leaves a slot waiting out its backoff alone: a pending one is neither placed nor reported, a running one not moved", () => {
+    const hosts = [host("h1"), host("h2", { labels: { dc: "dc2" } })];
+    const pending = schedule(snap(hosts, [service("web", { instances: 2 })], [inst("web", 0, "", { waiting: true })]));
+    expect(pending.place.map((p) => p.slot)).toEqual([1]);
+    expect(pending.unplaced).toEqual([]);
+    const misfit = schedule(snap(hosts, [service("web", { constraints: { dc: ["dc2"] } })], [inst("web", 0, "h1", { waiting: true })]));
+    expect(misfit).toEqual({ ...empty, keep: [{ service: "web", slot: 0, hostId: "h1" }] });
   });
 });
 
@@ -248,7 +287,7 @@ describe("schedule: only", () => {
     const s = snap(hosts, [service("web", { instances: 2 }), service("db", { instances: 3 })], [inst("web", 0, "h1"), inst("web", 1, "", { avoidHosts: ["h2"] }), inst("db", 0, "h3"), inst("db", 5, "h4")]);
     const plan = schedule(s, { only: [{ service: "web", slot: 1 }] });
     // h1, h3 run instances; h4 runs db-5, which this plan does not judge; h2 is avoided.
-    expect(plan).toEqual({ ...empty, unplaced: [{ service: "web", slot: 1, reason: "no spare host: 3 are occupied, 1 is avoided (the slot failed there)" }] });
+    expect(plan).toEqual({ ...empty, unplaced: [{ service: "web", slot: 1, reason: "no spare host: 3 are occupied, 1 is avoided (the slot must leave it)" }] });
     expect(schedule(s, { only: [{ service: "db", slot: 5 }] })).toEqual({ ...empty, stop: [{ service: "db", slot: 5, hostId: "h4" }] });
   });
 

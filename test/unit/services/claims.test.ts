@@ -12,7 +12,7 @@ import { EventLog } from "../../../controller/events/event-log.js";
 import { ServiceState, CLAIM_PREFIX } from "../../../controller/services/state.js";
 import type { InstanceRecord } from "../../../controller/services/records.js";
 
-const inst = (service: string, hostId: string, o: Partial<InstanceRecord> = {}): InstanceRecord => ({ service, slot: 0, hostId, epoch: 1, revision: 1, pinnedHost: "", avoidHosts: [], moveTo: null, ...o });
+const inst = (service: string, hostId: string, o: Partial<InstanceRecord> = {}): InstanceRecord => ({ service, slot: 0, hostId, epoch: 1, revision: 1, pinnedHost: "", moveTo: null, ...o });
 
 describe("host claims", () => {
   let dir = "";

@@ -1,0 +1,125 @@
+/**
+ * When a slot that failed may be placed again, and which hosts it should prefer
+ * (Nomad's `reschedule` block and node-reschedule-penalty). Pure: a function of
+ * the slot's recent failures and `now`.
+ *
+ * A failure "for good" (the agent's restart policy gave up on the host, or a
+ * move's new copy failed) is remembered per slot as { hostId, atMs }. Within
+ * `intervalMs` it
+ *  - delays the next placement: the first failure in the interval is placed
+ *    again at once (the agent has already retried on that host), each further
+ *    one waits `delayMs` doubled per failure, capped at `maxDelayMs`;
+ *  - makes the hosts it happened on rank last for that slot (scheduler
+ *    scorers/penalty.ts): other hosts are preferred, but a penalized host still
+ *    takes the slot when nothing else can. A transient outage that touched every
+ *    host of a small fleet therefore delays the slot, never strands it;
+ *  - with `attempts` > 0, allows at most that many reschedules within any
+ *    interval: beyond, the slot waits until the oldest failure has expired.
+ * After `intervalMs` a failure is forgotten: a host that failed once long ago is
+ * as good as any.
+ *
+ * Worked example with the defaults (interval 1h, delay 30s, cap 10m), failures at
+ * 12:00:00 on h1 and 12:00:40 on h2: the first is rescheduled at once (to h2),
+ * the second at 12:01:10 (30s after it), on h1 (fewer or older failures first);
+ * a third at 12:02:00 would wait 60s, a fourth 2m, … up to 10m each.
+ */
+import { formatDurationMs } from "../../shared/duration.js";
+import { penaltyMap } from "../scheduler/scorers/penalty.js";
+
+export interface HostFailure {
+  hostId: string;
+  /** Controller clock when the failure was recorded. */
+  atMs: number;
+}
+
+export interface ReschedulePolicy {
+  /**
+   * Reschedules allowed within any `intervalMs`; 0 = unlimited (the backoff still
+   * grows). Nomad stops for good when they are used up; berth waits for the
+   * oldest to expire instead, so a service is never given up on.
+   * @default 0
+   */
+  readonly attempts: number;
+  /** How long a failure is remembered (for the backoff, the attempts and the penalty). @default 3_600_000 (1h) */
+  readonly intervalMs: number;
+  /** The wait before the second reschedule within the interval; doubled for each further one. @default 30_000 */
+  readonly delayMs: number;
+  /** The longest wait between reschedules. @default 600_000 (10m) */
+  readonly maxDelayMs: number;
+}
+
+/**
+ * Nomad's service defaults are 30s doubling to 1h, unlimited. Berth caps the
+ * wait at 10 minutes: with one service per host a slot waiting is a service
+ * short of an instance, and a transient outage (a mirror, a network) should be
+ * recovered from within minutes of its end. The first reschedule is immediate
+ * (Nomad waits 30s) because the agent's own restart policy has already retried
+ * on the host before it reports a failure for good.
+ */
+export const DEFAULT_RESCHEDULE: ReschedulePolicy = { attempts: 0, intervalMs: 3_600_000, delayMs: 30_000, maxDelayMs: 600_000 };
+
+/** Failures kept per slot at most (the newest): bounds the record; 20 doublings of any delay reach any cap. */
+export const MAX_FAILURES_KEPT = 20;
+
+/** The failures still remembered at `nowMs`, oldest first, at most MAX_FAILURES_KEPT. */
+export function recentFailures(history: readonly HostFailure[] | undefined, nowMs: number, policy: ReschedulePolicy = DEFAULT_RESCHEDULE): HostFailure[] {
+  if (!history || history.length === 0) return [];
+  const since = nowMs - policy.intervalMs;
+  const recent = history.filter((f) => Number.isFinite(f.atMs) && f.atMs > since).sort((a, b) => a.atMs - b.atMs);
+  return recent.length > MAX_FAILURES_KEPT ? recent.slice(recent.length - MAX_FAILURES_KEPT) : recent;
+}
+
+/** The history after a failure on `hostId` at `nowMs`: expired entries are dropped. */
+export function recordFailure(history: readonly HostFailure[] | undefined, hostId: string, nowMs: number, policy: ReschedulePolicy = DEFAULT_RESCHEDULE): HostFailure[] {
+  return recentFailures([...(history ?? []), { hostId, atMs: nowMs }], nowMs, policy);
+}
+
+/** The wait before the k-th reschedule within the interval (k ≥ 1): 0, delay, 2·delay, 4·delay, … ≤ maxDelay. */
+export function backoffMs(k: number, policy: ReschedulePolicy = DEFAULT_RESCHEDULE): number {
+  if (k <= 1) return 0;
+  // 2^(k-2) overflows to Infinity long after any cap: min() handles it.
+  return Math.min(policy.maxDelayMs, policy.delayMs * 2 ** (k - 2));
+}
+
+export interface RescheduleDecision {
+  /** The failures that count at `now`, oldest first (the scheduler's penalty). */
+  readonly recent: readonly HostFailure[];
+  /** Not placed (nor moved) before this; ≤ now: now. */
+  readonly atMs: number;
+  /** Why it waits, for `berth status` (empty when it does not). */
+  readonly reason: string;
+}
+
+export function rescheduleDecision(history: readonly HostFailure[] | undefined, nowMs: number, policy: ReschedulePolicy = DEFAULT_RESCHEDULE): RescheduleDecision {
+  const recent = recentFailures(history, nowMs, policy);
+  const k = recent.length;
+  const last = recent[k - 1];
+  if (last === undefined) return { recent, atMs: 0, reason: "" };
+  let atMs = last.atMs + backoffMs(k, policy);
+  let why = `backoff ${formatDurationMs(backoffMs(k, policy))}`;
+  if (policy.attempts > 0 && k > policy.attempts) {
+    // At most `attempts` failures in any interval: wait until the oldest extra one expires.
+    const expire = recent[k - policy.attempts - 1]!.atMs + policy.intervalMs;
+    if (expire > atMs) {
+      atMs = expire;
+      why = `at most ${policy.attempts} reschedule${policy.attempts === 1 ? "" : "s"} per ${formatDurationMs(policy.intervalMs)}`;
+    }
+  }
+  if (atMs <= nowMs) return { recent, atMs, reason: "" };
+  return { recent, atMs, reason: `waiting to reschedule: ${describeFailures(recent, nowMs, policy)}; next attempt in ${formatDurationMs(atMs - nowMs)} (${why})` };
+}
+
+/** "failed on h1 (2×, last 3m ago), h2 (40s ago) in the last 1h" */
+export function describeFailures(recent: readonly HostFailure[], nowMs: number, policy: ReschedulePolicy = DEFAULT_RESCHEDULE): string {
+  const ago = (ms: number): string => (ms < 1000 ? "just now" : `${formatDurationMs(ms)} ago`);
+  const parts = [...penaltyMap(recent)].map(([host, p]) => `${host} (${p.count > 1 ? `${p.count}×, last ` : ""}${ago(nowMs - p.lastAtMs)})`);
+  return `failed on ${parts.join(", ")} in the last ${formatDurationMs(policy.intervalMs)}`;
+}
+
+/** The record with its failures forgotten (a new revision, an operator's pin): the same object when it has none. */
+export function clearFailures<T extends { failures?: HostFailure[] }>(i: T, hostId?: string): T {
+  if (!i.failures?.length) return i;
+  const left = hostId === undefined ? [] : i.failures.filter((f) => f.hostId !== hostId);
+  if (left.length === i.failures.length) return i;
+  return { ...i, failures: left.length ? left : undefined };
+}
