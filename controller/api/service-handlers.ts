@@ -18,6 +18,7 @@ import type { LogRouter } from "./log-router.js";
 import { authenticate, authorize, hostToWire, requireRole, unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError, toStatus } from "./errors.js";
 import { closest } from "../../shared/closest.js";
+import { setTimeoutClamped } from "../../shared/timer.js";
 
 export interface ServiceHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
@@ -271,7 +272,8 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         }
         clearTimeout(timer);
         const at = nextEndpointChangeMs(svc, d.loop.observed, now);
-        if (at !== undefined) timer = setTimeout(push, at - now + 5);
+        // minHealthyTime comes from the spec: clamped, or a huge one would re-push every millisecond.
+        if (at !== undefined) timer = setTimeoutClamped(push, at - now + 5);
       };
       void (async () => {
         try {
