@@ -439,9 +439,15 @@ export type SpecResult = { spec: ServiceSpec; issues: [] } | { spec?: undefined;
 
 /** Validates and normalizes; every problem comes back as a value, none is thrown. */
 export function validateSpec(raw: unknown): SpecResult {
-  const parsed = SpecInputSchema.safeParse(raw, { error: specErrorMap });
-  if (!parsed.success) return { issues: toSpecIssues(parsed.error.issues) };
-  return { spec: fromParsed(parsed.data), issues: [] };
+  try {
+    const parsed = SpecInputSchema.safeParse(raw, { error: specErrorMap });
+    if (!parsed.success) return { issues: toSpecIssues(parsed.error.issues) };
+    return { spec: fromParsed(parsed.data), issues: [] };
+  } catch (e) {
+    // A rule that throws is a bug in berth, but the caller is a boundary (the CLI, the
+    // controller's Plan/Apply): it must answer "this spec is refused", not "internal error".
+    return { issues: [{ path: [], message: `could not be validated (a bug in berth; please report it): ${e instanceof Error ? e.message : String(e)}`, at: "value" }] };
+  }
 }
 
 /** validateSpec that throws SpecValidationError, for callers holding trusted data. */

@@ -130,3 +130,17 @@ describe("control characters", () => {
     ]);
   });
 });
+
+describe("validateSpec", () => {
+  it("returns a problem, never throws, even when a rule does", () => {
+    const hostile = {
+      run: { command: "x" },
+      get name(): string {
+        throw new Error("boom");
+      },
+    };
+    const r = validateSpec(hostile);
+    expect(r.spec).toBeUndefined();
+    expect(r.issues).toEqual([{ path: [], message: "could not be validated (a bug in berth; please report it): boom", at: "value" }]);
+  });
+});
