@@ -21,4 +21,22 @@ export default tseslint.config(
       "no-constant-condition": ["error", { checkLoops: false }],
     },
   },
+  {
+    // Node turns a delay above 2^31-1 ms (or NaN) into 1 ms: a timer whose delay is
+    // not a constant goes through shared/timer.ts, so data can never make it spin.
+    files: ["controller/**/*.ts", "agent/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.name=/^(setTimeout|setInterval)$/][arguments.length>1][arguments.1.type!='Literal'][arguments.1.name!=/^[A-Z][A-Z0-9_]*$/]:not([arguments.1.callee.name='clampDelayMs'])",
+          message: "a delay that is not a constant: use setTimeoutClamped / setIntervalClamped / clampDelayMs from shared/timer.ts",
+        },
+        {
+          selector: "CallExpression[callee.name='sleep'][arguments.length>0][arguments.0.type!='Literal'][arguments.0.name!=/^[A-Z][A-Z0-9_]*$/]:not([arguments.0.callee.name='clampDelayMs'])",
+          message: "a delay that is not a constant: sleep(clampDelayMs(ms)) (shared/timer.ts)",
+        },
+      ],
+    },
+  },
 );

@@ -3,19 +3,12 @@
  * controller, show where things stand with cli/progress, stop at the deadline.
  * The change itself goes on whatever happens here: waiting is only watching.
  */
-import { parseDurationMs } from "../shared/duration.js";
+import { FLAG_LIMITS, parseDurationFlag } from "./duration-flag.js";
 import { CliError, EXIT } from "./errors.js";
 import { progress, type Progress, type ProgressUpdate } from "./progress.js";
 
 export function parseTimeout(s: string): number {
-  let ms: number;
-  try {
-    ms = parseDurationMs(s);
-  } catch (e) {
-    throw new CliError(`--timeout: ${(e as Error).message}`, EXIT.usage);
-  }
-  if (ms <= 0) throw new CliError("--timeout must be more than 0", EXIT.usage);
-  return ms;
+  return parseDurationFlag("--timeout", s, { positive: true, max: FLAG_LIMITS.waitTimeout });
 }
 
 /** Finished (with the line to print), or where things stand now. */

@@ -36,6 +36,7 @@ import { ControllerMetrics } from "./metrics.js";
 import { serveMetrics, type MetricsServer } from "../shared/metrics/server.js";
 import { hostStatus } from "./hosts/host.js";
 import { effectiveState } from "./services/effective-state.js";
+import { setIntervalClamped } from "../shared/timer.js";
 
 export interface ControllerOptions {
   dataDir: string;
@@ -195,7 +196,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const detectorRunner = new Coalescer(detectorPass, (err) => log.error({ err }, "failure detector pass failed"));
     const judge = (): void => detectorRunner.kick();
     const tickMs = Math.max(50, Math.min(500, Math.floor(ttlMs / 20)));
-    const ticker = setInterval(() => void judge(), tickMs);
+    const ticker = setIntervalClamped(() => void judge(), tickMs);
 
     const protos = loadProtos();
     const maxBytes = opts.maxMessageBytes ?? 1024 * 1024;

@@ -25,6 +25,16 @@ export function parseDurationMs(input: string): number {
   return Math.round(total);
 }
 
+/** parseDurationMs, or undefined where it would throw: for checks that must never throw themselves. */
+export function tryParseDurationMs(input: string): number | undefined {
+  try {
+    return parseDurationMs(input);
+  } catch (e) {
+    if (e instanceof DurationError) return undefined;
+    throw e;
+  }
+}
+
 /** The inverse, for display: 0s, 850ms, 12s, 3m4s, 2h5m, 3d4h. */
 export function formatDurationMs(ms: number): string {
   if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;

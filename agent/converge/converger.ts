@@ -15,6 +15,7 @@ import type { ServiceSpec } from "../../shared/spec/types.js";
 import type { Assignment__Output } from "../../shared/gen/berth/v1/Assignment.js";
 import type { InstanceStatus } from "../../shared/gen/berth/v1/InstanceStatus.js";
 import { Coalescer } from "../../shared/coalesce.js";
+import { clampDelayMs } from "../../shared/timer.js";
 
 export type InstanceState = "pending" | "fetching" | "installing" | "starting" | "healthy" | "unhealthy" | "stopping" | "stopped" | "failed";
 
@@ -378,7 +379,7 @@ export class Converger {
           if (signal.aborted || attempt >= PREPARE_ATTEMPTS) throw err;
           const delay = PREPARE_BACKOFF_MS * 2 ** (attempt - 1);
           this.o.log.warn({ instance: want.instance, err: err instanceof Error ? err.message : String(err), retryInMs: delay }, `${c.state} failed; retrying`);
-          await sleep(delay, undefined, { signal }).catch(() => undefined);
+          await sleep(clampDelayMs(delay), undefined, { signal }).catch(() => undefined);
           signal.throwIfAborted();
         }
       }

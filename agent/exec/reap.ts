@@ -13,6 +13,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../../shared/log/logger.js";
 import { groupMembers, signalGroup } from "../supervisor/process-group.js";
+import { clampDelayMs } from "../../shared/timer.js";
 
 /** After SIGKILL, how long until survivors are reported, and how often they are looked for meanwhile. */
 const CONFIRM_MS = 2000;
@@ -38,10 +39,10 @@ export async function reapSession(leader: number, graceMs: number, log?: Logger)
   // Most commands end on SIGHUP at once: one early look, then one at the end of
   // the grace; a tight poll of /proc per session would cost more than it saves.
   const early = Math.min(CONFIRM_STEP_MS, graceMs);
-  await sleep(early);
+  await sleep(clampDelayMs(early));
   if (groupMembers(ref).length === 0) return { found, forced: false, survivors: [] };
   if (graceMs > early) {
-    await sleep(graceMs - early);
+    await sleep(clampDelayMs(graceMs - early));
     if (groupMembers(ref).length === 0) return { found, forced: false, survivors: [] };
   }
   for (let waited = 0; ; waited += CONFIRM_STEP_MS) {

@@ -12,6 +12,7 @@ import type { Usage } from "../../shared/gen/berth/v1/Usage.js";
 import { collectFacts } from "./facts.js";
 import { compact, isRecord, nonNegative, positive } from "./narrow.js";
 import { SingleFlight, within } from "./within.js";
+import { setIntervalClamped } from "../../shared/timer.js";
 
 // ---- CPU ---------------------------------------------------------------------
 //
@@ -195,7 +196,7 @@ export class UsageSampler {
   start(): void {
     if (this.timer) return;
     // unref: sampling alone must not keep the agent process alive.
-    this.timer = setInterval(() => this.tick(), this.intervalMs);
+    this.timer = setIntervalClamped(() => this.tick(), this.intervalMs);
     this.timer.unref();
     this.tick();
   }
@@ -362,7 +363,7 @@ export class FactsCache {
   /** Collects right away in the background, then every refreshMs. Idempotent. */
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.background(), this.refreshMs);
+    this.timer = setIntervalClamped(() => this.background(), this.refreshMs);
     this.timer.unref();
     this.background();
   }

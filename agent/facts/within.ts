@@ -1,5 +1,6 @@
 // Bounded waiting for calls that may fail or hang (systeminformation shells out to
 // lsblk, dmesg, df, ip …; statfs on a dead NFS mount never returns).
+import { setTimeoutClamped } from "../../shared/timer.js";
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; reason: unknown };
 
@@ -22,7 +23,7 @@ export class TimeoutError extends Error {
 export function within<T>(work: () => Promise<T>, ms: number): Promise<Outcome<T>> {
   return new Promise((resolve) => {
     // unref: a pending timeout must not be what keeps the process alive.
-    const timer = setTimeout(() => resolve({ ok: false, reason: new TimeoutError(ms) }), ms);
+    const timer = setTimeoutClamped(() => resolve({ ok: false, reason: new TimeoutError(ms) }), ms);
     timer.unref();
     let p: Promise<T>;
     try {

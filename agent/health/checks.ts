@@ -12,6 +12,7 @@ import { EventEmitter } from "node:events";
 import http from "node:http";
 import net from "node:net";
 import type { HealthCheck, HealthSpec } from "../../shared/spec/types.js";
+import { setTimeoutClamped } from "../../shared/timer.js";
 import {
   countResult,
   initialCount,
@@ -74,7 +75,7 @@ function bounded(
       resolve(r);
     };
     const onAbort = (): void => finish({ ok: false, detail: "cancelled" });
-    const timer = setTimeout(() => finish({ ok: false, detail: timeoutDetail() }), timeoutMs);
+    const timer = setTimeoutClamped(() => finish({ ok: false, detail: timeoutDetail() }), timeoutMs);
     if (signal?.aborted) return onAbort();
     signal?.addEventListener("abort", onAbort);
     release = run(finish);
@@ -82,14 +83,25 @@ function bounded(
   });
 }
 
+/** What a request line may carry unescaped; anything else is shown quoted, so a detail never carries a terminal escape. */
+const PLAIN_PATH = /^[\x21-\x7e]*$/;
+
 function httpCheck(host: string, port: number, path: string, status: number, timeoutMs: number, signal?: AbortSignal): Promise<CheckResult> {
-  const what = `GET ${path}`;
+  const what = `GET ${PLAIN_PATH.test(path) ? path : JSON.stringify(path)}`;
   return bounded(timeoutMs, signal, () => `${what}: no answer within ${timeoutMs} ms`, (finish) => {
-    // agent: false — a fresh connection per check; a pooled one could hide a listener that stopped accepting.
-    const req = http.get({ host, port, path, agent: false, headers: { "user-agent": "berth-agent" } }, (res) => {
-      res.resume();
-      finish({ ok: res.statusCode === status, detail: `${what} → ${res.statusCode ?? "?"}` });
-    });
+    let req: http.ClientRequest;
+    try {
+      // agent: false — a fresh connection per check; a pooled one could hide a listener that stopped accepting.
+      req = http.get({ host, port, path, agent: false, headers: { "user-agent": "berth-agent" } }, (res) => {
+        res.resume();
+        finish({ ok: res.statusCode === status, detail: `${what} → ${res.statusCode ?? "?"}` });
+      });
+    } catch (e) {
+      // Node refuses some paths outright (control characters, spaces); the spec refuses
+      // them too, but a record stored before it did may still hold one.
+      finish({ ok: false, detail: `${what}: ${e instanceof Error ? e.message : String(e)}` });
+      return () => undefined;
+    }
     req.on("error", (e) => finish({ ok: false, detail: `${what}: ${e.message}` }));
     return () => req.destroy();
   });
@@ -229,7 +241,8 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
         this.emit("result", { ...result, atMs });
         if (next.transition) this.emit("transition", next.transition);
         // The interval runs from the start of one check to the start of the next.
-        this.timer = setTimeout(() => this.tick(), Math.max(0, spec.intervalMs - (Date.now() - startedMs)));
+        // Clamped: an interval past Node's timer range (a record stored before intervals were bounded) would run every millisecond.
+        this.timer = setTimeoutClamped(() => this.tick(), spec.intervalMs - (Date.now() - startedMs));
       },
     );
   }

@@ -7,6 +7,7 @@
 import { spawn } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
 import { OutputTail } from "./tail.js";
+import { setTimeoutClamped } from "../../shared/timer.js";
 
 export type EndReason = "exit" | "timeout" | "aborted";
 
@@ -69,9 +70,9 @@ export function runCommand(file: string, args: string[], opts: CommandOptions): 
       if (exited !== undefined || reason !== "exit") return;
       reason = why;
       killGroup("SIGTERM");
-      killTimer = setTimeout(() => killGroup("SIGKILL"), opts.killGraceMs ?? 5000);
+      killTimer = setTimeoutClamped(() => killGroup("SIGKILL"), opts.killGraceMs ?? 5000);
     };
-    const timer = setTimeout(() => stop("timeout"), Math.max(0, opts.timeoutMs));
+    const timer = setTimeoutClamped(() => stop("timeout"), Math.max(0, opts.timeoutMs));
     const onAbort = (): void => stop("aborted");
     if (opts.signal?.aborted === true) onAbort();
     else opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -96,7 +97,7 @@ export function runCommand(file: string, args: string[], opts: CommandOptions): 
     let drainTimer: NodeJS.Timeout | undefined;
     child.on("exit", (code, signal) => {
       exited = { code, signal };
-      drainTimer = setTimeout(() => {
+      drainTimer = setTimeoutClamped(() => {
         child.stdout.destroy();
         child.stderr.destroy();
         finish();

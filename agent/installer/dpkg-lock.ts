@@ -10,6 +10,7 @@
  * DPkg::Lock::Timeout in apt 2.6 and fails at once when the lock is taken.
  */
 import { readFile, stat } from "node:fs/promises";
+import { setTimeoutClamped } from "../../shared/timer.js";
 
 export const DPKG_FRONTEND_LOCK = "/var/lib/dpkg/lock-frontend";
 export const DPKG_LOCK = "/var/lib/dpkg/lock";
@@ -63,6 +64,6 @@ export async function waitForLockFree(path: string, deadline: number, signal?: A
     if ((await lockHolder(path)) === null) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
-    await new Promise((r) => setTimeout(r, Math.min(pollMs, left)));
+    await new Promise<void>((r) => setTimeoutClamped(r, Math.min(pollMs, left)));
   }
 }

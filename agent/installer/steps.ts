@@ -11,6 +11,7 @@
 import { spawn as spawnPty } from "node-pty";
 import type { InstallStep } from "../../shared/spec/types.js";
 import { OutputTail } from "./tail.js";
+import { setTimeoutClamped } from "../../shared/timer.js";
 
 /** A step exited non-zero, was killed by a signal, timed out or was aborted. */
 export class StepError extends Error {
@@ -78,9 +79,9 @@ export function runStep(step: InstallStep, index: number, opts: StepsOptions): P
       if (reason !== "exit") return;
       reason = why;
       killGroup("SIGTERM");
-      killTimer = setTimeout(() => killGroup("SIGKILL"), opts.killGraceMs ?? 2000);
+      killTimer = setTimeoutClamped(() => killGroup("SIGKILL"), opts.killGraceMs ?? 2000);
     };
-    const timer = setTimeout(() => stop("timeout"), step.timeoutMs);
+    const timer = setTimeoutClamped(() => stop("timeout"), step.timeoutMs);
     const onAbort = (): void => stop("aborted");
     opts.signal?.addEventListener("abort", onAbort, { once: true });
 

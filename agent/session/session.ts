@@ -29,6 +29,7 @@ import type { ArtifactChunk__Output } from "../../shared/gen/berth/v1/ArtifactCh
 import { channelOptions, createKeyAndCsr, fetchServerCaPem, grpcClientCredentials } from "../../shared/tls/pki.js";
 import { loadIdentity, saveIdentity, saveKey, type Identity } from "../identity.js";
 import { Outbound } from "./outbound.js";
+import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
 
 export interface SessionOptions {
   dataDir: string;
@@ -214,7 +215,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
 
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
+      const t = setTimeoutClamped(done, ms);
       function done(): void {
         clearTimeout(t);
         resolve();
@@ -278,10 +279,10 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       };
       const startHeartbeats = (): void => {
         clearInterval(heartbeat);
-        heartbeat = setInterval(beat, this.heartbeatIntervalMs);
+        heartbeat = setIntervalClamped(beat, this.heartbeatIntervalMs);
       };
 
-      const watchdog = setInterval(() => {
+      const watchdog = setIntervalClamped(() => {
         const quietMs = Date.now() - lastHeardMs;
         if (quietMs > Math.max(this.ttlMs, 3 * this.heartbeatIntervalMs)) finish(`no word from the controller for ${quietMs} ms`);
       }, Math.min(500, this.heartbeatIntervalMs));

@@ -27,6 +27,7 @@
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { copyFile, open, rename, stat } from "node:fs/promises";
 import path from "node:path";
+import { setTimeoutClamped } from "../../shared/timer.js";
 
 export const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_LOG_FILES = 3;
@@ -265,7 +266,7 @@ export function followLog(opts: LogFilesOptions, onData: (chunk: Buffer) => void
   const schedule = (ms: number): void => {
     if (closed || paused || polling) return;
     clearTimeout(timer);
-    timer = setTimeout(() => {
+    timer = setTimeoutClamped(() => {
       polling = true;
       const next = (): void => {
         polling = false;

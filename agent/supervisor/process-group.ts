@@ -11,6 +11,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { cgroupPids, type CgroupHandle } from "./cgroup.js";
 import { isLive, listGroupMembers, readProcStat, signalQuietly } from "./proc.js";
+import { clampDelayMs } from "../../shared/timer.js";
 
 export interface GroupRef {
   /**
@@ -87,6 +88,6 @@ export async function pollUntil(cond: () => boolean, timeoutMs: number): Promise
     if (cond()) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
-    await sleep(Math.min(POLL_MS, left));
+    await sleep(clampDelayMs(Math.min(POLL_MS, left)));
   }
 }

@@ -52,6 +52,7 @@ import {
   type ProcessRecord,
   type RunConfig,
 } from "./state-file.js";
+import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
 
 export type SupervisorStateName = "starting" | "running" | "backoff" | "stopping" | "stopped" | "failed";
 
@@ -345,7 +346,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private begin(first: Run | undefined): void {
-    this.rotateTimer = setInterval(() => void this.rotateLog(), this.logCheckIntervalMs);
+    this.rotateTimer = setIntervalClamped(() => void this.rotateLog(), this.logCheckIntervalMs);
     this.rotateTimer.unref();
     this.loopDone = this.loop(first)
       .catch((e: unknown) => {
@@ -424,7 +425,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     let timer: NodeJS.Timeout | undefined;
     const woke = await Promise.race([
       new Promise<"timer">((resolve) => {
-        timer = setTimeout(() => resolve("timer"), decision.delayMs);
+        timer = setTimeoutClamped(() => resolve("timer"), decision.delayMs);
       }),
       this.interrupted,
     ]);
@@ -551,7 +552,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private watchAdopted(record: ProcessRecord): Run {
     let timer: NodeJS.Timeout | undefined;
     const exited = new Promise<ExitInfo>((resolve) => {
-      timer = setInterval(() => {
+      timer = setIntervalClamped(() => {
         const st = readProcStat(record.pid);
         if (!isLive(st) || st.startTime !== record.startTime) {
           clearInterval(timer);
@@ -633,7 +634,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
+    timer = setTimeoutClamped(() => resolve(undefined), ms);
   });
   try {
     return await Promise.race([p, late]);

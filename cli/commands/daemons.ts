@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseHostPort, formatHostPort, DEFAULT_PORT } from "../../shared/addr.js";
-import { parseDurationMs } from "../../shared/duration.js";
+import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
 import { isLogLevel } from "../../shared/log/logger.js";
 import { parseLabels, LabelError, labelProblems } from "../../shared/labels.js";
 import { startController } from "../../controller/server.js";
@@ -37,17 +37,6 @@ function metricsFailure(e: unknown): never {
 function level(s: string): LevelWithSilent {
   if (!isLogLevel(s)) throw new CliError(`--log-level ${s}: expected trace, debug, info, warn, error, fatal or silent`, EXIT.usage);
   return s;
-}
-
-function duration(flag: string, s: string, min: number): number {
-  let ms: number;
-  try {
-    ms = parseDurationMs(s);
-  } catch (e) {
-    throw new CliError(`${flag}: ${(e as Error).message}`, EXIT.usage);
-  }
-  if (ms < min) throw new CliError(`${flag} ${s}: at least ${min} ms`, EXIT.usage);
-  return ms;
 }
 
 function addr(flag: string, s: string): ReturnType<typeof parseHostPort> {
@@ -121,8 +110,8 @@ export function registerDaemons(program: Command): void {
       const guardShare = Number(o.failoverGuard);
       if (!(guardShare > 0 && guardShare <= 1)) throw new CliError(`--failover-guard ${o.failoverGuard}: expected a share above 0 and at most 1, e.g. 0.5`, EXIT.usage);
       const listen = addr("--listen", o.listen);
-      const heartbeatIntervalMs = duration("--heartbeat-interval", o.heartbeatInterval, 100);
-      const ttlMs = duration("--ttl", o.ttl, 2 * heartbeatIntervalMs);
+      const heartbeatIntervalMs = parseDurationFlag("--heartbeat-interval", o.heartbeatInterval, { minMs: 100, max: FLAG_LIMITS.heartbeatInterval });
+      const ttlMs = parseDurationFlag("--ttl", o.ttl, { minMs: 2 * heartbeatIntervalMs, max: FLAG_LIMITS.hostTtl });
       const metrics = metricsAddr(o.metricsAddr);
       const c = await startController({ dataDir: resolve(o.dataDir), listen, heartbeatIntervalMs, ttlMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel) }).catch(metricsFailure);
       if (c.adminToken) {

@@ -4,7 +4,7 @@ import type { Event__Output } from "../../shared/gen/berth/v1/Event.js";
 import { toCliError } from "../client.js";
 import { call } from "../client.js";
 import { parseFormat, printData, table, colour } from "../output.js";
-import { parseDurationMs } from "../../shared/duration.js";
+import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
 import { CliError, EXIT } from "../errors.js";
 import { withApi, type GlobalOpts } from "./common.js";
 import { execAuditCells } from "../exec-audit.js";
@@ -26,12 +26,7 @@ export function registerEvents(program: Command, global: () => GlobalOpts): void
     .addHelpText("after", "\nExamples:\n  berth audit --since 1h\n  berth audit -o json | jq '.[] | select(.code != 0)'")
     .action(async (o: { since: string; limit: string; output: string }) => {
       const format = parseFormat(o.output);
-      let sinceMs: number;
-      try {
-        sinceMs = Date.now() - parseDurationMs(o.since);
-      } catch (e) {
-        throw new CliError(`--since: ${(e as Error).message}`, EXIT.usage);
-      }
+      const sinceMs = Date.now() - parseDurationFlag("--since", o.since, { max: FLAG_LIMITS.longest });
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new CliError(`-n ${o.limit}: expected 1–100000`, EXIT.usage);
       await withApi(global(), async (api) => {

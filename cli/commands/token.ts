@@ -1,6 +1,6 @@
 /** `berth token create`: join tokens for agents, bearer tokens for operators. */
 import type { Command } from "commander";
-import { parseDurationMs } from "../../shared/duration.js";
+import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
 import { isRole } from "../../controller/auth/tokens.js";
 import { call } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
@@ -21,15 +21,7 @@ export function registerToken(program: Command, global: () => GlobalOpts): void 
     .action(async (o: { role: string; ttl?: string; uses?: string; description?: string; output: string }) => {
       const format = parseFormat(o.output);
       if (!isRole(o.role)) throw new CliError(`--role ${o.role}: expected agent, viewer, operator or admin`, EXIT.usage);
-      let ttlSeconds = 0;
-      if (o.ttl !== undefined) {
-        try {
-          ttlSeconds = Math.ceil(parseDurationMs(o.ttl) / 1000);
-        } catch (e) {
-          throw new CliError(`--ttl: ${(e as Error).message}`, EXIT.usage);
-        }
-        if (ttlSeconds <= 0) throw new CliError("--ttl must be more than 0", EXIT.usage);
-      }
+      const ttlSeconds = o.ttl === undefined ? 0 : Math.ceil(parseDurationFlag("--ttl", o.ttl, { positive: true, max: FLAG_LIMITS.longest }) / 1000);
       const uses = o.uses === undefined ? 0 : Number(o.uses);
       if (!Number.isInteger(uses) || uses < 0 || uses > 1_000_000) throw new CliError(`--uses ${o.uses}: expected a whole number ≥ 1`, EXIT.usage);
       if (uses && o.role !== "agent") throw new CliError("--uses applies to agent tokens only", EXIT.usage);

@@ -22,6 +22,7 @@ import { AckBatcher } from "../../shared/exec/window.js";
 import { LOG_MAX_CHUNK_CHARS, LOG_WINDOW_CHARS } from "../../shared/logs/limits.js";
 import { serveStream } from "./server-stream.js";
 import { closest } from "../../shared/closest.js";
+import { setTimeoutClamped } from "../../shared/timer.js";
 
 export interface ServiceHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
@@ -288,7 +289,8 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             }
             clearTimeout(timer);
             const at = nextEndpointChangeMs(svc, d.loop.observed, now);
-            if (at !== undefined) timer = setTimeout(push, at - now + 5);
+            // minHealthyTime comes from the spec: clamped, or a huge one would re-push every millisecond.
+            if (at !== undefined) timer = setTimeoutClamped(push, at - now + 5);
           };
           s.onClose(d.loop.onPass(push));
           push();

@@ -16,6 +16,7 @@ import { instanceId, specOf, type ObservedInstance } from "../services/records.j
 import { driveRollouts } from "../rollout/drive.js";
 import { lastGood } from "../services/apply.js";
 import { reconcile, type FailoverInput, type HostView } from "./planner.js";
+import { setTimeoutClamped } from "../../shared/timer.js";
 
 const MiB = 1024 * 1024;
 /** Safety-net period of the level-triggered loop. @default 1000 */
@@ -143,7 +144,8 @@ export class ReconcileLoop {
     clearTimeout(this.wake);
     const wakeAt = Math.min(out.wakeAtMs ?? Number.POSITIVE_INFINITY, ro.wakeAtMs ?? Number.POSITIVE_INFINITY);
     if (Number.isFinite(wakeAt)) {
-      this.wake = setTimeout(() => this.kick(), Math.max(0, wakeAt - this.d.now()) + 5);
+      // Clamped: a deadline past Node's timer range (a stored 30d) would otherwise fire at once, every pass.
+      this.wake = setTimeoutClamped(() => this.kick(), wakeAt - this.d.now() + 5);
       this.wake.unref();
     }
     if (puts.size || out.deletes.length || ro.putRollouts.length || ro.putServices.length) {

@@ -83,8 +83,11 @@ export function slotViews(svc: ServiceRecord, instances: readonly InstanceRecord
  * fitting its constraints and resources — what the scheduler would pick for
  * `count` more copies of the service.
  */
-export function spareHosts(svc: ServiceRecord, input: Pick<DriveInput, "services" | "hosts" | "nowMs">, instances: readonly InstanceRecord[], count: number): string[] {
-  if (count <= 0) return [];
+export function spareHosts(svc: ServiceRecord, input: Pick<DriveInput, "services" | "hosts" | "nowMs">, instances: readonly InstanceRecord[], wanted: number): string[] {
+  // No more spares than hosts: `wanted` comes from a stored maxSurge, which records
+  // written before it was bounded may hold as 1e9 (one ghost slot each ran the heap out).
+  const count = Math.min(wanted, input.hosts.length);
+  if (!(count > 0)) return [];
   const snap = snapshotOf(input, instances);
   const ghost = `${svc.name}\u0000surge`;
   const slots = Array.from({ length: count }, (_, k) => k);
@@ -126,7 +129,8 @@ export function driveRollouts(input: DriveInput): DriveOutput {
     const mine = [...byKey.values()];
     const views = slotViews(svc, mine, hosts, input.observed, input.nowMs);
     const surges = views.filter((v) => v.surge !== null).length;
-    const spares = spareHosts(svc, input, mine, Math.max(0, u.maxSurge - surges));
+    // A surge per instance at most, whatever a stored maxSurge says.
+    const spares = spareHosts(svc, input, mine, Math.min(u.maxSurge, svc.spec.instances) - surges);
     const step = nextStep({ rollout: before.rollout, update: u, instances: svc.spec.instances, slots: views, spareHosts: spares.length, nowMs: input.nowMs });
     for (const e of step.events) out.events.push({ type: e.type, service: svc.name, message: e.message });
     for (const a of step.actions) {

@@ -12,7 +12,7 @@
  */
 import os from "node:os";
 import { z } from "zod";
-import { parseDurationMs } from "../duration.js";
+import { parseDurationMs, tryParseDurationMs } from "../duration.js";
 import { LABEL_KEY, LABEL_VALUE } from "../labels.js";
 import { SpecValidationError, specErrorMap, toSpecIssues } from "./issues.js";
 import type { SpecIssue } from "./issues.js";
@@ -49,7 +49,37 @@ export const SPEC_DEFAULTS = {
   failover: { enabled: true, stopAfterDisconnect: "0s" },
 } as const;
 
-export const MAX_INSTANCES = 10_000;
+/**
+ * Upper bounds, each what an operator could mean and what the code can honour: every
+ * duration well inside Node's timer range (~24.8 days), counts that never make a
+ * rollout or the scheduler allocate per unit of an absurd number. The README's spec
+ * reference lists them.
+ */
+export const SPEC_LIMITS = {
+  instances: 10_000,
+  /** healthyThreshold and unhealthyThreshold: 100 checks is minutes at any sane interval. */
+  threshold: 100,
+  /** cores */
+  cpu: 1024,
+  /** 16 TiB */
+  memoryMb: 16 * 1024 * 1024,
+  /** 1 PiB */
+  diskMb: 1024 * 1024 * 1024,
+  httpPathChars: 2048,
+  durations: {
+    installStepTimeout: "1d",
+    stopTimeout: "1h",
+    healthInterval: "1h",
+    healthTimeout: "1h",
+    minHealthyTime: "1h",
+    healthyDeadline: "1d",
+    progressDeadline: "7d",
+    drainTime: "1h",
+    stopAfterDisconnect: "1d",
+  },
+} as const;
+
+export const MAX_INSTANCES = SPEC_LIMITS.instances;
 
 export const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Debian package names (policy §5.6.1), optionally pinned: `nginx-light=1.18.0-6`. */
@@ -62,28 +92,90 @@ export { LABEL_KEY, LABEL_VALUE };
 /** What parseDurationMs accepts, minus surrounding blanks; a test keeps the two in step. */
 const DURATION = /^(?:0|(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+)$/;
 const SHA256 = /^[0-9a-fA-F]{64}$/;
+/** What Node sends in a request line unescaped: visible ASCII, no blanks. */
+const HTTP_PATH = /^\/[\x21-\x7e]*$/;
 const RESERVED_ENV_PREFIX = "BERTH_";
 
 const SIGNALS = Object.keys(os.constants.signals) as [NodeJS.Signals, ...NodeJS.Signals[]];
 
-const noNul = (v: unknown) => typeof v !== "string" || !v.includes("\0");
 const NUL_MESSAGE = "must not contain a NUL character";
 
-const nonEmpty = z.string().min(1).refine(noNul, NUL_MESSAGE);
+/**
+ * Control characters (C0, DEL, C1) make no sense in a name, a path or a command, and
+ * in a terminal they are escape sequences. Text that is a script, an argument or an
+ * environment value may hold tabs and newlines (a PEM, a `sh -c` script), nothing else.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+const codePoint = (c: number): string => `U+${c.toString(16).toUpperCase().padStart(4, "0")}`;
+
+/** The problem with control characters in `v`, or undefined; `at` counts characters from 1. */
+function controlProblem(v: unknown, kind: "line" | "text"): string | undefined {
+  if (typeof v !== "string") return undefined;
+  const i = v.search(kind === "line" ? CONTROL : CONTROL_IN_TEXT);
+  if (i < 0) return undefined;
+  const c = v.charCodeAt(i);
+  if (c === 0) return NUL_MESSAGE;
+  const what = kind === "line" ? "control characters" : "control characters other than tab and newline";
+  return `must not contain ${what} (found ${codePoint(c)} at ${i + 1})`;
+}
+function httpPathProblem(input: unknown): string {
+  if (typeof input !== "string" || !input.startsWith("/")) return "must start with /";
+  const control = controlProblem(input, "line");
+  if (control) return control;
+  const i = input.search(/[^\x21-\x7e]/);
+  return `must be visible ASCII characters without blanks: percent-encode the rest (found ${JSON.stringify(input[i] ?? "")} at ${i + 1})`;
+}
+const noControl =
+  (kind: "line" | "text") =>
+  (v: unknown, ctx: z.core.$RefinementCtx): void => {
+    const message = controlProblem(v, kind);
+    if (message) ctx.addIssue({ code: "custom", message });
+  };
+
+/** One line of text: a name, a path, a program. */
+const line = z.string().min(1).superRefine(noControl("line"));
 
 const durationMessage = "expected a duration such as 500ms, 5s, 2m, 1h or 1m30s (a number needs a unit)";
+/** What is wrong with a duration: the common mistakes by name, the rest by example. */
+function durationProblem(input: unknown): string {
+  if (typeof input === "string") {
+    const s = input.trim();
+    if (/^-\d/.test(s)) return "must not be negative";
+    if (/\d[eE][+-]?\d/.test(s)) return "write the number out: no exponent form such as 1e3";
+  }
+  return durationMessage;
+}
 /** A duration string; the bare number 0 too, since `drainTime: 0` needs no unit. */
-const duration = z.union([z.string().max(64, durationMessage).regex(DURATION, durationMessage), z.literal(0)], {
-  error: durationMessage,
-});
-const positiveDuration = duration.refine((d) => parseDurationMs(String(d)) > 0, "must be longer than 0");
+const duration = z.union(
+  [z.string().max(64, durationMessage).regex(DURATION, { error: (iss) => durationProblem(iss.input) }), z.literal(0)],
+  { error: (iss) => durationProblem(iss.input) },
+);
+
+/**
+ * A duration of at most `max` (SPEC_LIMITS.durations), and above 0 when `positive`.
+ * Never throws: a value the format check refused is left to its message.
+ */
+function durationUpTo(max: string, o: { positive?: boolean } = {}) {
+  const maxMs = parseDurationMs(max);
+  return duration.superRefine((d, ctx) => {
+    if (typeof d === "string" && !DURATION.test(d)) return;
+    const ms = tryParseDurationMs(String(d));
+    if (ms === undefined) return;
+    if (o.positive && ms <= 0) ctx.addIssue({ code: "custom", message: "must be longer than 0" });
+    else if (ms > maxMs) ctx.addIssue({ code: "custom", message: `${String(d)} is longer than the maximum ${max}` });
+  });
+}
+const D = SPEC_LIMITS.durations;
 
 /** A string, or a YAML number/boolean taken as the string it reads as (see the file comment). */
 const stringish = z
   .union([z.string(), z.number(), z.boolean()], {
     error: (iss) => `expected a string, got ${iss.input === null ? "an empty value" : Array.isArray(iss.input) ? "a list" : "a mapping"}`,
   })
-  .refine(noNul, NUL_MESSAGE);
+  .superRefine(noControl("text"));
 
 const port = z.int().min(1).max(65535);
 
@@ -99,7 +191,7 @@ const labelValue = z
 
 const ArtifactSchema = z.union(
   [
-    z.string().min(1).refine(noNul, NUL_MESSAGE).describe("a local file or folder, tarred and stored on the controller"),
+    line.describe("a local file or folder, tarred and stored on the controller"),
     z
       .strictObject({
         url: z.url({
@@ -125,15 +217,15 @@ const InstallSchema = z.strictObject({
   steps: z
     .array(
       z.strictObject({
-        run: nonEmpty.describe("a shell command, run in the unpacked artifact's folder"),
-        timeout: positiveDuration.default(SPEC_DEFAULTS.install.stepTimeout),
+        run: z.string().min(1).superRefine(noControl("text")).describe("a shell command, run in the unpacked artifact's folder"),
+        timeout: durationUpTo(D.installStepTimeout, { positive: true }).default(SPEC_DEFAULTS.install.stepTimeout),
       }),
     )
     .default([]),
 });
 
 const RunSchema = z.strictObject({
-  command: nonEmpty.describe("a path in the artifact, an absolute path, or a program on PATH"),
+  command: line.describe("a path in the artifact, an absolute path, or a program on PATH"),
   args: z.array(stringish).default([]),
   env: z
     .record(
@@ -155,15 +247,15 @@ const RunSchema = z.strictObject({
   stopSignal: z
     .enum(SIGNALS, { error: "expected a signal name such as SIGTERM, SIGINT or SIGQUIT" })
     .default(SPEC_DEFAULTS.run.stopSignal),
-  stopTimeout: duration
+  stopTimeout: durationUpTo(D.stopTimeout)
     .default(SPEC_DEFAULTS.run.stopTimeout)
     .describe("how long after stopSignal the process is killed"),
 });
 
 const ResourcesSchema = z.strictObject({
-  cpu: z.number().min(0).default(SPEC_DEFAULTS.resources.cpu).describe("cores; may be fractional; 0 = no requirement"),
-  memoryMb: z.int().min(0).default(SPEC_DEFAULTS.resources.memoryMb).describe("0 = no requirement"),
-  diskMb: z.int().min(0).default(SPEC_DEFAULTS.resources.diskMb).describe("0 = no requirement"),
+  cpu: z.number().min(0).max(SPEC_LIMITS.cpu).default(SPEC_DEFAULTS.resources.cpu).describe("cores; may be fractional; 0 = no requirement"),
+  memoryMb: z.int().min(0).max(SPEC_LIMITS.memoryMb).default(SPEC_DEFAULTS.resources.memoryMb).describe("0 = no requirement"),
+  diskMb: z.int().min(0).max(SPEC_LIMITS.diskMb).default(SPEC_DEFAULTS.resources.diskMb).describe("0 = no requirement"),
 });
 
 const CHECK_KINDS = ["http", "tcp", "exec"] as const;
@@ -173,7 +265,12 @@ const HealthSchema = z
     http: z
       .strictObject({
         port,
-        path: z.string().regex(/^\//, "must start with /").default(SPEC_DEFAULTS.health.httpPath),
+        path: z
+          .string()
+          .max(SPEC_LIMITS.httpPathChars)
+          .regex(HTTP_PATH, { error: (iss) => httpPathProblem(iss.input) })
+          .default(SPEC_DEFAULTS.health.httpPath)
+          .describe("sent as is in the request line: visible ASCII, percent-encode the rest"),
         status: z.int().min(100).max(599).default(SPEC_DEFAULTS.health.httpStatus).describe("the status a healthy instance answers"),
       })
       .optional(),
@@ -184,13 +281,18 @@ const HealthSchema = z
           .array(stringish)
           .min(1)
           .refine((c) => String(c[0]).length > 0, "the program (first item) must not be empty")
+          // The program is a path or a name: one line, unlike its arguments.
+          .superRefine((c, ctx) => {
+            const message = controlProblem(c[0], "line");
+            if (message && !controlProblem(c[0], "text")) ctx.addIssue({ code: "custom", path: [0], message });
+          })
           .describe("program and arguments, run without a shell; exit 0 = healthy"),
       })
       .optional(),
-    interval: positiveDuration.default(SPEC_DEFAULTS.health.interval),
-    timeout: positiveDuration.default(SPEC_DEFAULTS.health.timeout).describe("must be shorter than interval"),
-    healthyThreshold: z.int().min(1).default(SPEC_DEFAULTS.health.healthyThreshold),
-    unhealthyThreshold: z.int().min(1).default(SPEC_DEFAULTS.health.unhealthyThreshold),
+    interval: durationUpTo(D.healthInterval, { positive: true }).default(SPEC_DEFAULTS.health.interval),
+    timeout: durationUpTo(D.healthTimeout, { positive: true }).default(SPEC_DEFAULTS.health.timeout).describe("must be shorter than interval"),
+    healthyThreshold: z.int().min(1).max(SPEC_LIMITS.threshold).default(SPEC_DEFAULTS.health.healthyThreshold),
+    unhealthyThreshold: z.int().min(1).max(SPEC_LIMITS.threshold).default(SPEC_DEFAULTS.health.unhealthyThreshold),
   })
   .superRefine((h, ctx) => {
     const given = CHECK_KINDS.filter((k) => h[k] !== undefined);
@@ -204,9 +306,11 @@ const HealthSchema = z
         message: `only one check kind is allowed, and ${given[0]} is already given: keep one of ${given.join(", ")}`,
       });
     }
-    const timeoutMs = parseDurationMs(String(h.timeout));
+    // This runs beside the fields' own problems: a duration they refused is not compared.
+    const timeoutMs = tryParseDurationMs(String(h.timeout));
+    const intervalMs = tryParseDurationMs(String(h.interval));
     // A zero on either side is reported above already.
-    if (timeoutMs > 0 && timeoutMs >= parseDurationMs(String(h.interval))) {
+    if (timeoutMs !== undefined && intervalMs !== undefined && timeoutMs > 0 && timeoutMs >= intervalMs) {
       ctx.addIssue({
         code: "custom",
         path: ["timeout"],
@@ -219,16 +323,21 @@ const HealthSchema = z
 
 const UpdateSchema = z
   .strictObject({
-    maxUnavailable: z.int().min(0).default(SPEC_DEFAULTS.update.maxUnavailable),
-    maxSurge: z.int().min(0).default(SPEC_DEFAULTS.update.maxSurge).describe("new instances started on spare hosts first"),
-    minHealthyTime: duration
+    maxUnavailable: z.int().min(0).max(SPEC_LIMITS.instances).default(SPEC_DEFAULTS.update.maxUnavailable).describe("at most instances"),
+    maxSurge: z
+      .int()
+      .min(0)
+      .max(SPEC_LIMITS.instances)
+      .default(SPEC_DEFAULTS.update.maxSurge)
+      .describe("new instances started on spare hosts first; at most instances"),
+    minHealthyTime: durationUpTo(D.minHealthyTime)
       .default(SPEC_DEFAULTS.update.minHealthyTime)
       .describe("healthy this long before an instance counts as done"),
-    healthyDeadline: positiveDuration.default(SPEC_DEFAULTS.update.healthyDeadline),
-    progressDeadline: positiveDuration.default(SPEC_DEFAULTS.update.progressDeadline),
-    canary: z.int().min(0).default(SPEC_DEFAULTS.update.canary).describe("stop after this many until `berth rollout promote`"),
+    healthyDeadline: durationUpTo(D.healthyDeadline, { positive: true }).default(SPEC_DEFAULTS.update.healthyDeadline),
+    progressDeadline: durationUpTo(D.progressDeadline, { positive: true }).default(SPEC_DEFAULTS.update.progressDeadline),
+    canary: z.int().min(0).max(SPEC_LIMITS.instances).default(SPEC_DEFAULTS.update.canary).describe("stop after this many until `berth rollout promote`"),
     autoRevert: z.boolean().default(SPEC_DEFAULTS.update.autoRevert),
-    drainTime: duration
+    drainTime: durationUpTo(D.drainTime)
       .default(SPEC_DEFAULTS.update.drainTime)
       .describe("out of the endpoints this long before it is stopped"),
   })
@@ -240,9 +349,10 @@ const UpdateSchema = z
         message: "maxUnavailable + maxSurge must be at least 1, or a rollout could never replace an instance",
       });
     }
-    const minHealthy = parseDurationMs(String(u.minHealthyTime));
-    const healthy = parseDurationMs(String(u.healthyDeadline));
-    const progress = parseDurationMs(String(u.progressDeadline));
+    // This runs beside the fields' own problems: a duration they refused is not compared.
+    const minHealthy = tryParseDurationMs(String(u.minHealthyTime)) ?? Number.NaN;
+    const healthy = tryParseDurationMs(String(u.healthyDeadline)) ?? Number.NaN;
+    const progress = tryParseDurationMs(String(u.progressDeadline)) ?? Number.NaN;
     if (minHealthy >= healthy) {
       ctx.addIssue({
         code: "custom",
@@ -262,7 +372,7 @@ const UpdateSchema = z
 
 const FailoverSchema = z.strictObject({
   enabled: z.boolean().default(SPEC_DEFAULTS.failover.enabled),
-  stopAfterDisconnect: duration
+  stopAfterDisconnect: durationUpTo(D.stopAfterDisconnect)
     .default(SPEC_DEFAULTS.failover.stopAfterDisconnect)
     .describe("> 0: the agent stops the instance itself after this long without the controller (self-fencing)"),
 });
@@ -278,7 +388,7 @@ export const SpecInputSchema = z
     install: InstallSchema.prefault({}),
     run: RunSchema,
     resources: ResourcesSchema.prefault({}),
-    instances: z.int().min(0).max(MAX_INSTANCES).default(SPEC_DEFAULTS.instances),
+    instances: z.int().min(0).max(SPEC_LIMITS.instances).default(SPEC_DEFAULTS.instances),
     constraints: z
       .record(labelKey, z.union([labelValue, z.array(labelValue).min(1)], { error: "expected a label value or a list of them" }))
       .default({})
@@ -300,6 +410,16 @@ export const SpecInputSchema = z
           message: `canary (${s.update.canary}) must not exceed instances (${s.instances})`,
         });
       }
+      // A rollout never moves more than every instance at once; scaled to 0, the default 1 still holds.
+      for (const field of ["maxUnavailable", "maxSurge"] as const) {
+        const v: unknown = s.update?.[field];
+        if (typeof v !== "number" || typeof s.instances !== "number" || v <= Math.max(1, s.instances)) continue;
+        ctx.addIssue({
+          code: "custom",
+          path: ["update", field],
+          message: `${field} (${v}) must not exceed instances (${s.instances})${s.instances === 0 ? "; 1 is allowed at 0 instances" : ""}`,
+        });
+      }
     },
     // Checked even when other fields are wrong, so one run reports everything; but not
     // when the two fields it reads are themselves wrong.
@@ -319,9 +439,15 @@ export type SpecResult = { spec: ServiceSpec; issues: [] } | { spec?: undefined;
 
 /** Validates and normalizes; every problem comes back as a value, none is thrown. */
 export function validateSpec(raw: unknown): SpecResult {
-  const parsed = SpecInputSchema.safeParse(raw, { error: specErrorMap });
-  if (!parsed.success) return { issues: toSpecIssues(parsed.error.issues) };
-  return { spec: fromParsed(parsed.data), issues: [] };
+  try {
+    const parsed = SpecInputSchema.safeParse(raw, { error: specErrorMap });
+    if (!parsed.success) return { issues: toSpecIssues(parsed.error.issues) };
+    return { spec: fromParsed(parsed.data), issues: [] };
+  } catch (e) {
+    // A rule that throws is a bug in berth, but the caller is a boundary (the CLI, the
+    // controller's Plan/Apply): it must answer "this spec is refused", not "internal error".
+    return { issues: [{ path: [], message: `could not be validated (a bug in berth; please report it): ${e instanceof Error ? e.message : String(e)}`, at: "value" }] };
+  }
 }
 
 /** validateSpec that throws SpecValidationError, for callers holding trusted data. */

@@ -2,7 +2,7 @@
 // http server whose answer the test switches, a bare TCP listener, shell
 // commands. Ports come from the kernel (listen on 0); everything is closed in
 // afterEach, pass or fail.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import http from "node:http";
 import net from "node:net";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -76,6 +76,13 @@ describe("runCheck: http", () => {
     const port = await closedPort();
     const r = await runCheck({ kind: "http", port, path: "/healthz", status: 200 }, HOST, 2_000);
     expect(r).toEqual({ ok: false, detail: `GET /healthz: connect ECONNREFUSED ${HOST}:${port}` });
+  });
+
+  it("a path Node refuses to send (control characters, from a stored record) is a failed check, not a rejection", async () => {
+    const port = await startHttp();
+    const r = await runCheck({ kind: "http", port, path: "/health\x1b[2Jz", status: 200 }, HOST, 1_000);
+    expect(r.ok).toBe(false);
+    expect(r.detail).toMatch(/^GET "\/health\\u001b\[2Jz": /);
   });
 
   it("gives up after the timeout when the server never answers", async () => {
@@ -222,6 +229,24 @@ describe("HealthMonitor", () => {
     } finally {
       release?.();
       await mon.stop();
+    }
+  });
+
+  it("a huge interval (a spec stored before intervals were bounded) does not run the check every millisecond", async () => {
+    let calls = 0;
+    const check = (): Promise<CheckResult> => {
+      calls++;
+      return Promise.resolve({ ok: true, detail: "fine" });
+    };
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const mon = new HealthMonitor({ spec: spec(1, { intervalMs: 30 * 86_400_000, timeoutMs: 1_000 }), host: HOST, check });
+    try {
+      mon.start();
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(calls).toBe(1);
+    } finally {
+      await mon.stop();
+      vi.useRealTimers();
     }
   });
 

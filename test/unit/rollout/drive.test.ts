@@ -177,6 +177,22 @@ describe("rollouts driven through the reconcile pass", () => {
     expect(s.events).toEqual(expect.arrayContaining(["rollout.surge", "rollout.retire", "instance.moved"]));
   });
 
+  it("a stored maxSurge of 1e9 (written before it was bounded) surges onto the spares there are, quickly, without allocating per unit", () => {
+    const s = new Sim(svc(2, { maxUnavailable: 1 }), ["a", "b", "c"], () => 300);
+    s.run(settled);
+    // As an older version stored it: no validation bounds these.
+    const absurd = { ...s.service.spec, update: { ...s.service.spec.update, maxSurge: 1e9, maxUnavailable: 1e9 }, run: { ...s.service.spec.run, env: { V: "2" } } };
+    s.minEndpoints = Number.POSITIVE_INFINITY;
+    s.apply(absurd);
+    const started = performance.now();
+    s.run(ended);
+    // Each pass is a millisecond or so; an array of 1e9 spare slots is seconds, or the heap.
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(s.rollouts[0]!.status).toBe("succeeded");
+    expect(s.revisions()).toEqual([2, 2]);
+    expect(s.events).toEqual(expect.arrayContaining(["rollout.surge"]));
+  });
+
   it("a surge copy does not take over when healthy, only after its retire has drained", () => {
     const base = svc(1, { maxUnavailable: 0, maxSurge: 1, drainTime: "2s" });
     const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "b", epoch: 2, revision: 2, surge: true } };

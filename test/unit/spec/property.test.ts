@@ -16,8 +16,13 @@ function durationArb(minMs: number, maxMs: number): fc.Arbitrary<string> {
   });
 }
 
-const text = fc.string({ unit: "grapheme", maxLength: 20 }).filter((s) => !s.includes("\0"));
+/** Text as a script, an argument or an env value may hold it: tabs and newlines, no other control character. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const text = fc.string({ unit: "grapheme", maxLength: 20 }).filter((s) => !/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(s));
 const nonEmptyText = text.filter((s) => s.length > 0);
+/** One line: a path, a program. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const lineText = nonEmptyText.filter((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s));
 const stringish = fc.oneof(text, fc.integer(), fc.boolean());
 const labelKey = fc.stringMatching(/^[a-z0-9]([a-z0-9._/-]{0,10}[a-z0-9])?$/);
 const labelValue = fc.oneof(fc.stringMatching(/^[A-Za-z0-9]([A-Za-z0-9._-]{0,10}[A-Za-z0-9])?$/), fc.nat());
@@ -30,7 +35,7 @@ const healthArb = fc
       check: fc.oneof(
         fc.record({ http: fc.record({ port, path: fc.stringMatching(/^\/[a-z0-9/_.-]{0,12}$/), status: fc.integer({ min: 100, max: 599 }) }, { requiredKeys: ["port"] }) }),
         fc.record({ tcp: fc.record({ port }) }),
-        fc.record({ exec: fc.record({ command: fc.tuple(nonEmptyText, fc.array(stringish, { maxLength: 3 })).map(([p, a]) => [p, ...a]) }) }),
+        fc.record({ exec: fc.record({ command: fc.tuple(lineText, fc.array(stringish, { maxLength: 3 })).map(([p, a]) => [p, ...a]) }) }),
       ),
       intervalMs: fc.integer({ min: 2, max: 600_000 }),
       timeoutFraction: fc.double({ min: 0, max: 0.99, noNaN: true }),
@@ -71,7 +76,7 @@ const specArb = fc
     {
       name: fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?$/),
       artifact: fc.oneof(
-        nonEmptyText,
+        lineText,
         fc.record({
           url: fc.stringMatching(/^[a-z0-9]{1,8}(\/[a-z0-9._-]{1,8}){0,3}$/).map((p) => `https://example.org/${p}`),
           sha256: fc.stringMatching(/^[0-9a-f]{64}$/),
@@ -86,7 +91,7 @@ const specArb = fc
       ),
       run: fc.record(
         {
-          command: nonEmptyText,
+          command: lineText,
           args: fc.array(stringish, { maxLength: 4 }),
           env: fc.dictionary(envKey, stringish, { maxKeys: 4 }),
           user: fc.stringMatching(/^[a-z_][a-z0-9_-]{0,30}\$?$/),
@@ -113,8 +118,15 @@ const specArb = fc
     { requiredKeys: ["name", "run"] },
   )
   .chain((spec) =>
-    // canary ≤ instances, whatever instances ended up being (default 1).
-    fc.integer({ min: 0, max: spec.instances ?? 1 }).map((canary) => (spec.update ? { ...spec, update: { ...spec.update, canary } } : spec)),
+    // canary ≤ instances, whatever instances ended up being (default 1); maxSurge and
+    // maxUnavailable ≤ instances too (1 at 0 instances).
+    fc.integer({ min: 0, max: spec.instances ?? 1 }).map((canary) => {
+      if (!spec.update) return spec;
+      const most = Math.max(1, spec.instances ?? 1);
+      const maxSurge = Math.min(spec.update.maxSurge, most);
+      const maxUnavailable = Math.min(spec.update.maxUnavailable, most);
+      return { ...spec, update: { ...spec.update, canary, maxSurge, maxUnavailable: maxUnavailable + maxSurge === 0 ? 1 : maxUnavailable } };
+    }),
   );
 
 describe("random valid specs", () => {

@@ -89,6 +89,7 @@ describe("normalizeSpec", () => {
       run: { command: "y" },
       install: { steps: [{ run: "make" }] },
       health: { tcp: { port: 9 } },
+      instances: 2,
       update: { maxSurge: 2 },
     });
     expect(spec.install.steps).toEqual([{ run: "make", timeoutMs: 300_000 }]);
@@ -208,7 +209,8 @@ describe("the schema's patterns agree with the shared parsers", () => {
           parses = false;
         }
         // The schema is stricter about blanks around a duration; parseDurationMs trims them.
-        const accepted = validateSpec({ name: "x", run: { command: "y", stopTimeout: s } }).issues.length === 0;
+        // A well-formed duration may still be longer than the field allows: that is another rule.
+        const accepted = validateSpec({ name: "x", run: { command: "y", stopTimeout: s } }).issues.filter((i) => !/is longer than the maximum/.test(i.message)).length === 0;
         expect(accepted, JSON.stringify(s)).toBe(parses && s === s.trim());
       }),
       { numRuns: 1000 },
