@@ -229,6 +229,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     };
     const audit = new AuditLog(store, now);
     await audit.init();
+    audit.start((err) => log.error({ err }, "writing aggregated refusals to the audit log failed"));
     const orphaned = await auditOrphanedExecs(audit, now());
     if (orphaned) log.warn({ sessions: orphaned }, "exec sessions cut by the last controller stop are recorded as ended");
     const opDeps = { registry, tokens, events, store, log, now, serviceOf, failoverState, resumeFailover, audit };
@@ -287,6 +288,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
               resolve();
             });
           });
+          await audit.close().catch((err: unknown) => log.error({ err }, "writing aggregated refusals to the audit log failed"));
           await store.close();
           log.info("controller stopped");
         })();

@@ -8,6 +8,7 @@ import { parseDurationMs } from "../../shared/duration.js";
 import { CliError, EXIT } from "../errors.js";
 import { withApi, type GlobalOpts } from "./common.js";
 import { execAuditCells } from "../exec-audit.js";
+import { refusalAuditCells } from "../refusal-audit.js";
 
 function line(e: Event__Output): string {
   const t = new Date(Number(e.time_ms)).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
@@ -19,7 +20,7 @@ function line(e: Event__Output): string {
 export function registerEvents(program: Command, global: () => GlobalOpts): void {
   program
     .command("audit")
-    .description("who asked for what: every mutating call and exec session, and its outcome, refusals included (admin)")
+    .description("who asked for what: every mutating call and exec session, and its outcome, refusals included (admin); calls with no valid token are summed per address and minute")
     .option("--since <duration>", "only entries newer than this, e.g. 1h, 30m", "24h")
     .option("-n, --limit <n>", "at most this many of the newest", "1000")
     .option("-o, --output <format>", "table, json or yaml", "table")
@@ -39,7 +40,7 @@ export function registerEvents(program: Command, global: () => GlobalOpts): void
         const rows = res.entries.map((e) => ({ ...e, time: new Date(Number(e.time_ms)).toISOString(), outcome: e.code === 0 ? "ok" : e.error }));
         if (printData(format, rows)) return;
         const cells = (r: (typeof rows)[number]): string[] => {
-          const x = execAuditCells(r);
+          const x = execAuditCells(r) ?? refusalAuditCells(r);
           return [r.time, r.token_id || "-", r.role || "-", r.method, x?.outcome ?? r.outcome, (x?.request ?? r.request).slice(0, 80)];
         };
         console.log(table(["TIME", "TOKEN", "ROLE", "METHOD", "OUTCOME", "REQUEST"], rows.map(cells)));
