@@ -3,18 +3,19 @@ import type { Command } from "commander";
 import type { Event__Output } from "../../shared/gen/berth/v1/Event.js";
 import { toCliError } from "../client.js";
 import { call } from "../client.js";
-import { parseFormat, printData, table, colour } from "../output.js";
+import { parseFormat, printData, table, colour, render, Styled, txt } from "../output.js";
 import { parseDurationMs } from "../../shared/duration.js";
 import { CliError, EXIT } from "../errors.js";
 import { withApi, type GlobalOpts } from "./common.js";
 import { execAuditCells } from "../exec-audit.js";
 import { refusalAuditCells } from "../refusal-audit.js";
 
-function line(e: Event__Output): string {
+/** One event as `events -f` prints it: every field from the record sanitized, our colour around the type. */
+export function line(e: Event__Output): Styled {
   const t = new Date(Number(e.time_ms)).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
-  const who = [e.host && `host=${e.host}`, e.service && `service=${e.service}`].filter(Boolean).join(" ");
-  const type = e.type.endsWith(".down") || e.type.endsWith(".failed") ? colour("red", e.type) : e.type;
-  return [t, type, who, e.message].filter(Boolean).join("  ");
+  const who = [e.host && txt`host=${e.host}`, e.service && txt`service=${e.service}`].filter((x): x is Styled => x instanceof Styled);
+  const type = e.type.endsWith(".down") || e.type.endsWith(".failed") ? colour("red", e.type) : render(e.type);
+  return new Styled([t, render(type), who.join(" "), render(e.message)].filter(Boolean).join("  "));
 }
 
 export function registerEvents(program: Command, global: () => GlobalOpts): void {
