@@ -25,6 +25,7 @@ import { rolloutHandlers } from "./api/rollout-handlers.js";
 import { LogRouter } from "./api/log-router.js";
 import { ExecRouter } from "./api/exec-router.js";
 import { auditOrphanedExecs, execHandlers } from "./api/exec-handler.js";
+import { requestArrivalInterceptor } from "./api/request-deadline.js";
 import { ArtifactStore } from "./artifacts/artifact-store.js";
 import { ServiceState } from "./services/state.js";
 import { instanceId } from "./services/records.js";
@@ -57,6 +58,8 @@ export interface ControllerOptions {
   handshakeTimeoutMs?: number;
   /** A connection with no call open for this long is closed (GOAWAY); one with a call open never is. @default IDLE_CONNECTION_MS (30 s) */
   idleConnectionMs?: number;
+  /** A unary or server-streaming call whose request has not fully arrived in this long is ended. @default REQUEST_ARRIVAL_MS (30 s) */
+  requestArrivalMs?: number;
 }
 
 /**
@@ -222,7 +225,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       "grpc.keepalive_time_ms": KEEPALIVE_MS,
       "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
       "grpc.max_connection_idle_ms": opts.idleConnectionMs ?? IDLE_CONNECTION_MS,
-      interceptors: [metrics.grpcInterceptor],
+      interceptors: [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)],
     });
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,

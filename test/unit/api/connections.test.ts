@@ -5,6 +5,7 @@
  * quiet, as an `events -f` between events, is never cut.
  */
 import * as grpc from "@grpc/grpc-js";
+import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +16,7 @@ import { startTestController, unaryP, type TestController } from "./controller.j
 
 const HANDSHAKE_MS = 1000;
 const IDLE_MS = 1500;
+const REQUEST_MS = 1000;
 
 /** Resolves with how long the server took to close the socket (ms); rejects past `withinMs`. */
 function closedWithin(socket: net.Socket, withinMs: number): Promise<number> {
@@ -49,7 +51,7 @@ const H2_SETTINGS_ZERO_WINDOW = Buffer.from([0, 0, 6, 0x4, 0, 0, 0, 0, 0, 0, 0x4
 describe("connections that never authenticate", () => {
   let ctl: TestController;
   beforeAll(async () => {
-    ctl = await startTestController({ handshakeTimeoutMs: HANDSHAKE_MS, idleConnectionMs: IDLE_MS });
+    ctl = await startTestController({ handshakeTimeoutMs: HANDSHAKE_MS, idleConnectionMs: IDLE_MS, requestArrivalMs: REQUEST_MS });
   });
   afterAll(async () => {
     await ctl?.close();
@@ -79,6 +81,23 @@ describe("connections that never authenticate", () => {
     // is HTTP/2's: the server may not send a byte of any stream.
     s.resume();
     await closedWithin(s, IDLE_MS + 5000);
+  });
+
+  it("a call whose request never arrives is ended, and then its connection closed", async () => {
+    const session = http2.connect(`https://127.0.0.1:${port()}`, { ca: ctl.handle.caPem, servername: CONTROLLER_TLS_NAME });
+    session.on("error", () => undefined);
+    const closed = new Promise<void>((resolve) => session.on("close", resolve));
+    // Headers with a bad token, then not one byte of the message: the handler never runs.
+    const req = session.request({ ":method": "POST", ":path": "/berth.v1.OperatorService/Cordon", "content-type": "application/grpc", te: "trailers", authorization: "Bearer x" });
+    req.on("error", () => undefined);
+    const status = await new Promise<string | undefined>((resolve) => {
+      req.on("response", (h) => h["grpc-status"] !== undefined && resolve(String(h["grpc-status"])));
+      req.on("trailers", (h) => resolve(String(h["grpc-status"])));
+      req.on("close", () => resolve(undefined));
+      req.resume();
+    });
+    expect(status).toBe(String(grpc.status.DEADLINE_EXCEEDED));
+    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error("the connection outlived the idle bound")), IDLE_MS + 5000))]);
   });
 
   it("many stalled handshakes are all closed and leave no sockets behind", async () => {
