@@ -129,11 +129,6 @@ export class AuditLog {
     await this.flush(true);
   }
 
-  /** Sources whose refusals are being summed now: bounded by maxSources (+1 for the overflow). */
-  get pendingSources(): number {
-    return this.refusals.size;
-  }
-
   /**
    * Identified callers' entries are written now; an unidentified caller's
    * (tokenId "") is only counted, and written with its window.
