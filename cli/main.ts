@@ -9,6 +9,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "../shared/version.js";
 import { CliError, EXIT } from "./errors.js";
+import { sanitizeLines } from "../shared/text/sanitize.js";
 import type { GlobalOpts } from "./commands/common.js";
 import { registerHosts } from "./commands/hosts.js";
 import { registerEvents } from "./commands/events.js";
@@ -81,10 +82,11 @@ try {
     // Help and version exit 0; commander has already printed the usage error.
     process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
   } else if (err instanceof CliError) {
-    process.stderr.write(`berth: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ""}`);
+    // Messages carry the controller's words, and in them hosts' (names, reasons): sanitized.
+    process.stderr.write(`berth: ${sanitizeLines(err.message)}\n${err.hint ? `  ${sanitizeLines(err.hint)}\n` : ""}`);
     process.exitCode = err.exitCode;
   } else {
-    process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`berth: ${sanitizeLines(err instanceof Error ? err.message : String(err))}\n`);
     if (global().debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     process.exitCode = EXIT.failed;
   }

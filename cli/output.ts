@@ -1,6 +1,8 @@
 /** Output for read commands: aligned tables for people, JSON or YAML for scripts. */
+import { inspect } from "node:util";
 import { stringify } from "yaml";
 import { CliError, EXIT } from "./errors.js";
+import { padVisible, sanitize, visibleWidth } from "../shared/text/sanitize.js";
 
 export const FORMATS = ["table", "json", "yaml"] as const;
 export type Format = (typeof FORMATS)[number];
@@ -11,21 +13,49 @@ export function parseFormat(s: string): Format {
 }
 
 /**
- * A cell as it may reach a terminal: control characters shown as \xNN, so text a
- * host or a client sent (a hostname, a command line, an error) cannot move the
- * cursor, erase lines or fake rows. Colour (SGR) sequences, which we add, pass.
+ * Text berth made itself and that may hold its colours: its parts from a host
+ * or a record are already sanitized. Plain strings are untrusted; the only way
+ * to get a Styled is colour() or txt``, so nothing from outside reaches the
+ * terminal without passing shared/text/sanitize.ts, the one place that decides.
  */
-export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/\u001b\[[0-9;]*m|[\u0000-\u001f\u007f-\u009f]/g, (m) => (m.length > 1 ? m : `\\x${m.charCodeAt(0).toString(16).padStart(2, "0")}`));
+export class Styled {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+  /** So console.log(styled) prints the text. */
+  [inspect.custom](): string {
+    return this.text;
+  }
 }
 
-export function table(headers: string[], rows: string[][]): string {
-  rows = rows.map((r) => r.map(printable));
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+export type Cell = string | Styled;
+
+/** A plain string sanitized (one line); a Styled as it is. */
+export function render(c: Cell): string {
+  return c instanceof Styled ? c.text : sanitize(c);
+}
+
+/**
+ * A line for the terminal: the template's literal parts are berth's own, every
+ * interpolated string is untrusted and sanitized, a Styled (colour()) passes.
+ *
+ *   console.log(txt`host ${h.id} (${h.facts.hostname}) is ${statusColour(h.status)}`)
+ */
+export function txt(parts: TemplateStringsArray, ...values: (Cell | number | bigint | boolean)[]): Styled {
+  let out = parts[0] ?? "";
+  values.forEach((v, i) => {
+    out += (typeof v === "string" || v instanceof Styled ? render(v) : String(v)) + (parts[i + 1] ?? "");
+  });
+  return new Styled(out);
+}
+
+export function table(headers: string[], cells: Cell[][]): string {
+  const rows = cells.map((r) => r.map(render));
+  const widths = headers.map((h, i) => Math.max(visibleWidth(h), ...rows.map((r) => visibleWidth(r[i] ?? ""))));
+  const line = (cs: string[]): string =>
+    cs
+      .map((c, i) => (i === cs.length - 1 ? c : padVisible(c, widths[i]!)))
       .join("  ")
       .trimEnd();
   return [line(headers), ...rows.map(line)].join("\n");
@@ -57,11 +87,13 @@ export function useColour(stream: NodeJS.WriteStream = process.stdout): boolean 
 }
 
 const CODES = { red: 31, green: 32, yellow: 33, grey: 90 } as const;
-export function colour(c: keyof typeof CODES, s: string): string {
-  return useColour() ? `\u001b[${CODES[c]}m${s}\u001b[0m` : s;
+/** `s` (sanitized, or already Styled) in a colour, on a terminal that wants colour. */
+export function colour(c: keyof typeof CODES, s: Cell): Styled {
+  const t = render(s);
+  return new Styled(useColour() ? `\u001b[${CODES[c]}m${t}\u001b[0m` : t);
 }
 
-export function statusColour(status: string): string {
+export function statusColour(status: string): Cell {
   switch (status) {
     case "ready":
       return colour("green", status);

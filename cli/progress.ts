@@ -10,6 +10,8 @@
  *   p.done("web: 3/3 healthy");      // clears the live block, prints the last word
  */
 
+import { render, type Cell } from "./output.js";
+
 export interface ProgressStream {
   write(s: string): unknown;
   isTTY?: boolean;
@@ -20,7 +22,7 @@ export interface ProgressOptions {
   /** @default process.stderr (stdout stays clean for data) */
   stream?: ProgressStream;
   total?: number;
-  label?: string;
+  label?: Cell;
   /** Where NO_COLOR and CI are read. @default process.env */
   env?: NodeJS.ProcessEnv;
   /** Spinner frame period on a terminal; 0: no animation (tests). @default 100 */
@@ -30,9 +32,9 @@ export interface ProgressOptions {
 export interface ProgressUpdate {
   done?: number;
   total?: number;
-  label?: string;
+  label?: Cell;
   /** Detail lines under the main one (live) or printed when they change (plain). */
-  lines?: string[];
+  lines?: Cell[];
 }
 
 export interface Progress {
@@ -40,9 +42,9 @@ export interface Progress {
   readonly live: boolean;
   update(u: ProgressUpdate): void;
   /** A permanent line, above the live block. */
-  line(text: string): void;
+  line(text: Cell): void;
   /** Ends the display; `text`, if any, is its last line. Later calls do nothing. */
-  done(text?: string): void;
+  done(text?: Cell): void;
 }
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -73,7 +75,9 @@ function summary(s: { done: number; total: number | undefined; label: string }, 
 export function progress(o: ProgressOptions = {}): Progress {
   const stream = o.stream ?? process.stderr;
   const live = isLive(stream, o.env ?? process.env);
-  const state = { done: 0, total: o.total, label: o.label ?? "", lines: [] as string[] };
+  // Every text goes through render(): what hosts report (reasons, details) is
+  // sanitized before the display adds its own cursor moves around it.
+  const state = { done: 0, total: o.total, label: render(o.label ?? ""), lines: [] as string[] };
   let frame = 0;
   let drawn = 0; // lines of the live block now on screen
   let ended = false;
@@ -114,13 +118,14 @@ export function progress(o: ProgressOptions = {}): Progress {
       if (ended) return;
       if (u.done !== undefined) state.done = u.done;
       if (u.total !== undefined) state.total = u.total;
-      if (u.label !== undefined) state.label = u.label;
-      if (u.lines !== undefined) state.lines = u.lines;
+      if (u.label !== undefined) state.label = render(u.label);
+      if (u.lines !== undefined) state.lines = u.lines.map(render);
       if (live) redraw();
       else plain();
     },
-    line(text) {
+    line(cell) {
       if (ended) return;
+      const text = render(cell);
       if (!live) {
         stream.write(`${text}\n`);
         return;
@@ -135,7 +140,7 @@ export function progress(o: ProgressOptions = {}): Progress {
       clearInterval(timer);
       if (live) stream.write(clear());
       drawn = 0;
-      if (text) stream.write(`${text}\n`);
+      if (text) stream.write(`${render(text)}\n`);
     },
   };
 }

@@ -6,6 +6,7 @@
 import { FLAG_LIMITS, parseDurationFlag } from "./duration-flag.js";
 import { CliError, EXIT } from "./errors.js";
 import { progress, type Progress, type ProgressUpdate } from "./progress.js";
+import { render } from "./output.js";
 
 export function parseTimeout(s: string): number {
   return parseDurationFlag("--timeout", s, { positive: true, max: FLAG_LIMITS.waitTimeout });
@@ -36,7 +37,7 @@ export async function follow(
       const c = await check(p);
       if (c.finished) {
         p.done();
-        (o.report ?? console.log)(c.message);
+        (o.report ?? console.log)(render(c.message));
         return;
       }
       p.update(c.now);

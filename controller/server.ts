@@ -25,6 +25,7 @@ import { rolloutHandlers } from "./api/rollout-handlers.js";
 import { LogRouter } from "./api/log-router.js";
 import { ExecRouter } from "./api/exec-router.js";
 import { auditOrphanedExecs, execHandlers } from "./api/exec-handler.js";
+import { requestArrivalInterceptor } from "./api/request-deadline.js";
 import { ArtifactStore } from "./artifacts/artifact-store.js";
 import { ServiceState } from "./services/state.js";
 import { instanceId } from "./services/records.js";
@@ -54,7 +55,22 @@ export interface ControllerOptions {
   guardShare?: number;
   /** Where to serve /metrics over plain HTTP; absent or null: not served (the CLI's default is 127.0.0.1:9464). */
   metricsAddr?: HostPort | null;
+  /** A connection whose TLS handshake is not done this long after it opened is dropped. @default TLS_HANDSHAKE_TIMEOUT_MS (10 s) */
+  handshakeTimeoutMs?: number;
+  /** A connection with no call open for this long is closed (GOAWAY); one with a call open never is. @default IDLE_CONNECTION_MS (30 s) */
+  idleConnectionMs?: number;
+  /** A unary or server-streaming call whose request has not fully arrived in this long is ended. @default REQUEST_ARRIVAL_MS (30 s) */
+  requestArrivalMs?: number;
 }
+
+/**
+ * A connection with no call in flight is closed after this long. It bounds what
+ * a peer that finished TLS but never calls (or stalls HTTP/2 with a zero window)
+ * can hold; it cuts nothing in use: an agent's stream, a quiet `events -f` or
+ * `logs -f` is an open call (kept alive by pings, KEEPALIVE_MS), and a client
+ * whose connection was closed while idle reconnects on its next call.
+ */
+export const IDLE_CONNECTION_MS = 30_000;
 
 export interface ControllerHandle {
   /** The address actually bound (port 0 → the chosen port). */
@@ -209,7 +225,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       // word (no RST) is noticed, its call cancelled, its session ended on the host.
       "grpc.keepalive_time_ms": KEEPALIVE_MS,
       "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
-      interceptors: [metrics.grpcInterceptor],
+      "grpc.max_connection_idle_ms": opts.idleConnectionMs ?? IDLE_CONNECTION_MS,
+      interceptors: [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)],
     });
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
@@ -230,6 +247,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     };
     const audit = new AuditLog(store, now);
     await audit.init();
+    audit.start((err) => log.error({ err }, "writing aggregated refusals to the audit log failed"));
     const orphaned = await auditOrphanedExecs(audit, now());
     if (orphaned) log.warn({ sessions: orphaned }, "exec sessions cut by the last controller stop are recorded as ended");
     const opDeps = { registry, tokens, events, store, log, now, serviceOf, failoverState, resumeFailover, audit };
@@ -244,7 +262,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       }),
       ...execHandlers({ ...opDeps, state, execs }),
     });
-    const creds = grpcServerCredentials(ca.certPem, server.certPem, server.keyPem);
+    const creds = grpcServerCredentials(ca.certPem, server.certPem, server.keyPem, { handshakeTimeoutMs: opts.handshakeTimeoutMs });
     const port = await new Promise<number>((resolve, reject) =>
       grpcServer.bindAsync(formatHostPort(opts.listen), creds, (err, p) => (err ? reject(err) : resolve(p))),
     );
@@ -288,6 +306,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
               resolve();
             });
           });
+          await audit.close().catch((err: unknown) => log.error({ err }, "writing aggregated refusals to the audit log failed"));
           await store.close();
           log.info("controller stopped");
         })();

@@ -14,7 +14,7 @@ import type { ServiceChange__Output } from "../../shared/gen/berth/v1/ServiceCha
 import type { ApplyResponse__Output } from "../../shared/gen/berth/v1/ApplyResponse.js";
 import { call, toCliError, type Api } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
-import { colour, parseFormat, printData } from "../output.js";
+import { colour, parseFormat, printData, txt } from "../output.js";
 import { withApi, type GlobalOpts } from "./common.js";
 import { follow, parseTimeout } from "../wait.js";
 import { outcome } from "./rollout.js";
@@ -127,16 +127,16 @@ function printChanges(res: ApplyResponse__Output, applied: boolean, applyCmd: st
   for (const c of res.changes as ServiceChange__Output[]) {
     const mark = c.action === "create" ? colour("green", "+") : c.action === "delete" ? colour("red", "-") : c.action === "update" ? colour("yellow", "~") : " ";
     const moves = [c.place && `${c.place} to place`, c.stop && `${c.stop} to stop`].filter(Boolean).join(", ");
-    console.log(`${mark} ${c.service} (${c.action})${moves ? `: ${moves}` : ""}`);
+    console.log(txt`${mark} ${c.service} (${c.action})${moves ? `: ${moves}` : ""}`);
     // A new service is summed up; a changed one shows each field that changes.
     if (c.action === "create") {
       const get = (path: string): string => c.fields.find((f) => f.path === path)?.to_json ?? "";
       const cmd = [get("run.command"), ...((JSON.parse(get("run.args") || "[]") as string[]))].map((x) => x.replace(/^"|"$/g, "")).join(" ");
       const art = get("artifact.url") || (get("artifact.sha256") && `sha256:${get("artifact.sha256").replace(/"/g, "").slice(0, 12)}`);
-      console.log(`    ${get("instances") || "1"} × ${cmd}${art ? ` from ${art.replace(/"/g, "")}` : ""}`);
-    } else for (const f of c.fields) console.log(`    ${f.path}: ${f.from_json || "(none)"} → ${f.to_json || "(none)"}`);
-    for (const u of c.unplaced) console.log(`    ${colour("red", "!")} ${u}`);
-    if (Number(c.rollout_to)) console.log(`    ${applied ? "rolling out" : "rolls out"} revision ${c.rollout_to}${applied ? `: berth rollout status ${c.service} -w` : " (a health-checked rollout)"}`);
+      console.log(txt`    ${get("instances") || "1"} × ${cmd}${art ? ` from ${art.replace(/"/g, "")}` : ""}`);
+    } else for (const f of c.fields) console.log(txt`    ${f.path}: ${f.from_json || "(none)"} → ${f.to_json || "(none)"}`);
+    for (const u of c.unplaced) console.log(txt`    ${colour("red", "!")} ${u}`);
+    if (Number(c.rollout_to)) console.log(txt`    ${applied ? "rolling out" : "rolls out"} revision ${c.rollout_to}${applied ? txt`: berth rollout status ${c.service} -w` : " (a health-checked rollout)"}`);
     if (c.action !== "unchanged") pending++;
   }
   if (!res.changes.length) console.log("no services in the files");

@@ -3,23 +3,25 @@ import type { Command } from "commander";
 import type { Event__Output } from "../../shared/gen/berth/v1/Event.js";
 import { toCliError } from "../client.js";
 import { call } from "../client.js";
-import { parseFormat, printData, table, colour } from "../output.js";
+import { parseFormat, printData, table, colour, render, Styled, txt } from "../output.js";
 import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
 import { CliError, EXIT } from "../errors.js";
 import { withApi, type GlobalOpts } from "./common.js";
 import { execAuditCells } from "../exec-audit.js";
+import { refusalAuditCells } from "../refusal-audit.js";
 
-function line(e: Event__Output): string {
+/** One event as `events -f` prints it: every field from the record sanitized, our colour around the type. */
+export function line(e: Event__Output): Styled {
   const t = new Date(Number(e.time_ms)).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
-  const who = [e.host && `host=${e.host}`, e.service && `service=${e.service}`].filter(Boolean).join(" ");
-  const type = e.type.endsWith(".down") || e.type.endsWith(".failed") ? colour("red", e.type) : e.type;
-  return [t, type, who, e.message].filter(Boolean).join("  ");
+  const who = [e.host && txt`host=${e.host}`, e.service && txt`service=${e.service}`].filter((x): x is Styled => x instanceof Styled);
+  const type = e.type.endsWith(".down") || e.type.endsWith(".failed") ? colour("red", e.type) : render(e.type);
+  return new Styled([t, render(type), who.join(" "), render(e.message)].filter(Boolean).join("  "));
 }
 
 export function registerEvents(program: Command, global: () => GlobalOpts): void {
   program
     .command("audit")
-    .description("who asked for what: every mutating call and exec session, and its outcome, refusals included (admin)")
+    .description("who asked for what: every mutating call and exec session, and its outcome, refusals included (admin); calls with no valid token are summed per address and minute")
     .option("--since <duration>", "only entries newer than this, e.g. 1h, 30m", "24h")
     .option("-n, --limit <n>", "at most this many of the newest", "1000")
     .option("-o, --output <format>", "table, json or yaml", "table")
@@ -34,7 +36,7 @@ export function registerEvents(program: Command, global: () => GlobalOpts): void
         const rows = res.entries.map((e) => ({ ...e, time: new Date(Number(e.time_ms)).toISOString(), outcome: e.code === 0 ? "ok" : e.error }));
         if (printData(format, rows)) return;
         const cells = (r: (typeof rows)[number]): string[] => {
-          const x = execAuditCells(r);
+          const x = execAuditCells(r) ?? refusalAuditCells(r);
           return [r.time, r.token_id || "-", r.role || "-", r.method, x?.outcome ?? r.outcome, (x?.request ?? r.request).slice(0, 80)];
         };
         console.log(table(["TIME", "TOKEN", "ROLE", "METHOD", "OUTCOME", "REQUEST"], rows.map(cells)));

@@ -5,7 +5,7 @@ import type { Host__Output } from "../../shared/gen/berth/v1/Host.js";
 import { formatLabels } from "../../shared/labels.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { call } from "../client.js";
-import { bytes, colour, parseFormat, printData, statusColour, table } from "../output.js";
+import { bytes, colour, parseFormat, printData, statusColour, table, txt } from "../output.js";
 import { withApi, type GlobalOpts } from "./common.js";
 
 function age(nowMs: number, ms: number): string {
@@ -35,7 +35,7 @@ export function registerHosts(program: Command, global: () => GlobalOpts): void 
       await withApi(global(), async (api) => {
         const res = await call(api, api.client.ListHosts, {});
         if (printData(format, res.hosts.map((h) => hostJson(h, res.now_ms)))) return;
-        if (res.failover?.paused) console.log(colour("red", `FAILOVER PAUSED: ${res.failover.reason} — \`berth failover resume\` once you know the hosts are really gone\n`));
+        if (res.failover?.paused) console.log(colour("red", txt`FAILOVER PAUSED: ${res.failover.reason} — \`berth failover resume\` once you know the hosts are really gone\n`));
         const rows = res.hosts.map((h) => [
           h.id,
           h.facts?.hostname ?? "",
@@ -115,7 +115,7 @@ export function registerHosts(program: Command, global: () => GlobalOpts): void 
     .action(async () => {
       await withApi(global(), async (api) => {
         const st = await call(api, api.client.ResumeFailover, {});
-        console.log(st.paused ? `failover is still paused: ${st.reason}` : "failover resumed: lost instances are being replaced");
+        console.log(st.paused ? txt`failover is still paused: ${st.reason}` : "failover resumed: lost instances are being replaced");
       });
     });
 
@@ -131,7 +131,7 @@ export function registerHosts(program: Command, global: () => GlobalOpts): void 
       .action(async (id: string) => {
         await withApi(global(), async (api) => {
           const h = await call(api, verb === "Cordon" ? api.client.Cordon : api.client.Uncordon, { id });
-          console.log(`host ${h.id} (${h.facts?.hostname ?? "?"}) is ${h.status}`);
+          console.log(txt`host ${h.id} (${h.facts?.hostname ?? "?"}) is ${h.status}`);
         });
       });
   }

@@ -4,7 +4,7 @@ import type { RolloutView__Output } from "../../shared/gen/berth/v1/RolloutView.
 import { formatDurationMs } from "../../shared/duration.js";
 import { call, toCliError, type Api } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
-import { colour, parseFormat, printData, table } from "../output.js";
+import { colour, parseFormat, printData, render, table, txt, type Cell } from "../output.js";
 import * as grpc from "@grpc/grpc-js";
 import { progress } from "../progress.js";
 import { withApi, type GlobalOpts } from "./common.js";
@@ -20,7 +20,7 @@ export function outcome(v: RolloutView__Output): "succeeded" | "failed" | "rever
   return "in-progress";
 }
 
-function statusColour(s: string): string {
+function statusColour(s: string): Cell {
   if (s === "succeeded") return colour("green", s);
   if (s === "failed" || s === "reverting") return colour("red", s);
   if (s === "paused" || s === "awaiting-promotion") return colour("yellow", s);
@@ -39,7 +39,9 @@ export function summaryLine(v: RolloutView__Output): string {
 }
 
 export function printRollout(v: RolloutView__Output): void {
-  console.log(summaryLine(v).replace(` ${v.status} `, ` ${statusColour(v.status)} `));
+  // Sanitized first; then the status word (sanitized alike) gets its colour.
+  const word = ` ${render(v.status)} `;
+  console.log(render(summaryLine(v)).replace(word, ` ${render(statusColour(v.status))} `));
   if (!v.exists) return;
   console.log(
     "\n" +
@@ -156,7 +158,7 @@ export function registerRollout(program: Command, global: () => GlobalOpts): voi
     .action(async (name: string, o: { watch?: boolean }) => {
       await withApi(global(), async (api) => {
         const v = await call(api, api.client.RolloutControl, { service: name, action: "restart" }, 30_000);
-        console.log(`${name}: rolling out revision ${v.to_revision} (restart of ${v.from_revision})`);
+        console.log(txt`${name}: rolling out revision ${v.to_revision} (restart of ${v.from_revision})`);
         if (o.watch) exitFor(await watchRollout(api, name, "table"));
       });
     });

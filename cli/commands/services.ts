@@ -8,7 +8,8 @@ import { formatDurationMs } from "../../shared/duration.js";
 import { specJsonSchema } from "../../shared/spec/json-schema.js";
 import { call, toCliError } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
-import { colour, parseFormat, printData, table } from "../output.js";
+import { colour, parseFormat, printData, table, txt, type Cell } from "../output.js";
+import { sanitize, sanitizeLines } from "../../shared/text/sanitize.js";
 import { withApi, type GlobalOpts } from "./common.js";
 import { follow, parseTimeout } from "../wait.js";
 import type { Api } from "../client.js";
@@ -32,7 +33,7 @@ async function waitDrained(api: Api, hostId: string, timeoutMs: number): Promise
   });
 }
 
-function stateColour(s: string): string {
+function stateColour(s: string): Cell {
   if (s === "healthy") return colour("green", s);
   if (s === "failed" || s === "unhealthy" || s === "lost") return colour("red", s);
   if (s === "pending") return colour("yellow", s);
@@ -41,7 +42,7 @@ function stateColour(s: string): string {
 
 export function printStatus(st: ServiceStatus__Output): void {
   const healthy = st.instances.filter((i) => i.state === "healthy").length;
-  console.log(`${st.name}  revision ${st.revision}  ${healthy}/${st.instances.length} healthy\n`);
+  console.log(txt`${st.name}  revision ${st.revision}  ${healthy}/${st.instances.length} healthy\n`);
   console.log(
     table(
       ["INSTANCE", "HOST", "ADDRESS", "STATE", "EPOCH", "VERSION", "RESTARTS", "SINCE", "DETAIL"],
@@ -49,7 +50,7 @@ export function printStatus(st: ServiceStatus__Output): void {
         i.instance,
         i.host || "-",
         i.host_address || "-",
-        stateColour(i.state) + (i.moving_to ? ` → ${i.moving_to}` : "") + (i.pinned_host ? " (pinned)" : ""),
+        txt`${stateColour(i.state)}${i.moving_to ? txt` → ${i.moving_to}` : ""}${i.pinned_host ? " (pinned)" : ""}`,
         String(i.epoch),
         String(i.revision),
         String(i.restarts),
@@ -59,8 +60,9 @@ export function printStatus(st: ServiceStatus__Output): void {
     ),
   );
   const unenforced = st.instances.filter((i) => i.host && i.state !== "pending" && !i.resources_enforced && i.resources_note);
-  for (const i of unenforced) console.log(`\nresources are not enforced for ${i.instance} on ${i.host}: ${i.resources_note}`);
-  for (const i of st.instances.filter((x) => x.install_tail)) console.log(`\n--- install output of ${i.instance} (last lines)\n${i.install_tail.trimEnd()}`);
+  for (const i of unenforced) console.log(txt`\nresources are not enforced for ${i.instance} on ${i.host}: ${i.resources_note}`);
+  // The install tail is the host's apt output, shown as lines: kept apart, escaped line by line.
+  for (const i of st.instances.filter((x) => x.install_tail)) console.log(`\n--- install output of ${sanitize(i.instance)} (last lines)\n${sanitizeLines(i.install_tail.trimEnd())}`);
 }
 
 export function registerServices(program: Command, global: () => GlobalOpts): void {
@@ -75,7 +77,7 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
         const res = await call(api, api.client.ListServices, {});
         if (printData(format, res.services)) return;
         console.log(table(["NAME", "HEALTHY", "REVISION", "ARTIFACT"], res.services.map((s) => [s.name, `${s.healthy}/${s.desired}`, String(s.revision), s.artifact || "-"])));
-        for (const s of res.services) for (const u of s.unplaced) console.log(`${colour("red", "!")} ${u}`);
+        for (const s of res.services) for (const u of s.unplaced) console.log(txt`${colour("red", "!")} ${u}`);
         if (!res.services.length) console.log("\nno services yet: write a spec (berth schema) and `berth apply -f` it");
       });
     });
@@ -103,7 +105,7 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
     .action(async (name: string) => {
       await withApi(global(), async (api) => {
         const res = await call(api, api.client.DeleteService, { name });
-        console.log(`${name} deleted; ${res.changes[0]?.stop ?? 0} instance(s) stopping`);
+        console.log(txt`${name} deleted; ${res.changes[0]?.stop ?? 0} instance(s) stopping`);
       });
     });
 
@@ -134,7 +136,7 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
       await withApi(global(), async (api) => {
         const h = await call(api, api.client.Drain, { id: host });
         if (o.wait) return waitDrained(api, h.id, timeoutMs);
-        console.log(`host ${h.id} is ${h.status}${h.service ? `: ${h.service} moves to a spare once a replacement is healthy` : ""}`);
+        console.log(txt`host ${h.id} is ${h.status}${h.service ? txt`: ${h.service} moves to a spare once a replacement is healthy` : ""}`);
       });
     });
 
@@ -145,9 +147,10 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
     .option("-f, --follow", "keep following")
     .option("--tail <n>", "lines of history per instance", "100")
     .option("--install", "the install output instead of the service's")
-    .description("show (and follow) a service's output")
-    .addHelpText("after", "\nExamples:\n  berth logs web -f\n  berth logs web --install --host 3fa9")
-    .action(async (name: string, o: { host?: string; follow?: boolean; tail: string; install?: boolean }) => {
+    .option("--raw", "on a terminal too, print the output as written, escape sequences included")
+    .description("show (and follow) a service's output; piped, byte for byte; on a terminal, control characters escaped (see --raw)")
+    .addHelpText("after", "\nExamples:\n  berth logs web -f\n  berth logs web --install --host 3fa9\n  berth logs web -f --raw    # let the service's colours through")
+    .action(async (name: string, o: { host?: string; follow?: boolean; tail: string; install?: boolean; raw?: boolean }) => {
       const tail = Number(o.tail);
       if (!Number.isInteger(tail) || tail < 0 || tail > 100_000) throw new CliError(`--tail ${o.tail}: expected 0–100000`, EXIT.usage);
       await withApi(global(), async (api) => {
@@ -155,17 +158,23 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
           const stream = api.client.Logs({ service: name, host: o.host ?? "", follow: Boolean(o.follow), tail, install: Boolean(o.install) }, api.metadata);
           const seen = new Set<string>();
           const partial = new Map<string, string>();
+          // A service's output is its own: piped (to a file, grep, a log shipper) it
+          // stays byte-exact. On a terminal it is shown escaped, as all text from a
+          // host is (a compromised host could otherwise retitle the window, write
+          // the clipboard, or fake berth's own lines), unless --raw says otherwise.
+          const line = process.stdout.isTTY && !o.raw ? sanitizeLines : (l: string): string => l;
+          const prefix = (inst: string): string => (seen.size > 1 || !o.host ? `${colour("grey", inst).text} ` : "");
           stream.on("data", (c: LogsChunk__Output) => {
             seen.add(c.instance);
             // Prefix whole lines with their instance once more than one speaks.
             const buf = (partial.get(c.instance) ?? "") + c.data;
             const lines = buf.split("\n");
             partial.set(c.instance, lines.pop() ?? "");
-            for (const l of lines) process.stdout.write(`${seen.size > 1 || !o.host ? `${colour("grey", c.instance)} ` : ""}${l}\n`);
+            for (const l of lines) process.stdout.write(`${prefix(c.instance)}${line(l)}\n`);
           });
           stream.on("error", (err) => reject(toCliError(err, api.cfg.addr)));
           stream.on("end", () => {
-            for (const [inst, rest] of partial) if (rest) process.stdout.write(`${inst} ${rest}\n`);
+            for (const [inst, rest] of partial) if (rest) process.stdout.write(`${prefix(inst)}${line(rest)}\n`);
             resolve();
           });
           process.once("SIGINT", () => {
@@ -192,7 +201,7 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
             const rows = e.endpoints.map((x) => ({ instance: x.instance, host: x.host, endpoint: x.port ? `${x.address}:${x.port}` : x.address, epoch: Number(x.epoch), revision: Number(x.revision) }));
             if (o.watch && format === "json") console.log(JSON.stringify(rows));
             else if (!printData(format, rows)) {
-              if (o.watch) console.log(`--- ${new Date().toISOString()}  ${rows.length} in service`);
+              if (o.watch) console.log(`--- ${new Date().toISOString()}  ${rows.length} in service`); // ours only
               console.log(rows.length ? table(["INSTANCE", "HOST", "ENDPOINT", "VERSION"], rows.map((r) => [r.instance, r.host, r.endpoint, String(r.revision)])) : "(none in service)");
             }
           };

@@ -97,9 +97,10 @@ export function unary<Req, Res>(
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     let who: Principal | undefined;
-    // Mutating calls are audited however they end, refusals included.
+    // Mutating calls are audited however they end, refusals included; so is
+    // every caller nobody could identify (the audit log sums those per source).
     const audit = (code: number, error: string): void => {
-      if (need === "viewer" || !d.audit) return;
+      if (!d.audit || (need === "viewer" && who !== undefined)) return;
       void d.audit
         .append({ tokenId: who?.tokenId ?? "", role: who?.role ?? "", method: name, request: summarize(call.request), code, error, peer: call.getPeer() })
         .catch((err: unknown) => d.log.error({ err, method: name }, "writing the audit log failed"));
@@ -191,7 +192,19 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
       if (!d.audit) return { entries: [] };
       const entries = await d.audit.list({ sinceMs: req.since_ms, limit: req.limit > 0 ? Math.min(req.limit, 100_000) : 1000 });
       return {
-        entries: entries.map((e) => ({ seq: e.seq, time_ms: e.timeMs, token_id: e.tokenId, role: e.role, method: e.method, request: e.request, code: e.code, error: e.error, peer: e.peer })),
+        entries: entries.map((e) => ({
+          seq: e.seq,
+          time_ms: e.timeMs,
+          token_id: e.tokenId,
+          role: e.role,
+          method: e.method,
+          request: e.request,
+          code: e.code,
+          error: e.error,
+          peer: e.peer,
+          count: e.count ?? 0,
+          last_ms: e.lastMs ?? 0,
+        })),
       };
     }),
 

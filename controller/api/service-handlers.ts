@@ -124,7 +124,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
   };
 
   return {
-    HasArtifact: unary(d, "viewer", "HasArtifact", async (req: { sha256: string }) => {
+    HasArtifact: unary(d, "operator", "HasArtifact", async (req: { sha256: string }) => {
       if (!SHA256.test(req.sha256)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "sha256: expected 64 hex characters");
       const size = await d.artifacts.size(req.sha256);
       return { present: size !== undefined, size: size ?? 0 };

@@ -41,6 +41,15 @@ export class SeqLog<T extends { seq: number; timeMs: number }> {
     return record;
   }
 
+  /** Appends several in one txn; an entry may carry its own timeMs (when what it records began). */
+  async appendMany(entries: (Omit<T, "seq" | "timeMs"> & { timeMs?: number })[]): Promise<void> {
+    const ops = entries.map(({ timeMs, ...fields }) => {
+      const { op, record } = this.op(fields as Omit<T, "seq" | "timeMs">);
+      return timeMs === undefined ? op : { ...op, value: JSON.stringify({ ...record, timeMs }) };
+    });
+    if (ops.length) await this.store.txn([], ops);
+  }
+
   /** Newest first until `limit` match or `stop` says the rest are too old; returned oldest first. */
   async list(o: { limit: number; match?: (e: T) => boolean; stop?: (e: T) => boolean }): Promise<T[]> {
     const out: T[] = [];

@@ -469,15 +469,23 @@ function pickPinnedCa(peer: tls.DetailedPeerCertificate, want: string): string {
  * `certPem` may be the leaf alone: the CA is appended when absent, because agents
  * discover the CA from this chain on first contact (fetchServerCaPem).
  */
-export function grpcServerCredentials(caPem: string, certPem: string, keyPem: string): grpc.ServerCredentials {
-  return new OptionalClientCertServerCredentials(caPem, serverChainPem(certPem, caPem), keyPem);
+/**
+ * A TLS handshake not done this long after the TCP connection is dropped: a peer
+ * that connects and sends nothing, or half a ClientHello, holds a socket and its
+ * buffers no longer than this (Node's own default is 120 s). The options reach
+ * http2.createSecureServer as they are (see below), so tls.Server enforces it.
+ */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export function grpcServerCredentials(caPem: string, certPem: string, keyPem: string, o: { handshakeTimeoutMs?: number } = {}): grpc.ServerCredentials {
+  return new OptionalClientCertServerCredentials(caPem, serverChainPem(certPem, caPem), keyPem, o.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS);
 }
 
 class OptionalClientCertServerCredentials extends grpc.ServerCredentials {
-  constructor(caPem: string, chainPem: string, keyPem: string) {
+  constructor(caPem: string, chainPem: string, keyPem: string, handshakeTimeoutMs: number) {
     super(
       // GRPC_SSL_CIPHER_SUITES: the same override grpc-js's own createSsl honours.
-      { requestCert: true, rejectUnauthorized: false, ciphers: process.env["GRPC_SSL_CIPHER_SUITES"] },
+      { requestCert: true, rejectUnauthorized: false, ciphers: process.env["GRPC_SSL_CIPHER_SUITES"], handshakeTimeout: handshakeTimeoutMs },
       { ca: Buffer.from(caPem), cert: [Buffer.from(chainPem)], key: [Buffer.from(keyPem)] },
     );
   }

@@ -12,6 +12,8 @@ export interface AuditEntry {
   'code'?: (number);
   'error'?: (string);
   'peer'?: (string);
+  'count'?: (number);
+  'last_ms'?: (number | string | Long);
 }
 
 export interface AuditEntry__Output {
@@ -24,4 +26,6 @@ export interface AuditEntry__Output {
   'code': (number);
   'error': (string);
   'peer': (string);
+  'count': (number);
+  'last_ms': (number);
 }
