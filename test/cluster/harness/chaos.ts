@@ -22,6 +22,7 @@
  * does not, so `--seed N` replays the same faults and writes, not the same race.
  */
 import type { ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { BERTH_MAIN, Cluster, ROOT, type CliResult, type EventJson, type HostJson, type StatusJson } from "./cluster.js";
@@ -44,6 +45,19 @@ export interface ChaosOptions {
   convergeBoundMs?: number;
   /** @default 200 */
   sampleIntervalMs?: number;
+  /**
+   * Longest time an agent stays dead after its kill -9. Past TTL + stopAfterDisconnect +
+   * stopTimeout + 1 s (8 s here) the controller replaces a self-fenced singleton while its
+   * old process, which only the dead agent could stop, still runs. @default 1500
+   */
+  agentDownMaxMs?: number;
+  /**
+   * false: agent kills never hit the host of the self-fenced singleton. A dead agent cannot
+   * fence its instance, and on a loaded machine an agent restarted at once still takes
+   * longer to come back than the controller waits before it replaces the instance; that
+   * known gap (two copies of `solo`) is then left out of the run. @default true
+   */
+  killFencedAgent?: boolean;
   log?: (line: string) => void;
 }
 
@@ -78,12 +92,17 @@ const RULES = new Map<string, ServiceRules>([
   ["solo", { surge: false, fenced: true }],
 ]);
 const TTL = "3s";
+const DEFAULT_AGENT_DOWN_MAX_MS = 1500;
 const STOP_TIMEOUT_MS = 2000;
 /**
- * After a host is healed or its agent restarted, a stale copy may run until the agent has
- * reconnected (backoff), heard "none" and stopped it (stopTimeout): TTL + stopTimeout + 5 s.
+ * A host is disturbed from a fault's start until its agent has reconnected after the fault
+ * ended (its "connected" log line), plus this long: the time for it to hear "none" and stop
+ * a superseded copy (stopTimeout) with slack for a loaded machine. An agent whose stream
+ * survived a short cut never logs a reconnect: then the disturbance ends AWAIT_RECONNECT_MS
+ * after the fault. A superseded copy still running later than either is a duplicate.
  */
-const DISTURBED_GRACE_MS = 3000 + STOP_TIMEOUT_MS + 5000;
+const RECONNECT_GRACE_MS = STOP_TIMEOUT_MS + 3000;
+const AWAIT_RECONNECT_MS = 15_000;
 const CLI_TIMEOUT_MS = 20_000;
 /** Polls of the fleet go through the CLI (seconds each on a loaded box): time to notice convergence. */
 const MEASURE_SLACK_MS = 20_000;
@@ -135,7 +154,7 @@ interface Schedule {
 }
 
 /** One round's writes and faults, drawn from the PRNG alone (never from the fleet's state). */
-export function drawSchedule(rnd: () => number, actionMs: number): Schedule {
+export function drawSchedule(rnd: () => number, actionMs: number, agentDownMaxMs = DEFAULT_AGENT_DOWN_MAX_MS): Schedule {
   const writes: Schedule["writes"] = [];
   for (let t = 200 + rnd() * 800; t < actionMs; t += 400 + rnd() * 1100) {
     const r = rnd();
@@ -148,9 +167,9 @@ export function drawSchedule(rnd: () => number, actionMs: number): Schedule {
   for (let k = 0; k < n; k++) {
     const kind = FAULT_KINDS[Math.floor(rnd() * FAULT_KINDS.length)]!;
     const atMs = Math.round(rnd() * actionMs * 0.7);
-    // Agent restarts stay short (a supervisor restarts it): a dead agent cannot fence, so a
-    // long one is a host loss, which partitions cover. Partitions last up to well past the TTL.
-    const downMs = Math.round(kind === "controller" ? 200 + rnd() * 2300 : kind === "agent" ? 200 + rnd() * 1300 : 1000 + rnd() * 7000);
+    // Agent restarts stay short by default (a supervisor restarts it): a dead agent cannot
+    // fence its instance (see ChaosOptions.agentDownMaxMs). Partitions last up to well past the TTL.
+    const downMs = Math.round(kind === "controller" ? 200 + rnd() * 2300 : kind === "agent" ? 200 + rnd() * (agentDownMaxMs - 200) : 1000 + rnd() * 7000);
     faults.push({ kind, atMs, downMs, pick: rnd() });
   }
   return { writes, faults: faults.sort((a, b) => a.atMs - b.atMs) };
@@ -209,6 +228,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
   const c = await Cluster.start({ hosts: hostsN, ttl: TTL, heartbeat: "500ms", mode: "netns" });
   const run = new ChaosFleet(c, hostsN, log);
+  // Ctrl-C: the topology's own hook (registered first) has killed every process and removed
+  // the namespaces synchronously by the time this runs; the data dirs are left to remove.
+  const onSignal = (): void => {
+    rmSync(c.dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     await run.setUp();
     run.onCrash = (what, detail) => {
@@ -233,12 +260,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     run.startSampling(o.sampleIntervalMs ?? 200);
 
     for (round = 1; round <= o.rounds; round++) {
-      const sched = drawSchedule(rnd, actionMs);
+      const sched = drawSchedule(rnd, actionMs, o.agentDownMaxMs);
       const t0 = Date.now();
       const faultDone = sched.faults.map(async (f) => {
         await sleep(f.atMs);
         res.faults[f.kind]++;
-        await run.inject(f);
+        await run.inject(f, o.killFencedAgent ?? true);
       });
       const writesDone = (async () => {
         for (const { atMs, w } of sched.writes) {
@@ -261,7 +288,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         res.violations.push({ round, kind: "no-convergence", detail: `${when} the faults (${faultText}) were healed (bound ${boundMs / 1000} s)${conv.why ? `: ${conv.why}` : ""}` });
       }
       res.rounds = round;
-      log(`round ${round}/${o.rounds}: faults ${faultText}; ${sched.writes.length} writes; ${conv.ms !== undefined ? `converged in ${(conv.ms / 1000).toFixed(1)} s` : "NOT converged"}`);
+      log(`round ${round}/${o.rounds}: faults ${faultText}; ${sched.writes.length} writes; ${conv.ms !== undefined ? `converged in ${(conv.ms / 1000).toFixed(1)} s (seen by a poll at +${((conv.seenMs ?? 0) / 1000).toFixed(1)} s)` : "NOT converged"}`);
       // A fleet that did not converge would blame the next round for this one's fault.
       if (conv.ms === undefined) break;
     }
@@ -274,6 +301,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     res.writes.unacked = run.unacked;
     if (res.violations.length > 0) await c.dumpLogs().catch(() => undefined);
     await c.destroy();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
   return res;
 }
@@ -296,8 +325,10 @@ class ChaosFleet {
   /** Per host index: the cordon state of the last acknowledged call, and of every later attempt. */
   private readonly cordon = new Map<number, { acked: boolean; later: boolean[] }>();
   private seq = 0;
-  /** Host index → when its disturbance ends (Infinity while the fault lasts). */
+  /** Host index → when its disturbance ends (Infinity until its agent reconnects after the fault). */
   private readonly disturbedUntil = new Map<number, number>();
+  /** Host index → when its fault ended, while its agent has not reconnected since. */
+  private readonly awaitingReconnect = new Map<number, number>();
   /** Processes we are killing: their exit is no crash. */
   private readonly expected = new WeakSet<ChildProcess>();
   private sampling: Promise<void> | undefined;
@@ -331,7 +362,17 @@ class ChaosFleet {
     for (let i = 1; i <= this.hostsN; i++) this.cordon.set(i, { acked: false, later: [] });
   }
 
+  /** Host i's agent (re)connected: a disturbance whose fault has ended now runs out after the grace. */
+  private reconnected(i: number): void {
+    const endedAt = this.awaitingReconnect.get(i);
+    if (endedAt === undefined || this.busy.has(i)) return;
+    this.awaitingReconnect.delete(i);
+    this.disturbedUntil.set(i, Date.now() + RECONNECT_GRACE_MS);
+  }
+
   disturbed(host: number): boolean {
+    const endedAt = this.awaitingReconnect.get(host);
+    if (endedAt !== undefined && Date.now() < endedAt + AWAIT_RECONNECT_MS) return true;
     return (this.disturbedUntil.get(host) ?? 0) > Date.now();
   }
 
@@ -340,6 +381,14 @@ class ChaosFleet {
    * a supervisor would, so the run keeps measuring.
    */
   private watch(p: ChildProcess | undefined, what: "controller" | number): void {
+    if (p && what !== "controller") {
+      let partial = "";
+      p.stdout?.on("data", (chunk: Buffer) => {
+        const lines = (partial + chunk.toString("utf8")).split("\n");
+        partial = lines.pop() ?? "";
+        if (lines.some((l) => l.includes('"msg":"connected"'))) this.reconnected(what);
+      });
+    }
     p?.once("exit", (code, signal) => {
       if (this.expected.has(p) || this.stopping) return;
       const out = recentOutput(p);
@@ -436,13 +485,14 @@ class ChaosFleet {
     }
   }
 
-  async inject(f: Fault): Promise<void> {
+  async inject(f: Fault, killFencedAgent: boolean): Promise<void> {
     switch (f.kind) {
       case "controller":
         return this.exclusive(() => this.restartController(f.downMs));
       case "agent":
       case "partition": {
-        const i = this.pickHost(f.pick);
+        const fencedHosts = new Set(this.lastCopies.filter((x) => RULES.get(x.service)?.fenced).map((x) => x.host));
+        const i = this.pickHost(f.pick, f.kind === "agent" && !killFencedAgent ? fencedHosts : new Set());
         f.host = i;
         this.busy.add(i);
         this.disturbedUntil.set(i, Infinity);
@@ -464,7 +514,7 @@ class ChaosFleet {
             await this.c.topo.heal(i);
           }
         } finally {
-          this.disturbedUntil.set(i, Date.now() + DISTURBED_GRACE_MS);
+          this.awaitingReconnect.set(i, Date.now());
           this.busy.delete(i);
         }
         return;
@@ -473,9 +523,10 @@ class ChaosFleet {
   }
 
   /** A host that runs a copy now (faults there matter most), else any; never one already under a fault. */
-  private pickHost(pick: number): number {
-    const running = [...new Set(this.lastCopies.map((c) => c.host))].filter((h) => !this.busy.has(h)).sort((a, b) => a - b);
-    const any = Array.from({ length: this.hostsN }, (_, k) => k + 1).filter((h) => !this.busy.has(h));
+  private pickHost(pick: number, avoid: ReadonlySet<number>): number {
+    const free = (h: number): boolean => !this.busy.has(h) && !avoid.has(h);
+    const running = [...new Set(this.lastCopies.map((c) => c.host))].filter(free).sort((a, b) => a - b);
+    const any = Array.from({ length: this.hostsN }, (_, k) => k + 1).filter(free);
     const from = running.length > 0 ? running : any;
     return from[Math.floor(pick * from.length)]!;
   }
@@ -539,7 +590,7 @@ class ChaosFleet {
    * last instance.healthy event before the poll. Gives up `boundMs` + MEASURE_SLACK_MS after
    * `fromMs`; the caller compares the time with the bound.
    */
-  async converge(fromMs: number, boundMs: number): Promise<{ ms?: number; why: string }> {
+  async converge(fromMs: number, boundMs: number): Promise<{ ms?: number; seenMs?: number; why: string }> {
     let why = "no check finished";
     let told = why;
     let seenAt = 0;
@@ -565,7 +616,7 @@ class ChaosFleet {
     const events = await this.cliJson<EventJson[]>(["events", "-n", "2000"]).catch(() => []);
     const healthy = events.filter((e) => e.type === "instance.healthy" && e.time_ms <= seenAt && (SERVICES as readonly string[]).includes(e.service)).map((e) => e.time_ms);
     const at = Math.min(seenAt, Math.max(fromMs, this.copiesChangedAt, ...healthy));
-    return { ms: at - fromMs, why: "" };
+    return { ms: at - fromMs, seenMs: seenAt - fromMs, why: "" };
   }
 
   startSampling(intervalMs: number): void {
