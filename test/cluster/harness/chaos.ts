@@ -46,9 +46,10 @@ export interface ChaosOptions {
   /** @default 200 */
   sampleIntervalMs?: number;
   /**
-   * Longest time an agent stays dead after its kill -9. Past TTL + stopAfterDisconnect +
-   * stopTimeout + 1 s (8 s here) the controller replaces a self-fenced singleton while its
-   * old process, which only the dead agent could stop, still runs. @default 1500
+   * Longest time an agent stays dead after its kill -9 (its start takes more). Past
+   * stopAfterDisconnect + stopTimeout + 1 s after its last contact (5 s here) the controller
+   * replaces a self-fenced singleton while its old process, which only the dead agent could
+   * stop, still runs. @default 1500
    */
   agentDownMaxMs?: number;
   /**
