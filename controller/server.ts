@@ -177,7 +177,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const server = await createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME, "localhost"], ips: ips.filter((ip) => /^[\d.:a-fA-F]+$/.test(ip)) });
 
     // Failure detector: level-triggered over in-memory heartbeat times.
-    const detector: DetectorConfig = { ttlMs, graceUntilMs: startedAtMs + ttlMs, startedAtMs };
+    // The grace period starts when agents can reach us again (set below, once listening):
+    // until then nobody is judged.
+    const detector: DetectorConfig = { ttlMs, graceUntilMs: Number.POSITIVE_INFINITY, startedAtMs };
     const detectorPass = async (): Promise<void> => {
       const input = registry.all().map((h) => {
         const live = registry.live.get(h.id);
@@ -267,6 +269,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       grpcServer.bindAsync(formatHostPort(opts.listen), creds, (err, p) => (err ? reject(err) : resolve(p))),
     );
     const address = { host: opts.listen.host, port };
+    // One TTL of grace from now, not from the process start: keys, the audit log and the
+    // bind before this take seconds on a loaded host, and agents (whose reconnect backoff is
+    // capped at TTL/2 for this) reconnecting within one TTL of our listening again must not
+    // be declared down and have their instances replaced while they still run them.
+    const listeningAtMs = now();
+    detector.startedAtMs = listeningAtMs;
+    detector.graceUntilMs = listeningAtMs + ttlMs;
     let metricsServer: MetricsServer | undefined;
     if (opts.metricsAddr) {
       try {
