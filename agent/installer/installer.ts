@@ -11,7 +11,8 @@
  */
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
+import { PRIVATE_DIR, writeFileAtomic } from "../../shared/state-file.js";
 import { join } from "node:path";
 import type { ServiceSpec } from "../../shared/spec/types.js";
 import { aptInstall } from "./apt.js";
@@ -74,7 +75,8 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
   const marker = installMarkerPath(stateDir, key);
   if (await exists(marker)) return { skipped: true, key, logPath };
 
-  await mkdir(join(stateDir, "installed"), { recursive: true });
+  // Owner-only: the markers hold the install spec, the log its output.
+  await mkdir(join(stateDir, "installed"), { recursive: true, mode: PRIVATE_DIR });
   const log = createWriteStream(logPath, { flags: "w", mode: 0o640 });
   let logError: unknown;
   // A full disk must not turn a good install into a failed one: the log is a
@@ -105,12 +107,7 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
         onStepStart: (i, step) => emit(`[berth] step ${i + 1}/${n}: ${step.run}\n`),
       });
     }
-    const tmp = `${marker}.tmp-${process.pid}`;
-    await writeFile(
-      tmp,
-      `${JSON.stringify({ service: spec.name, artifact: spec.artifact?.sha256 ?? null, install: spec.install, finishedAt: new Date().toISOString() })}\n`,
-    );
-    await rename(tmp, marker);
+    await writeFileAtomic(marker, `${JSON.stringify({ service: spec.name, artifact: spec.artifact?.sha256 ?? null, install: spec.install, finishedAt: new Date().toISOString() })}\n`);
     emit(`[berth] install done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     return { skipped: false, key, logPath };
   } catch (err) {
