@@ -7,6 +7,7 @@
  * Checks go to the host's advertise address, not localhost (DESIGN.md): that is
  * where clients reach the service, and dev mode runs several hosts on 127.0.0.x.
  */
+import { monoMs } from "../../shared/clock.js";
 import { spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import http from "node:http";
@@ -217,7 +218,8 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
 
   private tick(): void {
     const { spec, host, cwd, env, uid, gid } = this.opts;
-    const startedMs = Date.now();
+    // Paced on the monotonic clock: a wall clock stepped back must not stall the checks.
+    const startedMs = monoMs();
     this.abort = new AbortController();
     this.inFlight = this.check(spec.check, host, spec.timeoutMs, { cwd, env, uid, gid, signal: this.abort.signal }).then(
       (result) => {
@@ -229,7 +231,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
         this.emit("result", { ...result, atMs });
         if (next.transition) this.emit("transition", next.transition);
         // The interval runs from the start of one check to the start of the next.
-        this.timer = setTimeout(() => this.tick(), Math.max(0, spec.intervalMs - (Date.now() - startedMs)));
+        this.timer = setTimeout(() => this.tick(), Math.max(0, spec.intervalMs - (monoMs() - startedMs)));
       },
     );
   }

@@ -9,6 +9,7 @@
  *   install-<key>.log      the full output of the latest attempt for that key
  *   work/                  the steps' folder when the service has no artifact
  */
+import { monoMs } from "../../shared/clock.js";
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, stat } from "node:fs/promises";
@@ -87,7 +88,7 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
     opts.onOutput(chunk);
   };
 
-  const started = Date.now();
+  const started = monoMs();
   try {
     emit(`[berth] install ${spec.name}: artifact ${spec.artifact?.sha256.slice(0, 12) ?? "none"}, key ${key.slice(0, 12)}\n`);
     if (spec.install.apt.length > 0) {
@@ -108,10 +109,10 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
       });
     }
     await writeFileAtomic(marker, `${JSON.stringify({ service: spec.name, artifact: spec.artifact?.sha256 ?? null, install: spec.install, finishedAt: new Date().toISOString() })}\n`);
-    emit(`[berth] install done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    emit(`[berth] install done in ${((monoMs() - started) / 1000).toFixed(1)} s\n`);
     return { skipped: false, key, logPath };
   } catch (err) {
-    emit(`[berth] install failed after ${((Date.now() - started) / 1000).toFixed(1)} s: ${err instanceof Error ? err.message : String(err)}\n`);
+    emit(`[berth] install failed after ${((monoMs() - started) / 1000).toFixed(1)} s: ${err instanceof Error ? err.message : String(err)}\n`);
     throw err;
   } finally {
     if (logError === undefined) await new Promise<void>((resolve) => log.end(resolve));
