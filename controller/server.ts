@@ -3,6 +3,7 @@
  * CA and the admin token, serves AgentService and OperatorService on one TLS
  * port, and runs the failure detector.
  */
+import { monoMs } from "../shared/clock.js";
 import * as grpc from "@grpc/grpc-js";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -46,7 +47,10 @@ export interface ControllerOptions {
   ttlMs?: number;
   logLevel?: LevelWithSilent;
   logger?: Logger;
+  /** Wall clock: timestamps stored and shown. @default Date.now */
   now?: () => number;
+  /** Monotonic clock: every interval (heartbeat ages, the fencing wait). @default monoMs */
+  mono?: () => number;
   /** Largest message accepted from a client. @default 1 MiB */
   maxMessageBytes?: number;
   /** Share of ready hosts whose loss within one TTL pauses failover; 1 turns the guard off. @default 0.5 */
@@ -72,6 +76,7 @@ const CA_KEY = "pki/ca";
 
 export async function startController(opts: ControllerOptions): Promise<ControllerHandle> {
   const now = opts.now ?? Date.now;
+  const mono = opts.mono ?? monoMs;
   const log = opts.logger ?? createLogger("controller", opts.logLevel ?? "info");
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   const ttlMs = opts.ttlMs ?? 5000;
@@ -117,8 +122,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       // ones already silent for two heartbeats as going down now.
       const downSince = hosts.flatMap((h) => {
         if (h.health === "down") return [h.healthSinceMs];
-        const last = registry.live.get(h.id)?.lastHeartbeatMs;
-        return last !== undefined && t - last > 2 * heartbeatIntervalMs ? [t] : [];
+        const last = registry.live.get(h.id)?.lastHeartbeatMono;
+        return last !== undefined && mono() - last > 2 * heartbeatIntervalMs ? [t] : [];
       });
       return judgeGuard({ downSinceMs: downSince.filter((x) => x > guard.resumedAtMs), hosts: hosts.length, paused: guard.paused, nowMs: t }, guardCfg);
     };
@@ -132,8 +137,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       if (v.paused && !guard.paused) await saveGuard({ ...guard, paused: true, reason: v.reason, sinceMs: now() }, { type: "failover.paused", message: `failover paused: ${v.reason}` });
       else if (!v.paused && guard.paused) await saveGuard({ ...guard, paused: false, reason: "", sinceMs: now() }, { type: "failover.resumed", message: "failover resumed: hosts are back" });
     };
-    const startedAtMs = now();
-    const loop = new ReconcileLoop({ state, registry, log, now, failover: () => ({ paused: guardNow().paused, controllerStartedAtMs: startedAtMs }) });
+    const startedMono = mono();
+    // The start as a wall time measured back from now on the monotonic clock, like heartbeat ages (loop.ts hostView).
+    const loop = new ReconcileLoop({ state, registry, log, now, mono, failover: () => ({ paused: guardNow().paused, controllerStartedAtMs: now() - (mono() - startedMono) }) });
     const logs = new LogRouter();
     const metrics = new ControllerMetrics(
       {
@@ -160,14 +166,15 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const server = await createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME, "localhost"], ips: ips.filter((ip) => /^[\d.:a-fA-F]+$/.test(ip)) });
 
     // Failure detector: level-triggered over in-memory heartbeat times.
-    const detector: DetectorConfig = { ttlMs, graceUntilMs: startedAtMs + ttlMs, startedAtMs };
+    // On the monotonic clock, all of it: a wall clock stepped forward must not declare hosts down.
+    const detector: DetectorConfig = { ttlMs, graceUntilMs: startedMono + ttlMs, startedAtMs: startedMono };
     const detectorPass = async (): Promise<void> => {
       const input = registry.all().map((h) => {
         const live = registry.live.get(h.id);
-        return { id: h.id, health: h.health, lastHeartbeatMs: live?.lastHeartbeatMs, fenced: (live?.fencing.size ?? 0) > 0 };
+        return { id: h.id, health: h.health, lastHeartbeatMs: live?.lastHeartbeatMono, fenced: (live?.fencing.size ?? 0) > 0 };
       });
       const t = now();
-      for (const tr of judgeLiveness(input, t, detector)) {
+      for (const tr of judgeLiveness(input, mono(), detector)) {
         await registry.update(tr.id, (rec) => {
           if (rec.health === tr.to) return undefined;
           const type = tr.to === "down" ? "host.down" : rec.health === "joining" ? "host.ready" : "host.back";
@@ -212,7 +219,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     });
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, log, now, heartbeatIntervalMs, ttlMs, onLiveness: () => void judge(), loop, artifacts, logs, events, metrics, execs }),
+      agentServiceHandlers({ registry, tokens, ca, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => void judge(), loop, artifacts, logs, events, metrics, execs }),
     );
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
