@@ -2,7 +2,7 @@
  * Starts an agent: gathers the host's facts (once, then in the background),
  * samples its usage, and runs the controller session.
  */
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { LevelWithSilent } from "pino";
 import { createLogger, type Logger } from "../shared/log/logger.js";
@@ -22,6 +22,8 @@ import { LogFollows } from "./logs/follows.js";
 import { EXEC_KILL_GRACE_MS } from "../shared/exec/limits.js";
 import { serviceEnv } from "./supervisor/env.js";
 import { resolveUser } from "./supervisor/proc.js";
+import { privatizeDir } from "../shared/state-file.js";
+import { loadLastContact, saveLastContact } from "./contact.js";
 
 export interface AgentOptions {
   dataDir: string;
@@ -70,8 +72,14 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   // it, not from its own start — else a restart mid-partition would reset the
   // clock and the isolated copy would outlive the controller's wait.
   const contactFile = join(opts.dataDir, "instance", "last-contact");
-  await mkdir(join(opts.dataDir, "instance"), { recursive: true });
-  const persistedContact = Number(await readFile(contactFile, "utf8").catch(() => "0")) || 0;
+  // instance/ holds the specs and environments of what runs here (current.json,
+  // the supervisor's records) and install/ the install specs: owner-only, also
+  // for files an older agent wrote world-readable.
+  await privatizeDir(join(opts.dataDir, "instance"));
+  await privatizeDir(join(opts.dataDir, "install"));
+  await privatizeDir(join(opts.dataDir, "install", "installed"));
+  // On the monotonic clock (agent/contact.ts): an NTP step must not move the fencing deadline.
+  const persistedContact = await loadLastContact(contactFile);
 
   // Read at scrape time only, when the converger and the session exist.
   const metrics = new AgentMetrics({ instance: () => converger.status(), connected: () => link.session?.connected ?? false });
@@ -141,7 +149,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     const t = session.lastContactMs();
     if (t <= savedContact + 500) return;
     savedContact = t;
-    void writeFile(contactFile, String(t)).catch((err: unknown) => log.warn({ err }, "saving the last contact time failed"));
+    void saveLastContact(contactFile, t).catch((err: unknown) => log.warn({ err }, "saving the last contact time failed"));
   }, 1000);
   contactTimer.unref();
   session.on("heartbeatAck", (a) => metrics.heartbeatAck(a.rttMs));
@@ -149,7 +157,11 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     metrics.connected();
     if (c.advertiseAddr) advertise = c.advertiseAddr;
     converger.reportNow();
-    void steps.cache.list().then((l) => (artifacts = l));
+    // Caught: an unreadable artifacts dir (EMFILE, EIO) once rejected here unhandled and ended the agent.
+    steps.cache.list().then(
+      (l) => (artifacts = l),
+      (err: unknown) => log.warn({ err }, "listing the artifact cache failed; Hello keeps the last list"),
+    );
   });
   session.on("disconnected", () => {
     // Log follows and exec sessions die with the stream that asked for them.

@@ -3,8 +3,9 @@
  * controller issued at join, the private key that never left this host, and the
  * controller's CA. With these a restarted agent is the same host, never a new one.
  */
-import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../shared/state-file.js";
 
 export interface Identity {
   hostId: string;
@@ -17,13 +18,8 @@ export interface Identity {
 
 const dirOf = (dataDir: string): string => join(dataDir, "identity");
 
-async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  // Write then rename: a crash mid-write leaves the old file or the new, never half.
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
-}
+/** A crash mid-write leaves the old file or the new, never half (shared/state-file.ts). */
+const writeAtomic = (path: string, data: string, mode: number): Promise<void> => writeFileAtomic(path, data, { mode });
 
 export async function loadIdentity(dataDir: string): Promise<Identity | undefined> {
   const dir = dirOf(dataDir);

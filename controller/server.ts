@@ -3,6 +3,7 @@
  * CA and the admin token, serves AgentService and OperatorService on one TLS
  * port, and runs the failure detector.
  */
+import { monoMs } from "../shared/clock.js";
 import * as grpc from "@grpc/grpc-js";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -48,7 +49,10 @@ export interface ControllerOptions {
   ttlMs?: number;
   logLevel?: LevelWithSilent;
   logger?: Logger;
+  /** Wall clock: timestamps stored and shown. @default Date.now */
   now?: () => number;
+  /** Monotonic clock: every interval (heartbeat ages, the fencing wait). @default monoMs */
+  mono?: () => number;
   /** Largest message accepted from a client. @default 1 MiB */
   maxMessageBytes?: number;
   /** Share of ready hosts whose loss within one TTL pauses failover; 1 turns the guard off. @default 0.5 */
@@ -89,6 +93,7 @@ const CA_KEY = "pki/ca";
 
 export async function startController(opts: ControllerOptions): Promise<ControllerHandle> {
   const now = opts.now ?? Date.now;
+  const mono = opts.mono ?? monoMs;
   const log = opts.logger ?? createLogger("controller", opts.logLevel ?? "info");
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   const ttlMs = opts.ttlMs ?? 5000;
@@ -134,8 +139,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       // ones already silent for two heartbeats as going down now.
       const downSince = hosts.flatMap((h) => {
         if (h.health === "down") return [h.healthSinceMs];
-        const last = registry.live.get(h.id)?.lastHeartbeatMs;
-        return last !== undefined && t - last > 2 * heartbeatIntervalMs ? [t] : [];
+        const last = registry.live.get(h.id)?.lastHeartbeatMono;
+        return last !== undefined && mono() - last > 2 * heartbeatIntervalMs ? [t] : [];
       });
       return judgeGuard({ downSinceMs: downSince.filter((x) => x > guard.resumedAtMs), hosts: hosts.length, paused: guard.paused, nowMs: t }, guardCfg);
     };
@@ -149,8 +154,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       if (v.paused && !guard.paused) await saveGuard({ ...guard, paused: true, reason: v.reason, sinceMs: now() }, { type: "failover.paused", message: `failover paused: ${v.reason}` });
       else if (!v.paused && guard.paused) await saveGuard({ ...guard, paused: false, reason: "", sinceMs: now() }, { type: "failover.resumed", message: "failover resumed: hosts are back" });
     };
-    const startedAtMs = now();
-    const loop = new ReconcileLoop({ state, registry, log, now, failover: () => ({ paused: guardNow().paused, controllerStartedAtMs: startedAtMs }) });
+    const startedMono = mono();
+    // The start as a wall time measured back from now on the monotonic clock, like heartbeat ages (loop.ts hostView).
+    const loop = new ReconcileLoop({ state, registry, log, now, mono, failover: () => ({ paused: guardNow().paused, controllerStartedAtMs: now() - (mono() - startedMono) }) });
     const logs = new LogRouter();
     const metrics = new ControllerMetrics(
       {
@@ -177,16 +183,17 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const server = await createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME, "localhost"], ips: ips.filter((ip) => /^[\d.:a-fA-F]+$/.test(ip)) });
 
     // Failure detector: level-triggered over in-memory heartbeat times.
+    // On the monotonic clock, all of it: a wall clock stepped forward must not declare hosts down.
     // The grace period starts when agents can reach us again (set below, once listening):
     // until then nobody is judged.
-    const detector: DetectorConfig = { ttlMs, graceUntilMs: Number.POSITIVE_INFINITY, startedAtMs };
+    const detector: DetectorConfig = { ttlMs, graceUntilMs: Number.POSITIVE_INFINITY, startedAtMs: startedMono };
     const detectorPass = async (): Promise<void> => {
       const input = registry.all().map((h) => {
         const live = registry.live.get(h.id);
-        return { id: h.id, health: h.health, lastHeartbeatMs: live?.lastHeartbeatMs, fenced: (live?.fencing.size ?? 0) > 0 };
+        return { id: h.id, health: h.health, lastHeartbeatMs: live?.lastHeartbeatMono, fenced: (live?.fencing.size ?? 0) > 0 };
       });
       const t = now();
-      for (const tr of judgeLiveness(input, t, detector)) {
+      for (const tr of judgeLiveness(input, mono(), detector)) {
         await registry.update(tr.id, (rec) => {
           if (rec.health === tr.to) return undefined;
           const type = tr.to === "down" ? "host.down" : rec.health === "joining" ? "host.ready" : "host.back";
@@ -232,7 +239,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     });
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, log, now, heartbeatIntervalMs, ttlMs, onLiveness: () => void judge(), loop, artifacts, logs, events, metrics, execs }),
+      agentServiceHandlers({ registry, tokens, ca, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => void judge(), loop, artifacts, logs, events, metrics, execs }),
     );
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
@@ -273,9 +280,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // bind before this take seconds on a loaded host, and agents (whose reconnect backoff is
     // capped at TTL/2 for this) reconnecting within one TTL of our listening again must not
     // be declared down and have their instances replaced while they still run them.
-    const listeningAtMs = now();
-    detector.startedAtMs = listeningAtMs;
-    detector.graceUntilMs = listeningAtMs + ttlMs;
+    const listeningAtMono = mono();
+    detector.startedAtMs = listeningAtMono;
+    detector.graceUntilMs = listeningAtMono + ttlMs;
     let metricsServer: MetricsServer | undefined;
     if (opts.metricsAddr) {
       try {

@@ -8,7 +8,7 @@
  * reporting; each step is a module of its own with its own tests.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../shared/log/logger.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
@@ -16,6 +16,10 @@ import type { Assignment__Output } from "../../shared/gen/berth/v1/Assignment.js
 import type { InstanceStatus } from "../../shared/gen/berth/v1/InstanceStatus.js";
 import { Coalescer } from "../../shared/coalesce.js";
 import { clampDelayMs } from "../../shared/timer.js";
+import { monoMs, type Clock } from "../../shared/clock.js";
+import { SERVICE_NAME } from "../../shared/spec/schema.js";
+import { parseWireSpec } from "../../shared/spec/wire.js";
+import { InstanceFileError, readInstanceFile, removeInstanceFile, writeInstanceFile } from "./instance-file.js";
 
 export type InstanceState = "pending" | "fetching" | "installing" | "starting" | "healthy" | "unhealthy" | "stopping" | "stopped" | "failed";
 
@@ -60,6 +64,23 @@ export interface Steps {
   /** Runs the health checks; emits transitions. null check: healthy as soon as it runs. */
   health(spec: ServiceSpec, cwd: string, env: Record<string, string>, onChange: (healthy: boolean, detail: string) => void): { stop(): void };
   installLog(d: Desired): Promise<string>;
+  /**
+   * Finds every process the supervisor has a record of, other than `keep`'s,
+   * and stops it: at start, what the agent cannot vouch for (its instance file
+   * names another instance, or is damaged) must not run unsupervised.
+   */
+  stopOthers(keep: string | undefined): Promise<Stray[]>;
+}
+
+/** A process stopped by stopOthers: what its supervisor record said, and how it ended. */
+export interface Stray {
+  service: string;
+  instance: string;
+  epoch: number;
+  revision: number;
+  pid: number;
+  /** How the stop went. */
+  outcome: string;
 }
 
 interface Current {
@@ -71,6 +92,8 @@ interface Current {
   state: InstanceState;
   detail: string;
   sinceMs: number;
+  /** The monotonic clock at sinceMs: ages are measured on it. */
+  sinceMono: number;
   installTail: string;
 }
 
@@ -83,9 +106,44 @@ export const FENCE_CHECK_MS = 100;
 
 export const desiredKey = (d: Pick<Desired, "instance" | "epoch" | "revision">): string => `${d.instance}@${d.epoch}r${d.revision}`;
 
+/** An assignment this agent will not act on; `reportable` when its names are sound enough to report against. */
+export class AssignmentError extends Error {
+  constructor(
+    message: string,
+    readonly reportable: boolean,
+  ) {
+    super(message);
+    this.name = "AssignmentError";
+  }
+}
+
+/** The same rule as the supervisor's instance ids (agent/supervisor/state-file.ts), within InstanceStatus's 80. */
+const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
+
+/**
+ * The controller's word, checked before anything acts on it (the boundary): null
+ * for "run nothing here", a Desired, or AssignmentError saying what is wrong.
+ */
 export function parseAssignment(a: Assignment__Output): Desired | null {
   if (!a.service) return null;
-  return { service: a.service, instance: a.instance, epoch: a.epoch, revision: a.revision, spec: JSON.parse(a.spec_json) as ServiceSpec };
+  if (!SERVICE_NAME.test(a.service)) throw new AssignmentError(`service ${JSON.stringify(a.service.slice(0, 80))}: not a service name`, false);
+  if (!INSTANCE_ID.test(a.instance)) throw new AssignmentError(`instance ${JSON.stringify(a.instance.slice(0, 100))}: not an instance id`, false);
+  let spec: ServiceSpec;
+  try {
+    spec = parseWireSpec(a.spec_json);
+  } catch (e) {
+    throw new AssignmentError(`spec_json: ${e instanceof Error ? e.message : String(e)}`, true);
+  }
+  if (spec.name !== a.service) throw new AssignmentError(`spec_json: name: ${JSON.stringify(spec.name)} is not the assigned service ${a.service}`, true);
+  return { service: a.service, instance: a.instance, epoch: a.epoch, revision: a.revision, spec };
+}
+
+/**
+ * Self-fencing's rule, pure: stop when the controller has been silent longer than
+ * the spec's stopAfterDisconnect. Both times are on the monotonic clock.
+ */
+export function fenceDue(limitMs: number, lastContactMono: number, nowMono: number): boolean {
+  return limitMs > 0 && nowMono - lastContactMono > limitMs;
 }
 
 export class Converger {
@@ -101,8 +159,14 @@ export class Converger {
       log: Logger;
       steps: Steps;
       report: (s: InstanceStatus) => void;
-      now?: () => number;
-      /** When the controller was last heard from; enables self-fencing (failover.stopAfterDisconnect). */
+      /** Wall clock, for the timestamps reported (since_ms). @default Date.now */
+      now?: Clock;
+      /** The monotonic clock, for every interval (fencing, ages, throttles). @default monoMs */
+      mono?: Clock;
+      /**
+       * When the controller was last heard from, on the monotonic clock (`mono`);
+       * enables self-fencing (failover.stopAfterDisconnect).
+       */
       lastContactMs?: () => number;
     },
   ) {
@@ -132,8 +196,10 @@ export class Converger {
     const c = this.current;
     const limit = c?.d.spec.failover.stopAfterDisconnectMs ?? 0;
     if (!c || limit <= 0 || this.fenced || c.state === "stopping" || c.state === "stopped") return;
-    const quiet = this.now - this.o.lastContactMs!();
-    if (quiet <= limit) return;
+    const contact = this.o.lastContactMs!();
+    const nowMono = this.mono;
+    if (!fenceDue(limit, contact, nowMono)) return;
+    const quiet = nowMono - contact;
     this.fenced = `self-fenced: no word from the controller for ${(quiet / 1000).toFixed(1)}s (stopAfterDisconnect ${limit / 1000}s)`;
     this.o.log.warn({ instance: c.d.instance, epoch: c.d.epoch, quietMs: quiet }, "self-fencing: stopping the instance");
     this.desired = null;
@@ -145,31 +211,78 @@ export class Converger {
     return (this.o.now ?? Date.now)();
   }
 
+  private get mono(): number {
+    return (this.o.mono ?? monoMs)();
+  }
+
   private get stateFile(): string {
     return join(this.o.dataDir, "instance", "current.json");
   }
 
-  /** What the agent ran before it restarted: re-adopt it without restarting. For Hello. */
+  /** Statuses of what restore() had to stop: re-sent on each connect until the next assignment. */
+  private strays: InstanceStatus[] = [];
+  /** An assignment refused at the boundary: its status, re-sent on each connect until the next one. */
+  private refusal: InstanceStatus | undefined;
+
+  /**
+   * What the agent ran before it restarted: re-adopt it without restarting. For Hello.
+   *
+   * Never loses sight of a process: one the instance file names is re-adopted (if
+   * it is still that process); any other the supervisor has a record of — also
+   * every one when the instance file is damaged, so it cannot say which run is
+   * meant — is stopped (it cannot be supervised or self-fenced without its spec)
+   * and reported to the controller at the next connect.
+   */
   async restore(): Promise<{ service: string; instance: string; epoch: number }[]> {
-    let d: Desired;
-    let cwd: string | undefined;
+    let rec: Awaited<ReturnType<typeof readInstanceFile>>;
+    let damaged: string | undefined;
     try {
-      // The file is the assignment plus the working dir it was started in.
-      const { cwd: saved, ...rest } = JSON.parse(await readFile(this.stateFile, "utf8")) as Desired & { cwd?: unknown };
-      d = rest;
-      cwd = typeof saved === "string" ? saved : undefined;
-    } catch {
-      return [];
+      rec = await readInstanceFile(this.stateFile);
+    } catch (e) {
+      if (!(e instanceof InstanceFileError)) throw e;
+      damaged = e.message;
+      this.o.log.error({ err: e }, "the instance file is damaged: stopping every process it may have named");
+      await removeInstanceFile(this.stateFile);
     }
-    const run = await this.o.steps.adopt(d, this.runEvents(d));
-    if (!run) {
-      await rm(this.stateFile, { force: true });
-      return [];
+    const restored: { service: string; instance: string; epoch: number }[] = [];
+    if (rec) {
+      const { cwd, ...d } = rec;
+      const run = await this.o.steps.adopt(d, this.runEvents(d));
+      if (run) {
+        const t = this.clocks();
+        this.current = { d, cwd, run, state: "starting", detail: "re-adopted after an agent restart", sinceMs: t.wall, sinceMono: t.mono, installTail: "" };
+        this.startHealth(this.current, cwd);
+        this.o.log.info({ instance: d.instance, epoch: d.epoch, pid: run.pid() }, "re-adopted the running instance");
+        restored.push({ service: d.service, instance: d.instance, epoch: d.epoch });
+      } else await removeInstanceFile(this.stateFile);
     }
-    this.current = { d, cwd: cwd ?? this.workDir(d), run, state: "starting", detail: "re-adopted after an agent restart", sinceMs: this.now, installTail: "" };
-    this.startHealth(this.current, this.current.cwd!);
-    this.o.log.info({ instance: d.instance, epoch: d.epoch, pid: run.pid() }, "re-adopted the running instance");
-    return [{ service: d.service, instance: d.instance, epoch: d.epoch }];
+    const why = damaged ? `its record on this host was damaged (${damaged})` : "no instance record on this host names it";
+    for (const s of await this.o.steps.stopOthers(this.current?.d.instance)) {
+      this.o.log.warn({ instance: s.instance, epoch: s.epoch, pid: s.pid, outcome: s.outcome }, "stopped a process the agent could not vouch for");
+      // The controller accepts a status only under sound names; the log above keeps the rest.
+      if (!SERVICE_NAME.test(s.service) || !INSTANCE_ID.test(s.instance)) continue;
+      const t = this.clocks();
+      this.strays.push({
+        service: s.service,
+        instance: s.instance,
+        epoch: s.epoch,
+        revision: s.revision,
+        state: "stopped",
+        detail: `stopped at agent start: ${why}; ${s.outcome}`.slice(0, 4000),
+        restarts: 0,
+        since_ms: t.wall,
+        age_ms: 0,
+        pid: s.pid,
+        resources_enforced: false,
+        resources_note: "",
+        install_tail: "",
+      });
+    }
+    return restored;
+  }
+
+  private clocks(): { wall: number; mono: number } {
+    return { wall: this.now, mono: this.mono };
   }
 
   /** What this host runs now, with its epoch: reported in every Hello so the controller can fence it. */
@@ -200,17 +313,54 @@ export class Converger {
 
   /** The newest assignment wins; a pass in progress is told to give up if it works on something else. */
   assign(a: Assignment__Output): void {
-    const d = parseAssignment(a);
     // A word from the controller ends self-fencing: its assignment is the truth again.
     this.fenced = undefined;
+    this.strays = [];
+    this.refusal = undefined;
+    let d: Desired | null;
+    try {
+      d = parseAssignment(a);
+    } catch (e) {
+      if (!(e instanceof AssignmentError)) throw e;
+      this.refuse(a, e);
+      // What runs here is not what the controller wants any more: stop it, as for any other change.
+      d = null;
+    }
     this.desired = d;
     if (this.current && (!d || desiredKey(d) !== desiredKey(this.current.d))) this.abort?.abort();
     this.kick();
   }
 
-  /** Re-sends the current status (after a reconnect). */
+  /** Re-sends the current status (after a reconnect), and what restore() stopped or an assignment refused. */
   reportNow(): void {
+    for (const s of this.strays) this.o.report(s);
     if (this.current) this.report(this.current);
+    if (this.refusal && !this.current) this.o.report(this.refusal);
+  }
+
+  /**
+   * A malformed assignment: said to the controller as that instance's failure
+   * (berth status shows the reason), never thrown into the stream's listener.
+   */
+  private refuse(a: Assignment__Output, e: AssignmentError): void {
+    this.o.log.error({ service: a.service.slice(0, 80), instance: a.instance.slice(0, 100), epoch: a.epoch, err: e.message }, "refused a malformed assignment");
+    if (!e.reportable) return; // no name to report it under that the controller would accept
+    const t = this.clocks();
+    this.refusal = {
+      service: a.service,
+      instance: a.instance,
+      epoch: a.epoch,
+      revision: a.revision,
+      state: "failed",
+      detail: `assignment refused by the agent: ${e.message}`.slice(0, 4000),
+      restarts: 0,
+      since_ms: t.wall,
+      age_ms: 0,
+      pid: 0,
+      resources_enforced: false,
+      resources_note: "",
+      install_tail: "",
+    };
   }
 
   /**
@@ -226,7 +376,7 @@ export class Converger {
     this.current?.health?.stop();
     if (o.stopService) {
       await this.current?.run?.stop();
-      await rm(this.stateFile, { force: true });
+      await removeInstanceFile(this.stateFile);
     } else this.current?.run?.close();
   }
 
@@ -272,7 +422,9 @@ export class Converger {
     if (c.state === state && c.detail === detail) return false;
     c.state = state;
     c.detail = detail;
-    c.sinceMs = this.now;
+    const t = this.clocks();
+    c.sinceMs = t.wall;
+    c.sinceMono = t.mono;
     this.report(c);
     return true;
   }
@@ -288,7 +440,7 @@ export class Converger {
       detail: c.detail.slice(0, 4000),
       restarts: c.run?.restarts() ?? 0,
       since_ms: c.sinceMs,
-      age_ms: Math.max(0, this.now - c.sinceMs),
+      age_ms: Math.max(0, Math.round(this.mono - c.sinceMono)),
       pid: c.run?.pid() ?? 0,
       resources_enforced: r.enforced,
       resources_note: r.note,
@@ -338,12 +490,18 @@ export class Converger {
       await cur.run?.stop();
       this.set(cur, "stopped", why);
       this.current = undefined;
-      await rm(this.stateFile, { force: true });
+      await removeInstanceFile(this.stateFile);
       this.o.log.info({ instance: cur.d.instance, epoch: cur.d.epoch }, "instance stopped");
     }
-    if (!want || this.current) return;
+    if (!want) {
+      // Said after the old instance's "stopped", so the controller is left with the refusal.
+      if (this.refusal) this.o.report(this.refusal);
+      return;
+    }
+    if (this.current) return;
 
-    const c: Current = { d: want, state: "pending", detail: "", sinceMs: this.now, installTail: "" };
+    const t0 = this.clocks();
+    const c: Current = { d: want, state: "pending", detail: "", sinceMs: t0.wall, sinceMono: t0.mono, installTail: "" };
     this.current = c;
     this.abort = new AbortController();
     const signal = this.abort.signal;
@@ -366,8 +524,8 @@ export class Converger {
             (s) => {
               c.installTail = (c.installTail + s).slice(-TAIL_BYTES);
               // Install output streams to the controller at most a few times a second.
-              if (this.now - lastReport > 500) {
-                lastReport = this.now;
+              if (this.mono - lastReport > 500) {
+                lastReport = this.mono;
                 this.report(c);
               }
             },
@@ -387,9 +545,8 @@ export class Converger {
       await mkdir(cwd, { recursive: true });
       c.cwd = cwd;
       this.set(c, "starting");
-      await mkdir(join(this.o.dataDir, "instance"), { recursive: true });
       // Recorded before the start: a restarted agent re-adopts what this one started.
-      await writeFile(this.stateFile, JSON.stringify({ ...want, cwd }));
+      await writeInstanceFile(this.stateFile, { ...want, cwd });
       // The assignment may have been withdrawn (fencing, a move) while we prepared.
       signal.throwIfAborted();
       c.run = await this.o.steps.start(want, cwd, this.env(want), this.runEvents(want));

@@ -5,7 +5,7 @@
  */
 import { StringDecoder } from "node:string_decoder";
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../shared/log/logger.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
@@ -14,7 +14,7 @@ import { install, installKey, installLogPath } from "../installer/installer.js";
 import { Supervisor, type SupervisorState } from "../supervisor/supervisor.js";
 import { HealthMonitor } from "../health/checks.js";
 import { resolveUser } from "../supervisor/proc.js";
-import type { Desired, RunHandle, Steps } from "./converger.js";
+import type { Desired, RunHandle, Steps, Stray } from "./converger.js";
 
 export interface StepsDeps {
   dataDir: string;
@@ -33,7 +33,9 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
   const cache = new ArtifactCache(join(deps.dataDir, "artifacts"));
   const stateDir = join(deps.dataDir, "install");
   const logDir = join(deps.dataDir, "logs");
-  const stateFile = (d: Desired): string => join(deps.dataDir, "instance", `${d.instance}.process.json`);
+  const recordDir = join(deps.dataDir, "instance");
+  const RECORD = ".process.json";
+  const stateFile = (d: Desired): string => join(recordDir, `${d.instance}${RECORD}`);
 
   const handle = (sup: Supervisor, events: { onRunning(): void; onFailed(reason: string): void; onRestart(): void }): RunHandle => {
     let last: SupervisorState = sup.state;
@@ -139,6 +141,37 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       m.on("transition", (t) => onChange(t.status === "healthy", t.detail));
       m.start();
       return { stop: () => void m.stop() };
+    },
+
+    async stopOthers(keep): Promise<Stray[]> {
+      let names: string[];
+      try {
+        names = await readdir(recordDir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+        throw e;
+      }
+      const out: Stray[] = [];
+      for (const name of names) {
+        if (!name.endsWith(RECORD) || name === `${keep}${RECORD}`) continue;
+        // adopt() checks pid + start time, and cleans up after a run that is gone.
+        const res = await Supervisor.adopt(join(recordDir, name), { log: deps.log });
+        if (!res.adopted) {
+          deps.log.info({ file: name, reason: res.reason }, "a supervisor record named no live process");
+          continue;
+        }
+        const { record } = res;
+        const end = await res.supervisor.stop();
+        out.push({
+          service: record.config.env.BERTH_SERVICE ?? "",
+          instance: record.instanceId,
+          epoch: record.epoch,
+          revision: Number(record.config.env.BERTH_VERSION ?? 0) || 0,
+          pid: record.pid,
+          outcome: end.reason ?? end.state,
+        });
+      }
+      return out;
     },
 
     async installLog(d): Promise<string> {

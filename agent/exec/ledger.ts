@@ -10,8 +10,8 @@
  * pid as process group or session id is ours (Linux does not reuse a pid while a
  * group or session still has it).
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
+import { writeFileAtomicSync } from "../../shared/state-file.js";
 import type { Logger } from "../../shared/log/logger.js";
 import { readProcStat, isLive } from "../supervisor/proc.js";
 import { reapSession } from "./reap.js";
@@ -44,10 +44,7 @@ export class ExecLedger {
       rmSync(this.file, { force: true });
       return;
     }
-    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify([...this.entries.values()]), { mode: 0o600 });
-    renameSync(tmp, this.file);
+    writeFileAtomicSync(this.file, JSON.stringify([...this.entries.values()]));
   }
 
   /**

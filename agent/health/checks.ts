@@ -7,6 +7,7 @@
  * Checks go to the host's advertise address, not localhost (DESIGN.md): that is
  * where clients reach the service, and dev mode runs several hosts on 127.0.0.x.
  */
+import { monoMs } from "../../shared/clock.js";
 import { spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import http from "node:http";
@@ -229,7 +230,8 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
 
   private tick(): void {
     const { spec, host, cwd, env, uid, gid } = this.opts;
-    const startedMs = Date.now();
+    // Paced on the monotonic clock: a wall clock stepped back must not stall the checks.
+    const startedMs = monoMs();
     this.abort = new AbortController();
     this.inFlight = this.check(spec.check, host, spec.timeoutMs, { cwd, env, uid, gid, signal: this.abort.signal }).then(
       (result) => {
@@ -242,7 +244,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
         if (next.transition) this.emit("transition", next.transition);
         // The interval runs from the start of one check to the start of the next.
         // Clamped: an interval past Node's timer range (a record stored before intervals were bounded) would run every millisecond.
-        this.timer = setTimeoutClamped(() => this.tick(), spec.intervalMs - (Date.now() - startedMs));
+        this.timer = setTimeoutClamped(() => this.tick(), spec.intervalMs - (monoMs() - startedMs));
       },
     );
   }

@@ -14,6 +14,7 @@
  * - Recovers once from an interrupted dpkg (a previous install killed halfway)
  *   with `dpkg --configure -a`.
  */
+import { monoMs } from "../../shared/clock.js";
 import { runCommand, type CommandResult } from "./command.js";
 import { APT_LISTS_LOCK, DPKG_FRONTEND_LOCK, DPKG_LOCK, lockHolder, waitForLockFree } from "./dpkg-lock.js";
 
@@ -96,7 +97,7 @@ const LISTS_LOCKED_RE = /^E: Could not get lock \/var\/lib\/apt\/lists\/lock/m;
 
 export async function aptInstall(packages: string[], opts: AptOptions): Promise<AptResult> {
   const specs = packages.map(parsePackageSpec);
-  const deadline = Date.now() + opts.timeoutMs;
+  const deadline = monoMs() + opts.timeoutMs;
   if (specs.length === 0) return { installed: [], alreadyInstalled: [], updated: false };
 
   const missing = await notInstalled(specs, opts, deadline);
@@ -109,7 +110,7 @@ export async function aptInstall(packages: string[], opts: AptOptions): Promise<
   let reconfigured = false;
   while (true) {
     await noticeLockHolder(opts);
-    const lockSeconds = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+    const lockSeconds = Math.max(1, Math.ceil((deadline - monoMs()) / 1000));
     const args = [
       "install",
       "-y",
@@ -180,7 +181,7 @@ async function aptUpdate(env: NodeJS.ProcessEnv, opts: AptOptions, deadline: num
   while (true) {
     const res = await run("apt-get", ["update", ...(opts.updateArgs ?? [])], env, opts, deadline);
     if (res.reason === "exit" && res.exitCode === 0) return;
-    if (res.reason === "exit" && LISTS_LOCKED_RE.test(res.output) && Date.now() < deadline) {
+    if (res.reason === "exit" && LISTS_LOCKED_RE.test(res.output) && monoMs() < deadline) {
       const holder = await lockHolder(APT_LISTS_LOCK);
       opts.onOutput(`[berth] apt: waiting for ${APT_LISTS_LOCK}${holder === null ? "" : `, held by pid ${holder.pid} (${holder.comm})`}\n`);
       if (await waitForLockFree(APT_LISTS_LOCK, deadline, opts.signal)) continue;
@@ -205,7 +206,7 @@ async function noticeLockHolder(opts: AptOptions): Promise<void> {
 async function run(file: string, args: string[], env: NodeJS.ProcessEnv, opts: AptOptions, deadline: number): Promise<CommandResult> {
   const command = [file, ...args];
   if (opts.signal?.aborted === true) throw new AptError(`${file}: aborted`, command, null, "aborted", "");
-  const timeoutMs = deadline - Date.now();
+  const timeoutMs = deadline - monoMs();
   if (timeoutMs <= 0) throw new AptError(`${file}: timed out before it could start`, command, null, "timeout", "");
   try {
     return await runCommand(file, args, { env, onOutput: opts.onOutput, timeoutMs, signal: opts.signal });

@@ -9,6 +9,7 @@
  * before `apt-get update`, which unlike install does not honour
  * DPkg::Lock::Timeout in apt 2.6 and fails at once when the lock is taken.
  */
+import { monoMs } from "../../shared/clock.js";
 import { readFile, stat } from "node:fs/promises";
 import { setTimeoutClamped } from "../../shared/timer.js";
 
@@ -55,14 +56,14 @@ export async function lockHolder(path: string): Promise<LockHolder | null> {
 
 /**
  * Resolves when path is no longer locked, or with false when the deadline
- * (epoch ms) passes or signal aborts first. Polls: the kernel has no way to be
+ * (on the monotonic clock, shared/clock.ts) passes or signal aborts first. Polls: the kernel has no way to be
  * notified of another process's lock release.
  */
 export async function waitForLockFree(path: string, deadline: number, signal?: AbortSignal, pollMs = 250): Promise<boolean> {
   while (true) {
     if (signal?.aborted === true) return false;
     if ((await lockHolder(path)) === null) return true;
-    const left = deadline - Date.now();
+    const left = deadline - monoMs();
     if (left <= 0) return false;
     await new Promise<void>((r) => setTimeoutClamped(r, Math.min(pollMs, left)));
   }

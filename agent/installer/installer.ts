@@ -9,9 +9,11 @@
  *   install-<key>.log      the full output of the latest attempt for that key
  *   work/                  the steps' folder when the service has no artifact
  */
+import { monoMs } from "../../shared/clock.js";
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
+import { PRIVATE_DIR, writeFileAtomic } from "../../shared/state-file.js";
 import { join } from "node:path";
 import type { ServiceSpec } from "../../shared/spec/types.js";
 import { aptInstall } from "./apt.js";
@@ -74,7 +76,8 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
   const marker = installMarkerPath(stateDir, key);
   if (await exists(marker)) return { skipped: true, key, logPath };
 
-  await mkdir(join(stateDir, "installed"), { recursive: true });
+  // Owner-only: the markers hold the install spec, the log its output.
+  await mkdir(join(stateDir, "installed"), { recursive: true, mode: PRIVATE_DIR });
   const log = createWriteStream(logPath, { flags: "w", mode: 0o640 });
   let logError: unknown;
   // A full disk must not turn a good install into a failed one: the log is a
@@ -85,7 +88,7 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
     opts.onOutput(chunk);
   };
 
-  const started = Date.now();
+  const started = monoMs();
   try {
     emit(`[berth] install ${spec.name}: artifact ${spec.artifact?.sha256.slice(0, 12) ?? "none"}, key ${key.slice(0, 12)}\n`);
     if (spec.install.apt.length > 0) {
@@ -105,16 +108,11 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
         onStepStart: (i, step) => emit(`[berth] step ${i + 1}/${n}: ${step.run}\n`),
       });
     }
-    const tmp = `${marker}.tmp-${process.pid}`;
-    await writeFile(
-      tmp,
-      `${JSON.stringify({ service: spec.name, artifact: spec.artifact?.sha256 ?? null, install: spec.install, finishedAt: new Date().toISOString() })}\n`,
-    );
-    await rename(tmp, marker);
-    emit(`[berth] install done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    await writeFileAtomic(marker, `${JSON.stringify({ service: spec.name, artifact: spec.artifact?.sha256 ?? null, install: spec.install, finishedAt: new Date().toISOString() })}\n`);
+    emit(`[berth] install done in ${((monoMs() - started) / 1000).toFixed(1)} s\n`);
     return { skipped: false, key, logPath };
   } catch (err) {
-    emit(`[berth] install failed after ${((Date.now() - started) / 1000).toFixed(1)} s: ${err instanceof Error ? err.message : String(err)}\n`);
+    emit(`[berth] install failed after ${((monoMs() - started) / 1000).toFixed(1)} s: ${err instanceof Error ? err.message : String(err)}\n`);
     throw err;
   } finally {
     if (logError === undefined) await new Promise<void>((resolve) => log.end(resolve));

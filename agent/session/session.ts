@@ -13,6 +13,7 @@ import type { Logger } from "../../shared/log/logger.js";
 import { loadProtos } from "../../shared/proto.js";
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from "../../shared/backoff.js";
 import { formatHostPort, parseHostPort } from "../../shared/addr.js";
+import { monoMs, type Clock } from "../../shared/clock.js";
 import { parseToken } from "../../shared/token-format.js";
 import type { Labels } from "../../shared/labels.js";
 import type { HostFacts } from "../../shared/gen/berth/v1/HostFacts.js";
@@ -54,8 +55,10 @@ export interface SessionOptions {
   onLogAck?: (a: LogAck__Output) => void;
   /** exec_start, exec_input, exec_resize, exec_close (agent/exec/sessions.ts). */
   onExec?: (m: ControllerMessage__Output) => void;
-  /** When the controller was last heard from before this process (persisted by the agent); 0: never. */
+  /** When the controller was last heard from before this process (persisted by the agent), on `mono`; 0: never. */
   initialContactMs?: number;
+  /** The monotonic clock every interval here is measured on. @default monoMs */
+  mono?: Clock;
 }
 
 /** A refusal that retrying cannot fix (bad token, unknown host): the operator must act. */
@@ -93,18 +96,20 @@ export class AgentSession extends EventEmitter<SessionEvents> {
   private loop: Promise<void> | undefined;
   private heartbeatIntervalMs: number;
   private ttlMs = 5000;
-  /** Agent clock of the last message from the controller (for self-fencing). */
-  private lastContact = Date.now();
+  /** Monotonic clock of the last message from the controller (for self-fencing): an NTP step never moves it. */
+  private lastContact: number;
+  private readonly mono: Clock;
   /** Sends on the current stream once it is welcomed; false when there is none. */
   private sender: ((m: AgentMessage) => boolean) | undefined;
 
   constructor(private readonly opts: SessionOptions) {
     super();
-    this.lastContact = opts.initialContactMs ?? Date.now();
+    this.mono = opts.mono ?? monoMs;
+    this.lastContact = opts.initialContactMs ?? this.mono();
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   }
 
-  /** When the controller was last heard from (any message on any stream), agent clock. */
+  /** When the controller was last heard from (any message on any stream), on the monotonic clock. */
   lastContactMs(): number {
     return this.lastContact;
   }
@@ -251,7 +256,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       let welcomed = false;
       let ended = false;
       let seq = 0;
-      let lastHeardMs = Date.now();
+      let lastHeardMs = this.mono();
       let heartbeat: NodeJS.Timeout | undefined;
       const call = this.client!.Connect();
       this.call = call;
@@ -283,12 +288,12 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       };
 
       const watchdog = setIntervalClamped(() => {
-        const quietMs = Date.now() - lastHeardMs;
+        const quietMs = Math.round(this.mono() - lastHeardMs);
         if (quietMs > Math.max(this.ttlMs, 3 * this.heartbeatIntervalMs)) finish(`no word from the controller for ${quietMs} ms`);
       }, Math.min(500, this.heartbeatIntervalMs));
 
       call.on("data", (m: ControllerMessage__Output) => {
-        lastHeardMs = Date.now();
+        lastHeardMs = this.mono();
         this.lastContact = lastHeardMs;
         if (m.msg === "welcome" && m.welcome) {
           welcomed = true;
@@ -304,15 +309,20 @@ export class AgentSession extends EventEmitter<SessionEvents> {
           this.emit("connected", { hostId: id.hostId, heartbeatIntervalMs: this.heartbeatIntervalMs, ttlMs: this.ttlMs, advertiseAddr: m.welcome.advertise_addr });
         } else if (m.msg === "heartbeat_ack" && m.heartbeat_ack) {
           this.emit("heartbeatAck", { rttMs: Date.now() - m.heartbeat_ack.sent_at_ms });
-        } else if (m.msg === "assignment" && m.assignment) {
-          log.debug({ assignment: m.assignment.instance || "none", epoch: m.assignment.epoch }, "assignment");
-          this.opts.onAssignment?.(m.assignment);
-        } else if (m.msg === "log_request" && m.log_request) {
-          this.opts.onLogRequest?.(m.log_request);
-        } else if (m.msg === "log_cancel" && m.log_cancel) {
-          this.opts.onLogCancel?.(m.log_cancel.request_id);
-        } else if (m.msg === "log_ack" && m.log_ack) {
-          this.opts.onLogAck?.(m.log_ack);
+        } else if (m.msg === "assignment" || m.msg === "log_request" || m.msg === "log_cancel" || m.msg === "log_ack") {
+          // The handlers check what they are given (the converger refuses a malformed
+          // assignment and reports it); a throw all the same must not escape the
+          // stream's listener and end the agent.
+          try {
+            if (m.msg === "assignment" && m.assignment) {
+              log.debug({ assignment: m.assignment.instance || "none", epoch: m.assignment.epoch }, "assignment");
+              this.opts.onAssignment?.(m.assignment);
+            } else if (m.msg === "log_request" && m.log_request) this.opts.onLogRequest?.(m.log_request);
+            else if (m.msg === "log_cancel" && m.log_cancel) this.opts.onLogCancel?.(m.log_cancel.request_id);
+            else if (m.msg === "log_ack" && m.log_ack) this.opts.onLogAck?.(m.log_ack);
+          } catch (err) {
+            log.error({ err, msg: m.msg }, "controller message failed");
+          }
         } else if (m.msg === "exec_start" || m.msg === "exec_input" || m.msg === "exec_resize" || m.msg === "exec_close") {
           // A throw here would escape the stream's listener and end the agent: log it instead.
           try {

@@ -8,6 +8,7 @@
  * live pids of its cgroup when it has one. Stopping means the stop signal to
  * all of them, a grace period, then SIGKILL until none is left.
  */
+import { monoMs } from "../../shared/clock.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { cgroupPids, type CgroupHandle } from "./cgroup.js";
 import { isLive, listGroupMembers, readProcStat, signalQuietly } from "./proc.js";
@@ -83,10 +84,11 @@ export async function emptyGroup(ref: GroupRef, signal: NodeJS.Signals, graceMs:
 
 /** Checks `cond` every POLL_MS until it holds (true) or timeoutMs pass (false). */
 export async function pollUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+  // Monotonic: a wall clock stepped back must not stretch a stop's grace (and a self-fence) past its timeout.
+  const deadline = monoMs() + timeoutMs;
   for (;;) {
     if (cond()) return true;
-    const left = deadline - Date.now();
+    const left = deadline - monoMs();
     if (left <= 0) return false;
     await sleep(clampDelayMs(Math.min(POLL_MS, left)));
   }

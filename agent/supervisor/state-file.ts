@@ -11,9 +11,9 @@
  */
 import os from "node:os";
 import { readFile } from "node:fs/promises";
-import { mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import path from "node:path";
+import { unlinkSync } from "node:fs";
 import { z } from "zod";
+import { writeFileAtomicSync } from "../../shared/state-file.js";
 
 const count = z.number().int().min(0);
 
@@ -79,13 +79,10 @@ export class StateFileError extends Error {
 /**
  * Synchronous, because it runs right after spawn: an agent that dies between
  * spawn and this write leaves a process nobody knows about, so the gap is kept
- * to one tick. Write-then-rename: a crash leaves the old file or the new.
+ * to one tick. Atomic (shared/state-file.ts): a crash leaves the old file or the new.
  */
 export function writeRecordSync(file: string, record: ProcessRecord): void {
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, JSON.stringify(record, null, 2) + "\n");
 }
 
 /** The record, or undefined when there is none; throws StateFileError when it is unreadable. */

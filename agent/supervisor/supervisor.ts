@@ -22,6 +22,7 @@ import { createLogger, type Logger } from "../../shared/log/logger.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { cgroupName, createCgroup, DEFAULT_CGROUP_ROOT, joinCgroup, removeCgroupQuietly, type CgroupHandle } from "./cgroup.js";
 import { serviceEnv } from "./env.js";
+import { monoMs } from "../../shared/clock.js";
 import {
   checkLogOptions,
   DEFAULT_LOG_FILES,
@@ -83,8 +84,10 @@ export interface SupervisorState {
 export interface SupervisorRuntime {
   /** Child logger fields `instance` and `epoch` are added. @default silent */
   log?: Logger;
-  /** @default Date.now */
+  /** Wall clock, for the times reported (sinceMs, nextStartAtMs) and recorded. @default Date.now */
   now?: () => number;
+  /** Monotonic clock, for how long a run lasted (the restart policy's "quick failure"). @default monoMs */
+  mono?: () => number;
   /** For the restart jitter. @default Math.random */
   random?: () => number;
   /** @default /sys/fs/cgroup */
@@ -153,6 +156,8 @@ interface Run {
   pgid: number;
   startTime: number;
   startedAtMs: number;
+  /** The start on the monotonic clock: run lengths are measured on it, never on the wall clock. */
+  startedMono: number;
   adopted: boolean;
   cgroup: CgroupHandle | null;
   /** Settles once the leader has exited (status unknown when adopted). */
@@ -175,6 +180,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly stateFile: string;
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly mono: () => number;
   private readonly random: () => number;
   private readonly cgroupRoot: string;
   private readonly logCheckIntervalMs: number;
@@ -220,6 +226,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.stateFile = options.stateFile;
     this.log = (options.log ?? createLogger("supervisor", "silent")).child({ instance: this.config.instanceId, epoch: this.config.epoch });
     this.now = options.now ?? Date.now;
+    this.mono = options.mono ?? monoMs;
     this.random = options.random ?? Math.random;
     this.cgroupRoot = options.cgroupRoot ?? DEFAULT_CGROUP_ROOT;
     this.logCheckIntervalMs = options.logCheckIntervalMs ?? 1_000;
@@ -373,8 +380,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
             return;
           }
           // A spawn that fails is a quick failure like any other.
-          const nowMs = this.now();
-          const decision = this.decide(nowMs, nowMs, NO_STATUS);
+          const nowMono = this.mono();
+          const decision = this.decide(nowMono, nowMono, NO_STATUS);
           const reason =
             decision.action === "fail"
               ? `cannot start: ${launched.message}; ${decision.failures} times in a row`
@@ -389,7 +396,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const outcome = await Promise.race([current.exited, this.interrupted]);
       if (outcome === "stop") return this.terminate(current);
       if (outcome === "detach") return current.release();
-      const exitMs = this.now();
+      const exitMono = this.mono();
       // The leader is gone; its children must not live on into the next run.
       const left = await emptyGroup(current, this.config.stopSignal, this.config.stopTimeoutMs);
       if (left.survivors.length > 0) this.log.warn({ pids: left.survivors }, "processes survived SIGKILL");
@@ -397,14 +404,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.log.info({ code: outcome.code, signal: outcome.signal, adopted: current.adopted }, "process exited");
       if (this.interruptKind === "detach") return;
       if (this.interruptKind === "stop") return this.finishIdle(outcome, `${describeExit(outcome)}; stopped`);
-      const decision = this.decide(Math.min(current.startedAtMs, exitMs), exitMs, outcome);
+      const decision = this.decide(Math.min(current.startedMono, exitMono), exitMono, outcome);
       const reason = current.adopted ? `${decision.reason}; exit status unknown: the process was adopted, not our child` : decision.reason;
       if (await this.afterExit(decision, outcome, reason)) return;
     }
   }
 
-  private decide(lastStartMs: number, lastExitMs: number, exit: ExitInfo): RestartDecision {
-    return nextRestart({ failures: this.failures, lastStartMs, lastExitMs }, exit, this.now(), this.config.restartPolicy, this.random);
+  /** Times on the monotonic clock. */
+  private decide(lastStartMono: number, lastExitMono: number, exit: ExitInfo): RestartDecision {
+    return nextRestart({ failures: this.failures, lastStartMs: lastStartMono, lastExitMs: lastExitMono }, exit, this.mono(), this.config.restartPolicy, this.random);
   }
 
   /**
@@ -515,6 +523,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       pgid: pid,
       startTime: stat?.startTime ?? 0,
       startedAtMs,
+      startedMono: this.mono(),
       adopted: false,
       cgroup,
       exited,
@@ -565,6 +574,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       pgid: record.pgid,
       startTime: record.startTime,
       startedAtMs: record.startedAtMs,
+      // Started by an earlier agent: only the recorded wall time says when (clamped, should the clock have stepped back).
+      startedMono: this.mono() - Math.max(0, this.now() - record.startedAtMs),
       adopted: true,
       cgroup: record.cgroup,
       exited,

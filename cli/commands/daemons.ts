@@ -5,11 +5,12 @@ import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseHostPort, formatHostPort, DEFAULT_PORT } from "../../shared/addr.js";
 import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
-import { isLogLevel } from "../../shared/log/logger.js";
+import { createLogger, isLogLevel } from "../../shared/log/logger.js";
 import { parseLabels, LabelError, labelProblems } from "../../shared/labels.js";
 import { startController } from "../../controller/server.js";
 import { startAgent } from "../../agent/agent.js";
 import { JoinError } from "../../agent/session/session.js";
+import { guardProcess } from "../../agent/crash.js";
 import { CliError, EXIT } from "../errors.js";
 import { writeConfigFile } from "../config.js";
 import { registerAgentInstall } from "./agent-install.js";
@@ -163,23 +164,31 @@ export function registerDaemons(program: Command): void {
       if (advertiseAddr !== undefined && !/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]{2,39})$/.test(advertiseAddr)) {
         throw new CliError(`--advertise-addr ${advertiseAddr}: expected an IP address`, EXIT.usage);
       }
+      const logLevel = level(fromCli("logLevel") ? o.logLevel : (file.logLevel ?? o.logLevel));
+      const log = createLogger("agent", logLevel);
+      // Errors nobody caught end in the log, not in a silent death (agent/crash.ts says which goes on and why).
+      let handle: Awaited<ReturnType<typeof startAgent>> | undefined;
+      const unguard = guardProcess({ log, stop: async () => handle?.stop() });
       try {
-        const a = await startAgent({
+        handle = await startAgent({
           dataDir: resolve(fromCli("dataDir") ? o.dataDir : (file.dataDir ?? o.dataDir)),
           controller,
           token: o.token ?? file.token,
           labels,
           advertiseAddr,
-          logLevel: level(fromCli("logLevel") ? o.logLevel : (file.logLevel ?? o.logLevel)),
+          logLevel,
+          logger: log,
           stopServicesOnExit: Boolean(o.stopServicesOnExit),
           metricsAddr: metricsAddr(fromCli("metricsAddr") ? o.metricsAddr : (file.metricsAddr ?? o.metricsAddr)),
         }).catch(metricsFailure);
         const sig = await untilSignal();
         process.stderr.write(`${sig}: stopping the agent\n`);
-        await a.stop();
+        await handle.stop();
       } catch (e) {
         if (e instanceof JoinError) throw new CliError(e.message, EXIT.denied);
         throw e;
+      } finally {
+        unguard();
       }
     });
   registerAgentInstall(agent);

@@ -4,6 +4,7 @@
  * Both share the controller's port: the TLS layer asks for a client certificate
  * but does not insist, and each handler demands what it needs.
  */
+import { monoMs } from "../../shared/clock.js";
 import * as grpc from "@grpc/grpc-js";
 import { randomBytes, X509Certificate } from "node:crypto";
 import type { AgentServiceHandlers } from "../../shared/gen/berth/v1/AgentService.js";
@@ -31,6 +32,8 @@ export interface AgentServiceDeps {
   ca: { certPem: string; keyPem: string };
   log: Logger;
   now: () => number;
+  /** The monotonic clock for heartbeat ages. @default monoMs */
+  mono?: () => number;
   heartbeatIntervalMs: number;
   ttlMs: number;
   /** Called after any host's liveness may have changed, so the detector runs now. */
@@ -179,6 +182,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
               live.send = send;
               live.streamId = sid;
               live.lastHeartbeatMs = d.now();
+              live.lastHeartbeatMono = (d.mono ?? monoMs)();
               live.artifacts = validateDigests(h.artifacts, "hello.artifacts");
               // A host back from the dead may still run a copy that was replaced
               // meanwhile (DESIGN.md, "Epochs and fencing"): it gets "none" below,
@@ -210,6 +214,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
               if (live.streamId !== sid) return;
               const previousMs = live.lastHeartbeatMs;
               live.lastHeartbeatMs = d.now();
+              live.lastHeartbeatMono = (d.mono ?? monoMs)();
               d.metrics?.heartbeat({ sentAtMs: msg.heartbeat.sent_at_ms, receivedAtMs: live.lastHeartbeatMs, previousMs });
               live.usage = usage;
               send({ heartbeat_ack: { seq: msg.heartbeat.seq, sent_at_ms: msg.heartbeat.sent_at_ms } });

@@ -1,6 +1,8 @@
 /**
  * The failure detector's decision, pure: which hosts change health now.
- * The shell feeds it the heartbeat times it holds in memory and a clock.
+ * The shell feeds it the heartbeat times it holds in memory and a clock, all on
+ * the monotonic clock (shared/clock.ts): a TTL is an interval, and an NTP step
+ * of the wall clock must not declare a live host down (or keep a dead one up).
  *
  * - A ready host whose last heartbeat is older than the TTL goes down.
  * - A host with no heartbeat since this controller started is not judged before
@@ -14,7 +16,7 @@ export type Health = "joining" | "ready" | "down";
 export interface LivenessInput {
   id: string;
   health: Health;
-  /** Controller clock of the last heartbeat (or hello) received; undefined: none since start. */
+  /** Monotonic clock of the last heartbeat (or hello) received; undefined: none since start. */
   lastHeartbeatMs: number | undefined;
   /** Still runs a copy this controller has superseded: not ready until it has stopped it. */
   fenced?: boolean;
@@ -30,7 +32,7 @@ export interface Transition {
 export interface DetectorConfig {
   ttlMs: number;
   graceUntilMs: number;
-  /** When the controller started: silence is measured from here for hosts never heard from. */
+  /** When the controller started (monotonic): silence is measured from here for hosts never heard from. */
   startedAtMs: number;
 }
 

@@ -13,7 +13,15 @@ import { HOST_PREFIX, hostKey, type HostRecord } from "./host.js";
 import { closest } from "../../shared/closest.js";
 
 export interface HostLive {
+  /** Wall clock of the last heartbeat (or hello): for display. */
   lastHeartbeatMs: number | undefined;
+  /**
+   * The same moment on the monotonic clock (shared/clock.ts): every "how long
+   * since" (failure detection, the fencing wait) is measured on it, so an NTP
+   * step on the controller never declares a host down early or replaces a copy
+   * before it has fenced itself.
+   */
+  lastHeartbeatMono: number | undefined;
   usage: Usage__Output | null;
   /** Ends the host's current stream; set while one is open. */
   disconnect?: (why: string) => void;
@@ -102,7 +110,7 @@ export class HostRegistry {
   liveOf(id: string): HostLive {
     let l = this.live.get(id);
     if (!l) {
-      l = { lastHeartbeatMs: undefined, usage: null, artifacts: [], fencing: new Set() };
+      l = { lastHeartbeatMs: undefined, lastHeartbeatMono: undefined, usage: null, artifacts: [], fencing: new Set() };
       this.live.set(id, l);
     }
     return l;

@@ -5,6 +5,7 @@
  * kicks during a pass cause one more pass, and a periodic tick re-derives
  * everything anyway (level-triggered: a lost kick costs at most one tick).
  */
+import { monoMs } from "../../shared/clock.js";
 import type { Logger } from "../../shared/log/logger.js";
 import { Coalescer } from "../../shared/coalesce.js";
 import type { Assignment } from "../../shared/gen/berth/v1/Assignment.js";
@@ -55,6 +56,8 @@ export class ReconcileLoop {
       registry: HostRegistry;
       log: Logger;
       now: () => number;
+      /** Heartbeat ages are measured on it. @default monoMs */
+      mono?: () => number;
       failover: () => FailoverInput;
     },
   ) {
@@ -108,7 +111,10 @@ export class ReconcileLoop {
       rec,
       capacity: { cpu: f?.cpu_cores ?? 0, memoryMb: Math.floor((f?.memory_total_bytes ?? 0) / MiB), diskMb: Math.floor(freeBytes / MiB) + ownDiskMb },
       artifacts: live?.artifacts ?? [],
-      lastHeartbeatMs: live?.lastHeartbeatMs,
+      // As a wall time, measured back from now on the monotonic clock: the planner compares
+      // it with its wall `nowMs`, and an NTP step between the heartbeat and now must not
+      // shorten the fencing wait (replaceableAtMs).
+      lastHeartbeatMs: live?.lastHeartbeatMono === undefined ? undefined : this.d.now() - ((this.d.mono ?? monoMs)() - live.lastHeartbeatMono),
     };
   }
 

@@ -8,6 +8,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Cluster, type StatusJson } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
 import { svcSpec } from "./harness/specs.js";
+import { chmod, stat } from "node:fs/promises";
+import { join } from "node:path";
+
+const mode = async (p: string): Promise<string> => ((await stat(p)).mode & 0o777).toString(8);
 
 
 function spec(name: string, o: { instances?: number; env?: Record<string, string>; health?: boolean; extra?: string } = {}): string {
@@ -85,6 +89,14 @@ describe("services: specs, placement, supervision, health", () => {
     const inst = before.instances[0]!;
     expect(inst.pid).toBeGreaterThan(0);
     const i = [1, 2, 3, 4].find((n) => ids[n - 1] === inst.host)!;
+    // The files holding the spec and its environment are owner-only while it runs...
+    const state = join(c.hostDir(i), "instance");
+    const files = ["current.json", `${inst.instance}.process.json`].map((f) => join(state, f));
+    expect(await mode(state)).toBe("700");
+    for (const f of files) expect(await mode(f), f).toBe("600");
+    // ...and made so again at start, when an older agent left them readable to all.
+    await chmod(state, 0o755);
+    for (const f of files) await chmod(f, 0o644);
     await c.stopAgent(i);
     c.startAgent(i);
     await c.waitForHosts((hs) => hs.some((h) => h.id === inst.host && h.connected && h.status === "ready"), "the agent back");
@@ -93,6 +105,8 @@ describe("services: specs, placement, supervision, health", () => {
     expect(again.pid).toBe(inst.pid);
     expect(again.restarts).toBe(inst.restarts);
     expect(again.epoch).toBe(inst.epoch);
+    expect(await mode(state)).toBe("700");
+    for (const f of files) expect(await mode(f), f).toBe("600");
   });
 
   it("an invalid spec set changes nothing and names the file, line and field", async () => {

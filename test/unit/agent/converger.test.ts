@@ -1,0 +1,164 @@
+// The converger with fake steps: self-fencing measured on the monotonic clock
+// (a wall clock stepped back must not delay it), and malformed assignments
+// refused with a report instead of thrown into the stream's listener.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Converger, fenceDue, type Desired, type RunHandle, type Steps } from "../../../agent/converge/converger.js";
+import { createLogger } from "../../../shared/log/logger.js";
+import { normalizeSpec } from "../../../shared/spec/schema.js";
+import type { InstanceStatus } from "../../../shared/gen/berth/v1/InstanceStatus.js";
+import type { Assignment__Output } from "../../../shared/gen/berth/v1/Assignment.js";
+import { until } from "../until.js";
+
+const log = createLogger("test", "silent");
+
+function fakeSteps(): Steps & { started: Desired[]; stops: number } {
+  const s = {
+    started: [] as Desired[],
+    stops: 0,
+    fetch: async () => null,
+    install: async () => undefined,
+    start: async (d: Desired, _cwd: string, _env: Record<string, string>, events: { onRunning(): void }): Promise<RunHandle> => {
+      s.started.push(d);
+      // Running once the converger holds the handle, as a real process reports it.
+      setImmediate(() => events.onRunning());
+      return {
+        pid: () => 4242,
+        restarts: () => 0,
+        resources: () => ({ enforced: false, note: "" }),
+        stop: async () => void s.stops++,
+        tail: async () => "",
+        follow: () => ({ close: () => undefined, pause: () => undefined, resume: () => undefined }),
+        close: () => undefined,
+      };
+    },
+    adopt: async () => undefined,
+    health: () => ({ stop: () => undefined }),
+    installLog: async () => "",
+    stopOthers: async () => [],
+  };
+  return s;
+}
+
+function assignment(spec: Record<string, unknown>, over: Partial<Assignment__Output> = {}): Assignment__Output {
+  return { service: "web", instance: "web-0", epoch: 3, revision: 2, spec_json: JSON.stringify(spec), ...over };
+}
+
+const goodSpec = (stopAfterDisconnect = "0s"): Record<string, unknown> =>
+  normalizeSpec({ name: "web", run: { command: "/bin/true" }, failover: { stopAfterDisconnect } }) as unknown as Record<string, unknown>;
+
+let dataDir: string;
+let conv: Converger | undefined;
+beforeEach(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), "berth-conv-"));
+});
+afterEach(async () => {
+  await conv?.shutdown();
+  conv = undefined;
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe("self-fencing", () => {
+  it("is due after stopAfterDisconnect of monotonic silence, not before", () => {
+    expect(fenceDue(3000, 1000, 3999)).toBe(false);
+    expect(fenceDue(3000, 1000, 4000)).toBe(false);
+    expect(fenceDue(3000, 1000, 4001)).toBe(true);
+    expect(fenceDue(0, 1000, 1e9)).toBe(false);
+  });
+
+  it("fires on time when the wall clock steps back an hour (NTP)", async () => {
+    const T = 1_000_000_000;
+    // Both clocks agree until the step; the monotonic one never jumps.
+    let wall = T;
+    let mono = T;
+    // Each fence check reads a clock: counting reads waits for checks without sleeping.
+    let clockReads = 0;
+    const contact = T;
+    const steps = fakeSteps();
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({
+      dataDir,
+      advertiseAddr: () => "127.0.0.1",
+      log,
+      steps,
+      report: (s) => reports.push(s),
+      now: () => {
+        clockReads++;
+        return wall;
+      },
+      mono: () => {
+        clockReads++;
+        return mono;
+      },
+      lastContactMs: () => contact,
+    });
+    conv.assign(assignment(goodSpec("3s")));
+    await until(() => steps.started.length === 1 && reports.at(-1)?.state === "healthy", "the instance to run");
+
+    // NTP steps the wall clock back one hour; 2.9 s pass on both clocks.
+    wall = T - 3_600_000 + 2_900;
+    mono = T + 2_900;
+    const seen = clockReads;
+    await until(() => clockReads > seen + 3, "a few fence checks");
+    expect(steps.stops).toBe(0); // not yet: 2.9 s < 3 s
+
+    wall = T - 3_600_000 + 3_100;
+    mono = T + 3_100;
+    await until(() => steps.stops === 1, "the self-fence to stop the instance", 5_000);
+    await until(() => reports.at(-1)?.state === "stopped", "the stopped report");
+    expect(reports.at(-1)?.detail).toMatch(/self-fenced: no word from the controller for 3\.1s/);
+  });
+});
+
+describe("a malformed assignment", () => {
+  const bad: [string, Assignment__Output, RegExp][] = [
+    ["spec_json that is not JSON", assignment({}, { spec_json: "{not json" }), /spec_json: not JSON/],
+    ["a spec without run", assignment({ ...goodSpec(), run: undefined }), /spec_json: run: /],
+    ["a spec with a bad signal", assignment({ ...goodSpec(), run: { ...(goodSpec().run as object), stopSignal: "SIGNOPE" } }), /spec_json: run\.stopSignal/],
+    ["a spec of another service", assignment({ ...goodSpec(), name: "db" }), /spec_json: name: "db" is not the assigned service web/],
+  ];
+  for (const [what, a, reason] of bad) {
+    it(`is refused and reported, not thrown: ${what}`, async () => {
+      const steps = fakeSteps();
+      const reports: InstanceStatus[] = [];
+      conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
+      expect(() => conv!.assign(a)).not.toThrow();
+      await until(() => reports.some((r) => r.state === "failed"), "the refusal report");
+      const r = reports.find((x) => x.state === "failed")!;
+      expect(r).toMatchObject({ service: "web", instance: "web-0", epoch: 3, revision: 2 });
+      expect(r.detail).toMatch(/^assignment refused by the agent: /);
+      expect(r.detail).toMatch(reason);
+      expect(steps.started).toEqual([]);
+      // Level-triggered: said again after a reconnect.
+      reports.length = 0;
+      conv.reportNow();
+      expect(reports.map((x) => x.state)).toEqual(["failed"]);
+      // And the agent goes on: a good assignment afterwards runs.
+      conv.assign(assignment(goodSpec()));
+      await until(() => steps.started.length === 1, "the good assignment to start");
+    });
+  }
+
+  it("stops what ran, since the controller wants something else, and leaves the refusal as the last word", async () => {
+    const steps = fakeSteps();
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
+    conv.assign(assignment(goodSpec()));
+    await until(() => reports.at(-1)?.state === "healthy", "the first instance to run");
+    conv.assign(assignment({ ...goodSpec(), run: 7 }, { epoch: 4 }));
+    await until(() => steps.stops === 1 && reports.at(-1)?.state === "failed", "the old one stopped and the refusal reported");
+    expect(reports.at(-1)).toMatchObject({ instance: "web-0", epoch: 4 });
+    expect(conv.runningNow()).toEqual([]);
+  });
+
+  it("with names the controller would not accept is logged and not reported", async () => {
+    const steps = fakeSteps();
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
+    expect(() => conv!.assign(assignment(goodSpec(), { instance: "x".repeat(500) }))).not.toThrow();
+    conv.reportNow();
+    expect(reports).toEqual([]);
+  });
+});
