@@ -42,9 +42,12 @@ export function quarantined(prev: UnitError | undefined, message: string, nowMs:
   return { message, sinceMs: nowMs, atMs: nowMs, attempts: 1, retryAtMs: null };
 }
 
-/** Is the unit due for a try at `nowMs`? */
+/**
+ * Is the unit due for a try at `nowMs`? One held for a quarantined record is due
+ * as soon as the record is readable again (the caller asks only then).
+ */
 export function due(e: UnitError | undefined, nowMs: number): boolean {
-  return e === undefined || (e.retryAtMs !== null && nowMs >= e.retryAtMs);
+  return e === undefined || e.retryAtMs === null || nowMs >= e.retryAtMs;
 }
 
 /** An error's message for operators: one line, bounded. */

@@ -89,6 +89,14 @@ describe("reconcile loop: per-service isolation", () => {
     // Reported once, not on every pass.
     await loop.settle();
     expect((await events()).filter((e) => e.type === "service.reconcile-failed")).toHaveLength(3);
+
+    // Applying the spec again replaces the bad record: the service is decided about again, its instance kept.
+    expect(await state.commit({ putServices: [service("bad", 1)] })).toBe(true);
+    await loop.settle();
+    expect(loop.errors.has("bad")).toBe(false);
+    expect(loop.assignmentFor("h3")).toMatchObject({ service: "bad", instance: "bad-0", epoch: 1 });
+    expect(state.instancesOf("bad")).toEqual([badInst]);
+    expect((await events()).filter((e) => e.type === "service.reconcile-recovered").map((e) => e.service)).toEqual(["bad"]);
   });
 
   it("an exception in one service's unit is its own: the others converge, it backs off 1 s, 2 s, … and recovers", async () => {
