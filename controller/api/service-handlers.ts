@@ -204,7 +204,8 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     }),
 
     DeleteService: unary(d, "operator", "DeleteService", async (req: { name: string }, who) => {
-      const svc = service(req.name);
+      // A service whose record is unreadable can be deleted too: the delete replaces the quarantined record.
+      const svc = d.state.unreadableServices().includes(req.name) ? { name: req.name } : service(req.name);
       const placed = d.state.instancesOf(svc.name).filter((i) => i.hostId).length;
       const ok = await d.state.commit({ deleteServices: [svc.name], events: [{ type: "service.deleted", service: svc.name, actor: who.tokenId, message: "deleted" }] });
       if (!ok) throw new GrpcError(grpc.status.ABORTED, "the service changed concurrently; try again");

@@ -97,6 +97,9 @@ describe("reconcile loop: per-service isolation", () => {
     expect(loop.assignmentFor("h3")).toMatchObject({ service: "bad", instance: "bad-0", epoch: 1 });
     expect(state.instancesOf("bad")).toEqual([badInst]);
     expect((await events()).filter((e) => e.type === "service.reconcile-recovered").map((e) => e.service)).toEqual(["bad"]);
+    // An unreadable record can be deleted as well.
+    expect(await state.commit({ deleteServices: ["absurd"] })).toBe(true);
+    expect(state.quarantined().map((q) => q.key)).toEqual(["rollouts/good2"]);
   });
 
   it("an exception in one service's unit is its own: the others converge, it backs off 1 s, 2 s, … and recovers", async () => {
