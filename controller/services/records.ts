@@ -9,7 +9,7 @@
 import { z } from "zod";
 import type { Same } from "../../shared/same-type.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
-import { StoredSpecSchema } from "../../shared/spec/normal-schema.js";
+import { StoredSpecSchema, StoredSpecShape } from "../../shared/spec/normal-schema.js";
 
 export const SERVICE_PREFIX = "services/";
 export const INSTANCE_PREFIX = "instances/";
@@ -58,7 +58,8 @@ export const ServiceRecordSchema = z.object({
   revision: revisionNumber,
   latestRevision: revisionNumber.optional(),
   previousRevision: revisionNumber.optional(),
-  history: z.array(z.object({ revision: revisionNumber, spec: StoredSpecSchema, previousRevision: revisionNumber.optional() })).optional(),
+  // Earlier revisions are kept for reference and undo: their shape is checked, not rules added since.
+  history: z.array(z.object({ revision: revisionNumber, spec: StoredSpecShape, previousRevision: revisionNumber.optional() })).optional(),
   createdAtMs: timeMs,
   updatedAtMs: timeMs,
 });

@@ -38,7 +38,11 @@ const HealthCheckSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("exec"), command: strings }),
 ]);
 
-const ShapeSchema = z.object({
+/**
+ * The shape alone, every number bounded: enough for specs kept only for reference
+ * (a service's history), which need not pass rules added since they were current.
+ */
+export const StoredSpecShape = z.object({
   name: z.string(),
   artifact: ArtifactSchema.nullable(),
   install: z.object({ apt: strings, steps: z.array(z.object({ run: z.string(), timeoutMs: durationMs })) }),
@@ -77,11 +81,11 @@ const ShapeSchema = z.object({
 });
 
 /** A stored spec: the shape above, then every rule a user's spec passes. */
-export const StoredSpecSchema: z.ZodType<ServiceSpec> = ShapeSchema.superRefine((spec, ctx) => {
+export const StoredSpecSchema: z.ZodType<ServiceSpec> = StoredSpecShape.superRefine((spec, ctx) => {
   const { issues } = validateSpec(toSpecInput(spec));
   // The paths are the YAML's (update.maxSurge), which is how an operator fixes it: re-apply.
   for (const i of issues) ctx.addIssue({ code: "custom", path: [], message: `${formatSpecPath(i.path)}: ${i.message}` });
 });
 
-const exact: Same<z.output<typeof ShapeSchema>, ServiceSpec> = true;
+const exact: Same<z.output<typeof StoredSpecShape>, ServiceSpec> = true;
 void exact;
