@@ -61,11 +61,28 @@ export function decodeRecord<T>(schema: z.ZodType<T>, value: string): Decoded<T>
     if (up) rec = up(rec);
   }
   const parsed = schema.safeParse(rec);
-  if (parsed.success) return { ok: true, rec: parsed.data };
+  if (parsed.success) return { ok: true, rec: inOrderOf(rec, parsed.data) };
   const issues = parsed.error.issues;
   const named = issues.slice(0, MAX_REASONS).map((i) => `${formatSpecPath(i.path.map((p) => (typeof p === "number" ? p : String(p)))) || "(record)"}: ${i.message}`);
   if (issues.length > MAX_REASONS) named.push(`and ${issues.length - MAX_REASONS} more`);
   return { ok: false, reason: named.join("; ") };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * `parsed` with its keys in the order `raw` had them. zod builds objects in its
+ * schema's order; a spec whose keys move would hash differently on its host (the
+ * agent re-adopts a process only for the exact spec it started), so reading a
+ * record must not reorder it.
+ */
+function inOrderOf<T>(raw: unknown, parsed: T): T {
+  if (Array.isArray(parsed) && Array.isArray(raw)) return parsed.map((p: unknown, i) => inOrderOf(raw[i], p)) as T;
+  if (!isObject(parsed) || !isObject(raw)) return parsed;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(raw)) if (Object.hasOwn(parsed, k)) out[k] = inOrderOf(raw[k], parsed[k]);
+  for (const k of Object.keys(parsed)) if (!Object.hasOwn(out, k)) out[k] = parsed[k];
+  return out as T;
 }
 
 /** The service a key under a per-service prefix (`services/web`, `instances/web/00001`) belongs to. */

@@ -37,6 +37,15 @@ describe("stored records", () => {
     expect(reason(ServiceRecordSchema, JSON.stringify(rule))).toMatch(/update\.maxUnavailable: maxUnavailable \+ maxSurge must be at least 1/);
   });
 
+  it("keeps the stored key order (a host hashes the spec it runs)", () => {
+    const { failover, update, ...rest } = svc.spec;
+    const { drainTimeMs, ...u } = update;
+    const shuffled = { updatedAtMs: 2, spec: { failover, update: { drainTimeMs, ...u }, ...rest }, name: "web", revision: 1, createdAtMs: 1 };
+    expect(JSON.stringify(shuffled.spec)).not.toBe(JSON.stringify(svc.spec));
+    const d = decodeRecord(ServiceRecordSchema, JSON.stringify(shuffled));
+    expect(d.ok && JSON.stringify(d.rec)).toBe(JSON.stringify(shuffled));
+  });
+
   it("drops a field it does not know rather than carrying it along", () => {
     const d = decodeRecord(InstanceRecordSchema, JSON.stringify({ ...inst, whatever: 1 }));
     expect(d).toEqual({ ok: true, rec: inst });
