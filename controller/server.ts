@@ -13,12 +13,14 @@ import type { LevelWithSilent } from "pino";
 import { formatHostPort, type HostPort } from "../shared/addr.js";
 import { caFingerprint, createCa, createServerCert, CONTROLLER_TLS_NAME, grpcServerCredentials, KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS } from "../shared/tls/pki.js";
 import { openLevelStore } from "./store/level-store.js";
+import type { Quarantined } from "./store/record.js";
 import type { Store } from "./store/store.js";
 import { EventLog } from "./events/event-log.js";
 import { TokenService } from "./auth/token-service.js";
 import { HostRegistry } from "./hosts/registry.js";
 import { judgeLiveness, type DetectorConfig } from "./failure/detector.js";
 import { DEFAULT_GUARD_SHARE, judgeGuard, type GuardVerdict } from "./failure/guard.js";
+import { GuardStore, type GuardState } from "./failure/guard-state.js";
 import { agentServiceHandlers } from "./api/agent-service.js";
 import { operatorServiceHandlers } from "./api/operator-service.js";
 import { serviceHandlers, serviceOrNotFound } from "./api/service-handlers.js";
@@ -115,10 +117,17 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
     const events = new EventLog(store, now);
     await events.init();
+    const reportQuarantined = async (q: Quarantined, consequence: string): Promise<void> => {
+      const message = `stored record ${q.key} is unusable and left alone: ${q.reason}; ${consequence}`;
+      log.error({ key: q.key, reason: q.reason }, "record quarantined");
+      await events.append({ type: "record.quarantined", message });
+    };
     const tokens = new TokenService(store, now, fingerprint);
     const registry = new HostRegistry(store, events);
-    await registry.load();
     const state = new ServiceState(store, events);
+    // A record that fails validation is quarantined, never thrown: one bad record
+    // must not keep the controller down (the reconcile loop reports a service's own).
+    for (const q of await registry.load()) await reportQuarantined(q, "its host must join again (berth agent install)");
     await state.load();
     const artifacts = new ArtifactStore(join(opts.dataDir, "artifacts"));
     await artifacts.init();
@@ -127,11 +136,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // reconcile pass, so no pass can act between hosts going down and the guard
     // noticing; what is stored is the sticky part (paused, and when an operator
     // resumed, after which earlier losses no longer count).
-    const GUARD_KEY = "failover/guard";
     const guardCfg = { share: opts.guardShare ?? DEFAULT_GUARD_SHARE, ttlMs, minHosts: 3 };
-    type GuardState = { paused: boolean; reason: string; sinceMs: number; resumedAtMs: number };
-    const guardKv = await store.get(GUARD_KEY);
-    let guard: GuardState = guardKv ? (JSON.parse(guardKv.value) as GuardState) : { paused: false, reason: "", sinceMs: 0, resumedAtMs: 0 };
+    const guard = await GuardStore.load(store, events);
+    if (guard.quarantined) await reportQuarantined(guard.quarantined, "the guard starts unpaused");
     const guardNow = (): GuardVerdict => {
       const t = now();
       const hosts = registry.all().filter((h) => !h.cordoned && h.health !== "joining");
@@ -142,17 +149,17 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         const last = registry.live.get(h.id)?.lastHeartbeatMono;
         return last !== undefined && mono() - last > 2 * heartbeatIntervalMs ? [t] : [];
       });
-      return judgeGuard({ downSinceMs: downSince.filter((x) => x > guard.resumedAtMs), hosts: hosts.length, paused: guard.paused, nowMs: t }, guardCfg);
+      return judgeGuard({ downSinceMs: downSince.filter((x) => x > guard.current.resumedAtMs), hosts: hosts.length, paused: guard.current.paused, nowMs: t }, guardCfg);
     };
     const saveGuard = async (next: GuardState, ev: { type: string; message: string; actor?: string }): Promise<void> => {
-      guard = next;
-      await store.txn([], [{ type: "put", key: GUARD_KEY, value: JSON.stringify(next) }, events.op(ev).op]);
+      await guard.save(next, ev);
       log.warn({ paused: next.paused, reason: next.reason }, ev.message);
     };
     const syncGuard = async (): Promise<void> => {
       const v = guardNow();
-      if (v.paused && !guard.paused) await saveGuard({ ...guard, paused: true, reason: v.reason, sinceMs: now() }, { type: "failover.paused", message: `failover paused: ${v.reason}` });
-      else if (!v.paused && guard.paused) await saveGuard({ ...guard, paused: false, reason: "", sinceMs: now() }, { type: "failover.resumed", message: "failover resumed: hosts are back" });
+      const g = guard.current;
+      if (v.paused && !g.paused) await saveGuard({ ...g, paused: true, reason: v.reason, sinceMs: now() }, { type: "failover.paused", message: `failover paused: ${v.reason}` });
+      else if (!v.paused && g.paused) await saveGuard({ ...g, paused: false, reason: "", sinceMs: now() }, { type: "failover.resumed", message: "failover resumed: hosts are back" });
     };
     const startedMono = mono();
     // The start as a wall time measured back from now on the monotonic clock, like heartbeat ages (loop.ts hostView).
@@ -247,7 +254,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     };
     const failoverState = (): { paused: boolean; reason: string; since_ms: number } => {
       const v = guardNow();
-      return { paused: v.paused, reason: v.paused ? v.reason : "", since_ms: guard.sinceMs };
+      return { paused: v.paused, reason: v.paused ? v.reason : "", since_ms: guard.current.sinceMs };
     };
     const resumeFailover = async (actor: string): Promise<ReturnType<typeof failoverState>> => {
       await saveGuard({ paused: false, reason: "", sinceMs: now(), resumedAtMs: now() }, { type: "failover.resumed", message: "failover resumed by an operator", actor });

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import type { ServiceStatus__Output } from "../../shared/gen/berth/v1/ServiceStatus.js";
+import type { ReconcileError__Output } from "../../shared/gen/berth/v1/ReconcileError.js";
 import type { LogsChunk__Output } from "../../shared/gen/berth/v1/LogsChunk.js";
 import type { Endpoints__Output } from "../../shared/gen/berth/v1/Endpoints.js";
 import { formatDurationMs } from "../../shared/duration.js";
@@ -40,9 +41,17 @@ function stateColour(s: string): Cell {
   return s;
 }
 
+/** One line on why a service does not converge: its reconcile step fails, or a stored record of it is unusable. */
+export function reconcileErrorLine(name: string, e: ReconcileError__Output, nowMs: number): string {
+  const retry = Number(e.retry_at_ms) ? `next try in ${formatDurationMs(Math.max(0, Number(e.retry_at_ms) - nowMs))}` : "not retried until the record is replaced (berth apply)";
+  const runs = e.attempts > 1 ? `${e.attempts} failures in a row; ` : "";
+  return `${colour("red", "!")} ${name} does not reconcile: ${e.message} (${runs}${retry})`;
+}
+
 export function printStatus(st: ServiceStatus__Output): void {
   const healthy = st.instances.filter((i) => i.state === "healthy").length;
   console.log(txt`${st.name}  revision ${st.revision}  ${healthy}/${st.instances.length} healthy\n`);
+  if (st.reconcile_error) console.log(`${reconcileErrorLine(st.name, st.reconcile_error, Number(st.now_ms))}\n`);
   console.log(
     table(
       ["INSTANCE", "HOST", "ADDRESS", "STATE", "EPOCH", "VERSION", "RESTARTS", "SINCE", "DETAIL"],
@@ -78,6 +87,7 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
         if (printData(format, res.services)) return;
         console.log(table(["NAME", "HEALTHY", "REVISION", "ARTIFACT"], res.services.map((s) => [s.name, `${s.healthy}/${s.desired}`, String(s.revision), s.artifact || "-"])));
         for (const s of res.services) for (const u of s.unplaced) console.log(txt`${colour("red", "!")} ${u}`);
+        for (const s of res.services) if (s.reconcile_error) console.log(reconcileErrorLine(s.name, s.reconcile_error, Number(res.now_ms)));
         if (!res.services.length) console.log("\nno services yet: write a spec (berth schema) and `berth apply -f` it");
       });
     });

@@ -3,6 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { OperatorServiceHandlers } from "../../shared/gen/berth/v1/OperatorService.js";
 import type { ServiceStatus } from "../../shared/gen/berth/v1/ServiceStatus.js";
 import type { InstanceView } from "../../shared/gen/berth/v1/InstanceView.js";
+import type { ReconcileError } from "../../shared/gen/berth/v1/ReconcileError.js";
 import type { ArtifactUpload__Output } from "../../shared/gen/berth/v1/ArtifactUpload.js";
 import type { ApplyRequest__Output } from "../../shared/gen/berth/v1/ApplyRequest.js";
 import type { LogChunk__Output } from "../../shared/gen/berth/v1/LogChunk.js";
@@ -53,8 +54,19 @@ export function serviceOrNotFound(state: Pick<ServiceState, "service" | "allServ
 export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
   const service = (name: string): ServiceRecord => serviceOrNotFound(d.state, name);
 
-  const view = (svc: ServiceRecord): ServiceStatus => {
-    const instances: InstanceView[] = d.state.instancesOf(svc.name).map((i) => {
+  /** Why the service does not converge, if it does not: its unit's error, or a quarantined record of it. */
+  const reconcileError = (name: string): ReconcileError | null => {
+    const e = d.loop.errors.get(name);
+    if (e) return { message: e.message, since_ms: e.sinceMs, at_ms: e.atMs, attempts: e.attempts, retry_at_ms: e.retryAtMs ?? 0 };
+    // Before the loop's first pass has looked at it.
+    const why = d.state.quarantinedReason(name);
+    return why === undefined ? null : { message: why, since_ms: 0, at_ms: 0, attempts: 1, retry_at_ms: 0 };
+  };
+
+  /** A service's status; without a record (it is unreadable: quarantined) its instances and the error still show. */
+  const view = (svc: ServiceRecord | string): ServiceStatus => {
+    const name = typeof svc === "string" ? svc : svc.name;
+    const instances: InstanceView[] = d.state.instancesOf(name).map((i) => {
       const id = instanceId(i.service, i.slot);
       const host = i.hostId ? d.registry.get(i.hostId) : undefined;
       const { state, observed: obs } = effectiveState(i, host, d.loop.observed);
@@ -79,7 +91,8 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         pid: obs?.pid ?? 0,
       };
     });
-    return { name: svc.name, revision: svc.revision, spec_json: JSON.stringify(svc.spec), instances, now_ms: d.now() };
+    const rec = typeof svc === "string" ? undefined : svc;
+    return { name, revision: rec?.revision ?? 0, spec_json: JSON.stringify(rec?.spec ?? null), instances, now_ms: d.now(), reconcile_error: reconcileError(name) };
   };
 
   const planFor = (req: ApplyRequest__Output, actor: string, requireArtifacts: boolean) =>
@@ -210,7 +223,8 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     }),
 
     DeleteService: unary(d, "operator", "DeleteService", async (req: { name: string }, who) => {
-      const svc = service(req.name);
+      // A service whose record is unreadable can be deleted too: the delete replaces the quarantined record.
+      const svc = d.state.unreadableServices().includes(req.name) ? { name: req.name } : service(req.name);
       const placed = d.state.instancesOf(svc.name).filter((i) => i.hostId).length;
       const ok = await d.state.commit({ deleteServices: [svc.name], events: [{ type: "service.deleted", service: svc.name, actor: who.tokenId, message: "deleted" }] });
       if (!ok) throw new GrpcError(grpc.status.ABORTED, "the service changed concurrently; try again");
@@ -220,22 +234,30 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     }),
 
     ListServices: unary(d, "viewer", "ListServices", async () => ({
-      services: d.state.allServices().map((s) => {
-        const v = view(s);
-        const insts = v.instances ?? [];
-        const a = s.spec.artifact;
-        return {
-          name: s.name,
-          desired: s.spec.instances,
-          healthy: insts.filter((i) => i.state === "healthy").length,
-          revision: s.revision,
-          artifact: !a ? "" : a.kind === "url" ? a.url : `sha256:${a.sha256.slice(0, 12)}`,
-          unplaced: insts.filter((i) => i.reason).map((i) => `${i.instance}: ${i.reason}`),
-        };
-      }),
+      services: [...d.state.allServices(), ...d.state.unreadableServices()]
+        .map((s) => {
+          const name = typeof s === "string" ? s : s.name;
+          const v = view(s);
+          const insts = v.instances ?? [];
+          const a = typeof s === "string" ? null : s.spec.artifact;
+          return {
+            name,
+            desired: typeof s === "string" ? 0 : s.spec.instances,
+            healthy: insts.filter((i) => i.state === "healthy").length,
+            revision: v.revision,
+            artifact: !a ? "" : a.kind === "url" ? a.url : `sha256:${a.sha256.slice(0, 12)}`,
+            unplaced: insts.filter((i) => i.reason).map((i) => `${i.instance}: ${i.reason}`),
+            reconcile_error: v.reconcile_error,
+          };
+        })
+        .sort((a, b) => a.name.localeCompare(b.name)),
+      now_ms: d.now(),
     })),
 
-    GetService: unary(d, "viewer", "GetService", async (req: { name: string }) => view(service(req.name))),
+    GetService: unary(d, "viewer", "GetService", async (req: { name: string }) => {
+      if (!d.state.service(req.name) && d.state.unreadableServices().includes(req.name)) return view(req.name);
+      return view(service(req.name));
+    }),
 
     ResumeFailover: unary(d, "operator", "ResumeFailover", async (_req: unknown, who) => {
       if (!d.resumeFailover) throw new GrpcError(grpc.status.UNIMPLEMENTED, "no failover here");

@@ -1,6 +1,8 @@
 /** What the controller stores about a host (key `hosts/<id>`). */
+import { z } from "zod";
 import type { HostFacts__Output } from "../../shared/gen/berth/v1/HostFacts.js";
 import type { Labels } from "../../shared/labels.js";
+import type { Same } from "../../shared/same-type.js";
 import type { Health } from "../failure/detector.js";
 
 export const HOST_PREFIX = "hosts/";
@@ -22,6 +24,46 @@ export interface HostRecord {
   /** Serial of the certificate issued at join; the stream must present it. */
   certSerial: string;
 }
+
+const nat = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** HostFacts as the agent sent them (proto3: every field present). */
+const FactsSchema = z.object({
+  hostname: z.string(),
+  os_distro: z.string(),
+  os_release: z.string(),
+  kernel: z.string(),
+  arch: z.string(),
+  cpu_model: z.string(),
+  cpu_cores: nat,
+  cpu_physical_cores: nat,
+  cpu_speed_ghz: nat,
+  memory_total_bytes: nat,
+  disks: z.array(z.object({ name: z.string(), type: z.string(), size_bytes: nat, model: z.string(), removable: z.boolean() })),
+  filesystems: z.array(z.object({ mount: z.string(), fs_type: z.string(), size_bytes: nat, used_bytes: nat })),
+  interfaces: z.array(z.object({ name: z.string(), mac: z.string(), addresses: z.array(z.string()), internal: z.boolean() })),
+  virtual: z.boolean(),
+  hypervisor: z.string(),
+  system_vendor: z.string(),
+  system_model: z.string(),
+  agent_version: z.string(),
+});
+
+/** A stored HostRecord (controller/store/record.ts decodes with it). */
+export const HostRecordSchema = z.object({
+  id: z.string().min(1),
+  labels: z.record(z.string(), z.string()),
+  advertiseAddr: z.string(),
+  facts: FactsSchema.nullable(),
+  health: z.enum(["joining", "ready", "down"]),
+  healthSinceMs: nat,
+  cordoned: z.boolean(),
+  draining: z.boolean().optional(),
+  joinedAtMs: nat,
+  certSerial: z.string(),
+});
+const exact: Same<z.output<typeof HostRecordSchema>, HostRecord> = true;
+void exact;
 
 export type HostStatus = "joining" | "ready" | "down" | "cordoned" | "draining";
 

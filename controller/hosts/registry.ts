@@ -9,7 +9,8 @@ import type { Usage__Output } from "../../shared/gen/berth/v1/Usage.js";
 import type { ControllerMessage } from "../../shared/gen/berth/v1/ControllerMessage.js";
 import type { Compare, Op, Store } from "../store/store.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
-import { HOST_PREFIX, hostKey, type HostRecord } from "./host.js";
+import { HOST_PREFIX, HostRecordSchema, hostKey, type HostRecord } from "./host.js";
+import { decodeRecord, encodeRecord, type Quarantined } from "../store/record.js";
 import { closest } from "../../shared/closest.js";
 
 export interface HostLive {
@@ -78,6 +79,17 @@ export class ConflictError extends Error {
   }
 }
 
+/** Another writer left a record this controller cannot read. */
+export class RecordUnreadableError extends Error {
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(`stored record ${key} is unusable: ${reason}`);
+    this.name = "RecordUnreadableError";
+  }
+}
+
 interface Cached {
   rec: HostRecord;
   modRevision: number;
@@ -92,11 +104,18 @@ export class HostRegistry {
     private readonly events: EventLog,
   ) {}
 
-  async load(): Promise<void> {
+  /** Host records that failed validation on load: not used (their host is unknown until it joins again). */
+  readonly quarantined: Quarantined[] = [];
+
+  /** Reads every host record; a bad one is quarantined (returned and kept in `quarantined`), never thrown. */
+  async load(): Promise<Quarantined[]> {
     for (const kv of await this.store.scan(HOST_PREFIX)) {
-      const rec = JSON.parse(kv.value) as HostRecord;
-      this.hosts.set(rec.id, { rec, modRevision: kv.modRevision });
+      const d = decodeRecord(HostRecordSchema, kv.value);
+      const reason = !d.ok ? d.reason : hostKey(d.rec.id) !== kv.key ? `filed under ${kv.key} but is host ${d.rec.id}` : undefined;
+      if (d.ok && reason === undefined) this.hosts.set(d.rec.id, { rec: d.rec, modRevision: kv.modRevision });
+      else this.quarantined.push({ key: kv.key, reason: reason ?? "", modRevision: kv.modRevision });
     }
+    return this.quarantined;
   }
 
   all(): HostRecord[] {
@@ -128,7 +147,7 @@ export class HostRegistry {
 
   /** Creates a host in one txn with `extra` (e.g. the join token's spent use) and its event. */
   async create(rec: HostRecord, extra: { compares: Compare[]; ops: Op[] }, ev: NewEvent): Promise<boolean> {
-    const put: Op = { type: "put", key: hostKey(rec.id), value: JSON.stringify(rec) };
+    const put: Op = { type: "put", key: hostKey(rec.id), value: encodeRecord(rec) };
     const res = await this.store.txn(
       [{ key: hostKey(rec.id), modRevision: 0 }, ...extra.compares],
       [put, ...extra.ops, this.events.op(ev).op],
@@ -148,7 +167,7 @@ export class HostRegistry {
       if (!cached) throw new HostNotFoundError(id, "none");
       const out = change(cached.rec);
       if (!out) return cached.rec;
-      const ops: Op[] = [{ type: "put", key: hostKey(id), value: JSON.stringify(out.rec) }];
+      const ops: Op[] = [{ type: "put", key: hostKey(id), value: encodeRecord(out.rec) }];
       if (out.event) ops.push(this.events.op(out.event).op);
       const res = await this.store.txn([{ key: hostKey(id), modRevision: cached.modRevision }], ops);
       if (res.succeeded) {
@@ -161,7 +180,9 @@ export class HostRegistry {
         this.hosts.delete(id);
         throw new HostNotFoundError(id, "none");
       }
-      this.hosts.set(id, { rec: JSON.parse(kv.value) as HostRecord, modRevision: kv.modRevision });
+      const d = decodeRecord(HostRecordSchema, kv.value);
+      if (!d.ok) throw new RecordUnreadableError(kv.key, d.reason);
+      this.hosts.set(id, { rec: d.rec, modRevision: kv.modRevision });
     }
     throw new ConflictError(`host ${id}`);
   }

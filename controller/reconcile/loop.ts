@@ -13,13 +13,48 @@ import type { HostRegistry } from "../hosts/registry.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { NewEvent } from "../events/event-log.js";
 import type { ServiceState } from "../services/state.js";
-import { instanceId, specOf, type ObservedInstance } from "../services/records.js";
+import { instanceId, specOf, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+import type { RolloutState } from "../rollout/next-step.js";
+import { formatDurationMs } from "../../shared/duration.js";
+import { due as isDue, errorMessage, failed, quarantined, type UnitError } from "./unit-errors.js";
 import { driveRollouts } from "../rollout/drive.js";
 import { lastGood } from "../services/apply.js";
 import { reconcile, type FailoverInput, type HostView } from "./planner.js";
 import { setTimeoutClamped } from "../../shared/timer.js";
 
 const MiB = 1024 * 1024;
+
+/** What a pass (or one unit of it) decided. */
+interface Decision {
+  puts: Map<string, InstanceRecord>;
+  deletes: { service: string; slot: number }[];
+  putRollouts: RolloutState[];
+  putServices: ServiceRecord[];
+  events: NewEvent[];
+  unplaced: Map<string, string>;
+  held: Map<string, string>;
+  /** Hosts whose drain is done, judged on `after`. */
+  drained: string[];
+  wakeAtMs: number;
+  /** Every instance record as these decisions leave them. */
+  after: InstanceRecord[];
+}
+
+/** `b`, decided on the records `a` left, after `a`: units of distinct services touch distinct records. */
+function merge(a: Decision, b: Decision): Decision {
+  return {
+    puts: new Map([...a.puts, ...b.puts]),
+    deletes: [...a.deletes, ...b.deletes],
+    putRollouts: [...a.putRollouts, ...b.putRollouts],
+    putServices: [...a.putServices, ...b.putServices],
+    events: [...a.events, ...b.events],
+    unplaced: new Map([...a.unplaced, ...b.unplaced]),
+    held: new Map([...a.held, ...b.held]),
+    drained: b.drained,
+    wakeAtMs: Math.min(a.wakeAtMs, b.wakeAtMs),
+    after: b.after,
+  };
+}
 /** Safety-net period of the level-triggered loop. @default 1000 */
 export const RECONCILE_TICK_MS = 1000;
 
@@ -28,6 +63,8 @@ export class ReconcileLoop {
   unplaced = new Map<string, string>();
   /** instance id → why a lost instance is not replaced (yet) */
   held = new Map<string, string>();
+  /** service name → why its unit failed, since when, and when it is tried again (unit-errors.ts) */
+  errors = new Map<string, UnitError>();
   private wake: NodeJS.Timeout | undefined;
   /** host id → what the host reports running */
   readonly observed = new Map<string, ObservedInstance>();
@@ -69,6 +106,8 @@ export class ReconcileLoop {
 
   /** Does this host run a copy (instance, epoch) that the records no longer give it? */
   isSuperseded(hostId: string, instance: string, epoch: number): boolean {
+    // Held by a record this controller cannot read: whatever runs there is not ours to judge.
+    if (this.d.state.blockedHosts().has(hostId)) return false;
     const a = this.d.state.hostAssignments().get(hostId);
     if (!a) return true;
     return instanceId(a.inst.service, a.inst.slot) !== instance || a.epoch !== epoch;
@@ -118,14 +157,110 @@ export class ReconcileLoop {
     };
   }
 
+  /**
+   * One pass: every service due for work is a unit (STYLE.md: a workqueue key).
+   * Normally all due units are decided together — one scheduler call, the cheap
+   * common case — which is the same as running them one after another. When that
+   * throws, each unit runs alone, so the exception is pinned on its service: that
+   * service backs off (unit-errors.ts) and the others' decisions are committed.
+   * A service with a quarantined record is no unit at all: its instances are left
+   * as they are until the record is replaced.
+   */
   private async pass(): Promise<void> {
-    const { state, registry } = this.d;
+    const { state } = this.d;
     const nowMs = this.d.now();
     const readVersion = state.version;
-    const services = state.allServices();
     const instances = state.allInstances();
-    const hosts = registry.all().map((h) => this.hostView(h));
-    const rollouts = state.allRollouts();
+    const hosts = this.hostViews();
+    const names = [...new Set([...state.allServices().map((s) => s.name), ...instances.map((i) => i.service), ...state.unreadableServices()])].sort();
+    const errors = new Map<string, UnitError>();
+    const notes: NewEvent[] = [];
+    const due: string[] = [];
+    for (const name of names) {
+      const prev = this.errors.get(name);
+      const why = state.quarantinedReason(name);
+      if (why !== undefined) {
+        const e = quarantined(prev, why, nowMs);
+        errors.set(name, e);
+        if (e !== prev) notes.push({ type: "service.reconcile-failed", service: name, message: `${name} is left as it is: ${why}; apply its spec again to replace the record` });
+      } else if (isDue(prev, nowMs)) due.push(name);
+      else if (prev) errors.set(name, prev);
+    }
+    const failures = new Map<string, string>();
+    let d: Decision;
+    try {
+      d = this.decide(due.length === names.length ? undefined : new Set(due), instances, hosts, nowMs);
+    } catch {
+      d = this.decide(new Set(), instances, hosts, nowMs);
+      for (const name of due) {
+        try {
+          d = merge(d, this.decide(new Set([name]), d.after, hosts, nowMs));
+        } catch (err) {
+          failures.set(name, errorMessage(err));
+        }
+      }
+    }
+    for (const name of due) {
+      const prev = this.errors.get(name);
+      const msg = failures.get(name);
+      if (msg !== undefined) {
+        const e = failed(prev, msg, nowMs);
+        errors.set(name, e);
+        notes.push({ type: "service.reconcile-failed", service: name, message: `reconciling ${name} failed (${e.attempts} in a row; next try in ${formatDurationMs((e.retryAtMs ?? nowMs) - nowMs)}): ${msg}` });
+      } else if (prev) notes.push({ type: "service.reconcile-recovered", service: name, message: `${name} reconciles again after ${prev.attempts} failure(s)` });
+    }
+    const events = [...d.events, ...notes];
+    // Timers no event announces (a fencing wait, a drain's end, minHealthyTime, deadlines, a retry): wake up for them.
+    clearTimeout(this.wake);
+    const retryAt = Math.min(...[...errors.values()].map((e) => e.retryAtMs ?? Number.POSITIVE_INFINITY));
+    const wakeAt = Math.min(d.wakeAtMs ?? Number.POSITIVE_INFINITY, retryAt);
+    if (Number.isFinite(wakeAt)) {
+      // Clamped: a deadline past Node's timer range (a stored 30d) would otherwise fire at once, every pass.
+      this.wake = setTimeoutClamped(() => this.kick(), wakeAt - this.d.now() + 5);
+      this.wake.unref();
+    }
+    if (d.puts.size || d.deletes.length || d.putRollouts.length || d.putServices.length || events.length) {
+      const ok = await state.commit({ putInstances: [...d.puts.values()], deleteInstances: d.deletes, putRollouts: d.putRollouts, putServices: d.putServices, events, readVersion });
+      if (!ok) {
+        this.runner.requeue(); // state reloaded: derive again from what is stored
+        return;
+      }
+      for (const e of events) {
+        if (e.type === "service.reconcile-failed") this.d.log.error({ service: e.service, event: e.type }, e.message);
+        else this.d.log.info({ service: e.service, host: e.host, event: e.type }, e.message);
+      }
+      for (const fn of this.commitListeners) fn(events);
+    }
+    // Only what was committed counts: a pass that lost a conflict is run again and fails again.
+    this.errors = errors;
+    this.unplaced = d.unplaced;
+    this.held = d.held;
+    for (const id of d.drained) {
+      await this.d.registry.update(id, (r) => (r.draining ? { rec: { ...r, draining: false, cordoned: true }, event: { type: "host.drained", host: id, message: "drained: no instance left; stays cordoned" } } : undefined));
+    }
+    this.pushAssignments();
+    for (const fn of this.passListeners) fn();
+  }
+
+  /** Every host as the planner sees it; hosts held by an unreadable record are blocked. */
+  private hostViews(): HostView[] {
+    const blocked = this.d.state.blockedHosts();
+    return this.d.registry.all().map((h) => {
+      const v = this.hostView(h);
+      return blocked.has(h.id) ? { ...v, blocked: true } : v;
+    });
+  }
+
+  /**
+   * The decisions for the services in `scope` (all when undefined): the planner's
+   * record changes, then one rollout step on the records as it leaves them. Pure
+   * but for reading the state; throws whatever a bad record makes it throw.
+   */
+  private decide(scope: ReadonlySet<string> | undefined, instances: readonly InstanceRecord[], hosts: readonly HostView[], nowMs: number): Decision {
+    const { state } = this.d;
+    const inScope = (name: string): boolean => scope === undefined || scope.has(name);
+    const services = state.allServices().filter((s) => inScope(s.name));
+    const rollouts = state.allRollouts().filter((r) => inScope(r.service));
     const out = reconcile({
       services,
       instances,
@@ -134,48 +269,46 @@ export class ReconcileLoop {
       nowMs,
       failover: this.d.failover(),
       rollouts: new Set(rollouts.map((r) => r.service)),
-      newCopyRevision: new Map(rollouts.flatMap((r) => {
-        const svc = state.service(r.service);
-        return svc && r.status !== "succeeded" ? [[r.service, lastGood(svc, r)] as const] : [];
-      })),
+      newCopyRevision: new Map(
+        rollouts.flatMap((r) => {
+          const svc = state.service(r.service);
+          return svc && r.status !== "succeeded" ? [[r.service, lastGood(svc, r)] as const] : [];
+        }),
+      ),
+      scope,
     });
     // Rollouts step on the records as this pass leaves them, and commit with them.
     const ro = driveRollouts({ services, instances: out.after, rollouts, hosts, observed: this.observed, nowMs });
     const puts = new Map(out.puts.map((p) => [`${p.service}/${p.slot}`, p]));
     for (const p of ro.puts) puts.set(`${p.service}/${p.slot}`, p);
-    const events = [...out.events, ...ro.events];
-    this.unplaced = out.unplaced;
-    this.held = out.held;
-    // Timers no event announces (a fencing wait, a drain's end, minHealthyTime, deadlines): wake up for them.
-    clearTimeout(this.wake);
-    const wakeAt = Math.min(out.wakeAtMs ?? Number.POSITIVE_INFINITY, ro.wakeAtMs ?? Number.POSITIVE_INFINITY);
-    if (Number.isFinite(wakeAt)) {
-      // Clamped: a deadline past Node's timer range (a stored 30d) would otherwise fire at once, every pass.
-      this.wake = setTimeoutClamped(() => this.kick(), wakeAt - this.d.now() + 5);
-      this.wake.unref();
-    }
-    if (puts.size || out.deletes.length || ro.putRollouts.length || ro.putServices.length) {
-      const ok = await state.commit({ putInstances: [...puts.values()], deleteInstances: out.deletes, putRollouts: ro.putRollouts, putServices: ro.putServices, events, readVersion });
-      if (!ok) {
-        this.runner.requeue(); // state reloaded: derive again from what is stored
-        return;
-      }
-      for (const e of events) this.d.log.info({ service: e.service, host: e.host, event: e.type }, e.message);
-      for (const fn of this.commitListeners) fn(events);
-    }
-    for (const id of out.drained) {
-      await registry.update(id, (r) => (r.draining ? { rec: { ...r, draining: false, cordoned: true }, event: { type: "host.drained", host: id, message: "drained: no instance left; stays cordoned" } } : undefined));
-    }
-    this.pushAssignments();
-    for (const fn of this.passListeners) fn();
+    const after = new Map(out.after.map((i) => [`${i.service}/${i.slot}`, i]));
+    for (const p of ro.puts) after.set(`${p.service}/${p.slot}`, p);
+    return {
+      puts,
+      deletes: out.deletes,
+      putRollouts: ro.putRollouts,
+      putServices: ro.putServices,
+      events: [...out.events, ...ro.events],
+      unplaced: out.unplaced,
+      held: out.held,
+      drained: out.drained,
+      wakeAtMs: Math.min(out.wakeAtMs ?? Number.POSITIVE_INFINITY, ro.wakeAtMs ?? Number.POSITIVE_INFINITY),
+      after: [...after.values()],
+    };
   }
 
-  /** The host's whole desired state (DESIGN.md: re-sent whole on change and reconnect). */
-  assignmentFor(hostId: string): Assignment {
+  /**
+   * The host's whole desired state (DESIGN.md: re-sent whole on change and
+   * reconnect); undefined when it cannot be told — the host is held by a record
+   * this controller cannot read, or its service's record is unreadable. The host is
+   * then sent nothing and keeps what it runs: "none" would stop it.
+   */
+  assignmentFor(hostId: string): Assignment | undefined {
+    const none = { service: "", instance: "", epoch: 0, revision: 0, spec_json: "" };
     const a = this.d.state.hostAssignments().get(hostId);
-    if (!a) return { service: "", instance: "", epoch: 0, revision: 0, spec_json: "" };
+    if (!a) return this.d.state.blockedHosts().has(hostId) ? undefined : none;
     const svc = this.d.state.service(a.inst.service);
-    if (!svc) return { service: "", instance: "", epoch: 0, revision: 0, spec_json: "" };
+    if (!svc) return this.d.state.quarantinedReason(a.inst.service) === undefined ? none : undefined;
     return { service: svc.name, instance: instanceId(svc.name, a.inst.slot), epoch: a.epoch, revision: a.revision, spec_json: JSON.stringify(specOf(svc, a.revision)) };
   }
 
@@ -193,6 +326,7 @@ export class ReconcileLoop {
     for (const [id, live] of this.d.registry.live) {
       if (!live.send) continue;
       const a = this.assignmentFor(id);
+      if (!a) continue;
       const json = JSON.stringify(a);
       if (this.lastSent.get(id) === json) continue;
       this.lastSent.set(id, json);
@@ -205,6 +339,7 @@ export class ReconcileLoop {
     const live = this.d.registry.live.get(hostId);
     if (!live?.send) return;
     const a = this.assignmentFor(hostId);
+    if (!a) return;
     this.lastSent.set(hostId, JSON.stringify(a));
     live.send({ assignment: a });
   }

@@ -11,7 +11,7 @@
 import type { NewEvent } from "../events/event-log.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { SchedHost, Snapshot } from "../scheduler/types.js";
-import { schedule } from "../scheduler/schedule.js";
+import { schedule, type SlotRef } from "../scheduler/schedule.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { clearFailures, DEFAULT_RESCHEDULE, describeFailures, recordFailure, rescheduleDecision, type ReschedulePolicy } from "../reschedule/policy.js";
 import { instanceId, nextEpoch, observedCopy, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
@@ -24,6 +24,11 @@ export interface HostView {
   /** Capacity for scheduling (from facts and usage). */
   capacity: SchedHost["capacity"];
   artifacts: readonly string[];
+  /**
+   * Held by a record this controller cannot read (quarantined; its claim is still
+   * stored): nothing may be placed here, or every commit would fail on the claim.
+   */
+  blocked?: boolean;
 }
 
 export interface ReconcileInput {
@@ -45,6 +50,12 @@ export interface ReconcileInput {
   newCopyRevision?: ReadonlyMap<string, number>;
   /** How failed slots are rescheduled (reschedule/policy.ts). @default DEFAULT_RESCHEDULE */
   reschedule?: ReschedulePolicy;
+  /**
+   * The services this pass decides about (the reconcile loop's units). The
+   * instances of every other service are left exactly as they are: kept where they
+   * run, occupying their hosts, neither stopped nor placed. Absent: every service.
+   */
+  scope?: ReadonlySet<string>;
 }
 
 export interface FailoverInput {
@@ -93,7 +104,11 @@ const key = (service: string, slot: number): string => `${service}/${slot}`;
 export function reconcile(input: ReconcileInput): ReconcileOutput {
   const out: ReconcileOutput = { puts: [], after: [], deletes: [], drained: [], events: [], unplaced: new Map(), held: new Map(), rescheduling: new Map() };
   const policy = input.reschedule ?? DEFAULT_RESCHEDULE;
-  const services = new Map(input.services.map((s) => [s.name, s]));
+  const { scope } = input;
+  const inScope = (service: string): boolean => scope === undefined || scope.has(service);
+  // Out of scope, a spec is not even read: a unit that is backing off may hold a bad one.
+  const scoped = scope === undefined ? input.services : input.services.filter((s) => scope.has(s.name));
+  const services = new Map(scoped.map((s) => [s.name, s]));
   const hosts = new Map(input.hosts.map((h) => [h.rec.id, h]));
   const changed = new Map<string, InstanceRecord>();
   const current = (i: InstanceRecord): InstanceRecord => changed.get(key(i.service, i.slot)) ?? i;
@@ -103,6 +118,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
 
   for (const orig of input.instances) {
     let i = orig;
+    if (!inScope(i.service)) continue;
     const svc = services.get(i.service);
     if (!svc) continue; // deleted: the scheduler stops it
     // 1. A move finishes when the new copy is healthy; it is abandoned when its target is lost.
@@ -164,7 +180,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
   }
 
   const instances = input.instances.map(current);
-  const snapshot = snapshotOf({ ...input, reschedule: policy }, instances);
+  const snapshot = snapshotOf({ ...input, services: scoped, reschedule: policy }, instances);
   // Slots waiting out a backoff: say why, and look again when it ends.
   for (const i of instances) {
     if (!services.has(i.service) || !i.failures?.length) continue;
@@ -176,7 +192,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       out.rescheduling.set(instanceId(i.service, i.slot), d.reason);
     }
   }
-  const plan = schedule(snapshot);
+  const plan = schedule(snapshot, scope === undefined ? {} : { only: slotsOf(scope, services, instances) });
   const byKey = new Map(instances.map((i) => [key(i.service, i.slot), i]));
 
   for (const s of plan.stop) {
@@ -226,11 +242,19 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
   for (const [k, v] of changed) final.set(k, v);
   for (const d of out.deletes) final.delete(key(d.service, d.slot));
   const busy = new Set([...final.values()].flatMap((i) => [i.hostId, i.moveTo?.hostId ?? ""]));
-  for (const h of input.hosts) if (h.rec.draining && !busy.has(h.rec.id)) out.drained.push(h.rec.id);
+  for (const h of input.hosts) if (h.rec.draining && !busy.has(h.rec.id) && !h.blocked) out.drained.push(h.rec.id);
 
   out.puts = [...changed.values()];
   out.after = [...final.values()];
   return out;
+}
+
+/** Every slot of these services the scheduler decides: those with a record, and 0..instances-1. */
+function slotsOf(scope: ReadonlySet<string>, services: ReadonlyMap<string, ServiceRecord>, instances: readonly InstanceRecord[]): SlotRef[] {
+  const slots = new Map<string, Set<number>>([...scope].map((n) => [n, new Set<number>()]));
+  for (const i of instances) slots.get(i.service)?.add(i.slot);
+  for (const [name, set] of slots) for (let k = 0; k < (services.get(name)?.spec.instances ?? 0); k++) set.add(k);
+  return [...slots].flatMap(([service, set]) => [...set].map((slot) => ({ service, slot })));
 }
 
 /**
@@ -247,7 +271,7 @@ export function snapshotOf(input: Pick<ReconcileInput, "services" | "hosts" | "n
     nowMs: input.nowMs,
     hosts: input.hosts.map((h) => ({
       id: h.rec.id,
-      ready: h.rec.health === "ready" && !reserved.has(h.rec.id),
+      ready: h.rec.health === "ready" && !reserved.has(h.rec.id) && !h.blocked,
       cordoned: h.rec.cordoned || Boolean(h.rec.draining),
       labels: h.rec.labels,
       capacity: h.capacity,

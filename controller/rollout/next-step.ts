@@ -31,6 +31,8 @@
  * the batch records what it issued. A second call with the returned state and
  * views that do not show the effects yet issues nothing.
  */
+import { z } from "zod";
+import type { Same } from "../../shared/same-type.js";
 import type { UpdateSpec } from "../../shared/spec/types.js";
 import { assertNever } from "../scheduler/assert-never.js";
 
@@ -135,6 +137,37 @@ export interface RolloutState {
   /** When it succeeded or failed; absent while it has not ended. */
   endedAtMs?: number;
 }
+
+const ROLLOUT_STATUSES = ["running", "paused", "awaiting-promotion", "succeeded", "failed", "reverting"] as const satisfies readonly RolloutStatus[];
+const ACTION_KINDS = ["drain", "replace", "surge", "retire", "cancel"] as const satisfies readonly Action["kind"][];
+const nat = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+const slots = z.array(z.int().min(0).max(Number.MAX_SAFE_INTEGER));
+
+/** A stored RolloutState, rollouts/<service> (controller/store/record.ts decodes with it). */
+export const RolloutStateSchema = z.object({
+  service: z.string().min(1),
+  fromRevision: nat,
+  toRevision: nat,
+  status: z.enum(ROLLOUT_STATUSES),
+  reason: z.string(),
+  startedAtMs: nat,
+  lastProgressAtMs: nat,
+  batch: z
+    .object({
+      slots,
+      startedAtMs: nat,
+      viaSpare: slots,
+      issued: z.array(z.object({ slot: nat, kind: z.enum(ACTION_KINDS) })),
+      done: slots,
+    })
+    .nullable(),
+  promoted: z.boolean(),
+  autoReverted: z.boolean(),
+  endedAtMs: nat.optional(),
+});
+
+const exact: Same<z.output<typeof RolloutStateSchema>, RolloutState> = true;
+void exact;
 
 export interface RolloutEvent {
   type: string;

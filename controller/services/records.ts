@@ -6,14 +6,19 @@
  * What hosts report about their instances lives in memory (ObservedInstance):
  * like heartbeats, it is re-sent by every agent on reconnect.
  */
+import { z } from "zod";
+import type { Same } from "../../shared/same-type.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
 import type { HostFailure } from "../reschedule/policy.js";
+import { StoredSpecSchema, StoredSpecShape } from "../../shared/spec/normal-schema.js";
 
 export const SERVICE_PREFIX = "services/";
 export const INSTANCE_PREFIX = "instances/";
 export const ROLLOUT_PREFIX = "rollouts/";
 export const serviceKey = (name: string): string => `${SERVICE_PREFIX}${name}`;
 export const rolloutKey = (name: string): string => `${ROLLOUT_PREFIX}${name}`;
+/** Slots are numbered below this: instanceKey pads them to five digits. */
+export const MAX_SLOT = 99_999;
 export const instanceKey = (service: string, slot: number): string => `${INSTANCE_PREFIX}${service}/${slot.toString().padStart(5, "0")}`;
 export const instanceId = (service: string, slot: number): string => `${service}-${slot}`;
 
@@ -43,6 +48,22 @@ export interface SpecRevision {
   /** What was current before this revision became current: where an undo from it would go. */
   previousRevision?: number;
 }
+
+const revisionNumber = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+const timeMs = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** A stored ServiceRecord (controller/store/record.ts decodes with it). */
+export const ServiceRecordSchema = z.object({
+  name: z.string().min(1),
+  spec: StoredSpecSchema,
+  revision: revisionNumber,
+  latestRevision: revisionNumber.optional(),
+  previousRevision: revisionNumber.optional(),
+  // Earlier revisions are kept for reference and undo: their shape is checked, not rules added since.
+  history: z.array(z.object({ revision: revisionNumber, spec: StoredSpecShape, previousRevision: revisionNumber.optional() })).optional(),
+  createdAtMs: timeMs,
+  updatedAtMs: timeMs,
+});
 
 /** The spec a copy on `revision` runs: the current one, or the revision's from history (the current one if it was pruned). */
 export function specOf(svc: ServiceRecord, revision: number): ServiceSpec {
@@ -147,6 +168,24 @@ export interface MoveTo {
   /** A rollout's surge copy: it does not take over when healthy, only when retired. */
   surge?: boolean;
 }
+
+/** A stored InstanceRecord (controller/store/record.ts decodes with it). */
+export const InstanceRecordSchema = z.object({
+  service: z.string().min(1),
+  slot: z.int().min(0).max(MAX_SLOT),
+  hostId: z.string(),
+  epoch: revisionNumber,
+  revision: revisionNumber,
+  pinnedHost: z.string(),
+  // Records from before the reschedule policy hold `avoidHosts`: dropped on load (unknown keys are).
+  failures: z.array(z.object({ hostId: z.string().min(1), atMs: timeMs })).max(1000).optional(),
+  moveTo: z.object({ hostId: z.string().min(1), epoch: revisionNumber, revision: revisionNumber.optional(), surge: z.boolean().optional() }).nullable(),
+  drainingSinceMs: timeMs.nullable().optional(),
+  lastEpoch: revisionNumber.optional(),
+});
+
+const exact: [Same<z.output<typeof ServiceRecordSchema>, ServiceRecord>, Same<z.output<typeof InstanceRecordSchema>, InstanceRecord>] = [true, true];
+void exact;
 
 /** The next epoch for a slot: strictly above every epoch it has had. */
 export function nextEpoch(i: Pick<InstanceRecord, "epoch" | "lastEpoch" | "moveTo"> | undefined): number {

@@ -4,10 +4,26 @@
  * (another writer got there first) reloads the cache; the next reconcile pass
  * works from the fresh state.
  */
-import { CompactedError, type Compare, type Op, type Store } from "../store/store.js";
+import { CompactedError, type Compare, type KeyValue, type Op, type Store } from "../store/store.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
 import type { RolloutState } from "../rollout/next-step.js";
-import { INSTANCE_PREFIX, ROLLOUT_PREFIX, SERVICE_PREFIX, assignments, instanceId, instanceKey, rolloutKey, serviceKey, type InstanceRecord, type ServiceRecord } from "./records.js";
+import { RolloutStateSchema } from "../rollout/next-step.js";
+import { decodeRecord, encodeRecord, serviceOfKey, type Quarantined } from "../store/record.js";
+import type { z } from "zod";
+import {
+  INSTANCE_PREFIX,
+  InstanceRecordSchema,
+  ROLLOUT_PREFIX,
+  SERVICE_PREFIX,
+  ServiceRecordSchema,
+  assignments,
+  instanceId,
+  instanceKey,
+  rolloutKey,
+  serviceKey,
+  type InstanceRecord,
+  type ServiceRecord,
+} from "./records.js";
 
 /**
  * One key per occupied host: `claims/<hostId>` → the instance that holds it.
@@ -53,10 +69,33 @@ interface Cached<T> {
   modRevision: number;
 }
 
+/** A quarantined record of a service (services/, instances/ or rollouts/). */
+export interface QuarantinedRecord extends Quarantined {
+  service: string;
+}
+
+/**
+ * Decodes every record of a scan. A bad record (controller/store/record.ts) is
+ * quarantined, as is a good one filed under another record's key (`services/a`
+ * holding service b): whose it is cannot be told.
+ */
+function decodeAll<T>(kvs: readonly KeyValue[], prefix: string, schema: z.ZodType<T>, keyOf: (rec: T) => string, good: Map<string, Cached<T>>, bad: Map<string, QuarantinedRecord>): void {
+  for (const kv of kvs) {
+    const d = decodeRecord(schema, kv.value);
+    const reason = !d.ok ? d.reason : keyOf(d.rec) !== kv.key ? `filed under ${kv.key} but is ${keyOf(d.rec)}` : undefined;
+    if (reason === undefined && d.ok) good.set(kv.key, { rec: d.rec, modRevision: kv.modRevision });
+    else bad.set(kv.key, { key: kv.key, service: serviceOfKey(kv.key, prefix), reason: reason ?? "", modRevision: kv.modRevision });
+  }
+}
+
 export class ServiceState {
   private services = new Map<string, Cached<ServiceRecord>>();
   private instances = new Map<string, Cached<InstanceRecord>>();
   private rollouts = new Map<string, Cached<RolloutState>>();
+  /** Records that failed validation on load, by key: not used; their service is left alone until they are replaced. */
+  private quarantine = new Map<string, QuarantinedRecord>();
+  /** Hosts claimed (claims/) by no record this controller could read: a quarantined instance's. */
+  private blocked = new Set<string>();
   /** Bumped whenever the cached records change: derived views are kept per version. */
   private _version = 0;
 
@@ -89,16 +128,58 @@ export class ServiceState {
     private readonly events: EventLog,
   ) {}
 
-  async load(): Promise<void> {
+  /**
+   * Reads every record. A bad one is quarantined, never thrown: one unreadable
+   * record must not keep the controller from starting or the fleet from converging.
+   * Returns the records newly quarantined by this load (the caller reports them).
+   */
+  async load(): Promise<QuarantinedRecord[]> {
     // Read before the scans: the cache may then hold later writes too, which makes a
     // check against this revision refuse too much, never too little.
     const revision = await this.store.revision();
-    const [svcs, insts, rolls] = await Promise.all([this.store.scan(SERVICE_PREFIX), this.store.scan(INSTANCE_PREFIX), this.store.scan(ROLLOUT_PREFIX)]);
-    this.services = new Map(svcs.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as ServiceRecord, modRevision: kv.modRevision }]));
-    this.instances = new Map(insts.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as InstanceRecord, modRevision: kv.modRevision }]));
-    this.rollouts = new Map(rolls.map((kv) => [kv.key, { rec: JSON.parse(kv.value) as RolloutState, modRevision: kv.modRevision }]));
+    const [svcs, insts, rolls, claims] = await Promise.all([this.store.scan(SERVICE_PREFIX), this.store.scan(INSTANCE_PREFIX), this.store.scan(ROLLOUT_PREFIX), this.store.scan(CLAIM_PREFIX)]);
+    const services = new Map<string, Cached<ServiceRecord>>();
+    const instances = new Map<string, Cached<InstanceRecord>>();
+    const rollouts = new Map<string, Cached<RolloutState>>();
+    const quarantine = new Map<string, QuarantinedRecord>();
+    decodeAll(svcs, SERVICE_PREFIX, ServiceRecordSchema, (r) => serviceKey(r.name), services, quarantine);
+    decodeAll(insts, INSTANCE_PREFIX, InstanceRecordSchema, (r) => instanceKey(r.service, r.slot), instances, quarantine);
+    decodeAll(rolls, ROLLOUT_PREFIX, RolloutStateSchema, (r) => rolloutKey(r.service), rollouts, quarantine);
+    const held = new Set([...instances.values()].flatMap((c) => hostsOf(c.rec)));
+    const fresh = [...quarantine.values()].filter((q) => this.quarantine.get(q.key)?.reason !== q.reason);
+    this.services = services;
+    this.instances = instances;
+    this.rollouts = rollouts;
+    this.quarantine = quarantine;
     this._storeRevision = revision;
+    this.blocked = new Set(claims.map((kv) => kv.key.slice(CLAIM_PREFIX.length)).filter((h) => !held.has(h)));
     this._version++;
+    return fresh;
+  }
+
+  /** Every quarantined record, by key order. */
+  quarantined(): QuarantinedRecord[] {
+    return [...this.quarantine.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /**
+   * Why a service cannot be decided about: one of its records is quarantined.
+   * Its instances stay as they are until the record is replaced (`berth apply`).
+   */
+  quarantinedReason(name: string): string | undefined {
+    if (!this.quarantine.size) return undefined;
+    const mine = this.quarantined().filter((q) => q.service === name);
+    return mine.length ? mine.map((q) => `stored record ${q.key} is unusable: ${q.reason}`).join("; ") : undefined;
+  }
+
+  /** Names of services with a quarantined record but no readable service record. */
+  unreadableServices(): string[] {
+    return [...new Set(this.quarantined().map((q) => q.service))].filter((n) => n && !this.services.has(serviceKey(n)));
+  }
+
+  /** Hosts held by records this controller cannot read: nothing else may be placed there. */
+  blockedHosts(): ReadonlySet<string> {
+    return this.blocked;
   }
 
   /**
@@ -218,24 +299,25 @@ export class ServiceState {
       for (const name of new Set(read)) if (!written.has(name)) compares.push({ key: serviceKey(name), modRevision: this.services.get(serviceKey(name))?.modRevision ?? 0 });
     }
     const ops: Op[] = [...(c.extraOps ?? [])];
+    // A quarantined record is overwritten (an apply repairs it) or deleted at its stored revision.
     const guard = (map: Map<string, Cached<unknown>>, k: string): void => {
-      compares.push({ key: k, modRevision: map.get(k)?.modRevision ?? 0 });
+      compares.push({ key: k, modRevision: map.get(k)?.modRevision ?? this.quarantine.get(k)?.modRevision ?? 0 });
     };
     for (const s of c.putServices ?? []) {
       guard(this.services, serviceKey(s.name));
-      ops.push({ type: "put", key: serviceKey(s.name), value: JSON.stringify(s) });
+      ops.push({ type: "put", key: serviceKey(s.name), value: encodeRecord(s) });
     }
     for (const n of c.deleteServices ?? []) {
       guard(this.services, serviceKey(n));
       ops.push({ type: "delete", key: serviceKey(n) });
-      if (this.rollouts.has(rolloutKey(n))) {
+      if (this.rollouts.has(rolloutKey(n)) || this.quarantine.has(rolloutKey(n))) {
         guard(this.rollouts, rolloutKey(n));
         ops.push({ type: "delete", key: rolloutKey(n) });
       }
     }
     for (const r of c.putRollouts ?? []) {
       guard(this.rollouts, rolloutKey(r.service));
-      ops.push({ type: "put", key: rolloutKey(r.service), value: JSON.stringify(r) });
+      ops.push({ type: "put", key: rolloutKey(r.service), value: encodeRecord(r) });
     }
     const claimed = new Set<string>();
     const released = new Set<string>();
@@ -246,7 +328,7 @@ export class ServiceState {
       for (const h of after) if (!before.includes(h)) claimed.add(h);
       for (const h of before) if (!after.includes(h)) released.add(h);
       guard(this.instances, k);
-      ops.push({ type: "put", key: k, value: JSON.stringify(i) });
+      ops.push({ type: "put", key: k, value: encodeRecord(i) });
       for (const h of after) if (claimed.has(h)) ops.push({ type: "put", key: claimKey(h), value: instanceId(i.service, i.slot) });
     }
     for (const d of c.deleteInstances ?? []) {
@@ -271,6 +353,7 @@ export class ServiceState {
     }
     this._version++;
     this._storeRevision = res.revision;
+    for (const op of ops) this.quarantine.delete(op.key);
     // One txn, one revision: every key it wrote now has that modRevision.
     for (const s of c.putServices ?? []) this.services.set(serviceKey(s.name), { rec: s, modRevision: res.revision });
     for (const n of c.deleteServices ?? []) {

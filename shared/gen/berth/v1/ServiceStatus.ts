@@ -1,6 +1,7 @@
 // Original file: proto/berth/v1/operator.proto
 
 import type { InstanceView as _berth_v1_InstanceView, InstanceView__Output as _berth_v1_InstanceView__Output } from '../../berth/v1/InstanceView.js';
+import type { ReconcileError as _berth_v1_ReconcileError, ReconcileError__Output as _berth_v1_ReconcileError__Output } from '../../berth/v1/ReconcileError.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ServiceStatus {
@@ -9,6 +10,7 @@ export interface ServiceStatus {
   'spec_json'?: (string);
   'instances'?: (_berth_v1_InstanceView)[];
   'now_ms'?: (number | string | Long);
+  'reconcile_error'?: (_berth_v1_ReconcileError | null);
 }
 
 export interface ServiceStatus__Output {
@@ -17,4 +19,5 @@ export interface ServiceStatus__Output {
   'spec_json': (string);
   'instances': (_berth_v1_InstanceView__Output)[];
   'now_ms': (number);
+  'reconcile_error': (_berth_v1_ReconcileError__Output | null);
 }

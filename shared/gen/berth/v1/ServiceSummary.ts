@@ -1,5 +1,6 @@
 // Original file: proto/berth/v1/operator.proto
 
+import type { ReconcileError as _berth_v1_ReconcileError, ReconcileError__Output as _berth_v1_ReconcileError__Output } from '../../berth/v1/ReconcileError.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ServiceSummary {
@@ -9,6 +10,7 @@ export interface ServiceSummary {
   'revision'?: (number | string | Long);
   'artifact'?: (string);
   'unplaced'?: (string)[];
+  'reconcile_error'?: (_berth_v1_ReconcileError | null);
 }
 
 export interface ServiceSummary__Output {
@@ -18,4 +20,5 @@ export interface ServiceSummary__Output {
   'revision': (number);
   'artifact': (string);
   'unplaced': (string)[];
+  'reconcile_error': (_berth_v1_ReconcileError__Output | null);
 }

@@ -1,0 +1,72 @@
+/**
+ * The mass-failure guard's sticky state (guard.ts judges; this keeps what a
+ * verdict leaves behind): whether failover is paused, why, since when, and when
+ * an operator last resumed it (earlier losses no longer count).
+ *
+ * Stored first, then held: memory changes only once the store has the new state,
+ * so a write that fails leaves both as they were, and a restarted controller
+ * finds what the last one acted on. Saves run one at a time, in call order.
+ */
+import { z } from "zod";
+import type { Same } from "../../shared/same-type.js";
+import type { EventLog, NewEvent } from "../events/event-log.js";
+import type { Store } from "../store/store.js";
+import { decodeRecord, encodeRecord, type Quarantined } from "../store/record.js";
+
+export const GUARD_KEY = "failover/guard";
+
+export interface GuardState {
+  paused: boolean;
+  reason: string;
+  sinceMs: number;
+  resumedAtMs: number;
+}
+
+const nat = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
+/** The stored guard state, failover/guard (controller/store/record.ts decodes with it). */
+export const GuardStateSchema = z.object({ paused: z.boolean(), reason: z.string(), sinceMs: nat, resumedAtMs: nat });
+const exact: Same<z.output<typeof GuardStateSchema>, GuardState> = true;
+void exact;
+
+export const GUARD_INITIAL: GuardState = { paused: false, reason: "", sinceMs: 0, resumedAtMs: 0 };
+
+export class GuardStore {
+  private state: GuardState;
+  private queue: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly store: Store,
+    private readonly events: Pick<EventLog, "op">,
+    initial: GuardState,
+    /** Set when the stored record could not be read: the guard starts from GUARD_INITIAL. */
+    readonly quarantined: Quarantined | undefined,
+  ) {
+    this.state = initial;
+  }
+
+  /** Reads the stored state; an unreadable record is quarantined (see `quarantined`) and the guard starts unpaused. */
+  static async load(store: Store, events: Pick<EventLog, "op">): Promise<GuardStore> {
+    const kv = await store.get(GUARD_KEY);
+    if (!kv) return new GuardStore(store, events, GUARD_INITIAL, undefined);
+    const d = decodeRecord(GuardStateSchema, kv.value);
+    if (d.ok) return new GuardStore(store, events, d.rec, undefined);
+    return new GuardStore(store, events, GUARD_INITIAL, { key: kv.key, reason: d.reason, modRevision: kv.modRevision });
+  }
+
+  get current(): GuardState {
+    return this.state;
+  }
+
+  /**
+   * Stores `next` (with its event, in one txn), then holds it. A rejected write
+   * rejects this promise and leaves the held state as it was.
+   */
+  save(next: GuardState, ev: NewEvent): Promise<void> {
+    const run = this.queue.then(async () => {
+      await this.store.txn([], [{ type: "put", key: GUARD_KEY, value: encodeRecord(next) }, this.events.op(ev).op]);
+      this.state = next;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
