@@ -94,13 +94,15 @@ export function unary<Req, Res>(
   need: OperatorRole,
   name: string,
   fn: (req: Req, who: Principal) => Promise<Res>,
+  /** `readOnly`: it changes nothing, so only its refusals are audited (HasArtifact needs operator, yet only reads). */
+  opts: { readOnly?: boolean } = {},
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     let who: Principal | undefined;
     // Mutating calls are audited however they end, refusals included; so is
     // every caller nobody could identify (the audit log sums those per source).
     const audit = (code: number, error: string): void => {
-      if (!d.audit || (need === "viewer" && who !== undefined)) return;
+      if (!d.audit || (who !== undefined && (need === "viewer" || (opts.readOnly === true && code === 0)))) return;
       void d.audit
         .append({ tokenId: who?.tokenId ?? "", role: who?.role ?? "", method: name, request: summarize(call.request), code, error, peer: call.getPeer() })
         .catch((err: unknown) => d.log.error({ err, method: name }, "writing the audit log failed"));

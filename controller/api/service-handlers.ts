@@ -141,7 +141,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       if (!SHA256.test(req.sha256)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "sha256: expected 64 hex characters");
       const size = await d.artifacts.size(req.sha256);
       return { present: size !== undefined, size: size ?? 0 };
-    }),
+    }, { readOnly: true }),
 
     UploadArtifact(call, callback) {
       let who: { tokenId: string; role: string } | undefined;

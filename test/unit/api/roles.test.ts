@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadProtos } from "../../../shared/proto.js";
 import type { OperatorRole } from "../../../controller/auth/tokens.js";
-import { startTestController, type TestController } from "./controller.js";
+import { startTestController, unaryP, type TestController } from "./controller.js";
 
 const PROTO = new URL("../../../proto/berth/v1/operator.proto", import.meta.url);
 
@@ -90,5 +90,25 @@ describe("operator RPC roles", () => {
     const c = ctl.client(ctl.tokens.viewer);
     const err = await new Promise<grpc.ServiceError | null>((resolve) => c.client.HasArtifact({ sha256: "0".repeat(64) }, c.md, (e) => resolve(e)));
     expect(err?.code).toBe(grpc.status.PERMISSION_DENIED);
+  });
+
+  it("HasArtifact only reads: an operator's answered call is not audited, a viewer's refusal is", async () => {
+    const op = ctl.client(ctl.tokens.operator);
+    await unaryP(op, "HasArtifact", { sha256: "1".repeat(64) });
+    const viewer = ctl.client(ctl.tokens.viewer);
+    await expect(unaryP(viewer, "HasArtifact", { sha256: "2".repeat(64) })).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+    const admin = ctl.client(ctl.tokens.admin);
+    // Audit appends are not awaited by the call: poll for the refusal's entry.
+    const deadline = Date.now() + 5_000;
+    let has: { code: number }[] = [];
+    while (Date.now() < deadline) {
+      const res = await unaryP<object, { entries: { method: string; code: number }[] }>(admin, "ListAudit", { limit: 1000 });
+      has = res.entries.filter((e) => e.method === "HasArtifact");
+      if (has.some((e) => e.code === grpc.status.PERMISSION_DENIED)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Earlier tests here refuse HasArtifact too; none of its answered calls may be there.
+    expect(has.some((e) => e.code === grpc.status.PERMISSION_DENIED)).toBe(true);
+    expect(has.filter((e) => e.code === grpc.status.OK)).toEqual([]);
   });
 });
