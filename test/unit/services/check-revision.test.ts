@@ -120,7 +120,7 @@ describe("apply --check-revision", () => {
     const before = (await raw.scan("services/")).map((kv) => kv.value);
     expect(await applyChecked(a, pl)).toBe(false);
     // Only b's write landed; db is as it was.
-    expect((await raw.scan("services/")).map((kv) => kv.value)).toEqual([before[0], JSON.stringify({ ...svc("web", 7), updatedAtMs: 2 })]);
+    expect((await raw.scan("services/")).map((kv) => kv.value)).toEqual([before[0], JSON.stringify({ schemaVersion: 1, ...svc("web", 7), updatedAtMs: 2 })]);
     // The apply's retry (plan again from the reloaded cache, same check revision) is refused.
     await expect(applyChecked(a, { ...plan(a, [file("web", 1), file("db", 4)]), revision: pl.revision })).rejects.toThrow(/web updated at revision/);
   });

@@ -27,7 +27,7 @@ describe("stored records", () => {
     expect(reason(InstanceRecordSchema, "[1,2]")).toBe("not a JSON object");
     expect(reason(InstanceRecordSchema, JSON.stringify({ ...inst, schemaVersion: 2 }))).toMatch(/schemaVersion 2 is newer than this controller reads \(up to 1\)/);
     expect(reason(InstanceRecordSchema, JSON.stringify({ ...inst, schemaVersion: "1" }))).toMatch(/schemaVersion: expected a whole number/);
-    expect(reason(InstanceRecordSchema, JSON.stringify({ ...inst, epoch: -1, avoidHosts: "h2" }))).toMatch(/epoch: .*; avoidHosts: /);
+    expect(reason(InstanceRecordSchema, JSON.stringify({ ...inst, epoch: -1, failures: "h2" }))).toMatch(/epoch: .*; failures: /);
     const absurd = { ...svc, spec: { ...svc.spec, update: { ...svc.spec.update, maxSurge: 1e9 } } };
     expect(reason(ServiceRecordSchema, JSON.stringify(absurd))).toMatch(/spec\.update\.maxSurge: .*10000/);
     const noDuration = { ...svc, spec: { ...svc.spec, update: { ...svc.spec.update, drainTimeMs: Number.MAX_SAFE_INTEGER } } };
