@@ -1,19 +1,31 @@
 /**
- * `npm run bench:rollout -- [--hosts 8] [--trials 3] [--min-healthy 1s] [--drain 1s]`
+ * `npm run bench:rollout -- [--hosts 8] [--trials 3] [--case both|nowait|waits] [--min-healthy 1s] [--drain 1s]`
  *
  * How close does a rolling restart come to the least time the work needs? On the
  * cluster harness (a network namespace per host, as root; 127.x otherwise): a
- * controller, N agents, a service of N instances (maxUnavailable 1), restarted
- * with `berth restart`. With one instance out at a time nothing overlaps, so
- * the floor is the sum, per instance, of
- *   its process start → first healthy check   (measured: instance.starting → instance.healthy events)
- *   + minHealthyTime                           (it must serve that long before the next one goes)
- *   + drainTime                                (it leaves the endpoints that long before it stops)
- * and the rollout's own time is its record's start → end. Everything berth adds
- * (deciding, pushing assignments, stopping the old process, noticing health and
- * the end of each wait) is the difference. Target: ≤ 1.15 × the floor.
+ * controller, N agents, a service of N instances one per host (maxUnavailable 1),
+ * restarted with `berth restart -w`. With one instance out at a time nothing
+ * overlaps, so the floor is a sum over the instances. Two cases:
+ *
+ * nowait  `python3 -m http.server`, health every 50ms, minHealthyTime 0s, drainTime 0s:
+ *         nothing to wait for but the work itself. Its floor is measured by doing
+ *         that work by hand on the same hosts, one host after another: SIGTERM a
+ *         copy, wait for it to exit, start the next, poll /healthz (every health
+ *         interval) until 200. Compared with the wall time of `berth restart -w`
+ *         (the CLI's own start-up included). Target: ≤ 1.2 × the floor. Any wait
+ *         berth adds per step (a step waiting for a tick or heartbeat) shows here:
+ *         it once cost ~1 s per instance, 8× the floor.
+ * waits   the fixture service with minHealthyTime and drainTime (--min-healthy,
+ *         --drain): the floor is, per instance,
+ *           its process start → first healthy check   (instance.starting → instance.healthy events)
+ *           + minHealthyTime + drainTime
+ *         against the rollout record's start → end. Target: ≤ 1.15 × the floor.
+ *
+ * Everything berth adds (deciding, pushing assignments, stopping the old process,
+ * noticing health and the end of each wait) is the difference.
  */
 import { resolve } from "node:path";
+import { performance } from "node:perf_hooks";
 import { parseDurationMs } from "../shared/duration.js";
 import { Cluster, ROOT, type EventJson } from "../test/cluster/harness/cluster.js";
 import { waitFor } from "../test/cluster/harness/wait.js";
@@ -25,19 +37,56 @@ function arg(name: string, dflt: string): string {
 
 const hosts = Number(arg("hosts", "8"));
 const trials = Number(arg("trials", "3"));
+const which = arg("case", "both");
 const minHealthy = arg("min-healthy", "1s");
 const drain = arg("drain", "1s");
 if (!Number.isInteger(hosts) || hosts < 1 || hosts > 32) throw new Error("--hosts: 1..32");
 if (!Number.isInteger(trials) || trials < 1 || trials > 20) throw new Error("--trials: 1..20");
+if (!["both", "nowait", "waits"].includes(which)) throw new Error("--case: both, nowait or waits");
 const minHealthyMs = parseDurationMs(minHealthy);
 const drainMs = parseDurationMs(drain);
 
-const spec = `name: bench
-artifact: ${resolve(ROOT, "test/fixtures/svc")}
-run: { command: node, args: [server.js], env: { PORT: "8080" }, stopTimeout: 5s }
-instances: ${hosts}
-health: { http: { port: 8080, path: /healthz }, interval: 100ms, timeout: 80ms }
-update: { maxUnavailable: 1, minHealthyTime: ${minHealthy}, drainTime: ${drain}, healthyDeadline: 1m }
+/** The no-wait case's health interval, also the by-hand poll interval. */
+const NOWAIT_INTERVAL_MS = 50;
+/** The by-hand floor's copies listen here, beside berth's on 8080. */
+const HAND_PORT = 8081;
+
+/**
+ * One host's share of the by-hand floor, run on that host: a copy is started and
+ * healthy first (untimed); then SIGTERM it, wait for its exit, start another, poll
+ * /healthz until 200. Prints the timed part in ms. argv: addr port dir intervalMs.
+ */
+const HAND = `
+const { spawn } = require("node:child_process");
+const http = require("node:http");
+const [addr, port, dir, interval] = process.argv.slice(1);
+const start = () => spawn("python3", ["-m", "http.server", port, "--bind", addr], { cwd: dir, stdio: "ignore" });
+const ok = () => new Promise((res) => {
+  const r = http.get({ host: addr, port: Number(port), path: "/healthz", timeout: 1000 }, (s) => { s.resume(); res(s.statusCode === 200); });
+  r.on("error", () => res(false));
+  r.on("timeout", () => r.destroy());
+});
+const healthy = async () => {
+  const deadline = Date.now() + 30000;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error("not healthy within 30 s");
+    await new Promise((r) => setTimeout(r, Number(interval)));
+  }
+};
+const exited = (p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once("exit", r)));
+(async () => {
+  const a = start();
+  await healthy();
+  const t0 = performance.now();
+  a.kill("SIGTERM");
+  await exited(a);
+  const b = start();
+  await healthy();
+  const ms = performance.now() - t0;
+  b.kill("SIGTERM");
+  await exited(b);
+  console.log(Math.round(ms));
+})().catch((e) => { console.error(String(e)); process.exit(1); });
 `;
 
 interface RolloutJson {
@@ -47,24 +96,101 @@ interface RolloutJson {
   ended_at_ms: number;
 }
 
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const worst = (xs: number[]): number => Math.max(...xs);
+const r3 = (x: number): number => Number(x.toFixed(3));
+
 const c = await Cluster.start({ hosts, ttl: "5s", heartbeat: "1s" });
 const stop = async (): Promise<void> => {
   await c.destroy();
 };
 process.once("SIGINT", () => void stop().then(() => process.exit(130)));
-try {
+
+async function ready(name: string): Promise<void> {
+  // Every instance in service first: a copy still warming up is out of service already,
+  // and a rollout replaces those at once, for free.
+  await c.waitForStatus(name, (s) => s.instances.filter((i) => i.state === "healthy").length === hosts, `${hosts} healthy`, 120_000);
+  await waitFor(async () => ((await c.cliJson<unknown[]>(["endpoints", name])).length === hosts ? true : undefined), { timeoutMs: 60_000, intervalMs: 200, what: `${hosts} endpoints of ${name}` });
+}
+
+/** `berth restart -w`'s wall time, and that of a one-call command (`rollout status`): the CLI's own start-up and connect, which loaded machines make large. */
+async function restart(name: string, t: number): Promise<{ wallMs: number; cliMs: number; ro: RolloutJson; ev: EventJson[] }> {
+  const t0 = performance.now();
+  const w = await c.cli(["restart", name, "-w"], { timeoutMs: 300_000 });
+  const wallMs = Math.round(performance.now() - t0);
+  if (w.code !== 0) throw new Error(`${name} trial ${t}: the rollout did not succeed: ${w.stdout}${w.stderr}`);
+  const t1 = performance.now();
+  const ro = JSON.parse((await c.cli(["rollout", "status", name, "-o", "json"])).stdout) as RolloutJson;
+  const cliMs = Math.round(performance.now() - t1);
+  const ev = (await c.events()).filter((e) => e.service === name && e.time_ms >= ro.started_at_ms && e.time_ms <= ro.ended_at_ms);
+  return { wallMs, cliMs, ro, ev };
+}
+
+/** The longest wait between a drain and its replace: a step berth delayed though nothing was left to wait for. */
+function worstDrainToReplace(ev: EventJson[]): number {
+  let most = 0;
+  for (const d of ev.filter((e) => e.type === "rollout.drain")) {
+    const r = ev.find((e) => e.type === "rollout.replace" && e.host === d.host && e.time_ms >= d.time_ms);
+    if (r) most = Math.max(most, r.time_ms - d.time_ms);
+  }
+  return most;
+}
+
+async function noWait(): Promise<Record<string, unknown>> {
+  const artifact = await c.specDir("nowait-files", { healthz: "ok\n", "index.html": "nowait\n" });
+  const spec = `name: nowait
+artifact: ${artifact}
+run: { command: sh, args: [-c, 'exec python3 -m http.server 8080 --bind "$BERTH_ADVERTISE_ADDR"'], stopTimeout: 5s }
+instances: ${hosts}
+health: { http: { port: 8080, path: /healthz }, interval: ${NOWAIT_INTERVAL_MS}ms, timeout: 40ms }
+update: { maxUnavailable: 1, minHealthyTime: 0s, drainTime: 0s, healthyDeadline: 1m }
+`;
+  const r = await c.apply(await c.specDir("nowait", { "nowait.yaml": spec }));
+  if (r.code !== 0) throw new Error(`apply failed: ${r.stderr}`);
+  await ready("nowait");
+  const results: { wallMs: number; cliMs: number; rolloutMs: number; floorMs: number; handMs: number[]; worstDrainToReplaceMs: number }[] = [];
+  for (let t = 1; t <= trials; t++) {
+    const handMs: number[] = [];
+    for (let i = 1; i <= hosts; i++) {
+      const h = await c.topo.run(i, [process.execPath, "-e", HAND, c.topo.hostAddr(i), String(HAND_PORT), artifact, String(NOWAIT_INTERVAL_MS)], { timeoutMs: 60_000 });
+      if (h.code !== 0) throw new Error(`by hand on host ${i}: ${h.stderr}`);
+      handMs.push(Number(h.stdout.trim()));
+    }
+    const floorMs = handMs.reduce((a, b) => a + b, 0);
+    await ready("nowait");
+    const { wallMs, cliMs, ro, ev } = await restart("nowait", t);
+    const worstGap = worstDrainToReplace(ev);
+    results.push({ wallMs, cliMs, rolloutMs: ro.ended_at_ms - ro.started_at_ms, floorMs, handMs, worstDrainToReplaceMs: worstGap });
+    console.log(`nowait trial ${t}: restart -w ${wallMs} ms (rollout record ${ro.ended_at_ms - ro.started_at_ms} ms; a one-call CLI command ${cliMs} ms), floor by hand ${floorMs} ms (${handMs.join(", ")}), ratio ${(wallMs / floorMs).toFixed(3)}; worst drain → replace ${worstGap} ms`);
+  }
+  const ratios = results.map((x) => x.wallMs / x.floorMs);
+  const rolloutRatios = results.map((x) => x.rolloutMs / x.floorMs);
+  const netRatios = results.map((x) => (x.wallMs - x.cliMs) / x.floorMs);
+  const d = await c.cli(["delete", "nowait"]);
+  if (d.code !== 0) throw new Error(`delete nowait: ${d.stderr}`);
+  // Its hosts free up as its copies stop; the next case waits for its own to be healthy.
+  console.log(`
+rollout bench, no waits (${c.topo.mode}, ${hosts} hosts, python3 -m http.server, health every ${NOWAIT_INTERVAL_MS}ms, maxUnavailable 1, minHealthyTime 0s, drainTime 0s, ${trials} trials)
+  floor  = Σ per host, serially, by hand: SIGTERM → exited → start → first 200 from /healthz
+  ratio restart -w wall / floor: median ${r3(median(ratios))}, worst ${r3(worst(ratios))}   [target ≤ 1.2]
+  (restart -w wall − a one-call CLI command) / floor: median ${r3(median(netRatios))}; rollout record start → end / floor: median ${r3(median(rolloutRatios))}`);
+  return { case: "nowait", results, ratio: { median: r3(median(ratios)), worst: r3(worst(ratios)) }, netRatio: { median: r3(median(netRatios)) }, rolloutRatio: { median: r3(median(rolloutRatios)) }, ok: median(ratios) <= 1.2 };
+}
+
+async function withWaits(): Promise<Record<string, unknown>> {
+  const spec = `name: bench
+artifact: ${resolve(ROOT, "test/fixtures/svc")}
+run: { command: node, args: [server.js], env: { PORT: "8080" }, stopTimeout: 5s }
+instances: ${hosts}
+health: { http: { port: 8080, path: /healthz }, interval: 100ms, timeout: 80ms }
+update: { maxUnavailable: 1, minHealthyTime: ${minHealthy}, drainTime: ${drain}, healthyDeadline: 1m }
+`;
   const r = await c.apply(await c.specDir("bench", { "bench.yaml": spec }));
   if (r.code !== 0) throw new Error(`apply failed: ${r.stderr}`);
-  await c.waitForStatus("bench", (s) => s.instances.filter((i) => i.state === "healthy").length === hosts, `${hosts} healthy`, 120_000);
   const results: { actualMs: number; floorMs: number; startToHealthyMs: number[] }[] = [];
   for (let t = 1; t <= trials; t++) {
-    // Every instance in service first (healthy for minHealthyTime): a copy still
-    // warming up is out of service already, and a rollout replaces those at once, for free.
-    await waitFor(async () => ((await c.cliJson<unknown[]>(["endpoints", "bench"])).length === hosts ? true : undefined), { timeoutMs: 60_000, intervalMs: 200, what: `${hosts} endpoints` });
-    const w = await c.cli(["restart", "bench", "-w"], { timeoutMs: 300_000 });
-    if (w.code !== 0) throw new Error(`trial ${t}: the rollout did not succeed: ${w.stdout}${w.stderr}`);
-    const ro = JSON.parse((await c.cli(["rollout", "status", "bench", "-o", "json"])).stdout) as RolloutJson;
-    const ev: EventJson[] = (await c.events()).filter((e) => e.service === "bench" && e.time_ms >= ro.started_at_ms && e.time_ms <= ro.ended_at_ms);
+    await ready("bench");
+    const { ro, ev } = await restart("bench", t);
     // Per host, its new copy's start → first healthy report.
     const startToHealthy: number[] = [];
     for (const s of ev.filter((e) => e.type === "instance.starting")) {
@@ -75,18 +201,22 @@ try {
     const floorMs = startToHealthy.reduce((a, b) => a + b, 0) + hosts * (minHealthyMs + drainMs);
     const actualMs = ro.ended_at_ms - ro.started_at_ms;
     results.push({ actualMs, floorMs, startToHealthyMs: startToHealthy });
-    console.log(`trial ${t}: rollout ${actualMs} ms, floor ${floorMs} ms, ratio ${(actualMs / floorMs).toFixed(3)} (start→healthy ${startToHealthy.join(", ")} ms)`);
+    console.log(`waits trial ${t}: rollout ${actualMs} ms, floor ${floorMs} ms, ratio ${(actualMs / floorMs).toFixed(3)} (start→healthy ${startToHealthy.join(", ")} ms)`);
   }
-  const ratios = results.map((x) => x.actualMs / x.floorMs).sort((a, b) => a - b);
-  const median = ratios[Math.floor((ratios.length - 1) / 2)]!;
-  const worst = ratios[ratios.length - 1]!;
-  const res = { bench: "rollout", mode: c.topo.mode, hosts, trials, minHealthyMs, drainMs, results, ratio: { median: Number(median.toFixed(3)), worst: Number(worst.toFixed(3)) } };
+  const ratios = results.map((x) => x.actualMs / x.floorMs);
   console.log(`
-rollout bench (${c.topo.mode}, ${hosts} hosts, maxUnavailable 1, minHealthyTime ${minHealthy}, drainTime ${drain}, ${trials} trials)
+rollout bench, with waits (${c.topo.mode}, ${hosts} hosts, maxUnavailable 1, minHealthyTime ${minHealthy}, drainTime ${drain}, ${trials} trials)
   floor  = Σ (start → first healthy) + ${hosts} × (minHealthyTime + drainTime)
-  ratio rollout / floor: median ${res.ratio.median}, worst ${res.ratio.worst}   [target ≤ 1.15]`);
-  console.log(JSON.stringify(res));
-  process.exitCode = median <= 1.15 ? 0 : 1;
+  ratio rollout / floor: median ${r3(median(ratios))}, worst ${r3(worst(ratios))}   [target ≤ 1.15]`);
+  return { case: "waits", minHealthyMs, drainMs, results, ratio: { median: r3(median(ratios)), worst: r3(worst(ratios)) }, ok: median(ratios) <= 1.15 };
+}
+
+try {
+  const out: Record<string, unknown>[] = [];
+  if (which !== "waits") out.push(await noWait());
+  if (which !== "nowait") out.push(await withWaits());
+  console.log(JSON.stringify({ bench: "rollout", mode: c.topo.mode, hosts, trials, cases: out }));
+  process.exitCode = out.every((o) => o.ok === true) ? 0 : 1;
 } finally {
   await stop();
 }

@@ -129,6 +129,11 @@ export class ReconcileLoop {
     this.runner.kick();
   }
 
+  /** Resolves when no pass runs or is queued, without asking for one (tests: what the loop does by itself). */
+  idle(): Promise<void> {
+    return this.runner.settled();
+  }
+
   /** Resolves after a pass that started after this call has finished. */
   async settle(): Promise<void> {
     await this.runner.settled();
@@ -214,7 +219,11 @@ export class ReconcileLoop {
     clearTimeout(this.wake);
     const retryAt = Math.min(...[...errors.values()].map((e) => e.retryAtMs ?? Number.POSITIVE_INFINITY));
     const wakeAt = Math.min(d.wakeAtMs ?? Number.POSITIVE_INFINITY, retryAt);
-    if (Number.isFinite(wakeAt)) {
+    // Due already: this pass's own decisions made the next step due now (a drain with
+    // drainTime 0 makes its replace due at once). Then the pass runs again right after
+    // committing (below), not on whatever tick or heartbeat comes next — ~1 s per step.
+    const dueNow = wakeAt <= nowMs;
+    if (Number.isFinite(wakeAt) && !dueNow) {
       // Clamped: a deadline past Node's timer range (a stored 30d) would otherwise fire at once, every pass.
       this.wake = setTimeoutClamped(() => this.kick(), wakeAt - this.d.now() + 5);
       this.wake.unref();
@@ -230,6 +239,8 @@ export class ReconcileLoop {
         else this.d.log.info({ service: e.service, host: e.host, event: e.type }, e.message);
       }
       for (const fn of this.commitListeners) fn(events);
+      // Only after a commit: a pass that changed nothing would decide the same again, and spin.
+      if (dueNow) this.runner.requeue();
     }
     // Only what was committed counts: a pass that lost a conflict is run again and fails again.
     this.errors = errors;

@@ -188,7 +188,12 @@ export interface NextStepInput {
 export interface NextStepResult {
   rollout: RolloutState;
   actions: Action[];
-  /** The earliest future deadline or timer (drain end, minHealthyTime reached, healthyDeadline, progressDeadline); null: nothing is timed. */
+  /**
+   * The earliest future deadline or timer (drain end, minHealthyTime reached,
+   * healthyDeadline, progressDeadline); null: nothing is timed. ≤ nowMs only when
+   * this call's own actions make the next step due at once (a drain with drainTime 0):
+   * the shell then steps again right after committing them.
+   */
   wakeAtMs: number | null;
   events: RolloutEvent[];
   /** Set on the call that fails a rollout with autoRevert: start startRollout(service, toRevision, revertTo, now, { autoReverted: true }). */
@@ -632,14 +637,21 @@ export function nextStep(input: NextStepInput): NextStepResult {
     }
   }
 
-  const result: NextStepResult = { rollout: r, actions, wakeAtMs: wakeAt(r, modeOf(r.status), u, input.slots, nowMs), events };
+  const result: NextStepResult = { rollout: r, actions, wakeAtMs: wakeAt(r, modeOf(r.status), u, input.slots, actions, nowMs), events };
   if (revertTo !== undefined) result.revertTo = revertTo;
   return result;
 }
 
-/** The earliest stored deadline or timer after now; earlier ones have been acted on in this call. */
-function wakeAt(r: RolloutState, mode: Mode, u: UpdateSpec, slots: readonly SlotView[], nowMs: number): number | null {
+/**
+ * The earliest stored deadline or timer after now; earlier ones have been acted on in
+ * this call. The views are from before this call's actions, so the drains it issues
+ * are not in them: their ends count too, and with drainTime 0 that end is now — the
+ * replace is due as soon as the drain is committed (the shell runs again at once,
+ * rather than on whatever tick or heartbeat comes next).
+ */
+function wakeAt(r: RolloutState, mode: Mode, u: UpdateSpec, slots: readonly SlotView[], issued: readonly Action[], nowMs: number): number | null {
   if (mode === "finished") return null;
+  const due = issued.filter((a) => a.kind === "drain" || a.kind === "retire").map(() => nowMs + u.drainTimeMs);
   const times: number[] = [];
   for (const v of slots) {
     // Drain ends: an in-place replacement, a retire the shell finishes, or a failed rollout's unwind.
@@ -653,6 +665,6 @@ function wakeAt(r: RolloutState, mode: Mode, u: UpdateSpec, slots: readonly Slot
     if (r.batch !== null) times.push(healthyDeadlineAt(r.batch, u));
     times.push(r.lastProgressAtMs + u.progressDeadlineMs);
   }
-  const future = times.filter((t) => t > nowMs);
-  return future.length === 0 ? null : Math.min(...future);
+  const next = [...times.filter((t) => t > nowMs), ...due];
+  return next.length === 0 ? null : Math.min(...next);
 }

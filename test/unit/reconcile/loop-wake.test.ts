@@ -3,6 +3,10 @@
  * Node's timers hold (2^31−1 ms, ~24.8 days) must not turn into a 1 ms timer: a
  * record stored with progressDeadline 30d (by an older version, or written by hand)
  * once made the controller run a full pass every millisecond.
+ *
+ * A step that is due at once is taken at once (issue 12): a rolling restart with
+ * drainTime 0 waited ~1 s after each drain — for the next tick or heartbeat — before
+ * the replace its own pass had made due.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -12,6 +16,7 @@ import { openLevelStore } from "../../../controller/store/level-store.js";
 import type { Store } from "../../../controller/store/store.js";
 import { EventLog } from "../../../controller/events/event-log.js";
 import { ServiceState } from "../../../controller/services/state.js";
+import type { ObservedInstance } from "../../../controller/services/records.js";
 import { HostRegistry } from "../../../controller/hosts/registry.js";
 import { ReconcileLoop, RECONCILE_TICK_MS } from "../../../controller/reconcile/loop.js";
 import { startRollout } from "../../../controller/rollout/next-step.js";
@@ -63,5 +68,47 @@ describe("the reconcile loop's wake-up", () => {
     // Less than one tick of (fake) time: nothing is due, so nothing should run.
     await vi.advanceTimersByTimeAsync(RECONCILE_TICK_MS - 100);
     expect(passes - settled).toBe(0);
+  });
+
+  it("the replace after a drain with drainTime 0 is taken by the loop itself, with no tick or heartbeat", async () => {
+    dir = await mkdtemp(join(tmpdir(), "berth-loop-due-"));
+    store = await openLevelStore(dir);
+    const events = new EventLog(store, () => NOW);
+    await events.init();
+    const registry = new HostRegistry(store, events);
+    for (const id of ["h1", "h2"]) {
+      await registry.create({ id, labels: {}, advertiseAddr: "127.0.0.1", facts: null, health: "ready", healthSinceMs: NOW, cordoned: false, joinedAtMs: NOW, certSerial: "" }, { compares: [], ops: [] }, { type: "host.joined", host: id, message: "joined" });
+    }
+    const state = new ServiceState(store, events);
+    await state.load();
+    const spec = normalizeSpec({ name: "web", run: { command: "x" }, instances: 2, update: { maxUnavailable: 1, minHealthyTime: "0s", drainTime: "0s" } });
+    const ok = await state.commit({
+      putServices: [{ name: "web", spec, revision: 2, latestRevision: 2, previousRevision: 1, history: [{ revision: 1, spec }], createdAtMs: NOW, updatedAtMs: NOW }],
+      putInstances: [
+        { service: "web", slot: 0, hostId: "h1", epoch: 1, revision: 1, pinnedHost: "", moveTo: null },
+        { service: "web", slot: 1, hostId: "h2", epoch: 1, revision: 1, pinnedHost: "", moveTo: null },
+      ],
+      putRollouts: [startRollout("web", 1, 2, NOW)],
+    });
+    expect(ok).toBe(true);
+
+    // No timer fires unless the test advances it: ticks and wake-ups cannot help.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+    loop = new ReconcileLoop({ state, registry, log: createLogger("test", "silent"), now: () => NOW, failover: () => ({ paused: false, controllerStartedAtMs: NOW }) });
+    const healthy = (hostId: string, slot: number): ObservedInstance => ({ hostId, service: "web", instance: `web-${slot}`, epoch: 1, revision: 1, state: "healthy", detail: "", restarts: 0, sinceMs: NOW - 10_000, pid: 1, resourcesEnforced: false, resourcesNote: "", installTail: "" });
+    loop.observed.set("h1", healthy("h1", 0));
+    loop.observed.set("h2", healthy("h2", 1));
+    let passes = 0;
+    loop.onPass(() => passes++);
+    loop.start(); // one kick, as a restart request would give
+    await loop.idle();
+
+    const types = (await events.list({ limit: 100 })).map((e) => e.type).filter((t) => t.startsWith("rollout."));
+    expect(types).toEqual(["rollout.batch", "rollout.drain", "rollout.replace"]);
+    expect(state.instancesOf("web").find((i) => i.slot === 0)).toMatchObject({ revision: 2, epoch: 2, drainingSinceMs: null });
+    // Then it stops: the replace waits for the agent's report, and a pass that changes nothing does not run again.
+    expect(passes).toBe(2);
+    await vi.advanceTimersByTimeAsync(RECONCILE_TICK_MS - 100);
+    expect(passes).toBe(2);
   });
 });

@@ -85,6 +85,19 @@ describe("rollout: in place, maxUnavailable 1", () => {
   });
 });
 
+describe("rollout: a step that is due at once", () => {
+  // The views given to nextStep are from before its own actions: the end of a drain it
+  // issues must still be its wake-up, and with drainTime 0 that is now (issue 12).
+  it("a drain it issues makes the replace due after drainTime, now when drainTime is 0", () => {
+    const views = [slot(0, 1), slot(1, 1)];
+    for (const drainTimeMs of [0, 500]) {
+      const out = nextStep({ rollout: startRollout("web", 1, 2, 1000), update: update({ drainTimeMs }), instances: 2, slots: views, spareHosts: 0, nowMs: 1000 });
+      expect(out.actions).toEqual([{ kind: "drain", slot: 0 }]);
+      expect(out.wakeAtMs).toBe(1000 + drainTimeMs);
+    }
+  });
+});
+
 describe("rollout: canary", () => {
   it("stops after one slot until promoted, without failing while it waits, then finishes", () => {
     const sim = new Sim({ instances: 4, update: update({ canary: 1, progressDeadlineMs: 15_000 }), spares: 0, from: 1, to: 2, startDelayMs: v2In2s });
