@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Cluster, type EventJson, type StatusJson } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
 import { svcSpec } from "./harness/specs.js";
+import { listCopies } from "./harness/copies.js";
 
 const exec = promisify(execFile);
 const TTL_MS = 3000;
@@ -146,11 +147,14 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     const st = await deploy("lone", 1, "failover: { stopAfterDisconnect: 2s }\n");
     const victim = st.instances[0]!;
     const i = idx(victim.host);
+    // This run's namespaces only (copies.ts): pgrep would also count other runs' processes.
+    const hostNs = new Map([1, 2, 3, 4, 5].map((n) => [n, `${c.topo.prefix}h${n}`] as [number, string]));
+    const lone = async (): Promise<number> => (await listCopies(hostNs)).filter((x) => x.service === "lone").length;
     let max = 0;
     let sampling = true;
     const probe = (async () => {
       while (sampling) {
-        max = Math.max(max, await copies("lone"));
+        max = Math.max(max, await lone());
         await new Promise((r) => setTimeout(r, 25));
       }
     })();
@@ -163,7 +167,7 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
       await exited;
       const moved = await c.waitForStatus("lone", (s) => s.instances[0]!.host !== victim.host && s.instances[0]!.state === "healthy", "lone replaced", 40_000);
       expect(moved.instances[0]!.epoch).toBe(victim.epoch + 1);
-      expect(await copies("lone")).toBe(1);
+      expect(await lone()).toBe(1);
       // The fault lasts 15 s from the kill, as in the chaos suite: long past the controller's wait.
       await waitFor(async () => Date.now() - killedAt >= 15_000, { timeoutMs: 20_000, intervalMs: 100, what: "15 s since the agent was killed" });
       await revive(i, true);
@@ -174,7 +178,7 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
       await probe;
     }
     expect(max).toBe(1);
-    expect(await copies("lone")).toBe(1);
+    expect(await lone()).toBe(1);
     await remove("lone");
   });
 
