@@ -25,7 +25,7 @@ const hosts = Number(arg("hosts", "6"));
 const actionMs = parseDurationMs(arg("action", "8s"));
 const boundMs = parseDurationMs(arg("bound", "30s"));
 const agentDownMaxMs = parseDurationMs(arg("agent-down-max", "1500ms"));
-// Leaves out the known gap: a dead agent cannot fence (test/cluster/harness/chaos.ts).
+// Spares the self-fenced singleton's host from agent kills (test/cluster/harness/chaos.ts).
 const killFencedAgent = !process.argv.includes("--spare-fenced-agent");
 if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10_000) throw new Error("--rounds: 1..10000");
 if (!Number.isInteger(seed) || seed < 0) throw new Error("--seed: a non-negative integer");

@@ -50,6 +50,12 @@ export interface RunHandle {
   tail(lines: number): Promise<string>;
   follow(onData: (s: string) => void): OutputFollower;
   close(): void;
+  /**
+   * Self-fencing's lease (agent/supervisor/fence-lease.ts): the monotonic deadline
+   * by which the controller must be heard from again, for the watchdog that stops
+   * the process should this agent die. Present when the spec self-fences.
+   */
+  renewLease?(deadlineMono: number): void;
 }
 
 export interface Steps {
@@ -198,7 +204,15 @@ export class Converger {
     if (!c || limit <= 0 || this.fenced || c.state === "stopping" || c.state === "stopped") return;
     const contact = this.o.lastContactMs!();
     const nowMono = this.mono;
-    if (!fenceDue(limit, contact, nowMono)) return;
+    if (!fenceDue(limit, contact, nowMono)) {
+      // The same deadline as ours: should this agent die, the watchdog fences in its place.
+      try {
+        c.run?.renewLease?.(contact + limit);
+      } catch (err) {
+        this.o.log.warn({ instance: c.d.instance, err }, "renewing the fencing lease failed");
+      }
+      return;
+    }
     const quiet = nowMono - contact;
     this.fenced = `self-fenced: no word from the controller for ${(quiet / 1000).toFixed(1)}s (stopAfterDisconnect ${limit / 1000}s)`;
     this.o.log.warn({ instance: c.d.instance, epoch: c.d.epoch, quietMs: quiet }, "self-fencing: stopping the instance");

@@ -14,6 +14,7 @@ import { install, installKey, installLogPath } from "../installer/installer.js";
 import { Supervisor, type SupervisorState } from "../supervisor/supervisor.js";
 import { HealthMonitor } from "../health/checks.js";
 import { resolveUser } from "../supervisor/proc.js";
+import { ensureWatchdog, leaseFiles, removeLease, writeLease } from "../supervisor/fence-lease.js";
 import type { Desired, RunHandle, Steps, Stray } from "./converger.js";
 
 export interface StepsDeps {
@@ -37,8 +38,10 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
   const RECORD = ".process.json";
   const stateFile = (d: Desired): string => join(recordDir, `${d.instance}${RECORD}`);
 
-  const handle = (sup: Supervisor, events: { onRunning(): void; onFailed(reason: string): void; onRestart(): void }): RunHandle => {
+  const handle = (sup: Supervisor, d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(): void }): RunHandle => {
     let last: SupervisorState = sup.state;
+    const fence = leaseFiles(stateFile(d));
+    let leased: number | undefined;
     sup.on("state", (s) => {
       const prev = last;
       last = s;
@@ -52,6 +55,8 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       // cgroupEnforced is set only when limits were asked for; no limits, nothing to report.
       resources: () => ({ enforced: last.cgroupEnforced ?? false, note: last.cgroupEnforced === false ? (last.cgroupReason ?? "not possible on this host") : "" }),
       stop: async () => {
+        // First: the watchdog sees no lease, exits, and never signals the service while we stop it.
+        removeLease(fence);
         await sup.stop();
       },
       tail: (n) => sup.tail(n),
@@ -61,6 +66,17 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
         return sup.follow((b) => onData(dec.write(b)));
       },
       close: () => void sup.detach(),
+      ...(d.spec.failover.stopAfterDisconnectMs > 0
+        ? {
+            renewLease: (deadlineMono: number): void => {
+              // Written when it moves (each heartbeat), not on every check.
+              if (leased === deadlineMono) return;
+              writeLease(fence.lease, deadlineMono);
+              leased = deadlineMono;
+              ensureWatchdog(fence);
+            },
+          }
+        : {}),
     };
   };
 
@@ -107,7 +123,7 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
         cgroup: limits,
         log: deps.log,
       });
-      const h = handle(sup, events);
+      const h = handle(sup, d, events);
       sup.start();
       return h;
     },
@@ -120,10 +136,11 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       }
       if (res.record.specHash !== specHash(d)) {
         // Not what the assignment on record says: stop it rather than guess.
+        removeLease(leaseFiles(stateFile(d)));
         await res.supervisor.stop();
         return undefined;
       }
-      const h = handle(res.supervisor, events);
+      const h = handle(res.supervisor, d, events);
       events.onRunning();
       return h;
     },
@@ -161,6 +178,7 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
           continue;
         }
         const { record } = res;
+        removeLease(leaseFiles(join(recordDir, name)));
         const end = await res.supervisor.stop();
         out.push({
           service: record.config.env.BERTH_SERVICE ?? "",

@@ -63,22 +63,30 @@ export interface FailoverInput {
   paused: boolean;
   /** When this controller started: the last contact of hosts it never heard from. */
   controllerStartedAtMs: number;
-  /** Added to stopAfterDisconnect (with the service's stop timeout) before a replacement starts. @default 1000 */
+  /** Added to stopAfterDisconnect (with the service's stop timeout) before a replacement starts. @default DEFAULT_FENCE_MARGIN_MS */
   fenceMarginMs?: number;
 }
+
+/**
+ * The fencing margin: covers the agent's check period (100 ms) and, should the
+ * agent be dead, its watchdog's lag (WATCHDOG_LAG_MS, 500 ms: grace, check period,
+ * a slow read), with the rest for the last heartbeat in flight.
+ */
+export const DEFAULT_FENCE_MARGIN_MS = 1000;
 
 /**
  * When a lost instance may be replaced. Without self-fencing: now. With it, the
  * isolated copy stops itself stopAfterDisconnect after it last heard from us,
  * then takes up to its stop timeout to exit; the replacement waits for both plus
- * a margin for the ack in flight and the agent's check period. Worked example:
+ * a margin for the ack in flight and the agent's check period — or, when the
+ * agent is dead, its fencing watchdog's lag (agent/supervisor/fence-lease.ts). Worked example:
  * last heartbeat 10:00:00.0, stopAfterDisconnect 5s, stopTimeout 2s, margin 1s →
  * the replacement starts no sooner than 10:00:08.0.
  */
 export function replaceableAtMs(h: HostView, spec: { failover: { stopAfterDisconnectMs: number }; run: { stopTimeoutMs: number } }, f: FailoverInput): number {
   if (spec.failover.stopAfterDisconnectMs <= 0) return 0;
   const lastContact = h.lastHeartbeatMs ?? f.controllerStartedAtMs;
-  return lastContact + spec.failover.stopAfterDisconnectMs + spec.run.stopTimeoutMs + (f.fenceMarginMs ?? 1000);
+  return lastContact + spec.failover.stopAfterDisconnectMs + spec.run.stopTimeoutMs + (f.fenceMarginMs ?? DEFAULT_FENCE_MARGIN_MS);
 }
 
 export interface ReconcileOutput {

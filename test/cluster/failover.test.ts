@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Cluster, type EventJson, type StatusJson } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
 import { svcSpec } from "./harness/specs.js";
+import { listCopies } from "./harness/copies.js";
 
 const exec = promisify(execFile);
 const TTL_MS = 3000;
@@ -140,6 +141,45 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     expect(max).toBe(1);
     expect(await copies("solo")).toBe(1);
     await remove("solo");
+  });
+
+  it("a self-fenced singleton never runs twice while its host's agent is dead (kill -9, 15 s): the watchdog fences it", async () => {
+    const st = await deploy("lone", 1, "failover: { stopAfterDisconnect: 2s }\n");
+    const victim = st.instances[0]!;
+    const i = idx(victim.host);
+    // This run's namespaces only (copies.ts): pgrep would also count other runs' processes.
+    const hostNs = new Map([1, 2, 3, 4, 5].map((n) => [n, `${c.topo.prefix}h${n}`] as [number, string]));
+    const lone = async (): Promise<number> => (await listCopies(hostNs)).filter((x) => x.service === "lone").length;
+    let max = 0;
+    let sampling = true;
+    const probe = (async () => {
+      while (sampling) {
+        max = Math.max(max, await lone());
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    try {
+      const agent = c.agents.get(i)!;
+      const exited = new Promise((r) => agent.once("exit", r));
+      const killedAt = Date.now();
+      // The agent's process group only, as kill -9 of a crashed agent: its service runs in a session of its own.
+      process.kill(-agent.pid!, "SIGKILL");
+      await exited;
+      const moved = await c.waitForStatus("lone", (s) => s.instances[0]!.host !== victim.host && s.instances[0]!.state === "healthy", "lone replaced", 40_000);
+      expect(moved.instances[0]!.epoch).toBe(victim.epoch + 1);
+      expect(await lone()).toBe(1);
+      // The fault lasts 15 s from the kill, as in the chaos suite: long past the controller's wait.
+      await waitFor(async () => Date.now() - killedAt >= 15_000, { timeoutMs: 20_000, intervalMs: 100, what: "15 s since the agent was killed" });
+      await revive(i, true);
+      expect((await c.hosts()).find((h) => h.id === victim.host)!.service).toBe("");
+      expect((await c.status("lone")).instances.every((x) => x.host !== victim.host)).toBe(true);
+    } finally {
+      sampling = false;
+      await probe;
+    }
+    expect(max).toBe(1);
+    expect(await lone()).toBe(1);
+    await remove("lone");
   });
 
   it("with no spare the instance waits as pending with its reason, and lands on a host that joins", async () => {

@@ -48,15 +48,13 @@ export interface ChaosOptions {
   /**
    * Longest time an agent stays dead after its kill -9 (its start takes more). Past
    * stopAfterDisconnect + stopTimeout + 1 s after its last contact (5 s here) the controller
-   * replaces a self-fenced singleton while its old process, which only the dead agent could
-   * stop, still runs. @default 1500
+   * replaces a self-fenced singleton; its old copy has been stopped by then by the fencing
+   * watchdog (agent/supervisor/fence-lease.ts), which does not need the agent. @default 1500
    */
   agentDownMaxMs?: number;
   /**
-   * false: agent kills never hit the host of the self-fenced singleton. A dead agent cannot
-   * fence its instance, and on a loaded machine an agent restarted at once still takes
-   * longer to come back than the controller waits before it replaces the instance; that
-   * known gap (two copies of `solo`) is then left out of the run. @default true
+   * false: agent kills never hit the host of the self-fenced singleton (before the fencing
+   * watchdog, a dead agent could not fence it: two copies of `solo`). @default true
    */
   killFencedAgent?: boolean;
   log?: (line: string) => void;

@@ -14,10 +14,12 @@ import { until } from "../until.js";
 
 const log = createLogger("test", "silent");
 
-function fakeSteps(): Steps & { started: Desired[]; stops: number } {
+function fakeSteps(): Steps & { started: Desired[]; stops: number; leases: number[] } {
   const s = {
     started: [] as Desired[],
     stops: 0,
+    /** Every lease deadline the converger renewed, in order. */
+    leases: [] as number[],
     fetch: async () => null,
     install: async () => undefined,
     start: async (d: Desired, _cwd: string, _env: Record<string, string>, events: { onRunning(): void }): Promise<RunHandle> => {
@@ -32,6 +34,7 @@ function fakeSteps(): Steps & { started: Desired[]; stops: number } {
         tail: async () => "",
         follow: () => ({ close: () => undefined, pause: () => undefined, resume: () => undefined }),
         close: () => undefined,
+        renewLease: (deadlineMono: number) => void s.leases.push(deadlineMono),
       };
     },
     adopt: async () => undefined,
@@ -109,6 +112,28 @@ describe("self-fencing", () => {
     await until(() => steps.stops === 1, "the self-fence to stop the instance", 5_000);
     await until(() => reports.at(-1)?.state === "stopped", "the stopped report");
     expect(reports.at(-1)?.detail).toMatch(/self-fenced: no word from the controller for 3\.1s/);
+  });
+});
+
+describe("the fencing lease", () => {
+  it("is renewed to last contact + stopAfterDisconnect while the controller answers, and no more once fenced", async () => {
+    let mono = 5_000;
+    let contact = 5_000;
+    const steps = fakeSteps();
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s), mono: () => mono, lastContactMs: () => contact });
+    conv.assign(assignment(goodSpec("3s")));
+    await until(() => steps.leases.includes(8_000), "the first lease");
+    contact = 6_000;
+    mono = 6_000;
+    await until(() => steps.leases.includes(9_000), "the lease renewed at the next contact");
+    mono = 9_001;
+    await until(() => steps.stops === 1, "the self-fence");
+    const n = steps.leases.length;
+    mono = 9_500;
+    await until(() => reports.at(-1)?.state === "stopped", "the stopped report");
+    expect(steps.leases.length).toBe(n);
+    expect(Math.max(...steps.leases)).toBe(9_000);
   });
 });
 

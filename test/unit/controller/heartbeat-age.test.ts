@@ -12,7 +12,9 @@ import { EventLog } from "../../../controller/events/event-log.js";
 import { HostRegistry } from "../../../controller/hosts/registry.js";
 import { ServiceState } from "../../../controller/services/state.js";
 import { ReconcileLoop } from "../../../controller/reconcile/loop.js";
-import { replaceableAtMs } from "../../../controller/reconcile/planner.js";
+import { DEFAULT_FENCE_MARGIN_MS, replaceableAtMs } from "../../../controller/reconcile/planner.js";
+import { FENCE_CHECK_MS } from "../../../agent/converge/converger.js";
+import { WATCHDOG_LAG_MS } from "../../../shared/fence.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import { createLogger } from "../../../shared/log/logger.js";
 
@@ -56,5 +58,11 @@ describe("a host's last heartbeat, for the fencing wait", () => {
     // stopAfterDisconnect 5 s, stopTimeout 2 s, margin 1 s: 6 s still to wait, not "long overdue".
     const spec = { failover: { stopAfterDisconnectMs: 5_000 }, run: { stopTimeoutMs: 2_000 } };
     expect(replaceableAtMs(view, spec, { paused: false, controllerStartedAtMs: 0 }) - wall).toBe(6_000);
+  });
+});
+
+describe("the fencing margin", () => {
+  it("covers the agent's check period and, for a dead agent, its watchdog's lag, with room for a heartbeat in flight", () => {
+    expect(DEFAULT_FENCE_MARGIN_MS).toBeGreaterThanOrEqual(Math.max(FENCE_CHECK_MS, WATCHDOG_LAG_MS) + 250);
   });
 });
