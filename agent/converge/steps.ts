@@ -14,6 +14,7 @@ import { install, installKey, installLogPath } from "../installer/installer.js";
 import { Supervisor, type SupervisorState } from "../supervisor/supervisor.js";
 import { HealthMonitor } from "../health/checks.js";
 import { resolveUser } from "../supervisor/proc.js";
+import { expandArgs } from "../supervisor/env.js";
 import type { Desired, RunHandle, Steps, Stray } from "./converger.js";
 
 export interface StepsDeps {
@@ -97,7 +98,8 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
         specHash: specHash(d),
         workDir: cwd,
         command: spec.run.command,
-        args: spec.run.args,
+        // ${NAME} from the instance's environment (run.env expanded, BERTH_*): per instance.
+        args: expandArgs(spec.run.args, env),
         env,
         user: spec.run.user,
         stopSignal: spec.run.stopSignal,

@@ -15,6 +15,7 @@ import { z } from "zod";
 import { parseDurationMs, tryParseDurationMs } from "../duration.js";
 import { LABEL_KEY, LABEL_VALUE } from "../labels.js";
 import { SpecValidationError, specErrorMap, toSpecIssues } from "./issues.js";
+import { INSTANCE_VARS } from "./template.js";
 import type { SpecIssue } from "./issues.js";
 import type { Artifact, HealthCheck, HealthSpec, ServiceSpec } from "./types.js";
 
@@ -234,7 +235,7 @@ const RunSchema = z.strictObject({
         .regex(ENV_NAME, "must be an environment variable name: [A-Za-z_][A-Za-z0-9_]*")
         .refine(
           (k) => !k.startsWith(RESERVED_ENV_PREFIX),
-          "names starting with BERTH_ are reserved: berth sets BERTH_SERVICE, BERTH_INSTANCE, BERTH_EPOCH, BERTH_VERSION, BERTH_ADVERTISE_ADDR",
+          `names starting with BERTH_ are reserved: berth sets ${INSTANCE_VARS.join(", ")}`,
         ),
       stringish,
     )
