@@ -19,6 +19,8 @@ import { clampDelayMs } from "../../shared/timer.js";
 import { monoMs, type Clock } from "../../shared/clock.js";
 import { SERVICE_NAME } from "../../shared/spec/schema.js";
 import { parseWireSpec } from "../../shared/spec/wire.js";
+import { instanceEnv } from "../supervisor/env.js";
+import type { InstanceVar } from "../../shared/spec/template.js";
 import { InstanceFileError, readInstanceFile, removeInstanceFile, writeInstanceFile } from "./instance-file.js";
 
 export type InstanceState = "pending" | "fetching" | "installing" | "starting" | "healthy" | "unhealthy" | "stopping" | "stopped" | "failed";
@@ -420,15 +422,16 @@ export class Converger {
     return join(this.o.dataDir, "instances", d.instance);
   }
 
+  /** The instance's environment: run.env with its ${BERTH_*} references expanded, then BERTH_*. */
   private env(d: Desired): Record<string, string> {
-    return {
-      ...d.spec.run.env,
+    return instanceEnv(d.spec.run.env, {
       BERTH_SERVICE: d.service,
       BERTH_INSTANCE: d.instance,
       BERTH_EPOCH: String(d.epoch),
       BERTH_VERSION: String(d.revision),
       BERTH_ADVERTISE_ADDR: this.o.advertiseAddr(),
-    };
+      // The names apply-time checks accept (shared/spec/template.ts): exactly these.
+    } satisfies Record<InstanceVar, string>);
   }
 
   /** Moves to `state` and reports it; false (nothing sent) when that is where it stands. */

@@ -15,6 +15,7 @@ import { Supervisor, type SupervisorState } from "../supervisor/supervisor.js";
 import { HealthMonitor } from "../health/checks.js";
 import { resolveUser } from "../supervisor/proc.js";
 import { ensureWatchdog, leaseFiles, removeLease, writeLease } from "../supervisor/fence-lease.js";
+import { expandArgs } from "../supervisor/env.js";
 import type { Desired, RunHandle, Steps, Stray } from "./converger.js";
 
 export interface StepsDeps {
@@ -113,7 +114,8 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
         specHash: specHash(d),
         workDir: cwd,
         command: spec.run.command,
-        args: spec.run.args,
+        // ${NAME} from the instance's environment (run.env expanded, BERTH_*): per instance.
+        args: expandArgs(spec.run.args, env),
         env,
         user: spec.run.user,
         stopSignal: spec.run.stopSignal,

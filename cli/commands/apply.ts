@@ -4,7 +4,7 @@
  * are packed and — for apply — uploaded once by digest; then the controller
  * validates again, diffs, and applies all files or none.
  */
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { createReadStream } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
@@ -114,15 +114,18 @@ async function upload(api: Api, p: Prepared["packs"][number]): Promise<void> {
   process.stderr.write(`uploaded ${p.source} (sha256:${p.sha256.slice(0, 12)}, ${p.bytes} bytes)\n`);
 }
 
-/** `--check-revision N`: a store revision as `berth plan` printed it. */
-export function parseCheckRevision(v: string): number {
+/**
+ * `--check-index N`: the state index `berth plan` printed — the controller's store counter,
+ * which is not a service's revision (hence its own name; `--check-revision` is the old flag).
+ */
+export function parseCheckIndex(v: string, flag = "--check-index"): number {
   const n = /^\d{1,16}$/.test(v.trim()) ? Number(v.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(n)) throw new CliError(`--check-revision ${v.slice(0, 40)}: expected the store revision \`berth plan\` printed (a whole number)`, EXIT.usage);
+  if (!Number.isSafeInteger(n)) throw new CliError(`${flag} ${v.slice(0, 40)}: expected the state index \`berth plan\` printed (a whole number)`, EXIT.usage);
   return n;
 }
 
 /** `applyCmd`: the apply that carries out this plan, e.g. "berth apply -f services/ --prune". */
-function printChanges(res: ApplyResponse__Output, applied: boolean, applyCmd: string): number {
+export function printChanges(res: ApplyResponse__Output, applied: boolean, applyCmd: string): number {
   let pending = 0;
   for (const c of res.changes as ServiceChange__Output[]) {
     const mark = c.action === "create" ? colour("green", "+") : c.action === "delete" ? colour("red", "-") : c.action === "update" ? colour("yellow", "~") : " ";
@@ -141,11 +144,13 @@ function printChanges(res: ApplyResponse__Output, applied: boolean, applyCmd: st
   }
   if (!res.changes.length) console.log("no services in the files");
   else if (!pending) console.log("no changes");
-  else if (applied) console.log(`\napplied at revision ${res.revision}; \`berth services\` shows the fleet converge`);
+  // Users see service revisions only ("rolling out revision 2" above); the store counter
+  // is the state index, and only a plan needs it.
+  else if (applied) console.log("\napplied; `berth services` shows the fleet converge");
   else {
-    // The store revision ties the plan to the apply (Nomad's -check-index): it is not a service's revision.
-    console.log(`\n${pending} service${pending > 1 ? "s" : ""} to change, planned at store revision ${res.revision}`);
-    console.log(`\`${applyCmd} --check-revision ${res.revision}\` applies exactly this, or nothing if these services changed since`);
+    // The state index ties the plan to the apply (Nomad's -check-index): it is not a service's revision.
+    console.log(`\n${pending} service${pending > 1 ? "s" : ""} to change, planned against state index ${res.revision}`);
+    console.log(`\`${applyCmd} --check-index ${res.revision}\` applies exactly this, or nothing if these services changed since`);
   }
   return pending;
 }
@@ -162,13 +167,15 @@ export function registerApply(program: Command, global: () => GlobalOpts): void 
         "after",
         `\nExamples:\n  berth ${verb} -f services/\n  berth ${verb} -f services/web.yaml${
           verb === "apply"
-            ? "\n  berth apply -f services/ --wait --timeout 5m\n  berth apply -f services/ --check-revision 51   # 51: the store revision `berth plan` printed; refused if these services changed since"
-            : "\n\nThe plan names the store revision it was made from (the controller's state, not a service's\nrevision): `berth apply --check-revision N` applies it only if nothing it read changed since.\n\nExit codes: 0 planned (with --exit-code: no changes), " + EXIT_PLAN_CHANGES + " changes pending (--exit-code), 2 invalid specs."
+            ? "\n  berth apply -f services/ --wait --timeout 5m\n  berth apply -f services/ --check-index 51   # 51: the state index `berth plan` printed; refused if these services changed since"
+            : "\n\nThe plan names the state index it was made from (a counter of the controller's stored state,\nnot a service's revision): `berth apply --check-index N` applies it only if nothing it read changed since.\n\nExit codes: 0 planned (with --exit-code: no changes), " + EXIT_PLAN_CHANGES + " changes pending (--exit-code), 2 invalid specs."
         }`,
       )
-      .action(async (o: { file: string; prune?: boolean; output: string; exitCode?: boolean; wait?: boolean; timeout?: string; checkRevision?: string }) => {
+      .action(async (o: { file: string; prune?: boolean; output: string; exitCode?: boolean; wait?: boolean; timeout?: string; checkIndex?: string; checkRevision?: string }) => {
         const format = parseFormat(o.output);
-        const check = o.checkRevision !== undefined ? { revision: parseCheckRevision(o.checkRevision) } : null;
+        if (o.checkIndex !== undefined && o.checkRevision !== undefined) throw new CliError("--check-index and --check-revision are the same flag: give one", EXIT.usage);
+        const index = o.checkIndex !== undefined ? parseCheckIndex(o.checkIndex) : o.checkRevision !== undefined ? parseCheckIndex(o.checkRevision, "--check-revision") : undefined;
+        const check = index !== undefined ? { revision: index } : null;
         const timeoutMs = o.wait ? parseTimeout(o.timeout ?? "10m") : 0;
         const prepared = await prepare(o.file);
         // The packed archives are temporary: gone when the command ends, whatever happens.
@@ -191,7 +198,9 @@ export function registerApply(program: Command, global: () => GlobalOpts): void 
     else {
       cmd.option("--wait", "follow the services applied until every instance is healthy at the new revision (exit 1 if not within --timeout)");
       cmd.option("--timeout <duration>", "with --wait: stop waiting after this long (the rollout goes on)", "10m");
-      cmd.option("--check-revision <n>", "apply only if none of the services the files name (with --prune: none at all) changed since store revision n, the one `berth plan` printed; else refuse and change nothing");
+      cmd.option("--check-index <n>", "apply only if none of the services the files name (with --prune: none at all) changed since state index n, the one `berth plan` printed; else refuse and change nothing");
+      // The flag's first name, kept for scripts written against it.
+      cmd.addOption(new Option("--check-revision <n>", "the former name of --check-index").hideHelp());
     }
   }
 }

@@ -48,7 +48,7 @@ function hostsOf(i: InstanceRecord | undefined): string[] {
 export class CheckRevisionError extends Error {
   constructor(
     readonly revision: number,
-    /** What changed, e.g. "web updated at revision 57"; empty when N cannot be checked. */
+    /** What changed, e.g. "web updated at state index 57"; empty when N cannot be checked. */
     readonly changes: readonly string[],
     message: string,
   ) {
@@ -226,7 +226,7 @@ export class ServiceState {
   private async checkUnchanged(since: UnchangedSince): Promise<void> {
     const current = await this.store.revision();
     const n = since.revision;
-    if (n > current) throw new CheckRevisionError(n, [], `--check-revision ${n}: the store is only at revision ${current}; use the revision \`berth plan\` printed`);
+    if (n > current) throw new CheckRevisionError(n, [], `state index ${n} is ahead of the controller's (${current}): use the one \`berth plan\` printed`);
     const all = since.services === "all";
     const names = new Set(all ? [] : since.services);
     const last = new Map<string, string>();
@@ -238,18 +238,18 @@ export class ServiceState {
           const name = key.slice(SERVICE_PREFIX.length);
           if (!all && !names.has(name)) return;
           const what = ev.type === "delete" ? "deleted" : ev.kv.createRevision === ev.revision ? "created" : "updated";
-          last.set(name, `${name} ${what} at revision ${ev.revision}`);
+          last.set(name, `${name} ${what} at state index ${ev.revision}`);
         },
         { fromRevision: n + 1 },
       )
       .catch((err: unknown) => {
-        if (err instanceof CompactedError) throw new CheckRevisionError(n, [], `--check-revision ${n}: the store keeps changes from revision ${err.oldest} on only; plan again`);
+        if (err instanceof CompactedError) throw new CheckRevisionError(n, [], `state index ${n} is older than the controller keeps changes for (from ${err.oldest} on); plan again`);
         throw err;
       });
     watcher.close();
     if (last.size === 0) return;
     const changes = [...last.keys()].sort().map((k) => last.get(k)!);
-    throw new CheckRevisionError(n, changes, `changed since the plan (store revision ${n}): ${changes.join(", ")}; plan again`);
+    throw new CheckRevisionError(n, changes, `changed since the plan (state index ${n}): ${changes.join(", ")}; plan again`);
   }
 
   /**

@@ -1,9 +1,12 @@
 /**
  * Field-level differences between two normalized specs, for `berth plan`: what an apply
- * would change, as `run.env.LOG_LEVEL: "info" → "debug"`. Pure.
+ * would change, as `run.env.LOG_LEVEL: "info" → "debug"` or `update.minHealthyTime: "5s"
+ * → "2s"` — in the words and units of the spec file the user edits, never the stored
+ * form's (`minHealthyTimeMs: 5000`, `health.check.port`). Pure.
  */
 import { formatSpecPath } from "./path.js";
 import type { SpecPath } from "./path.js";
+import { toSpecInput } from "./schema.js";
 import type { ServiceSpec } from "./types.js";
 
 export interface FieldChange {
@@ -24,8 +27,22 @@ export interface FieldChange {
  */
 export function diffSpecs(old: ServiceSpec | undefined, next: ServiceSpec | undefined): FieldChange[] {
   const out: FieldChange[] = [];
-  walk(old, next, [], out);
+  walk(asWritten(old), asWritten(next), [], out);
   return out;
+}
+
+/**
+ * The spec as a user writes it (toSpecInput: every field explicit, durations exact, so two
+ * different values never read the same). A stored artifact keeps its digest beside its
+ * path: new contents at the same path are a change, and the plan must say so.
+ */
+function asWritten(spec: ServiceSpec | undefined): Record<string, unknown> | undefined {
+  if (!spec) return undefined;
+  const input: Record<string, unknown> = { ...toSpecInput(spec) };
+  const a = spec.artifact;
+  if (a) input.artifact = a.kind === "url" ? { url: a.url, sha256: a.sha256 } : { source: a.source, sha256: a.sha256 };
+  // In the stored spec's field order (the order of DESIGN's example), not toSpecInput's.
+  return Object.fromEntries(Object.keys(spec).filter((k) => Object.hasOwn(input, k)).map((k) => [k, input[k]]));
 }
 
 function walk(a: unknown, b: unknown, path: SpecPath, out: FieldChange[]): void {

@@ -122,8 +122,38 @@ export const specErrorMap: z.core.$ZodErrorMap = (iss) => {
   }
 };
 
-/** zod's issues → SpecIssues: unknown keys split one per key, key problems marked as such. */
-export function toSpecIssues(issues: readonly z.core.$ZodIssue[]): SpecIssue[] {
+/**
+ * The wording of a problem that depends on which fields the user wrote: a default they
+ * never wrote is named as such, with the field to set (`timeout defaults to 1s, which
+ * must be shorter than interval (500ms): set health.timeout`). A rule attaches one to its
+ * issue as `params.explain`; toSpecIssues calls it, knowing the input.
+ */
+export type Explain = (written: (path: SpecPath) => boolean) => string;
+
+function explainOf(iss: z.core.$ZodIssue): Explain | undefined {
+  if (iss.code !== "custom") return undefined;
+  const explain: unknown = iss.params?.explain;
+  return typeof explain === "function" ? (explain as Explain) : undefined;
+}
+
+/** Whether `path` is present in `raw`, the spec as written (before defaults). */
+export function writtenIn(raw: unknown): (path: SpecPath) => boolean {
+  return (path) => {
+    let node: unknown = raw;
+    for (const seg of path) {
+      if (typeof node !== "object" || node === null || !Object.hasOwn(node, seg)) return false;
+      node = (node as Record<string | number, unknown>)[seg];
+    }
+    return node !== undefined;
+  };
+}
+
+/**
+ * zod's issues → SpecIssues: unknown keys split one per key, key problems marked as such.
+ * `written` says which fields the input had (writtenIn); without it every field counts
+ * as written.
+ */
+export function toSpecIssues(issues: readonly z.core.$ZodIssue[], written: (path: SpecPath) => boolean = () => true): SpecIssue[] {
   const out: SpecIssue[] = [];
   for (const iss of issues) {
     const path = iss.path.map((p) => (typeof p === "number" ? p : String(p)));
@@ -147,8 +177,10 @@ export function toSpecIssues(issues: readonly z.core.$ZodIssue[]): SpecIssue[] {
       case "invalid_union":
       case "invalid_element":
       case "invalid_value":
-      case "custom":
         out.push({ path, message: iss.message, at: "value" });
+        break;
+      case "custom":
+        out.push({ path, message: explainOf(iss)?.(written) ?? iss.message, at: "value" });
         break;
     }
   }

@@ -11,6 +11,7 @@ import type { SpecIssue } from "./issues.js";
 import { formatSpecPath } from "./path.js";
 import type { SpecPath } from "./path.js";
 import { validateSpec } from "./schema.js";
+import { referenceIssues } from "./template.js";
 import type { ServiceSpec } from "./types.js";
 
 export interface SpecError {
@@ -112,8 +113,11 @@ function parseLocated(text: string, file: string): Located {
 
   const position = (path: SpecPath, target: SpecIssue["at"] = "value") => at(locate(doc, path, target));
   const result = validateSpec(raw);
-  if (result.spec) return { spec: result.spec, errors: [], position };
-  const errors = result.issues.map((i) => ({
+  // Checked here, on what a user wrote, and not in validateSpec: stored and wire specs
+  // go through that too, and one stored before these rules must still load.
+  const references = referenceIssues(raw);
+  if (result.spec && references.length === 0) return { spec: result.spec, errors: [], position };
+  const errors = [...result.issues, ...references].map((i) => ({
     file,
     ...position(i.path, i.at),
     path: formatSpecPath(i.path),

@@ -14,8 +14,11 @@ import os from "node:os";
 import { z } from "zod";
 import { parseDurationMs, tryParseDurationMs } from "../duration.js";
 import { LABEL_KEY, LABEL_VALUE } from "../labels.js";
-import { SpecValidationError, specErrorMap, toSpecIssues } from "./issues.js";
-import type { SpecIssue } from "./issues.js";
+import { SpecValidationError, specErrorMap, toSpecIssues, writtenIn } from "./issues.js";
+import type { Explain, SpecIssue } from "./issues.js";
+import { formatSpecPath } from "./path.js";
+import type { SpecPath } from "./path.js";
+import { INSTANCE_VARS } from "./template.js";
 import type { Artifact, HealthCheck, HealthSpec, ServiceSpec } from "./types.js";
 
 /** Every default, in the form users write it; normalizeSpec fills these in. */
@@ -234,7 +237,7 @@ const RunSchema = z.strictObject({
         .regex(ENV_NAME, "must be an environment variable name: [A-Za-z_][A-Za-z0-9_]*")
         .refine(
           (k) => !k.startsWith(RESERVED_ENV_PREFIX),
-          "names starting with BERTH_ are reserved: berth sets BERTH_SERVICE, BERTH_INSTANCE, BERTH_EPOCH, BERTH_VERSION, BERTH_ADVERTISE_ADDR",
+          `names starting with BERTH_ are reserved: berth sets ${INSTANCE_VARS.join(", ")}`,
         ),
       stringish,
     )
@@ -257,6 +260,28 @@ const ResourcesSchema = z.strictObject({
   memoryMb: z.int().min(0).max(SPEC_LIMITS.memoryMb).default(SPEC_DEFAULTS.resources.memoryMb).describe("0 = no requirement"),
   diskMb: z.int().min(0).max(SPEC_LIMITS.diskMb).default(SPEC_DEFAULTS.resources.diskMb).describe("0 = no requirement"),
 });
+
+/** One side of a rule between two fields: where it is (from the spec's root) and its value, default or not. */
+interface Side {
+  path: SpecPath;
+  value: string | number;
+}
+
+/**
+ * "a RELATION b", naming a side the user never wrote as the default it is, and the field
+ * to set: `timeout defaults to 1s, which must be shorter than interval (1s): set health.timeout`.
+ * A rule's block sits at one place in a spec (health, update), so paths are absolute.
+ */
+function comparison(a: Side, relation: string, b: Side, why = ""): { message: string; params: { explain: Explain } } {
+  const name = (s: Side): string => String(s.path[s.path.length - 1]);
+  const explain: Explain = (written) => {
+    const left = written(a.path) ? `${name(a)} (${a.value})` : `${name(a)} defaults to ${a.value}, which`;
+    const right = written(b.path) ? `${name(b)} (${b.value})` : `${name(b)}, which defaults to ${b.value}`;
+    const unset = [a, b].filter((s) => !written(s.path)).map((s) => formatSpecPath(s.path));
+    return `${left} ${relation} ${right}${why}${unset.length ? `: set ${unset.join(" or ")}` : ""}`;
+  };
+  return { message: explain(() => true), params: { explain } };
+}
 
 const CHECK_KINDS = ["http", "tcp", "exec"] as const;
 
@@ -314,7 +339,7 @@ const HealthSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["timeout"],
-        message: `timeout (${h.timeout}) must be shorter than interval (${h.interval})`,
+        ...comparison({ path: ["health", "timeout"], value: h.timeout }, "must be shorter than", { path: ["health", "interval"], value: h.interval }),
       });
     }
   })
@@ -343,11 +368,12 @@ const UpdateSchema = z
   })
   .superRefine((u, ctx) => {
     if (u.maxUnavailable + u.maxSurge < 1) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["maxUnavailable"],
-        message: "maxUnavailable + maxSurge must be at least 1, or a rollout could never replace an instance",
-      });
+      // maxUnavailable defaults to 1, so only maxSurge can be the default here.
+      const explain: Explain = (written) =>
+        written(["update", "maxSurge"])
+          ? "maxUnavailable + maxSurge must be at least 1, or a rollout could never replace an instance"
+          : `maxUnavailable (${u.maxUnavailable}) + maxSurge, which defaults to ${u.maxSurge}, must be at least 1, or a rollout could never replace an instance: set update.maxSurge`;
+      ctx.addIssue({ code: "custom", path: ["maxUnavailable"], message: explain(() => true), params: { explain } });
     }
     // This runs beside the fields' own problems: a duration they refused is not compared.
     const minHealthy = tryParseDurationMs(String(u.minHealthyTime)) ?? Number.NaN;
@@ -357,7 +383,12 @@ const UpdateSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["healthyDeadline"],
-        message: `healthyDeadline (${u.healthyDeadline}) must be longer than minHealthyTime (${u.minHealthyTime}), or no instance could ever count as healthy in time`,
+        ...comparison(
+          { path: ["update", "healthyDeadline"], value: u.healthyDeadline },
+          "must be longer than",
+          { path: ["update", "minHealthyTime"], value: u.minHealthyTime },
+          ", or no instance could ever count as healthy in time",
+        ),
       });
     }
     // As Nomad: a progress deadline shorter than the healthy deadline would fire first.
@@ -365,7 +396,7 @@ const UpdateSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["progressDeadline"],
-        message: `progressDeadline (${u.progressDeadline}) must be longer than healthyDeadline (${u.healthyDeadline})`,
+        ...comparison({ path: ["update", "progressDeadline"], value: u.progressDeadline }, "must be longer than", { path: ["update", "healthyDeadline"], value: u.healthyDeadline }),
       });
     }
   });
@@ -407,7 +438,7 @@ export const SpecInputSchema = z
         ctx.addIssue({
           code: "custom",
           path: ["update", "canary"],
-          message: `canary (${s.update.canary}) must not exceed instances (${s.instances})`,
+          ...comparison({ path: ["update", "canary"], value: canary }, "must not exceed", { path: ["instances"], value: s.instances }),
         });
       }
       // A rollout never moves more than every instance at once; scaled to 0, the default 1 still holds.
@@ -417,7 +448,7 @@ export const SpecInputSchema = z
         ctx.addIssue({
           code: "custom",
           path: ["update", field],
-          message: `${field} (${v}) must not exceed instances (${s.instances})${s.instances === 0 ? "; 1 is allowed at 0 instances" : ""}`,
+          ...comparison({ path: ["update", field], value: v }, "must not exceed", { path: ["instances"], value: s.instances }, s.instances === 0 ? "; 1 is allowed at 0 instances" : ""),
         });
       }
     },
@@ -441,7 +472,7 @@ export type SpecResult = { spec: ServiceSpec; issues: [] } | { spec?: undefined;
 export function validateSpec(raw: unknown): SpecResult {
   try {
     const parsed = SpecInputSchema.safeParse(raw, { error: specErrorMap });
-    if (!parsed.success) return { issues: toSpecIssues(parsed.error.issues) };
+    if (!parsed.success) return { issues: toSpecIssues(parsed.error.issues, writtenIn(raw)) };
     return { spec: fromParsed(parsed.data), issues: [] };
   } catch (e) {
     // A rule that throws is a bug in berth, but the caller is a boundary (the CLI, the

@@ -167,9 +167,9 @@ describe("exec: commands and terminals on hosts", () => {
     expect((await t.exited()).exitCode).toBe(3);
   });
 
-  it("--service runs in the instance's working dir, with its environment", async () => {
+  it("--service runs in the instance's working dir, with its environment (${VAR} in run.env and run.args expanded)", async () => {
     const dir = await c.specDir("ex", {
-      "ex.yaml": `name: ex\nartifact: ${SVC}\nrun:\n  command: node\n  args: [server.js]\n  env: { PORT: "8090", GREETING: "hello from ex" }\ninstances: 1\n`,
+      "ex.yaml": `name: ex\nartifact: ${SVC}\nrun:\n  command: node\n  args: [server.js, "--id=\${BERTH_INSTANCE}@\${PORT}"]\n  env: { PORT: "8090", GREETING: "hello from \${BERTH_SERVICE}" }\ninstances: 1\n`,
     });
     expect((await c.apply(dir)).code).toBe(0);
     const st = await c.waitForStatus("ex", (s) => s.instances[0]?.state === "healthy", "ex healthy");
@@ -178,6 +178,8 @@ describe("exec: commands and terminals on hosts", () => {
     expect(r.stdout).toBe("hello from ex|ex-0|1\nserver.js\n");
     const byInstance = await c.cli(["exec", "--service", "ex", "--instance", "ex-0", "--", "sh", "-c", "echo $BERTH_ADVERTISE_ADDR"]);
     expect(byInstance.stdout.trim()).toBe(st.instances[0]!.host_address);
+    // The process got its arguments expanded by the agent, no `sh -c` needed.
+    expect(processesRunning(["node", "server.js", "--id=ex-0@8090"])).toHaveLength(1);
     const noSuch = await c.cli(["exec", "--service", "ex", "--instance", "4", "--", "true"]);
     expect(noSuch.code).toBe(255);
     expect(noSuch.stderr).toMatch(/no instance "4" of ex \(it has ex-0\)/);

@@ -123,29 +123,29 @@ describe("services: specs, placement, supervision, health", () => {
     expect((await c.cliJson<unknown[]>(["services"])).length).toBe(1);
   });
 
-  it("apply --check-revision applies a plan only if what it read is unchanged: refused after a change, changing nothing", async () => {
+  it("apply --check-index applies a plan only if what it read is unchanged: refused after a change, changing nothing", async () => {
     // No instances: the test is about the records, and the other tests keep every host.
     const mine = await c.specDir("chk-mine", { "chk.yaml": spec("chk", { instances: 0, env: { MODE: "mine" } }) });
     const theirs = await c.specDir("chk-theirs", { "chk.yaml": spec("chk", { instances: 0, env: { MODE: "theirs" } }) });
-    const checkOf = (out: string): string => /--check-revision (\d+)` applies exactly this/.exec(out)?.[1] ?? "";
+    const checkOf = (out: string): string => /--check-index (\d+)` applies exactly this/.exec(out)?.[1] ?? "";
     const planned = await c.cli(["plan", "-f", mine]);
     expect(planned.code, planned.stderr).toBe(0);
     const n = checkOf(planned.stdout);
-    expect(planned.stdout).toMatch(new RegExp(`planned at store revision ${n}\n`));
+    expect(planned.stdout).toMatch(new RegExp(`planned against state index ${n}\n`));
     // Someone else applies in between: the plan no longer says what the apply would do.
     expect((await c.apply(theirs)).code).toBe(0);
     const before = await c.status("chk");
-    const refused = await c.apply(mine, ["--check-revision", n]);
+    const refused = await c.apply(mine, ["--check-index", n]);
     expect(refused.code, refused.stdout).toBe(1);
-    expect(refused.stderr).toMatch(new RegExp(`changed since the plan \\(store revision ${n}\\): chk created at revision \\d+; plan again`));
+    expect(refused.stderr).toMatch(new RegExp(`changed since the plan \\(state index ${n}\\): chk created at state index \\d+; plan again`));
     expect((await c.status("chk")).revision).toBe(before.revision);
-    // Planned again, it applies.
+    // Planned again, it applies (under the flag's former name too).
     const again = checkOf((await c.cli(["plan", "-f", mine])).stdout);
     expect(Number(again)).toBeGreaterThan(Number(n));
     const ok = await c.apply(mine, ["--check-revision", again]);
     expect(ok.code, ok.stderr).toBe(0);
     expect((await c.status("chk")).revision).toBe(before.revision + 1);
-    expect((await c.apply(mine, ["--check-revision", "x1"])).stderr).toMatch(/--check-revision x1: expected the store revision/);
+    expect((await c.apply(mine, ["--check-revision", "x1"])).stderr).toMatch(/--check-revision x1: expected the state index/);
     expect((await c.cli(["delete", "chk"])).code).toBe(0);
   });
 

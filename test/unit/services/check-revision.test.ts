@@ -66,8 +66,8 @@ describe("apply --check-revision", () => {
     const before = await raw.scan("");
     const err = await applyChecked(a, pl).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CheckRevisionError);
-    expect((err as CheckRevisionError).changes).toEqual([`web updated at revision ${pl.revision + 1}`]);
-    expect((err as Error).message).toBe(`changed since the plan (store revision ${pl.revision}): web updated at revision ${pl.revision + 1}; plan again`);
+    expect((err as CheckRevisionError).changes).toEqual([`web updated at state index ${pl.revision + 1}`]);
+    expect((err as Error).message).toBe(`changed since the plan (state index ${pl.revision}): web updated at state index ${pl.revision + 1}; plan again`);
     expect(await raw.scan("")).toEqual(before);
   });
 
@@ -75,7 +75,7 @@ describe("apply --check-revision", () => {
     const { a, b } = await setup();
     const pl = plan(a, [file("web", 3)]);
     expect(await b.commit({ deleteServices: ["web"] })).toBe(true);
-    await expect(applyChecked(a, pl)).rejects.toThrow(/web deleted at revision \d+/);
+    await expect(applyChecked(a, pl)).rejects.toThrow(/web deleted at state index \d+/);
   });
 
   it("ignores services the apply does not read, unless it prunes", async () => {
@@ -83,7 +83,7 @@ describe("apply --check-revision", () => {
     const pl = plan(a, [file("web", 3), file("db", 1)]);
     const pruning = plan(a, [file("web", 3), file("db", 1)], true);
     expect(await b.commit({ putServices: [svc("other", 1)] })).toBe(true);
-    await expect(applyChecked(a, pruning, true)).rejects.toThrow(/other created at revision/);
+    await expect(applyChecked(a, pruning, true)).rejects.toThrow(/other created at state index/);
     await a.load();
     expect(await applyChecked(a, pl)).toBe(true);
   });
@@ -122,15 +122,15 @@ describe("apply --check-revision", () => {
     // Only b's write landed; db is as it was.
     expect((await raw.scan("services/")).map((kv) => kv.value)).toEqual([before[0], JSON.stringify({ schemaVersion: 1, ...svc("web", 7), updatedAtMs: 2 })]);
     // The apply's retry (plan again from the reloaded cache, same check revision) is refused.
-    await expect(applyChecked(a, { ...plan(a, [file("web", 1), file("db", 4)]), revision: pl.revision })).rejects.toThrow(/web updated at revision/);
+    await expect(applyChecked(a, { ...plan(a, [file("web", 1), file("db", 4)]), revision: pl.revision })).rejects.toThrow(/web updated at state index/);
   });
 
   it("refuses a revision the store has not reached, or no longer keeps the history of", async () => {
     const { a, b, raw } = await setup({ historyLimit: 2 });
     const pl = plan(a, [file("web", 3)]);
-    await expect(applyChecked(a, { ...pl, revision: (await raw.revision()) + 10 })).rejects.toThrow(/the store is only at revision/);
+    await expect(applyChecked(a, { ...pl, revision: (await raw.revision()) + 10 })).rejects.toThrow(/is ahead of the controller's/);
     for (let k = 2; k < 6; k++) expect(await b.commit({ putServices: [svc("db", k)] })).toBe(true);
     await a.load();
-    await expect(applyChecked(a, pl)).rejects.toThrow(/keeps changes from revision \d+ on only; plan again/);
+    await expect(applyChecked(a, pl)).rejects.toThrow(/older than the controller keeps changes for \(from \d+ on\); plan again/);
   });
 });

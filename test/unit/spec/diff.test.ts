@@ -23,8 +23,8 @@ describe("diffSpecs", () => {
       { path: "run.env.LOG_LEVEL", from: "info", to: "debug" },
       { path: "run.env.NEW", from: undefined, to: "1" },
       { path: "instances", from: 3, to: 5 },
-      { path: "health.check.port", from: 8080, to: 9090 },
-      { path: "update.drainTimeMs", from: 5000, to: 0 },
+      { path: "health.http.port", from: 8080, to: 9090 },
+      { path: "update.drainTime", from: "5s", to: "0s" },
     ]);
   });
 
@@ -35,7 +35,7 @@ describe("diffSpecs", () => {
     next.install.steps[0]!.timeoutMs = 1;
     expect(diffSpecs(web(), next)).toEqual([
       { path: "install.apt", from: ["nginx-light"], to: ["curl", "nginx-light"] },
-      { path: "install.steps", from: [{ run: "./setup.sh", timeoutMs: 120_000 }], to: [{ run: "./setup.sh", timeoutMs: 1 }] },
+      { path: "install.steps", from: [{ run: "./setup.sh", timeout: "2m" }], to: [{ run: "./setup.sh", timeout: "1ms" }] },
       { path: "constraints.dc", from: ["dc1", "dc2"], to: ["dc1", "dc2", "dc3"] },
     ]);
   });
@@ -44,14 +44,34 @@ describe("diffSpecs", () => {
     const old = normalizeSpec({ name: "a", run: { command: "x", env: { A: "1" } }, health: { tcp: { port: 80 } } });
     const next = normalizeSpec({ name: "a", run: { command: "x" }, health: { exec: { command: ["true"] } }, artifact: "./a" });
     expect(diffSpecs(old, next)).toEqual([
-      { path: "artifact.kind", from: undefined, to: "stored" },
-      { path: "artifact.sha256", from: undefined, to: "" },
       { path: "artifact.source", from: undefined, to: "./a" },
+      { path: "artifact.sha256", from: undefined, to: "" },
       { path: "run.env.A", from: "1", to: undefined },
-      { path: "health.check.kind", from: "tcp", to: "exec" },
-      { path: "health.check.command", from: undefined, to: ["true"] },
-      { path: "health.check.port", from: 80, to: undefined },
+      { path: "health.exec.command", from: undefined, to: ["true"] },
+      { path: "health.tcp.port", from: 80, to: undefined },
     ]);
+  });
+
+  it("speaks the spec's own field names and units, not the stored form's", () => {
+    const next = web();
+    next.update.minHealthyTimeMs = 2000;
+    next.run.stopTimeoutMs = 90_500;
+    next.failover.stopAfterDisconnectMs = 60_000;
+    expect(diffSpecs(web(), next)).toEqual([
+      { path: "run.stopTimeout", from: "20s", to: "1m30s500ms" },
+      { path: "update.minHealthyTime", from: "5s", to: "2s" },
+      { path: "failover.stopAfterDisconnect", from: "0s", to: "1m" },
+    ]);
+  });
+
+  it("shows a stored artifact by its path and digest, so new contents at the same path are a change", () => {
+    const a = normalizeSpec({ name: "a", run: { command: "x" }, artifact: "./dist" });
+    const b = normalizeSpec({ name: "a", run: { command: "x" }, artifact: "./dist" });
+    if (a.artifact?.kind === "stored" && b.artifact?.kind === "stored") {
+      a.artifact.sha256 = "a".repeat(64);
+      b.artifact.sha256 = "b".repeat(64);
+    }
+    expect(diffSpecs(a, b)).toEqual([{ path: "artifact.sha256", from: "a".repeat(64), to: "b".repeat(64) }]);
   });
 
   it("quotes keys that do not read plainly after a dot", () => {

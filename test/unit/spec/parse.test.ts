@@ -84,7 +84,18 @@ describe("parseSpecFile errors: file:line:col: path: message", () => {
       "web.yaml:7:12: health.timeout: timeout (1s) must be shorter than interval (1s)",
     ]);
     expect(errorsOf(`${BASE}health:\n  tcp: { port: 80 }\n  interval: 500ms\n`)).toEqual([
-      "web.yaml:5:3: health.timeout: timeout (1s) must be shorter than interval (500ms)",
+      "web.yaml:5:3: health.timeout: timeout defaults to 1s, which must be shorter than interval (500ms): set health.timeout",
+    ]);
+    expect(errorsOf(`${BASE}health:\n  tcp: { port: 80 }\n  timeout: 3s\n`)).toEqual([
+      "web.yaml:6:12: health.timeout: timeout (3s) must be shorter than interval, which defaults to 2s: set health.interval",
+    ]);
+  });
+
+  it("a malformed duration names its field and place, and hides no other problem", () => {
+    expect(errorsOf(`${BASE}health:\n  tcp: { port: 80 }\n  interval: fast\n  timeout: 5s\nupdate: { minHealthyTime: soon }\ninstances: -1\n`)).toEqual([
+      "web.yaml:6:13: health.interval: expected a duration such as 500ms, 5s, 2m, 1h or 1m30s (a number needs a unit)",
+      "web.yaml:8:27: update.minHealthyTime: expected a duration such as 500ms, 5s, 2m, 1h or 1m30s (a number needs a unit)",
+      "web.yaml:9:12: instances: must be at least 0",
     ]);
   });
 
@@ -116,12 +127,18 @@ describe("parseSpecFile errors: file:line:col: path: message", () => {
       errorsOf(`${BASE}instances: 2\nupdate:\n  maxUnavailable: 0\n  canary: 3\n  healthyDeadline: 20m\n  minHealthyTime: 30m\n`),
     ).toEqual([
       // progressDeadline is not written: reported at the mapping that would hold it.
-      "web.yaml:6:3: update.progressDeadline: progressDeadline (10m) must be longer than healthyDeadline (20m)",
-      "web.yaml:6:19: update.maxUnavailable: maxUnavailable + maxSurge must be at least 1, or a rollout could never replace an instance",
+      "web.yaml:6:3: update.progressDeadline: progressDeadline defaults to 10m, which must be longer than healthyDeadline (20m): set update.progressDeadline",
+      "web.yaml:6:19: update.maxUnavailable: maxUnavailable (0) + maxSurge, which defaults to 0, must be at least 1, or a rollout could never replace an instance: set update.maxSurge",
       "web.yaml:8:20: update.healthyDeadline: healthyDeadline (20m) must be longer than minHealthyTime (30m), or no instance could ever count as healthy in time",
     ]);
     expect(errorsOf(`${BASE}instances: 2\nupdate: { canary: 3 }\n`)).toEqual([
       "web.yaml:5:19: update.canary: canary (3) must not exceed instances (2)",
+    ]);
+    expect(errorsOf(`${BASE}update: { canary: 3 }\n`)).toEqual([
+      "web.yaml:4:19: update.canary: canary (3) must not exceed instances, which defaults to 1: set instances",
+    ]);
+    expect(errorsOf(`${BASE}update: { healthyDeadline: 3s }\n`)).toEqual([
+      "web.yaml:4:28: update.healthyDeadline: healthyDeadline (3s) must be longer than minHealthyTime, which defaults to 5s, or no instance could ever count as healthy in time: set update.minHealthyTime",
     ]);
   });
 
