@@ -83,8 +83,14 @@ export async function writeFileAtomic(file: string, data: string, o: AtomicWrite
  * writer left are removed; they were never the record.
  */
 export async function privatizeDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
-  await chmod(dir, PRIVATE_DIR);
+  // Only what exists: writers make their folders private when they first need them,
+  // and a host that never installed anything keeps no install folder at all.
+  try {
+    await chmod(dir, PRIVATE_DIR);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw e;
+  }
   for (const e of await readdir(dir, { withFileTypes: true })) {
     if (!e.isFile()) continue;
     const p = path.join(dir, e.name);
