@@ -68,7 +68,12 @@ export function registerDev(program: Command): void {
     .option("--port <port>", "the controller's port on 127.0.0.1", String(DEFAULT_PORT))
     .option("--metrics-port <port>", 'the controller serves /metrics on 127.0.0.1:PORT, each agent on its own 127.0.0.x:PORT+1 ("off" disables)', "9464")
     .option("--log-level <level>", "of the processes it starts (their logs go to <data-dir>/logs/)", "info")
-    .addHelpText("after", "\nExample:\n  berth dev --hosts 5\n  # in another terminal:\n  berth hosts\n  curl -s http://127.0.0.1:9464/metrics | grep ^berth_hosts")
+    .addHelpText(
+      "after",
+      "\nCtrl-C, SIGINT or SIGTERM stops every process it started. One fleet per --data-dir: while one runs\n" +
+        "(its pid is in <data-dir>/dev.pid), another `berth dev` on that dir exits with code 1, naming it.\n" +
+        "\nExample:\n  berth dev --hosts 5\n  # in another terminal:\n  berth hosts\n  curl -s http://127.0.0.1:9464/metrics | grep ^berth_hosts",
+    )
     .action(async (o: { hosts: string; dataDir: string; port: string; metricsPort: string; logLevel: string }) => {
       const n = Number(o.hosts);
       if (!Number.isInteger(n) || n < 1 || n > 250) throw new CliError(`--hosts ${o.hosts}: expected a whole number from 1 to 250`, EXIT.usage);
