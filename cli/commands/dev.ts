@@ -172,7 +172,8 @@ export function registerDev(program: Command): void {
         const hosts = await waitFor(`${n} ready hosts`, READY_WAIT_MS, async () => {
           const res = await call(a, a.client.ListHosts, {}, 2000);
           const mine = res.hosts.filter((h) => /^127\.0\.0\.\d+$/.test(h.address) && Number(h.address.split(".")[3]) <= n + 1);
-          return mine.filter((h) => h.status === "ready").length >= n ? res.hosts : undefined;
+          // Up is connected and healthy: a host cordoned (or draining) in the last run counts, or `npm start` would never come back.
+          return mine.filter((h) => h.status === "ready" || h.status === "cordoned" || h.status === "draining").length >= n ? res.hosts : undefined;
         }, () => ctlDead() ?? children.filter((c) => c.name !== "controller" && c.proc.exitCode !== null).map((c) => `${c.name} exited (code ${c.proc.exitCode}); see ${c.log}`)[0]);
 
         console.log(

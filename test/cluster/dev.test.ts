@@ -113,6 +113,8 @@ describe("berth dev", () => {
     expect(ctlMetrics).toMatch(/^berth_hosts\{status="ready"\} 2$/m);
     for (const a of ["127.0.0.2", "127.0.0.3"]) expect(await (await fetch(`http://${a}:${metricsPort + 1}/metrics`)).text()).toMatch(/^berth_agent_connected 1$/m);
 
+    // A host cordoned when the fleet stops is up all the same when it comes back.
+    execFileSync(process.execPath, [BERTH_MAIN, "cordon", hosts[0]!.id], { env: { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg") } });
     expect(await stop(first, "SIGINT")).toBe(0);
     expect(processesUsing(dir)).toEqual([]);
 
