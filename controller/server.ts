@@ -49,6 +49,13 @@ export interface ControllerOptions {
   heartbeatIntervalMs?: number;
   /** A host is down after this long without a heartbeat. @default 5000 */
   ttlMs?: number;
+  /**
+   * After a start, how long a known host may take to reconnect before it is judged:
+   * measured from when the controller listens. `berth dev` sets it longer, as it starts
+   * its agents only once the controller answers, and on a loaded machine they take
+   * seconds to connect. @default ttlMs
+   */
+  graceMs?: number;
   logLevel?: LevelWithSilent;
   logger?: Logger;
   /** Wall clock: timestamps stored and shown. @default Date.now */
@@ -92,6 +99,27 @@ export interface ControllerHandle {
 }
 
 const CA_KEY = "pki/ca";
+
+/** The controller's --listen address cannot be bound: taken (another controller?) or not ours. */
+export class ListenError extends Error {
+  constructor(
+    readonly addr: string,
+    cause: Error,
+  ) {
+    // grpc-js wraps the socket error: "No address added out of total 1 resolved errors: [listen EADDRINUSE: …]".
+    const inUse = /EADDRINUSE/.test(cause.message);
+    const notOurs = /EADDRNOTAVAIL/.test(cause.message);
+    super(
+      inUse
+        ? `${addr} is already in use (another controller, or \`berth dev\`, running?)`
+        : notOurs
+          ? `${addr} is not an address of this machine`
+          : `cannot listen on ${addr}: ${cause.message}`,
+      { cause },
+    );
+    this.name = "ListenError";
+  }
+}
 
 export async function startController(opts: ControllerOptions): Promise<ControllerHandle> {
   const now = opts.now ?? Date.now;
@@ -279,9 +307,19 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       ...execHandlers({ ...opDeps, state, execs }),
     });
     const creds = grpcServerCredentials(ca.certPem, server.certPem, server.keyPem, { handshakeTimeoutMs: opts.handshakeTimeoutMs });
+    // Everything started so far keeps the process alive: a controller that cannot
+    // listen must stop it all and fail, not print the error and linger without a port.
+    const abortStart = async (): Promise<void> => {
+      clearInterval(ticker);
+      grpcServer.forceShutdown();
+      await audit.close().catch(() => undefined);
+    };
     const port = await new Promise<number>((resolve, reject) =>
-      grpcServer.bindAsync(formatHostPort(opts.listen), creds, (err, p) => (err ? reject(err) : resolve(p))),
-    );
+      grpcServer.bindAsync(formatHostPort(opts.listen), creds, (err, p) => (err ? reject(new ListenError(formatHostPort(opts.listen), err)) : resolve(p))),
+    ).catch(async (err: unknown) => {
+      await abortStart();
+      throw err;
+    });
     const address = { host: opts.listen.host, port };
     // One TTL of grace from now, not from the process start: keys, the audit log and the
     // bind before this take seconds on a loaded host, and agents (whose reconnect backoff is
@@ -289,14 +327,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // be declared down and have their instances replaced while they still run them.
     const listeningAtMono = mono();
     detector.startedAtMs = listeningAtMono;
-    detector.graceUntilMs = listeningAtMono + ttlMs;
+    detector.graceUntilMs = listeningAtMono + Math.max(ttlMs, opts.graceMs ?? ttlMs);
     let metricsServer: MetricsServer | undefined;
     if (opts.metricsAddr) {
       try {
         metricsServer = await serveMetrics(metrics.registry, opts.metricsAddr);
       } catch (err) {
-        clearInterval(ticker);
-        grpcServer.forceShutdown();
+        await abortStart();
         throw err;
       }
     }

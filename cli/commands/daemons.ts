@@ -7,7 +7,7 @@ import { parseHostPort, formatHostPort, DEFAULT_PORT } from "../../shared/addr.j
 import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
 import { createLogger, isLogLevel } from "../../shared/log/logger.js";
 import { parseLabels, LabelError, labelProblems } from "../../shared/labels.js";
-import { startController } from "../../controller/server.js";
+import { ListenError, startController } from "../../controller/server.js";
 import { startAgent } from "../../agent/agent.js";
 import { JoinError } from "../../agent/session/session.js";
 import { guardProcess } from "../../agent/crash.js";
@@ -33,6 +33,12 @@ function metricsAddr(s: string): ReturnType<typeof parseMetricsAddr> {
 function metricsFailure(e: unknown): never {
   if (e instanceof MetricsListenError) throw new CliError(e.message, EXIT.usage, "give another --metrics-addr HOST:PORT, or --metrics-addr off");
   throw e;
+}
+
+/** So is a taken --listen port: say so and exit, never linger without one. */
+function listenFailure(e: unknown): never {
+  if (e instanceof ListenError) throw new CliError(`--listen: ${e.message}`, EXIT.usage, "stop the other controller, or give another --listen HOST:PORT");
+  metricsFailure(e);
 }
 
 function level(s: string): LevelWithSilent {
@@ -102,19 +108,21 @@ export function registerDaemons(program: Command): void {
     .option("--listen <host:port>", "address for agents and operators", `0.0.0.0:${DEFAULT_PORT}`)
     .option("--heartbeat-interval <duration>", "how often agents report", "1s")
     .option("--ttl <duration>", "a host is down after this long without a heartbeat", "5s")
+    .option("--grace <duration>", "after a start, how long a known host may take to reconnect before it is judged (default: the --ttl)")
     .option("--failover-guard <share>", "pause failover when this share of the ready hosts goes down within one TTL (1 = never)", "0.5")
     .option("--metrics-addr <host:port>", 'serve Prometheus metrics at http://HOST:PORT/metrics ("off" disables)', DEFAULT_CONTROLLER_METRICS)
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--no-write-config", "don't write the admin client config for this user on first start")
     .addHelpText("after", "\nExample:\n  berth controller --data-dir /var/lib/berth/controller --listen 10.0.0.5:7420")
-    .action(async (o: { dataDir: string; listen: string; heartbeatInterval: string; ttl: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean }) => {
+    .action(async (o: { dataDir: string; listen: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean }) => {
       const guardShare = Number(o.failoverGuard);
       if (!(guardShare > 0 && guardShare <= 1)) throw new CliError(`--failover-guard ${o.failoverGuard}: expected a share above 0 and at most 1, e.g. 0.5`, EXIT.usage);
       const listen = addr("--listen", o.listen);
       const heartbeatIntervalMs = parseDurationFlag("--heartbeat-interval", o.heartbeatInterval, { minMs: 100, max: FLAG_LIMITS.heartbeatInterval });
       const ttlMs = parseDurationFlag("--ttl", o.ttl, { minMs: 2 * heartbeatIntervalMs, max: FLAG_LIMITS.hostTtl });
+      const graceMs = o.grace === undefined ? ttlMs : parseDurationFlag("--grace", o.grace, { minMs: ttlMs, max: FLAG_LIMITS.hostTtl });
       const metrics = metricsAddr(o.metricsAddr);
-      const c = await startController({ dataDir: resolve(o.dataDir), listen, heartbeatIntervalMs, ttlMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel) }).catch(metricsFailure);
+      const c = await startController({ dataDir: resolve(o.dataDir), listen, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel) }).catch(listenFailure);
       if (c.adminToken) {
         const reach = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host;
         const where = `${resolve(o.dataDir)}/admin.token`;

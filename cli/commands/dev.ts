@@ -11,7 +11,7 @@
  */
 import type { Command } from "commander";
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync } from "node:fs";
+import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DEFAULT_PORT } from "../../shared/addr.js";
@@ -19,6 +19,7 @@ import { call, connect, type Api } from "../client.js";
 import { writeConfigFile } from "../config.js";
 import { CliError, EXIT } from "../errors.js";
 import { berthCommand } from "../self.js";
+import { claimDevFleet, FleetRunningError } from "../dev-lock.js";
 import { table } from "../output.js";
 
 interface Child {
@@ -45,6 +46,19 @@ async function waitFor<T>(what: string, deadlineMs: number, fn: () => Promise<T 
   }
 }
 
+/** How long `berth dev` waits for its agents to be ready, and the controller's grace for them. */
+const READY_WAIT_MS = 60_000;
+
+/** The reason a child gave for exiting: the CLI's last "berth: …" line in its log. */
+function lastError(log: string): string {
+  try {
+    const line = readFileSync(log, "utf8").split("\n").reverse().find((l) => l.startsWith("berth: "));
+    return line ? `: ${line.slice("berth: ".length)}` : "";
+  } catch {
+    return "";
+  }
+}
+
 export function registerDev(program: Command): void {
   program
     .command("dev")
@@ -54,7 +68,12 @@ export function registerDev(program: Command): void {
     .option("--port <port>", "the controller's port on 127.0.0.1", String(DEFAULT_PORT))
     .option("--metrics-port <port>", 'the controller serves /metrics on 127.0.0.1:PORT, each agent on its own 127.0.0.x:PORT+1 ("off" disables)', "9464")
     .option("--log-level <level>", "of the processes it starts (their logs go to <data-dir>/logs/)", "info")
-    .addHelpText("after", "\nExample:\n  berth dev --hosts 5\n  # in another terminal:\n  berth hosts\n  curl -s http://127.0.0.1:9464/metrics | grep ^berth_hosts")
+    .addHelpText(
+      "after",
+      "\nCtrl-C, SIGINT or SIGTERM stops every process it started. One fleet per --data-dir: while one runs\n" +
+        "(its pid is in <data-dir>/dev.pid), another `berth dev` on that dir exits with code 1, naming it.\n" +
+        "\nExample:\n  berth dev --hosts 5\n  # in another terminal:\n  berth hosts\n  curl -s http://127.0.0.1:9464/metrics | grep ^berth_hosts",
+    )
     .action(async (o: { hosts: string; dataDir: string; port: string; metricsPort: string; logLevel: string }) => {
       const n = Number(o.hosts);
       if (!Number.isInteger(n) || n < 1 || n > 250) throw new CliError(`--hosts ${o.hosts}: expected a whole number from 1 to 250`, EXIT.usage);
@@ -69,6 +88,14 @@ export function registerDev(program: Command): void {
       const logs = join(root, "logs");
       await mkdir(logs, { recursive: true });
       const addr = `127.0.0.1:${port}`;
+      // Before anything starts: a second `npm start` says which fleet runs and stops.
+      let release: () => Promise<void>;
+      try {
+        release = await claimDevFleet({ pid: process.pid, dataDir: root, addr });
+      } catch (e) {
+        if (e instanceof FleetRunningError) throw new CliError(e.message, EXIT.failed, "use that fleet (Ctrl-C in its terminal, or kill -TERM its pid, stops it), or give another --data-dir and --port");
+        throw e;
+      }
       const children: Child[] = [];
       const self = berthCommand();
 
@@ -98,6 +125,7 @@ export function registerDev(program: Command): void {
           ]);
           for (const c of group) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill("SIGKILL");
         }
+        await release();
       };
       const onSignal = (): void => {
         process.stderr.write("\nstopping the fleet …\n");
@@ -109,9 +137,13 @@ export function registerDev(program: Command): void {
       let api: Api | undefined;
       try {
         const ctlDir = join(root, "controller");
-        const ctl = start("controller", ["controller", "--data-dir", ctlDir, "--listen", addr, "--metrics-addr", metricsAt("127.0.0.1", metricsPort), "--no-write-config"]);
+        // Grace: the agents start only once the controller answers, and on a loaded
+        // machine each takes seconds to connect; a host known from the last run must
+        // not be declared down (its service replaced) before its agent could connect.
+        // As long as this command itself waits for them; it watches its agents anyway.
+        const ctl = start("controller", ["controller", "--data-dir", ctlDir, "--listen", addr, "--metrics-addr", metricsAt("127.0.0.1", metricsPort), "--grace", `${READY_WAIT_MS / 1000}s`, "--no-write-config"]);
         const ctlDead = (): string | undefined =>
-          ctl.proc.exitCode !== null ? `the controller exited (code ${ctl.proc.exitCode}); see ${ctl.log}` : undefined;
+          ctl.proc.exitCode !== null ? `the controller exited (code ${ctl.proc.exitCode})${lastError(ctl.log)}; see ${ctl.log}` : undefined;
         const cfg = await waitFor("the controller", 30_000, async () => {
           const token = (await readFile(join(ctlDir, "admin.token"), "utf8")).trim();
           const ca = await readFile(join(ctlDir, "ca.crt"), "utf8");
@@ -137,10 +169,11 @@ export function registerDev(program: Command): void {
         });
 
         const a = api;
-        const hosts = await waitFor(`${n} ready hosts`, 60_000, async () => {
+        const hosts = await waitFor(`${n} ready hosts`, READY_WAIT_MS, async () => {
           const res = await call(a, a.client.ListHosts, {}, 2000);
           const mine = res.hosts.filter((h) => /^127\.0\.0\.\d+$/.test(h.address) && Number(h.address.split(".")[3]) <= n + 1);
-          return mine.filter((h) => h.status === "ready").length >= n ? res.hosts : undefined;
+          // Up is connected and healthy: a host cordoned (or draining) in the last run counts, or `npm start` would never come back.
+          return mine.filter((h) => h.status === "ready" || h.status === "cordoned" || h.status === "draining").length >= n ? res.hosts : undefined;
         }, () => ctlDead() ?? children.filter((c) => c.name !== "controller" && c.proc.exitCode !== null).map((c) => `${c.name} exited (code ${c.proc.exitCode}); see ${c.log}`)[0]);
 
         console.log(

@@ -4,11 +4,12 @@
  * and running it again brings the same fleet back without new joins.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
 import { BERTH_MAIN } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
 
@@ -30,43 +31,79 @@ function processesUsing(dir: string): string[] {
   }
 }
 
-describe("berth dev", () => {
-  let dir = "";
-  let dev: ChildProcess | undefined;
+/** The repository: where `npm start` runs. */
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-  afterAll(async () => {
-    if (dev && dev.exitCode === null) dev.kill("SIGKILL");
-    for (const line of processesUsing(dir)) process.kill(Number(line.split(" ")[0]), "SIGKILL");
-    if (dir) await rm(dir, { recursive: true, force: true });
+/** Longer than the controller's TTL (5 s): an agent this slow to start was declared down. */
+const AGENT_DELAY_MS = 8000;
+
+/** Runs a command to its end: exit code and stdout+stderr. */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
+  return new Promise((res) => {
+    const p = spawn(cmd, args, { env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    p.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    p.stderr.on("data", (b: Buffer) => (out += b.toString()));
+    p.once("exit", (code) => res({ code, out }));
+  });
+}
+
+describe("berth dev", () => {
+  // Every test has its own dir; the processes of a fleet are found by it (their command lines name it).
+  const dirs: string[] = [];
+  const devs: ChildProcess[] = [];
+
+  afterEach(async () => {
+    for (const d of devs.splice(0)) if (d.exitCode === null && d.signalCode === null) d.kill("SIGKILL");
+    for (const dir of dirs.splice(0)) {
+      for (const line of processesUsing(dir)) process.kill(Number(line.split(" ")[0]), "SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
-  function startDev(port: number, metricsPort: number): { proc: ChildProcess; out: () => string } {
+  async function fresh(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), "berth-dev-"));
+    dirs.push(dir);
+    return dir;
+  }
+
+  function startDev(dir: string, hosts: number, port: number, metricsPort: number, env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; out: () => string } {
     let out = "";
-    const proc = spawn(process.execPath, [BERTH_MAIN, "dev", "--hosts", "2", "--data-dir", join(dir, "fleet"), "--port", String(port), "--metrics-port", String(metricsPort)], {
-      env: { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg"), NO_COLOR: "1" },
+    const proc = spawn(process.execPath, [BERTH_MAIN, "dev", "--hosts", String(hosts), "--data-dir", join(dir, "fleet"), "--port", String(port), "--metrics-port", String(metricsPort)], {
+      env: { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg"), NO_COLOR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    devs.push(proc);
     proc.stdout!.on("data", (b: Buffer) => (out += b.toString()));
     proc.stderr!.on("data", (b: Buffer) => (out += b.toString()));
     return { proc, out: () => out };
   }
 
-  async function cliHosts(): Promise<{ id: string; status: string; address: string }[]> {
-    const r = execFileSync(process.execPath, [BERTH_MAIN, "hosts", "-o", "json"], { env: { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg") }, encoding: "utf8" });
-    return JSON.parse(r) as { id: string; status: string; address: string }[];
+  function cli<T>(dir: string, args: string[]): T {
+    const r = execFileSync(process.execPath, [BERTH_MAIN, ...args, "-o", "json"], { env: { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg") }, encoding: "utf8" });
+    return JSON.parse(r) as T;
+  }
+  const cliHosts = (dir: string): { id: string; status: string; address: string }[] => cli(dir, ["hosts"]);
+
+  const up = (d: { out: () => string }, what: string, timeoutMs = 60_000): Promise<boolean> =>
+    waitFor(() => d.out().includes("A local fleet is running"), { timeoutMs, intervalMs: 100, what: `${what}; output so far:\n${d.out()}` });
+
+  async function stop(d: { proc: ChildProcess }, sig: NodeJS.Signals): Promise<number | null> {
+    const exited = new Promise<number | null>((r) => d.proc.once("exit", (code) => r(code)));
+    d.proc.kill(sig);
+    return exited;
   }
 
   it("starts a fleet, sets the CLI up for it, stops every process on Ctrl-C, and comes back the same", async () => {
-    dir = await mkdtemp(join(tmpdir(), "berth-dev-"));
+    const dir = await fresh();
     const port = await freePort();
     // The controller's metrics on 127.0.0.1:P, each agent's on its own 127.0.0.x:P+1.
     const metricsPort = await freePort();
-    const first = startDev(port, metricsPort);
-    dev = first.proc;
-    await waitFor(() => first.out().includes("A local fleet is running"), { timeoutMs: 60_000, intervalMs: 100, what: `berth dev to come up; output so far:\n${first.out()}` });
+    const first = startDev(dir, 2, port, metricsPort);
+    await up(first, "berth dev to come up");
     const cfg = JSON.parse(await readFile(join(dir, "xdg", "berth", "config.json"), "utf8")) as { addr: string };
     expect(cfg.addr).toBe(`127.0.0.1:${port}`);
-    const hosts = await cliHosts();
+    const hosts = cliHosts(dir);
     expect(hosts.map((h) => [h.address, h.status]).sort()).toEqual([
       ["127.0.0.2", "ready"],
       ["127.0.0.3", "ready"],
@@ -76,19 +113,88 @@ describe("berth dev", () => {
     expect(ctlMetrics).toMatch(/^berth_hosts\{status="ready"\} 2$/m);
     for (const a of ["127.0.0.2", "127.0.0.3"]) expect(await (await fetch(`http://${a}:${metricsPort + 1}/metrics`)).text()).toMatch(/^berth_agent_connected 1$/m);
 
-    const exited = new Promise<number | null>((r) => first.proc.once("exit", (code) => r(code)));
-    first.proc.kill("SIGINT");
-    expect(await exited).toBe(0);
+    // A host cordoned when the fleet stops is up all the same when it comes back.
+    execFileSync(process.execPath, [BERTH_MAIN, "cordon", hosts[0]!.id], { env: { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg") } });
+    expect(await stop(first, "SIGINT")).toBe(0);
     expect(processesUsing(dir)).toEqual([]);
 
-    const second = startDev(port, metricsPort);
-    dev = second.proc;
-    await waitFor(() => second.out().includes("A local fleet is running"), { timeoutMs: 60_000, intervalMs: 100, what: "berth dev to come back" });
-    const again = await cliHosts();
-    expect(again.map((h) => h.id).sort()).toEqual(hosts.map((h) => h.id).sort());
-    const done = new Promise((r) => second.proc.once("exit", r));
-    second.proc.kill("SIGTERM");
-    await done;
+    const second = startDev(dir, 2, port, metricsPort);
+    await up(second, "berth dev to come back");
+    expect(cliHosts(dir).map((h) => h.id).sort()).toEqual(hosts.map((h) => h.id).sort());
+    await stop(second, "SIGTERM");
     expect(processesUsing(dir)).toEqual([]);
+  });
+
+  it("refuses a second fleet on the same data dir, and a controller whose port or data dir is taken, with the reason", async () => {
+    const dir = await fresh();
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const first = startDev(dir, 1, port, metricsPort);
+    await up(first, "berth dev to come up");
+    // A second `npm start`: refused at once, naming the running fleet, and no banner first.
+    const twice = await run(process.execPath, [BERTH_MAIN, "dev", "--hosts", "1", "--data-dir", join(dir, "fleet"), "--port", String(port), "--metrics-port", String(metricsPort)], { XDG_CONFIG_HOME: join(dir, "xdg2") });
+    expect(twice.code).toBe(1);
+    expect(twice.out).toContain(`already running from ${join(dir, "fleet")}: berth dev pid ${first.proc.pid}, controller on 127.0.0.1:${port}`);
+    expect(twice.out).not.toContain("A local fleet is running");
+    expect(processesUsing(dir)).toHaveLength(1 + 1 + 1);
+    // A controller whose port is taken exits with the reason (it used to log EADDRINUSE and linger).
+    const portTaken = await run(process.execPath, [BERTH_MAIN, "controller", "--data-dir", join(dir, "other"), "--listen", `127.0.0.1:${port}`, "--metrics-addr", "off", "--no-write-config"]);
+    expect(portTaken.code).toBe(2);
+    expect(portTaken.out).toContain(`--listen: 127.0.0.1:${port} is already in use`);
+    // And one whose data dir is taken.
+    const dirTaken = await run(process.execPath, [BERTH_MAIN, "controller", "--data-dir", join(dir, "fleet", "controller"), "--listen", `127.0.0.1:${await freePort()}`, "--metrics-addr", "off", "--no-write-config"]);
+    expect(dirTaken.code).not.toBe(0);
+    expect(dirTaken.out).toContain("is already open in another process");
+    // The running fleet is untouched, and once it stops its data dir is free again.
+    expect(processesUsing(dir)).toHaveLength(3);
+    expect(await stop(first, "SIGTERM")).toBe(0);
+    const again = startDev(dir, 1, port, metricsPort);
+    await up(again, "berth dev to start once the first has stopped");
+    await stop(again, "SIGTERM");
+    expect(processesUsing(dir)).toEqual([]);
+  });
+
+  it("does not declare a host down whose agent connects later than a TTL after the controller starts", async () => {
+    const dir = await fresh();
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const first = startDev(dir, 2, port, metricsPort);
+    await up(first, "berth dev to come up");
+    // Killed at once, as by a reboot: the hosts stay ready in the store (a slow Ctrl-C can
+    // let the controller see them go down first), and dev.pid is left behind, stale.
+    for (const line of processesUsing(dir)) process.kill(Number(line.split(" ")[0]), "SIGKILL");
+    await waitFor(() => processesUsing(dir).length === 0, { timeoutMs: 10_000, what: "the killed fleet to be gone" });
+    // Back on a loaded machine: each agent takes longer than a TTL (5 s) to connect. The hosts
+    // were ready when the fleet stopped; none may be declared down before its agent could connect.
+    const slow = join(dir, "slow-agent.cjs");
+    await writeFile(slow, `if (process.argv[2] === "agent") Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${AGENT_DELAY_MS});\n`);
+    const second = startDev(dir, 2, port, metricsPort, { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${slow}` });
+    await up(second, "berth dev to come back", 90_000);
+    const events = cli<{ seq: number; type: string }[]>(dir, ["events", "-n", "500"]).sort((a, b) => a.seq - b.seq);
+    const restarted = events.map((e) => e.type).lastIndexOf("controller.started");
+    expect(restarted).toBeGreaterThan(0);
+    expect(events.slice(restarted).filter((e) => e.type === "host.down")).toEqual([]);
+    await stop(second, "SIGTERM");
+    expect(processesUsing(dir)).toEqual([]);
+  });
+
+  it("stops the whole fleet when `npm start` is sent SIGTERM, as scripts do with $!", async () => {
+    const dir = await fresh();
+    const port = await freePort();
+    const metricsPort = await freePort();
+    let out = "";
+    // npm runs the script through sh -c; the fleet must stop even though the signal reaches npm, not berth.
+    const npm = spawn("npm", ["start", "--", "--data-dir", join(dir, "fleet"), "--port", String(port), "--metrics-port", String(metricsPort)], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg"), NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    devs.push(npm);
+    npm.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    npm.stderr.on("data", (b: Buffer) => (out += b.toString()));
+    await up({ out: () => out }, "npm start to bring the fleet up", 90_000);
+    expect(processesUsing(join(dir, "fleet", "controller")).length).toBe(1);
+    await stop({ proc: npm }, "SIGTERM");
+    await waitFor(() => processesUsing(dir).length === 0, { timeoutMs: 20_000, intervalMs: 100, what: `every process of the fleet to exit; left: ${processesUsing(dir).join("; ")}` });
   });
 });
