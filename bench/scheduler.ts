@@ -29,6 +29,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { schedule } from "../controller/scheduler/schedule.js";
 import type { Plan, SchedHost, SchedInstance, SchedService, Snapshot } from "../controller/scheduler/types.js";
+import { prng } from "../shared/prng.js";
 
 const EXIT_OK = 0;
 const EXIT_MISSED = 1;
@@ -37,17 +38,6 @@ const EXIT_WRONG = 2;
 const FULL_TARGET_MS = 1000;
 const LOST_TARGET_MS = 5;
 
-/** mulberry32: a small seeded PRNG; Math.random cannot be seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(rand: () => number, xs: readonly T[]): T {
   return xs[Math.floor(rand() * xs.length)]!;

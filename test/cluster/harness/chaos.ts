@@ -30,6 +30,7 @@ import { judgeCopies, listCopies, type Copy, type DuplicateKind, type ServiceRul
 import { svcSpec } from "./specs.js";
 import { recentOutput } from "./topology.js";
 import { waitFor } from "./wait.js";
+import { prng } from "../../../shared/prng.js";
 
 export const FAULT_KINDS = ["controller", "agent", "partition"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -106,18 +107,6 @@ const CLI_TIMEOUT_MS = 20_000;
 /** Polls of the fleet go through the CLI (seconds each on a loaded box): time to notice convergence. */
 const MEASURE_SLACK_MS = 20_000;
 const LOADGEN = resolve(ROOT, "test/fixtures/loadgen.mjs");
-
-/** mulberry32: small, fast, and the same sequence for a seed on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function spec(name: Service, w: number): string {
   const update = { maxUnavailable: 1, maxSurge: name === "web" ? 1 : 0, minHealthyTime: "500ms", drainTime: "300ms", healthyDeadline: "60s", progressDeadline: "5m", autoRevert: false };

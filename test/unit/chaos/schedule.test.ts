@@ -1,6 +1,7 @@
 /** The chaos suite's schedule: a seed alone decides the faults and writes (so `--seed N` replays them). */
 import { describe, expect, it } from "vitest";
-import { drawSchedule, prng } from "../../cluster/harness/chaos.js";
+import { drawSchedule } from "../../cluster/harness/chaos.js";
+import { prng } from "../../../shared/prng.js";
 
 describe("drawSchedule", () => {
   it("the same seed draws the same rounds; another seed other ones", () => {
