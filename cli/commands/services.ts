@@ -137,7 +137,7 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
   program
     .command("drain")
     .argument("<host>", "host id, or a unique prefix of one")
-    .description("move a host's instance to a spare (health-gated), then leave the host cordoned")
+    .description("move a host's instance to a spare (health-gated), then leave the host cordoned; refused at once if an instance is pinned to the host (`berth unpin` first)")
     .option("--wait", "follow the drain until the host is drained (exit 1 if it is not within --timeout)")
     .option("--timeout <duration>", "with --wait: stop waiting after this long (the drain goes on)", "5m")
     .addHelpText("after", "\nExamples:\n  berth drain 3fa9 && berth status web\n  berth drain 3fa9 --wait --timeout 10m && ssh web-03 reboot")

@@ -269,6 +269,15 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
 
     Drain: unary(d, "operator", "Drain", async (req: { id: string }, who) => {
       const id = d.registry.resolve(req.id).id;
+      // A pin says "on this host whatever happens": a drain cannot move it, and waiting
+      // for it would never end. Refused at once, as kubectl drain refuses pods it cannot
+      // evict, naming the pin and what lifts it; nothing is cordoned.
+      const pinned = d.state.allInstances().filter((i) => i.pinnedHost === id);
+      if (pinned.length) {
+        const what = pinned.map((i) => `${instanceId(i.service, i.slot)} is pinned to ${id}`).join("; ");
+        const lift = [...new Set(pinned.map((i) => `berth unpin ${i.service} --host ${id}`))].join(" and ");
+        throw new GrpcError(grpc.status.FAILED_PRECONDITION, `cannot drain ${id}: ${what}; \`${lift}\` lifts the pin, then drain again`);
+      }
       const rec = await d.registry.update(id, (r) =>
         r.draining || (r.cordoned && !d.state.allInstances().some((i) => i.hostId === id))
           ? undefined
