@@ -49,12 +49,25 @@ export function toCliError(err: unknown, addr: string): CliError {
     case grpc.status.PERMISSION_DENIED:
       return new CliError(details, EXIT.denied, "ask an admin for a token with that role");
     case grpc.status.NOT_FOUND:
-      return new CliError(details, EXIT.notFound, "`berth hosts` lists the hosts");
+      return new CliError(details, EXIT.notFound, notFoundHint(details));
     case grpc.status.INVALID_ARGUMENT:
       return new CliError(details, EXIT.usage);
     default:
       return new CliError(details, EXIT.failed);
   }
+}
+
+/**
+ * The command that lists what a NOT_FOUND was about, read from the controller's
+ * details (they name their subject first: `no service "x"`, `no host "h"`, …).
+ * Something unrecognised gets no hint: a wrong one sends people the wrong way.
+ */
+export function notFoundHint(details: string): string | undefined {
+  const instance = /^no instance "[^"]*" of (\S+)/.exec(details);
+  if (instance) return `\`berth status ${instance[1]}\` lists its instances`;
+  if (/^no service |^service \S+ was deleted/.test(details)) return "`berth services` lists the services";
+  if (/^no host |^hostname "[^"]*" names |matches more than one host|too short to name a host/.test(details)) return "`berth hosts` lists the hosts";
+  return undefined;
 }
 
 /**

@@ -66,9 +66,9 @@ export interface Steps {
   /** Installs apt packages and runs the steps; idempotent per artifact + install spec. */
   install(spec: ServiceSpec, dir: string | null, onOutput: (s: string) => void, signal: AbortSignal): Promise<void>;
   /** Starts the process; `onExitFailed` when the restart policy gives up; `onRunning` each (re)start. */
-  start(d: Desired, cwd: string, env: Record<string, string>, events: { onRunning(): void; onFailed(reason: string): void; onRestart(): void }): Promise<RunHandle>;
+  start(d: Desired, cwd: string, env: Record<string, string>, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }): Promise<RunHandle>;
   /** Re-attaches to the process a previous agent left running, if it is still that process. */
-  adopt(d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(): void }): Promise<RunHandle | undefined>;
+  adopt(d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }): Promise<RunHandle | undefined>;
   /** Runs the health checks; emits transitions. null check: healthy as soon as it runs. */
   health(spec: ServiceSpec, cwd: string, env: Record<string, string>, onChange: (healthy: boolean, detail: string) => void): { stop(): void };
   installLog(d: Desired): Promise<string>;
@@ -106,6 +106,10 @@ interface Current {
 }
 
 const TAIL_BYTES = 4096;
+/** A crash-looped instance's detail ends with this many of its last output lines, at most this many characters (the detail is cut at 4000). */
+const CRASH_TAIL_LINES = 20;
+const CRASH_TAIL_CHARS = 2_000;
+
 /** Tries of fetch + install before an instance is reported failed, and the first wait between them. */
 export const PREPARE_ATTEMPTS = 3;
 export const PREPARE_BACKOFF_MS = 1000;
@@ -465,25 +469,37 @@ export class Converger {
     });
   }
 
-  private runEvents(d: Desired): { onRunning(): void; onFailed(reason: string): void; onRestart(): void } {
+  private runEvents(d: Desired): { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void } {
     const mine = (): Current | undefined => (this.current && desiredKey(this.current.d) === desiredKey(d) ? this.current : undefined);
     return {
       onRunning: () => {
         const c = mine();
         if (c && !c.d.spec.health && (c.state === "starting" || c.state === "unhealthy")) this.set(c, "healthy", "running (no health check)");
       },
-      onRestart: () => {
+      onRestart: (reason) => {
         const c = mine();
         if (c) {
+          // How it exited (code or signal, failure n of m) is what tells a crash loop from a slow start.
           // The state may stand already: the restart count is news either way.
-          if (!this.set(c, c.d.spec.health ? "unhealthy" : "starting", "process exited; restarting with backoff")) this.report(c);
+          if (!this.set(c, c.d.spec.health ? "unhealthy" : "starting", `${reason}; restarting with backoff`)) this.report(c);
         }
       },
       onFailed: (reason) => {
         const c = mine();
         if (c) {
           c.health?.stop();
-          this.set(c, "failed", reason);
+          // As kubectl shows a CrashLoopBackOff: the exit, then the last lines the process wrote
+          // (read after the state is reported, so a slow disk never delays the verdict).
+          const head = `crash loop: ${reason}`;
+          this.set(c, "failed", head);
+          const run = c.run;
+          void run
+            ?.tail(CRASH_TAIL_LINES)
+            .then((out) => {
+              const lines = out.trimEnd().slice(-CRASH_TAIL_CHARS);
+              if (lines && this.current === c && c.state === "failed" && c.detail === head) this.set(c, "failed", `${head}\nlast output:\n${lines}`);
+            })
+            .catch((err: unknown) => this.o.log.warn({ instance: c.d.instance, err: err instanceof Error ? err.message : String(err) }, "cannot read the output of a failed process"));
         }
       },
     };

@@ -39,7 +39,7 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
   const RECORD = ".process.json";
   const stateFile = (d: Desired): string => join(recordDir, `${d.instance}${RECORD}`);
 
-  const handle = (sup: Supervisor, d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(): void }): RunHandle => {
+  const handle = (sup: Supervisor, d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }): RunHandle => {
     let last: SupervisorState = sup.state;
     const fence = leaseFiles(stateFile(d));
     let leased: number | undefined;
@@ -47,7 +47,7 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       const prev = last;
       last = s;
       if (s.state === "running" && prev.state !== "running") events.onRunning();
-      else if (s.state === "backoff") events.onRestart();
+      else if (s.state === "backoff") events.onRestart(s.reason ?? "process exited");
       else if (s.state === "failed") events.onFailed(s.reason ?? "the process kept exiting");
     });
     return {

@@ -17,7 +17,7 @@ import { CliError, EXIT } from "../errors.js";
 import { colour, parseFormat, printData, txt } from "../output.js";
 import { withApi, type GlobalOpts } from "./common.js";
 import { follow, parseTimeout } from "../wait.js";
-import { outcome } from "./rollout.js";
+import { awaitsPromotion, outcome } from "./rollout.js";
 
 /**
  * Follows the services an apply created or changed until every one has all its
@@ -36,6 +36,8 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
       if (res.changes.some((c) => c.service === name && Number(c.rollout_to))) {
         const r = await call(api, api.client.GetRollout, { name });
         const o = outcome(r);
+        // Nothing moves past a canary until someone promotes it: waiting on would only hang.
+        if (o === "awaiting-promotion") throw awaitsPromotion(r);
         if (o === "failed" || o === "reverted") throw new CliError(`${name}: the rollout ${o === "failed" ? "failed" : `was reverted to revision ${r.to_revision}`}: ${r.reason || "see berth events"}`, EXIT.failed, `berth rollout status ${name}`);
       }
       const st = await call(api, api.client.GetService, { name });
@@ -196,7 +198,7 @@ export function registerApply(program: Command, global: () => GlobalOpts): void 
       });
     if (verb === "plan") cmd.option("--exit-code", `exit ${EXIT_PLAN_CHANGES} when there are changes (0 when none)`);
     else {
-      cmd.option("--wait", "follow the services applied until every instance is healthy at the new revision (exit 1 if not within --timeout)");
+      cmd.option("--wait", "follow the services applied until every instance is healthy at the new revision (exit 1 if not within --timeout or the rollout failed, 8 when a canary awaits `berth rollout promote`)");
       cmd.option("--timeout <duration>", "with --wait: stop waiting after this long (the rollout goes on)", "10m");
       cmd.option("--check-index <n>", "apply only if none of the services the files name (with --prune: none at all) changed since state index n, the one `berth plan` printed; else refuse and change nothing");
       // The flag's first name, kept for scripts written against it.

@@ -234,7 +234,6 @@ function runSession(
         // A host that is not connected is the controller's answer (and says what
         // to do), not an unreachable controller.
         if (err.code === grpc.status.UNAVAILABLE && /^host \S+/.test(details)) return reject(new CliError(details, EXIT.failed));
-        if (err.code === grpc.status.NOT_FOUND && o.service) return reject(new CliError(details, EXIT.notFound, "`berth status` shows a service's instances"));
         reject(toCliError(err, api.cfg.addr));
       });
     });

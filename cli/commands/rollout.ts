@@ -12,12 +12,29 @@ import { withApi, type GlobalOpts } from "./common.js";
 /** How long `-w` keeps trying to watch again while the controller is unreachable. */
 const WATCH_RETRY_MS = 120_000;
 
-/** How a rollout ended, for the exit code: 0 only when it succeeded and was not a revert. */
-export function outcome(v: RolloutView__Output): "succeeded" | "failed" | "reverted" | "in-progress" | "none" {
+/**
+ * How a rollout ended, for the exit code: 0 only when it succeeded and was not a revert.
+ * A canary awaiting promotion has not ended, but nothing moves until someone promotes it:
+ * watching it longer only hangs a pipeline, so it is an outcome of its own.
+ */
+export function outcome(v: RolloutView__Output): "succeeded" | "failed" | "reverted" | "awaiting-promotion" | "in-progress" | "none" {
   if (!v.exists) return "none";
   if (v.status === "succeeded") return v.auto_reverted ? "reverted" : "succeeded";
   if (v.status === "failed") return v.auto_reverted ? "reverted" : "failed";
+  if (v.status === "awaiting-promotion") return "awaiting-promotion";
   return "in-progress";
+}
+
+/** `berth rollout status` (also with -w), `apply --wait`: the rollout's canary awaits `berth rollout promote`. */
+export const EXIT_ROLLOUT_AWAITS_PROMOTION = 8;
+
+/** The error for a rollout whose canary awaits promotion (what it waits for, and the command that moves it on). */
+export function awaitsPromotion(v: Pick<RolloutView__Output, "service" | "to_revision" | "done" | "total">): CliError {
+  return new CliError(
+    `the rollout of ${v.service} to revision ${v.to_revision} awaits promotion: its canary (${v.done} of ${v.total}) is in service, the rest waits`,
+    EXIT_ROLLOUT_AWAITS_PROMOTION,
+    `berth rollout promote ${v.service} goes on with the rest; berth rollout undo ${v.service} goes back`,
+  );
 }
 
 function statusColour(s: string): Cell {
@@ -77,6 +94,7 @@ export const EXIT_ROLLOUT_IN_PROGRESS = 7;
 
 function exitFor(v: RolloutView__Output): void {
   const o = outcome(v);
+  if (o === "awaiting-promotion") throw awaitsPromotion(v);
   if (o === "in-progress") throw new CliError(`the rollout of ${v.service} to revision ${v.to_revision} has not ended (${v.status}${v.reason ? `: ${v.reason}` : ""})`, EXIT_ROLLOUT_IN_PROGRESS, `berth rollout status ${v.service} -w follows it to its end`);
   if (o === "failed") throw new CliError(`the rollout of ${v.service} to revision ${v.to_revision} failed: ${v.reason}`, EXIT.failed, `berth events --service ${v.service}`);
   if (o === "reverted") throw new CliError(`the rollout of ${v.service} was reverted to revision ${v.to_revision}${v.status === "failed" ? ", and the revert failed too" : ""}`, EXIT.failed, `berth events --service ${v.service}`);
@@ -134,6 +152,7 @@ async function watchRollout(api: Api, name: string, format: string): Promise<Rol
             lines: v.slots.map((x) => `${x.in_batch ? "*" : " "} ${x.instance.padEnd(16)} r${x.revision} ${x.phase}${x.surge_host ? `  + r${x.surge_revision} on ${x.surge_host} ${x.surge_phase}` : ""}`),
           });
         } else p?.update({ done: v.done, total: v.total, label: summaryLine(v) });
+        // Awaiting promotion ends the watch too: nothing moves until someone promotes.
         if (outcome(v) !== "in-progress") finish(v);
       });
       s.on("error", (err: Error & { code?: number }) => {
@@ -170,7 +189,7 @@ export function registerRollout(program: Command, global: () => GlobalOpts): voi
     .argument("<name>", "service name")
     .option("-w, --watch", "follow until the rollout ends: a live progress bar on a terminal, one line per change when piped")
     .option("-o, --output <format>", "table, json or yaml (with -w, json prints one view per line)", "table")
-    .description("where the rollout stands; exit code 0 when it succeeded, 1 when it failed or was reverted, 7 while it has not ended")
+    .description("where the rollout stands; exit code 0 when it succeeded, 1 when it failed or was reverted, 7 while it has not ended, 8 when its canary awaits `berth rollout promote` (-w stops there too)")
     .addHelpText("after", "\nExamples:\n  berth rollout status web\n  berth apply -f web.yaml && berth rollout status web -w   # gate a pipeline on it")
     .action(async (name: string, o: { watch?: boolean; output: string }) => {
       const format = parseFormat(o.output);

@@ -137,7 +137,7 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
   program
     .command("drain")
     .argument("<host>", "host id, or a unique prefix of one")
-    .description("move a host's instance to a spare (health-gated), then leave the host cordoned")
+    .description("move a host's instance to a spare (health-gated), then leave the host cordoned; refused at once if an instance is pinned to the host (`berth unpin` first)")
     .option("--wait", "follow the drain until the host is drained (exit 1 if it is not within --timeout)")
     .option("--timeout <duration>", "with --wait: stop waiting after this long (the drain goes on)", "5m")
     .addHelpText("after", "\nExamples:\n  berth drain 3fa9 && berth status web\n  berth drain 3fa9 --wait --timeout 10m && ssh web-03 reboot")
@@ -156,7 +156,7 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
     .option("--host <id>", "only the instance on this host")
     .option("-f, --follow", "keep following")
     .option("--tail <n>", "lines of history per instance", "100")
-    .option("--install", "the install output instead of the service's")
+    .option("--install", "the install output instead of the service's (a slot waiting after failed installs: the last failed one per host, with step and exit code)")
     .option("--raw", "on a terminal too, print the output as written, escape sequences included")
     .description("show (and follow) a service's output; piped, byte for byte; on a terminal, control characters escaped (see --raw)")
     .addHelpText("after", "\nExamples:\n  berth logs web -f\n  berth logs web --install --host 3fa9\n  berth logs web -f --raw    # let the service's colours through")

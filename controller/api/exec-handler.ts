@@ -120,7 +120,7 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
         req = validateExecRequest(start);
         if (req.service) {
           const svc = d.state.service(req.service);
-          if (!svc) throw new GrpcError(grpc.status.NOT_FOUND, `no service "${req.service}"; \`berth services\` lists them`);
+          if (!svc) throw new GrpcError(grpc.status.NOT_FOUND, `no service "${req.service}"`);
           const inst = pickInstance(svc.name, d.state.instancesOf(svc.name), req.instance);
           hostId = inst.hostId;
           instance = instanceId(svc.name, inst.slot);

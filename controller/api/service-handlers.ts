@@ -13,7 +13,7 @@ import type { ReconcileLoop } from "../reconcile/loop.js";
 import { CheckRevisionError, type ServiceState, type UnchangedSince } from "../services/state.js";
 import { instanceId, type InstanceRecord, type ServiceRecord } from "../services/records.js";
 import { planApply } from "../services/apply.js";
-import { clearFailures } from "../reschedule/policy.js";
+import { clearFailures, failedInstallText, lastFailedOutputs } from "../reschedule/policy.js";
 import { effectiveState } from "../services/effective-state.js";
 import { endpointsOf, nextEndpointChangeMs, silentHosts } from "../reconcile/endpoints.js";
 import type { LogRouter } from "./log-router.js";
@@ -84,7 +84,8 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         since_ms: obs?.sinceMs ?? 0,
         pinned_host: i.pinnedHost,
         reason: d.loop.unplaced.get(id) ?? held ?? "",
-        install_tail: obs && (obs.state === "installing" || obs.state === "failed") ? obs.installTail : "",
+        // Once the failed copy is gone (the slot waits or runs elsewhere), its stored output stands in.
+        install_tail: obs && (obs.state === "installing" || obs.state === "failed") ? obs.installTail : state === "healthy" ? "" : failedInstallText(i.failures),
         resources_enforced: obs?.resourcesEnforced ?? false,
         resources_note: obs?.resourcesNote ?? "",
         moving_to: i.moveTo?.hostId ?? "",
@@ -269,6 +270,15 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
 
     Drain: unary(d, "operator", "Drain", async (req: { id: string }, who) => {
       const id = d.registry.resolve(req.id).id;
+      // A pin says "on this host whatever happens": a drain cannot move it, and waiting
+      // for it would never end. Refused at once, as kubectl drain refuses pods it cannot
+      // evict, naming the pin and what lifts it; nothing is cordoned.
+      const pinned = d.state.allInstances().filter((i) => i.pinnedHost === id);
+      if (pinned.length) {
+        const what = pinned.map((i) => `${instanceId(i.service, i.slot)} is pinned to ${id}`).join("; ");
+        const lift = [...new Set(pinned.map((i) => `berth unpin ${i.service} --host ${id}`))].join(" and ");
+        throw new GrpcError(grpc.status.FAILED_PRECONDITION, `cannot drain ${id}: ${what}; \`${lift}\` lifts the pin, then drain again`);
+      }
       const rec = await d.registry.update(id, (r) =>
         r.draining || (r.cordoned && !d.state.allInstances().some((i) => i.hostId === id))
           ? undefined
@@ -336,7 +346,16 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             .instancesOf(svc.name)
             .flatMap((i) => [i.hostId, i.moveTo?.hostId ?? ""].filter(Boolean).map((h) => ({ h, inst: instanceId(i.service, i.slot) })))
             .filter((t) => !host || t.h === host);
-          if (!targets.length) throw new GrpcError(grpc.status.FAILED_PRECONDITION, host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`);
+          if (!targets.length) {
+            // No copy to ask, but the output of the installs that failed is kept on the slots: that is what --install is for.
+            const failed = req.install
+              ? d.state.instancesOf(svc.name).flatMap((i) => lastFailedOutputs(i.failures).filter((f) => !host || f.hostId === host).map((f) => ({ i, f })))
+              : [];
+            if (!failed.length) throw new GrpcError(grpc.status.FAILED_PRECONDITION, host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`);
+            for (const { i, f } of failed) s.send({ host: f.hostId, instance: instanceId(i.service, i.slot), data: failedInstallText([f]) });
+            s.end();
+            return;
+          }
           let open = 0;
           for (const t of targets) {
             const live = d.registry.live.get(t.h);

@@ -143,7 +143,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
         const why = o?.state === "failed" ? `failed on the new host: ${o.detail}` : retireFailed ? "the new copy is not healthy at the end of the drain; the old one stays" : "the new host is gone";
         out.events.push({ type: "instance.move-abandoned", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: ${why}` });
         // The old copy is the slot's again: back in service if a retire had drained it.
-        i = { ...i, moveTo: null, drainingSinceMs: i.moveTo.surge ? null : i.drainingSinceMs, lastEpoch: Math.max(i.lastEpoch ?? 0, i.moveTo.epoch), failures: o?.state === "failed" ? recordFailure(i.failures, i.moveTo.hostId, input.nowMs, policy) : i.failures };
+        i = { ...i, moveTo: null, drainingSinceMs: i.moveTo.surge ? null : i.drainingSinceMs, lastEpoch: Math.max(i.lastEpoch ?? 0, i.moveTo.epoch), failures: o?.state === "failed" ? recordFailure(i.failures, i.moveTo.hostId, input.nowMs, policy, failureOf(o)) : i.failures };
       } else if (i.moveTo.surge ? servingLost || (drainEnd !== undefined && input.nowMs >= drainEnd) : o?.state === "healthy" || servingLost) {
         const why = i.moveTo.surge ? (servingLost ? "its old host is gone" : "retired after draining") : servingLost ? "its old host is gone" : "healthy on the new host";
         out.events.push({ type: "instance.moved", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)} moved from ${i.hostId || "-"} (${why})` });
@@ -157,7 +157,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     if (i.hostId && !i.moveTo) {
       const o = observedFor(i.hostId, i, i.epoch);
       if (o?.state === "failed") {
-        const failures = recordFailure(i.failures, i.hostId, input.nowMs, policy);
+        const failures = recordFailure(i.failures, i.hostId, input.nowMs, policy, failureOf(o));
         const d = rescheduleDecision(failures, input.nowMs, policy);
         const next = d.atMs > input.nowMs ? `placing it again in ${formatDurationMs(d.atMs - input.nowMs)} (${describeFailures(d.recent, input.nowMs, policy)})` : "placing it elsewhere";
         out.events.push({ type: "instance.failed", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} failed: ${o.detail}; ${next}` });
@@ -318,4 +318,13 @@ function penaltyNote(prev: InstanceRecord | undefined, hostId: string, nowMs: nu
   const here = d.recent.filter((f) => f.hostId === hostId);
   const what = describeFailures(d.recent, nowMs, policy);
   return here.length ? ` on ${hostId}, though it ${what}: no host without recent failures can take it` : ` away from where it ${what}`;
+}
+
+/**
+ * What a failed copy leaves on its failure entry: the agent's words, and the install output
+ * when the install is what failed (the agent's detail then starts "installing:", converger.ts;
+ * a process that failed later still carries its successful install's output, which is no news).
+ */
+function failureOf(o: ObservedInstance): { detail: string; output?: string } {
+  return o.installTail && o.detail.startsWith("installing:") ? { detail: o.detail, output: o.installTail } : { detail: o.detail };
 }

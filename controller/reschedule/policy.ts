@@ -30,7 +30,19 @@ export interface HostFailure {
   hostId: string;
   /** Controller clock when the failure was recorded. */
   atMs: number;
+  /** What the agent said ("installing: step 2 (make) exited with code 2"), at most FAILURE_DETAIL_CHARS. */
+  detail?: string;
+  /**
+   * The last install output, at most FAILURE_OUTPUT_CHARS: the copy that wrote it is gone
+   * once the slot is placed again, and this is what `berth status` and `logs --install` show.
+   * Only the newest failure on each host keeps it, which bounds the record.
+   */
+  output?: string;
 }
+
+/** Bounds of a failure's detail and output (the record holds at most MAX_FAILURES_KEPT of them). */
+export const FAILURE_DETAIL_CHARS = 500;
+export const FAILURE_OUTPUT_CHARS = 4_096;
 
 export interface ReschedulePolicy {
   /**
@@ -69,9 +81,32 @@ export function recentFailures(history: readonly HostFailure[] | undefined, nowM
   return recent.length > MAX_FAILURES_KEPT ? recent.slice(recent.length - MAX_FAILURES_KEPT) : recent;
 }
 
-/** The history after a failure on `hostId` at `nowMs`: expired entries are dropped. */
-export function recordFailure(history: readonly HostFailure[] | undefined, hostId: string, nowMs: number, policy: ReschedulePolicy = DEFAULT_RESCHEDULE): HostFailure[] {
-  return recentFailures([...(history ?? []), { hostId, atMs: nowMs }], nowMs, policy);
+/** The history after a failure on `hostId` at `nowMs`: expired entries are dropped; older output on that host too. */
+export function recordFailure(
+  history: readonly HostFailure[] | undefined,
+  hostId: string,
+  nowMs: number,
+  policy: ReschedulePolicy = DEFAULT_RESCHEDULE,
+  what: { detail?: string; output?: string } = {},
+): HostFailure[] {
+  const entry: HostFailure = { hostId, atMs: nowMs };
+  if (what.detail) entry.detail = what.detail.slice(0, FAILURE_DETAIL_CHARS);
+  // The end of the output is where the failure is.
+  if (what.output) entry.output = what.output.slice(-FAILURE_OUTPUT_CHARS);
+  const older = (history ?? []).map((f) => (f.hostId === hostId && f.output !== undefined && entry.output !== undefined ? withoutOutput(f) : f));
+  return recentFailures([...older, entry], nowMs, policy);
+}
+
+function withoutOutput(f: HostFailure): HostFailure {
+  const { output: _dropped, ...rest } = f;
+  return rest;
+}
+
+/** Each host's newest failure that kept output, newest first: what status and `logs --install` show. */
+export function lastFailedOutputs(history: readonly HostFailure[] | undefined): HostFailure[] {
+  const byHost = new Map<string, HostFailure>();
+  for (const f of history ?? []) if (f.output !== undefined && (byHost.get(f.hostId)?.atMs ?? -Infinity) <= f.atMs) byHost.set(f.hostId, f);
+  return [...byHost.values()].sort((a, b) => b.atMs - a.atMs);
 }
 
 /** The wait before the k-th reschedule within the interval (k ≥ 1): 0, delay, 2·delay, 4·delay, … ≤ maxDelay. */
@@ -122,4 +157,15 @@ export function clearFailures<T extends { failures?: HostFailure[] }>(i: T, host
   const left = hostId === undefined ? [] : i.failures.filter((f) => f.hostId !== hostId);
   if (left.length === i.failures.length) return i;
   return { ...i, failures: left.length ? left : undefined };
+}
+
+/**
+ * The output of the slot's last failed install on each host where one failed, newest
+ * first, each under a line naming the host, when, and the step and exit code: what
+ * `berth status` and `berth logs --install` show once the failed copy is gone.
+ */
+export function failedInstallText(history: readonly HostFailure[] | undefined): string {
+  return lastFailedOutputs(history)
+    .map((f) => `[berth] last failed install on ${f.hostId} at ${new Date(f.atMs).toISOString()}: ${f.detail ?? "failed"}\n${f.output!.endsWith("\n") ? f.output : `${f.output}\n`}`)
+    .join("");
 }

@@ -9,7 +9,7 @@
 import { z } from "zod";
 import type { Same } from "../../shared/same-type.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
-import type { HostFailure } from "../reschedule/policy.js";
+import { FAILURE_DETAIL_CHARS, FAILURE_OUTPUT_CHARS, type HostFailure } from "../reschedule/policy.js";
 import { StoredSpecSchema, StoredSpecShape } from "../../shared/spec/normal-schema.js";
 
 export const SERVICE_PREFIX = "services/";
@@ -178,7 +178,7 @@ export const InstanceRecordSchema = z.object({
   revision: revisionNumber,
   pinnedHost: z.string(),
   // Records from before the reschedule policy hold `avoidHosts`: dropped on load (unknown keys are).
-  failures: z.array(z.object({ hostId: z.string().min(1), atMs: timeMs })).max(1000).optional(),
+  failures: z.array(z.object({ hostId: z.string().min(1), atMs: timeMs, detail: z.string().max(FAILURE_DETAIL_CHARS).optional(), output: z.string().max(FAILURE_OUTPUT_CHARS).optional() })).max(1000).optional(),
   moveTo: z.object({ hostId: z.string().min(1), epoch: revisionNumber, revision: revisionNumber.optional(), surge: z.boolean().optional() }).nullable(),
   drainingSinceMs: timeMs.nullable().optional(),
   lastEpoch: revisionNumber.optional(),

@@ -172,10 +172,17 @@ describe("rollouts: health-checked, zero downtime, canary, revert, surge, contro
 
   it("canary: 1 instance on v4 and the rest on v2 until promote, then all on v4", async () => {
     load = await Load.start(c, client, "web", join(c.dir, "load-3.jsonl"));
-    const applied = await c.apply(await c.specDir("web4", { "web.yaml": spec("web", { env: { V: "4" }, update: { canary: 1 } }) }));
-    expect(applied.code, applied.stderr).toBe(0);
+    // `apply --wait` stops at the canary, says what is awaited, with its own exit code (8), well before its timeout.
+    const applied = await c.apply(await c.specDir("web4", { "web.yaml": spec("web", { env: { V: "4" }, update: { canary: 1 } }) }), ["--wait", "--timeout", "100s"]);
+    expect(applied.code, applied.stdout + applied.stderr).toBe(8);
+    expect(applied.stderr).toMatch(/awaits promotion/);
+    expect(applied.stderr).toContain("berth rollout promote web");
     const waiting = await waitStatus("web", (r) => r.status === "awaiting-promotion", "the canary to wait for promotion");
     expect(waiting.to_revision).toBe(4);
+    // So does `rollout status -w`: a pipeline gated on it ends instead of hanging.
+    const blocked = await c.cli(["rollout", "status", "web", "-w"], { timeoutMs: 20_000 });
+    expect(blocked.code, blocked.stdout + blocked.stderr).toBe(8);
+    expect(blocked.stderr).toContain("berth rollout promote web");
     expect(waiting.slots.map((s) => s.revision).sort()).toEqual([2, 2, 2, 4]);
     // It stays there: a status read now is the same.
     expect((await status("web")).instances.map((i) => i.revision).sort()).toEqual([2, 2, 2, 4]);

@@ -187,6 +187,13 @@ describe("services: specs, placement, supervision, health", () => {
     // Health-gated: the new copy was healthy before the move completed.
     const newHealthy = ev.find((e) => e.type === "instance.healthy" && e.host === spare && e.seq > moving!.seq);
     expect(newHealthy && newHealthy.seq < done!.seq).toBeTruthy();
+    // A drain cannot move a pinned instance: it is refused at once, naming the pin and how to lift it, and changes nothing.
+    const drain = await c.cli(["drain", spare, "--wait", "--timeout", "20s"], { timeoutMs: 40_000 });
+    expect(drain.code, drain.stdout + drain.stderr).toBe(1);
+    expect(drain.stderr).not.toMatch(/timed out/);
+    expect(drain.stderr).toContain(`${inst.instance} is pinned to ${spare}`);
+    expect(drain.stderr).toContain(`berth unpin web --host ${spare}`);
+    expect((await c.hosts()).find((x) => x.id === spare)!.cordoned).toBe(false);
     expect((await c.cli(["unpin", "web", "--host", spare])).code).toBe(0);
     expect((await c.status("web")).instances.find((i) => i.host === spare)).toBeTruthy();
   });

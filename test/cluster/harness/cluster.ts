@@ -49,6 +49,8 @@ export interface InstanceJson {
   pid: number;
   resources_enforced: boolean;
   resources_note: string;
+  /** Install output: while installing or failed, and after a failed install the output it left (issue 12). */
+  install_tail?: string;
 }
 
 export interface StatusJson {

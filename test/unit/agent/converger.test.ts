@@ -187,3 +187,30 @@ describe("a malformed assignment", () => {
     expect(reports).toEqual([]);
   });
 });
+
+describe("a crash-looping process", () => {
+  it("says how it exits while restarting, and ends failed with the exit and its last output lines", async () => {
+    const steps = fakeSteps();
+    let events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void } | undefined;
+    const start = steps.start;
+    steps.start = async (d, cwd, env, ev) => {
+      events = ev;
+      const h = await start(d, cwd, env, ev);
+      return { ...h, tail: async (n: number) => ["booting", "loading config", "panic: no such file: /etc/app.conf"].slice(-n).join("\n") + "\n" };
+    };
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s), lastContactMs: () => Date.now() });
+    conv.assign(assignment(goodSpec()));
+    await until(() => events !== undefined && reports.at(-1)?.state === "healthy", "the instance to run");
+
+    events!.onRestart("exited with code 3 after 1s (failure 1 of 10)");
+    await until(() => /exited with code 3/.test(reports.at(-1)?.detail ?? ""), "the restart's exit in the detail");
+    expect(reports.at(-1)!.detail).toMatch(/restarting with backoff/);
+
+    events!.onFailed("exited with code 3 after 1s: 11 times in a row, each within 30s of starting");
+    await until(() => reports.at(-1)?.state === "failed" && /panic: no such file/.test(reports.at(-1)?.detail ?? ""), "failed with the last output lines");
+    const detail = reports.at(-1)!.detail;
+    expect(detail).toMatch(/^crash loop: exited with code 3/);
+    expect(detail).toContain("loading config");
+  });
+});

@@ -64,7 +64,7 @@ describe("reconcile", () => {
   it("places an instance that failed for good elsewhere, with a new epoch, never back on the same host", () => {
     const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 3, revision: 1, pinnedHost: "", moveTo: null };
     const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts: [host("a"), host("b")], observed: new Map([observed("a", inst, 3, "failed")]), nowMs: NOW });
-    expect(out.puts).toEqual([{ ...inst, hostId: "b", epoch: 4, lastEpoch: 4, failures: [{ hostId: "a", atMs: NOW }] }]);
+    expect(out.puts).toEqual([{ ...inst, hostId: "b", epoch: 4, lastEpoch: 4, failures: [{ hostId: "a", atMs: NOW, detail: "exit 1" }] }]);
     expect(out.events.map((e) => e.type)).toEqual(expect.arrayContaining(["instance.failed", "instance.placed"]));
   });
 
@@ -126,5 +126,20 @@ describe("reconcile", () => {
         expect(again.deletes).toEqual([]);
       }),
     );
+  });
+});
+
+describe("a failed install's output outlives its copy", () => {
+  it("is kept on the slot's failure entry for that host, with the step and exit code, bounded", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 3, revision: 1, pinnedHost: "", moveTo: null };
+    const [h, o] = observed("a", inst, 3, "failed");
+    const tail = "x".repeat(10_000) + "\n[berth] step 2/2: false\n[berth] install failed after 0.1 s: step 2 (false) exited with code 1\n";
+    const failed = { ...o, detail: "installing: step 2 (false) exited with code 1", installTail: tail };
+    const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts: [host("a")], observed: new Map([[h, failed]]), nowMs: NOW });
+    const f = out.puts[0]!.failures!;
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatchObject({ hostId: "a", atMs: NOW, detail: "installing: step 2 (false) exited with code 1" });
+    expect(f[0]!.output!.length).toBeLessThanOrEqual(4096);
+    expect(f[0]!.output).toMatch(/step 2 \(false\) exited with code 1\n$/);
   });
 });

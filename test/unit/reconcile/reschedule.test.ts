@@ -106,7 +106,7 @@ describe("rescheduling after failures", () => {
     const obs = failed({ ...inst, hostId: "b", epoch: 2 });
     const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts, observed: obs, nowMs: T0 });
     const rec = out.puts.find((p) => p.slot === 0)!;
-    expect(rec.failures).toEqual([{ hostId: "b", atMs: T0 }]);
+    expect(rec.failures).toEqual([{ hostId: "b", atMs: T0, detail: "apt mirror unreachable" }]);
     expect(rec.moveTo?.hostId).toBe("c");
     expect(out.events.map((e) => e.type)).toEqual(expect.arrayContaining(["instance.move-abandoned", "instance.moving"]));
   });

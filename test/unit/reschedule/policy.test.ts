@@ -55,3 +55,27 @@ describe("reschedule policy", () => {
     expect(clearFailures(none)).toBe(none);
   });
 });
+
+describe("failure output", () => {
+  it("keeps only the newest output per host, so the record stays bounded", async () => {
+    const { recordFailure } = await import("../../../controller/reschedule/policy.js");
+    let h = recordFailure(undefined, "a", 1000, undefined, { detail: "installing: step 1 (false) exited with code 1", output: "one" });
+    h = recordFailure(h, "b", 2000, undefined, { detail: "installing: step 1 (false) exited with code 2", output: "two" });
+    h = recordFailure(h, "a", 3000, undefined, { detail: "installing: step 1 (false) exited with code 3", output: "three" });
+    expect(h.map((f) => [f.hostId, f.output])).toEqual([["a", undefined], ["b", "two"], ["a", "three"]]);
+    expect(h[0]!.detail).toMatch(/code 1/);
+  });
+});
+
+describe("failedInstallText", () => {
+  it("shows each host's last failed install, newest first, under a line naming host, step and exit code", async () => {
+    const { failedInstallText, recordFailure } = await import("../../../controller/reschedule/policy.js");
+    let h = recordFailure(undefined, "a", 1000, undefined, { detail: "installing: step 2 (make) exited with code 2", output: "make: *** [all] Error 2" });
+    h = recordFailure(h, "b", 2000, undefined, { detail: "crash loop: exited with code 1" });
+    h = recordFailure(h, "c", 3000, undefined, { detail: "installing: step 1 (false) exited with code 1", output: "nope\n" });
+    const text = failedInstallText(h);
+    expect(text.split("\n")[0]).toBe("[berth] last failed install on c at 1970-01-01T00:00:03.000Z: installing: step 1 (false) exited with code 1");
+    expect(text).toContain("[berth] last failed install on a at 1970-01-01T00:00:01.000Z: installing: step 2 (make) exited with code 2\nmake: *** [all] Error 2\n");
+    expect(text).not.toContain("crash loop");
+  });
+});

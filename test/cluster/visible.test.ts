@@ -1,0 +1,44 @@
+/**
+ * Issue 12: what goes wrong is visible where the user looks. A failed install's output
+ * stays reachable — in `berth status` and `berth logs --install` — after the failed copy
+ * is gone and the slot waits to be placed again.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Cluster } from "./harness/cluster.js";
+import { svcSpec } from "./harness/specs.js";
+
+describe("failures stay visible", () => {
+  let c: Cluster;
+
+  beforeAll(async () => {
+    c = await Cluster.start({ hosts: 2, ttl: "3s", heartbeat: "500ms" });
+  });
+  afterEach(async ({ task }) => {
+    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
+  });
+  afterAll(async () => {
+    await c?.destroy();
+  });
+
+  it("a failed install's output, step and exit code show in status and logs --install once the slot waits", async () => {
+    const install = `install:\n  steps:\n    - { run: "echo compiling widgets; echo 'fatal: widget.h not found' >&2; exit 3" }\n`;
+    const dir = await c.specDir("broken", { "broken.yaml": svcSpec("broken", { health: false, extra: install }) });
+    expect((await c.apply(dir)).code).toBe(0);
+    // It failed on both hosts and waits (pending, no copy anywhere): the output is what was kept.
+    const st = await c.waitForStatus(
+      "broken",
+      (s) => s.instances[0]?.state === "pending" && /fatal: widget\.h not found/.test(s.instances[0].install_tail ?? ""),
+      "broken pending with its failed install's output",
+      90_000,
+    );
+    const tail = st.instances[0]!.install_tail!;
+    expect(tail).toMatch(/last failed install on \S+ at \S+: installing: step 1 \(.*\) exited with (code )?3/);
+    const shown = await c.cli(["status", "broken"]);
+    expect(shown.stdout).toContain("fatal: widget.h not found");
+    const logs = await c.cli(["logs", "broken", "--install"]);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toContain("fatal: widget.h not found");
+    expect(logs.stdout).toMatch(/exited with (code )?3/);
+    expect((await c.cli(["delete", "broken"])).code).toBe(0);
+  });
+});
