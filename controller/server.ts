@@ -151,6 +151,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       await events.append({ type: "record.quarantined", message });
     };
     const tokens = new TokenService(store, now, fingerprint);
+    await tokens.start();
     const registry = new HostRegistry(store, events);
     const state = new ServiceState(store, events);
     // A record that fails validation is quarantined, never thrown: one bad record
@@ -354,6 +355,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           clearInterval(ticker);
           await metricsServer?.close();
           await loop.stop();
+          tokens.stop();
           await detectorRunner.close();
           for (const l of registry.live.values()) l.disconnect?.("controller shutting down");
           await new Promise<void>((resolve) => {

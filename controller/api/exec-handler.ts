@@ -21,7 +21,7 @@ import type { ExecClientMessage__Output } from "../../shared/gen/berth/v1/ExecCl
 import type { ControllerMessage } from "../../shared/gen/berth/v1/ControllerMessage.js";
 import { EXEC_MAX_CHUNK_BYTES, EXEC_START_TIMEOUT_MS, EXEC_WINDOW_BYTES } from "../../shared/exec/limits.js";
 import { AckBatcher, ByteWindow } from "../../shared/exec/window.js";
-import type { Principal } from "../auth/token-service.js";
+import { AuthError, type Principal } from "../auth/token-service.js";
 import { summarize, type AuditLog } from "../audit/audit-log.js";
 import { hostStatus } from "../hosts/host.js";
 import type { ServiceState } from "../services/state.js";
@@ -54,6 +54,7 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
       let agentSend: ((m: ControllerMessage) => void) | undefined;
       let eofPending = false;
       let eofSent = false;
+      let unwatchRevoke: (() => void) | undefined;
       // Stdin towards the agent, and acks for the output the client has taken.
       const stdinWindow = new ByteWindow(EXEC_WINDOW_BYTES);
       const outputAcks = new AckBatcher(EXEC_WINDOW_BYTES);
@@ -74,6 +75,7 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
         const wasRunning = phase === "running";
         phase = "ended";
         clearTimeout(startTimer);
+        unwatchRevoke?.();
         if (id) d.execs.close(id);
         if (wasRunning) {
           if (o.closeAgent) agentSend?.({ exec_close: { session_id: id, reason: o.closeAgent } });
@@ -116,6 +118,12 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
         call.pause();
         who = await authenticate(d, call.metadata);
         if (phase !== "starting") return; // the client went away meanwhile
+        // A revoked token ends the session it opened, at once, like its streams.
+        const revoked = who.revoked;
+        const onRevoked = (): void => finish({ code: grpc.status.UNAUTHENTICATED, error: "the token this session was opened with was revoked; the session was ended", closeAgent: "token revoked" });
+        if (revoked.aborted) throw new AuthError("the token was revoked");
+        revoked.addEventListener("abort", onRevoked, { once: true });
+        unwatchRevoke = () => revoked.removeEventListener("abort", onRevoked);
         if (who.role !== "admin") throw new GrpcError(grpc.status.PERMISSION_DENIED, `exec needs the admin role; the token has ${who.role}`);
         req = validateExecRequest(start);
         if (req.service) {

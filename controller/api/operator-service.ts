@@ -8,7 +8,7 @@ import type { Host } from "../../shared/gen/berth/v1/Host.js";
 import type { Event } from "../../shared/gen/berth/v1/Event.js";
 import type { Logger } from "../../shared/log/logger.js";
 import type { Store } from "../store/store.js";
-import { AuthError, type Principal, type TokenService } from "../auth/token-service.js";
+import { AuthError, TokenNotFoundError, type Principal, type TokenInfo, type TokenService } from "../auth/token-service.js";
 import { isRole, roleAllows, type OperatorRole } from "../auth/tokens.js";
 import { EVENT_PREFIX, matches, type EventLog, type EventRecord } from "../events/event-log.js";
 import { hostStatus, type HostRecord } from "../hosts/host.js";
@@ -58,6 +58,21 @@ export function requireRole(p: Principal, need: OperatorRole): Principal {
 
 export async function authorize(d: OperatorServiceDeps, md: grpc.Metadata, need: OperatorRole): Promise<Principal> {
   return requireRole(await authenticate(d, md), need);
+}
+
+function tokenToWire(t: TokenInfo): Record<string, unknown> {
+  return {
+    id: t.id,
+    role: t.role,
+    description: t.description,
+    created_at_ms: t.createdAtMs,
+    expires_at_ms: t.expiresAtMs,
+    last_used_at_ms: t.lastUsedAtMs ?? 0,
+    revoked_at_ms: t.revokedAtMs ?? 0,
+    created_by: t.createdBy,
+    revoked_by: t.revokedBy ?? "",
+    uses_left: t.usesLeft ?? -1,
+  };
 }
 
 export function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
@@ -128,7 +143,7 @@ export function unary<Req, Res>(
 }
 
 /** The host, token and event calls; services and artifacts are in service-handlers.ts. */
-export type CoreHandlers = Pick<OperatorServiceHandlers, "WhoAmI" | "ListHosts" | "GetHost" | "Cordon" | "Uncordon" | "CreateToken" | "ListEvents" | "WatchEvents" | "ListAudit">;
+export type CoreHandlers = Pick<OperatorServiceHandlers, "WhoAmI" | "ListHosts" | "GetHost" | "Cordon" | "Uncordon" | "CreateToken" | "ListTokens" | "RevokeToken" | "ListEvents" | "WatchEvents" | "ListAudit">;
 
 export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
   return {
@@ -182,6 +197,28 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
       await d.events.append({ type: "token.created", message: `${record.role} token ${record.id} created`, actor: who.tokenId });
       d.log.info({ token: record.id, role: record.role, actor: who.tokenId }, "token created");
       return { token, id: record.id, role: record.role, expires_at_ms: record.expiresAtMs, uses: record.usesLeft ?? 0 };
+    }),
+
+    ListTokens: unary(d, "admin", "ListTokens", async () => {
+      const { tokens, unusable } = await d.tokens.list();
+      return { tokens: tokens.map(tokenToWire), unusable: unusable.map((u) => `${u.key}: ${u.reason}`) };
+    }, { readOnly: true }),
+
+    RevokeToken: unary(d, "admin", "RevokeToken", async (req: { id: string }, who) => {
+      if (!/^[0-9a-f]{10}$/.test(req.id)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `id: "${req.id.slice(0, 32)}" is not a token id (10 hex digits, as \`berth token list\` shows)`);
+      const before = (await d.tokens.list()).tokens.find((t) => t.id === req.id);
+      let info: TokenInfo;
+      try {
+        info = await d.tokens.revoke(req.id, who.tokenId);
+      } catch (err) {
+        if (err instanceof TokenNotFoundError) throw new GrpcError(grpc.status.NOT_FOUND, `${err.message}: \`berth token list\` lists the tokens`);
+        throw err;
+      }
+      if (before?.revokedAtMs === undefined) {
+        await d.events.append({ type: "token.revoked", message: `${info.role} token ${info.id} revoked`, actor: who.tokenId });
+        d.log.info({ token: info.id, role: info.role, actor: who.tokenId }, "token revoked");
+      }
+      return tokenToWire(info);
     }),
 
     ListEvents: unary(d, "viewer", "ListEvents", async (req: { limit: number; host: string; service: string }) => {

@@ -36,7 +36,11 @@ export interface ServeStreamOptions<Res, Who> {
   /** The RPC's name, for logs. */
   method: string;
   log: Logger;
-  /** Authenticates (and authorises) the caller; nothing else happens before it succeeds. */
+  /**
+   * Authenticates (and authorises) the caller; nothing else happens before it succeeds.
+   * When the principal carries a `revoked` signal (its token), the stream ends with
+   * UNAUTHENTICATED once it aborts: a revoked token keeps nothing open.
+   */
   auth: () => Promise<Who>;
   /**
    * Sets the stream up: reads what it needs and registers its listeners, each
@@ -218,6 +222,8 @@ export function serveStream<Res, Who>(call: StreamCall<Res>, o: ServeStreamOptio
     try {
       const who = await o.auth();
       if (s.closed) return; // cancelled while the token was checked: nothing was started
+      endOnRevoke(s, revokedSignal(who));
+      if (s.closed) return; // revoked while it was checked
       s.advance("starting");
       await o.start(s, who);
       s.advance("streaming");
@@ -226,4 +232,19 @@ export function serveStream<Res, Who>(call: StreamCall<Res>, o: ServeStreamOptio
     }
   })();
   return s;
+}
+
+/** The principal's revocation signal, when it has one (a token's principal does). */
+function revokedSignal(who: unknown): AbortSignal | undefined {
+  const r = typeof who === "object" && who !== null ? (who as { revoked?: unknown }).revoked : undefined;
+  return r instanceof AbortSignal ? r : undefined;
+}
+
+/** Ends the stream when the caller's token is revoked (now, if it already was). */
+function endOnRevoke<Res>(s: ServerStream<Res>, revoked: AbortSignal | undefined): void {
+  if (!revoked) return;
+  const end = (): void => s.fail(new GrpcError(grpc.status.UNAUTHENTICATED, "the token this stream was opened with was revoked"));
+  if (revoked.aborted) return end();
+  revoked.addEventListener("abort", end, { once: true });
+  s.onClose(() => revoked.removeEventListener("abort", end));
 }

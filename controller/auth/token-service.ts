@@ -1,20 +1,50 @@
 /**
  * The I/O shell around tokens.ts: stores token records under `tokens/<id>`,
- * authenticates operator calls and spends join-token uses atomically.
+ * authenticates operator calls, spends join-token uses atomically, lists and
+ * revokes tokens.
+ *
+ * Revocation reaches what is already running: every principal carries an
+ * AbortSignal that aborts when its token is revoked, and the streams and exec
+ * sessions opened with it end on it. The signal is driven by a watch on the
+ * store's `tokens/` prefix, not by the revoking call, so a revoke made through
+ * any controller sharing the store ends the calls every one of them serves.
  */
-import type { Op, Store } from "../store/store.js";
+import { z } from "zod";
+import type { Op, Store, Watcher } from "../store/store.js";
+import { decodeRecord, encodeRecord } from "../store/record.js";
 import {
   checkToken,
   mintToken,
   parseToken,
   TokenFormatError,
+  ROLES,
   type MintOptions,
   type Role,
   type TokenRecord,
 } from "./tokens.js";
 
+/** A stored token record, validated on read (a record is outside input: see store/record.ts). */
+export const TokenRecordSchema = z
+  .object({
+    id: z.string().regex(/^[0-9a-f]{10}$/),
+    role: z.enum(ROLES),
+    secretHash: z.string().regex(/^[0-9a-f]{64}$/),
+    createdAtMs: z.number().int().nonnegative(),
+    expiresAtMs: z.number().int().nonnegative(),
+    usesLeft: z.number().int().nonnegative().nullable(),
+    description: z.string().max(1000),
+    createdBy: z.string().max(64),
+    revokedAtMs: z.number().int().positive().optional(),
+    revokedBy: z.string().max(64).optional(),
+    lastUsedAtMs: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
 export const TOKEN_PREFIX = "tokens/";
 const tokenKey = (id: string): string => `${TOKEN_PREFIX}${id}`;
+
+/** Last-use stamps are written at most this often per token: one write a minute, not one a call. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
 
 export class AuthError extends Error {
   constructor(message: string) {
@@ -23,17 +53,56 @@ export class AuthError extends Error {
   }
 }
 
+/** `berth token revoke` of an id that does not exist. */
+export class TokenNotFoundError extends Error {
+  constructor(readonly id: string) {
+    super(`no token ${id}`);
+    this.name = "TokenNotFoundError";
+  }
+}
+
 export interface Principal {
   tokenId: string;
   role: Role;
+  /** Aborts when the token is revoked: long calls made with it end on it. */
+  revoked: AbortSignal;
 }
 
+/** A token as `berth token list` shows it: never its secret or its hash. */
+export type TokenInfo = Omit<TokenRecord, "secretHash">;
+
 export class TokenService {
+  /** Per token that authenticated a call: the controller its principals' signals hang on. */
+  private readonly revocations = new Map<string, AbortController>();
+  /** tokenId → the last-use stamp written (or being written), to the minute. */
+  private readonly lastUsedWritten = new Map<string, number>();
+  private watcher: Watcher | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly now: () => number,
     private readonly caFingerprint: string,
   ) {}
+
+  /** Follows the store's token records, so a revoke made anywhere ends the calls made with the token here. */
+  async start(): Promise<void> {
+    const from = (await this.store.revision()) + 1;
+    this.watcher = await this.store.watch(
+      TOKEN_PREFIX,
+      (ev) => {
+        const id = ev.type === "put" ? ev.kv.key.slice(TOKEN_PREFIX.length) : ev.key.slice(TOKEN_PREFIX.length);
+        if (ev.type === "delete") return this.abort(id, "deleted");
+        const d = decodeRecord(TokenRecordSchema, ev.kv.value);
+        if (d.ok && d.rec.revokedAtMs !== undefined) this.abort(id, "revoked");
+      },
+      { fromRevision: from },
+    );
+  }
+
+  stop(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
 
   async create(opts: MintOptions): Promise<{ record: TokenRecord; token: string }> {
     const minted = mintToken(opts, this.now(), this.caFingerprint);
@@ -47,7 +116,54 @@ export class TokenService {
     return (await this.store.scan(TOKEN_PREFIX, { limit: 1 })).length > 0;
   }
 
-  /** For the operator API: a valid, unexpired operator-kind token. */
+  /** Every token, oldest first; records that fail validation are named in `unusable`, not thrown. */
+  async list(): Promise<{ tokens: TokenInfo[]; unusable: { key: string; reason: string }[] }> {
+    const tokens: TokenInfo[] = [];
+    const unusable: { key: string; reason: string }[] = [];
+    for (const kv of await this.store.scan(TOKEN_PREFIX)) {
+      const d = decodeRecord(TokenRecordSchema, kv.value);
+      if (!d.ok) {
+        unusable.push({ key: kv.key, reason: d.reason });
+        continue;
+      }
+      const { secretHash: _hash, ...info } = d.rec;
+      tokens.push(info);
+    }
+    tokens.sort((a, b) => a.createdAtMs - b.createdAtMs || a.id.localeCompare(b.id));
+    return { tokens, unusable };
+  }
+
+  /**
+   * Revokes a token: refused from the next call on, and every stream or exec
+   * session made with it ends (through the watch, on every controller). Revoking
+   * a revoked token changes nothing and returns it as it is.
+   */
+  async revoke(id: string, by: string): Promise<TokenInfo> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const kv = await this.store.get(tokenKey(id));
+      if (!kv) throw new TokenNotFoundError(id);
+      const d = decodeRecord(TokenRecordSchema, kv.value);
+      // A record we cannot read is still a token someone may hold: revoking it must work.
+      const rec: TokenRecord | undefined = d.ok ? d.rec : undefined;
+      if (rec?.revokedAtMs !== undefined) {
+        const { secretHash: _h, ...info } = rec;
+        return info;
+      }
+      const next: TokenRecord = rec
+        ? { ...rec, revokedAtMs: this.now(), revokedBy: by }
+        : // Unreadable: replace it with a record no secret matches, so it can never authenticate again.
+          { id, role: "viewer", secretHash: "0".repeat(64), createdAtMs: 0, expiresAtMs: 0, usesLeft: null, description: "unreadable record, revoked", createdBy: "", revokedAtMs: this.now(), revokedBy: by };
+      const res = await this.store.txn([{ key: kv.key, modRevision: kv.modRevision }], [this.putOp(next)]);
+      if (res.succeeded) {
+        this.abort(id, "revoked");
+        const { secretHash: _h, ...info } = next;
+        return info;
+      }
+    }
+    throw new Error(`token ${id} kept changing while it was revoked; try again`);
+  }
+
+  /** For the operator API: a valid, unexpired, unrevoked operator-kind token. */
   async authenticate(token: string): Promise<Principal> {
     let parsed;
     try {
@@ -57,10 +173,11 @@ export class TokenService {
     }
     if (parsed.kind !== "operator") throw new AuthError("a join token cannot call the operator API");
     const kv = await this.store.get(tokenKey(parsed.id));
-    const record = kv ? (JSON.parse(kv.value) as TokenRecord) : undefined;
+    const record = kv ? this.decode(kv.value) : undefined;
     const check = checkToken(record, parsed.secret, this.now());
-    if (!check.ok || !record) throw new AuthError(check.ok ? "unknown token" : check.reason);
-    return { tokenId: record.id, role: record.role };
+    if (!check.ok || !record || !kv) throw new AuthError(check.ok ? "unknown token" : check.reason);
+    this.noteUse(record, kv.modRevision);
+    return { tokenId: record.id, role: record.role, revoked: this.signalFor(record.id) };
   }
 
   /**
@@ -79,15 +196,49 @@ export class TokenService {
       throw new AuthError("the token was made by another controller (its CA fingerprint differs)");
     }
     const kv = await this.store.get(tokenKey(parsed.id));
-    const record = kv ? (JSON.parse(kv.value) as TokenRecord) : undefined;
+    const record = kv ? this.decode(kv.value) : undefined;
     const check = checkToken(record, parsed.secret, this.now());
     if (!check.ok || !record || !kv) throw new AuthError(check.ok ? "unknown token" : check.reason);
     if (record.role !== "agent") throw new AuthError("not a join token");
-    const spent: TokenRecord = { ...record, usesLeft: record.usesLeft === null ? null : record.usesLeft - 1 };
+    const spent: TokenRecord = { ...record, usesLeft: record.usesLeft === null ? null : record.usesLeft - 1, lastUsedAtMs: this.now() };
     return { tokenId: record.id, compare: { key: kv.key, modRevision: kv.modRevision }, op: this.putOp(spent) };
   }
 
+  /** An unreadable record authenticates nobody (it is listed as unusable by `token list`). */
+  private decode(value: string): TokenRecord | undefined {
+    const d = decodeRecord(TokenRecordSchema, value);
+    return d.ok ? d.rec : undefined;
+  }
+
+  private signalFor(id: string): AbortSignal {
+    let c = this.revocations.get(id);
+    if (!c) {
+      c = new AbortController();
+      this.revocations.set(id, c);
+    }
+    return c.signal;
+  }
+
+  private abort(id: string, why: string): void {
+    const c = this.revocations.get(id);
+    if (!c) return;
+    this.revocations.delete(id);
+    c.abort(new AuthError(`token ${id} was ${why}`));
+  }
+
+  /**
+   * Stamps the token's last use, to the minute: a compare-and-set on the record as
+   * read, so it never undoes a revoke that raced it; a lost race is simply skipped.
+   */
+  private noteUse(rec: TokenRecord, modRevision: number): void {
+    const t = this.now();
+    const minute = t - (t % LAST_USED_RESOLUTION_MS);
+    if ((rec.lastUsedAtMs ?? 0) >= minute || (this.lastUsedWritten.get(rec.id) ?? 0) >= minute) return;
+    this.lastUsedWritten.set(rec.id, minute);
+    void this.store.txn([{ key: tokenKey(rec.id), modRevision }], [this.putOp({ ...rec, lastUsedAtMs: t })]).catch(() => undefined);
+  }
+
   private putOp(r: TokenRecord): Op {
-    return { type: "put", key: tokenKey(r.id), value: JSON.stringify(r) };
+    return { type: "put", key: tokenKey(r.id), value: encodeRecord(r) };
   }
 }

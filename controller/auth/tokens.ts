@@ -35,7 +35,14 @@ export interface TokenRecord {
   description: string;
   /** Token id of the creator, "" for the bootstrap admin token. */
   createdBy: string;
+  /** When it was revoked (`berth token revoke`); absent: not revoked. Kept, so `token list` shows it. */
+  revokedAtMs?: number;
+  /** Token id of whoever revoked it. */
+  revokedBy?: string;
+  /** The last call made with it, to the minute (TokenService writes it at most once a minute). */
+  lastUsedAtMs?: number;
 }
+
 
 /** Defaults written where they are set: join tokens are short-lived, operator tokens last until revoked. */
 export const DEFAULT_JOIN_TTL_MS = 3_600_000;
@@ -78,6 +85,7 @@ export function checkToken(record: TokenRecord | undefined, secret: string, nowM
   const a = Buffer.from(hashSecret(secret), "hex");
   const b = Buffer.from(record.secretHash, "hex");
   if (a.length !== b.length || !timingSafeEqual(a, b)) return { ok: false, reason: "unknown token" };
+  if (record.revokedAtMs !== undefined) return { ok: false, reason: `token ${record.id} was revoked` };
   if (record.expiresAtMs > 0 && nowMs >= record.expiresAtMs) return { ok: false, reason: "token expired" };
   if (record.usesLeft !== null && record.usesLeft <= 0) return { ok: false, reason: "token used up" };
   return { ok: true };

@@ -35,6 +35,8 @@ import type { ListHostsRequest as _berth_v1_ListHostsRequest, ListHostsRequest__
 import type { ListHostsResponse as _berth_v1_ListHostsResponse, ListHostsResponse__Output as _berth_v1_ListHostsResponse__Output } from './berth/v1/ListHostsResponse.js';
 import type { ListServicesRequest as _berth_v1_ListServicesRequest, ListServicesRequest__Output as _berth_v1_ListServicesRequest__Output } from './berth/v1/ListServicesRequest.js';
 import type { ListServicesResponse as _berth_v1_ListServicesResponse, ListServicesResponse__Output as _berth_v1_ListServicesResponse__Output } from './berth/v1/ListServicesResponse.js';
+import type { ListTokensRequest as _berth_v1_ListTokensRequest, ListTokensRequest__Output as _berth_v1_ListTokensRequest__Output } from './berth/v1/ListTokensRequest.js';
+import type { ListTokensResponse as _berth_v1_ListTokensResponse, ListTokensResponse__Output as _berth_v1_ListTokensResponse__Output } from './berth/v1/ListTokensResponse.js';
 import type { LogsChunk as _berth_v1_LogsChunk, LogsChunk__Output as _berth_v1_LogsChunk__Output } from './berth/v1/LogsChunk.js';
 import type { LogsRequest as _berth_v1_LogsRequest, LogsRequest__Output as _berth_v1_LogsRequest__Output } from './berth/v1/LogsRequest.js';
 import type { NetInterface as _berth_v1_NetInterface, NetInterface__Output as _berth_v1_NetInterface__Output } from './berth/v1/NetInterface.js';
@@ -42,6 +44,7 @@ import type { OperatorServiceClient as _berth_v1_OperatorServiceClient, Operator
 import type { PlaceRequest as _berth_v1_PlaceRequest, PlaceRequest__Output as _berth_v1_PlaceRequest__Output } from './berth/v1/PlaceRequest.js';
 import type { ReconcileError as _berth_v1_ReconcileError, ReconcileError__Output as _berth_v1_ReconcileError__Output } from './berth/v1/ReconcileError.js';
 import type { ResumeFailoverRequest as _berth_v1_ResumeFailoverRequest, ResumeFailoverRequest__Output as _berth_v1_ResumeFailoverRequest__Output } from './berth/v1/ResumeFailoverRequest.js';
+import type { RevokeTokenRequest as _berth_v1_RevokeTokenRequest, RevokeTokenRequest__Output as _berth_v1_RevokeTokenRequest__Output } from './berth/v1/RevokeTokenRequest.js';
 import type { RolloutControlRequest as _berth_v1_RolloutControlRequest, RolloutControlRequest__Output as _berth_v1_RolloutControlRequest__Output } from './berth/v1/RolloutControlRequest.js';
 import type { RolloutSlot as _berth_v1_RolloutSlot, RolloutSlot__Output as _berth_v1_RolloutSlot__Output } from './berth/v1/RolloutSlot.js';
 import type { RolloutView as _berth_v1_RolloutView, RolloutView__Output as _berth_v1_RolloutView__Output } from './berth/v1/RolloutView.js';
@@ -52,6 +55,7 @@ import type { ServiceSummary as _berth_v1_ServiceSummary, ServiceSummary__Output
 import type { SpecFile as _berth_v1_SpecFile, SpecFile__Output as _berth_v1_SpecFile__Output } from './berth/v1/SpecFile.js';
 import type { StoreRevisionCheck as _berth_v1_StoreRevisionCheck, StoreRevisionCheck__Output as _berth_v1_StoreRevisionCheck__Output } from './berth/v1/StoreRevisionCheck.js';
 import type { TerminalSize as _berth_v1_TerminalSize, TerminalSize__Output as _berth_v1_TerminalSize__Output } from './berth/v1/TerminalSize.js';
+import type { TokenInfo as _berth_v1_TokenInfo, TokenInfo__Output as _berth_v1_TokenInfo__Output } from './berth/v1/TokenInfo.js';
 import type { Usage as _berth_v1_Usage, Usage__Output as _berth_v1_Usage__Output } from './berth/v1/Usage.js';
 import type { WatchEventsRequest as _berth_v1_WatchEventsRequest, WatchEventsRequest__Output as _berth_v1_WatchEventsRequest__Output } from './berth/v1/WatchEventsRequest.js';
 import type { WhoAmIRequest as _berth_v1_WhoAmIRequest, WhoAmIRequest__Output as _berth_v1_WhoAmIRequest__Output } from './berth/v1/WhoAmIRequest.js';
@@ -98,6 +102,8 @@ export interface ProtoGrpcType {
       ListHostsResponse: MessageTypeDefinition<_berth_v1_ListHostsResponse, _berth_v1_ListHostsResponse__Output>
       ListServicesRequest: MessageTypeDefinition<_berth_v1_ListServicesRequest, _berth_v1_ListServicesRequest__Output>
       ListServicesResponse: MessageTypeDefinition<_berth_v1_ListServicesResponse, _berth_v1_ListServicesResponse__Output>
+      ListTokensRequest: MessageTypeDefinition<_berth_v1_ListTokensRequest, _berth_v1_ListTokensRequest__Output>
+      ListTokensResponse: MessageTypeDefinition<_berth_v1_ListTokensResponse, _berth_v1_ListTokensResponse__Output>
       LogsChunk: MessageTypeDefinition<_berth_v1_LogsChunk, _berth_v1_LogsChunk__Output>
       LogsRequest: MessageTypeDefinition<_berth_v1_LogsRequest, _berth_v1_LogsRequest__Output>
       NetInterface: MessageTypeDefinition<_berth_v1_NetInterface, _berth_v1_NetInterface__Output>
@@ -105,6 +111,7 @@ export interface ProtoGrpcType {
       PlaceRequest: MessageTypeDefinition<_berth_v1_PlaceRequest, _berth_v1_PlaceRequest__Output>
       ReconcileError: MessageTypeDefinition<_berth_v1_ReconcileError, _berth_v1_ReconcileError__Output>
       ResumeFailoverRequest: MessageTypeDefinition<_berth_v1_ResumeFailoverRequest, _berth_v1_ResumeFailoverRequest__Output>
+      RevokeTokenRequest: MessageTypeDefinition<_berth_v1_RevokeTokenRequest, _berth_v1_RevokeTokenRequest__Output>
       RolloutControlRequest: MessageTypeDefinition<_berth_v1_RolloutControlRequest, _berth_v1_RolloutControlRequest__Output>
       RolloutSlot: MessageTypeDefinition<_berth_v1_RolloutSlot, _berth_v1_RolloutSlot__Output>
       RolloutView: MessageTypeDefinition<_berth_v1_RolloutView, _berth_v1_RolloutView__Output>
@@ -115,6 +122,7 @@ export interface ProtoGrpcType {
       SpecFile: MessageTypeDefinition<_berth_v1_SpecFile, _berth_v1_SpecFile__Output>
       StoreRevisionCheck: MessageTypeDefinition<_berth_v1_StoreRevisionCheck, _berth_v1_StoreRevisionCheck__Output>
       TerminalSize: MessageTypeDefinition<_berth_v1_TerminalSize, _berth_v1_TerminalSize__Output>
+      TokenInfo: MessageTypeDefinition<_berth_v1_TokenInfo, _berth_v1_TokenInfo__Output>
       Usage: MessageTypeDefinition<_berth_v1_Usage, _berth_v1_Usage__Output>
       WatchEventsRequest: MessageTypeDefinition<_berth_v1_WatchEventsRequest, _berth_v1_WatchEventsRequest__Output>
       WhoAmIRequest: MessageTypeDefinition<_berth_v1_WhoAmIRequest, _berth_v1_WhoAmIRequest__Output>

@@ -272,3 +272,47 @@ describe("serveStream: backpressure", () => {
     expect(s.send("c")).toBe(false);
   });
 });
+
+describe("a stream opened with a token that is then revoked", () => {
+  it("ends with UNAUTHENTICATED and unregisters everything it registered", async () => {
+    const call = new FakeCall();
+    const revoke = new AbortController();
+    const source = new Source();
+    serveStream<string, { tokenId: string; revoked: AbortSignal }>(call, {
+      method: "Test",
+      log,
+      auth: async () => ({ tokenId: "t1", revoked: revoke.signal }),
+      start(st) {
+        st.onClose(source.on(() => st.send("event")));
+        st.send("first");
+      },
+    });
+    await flush();
+    source.fire();
+    expect(call.written).toEqual(["first", "event"]);
+    revoke.abort();
+    expect(call.status).toEqual({ code: grpc.status.UNAUTHENTICATED, details: "the token this stream was opened with was revoked" });
+    expect(source.listeners.size).toBe(0);
+    expect(call.helperListeners()).toBe(0);
+    source.fire();
+    expect(call.written).toEqual(["first", "event"]);
+  });
+
+  it("revoked while it was being authenticated: never starts", async () => {
+    const call = new FakeCall();
+    const revoke = new AbortController();
+    revoke.abort();
+    let started = false;
+    serveStream<string, { revoked: AbortSignal }>(call, {
+      method: "Test",
+      log,
+      auth: async () => ({ revoked: revoke.signal }),
+      start() {
+        started = true;
+      },
+    });
+    await flush();
+    expect(started).toBe(false);
+    expect(call.status?.code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+});

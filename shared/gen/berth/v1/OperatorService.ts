@@ -25,14 +25,18 @@ import type { ListHostsRequest as _berth_v1_ListHostsRequest, ListHostsRequest__
 import type { ListHostsResponse as _berth_v1_ListHostsResponse, ListHostsResponse__Output as _berth_v1_ListHostsResponse__Output } from '../../berth/v1/ListHostsResponse.js';
 import type { ListServicesRequest as _berth_v1_ListServicesRequest, ListServicesRequest__Output as _berth_v1_ListServicesRequest__Output } from '../../berth/v1/ListServicesRequest.js';
 import type { ListServicesResponse as _berth_v1_ListServicesResponse, ListServicesResponse__Output as _berth_v1_ListServicesResponse__Output } from '../../berth/v1/ListServicesResponse.js';
+import type { ListTokensRequest as _berth_v1_ListTokensRequest, ListTokensRequest__Output as _berth_v1_ListTokensRequest__Output } from '../../berth/v1/ListTokensRequest.js';
+import type { ListTokensResponse as _berth_v1_ListTokensResponse, ListTokensResponse__Output as _berth_v1_ListTokensResponse__Output } from '../../berth/v1/ListTokensResponse.js';
 import type { LogsChunk as _berth_v1_LogsChunk, LogsChunk__Output as _berth_v1_LogsChunk__Output } from '../../berth/v1/LogsChunk.js';
 import type { LogsRequest as _berth_v1_LogsRequest, LogsRequest__Output as _berth_v1_LogsRequest__Output } from '../../berth/v1/LogsRequest.js';
 import type { PlaceRequest as _berth_v1_PlaceRequest, PlaceRequest__Output as _berth_v1_PlaceRequest__Output } from '../../berth/v1/PlaceRequest.js';
 import type { ResumeFailoverRequest as _berth_v1_ResumeFailoverRequest, ResumeFailoverRequest__Output as _berth_v1_ResumeFailoverRequest__Output } from '../../berth/v1/ResumeFailoverRequest.js';
+import type { RevokeTokenRequest as _berth_v1_RevokeTokenRequest, RevokeTokenRequest__Output as _berth_v1_RevokeTokenRequest__Output } from '../../berth/v1/RevokeTokenRequest.js';
 import type { RolloutControlRequest as _berth_v1_RolloutControlRequest, RolloutControlRequest__Output as _berth_v1_RolloutControlRequest__Output } from '../../berth/v1/RolloutControlRequest.js';
 import type { RolloutView as _berth_v1_RolloutView, RolloutView__Output as _berth_v1_RolloutView__Output } from '../../berth/v1/RolloutView.js';
 import type { ServiceRef as _berth_v1_ServiceRef, ServiceRef__Output as _berth_v1_ServiceRef__Output } from '../../berth/v1/ServiceRef.js';
 import type { ServiceStatus as _berth_v1_ServiceStatus, ServiceStatus__Output as _berth_v1_ServiceStatus__Output } from '../../berth/v1/ServiceStatus.js';
+import type { TokenInfo as _berth_v1_TokenInfo, TokenInfo__Output as _berth_v1_TokenInfo__Output } from '../../berth/v1/TokenInfo.js';
 import type { WatchEventsRequest as _berth_v1_WatchEventsRequest, WatchEventsRequest__Output as _berth_v1_WatchEventsRequest__Output } from '../../berth/v1/WatchEventsRequest.js';
 import type { WhoAmIRequest as _berth_v1_WhoAmIRequest, WhoAmIRequest__Output as _berth_v1_WhoAmIRequest__Output } from '../../berth/v1/WhoAmIRequest.js';
 import type { WhoAmIResponse as _berth_v1_WhoAmIResponse, WhoAmIResponse__Output as _berth_v1_WhoAmIResponse__Output } from '../../berth/v1/WhoAmIResponse.js';
@@ -160,6 +164,15 @@ export interface OperatorServiceClient extends grpc.Client {
   listServices(argument: _berth_v1_ListServicesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListServicesResponse__Output>): grpc.ClientUnaryCall;
   listServices(argument: _berth_v1_ListServicesRequest, callback: grpc.requestCallback<_berth_v1_ListServicesResponse__Output>): grpc.ClientUnaryCall;
   
+  ListTokens(argument: _berth_v1_ListTokensRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListTokensResponse__Output>): grpc.ClientUnaryCall;
+  ListTokens(argument: _berth_v1_ListTokensRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListTokensResponse__Output>): grpc.ClientUnaryCall;
+  ListTokens(argument: _berth_v1_ListTokensRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListTokensResponse__Output>): grpc.ClientUnaryCall;
+  ListTokens(argument: _berth_v1_ListTokensRequest, callback: grpc.requestCallback<_berth_v1_ListTokensResponse__Output>): grpc.ClientUnaryCall;
+  listTokens(argument: _berth_v1_ListTokensRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListTokensResponse__Output>): grpc.ClientUnaryCall;
+  listTokens(argument: _berth_v1_ListTokensRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListTokensResponse__Output>): grpc.ClientUnaryCall;
+  listTokens(argument: _berth_v1_ListTokensRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListTokensResponse__Output>): grpc.ClientUnaryCall;
+  listTokens(argument: _berth_v1_ListTokensRequest, callback: grpc.requestCallback<_berth_v1_ListTokensResponse__Output>): grpc.ClientUnaryCall;
+  
   Logs(argument: _berth_v1_LogsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_LogsChunk__Output>;
   Logs(argument: _berth_v1_LogsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_LogsChunk__Output>;
   logs(argument: _berth_v1_LogsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_LogsChunk__Output>;
@@ -191,6 +204,15 @@ export interface OperatorServiceClient extends grpc.Client {
   resumeFailover(argument: _berth_v1_ResumeFailoverRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
   resumeFailover(argument: _berth_v1_ResumeFailoverRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
   resumeFailover(argument: _berth_v1_ResumeFailoverRequest, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
+  
+  RevokeToken(argument: _berth_v1_RevokeTokenRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_TokenInfo__Output>): grpc.ClientUnaryCall;
+  RevokeToken(argument: _berth_v1_RevokeTokenRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_TokenInfo__Output>): grpc.ClientUnaryCall;
+  RevokeToken(argument: _berth_v1_RevokeTokenRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_TokenInfo__Output>): grpc.ClientUnaryCall;
+  RevokeToken(argument: _berth_v1_RevokeTokenRequest, callback: grpc.requestCallback<_berth_v1_TokenInfo__Output>): grpc.ClientUnaryCall;
+  revokeToken(argument: _berth_v1_RevokeTokenRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_TokenInfo__Output>): grpc.ClientUnaryCall;
+  revokeToken(argument: _berth_v1_RevokeTokenRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_TokenInfo__Output>): grpc.ClientUnaryCall;
+  revokeToken(argument: _berth_v1_RevokeTokenRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_TokenInfo__Output>): grpc.ClientUnaryCall;
+  revokeToken(argument: _berth_v1_RevokeTokenRequest, callback: grpc.requestCallback<_berth_v1_TokenInfo__Output>): grpc.ClientUnaryCall;
   
   RolloutControl(argument: _berth_v1_RolloutControlRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
   RolloutControl(argument: _berth_v1_RolloutControlRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
@@ -283,6 +305,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   ListServices: grpc.handleUnaryCall<_berth_v1_ListServicesRequest__Output, _berth_v1_ListServicesResponse>;
   
+  ListTokens: grpc.handleUnaryCall<_berth_v1_ListTokensRequest__Output, _berth_v1_ListTokensResponse>;
+  
   Logs: grpc.handleServerStreamingCall<_berth_v1_LogsRequest__Output, _berth_v1_LogsChunk>;
   
   Place: grpc.handleUnaryCall<_berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus>;
@@ -290,6 +314,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   Plan: grpc.handleUnaryCall<_berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse>;
   
   ResumeFailover: grpc.handleUnaryCall<_berth_v1_ResumeFailoverRequest__Output, _berth_v1_FailoverState>;
+  
+  RevokeToken: grpc.handleUnaryCall<_berth_v1_RevokeTokenRequest__Output, _berth_v1_TokenInfo>;
   
   RolloutControl: grpc.handleUnaryCall<_berth_v1_RolloutControlRequest__Output, _berth_v1_RolloutView>;
   
@@ -324,10 +350,12 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   ListEvents: MethodDefinition<_berth_v1_ListEventsRequest, _berth_v1_ListEventsResponse, _berth_v1_ListEventsRequest__Output, _berth_v1_ListEventsResponse__Output>
   ListHosts: MethodDefinition<_berth_v1_ListHostsRequest, _berth_v1_ListHostsResponse, _berth_v1_ListHostsRequest__Output, _berth_v1_ListHostsResponse__Output>
   ListServices: MethodDefinition<_berth_v1_ListServicesRequest, _berth_v1_ListServicesResponse, _berth_v1_ListServicesRequest__Output, _berth_v1_ListServicesResponse__Output>
+  ListTokens: MethodDefinition<_berth_v1_ListTokensRequest, _berth_v1_ListTokensResponse, _berth_v1_ListTokensRequest__Output, _berth_v1_ListTokensResponse__Output>
   Logs: MethodDefinition<_berth_v1_LogsRequest, _berth_v1_LogsChunk, _berth_v1_LogsRequest__Output, _berth_v1_LogsChunk__Output>
   Place: MethodDefinition<_berth_v1_PlaceRequest, _berth_v1_ServiceStatus, _berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus__Output>
   Plan: MethodDefinition<_berth_v1_ApplyRequest, _berth_v1_ApplyResponse, _berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse__Output>
   ResumeFailover: MethodDefinition<_berth_v1_ResumeFailoverRequest, _berth_v1_FailoverState, _berth_v1_ResumeFailoverRequest__Output, _berth_v1_FailoverState__Output>
+  RevokeToken: MethodDefinition<_berth_v1_RevokeTokenRequest, _berth_v1_TokenInfo, _berth_v1_RevokeTokenRequest__Output, _berth_v1_TokenInfo__Output>
   RolloutControl: MethodDefinition<_berth_v1_RolloutControlRequest, _berth_v1_RolloutView, _berth_v1_RolloutControlRequest__Output, _berth_v1_RolloutView__Output>
   Uncordon: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   Unpin: MethodDefinition<_berth_v1_PlaceRequest, _berth_v1_ServiceStatus, _berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus__Output>
