@@ -269,6 +269,49 @@ describe("exec: commands and terminals on hosts", () => {
     await waitFor(() => processesRunning(["sleep", "1010"]).length === 0 || undefined, { timeoutMs: 10_000, intervalMs: 100, what: "the 15 sleeps to be ended" });
   });
 
+  it("a revoked token ends its running exec session and its events -f within seconds, and is refused from then on", async () => {
+    const created = await c.cli(["token", "create", "--role", "admin", "--description", "leaves today"]);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    const id = token.split(".")[1]!;
+    const follow = (args: string[]): { out: () => string; exit: Promise<number | null> } => {
+      const p = c.topo.spawn(0, [process.execPath, BERTH_MAIN, ...args], { env: c.env(token) });
+      strays.push(p.pid!);
+      let out = "";
+      p.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+      p.stderr!.on("data", (b: Buffer) => (out += b.toString()));
+      return { out: () => out, exit: new Promise((r) => p.on("exit", (code) => r(code))) };
+    };
+    const session = follow(["exec", host, "--", "sh", "-c", "echo pid=$$; exec sleep 1011"]);
+    const remote = Number((await waitFor(() => /pid=(\d+)/.exec(session.out()) ?? undefined, { timeoutMs: 20_000, what: "the remote pid" }))[1]);
+    const events = follow(["events", "-f"]);
+    await waitFor(() => /host\.joined|token\.created/.test(events.out()) || undefined, { timeoutMs: 20_000, what: "events -f to stream" });
+
+    const listed = await c.cli(["token", "list", "-o", "json"]);
+    const tokens = (JSON.parse(listed.stdout) as { tokens: { id: string; description: string; revoked_at: string | null }[] }).tokens;
+    expect(tokens.find((t) => t.id === id)).toMatchObject({ description: "leaves today", revoked_at: null });
+    expect(listed.stdout).not.toContain(token.split(".")[2]!);
+
+    const revoked = await c.cli(["token", "revoke", id]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toMatch(new RegExp(`admin token ${id} revoked`));
+    const [sessionExit, eventsExit] = await Promise.all([
+      Promise.race([session.exit, new Promise<"hung">((r) => setTimeout(() => r("hung"), 10_000))]),
+      Promise.race([events.exit, new Promise<"hung">((r) => setTimeout(() => r("hung"), 10_000))]),
+    ]);
+    expect(sessionExit).not.toBe("hung");
+    expect(eventsExit).not.toBe("hung");
+    expect(session.out()).toMatch(/revoked/);
+    expect(events.out()).toMatch(/revoked/);
+    await waitFor(() => !alive(remote) || undefined, { timeoutMs: 10_000, intervalMs: 100, what: "the remote sleep to be ended with its session" });
+    const refused = await c.cli(["hosts"], { token });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toMatch(new RegExp(`token ${id} was revoked`));
+    const all = JSON.parse((await c.cli(["token", "list", "--all", "-o", "json"])).stdout) as { tokens: { id: string; revoked_at: string | null; revoked_by: string }[] };
+    expect(all.tokens.find((t) => t.id === id)?.revoked_at).toBeTruthy();
+    expect(all.tokens.find((t) => t.id === id)?.revoked_by).toBe(c.adminToken.split(".")[1]);
+  });
+
   it("a session whose host loses its controller stream is ended on the host, and the CLI says so", async (ctx) => {
     if (c.topo.skipReason) ctx.skip(); // needs a link to cut (network namespaces)
     const second = await c.hostIdOf(2);
