@@ -49,8 +49,9 @@ export async function saveIdentity(dataDir: string, id: Identity): Promise<void>
   const dir = dirOf(dataDir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeAtomic(join(dir, "host.key"), id.keyPem, 0o600);
-  await writeAtomic(join(dir, "host.crt"), id.certPem, 0o644);
-  await writeAtomic(join(dir, "ca.crt"), id.caPem, 0o644);
+  // Nothing here is for other users: 0600 all, in a 0700 folder.
+  await writeAtomic(join(dir, "host.crt"), id.certPem, 0o600);
+  await writeAtomic(join(dir, "ca.crt"), id.caPem, 0o600);
   // host.json last: its presence means the identity is whole.
-  await writeAtomic(join(dir, "host.json"), JSON.stringify({ hostId: id.hostId, controller: id.controller }) + "\n", 0o644);
+  await writeAtomic(join(dir, "host.json"), JSON.stringify({ hostId: id.hostId, controller: id.controller }) + "\n", 0o600);
 }

@@ -69,7 +69,7 @@ export async function claimDevFleet(me: DevFleet): Promise<() => Promise<void>> 
   // between two starts at the same moment: one creates the file, the other reads it.
   for (let attempt = 0; ; attempt++) {
     try {
-      await writeFile(path, JSON.stringify(me) + "\n", { flag: "wx", mode: 0o644 });
+      await writeFile(path, JSON.stringify(me) + "\n", { flag: "wx", mode: 0o600 });
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw e;

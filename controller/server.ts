@@ -131,7 +131,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const store = await openLevelStore(join(opts.dataDir, "store"));
   try {
     // The CA lives in the store, not beside it: a controller group sharing a
-    // store (etcd) shares its CA. ca.crt is written out for operators to copy.
+    // store (etcd) shares its CA. ca.crt is written out (0600: root copies it to where clients need it).
     let ca: { certPem: string; keyPem: string };
     const caKv = await store.get(CA_KEY);
     if (caKv) ca = JSON.parse(caKv.value) as typeof ca;
@@ -141,7 +141,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       if (!res.succeeded) ca = JSON.parse((await store.get(CA_KEY))!.value) as typeof ca;
     }
     const fingerprint = caFingerprint(ca.certPem);
-    await writeFile(join(opts.dataDir, "ca.crt"), ca.certPem + "\n", { mode: 0o644 });
+    await writeFile(join(opts.dataDir, "ca.crt"), ca.certPem + "\n", { mode: 0o600 });
 
     const events = new EventLog(store, now);
     await events.init();

@@ -16,6 +16,7 @@ import { parseHostPort } from "../../shared/addr.js";
 import { parseLabels, LabelError } from "../../shared/labels.js";
 import { parseToken } from "../../shared/token-format.js";
 import { CliError, EXIT } from "../errors.js";
+import { joinToken } from "../join-token.js";
 
 export interface PlannedFile {
   path: string;
@@ -86,21 +87,24 @@ export function registerAgentInstall(agent: Command): void {
     .command("install")
     .description("install the agent on this server as a systemd service")
     .requiredOption("--controller <host:port>", "the controller to join")
-    .requiredOption("--token <token>", "a join token (berth token create --role agent)")
+    .option("--token-file <path>", "a file holding the join token (berth token create --role agent); or set BERTH_JOIN_TOKEN")
+    .option("--token <token>", "the join token itself: deprecated, as every local user can read argv (ps)")
     .option("--labels <k=v,...>", "labels for placement, e.g. dc=dc1,rack=r7")
     .option("--advertise-addr <ip>", "the address services on this host are reached at")
     .option("--prefix <dir>", "root every path under this folder (tests, image builds)", "")
     .option("--dry-run", "print every file it would write, and write nothing")
-    .addHelpText("after", "\nExample:\n  sudo berth agent install --controller 10.0.0.5:7420 --token bj1.… --labels dc=dc1")
-    .action(async (o: { controller: string; token: string; labels?: string; advertiseAddr?: string; prefix: string; dryRun?: boolean }) => {
+    .addHelpText("after", "\nExample:\n  sudo berth agent install --controller 10.0.0.5:7420 --token-file ./join.token --labels dc=dc1\n  sudo BERTH_JOIN_TOKEN=bj1.… berth agent install --controller 10.0.0.5:7420")
+    .action(async (o: { controller: string; token?: string; tokenFile?: string; labels?: string; advertiseAddr?: string; prefix: string; dryRun?: boolean }) => {
       try {
         parseHostPort(o.controller);
       } catch (e) {
         throw new CliError(`--controller: ${(e as Error).message}`, EXIT.usage);
       }
+      const token = await joinToken({ flag: o.token, flagFile: o.tokenFile, env: process.env.BERTH_JOIN_TOKEN });
+      if (!token) throw new CliError("no join token: give --token-file PATH or set BERTH_JOIN_TOKEN (berth token create --role agent makes one)", EXIT.usage);
       let kind: string;
       try {
-        kind = parseToken(o.token).kind;
+        kind = parseToken(token).kind;
       } catch (e) {
         throw new CliError(`--token: ${(e as Error).message}`, EXIT.usage);
       }
@@ -111,7 +115,7 @@ export function registerAgentInstall(agent: Command): void {
       } catch (e) {
         throw new CliError(e instanceof LabelError ? `--labels: ${e.message}` : String(e), EXIT.usage);
       }
-      const plan = planAgentInstall({ controller: o.controller, token: o.token, labels, advertiseAddr: o.advertiseAddr, prefix: o.prefix, nodePath: process.execPath, berthMain: berthMainPath() });
+      const plan = planAgentInstall({ controller: o.controller, token, labels, advertiseAddr: o.advertiseAddr, prefix: o.prefix, nodePath: process.execPath, berthMain: berthMainPath() });
       if (o.dryRun) {
         for (const d of plan.dirs) console.log(`mkdir ${d.path} (mode ${d.mode.toString(8)})`);
         for (const f of plan.files) console.log(`\n--- ${f.path} (mode ${f.mode.toString(8)})\n${f.content}`);

@@ -13,6 +13,7 @@ import { JoinError } from "../../agent/session/session.js";
 import { guardProcess } from "../../agent/crash.js";
 import { CliError, EXIT } from "../errors.js";
 import { writeConfigFile } from "../config.js";
+import { joinToken } from "../join-token.js";
 import { registerAgentInstall } from "./agent-install.js";
 import type { LevelWithSilent } from "pino";
 import { MetricsListenError, parseMetricsAddr } from "../../shared/metrics/server.js";
@@ -66,6 +67,8 @@ function untilSignal(): Promise<NodeJS.Signals> {
 export interface AgentFileConfig {
   controller?: string;
   token?: string;
+  /** A file holding the join token (the token stays out of the config and of argv). */
+  tokenFile?: string;
   dataDir?: string;
   labels?: Record<string, string>;
   advertiseAddr?: string;
@@ -73,7 +76,7 @@ export interface AgentFileConfig {
   metricsAddr?: string;
 }
 
-const AGENT_FILE_KEYS = new Set(["controller", "token", "dataDir", "labels", "advertiseAddr", "logLevel", "metricsAddr"]);
+const AGENT_FILE_KEYS = new Set(["controller", "token", "tokenFile", "dataDir", "labels", "advertiseAddr", "logLevel", "metricsAddr"]);
 
 export async function readAgentFile(path: string): Promise<AgentFileConfig> {
   let raw: unknown;
@@ -115,6 +118,9 @@ export function registerDaemons(program: Command): void {
     .option("--no-write-config", "don't write the admin client config for this user on first start")
     .addHelpText("after", "\nExample:\n  berth controller --data-dir /var/lib/berth/controller --listen 10.0.0.5:7420")
     .action(async (o: { dataDir: string; listen: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean }) => {
+      // Everything the controller writes is its own: the store (LevelDB makes its files
+      // with the default mode), artifacts, the CA's copy. Nothing readable by other users.
+      process.umask(0o077);
       const guardShare = Number(o.failoverGuard);
       if (!(guardShare > 0 && guardShare <= 1)) throw new CliError(`--failover-guard ${o.failoverGuard}: expected a share above 0 and at most 1, e.g. 0.5`, EXIT.usage);
       const listen = addr("--listen", o.listen);
@@ -124,15 +130,16 @@ export function registerDaemons(program: Command): void {
       const metrics = metricsAddr(o.metricsAddr);
       const c = await startController({ dataDir: resolve(o.dataDir), listen, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel) }).catch(listenFailure);
       if (c.adminToken) {
+        // The token itself never goes to stdout or stderr: a daemon's output ends in a
+        // journal or a log file that others may read. It is in a 0600 file and, for this
+        // user, in the CLI's config.
         const reach = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host;
         const where = `${resolve(o.dataDir)}/admin.token`;
-        process.stderr.write(
-          `\nFirst start: created this controller's CA and its admin token (shown once; also in ${where}, mode 0600):\n\n  ${c.adminToken}\n\n`,
-        );
+        process.stderr.write(`\nFirst start: created this controller's CA and its admin token, in ${where} (mode 0600).\n`);
         if (o.writeConfig) {
           const path = await writeConfigFile({ addr: formatHostPort({ host: reach, port: c.address.port }), token: c.adminToken, ca: c.caPem });
           process.stderr.write(`The berth CLI of this user is set up to use it (${path}).\n\n`);
-        }
+        } else process.stderr.write(`Give it to the CLI with BERTH_TOKEN="$(cat ${where})" or its config file.\n\n`);
       }
       const sig = await untilSignal();
       process.stderr.write(`${sig}: stopping the controller\n`);
@@ -145,7 +152,8 @@ export function registerDaemons(program: Command): void {
     // `agent install` has flags of the same names: the agent's own apply only before it.
     .enablePositionalOptions()
     .option("--controller <host:port>", "the controller to join (later runs reconnect to the one joined)")
-    .option("--token <token>", "a join token (berth token create --role agent); needed only the first time")
+    .option("--token-file <path>", "a file holding the join token (berth token create --role agent); needed only the first time. Or set BERTH_JOIN_TOKEN")
+    .option("--token <token>", "the join token itself: deprecated, as every local user can read argv (ps); use --token-file or BERTH_JOIN_TOKEN")
     .option("--data-dir <dir>", "where the identity and service data live", "/var/lib/berth/agent")
     .option("--labels <k=v,...>", "labels for placement constraints, e.g. dc=dc1,rack=r7")
     .option("--advertise-addr <ip>", "the address services on this host are reached at (default: as the controller sees it)")
@@ -153,8 +161,8 @@ export function registerDaemons(program: Command): void {
     .option("--metrics-addr <host:port>", 'serve Prometheus metrics at http://HOST:PORT/metrics ("off" disables)', DEFAULT_AGENT_METRICS)
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--stop-services-on-exit", "stop the service when the agent stops (default: it keeps running and is re-adopted)")
-    .addHelpText("after", "\nExample:\n  berth agent --controller 10.0.0.5:7420 --token bj1.… --data-dir /var/lib/berth/agent --labels dc=dc1")
-    .action(async (o: { controller?: string; token?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean }, cmd: Command) => {
+    .addHelpText("after", "\nExample:\n  BERTH_JOIN_TOKEN=bj1.… berth agent --controller 10.0.0.5:7420 --data-dir /var/lib/berth/agent --labels dc=dc1")
+    .action(async (o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean }, cmd: Command) => {
       const file = o.config ? await readAgentFile(o.config) : {};
       // Flags given on the command line win over the file; the file wins over defaults.
       const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === "cli";
@@ -181,7 +189,7 @@ export function registerDaemons(program: Command): void {
         handle = await startAgent({
           dataDir: resolve(fromCli("dataDir") ? o.dataDir : (file.dataDir ?? o.dataDir)),
           controller,
-          token: o.token ?? file.token,
+          token: await joinToken({ flag: o.token, flagFile: o.tokenFile, env: process.env.BERTH_JOIN_TOKEN, file: file.token, fileTokenFile: file.tokenFile }),
           labels,
           advertiseAddr,
           logLevel,

@@ -12,7 +12,7 @@
 import type { Command } from "commander";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, readFileSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { chmod, mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DEFAULT_PORT } from "../../shared/addr.js";
 import { call, connect, type Api } from "../client.js";
@@ -86,7 +86,11 @@ export function registerDev(program: Command): void {
       const metricsAt = (host: string, p: number): string => (metricsPort ? `${host}:${p}` : "off");
       const root = resolve(o.dataDir);
       const logs = join(root, "logs");
-      await mkdir(logs, { recursive: true });
+      // The logs hold what services print (and the agents' view of the fleet): this user's only.
+      await mkdir(root, { recursive: true, mode: 0o700 });
+      await mkdir(logs, { recursive: true, mode: 0o700 });
+      await chmod(root, 0o700);
+      await chmod(logs, 0o700);
       const addr = `127.0.0.1:${port}`;
       // Before anything starts: a second `npm start` says which fleet runs and stops.
       let release: () => Promise<void>;
@@ -99,10 +103,10 @@ export function registerDev(program: Command): void {
       const children: Child[] = [];
       const self = berthCommand();
 
-      const start = (name: string, args: string[]): Child => {
+      const start = (name: string, args: string[], env: NodeJS.ProcessEnv = {}): Child => {
         const log = join(logs, `${name}.log`);
-        const out = createWriteStream(log, { flags: "a" });
-        const proc = spawn(self[0]!, [...self.slice(1), ...args, "--log-level", o.logLevel], { stdio: ["ignore", "pipe", "pipe"] });
+        const out = createWriteStream(log, { flags: "a", mode: 0o600 });
+        const proc = spawn(self[0]!, [...self.slice(1), ...args, "--log-level", o.logLevel], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
         proc.stdout.pipe(out);
         proc.stderr.pipe(out);
         const exited = new Promise<number | null>((res) => proc.once("exit", (code) => res(code)));
@@ -164,8 +168,8 @@ export function registerDev(program: Command): void {
         const join1 = needJoin ? (await call(api, api.client.CreateToken, { role: "agent", ttl_seconds: 600, uses: needJoin, description: "berth dev" })).token : "";
         hostDirs.forEach((dir, i) => {
           const args = ["agent", "--controller", addr, "--data-dir", dir, "--advertise-addr", `127.0.0.${i + 2}`, "--metrics-addr", metricsAt(`127.0.0.${i + 2}`, metricsPort + 1), "--labels", `dc=dc${(i % 2) + 1},dev=true`, "--stop-services-on-exit"];
-          if (join1) args.push("--token", join1);
-          start(`host-${i + 1}`, args);
+          // In the environment, not argv: every local user can read argv in `ps`.
+          start(`host-${i + 1}`, args, join1 ? { BERTH_JOIN_TOKEN: join1 } : {});
         });
 
         const a = api;

@@ -1,6 +1,6 @@
 /** The CLI as users meet it: help everywhere, clear usage errors, `agent install`. */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -62,6 +62,8 @@ describe("berth CLI", () => {
     dirs.push(dir);
     const r = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token", JOIN, "--labels", "dc=dc1,rack=r7", "--prefix", dir, "--dry-run"]);
     expect(r.code, r.stderr).toBe(0);
+    // --token still works, with a word on why not to use it.
+    expect(r.stderr).toMatch(/warning: --token puts the join token in argv.*--token-file PATH or BERTH_JOIN_TOKEN/);
     expect(r.stdout).toContain(`--- ${dir}/etc/berth/agent.yaml (mode 600)`);
     expect(r.stdout).toContain(`--- ${dir}/etc/systemd/system/berth-agent.service (mode 644)`);
     expect(r.stdout).toContain("Restart=always");
@@ -71,8 +73,10 @@ describe("berth CLI", () => {
   it("agent install --prefix writes the config, the unit and the data dir, and the agent can read its config", async () => {
     const dir = await mkdtemp(join(tmpdir(), "berth-install-"));
     dirs.push(dir);
-    const r = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token", JOIN, "--labels", "dc=dc1", "--prefix", dir]);
+    await writeFile(join(dir, "join.token"), JOIN + "\n", { mode: 0o600 });
+    const r = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token-file", join(dir, "join.token"), "--labels", "dc=dc1", "--prefix", dir]);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/warning/);
     const cfgPath = join(dir, "etc/berth/agent.yaml");
     expect((await stat(cfgPath)).mode & 0o777).toBe(0o600);
     expect(parse(await readFile(cfgPath, "utf8"))).toEqual({ controller: "10.0.0.5:7420", token: JOIN, dataDir: "/var/lib/berth/agent", logLevel: "info", labels: { dc: "dc1" } });
@@ -82,15 +86,20 @@ describe("berth CLI", () => {
     expect(unit).toMatch(/^WantedBy=multi-user\.target$/m);
     expect((await stat(join(dir, "var/lib/berth"))).mode & 0o777).toBe(0o700);
     // Refuses an operator token: an installed agent could never join with it.
-    const wrong = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token", `bt1.0123456789.${"A".repeat(32)}`, "--prefix", dir]);
+    const wrong = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--prefix", dir], { BERTH_JOIN_TOKEN: `bt1.0123456789.${"A".repeat(32)}` });
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/operator token/);
+    const none = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--prefix", dir]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no join token: give --token-file PATH or set BERTH_JOIN_TOKEN/);
+    const empty = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token-file", join(dir, "nope"), "--prefix", dir]);
+    expect(empty.stderr).toMatch(/--token-file .*nope: no such file/);
   });
 
   it("an agent config file with an unknown field is refused, naming it", async () => {
     const dir = await mkdtemp(join(tmpdir(), "berth-install-"));
     dirs.push(dir);
-    const { writeFile } = await import("node:fs/promises");
+
     await writeFile(join(dir, "agent.yaml"), "controller: 10.0.0.5:7420\ncontroler: typo\n");
     const r = await run(["agent", "--config", join(dir, "agent.yaml")]);
     expect(r.code).toBe(2);

@@ -4,7 +4,7 @@
  * and running it again brings the same fleet back without new joins.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -123,6 +123,39 @@ describe("berth dev", () => {
     expect(cliHosts(dir).map((h) => h.id).sort()).toEqual(hosts.map((h) => h.id).sort());
     await stop(second, "SIGTERM");
     expect(processesUsing(dir)).toEqual([]);
+  });
+
+  it("keeps every token out of argv and out of the daemons' logs, and nothing under its data dir readable by others", async () => {
+    const dir = await fresh();
+    const d = startDev(dir, 2, await freePort(), await freePort());
+    await up(d, "berth dev to come up");
+    const fleet = join(dir, "fleet");
+    const admin = (await readFile(join(fleet, "controller", "admin.token"), "utf8")).trim();
+    // What other users of the machine can see: argv (ps) of every process of the fleet.
+    const argv = processesUsing(dir).join("\n");
+    expect(argv).not.toMatch(/\bb[tj]1\./);
+    expect(d.out()).not.toContain(admin);
+    const files: string[] = [];
+    const walk = async (p: string): Promise<void> => {
+      for (const e of await readdir(p, { withFileTypes: true })) {
+        const full = join(p, e.name);
+        if (e.isSymbolicLink()) continue;
+        files.push(full);
+        if (e.isDirectory()) await walk(full);
+      }
+    };
+    await walk(fleet);
+    const open: string[] = [];
+    for (const f of files) {
+      const st = await stat(f);
+      // Readable or writable by others; a folder may be traversable (the agent's data dir is
+      // 0711, so a service running as its own user reaches its folder below it).
+      if (st.mode & 0o006) open.push(`${f.slice(fleet.length)} ${(st.mode & 0o777).toString(8)}`);
+      if (st.isFile() && f.includes(`${join(fleet, "logs")}/`)) expect(await readFile(f, "utf8"), f).not.toContain(admin);
+    }
+    expect(open).toEqual([]);
+    expect((await stat(fleet)).mode & 0o777).toBe(0o700);
+    await stop(d, "SIGINT");
   });
 
   it("refuses a second fleet on the same data dir, and a controller whose port or data dir is taken, with the reason", async () => {

@@ -191,8 +191,8 @@ export class Cluster {
 
   startAgent(i: number, o: { token?: string; labels?: string } = {}): ChildProcess {
     const args = [process.execPath, BERTH_MAIN, "agent", "--controller", this.controllerAddr, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--metrics-addr", `${this.topo.hostAddr(i)}:${AGENT_METRICS_PORT}`, "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`];
-    if (o.token) args.push("--token", o.token);
-    const p = this.topo.spawn(i, args);
+    // As `berth dev` and the systemd unit do: the join token in the environment, never in argv.
+    const p = this.topo.spawn(i, args, o.token ? { env: { BERTH_JOIN_TOKEN: o.token } } : {});
     this.agents.set(i, p);
     return p;
   }
