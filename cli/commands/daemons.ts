@@ -161,7 +161,7 @@ export function registerDaemons(program: Command): void {
     .option("--metrics-addr <host:port>", 'serve Prometheus metrics at http://HOST:PORT/metrics ("off" disables)', DEFAULT_AGENT_METRICS)
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--stop-services-on-exit", "stop the service when the agent stops (default: it keeps running and is re-adopted)")
-    .addHelpText("after", "\nExample:\n  BERTH_JOIN_TOKEN=bj1.… berth agent --controller 10.0.0.5:7420 --data-dir /var/lib/berth/agent --labels dc=dc1")
+    .addHelpText("after", "\nExamples:\n  berth agent --controller 10.0.0.5:7420 --token-file ./join.token --data-dir /var/lib/berth/agent --labels dc=dc1\n  BERTH_JOIN_TOKEN=bj1.… berth agent --controller 10.0.0.5:7420")
     .action(async (o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean }, cmd: Command) => {
       const file = o.config ? await readAgentFile(o.config) : {};
       // Flags given on the command line win over the file; the file wins over defaults.
