@@ -1,7 +1,7 @@
 /** The operator API client: one call helper that turns gRPC failures into CliErrors. */
 import * as grpc from "@grpc/grpc-js";
 import { loadProtos } from "../shared/proto.js";
-import { KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS, channelOptions, grpcClientCredentials } from "../shared/tls/pki.js";
+import { KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS, channelOptions, grpcClientCredentials } from "../shared/tls/client-credentials.js";
 import type { OperatorServiceClient } from "../shared/gen/berth/v1/OperatorService.js";
 import { parseHostPort, formatHostPort } from "../shared/addr.js";
 import { CliError, EXIT } from "./errors.js";

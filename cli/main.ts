@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
- * berth: the command line. One file per command group under commands/; this
- * file wires them together and turns every failure into a one-line message and
- * an exit code (README, "Exit codes"). --debug shows stack traces.
+ * berth: the command line. One descriptor file per command group under
+ * commands/ (names, flags, help: cheap to load), its work under run/, imported
+ * only by the command that runs (commands/lazy.ts says why). This file wires
+ * them together and turns every failure into a one-line message and an exit
+ * code (README, "Exit codes"). --debug shows stack traces.
  */
 import { Command, CommanderError } from "commander";
 import { realpathSync } from "node:fs";
@@ -10,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { VERSION } from "../shared/version.js";
 import { CliError, EXIT } from "./errors.js";
 import { sanitizeLines } from "../shared/text/sanitize.js";
-import type { GlobalOpts } from "./commands/common.js";
+import type { GlobalOpts } from "./run/common.js";
 import { registerHosts } from "./commands/hosts.js";
 import { registerEvents } from "./commands/events.js";
 import { registerToken } from "./commands/token.js";
@@ -44,14 +46,14 @@ const global = (): GlobalOpts => running.optsWithGlobals<GlobalOpts>();
 
 registerDaemons(program);
 registerDev(program);
-registerHosts(program, global);
-registerEvents(program, global);
-registerToken(program, global);
-registerApply(program, global);
-registerServices(program, global);
-registerRollout(program, global);
+registerHosts(program);
+registerEvents(program);
+registerToken(program);
+registerApply(program);
+registerServices(program);
+registerRollout(program);
 registerCompletion(program);
-registerExec(program, global);
+registerExec(program);
 
 /** Commands that run a daemon rather than call the API take no --addr. */
 const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema", "completion"]);

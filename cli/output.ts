@@ -1,10 +1,20 @@
 /** Output for read commands: aligned tables for people, JSON or YAML for scripts. */
 import { inspect } from "node:util";
-import { stringify } from "yaml";
+import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
 import { CliError, EXIT } from "./errors.js";
 import { padVisible, sanitize, visibleWidth } from "../shared/text/sanitize.js";
 
 export const FORMATS = ["table", "json", "yaml"] as const;
+
+/**
+ * yaml is loaded the first time -o yaml asks for it, not by every command that
+ * might print data (start-up is paid on every run; README, "Performance").
+ */
+function yamlStringify(data: unknown): string {
+  const { stringify } = createRequire(import.meta.url)("yaml") as typeof Yaml;
+  return stringify(data);
+}
 export type Format = (typeof FORMATS)[number];
 
 export function parseFormat(s: string): Format {
@@ -64,7 +74,7 @@ export function table(headers: string[], cells: Cell[][]): string {
 /** Prints structured data as JSON or YAML; returns false for "table" so the caller draws one. */
 export function printData(format: Format, data: unknown): boolean {
   if (format === "json") process.stdout.write(JSON.stringify(data, null, 2) + "\n");
-  else if (format === "yaml") process.stdout.write(stringify(data));
+  else if (format === "yaml") process.stdout.write(yamlStringify(data));
   else return false;
   return true;
 }

@@ -8,8 +8,12 @@ import { join } from "node:path";
 const pkg = JSON.parse(execFileSync("npm", ["pkg", "get", "scripts.gen"], { encoding: "utf8" }));
 const out = mkdtempSync(join(tmpdir(), "berth-gen-"));
 try {
-  const cmd = pkg.replace("--outDir=shared/gen", `--outDir=${out}`);
+  // The script is the types (proto-loader-gen-types) && the descriptor (scripts/gen-descriptor.mjs).
+  const [types, desc] = pkg.split(" && ");
+  const cmd = types.replace("--outDir=shared/gen", `--outDir=${out}`);
   execFileSync("npx", ["--no-install", ...cmd.split(" ")], { stdio: ["ignore", "ignore", "inherit"] });
+  const [node, script] = desc.split(" ");
+  execFileSync(node, [script, out], { stdio: ["ignore", "ignore", "inherit"] });
   execFileSync("diff", ["-r", out, "shared/gen"], { stdio: "inherit" });
   console.log("shared/gen matches proto/");
 } catch {

@@ -69,12 +69,14 @@ const POLL_MS = 25;
 /**
  * Ends every member: `signal`, up to graceMs for them to go, then SIGKILL
  * (repeated while waiting, for members forked in the meantime).
- * Returns at once when there is no member.
+ * Returns at once when there is no member. `exited` (the leader's exit event,
+ * where it is our child) wakes the wait: a rollout stops one process per step,
+ * and a poll alone would notice each exit up to POLL_MS late.
  */
-export async function emptyGroup(ref: GroupRef, signal: NodeJS.Signals, graceMs: number): Promise<EmptyGroupResult> {
+export async function emptyGroup(ref: GroupRef, signal: NodeJS.Signals, graceMs: number, exited?: Promise<unknown>): Promise<EmptyGroupResult> {
   if (groupMembers(ref).length === 0) return { forced: false, survivors: [] };
   signalGroup(ref, signal);
-  if (await pollUntil(() => groupMembers(ref).length === 0, graceMs)) return { forced: false, survivors: [] };
+  if (await pollUntil(() => groupMembers(ref).length === 0, graceMs, exited ? { wake: exited } : {})) return { forced: false, survivors: [] };
   const gone = await pollUntil(() => {
     signalGroup(ref, "SIGKILL");
     return groupMembers(ref).length === 0;
@@ -82,14 +84,27 @@ export async function emptyGroup(ref: GroupRef, signal: NodeJS.Signals, graceMs:
   return { forced: true, survivors: gone ? [] : groupMembers(ref) };
 }
 
-/** Checks `cond` every POLL_MS until it holds (true) or timeoutMs pass (false). */
-export async function pollUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+/**
+ * Checks `cond` every pollMs (default POLL_MS) until it holds (true) or timeoutMs
+ * pass (false); and once more the moment `wake` settles, whatever the poll.
+ */
+export async function pollUntil(cond: () => boolean, timeoutMs: number, o: { wake?: Promise<unknown>; pollMs?: number } = {}): Promise<boolean> {
   // Monotonic: a wall clock stepped back must not stretch a stop's grace (and a self-fence) past its timeout.
   const deadline = monoMs() + timeoutMs;
+  const pollMs = o.pollMs ?? POLL_MS;
+  // Settles once; after that the poll alone goes on (members the leader left behind).
+  let wake = o.wake?.then(
+    () => "wake" as const,
+    () => "wake" as const,
+  );
   for (;;) {
     if (cond()) return true;
     const left = deadline - monoMs();
     if (left <= 0) return false;
-    await sleep(clampDelayMs(Math.min(POLL_MS, left)));
+    const ac = new AbortController();
+    const nap = sleep(clampDelayMs(Math.min(pollMs, left)), "poll" as const, { signal: ac.signal }).catch(() => "poll" as const);
+    const why = await (wake ? Promise.race([nap, wake]) : nap);
+    ac.abort(); // the nap's timer goes with it
+    if (why === "wake") wake = undefined;
   }
 }

@@ -1,24 +1,10 @@
-/** `berth events [-f]`: the event log, and following it. */
+/** `berth audit`, `berth events [-f]`: descriptors; cli/run/events.ts does the work. */
 import type { Command } from "commander";
-import type { Event__Output } from "../../shared/gen/berth/v1/Event.js";
-import { toCliError } from "../client.js";
-import { call } from "../client.js";
-import { parseFormat, printData, table, colour, render, Styled, txt } from "../output.js";
-import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
-import { CliError, EXIT } from "../errors.js";
-import { withApi, type GlobalOpts } from "./common.js";
-import { execAuditCells } from "../exec-audit.js";
-import { refusalAuditCells } from "../refusal-audit.js";
+import { lazy } from "./lazy.js";
 
-/** One event as `events -f` prints it: every field from the record sanitized, our colour around the type. */
-export function line(e: Event__Output): Styled {
-  const t = new Date(Number(e.time_ms)).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
-  const who = [e.host && txt`host=${e.host}`, e.service && txt`service=${e.service}`].filter((x): x is Styled => x instanceof Styled);
-  const type = e.type.endsWith(".down") || e.type.endsWith(".failed") ? colour("red", e.type) : render(e.type);
-  return new Styled([t, render(type), who.join(" "), render(e.message)].filter(Boolean).join("  "));
-}
+const run = () => import("../run/events.js");
 
-export function registerEvents(program: Command, global: () => GlobalOpts): void {
+export function registerEvents(program: Command): void {
   program
     .command("audit")
     .description("who asked for what: every mutating call and exec session, and its outcome, refusals included (admin); calls with no valid token are summed per address and minute")
@@ -26,22 +12,7 @@ export function registerEvents(program: Command, global: () => GlobalOpts): void
     .option("-n, --limit <n>", "at most this many of the newest", "1000")
     .option("-o, --output <format>", "table, json or yaml", "table")
     .addHelpText("after", "\nExamples:\n  berth audit --since 1h\n  berth audit -o json | jq '.[] | select(.code != 0)'")
-    .action(async (o: { since: string; limit: string; output: string }) => {
-      const format = parseFormat(o.output);
-      const sinceMs = Date.now() - parseDurationFlag("--since", o.since, { max: FLAG_LIMITS.longest });
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new CliError(`-n ${o.limit}: expected 1–100000`, EXIT.usage);
-      await withApi(global(), async (api) => {
-        const res = await call(api, api.client.ListAudit, { since_ms: Math.max(0, sinceMs), limit });
-        const rows = res.entries.map((e) => ({ ...e, time: new Date(Number(e.time_ms)).toISOString(), outcome: e.code === 0 ? "ok" : e.error }));
-        if (printData(format, rows)) return;
-        const cells = (r: (typeof rows)[number]): string[] => {
-          const x = execAuditCells(r) ?? refusalAuditCells(r);
-          return [r.time, r.token_id || "-", r.role || "-", r.method, x?.outcome ?? r.outcome, (x?.request ?? r.request).slice(0, 80)];
-        };
-        console.log(table(["TIME", "TOKEN", "ROLE", "METHOD", "OUTCOME", "REQUEST"], rows.map(cells)));
-      });
-    });
+    .action(lazy(run, (m) => m.audit));
 
   program
     .command("events")
@@ -52,38 +23,5 @@ export function registerEvents(program: Command, global: () => GlobalOpts): void
     .option("--service <name>", "only events of this service")
     .option("-o, --output <format>", "table, json or yaml (with -f, json prints one event per line)", "table")
     .addHelpText("after", "\nExamples:\n  berth events -n 20\n  berth events -f --host 3fa9c2e1b7d4")
-    .action(async (o: { follow?: boolean; limit: string; host?: string; service?: string; output: string }) => {
-      const format = parseFormat(o.output);
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError(`-n ${o.limit}: expected a whole number 1–10000`, EXIT.usage);
-      await withApi(global(), async (api) => {
-        const res = await call(api, api.client.ListEvents, { limit, host: o.host ?? "", service: o.service ?? "" });
-        let last = 0;
-        if (format === "table") {
-          if (o.follow) for (const e of res.events) console.log(line(e));
-          else console.log(table(["TIME", "TYPE", "HOST", "SERVICE", "MESSAGE"], res.events.map((e) => [new Date(Number(e.time_ms)).toISOString(), e.type, e.host || "-", e.service || "-", e.message])));
-        } else if (o.follow) {
-          for (const e of res.events) console.log(JSON.stringify(e));
-        } else if (format === "json") {
-          console.log(JSON.stringify(res.events, null, 2));
-        } else {
-          const { stringify } = await import("yaml");
-          process.stdout.write(stringify(res.events));
-        }
-        for (const e of res.events) last = Math.max(last, e.seq);
-        if (!o.follow) return;
-        await new Promise<void>((resolve, reject) => {
-          const stream = api.client.WatchEvents({ after_seq: last, host: o.host ?? "", service: o.service ?? "" }, api.metadata);
-          stream.on("data", (e: Event__Output) => console.log(format === "table" ? line(e) : JSON.stringify(e)));
-          stream.on("error", (err) => reject(toCliError(err, api.cfg.addr)));
-          stream.on("end", () => resolve());
-          const stop = (): void => {
-            stream.cancel();
-            resolve();
-          };
-          process.once("SIGINT", stop);
-          process.once("SIGTERM", stop);
-        });
-      });
-    });
+    .action(lazy(run, (m) => m.events));
 }

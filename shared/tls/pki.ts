@@ -28,8 +28,8 @@ export interface CertAndKey {
   keyPem: string;
 }
 
-/** The DNS name every controller certificate carries and every client dials. */
-export const CONTROLLER_TLS_NAME = "berth-controller";
+import { CONTROLLER_TLS_NAME } from "./client-credentials.js";
+export { CONTROLLER_TLS_NAME };
 
 /** URI SAN prefix naming the host a client certificate belongs to. */
 export const HOST_URI_PREFIX = "urn:berth:host:";
@@ -529,35 +529,4 @@ export function peerCertificate(call: { getAuthContext?: () => unknown }): Buffe
   return Buffer.isBuffer(raw) && raw.length > 0 ? raw : undefined;
 }
 
-/** Client side; pass a host certificate for the mTLS stream, none for joining. */
-export function grpcClientCredentials(caPem: string, cert?: CertAndKey): grpc.ChannelCredentials {
-  return grpc.credentials.createSsl(
-    Buffer.from(caPem),
-    cert ? Buffer.from(cert.keyPem) : null,
-    cert ? Buffer.from(cert.certPem) : null,
-  );
-}
-
-/**
- * Every client dials the controller's address but checks its certificate against
- * CONTROLLER_TLS_NAME, so the controller's certificate need not list every address
- * (namespaces, NAT) it is reached on.
- */
-/**
- * gRPC keepalive pings on long calls, both ways: each side pings the other when
- * the connection has been quiet this long, and drops it when no answer comes in
- * KEEPALIVE_TIMEOUT_MS. A peer that vanished silently (a laptop asleep mid
- * `exec -it`, a host that lost power) is noticed within ~40 s, and its calls end.
- */
-export const KEEPALIVE_MS = 30_000;
-export const KEEPALIVE_TIMEOUT_MS = 10_000;
-
-export function channelOptions(): {
-  "grpc.ssl_target_name_override": string;
-  "grpc.default_authority": string;
-} {
-  return {
-    "grpc.ssl_target_name_override": CONTROLLER_TLS_NAME,
-    "grpc.default_authority": CONTROLLER_TLS_NAME,
-  };
-}
+export { grpcClientCredentials, KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS, channelOptions } from "./client-credentials.js";

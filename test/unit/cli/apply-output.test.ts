@@ -4,7 +4,7 @@
  * ties a plan to its apply is the "state index", and an apply does not print it.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { printChanges } from "../../../cli/commands/apply.js";
+import { printChanges } from "../../../cli/run/apply.js";
 import type { ApplyResponse__Output } from "../../../shared/gen/berth/v1/ApplyResponse.js";
 
 const response = (): ApplyResponse__Output =>

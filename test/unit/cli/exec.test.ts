@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { splitExecArgs } from "../../../cli/commands/exec.js";
+import { splitExecArgs } from "../../../cli/run/exec.js";
 import { execAuditCells } from "../../../cli/exec-audit.js";
 import { CliError } from "../../../cli/errors.js";
 

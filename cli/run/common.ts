@@ -1,9 +1,15 @@
+import type { Command } from "commander";
 import { resolveClientConfig } from "../config.js";
 import { connect, type Api } from "../client.js";
 
 export interface GlobalOpts {
   addr?: string;
   debug?: boolean;
+}
+
+/** The flags of the command being run merged with the program's (--addr, --debug). */
+export function globalsOf(cmd: Command): GlobalOpts {
+  return cmd.optsWithGlobals<GlobalOpts>();
 }
 
 /** Resolves the config, opens a client, runs fn, closes the client. */

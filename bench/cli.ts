@@ -1,0 +1,101 @@
+/**
+ * `npm run bench:cli -- [--runs 15]` (after `npm run build`)
+ *
+ * How long the `berth` CLI takes to start and do one thing, the floor of every
+ * command a person or a script runs (a rollout watched with `restart -w` pays it
+ * once; a script polling `berth status` pays it every time). Runs dist/cli/main.js
+ * --runs times for each of:
+ *   --help        the command tree and its help: no gRPC, nothing of a daemon
+ *   --version     as little as the CLI does
+ *   services      one unary call to a live controller (started here, on 127.0.0.1,
+ *                 in a temp dir): the gRPC client, TLS, the call, the table
+ * and prints the median and best wall time, and the median CPU time (user+sys,
+ * read in the child at exit): on a shared machine CPU time is the steadier figure.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const MAIN = join(ROOT, "dist/cli/main.js");
+const i = process.argv.indexOf("--runs");
+const runs = i > 0 ? Number(process.argv[i + 1]) : 15;
+if (!Number.isInteger(runs) || runs < 1 || runs > 200) throw new Error("--runs: 1..200");
+if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm run build first`);
+
+/** Writes the child's own CPU time (µs, user+sys) to fd 3 as it exits. */
+const CPU_AT_EXIT = `data:text/javascript,${encodeURIComponent(`import { writeSync } from "node:fs"; process.on("exit", () => { const u = process.cpuUsage(); try { writeSync(3, String(u.user + u.system)); } catch {} });`)}`;
+
+interface Run {
+  wallMs: number;
+  cpuMs: number;
+  code: number | null;
+  stderr: string;
+}
+
+function once(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ["--import", CPU_AT_EXIT, MAIN, ...args], { env, stdio: ["ignore", "ignore", "pipe", "pipe"] });
+    let cpu = "";
+    let stderr = "";
+    child.stdio[3]!.on("data", (b: Buffer) => (cpu += b.toString()));
+    child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ wallMs: performance.now() - t0, cpuMs: Number(cpu) / 1000, code, stderr }));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+const dir = mkdtempSync(join(tmpdir(), "berth-bench-cli-"));
+const port = await freePort();
+const ctl = spawn(process.execPath, [MAIN, "controller", "--data-dir", join(dir, "data"), "--listen", `127.0.0.1:${port}`, "--metrics-addr", "off", "--no-write-config", "--log-level", "warn"], { stdio: "ignore" });
+try {
+  const env: NodeJS.ProcessEnv = { ...process.env, BERTH_ADDR: `127.0.0.1:${port}`, BERTH_CA: join(dir, "data/ca.crt"), BERTH_CONFIG: join(dir, "no-config"), NO_COLOR: "1" };
+  // The controller is up once its admin token is written and a call gets through.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (ctl.exitCode !== null) throw new Error(`the controller exited (${ctl.exitCode})`);
+    if (existsSync(join(dir, "data/admin.token"))) {
+      env.BERTH_TOKEN = readFileSync(join(dir, "data/admin.token"), "utf8").trim();
+      if ((await once(["services"], env)).code === 0) break;
+    }
+    if (Date.now() > deadline) throw new Error("the controller did not answer within 60 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log(`berth CLI start-up, ${runs} runs each (node ${process.version}, load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`);
+  console.log("command          wall median   wall best   cpu median (user+sys)");
+  for (const args of [["--help"], ["--version"], ["services"]]) {
+    const rs: Run[] = [];
+    for (let n = 0; n < runs; n++) {
+      const r = await once(args, env);
+      if (r.code !== 0) throw new Error(`berth ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+      rs.push(r);
+    }
+    const w = rs.map((r) => r.wallMs);
+    console.log(`${args.join(" ").padEnd(16)} ${median(w).toFixed(0).padStart(8)} ms ${Math.min(...w).toFixed(0).padStart(8)} ms ${median(rs.map((r) => r.cpuMs)).toFixed(0).padStart(10)} ms`);
+  }
+} finally {
+  ctl.kill("SIGTERM");
+  await new Promise((r) => (ctl.exitCode !== null ? r(undefined) : ctl.once("exit", r)));
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,185 @@
+/**
+ * `berth plan -f` and `berth apply -f`: specs are read and validated here first
+ * (errors with file, line and field, before anything is sent), local artifacts
+ * are packed and — for apply — uploaded once by digest; then the controller
+ * validates again, diffs, and applies all files or none.
+ */
+import type { Command } from "commander";
+import { createReadStream } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { loadSpecDir, formatSpecError } from "../../shared/spec/parse.js";
+import { packArtifact } from "../../shared/artifact/pack.js";
+import type { ServiceChange__Output } from "../../shared/gen/berth/v1/ServiceChange.js";
+import type { ApplyResponse__Output } from "../../shared/gen/berth/v1/ApplyResponse.js";
+import { call, toCliError, type Api } from "../client.js";
+import { CliError, EXIT } from "../errors.js";
+import { colour, parseFormat, printData, txt } from "../output.js";
+import { globalsOf, withApi } from "./common.js";
+import { EXIT_PLAN_CHANGES } from "../commands/apply.js";
+import { follow, parseTimeout } from "../wait.js";
+import { awaitsPromotion, outcome } from "./rollout.js";
+
+/**
+ * Follows the services an apply created or changed until every one has all its
+ * instances healthy at the new revision (an in-place update keeps the old copy's
+ * report until the agent restarts it, hence the revision check).
+ */
+async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: number, report: (m: string) => void): Promise<void> {
+  const names = res.changes.filter((c) => c.action === "create" || c.action === "update").map((c) => c.service);
+  if (!names.length) return;
+  await follow(`${names.join(", ")} to be healthy`, { timeoutMs, report }, async () => {
+    let done = 0;
+    let total = 0;
+    const lines: string[] = [];
+    for (const name of names) {
+      // A rollout that failed or was reverted ends healthy on the old revision: that is not what was applied.
+      if (res.changes.some((c) => c.service === name && Number(c.rollout_to))) {
+        const r = await call(api, api.client.GetRollout, { name });
+        const o = outcome(r);
+        // Nothing moves past a canary until someone promotes it: waiting on would only hang.
+        if (o === "awaiting-promotion") throw awaitsPromotion(r);
+        if (o === "failed" || o === "reverted") throw new CliError(`${name}: the rollout ${o === "failed" ? "failed" : `was reverted to revision ${r.to_revision}`}: ${r.reason || "see berth events"}`, EXIT.failed, `berth rollout status ${name}`);
+      }
+      const st = await call(api, api.client.GetService, { name });
+      const desired = (JSON.parse(st.spec_json) as { instances?: number }).instances ?? st.instances.length;
+      const ready = st.instances.filter((i) => i.state === "healthy" && Number(i.revision) === Number(st.revision)).length;
+      done += Math.min(ready, desired);
+      total += desired;
+      lines.push(`${name}: ${ready}/${desired} healthy at revision ${st.revision}`);
+      for (const i of st.instances.filter((x) => x.state !== "healthy" || Number(x.revision) !== Number(st.revision))) {
+        lines.push(`  ${i.instance}${i.host ? ` on ${i.host}` : ""}: ${i.state}${i.reason || i.detail ? ` — ${i.reason || i.detail}` : ""}`);
+      }
+    }
+    if (done === total) return { finished: true, message: `${names.join(", ")}: every instance healthy (${done}/${total})` };
+    return { finished: false, now: { done, total, lines } };
+  });
+}
+
+interface Prepared {
+  files: { file: string; content: string; artifact_sha256: string }[];
+  packs: { sha256: string; file: string; bytes: number; source: string }[];
+}
+
+async function prepare(path: string): Promise<Prepared> {
+  const loaded = await loadSpecDir(path);
+  if (loaded.errors.length) {
+    throw new CliError(`invalid spec${loaded.errors.length > 1 ? "s" : ""}:\n${loaded.errors.map((e) => `  ${formatSpecError(e)}`).join("\n")}`, EXIT.usage, "nothing was sent to the controller");
+  }
+  const packs = new Map<string, Prepared["packs"][number]>();
+  const files: Prepared["files"] = [];
+  for (const f of loaded.files) {
+    const content = await readFile(f.file, "utf8");
+    let sha = "";
+    const a = f.spec?.artifact;
+    if (a?.kind === "stored") {
+      // Relative artifact paths are relative to the spec file, not to where berth runs.
+      const src = isAbsolute(a.source) ? a.source : resolve(dirname(f.file), a.source);
+      let p = packs.get(src);
+      if (!p) {
+        try {
+          const packed = await packArtifact(src);
+          p = { sha256: packed.sha256, file: packed.file, bytes: packed.bytes, source: src };
+        } catch (e) {
+          throw new CliError(`${f.file}: artifact ${a.source}: ${(e as Error).message}`, EXIT.usage);
+        }
+        packs.set(src, p);
+      }
+      sha = p.sha256;
+    }
+    files.push({ file: f.file, content, artifact_sha256: sha });
+  }
+  return { files, packs: [...packs.values()] };
+}
+
+async function upload(api: Api, p: Prepared["packs"][number]): Promise<void> {
+  const has = await call(api, api.client.HasArtifact, { sha256: p.sha256 });
+  if (has.present) return;
+  await new Promise<void>((resolveUp, reject) => {
+    const stream = api.client.UploadArtifact(api.metadata, (err) => (err ? reject(toCliError(err, api.cfg.addr)) : resolveUp()));
+    stream.write({ sha256: p.sha256, size: p.bytes, data: Buffer.alloc(0) });
+    const src = createReadStream(p.file, { highWaterMark: 256 * 1024 });
+    src.on("data", (chunk) => {
+      if (!stream.write({ data: chunk })) {
+        src.pause();
+        stream.once("drain", () => src.resume());
+      }
+    });
+    src.on("end", () => stream.end());
+    src.on("error", (e) => {
+      stream.cancel();
+      reject(new CliError(`reading ${p.file}: ${e.message}`));
+    });
+  });
+  process.stderr.write(`uploaded ${p.source} (sha256:${p.sha256.slice(0, 12)}, ${p.bytes} bytes)\n`);
+}
+
+/**
+ * `--check-index N`: the state index `berth plan` printed — the controller's store counter,
+ * which is not a service's revision (hence its own name; `--check-revision` is the old flag).
+ */
+export function parseCheckIndex(v: string, flag = "--check-index"): number {
+  const n = /^\d{1,16}$/.test(v.trim()) ? Number(v.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new CliError(`${flag} ${v.slice(0, 40)}: expected the state index \`berth plan\` printed (a whole number)`, EXIT.usage);
+  return n;
+}
+
+/** `applyCmd`: the apply that carries out this plan, e.g. "berth apply -f services/ --prune". */
+export function printChanges(res: ApplyResponse__Output, applied: boolean, applyCmd: string): number {
+  let pending = 0;
+  for (const c of res.changes as ServiceChange__Output[]) {
+    const mark = c.action === "create" ? colour("green", "+") : c.action === "delete" ? colour("red", "-") : c.action === "update" ? colour("yellow", "~") : " ";
+    const moves = [c.place && `${c.place} to place`, c.stop && `${c.stop} to stop`].filter(Boolean).join(", ");
+    console.log(txt`${mark} ${c.service} (${c.action})${moves ? `: ${moves}` : ""}`);
+    // A new service is summed up; a changed one shows each field that changes.
+    if (c.action === "create") {
+      const get = (path: string): string => c.fields.find((f) => f.path === path)?.to_json ?? "";
+      const cmd = [get("run.command"), ...((JSON.parse(get("run.args") || "[]") as string[]))].map((x) => x.replace(/^"|"$/g, "")).join(" ");
+      const art = get("artifact.url") || (get("artifact.sha256") && `sha256:${get("artifact.sha256").replace(/"/g, "").slice(0, 12)}`);
+      console.log(txt`    ${get("instances") || "1"} × ${cmd}${art ? ` from ${art.replace(/"/g, "")}` : ""}`);
+    } else for (const f of c.fields) console.log(txt`    ${f.path}: ${f.from_json || "(none)"} → ${f.to_json || "(none)"}`);
+    for (const u of c.unplaced) console.log(txt`    ${colour("red", "!")} ${u}`);
+    if (Number(c.rollout_to)) console.log(txt`    ${applied ? "rolling out" : "rolls out"} revision ${c.rollout_to}${applied ? txt`: berth rollout status ${c.service} -w` : " (a health-checked rollout)"}`);
+    if (c.action !== "unchanged") pending++;
+  }
+  if (!res.changes.length) console.log("no services in the files");
+  else if (!pending) console.log("no changes");
+  // Users see service revisions only ("rolling out revision 2" above); the store counter
+  // is the state index, and only a plan needs it.
+  else if (applied) console.log("\napplied; `berth services` shows the fleet converge");
+  else {
+    // The state index ties the plan to the apply (Nomad's -check-index): it is not a service's revision.
+    console.log(`\n${pending} service${pending > 1 ? "s" : ""} to change, planned against state index ${res.revision}`);
+    console.log(`\`${applyCmd} --check-index ${res.revision}\` applies exactly this, or nothing if these services changed since`);
+  }
+  return pending;
+}
+
+interface ApplyOpts { file: string; prune?: boolean; output: string; exitCode?: boolean; wait?: boolean; timeout?: string; checkIndex?: string; checkRevision?: string }
+
+async function planOrApply(verb: "plan" | "apply", o: ApplyOpts, cmd: Command): Promise<void> {
+  const format = parseFormat(o.output);
+  if (o.checkIndex !== undefined && o.checkRevision !== undefined) throw new CliError("--check-index and --check-revision are the same flag: give one", EXIT.usage);
+  const index = o.checkIndex !== undefined ? parseCheckIndex(o.checkIndex) : o.checkRevision !== undefined ? parseCheckIndex(o.checkRevision, "--check-revision") : undefined;
+  const check = index !== undefined ? { revision: index } : null;
+  const timeoutMs = o.wait ? parseTimeout(o.timeout ?? "10m") : 0;
+  const prepared = await prepare(o.file);
+  // The packed archives are temporary: gone when the command ends, whatever happens.
+  const cleanup = (): Promise<void[]> => Promise.all(prepared.packs.map((p) => rm(p.file, { force: true })));
+  try {
+    await withApi(globalsOf(cmd), async (api) => {
+      if (verb === "apply") for (const p of prepared.packs) await upload(api, p);
+      const res = await call(api, verb === "plan" ? api.client.Plan : api.client.Apply, { files: prepared.files, prune: Boolean(o.prune), check }, 60_000);
+      const data = printData(format, res);
+      const pending = data ? 0 : printChanges(res, verb === "apply", `berth apply -f ${o.file}${o.prune ? " --prune" : ""}`);
+      if (verb === "plan" && o.exitCode && pending) process.exitCode = EXIT_PLAN_CHANGES;
+      // With -o json|yaml stdout is the data alone: the last word goes to stderr.
+      if (o.wait) await waitHealthy(api, res, timeoutMs, data ? (m) => process.stderr.write(`${m}\n`) : (m) => console.log(m));
+    });
+  } finally {
+    await cleanup();
+  }
+}
+
+export const plan = (o: ApplyOpts, cmd: Command): Promise<void> => planOrApply("plan", o, cmd);
+export const apply = (o: ApplyOpts, cmd: Command): Promise<void> => planOrApply("apply", o, cmd);

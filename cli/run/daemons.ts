@@ -1,0 +1,173 @@
+/** What `berth controller` and `berth agent` do: the two long-running processes (descriptors: cli/commands/daemons.ts). Each imports its own world when it runs, not the other's. */
+import type { Command } from "commander";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { parseHostPort, formatHostPort } from "../../shared/addr.js";
+import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
+import { createLogger, isLogLevel } from "../../shared/log/logger.js";
+import { parseLabels, LabelError, labelProblems } from "../../shared/labels.js";
+import { CliError, EXIT } from "../errors.js";
+import { writeConfigFile } from "../config.js";
+import { joinToken } from "../join-token.js";
+import type { LevelWithSilent } from "pino";
+import { MetricsListenError, parseMetricsAddr } from "../../shared/metrics/server.js";
+
+function metricsAddr(s: string): ReturnType<typeof parseMetricsAddr> {
+  try {
+    return parseMetricsAddr(s);
+  } catch (e) {
+    throw new CliError(`--metrics-addr: ${(e as Error).message}`, EXIT.usage);
+  }
+}
+
+/** A taken metrics port is the operator's to fix, not a crash. */
+function metricsFailure(e: unknown): never {
+  if (e instanceof MetricsListenError) throw new CliError(e.message, EXIT.usage, "give another --metrics-addr HOST:PORT, or --metrics-addr off");
+  throw e;
+}
+
+/** So is a taken --listen port: say so and exit, never linger without one. */
+function listenFailure(e: unknown, listenError: abstract new (...args: never[]) => Error): never {
+  if (e instanceof listenError) throw new CliError(`--listen: ${e.message}`, EXIT.usage, "stop the other controller, or give another --listen HOST:PORT");
+  metricsFailure(e);
+}
+
+function level(s: string): LevelWithSilent {
+  if (!isLogLevel(s)) throw new CliError(`--log-level ${s}: expected trace, debug, info, warn, error, fatal or silent`, EXIT.usage);
+  return s;
+}
+
+function addr(flag: string, s: string): ReturnType<typeof parseHostPort> {
+  try {
+    return parseHostPort(s);
+  } catch (e) {
+    throw new CliError(`${flag}: ${(e as Error).message}`, EXIT.usage);
+  }
+}
+
+/** Resolves on SIGINT/SIGTERM: daemons run until told to stop, then shut down cleanly. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((res) => {
+    process.once("SIGINT", () => res("SIGINT"));
+    process.once("SIGTERM", () => res("SIGTERM"));
+  });
+}
+
+/** /etc/berth/agent.yaml, as `berth agent install` writes it. */
+export interface AgentFileConfig {
+  controller?: string;
+  token?: string;
+  /** A file holding the join token (the token stays out of the config and of argv). */
+  tokenFile?: string;
+  dataDir?: string;
+  labels?: Record<string, string>;
+  advertiseAddr?: string;
+  logLevel?: string;
+  metricsAddr?: string;
+}
+
+const AGENT_FILE_KEYS = new Set(["controller", "token", "tokenFile", "dataDir", "labels", "advertiseAddr", "logLevel", "metricsAddr"]);
+
+export async function readAgentFile(path: string): Promise<AgentFileConfig> {
+  let raw: unknown;
+  try {
+    raw = parseYaml(await readFile(path, "utf8"));
+  } catch (e) {
+    throw new CliError(`--config ${path}: ${(e as Error).message}`, EXIT.usage);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new CliError(`${path}: expected a mapping`, EXIT.usage);
+  const problems: string[] = [];
+  const out: AgentFileConfig = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!AGENT_FILE_KEYS.has(k)) problems.push(`${k}: unknown field`);
+    else if (k === "labels") {
+      if (typeof v !== "object" || v === null || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string")) problems.push("labels: expected a mapping of strings");
+      else {
+        out.labels = v as Record<string, string>;
+        problems.push(...labelProblems(out.labels));
+      }
+    } else if (typeof v !== "string") problems.push(`${k}: expected a string`);
+    else (out as Record<string, string>)[k] = v;
+  }
+  if (problems.length) throw new CliError(`${path}: ${problems.join("; ")}`, EXIT.usage);
+  return out;
+}
+
+export async function controller(o: { dataDir: string; listen: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean }): Promise<void> {
+  // Everything the controller writes is its own: the store (LevelDB makes its files
+  // with the default mode), artifacts, the CA's copy. Nothing readable by other users.
+  process.umask(0o077);
+  const guardShare = Number(o.failoverGuard);
+  if (!(guardShare > 0 && guardShare <= 1)) throw new CliError(`--failover-guard ${o.failoverGuard}: expected a share above 0 and at most 1, e.g. 0.5`, EXIT.usage);
+  const listen = addr("--listen", o.listen);
+  const heartbeatIntervalMs = parseDurationFlag("--heartbeat-interval", o.heartbeatInterval, { minMs: 100, max: FLAG_LIMITS.heartbeatInterval });
+  const ttlMs = parseDurationFlag("--ttl", o.ttl, { minMs: 2 * heartbeatIntervalMs, max: FLAG_LIMITS.hostTtl });
+  const graceMs = o.grace === undefined ? ttlMs : parseDurationFlag("--grace", o.grace, { minMs: ttlMs, max: FLAG_LIMITS.hostTtl });
+  const metrics = metricsAddr(o.metricsAddr);
+  const { ListenError, startController } = await import("../../controller/server.js");
+  const c = await startController({ dataDir: resolve(o.dataDir), listen, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel) }).catch((e: unknown) => listenFailure(e, ListenError));
+  if (c.adminToken) {
+    // The token itself never goes to stdout or stderr: a daemon's output ends in a
+    // journal or a log file that others may read. It is in a 0600 file and, for this
+    // user, in the CLI's config.
+    const reach = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host;
+    const where = `${resolve(o.dataDir)}/admin.token`;
+    process.stderr.write(`\nFirst start: created this controller's CA and its admin token, in ${where} (mode 0600).\n`);
+    if (o.writeConfig) {
+      const path = await writeConfigFile({ addr: formatHostPort({ host: reach, port: c.address.port }), token: c.adminToken, ca: c.caPem });
+      process.stderr.write(`The berth CLI of this user is set up to use it (${path}).\n\n`);
+    } else process.stderr.write(`Give it to the CLI with BERTH_TOKEN="$(cat ${where})" or its config file.\n\n`);
+  }
+
+  const sig = await untilSignal();
+  process.stderr.write(`${sig}: stopping the controller\n`);
+  await c.close();
+}
+
+export async function agent(o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean }, cmd: Command): Promise<void> {
+  const file = o.config ? await readAgentFile(o.config) : {};
+  // Flags given on the command line win over the file; the file wins over defaults.
+  const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === "cli";
+  const controller = o.controller ?? file.controller;
+  if (controller) addr("--controller", controller);
+  let labels = file.labels ?? {};
+  if (o.labels !== undefined) {
+    try {
+      labels = parseLabels(o.labels);
+    } catch (e) {
+      throw new CliError(e instanceof LabelError ? `--labels: ${e.message}` : String(e), EXIT.usage);
+    }
+  }
+  const advertiseAddr = o.advertiseAddr ?? file.advertiseAddr;
+  if (advertiseAddr !== undefined && !/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]{2,39})$/.test(advertiseAddr)) {
+    throw new CliError(`--advertise-addr ${advertiseAddr}: expected an IP address`, EXIT.usage);
+  }
+  const logLevel = level(fromCli("logLevel") ? o.logLevel : (file.logLevel ?? o.logLevel));
+  const log = createLogger("agent", logLevel);
+  // Errors nobody caught end in the log, not in a silent death (agent/crash.ts says which goes on and why).
+  const [{ startAgent }, { JoinError }, { guardProcess }] = await Promise.all([import("../../agent/agent.js"), import("../../agent/session/session.js"), import("../../agent/crash.js")]);
+  let handle: Awaited<ReturnType<typeof startAgent>> | undefined;
+  const unguard = guardProcess({ log, stop: async () => handle?.stop() });
+  try {
+    handle = await startAgent({
+      dataDir: resolve(fromCli("dataDir") ? o.dataDir : (file.dataDir ?? o.dataDir)),
+      controller,
+      token: await joinToken({ flag: o.token, flagFile: o.tokenFile, env: process.env.BERTH_JOIN_TOKEN, file: file.token, fileTokenFile: file.tokenFile }),
+      labels,
+      advertiseAddr,
+      logLevel,
+      logger: log,
+      stopServicesOnExit: Boolean(o.stopServicesOnExit),
+      metricsAddr: metricsAddr(fromCli("metricsAddr") ? o.metricsAddr : (file.metricsAddr ?? o.metricsAddr)),
+    }).catch(metricsFailure);
+    const sig = await untilSignal();
+    process.stderr.write(`${sig}: stopping the agent\n`);
+    await handle.stop();
+  } catch (e) {
+    if (e instanceof JoinError) throw new CliError(e.message, EXIT.denied);
+    throw e;
+  } finally {
+    unguard();
+  }
+}

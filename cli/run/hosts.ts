@@ -1,0 +1,113 @@
+/** What `berth hosts`, `host show ID`, `failover resume`, `cordon ID`, `uncordon ID` do (descriptors: cli/commands/hosts.ts). */
+import type { Command } from "commander";
+import { stringify } from "yaml";
+import type { Host__Output } from "../../shared/gen/berth/v1/Host.js";
+import { formatLabels } from "../../shared/labels.js";
+import { formatDurationMs } from "../../shared/duration.js";
+import { call } from "../client.js";
+import { bytes, colour, parseFormat, printData, statusColour, table, txt } from "../output.js";
+import { globalsOf, withApi } from "./common.js";
+
+function age(nowMs: number, ms: number): string {
+  return ms ? `${formatDurationMs(Math.max(0, nowMs - ms))} ago` : "-";
+}
+
+function freeDisk(h: Host__Output): number {
+  const u = h.usage;
+  if (u && u.disk_total_bytes) return u.disk_total_bytes - u.disk_used_bytes;
+  const root = h.facts?.filesystems.find((f) => f.mount === "/");
+  return root ? root.size_bytes - root.used_bytes : 0;
+}
+
+/** The JSON form: the wire message with times made readable alongside. */
+function hostJson(h: Host__Output, nowMs: number): Record<string, unknown> {
+  return { ...h, last_heartbeat_age_ms: h.last_heartbeat_ms ? nowMs - h.last_heartbeat_ms : null };
+}
+
+export async function hosts(o: { output: string }, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  const format = parseFormat(o.output);
+  await withApi(g, async (api) => {
+    const res = await call(api, api.client.ListHosts, {});
+    if (printData(format, res.hosts.map((h) => hostJson(h, res.now_ms)))) return;
+    if (res.failover?.paused) console.log(colour("red", txt`FAILOVER PAUSED: ${res.failover.reason} — \`berth failover resume\` once you know the hosts are really gone\n`));
+    const rows = res.hosts.map((h) => [
+      h.id,
+      h.facts?.hostname ?? "",
+      h.address,
+      statusColour(h.status),
+      formatLabels(h.labels) || "-",
+      String(h.facts?.cpu_cores ?? "-"),
+      bytes(h.facts?.memory_total_bytes ?? 0),
+      bytes(freeDisk(h)),
+      h.usage ? h.usage.load1.toFixed(2) : "-",
+      age(res.now_ms, h.last_heartbeat_ms),
+      h.service || "-",
+    ]);
+    console.log(table(["ID", "HOSTNAME", "ADDRESS", "STATUS", "LABELS", "CPU", "MEMORY", "DISK FREE", "LOAD", "HEARTBEAT", "SERVICE"], rows));
+    if (!rows.length) console.log("\nno hosts yet: `berth token create --role agent` makes a join token for `berth agent`");
+  });
+}
+
+export async function hostShow(id: string, o: { output: string }, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  const format = o.output === "table" ? "yaml" : parseFormat(o.output);
+  await withApi(g, async (api) => {
+    const h = await call(api, api.client.GetHost, { id });
+    const now = Date.now();
+    if (format === "json") {
+      printData("json", hostJson(h, now));
+      return;
+    }
+    const f = h.facts;
+    const view = {
+      id: h.id,
+      status: h.status,
+      address: h.address,
+      connected: h.connected,
+      labels: h.labels,
+      joined: new Date(Number(h.joined_at_ms)).toISOString(),
+      lastHeartbeat: age(now, h.last_heartbeat_ms),
+      service: h.service || null,
+      system: f && {
+        hostname: f.hostname,
+        os: `${f.os_distro} ${f.os_release}`.trim(),
+        kernel: f.kernel,
+        arch: f.arch,
+        machine: f.virtual ? `virtual (${f.hypervisor || "unknown hypervisor"})` : "bare metal",
+        vendor: [f.system_vendor, f.system_model].filter(Boolean).join(" ") || undefined,
+        agent: f.agent_version,
+      },
+      cpu: f && { model: f.cpu_model, cores: f.cpu_cores, physicalCores: f.cpu_physical_cores, speedGHz: f.cpu_speed_ghz || undefined },
+      memory: f && bytes(f.memory_total_bytes),
+      disks: f?.disks.map((d) => `${d.name} ${d.type} ${bytes(d.size_bytes)}${d.model ? ` ${d.model}` : ""}`),
+      filesystems: f?.filesystems.map((x) => `${x.mount} ${x.fs_type} ${bytes(x.size_bytes)} (${bytes(x.used_bytes)} used)`),
+      interfaces: f?.interfaces.map((i) => `${i.name}${i.mac ? ` ${i.mac}` : ""} ${i.addresses.join(" ")}${i.internal ? " (internal)" : ""}`),
+      usage: h.usage && {
+        load: [h.usage.load1, h.usage.load5, h.usage.load15].map((l) => l.toFixed(2)).join(" "),
+        cpu: `${h.usage.cpu_percent.toFixed(1)}%`,
+        memory: `${bytes(h.usage.memory_used_bytes)} of ${bytes(h.usage.memory_total_bytes)}`,
+        disk: `${bytes(h.usage.disk_used_bytes)} of ${bytes(h.usage.disk_total_bytes)}`,
+      },
+    };
+    process.stdout.write(stringify(view));
+  });
+}
+
+export async function failoverResume(_o: unknown, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  await withApi(g, async (api) => {
+    const st = await call(api, api.client.ResumeFailover, {});
+    console.log(st.paused ? txt`failover is still paused: ${st.reason}` : "failover resumed: lost instances are being replaced");
+  });
+}
+
+async function cordonOrUncordon(verb: "Cordon" | "Uncordon", id: string, cmd: Command): Promise<void> {
+  await withApi(globalsOf(cmd), async (api) => {
+    const h = await call(api, verb === "Cordon" ? api.client.Cordon : api.client.Uncordon, { id });
+    console.log(txt`host ${h.id} (${h.facts?.hostname ?? "?"}) is ${h.status}`);
+  });
+}
+
+export const cordon = (id: string, _o: unknown, cmd: Command): Promise<void> => cordonOrUncordon("Cordon", id, cmd);
+export const uncordon = (id: string, _o: unknown, cmd: Command): Promise<void> => cordonOrUncordon("Uncordon", id, cmd);

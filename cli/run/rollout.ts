@@ -1,0 +1,208 @@
+/** What `berth restart` and `berth rollout status|promote|pause|resume|undo` do (descriptors: cli/commands/rollout.ts). */
+import type { Command } from "commander";
+import type { RolloutView__Output } from "../../shared/gen/berth/v1/RolloutView.js";
+import { formatDurationMs } from "../../shared/duration.js";
+import { call, toCliError, type Api } from "../client.js";
+import { CliError, EXIT } from "../errors.js";
+import { colour, parseFormat, printData, render, table, txt, type Cell } from "../output.js";
+import * as grpc from "@grpc/grpc-js";
+import { progress } from "../progress.js";
+import { globalsOf, withApi } from "./common.js";
+
+/** How long `-w` keeps trying to watch again while the controller is unreachable. */
+const WATCH_RETRY_MS = 120_000;
+
+/**
+ * How a rollout ended, for the exit code: 0 only when it succeeded and was not a revert.
+ * A canary awaiting promotion has not ended, but nothing moves until someone promotes it:
+ * watching it longer only hangs a pipeline, so it is an outcome of its own.
+ */
+export function outcome(v: RolloutView__Output): "succeeded" | "failed" | "reverted" | "awaiting-promotion" | "in-progress" | "none" {
+  if (!v.exists) return "none";
+  if (v.status === "succeeded") return v.auto_reverted ? "reverted" : "succeeded";
+  if (v.status === "failed") return v.auto_reverted ? "reverted" : "failed";
+  if (v.status === "awaiting-promotion") return "awaiting-promotion";
+  return "in-progress";
+}
+
+/** `berth rollout status` (also with -w), `apply --wait`: the rollout's canary awaits `berth rollout promote`. */
+export const EXIT_ROLLOUT_AWAITS_PROMOTION = 8;
+
+/** The error for a rollout whose canary awaits promotion (what it waits for, and the command that moves it on). */
+export function awaitsPromotion(v: Pick<RolloutView__Output, "service" | "to_revision" | "done" | "total">): CliError {
+  return new CliError(
+    `the rollout of ${v.service} to revision ${v.to_revision} awaits promotion: its canary (${v.done} of ${v.total}) is in service, the rest waits`,
+    EXIT_ROLLOUT_AWAITS_PROMOTION,
+    `berth rollout promote ${v.service} goes on with the rest; berth rollout undo ${v.service} goes back`,
+  );
+}
+
+function statusColour(s: string): Cell {
+  if (s === "succeeded") return colour("green", s);
+  if (s === "failed" || s === "reverting") return colour("red", s);
+  if (s === "paused" || s === "awaiting-promotion") return colour("yellow", s);
+  return s;
+}
+
+const elapsed = (v: RolloutView__Output): string => formatDurationMs(Math.max(0, Number(v.ended_at_ms || v.now_ms) - Number(v.started_at_ms)));
+
+/** One line that says where the rollout stands: what `-w` prints per change when piped. */
+export function summaryLine(v: RolloutView__Output): string {
+  if (!v.exists) return `${v.service}: no rollout (revision ${v.current_revision})`;
+  const kind = v.auto_reverted ? "revert" : "rollout";
+  const batch = v.batch.length ? `  batch [${v.batch.join(", ")}]` : "";
+  const reason = v.reason ? `  ${v.reason}` : "";
+  return `${v.service}: ${kind} ${v.from_revision} → ${v.to_revision} ${v.status}  ${v.done}/${v.total} done${batch}  ${elapsed(v)}${reason}`;
+}
+
+export function printRollout(v: RolloutView__Output): void {
+  // Sanitized first; then the status word (sanitized alike) gets its colour.
+  const word = ` ${render(v.status)} `;
+  console.log(render(summaryLine(v)).replace(word, ` ${render(statusColour(v.status))} `));
+  if (!v.exists) return;
+  console.log(
+    "\n" +
+      table(
+        ["INSTANCE", "HOST", "VERSION", "PHASE", "SURGE", "DONE"],
+        v.slots.map((s) => [
+          s.instance + (s.in_batch ? " *" : ""),
+          s.host || "-",
+          String(s.revision),
+          s.phase,
+          s.surge_host ? `${s.surge_host} r${s.surge_revision} ${s.surge_phase}` : "-",
+          s.done ? "yes" : "",
+        ]),
+      ),
+  );
+}
+
+const toData = (v: RolloutView__Output): unknown => ({
+  ...v,
+  from_revision: Number(v.from_revision),
+  to_revision: Number(v.to_revision),
+  current_revision: Number(v.current_revision),
+  started_at_ms: Number(v.started_at_ms),
+  last_progress_at_ms: Number(v.last_progress_at_ms),
+  ended_at_ms: Number(v.ended_at_ms),
+  now_ms: Number(v.now_ms),
+  outcome: outcome(v),
+  slots: v.slots.map((s) => ({ ...s, revision: Number(s.revision), surge_revision: Number(s.surge_revision), healthy_since_ms: Number(s.healthy_since_ms), draining_since_ms: Number(s.draining_since_ms) })),
+});
+
+/** `berth rollout status`: the rollout has not ended (read without -w, or the watch was stopped). */
+export const EXIT_ROLLOUT_IN_PROGRESS = 7;
+
+function exitFor(v: RolloutView__Output): void {
+  const o = outcome(v);
+  if (o === "awaiting-promotion") throw awaitsPromotion(v);
+  if (o === "in-progress") throw new CliError(`the rollout of ${v.service} to revision ${v.to_revision} has not ended (${v.status}${v.reason ? `: ${v.reason}` : ""})`, EXIT_ROLLOUT_IN_PROGRESS, `berth rollout status ${v.service} -w follows it to its end`);
+  if (o === "failed") throw new CliError(`the rollout of ${v.service} to revision ${v.to_revision} failed: ${v.reason}`, EXIT.failed, `berth events --service ${v.service}`);
+  if (o === "reverted") throw new CliError(`the rollout of ${v.service} was reverted to revision ${v.to_revision}${v.status === "failed" ? ", and the revert failed too" : ""}`, EXIT.failed, `berth events --service ${v.service}`);
+}
+
+/**
+ * Follows the rollout until it ends: on a terminal a live progress block (cli/progress.ts)
+ * with a line per instance, piped one plain line per change. A rollout that is
+ * superseded (a new apply) is followed to its successor, as kubectl does.
+ */
+async function watchRollout(api: Api, name: string, format: string): Promise<RolloutView__Output> {
+  const p = format === "table" ? progress({ label: `${name}: waiting for the rollout` }) : undefined;
+  return new Promise<RolloutView__Output>((resolve, reject) => {
+    let last: RolloutView__Output | undefined;
+    let ended = false;
+    let stream: ReturnType<typeof api.client.WatchRollout> | undefined;
+    /** Since when the watch has been down (a controller restart): it is opened again until this gets too long. */
+    let lostSince = 0;
+    const finish = (v: RolloutView__Output | undefined, err?: unknown): void => {
+      if (ended) return;
+      ended = true;
+      process.off("SIGINT", onSigint);
+      p?.done(v && !err ? summaryLine(v) : undefined);
+      stream?.cancel();
+      if (err) reject(err);
+      else if (v) resolve(v);
+      else reject(new CliError(`the watch on ${name} ended before the rollout did`, EXIT_ROLLOUT_IN_PROGRESS));
+    };
+    const onSigint = (): void => finish(last);
+    process.once("SIGINT", onSigint);
+    const reopen = (err: (Error & { code?: number; details?: string }) | undefined): void => {
+      if (ended) return;
+      // The controller went away (restart, failover of its host): the rollout goes on; so does the watch.
+      const transient = err === undefined || err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED;
+      if (!transient) return finish(last, toCliError(err, api.cfg.addr));
+      lostSince ||= Date.now();
+      if (Date.now() - lostSince > WATCH_RETRY_MS) return finish(last, toCliError(err ?? new Error("the watch ended"), api.cfg.addr));
+      p?.line(`lost the controller (${err?.details || err?.message || "stream ended"}); watching again…`);
+      setTimeout(open, 500);
+    };
+    const open = (): void => {
+      if (ended) return;
+      const s = api.client.WatchRollout({ name }, api.metadata);
+      stream = s;
+      let failed = false;
+      s.on("data", (v: RolloutView__Output) => {
+        lostSince = 0;
+        last = v;
+        if (format === "json") console.log(JSON.stringify(toData(v)));
+        else if (p?.live) {
+          p.update({
+            done: v.done,
+            total: v.total,
+            label: summaryLine(v).replace(/^\S+ /, ""),
+            lines: v.slots.map((x) => `${x.in_batch ? "*" : " "} ${x.instance.padEnd(16)} r${x.revision} ${x.phase}${x.surge_host ? `  + r${x.surge_revision} on ${x.surge_host} ${x.surge_phase}` : ""}`),
+          });
+        } else p?.update({ done: v.done, total: v.total, label: summaryLine(v) });
+        // Awaiting promotion ends the watch too: nothing moves until someone promotes.
+        if (outcome(v) !== "in-progress") finish(v);
+      });
+      s.on("error", (err: Error & { code?: number }) => {
+        failed = true;
+        reopen(err);
+      });
+      s.on("end", () => {
+        if (!failed) reopen(undefined);
+      });
+    };
+    open();
+  });
+}
+
+export async function restart(name: string, o: { watch?: boolean }, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  await withApi(g, async (api) => {
+    const v = await call(api, api.client.RolloutControl, { service: name, action: "restart" }, 30_000);
+    console.log(txt`${name}: rolling out revision ${v.to_revision} (restart of ${v.from_revision})`);
+    if (o.watch) exitFor(await watchRollout(api, name, "table"));
+  });
+}
+
+export async function rolloutStatus(name: string, o: { watch?: boolean; output: string }, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  const format = parseFormat(o.output);
+  await withApi(g, async (api) => {
+    if (o.watch) {
+      const v = await watchRollout(api, name, format);
+      if (format === "table") printRollout(v);
+      exitFor(v);
+      return;
+    }
+    const v = await call(api, api.client.GetRollout, { name });
+    if (!printData(format, toData(v))) printRollout(v);
+    exitFor(v);
+  });
+}
+
+/** promote, pause, resume, undo: one call, then the rollout as it stands. */
+async function control(action: "promote" | "pause" | "resume" | "undo", name: string, o: { output: string }, cmd: Command): Promise<void> {
+  const format = parseFormat(o.output);
+  await withApi(globalsOf(cmd), async (api) => {
+    const v = await call(api, api.client.RolloutControl, { service: name, action }, 30_000);
+    if (!printData(format, toData(v))) printRollout(v);
+  });
+}
+
+type Control = (name: string, o: { output: string }, cmd: Command) => Promise<void>;
+export const promote: Control = (name, o, cmd) => control("promote", name, o, cmd);
+export const pause: Control = (name, o, cmd) => control("pause", name, o, cmd);
+export const resume: Control = (name, o, cmd) => control("resume", name, o, cmd);
+export const undo: Control = (name, o, cmd) => control("undo", name, o, cmd);

@@ -1,0 +1,199 @@
+/** What `berth services`, `status`, `delete`, `place`, `unpin`, `drain`, `logs`, `endpoints`, `schema` do (descriptors: cli/commands/services.ts). */
+import type { Command } from "commander";
+import type { ServiceStatus__Output } from "../../shared/gen/berth/v1/ServiceStatus.js";
+import type { ReconcileError__Output } from "../../shared/gen/berth/v1/ReconcileError.js";
+import type { LogsChunk__Output } from "../../shared/gen/berth/v1/LogsChunk.js";
+import type { Endpoints__Output } from "../../shared/gen/berth/v1/Endpoints.js";
+import { formatDurationMs } from "../../shared/duration.js";
+import { call, toCliError } from "../client.js";
+import { CliError, EXIT } from "../errors.js";
+import { colour, parseFormat, printData, table, txt, type Cell } from "../output.js";
+import { sanitize, sanitizeLines } from "../../shared/text/sanitize.js";
+import { globalsOf, withApi } from "./common.js";
+import { follow, parseTimeout } from "../wait.js";
+import type { Api } from "../client.js";
+
+/** `web-0` → `web` (host.service names the instance). */
+const serviceOfInstance = (inst: string): string => inst.replace(/-\d+$/, "");
+
+/** Follows a drain until the host is cordoned with nothing on it. */
+async function waitDrained(api: Api, hostId: string, timeoutMs: number): Promise<void> {
+  await follow(`the drain of ${hostId}`, { timeoutMs }, async () => {
+    const h = await call(api, api.client.GetHost, { id: hostId });
+    if (h.status === "cordoned" && !h.service) return { finished: true, message: `host ${h.id} is drained: no instance left; it stays cordoned` };
+    if (h.status === "ready") throw new CliError(`the drain of ${h.id} was cancelled: the host was uncordoned`, EXIT.failed);
+    const lines: string[] = [];
+    if (h.service) {
+      const st = await call(api, api.client.GetService, { name: serviceOfInstance(h.service) }).catch(() => undefined);
+      const i = st?.instances.find((x) => x.instance === h.service);
+      if (i) lines.push(`${i.instance}: ${i.state}${i.moving_to ? `, moving to ${i.moving_to} (stops here once healthy there)` : ""}${i.reason ? ` — ${i.reason}` : ""}`);
+    }
+    return { finished: false, now: { label: `draining ${h.id} (${h.status})${h.service ? `: ${h.service}` : ""}`, lines } };
+  });
+}
+
+function stateColour(s: string): Cell {
+  if (s === "healthy") return colour("green", s);
+  if (s === "failed" || s === "unhealthy" || s === "lost") return colour("red", s);
+  if (s === "pending") return colour("yellow", s);
+  return s;
+}
+
+/** One line on why a service does not converge: its reconcile step fails, or a stored record of it is unusable. */
+export function reconcileErrorLine(name: string, e: ReconcileError__Output, nowMs: number): string {
+  const retry = Number(e.retry_at_ms) ? `next try in ${formatDurationMs(Math.max(0, Number(e.retry_at_ms) - nowMs))}` : "not retried until the record is replaced (berth apply)";
+  const runs = e.attempts > 1 ? `${e.attempts} failures in a row; ` : "";
+  return `${colour("red", "!")} ${name} does not reconcile: ${e.message} (${runs}${retry})`;
+}
+
+export function printStatus(st: ServiceStatus__Output): void {
+  const healthy = st.instances.filter((i) => i.state === "healthy").length;
+  console.log(txt`${st.name}  revision ${st.revision}  ${healthy}/${st.instances.length} healthy\n`);
+  if (st.reconcile_error) console.log(`${reconcileErrorLine(st.name, st.reconcile_error, Number(st.now_ms))}\n`);
+  console.log(
+    table(
+      ["INSTANCE", "HOST", "ADDRESS", "STATE", "EPOCH", "VERSION", "RESTARTS", "SINCE", "DETAIL"],
+      st.instances.map((i) => [
+        i.instance,
+        i.host || "-",
+        i.host_address || "-",
+        txt`${stateColour(i.state)}${i.moving_to ? txt` → ${i.moving_to}` : ""}${i.pinned_host ? " (pinned)" : ""}`,
+        String(i.epoch),
+        String(i.revision),
+        String(i.restarts),
+        i.since_ms ? formatDurationMs(Math.max(0, Number(st.now_ms) - Number(i.since_ms))) : "-",
+        i.reason || i.detail || "",
+      ]),
+    ),
+  );
+  const unenforced = st.instances.filter((i) => i.host && i.state !== "pending" && !i.resources_enforced && i.resources_note);
+  for (const i of unenforced) console.log(txt`\nresources are not enforced for ${i.instance} on ${i.host}: ${i.resources_note}`);
+  // The install tail is the host's apt output, shown as lines: kept apart, escaped line by line.
+  for (const i of st.instances.filter((x) => x.install_tail)) console.log(`\n--- install output of ${sanitize(i.instance)} (last lines)\n${sanitizeLines(i.install_tail.trimEnd())}`);
+}
+
+export async function services(o: { output: string }, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  const format = parseFormat(o.output);
+  await withApi(g, async (api) => {
+    const res = await call(api, api.client.ListServices, {});
+    if (printData(format, res.services)) return;
+    console.log(table(["NAME", "HEALTHY", "REVISION", "ARTIFACT"], res.services.map((s) => [s.name, `${s.healthy}/${s.desired}`, String(s.revision), s.artifact || "-"])));
+    for (const s of res.services) for (const u of s.unplaced) console.log(txt`${colour("red", "!")} ${u}`);
+    for (const s of res.services) if (s.reconcile_error) console.log(reconcileErrorLine(s.name, s.reconcile_error, Number(res.now_ms)));
+    if (!res.services.length) console.log("\nno services yet: write a spec (berth schema) and `berth apply -f` it");
+  });
+}
+
+export async function status(name: string, o: { output: string }, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  const format = parseFormat(o.output);
+  await withApi(g, async (api) => {
+    const st = await call(api, api.client.GetService, { name });
+    if (printData(format, { ...st, spec: JSON.parse(st.spec_json) as unknown, spec_json: undefined })) return;
+    printStatus(st);
+  });
+}
+
+export async function deleteService(name: string, _o: unknown, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  await withApi(g, async (api) => {
+    const res = await call(api, api.client.DeleteService, { name });
+    console.log(txt`${name} deleted; ${res.changes[0]?.stop ?? 0} instance(s) stopping`);
+  });
+}
+
+async function placeOrUnpin(verb: "place" | "unpin", name: string, o: { host: string }, cmd: Command): Promise<void> {
+  await withApi(globalsOf(cmd), async (api) => {
+    const st = await call(api, verb === "place" ? api.client.Place : api.client.Unpin, { service: name, host: o.host });
+    printStatus(st);
+  });
+}
+
+export const place = (name: string, o: { host: string }, cmd: Command): Promise<void> => placeOrUnpin("place", name, o, cmd);
+export const unpin = (name: string, o: { host: string }, cmd: Command): Promise<void> => placeOrUnpin("unpin", name, o, cmd);
+
+export async function drain(host: string, o: { wait?: boolean; timeout: string }, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  const timeoutMs = parseTimeout(o.timeout);
+  await withApi(g, async (api) => {
+    const h = await call(api, api.client.Drain, { id: host });
+    if (o.wait) return waitDrained(api, h.id, timeoutMs);
+    console.log(txt`host ${h.id} is ${h.status}${h.service ? txt`: ${h.service} moves to a spare once a replacement is healthy` : ""}`);
+  });
+}
+
+export async function logs(name: string, o: { host?: string; follow?: boolean; tail: string; install?: boolean; raw?: boolean }, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  const tail = Number(o.tail);
+  if (!Number.isInteger(tail) || tail < 0 || tail > 100_000) throw new CliError(`--tail ${o.tail}: expected 0–100000`, EXIT.usage);
+  await withApi(g, async (api) => {
+    await new Promise<void>((resolve, reject) => {
+      const stream = api.client.Logs({ service: name, host: o.host ?? "", follow: Boolean(o.follow), tail, install: Boolean(o.install) }, api.metadata);
+      const seen = new Set<string>();
+      const partial = new Map<string, string>();
+      // A service's output is its own: piped (to a file, grep, a log shipper) it
+      // stays byte-exact. On a terminal it is shown escaped, as all text from a
+      // host is (a compromised host could otherwise retitle the window, write
+      // the clipboard, or fake berth's own lines), unless --raw says otherwise.
+      const line = process.stdout.isTTY && !o.raw ? sanitizeLines : (l: string): string => l;
+      const prefix = (inst: string): string => (seen.size > 1 || !o.host ? `${colour("grey", inst).text} ` : "");
+      stream.on("data", (c: LogsChunk__Output) => {
+        seen.add(c.instance);
+        // Prefix whole lines with their instance once more than one speaks.
+        const buf = (partial.get(c.instance) ?? "") + c.data;
+        const lines = buf.split("\n");
+        partial.set(c.instance, lines.pop() ?? "");
+        for (const l of lines) process.stdout.write(`${prefix(c.instance)}${line(l)}\n`);
+      });
+      stream.on("error", (err) => reject(toCliError(err, api.cfg.addr)));
+      stream.on("end", () => {
+        for (const [inst, rest] of partial) if (rest) process.stdout.write(`${prefix(inst)}${line(rest)}\n`);
+        resolve();
+      });
+      process.once("SIGINT", () => {
+        stream.cancel();
+        resolve();
+      });
+    });
+  });
+}
+
+export async function endpoints(name: string, o: { watch?: boolean; output: string }, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  const format = parseFormat(o.output);
+  await withApi(g, async (api) => {
+    await new Promise<void>((resolve, reject) => {
+      const stream = api.client.WatchEndpoints({ name }, api.metadata);
+      const show = (e: Endpoints__Output): void => {
+        const rows = e.endpoints.map((x) => ({ instance: x.instance, host: x.host, endpoint: x.port ? `${x.address}:${x.port}` : x.address, epoch: Number(x.epoch), revision: Number(x.revision) }));
+        if (o.watch && format === "json") console.log(JSON.stringify(rows));
+        else if (!printData(format, rows)) {
+          if (o.watch) console.log(`--- ${new Date().toISOString()}  ${rows.length} in service`); // ours only
+          console.log(rows.length ? table(["INSTANCE", "HOST", "ENDPOINT", "VERSION"], rows.map((r) => [r.instance, r.host, r.endpoint, String(r.revision)])) : "(none in service)");
+        }
+      };
+      stream.on("data", (e: Endpoints__Output) => {
+        show(e);
+        if (!o.watch) {
+          stream.cancel();
+          resolve();
+        }
+      });
+      stream.on("error", (err: Error & { code?: number }) => (err.code === 1 ? resolve() : reject(toCliError(err, api.cfg.addr))));
+      stream.on("end", () => resolve());
+      process.once("SIGINT", () => {
+        stream.cancel();
+        resolve();
+      });
+    });
+  });
+}
+
+export async function schema(o: { output: string }): Promise<void> {
+  const format = parseFormat(o.output);
+  // zod and yaml are this command's alone: not loaded for the others of this module.
+  const [{ specJsonSchema }, { stringify }] = await Promise.all([import("../../shared/spec/json-schema.js"), import("yaml")]);
+  if (format === "yaml") process.stdout.write(stringify(specJsonSchema()));
+  else process.stdout.write(JSON.stringify(specJsonSchema(), null, 2) + "\n");
+}
