@@ -77,6 +77,15 @@ function invokedAsMain(): boolean {
   }
 }
 
+// `berth … | head` closes the pipe early: that is the reader's choice, not a failure
+// (as with any Unix tool, stop quietly rather than print a stack).
+for (const out of [process.stdout, process.stderr]) {
+  out.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 try {
   if (invokedAsMain()) await program.parseAsync(process.argv);
 } catch (err) {
