@@ -8,6 +8,8 @@ import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
 import { createLogger, isLogLevel } from "../../shared/log/logger.js";
 import { parseLabels, LabelError, labelProblems } from "../../shared/labels.js";
 import { ListenError, startController } from "../../controller/server.js";
+import { parseStoreLocation, StoreConfigError } from "../../controller/store/open.js";
+import { EtcdUnavailableError } from "../../controller/store/etcd-store.js";
 import { startAgent } from "../../agent/agent.js";
 import { JoinError } from "../../agent/session/session.js";
 import { guardProcess } from "../../agent/crash.js";
@@ -37,6 +39,11 @@ function metricsFailure(e: unknown): never {
 
 /** So is a taken --listen port: say so and exit, never linger without one. */
 function listenFailure(e: unknown): never {
+  // A store that cannot be opened: the controller never serves agents without one.
+  if (e instanceof StoreConfigError) throw new CliError(e.message, EXIT.usage);
+  if (e instanceof EtcdUnavailableError) {
+    throw new CliError(`--store: ${e.message}`, EXIT.unavailable, "check that etcd runs there, and the --etcd-ca/--etcd-cert/--etcd-key files for a TLS etcd");
+  }
   if (e instanceof ListenError) throw new CliError(`--listen: ${e.message}`, EXIT.usage, "stop the other controller, or give another --listen HOST:PORT");
   metricsFailure(e);
 }
@@ -106,6 +113,10 @@ export function registerDaemons(program: Command): void {
     .description("run a controller: the fleet's desired state, its store and its API")
     .option("--data-dir <dir>", "where the store, CA and admin token live", "/var/lib/berth/controller")
     .option("--listen <host:port>", "address for agents and operators", `0.0.0.0:${DEFAULT_PORT}`)
+    .option("--store <url>", "where the state lives: a directory (LevelDB) or etcd://HOST:PORT,HOST:PORT,… (default: <data-dir>/store)")
+    .option("--etcd-ca <file>", "PEM CA of a TLS etcd's member certificates")
+    .option("--etcd-cert <file>", "PEM client certificate for an etcd with --client-cert-auth")
+    .option("--etcd-key <file>", "PEM key of --etcd-cert")
     .option("--heartbeat-interval <duration>", "how often agents report", "1s")
     .option("--ttl <duration>", "a host is down after this long without a heartbeat", "5s")
     .option("--grace <duration>", "after a start, how long a known host may take to reconnect before it is judged (default: the --ttl)")
@@ -114,7 +125,7 @@ export function registerDaemons(program: Command): void {
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--no-write-config", "don't write the admin client config for this user on first start")
     .addHelpText("after", "\nExample:\n  berth controller --data-dir /var/lib/berth/controller --listen 10.0.0.5:7420")
-    .action(async (o: { dataDir: string; listen: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean }) => {
+    .action(async (o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean }) => {
       const guardShare = Number(o.failoverGuard);
       if (!(guardShare > 0 && guardShare <= 1)) throw new CliError(`--failover-guard ${o.failoverGuard}: expected a share above 0 and at most 1, e.g. 0.5`, EXIT.usage);
       const listen = addr("--listen", o.listen);
@@ -122,7 +133,21 @@ export function registerDaemons(program: Command): void {
       const ttlMs = parseDurationFlag("--ttl", o.ttl, { minMs: 2 * heartbeatIntervalMs, max: FLAG_LIMITS.hostTtl });
       const graceMs = o.grace === undefined ? ttlMs : parseDurationFlag("--grace", o.grace, { minMs: ttlMs, max: FLAG_LIMITS.hostTtl });
       const metrics = metricsAddr(o.metricsAddr);
-      const c = await startController({ dataDir: resolve(o.dataDir), listen, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel) }).catch(listenFailure);
+      const etcdTls = { ...(o.etcdCa ? { caFile: resolve(o.etcdCa) } : {}), ...(o.etcdCert ? { certFile: resolve(o.etcdCert) } : {}), ...(o.etcdKey ? { keyFile: resolve(o.etcdKey) } : {}) };
+      // A path --store is resolved here, so the controller's messages name the absolute dir.
+      let store: string | undefined;
+      if (o.store !== undefined) {
+        // Checked before anything is created: a typo in --store changes nothing on disk.
+        let where: ReturnType<typeof parseStoreLocation>;
+        try {
+          where = parseStoreLocation(o.store);
+        } catch (e) {
+          listenFailure(e);
+        }
+        // A path is resolved here, so the controller's messages name the absolute dir.
+        store = where.kind === "level" ? resolve(where.dir) : o.store;
+      }
+      const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { store } : {}), etcdTls, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel) }).catch(listenFailure);
       if (c.adminToken) {
         const reach = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host;
         const where = `${resolve(o.dataDir)}/admin.token`;

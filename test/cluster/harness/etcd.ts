@@ -6,7 +6,8 @@
  * with a short heartbeat and election timeout, as a test wants a leader loss noticed in
  * about a second (these are etcd's own defaults: 100 ms, 1000 ms).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { randomInt } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,11 +18,18 @@ export const ETCD_BIN = process.env.BERTH_TEST_ETCD ?? "/usr/bin/etcd";
 export const CLIENT_PORT = 12379;
 export const PEER_PORT = 12380;
 
+/** The files a TLS cluster was made with (in its temp dir, removed by stop()). */
 export interface EtcdTls {
   /** CA that signed the member certificates and the client certificates etcd accepts. */
   caFile: string;
+  /** A client certificate and key signed by caFile (clientAuth). */
   certFile: string;
   keyFile: string;
+  /** Another CA, which signed nothing etcd trusts: for "wrong CA" tests. */
+  otherCaFile: string;
+  /** A client certificate and key from otherCaFile. */
+  otherCertFile: string;
+  otherKeyFile: string;
 }
 
 export interface EtcdMember {
@@ -36,8 +44,8 @@ export interface EtcdMember {
 
 export interface EtcdClusterOptions {
   members?: number;
-  /** Serve clients over TLS with client-certificate auth. */
-  tls?: EtcdTls;
+  /** Serve clients over TLS with client-certificate auth, on a test CA made here. */
+  tls?: boolean;
 }
 
 export interface EtcdCluster {
@@ -46,6 +54,8 @@ export interface EtcdCluster {
   endpoints: string[];
   /** "etcd://h:p,h:p,…", what `berth controller --store` takes. */
   url: string;
+  /** With `tls: true`: the CA and client files. */
+  tls: EtcdTls | undefined;
   /** The member that is raft leader now (etcd_server_is_leader in each member's /metrics). */
   leader(): Promise<EtcdMember>;
   /** SIGKILL one member and wait until it has exited. */
@@ -72,6 +82,16 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
     const address = `${base}.${i + 1}`;
     return { name: `m${i + 1}`, address, endpoint: `${address}:${CLIENT_PORT}`, proc: undefined, output: [] };
   });
+  let tls: EtcdTls | undefined;
+  let serverCert: { certFile: string; keyFile: string } | undefined;
+  if (opts.tls) {
+    try {
+      ({ tls, serverCert } = makeTestPki(join(dir, "pki"), members.map((m) => m.address)));
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
   const initialCluster = members.map((m) => `${m.name}=http://${m.address}:${PEER_PORT}`).join(",");
   const token = `berth-test-${base}`;
 
@@ -91,8 +111,8 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
       "--logger=zap",
       "--log-level=warn",
     ];
-    if (opts.tls) {
-      args.push(`--trusted-ca-file=${opts.tls.caFile}`, `--cert-file=${opts.tls.certFile}`, `--key-file=${opts.tls.keyFile}`, "--client-cert-auth");
+    if (tls && serverCert) {
+      args.push(`--trusted-ca-file=${tls.caFile}`, `--cert-file=${serverCert.certFile}`, `--key-file=${serverCert.keyFile}`, "--client-cert-auth");
     }
     const proc = spawn(ETCD_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
     m.proc = proc;
@@ -114,12 +134,13 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
     members,
     endpoints: members.map((m) => m.endpoint),
     url: `etcd://${members.map((m) => m.endpoint).join(",")}`,
+    tls,
     async leader() {
       return waitFor(
         async () => {
           for (const m of members) {
             if (!running(m)) continue;
-            const status = await memberStatus(m, opts.tls).catch(() => undefined);
+            const status = await memberStatus(m, tls).catch(() => undefined);
             if (status?.isLeader) return m;
           }
           return undefined;
@@ -143,7 +164,7 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
     async restart(m) {
       await cluster.kill(m);
       launch(m, "existing");
-      await waitHealthy([m], opts.tls);
+      await waitHealthy([m], tls);
     },
     async stop() {
       if (stopped) return;
@@ -155,7 +176,7 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
 
   try {
     for (const m of members) launch(m, "new");
-    await waitHealthy(members, opts.tls);
+    await waitHealthy(members, tls);
     return cluster;
   } catch (err) {
     await cluster.stop();
@@ -204,7 +225,7 @@ async function httpGet(m: EtcdMember, path: string, tls: EtcdTls | undefined): P
     ? { ca: await readFile(tls.caFile), cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) }
     : {};
   return new Promise((resolve, reject) => {
-    const req = mod.get(`${tls ? "https" : "http"}://${m.endpoint}${path}`, { ...agentOpts, timeout: 2_000 }, (res) => {
+    const req = mod.get(`${tls ? "https" : "http"}://${m.endpoint}${path}`, { ...agentOpts, ...(tls ? { servername: "" } : {}), timeout: 2_000 }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (body += c));
@@ -214,4 +235,48 @@ async function httpGet(m: EtcdMember, path: string, tls: EtcdTls | undefined): P
     req.on("timeout", () => req.destroy(new Error(`GET ${path} of ${m.name} timed out`)));
     req.on("error", reject);
   });
+}
+
+/**
+ * A test PKI made with openssl (ECDSA P-256): a CA, one member certificate for every
+ * address (serverAuth and clientAuth, as etcd also dials itself with it), a client
+ * certificate, and a second CA with its own client certificate.
+ */
+function makeTestPki(dir: string, addresses: string[]): { tls: EtcdTls; serverCert: { certFile: string; keyFile: string } } {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const f = (name: string): string => join(dir, name);
+  const openssl = (...args: string[]): void => {
+    execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+  };
+  const key = (name: string): void => openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f(name));
+  const ca = (name: string): void => {
+    key(`${name}.key`);
+    openssl("req", "-x509", "-new", "-key", f(`${name}.key`), "-subj", `/CN=${name}`, "-days", "2", "-out", f(`${name}.crt`));
+  };
+  const leaf = (name: string, caName: string, ext: string): void => {
+    key(`${name}.key`);
+    openssl("req", "-new", "-key", f(`${name}.key`), "-subj", `/CN=${name}`, "-out", f(`${name}.csr`));
+    writeFileSync(f(`${name}.ext`), ext);
+    openssl(
+      "x509", "-req", "-in", f(`${name}.csr`), "-CA", f(`${caName}.crt`), "-CAkey", f(`${caName}.key`),
+      "-set_serial", String(randomInt(1, 2 ** 31)), "-days", "2", "-out", f(`${name}.crt`), "-extfile", f(`${name}.ext`),
+    );
+  };
+  ca("ca");
+  ca("other-ca");
+  const sans = [...addresses.map((a) => `IP:${a}`), "DNS:localhost"].join(",");
+  leaf("member", "ca", `subjectAltName=${sans}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature\n`);
+  leaf("client", "ca", "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n");
+  leaf("other-client", "other-ca", "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n");
+  return {
+    tls: {
+      caFile: f("ca.crt"),
+      certFile: f("client.crt"),
+      keyFile: f("client.key"),
+      otherCaFile: f("other-ca.crt"),
+      otherCertFile: f("other-client.crt"),
+      otherKeyFile: f("other-client.key"),
+    },
+    serverCert: { certFile: f("member.crt"), keyFile: f("member.key") },
+  };
 }
