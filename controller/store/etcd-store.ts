@@ -209,7 +209,19 @@ export function makeRetry(endpoints: string[], attemptTimeoutMs: number, callTim
   };
 }
 
-class EtcdStore implements Store {
+/**
+ * An extra compare a guarded write carries (controller/store/election.ts): the leader
+ * key must still be the one this member created.
+ */
+export interface WriteGuard {
+  /** The raw etcd key (not under the store's data prefix). */
+  key: Buffer;
+  createRevision: number;
+  /** Thrown when the guard fails (the write changed nothing). */
+  refused: () => Error;
+}
+
+export class EtcdStore implements Store {
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly inflight = new Set<Promise<unknown>>();
@@ -251,6 +263,11 @@ class EtcdStore implements Store {
   }
 
   txn(compares: Compare[], ops: Op[]): Promise<TxnResult> {
+    return this.guardedTxn(compares, ops, undefined);
+  }
+
+  /** txn, and in the same etcd transaction the guard's compare: a failed guard applies nothing. */
+  guardedTxn(compares: Compare[], ops: Op[], guard: WriteGuard | undefined): Promise<TxnResult> {
     return this.write(async () => {
       const seen = new Set<string>();
       for (const op of ops) {
@@ -283,13 +300,16 @@ class EtcdStore implements Store {
         }
         const guardKeys = guards.map((g) => g.key).filter((k) => !comparedKeys.includes(k));
         const failure: IRequestOp[] = [{ request_range: { key: this.revKey } }, ...[...comparedKeys, ...guardKeys].map((k) => ({ request_range: { key: this.dataKey(k) } }))];
+        if (guard) failure.push({ request_range: { key: guard.key } });
         const compare: ICompare[] = [
           ...userCompares,
           ...guards.map((g): ICompare => ({ key: this.dataKey(g.key), target: "Mod", result: "Equal", mod_revision: g.modRevision })),
+          ...(guard ? [{ key: guard.key, target: "Create", result: "Equal", create_revision: guard.createRevision } satisfies ICompare] : []),
         ];
         const res = await this.retry("a write", (o) => this.client.kv.txn({ compare, success, failure }, o));
         const revBefore = this.revisionFrom(res.responses[0], res.header);
         if (res.succeeded) return { succeeded: true, revision: changes ? num(res.header.revision) : revBefore, failed: [] };
+        if (guard && num(res.responses.at(-1)?.response_range.kvs[0]?.create_revision) !== guard.createRevision) throw guard.refused();
 
         const modOf = new Map<string, number>();
         [...comparedKeys, ...guardKeys].forEach((k, i) => modOf.set(k, num(res.responses[i + 1]?.response_range.kvs[0]?.mod_revision)));
