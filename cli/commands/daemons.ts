@@ -124,7 +124,11 @@ export function registerDaemons(program: Command): void {
     .option("--metrics-addr <host:port>", 'serve Prometheus metrics at http://HOST:PORT/metrics ("off" disables)', DEFAULT_CONTROLLER_METRICS)
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--no-write-config", "don't write the admin client config for this user on first start")
-    .addHelpText("after", "\nExample:\n  berth controller --data-dir /var/lib/berth/controller --listen 10.0.0.5:7420")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  berth controller --data-dir /var/lib/berth/controller --listen 10.0.0.5:7420\n" +
+        "  berth controller --store etcd://10.0.0.5:2379,10.0.0.6:2379,10.0.0.7:2379 --etcd-ca etcd-ca.crt --etcd-cert etcd-client.crt --etcd-key etcd-client.key",
+    )
     .action(async (o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean }) => {
       const guardShare = Number(o.failoverGuard);
       if (!(guardShare > 0 && guardShare <= 1)) throw new CliError(`--failover-guard ${o.failoverGuard}: expected a share above 0 and at most 1, e.g. 0.5`, EXIT.usage);

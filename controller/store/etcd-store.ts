@@ -116,11 +116,13 @@ export class EtcdUnavailableError extends Error {
 }
 
 function describeCause(cause: unknown): string {
-  if (cause instanceof Error) {
-    // grpc-js puts the useful part after "14 UNAVAILABLE: "; keep it whole, it names the failure.
-    return cause.message.replace(/^\w+Error: /, "");
-  }
-  return String(cause);
+  if (!(cause instanceof Error)) return String(cause);
+  // grpc-js: "14 UNAVAILABLE: No connection established. Last error: Error: connect
+  // ECONNREFUSED 127.0.0.1:1 (timestamp). Resolution note: " — the last error is the news.
+  const last = /Last error: (?:Error: )?([\s\S]*?)(?: \(\d{4}-\d\d-\d\dT[^)]*\))?\. Resolution note:/.exec(cause.message);
+  const text = (last?.[1] ?? cause.message.replace(/^\w+Error: /, "")).replace(/\s+/g, " ").trim();
+  const tls = /certificate|SSL|TLS|handshake/i.test(text) ? " (TLS: check --etcd-ca, --etcd-cert and --etcd-key)" : "";
+  return text + tls;
 }
 
 /** Errors after which another attempt (maybe on another member) may succeed. */
@@ -200,7 +202,7 @@ export function makeRetry(endpoints: string[], attemptTimeoutMs: number, callTim
       } catch (err) {
         if (!isTransient(err)) throw err;
         if (Date.now() - start + pause >= callTimeoutMs) {
-          throw new EtcdUnavailableError(endpoints, `did not answer ${what} within ${callTimeoutMs} ms`, { cause: err });
+          throw new EtcdUnavailableError(endpoints, `did not answer ${what} within ${callTimeoutMs} ms; last error`, { cause: err });
         }
         await delay(pause);
         pause = Math.min(pause * 2, RETRY_MAX_MS);
