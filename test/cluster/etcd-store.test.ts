@@ -154,7 +154,8 @@ describe("etcd store: member loss", () => {
     console.log(`first write after SIGKILL of the etcd leader ${leader.name}: ${firstWriteMs} ms`);
     // The followers wait out their randomized election timeout (1–2 s at etcd's default
     // 1000 ms) before electing; then one more short attempt (500 ms at most) lands.
-    expect(firstWriteMs).toBeLessThan(2_500);
+    // Measured 1.4–1.9 s here, 2.3 s with the machine at load 20.
+    expect(firstWriteMs).toBeLessThan(3_000);
 
     const revs = [first, afterLoss];
     for (let i = 2; i < 30; i++) revs.push(await store.put(`k/${i}`, `v${i}`));
