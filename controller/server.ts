@@ -12,7 +12,7 @@ import { createLogger, type Logger } from "../shared/log/logger.js";
 import type { LevelWithSilent } from "pino";
 import { formatHostPort, type HostPort } from "../shared/addr.js";
 import { caFingerprint, createCa, createServerCert, CONTROLLER_TLS_NAME, grpcServerCredentials, KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS } from "../shared/tls/pki.js";
-import { openLevelStore } from "./store/level-store.js";
+import { openStore, type EtcdTlsPaths } from "./store/open.js";
 import type { Quarantined } from "./store/record.js";
 import type { Store } from "./store/store.js";
 import { EventLog } from "./events/event-log.js";
@@ -44,6 +44,13 @@ import { setIntervalClamped } from "../shared/timer.js";
 
 export interface ControllerOptions {
   dataDir: string;
+  /**
+   * Where the state lives (controller/store/open.ts): a directory (LevelDB) or
+   * `etcd://host:port,…`. @default <dataDir>/store
+   */
+  store?: string;
+  /** TLS files for an etcd:// store. */
+  etcdTls?: EtcdTlsPaths;
   listen: HostPort;
   /** @default 1000 */
   heartbeatIntervalMs?: number;
@@ -128,7 +135,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   const ttlMs = opts.ttlMs ?? 5000;
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openLevelStore(join(opts.dataDir, "store"));
+  // Opened before anything listens: a store that cannot be reached fails the start.
+  const store = await openStore(opts.store ?? join(opts.dataDir, "store"), opts.etcdTls ? { etcdTls: opts.etcdTls } : {});
   try {
     // The CA lives in the store, not beside it: a controller group sharing a
     // store (etcd) shares its CA. ca.crt is written out (0600: root copies it to where clients need it).

@@ -14,6 +14,10 @@ export function registerDaemons(program: Command): void {
     .description("run a controller: the fleet's desired state, its store and its API")
     .option("--data-dir <dir>", "where the store, CA and admin token live", "/var/lib/berth/controller")
     .option("--listen <host:port>", "address for agents and operators", `0.0.0.0:${DEFAULT_PORT}`)
+    .option("--store <url>", "where the state lives: a directory (LevelDB) or etcd://HOST:PORT,HOST:PORT,… (default: <data-dir>/store)")
+    .option("--etcd-ca <file>", "PEM CA of a TLS etcd's member certificates")
+    .option("--etcd-cert <file>", "PEM client certificate for an etcd with --client-cert-auth")
+    .option("--etcd-key <file>", "PEM key of --etcd-cert")
     .option("--heartbeat-interval <duration>", "how often agents report", "1s")
     .option("--ttl <duration>", "a host is down after this long without a heartbeat", "5s")
     .option("--grace <duration>", "after a start, how long a known host may take to reconnect before it is judged (default: the --ttl)")
@@ -21,7 +25,11 @@ export function registerDaemons(program: Command): void {
     .option("--metrics-addr <host:port>", 'serve Prometheus metrics at http://HOST:PORT/metrics ("off" disables)', DEFAULT_CONTROLLER_METRICS)
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--no-write-config", "don't write the admin client config for this user on first start")
-    .addHelpText("after", "\nExample:\n  berth controller --data-dir /var/lib/berth/controller --listen 10.0.0.5:7420")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  berth controller --data-dir /var/lib/berth/controller --listen 10.0.0.5:7420\n" +
+        "  berth controller --store etcd://10.0.0.5:2379,10.0.0.6:2379,10.0.0.7:2379 --etcd-ca etcd-ca.crt --etcd-cert etcd-client.crt --etcd-key etcd-client.key",
+    )
     .action(lazy(run, (m) => m.controller));
 
   const agent = program

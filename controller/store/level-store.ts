@@ -18,7 +18,7 @@
 import { mkdir, realpath } from "node:fs/promises";
 import { Level } from "level";
 import type { Compare, KeyValue, Op, Store, TxnResult, WatchEvent, WatchOptions, Watcher } from "./store.js";
-import { CompactedError, StoreClosedError } from "./store.js";
+import { CompactedError, InvalidTxnError, StoreClosedError } from "./store.js";
 
 export interface LevelStoreOptions {
   /**
@@ -67,13 +67,8 @@ export class StoreCorruptError extends Error {
   }
 }
 
-/** A txn that names the same key in two ops (etcd refuses these too: which one wins?). */
-export class InvalidTxnError extends Error {
-  constructor(detail: string) {
-    super(`invalid txn: ${detail}`);
-    this.name = "InvalidTxnError";
-  }
-}
+// Shared by every backend; re-exported where it was first defined.
+export { InvalidTxnError } from "./store.js";
 
 const DATA = "d/";
 const LOG = "l/";

@@ -113,3 +113,11 @@ export class StoreClosedError extends Error {
     this.name = "StoreClosedError";
   }
 }
+
+/** A txn that names the same key in two ops (etcd refuses these too: which one wins?). */
+export class InvalidTxnError extends Error {
+  constructor(detail: string) {
+    super(`invalid txn: ${detail}`);
+    this.name = "InvalidTxnError";
+  }
+}
