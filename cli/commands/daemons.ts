@@ -113,8 +113,9 @@ export function registerDaemons(program: Command): void {
     .option("--metrics-addr <host:port>", 'serve Prometheus metrics at http://HOST:PORT/metrics ("off" disables)', DEFAULT_CONTROLLER_METRICS)
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--no-write-config", "don't write the admin client config for this user on first start")
+    .option("--secrets-key-file <file>", "the key secrets are encrypted with: 32 bytes or 64 hex characters, mode 0600 (default: <data-dir>/secrets.key, made on first start)")
     .addHelpText("after", "\nExample:\n  berth controller --data-dir /var/lib/berth/controller --listen 10.0.0.5:7420")
-    .action(async (o: { dataDir: string; listen: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean }) => {
+    .action(async (o: { dataDir: string; listen: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string }) => {
       const guardShare = Number(o.failoverGuard);
       if (!(guardShare > 0 && guardShare <= 1)) throw new CliError(`--failover-guard ${o.failoverGuard}: expected a share above 0 and at most 1, e.g. 0.5`, EXIT.usage);
       const listen = addr("--listen", o.listen);
@@ -122,7 +123,7 @@ export function registerDaemons(program: Command): void {
       const ttlMs = parseDurationFlag("--ttl", o.ttl, { minMs: 2 * heartbeatIntervalMs, max: FLAG_LIMITS.hostTtl });
       const graceMs = o.grace === undefined ? ttlMs : parseDurationFlag("--grace", o.grace, { minMs: ttlMs, max: FLAG_LIMITS.hostTtl });
       const metrics = metricsAddr(o.metricsAddr);
-      const c = await startController({ dataDir: resolve(o.dataDir), listen, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel) }).catch(listenFailure);
+      const c = await startController({ dataDir: resolve(o.dataDir), listen, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile) }).catch(listenFailure);
       if (c.adminToken) {
         const reach = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host;
         const where = `${resolve(o.dataDir)}/admin.token`;
