@@ -89,7 +89,8 @@ export const SECRET_NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
 export const SECRET_NAME_MESSAGE = "must be a secret name: lowercase letters, digits, '.', '_' and '-', 1-63 characters, starting and ending with a letter or digit";
 /** Where secretFiles may go: a tmpfs on nearly every Linux, and nowhere a file of the system lives. */
 export const SECRET_FILE_DIR = "/run/secrets/";
-const SECRET_FILE_PATH = /^\/run\/secrets\/(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+// Each part after /run/secrets: [A-Za-z0-9._-], and never "." or "..", which would leave the folder.
+const SECRET_FILE_PATH = /^\/run\/secrets(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._-]+)+$/;
 /** At most this many secrets (env and files together) in one spec. */
 export const MAX_SPEC_SECRETS = 100;
 
