@@ -34,7 +34,7 @@ export function registerSecret(program: Command, global: () => GlobalOpts): void
     .description("store a new value (from stdin, or --from-file); the services that use it roll, health-gated")
     .option("--from-file <file>", "read the value from this file (taken as is, a trailing newline included)")
     .option("-o, --output <format>", "table, json or yaml", "table")
-    .addHelpText("after", "\nExamples:\n  printf %s \"$DB_PASSWORD\" | berth secret set db-password\n  berth secret set tls-key --from-file ./tls.key")
+    .addHelpText("after", "\nExamples:\n  berth secret set tls-key --from-file ./tls.key\n  printf %s \"$DB_PASSWORD\" | berth secret set db-password")
     .action(async (name: string, o: { fromFile?: string; output: string }) => {
       const format = parseFormat(o.output);
       checkName(name);
@@ -53,6 +53,7 @@ export function registerSecret(program: Command, global: () => GlobalOpts): void
     .alias("ls")
     .description("names, versions and the services that use them (never values)")
     .option("-o, --output <format>", "table, json or yaml", "table")
+    .addHelpText("after", "\nExample:\n  berth secret list -o json")
     .action(async (o: { output: string }) => {
       const format = parseFormat(o.output);
       await withApi(global(), async (api) => {
@@ -66,6 +67,7 @@ export function registerSecret(program: Command, global: () => GlobalOpts): void
   secret
     .command("rm <name>")
     .description("delete a secret; refused while a service uses it")
+    .addHelpText("after", "\nExample:\n  berth secret rm db-password")
     .action(async (name: string) => {
       checkName(name);
       await withApi(global(), async (api) => {
