@@ -95,7 +95,8 @@ describe("secrets", () => {
     expect(r.stderr).toMatch(/sec\.yaml:\d+:\d+: secrets\.DB_PASSWORD: no secret "db-password" on the controller/);
   });
 
-  it("delivers the value as env and file (0400, the run user's) to the one host that runs it, and nowhere else", async () => {
+  // Many CLI calls and a read of every file of three data dirs: slow on a loaded machine.
+  it("delivers the value as env and file (0400, the run user's) to the one host that runs it, and nowhere else", { timeout: 240_000 }, async () => {
     for (const [name, file] of [["db-password", "v1"], ["tls-key", "tls"]]) {
       const r = await c.cli(["secret", "set", name!, "--from-file", join(c.dir, file!)]);
       expect(r.code, r.stderr).toBe(0);
@@ -126,11 +127,13 @@ describe("secrets", () => {
 
     // Outputs: every read command, events, the audit log, and what every process printed.
     const reads = [["status", "sec"], ["services"], ["hosts"], ["events", "-n", "10000"], ["audit"], ["secret", "list"], ["rollout", "status", "sec"], ["plan", "-f", specs]];
-    for (const args of reads) {
-      const r = await c.cli([...args, "-o", "json"]);
+    // At once: each is a CLI process of its own, and one after another is slow on a loaded machine.
+    const results = await Promise.all(reads.map((args) => c.cli([...args, "-o", "json"])));
+    reads.forEach((args, i) => {
+      const r = results[i]!;
       expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(0);
       for (const v of VALUES) expect(r.stdout + r.stderr, args.join(" ")).not.toContain(v);
-    }
+    });
     const procs = [c.controller!, ...c.agents.values()];
     for (const p of procs) for (const v of VALUES) expect(JSON.stringify(recentOutput(p))).not.toContain(v);
     const list = JSON.parse((await c.cli(["secret", "list", "-o", "json"])).stdout) as { name: string; version: number; used_by: string[] }[];
