@@ -2,6 +2,7 @@
  * Starts an agent: gathers the host's facts (once, then in the background),
  * samples its usage, and runs the controller session.
  */
+import { SecretMaterial, secretsRoot } from "./secrets/material.js";
 import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { LevelWithSilent } from "pino";
@@ -90,7 +91,11 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     advertiseAddr,
     fetchStored: (sha, signal) => link.session!.fetchArtifact(sha, signal),
   });
+  // Secret values live on tmpfs where the host has one: a reboot or a stolen disk holds none.
+  const secretsAt = secretsRoot(opts.dataDir);
+  if (!secretsAt.tmpfs) log.warn({ dir: secretsAt.dir }, "/run is not a tmpfs: secret environments are kept in the data dir");
   const converger = new Converger({
+    secrets: new SecretMaterial(secretsAt.dir),
     dataDir: opts.dataDir,
     advertiseAddr,
     log,

@@ -23,6 +23,7 @@ import { registerServices } from "./commands/services.js";
 import { registerRollout } from "./commands/rollout.js";
 import { registerCompletion } from "./commands/completion.js";
 import { registerExec } from "./commands/exec.js";
+import { registerSecret } from "./commands/secret.js";
 
 /** The whole command tree; importing this module builds it without running it (completion tests walk it). */
 export const program = new Command();
@@ -54,6 +55,7 @@ registerServices(program);
 registerRollout(program);
 registerCompletion(program);
 registerExec(program);
+registerSecret(program);
 
 /** Commands that run a daemon rather than call the API take no --addr. */
 const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema", "completion"]);

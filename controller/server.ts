@@ -41,6 +41,9 @@ import { serveMetrics, type MetricsServer } from "../shared/metrics/server.js";
 import { hostStatus } from "./hosts/host.js";
 import { effectiveState } from "./services/effective-state.js";
 import { setIntervalClamped } from "../shared/timer.js";
+import { loadSecretKey } from "./secrets/crypto.js";
+import { SecretStore } from "./secrets/secret-store.js";
+import { secretHandlers } from "./api/secret-handlers.js";
 
 export interface ControllerOptions {
   dataDir: string;
@@ -81,6 +84,11 @@ export interface ControllerOptions {
   idleConnectionMs?: number;
   /** A unary or server-streaming call whose request has not fully arrived in this long is ended. @default REQUEST_ARRIVAL_MS (30 s) */
   requestArrivalMs?: number;
+  /**
+   * The key secrets are encrypted with (32 bytes, or 64 hex characters); a controller
+   * group shares one. @default <dataDir>/secrets.key, made on first start (mode 0600)
+   */
+  secretsKeyFile?: string;
 }
 
 /**
@@ -166,6 +174,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // must not keep the controller down (the reconcile loop reports a service's own).
     for (const q of await registry.load()) await reportQuarantined(q, "its host must join again (berth agent install)");
     await state.load();
+    const secretsKey = await loadSecretKey(opts.secretsKeyFile ?? join(opts.dataDir, "secrets.key"), { create: opts.secretsKeyFile === undefined });
+    const secrets = new SecretStore(store, secretsKey, log);
+    await secrets.load();
     const artifacts = new ArtifactStore(join(opts.dataDir, "artifacts"));
     await artifacts.init();
     const artifactsKnown = new Set((await readdir(join(opts.dataDir, "artifacts"))).filter((f) => /^[0-9a-f]{64}$/.test(f)));
@@ -200,7 +211,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     };
     const startedMono = mono();
     // The start as a wall time measured back from now on the monotonic clock, like heartbeat ages (loop.ts hostView).
-    const loop = new ReconcileLoop({ state, registry, log, now, mono, failover: () => ({ paused: guardNow().paused, controllerStartedAtMs: now() - (mono() - startedMono) }) });
+    const loop = new ReconcileLoop({ state, registry, log, now, mono, secrets, failover: () => ({ paused: guardNow().paused, controllerStartedAtMs: now() - (mono() - startedMono) }) });
+    secrets.onChange = () => loop.secretsChanged();
     const logs = new LogRouter();
     const metrics = new ControllerMetrics(
       {
@@ -306,7 +318,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const opDeps = { registry, tokens, events, store, log, now, serviceOf, failoverState, resumeFailover, audit };
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, {
       ...operatorServiceHandlers(opDeps),
-      ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs }),
+      ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets }),
+      ...secretHandlers({ ...opDeps, state, loop, secrets }),
       ...rolloutHandlers({
         ...opDeps,
         state,
@@ -364,6 +377,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           await metricsServer?.close();
           await loop.stop();
           tokens.stop();
+          secrets.close();
           await detectorRunner.close();
           for (const l of registry.live.values()) l.disconnect?.("controller shutting down");
           await new Promise<void>((resolve) => {

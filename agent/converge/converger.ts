@@ -7,6 +7,8 @@
  * The steps are injected (Steps) so this file holds only the order and the
  * reporting; each step is a module of its own with its own tests.
  */
+import { SecretMaterialError, secretValuesFor, type SecretMaterial, type SecretValues } from "../secrets/material.js";
+import { resolveUser } from "../supervisor/proc.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -66,7 +68,7 @@ export interface Steps {
   /** Installs apt packages and runs the steps; idempotent per artifact + install spec. */
   install(spec: ServiceSpec, dir: string | null, onOutput: (s: string) => void, signal: AbortSignal): Promise<void>;
   /** Starts the process; `onExitFailed` when the restart policy gives up; `onRunning` each (re)start. */
-  start(d: Desired, cwd: string, env: Record<string, string>, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }): Promise<RunHandle>;
+  start(d: Desired, cwd: string, env: Record<string, string>, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }, secretEnvFile?: string): Promise<RunHandle>;
   /** Re-attaches to the process a previous agent left running, if it is still that process. */
   adopt(d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }): Promise<RunHandle | undefined>;
   /** Runs the health checks; emits transitions. null check: healthy as soon as it runs. */
@@ -180,6 +182,8 @@ export class Converger {
        * enables self-fencing (failover.stopAfterDisconnect).
        */
       lastContactMs?: () => number;
+      /** Where secret values go (agent/secrets/material.ts); absent: an assignment with secrets is refused. */
+      secrets?: SecretMaterial;
     },
   ) {
     this.runner = new Coalescer(
@@ -340,6 +344,7 @@ export class Converger {
     let d: Desired | null;
     try {
       d = parseAssignment(a);
+      this.desiredSecrets = d ? this.secretsOf(d, a) : new Map();
     } catch (e) {
       if (!(e instanceof AssignmentError)) throw e;
       this.refuse(a, e);
@@ -349,6 +354,20 @@ export class Converger {
     this.desired = d;
     if (this.current && (!d || desiredKey(d) !== desiredKey(this.current.d))) this.abort?.abort();
     this.kick();
+  }
+
+  /** The secret values of the newest assignment: in memory, and on tmpfs while its instance runs (never in a state file). */
+  private desiredSecrets: SecretValues = new Map();
+
+  private secretsOf(d: Desired, a: Assignment__Output): SecretValues {
+    const uses = Object.keys(d.spec.secrets).length + Object.keys(d.spec.secretFiles).length > 0;
+    if (uses && !this.o.secrets) throw new AssignmentError("this agent keeps no secrets (no secrets dir)", true);
+    try {
+      return secretValuesFor(d.spec, a.secrets ?? []);
+    } catch (e) {
+      if (e instanceof SecretMaterialError) throw new AssignmentError(e.message, true);
+      throw e;
+    }
   }
 
   /** Re-sends the current status (after a reconnect), and what restore() stopped or an assignment refused. */
@@ -397,6 +416,7 @@ export class Converger {
     if (o.stopService) {
       await this.current?.run?.stop();
       await removeInstanceFile(this.stateFile);
+      if (this.current) await this.o.secrets?.remove(this.current.d.instance, this.current.d.spec);
     } else this.current?.run?.close();
   }
 
@@ -524,6 +544,7 @@ export class Converger {
       this.set(cur, "stopped", why);
       this.current = undefined;
       await removeInstanceFile(this.stateFile);
+      await this.o.secrets?.remove(cur.d.instance, cur.d.spec);
       this.o.log.info({ instance: cur.d.instance, epoch: cur.d.epoch }, "instance stopped");
     }
     if (!want) {
@@ -533,6 +554,7 @@ export class Converger {
     }
     if (this.current) return;
 
+    const wantSecrets = this.desiredSecrets;
     const t0 = this.clocks();
     const c: Current = { d: want, state: "pending", detail: "", sinceMs: t0.wall, sinceMono: t0.mono, installTail: "" };
     this.current = c;
@@ -582,12 +604,18 @@ export class Converger {
       await writeInstanceFile(this.stateFile, { ...want, cwd });
       // The assignment may have been withdrawn (fencing, a move) while we prepared.
       signal.throwIfAborted();
-      c.run = await this.o.steps.start(want, cwd, this.env(want), this.runEvents(want));
+      let secretEnvFile = "";
+      if (this.o.secrets && Object.keys(want.spec.secrets).length + Object.keys(want.spec.secretFiles).length > 0) {
+        const owner = want.spec.run.user ? resolveUser(want.spec.run.user) : undefined;
+        secretEnvFile = await this.o.secrets.write(want.instance, want.spec, wantSecrets, owner);
+      }
+      c.run = await this.o.steps.start(want, cwd, this.env(want), this.runEvents(want), secretEnvFile);
       this.report(c);
       if (this.current === c && c.state !== "failed") this.startHealth(c, cwd);
     } catch (err) {
       if (signal.aborted) {
         await c.run?.stop();
+        await this.o.secrets?.remove(want.instance, want.spec);
         this.current = undefined;
         if (this.closing) return; // the agent stops: what was not started stays unstarted
         this.o.log.info({ instance: want.instance }, "assignment changed while preparing; starting over");

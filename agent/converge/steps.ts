@@ -105,7 +105,7 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       }
     },
 
-    async start(d, cwd, env, events): Promise<RunHandle> {
+    async start(d, cwd, env, events, secretEnvFile = ""): Promise<RunHandle> {
       const { spec } = d;
       const limits = spec.resources.cpu > 0 || spec.resources.memoryMb > 0 ? { cpu: spec.resources.cpu, memoryMb: spec.resources.memoryMb } : null;
       const sup = new Supervisor({
@@ -117,6 +117,7 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
         // ${NAME} from the instance's environment (run.env expanded, BERTH_*): per instance.
         args: expandArgs(spec.run.args, env),
         env,
+        secretEnvFile,
         user: spec.run.user,
         stopSignal: spec.run.stopSignal,
         stopTimeoutMs: spec.run.stopTimeoutMs,

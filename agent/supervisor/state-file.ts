@@ -27,6 +27,11 @@ export const runConfigSchema = z.object({
   command: z.string().min(1),
   args: z.array(z.string()),
   env: z.record(z.string(), z.string()),
+  /**
+   * Where the secret environment is (agent/secrets/material.ts), read at each launch:
+   * this file holds the path, never a value. "": none (and in files from before it).
+   */
+  secretEnvFile: z.string().default(""),
   user: z.string(),
   stopSignal: z.custom<NodeJS.Signals>((v) => typeof v === "string" && v in os.constants.signals, "must be a signal name"),
   stopTimeoutMs: count,

@@ -16,7 +16,7 @@
  * the lifecycle cannot fork into two paths that both restart or both kill.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, readFileSync } from "node:fs";
 import { EventEmitter } from "node:events";
 import { createLogger, type Logger } from "../../shared/log/logger.js";
 import { formatDurationMs } from "../../shared/duration.js";
@@ -111,6 +111,8 @@ export interface SupervisorOptions extends SupervisorRuntime {
   args: string[];
   /** The spec's env plus BERTH_*; merged over a minimal PATH/HOME/LANG (see env.ts). */
   env: Record<string, string>;
+  /** A JSON object of secret variables, read at each launch and merged over env; never written to the state file. */
+  secretEnvFile?: string;
   /** "" = the agent's own user. */
   user: string;
   stopSignal: NodeJS.Signals;
@@ -209,6 +211,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       command: options.command,
       args: options.args,
       env: options.env,
+      secretEnvFile: options.secretEnvFile ?? "",
       user: options.user,
       stopSignal: options.stopSignal,
       stopTimeoutMs: options.stopTimeoutMs,
@@ -462,6 +465,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     } catch (e) {
       return { ok: false, fatal: e instanceof UnknownUserError, message: errText(e) };
     }
+    let secretEnv: Record<string, string> = {};
+    try {
+      if (cfg.secretEnvFile) secretEnv = readSecretEnv(cfg.secretEnvFile);
+    } catch (e) {
+      // Gone with a reboot's tmpfs, say: retried with backoff until the agent writes it again.
+      return { ok: false, fatal: false, message: `the secret environment ${cfg.secretEnvFile} cannot be read: ${errText(e)}` };
+    }
     const logOpts = this.logOptions();
     mkdirSync(cfg.logDir, { recursive: true });
     await this.rotateLog();
@@ -478,7 +488,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     try {
       child = spawn(cfg.command, cfg.args, {
         cwd: cfg.workDir,
-        env: serviceEnv(process.env, cfg.env, ids?.home),
+        env: serviceEnv(process.env, { ...secretEnv, ...cfg.env }, ids?.home),
         // Own session and process group: stop reaches the whole tree, and the
         // agent's terminal or group signals never reach the service.
         detached: true,
@@ -656,4 +666,13 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** The secret environment file: a JSON object of strings (agent/secrets/material.ts writes it). */
+function readSecretEnv(file: string): Record<string, string> {
+  const raw: unknown = JSON.parse(readFileSync(file, "utf8"));
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new Error("not a JSON object");
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) if (typeof v === "string") out[k] = v;
+  return out;
 }

@@ -24,6 +24,9 @@ import { LOG_MAX_CHUNK_CHARS, LOG_WINDOW_CHARS } from "../../shared/logs/limits.
 import { serveStream } from "./server-stream.js";
 import { closest } from "../../shared/closest.js";
 import { setTimeoutClamped } from "../../shared/timer.js";
+import { secretsUsed, type SecretStore } from "../secrets/secret-store.js";
+import { redactChanges, redactSpec, seesEnvValues } from "../secrets/redact.js";
+import type { Role } from "../auth/tokens.js";
 
 export interface ServiceHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
@@ -32,6 +35,8 @@ export interface ServiceHandlerDeps extends OperatorServiceDeps {
   /** Digests stored on this controller (checked synchronously while planning). */
   artifactsKnown: Set<string>;
   logs: LogRouter;
+  /** Secrets the specs may name; absent: none are stored, and a spec naming one is refused. */
+  secrets?: SecretStore;
 }
 
 type ServiceHandlers = Pick<
@@ -64,7 +69,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
   };
 
   /** A service's status; without a record (it is unreadable: quarantined) its instances and the error still show. */
-  const view = (svc: ServiceRecord | string): ServiceStatus => {
+  const view = (svc: ServiceRecord | string, role: Role = "admin"): ServiceStatus => {
     const name = typeof svc === "string" ? svc : svc.name;
     const instances: InstanceView[] = d.state.instancesOf(name).map((i) => {
       const id = instanceId(i.service, i.slot);
@@ -93,7 +98,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       };
     });
     const rec = typeof svc === "string" ? undefined : svc;
-    return { name, revision: rec?.revision ?? 0, spec_json: JSON.stringify(rec?.spec ?? null), instances, now_ms: d.now(), reconcile_error: reconcileError(name) };
+    return { name, revision: rec?.revision ?? 0, spec_json: JSON.stringify(rec ? (seesEnvValues(role) ? rec.spec : redactSpec(rec.spec)) : null), instances, now_ms: d.now(), reconcile_error: reconcileError(name) };
   };
 
   const planFor = (req: ApplyRequest__Output, actor: string, requireArtifacts: boolean) =>
@@ -108,6 +113,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       requireArtifacts,
       nowMs: d.now(),
       actor,
+      secretVersion: (name) => d.secrets?.get(name)?.version,
     });
 
   const setPin = async (svcName: string, hostQuery: string, pin: boolean, actor: string): Promise<ServiceStatus> => {
@@ -193,7 +199,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       const revision = d.state.storeRevision;
       const p = planFor(req, who.tokenId, false);
       if (p.errors.length) throw new GrpcError(grpc.status.INVALID_ARGUMENT, p.errors.join("\n"));
-      return { changes: p.changes, revision };
+      return { changes: seesEnvValues(who.role) ? p.changes : redactChanges(p.changes), revision };
     }),
 
     Apply: unary(d, "operator", "Apply", async (req: ApplyRequest__Output, who) => {
@@ -210,7 +216,9 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
           : undefined;
         let ok: boolean;
         try {
-          ok = await d.state.commit({ putServices: p.puts, deleteServices: p.deletes, putRollouts: p.rollouts, events: p.events, readVersion, unchangedSince });
+          // The secret versions the specs took must still be current when they are written.
+          const secretCompares = [...new Set(p.puts.flatMap((s) => secretsUsed(s.spec)))].flatMap((n) => (d.secrets ? [d.secrets.compareFor(n)] : []));
+          ok = await d.state.commit({ putServices: p.puts, deleteServices: p.deletes, putRollouts: p.rollouts, events: p.events, readVersion, unchangedSince, extraCompares: secretCompares });
         } catch (e) {
           if (e instanceof CheckRevisionError) throw new GrpcError(grpc.status.FAILED_PRECONDITION, e.message);
           throw e;
@@ -255,9 +263,9 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       now_ms: d.now(),
     })),
 
-    GetService: unary(d, "viewer", "GetService", async (req: { name: string }) => {
+    GetService: unary(d, "viewer", "GetService", async (req: { name: string }, who) => {
       if (!d.state.service(req.name) && d.state.unreadableServices().includes(req.name)) return view(req.name);
-      return view(service(req.name));
+      return view(service(req.name), who.role);
     }),
 
     ResumeFailover: unary(d, "operator", "ResumeFailover", async (_req: unknown, who) => {

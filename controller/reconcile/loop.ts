@@ -9,6 +9,8 @@ import { monoMs } from "../../shared/clock.js";
 import type { Logger } from "../../shared/log/logger.js";
 import { Coalescer } from "../../shared/coalesce.js";
 import type { Assignment } from "../../shared/gen/berth/v1/Assignment.js";
+import type { SecretValue } from "../../shared/gen/berth/v1/SecretValue.js";
+import type { ServiceSpec } from "../../shared/spec/types.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { NewEvent } from "../events/event-log.js";
@@ -96,6 +98,8 @@ export class ReconcileLoop {
       /** Heartbeat ages are measured on it. @default monoMs */
       mono?: () => number;
       failover: () => FailoverInput;
+      /** The secret values an instance's spec names (secret-store.ts); undefined: not known yet. */
+      secrets?: { valuesFor(spec: ServiceSpec): SecretValue[] | undefined };
     },
   ) {
     this.runner = new Coalescer(
@@ -315,12 +319,27 @@ export class ReconcileLoop {
    * then sent nothing and keeps what it runs: "none" would stop it.
    */
   assignmentFor(hostId: string): Assignment | undefined {
-    const none = { service: "", instance: "", epoch: 0, revision: 0, spec_json: "" };
+    const none = { service: "", instance: "", epoch: 0, revision: 0, spec_json: "", secrets: [] };
     const a = this.d.state.hostAssignments().get(hostId);
     if (!a) return this.d.state.blockedHosts().has(hostId) ? undefined : none;
     const svc = this.d.state.service(a.inst.service);
     if (!svc) return this.d.state.quarantinedReason(a.inst.service) === undefined ? none : undefined;
-    return { service: svc.name, instance: instanceId(svc.name, a.inst.slot), epoch: a.epoch, revision: a.revision, spec_json: JSON.stringify(specOf(svc, a.revision)) };
+    const spec = specOf(svc, a.revision);
+    // Decrypted here, for this host only; undefined (the cache is behind the spec): send nothing yet.
+    const secrets = this.d.secrets ? this.d.secrets.valuesFor(spec) : [];
+    if (!secrets) return undefined;
+    return { service: svc.name, instance: instanceId(svc.name, a.inst.slot), epoch: a.epoch, revision: a.revision, spec_json: JSON.stringify(spec), secrets };
+  }
+
+  /** The secrets changed: assignments are derived again, though no record did. */
+  secretsChanged(): void {
+    this.pushedVersion = -1;
+    this.pushAssignments();
+  }
+
+  /** What is compared to tell whether a host needs its assignment again: never a secret's value (its version is in the spec). */
+  private static sentKey(a: Assignment): string {
+    return JSON.stringify({ ...a, secrets: (a.secrets ?? []).map((s) => [s.name, s.version]) });
   }
 
   /** The records' version at the last push: assignments derive from the records alone. */
@@ -338,7 +357,7 @@ export class ReconcileLoop {
       if (!live.send) continue;
       const a = this.assignmentFor(id);
       if (!a) continue;
-      const json = JSON.stringify(a);
+      const json = ReconcileLoop.sentKey(a);
       if (this.lastSent.get(id) === json) continue;
       this.lastSent.set(id, json);
       live.send({ assignment: a });
@@ -351,7 +370,7 @@ export class ReconcileLoop {
     if (!live?.send) return;
     const a = this.assignmentFor(hostId);
     if (!a) return;
-    this.lastSent.set(hostId, JSON.stringify(a));
+    this.lastSent.set(hostId, ReconcileLoop.sentKey(a));
     live.send({ assignment: a });
   }
 }

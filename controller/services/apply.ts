@@ -68,6 +68,8 @@ export function planApply(o: {
   requireArtifacts: boolean;
   nowMs: number;
   actor: string;
+  /** The stored version of a secret, undefined when there is none: every reference must name one. */
+  secretVersion?: (name: string) => number | undefined;
 }): ApplyPlan {
   const errors: string[] = [];
   if (o.files.length > MAX_SPEC_FILES) errors.push(`at most ${MAX_SPEC_FILES} files at once`);
@@ -93,6 +95,18 @@ export function planApply(o: {
       }
       spec.artifact = { ...spec.artifact, sha256: f.artifact_sha256 };
     }
+    // The version stored now goes into the spec (never the value): a later new value is a change.
+    let unknown = false;
+    for (const field of ["secrets", "secretFiles"] as const) {
+      for (const [k, ref] of Object.entries(spec[field])) {
+        const version = o.secretVersion?.(ref.secret);
+        if (version === undefined) {
+          unknown = true;
+          errors.push(formatSpecError({ file, ...parsed.position([field, k]), path: `${field}.${k}`, message: `no secret "${ref.secret}" on the controller: \`berth secret set ${ref.secret}\` first` }));
+        } else spec[field][k] = { secret: ref.secret, version };
+      }
+    }
+    if (unknown) continue;
     const dup = specs.get(spec.name);
     if (dup) errors.push(`${file}: name: "${spec.name}" is also defined in ${dup.file}`);
     else specs.set(spec.name, { spec, file });

@@ -28,6 +28,7 @@ import type { LogChunk as _berth_v1_LogChunk, LogChunk__Output as _berth_v1_LogC
 import type { LogRequest as _berth_v1_LogRequest, LogRequest__Output as _berth_v1_LogRequest__Output } from './berth/v1/LogRequest.js';
 import type { NetInterface as _berth_v1_NetInterface, NetInterface__Output as _berth_v1_NetInterface__Output } from './berth/v1/NetInterface.js';
 import type { RunningInstance as _berth_v1_RunningInstance, RunningInstance__Output as _berth_v1_RunningInstance__Output } from './berth/v1/RunningInstance.js';
+import type { SecretValue as _berth_v1_SecretValue, SecretValue__Output as _berth_v1_SecretValue__Output } from './berth/v1/SecretValue.js';
 import type { Usage as _berth_v1_Usage, Usage__Output as _berth_v1_Usage__Output } from './berth/v1/Usage.js';
 import type { Welcome as _berth_v1_Welcome, Welcome__Output as _berth_v1_Welcome__Output } from './berth/v1/Welcome.js';
 
@@ -65,6 +66,7 @@ export interface ProtoGrpcType {
       LogRequest: MessageTypeDefinition<_berth_v1_LogRequest, _berth_v1_LogRequest__Output>
       NetInterface: MessageTypeDefinition<_berth_v1_NetInterface, _berth_v1_NetInterface__Output>
       RunningInstance: MessageTypeDefinition<_berth_v1_RunningInstance, _berth_v1_RunningInstance__Output>
+      SecretValue: MessageTypeDefinition<_berth_v1_SecretValue, _berth_v1_SecretValue__Output>
       Usage: MessageTypeDefinition<_berth_v1_Usage, _berth_v1_Usage__Output>
       Welcome: MessageTypeDefinition<_berth_v1_Welcome, _berth_v1_Welcome__Output>
     }

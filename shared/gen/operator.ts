@@ -33,6 +33,8 @@ import type { ListEventsRequest as _berth_v1_ListEventsRequest, ListEventsReques
 import type { ListEventsResponse as _berth_v1_ListEventsResponse, ListEventsResponse__Output as _berth_v1_ListEventsResponse__Output } from './berth/v1/ListEventsResponse.js';
 import type { ListHostsRequest as _berth_v1_ListHostsRequest, ListHostsRequest__Output as _berth_v1_ListHostsRequest__Output } from './berth/v1/ListHostsRequest.js';
 import type { ListHostsResponse as _berth_v1_ListHostsResponse, ListHostsResponse__Output as _berth_v1_ListHostsResponse__Output } from './berth/v1/ListHostsResponse.js';
+import type { ListSecretsRequest as _berth_v1_ListSecretsRequest, ListSecretsRequest__Output as _berth_v1_ListSecretsRequest__Output } from './berth/v1/ListSecretsRequest.js';
+import type { ListSecretsResponse as _berth_v1_ListSecretsResponse, ListSecretsResponse__Output as _berth_v1_ListSecretsResponse__Output } from './berth/v1/ListSecretsResponse.js';
 import type { ListServicesRequest as _berth_v1_ListServicesRequest, ListServicesRequest__Output as _berth_v1_ListServicesRequest__Output } from './berth/v1/ListServicesRequest.js';
 import type { ListServicesResponse as _berth_v1_ListServicesResponse, ListServicesResponse__Output as _berth_v1_ListServicesResponse__Output } from './berth/v1/ListServicesResponse.js';
 import type { ListTokensRequest as _berth_v1_ListTokensRequest, ListTokensRequest__Output as _berth_v1_ListTokensRequest__Output } from './berth/v1/ListTokensRequest.js';
@@ -48,10 +50,13 @@ import type { RevokeTokenRequest as _berth_v1_RevokeTokenRequest, RevokeTokenReq
 import type { RolloutControlRequest as _berth_v1_RolloutControlRequest, RolloutControlRequest__Output as _berth_v1_RolloutControlRequest__Output } from './berth/v1/RolloutControlRequest.js';
 import type { RolloutSlot as _berth_v1_RolloutSlot, RolloutSlot__Output as _berth_v1_RolloutSlot__Output } from './berth/v1/RolloutSlot.js';
 import type { RolloutView as _berth_v1_RolloutView, RolloutView__Output as _berth_v1_RolloutView__Output } from './berth/v1/RolloutView.js';
+import type { SecretInfo as _berth_v1_SecretInfo, SecretInfo__Output as _berth_v1_SecretInfo__Output } from './berth/v1/SecretInfo.js';
+import type { SecretRef as _berth_v1_SecretRef, SecretRef__Output as _berth_v1_SecretRef__Output } from './berth/v1/SecretRef.js';
 import type { ServiceChange as _berth_v1_ServiceChange, ServiceChange__Output as _berth_v1_ServiceChange__Output } from './berth/v1/ServiceChange.js';
 import type { ServiceRef as _berth_v1_ServiceRef, ServiceRef__Output as _berth_v1_ServiceRef__Output } from './berth/v1/ServiceRef.js';
 import type { ServiceStatus as _berth_v1_ServiceStatus, ServiceStatus__Output as _berth_v1_ServiceStatus__Output } from './berth/v1/ServiceStatus.js';
 import type { ServiceSummary as _berth_v1_ServiceSummary, ServiceSummary__Output as _berth_v1_ServiceSummary__Output } from './berth/v1/ServiceSummary.js';
+import type { SetSecretRequest as _berth_v1_SetSecretRequest, SetSecretRequest__Output as _berth_v1_SetSecretRequest__Output } from './berth/v1/SetSecretRequest.js';
 import type { SpecFile as _berth_v1_SpecFile, SpecFile__Output as _berth_v1_SpecFile__Output } from './berth/v1/SpecFile.js';
 import type { StoreRevisionCheck as _berth_v1_StoreRevisionCheck, StoreRevisionCheck__Output as _berth_v1_StoreRevisionCheck__Output } from './berth/v1/StoreRevisionCheck.js';
 import type { TerminalSize as _berth_v1_TerminalSize, TerminalSize__Output as _berth_v1_TerminalSize__Output } from './berth/v1/TerminalSize.js';
@@ -100,6 +105,8 @@ export interface ProtoGrpcType {
       ListEventsResponse: MessageTypeDefinition<_berth_v1_ListEventsResponse, _berth_v1_ListEventsResponse__Output>
       ListHostsRequest: MessageTypeDefinition<_berth_v1_ListHostsRequest, _berth_v1_ListHostsRequest__Output>
       ListHostsResponse: MessageTypeDefinition<_berth_v1_ListHostsResponse, _berth_v1_ListHostsResponse__Output>
+      ListSecretsRequest: MessageTypeDefinition<_berth_v1_ListSecretsRequest, _berth_v1_ListSecretsRequest__Output>
+      ListSecretsResponse: MessageTypeDefinition<_berth_v1_ListSecretsResponse, _berth_v1_ListSecretsResponse__Output>
       ListServicesRequest: MessageTypeDefinition<_berth_v1_ListServicesRequest, _berth_v1_ListServicesRequest__Output>
       ListServicesResponse: MessageTypeDefinition<_berth_v1_ListServicesResponse, _berth_v1_ListServicesResponse__Output>
       ListTokensRequest: MessageTypeDefinition<_berth_v1_ListTokensRequest, _berth_v1_ListTokensRequest__Output>
@@ -115,10 +122,13 @@ export interface ProtoGrpcType {
       RolloutControlRequest: MessageTypeDefinition<_berth_v1_RolloutControlRequest, _berth_v1_RolloutControlRequest__Output>
       RolloutSlot: MessageTypeDefinition<_berth_v1_RolloutSlot, _berth_v1_RolloutSlot__Output>
       RolloutView: MessageTypeDefinition<_berth_v1_RolloutView, _berth_v1_RolloutView__Output>
+      SecretInfo: MessageTypeDefinition<_berth_v1_SecretInfo, _berth_v1_SecretInfo__Output>
+      SecretRef: MessageTypeDefinition<_berth_v1_SecretRef, _berth_v1_SecretRef__Output>
       ServiceChange: MessageTypeDefinition<_berth_v1_ServiceChange, _berth_v1_ServiceChange__Output>
       ServiceRef: MessageTypeDefinition<_berth_v1_ServiceRef, _berth_v1_ServiceRef__Output>
       ServiceStatus: MessageTypeDefinition<_berth_v1_ServiceStatus, _berth_v1_ServiceStatus__Output>
       ServiceSummary: MessageTypeDefinition<_berth_v1_ServiceSummary, _berth_v1_ServiceSummary__Output>
+      SetSecretRequest: MessageTypeDefinition<_berth_v1_SetSecretRequest, _berth_v1_SetSecretRequest__Output>
       SpecFile: MessageTypeDefinition<_berth_v1_SpecFile, _berth_v1_SpecFile__Output>
       StoreRevisionCheck: MessageTypeDefinition<_berth_v1_StoreRevisionCheck, _berth_v1_StoreRevisionCheck__Output>
       TerminalSize: MessageTypeDefinition<_berth_v1_TerminalSize, _berth_v1_TerminalSize__Output>

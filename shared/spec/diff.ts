@@ -41,6 +41,10 @@ function asWritten(spec: ServiceSpec | undefined): Record<string, unknown> | und
   const input: Record<string, unknown> = { ...toSpecInput(spec) };
   const a = spec.artifact;
   if (a) input.artifact = a.kind === "url" ? { url: a.url, sha256: a.sha256 } : { source: a.source, sha256: a.sha256 };
+  // A secret by name and version, never by value: a new value shows as a new version.
+  const refs = (m: ServiceSpec["secrets"]) => Object.fromEntries(Object.entries(m).map(([k, r]) => [k, `${r.secret} (version ${r.version})`]));
+  input.secrets = refs(spec.secrets);
+  input.secretFiles = refs(spec.secretFiles);
   // In the stored spec's field order (the order of DESIGN's example), not toSpecInput's.
   return Object.fromEntries(Object.keys(spec).filter((k) => Object.hasOwn(input, k)).map((k) => [k, input[k]]));
 }

@@ -38,6 +38,8 @@ const HealthCheckSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("exec"), command: strings }),
 ]);
 
+const SecretRefs = z.record(z.string(), z.object({ secret: z.string(), version: z.int().min(0).max(Number.MAX_SAFE_INTEGER) }));
+
 /**
  * The shape alone, every number bounded: enough for specs kept only for reference
  * (a service's history), which need not pass rules added since they were current.
@@ -54,6 +56,9 @@ export const StoredSpecShape = z.object({
     stopSignal: z.enum(SIGNALS),
     stopTimeoutMs: durationMs,
   }),
+  // Absent in specs stored before secrets existed.
+  secrets: SecretRefs.default({}),
+  secretFiles: SecretRefs.default({}),
   resources: z.object({ cpu: z.number().min(0).max(1_000_000), memoryMb: z.int().min(0), diskMb: z.int().min(0) }),
   instances: count,
   constraints: z.record(z.string(), strings),

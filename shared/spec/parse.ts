@@ -39,15 +39,18 @@ export interface ParsedSpecFile {
   errors: SpecError[];
 }
 
-/** Parses and validates one spec file's text; `file` is only used to label errors. */
-export function parseSpecFile(text: string, file: string): ParsedSpecFile {
-  const { spec, errors } = parseLocated(text, file);
-  return spec ? { spec, errors } : { errors };
-}
-
 interface Located extends ParsedSpecFile {
   /** line and column of a field in this file, for errors found across files */
   position(path: SpecPath): { line: number; column: number };
+}
+
+/**
+ * Parses and validates one spec file's text; `file` is only used to label errors.
+ * `position` places problems found later (a secret the controller does not hold) in the file.
+ */
+export function parseSpecFile(text: string, file: string): ParsedSpecFile & Pick<Located, "position"> {
+  const { spec, errors, position } = parseLocated(text, file);
+  return spec ? { spec, errors, position } : { errors, position };
 }
 
 function parseLocated(text: string, file: string): Located {

@@ -19,7 +19,8 @@ import type { Explain, SpecIssue } from "./issues.js";
 import { formatSpecPath } from "./path.js";
 import type { SpecPath } from "./path.js";
 import { INSTANCE_VARS } from "./template.js";
-import type { Artifact, HealthCheck, HealthSpec, ServiceSpec } from "./types.js";
+import type { Artifact, HealthCheck, HealthSpec, SecretRef, ServiceSpec } from "./types.js";
+import { SECRET_NAME, SECRET_NAME_MESSAGE } from "../secret-limits.js";
 
 /** Every default, in the form users write it; normalizeSpec fills these in. */
 export const SPEC_DEFAULTS = {
@@ -83,6 +84,15 @@ export const SPEC_LIMITS = {
 } as const;
 
 export const MAX_INSTANCES = SPEC_LIMITS.instances;
+
+/** Secret names: as service names, with dots and underscores inside (`tls.key`, `db_password`). */
+export { SECRET_NAME, SECRET_NAME_MESSAGE };
+/** Where secretFiles may go: a tmpfs on nearly every Linux, and nowhere a file of the system lives. */
+export const SECRET_FILE_DIR = "/run/secrets/";
+// Each part after /run/secrets: [A-Za-z0-9._-], and never "." or "..", which would leave the folder.
+const SECRET_FILE_PATH = /^\/run\/secrets(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._-]+)+$/;
+/** At most this many secrets (env and files together) in one spec. */
+export const MAX_SPEC_SECRETS = 100;
 
 export const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Debian package names (policy §5.6.1), optionally pinned: `nginx-light=1.18.0-6`. */
@@ -401,6 +411,28 @@ const UpdateSchema = z
     }
   });
 
+const secretName = z.string().regex(SECRET_NAME, SECRET_NAME_MESSAGE);
+const SecretsSchema = z
+  .record(
+    z
+      .string()
+      .regex(ENV_NAME, "must be an environment variable name: [A-Za-z_][A-Za-z0-9_]*")
+      .refine((k) => !k.startsWith(RESERVED_ENV_PREFIX), `names starting with BERTH_ are reserved: berth sets ${INSTANCE_VARS.join(", ")}`),
+    secretName,
+  )
+  .default({})
+  .describe("environment variable → secret name (berth secret set); the value reaches only the process");
+const SecretFilesSchema = z
+  .record(
+    z
+      .string()
+      .max(255, "at most 255 characters")
+      .regex(SECRET_FILE_PATH, `must be a file path under ${SECRET_FILE_DIR} ([A-Za-z0-9._-] in each part, no . or .. parts)`),
+    secretName,
+  )
+  .default({})
+  .describe(`file path under ${SECRET_FILE_DIR} → secret name; written mode 0400, owned by run.user`);
+
 const FailoverSchema = z.strictObject({
   enabled: z.boolean().default(SPEC_DEFAULTS.failover.enabled),
   stopAfterDisconnect: durationUpTo(D.stopAfterDisconnect)
@@ -418,6 +450,8 @@ export const SpecInputSchema = z
     artifact: ArtifactSchema.optional(),
     install: InstallSchema.prefault({}),
     run: RunSchema,
+    secrets: SecretsSchema,
+    secretFiles: SecretFilesSchema,
     resources: ResourcesSchema.prefault({}),
     instances: z.int().min(0).max(SPEC_LIMITS.instances).default(SPEC_DEFAULTS.instances),
     constraints: z
@@ -441,6 +475,17 @@ export const SpecInputSchema = z
           ...comparison({ path: ["update", "canary"], value: canary }, "must not exceed", { path: ["instances"], value: s.instances }),
         });
       }
+      // One variable, one source: run.env or a secret, never both (which would win is a guess).
+      const env: unknown = s.run?.env;
+      const secrets: unknown = s.secrets;
+      if (env && typeof env === "object" && secrets && typeof secrets === "object") {
+        for (const k of Object.keys(secrets)) {
+          if (Object.hasOwn(env, k)) ctx.addIssue({ code: "custom", path: ["secrets", k], message: `${k} is also set in run.env: keep one` });
+        }
+      }
+      const files: unknown = s.secretFiles;
+      const total = (secrets && typeof secrets === "object" ? Object.keys(secrets).length : 0) + (files && typeof files === "object" ? Object.keys(files).length : 0);
+      if (total > MAX_SPEC_SECRETS) ctx.addIssue({ code: "custom", path: ["secrets"], message: `at most ${MAX_SPEC_SECRETS} secrets and secretFiles together (found ${total})` });
       // A rollout never moves more than every instance at once; scaled to 0, the default 1 still holds.
       for (const field of ["maxUnavailable", "maxSurge"] as const) {
         const v: unknown = s.update?.[field];
@@ -507,6 +552,8 @@ function fromParsed(p: ParsedSpec): ServiceSpec {
       stopSignal: p.run.stopSignal,
       stopTimeoutMs: ms(p.run.stopTimeout),
     },
+    secrets: secretRefs(p.secrets),
+    secretFiles: secretRefs(p.secretFiles),
     resources: { ...p.resources },
     instances: p.instances,
     constraints: Object.fromEntries(
@@ -529,6 +576,11 @@ function fromParsed(p: ParsedSpec): ServiceSpec {
       stopAfterDisconnectMs: ms(p.failover.stopAfterDisconnect),
     },
   };
+}
+
+/** Version 0: the controller fills in the stored version when it accepts the spec. */
+function secretRefs(m: Record<string, string>): Record<string, SecretRef> {
+  return Object.fromEntries(Object.entries(m).map(([k, secret]) => [k, { secret, version: 0 }]));
 }
 
 function artifactOf(a: ParsedSpec["artifact"]): Artifact | null {
@@ -576,6 +628,8 @@ export function toSpecInput(spec: ServiceSpec): SpecInput {
       stopSignal: spec.run.stopSignal,
       stopTimeout: exactDuration(spec.run.stopTimeoutMs),
     },
+    secrets: Object.fromEntries(Object.entries(spec.secrets).map(([k, r]) => [k, r.secret])),
+    secretFiles: Object.fromEntries(Object.entries(spec.secretFiles).map(([k, r]) => [k, r.secret])),
     resources: { ...spec.resources },
     instances: spec.instances,
     constraints: Object.fromEntries(Object.entries(spec.constraints).map(([k, v]) => [k, [...v]])),

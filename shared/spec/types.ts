@@ -50,6 +50,17 @@ export interface FailoverSpec {
   stopAfterDisconnectMs: number;
 }
 
+/**
+ * A named secret (`berth secret set`) and the version the controller found stored
+ * when it accepted the spec: 0 until then (as a stored artifact's sha256 is "" until
+ * it is uploaded). The version, never the value, is part of the spec, so a new
+ * value is a change of the spec like any other: it takes a revision and rolls.
+ */
+export interface SecretRef {
+  secret: string;
+  version: number;
+}
+
 export interface ServiceSpec {
   name: string;
   artifact: Artifact | null;
@@ -63,6 +74,10 @@ export interface ServiceSpec {
     stopSignal: NodeJS.Signals;
     stopTimeoutMs: number;
   };
+  /** environment variable → the secret it holds (over run.env; no name in both) */
+  secrets: Record<string, SecretRef>;
+  /** absolute path under /run/secrets/ → the secret written there, mode 0400, owned by run.user */
+  secretFiles: Record<string, SecretRef>;
   resources: { cpu: number; memoryMb: number; diskMb: number };
   instances: number;
   /** label → allowed values (a single value is a list of one) */

@@ -24,6 +24,8 @@ const check = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("exec"), command: z.array(z.string()) }),
 ]);
 
+const secretRefs = z.record(z.string(), z.strictObject({ secret: z.string(), version: z.number().int().min(0) }));
+
 const wireSpec = z.strictObject({
   name: z.string(),
   artifact: artifact.nullable(),
@@ -36,6 +38,9 @@ const wireSpec = z.strictObject({
     stopSignal: z.string(),
     stopTimeoutMs: ms,
   }),
+  // Absent from a controller older than secrets.
+  secrets: secretRefs.default({}),
+  secretFiles: secretRefs.default({}),
   resources: z.strictObject({ cpu: num, memoryMb: num, diskMb: num }),
   instances: z.number().int().min(0),
   constraints: z.record(z.string(), z.array(z.string())),

@@ -46,7 +46,7 @@ function fakeSteps(): Steps & { started: Desired[]; stops: number; leases: numbe
 }
 
 function assignment(spec: Record<string, unknown>, over: Partial<Assignment__Output> = {}): Assignment__Output {
-  return { service: "web", instance: "web-0", epoch: 3, revision: 2, spec_json: JSON.stringify(spec), ...over };
+  return { service: "web", instance: "web-0", epoch: 3, revision: 2, spec_json: JSON.stringify(spec), secrets: [], ...over };
 }
 
 const goodSpec = (stopAfterDisconnect = "0s"): Record<string, unknown> =>

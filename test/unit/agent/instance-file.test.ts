@@ -80,7 +80,7 @@ describe("modes", () => {
 
 describe("the instance file", () => {
   const spec = normalizeSpec({ name: "web", run: { command: process.execPath, args: ["-e", "setInterval(() => {}, 1000)"], env: { SECRET: "s3cret" } } });
-  const assignment = { service: "web", instance: "web-0", epoch: 5, revision: 1, spec_json: JSON.stringify(spec) };
+  const assignment = { service: "web", instance: "web-0", epoch: 5, revision: 1, spec_json: JSON.stringify(spec), secrets: [] };
 
   async function runOne(reports: InstanceStatus[]): Promise<{ conv: Converger; pid: number }> {
     const conv = new Converger({

@@ -25,7 +25,7 @@ describe("parseSpecFile errors: file:line:col: path: message", () => {
 
   it("an unknown field at the top level points at the key", () => {
     expect(errorsOf(`${BASE}replicas: 3\n`)).toEqual([
-      'web.yaml:4:1: replicas: unknown field "replicas": expected one of: name, artifact, install, run, resources, instances, constraints, spread, health, update, failover',
+      'web.yaml:4:1: replicas: unknown field "replicas": expected one of: name, artifact, install, run, secrets, secretFiles, resources, instances, constraints, spread, health, update, failover',
     ]);
   });
 

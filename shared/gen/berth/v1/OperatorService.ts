@@ -23,6 +23,8 @@ import type { ListEventsRequest as _berth_v1_ListEventsRequest, ListEventsReques
 import type { ListEventsResponse as _berth_v1_ListEventsResponse, ListEventsResponse__Output as _berth_v1_ListEventsResponse__Output } from '../../berth/v1/ListEventsResponse.js';
 import type { ListHostsRequest as _berth_v1_ListHostsRequest, ListHostsRequest__Output as _berth_v1_ListHostsRequest__Output } from '../../berth/v1/ListHostsRequest.js';
 import type { ListHostsResponse as _berth_v1_ListHostsResponse, ListHostsResponse__Output as _berth_v1_ListHostsResponse__Output } from '../../berth/v1/ListHostsResponse.js';
+import type { ListSecretsRequest as _berth_v1_ListSecretsRequest, ListSecretsRequest__Output as _berth_v1_ListSecretsRequest__Output } from '../../berth/v1/ListSecretsRequest.js';
+import type { ListSecretsResponse as _berth_v1_ListSecretsResponse, ListSecretsResponse__Output as _berth_v1_ListSecretsResponse__Output } from '../../berth/v1/ListSecretsResponse.js';
 import type { ListServicesRequest as _berth_v1_ListServicesRequest, ListServicesRequest__Output as _berth_v1_ListServicesRequest__Output } from '../../berth/v1/ListServicesRequest.js';
 import type { ListServicesResponse as _berth_v1_ListServicesResponse, ListServicesResponse__Output as _berth_v1_ListServicesResponse__Output } from '../../berth/v1/ListServicesResponse.js';
 import type { ListTokensRequest as _berth_v1_ListTokensRequest, ListTokensRequest__Output as _berth_v1_ListTokensRequest__Output } from '../../berth/v1/ListTokensRequest.js';
@@ -34,8 +36,11 @@ import type { ResumeFailoverRequest as _berth_v1_ResumeFailoverRequest, ResumeFa
 import type { RevokeTokenRequest as _berth_v1_RevokeTokenRequest, RevokeTokenRequest__Output as _berth_v1_RevokeTokenRequest__Output } from '../../berth/v1/RevokeTokenRequest.js';
 import type { RolloutControlRequest as _berth_v1_RolloutControlRequest, RolloutControlRequest__Output as _berth_v1_RolloutControlRequest__Output } from '../../berth/v1/RolloutControlRequest.js';
 import type { RolloutView as _berth_v1_RolloutView, RolloutView__Output as _berth_v1_RolloutView__Output } from '../../berth/v1/RolloutView.js';
+import type { SecretInfo as _berth_v1_SecretInfo, SecretInfo__Output as _berth_v1_SecretInfo__Output } from '../../berth/v1/SecretInfo.js';
+import type { SecretRef as _berth_v1_SecretRef, SecretRef__Output as _berth_v1_SecretRef__Output } from '../../berth/v1/SecretRef.js';
 import type { ServiceRef as _berth_v1_ServiceRef, ServiceRef__Output as _berth_v1_ServiceRef__Output } from '../../berth/v1/ServiceRef.js';
 import type { ServiceStatus as _berth_v1_ServiceStatus, ServiceStatus__Output as _berth_v1_ServiceStatus__Output } from '../../berth/v1/ServiceStatus.js';
+import type { SetSecretRequest as _berth_v1_SetSecretRequest, SetSecretRequest__Output as _berth_v1_SetSecretRequest__Output } from '../../berth/v1/SetSecretRequest.js';
 import type { TokenInfo as _berth_v1_TokenInfo, TokenInfo__Output as _berth_v1_TokenInfo__Output } from '../../berth/v1/TokenInfo.js';
 import type { WatchEventsRequest as _berth_v1_WatchEventsRequest, WatchEventsRequest__Output as _berth_v1_WatchEventsRequest__Output } from '../../berth/v1/WatchEventsRequest.js';
 import type { WhoAmIRequest as _berth_v1_WhoAmIRequest, WhoAmIRequest__Output as _berth_v1_WhoAmIRequest__Output } from '../../berth/v1/WhoAmIRequest.js';
@@ -68,6 +73,15 @@ export interface OperatorServiceClient extends grpc.Client {
   createToken(argument: _berth_v1_CreateTokenRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_CreateTokenResponse__Output>): grpc.ClientUnaryCall;
   createToken(argument: _berth_v1_CreateTokenRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_CreateTokenResponse__Output>): grpc.ClientUnaryCall;
   createToken(argument: _berth_v1_CreateTokenRequest, callback: grpc.requestCallback<_berth_v1_CreateTokenResponse__Output>): grpc.ClientUnaryCall;
+  
+  DeleteSecret(argument: _berth_v1_SecretRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  DeleteSecret(argument: _berth_v1_SecretRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  DeleteSecret(argument: _berth_v1_SecretRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  DeleteSecret(argument: _berth_v1_SecretRef, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  deleteSecret(argument: _berth_v1_SecretRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  deleteSecret(argument: _berth_v1_SecretRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  deleteSecret(argument: _berth_v1_SecretRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  deleteSecret(argument: _berth_v1_SecretRef, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
   
   DeleteService(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
   DeleteService(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
@@ -155,6 +169,15 @@ export interface OperatorServiceClient extends grpc.Client {
   listHosts(argument: _berth_v1_ListHostsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListHostsResponse__Output>): grpc.ClientUnaryCall;
   listHosts(argument: _berth_v1_ListHostsRequest, callback: grpc.requestCallback<_berth_v1_ListHostsResponse__Output>): grpc.ClientUnaryCall;
   
+  ListSecrets(argument: _berth_v1_ListSecretsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListSecretsResponse__Output>): grpc.ClientUnaryCall;
+  ListSecrets(argument: _berth_v1_ListSecretsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListSecretsResponse__Output>): grpc.ClientUnaryCall;
+  ListSecrets(argument: _berth_v1_ListSecretsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListSecretsResponse__Output>): grpc.ClientUnaryCall;
+  ListSecrets(argument: _berth_v1_ListSecretsRequest, callback: grpc.requestCallback<_berth_v1_ListSecretsResponse__Output>): grpc.ClientUnaryCall;
+  listSecrets(argument: _berth_v1_ListSecretsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListSecretsResponse__Output>): grpc.ClientUnaryCall;
+  listSecrets(argument: _berth_v1_ListSecretsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListSecretsResponse__Output>): grpc.ClientUnaryCall;
+  listSecrets(argument: _berth_v1_ListSecretsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListSecretsResponse__Output>): grpc.ClientUnaryCall;
+  listSecrets(argument: _berth_v1_ListSecretsRequest, callback: grpc.requestCallback<_berth_v1_ListSecretsResponse__Output>): grpc.ClientUnaryCall;
+  
   ListServices(argument: _berth_v1_ListServicesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListServicesResponse__Output>): grpc.ClientUnaryCall;
   ListServices(argument: _berth_v1_ListServicesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListServicesResponse__Output>): grpc.ClientUnaryCall;
   ListServices(argument: _berth_v1_ListServicesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListServicesResponse__Output>): grpc.ClientUnaryCall;
@@ -223,6 +246,15 @@ export interface OperatorServiceClient extends grpc.Client {
   rolloutControl(argument: _berth_v1_RolloutControlRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
   rolloutControl(argument: _berth_v1_RolloutControlRequest, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
   
+  SetSecret(argument: _berth_v1_SetSecretRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  SetSecret(argument: _berth_v1_SetSecretRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  SetSecret(argument: _berth_v1_SetSecretRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  SetSecret(argument: _berth_v1_SetSecretRequest, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  setSecret(argument: _berth_v1_SetSecretRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  setSecret(argument: _berth_v1_SetSecretRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  setSecret(argument: _berth_v1_SetSecretRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  setSecret(argument: _berth_v1_SetSecretRequest, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  
   Uncordon(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   Uncordon(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   Uncordon(argument: _berth_v1_CordonRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
@@ -283,6 +315,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   CreateToken: grpc.handleUnaryCall<_berth_v1_CreateTokenRequest__Output, _berth_v1_CreateTokenResponse>;
   
+  DeleteSecret: grpc.handleUnaryCall<_berth_v1_SecretRef__Output, _berth_v1_SecretInfo>;
+  
   DeleteService: grpc.handleUnaryCall<_berth_v1_ServiceRef__Output, _berth_v1_ApplyResponse>;
   
   Drain: grpc.handleUnaryCall<_berth_v1_CordonRequest__Output, _berth_v1_Host>;
@@ -303,6 +337,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   ListHosts: grpc.handleUnaryCall<_berth_v1_ListHostsRequest__Output, _berth_v1_ListHostsResponse>;
   
+  ListSecrets: grpc.handleUnaryCall<_berth_v1_ListSecretsRequest__Output, _berth_v1_ListSecretsResponse>;
+  
   ListServices: grpc.handleUnaryCall<_berth_v1_ListServicesRequest__Output, _berth_v1_ListServicesResponse>;
   
   ListTokens: grpc.handleUnaryCall<_berth_v1_ListTokensRequest__Output, _berth_v1_ListTokensResponse>;
@@ -318,6 +354,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   RevokeToken: grpc.handleUnaryCall<_berth_v1_RevokeTokenRequest__Output, _berth_v1_TokenInfo>;
   
   RolloutControl: grpc.handleUnaryCall<_berth_v1_RolloutControlRequest__Output, _berth_v1_RolloutView>;
+  
+  SetSecret: grpc.handleUnaryCall<_berth_v1_SetSecretRequest__Output, _berth_v1_SecretInfo>;
   
   Uncordon: grpc.handleUnaryCall<_berth_v1_CordonRequest__Output, _berth_v1_Host>;
   
@@ -339,6 +377,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   Apply: MethodDefinition<_berth_v1_ApplyRequest, _berth_v1_ApplyResponse, _berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse__Output>
   Cordon: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   CreateToken: MethodDefinition<_berth_v1_CreateTokenRequest, _berth_v1_CreateTokenResponse, _berth_v1_CreateTokenRequest__Output, _berth_v1_CreateTokenResponse__Output>
+  DeleteSecret: MethodDefinition<_berth_v1_SecretRef, _berth_v1_SecretInfo, _berth_v1_SecretRef__Output, _berth_v1_SecretInfo__Output>
   DeleteService: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ApplyResponse, _berth_v1_ServiceRef__Output, _berth_v1_ApplyResponse__Output>
   Drain: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   Exec: MethodDefinition<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage, _berth_v1_ExecClientMessage__Output, _berth_v1_ExecServerMessage__Output>
@@ -349,6 +388,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   ListAudit: MethodDefinition<_berth_v1_ListAuditRequest, _berth_v1_ListAuditResponse, _berth_v1_ListAuditRequest__Output, _berth_v1_ListAuditResponse__Output>
   ListEvents: MethodDefinition<_berth_v1_ListEventsRequest, _berth_v1_ListEventsResponse, _berth_v1_ListEventsRequest__Output, _berth_v1_ListEventsResponse__Output>
   ListHosts: MethodDefinition<_berth_v1_ListHostsRequest, _berth_v1_ListHostsResponse, _berth_v1_ListHostsRequest__Output, _berth_v1_ListHostsResponse__Output>
+  ListSecrets: MethodDefinition<_berth_v1_ListSecretsRequest, _berth_v1_ListSecretsResponse, _berth_v1_ListSecretsRequest__Output, _berth_v1_ListSecretsResponse__Output>
   ListServices: MethodDefinition<_berth_v1_ListServicesRequest, _berth_v1_ListServicesResponse, _berth_v1_ListServicesRequest__Output, _berth_v1_ListServicesResponse__Output>
   ListTokens: MethodDefinition<_berth_v1_ListTokensRequest, _berth_v1_ListTokensResponse, _berth_v1_ListTokensRequest__Output, _berth_v1_ListTokensResponse__Output>
   Logs: MethodDefinition<_berth_v1_LogsRequest, _berth_v1_LogsChunk, _berth_v1_LogsRequest__Output, _berth_v1_LogsChunk__Output>
@@ -357,6 +397,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   ResumeFailover: MethodDefinition<_berth_v1_ResumeFailoverRequest, _berth_v1_FailoverState, _berth_v1_ResumeFailoverRequest__Output, _berth_v1_FailoverState__Output>
   RevokeToken: MethodDefinition<_berth_v1_RevokeTokenRequest, _berth_v1_TokenInfo, _berth_v1_RevokeTokenRequest__Output, _berth_v1_TokenInfo__Output>
   RolloutControl: MethodDefinition<_berth_v1_RolloutControlRequest, _berth_v1_RolloutView, _berth_v1_RolloutControlRequest__Output, _berth_v1_RolloutView__Output>
+  SetSecret: MethodDefinition<_berth_v1_SetSecretRequest, _berth_v1_SecretInfo, _berth_v1_SetSecretRequest__Output, _berth_v1_SecretInfo__Output>
   Uncordon: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   Unpin: MethodDefinition<_berth_v1_PlaceRequest, _berth_v1_ServiceStatus, _berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus__Output>
   UploadArtifact: MethodDefinition<_berth_v1_ArtifactUpload, _berth_v1_HasArtifactResponse, _berth_v1_ArtifactUpload__Output, _berth_v1_HasArtifactResponse__Output>
