@@ -12,7 +12,7 @@ export function registerToken(program: Command, global: () => GlobalOpts): void 
   token
     .command("create")
     .description("make a token: agent (join) tokens expire and count uses; viewer < operator < admin")
-    .requiredOption("--role <role>", "agent, viewer, operator or admin")
+    .requiredOption("--role <role>", "agent, viewer, operator, admin or lb (follows endpoints and reports, for `berth lb`)")
     .option("--ttl <duration>", "lifetime, e.g. 30m, 24h (agent default 1h; others never expire)")
     .option("--uses <n>", "agent tokens: how many hosts may join with it (default: unlimited within the ttl)")
     .option("--description <text>", "what it is for")
@@ -20,7 +20,7 @@ export function registerToken(program: Command, global: () => GlobalOpts): void 
     .addHelpText("after", "\nExamples:\n  berth token create --role agent --ttl 1h --uses 10\n  berth token create --role viewer --description grafana")
     .action(async (o: { role: string; ttl?: string; uses?: string; description?: string; output: string }) => {
       const format = parseFormat(o.output);
-      if (!isRole(o.role)) throw new CliError(`--role ${o.role}: expected agent, viewer, operator or admin`, EXIT.usage);
+      if (!isRole(o.role)) throw new CliError(`--role ${o.role}: expected agent, viewer, operator, admin or lb`, EXIT.usage);
       const ttlSeconds = o.ttl === undefined ? 0 : Math.ceil(parseDurationFlag("--ttl", o.ttl, { positive: true, max: FLAG_LIMITS.longest }) / 1000);
       const uses = o.uses === undefined ? 0 : Number(o.uses);
       if (!Number.isInteger(uses) || uses < 0 || uses > 1_000_000) throw new CliError(`--uses ${o.uses}: expected a whole number ≥ 1`, EXIT.usage);

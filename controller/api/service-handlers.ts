@@ -24,6 +24,7 @@ import { LOG_MAX_CHUNK_CHARS, LOG_WINDOW_CHARS } from "../../shared/logs/limits.
 import { serveStream } from "./server-stream.js";
 import { closest } from "../../shared/closest.js";
 import { setTimeoutClamped } from "../../shared/timer.js";
+import { endpointsVersion, type LbAppliedBook } from "./lb-handlers.js";
 
 export interface ServiceHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
@@ -32,6 +33,8 @@ export interface ServiceHandlerDeps extends OperatorServiceDeps {
   /** Digests stored on this controller (checked synchronously while planning). */
   artifactsKnown: Set<string>;
   logs: LogRouter;
+  /** What each `berth lb` has applied, sent with the endpoints. */
+  lbs?: LbAppliedBook;
 }
 
 type ServiceHandlers = Pick<
@@ -295,7 +298,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       serveStream(call, {
         method: "WatchEndpoints",
         log: d.log,
-        auth: () => authorize(d, call.metadata, "viewer"),
+        auth: () => authorize(d, call.metadata, ["viewer", "lb"]),
         // Each list is whole: a slow client gets the newest, not every one.
         latestOnly: true,
         start(s) {
@@ -314,10 +317,12 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             const insts = d.state.instancesOf(name);
             if (silentHosts(name, insts, hosts, d.loop.observed).length > 0) return;
             const eps = endpointsOf(svc, insts, hosts, d.loop.observed, now);
-            const json = JSON.stringify(eps);
+            const lbs = d.lbs?.of(name) ?? [];
+            // reported_at_ms moves on every re-report: not a change worth a message.
+            const json = JSON.stringify([eps, lbs.map((l) => ({ ...l, reported_at_ms: 0 }))]);
             if (json !== last) {
               last = json;
-              s.send({ service: name, endpoints: eps });
+              s.send({ service: name, endpoints: eps, version: endpointsVersion(eps), lbs });
             }
             clearTimeout(timer);
             const at = nextEndpointChangeMs(svc, d.loop.observed, now);
@@ -325,6 +330,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             if (at !== undefined) timer = setTimeoutClamped(push, at - now + 5);
           };
           s.onClose(d.loop.onPass(push));
+          if (d.lbs) s.onClose(d.lbs.onChange(name, push));
           push();
         },
       });
