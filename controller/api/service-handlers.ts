@@ -322,7 +322,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             const json = JSON.stringify([eps, lbs.map((l) => ({ ...l, reported_at_ms: 0 }))]);
             if (json !== last) {
               last = json;
-              s.send({ service: name, endpoints: eps, version: endpointsVersion(eps), lbs });
+              s.send({ service: name, endpoints: eps, version: endpointsVersion(eps), lbs, drain_time_ms: svc.spec.update.drainTimeMs });
             }
             clearTimeout(timer);
             const at = nextEndpointChangeMs(svc, d.loop.observed, now);
