@@ -21,6 +21,7 @@ import { registerServices } from "./commands/services.js";
 import { registerRollout } from "./commands/rollout.js";
 import { registerCompletion } from "./commands/completion.js";
 import { registerExec } from "./commands/exec.js";
+import { registerLb } from "./lb/command.js";
 
 /** The whole command tree; importing this module builds it without running it (completion tests walk it). */
 export const program = new Command();
@@ -52,6 +53,7 @@ registerServices(program, global);
 registerRollout(program, global);
 registerCompletion(program);
 registerExec(program, global);
+registerLb(program);
 
 /** Commands that run a daemon rather than call the API take no --addr. */
 const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema", "completion"]);

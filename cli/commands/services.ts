@@ -213,6 +213,17 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
             else if (!printData(format, rows)) {
               if (o.watch) console.log(`--- ${new Date().toISOString()}  ${rows.length} in service`); // ours only
               console.log(rows.length ? table(["INSTANCE", "HOST", "ENDPOINT", "VERSION"], rows.map((r) => [r.instance, r.host, r.endpoint, String(r.revision)])) : "(none in service)");
+              // Per load balancer following the service (`berth lb`): has it applied this list?
+              if (e.lbs.length) {
+                console.log(`\nlist ${e.version}; load balancers:`);
+                const at = (ms: number): string => (ms ? new Date(ms).toISOString() : "-");
+                console.log(
+                  table(
+                    ["LB", "KIND", "APPLIED", "SERVERS", "AT", "ERROR"],
+                    e.lbs.map((l) => [sanitize(l.lb), sanitize(l.kind), l.version === e.version ? "this list" : l.version ? `older (${sanitize(l.version)})` : "none yet", String(l.servers), at(Number(l.applied_at_ms)), sanitize(l.error) || "-"]),
+                  ),
+                );
+              }
             }
           };
           stream.on("data", (e: Endpoints__Output) => {
