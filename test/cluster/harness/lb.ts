@@ -70,7 +70,7 @@ export interface Nginx {
   upstreamFile: string;
   errorLog: string;
   url: string;
-  /** "reconfiguring" notices in nginx's error log: one per reload it took. */
+  /** "SIGHUP received" notices in nginx's error log: one per reload it took. */
   reloads(): Promise<number>;
 }
 
@@ -108,7 +108,7 @@ http {
 `,
   );
   const proc = c.topo.spawn(0, ["/usr/sbin/nginx", "-c", config, "-e", errorLog]);
-  const reloads = async (): Promise<number> => ((await readFile(errorLog, "utf8").catch(() => "")).match(/reconfiguring/g) ?? []).length;
+  const reloads = async (): Promise<number> => ((await readFile(errorLog, "utf8").catch(() => "")).match(/SIGHUP\) received/g) ?? []).length;
   await waitFor(
     async () => {
       if (proc.exitCode !== null) throw new Error(`nginx exited ${proc.exitCode}: ${recentOutput(proc).stderr}`);
