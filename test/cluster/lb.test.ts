@@ -48,6 +48,20 @@ async function lbShowsApplied(c: Cluster, kind: string): Promise<void> {
   );
 }
 
+/**
+ * For each rollout batch (its drain starts drainTime), how long until the load
+ * balancer had taken the drained copy out: the next log line of berth lb matching
+ * `applied` after the batch's event. Both clocks are this machine's.
+ */
+async function propagationMs(c: Cluster, lb: ChildProcess, applied: RegExp): Promise<number[]> {
+  const batches = (await c.events()).filter((e) => e.type === "rollout.batch").map((e) => e.time_ms);
+  const times = recentOutput(lb)
+    .stdout.split("\n")
+    .filter((l) => applied.test(l))
+    .map((l) => Date.parse((JSON.parse(l) as { time: string }).time));
+  return batches.map((b) => (times.find((t) => t >= b) ?? Infinity) - b);
+}
+
 function dump(procs: Record<string, ChildProcess | undefined>): string {
   return Object.entries(procs)
     .map(([k, p]) => (p ? `--- ${k}\n${recentOutput(p).stdout}${recentOutput(p).stderr}` : ""))
@@ -97,7 +111,11 @@ describe("berth lb haproxy: live servers through the runtime API", () => {
     expect(cfg.match(/^\s+server (\S+)/gm)?.map((l) => l.trim().split(" ")[1]).sort()).toEqual(servers);
     await lbShowsApplied(c, "haproxy");
     expect(await lbMetric(c, "berth_lb_changes_applied_total")).toBeGreaterThan(1);
-    console.log(`haproxy rolling update: ${rs.length} requests (${longs.length} long), ${failed(rs).length} failed`);
+    // Out of the load balancer well within drainTime (3 s), so no request reaches a stopping copy.
+    const prop = await propagationMs(c, lb, /state drain/);
+    expect(prop.length).toBe(4);
+    expect(Math.max(...prop)).toBeLessThan(1000);
+    console.log(`haproxy rolling update: ${rs.length} requests (${longs.length} long), ${failed(rs).length} failed; drain → out of HAProxy: ${prop.join(", ")} ms`);
   }, 240_000);
 
   it("the controller killed and restarted: HAProxy's backend is untouched throughout", async () => {
@@ -186,7 +204,11 @@ describe("berth lb nginx: upstream file, nginx -t, reload", () => {
     load = undefined;
     const reloads = (await ng.reloads()) - reloadsBefore;
     const longs = rs.filter((r) => r.kind === "long");
-    console.log(`nginx rolling update: ${rs.length} requests (${longs.length} long), ${failed(rs).length} failed, ${reloads} reloads`);
+    // Debounce (300 ms quiet, at most 1.5 s) plus nginx -t and the reload: within drainTime (3 s).
+    const prop = await propagationMs(c, lb, /upstream file written, checked and reloaded/);
+    console.log(`nginx rolling update: ${rs.length} requests (${longs.length} long), ${failed(rs).length} failed, ${reloads} reloads; drain → out of nginx: ${prop.join(", ")} ms`);
+    expect(prop.length).toBe(4);
+    expect(Math.max(...prop)).toBeLessThan(2500);
     expect(failed(rs)).toEqual([]);
     expect(longs.length).toBeGreaterThan(20);
     expect(longs.every((r) => r.ok)).toBe(true);
