@@ -207,9 +207,16 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
       await withApi(global(), async (api) => {
         await new Promise<void>((resolve, reject) => {
           const stream = api.client.WatchEndpoints({ name }, api.metadata);
+          let lastLine = "";
           const show = (e: Endpoints__Output): void => {
             const rows = e.endpoints.map((x) => ({ instance: x.instance, host: x.host, endpoint: x.port ? `${x.address}:${x.port}` : x.address, epoch: Number(x.epoch), revision: Number(x.revision) }));
-            if (o.watch && format === "json") console.log(JSON.stringify(rows));
+            if (o.watch && format === "json") {
+              // A message that only says what a load balancer applied leaves the list as it was:
+              // the JSON stream stays one line per change of the list.
+              const line = JSON.stringify(rows);
+              if (line !== lastLine) console.log(line);
+              lastLine = line;
+            }
             else if (!printData(format, rows)) {
               if (o.watch) console.log(`--- ${new Date().toISOString()}  ${rows.length} in service`); // ours only
               console.log(rows.length ? table(["INSTANCE", "HOST", "ENDPOINT", "VERSION"], rows.map((r) => [r.instance, r.host, r.endpoint, String(r.revision)])) : "(none in service)");
