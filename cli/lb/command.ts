@@ -58,7 +58,7 @@ export function registerLb(program: Command): void {
     .option("--prefix <dir>", "root every path under this folder (tests, image builds)", "")
     .option("--dry-run", "print every file it would write, and write nothing")
     .argument("<lb-args...>", "after --: haproxy|nginx and its flags")
-    .addHelpText("after", "\nExample:\n  sudo berth lb install --controller 10.0.0.5:7420 --token bo1.… --ca-file ca.crt -- \\\n    haproxy --service web --backend app --socket /run/haproxy/admin.sock --config /etc/haproxy/haproxy.cfg")
+    .addHelpText("after", "\nExample:\n  sudo berth lb install --controller 10.0.0.5:7420 --token bt1.… --ca-file ca.crt -- \\\n    haproxy --service web --backend app --socket /run/haproxy/admin.sock --config /etc/haproxy/haproxy.cfg")
     .action(async (args: string[], o: InstallFlags) => {
       const { runLbInstall } = await import("./install-cmd.js");
       await runLbInstall(args, o);

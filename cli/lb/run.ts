@@ -9,6 +9,7 @@ import type { Endpoints__Output } from "../../shared/gen/berth/v1/Endpoints.js";
 import { createLogger, isLogLevel } from "../../shared/log/logger.js";
 import { MetricsListenError, parseMetricsAddr, serveMetrics, type MetricsServer } from "../../shared/metrics/server.js";
 import { parseDurationMs } from "../../shared/duration.js";
+import { parseHostPort } from "../../shared/addr.js";
 import { resolveClientConfig } from "../config.js";
 import { CliError, EXIT } from "../errors.js";
 import { desiredServers } from "./servers.js";
@@ -96,6 +97,14 @@ export async function runNginx(f: NginxFlags): Promise<void> {
 async function runLb(f: CommonLbFlags, kind: "haproxy" | "nginx", make: (deps: ConstructorParameters<typeof HaproxyDriver>[0]) => Driver): Promise<void> {
   const cfg = await resolveClientConfig({ addr: f.addr });
   const addrs = cfg.addr.split(",").map((a) => a.trim()).filter(Boolean);
+  // Every address now: a bad one found only when the watch rotates to it would end the process.
+  for (const a of addrs) {
+    try {
+      parseHostPort(a);
+    } catch (e) {
+      throw new CliError(`controller address ${a}: ${(e as Error).message}`, EXIT.usage, "give --addr / BERTH_ADDR as HOST:PORT[,HOST:PORT…]");
+    }
+  }
   const lbName = f.name ?? hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 64);
   const port = f.port === undefined ? undefined : Number(f.port);
   let metricsAt;

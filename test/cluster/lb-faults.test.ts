@@ -115,7 +115,8 @@ http {
     const n = (await reloads()) - before;
     console.log(`nginx burst: 20 changes in 1 s → ${n} reloads (berth_lb_reloads_total ${await counter(metrics, "berth_lb_reloads_total")})`);
     expect(n).toBeGreaterThan(0);
-    expect(n).toBeLessThanOrEqual(2);
+    // One when the burst keeps its pace (quiet 300 ms after the last change); a loaded machine stretching it past MAX makes it two or three.
+    expect(n).toBeLessThanOrEqual(3);
     expect(await readFile(upstreamFile, "utf8")).toContain(`server 127.0.0.1:20000; # web-0_h0`);
     expect((await readFile(upstreamFile, "utf8")).match(/server 127/g)).toHaveLength((20 % 5) + 1);
     await d.close();

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { LbInstallError, planLbInstall } from "../../../../cli/lb/install.js";
 import { checkCommon, parseWait } from "../../../../cli/lb/run.js";
 
-const base = { controller: "10.0.0.5:7420", token: "bo1.abc.def", caPem: "-----BEGIN CERTIFICATE-----\n", prefix: "/tmp/p", nodePath: "/usr/bin/node", berthMain: "/opt/berth/dist/cli/main.js" };
+const base = { controller: "10.0.0.5:7420", token: "bt1.abc.def", caPem: "-----BEGIN CERTIFICATE-----\n", prefix: "/tmp/p", nodePath: "/usr/bin/node", berthMain: "/opt/berth/dist/cli/main.js" };
 
 describe("planLbInstall", () => {
   it("writes the token only into a 0600 env file, the CA beside it, and a unit running berth lb with the given flags", () => {
@@ -10,11 +10,11 @@ describe("planLbInstall", () => {
     expect(unit).toBe("berth-lb-web-haproxy.service");
     const env = plan.files.find((f) => f.path.endsWith(".env"))!;
     expect(env).toMatchObject({ path: "/tmp/p/etc/berth/lb-web-haproxy.env", mode: 0o600 });
-    expect(env.content).toContain("BERTH_TOKEN=bo1.abc.def");
+    expect(env.content).toContain("BERTH_TOKEN=bt1.abc.def");
     const u = plan.files.find((f) => f.path.endsWith(".service"))!;
     expect(u.content).toContain('ExecStart=/usr/bin/node /opt/berth/dist/cli/main.js lb haproxy --service web --backend app --socket /run/haproxy/admin.sock --server-options "maxconn 100"');
     expect(u.content).toContain("EnvironmentFile=/etc/berth/lb-web-haproxy.env");
-    expect(u.content).not.toContain("bo1.abc.def");
+    expect(u.content).not.toContain("bt1.abc.def");
   });
 
   it("refuses what it cannot install, naming it", () => {
