@@ -24,6 +24,7 @@ import { GuardStore, type GuardState } from "./failure/guard-state.js";
 import { agentServiceHandlers } from "./api/agent-service.js";
 import { operatorServiceHandlers } from "./api/operator-service.js";
 import { serviceHandlers, serviceOrNotFound } from "./api/service-handlers.js";
+import { LbAppliedBook, lbHandlers } from "./api/lb-handlers.js";
 import { rolloutHandlers } from "./api/rollout-handlers.js";
 import { LogRouter } from "./api/log-router.js";
 import { ExecRouter } from "./api/exec-router.js";
@@ -316,10 +317,12 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const orphaned = await auditOrphanedExecs(audit, now());
     if (orphaned) log.warn({ sessions: orphaned }, "exec sessions cut by the last controller stop are recorded as ended");
     const opDeps = { registry, tokens, events, store, log, now, serviceOf, failoverState, resumeFailover, audit };
+    const lbs = new LbAppliedBook(now);
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, {
       ...operatorServiceHandlers(opDeps),
-      ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets }),
+      ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs }),
       ...secretHandlers({ ...opDeps, state, loop, secrets }),
+      ...lbHandlers({ ...opDeps, state, lbs }),
       ...rolloutHandlers({
         ...opDeps,
         state,

@@ -7,7 +7,7 @@ export function registerToken(program: Command): void {
   token
     .command("create")
     .description("make a token: agent (join) tokens expire and count uses; viewer < operator < admin")
-    .requiredOption("--role <role>", "agent, viewer, operator or admin")
+    .requiredOption("--role <role>", "agent, viewer, operator, admin or lb (follows endpoints and reports, for `berth lb`)")
     .option("--ttl <duration>", "lifetime, e.g. 30m, 24h (agent default 1h; others never expire)")
     .option("--uses <n>", "agent tokens: how many hosts may join with it (default: unlimited within the ttl)")
     .option("--description <text>", "what it is for")

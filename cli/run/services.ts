@@ -165,12 +165,29 @@ export async function endpoints(name: string, o: { watch?: boolean; output: stri
   await withApi(g, async (api) => {
     await new Promise<void>((resolve, reject) => {
       const stream = api.client.WatchEndpoints({ name }, api.metadata);
+      let lastLine = "";
       const show = (e: Endpoints__Output): void => {
         const rows = e.endpoints.map((x) => ({ instance: x.instance, host: x.host, endpoint: x.port ? `${x.address}:${x.port}` : x.address, epoch: Number(x.epoch), revision: Number(x.revision) }));
-        if (o.watch && format === "json") console.log(JSON.stringify(rows));
-        else if (!printData(format, rows)) {
+        if (o.watch && format === "json") {
+          // A message that only says what a load balancer applied leaves the list as it was:
+          // the JSON stream stays one line per change of the list.
+          const line = JSON.stringify(rows);
+          if (line !== lastLine) console.log(line);
+          lastLine = line;
+        } else if (!printData(format, rows)) {
           if (o.watch) console.log(`--- ${new Date().toISOString()}  ${rows.length} in service`); // ours only
           console.log(rows.length ? table(["INSTANCE", "HOST", "ENDPOINT", "VERSION"], rows.map((r) => [r.instance, r.host, r.endpoint, String(r.revision)])) : "(none in service)");
+          // Per load balancer following the service (`berth lb`): has it applied this list?
+          if (e.lbs.length) {
+            console.log(`\nlist ${e.version}; load balancers:`);
+            const at = (ms: number): string => (ms ? new Date(ms).toISOString() : "-");
+            console.log(
+              table(
+                ["LB", "KIND", "APPLIED", "SERVERS", "AT", "ERROR"],
+                e.lbs.map((l) => [sanitize(l.lb), sanitize(l.kind), l.version === e.version ? "this list" : l.version ? `older (${sanitize(l.version)})` : "none yet", String(l.servers), at(Number(l.applied_at_ms)), sanitize(l.error) || "-"]),
+              ),
+            );
+          }
         }
       };
       stream.on("data", (e: Endpoints__Output) => {

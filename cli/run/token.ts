@@ -13,7 +13,7 @@ import { globalsOf, withApi } from "./common.js";
 export async function tokenCreate(o: { role: string; ttl?: string; uses?: string; description?: string; output: string }, cmd: Command): Promise<void> {
   const g = globalsOf(cmd);
   const format = parseFormat(o.output);
-  if (!isRole(o.role)) throw new CliError(`--role ${o.role}: expected agent, viewer, operator or admin`, EXIT.usage);
+  if (!isRole(o.role)) throw new CliError(`--role ${o.role}: expected agent, viewer, operator, admin or lb`, EXIT.usage);
   const ttlSeconds = o.ttl === undefined ? 0 : Math.ceil(parseDurationFlag("--ttl", o.ttl, { positive: true, max: FLAG_LIMITS.longest }) / 1000);
   const uses = o.uses === undefined ? 0 : Number(o.uses);
   if (!Number.isInteger(uses) || uses < 0 || uses > 1_000_000) throw new CliError(`--uses ${o.uses}: expected a whole number ≥ 1`, EXIT.usage);

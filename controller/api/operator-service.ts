@@ -9,7 +9,7 @@ import type { Event } from "../../shared/gen/berth/v1/Event.js";
 import type { Logger } from "../../shared/log/logger.js";
 import type { Store } from "../store/store.js";
 import { AuthError, TokenNotFoundError, type Principal, type TokenInfo, type TokenService } from "../auth/token-service.js";
-import { isRole, roleAllows, type OperatorRole } from "../auth/tokens.js";
+import { isRole, roleAllows, ROLES, type Need, type OperatorRole } from "../auth/tokens.js";
 import { EVENT_PREFIX, matches, type EventLog, type EventRecord } from "../events/event-log.js";
 import { hostStatus, type HostRecord } from "../hosts/host.js";
 import type { HostRegistry } from "../hosts/registry.js";
@@ -49,14 +49,16 @@ export async function authenticate(d: OperatorServiceDeps, md: grpc.Metadata): P
   return d.tokens.authenticate(m[1]!);
 }
 
-export function requireRole(p: Principal, need: OperatorRole): Principal {
-  if (!roleAllows(p.role, need)) {
-    throw new GrpcError(grpc.status.PERMISSION_DENIED, `this needs the ${need} role; the token has ${p.role}`);
+/** `need`: one role, or several of which any will do (WatchEndpoints: viewer or lb). */
+export function requireRole(p: Principal, need: Need | readonly Need[]): Principal {
+  const any: readonly Need[] = typeof need === "string" ? [need] : need;
+  if (!any.some((n) => roleAllows(p.role, n))) {
+    throw new GrpcError(grpc.status.PERMISSION_DENIED, `this needs the ${any.join(" or ")} role; the token has ${p.role}`);
   }
   return p;
 }
 
-export async function authorize(d: OperatorServiceDeps, md: grpc.Metadata, need: OperatorRole): Promise<Principal> {
+export async function authorize(d: OperatorServiceDeps, md: grpc.Metadata, need: Need | readonly Need[]): Promise<Principal> {
   return requireRole(await authenticate(d, md), need);
 }
 
@@ -106,7 +108,7 @@ const eventToWire = (e: EventRecord): Event => ({
 /** Runs a unary handler: authorise, act, map errors; internal errors are logged, not shown. */
 export function unary<Req, Res>(
   d: OperatorServiceDeps,
-  need: OperatorRole,
+  need: Need,
   name: string,
   fn: (req: Req, who: Principal) => Promise<Res>,
   /** `readOnly`: it changes nothing, so only its refusals are audited (HasArtifact needs operator, yet only reads). */
@@ -183,7 +185,7 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
     }),
 
     CreateToken: unary(d, "admin", "CreateToken", async (req: { role: string; ttl_seconds: number; uses: number; description: string }, who) => {
-      if (!isRole(req.role)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `role: "${req.role.slice(0, 32)}" is not one of agent, viewer, operator, admin`);
+      if (!isRole(req.role)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `role: "${req.role.slice(0, 32)}" is not one of ${ROLES.join(", ")}`);
       if (req.ttl_seconds > MAX_TTL_S) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "ttl_seconds: at most 10 years");
       if (req.uses > 0 && req.role !== "agent") throw new GrpcError(grpc.status.INVALID_ARGUMENT, "uses: only agent (join) tokens count uses");
       if (req.description.length > 256) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "description: at most 256 characters");

@@ -27,6 +27,7 @@ import { setTimeoutClamped } from "../../shared/timer.js";
 import { secretsUsed, type SecretStore } from "../secrets/secret-store.js";
 import { redactChanges, redactSpec, seesEnvValues } from "../secrets/redact.js";
 import type { Role } from "../auth/tokens.js";
+import { endpointsVersion, type LbAppliedBook } from "./lb-handlers.js";
 
 export interface ServiceHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
@@ -37,6 +38,8 @@ export interface ServiceHandlerDeps extends OperatorServiceDeps {
   logs: LogRouter;
   /** Secrets the specs may name; absent: none are stored, and a spec naming one is refused. */
   secrets?: SecretStore;
+  /** What each `berth lb` has applied, sent with the endpoints. */
+  lbs?: LbAppliedBook;
 }
 
 type ServiceHandlers = Pick<
@@ -303,7 +306,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       serveStream(call, {
         method: "WatchEndpoints",
         log: d.log,
-        auth: () => authorize(d, call.metadata, "viewer"),
+        auth: () => authorize(d, call.metadata, ["viewer", "lb"]),
         // Each list is whole: a slow client gets the newest, not every one.
         latestOnly: true,
         start(s) {
@@ -322,10 +325,12 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             const insts = d.state.instancesOf(name);
             if (silentHosts(name, insts, hosts, d.loop.observed).length > 0) return;
             const eps = endpointsOf(svc, insts, hosts, d.loop.observed, now);
-            const json = JSON.stringify(eps);
+            const lbs = d.lbs?.of(name) ?? [];
+            // reported_at_ms moves on every re-report: not a change worth a message.
+            const json = JSON.stringify([eps, lbs.map((l) => ({ ...l, reported_at_ms: 0 }))]);
             if (json !== last) {
               last = json;
-              s.send({ service: name, endpoints: eps });
+              s.send({ service: name, endpoints: eps, version: endpointsVersion(eps), lbs, drain_time_ms: svc.spec.update.drainTimeMs });
             }
             clearTimeout(timer);
             const at = nextEndpointChangeMs(svc, d.loop.observed, now);
@@ -333,6 +338,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             if (at !== undefined) timer = setTimeoutClamped(push, at - now + 5);
           };
           s.onClose(d.loop.onPass(push));
+          if (d.lbs) s.onClose(d.lbs.onChange(name, push));
           push();
         },
       });

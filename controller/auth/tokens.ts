@@ -7,9 +7,16 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 export { parseToken, TokenFormatError, type ParsedToken } from "../../shared/token-format.js";
 
-export const ROLES = ["agent", "viewer", "operator", "admin"] as const;
+export const ROLES = ["agent", "viewer", "operator", "admin", "lb"] as const;
 export type Role = (typeof ROLES)[number];
-export type OperatorRole = Exclude<Role, "agent">;
+/** The ranked roles: each allows what the ones below it do. */
+export type OperatorRole = Exclude<Role, "agent" | "lb">;
+/**
+ * What a call needs. "lb" is beside the ranks, not in them: a load balancer host's
+ * token (`berth lb`) may follow endpoints and report what it applied, nothing else —
+ * not even list hosts, so a token stolen from an edge machine reveals little.
+ */
+export type Need = OperatorRole | "lb";
 
 export function isRole(s: string): s is Role {
   return (ROLES as readonly string[]).includes(s);
@@ -17,9 +24,14 @@ export function isRole(s: string): s is Role {
 
 const RANK: Record<OperatorRole, number> = { viewer: 1, operator: 2, admin: 3 };
 
-/** Does a token of role `have` allow a call that needs `need`? Agent tokens never reach the operator API. */
-export function roleAllows(have: Role, need: OperatorRole): boolean {
-  return have !== "agent" && RANK[have] >= RANK[need];
+/**
+ * Does a token of role `have` allow a call that needs `need`? Agent tokens never reach
+ * the operator API; lb tokens only calls that need "lb", which operators may make too.
+ */
+export function roleAllows(have: Role, need: Need): boolean {
+  if (have === "agent") return false;
+  if (have === "lb") return need === "lb";
+  return RANK[have] >= RANK[need === "lb" ? "operator" : need];
 }
 
 export interface TokenRecord {

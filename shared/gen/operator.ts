@@ -27,6 +27,7 @@ import type { HasArtifactResponse as _berth_v1_HasArtifactResponse, HasArtifactR
 import type { Host as _berth_v1_Host, Host__Output as _berth_v1_Host__Output } from './berth/v1/Host.js';
 import type { HostFacts as _berth_v1_HostFacts, HostFacts__Output as _berth_v1_HostFacts__Output } from './berth/v1/HostFacts.js';
 import type { InstanceView as _berth_v1_InstanceView, InstanceView__Output as _berth_v1_InstanceView__Output } from './berth/v1/InstanceView.js';
+import type { LbApplied as _berth_v1_LbApplied, LbApplied__Output as _berth_v1_LbApplied__Output } from './berth/v1/LbApplied.js';
 import type { ListAuditRequest as _berth_v1_ListAuditRequest, ListAuditRequest__Output as _berth_v1_ListAuditRequest__Output } from './berth/v1/ListAuditRequest.js';
 import type { ListAuditResponse as _berth_v1_ListAuditResponse, ListAuditResponse__Output as _berth_v1_ListAuditResponse__Output } from './berth/v1/ListAuditResponse.js';
 import type { ListEventsRequest as _berth_v1_ListEventsRequest, ListEventsRequest__Output as _berth_v1_ListEventsRequest__Output } from './berth/v1/ListEventsRequest.js';
@@ -45,6 +46,7 @@ import type { NetInterface as _berth_v1_NetInterface, NetInterface__Output as _b
 import type { OperatorServiceClient as _berth_v1_OperatorServiceClient, OperatorServiceDefinition as _berth_v1_OperatorServiceDefinition } from './berth/v1/OperatorService.js';
 import type { PlaceRequest as _berth_v1_PlaceRequest, PlaceRequest__Output as _berth_v1_PlaceRequest__Output } from './berth/v1/PlaceRequest.js';
 import type { ReconcileError as _berth_v1_ReconcileError, ReconcileError__Output as _berth_v1_ReconcileError__Output } from './berth/v1/ReconcileError.js';
+import type { ReportLbAppliedResponse as _berth_v1_ReportLbAppliedResponse, ReportLbAppliedResponse__Output as _berth_v1_ReportLbAppliedResponse__Output } from './berth/v1/ReportLbAppliedResponse.js';
 import type { ResumeFailoverRequest as _berth_v1_ResumeFailoverRequest, ResumeFailoverRequest__Output as _berth_v1_ResumeFailoverRequest__Output } from './berth/v1/ResumeFailoverRequest.js';
 import type { RevokeTokenRequest as _berth_v1_RevokeTokenRequest, RevokeTokenRequest__Output as _berth_v1_RevokeTokenRequest__Output } from './berth/v1/RevokeTokenRequest.js';
 import type { RolloutControlRequest as _berth_v1_RolloutControlRequest, RolloutControlRequest__Output as _berth_v1_RolloutControlRequest__Output } from './berth/v1/RolloutControlRequest.js';
@@ -99,6 +101,7 @@ export interface ProtoGrpcType {
       Host: MessageTypeDefinition<_berth_v1_Host, _berth_v1_Host__Output>
       HostFacts: MessageTypeDefinition<_berth_v1_HostFacts, _berth_v1_HostFacts__Output>
       InstanceView: MessageTypeDefinition<_berth_v1_InstanceView, _berth_v1_InstanceView__Output>
+      LbApplied: MessageTypeDefinition<_berth_v1_LbApplied, _berth_v1_LbApplied__Output>
       ListAuditRequest: MessageTypeDefinition<_berth_v1_ListAuditRequest, _berth_v1_ListAuditRequest__Output>
       ListAuditResponse: MessageTypeDefinition<_berth_v1_ListAuditResponse, _berth_v1_ListAuditResponse__Output>
       ListEventsRequest: MessageTypeDefinition<_berth_v1_ListEventsRequest, _berth_v1_ListEventsRequest__Output>
@@ -117,6 +120,7 @@ export interface ProtoGrpcType {
       OperatorService: SubtypeConstructor<typeof grpc.Client, _berth_v1_OperatorServiceClient> & { service: _berth_v1_OperatorServiceDefinition }
       PlaceRequest: MessageTypeDefinition<_berth_v1_PlaceRequest, _berth_v1_PlaceRequest__Output>
       ReconcileError: MessageTypeDefinition<_berth_v1_ReconcileError, _berth_v1_ReconcileError__Output>
+      ReportLbAppliedResponse: MessageTypeDefinition<_berth_v1_ReportLbAppliedResponse, _berth_v1_ReportLbAppliedResponse__Output>
       ResumeFailoverRequest: MessageTypeDefinition<_berth_v1_ResumeFailoverRequest, _berth_v1_ResumeFailoverRequest__Output>
       RevokeTokenRequest: MessageTypeDefinition<_berth_v1_RevokeTokenRequest, _berth_v1_RevokeTokenRequest__Output>
       RolloutControlRequest: MessageTypeDefinition<_berth_v1_RolloutControlRequest, _berth_v1_RolloutControlRequest__Output>

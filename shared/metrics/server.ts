@@ -22,7 +22,7 @@ export function parseMetricsAddr(s: string): HostPort | null {
  * A registry with the process's default metrics (CPU, memory, event loop, GC,
  * handles; names as every Node.js dashboard expects) and `berth_build_info`.
  */
-export function newRegistry(component: "controller" | "agent"): Registry {
+export function newRegistry(component: "controller" | "agent" | "lb"): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Gauge({

@@ -19,8 +19,8 @@ export interface TestController {
   target: string;
   /** A client and the metadata carrying `token`. */
   client(token: string): { client: OperatorServiceClient; md: grpc.Metadata };
-  /** A token of each operator role, made by the bootstrap admin. */
-  tokens: Record<OperatorRole, string>;
+  /** A token of each operator role, and an lb token, made by the bootstrap admin. */
+  tokens: Record<OperatorRole | "lb", string>;
   close(): Promise<void>;
 }
 
@@ -54,8 +54,8 @@ export async function startTestController(opts: Partial<ControllerOptions> = {})
   };
   try {
     const admin = client(handle.adminToken!);
-    const mint = async (role: OperatorRole): Promise<string> => (await unaryP<object, { token: string }>(admin, "CreateToken", { role, description: `test ${role}` })).token;
-    const tokens = { viewer: await mint("viewer"), operator: await mint("operator"), admin: handle.adminToken! };
+    const mint = async (role: OperatorRole | "lb"): Promise<string> => (await unaryP<object, { token: string }>(admin, "CreateToken", { role, description: `test ${role}` })).token;
+    const tokens = { viewer: await mint("viewer"), operator: await mint("operator"), admin: handle.adminToken!, lb: await mint("lb") };
     return { handle, dataDir, target, client, tokens, close };
   } catch (err) {
     await close();

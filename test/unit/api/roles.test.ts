@@ -86,6 +86,14 @@ describe("operator RPC roles", () => {
     expect([grpc.status.PERMISSION_DENIED, grpc.status.UNAUTHENTICATED], `${name} with a ${need} token`).not.toContain(got);
   });
 
+  it.each(Object.keys(service))("%s: an lb token is let through only where the proto says lb", async (name) => {
+    const line = readFileSync(PROTO, "utf8").split("\n").find((l) => new RegExp(`^\\s*rpc\\s+${name}\\s*\\(`).test(l)) ?? "";
+    const c = ctl.client(ctl.tokens.lb);
+    const got = await callAny(c.client as unknown as grpc.Client, service[name]!, c.md);
+    if (/\/\/.*\blb\b/.test(line)) expect(got, `${name} with an lb token`).not.toBe(grpc.status.PERMISSION_DENIED);
+    else expect(got, `${name} with an lb token`).toBe(grpc.status.PERMISSION_DENIED);
+  });
+
   it("HasArtifact is refused to a viewer", async () => {
     const c = ctl.client(ctl.tokens.viewer);
     const err = await new Promise<grpc.ServiceError | null>((resolve) => c.client.HasArtifact({ sha256: "0".repeat(64) }, c.md, (e) => resolve(e)));

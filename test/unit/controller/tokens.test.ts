@@ -44,5 +44,11 @@ describe("tokens", () => {
     expect(roleAllows("operator", "admin")).toBe(false);
     expect(roleAllows("admin", "operator")).toBe(true);
     expect(roleAllows("agent", "viewer")).toBe(false);
+    // lb is beside the ranks: only its own calls, which operators may make too.
+    expect(roleAllows("lb", "lb")).toBe(true);
+    expect(roleAllows("lb", "viewer")).toBe(false);
+    expect(roleAllows("viewer", "lb")).toBe(false);
+    expect(roleAllows("operator", "lb")).toBe(true);
+    expect(roleAllows("agent", "lb")).toBe(false);
   });
 });

@@ -17,6 +17,7 @@ import type { GetHostRequest as _berth_v1_GetHostRequest, GetHostRequest__Output
 import type { HasArtifactRequest as _berth_v1_HasArtifactRequest, HasArtifactRequest__Output as _berth_v1_HasArtifactRequest__Output } from '../../berth/v1/HasArtifactRequest.js';
 import type { HasArtifactResponse as _berth_v1_HasArtifactResponse, HasArtifactResponse__Output as _berth_v1_HasArtifactResponse__Output } from '../../berth/v1/HasArtifactResponse.js';
 import type { Host as _berth_v1_Host, Host__Output as _berth_v1_Host__Output } from '../../berth/v1/Host.js';
+import type { LbApplied as _berth_v1_LbApplied, LbApplied__Output as _berth_v1_LbApplied__Output } from '../../berth/v1/LbApplied.js';
 import type { ListAuditRequest as _berth_v1_ListAuditRequest, ListAuditRequest__Output as _berth_v1_ListAuditRequest__Output } from '../../berth/v1/ListAuditRequest.js';
 import type { ListAuditResponse as _berth_v1_ListAuditResponse, ListAuditResponse__Output as _berth_v1_ListAuditResponse__Output } from '../../berth/v1/ListAuditResponse.js';
 import type { ListEventsRequest as _berth_v1_ListEventsRequest, ListEventsRequest__Output as _berth_v1_ListEventsRequest__Output } from '../../berth/v1/ListEventsRequest.js';
@@ -32,6 +33,7 @@ import type { ListTokensResponse as _berth_v1_ListTokensResponse, ListTokensResp
 import type { LogsChunk as _berth_v1_LogsChunk, LogsChunk__Output as _berth_v1_LogsChunk__Output } from '../../berth/v1/LogsChunk.js';
 import type { LogsRequest as _berth_v1_LogsRequest, LogsRequest__Output as _berth_v1_LogsRequest__Output } from '../../berth/v1/LogsRequest.js';
 import type { PlaceRequest as _berth_v1_PlaceRequest, PlaceRequest__Output as _berth_v1_PlaceRequest__Output } from '../../berth/v1/PlaceRequest.js';
+import type { ReportLbAppliedResponse as _berth_v1_ReportLbAppliedResponse, ReportLbAppliedResponse__Output as _berth_v1_ReportLbAppliedResponse__Output } from '../../berth/v1/ReportLbAppliedResponse.js';
 import type { ResumeFailoverRequest as _berth_v1_ResumeFailoverRequest, ResumeFailoverRequest__Output as _berth_v1_ResumeFailoverRequest__Output } from '../../berth/v1/ResumeFailoverRequest.js';
 import type { RevokeTokenRequest as _berth_v1_RevokeTokenRequest, RevokeTokenRequest__Output as _berth_v1_RevokeTokenRequest__Output } from '../../berth/v1/RevokeTokenRequest.js';
 import type { RolloutControlRequest as _berth_v1_RolloutControlRequest, RolloutControlRequest__Output as _berth_v1_RolloutControlRequest__Output } from '../../berth/v1/RolloutControlRequest.js';
@@ -219,6 +221,15 @@ export interface OperatorServiceClient extends grpc.Client {
   plan(argument: _berth_v1_ApplyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
   plan(argument: _berth_v1_ApplyRequest, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
   
+  ReportLbApplied(argument: _berth_v1_LbApplied, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ReportLbAppliedResponse__Output>): grpc.ClientUnaryCall;
+  ReportLbApplied(argument: _berth_v1_LbApplied, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ReportLbAppliedResponse__Output>): grpc.ClientUnaryCall;
+  ReportLbApplied(argument: _berth_v1_LbApplied, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ReportLbAppliedResponse__Output>): grpc.ClientUnaryCall;
+  ReportLbApplied(argument: _berth_v1_LbApplied, callback: grpc.requestCallback<_berth_v1_ReportLbAppliedResponse__Output>): grpc.ClientUnaryCall;
+  reportLbApplied(argument: _berth_v1_LbApplied, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ReportLbAppliedResponse__Output>): grpc.ClientUnaryCall;
+  reportLbApplied(argument: _berth_v1_LbApplied, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ReportLbAppliedResponse__Output>): grpc.ClientUnaryCall;
+  reportLbApplied(argument: _berth_v1_LbApplied, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ReportLbAppliedResponse__Output>): grpc.ClientUnaryCall;
+  reportLbApplied(argument: _berth_v1_LbApplied, callback: grpc.requestCallback<_berth_v1_ReportLbAppliedResponse__Output>): grpc.ClientUnaryCall;
+  
   ResumeFailover(argument: _berth_v1_ResumeFailoverRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
   ResumeFailover(argument: _berth_v1_ResumeFailoverRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
   ResumeFailover(argument: _berth_v1_ResumeFailoverRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_FailoverState__Output>): grpc.ClientUnaryCall;
@@ -349,6 +360,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   Plan: grpc.handleUnaryCall<_berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse>;
   
+  ReportLbApplied: grpc.handleUnaryCall<_berth_v1_LbApplied__Output, _berth_v1_ReportLbAppliedResponse>;
+  
   ResumeFailover: grpc.handleUnaryCall<_berth_v1_ResumeFailoverRequest__Output, _berth_v1_FailoverState>;
   
   RevokeToken: grpc.handleUnaryCall<_berth_v1_RevokeTokenRequest__Output, _berth_v1_TokenInfo>;
@@ -394,6 +407,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   Logs: MethodDefinition<_berth_v1_LogsRequest, _berth_v1_LogsChunk, _berth_v1_LogsRequest__Output, _berth_v1_LogsChunk__Output>
   Place: MethodDefinition<_berth_v1_PlaceRequest, _berth_v1_ServiceStatus, _berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus__Output>
   Plan: MethodDefinition<_berth_v1_ApplyRequest, _berth_v1_ApplyResponse, _berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse__Output>
+  ReportLbApplied: MethodDefinition<_berth_v1_LbApplied, _berth_v1_ReportLbAppliedResponse, _berth_v1_LbApplied__Output, _berth_v1_ReportLbAppliedResponse__Output>
   ResumeFailover: MethodDefinition<_berth_v1_ResumeFailoverRequest, _berth_v1_FailoverState, _berth_v1_ResumeFailoverRequest__Output, _berth_v1_FailoverState__Output>
   RevokeToken: MethodDefinition<_berth_v1_RevokeTokenRequest, _berth_v1_TokenInfo, _berth_v1_RevokeTokenRequest__Output, _berth_v1_TokenInfo__Output>
   RolloutControl: MethodDefinition<_berth_v1_RolloutControlRequest, _berth_v1_RolloutView, _berth_v1_RolloutControlRequest__Output, _berth_v1_RolloutView__Output>

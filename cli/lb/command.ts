@@ -1,0 +1,66 @@
+/**
+ * `berth lb haproxy|nginx|install`: flags and help only. Each action imports its
+ * implementation when it runs, so no other command loads the load balancer code.
+ */
+import type { Command } from "commander";
+import { DEFAULT_LB_METRICS_ADDR } from "./defaults.js";
+// Types only: erased at build, so this module does not load run.js or install-cmd.js.
+import type { HaproxyFlags, NginxFlags } from "./run.js";
+import type { InstallFlags } from "./install-cmd.js";
+
+const COMMON_HELP = `
+The process follows \`berth endpoints SERVICE -w\` through the controller(s) in
+--addr / BERTH_ADDR (a comma-separated list: any controller of a group), with the
+token in BERTH_TOKEN (an lb token: \`berth token create --role lb\`). A lost watch,
+a refused command or a failed check leaves the load balancer as it is; it retries.`;
+
+export function registerLb(program: Command): void {
+  const lb = program.command("lb").description("keep a load balancer (HAProxy, nginx) in step with a service's endpoints");
+  const common = (c: Command): Command =>
+    c
+      .requiredOption("--service <name>", "the service whose endpoints to follow")
+      .option("--name <name>", "this load balancer's name in `berth endpoints` (default: the hostname)")
+      .option("--port <port>", "the port to send traffic to (default: the service's health check port)")
+      .option("--server-options <text>", 'appended to every server line, e.g. "maxconn 100" or "max_fails=0"')
+      .option("--metrics-addr <host:port>", 'serve Prometheus metrics at http://HOST:PORT/metrics ("off" disables)', DEFAULT_LB_METRICS_ADDR)
+      .option("--log-level <level>", "trace, debug, info, warn, error", "info");
+
+  common(lb.command("haproxy"))
+    .description("keep an HAProxy backend's servers in step, live through the runtime API (no reload)")
+    .requiredOption("--backend <name>", "the backend whose servers berth owns")
+    .requiredOption("--socket <path>", "HAProxy's admin socket (stats socket PATH level admin)")
+    .option("--config <file>", "also keep the backend's server lines in this file, so a restart of HAProxy has them")
+    .addHelpText("after", `${COMMON_HELP}\n\nExample:\n  berth lb haproxy --service web --backend app --socket /run/haproxy/admin.sock --config /etc/haproxy/haproxy.cfg`)
+    .action(async (o: HaproxyFlags) => {
+      const { runHaproxy } = await import("./run.js");
+      await runHaproxy(o);
+    });
+
+  common(lb.command("nginx"))
+    .description("render an nginx upstream file, check it with nginx -t, reload (debounced)")
+    .requiredOption("--upstream-file <file>", "the file to write (include it in nginx's http block)")
+    .option("--upstream <name>", "the upstream block's name (default: the service name, - as _)")
+    .option("--nginx-config <file>", "nginx's main config, for nginx -t -c and nginx -s reload -c")
+    .option("--nginx-bin <path>", "the nginx binary", "nginx")
+    .option("--reload-cmd <command>", "run with /bin/sh -c instead of nginx -s reload")
+    .option("--wait <min[:max]>", "apply once changes are quiet for MIN, at most MAX after the first (default MAX: 4 x MIN)", "500ms:2s")
+    .addHelpText("after", `${COMMON_HELP}\n\nExample:\n  berth lb nginx --service web --upstream-file /etc/nginx/conf.d/web-upstream.conf`)
+    .action(async (o: NginxFlags) => {
+      const { runNginx } = await import("./run.js");
+      await runNginx(o);
+    });
+
+  lb.command("install")
+    .description("install `berth lb` on this load balancer host as a systemd service")
+    .requiredOption("--controller <host:port[,host:port…]>", "the controller(s) to follow")
+    .requiredOption("--token <token>", "an lb token (berth token create --role lb)")
+    .requiredOption("--ca-file <file>", "the controller's ca.crt")
+    .option("--prefix <dir>", "root every path under this folder (tests, image builds)", "")
+    .option("--dry-run", "print every file it would write, and write nothing")
+    .argument("<lb-args...>", "after --: haproxy|nginx and its flags")
+    .addHelpText("after", "\nExample:\n  sudo berth lb install --controller 10.0.0.5:7420 --token bt1.… --ca-file ca.crt -- \\\n    haproxy --service web --backend app --socket /run/haproxy/admin.sock --config /etc/haproxy/haproxy.cfg")
+    .action(async (args: string[], o: InstallFlags) => {
+      const { runLbInstall } = await import("./install-cmd.js");
+      await runLbInstall(args, o);
+    });
+}

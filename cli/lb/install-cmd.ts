@@ -1,0 +1,69 @@
+/** The shell of `berth lb install`: validates, writes what planLbInstall says, starts the unit. */
+import { execFileSync } from "node:child_process";
+import { existsSync, realpathSync } from "node:fs";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseHostPort } from "../../shared/addr.js";
+import { parseToken } from "../../shared/token-format.js";
+import { CliError, EXIT } from "../errors.js";
+import { LbInstallError, planLbInstall } from "./install.js";
+
+export interface InstallFlags {
+  controller: string;
+  token: string;
+  caFile: string;
+  prefix: string;
+  dryRun?: boolean;
+}
+
+export async function runLbInstall(args: string[], o: InstallFlags): Promise<void> {
+  for (const a of o.controller.split(",")) {
+    try {
+      parseHostPort(a.trim());
+    } catch (e) {
+      throw new CliError(`--controller ${a}: ${(e as Error).message}`, EXIT.usage);
+    }
+  }
+  try {
+    if (parseToken(o.token).kind === "join") throw new CliError("--token: this is a join token; make an lb token with `berth token create --role lb`", EXIT.usage);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`--token: ${(e as Error).message}`, EXIT.usage);
+  }
+  let caPem: string;
+  try {
+    caPem = await readFile(o.caFile, "utf8");
+  } catch (e) {
+    throw new CliError(`--ca-file ${o.caFile}: ${(e as Error).message}`, EXIT.usage);
+  }
+  if (!caPem.includes("BEGIN CERTIFICATE")) throw new CliError(`--ca-file ${o.caFile}: not a PEM certificate`, EXIT.usage);
+  // dist/cli/lb/install-cmd.js → dist/cli/main.js
+  const berthMain = realpathSync(join(dirname(fileURLToPath(import.meta.url)), "..", "main.js"));
+  let planned;
+  try {
+    planned = planLbInstall({ args, controller: o.controller, token: o.token, caPem, prefix: o.prefix, nodePath: process.execPath, berthMain });
+  } catch (e) {
+    if (e instanceof LbInstallError) throw new CliError(e.message, EXIT.usage);
+    throw e;
+  }
+  const { plan, unit } = planned;
+  if (o.dryRun) {
+    for (const d of plan.dirs) console.log(`mkdir ${d.path} (mode ${d.mode.toString(8)})`);
+    for (const f of plan.files) console.log(`\n--- ${f.path} (mode ${f.mode.toString(8)})\n${f.path.endsWith(".env") ? f.content.replace(/BERTH_TOKEN=.*/, "BERTH_TOKEN=(the token)") : f.content}`);
+    return;
+  }
+  for (const d of plan.dirs) await mkdir(d.path, { recursive: true, mode: d.mode });
+  for (const f of plan.files) {
+    await writeFile(f.path, f.content, { mode: f.mode });
+    await chmod(f.path, f.mode);
+    console.log(`wrote ${f.path}`);
+  }
+  if (!o.prefix && existsSync("/run/systemd/system")) {
+    execFileSync("systemctl", ["daemon-reload"], { stdio: "inherit" });
+    execFileSync("systemctl", ["enable", "--now", unit], { stdio: "inherit" });
+    console.log(`${unit} enabled and started: \`journalctl -u ${unit.replace(/\.service$/, "")} -f\` shows its log`);
+  } else {
+    console.log(o.prefix ? "--prefix given: systemd left alone" : `systemd is not running here: start it with the ExecStart line of ${plan.files[2]!.path}`);
+  }
+}

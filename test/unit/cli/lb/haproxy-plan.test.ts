@@ -1,0 +1,100 @@
+import { describe, expect, it } from "vitest";
+import { parseServersState, parseStatSessions, planHaproxy, type CurrentServer, type PlanInput } from "../../../../cli/lb/haproxy-plan.js";
+import { desiredServers, serverName } from "../../../../cli/lb/servers.js";
+
+const s = (name: string, address = "10.0.0.2", port = 8080) => ({ name, address, port });
+const cur = (name: string, admin: CurrentServer["admin"], address = "10.0.0.2", port = 8080): CurrentServer => ({ name, address, port, admin });
+const plan = (o: Partial<PlanInput>) => planHaproxy({ backend: "app", desired: [], current: [], conns: new Map(), drainingSince: new Map(), drainTimeMs: 5000, nowMs: 1000, ...o });
+const texts = (p: ReturnType<typeof planHaproxy>) => p.commands.map((c) => c.text);
+
+describe("planHaproxy", () => {
+  it("adds a new copy (it comes in maintenance) and then enables it", () => {
+    expect(texts(plan({ desired: [s("web-0_h1")] }))).toEqual(["add server app/web-0_h1 10.0.0.2:8080", "set server app/web-0_h1 state ready"]);
+  });
+
+  it("does nothing when the backend already has the servers in service", () => {
+    expect(plan({ desired: [s("a")], current: [cur("a", "ready")] }).commands).toEqual([]);
+  });
+
+  it("drains a copy that left at once, remembering since when, and waits while it has connections", () => {
+    const p = plan({ desired: [s("b")], current: [cur("a", "ready"), cur("b", "ready")] });
+    expect(texts(p)).toEqual(["set server app/a state drain"]);
+    expect(p.drainingSince.get("a")).toBe(1000);
+    expect(p.waiting).toEqual(["a"]);
+    const later = plan({ desired: [s("b")], current: [cur("a", "drain"), cur("b", "ready")], conns: new Map([["a", 3]]), drainingSince: p.drainingSince, nowMs: 3000 });
+    expect(later.commands).toEqual([]);
+    expect(later.waiting).toEqual(["a"]);
+  });
+
+  it("deletes a draining server once it holds no connection", () => {
+    const p = plan({ current: [cur("a", "drain")], conns: new Map([["a", 0]]), drainingSince: new Map([["a", 900]]) });
+    expect(texts(p)).toEqual(["set server app/a state maint", "del server app/a"]);
+  });
+
+  it("deletes a draining server with connections once drainTime is over", () => {
+    const p = plan({ current: [cur("a", "drain")], conns: new Map([["a", 2]]), drainingSince: new Map([["a", 1000]]), nowMs: 6000 });
+    expect(texts(p)).toEqual(["set server app/a state maint", "del server app/a"]);
+  });
+
+  it("a drain found after a restart counts from now, and a server whose connections are unknown counts as busy", () => {
+    const p = plan({ current: [cur("a", "drain")], nowMs: 7000 });
+    expect(p.commands).toEqual([]);
+    expect(p.drainingSince.get("a")).toBe(7000);
+  });
+
+  it("retries the delete of a server left in maintenance", () => {
+    expect(texts(plan({ current: [cur("a", "maint")] }))).toEqual(["del server app/a"]);
+  });
+
+  it("enables a copy that comes back while draining, and moves one whose address changed", () => {
+    expect(texts(plan({ desired: [s("a"), s("b", "10.0.0.9", 9090)], current: [cur("a", "drain"), cur("b", "ready")] }))).toEqual([
+      "set server app/a state ready",
+      "set server app/b addr 10.0.0.9 port 9090",
+    ]);
+  });
+
+  it("puts adds before drains, so capacity arrives before any leaves", () => {
+    const kinds = plan({ desired: [s("new")], current: [cur("old", "ready")] }).commands.map((c) => c.kind);
+    expect(kinds).toEqual(["add", "ready", "drain"]);
+  });
+
+  it("appends server options to add server", () => {
+    expect(texts(plan({ desired: [s("a")], serverOptions: " maxconn 50 " }))[0]).toBe("add server app/a 10.0.0.2:8080 maxconn 50");
+  });
+});
+
+describe("desiredServers", () => {
+  it("names each copy by instance and host, skips copies without a port, takes --port over the check's", () => {
+    const eps = [
+      { instance: "web-1", host: "h2", address: "10.0.0.3", port: 8080, epoch: 1, revision: 1 },
+      { instance: "web-0", host: "h1", address: "10.0.0.2", port: 0, epoch: 1, revision: 1 },
+    ];
+    const d = desiredServers(eps);
+    expect(d.servers).toEqual([{ name: "web-1_h2", address: "10.0.0.3", port: 8080 }]);
+    expect(d.skipped[0]).toMatch(/web-0 on h1: .*--port/);
+    expect(desiredServers(eps, 80).servers.map((x) => x.port)).toEqual([80, 80]);
+    expect(serverName("web/0", "h 1")).toBe("web_0_h_1");
+  });
+});
+
+describe("HAProxy's answers", () => {
+  it("parses show servers state by column name, mapping admin bits to ready, drain and maint", () => {
+    const text = `1
+# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port
+3 app 1 s1 127.0.0.1 2 0 1 1 2 1 0 2 0 0 0 0 - 18081 - 0 0 - - 0
+3 app 2 s2 127.0.0.1 0 1 1 1 1 1 0 0 0 0 0 0 - 18082 - 0 0 - - 0
+3 app 3 s3 127.0.0.1 2 8 1 1 1 1 0 0 0 0 0 0 - 18083 - 0 0 - - 0
+`;
+    expect(parseServersState(text, "app")).toEqual([cur("s1", "ready", "127.0.0.1", 18081), cur("s2", "maint", "127.0.0.1", 18082), cur("s3", "drain", "127.0.0.1", 18083)]);
+    expect(() => parseServersState("Can't find backend.\n", "nope")).toThrow(/Can't find backend/);
+  });
+
+  it("parses the sessions per server from show stat", () => {
+    const csv = `# pxname,svname,qcur,qmax,scur,smax
+app,s1,0,0,3,4
+app,BACKEND,0,0,3,4
+other,s1,0,0,9,9
+`;
+    expect(parseStatSessions(csv, "app")).toEqual(new Map([["s1", 3]]));
+  });
+});
