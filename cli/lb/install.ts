@@ -5,7 +5,7 @@
  * berth-lb-SERVICE-KIND.service; enables and starts it where systemd runs.
  */
 import { join } from "node:path";
-import type { InstallPlan } from "../commands/agent-install.js";
+import type { InstallPlan } from "../run/agent-install.js";
 
 export class LbInstallError extends Error {
   constructor(message: string) {

@@ -9,7 +9,7 @@ import type { Event } from "../../shared/gen/berth/v1/Event.js";
 import type { Logger } from "../../shared/log/logger.js";
 import type { Store } from "../store/store.js";
 import { AuthError, TokenNotFoundError, type Principal, type TokenInfo, type TokenService } from "../auth/token-service.js";
-import { isRole, roleAllows, ROLES, type Need, type OperatorRole } from "../auth/tokens.js";
+import { isRole, roleAllows, ROLES, type Need } from "../auth/tokens.js";
 import { EVENT_PREFIX, matches, type EventLog, type EventRecord } from "../events/event-log.js";
 import { hostStatus, type HostRecord } from "../hosts/host.js";
 import type { HostRegistry } from "../hosts/registry.js";
