@@ -70,7 +70,8 @@ export class ReconcileLoop {
   readonly observed = new Map<string, ObservedInstance>();
   private readonly lastSent = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly runner: Coalescer;
+  /** Set while the loop runs (start → stop): on a member that does not lead, kicks do nothing. */
+  private runner: Coalescer | undefined;
   private readonly passListeners = new Set<() => void>();
 
   private readonly commitListeners = new Set<(events: readonly NewEvent[]) => void>();
@@ -97,12 +98,7 @@ export class ReconcileLoop {
       mono?: () => number;
       failover: () => FailoverInput;
     },
-  ) {
-    this.runner = new Coalescer(
-      () => this.pass(),
-      (err) => this.d.log.error({ err }, "reconcile pass failed"),
-    );
-  }
+  ) {}
 
   /** Does this host run a copy (instance, epoch) that the records no longer give it? */
   isSuperseded(hostId: string, instance: string, epoch: number): boolean {
@@ -113,32 +109,42 @@ export class ReconcileLoop {
     return instanceId(a.inst.service, a.inst.slot) !== instance || a.epoch !== epoch;
   }
 
+  /** Starts deciding (this member leads); a loop stopped may be started again, for a new term. */
   start(): void {
+    if (this.runner) return;
+    this.runner = new Coalescer(
+      () => this.pass(),
+      (err) => this.d.log.error({ err }, "reconcile pass failed"),
+    );
     this.timer = setInterval(() => this.kick(), RECONCILE_TICK_MS);
     this.timer.unref();
     this.kick();
   }
 
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     clearInterval(this.timer);
     clearTimeout(this.wake);
-    return this.runner.close();
+    const r = this.runner;
+    this.runner = undefined;
+    await r?.close();
   }
 
   kick(): void {
-    this.runner.kick();
+    this.runner?.kick();
   }
 
   /** Resolves when no pass runs or is queued, without asking for one (tests: what the loop does by itself). */
-  idle(): Promise<void> {
-    return this.runner.settled();
+  async idle(): Promise<void> {
+    await this.runner?.settled();
   }
 
-  /** Resolves after a pass that started after this call has finished. */
+  /** Resolves after a pass that started after this call has finished (at once on a loop not running). */
   async settle(): Promise<void> {
-    await this.runner.settled();
-    this.kick();
-    await this.runner.settled();
+    const r = this.runner;
+    if (!r) return;
+    await r.settled();
+    r.kick();
+    await r.settled();
   }
 
   hostView(rec: HostRecord): HostView {
@@ -231,7 +237,7 @@ export class ReconcileLoop {
     if (d.puts.size || d.deletes.length || d.putRollouts.length || d.putServices.length || events.length) {
       const ok = await state.commit({ putInstances: [...d.puts.values()], deleteInstances: d.deletes, putRollouts: d.putRollouts, putServices: d.putServices, events, readVersion });
       if (!ok) {
-        this.runner.requeue(); // state reloaded: derive again from what is stored
+        this.runner?.requeue(); // state reloaded: derive again from what is stored
         return;
       }
       for (const e of events) {
@@ -240,7 +246,7 @@ export class ReconcileLoop {
       }
       for (const fn of this.commitListeners) fn(events);
       // Only after a commit: a pass that changed nothing would decide the same again, and spin.
-      if (dueNow) this.runner.requeue();
+      if (dueNow) this.runner?.requeue();
     }
     // Only what was committed counts: a pass that lost a conflict is run again and fails again.
     this.errors = errors;

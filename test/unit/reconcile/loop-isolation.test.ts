@@ -52,6 +52,8 @@ describe("reconcile loop: per-service isolation", () => {
     const state = new ServiceState(store, events);
     await state.load();
     loop = new ReconcileLoop({ state, registry, log: createLogger("test", "silent"), now: () => clock.now, failover: () => ({ paused: false, controllerStartedAtMs: T0 }) });
+    // A loop decides only while started (its member leads).
+    loop.start();
     return { state, loop, clock, events: () => events.list({ limit: 1000 }) };
   }
 
