@@ -36,7 +36,7 @@ export class GuardStore {
 
   private constructor(
     private readonly store: Store,
-    private readonly events: Pick<EventLog, "op">,
+    private readonly events: Pick<EventLog, "txn">,
     initial: GuardState,
     /** Set when the stored record could not be read: the guard starts from GUARD_INITIAL. */
     readonly quarantined: Quarantined | undefined,
@@ -45,7 +45,7 @@ export class GuardStore {
   }
 
   /** Reads the stored state; an unreadable record is quarantined (see `quarantined`) and the guard starts unpaused. */
-  static async load(store: Store, events: Pick<EventLog, "op">): Promise<GuardStore> {
+  static async load(store: Store, events: Pick<EventLog, "txn">): Promise<GuardStore> {
     const kv = await store.get(GUARD_KEY);
     if (!kv) return new GuardStore(store, events, GUARD_INITIAL, undefined);
     const d = decodeRecord(GuardStateSchema, kv.value);
@@ -63,7 +63,7 @@ export class GuardStore {
    */
   save(next: GuardState, ev: NewEvent): Promise<void> {
     const run = this.queue.then(async () => {
-      await this.store.txn([], [{ type: "put", key: GUARD_KEY, value: encodeRecord(next) }, this.events.op(ev).op]);
+      await this.events.txn([], [{ type: "put", key: GUARD_KEY, value: encodeRecord(next) }], [ev]);
       this.state = next;
     });
     this.queue = run.catch(() => undefined);

@@ -148,10 +148,7 @@ export class HostRegistry {
   /** Creates a host in one txn with `extra` (e.g. the join token's spent use) and its event. */
   async create(rec: HostRecord, extra: { compares: Compare[]; ops: Op[] }, ev: NewEvent): Promise<boolean> {
     const put: Op = { type: "put", key: hostKey(rec.id), value: encodeRecord(rec) };
-    const res = await this.store.txn(
-      [{ key: hostKey(rec.id), modRevision: 0 }, ...extra.compares],
-      [put, ...extra.ops, this.events.op(ev).op],
-    );
+    const res = await this.events.txn([{ key: hostKey(rec.id), modRevision: 0 }, ...extra.compares], [put, ...extra.ops], [ev]);
     if (res.succeeded) this.hosts.set(rec.id, { rec, modRevision: res.revision });
     return res.succeeded;
   }
@@ -168,8 +165,7 @@ export class HostRegistry {
       const out = change(cached.rec);
       if (!out) return cached.rec;
       const ops: Op[] = [{ type: "put", key: hostKey(id), value: encodeRecord(out.rec) }];
-      if (out.event) ops.push(this.events.op(out.event).op);
-      const res = await this.store.txn([{ key: hostKey(id), modRevision: cached.modRevision }], ops);
+      const res = await this.events.txn([{ key: hostKey(id), modRevision: cached.modRevision }], ops, out.event ? [out.event] : []);
       if (res.succeeded) {
         this.hosts.set(id, { rec: out.rec, modRevision: res.revision });
         return out.rec;

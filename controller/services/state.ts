@@ -344,9 +344,8 @@ export class ServiceState {
       else compares.push({ key: claimKey(h), modRevision: 0 });
     }
     for (const h of released) ops.push({ type: "delete", key: claimKey(h) });
-    for (const e of c.events ?? []) ops.push(this.events.op(e).op);
-    if (!ops.length) return true;
-    const res = await this.store.txn(compares, ops);
+    if (!ops.length && !c.events?.length) return true;
+    const res = await this.events.txn(compares, ops, c.events ?? []);
     if (!res.succeeded) {
       await this.load();
       return false;
