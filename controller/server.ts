@@ -24,7 +24,11 @@ import { hostStatus } from "./hosts/host.js";
 import { DEFAULT_GUARD_SHARE } from "./failure/guard.js";
 import { GuardStore } from "./failure/guard-state.js";
 import { FailoverGuard } from "./failure/failover-guard.js";
-import { localLiveness } from "./failure/liveness.js";
+import { livenessInput, localHeard, mergeLiveness, reportEveryMs, type HostHeard } from "./failure/liveness.js";
+import { LivenessReports } from "./leader/liveness-reports.js";
+import { LivenessReporter } from "./member/liveness-reporter.js";
+import { AssignmentPusher } from "./member/assignments.js";
+import { closeStreamsOfDownHosts } from "./member/host-changes.js";
 import { ArtifactStore } from "./artifacts/artifact-store.js";
 import { ServiceState } from "./services/state.js";
 import { instanceId } from "./services/records.js";
@@ -78,6 +82,19 @@ export interface ControllerOptions {
   idleConnectionMs?: number;
   /** A unary or server-streaming call whose request has not fully arrived in this long is ended. @default REQUEST_ARRIVAL_MS (30 s) */
   requestArrivalMs?: number;
+  /**
+   * The store to use instead of a LevelDB in dataDir: a group's shared store. It is
+   * the caller's: close() leaves it open. @default LevelDB in <dataDir>/store
+   */
+  store?: Store;
+  /** Who decides. @default SoleLeader: this controller, at once and for good */
+  leadership?: Leadership;
+  /**
+   * This member's name in a controller group: set, it writes liveness reports of
+   * the agent streams it holds, and reads the other members' when it leads
+   * (failure/liveness.ts). Unset: a lone controller, which hears every host itself.
+   */
+  member?: string;
 }
 
 export interface ControllerHandle {
@@ -102,7 +119,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   const ttlMs = opts.ttlMs ?? 5000;
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openLevelStore(join(opts.dataDir, "store"));
+  const ownStore = !opts.store;
+  const store = opts.store ?? (await openLevelStore(join(opts.dataDir, "store")));
+  // Follows of the store, undone on close or a failed start (the store may be a group's, and stay open).
+  const stops: (() => void | Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const f of stops.splice(0).reverse()) await f();
+  };
   try {
     const ca = await loadCa(store);
     const fingerprint = caFingerprint(ca.certPem);
@@ -122,15 +145,36 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // must not keep the controller down (the reconcile loop reports a service's own).
     for (const q of await registry.load()) await reportQuarantined(q, "its host must join again (berth agent install)");
     await state.load();
+    // Every member writes these records (an apply through any member, the leader's
+    // placements and host judgements): the caches follow the store from the revision
+    // they loaded at, so what another member writes lands here too.
+    await registry.follow();
+    stops.push(() => registry.unfollow());
+    await state.follow();
+    stops.push(() => state.unfollow());
+    const assignments = new AssignmentPusher(state, registry);
+    stops.push(() => assignments.close());
+    stops.push(closeStreamsOfDownHosts(registry, log));
     const artifacts = new ArtifactStore(join(opts.dataDir, "artifacts"));
     await artifacts.init();
     const artifactsKnown = new Set((await readdir(join(opts.dataDir, "artifacts"))).filter((f) => /^[0-9a-f]{64}$/.test(f)));
     const guardStore = await GuardStore.load(store, events);
     if (guardStore.quarantined) await reportQuarantined(guardStore.quarantined, "the guard starts unpaused");
+    await guardStore.follow();
+    stops.push(() => guardStore.unfollow());
+    // In a group, heartbeats other members receive reach this one through their liveness reports.
+    const reportMs = reportEveryMs(ttlMs);
+    const reports = opts.member === undefined ? undefined : new LivenessReports({ store, self: opts.member, mono, log });
+    if (reports) {
+      await reports.follow();
+      stops.push(() => reports.close());
+    }
+    const heard = (): Map<string, HostHeard> => (reports ? mergeLiveness(localHeard(registry), reports.received()) : localHeard(registry));
     const guard = new FailoverGuard({
       store: guardStore,
       hosts: () => registry.all(),
-      lastHeartbeatMono: (id) => registry.live.get(id)?.lastHeartbeatMono,
+      lastHeartbeatMono: (id) => (reports ? heard().get(id)?.lastHeartbeatMono : registry.live.get(id)?.lastHeartbeatMono),
+      reportLagMs: reports ? reportMs : 0,
       now,
       mono,
       heartbeatIntervalMs,
@@ -163,13 +207,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       await events.append({ type: "token.created", message: `bootstrap admin token ${minted.record.id} created` });
     }
 
-    const leadership: Leadership = new SoleLeader();
+    const leadership: Leadership = opts.leadership ?? new SoleLeader();
     let term: LeaderRun | undefined;
     const protos = loadProtos();
     const grpcServer = newGrpcServer(opts, [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, artifacts, logs, events, metrics, execs }),
+      agentServiceHandlers({ registry, tokens, ca, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, artifacts, logs, events, metrics, execs }),
     );
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
@@ -231,9 +275,14 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // have their instances replaced while they still run them.
     await leadership.run(() => {
       leadingSinceMono = mono();
-      term = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: opts.graceMs, liveness: () => localLiveness(registry) });
+      term = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: opts.graceMs, liveness: () => livenessInput(registry.all(), heard()) });
       return term;
     });
+    if (opts.member !== undefined) {
+      const reporter = new LivenessReporter({ store, registry, member: opts.member, mono, reportMs, log });
+      reporter.start();
+      stops.push(() => reporter.close());
+    }
     log.info({ addr: formatHostPort(address), metrics: metricsServer ? formatHostPort(metricsServer.address) : "off", hosts: registry.all().length, ca: fingerprint.slice(0, 16) }, "controller started");
 
     let closing: Promise<void> | undefined;
@@ -248,17 +297,19 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         closing ??= (async () => {
           await metricsServer?.close();
           await leadership.close();
+          await stopAll();
           for (const l of registry.live.values()) l.disconnect?.("controller shutting down");
           await shutdownGrpcServer(grpcServer);
           await audit.close().catch((err: unknown) => log.error({ err }, "writing aggregated refusals to the audit log failed"));
-          await store.close();
+          if (ownStore) await store.close();
           log.info("controller stopped");
         })();
         return closing;
       },
     };
   } catch (err) {
-    await store.close();
+    await stopAll();
+    if (ownStore) await store.close();
     throw err;
   }
 }

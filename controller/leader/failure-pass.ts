@@ -9,6 +9,7 @@ import type { Logger } from "../../shared/log/logger.js";
 import { judgeLiveness, type DetectorConfig, type LivenessInput } from "../failure/detector.js";
 import type { FailoverGuard } from "../failure/failover-guard.js";
 import type { HostRegistry } from "../hosts/registry.js";
+import { closeStream } from "../member/host-changes.js";
 
 export interface FailurePassDeps {
   registry: HostRegistry;
@@ -33,16 +34,10 @@ export async function failurePass(d: FailurePassDeps, detector: DetectorConfig):
         tr.to === "down" ? `no heartbeat for ${(tr.silentForMs / 1000).toFixed(1)}s (ttl ${d.ttlMs / 1000}s)` : type === "host.ready" ? "ready" : "back: heartbeats resumed";
       if (tr.to === "down") {
         d.log.warn({ host: rec.id, silentMs: tr.silentForMs }, "host down");
-        // A host declared down comes back only through a new Hello, where it
-        // says what it runs (and is fenced): its old stream, stalled behind
-        // a cut link, may deliver stale heartbeats when the link heals.
-        const live = d.registry.live.get(rec.id);
-        live?.disconnect?.("host declared down");
-        if (live) {
-          live.disconnect = undefined;
-          live.send = undefined;
-          live.streamId = undefined;
-        }
+        // The member holding a host declared down closes its stream when the record
+        // reaches it (member/host-changes.ts). The leader closes its own before it
+        // writes, so no heartbeat of that stream can land between the write and then.
+        closeStream(d.registry, rec.id, "host declared down");
       } else d.log.info({ host: rec.id }, type === "host.ready" ? "host ready" : "host back");
       return { rec: { ...rec, health: tr.to, healthSinceMs: t }, event: { type, host: rec.id, message } };
     });

@@ -8,12 +8,11 @@
 import { monoMs } from "../../shared/clock.js";
 import type { Logger } from "../../shared/log/logger.js";
 import { Coalescer } from "../../shared/coalesce.js";
-import type { Assignment } from "../../shared/gen/berth/v1/Assignment.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { NewEvent } from "../events/event-log.js";
 import type { ServiceState } from "../services/state.js";
-import { instanceId, specOf, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+import { type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
 import type { RolloutState } from "../rollout/next-step.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { due as isDue, errorMessage, failed, quarantined, type UnitError } from "./unit-errors.js";
@@ -68,7 +67,6 @@ export class ReconcileLoop {
   private wake: NodeJS.Timeout | undefined;
   /** host id → what the host reports running */
   readonly observed = new Map<string, ObservedInstance>();
-  private readonly lastSent = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   /** Set while the loop runs (start → stop): on a member that does not lead, kicks do nothing. */
   private runner: Coalescer | undefined;
@@ -99,15 +97,6 @@ export class ReconcileLoop {
       failover: () => FailoverInput;
     },
   ) {}
-
-  /** Does this host run a copy (instance, epoch) that the records no longer give it? */
-  isSuperseded(hostId: string, instance: string, epoch: number): boolean {
-    // Held by a record this controller cannot read: whatever runs there is not ours to judge.
-    if (this.d.state.blockedHosts().has(hostId)) return false;
-    const a = this.d.state.hostAssignments().get(hostId);
-    if (!a) return true;
-    return instanceId(a.inst.service, a.inst.slot) !== instance || a.epoch !== epoch;
-  }
 
   /** Starts deciding (this member leads); a loop stopped may be started again, for a new term. */
   start(): void {
@@ -255,7 +244,6 @@ export class ReconcileLoop {
     for (const id of d.drained) {
       await this.d.registry.update(id, (r) => (r.draining ? { rec: { ...r, draining: false, cordoned: true }, event: { type: "host.drained", host: id, message: "drained: no instance left; stays cordoned" } } : undefined));
     }
-    this.pushAssignments();
     for (const fn of this.passListeners) fn();
   }
 
@@ -312,52 +300,5 @@ export class ReconcileLoop {
       wakeAtMs: Math.min(out.wakeAtMs ?? Number.POSITIVE_INFINITY, ro.wakeAtMs ?? Number.POSITIVE_INFINITY),
       after: [...after.values()],
     };
-  }
-
-  /**
-   * The host's whole desired state (DESIGN.md: re-sent whole on change and
-   * reconnect); undefined when it cannot be told — the host is held by a record
-   * this controller cannot read, or its service's record is unreadable. The host is
-   * then sent nothing and keeps what it runs: "none" would stop it.
-   */
-  assignmentFor(hostId: string): Assignment | undefined {
-    const none = { service: "", instance: "", epoch: 0, revision: 0, spec_json: "" };
-    const a = this.d.state.hostAssignments().get(hostId);
-    if (!a) return this.d.state.blockedHosts().has(hostId) ? undefined : none;
-    const svc = this.d.state.service(a.inst.service);
-    if (!svc) return this.d.state.quarantinedReason(a.inst.service) === undefined ? none : undefined;
-    return { service: svc.name, instance: instanceId(svc.name, a.inst.slot), epoch: a.epoch, revision: a.revision, spec_json: JSON.stringify(specOf(svc, a.revision)) };
-  }
-
-  /** The records' version at the last push: assignments derive from the records alone. */
-  private pushedVersion = -1;
-
-  /**
-   * Sends each connected host its assignment when it differs from what it was last
-   * sent. Assignments depend only on the records, so a pass that changed none sends
-   * nothing and serializes nothing; a (re)connecting host is sent its own by sendAssignment.
-   */
-  pushAssignments(): void {
-    if (this.d.state.version === this.pushedVersion) return;
-    this.pushedVersion = this.d.state.version;
-    for (const [id, live] of this.d.registry.live) {
-      if (!live.send) continue;
-      const a = this.assignmentFor(id);
-      if (!a) continue;
-      const json = JSON.stringify(a);
-      if (this.lastSent.get(id) === json) continue;
-      this.lastSent.set(id, json);
-      live.send({ assignment: a });
-    }
-  }
-
-  /** On (re)connect the host gets its assignment whatever it was sent before. */
-  sendAssignment(hostId: string): void {
-    const live = this.d.registry.live.get(hostId);
-    if (!live?.send) return;
-    const a = this.assignmentFor(hostId);
-    if (!a) return;
-    this.lastSent.set(hostId, JSON.stringify(a));
-    live.send({ assignment: a });
   }
 }

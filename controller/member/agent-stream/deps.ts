@@ -10,6 +10,8 @@ import type { ArtifactStore } from "../../artifacts/artifact-store.js";
 import type { LogRouter } from "../api/log-router.js";
 import type { ExecRouter } from "../api/exec-router.js";
 import type { EventLog } from "../../events/event-log.js";
+import type { ServiceState } from "../../services/state.js";
+import type { AssignmentPusher } from "../assignments.js";
 
 export interface AgentServiceDeps {
   registry: HostRegistry;
@@ -23,7 +25,11 @@ export interface AgentServiceDeps {
   ttlMs: number;
   /** Called after any host's liveness may have changed, so the detector runs now. */
   onLiveness: () => void;
+  /** Kicked when what a host runs or reports changes (does nothing on a member that does not lead). */
   loop: ReconcileLoop;
+  /** The records: which copies a host's Hello names are superseded. */
+  state: ServiceState;
+  assignments: AssignmentPusher;
   artifacts: ArtifactStore;
   logs: LogRouter;
   /** Exec sessions relayed over agent streams; they end with their host's stream. */

@@ -8,6 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { Hello__Output } from "../../../shared/gen/berth/v1/Hello.js";
 import { monoMs } from "../../../shared/clock.js";
 import { announceFencing, fencingSet } from "../../failure/fencing.js";
+import { isSuperseded } from "../../services/assignment.js";
 import { GrpcError } from "../api/errors.js";
 import { validateAdvertiseAddr, validateDigests, validateFacts, validateLabels } from "../api/validate.js";
 import { peerAddress } from "./cert-host.js";
@@ -31,11 +32,12 @@ export async function onHello(d: AgentServiceDeps, s: AgentStream, h: Hello__Out
   };
   live.send = s.send;
   live.streamId = s.sid;
+  live.connectedAtMs = d.now();
   live.lastHeartbeatMs = d.now();
   live.lastHeartbeatMono = (d.mono ?? monoMs)();
   live.artifacts = validateDigests(h.artifacts, "hello.artifacts");
   // It gets "none" for a superseded copy below, and stays out of ready until it reports it stopped.
-  live.fencing = fencingSet(h.running, (instance, epoch) => d.loop.isSuperseded(hostId, instance, epoch));
+  live.fencing = fencingSet(h.running, (instance, epoch) => isSuperseded(d.state, hostId, instance, epoch));
   await announceFencing(hostId, live.fencing, h.running, log, (ev) => d.events.append(ev));
   s.greeted = true;
   await d.registry.update(hostId, (rec) => {
@@ -43,7 +45,7 @@ export async function onHello(d: AgentServiceDeps, s: AgentStream, h: Hello__Out
     return changed ? { rec: { ...rec, facts, labels, advertiseAddr: advertise } } : undefined;
   });
   s.send({ welcome: { host_id: hostId, heartbeat_interval_ms: d.heartbeatIntervalMs, ttl_ms: d.ttlMs, advertise_addr: advertise } });
-  d.loop.sendAssignment(hostId);
+  d.assignments.sendTo(hostId);
   d.loop.kick();
   log.info({ addr: advertise }, "agent connected");
   d.onLiveness();

@@ -1,0 +1,32 @@
+/**
+ * A host's whole desired state (DESIGN.md: re-sent whole on change and
+ * reconnect), derived from the records alone.
+ */
+import type { Assignment } from "../../shared/gen/berth/v1/Assignment.js";
+import { instanceId, specOf } from "./records.js";
+import type { ServiceState } from "./state.js";
+
+type Records = Pick<ServiceState, "hostAssignments" | "blockedHosts" | "service" | "quarantinedReason">;
+
+/**
+ * The assignment of a host; undefined when it cannot be told — the host is held by
+ * a record this controller cannot read, or its service's record is unreadable. The
+ * host is then sent nothing and keeps what it runs: "none" would stop it.
+ */
+export function assignmentFor(state: Records, hostId: string): Assignment | undefined {
+  const none = { service: "", instance: "", epoch: 0, revision: 0, spec_json: "" };
+  const a = state.hostAssignments().get(hostId);
+  if (!a) return state.blockedHosts().has(hostId) ? undefined : none;
+  const svc = state.service(a.inst.service);
+  if (!svc) return state.quarantinedReason(a.inst.service) === undefined ? none : undefined;
+  return { service: svc.name, instance: instanceId(svc.name, a.inst.slot), epoch: a.epoch, revision: a.revision, spec_json: JSON.stringify(specOf(svc, a.revision)) };
+}
+
+/** Does this host run a copy (instance, epoch) that the records no longer give it? */
+export function isSuperseded(state: Pick<ServiceState, "hostAssignments" | "blockedHosts">, hostId: string, instance: string, epoch: number): boolean {
+  // Held by a record this controller cannot read: whatever runs there is not ours to judge.
+  if (state.blockedHosts().has(hostId)) return false;
+  const a = state.hostAssignments().get(hostId);
+  if (!a) return true;
+  return instanceId(a.inst.service, a.inst.slot) !== instance || a.epoch !== epoch;
+}
