@@ -107,6 +107,8 @@ export class ServiceState {
   private blocked: { version: number; hosts: ReadonlySet<string> } | undefined;
   private readonly listeners = new Set<() => void>();
   private watchers: Watcher[] = [];
+  /** Commits waiting for the watch to reach their revision. */
+  private waiters: { revision: number; resolve: () => void }[] = [];
   /** The revision of the last load; follow() starts after it. */
   private loadedAt = 0;
   /** Bumped whenever the cached records change: derived views are kept per version. */
@@ -127,10 +129,10 @@ export class ServiceState {
   private _storeRevision = 0;
 
   /**
-   * A store revision the cached records are current at: services, instances and
-   * rollouts are written only through this class (one writer: the controller, or
-   * a group's leader), so every such write up to it is in the cache. `berth plan`
-   * reports it, and `apply --check-revision` checks against it.
+   * A store revision the cached records are current at: every write to services,
+   * instances and rollouts up to it — this member's own, and (following) every
+   * other member's the watch has delivered — is in the cache. `berth plan` reports
+   * it, and `apply --check-revision` checks against the store's own history.
    */
   get storeRevision(): number {
     return this._storeRevision;
@@ -190,11 +192,14 @@ export class ServiceState {
    */
   async follow(): Promise<void> {
     const from = this.loadedAt + 1;
-    this.watchers = await Promise.all([SERVICE_PREFIX, INSTANCE_PREFIX, ROLLOUT_PREFIX, CLAIM_PREFIX].map((p) => this.store.watch(p, (ev) => this.apply(ev), { fromRevision: from })));
+    // One watch over every key, not one per prefix: changes then arrive in revision
+    // order across the four, so storeRevision never runs ahead of what the cache holds.
+    this.watchers = [await this.store.watch("", (ev) => this.apply(ev), { fromRevision: from })];
   }
 
   unfollow(): void {
     for (const w of this.watchers.splice(0)) w.close();
+    for (const w of this.waiters.splice(0)) w.resolve();
   }
 
   /** The revision of what the cache holds for a key (0: nothing, and never deleted). */
@@ -212,7 +217,19 @@ export class ServiceState {
 
   /** One change from the store; ignored when the cache already holds it or a newer one. */
   private apply(ev: WatchEvent): void {
+    this.applyChange(ev);
+    const due = this.waiters.filter((w) => w.revision <= this._storeRevision);
+    if (!due.length) return;
+    this.waiters = this.waiters.filter((w) => w.revision > this._storeRevision);
+    for (const w of due) w.resolve();
+  }
+
+  private applyChange(ev: WatchEvent): void {
     const key = ev.type === "put" ? ev.kv.key : ev.key;
+    if (![SERVICE_PREFIX, INSTANCE_PREFIX, ROLLOUT_PREFIX, CLAIM_PREFIX].some((p) => key.startsWith(p))) {
+      this._storeRevision = Math.max(this._storeRevision, ev.revision);
+      return;
+    }
     if (ev.revision <= this.heldRevision(key)) return;
     this.services.delete(key);
     this.instances.delete(key);
@@ -438,7 +455,11 @@ export class ServiceState {
       else await this.load();
       return false;
     }
-    this._storeRevision = Math.max(this._storeRevision, res.revision);
+    // Following, the watch advances it (a write of another member's at a lower revision
+    // may not have arrived yet); the commit returns once it has, so what this member
+    // reports next (`berth plan`'s revision) includes its own write.
+    if (!this.watchers.length) this._storeRevision = Math.max(this._storeRevision, res.revision);
+    else if (this._storeRevision < res.revision) await new Promise<void>((resolve) => this.waiters.push({ revision: res.revision, resolve }));
     // One txn, one revision: every key it wrote now has that modRevision — unless the
     // watch has already brought this change, or a newer one (another member's, after it).
     const written = new Map<string, { map: Map<string, Cached<unknown>>; rec: unknown }>();
