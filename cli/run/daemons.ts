@@ -129,7 +129,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
     // A path is resolved here, so the controller's messages name the absolute dir.
     store = where.kind === "level" ? resolve(where.dir) : o.store;
   }
-  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { store } : {}), etcdTls, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile) }).catch(startFailure);
+  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile) }).catch(startFailure);
   if (c.adminToken) {
     // The token itself never goes to stdout or stderr: a daemon's output ends in a
     // journal or a log file that others may read. It is in a 0600 file and, for this

@@ -3,8 +3,9 @@
  * store under `events/<seq>` so it survives restarts and `berth events -f` can
  * follow it with a store watch. Events are written in the same txn as the state
  * change they describe, so the log never claims a change that did not happen.
+ * Every member of a controller group appends; their seqs never collide.
  */
-import type { Op, Store } from "../store/store.js";
+import type { Compare, Op, Store, TxnResult } from "../store/store.js";
 import { SeqLog } from "../store/seq-log.js";
 
 export const EVENT_PREFIX = "events/";
@@ -34,9 +35,12 @@ export class EventLog {
     return this.log.init();
   }
 
-  /** An op that appends the event, to put in the txn of the change it describes. */
-  op(ev: NewEvent): { op: Op; record: EventRecord } {
-    return this.log.op(fields(ev));
+  /**
+   * Commits a change with the events that describe it, in one txn: all or nothing.
+   * The seqs are taken there (controller/store/seq-log.ts), so members never collide.
+   */
+  txn(compares: Compare[], ops: Op[], events: readonly NewEvent[]): Promise<TxnResult> {
+    return this.log.txn(compares, ops, events.map(fields)).then((r) => r.res);
   }
 
   append(ev: NewEvent): Promise<EventRecord> {

@@ -6,11 +6,13 @@
  * Stored first, then held: memory changes only once the store has the new state,
  * so a write that fails leaves both as they were, and a restarted controller
  * finds what the last one acted on. Saves run one at a time, in call order.
+ * In a controller group any member may save (an operator's resume) and the
+ * leader pauses: follow() keeps every member's copy on what is stored.
  */
 import { z } from "zod";
 import type { Same } from "../../shared/same-type.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
-import type { Store } from "../store/store.js";
+import type { Store, Watcher } from "../store/store.js";
 import { decodeRecord, encodeRecord, type Quarantined } from "../store/record.js";
 
 export const GUARD_KEY = "failover/guard";
@@ -33,24 +35,52 @@ export const GUARD_INITIAL: GuardState = { paused: false, reason: "", sinceMs: 0
 export class GuardStore {
   private state: GuardState;
   private queue: Promise<void> = Promise.resolve();
+  private watcher: Watcher | undefined;
 
   private constructor(
     private readonly store: Store,
-    private readonly events: Pick<EventLog, "op">,
+    private readonly events: Pick<EventLog, "txn">,
     initial: GuardState,
     /** Set when the stored record could not be read: the guard starts from GUARD_INITIAL. */
     readonly quarantined: Quarantined | undefined,
+    /** The store revision the state was read at, then the modRevision of the state held. */
+    private modRevision: number,
   ) {
     this.state = initial;
   }
 
   /** Reads the stored state; an unreadable record is quarantined (see `quarantined`) and the guard starts unpaused. */
-  static async load(store: Store, events: Pick<EventLog, "op">): Promise<GuardStore> {
+  static async load(store: Store, events: Pick<EventLog, "txn">): Promise<GuardStore> {
+    const at = await store.revision();
     const kv = await store.get(GUARD_KEY);
-    if (!kv) return new GuardStore(store, events, GUARD_INITIAL, undefined);
+    if (!kv) return new GuardStore(store, events, GUARD_INITIAL, undefined, at);
     const d = decodeRecord(GuardStateSchema, kv.value);
-    if (d.ok) return new GuardStore(store, events, d.rec, undefined);
-    return new GuardStore(store, events, GUARD_INITIAL, { key: kv.key, reason: d.reason, modRevision: kv.modRevision });
+    if (d.ok) return new GuardStore(store, events, d.rec, undefined, Math.max(at, kv.modRevision));
+    return new GuardStore(store, events, GUARD_INITIAL, { key: kv.key, reason: d.reason, modRevision: kv.modRevision }, Math.max(at, kv.modRevision));
+  }
+
+  /** Follows what any member stores from the revision the state was read at; an unreadable write is ignored (the held state stays). */
+  async follow(): Promise<void> {
+    this.watcher = await this.store.watch(
+      GUARD_KEY,
+      (ev) => {
+        if (ev.type !== "put" || ev.kv.key !== GUARD_KEY) return;
+        const d = decodeRecord(GuardStateSchema, ev.kv.value);
+        if (d.ok) this.hold(d.rec, ev.revision);
+      },
+      { fromRevision: this.modRevision + 1 },
+    );
+  }
+
+  unfollow(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  private hold(next: GuardState, modRevision: number): void {
+    if (modRevision <= this.modRevision) return;
+    this.state = next;
+    this.modRevision = modRevision;
   }
 
   get current(): GuardState {
@@ -63,8 +93,8 @@ export class GuardStore {
    */
   save(next: GuardState, ev: NewEvent): Promise<void> {
     const run = this.queue.then(async () => {
-      await this.store.txn([], [{ type: "put", key: GUARD_KEY, value: encodeRecord(next) }, this.events.op(ev).op]);
-      this.state = next;
+      const res = await this.events.txn([], [{ type: "put", key: GUARD_KEY, value: encodeRecord(next) }], [ev]);
+      this.hold(next, res.revision);
     });
     this.queue = run.catch(() => undefined);
     return run;

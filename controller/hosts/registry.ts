@@ -4,10 +4,15 @@
  * the latest usage, the open stream. Heartbeats never touch the store: at 1 Hz
  * from thousands of hosts they would only wear it out; a restarted controller
  * re-learns them within one heartbeat, and gives every host a TTL of grace.
+ *
+ * The stored records follow the store (follow()): in a controller group another
+ * member writes them too (the leader's failure detector, a member's join or
+ * Hello), and a member acts on what changed (onChange) — the one holding a host's
+ * stream closes it when the leader declares the host down.
  */
 import type { Usage__Output } from "../../shared/gen/berth/v1/Usage.js";
 import type { ControllerMessage } from "../../shared/gen/berth/v1/ControllerMessage.js";
-import type { Compare, Op, Store } from "../store/store.js";
+import type { Compare, Op, Store, WatchEvent, Watcher } from "../store/store.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
 import { HOST_PREFIX, HostRecordSchema, hostKey, type HostRecord } from "./host.js";
 import { decodeRecord, encodeRecord, type Quarantined } from "../store/record.js";
@@ -29,6 +34,8 @@ export interface HostLive {
   /** Sends on the host's current stream; set while one is open. */
   send?: (m: ControllerMessage) => void;
   streamId?: number;
+  /** Wall clock of the Hello that opened the current stream. */
+  connectedAtMs?: number;
   /** Artifact digests the host holds (from its Hello, plus what it installed since). */
   artifacts: string[];
   /** Instances the host still runs that were superseded (lower epoch, or moved away): fenced until stopped. */
@@ -107,8 +114,63 @@ export class HostRegistry {
   /** Host records that failed validation on load: not used (their host is unknown until it joins again). */
   readonly quarantined: Quarantined[] = [];
 
+  private readonly listeners = new Set<(prev: HostRecord | undefined, next: HostRecord | undefined) => void>();
+  private watcher: Watcher | undefined;
+  /** The revision load() read at: follow() starts after it. */
+  private loadedAt = 0;
+  /** Hosts deleted, and at which revision: an older put the watch replays must not bring them back. */
+  private readonly tombs = new Map<string, number>();
+
+  /** Called after every change of a stored host record, whoever made it (next undefined: deleted). Returns the unsubscribe. */
+  onChange(fn: (prev: HostRecord | undefined, next: HostRecord | undefined) => void): () => void {
+    this.listeners.add(fn);
+    return () => void this.listeners.delete(fn);
+  }
+
+  /** Holds `rec` at `modRevision` unless what is held is as new; tells the listeners. */
+  private hold(id: string, rec: HostRecord | undefined, modRevision: number): void {
+    const prev = this.hosts.get(id);
+    if (modRevision <= (prev?.modRevision ?? this.tombs.get(id) ?? 0)) return;
+    if (rec) {
+      this.hosts.set(id, { rec, modRevision });
+      this.tombs.delete(id);
+    } else {
+      this.hosts.delete(id);
+      this.tombs.set(id, modRevision);
+    }
+    for (const fn of this.listeners) fn(prev?.rec, rec);
+  }
+
+  /**
+   * Follows the store from the revision load() read at, so a change made between
+   * the load and the watch is not missed; applied by modRevision, so this member's
+   * own writes and their echo are one change. Call once, after load().
+   */
+  async follow(): Promise<void> {
+    this.watcher = await this.store.watch(HOST_PREFIX, (ev) => this.apply(ev), { fromRevision: this.loadedAt + 1 });
+  }
+
+  unfollow(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  private apply(ev: WatchEvent): void {
+    const key = ev.type === "put" ? ev.kv.key : ev.key;
+    const id = key.slice(HOST_PREFIX.length);
+    if (ev.type === "delete") return this.hold(id, undefined, ev.revision);
+    const d = decodeRecord(HostRecordSchema, ev.kv.value);
+    if (d.ok && d.rec.id === id) return this.hold(id, d.rec, ev.revision);
+    // Unreadable now: unknown, as a bad record at load is, until it is written whole again.
+    if (ev.revision > (this.hosts.get(id)?.modRevision ?? 0)) {
+      this.quarantined.push({ key, reason: d.ok ? `filed under ${key} but is host ${d.rec.id}` : d.reason, modRevision: ev.revision });
+      this.hold(id, undefined, ev.revision);
+    }
+  }
+
   /** Reads every host record; a bad one is quarantined (returned and kept in `quarantined`), never thrown. */
   async load(): Promise<Quarantined[]> {
+    this.loadedAt = await this.store.revision();
     for (const kv of await this.store.scan(HOST_PREFIX)) {
       const d = decodeRecord(HostRecordSchema, kv.value);
       const reason = !d.ok ? d.reason : hostKey(d.rec.id) !== kv.key ? `filed under ${kv.key} but is host ${d.rec.id}` : undefined;
@@ -148,11 +210,8 @@ export class HostRegistry {
   /** Creates a host in one txn with `extra` (e.g. the join token's spent use) and its event. */
   async create(rec: HostRecord, extra: { compares: Compare[]; ops: Op[] }, ev: NewEvent): Promise<boolean> {
     const put: Op = { type: "put", key: hostKey(rec.id), value: encodeRecord(rec) };
-    const res = await this.store.txn(
-      [{ key: hostKey(rec.id), modRevision: 0 }, ...extra.compares],
-      [put, ...extra.ops, this.events.op(ev).op],
-    );
-    if (res.succeeded) this.hosts.set(rec.id, { rec, modRevision: res.revision });
+    const res = await this.events.txn([{ key: hostKey(rec.id), modRevision: 0 }, ...extra.compares], [put, ...extra.ops], [ev]);
+    if (res.succeeded) this.hold(rec.id, rec, res.revision);
     return res.succeeded;
   }
 
@@ -168,21 +227,20 @@ export class HostRegistry {
       const out = change(cached.rec);
       if (!out) return cached.rec;
       const ops: Op[] = [{ type: "put", key: hostKey(id), value: encodeRecord(out.rec) }];
-      if (out.event) ops.push(this.events.op(out.event).op);
-      const res = await this.store.txn([{ key: hostKey(id), modRevision: cached.modRevision }], ops);
+      const res = await this.events.txn([{ key: hostKey(id), modRevision: cached.modRevision }], ops, out.event ? [out.event] : []);
       if (res.succeeded) {
-        this.hosts.set(id, { rec: out.rec, modRevision: res.revision });
+        this.hold(id, out.rec, res.revision);
         return out.rec;
       }
       // Someone else wrote it (another controller of an HA group): re-read and retry.
       const kv = await this.store.get(hostKey(id));
       if (!kv) {
-        this.hosts.delete(id);
+        this.hold(id, undefined, res.revision);
         throw new HostNotFoundError(id, "none");
       }
       const d = decodeRecord(HostRecordSchema, kv.value);
       if (!d.ok) throw new RecordUnreadableError(kv.key, d.reason);
-      this.hosts.set(id, { rec: d.rec, modRevision: kv.modRevision });
+      this.hold(id, d.rec, kv.modRevision);
     }
     throw new ConflictError(`host ${id}`);
   }

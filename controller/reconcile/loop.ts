@@ -8,14 +8,11 @@
 import { monoMs } from "../../shared/clock.js";
 import type { Logger } from "../../shared/log/logger.js";
 import { Coalescer } from "../../shared/coalesce.js";
-import type { Assignment } from "../../shared/gen/berth/v1/Assignment.js";
-import type { SecretValue } from "../../shared/gen/berth/v1/SecretValue.js";
-import type { ServiceSpec } from "../../shared/spec/types.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { NewEvent } from "../events/event-log.js";
 import type { ServiceState } from "../services/state.js";
-import { instanceId, specOf, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+import { type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
 import type { RolloutState } from "../rollout/next-step.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { due as isDue, errorMessage, failed, quarantined, type UnitError } from "./unit-errors.js";
@@ -70,9 +67,9 @@ export class ReconcileLoop {
   private wake: NodeJS.Timeout | undefined;
   /** host id → what the host reports running */
   readonly observed = new Map<string, ObservedInstance>();
-  private readonly lastSent = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly runner: Coalescer;
+  /** Set while the loop runs (start → stop): on a member that does not lead, kicks do nothing. */
+  private runner: Coalescer | undefined;
   private readonly passListeners = new Set<() => void>();
 
   private readonly commitListeners = new Set<(events: readonly NewEvent[]) => void>();
@@ -98,51 +95,45 @@ export class ReconcileLoop {
       /** Heartbeat ages are measured on it. @default monoMs */
       mono?: () => number;
       failover: () => FailoverInput;
-      /** The secret values an instance's spec names (secret-store.ts); undefined: not known yet. */
-      secrets?: { valuesFor(spec: ServiceSpec): SecretValue[] | undefined };
     },
-  ) {
+  ) {}
+
+  /** Starts deciding (this member leads); a loop stopped may be started again, for a new term. */
+  start(): void {
+    if (this.runner) return;
     this.runner = new Coalescer(
       () => this.pass(),
       (err) => this.d.log.error({ err }, "reconcile pass failed"),
     );
-  }
-
-  /** Does this host run a copy (instance, epoch) that the records no longer give it? */
-  isSuperseded(hostId: string, instance: string, epoch: number): boolean {
-    // Held by a record this controller cannot read: whatever runs there is not ours to judge.
-    if (this.d.state.blockedHosts().has(hostId)) return false;
-    const a = this.d.state.hostAssignments().get(hostId);
-    if (!a) return true;
-    return instanceId(a.inst.service, a.inst.slot) !== instance || a.epoch !== epoch;
-  }
-
-  start(): void {
     this.timer = setInterval(() => this.kick(), RECONCILE_TICK_MS);
     this.timer.unref();
     this.kick();
   }
 
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     clearInterval(this.timer);
     clearTimeout(this.wake);
-    return this.runner.close();
+    const r = this.runner;
+    this.runner = undefined;
+    await r?.close();
   }
 
   kick(): void {
-    this.runner.kick();
+    this.runner?.kick();
   }
 
   /** Resolves when no pass runs or is queued, without asking for one (tests: what the loop does by itself). */
-  idle(): Promise<void> {
-    return this.runner.settled();
+  async idle(): Promise<void> {
+    await this.runner?.settled();
   }
 
-  /** Resolves after a pass that started after this call has finished. */
+  /** Resolves after a pass that started after this call has finished (at once on a loop not running). */
   async settle(): Promise<void> {
-    await this.runner.settled();
-    this.kick();
-    await this.runner.settled();
+    const r = this.runner;
+    if (!r) return;
+    await r.settled();
+    r.kick();
+    await r.settled();
   }
 
   hostView(rec: HostRecord): HostView {
@@ -235,7 +226,7 @@ export class ReconcileLoop {
     if (d.puts.size || d.deletes.length || d.putRollouts.length || d.putServices.length || events.length) {
       const ok = await state.commit({ putInstances: [...d.puts.values()], deleteInstances: d.deletes, putRollouts: d.putRollouts, putServices: d.putServices, events, readVersion });
       if (!ok) {
-        this.runner.requeue(); // state reloaded: derive again from what is stored
+        this.runner?.requeue(); // state reloaded: derive again from what is stored
         return;
       }
       for (const e of events) {
@@ -244,7 +235,7 @@ export class ReconcileLoop {
       }
       for (const fn of this.commitListeners) fn(events);
       // Only after a commit: a pass that changed nothing would decide the same again, and spin.
-      if (dueNow) this.runner.requeue();
+      if (dueNow) this.runner?.requeue();
     }
     // Only what was committed counts: a pass that lost a conflict is run again and fails again.
     this.errors = errors;
@@ -253,7 +244,6 @@ export class ReconcileLoop {
     for (const id of d.drained) {
       await this.d.registry.update(id, (r) => (r.draining ? { rec: { ...r, draining: false, cordoned: true }, event: { type: "host.drained", host: id, message: "drained: no instance left; stays cordoned" } } : undefined));
     }
-    this.pushAssignments();
     for (const fn of this.passListeners) fn();
   }
 
@@ -310,67 +300,5 @@ export class ReconcileLoop {
       wakeAtMs: Math.min(out.wakeAtMs ?? Number.POSITIVE_INFINITY, ro.wakeAtMs ?? Number.POSITIVE_INFINITY),
       after: [...after.values()],
     };
-  }
-
-  /**
-   * The host's whole desired state (DESIGN.md: re-sent whole on change and
-   * reconnect); undefined when it cannot be told — the host is held by a record
-   * this controller cannot read, or its service's record is unreadable. The host is
-   * then sent nothing and keeps what it runs: "none" would stop it.
-   */
-  assignmentFor(hostId: string): Assignment | undefined {
-    const none = { service: "", instance: "", epoch: 0, revision: 0, spec_json: "", secrets: [] };
-    const a = this.d.state.hostAssignments().get(hostId);
-    if (!a) return this.d.state.blockedHosts().has(hostId) ? undefined : none;
-    const svc = this.d.state.service(a.inst.service);
-    if (!svc) return this.d.state.quarantinedReason(a.inst.service) === undefined ? none : undefined;
-    const spec = specOf(svc, a.revision);
-    // Decrypted here, for this host only; undefined (the cache is behind the spec): send nothing yet.
-    const secrets = this.d.secrets ? this.d.secrets.valuesFor(spec) : [];
-    if (!secrets) return undefined;
-    return { service: svc.name, instance: instanceId(svc.name, a.inst.slot), epoch: a.epoch, revision: a.revision, spec_json: JSON.stringify(spec), secrets };
-  }
-
-  /** The secrets changed: assignments are derived again, though no record did. */
-  secretsChanged(): void {
-    this.pushedVersion = -1;
-    this.pushAssignments();
-  }
-
-  /** What is compared to tell whether a host needs its assignment again: never a secret's value (its version is in the spec). */
-  private static sentKey(a: Assignment): string {
-    return JSON.stringify({ ...a, secrets: (a.secrets ?? []).map((s) => [s.name, s.version]) });
-  }
-
-  /** The records' version at the last push: assignments derive from the records alone. */
-  private pushedVersion = -1;
-
-  /**
-   * Sends each connected host its assignment when it differs from what it was last
-   * sent. Assignments depend only on the records, so a pass that changed none sends
-   * nothing and serializes nothing; a (re)connecting host is sent its own by sendAssignment.
-   */
-  pushAssignments(): void {
-    if (this.d.state.version === this.pushedVersion) return;
-    this.pushedVersion = this.d.state.version;
-    for (const [id, live] of this.d.registry.live) {
-      if (!live.send) continue;
-      const a = this.assignmentFor(id);
-      if (!a) continue;
-      const json = ReconcileLoop.sentKey(a);
-      if (this.lastSent.get(id) === json) continue;
-      this.lastSent.set(id, json);
-      live.send({ assignment: a });
-    }
-  }
-
-  /** On (re)connect the host gets its assignment whatever it was sent before. */
-  sendAssignment(hostId: string): void {
-    const live = this.d.registry.live.get(hostId);
-    if (!live?.send) return;
-    const a = this.assignmentFor(hostId);
-    if (!a) return;
-    this.lastSent.set(hostId, ReconcileLoop.sentKey(a));
-    live.send({ assignment: a });
   }
 }

@@ -1,10 +1,16 @@
 /**
  * Services and instances as stored, cached in memory with each key's
  * modRevision so every write is a compare-and-set on what was read. A conflict
- * (another writer got there first) reloads the cache; the next reconcile pass
+ * (another writer got there first) refreshes the cache; the next reconcile pass
  * works from the fresh state.
+ *
+ * In a controller group every member writes (an operator's apply through any
+ * member, the leader's placements), so once loaded the cache follows the store
+ * through its watch (follow()), from the revision it loaded at: a change by
+ * anyone lands here, applied by modRevision, so its own writes (already in the
+ * cache at that revision) and the watch's echo of them are the same change.
  */
-import { CompactedError, type Compare, type KeyValue, type Op, type Store } from "../store/store.js";
+import { CompactedError, type Compare, type KeyValue, type Op, type Store, type WatchEvent, type Watcher } from "../store/store.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
 import type { RolloutState } from "../rollout/next-step.js";
 import { RolloutStateSchema } from "../rollout/next-step.js";
@@ -94,8 +100,17 @@ export class ServiceState {
   private rollouts = new Map<string, Cached<RolloutState>>();
   /** Records that failed validation on load, by key: not used; their service is left alone until they are replaced. */
   private quarantine = new Map<string, QuarantinedRecord>();
-  /** Hosts claimed (claims/) by no record this controller could read: a quarantined instance's. */
-  private blocked = new Set<string>();
+  /** Hosts with a claim (claims/), by key. */
+  private claims = new Map<string, number>();
+  /** Keys deleted, and at which revision: an older put the watch replays must not bring them back. */
+  private tombs = new Map<string, number>();
+  private blocked: { version: number; hosts: ReadonlySet<string> } | undefined;
+  private readonly listeners = new Set<() => void>();
+  private watchers: Watcher[] = [];
+  /** Commits waiting for the watch to reach their revision. */
+  private waiters: { revision: number; resolve: () => void }[] = [];
+  /** The revision of the last load; follow() starts after it. */
+  private loadedAt = 0;
   /** Bumped whenever the cached records change: derived views are kept per version. */
   private _version = 0;
 
@@ -114,10 +129,10 @@ export class ServiceState {
   private _storeRevision = 0;
 
   /**
-   * A store revision the cached records are current at: services, instances and
-   * rollouts are written only through this class (one writer: the controller, or
-   * a group's leader), so every such write up to it is in the cache. `berth plan`
-   * reports it, and `apply --check-revision` checks against it.
+   * A store revision the cached records are current at: every write to services,
+   * instances and rollouts up to it — this member's own, and (following) every
+   * other member's the watch has delivered — is in the cache. `berth plan` reports
+   * it, and `apply --check-revision` checks against the store's own history.
    */
   get storeRevision(): number {
     return this._storeRevision;
@@ -145,16 +160,99 @@ export class ServiceState {
     decodeAll(svcs, SERVICE_PREFIX, ServiceRecordSchema, (r) => serviceKey(r.name), services, quarantine);
     decodeAll(insts, INSTANCE_PREFIX, InstanceRecordSchema, (r) => instanceKey(r.service, r.slot), instances, quarantine);
     decodeAll(rolls, ROLLOUT_PREFIX, RolloutStateSchema, (r) => rolloutKey(r.service), rollouts, quarantine);
-    const held = new Set([...instances.values()].flatMap((c) => hostsOf(c.rec)));
     const fresh = [...quarantine.values()].filter((q) => this.quarantine.get(q.key)?.reason !== q.reason);
     this.services = services;
     this.instances = instances;
     this.rollouts = rollouts;
     this.quarantine = quarantine;
     this._storeRevision = revision;
-    this.blocked = new Set(claims.map((kv) => kv.key.slice(CLAIM_PREFIX.length)).filter((h) => !held.has(h)));
-    this._version++;
+    this.loadedAt = revision;
+    this.claims = new Map(claims.map((kv) => [kv.key, kv.modRevision]));
+    this.tombs.clear();
+    this.changed();
     return fresh;
+  }
+
+  /** Called after every change of the cached records, whoever made it. Returns the unsubscribe. */
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => void this.listeners.delete(fn);
+  }
+
+  private changed(): void {
+    this._version++;
+    for (const fn of this.listeners) fn();
+  }
+
+  /**
+   * Follows the store from the revision load() read at: every change to services,
+   * instances, rollouts and claims made after it — by this member or another — is
+   * applied to the cache, so nothing written between the load and the watch is
+   * missed. Call once, after load(); stop with unfollow().
+   */
+  async follow(): Promise<void> {
+    const from = this.loadedAt + 1;
+    // One watch over every key, not one per prefix: changes then arrive in revision
+    // order across the four, so storeRevision never runs ahead of what the cache holds.
+    this.watchers = [await this.store.watch("", (ev) => this.apply(ev), { fromRevision: from })];
+  }
+
+  unfollow(): void {
+    for (const w of this.watchers.splice(0)) w.close();
+    for (const w of this.waiters.splice(0)) w.resolve();
+  }
+
+  /** The revision of what the cache holds for a key (0: nothing, and never deleted). */
+  private heldRevision(key: string): number {
+    return (
+      this.services.get(key)?.modRevision ??
+      this.instances.get(key)?.modRevision ??
+      this.rollouts.get(key)?.modRevision ??
+      this.quarantine.get(key)?.modRevision ??
+      this.claims.get(key) ??
+      this.tombs.get(key) ??
+      0
+    );
+  }
+
+  /** One change from the store; ignored when the cache already holds it or a newer one. */
+  private apply(ev: WatchEvent): void {
+    this.applyChange(ev);
+    const due = this.waiters.filter((w) => w.revision <= this._storeRevision);
+    if (!due.length) return;
+    this.waiters = this.waiters.filter((w) => w.revision > this._storeRevision);
+    for (const w of due) w.resolve();
+  }
+
+  private applyChange(ev: WatchEvent): void {
+    const key = ev.type === "put" ? ev.kv.key : ev.key;
+    if (![SERVICE_PREFIX, INSTANCE_PREFIX, ROLLOUT_PREFIX, CLAIM_PREFIX].some((p) => key.startsWith(p))) {
+      this._storeRevision = Math.max(this._storeRevision, ev.revision);
+      return;
+    }
+    if (ev.revision <= this.heldRevision(key)) return;
+    this.services.delete(key);
+    this.instances.delete(key);
+    this.rollouts.delete(key);
+    this.quarantine.delete(key);
+    this.claims.delete(key);
+    this.tombs.delete(key);
+    if (ev.type === "delete") this.tombs.set(key, ev.revision);
+    else if (key.startsWith(CLAIM_PREFIX)) this.claims.set(key, ev.revision);
+    else if (key.startsWith(SERVICE_PREFIX)) decodeAll([ev.kv], SERVICE_PREFIX, ServiceRecordSchema, (r) => serviceKey(r.name), this.services, this.quarantine);
+    else if (key.startsWith(INSTANCE_PREFIX)) decodeAll([ev.kv], INSTANCE_PREFIX, InstanceRecordSchema, (r) => instanceKey(r.service, r.slot), this.instances, this.quarantine);
+    else if (key.startsWith(ROLLOUT_PREFIX)) decodeAll([ev.kv], ROLLOUT_PREFIX, RolloutStateSchema, (r) => rolloutKey(r.service), this.rollouts, this.quarantine);
+    this._storeRevision = Math.max(this._storeRevision, ev.revision);
+    this.changed();
+  }
+
+  /** After a conflict: what the failed keys hold now, read directly (the watch brings the same, later). */
+  private async refresh(keys: readonly string[]): Promise<void> {
+    const revision = await this.store.revision();
+    for (const key of keys) {
+      const kv = await this.store.get(key);
+      this.apply(kv ? { type: "put", kv, revision: kv.modRevision } : { type: "delete", key, revision });
+    }
   }
 
   /** Every quarantined record, by key order. */
@@ -179,7 +277,12 @@ export class ServiceState {
 
   /** Hosts held by records this controller cannot read: nothing else may be placed there. */
   blockedHosts(): ReadonlySet<string> {
-    return this.blocked;
+    if (this.blocked?.version !== this._version) {
+      const held = new Set([...this.instances.values()].flatMap((c) => hostsOf(c.rec)));
+      const claimed = [...this.claims.keys()].map((k) => k.slice(CLAIM_PREFIX.length));
+      this.blocked = { version: this._version, hosts: new Set(claimed.filter((h) => !held.has(h))) };
+    }
+    return this.blocked.hosts;
   }
 
   /**
@@ -344,25 +447,35 @@ export class ServiceState {
       else compares.push({ key: claimKey(h), modRevision: 0 });
     }
     for (const h of released) ops.push({ type: "delete", key: claimKey(h) });
-    for (const e of c.events ?? []) ops.push(this.events.op(e).op);
-    if (!ops.length) return true;
-    const res = await this.store.txn(compares, ops);
+    if (!ops.length && !c.events?.length) return true;
+    const res = await this.events.txn(compares, ops, c.events ?? []);
     if (!res.succeeded) {
-      await this.load();
+      // Following: only what conflicted is stale (the watch brings the rest). Not following: reload it all.
+      if (this.watchers.length) await this.refresh(res.failed);
+      else await this.load();
       return false;
     }
-    this._version++;
-    this._storeRevision = res.revision;
-    for (const op of ops) this.quarantine.delete(op.key);
-    // One txn, one revision: every key it wrote now has that modRevision.
-    for (const s of c.putServices ?? []) this.services.set(serviceKey(s.name), { rec: s, modRevision: res.revision });
-    for (const n of c.deleteServices ?? []) {
-      this.services.delete(serviceKey(n));
-      this.rollouts.delete(rolloutKey(n));
+    // Following, the watch advances it (a write of another member's at a lower revision
+    // may not have arrived yet); the commit returns once it has, so what this member
+    // reports next (`berth plan`'s revision) includes its own write.
+    if (!this.watchers.length) this._storeRevision = Math.max(this._storeRevision, res.revision);
+    else if (this._storeRevision < res.revision) await new Promise<void>((resolve) => this.waiters.push({ revision: res.revision, resolve }));
+    // One txn, one revision: every key it wrote now has that modRevision — unless the
+    // watch has already brought this change, or a newer one (another member's, after it).
+    const written = new Map<string, { map: Map<string, Cached<unknown>>; rec: unknown }>();
+    for (const x of c.putServices ?? []) written.set(serviceKey(x.name), { map: this.services, rec: x });
+    for (const r of c.putRollouts ?? []) written.set(rolloutKey(r.service), { map: this.rollouts, rec: r });
+    for (const i of c.putInstances ?? []) written.set(instanceKey(i.service, i.slot), { map: this.instances, rec: i });
+    for (const op of ops) {
+      if (![SERVICE_PREFIX, INSTANCE_PREFIX, ROLLOUT_PREFIX, CLAIM_PREFIX].some((p) => op.key.startsWith(p))) continue;
+      const w = written.get(op.key);
+      if (res.revision <= this.heldRevision(op.key) || (op.type === "put" && !w && !op.key.startsWith(CLAIM_PREFIX))) continue;
+      for (const m of [this.services, this.instances, this.rollouts, this.quarantine, this.claims, this.tombs] as Map<string, unknown>[]) m.delete(op.key);
+      if (op.type === "delete") this.tombs.set(op.key, res.revision);
+      else if (op.key.startsWith(CLAIM_PREFIX)) this.claims.set(op.key, res.revision);
+      else if (w) w.map.set(op.key, { rec: w.rec, modRevision: res.revision });
     }
-    for (const r of c.putRollouts ?? []) this.rollouts.set(rolloutKey(r.service), { rec: r, modRevision: res.revision });
-    for (const i of c.putInstances ?? []) this.instances.set(instanceKey(i.service, i.slot), { rec: i, modRevision: res.revision });
-    for (const d of c.deleteInstances ?? []) this.instances.delete(instanceKey(d.service, d.slot));
+    this.changed();
     return true;
   }
 }

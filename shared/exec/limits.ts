@@ -1,7 +1,7 @@
 /**
  * Remote exec (`berth exec`): the limits both ends of a session agree on, and the
  * small pure rules around them. The controller enforces them at its boundary
- * (controller/api/validate.ts); the agent and the CLI keep to them.
+ * (controller/member/api/validate.ts); the agent and the CLI keep to them.
  */
 
 /** Concurrent sessions on one host; the next one is refused with a clear error. @default 16 */

@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { endpointsVersion, LB_REPORT_STALE_MS, LbAppliedBook, validateLbReport } from "../../../controller/api/lb-handlers.js";
+import { endpointsVersion, LB_REPORT_STALE_MS, LbAppliedBook, validateLbReport } from "../../../controller/member/api/lb-handlers.js";
 import type { LbApplied__Output } from "../../../shared/gen/berth/v1/LbApplied.js";
 import { startTestController, unaryP, type TestController } from "./controller.js";
 

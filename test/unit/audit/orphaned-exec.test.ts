@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { openLevelStore } from "../../../controller/store/level-store.js";
 import type { Store } from "../../../controller/store/store.js";
 import { AuditLog, summarize } from "../../../controller/audit/audit-log.js";
-import { auditOrphanedExecs } from "../../../controller/api/exec-handler.js";
+import { auditOrphanedExecs } from "../../../controller/member/api/exec-handler.js";
 
 describe("exec sessions cut by a controller stop", () => {
   let dir = "";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ExecRouter, type ExecSink } from "../../../controller/api/exec-router.js";
+import { ExecRouter, type ExecSink } from "../../../controller/member/api/exec-router.js";
 
 function sink(hostId: string): ExecSink & { got: string[] } {
   const got: string[] = [];

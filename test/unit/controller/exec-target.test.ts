@@ -6,11 +6,11 @@ import { openLevelStore } from "../../../controller/store/level-store.js";
 import type { Store } from "../../../controller/store/store.js";
 import { EventLog } from "../../../controller/events/event-log.js";
 import * as grpc from "@grpc/grpc-js";
-import { pickInstance, resolveHostRef } from "../../../controller/api/exec-target.js";
+import { pickInstance, resolveHostRef } from "../../../controller/member/api/exec-target.js";
 import { HostNotFoundError, HostRegistry } from "../../../controller/hosts/registry.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import type { InstanceRecord } from "../../../controller/services/records.js";
-import { GrpcError } from "../../../controller/api/errors.js";
+import { GrpcError } from "../../../controller/member/api/errors.js";
 
 function host(id: string, hostname: string): HostRecord {
   return { id, labels: {}, advertiseAddr: "10.0.0.1", facts: { hostname } as HostRecord["facts"], health: "ready", healthSinceMs: 0, cordoned: false, joinedAtMs: 0, certSerial: "" };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { validateExecChunk, validateExecExit, validateExecOutput, validateExecRequest, validateTerminalSize, ValidationError } from "../../../controller/api/validate.js";
+import { validateExecChunk, validateExecExit, validateExecOutput, validateExecRequest, validateTerminalSize, ValidationError } from "../../../controller/member/api/validate.js";
 
 const base = { host: "3fa9", service: "", instance: "", command: ["uptime"], tty: false, rows: 0, cols: 0, term: "" };
 

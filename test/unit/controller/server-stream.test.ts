@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { EventEmitter } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";
-import { serveStream, type ServeStreamOptions, type StreamCall } from "../../../controller/api/server-stream.js";
-import { GrpcError } from "../../../controller/api/errors.js";
+import { serveStream, type ServeStreamOptions, type StreamCall } from "../../../controller/member/api/server-stream.js";
+import { GrpcError } from "../../../controller/member/api/errors.js";
 
 /** A gRPC server call as the helper sees it: writes are recorded, write() says "full" on demand. */
 class FakeCall extends EventEmitter implements StreamCall<string> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { validateAdvertiseAddr, validateFacts, validateLabels, validateUsage, ValidationError } from "../../../controller/api/validate.js";
+import { validateAdvertiseAddr, validateFacts, validateLabels, validateUsage, ValidationError } from "../../../controller/member/api/validate.js";
 import { mapNodeOs, readNodeOs } from "../../../agent/facts/facts.js";
 
 const usage = { load1: 0.5, load5: 0.4, load15: 0.3, cpu_percent: 12, memory_used_bytes: 1, memory_total_bytes: 2, disk_used_bytes: 3, disk_total_bytes: 4 };

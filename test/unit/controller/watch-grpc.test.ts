@@ -12,9 +12,9 @@ import type { OperatorServiceClient, OperatorServiceHandlers } from "../../../sh
 import { normalizeSpec } from "../../../shared/spec/schema.js";
 import type { Principal } from "../../../controller/auth/token-service.js";
 import type { ServiceRecord } from "../../../controller/services/records.js";
-import { serviceHandlers, type ServiceHandlerDeps } from "../../../controller/api/service-handlers.js";
-import { rolloutHandlers, type RolloutHandlerDeps } from "../../../controller/api/rollout-handlers.js";
-import { operatorServiceHandlers, type OperatorServiceDeps } from "../../../controller/api/operator-service.js";
+import { serviceHandlers, type ServiceHandlerDeps } from "../../../controller/member/api/service-handlers.js";
+import { rolloutHandlers, type RolloutHandlerDeps } from "../../../controller/member/api/rollout-handlers.js";
+import { operatorServiceHandlers, type OperatorServiceDeps } from "../../../controller/member/api/operator-service.js";
 import type { Watcher, WatchEvent } from "../../../controller/store/store.js";
 import { until } from "../until.js";
 

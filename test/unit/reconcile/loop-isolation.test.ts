@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { assignmentFor, isSuperseded } from "../../../controller/services/assignment.js";
 import { openLevelStore } from "../../../controller/store/level-store.js";
 import type { Store } from "../../../controller/store/store.js";
 import { EventLog, type EventRecord } from "../../../controller/events/event-log.js";
@@ -52,6 +53,8 @@ describe("reconcile loop: per-service isolation", () => {
     const state = new ServiceState(store, events);
     await state.load();
     loop = new ReconcileLoop({ state, registry, log: createLogger("test", "silent"), now: () => clock.now, failover: () => ({ paused: false, controllerStartedAtMs: T0 }) });
+    // A loop decides only while started (its member leads).
+    loop.start();
     return { state, loop, clock, events: () => events.list({ limit: 1000 }) };
   }
 
@@ -75,8 +78,8 @@ describe("reconcile loop: per-service isolation", () => {
     expect(good.every((i) => i.hostId !== "" && i.hostId !== "h3")).toBe(true);
     // The bad service's instance is neither stopped nor moved, and its host is not handed out.
     expect(state.instancesOf("bad")).toEqual([badInst]);
-    expect(loop.assignmentFor("h3")).toBeUndefined();
-    expect(loop.isSuperseded("h3", "bad-0", 1)).toBe(false);
+    expect(assignmentFor(state, "h3")).toBeUndefined();
+    expect(isSuperseded(state, "h3", "bad-0", 1)).toBe(false);
     expect(state.instancesOf("absurd")).toEqual([]);
 
     expect(loop.errors.get("bad")).toMatchObject({ retryAtMs: null, message: expect.stringMatching(/services\/bad is unusable: not JSON/) });
@@ -94,7 +97,7 @@ describe("reconcile loop: per-service isolation", () => {
     expect(await state.commit({ putServices: [service("bad", 1)] })).toBe(true);
     await loop.settle();
     expect(loop.errors.has("bad")).toBe(false);
-    expect(loop.assignmentFor("h3")).toMatchObject({ service: "bad", instance: "bad-0", epoch: 1 });
+    expect(assignmentFor(state, "h3")).toMatchObject({ service: "bad", instance: "bad-0", epoch: 1 });
     expect(state.instancesOf("bad")).toEqual([badInst]);
     expect((await events()).filter((e) => e.type === "service.reconcile-recovered").map((e) => e.service)).toEqual(["bad"]);
     // An unreadable record can be deleted as well.

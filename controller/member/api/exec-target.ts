@@ -4,8 +4,8 @@
  * it sees the host records and the service's instances, nothing else.
  */
 import * as grpc from "@grpc/grpc-js";
-import type { HostRecord } from "../hosts/host.js";
-import { instanceId, type InstanceRecord } from "../services/records.js";
+import type { HostRecord } from "../../hosts/host.js";
+import { instanceId, type InstanceRecord } from "../../services/records.js";
 import { GrpcError } from "./errors.js";
 
 /** The shortest id prefix exec takes: a command must not land on a host by a near miss. */

@@ -5,9 +5,9 @@
  * to. It also counts sessions per host, so a host gets at most
  * EXEC_MAX_SESSIONS_PER_HOST at once and the next is refused with a clear error.
  */
-import type { ExecOutput__Output } from "../../shared/gen/berth/v1/ExecOutput.js";
-import type { ExecExit__Output } from "../../shared/gen/berth/v1/ExecExit.js";
-import { EXEC_MAX_SESSIONS_PER_HOST } from "../../shared/exec/limits.js";
+import type { ExecOutput__Output } from "../../../shared/gen/berth/v1/ExecOutput.js";
+import type { ExecExit__Output } from "../../../shared/gen/berth/v1/ExecExit.js";
+import { EXEC_MAX_SESSIONS_PER_HOST } from "../../../shared/exec/limits.js";
 
 export interface ExecSink {
   hostId: string;

@@ -10,7 +10,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { constants as h2 } from "node:http2";
-import { setTimeoutClamped } from "../../shared/timer.js";
+import { setTimeoutClamped } from "../../../shared/timer.js";
 
 /** The whole request of a unary or server-streaming call must arrive within this. @default 30000 */
 export const REQUEST_ARRIVAL_MS = 30_000;

@@ -3,7 +3,7 @@
  * asked: an operator's `berth logs` becomes one LogRequest per host, each with a
  * request id; LogChunks from the agent stream find their sink by that id.
  */
-import type { LogChunk__Output } from "../../shared/gen/berth/v1/LogChunk.js";
+import type { LogChunk__Output } from "../../../shared/gen/berth/v1/LogChunk.js";
 
 export interface LogSink {
   hostId: string;

@@ -5,14 +5,14 @@
  * reported with its field path.
  */
 import { z } from "zod";
-import { labelProblems } from "../../shared/labels.js";
-import type { HostFacts__Output } from "../../shared/gen/berth/v1/HostFacts.js";
-import type { Usage__Output } from "../../shared/gen/berth/v1/Usage.js";
-import type { InstanceStatus__Output } from "../../shared/gen/berth/v1/InstanceStatus.js";
-import type { ExecOutput__Output } from "../../shared/gen/berth/v1/ExecOutput.js";
-import type { ExecExit__Output } from "../../shared/gen/berth/v1/ExecExit.js";
-import { INSTANCE_STATES, type InstanceState } from "../services/records.js";
-import { EXEC_MAX_ARGS, EXEC_MAX_ARGV_BYTES, EXEC_MAX_CHUNK_BYTES, EXEC_MAX_COLS, EXEC_MAX_ROWS } from "../../shared/exec/limits.js";
+import { labelProblems } from "../../../shared/labels.js";
+import type { HostFacts__Output } from "../../../shared/gen/berth/v1/HostFacts.js";
+import type { Usage__Output } from "../../../shared/gen/berth/v1/Usage.js";
+import type { InstanceStatus__Output } from "../../../shared/gen/berth/v1/InstanceStatus.js";
+import type { ExecOutput__Output } from "../../../shared/gen/berth/v1/ExecOutput.js";
+import type { ExecExit__Output } from "../../../shared/gen/berth/v1/ExecExit.js";
+import { INSTANCE_STATES, type InstanceState } from "../../services/records.js";
+import { EXEC_MAX_ARGS, EXEC_MAX_ARGV_BYTES, EXEC_MAX_CHUNK_BYTES, EXEC_MAX_COLS, EXEC_MAX_ROWS } from "../../../shared/exec/limits.js";
 
 const str = (max = 256) => z.string().max(max);
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

@@ -7,10 +7,10 @@
  */
 import { createHash } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import type { OperatorServiceHandlers } from "../../shared/gen/berth/v1/OperatorService.js";
-import type { Endpoint } from "../../shared/gen/berth/v1/Endpoint.js";
-import type { LbApplied, LbApplied__Output } from "../../shared/gen/berth/v1/LbApplied.js";
-import type { ServiceState } from "../services/state.js";
+import type { OperatorServiceHandlers } from "../../../shared/gen/berth/v1/OperatorService.js";
+import type { Endpoint } from "../../../shared/gen/berth/v1/Endpoint.js";
+import type { LbApplied, LbApplied__Output } from "../../../shared/gen/berth/v1/LbApplied.js";
+import type { ServiceState } from "../../services/state.js";
 import { GrpcError } from "./errors.js";
 import { unary, type OperatorServiceDeps } from "./operator-service.js";
 

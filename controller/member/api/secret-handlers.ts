@@ -5,15 +5,15 @@
  * service whose spec names the secret a new revision and a rollout, in the same txn.
  */
 import * as grpc from "@grpc/grpc-js";
-import type { OperatorServiceHandlers } from "../../shared/gen/berth/v1/OperatorService.js";
-import type { SecretInfo } from "../../shared/gen/berth/v1/SecretInfo.js";
-import type { NewEvent } from "../events/event-log.js";
-import type { ReconcileLoop } from "../reconcile/loop.js";
-import type { ServiceState } from "../services/state.js";
-import { newRevision } from "../services/apply.js";
-import { specOf, type ServiceRecord } from "../services/records.js";
-import type { RolloutState } from "../rollout/next-step.js";
-import { checkSecretName, checkSecretValue, SecretInputError, secretKey, secretsUsed, withSecretVersion, type SecretRecord, type SecretStore } from "../secrets/secret-store.js";
+import type { OperatorServiceHandlers } from "../../../shared/gen/berth/v1/OperatorService.js";
+import type { SecretInfo } from "../../../shared/gen/berth/v1/SecretInfo.js";
+import type { NewEvent } from "../../events/event-log.js";
+import type { ReconcileLoop } from "../../reconcile/loop.js";
+import type { ServiceState } from "../../services/state.js";
+import { newRevision } from "../../services/apply.js";
+import { specOf, type ServiceRecord } from "../../services/records.js";
+import type { RolloutState } from "../../rollout/next-step.js";
+import { checkSecretName, checkSecretValue, SecretInputError, secretKey, secretsUsed, withSecretVersion, type SecretRecord, type SecretStore } from "../../secrets/secret-store.js";
 import { unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError } from "./errors.js";
 

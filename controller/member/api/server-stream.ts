@@ -14,7 +14,7 @@
  * rather than holding an ever growing buffer on the controller.
  */
 import * as grpc from "@grpc/grpc-js";
-import type { Logger } from "../../shared/log/logger.js";
+import type { Logger } from "../../../shared/log/logger.js";
 import { GrpcError, toStatus } from "./errors.js";
 
 /** What a server stream needs of gRPC's call (ServerWritableStream); tests give a fake. */

@@ -16,16 +16,16 @@
  *   (exec_close); a host whose stream ends ends its sessions (UNAVAILABLE).
  */
 import * as grpc from "@grpc/grpc-js";
-import type { OperatorServiceHandlers } from "../../shared/gen/berth/v1/OperatorService.js";
-import type { ExecClientMessage__Output } from "../../shared/gen/berth/v1/ExecClientMessage.js";
-import type { ControllerMessage } from "../../shared/gen/berth/v1/ControllerMessage.js";
-import { EXEC_MAX_CHUNK_BYTES, EXEC_START_TIMEOUT_MS, EXEC_WINDOW_BYTES } from "../../shared/exec/limits.js";
-import { AckBatcher, ByteWindow } from "../../shared/exec/window.js";
-import { AuthError, type Principal } from "../auth/token-service.js";
-import { summarize, type AuditLog } from "../audit/audit-log.js";
-import { hostStatus } from "../hosts/host.js";
-import type { ServiceState } from "../services/state.js";
-import { instanceId } from "../services/records.js";
+import type { OperatorServiceHandlers } from "../../../shared/gen/berth/v1/OperatorService.js";
+import type { ExecClientMessage__Output } from "../../../shared/gen/berth/v1/ExecClientMessage.js";
+import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerMessage.js";
+import { EXEC_MAX_CHUNK_BYTES, EXEC_START_TIMEOUT_MS, EXEC_WINDOW_BYTES } from "../../../shared/exec/limits.js";
+import { AckBatcher, ByteWindow } from "../../../shared/exec/window.js";
+import { AuthError, type Principal } from "../../auth/token-service.js";
+import { summarize, type AuditLog } from "../../audit/audit-log.js";
+import { hostStatus } from "../../hosts/host.js";
+import type { ServiceState } from "../../services/state.js";
+import { instanceId } from "../../services/records.js";
 import { authenticate, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError, toStatus } from "./errors.js";
 import { validateExecChunk, validateExecRequest, validateTerminalSize, type ExecRequestInput } from "./validate.js";

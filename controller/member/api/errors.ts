@@ -1,7 +1,7 @@
 /** Maps errors to gRPC statuses at the edge: clear details, never a stack trace on the wire. */
 import * as grpc from "@grpc/grpc-js";
-import { AuthError } from "../auth/token-service.js";
-import { ConflictError, HostNotFoundError } from "../hosts/registry.js";
+import { AuthError } from "../../auth/token-service.js";
+import { ConflictError, HostNotFoundError } from "../../hosts/registry.js";
 import { ValidationError } from "./validate.js";
 
 export class GrpcError extends Error {

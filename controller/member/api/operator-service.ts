@@ -3,18 +3,18 @@
  * the role it needs is written beside each handler (DESIGN.md, "Security").
  */
 import * as grpc from "@grpc/grpc-js";
-import type { OperatorServiceHandlers } from "../../shared/gen/berth/v1/OperatorService.js";
-import type { Host } from "../../shared/gen/berth/v1/Host.js";
-import type { Event } from "../../shared/gen/berth/v1/Event.js";
-import type { Logger } from "../../shared/log/logger.js";
-import type { Store } from "../store/store.js";
-import { AuthError, TokenNotFoundError, type Principal, type TokenInfo, type TokenService } from "../auth/token-service.js";
-import { isRole, roleAllows, ROLES, type Need } from "../auth/tokens.js";
-import { EVENT_PREFIX, matches, type EventLog, type EventRecord } from "../events/event-log.js";
-import { hostStatus, type HostRecord } from "../hosts/host.js";
-import type { HostRegistry } from "../hosts/registry.js";
+import type { OperatorServiceHandlers } from "../../../shared/gen/berth/v1/OperatorService.js";
+import type { Host } from "../../../shared/gen/berth/v1/Host.js";
+import type { Event } from "../../../shared/gen/berth/v1/Event.js";
+import type { Logger } from "../../../shared/log/logger.js";
+import type { Store } from "../../store/store.js";
+import { AuthError, TokenNotFoundError, type Principal, type TokenInfo, type TokenService } from "../../auth/token-service.js";
+import { isRole, roleAllows, ROLES, type Need } from "../../auth/tokens.js";
+import { EVENT_PREFIX, matches, type EventLog, type EventRecord } from "../../events/event-log.js";
+import { hostStatus, type HostRecord } from "../../hosts/host.js";
+import type { HostRegistry } from "../../hosts/registry.js";
 import { GrpcError, serviceError, toStatus } from "./errors.js";
-import { summarize, type AuditLog } from "../audit/audit-log.js";
+import { summarize, type AuditLog } from "../../audit/audit-log.js";
 import { serveStream } from "./server-stream.js";
 
 export interface FailoverView {

@@ -4,16 +4,16 @@
  * reconcile loop (rollout/drive.ts); these only read it or change its record.
  */
 import * as grpc from "@grpc/grpc-js";
-import type { OperatorServiceHandlers } from "../../shared/gen/berth/v1/OperatorService.js";
-import type { RolloutView } from "../../shared/gen/berth/v1/RolloutView.js";
-import type { RolloutControlRequest } from "../../shared/gen/berth/v1/RolloutControlRequest.js";
-import type { NewEvent } from "../events/event-log.js";
-import type { ReconcileLoop } from "../reconcile/loop.js";
-import type { ServiceState } from "../services/state.js";
-import { instanceId, specToRestore, type ServiceRecord } from "../services/records.js";
-import { newRevision } from "../services/apply.js";
-import { slotViews } from "../rollout/drive.js";
-import { isDone, pause, promote, resume, type RolloutState } from "../rollout/next-step.js";
+import type { OperatorServiceHandlers } from "../../../shared/gen/berth/v1/OperatorService.js";
+import type { RolloutView } from "../../../shared/gen/berth/v1/RolloutView.js";
+import type { RolloutControlRequest } from "../../../shared/gen/berth/v1/RolloutControlRequest.js";
+import type { NewEvent } from "../../events/event-log.js";
+import type { ReconcileLoop } from "../../reconcile/loop.js";
+import type { ServiceState } from "../../services/state.js";
+import { instanceId, specToRestore, type ServiceRecord } from "../../services/records.js";
+import { newRevision } from "../../services/apply.js";
+import { slotViews } from "../../rollout/drive.js";
+import { isDone, pause, promote, resume, type RolloutState } from "../../rollout/next-step.js";
 import { authorize, unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError } from "./errors.js";
 import { serveStream } from "./server-stream.js";

@@ -1,0 +1,77 @@
+/**
+ * The mass-failure guard's shell: its verdict computed from the live view (so no
+ * reconcile pass can act between hosts going down and the guard noticing), and
+ * its sticky state (paused, and when an operator resumed, after which earlier
+ * losses no longer count) kept in the store by GuardStore.
+ *
+ * Every member answers `verdict()` (status, metrics); only the leader calls
+ * `sync()` (after each failure-detector pass); any member may `resume()` for an
+ * operator.
+ */
+import type { Logger } from "../../shared/log/logger.js";
+import type { HostRecord } from "../hosts/host.js";
+import { judgeGuard, type GuardConfig, type GuardVerdict } from "./guard.js";
+import type { GuardState, GuardStore } from "./guard-state.js";
+
+export interface FailoverGuardDeps {
+  store: GuardStore;
+  /** Every known host record. */
+  hosts: () => readonly HostRecord[];
+  /** Monotonic time of a host's last heartbeat, as far as this member knows; undefined: none. */
+  lastHeartbeatMono: (hostId: string) => number | undefined;
+  now: () => number;
+  mono: () => number;
+  heartbeatIntervalMs: number;
+  /**
+   * How much older than it is a heartbeat may look here: a heartbeat another
+   * member received reaches the leader only with that member's next liveness
+   * report. 0 for streams this member holds. @default 0
+   */
+  reportLagMs?: number;
+  cfg: GuardConfig;
+  log: Logger;
+}
+
+export class FailoverGuard {
+  constructor(private readonly d: FailoverGuardDeps) {}
+
+  get state(): GuardState {
+    return this.d.store.current;
+  }
+
+  verdict(): GuardVerdict {
+    const { d } = this;
+    const t = d.now();
+    const hosts = d.hosts().filter((h) => !h.cordoned && h.health !== "joining");
+    // Hosts killed together cross their TTL up to a heartbeat apart: count the
+    // ones already silent for two heartbeats as going down now.
+    const silentMs = 2 * d.heartbeatIntervalMs + (d.reportLagMs ?? 0);
+    const downSince = hosts.flatMap((h) => {
+      if (h.health === "down") return [h.healthSinceMs];
+      const last = d.lastHeartbeatMono(h.id);
+      return last !== undefined && d.mono() - last > silentMs ? [t] : [];
+    });
+    const g = d.store.current;
+    return judgeGuard({ downSinceMs: downSince.filter((x) => x > g.resumedAtMs), hosts: hosts.length, paused: g.paused, nowMs: t }, d.cfg);
+  }
+
+  private async save(next: GuardState, ev: { type: string; message: string; actor?: string }): Promise<void> {
+    await this.d.store.save(next, ev);
+    this.d.log.warn({ paused: next.paused, reason: next.reason }, ev.message);
+  }
+
+  /** The leader, after a detector pass: stores a pause or a resume the verdict calls for. */
+  async sync(): Promise<void> {
+    const v = this.verdict();
+    const g = this.d.store.current;
+    const now = this.d.now();
+    if (v.paused && !g.paused) await this.save({ ...g, paused: true, reason: v.reason, sinceMs: now }, { type: "failover.paused", message: `failover paused: ${v.reason}` });
+    else if (!v.paused && g.paused) await this.save({ ...g, paused: false, reason: "", sinceMs: now }, { type: "failover.resumed", message: "failover resumed: hosts are back" });
+  }
+
+  /** An operator resumes failover: losses before now no longer count. */
+  async resume(actor: string): Promise<void> {
+    const now = this.d.now();
+    await this.save({ paused: false, reason: "", sinceMs: now, resumedAtMs: now }, { type: "failover.resumed", message: "failover resumed by an operator", actor });
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * One pass of the failure detector (failure/detector.ts decides, this applies):
+ * level-triggered over the heartbeat times this member knows, on the monotonic
+ * clock — a wall clock stepped forward must not declare hosts down. Each
+ * transition is a compare-and-set on the host record with its event; then the
+ * mass-failure guard stores what its verdict calls for.
+ */
+import type { Logger } from "../../shared/log/logger.js";
+import { judgeLiveness, type DetectorConfig, type LivenessInput } from "../failure/detector.js";
+import type { FailoverGuard } from "../failure/failover-guard.js";
+import type { HostRegistry } from "../hosts/registry.js";
+import { closeStream } from "../member/host-changes.js";
+
+export interface FailurePassDeps {
+  registry: HostRegistry;
+  /** What the detector judges: every host with its last heartbeat and fencing (failure/liveness.ts). */
+  liveness: () => LivenessInput[];
+  guard: FailoverGuard;
+  log: Logger;
+  now: () => number;
+  mono: () => number;
+  ttlMs: number;
+  /** A host changed health: the reconcile loop has work. */
+  onTransition: () => void;
+}
+
+export async function failurePass(d: FailurePassDeps, detector: DetectorConfig): Promise<void> {
+  const t = d.now();
+  for (const tr of judgeLiveness(d.liveness(), d.mono(), detector)) {
+    await d.registry.update(tr.id, (rec) => {
+      if (rec.health === tr.to) return undefined;
+      const type = tr.to === "down" ? "host.down" : rec.health === "joining" ? "host.ready" : "host.back";
+      const message =
+        tr.to === "down" ? `no heartbeat for ${(tr.silentForMs / 1000).toFixed(1)}s (ttl ${d.ttlMs / 1000}s)` : type === "host.ready" ? "ready" : "back: heartbeats resumed";
+      if (tr.to === "down") {
+        d.log.warn({ host: rec.id, silentMs: tr.silentForMs }, "host down");
+        // The member holding a host declared down closes its stream when the record
+        // reaches it (member/host-changes.ts). The leader closes its own before it
+        // writes, so no heartbeat of that stream can land between the write and then.
+        closeStream(d.registry, rec.id, "host declared down");
+      } else d.log.info({ host: rec.id }, type === "host.ready" ? "host ready" : "host back");
+      return { rec: { ...rec, health: tr.to, healthSinceMs: t }, event: { type, host: rec.id, message } };
+    });
+    d.onTransition();
+  }
+  await d.guard.sync();
+}

@@ -1,0 +1,51 @@
+/**
+ * What only the leader runs, as one term (leadership.ts): the failure detector on
+ * a ticker, the mass-failure guard after each of its passes, and the reconcile
+ * loop (which drives rollouts). A term's grace period starts when the term does:
+ * after a controller start or a leadership change, every host gets that long to
+ * be heard from before it is judged (DESIGN.md, "The control plane").
+ */
+import type { Logger } from "../../shared/log/logger.js";
+import { Coalescer } from "../../shared/coalesce.js";
+import { setIntervalClamped } from "../../shared/timer.js";
+import type { DetectorConfig } from "../failure/detector.js";
+import type { ReconcileLoop } from "../reconcile/loop.js";
+import { failurePass, type FailurePassDeps } from "./failure-pass.js";
+import type { LeaderTerm } from "./leadership.js";
+
+export interface LeaderDeps extends Omit<FailurePassDeps, "onTransition"> {
+  loop: ReconcileLoop;
+  /** How long after the term starts a host never heard from may take to be. @default ttlMs */
+  graceMs?: number;
+  log: Logger;
+}
+
+export interface LeaderRun extends LeaderTerm {
+  /** Runs the failure detector now (a host's liveness may have changed). */
+  judge(): void;
+}
+
+export function startLeading(d: LeaderDeps): LeaderRun {
+  const startedMono = d.mono();
+  const detector: DetectorConfig = { ttlMs: d.ttlMs, startedAtMs: startedMono, graceUntilMs: startedMono + Math.max(d.ttlMs, d.graceMs ?? d.ttlMs) };
+  const runner = new Coalescer(
+    () => failurePass({ ...d, onTransition: () => d.loop.kick() }, detector),
+    (err) => d.log.error({ err }, "failure detector pass failed"),
+  );
+  const tickMs = Math.max(50, Math.min(500, Math.floor(d.ttlMs / 20)));
+  const ticker = setIntervalClamped(() => runner.kick(), tickMs);
+  d.loop.start();
+  d.log.info("leading: reconcile, failure detection and the guard run here");
+  let stopping: Promise<void> | undefined;
+  return {
+    judge: () => runner.kick(),
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(ticker);
+        await d.loop.stop();
+        await runner.close();
+      })();
+      return stopping;
+    },
+  };
+}

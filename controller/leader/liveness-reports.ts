@@ -1,0 +1,45 @@
+/**
+ * The leader's reading of the other members' liveness reports
+ * (failure/liveness.ts): each report is stamped with this member's monotonic
+ * clock as it arrives. A report that fails validation is ignored with a warning:
+ * its hosts age as if unreported, and go down after the TTL unless heard elsewhere.
+ */
+import type { Logger } from "../../shared/log/logger.js";
+import type { Store, Watcher } from "../store/store.js";
+import { decodeRecord } from "../store/record.js";
+import { LIVENESS_PREFIX, LivenessReportSchema, type ReceivedReport } from "../failure/liveness.js";
+
+export class LivenessReports {
+  private readonly byMember = new Map<string, ReceivedReport>();
+  private watcher: Watcher | undefined;
+
+  constructor(private readonly d: { store: Store; self: string; mono: () => number; log: Logger }) {}
+
+  async follow(): Promise<void> {
+    const at = await this.d.store.revision();
+    // What is stored may be a TTL old: it is stamped as received now, which makes it
+    // look fresher than it is by at most one report period — the grace of a new term covers that.
+    for (const kv of await this.d.store.scan(LIVENESS_PREFIX)) this.take(kv.key, kv.value);
+    this.watcher = await this.d.store.watch(LIVENESS_PREFIX, (ev) => (ev.type === "put" ? this.take(ev.kv.key, ev.kv.value) : void this.byMember.delete(ev.key)), { fromRevision: at + 1 });
+  }
+
+  private take(key: string, value: string): void {
+    const d = decodeRecord(LivenessReportSchema, value);
+    if (!d.ok || `${LIVENESS_PREFIX}${d.rec.member}` !== key) {
+      this.d.log.warn({ key, reason: d.ok ? "filed under another member" : d.reason }, "liveness report ignored");
+      return;
+    }
+    if (d.rec.member === this.d.self) return;
+    this.byMember.set(key, { report: d.rec, receivedMono: this.d.mono() });
+  }
+
+  /** The newest report of every other member. */
+  received(): ReceivedReport[] {
+    return [...this.byMember.values()];
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+}

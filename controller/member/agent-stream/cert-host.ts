@@ -1,0 +1,25 @@
+/** Authenticates an agent's call by the client certificate issued at join. */
+import * as grpc from "@grpc/grpc-js";
+import { X509Certificate } from "node:crypto";
+import { peerCertificate, verifyClientCert } from "../../../shared/tls/pki.js";
+import type { AgentServiceDeps } from "./deps.js";
+
+/** The host a call comes from, or a refusal when it has no valid certificate of a known host. */
+export function certHost(d: Pick<AgentServiceDeps, "ca" | "now" | "registry">, call: { getAuthContext?: () => unknown }): { hostId: string } | { refuse: { code: grpc.status; details: string } } {
+  const der = peerCertificate(call);
+  if (!der) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: "a client certificate is required: join first with a token" } };
+  const verdict = verifyClientCert(d.ca.certPem, der, new Date(d.now()));
+  if (!verdict.ok) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: `client certificate refused: ${verdict.reason}` } };
+  const stored = d.registry.get(verdict.hostId);
+  if (!stored) return { refuse: { code: grpc.status.PERMISSION_DENIED, details: `host ${verdict.hostId} is not known to this controller: join again` } };
+  if (new X509Certificate(der).serialNumber !== stored.certSerial) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: "client certificate was superseded" } };
+  return { hostId: verdict.hostId };
+}
+
+/** "ipv4:10.0.0.2:5000", "10.0.0.2:5000", "[::1]:5000" → the address part. */
+export function peerAddress(peer: string): string {
+  const p = peer.replace(/^ipv[46]:/, "");
+  const v6 = /^\[([^\]]+)\]/.exec(p);
+  if (v6) return v6[1]!.replace(/^::ffff:/, "");
+  return p.split(":")[0] ?? "";
+}

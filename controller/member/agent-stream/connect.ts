@@ -1,0 +1,93 @@
+/**
+ * The Connect stream: authenticated by the host's client certificate, then a
+ * small dispatcher over the message kinds — each kind's handling lives in its own
+ * file. Every kind but Hello needs a Hello first; a handler that throws refuses
+ * the message and ends the stream with the error's status.
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { AgentMessage__Output } from "../../../shared/gen/berth/v1/AgentMessage.js";
+import type { AgentServiceHandlers } from "../../../shared/gen/berth/v1/AgentService.js";
+import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerMessage.js";
+import { GrpcError, toStatus } from "../api/errors.js";
+import { certHost } from "./cert-host.js";
+import type { AgentServiceDeps } from "./deps.js";
+import { onHeartbeat } from "./heartbeat.js";
+import { onHello } from "./hello.js";
+import { onInstanceStatus } from "./instance-status.js";
+import { onExecExit, onExecOutput, onLogChunk } from "./relays.js";
+import type { AgentMessageKind, AgentStream } from "./stream.js";
+
+type Dispatch = { [K in AgentMessageKind]: (d: AgentServiceDeps, s: AgentStream, payload: NonNullable<AgentMessage__Output[K]>) => Promise<void> | void };
+
+const HANDLERS: Dispatch = {
+  hello: onHello,
+  heartbeat: onHeartbeat,
+  instance_status: onInstanceStatus,
+  log_chunk: onLogChunk,
+  exec_output: onExecOutput,
+  exec_exit: onExecExit,
+};
+
+/** Kinds that mean nothing before the stream says whose it is (relays are dropped instead: no stream is current yet). */
+const NEEDS_HELLO: ReadonlySet<AgentMessageKind> = new Set(["heartbeat", "instance_status"]);
+
+async function dispatch(d: AgentServiceDeps, s: AgentStream, msg: AgentMessage__Output): Promise<void> {
+  const kind = msg.msg;
+  const payload = kind ? msg[kind] : undefined;
+  if (!kind || !payload) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "empty or unknown message");
+  if (NEEDS_HELLO.has(kind) && !s.greeted) throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${kind} before hello`);
+  // The map is keyed by kind, so the payload fits its handler; TypeScript cannot follow the correlation.
+  await (HANDLERS[kind] as (d: AgentServiceDeps, s: AgentStream, p: typeof payload) => Promise<void> | void)(d, s, payload);
+}
+
+let streamSeq = 0;
+
+export function connectHandler(d: AgentServiceDeps): AgentServiceHandlers["Connect"] {
+  return (call) => {
+    const sid = ++streamSeq;
+    const fail = (code: grpc.status, details: string): void => {
+      d.log.warn({ peer: call.getPeer(), reason: details }, "agent stream refused");
+      call.emit("error", Object.assign(new Error(details), { code, details }));
+    };
+    const who = certHost(d, call);
+    if ("refuse" in who) return fail(who.refuse.code, who.refuse.details);
+    const hostId = who.hostId;
+    const log = d.log.child({ host: hostId });
+    const stream: AgentStream = {
+      hostId,
+      sid,
+      log,
+      // Backpressure: the controller sends little (acks, assignments); if the
+      // socket is that far behind the agent is stalled, and its heartbeats say so.
+      send: (m: ControllerMessage) => void call.write(m),
+      peer: () => call.getPeer(),
+      end: () => call.end(),
+      greeted: false,
+    };
+
+    call.on("data", (msg: AgentMessage__Output) => {
+      dispatch(d, stream, msg).catch((err: unknown) => {
+        const s = toStatus(err);
+        if (s.internal) log.error({ err }, "agent stream failed");
+        fail(s.code, s.details);
+      });
+    });
+    const closed = (): void => {
+      const live = d.registry.live.get(hostId);
+      if (live?.streamId === sid) {
+        live.disconnect = undefined;
+        live.send = undefined;
+        live.streamId = undefined;
+        d.logs.hostGone(hostId);
+        d.execs.hostGone(hostId, "its agent disconnected");
+        log.info("agent disconnected");
+      }
+    };
+    call.on("end", () => {
+      closed();
+      call.end();
+    });
+    call.on("cancelled", closed);
+    call.on("error", closed);
+  };
+}

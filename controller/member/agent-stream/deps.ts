@@ -1,0 +1,40 @@
+/**
+ * What the agent-facing handlers (Join, the Connect stream, FetchArtifact) need
+ * from the member that serves them.
+ */
+import type { Logger } from "../../../shared/log/logger.js";
+import type { TokenService } from "../../auth/token-service.js";
+import type { HostRegistry } from "../../hosts/registry.js";
+import type { ReconcileLoop } from "../../reconcile/loop.js";
+import type { ArtifactStore } from "../../artifacts/artifact-store.js";
+import type { LogRouter } from "../api/log-router.js";
+import type { ExecRouter } from "../api/exec-router.js";
+import type { EventLog } from "../../events/event-log.js";
+import type { ServiceState } from "../../services/state.js";
+import type { AssignmentPusher } from "../assignments.js";
+
+export interface AgentServiceDeps {
+  registry: HostRegistry;
+  tokens: TokenService;
+  ca: { certPem: string; keyPem: string };
+  log: Logger;
+  now: () => number;
+  /** The monotonic clock for heartbeat ages. @default monoMs */
+  mono?: () => number;
+  heartbeatIntervalMs: number;
+  ttlMs: number;
+  /** Called after any host's liveness may have changed, so the detector runs now. */
+  onLiveness: () => void;
+  /** Kicked when what a host runs or reports changes (does nothing on a member that does not lead). */
+  loop: ReconcileLoop;
+  /** The records: which copies a host's Hello names are superseded. */
+  state: ServiceState;
+  assignments: AssignmentPusher;
+  artifacts: ArtifactStore;
+  logs: LogRouter;
+  /** Exec sessions relayed over agent streams; they end with their host's stream. */
+  execs: ExecRouter;
+  events: EventLog;
+  /** Heartbeat timings for /metrics. */
+  metrics?: { heartbeat(h: { sentAtMs: number; receivedAtMs: number; previousMs: number | undefined }): void };
+}

@@ -1,0 +1,24 @@
+/**
+ * Heartbeat: kept in memory only (hosts/registry.ts says why), acknowledged at
+ * once — the agent drops a stream whose acks stop (a cut link stalls TCP silently).
+ */
+import type { Heartbeat__Output } from "../../../shared/gen/berth/v1/Heartbeat.js";
+import { monoMs } from "../../../shared/clock.js";
+import { validateUsage } from "../api/validate.js";
+import type { AgentServiceDeps } from "./deps.js";
+import { isCurrent, type AgentStream } from "./stream.js";
+
+export function onHeartbeat(d: AgentServiceDeps, s: AgentStream, hb: Heartbeat__Output): void {
+  const usage = validateUsage(hb.usage ?? {}, "heartbeat.usage");
+  // A stream replaced by a newer one, or dropped when the host was declared down.
+  if (!isCurrent(d, s)) return;
+  const live = d.registry.liveOf(s.hostId);
+  const previousMs = live.lastHeartbeatMs;
+  live.lastHeartbeatMs = d.now();
+  live.lastHeartbeatMono = (d.mono ?? monoMs)();
+  d.metrics?.heartbeat({ sentAtMs: hb.sent_at_ms, receivedAtMs: live.lastHeartbeatMs, previousMs });
+  live.usage = usage;
+  s.send({ heartbeat_ack: { seq: hb.seq, sent_at_ms: hb.sent_at_ms } });
+  const rec = d.registry.get(s.hostId);
+  if (rec && rec.health !== "ready") d.onLiveness();
+}

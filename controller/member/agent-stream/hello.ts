@@ -1,0 +1,52 @@
+/**
+ * Hello: the agent says who it is, what it runs and what it holds. The stream
+ * becomes the host's current one (replacing an older), superseded copies are
+ * fenced, the record's facts follow the host, and the agent gets its Welcome and
+ * its whole assignment.
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { Hello__Output } from "../../../shared/gen/berth/v1/Hello.js";
+import { monoMs } from "../../../shared/clock.js";
+import { announceFencing, fencingSet } from "../../failure/fencing.js";
+import { isSuperseded } from "../../services/assignment.js";
+import { GrpcError } from "../api/errors.js";
+import { validateAdvertiseAddr, validateDigests, validateFacts, validateLabels } from "../api/validate.js";
+import { peerAddress } from "./cert-host.js";
+import type { AgentServiceDeps } from "./deps.js";
+import type { AgentStream } from "./stream.js";
+
+export async function onHello(d: AgentServiceDeps, s: AgentStream, h: Hello__Output): Promise<void> {
+  const { hostId, log } = s;
+  if (h.host_id !== hostId) throw new GrpcError(grpc.status.PERMISSION_DENIED, `hello.host_id ${h.host_id.slice(0, 64)} does not match the certificate (${hostId})`);
+  const facts = validateFacts(h.facts ?? {}, "hello.facts");
+  const labels = validateLabels(h.labels ?? {}, "hello.labels");
+  const advertise = validateAdvertiseAddr(h.advertise_addr, "hello.advertise_addr") || peerAddress(s.peer());
+  const live = d.registry.liveOf(hostId);
+  // A newer stream from the same host replaces the old one (the agent restarted or reconnected).
+  live.disconnect?.("replaced by a newer stream");
+  live.disconnect = (why) => {
+    log.info({ why }, "closing agent stream");
+    d.logs.hostGone(hostId);
+    d.execs.hostGone(hostId, `its agent stream was closed (${why})`);
+    s.end();
+  };
+  live.send = s.send;
+  live.streamId = s.sid;
+  live.connectedAtMs = d.now();
+  live.lastHeartbeatMs = d.now();
+  live.lastHeartbeatMono = (d.mono ?? monoMs)();
+  live.artifacts = validateDigests(h.artifacts, "hello.artifacts");
+  // It gets "none" for a superseded copy below, and stays out of ready until it reports it stopped.
+  live.fencing = fencingSet(h.running, (instance, epoch) => isSuperseded(d.state, hostId, instance, epoch));
+  await announceFencing(hostId, live.fencing, h.running, log, (ev) => d.events.append(ev));
+  s.greeted = true;
+  await d.registry.update(hostId, (rec) => {
+    const changed = JSON.stringify(rec.facts) !== JSON.stringify(facts) || JSON.stringify(rec.labels) !== JSON.stringify(labels) || rec.advertiseAddr !== advertise;
+    return changed ? { rec: { ...rec, facts, labels, advertiseAddr: advertise } } : undefined;
+  });
+  s.send({ welcome: { host_id: hostId, heartbeat_interval_ms: d.heartbeatIntervalMs, ttl_ms: d.ttlMs, advertise_addr: advertise } });
+  d.assignments.sendTo(hostId);
+  d.loop.kick();
+  log.info({ addr: advertise }, "agent connected");
+  d.onLiveness();
+}

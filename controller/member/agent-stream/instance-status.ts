@@ -1,0 +1,46 @@
+/**
+ * InstanceStatus: what the host's instance is doing. It becomes the observed
+ * state the reconcile loop decides from, may end a fencing, and becomes an event
+ * when an operator would care.
+ */
+import type { InstanceStatus__Output } from "../../../shared/gen/berth/v1/InstanceStatus.js";
+import { fencedCopyStopped } from "../../failure/fencing.js";
+import { validateInstanceStatus } from "../api/validate.js";
+import type { AgentServiceDeps } from "./deps.js";
+import { isCurrent, type AgentStream } from "./stream.js";
+
+/** Events worth an operator's time among instance state changes. */
+const EVENT_STATES = new Set(["starting", "healthy", "unhealthy", "failed"]);
+
+export async function onInstanceStatus(d: AgentServiceDeps, s: AgentStream, raw: InstanceStatus__Output): Promise<void> {
+  const { hostId } = s;
+  if (!isCurrent(d, s)) return;
+  const st = validateInstanceStatus(raw);
+  const prev = d.loop.observed.get(hostId);
+  const now = d.now();
+  d.loop.observed.set(hostId, {
+    hostId,
+    service: st.service,
+    instance: st.instance,
+    epoch: st.epoch,
+    revision: st.revision,
+    state: st.state,
+    detail: st.detail,
+    restarts: st.restarts,
+    // First sight of this state (also after a controller restart): it began age_ms ago,
+    // measured on the agent's own clock, so no clock offset enters.
+    sinceMs: prev && prev.instance === st.instance && prev.epoch === st.epoch && prev.state === st.state ? prev.sinceMs : now - Math.min(st.age_ms, now),
+    pid: st.pid,
+    resourcesEnforced: st.resources_enforced,
+    resourcesNote: st.resources_note,
+    installTail: st.install_tail,
+  });
+  if (await fencedCopyStopped(hostId, d.registry.liveOf(hostId).fencing, st, (ev) => d.events.append(ev))) d.onLiveness();
+  if (prev?.state !== st.state || prev.instance !== st.instance) {
+    s.log.info({ service: st.service, instance: st.instance, epoch: st.epoch, state: st.state, detail: st.detail || undefined }, "instance state");
+    if (EVENT_STATES.has(st.state)) {
+      await d.events.append({ type: `instance.${st.state}`, service: st.service, host: hostId, message: `${st.instance} (epoch ${st.epoch}) ${st.state}${st.detail ? `: ${st.detail}` : ""}` });
+    }
+  }
+  d.loop.kick();
+}

@@ -1,0 +1,133 @@
+/**
+ * AgentService: Join (authorised by a join token, no client certificate) and the
+ * long-lived Connect stream (authorised by the client certificate issued at join;
+ * agent-stream/ handles it).
+ * Both share the controller's port: the TLS layer asks for a client certificate
+ * but does not insist, and each handler demands what it needs.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { randomBytes, X509Certificate } from "node:crypto";
+import type { AgentServiceHandlers } from "../../../shared/gen/berth/v1/AgentService.js";
+import type { JoinRequest__Output } from "../../../shared/gen/berth/v1/JoinRequest.js";
+import type { JoinResponse } from "../../../shared/gen/berth/v1/JoinResponse.js";
+import type { HostFacts__Output } from "../../../shared/gen/berth/v1/HostFacts.js";
+import { InvalidCsrError, signHostCsr } from "../../../shared/tls/pki.js";
+import type { HostRecord } from "../../hosts/host.js";
+import { GrpcError, serviceError, toStatus } from "./errors.js";
+import { validateAdvertiseAddr, validateFacts, validateLabels } from "./validate.js";
+import { certHost, peerAddress } from "../agent-stream/cert-host.js";
+import { connectHandler } from "../agent-stream/connect.js";
+import type { AgentServiceDeps } from "../agent-stream/deps.js";
+
+export type { AgentServiceDeps } from "../agent-stream/deps.js";
+
+/**
+ * Joins with the same token run one at a time: each spends a use of the token
+ * with compare-and-set, so concurrent ones would mostly lose the race and retry.
+ * Installing a rack of servers with one token is the normal case.
+ */
+const joinQueues = new Map<string, Promise<unknown>>();
+function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const prev = joinQueues.get(key) ?? Promise.resolve();
+  const next = prev.then(fn, fn);
+  const tail = next.catch(() => undefined);
+  joinQueues.set(key, tail);
+  void tail.then(() => {
+    if (joinQueues.get(key) === tail) joinQueues.delete(key);
+  });
+  return next;
+}
+
+export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers {
+  /** One join, under the token's lock: spend a use, sign, create the host — in one txn. */
+  async function admit(req: JoinRequest__Output, peer: string, facts: HostFacts__Output, labels: Record<string, string>, advertise: string): Promise<JoinResponse> {
+    const spend = await d.tokens.prepareJoin(req.token);
+    const id = randomBytes(6).toString("hex");
+    let certPem: string;
+    try {
+      certPem = await signHostCsr(d.ca, req.csr_pem, id);
+    } catch (e) {
+      if (e instanceof InvalidCsrError) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `csr_pem: ${e.message}`);
+      throw e;
+    }
+    const now = d.now();
+    const rec: HostRecord = {
+      id,
+      labels,
+      advertiseAddr: advertise || peerAddress(peer),
+      facts,
+      health: "joining",
+      healthSinceMs: now,
+      cordoned: false,
+      joinedAtMs: now,
+      certSerial: new X509Certificate(certPem).serialNumber,
+    };
+    const ok = await d.registry.create(
+      rec,
+      { compares: [spend.compare], ops: [spend.op] },
+      { type: "host.joined", host: id, message: `${facts.hostname || "host"} joined from ${rec.advertiseAddr}`, actor: spend.tokenId },
+    );
+    // Lost a race for the token's last use (or, vanishingly, the id): the caller may retry.
+    if (!ok) throw new GrpcError(grpc.status.ABORTED, "the join token changed concurrently; try again");
+    d.log.info({ host: id, hostname: facts.hostname, addr: rec.advertiseAddr, token: spend.tokenId }, "host joined");
+    return { host_id: id, certificate_pem: certPem, ca_pem: d.ca.certPem };
+  }
+
+  return {
+    async Join(call, callback) {
+      try {
+        const req = call.request;
+        const facts = validateFacts(req.facts ?? {}, "facts");
+        const labels = validateLabels(req.labels ?? {}, "labels");
+        const advertise = validateAdvertiseAddr(req.advertise_addr ?? "", "advertise_addr");
+        if (req.csr_pem.length > 16_384) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "csr_pem: larger than 16 KiB");
+        const res = await serialized(req.token.slice(0, 256), () => admit(req, call.getPeer(), facts, labels, advertise));
+        callback(null, res);
+      } catch (err) {
+        const s = toStatus(err);
+        if (s.internal) d.log.error({ err }, "join failed");
+        else d.log.warn({ peer: call.getPeer(), reason: s.details }, "join refused");
+        callback(serviceError(err));
+      }
+    },
+
+    Connect: connectHandler(d),
+
+    FetchArtifact(call) {
+      const who = certHost(d, call);
+      const fail = (code: grpc.status, details: string): void => void call.emit("error", Object.assign(new Error(details), { code, details }));
+      if ("refuse" in who) return fail(who.refuse.code, who.refuse.details);
+      const sha = call.request.sha256;
+      void (async () => {
+        let cancelled = false;
+        try {
+          const size = /^[0-9a-f]{64}$/.test(sha) ? await d.artifacts.size(sha) : undefined;
+          if (size === undefined) return fail(grpc.status.NOT_FOUND, `no artifact ${sha.slice(0, 64)}`);
+          const src = d.artifacts.read(sha);
+          const wake: (() => void)[] = [];
+          call.on("cancelled", () => {
+            cancelled = true;
+            src.destroy();
+            for (const w of wake.splice(0)) w();
+          });
+          let first = true;
+          for await (const chunk of src as AsyncIterable<Buffer>) {
+            if (cancelled) return;
+            const ok = call.write({ sha256: first ? sha : "", size: first ? size : 0, data: chunk });
+            first = false;
+            // Wait for the socket to drain, or for the client to give up.
+            if (!ok) await new Promise<void>((r) => {
+              wake.push(r);
+              call.once("drain", () => r());
+            });
+          }
+          call.end();
+        } catch (err) {
+          if (cancelled) return;
+          d.log.warn({ err, host: who.hostId }, "artifact fetch failed");
+          fail(grpc.status.INTERNAL, "reading the artifact failed");
+        }
+      })();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * The member side of liveness in a controller group (failure/liveness.ts): every
+ * reportMs, one put of `liveness/<member>` with the hosts whose streams this
+ * member holds and their heartbeat ages. Its key is its own, so no
+ * compare-and-set is needed; on a clean stop it is deleted.
+ */
+import type { Logger } from "../../shared/log/logger.js";
+import type { Store } from "../store/store.js";
+import type { HostRegistry } from "../hosts/registry.js";
+import { buildReport, livenessKey } from "../failure/liveness.js";
+import { encodeRecord } from "../store/record.js";
+import { setIntervalClamped } from "../../shared/timer.js";
+
+export class LivenessReporter {
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly d: { store: Store; registry: Pick<HostRegistry, "live">; member: string; mono: () => number; reportMs: number; log: Logger },
+  ) {}
+
+  start(): void {
+    this.timer ??= setIntervalClamped(() => void this.report(), this.d.reportMs);
+    void this.report();
+  }
+
+  /** Writes one report now (a write still running is waited for: never two at once). */
+  report(): Promise<void> {
+    const run = async (): Promise<void> => {
+      const r = buildReport(this.d.member, this.d.registry, this.d.mono());
+      await this.d.store.put(livenessKey(this.d.member), encodeRecord(r));
+    };
+    this.writing = this.writing.then(run).catch((err: unknown) => this.d.log.warn({ err }, "writing the liveness report failed"));
+    return this.writing;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.writing;
+    await this.d.store.delete(livenessKey(this.d.member)).catch(() => undefined);
+  }
+}

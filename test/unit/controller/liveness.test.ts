@@ -1,0 +1,56 @@
+/**
+ * Liveness across a controller group (failure/liveness.ts): the member holding a
+ * stream reports heartbeat ages; the leader places them on its own monotonic
+ * clock as they arrive and judges on the newest source. Clocks are injected.
+ */
+import { describe, expect, it } from "vitest";
+import { buildReport, livenessInput, mergeLiveness, reportEveryMs, type HostHeard } from "../../../controller/failure/liveness.js";
+import { judgeLiveness } from "../../../controller/failure/detector.js";
+import type { HostLive } from "../../../controller/hosts/registry.js";
+
+function live(lastHeartbeatMono: number | undefined, o: { connected?: boolean; fencing?: string[] } = {}): HostLive {
+  return { lastHeartbeatMs: undefined, lastHeartbeatMono, usage: null, artifacts: [], fencing: new Set(o.fencing ?? []), send: o.connected === false ? undefined : () => undefined };
+}
+
+describe("liveness reports", () => {
+  it("a member reports the hosts whose streams it holds, with their heartbeat ages on its own clock", () => {
+    const registry = { live: new Map([["h1", live(9_000)], ["h2", live(7_500, { fencing: ["web-0"] })], ["h3", live(9_900, { connected: false })], ["h4", live(undefined)]]) };
+    expect(buildReport("b", registry, 10_000)).toEqual({
+      member: "b",
+      hosts: [
+        { id: "h1", ageMs: 1000, fenced: false },
+        { id: "h2", ageMs: 2500, fenced: true },
+      ],
+    });
+  });
+
+  it("the leader places ages on its own clock when the report arrives, and the newest source wins", () => {
+    const local = new Map<string, HostHeard>([["h1", { lastHeartbeatMono: 50_000, fenced: false }]]);
+    // Member b's clock is nowhere near the leader's: only ages travel.
+    const merged = mergeLiveness(local, [
+      { report: { member: "b", hosts: [{ id: "h1", ageMs: 500, fenced: true }, { id: "h2", ageMs: 1200, fenced: false }] }, receivedMono: 51_000 },
+      { report: { member: "c", hosts: [{ id: "h2", ageMs: 4000, fenced: true }] }, receivedMono: 51_000 },
+    ]);
+    // h1 moved to b's stream (newer than the leader's own last heartbeat): b's word counts, fencing included.
+    expect(merged.get("h1")).toEqual({ lastHeartbeatMono: 50_500, fenced: true });
+    // h2: c's report is the older one (a stream h2 left).
+    expect(merged.get("h2")).toEqual({ lastHeartbeatMono: 49_800, fenced: false });
+  });
+
+  it("a host reported by a member that then stops reporting goes down one TTL after its last heartbeat, not later", () => {
+    const ttlMs = 5000;
+    const cfg = { ttlMs, graceUntilMs: 0, startedAtMs: 0 };
+    const heard = mergeLiveness(new Map(), [{ report: { member: "b", hosts: [{ id: "h1", ageMs: 1000, fenced: false }] }, receivedMono: 20_000 }]);
+    const hosts = [{ id: "h1", health: "ready" as const }];
+    // Last heartbeat at 19 000 on the leader's clock.
+    expect(judgeLiveness(livenessInput(hosts, heard), 24_000, cfg)).toEqual([]);
+    expect(judgeLiveness(livenessInput(hosts, heard), 24_001, cfg)).toEqual([{ id: "h1", to: "down", silentForMs: 5001 }]);
+  });
+
+  it("a live host never looks older than TTL/3 plus a heartbeat: reports come three times a TTL", () => {
+    expect(reportEveryMs(5000)).toBe(1666);
+    // 1,000 hosts, 3 members, TTL 5 s: 3 writes every 1.67 s, whatever the heartbeat rate.
+    const writesPerSecond = 3 / (reportEveryMs(5000) / 1000);
+    expect(writesPerSecond).toBeLessThan(2);
+  });
+});
