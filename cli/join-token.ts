@@ -13,9 +13,9 @@ const MAX_TOKEN_FILE_BYTES = 1024;
  * agent.yaml's tokenFile, then its token. --token works but warns: argv is readable by
  * every local user (`ps`), the environment and a 0600 file are not.
  */
-export async function joinToken(src: { flag?: string; flagFile?: string; env?: string; file?: string; fileTokenFile?: string }): Promise<string | undefined> {
+export async function joinToken(src: { flag?: string; flagFile?: string; env?: string; file?: string; fileTokenFile?: string; envName?: string }): Promise<string | undefined> {
   if (src.flag !== undefined) {
-    process.stderr.write("warning: --token puts the join token in argv, where every user of this machine can read it (ps); use --token-file PATH or BERTH_JOIN_TOKEN\n");
+    process.stderr.write(`warning: --token puts the token in argv, where every user of this machine can read it (ps); use --token-file PATH or ${src.envName ?? "BERTH_JOIN_TOKEN"}\n`);
     return src.flag;
   }
   const path = src.flagFile ?? (src.env ? undefined : src.fileTokenFile);

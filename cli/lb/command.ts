@@ -53,12 +53,13 @@ export function registerLb(program: Command): void {
   lb.command("install")
     .description("install `berth lb` on this load balancer host as a systemd service")
     .requiredOption("--controller <host:port[,host:port…]>", "the controller(s) to follow")
-    .requiredOption("--token <token>", "an lb token (berth token create --role lb)")
+    .option("--token-file <path>", "a file holding the lb token (berth token create --role lb); or set BERTH_TOKEN")
+    .option("--token <token>", "the lb token itself: deprecated, as every local user can read argv (ps)")
     .requiredOption("--ca-file <file>", "the controller's ca.crt")
     .option("--prefix <dir>", "root every path under this folder (tests, image builds)", "")
     .option("--dry-run", "print every file it would write, and write nothing")
     .argument("<lb-args...>", "after --: haproxy|nginx and its flags")
-    .addHelpText("after", "\nExample:\n  sudo berth lb install --controller 10.0.0.5:7420 --token bt1.… --ca-file ca.crt -- \\\n    haproxy --service web --backend app --socket /run/haproxy/admin.sock --config /etc/haproxy/haproxy.cfg")
+    .addHelpText("after", "\nExample:\n  sudo berth lb install --controller 10.0.0.5:7420 --token-file lb.token --ca-file ca.crt -- \\\n    haproxy --service web --backend app --socket /run/haproxy/admin.sock --config /etc/haproxy/haproxy.cfg")
     .action(async (args: string[], o: InstallFlags) => {
       const { runLbInstall } = await import("./install-cmd.js");
       await runLbInstall(args, o);

@@ -7,11 +7,13 @@ import { fileURLToPath } from "node:url";
 import { parseHostPort } from "../../shared/addr.js";
 import { parseToken } from "../../shared/token-format.js";
 import { CliError, EXIT } from "../errors.js";
+import { joinToken } from "../join-token.js";
 import { LbInstallError, planLbInstall } from "./install.js";
 
 export interface InstallFlags {
   controller: string;
-  token: string;
+  token?: string;
+  tokenFile?: string;
   caFile: string;
   prefix: string;
   dryRun?: boolean;
@@ -25,8 +27,11 @@ export async function runLbInstall(args: string[], o: InstallFlags): Promise<voi
       throw new CliError(`--controller ${a}: ${(e as Error).message}`, EXIT.usage);
     }
   }
+  // Like a join token: from a file or the environment, never argv if it can be helped.
+  const token = await joinToken({ flag: o.token, flagFile: o.tokenFile, env: process.env.BERTH_TOKEN, envName: "BERTH_TOKEN" });
+  if (!token) throw new CliError("no lb token: give --token-file PATH or set BERTH_TOKEN (berth token create --role lb makes one)", EXIT.usage);
   try {
-    if (parseToken(o.token).kind === "join") throw new CliError("--token: this is a join token; make an lb token with `berth token create --role lb`", EXIT.usage);
+    if (parseToken(token).kind === "join") throw new CliError("--token: this is a join token; make an lb token with `berth token create --role lb`", EXIT.usage);
   } catch (e) {
     if (e instanceof CliError) throw e;
     throw new CliError(`--token: ${(e as Error).message}`, EXIT.usage);
@@ -42,7 +47,7 @@ export async function runLbInstall(args: string[], o: InstallFlags): Promise<voi
   const berthMain = realpathSync(join(dirname(fileURLToPath(import.meta.url)), "..", "main.js"));
   let planned;
   try {
-    planned = planLbInstall({ args, controller: o.controller, token: o.token, caPem, prefix: o.prefix, nodePath: process.execPath, berthMain });
+    planned = planLbInstall({ args, controller: o.controller, token, caPem, prefix: o.prefix, nodePath: process.execPath, berthMain });
   } catch (e) {
     if (e instanceof LbInstallError) throw new CliError(e.message, EXIT.usage);
     throw e;

@@ -63,7 +63,7 @@ describe("berth CLI", () => {
     const r = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token", JOIN, "--labels", "dc=dc1,rack=r7", "--prefix", dir, "--dry-run"]);
     expect(r.code, r.stderr).toBe(0);
     // --token still works, with a word on why not to use it.
-    expect(r.stderr).toMatch(/warning: --token puts the join token in argv.*--token-file PATH or BERTH_JOIN_TOKEN/);
+    expect(r.stderr).toMatch(/warning: --token puts the token in argv.*--token-file PATH or BERTH_JOIN_TOKEN/);
     expect(r.stdout).toContain(`--- ${dir}/etc/berth/agent.yaml (mode 600)`);
     expect(r.stdout).toContain(`--- ${dir}/etc/systemd/system/berth-agent.service (mode 644)`);
     expect(r.stdout).toContain("Restart=always");
