@@ -161,6 +161,8 @@ update: { maxUnavailable: 1, minHealthyTime: 0s, drainTime: 0s, healthyDeadline:
     const { wallMs, cliMs, ro, ev } = await restart("nowait", t);
     const worstGap = worstDrainToReplace(ev);
     results.push({ wallMs, cliMs, rolloutMs: ro.ended_at_ms - ro.started_at_ms, floorMs, handMs, worstDrainToReplaceMs: worstGap });
+    // BENCH_TIMELINE=1: where each step's time goes, from the controller's own events.
+    if (process.env.BENCH_TIMELINE) for (const e of ev) console.log(`  +${String(e.time_ms - ro.started_at_ms).padStart(5)} ms  ${e.type.padEnd(22)} ${e.host.slice(0, 8)}  ${e.message.slice(0, 90)}`);
     console.log(`nowait trial ${t}: restart -w ${wallMs} ms (rollout record ${ro.ended_at_ms - ro.started_at_ms} ms; a one-call CLI command ${cliMs} ms), floor by hand ${floorMs} ms (${handMs.join(", ")}), ratio ${(wallMs / floorMs).toFixed(3)}; worst drain → replace ${worstGap} ms`);
   }
   const ratios = results.map((x) => x.wallMs / x.floorMs);
