@@ -1,7 +1,6 @@
 /** The shell of `berth lb install`: validates, writes what planLbInstall says, starts the unit. */
-import { execFileSync } from "node:child_process";
-import { existsSync, realpathSync } from "node:fs";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { realpathSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseHostPort } from "../../shared/addr.js";
@@ -9,6 +8,7 @@ import { parseToken } from "../../shared/token-format.js";
 import { CliError, EXIT } from "../errors.js";
 import { joinToken } from "../join-token.js";
 import { LbInstallError, planLbInstall } from "./install.js";
+import { carryOut } from "../run/agent-install.js";
 
 export interface InstallFlags {
   controller: string;
@@ -58,17 +58,5 @@ export async function runLbInstall(args: string[], o: InstallFlags): Promise<voi
     for (const f of plan.files) console.log(`\n--- ${f.path} (mode ${f.mode.toString(8)})\n${f.path.endsWith(".env") ? f.content.replace(/BERTH_TOKEN=.*/, "BERTH_TOKEN=(the token)") : f.content}`);
     return;
   }
-  for (const d of plan.dirs) await mkdir(d.path, { recursive: true, mode: d.mode });
-  for (const f of plan.files) {
-    await writeFile(f.path, f.content, { mode: f.mode });
-    await chmod(f.path, f.mode);
-    console.log(`wrote ${f.path}`);
-  }
-  if (!o.prefix && existsSync("/run/systemd/system")) {
-    execFileSync("systemctl", ["daemon-reload"], { stdio: "inherit" });
-    execFileSync("systemctl", ["enable", "--now", unit], { stdio: "inherit" });
-    console.log(`${unit} enabled and started: \`journalctl -u ${unit.replace(/\.service$/, "")} -f\` shows its log`);
-  } else {
-    console.log(o.prefix ? "--prefix given: systemd left alone" : `systemd is not running here: start it with the ExecStart line of ${plan.files[2]!.path}`);
-  }
+  await carryOut(plan, o.prefix, unit, `systemd is not running here: start it with the ExecStart line of ${plan.files[2]!.path}`);
 }

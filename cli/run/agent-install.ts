@@ -108,6 +108,15 @@ export async function agentInstall(o: { controller: string; token?: string; toke
     for (const f of plan.files) console.log(`\n--- ${f.path} (mode ${f.mode.toString(8)})\n${f.content}`);
     return;
   }
+  await carryOut(plan, o.prefix, "berth-agent.service", "systemd is not running here: start the agent with\n  berth agent --config /etc/berth/agent.yaml");
+}
+
+/**
+ * Writes what an install plan says (folders and files with their modes), then
+ * enables and starts its unit where systemd runs (`berth agent install`, `berth lb
+ * install`); under --prefix or without systemd, says how to start it instead.
+ */
+export async function carryOut(plan: InstallPlan, prefix: string, unit: string, withoutSystemd: string): Promise<void> {
   for (const d of plan.dirs) {
     await mkdir(d.path, { recursive: true, mode: d.mode });
     await chmod(d.path, d.mode);
@@ -118,15 +127,11 @@ export async function agentInstall(o: { controller: string; token?: string; toke
     console.log(`wrote ${f.path}`);
   }
   // systemd runs when /run/systemd/system exists (sd_booted(3)); never touch it under --prefix.
-  if (!o.prefix && existsSync("/run/systemd/system")) {
+  if (!prefix && existsSync("/run/systemd/system")) {
     execFileSync("systemctl", ["daemon-reload"], { stdio: "inherit" });
-    execFileSync("systemctl", ["enable", "--now", "berth-agent.service"], { stdio: "inherit" });
-    console.log("berth-agent.service enabled and started: `journalctl -u berth-agent -f` shows its log");
+    execFileSync("systemctl", ["enable", "--now", unit], { stdio: "inherit" });
+    console.log(`${unit} enabled and started: \`journalctl -u ${unit.replace(/\.service$/, "")} -f\` shows its log`);
   } else {
-    console.log(
-      o.prefix
-        ? "--prefix given: systemd left alone"
-        : "systemd is not running here: start the agent with\n  berth agent --config /etc/berth/agent.yaml",
-    );
+    console.log(prefix ? "--prefix given: systemd left alone" : withoutSystemd);
   }
 }
