@@ -7,12 +7,13 @@ import type { LogsChunk__Output } from "../../shared/gen/berth/v1/LogsChunk.js";
 import type { Endpoints__Output } from "../../shared/gen/berth/v1/Endpoints.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { specJsonSchema } from "../../shared/spec/json-schema.js";
-import { call, toCliError } from "../client.js";
+import { call } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
 import { colour, parseFormat, printData, table, txt, type Cell } from "../output.js";
 import { sanitize, sanitizeLines } from "../../shared/text/sanitize.js";
 import { withApi, type GlobalOpts } from "./common.js";
 import { follow, parseTimeout } from "../wait.js";
+import { watchStream } from "../watch.js";
 import type { Api } from "../client.js";
 
 /** `web-0` → `web` (host.service names the instance). */
@@ -164,34 +165,36 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
       const tail = Number(o.tail);
       if (!Number.isInteger(tail) || tail < 0 || tail > 100_000) throw new CliError(`--tail ${o.tail}: expected 0–100000`, EXIT.usage);
       await withApi(global(), async (api) => {
-        await new Promise<void>((resolve, reject) => {
-          const stream = api.client.Logs({ service: name, host: o.host ?? "", follow: Boolean(o.follow), tail, install: Boolean(o.install) }, api.metadata);
-          const seen = new Set<string>();
-          const partial = new Map<string, string>();
-          // A service's output is its own: piped (to a file, grep, a log shipper) it
-          // stays byte-exact. On a terminal it is shown escaped, as all text from a
-          // host is (a compromised host could otherwise retitle the window, write
-          // the clipboard, or fake berth's own lines), unless --raw says otherwise.
-          const line = process.stdout.isTTY && !o.raw ? sanitizeLines : (l: string): string => l;
-          const prefix = (inst: string): string => (seen.size > 1 || !o.host ? `${colour("grey", inst).text} ` : "");
-          stream.on("data", (c: LogsChunk__Output) => {
+        const seen = new Set<string>();
+        const partial = new Map<string, string>();
+        // A service's output is its own: piped (to a file, grep, a log shipper) it
+        // stays byte-exact. On a terminal it is shown escaped, as all text from a
+        // host is (a compromised host could otherwise retitle the window, write
+        // the clipboard, or fake berth's own lines), unless --raw says otherwise.
+        const line = process.stdout.isTTY && !o.raw ? sanitizeLines : (l: string): string => l;
+        const prefix = (inst: string): string => (seen.size > 1 || !o.host ? `${colour("grey", inst).text} ` : "");
+        const flush = (): void => {
+          for (const [inst, rest] of partial) if (rest) process.stdout.write(`${prefix(inst)}${line(rest)}\n`);
+          partial.clear();
+        };
+        await watchStream(api, {
+          follow: Boolean(o.follow),
+          // Followed again after a lost member: new lines only, the history was shown (lines written meanwhile are missed).
+          open: (client, md, reopen) => client.Logs({ service: name, host: o.host ?? "", follow: Boolean(o.follow), tail: reopen ? 0 : tail, install: Boolean(o.install) }, md),
+          onData: (c: LogsChunk__Output) => {
             seen.add(c.instance);
             // Prefix whole lines with their instance once more than one speaks.
             const buf = (partial.get(c.instance) ?? "") + c.data;
             const lines = buf.split("\n");
             partial.set(c.instance, lines.pop() ?? "");
             for (const l of lines) process.stdout.write(`${prefix(c.instance)}${line(l)}\n`);
-          });
-          stream.on("error", (err) => reject(toCliError(err, api.cfg.addr)));
-          stream.on("end", () => {
-            for (const [inst, rest] of partial) if (rest) process.stdout.write(`${prefix(inst)}${line(rest)}\n`);
-            resolve();
-          });
-          process.once("SIGINT", () => {
-            stream.cancel();
-            resolve();
-          });
+          },
+          onLost: (why) => {
+            flush();
+            process.stderr.write(`berth: lost the controller (${sanitizeLines(why)}); following again…\n`);
+          },
         });
+        flush();
       });
     });
 
@@ -205,29 +208,23 @@ export function registerServices(program: Command, global: () => GlobalOpts): vo
     .action(async (name: string, o: { watch?: boolean; output: string }) => {
       const format = parseFormat(o.output);
       await withApi(global(), async (api) => {
-        await new Promise<void>((resolve, reject) => {
-          const stream = api.client.WatchEndpoints({ name }, api.metadata);
-          const show = (e: Endpoints__Output): void => {
-            const rows = e.endpoints.map((x) => ({ instance: x.instance, host: x.host, endpoint: x.port ? `${x.address}:${x.port}` : x.address, epoch: Number(x.epoch), revision: Number(x.revision) }));
-            if (o.watch && format === "json") console.log(JSON.stringify(rows));
-            else if (!printData(format, rows)) {
-              if (o.watch) console.log(`--- ${new Date().toISOString()}  ${rows.length} in service`); // ours only
-              console.log(rows.length ? table(["INSTANCE", "HOST", "ENDPOINT", "VERSION"], rows.map((r) => [r.instance, r.host, r.endpoint, String(r.revision)])) : "(none in service)");
-            }
-          };
-          stream.on("data", (e: Endpoints__Output) => {
+        const show = (e: Endpoints__Output): void => {
+          const rows = e.endpoints.map((x) => ({ instance: x.instance, host: x.host, endpoint: x.port ? `${x.address}:${x.port}` : x.address, epoch: Number(x.epoch), revision: Number(x.revision) }));
+          if (o.watch && format === "json") console.log(JSON.stringify(rows));
+          else if (!printData(format, rows)) {
+            if (o.watch) console.log(`--- ${new Date().toISOString()}  ${rows.length} in service`); // ours only
+            console.log(rows.length ? table(["INSTANCE", "HOST", "ENDPOINT", "VERSION"], rows.map((r) => [r.instance, r.host, r.endpoint, String(r.revision)])) : "(none in service)");
+          }
+        };
+        await watchStream(api, {
+          follow: Boolean(o.watch),
+          // Every stream starts with the whole list: a reopen on another member prints it again, current.
+          open: (client, md) => client.WatchEndpoints({ name }, md),
+          onData: (e: Endpoints__Output, w) => {
             show(e);
-            if (!o.watch) {
-              stream.cancel();
-              resolve();
-            }
-          });
-          stream.on("error", (err: Error & { code?: number }) => (err.code === 1 ? resolve() : reject(toCliError(err, api.cfg.addr))));
-          stream.on("end", () => resolve());
-          process.once("SIGINT", () => {
-            stream.cancel();
-            resolve();
-          });
+            if (!o.watch) w.stop();
+          },
+          onLost: (why) => process.stderr.write(`berth: lost the controller (${sanitizeLines(why)}); watching again…\n`),
         });
       });
     });
