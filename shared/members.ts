@@ -8,6 +8,7 @@
  * a host's identity (certificate, host id) is the same on each.
  */
 import { AddressError, formatHostPort, parseHostPort } from "./addr.js";
+import { backoffDelayMs, type BackoffPolicy } from "./backoff.js";
 
 export class MemberListError extends Error {
   constructor(message: string) {
@@ -118,4 +119,26 @@ export class MemberRotation {
     }
     return this.lost();
   }
+}
+
+/**
+ * The agent's wait before dialling the next member.
+ * - Capped at TTL/2: a restarted controller (or a new leader) gives each host one
+ *   TTL of grace, so an agent must be back well within it.
+ * - Growing per round over the members, not per member: a live member behind
+ *   dead ones is reached within that grace. One member: one try per round, as
+ *   a single controller always had.
+ * - failures: dials in a row that did not end in a kept stream (0 right after a
+ *   stream that served; a MoveOn counts as a failure).
+ * - fatal (the member refused this agent): the cap at once.
+ * Example (defaults, TTL 5 s, 3 members): failures 0–2 → 100–200 ms, 3–5 → 200–400 ms, … ≤ 2.5 s.
+ */
+export function reconnectDelayMs(
+  base: BackoffPolicy,
+  o: { ttlMs: number; failures: number; members: number; fatal: boolean },
+  random: () => number = Math.random,
+): number {
+  const policy = { ...base, maxMs: Math.min(base.maxMs, Math.floor(o.ttlMs / 2)) };
+  if (o.fatal) return policy.maxMs;
+  return backoffDelayMs(policy, Math.floor(o.failures / Math.max(1, o.members)), random);
 }

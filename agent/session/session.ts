@@ -18,7 +18,7 @@ import type { Logger } from "../../shared/log/logger.js";
 import { loadProtos } from "../../shared/proto.js";
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from "../../shared/backoff.js";
 import { parseHostPort } from "../../shared/addr.js";
-import { formatMemberList, MemberRotation, parseMemberList } from "../../shared/members.js";
+import { formatMemberList, MemberRotation, parseMemberList, reconnectDelayMs } from "../../shared/members.js";
 import { monoMs, type Clock } from "../../shared/clock.js";
 import { parseToken } from "../../shared/token-format.js";
 import type { Labels } from "../../shared/labels.js";
@@ -263,7 +263,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
         const name = (err as { name?: unknown } | null)?.name;
         if ((code !== undefined && FATAL.has(code)) || name === "CaMismatchError") throw new JoinError(`join refused: ${errText(err)}`);
         if (this.stopped) throw new JoinError("stopped before joining");
-        const delay = backoffDelayMs(this.opts.backoff ?? DEFAULT_BACKOFF, attempt);
+        // Per round over the members, as reconnects do: a live member behind a dead one is tried soon.
+        const delay = backoffDelayMs(this.opts.backoff ?? DEFAULT_BACKOFF, Math.floor(attempt / controllers.length));
         const next = rotation.lost();
         log.warn({ err: errText(err), controller: member, next, retryInMs: delay }, "join failed; retrying");
         await this.pause(delay);
@@ -284,7 +285,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
 
   private async run(): Promise<void> {
     const rotation = this.rotation!;
-    let attempt = 0;
+    let failures = 0;
     while (!this.stopped) {
       const member = rotation.current;
       const { welcomed, reason, fatal, moveOn } = await this.stream(member);
@@ -293,15 +294,11 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       // A member that sent us away did not serve us: count it as a failed try,
       // so members that all send agents away (all cut off from etcd) are not
       // dialled in a tight loop.
-      attempt = welcomed && !moveOn ? 0 : attempt + 1;
+      failures = welcomed && !moveOn ? 0 : failures + 1;
       // Never the same member first after a MoveOn; after a loss, the next in our order.
       const next = moveOn ? rotation.movedOn(moveOn.preferred) : rotation.lost();
-      // A restarted controller gives each host one TTL of grace: reconnect well
-      // within it, or a controller restart would mark healthy hosts down.
-      const base = this.opts.backoff ?? DEFAULT_BACKOFF;
-      const policy = { ...base, maxMs: Math.min(base.maxMs, Math.floor(this.ttlMs / 2)) };
-      // A refusal (unknown host, bad certificate) won't fix itself quickly: retry slowly and say so loudly.
-      const delay = fatal ? policy.maxMs : backoffDelayMs(policy, attempt);
+      // Within the TTL of grace a restarted controller gives (shared/members.ts).
+      const delay = reconnectDelayMs(this.opts.backoff ?? DEFAULT_BACKOFF, { ttlMs: this.ttlMs, failures, members: rotation.members.length, fatal });
       const fields = { reason, controller: member, next, retryInMs: delay };
       if (fatal) this.opts.log.error(fields, "controller refused this agent");
       else if (moveOn) this.opts.log.warn(fields, "the controller member sent this agent to another member");

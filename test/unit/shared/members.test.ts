@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { MemberListError, MemberRotation, formatMemberList, parseMemberList, shuffledOrder } from "../../../shared/members.js";
+import { MemberListError, MemberRotation, formatMemberList, parseMemberList, reconnectDelayMs, shuffledOrder } from "../../../shared/members.js";
+import { DEFAULT_BACKOFF } from "../../../shared/backoff.js";
 import { prng } from "../../../shared/prng.js";
 
 describe("controller member lists", () => {
@@ -104,5 +105,34 @@ describe("which member an agent dials", () => {
     r.lost();
     r.lost();
     expect(r.lastGood).toBe("b:1");
+  });
+});
+
+describe("the agent's wait before the next member", () => {
+  const top = () => 0; // no jitter taken off: the upper bound
+  const d = (failures: number, members: number, o: { ttlMs?: number; fatal?: boolean } = {}) =>
+    reconnectDelayMs(DEFAULT_BACKOFF, { ttlMs: o.ttlMs ?? 5000, failures, members, fatal: o.fatal ?? false }, top);
+
+  it("grows per round over the members, not per member", () => {
+    expect([0, 1, 2, 3, 4, 5, 6].map((f) => d(f, 3))).toEqual([200, 200, 200, 400, 400, 400, 800]);
+    // One member: every failure is a round, as a single controller always had.
+    expect([0, 1, 2, 3].map((f) => d(f, 1))).toEqual([200, 400, 800, 1600]);
+  });
+
+  it("is capped at half the TTL, so an agent is back within a restarted controller's grace", () => {
+    expect(d(300, 3)).toBe(2500);
+    expect(d(300, 3, { ttlMs: 3000 })).toBe(1500);
+    expect(d(0, 3, { fatal: true })).toBe(2500);
+  });
+
+  it("jitters downwards by up to half", () => {
+    expect(reconnectDelayMs(DEFAULT_BACKOFF, { ttlMs: 5000, failures: 3, members: 3, fatal: false }, () => 1)).toBe(200);
+    fc.assert(
+      fc.property(fc.nat(60), fc.integer({ min: 1, max: 9 }), fc.double({ min: 0, max: 1, noNaN: true }), (failures, members, r) => {
+        const v = reconnectDelayMs(DEFAULT_BACKOFF, { ttlMs: 5000, failures, members, fatal: false }, () => r);
+        expect(v).toBeGreaterThanOrEqual(100);
+        expect(v).toBeLessThanOrEqual(2500);
+      }),
+    );
   });
 });
