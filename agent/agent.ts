@@ -28,7 +28,8 @@ import { loadLastContact, saveLastContact } from "./contact.js";
 
 export interface AgentOptions {
   dataDir: string;
-  controller?: string;
+  /** The controller's members (HOST:PORT each, parsed by shared/members.ts); required to join. */
+  controllers?: readonly string[];
   token?: string;
   labels?: Labels;
   advertiseAddr?: string;
@@ -132,7 +133,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const execs = new ExecSessions({ send: (m) => link.session?.send(m) ?? false, log, context: execContext, ledger: new ExecLedger(ledgerFile) });
   const session = new AgentSession({
     dataDir: opts.dataDir,
-    controller: opts.controller,
+    controllers: opts.controllers,
     token: opts.token,
     labels: opts.labels ?? {},
     advertiseAddr: opts.advertiseAddr,

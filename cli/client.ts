@@ -1,37 +1,148 @@
-/** The operator API client: one call helper that turns gRPC failures into CliErrors. */
+/**
+ * The operator API client: one call helper that turns gRPC failures into
+ * CliErrors, and tries the members of a controller group in turn.
+ *
+ * Every member serves operators (DESIGN.md, "The control plane"), so a call goes
+ * to whichever answers: the one that answered last in this process first, then
+ * the others in the order given. What grpc-js lets us know decides what may move
+ * to another member:
+ * - A member whose channel does not come up (refused, TLS failure: the channel
+ *   reports TRANSIENT_FAILURE; or no answer within CONNECT_TIMEOUT_MS) was never
+ *   sent the call: any call, mutations included, is safe to send elsewhere. So
+ *   each call first waits for its member's channel to be READY.
+ * - A call sent on a READY channel whose connection is lost (isConnectionLost)
+ *   may or may not have reached the server: only reads (READS) are sent again
+ *   to another member; a mutation (apply, place, restart…) is reported, never
+ *   repeated behind the operator's back.
+ */
 import * as grpc from "@grpc/grpc-js";
 import { loadProtos } from "../shared/proto.js";
 import { KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS, channelOptions, grpcClientCredentials } from "../shared/tls/client-credentials.js";
 import type { OperatorServiceClient } from "../shared/gen/berth/v1/OperatorService.js";
-import { parseHostPort, formatHostPort } from "../shared/addr.js";
+import { parseMemberList } from "../shared/members.js";
 import { CliError, EXIT } from "./errors.js";
 import type { ClientConfig } from "./config.js";
 
+/** How long a member may take to accept a connection (TCP and TLS) before the next is tried. @default 5000 */
+export const CONNECT_TIMEOUT_MS = 5000;
+
+/** Calls that change nothing: sent again to another member when the connection drops under them. */
+export const READS = new Set(["ListHosts", "GetHost", "ListEvents", "WhoAmI", "HasArtifact", "Plan", "ListServices", "GetService", "ListAudit", "GetRollout"]);
+
 export interface Api {
-  client: OperatorServiceClient;
+  /** The client of the member that answered last (the first member before any answer). */
+  readonly client: OperatorServiceClient;
   metadata: grpc.Metadata;
   cfg: ClientConfig;
+  /** Every member, HOST:PORT, in the order given. */
+  members: readonly string[];
+  /** The member that answered last (the first member before any answer). */
+  readonly member: string;
+  clientFor(member: string): OperatorServiceClient;
+  /** Members to try, the one that answered last first, then the others in order. */
+  order(): string[];
+  /** Remembers the member that answered, for the next call of this process. */
+  answered(member: string): void;
   close(): void;
 }
 
 export function connect(cfg: ClientConfig): Api {
-  let target: string;
+  let members: string[];
   try {
-    target = formatHostPort(parseHostPort(cfg.addr));
+    members = parseMemberList(cfg.addr);
   } catch (e) {
-    throw new CliError((e as Error).message, EXIT.usage);
+    throw new CliError(`the controller address: ${(e as Error).message}`, EXIT.usage);
   }
   const protos = loadProtos();
-  const client = new protos.operator.berth.v1.OperatorService(target, grpcClientCredentials(cfg.ca), {
-    ...channelOptions(),
-    // A controller that vanishes without a word (its host died, a link cut) ends a
-    // long call within ~40 s instead of never: `exec -it`, `logs -f`, `-w` watches.
-    "grpc.keepalive_time_ms": KEEPALIVE_MS,
-    "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
-  });
+  const creds = grpcClientCredentials(cfg.ca);
+  const clients = new Map<string, OperatorServiceClient>();
+  let current = 0;
+  const clientFor = (member: string): OperatorServiceClient => {
+    let c = clients.get(member);
+    if (!c) {
+      c = new protos.operator.berth.v1.OperatorService(member, creds, {
+        ...channelOptions(),
+        // A controller that vanishes without a word (its host died, a link cut) ends a
+        // long call within ~40 s instead of never: `exec -it`, `logs -f`, `-w` watches.
+        "grpc.keepalive_time_ms": KEEPALIVE_MS,
+        "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
+      });
+      clients.set(member, c);
+    }
+    return c;
+  };
   const metadata = new grpc.Metadata();
   metadata.set("authorization", `Bearer ${cfg.token}`);
-  return { client, metadata, cfg, close: () => client.close() };
+  return {
+    get client() {
+      return clientFor(members[current]!);
+    },
+    get member() {
+      return members[current]!;
+    },
+    metadata,
+    cfg,
+    members,
+    clientFor,
+    order: () => members.map((_, i) => members[(current + i) % members.length]!),
+    answered: (member) => {
+      const i = members.indexOf(member);
+      if (i >= 0) current = i;
+    },
+    close: () => {
+      for (const c of clients.values()) c.close();
+    },
+  };
+}
+
+/**
+ * Waits until the member's channel is READY: true, or why not — the channel
+ * failed (its last error, read from a call that fails at once without being
+ * sent), or it did not come up within timeoutMs.
+ */
+export async function reachable(api: Api, member: string, timeoutMs = CONNECT_TIMEOUT_MS): Promise<true | grpc.ServiceError> {
+  const client = api.clientFor(member);
+  const ch = client.getChannel();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = ch.getConnectivityState(true);
+    if (s === grpc.connectivityState.READY) return true;
+    if (s === grpc.connectivityState.TRANSIENT_FAILURE || s === grpc.connectivityState.SHUTDOWN) {
+      // Not wait-for-ready: in TRANSIENT_FAILURE this fails at once, never sent,
+      // and says why (a refused connection, a certificate the CA does not sign).
+      const why = await new Promise<grpc.ServiceError | null>((resolve) =>
+        client.WhoAmI({}, api.metadata, { deadline: Date.now() + 2000 }, (err) => resolve(err)),
+      );
+      return why && why.code === grpc.status.UNAVAILABLE ? why : true;
+    }
+    const changed = await new Promise<boolean>((resolve) => ch.watchConnectivityState(s, deadline, (err) => resolve(!err)));
+    if (!changed) return unavailable(`no answer within ${Math.round(timeoutMs / 1000)}s`);
+  }
+}
+
+/**
+ * A call that ended because its connection went, not because the server said
+ * no: UNAVAILABLE; CANCELLED that we never asked for (what grpc-js reports when
+ * the server cancels, e.g. a process shutting down its server, or the peer
+ * resets the stream); INTERNAL from an RST_STREAM without a status (a killed process).
+ */
+export function isConnectionLost(err: { code?: number; details?: string } | undefined): boolean {
+  if (!err) return true;
+  return err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED || (err.code === grpc.status.INTERNAL && /RST_STREAM/.test(err.details ?? ""));
+}
+
+function unavailable(details: string): grpc.ServiceError {
+  return Object.assign(new Error(details), { code: grpc.status.UNAVAILABLE, details, metadata: new grpc.Metadata() });
+}
+
+/** The error when no member could be reached: the one member's own, or one naming them all. */
+export function noMemberError(api: Api, failures: { member: string; err: unknown }[]): CliError {
+  const only = failures.length === 1 ? failures[0] : undefined;
+  if (only) return toCliError(only.err, only.member);
+  // A TLS failure says more than "unreachable": show it first.
+  const tls = failures.find((f) => /certificate|handshake|ssl|tls/i.test(String((f.err as { details?: unknown }).details ?? "")));
+  if (tls) return toCliError(tls.err, tls.member);
+  return new CliError(`cannot reach any member of the controller: ${api.members.join(", ")}`, EXIT.unavailable, "are they running? check --addr / BERTH_ADDR");
 }
 
 export function toCliError(err: unknown, addr: string): CliError {
@@ -71,21 +182,49 @@ export function notFoundHint(details: string): string | undefined {
 }
 
 /**
- * Calls a unary method with the bearer token and a deadline. `fn` is typed by the
- * generated client's last overload, `(argument, callback)`, which is the one
- * TypeScript infers from; it is invoked with metadata and options as well.
+ * Calls a unary method with the bearer token and a deadline, on the first member
+ * that answers (see the top of this file for what moves to another member).
+ * `fn` is typed by the generated client's last overload, `(argument, callback)`,
+ * which is the one TypeScript infers from; it is invoked with metadata and
+ * options as well, on the member's own client (the method is the same function
+ * on every client of the service).
  */
-export function call<Req, Res>(
+export async function call<Req, Res>(
   api: Api,
   fn: (req: Req, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall,
   req: Req,
   timeoutMs = 15_000,
 ): Promise<Res> {
-  const full = fn as unknown as (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
-  return new Promise((resolve, reject) => {
-    full.call(api.client, req, api.metadata, { deadline: Date.now() + timeoutMs }, (err, res) => {
-      if (err || res === undefined) reject(toCliError(err ?? new Error("empty response"), api.cfg.addr));
-      else resolve(res);
-    });
-  });
+  const full = fn as unknown as ((req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall) & { path?: string };
+  const method = full.path?.split("/").pop() ?? "";
+  const failures: { member: string; err: unknown }[] = [];
+  for (const member of api.order()) {
+    const up = await reachable(api, member, Math.min(CONNECT_TIMEOUT_MS, timeoutMs));
+    if (up !== true) {
+      failures.push({ member, err: up });
+      continue;
+    }
+    try {
+      const res = await new Promise<Res>((resolve, reject) => {
+        full.call(api.clientFor(member), req, api.metadata, { deadline: Date.now() + timeoutMs }, (err, r) => (err || r === undefined ? reject(err ?? new Error("empty response")) : resolve(r)));
+      });
+      api.answered(member);
+      return res;
+    } catch (err) {
+      // Sent, and the connection dropped under it: a read is asked again elsewhere; a mutation may have happened.
+      if (isConnectionLost(err as grpc.ServiceError)) {
+        if (READS.has(method)) {
+          failures.push({ member, err });
+          continue;
+        }
+        throw new CliError(
+          `the connection to the controller at ${member} was lost during ${method || "the call"}: it may or may not have taken effect`,
+          EXIT.unavailable,
+          "look before you repeat it: `berth status`, `berth events`",
+        );
+      }
+      throw toCliError(err, member);
+    }
+  }
+  throw noMemberError(api, failures);
 }

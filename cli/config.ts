@@ -3,13 +3,18 @@
  * BERTH_TOKEN / BERTH_CA, then the config file that `berth dev` and
  * `berth controller` write for the local user ($BERTH_CONFIG, else
  * $XDG_CONFIG_HOME/berth/config.json, else ~/.config/berth/config.json).
+ *
+ * The address may name every member of a controller group: "a:7420,b:7420"
+ * (in the file also a list); each call goes to whichever answers (cli/client.ts).
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { CliError, EXIT } from "./errors.js";
+import { formatMemberList, parseMemberList } from "../shared/members.js";
 
 export interface ClientConfig {
+  /** HOST:PORT, or the members of a controller group, comma-separated. */
   addr: string;
   token: string;
   /** The controller's CA certificate, PEM. */
@@ -26,7 +31,9 @@ export async function readConfigFile(path = configPath()): Promise<Partial<Clien
   try {
     const raw = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
     const pick = (k: string): string | undefined => (typeof raw[k] === "string" ? raw[k] : undefined);
-    return { addr: pick("addr"), token: pick("token"), ca: pick("ca") };
+    // "addr": "a:7420,b:7420" or ["a:7420", "b:7420"]
+    const addr = Array.isArray(raw.addr) && raw.addr.every((x) => typeof x === "string") ? raw.addr.join(",") : pick("addr");
+    return { addr, token: pick("token"), ca: pick("ca") };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new CliError(`cannot read ${path}: ${(e as Error).message}`, EXIT.usage, "fix or remove the file");
@@ -44,7 +51,16 @@ export async function writeConfigFile(cfg: ClientConfig, path = configPath()): P
 
 export async function resolveClientConfig(flags: { addr?: string }, env: NodeJS.ProcessEnv = process.env): Promise<ClientConfig> {
   const file = await readConfigFile(configPath(env));
-  const addr = flags.addr ?? env.BERTH_ADDR ?? file?.addr;
+  const [addrFrom, rawAddr] = flags.addr !== undefined ? ["--addr", flags.addr] : env.BERTH_ADDR !== undefined ? ["BERTH_ADDR", env.BERTH_ADDR] : [`${configPath(env)}: addr`, file?.addr];
+  let addr: string | undefined;
+  if (rawAddr !== undefined && rawAddr !== "") {
+    // Validated here, where we can say where it came from.
+    try {
+      addr = formatMemberList(parseMemberList(rawAddr));
+    } catch (e) {
+      throw new CliError(`${addrFrom}: ${(e as Error).message}`, EXIT.usage);
+    }
+  }
   const token = env.BERTH_TOKEN ?? file?.token;
   let ca = file?.ca;
   if (env.BERTH_CA) {

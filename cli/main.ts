@@ -65,7 +65,7 @@ const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema", "com
   for (const sub of cmd.commands) {
     sub.enablePositionalOptions().exitOverride();
     if (sub.commands.length === 0 || sub.name() === "agent") {
-      if (!DAEMONS.has(sub.name())) sub.option("--addr <host:port>", "the controller (default: BERTH_ADDR, then the config file)");
+      if (!DAEMONS.has(sub.name())) sub.option("--addr <host:port,...>", "the controller, or every member of a controller group, comma-separated (default: BERTH_ADDR, then the config file)");
       sub.option("--debug", "show stack traces");
     }
     addSharedFlags(sub);

@@ -7,6 +7,7 @@ import { FLAG_LIMITS, parseDurationFlag } from "./duration-flag.js";
 import { CliError, EXIT } from "./errors.js";
 import { progress, type Progress, type ProgressUpdate } from "./progress.js";
 import { render } from "./output.js";
+import { WATCH_RETRY_MS } from "./watch.js";
 
 export function parseTimeout(s: string): number {
   return parseDurationFlag("--timeout", s, { positive: true, max: FLAG_LIMITS.waitTimeout });
@@ -32,9 +33,23 @@ export async function follow(
   };
   process.once("SIGINT", onSigint);
   const deadline = Date.now() + o.timeoutMs;
+  /** Since when no member has answered: each check already tried every member (cli/client.ts). */
+  let lostSince = 0;
   try {
     for (;;) {
-      const c = await check(p);
+      let c: Check;
+      try {
+        c = await check(p);
+        lostSince = 0;
+      } catch (e) {
+        // The controller is restarting, or a group is between members: the change goes on, so does the waiting.
+        if (!(e instanceof CliError && e.exitCode === EXIT.unavailable)) throw e;
+        lostSince ||= Date.now();
+        if (Date.now() - lostSince > WATCH_RETRY_MS || Date.now() >= deadline) throw e;
+        p.line(`lost the controller (${e.message}); waiting on…`);
+        await new Promise((r) => setTimeout(r, o.intervalMs ?? 500));
+        continue;
+      }
       if (c.finished) {
         p.done();
         (o.report ?? console.log)(render(c.message));

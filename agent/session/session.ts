@@ -3,6 +3,11 @@
  * mutual-TLS stream open — Hello, heartbeats at the controller's cadence — and
  * reconnects with jittered, capped exponential backoff whenever it breaks.
  *
+ * A controller group has several members (--controller a:7420,b:7420,c:7420):
+ * the agent keeps one stream to one member, and when it is lost, or the member
+ * says MoveOn, dials the next in its own random order (shared/members.ts). The
+ * identity is the same on every member (one CA, one store), so is what it runs.
+ *
  * A stream that goes quiet (a cut link stalls TCP without an error) is detected
  * by the missing heartbeat acks, not by TCP: after one TTL without a word from
  * the controller the agent drops the stream and dials again.
@@ -12,7 +17,8 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "../../shared/log/logger.js";
 import { loadProtos } from "../../shared/proto.js";
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from "../../shared/backoff.js";
-import { formatHostPort, parseHostPort } from "../../shared/addr.js";
+import { parseHostPort } from "../../shared/addr.js";
+import { formatMemberList, MemberRotation, parseMemberList, reconnectDelayMs } from "../../shared/members.js";
 import { monoMs, type Clock } from "../../shared/clock.js";
 import { parseToken } from "../../shared/token-format.js";
 import type { Labels } from "../../shared/labels.js";
@@ -34,8 +40,13 @@ import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
 
 export interface SessionOptions {
   dataDir: string;
-  /** HOST:PORT; required to join, and overrides the joined address when given. */
-  controller?: string;
+  /**
+   * The controller's members, HOST:PORT each (parseMemberList); required to join,
+   * and override the members joined with when given.
+   */
+  controllers?: readonly string[];
+  /** Draws this agent's order of the members (shared/members.ts). @default Math.random */
+  random?: () => number;
   /** A join token; needed only when the data dir holds no identity yet. */
   token?: string;
   labels: Labels;
@@ -70,8 +81,9 @@ export class JoinError extends Error {
 }
 
 export interface SessionEvents {
-  connected: [{ hostId: string; heartbeatIntervalMs: number; ttlMs: number; advertiseAddr: string }];
-  disconnected: [{ reason: string }];
+  /** member: the controller member (HOST:PORT) this stream is with. */
+  connected: [{ hostId: string; heartbeatIntervalMs: number; ttlMs: number; advertiseAddr: string; member: string }];
+  disconnected: [{ reason: string; member: string }];
   heartbeatAck: [{ rttMs: number }];
 }
 
@@ -87,9 +99,20 @@ function errText(err: unknown): string {
   return typeof e?.details === "string" && e.details ? e.details : typeof e?.message === "string" ? e.message : String(err);
 }
 
+/** How one stream ended; moveOn when the member sent the agent to another. */
+interface StreamEnd {
+  welcomed: boolean;
+  reason: string;
+  fatal: boolean;
+  moveOn?: { preferred: string };
+}
+
 export class AgentSession extends EventEmitter<SessionEvents> {
   private identity: Identity | undefined;
-  private client: AgentServiceClient | undefined;
+  /** One channel per member, made when first dialled. */
+  private readonly clients = new Map<string, AgentServiceClient>();
+  private rotation: MemberRotation | undefined;
+  private credentials: grpc.ChannelCredentials | undefined;
   private call: grpc.ClientDuplexStream<AgentMessage, ControllerMessage__Output> | undefined;
   private stopped = false;
   private wake: (() => void) | undefined;
@@ -123,28 +146,51 @@ export class AgentSession extends EventEmitter<SessionEvents> {
     return this.identity?.hostId;
   }
 
+  /** The member the stream is with (or being dialled). */
+  get member(): string | undefined {
+    return this.rotation?.current;
+  }
+
   /** Joins if this data dir has no identity yet, then runs the stream in the background. */
   async start(): Promise<Identity> {
-    this.identity = (await loadIdentity(this.opts.dataDir)) ?? (await this.join());
-    if (this.opts.controller && this.opts.controller !== this.identity.controller) {
-      this.identity = { ...this.identity, controller: this.opts.controller };
+    const stored = await loadIdentity(this.opts.dataDir);
+    this.identity = stored ?? (await this.join());
+    const given = this.opts.controllers?.length ? formatMemberList(this.opts.controllers) : undefined;
+    if (given && given !== this.identity.controller) this.identity = { ...this.identity, controller: given };
+    if (stored) {
+      let members: string[];
+      try {
+        members = parseMemberList(this.identity.controller);
+      } catch (e) {
+        throw new JoinError(`${this.opts.dataDir}/identity/host.json: controller: ${errText(e)}; give --controller`);
+      }
+      this.rotation = new MemberRotation(members, this.opts.random);
     }
-    const protos = loadProtos();
     const { keyPem, certPem, caPem } = this.identity;
-    this.client = new protos.agent.berth.v1.AgentService(this.identity.controller, grpcClientCredentials(caPem, { certPem, keyPem }), {
-      ...channelOptions(),
-      // Fail fast on a dead controller; the session owns the retry policy.
-      "grpc.initial_reconnect_backoff_ms": 200,
-      "grpc.max_reconnect_backoff_ms": 2000,
-    });
+    this.credentials = grpcClientCredentials(caPem, { certPem, keyPem });
     this.loop = this.run();
     return this.identity;
   }
 
-  /** Streams a stored artifact from the controller (mutual TLS, like the stream). */
+  private clientFor(member: string): AgentServiceClient {
+    let c = this.clients.get(member);
+    if (!c) {
+      c = new (loadProtos().agent.berth.v1.AgentService)(member, this.credentials!, {
+        ...channelOptions(),
+        // Fail fast on a dead controller; the session owns the retry policy.
+        "grpc.initial_reconnect_backoff_ms": 200,
+        "grpc.max_reconnect_backoff_ms": 2000,
+      });
+      this.clients.set(member, c);
+    }
+    return c;
+  }
+
+  /** Streams a stored artifact from the controller (mutual TLS, like the stream): from the member that last served us. */
   async *fetchArtifact(sha256: string, signal?: AbortSignal): AsyncIterable<Uint8Array> {
-    if (!this.client) throw new Error("not connected to a controller yet");
-    const call = this.client.FetchArtifact({ sha256 });
+    const member = this.rotation?.lastGood ?? this.rotation?.current;
+    if (!member || !this.credentials) throw new Error("not connected to a controller yet");
+    const call = this.clientFor(member).FetchArtifact({ sha256 });
     const onAbort = (): void => call.cancel();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
@@ -167,12 +213,12 @@ export class AgentSession extends EventEmitter<SessionEvents> {
     this.wake?.();
     this.call?.cancel();
     await this.loop;
-    this.client?.close();
+    for (const c of this.clients.values()) c.close();
   }
 
   private async join(): Promise<Identity> {
-    const { token, controller, log } = this.opts;
-    if (!token || !controller) {
+    const { token, controllers, log } = this.opts;
+    if (!token || !controllers?.length) {
       throw new JoinError(`${this.opts.dataDir} holds no identity yet: give --controller and a join --token (berth token create --role agent)`);
     }
     let parsed;
@@ -182,15 +228,19 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       throw new JoinError(errText(e));
     }
     if (parsed.kind !== "join" || !parsed.caFingerprint) throw new JoinError("this is not a join token: create one with `berth token create --role agent`");
-    const addr = parseHostPort(controller);
+    // Any member will do (they share the CA and the store): the agent's own order, from a random start.
+    const rotation = new MemberRotation(controllers, this.opts.random);
+    this.rotation = rotation;
     for (let attempt = 0; ; attempt++) {
+      const member = rotation.current;
+      const addr = parseHostPort(member);
       try {
         // Pin the controller's CA by the fingerprint the token carries.
         const caPem = await fetchServerCaPem(addr.host, addr.port, parsed.caFingerprint, 5000);
         const facts = this.opts.facts();
         const { keyPem, csrPem } = await createKeyAndCsr(facts.hostname || "host");
         await saveKey(this.opts.dataDir, keyPem);
-        const client = new (loadProtos().agent.berth.v1.AgentService)(formatHostPort(addr), grpcClientCredentials(caPem), channelOptions());
+        const client = new (loadProtos().agent.berth.v1.AgentService)(member, grpcClientCredentials(caPem), channelOptions());
         try {
           const res = await new Promise<JoinResponse__Output>((resolve, reject) =>
             client.Join(
@@ -199,9 +249,11 @@ export class AgentSession extends EventEmitter<SessionEvents> {
               (err, r) => (err || !r ? reject(err ?? new Error("empty join response")) : resolve(r)),
             ),
           );
-          const id: Identity = { hostId: res.host_id, controller: formatHostPort(addr), certPem: res.certificate_pem, keyPem, caPem: res.ca_pem };
+          // Every member is kept, so a restart without --controller still knows the group.
+          const id: Identity = { hostId: res.host_id, controller: formatMemberList(controllers), certPem: res.certificate_pem, keyPem, caPem: res.ca_pem };
           await saveIdentity(this.opts.dataDir, id);
-          log.info({ host: id.hostId, controller: id.controller }, "joined");
+          rotation.welcomed();
+          log.info({ host: id.hostId, controller: member }, "joined");
           return id;
         } finally {
           client.close();
@@ -211,8 +263,10 @@ export class AgentSession extends EventEmitter<SessionEvents> {
         const name = (err as { name?: unknown } | null)?.name;
         if ((code !== undefined && FATAL.has(code)) || name === "CaMismatchError") throw new JoinError(`join refused: ${errText(err)}`);
         if (this.stopped) throw new JoinError("stopped before joining");
-        const delay = backoffDelayMs(this.opts.backoff ?? DEFAULT_BACKOFF, attempt);
-        log.warn({ err: errText(err), retryInMs: delay }, "join failed; retrying");
+        // Per round over the members, as reconnects do: a live member behind a dead one is tried soon.
+        const delay = backoffDelayMs(this.opts.backoff ?? DEFAULT_BACKOFF, Math.floor(attempt / controllers.length));
+        const next = rotation.lost();
+        log.warn({ err: errText(err), controller: member, next, retryInMs: delay }, "join failed; retrying");
         await this.pause(delay);
       }
     }
@@ -230,26 +284,31 @@ export class AgentSession extends EventEmitter<SessionEvents> {
   }
 
   private async run(): Promise<void> {
-    let attempt = 0;
+    const rotation = this.rotation!;
+    let failures = 0;
     while (!this.stopped) {
-      const { welcomed, reason, fatal } = await this.stream();
+      const member = rotation.current;
+      const { welcomed, reason, fatal, moveOn } = await this.stream(member);
       if (this.stopped) break;
-      this.emit("disconnected", { reason });
-      attempt = welcomed ? 0 : attempt + 1;
-      // A restarted controller gives each host one TTL of grace: reconnect well
-      // within it, or a controller restart would mark healthy hosts down.
-      const base = this.opts.backoff ?? DEFAULT_BACKOFF;
-      const policy = { ...base, maxMs: Math.min(base.maxMs, Math.floor(this.ttlMs / 2)) };
-      // A refusal (unknown host, bad certificate) won't fix itself quickly: retry slowly and say so loudly.
-      const delay = fatal ? policy.maxMs : backoffDelayMs(policy, attempt);
-      if (fatal) this.opts.log.error({ reason, retryInMs: delay }, "controller refused this agent");
-      else this.opts.log.warn({ reason, retryInMs: delay }, "controller stream lost; reconnecting");
+      this.emit("disconnected", { reason, member });
+      // A member that sent us away did not serve us: count it as a failed try,
+      // so members that all send agents away (all cut off from etcd) are not
+      // dialled in a tight loop.
+      failures = welcomed && !moveOn ? 0 : failures + 1;
+      // Never the same member first after a MoveOn; after a loss, the next in our order.
+      const next = moveOn ? rotation.movedOn(moveOn.preferred) : rotation.lost();
+      // Within the TTL of grace a restarted controller gives (shared/members.ts).
+      const delay = reconnectDelayMs(this.opts.backoff ?? DEFAULT_BACKOFF, { ttlMs: this.ttlMs, failures, members: rotation.members.length, fatal });
+      const fields = { reason, controller: member, next, retryInMs: delay };
+      if (fatal) this.opts.log.error(fields, "controller refused this agent");
+      else if (moveOn) this.opts.log.warn(fields, "the controller member sent this agent to another member");
+      else this.opts.log.warn(fields, "controller stream lost; reconnecting");
       await this.pause(delay);
     }
   }
 
-  /** One stream, start to end. Resolves (never rejects) with why it ended. */
-  private stream(): Promise<{ welcomed: boolean; reason: string; fatal: boolean }> {
+  /** One stream with one member, start to end. Resolves (never rejects) with why it ended. */
+  private stream(member: string): Promise<StreamEnd> {
     const id = this.identity!;
     const log = this.opts.log;
     return new Promise((resolve) => {
@@ -258,10 +317,10 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       let seq = 0;
       let lastHeardMs = this.mono();
       let heartbeat: NodeJS.Timeout | undefined;
-      const call = this.client!.Connect();
+      const call = this.clientFor(member).Connect();
       this.call = call;
 
-      const finish = (reason: string, fatal = false): void => {
+      const finish = (reason: string, fatal = false, moveOn?: { preferred: string }): void => {
         if (ended) return;
         ended = true;
         this.sender = undefined;
@@ -271,7 +330,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
         call.on("error", () => undefined); // cancel() below reports CANCELLED; nothing to do with it
         call.cancel();
         this.call = undefined;
-        resolve({ welcomed, reason, fatal });
+        resolve({ welcomed, reason, fatal, moveOn });
       };
 
       // Heartbeats and statuses go ahead of log and exec data (outbound.ts).
@@ -305,8 +364,13 @@ export class AgentSession extends EventEmitter<SessionEvents> {
             send(msg);
             return true;
           };
-          log.info({ host: id.hostId, controller: id.controller, heartbeatMs: this.heartbeatIntervalMs }, "connected");
-          this.emit("connected", { hostId: id.hostId, heartbeatIntervalMs: this.heartbeatIntervalMs, ttlMs: this.ttlMs, advertiseAddr: m.welcome.advertise_addr });
+          this.rotation?.welcomed();
+          log.info({ host: id.hostId, controller: member, heartbeatMs: this.heartbeatIntervalMs }, "connected");
+          this.emit("connected", { hostId: id.hostId, heartbeatIntervalMs: this.heartbeatIntervalMs, ttlMs: this.ttlMs, advertiseAddr: m.welcome.advertise_addr, member });
+        } else if (m.msg === "move_on" && m.move_on) {
+          // The member cannot serve us (cut off from etcd, stopping): go to another.
+          // What runs here keeps running; the next member gets a whole Hello.
+          finish(`the controller member asked this agent to move on: ${m.move_on.reason || "no reason given"}`, false, { preferred: m.move_on.preferred });
         } else if (m.msg === "heartbeat_ack" && m.heartbeat_ack) {
           this.emit("heartbeatAck", { rttMs: Date.now() - m.heartbeat_ack.sent_at_ms });
         } else if (m.msg === "assignment" || m.msg === "log_request" || m.msg === "log_cancel" || m.msg === "log_ack") {

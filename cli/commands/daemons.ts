@@ -38,7 +38,7 @@ export function registerDaemons(program: Command): void {
     .description("run an agent: join a controller once, then report this host and run what it is assigned")
     // `agent install` has flags of the same names: the agent's own apply only before it.
     .enablePositionalOptions()
-    .option("--controller <host:port>", "the controller to join (later runs reconnect to the one joined)")
+    .option("--controller <host:port,...>", "the controller, or every member of a controller group, e.g. a:7420,b:7420,c:7420 (later runs reconnect to the members joined with)")
     .option("--token-file <path>", "a file holding the join token (berth token create --role agent); needed only the first time. Or set BERTH_JOIN_TOKEN")
     .option("--token <token>", "the join token itself: deprecated, as every local user can read argv (ps); use --token-file or BERTH_JOIN_TOKEN")
     .option("--data-dir <dir>", "where the identity and service data live", "/var/lib/berth/agent")
@@ -54,7 +54,7 @@ export function registerDaemons(program: Command): void {
   agent
     .command("install")
     .description("install the agent on this server as a systemd service")
-    .requiredOption("--controller <host:port>", "the controller to join")
+    .requiredOption("--controller <host:port,...>", "the controller to join, or every member of a controller group: a:7420,b:7420,c:7420")
     .option("--token-file <path>", "a file holding the join token (berth token create --role agent); or set BERTH_JOIN_TOKEN")
     .option("--token <token>", "the join token itself: deprecated, as every local user can read argv (ps)")
     .option("--labels <k=v,...>", "labels for placement, e.g. dc=dc1,rack=r7")

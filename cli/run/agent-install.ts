@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
 import { stringify } from "yaml";
-import { parseHostPort } from "../../shared/addr.js";
+import { formatMemberList, parseMemberList } from "../../shared/members.js";
 import { parseLabels, LabelError } from "../../shared/labels.js";
 import { parseToken } from "../../shared/token-format.js";
 import { CliError, EXIT } from "../errors.js";
@@ -30,7 +30,8 @@ export interface InstallPlan {
 
 /** Pure: what an install writes, given where berth's entry point lives. */
 export function planAgentInstall(o: {
-  controller: string;
+  /** Every member of the controller group (one for a single controller), HOST:PORT each. */
+  controllers: readonly string[];
   token: string;
   labels: Record<string, string>;
   advertiseAddr?: string;
@@ -40,7 +41,7 @@ export function planAgentInstall(o: {
 }): InstallPlan {
   const p = (path: string): string => (o.prefix ? join(o.prefix, path) : path);
   const dataDir = "/var/lib/berth/agent";
-  const config: Record<string, unknown> = { controller: o.controller, token: o.token, dataDir, logLevel: "info" };
+  const config: Record<string, unknown> = { controller: formatMemberList(o.controllers), token: o.token, dataDir, logLevel: "info" };
   if (Object.keys(o.labels).length) config.labels = o.labels;
   if (o.advertiseAddr) config.advertiseAddr = o.advertiseAddr;
   const unit = `[Unit]
@@ -82,8 +83,9 @@ function berthMainPath(): string {
 }
 
 export async function agentInstall(o: { controller: string; token?: string; tokenFile?: string; labels?: string; advertiseAddr?: string; prefix: string; dryRun?: boolean }): Promise<void> {
+  let controllers: string[];
   try {
-    parseHostPort(o.controller);
+    controllers = parseMemberList(o.controller);
   } catch (e) {
     throw new CliError(`--controller: ${(e as Error).message}`, EXIT.usage);
   }
@@ -102,7 +104,7 @@ export async function agentInstall(o: { controller: string; token?: string; toke
   } catch (e) {
     throw new CliError(e instanceof LabelError ? `--labels: ${e.message}` : String(e), EXIT.usage);
   }
-  const plan = planAgentInstall({ controller: o.controller, token, labels, advertiseAddr: o.advertiseAddr, prefix: o.prefix, nodePath: process.execPath, berthMain: berthMainPath() });
+  const plan = planAgentInstall({ controllers, token, labels, advertiseAddr: o.advertiseAddr, prefix: o.prefix, nodePath: process.execPath, berthMain: berthMainPath() });
   if (o.dryRun) {
     for (const d of plan.dirs) console.log(`mkdir ${d.path} (mode ${d.mode.toString(8)})`);
     for (const f of plan.files) console.log(`\n--- ${f.path} (mode ${f.mode.toString(8)})\n${f.content}`);

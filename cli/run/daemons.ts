@@ -2,7 +2,8 @@
 import type { Command } from "commander";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { LineCounter, parseDocument, isMap, isScalar } from "yaml";
+import { parseMemberList } from "../../shared/members.js";
 import { parseHostPort, formatHostPort } from "../../shared/addr.js";
 import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
 import { createLogger, isLogLevel } from "../../shared/log/logger.js";
@@ -54,9 +55,23 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/**
+ * The controller's members from a flag or a file: "a:7420,b:7420" (or a YAML
+ * list), each HOST:PORT; a bad, empty or repeated entry is a usage error naming
+ * where it came from.
+ */
+export function memberList(where: string, input: string | readonly string[]): string[] {
+  try {
+    return parseMemberList(input);
+  } catch (e) {
+    throw new CliError(`${where}: ${(e as Error).message}`, EXIT.usage);
+  }
+}
+
 /** /etc/berth/agent.yaml, as `berth agent install` writes it. */
 export interface AgentFileConfig {
-  controller?: string;
+  /** The controller's members, parsed: `controller: a:7420,b:7420` or a list. */
+  controller?: string[];
   token?: string;
   /** A file holding the join token (the token stays out of the config and of argv). */
   tokenFile?: string;
@@ -71,26 +86,45 @@ const AGENT_FILE_KEYS = new Set(["controller", "token", "tokenFile", "dataDir", 
 
 export async function readAgentFile(path: string): Promise<AgentFileConfig> {
   let raw: unknown;
+  const lines = new LineCounter();
+  let doc;
   try {
-    raw = parseYaml(await readFile(path, "utf8"));
+    doc = parseDocument(await readFile(path, "utf8"), { lineCounter: lines });
+    if (doc.errors.length) throw doc.errors[0]!;
+    raw = doc.toJS();
   } catch (e) {
     throw new CliError(`--config ${path}: ${(e as Error).message}`, EXIT.usage);
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new CliError(`${path}: expected a mapping`, EXIT.usage);
+  // path:line: key, so each problem points into the file.
+  const lineOf = (k: string): string => {
+    const pair = isMap(doc.contents) ? doc.contents.items.find((p) => isScalar(p.key) && p.key.value === k) : undefined;
+    const offset = pair && isScalar(pair.key) ? pair.key.range?.[0] : undefined;
+    return offset === undefined ? path : `${path}:${lines.linePos(offset).line}`;
+  };
+  const at = (k: string): string => `${lineOf(k)}: ${k}`;
   const problems: string[] = [];
   const out: AgentFileConfig = {};
   for (const [k, v] of Object.entries(raw)) {
-    if (!AGENT_FILE_KEYS.has(k)) problems.push(`${k}: unknown field`);
-    else if (k === "labels") {
-      if (typeof v !== "object" || v === null || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string")) problems.push("labels: expected a mapping of strings");
+    if (!AGENT_FILE_KEYS.has(k)) problems.push(`${at(k)}: unknown field`);
+    else if (k === "controller") {
+      if (typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string"))) {
+        try {
+          out.controller = parseMemberList(v as string | string[]);
+        } catch (e) {
+          problems.push(`${at(k)}: ${(e as Error).message}`);
+        }
+      } else problems.push(`${at(k)}: expected HOST:PORT[,HOST:PORT…] or a list of HOST:PORT`);
+    } else if (k === "labels") {
+      if (typeof v !== "object" || v === null || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string")) problems.push(`${at(k)}: expected a mapping of strings`);
       else {
         out.labels = v as Record<string, string>;
-        problems.push(...labelProblems(out.labels));
+        problems.push(...labelProblems(out.labels).map((p) => `${lineOf(k)}: ${p}`));
       }
-    } else if (typeof v !== "string") problems.push(`${k}: expected a string`);
+    } else if (typeof v !== "string") problems.push(`${at(k)}: expected a string`);
     else (out as Record<string, string>)[k] = v;
   }
-  if (problems.length) throw new CliError(`${path}: ${problems.join("; ")}`, EXIT.usage);
+  if (problems.length) throw new CliError(problems.join("; "), EXIT.usage);
   return out;
 }
 
@@ -152,8 +186,7 @@ export async function agent(o: { controller?: string; token?: string; tokenFile?
   const file = o.config ? await readAgentFile(o.config) : {};
   // Flags given on the command line win over the file; the file wins over defaults.
   const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === "cli";
-  const controller = o.controller ?? file.controller;
-  if (controller) addr("--controller", controller);
+  const controllers = o.controller !== undefined ? memberList("--controller", o.controller) : file.controller;
   let labels = file.labels ?? {};
   if (o.labels !== undefined) {
     try {
@@ -175,7 +208,7 @@ export async function agent(o: { controller?: string; token?: string; tokenFile?
   try {
     handle = await startAgent({
       dataDir: resolve(fromCli("dataDir") ? o.dataDir : (file.dataDir ?? o.dataDir)),
-      controller,
+      controllers,
       token: await joinToken({ flag: o.token, flagFile: o.tokenFile, env: process.env.BERTH_JOIN_TOKEN, file: file.token, fileTokenFile: file.tokenFile }),
       labels,
       advertiseAddr,

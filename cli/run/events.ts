@@ -1,7 +1,8 @@
 /** What `berth audit` and `berth events [-f]` do: the audit and event logs, and following them (descriptors: cli/commands/events.ts). */
 import type { Command } from "commander";
 import type { Event__Output } from "../../shared/gen/berth/v1/Event.js";
-import { toCliError } from "../client.js";
+import { watchStream } from "../watch.js";
+import { sanitizeLines } from "../../shared/text/sanitize.js";
 import { call } from "../client.js";
 import { parseFormat, printData, table, colour, render, Styled, txt } from "../output.js";
 import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
@@ -57,17 +58,15 @@ export async function events(o: { follow?: boolean; limit: string; host?: string
     }
     for (const e of res.events) last = Math.max(last, e.seq);
     if (!o.follow) return;
-    await new Promise<void>((resolve, reject) => {
-      const stream = api.client.WatchEvents({ after_seq: last, host: o.host ?? "", service: o.service ?? "" }, api.metadata);
-      stream.on("data", (e: Event__Output) => console.log(format === "table" ? line(e) : JSON.stringify(e)));
-      stream.on("error", (err) => reject(toCliError(err, api.cfg.addr)));
-      stream.on("end", () => resolve());
-      const stop = (): void => {
-        stream.cancel();
-        resolve();
-      };
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+    await watchStream(api, {
+      follow: true,
+      // Opened again after a lost member: from the last event seen, so none is shown twice or missed.
+      open: (client, md) => client.WatchEvents({ after_seq: last, host: o.host ?? "", service: o.service ?? "" }, md),
+      onData: (e: Event__Output) => {
+        last = Math.max(last, e.seq);
+        console.log(format === "table" ? line(e) : JSON.stringify(e));
+      },
+      onLost: (why) => process.stderr.write(`berth: lost the controller (${sanitizeLines(why)}); following again…\n`),
     });
   });
 }

@@ -2,15 +2,13 @@
 import type { Command } from "commander";
 import type { RolloutView__Output } from "../../shared/gen/berth/v1/RolloutView.js";
 import { formatDurationMs } from "../../shared/duration.js";
-import { call, toCliError, type Api } from "../client.js";
+import { call, type Api } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
 import { colour, parseFormat, printData, render, table, txt, type Cell } from "../output.js";
-import * as grpc from "@grpc/grpc-js";
 import { progress } from "../progress.js";
+import { watchStream } from "../watch.js";
 import { globalsOf, withApi } from "./common.js";
 
-/** How long `-w` keeps trying to watch again while the controller is unreachable. */
-const WATCH_RETRY_MS = 120_000;
 
 /**
  * How a rollout ended, for the exit code: 0 only when it succeeded and was not a revert.
@@ -107,41 +105,15 @@ function exitFor(v: RolloutView__Output): void {
  */
 async function watchRollout(api: Api, name: string, format: string): Promise<RolloutView__Output> {
   const p = format === "table" ? progress({ label: `${name}: waiting for the rollout` }) : undefined;
-  return new Promise<RolloutView__Output>((resolve, reject) => {
-    let last: RolloutView__Output | undefined;
-    let ended = false;
-    let stream: ReturnType<typeof api.client.WatchRollout> | undefined;
-    /** Since when the watch has been down (a controller restart): it is opened again until this gets too long. */
-    let lostSince = 0;
-    const finish = (v: RolloutView__Output | undefined, err?: unknown): void => {
-      if (ended) return;
-      ended = true;
-      process.off("SIGINT", onSigint);
-      p?.done(v && !err ? summaryLine(v) : undefined);
-      stream?.cancel();
-      if (err) reject(err);
-      else if (v) resolve(v);
-      else reject(new CliError(`the watch on ${name} ended before the rollout did`, EXIT_ROLLOUT_IN_PROGRESS));
-    };
-    const onSigint = (): void => finish(last);
-    process.once("SIGINT", onSigint);
-    const reopen = (err: (Error & { code?: number; details?: string }) | undefined): void => {
-      if (ended) return;
-      // The controller went away (restart, failover of its host): the rollout goes on; so does the watch.
-      const transient = err === undefined || err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED;
-      if (!transient) return finish(last, toCliError(err, api.cfg.addr));
-      lostSince ||= Date.now();
-      if (Date.now() - lostSince > WATCH_RETRY_MS) return finish(last, toCliError(err ?? new Error("the watch ended"), api.cfg.addr));
-      p?.line(`lost the controller (${err?.details || err?.message || "stream ended"}); watching again…`);
-      setTimeout(open, 500);
-    };
-    const open = (): void => {
-      if (ended) return;
-      const s = api.client.WatchRollout({ name }, api.metadata);
-      stream = s;
-      let failed = false;
-      s.on("data", (v: RolloutView__Output) => {
-        lostSince = 0;
+  let last: RolloutView__Output | undefined;
+  let ended: RolloutView__Output | undefined;
+  try {
+    // A lost member (restart, failover of its host, a member of a group gone):
+    // the rollout goes on; so does the watch, on whichever member answers (cli/watch.ts).
+    await watchStream(api, {
+      follow: true,
+      open: (client, md) => client.WatchRollout({ name }, md),
+      onData: (v: RolloutView__Output, w) => {
         last = v;
         if (format === "json") console.log(JSON.stringify(toData(v)));
         else if (p?.live) {
@@ -153,18 +125,22 @@ async function watchRollout(api: Api, name: string, format: string): Promise<Rol
           });
         } else p?.update({ done: v.done, total: v.total, label: summaryLine(v) });
         // Awaiting promotion ends the watch too: nothing moves until someone promotes.
-        if (outcome(v) !== "in-progress") finish(v);
-      });
-      s.on("error", (err: Error & { code?: number }) => {
-        failed = true;
-        reopen(err);
-      });
-      s.on("end", () => {
-        if (!failed) reopen(undefined);
-      });
-    };
-    open();
-  });
+        if (outcome(v) !== "in-progress") {
+          ended = v;
+          w.stop();
+        }
+      },
+      onLost: (why) => p?.line(`lost the controller (${why}); watching again…`),
+    });
+  } catch (err) {
+    p?.done();
+    throw err;
+  }
+  // Ended, or stopped (Ctrl-C): where it stood last.
+  const v = ended ?? last;
+  p?.done(v ? summaryLine(v) : undefined);
+  if (!v) throw new CliError(`the watch on ${name} ended before the rollout did`, EXIT_ROLLOUT_IN_PROGRESS);
+  return v;
 }
 
 export async function restart(name: string, o: { watch?: boolean }, cmd: Command): Promise<void> {

@@ -5,10 +5,11 @@ import type { ReconcileError__Output } from "../../shared/gen/berth/v1/Reconcile
 import type { LogsChunk__Output } from "../../shared/gen/berth/v1/LogsChunk.js";
 import type { Endpoints__Output } from "../../shared/gen/berth/v1/Endpoints.js";
 import { formatDurationMs } from "../../shared/duration.js";
-import { call, toCliError } from "../client.js";
+import { call } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
 import { colour, parseFormat, printData, table, txt, type Cell } from "../output.js";
 import { sanitize, sanitizeLines } from "../../shared/text/sanitize.js";
+import { watchStream } from "../watch.js";
 import { globalsOf, withApi } from "./common.js";
 import { follow, parseTimeout } from "../wait.js";
 import type { Api } from "../client.js";
@@ -128,34 +129,36 @@ export async function logs(name: string, o: { host?: string; follow?: boolean; t
   const tail = Number(o.tail);
   if (!Number.isInteger(tail) || tail < 0 || tail > 100_000) throw new CliError(`--tail ${o.tail}: expected 0–100000`, EXIT.usage);
   await withApi(g, async (api) => {
-    await new Promise<void>((resolve, reject) => {
-      const stream = api.client.Logs({ service: name, host: o.host ?? "", follow: Boolean(o.follow), tail, install: Boolean(o.install) }, api.metadata);
-      const seen = new Set<string>();
-      const partial = new Map<string, string>();
-      // A service's output is its own: piped (to a file, grep, a log shipper) it
-      // stays byte-exact. On a terminal it is shown escaped, as all text from a
-      // host is (a compromised host could otherwise retitle the window, write
-      // the clipboard, or fake berth's own lines), unless --raw says otherwise.
-      const line = process.stdout.isTTY && !o.raw ? sanitizeLines : (l: string): string => l;
-      const prefix = (inst: string): string => (seen.size > 1 || !o.host ? `${colour("grey", inst).text} ` : "");
-      stream.on("data", (c: LogsChunk__Output) => {
+    const seen = new Set<string>();
+    const partial = new Map<string, string>();
+    // A service's output is its own: piped (to a file, grep, a log shipper) it
+    // stays byte-exact. On a terminal it is shown escaped, as all text from a
+    // host is (a compromised host could otherwise retitle the window, write
+    // the clipboard, or fake berth's own lines), unless --raw says otherwise.
+    const line = process.stdout.isTTY && !o.raw ? sanitizeLines : (l: string): string => l;
+    const prefix = (inst: string): string => (seen.size > 1 || !o.host ? `${colour("grey", inst).text} ` : "");
+    const flush = (): void => {
+      for (const [inst, rest] of partial) if (rest) process.stdout.write(`${prefix(inst)}${line(rest)}\n`);
+      partial.clear();
+    };
+    await watchStream(api, {
+      follow: Boolean(o.follow),
+      // Followed again after a lost member: new lines only, the history was shown (lines written meanwhile are missed).
+      open: (client, md, reopen) => client.Logs({ service: name, host: o.host ?? "", follow: Boolean(o.follow), tail: reopen ? 0 : tail, install: Boolean(o.install) }, md),
+      onData: (c: LogsChunk__Output) => {
         seen.add(c.instance);
         // Prefix whole lines with their instance once more than one speaks.
         const buf = (partial.get(c.instance) ?? "") + c.data;
         const lines = buf.split("\n");
         partial.set(c.instance, lines.pop() ?? "");
         for (const l of lines) process.stdout.write(`${prefix(c.instance)}${line(l)}\n`);
-      });
-      stream.on("error", (err) => reject(toCliError(err, api.cfg.addr)));
-      stream.on("end", () => {
-        for (const [inst, rest] of partial) if (rest) process.stdout.write(`${prefix(inst)}${line(rest)}\n`);
-        resolve();
-      });
-      process.once("SIGINT", () => {
-        stream.cancel();
-        resolve();
-      });
+      },
+      onLost: (why) => {
+        flush();
+        process.stderr.write(`berth: lost the controller (${sanitizeLines(why)}); following again…\n`);
+      },
     });
+    flush();
   });
 }
 
@@ -163,46 +166,40 @@ export async function endpoints(name: string, o: { watch?: boolean; output: stri
   const g = globalsOf(cmd);
   const format = parseFormat(o.output);
   await withApi(g, async (api) => {
-    await new Promise<void>((resolve, reject) => {
-      const stream = api.client.WatchEndpoints({ name }, api.metadata);
-      let lastLine = "";
-      const show = (e: Endpoints__Output): void => {
-        const rows = e.endpoints.map((x) => ({ instance: x.instance, host: x.host, endpoint: x.port ? `${x.address}:${x.port}` : x.address, epoch: Number(x.epoch), revision: Number(x.revision) }));
-        if (o.watch && format === "json") {
-          // A message that only says what a load balancer applied leaves the list as it was:
-          // the JSON stream stays one line per change of the list.
-          const line = JSON.stringify(rows);
-          if (line !== lastLine) console.log(line);
-          lastLine = line;
-        } else if (!printData(format, rows)) {
-          if (o.watch) console.log(`--- ${new Date().toISOString()}  ${rows.length} in service`); // ours only
-          console.log(rows.length ? table(["INSTANCE", "HOST", "ENDPOINT", "VERSION"], rows.map((r) => [r.instance, r.host, r.endpoint, String(r.revision)])) : "(none in service)");
-          // Per load balancer following the service (`berth lb`): has it applied this list?
-          if (e.lbs.length) {
-            console.log(`\nlist ${e.version}; load balancers:`);
-            const at = (ms: number): string => (ms ? new Date(ms).toISOString() : "-");
-            console.log(
-              table(
-                ["LB", "KIND", "APPLIED", "SERVERS", "AT", "ERROR"],
-                e.lbs.map((l) => [sanitize(l.lb), sanitize(l.kind), l.version === e.version ? "this list" : l.version ? `older (${sanitize(l.version)})` : "none yet", String(l.servers), at(Number(l.applied_at_ms)), sanitize(l.error) || "-"]),
-              ),
-            );
-          }
+    let lastLine = "";
+    const show = (e: Endpoints__Output): void => {
+      const rows = e.endpoints.map((x) => ({ instance: x.instance, host: x.host, endpoint: x.port ? `${x.address}:${x.port}` : x.address, epoch: Number(x.epoch), revision: Number(x.revision) }));
+      if (o.watch && format === "json") {
+        // A message that only says what a load balancer applied leaves the list as it was:
+        // the JSON stream stays one line per change of the list.
+        const line = JSON.stringify(rows);
+        if (line !== lastLine) console.log(line);
+        lastLine = line;
+      } else if (!printData(format, rows)) {
+        if (o.watch) console.log(`--- ${new Date().toISOString()}  ${rows.length} in service`); // ours only
+        console.log(rows.length ? table(["INSTANCE", "HOST", "ENDPOINT", "VERSION"], rows.map((r) => [r.instance, r.host, r.endpoint, String(r.revision)])) : "(none in service)");
+        // Per load balancer following the service (`berth lb`): has it applied this list?
+        if (e.lbs.length) {
+          console.log(`\nlist ${e.version}; load balancers:`);
+          const at = (ms: number): string => (ms ? new Date(ms).toISOString() : "-");
+          console.log(
+            table(
+              ["LB", "KIND", "APPLIED", "SERVERS", "AT", "ERROR"],
+              e.lbs.map((l) => [sanitize(l.lb), sanitize(l.kind), l.version === e.version ? "this list" : l.version ? `older (${sanitize(l.version)})` : "none yet", String(l.servers), at(Number(l.applied_at_ms)), sanitize(l.error) || "-"]),
+            ),
+          );
         }
-      };
-      stream.on("data", (e: Endpoints__Output) => {
+      }
+    };
+    await watchStream(api, {
+      follow: Boolean(o.watch),
+      // Every stream starts with the whole list: a reopen on another member prints it again, current.
+      open: (client, md) => client.WatchEndpoints({ name }, md),
+      onData: (e: Endpoints__Output, w) => {
         show(e);
-        if (!o.watch) {
-          stream.cancel();
-          resolve();
-        }
-      });
-      stream.on("error", (err: Error & { code?: number }) => (err.code === 1 ? resolve() : reject(toCliError(err, api.cfg.addr))));
-      stream.on("end", () => resolve());
-      process.once("SIGINT", () => {
-        stream.cancel();
-        resolve();
-      });
+        if (!o.watch) w.stop();
+      },
+      onLost: (why) => process.stderr.write(`berth: lost the controller (${sanitizeLines(why)}); watching again…\n`),
     });
   });
 }

@@ -26,6 +26,7 @@ import type { LogAck as _berth_v1_LogAck, LogAck__Output as _berth_v1_LogAck__Ou
 import type { LogCancel as _berth_v1_LogCancel, LogCancel__Output as _berth_v1_LogCancel__Output } from './berth/v1/LogCancel.js';
 import type { LogChunk as _berth_v1_LogChunk, LogChunk__Output as _berth_v1_LogChunk__Output } from './berth/v1/LogChunk.js';
 import type { LogRequest as _berth_v1_LogRequest, LogRequest__Output as _berth_v1_LogRequest__Output } from './berth/v1/LogRequest.js';
+import type { MoveOn as _berth_v1_MoveOn, MoveOn__Output as _berth_v1_MoveOn__Output } from './berth/v1/MoveOn.js';
 import type { NetInterface as _berth_v1_NetInterface, NetInterface__Output as _berth_v1_NetInterface__Output } from './berth/v1/NetInterface.js';
 import type { RunningInstance as _berth_v1_RunningInstance, RunningInstance__Output as _berth_v1_RunningInstance__Output } from './berth/v1/RunningInstance.js';
 import type { SecretValue as _berth_v1_SecretValue, SecretValue__Output as _berth_v1_SecretValue__Output } from './berth/v1/SecretValue.js';
@@ -64,6 +65,7 @@ export interface ProtoGrpcType {
       LogCancel: MessageTypeDefinition<_berth_v1_LogCancel, _berth_v1_LogCancel__Output>
       LogChunk: MessageTypeDefinition<_berth_v1_LogChunk, _berth_v1_LogChunk__Output>
       LogRequest: MessageTypeDefinition<_berth_v1_LogRequest, _berth_v1_LogRequest__Output>
+      MoveOn: MessageTypeDefinition<_berth_v1_MoveOn, _berth_v1_MoveOn__Output>
       NetInterface: MessageTypeDefinition<_berth_v1_NetInterface, _berth_v1_NetInterface__Output>
       RunningInstance: MessageTypeDefinition<_berth_v1_RunningInstance, _berth_v1_RunningInstance__Output>
       SecretValue: MessageTypeDefinition<_berth_v1_SecretValue, _berth_v1_SecretValue__Output>

@@ -96,6 +96,33 @@ describe("berth CLI", () => {
     expect(empty.stderr).toMatch(/--token-file .*nope: no such file/);
   });
 
+  it("agent install --controller takes every member of a controller group into agent.yaml; a repeated one is refused", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "berth-install-"));
+    dirs.push(dir);
+    const r = await run(["agent", "install", "--controller", "10.0.0.5:7420,10.0.0.6,10.0.0.7:7420", "--token", JOIN, "--prefix", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((parse(await readFile(join(dir, "etc/berth/agent.yaml"), "utf8")) as { controller: string }).controller).toBe("10.0.0.5:7420,10.0.0.6:7420,10.0.0.7:7420");
+    const dup = await run(["agent", "install", "--controller", "10.0.0.5:7420,10.0.0.5", "--token", JOIN, "--prefix", dir, "--dry-run"]);
+    expect(dup.code).toBe(2);
+    expect(dup.stderr).toMatch(/--controller: member 2 "10\.0\.0\.5" repeats member 1 \(10\.0\.0\.5:7420\)/);
+    const bad = await run(["agent", "--controller", "10.0.0.5:7420,,x", "--data-dir", join(dir, "d")]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--controller: member 2 is empty/);
+  });
+
+  it("an agent config file's member list is checked, naming the file and line", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "berth-install-"));
+    dirs.push(dir);
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(join(dir, "agent.yaml"), "dataDir: /tmp/x\ncontroller:\n  - 10.0.0.5:7420\n  - 10.0.0.5:7420\n");
+    const r = await run(["agent", "--config", join(dir, "agent.yaml")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${join(dir, "agent.yaml")}:2: controller: member 2 "10.0.0.5:7420" repeats member 1`);
+    const env = await run(["hosts"], { BERTH_ADDR: "a:1,a:1", BERTH_TOKEN: "x", BERTH_CA: "/dev/null" });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/BERTH_ADDR: member 2 "a:1" repeats member 1/);
+  });
+
   it("an agent config file with an unknown field is refused, naming it", async () => {
     const dir = await mkdtemp(join(tmpdir(), "berth-install-"));
     dirs.push(dir);

@@ -88,6 +88,8 @@ export interface CliResult {
 export class Cluster {
   readonly agents = new Map<number, ChildProcess>();
   controller: ChildProcess | undefined;
+  /** The controller's port: PORT, unless a test restarted it on another (a second member's address). */
+  controllerPort = PORT;
   adminToken = "";
   caFile = "";
 
@@ -116,7 +118,12 @@ export class Cluster {
   }
 
   get controllerAddr(): string {
-    return `${this.topo.controllerAddr}:${PORT}`;
+    return `${this.topo.controllerAddr}:${this.controllerPort}`;
+  }
+
+  /** HOST:PORT on the controller's node at another port: an address for a (simulated) member of a group. */
+  controllerAddrAt(port: number): string {
+    return `${this.topo.controllerAddr}:${port}`;
   }
 
   /** The controller's /metrics, reachable from every node (not from the test process: see scrape()). */
@@ -152,7 +159,9 @@ export class Cluster {
     return { BERTH_ADDR: this.controllerAddr, BERTH_TOKEN: token, BERTH_CA: this.caFile, XDG_CONFIG_HOME: join(this.dir, "xdg"), NO_COLOR: "1" };
   }
 
-  async startController(): Promise<void> {
+  /** Starts the controller (on another port with o.port: the same data dir, so the same CA and records). */
+  async startController(o: { port?: number } = {}): Promise<void> {
+    if (o.port !== undefined) this.controllerPort = o.port;
     this.controller = this.topo.spawn(0, [
       process.execPath,
       BERTH_MAIN,
@@ -189,8 +198,19 @@ export class Cluster {
     this.controller = undefined;
   }
 
-  startAgent(i: number, o: { token?: string; labels?: string } = {}): ChildProcess {
-    const args = [process.execPath, BERTH_MAIN, "agent", "--controller", this.controllerAddr, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--metrics-addr", `${this.topo.hostAddr(i)}:${AGENT_METRICS_PORT}`, "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`];
+  /** SIGKILL of the controller process only: other processes on its node (a CLI following it) live on. */
+  async killControllerProcess(): Promise<void> {
+    const p = this.controller;
+    this.controller = undefined;
+    if (!p || p.exitCode !== null || p.signalCode !== null || p.pid === undefined) return;
+    const exited = new Promise((r) => p.once("exit", r));
+    process.kill(-p.pid, "SIGKILL");
+    await exited;
+  }
+
+  /** o.controllers: the agent's --controller (default: this controller's address). */
+  startAgent(i: number, o: { token?: string; labels?: string; controllers?: string } = {}): ChildProcess {
+    const args = [process.execPath, BERTH_MAIN, "agent", "--controller", o.controllers ?? this.controllerAddr, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--metrics-addr", `${this.topo.hostAddr(i)}:${AGENT_METRICS_PORT}`, "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`];
     // As `berth dev` and the systemd unit do: the join token in the environment, never in argv.
     const p = this.topo.spawn(i, args, o.token ? { env: { BERTH_JOIN_TOKEN: o.token } } : {});
     this.agents.set(i, p);

@@ -10,6 +10,7 @@ import type { ExecInput as _berth_v1_ExecInput, ExecInput__Output as _berth_v1_E
 import type { ExecResize as _berth_v1_ExecResize, ExecResize__Output as _berth_v1_ExecResize__Output } from '../../berth/v1/ExecResize.js';
 import type { ExecClose as _berth_v1_ExecClose, ExecClose__Output as _berth_v1_ExecClose__Output } from '../../berth/v1/ExecClose.js';
 import type { LogAck as _berth_v1_LogAck, LogAck__Output as _berth_v1_LogAck__Output } from '../../berth/v1/LogAck.js';
+import type { MoveOn as _berth_v1_MoveOn, MoveOn__Output as _berth_v1_MoveOn__Output } from '../../berth/v1/MoveOn.js';
 
 export interface ControllerMessage {
   'welcome'?: (_berth_v1_Welcome | null);
@@ -22,7 +23,8 @@ export interface ControllerMessage {
   'exec_resize'?: (_berth_v1_ExecResize | null);
   'exec_close'?: (_berth_v1_ExecClose | null);
   'log_ack'?: (_berth_v1_LogAck | null);
-  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack";
+  'move_on'?: (_berth_v1_MoveOn | null);
+  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack"|"move_on";
 }
 
 export interface ControllerMessage__Output {
@@ -36,5 +38,6 @@ export interface ControllerMessage__Output {
   'exec_resize'?: (_berth_v1_ExecResize__Output | null);
   'exec_close'?: (_berth_v1_ExecClose__Output | null);
   'log_ack'?: (_berth_v1_LogAck__Output | null);
-  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack";
+  'move_on'?: (_berth_v1_MoveOn__Output | null);
+  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack"|"move_on";
 }

@@ -1,0 +1,144 @@
+/**
+ * A controller group's members as clients know them (agent --controller, the
+ * CLI's BERTH_ADDR and config file): a list of HOST:PORT, and which one to try
+ * next. Pure: the random source is injected, so the order is testable.
+ *
+ * Every member serves agents and operators and shares one CA, whose server
+ * certificates all carry CONTROLLER_TLS_NAME: any member verifies alike, and
+ * a host's identity (certificate, host id) is the same on each.
+ */
+import { AddressError, formatHostPort, parseHostPort } from "./addr.js";
+import { backoffDelayMs, type BackoffPolicy } from "./backoff.js";
+
+export class MemberListError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MemberListError";
+  }
+}
+
+/**
+ * "a:7420,b:7420,c" (or those as a list, from YAML or JSON) → normalized HOST:PORT
+ * strings, in the order given. Empty entries, bad addresses and duplicates (after
+ * normalization: "a" and "a:7420" are one member) are errors that name the entry.
+ */
+export function parseMemberList(input: string | readonly string[], defaultPort?: number): string[] {
+  const parts = typeof input === "string" ? input.split(",") : input.flatMap((s) => s.split(","));
+  if (parts.every((p) => !p.trim())) throw new MemberListError("no address given (expected HOST:PORT[,HOST:PORT…], e.g. 10.0.0.5:7420,10.0.0.6:7420)");
+  const out: string[] = [];
+  const problems: string[] = [];
+  parts.forEach((raw, i) => {
+    const p = raw.trim();
+    if (!p) return problems.push(`member ${i + 1} is empty`);
+    let norm: string;
+    try {
+      norm = formatHostPort(parseHostPort(p, defaultPort));
+    } catch (e) {
+      return problems.push(e instanceof AddressError ? `member ${i + 1}: ${e.message}` : String(e));
+    }
+    const twin = out.indexOf(norm);
+    if (twin >= 0) return problems.push(`member ${i + 1} "${p}" repeats member ${twin + 1} (${norm})`);
+    out.push(norm);
+  });
+  if (problems.length) throw new MemberListError(problems.join("; "));
+  return out;
+}
+
+export function formatMemberList(members: readonly string[]): string {
+  return members.join(",");
+}
+
+/** A random permutation (Fisher–Yates) of 0..n-1. */
+export function shuffledOrder(n: number, random: () => number): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.min(i, Math.floor(random() * (i + 1)));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+/**
+ * Which member an agent dials next. Each agent walks the members in an order
+ * of its own, drawn at random once: so a fleet starts spread over the members,
+ * and the agents of a member that dies spread over the others too (a shared
+ * order would send them all to the same next one).
+ *
+ * - first(): the start of the agent's order.
+ * - lost(): the current member failed or dropped: the next in the order.
+ * - movedOn(preferred): the member told the agent to go: the preferred member
+ *   when it is one of ours and not this one, else the next in the order —
+ *   never the same member first (it just said it cannot serve).
+ * - welcomed(): the current member served: remembered as the last good one.
+ */
+export class MemberRotation {
+  private readonly order: number[];
+  private pos = 0;
+  private good: number | undefined;
+
+  constructor(
+    readonly members: readonly string[],
+    random: () => number = Math.random,
+  ) {
+    if (members.length === 0) throw new MemberListError("no controller member to connect to");
+    this.order = shuffledOrder(members.length, random);
+  }
+
+  get current(): string {
+    return this.members[this.order[this.pos]!]!;
+  }
+
+  /** The last member that welcomed this agent, if any. */
+  get lastGood(): string | undefined {
+    return this.good === undefined ? undefined : this.members[this.good];
+  }
+
+  welcomed(): void {
+    this.good = this.order[this.pos];
+  }
+
+  lost(): string {
+    this.pos = (this.pos + 1) % this.order.length;
+    return this.current;
+  }
+
+  movedOn(preferred?: string): string {
+    const here = this.current;
+    let want: string | undefined;
+    if (preferred) {
+      try {
+        want = formatHostPort(parseHostPort(preferred));
+      } catch {
+        want = undefined;
+      }
+    }
+    const i = want === undefined || want === here ? -1 : this.members.indexOf(want);
+    if (i >= 0) {
+      this.pos = this.order.indexOf(i);
+      return this.current;
+    }
+    return this.lost();
+  }
+}
+
+/**
+ * The agent's wait before dialling the next member.
+ * - Capped at TTL/2: a restarted controller (or a new leader) gives each host one
+ *   TTL of grace, so an agent must be back well within it.
+ * - Growing per round over the members, not per member: a live member behind
+ *   dead ones is reached within that grace. One member: one try per round, as
+ *   a single controller always had.
+ * - failures: dials in a row that did not end in a kept stream (0 right after a
+ *   stream that served; a MoveOn counts as a failure).
+ * - fatal (the member refused this agent): the cap at once.
+ * Example (defaults, TTL 5 s, 3 members): failures 0–2 → 100–200 ms, 3–5 → 200–400 ms, … ≤ 2.5 s.
+ */
+export function reconnectDelayMs(
+  base: BackoffPolicy,
+  o: { ttlMs: number; failures: number; members: number; fatal: boolean },
+  random: () => number = Math.random,
+): number {
+  const policy = { ...base, maxMs: Math.min(base.maxMs, Math.floor(o.ttlMs / 2)) };
+  if (o.fatal) return policy.maxMs;
+  return backoffDelayMs(policy, Math.floor(o.failures / Math.max(1, o.members)), random);
+}
