@@ -136,9 +136,9 @@ export class TokenService {
   /**
    * Revokes a token: refused from the next call on, and every stream or exec
    * session made with it ends (through the watch, on every controller). Revoking
-   * a revoked token changes nothing and returns it as it is.
+   * a revoked token changes nothing and returns it as it is (`changed: false`).
    */
-  async revoke(id: string, by: string): Promise<TokenInfo> {
+  async revoke(id: string, by: string): Promise<TokenInfo & { changed: boolean }> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const kv = await this.store.get(tokenKey(id));
       if (!kv) throw new TokenNotFoundError(id);
@@ -147,7 +147,7 @@ export class TokenService {
       const rec: TokenRecord | undefined = d.ok ? d.rec : undefined;
       if (rec?.revokedAtMs !== undefined) {
         const { secretHash: _h, ...info } = rec;
-        return info;
+        return { ...info, changed: false };
       }
       const next: TokenRecord = rec
         ? { ...rec, revokedAtMs: this.now(), revokedBy: by }
@@ -157,7 +157,7 @@ export class TokenService {
       if (res.succeeded) {
         this.abort(id, "revoked");
         const { secretHash: _h, ...info } = next;
-        return info;
+        return { ...info, changed: true };
       }
     }
     throw new Error(`token ${id} kept changing while it was revoked; try again`);

@@ -31,6 +31,7 @@
  * --max-request-bytes (1.5 MiB by default): berth keeps blobs (artifacts) on disk, never
  * in the store.
  */
+import { Inflight } from "./inflight.js";
 import { noop as noopPolicy } from "cockatiel";
 import {
   Etcd3,
@@ -226,7 +227,7 @@ export interface WriteGuard {
 export class EtcdStore implements Store {
   private closed = false;
   private closing: Promise<void> | undefined;
-  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly inflight = new Inflight();
   /** Tail of the write queue: each write starts when the one before it has settled. */
   private writeTail: Promise<void> = Promise.resolve();
   private readonly watches = new Set<EtcdWatch>();
@@ -371,7 +372,7 @@ export class EtcdStore implements Store {
       // Watches first: a watch still waiting for its history rejects now rather than
       // hold close() until its deadline.
       for (const w of [...this.watches]) w.close();
-      await Promise.allSettled([...this.inflight]);
+      await this.inflight.settled();
       this.client.close();
     })();
     return this.closing;
@@ -440,14 +441,7 @@ export class EtcdStore implements Store {
   }
 
   private track<T>(op: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new StoreClosedError());
-    const p = op();
-    this.inflight.add(p);
-    const done = (): void => {
-      this.inflight.delete(p);
-    };
-    void p.then(done, done);
-    return p;
+    return this.inflight.track(this.closed, op);
   }
 }
 

@@ -15,6 +15,7 @@
  * Every write is ONE LevelDB batch holding the data, the log entry, the new revision and
  * any compaction, so a crash at any point leaves either all or none of it on disk.
  */
+import { Inflight } from "./inflight.js";
 import { mkdir, realpath } from "node:fs/promises";
 import { Level } from "level";
 import type { Compare, KeyValue, Op, Store, TxnResult, WatchEvent, WatchOptions, Watcher } from "./store.js";
@@ -140,7 +141,7 @@ class LevelStore implements Store {
   /** Tail of the write queue: each write starts when the one before it has settled. */
   private writeTail: Promise<void> = Promise.resolve();
   /** Operations close() must let finish before it closes the database. */
-  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly inflight = new Inflight();
   private readonly watchers = new Set<WatchState>();
 
   constructor(
@@ -324,7 +325,7 @@ class LevelStore implements Store {
       this.closed = true;
       // Writes already accepted finish (their callers were not told otherwise); replays
       // notice `closed` and stop.
-      await Promise.allSettled([...this.inflight]);
+      await this.inflight.settled();
       for (const w of this.watchers) w.closed = true;
       this.watchers.clear();
       try {
@@ -338,14 +339,7 @@ class LevelStore implements Store {
 
   /** Runs op unless the store is closed, and lets close() wait for it. */
   private track<T>(op: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new StoreClosedError());
-    const p = op();
-    this.inflight.add(p);
-    const done = (): void => {
-      this.inflight.delete(p);
-    };
-    void p.then(done, done);
-    return p;
+    return this.inflight.track(this.closed, op);
   }
 
   /**

@@ -20,6 +20,7 @@ import { LbMetrics } from "../../cli/lb/metrics.js";
 import { haproxyCommand } from "../../cli/lb/haproxy-socket.js";
 import { parseServersState } from "../../cli/lb/haproxy-plan.js";
 import { waitFor } from "./harness/wait.js";
+import { nginxTestConfig } from "./harness/lb.js";
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -70,26 +71,7 @@ describe("berth lb nginx against a real nginx", () => {
     upstreamFile = join(dir, "up.conf");
     errorLog = join(dir, "error.log");
     await writeFile(upstreamFile, "upstream web {\n    server 127.0.0.1:9 down;\n}\n");
-    await writeFile(
-      config,
-      `daemon off;
-master_process on;
-worker_processes 1;
-pid ${join(dir, "nginx.pid")};
-error_log ${errorLog} notice;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path ${join(dir, "tmp")};
-    proxy_temp_path ${join(dir, "tmp")};
-    fastcgi_temp_path ${join(dir, "tmp")};
-    uwsgi_temp_path ${join(dir, "tmp")};
-    scgi_temp_path ${join(dir, "tmp")};
-    include ${upstreamFile};
-    server { listen 127.0.0.1:${await freePort()}; location / { proxy_pass http://web; } }
-}
-`,
-    );
+    await writeFile(config, nginxTestConfig({ dir, upstreamFile, errorLog, listen: `127.0.0.1:${await freePort()}` }));
     nginx = spawn("/usr/sbin/nginx", ["-c", config, "-e", errorLog], { stdio: "ignore" });
     await waitFor(async () => (await readFile(errorLog, "utf8").catch(() => "")).includes("start worker process"), { timeoutMs: 15_000, what: "nginx to start" });
   });

@@ -208,15 +208,14 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
 
     RevokeToken: unary(d, "admin", "RevokeToken", async (req: { id: string }, who) => {
       if (!/^[0-9a-f]{10}$/.test(req.id)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `id: "${req.id.slice(0, 32)}" is not a token id (10 hex digits, as \`berth token list\` shows)`);
-      const before = (await d.tokens.list()).tokens.find((t) => t.id === req.id);
-      let info: TokenInfo;
+      let info: TokenInfo & { changed: boolean };
       try {
         info = await d.tokens.revoke(req.id, who.tokenId);
       } catch (err) {
         if (err instanceof TokenNotFoundError) throw new GrpcError(grpc.status.NOT_FOUND, `${err.message}: \`berth token list\` lists the tokens`);
         throw err;
       }
-      if (before?.revokedAtMs === undefined) {
+      if (info.changed) {
         await d.events.append({ type: "token.revoked", message: `${info.role} token ${info.id} revoked`, actor: who.tokenId });
         d.log.info({ token: info.id, role: info.role, actor: who.tokenId }, "token revoked");
       }

@@ -74,6 +74,34 @@ export interface Nginx {
   reloads(): Promise<number>;
 }
 
+/** An nginx.conf of a test's own: no system paths, everything under dir, proxying to the upstream file's `web`. */
+export function nginxTestConfig(o: { dir: string; upstreamFile: string; errorLog: string; listen: string }): string {
+  const tmp = join(o.dir, "tmp");
+  return `daemon off;
+master_process on;
+worker_processes 1;
+pid ${join(o.dir, "nginx.pid")};
+error_log ${o.errorLog} notice;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path ${tmp};
+    proxy_temp_path ${tmp};
+    fastcgi_temp_path ${tmp};
+    uwsgi_temp_path ${tmp};
+    scgi_temp_path ${tmp};
+    include ${o.upstreamFile};
+    server {
+        listen ${o.listen};
+        location / {
+            proxy_pass http://web;
+            proxy_buffering off;
+        }
+    }
+}
+`;
+}
+
 export async function startNginx(c: Cluster, dir: string): Promise<Nginx> {
   await mkdir(join(dir, "tmp"), { recursive: true });
   const config = join(dir, "nginx.conf");
@@ -81,32 +109,7 @@ export async function startNginx(c: Cluster, dir: string): Promise<Nginx> {
   const errorLog = join(dir, "error.log");
   const addr = c.topo.controllerAddr;
   await writeFile(upstreamFile, "upstream web {\n    server 127.0.0.1:9 down;\n}\n");
-  await writeFile(
-    config,
-    `daemon off;
-master_process on;
-worker_processes 1;
-pid ${join(dir, "nginx.pid")};
-error_log ${errorLog} notice;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path ${join(dir, "tmp")};
-    proxy_temp_path ${join(dir, "tmp")};
-    fastcgi_temp_path ${join(dir, "tmp")};
-    uwsgi_temp_path ${join(dir, "tmp")};
-    scgi_temp_path ${join(dir, "tmp")};
-    include ${upstreamFile};
-    server {
-        listen ${addr}:${NGINX_PORT};
-        location / {
-            proxy_pass http://web;
-            proxy_buffering off;
-        }
-    }
-}
-`,
-  );
+  await writeFile(config, nginxTestConfig({ dir, upstreamFile, errorLog, listen: `${addr}:${NGINX_PORT}` }));
   const proc = c.topo.spawn(0, ["/usr/sbin/nginx", "-c", config, "-e", errorLog]);
   const reloads = async (): Promise<number> => ((await readFile(errorLog, "utf8").catch(() => "")).match(/SIGHUP\) received/g) ?? []).length;
   await waitFor(
