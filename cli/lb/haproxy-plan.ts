@@ -6,8 +6,19 @@
  *
  *   new copy         add server (it comes up in maintenance) → set state ready
  *   copy that left   set state drain at once (no new requests; the ones in flight
- *                    finish), then, once it holds no connection or drainTime is
- *                    over, set state maint → del server
+ *                    finish); once it holds no session: set state maint, and on a
+ *                    later pass, still without sessions, del server. Once
+ *                    drainTime is over with sessions left: set state maint and
+ *                    shutdown sessions server (asked again on each pass while
+ *                    any remain), del server once they are 0.
+ *
+ * Never `del server` while the server holds sessions: HAProxy 2.6 only checks
+ * connections and the queue, so a stream still pointing at the deleted server
+ * crashes it (segfault about a second later; HAProxy issue 2323, fixed in 2.9
+ * and 2.8 by "don't delete a dynamic server that has streams", not in Debian
+ * 12's 2.6.12). `shutdown sessions` only schedules the streams' end, hence the
+ * later pass. Maintenance first, as `del server` requires, and so no new
+ * session reaches the server between two passes.
  *
  * Adds and enables come first, so capacity arrives before any leaves.
  */
@@ -29,6 +40,7 @@ export type Command =
   | { kind: "ready"; server: string; text: string }
   | { kind: "drain"; server: string; text: string }
   | { kind: "maint"; server: string; text: string }
+  | { kind: "shutdown"; server: string; text: string }
   | { kind: "del"; server: string; text: string };
 
 export interface PlanInput {
@@ -37,7 +49,7 @@ export interface PlanInput {
   current: readonly CurrentServer[];
   /** Current sessions per server; a server missing here counts as busy. */
   conns: ReadonlyMap<string, number>;
-  /** When each draining server began to drain (this process's memory; lost on restart, then "now"). */
+  /** When each leaving server began to drain (this process's memory; lost on restart, then "now"). */
   drainingSince: ReadonlyMap<string, number>;
   drainTimeMs: number;
   nowMs: number;
@@ -48,7 +60,7 @@ export interface PlanInput {
 export interface Plan {
   commands: Command[];
   drainingSince: Map<string, number>;
-  /** Servers draining still (waiting for their connections or drainTime): the shell looks again soon. */
+  /** Servers leaving still (waiting for their sessions to end, or drainTime): the shell looks again soon. */
   waiting: string[];
 }
 
@@ -78,6 +90,8 @@ export function planHaproxy(p: PlanInput): Plan {
   for (const cur of p.current) {
     if (want.has(cur.name)) continue;
     const name = cur.name;
+    const maint = (): Command => ({ kind: "maint", server: name, text: `set server ${be}/${name} state maint` });
+    const shutdown = (): Command => ({ kind: "shutdown", server: name, text: `shutdown sessions server ${be}/${name}` });
     switch (cur.admin) {
       case "ready":
         // Out of rotation now: drainTime counts from here.
@@ -88,19 +102,28 @@ export function planHaproxy(p: PlanInput): Plan {
       case "drain": {
         const since = p.drainingSince.get(name) ?? p.nowMs;
         const conns = p.conns.get(name);
-        if (conns === 0 || p.nowMs >= since + p.drainTimeMs) {
-          cmds.push({ kind: "maint", server: name, text: `set server ${be}/${name} state maint` });
-          cmds.push({ kind: "del", server: name, text: `del server ${be}/${name}` });
-        } else {
-          drainingSince.set(name, since);
-          waiting.push(name);
+        drainingSince.set(name, since);
+        waiting.push(name);
+        if (conns === 0) {
+          cmds.push(maint());
+        } else if (p.nowMs >= since + p.drainTimeMs) {
+          cmds.push(maint(), shutdown());
         }
         break;
       }
-      case "maint":
-        // Deleted before (HAProxy refuses while idle connections remain): try again.
-        cmds.push({ kind: "del", server: name, text: `del server ${be}/${name}` });
+      case "maint": {
+        const since = p.drainingSince.get(name) ?? p.nowMs;
+        const conns = p.conns.get(name);
+        if (conns === 0) {
+          // Refused while idle connections remain: the shell looks again.
+          cmds.push({ kind: "del", server: name, text: `del server ${be}/${name}` });
+          break;
+        }
+        drainingSince.set(name, since);
+        waiting.push(name);
+        if (p.nowMs >= since + p.drainTimeMs) cmds.push(shutdown());
         break;
+      }
       default:
         return assertNever(cur.admin);
     }

@@ -61,7 +61,8 @@ export class HaproxyDriver extends Driver {
       const answer = await this.run(c.text);
       if (isSuccess(answer)) {
         this.d.log.info({ server: c.server, command: c.text }, "haproxy: done");
-        if (c.kind !== "del" && c.kind !== "maint") changed = true;
+        // Retiring a server that already left changes nothing in service.
+        if (c.kind !== "del" && c.kind !== "maint" && c.kind !== "shutdown") changed = true;
         continue;
       }
       // HAProxy refuses to delete a server with idle connections left: it is in

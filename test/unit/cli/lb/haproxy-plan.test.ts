@@ -26,14 +26,27 @@ describe("planHaproxy", () => {
     expect(later.waiting).toEqual(["a"]);
   });
 
-  it("deletes a draining server once it holds no connection", () => {
+  it("takes a draining server that holds no connection to maintenance, and deletes it on a later pass", () => {
     const p = plan({ current: [cur("a", "drain")], conns: new Map([["a", 0]]), drainingSince: new Map([["a", 900]]) });
-    expect(texts(p)).toEqual(["set server app/a state maint", "del server app/a"]);
+    // Not deleted in the same pass: a session may have come between show stat and maint.
+    expect(texts(p)).toEqual(["set server app/a state maint"]);
+    expect(p.waiting).toEqual(["a"]);
+    const next = plan({ current: [cur("a", "maint")], conns: new Map([["a", 0]]), drainingSince: p.drainingSince, nowMs: 1250 });
+    expect(texts(next)).toEqual(["del server app/a"]);
   });
 
-  it("deletes a draining server with connections once drainTime is over", () => {
+  it("never deletes a server with sessions: once drainTime is over it is put in maintenance and its sessions shut down, and deleted once they are 0", () => {
+    // HAProxy 2.6 deletes a server whose streams still point at it and crashes a moment later.
     const p = plan({ current: [cur("a", "drain")], conns: new Map([["a", 2]]), drainingSince: new Map([["a", 1000]]), nowMs: 6000 });
-    expect(texts(p)).toEqual(["set server app/a state maint", "del server app/a"]);
+    expect(texts(p)).toEqual(["set server app/a state maint", "shutdown sessions server app/a"]);
+    expect(p.waiting).toEqual(["a"]);
+    expect(p.drainingSince.get("a")).toBe(1000);
+    // shutdown sessions is asynchronous: a later pass still sees a session, and asks again.
+    const still = plan({ current: [cur("a", "maint")], conns: new Map([["a", 1]]), drainingSince: p.drainingSince, nowMs: 6250 });
+    expect(texts(still)).toEqual(["shutdown sessions server app/a"]);
+    expect(still.waiting).toEqual(["a"]);
+    const done = plan({ current: [cur("a", "maint")], conns: new Map([["a", 0]]), drainingSince: still.drainingSince, nowMs: 6500 });
+    expect(texts(done)).toEqual(["del server app/a"]);
   });
 
   it("a drain found after a restart counts from now, and a server whose connections are unknown counts as busy", () => {
@@ -42,8 +55,16 @@ describe("planHaproxy", () => {
     expect(p.drainingSince.get("a")).toBe(7000);
   });
 
-  it("retries the delete of a server left in maintenance", () => {
-    expect(texts(plan({ current: [cur("a", "maint")] }))).toEqual(["del server app/a"]);
+  it("a server found in maintenance with sessions is left to finish them until drainTime is over, never deleted", () => {
+    const p = plan({ current: [cur("a", "maint")], conns: new Map([["a", 3]]), nowMs: 7000 });
+    expect(p.commands).toEqual([]);
+    expect(p.waiting).toEqual(["a"]);
+    expect(texts(plan({ current: [cur("a", "maint")], nowMs: 7000 }))).toEqual([]);
+    expect(texts(plan({ current: [cur("a", "maint")], conns: new Map([["a", 3]]), drainingSince: p.drainingSince, nowMs: 12_000 }))).toEqual(["shutdown sessions server app/a"]);
+  });
+
+  it("retries the delete of a server left in maintenance without sessions", () => {
+    expect(texts(plan({ current: [cur("a", "maint")], conns: new Map([["a", 0]]) }))).toEqual(["del server app/a"]);
   });
 
   it("enables a copy that comes back while draining, and moves one whose address changed", () => {
