@@ -1,7 +1,8 @@
 /**
  * HAProxy, pure: what the runtime API must be told to bring a backend from what it
- * has (`show servers state`) to the servers in service, with the connections each
- * server still holds (`show stat`) and `now`. No reload: servers are added and
+ * has (`show servers state`) to the servers in service, with the sessions each
+ * server still holds (`show stat`, and `show sess` for a server that is leaving)
+ * and `now`. No reload: servers are added and
  * removed live (HAProxy 2.6, no experimental mode needed).
  *
  *   new copy         add server (it comes up in maintenance) → set state ready
@@ -12,9 +13,9 @@
  *                    shutdown sessions server (asked again on each pass while
  *                    any remain), del server once they are 0.
  *
- * Never `del server` while the server holds sessions: HAProxy 2.6 only checks
+ * Never `del server` while a stream is on the server: HAProxy 2.6 only checks
  * connections and the queue, so a stream still pointing at the deleted server
- * crashes it (segfault about a second later; HAProxy issue 2323, fixed in 2.9
+ * (one waiting to retry a failed connect, which scur does not count) crashes it (segfault about a second later; HAProxy issue 2323, fixed in 2.9
  * and 2.8 by "don't delete a dynamic server that has streams", not in Debian
  * 12's 2.6.12). `shutdown sessions` only schedules the streams' end, hence the
  * later pass. Maintenance first, as `del server` requires, and so no new
@@ -47,7 +48,10 @@ export interface PlanInput {
   backend: string;
   desired: readonly Server[];
   current: readonly CurrentServer[];
-  /** Current sessions per server; a server missing here counts as busy. */
+  /**
+   * Sessions per server (scur), or the streams still on it (`show sess`) where
+   * more; a server missing here counts as busy.
+   */
   conns: ReadonlyMap<string, number>;
   /** When each leaving server began to drain (this process's memory; lost on restart, then "now"). */
   drainingSince: ReadonlyMap<string, number>;
@@ -197,5 +201,29 @@ export function parseStatSessions(csv: string, backend: string): Map<string, num
     if (f[iPx] !== backend || sv === undefined || sv === "BACKEND" || sv === "FRONTEND") continue;
     out.set(sv, Number(f[iCur] ?? "0") || 0);
   }
+  return out;
+}
+
+/**
+ * Parses `show sess` (one line per stream: `0x…: proto=… src=… fe=… be=BACKEND
+ * srv=SERVER ts=…`): the streams per server of the backend. A stream keeps its
+ * server while it waits to retry a failed connect (1 s turn-around), when scur no
+ * longer counts it; deleting the server then crashes HAProxy 2.6 once it retries.
+ */
+export function parseStreamsPerServer(text: string, backend: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const l of text.split("\n")) {
+    const m = / be=(\S+) srv=(\S+)/.exec(l);
+    if (!m || m[1] !== backend || m[2] === "<none>") continue;
+    const srv = m[2]!;
+    out.set(srv, (out.get(srv) ?? 0) + 1);
+  }
+  return out;
+}
+
+/** Sessions per server as the plan counts them: the larger of scur and the streams on it. */
+export function busyPerServer(scur: ReadonlyMap<string, number>, streams: ReadonlyMap<string, number>): Map<string, number> {
+  const out = new Map(scur);
+  for (const [srv, n] of streams) out.set(srv, Math.max(n, out.get(srv) ?? 0));
   return out;
 }

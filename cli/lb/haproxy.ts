@@ -6,7 +6,7 @@
 import { readFile, rename, stat, writeFile } from "node:fs/promises";
 import { Driver, LbStepError, type DriverDeps } from "./driver.js";
 import { HaproxyConfigError, renderHaproxyConfig } from "./haproxy-config.js";
-import { HaproxyParseError, parseServersState, parseStatSessions, planHaproxy } from "./haproxy-plan.js";
+import { busyPerServer, HaproxyParseError, parseServersState, parseStatSessions, parseStreamsPerServer, planHaproxy } from "./haproxy-plan.js";
 import { HaproxyCommandError, haproxyCommand, HaproxySocketError, isSuccess } from "./haproxy-socket.js";
 
 export interface HaproxyOptions {
@@ -49,6 +49,10 @@ export class HaproxyDriver extends Driver {
     try {
       current = parseServersState(await this.run(`show servers state ${be}`), be);
       conns = parseStatSessions(await this.run(`show stat ${be} 4 -1`), be);
+      // A stream waiting to retry its connect is on its server without a session:
+      // only `show sess` sees it. Asked only while a server is leaving (the list can be long).
+      const wanted = new Set(want.servers.map((s) => s.name));
+      if (current.some((s) => !wanted.has(s.name) && s.admin !== "ready")) conns = busyPerServer(conns, parseStreamsPerServer(await this.run("show sess"), be));
     } catch (err) {
       if (err instanceof HaproxyParseError) throw new LbStepError("command", `backend ${be}: ${err.message}`, { cause: err });
       throw err;

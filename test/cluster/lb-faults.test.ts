@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { get } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -132,9 +133,11 @@ describe("berth lb haproxy against a real HAProxy", () => {
   let haproxy: ChildProcess | undefined;
   let socket: string;
   let config: string;
+  let frontPort: number;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "berth-lb-haproxy-"));
+    frontPort = await freePort();
     socket = join(dir, "admin.sock");
     config = join(dir, "haproxy.cfg");
     await writeFile(
@@ -147,7 +150,7 @@ defaults
     timeout client 5s
     timeout server 5s
 frontend fe
-    bind 127.0.0.1:${await freePort()}
+    bind 127.0.0.1:${frontPort}
     default_backend app
 backend app
     balance roundrobin
@@ -188,5 +191,44 @@ backend app
     expect(await counter(metrics, "berth_lb_errors_total", { what: "command" })).toBeGreaterThanOrEqual(1);
     await d.close();
     expect(parseServersState(await haproxyCommand(socket, "show servers state app"), "app")).toHaveLength(2);
+  });
+
+  it("a leaving server is not deleted while a stream is still on it, even one HAProxy counts no session for", async () => {
+    // Nothing listens on the server's port: the request's connection is refused and
+    // HAProxy retries it on the same server after a 1 s turn-around, during which its
+    // stream points at the server but scur is 0. HAProxy 2.6 deletes such a server
+    // and crashes when the stream comes back to it.
+    const metrics = new LbMetrics();
+    const reports: AppliedReport[] = [];
+    const d = new HaproxyDriver(deps(metrics, reports), { service: "web", backend: "app", socket });
+    const slow = { name: "retried_h9", address: "127.0.0.1", port: 20009 };
+    const other = { name: "other_h8", address: "127.0.0.1", port: 20008 };
+    const servers = async () => parseServersState(await haproxyCommand(socket, "show servers state app"), "app").map((x) => `${x.name}:${x.admin}`);
+    d.set({ version: "s1", drainTimeMs: 30_000, servers: [slow] });
+    await waitFor(async () => ((await servers()).join() === "retried_h9:ready" ? true : undefined), { timeoutMs: 10_000, what: "retried_h9 alone in the backend" });
+    let endedAt = 0;
+    const req = new Promise<void>((resolve) => {
+      get({ host: "127.0.0.1", port: frontPort, path: "/", agent: false }, (res) => {
+        res.resume();
+        res.on("end", () => resolve());
+      }).on("error", () => resolve());
+    }).then(() => void (endedAt = Date.now()));
+    await waitFor(async () => ((await haproxyCommand(socket, "show sess")).includes(" be=app srv=retried_h9 ") ? true : undefined), { timeoutMs: 5000, intervalMs: 20, what: "the request's stream on retried_h9" });
+    d.set({ version: "s2", drainTimeMs: 30_000, servers: [other] });
+    // Until it is gone, look often: the moment it is seen gone the request must have ended.
+    let inFlightWhenGone = false;
+    await waitFor(
+      async () => {
+        if ((await servers()).some((x) => x.startsWith("retried_h9:"))) return undefined;
+        inFlightWhenGone = endedAt === 0;
+        return true;
+      },
+      { timeoutMs: 20_000, intervalMs: 20, what: "retried_h9 deleted" },
+    );
+    await req;
+    expect(inFlightWhenGone, "retried_h9 was deleted while its request was still in flight").toBe(false);
+    expect(haproxy!.exitCode).toBeNull();
+    expect(await servers()).toEqual(["other_h8:ready"]);
+    await d.close();
   });
 });

@@ -160,6 +160,14 @@ describe("berth lb haproxy: live servers through the runtime API", () => {
     const leftAt = Date.now();
     // Failover puts the instance on the spare host; HAProxy gets it back to 4.
     await ready(4);
+    // The dead copy's server is retired (its hung sessions shut down past drainTime)
+    // and deleted; HAProxy 2.6 crashed about a second after a delete of a server
+    // with sessions, so it must still be there and answering well after.
+    await waitFor(async () => ((await hp.servers()).some((s) => s.address === victim.host_address) ? undefined : true), { timeoutMs: 30_000, intervalMs: 50, what: "the dead host's server to be deleted from HAProxy" });
+    const deletedAt = Date.now();
+    await waitFor(async () => ((await load!.results()).filter((r) => r.kind === "short" && r.ok && r.t > deletedAt + 1500).length >= 20 ? true : undefined), { timeoutMs: 30_000, intervalMs: 100, what: "answers through HAProxy from 1.5 s after the delete on" });
+    expect(hp.proc.exitCode).toBeNull();
+    expect(hp.proc.signalCode).toBeNull();
     const rs = await load.stop();
     load = undefined;
     const bad = failed(rs);

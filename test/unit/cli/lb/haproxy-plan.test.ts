@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseServersState, parseStatSessions, planHaproxy, type CurrentServer, type PlanInput } from "../../../../cli/lb/haproxy-plan.js";
+import { busyPerServer, parseServersState, parseStatSessions, parseStreamsPerServer, planHaproxy, type CurrentServer, type PlanInput } from "../../../../cli/lb/haproxy-plan.js";
 import { desiredServers, serverName } from "../../../../cli/lb/servers.js";
 
 const s = (name: string, address = "10.0.0.2", port = 8080) => ({ name, address, port });
@@ -117,5 +117,17 @@ app,BACKEND,0,0,3,4
 other,s1,0,0,9,9
 `;
     expect(parseStatSessions(csv, "app")).toEqual(new Map([["s1", 3]]));
+  });
+
+  it("counts the streams on each server of the backend from show sess, and takes them over scur where more", () => {
+    // HAProxy 2.6's answer: a stream waiting to retry its connect on s1, one established on s2, the CLI's own.
+    const sess = `0x55dc67ef22a0: proto=tcpv4 src=127.0.0.1:46638 fe=fe be=app srv=s1 ts=00 epoch=0 age=0s calls=6 rate=3 cpu=0 lat=0 rq[f=4dc00000h,i=16302,an=8000h,rx=,wx=,ax=] rp[f=80000000h,i=0,an=00h,rx=,wx=,ax=] scf=[8,280h,fd=12] scb=[3,1h,fd=-1] exp=0s rc=3 c_exp=0s
+0x55dc67ef3000: proto=tcpv4 src=127.0.0.1:46640 fe=fe be=app srv=s2 ts=00 epoch=0 age=1s calls=4 rate=0 cpu=0 lat=0 rq[f=4dc00000h] rp[f=80000000h] scf=[8,280h,fd=13] scb=[8,1h,fd=14] exp=29s rc=0 c_exp=
+0x55dc67ef4000: proto=tcpv4 src=127.0.0.1:46642 fe=fe be=other srv=s1 ts=00 epoch=0 age=1s calls=4 rate=0 cpu=0 lat=0
+0x55dc6800f160: proto=unix_stream src=unix:1 fe=GLOBAL be=<NONE> srv=<none> ts=00 epoch=0 age=0s calls=2 rate=1 cpu=0 lat=0
+`;
+    const streams = parseStreamsPerServer(sess, "app");
+    expect(streams).toEqual(new Map([["s1", 1], ["s2", 1]]));
+    expect(busyPerServer(new Map([["s1", 0], ["s2", 3], ["s3", 0]]), streams)).toEqual(new Map([["s1", 1], ["s2", 3], ["s3", 0]]));
   });
 });
