@@ -129,26 +129,45 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     if (!inScope(i.service)) continue;
     const svc = services.get(i.service);
     if (!svc) continue; // deleted: the scheduler stops it
-    // 1. A move finishes when the new copy is healthy; it is abandoned when its target is lost.
-    // A rollout's surge copy takes over only when retired: after the old copy has drained.
+    // 1. A move (host drain, pin) hands over like a rollout's retire: once the new
+    // copy is in service the old one leaves the endpoints, and drainTime later it
+    // stops and the slot moves — so load balancers following the endpoints stop
+    // sending it requests before it stops. A rollout's surge copy takes over only
+    // when the rollout retires the old copy. A move is abandoned when its target
+    // is lost, its new copy fails, or that copy is not healthy when the drain ends.
     if (i.moveTo) {
       const target = hosts.get(i.moveTo.hostId);
       const o = observedFor(i.moveTo.hostId, i, i.moveTo.epoch);
       const servingLost = !i.hostId || hosts.get(i.hostId)?.rec.health === "down";
-      const drainEnd = i.drainingSinceMs != null ? i.drainingSinceMs + svc.spec.update.drainTimeMs : undefined;
-      // A retire that ends with its surge copy out of service would leave the slot with
-      // nothing in service: the old copy stays instead.
-      const retireFailed = Boolean(i.moveTo.surge) && !servingLost && drainEnd !== undefined && input.nowMs >= drainEnd && o?.state !== "healthy";
+      const update = svc.spec.update;
+      // Not draining yet, a plain move drains the old copy as soon as the new one is in service.
+      if (!i.moveTo.surge && !servingLost && i.drainingSinceMs == null && o?.state === "healthy") {
+        const inServiceAt = o.sinceMs + update.minHealthyTimeMs;
+        if (input.nowMs >= inServiceAt) {
+          i = { ...i, moveTo: { ...i.moveTo, drained: true }, drainingSinceMs: input.nowMs };
+          out.events.push({ type: "instance.draining", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)}: the new copy on ${i.moveTo!.hostId} is in service; the old one on ${i.hostId} left the endpoints and stops in ${formatDurationMs(update.drainTimeMs)}` });
+        } else {
+          wake(inServiceAt);
+        }
+      }
+      const moveTo = i.moveTo!;
+      const drainEnd = i.drainingSinceMs != null ? i.drainingSinceMs + update.drainTimeMs : undefined;
+      const drainOver = drainEnd !== undefined && input.nowMs >= drainEnd;
+      // A retire (the rollout's, or a move's own drain) that ends with the new copy out
+      // of service would leave the slot with nothing in service: the old copy stays instead.
+      const retiring = Boolean(moveTo.surge) || Boolean(moveTo.drained);
+      const retireFailed = retiring && !servingLost && drainOver && o?.state !== "healthy";
       if (!target || target.rec.health === "down" || o?.state === "failed" || retireFailed) {
         const why = o?.state === "failed" ? `failed on the new host: ${o.detail}` : retireFailed ? "the new copy is not healthy at the end of the drain; the old one stays" : "the new host is gone";
-        out.events.push({ type: "instance.move-abandoned", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: ${why}` });
-        // The old copy is the slot's again: back in service if a retire had drained it.
-        i = { ...i, moveTo: null, drainingSinceMs: i.moveTo.surge ? null : i.drainingSinceMs, lastEpoch: Math.max(i.lastEpoch ?? 0, i.moveTo.epoch), failures: o?.state === "failed" ? recordFailure(i.failures, i.moveTo.hostId, input.nowMs, policy, failureOf(o)) : i.failures };
-      } else if (i.moveTo.surge ? servingLost || (drainEnd !== undefined && input.nowMs >= drainEnd) : o?.state === "healthy" || servingLost) {
-        const why = i.moveTo.surge ? (servingLost ? "its old host is gone" : "retired after draining") : servingLost ? "its old host is gone" : "healthy on the new host";
-        out.events.push({ type: "instance.moved", service: i.service, host: i.moveTo.hostId, message: `${instanceId(i.service, i.slot)} moved from ${i.hostId || "-"} (${why})` });
-        i = { ...i, hostId: i.moveTo.hostId, epoch: i.moveTo.epoch, revision: i.moveTo.revision ?? i.revision, moveTo: null, drainingSinceMs: null };
-      } else if (drainEnd !== undefined) {
+        out.events.push({ type: "instance.move-abandoned", service: i.service, host: moveTo.hostId, message: `${instanceId(i.service, i.slot)}: ${why}` });
+        // The old copy is the slot's again: back in service if this move or a retire had
+        // drained it (a rollout's own drain of it stays).
+        i = { ...i, moveTo: null, drainingSinceMs: retiring ? null : i.drainingSinceMs, lastEpoch: Math.max(i.lastEpoch ?? 0, moveTo.epoch), failures: o?.state === "failed" ? recordFailure(i.failures, moveTo.hostId, input.nowMs, policy, failureOf(o)) : i.failures };
+      } else if (servingLost || (drainOver && (moveTo.surge || o?.state === "healthy"))) {
+        const why = servingLost ? "its old host is gone" : moveTo.surge ? "retired after draining" : "drained, the new copy in service";
+        out.events.push({ type: "instance.moved", service: i.service, host: moveTo.hostId, message: `${instanceId(i.service, i.slot)} moved from ${i.hostId || "-"} (${why})` });
+        i = { ...i, hostId: moveTo.hostId, epoch: moveTo.epoch, revision: moveTo.revision ?? i.revision, moveTo: null, drainingSinceMs: null };
+      } else if (drainEnd !== undefined && !drainOver) {
         wake(drainEnd);
       }
     }
@@ -231,7 +250,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     if (!i || i.moveTo) continue; // already moving: one move at a time
     const epoch = nextEpoch(i);
     put({ ...i, moveTo: { hostId: m.hostId, epoch, revision: i.revision }, lastEpoch: epoch });
-    out.events.push({ type: "instance.moving", service: m.service, host: m.hostId, message: `${instanceId(m.service, m.slot)} moving from ${m.fromHost}: the old copy stops once the new one is healthy${penaltyNote(i, m.hostId, input.nowMs, policy)}` });
+    out.events.push({ type: "instance.moving", service: m.service, host: m.hostId, message: `${instanceId(m.service, m.slot)} moving from ${m.fromHost}: the old copy leaves the endpoints once the new one is in service, and stops after drainTime${penaltyNote(i, m.hostId, input.nowMs, policy)}` });
   }
   for (const u of plan.unplaced) {
     const prev = byKey.get(key(u.service, u.slot));

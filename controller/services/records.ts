@@ -142,9 +142,10 @@ export interface InstanceRecord {
    */
   failures?: HostFailure[];
   /**
-   * A second copy on another host. A move (pin, host drain): the old copy stops
-   * when the new one is healthy. A surge (a rollout with maxSurge): the new copy
-   * runs `revision` and takes over only when the rollout retires the old one.
+   * A second copy on another host. A move (pin, host drain): the old copy leaves
+   * the endpoints once the new one is in service, and stops drainTime later. A
+   * surge (a rollout with maxSurge): the new copy runs `revision` and takes over
+   * only when the rollout retires the old one.
    */
   moveTo: MoveTo | null;
   /**
@@ -167,6 +168,11 @@ export interface MoveTo {
   revision?: number;
   /** A rollout's surge copy: it does not take over when healthy, only when retired. */
   surge?: boolean;
+  /**
+   * A move's new copy was in service, so the move drained the old one (drainingSinceMs):
+   * the slot moves after drainTime; abandoned, the move puts the old copy back in service.
+   */
+  drained?: boolean;
 }
 
 /** A stored InstanceRecord (controller/store/record.ts decodes with it). */
@@ -179,7 +185,7 @@ export const InstanceRecordSchema = z.object({
   pinnedHost: z.string(),
   // Records from before the reschedule policy hold `avoidHosts`: dropped on load (unknown keys are).
   failures: z.array(z.object({ hostId: z.string().min(1), atMs: timeMs, detail: z.string().max(FAILURE_DETAIL_CHARS).optional(), output: z.string().max(FAILURE_OUTPUT_CHARS).optional() })).max(1000).optional(),
-  moveTo: z.object({ hostId: z.string().min(1), epoch: revisionNumber, revision: revisionNumber.optional(), surge: z.boolean().optional() }).nullable(),
+  moveTo: z.object({ hostId: z.string().min(1), epoch: revisionNumber, revision: revisionNumber.optional(), surge: z.boolean().optional(), drained: z.boolean().optional() }).nullable(),
   drainingSinceMs: timeMs.nullable().optional(),
   lastEpoch: revisionNumber.optional(),
 });

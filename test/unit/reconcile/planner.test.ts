@@ -5,6 +5,7 @@ import { assignments } from "../../../controller/services/records.js";
 import type { InstanceRecord, ObservedInstance, ServiceRecord } from "../../../controller/services/records.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
+import { endpointsOf } from "../../../controller/reconcile/endpoints.js";
 
 const NOW = 1_700_000_000_000;
 
@@ -18,6 +19,11 @@ function host(id: string, o: Partial<HostRecord> = {}): HostView {
 
 function service(name: string, instances: number, revision = 1): ServiceRecord {
   return { name, spec: normalizeSpec({ name, run: { command: "x" }, instances }), revision, createdAtMs: 0, updatedAtMs: 0 };
+}
+
+/** A service whose copies count in service 1 s after turning healthy and drain for 3 s. */
+function timed(name: string, instances: number): ServiceRecord {
+  return { name, spec: normalizeSpec({ name, run: { command: "x" }, instances, update: { minHealthyTime: "1s", drainTime: "3s" } }), revision: 1, createdAtMs: 0, updatedAtMs: 0 };
 }
 
 function observed(hostId: string, i: Pick<InstanceRecord, "service" | "slot">, epoch: number, state: ObservedInstance["state"]): [string, ObservedInstance] {
@@ -50,9 +56,57 @@ describe("reconcile", () => {
     expect(starting.puts).toEqual([]);
     const stale = reconcile({ ...base, observed: new Map([observed("b", inst, 1, "healthy")]) });
     expect(stale.puts).toEqual([]);
-    const done = reconcile({ ...base, observed: new Map([observed("b", inst, 2, "healthy")]) });
+    // In service (healthy for minHealthyTime, 5 s by default): the old copy drains (drainTime, 5 s), then stops.
+    const later = NOW + 5000;
+    const draining = reconcile({ ...base, observed: new Map([observed("b", inst, 2, "healthy")]), nowMs: later });
+    expect(draining.puts).toEqual([{ ...inst, moveTo: { hostId: "b", epoch: 2, drained: true }, drainingSinceMs: later }]);
+    const done = reconcile({ ...base, instances: draining.puts, observed: new Map([observed("b", inst, 2, "healthy")]), nowMs: later + 5000 });
     expect(done.puts).toEqual([{ ...inst, hostId: "b", epoch: 2, moveTo: null, drainingSinceMs: null }]);
     expect([...assignments(done.puts)].map(([h]) => h)).toEqual(["b"]); // a gets "none": its copy stops
+  });
+
+  it("a move (host drain, pin) takes the old copy out of the endpoints once the new one is in service, and stops it only after drainTime", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "b", moveTo: { hostId: "b", epoch: 2 } };
+    const svc = timed("web", 1);
+    const hosts = [host("a"), host("b")];
+    const recs = new Map(hosts.map((h) => [h.rec.id, h.rec]));
+    const obs = new Map([observed("a", inst, 1, "healthy"), observed("b", inst, 2, "healthy")]);
+    const at = (nowMs: number, instances: InstanceRecord[]) => reconcile({ services: [svc], instances, hosts, observed: obs, nowMs });
+    const eps = (instances: InstanceRecord[], nowMs: number) => endpointsOf(svc, instances, recs, obs, nowMs).map((e) => `${e.host}:${e.epoch}`);
+
+    // Healthy, not yet in service: both copies stay, and the loop is told when to look again.
+    const warming = at(NOW + 500, [inst]);
+    expect(warming.puts).toEqual([]);
+    expect(warming.wakeAtMs).toBe(NOW + 1000);
+    // In service: the old copy leaves the endpoints first, and keeps running.
+    const drained = at(NOW + 1000, [inst]);
+    expect(drained.puts).toEqual([{ ...inst, moveTo: { hostId: "b", epoch: 2, drained: true }, drainingSinceMs: NOW + 1000 }]);
+    expect(drained.wakeAtMs).toBe(NOW + 4000);
+    expect([...assignments(drained.puts)].map(([h]) => h).sort()).toEqual(["a", "b"]);
+    expect(eps(drained.after, NOW + 1000)).toEqual(["b:2"]);
+    expect(drained.events.map((e) => e.type)).toContain("instance.draining");
+    // drainTime not over: nothing changes.
+    expect(at(NOW + 3999, drained.after).puts).toEqual([]);
+    // drainTime over: the slot moves, the old copy stops.
+    const moved = at(NOW + 4000, drained.after);
+    expect(moved.puts).toEqual([{ ...inst, hostId: "b", epoch: 2, moveTo: null, drainingSinceMs: null }]);
+    expect(moved.events.map((e) => e.type)).toContain("instance.moved");
+  });
+
+  it("a move whose new copy fails or turns unhealthy while the old one drains is abandoned, and the old copy is back in service", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "b", epoch: 2, drained: true }, drainingSinceMs: NOW };
+    const hosts = [host("a"), host("b")];
+    const failed = reconcile({ services: [timed("web", 1)], instances: [inst], hosts, observed: new Map([observed("b", inst, 2, "failed")]), nowMs: NOW + 1000 });
+    expect(failed.puts.find((p) => p.slot === 0)).toMatchObject({ hostId: "a", moveTo: null, drainingSinceMs: null });
+    const unhealthy = reconcile({ services: [timed("web", 1)], instances: [inst], hosts, observed: new Map([observed("b", inst, 2, "unhealthy")]), nowMs: NOW + 3000 });
+    expect(unhealthy.puts.find((p) => p.slot === 0)).toMatchObject({ hostId: "a", drainingSinceMs: null });
+    expect(unhealthy.events.map((e) => e.type)).toContain("instance.move-abandoned");
+  });
+
+  it("a move whose old host is lost finishes at once: there is nothing to drain", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "b", epoch: 2 } };
+    const out = reconcile({ services: [timed("web", 1)], instances: [inst], hosts: [host("a", { health: "down" }), host("b")], observed: new Map([observed("b", inst, 2, "starting")]), nowMs: NOW });
+    expect(out.puts).toEqual([{ ...inst, hostId: "b", epoch: 2, moveTo: null, drainingSinceMs: null }]);
   });
 
   it("abandons a move whose target goes down, keeping the old copy", () => {
@@ -89,7 +143,13 @@ describe("reconcile", () => {
     const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts, observed: new Map(), nowMs: NOW });
     expect(out.puts[0]).toMatchObject({ hostId: "a", moveTo: { hostId: "b", epoch: 2 } });
     expect(out.drained).toEqual([]);
-    const moved = reconcile({ services: [service("web", 1)], instances: out.puts, hosts, observed: new Map([observed("b", inst, 2, "healthy")]), nowMs: NOW });
+    const obs = new Map([observed("b", inst, 2, "healthy")]);
+    // In service (minHealthyTime 5 s): the old copy drains, the host is not done yet.
+    const draining = reconcile({ services: [service("web", 1)], instances: out.puts, hosts, observed: obs, nowMs: NOW + 5000 });
+    expect(draining.puts[0]).toMatchObject({ hostId: "a", drainingSinceMs: NOW + 5000 });
+    expect(draining.drained).toEqual([]);
+    // After drainTime (5 s) the slot moves and the host is drained.
+    const moved = reconcile({ services: [service("web", 1)], instances: draining.after, hosts, observed: obs, nowMs: NOW + 10_000 });
     expect(moved.puts[0]).toMatchObject({ hostId: "b", moveTo: null });
     expect(moved.drained).toEqual(["a"]);
   });
