@@ -5,6 +5,8 @@
  *   - a rolling update of 4 instances on 5 hosts: zero failed requests, every long
  *     request completed;
  *   - the controller killed and restarted: HAProxy's backend is untouched;
+ *   - berth drain of a host under load: its copy leaves HAProxy drainTime before it
+ *     stops, zero failed requests;
  *   - a host killed under load: only the requests sent to it before it left the
  *     backend fail, and they are counted (README, "Load balancers").
  */
@@ -148,6 +150,32 @@ describe("berth lb haproxy: live servers through the runtime API", () => {
     expect(failed(rs)).toEqual([]);
     expect(await lbMetric(c, "berth_lb_errors_total")).toBeGreaterThanOrEqual(0);
   }, 180_000);
+
+  it("berth drain of a host under load: the moved copy leaves HAProxy drainTime before it stops, zero failed requests", async () => {
+    const st = await c.status("web");
+    const victim = st.instances.find((i) => i.host_address)!;
+    load = await Load.start(c, hp.url, join(c.dir, "hp-drain.jsonl"));
+    const r = await c.cli(["drain", victim.host, "--wait", "--timeout", "90s"], { timeoutMs: 120_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    await ready(4);
+    await waitFor(async () => ((await hp.servers()).some((s) => s.address === victim.host_address) ? undefined : true), { timeoutMs: 30_000, intervalMs: 50, what: "the drained host's server to be deleted from HAProxy" });
+    const rs = await load.stop();
+    load = undefined;
+    const longs = rs.filter((r) => r.kind === "long");
+    // The old copy left the endpoints (instance.draining) and stopped (instance.moved) drainTime (3 s) later.
+    const ev = (await c.events()).filter((e) => e.service === "web");
+    const draining = ev.find((e) => e.type === "instance.draining" && e.host === victim.host);
+    const moved = ev.find((e) => e.type === "instance.moved" && draining !== undefined && e.seq > draining.seq);
+    console.log(`haproxy host drain: ${rs.length} requests (${longs.length} long), ${failed(rs).length} failed; out of the endpoints → stopped: ${moved && draining ? moved.time_ms - draining.time_ms : "?"} ms`);
+    expect(draining, "an instance.draining event for the drained host").toBeTruthy();
+    // Event times are commit times: the draining one may be stamped up to a commit later than the drain began.
+    expect(moved!.time_ms - draining!.time_ms).toBeGreaterThanOrEqual(2500);
+    expect(failed(rs)).toEqual([]);
+    expect(longs.length).toBeGreaterThan(3);
+    expect(longs.every((r) => r.ok)).toBe(true);
+    // The next test needs a spare for its failover.
+    expect((await c.cli(["uncordon", victim.host])).code).toBe(0);
+  }, 240_000);
 
   it("a host killed under load: only requests sent to it before it left the backend fail (counted)", async () => {
     const st = await c.status("web");
