@@ -172,6 +172,20 @@ export class AgentSession extends EventEmitter<SessionEvents> {
     return this.identity;
   }
 
+  /**
+   * A channel in TRANSIENT_FAILURE fails a call at once, without dialling, until its
+   * own reconnect backoff (up to 2 s) is over: the session's retry would not reach a
+   * controller that is back, and with it a restarted controller's grace (one TTL)
+   * could pass with this host still away. A fresh channel dials now, so the
+   * session's backoff (capped at TTL/2) alone decides when.
+   */
+  private dropFailedChannel(member: string): void {
+    const c = this.clients.get(member);
+    if (!c || c.getChannel().getConnectivityState(false) !== grpc.connectivityState.TRANSIENT_FAILURE) return;
+    c.close();
+    this.clients.delete(member);
+  }
+
   private clientFor(member: string): AgentServiceClient {
     let c = this.clients.get(member);
     if (!c) {
@@ -288,6 +302,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
     let failures = 0;
     while (!this.stopped) {
       const member = rotation.current;
+      this.dropFailedChannel(member);
       const { welcomed, reason, fatal, moveOn } = await this.stream(member);
       if (this.stopped) break;
       this.emit("disconnected", { reason, member });
