@@ -20,6 +20,6 @@ export async function render(o: { file: string; env?: string; output: string }):
     return;
   }
   // One YAML stream, a document per service, each saying where it came from.
-  const from = loaded.environment ? ` with envs/${loaded.environment}'s overrides` : "";
+  const from = loaded.environment ? ` for environment ${loaded.environment}` : "";
   process.stdout.write(files.map((f) => `# ${f.file}${from}\n${f.content}`).join("---\n"));
 }

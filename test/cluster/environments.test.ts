@@ -43,7 +43,7 @@ describe("environments: one build from staging to prod", () => {
     expect(staging.stdout).toMatch(/^instances: 1$/m);
     expect(prod.stdout).toMatch(/^instances: 2$/m);
     // Everything else is the same text.
-    expect(prod.stdout.replace("instances: 2", "instances: 1").replace("envs/prod", "envs/staging")).toBe(staging.stdout);
+    expect(prod.stdout.replace("instances: 2", "instances: 1").replace("environment prod", "environment staging")).toBe(staging.stdout);
 
     const a = await c.apply(fleet, ["--env", "staging", "--wait", "--timeout", "90s"]);
     expect(a.code, a.stderr).toBe(0);

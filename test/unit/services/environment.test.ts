@@ -49,7 +49,7 @@ describe("environments on the controller", () => {
       artifact_environment: "staging",
       artifact_since_ms: 1000,
     });
-    expect(prod.changes[0]!.fields.map((f) => [f.path, f.from_json, f.to_json])).toEqual([
+    expect((prod.changes[0]!.fields ?? []).map((f) => [f.path, f.from_json, f.to_json])).toEqual([
       ["instances", "2", "3"],
       ["environment", '"staging"', '"prod"'],
     ]);

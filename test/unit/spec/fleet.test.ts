@@ -246,3 +246,19 @@ describe("loadFleet errors, each with file:line", () => {
     expect(await errorsOf(d)).toEqual(["stray.yaml: a fleet folder keeps its specs in services/ (and environments in envs/): move this file"]);
   });
 });
+
+describe("examples/fleet", () => {
+  it("renders in dev, staging and prod, one build in all three", async () => {
+    const root = join(import.meta.dirname, "../../../examples/fleet");
+    const byEnv = new Map<string, number>();
+    for (const env of ["dev", "staging", "prod"]) {
+      const r = await loadFleet(root, { env });
+      expect(r.errors.map(formatSpecError), env).toEqual([]);
+      expect(r.environments).toEqual(["dev", "prod", "staging"]);
+      const web = r.files.find((f) => f.spec?.name === "web")!.spec!;
+      expect(web.artifact).toEqual({ kind: "stored", sha256: "", source: "../app" });
+      byEnv.set(env, web.instances);
+    }
+    expect(Object.fromEntries(byEnv)).toEqual({ dev: 1, staging: 2, prod: 3 });
+  });
+});
