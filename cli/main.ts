@@ -19,6 +19,7 @@ import { registerToken } from "./commands/token.js";
 import { registerDaemons } from "./commands/daemons.js";
 import { registerDev } from "./commands/dev.js";
 import { registerApply } from "./commands/apply.js";
+import { registerRender } from "./commands/render.js";
 import { registerServices } from "./commands/services.js";
 import { registerRollout } from "./commands/rollout.js";
 import { registerCompletion } from "./commands/completion.js";
@@ -52,6 +53,7 @@ registerHosts(program);
 registerEvents(program);
 registerToken(program);
 registerApply(program);
+registerRender(program);
 registerServices(program);
 registerRollout(program);
 registerCompletion(program);
@@ -59,8 +61,8 @@ registerExec(program);
 registerSecret(program);
 registerLb(program);
 
-/** Commands that run a daemon rather than call the API take no --addr. */
-const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema", "completion"]);
+/** Commands that run a daemon (or only read files, as render) rather than call the API take no --addr. */
+const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema", "completion", "render"]);
 (function addSharedFlags(cmd: Command): void {
   for (const sub of cmd.commands) {
     sub.enablePositionalOptions().exitOverride();

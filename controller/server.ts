@@ -111,6 +111,12 @@ export interface ControllerOptions {
    * (failure/liveness.ts). Unset: a lone controller, which hears every host itself.
    */
   member?: string;
+  /**
+   * The environment this controller (group) serves, e.g. "prod": specs rendered for
+   * another (`berth apply --env staging`) are refused (services/environment.ts).
+   * Every member of a group is given the same. @default "" (any)
+   */
+  environment?: string;
 }
 
 export interface ControllerHandle {
@@ -259,7 +265,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     audit.start((err) => log.error({ err }, "writing aggregated refusals to the audit log failed"));
     const orphaned = await auditOrphanedExecs(audit, now());
     if (orphaned) log.warn({ sessions: orphaned }, "exec sessions cut by the last controller stop are recorded as ended");
-    const opDeps = { registry, tokens, events, store, log, now, serviceOf, failoverState, resumeFailover, audit };
+    const opDeps = { registry, tokens, events, store, log, now, serviceOf, failoverState, resumeFailover, audit, environment: opts.environment ?? "" };
     const lbs = new LbAppliedBook(now);
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, {
       ...operatorServiceHandlers(opDeps),

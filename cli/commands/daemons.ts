@@ -25,6 +25,7 @@ export function registerDaemons(program: Command): void {
     .option("--metrics-addr <host:port>", 'serve Prometheus metrics at http://HOST:PORT/metrics ("off" disables)', DEFAULT_CONTROLLER_METRICS)
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--no-write-config", "don't write the admin client config for this user on first start")
+    .option("--environment <name>", "the environment this controller serves, e.g. prod: specs rendered for another (berth apply --env staging) are refused; berth hosts and services show it (default: any)")
     .option("--secrets-key-file <file>", "the key secrets are encrypted with: 32 bytes or 64 hex characters, mode 0600 (default: <data-dir>/secrets.key, made on first start; a controller group shares one)")
     .addHelpText(
       "after",

@@ -6,9 +6,11 @@
  */
 import type { Command } from "commander";
 import { createReadStream } from "node:fs";
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { loadSpecDir, formatSpecError } from "../../shared/spec/parse.js";
+import { formatSpecError } from "../../shared/spec/parse.js";
+import { loadFleet } from "../../shared/spec/fleet.js";
+import { environmentFlag } from "../environment.js";
 import { packArtifact } from "../../shared/artifact/pack.js";
 import type { ServiceChange__Output } from "../../shared/gen/berth/v1/ServiceChange.js";
 import type { ApplyResponse__Output } from "../../shared/gen/berth/v1/ApplyResponse.js";
@@ -61,15 +63,21 @@ interface Prepared {
   packs: { sha256: string; file: string; bytes: number; source: string }[];
 }
 
-async function prepare(path: string): Promise<Prepared> {
-  const loaded = await loadSpecDir(path);
+/**
+ * The specs of `path` as the controller gets them: a plain folder's files as written, a
+ * fleet folder's services rendered for `env` (labelled so, as the text sent is the
+ * rendered spec `berth render` prints, not the file).
+ */
+async function prepare(path: string, env: string): Promise<Prepared> {
+  const loaded = await loadFleet(path, { env });
   if (loaded.errors.length) {
     throw new CliError(`invalid spec${loaded.errors.length > 1 ? "s" : ""}:\n${loaded.errors.map((e) => `  ${formatSpecError(e)}`).join("\n")}`, EXIT.usage, "nothing was sent to the controller");
   }
   const packs = new Map<string, Prepared["packs"][number]>();
   const files: Prepared["files"] = [];
   for (const f of loaded.files) {
-    const content = await readFile(f.file, "utf8");
+    // loadFleet reports a file it could not read as an error: every file here has its text.
+    const content = f.content ?? "";
     let sha = "";
     const a = f.spec?.artifact;
     if (a?.kind === "stored") {
@@ -87,7 +95,7 @@ async function prepare(path: string): Promise<Prepared> {
       }
       sha = p.sha256;
     }
-    files.push({ file: f.file, content, artifact_sha256: sha });
+    files.push({ file: loaded.environment ? `${f.file} [rendered for ${loaded.environment}]` : f.file, content, artifact_sha256: sha });
   }
   return { files, packs: [...packs.values()] };
 }
@@ -125,7 +133,7 @@ export function parseCheckIndex(v: string, flag = "--check-index"): number {
 }
 
 /** `applyCmd`: the apply that carries out this plan, e.g. "berth apply -f services/ --prune". */
-export function printChanges(res: ApplyResponse__Output, applied: boolean, applyCmd: string): number {
+export function printChanges(res: ApplyResponse__Output, applied: boolean, applyCmd: string, o: { environment?: string } = {}): number {
   let pending = 0;
   for (const c of res.changes as ServiceChange__Output[]) {
     const mark = c.action === "create" ? colour("green", "+") : c.action === "delete" ? colour("red", "-") : c.action === "update" ? colour("yellow", "~") : " ";
@@ -138,6 +146,11 @@ export function printChanges(res: ApplyResponse__Output, applied: boolean, apply
       const art = get("artifact.url") || (get("artifact.sha256") && `sha256:${get("artifact.sha256").replace(/"/g, "").slice(0, 12)}`);
       console.log(txt`    ${get("instances") || "1"} × ${cmd}${art ? ` from ${art.replace(/"/g, "")}` : ""}`);
     } else for (const f of c.fields) console.log(txt`    ${f.path}: ${f.from_json || "(none)"} → ${f.to_json || "(none)"}`);
+    // Promoting a build: the controller knows the digest it runs, and for which environment it was applied.
+    if (o.environment && c.artifact_sha256) {
+      const where = c.artifact_environment ? `, running in ${c.artifact_environment}${Number(c.artifact_since_ms) ? ` since ${new Date(Number(c.artifact_since_ms)).toISOString().replace(/\.\d+Z$/, "Z")}` : ""}` : "";
+      console.log(txt`    artifact unchanged (sha256:${c.artifact_sha256.slice(0, 12)}…${where})`);
+    }
     for (const u of c.unplaced) console.log(txt`    ${colour("red", "!")} ${u}`);
     if (Number(c.rollout_to)) console.log(txt`    ${applied ? "rolling out" : "rolls out"} revision ${c.rollout_to}${applied ? txt`: berth rollout status ${c.service} -w` : " (a health-checked rollout)"}`);
     if (c.action !== "unchanged") pending++;
@@ -155,7 +168,7 @@ export function printChanges(res: ApplyResponse__Output, applied: boolean, apply
   return pending;
 }
 
-interface ApplyOpts { file: string; prune?: boolean; output: string; exitCode?: boolean; wait?: boolean; timeout?: string; checkIndex?: string; checkRevision?: string }
+interface ApplyOpts { file: string; env?: string; prune?: boolean; output: string; exitCode?: boolean; wait?: boolean; timeout?: string; checkIndex?: string; checkRevision?: string }
 
 async function planOrApply(verb: "plan" | "apply", o: ApplyOpts, cmd: Command): Promise<void> {
   const format = parseFormat(o.output);
@@ -163,15 +176,16 @@ async function planOrApply(verb: "plan" | "apply", o: ApplyOpts, cmd: Command): 
   const index = o.checkIndex !== undefined ? parseCheckIndex(o.checkIndex) : o.checkRevision !== undefined ? parseCheckIndex(o.checkRevision, "--check-revision") : undefined;
   const check = index !== undefined ? { revision: index } : null;
   const timeoutMs = o.wait ? parseTimeout(o.timeout ?? "10m") : 0;
-  const prepared = await prepare(o.file);
+  const env = environmentFlag(o.env, "--env");
+  const prepared = await prepare(o.file, env);
   // The packed archives are temporary: gone when the command ends, whatever happens.
   const cleanup = (): Promise<void[]> => Promise.all(prepared.packs.map((p) => rm(p.file, { force: true })));
   try {
     await withApi(globalsOf(cmd), async (api) => {
       if (verb === "apply") for (const p of prepared.packs) await upload(api, p);
-      const res = await call(api, verb === "plan" ? api.client.Plan : api.client.Apply, { files: prepared.files, prune: Boolean(o.prune), check }, 60_000);
+      const res = await call(api, verb === "plan" ? api.client.Plan : api.client.Apply, { files: prepared.files, prune: Boolean(o.prune), check, environment: env }, 60_000);
       const data = printData(format, res);
-      const pending = data ? 0 : printChanges(res, verb === "apply", `berth apply -f ${o.file}${o.prune ? " --prune" : ""}`);
+      const pending = data ? 0 : printChanges(res, verb === "apply", `berth apply -f ${o.file}${env ? ` --env ${env}` : ""}${o.prune ? " --prune" : ""}`, { environment: env });
       if (verb === "plan" && o.exitCode && pending) process.exitCode = EXIT_PLAN_CHANGES;
       // With -o json|yaml stdout is the data alone: the last word goes to stderr.
       if (o.wait) await waitHealthy(api, res, timeoutMs, data ? (m) => process.stderr.write(`${m}\n`) : (m) => console.log(m));

@@ -1,4 +1,5 @@
 /** What `berth controller` and `berth agent` do: the two long-running processes (descriptors: cli/commands/daemons.ts). Each imports its own world when it runs, not the other's. */
+import { environmentFlag } from "../environment.js";
 import type { Command } from "commander";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -128,7 +129,7 @@ export async function readAgentFile(path: string): Promise<AgentFileConfig> {
   return out;
 }
 
-export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string }): Promise<void> {
+export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string; environment?: string }): Promise<void> {
   // Everything the controller writes is its own: the store (LevelDB makes its files
   // with the default mode), artifacts, the CA's copy. Nothing readable by other users.
   process.umask(0o077);
@@ -139,6 +140,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
   const ttlMs = parseDurationFlag("--ttl", o.ttl, { minMs: 2 * heartbeatIntervalMs, max: FLAG_LIMITS.hostTtl });
   const graceMs = o.grace === undefined ? ttlMs : parseDurationFlag("--grace", o.grace, { minMs: ttlMs, max: FLAG_LIMITS.hostTtl });
   const metrics = metricsAddr(o.metricsAddr);
+  const environment = environmentFlag(o.environment);
   const { ListenError, startController } = await import("../../controller/server.js");
   const { parseStoreLocation, StoreConfigError } = await import("../../controller/store/open.js");
   const { EtcdUnavailableError } = await import("../../controller/store/etcd-store.js");
@@ -163,7 +165,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
     // A path is resolved here, so the controller's messages name the absolute dir.
     store = where.kind === "level" ? resolve(where.dir) : o.store;
   }
-  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile) }).catch(startFailure);
+  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile), environment }).catch(startFailure);
   if (c.adminToken) {
     // The token itself never goes to stdout or stderr: a daemon's output ends in a
     // journal or a log file that others may read. It is in a 0600 file and, for this

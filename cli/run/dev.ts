@@ -19,6 +19,7 @@ import { CliError, EXIT } from "../errors.js";
 import { berthCommand } from "../self.js";
 import { claimDevFleet, FleetRunningError } from "../dev-lock.js";
 import { table } from "../output.js";
+import { environmentFlag } from "../environment.js";
 
 interface Child {
   name: string;
@@ -57,7 +58,8 @@ function lastError(log: string): string {
   }
 }
 
-export async function dev(o: { hosts: string; dataDir: string; port: string; metricsPort: string; logLevel: string }): Promise<void> {
+export async function dev(o: { hosts: string; dataDir: string; port: string; metricsPort: string; logLevel: string; environment?: string }): Promise<void> {
+  const environment = environmentFlag(o.environment);
   const n = Number(o.hosts);
   if (!Number.isInteger(n) || n < 1 || n > 250) throw new CliError(`--hosts ${o.hosts}: expected a whole number from 1 to 250`, EXIT.usage);
   const port = Number(o.port);
@@ -128,7 +130,7 @@ export async function dev(o: { hosts: string; dataDir: string; port: string; met
     // machine each takes seconds to connect; a host known from the last run must
     // not be declared down (its service replaced) before its agent could connect.
     // As long as this command itself waits for them; it watches its agents anyway.
-    const ctl = start("controller", ["controller", "--data-dir", ctlDir, "--listen", addr, "--metrics-addr", metricsAt("127.0.0.1", metricsPort), "--grace", `${READY_WAIT_MS / 1000}s`, "--no-write-config"]);
+    const ctl = start("controller", ["controller", "--data-dir", ctlDir, "--listen", addr, "--metrics-addr", metricsAt("127.0.0.1", metricsPort), "--grace", `${READY_WAIT_MS / 1000}s`, "--no-write-config", ...(environment ? ["--environment", environment] : [])]);
     const ctlDead = (): string | undefined =>
       ctl.proc.exitCode !== null ? `the controller exited (code ${ctl.proc.exitCode})${lastError(ctl.log)}; see ${ctl.log}` : undefined;
     const cfg = await waitFor("the controller", 30_000, async () => {
@@ -170,7 +172,7 @@ export async function dev(o: { hosts: string; dataDir: string; port: string; met
       ),
     );
     console.log(`
-A local fleet is running: a controller on ${addr} and ${n} agent${n > 1 ? "s" : ""} (data and logs in ${root}).
+A local fleet is running: a controller on ${addr}${environment ? ` serving environment ${environment}` : ""} and ${n} agent${n > 1 ? "s" : ""} (data and logs in ${root}).
 The berth CLI is set up for it (${cfgFile}); in another terminal, try:
 
   npx berth hosts

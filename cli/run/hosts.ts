@@ -30,6 +30,7 @@ export async function hosts(o: { output: string }, cmd: Command): Promise<void> 
   await withApi(g, async (api) => {
     const res = await call(api, api.client.ListHosts, {});
     if (printData(format, res.hosts.map((h) => hostJson(h, res.now_ms)))) return;
+    if (res.environment) console.log(txt`environment: ${res.environment}\n`);
     if (res.failover?.paused) console.log(colour("red", txt`FAILOVER PAUSED: ${res.failover.reason} — \`berth failover resume\` once you know the hosts are really gone\n`));
     const rows = res.hosts.map((h) => [
       h.id,

@@ -11,7 +11,7 @@ import type { ServiceChange } from "../../shared/gen/berth/v1/ServiceChange.js";
 import type { NewEvent } from "../events/event-log.js";
 import { reconcile, type HostView } from "../reconcile/planner.js";
 import { startRollout, type RolloutState } from "../rollout/next-step.js";
-import { referencedRevisions, withRevision, type InstanceRecord, type ServiceRecord } from "./records.js";
+import { artifactDigest, referencedRevisions, withRevision, type InstanceRecord, type ServiceRecord } from "./records.js";
 
 export const MAX_SPEC_FILES = 1000;
 export const MAX_SPEC_BYTES = 256 * 1024;
@@ -26,8 +26,11 @@ export interface ApplyPlan {
   events: NewEvent[];
 }
 
-/** Fields whose change needs no new copy: how many there are, and how rollouts move. */
-const IN_PLACE = /^(instances|update)(\.|$)/;
+/**
+ * Fields whose change needs no new copy: how many there are, how rollouts move, and
+ * the environment the spec was applied for (a record's field, shown as a change).
+ */
+const IN_PLACE = /^(instances|update|environment)(\.|$)/;
 
 /** A change of anything else restarts the service's copies, through a rollout. */
 export function restarts(paths: readonly string[]): boolean {
@@ -70,7 +73,10 @@ export function planApply(o: {
   actor: string;
   /** The stored version of a secret, undefined when there is none: every reference must name one. */
   secretVersion?: (name: string) => number | undefined;
+  /** The environment the specs are applied for, stored with each service; "" or absent: none. */
+  environment?: string;
 }): ApplyPlan {
+  const environment = o.environment ?? "";
   const errors: string[] = [];
   if (o.files.length > MAX_SPEC_FILES) errors.push(`at most ${MAX_SPEC_FILES} files at once`);
   const specs = new Map<string, { spec: ServiceSpec; file: string }>();
@@ -120,21 +126,28 @@ export function planApply(o: {
   for (const [name, { spec }] of [...specs].sort(([a], [b]) => a.localeCompare(b))) {
     const old = byName.get(name);
     const fields = diffSpecs(old?.spec, spec);
+    // The environment is part of what an apply states: applying prod over staging is a change, even of nothing else.
+    if (old && (old.environment ?? "") !== environment) fields.push({ path: "environment", from: old.environment ?? "", to: environment });
     const action = !old ? "create" : fields.length ? "update" : "unchanged";
     const ch: ServiceChange = { service: name, action, fields: fields.map((c) => ({ path: c.path, from_json: JSON.stringify(c.from) ?? "", to_json: JSON.stringify(c.to) ?? "" })) };
+    // The same build, by digest, as the one stored: say where it runs and since when.
+    const digest = artifactDigest(spec);
+    const sameBuild = old !== undefined && digest !== "" && artifactDigest(old.spec) === digest;
+    if (sameBuild) Object.assign(ch, { artifact_sha256: digest, artifact_environment: old.environment ?? "", artifact_since_ms: old.artifactSinceMs ?? 0 });
+    const stamp = { environment, artifactSinceMs: sameBuild && (old.environment ?? "") === environment ? (old.artifactSinceMs ?? old.updatedAtMs) : o.nowMs };
     changes.push(ch);
     if (action === "unchanged") continue;
     const what = `${fields.map((f) => f.path).slice(0, 8).join(", ")}${fields.length > 8 ? " …" : ""}`;
     if (!old) {
-      puts.push({ name, spec, revision: 1, latestRevision: 1, previousRevision: 0, history: [], createdAtMs: o.nowMs, updatedAtMs: o.nowMs });
-      events.push({ type: "service.created", service: name, actor: o.actor, message: `revision 1, ${spec.instances} instance${spec.instances === 1 ? "" : "s"}` });
+      puts.push({ name, spec, revision: 1, latestRevision: 1, previousRevision: 0, history: [], createdAtMs: o.nowMs, updatedAtMs: o.nowMs, ...stamp });
+      events.push({ type: "service.created", service: name, actor: o.actor, message: `revision 1, ${spec.instances} instance${spec.instances === 1 ? "" : "s"}${environment ? ` in ${environment}` : ""}` });
     } else if (!restarts(fields.map((f) => f.path))) {
-      // Scaling or new rollout settings: the copies that run stay as they are.
-      puts.push({ ...old, spec, updatedAtMs: o.nowMs });
+      // Scaling, new rollout settings or another environment's name: the copies that run stay as they are.
+      puts.push({ ...old, spec, updatedAtMs: o.nowMs, ...stamp });
       events.push({ type: "service.updated", service: name, actor: o.actor, message: `revision ${old.revision} (no restart): ${what}` });
     } else {
       const n = newRevision(old, spec, o.instances, o.rollouts?.get(name), o.nowMs);
-      puts.push(n.rec);
+      puts.push({ ...n.rec, ...stamp });
       rollouts.push(n.rollout);
       ch.rollout_to = n.rec.revision;
       events.push({ type: "service.updated", service: name, actor: o.actor, message: `revision ${n.rec.revision}: ${what}` });

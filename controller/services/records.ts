@@ -40,6 +40,17 @@ export interface ServiceRecord {
   history?: SpecRevision[];
   createdAtMs: number;
   updatedAtMs: number;
+  /**
+   * The environment the current spec was applied for (`berth apply --env`, else the
+   * controller's own `--environment`); "" or absent: none was given.
+   */
+  environment?: string;
+  /**
+   * Since when the current artifact (by digest) runs in `environment`: kept by every
+   * apply that changes neither, so `berth plan --env prod` can say "running in staging
+   * since …". Absent in records written before it existed.
+   */
+  artifactSinceMs?: number;
 }
 
 export interface SpecRevision {
@@ -47,6 +58,13 @@ export interface SpecRevision {
   spec: ServiceSpec;
   /** What was current before this revision became current: where an undo from it would go. */
   previousRevision?: number;
+  /** The environment this revision was applied for (ServiceRecord.environment then). */
+  environment?: string;
+}
+
+/** What identifies a spec's build across environments: its digest (a URL artifact's too); "" none. */
+export function artifactDigest(spec: ServiceSpec): string {
+  return spec.artifact?.sha256 ?? "";
 }
 
 const revisionNumber = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -60,9 +78,11 @@ export const ServiceRecordSchema = z.object({
   latestRevision: revisionNumber.optional(),
   previousRevision: revisionNumber.optional(),
   // Earlier revisions are kept for reference and undo: their shape is checked, not rules added since.
-  history: z.array(z.object({ revision: revisionNumber, spec: StoredSpecShape, previousRevision: revisionNumber.optional() })).optional(),
+  history: z.array(z.object({ revision: revisionNumber, spec: StoredSpecShape, previousRevision: revisionNumber.optional(), environment: z.string().max(63).optional() })).optional(),
   createdAtMs: timeMs,
   updatedAtMs: timeMs,
+  environment: z.string().max(63).optional(),
+  artifactSinceMs: timeMs.optional(),
 });
 
 /** The spec a copy on `revision` runs: the current one, or the revision's from history (the current one if it was pruned). */
@@ -80,7 +100,7 @@ export const HISTORY_KEEP = 3;
  * HISTORY_KEEP others.
  */
 export function withRevision(svc: ServiceRecord, revision: number, spec: ServiceSpec, referenced: ReadonlySet<number>, nowMs: number, o: { previousRevision?: number } = {}): ServiceRecord {
-  const all = [{ revision: svc.revision, spec: svc.spec, previousRevision: svc.previousRevision ?? 0 }, ...(svc.history ?? [])].filter((h, i, a) => h.revision !== revision && a.findIndex((x) => x.revision === h.revision) === i);
+  const all = [{ revision: svc.revision, spec: svc.spec, previousRevision: svc.previousRevision ?? 0, ...(svc.environment ? { environment: svc.environment } : {}) }, ...(svc.history ?? [])].filter((h, i, a) => h.revision !== revision && a.findIndex((x) => x.revision === h.revision) === i);
   all.sort((a, b) => b.revision - a.revision);
   let others = 0;
   const history = all.filter((h) => referenced.has(h.revision) || h.revision === svc.revision || others++ < HISTORY_KEEP);
@@ -92,6 +112,8 @@ export function withRevision(svc: ServiceRecord, revision: number, spec: Service
     previousRevision: o.previousRevision ?? svc.revision,
     history,
     updatedAtMs: nowMs,
+    // A revert to another build starts its time in the environment afresh.
+    ...(artifactDigest(spec) !== artifactDigest(svc.spec) ? { artifactSinceMs: nowMs } : {}),
   };
 }
 

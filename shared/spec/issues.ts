@@ -60,7 +60,7 @@ export function describeValue(input: unknown): string {
   return "a value";
 }
 
-function unknownFieldMessage(key: string, allowed: readonly string[]): string {
+export function unknownFieldMessage(key: string, allowed: readonly string[]): string {
   // stop_signal, StopSignal, memory_mb: the same word in another case style.
   const squash = (s: string) => s.toLowerCase().replace(/[-_]/g, "");
   const near =

@@ -53,13 +53,28 @@ export function parseSpecFile(text: string, file: string): ParsedSpecFile & Pick
   return spec ? { spec, errors, position } : { errors, position };
 }
 
-function parseLocated(text: string, file: string): Located {
+/** One YAML document read for a spec-shaped file: its plain value, or why there is none. */
+export interface ReadYaml {
+  raw?: unknown;
+  errors: SpecError[];
+  /** line and column of a field (or its key) in this file; the document's start when absent */
+  position(path: SpecPath, target?: SpecIssue["at"]): { line: number; column: number };
+}
+
+/**
+ * Reads one YAML document of a spec-shaped file (a service spec, an environment's
+ * overrides): syntax errors, one document only, no `__proto__` keys, and the text of
+ * number-like scalars kept where `stringish` says a string is wanted (see STRINGISH).
+ * `what` names the expected content in the empty-file error; with `allowEmpty` an empty
+ * file is no error and `raw` is undefined.
+ */
+export function readYamlDoc(text: string, file: string, o: { stringish: readonly SpecPath[]; what: string; allowEmpty?: boolean }): ReadYaml {
   const lineCounter = new LineCounter();
   const at = (offset: number) => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  const fail = (errors: SpecError[]): Located => ({
+  const fail = (errors: SpecError[]): ReadYaml => ({
     errors: errors.sort((a, b) => a.line - b.line || a.column - b.column),
     position: () => ({ line: 1, column: 1 }),
   });
@@ -78,7 +93,8 @@ function parseLocated(text: string, file: string): Located {
   const real = docs.filter((d) => d.contents !== null && !(isScalar(d.contents) && d.contents.value === null));
   const doc = real[0];
   if (!doc) {
-    return fail([{ file, line: 1, column: 1, path: "", message: "empty file: expected a service spec, a mapping with at least name and run.command" }]);
+    if (o.allowEmpty) return { raw: undefined, errors: [], position: () => ({ line: 1, column: 1 }) };
+    return fail([{ file, line: 1, column: 1, path: "", message: `empty file: expected ${o.what}` }]);
   }
   if (real.length > 1) {
     const second = real[1]!;
@@ -105,7 +121,7 @@ function parseLocated(text: string, file: string): Located {
     );
   }
 
-  keepScalarText(doc);
+  keepScalarText(doc, o.stringish);
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 100 });
@@ -113,8 +129,14 @@ function parseLocated(text: string, file: string): Located {
     // e.g. an alias bomb: too many alias expansions.
     return fail([{ file, line: 1, column: 1, path: "", message: firstLine((e as Error).message) }]);
   }
+  return { raw, errors: [], position: (path, target = "value") => at(locate(doc, path, target)) };
+}
 
-  const position = (path: SpecPath, target: SpecIssue["at"] = "value") => at(locate(doc, path, target));
+function parseLocated(text: string, file: string): Located {
+  const read = readYamlDoc(text, file, { stringish: STRINGISH, what: "a service spec, a mapping with at least name and run.command" });
+  const { position } = read;
+  if (read.errors.length) return { errors: read.errors, position };
+  const raw = read.raw;
   const result = validateSpec(raw);
   // Checked here, on what a user wrote, and not in validateSpec: stored and wire specs
   // go through that too, and one stored before these rules must still load.
@@ -126,7 +148,7 @@ function parseLocated(text: string, file: string): Located {
     path: formatSpecPath(i.path),
     message: i.message,
   }));
-  return { ...fail(errors), position };
+  return { errors: errors.sort((a, b) => a.line - b.line || a.column - b.column), position };
 }
 
 function firstLine(s: string): string {
@@ -148,7 +170,7 @@ function protoKeys(node: unknown, path: SpecPath): { path: SpecPath; offset: num
 }
 
 /** Where the spec wants a string but YAML read a number or boolean (see schema.ts). */
-const STRINGISH: readonly SpecPath[] = [
+export const STRINGISH: readonly SpecPath[] = [
   ["run", "args", "*"],
   ["run", "env", "*"],
   ["constraints", "*"],
@@ -161,7 +183,7 @@ const STRINGISH: readonly SpecPath[] = [
  * wrote, so `VERSION: 1.10` reaches the process as "1.10", not "1.1", and `0x10` stays
  * "0x10". Quoted and block scalars are strings already.
  */
-function keepScalarText(doc: Document): void {
+function keepScalarText(doc: Document, patterns: readonly SpecPath[]): void {
   const visit = (node: unknown, pattern: SpecPath): void => {
     if (pattern.length === 0) {
       if (isScalar(node) && (typeof node.value === "number" || typeof node.value === "boolean") && node.source) {
@@ -179,7 +201,7 @@ function keepScalarText(doc: Document): void {
       for (const item of node.items) visit(item, rest);
     }
   };
-  for (const pattern of STRINGISH) visit(doc.contents, pattern);
+  for (const pattern of patterns) visit(doc.contents, pattern);
 }
 
 /**
@@ -222,8 +244,12 @@ function rangeStart(node: unknown): number | undefined {
 }
 
 export interface LoadedSpecs {
-  /** every spec file read, in name order; spec is absent where the file had errors */
-  files: { file: string; spec?: ServiceSpec }[];
+  /**
+   * every spec file read, in name order; spec is absent where the file had errors.
+   * `content` is the spec's text to send to the controller: the file's own, or for a
+   * fleet (fleet.ts) the service rendered for one environment; absent when unreadable.
+   */
+  files: { file: string; spec?: ServiceSpec; content?: string }[];
   errors: SpecError[];
 }
 
@@ -269,10 +295,10 @@ export async function loadSpecDir(pathOrFile: string): Promise<LoadedSpecs> {
     const parsed = parseLocated(text, file);
     errors.push(...parsed.errors);
     if (!parsed.spec) {
-      files.push({ file });
+      files.push({ file, content: text });
       continue;
     }
-    files.push({ file, spec: parsed.spec });
+    files.push({ file, spec: parsed.spec, content: text });
     const here = { file, ...parsed.position(["name"]) };
     const first = byName.get(parsed.spec.name);
     if (first) {

@@ -29,7 +29,7 @@ describe("berth CLI", () => {
   it("every command has --help with an example", async () => {
     const commands = [
       [], ["controller"], ["agent"], ["agent", "install"], ["dev"], ["hosts"], ["host", "show"], ["cordon"], ["uncordon"], ["events"], ["token", "create"],
-      ["plan"], ["apply"], ["services"], ["status"], ["delete"], ["place"], ["unpin"], ["drain"], ["logs"], ["endpoints"], ["schema"], ["failover", "resume"], ["audit"], ["completion"],
+      ["plan"], ["apply"], ["render"], ["services"], ["status"], ["delete"], ["place"], ["unpin"], ["drain"], ["logs"], ["endpoints"], ["schema"], ["failover", "resume"], ["audit"], ["completion"],
     ];
     const results = await Promise.all(commands.map((c) => run([...c, "--help"])));
     results.forEach((r, i) => {

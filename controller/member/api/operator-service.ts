@@ -36,6 +36,8 @@ export interface OperatorServiceDeps {
   store: Store;
   log: Logger;
   now: () => number;
+  /** The environment this controller serves (`--environment`); "" or absent: any. */
+  environment?: string;
 }
 
 const MAX_TTL_S = 10 * 365 * 86_400;
@@ -158,6 +160,7 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
         .map((r) => hostToWire(d, r)),
       now_ms: d.now(),
       failover: d.failoverState?.() ?? null,
+      environment: d.environment ?? "",
     })),
 
     GetHost: unary(d, "viewer", "GetHost", async (req: { id: string }) => hostToWire(d, d.registry.resolve(req.id))),

@@ -13,6 +13,7 @@ import type { ReconcileLoop } from "../../reconcile/loop.js";
 import { CheckRevisionError, type ServiceState, type UnchangedSince } from "../../services/state.js";
 import { instanceId, type InstanceRecord, type ServiceRecord } from "../../services/records.js";
 import { planApply } from "../../services/apply.js";
+import { checkEnvironment } from "../../services/environment.js";
 import { clearFailures, failedInstallText, lastFailedOutputs } from "../../reschedule/policy.js";
 import { effectiveState } from "../../services/effective-state.js";
 import { endpointsOf, nextEndpointChangeMs, silentHosts } from "../../reconcile/endpoints.js";
@@ -104,8 +105,17 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     return { name, revision: rec?.revision ?? 0, spec_json: JSON.stringify(rec ? (seesEnvValues(role) ? rec.spec : redactSpec(rec.spec)) : null), instances, now_ms: d.now(), reconcile_error: reconcileError(name) };
   };
 
+  /** The environment to store with the specs, or the refusal of specs rendered for another. */
+  const environmentOf = (req: ApplyRequest__Output): string => {
+    const c = checkEnvironment(d.environment ?? "", req.environment);
+    if (c.invalid !== undefined) throw new GrpcError(grpc.status.INVALID_ARGUMENT, c.invalid);
+    if (c.refused !== undefined) throw new GrpcError(grpc.status.FAILED_PRECONDITION, c.refused);
+    return c.environment;
+  };
+
   const planFor = (req: ApplyRequest__Output, actor: string, requireArtifacts: boolean) =>
     planApply({
+      environment: environmentOf(req),
       files: req.files,
       prune: req.prune,
       services: d.state.allServices(),
@@ -260,10 +270,12 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             artifact: !a ? "" : a.kind === "url" ? a.url : `sha256:${a.sha256.slice(0, 12)}`,
             unplaced: insts.filter((i) => i.reason).map((i) => `${i.instance}: ${i.reason}`),
             reconcile_error: v.reconcile_error,
+            environment: typeof s === "string" ? "" : (s.environment ?? ""),
           };
         })
         .sort((a, b) => a.name.localeCompare(b.name)),
       now_ms: d.now(),
+      environment: d.environment ?? "",
     })),
 
     GetService: unary(d, "viewer", "GetService", async (req: { name: string }, who) => {

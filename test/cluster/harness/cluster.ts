@@ -159,8 +159,11 @@ export class Cluster {
     return { BERTH_ADDR: this.controllerAddr, BERTH_TOKEN: token, BERTH_CA: this.caFile, XDG_CONFIG_HOME: join(this.dir, "xdg"), NO_COLOR: "1" };
   }
 
-  /** Starts the controller (on another port with o.port: the same data dir, so the same CA and records). */
-  async startController(o: { port?: number } = {}): Promise<void> {
+  /**
+   * Starts the controller (on another port with o.port: the same data dir, so the same CA
+   * and records); o.args are more flags for it (`--environment prod`).
+   */
+  async startController(o: { port?: number; args?: string[] } = {}): Promise<void> {
     if (o.port !== undefined) this.controllerPort = o.port;
     this.controller = this.topo.spawn(0, [
       process.execPath,
@@ -178,6 +181,7 @@ export class Cluster {
       "--metrics-addr",
       `${this.topo.controllerAddr}:${CONTROLLER_METRICS_PORT}`,
       "--no-write-config",
+      ...(o.args ?? []),
     ]);
     const proc = this.controller;
     await waitFor(

@@ -7,10 +7,12 @@ export interface ApplyRequest {
   'files'?: (_berth_v1_SpecFile)[];
   'prune'?: (boolean);
   'check'?: (_berth_v1_StoreRevisionCheck | null);
+  'environment'?: (string);
 }
 
 export interface ApplyRequest__Output {
   'files': (_berth_v1_SpecFile__Output)[];
   'prune': (boolean);
   'check': (_berth_v1_StoreRevisionCheck__Output | null);
+  'environment': (string);
 }

@@ -8,10 +8,12 @@ export interface ListHostsResponse {
   'hosts'?: (_berth_v1_Host)[];
   'now_ms'?: (number | string | Long);
   'failover'?: (_berth_v1_FailoverState | null);
+  'environment'?: (string);
 }
 
 export interface ListHostsResponse__Output {
   'hosts': (_berth_v1_Host__Output)[];
   'now_ms': (number);
   'failover': (_berth_v1_FailoverState__Output | null);
+  'environment': (string);
 }

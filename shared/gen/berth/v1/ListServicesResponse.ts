@@ -6,9 +6,11 @@ import type { Long } from '@grpc/proto-loader';
 export interface ListServicesResponse {
   'services'?: (_berth_v1_ServiceSummary)[];
   'now_ms'?: (number | string | Long);
+  'environment'?: (string);
 }
 
 export interface ListServicesResponse__Output {
   'services': (_berth_v1_ServiceSummary__Output)[];
   'now_ms': (number);
+  'environment': (string);
 }

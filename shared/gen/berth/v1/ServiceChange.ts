@@ -11,6 +11,9 @@ export interface ServiceChange {
   'stop'?: (number);
   'unplaced'?: (string)[];
   'rollout_to'?: (number | string | Long);
+  'artifact_sha256'?: (string);
+  'artifact_environment'?: (string);
+  'artifact_since_ms'?: (number | string | Long);
 }
 
 export interface ServiceChange__Output {
@@ -21,4 +24,7 @@ export interface ServiceChange__Output {
   'stop': (number);
   'unplaced': (string)[];
   'rollout_to': (number);
+  'artifact_sha256': (string);
+  'artifact_environment': (string);
+  'artifact_since_ms': (number);
 }

@@ -1,0 +1,25 @@
+/** `berth render -f fleet/ --env prod`: the effective specs, as plan and apply send them. */
+import { parse } from "yaml";
+import { loadFleet } from "../../shared/spec/fleet.js";
+import { formatSpecError } from "../../shared/spec/parse.js";
+import { environmentFlag } from "../environment.js";
+import { CliError, EXIT } from "../errors.js";
+import { parseFormat } from "../output.js";
+
+export async function render(o: { file: string; env?: string; output: string }): Promise<void> {
+  const format = parseFormat(o.output);
+  if (format === "table") throw new CliError("-o table: render prints specs: yaml or json", EXIT.usage);
+  const env = environmentFlag(o.env, "--env");
+  const loaded = await loadFleet(o.file, { env });
+  if (loaded.errors.length) {
+    throw new CliError(`invalid spec${loaded.errors.length > 1 ? "s" : ""}:\n${loaded.errors.map((e) => `  ${formatSpecError(e)}`).join("\n")}`, EXIT.usage);
+  }
+  const files = loaded.files.flatMap((f) => (f.content === undefined ? [] : [{ file: f.file, content: f.content }]));
+  if (format === "json") {
+    process.stdout.write(`${JSON.stringify(files.map((f) => parse(f.content) as unknown), null, 2)}\n`);
+    return;
+  }
+  // One YAML stream, a document per service, each saying where it came from.
+  const from = loaded.environment ? ` for environment ${loaded.environment}` : "";
+  process.stdout.write(files.map((f) => `# ${f.file}${from}\n${f.content}`).join("---\n"));
+}
