@@ -10,9 +10,10 @@
  * nowait  `python3 -m http.server`, health every 50ms, minHealthyTime 0s, drainTime 0s:
  *         nothing to wait for but the work itself. Its floor is measured by doing
  *         that work by hand on the same hosts, one host after another: SIGTERM a
- *         copy, wait for it to exit, start the next, poll /healthz (every health
- *         interval) until 200. Compared with the wall time of `berth restart -w`
- *         (the CLI's own start-up included). Target: ≤ 1.2 × the floor. Any wait
+ *         copy, wait for it to exit, start the next (the same command line as the
+ *         spec's), poll /healthz until 200, a check every health interval, start to
+ *         start, as berth's health monitor paces them. Compared with the wall time
+ *         of `berth restart -w` (the CLI's own start-up included). Target: ≤ 1.2 × the floor. Any wait
  *         berth adds per step (a step waiting for a tick or heartbeat) shows here:
  *         it once cost ~1 s per instance, 8× the floor.
  * waits   the fixture service with minHealthyTime and drainTime (--min-healthy,
@@ -23,7 +24,11 @@
  *
  * Everything berth adds (deciding, pushing assignments, stopping the old process,
  * noticing health and the end of each wait) is the difference.
+ *
+ * BENCH_TIMELINE=1 prints each nowait trial's events; BENCH_LOGS=FILE writes the
+ * controller's and agents' last output there at the end.
  */
+import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseDurationMs } from "../shared/duration.js";
@@ -68,9 +73,12 @@ const ok = () => new Promise((res) => {
 });
 const healthy = async () => {
   const deadline = Date.now() + 30000;
-  while (!(await ok())) {
+  for (;;) {
+    const t = performance.now();
+    if (await ok()) return;
     if (Date.now() > deadline) throw new Error("not healthy within 30 s");
-    await new Promise((r) => setTimeout(r, Number(interval)));
+    // As berth's health monitor paces its checks: one every interval, start to start.
+    await new Promise((r) => setTimeout(r, Math.max(0, Number(interval) - (performance.now() - t))));
   }
 };
 const exited = (p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once("exit", r)));
@@ -102,6 +110,7 @@ const r3 = (x: number): number => Number(x.toFixed(3));
 
 const c = await Cluster.start({ hosts, ttl: "5s", heartbeat: "1s" });
 const stop = async (): Promise<void> => {
+  if (process.env.BENCH_LOGS) await writeFile(process.env.BENCH_LOGS, await c.dumpLogs());
   await c.destroy();
 };
 process.once("SIGINT", () => void stop().then(() => process.exit(130)));
@@ -140,7 +149,7 @@ async function noWait(): Promise<Record<string, unknown>> {
   const artifact = await c.specDir("nowait-files", { healthz: "ok\n", "index.html": "nowait\n" });
   const spec = `name: nowait
 artifact: ${artifact}
-run: { command: sh, args: [-c, 'exec python3 -m http.server 8080 --bind "$BERTH_ADVERTISE_ADDR"'], stopTimeout: 5s }
+run: { command: python3, args: [-m, http.server, "8080", --bind, "\${BERTH_ADVERTISE_ADDR}"], stopTimeout: 5s }
 instances: ${hosts}
 health: { http: { port: 8080, path: /healthz }, interval: ${NOWAIT_INTERVAL_MS}ms, timeout: 40ms }
 update: { maxUnavailable: 1, minHealthyTime: 0s, drainTime: 0s, healthyDeadline: 1m }

@@ -23,7 +23,7 @@ import { SERVICE_NAME } from "../../shared/spec/schema.js";
 import { parseWireSpec } from "../../shared/spec/wire.js";
 import { instanceEnv } from "../supervisor/env.js";
 import type { InstanceVar } from "../../shared/spec/template.js";
-import { InstanceFileError, readInstanceFile, removeInstanceFile, writeInstanceFile } from "./instance-file.js";
+import { InstanceFileError, readInstanceFile, removeInstanceFile, writeInstanceFile, type InstanceRecord } from "./instance-file.js";
 
 export type InstanceState = "pending" | "fetching" | "installing" | "starting" | "healthy" | "unhealthy" | "stopping" | "stopped" | "failed";
 
@@ -160,6 +160,14 @@ export function fenceDue(limitMs: number, lastContactMono: number, nowMono: numb
   return limitMs > 0 && nowMono - lastContactMono > limitMs;
 }
 
+/** Writes and removes the instance record (<dataDir>/instance/current.json). */
+export interface InstanceRecorder {
+  write(file: string, r: InstanceRecord): Promise<void>;
+  remove(file: string): Promise<void>;
+}
+
+const INSTANCE_FILE: InstanceRecorder = { write: writeInstanceFile, remove: removeInstanceFile };
+
 export class Converger {
   private desired: Desired | null | undefined;
   private current: Current | undefined;
@@ -184,6 +192,8 @@ export class Converger {
       lastContactMs?: () => number;
       /** Where secret values go (agent/secrets/material.ts); absent: an assignment with secrets is refused. */
       secrets?: SecretMaterial;
+      /** The instance record's writer (instance-file.ts); tests hold a write back. */
+      record?: InstanceRecorder;
     },
   ) {
     this.runner = new Coalescer(
@@ -239,6 +249,10 @@ export class Converger {
     return (this.o.mono ?? monoMs)();
   }
 
+  private get record(): InstanceRecorder {
+    return this.o.record ?? INSTANCE_FILE;
+  }
+
   private get stateFile(): string {
     return join(this.o.dataDir, "instance", "current.json");
   }
@@ -266,7 +280,7 @@ export class Converger {
       if (!(e instanceof InstanceFileError)) throw e;
       damaged = e.message;
       this.o.log.error({ err: e }, "the instance file is damaged: stopping every process it may have named");
-      await removeInstanceFile(this.stateFile);
+      await this.record.remove(this.stateFile);
     }
     const restored: { service: string; instance: string; epoch: number }[] = [];
     if (rec) {
@@ -278,7 +292,7 @@ export class Converger {
         this.startHealth(this.current, cwd);
         this.o.log.info({ instance: d.instance, epoch: d.epoch, pid: run.pid() }, "re-adopted the running instance");
         restored.push({ service: d.service, instance: d.instance, epoch: d.epoch });
-      } else await removeInstanceFile(this.stateFile);
+      } else await this.record.remove(this.stateFile);
     }
     const why = damaged ? `its record on this host was damaged (${damaged})` : "no instance record on this host names it";
     for (const s of await this.o.steps.stopOthers(this.current?.d.instance)) {
@@ -415,7 +429,7 @@ export class Converger {
     this.current?.health?.stop();
     if (o.stopService) {
       await this.current?.run?.stop();
-      await removeInstanceFile(this.stateFile);
+      await this.record.remove(this.stateFile);
       if (this.current) await this.o.secrets?.remove(this.current.d.instance, this.current.d.spec);
     } else this.current?.run?.close();
   }
@@ -543,7 +557,9 @@ export class Converger {
       await cur.run?.stop();
       this.set(cur, "stopped", why);
       this.current = undefined;
-      await removeInstanceFile(this.stateFile);
+      // A replacement's record replaces this one (atomically) as it starts: removing it
+      // first would only add a step between the old process's stop and the new one's start.
+      if (!want) await this.record.remove(this.stateFile);
       await this.o.secrets?.remove(cur.d.instance, cur.d.spec);
       this.o.log.info({ instance: cur.d.instance, epoch: cur.d.epoch }, "instance stopped");
     }
@@ -561,6 +577,8 @@ export class Converger {
     this.abort = new AbortController();
     const signal = this.abort.signal;
     this.report(c);
+    /** The instance record's write, once begun: settled before the pass ends, whatever happens. */
+    let recorded: Promise<unknown> | undefined;
     try {
       // Fetching and installing meet passing trouble (a controller restarting
       // mid-download, a mirror hiccup): a few tries with backoff before the
@@ -600,8 +618,16 @@ export class Converger {
       await mkdir(cwd, { recursive: true });
       c.cwd = cwd;
       this.set(c, "starting");
-      // Recorded before the start: a restarted agent re-adopts what this one started.
-      await writeInstanceFile(this.stateFile, { ...want, cwd });
+      // The record lets a restarted agent re-adopt what this one started. It is written
+      // alongside the start, not before it: its fsyncs would sit between the old
+      // process's stop and the new one's start, on every step of a rollout. Should the
+      // agent die before the write lands, the process is never lost: its supervisor
+      // record (written right after spawn) names it, and restore() stops a process
+      // that the instance record does not vouch for; the assignment starts it again.
+      recorded = this.record.write(this.stateFile, { ...want, cwd }).then(
+        () => undefined,
+        (e: unknown) => e ?? new Error("the instance record could not be written"),
+      );
       // The assignment may have been withdrawn (fencing, a move) while we prepared.
       signal.throwIfAborted();
       let secretEnvFile = "";
@@ -610,9 +636,18 @@ export class Converger {
         secretEnvFile = await this.o.secrets.write(want.instance, want.spec, wantSecrets, owner);
       }
       c.run = await this.o.steps.start(want, cwd, this.env(want), this.runEvents(want), secretEnvFile);
+      const unrecorded = await recorded;
+      if (unrecorded !== undefined) {
+        // A process no record names would be stopped by the next agent anyway: not kept.
+        await c.run.stop();
+        c.run = undefined;
+        throw unrecorded;
+      }
       this.report(c);
       if (this.current === c && c.state !== "failed") this.startHealth(c, cwd);
     } catch (err) {
+      // No write may land after this pass: the next one may remove or rewrite the record.
+      await recorded;
       if (signal.aborted) {
         await c.run?.stop();
         await this.o.secrets?.remove(want.instance, want.spec);

@@ -11,7 +11,7 @@
 import { monoMs } from "../../shared/clock.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { cgroupPids, type CgroupHandle } from "./cgroup.js";
-import { isLive, listGroupMembers, readProcStat, signalQuietly } from "./proc.js";
+import { isLive, listGroupMembers, readProcStat, signalQuietly, type ProcStat } from "./proc.js";
 import { clampDelayMs } from "../../shared/timer.js";
 
 export interface GroupRef {
@@ -31,6 +31,27 @@ export class UnsafeProcessGroupError extends Error {
   }
 }
 
+/**
+ * What emptying a group reads from /proc and sends; tests count the scans.
+ * members() is the costly one: a read of every process's stat file (~2 ms per
+ * hundred processes on a quiet host, tens of ms on a loaded one, with the agent's
+ * loop blocked meanwhile).
+ */
+export interface GroupProbe {
+  /** Live pids of the group, its session and its cgroup: a scan of /proc. */
+  members(ref: GroupRef): number[];
+  /** One process's /proc/<pid>/stat. */
+  stat(pid: number): ProcStat | undefined;
+  /** kill(2); false when there is no such process or it may not be signalled. */
+  signal(pid: number, signal: NodeJS.Signals): boolean;
+}
+
+export const PROC_PROBE: GroupProbe = {
+  members: (ref) => groupMembers(ref),
+  stat: (pid) => readProcStat(pid),
+  signal: (pid, signal) => signalQuietly(pid, signal),
+};
+
 /** Live pids of the group, its session and its cgroup. */
 export function groupMembers(ref: GroupRef): number[] {
   const pids = new Set(ref.pgid === null ? [] : listGroupMembers(ref.pgid).map((p) => p.pid));
@@ -45,13 +66,13 @@ export function groupMembers(ref: GroupRef): number[] {
  * not for members inside it, which would get the signal twice (a second SIGTERM
  * means "hurry up, force it" to some programs).
  */
-export function signalGroup(ref: GroupRef, signal: NodeJS.Signals): void {
+export function signalGroup(ref: GroupRef, signal: NodeJS.Signals, probe: GroupProbe = PROC_PROBE): void {
   if (ref.pgid !== null) {
     if (!(ref.pgid > 1)) throw new UnsafeProcessGroupError(ref.pgid);
-    signalQuietly(-ref.pgid, signal);
+    probe.signal(-ref.pgid, signal);
   }
-  for (const pid of groupMembers(ref)) {
-    if (ref.pgid === null || readProcStat(pid)?.pgid !== ref.pgid) signalQuietly(pid, signal);
+  for (const pid of probe.members(ref)) {
+    if (ref.pgid === null || probe.stat(pid)?.pgid !== ref.pgid) probe.signal(pid, signal);
   }
 }
 
@@ -66,29 +87,59 @@ export interface EmptyGroupResult {
 export const KILL_WAIT_MS = 5_000;
 const POLL_MS = 25;
 
+export interface EmptyGroupOptions {
+  /**
+   * The leader's exit event, where it is our child: wakes the wait at once. A rollout
+   * stops one process per step, and a poll alone would notice each exit up to POLL_MS late.
+   */
+  exited?: Promise<unknown>;
+  /**
+   * The leader's start time (/proc stat field 22) as recorded at spawn. While the
+   * leader runs with it, its pid cannot name anyone else's group: the signal goes at
+   * once, before any scan of /proc.
+   */
+  leaderStartTime?: number;
+  /** @default PROC_PROBE */
+  probe?: GroupProbe;
+}
+
 /**
  * Ends every member: `signal`, up to graceMs for them to go, then SIGKILL
  * (repeated while waiting, for members forked in the meantime).
- * Returns at once when there is no member. `exited` (the leader's exit event,
- * where it is our child) wakes the wait: a rollout stops one process per step,
- * and a poll alone would notice each exit up to POLL_MS late.
+ * Returns at once when there is no member.
+ *
+ * Scans of /proc are the cost (GroupProbe), so a stop of a known leader takes two:
+ * one right after kill(-pgid) for members that left the group, and one when the
+ * exit event wakes the wait. Without a known leader a scan must come first: an
+ * empty group's id may since name someone else's.
  */
-export async function emptyGroup(ref: GroupRef, signal: NodeJS.Signals, graceMs: number, exited?: Promise<unknown>): Promise<EmptyGroupResult> {
-  if (groupMembers(ref).length === 0) return { forced: false, survivors: [] };
-  signalGroup(ref, signal);
-  if (await pollUntil(() => groupMembers(ref).length === 0, graceMs, exited ? { wake: exited } : {})) return { forced: false, survivors: [] };
+export async function emptyGroup(ref: GroupRef, signal: NodeJS.Signals, graceMs: number, o: EmptyGroupOptions = {}): Promise<EmptyGroupResult> {
+  const probe = o.probe ?? PROC_PROBE;
+  if (!leaderRuns(ref, o.leaderStartTime, probe) && probe.members(ref).length === 0) return { forced: false, survivors: [] };
+  signalGroup(ref, signal, probe);
+  const empty = (): boolean => probe.members(ref).length === 0;
+  // Just signalled: with an exit event to wake on, the first look waits for it (or the poll).
+  if (await pollUntil(empty, graceMs, o.exited ? { wake: o.exited, lookFirst: false } : {})) return { forced: false, survivors: [] };
   const gone = await pollUntil(() => {
-    signalGroup(ref, "SIGKILL");
-    return groupMembers(ref).length === 0;
+    signalGroup(ref, "SIGKILL", probe);
+    return empty();
   }, KILL_WAIT_MS);
-  return { forced: true, survivors: gone ? [] : groupMembers(ref) };
+  return { forced: true, survivors: gone ? [] : probe.members(ref) };
+}
+
+/** The group's leader still runs, and is the process recorded (same start time, so not a reused pid). */
+function leaderRuns(ref: GroupRef, startTime: number | undefined, probe: GroupProbe): boolean {
+  if (ref.pgid === null || startTime === undefined) return false;
+  const st = probe.stat(ref.pgid);
+  return isLive(st) && st.startTime === startTime;
 }
 
 /**
  * Checks `cond` every pollMs (default POLL_MS) until it holds (true) or timeoutMs
  * pass (false); and once more the moment `wake` settles, whatever the poll.
+ * lookFirst false: the first look waits for the wake or the first poll.
  */
-export async function pollUntil(cond: () => boolean, timeoutMs: number, o: { wake?: Promise<unknown>; pollMs?: number } = {}): Promise<boolean> {
+export async function pollUntil(cond: () => boolean, timeoutMs: number, o: { wake?: Promise<unknown>; pollMs?: number; lookFirst?: boolean } = {}): Promise<boolean> {
   // Monotonic: a wall clock stepped back must not stretch a stop's grace (and a self-fence) past its timeout.
   const deadline = monoMs() + timeoutMs;
   const pollMs = o.pollMs ?? POLL_MS;
@@ -97,10 +148,12 @@ export async function pollUntil(cond: () => boolean, timeoutMs: number, o: { wak
     () => "wake" as const,
     () => "wake" as const,
   );
-  for (;;) {
-    if (cond()) return true;
+  for (let first = true; ; first = false) {
+    const skip = first && o.lookFirst === false;
+    if (!skip && cond()) return true;
     const left = deadline - monoMs();
-    if (left <= 0) return false;
+    // No time to wait at all: one look all the same.
+    if (left <= 0) return skip ? cond() : false;
     const ac = new AbortController();
     const nap = sleep(clampDelayMs(Math.min(pollMs, left)), "poll" as const, { signal: ac.signal }).catch(() => "poll" as const);
     const why = await (wake ? Promise.race([nap, wake]) : nap);

@@ -596,7 +596,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async terminate(run: Run): Promise<void> {
     const cfg = this.config;
     this.enter("stopping", { pid: run.pid, adopted: run.adopted });
-    const result = await emptyGroup(run, cfg.stopSignal, cfg.stopTimeoutMs, run.adopted ? undefined : run.exited);
+    const result = await emptyGroup(run, cfg.stopSignal, cfg.stopTimeoutMs, {
+      exited: run.adopted ? undefined : run.exited,
+      // 0: the start time could not be read at spawn; then a scan comes first.
+      leaderStartTime: run.startTime || undefined,
+    });
     let exit: ExitInfo = { code: null, signal: null };
     // The child's status comes with its exit event, moments after /proc lets go of it.
     if (!run.adopted) exit = (await within(run.exited, EXIT_EVENT_WAIT_MS)) ?? exit;

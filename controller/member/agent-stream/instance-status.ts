@@ -36,11 +36,17 @@ export async function onInstanceStatus(d: AgentServiceDeps, s: AgentStream, raw:
     installTail: st.install_tail,
   });
   if (await fencedCopyStopped(hostId, d.registry.liveOf(hostId).fencing, st, (ev) => d.events.append(ev))) d.onLiveness();
+  let noted: Promise<unknown> | undefined;
   if (prev?.state !== st.state || prev.instance !== st.instance) {
     s.log.info({ service: st.service, instance: st.instance, epoch: st.epoch, state: st.state, detail: st.detail || undefined }, "instance state");
     if (EVENT_STATES.has(st.state)) {
-      await d.events.append({ type: `instance.${st.state}`, service: st.service, host: hostId, message: `${st.instance} (epoch ${st.epoch}) ${st.state}${st.detail ? `: ${st.detail}` : ""}` });
+      noted = d.events.append({ type: `instance.${st.state}`, service: st.service, host: hostId, message: `${st.instance} (epoch ${st.epoch}) ${st.state}${st.detail ? `: ${st.detail}` : ""}` });
     }
   }
+  // The loop decides from `observed`, set above, not from the event: it starts now
+  // rather than after the event's fsync (a healthy report is what moves a rollout on).
+  // The pass's own commit queues behind the event in the event log, so the events
+  // still read in the order things happened.
   d.loop.kick();
+  await noted;
 }

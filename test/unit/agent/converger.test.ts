@@ -214,3 +214,63 @@ describe("a crash-looping process", () => {
     expect(detail).toContain("loading config");
   });
 });
+
+// A rollout step is downtime from the old process's stop to the new one's first
+// healthy check: the instance record (an fsync'd atomic write, two fsyncs and a
+// dozen thread-pool hops) must not sit between the stop and the spawn.
+describe("the instance record", () => {
+  function recorder() {
+    const r = {
+      ops: [] as string[],
+      release: () => undefined as void,
+      fail: undefined as Error | undefined,
+      write: (_file: string, rec: { instance: string; epoch: number }): Promise<void> => {
+        r.ops.push(`write ${rec.instance}@${rec.epoch}`);
+        return new Promise<void>((resolve, reject) => {
+          r.release = () => (r.fail ? reject(r.fail) : resolve());
+        });
+      },
+      remove: async (): Promise<void> => void r.ops.push("remove"),
+    };
+    return r;
+  }
+
+  it("is written alongside the start, not before it: the process starts while the write is on its way", async () => {
+    const steps = fakeSteps();
+    const rec = recorder();
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: () => undefined, record: rec });
+    conv.assign(assignment(goodSpec()));
+    await until(() => steps.started.length === 1, "the start, with the record still being written");
+    expect(rec.ops).toEqual(["write web-0@3"]);
+    rec.release();
+  });
+
+  it("of the old instance is replaced by the new one's, not removed in between", async () => {
+    const steps = fakeSteps();
+    const rec = recorder();
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s), record: rec });
+    conv.assign(assignment(goodSpec()));
+    await until(() => steps.started.length === 1, "the first start");
+    rec.release();
+    await until(() => reports.at(-1)?.state === "healthy", "the first instance healthy");
+    conv.assign(assignment(goodSpec(), { epoch: 4 }));
+    await until(() => steps.started.length === 2, "the replacement's start");
+    rec.release();
+    expect(rec.ops).toEqual(["write web-0@3", "write web-0@4"]);
+  });
+
+  it("that cannot be written stops the process it started and reports the instance failed", async () => {
+    const steps = fakeSteps();
+    const rec = recorder();
+    rec.fail = new Error("ENOSPC: no space left on device");
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s), record: rec });
+    conv.assign(assignment(goodSpec()));
+    await until(() => steps.started.length === 1, "the start");
+    rec.release();
+    await until(() => reports.at(-1)?.state === "failed", "the failure");
+    expect(steps.stops).toBe(1);
+    expect(reports.at(-1)?.detail).toMatch(/ENOSPC/);
+  });
+});

@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -100,6 +101,8 @@ describe("the instance file", () => {
 
   it("is 0600 in a 0700 dir once an instance runs, like the supervisor's record", async () => {
     await runOne([]);
+    // Written alongside the start (converger.ts), so it may land just after the first report.
+    await until(() => existsSync(path.join(dir, "instance", "current.json")), "the instance record");
     expect(await mode(path.join(dir, "instance"))).toBe("700");
     expect(await mode(path.join(dir, "instance", "current.json"))).toBe("600");
     expect(await mode(path.join(dir, "instance", "web-0.process.json"))).toBe("600");

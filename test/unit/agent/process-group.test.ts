@@ -2,7 +2,7 @@
 // only at the next poll (up to POLL_MS late, on every step of a rollout): the
 // leader's exit event wakes the wait at once.
 import { describe, expect, it } from "vitest";
-import { pollUntil } from "../../../agent/supervisor/process-group.js";
+import { emptyGroup, pollUntil, type GroupProbe } from "../../../agent/supervisor/process-group.js";
 
 describe("pollUntil", () => {
   it("looks again the moment `wake` settles, not at the next poll", async () => {
@@ -38,5 +38,55 @@ describe("pollUntil", () => {
 
   it("still gives up after timeoutMs", async () => {
     await expect(pollUntil(() => false, 60, { wake: new Promise<void>(() => undefined) })).resolves.toBe(false);
+  });
+});
+
+// A rollout stops one process per step, and every scan of /proc is a read of every
+// process's stat file: ~2 ms per hundred processes on a quiet host, tens of ms on a
+// loaded one, and the agent's loop is blocked meanwhile. The stop signal must not wait
+// behind a scan when the leader is known to run, and the wait must not scan again
+// before anything could have exited.
+describe("emptyGroup", () => {
+  const LEADER = 4242;
+  const START = 777;
+  /** A fake /proc: the leader runs until the stop signal, then exits (the exit event); each scan is logged. */
+  function fakeGroup(o: { leaderStartTime: number }) {
+    const log: string[] = [];
+    let running = true;
+    let exit!: () => void;
+    const exited = new Promise<void>((r) => (exit = r));
+    const probe: GroupProbe = {
+      members: () => {
+        log.push("scan");
+        return running ? [LEADER] : [];
+      },
+      stat: (pid) => (pid === LEADER && running ? { pid, comm: "python3", state: "S", ppid: 1, pgid: LEADER, sid: LEADER, startTime: o.leaderStartTime } : undefined),
+      signal: (pid, sig) => {
+        log.push(`kill ${pid} ${sig}`);
+        if (pid === -LEADER && running) {
+          // The exit arrives a moment later, as the child's exit event does.
+          setTimeout(() => {
+            running = false;
+            exit();
+          }, 5);
+        }
+        return true;
+      },
+    };
+    return { log, exited, probe };
+  }
+
+  it("signals the group before any scan of /proc when the leader runs with its recorded start time, and scans once after the exit", async () => {
+    const g = fakeGroup({ leaderStartTime: START });
+    const r = await emptyGroup({ pgid: LEADER, cgroup: null }, "SIGTERM", 5_000, { exited: g.exited, leaderStartTime: START, probe: g.probe });
+    expect(r).toEqual({ forced: false, survivors: [] });
+    // kill(-pgid) first; one scan for members outside the group (none); one after the exit.
+    expect(g.log).toEqual([`kill -${LEADER} SIGTERM`, "scan", "scan"]);
+  });
+
+  it("scans first when the pid now names another process (another start time): never signals a group it cannot vouch for", async () => {
+    const g = fakeGroup({ leaderStartTime: START + 1 });
+    await emptyGroup({ pgid: LEADER, cgroup: null }, "SIGTERM", 5_000, { exited: g.exited, leaderStartTime: START, probe: g.probe });
+    expect(g.log[0]).toBe("scan");
   });
 });

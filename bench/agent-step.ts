@@ -1,0 +1,74 @@
+/**
+ * `npm run bench:agent-step -- [--steps 20]`
+ *
+ * One host's share of a rollout step, as the agent does it, without the
+ * controller, the CLI or a slow service to hide it: a Converger with the real
+ * steps (supervisor, /proc scans, state files with their fsyncs, log files) runs
+ * `sleep 1000` (no health check, so "healthy" means running) and is handed a new
+ * epoch --steps times. Each step is timed from the assignment to the new process
+ * running: stop the old one (its stop signal, the wait for its group to empty),
+ * then everything before and around the spawn. `sleep` dies at once on SIGTERM,
+ * so what remains is berth's own work: on a shared machine compare builds
+ * interleaved, on the same load (bench/README.md).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { Converger } from "../agent/converge/converger.js";
+import { realSteps } from "../agent/converge/steps.js";
+import { normalizeSpec } from "../shared/spec/schema.js";
+import { createLogger } from "../shared/log/logger.js";
+import type { Assignment__Output } from "../shared/gen/berth/v1/Assignment.js";
+
+const i = process.argv.indexOf("--steps");
+const steps = i > 0 ? Number(process.argv[i + 1]) : 20;
+if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new Error("--steps: 1..1000");
+
+const log = createLogger("bench", "silent");
+const dir = await mkdtemp(path.join(os.tmpdir(), "berth-agent-step-"));
+const spec = normalizeSpec({ name: "web", run: { command: "sleep", args: ["1000"] } });
+let waiting: { epoch: number; resolve: () => void } | undefined;
+const conv = new Converger({
+  dataDir: dir,
+  advertiseAddr: () => "127.0.0.1",
+  log,
+  steps: realSteps({
+    dataDir: dir,
+    log,
+    advertiseAddr: () => "127.0.0.1",
+    fetchStored: () => {
+      throw new Error("no artifact here");
+    },
+  }),
+  report: (s) => {
+    if (waiting && s.state === "healthy" && s.epoch === waiting.epoch) {
+      const w = waiting;
+      waiting = undefined;
+      w.resolve();
+    }
+  },
+});
+const assignment = (epoch: number): Assignment__Output => ({ service: "web", instance: "web-0", epoch, revision: epoch, spec_json: JSON.stringify(spec), secrets: [] });
+const step = (epoch: number): Promise<void> =>
+  new Promise((resolve) => {
+    waiting = { epoch, resolve };
+    conv.assign(assignment(epoch));
+  });
+
+const ms: number[] = [];
+try {
+  await step(1);
+  for (let e = 2; e <= steps + 1; e++) {
+    const t0 = performance.now();
+    await step(e);
+    ms.push(performance.now() - t0);
+  }
+} finally {
+  await conv.shutdown({ stopService: true });
+  await rm(dir, { recursive: true, force: true });
+}
+ms.sort((a, b) => a - b);
+const at = (q: number): number => Number(ms[Math.min(ms.length - 1, Math.floor(ms.length * q))]!.toFixed(1));
+console.log(`agent step (assignment → new process running), ${steps} steps: median ${at(0.5)} ms, p25 ${at(0.25)} ms, p75 ${at(0.75)} ms`);
+console.log(JSON.stringify({ bench: "agent-step", steps, medianMs: at(0.5), p25Ms: at(0.25), p75Ms: at(0.75) }));

@@ -1,0 +1,58 @@
+// An instance's status report is what moves a rollout on: a healthy report makes the
+// next step due. The reconcile loop decides from the observed state, set at once; the
+// report's event goes to the store in order all the same (the event log's queue), so
+// the pass must not wait for that event's fsync before it starts deciding.
+import { describe, expect, it } from "vitest";
+import { onInstanceStatus } from "../../../controller/member/agent-stream/instance-status.js";
+import type { AgentServiceDeps } from "../../../controller/member/agent-stream/deps.js";
+import type { AgentStream } from "../../../controller/member/agent-stream/stream.js";
+import type { ObservedInstance } from "../../../controller/services/records.js";
+import type { InstanceStatus__Output } from "../../../shared/gen/berth/v1/InstanceStatus.js";
+import { createLogger } from "../../../shared/log/logger.js";
+
+const log = createLogger("test", "silent");
+
+describe("an instance status report", () => {
+  it("kicks the reconcile loop before its event is stored", async () => {
+    const order: string[] = [];
+    const observed = new Map<string, ObservedInstance>();
+    const stored: (() => void)[] = [];
+    const d = {
+      now: () => 1_000,
+      log,
+      registry: { live: new Map([["h1", { streamId: 7 }]]), liveOf: () => ({ fencing: new Set<string>() }) },
+      loop: { observed, kick: () => order.push("kick") },
+      events: {
+        append: () => {
+          order.push("append");
+          // The store's fsync, held back.
+          return new Promise<void>((resolve) => stored.push(resolve));
+        },
+      },
+      onLiveness: () => undefined,
+    } as unknown as AgentServiceDeps;
+    const s = { hostId: "h1", sid: 7, log } as unknown as AgentStream;
+    const st: InstanceStatus__Output = {
+      service: "web",
+      instance: "web-0",
+      epoch: 2,
+      revision: 2,
+      state: "healthy",
+      detail: "GET /healthz → 200",
+      restarts: 0,
+      since_ms: 1_000,
+      age_ms: 0,
+      pid: 4242,
+      resources_enforced: false,
+      resources_note: "",
+      install_tail: "",
+    };
+    const handled = onInstanceStatus(d, s, st);
+    // The event's write has not landed, and the loop already knows.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(order).toEqual(["append", "kick"]);
+    expect(observed.get("h1")?.state).toBe("healthy");
+    for (const r of stored) r();
+    await handled;
+  });
+});
