@@ -49,6 +49,8 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
   let admin: BrowserContext;
   let page: Page;
   let reloads = 0;
+  /** What the browser reported against the Content-Security-Policy: must stay empty. */
+  const cspViolations: string[] = [];
 
   const shot = async (p: Page, name: string): Promise<void> => {
     if (!UPDATE) return;
@@ -58,6 +60,9 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
 
   const signIn = async (ctx: BrowserContext, token: string): Promise<Page> => {
     const p = await ctx.newPage();
+    p.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
     await p.goto(c.uiUrl);
     await p.locator("input[name=token]").fill(token);
     await p.getByRole("button", { name: "Sign in" }).click();
@@ -257,6 +262,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
     await waitText(page, "[data-testid=counter-hosts-ready] .counter-value", (t) => t === "3", "the counters after the restart", 60_000);
     expect(await page.locator("input[name=token]").count()).toBe(0);
     expect(reloads).toBe(loads);
+    expect(cspViolations).toEqual([]);
     // And a change after the restart arrives live too.
     const id = (await c.hosts())[0]!.id;
     expect((await c.cli(["cordon", id])).code).toBe(0);
