@@ -50,6 +50,7 @@ import { auditOrphanedExecs, execHandlers } from "./member/api/exec-handler.js";
 import { requestArrivalInterceptor } from "./member/api/request-deadline.js";
 import { bindGrpcServer, newGrpcServer, shutdownGrpcServer } from "./member/grpc-server.js";
 import { SoleLeader, type Leadership } from "./leader/leadership.js";
+import { serveUi, type UiServer } from "./ui/ui-server.js";
 import { startLeading, type LeaderRun } from "./leader/leader.js";
 
 export { IDLE_CONNECTION_MS, ListenError } from "./member/grpc-server.js";
@@ -117,6 +118,10 @@ export interface ControllerOptions {
    * Every member of a group is given the same. @default "" (any)
    */
   environment?: string;
+  /** Where to serve the web console over HTTPS; absent or null: not served (the CLI's default is 127.0.0.1:7421). */
+  uiAddr?: HostPort | null;
+  /** The built console page. @default dist/ui */
+  uiStaticDir?: string;
 }
 
 export interface ControllerHandle {
@@ -128,6 +133,10 @@ export interface ControllerHandle {
   adminToken?: string;
   /** Where /metrics is served, when it is. */
   metricsAddress?: HostPort;
+  /** Where the web console is served, when it is. */
+  uiAddress?: HostPort;
+  /** A one-time sign-in code for the console, standing for `token` (`berth dev` prints a link with one). */
+  uiSignInCode?: (token: string) => string;
   store: Store;
   close(): Promise<void>;
 }
@@ -267,7 +276,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     if (orphaned) log.warn({ sessions: orphaned }, "exec sessions cut by the last controller stop are recorded as ended");
     const opDeps = { registry, tokens, events, store, log, now, serviceOf, failoverState, resumeFailover, audit, environment: opts.environment ?? "" };
     const lbs = new LbAppliedBook(now);
-    grpcServer.addService(protos.operator.berth.v1.OperatorService.service, {
+    const operatorHandlers = {
       ...operatorServiceHandlers(opDeps),
       ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs }),
       ...secretHandlers({ ...opDeps, state, loop, secrets }),
@@ -279,8 +288,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         service: (name) => serviceOrNotFound(state, name),
       }),
       ...execHandlers({ ...opDeps, state, execs }),
-    });
-    const ips = opts.listen.host === "0.0.0.0" || opts.listen.host === "::" ? [] : [opts.listen.host];
+    };
+    grpcServer.addService(protos.operator.berth.v1.OperatorService.service, operatorHandlers);
+    const ips = [...new Set([opts.listen.host, ...(opts.uiAddr ? [opts.uiAddr.host] : [])])].filter((h) => h !== "0.0.0.0" && h !== "::");
     const serverCert = await createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME, "localhost"], ips: ips.filter((ip) => /^[\d.:a-fA-F]+$/.test(ip)) });
     const creds = grpcServerCredentials(ca.certPem, serverCert.certPem, serverCert.keyPem, { handshakeTimeoutMs: opts.handshakeTimeoutMs });
     // Everything started so far keeps the process alive: a controller that cannot
@@ -302,6 +312,27 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         throw err;
       }
     }
+    let ui: UiServer | undefined;
+    if (opts.uiAddr) {
+      try {
+        // The same handlers the gRPC API serves: the console is another door to them, not a second implementation.
+        ui = await serveUi({
+          addr: opts.uiAddr,
+          certPem: serverCert.certPem,
+          keyPem: serverCert.keyPem,
+          handlers: operatorHandlers,
+          log,
+          now,
+          audit,
+          usage: () => new Map(registry.all().map((h) => [h.id, registry.live.get(h.id)?.usage ?? null])),
+          staticDir: opts.uiStaticDir,
+        });
+      } catch (err) {
+        await metricsServer?.close();
+        await abortStart();
+        throw err;
+      }
+    }
     await events.append({ type: "controller.started", message: `controller started on ${formatHostPort(address)}` });
     // Leading starts once agents can reach us: the term's grace period (one TTL, or
     // graceMs) runs from now, not from the process start — keys, the audit log and the
@@ -318,7 +349,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       reporter.start();
       stops.push(() => reporter.close());
     }
-    log.info({ addr: formatHostPort(address), metrics: metricsServer ? formatHostPort(metricsServer.address) : "off", hosts: registry.all().length, ca: fingerprint.slice(0, 16) }, "controller started");
+    log.info({ addr: formatHostPort(address), metrics: metricsServer ? formatHostPort(metricsServer.address) : "off", ui: ui ? formatHostPort(ui.address) : "off", hosts: registry.all().length, ca: fingerprint.slice(0, 16) }, "controller started");
 
     let closing: Promise<void> | undefined;
     return {
@@ -327,10 +358,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       caFingerprint: fingerprint,
       adminToken,
       metricsAddress: metricsServer?.address,
+      uiAddress: ui?.address,
+      uiSignInCode: ui ? (token) => ui.signInCode(token) : undefined,
       store,
       close() {
         closing ??= (async () => {
           await metricsServer?.close();
+          await ui?.close();
           await leadership.close();
           await stopAll();
           for (const l of registry.live.values()) l.disconnect?.("controller shutting down");

@@ -11,6 +11,7 @@ export function registerDev(program: Command): void {
     .option("--data-dir <dir>", "where everything is kept", ".berth")
     .option("--port <port>", "the controller's port on 127.0.0.1", String(DEFAULT_PORT))
     .option("--metrics-port <port>", 'the controller serves /metrics on 127.0.0.1:PORT, each agent on its own 127.0.0.x:PORT+1 ("off" disables)', "9464")
+    .option("--ui-port <port>", 'the controller serves the web console at https://127.0.0.1:PORT/ ("off" disables)', "7421")
     .option("--log-level <level>", "of the processes it starts (their logs go to <data-dir>/logs/)", "info")
     .option("--environment <name>", "the environment its controller serves (berth controller --environment): specs rendered for another are refused")
     .addHelpText(

@@ -129,7 +129,7 @@ export async function readAgentFile(path: string): Promise<AgentFileConfig> {
   return out;
 }
 
-export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string; environment?: string }): Promise<void> {
+export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; uiAddr: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string; environment?: string }): Promise<void> {
   // Everything the controller writes is its own: the store (LevelDB makes its files
   // with the default mode), artifacts, the CA's copy. Nothing readable by other users.
   process.umask(0o077);
@@ -141,15 +141,18 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
   const graceMs = o.grace === undefined ? ttlMs : parseDurationFlag("--grace", o.grace, { minMs: ttlMs, max: FLAG_LIMITS.hostTtl });
   const metrics = metricsAddr(o.metricsAddr);
   const environment = environmentFlag(o.environment);
+  const uiAddr = o.uiAddr === "off" ? null : addr("--ui-addr", o.uiAddr);
   const { ListenError, startController } = await import("../../controller/server.js");
   const { parseStoreLocation, StoreConfigError } = await import("../../controller/store/open.js");
   const { EtcdUnavailableError } = await import("../../controller/store/etcd-store.js");
+  const { UiListenError } = await import("../../controller/ui/ui-server.js");
   const startFailure: (e: unknown) => never = (e) => {
     // A store that cannot be opened: the controller never serves agents without one.
     if (e instanceof StoreConfigError) throw new CliError(e.message, EXIT.usage);
     if (e instanceof EtcdUnavailableError) {
       throw new CliError(`--store: ${e.message}`, EXIT.unavailable, "check that etcd runs there, and the --etcd-ca/--etcd-cert/--etcd-key files for a TLS etcd");
     }
+    if (e instanceof UiListenError) throw new CliError(e.message, EXIT.usage, "give another --ui-addr HOST:PORT, or --ui-addr off");
     return listenFailure(e, ListenError);
   };
   const etcdTls = { ...(o.etcdCa ? { caFile: resolve(o.etcdCa) } : {}), ...(o.etcdCert ? { certFile: resolve(o.etcdCert) } : {}), ...(o.etcdKey ? { keyFile: resolve(o.etcdKey) } : {}) };
@@ -165,7 +168,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
     // A path is resolved here, so the controller's messages name the absolute dir.
     store = where.kind === "level" ? resolve(where.dir) : o.store;
   }
-  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile), environment }).catch(startFailure);
+  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, uiAddr, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile), environment }).catch(startFailure);
   if (c.adminToken) {
     // The token itself never goes to stdout or stderr: a daemon's output ends in a
     // journal or a log file that others may read. It is in a 0600 file and, for this

@@ -10,6 +10,7 @@
  * own address — no port per agent to hand out or remember.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { request as httpsRequest } from "node:https";
 import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { chmod, mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -58,7 +59,30 @@ function lastError(log: string): string {
   }
 }
 
-export async function dev(o: { hosts: string; dataDir: string; port: string; metricsPort: string; logLevel: string; environment?: string }): Promise<void> {
+/**
+ * A one-time sign-in code for the console, bought with the admin token (POST
+ * /api/signin-codes, the controller's CA pinned). The link `berth dev` prints carries
+ * the code, never the token: a link left in scrollback or browser history is dead
+ * once used, or after 30 minutes, while the admin token would open the fleet forever.
+ */
+function signInCode(uiPort: number, token: string, ca: string): Promise<string> {
+  return new Promise((res, rej) => {
+    const req = httpsRequest({ host: "127.0.0.1", port: uiPort, path: "/api/signin-codes", method: "POST", ca, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, timeout: 5000 }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on("data", (c: Buffer) => chunks.push(c));
+      r.on("end", () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as { code?: string; error?: string };
+        if (r.statusCode === 200 && body.code) res(body.code);
+        else rej(new Error(body.error ?? `HTTP ${r.statusCode ?? "?"}`));
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error("no answer in 5 s")));
+    req.on("error", rej);
+    req.end("{}");
+  });
+}
+
+export async function dev(o: { hosts: string; dataDir: string; port: string; metricsPort: string; uiPort: string; logLevel: string; environment?: string }): Promise<void> {
   const environment = environmentFlag(o.environment);
   const n = Number(o.hosts);
   if (!Number.isInteger(n) || n < 1 || n > 250) throw new CliError(`--hosts ${o.hosts}: expected a whole number from 1 to 250`, EXIT.usage);
@@ -69,6 +93,8 @@ export async function dev(o: { hosts: string; dataDir: string; port: string; met
     throw new CliError(`--metrics-port ${o.metricsPort}: expected 1–65534, or off`, EXIT.usage);
   }
   const metricsAt = (host: string, p: number): string => (metricsPort ? `${host}:${p}` : "off");
+  const uiPort = o.uiPort === "off" ? 0 : Number(o.uiPort);
+  if (o.uiPort !== "off" && (!Number.isInteger(uiPort) || uiPort < 1 || uiPort > 65535)) throw new CliError(`--ui-port ${o.uiPort}: expected 1–65535, or off`, EXIT.usage);
   const root = resolve(o.dataDir);
   const logs = join(root, "logs");
   // The logs hold what services print (and the agents' view of the fleet): this user's only.
@@ -130,7 +156,7 @@ export async function dev(o: { hosts: string; dataDir: string; port: string; met
     // machine each takes seconds to connect; a host known from the last run must
     // not be declared down (its service replaced) before its agent could connect.
     // As long as this command itself waits for them; it watches its agents anyway.
-    const ctl = start("controller", ["controller", "--data-dir", ctlDir, "--listen", addr, "--metrics-addr", metricsAt("127.0.0.1", metricsPort), "--grace", `${READY_WAIT_MS / 1000}s`, "--no-write-config", ...(environment ? ["--environment", environment] : [])]);
+    const ctl = start("controller", ["controller", "--data-dir", ctlDir, "--listen", addr, "--metrics-addr", metricsAt("127.0.0.1", metricsPort), "--ui-addr", uiPort ? `127.0.0.1:${uiPort}` : "off", "--grace", `${READY_WAIT_MS / 1000}s`, "--no-write-config", ...(environment ? ["--environment", environment] : [])]);
     const ctlDead = (): string | undefined =>
       ctl.proc.exitCode !== null ? `the controller exited (code ${ctl.proc.exitCode})${lastError(ctl.log)}; see ${ctl.log}` : undefined;
     const cfg = await waitFor("the controller", 30_000, async () => {
@@ -165,6 +191,14 @@ export async function dev(o: { hosts: string; dataDir: string; port: string; met
       return mine.filter((h) => h.status === "ready" || h.status === "cordoned" || h.status === "draining").length >= n ? res.hosts : undefined;
     }, () => ctlDead() ?? children.filter((c) => c.name !== "controller" && c.proc.exitCode !== null).map((c) => `${c.name} exited (code ${c.proc.exitCode}); see ${c.log}`)[0]);
 
+    let consoleUrl = "";
+    if (uiPort) {
+      const url = `https://127.0.0.1:${uiPort}/`;
+      consoleUrl = await signInCode(uiPort, cfg.token, cfg.ca).then(
+        (code) => `\nWeb console: ${url} (the controller's certificate is from its own CA, ${join(ctlDir, "ca.crt")})\n  sign in as the local admin, once, within 30 minutes: ${url}#/signin/${code}\n  later: sign in with the token in ${join(ctlDir, "admin.token")}\n`,
+        (e: unknown) => `\nWeb console: ${url} (no sign-in link: ${(e as Error).message}; sign in with the token in ${join(ctlDir, "admin.token")})\n`,
+      );
+    }
     console.log(
       table(
         ["ID", "HOSTNAME", "ADDRESS", "STATUS", "LABELS"],
@@ -179,7 +213,7 @@ The berth CLI is set up for it (${cfgFile}); in another terminal, try:
   npx berth host show ${hosts[0]?.id ?? "<id>"}
   npx berth cordon ${hosts[0]?.id ?? "<id>"}
   npx berth events -f
-${metricsPort ? `\nMetrics: http://127.0.0.1:${metricsPort}/metrics (controller), http://127.0.0.2:${metricsPort + 1}/metrics … (agents).\n` : ""}
+${consoleUrl}${metricsPort ? `\nMetrics: http://127.0.0.1:${metricsPort}/metrics (controller), http://127.0.0.2:${metricsPort + 1}/metrics … (agents).\n` : ""}
 Ctrl-C stops the fleet; \`npm start\` brings the same one back.`);
 
     // Stay in the foreground; report processes that die on their own.

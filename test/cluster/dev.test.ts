@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { request as httpsRequest } from "node:https";
 import { BERTH_MAIN } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
 
@@ -67,9 +68,9 @@ describe("berth dev", () => {
     return dir;
   }
 
-  function startDev(dir: string, hosts: number, port: number, metricsPort: number, env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; out: () => string } {
+  function startDev(dir: string, hosts: number, port: number, metricsPort: number, env: NodeJS.ProcessEnv = {}, uiPort?: number): { proc: ChildProcess; out: () => string } {
     let out = "";
-    const proc = spawn(process.execPath, [BERTH_MAIN, "dev", "--hosts", String(hosts), "--data-dir", join(dir, "fleet"), "--port", String(port), "--metrics-port", String(metricsPort)], {
+    const proc = spawn(process.execPath, [BERTH_MAIN, "dev", "--hosts", String(hosts), "--data-dir", join(dir, "fleet"), "--port", String(port), "--metrics-port", String(metricsPort), "--ui-port", uiPort ? String(uiPort) : "off"], {
       env: { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg"), NO_COLOR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -99,8 +100,20 @@ describe("berth dev", () => {
     const port = await freePort();
     // The controller's metrics on 127.0.0.1:P, each agent's on its own 127.0.0.x:P+1.
     const metricsPort = await freePort();
-    const first = startDev(dir, 2, port, metricsPort);
+    const uiPort = await freePort();
+    const first = startDev(dir, 2, port, metricsPort, {}, uiPort);
     await up(first, "berth dev to come up");
+    // The console's address, and a one-time sign-in link for the local admin (a code, never the token).
+    const link = new RegExp(`https://127\\.0\\.0\\.1:${uiPort}/#/signin/([A-Za-z0-9_-]+)`).exec(first.out());
+    expect(link, first.out()).not.toBeNull();
+    const admin = (await readFile(join(dir, "fleet", "controller", "admin.token"), "utf8")).trim();
+    expect(first.out()).not.toContain(admin);
+    const ca = await readFile(join(dir, "fleet", "controller", "ca.crt"), "utf8");
+    const redeem = (): Promise<{ status: number; cookie: string }> => consoleSignIn(uiPort, link![1]!, ca);
+    const signedIn = await redeem();
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.cookie).toMatch(/^__Host-berth-session=.+; Path=\/; HttpOnly; Secure; SameSite=Strict/);
+    expect((await redeem()).status).toBe(401);
     const cfg = JSON.parse(await readFile(join(dir, "xdg", "berth", "config.json"), "utf8")) as { addr: string };
     expect(cfg.addr).toBe(`127.0.0.1:${port}`);
     const hosts = cliHosts(dir);
@@ -191,8 +204,20 @@ describe("berth dev", () => {
     const dir = await fresh();
     const port = await freePort();
     const metricsPort = await freePort();
-    const first = startDev(dir, 2, port, metricsPort);
+    const uiPort = await freePort();
+    const first = startDev(dir, 2, port, metricsPort, {}, uiPort);
     await up(first, "berth dev to come up");
+    // The console's address, and a one-time sign-in link for the local admin (a code, never the token).
+    const link = new RegExp(`https://127\\.0\\.0\\.1:${uiPort}/#/signin/([A-Za-z0-9_-]+)`).exec(first.out());
+    expect(link, first.out()).not.toBeNull();
+    const admin = (await readFile(join(dir, "fleet", "controller", "admin.token"), "utf8")).trim();
+    expect(first.out()).not.toContain(admin);
+    const ca = await readFile(join(dir, "fleet", "controller", "ca.crt"), "utf8");
+    const redeem = (): Promise<{ status: number; cookie: string }> => consoleSignIn(uiPort, link![1]!, ca);
+    const signedIn = await redeem();
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.cookie).toMatch(/^__Host-berth-session=.+; Path=\/; HttpOnly; Secure; SameSite=Strict/);
+    expect((await redeem()).status).toBe(401);
     // Killed at once, as by a reboot: the hosts stay ready in the store (a slow Ctrl-C can
     // let the controller see them go down first), and dev.pid is left behind, stale.
     for (const line of processesUsing(dir)) process.kill(Number(line.split(" ")[0]), "SIGKILL");
@@ -231,3 +256,15 @@ describe("berth dev", () => {
     await waitFor(() => processesUsing(dir).length === 0, { timeoutMs: 20_000, intervalMs: 100, what: `every process of the fleet to exit; left: ${processesUsing(dir).join("; ")}` });
   });
 });
+
+/** POST /api/session with a one-time code, the controller's CA pinned. */
+function consoleSignIn(port: number, code: string, ca: string): Promise<{ status: number; cookie: string }> {
+  return new Promise((res, rej) => {
+    const req = httpsRequest({ host: "127.0.0.1", port, path: "/api/session", method: "POST", ca, headers: { "content-type": "application/json" } }, (r) => {
+      r.resume();
+      r.on("end", () => res({ status: r.statusCode ?? 0, cookie: r.headers["set-cookie"]?.[0] ?? "" }));
+    });
+    req.on("error", rej);
+    req.end(JSON.stringify({ code }));
+  });
+}

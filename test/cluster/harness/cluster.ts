@@ -18,6 +18,8 @@ export const PORT = 7420;
 /** /metrics of the controller and of every agent, each on its node's own address. */
 export const CONTROLLER_METRICS_PORT = 9464;
 export const AGENT_METRICS_PORT = 9465;
+/** The web console's port is the controller's + this. */
+export const UI_PORT_OFFSET = 1000;
 
 export interface HostJson {
   id: string;
@@ -121,6 +123,11 @@ export class Cluster {
     return `${this.topo.controllerAddr}:${this.controllerPort}`;
   }
 
+  /** The web console (reachable from the test process in loopback mode only). */
+  get uiUrl(): string {
+    return `https://${this.topo.controllerAddr}:${this.controllerPort + UI_PORT_OFFSET}/`;
+  }
+
   /** HOST:PORT on the controller's node at another port: an address for a (simulated) member of a group. */
   controllerAddrAt(port: number): string {
     return `${this.topo.controllerAddr}:${port}`;
@@ -180,6 +187,9 @@ export class Cluster {
       // Its own address, never the default 127.0.0.1: in loopback mode every node shares one loopback.
       "--metrics-addr",
       `${this.topo.controllerAddr}:${CONTROLLER_METRICS_PORT}`,
+      // The web console likewise, at the gRPC port + 1000: a second member started on this node (another port) gets its own.
+      "--ui-addr",
+      `${this.topo.controllerAddr}:${this.controllerPort + UI_PORT_OFFSET}`,
       "--no-write-config",
       ...(o.args ?? []),
     ]);

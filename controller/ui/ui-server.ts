@@ -1,0 +1,447 @@
+/**
+ * The web console: an HTTPS server of its own (`--ui-addr`) with the controller's
+ * certificate, serving the built page (dist/ui) and a small JSON + server-sent
+ * events API. Every API call reaches the operator API's own handlers through
+ * bridge.ts with the signed-in user's token: the role is checked there again on
+ * every call, input is validated as for the CLI, mutating calls are audited there.
+ * This file only adds what a browser needs: the session cookie, CSRF checks,
+ * security headers, and SSE framing.
+ */
+import { createServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { basename, extname, join, resolve } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { stringify as toYaml } from "yaml";
+import type { OperatorServiceHandlers } from "../../shared/gen/berth/v1/OperatorService.js";
+import type { Logger } from "../../shared/log/logger.js";
+import { formatHostPort, type HostPort } from "../../shared/addr.js";
+import type { AuditLog } from "../audit/audit-log.js";
+import { callUnary, CallError, openStream, type Caller } from "./bridge.js";
+import { checkMutation, clearedCookie, csrfTokenFor, CSRF_HEADER, sessionCookie, SignInCodes, tokenFromCookie } from "./session.js";
+import { parseEventsQuery, parseHostAction, parseLogsQuery, parseName, parseRolloutAction, parseSignIn, UiInputError } from "./api-input.js";
+import { USAGE_SAMPLE_MS, UsageHistory, type UsageIn } from "./usage-history.js";
+
+export type ConsoleHandlers = Pick<
+  OperatorServiceHandlers,
+  "WhoAmI" | "ListHosts" | "GetHost" | "Cordon" | "Uncordon" | "Drain" | "ListServices" | "GetService" | "GetRollout" | "RolloutControl" | "WatchRollout" | "ListEvents" | "WatchEvents" | "ListAudit" | "Logs" | "ResumeFailover"
+>;
+
+export interface UiServerOptions {
+  addr: HostPort;
+  certPem: string;
+  keyPem: string;
+  handlers: ConsoleHandlers;
+  log: Logger;
+  now: () => number;
+  /** Refusals before any handler (no session, bad CSRF token) are audited here. */
+  audit?: AuditLog;
+  /** Every host's latest usage, sampled for sparklines. */
+  usage: () => ReadonlyMap<string, UsageIn | null | undefined>;
+  /** The built page. @default dist/ui next to this build */
+  staticDir?: string;
+}
+
+export interface UiServer {
+  address: HostPort;
+  /** A one-time sign-in code for `token` (berth dev prints a link with it). */
+  signInCode(token: string): string;
+  close(): Promise<void>;
+}
+
+export class UiListenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UiListenError";
+  }
+}
+
+/** dist/ui: this file runs from dist/controller/ui/ once built, or from controller/ui/ under tsx. */
+export function defaultStaticDir(): string {
+  const up = resolve(import.meta.dirname, "..", "..");
+  return basename(up) === "dist" ? join(up, "ui") : join(up, "dist", "ui");
+}
+
+/**
+ * Nothing but this origin: no inline script or style, no frames, no other host —
+ * the console works on an air-gapped network and an injected string cannot run.
+ */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const SECURITY_HEADERS: Record<string, string> = {
+  "content-security-policy": CONTENT_SECURITY_POLICY,
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-resource-policy": "same-origin",
+};
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".json": "application/json",
+};
+
+const MAX_BODY_BYTES = 64 * 1024;
+/** A comment line on every open event stream this often: proxies and browsers see it alive. */
+const SSE_KEEPALIVE_MS = 15_000;
+
+const HTTP_OF: Partial<Record<grpc.status, number>> = {
+  [grpc.status.INVALID_ARGUMENT]: 400,
+  [grpc.status.UNAUTHENTICATED]: 401,
+  [grpc.status.PERMISSION_DENIED]: 403,
+  [grpc.status.NOT_FOUND]: 404,
+  [grpc.status.FAILED_PRECONDITION]: 409,
+  [grpc.status.ABORTED]: 409,
+  [grpc.status.ALREADY_EXISTS]: 409,
+  [grpc.status.RESOURCE_EXHAUSTED]: 429,
+  [grpc.status.UNAVAILABLE]: 503,
+  [grpc.status.DEADLINE_EXCEEDED]: 504,
+};
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+async function loadStatic(dir: string): Promise<Map<string, { body: Buffer; type: string }>> {
+  const files = new Map<string, { body: Buffer; type: string }>();
+  if (!existsSync(dir)) return files;
+  const walk = async (d: string, prefix: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      if (e.isDirectory()) await walk(join(d, e.name), `${prefix}${e.name}/`);
+      else files.set(`/${prefix}${e.name}`, { body: await readFile(join(d, e.name)), type: TYPES[extname(e.name)] ?? "application/octet-stream" });
+    }
+  };
+  await walk(dir, "");
+  return files;
+}
+
+function readBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((res, rej) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        rej(new HttpError(413, `a request body of at most ${MAX_BODY_BYTES} bytes`));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      if (text === "") return res({});
+      try {
+        res(JSON.parse(text) as unknown);
+      } catch {
+        rej(new HttpError(400, "the body is not JSON"));
+      }
+    });
+    req.on("error", rej);
+  });
+}
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+export async function serveUi(o: UiServerOptions): Promise<UiServer> {
+  const h = o.handlers;
+  const files = await loadStatic(o.staticDir ?? defaultStaticDir());
+  if (!files.has("/index.html")) o.log.warn({ dir: o.staticDir ?? defaultStaticDir() }, "the web console's page is not built (npm run build): only its API is served");
+  const codes = new SignInCodes(o.now);
+  const history = new UsageHistory();
+  history.record(o.now(), o.usage());
+  const sampler = setInterval(() => history.record(o.now(), o.usage()), USAGE_SAMPLE_MS);
+  sampler.unref();
+  const streams = new Set<() => void>();
+
+  const send = (res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void => {
+    if (res.headersSent) return;
+    res.writeHead(status, { ...SECURITY_HEADERS, "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...extra });
+    res.end(JSON.stringify(body));
+  };
+
+  const fail = (res: ServerResponse, err: unknown): void => {
+    if (err instanceof CallError) return send(res, HTTP_OF[err.code] ?? 500, { error: err.details, code: grpc.status[err.code] });
+    if (err instanceof UiInputError) return send(res, 400, { error: err.message, code: "INVALID_ARGUMENT" });
+    if (err instanceof HttpError) return send(res, err.status, { error: err.message });
+    o.log.error({ err }, "web console call failed");
+    send(res, 500, { error: "internal error (see the controller log)" });
+  };
+
+  const callerOf = (req: IncomingMessage): Caller => {
+    const token = tokenFromCookie(header(req, "cookie"));
+    if (!token) throw new CallError(grpc.status.UNAUTHENTICATED, "not signed in");
+    return { token, peer: `console:${req.socket.remoteAddress ?? "?"}:${req.socket.remotePort ?? 0}` };
+  };
+
+  /** A refusal no handler saw (CSRF): audited like the handlers' own, under the caller's token when it is valid. */
+  const auditRefusal = async (req: IncomingMessage, who: Caller, method: string, error: string): Promise<void> => {
+    if (!o.audit) return;
+    const me = await callUnary(h.WhoAmI, {}, who).catch(() => undefined);
+    await o.audit
+      .append({ tokenId: me?.token_id ?? "", role: me?.role ?? "", method: `console ${method}`, request: "", code: grpc.status.PERMISSION_DENIED, error, peer: who.peer })
+      .catch((err: unknown) => o.log.error({ err }, "writing the audit log failed"));
+    void req;
+  };
+
+  /** Checks a mutating call's CSRF token, origin and type before any handler runs. */
+  const mutation = async (req: IncomingMessage, method: string): Promise<Caller> => {
+    const who = callerOf(req);
+    const why = checkMutation({ method: req.method ?? "", host: header(req, "host"), origin: header(req, "origin"), csrf: header(req, CSRF_HEADER), contentType: header(req, "content-type") }, who.token);
+    if (why) {
+      await auditRefusal(req, who, method, why);
+      throw new HttpError(403, why);
+    }
+    return who;
+  };
+
+  const session = async (token: string, peer: string): Promise<Record<string, string>> => {
+    const me = await callUnary(h.WhoAmI, {}, { token, peer });
+    if (me.role !== "viewer" && me.role !== "operator" && me.role !== "admin") throw new CallError(grpc.status.PERMISSION_DENIED, `a ${me.role} token cannot sign in to the console: use a viewer, operator or admin token`);
+    return { token_id: me.token_id ?? "", role: me.role ?? "", csrf: csrfTokenFor(token) };
+  };
+
+  const hostsWithHistory = async (who: Caller) => {
+    const r = await callUnary(h.ListHosts, {}, who);
+    return { ...r, hosts: (r.hosts ?? []).map((x) => ({ ...x, usage_history: history.of(x.id ?? "") })) };
+  };
+
+  const rollouts = async (who: Caller, names: string[]) =>
+    (await Promise.all(names.map((name) => callUnary(h.GetRollout, { name }, who).catch(() => undefined)))).filter((r) => r?.exists === true);
+
+  /** An event stream: each message a `data:` line, its `id:` what a reconnect resumes after. */
+  const sse = <Res>(req: IncomingMessage, res: ServerResponse, start: (sink: { data(m: Res): boolean; end(err?: CallError): void }) => { cancel(): void; drain(): void }, idOf?: (m: Res) => string): void => {
+    let began = false;
+    const begin = (): void => {
+      if (began) return;
+      began = true;
+      // Retry after 2 s when the controller goes away (a restart): the page reconnects by itself.
+      res.writeHead(200, { ...SECURITY_HEADERS, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" });
+      res.write("retry: 2000\n\n");
+    };
+    // Set below; stop() may run before (the handler can end the stream at once).
+    const open: { stream?: { cancel(): void; drain(): void }; keepalive?: NodeJS.Timeout } = {};
+    const stop = (): void => {
+      clearInterval(open.keepalive);
+      streams.delete(stop);
+      open.stream?.cancel();
+      if (!res.writableEnded) res.end();
+    };
+    streams.add(stop);
+    open.stream = start({
+      data(m) {
+        begin();
+        const id = idOf?.(m);
+        return res.write(`${id ? `id: ${id}\n` : ""}data: ${JSON.stringify(m)}\n\n`);
+      },
+      end(err) {
+        if (err && !began) {
+          // Refused before anything was sent (not signed in, no such service): a plain HTTP error, which EventSource does not retry.
+          fail(res, err);
+        } else if (err) {
+          res.write(`event: failed\ndata: ${JSON.stringify({ error: err.details, code: grpc.status[err.code] })}\n\n`);
+        }
+        stop();
+      },
+    });
+    // A stream that has nothing to say yet still answers, so the page knows it is connected.
+    const opened = setTimeout(() => {
+      if (!res.writableEnded) {
+        begin();
+        res.write(": open\n\n");
+      }
+    }, 300);
+    opened.unref();
+    open.keepalive = setInterval(() => {
+      if (res.writableEnded) clearInterval(open.keepalive);
+      else if (began) res.write(": keepalive\n\n");
+    }, SSE_KEEPALIVE_MS);
+    open.keepalive.unref();
+    res.on("drain", () => open.stream?.drain());
+    req.on("close", stop);
+  };
+
+  type Route = (req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, url: URL) => Promise<void>;
+  const routes: [string, RegExp, Route][] = [
+    ["GET", /^\/api\/session$/, async (req, res) => {
+      const who = callerOf(req);
+      send(res, 200, await session(who.token, who.peer));
+    }],
+    ["POST", /^\/api\/session$/, async (req, res) => {
+      // Sign-in: no session yet, so no CSRF token; JSON and this origin only, so no other site can sign a browser in.
+      const origin = header(req, "origin");
+      if (origin !== undefined && origin !== `https://${header(req, "host") ?? ""}`) throw new HttpError(403, "sign in from the console's own page");
+      if (!/^application\/json\b/i.test(header(req, "content-type") ?? "")) throw new HttpError(400, "sign in with application/json");
+      const input = parseSignIn(await readBody(req));
+      const peer = `console:${req.socket.remoteAddress ?? "?"}`;
+      let token: string;
+      if ("code" in input) {
+        const t = codes.redeem(input.code);
+        if (!t) throw new CallError(grpc.status.UNAUTHENTICATED, "this sign-in link was used already or has expired: sign in with a token");
+        token = t;
+      } else token = input.token;
+      const s = await session(token, peer);
+      o.log.info({ token: s.token_id, role: s.role, peer }, "console sign-in");
+      send(res, 200, s, { "set-cookie": sessionCookie(token) });
+    }],
+    ["DELETE", /^\/api\/session$/, async (req, res) => {
+      await mutation(req, "SignOut");
+      send(res, 200, {}, { "set-cookie": clearedCookie() });
+    }],
+    ["POST", /^\/api\/signin-codes$/, async (req, res) => {
+      // For `berth dev`: a bearer token (never the cookie) buys a one-time code for itself.
+      const m = /^Bearer (\S+)$/.exec(header(req, "authorization") ?? "");
+      if (!m) throw new CallError(grpc.status.UNAUTHENTICATED, "send the token as Authorization: Bearer");
+      await session(m[1]!, `console:${req.socket.remoteAddress ?? "?"}`);
+      send(res, 200, { code: codes.issue(m[1]!) });
+    }],
+    ["GET", /^\/api\/overview$/, async (req, res) => {
+      const who = callerOf(req);
+      const [hosts, services, events] = await Promise.all([callUnary(h.ListHosts, {}, who), callUnary(h.ListServices, {}, who), callUnary(h.ListEvents, { limit: 200, host: "", service: "" }, who)]);
+      send(res, 200, { hosts, services, rollouts: await rollouts(who, (services.services ?? []).map((s) => s.name ?? "")), events: events.events });
+    }],
+    ["GET", /^\/api\/hosts$/, async (req, res) => {
+      send(res, 200, await hostsWithHistory(callerOf(req)));
+    }],
+    ["GET", /^\/api\/hosts\/([^/]+)$/, async (req, res, m) => {
+      const who = callerOf(req);
+      const id = parseName(decodeURIComponent(m[1]!), "host");
+      const host = await callUnary(h.GetHost, { id }, who);
+      const events = await callUnary(h.ListEvents, { limit: 100, host: host.id ?? "", service: "" }, who);
+      send(res, 200, { host: { ...host, usage_history: history.of(host.id ?? "") }, events: events.events });
+    }],
+    ["POST", /^\/api\/hosts\/([^/]+)\/([a-z]+)$/, async (req, res, m) => {
+      const action = parseHostAction(m[2]!);
+      const who = await mutation(req, action);
+      const id = parseName(decodeURIComponent(m[1]!), "host");
+      const handler = action === "cordon" ? h.Cordon : action === "uncordon" ? h.Uncordon : h.Drain;
+      send(res, 200, await callUnary(handler, { id }, who));
+    }],
+    ["GET", /^\/api\/services$/, async (req, res) => {
+      send(res, 200, await callUnary(h.ListServices, {}, callerOf(req)));
+    }],
+    ["GET", /^\/api\/services\/([^/]+)$/, async (req, res, m) => {
+      const who = callerOf(req);
+      const name = parseName(decodeURIComponent(m[1]!), "service");
+      const status = await callUnary(h.GetService, { name }, who);
+      const [rollout, events] = await Promise.all([callUnary(h.GetRollout, { name }, who).catch(() => null), callUnary(h.ListEvents, { limit: 500, host: "", service: name }, who)]);
+      const spec = JSON.parse(status.spec_json || "null") as unknown;
+      send(res, 200, { status, spec_yaml: spec === null ? "" : toYaml(spec), rollout, events: events.events });
+    }],
+    ["POST", /^\/api\/services\/([^/]+)\/rollout$/, async (req, res, m) => {
+      const who = await mutation(req, "RolloutControl");
+      const name = parseName(decodeURIComponent(m[1]!), "service");
+      const { action } = parseRolloutAction(await readBody(req));
+      send(res, 200, await callUnary(h.RolloutControl, { service: name, action }, who));
+    }],
+    ["GET", /^\/api\/rollouts$/, async (req, res) => {
+      const who = callerOf(req);
+      const services = await callUnary(h.ListServices, {}, who);
+      send(res, 200, { rollouts: await rollouts(who, (services.services ?? []).map((s) => s.name ?? "")) });
+    }],
+    ["GET", /^\/api\/events$/, async (req, res, _m, url) => {
+      const q = parseEventsQuery(url.searchParams);
+      const r = await callUnary(h.ListEvents, { limit: q.limit, host: q.host, service: q.service }, callerOf(req));
+      send(res, 200, { events: q.type ? (r.events ?? []).filter((e) => e.type === q.type || (e.type ?? "").startsWith(`${q.type}.`)) : r.events });
+    }],
+    ["GET", /^\/api\/audit$/, async (req, res) => {
+      send(res, 200, await callUnary(h.ListAudit, { since_ms: 0, limit: 500 }, callerOf(req)));
+    }],
+    ["POST", /^\/api\/failover\/resume$/, async (req, res) => {
+      send(res, 200, await callUnary(h.ResumeFailover, {}, await mutation(req, "ResumeFailover")));
+    }],
+    ["GET", /^\/api\/watch\/events$/, async (req, res, _m, url) => {
+      const who = callerOf(req);
+      const q = parseEventsQuery(url.searchParams);
+      // A reconnect resumes after the last event it saw; a first connect starts at the newest event.
+      const last = Number(header(req, "last-event-id") ?? "");
+      let after = Number.isInteger(last) && last > 0 ? last : q.after_seq;
+      if (after === 0) after = Number((await callUnary(h.ListEvents, { limit: 1, host: "", service: "" }, who)).events?.[0]?.seq ?? 0);
+      sse(req, res, (sink) => openStream(h.WatchEvents, { after_seq: after, host: q.host, service: q.service }, who, sink), (e: { seq?: unknown }) => String(e.seq ?? ""));
+    }],
+    ["GET", /^\/api\/watch\/rollout\/([^/]+)$/, async (req, res, m) => {
+      const who = callerOf(req);
+      const name = parseName(decodeURIComponent(m[1]!), "service");
+      sse(req, res, (sink) => openStream(h.WatchRollout, { name }, who, sink));
+    }],
+    ["GET", /^\/api\/watch\/logs\/([^/]+)$/, async (req, res, m, url) => {
+      const who = callerOf(req);
+      const q = parseLogsQuery(decodeURIComponent(m[1]!), url.searchParams);
+      sse(req, res, (sink) => openStream(h.Logs, { service: q.service, host: q.host, install: false, follow: true, tail: q.tail }, who, sink));
+    }],
+  ];
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "https://console.invalid");
+    const path = url.pathname;
+    if (path.startsWith("/api/")) {
+      let allowed = false;
+      for (const [method, re, route] of routes) {
+        const m = re.exec(path);
+        if (!m) continue;
+        allowed = true;
+        if (method !== req.method) continue;
+        return route(req, res, m, url);
+      }
+      throw new HttpError(allowed ? 405 : 404, allowed ? `${req.method ?? ""} is not allowed here` : `no such API: ${path.slice(0, 100)}`);
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "the page is read-only");
+    // The page routes in its URL's fragment (#/hosts): every other path is a file of the build.
+    const f = files.get(path === "/" ? "/index.html" : path);
+    if (!f) {
+      res.writeHead(404, { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8" });
+      res.end(files.size ? "not found\n" : "the web console is not built: run npm run build\n");
+      return;
+    }
+    // Built assets carry a content hash in their name: cached for good; the page itself never.
+    const cache = path.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "no-cache";
+    res.writeHead(200, { ...SECURITY_HEADERS, "content-type": f.type, "content-length": String(f.body.length), "cache-control": cache });
+    res.end(req.method === "HEAD" ? undefined : f.body);
+  };
+
+  const server: Server = createServer({ cert: o.certPem, key: o.keyPem, minVersion: "TLSv1.2" }, (req, res) => {
+    handle(req, res).catch((err: unknown) => fail(res, err));
+  });
+  // An open event stream is a long request: no timeout cuts it.
+  server.requestTimeout = 0;
+  server.headersTimeout = 30_000;
+  await new Promise<void>((res, rej) => {
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      rej(new UiListenError(`cannot serve the web console on ${formatHostPort(o.addr)}: ${e.code === "EADDRINUSE" ? "the address is in use" : e.message}`)),
+    );
+    server.listen(o.addr.port, o.addr.host, () => res());
+  }).catch((e: unknown) => {
+    clearInterval(sampler);
+    throw e;
+  });
+  const a = server.address();
+  const address = typeof a === "object" && a ? { host: o.addr.host, port: a.port } : o.addr;
+  o.log.info({ addr: formatHostPort(address) }, "web console listening");
+  return {
+    address,
+    signInCode: (token) => codes.issue(token),
+    async close() {
+      clearInterval(sampler);
+      for (const stop of [...streams]) stop();
+      await new Promise<void>((res) => {
+        server.close(() => res());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
