@@ -49,7 +49,14 @@ import { ExecRouter } from "./member/api/exec-router.js";
 import { auditOrphanedExecs, execHandlers } from "./member/api/exec-handler.js";
 import { requestArrivalInterceptor } from "./member/api/request-deadline.js";
 import { bindGrpcServer, newGrpcServer, shutdownGrpcServer } from "./member/grpc-server.js";
-import { SoleLeader, type Leadership } from "./leader/leadership.js";
+import { ElectedLeader, SoleLeader, type Leadership } from "./leader/leadership.js";
+import { EtcdStore } from "./store/etcd-store.js";
+import { Election } from "./store/election.js";
+import { EtcdGroup, LEADER_KEY, type GroupView, type MemberRecord } from "./member/group.js";
+import { controllersHandlers } from "./member/api/controllers-handler.js";
+import { ObservedShare } from "./member/observed-share.js";
+import type { ObservedInstance } from "./services/records.js";
+import { encodeRecord } from "./store/record.js";
 import { serveUi, type UiServer } from "./ui/ui-server.js";
 import { startLeading, type LeaderRun } from "./leader/leader.js";
 
@@ -122,6 +129,16 @@ export interface ControllerOptions {
   uiAddr?: HostPort | null;
   /** The built console page. @default dist/ui */
   uiStaticDir?: string;
+  /**
+   * The host:port other members, agents and operators reach this member at, as
+   * `berth controllers` shows it. @default the address bound
+   */
+  advertise?: HostPort;
+  /**
+   * The leader election's lease in a group on etcd: a leader killed without a word is
+   * succeeded within it. @default 3000
+   */
+  leaseMs?: number;
 }
 
 export interface ControllerHandle {
@@ -238,6 +255,26 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       { heartbeatIntervalMs },
     );
     loop.onCommitted((evs) => metrics.reconciled(evs));
+    // In a group, what hosts report reaches every member (the leader decides from it), and
+    // views on a member that does not lead follow the leader's decisions.
+    const observedShare =
+      opts.member === undefined
+        ? undefined
+        : new ObservedShare({
+            store,
+            observed: loop.observed,
+            holds: (h) => registry.live.get(h)?.send !== undefined,
+            onChange: () => {
+              loop.kick();
+              loop.notifyViews();
+            },
+            log,
+          });
+    if (observedShare) {
+      await observedShare.follow();
+      stops.push(() => observedShare.close());
+      stops.push(state.onChange(() => loop.notifyViews()));
+    }
     const execs = new ExecRouter(undefined, now());
 
     let adminToken: string | undefined;
@@ -248,13 +285,23 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       await events.append({ type: "token.created", message: `bootstrap admin token ${minted.record.id} created` });
     }
 
-    const leadership: Leadership = opts.leadership ?? new SoleLeader();
+    // A member of a group on etcd campaigns for leadership; a lone controller leads.
+    const election = opts.member !== undefined && store instanceof EtcdStore && !opts.leadership ? new Election({ store, memberId: opts.member, ttlMs: opts.leaseMs ?? 3000 }) : undefined;
+    const leadership: Leadership = opts.leadership ?? (election ? new ElectedLeader({ election, log, now }) : new SoleLeader(now));
+    // Which member holds each host's stream: this one's own, the others' from their reports.
+    const freshMs = 3 * reportMs;
+    const selfId = (): string => opts.member ?? self.id;
+    const memberOf = (hostId: string): string => (registry.live.get(hostId)?.send ? selfId() : (reports?.holders(freshMs).byHost.get(hostId) ?? ""));
+    const agentsOf = (member: string): number => (member === selfId() ? [...registry.live.values()].filter((l) => l.send).length : (reports?.holders(freshMs).counts.get(member) ?? 0));
+    // Filled in once bound: the address is known then.
+    const self: MemberRecord = { id: opts.member ?? "", address: "", startedAtMs: now() };
+    let group: GroupView | undefined;
     let term: LeaderRun | undefined;
     const protos = loadProtos();
     const grpcServer = newGrpcServer(opts, [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, artifacts, logs, events, metrics, execs }),
+      agentServiceHandlers({ registry, tokens, ca, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, ...(observedShare ? { publishObserved: (o: ObservedInstance) => observedShare.publish(o) } : {}), artifacts, logs, events, metrics, execs }),
     );
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
@@ -274,7 +321,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     audit.start((err) => log.error({ err }, "writing aggregated refusals to the audit log failed"));
     const orphaned = await auditOrphanedExecs(audit, now());
     if (orphaned) log.warn({ sessions: orphaned }, "exec sessions cut by the last controller stop are recorded as ended");
-    const opDeps = { registry, tokens, events, store, log, now, serviceOf, failoverState, resumeFailover, audit, environment: opts.environment ?? "" };
+    const opDeps = { registry, tokens, events, store, log, now, serviceOf, memberOf, failoverState, resumeFailover, audit, environment: opts.environment ?? "" };
     const lbs = new LbAppliedBook(now);
     const operatorHandlers = {
       ...operatorServiceHandlers(opDeps),
@@ -288,6 +335,17 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         service: (name) => serviceOrNotFound(state, name),
       }),
       ...execHandlers({ ...opDeps, state, execs }),
+      ...controllersHandlers({
+        ...opDeps,
+        get self() {
+          return self;
+        },
+        get group() {
+          return group;
+        },
+        leadership,
+        agentsOf,
+      }),
     };
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, operatorHandlers);
     const ips = [...new Set([opts.listen.host, ...(opts.uiAddr ? [opts.uiAddr.host] : [])])].filter((h) => h !== "0.0.0.0" && h !== "::");
@@ -334,15 +392,31 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       }
     }
     await events.append({ type: "controller.started", message: `controller started on ${formatHostPort(address)}` });
+    self.address = formatHostPort(opts.advertise ?? address);
+    if (self.id === "") self.id = self.address;
+    if (election && store instanceof EtcdStore) {
+      const g = new EtcdGroup({ etcd: store, self, ttlMs, leader: () => election.leader(), log });
+      await g.register();
+      stops.push(() => g.close());
+      group = g;
+    }
     // Leading starts once agents can reach us: the term's grace period (one TTL, or
     // graceMs) runs from now, not from the process start — keys, the audit log and the
     // bind before this take seconds on a loaded host, and agents (whose reconnect backoff
     // is capped at TTL/2 for this) reconnecting within it must not be declared down and
     // have their instances replaced while they still run them.
-    await leadership.run(() => {
+    await leadership.run((ctx) => {
       leadingSinceMono = mono();
-      term = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: opts.graceMs, liveness: () => livenessInput(registry.all(), heard()) });
-      return term;
+      // Who leads and since when, for `berth controllers` on the other members — a decision like any other, guarded.
+      if (ctx.writes) void ctx.writes.put(LEADER_KEY, encodeRecord({ member: selfId(), sinceMs: now() })).catch((err: unknown) => log.warn({ err }, "recording the leadership failed"));
+      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: opts.graceMs, liveness: () => livenessInput(registry.all(), heard()), via: ctx.writes });
+      term = run;
+      return {
+        stop: async () => {
+          if (term === run) term = undefined;
+          await run.stop();
+        },
+      };
     });
     if (opts.member !== undefined) {
       const reporter = new LivenessReporter({ store, registry, member: opts.member, mono, reportMs, log });

@@ -8,6 +8,7 @@ export function registerDev(program: Command): void {
     .command("dev")
     .description("run a local fleet: a controller and N agents on this machine (127.0.0.2 …)")
     .option("--hosts <n>", "how many agents", "3")
+    .option("--controllers <n>", "1: one controller on LevelDB; 3 (or 5): a controller group on a local etcd cluster of as many members (Debian's etcd-server)", "1")
     .option("--data-dir <dir>", "where everything is kept", ".berth")
     .option("--port <port>", "the controller's port on 127.0.0.1", String(DEFAULT_PORT))
     .option("--metrics-port <port>", 'the controller serves /metrics on 127.0.0.1:PORT, each agent on its own 127.0.0.x:PORT+1 ("off" disables)', "9464")
@@ -18,7 +19,7 @@ export function registerDev(program: Command): void {
       "after",
       "\nCtrl-C, SIGINT or SIGTERM stops every process it started. One fleet per --data-dir: while one runs\n" +
         "(its pid is in <data-dir>/dev.pid), another `berth dev` on that dir exits with code 1, naming it.\n" +
-        "\nExample:\n  berth dev --hosts 5\n  # in another terminal:\n  berth hosts\n  curl -s http://127.0.0.1:9464/metrics | grep ^berth_hosts",
+        "\nExample:\n  berth dev --hosts 5\n  berth dev --controllers 3 --hosts 5   # a group on etcd: controllers on ports 7420-7422, etcd on 127.0.0.1:22379-22381\n  # in another terminal:\n  berth hosts\n  curl -s http://127.0.0.1:9464/metrics | grep ^berth_hosts",
     )
     .action(lazy(() => import("../run/dev.js"), (m) => m.dev));
 }

@@ -3,6 +3,7 @@ import { environmentFlag } from "../environment.js";
 import type { Command } from "commander";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { hostname } from "node:os";
 import { LineCounter, parseDocument, isMap, isScalar } from "yaml";
 import { parseMemberList } from "../../shared/members.js";
 import { parseHostPort, formatHostPort } from "../../shared/addr.js";
@@ -129,7 +130,7 @@ export async function readAgentFile(path: string): Promise<AgentFileConfig> {
   return out;
 }
 
-export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; uiAddr: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string; environment?: string }): Promise<void> {
+export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; name?: string; advertise?: string; lease: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; uiAddr: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string; environment?: string }): Promise<void> {
   // Everything the controller writes is its own: the store (LevelDB makes its files
   // with the default mode), artifacts, the CA's copy. Nothing readable by other users.
   process.umask(0o077);
@@ -142,6 +143,9 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
   const metrics = metricsAddr(o.metricsAddr);
   const environment = environmentFlag(o.environment);
   const uiAddr = o.uiAddr === "off" ? null : addr("--ui-addr", o.uiAddr);
+  const leaseMs = parseDurationFlag("--lease", o.lease, { minMs: 2000, max: FLAG_LIMITS.hostTtl });
+  if (o.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(o.name)) throw new CliError(`--name ${JSON.stringify(o.name)}: expected up to 128 letters, digits, '.', '_', ':' or '-'`, EXIT.usage);
+  const advertise = o.advertise === undefined ? undefined : addr("--advertise", o.advertise);
   const { ListenError, startController } = await import("../../controller/server.js");
   const { parseStoreLocation, StoreConfigError } = await import("../../controller/store/open.js");
   const { EtcdUnavailableError } = await import("../../controller/store/etcd-store.js");
@@ -157,6 +161,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
   };
   const etcdTls = { ...(o.etcdCa ? { caFile: resolve(o.etcdCa) } : {}), ...(o.etcdCert ? { certFile: resolve(o.etcdCert) } : {}), ...(o.etcdKey ? { keyFile: resolve(o.etcdKey) } : {}) };
   let store: string | undefined;
+  let member: string | undefined;
   if (o.store !== undefined) {
     // Checked before anything is created: a typo in --store changes nothing on disk.
     let where: ReturnType<typeof parseStoreLocation>;
@@ -167,8 +172,10 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
     }
     // A path is resolved here, so the controller's messages name the absolute dir.
     store = where.kind === "level" ? resolve(where.dir) : o.store;
+    // On etcd this controller is a member of a group: it campaigns for leadership, and registers under its name.
+    if (where.kind === "etcd") member = o.name ?? formatHostPort(advertise ?? (listen.host === "0.0.0.0" || listen.host === "::" ? { host: hostname(), port: listen.port } : listen));
   }
-  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, uiAddr, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile), environment }).catch(startFailure);
+  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, ...(member !== undefined ? { member, leaseMs } : {}), ...(advertise ? { advertise } : {}), heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, uiAddr, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile), environment }).catch(startFailure);
   if (c.adminToken) {
     // The token itself never goes to stdout or stderr: a daemon's output ends in a
     // journal or a log file that others may read. It is in a 0600 file and, for this

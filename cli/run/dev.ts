@@ -5,6 +5,11 @@
  * process it started. Run it again and the same fleet comes back: the store and
  * every agent's identity are kept in ./.berth/.
  *
+ * `--controllers 3`: a controller group instead — a local etcd cluster of 3 members
+ * (Debian's /usr/bin/etcd; BERTH_ETCD names another) on 127.0.0.1, 3 controllers on
+ * it (ports PORT…PORT+2) sharing one secrets key, and agents and the CLI given every
+ * member. Ctrl-C stops agents, then controllers, then etcd.
+ *
  * Metrics: each agent has an address of its own (127.0.0.2 …), so all of them
  * serve /metrics on one port, the controller's metrics port + 1, each on its
  * own address — no port per agent to hand out or remember.
@@ -12,7 +17,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { request as httpsRequest } from "node:https";
 import { createWriteStream, existsSync, readFileSync } from "node:fs";
-import { chmod, mkdir, readFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { call, connect, type Api } from "../client.js";
 import { writeConfigFile } from "../config.js";
@@ -82,12 +88,20 @@ function signInCode(uiPort: number, token: string, ca: string): Promise<string> 
   });
 }
 
-export async function dev(o: { hosts: string; dataDir: string; port: string; metricsPort: string; uiPort: string; logLevel: string; environment?: string }): Promise<void> {
+/** etcd's client port of member i of a dev group; its peer port is 10 above. */
+const ETCD_CLIENT_PORT = 22379;
+const ETCD_INSTALL = "sudo apt-get install etcd-server";
+
+export async function dev(o: { hosts: string; controllers: string; dataDir: string; port: string; metricsPort: string; uiPort: string; logLevel: string; environment?: string }): Promise<void> {
   const environment = environmentFlag(o.environment);
+  const nc = Number(o.controllers);
+  if (![1, 3, 5].includes(nc)) throw new CliError(`--controllers ${o.controllers}: expected 1, 3 or 5 (a group needs an odd number for etcd's quorum)`, EXIT.usage);
+  const etcdBin = process.env.BERTH_ETCD ?? "/usr/bin/etcd";
+  if (nc > 1 && !existsSync(etcdBin)) throw new CliError(`--controllers ${nc}: a controller group runs on etcd, and ${etcdBin} is missing`, EXIT.unavailable, `install it with: ${ETCD_INSTALL} (no service needs to run: berth dev starts its own members)`);
   const n = Number(o.hosts);
   if (!Number.isInteger(n) || n < 1 || n > 250) throw new CliError(`--hosts ${o.hosts}: expected a whole number from 1 to 250`, EXIT.usage);
   const port = Number(o.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`--port ${o.port}: expected 1–65535`, EXIT.usage);
+  if (!Number.isInteger(port) || port < 1 || port + nc - 1 > 65535) throw new CliError(`--port ${o.port}: expected 1–${65536 - nc}`, EXIT.usage);
   const metricsPort = o.metricsPort === "off" ? 0 : Number(o.metricsPort);
   if (o.metricsPort !== "off" && (!Number.isInteger(metricsPort) || metricsPort < 1 || metricsPort > 65534)) {
     throw new CliError(`--metrics-port ${o.metricsPort}: expected 1–65534, or off`, EXIT.usage);
@@ -102,7 +116,9 @@ export async function dev(o: { hosts: string; dataDir: string; port: string; met
   await mkdir(logs, { recursive: true, mode: 0o700 });
   await chmod(root, 0o700);
   await chmod(logs, 0o700);
-  const addr = `127.0.0.1:${port}`;
+  // Every member, as agents and the CLI take them: "127.0.0.1:7420,127.0.0.1:7421,…".
+  const ctlAddrs = Array.from({ length: nc }, (_, i) => `127.0.0.1:${port + i}`);
+  const addr = ctlAddrs.join(",");
   // Before anything starts: a second `npm start` says which fleet runs and stops.
   let release: () => Promise<void>;
   try {
@@ -114,10 +130,11 @@ export async function dev(o: { hosts: string; dataDir: string; port: string; met
   const children: Child[] = [];
   const self = berthCommand();
 
-  const start = (name: string, args: string[], env: NodeJS.ProcessEnv = {}): Child => {
+  const start = (name: string, args: string[], env: NodeJS.ProcessEnv = {}): Child => startRaw(name, self[0]!, [...self.slice(1), ...args, "--log-level", o.logLevel], env);
+  const startRaw = (name: string, bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Child => {
     const log = join(logs, `${name}.log`);
     const out = createWriteStream(log, { flags: "a", mode: 0o600 });
-    const proc = spawn(self[0]!, [...self.slice(1), ...args, "--log-level", o.logLevel], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     proc.stdout.pipe(out);
     proc.stderr.pipe(out);
     const exited = new Promise<number | null>((res) => proc.once("exit", (code) => res(code)));
@@ -129,10 +146,11 @@ export async function dev(o: { hosts: string; dataDir: string; port: string; met
   let stopping = false;
   const stopAll = async (): Promise<void> => {
     stopping = true;
-    // Agents first, so the controller does not record them as lost on the way out.
-    const agents = children.filter((c) => c.name !== "controller");
-    const ctl = children.filter((c) => c.name === "controller");
-    for (const group of [agents, ctl]) {
+    // Agents first, so the controller does not record them as lost on the way out; etcd last.
+    const agents = children.filter((c) => c.name.startsWith("host-"));
+    const ctl = children.filter((c) => c.name.startsWith("controller"));
+    const etcd = children.filter((c) => c.name.startsWith("etcd"));
+    for (const group of [agents, ctl, etcd]) {
       for (const c of group) if (c.proc.exitCode === null) c.proc.kill("SIGTERM");
       await Promise.race([
         Promise.all(group.map((c) => c.exited)),
@@ -151,21 +169,51 @@ export async function dev(o: { hosts: string; dataDir: string; port: string; met
 
   let api: Api | undefined;
   try {
-    const ctlDir = join(root, "controller");
+    // A group: its etcd members first, then one controller per member, all sharing one secrets key.
+    const groupArgs: string[][] = [[]];
+    if (nc > 1) {
+      const peers = Array.from({ length: nc }, (_, i) => `e${i + 1}=http://127.0.0.1:${ETCD_CLIENT_PORT + 10 + i}`).join(",");
+      for (let i = 0; i < nc; i++) {
+        const client = `http://127.0.0.1:${ETCD_CLIENT_PORT + i}`;
+        const peer = `http://127.0.0.1:${ETCD_CLIENT_PORT + 10 + i}`;
+        const etcdDir = join(root, "etcd", `e${i + 1}`);
+        await mkdir(etcdDir, { recursive: true, mode: 0o700 });
+        startRaw(`etcd-${i + 1}`, etcdBin, [`--name=e${i + 1}`, `--data-dir=${etcdDir}`, `--listen-client-urls=${client}`, `--advertise-client-urls=${client}`, `--listen-peer-urls=${peer}`, `--initial-advertise-peer-urls=${peer}`, `--initial-cluster=${peers}`, "--initial-cluster-state=new", "--initial-cluster-token=berth-dev", "--heartbeat-interval=100", "--election-timeout=1000"]);
+      }
+      const keyFile = join(root, "secrets.key");
+      if (!existsSync(keyFile)) await writeFile(keyFile, randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
+      const store = `etcd://${Array.from({ length: nc }, (_, i) => `127.0.0.1:${ETCD_CLIENT_PORT + i}`).join(",")}`;
+      groupArgs.length = 0;
+      for (let i = 0; i < nc; i++) groupArgs.push(["--store", store, "--name", `c${i + 1}`, "--secrets-key-file", keyFile]);
+    }
+    // One controller: <root>/controller, as before; a group: <root>/controller-1 … (its CA and tokens live in etcd).
+    const ctlDirs = groupArgs.map((_, i) => join(root, nc > 1 ? `controller-${i + 1}` : "controller"));
     // Grace: the agents start only once the controller answers, and on a loaded
     // machine each takes seconds to connect; a host known from the last run must
     // not be declared down (its service replaced) before its agent could connect.
     // As long as this command itself waits for them; it watches its agents anyway.
-    const ctl = start("controller", ["controller", "--data-dir", ctlDir, "--listen", addr, "--metrics-addr", metricsAt("127.0.0.1", metricsPort), "--ui-addr", uiPort ? `127.0.0.1:${uiPort}` : "off", "--grace", `${READY_WAIT_MS / 1000}s`, "--no-write-config", ...(environment ? ["--environment", environment] : [])]);
-    const ctlDead = (): string | undefined =>
-      ctl.proc.exitCode !== null ? `the controller exited (code ${ctl.proc.exitCode})${lastError(ctl.log)}; see ${ctl.log}` : undefined;
-    const cfg = await waitFor("the controller", 30_000, async () => {
-      const token = (await readFile(join(ctlDir, "admin.token"), "utf8")).trim();
-      const ca = await readFile(join(ctlDir, "ca.crt"), "utf8");
+    const ctls = groupArgs.map((extra, i) =>
+      start(nc > 1 ? `controller-${i + 1}` : "controller", ["controller", "--data-dir", ctlDirs[i]!, "--listen", ctlAddrs[i]!, "--metrics-addr", metricsAt("127.0.0.1", metricsPort ? metricsPort + (i === 0 ? 0 : 100 + i) : 0), "--grace", `${READY_WAIT_MS / 1000}s`, "--no-write-config", "--ui-addr", uiPort ? `127.0.0.1:${uiPort + i}` : "off", ...(environment ? ["--environment", environment] : []), ...extra]),
+    );
+    const ctlDead = (): string | undefined => {
+      const dead = [...ctls, ...children.filter((c) => c.name.startsWith("etcd"))].find((c) => c.proc.exitCode !== null);
+      return dead ? `${dead.name} exited (code ${dead.proc.exitCode})${lastError(dead.log)}; see ${dead.log}` : undefined;
+    };
+    const cfg = await waitFor(nc > 1 ? `the ${nc} controllers` : "the controller", nc > 1 ? 60_000 : 30_000, async () => {
+      // The bootstrap admin token is written by whichever member made it.
+      const tokenDir = ctlDirs.find((d) => existsSync(join(d, "admin.token")));
+      if (!tokenDir) return undefined;
+      const token = (await readFile(join(tokenDir, "admin.token"), "utf8")).trim();
+      const ca = await readFile(join(tokenDir, "ca.crt"), "utf8");
       const c = { addr, token, ca };
       const probe = connect(c);
       try {
-        await call(probe, probe.client.WhoAmI, {}, 2000);
+        if (nc === 1) await call(probe, probe.client.WhoAmI, {}, 2000);
+        else {
+          // Every member registered, and one leads.
+          const g = await call(probe, probe.client.ListControllers, {}, 2000);
+          if (g.members.length < nc || !g.leader) return undefined;
+        }
         return c;
       } finally {
         probe.close();
@@ -189,11 +237,13 @@ export async function dev(o: { hosts: string; dataDir: string; port: string; met
       const mine = res.hosts.filter((h) => /^127\.0\.0\.\d+$/.test(h.address) && Number(h.address.split(".")[3]) <= n + 1);
       // Up is connected and healthy: a host cordoned (or draining) in the last run counts, or `npm start` would never come back.
       return mine.filter((h) => h.status === "ready" || h.status === "cordoned" || h.status === "draining").length >= n ? res.hosts : undefined;
-    }, () => ctlDead() ?? children.filter((c) => c.name !== "controller" && c.proc.exitCode !== null).map((c) => `${c.name} exited (code ${c.proc.exitCode}); see ${c.log}`)[0]);
+    }, () => ctlDead() ?? children.filter((c) => c.name.startsWith("host-") && c.proc.exitCode !== null).map((c) => `${c.name} exited (code ${c.proc.exitCode}); see ${c.log}`)[0]);
 
     let consoleUrl = "";
     if (uiPort) {
       const url = `https://127.0.0.1:${uiPort}/`;
+      // In a group every member serves the console (on the next ports); the admin token is in whichever member's dir made it.
+      const ctlDir = ctlDirs.find((d) => existsSync(join(d, "admin.token"))) ?? ctlDirs[0]!;
       consoleUrl = await signInCode(uiPort, cfg.token, cfg.ca).then(
         (code) => `\nWeb console: ${url} (the controller's certificate is from its own CA, ${join(ctlDir, "ca.crt")})\n  sign in as the local admin, once, within 30 minutes: ${url}#/signin/${code}\n  later: sign in with the token in ${join(ctlDir, "admin.token")}\n`,
         (e: unknown) => `\nWeb console: ${url} (no sign-in link: ${(e as Error).message}; sign in with the token in ${join(ctlDir, "admin.token")})\n`,
@@ -206,10 +256,10 @@ export async function dev(o: { hosts: string; dataDir: string; port: string; met
       ),
     );
     console.log(`
-A local fleet is running: a controller on ${addr}${environment ? ` serving environment ${environment}` : ""} and ${n} agent${n > 1 ? "s" : ""} (data and logs in ${root}).
+A local fleet is running: ${nc > 1 ? `${nc} controllers on ${addr} (a group on a local etcd of ${nc} members, 127.0.0.1:${ETCD_CLIENT_PORT}…)` : `a controller on ${addr}`}${environment ? ` serving environment ${environment}` : ""} and ${n} agent${n > 1 ? "s" : ""} (data and logs in ${root}).
 The berth CLI is set up for it (${cfgFile}); in another terminal, try:
 
-  npx berth hosts
+  npx berth hosts${nc > 1 ? "\n  npx berth controllers" : ""}
   npx berth host show ${hosts[0]?.id ?? "<id>"}
   npx berth cordon ${hosts[0]?.id ?? "<id>"}
   npx berth events -f
@@ -221,7 +271,7 @@ Ctrl-C stops the fleet; \`npm start\` brings the same one back.`);
       void c.exited.then((code) => {
         if (stopping) return;
         console.error(`${c.name} exited (code ${code}); its log: ${c.log}`);
-        if (c.name === "controller") onSignal();
+        if (nc === 1 && c.name === "controller") onSignal();
       });
     }
     await new Promise<never>(() => undefined);

@@ -44,8 +44,9 @@ export async function hosts(o: { output: string }, cmd: Command): Promise<void> 
       h.usage ? h.usage.load1.toFixed(2) : "-",
       age(res.now_ms, h.last_heartbeat_ms),
       h.service || "-",
+      h.member || "-",
     ]);
-    console.log(table(["ID", "HOSTNAME", "ADDRESS", "STATUS", "LABELS", "CPU", "MEMORY", "DISK FREE", "LOAD", "HEARTBEAT", "SERVICE"], rows));
+    console.log(table(["ID", "HOSTNAME", "ADDRESS", "STATUS", "LABELS", "CPU", "MEMORY", "DISK FREE", "LOAD", "HEARTBEAT", "SERVICE", "CONTROLLER"], rows));
     if (!rows.length) console.log("\nno hosts yet: `berth token create --role agent` makes a join token for `berth agent`");
   });
 }

@@ -38,9 +38,11 @@ export class EventLog {
   /**
    * Commits a change with the events that describe it, in one txn: all or nothing.
    * The seqs are taken there (controller/store/seq-log.ts), so members never collide.
+   * `via`: the store the txn goes through — a leader's decisions pass its guarded
+   * store (leader/leadership.ts TermContext), so a deposed leader's write changes nothing.
    */
-  txn(compares: Compare[], ops: Op[], events: readonly NewEvent[]): Promise<TxnResult> {
-    return this.log.txn(compares, ops, events.map(fields)).then((r) => r.res);
+  txn(compares: Compare[], ops: Op[], events: readonly NewEvent[], via?: Store): Promise<TxnResult> {
+    return this.log.txn(compares, ops, events.map(fields), via).then((r) => r.res);
   }
 
   append(ev: NewEvent): Promise<EventRecord> {

@@ -5,9 +5,9 @@
  * of the wall clock must not declare a live host down (or keep a dead one up).
  *
  * - A ready host whose last heartbeat is older than the TTL goes down.
- * - A host with no heartbeat since this controller started is not judged before
- *   `graceUntilMs` (start + one TTL): a restarted controller gives every known
- *   host one TTL to reconnect before it declares anything (DESIGN.md).
+ * - No host goes down before `graceUntilMs` (the term's start + one TTL): a restarted
+ *   controller, or a new leader, gives every known host one TTL to reconnect before
+ *   it declares anything (DESIGN.md) — also one last heard before the term began.
  * - A down (or joining) host whose heartbeat is fresh comes (back) to ready.
  * - A joining host that never sends a heartbeat stays joining; it never was ready.
  */
@@ -45,7 +45,9 @@ export function judgeLiveness(hosts: readonly LivenessInput[], nowMs: number, cf
       continue;
     }
     const silent = nowMs - last;
-    if (h.health === "ready" && silent > cfg.ttlMs) out.push({ id: h.id, to: "down", silentForMs: silent });
+    // Within the grace nothing goes down, even a host last heard before the term began:
+    // after a leader change its agent may be reconnecting to another member.
+    if (h.health === "ready" && silent > cfg.ttlMs && nowMs >= cfg.graceUntilMs) out.push({ id: h.id, to: "down", silentForMs: silent });
     else if (h.health !== "ready" && silent <= cfg.ttlMs && !h.fenced) out.push({ id: h.id, to: "ready", silentForMs: silent });
   }
   return out;

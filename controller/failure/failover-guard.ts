@@ -8,6 +8,7 @@
  * `sync()` (after each failure-detector pass); any member may `resume()` for an
  * operator.
  */
+import type { Store } from "../store/store.js";
 import type { Logger } from "../../shared/log/logger.js";
 import type { HostRecord } from "../hosts/host.js";
 import { judgeGuard, type GuardConfig, type GuardVerdict } from "./guard.js";
@@ -55,18 +56,18 @@ export class FailoverGuard {
     return judgeGuard({ downSinceMs: downSince.filter((x) => x > g.resumedAtMs), hosts: hosts.length, paused: g.paused, nowMs: t }, d.cfg);
   }
 
-  private async save(next: GuardState, ev: { type: string; message: string; actor?: string }): Promise<void> {
-    await this.d.store.save(next, ev);
+  private async save(next: GuardState, ev: { type: string; message: string; actor?: string }, via?: Store): Promise<void> {
+    await this.d.store.save(next, ev, via);
     this.d.log.warn({ paused: next.paused, reason: next.reason }, ev.message);
   }
 
   /** The leader, after a detector pass: stores a pause or a resume the verdict calls for. */
-  async sync(): Promise<void> {
+  async sync(via?: Store): Promise<void> {
     const v = this.verdict();
     const g = this.d.store.current;
     const now = this.d.now();
-    if (v.paused && !g.paused) await this.save({ ...g, paused: true, reason: v.reason, sinceMs: now }, { type: "failover.paused", message: `failover paused: ${v.reason}` });
-    else if (!v.paused && g.paused) await this.save({ ...g, paused: false, reason: "", sinceMs: now }, { type: "failover.resumed", message: "failover resumed: hosts are back" });
+    if (v.paused && !g.paused) await this.save({ ...g, paused: true, reason: v.reason, sinceMs: now }, { type: "failover.paused", message: `failover paused: ${v.reason}` }, via);
+    else if (!v.paused && g.paused) await this.save({ ...g, paused: false, reason: "", sinceMs: now }, { type: "failover.resumed", message: "failover resumed: hosts are back" }, via);
   }
 
   /** An operator resumes failover: losses before now no longer count. */

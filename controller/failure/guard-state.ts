@@ -89,11 +89,12 @@ export class GuardStore {
 
   /**
    * Stores `next` (with its event, in one txn), then holds it. A rejected write
-   * rejects this promise and leaves the held state as it was.
+   * rejects this promise and leaves the held state as it was. `via`: the store the
+   * write goes through (the leader's guarded store; EventLog.txn).
    */
-  save(next: GuardState, ev: NewEvent): Promise<void> {
+  save(next: GuardState, ev: NewEvent, via?: Store): Promise<void> {
     const run = this.queue.then(async () => {
-      const res = await this.events.txn([], [{ type: "put", key: GUARD_KEY, value: encodeRecord(next) }], [ev]);
+      const res = await this.events.txn([], [{ type: "put", key: GUARD_KEY, value: encodeRecord(next) }], [ev], via);
       this.hold(next, res.revision);
     });
     this.queue = run.catch(() => undefined);

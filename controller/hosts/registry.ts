@@ -218,16 +218,17 @@ export class HostRegistry {
   /**
    * Applies `change` to the stored record with compare-and-set. `change` returns
    * undefined when there is nothing to do (the call is then free), and may name
-   * an event to write in the same txn.
+   * an event to write in the same txn. `via`: the store the write goes through (a
+   * leader's judgement passes its guarded store, EventLog.txn).
    */
-  async update(id: string, change: (rec: HostRecord) => { rec: HostRecord; event?: NewEvent } | undefined): Promise<HostRecord> {
+  async update(id: string, change: (rec: HostRecord) => { rec: HostRecord; event?: NewEvent } | undefined, via?: Store): Promise<HostRecord> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const cached = this.hosts.get(id);
       if (!cached) throw new HostNotFoundError(id, "none");
       const out = change(cached.rec);
       if (!out) return cached.rec;
       const ops: Op[] = [{ type: "put", key: hostKey(id), value: encodeRecord(out.rec) }];
-      const res = await this.events.txn([{ key: hostKey(id), modRevision: cached.modRevision }], ops, out.event ? [out.event] : []);
+      const res = await this.events.txn([{ key: hostKey(id), modRevision: cached.modRevision }], ops, out.event ? [out.event] : [], via);
       if (res.succeeded) {
         this.hold(id, out.rec, res.revision);
         return out.rec;

@@ -9,6 +9,7 @@ import type { Logger } from "../../shared/log/logger.js";
 import { judgeLiveness, type DetectorConfig, type LivenessInput } from "../failure/detector.js";
 import type { FailoverGuard } from "../failure/failover-guard.js";
 import type { HostRegistry } from "../hosts/registry.js";
+import type { Store } from "../store/store.js";
 import { closeStream } from "../member/host-changes.js";
 
 export interface FailurePassDeps {
@@ -20,6 +21,8 @@ export interface FailurePassDeps {
   now: () => number;
   mono: () => number;
   ttlMs: number;
+  /** The store the judgements are written through: the term's guarded store in a group. */
+  via?: Store;
   /** A host changed health: the reconcile loop has work. */
   onTransition: () => void;
 }
@@ -40,8 +43,8 @@ export async function failurePass(d: FailurePassDeps, detector: DetectorConfig):
         closeStream(d.registry, rec.id, "host declared down");
       } else d.log.info({ host: rec.id }, type === "host.ready" ? "host ready" : "host back");
       return { rec: { ...rec, health: tr.to, healthSinceMs: t }, event: { type, host: rec.id, message } };
-    });
+    }, d.via);
     d.onTransition();
   }
-  await d.guard.sync();
+  await d.guard.sync(d.via);
 }

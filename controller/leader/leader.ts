@@ -34,7 +34,7 @@ export function startLeading(d: LeaderDeps): LeaderRun {
   );
   const tickMs = Math.max(50, Math.min(500, Math.floor(d.ttlMs / 20)));
   const ticker = setIntervalClamped(() => runner.kick(), tickMs);
-  d.loop.start();
+  d.loop.start(d.via);
   d.log.info("leading: reconcile, failure detection and the guard run here");
   let stopping: Promise<void> | undefined;
   return {

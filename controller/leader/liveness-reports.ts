@@ -38,6 +38,27 @@ export class LivenessReports {
     return [...this.byMember.values()];
   }
 
+  /**
+   * Reports received within `freshMs` (a member killed leaves its last one stored):
+   * which member holds each host's stream, and how many each holds — for
+   * `berth hosts` and `berth controllers`. The newest report naming a host wins (a
+   * host that moved may be in both until the old member's next report).
+   */
+  holders(freshMs: number): { byHost: Map<string, string>; counts: Map<string, number> } {
+    const now = this.d.mono();
+    const byHost = new Map<string, { member: string; at: number }>();
+    const counts = new Map<string, number>();
+    for (const r of this.byMember.values()) {
+      if (now - r.receivedMono > freshMs) continue;
+      counts.set(r.report.member, r.report.hosts.length);
+      for (const h of r.report.hosts) {
+        const prev = byHost.get(h.id);
+        if (!prev || prev.at < r.receivedMono) byHost.set(h.id, { member: r.report.member, at: r.receivedMono });
+      }
+    }
+    return { byHost: new Map([...byHost].map(([id, v]) => [id, v.member])), counts };
+  }
+
   close(): void {
     this.watcher?.close();
     this.watcher = undefined;

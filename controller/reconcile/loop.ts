@@ -6,6 +6,7 @@
  * everything anyway (level-triggered: a lost kick costs at most one tick).
  */
 import { monoMs } from "../../shared/clock.js";
+import type { Store } from "../store/store.js";
 import type { Logger } from "../../shared/log/logger.js";
 import { Coalescer } from "../../shared/coalesce.js";
 import type { HostRegistry } from "../hosts/registry.js";
@@ -86,6 +87,15 @@ export class ReconcileLoop {
     return () => void this.passListeners.delete(fn);
   }
 
+  /**
+   * Tells the pass listeners that the records or the observed states changed, as a
+   * pass would: a member that does not lead runs no pass, yet its `endpoints -w` and
+   * `rollout status -w` must follow what the leader decides.
+   */
+  notifyViews(): void {
+    for (const fn of this.passListeners) fn();
+  }
+
   constructor(
     private readonly d: {
       state: ServiceState;
@@ -98,9 +108,16 @@ export class ReconcileLoop {
     },
   ) {}
 
-  /** Starts deciding (this member leads); a loop stopped may be started again, for a new term. */
-  start(): void {
+  /** The store this term's decisions are written through (the leader's guarded store in a group). */
+  private via: Store | undefined;
+
+  /**
+   * Starts deciding (this member leads); a loop stopped may be started again, for a
+   * new term. `via`: the store its writes go through (leader/leadership.ts TermContext).
+   */
+  start(via?: Store): void {
     if (this.runner) return;
+    this.via = via;
     this.runner = new Coalescer(
       () => this.pass(),
       (err) => this.d.log.error({ err }, "reconcile pass failed"),
@@ -224,7 +241,7 @@ export class ReconcileLoop {
       this.wake.unref();
     }
     if (d.puts.size || d.deletes.length || d.putRollouts.length || d.putServices.length || events.length) {
-      const ok = await state.commit({ putInstances: [...d.puts.values()], deleteInstances: d.deletes, putRollouts: d.putRollouts, putServices: d.putServices, events, readVersion });
+      const ok = await state.commit({ putInstances: [...d.puts.values()], deleteInstances: d.deletes, putRollouts: d.putRollouts, putServices: d.putServices, events, readVersion, via: this.via });
       if (!ok) {
         this.runner?.requeue(); // state reloaded: derive again from what is stored
         return;
@@ -242,7 +259,7 @@ export class ReconcileLoop {
     this.unplaced = d.unplaced;
     this.held = d.held;
     for (const id of d.drained) {
-      await this.d.registry.update(id, (r) => (r.draining ? { rec: { ...r, draining: false, cordoned: true }, event: { type: "host.drained", host: id, message: "drained: no instance left; stays cordoned" } } : undefined));
+      await this.d.registry.update(id, (r) => (r.draining ? { rec: { ...r, draining: false, cordoned: true }, event: { type: "host.drained", host: id, message: "drained: no instance left; stays cordoned" } } : undefined), this.via);
     }
     for (const fn of this.passListeners) fn();
   }

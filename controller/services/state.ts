@@ -378,6 +378,8 @@ export class ServiceState {
      * the same txn, so nothing can change them between the check and the write.
      */
     unchangedSince?: UnchangedSince;
+    /** The store the txn goes through: a leader's decisions pass its guarded store (EventLog.txn). */
+    via?: Store;
   }): Promise<boolean> {
     // One commit (and the reload after a conflict) at a time: a reload's scan must
     // not land after, and undo, the cache update of a commit that succeeded meanwhile.
@@ -448,7 +450,7 @@ export class ServiceState {
     }
     for (const h of released) ops.push({ type: "delete", key: claimKey(h) });
     if (!ops.length && !c.events?.length) return true;
-    const res = await this.events.txn(compares, ops, c.events ?? []);
+    const res = await this.events.txn(compares, ops, c.events ?? [], c.via);
     if (!res.succeeded) {
       // Following: only what conflicted is stale (the watch brings the rest). Not following: reload it all.
       if (this.watchers.length) await this.refresh(res.failed);

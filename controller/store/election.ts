@@ -21,17 +21,9 @@ import { monoMs } from "../../shared/clock.js";
 import { setTimeoutClamped } from "../../shared/timer.js";
 import { EtcdStore, EtcdUnavailableError, makeRetry, prefixEnd } from "./etcd-store.js";
 import type { Compare, Op, Store, TxnResult } from "./store.js";
+import { NotLeaderError } from "./not-leader.js";
 
-/** A write by a member that no longer leads (or never did): nothing was changed. */
-export class NotLeaderError extends Error {
-  constructor(
-    readonly memberId: string,
-    detail: string,
-  ) {
-    super(`controller ${memberId} is not the leader: ${detail}`);
-    this.name = "NotLeaderError";
-  }
-}
+export { NotLeaderError };
 
 /** The campaign was given up (resign, or the election closed) before it won. */
 export class CampaignAbortedError extends Error {

@@ -216,6 +216,17 @@ export function makeRetry(endpoints: string[], attemptTimeoutMs: number, callTim
  * An extra compare a guarded write carries (controller/store/election.ts): the leader
  * key must still be the one this member created.
  */
+export interface EndpointHealth {
+  endpoint: string;
+  healthy: boolean;
+  /** Why it is not, when it is not. */
+  error: string;
+  version: string;
+  /** This endpoint is etcd's raft leader. */
+  isLeader: boolean;
+  dbSizeBytes: number;
+}
+
 export interface WriteGuard {
   /** The raw etcd key (not under the store's data prefix). */
   key: Buffer;
@@ -239,7 +250,7 @@ export class EtcdStore implements Store {
     readonly client: Etcd3,
     readonly endpoints: string[],
     readonly prefix: string,
-    attemptTimeoutMs: number,
+    readonly attemptTimeoutMs: number,
     readonly callTimeoutMs: number,
     readonly onWatchError: (err: unknown) => void,
   ) {
@@ -267,6 +278,30 @@ export class EtcdStore implements Store {
 
   txn(compares: Compare[], ops: Op[]): Promise<TxnResult> {
     return this.guardedTxn(compares, ops, undefined);
+  }
+
+  /** How the client was made (openEtcdStore): endpointHealth asks each endpoint alone. */
+  connectOptions: EtcdStoreOptions | undefined;
+
+  /**
+   * Each endpoint's own answer to a status call (a client of its own, one attempt
+   * with the attempt deadline): whether it answers, its version, whether it is etcd's
+   * raft leader, and its database size — `berth controllers` shows these.
+   */
+  async endpointHealth(): Promise<EndpointHealth[]> {
+    return Promise.all(
+      this.endpoints.map(async (endpoint): Promise<EndpointHealth> => {
+        const client = makeClient({ ...(this.connectOptions ?? { endpoints: [] }), endpoints: [endpoint] });
+        try {
+          const st = await client.maintenance.status({ deadline: Date.now() + Math.max(this.attemptTimeoutMs, 1_000) });
+          return { endpoint, healthy: true, error: "", version: st.version, isLeader: st.leader === st.header.member_id, dbSizeBytes: Number(st.dbSize) };
+        } catch (err) {
+          return { endpoint, healthy: false, error: describeCause(err), version: "", isLeader: false, dbSizeBytes: 0 };
+        } finally {
+          client.close();
+        }
+      }),
+    );
   }
 
   /** txn, and in the same etcd transaction the guard's compare: a failed guard applies nothing. */
@@ -618,6 +653,7 @@ export async function openEtcdStore(opts: EtcdStoreOptions): Promise<Store> {
   if (prefix === "") throw new RangeError("etcd store: the key prefix must not be empty");
   const client = makeClient(opts);
   const store = new EtcdStore(client, endpoints, prefix, attemptTimeoutMs, callTimeoutMs, opts.onWatchError ?? (() => {}));
+  store.connectOptions = opts;
   try {
     await store.revision();
   } catch (err) {

@@ -69,19 +69,19 @@ export class SeqLog<T extends { seq: number; timeMs: number }> {
    * compare failed, the counter is re-read and the txn tried again; when one of
    * the caller's compares failed, its result is returned as it is (nothing written).
    */
-  txn(compares: Compare[], ops: Op[], entries: (Fields<T> & { timeMs?: number })[]): Promise<{ res: TxnResult; records: T[] }> {
-    const run = this.queue.then(() => this.txnNow(compares, ops, entries));
+  txn(compares: Compare[], ops: Op[], entries: (Fields<T> & { timeMs?: number })[], via?: Store): Promise<{ res: TxnResult; records: T[] }> {
+    const run = this.queue.then(() => this.txnNow(compares, ops, entries, via ?? this.store));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async txnNow(compares: Compare[], ops: Op[], entries: (Fields<T> & { timeMs?: number })[]): Promise<{ res: TxnResult; records: T[] }> {
-    if (!entries.length) return { res: await this.store.txn(compares, ops), records: [] };
+  private async txnNow(compares: Compare[], ops: Op[], entries: (Fields<T> & { timeMs?: number })[], via: Store): Promise<{ res: TxnResult; records: T[] }> {
+    if (!entries.length) return { res: await via.txn(compares, ops), records: [] };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const base = this.counter.seq;
       const records = entries.map(({ timeMs, ...fields }, i) => ({ ...fields, seq: base + 1 + i, timeMs: timeMs ?? this.now() }) as unknown as T);
       const last = base + records.length;
-      const res = await this.store.txn(
+      const res = await via.txn(
         [...compares, { key: this.counterKey, modRevision: this.counter.modRevision }],
         [...ops, ...records.map((r) => ({ type: "put", key: this.key(r.seq), value: JSON.stringify(r) }) as const), { type: "put", key: this.counterKey, value: String(last) }],
       );

@@ -5,12 +5,14 @@ import type { ApplyRequest as _berth_v1_ApplyRequest, ApplyRequest__Output as _b
 import type { ApplyResponse as _berth_v1_ApplyResponse, ApplyResponse__Output as _berth_v1_ApplyResponse__Output } from './berth/v1/ApplyResponse.js';
 import type { ArtifactUpload as _berth_v1_ArtifactUpload, ArtifactUpload__Output as _berth_v1_ArtifactUpload__Output } from './berth/v1/ArtifactUpload.js';
 import type { AuditEntry as _berth_v1_AuditEntry, AuditEntry__Output as _berth_v1_AuditEntry__Output } from './berth/v1/AuditEntry.js';
+import type { ControllerMember as _berth_v1_ControllerMember, ControllerMember__Output as _berth_v1_ControllerMember__Output } from './berth/v1/ControllerMember.js';
 import type { CordonRequest as _berth_v1_CordonRequest, CordonRequest__Output as _berth_v1_CordonRequest__Output } from './berth/v1/CordonRequest.js';
 import type { CreateTokenRequest as _berth_v1_CreateTokenRequest, CreateTokenRequest__Output as _berth_v1_CreateTokenRequest__Output } from './berth/v1/CreateTokenRequest.js';
 import type { CreateTokenResponse as _berth_v1_CreateTokenResponse, CreateTokenResponse__Output as _berth_v1_CreateTokenResponse__Output } from './berth/v1/CreateTokenResponse.js';
 import type { Disk as _berth_v1_Disk, Disk__Output as _berth_v1_Disk__Output } from './berth/v1/Disk.js';
 import type { Endpoint as _berth_v1_Endpoint, Endpoint__Output as _berth_v1_Endpoint__Output } from './berth/v1/Endpoint.js';
 import type { Endpoints as _berth_v1_Endpoints, Endpoints__Output as _berth_v1_Endpoints__Output } from './berth/v1/Endpoints.js';
+import type { EtcdEndpoint as _berth_v1_EtcdEndpoint, EtcdEndpoint__Output as _berth_v1_EtcdEndpoint__Output } from './berth/v1/EtcdEndpoint.js';
 import type { Event as _berth_v1_Event, Event__Output as _berth_v1_Event__Output } from './berth/v1/Event.js';
 import type { ExecClientMessage as _berth_v1_ExecClientMessage, ExecClientMessage__Output as _berth_v1_ExecClientMessage__Output } from './berth/v1/ExecClientMessage.js';
 import type { ExecRequest as _berth_v1_ExecRequest, ExecRequest__Output as _berth_v1_ExecRequest__Output } from './berth/v1/ExecRequest.js';
@@ -30,6 +32,8 @@ import type { InstanceView as _berth_v1_InstanceView, InstanceView__Output as _b
 import type { LbApplied as _berth_v1_LbApplied, LbApplied__Output as _berth_v1_LbApplied__Output } from './berth/v1/LbApplied.js';
 import type { ListAuditRequest as _berth_v1_ListAuditRequest, ListAuditRequest__Output as _berth_v1_ListAuditRequest__Output } from './berth/v1/ListAuditRequest.js';
 import type { ListAuditResponse as _berth_v1_ListAuditResponse, ListAuditResponse__Output as _berth_v1_ListAuditResponse__Output } from './berth/v1/ListAuditResponse.js';
+import type { ListControllersRequest as _berth_v1_ListControllersRequest, ListControllersRequest__Output as _berth_v1_ListControllersRequest__Output } from './berth/v1/ListControllersRequest.js';
+import type { ListControllersResponse as _berth_v1_ListControllersResponse, ListControllersResponse__Output as _berth_v1_ListControllersResponse__Output } from './berth/v1/ListControllersResponse.js';
 import type { ListEventsRequest as _berth_v1_ListEventsRequest, ListEventsRequest__Output as _berth_v1_ListEventsRequest__Output } from './berth/v1/ListEventsRequest.js';
 import type { ListEventsResponse as _berth_v1_ListEventsResponse, ListEventsResponse__Output as _berth_v1_ListEventsResponse__Output } from './berth/v1/ListEventsResponse.js';
 import type { ListHostsRequest as _berth_v1_ListHostsRequest, ListHostsRequest__Output as _berth_v1_ListHostsRequest__Output } from './berth/v1/ListHostsRequest.js';
@@ -79,12 +83,14 @@ export interface ProtoGrpcType {
       ApplyResponse: MessageTypeDefinition<_berth_v1_ApplyResponse, _berth_v1_ApplyResponse__Output>
       ArtifactUpload: MessageTypeDefinition<_berth_v1_ArtifactUpload, _berth_v1_ArtifactUpload__Output>
       AuditEntry: MessageTypeDefinition<_berth_v1_AuditEntry, _berth_v1_AuditEntry__Output>
+      ControllerMember: MessageTypeDefinition<_berth_v1_ControllerMember, _berth_v1_ControllerMember__Output>
       CordonRequest: MessageTypeDefinition<_berth_v1_CordonRequest, _berth_v1_CordonRequest__Output>
       CreateTokenRequest: MessageTypeDefinition<_berth_v1_CreateTokenRequest, _berth_v1_CreateTokenRequest__Output>
       CreateTokenResponse: MessageTypeDefinition<_berth_v1_CreateTokenResponse, _berth_v1_CreateTokenResponse__Output>
       Disk: MessageTypeDefinition<_berth_v1_Disk, _berth_v1_Disk__Output>
       Endpoint: MessageTypeDefinition<_berth_v1_Endpoint, _berth_v1_Endpoint__Output>
       Endpoints: MessageTypeDefinition<_berth_v1_Endpoints, _berth_v1_Endpoints__Output>
+      EtcdEndpoint: MessageTypeDefinition<_berth_v1_EtcdEndpoint, _berth_v1_EtcdEndpoint__Output>
       Event: MessageTypeDefinition<_berth_v1_Event, _berth_v1_Event__Output>
       ExecClientMessage: MessageTypeDefinition<_berth_v1_ExecClientMessage, _berth_v1_ExecClientMessage__Output>
       ExecRequest: MessageTypeDefinition<_berth_v1_ExecRequest, _berth_v1_ExecRequest__Output>
@@ -104,6 +110,8 @@ export interface ProtoGrpcType {
       LbApplied: MessageTypeDefinition<_berth_v1_LbApplied, _berth_v1_LbApplied__Output>
       ListAuditRequest: MessageTypeDefinition<_berth_v1_ListAuditRequest, _berth_v1_ListAuditRequest__Output>
       ListAuditResponse: MessageTypeDefinition<_berth_v1_ListAuditResponse, _berth_v1_ListAuditResponse__Output>
+      ListControllersRequest: MessageTypeDefinition<_berth_v1_ListControllersRequest, _berth_v1_ListControllersRequest__Output>
+      ListControllersResponse: MessageTypeDefinition<_berth_v1_ListControllersResponse, _berth_v1_ListControllersResponse__Output>
       ListEventsRequest: MessageTypeDefinition<_berth_v1_ListEventsRequest, _berth_v1_ListEventsRequest__Output>
       ListEventsResponse: MessageTypeDefinition<_berth_v1_ListEventsResponse, _berth_v1_ListEventsResponse__Output>
       ListHostsRequest: MessageTypeDefinition<_berth_v1_ListHostsRequest, _berth_v1_ListHostsRequest__Output>

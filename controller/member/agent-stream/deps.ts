@@ -12,6 +12,7 @@ import type { ExecRouter } from "../api/exec-router.js";
 import type { EventLog } from "../../events/event-log.js";
 import type { ServiceState } from "../../services/state.js";
 import type { AssignmentPusher } from "../assignments.js";
+import type { ObservedInstance } from "../../services/records.js";
 
 export interface AgentServiceDeps {
   registry: HostRegistry;
@@ -35,6 +36,8 @@ export interface AgentServiceDeps {
   /** Exec sessions relayed over agent streams; they end with their host's stream. */
   execs: ExecRouter;
   events: EventLog;
+  /** In a group: shares what a host reports with the other members (member/observed-share.ts). */
+  publishObserved?: (o: ObservedInstance) => void;
   /** Heartbeat timings for /metrics. */
   metrics?: { heartbeat(h: { sentAtMs: number; receivedAtMs: number; previousMs: number | undefined }): void };
 }

@@ -18,7 +18,7 @@ export async function onInstanceStatus(d: AgentServiceDeps, s: AgentStream, raw:
   const st = validateInstanceStatus(raw);
   const prev = d.loop.observed.get(hostId);
   const now = d.now();
-  d.loop.observed.set(hostId, {
+  const obs = {
     hostId,
     service: st.service,
     instance: st.instance,
@@ -34,7 +34,9 @@ export async function onInstanceStatus(d: AgentServiceDeps, s: AgentStream, raw:
     resourcesEnforced: st.resources_enforced,
     resourcesNote: st.resources_note,
     installTail: st.install_tail,
-  });
+  };
+  d.loop.observed.set(hostId, obs);
+  d.publishObserved?.(obs);
   if (await fencedCopyStopped(hostId, d.registry.liveOf(hostId).fencing, st, (ev) => d.events.append(ev))) d.onLiveness();
   let noted: Promise<unknown> | undefined;
   if (prev?.state !== st.state || prev.instance !== st.instance) {

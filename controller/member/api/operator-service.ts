@@ -30,6 +30,8 @@ export interface OperatorServiceDeps {
   resumeFailover?: (actor: string) => Promise<FailoverView>;
   /** The instance a host runs, for `berth hosts`. */
   serviceOf?: (hostId: string) => string;
+  /** The group member holding a host's stream ("" when none does), for `berth hosts`. @default this controller, when it holds it */
+  memberOf?: (hostId: string) => string;
   registry: HostRegistry;
   tokens: TokenService;
   events: EventLog;
@@ -81,6 +83,7 @@ function tokenToWire(t: TokenInfo): Record<string, unknown> {
 
 export function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
   const live = d.registry.live.get(r.id);
+  const member = d.memberOf?.(r.id) ?? "";
   return {
     id: r.id,
     status: hostStatus(r),
@@ -92,8 +95,10 @@ export function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
     last_heartbeat_ms: live?.lastHeartbeatMs ?? 0,
     joined_at_ms: r.joinedAtMs,
     service: d.serviceOf?.(r.id) ?? "",
-    connected: live?.disconnect !== undefined,
+    // In a group the stream may be another member's.
+    connected: live?.disconnect !== undefined || member !== "",
     status_since_ms: r.healthSinceMs,
+    member,
   };
 }
 

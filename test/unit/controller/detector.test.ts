@@ -17,6 +17,13 @@ describe("judgeLiveness", () => {
     expect(judgeLiveness([h], cfg.graceUntilMs, cfg)).toEqual([{ id: "a", to: "down", silentForMs: 5000 }]);
   });
 
+  it("after a leader change, judges no host down within the term's grace, even one last heard long before it", () => {
+    // The new leader knew this host from an old liveness report: silent > TTL at the term's start.
+    const h: LivenessInput = { id: "a", health: "ready", lastHeartbeatMs: cfg.startedAtMs - 4000 };
+    expect(judgeLiveness([h], cfg.graceUntilMs - 1, cfg)).toEqual([]);
+    expect(judgeLiveness([h], cfg.graceUntilMs, cfg)).toEqual([{ id: "a", to: "down", silentForMs: 9000 }]);
+  });
+
   it("brings a down host back when its heartbeat is fresh, and a joining host to ready", () => {
     const now = 1_020_000;
     const out = judgeLiveness(

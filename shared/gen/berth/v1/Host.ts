@@ -17,6 +17,7 @@ export interface Host {
   'service'?: (string);
   'connected'?: (boolean);
   'status_since_ms'?: (number | string | Long);
+  'member'?: (string);
 }
 
 export interface Host__Output {
@@ -32,4 +33,5 @@ export interface Host__Output {
   'service': (string);
   'connected': (boolean);
   'status_since_ms': (number);
+  'member': (string);
 }

@@ -20,6 +20,8 @@ import type { Host as _berth_v1_Host, Host__Output as _berth_v1_Host__Output } f
 import type { LbApplied as _berth_v1_LbApplied, LbApplied__Output as _berth_v1_LbApplied__Output } from '../../berth/v1/LbApplied.js';
 import type { ListAuditRequest as _berth_v1_ListAuditRequest, ListAuditRequest__Output as _berth_v1_ListAuditRequest__Output } from '../../berth/v1/ListAuditRequest.js';
 import type { ListAuditResponse as _berth_v1_ListAuditResponse, ListAuditResponse__Output as _berth_v1_ListAuditResponse__Output } from '../../berth/v1/ListAuditResponse.js';
+import type { ListControllersRequest as _berth_v1_ListControllersRequest, ListControllersRequest__Output as _berth_v1_ListControllersRequest__Output } from '../../berth/v1/ListControllersRequest.js';
+import type { ListControllersResponse as _berth_v1_ListControllersResponse, ListControllersResponse__Output as _berth_v1_ListControllersResponse__Output } from '../../berth/v1/ListControllersResponse.js';
 import type { ListEventsRequest as _berth_v1_ListEventsRequest, ListEventsRequest__Output as _berth_v1_ListEventsRequest__Output } from '../../berth/v1/ListEventsRequest.js';
 import type { ListEventsResponse as _berth_v1_ListEventsResponse, ListEventsResponse__Output as _berth_v1_ListEventsResponse__Output } from '../../berth/v1/ListEventsResponse.js';
 import type { ListHostsRequest as _berth_v1_ListHostsRequest, ListHostsRequest__Output as _berth_v1_ListHostsRequest__Output } from '../../berth/v1/ListHostsRequest.js';
@@ -152,6 +154,15 @@ export interface OperatorServiceClient extends grpc.Client {
   listAudit(argument: _berth_v1_ListAuditRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListAuditResponse__Output>): grpc.ClientUnaryCall;
   listAudit(argument: _berth_v1_ListAuditRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListAuditResponse__Output>): grpc.ClientUnaryCall;
   listAudit(argument: _berth_v1_ListAuditRequest, callback: grpc.requestCallback<_berth_v1_ListAuditResponse__Output>): grpc.ClientUnaryCall;
+  
+  ListControllers(argument: _berth_v1_ListControllersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListControllersResponse__Output>): grpc.ClientUnaryCall;
+  ListControllers(argument: _berth_v1_ListControllersRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListControllersResponse__Output>): grpc.ClientUnaryCall;
+  ListControllers(argument: _berth_v1_ListControllersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListControllersResponse__Output>): grpc.ClientUnaryCall;
+  ListControllers(argument: _berth_v1_ListControllersRequest, callback: grpc.requestCallback<_berth_v1_ListControllersResponse__Output>): grpc.ClientUnaryCall;
+  listControllers(argument: _berth_v1_ListControllersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListControllersResponse__Output>): grpc.ClientUnaryCall;
+  listControllers(argument: _berth_v1_ListControllersRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListControllersResponse__Output>): grpc.ClientUnaryCall;
+  listControllers(argument: _berth_v1_ListControllersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListControllersResponse__Output>): grpc.ClientUnaryCall;
+  listControllers(argument: _berth_v1_ListControllersRequest, callback: grpc.requestCallback<_berth_v1_ListControllersResponse__Output>): grpc.ClientUnaryCall;
   
   ListEvents(argument: _berth_v1_ListEventsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListEventsResponse__Output>): grpc.ClientUnaryCall;
   ListEvents(argument: _berth_v1_ListEventsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListEventsResponse__Output>): grpc.ClientUnaryCall;
@@ -344,6 +355,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   ListAudit: grpc.handleUnaryCall<_berth_v1_ListAuditRequest__Output, _berth_v1_ListAuditResponse>;
   
+  ListControllers: grpc.handleUnaryCall<_berth_v1_ListControllersRequest__Output, _berth_v1_ListControllersResponse>;
+  
   ListEvents: grpc.handleUnaryCall<_berth_v1_ListEventsRequest__Output, _berth_v1_ListEventsResponse>;
   
   ListHosts: grpc.handleUnaryCall<_berth_v1_ListHostsRequest__Output, _berth_v1_ListHostsResponse>;
@@ -399,6 +412,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   GetService: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ServiceStatus, _berth_v1_ServiceRef__Output, _berth_v1_ServiceStatus__Output>
   HasArtifact: MethodDefinition<_berth_v1_HasArtifactRequest, _berth_v1_HasArtifactResponse, _berth_v1_HasArtifactRequest__Output, _berth_v1_HasArtifactResponse__Output>
   ListAudit: MethodDefinition<_berth_v1_ListAuditRequest, _berth_v1_ListAuditResponse, _berth_v1_ListAuditRequest__Output, _berth_v1_ListAuditResponse__Output>
+  ListControllers: MethodDefinition<_berth_v1_ListControllersRequest, _berth_v1_ListControllersResponse, _berth_v1_ListControllersRequest__Output, _berth_v1_ListControllersResponse__Output>
   ListEvents: MethodDefinition<_berth_v1_ListEventsRequest, _berth_v1_ListEventsResponse, _berth_v1_ListEventsRequest__Output, _berth_v1_ListEventsResponse__Output>
   ListHosts: MethodDefinition<_berth_v1_ListHostsRequest, _berth_v1_ListHostsResponse, _berth_v1_ListHostsRequest__Output, _berth_v1_ListHostsResponse__Output>
   ListSecrets: MethodDefinition<_berth_v1_ListSecretsRequest, _berth_v1_ListSecretsResponse, _berth_v1_ListSecretsRequest__Output, _berth_v1_ListSecretsResponse__Output>

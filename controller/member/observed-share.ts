@@ -1,0 +1,87 @@
+/**
+ * What hosts report about their instances (ObservedInstance), shared by a controller
+ * group: the leader decides rollouts and replacements from it, and every member shows
+ * it (`berth status`, `endpoints -w`), whichever member holds a host's stream. The
+ * member holding a stream writes `observed/<host>` when what the host reports
+ * changes — a state, an epoch, a restart, not a heartbeat — and every member follows
+ * the prefix into the reconcile loop's map.
+ *
+ * A lone controller shares nothing: its map is filled by its own streams alone.
+ */
+import { z } from "zod";
+import type { Logger } from "../../shared/log/logger.js";
+import type { Store, Watcher } from "../store/store.js";
+import { decodeRecord, encodeRecord } from "../store/record.js";
+import { INSTANCE_STATES, type ObservedInstance } from "../services/records.js";
+
+export const OBSERVED_PREFIX = "observed/";
+
+export const ObservedInstanceSchema = z.object({
+  hostId: z.string().min(1).max(64),
+  service: z.string().max(200),
+  instance: z.string().max(200),
+  epoch: z.number().int().min(0),
+  revision: z.number().int().min(0),
+  state: z.enum(INSTANCE_STATES),
+  detail: z.string().max(4096),
+  restarts: z.number().int().min(0),
+  sinceMs: z.number().min(0),
+  pid: z.number().int().min(0),
+  resourcesEnforced: z.boolean(),
+  resourcesNote: z.string().max(4096),
+  installTail: z.string().max(65_536),
+});
+
+export class ObservedShare {
+  private readonly lastWritten = new Map<string, string>();
+  private watcher: Watcher | undefined;
+  private writing: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly d: {
+      store: Store;
+      observed: Map<string, ObservedInstance>;
+      /** Whether this member holds the host's stream now: then its own reports are newer than the store's. */
+      holds: (hostId: string) => boolean;
+      /** Something a decision or a view depends on changed. */
+      onChange: () => void;
+      log: Logger;
+    },
+  ) {}
+
+  /** Writes what a host this member holds reports, when it changed (writes in order, one at a time). */
+  publish(o: ObservedInstance): void {
+    const value = encodeRecord(o);
+    if (this.lastWritten.get(o.hostId) === value) return;
+    this.lastWritten.set(o.hostId, value);
+    this.writing = this.writing
+      .then(() => this.d.store.put(`${OBSERVED_PREFIX}${o.hostId}`, value))
+      .catch((err: unknown) => {
+        this.lastWritten.delete(o.hostId);
+        this.d.log.warn({ err, host: o.hostId }, "sharing an observed state failed");
+      });
+  }
+
+  async follow(): Promise<void> {
+    const at = await this.d.store.revision();
+    for (const kv of await this.d.store.scan(OBSERVED_PREFIX)) this.take(kv.key, kv.value);
+    this.watcher = await this.d.store.watch(OBSERVED_PREFIX, (ev) => (ev.type === "put" ? this.take(ev.kv.key, ev.kv.value) : undefined), { fromRevision: at + 1 });
+  }
+
+  private take(key: string, value: string): void {
+    const d = decodeRecord(ObservedInstanceSchema, value);
+    if (!d.ok || `${OBSERVED_PREFIX}${d.rec.hostId}` !== key) {
+      this.d.log.warn({ key, reason: d.ok ? "filed under another host" : d.reason }, "observed state ignored");
+      return;
+    }
+    if (this.d.holds(d.rec.hostId)) return;
+    this.d.observed.set(d.rec.hostId, d.rec);
+    this.d.onChange();
+  }
+
+  async close(): Promise<void> {
+    this.watcher?.close();
+    this.watcher = undefined;
+    await this.writing;
+  }
+}

@@ -1,0 +1,21 @@
+// Original file: proto/berth/v1/operator.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface ControllerMember {
+  'id'?: (string);
+  'address'?: (string);
+  'leader'?: (boolean);
+  'started_at_ms'?: (number | string | Long);
+  'agents'?: (number);
+  'self'?: (boolean);
+}
+
+export interface ControllerMember__Output {
+  'id': (string);
+  'address': (string);
+  'leader': (boolean);
+  'started_at_ms': (number);
+  'agents': (number);
+  'self': (boolean);
+}

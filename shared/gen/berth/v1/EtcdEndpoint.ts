@@ -1,0 +1,21 @@
+// Original file: proto/berth/v1/operator.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface EtcdEndpoint {
+  'endpoint'?: (string);
+  'healthy'?: (boolean);
+  'error'?: (string);
+  'version'?: (string);
+  'is_leader'?: (boolean);
+  'db_size_bytes'?: (number | string | Long);
+}
+
+export interface EtcdEndpoint__Output {
+  'endpoint': (string);
+  'healthy': (boolean);
+  'error': (string);
+  'version': (string);
+  'is_leader': (boolean);
+  'db_size_bytes': (number);
+}

@@ -1,0 +1,87 @@
+/**
+ * A leader's decisions go through the store its term was given (leader/leadership.ts
+ * TermContext.writes, in a group etcd's guarded store): a deposed leader's reconcile
+ * commit, host judgement and guard change are refused with NotLeaderError, naming the
+ * leader key, and change nothing — neither the store nor what the member holds.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openLevelStore } from "../../../controller/store/level-store.js";
+import type { Store } from "../../../controller/store/store.js";
+import { NotLeaderError } from "../../../controller/store/not-leader.js";
+import { EventLog } from "../../../controller/events/event-log.js";
+import { ServiceState } from "../../../controller/services/state.js";
+import { HostRegistry } from "../../../controller/hosts/registry.js";
+import { GUARD_INITIAL, GuardStore } from "../../../controller/failure/guard-state.js";
+import type { HostRecord } from "../../../controller/hosts/host.js";
+
+/** store, with every write refused as etcd refuses a deposed leader's. */
+function deposed(store: Store): Store & { refused: number } {
+  const s = {
+    ...store,
+    refused: 0,
+    get: store.get.bind(store),
+    scan: store.scan.bind(store),
+    watch: store.watch.bind(store),
+    revision: store.revision.bind(store),
+    close: store.close.bind(store),
+    txn: () => {
+      s.refused++;
+      return Promise.reject(new NotLeaderError("c1", "etcd refused the write: the leader key berth/election/7 (created at 12) is gone"));
+    },
+    put: () => s.txn(),
+    delete: () => s.txn(),
+  };
+  return s;
+}
+
+describe("a leader's writes go through its term's store", () => {
+  let dir = "";
+  let store: Store | undefined;
+  afterEach(async () => {
+    await store?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function open(): Promise<{ store: Store; events: EventLog }> {
+    dir = await mkdtemp(join(tmpdir(), "berth-leader-writes-"));
+    store = await openLevelStore(dir);
+    const events = new EventLog(store, () => 1000);
+    await events.init();
+    return { store, events };
+  }
+
+  it("a reconcile commit through a deposed leader's store is refused, naming the leader key, and changes nothing", async () => {
+    const { store, events } = await open();
+    const state = new ServiceState(store, events);
+    await state.load();
+    const via = deposed(store);
+    const before = await store.revision();
+    await expect(state.commit({ putInstances: [{ service: "web", slot: 0, hostId: "h1", epoch: 1, revision: 1, pinnedHost: "", moveTo: null }], via })).rejects.toThrow(/berth\/election\/7/);
+    expect(via.refused).toBe(1);
+    expect(await store.revision()).toBe(before);
+    expect(state.allInstances()).toEqual([]);
+    // The same commit through the member's own store (a lone controller) lands.
+    expect(await state.commit({ putInstances: [{ service: "web", slot: 0, hostId: "h1", epoch: 1, revision: 1, pinnedHost: "", moveTo: null }] })).toBe(true);
+  });
+
+  it("a host judgement and a guard change through it are refused and leave the records as they were", async () => {
+    const { store, events } = await open();
+    const registry = new HostRegistry(store, events);
+    await registry.load();
+    const rec = { id: "h1", health: "ready", healthSinceMs: 1, cordoned: false, draining: false, labels: {}, advertiseAddr: "10.0.0.1", joinedAtMs: 1 } as unknown as HostRecord;
+    expect(await registry.create(rec, { compares: [], ops: [] }, { type: "host.joined", host: "h1", message: "joined" })).toBe(true);
+    const via = deposed(store);
+    const before = await store.revision();
+    await expect(registry.update("h1", (r) => ({ rec: { ...r, health: "down" } }), via)).rejects.toBeInstanceOf(NotLeaderError);
+    expect(registry.get("h1")?.health).toBe("ready");
+
+    const guard = await GuardStore.load(store, events);
+    await expect(guard.save({ paused: true, reason: "3 of 4 went down", sinceMs: 5, resumedAtMs: 0 }, { type: "failover.paused", message: "paused" }, via)).rejects.toBeInstanceOf(NotLeaderError);
+    expect(guard.current).toEqual(GUARD_INITIAL);
+    expect(await store.revision()).toBe(before);
+    expect(via.refused).toBe(2);
+  });
+});

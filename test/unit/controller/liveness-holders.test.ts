@@ -1,0 +1,57 @@
+/**
+ * Which member holds each host's stream (leader/liveness-reports.ts holders), for
+ * `berth hosts` and `berth controllers`: from the members' liveness reports, the
+ * newest naming a host winning, a killed member's last report forgotten once stale.
+ */
+import { describe, expect, it } from "vitest";
+import { LivenessReports } from "../../../controller/leader/liveness-reports.js";
+import { encodeRecord } from "../../../controller/store/record.js";
+import type { Store, WatchEvent } from "../../../controller/store/store.js";
+import { createLogger } from "../../../shared/log/logger.js";
+
+/** A store holding nothing yet, whose watch the test drives. */
+function watchable(): { store: Store; emit: (ev: WatchEvent) => void } {
+  let cb: ((ev: WatchEvent) => void) | undefined;
+  const store = {
+    revision: () => Promise.resolve(1),
+    scan: () => Promise.resolve([]),
+    watch: (_p: string, onEvent: (ev: WatchEvent) => void) => {
+      cb = onEvent;
+      return Promise.resolve({ close: () => undefined });
+    },
+  } as unknown as Store;
+  return { store, emit: (ev) => cb?.(ev) };
+}
+
+const put = (member: string, hosts: string[], revision: number): WatchEvent => ({
+  type: "put",
+  revision,
+  kv: { key: `liveness/${member}`, value: encodeRecord({ member, hosts: hosts.map((id) => ({ id, ageMs: 100, fenced: false })) }), createRevision: 1, modRevision: revision },
+});
+
+describe("LivenessReports.holders", () => {
+  it("names the member holding each stream and counts each member's agents; a stale report counts for nothing", async () => {
+    let now = 1_000;
+    const { store, emit } = watchable();
+    const r = new LivenessReports({ store, self: "c1", mono: () => now, log: createLogger("test", "silent") });
+    await r.follow();
+    emit(put("c2", ["h1", "h2"], 2));
+    emit(put("c3", ["h3"], 3));
+    expect(r.holders(5_000).byHost).toEqual(new Map([["h1", "c2"], ["h2", "c2"], ["h3", "c3"]]));
+    expect(r.holders(5_000).counts).toEqual(new Map([["c2", 2], ["c3", 1]]));
+
+    // h2 moved to c3; c2's report naming it is older.
+    now = 2_000;
+    emit(put("c3", ["h3", "h2"], 4));
+    expect(r.holders(5_000).byHost.get("h2")).toBe("c3");
+
+    // c2 was killed: its report ages out, c3 keeps reporting.
+    now = 7_500;
+    emit(put("c3", ["h3", "h2"], 5));
+    const h = r.holders(5_000);
+    expect(h.byHost.get("h1")).toBeUndefined();
+    expect(h.counts.get("c2")).toBeUndefined();
+    expect(h.counts.get("c3")).toBe(2);
+    r.close();
+  });
+});
