@@ -12,7 +12,7 @@ import { loadProtos } from "../shared/proto.js";
 import { createLogger, type Logger } from "../shared/log/logger.js";
 import type { LevelWithSilent } from "pino";
 import { formatHostPort, type HostPort } from "../shared/addr.js";
-import { caFingerprint, createCa, createServerCert, CONTROLLER_TLS_NAME, grpcServerCredentials } from "../shared/tls/pki.js";
+import { caFingerprint, createCa, createServerCert, CONTROLLER_TLS_NAME, DEFAULT_HOST_CERT_TTL_MS, grpcServerCredentials } from "../shared/tls/pki.js";
 import { serveMetrics, type MetricsServer } from "../shared/metrics/server.js";
 import { openStore, type EtcdTlsPaths } from "./store/open.js";
 import type { Quarantined } from "./store/record.js";
@@ -103,6 +103,8 @@ export interface ControllerOptions {
    * group shares one. @default <dataDir>/secrets.key, made on first start (mode 0600)
    */
   secretsKeyFile?: string;
+  /** Lifetime of the host certificates it issues (join, renewal); agents renew at about 2/3 of it. @default DEFAULT_HOST_CERT_TTL_MS (30 days) */
+  certTtlMs?: number;
   /** Who decides. @default SoleLeader: this controller, at once and for good */
   leadership?: Leadership;
   /**
@@ -239,7 +241,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const grpcServer = newGrpcServer(opts, [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, artifacts, logs, events, metrics, execs }),
+      agentServiceHandlers({ registry, tokens, ca, certTtlMs: opts.certTtlMs ?? DEFAULT_HOST_CERT_TTL_MS, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, artifacts, logs, events, metrics, execs }),
     );
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);

@@ -12,6 +12,7 @@ export function registerDev(program: Command): void {
     .option("--port <port>", "the controller's port on 127.0.0.1", String(DEFAULT_PORT))
     .option("--metrics-port <port>", 'the controller serves /metrics on 127.0.0.1:PORT, each agent on its own 127.0.0.x:PORT+1 ("off" disables)', "9464")
     .option("--log-level <level>", "of the processes it starts (their logs go to <data-dir>/logs/)", "info")
+    .option("--cert-ttl <duration>", "lifetime of the host certificates (the controller's --cert-ttl); agents renew at about 2/3 of it", "30d")
     .addHelpText(
       "after",
       "\nCtrl-C, SIGINT or SIGTERM stops every process it started. One fleet per --data-dir: while one runs\n" +

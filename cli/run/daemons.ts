@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { LineCounter, parseDocument, isMap, isScalar } from "yaml";
 import { parseMemberList } from "../../shared/members.js";
 import { parseHostPort, formatHostPort } from "../../shared/addr.js";
-import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
+import { FLAG_LIMITS, parseCertTtl, parseDurationFlag } from "../duration-flag.js";
 import { createLogger, isLogLevel } from "../../shared/log/logger.js";
 import { parseLabels, LabelError, labelProblems } from "../../shared/labels.js";
 import { CliError, EXIT } from "../errors.js";
@@ -128,7 +128,7 @@ export async function readAgentFile(path: string): Promise<AgentFileConfig> {
   return out;
 }
 
-export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string }): Promise<void> {
+export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string; certTtl: string }): Promise<void> {
   // Everything the controller writes is its own: the store (LevelDB makes its files
   // with the default mode), artifacts, the CA's copy. Nothing readable by other users.
   process.umask(0o077);
@@ -138,6 +138,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
   const heartbeatIntervalMs = parseDurationFlag("--heartbeat-interval", o.heartbeatInterval, { minMs: 100, max: FLAG_LIMITS.heartbeatInterval });
   const ttlMs = parseDurationFlag("--ttl", o.ttl, { minMs: 2 * heartbeatIntervalMs, max: FLAG_LIMITS.hostTtl });
   const graceMs = o.grace === undefined ? ttlMs : parseDurationFlag("--grace", o.grace, { minMs: ttlMs, max: FLAG_LIMITS.hostTtl });
+  const certTtlMs = parseCertTtl(o.certTtl);
   const metrics = metricsAddr(o.metricsAddr);
   const { ListenError, startController } = await import("../../controller/server.js");
   const { parseStoreLocation, StoreConfigError } = await import("../../controller/store/open.js");
@@ -163,7 +164,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
     // A path is resolved here, so the controller's messages name the absolute dir.
     store = where.kind === "level" ? resolve(where.dir) : o.store;
   }
-  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile) }).catch(startFailure);
+  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, heartbeatIntervalMs, ttlMs, graceMs, guardShare, certTtlMs, metricsAddr: metrics, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile) }).catch(startFailure);
   if (c.adminToken) {
     // The token itself never goes to stdout or stderr: a daemon's output ends in a
     // journal or a log file that others may read. It is in a 0600 file and, for this
@@ -182,7 +183,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
   await c.close();
 }
 
-export async function agent(o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean }, cmd: Command): Promise<void> {
+export async function agent(o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean; rejoin?: boolean }, cmd: Command): Promise<void> {
   const file = o.config ? await readAgentFile(o.config) : {};
   // Flags given on the command line win over the file; the file wins over defaults.
   const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === "cli";
@@ -202,7 +203,12 @@ export async function agent(o: { controller?: string; token?: string; tokenFile?
   const logLevel = level(fromCli("logLevel") ? o.logLevel : (file.logLevel ?? o.logLevel));
   const log = createLogger("agent", logLevel);
   // Errors nobody caught end in the log, not in a silent death (agent/crash.ts says which goes on and why).
-  const [{ startAgent }, { JoinError }, { guardProcess }] = await Promise.all([import("../../agent/agent.js"), import("../../agent/session/session.js"), import("../../agent/crash.js")]);
+  const [{ startAgent }, { JoinError }, { guardProcess }, { CertificateExpiredError, HostRemovedError }] = await Promise.all([
+    import("../../agent/agent.js"),
+    import("../../agent/session/session.js"),
+    import("../../agent/crash.js"),
+    import("../../agent/session/errors.js"),
+  ]);
   let handle: Awaited<ReturnType<typeof startAgent>> | undefined;
   const unguard = guardProcess({ log, stop: async () => handle?.stop() });
   try {
@@ -215,13 +221,19 @@ export async function agent(o: { controller?: string; token?: string; tokenFile?
       logLevel,
       logger: log,
       stopServicesOnExit: Boolean(o.stopServicesOnExit),
+      rejoin: Boolean(o.rejoin),
       metricsAddr: metricsAddr(fromCli("metricsAddr") ? o.metricsAddr : (file.metricsAddr ?? o.metricsAddr)),
     }).catch(metricsFailure);
-    const sig = await untilSignal();
-    process.stderr.write(`${sig}: stopping the agent\n`);
+    const ended = await Promise.race([untilSignal(), handle.fatal]);
+    if (ended instanceof Error) {
+      // A removed host runs nothing any more; an expired one keeps its service for its re-join to adopt.
+      await handle.stop({ stopServices: ended instanceof HostRemovedError ? true : undefined });
+      throw new CliError(ended.message, EXIT.denied);
+    }
+    process.stderr.write(`${ended}: stopping the agent\n`);
     await handle.stop();
   } catch (e) {
-    if (e instanceof JoinError) throw new CliError(e.message, EXIT.denied);
+    if (e instanceof JoinError || e instanceof CertificateExpiredError) throw new CliError(e.message, EXIT.denied);
     throw e;
   } finally {
     unguard();

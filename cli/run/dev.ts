@@ -16,6 +16,7 @@ import { join, resolve } from "node:path";
 import { call, connect, type Api } from "../client.js";
 import { writeConfigFile } from "../config.js";
 import { CliError, EXIT } from "../errors.js";
+import { parseCertTtl } from "../duration-flag.js";
 import { berthCommand } from "../self.js";
 import { claimDevFleet, FleetRunningError } from "../dev-lock.js";
 import { table } from "../output.js";
@@ -57,7 +58,9 @@ function lastError(log: string): string {
   }
 }
 
-export async function dev(o: { hosts: string; dataDir: string; port: string; metricsPort: string; logLevel: string }): Promise<void> {
+export async function dev(o: { hosts: string; dataDir: string; port: string; metricsPort: string; logLevel: string; certTtl: string }): Promise<void> {
+  // Checked here, before anything starts, with the controller's own bounds.
+  parseCertTtl(o.certTtl);
   const n = Number(o.hosts);
   if (!Number.isInteger(n) || n < 1 || n > 250) throw new CliError(`--hosts ${o.hosts}: expected a whole number from 1 to 250`, EXIT.usage);
   const port = Number(o.port);
@@ -128,7 +131,7 @@ export async function dev(o: { hosts: string; dataDir: string; port: string; met
     // machine each takes seconds to connect; a host known from the last run must
     // not be declared down (its service replaced) before its agent could connect.
     // As long as this command itself waits for them; it watches its agents anyway.
-    const ctl = start("controller", ["controller", "--data-dir", ctlDir, "--listen", addr, "--metrics-addr", metricsAt("127.0.0.1", metricsPort), "--grace", `${READY_WAIT_MS / 1000}s`, "--no-write-config"]);
+    const ctl = start("controller", ["controller", "--data-dir", ctlDir, "--listen", addr, "--metrics-addr", metricsAt("127.0.0.1", metricsPort), "--grace", `${READY_WAIT_MS / 1000}s`, "--cert-ttl", o.certTtl, "--no-write-config"]);
     const ctlDead = (): string | undefined =>
       ctl.proc.exitCode !== null ? `the controller exited (code ${ctl.proc.exitCode})${lastError(ctl.log)}; see ${ctl.log}` : undefined;
     const cfg = await waitFor("the controller", 30_000, async () => {

@@ -12,7 +12,9 @@ export function certHost(d: Pick<AgentServiceDeps, "ca" | "now" | "registry">, c
   if (!verdict.ok) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: `client certificate refused: ${verdict.reason}` } };
   const stored = d.registry.get(verdict.hostId);
   if (!stored) return { refuse: { code: grpc.status.PERMISSION_DENIED, details: `host ${verdict.hostId} is not known to this controller: join again` } };
-  if (new X509Certificate(der).serialNumber !== stored.certSerial) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: "client certificate was superseded" } };
+  const serial = new X509Certificate(der).serialNumber;
+  // The one a renewal replaced stays good until it expires (verifyClientCert checked that): the agent may not have switched yet.
+  if (serial !== stored.certSerial && serial !== stored.prevCertSerial) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: "client certificate was superseded" } };
   return { hostId: verdict.hostId };
 }
 

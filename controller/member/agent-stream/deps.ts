@@ -17,6 +17,8 @@ export interface AgentServiceDeps {
   registry: HostRegistry;
   tokens: TokenService;
   ca: { certPem: string; keyPem: string };
+  /** Lifetime of the host certificates issued at join and renewal. @see DEFAULT_HOST_CERT_TTL_MS */
+  certTtlMs: number;
   log: Logger;
   now: () => number;
   /** The monotonic clock for heartbeat ages. @default monoMs */

@@ -13,6 +13,7 @@ import type { JoinResponse } from "../../../shared/gen/berth/v1/JoinResponse.js"
 import type { HostFacts__Output } from "../../../shared/gen/berth/v1/HostFacts.js";
 import { InvalidCsrError, signHostCsr } from "../../../shared/tls/pki.js";
 import type { HostRecord } from "../../hosts/host.js";
+import { certFacts } from "../../../shared/tls/cert-life.js";
 import { GrpcError, serviceError, toStatus } from "./errors.js";
 import { validateAdvertiseAddr, validateFacts, validateLabels } from "./validate.js";
 import { certHost, peerAddress } from "../agent-stream/cert-host.js";
@@ -45,7 +46,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
     const id = randomBytes(6).toString("hex");
     let certPem: string;
     try {
-      certPem = await signHostCsr(d.ca, req.csr_pem, id);
+      certPem = await signHostCsr(d.ca, req.csr_pem, id, { validityMs: d.certTtlMs });
     } catch (e) {
       if (e instanceof InvalidCsrError) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `csr_pem: ${e.message}`);
       throw e;
@@ -61,6 +62,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
       cordoned: false,
       joinedAtMs: now,
       certSerial: new X509Certificate(certPem).serialNumber,
+      certNotAfterMs: certFacts(certPem).notAfterMs,
     };
     const ok = await d.registry.create(
       rec,

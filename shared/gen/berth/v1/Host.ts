@@ -17,6 +17,8 @@ export interface Host {
   'service'?: (string);
   'connected'?: (boolean);
   'status_since_ms'?: (number | string | Long);
+  'cert_expires_ms'?: (number | string | Long);
+  'cert_serial'?: (string);
 }
 
 export interface Host__Output {
@@ -32,4 +34,6 @@ export interface Host__Output {
   'service': (string);
   'connected': (boolean);
   'status_since_ms': (number);
+  'cert_expires_ms': (number);
+  'cert_serial': (string);
 }
