@@ -34,6 +34,8 @@ export interface HostLive {
   /** Sends on the host's current stream; set while one is open. */
   send?: (m: ControllerMessage) => void;
   streamId?: number;
+  /** The certificate the current stream authenticated with. */
+  certSerial?: string;
   /** Wall clock of the Hello that opened the current stream. */
   connectedAtMs?: number;
   /** Artifact digests the host holds (from its Hello, plus what it installed since). */

@@ -5,7 +5,7 @@ import { peerCertificate, verifyClientCert } from "../../../shared/tls/pki.js";
 import type { AgentServiceDeps } from "./deps.js";
 
 /** The host a call comes from, or a refusal when it has no valid certificate of a known host. */
-export function certHost(d: Pick<AgentServiceDeps, "ca" | "now" | "registry">, call: { getAuthContext?: () => unknown }): { hostId: string } | { refuse: { code: grpc.status; details: string } } {
+export function certHost(d: Pick<AgentServiceDeps, "ca" | "now" | "registry">, call: { getAuthContext?: () => unknown }): { hostId: string; serial: string } | { refuse: { code: grpc.status; details: string } } {
   const der = peerCertificate(call);
   if (!der) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: "a client certificate is required: join first with a token" } };
   const verdict = verifyClientCert(d.ca.certPem, der, new Date(d.now()));
@@ -15,7 +15,7 @@ export function certHost(d: Pick<AgentServiceDeps, "ca" | "now" | "registry">, c
   const serial = new X509Certificate(der).serialNumber;
   // The one a renewal replaced stays good until it expires (verifyClientCert checked that): the agent may not have switched yet.
   if (serial !== stored.certSerial && serial !== stored.prevCertSerial) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: "client certificate was superseded" } };
-  return { hostId: verdict.hostId };
+  return { hostId: verdict.hostId, serial };
 }
 
 /** "ipv4:10.0.0.2:5000", "10.0.0.2:5000", "[::1]:5000" → the address part. */

@@ -58,6 +58,7 @@ export function connectHandler(d: AgentServiceDeps): AgentServiceHandlers["Conne
     const stream: AgentStream = {
       hostId,
       sid,
+      certSerial: who.serial,
       log,
       // Backpressure: the controller sends little (acks, assignments); if the
       // socket is that far behind the agent is stalled, and its heartbeats say so.

@@ -92,6 +92,9 @@ export function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
     service: d.serviceOf?.(r.id) ?? "",
     connected: live?.disconnect !== undefined,
     status_since_ms: r.healthSinceMs,
+    cert_expires_ms: r.certNotAfterMs ?? 0,
+    cert_serial: r.certSerial,
+    connected_cert_serial: live?.disconnect !== undefined ? (live.certSerial ?? "") : "",
   };
 }
 

@@ -31,6 +31,9 @@ export interface HostJson {
   last_heartbeat_age_ms: number | null;
   connected: boolean;
   service: string;
+  cert_expires_ms: number;
+  cert_serial: string;
+  connected_cert_serial: string;
 }
 
 export interface InstanceJson {
@@ -77,6 +80,8 @@ export interface ClusterOptions {
   heartbeat?: string;
   /** Start the agents at once (default true). */
   startAgents?: boolean;
+  /** The controller's --cert-ttl. @default its own default (30d) */
+  certTtl?: string;
 }
 
 export interface CliResult {
@@ -96,13 +101,13 @@ export class Cluster {
   private constructor(
     readonly topo: Topology,
     readonly dir: string,
-    readonly opts: Required<Omit<ClusterOptions, "mode">>,
+    readonly opts: Required<Omit<ClusterOptions, "mode" | "certTtl">> & Pick<ClusterOptions, "certTtl">,
   ) {}
 
   static async start(o: ClusterOptions): Promise<Cluster> {
     const topo = await createTopology({ hosts: o.hosts, mode: o.mode });
     const dir = await mkdtemp(join(tmpdir(), "berth-cluster-"));
-    const c = new Cluster(topo, dir, { hosts: o.hosts, ttl: o.ttl ?? "3s", heartbeat: o.heartbeat ?? "500ms", startAgents: o.startAgents ?? true });
+    const c = new Cluster(topo, dir, { hosts: o.hosts, ttl: o.ttl ?? "3s", heartbeat: o.heartbeat ?? "500ms", startAgents: o.startAgents ?? true, certTtl: o.certTtl });
     try {
       await c.startController();
       if (c.opts.startAgents) {
@@ -177,6 +182,7 @@ export class Cluster {
       // Its own address, never the default 127.0.0.1: in loopback mode every node shares one loopback.
       "--metrics-addr",
       `${this.topo.controllerAddr}:${CONTROLLER_METRICS_PORT}`,
+      ...(this.opts.certTtl ? ["--cert-ttl", this.opts.certTtl] : []),
       "--no-write-config",
     ]);
     const proc = this.controller;

@@ -70,7 +70,7 @@ function deps(): AgentServiceDeps {
 }
 
 function stream(sent: ControllerMessage[]): AgentStream {
-  return { hostId: HOST, sid: 1, log, send: (m) => void sent.push(m), peer: () => "10.0.0.1:5000", end: () => undefined, greeted: true };
+  return { hostId: HOST, sid: 1, certSerial: "", log, send: (m) => void sent.push(m), peer: () => "10.0.0.1:5000", end: () => undefined, greeted: true };
 }
 
 const callWith = (certPem: string) => ({ getAuthContext: () => ({ sslPeerCertificate: { raw: new X509Certificate(certPem).raw } }) });
@@ -109,7 +109,7 @@ describe("the agent's renewal, end to end", () => {
       // The agent's message goes to the controller's handler; its answer back to the agent.
       send: (m) => {
         if (!m.renew_certificate) return false;
-        void onRenewCertificate(deps(), s, { csr_pem: m.renew_certificate.csr_pem }).then(() => renewal.answer(sent.at(-1)!.certificate_issued as CertificateIssued__Output));
+        void onRenewCertificate(deps(), s, { csr_pem: m.renew_certificate.csr_pem ?? "" }).then(() => renewal.answer(sent.at(-1)!.certificate_issued as CertificateIssued__Output));
         return true;
       },
       save: (c) => saveRenewal(agentDir, c),
@@ -142,8 +142,8 @@ describe("the agent's renewal, end to end", () => {
     expect(rec.prevCertSerial).toBe(oldSerial);
     expect(rec.certNotAfterMs).toBe(certFacts(current.certPem).notAfterMs);
     const d = deps();
-    expect(certHost(d, callWith(current.certPem))).toEqual({ hostId: HOST });
-    expect(certHost(d, callWith(joined.certPem))).toEqual({ hostId: HOST });
+    expect(certHost(d, callWith(current.certPem))).toEqual({ hostId: HOST, serial: renewedSerial });
+    expect(certHost(d, callWith(joined.certPem))).toEqual({ hostId: HOST, serial: oldSerial });
   });
 
   it("finishes a renewal a crash interrupted: renewed.json holds the pair, the next load puts it in place", async () => {

@@ -19,6 +19,7 @@ export interface Host {
   'status_since_ms'?: (number | string | Long);
   'cert_expires_ms'?: (number | string | Long);
   'cert_serial'?: (string);
+  'connected_cert_serial'?: (string);
 }
 
 export interface Host__Output {
@@ -36,4 +37,5 @@ export interface Host__Output {
   'status_since_ms': (number);
   'cert_expires_ms': (number);
   'cert_serial': (string);
+  'connected_cert_serial': (string);
 }
