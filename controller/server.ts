@@ -51,6 +51,8 @@ import { requestArrivalInterceptor } from "./member/api/request-deadline.js";
 import { bindGrpcServer, newGrpcServer, shutdownGrpcServer } from "./member/grpc-server.js";
 import { SoleLeader, type Leadership } from "./leader/leadership.js";
 import { startLeading, type LeaderRun } from "./leader/leader.js";
+import { hostWarnMs, watchExpiry, type WatchedCert } from "./pki/expiry-watch.js";
+import { certFacts } from "../shared/tls/cert-life.js";
 
 export { IDLE_CONNECTION_MS, ListenError } from "./member/grpc-server.js";
 
@@ -136,6 +138,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const log = opts.logger ?? createLogger("controller", opts.logLevel ?? "info");
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   const ttlMs = opts.ttlMs ?? 5000;
+  const certTtlMs = opts.certTtlMs ?? DEFAULT_HOST_CERT_TTL_MS;
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const ownStore = !opts.store;
   // Opened before anything listens: a store that cannot be reached fails the start.
@@ -214,6 +217,17 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // The start as a wall time measured back from now on the monotonic clock, like heartbeat ages (loop.ts hostView).
     const loop = new ReconcileLoop({ state, registry, log, now, mono, failover: () => ({ paused: guard.verdict().paused, controllerStartedAtMs: now() - (mono() - leadingSinceMono) }) });
     const logs = new LogRouter();
+    // Set once the serving certificate is made (below): until then only the hosts' and the CA's are watched.
+    let serving: ReturnType<typeof certFacts> | undefined;
+    const caCert = certFacts(ca.certPem);
+    const watchedCerts = (): WatchedCert[] => [
+      ...registry
+        .all()
+        .filter((h) => h.certNotAfterMs !== undefined)
+        .map((h) => ({ kind: "host" as const, name: h.id, serial: h.certSerial, notAfterMs: h.certNotAfterMs!, warnMs: hostWarnMs(certTtlMs) })),
+      ...(serving ? [{ kind: "server" as const, name: "controller", serial: serving.serial, notAfterMs: serving.notAfterMs }] : []),
+      { kind: "ca" as const, name: "controller", serial: caCert.serial, notAfterMs: caCert.notAfterMs },
+    ];
     const metrics = new ControllerMetrics(
       {
         hosts: () => registry.all().map((h) => ({ status: hostStatus(h), connected: registry.live.get(h.id)?.disconnect !== undefined })),
@@ -221,6 +235,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         services: () => state.allServices().map((s) => ({ name: s.name, instances: s.spec.instances })),
         failoverPaused: () => guard.verdict().paused,
         rolloutsInProgress: () => state.allRollouts().filter((r) => r.status !== "succeeded" && r.status !== "failed").length,
+        certificates: watchedCerts,
       },
       { heartbeatIntervalMs },
     );
@@ -241,7 +256,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const grpcServer = newGrpcServer(opts, [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, certTtlMs: opts.certTtlMs ?? DEFAULT_HOST_CERT_TTL_MS, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, artifacts, logs, events, metrics, execs }),
+      agentServiceHandlers({ registry, tokens, ca, certTtlMs, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, artifacts, logs, events, metrics, execs }),
     );
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
@@ -278,6 +293,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     });
     const ips = opts.listen.host === "0.0.0.0" || opts.listen.host === "::" ? [] : [opts.listen.host];
     const serverCert = await createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME, "localhost"], ips: ips.filter((ip) => /^[\d.:a-fA-F]+$/.test(ip)) });
+    serving = certFacts(serverCert.certPem);
     const creds = grpcServerCredentials(ca.certPem, serverCert.certPem, serverCert.keyPem, { handshakeTimeoutMs: opts.handshakeTimeoutMs });
     // Everything started so far keeps the process alive: a controller that cannot
     // listen must stop it all and fail, not print the error and linger without a port.
@@ -306,8 +322,17 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // have their instances replaced while they still run them.
     await leadership.run(() => {
       leadingSinceMono = mono();
-      term = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: opts.graceMs, liveness: () => livenessInput(registry.all(), heard()) });
-      return term;
+      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: opts.graceMs, liveness: () => livenessInput(registry.all(), heard()) });
+      term = run;
+      // The expiry warnings are the leader's, so a group warns once; checked hourly, or within a tenth of a short certificate life.
+      const stopWatch = watchExpiry({ certs: watchedCerts, now, append: (e) => events.append(e), log, checkEveryMs: Math.min(3_600_000, Math.max(1000, Math.floor(certTtlMs / 10))) });
+      return {
+        judge: () => run.judge(),
+        stop: () => {
+          stopWatch();
+          return run.stop();
+        },
+      };
     });
     if (opts.member !== undefined) {
       const reporter = new LivenessReporter({ store, registry, member: opts.member, mono, reportMs, log });

@@ -304,7 +304,9 @@ export class AgentSession extends EventEmitter<SessionEvents> {
         const caPem = await fetchServerCaPem(addr.host, addr.port, parsed.caFingerprint, 5000);
         const facts = this.opts.facts();
         const { keyPem, csrPem } = await createKeyAndCsr(keepId ?? (facts.hostname || "host"));
-        await saveKey(this.opts.dataDir, keyPem);
+        // A re-join keeps the stored pair until the new one is had (saveRenewal below): a refused
+        // --rejoin must not leave a key beside a certificate it does not belong to.
+        if (keepId === undefined) await saveKey(this.opts.dataDir, keyPem);
         const client = new (loadProtos().agent.berth.v1.AgentService)(member, grpcClientCredentials(caPem), channelOptions());
         try {
           const res = await new Promise<JoinResponse__Output>((resolve, reject) =>
@@ -316,6 +318,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
           );
           // Every member is kept, so a restart without --controller still knows the group.
           const id: Identity = { hostId: res.host_id, controller: formatMemberList(controllers), certPem: res.certificate_pem, keyPem, caPem: res.ca_pem };
+          if (keepId !== undefined) await saveRenewal(this.opts.dataDir, { certPem: id.certPem, keyPem, caPem: id.caPem });
           await saveIdentity(this.opts.dataDir, id);
           rotation.welcomed();
           log.info({ host: id.hostId, controller: member }, keepId !== undefined ? "re-joined keeping this host's id" : "joined");
@@ -326,7 +329,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       } catch (err) {
         const code = grpcCode(err);
         const name = (err as { name?: unknown } | null)?.name;
-        if ((code !== undefined && FATAL.has(code)) || name === "CaMismatchError") throw new JoinError(`join refused: ${errText(err)}`);
+        const rejoinRefused = keepId !== undefined && (code === grpc.status.NOT_FOUND || code === grpc.status.FAILED_PRECONDITION);
+        if ((code !== undefined && FATAL.has(code)) || rejoinRefused || name === "CaMismatchError") throw new JoinError(`join refused: ${errText(err)}`);
         if (this.stopped) throw new JoinError("stopped before joining");
         // Per round over the members, as reconnects do: a live member behind a dead one is tried soon.
         const delay = backoffDelayMs(this.opts.backoff ?? DEFAULT_BACKOFF, Math.floor(attempt / controllers.length));

@@ -222,14 +222,14 @@ export class HostRegistry {
    * undefined when there is nothing to do (the call is then free), and may name
    * an event to write in the same txn.
    */
-  async update(id: string, change: (rec: HostRecord) => { rec: HostRecord; event?: NewEvent } | undefined): Promise<HostRecord> {
+  async update(id: string, change: (rec: HostRecord) => { rec: HostRecord; event?: NewEvent } | undefined, extra: { compares: Compare[]; ops: Op[] } = { compares: [], ops: [] }): Promise<HostRecord> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const cached = this.hosts.get(id);
       if (!cached) throw new HostNotFoundError(id, "none");
       const out = change(cached.rec);
       if (!out) return cached.rec;
-      const ops: Op[] = [{ type: "put", key: hostKey(id), value: encodeRecord(out.rec) }];
-      const res = await this.events.txn([{ key: hostKey(id), modRevision: cached.modRevision }], ops, out.event ? [out.event] : []);
+      const ops: Op[] = [{ type: "put", key: hostKey(id), value: encodeRecord(out.rec) }, ...extra.ops];
+      const res = await this.events.txn([{ key: hostKey(id), modRevision: cached.modRevision }, ...extra.compares], ops, out.event ? [out.event] : []);
       if (res.succeeded) {
         this.hold(id, out.rec, res.revision);
         return out.rec;
