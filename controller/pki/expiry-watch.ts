@@ -52,8 +52,9 @@ export function expiryWarnings(certs: readonly WatchedCert[], nowMs: number, war
   const events: NewEvent[] = [];
   const serials: string[] = [];
   for (const c of certs) {
-    const key = `${c.kind}:${c.serial}`;
     const state = expiryState(c.notAfterMs, nowMs, c.warnMs ?? EXPIRY_WARNING_MS);
+    // Once per certificate and state: "expiring", then (if nothing was done) "expired".
+    const key = `${c.kind}:${c.serial}:${state}`;
     if (state === "valid" || warned.has(key)) continue;
     serials.push(key);
     const at = new Date(c.notAfterMs).toISOString();

@@ -1,10 +1,20 @@
 /**
  * Issue 13, certificates, on a real fleet: host certificates renew over the
  * stream with nothing visible (no host down, no instance touched) and the new
- * one is used after a reconnect.
+ * one is used after a reconnect; a host whose certificate expired while its agent
+ * was off is told so, with the command that re-joins it keeping its id.
  */
+
+function exited(p: ChildProcess): Promise<number | null> {
+  return p.exitCode !== null ? Promise.resolve(p.exitCode) : new Promise((r) => p.once("exit", (code) => r(code)));
+}
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { X509Certificate } from "node:crypto";
+import type { ChildProcess } from "node:child_process";
 import { Cluster, type StatusJson } from "./harness/cluster.js";
+import { recentOutput } from "./harness/topology.js";
 import { waitFor } from "./harness/wait.js";
 import { svcSpec } from "./harness/specs.js";
 
@@ -63,5 +73,49 @@ describe("certificate renewal in a running fleet (--cert-ttl 20s)", () => {
     // And the renewals keep coming after the reconnect, on the new certificates.
     const second = new Map(after.map((h) => [h.id, h.cert_serial]));
     await waitFor(async () => (await c.hosts()).every((h) => h.cert_serial !== second.get(h.id)), { timeoutMs: 40_000, intervalMs: 250, what: "a second renewal of every host" });
+  });
+});
+
+describe("an expired host certificate (--cert-ttl 10s)", () => {
+  let c: Cluster;
+
+  beforeAll(async () => {
+    c = await Cluster.start({ hosts: 2, certTtl: "10s" });
+  });
+  afterEach(async ({ task }) => {
+    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
+  });
+  afterAll(async () => {
+    await c?.destroy();
+  });
+
+  it("the agent exits naming the expiry and the re-join command; --rejoin brings the host back with its id", async () => {
+    const id = await c.hostIdOf(2);
+    await c.stopAgent(2);
+    // "Off for months", in short: until the certificate it holds has expired.
+    const certFile = join(c.hostDir(2), "identity", "host.crt");
+    const notAfterMs = Date.parse(new X509Certificate(await readFile(certFile)).validTo);
+    await waitFor(() => Date.now() > notAfterMs + 500 || undefined, { timeoutMs: 15_000, intervalMs: 100, what: "host 2's certificate to expire" });
+
+    const again = c.startAgent(2);
+    expect(await exited(again)).toBe(4); // EXIT.denied
+    const out = recentOutput(again).stderr;
+    expect(out).toContain(`the certificate of host ${id} expired at ${new Date(notAfterMs).toISOString()}`);
+    expect(out).toContain(`berth agent --data-dir ${c.hostDir(2)} --rejoin --token-file ./join.token`);
+
+    // The controller says so too: berth hosts, and an event.
+    const h = (await c.hosts()).find((x) => x.id === id)!;
+    expect(h.cert_expires_ms).toBeLessThanOrEqual(Date.now());
+    const table = await c.cli(["hosts"]);
+    expect(table.stdout).toMatch(new RegExp(`${id}.*EXPIRED`));
+    await c.waitForEvent((e) => e.type === "cert.expired" && e.host === id, "a cert.expired event for the host");
+
+    // The way out, as the message says: a join token in a file, --rejoin.
+    const tokenFile = join(c.hostDir(2), "join.token");
+    await writeFile(tokenFile, (await c.joinToken(1)) + "\n", { mode: 0o600 });
+    c.startAgent(2, { extraArgs: ["--rejoin", "--token-file", tokenFile] });
+    const back = await c.waitForHosts((hs) => hs.some((x) => x.id === id && x.status === "ready" && x.connected && x.cert_expires_ms > Date.now()), "the host back with its id", 30_000);
+    expect(back).toHaveLength(2);
+    expect((await c.events()).some((e) => e.type === "host.rejoined" && e.host === id)).toBe(true);
   });
 });

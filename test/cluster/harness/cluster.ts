@@ -215,8 +215,8 @@ export class Cluster {
   }
 
   /** o.controllers: the agent's --controller (default: this controller's address). */
-  startAgent(i: number, o: { token?: string; labels?: string; controllers?: string } = {}): ChildProcess {
-    const args = [process.execPath, BERTH_MAIN, "agent", "--controller", o.controllers ?? this.controllerAddr, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--metrics-addr", `${this.topo.hostAddr(i)}:${AGENT_METRICS_PORT}`, "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`];
+  startAgent(i: number, o: { token?: string; labels?: string; controllers?: string; extraArgs?: string[] } = {}): ChildProcess {
+    const args = [process.execPath, BERTH_MAIN, "agent", "--controller", o.controllers ?? this.controllerAddr, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--metrics-addr", `${this.topo.hostAddr(i)}:${AGENT_METRICS_PORT}`, "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`, ...(o.extraArgs ?? [])];
     // As `berth dev` and the systemd unit do: the join token in the environment, never in argv.
     const p = this.topo.spawn(i, args, o.token ? { env: { BERTH_JOIN_TOKEN: o.token } } : {});
     this.agents.set(i, p);

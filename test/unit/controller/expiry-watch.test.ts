@@ -19,14 +19,19 @@ describe("expiryWarnings", () => {
       ["cert.expiring", undefined],
       ["cert.expired", undefined],
     ]);
-    expect(events[0]!.message).toBe(`the certificate of host 3fa9 expires at ${new Date(NOW + 6 * DAY).toISOString()} (within 7 days): its agent renews it while connected: check that the agent runs and reaches the controller`);
+    expect(events[0]!.message).toBe(`the certificate of host 3fa9 expires at ${new Date(NOW + 6 * DAY).toISOString()} (within 7d): its agent renews it while connected: check that the agent runs and reaches the controller`);
     expect(events[1]!.message).toMatch(/serving certificate expires .* restart the controller/);
-    expect(serials).toEqual(["host:A1", "server:C3", "ca:D4"]);
+    expect(serials).toEqual(["host:A1:expiring", "server:C3:expiring", "ca:D4:expired"]);
   });
 
   it("warns once per certificate: a renewed one (new serial) is a new certificate", () => {
-    const warned = new Set(["host:A1", "server:C3", "ca:D4"]);
+    const warned = new Set(["host:A1:expiring", "server:C3:expiring", "ca:D4:expired"]);
     expect(expiryWarnings(certs, NOW, warned).events).toEqual([]);
+    // Warned as expiring, then left to expire: warned again, as expired.
+    expect(expiryWarnings(certs, NOW + 7 * DAY, warned).events.map((e) => [e.type, e.host])).toEqual([
+      ["cert.expired", "3fa9"],
+      ["cert.expired", undefined],
+    ]);
     const renewed = certs.map((c) => (c.serial === "A1" ? { ...c, serial: "A9", notAfterMs: NOW + 30 * DAY } : c));
     expect(expiryWarnings(renewed, NOW, warned).events).toEqual([]);
   });
