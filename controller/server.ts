@@ -28,7 +28,9 @@ import { livenessInput, localHeard, mergeLiveness, reportEveryMs, type HostHeard
 import { LivenessReports } from "./leader/liveness-reports.js";
 import { LivenessReporter } from "./member/liveness-reporter.js";
 import { AssignmentPusher } from "./member/assignments.js";
-import { closeStreamsOfDownHosts } from "./member/host-changes.js";
+import { closeStreamsOfDownHosts, closeStreamsOfRemovedHosts } from "./member/host-changes.js";
+import { RevokedSerials } from "./pki/revoked.js";
+import { hostRemoveHandlers } from "./member/api/host-remove.js";
 import { ArtifactStore } from "./artifacts/artifact-store.js";
 import { ServiceState } from "./services/state.js";
 import { instanceId } from "./services/records.js";
@@ -186,6 +188,10 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     secrets.onChange = () => assignments.secretsChanged();
     stops.push(() => assignments.close());
     stops.push(closeStreamsOfDownHosts(registry, log));
+    stops.push(closeStreamsOfRemovedHosts(registry, log));
+    const revoked = new RevokedSerials(store);
+    await revoked.start();
+    stops.push(() => revoked.stop());
     const artifacts = new ArtifactStore(join(opts.dataDir, "artifacts"));
     await artifacts.init();
     const artifactsKnown = new Set((await readdir(join(opts.dataDir, "artifacts"))).filter((f) => /^[0-9a-f]{64}$/.test(f)));
@@ -215,17 +221,17 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // Reset when this member starts leading: instance ages and fencing waits count from then.
     let leadingSinceMono = mono();
     // The start as a wall time measured back from now on the monotonic clock, like heartbeat ages (loop.ts hostView).
-    const loop = new ReconcileLoop({ state, registry, log, now, mono, failover: () => ({ paused: guard.verdict().paused, controllerStartedAtMs: now() - (mono() - leadingSinceMono) }) });
+    const loop = new ReconcileLoop({ state, registry, log, now, mono, removedHosts: () => revoked.hosts(), failover: () => ({ paused: guard.verdict().paused, controllerStartedAtMs: now() - (mono() - leadingSinceMono) }) });
     const logs = new LogRouter();
     // Set once the serving certificate is made (below): until then only the hosts' and the CA's are watched.
-    let serving: ReturnType<typeof certFacts> | undefined;
+    const serving: { facts?: ReturnType<typeof certFacts> } = {};
     const caCert = certFacts(ca.certPem);
     const watchedCerts = (): WatchedCert[] => [
       ...registry
         .all()
         .filter((h) => h.certNotAfterMs !== undefined)
         .map((h) => ({ kind: "host" as const, name: h.id, serial: h.certSerial, notAfterMs: h.certNotAfterMs!, warnMs: hostWarnMs(certTtlMs) })),
-      ...(serving ? [{ kind: "server" as const, name: "controller", serial: serving.serial, notAfterMs: serving.notAfterMs }] : []),
+      ...(serving.facts ? [{ kind: "server" as const, name: "controller", serial: serving.facts.serial, notAfterMs: serving.facts.notAfterMs }] : []),
       { kind: "ca" as const, name: "controller", serial: caCert.serial, notAfterMs: caCert.notAfterMs },
     ];
     const metrics = new ControllerMetrics(
@@ -240,6 +246,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       { heartbeatIntervalMs },
     );
     loop.onCommitted((evs) => metrics.reconciled(evs));
+    // A host removed through another member: its instance is replaced by this loop when it leads.
+    stops.push(registry.onChange((_prev, next) => (next ? undefined : loop.kick())));
     const execs = new ExecRouter(undefined, now());
 
     let adminToken: string | undefined;
@@ -256,7 +264,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const grpcServer = newGrpcServer(opts, [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, certTtlMs, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, artifacts, logs, events, metrics, execs }),
+      agentServiceHandlers({ registry, tokens, ca, certTtlMs, revoked, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, artifacts, logs, events, metrics, execs }),
     );
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
@@ -280,6 +288,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const lbs = new LbAppliedBook(now);
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, {
       ...operatorServiceHandlers(opDeps),
+      ...hostRemoveHandlers({ ...opDeps, revoked, kick: () => loop.kick() }),
       ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs }),
       ...secretHandlers({ ...opDeps, state, loop, secrets }),
       ...lbHandlers({ ...opDeps, state, lbs }),
@@ -293,7 +302,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     });
     const ips = opts.listen.host === "0.0.0.0" || opts.listen.host === "::" ? [] : [opts.listen.host];
     const serverCert = await createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME, "localhost"], ips: ips.filter((ip) => /^[\d.:a-fA-F]+$/.test(ip)) });
-    serving = certFacts(serverCert.certPem);
+    serving.facts = certFacts(serverCert.certPem);
     const creds = grpcServerCredentials(ca.certPem, serverCert.certPem, serverCert.keyPem, { handshakeTimeoutMs: opts.handshakeTimeoutMs });
     // Everything started so far keeps the process alive: a controller that cannot
     // listen must stop it all and fail, not print the error and linger without a port.

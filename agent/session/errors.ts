@@ -3,9 +3,7 @@
  * and tests can tell them apart without matching text.
  */
 
-/** The metadata key a controller sets on a refusal that retrying cannot fix, and its values. */
-export const REFUSAL_KEY = "berth-refusal";
-export const REFUSAL_HOST_REMOVED = "host-removed";
+export { REFUSAL_HOST_REMOVED, REFUSAL_KEY } from "../../shared/tls/refusal.js";
 
 /** What to run to re-join a host keeping its id (the expired-certificate message names it). */
 export function rejoinCommand(dataDir: string): string {

@@ -134,3 +134,10 @@ async function cordonOrUncordon(verb: "Cordon" | "Uncordon", id: string, cmd: Co
 
 export const cordon = (id: string, _o: unknown, cmd: Command): Promise<void> => cordonOrUncordon("Cordon", id, cmd);
 export const uncordon = (id: string, _o: unknown, cmd: Command): Promise<void> => cordonOrUncordon("Uncordon", id, cmd);
+
+export async function hostRemove(id: string, _o: unknown, cmd: Command): Promise<void> {
+  await withApi(globalsOf(cmd), async (api) => {
+    const h = await call(api, api.client.RemoveHost, { id });
+    console.log(txt`host ${h.id} (${h.facts?.hostname ?? "?"}) removed: its certificate is refused from now on${h.service ? txt`, ${h.service} is being replaced on another host` : ""}${h.connected ? "; its agent is told to stop its services and exit" : ""}`);
+  });
+}

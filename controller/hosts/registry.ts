@@ -218,6 +218,19 @@ export class HostRegistry {
   }
 
   /**
+   * Deletes a host's record in one txn with `extra` (its revoked serials) and its
+   * event, if the record is still the one held (compare-and-set); false when it
+   * changed meanwhile (the caller may try again).
+   */
+  async remove(id: string, extra: { ops: Op[] }, ev: NewEvent): Promise<boolean> {
+    const cached = this.hosts.get(id);
+    if (!cached) throw new HostNotFoundError(id, "none");
+    const res = await this.events.txn([{ key: hostKey(id), modRevision: cached.modRevision }], [{ type: "delete", key: hostKey(id) }, ...extra.ops], [ev]);
+    if (res.succeeded) this.hold(id, undefined, res.revision);
+    return res.succeeded;
+  }
+
+  /**
    * Applies `change` to the stored record with compare-and-set. `change` returns
    * undefined when there is nothing to do (the call is then free), and may name
    * an event to write in the same txn.

@@ -119,3 +119,55 @@ describe("an expired host certificate (--cert-ttl 10s)", () => {
     expect((await c.events()).some((e) => e.type === "host.rejoined" && e.host === id)).toBe(true);
   });
 });
+
+describe("berth host remove", () => {
+  let c: Cluster;
+
+  beforeAll(async () => {
+    c = await Cluster.start({ hosts: 3 });
+  });
+  afterEach(async ({ task }) => {
+    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
+  });
+  afterAll(async () => {
+    await c?.destroy();
+  });
+
+  it("needs admin; the removed host's agent stops its service and exits saying why, is refused after, and its instance runs elsewhere", async () => {
+    const r = await c.apply(await c.specDir("one", { "one.yaml": svcSpec("one", { instances: 1, args: ["server.js", "--tag=one"], stopTimeout: "2s" }) }));
+    expect(r.code, r.stderr).toBe(0);
+    const st = await c.waitForStatus("one", (s) => healthyOn(s).length === 1, "one healthy");
+    const victim = st.instances[0]!.host;
+    const oldPid = st.instances[0]!.pid;
+    const ids = await Promise.all([1, 2, 3].map((i) => c.hostIdOf(i)));
+    const idx = ids.indexOf(victim) + 1;
+    const agent = c.agents.get(idx)!;
+
+    // An operator may not: removing a host takes a credential away.
+    const opToken = (await c.cli(["token", "create", "--role", "operator"])).stdout.trim();
+    const refused = await c.cli(["host", "remove", victim], { token: opToken });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/needs the admin role/);
+
+    const out = await c.cli(["host", "remove", victim.slice(0, 6)]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain(`host ${victim}`);
+
+    // The connected agent is told: it stops its service and exits, saying why.
+    expect(await exited(agent)).toBe(4);
+    expect(recentOutput(agent).stderr).toMatch(new RegExp(`host ${victim} was removed from the fleet`));
+    await waitFor(() => { try { process.kill(oldPid, 0); return undefined; } catch { return true; } }, { timeoutMs: 15_000, intervalMs: 100, what: "the removed host's service to stop" });
+
+    // Its record and claim are gone; its instance runs on another host.
+    const moved = await c.waitForStatus("one", (s) => healthyOn(s).length === 1 && s.instances[0]!.host !== victim, "one healthy elsewhere");
+    expect(ids).toContain(moved.instances[0]!.host);
+    expect((await c.hosts()).map((h) => h.id)).not.toContain(victim);
+    expect((await c.events()).some((e) => e.type === "host.removed" && e.host === victim)).toBe(true);
+
+    // Started again, its certificate is refused (by serial): it exits at once, saying why.
+    const again = c.startAgent(idx);
+    expect(await exited(again)).toBe(4);
+    expect(recentOutput(again).stderr).toMatch(/was removed at .*berth host remove.*certificate is refused/);
+    expect((await c.hosts()).map((h) => h.id)).not.toContain(victim);
+  });
+});

@@ -10,6 +10,7 @@ import type { AgentServiceHandlers } from "../../../shared/gen/berth/v1/AgentSer
 import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerMessage.js";
 import { GrpcError, toStatus } from "../api/errors.js";
 import { certHost } from "./cert-host.js";
+import { REFUSAL_HOST_REMOVED, REFUSAL_KEY } from "../../../shared/tls/refusal.js";
 import type { AgentServiceDeps } from "./deps.js";
 import { onHeartbeat } from "./heartbeat.js";
 import { onHello } from "./hello.js";
@@ -44,15 +45,22 @@ async function dispatch(d: AgentServiceDeps, s: AgentStream, msg: AgentMessage__
 
 let streamSeq = 0;
 
+/** The mark on a removed host's refusal: its agent stops its services and exits instead of knocking for ever. */
+function removedMark(): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set(REFUSAL_KEY, REFUSAL_HOST_REMOVED);
+  return md;
+}
+
 export function connectHandler(d: AgentServiceDeps): AgentServiceHandlers["Connect"] {
   return (call) => {
     const sid = ++streamSeq;
-    const fail = (code: grpc.status, details: string): void => {
+    const fail = (code: grpc.status, details: string, metadata?: grpc.Metadata): void => {
       d.log.warn({ peer: call.getPeer(), reason: details }, "agent stream refused");
-      call.emit("error", Object.assign(new Error(details), { code, details }));
+      call.emit("error", Object.assign(new Error(details), { code, details, ...(metadata ? { metadata } : {}) }));
     };
     const who = certHost(d, call);
-    if ("refuse" in who) return fail(who.refuse.code, who.refuse.details);
+    if ("refuse" in who) return fail(who.refuse.code, who.refuse.details, who.refuse.removed ? removedMark() : undefined);
     const hostId = who.hostId;
     const log = d.log.child({ host: hostId });
     const stream: AgentStream = {
