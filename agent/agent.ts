@@ -39,6 +39,8 @@ export interface AgentOptions {
   stopServicesOnExit?: boolean;
   /** Where to serve /metrics over plain HTTP; absent or null: not served (the CLI's default is 127.0.0.1:9465). */
   metricsAddr?: HostPort | null;
+  /** `berth agent --rejoin`: join again keeping the stored host id (its certificate expired). */
+  rejoin?: boolean;
 }
 
 export interface AgentHandle {
@@ -46,7 +48,13 @@ export interface AgentHandle {
   session: AgentSession;
   /** Where /metrics is served, when it is. */
   metricsAddress?: HostPort;
-  stop(): Promise<void>;
+  /**
+   * Settles when the session gives up for good: the certificate expired
+   * (CertificateExpiredError) or the host was removed (HostRemovedError). The caller
+   * then stops the agent — stopping its services too when the host was removed.
+   */
+  fatal: Promise<Error>;
+  stop(o?: { stopServices?: boolean }): Promise<void>;
 }
 
 export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
@@ -135,6 +143,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     dataDir: opts.dataDir,
     controllers: opts.controllers,
     token: opts.token,
+    rejoin: opts.rejoin,
     labels: opts.labels ?? {},
     advertiseAddr: opts.advertiseAddr,
     log,
@@ -150,6 +159,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     onExec: (m) => void execs.handle(m),
   });
   link.session = session;
+  const fatal = new Promise<Error>((resolve) => session.once("fatal", resolve));
   let savedContact = persistedContact;
   const contactTimer = setInterval(() => {
     const t = session.lastContactMs();
@@ -184,13 +194,14 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       hostId: identity.hostId,
       session,
       metricsAddress: metricsServer?.address,
-      async stop() {
+      fatal,
+      async stop(o = {}) {
         clearInterval(contactTimer);
         await metricsServer?.close();
         logs.closeAll();
         await session.stop();
         await execs.closeAll("the agent is stopping");
-        await converger.shutdown({ stopService: opts.stopServicesOnExit });
+        await converger.shutdown({ stopService: o.stopServices ?? opts.stopServicesOnExit });
         usage.stop();
         facts.stop();
       },

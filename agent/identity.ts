@@ -3,7 +3,7 @@
  * controller issued at join, the private key that never left this host, and the
  * controller's CA. With these a restarted agent is the same host, never a new one.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../shared/state-file.js";
 
@@ -21,8 +21,18 @@ const dirOf = (dataDir: string): string => join(dataDir, "identity");
 /** A crash mid-write leaves the old file or the new, never half (shared/state-file.ts). */
 const writeAtomic = (path: string, data: string, mode: number): Promise<void> => writeFileAtomic(path, data, { mode });
 
+/**
+ * A renewal replaces the key and the certificate together: two files cannot be
+ * renamed in one step, so the pair (and the CAs) is first written as one file,
+ * renewed.json, then copied over host.key/host.crt/ca.crt, then removed. A crash
+ * anywhere leaves either the old pair whole, or renewed.json, which the next
+ * load finishes — never a key of one certificate beside another.
+ */
+const RENEWED = "renewed.json";
+
 export async function loadIdentity(dataDir: string): Promise<Identity | undefined> {
   const dir = dirOf(dataDir);
+  await finishRenewal(dir);
   let meta: { hostId?: unknown; controller?: unknown };
   try {
     meta = JSON.parse(await readFile(join(dir, "host.json"), "utf8")) as typeof meta;
@@ -54,4 +64,29 @@ export async function saveIdentity(dataDir: string, id: Identity): Promise<void>
   await writeAtomic(join(dir, "ca.crt"), id.caPem, 0o600);
   // host.json last: its presence means the identity is whole.
   await writeAtomic(join(dir, "host.json"), JSON.stringify({ hostId: id.hostId, controller: id.controller }) + "\n", 0o600);
+}
+
+/** Stores a renewed certificate, its new key and the CAs to trust (see RENEWED). */
+export async function saveRenewal(dataDir: string, r: { certPem: string; keyPem: string; caPem: string }): Promise<void> {
+  const dir = dirOf(dataDir);
+  await writeAtomic(join(dir, RENEWED), JSON.stringify(r) + "\n", 0o600);
+  await finishRenewal(dir);
+}
+
+async function finishRenewal(dir: string): Promise<void> {
+  let r: { certPem?: unknown; keyPem?: unknown; caPem?: unknown };
+  try {
+    r = JSON.parse(await readFile(join(dir, RENEWED), "utf8")) as typeof r;
+  } catch (e) {
+    // None: nothing to finish. Unreadable: its write never completed (writeAtomic renames a whole file), so it cannot be — but drop it rather than stop the agent.
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    await rm(join(dir, RENEWED), { force: true });
+    return;
+  }
+  if (typeof r.certPem === "string" && typeof r.keyPem === "string" && typeof r.caPem === "string") {
+    await writeAtomic(join(dir, "host.key"), r.keyPem, 0o600);
+    await writeAtomic(join(dir, "host.crt"), r.certPem, 0o600);
+    await writeAtomic(join(dir, "ca.crt"), r.caPem, 0o600);
+  }
+  await rm(join(dir, RENEWED), { force: true });
 }

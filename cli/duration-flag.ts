@@ -23,6 +23,9 @@ export const FLAG_LIMITS = {
   heartbeatInterval: "1m",
   /** controller --ttl: a silent host is down within the hour. */
   hostTtl: "1h",
+  /** controller --cert-ttl: a host certificate lives at most a year (renewed at 2/3 of it); at least 10 s (tests). */
+  certTtl: "365d",
+  certTtlMinMs: 10_000,
   /** token create --ttl and audit --since: ten years, the controller's own limit for a token. */
   longest: "3650d",
 } as const;
@@ -39,4 +42,9 @@ export function parseDurationFlag(flag: string, value: string, b: DurationBounds
   if (b.minMs !== undefined && ms < b.minMs) throw new CliError(`${flag}: ${value} is shorter than the minimum ${formatDurationMs(b.minMs)}`, EXIT.usage);
   if (ms > maxMs) throw new CliError(`${flag}: ${value} is longer than the maximum ${b.max}`, EXIT.usage);
   return ms;
+}
+
+/** controller/dev --cert-ttl: bounded so a certificate is renewable (timers) and never outlives a year. */
+export function parseCertTtl(value: string): number {
+  return parseDurationFlag("--cert-ttl", value, { minMs: FLAG_LIMITS.certTtlMinMs, max: FLAG_LIMITS.certTtl });
 }

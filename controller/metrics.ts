@@ -23,6 +23,12 @@ export interface ControllerMetricsSources {
   failoverPaused?: () => boolean;
   /** Rollout records that have not ended (neither succeeded nor failed). @default () => 0 */
   rolloutsInProgress?: () => number;
+  /**
+   * Every certificate the controller watches, with its notAfter (unix ms): each
+   * host's (kind "host", name its id), the controller's serving certificate and the CA.
+   * @default () => []
+   */
+  certificates?: () => readonly { kind: "host" | "server" | "ca"; name: string; notAfterMs: number }[];
 }
 
 export interface ControllerMetricsOptions {
@@ -148,6 +154,17 @@ export class ControllerMetrics {
       registers,
       collect() {
         this.set(src.rolloutsInProgress?.() ?? 0);
+      },
+    });
+
+    new Gauge({
+      name: "berth_certificate_expiry_timestamp_seconds",
+      help: "When each certificate expires (unix seconds): every host's (kind=host, name=its id), the controller's serving certificate (kind=server) and its CA (kind=ca). Alert on (this - time()) < 7 * 86400.",
+      labelNames: ["kind", "name"],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of src.certificates?.() ?? []) this.set({ kind: c.kind, name: c.name }, Math.floor(c.notAfterMs / 1000));
       },
     });
 

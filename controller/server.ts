@@ -12,7 +12,7 @@ import { loadProtos } from "../shared/proto.js";
 import { createLogger, type Logger } from "../shared/log/logger.js";
 import type { LevelWithSilent } from "pino";
 import { formatHostPort, type HostPort } from "../shared/addr.js";
-import { caFingerprint, createCa, createServerCert, CONTROLLER_TLS_NAME, grpcServerCredentials } from "../shared/tls/pki.js";
+import { caFingerprint, createCa, createServerCert, CONTROLLER_TLS_NAME, DEFAULT_HOST_CERT_TTL_MS, grpcServerCredentials } from "../shared/tls/pki.js";
 import { serveMetrics, type MetricsServer } from "../shared/metrics/server.js";
 import { openStore, type EtcdTlsPaths } from "./store/open.js";
 import type { Quarantined } from "./store/record.js";
@@ -28,7 +28,9 @@ import { livenessInput, localHeard, mergeLiveness, reportEveryMs, type HostHeard
 import { LivenessReports } from "./leader/liveness-reports.js";
 import { LivenessReporter } from "./member/liveness-reporter.js";
 import { AssignmentPusher } from "./member/assignments.js";
-import { closeStreamsOfDownHosts } from "./member/host-changes.js";
+import { closeStreamsOfDownHosts, closeStreamsOfRemovedHosts } from "./member/host-changes.js";
+import { RevokedSerials } from "./pki/revoked.js";
+import { hostRemoveHandlers } from "./member/api/host-remove.js";
 import { ArtifactStore } from "./artifacts/artifact-store.js";
 import { ServiceState } from "./services/state.js";
 import { instanceId } from "./services/records.js";
@@ -59,6 +61,8 @@ import type { ObservedInstance } from "./services/records.js";
 import { encodeRecord } from "./store/record.js";
 import { serveUi, type UiServer } from "./ui/ui-server.js";
 import { startLeading, type LeaderRun } from "./leader/leader.js";
+import { hostWarnMs, watchExpiry, type WatchedCert } from "./pki/expiry-watch.js";
+import { certFacts } from "../shared/tls/cert-life.js";
 
 export { IDLE_CONNECTION_MS, ListenError } from "./member/grpc-server.js";
 
@@ -111,6 +115,8 @@ export interface ControllerOptions {
    * group shares one. @default <dataDir>/secrets.key, made on first start (mode 0600)
    */
   secretsKeyFile?: string;
+  /** Lifetime of the host certificates it issues (join, renewal); agents renew at about 2/3 of it. @default DEFAULT_HOST_CERT_TTL_MS (30 days) */
+  certTtlMs?: number;
   /** Who decides. @default SoleLeader: this controller, at once and for good */
   leadership?: Leadership;
   /**
@@ -166,6 +172,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const log = opts.logger ?? createLogger("controller", opts.logLevel ?? "info");
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   const ttlMs = opts.ttlMs ?? 5000;
+  const certTtlMs = opts.certTtlMs ?? DEFAULT_HOST_CERT_TTL_MS;
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const ownStore = !opts.store;
   // Opened before anything listens: a store that cannot be reached fails the start.
@@ -213,6 +220,10 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     secrets.onChange = () => assignments.secretsChanged();
     stops.push(() => assignments.close());
     stops.push(closeStreamsOfDownHosts(registry, log));
+    stops.push(closeStreamsOfRemovedHosts(registry, log));
+    const revoked = new RevokedSerials(store);
+    await revoked.start();
+    stops.push(() => revoked.stop());
     const artifacts = new ArtifactStore(join(opts.dataDir, "artifacts"));
     await artifacts.init();
     const artifactsKnown = new Set((await readdir(join(opts.dataDir, "artifacts"))).filter((f) => /^[0-9a-f]{64}$/.test(f)));
@@ -242,8 +253,19 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // Reset when this member starts leading: instance ages and fencing waits count from then.
     let leadingSinceMono = mono();
     // The start as a wall time measured back from now on the monotonic clock, like heartbeat ages (loop.ts hostView).
-    const loop = new ReconcileLoop({ state, registry, log, now, mono, failover: () => ({ paused: guard.verdict().paused, controllerStartedAtMs: now() - (mono() - leadingSinceMono) }) });
+    const loop = new ReconcileLoop({ state, registry, log, now, mono, removedHosts: () => revoked.hosts(), failover: () => ({ paused: guard.verdict().paused, controllerStartedAtMs: now() - (mono() - leadingSinceMono) }) });
     const logs = new LogRouter();
+    // Set once the serving certificate is made (below): until then only the hosts' and the CA's are watched.
+    const serving: { facts?: ReturnType<typeof certFacts> } = {};
+    const caCert = certFacts(ca.certPem);
+    const watchedCerts = (): WatchedCert[] => [
+      ...registry
+        .all()
+        .filter((h) => h.certNotAfterMs !== undefined)
+        .map((h) => ({ kind: "host" as const, name: h.id, serial: h.certSerial, notAfterMs: h.certNotAfterMs!, warnMs: hostWarnMs(certTtlMs) })),
+      ...(serving.facts ? [{ kind: "server" as const, name: "controller", serial: serving.facts.serial, notAfterMs: serving.facts.notAfterMs }] : []),
+      { kind: "ca" as const, name: "controller", serial: caCert.serial, notAfterMs: caCert.notAfterMs },
+    ];
     const metrics = new ControllerMetrics(
       {
         hosts: () => registry.all().map((h) => ({ status: hostStatus(h), connected: registry.live.get(h.id)?.disconnect !== undefined })),
@@ -251,6 +273,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         services: () => state.allServices().map((s) => ({ name: s.name, instances: s.spec.instances })),
         failoverPaused: () => guard.verdict().paused,
         rolloutsInProgress: () => state.allRollouts().filter((r) => r.status !== "succeeded" && r.status !== "failed").length,
+        certificates: watchedCerts,
       },
       { heartbeatIntervalMs },
     );
@@ -275,6 +298,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       stops.push(() => observedShare.close());
       stops.push(state.onChange(() => loop.notifyViews()));
     }
+    // A host removed through another member: its instance is replaced by this loop when it leads.
+    stops.push(registry.onChange((_prev, next) => (next ? undefined : loop.kick())));
     const execs = new ExecRouter(undefined, now());
 
     let adminToken: string | undefined;
@@ -301,7 +326,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const grpcServer = newGrpcServer(opts, [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, ...(observedShare ? { publishObserved: (o: ObservedInstance) => observedShare.publish(o) } : {}), artifacts, logs, events, metrics, execs }),
+      agentServiceHandlers({ registry, tokens, ca, certTtlMs, revoked, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, ...(observedShare ? { publishObserved: (o: ObservedInstance) => observedShare.publish(o) } : {}), artifacts, logs, events, metrics, execs }),
     );
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
@@ -325,6 +350,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const lbs = new LbAppliedBook(now);
     const operatorHandlers = {
       ...operatorServiceHandlers(opDeps),
+      ...hostRemoveHandlers({ ...opDeps, revoked, kick: () => loop.kick() }),
       ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs }),
       ...secretHandlers({ ...opDeps, state, loop, secrets }),
       ...lbHandlers({ ...opDeps, state, lbs }),
@@ -350,6 +376,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, operatorHandlers);
     const ips = [...new Set([opts.listen.host, ...(opts.uiAddr ? [opts.uiAddr.host] : [])])].filter((h) => h !== "0.0.0.0" && h !== "::");
     const serverCert = await createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME, "localhost"], ips: ips.filter((ip) => /^[\d.:a-fA-F]+$/.test(ip)) });
+    serving.facts = certFacts(serverCert.certPem);
     const creds = grpcServerCredentials(ca.certPem, serverCert.certPem, serverCert.keyPem, { handshakeTimeoutMs: opts.handshakeTimeoutMs });
     // Everything started so far keeps the process alive: a controller that cannot
     // listen must stop it all and fail, not print the error and linger without a port.
@@ -411,8 +438,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       if (ctx.writes) void ctx.writes.put(LEADER_KEY, encodeRecord({ member: selfId(), sinceMs: now() })).catch((err: unknown) => log.warn({ err }, "recording the leadership failed"));
       const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: opts.graceMs, liveness: () => livenessInput(registry.all(), heard()), via: ctx.writes });
       term = run;
+      // The expiry warnings are the leader's, so a group warns once; checked hourly, or within a tenth of a short certificate life.
+      const stopWatch = watchExpiry({ certs: watchedCerts, now, append: (e) => events.append(e), log, checkEveryMs: Math.min(3_600_000, Math.max(1000, Math.floor(certTtlMs / 10))) });
       return {
         stop: async () => {
+          stopWatch();
           if (term === run) term = undefined;
           await run.stop();
         },

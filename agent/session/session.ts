@@ -34,7 +34,10 @@ import type { LogAck__Output } from "../../shared/gen/berth/v1/LogAck.js";
 import type { RunningInstance } from "../../shared/gen/berth/v1/RunningInstance.js";
 import type { ArtifactChunk__Output } from "../../shared/gen/berth/v1/ArtifactChunk.js";
 import { channelOptions, createKeyAndCsr, fetchServerCaPem, grpcClientCredentials } from "../../shared/tls/pki.js";
-import { loadIdentity, saveIdentity, saveKey, type Identity } from "../identity.js";
+import { loadIdentity, saveIdentity, saveKey, saveRenewal, type Identity } from "../identity.js";
+import { CertRenewal } from "./renewal.js";
+import { certFacts } from "../../shared/tls/cert-life.js";
+import { CertificateExpiredError, HostRemovedError, REFUSAL_HOST_REMOVED, REFUSAL_KEY } from "./errors.js";
 import { Outbound } from "./outbound.js";
 import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
 
@@ -70,6 +73,13 @@ export interface SessionOptions {
   initialContactMs?: number;
   /** The monotonic clock every interval here is measured on. @default monoMs */
   mono?: Clock;
+  /** Wall clock, for certificate validity. @default Date.now */
+  wall?: () => number;
+  /**
+   * Join again keeping the stored host id (`berth agent --rejoin`): for a host whose
+   * certificate expired while its agent was off. Needs a join token.
+   */
+  rejoin?: boolean;
 }
 
 /** A refusal that retrying cannot fix (bad token, unknown host): the operator must act. */
@@ -85,6 +95,10 @@ export interface SessionEvents {
   connected: [{ hostId: string; heartbeatIntervalMs: number; ttlMs: number; advertiseAddr: string; member: string }];
   disconnected: [{ reason: string; member: string }];
   heartbeatAck: [{ rttMs: number }];
+  /** A renewed certificate is stored; the next connection uses it. */
+  renewed: [{ serial: string; notAfterMs: number }];
+  /** The session gave up for good (certificate expired, host removed): the agent must stop. */
+  fatal: [Error];
 }
 
 const FATAL = new Set([grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED, grpc.status.INVALID_ARGUMENT]);
@@ -105,6 +119,8 @@ interface StreamEnd {
   reason: string;
   fatal: boolean;
   moveOn?: { preferred: string };
+  /** The controller removed this host (`berth host remove`): why. */
+  removed?: string;
 }
 
 export class AgentSession extends EventEmitter<SessionEvents> {
@@ -124,12 +140,21 @@ export class AgentSession extends EventEmitter<SessionEvents> {
   private readonly mono: Clock;
   /** Sends on the current stream once it is welcomed; false when there is none. */
   private sender: ((m: AgentMessage) => boolean) | undefined;
+  private renewal: CertRenewal | undefined;
+  /** A renewal stored new credentials: the next dial builds its channels with them. */
+  private credentialsStale = false;
+  /** Channels made with credentials a renewal replaced: closed at stop, not while a call (an artifact fetch) may still use them. */
+  private readonly retired: AgentServiceClient[] = [];
+  private readonly wall: () => number;
+  /** Why the session ended for good, once it has. */
+  fatalError: Error | undefined;
 
   constructor(private readonly opts: SessionOptions) {
     super();
     this.mono = opts.mono ?? monoMs;
     this.lastContact = opts.initialContactMs ?? this.mono();
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
+    this.wall = opts.wall ?? Date.now;
   }
 
   /** When the controller was last heard from (any message on any stream), on the monotonic clock. */
@@ -154,7 +179,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
   /** Joins if this data dir has no identity yet, then runs the stream in the background. */
   async start(): Promise<Identity> {
     const stored = await loadIdentity(this.opts.dataDir);
-    this.identity = stored ?? (await this.join());
+    if (stored && !this.opts.rejoin) this.refuseExpired(stored);
+    this.identity = stored && !this.opts.rejoin ? stored : await this.join(stored?.hostId);
     const given = this.opts.controllers?.length ? formatMemberList(this.opts.controllers) : undefined;
     if (given && given !== this.identity.controller) this.identity = { ...this.identity, controller: given };
     if (stored) {
@@ -168,6 +194,20 @@ export class AgentSession extends EventEmitter<SessionEvents> {
     }
     const { keyPem, certPem, caPem } = this.identity;
     this.credentials = grpcClientCredentials(caPem, { certPem, keyPem });
+    const hostId = this.identity.hostId;
+    this.renewal = new CertRenewal({
+      hostId,
+      current: () => this.identity!,
+      send: (m) => this.send(m),
+      save: (c) => saveRenewal(this.opts.dataDir, c),
+      renewed: (c) => {
+        this.identity = { ...this.identity!, certPem: c.certPem, keyPem: c.keyPem, caPem: c.caPem };
+        this.credentialsStale = true;
+        this.emit("renewed", { serial: c.serial, notAfterMs: c.notAfterMs });
+      },
+      log: this.opts.log,
+      wall: this.wall,
+    });
     this.loop = this.run();
     return this.identity;
   }
@@ -184,6 +224,27 @@ export class AgentSession extends EventEmitter<SessionEvents> {
     if (!c || c.getChannel().getConnectivityState(false) !== grpc.connectivityState.TRANSIENT_FAILURE) return;
     c.close();
     this.clients.delete(member);
+  }
+
+  /** An expired certificate is refused by every member: say so, with the way out, instead of dialling in vain. */
+  private refuseExpired(id: Identity): void {
+    let notAfterMs: number;
+    try {
+      notAfterMs = certFacts(id.certPem).notAfterMs;
+    } catch {
+      return; // unreadable: the controller's refusal says why
+    }
+    if (this.wall() >= notAfterMs) throw new CertificateExpiredError(id.hostId, notAfterMs, this.opts.dataDir);
+  }
+
+  /** Builds the channels anew with the credentials a renewal stored. */
+  private useRenewedCredentials(): void {
+    if (!this.credentialsStale) return;
+    this.credentialsStale = false;
+    const { keyPem, certPem, caPem } = this.identity!;
+    this.credentials = grpcClientCredentials(caPem, { certPem, keyPem });
+    this.retired.push(...this.clients.values());
+    this.clients.clear();
   }
 
   private clientFor(member: string): AgentServiceClient {
@@ -226,12 +287,16 @@ export class AgentSession extends EventEmitter<SessionEvents> {
     this.stopped = true;
     this.wake?.();
     this.call?.cancel();
+    this.renewal?.stop();
     await this.loop;
-    for (const c of this.clients.values()) c.close();
+    for (const c of [...this.clients.values(), ...this.retired]) c.close();
   }
 
-  private async join(): Promise<Identity> {
+  /** keepId: re-join as this host (--rejoin), not as a new one. */
+  private async join(keepId?: string): Promise<Identity> {
     const { token, controllers, log } = this.opts;
+    if (keepId !== undefined && !token) throw new JoinError(`--rejoin needs a join token (--token-file or BERTH_JOIN_TOKEN): create one with \`berth token create --role agent --uses 1\``);
+    if (keepId !== undefined && !controllers?.length) throw new JoinError("--rejoin needs --controller");
     if (!token || !controllers?.length) {
       throw new JoinError(`${this.opts.dataDir} holds no identity yet: give --controller and a join --token (berth token create --role agent)`);
     }
@@ -252,22 +317,25 @@ export class AgentSession extends EventEmitter<SessionEvents> {
         // Pin the controller's CA by the fingerprint the token carries.
         const caPem = await fetchServerCaPem(addr.host, addr.port, parsed.caFingerprint, 5000);
         const facts = this.opts.facts();
-        const { keyPem, csrPem } = await createKeyAndCsr(facts.hostname || "host");
-        await saveKey(this.opts.dataDir, keyPem);
+        const { keyPem, csrPem } = await createKeyAndCsr(keepId ?? (facts.hostname || "host"));
+        // A re-join keeps the stored pair until the new one is had (saveRenewal below): a refused
+        // --rejoin must not leave a key beside a certificate it does not belong to.
+        if (keepId === undefined) await saveKey(this.opts.dataDir, keyPem);
         const client = new (loadProtos().agent.berth.v1.AgentService)(member, grpcClientCredentials(caPem), channelOptions());
         try {
           const res = await new Promise<JoinResponse__Output>((resolve, reject) =>
             client.Join(
-              { token, csr_pem: csrPem, facts, labels: this.opts.labels, advertise_addr: this.opts.advertiseAddr ?? "" },
+              { token, csr_pem: csrPem, facts, labels: this.opts.labels, advertise_addr: this.opts.advertiseAddr ?? "", host_id: keepId ?? "" },
               { deadline: Date.now() + 15_000 },
               (err, r) => (err || !r ? reject(err ?? new Error("empty join response")) : resolve(r)),
             ),
           );
           // Every member is kept, so a restart without --controller still knows the group.
           const id: Identity = { hostId: res.host_id, controller: formatMemberList(controllers), certPem: res.certificate_pem, keyPem, caPem: res.ca_pem };
+          if (keepId !== undefined) await saveRenewal(this.opts.dataDir, { certPem: id.certPem, keyPem, caPem: id.caPem });
           await saveIdentity(this.opts.dataDir, id);
           rotation.welcomed();
-          log.info({ host: id.hostId, controller: member }, "joined");
+          log.info({ host: id.hostId, controller: member }, keepId !== undefined ? "re-joined keeping this host's id" : "joined");
           return id;
         } finally {
           client.close();
@@ -275,7 +343,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       } catch (err) {
         const code = grpcCode(err);
         const name = (err as { name?: unknown } | null)?.name;
-        if ((code !== undefined && FATAL.has(code)) || name === "CaMismatchError") throw new JoinError(`join refused: ${errText(err)}`);
+        const rejoinRefused = keepId !== undefined && (code === grpc.status.NOT_FOUND || code === grpc.status.FAILED_PRECONDITION);
+        if ((code !== undefined && FATAL.has(code)) || rejoinRefused || name === "CaMismatchError") throw new JoinError(`join refused: ${errText(err)}`);
         if (this.stopped) throw new JoinError("stopped before joining");
         // Per round over the members, as reconnects do: a live member behind a dead one is tried soon.
         const delay = backoffDelayMs(this.opts.backoff ?? DEFAULT_BACKOFF, Math.floor(attempt / controllers.length));
@@ -302,9 +371,22 @@ export class AgentSession extends EventEmitter<SessionEvents> {
     let failures = 0;
     while (!this.stopped) {
       const member = rotation.current;
+      try {
+        // Expired while running (the controller was unreachable for the rest of its life): no member will take it.
+        this.refuseExpired(this.identity!);
+      } catch (e) {
+        this.giveUp(e as Error);
+        break;
+      }
+      this.useRenewedCredentials();
       this.dropFailedChannel(member);
-      const { welcomed, reason, fatal, moveOn } = await this.stream(member);
+      const { welcomed, reason, fatal, moveOn, removed } = await this.stream(member);
       if (this.stopped) break;
+      if (removed) {
+        this.emit("disconnected", { reason, member });
+        this.giveUp(new HostRemovedError(this.identity!.hostId, removed, this.opts.dataDir));
+        break;
+      }
       this.emit("disconnected", { reason, member });
       // A member that sent us away did not serve us: count it as a failed try,
       // so members that all send agents away (all cut off from etcd) are not
@@ -322,6 +404,13 @@ export class AgentSession extends EventEmitter<SessionEvents> {
     }
   }
 
+  /** Ends the session for good: logged, and told to the agent (which stops). */
+  private giveUp(err: Error): void {
+    this.fatalError = err;
+    this.opts.log.error({ err: err.message }, "this agent cannot go on");
+    this.emit("fatal", err);
+  }
+
   /** One stream with one member, start to end. Resolves (never rejects) with why it ended. */
   private stream(member: string): Promise<StreamEnd> {
     const id = this.identity!;
@@ -335,17 +424,18 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       const call = this.clientFor(member).Connect();
       this.call = call;
 
-      const finish = (reason: string, fatal = false, moveOn?: { preferred: string }): void => {
+      const finish = (reason: string, fatal = false, moveOn?: { preferred: string }, removed?: string): void => {
         if (ended) return;
         ended = true;
         this.sender = undefined;
+        this.renewal?.disconnected();
         clearInterval(heartbeat);
         clearInterval(watchdog);
         call.removeAllListeners("data");
         call.on("error", () => undefined); // cancel() below reports CANCELLED; nothing to do with it
         call.cancel();
         this.call = undefined;
-        resolve({ welcomed, reason, fatal, moveOn });
+        resolve({ welcomed, reason, fatal, moveOn, removed });
       };
 
       // Heartbeats and statuses go ahead of log and exec data (outbound.ts).
@@ -382,6 +472,12 @@ export class AgentSession extends EventEmitter<SessionEvents> {
           this.rotation?.welcomed();
           log.info({ host: id.hostId, controller: member, heartbeatMs: this.heartbeatIntervalMs }, "connected");
           this.emit("connected", { hostId: id.hostId, heartbeatIntervalMs: this.heartbeatIntervalMs, ttlMs: this.ttlMs, advertiseAddr: m.welcome.advertise_addr, member });
+          this.renewal?.connected();
+        } else if (m.msg === "certificate_issued" && m.certificate_issued) {
+          void this.renewal?.answer(m.certificate_issued);
+        } else if (m.msg === "host_removed" && m.host_removed) {
+          const why = m.host_removed.reason.slice(0, 300) || "no reason given";
+          finish(`this host was removed from the fleet: ${why}`, true, undefined, why);
         } else if (m.msg === "move_on" && m.move_on) {
           // The member cannot serve us (cut off from etcd, stopping): go to another.
           // What runs here keeps running; the next member gets a whole Hello.
@@ -413,7 +509,9 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       });
       call.on("error", (err) => {
         const code = grpcCode(err);
-        finish(errText(err), code !== undefined && FATAL.has(code));
+        // A removed host's certificate is refused with this mark: it stops, rather than knock for ever.
+        const mark = (err as { metadata?: grpc.Metadata }).metadata?.get(REFUSAL_KEY)[0];
+        finish(errText(err), code !== undefined && FATAL.has(code), undefined, mark === REFUSAL_HOST_REMOVED ? errText(err) : undefined);
       });
       call.on("end", () => finish("controller closed the stream"));
 

@@ -31,6 +31,7 @@ export function registerDaemons(program: Command): void {
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--no-write-config", "don't write the admin client config for this user on first start")
     .option("--environment <name>", "the environment this controller serves, e.g. prod: specs rendered for another (berth apply --env staging) are refused; berth hosts and services show it (default: any)")
+    .option("--cert-ttl <duration>", "lifetime of the host certificates it issues; agents renew them at about 2/3 of it (10s to 365d)", "30d")
     .option("--secrets-key-file <file>", "the key secrets are encrypted with: 32 bytes or 64 hex characters, mode 0600 (default: <data-dir>/secrets.key, made on first start; a controller group shares one)")
     .addHelpText(
       "after",
@@ -54,6 +55,7 @@ export function registerDaemons(program: Command): void {
     .option("--metrics-addr <host:port>", 'serve Prometheus metrics at http://HOST:PORT/metrics ("off" disables)', DEFAULT_AGENT_METRICS)
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--stop-services-on-exit", "stop the service when the agent stops (default: it keeps running and is re-adopted)")
+    .option("--rejoin", "join again with a join token, keeping this host's id (its certificate expired while the agent was off)")
     .addHelpText("after", "\nExamples:\n  berth agent --controller 10.0.0.5:7420 --token-file ./join.token --data-dir /var/lib/berth/agent --labels dc=dc1\n  BERTH_JOIN_TOKEN=bj1.… berth agent --controller 10.0.0.5:7420")
     .action(lazy(run, (m) => m.agent));
 

@@ -15,6 +15,7 @@ export function registerDev(program: Command): void {
     .option("--ui-port <port>", 'the controller serves the web console at https://127.0.0.1:PORT/ ("off" disables)', "7421")
     .option("--log-level <level>", "of the processes it starts (their logs go to <data-dir>/logs/)", "info")
     .option("--environment <name>", "the environment its controller serves (berth controller --environment): specs rendered for another are refused")
+    .option("--cert-ttl <duration>", "lifetime of the host certificates (the controller's --cert-ttl); agents renew at about 2/3 of it", "30d")
     .addHelpText(
       "after",
       "\nCtrl-C, SIGINT or SIGTERM stops every process it started. One fleet per --data-dir: while one runs\n" +

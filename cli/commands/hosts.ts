@@ -1,4 +1,4 @@
-/** `berth hosts`, `host show ID`, `failover resume`, `cordon ID`, `uncordon ID`: descriptors; cli/run/hosts.ts does the work. */
+/** `berth hosts`, `host show ID`, `host remove ID`, `failover resume`, `cordon ID`, `uncordon ID`: descriptors; cli/run/hosts.ts does the work. */
 import type { Command } from "commander";
 import { lazy } from "./lazy.js";
 
@@ -12,9 +12,14 @@ export function registerHosts(program: Command): void {
     .addHelpText("after", "\nExample:\n  berth hosts -o json | jq '.[] | select(.status==\"down\") | .id'")
     .action(lazy(run, (m) => m.hosts));
 
-  program
-    .command("host")
-    .description("inspect one host")
+  const host = program.command("host").description("inspect or remove one host");
+  host
+    .command("remove")
+    .argument("<id>", "host id, or a unique prefix of one")
+    .description("remove a host from the fleet (admin): its certificate is refused from now on, its instance is replaced elsewhere, its agent stops its services and exits")
+    .addHelpText("after", "\nThe machine can join again only as a new host (remove its data dir's identity/ folder, then berth agent with a join token).\n\nExample:\n  berth host remove 3fa9")
+    .action(lazy(run, (m) => m.hostRemove));
+  host
     .command("show")
     .argument("<id>", "host id, or a unique prefix of one")
     .description("show every fact the host reported")

@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import { LineCounter, parseDocument, isMap, isScalar } from "yaml";
 import { parseMemberList } from "../../shared/members.js";
 import { parseHostPort, formatHostPort } from "../../shared/addr.js";
-import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
+import { FLAG_LIMITS, parseCertTtl, parseDurationFlag } from "../duration-flag.js";
 import { createLogger, isLogLevel } from "../../shared/log/logger.js";
 import { parseLabels, LabelError, labelProblems } from "../../shared/labels.js";
 import { CliError, EXIT } from "../errors.js";
@@ -130,7 +130,7 @@ export async function readAgentFile(path: string): Promise<AgentFileConfig> {
   return out;
 }
 
-export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; name?: string; advertise?: string; lease: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; uiAddr: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string; environment?: string }): Promise<void> {
+export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; name?: string; advertise?: string; lease: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; uiAddr: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string; environment?: string; certTtl: string }): Promise<void> {
   // Everything the controller writes is its own: the store (LevelDB makes its files
   // with the default mode), artifacts, the CA's copy. Nothing readable by other users.
   process.umask(0o077);
@@ -140,6 +140,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
   const heartbeatIntervalMs = parseDurationFlag("--heartbeat-interval", o.heartbeatInterval, { minMs: 100, max: FLAG_LIMITS.heartbeatInterval });
   const ttlMs = parseDurationFlag("--ttl", o.ttl, { minMs: 2 * heartbeatIntervalMs, max: FLAG_LIMITS.hostTtl });
   const graceMs = o.grace === undefined ? ttlMs : parseDurationFlag("--grace", o.grace, { minMs: ttlMs, max: FLAG_LIMITS.hostTtl });
+  const certTtlMs = parseCertTtl(o.certTtl);
   const metrics = metricsAddr(o.metricsAddr);
   const environment = environmentFlag(o.environment);
   const uiAddr = o.uiAddr === "off" ? null : addr("--ui-addr", o.uiAddr);
@@ -175,7 +176,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
     // On etcd this controller is a member of a group: it campaigns for leadership, and registers under its name.
     if (where.kind === "etcd") member = o.name ?? formatHostPort(advertise ?? (listen.host === "0.0.0.0" || listen.host === "::" ? { host: hostname(), port: listen.port } : listen));
   }
-  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, ...(member !== undefined ? { member, leaseMs } : {}), ...(advertise ? { advertise } : {}), heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, uiAddr, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile), environment }).catch(startFailure);
+  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, ...(member !== undefined ? { member, leaseMs } : {}), ...(advertise ? { advertise } : {}), heartbeatIntervalMs, ttlMs, graceMs, guardShare, certTtlMs, metricsAddr: metrics, uiAddr, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile), environment }).catch(startFailure);
   if (c.adminToken) {
     // The token itself never goes to stdout or stderr: a daemon's output ends in a
     // journal or a log file that others may read. It is in a 0600 file and, for this
@@ -194,7 +195,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
   await c.close();
 }
 
-export async function agent(o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean }, cmd: Command): Promise<void> {
+export async function agent(o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean; rejoin?: boolean }, cmd: Command): Promise<void> {
   const file = o.config ? await readAgentFile(o.config) : {};
   // Flags given on the command line win over the file; the file wins over defaults.
   const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === "cli";
@@ -214,7 +215,12 @@ export async function agent(o: { controller?: string; token?: string; tokenFile?
   const logLevel = level(fromCli("logLevel") ? o.logLevel : (file.logLevel ?? o.logLevel));
   const log = createLogger("agent", logLevel);
   // Errors nobody caught end in the log, not in a silent death (agent/crash.ts says which goes on and why).
-  const [{ startAgent }, { JoinError }, { guardProcess }] = await Promise.all([import("../../agent/agent.js"), import("../../agent/session/session.js"), import("../../agent/crash.js")]);
+  const [{ startAgent }, { JoinError }, { guardProcess }, { CertificateExpiredError, HostRemovedError }] = await Promise.all([
+    import("../../agent/agent.js"),
+    import("../../agent/session/session.js"),
+    import("../../agent/crash.js"),
+    import("../../agent/session/errors.js"),
+  ]);
   let handle: Awaited<ReturnType<typeof startAgent>> | undefined;
   const unguard = guardProcess({ log, stop: async () => handle?.stop() });
   try {
@@ -227,13 +233,19 @@ export async function agent(o: { controller?: string; token?: string; tokenFile?
       logLevel,
       logger: log,
       stopServicesOnExit: Boolean(o.stopServicesOnExit),
+      rejoin: Boolean(o.rejoin),
       metricsAddr: metricsAddr(fromCli("metricsAddr") ? o.metricsAddr : (file.metricsAddr ?? o.metricsAddr)),
     }).catch(metricsFailure);
-    const sig = await untilSignal();
-    process.stderr.write(`${sig}: stopping the agent\n`);
+    const ended = await Promise.race([untilSignal(), handle.fatal]);
+    if (ended instanceof Error) {
+      // A removed host runs nothing any more; an expired one keeps its service for its re-join to adopt.
+      await handle.stop({ stopServices: ended instanceof HostRemovedError ? true : undefined });
+      throw new CliError(ended.message, EXIT.denied);
+    }
+    process.stderr.write(`${ended}: stopping the agent\n`);
     await handle.stop();
   } catch (e) {
-    if (e instanceof JoinError) throw new CliError(e.message, EXIT.denied);
+    if (e instanceof JoinError || e instanceof CertificateExpiredError) throw new CliError(e.message, EXIT.denied);
     throw e;
   } finally {
     unguard();

@@ -23,6 +23,7 @@ import { join, resolve } from "node:path";
 import { call, connect, type Api } from "../client.js";
 import { writeConfigFile } from "../config.js";
 import { CliError, EXIT } from "../errors.js";
+import { parseCertTtl } from "../duration-flag.js";
 import { berthCommand } from "../self.js";
 import { claimDevFleet, FleetRunningError } from "../dev-lock.js";
 import { table } from "../output.js";
@@ -92,7 +93,9 @@ function signInCode(uiPort: number, token: string, ca: string): Promise<string> 
 const ETCD_CLIENT_PORT = 22379;
 const ETCD_INSTALL = "sudo apt-get install etcd-server";
 
-export async function dev(o: { hosts: string; controllers: string; dataDir: string; port: string; metricsPort: string; uiPort: string; logLevel: string; environment?: string }): Promise<void> {
+export async function dev(o: { hosts: string; controllers: string; dataDir: string; port: string; metricsPort: string; uiPort: string; logLevel: string; environment?: string; certTtl: string }): Promise<void> {
+  // Checked here, before anything starts, with the controller's own bounds.
+  parseCertTtl(o.certTtl);
   const environment = environmentFlag(o.environment);
   const nc = Number(o.controllers);
   if (![1, 3, 5].includes(nc)) throw new CliError(`--controllers ${o.controllers}: expected 1, 3 or 5 (a group needs an odd number for etcd's quorum)`, EXIT.usage);
@@ -193,7 +196,7 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
     // not be declared down (its service replaced) before its agent could connect.
     // As long as this command itself waits for them; it watches its agents anyway.
     const ctls = groupArgs.map((extra, i) =>
-      start(nc > 1 ? `controller-${i + 1}` : "controller", ["controller", "--data-dir", ctlDirs[i]!, "--listen", ctlAddrs[i]!, "--metrics-addr", metricsAt("127.0.0.1", metricsPort ? metricsPort + (i === 0 ? 0 : 100 + i) : 0), "--grace", `${READY_WAIT_MS / 1000}s`, "--no-write-config", "--ui-addr", uiPort ? `127.0.0.1:${uiPort + i}` : "off", ...(environment ? ["--environment", environment] : []), ...extra]),
+      start(nc > 1 ? `controller-${i + 1}` : "controller", ["controller", "--data-dir", ctlDirs[i]!, "--listen", ctlAddrs[i]!, "--metrics-addr", metricsAt("127.0.0.1", metricsPort ? metricsPort + (i === 0 ? 0 : 100 + i) : 0), "--grace", `${READY_WAIT_MS / 1000}s`, "--cert-ttl", o.certTtl, "--no-write-config", "--ui-addr", uiPort ? `127.0.0.1:${uiPort + i}` : "off", ...(environment ? ["--environment", environment] : []), ...extra]),
     );
     const ctlDead = (): string | undefined => {
       const dead = [...ctls, ...children.filter((c) => c.name.startsWith("etcd"))].find((c) => c.proc.exitCode !== null);

@@ -4,8 +4,9 @@ import { stringify } from "yaml";
 import type { Host__Output } from "../../shared/gen/berth/v1/Host.js";
 import { formatLabels } from "../../shared/labels.js";
 import { formatDurationMs } from "../../shared/duration.js";
+import { expiryState } from "../../shared/tls/cert-life.js";
 import { call } from "../client.js";
-import { bytes, colour, parseFormat, printData, statusColour, table, txt } from "../output.js";
+import { bytes, colour, parseFormat, printData, statusColour, table, txt, type Cell } from "../output.js";
 import { globalsOf, withApi } from "./common.js";
 
 function age(nowMs: number, ms: number): string {
@@ -21,7 +22,20 @@ function freeDisk(h: Host__Output): number {
 
 /** The JSON form: the wire message with times made readable alongside. */
 function hostJson(h: Host__Output, nowMs: number): Record<string, unknown> {
-  return { ...h, last_heartbeat_age_ms: h.last_heartbeat_ms ? nowMs - h.last_heartbeat_ms : null };
+  return { ...h, last_heartbeat_age_ms: h.last_heartbeat_ms ? nowMs - h.last_heartbeat_ms : null, cert_state: h.cert_expires_ms ? expiryState(h.cert_expires_ms, nowMs) : null };
+}
+
+/**
+ * The CERT column: how long the host's certificate has left ("29d"), in yellow
+ * within the warning window, "EXPIRED" in red — such a host must re-join
+ * (`berth agent --rejoin`, its agent's exit message gives the command).
+ */
+function certCell(h: Host__Output, nowMs: number): Cell {
+  if (!h.cert_expires_ms) return "-";
+  const state = expiryState(h.cert_expires_ms, nowMs);
+  if (state === "expired") return colour("red", "EXPIRED");
+  const left = formatDurationMs(h.cert_expires_ms - nowMs);
+  return state === "expiring" ? colour("yellow", left) : left;
 }
 
 export async function hosts(o: { output: string }, cmd: Command): Promise<void> {
@@ -43,10 +57,11 @@ export async function hosts(o: { output: string }, cmd: Command): Promise<void> 
       bytes(freeDisk(h)),
       h.usage ? h.usage.load1.toFixed(2) : "-",
       age(res.now_ms, h.last_heartbeat_ms),
+      certCell(h, res.now_ms),
       h.service || "-",
       h.member || "-",
     ]);
-    console.log(table(["ID", "HOSTNAME", "ADDRESS", "STATUS", "LABELS", "CPU", "MEMORY", "DISK FREE", "LOAD", "HEARTBEAT", "SERVICE", "CONTROLLER"], rows));
+    console.log(table(["ID", "HOSTNAME", "ADDRESS", "STATUS", "LABELS", "CPU", "MEMORY", "DISK FREE", "LOAD", "HEARTBEAT", "CERT", "SERVICE", "CONTROLLER"], rows));
     if (!rows.length) console.log("\nno hosts yet: `berth token create --role agent` makes a join token for `berth agent`");
   });
 }
@@ -70,6 +85,14 @@ export async function hostShow(id: string, o: { output: string }, cmd: Command):
       labels: h.labels,
       joined: new Date(Number(h.joined_at_ms)).toISOString(),
       lastHeartbeat: age(now, h.last_heartbeat_ms),
+      certificate: h.cert_expires_ms
+        ? {
+            serial: h.cert_serial,
+            expires: new Date(Number(h.cert_expires_ms)).toISOString(),
+            state: expiryState(h.cert_expires_ms, now),
+            ...(expiryState(h.cert_expires_ms, now) === "expired" ? { fix: "its agent cannot connect: re-join it keeping its id with `berth agent --rejoin --token-file FILE` on the host (see its agent's exit message)" } : {}),
+          }
+        : null,
       service: h.service || null,
       system: f && {
         hostname: f.hostname,
@@ -113,3 +136,10 @@ async function cordonOrUncordon(verb: "Cordon" | "Uncordon", id: string, cmd: Co
 
 export const cordon = (id: string, _o: unknown, cmd: Command): Promise<void> => cordonOrUncordon("Cordon", id, cmd);
 export const uncordon = (id: string, _o: unknown, cmd: Command): Promise<void> => cordonOrUncordon("Uncordon", id, cmd);
+
+export async function hostRemove(id: string, _o: unknown, cmd: Command): Promise<void> {
+  await withApi(globalsOf(cmd), async (api) => {
+    const h = await call(api, api.client.RemoveHost, { id });
+    console.log(txt`host ${h.id} (${h.facts?.hostname ?? "?"}) removed: its certificate is refused from now on${h.service ? txt`, ${h.service} is being replaced on another host` : ""}${h.connected ? "; its agent is told to stop its services and exit" : ""}`);
+  });
+}

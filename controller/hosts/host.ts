@@ -21,8 +21,16 @@ export interface HostRecord {
   /** `berth drain`: its instance moves to a spare (health-gated); then it stays cordoned. */
   draining?: boolean;
   joinedAtMs: number;
-  /** Serial of the certificate issued at join; the stream must present it. */
+  /** Serial of the host's current certificate (issued at join or at its last renewal); the stream must present it or prevCertSerial. */
   certSerial: string;
+  /**
+   * The certificate a renewal replaced: still accepted until its own expiry, so an
+   * agent that renewed but has not yet reconnected (or crashed before it stored the
+   * new one) is not locked out.
+   */
+  prevCertSerial?: string;
+  /** notAfter of certSerial (unix ms), for `berth hosts`, metrics and the expiry warning; absent on records from before it was kept. */
+  certNotAfterMs?: number;
 }
 
 const nat = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -61,6 +69,8 @@ export const HostRecordSchema = z.object({
   draining: z.boolean().optional(),
   joinedAtMs: nat,
   certSerial: z.string(),
+  prevCertSerial: z.string().optional(),
+  certNotAfterMs: nat.optional(),
 });
 const exact: Same<z.output<typeof HostRecordSchema>, HostRecord> = true;
 void exact;

@@ -34,6 +34,8 @@ export interface HostLive {
   /** Sends on the host's current stream; set while one is open. */
   send?: (m: ControllerMessage) => void;
   streamId?: number;
+  /** The certificate the current stream authenticated with. */
+  certSerial?: string;
   /** Wall clock of the Hello that opened the current stream. */
   connectedAtMs?: number;
   /** Artifact digests the host holds (from its Hello, plus what it installed since). */
@@ -216,19 +218,32 @@ export class HostRegistry {
   }
 
   /**
+   * Deletes a host's record in one txn with `extra` (its revoked serials) and its
+   * event, if the record is still the one held (compare-and-set); false when it
+   * changed meanwhile (the caller may try again).
+   */
+  async remove(id: string, extra: { ops: Op[] }, ev: NewEvent): Promise<boolean> {
+    const cached = this.hosts.get(id);
+    if (!cached) throw new HostNotFoundError(id, "none");
+    const res = await this.events.txn([{ key: hostKey(id), modRevision: cached.modRevision }], [{ type: "delete", key: hostKey(id) }, ...extra.ops], [ev]);
+    if (res.succeeded) this.hold(id, undefined, res.revision);
+    return res.succeeded;
+  }
+
+  /**
    * Applies `change` to the stored record with compare-and-set. `change` returns
    * undefined when there is nothing to do (the call is then free), and may name
    * an event to write in the same txn. `via`: the store the write goes through (a
    * leader's judgement passes its guarded store, EventLog.txn).
    */
-  async update(id: string, change: (rec: HostRecord) => { rec: HostRecord; event?: NewEvent } | undefined, via?: Store): Promise<HostRecord> {
+  async update(id: string, change: (rec: HostRecord) => { rec: HostRecord; event?: NewEvent } | undefined, via?: Store, extra: { compares: Compare[]; ops: Op[] } = { compares: [], ops: [] }): Promise<HostRecord> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const cached = this.hosts.get(id);
       if (!cached) throw new HostNotFoundError(id, "none");
       const out = change(cached.rec);
       if (!out) return cached.rec;
-      const ops: Op[] = [{ type: "put", key: hostKey(id), value: encodeRecord(out.rec) }];
-      const res = await this.events.txn([{ key: hostKey(id), modRevision: cached.modRevision }], ops, out.event ? [out.event] : [], via);
+      const ops: Op[] = [{ type: "put", key: hostKey(id), value: encodeRecord(out.rec) }, ...extra.ops];
+      const res = await this.events.txn([{ key: hostKey(id), modRevision: cached.modRevision }, ...extra.compares], ops, out.event ? [out.event] : [], via);
       if (res.succeeded) {
         this.hold(id, out.rec, res.revision);
         return out.rec;

@@ -30,3 +30,20 @@ export function closeStream(registry: Pick<HostRegistry, "live">, hostId: string
   live.send = undefined;
   live.streamId = undefined;
 }
+
+/**
+ * A host removed (`berth host remove`, on any member): the member holding its
+ * stream tells the agent why — it stops its services and exits — and closes it.
+ */
+export function closeStreamsOfRemovedHosts(registry: HostRegistry, log: Logger): () => void {
+  return registry.onChange((prev, next) => {
+    if (!prev || next) return;
+    const live = registry.live.get(prev.id);
+    if (live?.send) {
+      log.info({ host: prev.id }, "telling a removed host's agent to stop");
+      live.send({ host_removed: { reason: "removed from the fleet by `berth host remove`" } });
+    }
+    closeStream(registry, prev.id, "host removed");
+    registry.live.delete(prev.id);
+  });
+}

@@ -105,6 +105,8 @@ export class ReconcileLoop {
       /** Heartbeat ages are measured on it. @default monoMs */
       mono?: () => number;
       failover: () => FailoverInput;
+      /** Hosts removed by `berth host remove`: their instances are replaced at once. @default none */
+      removedHosts?: () => ReadonlySet<string>;
     },
   ) {}
 
@@ -290,6 +292,7 @@ export class ReconcileLoop {
       observed: this.observed,
       nowMs,
       failover: this.d.failover(),
+      removedHosts: this.d.removedHosts?.(),
       rollouts: new Set(rollouts.map((r) => r.service)),
       newCopyRevision: new Map(
         rollouts.flatMap((r) => {

@@ -56,6 +56,12 @@ export interface ReconcileInput {
    * run, occupying their hosts, neither stopped nor placed. Absent: every service.
    */
   scope?: ReadonlySet<string>;
+  /**
+   * Hosts removed by `berth host remove` (their record is gone, their certificate
+   * refused): an instance still naming one is replaced at once. Only these: a host
+   * missing for another reason (an unreadable record) keeps its instance held.
+   */
+  removedHosts?: ReadonlySet<string>;
 }
 
 export interface FailoverInput {
@@ -123,6 +129,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
   const put = (i: InstanceRecord): void => void changed.set(key(i.service, i.slot), i);
   const wake = (at: number): void => void (out.wakeAtMs = Math.min(out.wakeAtMs ?? Number.POSITIVE_INFINITY, at));
   const observedFor = (hostId: string, i: InstanceRecord, epoch: number): ObservedInstance | undefined => observedCopy(input.observed, hostId, i, epoch);
+  const isRemoved = (hostId: string): boolean => Boolean(input.removedHosts?.has(hostId)) && !hosts.has(hostId);
 
   for (const orig of input.instances) {
     let i = orig;
@@ -138,7 +145,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     if (i.moveTo) {
       const target = hosts.get(i.moveTo.hostId);
       const o = observedFor(i.moveTo.hostId, i, i.moveTo.epoch);
-      const servingLost = !i.hostId || hosts.get(i.hostId)?.rec.health === "down";
+      const servingLost = !i.hostId || hosts.get(i.hostId)?.rec.health === "down" || isRemoved(i.hostId);
       const update = svc.spec.update;
       // Not draining yet, a plain move drains the old copy as soon as the new one is in service.
       if (!i.moveTo.surge && !servingLost && i.drainingSinceMs == null && o?.state === "healthy") {
@@ -199,6 +206,12 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
         out.events.push({ type: "instance.lost", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} (epoch ${i.epoch}) lost with its host; replacing it on a spare` });
         i = { ...i, hostId: "", drainingSinceMs: null };
       }
+    }
+    // 3b. A removed host's instance: its agent was told to stop it (or, cut off, fences
+    // itself like any isolated agent); the slot is placed again now.
+    if (i.hostId && !i.moveTo && isRemoved(i.hostId)) {
+      out.events.push({ type: "instance.lost", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} (epoch ${i.epoch}) lost: its host was removed (berth host remove); replacing it on a spare` });
+      i = { ...i, hostId: "", drainingSinceMs: null };
     }
     // 4. Without a rollout (records from before rollouts existed), a new revision
     // runs in place. With one, the rollout alone changes revisions (rollout/drive.ts).

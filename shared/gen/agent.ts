@@ -5,6 +5,7 @@ import type { AgentMessage as _berth_v1_AgentMessage, AgentMessage__Output as _b
 import type { AgentServiceClient as _berth_v1_AgentServiceClient, AgentServiceDefinition as _berth_v1_AgentServiceDefinition } from './berth/v1/AgentService.js';
 import type { ArtifactChunk as _berth_v1_ArtifactChunk, ArtifactChunk__Output as _berth_v1_ArtifactChunk__Output } from './berth/v1/ArtifactChunk.js';
 import type { Assignment as _berth_v1_Assignment, Assignment__Output as _berth_v1_Assignment__Output } from './berth/v1/Assignment.js';
+import type { CertificateIssued as _berth_v1_CertificateIssued, CertificateIssued__Output as _berth_v1_CertificateIssued__Output } from './berth/v1/CertificateIssued.js';
 import type { ControllerMessage as _berth_v1_ControllerMessage, ControllerMessage__Output as _berth_v1_ControllerMessage__Output } from './berth/v1/ControllerMessage.js';
 import type { Disk as _berth_v1_Disk, Disk__Output as _berth_v1_Disk__Output } from './berth/v1/Disk.js';
 import type { ExecClose as _berth_v1_ExecClose, ExecClose__Output as _berth_v1_ExecClose__Output } from './berth/v1/ExecClose.js';
@@ -19,6 +20,7 @@ import type { Heartbeat as _berth_v1_Heartbeat, Heartbeat__Output as _berth_v1_H
 import type { HeartbeatAck as _berth_v1_HeartbeatAck, HeartbeatAck__Output as _berth_v1_HeartbeatAck__Output } from './berth/v1/HeartbeatAck.js';
 import type { Hello as _berth_v1_Hello, Hello__Output as _berth_v1_Hello__Output } from './berth/v1/Hello.js';
 import type { HostFacts as _berth_v1_HostFacts, HostFacts__Output as _berth_v1_HostFacts__Output } from './berth/v1/HostFacts.js';
+import type { HostRemoved as _berth_v1_HostRemoved, HostRemoved__Output as _berth_v1_HostRemoved__Output } from './berth/v1/HostRemoved.js';
 import type { InstanceStatus as _berth_v1_InstanceStatus, InstanceStatus__Output as _berth_v1_InstanceStatus__Output } from './berth/v1/InstanceStatus.js';
 import type { JoinRequest as _berth_v1_JoinRequest, JoinRequest__Output as _berth_v1_JoinRequest__Output } from './berth/v1/JoinRequest.js';
 import type { JoinResponse as _berth_v1_JoinResponse, JoinResponse__Output as _berth_v1_JoinResponse__Output } from './berth/v1/JoinResponse.js';
@@ -28,6 +30,7 @@ import type { LogChunk as _berth_v1_LogChunk, LogChunk__Output as _berth_v1_LogC
 import type { LogRequest as _berth_v1_LogRequest, LogRequest__Output as _berth_v1_LogRequest__Output } from './berth/v1/LogRequest.js';
 import type { MoveOn as _berth_v1_MoveOn, MoveOn__Output as _berth_v1_MoveOn__Output } from './berth/v1/MoveOn.js';
 import type { NetInterface as _berth_v1_NetInterface, NetInterface__Output as _berth_v1_NetInterface__Output } from './berth/v1/NetInterface.js';
+import type { RenewCertificate as _berth_v1_RenewCertificate, RenewCertificate__Output as _berth_v1_RenewCertificate__Output } from './berth/v1/RenewCertificate.js';
 import type { RunningInstance as _berth_v1_RunningInstance, RunningInstance__Output as _berth_v1_RunningInstance__Output } from './berth/v1/RunningInstance.js';
 import type { SecretValue as _berth_v1_SecretValue, SecretValue__Output as _berth_v1_SecretValue__Output } from './berth/v1/SecretValue.js';
 import type { Usage as _berth_v1_Usage, Usage__Output as _berth_v1_Usage__Output } from './berth/v1/Usage.js';
@@ -44,6 +47,7 @@ export interface ProtoGrpcType {
       AgentService: SubtypeConstructor<typeof grpc.Client, _berth_v1_AgentServiceClient> & { service: _berth_v1_AgentServiceDefinition }
       ArtifactChunk: MessageTypeDefinition<_berth_v1_ArtifactChunk, _berth_v1_ArtifactChunk__Output>
       Assignment: MessageTypeDefinition<_berth_v1_Assignment, _berth_v1_Assignment__Output>
+      CertificateIssued: MessageTypeDefinition<_berth_v1_CertificateIssued, _berth_v1_CertificateIssued__Output>
       ControllerMessage: MessageTypeDefinition<_berth_v1_ControllerMessage, _berth_v1_ControllerMessage__Output>
       Disk: MessageTypeDefinition<_berth_v1_Disk, _berth_v1_Disk__Output>
       ExecClose: MessageTypeDefinition<_berth_v1_ExecClose, _berth_v1_ExecClose__Output>
@@ -58,6 +62,7 @@ export interface ProtoGrpcType {
       HeartbeatAck: MessageTypeDefinition<_berth_v1_HeartbeatAck, _berth_v1_HeartbeatAck__Output>
       Hello: MessageTypeDefinition<_berth_v1_Hello, _berth_v1_Hello__Output>
       HostFacts: MessageTypeDefinition<_berth_v1_HostFacts, _berth_v1_HostFacts__Output>
+      HostRemoved: MessageTypeDefinition<_berth_v1_HostRemoved, _berth_v1_HostRemoved__Output>
       InstanceStatus: MessageTypeDefinition<_berth_v1_InstanceStatus, _berth_v1_InstanceStatus__Output>
       JoinRequest: MessageTypeDefinition<_berth_v1_JoinRequest, _berth_v1_JoinRequest__Output>
       JoinResponse: MessageTypeDefinition<_berth_v1_JoinResponse, _berth_v1_JoinResponse__Output>
@@ -67,6 +72,7 @@ export interface ProtoGrpcType {
       LogRequest: MessageTypeDefinition<_berth_v1_LogRequest, _berth_v1_LogRequest__Output>
       MoveOn: MessageTypeDefinition<_berth_v1_MoveOn, _berth_v1_MoveOn__Output>
       NetInterface: MessageTypeDefinition<_berth_v1_NetInterface, _berth_v1_NetInterface__Output>
+      RenewCertificate: MessageTypeDefinition<_berth_v1_RenewCertificate, _berth_v1_RenewCertificate__Output>
       RunningInstance: MessageTypeDefinition<_berth_v1_RunningInstance, _berth_v1_RunningInstance__Output>
       SecretValue: MessageTypeDefinition<_berth_v1_SecretValue, _berth_v1_SecretValue__Output>
       Usage: MessageTypeDefinition<_berth_v1_Usage, _berth_v1_Usage__Output>

@@ -50,6 +50,7 @@ import type { NetInterface as _berth_v1_NetInterface, NetInterface__Output as _b
 import type { OperatorServiceClient as _berth_v1_OperatorServiceClient, OperatorServiceDefinition as _berth_v1_OperatorServiceDefinition } from './berth/v1/OperatorService.js';
 import type { PlaceRequest as _berth_v1_PlaceRequest, PlaceRequest__Output as _berth_v1_PlaceRequest__Output } from './berth/v1/PlaceRequest.js';
 import type { ReconcileError as _berth_v1_ReconcileError, ReconcileError__Output as _berth_v1_ReconcileError__Output } from './berth/v1/ReconcileError.js';
+import type { RemoveHostRequest as _berth_v1_RemoveHostRequest, RemoveHostRequest__Output as _berth_v1_RemoveHostRequest__Output } from './berth/v1/RemoveHostRequest.js';
 import type { ReportLbAppliedResponse as _berth_v1_ReportLbAppliedResponse, ReportLbAppliedResponse__Output as _berth_v1_ReportLbAppliedResponse__Output } from './berth/v1/ReportLbAppliedResponse.js';
 import type { ResumeFailoverRequest as _berth_v1_ResumeFailoverRequest, ResumeFailoverRequest__Output as _berth_v1_ResumeFailoverRequest__Output } from './berth/v1/ResumeFailoverRequest.js';
 import type { RevokeTokenRequest as _berth_v1_RevokeTokenRequest, RevokeTokenRequest__Output as _berth_v1_RevokeTokenRequest__Output } from './berth/v1/RevokeTokenRequest.js';
@@ -128,6 +129,7 @@ export interface ProtoGrpcType {
       OperatorService: SubtypeConstructor<typeof grpc.Client, _berth_v1_OperatorServiceClient> & { service: _berth_v1_OperatorServiceDefinition }
       PlaceRequest: MessageTypeDefinition<_berth_v1_PlaceRequest, _berth_v1_PlaceRequest__Output>
       ReconcileError: MessageTypeDefinition<_berth_v1_ReconcileError, _berth_v1_ReconcileError__Output>
+      RemoveHostRequest: MessageTypeDefinition<_berth_v1_RemoveHostRequest, _berth_v1_RemoveHostRequest__Output>
       ReportLbAppliedResponse: MessageTypeDefinition<_berth_v1_ReportLbAppliedResponse, _berth_v1_ReportLbAppliedResponse__Output>
       ResumeFailoverRequest: MessageTypeDefinition<_berth_v1_ResumeFailoverRequest, _berth_v1_ResumeFailoverRequest__Output>
       RevokeTokenRequest: MessageTypeDefinition<_berth_v1_RevokeTokenRequest, _berth_v1_RevokeTokenRequest__Output>

@@ -41,8 +41,14 @@ const EC_KEY_ALG = { name: "ECDSA", namedCurve: "P-256" } as const;
 const SIGN_ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const DAY_MS = 24 * 60 * 60 * 1000;
 // Certificates start a minute in the past so a host whose clock is slightly behind
-// the controller's does not reject a certificate it was just given.
+// the controller's does not reject a certificate it was just given — a tenth of the
+// lifetime for short ones (a 20 s test certificate), so the backdating never eats
+// the part of its life at which it is renewed.
 const BACKDATE_MS = 60 * 1000;
+const backdateMs = (validityMs: number): number => Math.min(BACKDATE_MS, Math.floor(validityMs / 10));
+
+/** A host certificate's default lifetime: renewed at about two thirds of it (shared/tls/cert-life.ts). */
+export const DEFAULT_HOST_CERT_TTL_MS = 30 * DAY_MS;
 
 // Host ids go into a CN and a URN: keep them to a charset that needs no escaping
 // anywhere (OpenSSL's subjectaltname text, URNs, file names, log lines).
@@ -93,7 +99,7 @@ export async function createServerCert(
   const cert = await issue(ca, {
     subjectCn: opts.dnsNames[0] ?? opts.ips[0] ?? CONTROLLER_TLS_NAME,
     publicKey: keys.publicKey,
-    validityDays: opts.validityDays ?? 825,
+    validityMs: (opts.validityDays ?? 825) * DAY_MS,
     eku: x509.ExtendedKeyUsage.serverAuth,
     san: [
       ...opts.dnsNames.map((value) => ({ type: "dns" as const, value })),
@@ -109,6 +115,7 @@ export async function createServerCert(
  * CSR's subject and sets the identity itself (see signHostCsr).
  */
 export async function createKeyAndCsr(hostHint: string): Promise<{ keyPem: string; csrPem: string }> {
+  // A renewal asks in its host id's name (checked by signHostCsr's subjectMustBe).
   const keys = await generateKeyPair();
   // X.520 caps a CN at 64 characters; an empty CN is legal but unhelpful in logs.
   const cn = hostHint.slice(0, 64) || "berth-host";
@@ -121,16 +128,20 @@ export async function createKeyAndCsr(hostHint: string): Promise<{ keyPem: strin
 }
 
 /**
- * Controller side of joining: checks the CSR (proof that the agent holds the key)
- * and issues a client certificate. Only the CSR's public key is used; its subject,
- * extensions and attributes are ignored, so an agent cannot ask for another host's
- * identity, a CA bit or serverAuth.
+ * Controller side of joining and renewing: checks the CSR (proof that the agent
+ * holds the key) and issues a client certificate. Only the CSR's public key is
+ * used; its extensions and attributes are ignored, so an agent cannot ask for a
+ * CA bit or serverAuth, and the identity is the one given here.
+ *
+ * subjectMustBe (renewals): the CSR must ask in this host's name and for nothing
+ * else — a CSR naming another host, or carrying a subjectAltName extension, is an
+ * agent asking for what is not its own, and is refused rather than quietly fixed.
  */
 export async function signHostCsr(
   ca: CertAndKey,
   csrPem: string,
   hostId: string,
-  opts: { validityDays?: number } = {},
+  opts: { validityMs?: number; subjectMustBe?: string } = {},
 ): Promise<string> {
   if (!isValidHostId(hostId)) {
     throw new InvalidHostIdError(`host id "${hostId.slice(0, 80)}" must match ${HOST_ID_RE.source}`);
@@ -144,19 +155,32 @@ export async function signHostCsr(
     throw new InvalidCsrError("CSR signature could not be checked", { cause: err });
   }
   if (!signatureOk) throw new InvalidCsrError("CSR signature does not match its public key");
+  if (opts.subjectMustBe !== undefined) requireOwnIdentity(csr, opts.subjectMustBe);
   return issue(ca, {
     subjectCn: hostId,
     publicKey: csr.publicKey,
-    validityDays: opts.validityDays ?? 365,
+    validityMs: opts.validityMs ?? DEFAULT_HOST_CERT_TTL_MS,
     eku: x509.ExtendedKeyUsage.clientAuth,
     san: [{ type: "url", value: HOST_URI_PREFIX + hostId }],
   });
 }
 
+function requireOwnIdentity(csr: x509.Pkcs10CertificateRequest, hostId: string): void {
+  const subject = csr.subjectName.toJSON();
+  const cns = subject.flatMap((rdn) => rdn["CN"] ?? []);
+  const others = subject.flatMap((rdn) => Object.keys(rdn)).filter((k) => k !== "CN");
+  if (cns.length !== 1 || cns[0] !== hostId || others.length > 0) {
+    throw new InvalidCsrError(`CSR subject must be exactly CN=${hostId} (this host), got "${csr.subject.slice(0, 120)}"`);
+  }
+  // berth's own CSRs carry no extensions: any (a subjectAltName, a CA bit) asks for more than the host's identity.
+  const asked = csr.extensions.map((e) => (e.type === "2.5.29.17" ? "subjectAltName" : e.type));
+  if (asked.length > 0) throw new InvalidCsrError(`CSR must not ask for extensions (${asked.join(", ")}): the controller sets the host's identity`);
+}
+
 interface IssueParams {
   subjectCn: string;
   publicKey: x509.PublicKey | webcrypto.CryptoKey;
-  validityDays: number;
+  validityMs: number;
   eku: x509.ExtendedKeyUsage;
   san: { type: "dns" | "ip" | "url"; value: string }[];
 }
@@ -170,8 +194,8 @@ async function issue(ca: CertAndKey, p: IssueParams): Promise<string> {
     subject: [{ CN: [p.subjectCn] }],
     // The CA's own encoded Name, so issuer/subject compare byte for byte (checkIssued).
     issuer: caCert.subjectName,
-    notBefore: new Date(now - BACKDATE_MS),
-    notAfter: new Date(now + p.validityDays * DAY_MS),
+    notBefore: new Date(now - backdateMs(p.validityMs)),
+    notAfter: new Date(now + p.validityMs),
     publicKey: p.publicKey,
     signingKey: caKey,
     signingAlgorithm: SIGN_ALG,

@@ -5,15 +5,22 @@ import { peerCertificate, verifyClientCert } from "../../../shared/tls/pki.js";
 import type { AgentServiceDeps } from "./deps.js";
 
 /** The host a call comes from, or a refusal when it has no valid certificate of a known host. */
-export function certHost(d: Pick<AgentServiceDeps, "ca" | "now" | "registry">, call: { getAuthContext?: () => unknown }): { hostId: string } | { refuse: { code: grpc.status; details: string } } {
+export function certHost(d: Pick<AgentServiceDeps, "ca" | "now" | "registry" | "revoked">, call: { getAuthContext?: () => unknown }): { hostId: string; serial: string } | { refuse: { code: grpc.status; details: string; removed?: boolean } } {
   const der = peerCertificate(call);
   if (!der) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: "a client certificate is required: join first with a token" } };
   const verdict = verifyClientCert(d.ca.certPem, der, new Date(d.now()));
   if (!verdict.ok) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: `client certificate refused: ${verdict.reason}` } };
+  const serial = new X509Certificate(der).serialNumber;
+  // Before the record: a removed host has none, and must hear that it was removed, not "join again".
+  const revoked = d.revoked?.get(serial);
+  if (revoked) {
+    return { refuse: { code: grpc.status.PERMISSION_DENIED, removed: true, details: `host ${revoked.hostId} was removed at ${new Date(revoked.revokedAtMs).toISOString()} (berth host remove): its certificate is refused` } };
+  }
   const stored = d.registry.get(verdict.hostId);
   if (!stored) return { refuse: { code: grpc.status.PERMISSION_DENIED, details: `host ${verdict.hostId} is not known to this controller: join again` } };
-  if (new X509Certificate(der).serialNumber !== stored.certSerial) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: "client certificate was superseded" } };
-  return { hostId: verdict.hostId };
+  // The one a renewal replaced stays good until it expires (verifyClientCert checked that): the agent may not have switched yet.
+  if (serial !== stored.certSerial && serial !== stored.prevCertSerial) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: "client certificate was superseded" } };
+  return { hostId: verdict.hostId, serial };
 }
 
 /** "ipv4:10.0.0.2:5000", "10.0.0.2:5000", "[::1]:5000" → the address part. */

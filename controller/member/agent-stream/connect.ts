@@ -10,11 +10,13 @@ import type { AgentServiceHandlers } from "../../../shared/gen/berth/v1/AgentSer
 import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerMessage.js";
 import { GrpcError, toStatus } from "../api/errors.js";
 import { certHost } from "./cert-host.js";
+import { REFUSAL_HOST_REMOVED, REFUSAL_KEY } from "../../../shared/tls/refusal.js";
 import type { AgentServiceDeps } from "./deps.js";
 import { onHeartbeat } from "./heartbeat.js";
 import { onHello } from "./hello.js";
 import { onInstanceStatus } from "./instance-status.js";
 import { onExecExit, onExecOutput, onLogChunk } from "./relays.js";
+import { onRenewCertificate } from "./renew.js";
 import type { AgentMessageKind, AgentStream } from "./stream.js";
 
 type Dispatch = { [K in AgentMessageKind]: (d: AgentServiceDeps, s: AgentStream, payload: NonNullable<AgentMessage__Output[K]>) => Promise<void> | void };
@@ -26,6 +28,7 @@ const HANDLERS: Dispatch = {
   log_chunk: onLogChunk,
   exec_output: onExecOutput,
   exec_exit: onExecExit,
+  renew_certificate: onRenewCertificate,
 };
 
 /** Kinds that mean nothing before the stream says whose it is (relays are dropped instead: no stream is current yet). */
@@ -42,20 +45,28 @@ async function dispatch(d: AgentServiceDeps, s: AgentStream, msg: AgentMessage__
 
 let streamSeq = 0;
 
+/** The mark on a removed host's refusal: its agent stops its services and exits instead of knocking for ever. */
+function removedMark(): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set(REFUSAL_KEY, REFUSAL_HOST_REMOVED);
+  return md;
+}
+
 export function connectHandler(d: AgentServiceDeps): AgentServiceHandlers["Connect"] {
   return (call) => {
     const sid = ++streamSeq;
-    const fail = (code: grpc.status, details: string): void => {
+    const fail = (code: grpc.status, details: string, metadata?: grpc.Metadata): void => {
       d.log.warn({ peer: call.getPeer(), reason: details }, "agent stream refused");
-      call.emit("error", Object.assign(new Error(details), { code, details }));
+      call.emit("error", Object.assign(new Error(details), { code, details, ...(metadata ? { metadata } : {}) }));
     };
     const who = certHost(d, call);
-    if ("refuse" in who) return fail(who.refuse.code, who.refuse.details);
+    if ("refuse" in who) return fail(who.refuse.code, who.refuse.details, who.refuse.removed ? removedMark() : undefined);
     const hostId = who.hostId;
     const log = d.log.child({ host: hostId });
     const stream: AgentStream = {
       hostId,
       sid,
+      certSerial: who.serial,
       log,
       // Backpressure: the controller sends little (acks, assignments); if the
       // socket is that far behind the agent is stalled, and its heartbeats say so.

@@ -13,11 +13,16 @@ import type { EventLog } from "../../events/event-log.js";
 import type { ServiceState } from "../../services/state.js";
 import type { AssignmentPusher } from "../assignments.js";
 import type { ObservedInstance } from "../../services/records.js";
+import type { RevokedSerials } from "../../pki/revoked.js";
 
 export interface AgentServiceDeps {
   registry: HostRegistry;
   tokens: TokenService;
   ca: { certPem: string; keyPem: string };
+  /** Serials of removed hosts: refused at stream and artifact auth. */
+  revoked?: RevokedSerials;
+  /** Lifetime of the host certificates issued at join and renewal. @see DEFAULT_HOST_CERT_TTL_MS */
+  certTtlMs: number;
   log: Logger;
   now: () => number;
   /** The monotonic clock for heartbeat ages. @default monoMs */

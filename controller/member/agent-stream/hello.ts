@@ -32,6 +32,7 @@ export async function onHello(d: AgentServiceDeps, s: AgentStream, h: Hello__Out
   };
   live.send = s.send;
   live.streamId = s.sid;
+  live.certSerial = s.certSerial;
   live.connectedAtMs = d.now();
   live.lastHeartbeatMs = d.now();
   live.lastHeartbeatMono = (d.mono ?? monoMs)();

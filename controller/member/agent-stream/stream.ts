@@ -17,6 +17,8 @@ export interface AgentStream {
   peer(): string;
   /** Ends the call. */
   end(): void;
+  /** Serial of the certificate this stream authenticated with. */
+  certSerial: string;
   /** Set by the Hello: nothing else is accepted before it. */
   greeted: boolean;
 }

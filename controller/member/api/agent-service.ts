@@ -11,8 +11,9 @@ import type { AgentServiceHandlers } from "../../../shared/gen/berth/v1/AgentSer
 import type { JoinRequest__Output } from "../../../shared/gen/berth/v1/JoinRequest.js";
 import type { JoinResponse } from "../../../shared/gen/berth/v1/JoinResponse.js";
 import type { HostFacts__Output } from "../../../shared/gen/berth/v1/HostFacts.js";
-import { InvalidCsrError, signHostCsr } from "../../../shared/tls/pki.js";
+import { InvalidCsrError, isValidHostId, signHostCsr } from "../../../shared/tls/pki.js";
 import type { HostRecord } from "../../hosts/host.js";
+import { certFacts } from "../../../shared/tls/cert-life.js";
 import { GrpcError, serviceError, toStatus } from "./errors.js";
 import { validateAdvertiseAddr, validateFacts, validateLabels } from "./validate.js";
 import { certHost, peerAddress } from "../agent-stream/cert-host.js";
@@ -45,7 +46,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
     const id = randomBytes(6).toString("hex");
     let certPem: string;
     try {
-      certPem = await signHostCsr(d.ca, req.csr_pem, id);
+      certPem = await signHostCsr(d.ca, req.csr_pem, id, { validityMs: d.certTtlMs });
     } catch (e) {
       if (e instanceof InvalidCsrError) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `csr_pem: ${e.message}`);
       throw e;
@@ -61,6 +62,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
       cordoned: false,
       joinedAtMs: now,
       certSerial: new X509Certificate(certPem).serialNumber,
+      certNotAfterMs: certFacts(certPem).notAfterMs,
     };
     const ok = await d.registry.create(
       rec,
@@ -73,6 +75,40 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
     return { host_id: id, certificate_pem: certPem, ca_pem: d.ca.certPem };
   }
 
+  /**
+   * `berth agent --rejoin`: a known host whose certificate expired while its agent
+   * was off joins again with a join token and keeps its id, its labels, its claims
+   * and whatever it runs. Refused for a host that is connected (its certificate
+   * works: nothing to mend) or that is not known (removed: join as a new host).
+   */
+  async function readmit(req: JoinRequest__Output, facts: HostFacts__Output, labels: Record<string, string>): Promise<JoinResponse> {
+    const id = req.host_id;
+    if (!isValidHostId(id)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `host_id: "${id.slice(0, 64)}" is not a host id`);
+    const spend = await d.tokens.prepareJoin(req.token);
+    if (!d.registry.get(id)) throw new GrpcError(grpc.status.NOT_FOUND, `host_id: no host ${id} is known to this controller (removed, or never joined here): join without --rejoin, as a new host`);
+    if (d.registry.live.get(id)?.disconnect) throw new GrpcError(grpc.status.FAILED_PRECONDITION, `host ${id} is connected now with a valid certificate: --rejoin is for a host whose certificate expired`);
+    let certPem: string;
+    try {
+      certPem = await signHostCsr(d.ca, req.csr_pem, id, { validityMs: d.certTtlMs });
+    } catch (e) {
+      if (e instanceof InvalidCsrError) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `csr_pem: ${e.message}`);
+      throw e;
+    }
+    const issued = certFacts(certPem);
+    await d.registry.update(
+      id,
+      (rec) => ({
+        // The old certificate (expired, or taken) is not kept acceptable: the re-join replaces it.
+        rec: { ...rec, facts, labels: Object.keys(labels).length ? labels : rec.labels, certSerial: issued.serial, prevCertSerial: undefined, certNotAfterMs: issued.notAfterMs },
+        event: { type: "host.rejoined", host: id, message: `${facts.hostname || "host"} re-joined keeping its id (new certificate until ${new Date(issued.notAfterMs).toISOString()})`, actor: spend.tokenId },
+      }),
+      undefined,
+      { compares: [spend.compare], ops: [spend.op] },
+    );
+    d.log.info({ host: id, hostname: facts.hostname, token: spend.tokenId }, "host re-joined keeping its id");
+    return { host_id: id, certificate_pem: certPem, ca_pem: d.ca.certPem };
+  }
+
   return {
     async Join(call, callback) {
       try {
@@ -81,7 +117,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
         const labels = validateLabels(req.labels ?? {}, "labels");
         const advertise = validateAdvertiseAddr(req.advertise_addr ?? "", "advertise_addr");
         if (req.csr_pem.length > 16_384) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "csr_pem: larger than 16 KiB");
-        const res = await serialized(req.token.slice(0, 256), () => admit(req, call.getPeer(), facts, labels, advertise));
+        const res = await serialized(req.token.slice(0, 256), () => (req.host_id ? readmit(req, facts, labels) : admit(req, call.getPeer(), facts, labels, advertise)));
         callback(null, res);
       } catch (err) {
         const s = toStatus(err);

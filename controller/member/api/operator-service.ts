@@ -99,6 +99,9 @@ export function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
     connected: live?.disconnect !== undefined || member !== "",
     status_since_ms: r.healthSinceMs,
     member,
+    cert_expires_ms: r.certNotAfterMs ?? 0,
+    cert_serial: r.certSerial,
+    connected_cert_serial: live?.disconnect !== undefined ? (live.certSerial ?? "") : "",
   };
 }
 

@@ -33,6 +33,9 @@ export interface HostJson {
   last_heartbeat_age_ms: number | null;
   connected: boolean;
   service: string;
+  cert_expires_ms: number;
+  cert_serial: string;
+  connected_cert_serial: string;
 }
 
 export interface InstanceJson {
@@ -79,6 +82,8 @@ export interface ClusterOptions {
   heartbeat?: string;
   /** Start the agents at once (default true). */
   startAgents?: boolean;
+  /** The controller's --cert-ttl. @default its own default (30d) */
+  certTtl?: string;
 }
 
 export interface CliResult {
@@ -98,13 +103,13 @@ export class Cluster {
   private constructor(
     readonly topo: Topology,
     readonly dir: string,
-    readonly opts: Required<Omit<ClusterOptions, "mode">>,
+    readonly opts: Required<Omit<ClusterOptions, "mode" | "certTtl">> & Pick<ClusterOptions, "certTtl">,
   ) {}
 
   static async start(o: ClusterOptions): Promise<Cluster> {
     const topo = await createTopology({ hosts: o.hosts, mode: o.mode });
     const dir = await mkdtemp(join(tmpdir(), "berth-cluster-"));
-    const c = new Cluster(topo, dir, { hosts: o.hosts, ttl: o.ttl ?? "3s", heartbeat: o.heartbeat ?? "500ms", startAgents: o.startAgents ?? true });
+    const c = new Cluster(topo, dir, { hosts: o.hosts, ttl: o.ttl ?? "3s", heartbeat: o.heartbeat ?? "500ms", startAgents: o.startAgents ?? true, certTtl: o.certTtl });
     try {
       await c.startController();
       if (c.opts.startAgents) {
@@ -190,6 +195,7 @@ export class Cluster {
       // The web console likewise, at the gRPC port + 1000: a second member started on this node (another port) gets its own.
       "--ui-addr",
       `${this.topo.controllerAddr}:${this.controllerPort + UI_PORT_OFFSET}`,
+      ...(this.opts.certTtl ? ["--cert-ttl", this.opts.certTtl] : []),
       "--no-write-config",
       ...(o.args ?? []),
     ]);
@@ -223,8 +229,8 @@ export class Cluster {
   }
 
   /** o.controllers: the agent's --controller (default: this controller's address). */
-  startAgent(i: number, o: { token?: string; labels?: string; controllers?: string } = {}): ChildProcess {
-    const args = [process.execPath, BERTH_MAIN, "agent", "--controller", o.controllers ?? this.controllerAddr, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--metrics-addr", `${this.topo.hostAddr(i)}:${AGENT_METRICS_PORT}`, "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`];
+  startAgent(i: number, o: { token?: string; labels?: string; controllers?: string; extraArgs?: string[] } = {}): ChildProcess {
+    const args = [process.execPath, BERTH_MAIN, "agent", "--controller", o.controllers ?? this.controllerAddr, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--metrics-addr", `${this.topo.hostAddr(i)}:${AGENT_METRICS_PORT}`, "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`, ...(o.extraArgs ?? [])];
     // As `berth dev` and the systemd unit do: the join token in the environment, never in argv.
     const p = this.topo.spawn(i, args, o.token ? { env: { BERTH_JOIN_TOKEN: o.token } } : {});
     this.agents.set(i, p);

@@ -45,7 +45,7 @@ describe("berth completion", () => {
     const probe = (words: string[]): string =>
       execFileSync("bash", ["-c", `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _berth; echo "\${COMPREPLY[*]}"`], { encoding: "utf8" }).trim();
     expect(probe(["berth", "ho"]).split(" ").sort()).toEqual(["host", "hosts"]);
-    expect(probe(["berth", "host", ""])).toBe("show");
+    expect(probe(["berth", "host", ""])).toBe("remove show");
     expect(probe(["berth", "--debug", "hosts", "-o", ""])).toBe("table json yaml");
     expect(probe(["berth", "token", "create", "--ro"])).toBe("--role");
     // A flag's value is not taken for a command: --host abc is skipped.

@@ -35,6 +35,9 @@ describe("duration flags", () => {
   it.each([
     [[...CONTROLLER, "--heartbeat-interval", "30d"], "--heartbeat-interval: 30d is longer than the maximum 1m"],
     [[...CONTROLLER, "--ttl", "30d"], "--ttl: 30d is longer than the maximum 1h"],
+    [[...CONTROLLER, "--cert-ttl", "400d"], "--cert-ttl: 400d is longer than the maximum 365d"],
+    [[...CONTROLLER, "--cert-ttl", "5s"], "--cert-ttl: 5s is shorter than the minimum 10s"],
+    [["dev", "--cert-ttl", "1s"], "--cert-ttl: 1s is shorter than the minimum 10s"],
     [["audit", "--since", "99999d"], "--since: 99999d is longer than the maximum 3650d"],
     [["token", "create", "--role", "viewer", "--ttl", "99999d"], "--ttl: 99999d is longer than the maximum 3650d"],
     [["apply", "-f", "nowhere.yaml", "--wait", "--timeout", "30d"], "--timeout: 30d is longer than the maximum 7d"],

@@ -38,7 +38,7 @@ let foreignHost: CertAndKey; // host "h-1" client cert from `foreignCa`
 
 async function hostCert(issuer: CertAndKey, hostId: string, validityDays?: number): Promise<CertAndKey> {
   const { keyPem, csrPem } = await createKeyAndCsr(hostId);
-  const certPem = await signHostCsr(issuer, csrPem, hostId, validityDays === undefined ? {} : { validityDays });
+  const certPem = await signHostCsr(issuer, csrPem, hostId, validityDays === undefined ? {} : { validityMs: validityDays * 86_400_000 });
   return { certPem, keyPem };
 }
 
@@ -118,7 +118,31 @@ describe("CSR signing", () => {
     // Backdated a minute for clock skew (UTCTime has whole seconds).
     expect(before - p.notBefore.getTime()).toBeGreaterThanOrEqual(59_000);
     expect(before - p.notBefore.getTime()).toBeLessThan(65_000);
-    expect((p.notAfter.getTime() - before) / DAY_MS).toBeCloseTo(365, 1);
+    // The default lifetime: 30 days, renewed at about two thirds of it.
+    expect((p.notAfter.getTime() - before) / DAY_MS).toBeCloseTo(30, 1);
+  });
+
+  it("backdates a short-lived certificate by a tenth of its life, not a minute", async () => {
+    const { csrPem } = await createKeyAndCsr("h");
+    const p = new x509.X509Certificate(await signHostCsr(ca, csrPem, "h-9", { validityMs: 20_000 }));
+    const life = p.notAfter.getTime() - p.notBefore.getTime();
+    expect(life).toBeGreaterThanOrEqual(20_000);
+    expect(life).toBeLessThanOrEqual(24_000);
+  });
+
+  it("a renewal CSR must ask in its own host's name, and for no subjectAltName", async () => {
+    const own = await createKeyAndCsr("h-10");
+    await expect(signHostCsr(ca, own.csrPem, "h-10", { subjectMustBe: "h-10" })).resolves.toContain("BEGIN CERTIFICATE");
+    const other = await createKeyAndCsr("h-11");
+    await expect(signHostCsr(ca, other.csrPem, "h-10", { subjectMustBe: "h-10" })).rejects.toThrow(/CN=h-10/);
+    const keys = await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+    const withSan = await x509.Pkcs10CertificateRequestGenerator.create({
+      name: [{ CN: ["h-10"] }],
+      keys,
+      signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+      extensions: [new x509.SubjectAlternativeNameExtension([{ type: "url", value: "urn:berth:host:h-12" }])],
+    });
+    await expect(signHostCsr(ca, withSan.toString("pem"), "h-10", { subjectMustBe: "h-10" })).rejects.toThrow(/subjectAltName/);
   });
 
   it("uses random serials", async () => {

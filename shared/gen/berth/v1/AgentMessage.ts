@@ -6,6 +6,7 @@ import type { InstanceStatus as _berth_v1_InstanceStatus, InstanceStatus__Output
 import type { LogChunk as _berth_v1_LogChunk, LogChunk__Output as _berth_v1_LogChunk__Output } from '../../berth/v1/LogChunk.js';
 import type { ExecOutput as _berth_v1_ExecOutput, ExecOutput__Output as _berth_v1_ExecOutput__Output } from '../../berth/v1/ExecOutput.js';
 import type { ExecExit as _berth_v1_ExecExit, ExecExit__Output as _berth_v1_ExecExit__Output } from '../../berth/v1/ExecExit.js';
+import type { RenewCertificate as _berth_v1_RenewCertificate, RenewCertificate__Output as _berth_v1_RenewCertificate__Output } from '../../berth/v1/RenewCertificate.js';
 
 export interface AgentMessage {
   'hello'?: (_berth_v1_Hello | null);
@@ -14,7 +15,8 @@ export interface AgentMessage {
   'log_chunk'?: (_berth_v1_LogChunk | null);
   'exec_output'?: (_berth_v1_ExecOutput | null);
   'exec_exit'?: (_berth_v1_ExecExit | null);
-  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk"|"exec_output"|"exec_exit";
+  'renew_certificate'?: (_berth_v1_RenewCertificate | null);
+  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk"|"exec_output"|"exec_exit"|"renew_certificate";
 }
 
 export interface AgentMessage__Output {
@@ -24,5 +26,6 @@ export interface AgentMessage__Output {
   'log_chunk'?: (_berth_v1_LogChunk__Output | null);
   'exec_output'?: (_berth_v1_ExecOutput__Output | null);
   'exec_exit'?: (_berth_v1_ExecExit__Output | null);
-  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk"|"exec_output"|"exec_exit";
+  'renew_certificate'?: (_berth_v1_RenewCertificate__Output | null);
+  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk"|"exec_output"|"exec_exit"|"renew_certificate";
 }

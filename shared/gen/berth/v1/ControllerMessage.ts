@@ -11,6 +11,8 @@ import type { ExecResize as _berth_v1_ExecResize, ExecResize__Output as _berth_v
 import type { ExecClose as _berth_v1_ExecClose, ExecClose__Output as _berth_v1_ExecClose__Output } from '../../berth/v1/ExecClose.js';
 import type { LogAck as _berth_v1_LogAck, LogAck__Output as _berth_v1_LogAck__Output } from '../../berth/v1/LogAck.js';
 import type { MoveOn as _berth_v1_MoveOn, MoveOn__Output as _berth_v1_MoveOn__Output } from '../../berth/v1/MoveOn.js';
+import type { CertificateIssued as _berth_v1_CertificateIssued, CertificateIssued__Output as _berth_v1_CertificateIssued__Output } from '../../berth/v1/CertificateIssued.js';
+import type { HostRemoved as _berth_v1_HostRemoved, HostRemoved__Output as _berth_v1_HostRemoved__Output } from '../../berth/v1/HostRemoved.js';
 
 export interface ControllerMessage {
   'welcome'?: (_berth_v1_Welcome | null);
@@ -24,7 +26,9 @@ export interface ControllerMessage {
   'exec_close'?: (_berth_v1_ExecClose | null);
   'log_ack'?: (_berth_v1_LogAck | null);
   'move_on'?: (_berth_v1_MoveOn | null);
-  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack"|"move_on";
+  'certificate_issued'?: (_berth_v1_CertificateIssued | null);
+  'host_removed'?: (_berth_v1_HostRemoved | null);
+  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack"|"move_on"|"certificate_issued"|"host_removed";
 }
 
 export interface ControllerMessage__Output {
@@ -39,5 +43,7 @@ export interface ControllerMessage__Output {
   'exec_close'?: (_berth_v1_ExecClose__Output | null);
   'log_ack'?: (_berth_v1_LogAck__Output | null);
   'move_on'?: (_berth_v1_MoveOn__Output | null);
-  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack"|"move_on";
+  'certificate_issued'?: (_berth_v1_CertificateIssued__Output | null);
+  'host_removed'?: (_berth_v1_HostRemoved__Output | null);
+  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack"|"move_on"|"certificate_issued"|"host_removed";
 }

@@ -18,6 +18,9 @@ export interface Host {
   'connected'?: (boolean);
   'status_since_ms'?: (number | string | Long);
   'member'?: (string);
+  'cert_expires_ms'?: (number | string | Long);
+  'cert_serial'?: (string);
+  'connected_cert_serial'?: (string);
 }
 
 export interface Host__Output {
@@ -34,4 +37,7 @@ export interface Host__Output {
   'connected': (boolean);
   'status_since_ms': (number);
   'member': (string);
+  'cert_expires_ms': (number);
+  'cert_serial': (string);
+  'connected_cert_serial': (string);
 }

@@ -8,6 +8,7 @@ export interface JoinRequest {
   'facts'?: (_berth_v1_HostFacts | null);
   'labels'?: ({[key: string]: string});
   'advertise_addr'?: (string);
+  'host_id'?: (string);
 }
 
 export interface JoinRequest__Output {
@@ -16,4 +17,5 @@ export interface JoinRequest__Output {
   'facts': (_berth_v1_HostFacts__Output | null);
   'labels': ({[key: string]: string});
   'advertise_addr': (string);
+  'host_id': (string);
 }

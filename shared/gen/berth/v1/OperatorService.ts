@@ -35,6 +35,7 @@ import type { ListTokensResponse as _berth_v1_ListTokensResponse, ListTokensResp
 import type { LogsChunk as _berth_v1_LogsChunk, LogsChunk__Output as _berth_v1_LogsChunk__Output } from '../../berth/v1/LogsChunk.js';
 import type { LogsRequest as _berth_v1_LogsRequest, LogsRequest__Output as _berth_v1_LogsRequest__Output } from '../../berth/v1/LogsRequest.js';
 import type { PlaceRequest as _berth_v1_PlaceRequest, PlaceRequest__Output as _berth_v1_PlaceRequest__Output } from '../../berth/v1/PlaceRequest.js';
+import type { RemoveHostRequest as _berth_v1_RemoveHostRequest, RemoveHostRequest__Output as _berth_v1_RemoveHostRequest__Output } from '../../berth/v1/RemoveHostRequest.js';
 import type { ReportLbAppliedResponse as _berth_v1_ReportLbAppliedResponse, ReportLbAppliedResponse__Output as _berth_v1_ReportLbAppliedResponse__Output } from '../../berth/v1/ReportLbAppliedResponse.js';
 import type { ResumeFailoverRequest as _berth_v1_ResumeFailoverRequest, ResumeFailoverRequest__Output as _berth_v1_ResumeFailoverRequest__Output } from '../../berth/v1/ResumeFailoverRequest.js';
 import type { RevokeTokenRequest as _berth_v1_RevokeTokenRequest, RevokeTokenRequest__Output as _berth_v1_RevokeTokenRequest__Output } from '../../berth/v1/RevokeTokenRequest.js';
@@ -232,6 +233,15 @@ export interface OperatorServiceClient extends grpc.Client {
   plan(argument: _berth_v1_ApplyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
   plan(argument: _berth_v1_ApplyRequest, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
   
+  RemoveHost(argument: _berth_v1_RemoveHostRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  RemoveHost(argument: _berth_v1_RemoveHostRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  RemoveHost(argument: _berth_v1_RemoveHostRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  RemoveHost(argument: _berth_v1_RemoveHostRequest, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  removeHost(argument: _berth_v1_RemoveHostRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  removeHost(argument: _berth_v1_RemoveHostRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  removeHost(argument: _berth_v1_RemoveHostRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  removeHost(argument: _berth_v1_RemoveHostRequest, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
+  
   ReportLbApplied(argument: _berth_v1_LbApplied, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ReportLbAppliedResponse__Output>): grpc.ClientUnaryCall;
   ReportLbApplied(argument: _berth_v1_LbApplied, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ReportLbAppliedResponse__Output>): grpc.ClientUnaryCall;
   ReportLbApplied(argument: _berth_v1_LbApplied, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ReportLbAppliedResponse__Output>): grpc.ClientUnaryCall;
@@ -373,6 +383,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   Plan: grpc.handleUnaryCall<_berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse>;
   
+  RemoveHost: grpc.handleUnaryCall<_berth_v1_RemoveHostRequest__Output, _berth_v1_Host>;
+  
   ReportLbApplied: grpc.handleUnaryCall<_berth_v1_LbApplied__Output, _berth_v1_ReportLbAppliedResponse>;
   
   ResumeFailover: grpc.handleUnaryCall<_berth_v1_ResumeFailoverRequest__Output, _berth_v1_FailoverState>;
@@ -421,6 +433,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   Logs: MethodDefinition<_berth_v1_LogsRequest, _berth_v1_LogsChunk, _berth_v1_LogsRequest__Output, _berth_v1_LogsChunk__Output>
   Place: MethodDefinition<_berth_v1_PlaceRequest, _berth_v1_ServiceStatus, _berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus__Output>
   Plan: MethodDefinition<_berth_v1_ApplyRequest, _berth_v1_ApplyResponse, _berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse__Output>
+  RemoveHost: MethodDefinition<_berth_v1_RemoveHostRequest, _berth_v1_Host, _berth_v1_RemoveHostRequest__Output, _berth_v1_Host__Output>
   ReportLbApplied: MethodDefinition<_berth_v1_LbApplied, _berth_v1_ReportLbAppliedResponse, _berth_v1_LbApplied__Output, _berth_v1_ReportLbAppliedResponse__Output>
   ResumeFailover: MethodDefinition<_berth_v1_ResumeFailoverRequest, _berth_v1_FailoverState, _berth_v1_ResumeFailoverRequest__Output, _berth_v1_FailoverState__Output>
   RevokeToken: MethodDefinition<_berth_v1_RevokeTokenRequest, _berth_v1_TokenInfo, _berth_v1_RevokeTokenRequest__Output, _berth_v1_TokenInfo__Output>

@@ -1,0 +1,45 @@
+/**
+ * RenewCertificate: an agent on its mutual-TLS stream asks for a fresh certificate
+ * for a fresh key. The CSR is untrusted input: it must be a P-256 key the agent
+ * proves it holds, asking in its own host's name and for nothing else
+ * (signHostCsr's subjectMustBe). The record then names the new serial, keeping the
+ * one it replaces acceptable until that one expires (HostRecord.prevCertSerial),
+ * and the agent gets the certificate and the CAs to trust. Nothing else changes:
+ * the stream, the host's health and its instance are untouched.
+ */
+import type { RenewCertificate__Output } from "../../../shared/gen/berth/v1/RenewCertificate.js";
+import { InvalidCsrError, MAX_CSR_PEM_BYTES, signHostCsr } from "../../../shared/tls/pki.js";
+import { certFacts } from "../../../shared/tls/cert-life.js";
+import type { AgentServiceDeps } from "./deps.js";
+import type { AgentStream } from "./stream.js";
+
+/** Renewals in flight, by stream: one at a time per stream, so an agent cannot queue up signing work. */
+const busy = new WeakSet<AgentStream>();
+
+export async function onRenewCertificate(d: AgentServiceDeps, s: AgentStream, m: RenewCertificate__Output): Promise<void> {
+  const refuse = (error: string): void => {
+    s.log.warn({ reason: error }, "certificate renewal refused");
+    s.send({ certificate_issued: { certificate_pem: "", ca_pem: "", error } });
+  };
+  if (!s.greeted) return refuse("renew_certificate before hello");
+  if (busy.has(s)) return refuse("a renewal is already in progress on this stream");
+  if (typeof m.csr_pem !== "string" || Buffer.byteLength(m.csr_pem, "utf8") > MAX_CSR_PEM_BYTES) return refuse(`renew_certificate.csr_pem: larger than ${MAX_CSR_PEM_BYTES} bytes`);
+  busy.add(s);
+  try {
+    let certPem: string;
+    try {
+      certPem = await signHostCsr(d.ca, m.csr_pem, s.hostId, { validityMs: d.certTtlMs, subjectMustBe: s.hostId });
+    } catch (e) {
+      if (e instanceof InvalidCsrError) return refuse(`renew_certificate.csr_pem: ${e.message}`);
+      throw e;
+    }
+    const issued = certFacts(certPem);
+    await d.registry.update(s.hostId, (rec) => ({
+      rec: { ...rec, certSerial: issued.serial, prevCertSerial: rec.certSerial, certNotAfterMs: issued.notAfterMs },
+    }));
+    s.log.info({ serial: issued.serial, notAfter: new Date(issued.notAfterMs).toISOString() }, "host certificate renewed");
+    s.send({ certificate_issued: { certificate_pem: certPem, ca_pem: d.ca.certPem, error: "" } });
+  } finally {
+    busy.delete(s);
+  }
+}
