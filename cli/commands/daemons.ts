@@ -48,6 +48,7 @@ export function registerDaemons(program: Command): void {
     .option("--metrics-addr <host:port>", 'serve Prometheus metrics at http://HOST:PORT/metrics ("off" disables)', DEFAULT_AGENT_METRICS)
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--stop-services-on-exit", "stop the service when the agent stops (default: it keeps running and is re-adopted)")
+    .option("--allow-root", "let services with run.user: root run on this host (applied by an admin); agent.yaml: allowRoot: true. Default: every service runs unprivileged, as its own system user berth-<service>")
     .addHelpText("after", "\nExamples:\n  berth agent --controller 10.0.0.5:7420 --token-file ./join.token --data-dir /var/lib/berth/agent --labels dc=dc1\n  BERTH_JOIN_TOKEN=bj1.… berth agent --controller 10.0.0.5:7420")
     .action(lazy(run, (m) => m.agent));
 
