@@ -41,6 +41,6 @@ describe("rollout undo and secrets", () => {
     const undone = specToRestore(svc, 1);
     expect(undone.secrets.DB).toEqual({ secret: "db", version: 1 });
     const sent = secrets.valuesFor(undone);
-    expect(sent?.map((s) => [s.name, s.version, Buffer.from(s.value).toString()])).toEqual([["db", 2, "two"]]);
+    expect(sent?.map((s) => [s.name, s.version, Buffer.from(s.value as Uint8Array).toString()])).toEqual([["db", 2, "two"]]);
   });
 });
