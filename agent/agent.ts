@@ -37,6 +37,11 @@ export interface AgentOptions {
   logger?: Logger;
   /** Stop the service too when the agent stops (berth dev); default: leave it for re-adoption. */
   stopServicesOnExit?: boolean;
+  /**
+   * Services with run.user: root may run here (agent.yaml allowRoot; shared/spec/run-as.ts).
+   * Reported to the controller as the fact allow_root. @default false
+   */
+  allowRoot?: boolean;
   /** Where to serve /metrics over plain HTTP; absent or null: not served (the CLI's default is 127.0.0.1:9465). */
   metricsAddr?: HostPort | null;
   /** `berth agent --rejoin`: join again keeping the stored host id (its certificate expired). */
@@ -98,6 +103,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     dataDir: opts.dataDir,
     log,
     advertiseAddr,
+    allowRoot: opts.allowRoot ?? false,
     fetchStored: (sha, signal) => link.session!.fetchArtifact(sha, signal),
   });
   // Secret values live on tmpfs where the host has one: a reboot or a stolen disk holds none.
@@ -147,7 +153,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     labels: opts.labels ?? {},
     advertiseAddr: opts.advertiseAddr,
     log,
-    facts: () => facts.current() ?? fallback,
+    facts: () => ({ ...(facts.current() ?? fallback), allow_root: opts.allowRoot ?? false }),
     usage: () => usage.latest(),
     running: () => converger.runningNow(),
     artifacts: () => artifacts,

@@ -12,7 +12,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { chmod, mkdir, mkdtemp, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { chmod, lchown, mkdir, mkdtemp, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { unpackArtifact } from "../../shared/artifact/unpack.js";
 
@@ -192,10 +192,14 @@ export class ArtifactCache {
    * The folder is also where install steps run and may write: later calls return
    * it as those steps left it.
    */
-  async unpacked(sha256: string): Promise<string> {
+  async unpacked(sha256: string, owner?: { uid: number; gid: number }): Promise<string> {
     const blob = this.path(sha256);
-    const final = join(this.unpackedDir, sha256);
-    const pending = this.unpacking.get(sha256);
+    // One folder per owner: the service's user owns its copy (its install steps and
+    // the process write there), and a copy one service's user could have changed is
+    // never handed to another user — least of all to root.
+    const name = owner ? `${sha256}${OWNER_SEP}${owner.uid}` : sha256;
+    const final = join(this.unpackedDir, name);
+    const pending = this.unpacking.get(name);
     if (pending !== undefined) return pending;
     const work = (async (): Promise<string> => {
       if (await exists(final)) return final;
@@ -210,6 +214,7 @@ export class ArtifactCache {
         // service running as another user can enter it (the archive may set it).
         const mode = (await stat(tmp)).mode & 0o7777;
         if (mode === 0o700) await chmod(tmp, 0o755);
+        if (owner) await chownTree(tmp, owner.uid, owner.gid);
         try {
           await rename(tmp, final);
         } catch (err) {
@@ -230,11 +235,11 @@ export class ArtifactCache {
         });
       }
     })();
-    this.unpacking.set(sha256, work);
+    this.unpacking.set(name, work);
     try {
       return await work;
     } finally {
-      this.unpacking.delete(sha256);
+      this.unpacking.delete(name);
     }
   }
 
@@ -245,8 +250,11 @@ export class ArtifactCache {
    */
   async removeUnpacked(sha256: string): Promise<void> {
     checkDigest(sha256);
-    await this.unpacking.get(sha256)?.catch(() => undefined);
-    await rm(join(this.unpackedDir, sha256), { recursive: true, force: true });
+    for (const name of await readdirOrEmpty(this.unpackedDir)) {
+      if (digestOf(name) !== sha256) continue;
+      await this.unpacking.get(name)?.catch(() => undefined);
+      await rm(join(this.unpackedDir, name), { recursive: true, force: true });
+    }
   }
 
   /** Digests of the blobs held, sorted (the agent reports them for scheduling). */
@@ -271,9 +279,9 @@ export class ArtifactCache {
       removed.add(digest);
     }
     for (const name of await readdirOrEmpty(this.unpackedDir)) {
-      if (keep.has(name)) continue;
+      if (keep.has(digestOf(name))) continue;
       await rm(join(this.unpackedDir, name), { recursive: true, force: true });
-      removed.add(name);
+      removed.add(digestOf(name));
     }
     for (const name of await readdirOrEmpty(this.tmp)) {
       const p = join(this.tmp, name);
@@ -287,6 +295,16 @@ export class ArtifactCache {
     await mkdir(this.unpackedDir, { recursive: true });
     await mkdir(this.tmp, { recursive: true });
   }
+}
+
+/** unpacked/<sha256>@<uid>: the copy owned by that user. */
+const OWNER_SEP = "@";
+const digestOf = (name: string): string => name.split(OWNER_SEP)[0]!;
+
+/** lchown of `dir` and everything below it (symlinks themselves, never what they point at). */
+export async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
+  await lchown(dir, uid, gid);
+  for (const rel of await readdir(dir, { recursive: true })) await lchown(join(dir, rel), uid, gid);
 }
 
 function checkDigest(sha256: string): void {

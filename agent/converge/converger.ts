@@ -7,8 +7,9 @@
  * The steps are injected (Steps) so this file holds only the order and the
  * reporting; each step is a module of its own with its own tests.
  */
-import { SecretMaterialError, secretValuesFor, type SecretMaterial, type SecretValues } from "../secrets/material.js";
-import { resolveUser } from "../supervisor/proc.js";
+import { readSecretEnv, SecretMaterialError, secretValuesFor, type SecretMaterial, type SecretValues } from "../secrets/material.js";
+import { RunAsError, type RunAs } from "../runas/service-user.js";
+import { chownTree } from "../artifacts/cache.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -63,16 +64,21 @@ export interface RunHandle {
 }
 
 export interface Steps {
-  /** Makes the artifact available unpacked; returns its folder (null: no artifact). */
-  fetch(spec: ServiceSpec, signal: AbortSignal): Promise<string | null>;
-  /** Installs apt packages and runs the steps; idempotent per artifact + install spec. */
-  install(spec: ServiceSpec, dir: string | null, onOutput: (s: string) => void, signal: AbortSignal): Promise<void>;
-  /** Starts the process; `onExitFailed` when the restart policy gives up; `onRunning` each (re)start. */
-  start(d: Desired, cwd: string, env: Record<string, string>, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }, secretEnvFile?: string): Promise<RunHandle>;
+  /**
+   * Who the spec runs as on this host (agent/runas/service-user.ts): creates the
+   * per-service user on first use; RunAsError when this host will not run it as that user.
+   */
+  runAs(spec: ServiceSpec): Promise<RunAs>;
+  /** Makes the artifact available unpacked, owned by `who`; returns its folder (null: no artifact). */
+  fetch(spec: ServiceSpec, signal: AbortSignal, who?: RunAs): Promise<string | null>;
+  /** Installs apt packages (as root) and runs the steps (as `who`) in `dir`; idempotent per artifact + install spec + user. */
+  install(spec: ServiceSpec, dir: string, onOutput: (s: string) => void, signal: AbortSignal, who?: RunAs): Promise<void>;
+  /** Starts the process as `who`; `onExitFailed` when the restart policy gives up; `onRunning` each (re)start. */
+  start(d: Desired, cwd: string, env: Record<string, string>, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }, secretEnvFile?: string, who?: RunAs): Promise<RunHandle>;
   /** Re-attaches to the process a previous agent left running, if it is still that process. */
   adopt(d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }): Promise<RunHandle | undefined>;
-  /** Runs the health checks; emits transitions. null check: healthy as soon as it runs. */
-  health(spec: ServiceSpec, cwd: string, env: Record<string, string>, onChange: (healthy: boolean, detail: string) => void): { stop(): void };
+  /** Runs the health checks (exec checks as `who`, in the process's environment); emits transitions. null check: healthy as soon as it runs. */
+  health(spec: ServiceSpec, cwd: string, env: Record<string, string>, onChange: (healthy: boolean, detail: string) => void, who?: RunAs): { stop(): void };
   installLog(d: Desired): Promise<string>;
   /**
    * Finds every process the supervisor has a record of, other than `keep`'s,
@@ -98,6 +104,8 @@ interface Current {
   /** The process's working dir, once it is known (at start, or from the state file on re-adoption). */
   cwd?: string;
   run?: RunHandle;
+  /** Who the process runs as, once known (runAs, at the start of a pass or a re-adoption). */
+  who?: RunAs;
   health?: { stop(): void };
   state: InstanceState;
   detail: string;
@@ -285,10 +293,19 @@ export class Converger {
     const restored: { service: string; instance: string; epoch: number }[] = [];
     if (rec) {
       const { cwd, ...d } = rec;
-      const run = await this.o.steps.adopt(d, this.runEvents(d));
+      // What this host would not start now it does not keep either (allowRoot turned off, say):
+      // not adopted, so stopOthers below stops it.
+      let who: RunAs | undefined;
+      try {
+        who = await this.o.steps.runAs(d.spec);
+      } catch (e) {
+        if (!(e instanceof RunAsError)) throw e;
+        this.o.log.warn({ instance: d.instance, err: e.message }, "not re-adopting an instance this host refuses to run");
+      }
+      const run = who ? await this.o.steps.adopt(d, this.runEvents(d)) : undefined;
       if (run) {
         const t = this.clocks();
-        this.current = { d, cwd, run, state: "starting", detail: "re-adopted after an agent restart", sinceMs: t.wall, sinceMono: t.mono, installTail: "" };
+        this.current = { d, cwd, run, who, state: "starting", detail: "re-adopted after an agent restart", sinceMs: t.wall, sinceMono: t.mono, installTail: "" };
         this.startHealth(this.current, cwd);
         this.o.log.info({ instance: d.instance, epoch: d.epoch, pid: run.pid() }, "re-adopted the running instance");
         restored.push({ service: d.service, instance: d.instance, epoch: d.epoch });
@@ -346,7 +363,7 @@ export class Converger {
     const c = this.current;
     if (!c || c.d.instance !== instance) return `${instance} does not run on this host`;
     if (!c.cwd || c.state === "stopping" || c.state === "stopped") return `${instance} is ${c.state} on this host: there is nothing to exec into`;
-    return { cwd: c.cwd, env: this.env(c.d), user: c.d.spec.run.user };
+    return { cwd: c.cwd, env: this.processEnv(c.d), user: c.who?.user ?? c.d.spec.run.user };
   }
 
   /** The newest assignment wins; a pass in progress is told to give up if it works on something else. */
@@ -472,6 +489,23 @@ export class Converger {
     } satisfies Record<InstanceVar, string>);
   }
 
+  /**
+   * What the process itself sees of its environment, secrets included (read back from
+   * the file its launches read): for exec health checks and `berth exec --service`.
+   */
+  private processEnv(d: Desired): Record<string, string> {
+    let secret: Record<string, string> = {};
+    if (this.o.secrets && Object.keys(d.spec.secrets).length > 0) {
+      try {
+        secret = readSecretEnv(this.o.secrets.envFile(d.instance));
+      } catch (err) {
+        // Not written yet, or gone with a reboot's tmpfs: the start writes it again.
+        this.o.log.warn({ instance: d.instance, err: err instanceof Error ? err.message : String(err) }, "the secret environment cannot be read");
+      }
+    }
+    return { ...secret, ...this.env(d) };
+  }
+
   /** Moves to `state` and reports it; false (nothing sent) when that is where it stands. */
   private set(c: Current, state: InstanceState, detail = ""): boolean {
     if (c.state === state && c.detail === detail) return false;
@@ -540,10 +574,16 @@ export class Converger {
   }
 
   private startHealth(c: Current, cwd: string): void {
-    c.health = this.o.steps.health(c.d.spec, cwd, this.env(c.d), (healthy, detail) => {
-      if (this.current !== c || c.state === "failed" || c.state === "stopping") return;
-      this.set(c, healthy ? "healthy" : "unhealthy", detail);
-    });
+    c.health = this.o.steps.health(
+      c.d.spec,
+      cwd,
+      this.processEnv(c.d),
+      (healthy, detail) => {
+        if (this.current !== c || c.state === "failed" || c.state === "stopping") return;
+        this.set(c, healthy ? "healthy" : "unhealthy", detail);
+      },
+      c.who,
+    );
   }
 
   private async pass(): Promise<void> {
@@ -580,6 +620,16 @@ export class Converger {
     /** The instance record's write, once begun: settled before the pass ends, whatever happens. */
     let recorded: Promise<unknown> | undefined;
     try {
+      // Who it runs as, first: a host that will not run it as that user says so before fetching anything.
+      try {
+        c.who = await this.o.steps.runAs(want.spec);
+      } catch (e) {
+        if (!(e instanceof RunAsError)) throw e;
+        this.o.log.warn({ instance: want.instance, err: e.message }, "refused to run the instance as its user");
+        this.set(c, "failed", `refused by the agent: ${e.message}`);
+        return;
+      }
+      const who = c.who;
       // Fetching and installing meet passing trouble (a controller restarting
       // mid-download, a mirror hiccup): a few tries with backoff before the
       // instance is reported failed and placed elsewhere.
@@ -587,8 +637,14 @@ export class Converger {
       for (let attempt = 1; ; attempt++) {
         try {
           this.set(c, "fetching", attempt > 1 ? `attempt ${attempt} of ${PREPARE_ATTEMPTS}` : "");
-          dir = await this.o.steps.fetch(want.spec, signal);
+          dir = await this.o.steps.fetch(want.spec, signal, who);
           signal.throwIfAborted();
+          if (dir === null) {
+            // No artifact: the instance's own folder, the user's like an artifact's copy.
+            dir = this.workDir(want);
+            await mkdir(dir, { recursive: true });
+            if (who.ids) await chownTree(dir, who.ids.uid, who.ids.gid);
+          }
           this.set(c, "installing", attempt > 1 ? `attempt ${attempt} of ${PREPARE_ATTEMPTS}` : "");
           let lastReport = 0;
           await this.o.steps.install(
@@ -603,6 +659,7 @@ export class Converger {
               }
             },
             signal,
+            who,
           );
           signal.throwIfAborted();
           break;
@@ -615,7 +672,6 @@ export class Converger {
         }
       }
       const cwd = dir ?? this.workDir(want);
-      await mkdir(cwd, { recursive: true });
       c.cwd = cwd;
       this.set(c, "starting");
       // The record lets a restarted agent re-adopt what this one started. It is written
@@ -632,10 +688,10 @@ export class Converger {
       signal.throwIfAborted();
       let secretEnvFile = "";
       if (this.o.secrets && Object.keys(want.spec.secrets).length + Object.keys(want.spec.secretFiles).length > 0) {
-        const owner = want.spec.run.user ? resolveUser(want.spec.run.user) : undefined;
-        secretEnvFile = await this.o.secrets.write(want.instance, want.spec, wantSecrets, owner);
+        // Files owned by the user the process runs as (mode 0400); the environment stays the agent's.
+        secretEnvFile = await this.o.secrets.write(want.instance, want.spec, wantSecrets, who.ids);
       }
-      c.run = await this.o.steps.start(want, cwd, this.env(want), this.runEvents(want), secretEnvFile);
+      c.run = await this.o.steps.start(want, cwd, this.env(want), this.runEvents(want), secretEnvFile, who);
       const unrecorded = await recorded;
       if (unrecorded !== undefined) {
         // A process no record names would be stopped by the next agent anyway: not kept.

@@ -13,9 +13,9 @@ import { ArtifactCache } from "../artifacts/cache.js";
 import { install, installKey, installLogPath } from "../installer/installer.js";
 import { Supervisor, type SupervisorState } from "../supervisor/supervisor.js";
 import { HealthMonitor } from "../health/checks.js";
-import { resolveUser } from "../supervisor/proc.js";
+import { serviceUser, type RunAs } from "../runas/service-user.js";
 import { ensureWatchdog, leaseFiles, removeLease, writeLease } from "../supervisor/fence-lease.js";
-import { expandArgs } from "../supervisor/env.js";
+import { expandArgs, serviceEnv } from "../supervisor/env.js";
 import type { Desired, RunHandle, Steps, Stray } from "./converger.js";
 
 export interface StepsDeps {
@@ -24,6 +24,10 @@ export interface StepsDeps {
   advertiseAddr: () => string;
   /** Streams a stored artifact from the controller. */
   fetchStored: (sha256: string, signal: AbortSignal) => AsyncIterable<Uint8Array>;
+  /** agent.yaml's allowRoot: services may run as root here (shared/spec/run-as.ts). @default false */
+  allowRoot?: boolean;
+  /** Who a spec runs as. @default serviceUser (agent/runas/service-user.ts): tests swap it, so they create no system user. */
+  runAs?: (spec: ServiceSpec) => Promise<RunAs>;
   /** Told how each install went and how long it took (for /metrics). */
   onInstall?: (o: { outcome: "installed" | "skipped" | "failed"; seconds: number }) => void;
 }
@@ -83,21 +87,23 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
 
   return {
     cache,
-    async fetch(spec: ServiceSpec, signal: AbortSignal): Promise<string | null> {
+    runAs: deps.runAs ?? ((spec) => serviceUser(spec, { allowRoot: deps.allowRoot ?? false })),
+
+    async fetch(spec: ServiceSpec, signal: AbortSignal, who?: RunAs): Promise<string | null> {
       const a = spec.artifact;
       if (!a) return null;
       if (!(await cache.has(a.sha256))) {
         if (a.kind === "url") await cache.fetchUrl(a.url, a.sha256, { signal });
         else await cache.put(a.sha256, deps.fetchStored(a.sha256, signal));
       }
-      return cache.unpacked(a.sha256);
+      return cache.unpacked(a.sha256, who?.ids);
     },
 
-    async install(spec, dir, onOutput, signal): Promise<void> {
+    async install(spec, dir, onOutput, signal, who): Promise<void> {
       const started = performance.now();
       const took = (): number => (performance.now() - started) / 1000;
       try {
-        const r = await install({ spec, artifactDir: dir, stateDir, onOutput, signal });
+        const r = await install({ spec, artifactDir: dir, stateDir, onOutput, signal, ...(who?.ids ? { runAs: who.ids } : {}) });
         deps.onInstall?.({ outcome: r.skipped ? "skipped" : "installed", seconds: took() });
       } catch (err) {
         deps.onInstall?.({ outcome: "failed", seconds: took() });
@@ -105,7 +111,7 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       }
     },
 
-    async start(d, cwd, env, events, secretEnvFile = ""): Promise<RunHandle> {
+    async start(d, cwd, env, events, secretEnvFile = "", who): Promise<RunHandle> {
       const { spec } = d;
       const limits = spec.resources.cpu > 0 || spec.resources.memoryMb > 0 ? { cpu: spec.resources.cpu, memoryMb: spec.resources.memoryMb } : null;
       const sup = new Supervisor({
@@ -118,7 +124,8 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
         args: expandArgs(spec.run.args, env),
         env,
         secretEnvFile,
-        user: spec.run.user,
+        // "" when the agent cannot switch users (it is not root): it runs as the agent.
+        user: who ? who.user : spec.run.user,
         stopSignal: spec.run.stopSignal,
         stopTimeoutMs: spec.run.stopTimeoutMs,
         logDir,
@@ -148,16 +155,11 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       return h;
     },
 
-    health(spec, cwd, env, onChange) {
+    health(spec, cwd, env, onChange, who) {
       if (!spec.health) return { stop: () => undefined };
-      // Exec checks run as the service's user, like the service.
-      let ids: { uid: number; gid: number } | undefined;
-      try {
-        ids = spec.run.user ? resolveUser(spec.run.user) : undefined;
-      } catch {
-        ids = undefined; // an unknown user already fails the start itself, with the reason
-      }
-      const m = new HealthMonitor({ spec: spec.health, host: deps.advertiseAddr(), cwd, env, uid: ids?.uid, gid: ids?.gid });
+      // Exec checks run as the service's user, in the environment its process has (secrets too).
+      const ids = who?.ids;
+      const m = new HealthMonitor({ spec: spec.health, host: deps.advertiseAddr(), cwd, env: serviceEnv(process.env, env, ids?.home), uid: ids?.uid, gid: ids?.gid });
       m.on("transition", (t) => onChange(t.status === "healthy", t.detail));
       m.start();
       return { stop: () => void m.stop() };

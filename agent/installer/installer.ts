@@ -17,6 +17,7 @@ import { PRIVATE_DIR, writeFileAtomic } from "../../shared/state-file.js";
 import { join } from "node:path";
 import type { ServiceSpec } from "../../shared/spec/types.js";
 import { aptInstall } from "./apt.js";
+import { effectiveUser } from "../../shared/spec/run-as.js";
 import { runSteps } from "./steps.js";
 
 export interface InstallOptions {
@@ -32,6 +33,11 @@ export interface InstallOptions {
    * configuration: they get PATH/HOME/LANG, the service's run.env and this.
    */
   env?: Record<string, string>;
+  /**
+   * Who the steps run as: the service's user (shared/spec/run-as.ts). apt always
+   * runs as root, and only for the packages install.apt names. Absent: the agent's user.
+   */
+  runAs?: { uid: number; gid: number; home: string };
   /** Budget for the apt part, lock waits included. @default 600_000 (10 min) */
   aptTimeoutMs?: number;
 }
@@ -49,13 +55,14 @@ export interface InstallResult {
  * not re-run the install. Fields are listed explicitly so the key does not depend
  * on the order in which a producer wrote them.
  */
-export function installKey(spec: Pick<ServiceSpec, "artifact" | "install">): string {
+export function installKey(spec: Pick<ServiceSpec, "name" | "artifact" | "install" | "run">): string {
   const install = {
     apt: spec.install.apt,
     steps: spec.install.steps.map((s) => ({ run: s.run, timeoutMs: s.timeoutMs })),
   };
+  // The user too: each user has its own copy of the artifact (artifacts/cache.ts), where its steps ran.
   return createHash("sha256")
-    .update(`${spec.artifact?.sha256 ?? ""}\n${JSON.stringify(install)}`)
+    .update(`${spec.artifact?.sha256 ?? ""}\n${JSON.stringify(install)}\n${effectiveUser(spec)}`)
     .digest("hex");
 }
 
@@ -102,7 +109,8 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
       const n = spec.install.steps.length;
       await runSteps(spec.install.steps, {
         cwd,
-        env: stepEnv(spec, opts.env ?? {}),
+        env: stepEnv(spec, opts.env ?? {}, opts.runAs?.home),
+        ...(opts.runAs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}),
         onOutput: emit,
         signal: opts.signal,
         onStepStart: (i, step) => emit(`[berth] step ${i + 1}/${n}: ${step.run}\n`),
@@ -120,8 +128,8 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
   }
 }
 
-function stepEnv(spec: ServiceSpec, extra: Record<string, string>): Record<string, string> {
-  const base: Record<string, string> = { PATH: process.env.PATH ?? DEFAULT_PATH, HOME: process.env.HOME ?? "/root" };
+function stepEnv(spec: ServiceSpec, extra: Record<string, string>, home: string | undefined): Record<string, string> {
+  const base: Record<string, string> = { PATH: process.env.PATH ?? DEFAULT_PATH, HOME: home ?? process.env.HOME ?? "/root" };
   for (const name of ["LANG", "LC_ALL", "TZ"] as const) {
     const v = process.env[name];
     if (v !== undefined) base[name] = v;

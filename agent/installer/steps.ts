@@ -40,6 +40,9 @@ export interface StepsOptions {
   signal?: AbortSignal;
   /** After SIGTERM on timeout or abort, how long before SIGKILL. @default 2000 */
   killGraceMs?: number;
+  /** Who the steps run as (the service's user); absent: the agent's user. */
+  uid?: number;
+  gid?: number;
   /** Called before each step starts (for banners in the install log). */
   onStepStart?(index: number, step: InstallStep): void;
 }
@@ -63,6 +66,7 @@ export function runStep(step: InstallStep, index: number, opts: StepsOptions): P
       rows: 50,
       cwd: opts.cwd,
       env: opts.env,
+      ...(opts.uid !== undefined && opts.gid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),
     });
     const tail = new OutputTail();
     let reason: "exit" | "timeout" | "aborted" = "exit";

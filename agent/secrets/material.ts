@@ -88,6 +88,19 @@ export function secretsRoot(dataDir: string, mountsPath = "/proc/mounts"): { dir
   return { dir: join(dataDir, "secrets"), tmpfs: false };
 }
 
+/**
+ * The secret environment file: a JSON object of strings (write() makes it). Read
+ * by everything that runs as the service does — the process at each launch, exec
+ * health checks, `berth exec --service` — so they all see the same variables.
+ */
+export function readSecretEnv(file: string): Record<string, string> {
+  const raw: unknown = JSON.parse(readFileSync(file, "utf8"));
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new Error("not a JSON object");
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
 export class SecretMaterial {
   constructor(readonly root: string) {}
 

@@ -16,7 +16,7 @@
  * the lifecycle cannot fork into two paths that both restart or both kill.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, readFileSync } from "node:fs";
+import { closeSync, mkdirSync } from "node:fs";
 import { EventEmitter } from "node:events";
 import { createLogger, type Logger } from "../../shared/log/logger.js";
 import { formatDurationMs } from "../../shared/duration.js";
@@ -34,6 +34,7 @@ import {
   type LogFilesOptions,
   type LogFollower,
 } from "./logs.js";
+import { readSecretEnv } from "../secrets/material.js";
 import { isLive, readProcStat, resolveUser, UnknownUserError, type UserIds } from "./proc.js";
 import { emptyGroup, groupMembers } from "./process-group.js";
 import {
@@ -670,13 +671,4 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/** The secret environment file: a JSON object of strings (agent/secrets/material.ts writes it). */
-function readSecretEnv(file: string): Record<string, string> {
-  const raw: unknown = JSON.parse(readFileSync(file, "utf8"));
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new Error("not a JSON object");
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(raw)) if (typeof v === "string") out[k] = v;
-  return out;
 }

@@ -82,9 +82,11 @@ export interface AgentFileConfig {
   advertiseAddr?: string;
   logLevel?: string;
   metricsAddr?: string;
+  /** Services with run.user: root may run on this host (off by default). */
+  allowRoot?: boolean;
 }
 
-const AGENT_FILE_KEYS = new Set(["controller", "token", "tokenFile", "dataDir", "labels", "advertiseAddr", "logLevel", "metricsAddr"]);
+const AGENT_FILE_KEYS = new Set(["controller", "token", "tokenFile", "dataDir", "labels", "advertiseAddr", "logLevel", "metricsAddr", "allowRoot"]);
 
 export async function readAgentFile(path: string): Promise<AgentFileConfig> {
   let raw: unknown;
@@ -123,6 +125,9 @@ export async function readAgentFile(path: string): Promise<AgentFileConfig> {
         out.labels = v as Record<string, string>;
         problems.push(...labelProblems(out.labels).map((p) => `${lineOf(k)}: ${p}`));
       }
+    } else if (k === "allowRoot") {
+      if (typeof v !== "boolean") problems.push(`${at(k)}: expected true or false`);
+      else out.allowRoot = v;
     } else if (typeof v !== "string") problems.push(`${at(k)}: expected a string`);
     else (out as Record<string, string>)[k] = v;
   }
@@ -195,7 +200,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
   await c.close();
 }
 
-export async function agent(o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean; rejoin?: boolean }, cmd: Command): Promise<void> {
+export async function agent(o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean; rejoin?: boolean; allowRoot?: boolean }, cmd: Command): Promise<void> {
   const file = o.config ? await readAgentFile(o.config) : {};
   // Flags given on the command line win over the file; the file wins over defaults.
   const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === "cli";
@@ -234,6 +239,7 @@ export async function agent(o: { controller?: string; token?: string; tokenFile?
       logger: log,
       stopServicesOnExit: Boolean(o.stopServicesOnExit),
       rejoin: Boolean(o.rejoin),
+      allowRoot: o.allowRoot === true || file.allowRoot === true,
       metricsAddr: metricsAddr(fromCli("metricsAddr") ? o.metricsAddr : (file.metricsAddr ?? o.metricsAddr)),
     }).catch(metricsFailure);
     const ended = await Promise.race([untilSignal(), handle.fatal]);

@@ -55,6 +55,8 @@ const FactsSchema = z.object({
   system_vendor: z.string(),
   system_model: z.string(),
   agent_version: z.string(),
+  // Records stored before allowRoot existed: such a host did not allow root.
+  allow_root: z.boolean().default(false),
 });
 
 /** A stored HostRecord (controller/store/record.ts decodes with it). */

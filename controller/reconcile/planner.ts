@@ -8,6 +8,7 @@
  * Level-triggered and idempotent: running it twice on the same input gives the
  * same output, and running it on its own output gives nothing to do.
  */
+import { wantsRoot } from "../../shared/spec/run-as.js";
 import type { NewEvent } from "../events/event-log.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { SchedHost, Snapshot } from "../scheduler/types.js";
@@ -316,6 +317,7 @@ export function snapshotOf(input: Pick<ReconcileInput, "services" | "hosts" | "n
       labels: h.rec.labels,
       capacity: h.capacity,
       artifacts: h.artifacts,
+      allowRoot: h.rec.facts?.allow_root === true,
     })),
     services: input.services.map((s) => ({
       name: s.name,
@@ -324,6 +326,7 @@ export function snapshotOf(input: Pick<ReconcileInput, "services" | "hosts" | "n
       spread: s.spec.spread,
       resources: s.spec.resources,
       artifactDigest: s.spec.artifact?.sha256 ?? "",
+      root: wantsRoot(s.spec),
     })),
     instances: instances.map((i) => {
       const d = rescheduleDecision(i.failures, input.nowMs, policy);

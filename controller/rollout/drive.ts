@@ -12,6 +12,7 @@
  *   retire   drainingSinceMs = now; the planner moves the slot to the surge host after drainTime
  *   cancel   moveTo = null (the spare is freed, the agent there stops the copy)
  */
+import { wantsRoot } from "../../shared/spec/run-as.js";
 import type { NewEvent } from "../events/event-log.js";
 import { schedule } from "../scheduler/schedule.js";
 import { snapshotOf, type HostView } from "../reconcile/planner.js";
@@ -94,7 +95,7 @@ export function spareHosts(svc: ServiceRecord, input: Pick<DriveInput, "services
   const plan = schedule(
     {
       ...snap,
-      services: [...snap.services, { name: ghost, instances: count, constraints: svc.spec.constraints, spread: "", resources: svc.spec.resources, artifactDigest: svc.spec.artifact?.sha256 ?? "" }],
+      services: [...snap.services, { name: ghost, instances: count, constraints: svc.spec.constraints, spread: "", resources: svc.spec.resources, artifactDigest: svc.spec.artifact?.sha256 ?? "", root: wantsRoot(svc.spec) }],
       instances: [...snap.instances, ...slots.map((slot) => ({ service: ghost, slot, hostId: "", pinnedHost: "", avoidHosts: [] }))],
     },
     { only: slots.map((slot) => ({ service: ghost, slot })) },

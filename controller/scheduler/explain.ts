@@ -31,6 +31,8 @@ export function verb(reason: RejectReason, plural: boolean): string {
       return `${be} not ready`;
     case "cordoned":
       return `${be} cordoned`;
+    case "no-root":
+      return `${plural ? "don't" : "doesn't"} allow run.user root (allowRoot: true in agent.yaml)`;
     case "occupied":
       return `${be} occupied`;
     case "avoided":
@@ -51,14 +53,16 @@ function chainRank(reason: RejectReason): number {
       return 0;
     case "cordoned":
       return 1;
-    case "constraint":
+    case "no-root":
       return 2;
-    case "resources":
+    case "constraint":
       return 3;
-    case "avoided":
+    case "resources":
       return 4;
-    case "occupied":
+    case "avoided":
       return 5;
+    case "occupied":
+      return 6;
     default:
       return assertNever(reason);
   }

@@ -53,7 +53,8 @@ export function serviceRequest(service: SchedService): ServiceRequest {
     const need = service.resources[resource];
     if (need > 0) needs.push({ resource, need, reason: { kind: "resources", resource, need } });
   }
-  const signature = JSON.stringify(rules.map((r) => [r.label, r.reason.allowed]));
+  // Root is part of the signature: the indexed search groups hosts by it (search/indexed.ts).
+  const signature = JSON.stringify([service.root === true, rules.map((r) => [r.label, r.reason.allowed])]);
   return { service, rules, needs, signature };
 }
 

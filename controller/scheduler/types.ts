@@ -13,6 +13,8 @@ export interface SchedHost {
   capacity: { cpu: number; memoryMb: number; diskMb: number };
   /** Artifact digests the host already holds (soft preference). */
   artifacts: readonly string[];
+  /** The agent allows services with run.user root (agent.yaml allowRoot). @default false */
+  allowRoot?: boolean;
 }
 
 export interface SchedService {
@@ -23,6 +25,8 @@ export interface SchedService {
   spread: string;
   resources: { cpu: number; memoryMb: number; diskMb: number };
   artifactDigest: string;
+  /** run.user root: only hosts with allowRoot take it (filters/root.ts). @default false */
+  root?: boolean;
 }
 
 /** A slot of a service: instance `<service>-<slot>`, placed on hostId or pending (""). */
@@ -62,6 +66,8 @@ export interface Snapshot {
 export type RejectReason =
   | { kind: "not-ready" }
   | { kind: "cordoned" }
+  /** The service runs as root and the host's agent does not allow it. */
+  | { kind: "no-root" }
   | { kind: "occupied" }
   | { kind: "constraint"; label: string; allowed: string[] }
   | { kind: "resources"; resource: "cpu" | "memoryMb" | "diskMb"; need: number }

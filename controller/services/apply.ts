@@ -3,6 +3,7 @@
  * trusts no client's validation), diff against what is stored, preview the
  * placement, and — for apply — commit all of it in one txn or nothing.
  */
+import { applyRunAsRefusal } from "../../shared/spec/run-as.js";
 import { parseSpecFile, formatSpecError } from "../../shared/spec/parse.js";
 import { diffSpecs } from "../../shared/spec/diff.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
@@ -71,6 +72,8 @@ export function planApply(o: {
   requireArtifacts: boolean;
   nowMs: number;
   actor: string;
+  /** The caller's role: what it may store (shared/spec/run-as.ts: run.user root is an admin's). */
+  role: string;
   /** The stored version of a secret, undefined when there is none: every reference must name one. */
   secretVersion?: (name: string) => number | undefined;
   /** The environment the specs are applied for, stored with each service; "" or absent: none. */
@@ -79,7 +82,7 @@ export function planApply(o: {
   const environment = o.environment ?? "";
   const errors: string[] = [];
   if (o.files.length > MAX_SPEC_FILES) errors.push(`at most ${MAX_SPEC_FILES} files at once`);
-  const specs = new Map<string, { spec: ServiceSpec; file: string }>();
+  const specs = new Map<string, { spec: ServiceSpec; file: string; runUserAt: { line: number; column: number } }>();
   for (const f of o.files.slice(0, MAX_SPEC_FILES)) {
     const file = f.file.slice(0, 256) || "<unnamed>";
     if (f.content.length > MAX_SPEC_BYTES) {
@@ -115,7 +118,7 @@ export function planApply(o: {
     if (unknown) continue;
     const dup = specs.get(spec.name);
     if (dup) errors.push(`${file}: name: "${spec.name}" is also defined in ${dup.file}`);
-    else specs.set(spec.name, { spec, file });
+    else specs.set(spec.name, { spec, file, runUserAt: parsed.position(["run", "user"]) });
   }
 
   const byName = new Map(o.services.map((s) => [s.name, s]));
@@ -123,12 +126,19 @@ export function planApply(o: {
   const puts: ServiceRecord[] = [];
   const rollouts: RolloutState[] = [];
   const events: NewEvent[] = [];
-  for (const [name, { spec }] of [...specs].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, { spec, file, runUserAt }] of [...specs].sort(([a], [b]) => a.localeCompare(b))) {
     const old = byName.get(name);
     const fields = diffSpecs(old?.spec, spec);
     // The environment is part of what an apply states: applying prod over staging is a change, even of nothing else.
     if (old && (old.environment ?? "") !== environment) fields.push({ path: "environment", from: old.environment ?? "", to: environment });
     const action = !old ? "create" : fields.length ? "update" : "unchanged";
+    // Checked on every change, not only the one that set run.user: an operator's new
+    // command in a root service would run as root as surely as a new root service.
+    const refused = action === "unchanged" ? undefined : applyRunAsRefusal(spec, o.role);
+    if (refused) {
+      errors.push(formatSpecError({ file, ...runUserAt, path: "run.user", message: refused }));
+      continue;
+    }
     const ch: ServiceChange = { service: name, action, fields: fields.map((c) => ({ path: c.path, from_json: JSON.stringify(c.from) ?? "", to_json: JSON.stringify(c.to) ?? "" })) };
     // The same build, by digest, as the one stored: say where it runs and since when.
     const digest = artifactDigest(spec);

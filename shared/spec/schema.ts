@@ -256,7 +256,7 @@ const RunSchema = z.strictObject({
     .string()
     .regex(USER_NAME, "must be a user name: lowercase [a-z_][a-z0-9_-]*, at most 32 characters")
     .optional()
-    .describe("the user the process runs as; default: the agent's user"),
+    .describe("the user the process and its install steps run as; default: berth-<service>, a system user the agent creates. root (or any privileged user) needs an admin token and allowRoot: true in the agent's agent.yaml"),
   stopSignal: z
     .enum(SIGNALS, { error: "expected a signal name such as SIGTERM, SIGINT or SIGQUIT" })
     .default(SPEC_DEFAULTS.run.stopSignal),

@@ -69,7 +69,7 @@ export interface ServiceSpec {
     command: string;
     args: string[];
     env: Record<string, string>;
-    /** "" = the agent's own user */
+    /** "" = berth-<service>, a system user the agent creates (shared/spec/run-as.ts) */
     user: string;
     stopSignal: NodeJS.Signals;
     stopTimeoutMs: number;

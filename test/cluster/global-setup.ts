@@ -19,7 +19,22 @@ function newestSourceMs(dir: string): number {
   return newest;
 }
 
-export default async function setup(): Promise<void> {
+/** The per-service users agents create (berth-<service>): those this run made are removed at its end. */
+function serviceUsers(): Set<string> {
+  try {
+    return new Set(
+      execFileSync("getent", ["passwd"], { encoding: "utf8" })
+        .split("\n")
+        .map((l) => l.split(":")[0] ?? "")
+        .filter((n) => n.startsWith("berth-")),
+    );
+  } catch {
+    return new Set();
+  }
+}
+
+export default async function setup(): Promise<() => void> {
+  const usersBefore = serviceUsers();
   let built = 0;
   try {
     built = statSync(BERTH_MAIN).mtimeMs;
@@ -29,4 +44,14 @@ export default async function setup(): Promise<void> {
   const newest = Math.max(...["cli", "controller", "agent", "shared"].map((d) => newestSourceMs(join(ROOT, d))));
   if (built < newest) execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
   await cleanupLeftovers();
+  return () => {
+    for (const u of serviceUsers()) {
+      if (usersBefore.has(u)) continue;
+      try {
+        execFileSync("userdel", [u], { stdio: "ignore" });
+      } catch {
+        // Still in use by a process a failed test left: the next run's setup does not own it.
+      }
+    }
+  };
 }

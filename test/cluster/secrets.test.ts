@@ -8,6 +8,7 @@
  * spec naming an unknown secret is refused with its file and line.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, type Dirent } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
@@ -111,7 +112,8 @@ describe("secrets", () => {
     }, { timeoutMs: 20_000, intervalMs: 200, what: "the service's output" });
     expect(out).toContain(`env-sha=${sha(VALUE_1)}`);
     expect(out).toContain(`file-sha=${sha(FILE_VALUE)}`);
-    expect(out).toContain(`file-mode=400 owner=${process.getuid!()}`);
+    // Owned by the user the process runs as: its own system user, not root.
+    expect(out).toContain(`file-mode=400 owner=${execFileSync("id", ["-u", "berth-sec"], { encoding: "utf8" }).trim()}`);
 
     // Disks: the controller's data dir and the other host's hold no value; the running
     // host's only in its secrets dir (when /run is no tmpfs, as here), never a state file or log.

@@ -3,6 +3,7 @@
  * `berth rollout promote|pause|resume|undo`. The rollout itself is driven by the
  * reconcile loop (rollout/drive.ts); these only read it or change its record.
  */
+import { applyRunAsRefusal } from "../../../shared/spec/run-as.js";
 import * as grpc from "@grpc/grpc-js";
 import type { OperatorServiceHandlers } from "../../../shared/gen/berth/v1/OperatorService.js";
 import type { RolloutView } from "../../../shared/gen/berth/v1/RolloutView.js";
@@ -81,7 +82,7 @@ export function rolloutView(d: Pick<RolloutHandlerDeps, "state" | "loop" | "regi
 }
 
 export function rolloutHandlers(d: RolloutHandlerDeps): RolloutHandlers {
-  const control = async (svcName: string, action: RolloutAction, actor: string): Promise<RolloutView> => {
+  const control = async (svcName: string, action: RolloutAction, actor: string, role: string): Promise<RolloutView> => {
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
       const readVersion = d.state.version;
       const svc = d.service(svcName);
@@ -98,6 +99,9 @@ export function rolloutHandlers(d: RolloutHandlerDeps): RolloutHandlers {
             throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${svc.name} has no previous revision to go back to (it is on revision ${svc.revision})`);
           }
           spec = specToRestore(svc, revision);
+          // Going back to a root revision is storing a root spec again: an admin's call (shared/spec/run-as.ts).
+          const refused = applyRunAsRefusal(spec, role);
+          if (refused) throw new GrpcError(grpc.status.PERMISSION_DENIED, `undo to revision ${revision}: ${refused}`);
         }
         const n = newRevision(svc, spec, d.state.allInstances(), r, nowMs, revision);
         // Neither the same spec again nor what ran before is a new version to try on a few
@@ -132,7 +136,7 @@ export function rolloutHandlers(d: RolloutHandlerDeps): RolloutHandlers {
     RolloutControl: unary(d, "operator", "RolloutControl", async (req: RolloutControlRequest, who) => {
       const action = req.action ?? "";
       if (!isAction(action)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `action: must be one of ${ROLLOUT_ACTIONS.join(", ")} (got "${action.slice(0, 32)}")`);
-      return control(req.service ?? "", action, who.tokenId);
+      return control(req.service ?? "", action, who.tokenId, who.role);
     }),
 
     WatchRollout(call) {

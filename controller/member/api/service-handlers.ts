@@ -113,7 +113,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     return c.environment;
   };
 
-  const planFor = (req: ApplyRequest__Output, actor: string, requireArtifacts: boolean) =>
+  const planFor = (req: ApplyRequest__Output, actor: string, role: string, requireArtifacts: boolean) =>
     planApply({
       environment: environmentOf(req),
       files: req.files,
@@ -126,6 +126,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       requireArtifacts,
       nowMs: d.now(),
       actor,
+      role,
       secretVersion: (name) => d.secrets?.get(name)?.version,
     });
 
@@ -210,7 +211,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     Plan: unary(d, "viewer", "Plan", async (req: ApplyRequest__Output, who) => {
       // The cache and its store revision are read in the same tick: the plan is of that state.
       const revision = d.state.storeRevision;
-      const p = planFor(req, who.tokenId, false);
+      const p = planFor(req, who.tokenId, who.role, false);
       if (p.errors.length) throw new GrpcError(grpc.status.INVALID_ARGUMENT, p.errors.join("\n"));
       return { changes: seesEnvValues(who.role) ? p.changes : redactChanges(p.changes), revision };
     }),
@@ -221,7 +222,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       let p: ReturnType<typeof planFor>;
       for (let attempt = 0; ; attempt++) {
         const readVersion = d.state.version;
-        p = planFor(req, who.tokenId, true);
+        p = planFor(req, who.tokenId, who.role, true);
         if (p.errors.length) throw new GrpcError(grpc.status.INVALID_ARGUMENT, p.errors.join("\n"));
         // What the plan read: the services the files name, or with prune every one.
         const unchangedSince: UnchangedSince | undefined = req.check

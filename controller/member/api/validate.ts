@@ -41,6 +41,7 @@ const facts = z.object({
   system_vendor: str(),
   system_model: str(),
   agent_version: str(64),
+  allow_root: z.boolean().default(false),
 });
 
 const usage = z.object({

@@ -3,7 +3,7 @@
  * reported under: each host counts once, for the first rule it fails.
  *
  * Host-side facts come first (ready, cordoned), then what the host could never
- * run (constraints, resources), then the slot's own history (avoid), and
+ * run (root where it is not allowed, constraints, resources), then the slot's own history (avoid), and
  * occupancy last. So "3 are occupied" in a message means exactly: 3 hosts would
  * take this slot if they were spare — the number an operator acts on.
  */
@@ -17,10 +17,12 @@ import type { Filter } from "./filter.js";
 import { occupiedFilter } from "./occupied.js";
 import { readyFilter } from "./ready.js";
 import { resourcesFilter } from "./resources.js";
+import { rootFilter } from "./root.js";
 
 export const FILTERS: readonly Filter[] = [
   readyFilter,
   cordonedFilter,
+  rootFilter,
   constraintsFilter,
   resourcesFilter,
   avoidFilter,
@@ -36,6 +38,7 @@ export const SEARCH_ORDER: readonly Filter[] = [
   occupiedFilter,
   readyFilter,
   cordonedFilter,
+  rootFilter,
   resourcesFilter,
   constraintsFilter,
   avoidFilter,
@@ -46,7 +49,7 @@ export const SEARCH_ORDER: readonly Filter[] = [
  * the slot's history can break. Not ready, cordoned and occupied (by itself)
  * do not make a running instance move.
  */
-export const STILL_FITS: readonly Filter[] = [constraintsFilter, resourcesFilter, avoidFilter];
+export const STILL_FITS: readonly Filter[] = [rootFilter, constraintsFilter, resourcesFilter, avoidFilter];
 
 /** The first rule in `chain` that passes `host` over, or undefined if all let it. */
 export function firstRejection(

@@ -28,6 +28,7 @@ import { cordonedFilter } from "../filters/cordoned.js";
 import { readyFilter } from "../filters/ready.js";
 import { resourcesFilter } from "../filters/resources.js";
 import { avoidFilter } from "../filters/avoid.js";
+import { rootFilter } from "../filters/root.js";
 import type { Fleet } from "../fleet.js";
 import { ringDistance } from "../hash.js";
 import type { Occupancy } from "../occupancy.js";
@@ -323,7 +324,7 @@ export class IndexedSearch implements HostSearch {
     const members: number[][] = [];
     for (const i of this.schedulable()) {
       const host = fleet.host(i);
-      if (constraintsFilter.reject(host, i, probe, occ) !== undefined) continue;
+      if (rootFilter.reject(host, i, probe, occ) !== undefined || constraintsFilter.reject(host, i, probe, occ) !== undefined) continue;
       const v = spreadValue(host, key);
       let o = ordinal.get(v);
       if (o === undefined) {

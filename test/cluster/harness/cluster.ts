@@ -6,7 +6,7 @@
  * a test fails.
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createTopology, recentOutput, type Topology } from "./topology.js";
@@ -109,6 +109,8 @@ export class Cluster {
   static async start(o: ClusterOptions): Promise<Cluster> {
     const topo = await createTopology({ hosts: o.hosts, mode: o.mode });
     const dir = await mkdtemp(join(tmpdir(), "berth-cluster-"));
+    // Traversable, as /var/lib is: services run as their own users and must reach their folders in the agents' data dirs.
+    await chmod(dir, 0o711);
     const c = new Cluster(topo, dir, { hosts: o.hosts, ttl: o.ttl ?? "3s", heartbeat: o.heartbeat ?? "500ms", startAgents: o.startAgents ?? true, certTtl: o.certTtl });
     try {
       await c.startController();
@@ -229,8 +231,8 @@ export class Cluster {
   }
 
   /** o.controllers: the agent's --controller (default: this controller's address). */
-  startAgent(i: number, o: { token?: string; labels?: string; controllers?: string; extraArgs?: string[] } = {}): ChildProcess {
-    const args = [process.execPath, BERTH_MAIN, "agent", "--controller", o.controllers ?? this.controllerAddr, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--metrics-addr", `${this.topo.hostAddr(i)}:${AGENT_METRICS_PORT}`, "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`, ...(o.extraArgs ?? [])];
+  startAgent(i: number, o: { token?: string; labels?: string; controllers?: string; extraArgs?: string[]; allowRoot?: boolean } = {}): ChildProcess {
+    const args = [process.execPath, BERTH_MAIN, "agent", "--controller", o.controllers ?? this.controllerAddr, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--metrics-addr", `${this.topo.hostAddr(i)}:${AGENT_METRICS_PORT}`, "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`, ...(o.allowRoot ? ["--allow-root"] : []), ...(o.extraArgs ?? [])];
     // As `berth dev` and the systemd unit do: the join token in the environment, never in argv.
     const p = this.topo.spawn(i, args, o.token ? { env: { BERTH_JOIN_TOKEN: o.token } } : {});
     this.agents.set(i, p);

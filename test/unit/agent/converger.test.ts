@@ -11,6 +11,7 @@ import { normalizeSpec } from "../../../shared/spec/schema.js";
 import type { InstanceStatus } from "../../../shared/gen/berth/v1/InstanceStatus.js";
 import type { Assignment__Output } from "../../../shared/gen/berth/v1/Assignment.js";
 import { until } from "../until.js";
+import { RunAsError } from "../../../agent/runas/service-user.js";
 
 const log = createLogger("test", "silent");
 
@@ -20,6 +21,7 @@ function fakeSteps(): Steps & { started: Desired[]; stops: number; leases: numbe
     stops: 0,
     /** Every lease deadline the converger renewed, in order. */
     leases: [] as number[],
+    runAs: async () => ({ user: "" }),
     fetch: async () => null,
     install: async () => undefined,
     start: async (d: Desired, _cwd: string, _env: Record<string, string>, events: { onRunning(): void }): Promise<RunHandle> => {
@@ -272,5 +274,26 @@ describe("the instance record", () => {
     await until(() => reports.at(-1)?.state === "failed", "the failure");
     expect(steps.stops).toBe(1);
     expect(reports.at(-1)?.detail).toMatch(/ENOSPC/);
+  });
+});
+
+describe("who the instance runs as", () => {
+  it("an assignment this host refuses to run as its user fails with the agent's reason, before any fetch", async () => {
+    const steps = fakeSteps();
+    let fetched = 0;
+    steps.fetch = async () => {
+      fetched++;
+      return null;
+    };
+    steps.runAs = async () => {
+      throw new RunAsError("run.user root: this host does not allow services to run as root (allowRoot: true in its agent.yaml allows it)");
+    };
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
+    conv.assign(assignment(goodSpec()));
+    await until(() => reports.at(-1)?.state === "failed", "the refusal");
+    expect(reports.at(-1)?.detail).toMatch(/^refused by the agent: run\.user root: .*allowRoot: true/);
+    expect(fetched).toBe(0);
+    expect(steps.started).toEqual([]);
   });
 });

@@ -24,7 +24,7 @@ async function* noArtifacts(): AsyncIterable<Uint8Array> {
   yield* [];
   throw new Error("no artifacts here");
 }
-const steps = (dataDir: string): ReturnType<typeof realSteps> => realSteps({ dataDir, log, advertiseAddr: () => "127.0.0.1", fetchStored: noArtifacts });
+const steps = (dataDir: string): ReturnType<typeof realSteps> => realSteps({ dataDir, log, advertiseAddr: () => "127.0.0.1", fetchStored: noArtifacts, runAs: async () => ({ user: "" }) });
 const mode = async (p: string): Promise<string> => ((await stat(p)).mode & 0o777).toString(8);
 
 let dir: string;

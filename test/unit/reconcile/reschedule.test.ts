@@ -94,6 +94,7 @@ describe("rescheduling after failures", () => {
       requireArtifacts: false,
       nowMs: T0 + 10_000,
       actor: "t",
+      role: "operator",
     });
     expect(p.changes[0]?.unplaced).toEqual(["web-0: waiting to reschedule: failed on a (10s ago), b (5s ago) in the last 1h; next attempt in 25s (backoff 30s)"]);
     // The new slot is placed meanwhile, and not on a host web-0 failed on.

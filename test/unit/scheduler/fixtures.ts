@@ -62,6 +62,7 @@ export function occFor(hosts: readonly SchedHost[], running: Record<string, stri
 
 /** Labels and resources only: what a spec change can break. */
 export function satisfies(h: SchedHost, s: SchedService): boolean {
+  if (s.root === true && h.allowRoot !== true) return false;
   for (const [label, allowed] of Object.entries(s.constraints)) {
     if (!Object.hasOwn(h.labels, label) || !allowed.includes(h.labels[label]!)) return false;
   }
@@ -145,6 +146,7 @@ export const hostArb = (id: string): fc.Arbitrary<SchedHost> =>
       diskMb: fc.constantFrom(0, 50_000, 100_000),
     }),
     artifacts: fc.subarray(["sha:a", "sha:b", "sha:c"], { maxLength: 2 }),
+    allowRoot: fc.integer({ min: 0, max: 2 }).map((n) => n === 0),
   });
 
 const serviceArb = (name: string): fc.Arbitrary<SchedService> =>
@@ -162,6 +164,7 @@ const serviceArb = (name: string): fc.Arbitrary<SchedService> =>
       diskMb: fc.constantFrom(0, 10_000, 100_000),
     }),
     artifactDigest: fc.constantFrom("", "sha:a", "sha:b", "sha:c"),
+    root: fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
   });
 
 export interface FleetOptions {

@@ -18,7 +18,7 @@ secretFiles:
 `;
 
 const plan = (content: string, versions: Record<string, number>) =>
-  planApply({ files: [{ file: "web.yaml", content, artifact_sha256: "" }], prune: false, services: [], instances: [], hosts: [], hasArtifact: () => false, requireArtifacts: false, nowMs: 0, actor: "t", secretVersion: (n) => versions[n] });
+  planApply({ files: [{ file: "web.yaml", content, artifact_sha256: "" }], prune: false, services: [], instances: [], hosts: [], hasArtifact: () => false, requireArtifacts: false, nowMs: 0, actor: "t", role: "admin", secretVersion: (n) => versions[n] });
 
 describe("secrets in a spec", () => {
   it("are names at version 0 until the controller takes them", () => {

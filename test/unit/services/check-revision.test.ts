@@ -43,7 +43,7 @@ describe("apply --check-revision", () => {
   /** What `berth plan -f` computes from a's cache, and the revision it prints. */
   function plan(a: ServiceState, files: ReturnType<typeof file>[], prune = false): { revision: number; p: ReturnType<typeof planApply> } {
     const revision = a.storeRevision;
-    const p = planApply({ files, prune, services: a.allServices(), instances: a.allInstances(), hosts: [], hasArtifact: () => false, requireArtifacts: false, nowMs: 0, actor: "t" });
+    const p = planApply({ files, prune, services: a.allServices(), instances: a.allInstances(), hosts: [], hasArtifact: () => false, requireArtifacts: false, nowMs: 0, actor: "t", role: "admin" });
     return { revision, p };
   }
 

@@ -11,6 +11,7 @@ const plan = (o: { instances: number; sha?: string; environment: string; service
   planApply({
     files: [{ file: "web.yaml", content: spec(o.instances), artifact_sha256: o.sha ?? SHA }],
     prune: false,
+    role: "operator",
     services: o.services ?? [],
     instances: [],
     hosts: [],

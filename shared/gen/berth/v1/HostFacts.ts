@@ -24,6 +24,7 @@ export interface HostFacts {
   'system_vendor'?: (string);
   'system_model'?: (string);
   'agent_version'?: (string);
+  'allow_root'?: (boolean);
 }
 
 export interface HostFacts__Output {
@@ -45,4 +46,5 @@ export interface HostFacts__Output {
   'system_vendor': (string);
   'system_model': (string);
   'agent_version': (string);
+  'allow_root': (boolean);
 }

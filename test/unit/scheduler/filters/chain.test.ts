@@ -16,7 +16,7 @@ describe("filter chain", () => {
     expect(SEARCH_ORDER).toHaveLength(FILTERS.length);
   });
 
-  it("a running instance's host 'still fits' whatever its readiness, cordon or occupancy", () => {
-    expect(STILL_FITS.map((f) => f.name)).toEqual(["constraints", "resources", "avoid"]);
+  it("a running instance's host 'still fits' whatever its readiness, cordon or occupancy (but not once it stops allowing root)", () => {
+    expect(STILL_FITS.map((f) => f.name)).toEqual(["root", "constraints", "resources", "avoid"]);
   });
 });
