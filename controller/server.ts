@@ -50,6 +50,10 @@ import { auditOrphanedExecs, execHandlers } from "./member/api/exec-handler.js";
 import { requestArrivalInterceptor } from "./member/api/request-deadline.js";
 import { bindGrpcServer, newGrpcServer, shutdownGrpcServer } from "./member/grpc-server.js";
 import { SoleLeader, type Leadership } from "./leader/leadership.js";
+import { GitopsSources } from "./gitops/sources.js";
+import { GitopsRunner } from "./gitops/runner.js";
+import { gitopsHandlers } from "./member/api/gitops-handlers.js";
+import { serveHooks, type HooksServer } from "./member/hooks-server.js";
 import { startLeading, type LeaderRun } from "./leader/leader.js";
 
 export { IDLE_CONNECTION_MS, ListenError } from "./member/grpc-server.js";
@@ -80,6 +84,8 @@ export interface ControllerOptions {
   guardShare?: number;
   /** Where to serve /metrics over plain HTTP; absent or null: not served (the CLI's default is 127.0.0.1:9464). */
   metricsAddr?: HostPort | null;
+  /** Where to serve GitOps webhooks (POST /hooks/gitops/NAME) over plain HTTP; absent or null: not served. */
+  hooksAddr?: HostPort | null;
   /** A connection whose TLS handshake is not done this long after it opened is dropped. @default TLS_HANDSHAKE_TIMEOUT_MS (10 s) */
   handshakeTimeoutMs?: number;
   /** A connection with no call open for this long is closed (GOAWAY); one with a call open never is. @default IDLE_CONNECTION_MS (30 s) */
@@ -122,6 +128,8 @@ export interface ControllerHandle {
   adminToken?: string;
   /** Where /metrics is served, when it is. */
   metricsAddress?: HostPort;
+  /** Where GitOps webhooks are served, when they are. */
+  hooksAddress?: HostPort;
   store: Store;
   close(): Promise<void>;
 }
@@ -176,6 +184,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const secrets = new SecretStore(store, secretsKey, log);
     await secrets.load();
     stops.push(() => secrets.close());
+    const gitops = new GitopsSources(store, log);
+    await gitops.load();
+    stops.push(() => gitops.close());
     const assignments = new AssignmentPusher(state, registry, secrets);
     // A secret's new value changes no record, yet the hosts that use it need it.
     secrets.onChange = () => assignments.secretsChanged();
@@ -263,7 +274,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const lbs = new LbAppliedBook(now);
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, {
       ...operatorServiceHandlers(opDeps),
-      ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs }),
+      ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs, owners: () => gitops.owners() }),
+      ...gitopsHandlers({ ...opDeps, gitops, secrets }),
       ...secretHandlers({ ...opDeps, state, loop, secrets }),
       ...lbHandlers({ ...opDeps, state, lbs }),
       ...rolloutHandlers({
@@ -288,13 +300,14 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       throw err;
     });
     let metricsServer: MetricsServer | undefined;
-    if (opts.metricsAddr) {
-      try {
-        metricsServer = await serveMetrics(metrics.registry, opts.metricsAddr);
-      } catch (err) {
-        await abortStart();
-        throw err;
-      }
+    let hooksServer: HooksServer | undefined;
+    try {
+      if (opts.metricsAddr) metricsServer = await serveMetrics(metrics.registry, opts.metricsAddr);
+      if (opts.hooksAddr) hooksServer = await serveHooks({ gitops, secrets, events, log, now }, opts.hooksAddr);
+    } catch (err) {
+      await metricsServer?.close();
+      await abortStart();
+      throw err;
     }
     await events.append({ type: "controller.started", message: `controller started on ${formatHostPort(address)}` });
     // Leading starts once agents can reach us: the term's grace period (one TTL, or
@@ -304,7 +317,18 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // have their instances replaced while they still run them.
     await leadership.run(() => {
       leadingSinceMono = mono();
-      term = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: opts.graceMs, liveness: () => livenessInput(registry.all(), heard()) });
+      term = startLeading({
+        registry,
+        loop,
+        guard,
+        log,
+        now,
+        mono,
+        ttlMs,
+        graceMs: opts.graceMs,
+        liveness: () => livenessInput(registry.all(), heard()),
+        gitops: () => new GitopsRunner({ state, loop, registry, artifactsKnown, secrets, now, log: log.child({ component: "gitops" }), gitops, events, artifacts, dir: join(opts.dataDir, "gitops") }),
+      });
       return term;
     });
     if (opts.member !== undefined) {
@@ -312,7 +336,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       reporter.start();
       stops.push(() => reporter.close());
     }
-    log.info({ addr: formatHostPort(address), metrics: metricsServer ? formatHostPort(metricsServer.address) : "off", hosts: registry.all().length, ca: fingerprint.slice(0, 16) }, "controller started");
+    log.info({ addr: formatHostPort(address), metrics: metricsServer ? formatHostPort(metricsServer.address) : "off", hooks: hooksServer ? formatHostPort(hooksServer.address) : "off", hosts: registry.all().length, ca: fingerprint.slice(0, 16) }, "controller started");
 
     let closing: Promise<void> | undefined;
     return {
@@ -321,10 +345,12 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       caFingerprint: fingerprint,
       adminToken,
       metricsAddress: metricsServer?.address,
+      hooksAddress: hooksServer?.address,
       store,
       close() {
         closing ??= (async () => {
           await metricsServer?.close();
+          await hooksServer?.close();
           await leadership.close();
           await stopAll();
           for (const l of registry.live.values()) l.disconnect?.("controller shutting down");

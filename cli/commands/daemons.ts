@@ -23,6 +23,7 @@ export function registerDaemons(program: Command): void {
     .option("--grace <duration>", "after a start, how long a known host may take to reconnect before it is judged (default: the --ttl)")
     .option("--failover-guard <share>", "pause failover when this share of the ready hosts goes down within one TTL (1 = never)", "0.5")
     .option("--metrics-addr <host:port>", 'serve Prometheus metrics at http://HOST:PORT/metrics ("off" disables)', DEFAULT_CONTROLLER_METRICS)
+    .option("--hooks-addr <host:port>", "serve GitOps webhooks (POST /hooks/gitops/NAME, HMAC-signed) over plain HTTP here (default: off)")
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--no-write-config", "don't write the admin client config for this user on first start")
     .option("--secrets-key-file <file>", "the key secrets are encrypted with: 32 bytes or 64 hex characters, mode 0600 (default: <data-dir>/secrets.key, made on first start; a controller group shares one)")

@@ -25,6 +25,8 @@ function metricsAddr(s: string): ReturnType<typeof parseMetricsAddr> {
 /** A taken metrics port is the operator's to fix, not a crash. */
 function metricsFailure(e: unknown): never {
   if (e instanceof MetricsListenError) throw new CliError(e.message, EXIT.usage, "give another --metrics-addr HOST:PORT, or --metrics-addr off");
+  // By name: the controller's modules load lazily, after the flags are checked.
+  if (e instanceof Error && e.name === "HooksListenError") throw new CliError(e.message, EXIT.usage, "give another --hooks-addr HOST:PORT");
   throw e;
 }
 
@@ -128,7 +130,7 @@ export async function readAgentFile(path: string): Promise<AgentFileConfig> {
   return out;
 }
 
-export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string }): Promise<void> {
+export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; hooksAddr?: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string }): Promise<void> {
   // Everything the controller writes is its own: the store (LevelDB makes its files
   // with the default mode), artifacts, the CA's copy. Nothing readable by other users.
   process.umask(0o077);
@@ -139,6 +141,12 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
   const ttlMs = parseDurationFlag("--ttl", o.ttl, { minMs: 2 * heartbeatIntervalMs, max: FLAG_LIMITS.hostTtl });
   const graceMs = o.grace === undefined ? ttlMs : parseDurationFlag("--grace", o.grace, { minMs: ttlMs, max: FLAG_LIMITS.hostTtl });
   const metrics = metricsAddr(o.metricsAddr);
+  let hooks: ReturnType<typeof parseMetricsAddr> = null;
+  try {
+    hooks = o.hooksAddr === undefined ? null : parseMetricsAddr(o.hooksAddr);
+  } catch (e) {
+    throw new CliError(`--hooks-addr: ${(e as Error).message}`, EXIT.usage);
+  }
   const { ListenError, startController } = await import("../../controller/server.js");
   const { parseStoreLocation, StoreConfigError } = await import("../../controller/store/open.js");
   const { EtcdUnavailableError } = await import("../../controller/store/etcd-store.js");
@@ -163,7 +171,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
     // A path is resolved here, so the controller's messages name the absolute dir.
     store = where.kind === "level" ? resolve(where.dir) : o.store;
   }
-  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile) }).catch(startFailure);
+  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, heartbeatIntervalMs, ttlMs, graceMs, guardShare, metricsAddr: metrics, hooksAddr: hooks, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile) }).catch(startFailure);
   if (c.adminToken) {
     // The token itself never goes to stdout or stderr: a daemon's output ends in a
     // journal or a log file that others may read. It is in a 0600 file and, for this

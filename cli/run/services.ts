@@ -79,7 +79,10 @@ export async function services(o: { output: string }, cmd: Command): Promise<voi
   await withApi(g, async (api) => {
     const res = await call(api, api.client.ListServices, {});
     if (printData(format, res.services)) return;
-    console.log(table(["NAME", "HEALTHY", "REVISION", "ARTIFACT"], res.services.map((s) => [s.name, `${s.healthy}/${s.desired}`, String(s.revision), s.artifact || "-"])));
+    // The OWNER column only when a GitOps source owns something: most fleets have none.
+    const owned = res.services.some((s) => s.owner);
+    const head = ["NAME", "HEALTHY", "REVISION", "ARTIFACT", ...(owned ? ["OWNER"] : [])];
+    console.log(table(head, res.services.map((s) => [s.name, `${s.healthy}/${s.desired}`, String(s.revision), s.artifact || "-", ...(owned ? [s.owner ? `gitops:${s.owner}` : "-"] : [])])));
     for (const s of res.services) for (const u of s.unplaced) console.log(txt`${colour("red", "!")} ${u}`);
     for (const s of res.services) if (s.reconcile_error) console.log(reconcileErrorLine(s.name, s.reconcile_error, Number(res.now_ms)));
     if (!res.services.length) console.log("\nno services yet: write a spec (berth schema) and `berth apply -f` it");

@@ -20,10 +20,8 @@ export const statusKey = (name: string): string => `${STATUS_PREFIX}${name}`;
 export const SOURCE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const SOURCE_NAME_MESSAGE = "must be 1–63 lowercase letters, digits or '-', starting and ending with a letter or digit";
 
-/** @default 60 s; at least MIN_INTERVAL_MS, so a typo cannot make the leader hammer a git server. */
-export const DEFAULT_INTERVAL_MS = 60_000;
-export const MIN_INTERVAL_MS = 5_000;
-export const MAX_INTERVAL_MS = 24 * 3600_000;
+import { MAX_INTERVAL_MS, MIN_INTERVAL_MS } from "../../shared/gitops-limits.js";
+export { DEFAULT_INTERVAL_MS, MAX_INTERVAL_MS, MIN_INTERVAL_MS } from "../../shared/gitops-limits.js";
 
 export const AuthSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("none") }),

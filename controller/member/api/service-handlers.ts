@@ -40,6 +40,8 @@ export interface ServiceHandlerDeps extends OperatorServiceDeps {
   secrets?: SecretStore;
   /** What each `berth lb` has applied, sent with the endpoints. */
   lbs?: LbAppliedBook;
+  /** Service → the GitOps source that owns it. */
+  owners?: () => ReadonlyMap<string, string>;
 }
 
 type ServiceHandlers = Pick<
@@ -215,7 +217,9 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       return { changes: [{ service: svc.name, action: "delete", fields: [], stop: placed }], revision: await d.store.revision() };
     }),
 
-    ListServices: unary(d, "viewer", "ListServices", async () => ({
+    ListServices: unary(d, "viewer", "ListServices", async () => {
+      const owners = d.owners?.() ?? new Map<string, string>();
+      return {
       services: [...d.state.allServices(), ...d.state.unreadableServices()]
         .map((s) => {
           const name = typeof s === "string" ? s : s.name;
@@ -230,11 +234,13 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             artifact: !a ? "" : a.kind === "url" ? a.url : `sha256:${a.sha256.slice(0, 12)}`,
             unplaced: insts.filter((i) => i.reason).map((i) => `${i.instance}: ${i.reason}`),
             reconcile_error: v.reconcile_error,
+            owner: owners.get(name) ?? "",
           };
         })
         .sort((a, b) => a.name.localeCompare(b.name)),
       now_ms: d.now(),
-    })),
+      };
+    }),
 
     GetService: unary(d, "viewer", "GetService", async (req: { name: string }, who) => {
       if (!d.state.service(req.name) && d.state.unreadableServices().includes(req.name)) return view(req.name);

@@ -11,6 +11,7 @@ export interface ServiceSummary {
   'artifact'?: (string);
   'unplaced'?: (string)[];
   'reconcile_error'?: (_berth_v1_ReconcileError | null);
+  'owner'?: (string);
 }
 
 export interface ServiceSummary__Output {
@@ -21,4 +22,5 @@ export interface ServiceSummary__Output {
   'artifact': (string);
   'unplaced': (string)[];
   'reconcile_error': (_berth_v1_ReconcileError__Output | null);
+  'owner': (string);
 }
