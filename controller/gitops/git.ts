@@ -13,7 +13,7 @@
  * user config, no prompts, and only the https, http and ssh transports.
  */
 import { spawn } from "node:child_process";
-import { mkdir, rm, writeFile, stat } from "node:fs/promises";
+import { chmod, mkdir, readdir, rm, writeFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { pipeline } from "node:stream/promises";
@@ -34,6 +34,22 @@ const MAX_OUTPUT = 64 * 1024;
 export interface CommitMeta {
   author: string;
   subject: string;
+}
+
+/**
+ * Modes as a checkout has them: git keeps only 644 and 755, and the controller's
+ * umask (077) would narrow them to 600/700 — then an artifact packed from here
+ * would not have the digest `berth apply` of a checkout of the same commit gets.
+ */
+async function gitModes(dir: string): Promise<void> {
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isSymbolicLink()) continue;
+    if (e.isDirectory()) {
+      await chmod(p, 0o755);
+      await gitModes(p);
+    } else if (e.isFile()) await chmod(p, (await stat(p)).mode & 0o100 ? 0o755 : 0o644);
+  }
 }
 
 export class Mirror {
@@ -130,5 +146,6 @@ export class Mirror {
       const text = err.trim().split("\n").slice(-2).join("; ");
       throw new GitError(/did not match any files/.test(text) ? `path ${path || "."}: not in commit ${commit.slice(0, 12)}` : `git archive: ${text || `exited ${code}`}`);
     }
+    await gitModes(into);
   }
 }

@@ -164,7 +164,8 @@ export class GitopsRunner {
     const dir = join(this.d.dir, `.tree-${src.name}-${randomBytes(4).toString("hex")}`);
     try {
       try {
-        await this.mirror(src).extract(commit, src.path, dir);
+        // The whole tree, not only the fleet folder: an artifact may live anywhere in the repository.
+        await this.mirror(src).extract(commit, "", dir);
       } catch (e) {
         return { files: [], errors: [(e as Error).message], services: new Map() };
       }

@@ -77,6 +77,8 @@ export interface ClusterOptions {
   heartbeat?: string;
   /** Start the agents at once (default true). */
   startAgents?: boolean;
+  /** More flags for `berth controller` (e.g. --hooks-addr). */
+  controllerArgs?: string[];
 }
 
 export interface CliResult {
@@ -102,7 +104,7 @@ export class Cluster {
   static async start(o: ClusterOptions): Promise<Cluster> {
     const topo = await createTopology({ hosts: o.hosts, mode: o.mode });
     const dir = await mkdtemp(join(tmpdir(), "berth-cluster-"));
-    const c = new Cluster(topo, dir, { hosts: o.hosts, ttl: o.ttl ?? "3s", heartbeat: o.heartbeat ?? "500ms", startAgents: o.startAgents ?? true });
+    const c = new Cluster(topo, dir, { hosts: o.hosts, ttl: o.ttl ?? "3s", heartbeat: o.heartbeat ?? "500ms", startAgents: o.startAgents ?? true, controllerArgs: o.controllerArgs ?? [] });
     try {
       await c.startController();
       if (c.opts.startAgents) {
@@ -178,6 +180,7 @@ export class Cluster {
       "--metrics-addr",
       `${this.topo.controllerAddr}:${CONTROLLER_METRICS_PORT}`,
       "--no-write-config",
+      ...this.opts.controllerArgs,
     ]);
     const proc = this.controller;
     await waitFor(
