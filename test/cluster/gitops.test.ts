@@ -116,10 +116,8 @@ describe("gitops", () => {
     }
   });
 
-  let first = "";
-
   it("applies a pushed commit within the interval, as one apply of the whole tree, owned by its source", async () => {
-    first = await push({ "fleet-a/web-a.yaml": spec("web-a"), "fleet-b/web-b.yaml": spec("web-b"), "fleet-b/web-b2.yaml": spec("web-b2") }, "first fleet");
+    const first = await push({ "fleet-a/web-a.yaml": spec("web-a"), "fleet-b/web-b.yaml": spec("web-b"), "fleet-b/web-b2.yaml": spec("web-b2") }, "first fleet");
     const repo = `http://${c.topo.controllerAddr}:${GIT_PORT}/fleet.git`;
     let r = await c.cli(["gitops", "add", "a", "--repo", repo, "--path", "fleet-a", "--interval", "5s"]);
     expect(r.code, r.stderr).toBe(0);
@@ -132,7 +130,8 @@ describe("gitops", () => {
     const svcs = await services();
     expect(svcs.map((s) => [s.name, s.owner])).toEqual([["web-a", "a"], ["web-b", "b"], ["web-b2", "b"]]);
     // The folder in the repository is packed as `berth apply` packs it: the same digest.
-    const local = await c.cli(["plan", "-f", await c.specDir("same", { "web-a.yaml": svcSpec("web-a", { health: false }) })]);
+    await cp(SVC, join(c.dir, "specs", "app"), { recursive: true });
+    const local = await c.cli(["plan", "-f", await c.specDir("same", { "web-a.yaml": spec("web-a") })]);
     expect(local.code, local.stderr).toBe(0);
     expect(local.stdout).toMatch(/no changes/);
     const table = await c.cli(["services"]);
@@ -155,9 +154,10 @@ describe("gitops", () => {
 
   it("changes nothing for an invalid commit and reports its file:line errors with the commit id", async () => {
     const before = await services();
+    const good = (await source("a")).last_applied?.commit;
     bad = await push({ "fleet-a/web-a.yaml": spec("web-a").replace("instances: 1", "instances: lots") }, "broken");
     const a = await waitSource("a", (s) => s.last_attempted?.commit === bad, "source a to attempt the broken commit");
-    expect(a.last_applied?.commit).toBe(first);
+    expect(a.last_applied?.commit).toBe(good);
     expect(a.last_attempted?.errors.join("\n")).toMatch(/^fleet-a\/web-a\.yaml:\d+:\d+: instances: /m);
     expect(a.attempts).toBeGreaterThanOrEqual(1);
     expect((await services()).map((s) => [s.name, s.revision])).toEqual(before.map((s) => [s.name, s.revision]));
