@@ -30,18 +30,22 @@ export function registerGitops(program: Command): void {
     .alias("ls")
     .description("every source: its commit applied, and what is wrong")
     .option("-o, --output <format>", "table, json or yaml", "table")
+    .addHelpText("after", "\nExample:\n  berth gitops list -o json")
     .action(lazy(run, (m) => m.gitopsList));
   g.command("status <name>")
     .description("last attempted and applied commits (when, by whom, the rollouts they started), errors, drift, unpruned services")
     .option("-o, --output <format>", "table, json or yaml", "table")
+    .addHelpText("after", "\nExample:\n  berth gitops status prod")
     .action(lazy(run, (m) => m.gitopsStatus));
   g.command("suspend <name>")
     .description("stop fetching and applying (hand changes are then not reverted either)")
+    .addHelpText("after", "\nExample:\n  berth gitops suspend prod")
     .action(lazy(run, (m) => m.gitopsSuspend));
-  g.command("resume <name>").description("follow the repository again").action(lazy(run, (m) => m.gitopsResume));
-  g.command("sync <name>").description("fetch and apply now, not at the next interval").action(lazy(run, (m) => m.gitopsSync));
+  g.command("resume <name>").description("follow the repository again").addHelpText("after", "\nExample:\n  berth gitops resume prod").action(lazy(run, (m) => m.gitopsResume));
+  g.command("sync <name>").description("fetch and apply now, not at the next interval").addHelpText("after", "\nExample:\n  berth gitops sync prod").action(lazy(run, (m) => m.gitopsSync));
   g.command("remove <name>")
     .alias("rm")
     .description("stop following; the services it applied stay as they are, owned by nobody")
+    .addHelpText("after", "\nExample:\n  berth gitops remove prod")
     .action(lazy(run, (m) => m.gitopsRemove));
 }
