@@ -4,7 +4,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "shared/gen/**", ".berth/**", "scripts/**", "eslint.config.js", "test/fixtures/**/*.js", "test/fixtures/**/*.mjs", "examples/**/*.js"] },
+  { ignores: ["dist/**", "node_modules/**", "shared/gen/**", ".berth/**", "scripts/**", "eslint.config.js", "test/fixtures/**/*.js", "test/fixtures/**/*.mjs", "test/cluster/harness/*.mjs", "examples/**/*.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -26,6 +26,7 @@ import { registerRollout } from "./commands/rollout.js";
 import { registerCompletion } from "./commands/completion.js";
 import { registerExec } from "./commands/exec.js";
 import { registerSecret } from "./commands/secret.js";
+import { registerGitops } from "./commands/gitops.js";
 import { registerLb } from "./lb/command.js";
 
 /** The whole command tree; importing this module builds it without running it (completion tests walk it). */
@@ -61,6 +62,7 @@ registerRollout(program);
 registerCompletion(program);
 registerExec(program);
 registerSecret(program);
+registerGitops(program);
 registerLb(program);
 
 /** Commands that run a daemon (or only read files, as render) rather than call the API take no --addr. */

@@ -60,6 +60,10 @@ import { ObservedShare } from "./member/observed-share.js";
 import type { ObservedInstance } from "./services/records.js";
 import { encodeRecord } from "./store/record.js";
 import { serveUi, type UiServer } from "./ui/ui-server.js";
+import { GitopsSources } from "./gitops/sources.js";
+import { GitopsRunner } from "./gitops/runner.js";
+import { gitopsHandlers } from "./member/api/gitops-handlers.js";
+import { serveHooks, type HooksServer } from "./member/hooks-server.js";
 import { startLeading, type LeaderRun } from "./leader/leader.js";
 import { hostWarnMs, watchExpiry, type WatchedCert } from "./pki/expiry-watch.js";
 import { certFacts } from "../shared/tls/cert-life.js";
@@ -92,6 +96,8 @@ export interface ControllerOptions {
   guardShare?: number;
   /** Where to serve /metrics over plain HTTP; absent or null: not served (the CLI's default is 127.0.0.1:9464). */
   metricsAddr?: HostPort | null;
+  /** Where to serve GitOps webhooks (POST /hooks/gitops/NAME) over plain HTTP; absent or null: not served. */
+  hooksAddr?: HostPort | null;
   /** A connection whose TLS handshake is not done this long after it opened is dropped. @default TLS_HANDSHAKE_TIMEOUT_MS (10 s) */
   handshakeTimeoutMs?: number;
   /** A connection with no call open for this long is closed (GOAWAY); one with a call open never is. @default IDLE_CONNECTION_MS (30 s) */
@@ -160,6 +166,8 @@ export interface ControllerHandle {
   uiAddress?: HostPort;
   /** A one-time sign-in code for the console, standing for `token` (`berth dev` prints a link with one). */
   uiSignInCode?: (token: string) => string;
+  /** Where GitOps webhooks are served, when they are. */
+  hooksAddress?: HostPort;
   store: Store;
   close(): Promise<void>;
 }
@@ -215,6 +223,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const secrets = new SecretStore(store, secretsKey, log);
     await secrets.load();
     stops.push(() => secrets.close());
+    const gitops = new GitopsSources(store, log);
+    await gitops.load();
+    stops.push(() => gitops.close());
     const assignments = new AssignmentPusher(state, registry, secrets);
     // A secret's new value changes no record, yet the hosts that use it need it.
     secrets.onChange = () => assignments.secretsChanged();
@@ -351,7 +362,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const operatorHandlers = {
       ...operatorServiceHandlers(opDeps),
       ...hostRemoveHandlers({ ...opDeps, revoked, kick: () => loop.kick() }),
-      ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs }),
+      ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs, owners: () => gitops.owners() }),
+      ...gitopsHandlers({ ...opDeps, gitops, secrets }),
       ...secretHandlers({ ...opDeps, state, loop, secrets }),
       ...lbHandlers({ ...opDeps, state, lbs }),
       ...rolloutHandlers({
@@ -389,13 +401,14 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       throw err;
     });
     let metricsServer: MetricsServer | undefined;
-    if (opts.metricsAddr) {
-      try {
-        metricsServer = await serveMetrics(metrics.registry, opts.metricsAddr);
-      } catch (err) {
-        await abortStart();
-        throw err;
-      }
+    let hooksServer: HooksServer | undefined;
+    try {
+      if (opts.metricsAddr) metricsServer = await serveMetrics(metrics.registry, opts.metricsAddr);
+      if (opts.hooksAddr) hooksServer = await serveHooks({ gitops, secrets, events, log, now }, opts.hooksAddr);
+    } catch (err) {
+      await metricsServer?.close();
+      await abortStart();
+      throw err;
     }
     let ui: UiServer | undefined;
     if (opts.uiAddr) {
@@ -436,7 +449,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       leadingSinceMono = mono();
       // Who leads and since when, for `berth controllers` on the other members — a decision like any other, guarded.
       if (ctx.writes) void ctx.writes.put(LEADER_KEY, encodeRecord({ member: selfId(), sinceMs: now() })).catch((err: unknown) => log.warn({ err }, "recording the leadership failed"));
-      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: opts.graceMs, liveness: () => livenessInput(registry.all(), heard()), via: ctx.writes });
+      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: opts.graceMs, liveness: () => livenessInput(registry.all(), heard()), via: ctx.writes,
+        gitops: () => new GitopsRunner({ state, loop, registry, artifactsKnown, secrets, now, log: log.child({ component: "gitops" }), gitops, events, artifacts, dir: join(opts.dataDir, "gitops"), serves: opts.environment ?? "" }),
+      });
       term = run;
       // The expiry warnings are the leader's, so a group warns once; checked hourly, or within a tenth of a short certificate life.
       const stopWatch = watchExpiry({ certs: watchedCerts, now, append: (e) => events.append(e), log, checkEveryMs: Math.min(3_600_000, Math.max(1000, Math.floor(certTtlMs / 10))) });
@@ -453,7 +468,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       reporter.start();
       stops.push(() => reporter.close());
     }
-    log.info({ addr: formatHostPort(address), metrics: metricsServer ? formatHostPort(metricsServer.address) : "off", ui: ui ? formatHostPort(ui.address) : "off", hosts: registry.all().length, ca: fingerprint.slice(0, 16) }, "controller started");
+    log.info({ addr: formatHostPort(address), metrics: metricsServer ? formatHostPort(metricsServer.address) : "off", ui: ui ? formatHostPort(ui.address) : "off", hooks: hooksServer ? formatHostPort(hooksServer.address) : "off", hosts: registry.all().length, ca: fingerprint.slice(0, 16) }, "controller started");
 
     let closing: Promise<void> | undefined;
     return {
@@ -464,11 +479,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       metricsAddress: metricsServer?.address,
       uiAddress: ui?.address,
       uiSignInCode: ui ? (token) => ui.signInCode(token) : undefined,
+      hooksAddress: hooksServer?.address,
       store,
       close() {
         closing ??= (async () => {
           await metricsServer?.close();
           await ui?.close();
+          await hooksServer?.close();
           await leadership.close();
           await stopAll();
           for (const l of registry.live.values()) l.disconnect?.("controller shutting down");

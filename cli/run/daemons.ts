@@ -27,6 +27,8 @@ function metricsAddr(s: string): ReturnType<typeof parseMetricsAddr> {
 /** A taken metrics port is the operator's to fix, not a crash. */
 function metricsFailure(e: unknown): never {
   if (e instanceof MetricsListenError) throw new CliError(e.message, EXIT.usage, "give another --metrics-addr HOST:PORT, or --metrics-addr off");
+  // By name: the controller's modules load lazily, after the flags are checked.
+  if (e instanceof Error && e.name === "HooksListenError") throw new CliError(e.message, EXIT.usage, "give another --hooks-addr HOST:PORT");
   throw e;
 }
 
@@ -135,7 +137,7 @@ export async function readAgentFile(path: string): Promise<AgentFileConfig> {
   return out;
 }
 
-export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; name?: string; advertise?: string; lease: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; uiAddr: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string; environment?: string; certTtl: string }): Promise<void> {
+export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; name?: string; advertise?: string; lease: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; uiAddr: string; hooksAddr?: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string; environment?: string; certTtl: string }): Promise<void> {
   // Everything the controller writes is its own: the store (LevelDB makes its files
   // with the default mode), artifacts, the CA's copy. Nothing readable by other users.
   process.umask(0o077);
@@ -152,6 +154,12 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
   const leaseMs = parseDurationFlag("--lease", o.lease, { minMs: 2000, max: FLAG_LIMITS.hostTtl });
   if (o.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(o.name)) throw new CliError(`--name ${JSON.stringify(o.name)}: expected up to 128 letters, digits, '.', '_', ':' or '-'`, EXIT.usage);
   const advertise = o.advertise === undefined ? undefined : addr("--advertise", o.advertise);
+  let hooks: ReturnType<typeof parseMetricsAddr> = null;
+  try {
+    hooks = o.hooksAddr === undefined ? null : parseMetricsAddr(o.hooksAddr);
+  } catch (e) {
+    throw new CliError(`--hooks-addr: ${(e as Error).message}`, EXIT.usage);
+  }
   const { ListenError, startController } = await import("../../controller/server.js");
   const { parseStoreLocation, StoreConfigError } = await import("../../controller/store/open.js");
   const { EtcdUnavailableError } = await import("../../controller/store/etcd-store.js");
@@ -181,7 +189,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
     // On etcd this controller is a member of a group: it campaigns for leadership, and registers under its name.
     if (where.kind === "etcd") member = o.name ?? formatHostPort(advertise ?? (listen.host === "0.0.0.0" || listen.host === "::" ? { host: hostname(), port: listen.port } : listen));
   }
-  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, ...(member !== undefined ? { member, leaseMs } : {}), ...(advertise ? { advertise } : {}), heartbeatIntervalMs, ttlMs, graceMs, guardShare, certTtlMs, metricsAddr: metrics, uiAddr, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile), environment }).catch(startFailure);
+  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, ...(member !== undefined ? { member, leaseMs } : {}), ...(advertise ? { advertise } : {}), heartbeatIntervalMs, ttlMs, graceMs, guardShare, certTtlMs, metricsAddr: metrics, uiAddr, hooksAddr: hooks, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile), environment }).catch(startFailure);
   if (c.adminToken) {
     // The token itself never goes to stdout or stderr: a daemon's output ends in a
     // journal or a log file that others may read. It is in a 0600 file and, for this

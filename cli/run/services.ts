@@ -82,8 +82,10 @@ export async function services(o: { output: string }, cmd: Command): Promise<voi
     // Environments show once there are any: the controller's (`--environment`), and each service's last apply's.
     if (res.environment) console.log(txt`environment: ${res.environment} (this controller refuses specs rendered for another)\n`);
     const envs = Boolean(res.environment) || res.services.some((s) => s.environment);
-    const headers = ["NAME", "HEALTHY", "REVISION", "ARTIFACT", ...(envs ? ["ENVIRONMENT"] : [])];
-    console.log(table(headers, res.services.map((s) => [s.name, `${s.healthy}/${s.desired}`, String(s.revision), s.artifact || "-", ...(envs ? [s.environment || "-"] : [])])));
+    // The OWNER column only when a GitOps source owns something: most fleets have none.
+    const owned = res.services.some((s) => s.owner);
+    const headers = ["NAME", "HEALTHY", "REVISION", "ARTIFACT", ...(envs ? ["ENVIRONMENT"] : []), ...(owned ? ["OWNER"] : [])];
+    console.log(table(headers, res.services.map((s) => [s.name, `${s.healthy}/${s.desired}`, String(s.revision), s.artifact || "-", ...(envs ? [s.environment || "-"] : []), ...(owned ? [s.owner ? `gitops:${s.owner}` : "-"] : [])])));
     for (const s of res.services) for (const u of s.unplaced) console.log(txt`${colour("red", "!")} ${u}`);
     for (const s of res.services) if (s.reconcile_error) console.log(reconcileErrorLine(s.name, s.reconcile_error, Number(res.now_ms)));
     if (!res.services.length) console.log("\nno services yet: write a spec (berth schema) and `berth apply -f` it");

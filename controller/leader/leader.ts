@@ -15,6 +15,8 @@ import type { LeaderTerm } from "./leadership.js";
 
 export interface LeaderDeps extends Omit<FailurePassDeps, "onTransition"> {
   loop: ReconcileLoop;
+  /** Starts this term's GitOps runner (controller/gitops/runner.ts), when the controller follows sources. */
+  gitops?: () => { start(): void; stop(): Promise<void> };
   /** How long after the term starts a host never heard from may take to be. @default ttlMs */
   graceMs?: number;
   log: Logger;
@@ -35,13 +37,17 @@ export function startLeading(d: LeaderDeps): LeaderRun {
   const tickMs = Math.max(50, Math.min(500, Math.floor(d.ttlMs / 20)));
   const ticker = setIntervalClamped(() => runner.kick(), tickMs);
   d.loop.start(d.via);
-  d.log.info("leading: reconcile, failure detection and the guard run here");
+  const gitops = d.gitops?.();
+  gitops?.start();
+  d.log.info("leading: reconcile, failure detection, the guard and GitOps run here");
   let stopping: Promise<void> | undefined;
   return {
     judge: () => runner.kick(),
     stop() {
       stopping ??= (async () => {
         clearInterval(ticker);
+        // GitOps first: a sync applies through the loop's state, never after the loop stopped.
+        await gitops?.stop();
         await d.loop.stop();
         await runner.close();
       })();

@@ -147,6 +147,22 @@ export class SecretStore {
   }
 
   /**
+   * One secret's current value, decrypted: for a GitOps source's credential or
+   * webhook key, used at once and never stored, logged or sent anywhere else.
+   * Undefined when there is none or it cannot be decrypted.
+   */
+  value(name: string): Buffer | undefined {
+    const rec = this.get(name);
+    if (!rec) return undefined;
+    try {
+      return open(this.key, name, rec.version, rec);
+    } catch {
+      this.log.error({ secret: name }, "secret cannot be decrypted");
+      return undefined;
+    }
+  }
+
+  /**
    * The values of the secrets `spec` names, decrypted: for the assignment of the host
    * that runs it, and nothing else. A secret missing or unreadable is left out (and
    * logged by name): the agent then refuses to start the instance, naming it.

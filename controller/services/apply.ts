@@ -63,6 +63,8 @@ export function newRevision(svc: ServiceRecord, spec: ServiceSpec, instances: re
 export function planApply(o: {
   files: readonly SpecFile__Output[];
   prune: boolean;
+  /** With prune: delete only these (a GitOps source prunes only what it created); absent, every service not in the files. */
+  pruneOnly?: ReadonlySet<string>;
   services: readonly ServiceRecord[];
   instances: readonly InstanceRecord[];
   hosts: readonly HostView[];
@@ -164,7 +166,7 @@ export function planApply(o: {
       events.push({ type: "rollout.started", service: name, actor: o.actor, message: `revision ${n.rollout.fromRevision} → ${n.rollout.toRevision}` });
     }
   }
-  const deletes = o.prune ? o.services.filter((s) => !specs.has(s.name)).map((s) => s.name) : [];
+  const deletes = o.prune ? o.services.filter((s) => !specs.has(s.name) && (!o.pruneOnly || o.pruneOnly.has(s.name))).map((s) => s.name) : [];
   for (const name of deletes) {
     changes.push({ service: name, action: "delete", fields: [] });
     events.push({ type: "service.deleted", service: name, actor: o.actor, message: "deleted (pruned by apply)" });

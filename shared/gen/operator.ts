@@ -24,6 +24,11 @@ import type { FailoverState as _berth_v1_FailoverState, FailoverState__Output as
 import type { FieldChange as _berth_v1_FieldChange, FieldChange__Output as _berth_v1_FieldChange__Output } from './berth/v1/FieldChange.js';
 import type { Filesystem as _berth_v1_Filesystem, Filesystem__Output as _berth_v1_Filesystem__Output } from './berth/v1/Filesystem.js';
 import type { GetHostRequest as _berth_v1_GetHostRequest, GetHostRequest__Output as _berth_v1_GetHostRequest__Output } from './berth/v1/GetHostRequest.js';
+import type { GitopsCommit as _berth_v1_GitopsCommit, GitopsCommit__Output as _berth_v1_GitopsCommit__Output } from './berth/v1/GitopsCommit.js';
+import type { GitopsRollout as _berth_v1_GitopsRollout, GitopsRollout__Output as _berth_v1_GitopsRollout__Output } from './berth/v1/GitopsRollout.js';
+import type { GitopsSource as _berth_v1_GitopsSource, GitopsSource__Output as _berth_v1_GitopsSource__Output } from './berth/v1/GitopsSource.js';
+import type { GitopsSourceRef as _berth_v1_GitopsSourceRef, GitopsSourceRef__Output as _berth_v1_GitopsSourceRef__Output } from './berth/v1/GitopsSourceRef.js';
+import type { GitopsSourceView as _berth_v1_GitopsSourceView, GitopsSourceView__Output as _berth_v1_GitopsSourceView__Output } from './berth/v1/GitopsSourceView.js';
 import type { HasArtifactRequest as _berth_v1_HasArtifactRequest, HasArtifactRequest__Output as _berth_v1_HasArtifactRequest__Output } from './berth/v1/HasArtifactRequest.js';
 import type { HasArtifactResponse as _berth_v1_HasArtifactResponse, HasArtifactResponse__Output as _berth_v1_HasArtifactResponse__Output } from './berth/v1/HasArtifactResponse.js';
 import type { Host as _berth_v1_Host, Host__Output as _berth_v1_Host__Output } from './berth/v1/Host.js';
@@ -36,6 +41,8 @@ import type { ListControllersRequest as _berth_v1_ListControllersRequest, ListCo
 import type { ListControllersResponse as _berth_v1_ListControllersResponse, ListControllersResponse__Output as _berth_v1_ListControllersResponse__Output } from './berth/v1/ListControllersResponse.js';
 import type { ListEventsRequest as _berth_v1_ListEventsRequest, ListEventsRequest__Output as _berth_v1_ListEventsRequest__Output } from './berth/v1/ListEventsRequest.js';
 import type { ListEventsResponse as _berth_v1_ListEventsResponse, ListEventsResponse__Output as _berth_v1_ListEventsResponse__Output } from './berth/v1/ListEventsResponse.js';
+import type { ListGitopsSourcesRequest as _berth_v1_ListGitopsSourcesRequest, ListGitopsSourcesRequest__Output as _berth_v1_ListGitopsSourcesRequest__Output } from './berth/v1/ListGitopsSourcesRequest.js';
+import type { ListGitopsSourcesResponse as _berth_v1_ListGitopsSourcesResponse, ListGitopsSourcesResponse__Output as _berth_v1_ListGitopsSourcesResponse__Output } from './berth/v1/ListGitopsSourcesResponse.js';
 import type { ListHostsRequest as _berth_v1_ListHostsRequest, ListHostsRequest__Output as _berth_v1_ListHostsRequest__Output } from './berth/v1/ListHostsRequest.js';
 import type { ListHostsResponse as _berth_v1_ListHostsResponse, ListHostsResponse__Output as _berth_v1_ListHostsResponse__Output } from './berth/v1/ListHostsResponse.js';
 import type { ListSecretsRequest as _berth_v1_ListSecretsRequest, ListSecretsRequest__Output as _berth_v1_ListSecretsRequest__Output } from './berth/v1/ListSecretsRequest.js';
@@ -63,6 +70,7 @@ import type { ServiceChange as _berth_v1_ServiceChange, ServiceChange__Output as
 import type { ServiceRef as _berth_v1_ServiceRef, ServiceRef__Output as _berth_v1_ServiceRef__Output } from './berth/v1/ServiceRef.js';
 import type { ServiceStatus as _berth_v1_ServiceStatus, ServiceStatus__Output as _berth_v1_ServiceStatus__Output } from './berth/v1/ServiceStatus.js';
 import type { ServiceSummary as _berth_v1_ServiceSummary, ServiceSummary__Output as _berth_v1_ServiceSummary__Output } from './berth/v1/ServiceSummary.js';
+import type { SetGitopsSuspendedRequest as _berth_v1_SetGitopsSuspendedRequest, SetGitopsSuspendedRequest__Output as _berth_v1_SetGitopsSuspendedRequest__Output } from './berth/v1/SetGitopsSuspendedRequest.js';
 import type { SetSecretRequest as _berth_v1_SetSecretRequest, SetSecretRequest__Output as _berth_v1_SetSecretRequest__Output } from './berth/v1/SetSecretRequest.js';
 import type { SpecFile as _berth_v1_SpecFile, SpecFile__Output as _berth_v1_SpecFile__Output } from './berth/v1/SpecFile.js';
 import type { StoreRevisionCheck as _berth_v1_StoreRevisionCheck, StoreRevisionCheck__Output as _berth_v1_StoreRevisionCheck__Output } from './berth/v1/StoreRevisionCheck.js';
@@ -103,6 +111,11 @@ export interface ProtoGrpcType {
       FieldChange: MessageTypeDefinition<_berth_v1_FieldChange, _berth_v1_FieldChange__Output>
       Filesystem: MessageTypeDefinition<_berth_v1_Filesystem, _berth_v1_Filesystem__Output>
       GetHostRequest: MessageTypeDefinition<_berth_v1_GetHostRequest, _berth_v1_GetHostRequest__Output>
+      GitopsCommit: MessageTypeDefinition<_berth_v1_GitopsCommit, _berth_v1_GitopsCommit__Output>
+      GitopsRollout: MessageTypeDefinition<_berth_v1_GitopsRollout, _berth_v1_GitopsRollout__Output>
+      GitopsSource: MessageTypeDefinition<_berth_v1_GitopsSource, _berth_v1_GitopsSource__Output>
+      GitopsSourceRef: MessageTypeDefinition<_berth_v1_GitopsSourceRef, _berth_v1_GitopsSourceRef__Output>
+      GitopsSourceView: MessageTypeDefinition<_berth_v1_GitopsSourceView, _berth_v1_GitopsSourceView__Output>
       HasArtifactRequest: MessageTypeDefinition<_berth_v1_HasArtifactRequest, _berth_v1_HasArtifactRequest__Output>
       HasArtifactResponse: MessageTypeDefinition<_berth_v1_HasArtifactResponse, _berth_v1_HasArtifactResponse__Output>
       Host: MessageTypeDefinition<_berth_v1_Host, _berth_v1_Host__Output>
@@ -115,6 +128,8 @@ export interface ProtoGrpcType {
       ListControllersResponse: MessageTypeDefinition<_berth_v1_ListControllersResponse, _berth_v1_ListControllersResponse__Output>
       ListEventsRequest: MessageTypeDefinition<_berth_v1_ListEventsRequest, _berth_v1_ListEventsRequest__Output>
       ListEventsResponse: MessageTypeDefinition<_berth_v1_ListEventsResponse, _berth_v1_ListEventsResponse__Output>
+      ListGitopsSourcesRequest: MessageTypeDefinition<_berth_v1_ListGitopsSourcesRequest, _berth_v1_ListGitopsSourcesRequest__Output>
+      ListGitopsSourcesResponse: MessageTypeDefinition<_berth_v1_ListGitopsSourcesResponse, _berth_v1_ListGitopsSourcesResponse__Output>
       ListHostsRequest: MessageTypeDefinition<_berth_v1_ListHostsRequest, _berth_v1_ListHostsRequest__Output>
       ListHostsResponse: MessageTypeDefinition<_berth_v1_ListHostsResponse, _berth_v1_ListHostsResponse__Output>
       ListSecretsRequest: MessageTypeDefinition<_berth_v1_ListSecretsRequest, _berth_v1_ListSecretsRequest__Output>
@@ -142,6 +157,7 @@ export interface ProtoGrpcType {
       ServiceRef: MessageTypeDefinition<_berth_v1_ServiceRef, _berth_v1_ServiceRef__Output>
       ServiceStatus: MessageTypeDefinition<_berth_v1_ServiceStatus, _berth_v1_ServiceStatus__Output>
       ServiceSummary: MessageTypeDefinition<_berth_v1_ServiceSummary, _berth_v1_ServiceSummary__Output>
+      SetGitopsSuspendedRequest: MessageTypeDefinition<_berth_v1_SetGitopsSuspendedRequest, _berth_v1_SetGitopsSuspendedRequest__Output>
       SetSecretRequest: MessageTypeDefinition<_berth_v1_SetSecretRequest, _berth_v1_SetSecretRequest__Output>
       SpecFile: MessageTypeDefinition<_berth_v1_SpecFile, _berth_v1_SpecFile__Output>
       StoreRevisionCheck: MessageTypeDefinition<_berth_v1_StoreRevisionCheck, _berth_v1_StoreRevisionCheck__Output>

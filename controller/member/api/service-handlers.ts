@@ -10,10 +10,10 @@ import type { LogChunk__Output } from "../../../shared/gen/berth/v1/LogChunk.js"
 import type { ArtifactStore } from "../../artifacts/artifact-store.js";
 import { SHA256 } from "../../artifacts/artifact-store.js";
 import type { ReconcileLoop } from "../../reconcile/loop.js";
-import { CheckRevisionError, type ServiceState, type UnchangedSince } from "../../services/state.js";
+import { CheckRevisionError, type ServiceState } from "../../services/state.js";
 import { instanceId, type InstanceRecord, type ServiceRecord } from "../../services/records.js";
-import { planApply } from "../../services/apply.js";
 import { checkEnvironment } from "../../services/environment.js";
+import { applyFiles, ApplyConflictError, ApplyInvalidError, planFiles } from "../../services/apply-files.js";
 import { clearFailures, failedInstallText, lastFailedOutputs } from "../../reschedule/policy.js";
 import { effectiveState } from "../../services/effective-state.js";
 import { endpointsOf, nextEndpointChangeMs, silentHosts } from "../../reconcile/endpoints.js";
@@ -25,7 +25,7 @@ import { LOG_MAX_CHUNK_CHARS, LOG_WINDOW_CHARS } from "../../../shared/logs/limi
 import { serveStream } from "./server-stream.js";
 import { closest } from "../../../shared/closest.js";
 import { setTimeoutClamped } from "../../../shared/timer.js";
-import { secretsUsed, type SecretStore } from "../../secrets/secret-store.js";
+import type { SecretStore } from "../../secrets/secret-store.js";
 import { redactChanges, redactSpec, seesEnvValues } from "../../secrets/redact.js";
 import type { Role } from "../../auth/tokens.js";
 import { endpointsVersion, type LbAppliedBook } from "./lb-handlers.js";
@@ -41,6 +41,8 @@ export interface ServiceHandlerDeps extends OperatorServiceDeps {
   secrets?: SecretStore;
   /** What each `berth lb` has applied, sent with the endpoints. */
   lbs?: LbAppliedBook;
+  /** Service → the GitOps source that owns it. */
+  owners?: () => ReadonlyMap<string, string>;
 }
 
 type ServiceHandlers = Pick<
@@ -114,21 +116,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
   };
 
   const planFor = (req: ApplyRequest__Output, actor: string, role: string, requireArtifacts: boolean) =>
-    planApply({
-      environment: environmentOf(req),
-      files: req.files,
-      prune: req.prune,
-      services: d.state.allServices(),
-      instances: d.state.allInstances(),
-      hosts: d.registry.all().map((h) => d.loop.hostView(h)),
-      rollouts: new Map(d.state.allRollouts().map((r) => [r.service, r])),
-      hasArtifact: (sha) => d.artifactsKnown.has(sha),
-      requireArtifacts,
-      nowMs: d.now(),
-      actor,
-      role,
-      secretVersion: (name) => d.secrets?.get(name)?.version,
-    });
+    planFiles(d, { files: req.files, prune: req.prune, actor, role, environment: environmentOf(req) }, requireArtifacts);
 
   const setPin = async (svcName: string, hostQuery: string, pin: boolean, actor: string): Promise<ServiceStatus> => {
     const svc = service(svcName);
@@ -217,32 +205,15 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     }),
 
     Apply: unary(d, "operator", "Apply", async (req: ApplyRequest__Output, who) => {
-      // The reconcile loop writes instance and rollout records all the time during a
-      // rollout; a conflict with it is not the operator's: plan again from fresh state.
-      let p: ReturnType<typeof planFor>;
-      for (let attempt = 0; ; attempt++) {
-        const readVersion = d.state.version;
-        p = planFor(req, who.tokenId, who.role, true);
-        if (p.errors.length) throw new GrpcError(grpc.status.INVALID_ARGUMENT, p.errors.join("\n"));
-        // What the plan read: the services the files name, or with prune every one.
-        const unchangedSince: UnchangedSince | undefined = req.check
-          ? { revision: Number(req.check.revision), services: req.prune ? "all" : p.changes.flatMap((c) => (c.action !== "delete" && c.service ? [c.service] : [])) }
-          : undefined;
-        let ok: boolean;
-        try {
-          // The secret versions the specs took must still be current when they are written.
-          const secretCompares = [...new Set(p.puts.flatMap((s) => secretsUsed(s.spec)))].flatMap((n) => (d.secrets ? [d.secrets.compareFor(n)] : []));
-          ok = await d.state.commit({ putServices: p.puts, deleteServices: p.deletes, putRollouts: p.rollouts, events: p.events, readVersion, unchangedSince, extraCompares: secretCompares });
-        } catch (e) {
-          if (e instanceof CheckRevisionError) throw new GrpcError(grpc.status.FAILED_PRECONDITION, e.message);
-          throw e;
-        }
-        if (ok) break;
-        if (attempt >= 4) throw new GrpcError(grpc.status.ABORTED, "services changed concurrently; plan again");
+      try {
+        const p = await applyFiles(d, { files: req.files, prune: req.prune, actor: who.tokenId, role: who.role, environment: environmentOf(req), check: req.check ? { revision: Number(req.check.revision) } : undefined });
+        return { changes: p.changes, revision: await d.store.revision() };
+      } catch (e) {
+        if (e instanceof ApplyInvalidError) throw new GrpcError(grpc.status.INVALID_ARGUMENT, e.message);
+        if (e instanceof CheckRevisionError) throw new GrpcError(grpc.status.FAILED_PRECONDITION, e.message);
+        if (e instanceof ApplyConflictError) throw new GrpcError(grpc.status.ABORTED, e.message);
+        throw e;
       }
-      d.log.info({ actor: who.tokenId, changed: p.puts.map((s) => s.name), deleted: p.deletes }, "apply");
-      await d.loop.settle();
-      return { changes: p.changes, revision: await d.store.revision() };
     }),
 
     DeleteService: unary(d, "operator", "DeleteService", async (req: { name: string }, who) => {
@@ -256,7 +227,9 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       return { changes: [{ service: svc.name, action: "delete", fields: [], stop: placed }], revision: await d.store.revision() };
     }),
 
-    ListServices: unary(d, "viewer", "ListServices", async () => ({
+    ListServices: unary(d, "viewer", "ListServices", async () => {
+      const owners = d.owners?.() ?? new Map<string, string>();
+      return {
       services: [...d.state.allServices(), ...d.state.unreadableServices()]
         .map((s) => {
           const name = typeof s === "string" ? s : s.name;
@@ -272,12 +245,14 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             unplaced: insts.filter((i) => i.reason).map((i) => `${i.instance}: ${i.reason}`),
             reconcile_error: v.reconcile_error,
             environment: typeof s === "string" ? "" : (s.environment ?? ""),
+            owner: owners.get(name) ?? "",
           };
         })
         .sort((a, b) => a.name.localeCompare(b.name)),
       now_ms: d.now(),
       environment: d.environment ?? "",
-    })),
+      };
+    }),
 
     GetService: unary(d, "viewer", "GetService", async (req: { name: string }, who) => {
       if (!d.state.service(req.name) && d.state.unreadableServices().includes(req.name)) return view(req.name);

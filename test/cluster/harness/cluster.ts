@@ -84,6 +84,8 @@ export interface ClusterOptions {
   startAgents?: boolean;
   /** The controller's --cert-ttl. @default its own default (30d) */
   certTtl?: string;
+  /** More flags for `berth controller` (e.g. --hooks-addr). */
+  controllerArgs?: string[];
 }
 
 export interface CliResult {
@@ -111,7 +113,7 @@ export class Cluster {
     const dir = await mkdtemp(join(tmpdir(), "berth-cluster-"));
     // Traversable, as /var/lib is: services run as their own users and must reach their folders in the agents' data dirs.
     await chmod(dir, 0o711);
-    const c = new Cluster(topo, dir, { hosts: o.hosts, ttl: o.ttl ?? "3s", heartbeat: o.heartbeat ?? "500ms", startAgents: o.startAgents ?? true, certTtl: o.certTtl });
+    const c = new Cluster(topo, dir, { hosts: o.hosts, ttl: o.ttl ?? "3s", heartbeat: o.heartbeat ?? "500ms", startAgents: o.startAgents ?? true, certTtl: o.certTtl, controllerArgs: o.controllerArgs ?? [] });
     try {
       await c.startController();
       if (c.opts.startAgents) {
@@ -200,6 +202,7 @@ export class Cluster {
       ...(this.opts.certTtl ? ["--cert-ttl", this.opts.certTtl] : []),
       "--no-write-config",
       ...(o.args ?? []),
+      ...this.opts.controllerArgs,
     ]);
     const proc = this.controller;
     await waitFor(

@@ -14,6 +14,9 @@ import type { ExecClientMessage as _berth_v1_ExecClientMessage, ExecClientMessag
 import type { ExecServerMessage as _berth_v1_ExecServerMessage, ExecServerMessage__Output as _berth_v1_ExecServerMessage__Output } from '../../berth/v1/ExecServerMessage.js';
 import type { FailoverState as _berth_v1_FailoverState, FailoverState__Output as _berth_v1_FailoverState__Output } from '../../berth/v1/FailoverState.js';
 import type { GetHostRequest as _berth_v1_GetHostRequest, GetHostRequest__Output as _berth_v1_GetHostRequest__Output } from '../../berth/v1/GetHostRequest.js';
+import type { GitopsSource as _berth_v1_GitopsSource, GitopsSource__Output as _berth_v1_GitopsSource__Output } from '../../berth/v1/GitopsSource.js';
+import type { GitopsSourceRef as _berth_v1_GitopsSourceRef, GitopsSourceRef__Output as _berth_v1_GitopsSourceRef__Output } from '../../berth/v1/GitopsSourceRef.js';
+import type { GitopsSourceView as _berth_v1_GitopsSourceView, GitopsSourceView__Output as _berth_v1_GitopsSourceView__Output } from '../../berth/v1/GitopsSourceView.js';
 import type { HasArtifactRequest as _berth_v1_HasArtifactRequest, HasArtifactRequest__Output as _berth_v1_HasArtifactRequest__Output } from '../../berth/v1/HasArtifactRequest.js';
 import type { HasArtifactResponse as _berth_v1_HasArtifactResponse, HasArtifactResponse__Output as _berth_v1_HasArtifactResponse__Output } from '../../berth/v1/HasArtifactResponse.js';
 import type { Host as _berth_v1_Host, Host__Output as _berth_v1_Host__Output } from '../../berth/v1/Host.js';
@@ -24,6 +27,8 @@ import type { ListControllersRequest as _berth_v1_ListControllersRequest, ListCo
 import type { ListControllersResponse as _berth_v1_ListControllersResponse, ListControllersResponse__Output as _berth_v1_ListControllersResponse__Output } from '../../berth/v1/ListControllersResponse.js';
 import type { ListEventsRequest as _berth_v1_ListEventsRequest, ListEventsRequest__Output as _berth_v1_ListEventsRequest__Output } from '../../berth/v1/ListEventsRequest.js';
 import type { ListEventsResponse as _berth_v1_ListEventsResponse, ListEventsResponse__Output as _berth_v1_ListEventsResponse__Output } from '../../berth/v1/ListEventsResponse.js';
+import type { ListGitopsSourcesRequest as _berth_v1_ListGitopsSourcesRequest, ListGitopsSourcesRequest__Output as _berth_v1_ListGitopsSourcesRequest__Output } from '../../berth/v1/ListGitopsSourcesRequest.js';
+import type { ListGitopsSourcesResponse as _berth_v1_ListGitopsSourcesResponse, ListGitopsSourcesResponse__Output as _berth_v1_ListGitopsSourcesResponse__Output } from '../../berth/v1/ListGitopsSourcesResponse.js';
 import type { ListHostsRequest as _berth_v1_ListHostsRequest, ListHostsRequest__Output as _berth_v1_ListHostsRequest__Output } from '../../berth/v1/ListHostsRequest.js';
 import type { ListHostsResponse as _berth_v1_ListHostsResponse, ListHostsResponse__Output as _berth_v1_ListHostsResponse__Output } from '../../berth/v1/ListHostsResponse.js';
 import type { ListSecretsRequest as _berth_v1_ListSecretsRequest, ListSecretsRequest__Output as _berth_v1_ListSecretsRequest__Output } from '../../berth/v1/ListSecretsRequest.js';
@@ -45,6 +50,7 @@ import type { SecretInfo as _berth_v1_SecretInfo, SecretInfo__Output as _berth_v
 import type { SecretRef as _berth_v1_SecretRef, SecretRef__Output as _berth_v1_SecretRef__Output } from '../../berth/v1/SecretRef.js';
 import type { ServiceRef as _berth_v1_ServiceRef, ServiceRef__Output as _berth_v1_ServiceRef__Output } from '../../berth/v1/ServiceRef.js';
 import type { ServiceStatus as _berth_v1_ServiceStatus, ServiceStatus__Output as _berth_v1_ServiceStatus__Output } from '../../berth/v1/ServiceStatus.js';
+import type { SetGitopsSuspendedRequest as _berth_v1_SetGitopsSuspendedRequest, SetGitopsSuspendedRequest__Output as _berth_v1_SetGitopsSuspendedRequest__Output } from '../../berth/v1/SetGitopsSuspendedRequest.js';
 import type { SetSecretRequest as _berth_v1_SetSecretRequest, SetSecretRequest__Output as _berth_v1_SetSecretRequest__Output } from '../../berth/v1/SetSecretRequest.js';
 import type { TokenInfo as _berth_v1_TokenInfo, TokenInfo__Output as _berth_v1_TokenInfo__Output } from '../../berth/v1/TokenInfo.js';
 import type { WatchEventsRequest as _berth_v1_WatchEventsRequest, WatchEventsRequest__Output as _berth_v1_WatchEventsRequest__Output } from '../../berth/v1/WatchEventsRequest.js';
@@ -52,6 +58,15 @@ import type { WhoAmIRequest as _berth_v1_WhoAmIRequest, WhoAmIRequest__Output as
 import type { WhoAmIResponse as _berth_v1_WhoAmIResponse, WhoAmIResponse__Output as _berth_v1_WhoAmIResponse__Output } from '../../berth/v1/WhoAmIResponse.js';
 
 export interface OperatorServiceClient extends grpc.Client {
+  AddGitopsSource(argument: _berth_v1_GitopsSource, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  AddGitopsSource(argument: _berth_v1_GitopsSource, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  AddGitopsSource(argument: _berth_v1_GitopsSource, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  AddGitopsSource(argument: _berth_v1_GitopsSource, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  addGitopsSource(argument: _berth_v1_GitopsSource, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  addGitopsSource(argument: _berth_v1_GitopsSource, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  addGitopsSource(argument: _berth_v1_GitopsSource, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  addGitopsSource(argument: _berth_v1_GitopsSource, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  
   Apply(argument: _berth_v1_ApplyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
   Apply(argument: _berth_v1_ApplyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
   Apply(argument: _berth_v1_ApplyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
@@ -110,6 +125,15 @@ export interface OperatorServiceClient extends grpc.Client {
   Exec(options?: grpc.CallOptions): grpc.ClientDuplexStream<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage__Output>;
   exec(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage__Output>;
   exec(options?: grpc.CallOptions): grpc.ClientDuplexStream<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage__Output>;
+  
+  GetGitopsSource(argument: _berth_v1_GitopsSourceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  GetGitopsSource(argument: _berth_v1_GitopsSourceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  GetGitopsSource(argument: _berth_v1_GitopsSourceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  GetGitopsSource(argument: _berth_v1_GitopsSourceRef, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  getGitopsSource(argument: _berth_v1_GitopsSourceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  getGitopsSource(argument: _berth_v1_GitopsSourceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  getGitopsSource(argument: _berth_v1_GitopsSourceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  getGitopsSource(argument: _berth_v1_GitopsSourceRef, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
   
   GetHost(argument: _berth_v1_GetHostRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   GetHost(argument: _berth_v1_GetHostRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
@@ -174,6 +198,15 @@ export interface OperatorServiceClient extends grpc.Client {
   listEvents(argument: _berth_v1_ListEventsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListEventsResponse__Output>): grpc.ClientUnaryCall;
   listEvents(argument: _berth_v1_ListEventsRequest, callback: grpc.requestCallback<_berth_v1_ListEventsResponse__Output>): grpc.ClientUnaryCall;
   
+  ListGitopsSources(argument: _berth_v1_ListGitopsSourcesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListGitopsSourcesResponse__Output>): grpc.ClientUnaryCall;
+  ListGitopsSources(argument: _berth_v1_ListGitopsSourcesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListGitopsSourcesResponse__Output>): grpc.ClientUnaryCall;
+  ListGitopsSources(argument: _berth_v1_ListGitopsSourcesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListGitopsSourcesResponse__Output>): grpc.ClientUnaryCall;
+  ListGitopsSources(argument: _berth_v1_ListGitopsSourcesRequest, callback: grpc.requestCallback<_berth_v1_ListGitopsSourcesResponse__Output>): grpc.ClientUnaryCall;
+  listGitopsSources(argument: _berth_v1_ListGitopsSourcesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListGitopsSourcesResponse__Output>): grpc.ClientUnaryCall;
+  listGitopsSources(argument: _berth_v1_ListGitopsSourcesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListGitopsSourcesResponse__Output>): grpc.ClientUnaryCall;
+  listGitopsSources(argument: _berth_v1_ListGitopsSourcesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListGitopsSourcesResponse__Output>): grpc.ClientUnaryCall;
+  listGitopsSources(argument: _berth_v1_ListGitopsSourcesRequest, callback: grpc.requestCallback<_berth_v1_ListGitopsSourcesResponse__Output>): grpc.ClientUnaryCall;
+  
   ListHosts(argument: _berth_v1_ListHostsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListHostsResponse__Output>): grpc.ClientUnaryCall;
   ListHosts(argument: _berth_v1_ListHostsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ListHostsResponse__Output>): grpc.ClientUnaryCall;
   ListHosts(argument: _berth_v1_ListHostsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ListHostsResponse__Output>): grpc.ClientUnaryCall;
@@ -233,6 +266,15 @@ export interface OperatorServiceClient extends grpc.Client {
   plan(argument: _berth_v1_ApplyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
   plan(argument: _berth_v1_ApplyRequest, callback: grpc.requestCallback<_berth_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
   
+  RemoveGitopsSource(argument: _berth_v1_GitopsSourceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  RemoveGitopsSource(argument: _berth_v1_GitopsSourceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  RemoveGitopsSource(argument: _berth_v1_GitopsSourceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  RemoveGitopsSource(argument: _berth_v1_GitopsSourceRef, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  removeGitopsSource(argument: _berth_v1_GitopsSourceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  removeGitopsSource(argument: _berth_v1_GitopsSourceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  removeGitopsSource(argument: _berth_v1_GitopsSourceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  removeGitopsSource(argument: _berth_v1_GitopsSourceRef, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  
   RemoveHost(argument: _berth_v1_RemoveHostRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   RemoveHost(argument: _berth_v1_RemoveHostRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   RemoveHost(argument: _berth_v1_RemoveHostRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
@@ -278,6 +320,15 @@ export interface OperatorServiceClient extends grpc.Client {
   rolloutControl(argument: _berth_v1_RolloutControlRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
   rolloutControl(argument: _berth_v1_RolloutControlRequest, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
   
+  SetGitopsSuspended(argument: _berth_v1_SetGitopsSuspendedRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  SetGitopsSuspended(argument: _berth_v1_SetGitopsSuspendedRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  SetGitopsSuspended(argument: _berth_v1_SetGitopsSuspendedRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  SetGitopsSuspended(argument: _berth_v1_SetGitopsSuspendedRequest, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  setGitopsSuspended(argument: _berth_v1_SetGitopsSuspendedRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  setGitopsSuspended(argument: _berth_v1_SetGitopsSuspendedRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  setGitopsSuspended(argument: _berth_v1_SetGitopsSuspendedRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  setGitopsSuspended(argument: _berth_v1_SetGitopsSuspendedRequest, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  
   SetSecret(argument: _berth_v1_SetSecretRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
   SetSecret(argument: _berth_v1_SetSecretRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
   SetSecret(argument: _berth_v1_SetSecretRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
@@ -286,6 +337,15 @@ export interface OperatorServiceClient extends grpc.Client {
   setSecret(argument: _berth_v1_SetSecretRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
   setSecret(argument: _berth_v1_SetSecretRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
   setSecret(argument: _berth_v1_SetSecretRequest, callback: grpc.requestCallback<_berth_v1_SecretInfo__Output>): grpc.ClientUnaryCall;
+  
+  SyncGitopsSource(argument: _berth_v1_GitopsSourceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  SyncGitopsSource(argument: _berth_v1_GitopsSourceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  SyncGitopsSource(argument: _berth_v1_GitopsSourceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  SyncGitopsSource(argument: _berth_v1_GitopsSourceRef, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  syncGitopsSource(argument: _berth_v1_GitopsSourceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  syncGitopsSource(argument: _berth_v1_GitopsSourceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  syncGitopsSource(argument: _berth_v1_GitopsSourceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
+  syncGitopsSource(argument: _berth_v1_GitopsSourceRef, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
   
   Uncordon(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
   Uncordon(argument: _berth_v1_CordonRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_Host__Output>): grpc.ClientUnaryCall;
@@ -341,6 +401,8 @@ export interface OperatorServiceClient extends grpc.Client {
 }
 
 export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementation {
+  AddGitopsSource: grpc.handleUnaryCall<_berth_v1_GitopsSource__Output, _berth_v1_GitopsSourceView>;
+  
   Apply: grpc.handleUnaryCall<_berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse>;
   
   Cordon: grpc.handleUnaryCall<_berth_v1_CordonRequest__Output, _berth_v1_Host>;
@@ -354,6 +416,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   Drain: grpc.handleUnaryCall<_berth_v1_CordonRequest__Output, _berth_v1_Host>;
   
   Exec: grpc.handleBidiStreamingCall<_berth_v1_ExecClientMessage__Output, _berth_v1_ExecServerMessage>;
+  
+  GetGitopsSource: grpc.handleUnaryCall<_berth_v1_GitopsSourceRef__Output, _berth_v1_GitopsSourceView>;
   
   GetHost: grpc.handleUnaryCall<_berth_v1_GetHostRequest__Output, _berth_v1_Host>;
   
@@ -369,6 +433,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   ListEvents: grpc.handleUnaryCall<_berth_v1_ListEventsRequest__Output, _berth_v1_ListEventsResponse>;
   
+  ListGitopsSources: grpc.handleUnaryCall<_berth_v1_ListGitopsSourcesRequest__Output, _berth_v1_ListGitopsSourcesResponse>;
+  
   ListHosts: grpc.handleUnaryCall<_berth_v1_ListHostsRequest__Output, _berth_v1_ListHostsResponse>;
   
   ListSecrets: grpc.handleUnaryCall<_berth_v1_ListSecretsRequest__Output, _berth_v1_ListSecretsResponse>;
@@ -383,6 +449,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   Plan: grpc.handleUnaryCall<_berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse>;
   
+  RemoveGitopsSource: grpc.handleUnaryCall<_berth_v1_GitopsSourceRef__Output, _berth_v1_GitopsSourceView>;
+  
   RemoveHost: grpc.handleUnaryCall<_berth_v1_RemoveHostRequest__Output, _berth_v1_Host>;
   
   ReportLbApplied: grpc.handleUnaryCall<_berth_v1_LbApplied__Output, _berth_v1_ReportLbAppliedResponse>;
@@ -393,7 +461,11 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   RolloutControl: grpc.handleUnaryCall<_berth_v1_RolloutControlRequest__Output, _berth_v1_RolloutView>;
   
+  SetGitopsSuspended: grpc.handleUnaryCall<_berth_v1_SetGitopsSuspendedRequest__Output, _berth_v1_GitopsSourceView>;
+  
   SetSecret: grpc.handleUnaryCall<_berth_v1_SetSecretRequest__Output, _berth_v1_SecretInfo>;
+  
+  SyncGitopsSource: grpc.handleUnaryCall<_berth_v1_GitopsSourceRef__Output, _berth_v1_GitopsSourceView>;
   
   Uncordon: grpc.handleUnaryCall<_berth_v1_CordonRequest__Output, _berth_v1_Host>;
   
@@ -412,6 +484,7 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
 }
 
 export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
+  AddGitopsSource: MethodDefinition<_berth_v1_GitopsSource, _berth_v1_GitopsSourceView, _berth_v1_GitopsSource__Output, _berth_v1_GitopsSourceView__Output>
   Apply: MethodDefinition<_berth_v1_ApplyRequest, _berth_v1_ApplyResponse, _berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse__Output>
   Cordon: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   CreateToken: MethodDefinition<_berth_v1_CreateTokenRequest, _berth_v1_CreateTokenResponse, _berth_v1_CreateTokenRequest__Output, _berth_v1_CreateTokenResponse__Output>
@@ -419,6 +492,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   DeleteService: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ApplyResponse, _berth_v1_ServiceRef__Output, _berth_v1_ApplyResponse__Output>
   Drain: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   Exec: MethodDefinition<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage, _berth_v1_ExecClientMessage__Output, _berth_v1_ExecServerMessage__Output>
+  GetGitopsSource: MethodDefinition<_berth_v1_GitopsSourceRef, _berth_v1_GitopsSourceView, _berth_v1_GitopsSourceRef__Output, _berth_v1_GitopsSourceView__Output>
   GetHost: MethodDefinition<_berth_v1_GetHostRequest, _berth_v1_Host, _berth_v1_GetHostRequest__Output, _berth_v1_Host__Output>
   GetRollout: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_RolloutView, _berth_v1_ServiceRef__Output, _berth_v1_RolloutView__Output>
   GetService: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ServiceStatus, _berth_v1_ServiceRef__Output, _berth_v1_ServiceStatus__Output>
@@ -426,6 +500,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   ListAudit: MethodDefinition<_berth_v1_ListAuditRequest, _berth_v1_ListAuditResponse, _berth_v1_ListAuditRequest__Output, _berth_v1_ListAuditResponse__Output>
   ListControllers: MethodDefinition<_berth_v1_ListControllersRequest, _berth_v1_ListControllersResponse, _berth_v1_ListControllersRequest__Output, _berth_v1_ListControllersResponse__Output>
   ListEvents: MethodDefinition<_berth_v1_ListEventsRequest, _berth_v1_ListEventsResponse, _berth_v1_ListEventsRequest__Output, _berth_v1_ListEventsResponse__Output>
+  ListGitopsSources: MethodDefinition<_berth_v1_ListGitopsSourcesRequest, _berth_v1_ListGitopsSourcesResponse, _berth_v1_ListGitopsSourcesRequest__Output, _berth_v1_ListGitopsSourcesResponse__Output>
   ListHosts: MethodDefinition<_berth_v1_ListHostsRequest, _berth_v1_ListHostsResponse, _berth_v1_ListHostsRequest__Output, _berth_v1_ListHostsResponse__Output>
   ListSecrets: MethodDefinition<_berth_v1_ListSecretsRequest, _berth_v1_ListSecretsResponse, _berth_v1_ListSecretsRequest__Output, _berth_v1_ListSecretsResponse__Output>
   ListServices: MethodDefinition<_berth_v1_ListServicesRequest, _berth_v1_ListServicesResponse, _berth_v1_ListServicesRequest__Output, _berth_v1_ListServicesResponse__Output>
@@ -433,12 +508,15 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   Logs: MethodDefinition<_berth_v1_LogsRequest, _berth_v1_LogsChunk, _berth_v1_LogsRequest__Output, _berth_v1_LogsChunk__Output>
   Place: MethodDefinition<_berth_v1_PlaceRequest, _berth_v1_ServiceStatus, _berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus__Output>
   Plan: MethodDefinition<_berth_v1_ApplyRequest, _berth_v1_ApplyResponse, _berth_v1_ApplyRequest__Output, _berth_v1_ApplyResponse__Output>
+  RemoveGitopsSource: MethodDefinition<_berth_v1_GitopsSourceRef, _berth_v1_GitopsSourceView, _berth_v1_GitopsSourceRef__Output, _berth_v1_GitopsSourceView__Output>
   RemoveHost: MethodDefinition<_berth_v1_RemoveHostRequest, _berth_v1_Host, _berth_v1_RemoveHostRequest__Output, _berth_v1_Host__Output>
   ReportLbApplied: MethodDefinition<_berth_v1_LbApplied, _berth_v1_ReportLbAppliedResponse, _berth_v1_LbApplied__Output, _berth_v1_ReportLbAppliedResponse__Output>
   ResumeFailover: MethodDefinition<_berth_v1_ResumeFailoverRequest, _berth_v1_FailoverState, _berth_v1_ResumeFailoverRequest__Output, _berth_v1_FailoverState__Output>
   RevokeToken: MethodDefinition<_berth_v1_RevokeTokenRequest, _berth_v1_TokenInfo, _berth_v1_RevokeTokenRequest__Output, _berth_v1_TokenInfo__Output>
   RolloutControl: MethodDefinition<_berth_v1_RolloutControlRequest, _berth_v1_RolloutView, _berth_v1_RolloutControlRequest__Output, _berth_v1_RolloutView__Output>
+  SetGitopsSuspended: MethodDefinition<_berth_v1_SetGitopsSuspendedRequest, _berth_v1_GitopsSourceView, _berth_v1_SetGitopsSuspendedRequest__Output, _berth_v1_GitopsSourceView__Output>
   SetSecret: MethodDefinition<_berth_v1_SetSecretRequest, _berth_v1_SecretInfo, _berth_v1_SetSecretRequest__Output, _berth_v1_SecretInfo__Output>
+  SyncGitopsSource: MethodDefinition<_berth_v1_GitopsSourceRef, _berth_v1_GitopsSourceView, _berth_v1_GitopsSourceRef__Output, _berth_v1_GitopsSourceView__Output>
   Uncordon: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   Unpin: MethodDefinition<_berth_v1_PlaceRequest, _berth_v1_ServiceStatus, _berth_v1_PlaceRequest__Output, _berth_v1_ServiceStatus__Output>
   UploadArtifact: MethodDefinition<_berth_v1_ArtifactUpload, _berth_v1_HasArtifactResponse, _berth_v1_ArtifactUpload__Output, _berth_v1_HasArtifactResponse__Output>

@@ -12,6 +12,7 @@ export interface ServiceSummary {
   'unplaced'?: (string)[];
   'reconcile_error'?: (_berth_v1_ReconcileError | null);
   'environment'?: (string);
+  'owner'?: (string);
 }
 
 export interface ServiceSummary__Output {
@@ -23,4 +24,5 @@ export interface ServiceSummary__Output {
   'unplaced': (string)[];
   'reconcile_error': (_berth_v1_ReconcileError__Output | null);
   'environment': (string);
+  'owner': (string);
 }

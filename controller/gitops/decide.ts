@@ -1,0 +1,84 @@
+/**
+ * The sync decision of a GitOps source, pure: from the tree at the fetched commit
+ * (its validation errors and services), what is stored, who owns what and the
+ * source's stored status, what one sync does. The shell (runner.ts) fetches,
+ * validates, plans and commits; nothing here does I/O or reads a clock.
+ */
+import { backoffDelayMs, type BackoffPolicy } from "../../shared/backoff.js";
+import type { CommitInfo, SourceStatus } from "./source.js";
+
+export interface CommitInput {
+  /** The commit the branch points at, just fetched. */
+  head: string;
+  /** Validation errors of the whole tree at head ("file:line:col: field: message"). */
+  errors: readonly string[];
+  /** Service name → the file defining it in the tree at head. */
+  repo: ReadonlyMap<string, string>;
+  /** Services stored now. */
+  stored: ReadonlySet<string>;
+  /** Service → another source that owns it. */
+  otherOwners: ReadonlyMap<string, string>;
+  prune: boolean;
+  status: Pick<SourceStatus, "owned" | "created" | "unpruned" | "lastApplied" | "lastAttempted" | "attempts" | "retryAtMs">;
+  nowMs: number;
+}
+
+export type CommitDecision =
+  /** head is the commit applied: only drift is left to look at. */
+  | { kind: "up-to-date" }
+  /** head failed before and its retry is not due. */
+  | { kind: "wait"; untilMs: number }
+  /** Nothing changes; the errors are reported with the commit. */
+  | { kind: "invalid"; errors: string[] }
+  /**
+   * One apply of the whole tree. prune: services to delete with it; owned, created,
+   * unpruned: the status the same txn writes.
+   */
+  | { kind: "apply"; prune: string[]; owned: string[]; created: string[]; unpruned: string[] };
+
+const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
+
+export function decideCommit(i: CommitInput): CommitDecision {
+  const s = i.status;
+  if (s.lastApplied?.commit === i.head) return { kind: "up-to-date" };
+  if (s.lastAttempted?.commit === i.head && s.lastAttempted.errors.length && s.attempts > 0 && i.nowMs < s.retryAtMs) return { kind: "wait", untilMs: s.retryAtMs };
+  const errors = [...i.errors];
+  for (const [svc, file] of [...i.repo].sort(([a], [b]) => a.localeCompare(b))) {
+    const other = i.otherOwners.get(svc);
+    if (other !== undefined) errors.push(`${file}: service "${svc}" is owned by gitops source "${other}": one service, one source`);
+  }
+  // An empty tree is far more often a wrong path or a bad merge than a wish to
+  // delete the fleet: refused whatever prune says (it never prunes everything).
+  if (!errors.length && i.repo.size === 0) errors.push("no services in the tree at this path: refused (an empty tree never prunes or adopts anything)");
+  if (errors.length) return { kind: "invalid", errors };
+
+  const inRepo = (n: string): boolean => i.repo.has(n);
+  const gone = sorted([...s.owned, ...s.unpruned].filter((n) => !inRepo(n) && i.stored.has(n)));
+  const created = new Set(s.created);
+  const prune = i.prune ? gone.filter((n) => created.has(n)) : [];
+  const unpruned = gone.filter((n) => !prune.includes(n));
+  const owned = sorted(i.repo.keys());
+  const nextCreated = sorted([...s.created.filter((n) => inRepo(n) || unpruned.includes(n)), ...owned.filter((n) => !i.stored.has(n))]);
+  return { kind: "apply", prune, owned, created: nextCreated, unpruned };
+}
+
+/** Drift of the commit applied: owned services whose stored spec differs from it (changed, or deleted). */
+export function decideDrift(i: { changes: readonly { service: string; action: string }[]; owned: readonly string[]; selfHeal: boolean }): { drift: string[]; heal: boolean } {
+  const owned = new Set(i.owned);
+  const drift = sorted(i.changes.filter((c) => owned.has(c.service) && (c.action === "update" || c.action === "create")).map((c) => c.service));
+  return { drift, heal: i.selfHeal && drift.length > 0 };
+}
+
+/** Retries of a failing commit: 10 s, 20 s, 40 s … capped at 10 min, a little jitter. */
+export const RETRY_BACKOFF: BackoffPolicy = { initialMs: 10_000, maxMs: 600_000, factor: 2, jitter: 0.2 };
+
+/** The delay after the n-th failure in a row (n ≥ 1). */
+export function retryDelayMs(failures: number, random: () => number = Math.random): number {
+  return backoffDelayMs(RETRY_BACKOFF, failures - 1, random);
+}
+
+/** The status after an attempt at `attempt.commit` failed: attempts count on per commit. */
+export function failedAttempt<S extends Pick<SourceStatus, "lastAttempted" | "attempts" | "retryAtMs">>(s: S, attempt: CommitInfo, random: () => number = Math.random): S {
+  const attempts = s.lastAttempted?.commit === attempt.commit && s.lastAttempted.errors.length ? s.attempts + 1 : 1;
+  return { ...s, lastAttempted: attempt, attempts, retryAtMs: attempt.atMs + retryDelayMs(attempts, random) };
+}

@@ -1,0 +1,10 @@
+// Original file: proto/berth/v1/operator.proto
+
+
+export interface GitopsSourceRef {
+  'name'?: (string);
+}
+
+export interface GitopsSourceRef__Output {
+  'name': (string);
+}

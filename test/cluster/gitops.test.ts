@@ -1,0 +1,208 @@
+/**
+ * GitOps on a real topology with real git (issue 14): a git server of the test's
+ * own (`git http-backend` behind test/cluster/harness/git-http.mjs, smart HTTP as
+ * Gitea and GitHub serve it) on the controller's node; commits pushed into its bare
+ * repository from the test. Two sources follow two folders of one repository:
+ * "a" polls every 5 s (no prune, no self-heal), "b" polls hourly — only its webhook
+ * makes it sync in time — with --prune and --self-heal.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { cp, mkdir, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import type { ChildProcess } from "node:child_process";
+import { Cluster, ROOT } from "./harness/cluster.js";
+import { SVC, svcSpec } from "./harness/specs.js";
+import { waitFor } from "./harness/wait.js";
+
+const run = promisify(execFile);
+const HOOKS_PORT = 9470;
+const GIT_PORT = 9480;
+const HOOK_KEY = "hook-key-for-the-test";
+
+interface CommitJson {
+  commit: string;
+  at_ms: number;
+  author: string;
+  errors: string[];
+  rollouts: { service: string; from_revision: number; to_revision: number }[];
+}
+interface SourceJson {
+  last_attempted: CommitJson | null;
+  last_applied: CommitJson | null;
+  owned: string[];
+  drift: string[];
+  unpruned: string[];
+  attempts: number;
+  fetch_error: string;
+}
+interface ServiceRow {
+  name: string;
+  revision: number;
+  owner: string;
+  artifact: string;
+}
+
+/** web services of the fixture, their artifact the copy of it inside the repository. */
+const spec = (name: string, env: Record<string, string> = {}): string => svcSpec(name, { health: false, env }).replace(`artifact: ${SVC}`, "artifact: ../app");
+
+describe("gitops", () => {
+  let c: Cluster;
+  let server: ChildProcess;
+  let work = "";
+  let bare = "";
+
+  const git = async (...args: string[]): Promise<string> => (await run("git", ["-C", work, ...args], { env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } })).stdout.trim();
+  /** Writes (or with null deletes) files in the work tree, commits as `author` and pushes; returns the commit. */
+  const push = async (files: Record<string, string | null>, message: string, author = "Ada Lovelace <ada@example.org>"): Promise<string> => {
+    for (const [f, text] of Object.entries(files)) {
+      if (text === null) await rm(join(work, f), { force: true });
+      else {
+        await mkdir(join(work, f, ".."), { recursive: true });
+        await writeFile(join(work, f), text);
+      }
+    }
+    await git("add", "-A");
+    await git("-c", "user.name=berth test", "-c", "user.email=test@example.org", "commit", "-q", "--author", author, "-m", message);
+    await git("push", "-q", "origin", "HEAD:main");
+    return git("rev-parse", "HEAD");
+  };
+  const source = (name: string): Promise<SourceJson> => c.cliJson<SourceJson>(["gitops", "status", name]);
+  const services = (): Promise<ServiceRow[]> => c.cliJson<ServiceRow[]>(["services"]);
+  const waitSource = (name: string, pred: (s: SourceJson) => boolean, what: string, timeoutMs = 30_000): Promise<SourceJson> =>
+    waitFor(async () => {
+      const s = await source(name);
+      return pred(s) ? s : undefined;
+    }, { timeoutMs, intervalMs: 250, what });
+  /** POSTs a push webhook from the controller's node (the test process has no route into it). */
+  const webhook = async (name: string, key = HOOK_KEY): Promise<number> => {
+    const body = JSON.stringify({ ref: "refs/heads/main" });
+    const sig = createHmac("sha256", key).update(body).digest("hex");
+    const url = `http://${c.topo.controllerAddr}:${HOOKS_PORT}/hooks/gitops/${name}`;
+    const script = `fetch(${JSON.stringify(url)}, { method: "POST", headers: { "content-type": "application/json", "x-github-event": "push", "x-hub-signature-256": "sha256=${sig}" }, body: ${JSON.stringify(body)} }).then((r) => console.log(r.status), (e) => { console.error(String(e.cause ?? e)); process.exitCode = 2; })`;
+    const r = await c.topo.run(0, [process.execPath, "-e", script], { timeoutMs: 15_000 });
+    return Number(r.stdout.trim());
+  };
+
+  beforeAll(async () => {
+    c = await Cluster.start({ hosts: 2, controllerArgs: ["--hooks-addr", `0.0.0.0:${HOOKS_PORT}`] });
+    const root = join(c.dir, "git");
+    bare = join(root, "fleet.git");
+    work = join(c.dir, "work");
+    await mkdir(root, { recursive: true });
+    await run("git", ["init", "-q", "--bare", "-b", "main", bare]);
+    await run("git", ["clone", "-q", bare, work]);
+    await cp(SVC, join(work, "app"), { recursive: true });
+    server = c.topo.spawn(0, [process.execPath, resolve(ROOT, "test/cluster/harness/git-http.mjs"), c.topo.controllerAddr, String(GIT_PORT), root]);
+    await new Promise<void>((ok, fail) => {
+      server.stdout?.on("data", (b: Buffer) => b.toString().includes("listening") && ok());
+      server.once("exit", (code) => fail(new Error(`git server exited ${code}`)));
+    });
+    const r = await c.cli(["secret", "set", "hook-key", "--from-file", await (async () => {
+      const f = join(c.dir, "hook-key");
+      await writeFile(f, HOOK_KEY);
+      return f;
+    })()]);
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    server?.kill("SIGTERM");
+    if (c) {
+      await c.dumpLogs();
+      await c.destroy();
+    }
+  });
+
+  it("applies a pushed commit within the interval, as one apply of the whole tree, owned by its source", async () => {
+    const first = await push({ "fleet-a/web-a.yaml": spec("web-a"), "fleet-b/web-b.yaml": spec("web-b"), "fleet-b/web-b2.yaml": spec("web-b2") }, "first fleet");
+    const repo = `http://${c.topo.controllerAddr}:${GIT_PORT}/fleet.git`;
+    let r = await c.cli(["gitops", "add", "a", "--repo", repo, "--path", "fleet-a", "--interval", "5s"]);
+    expect(r.code, r.stderr).toBe(0);
+    r = await c.cli(["gitops", "add", "b", "--repo", repo, "--path", "fleet-b/", "--interval", "1h", "--prune", "--self-heal", "--webhook-secret", "hook-key"]);
+    expect(r.code, r.stderr).toBe(0);
+    const a = await waitSource("a", (s) => s.last_applied?.commit === first, "source a to apply the first commit");
+    expect(a.last_applied?.author).toBe("Ada Lovelace <ada@example.org>");
+    expect(a.owned).toEqual(["web-a"]);
+    await waitSource("b", (s) => s.last_applied?.commit === first, "source b to apply the first commit");
+    const svcs = await services();
+    expect(svcs.map((s) => [s.name, s.owner])).toEqual([["web-a", "a"], ["web-b", "b"], ["web-b2", "b"]]);
+    // The folder in the repository is packed as `berth apply` packs it: the same digest.
+    await cp(SVC, join(c.dir, "specs", "app"), { recursive: true });
+    const local = await c.cli(["plan", "-f", await c.specDir("same", { "web-a.yaml": spec("web-a") })]);
+    expect(local.code, local.stderr).toBe(0);
+    expect(local.stdout).toMatch(/no changes/);
+    const table = await c.cli(["services"]);
+    expect(table.stdout).toMatch(/OWNER[\s\S]*web-a.*gitops:a/);
+  });
+
+  it("syncs at once on a signed webhook, and refuses a bad signature", async () => {
+    expect(await webhook("b", "wrong-key")).toBe(401);
+    const sha = await push({ "fleet-b/web-b.yaml": spec("web-b", { COLOUR: "blue" }) }, "web-b goes blue", "Grace Hopper <grace@example.org>");
+    expect(await webhook("b")).toBe(202);
+    // b polls hourly: only the webhook brings this commit in time.
+    const b = await waitSource("b", (s) => s.last_applied?.commit === sha, "source b to apply the commit the webhook announced", 20_000);
+    expect(b.last_applied?.author).toBe("Grace Hopper <grace@example.org>");
+    expect(b.last_applied?.rollouts).toEqual([{ service: "web-b", from_revision: 1, to_revision: 2 }]);
+    const ev = await c.events();
+    expect(ev.some((e) => e.type === "gitops.applied" && e.message.includes(sha.slice(0, 12)) && e.message.includes("web-b 1→2"))).toBe(true);
+  });
+
+  let bad = "";
+
+  it("changes nothing for an invalid commit and reports its file:line errors with the commit id", async () => {
+    const before = await services();
+    const good = (await source("a")).last_applied?.commit;
+    bad = await push({ "fleet-a/web-a.yaml": spec("web-a").replace("instances: 1", "instances: lots") }, "broken");
+    const a = await waitSource("a", (s) => s.last_attempted?.commit === bad, "source a to attempt the broken commit");
+    expect(a.last_applied?.commit).toBe(good);
+    expect(a.last_attempted?.errors.join("\n")).toMatch(/^fleet-a\/web-a\.yaml:\d+:\d+: instances: /m);
+    expect(a.attempts).toBeGreaterThanOrEqual(1);
+    expect((await services()).map((s) => [s.name, s.revision])).toEqual(before.map((s) => [s.name, s.revision]));
+    const ev = await c.events();
+    expect(ev.some((e) => e.type === "gitops.invalid" && e.message.includes(bad.slice(0, 12)) && e.message.includes("fleet-a/web-a.yaml:"))).toBe(true);
+  });
+
+  it("applies a fix pushed after it, at once rather than after the failed commit's backoff", async () => {
+    const fix = await push({ "fleet-a/web-a.yaml": spec("web-a", { COLOUR: "green" }) }, "fixed");
+    const a = await waitSource("a", (s) => s.last_applied?.commit === fix, "source a to apply the fix");
+    expect(a.last_applied?.rollouts.map((r) => r.service)).toEqual(["web-a"]);
+    expect(a.attempts).toBe(0);
+  });
+
+  it("reports a hand change as drift, and reverts it with --self-heal", async () => {
+    const hand = await c.specDir("hand", { "web-a.yaml": svcSpec("web-a", { health: false, env: { COLOUR: "red" } }), "web-b.yaml": svcSpec("web-b", { health: false, env: { COLOUR: "red" } }) });
+    const r = await c.apply(hand);
+    expect(r.code, r.stderr).toBe(0);
+    // a (no self-heal): reported, left as it is.
+    await waitSource("a", (s) => s.drift.includes("web-a"), "drift of web-a to be reported");
+    const sa = await c.status("web-a");
+    expect(JSON.stringify(sa)).toBeDefined();
+    // b (self-heal): put back to the repository's state, which is blue.
+    await waitFor(async () => {
+      const st = await c.cliJson<{ spec: { run: { env: Record<string, string> } } }>(["status", "web-b"]);
+      return st.spec.run.env.COLOUR === "blue" ? st : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250, what: "web-b to be reverted to the repository's state" });
+    const ev = await c.events();
+    expect(ev.some((e) => e.type === "gitops.drift" && e.message.includes("web-a") && e.message.includes("not reverted"))).toBe(true);
+    expect(ev.some((e) => e.type === "gitops.drift" && e.message.includes("web-b") && e.message.includes("reverted"))).toBe(true);
+    const still = await c.cliJson<{ spec: { run: { env: Record<string, string> } } }>(["status", "web-a"]);
+    expect(still.spec.run.env.COLOUR).toBe("red");
+  });
+
+  it("deletes a service removed from the repository with --prune, and only reports it without", async () => {
+    const sha = await push({ "fleet-a/web-a.yaml": null, "fleet-a/other.yaml": spec("other-a"), "fleet-b/web-b2.yaml": null }, "remove one service from each folder");
+    expect(await webhook("b")).toBe(202);
+    await waitSource("b", (s) => s.last_applied?.commit === sha, "source b to apply the removal");
+    const a = await waitSource("a", (s) => s.last_applied?.commit === sha, "source a to apply the removal");
+    expect(a.unpruned).toEqual(["web-a"]);
+    const names = (await services()).map((s) => s.name);
+    expect(names).toContain("web-a");
+    expect(names).not.toContain("web-b2");
+    const ev = await c.events();
+    expect(ev.some((e) => e.type === "service.deleted" && e.service === "web-b2")).toBe(true);
+    expect(ev.some((e) => e.type === "gitops.unpruned" && e.message.includes("web-a"))).toBe(true);
+  });
+});

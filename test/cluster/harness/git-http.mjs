@@ -1,0 +1,52 @@
+// A git server of the test's own: `git http-backend` (smart HTTP, as Gitea and
+// GitHub serve it) behind a small Node HTTP-to-CGI shim. Run on a node of the
+// topology: `node git-http.mjs HOST PORT PROJECT_ROOT`; prints "listening" once up.
+// Every repository under PROJECT_ROOT is served at /NAME.git, read-only (pushes go
+// to the bare repository's path directly, from the test process).
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+
+const [host, port, root] = process.argv.slice(2);
+
+const server = createServer((req, res) => {
+  const url = new URL(req.url ?? "/", "http://x");
+  const env = {
+    PATH: process.env.PATH,
+    GIT_PROJECT_ROOT: root,
+    GIT_HTTP_EXPORT_ALL: "1",
+    REQUEST_METHOD: req.method,
+    PATH_INFO: decodeURIComponent(url.pathname),
+    QUERY_STRING: url.search.slice(1),
+    CONTENT_TYPE: req.headers["content-type"] ?? "",
+    REMOTE_ADDR: req.socket.remoteAddress ?? "",
+    GIT_PROTOCOL: String(req.headers["git-protocol"] ?? ""),
+    HTTP_CONTENT_ENCODING: String(req.headers["content-encoding"] ?? ""),
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+  };
+  if (req.headers["content-length"]) env.CONTENT_LENGTH = req.headers["content-length"];
+  const cgi = spawn("git", ["http-backend"], { env, stdio: ["pipe", "pipe", "inherit"] });
+  req.pipe(cgi.stdin);
+  let head = Buffer.alloc(0);
+  let started = false;
+  cgi.stdout.on("data", (chunk) => {
+    if (started) return void res.write(chunk);
+    head = Buffer.concat([head, chunk]);
+    const end = head.indexOf("\r\n\r\n");
+    if (end < 0) return;
+    started = true;
+    let status = 200;
+    for (const line of head.subarray(0, end).toString().split("\r\n")) {
+      const i = line.indexOf(":");
+      const k = line.slice(0, i).trim();
+      const v = line.slice(i + 1).trim();
+      if (k.toLowerCase() === "status") status = Number(v.split(" ")[0]);
+      else res.setHeader(k, v);
+    }
+    res.writeHead(status);
+    res.write(head.subarray(end + 4));
+  });
+  cgi.on("close", () => res.end());
+});
+server.listen(Number(port), host, () => console.log("listening"));
+process.on("SIGTERM", () => server.close(() => process.exit(0)));
