@@ -17,8 +17,8 @@ import { waitFor } from "./harness/wait.js";
 
 const LOADGEN = resolve(ROOT, "test/fixtures/loadgen.mjs");
 const LEASE_MS = 3_000;
-/** Time to notice the lost lease and to campaign, on a loaded 2-core machine. */
-const LEADER_MARGIN_MS = 3_000;
+/** Time for etcd to expire the lease and for the next campaigner to see it and take the lead, on a loaded 2-core machine. */
+const LEADER_MARGIN_MS = 1_500;
 
 type Line = { t: number; endpoints?: string[]; ok?: boolean; endpoint?: string; version?: string; error?: string };
 
@@ -97,15 +97,19 @@ describe("a controller group on etcd: leader loss, member loss, a restart of eve
 
     const killedAt = Date.now();
     await g.kill(li);
-    const next = await waitFor(
+    const elected = await waitFor(
       async () => {
-        const l = await leader(g.addr(survivor));
-        return l && l !== first ? l : undefined;
+        const c = await g.controllersJson(g.addr(survivor));
+        return c.leader && c.leader !== first ? c : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 100, what: "a new leader" },
     );
-    const newLeaderMs = Date.now() - killedAt;
-    console.log(`group: leader ${first} killed mid-rollout; ${next} leads after ${newLeaderMs} ms (lease ${LEASE_MS} ms)`);
+    const next = elected.leader;
+    const seenMs = Date.now() - killedAt;
+    // When it took the lead, by its own clock (the same machine's): the CLI's polling is not counted.
+    const newLeaderMs = Number(elected.leader_since_ms) - killedAt;
+    console.log(`group: leader ${first} killed mid-rollout; ${next} leads ${newLeaderMs} ms after the kill (lease ${LEASE_MS} ms), seen through ${g.name(survivor)} after ${seenMs} ms`);
+    expect(newLeaderMs).toBeGreaterThan(0);
     expect(newLeaderMs).toBeLessThan(LEASE_MS + LEADER_MARGIN_MS);
 
     const done = await waitFor(
@@ -178,6 +182,7 @@ describe("a controller group on etcd: leader loss, member loss, a restart of eve
     const tokensBefore = await tokens();
     expect(tokensBefore.ids.length).toBeGreaterThanOrEqual(1);
     const servicesBefore = await g.cliJson<unknown[]>(["services"]);
+    const eventsBefore = (await g.events()).map((e) => e.seq);
 
     await g.stopAll();
     for (let i = 1; i <= 3; i++) g.startController(i);
@@ -190,5 +195,9 @@ describe("a controller group on etcd: leader loss, member loss, a restart of eve
     const st = await g.waitForStatus("web", (s) => s.instances.every((i) => i.state === "healthy"), "web healthy");
     expect(slots(st)).toEqual(before);
     expect(await hostDowns()).toEqual([]);
+    // The event log kept every record, and its sequence numbers, written by three leaders and every member, never collided.
+    const eventsAfter = (await g.events()).map((e) => e.seq);
+    expect(eventsAfter).toEqual(expect.arrayContaining(eventsBefore));
+    expect(new Set(eventsAfter).size).toBe(eventsAfter.length);
   }, 120_000);
 });

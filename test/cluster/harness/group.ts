@@ -24,6 +24,8 @@ export interface GroupHostJson extends HostJson {
 export interface ControllersJson {
   members: { id: string; address: string; leader: boolean; agents: number; self: boolean }[];
   leader: string;
+  /** When the leader took the lead (ms since the epoch; a string as JSON gives uint64). */
+  leader_since_ms: number | string;
   store: string;
 }
 
