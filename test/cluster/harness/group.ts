@@ -1,0 +1,265 @@
+/**
+ * A controller group for cluster tests (issue 11): a real 3-member etcd (harness/etcd.ts),
+ * N `berth controller --store etcd://…` members on the controller node (ports PORT, PORT+1,
+ * …, names c1, c2, …, one shared secrets key) and an agent per host given every member.
+ * Loopback topology: the etcd members listen on loopback addresses of the root network
+ * namespace, which a namespaced controller could not reach. destroy() removes every
+ * process, the etcd data and the temp dir, also after a failure.
+ */
+import type { ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BERTH_MAIN, PORT, type CliResult, type EventJson, type HostJson, type StatusJson } from "./cluster.js";
+import { startEtcdCluster, type EtcdCluster } from "./etcd.js";
+import { createTopology, recentOutput, type Topology } from "./topology.js";
+import { waitFor } from "./wait.js";
+
+export interface GroupHostJson extends HostJson {
+  member: string;
+}
+
+export interface ControllersJson {
+  members: { id: string; address: string; leader: boolean; agents: number; self: boolean }[];
+  leader: string;
+  /** When the leader took the lead (ms since the epoch; a string as JSON gives uint64). */
+  leader_since_ms: number | string;
+  store: string;
+}
+
+export interface GroupOptions {
+  controllers: number;
+  hosts: number;
+  /** @default "3s" */
+  lease?: string;
+  /** @default "3s" */
+  ttl?: string;
+  /** @default "500ms" */
+  heartbeat?: string;
+}
+
+export class Group {
+  readonly controllers = new Map<number, ChildProcess>();
+  readonly agents = new Map<number, ChildProcess>();
+  adminToken = "";
+  caFile = "";
+
+  private constructor(
+    readonly topo: Topology,
+    readonly etcd: EtcdCluster,
+    readonly dir: string,
+    readonly opts: Required<GroupOptions>,
+  ) {}
+
+  static async start(o: GroupOptions): Promise<Group> {
+    const opts = { lease: "3s", ttl: "3s", heartbeat: "500ms", ...o };
+    const etcd = await startEtcdCluster({ members: 3 });
+    let topo: Topology | undefined;
+    let dir: string | undefined;
+    try {
+      topo = await createTopology({ hosts: o.hosts, mode: "loopback" });
+      dir = await mkdtemp(join(tmpdir(), "berth-group-"));
+      await writeFile(join(dir, "secrets.key"), randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
+      const g = new Group(topo, etcd, dir, opts);
+      try {
+        for (let i = 1; i <= o.controllers; i++) g.startController(i);
+        await g.waitForGroup();
+        const token = await g.joinToken(o.hosts);
+        for (let i = 1; i <= o.hosts; i++) g.startAgent(i, token);
+        await g.waitForHosts((hs) => hs.filter((h) => h.status === "ready").length === o.hosts, `${o.hosts} ready hosts`);
+        return g;
+      } catch (e) {
+        await g.destroy();
+        throw e;
+      }
+    } catch (e) {
+      await topo?.destroy().catch(() => undefined);
+      if (dir) await rm(dir, { recursive: true, force: true });
+      await etcd.stop();
+      throw e;
+    }
+  }
+
+  /** Member i's name (1-based): c1, c2, … */
+  name(i: number): string {
+    return `c${i}`;
+  }
+
+  /** Member i's address, as agents and the CLI take it. */
+  addr(i: number): string {
+    return `${this.topo.controllerAddr}:${PORT + i - 1}`;
+  }
+
+  /** Every member, "a,b,c". */
+  get addrs(): string {
+    return Array.from({ length: this.opts.controllers }, (_, i) => this.addr(i + 1)).join(",");
+  }
+
+  /** The member index of a name. */
+  index(name: string): number {
+    const i = Number(name.replace(/^c/, ""));
+    if (!Number.isInteger(i) || i < 1 || i > this.opts.controllers) throw new Error(`not a member of this group: ${name}`);
+    return i;
+  }
+
+  ctlDir(i: number): string {
+    return join(this.dir, `controller-${i}`);
+  }
+
+  hostDir(i: number): string {
+    return join(this.dir, `host-${i}`);
+  }
+
+  startController(i: number): ChildProcess {
+    const p = this.topo.spawn(0, [
+      process.execPath, BERTH_MAIN, "controller",
+      "--store", this.etcd.url,
+      "--name", this.name(i),
+      "--lease", this.opts.lease,
+      "--data-dir", this.ctlDir(i),
+      "--listen", this.addr(i),
+      "--ttl", this.opts.ttl,
+      "--heartbeat-interval", this.opts.heartbeat,
+      "--secrets-key-file", join(this.dir, "secrets.key"),
+      "--metrics-addr", "off",
+      "--ui-addr", "off",
+      "--no-write-config",
+    ]);
+    this.controllers.set(i, p);
+    return p;
+  }
+
+  /** Every member answers `berth controllers` and one leads; the admin token and CA are read. */
+  async waitForGroup(timeoutMs = 60_000): Promise<ControllersJson> {
+    return waitFor(
+      async () => {
+        for (const [i, p] of this.controllers) {
+          if (p.exitCode !== null) throw new Error(`controller c${i} exited ${p.exitCode}: ${recentOutput(p).stderr.slice(-2000)}`);
+        }
+        if (!this.adminToken) {
+          const made = [...this.controllers.keys()].map((i) => this.ctlDir(i)).find((d) => existsSync(join(d, "admin.token")));
+          if (!made) return undefined;
+          this.adminToken = (await readFile(join(made, "admin.token"), "utf8")).trim();
+          this.caFile = join(made, "ca.crt");
+        }
+        const g = await this.controllersJson();
+        return g.leader && g.members.length >= this.controllers.size ? g : undefined;
+      },
+      { timeoutMs, intervalMs: 200, what: `the ${this.controllers.size} controllers to answer, one leading` },
+    );
+  }
+
+  /** SIGKILL of member i: nothing is flushed, leadership is not given up. */
+  async kill(i: number): Promise<void> {
+    const p = this.controllers.get(i);
+    this.controllers.delete(i);
+    if (!p || p.exitCode !== null || p.signalCode !== null || p.pid === undefined) return;
+    const exited = new Promise((r) => p.once("exit", r));
+    process.kill(-p.pid, "SIGKILL");
+    await exited;
+  }
+
+  /** SIGTERM every member at once and wait until all have exited (SIGKILL after 20 s). */
+  async stopAll(): Promise<void> {
+    const procs = [...this.controllers.values()];
+    this.controllers.clear();
+    await Promise.all(
+      procs.map(async (p) => {
+        if (p.exitCode !== null || p.signalCode !== null || p.pid === undefined) return;
+        const exited = new Promise((r) => p.once("exit", r));
+        p.kill("SIGTERM");
+        const t = setTimeout(() => p.kill("SIGKILL"), 20_000);
+        await exited;
+        clearTimeout(t);
+      }),
+    );
+  }
+
+  startAgent(i: number, token?: string): ChildProcess {
+    const args = [process.execPath, BERTH_MAIN, "agent", "--controller", this.addrs, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--metrics-addr", "off", "--labels", `dc=dc${((i - 1) % 2) + 1}`];
+    const p = this.topo.spawn(i, args, token ? { env: { BERTH_JOIN_TOKEN: token } } : {});
+    this.agents.set(i, p);
+    return p;
+  }
+
+  /** The CLI's environment; `members`: its BERTH_ADDR (default every member). */
+  env(members = this.addrs): NodeJS.ProcessEnv {
+    return { BERTH_ADDR: members, BERTH_TOKEN: this.adminToken, BERTH_CA: this.caFile, XDG_CONFIG_HOME: join(this.dir, "xdg"), NO_COLOR: "1" };
+  }
+
+  cli(args: string[], o: { members?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+    return this.topo.run(0, [process.execPath, BERTH_MAIN, ...args], { env: this.env(o.members), timeoutMs: o.timeoutMs ?? 30_000 });
+  }
+
+  async cliJson<T>(args: string[], o: { members?: string } = {}): Promise<T> {
+    const r = await this.cli([...args, "-o", "json"], o);
+    if (r.code !== 0) throw new Error(`berth ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  controllersJson(members?: string): Promise<ControllersJson> {
+    return this.cliJson<ControllersJson>(["controllers"], { members });
+  }
+
+  hosts(): Promise<GroupHostJson[]> {
+    return this.cliJson<GroupHostJson[]>(["hosts"]);
+  }
+
+  waitForHosts(pred: (hs: GroupHostJson[]) => boolean, what: string, timeoutMs = 60_000): Promise<GroupHostJson[]> {
+    return waitFor(async () => {
+      const hs = await this.hosts();
+      return pred(hs) ? hs : undefined;
+    }, { timeoutMs, intervalMs: 200, what });
+  }
+
+  events(): Promise<EventJson[]> {
+    return this.cliJson<EventJson[]>(["events", "-n", "10000"]);
+  }
+
+  status(name: string): Promise<StatusJson> {
+    return this.cliJson<StatusJson>(["status", name]);
+  }
+
+  waitForStatus(name: string, pred: (s: StatusJson) => boolean, what: string, timeoutMs = 60_000): Promise<StatusJson> {
+    return waitFor(async () => {
+      const s = await this.status(name);
+      return pred(s) ? s : undefined;
+    }, { timeoutMs, intervalMs: 200, what });
+  }
+
+  async joinToken(uses: number, ttl = "10m"): Promise<string> {
+    const r = await this.cli(["token", "create", "--role", "agent", "--uses", String(uses), "--ttl", ttl]);
+    if (r.code !== 0) throw new Error(`token create failed: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  async specDir(name: string, files: Record<string, string>): Promise<string> {
+    const { mkdir } = await import("node:fs/promises");
+    const dir = join(this.dir, "specs", name);
+    await mkdir(dir, { recursive: true });
+    for (const [f, text] of Object.entries(files)) await writeFile(join(dir, f), text);
+    return dir;
+  }
+
+  /** apply through every member: the CLI uploads the artifact to each. */
+  apply(dir: string, extra: string[] = []): Promise<CliResult> {
+    return this.cli(["apply", "-f", dir, ...extra], { timeoutMs: 120_000 });
+  }
+
+  async dumpLogs(): Promise<string> {
+    const parts: string[] = [];
+    for (const [i, p] of this.controllers) parts.push(`--- controller c${i}\n${recentOutput(p).stdout.slice(-20_000)}${recentOutput(p).stderr}`);
+    for (const [i, p] of this.agents) parts.push(`--- host ${i}\n${recentOutput(p).stdout.slice(-10_000)}${recentOutput(p).stderr}`);
+    const text = parts.join("\n");
+    await writeFile(join(tmpdir(), "berth-group-last.log"), text).catch(() => undefined);
+    return text;
+  }
+
+  async destroy(): Promise<void> {
+    await this.topo.destroy().catch(() => undefined);
+    await this.etcd.stop();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
