@@ -25,7 +25,7 @@ import { USAGE_SAMPLE_MS, UsageHistory, type UsageIn } from "./usage-history.js"
 
 export type ConsoleHandlers = Pick<
   OperatorServiceHandlers,
-  "WhoAmI" | "ListHosts" | "GetHost" | "Cordon" | "Uncordon" | "Drain" | "ListServices" | "GetService" | "GetRollout" | "RolloutControl" | "WatchRollout" | "ListEvents" | "WatchEvents" | "ListAudit" | "Logs" | "ResumeFailover" | "WatchEndpoints"
+  "WhoAmI" | "ListHosts" | "GetHost" | "Cordon" | "Uncordon" | "Drain" | "ListServices" | "GetService" | "GetServiceHistory" | "GetRollout" | "RolloutControl" | "WatchRollout" | "ListEvents" | "WatchEvents" | "ListAudit" | "Logs" | "ResumeFailover" | "WatchEndpoints"
 >;
 
 export interface UiServerOptions {
@@ -341,9 +341,15 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
       const who = callerOf(req);
       const name = parseName(decodeURIComponent(m[1]!), "service");
       const status = await callUnary(h.GetService, { name }, who);
-      const [rollout, events] = await Promise.all([callUnary(h.GetRollout, { name }, who).catch(() => null), callUnary(h.ListEvents, { limit: 500, host: "", service: name }, who)]);
+      const [rollout, events, revisions] = await Promise.all([
+        callUnary(h.GetRollout, { name }, who).catch(() => null),
+        callUnary(h.ListEvents, { limit: 500, host: "", service: name }, who),
+        // An unreadable record (see reconcile_error) has no history to show, which is no reason to fail the page.
+        callUnary(h.GetServiceHistory, { name }, who).then((r) => r.revisions ?? [], () => []),
+      ]);
       const spec = JSON.parse(status.spec_json || "null") as unknown;
-      send(res, 200, { status, spec_yaml: spec === null ? "" : toYaml(spec), rollout, events: events.events });
+      const history = revisions.map(({ spec_json, ...r }) => ({ ...r, spec_yaml: toYaml(JSON.parse(spec_json || "null") as unknown) }));
+      send(res, 200, { status, spec_yaml: spec === null ? "" : toYaml(spec), rollout, events: events.events, revisions: history });
     }],
     ["POST", /^\/api\/services\/([^/]+)\/rollout$/, async (req, res, m) => {
       const who = await mutation(req, "RolloutControl");

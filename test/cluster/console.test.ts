@@ -213,6 +213,19 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
     const types = (await c.events()).filter((e) => e.service === "web").map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(["rollout.paused", "rollout.resumed", "rollout.succeeded"]));
 
+    // A row per revision kept, as `berth history` lists them: the apply above made revision 2, changing V.
+    const kept = await c.cliJson<{ revision: number; current: boolean; changed: string[] | null }[]>(["history", "web"]);
+    expect(kept.map((r) => [r.revision, r.current])).toEqual([
+      [2, true],
+      [1, false],
+    ]);
+    expect(kept[0]!.changed).toContain("run.env.V");
+    expect(kept[1]!.changed).toEqual([]);
+    await page.goto(`${c.uiUrl}#/services/web`);
+    await page.locator("[data-testid=revisions] tr[data-revision]").nth(1).waitFor();
+    expect(await page.locator("[data-testid=revisions] tr[data-revision]").evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-revision"))))).toEqual(kept.map((r) => r.revision));
+    expect(await page.locator("[data-testid=revisions] [data-testid=changed]").allTextContents()).toEqual([kept[0]!.changed!.join(", "), "created"]);
+
     await page.goto(`${c.uiUrl}#/events`);
     await page.locator("[data-testid=events] tbody tr").first().waitFor();
     await shot(page, "events");

@@ -165,3 +165,13 @@ export interface Endpoints {
   lbs: LbApplied[];
   drain_time_ms: number;
 }
+/** A revision the controller keeps (GetServiceHistory), its spec as YAML. */
+export interface ServiceRevision {
+  revision: number;
+  current: boolean;
+  previous_revision: number;
+  environment: string;
+  spec_yaml: string;
+  changed: string[];
+  changed_known: boolean;
+}

@@ -1,7 +1,7 @@
 import { Fragment } from "preact";
 import { useState } from "preact/hooks";
 import { useLive, useStream } from "../api";
-import type { BerthEvent, Endpoints, Rollout, ServicesResponse, ServiceStatus } from "../types";
+import type { BerthEvent, Endpoints, Rollout, ServiceRevision, ServicesResponse, ServiceStatus } from "../types";
 import { ago, Badge, EventList, Loading, time } from "../ui";
 import { serviceHealth } from "./overview";
 import { RolloutControls, RolloutProgress } from "./rollouts";
@@ -141,8 +141,43 @@ function EndpointList({ service }: { service: string }) {
   );
 }
 
+/** The revisions the controller keeps (`berth history`), newest first; each spec behind a click. */
+function Revisions({ revisions }: { revisions: ServiceRevision[] }) {
+  const what = (r: ServiceRevision): string => (!r.changed_known ? "(the revision it replaced is no longer kept)" : r.previous_revision === 0 ? "created" : r.changed.join(", ") || "(same spec)");
+  return (
+    <table class="table" data-testid="revisions">
+      <thead>
+        <tr>
+          <th>revision</th>
+          <th>replaced</th>
+          <th>environment</th>
+          <th>changed</th>
+        </tr>
+      </thead>
+      <tbody>
+        {revisions.map((r) => (
+          <tr key={r.revision} data-revision={r.revision} class={r.current ? "current" : ""}>
+            <td>
+              {r.revision}
+              {r.current && <span class="muted small"> current</span>}
+            </td>
+            <td>{r.previous_revision || "–"}</td>
+            <td>{r.environment || "–"}</td>
+            <td class="small">
+              <details>
+                <summary data-testid="changed">{what(r)}</summary>
+                <pre class="small">{r.spec_yaml}</pre>
+              </details>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function ServicePage({ name }: { name: string }) {
-  const { data, error, reload } = useLive<{ status: ServiceStatus; spec_yaml: string; rollout: Rollout | null; events: BerthEvent[] }>(`/api/services/${encodeURIComponent(name)}`);
+  const { data, error, reload } = useLive<{ status: ServiceStatus; spec_yaml: string; rollout: Rollout | null; events: BerthEvent[]; revisions: ServiceRevision[] }>(`/api/services/${encodeURIComponent(name)}`);
   const [live, setLive] = useState<Rollout | null>(null);
   // The rollout's progress comes from the same watch as `berth rollout status -w`.
   useStream<Rollout>(`/api/watch/rollout/${encodeURIComponent(name)}`, setLive);
@@ -215,6 +250,9 @@ export function ServicePage({ name }: { name: string }) {
       <h3>Spec</h3>
       <pre class="spec" data-testid="spec">{data.spec_yaml}</pre>
       <h3>Revision history</h3>
+      <p class="muted small">When and by whom: the events below, while the event log keeps them.</p>
+      <Revisions revisions={data.revisions} />
+      <h3>Service events</h3>
       <EventList events={history} testid="history" />
     </section>
   );
