@@ -424,6 +424,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           audit,
           usage: () => new Map(registry.all().map((h) => [h.id, registry.live.get(h.id)?.usage ?? null])),
           staticDir: opts.uiStaticDir,
+          environment: opts.environment ?? "",
         });
       } catch (err) {
         await metricsServer?.close();

@@ -1,4 +1,4 @@
-/** `berth services`, `status`, `delete`, `place`, `unpin`, `drain`, `logs`, `endpoints`, `schema`: descriptors; cli/run/services.ts does the work. */
+/** `berth services`, `status`, `history`, `delete`, `place`, `unpin`, `drain`, `logs`, `endpoints`, `schema`: descriptors; cli/run/services.ts does the work. */
 import type { Command } from "commander";
 import { lazy } from "./lazy.js";
 
@@ -19,6 +19,14 @@ export function registerServices(program: Command): void {
     .option("-o, --output <format>", "table, json or yaml", "table")
     .addHelpText("after", "\nExample:\n  berth status web")
     .action(lazy(run, (m) => m.status));
+
+  program
+    .command("history")
+    .argument("<name>", "service name")
+    .description("the revisions of a service the controller keeps, newest first, with what each changed")
+    .option("-o, --output <format>", "table, json or yaml", "table")
+    .addHelpText("after", "\nThe current revision, those instances or `berth rollout undo` still use, and the newest 3 others.\n\nExample:\n  berth history web")
+    .action(lazy(run, (m) => m.history));
 
   program
     .command("delete")

@@ -168,6 +168,26 @@ export async function logs(name: string, o: { host?: string; follow?: boolean; t
   });
 }
 
+export async function history(name: string, o: { output: string }, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  const format = parseFormat(o.output);
+  await withApi(g, async (api) => {
+    const h = await call(api, api.client.GetServiceHistory, { name });
+    const rows = h.revisions.map((r) => ({
+      revision: Number(r.revision),
+      current: r.current,
+      previous_revision: Number(r.previous_revision),
+      environment: r.environment,
+      changed: r.changed_known ? r.changed : null,
+      spec: JSON.parse(r.spec_json) as unknown,
+    }));
+    if (printData(format, rows)) return;
+    const what = (r: (typeof rows)[number]): string =>
+      r.changed === null ? "(the revision it replaced is no longer kept)" : r.previous_revision === 0 ? "created" : r.changed.length ? r.changed.map(sanitize).join(", ") : "(same spec)";
+    console.log(table(["REVISION", "", "REPLACED", "ENV", "CHANGED"], rows.map((r) => [String(r.revision), r.current ? "current" : "", r.previous_revision ? String(r.previous_revision) : "-", sanitize(r.environment) || "-", what(r)])));
+  });
+}
+
 export async function endpoints(name: string, o: { watch?: boolean; output: string }, cmd: Command): Promise<void> {
   const g = globalsOf(cmd);
   const format = parseFormat(o.output);

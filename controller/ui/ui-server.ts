@@ -25,7 +25,7 @@ import { USAGE_SAMPLE_MS, UsageHistory, type UsageIn } from "./usage-history.js"
 
 export type ConsoleHandlers = Pick<
   OperatorServiceHandlers,
-  "WhoAmI" | "ListHosts" | "GetHost" | "Cordon" | "Uncordon" | "Drain" | "ListServices" | "GetService" | "GetRollout" | "RolloutControl" | "WatchRollout" | "ListEvents" | "WatchEvents" | "ListAudit" | "Logs" | "ResumeFailover"
+  "WhoAmI" | "ListHosts" | "GetHost" | "Cordon" | "Uncordon" | "Drain" | "ListServices" | "GetService" | "GetServiceHistory" | "GetRollout" | "RolloutControl" | "WatchRollout" | "ListEvents" | "WatchEvents" | "ListAudit" | "Logs" | "ResumeFailover" | "WatchEndpoints"
 >;
 
 export interface UiServerOptions {
@@ -39,6 +39,8 @@ export interface UiServerOptions {
   audit?: AuditLog;
   /** Every host's latest usage, sampled for sparklines. */
   usage: () => ReadonlyMap<string, UsageIn | null | undefined>;
+  /** The environment the controller serves (`--environment`), shown in the page's header; "" any. */
+  environment?: string;
   /** The built page. @default dist/ui next to this build */
   staticDir?: string;
 }
@@ -213,7 +215,7 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
   const session = async (token: string, peer: string): Promise<Record<string, string>> => {
     const me = await callUnary(h.WhoAmI, {}, { token, peer });
     if (me.role !== "viewer" && me.role !== "operator" && me.role !== "admin") throw new CallError(grpc.status.PERMISSION_DENIED, `a ${me.role} token cannot sign in to the console: use a viewer, operator or admin token`);
-    return { token_id: me.token_id ?? "", role: me.role ?? "", csrf: csrfTokenFor(token) };
+    return { token_id: me.token_id ?? "", role: me.role ?? "", csrf: csrfTokenFor(token), environment: o.environment ?? "" };
   };
 
   const hostsWithHistory = async (who: Caller) => {
@@ -339,9 +341,15 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
       const who = callerOf(req);
       const name = parseName(decodeURIComponent(m[1]!), "service");
       const status = await callUnary(h.GetService, { name }, who);
-      const [rollout, events] = await Promise.all([callUnary(h.GetRollout, { name }, who).catch(() => null), callUnary(h.ListEvents, { limit: 500, host: "", service: name }, who)]);
+      const [rollout, events, revisions] = await Promise.all([
+        callUnary(h.GetRollout, { name }, who).catch(() => null),
+        callUnary(h.ListEvents, { limit: 500, host: "", service: name }, who),
+        // An unreadable record (see reconcile_error) has no history to show, which is no reason to fail the page.
+        callUnary(h.GetServiceHistory, { name }, who).then((r) => r.revisions ?? [], () => []),
+      ]);
       const spec = JSON.parse(status.spec_json || "null") as unknown;
-      send(res, 200, { status, spec_yaml: spec === null ? "" : toYaml(spec), rollout, events: events.events });
+      const history = revisions.map(({ spec_json, ...r }) => ({ ...r, spec_yaml: toYaml(JSON.parse(spec_json || "null") as unknown) }));
+      send(res, 200, { status, spec_yaml: spec === null ? "" : toYaml(spec), rollout, events: events.events, revisions: history });
     }],
     ["POST", /^\/api\/services\/([^/]+)\/rollout$/, async (req, res, m) => {
       const who = await mutation(req, "RolloutControl");
@@ -378,6 +386,12 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
       const who = callerOf(req);
       const name = parseName(decodeURIComponent(m[1]!), "service");
       sse(req, res, (sink) => openStream(h.WatchRollout, { name }, who, sink));
+    }],
+    ["GET", /^\/api\/watch\/endpoints\/([^/]+)$/, async (req, res, m) => {
+      // The same watch as `berth endpoints -w` and `berth lb`: the list in service, and what each load balancer applied.
+      const who = callerOf(req);
+      const name = parseName(decodeURIComponent(m[1]!), "service");
+      sse(req, res, (sink) => openStream(h.WatchEndpoints, { name }, who, sink));
     }],
     ["GET", /^\/api\/watch\/logs\/([^/]+)$/, async (req, res, m, url) => {
       const who = callerOf(req);

@@ -67,7 +67,9 @@ import type { RolloutView as _berth_v1_RolloutView, RolloutView__Output as _bert
 import type { SecretInfo as _berth_v1_SecretInfo, SecretInfo__Output as _berth_v1_SecretInfo__Output } from './berth/v1/SecretInfo.js';
 import type { SecretRef as _berth_v1_SecretRef, SecretRef__Output as _berth_v1_SecretRef__Output } from './berth/v1/SecretRef.js';
 import type { ServiceChange as _berth_v1_ServiceChange, ServiceChange__Output as _berth_v1_ServiceChange__Output } from './berth/v1/ServiceChange.js';
+import type { ServiceHistory as _berth_v1_ServiceHistory, ServiceHistory__Output as _berth_v1_ServiceHistory__Output } from './berth/v1/ServiceHistory.js';
 import type { ServiceRef as _berth_v1_ServiceRef, ServiceRef__Output as _berth_v1_ServiceRef__Output } from './berth/v1/ServiceRef.js';
+import type { ServiceRevision as _berth_v1_ServiceRevision, ServiceRevision__Output as _berth_v1_ServiceRevision__Output } from './berth/v1/ServiceRevision.js';
 import type { ServiceStatus as _berth_v1_ServiceStatus, ServiceStatus__Output as _berth_v1_ServiceStatus__Output } from './berth/v1/ServiceStatus.js';
 import type { ServiceSummary as _berth_v1_ServiceSummary, ServiceSummary__Output as _berth_v1_ServiceSummary__Output } from './berth/v1/ServiceSummary.js';
 import type { SetGitopsSuspendedRequest as _berth_v1_SetGitopsSuspendedRequest, SetGitopsSuspendedRequest__Output as _berth_v1_SetGitopsSuspendedRequest__Output } from './berth/v1/SetGitopsSuspendedRequest.js';
@@ -154,7 +156,9 @@ export interface ProtoGrpcType {
       SecretInfo: MessageTypeDefinition<_berth_v1_SecretInfo, _berth_v1_SecretInfo__Output>
       SecretRef: MessageTypeDefinition<_berth_v1_SecretRef, _berth_v1_SecretRef__Output>
       ServiceChange: MessageTypeDefinition<_berth_v1_ServiceChange, _berth_v1_ServiceChange__Output>
+      ServiceHistory: MessageTypeDefinition<_berth_v1_ServiceHistory, _berth_v1_ServiceHistory__Output>
       ServiceRef: MessageTypeDefinition<_berth_v1_ServiceRef, _berth_v1_ServiceRef__Output>
+      ServiceRevision: MessageTypeDefinition<_berth_v1_ServiceRevision, _berth_v1_ServiceRevision__Output>
       ServiceStatus: MessageTypeDefinition<_berth_v1_ServiceStatus, _berth_v1_ServiceStatus__Output>
       ServiceSummary: MessageTypeDefinition<_berth_v1_ServiceSummary, _berth_v1_ServiceSummary__Output>
       SetGitopsSuspendedRequest: MessageTypeDefinition<_berth_v1_SetGitopsSuspendedRequest, _berth_v1_SetGitopsSuspendedRequest__Output>

@@ -122,6 +122,14 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
     await page.locator("input[aria-label='filter hosts']").fill(hosts[0]!.address);
     await waitFor(async () => ((await page.locator("[data-testid=hosts] tbody tr").count()) === 1 ? true : undefined), { timeoutMs: 5000, intervalMs: 100, what: "the filter to leave one host" });
     await page.locator("input[aria-label='filter hosts']").fill("");
+    // Each host's certificate: time left (30 days by default, so not in the warning colour).
+    for (const h of hosts) {
+      expect(h.cert_expires_ms, h.id).toBeGreaterThan(Date.now());
+      const left = page.locator(`[data-testid=hosts] tr[data-host="${h.id}"] [data-testid=cert-left]`);
+      const [, days] = /^(\d+)d \d+h left$/.exec((await left.textContent()) ?? "") ?? [];
+      expect(Number(days), h.id).toBe(Math.floor((h.cert_expires_ms - Date.now()) / 86_400_000));
+      expect(await left.getAttribute("data-warn")).toBe("0");
+    }
     await shot(page, "hosts");
     await page.goto(`${c.uiUrl}#/hosts/${hosts[0]!.id}`);
     await page.getByText("Facts").waitFor();
@@ -135,6 +143,13 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
     await page.goto(`${c.uiUrl}#/services/web`);
     await page.locator("[data-testid=instances] tr[data-instance]").nth(1).waitFor();
     await waitText(page, "[data-testid=spec]", (t) => t.includes("name: web"), "the spec as YAML");
+    // The endpoints, from the same watch as `berth endpoints -w`.
+    const listed = (await c.cliJson<{ endpoint: string }[]>(["endpoints", "web"])).map((e) => e.endpoint).sort();
+    expect(listed).toHaveLength(2);
+    await waitFor(async () => {
+      const shown = (await page.locator("[data-testid=endpoints] [data-testid=endpoint]").allTextContents()).sort();
+      return JSON.stringify(shown) === JSON.stringify(listed) ? true : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 200, what: `the service page to list the endpoints ${listed.join(", ")}` });
     await shot(page, "service");
     const overview = await admin.newPage();
     await overview.goto(c.uiUrl);
@@ -197,6 +212,19 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
     expect((await c.cliJson<{ status: string }>(["rollout", "status", "web"])).status).toBe("succeeded");
     const types = (await c.events()).filter((e) => e.service === "web").map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(["rollout.paused", "rollout.resumed", "rollout.succeeded"]));
+
+    // A row per revision kept, as `berth history` lists them: the apply above made revision 2, changing V.
+    const kept = await c.cliJson<{ revision: number; current: boolean; changed: string[] | null }[]>(["history", "web"]);
+    expect(kept.map((r) => [r.revision, r.current])).toEqual([
+      [2, true],
+      [1, false],
+    ]);
+    expect(kept[0]!.changed).toContain("run.env.V");
+    expect(kept[1]!.changed).toEqual([]);
+    await page.goto(`${c.uiUrl}#/services/web`);
+    await page.locator("[data-testid=revisions] tr[data-revision]").nth(1).waitFor();
+    expect(await page.locator("[data-testid=revisions] tr[data-revision]").evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-revision"))))).toEqual(kept.map((r) => r.revision));
+    expect(await page.locator("[data-testid=revisions] [data-testid=changed]").allTextContents()).toEqual([kept[0]!.changed!.join(", "), "created"]);
 
     await page.goto(`${c.uiUrl}#/events`);
     await page.locator("[data-testid=events] tbody tr").first().waitFor();
@@ -267,5 +295,14 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
     const id = (await c.hosts())[0]!.id;
     expect((await c.cli(["cordon", id])).code).toBe(0);
     await waitText(page, "[data-testid=counter-hosts-cordoned] .counter-value", (t) => t === "1", "the cordon shown live after the restart");
+  });
+
+  it("lists a removed host among the warnings, first", async () => {
+    await page.goto(c.uiUrl);
+    const id = (await c.hosts())[0]!.id;
+    const removed = await c.cli(["host", "remove", id]);
+    expect(removed.code, removed.stderr).toBe(0);
+    await page.locator(`[data-testid=recent-events] tr.warn[data-type='host.removed']`).first().waitFor();
+    expect(await page.locator("[data-testid=recent-events] tbody tr").first().getAttribute("class")).toBe("warn");
   });
 });

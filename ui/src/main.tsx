@@ -97,6 +97,11 @@ function Shell({ session, hash }: { session: Session; hash: string }) {
     <>
       <header class="top">
         <span class="brand">berth</span>
+        {session.environment && (
+          <span class="env" data-testid="environment" title="the environment this controller serves">
+            {session.environment}
+          </span>
+        )}
         <nav>
           {nav.map(([href, label]) => (
             <a key={href} href={href} class={current(href) ? "current" : ""}>

@@ -26,6 +26,12 @@ export interface Host {
   service: string;
   connected: boolean;
   status_since_ms: number;
+  /** The controller group member holding its stream; "" when none does. */
+  member: string;
+  /** notAfter of its current certificate; 0: unknown. */
+  cert_expires_ms: number;
+  cert_serial: string;
+  connected_cert_serial: string;
   usage_history?: UsageSample[];
 }
 export interface Failover {
@@ -37,6 +43,7 @@ export interface HostsResponse {
   hosts: Host[];
   now_ms: number;
   failover: Failover | null;
+  environment: string;
 }
 export interface ServiceSummary {
   name: string;
@@ -50,6 +57,7 @@ export interface ServiceSummary {
 export interface ServicesResponse {
   services: ServiceSummary[];
   now_ms: number;
+  environment: string;
 }
 export interface Instance {
   instance: string;
@@ -129,4 +137,41 @@ export interface Session {
   token_id: string;
   role: "viewer" | "operator" | "admin";
   csrf: string;
+  /** The environment the controller serves (`berth controller --environment`); "" any. */
+  environment: string;
+}
+export interface Endpoint {
+  instance: string;
+  host: string;
+  address: string;
+  port: number;
+  epoch: number;
+  revision: number;
+}
+export interface LbApplied {
+  lb: string;
+  kind: string;
+  version: string;
+  applied_at_ms: number;
+  servers: number;
+  error: string;
+  reported_at_ms: number;
+}
+/** One message of the endpoints watch (WatchEndpoints): the list in service, and each load balancer's applied state. */
+export interface Endpoints {
+  service: string;
+  endpoints: Endpoint[];
+  version: string;
+  lbs: LbApplied[];
+  drain_time_ms: number;
+}
+/** A revision the controller keeps (GetServiceHistory), its spec as YAML. */
+export interface ServiceRevision {
+  revision: number;
+  current: boolean;
+  previous_revision: number;
+  environment: string;
+  spec_yaml: string;
+  changed: string[];
+  changed_known: boolean;
 }

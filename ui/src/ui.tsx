@@ -45,8 +45,22 @@ export function Sparkline({ samples, pick, label }: { samples: UsageSample[]; pi
   );
 }
 
-/** Event types that come first on the overview: something is wrong. */
-export const isWarning = (e: BerthEvent): boolean => /down|fail|revert|quarantin|expir|lost|refused|paused|unreachable|error/.test(e.type);
+/**
+ * Event types that come first on the overview: something is wrong. cert.expiring and
+ * cert.expired (controller/pki/expiry-watch.ts) match "expir"; host.removed is named:
+ * an operator took a host out, which the others on call should see first too.
+ */
+export const isWarning = (e: BerthEvent): boolean => e.type === "host.removed" || /down|fail|revert|quarantin|expir|lost|refused|paused|unreachable|error/.test(e.type);
+
+/** How long until `ms`: "5d 3h left", "3h left", "expired 2h ago"; "unknown" for 0. */
+export function timeLeft(ms: number, now = Date.now()): string {
+  if (!ms) return "unknown";
+  if (ms <= now) return `expired ${ago(ms, now)}`;
+  const s = Math.round((ms - now) / 1000);
+  if (s < 3600) return `${Math.max(1, Math.floor(s / 60))}m left`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h left`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h left`;
+}
 
 export function EventList({ events, testid = "events" }: { events: BerthEvent[]; testid?: string }) {
   if (!events.length) return <p class="muted">No events.</p>;

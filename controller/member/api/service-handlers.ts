@@ -12,6 +12,7 @@ import { SHA256 } from "../../artifacts/artifact-store.js";
 import type { ReconcileLoop } from "../../reconcile/loop.js";
 import { CheckRevisionError, type ServiceState } from "../../services/state.js";
 import { instanceId, type InstanceRecord, type ServiceRecord } from "../../services/records.js";
+import { revisionHistory } from "../../services/revision-history.js";
 import { checkEnvironment } from "../../services/environment.js";
 import { applyFiles, ApplyConflictError, ApplyInvalidError, planFiles } from "../../services/apply-files.js";
 import { clearFailures, failedInstallText, lastFailedOutputs } from "../../reschedule/policy.js";
@@ -47,7 +48,7 @@ export interface ServiceHandlerDeps extends OperatorServiceDeps {
 
 type ServiceHandlers = Pick<
   OperatorServiceHandlers,
-  "HasArtifact" | "UploadArtifact" | "Plan" | "Apply" | "DeleteService" | "ListServices" | "GetService" | "Place" | "Unpin" | "Drain" | "Logs" | "ResumeFailover" | "WatchEndpoints"
+  "HasArtifact" | "UploadArtifact" | "Plan" | "Apply" | "DeleteService" | "ListServices" | "GetService" | "GetServiceHistory" | "Place" | "Unpin" | "Drain" | "Logs" | "ResumeFailover" | "WatchEndpoints"
 >;
 
 function notFound(name: string, known: string[]): GrpcError {
@@ -257,6 +258,25 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     GetService: unary(d, "viewer", "GetService", async (req: { name: string }, who) => {
       if (!d.state.service(req.name) && d.state.unreadableServices().includes(req.name)) return view(req.name);
       return view(service(req.name), who.role);
+    }),
+
+    GetServiceHistory: unary(d, "viewer", "GetServiceHistory", async (req: { name: string }, who) => {
+      if (!req.name) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "name: required");
+      const rec = service(req.name);
+      const shown = seesEnvValues(who.role);
+      return {
+        service: rec.name,
+        current_revision: rec.revision,
+        revisions: revisionHistory(rec).map((e) => ({
+          revision: e.revision,
+          current: e.current,
+          previous_revision: e.previousRevision,
+          environment: e.environment,
+          spec_json: JSON.stringify(shown ? e.spec : redactSpec(e.spec)),
+          changed: e.changed ?? [],
+          changed_known: e.changed !== undefined,
+        })),
+      };
     }),
 
     ResumeFailover: unary(d, "operator", "ResumeFailover", async (_req: unknown, who) => {

@@ -2,12 +2,25 @@ import { Fragment } from "preact";
 import { useState } from "preact/hooks";
 import { canOperate, post, useLive, useSession } from "../api";
 import type { BerthEvent, Host, HostsResponse } from "../types";
-import { ago, Badge, bytes, ConfirmButton, EventList, Loading, Sparkline } from "../ui";
+import { ago, Badge, bytes, ConfirmButton, EventList, Loading, Sparkline, timeLeft } from "../ui";
+
+/** A certificate this close to its end is shown in the warning colour (renewal normally happens well before). */
+export const CERT_WARN_MS = 7 * 24 * 3600 * 1000;
+
+/** The host certificate's time left, in the warning colour within CERT_WARN_MS. */
+function CertLeft({ h, now }: { h: Host; now: number }) {
+  const warn = h.cert_expires_ms > 0 && h.cert_expires_ms - now < CERT_WARN_MS;
+  return (
+    <span class={warn ? "warn-text" : ""} data-testid="cert-left" data-warn={warn ? "1" : "0"} title={h.cert_expires_ms ? `certificate ${h.cert_serial} valid until ${new Date(h.cert_expires_ms).toISOString()}` : "expiry unknown (joined before it was kept)"}>
+      {timeLeft(h.cert_expires_ms, now)}
+    </span>
+  );
+}
 
 const hostname = (h: Host): string => String(h.facts?.["hostname"] ?? h.id);
 const pct = (used: number, total: number): number => (total > 0 ? (used / total) * 100 : 0);
 
-type Key = "hostname" | "status" | "address" | "service" | "cpu" | "mem" | "disk" | "heartbeat";
+type Key = "hostname" | "status" | "address" | "service" | "cpu" | "mem" | "disk" | "heartbeat" | "cert" | "member";
 const sortValue = (h: Host, k: Key): string | number => {
   switch (k) {
     case "hostname":
@@ -26,6 +39,10 @@ const sortValue = (h: Host, k: Key): string | number => {
       return h.usage ? pct(h.usage.disk_used_bytes, h.usage.disk_total_bytes) : -1;
     case "heartbeat":
       return h.last_heartbeat_ms;
+    case "cert":
+      return h.cert_expires_ms || Number.MAX_SAFE_INTEGER;
+    case "member":
+      return h.member;
     default: {
       const never: never = k;
       return never;
@@ -38,6 +55,8 @@ export function HostsPage() {
   const [filter, setFilter] = useState("");
   const [sort, setSort] = useState<{ key: Key; desc: boolean }>({ key: "hostname", desc: false });
   if (!data) return <Loading error={error} />;
+  // In a controller group, which member holds each host's stream (a lone controller: nothing to show).
+  const group = data.hosts.some((h) => h.member);
   const f = filter.trim().toLowerCase();
   const rows = data.hosts
     .filter((h) => !f || [hostname(h), h.id, h.status, h.address, h.service, ...Object.entries(h.labels).map(([k, v]) => `${k}=${v}`)].some((s) => s.toLowerCase().includes(f)))
@@ -69,6 +88,8 @@ export function HostsPage() {
             {th("mem", "memory")}
             {th("disk", "disk")}
             {th("heartbeat", "last heartbeat")}
+            {th("cert", "certificate")}
+            {group && th("member", "controller")}
           </tr>
         </thead>
         <tbody>
@@ -88,6 +109,10 @@ export function HostsPage() {
               <td><Sparkline samples={h.usage_history ?? []} pick={(s) => s.mem} label="memory %" /></td>
               <td><Sparkline samples={h.usage_history ?? []} pick={(s) => s.disk} label="disk %" /></td>
               <td class="nowrap">{ago(h.last_heartbeat_ms, data.now_ms)}</td>
+              <td class="nowrap">
+                <CertLeft h={h} now={data.now_ms} />
+              </td>
+              {group && <td data-testid="member">{h.member || <span class="muted">–</span>}</td>}
             </tr>
           ))}
         </tbody>
@@ -124,6 +149,11 @@ export function HostPage({ id }: { id: string }) {
       </h2>
       <p class="muted">
         {h.id} · {h.address} · joined {ago(h.joined_at_ms)} · last heartbeat {ago(h.last_heartbeat_ms)}
+      </p>
+      <p>
+        certificate <CertLeft h={h} now={Date.now()} />
+        {h.cert_serial && <span class="muted small"> · serial {h.cert_serial}{h.connected_cert_serial && h.connected_cert_serial !== h.cert_serial ? ` (stream still on ${h.connected_cert_serial} until it reconnects)` : ""}</span>}
+        {h.member && <span data-testid="member"> · stream held by controller {h.member}</span>}
       </p>
       {canOperate(me) && (
         <div class="actions" data-testid="host-actions">

@@ -1,8 +1,8 @@
 import { Fragment } from "preact";
 import { useState } from "preact/hooks";
 import { useLive, useStream } from "../api";
-import type { BerthEvent, Rollout, ServicesResponse, ServiceStatus } from "../types";
-import { ago, Badge, EventList, Loading } from "../ui";
+import type { BerthEvent, Endpoints, Rollout, ServiceRevision, ServicesResponse, ServiceStatus } from "../types";
+import { ago, Badge, EventList, Loading, time } from "../ui";
 import { serviceHealth } from "./overview";
 import { RolloutControls, RolloutProgress } from "./rollouts";
 
@@ -76,8 +76,108 @@ function Logs({ service, hosts }: { service: string; hosts: { host: string; inst
   );
 }
 
+/** The endpoints in service, live from the watch `berth endpoints -w` and `berth lb` follow, and what each load balancer applied. */
+function EndpointList({ service }: { service: string }) {
+  const [e, setE] = useState<Endpoints | null>(null);
+  useStream<Endpoints>(`/api/watch/endpoints/${encodeURIComponent(service)}`, setE);
+  if (!e) return <p class="muted">…</p>;
+  return (
+    <div>
+      {e.endpoints.length ? (
+        <table class="table" data-testid="endpoints">
+          <thead>
+            <tr>
+              <th>instance</th>
+              <th>host</th>
+              <th>endpoint</th>
+              <th>revision</th>
+            </tr>
+          </thead>
+          <tbody>
+            {e.endpoints.map((x) => (
+              <tr key={x.instance} data-instance={x.instance}>
+                <td>{x.instance}</td>
+                <td>
+                  <a href={`#/hosts/${x.host}`}>{x.host}</a>
+                </td>
+                <td data-testid="endpoint">{x.port ? `${x.address}:${x.port}` : x.address}</td>
+                <td>{x.revision}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p class="muted" data-testid="endpoints">
+          none in service
+        </p>
+      )}
+      {e.lbs.length > 0 && (
+        <table class="table" data-testid="lbs">
+          <thead>
+            <tr>
+              <th>load balancer</th>
+              <th>kind</th>
+              <th>applied</th>
+              <th>servers</th>
+              <th>at</th>
+              <th>error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {e.lbs.map((l) => (
+              <tr key={l.lb} data-lb={l.lb} class={l.error || l.version !== e.version ? "warn" : ""}>
+                <td>{l.lb}</td>
+                <td>{l.kind}</td>
+                <td>{l.version === e.version ? "this list" : l.version ? `older (${l.version})` : "none yet"}</td>
+                <td>{l.servers}</td>
+                <td class="nowrap">{time(l.applied_at_ms)}</td>
+                <td class="small">{l.error}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+/** The revisions the controller keeps (`berth history`), newest first; each spec behind a click. */
+function Revisions({ revisions }: { revisions: ServiceRevision[] }) {
+  const what = (r: ServiceRevision): string => (!r.changed_known ? "(the revision it replaced is no longer kept)" : r.previous_revision === 0 ? "created" : r.changed.join(", ") || "(same spec)");
+  return (
+    <table class="table" data-testid="revisions">
+      <thead>
+        <tr>
+          <th>revision</th>
+          <th>replaced</th>
+          <th>environment</th>
+          <th>changed</th>
+        </tr>
+      </thead>
+      <tbody>
+        {revisions.map((r) => (
+          <tr key={r.revision} data-revision={r.revision} class={r.current ? "current" : ""}>
+            <td>
+              {r.revision}
+              {r.current && <span class="muted small"> current</span>}
+            </td>
+            <td>{r.previous_revision || "–"}</td>
+            <td>{r.environment || "–"}</td>
+            <td class="small">
+              <details>
+                <summary data-testid="changed">{what(r)}</summary>
+                <pre class="small">{r.spec_yaml}</pre>
+              </details>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function ServicePage({ name }: { name: string }) {
-  const { data, error, reload } = useLive<{ status: ServiceStatus; spec_yaml: string; rollout: Rollout | null; events: BerthEvent[] }>(`/api/services/${encodeURIComponent(name)}`);
+  const { data, error, reload } = useLive<{ status: ServiceStatus; spec_yaml: string; rollout: Rollout | null; events: BerthEvent[]; revisions: ServiceRevision[] }>(`/api/services/${encodeURIComponent(name)}`);
   const [live, setLive] = useState<Rollout | null>(null);
   // The rollout's progress comes from the same watch as `berth rollout status -w`.
   useStream<Rollout>(`/api/watch/rollout/${encodeURIComponent(name)}`, setLive);
@@ -86,16 +186,14 @@ export function ServicePage({ name }: { name: string }) {
   const rollout = live ?? data.rollout;
   const history = data.events.filter((e) => /^(service|rollout)\./.test(e.type)).reverse();
   const placed = s.instances.filter((i) => i.host).map((i) => ({ host: i.host, instance: i.instance }));
-  const endpoints = s.instances.filter((i) => i.state === "healthy" && i.host_address).map((i) => i.host_address);
   return (
     <section>
       <h2>
         {s.name} <span class="muted">revision {s.revision}</span>
       </h2>
       {s.reconcile_error && <p class="error">{s.reconcile_error.message}</p>}
-      <p>
-        Endpoints: <span data-testid="endpoints">{endpoints.join(", ") || "none healthy"}</span>
-      </p>
+      <h3>Endpoints</h3>
+      <EndpointList service={s.name} />
       <h3>Instances</h3>
       <table class="table" data-testid="instances">
         <thead>
@@ -152,6 +250,9 @@ export function ServicePage({ name }: { name: string }) {
       <h3>Spec</h3>
       <pre class="spec" data-testid="spec">{data.spec_yaml}</pre>
       <h3>Revision history</h3>
+      <p class="muted small">When and by whom: the events below, while the event log keeps them.</p>
+      <Revisions revisions={data.revisions} />
+      <h3>Service events</h3>
       <EventList events={history} testid="history" />
     </section>
   );

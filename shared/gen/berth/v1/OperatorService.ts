@@ -48,6 +48,7 @@ import type { RolloutControlRequest as _berth_v1_RolloutControlRequest, RolloutC
 import type { RolloutView as _berth_v1_RolloutView, RolloutView__Output as _berth_v1_RolloutView__Output } from '../../berth/v1/RolloutView.js';
 import type { SecretInfo as _berth_v1_SecretInfo, SecretInfo__Output as _berth_v1_SecretInfo__Output } from '../../berth/v1/SecretInfo.js';
 import type { SecretRef as _berth_v1_SecretRef, SecretRef__Output as _berth_v1_SecretRef__Output } from '../../berth/v1/SecretRef.js';
+import type { ServiceHistory as _berth_v1_ServiceHistory, ServiceHistory__Output as _berth_v1_ServiceHistory__Output } from '../../berth/v1/ServiceHistory.js';
 import type { ServiceRef as _berth_v1_ServiceRef, ServiceRef__Output as _berth_v1_ServiceRef__Output } from '../../berth/v1/ServiceRef.js';
 import type { ServiceStatus as _berth_v1_ServiceStatus, ServiceStatus__Output as _berth_v1_ServiceStatus__Output } from '../../berth/v1/ServiceStatus.js';
 import type { SetGitopsSuspendedRequest as _berth_v1_SetGitopsSuspendedRequest, SetGitopsSuspendedRequest__Output as _berth_v1_SetGitopsSuspendedRequest__Output } from '../../berth/v1/SetGitopsSuspendedRequest.js';
@@ -161,6 +162,15 @@ export interface OperatorServiceClient extends grpc.Client {
   getService(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
   getService(argument: _berth_v1_ServiceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
   getService(argument: _berth_v1_ServiceRef, callback: grpc.requestCallback<_berth_v1_ServiceStatus__Output>): grpc.ClientUnaryCall;
+  
+  GetServiceHistory(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceHistory__Output>): grpc.ClientUnaryCall;
+  GetServiceHistory(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ServiceHistory__Output>): grpc.ClientUnaryCall;
+  GetServiceHistory(argument: _berth_v1_ServiceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceHistory__Output>): grpc.ClientUnaryCall;
+  GetServiceHistory(argument: _berth_v1_ServiceRef, callback: grpc.requestCallback<_berth_v1_ServiceHistory__Output>): grpc.ClientUnaryCall;
+  getServiceHistory(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceHistory__Output>): grpc.ClientUnaryCall;
+  getServiceHistory(argument: _berth_v1_ServiceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ServiceHistory__Output>): grpc.ClientUnaryCall;
+  getServiceHistory(argument: _berth_v1_ServiceRef, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ServiceHistory__Output>): grpc.ClientUnaryCall;
+  getServiceHistory(argument: _berth_v1_ServiceRef, callback: grpc.requestCallback<_berth_v1_ServiceHistory__Output>): grpc.ClientUnaryCall;
   
   HasArtifact(argument: _berth_v1_HasArtifactRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientUnaryCall;
   HasArtifact(argument: _berth_v1_HasArtifactRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_HasArtifactResponse__Output>): grpc.ClientUnaryCall;
@@ -425,6 +435,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   GetService: grpc.handleUnaryCall<_berth_v1_ServiceRef__Output, _berth_v1_ServiceStatus>;
   
+  GetServiceHistory: grpc.handleUnaryCall<_berth_v1_ServiceRef__Output, _berth_v1_ServiceHistory>;
+  
   HasArtifact: grpc.handleUnaryCall<_berth_v1_HasArtifactRequest__Output, _berth_v1_HasArtifactResponse>;
   
   ListAudit: grpc.handleUnaryCall<_berth_v1_ListAuditRequest__Output, _berth_v1_ListAuditResponse>;
@@ -496,6 +508,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   GetHost: MethodDefinition<_berth_v1_GetHostRequest, _berth_v1_Host, _berth_v1_GetHostRequest__Output, _berth_v1_Host__Output>
   GetRollout: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_RolloutView, _berth_v1_ServiceRef__Output, _berth_v1_RolloutView__Output>
   GetService: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ServiceStatus, _berth_v1_ServiceRef__Output, _berth_v1_ServiceStatus__Output>
+  GetServiceHistory: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ServiceHistory, _berth_v1_ServiceRef__Output, _berth_v1_ServiceHistory__Output>
   HasArtifact: MethodDefinition<_berth_v1_HasArtifactRequest, _berth_v1_HasArtifactResponse, _berth_v1_HasArtifactRequest__Output, _berth_v1_HasArtifactResponse__Output>
   ListAudit: MethodDefinition<_berth_v1_ListAuditRequest, _berth_v1_ListAuditResponse, _berth_v1_ListAuditRequest__Output, _berth_v1_ListAuditResponse__Output>
   ListControllers: MethodDefinition<_berth_v1_ListControllersRequest, _berth_v1_ListControllersResponse, _berth_v1_ListControllersRequest__Output, _berth_v1_ListControllersResponse__Output>

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { revisionHistory } from "../../../controller/services/revision-history.js";
+import { withRevision, type ServiceRecord } from "../../../controller/services/records.js";
+import { normalizeSpec } from "../../../shared/spec/schema.js";
+
+const spec = (env: Record<string, string>, command = "x") => normalizeSpec({ name: "web", run: { command, env }, instances: 2, health: { tcp: { port: 80 } } });
+const first: ServiceRecord = { name: "web", spec: spec({ V: "1" }), revision: 1, latestRevision: 1, previousRevision: 0, createdAtMs: 0, updatedAtMs: 0, environment: "prod" };
+
+describe("revisionHistory", () => {
+  it("lists the current revision and the kept ones newest first, each with what changed since the one it replaced", () => {
+    const r2 = withRevision(first, 2, spec({ V: "2" }), new Set(), 10);
+    const r3 = withRevision(r2, 3, spec({ V: "2" }, "y"), new Set(), 20);
+    const h = revisionHistory(r3);
+    expect(h.map((e) => [e.revision, e.current, e.previousRevision, e.changed])).toEqual([
+      [3, true, 2, ["run.command"]],
+      [2, false, 1, ["run.env.V"]],
+      [1, false, 0, []],
+    ]);
+    expect(h[2]!.environment).toBe("prod");
+  });
+
+  it("says nothing changed is known when the replaced revision's spec was pruned", () => {
+    let rec = first;
+    for (let r = 2; r <= 7; r++) rec = withRevision(rec, r, spec({ V: String(r) }), new Set(), r);
+    const h = revisionHistory(rec);
+    expect(h[0]!.revision).toBe(7);
+    expect(h.at(-1)!.changed).toBeUndefined();
+    expect(h.slice(0, -1).every((e) => e.changed?.join() === "run.env.V")).toBe(true);
+  });
+});
