@@ -95,7 +95,15 @@ export async function privatizeDir(dir: string): Promise<void> {
     if (!e.isFile()) continue;
     const p = path.join(dir, e.name);
     if (/\.tmp(-\d+)*$/.test(e.name)) await rm(p, { force: true });
-    else await chmod(p, PRIVATE_FILE);
+    else {
+      try {
+        await chmod(p, PRIVATE_FILE);
+      } catch (err) {
+        // Gone since the listing (a fence lease its watchdog removed as the agent started):
+        // nothing left to make private. Throwing here made the agent exit at start.
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      }
+    }
   }
 }
 

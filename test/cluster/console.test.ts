@@ -144,8 +144,14 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
     await page.locator("[data-testid=instances] tr[data-instance]").nth(1).waitFor();
     await waitText(page, "[data-testid=spec]", (t) => t.includes("name: web"), "the spec as YAML");
     // The endpoints, from the same watch as `berth endpoints -w`.
-    const listed = (await c.cliJson<{ endpoint: string }[]>(["endpoints", "web"])).map((e) => e.endpoint).sort();
-    expect(listed).toHaveLength(2);
+    // Both copies in service first: an earlier test's rollout may have left one healthy for less than minHealthyTime.
+    const listed = await waitFor(
+      async () => {
+        const l = (await c.cliJson<{ endpoint: string }[]>(["endpoints", "web"])).map((e) => e.endpoint).sort();
+        return l.length === 2 ? l : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, what: "both copies of web in service (berth endpoints)" },
+    );
     await waitFor(async () => {
       const shown = (await page.locator("[data-testid=endpoints] [data-testid=endpoint]").allTextContents()).sort();
       return JSON.stringify(shown) === JSON.stringify(listed) ? true : undefined;

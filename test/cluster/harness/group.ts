@@ -9,7 +9,7 @@
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BERTH_MAIN, PORT, type CliResult, type EventJson, type HostJson, type StatusJson } from "./cluster.js";
@@ -61,6 +61,8 @@ export class Group {
     try {
       topo = await createTopology({ hosts: o.hosts, mode: "loopback" });
       dir = await mkdtemp(join(tmpdir(), "berth-group-"));
+      // Traversable, as /var/lib is: services run as their own users and must reach their folders in the agents' data dirs.
+      await chmod(dir, 0o711);
       await writeFile(join(dir, "secrets.key"), randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
       const g = new Group(topo, etcd, dir, opts);
       try {
