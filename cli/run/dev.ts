@@ -18,8 +18,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { request as httpsRequest } from "node:https";
 import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { call, connect, type Api } from "../client.js";
 import { writeConfigFile } from "../config.js";
 import { CliError, EXIT } from "../errors.js";
@@ -93,6 +93,15 @@ function signInCode(uiPort: number, token: string, ca: string): Promise<string> 
 const ETCD_CLIENT_PORT = 22379;
 const ETCD_INSTALL = "sudo apt-get install etcd-server";
 
+/** The first folder above `dir` that others cannot traverse (no o+x), if any. */
+async function untraversable(dir: string): Promise<string | undefined> {
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    const st = await stat(d).catch(() => undefined);
+    if (st && (st.mode & 0o001) === 0) return d;
+    if (d === dirname(d)) return undefined;
+  }
+}
+
 export async function dev(o: { hosts: string; controllers: string; dataDir: string; port: string; metricsPort: string; uiPort: string; logLevel: string; environment?: string; certTtl: string }): Promise<void> {
   // Checked here, before anything starts, with the controller's own bounds.
   parseCertTtl(o.certTtl);
@@ -115,10 +124,18 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
   const root = resolve(o.dataDir);
   const logs = join(root, "logs");
   // The logs hold what services print (and the agents' view of the fleet): this user's only.
-  await mkdir(root, { recursive: true, mode: 0o700 });
+  // The root is traversable, not readable (0711, as /var/lib is): run as root, agents run each
+  // service as its own user (berth-<service>), which must reach its folder below hosts/.
+  await mkdir(root, { recursive: true, mode: 0o711 });
   await mkdir(logs, { recursive: true, mode: 0o700 });
-  await chmod(root, 0o700);
+  await chmod(root, 0o711);
   await chmod(logs, 0o700);
+  const shut = process.getuid?.() === 0 ? await untraversable(root) : undefined;
+  if (shut) {
+    process.stderr.write(
+      `berth dev: warning: ${shut} is not traversable by other users, so services (which run as their own users, berth-<service>) cannot reach their files under ${root}: \`chmod o+x ${shut}\`, or give --data-dir a folder under /tmp or /var/lib\n`,
+    );
+  }
   // Every member, as agents and the CLI take them: "127.0.0.1:7420,127.0.0.1:7421,…".
   const ctlAddrs = Array.from({ length: nc }, (_, i) => `127.0.0.1:${port + i}`);
   const addr = ctlAddrs.join(",");
