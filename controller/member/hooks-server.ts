@@ -9,6 +9,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { formatHostPort, type HostPort } from "../../shared/addr.js";
+import { listenHttp } from "../../shared/metrics/server.js";
 import type { Logger } from "../../shared/log/logger.js";
 import type { EventLog } from "../events/event-log.js";
 import type { SecretStore } from "../secrets/secret-store.js";
@@ -88,20 +89,13 @@ export async function serveHooks(d: HooksDeps, at: HostPort): Promise<HooksServe
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5000;
   server.maxConnections = 64;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: Error & { code?: string }): void =>
-      reject(new HooksListenError(e.code === "EADDRINUSE" ? `hooks address ${formatHostPort(at)} is in use` : `cannot serve hooks on ${formatHostPort(at)}: ${e.message}`, { cause: e }));
-    server.once("error", onError);
-    server.listen(at.port, at.host, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-  server.on("error", () => undefined);
-  server.on("clientError", (_err, socket) => socket.destroy());
-  const bound = server.address();
+  const port = await listenHttp(
+    server,
+    at,
+    (e) => new HooksListenError(e.code === "EADDRINUSE" ? `hooks address ${formatHostPort(at)} is in use` : `cannot serve hooks on ${formatHostPort(at)}: ${e.message}`, { cause: e }),
+  );
   return {
-    address: { host: at.host, port: bound && typeof bound === "object" ? bound.port : at.port },
+    address: { host: at.host, port },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

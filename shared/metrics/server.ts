@@ -89,19 +89,7 @@ export async function serveMetrics(registry: Registry, at: HostPort): Promise<Me
   server.headersTimeout = 10_000;
   server.requestTimeout = 10_000;
   server.maxConnections = 64;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: Error & { code?: string }): void => reject(new MetricsListenError(formatHostPort(at), e));
-    server.once("error", onError);
-    server.listen(at.port, at.host, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-  // After listen, a socket error is the client's: never the process's end.
-  server.on("error", () => undefined);
-  server.on("clientError", (_err, socket) => socket.destroy());
-  const bound = server.address();
-  const port = bound && typeof bound === "object" ? bound.port : at.port;
+  const port = await listenHttp(server, at, (e) => new MetricsListenError(formatHostPort(at), e));
   return {
     address: { host: at.host, port },
     close: () =>
@@ -110,4 +98,24 @@ export async function serveMetrics(registry: Registry, at: HostPort): Promise<Me
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Binds a plain HTTP server (metrics, webhooks): a bind failure rejects with the caller's
+ * error; after the bind, a socket error is the client's, never the process's end.
+ * Resolves with the port bound (port 0 → the one chosen).
+ */
+export async function listenHttp(server: Server, at: HostPort, bindError: (e: Error & { code?: string }) => Error): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: Error & { code?: string }): void => reject(bindError(e));
+    server.once("error", onError);
+    server.listen(at.port, at.host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  server.on("error", () => undefined);
+  server.on("clientError", (_err, socket) => socket.destroy());
+  const bound = server.address();
+  return bound && typeof bound === "object" ? bound.port : at.port;
 }

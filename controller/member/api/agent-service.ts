@@ -40,17 +40,21 @@ function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
 }
 
 export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers {
-  /** One join, under the token's lock: spend a use, sign, create the host — in one txn. */
-  async function admit(req: JoinRequest__Output, peer: string, facts: HostFacts__Output, labels: Record<string, string>, advertise: string): Promise<JoinResponse> {
-    const spend = await d.tokens.prepareJoin(req.token);
-    const id = randomBytes(6).toString("hex");
-    let certPem: string;
+  /** The host's certificate for its request, in the name the controller chose; a bad request is the caller's error. */
+  async function sign(csrPem: string, id: string): Promise<string> {
     try {
-      certPem = await signHostCsr(d.ca, req.csr_pem, id, { validityMs: d.certTtlMs });
+      return await signHostCsr(d.ca, csrPem, id, { validityMs: d.certTtlMs });
     } catch (e) {
       if (e instanceof InvalidCsrError) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `csr_pem: ${e.message}`);
       throw e;
     }
+  }
+
+  /** One join, under the token's lock: spend a use, sign, create the host — in one txn. */
+  async function admit(req: JoinRequest__Output, peer: string, facts: HostFacts__Output, labels: Record<string, string>, advertise: string): Promise<JoinResponse> {
+    const spend = await d.tokens.prepareJoin(req.token);
+    const id = randomBytes(6).toString("hex");
+    const certPem = await sign(req.csr_pem, id);
     const now = d.now();
     const rec: HostRecord = {
       id,
@@ -87,13 +91,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
     const spend = await d.tokens.prepareJoin(req.token);
     if (!d.registry.get(id)) throw new GrpcError(grpc.status.NOT_FOUND, `host_id: no host ${id} is known to this controller (removed, or never joined here): join without --rejoin, as a new host`);
     if (d.registry.live.get(id)?.disconnect) throw new GrpcError(grpc.status.FAILED_PRECONDITION, `host ${id} is connected now with a valid certificate: --rejoin is for a host whose certificate expired`);
-    let certPem: string;
-    try {
-      certPem = await signHostCsr(d.ca, req.csr_pem, id, { validityMs: d.certTtlMs });
-    } catch (e) {
-      if (e instanceof InvalidCsrError) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `csr_pem: ${e.message}`);
-      throw e;
-    }
+    const certPem = await sign(req.csr_pem, id);
     const issued = certFacts(certPem);
     await d.registry.update(
       id,
