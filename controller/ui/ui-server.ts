@@ -18,7 +18,7 @@ import type { OperatorServiceHandlers } from "../../shared/gen/berth/v1/Operator
 import type { Logger } from "../../shared/log/logger.js";
 import { formatHostPort, type HostPort } from "../../shared/addr.js";
 import type { AuditLog } from "../audit/audit-log.js";
-import { callUnary, CallError, openStream, type Caller } from "./bridge.js";
+import { CallError, ConsoleBridge, type Caller } from "./bridge.js";
 import { checkMutation, clearedCookie, csrfTokenFor, CSRF_HEADER, sessionCookie, SignInCodes, tokenFromCookie } from "./session.js";
 import { parseEventsQuery, parseHostAction, parseLogsQuery, parseName, parseRolloutAction, parseSignIn, UiInputError } from "./api-input.js";
 import { USAGE_SAMPLE_MS, UsageHistory, type UsageIn } from "./usage-history.js";
@@ -161,7 +161,7 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
 };
 
 export async function serveUi(o: UiServerOptions): Promise<UiServer> {
-  const h = o.handlers;
+  const api = new ConsoleBridge(o.handlers);
   const files = await loadStatic(o.staticDir ?? defaultStaticDir());
   if (!files.has("/index.html")) o.log.warn({ dir: o.staticDir ?? defaultStaticDir() }, "the web console's page is not built (npm run build): only its API is served");
   const codes = new SignInCodes(o.now);
@@ -194,7 +194,7 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
   /** A refusal no handler saw (CSRF): audited like the handlers' own, under the caller's token when it is valid. */
   const auditRefusal = async (req: IncomingMessage, who: Caller, method: string, error: string): Promise<void> => {
     if (!o.audit) return;
-    const me = await callUnary(h.WhoAmI, {}, who).catch(() => undefined);
+    const me = await api.unary("WhoAmI", {}, who).catch(() => undefined);
     await o.audit
       .append({ tokenId: me?.token_id ?? "", role: me?.role ?? "", method: `console ${method}`, request: "", code: grpc.status.PERMISSION_DENIED, error, peer: who.peer })
       .catch((err: unknown) => o.log.error({ err }, "writing the audit log failed"));
@@ -213,18 +213,18 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
   };
 
   const session = async (token: string, peer: string): Promise<Record<string, string>> => {
-    const me = await callUnary(h.WhoAmI, {}, { token, peer });
+    const me = await api.unary("WhoAmI", {}, { token, peer });
     if (me.role !== "viewer" && me.role !== "operator" && me.role !== "admin") throw new CallError(grpc.status.PERMISSION_DENIED, `a ${me.role} token cannot sign in to the console: use a viewer, operator or admin token`);
     return { token_id: me.token_id ?? "", role: me.role ?? "", csrf: csrfTokenFor(token), environment: o.environment ?? "" };
   };
 
   const hostsWithHistory = async (who: Caller) => {
-    const r = await callUnary(h.ListHosts, {}, who);
+    const r = await api.unary("ListHosts", {}, who);
     return { ...r, hosts: (r.hosts ?? []).map((x) => ({ ...x, usage_history: history.of(x.id ?? "") })) };
   };
 
   const rollouts = async (who: Caller, names: string[]) =>
-    (await Promise.all(names.map((name) => callUnary(h.GetRollout, { name }, who).catch(() => undefined)))).filter((r) => r?.exists === true);
+    (await Promise.all(names.map((name) => api.unary("GetRollout", { name }, who).catch(() => undefined)))).filter((r) => r?.exists === true);
 
   /** An event stream: each message a `data:` line, its `id:` what a reconnect resumes after. */
   const sse = <Res>(req: IncomingMessage, res: ServerResponse, start: (sink: { data(m: Res): boolean; end(err?: CallError): void }) => { cancel(): void; drain(): void }, idOf?: (m: Res) => string): void => {
@@ -314,7 +314,7 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
     }],
     ["GET", /^\/api\/overview$/, async (req, res) => {
       const who = callerOf(req);
-      const [hosts, services, events] = await Promise.all([callUnary(h.ListHosts, {}, who), callUnary(h.ListServices, {}, who), callUnary(h.ListEvents, { limit: 200, host: "", service: "" }, who)]);
+      const [hosts, services, events] = await Promise.all([api.unary("ListHosts", {}, who), api.unary("ListServices", {}, who), api.unary("ListEvents", { limit: 200, host: "", service: "" }, who)]);
       send(res, 200, { hosts, services, rollouts: await rollouts(who, (services.services ?? []).map((s) => s.name ?? "")), events: events.events });
     }],
     ["GET", /^\/api\/hosts$/, async (req, res) => {
@@ -323,29 +323,29 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
     ["GET", /^\/api\/hosts\/([^/]+)$/, async (req, res, m) => {
       const who = callerOf(req);
       const id = parseName(decodeURIComponent(m[1]!), "host");
-      const host = await callUnary(h.GetHost, { id }, who);
-      const events = await callUnary(h.ListEvents, { limit: 100, host: host.id ?? "", service: "" }, who);
+      const host = await api.unary("GetHost", { id }, who);
+      const events = await api.unary("ListEvents", { limit: 100, host: host.id ?? "", service: "" }, who);
       send(res, 200, { host: { ...host, usage_history: history.of(host.id ?? "") }, events: events.events });
     }],
     ["POST", /^\/api\/hosts\/([^/]+)\/([a-z]+)$/, async (req, res, m) => {
       const action = parseHostAction(m[2]!);
       const who = await mutation(req, action);
       const id = parseName(decodeURIComponent(m[1]!), "host");
-      const handler = action === "cordon" ? h.Cordon : action === "uncordon" ? h.Uncordon : h.Drain;
-      send(res, 200, await callUnary(handler, { id }, who));
+      const method = action === "cordon" ? "Cordon" : action === "uncordon" ? "Uncordon" : "Drain";
+      send(res, 200, await api.unary(method, { id }, who));
     }],
     ["GET", /^\/api\/services$/, async (req, res) => {
-      send(res, 200, await callUnary(h.ListServices, {}, callerOf(req)));
+      send(res, 200, await api.unary("ListServices", {}, callerOf(req)));
     }],
     ["GET", /^\/api\/services\/([^/]+)$/, async (req, res, m) => {
       const who = callerOf(req);
       const name = parseName(decodeURIComponent(m[1]!), "service");
-      const status = await callUnary(h.GetService, { name }, who);
+      const status = await api.unary("GetService", { name }, who);
       const [rollout, events, revisions] = await Promise.all([
-        callUnary(h.GetRollout, { name }, who).catch(() => null),
-        callUnary(h.ListEvents, { limit: 500, host: "", service: name }, who),
+        api.unary("GetRollout", { name }, who).catch(() => null),
+        api.unary("ListEvents", { limit: 500, host: "", service: name }, who),
         // An unreadable record (see reconcile_error) has no history to show, which is no reason to fail the page.
-        callUnary(h.GetServiceHistory, { name }, who).then((r) => r.revisions ?? [], () => []),
+        api.unary("GetServiceHistory", { name }, who).then((r) => r.revisions ?? [], () => []),
       ]);
       const spec = JSON.parse(status.spec_json || "null") as unknown;
       const history = revisions.map(({ spec_json, ...r }) => ({ ...r, spec_yaml: toYaml(JSON.parse(spec_json || "null") as unknown) }));
@@ -355,23 +355,23 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
       const who = await mutation(req, "RolloutControl");
       const name = parseName(decodeURIComponent(m[1]!), "service");
       const { action } = parseRolloutAction(await readBody(req));
-      send(res, 200, await callUnary(h.RolloutControl, { service: name, action }, who));
+      send(res, 200, await api.unary("RolloutControl", { service: name, action }, who));
     }],
     ["GET", /^\/api\/rollouts$/, async (req, res) => {
       const who = callerOf(req);
-      const services = await callUnary(h.ListServices, {}, who);
+      const services = await api.unary("ListServices", {}, who);
       send(res, 200, { rollouts: await rollouts(who, (services.services ?? []).map((s) => s.name ?? "")) });
     }],
     ["GET", /^\/api\/events$/, async (req, res, _m, url) => {
       const q = parseEventsQuery(url.searchParams);
-      const r = await callUnary(h.ListEvents, { limit: q.limit, host: q.host, service: q.service }, callerOf(req));
+      const r = await api.unary("ListEvents", { limit: q.limit, host: q.host, service: q.service }, callerOf(req));
       send(res, 200, { events: q.type ? (r.events ?? []).filter((e) => e.type === q.type || (e.type ?? "").startsWith(`${q.type}.`)) : r.events });
     }],
     ["GET", /^\/api\/audit$/, async (req, res) => {
-      send(res, 200, await callUnary(h.ListAudit, { since_ms: 0, limit: 500 }, callerOf(req)));
+      send(res, 200, await api.unary("ListAudit", { since_ms: 0, limit: 500 }, callerOf(req)));
     }],
     ["POST", /^\/api\/failover\/resume$/, async (req, res) => {
-      send(res, 200, await callUnary(h.ResumeFailover, {}, await mutation(req, "ResumeFailover")));
+      send(res, 200, await api.unary("ResumeFailover", {}, await mutation(req, "ResumeFailover")));
     }],
     ["GET", /^\/api\/watch\/events$/, async (req, res, _m, url) => {
       const who = callerOf(req);
@@ -379,24 +379,24 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
       // A reconnect resumes after the last event it saw; a first connect starts at the newest event.
       const last = Number(header(req, "last-event-id") ?? "");
       let after = Number.isInteger(last) && last > 0 ? last : q.after_seq;
-      if (after === 0) after = Number((await callUnary(h.ListEvents, { limit: 1, host: "", service: "" }, who)).events?.[0]?.seq ?? 0);
-      sse(req, res, (sink) => openStream(h.WatchEvents, { after_seq: after, host: q.host, service: q.service }, who, sink), (e: { seq?: unknown }) => String(e.seq ?? ""));
+      if (after === 0) after = Number((await api.unary("ListEvents", { limit: 1, host: "", service: "" }, who)).events?.[0]?.seq ?? 0);
+      sse(req, res, (sink) => api.stream("WatchEvents", { after_seq: after, host: q.host, service: q.service }, who, sink), (e: { seq?: unknown }) => String(e.seq ?? ""));
     }],
     ["GET", /^\/api\/watch\/rollout\/([^/]+)$/, async (req, res, m) => {
       const who = callerOf(req);
       const name = parseName(decodeURIComponent(m[1]!), "service");
-      sse(req, res, (sink) => openStream(h.WatchRollout, { name }, who, sink));
+      sse(req, res, (sink) => api.stream("WatchRollout", { name }, who, sink));
     }],
     ["GET", /^\/api\/watch\/endpoints\/([^/]+)$/, async (req, res, m) => {
       // The same watch as `berth endpoints -w` and `berth lb`: the list in service, and what each load balancer applied.
       const who = callerOf(req);
       const name = parseName(decodeURIComponent(m[1]!), "service");
-      sse(req, res, (sink) => openStream(h.WatchEndpoints, { name }, who, sink));
+      sse(req, res, (sink) => api.stream("WatchEndpoints", { name }, who, sink));
     }],
     ["GET", /^\/api\/watch\/logs\/([^/]+)$/, async (req, res, m, url) => {
       const who = callerOf(req);
       const q = parseLogsQuery(decodeURIComponent(m[1]!), url.searchParams);
-      sse(req, res, (sink) => openStream(h.Logs, { service: q.service, host: q.host, install: false, follow: true, tail: q.tail }, who, sink));
+      sse(req, res, (sink) => api.stream("Logs", { service: q.service, host: q.host, install: false, follow: true, tail: q.tail }, who, sink));
     }],
   ];
 

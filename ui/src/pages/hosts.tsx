@@ -121,7 +121,7 @@ export function HostsPage() {
   );
 }
 
-function Facts({ facts }: { facts: Record<string, unknown> }) {
+function Facts({ facts }: { facts: Host["facts"] & object }) {
   const show = (v: unknown): string => (typeof v === "object" ? JSON.stringify(v) : String(v));
   return (
     <dl class="facts">
