@@ -7,6 +7,8 @@
 import { backoffDelayMs, type BackoffPolicy } from "../../shared/backoff.js";
 import type { CommitInfo, SourceStatus } from "./source.js";
 import { instanceId } from "../services/records.js";
+import { checkEnvironment } from "../services/environment.js";
+import type { SourceRecord } from "./source.js";
 
 export interface CommitInput {
   /** The commit the branch points at, just fetched. */
@@ -124,4 +126,16 @@ export function retryDelayMs(failures: number, random: () => number = Math.rando
 export function failedAttempt<S extends Pick<SourceStatus, "lastAttempted" | "attempts" | "retryAtMs">>(s: S, attempt: CommitInfo, random: () => number = Math.random): S {
   const attempts = s.lastAttempted?.commit === attempt.commit && s.lastAttempted.errors.length ? s.attempts + 1 : 1;
   return { ...s, lastAttempted: attempt, attempts, retryAtMs: attempt.atMs + retryDelayMs(attempts, random) };
+}
+
+/**
+ * Why this controller takes nothing from a source, if it does not: the source renders
+ * for another environment than the one served (checkEnvironment). Said for a source —
+ * where to follow it from — rather than as `berth apply --env`'s advice.
+ */
+export function environmentRefusal(src: Pick<SourceRecord, "name" | "env">, serves: string): string | undefined {
+  const c = checkEnvironment(serves, src.env);
+  if (c.invalid !== undefined) return `source ${src.name}: ${c.invalid}`;
+  if (c.refused !== undefined) return `source ${src.name} is for environment "${src.env}", but this controller serves "${serves}": nothing applied (follow it from ${src.env}'s controller, or add it with --env ${serves})`;
+  return undefined;
 }

@@ -30,7 +30,7 @@ import type { GitopsSources } from "./sources.js";
 import { Mirror, type GitAuth } from "./git.js";
 import { loadSourceTree, type TreeFile } from "./tree.js";
 import { checkEnvironment } from "../services/environment.js";
-import { decideCommit, decideDrift, failedAttempt, pinDrift, RETRY_BACKOFF, type Pin } from "./decide.js";
+import { decideCommit, decideDrift, environmentRefusal, failedAttempt, pinDrift, RETRY_BACKOFF, type Pin } from "./decide.js";
 import { instanceId, type ServiceRecord } from "../services/records.js";
 import { emptyStatus, sourceActor, sourceKey, statusKey, type CommitInfo, type SourceRecord, type SourceStatus } from "./source.js";
 
@@ -69,6 +69,7 @@ interface Work {
 }
 
 const short = (c: string): string => c.slice(0, 12);
+
 const pinKey = (pins: readonly Pin[]): string => pins.map((p) => `${p.service}/${p.slot}@${p.host}`).join(",");
 
 export class GitopsRunner {
@@ -191,6 +192,10 @@ export class GitopsRunner {
 
   /** The tree of `commit`, its packed artifacts stored here; the temp checkout is removed whatever happens. */
   private async tree(src: SourceRecord, commit: string): Promise<{ files: TreeFile[]; errors: string[]; services: Map<string, string> }> {
+    // A source for another environment than this controller serves changes nothing, as
+    // `berth apply --env` would not — and nothing else about its tree matters here.
+    const refused = environmentRefusal(src, this.d.serves ?? "");
+    if (refused !== undefined) return { files: [], errors: [refused], services: new Map() };
     const dir = join(this.d.dir, `.tree-${src.name}-${randomBytes(4).toString("hex")}`);
     try {
       try {
@@ -200,9 +205,6 @@ export class GitopsRunner {
         return { files: [], errors: [(e as Error).message], services: new Map() };
       }
       const t = await loadSourceTree(dir, src.path, src.env);
-      // A source rendered for another environment than this controller serves changes nothing, as `berth apply --env` would not.
-      const env = checkEnvironment(this.d.serves ?? "", src.env);
-      if (env.invalid !== undefined || env.refused !== undefined) t.errors.push(`source ${src.name}: ${env.invalid ?? env.refused}`);
       try {
         for (const p of t.packs) {
           if (this.d.artifactsKnown.has(p.sha256)) continue;

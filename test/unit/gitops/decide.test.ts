@@ -5,7 +5,7 @@
  * the commit applied, what drifted and whether to heal it.
  */
 import { describe, expect, it } from "vitest";
-import { decideCommit, decideDrift, pinDrift, retryDelayMs, failedAttempt, type CommitInput } from "../../../controller/gitops/decide.js";
+import { decideCommit, decideDrift, environmentRefusal, pinDrift, retryDelayMs, failedAttempt, type CommitInput } from "../../../controller/gitops/decide.js";
 import { emptyStatus } from "../../../controller/gitops/source.js";
 
 const base = (o: Partial<CommitInput> = {}): CommitInput => ({
@@ -148,5 +148,21 @@ describe("decideDrift", () => {
 describe("pinDrift", () => {
   it("names each pinned instance and its host, for the drift event", () => {
     expect(pinDrift([{ service: "web", slot: 1, host: "h2" }, { service: "api", slot: 0, host: "h1" }])).toBe("api-0 pinned to h1, web-1 pinned to h2");
+  });
+});
+
+describe("environmentRefusal", () => {
+  it("refuses a source for another environment than the controller serves, saying where to follow it from", () => {
+    expect(environmentRefusal({ name: "stg", env: "staging" }, "prod")).toBe('source stg is for environment "staging", but this controller serves "prod": nothing applied (follow it from staging\'s controller, or add it with --env prod)');
+  });
+
+  it("takes a source for the environment served, one with none, and any on a controller that declares none", () => {
+    expect(environmentRefusal({ name: "p", env: "prod" }, "prod")).toBeUndefined();
+    expect(environmentRefusal({ name: "p", env: "" }, "prod")).toBeUndefined();
+    expect(environmentRefusal({ name: "p", env: "staging" }, "")).toBeUndefined();
+  });
+
+  it("names a malformed stored environment", () => {
+    expect(environmentRefusal({ name: "p", env: "Prod!" }, "")).toMatch(/^source p: environment "Prod!": must be/);
   });
 });
