@@ -51,7 +51,12 @@ export interface GitopsRunnerDeps extends ApplyFilesDeps {
    * (leader/leadership.ts TermContext), so a deposed leader's sync changes nothing.
    */
   via?: Store;
+  /** The git side of a source (tests put a fake here). @default git.ts Mirror under dir */
+  mirror?: (src: SourceRecord) => SourceMirror;
 }
+
+/** What a sync asks of a source's mirror. */
+export type SourceMirror = Pick<Mirror, "fetch" | "meta" | "extract">;
 
 /** Per source, this term's memory: nothing here is needed to be correct after a restart, only to be quick. */
 interface Work {
@@ -65,6 +70,8 @@ interface Work {
   seen: Map<string, ServiceRecord | undefined>;
   /** The owned instances' pins at the last drift check (pinKey): a pin is a hand change too. */
   seenPins: string;
+  /** ServiceState.version when the tick last looked for hand changes. */
+  seenVersion: number;
   driftDirty: boolean;
 }
 
@@ -106,6 +113,7 @@ export class GitopsRunner {
         fetchFailures: 0,
         seen: new Map(),
         seenPins: "",
+        seenVersion: -1,
         driftDirty: true,
       };
       this.work.set(name, w);
@@ -122,7 +130,12 @@ export class GitopsRunner {
       if (src.suspended) continue;
       const w = this.workOf(src.name);
       const owned = this.d.gitops.status(src.name)?.owned ?? [];
-      if (owned.some((n) => this.d.state.service(n) !== w.seen.get(n)) || pinKey(this.pins(owned)) !== w.seenPins) w.driftDirty = true;
+      // Looked at only when the cache changed: the pins' scan is over every instance.
+      const version = this.d.state.version;
+      if (version !== w.seenVersion) {
+        w.seenVersion = version;
+        if (owned.some((n) => this.d.state.service(n) !== w.seen.get(n)) || pinKey(this.pins(owned)) !== w.seenPins) w.driftDirty = true;
+      }
       if (now >= w.nextFetchAtMs || src.syncRequestedAtMs > w.seenSyncRequest || w.driftDirty) w.runner.kick();
     }
     for (const [name, w] of this.work) {
@@ -177,8 +190,8 @@ export class GitopsRunner {
     return { kind: "basic", username: a.kind === "token" ? a.username || "x-access-token" : a.username, password: v.toString("utf8") };
   }
 
-  private mirror(src: SourceRecord): Mirror {
-    return new Mirror(this.d.dir, src.name);
+  private mirror(src: SourceRecord): SourceMirror {
+    return this.d.mirror?.(src) ?? new Mirror(this.d.dir, src.name);
   }
 
   /**
@@ -340,7 +353,11 @@ export class GitopsRunner {
 
   /** The pins of the owned services' instances now (a pin is drift: the repository declares none). */
   private pins(owned: readonly string[]): Pin[] {
-    return owned.flatMap((n) => this.d.state.instancesOf(n).flatMap((i) => (i.pinnedHost ? [{ service: n, slot: i.slot, host: i.pinnedHost }] : [])));
+    const mine = new Set(owned);
+    return this.d.state
+      .allInstances()
+      .flatMap((i) => (i.pinnedHost && mine.has(i.service) ? [{ service: i.service, slot: i.slot, host: i.pinnedHost }] : []))
+      .sort((a, b) => a.service.localeCompare(b.service) || a.slot - b.slot);
   }
 
   /** Hand changes to what the source owns, against the commit applied: reported, and healed with selfHeal. */
