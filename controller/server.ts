@@ -451,7 +451,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       // Who leads and since when, for `berth controllers` on the other members — a decision like any other, guarded.
       if (ctx.writes) void ctx.writes.put(LEADER_KEY, encodeRecord({ member: selfId(), sinceMs: now() })).catch((err: unknown) => log.warn({ err }, "recording the leadership failed"));
       const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: opts.graceMs, liveness: () => livenessInput(registry.all(), heard()), via: ctx.writes,
-        gitops: () => new GitopsRunner({ state, loop, registry, artifactsKnown, secrets, now, log: log.child({ component: "gitops" }), gitops, events, artifacts, dir: join(opts.dataDir, "gitops"), serves: opts.environment ?? "" }),
+        gitops: () => new GitopsRunner({ state, loop, registry, artifactsKnown, secrets, now, log: log.child({ component: "gitops" }), gitops, events, artifacts, dir: join(opts.dataDir, "gitops"), serves: opts.environment ?? "", via: ctx.writes }),
       });
       term = run;
       // The expiry warnings are the leader's, so a group warns once; checked hourly, or within a tenth of a short certificate life.

@@ -6,6 +6,9 @@
  */
 import { backoffDelayMs, type BackoffPolicy } from "../../shared/backoff.js";
 import type { CommitInfo, SourceStatus } from "./source.js";
+import { instanceId } from "../services/records.js";
+import { checkEnvironment } from "../services/environment.js";
+import type { SourceRecord } from "./source.js";
 
 export interface CommitInput {
   /** The commit the branch points at, just fetched. */
@@ -62,11 +65,53 @@ export function decideCommit(i: CommitInput): CommitDecision {
   return { kind: "apply", prune, owned, created: nextCreated, unpruned };
 }
 
-/** Drift of the commit applied: owned services whose stored spec differs from it (changed, or deleted). */
-export function decideDrift(i: { changes: readonly { service: string; action: string }[]; owned: readonly string[]; selfHeal: boolean }): { drift: string[]; heal: boolean } {
+/** An instance pinned to a host (`berth place`); host "" is no pin. */
+export interface Pin {
+  service: string;
+  slot: number;
+  host: string;
+}
+
+export interface DriftInput {
+  /** The plan of the commit applied against what is stored: its action per service. */
+  changes: readonly { service: string; action: string }[];
+  owned: readonly string[];
+  /** The pins of stored instances (any service's: only owned ones count). */
+  pins: readonly Pin[];
+  selfHeal: boolean;
+}
+
+export interface DriftDecision {
+  /** Owned services that differ from the commit applied: spec changed or deleted, or an instance pinned. */
+  drift: string[];
+  /** With heal, the services whose spec is put back by applying the commit's tree again. */
+  reapply: string[];
+  /** With heal, the pins removed. */
+  unpin: Pin[];
+  heal: boolean;
+}
+
+/**
+ * Drift of the commit applied. A spec changed (update) or deleted (create) by hand
+ * differs from the tree; so does a pin, since the repository declares none — where
+ * an instance runs is the scheduler's, so the repository's state is "no pin" and
+ * healing removes the pin (the instance stays where it runs; it is not moved back).
+ */
+export function decideDrift(i: DriftInput): DriftDecision {
   const owned = new Set(i.owned);
-  const drift = sorted(i.changes.filter((c) => owned.has(c.service) && (c.action === "update" || c.action === "create")).map((c) => c.service));
-  return { drift, heal: i.selfHeal && drift.length > 0 };
+  const changed = sorted(i.changes.filter((c) => owned.has(c.service) && (c.action === "update" || c.action === "create")).map((c) => c.service));
+  const pins = i.pins.filter((p) => p.host !== "" && owned.has(p.service)).sort((a, b) => a.service.localeCompare(b.service) || a.slot - b.slot);
+  const drift = sorted([...changed, ...pins.map((p) => p.service)]);
+  const heal = i.selfHeal && drift.length > 0;
+  return { drift, reapply: heal ? changed : [], unpin: heal ? pins : [], heal };
+}
+
+/** The pins of a drift, as the drift event names them: "web-1 pinned to h2, …". */
+export function pinDrift(pins: readonly Pin[]): string {
+  return [...pins]
+    .sort((a, b) => a.service.localeCompare(b.service) || a.slot - b.slot)
+    .map((p) => `${instanceId(p.service, p.slot)} pinned to ${p.host}`)
+    .join(", ");
 }
 
 /** Retries of a failing commit: 10 s, 20 s, 40 s … capped at 10 min, a little jitter. */
@@ -81,4 +126,16 @@ export function retryDelayMs(failures: number, random: () => number = Math.rando
 export function failedAttempt<S extends Pick<SourceStatus, "lastAttempted" | "attempts" | "retryAtMs">>(s: S, attempt: CommitInfo, random: () => number = Math.random): S {
   const attempts = s.lastAttempted?.commit === attempt.commit && s.lastAttempted.errors.length ? s.attempts + 1 : 1;
   return { ...s, lastAttempted: attempt, attempts, retryAtMs: attempt.atMs + retryDelayMs(attempts, random) };
+}
+
+/**
+ * Why this controller takes nothing from a source, if it does not: the source renders
+ * for another environment than the one served (checkEnvironment). Said for a source —
+ * where to follow it from — rather than as `berth apply --env`'s advice.
+ */
+export function environmentRefusal(src: Pick<SourceRecord, "name" | "env">, serves: string): string | undefined {
+  const c = checkEnvironment(serves, src.env);
+  if (c.invalid !== undefined) return `source ${src.name}: ${c.invalid}`;
+  if (c.refused !== undefined) return `source ${src.name} is for environment "${src.env}", but this controller serves "${serves}": nothing applied (follow it from ${src.env}'s controller, or add it with --env ${serves})`;
+  return undefined;
 }

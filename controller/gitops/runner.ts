@@ -20,18 +20,18 @@ import type { Logger } from "../../shared/log/logger.js";
 import { Coalescer } from "../../shared/coalesce.js";
 import { setIntervalClamped } from "../../shared/timer.js";
 import { backoffDelayMs } from "../../shared/backoff.js";
-import type { Compare, Op } from "../store/store.js";
+import type { Compare, Op, Store } from "../store/store.js";
 import { encodeRecord } from "../store/record.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
 import type { ArtifactStore } from "../artifacts/artifact-store.js";
-import type { ServiceRecord } from "../services/records.js";
 import { applyFiles, ApplyConflictError, ApplyInvalidError, planFiles, type ApplyFilesDeps } from "../services/apply-files.js";
 import type { ApplyPlan } from "../services/apply.js";
 import type { GitopsSources } from "./sources.js";
 import { Mirror, type GitAuth } from "./git.js";
 import { loadSourceTree, type TreeFile } from "./tree.js";
 import { checkEnvironment } from "../services/environment.js";
-import { decideCommit, decideDrift, failedAttempt, RETRY_BACKOFF } from "./decide.js";
+import { decideCommit, decideDrift, environmentRefusal, failedAttempt, pinDrift, RETRY_BACKOFF, type Pin } from "./decide.js";
+import { instanceId, type ServiceRecord } from "../services/records.js";
 import { emptyStatus, sourceActor, sourceKey, statusKey, type CommitInfo, type SourceRecord, type SourceStatus } from "./source.js";
 
 export interface GitopsRunnerDeps extends ApplyFilesDeps {
@@ -46,7 +46,17 @@ export interface GitopsRunnerDeps extends ApplyFilesDeps {
   tickMs?: number;
   /** The environment this controller serves (`--environment`); a source rendered for another is refused. @default "" any */
   serves?: string;
+  /**
+   * The store the runner's writes go through: the term's guarded store in a group
+   * (leader/leadership.ts TermContext), so a deposed leader's sync changes nothing.
+   */
+  via?: Store;
+  /** The git side of a source (tests put a fake here). @default git.ts Mirror under dir */
+  mirror?: (src: SourceRecord) => SourceMirror;
 }
+
+/** What a sync asks of a source's mirror. */
+export type SourceMirror = Pick<Mirror, "fetch" | "meta" | "extract">;
 
 /** Per source, this term's memory: nothing here is needed to be correct after a restart, only to be quick. */
 interface Work {
@@ -58,10 +68,16 @@ interface Work {
   applied?: { commit: string; files: TreeFile[] };
   /** The owned services' records at the last drift check: a change is a reason to look again. */
   seen: Map<string, ServiceRecord | undefined>;
+  /** The owned instances' pins at the last drift check (pinKey): a pin is a hand change too. */
+  seenPins: string;
+  /** ServiceState.version when the tick last looked for hand changes. */
+  seenVersion: number;
   driftDirty: boolean;
 }
 
 const short = (c: string): string => c.slice(0, 12);
+
+const pinKey = (pins: readonly Pin[]): string => pins.map((p) => `${p.service}/${p.slot}@${p.host}`).join(",");
 
 export class GitopsRunner {
   private readonly work = new Map<string, Work>();
@@ -96,6 +112,8 @@ export class GitopsRunner {
         seenSyncRequest: this.d.gitops.get(name)?.syncRequestedAtMs ?? 0,
         fetchFailures: 0,
         seen: new Map(),
+        seenPins: "",
+        seenVersion: -1,
         driftDirty: true,
       };
       this.work.set(name, w);
@@ -112,7 +130,12 @@ export class GitopsRunner {
       if (src.suspended) continue;
       const w = this.workOf(src.name);
       const owned = this.d.gitops.status(src.name)?.owned ?? [];
-      if (owned.some((n) => this.d.state.service(n) !== w.seen.get(n))) w.driftDirty = true;
+      // Looked at only when the cache changed: the pins' scan is over every instance.
+      const version = this.d.state.version;
+      if (version !== w.seenVersion) {
+        w.seenVersion = version;
+        if (owned.some((n) => this.d.state.service(n) !== w.seen.get(n)) || pinKey(this.pins(owned)) !== w.seenPins) w.driftDirty = true;
+      }
       if (now >= w.nextFetchAtMs || src.syncRequestedAtMs > w.seenSyncRequest || w.driftDirty) w.runner.kick();
     }
     for (const [name, w] of this.work) {
@@ -138,13 +161,22 @@ export class GitopsRunner {
     return this.d.gitops.status(name) ?? emptyStatus(name);
   }
 
-  /** The compares that make a status write land only on the records it was decided from. */
+  /**
+   * The compares that make a status write land only on the records it was decided
+   * from: taken when the status is read, never when it is written — taken later, they
+   * would hold whatever another writer (a new leader) put there meanwhile.
+   */
   private guards(name: string): Compare[] {
     return [sourceKey(name), statusKey(name)].map((key) => ({ key, modRevision: this.d.gitops.revisionOf(key) }));
   }
 
-  private async writeStatus(name: string, next: SourceStatus, events: NewEvent[] = []): Promise<void> {
-    const res = await this.d.events.txn(this.guards(name), [{ type: "put", key: statusKey(name), value: encodeRecord(next) }], events);
+  /** The status and the guards of a write decided from it, read together. */
+  private read(name: string): { st: SourceStatus; guards: Compare[] } {
+    return { st: this.status(name), guards: this.guards(name) };
+  }
+
+  private async writeStatus(name: string, next: SourceStatus, events: NewEvent[] = [], guards: Compare[] = this.guards(name)): Promise<void> {
+    const res = await this.d.events.txn(guards, [{ type: "put", key: statusKey(name), value: encodeRecord(next) }], events, this.d.via);
     await this.d.gitops.refresh(statusKey(name));
     if (!res.succeeded) this.d.log.warn({ source: name }, "gitops status changed concurrently; the next pass decides again");
   }
@@ -158,8 +190,8 @@ export class GitopsRunner {
     return { kind: "basic", username: a.kind === "token" ? a.username || "x-access-token" : a.username, password: v.toString("utf8") };
   }
 
-  private mirror(src: SourceRecord): Mirror {
-    return new Mirror(this.d.dir, src.name);
+  private mirror(src: SourceRecord): SourceMirror {
+    return this.d.mirror?.(src) ?? new Mirror(this.d.dir, src.name);
   }
 
   /**
@@ -173,6 +205,10 @@ export class GitopsRunner {
 
   /** The tree of `commit`, its packed artifacts stored here; the temp checkout is removed whatever happens. */
   private async tree(src: SourceRecord, commit: string): Promise<{ files: TreeFile[]; errors: string[]; services: Map<string, string> }> {
+    // A source for another environment than this controller serves changes nothing, as
+    // `berth apply --env` would not — and nothing else about its tree matters here.
+    const refused = environmentRefusal(src, this.d.serves ?? "");
+    if (refused !== undefined) return { files: [], errors: [refused], services: new Map() };
     const dir = join(this.d.dir, `.tree-${src.name}-${randomBytes(4).toString("hex")}`);
     try {
       try {
@@ -182,9 +218,6 @@ export class GitopsRunner {
         return { files: [], errors: [(e as Error).message], services: new Map() };
       }
       const t = await loadSourceTree(dir, src.path, src.env);
-      // A source rendered for another environment than this controller serves changes nothing, as `berth apply --env` would not.
-      const env = checkEnvironment(this.d.serves ?? "", src.env);
-      if (env.invalid !== undefined || env.refused !== undefined) t.errors.push(`source ${src.name}: ${env.invalid ?? env.refused}`);
       try {
         for (const p of t.packs) {
           if (this.d.artifactsKnown.has(p.sha256)) continue;
@@ -220,10 +253,10 @@ export class GitopsRunner {
       await this.writeStatus(name, { ...st, fetchError: message, fetchedAtMs: this.d.now() }, st.fetchError === message ? [] : [{ type: "gitops.fetch-failed", actor, message: `source ${name}: ${message}` }]);
       return;
     }
-    let st = this.status(name);
+    let { st, guards } = this.read(name);
     if (st.head !== head || st.fetchError) {
-      await this.writeStatus(name, { ...st, head, fetchError: "", fetchedAtMs: this.d.now() });
-      st = this.status(name);
+      await this.writeStatus(name, { ...st, head, fetchError: "", fetchedAtMs: this.d.now() }, [], guards);
+      ({ st, guards } = this.read(name));
     }
     if (st.lastApplied?.commit === head) return this.checkDrift(src, w);
     const retryDue = !(st.lastAttempted?.commit === head && st.lastAttempted.errors.length && this.d.now() < st.retryAtMs);
@@ -254,7 +287,7 @@ export class GitopsRunner {
       case "wait":
         return this.checkDrift(src, w);
       case "invalid":
-        return this.refuse(src, st, { ...info, errors: decision.errors });
+        return this.refuse(src, st, guards, { ...info, errors: decision.errors });
       case "apply": {
         let p: ApplyPlan;
         try {
@@ -264,6 +297,7 @@ export class GitopsRunner {
             pruneOnly: new Set(decision.prune),
             actor,
             ...this.as(src),
+            via: this.d.via,
             extra: (plan) => {
               const applied: CommitInfo = { ...info, rollouts: plan.rollouts.map((r) => ({ service: r.service, fromRevision: r.fromRevision, toRevision: r.toRevision })) };
               const next: SourceStatus = { ...st, head, fetchError: "", lastAttempted: applied, lastApplied: applied, attempts: 0, retryAtMs: 0, owned: decision.owned, created: decision.created, unpruned: decision.unpruned, drift: [], driftSinceMs: 0 };
@@ -278,11 +312,11 @@ export class GitopsRunner {
               if (decision.unpruned.join() !== st.unpruned.join() && decision.unpruned.length)
                 events.push({ type: "gitops.unpruned", actor, message: `source ${name}: removed from the repository but not deleted (${src.prune ? "not created by this source" : "no --prune"}): ${decision.unpruned.join(", ")}` });
               const ops: Op[] = [{ type: "put", key: statusKey(name), value: encodeRecord(next) }];
-              return { ops, compares: this.guards(name), events };
+              return { ops, compares: guards, events };
             },
           });
         } catch (e) {
-          if (e instanceof ApplyInvalidError) return this.refuse(src, st, { ...info, errors: [...e.errors] });
+          if (e instanceof ApplyInvalidError) return this.refuse(src, st, guards, { ...info, errors: [...e.errors] });
           if (e instanceof ApplyConflictError) {
             w.nextFetchAtMs = 0;
             return;
@@ -298,7 +332,7 @@ export class GitopsRunner {
     }
   }
 
-  private async refuse(src: SourceRecord, st: SourceStatus, attempt: CommitInfo): Promise<void> {
+  private async refuse(src: SourceRecord, st: SourceStatus, guards: Compare[], attempt: CommitInfo): Promise<void> {
     const next = failedAttempt(st, attempt);
     this.d.log.warn({ source: src.name, commit: attempt.commit, errors: attempt.errors.length }, "gitops commit invalid: nothing applied");
     const shown = attempt.errors.slice(0, 5).join("; ") + (attempt.errors.length > 5 ? `; and ${attempt.errors.length - 5} more` : "");
@@ -308,18 +342,28 @@ export class GitopsRunner {
         actor: sourceActor(src.name),
         message: `source ${src.name}: commit ${short(attempt.commit)} by ${attempt.author || "?"} not applied (attempt ${next.attempts}, next at ${new Date(next.retryAtMs).toISOString()}), ${st.lastApplied ? `${short(st.lastApplied.commit)} keeps running` : "nothing applied yet"}: ${shown}`,
       },
-    ]);
+    ], guards);
   }
 
   private remember(w: Work, owned: readonly string[]): void {
     w.seen = new Map(owned.map((n) => [n, this.d.state.service(n)]));
+    w.seenPins = pinKey(this.pins(owned));
     w.driftDirty = false;
+  }
+
+  /** The pins of the owned services' instances now (a pin is drift: the repository declares none). */
+  private pins(owned: readonly string[]): Pin[] {
+    const mine = new Set(owned);
+    return this.d.state
+      .allInstances()
+      .flatMap((i) => (i.pinnedHost && mine.has(i.service) ? [{ service: i.service, slot: i.slot, host: i.pinnedHost }] : []))
+      .sort((a, b) => a.service.localeCompare(b.service) || a.slot - b.slot);
   }
 
   /** Hand changes to what the source owns, against the commit applied: reported, and healed with selfHeal. */
   private async checkDrift(src: SourceRecord, w: Work): Promise<void> {
     const name = src.name;
-    const st = this.status(name);
+    const { st, guards } = this.read(name);
     const commit = st.lastApplied?.commit;
     if (!commit) return this.remember(w, []);
     if (w.applied?.commit !== commit) {
@@ -335,24 +379,60 @@ export class GitopsRunner {
     this.remember(w, st.owned);
     const plan = planFiles(this.d, { files, prune: false, actor, ...this.as(src) }, true);
     if (plan.errors.length) return;
-    const d = decideDrift({ changes: plan.changes.map((c) => ({ service: c.service ?? "", action: c.action ?? "" })), owned: st.owned, selfHeal: src.selfHeal });
+    const pins = this.pins(st.owned);
+    const d = decideDrift({ changes: plan.changes.map((c) => ({ service: c.service ?? "", action: c.action ?? "" })), owned: st.owned, pins, selfHeal: src.selfHeal });
+    const pinned = d.drift.length && pins.length ? `: ${pinDrift(pins.filter((p) => d.drift.includes(p.service)))}` : "";
     if (d.heal) {
-      const p = await applyFiles(this.d, { files, prune: false, actor, ...this.as(src) }).catch((e: unknown) => {
-        if (e instanceof ApplyInvalidError || e instanceof ApplyConflictError) return undefined;
-        throw e;
-      });
-      if (!p) return;
-      await this.writeStatus(name, { ...this.status(name), drift: [], driftSinceMs: 0 }, [
-        { type: "gitops.drift", actor, message: `source ${name}: hand changes to ${d.drift.join(", ")} reverted to commit ${short(commit)} (self-heal)${p.rollouts.length ? `; rollouts ${p.rollouts.map((r) => `${r.service} ${r.fromRevision}→${r.toRevision}`).join(", ")}` : ""}` },
-      ]);
+      const what: string[] = [];
+      if (d.reapply.length) {
+        const p = await applyFiles(this.d, { files, prune: false, actor, ...this.as(src), via: this.d.via }).catch((e: unknown) => {
+          if (e instanceof ApplyInvalidError || e instanceof ApplyConflictError) return undefined;
+          throw e;
+        });
+        if (!p) return;
+        what.push(`hand changes to ${d.reapply.join(", ")} reverted to commit ${short(commit)}${p.rollouts.length ? ` (rollouts ${p.rollouts.map((r) => `${r.service} ${r.fromRevision}→${r.toRevision}`).join(", ")})` : ""}`);
+      }
+      if (d.unpin.length) {
+        if (!(await this.unpin(name, d.unpin))) return;
+        what.push(`${pinDrift(d.unpin)} by hand: unpinned (the repository declares no pins; the scheduler places them)`);
+      }
+      await this.writeStatus(name, { ...this.status(name), drift: [], driftSinceMs: 0 }, [{ type: "gitops.drift", actor, message: `source ${name}: ${what.join("; ")} (self-heal)` }]);
       this.remember(w, st.owned);
       return;
     }
     if (d.drift.join() === st.drift.join()) return;
     await this.writeStatus(name, { ...st, drift: d.drift, driftSinceMs: d.drift.length ? (st.driftSinceMs || this.d.now()) : 0 }, [
       d.drift.length
-        ? { type: "gitops.drift", actor, message: `source ${name}: ${d.drift.join(", ")} differ${d.drift.length === 1 ? "s" : ""} from commit ${short(commit)} (changed by hand); not reverted without --self-heal` }
+        ? { type: "gitops.drift", actor, message: `source ${name}: ${d.drift.join(", ")} differ${d.drift.length === 1 ? "s" : ""} from commit ${short(commit)} (changed by hand${pinned}); not reverted without --self-heal` }
         : { type: "gitops.in-sync", actor, message: `source ${name}: every owned service matches commit ${short(commit)} again` },
-    ]);
+    ], guards);
+  }
+
+  /**
+   * Removes hand pins of owned instances (self-heal), each where it still is as
+   * decided; planned again from fresh state when a concurrent write got there first.
+   * False: every attempt conflicted (the next pass decides again).
+   */
+  private async unpin(name: string, pins: readonly Pin[]): Promise<boolean> {
+    const actor = sourceActor(name);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const readVersion = this.d.state.version;
+      const puts = pins.flatMap((p) => {
+        const i = this.d.state.instancesOf(p.service).find((x) => x.slot === p.slot);
+        return i && i.pinnedHost === p.host ? [{ ...i, pinnedHost: "" }] : [];
+      });
+      if (!puts.length) return true;
+      const ok = await this.d.state.commit({
+        putInstances: puts,
+        readVersion,
+        via: this.d.via,
+        events: pins.map((p) => ({ type: "instance.unpinned", service: p.service, host: p.host, actor, message: `${instanceId(p.service, p.slot)} unpinned from ${p.host} (gitops source ${name}: the repository declares no pins)` })),
+      });
+      if (ok) {
+        await this.d.loop.settle();
+        return true;
+      }
+    }
+    return false;
   }
 }

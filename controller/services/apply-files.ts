@@ -7,7 +7,7 @@
  */
 import type { Logger } from "../../shared/log/logger.js";
 import type { SpecFile__Output } from "../../shared/gen/berth/v1/SpecFile.js";
-import type { Compare, Op } from "../store/store.js";
+import type { Compare, Op, Store } from "../store/store.js";
 import type { NewEvent } from "../events/event-log.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import type { ReconcileLoop } from "../reconcile/loop.js";
@@ -82,6 +82,8 @@ export async function applyFiles(
   req: FilesRequest & {
     /** `--check-index`: refuse if what the plan read changed after this store revision. */
     check?: { revision: number };
+    /** The store the txn goes through: a leader's (a GitOps sync's) is its guarded one (EventLog.txn). */
+    via?: Store;
     /** More writes for the same txn, from the plan that is committed. */
     extra?: (p: ApplyPlan) => { ops?: Op[]; compares?: Compare[]; events?: NewEvent[] };
   },
@@ -106,6 +108,7 @@ export async function applyFiles(
       unchangedSince,
       extraCompares: [...secretCompares, ...(x.compares ?? [])],
       extraOps: x.ops,
+      via: req.via,
     });
     if (ok) {
       d.log.info({ actor: req.actor, changed: p.puts.map((s) => s.name), deleted: p.deletes }, "apply");

@@ -205,4 +205,30 @@ describe("gitops", () => {
     expect(ev.some((e) => e.type === "service.deleted" && e.service === "web-b2")).toBe(true);
     expect(ev.some((e) => e.type === "gitops.unpruned" && e.message.includes("web-a"))).toBe(true);
   });
+  // The repository declares no pins (where an instance runs is the scheduler's), so a
+  // pin by hand on a service a source owns is drift; self-heal removes the pin.
+  it("reports a pin (berth place) on an owned service as drift, and removes it with --self-heal", async () => {
+    const hosts = await c.hosts();
+    const hostOf = async (svc: string): Promise<string> => (await c.status(svc)).instances[0]?.host || (hosts[0]?.id ?? "");
+    const ha = await hostOf("other-a");
+    const hb = await hostOf("web-b");
+    const revisionB = (await services()).find((s) => s.name === "web-b")?.revision;
+    let r = await c.cli(["place", "other-a", "--host", ha]);
+    expect(r.code, r.stderr).toBe(0);
+    r = await c.cli(["place", "web-b", "--host", hb]);
+    expect(r.code, r.stderr).toBe(0);
+    // a (no self-heal): reported, naming the pin; the pin stays.
+    await waitSource("a", (s) => s.drift.includes("other-a"), "the pin of other-a to be reported as drift");
+    // b (self-heal): the pin is removed, and b is in sync again.
+    await c.waitForStatus("web-b", (s) => s.instances.every((i) => i.pinned_host === ""), "the hand pin of web-b to be removed", 30_000);
+    const b = await source("b");
+    expect(b.drift).toEqual([]);
+    const ev = await c.events();
+    expect(ev.some((e) => e.type === "gitops.drift" && e.message.includes(`other-a-0 pinned to ${ha}`) && e.message.includes("not reverted"))).toBe(true);
+    expect(ev.some((e) => e.type === "gitops.drift" && e.message.includes(`web-b-0 pinned to ${hb}`) && e.message.includes("unpinned") && e.message.includes("self-heal"))).toBe(true);
+    expect(ev.some((e) => e.type === "instance.unpinned" && e.service === "web-b" && e.message.includes("gitops source b"))).toBe(true);
+    expect((await c.status("other-a")).instances[0]?.pinned_host).toBe(ha);
+    // The spec was never touched: no rollout, the same revision.
+    expect((await services()).find((s) => s.name === "web-b")?.revision).toBe(revisionB);
+  });
 });

@@ -3,13 +3,49 @@
 // topology: `node git-http.mjs HOST PORT PROJECT_ROOT`; prints "listening" once up.
 // Every repository under PROJECT_ROOT is served at /NAME.git, read-only (pushes go
 // to the bare repository's path directly, from the test process).
+//
+// Stall control, for a sync in flight (a test writes lines to stdin): "stall" holds
+// every later POST to git-upload-pack (the fetch proper: ls-refs and the pack) before
+// it reaches git, printing "stalled" for each; "release" lets the held ones and every
+// later one through. Each command is acknowledged ("stalling", "released").
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 
 const [host, port, root] = process.argv.slice(2);
 
+let stalling = false;
+let held = [];
+let input = "";
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk) => {
+  input += chunk;
+  for (let i = input.indexOf("\n"); i >= 0; i = input.indexOf("\n")) {
+    const cmd = input.slice(0, i).trim();
+    input = input.slice(i + 1);
+    if (cmd === "stall") {
+      stalling = true;
+      console.log("stalling");
+    } else if (cmd === "release") {
+      stalling = false;
+      const go = held;
+      held = [];
+      for (const f of go) f();
+      console.log("released");
+    }
+  }
+});
+
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? "/", "http://x");
+  if (stalling && req.method === "POST" && url.pathname.endsWith("/git-upload-pack")) {
+    held.push(() => serve(req, res, url));
+    console.log("stalled");
+    return;
+  }
+  serve(req, res, url);
+});
+
+function serve(req, res, url) {
   const env = {
     PATH: process.env.PATH,
     GIT_PROJECT_ROOT: root,
@@ -26,6 +62,8 @@ const server = createServer((req, res) => {
   };
   if (req.headers["content-length"]) env.CONTENT_LENGTH = req.headers["content-length"];
   const cgi = spawn("git", ["http-backend"], { env, stdio: ["pipe", "pipe", "inherit"] });
+  // A held request whose client died meanwhile (a killed controller): git may exit before reading it all.
+  cgi.stdin.on("error", () => undefined);
   req.pipe(cgi.stdin);
   let head = Buffer.alloc(0);
   let started = false;
@@ -47,6 +85,6 @@ const server = createServer((req, res) => {
     res.write(head.subarray(end + 4));
   });
   cgi.on("close", () => res.end());
-});
+}
 server.listen(Number(port), host, () => console.log("listening"));
 process.on("SIGTERM", () => server.close(() => process.exit(0)));

@@ -1,8 +1,8 @@
 /**
  * A leader's decisions go through the store its term was given (leader/leadership.ts
  * TermContext.writes, in a group etcd's guarded store): a deposed leader's reconcile
- * commit, host judgement and guard change are refused with NotLeaderError, naming the
- * leader key, and change nothing — neither the store nor what the member holds.
+ * commit, host judgement, guard change and GitOps sync are refused with NotLeaderError,
+ * naming the leader key, and change nothing — neither the store nor what the member holds.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -16,6 +16,9 @@ import { ServiceState } from "../../../controller/services/state.js";
 import { HostRegistry } from "../../../controller/hosts/registry.js";
 import { GUARD_INITIAL, GuardStore } from "../../../controller/failure/guard-state.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
+import { applyFiles, type ApplyFilesDeps } from "../../../controller/services/apply-files.js";
+import type { ReconcileLoop } from "../../../controller/reconcile/loop.js";
+import { createLogger } from "../../../shared/log/logger.js";
 
 /** store, with every write refused as etcd refuses a deposed leader's. */
 function deposed(store: Store): Store & { refused: number } {
@@ -83,5 +86,25 @@ describe("a leader's writes go through its term's store", () => {
     expect(guard.current).toEqual(GUARD_INITIAL);
     expect(await store.revision()).toBe(before);
     expect(via.refused).toBe(2);
+  });
+
+  // A GitOps sync applies (services/apply-files.ts) with its source's status in the same
+  // txn: a leader deposed while its fetch was slow must write neither.
+  it("a GitOps sync's apply through a deposed leader's store is refused and changes nothing", async () => {
+    const { store, events } = await open();
+    const state = new ServiceState(store, events);
+    await state.load();
+    const registry = new HostRegistry(store, events);
+    await registry.load();
+    const loop = { hostView: () => undefined, settle: () => Promise.resolve() } as unknown as ReconcileLoop;
+    const d: ApplyFilesDeps = { state, loop, registry, artifactsKnown: new Set(), now: () => 1000, log: createLogger("test", "silent") };
+    const via = deposed(store);
+    const before = await store.revision();
+    const files = [{ file: "web.yaml", content: "name: web\nrun:\n  command: x\n", artifact_sha256: "" }];
+    const status = { type: "put" as const, key: "gitops/status/src", value: "{}" };
+    await expect(applyFiles(d, { files, prune: false, actor: "gitops:src", role: "operator", via, extra: () => ({ ops: [status] }) })).rejects.toBeInstanceOf(NotLeaderError);
+    expect(via.refused).toBe(1);
+    expect(await store.revision()).toBe(before);
+    expect(state.allServices()).toEqual([]);
   });
 });

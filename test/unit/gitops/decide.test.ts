@@ -5,7 +5,7 @@
  * the commit applied, what drifted and whether to heal it.
  */
 import { describe, expect, it } from "vitest";
-import { decideCommit, decideDrift, retryDelayMs, failedAttempt, type CommitInput } from "../../../controller/gitops/decide.js";
+import { decideCommit, decideDrift, environmentRefusal, pinDrift, retryDelayMs, failedAttempt, type CommitInput } from "../../../controller/gitops/decide.js";
 import { emptyStatus } from "../../../controller/gitops/source.js";
 
 const base = (o: Partial<CommitInput> = {}): CommitInput => ({
@@ -93,6 +93,8 @@ describe("retryDelayMs", () => {
 });
 
 describe("decideDrift", () => {
+  const none: { service: string; slot: number; host: string }[] = [];
+
   it("reports owned services changed or deleted by hand, and heals them only with selfHeal", () => {
     const changes = [
       { service: "web", action: "update" },
@@ -100,8 +102,67 @@ describe("decideDrift", () => {
       { service: "db", action: "create" },
       { service: "other", action: "update" },
     ];
-    expect(decideDrift({ changes, owned: ["api", "db", "web"], selfHeal: false })).toEqual({ drift: ["db", "web"], heal: false });
-    expect(decideDrift({ changes, owned: ["api", "db", "web"], selfHeal: true })).toEqual({ drift: ["db", "web"], heal: true });
-    expect(decideDrift({ changes: [{ service: "web", action: "unchanged" }], owned: ["web"], selfHeal: true })).toEqual({ drift: [], heal: false });
+    expect(decideDrift({ changes, owned: ["api", "db", "web"], pins: none, selfHeal: false })).toEqual({ drift: ["db", "web"], reapply: [], unpin: [], heal: false });
+    expect(decideDrift({ changes, owned: ["api", "db", "web"], pins: none, selfHeal: true })).toEqual({ drift: ["db", "web"], reapply: ["db", "web"], unpin: [], heal: true });
+    expect(decideDrift({ changes: [{ service: "web", action: "unchanged" }], owned: ["web"], pins: none, selfHeal: true })).toEqual({ drift: [], reapply: [], unpin: [], heal: false });
+  });
+
+  // The repository declares no pins: where an instance runs is the scheduler's. A
+  // pin (`berth place`) on an owned service is a hand change, and healing removes it.
+  it("reports a pin on an owned service as drift, and heals it with selfHeal by removing the pin, not by applying again", () => {
+    const unchanged = [{ service: "web", action: "unchanged" }, { service: "api", action: "unchanged" }];
+    const pins = [
+      { service: "web", slot: 1, host: "h2" },
+      { service: "other", slot: 0, host: "h1" },
+    ];
+    expect(decideDrift({ changes: unchanged, owned: ["api", "web"], pins, selfHeal: false })).toEqual({ drift: ["web"], reapply: [], unpin: [], heal: false });
+    expect(decideDrift({ changes: unchanged, owned: ["api", "web"], pins, selfHeal: true })).toEqual({ drift: ["web"], reapply: [], unpin: [{ service: "web", slot: 1, host: "h2" }], heal: true });
+  });
+
+  it("heals a spec change and a pin of the same pass together, each its own way", () => {
+    const changes = [{ service: "web", action: "update" }, { service: "api", action: "unchanged" }];
+    const pins = [
+      { service: "api", slot: 0, host: "h1" },
+      { service: "web", slot: 0, host: "h3" },
+    ];
+    expect(decideDrift({ changes, owned: ["api", "web"], pins, selfHeal: true })).toEqual({
+      drift: ["api", "web"],
+      reapply: ["web"],
+      unpin: [
+        { service: "api", slot: 0, host: "h1" },
+        { service: "web", slot: 0, host: "h3" },
+      ],
+      heal: true,
+    });
+  });
+
+  it("ignores an empty pin (an unpinned instance) and a pin on a service no longer owned", () => {
+    const pins = [
+      { service: "web", slot: 0, host: "" },
+      { service: "gone", slot: 0, host: "h1" },
+    ];
+    expect(decideDrift({ changes: [], owned: ["web"], pins, selfHeal: true })).toEqual({ drift: [], reapply: [], unpin: [], heal: false });
+  });
+});
+
+describe("pinDrift", () => {
+  it("names each pinned instance and its host, for the drift event", () => {
+    expect(pinDrift([{ service: "web", slot: 1, host: "h2" }, { service: "api", slot: 0, host: "h1" }])).toBe("api-0 pinned to h1, web-1 pinned to h2");
+  });
+});
+
+describe("environmentRefusal", () => {
+  it("refuses a source for another environment than the controller serves, saying where to follow it from", () => {
+    expect(environmentRefusal({ name: "stg", env: "staging" }, "prod")).toBe('source stg is for environment "staging", but this controller serves "prod": nothing applied (follow it from staging\'s controller, or add it with --env prod)');
+  });
+
+  it("takes a source for the environment served, one with none, and any on a controller that declares none", () => {
+    expect(environmentRefusal({ name: "p", env: "prod" }, "prod")).toBeUndefined();
+    expect(environmentRefusal({ name: "p", env: "" }, "prod")).toBeUndefined();
+    expect(environmentRefusal({ name: "p", env: "staging" }, "")).toBeUndefined();
+  });
+
+  it("names a malformed stored environment", () => {
+    expect(environmentRefusal({ name: "p", env: "Prod!" }, "")).toMatch(/^source p: environment "Prod!": must be/);
   });
 });
