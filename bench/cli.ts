@@ -16,12 +16,12 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const MAIN = join(ROOT, process.env.BENCH_MAIN ?? "dist/cli/main.js");
+const MAIN = resolve(ROOT, process.env.BENCH_MAIN ?? "dist/cli/main.js");
 const i = process.argv.indexOf("--runs");
 const runs = i > 0 ? Number(process.argv[i + 1]) : 15;
 if (!Number.isInteger(runs) || runs < 1 || runs > 200) throw new Error("--runs: 1..200");
