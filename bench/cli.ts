@@ -16,12 +16,12 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const MAIN = join(ROOT, "dist/cli/main.js");
+const MAIN = resolve(ROOT, process.env.BENCH_MAIN ?? "dist/cli/main.js");
 const i = process.argv.indexOf("--runs");
 const runs = i > 0 ? Number(process.argv[i + 1]) : 15;
 if (!Number.isInteger(runs) || runs < 1 || runs > 200) throw new Error("--runs: 1..200");
@@ -68,7 +68,7 @@ const median = (xs: number[]): number => {
 
 const dir = mkdtempSync(join(tmpdir(), "berth-bench-cli-"));
 const port = await freePort();
-const ctl = spawn(process.execPath, [MAIN, "controller", "--data-dir", join(dir, "data"), "--listen", `127.0.0.1:${port}`, "--metrics-addr", "off", "--no-write-config", "--log-level", "warn"], { stdio: "ignore" });
+const ctl = spawn(process.execPath, [join(ROOT, "dist/cli/main.js"), "controller", "--data-dir", join(dir, "data"), "--listen", `127.0.0.1:${port}`, "--metrics-addr", "off", "--ui-addr", "off", "--no-write-config", "--log-level", "warn"], { stdio: "ignore" });
 try {
   const env: NodeJS.ProcessEnv = { ...process.env, BERTH_ADDR: `127.0.0.1:${port}`, BERTH_CA: join(dir, "data/ca.crt"), BERTH_CONFIG: join(dir, "no-config"), NO_COLOR: "1" };
   // The controller is up once its admin token is written and a call gets through.

@@ -28,7 +28,7 @@
  * BENCH_TIMELINE=1 prints each nowait trial's events; BENCH_LOGS=FILE writes the
  * controller's and agents' last output there at the end.
  */
-import { writeFile } from "node:fs/promises";
+import { readFile, readlink, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseDurationMs } from "../shared/duration.js";
@@ -59,15 +59,19 @@ const HAND_PORT = 8081;
 /**
  * One host's share of the by-hand floor, run on that host: a copy is started and
  * healthy first (untimed); then SIGTERM it, wait for its exit, start another, poll
- * /healthz until 200. Prints the timed part in ms. argv: addr port dir intervalMs.
+ * /healthz until 200. Prints the timed part in ms. argv: addr port intervalMs, and
+ * the process to run as JSON (ServiceProcess, read from berth's own copy on that host):
+ * the same program, arguments, environment, folder and user, in a session of its own
+ * as berth's supervisor starts it, so the floor is the same work and nothing else.
  */
 const HAND = `
 const { spawn } = require("node:child_process");
 const http = require("node:http");
-const [addr, port, dir, interval] = process.argv.slice(1);
-const start = () => spawn("python3", ["-m", "http.server", port, "--bind", addr], { cwd: dir, stdio: "ignore" });
+const [addr, port, interval, json] = process.argv.slice(1);
+const p = JSON.parse(json);
+const start = () => spawn(p.exe, p.args, { argv0: p.argv0, cwd: p.cwd, env: p.env, uid: p.uid, gid: p.gid, detached: true, stdio: "ignore" });
 const ok = () => new Promise((res) => {
-  const r = http.get({ host: addr, port: Number(port), path: "/healthz", timeout: 1000 }, (s) => { s.resume(); res(s.statusCode === 200); });
+  const r = http.get({ host: addr, port: Number(port), path: "/healthz", timeout: 1000, agent: false }, (s) => { s.resume(); res(s.statusCode === 200); });
   r.on("error", () => res(false));
   r.on("timeout", () => r.destroy());
 });
@@ -81,7 +85,7 @@ const healthy = async () => {
     await new Promise((r) => setTimeout(r, Math.max(0, Number(interval) - (performance.now() - t))));
   }
 };
-const exited = (p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once("exit", r)));
+const exited = (c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once("exit", r)));
 (async () => {
   const a = start();
   await healthy();
@@ -96,6 +100,39 @@ const exited = (p) => new Promise((r) => (p.exitCode !== null || p.signalCode !=
   console.log(Math.round(ms));
 })().catch((e) => { console.error(String(e)); process.exit(1); });
 `;
+
+/** What berth's copy on a host runs, read from /proc: the floor runs exactly that. */
+interface ServiceProcess {
+  exe: string;
+  argv0: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * berth's process `pid`, with its port swapped for `port`. Not the spec's command
+ * line through the bench's own PATH: that may name another program (a pyenv shim,
+ * a bash script around another python, took ~0.8 s a start at load ~20 where the
+ * /usr/bin/python3 berth's service user gets took ~0.3 s), and the floor was that much slower.
+ */
+async function serviceProcess(pid: number, from: string, port: string): Promise<ServiceProcess> {
+  const proc = `/proc/${pid}`;
+  const cmdline = (await readFile(`${proc}/cmdline`, "utf8")).split("\0").slice(0, -1);
+  const env = Object.fromEntries(
+    (await readFile(`${proc}/environ`, "utf8"))
+      .split("\0")
+      .filter((kv) => kv.includes("="))
+      .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+  );
+  const status = await readFile(`${proc}/status`, "utf8");
+  const id = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
+  const [argv0, ...args] = cmdline;
+  if (argv0 === undefined || !args.includes(from)) throw new Error(`process ${pid}: unexpected command line ${JSON.stringify(cmdline)}`);
+  return { exe: await readlink(`${proc}/exe`), argv0, args: args.map((a) => (a === from ? port : a)), cwd: await readlink(`${proc}/cwd`), env, uid: id("Uid"), gid: id("Gid") };
+}
 
 interface RolloutJson {
   status: string;
@@ -123,16 +160,19 @@ async function ready(name: string): Promise<void> {
 }
 
 /** `berth restart -w`'s wall time, and that of a one-call command (`rollout status`): the CLI's own start-up and connect, which loaded machines make large. */
-async function restart(name: string, t: number): Promise<{ wallMs: number; cliMs: number; ro: RolloutJson; ev: EventJson[] }> {
+async function restart(name: string, t: number): Promise<{ wallMs: number; cliMs: number; headMs: number; tailMs: number; ro: RolloutJson; ev: EventJson[] }> {
   const t0 = performance.now();
+  const wall0 = Date.now();
   const w = await c.cli(["restart", name, "-w"], { timeoutMs: 300_000 });
   const wallMs = Math.round(performance.now() - t0);
+  const wall1 = Date.now();
   if (w.code !== 0) throw new Error(`${name} trial ${t}: the rollout did not succeed: ${w.stdout}${w.stderr}`);
   const t1 = performance.now();
   const ro = JSON.parse((await c.cli(["rollout", "status", name, "-o", "json"])).stdout) as RolloutJson;
   const cliMs = Math.round(performance.now() - t1);
   const ev = (await c.events()).filter((e) => e.service === name && e.time_ms >= ro.started_at_ms && e.time_ms <= ro.ended_at_ms);
-  return { wallMs, cliMs, ro, ev };
+  // The CLI's share before the rollout starts (start-up, connect, the call) and after it ends (the watch hears of it, the CLI exits).
+  return { wallMs, cliMs, headMs: ro.started_at_ms - wall0, tailMs: wall1 - ro.ended_at_ms, ro, ev };
 }
 
 /** The longest wait between a drain and its replace: a step berth delayed though nothing was left to wait for. */
@@ -157,22 +197,27 @@ update: { maxUnavailable: 1, minHealthyTime: 0s, drainTime: 0s, healthyDeadline:
   const r = await c.apply(await c.specDir("nowait", { "nowait.yaml": spec }));
   if (r.code !== 0) throw new Error(`apply failed: ${r.stderr}`);
   await ready("nowait");
-  const results: { wallMs: number; cliMs: number; rolloutMs: number; floorMs: number; handMs: number[]; worstDrainToReplaceMs: number }[] = [];
+  const results: { wallMs: number; cliMs: number; headMs: number; tailMs: number; rolloutMs: number; floorMs: number; handMs: number[]; worstDrainToReplaceMs: number }[] = [];
   for (let t = 1; t <= trials; t++) {
     const handMs: number[] = [];
+    const running = (await c.status("nowait")).instances;
     for (let i = 1; i <= hosts; i++) {
-      const h = await c.topo.run(i, [process.execPath, "-e", HAND, c.topo.hostAddr(i), String(HAND_PORT), artifact, String(NOWAIT_INTERVAL_MS)], { timeoutMs: 60_000 });
+      const mine = running.find((x) => x.host_address === c.topo.hostAddr(i) && x.pid > 0);
+      if (!mine) throw new Error(`no running copy of nowait on host ${i}`);
+      const p = await serviceProcess(mine.pid, "8080", String(HAND_PORT));
+      if (t === 1 && i === 1) console.log(`the floor runs ${p.exe} ${p.args.join(" ")} as uid ${p.uid} in ${p.cwd} (berth's copy: pid ${mine.pid})`);
+      const h = await c.topo.run(i, [process.execPath, "-e", HAND, c.topo.hostAddr(i), String(HAND_PORT), String(NOWAIT_INTERVAL_MS), JSON.stringify(p)], { timeoutMs: 60_000 });
       if (h.code !== 0) throw new Error(`by hand on host ${i}: ${h.stderr}`);
       handMs.push(Number(h.stdout.trim()));
     }
     const floorMs = handMs.reduce((a, b) => a + b, 0);
     await ready("nowait");
-    const { wallMs, cliMs, ro, ev } = await restart("nowait", t);
+    const { wallMs, cliMs, headMs, tailMs, ro, ev } = await restart("nowait", t);
     const worstGap = worstDrainToReplace(ev);
-    results.push({ wallMs, cliMs, rolloutMs: ro.ended_at_ms - ro.started_at_ms, floorMs, handMs, worstDrainToReplaceMs: worstGap });
+    results.push({ wallMs, cliMs, headMs, tailMs, rolloutMs: ro.ended_at_ms - ro.started_at_ms, floorMs, handMs, worstDrainToReplaceMs: worstGap });
     // BENCH_TIMELINE=1: where each step's time goes, from the controller's own events.
     if (process.env.BENCH_TIMELINE) for (const e of ev) console.log(`  +${String(e.time_ms - ro.started_at_ms).padStart(5)} ms  ${e.type.padEnd(22)} ${e.host.slice(0, 8)}  ${e.message.slice(0, 90)}`);
-    console.log(`nowait trial ${t}: restart -w ${wallMs} ms (rollout record ${ro.ended_at_ms - ro.started_at_ms} ms; a one-call CLI command ${cliMs} ms), floor by hand ${floorMs} ms (${handMs.join(", ")}), ratio ${(wallMs / floorMs).toFixed(3)}; worst drain → replace ${worstGap} ms`);
+    console.log(`nowait trial ${t}: restart -w ${wallMs} ms (CLI start → rollout start ${headMs} ms, rollout record ${ro.ended_at_ms - ro.started_at_ms} ms, rollout end → CLI exit ${tailMs} ms; a one-call CLI command ${cliMs} ms), floor by hand ${floorMs} ms (${handMs.join(", ")}), ratio ${(wallMs / floorMs).toFixed(3)}; worst drain → replace ${worstGap} ms`);
   }
   const ratios = results.map((x) => x.wallMs / x.floorMs);
   const rolloutRatios = results.map((x) => x.rolloutMs / x.floorMs);

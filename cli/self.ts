@@ -1,9 +1,12 @@
 import { realpathSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { builtFile } from "../shared/package-root.js";
+
+/** This berth's dist/cli/main.js, symlinks resolved: what runs berth again (dev's processes, installed units). */
+export function berthMain(): string {
+  return realpathSync(builtFile("dist/cli/main.js"));
+}
 
 /** argv that runs this berth again (node + dist/cli/main.js), for the processes `berth dev` starts. */
 export function berthCommand(): string[] {
-  const main = realpathSync(join(dirname(fileURLToPath(import.meta.url)), "main.js"));
-  return [process.execPath, main];
+  return [process.execPath, berthMain()];
 }

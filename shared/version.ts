@@ -1,20 +1,15 @@
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
+import { packageRoot, PackageRootError } from "./package-root.js";
 
-/** The package version, read once from package.json (one or two folders up, source or dist). */
+/** The package version, read once from package.json (shared/package-root.ts finds it, source, dist or bundle). */
 function read(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 3; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "berth" && pkg.version) return pkg.version;
-    } catch {
-      // not here; look one folder up
-    }
-    dir = dirname(dir);
+  try {
+    const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, "utf8")) as { version?: unknown };
+    return typeof pkg.version === "string" && pkg.version ? pkg.version : "0.0.0";
+  } catch (e) {
+    if (e instanceof PackageRootError) return "0.0.0";
+    throw e;
   }
-  return "0.0.0";
 }
 
 export const VERSION = read();

@@ -24,6 +24,7 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { writeFileAtomicSync } from "../../shared/state-file.js";
+import { builtFile } from "../../shared/package-root.js";
 import { isLive, readProcStat } from "./proc.js";
 
 const leaseSchema = z.object({ version: z.literal(1), deadlineMono: z.number() });
@@ -94,11 +95,14 @@ export function runningWatchdog(files: LeaseFiles): number | undefined {
   return isLive(st) && st.startTime === saved.startTime ? saved.pid : undefined;
 }
 
-/** How to run fence-watchdog: the compiled .js beside this module, or the .ts through tsx (tests). */
+/**
+ * How to run fence-watchdog: the .ts through tsx (tests), or tsc's compiled .js — found
+ * from the package root, since this code may run from the bundled CLI's chunks.
+ */
 function watchdogArgv(): string[] {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith(".ts")) return ["--import", "tsx", here.replace(/fence-lease\.ts$/, "fence-watchdog.ts")];
-  const js = here.replace(/fence-lease\.js$/, "fence-watchdog.js");
+  const js = builtFile("dist/agent/supervisor/fence-watchdog.js");
   if (!existsSync(js)) throw new Error(`fence watchdog not found at ${js}`);
   return [js];
 }

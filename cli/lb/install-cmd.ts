@@ -1,14 +1,12 @@
 /** The shell of `berth lb install`: validates, writes what planLbInstall says, starts the unit. */
-import { realpathSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseHostPort } from "../../shared/addr.js";
 import { parseToken } from "../../shared/token-format.js";
 import { CliError, EXIT } from "../errors.js";
 import { joinToken } from "../join-token.js";
 import { LbInstallError, planLbInstall } from "./install.js";
 import { carryOut } from "../run/agent-install.js";
+import { berthMain } from "../self.js";
 
 export interface InstallFlags {
   controller: string;
@@ -43,11 +41,9 @@ export async function runLbInstall(args: string[], o: InstallFlags): Promise<voi
     throw new CliError(`--ca-file ${o.caFile}: ${(e as Error).message}`, EXIT.usage);
   }
   if (!caPem.includes("BEGIN CERTIFICATE")) throw new CliError(`--ca-file ${o.caFile}: not a PEM certificate`, EXIT.usage);
-  // dist/cli/lb/install-cmd.js → dist/cli/main.js
-  const berthMain = realpathSync(join(dirname(fileURLToPath(import.meta.url)), "..", "main.js"));
   let planned;
   try {
-    planned = planLbInstall({ args, controller: o.controller, token, caPem, prefix: o.prefix, nodePath: process.execPath, berthMain });
+    planned = planLbInstall({ args, controller: o.controller, token, caPem, prefix: o.prefix, nodePath: process.execPath, berthMain: berthMain() });
   } catch (e) {
     if (e instanceof LbInstallError) throw new CliError(e.message, EXIT.usage);
     throw e;

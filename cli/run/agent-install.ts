@@ -5,10 +5,9 @@
  * enables and starts the unit where systemd runs. --prefix roots every path under
  * a folder (for tests and image builds); --dry-run prints what it would write.
  */
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { stringify } from "yaml";
 import { formatMemberList, parseMemberList } from "../../shared/members.js";
@@ -16,6 +15,7 @@ import { parseLabels, LabelError } from "../../shared/labels.js";
 import { parseToken } from "../../shared/token-format.js";
 import { CliError, EXIT } from "../errors.js";
 import { joinToken } from "../join-token.js";
+import { berthMain } from "../self.js";
 
 export interface PlannedFile {
   path: string;
@@ -77,10 +77,7 @@ WantedBy=multi-user.target
   };
 }
 
-function berthMainPath(): string {
-  // dist/cli/commands/agent-install.js → dist/cli/main.js
-  return realpathSync(join(dirname(fileURLToPath(import.meta.url)), "..", "main.js"));
-}
+const berthMainPath = berthMain;
 
 export async function agentInstall(o: { controller: string; token?: string; tokenFile?: string; labels?: string; advertiseAddr?: string; prefix: string; dryRun?: boolean }): Promise<void> {
   let controllers: string[];

@@ -11,12 +11,13 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { basename, extname, join, resolve } from "node:path";
+import { extname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { stringify as toYaml } from "yaml";
 import type { OperatorServiceHandlers } from "../../shared/gen/berth/v1/OperatorService.js";
 import type { Logger } from "../../shared/log/logger.js";
 import { formatHostPort, type HostPort } from "../../shared/addr.js";
+import { builtFile } from "../../shared/package-root.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import { CallError, ConsoleBridge, type Caller } from "./bridge.js";
 import { checkMutation, clearedCookie, csrfTokenFor, CSRF_HEADER, sessionCookie, SignInCodes, tokenFromCookie } from "./session.js";
@@ -59,10 +60,9 @@ export class UiListenError extends Error {
   }
 }
 
-/** dist/ui: this file runs from dist/controller/ui/ once built, or from controller/ui/ under tsx. */
+/** dist/ui, wherever this code runs from (sources, tsc's output, the bundled CLI). */
 export function defaultStaticDir(): string {
-  const up = resolve(import.meta.dirname, "..", "..");
-  return basename(up) === "dist" ? join(up, "ui") : join(up, "dist", "ui");
+  return builtFile("dist/ui");
 }
 
 /**
