@@ -64,6 +64,16 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
     await g?.destroy();
   });
 
+  /** A CLI run in the background: its stdout and stderr together, and its exit code. */
+  const spawnOut = (args: string[], env: NodeJS.ProcessEnv): { out: () => string; exit: Promise<number | null> } => {
+    const p = g.topo.spawn(0, [process.execPath, BERTH_MAIN, ...args], { env });
+    strays.push(p.pid!);
+    let out = "";
+    p.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+    p.stderr!.on("data", (b: Buffer) => (out += b.toString()));
+    return { out: () => out, exit: new Promise((r) => p.on("exit", (code) => r(code))) };
+  };
+
   /** The host running web, the member holding its stream, and a live member that does not. */
   const where = async (): Promise<{ host: string; holder: number; other: number }> => {
     const st = await g.status("web");
@@ -111,12 +121,26 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
     await waitFor(() => (!alive(shell) && processesRunning(["sleep", "1006"]).length === 0) || undefined, { timeoutMs: 15_000, intervalMs: 100, what: "the remote shell and its sleeps to end" });
 
     // The session is audited once, by the member that ran it, with the operator's token.
-    const audit = await g.cliJson<{ method: string; request: string; token_id: string }[]>(["audit", "-n", "200"]);
+    const audit = await g.cliJson<{ method: string; request: string; token_id: string; peer: string }[]>(["audit", "-n", "200"]);
     const starts = audit.filter((e) => e.method === "Exec" && e.request.includes("sleep 1006"));
     expect(starts.length).toBe(1);
+    // …from the operator's address, as the relaying member vouched for it with its member certificate.
+    expect(starts[0]!.peer).toMatch(new RegExp(` via c${other}$`));
+
+    // A revoked token ends its relayed session within seconds: the holder follows revocations through the store.
+    const created = await g.cli(["token", "create", "--role", "admin", "--description", "relayed"]);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    const session = spawnOut(["exec", host, "--", "sh", "-c", "echo pid=$$; exec sleep 1007"], { ...g.env(via), BERTH_TOKEN: token });
+    const remote = Number((await waitFor(() => /pid=(\d+)/.exec(session.out()) ?? undefined, { timeoutMs: 20_000, what: "the remote pid" }))[1]);
+    const revoked = await g.cli(["token", "revoke", token.split(".")[1]!]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(await Promise.race([session.exit, new Promise<"hung">((r) => setTimeout(() => r("hung"), 15_000))])).toBe(255);
+    expect(session.out()).toMatch(/revoked/);
+    await waitFor(() => !alive(remote) || undefined, { timeoutMs: 10_000, intervalMs: 100, what: `remote pid ${remote} to end after the revoke` });
   }, 180_000);
 
-  it("the member holding the host's stream killed mid logs -f: the relayed call ends with an error naming it, and -f follows on through the same member", async () => {
+  it("the member holding the host's stream killed mid logs -f and mid exec: each call ends with an error naming it, and -f follows on through the same member", async () => {
     const { host, holder, other } = await where();
     const via = g.addr(other);
     const follow = g.topo.spawn(0, [process.execPath, BERTH_MAIN, "logs", "web", "-f"], { env: g.env(via) });
@@ -126,8 +150,14 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
     follow.stdout!.on("data", (b: Buffer) => (followed += b.toString()));
     follow.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
     await waitFor(() => /listening on/.test(followed) || undefined, { timeoutMs: 20_000, what: "logs -f through another member" });
+    const session = spawnOut(["exec", host, "--", "sh", "-c", "echo pid=$$; exec sleep 1008"], g.env(via));
+    const remote = Number((await waitFor(() => /pid=(\d+)/.exec(session.out()) ?? undefined, { timeoutMs: 20_000, what: "the remote pid" }))[1]);
 
     await g.kill(holder);
+    // The exec session cannot move with its host: it ends, saying why, and so does its command (the agent ends it with the stream).
+    expect(await Promise.race([session.exit, new Promise<"hung">((r) => setTimeout(() => r("hung"), 20_000))])).toBe(255);
+    expect(session.out()).toMatch(new RegExp(`host ${host}: its agent stream is on member c${holder}, which was lost`));
+    await waitFor(() => !alive(remote) || undefined, { timeoutMs: 15_000, intervalMs: 100, what: `remote pid ${remote} to end with the stream` });
     // The CLI's watch says why its call ended (the member the operator reached is alive: the error is the relay's) and looks again.
     await waitFor(() => new RegExp(`host ${host}: its agent stream is on member c${holder}, which was lost`).test(stderr) || undefined, { timeoutMs: 20_000, intervalMs: 100, what: `an error naming c${holder} (stderr so far: ${JSON.stringify(stderr)})` });
     console.log(`group-serve: logs -f after c${holder} was killed: ${JSON.stringify(stderr.trim().split("\n")[0])}`);

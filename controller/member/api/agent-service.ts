@@ -20,6 +20,7 @@ import { certHost, peerAddress } from "../agent-stream/cert-host.js";
 import { connectHandler } from "../agent-stream/connect.js";
 import type { AgentServiceDeps } from "../agent-stream/deps.js";
 import { failStream, streamArtifact } from "./artifact-stream.js";
+import { ArtifactError } from "../../artifacts/artifact-store.js";
 
 export type { AgentServiceDeps } from "../agent-stream/deps.js";
 
@@ -141,7 +142,9 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
           await streamArtifact(call, d.artifacts, sha, size);
         } catch (err) {
           d.log.warn({ err, host: who.hostId }, "artifact fetch failed");
-          fail(grpc.status.UNAVAILABLE, `the artifact could not be read or fetched: ${err instanceof Error ? err.message.slice(0, 300) : "error"}`);
+          // No good copy from another member (the agent tries again); anything else is ours.
+          if (err instanceof ArtifactError) fail(grpc.status.UNAVAILABLE, err.message);
+          else fail(grpc.status.INTERNAL, "reading the artifact failed");
         }
       })();
     },

@@ -145,7 +145,7 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
         const rec = d.registry.get(hostId);
         let live = d.registry.live.get(hostId);
         if (!live?.send && d.relay) {
-          const to = await relayTarget(d.relay, call.metadata, hostId, "the session did not start");
+          const to = await relayTarget(d.relay, call.metadata, hostId, "the session did not start: run the command again");
           if (phase !== "starting") return; // the client went away meanwhile
           live = d.registry.live.get(hostId);
           if (to && !live?.send) {

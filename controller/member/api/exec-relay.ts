@@ -95,7 +95,7 @@ export function relayExec(o: {
   up.on("error", (err: grpc.ServiceError) => {
     if (done) return;
     done = true;
-    const lost = isConnectionLost(err) ? holderLost(o.hostId, o.member, "the session ended", err.details || err.message) : undefined;
+    const lost = isConnectionLost(err) ? holderLost(o.hostId, o.member, "the session ended: run the command again", err.details || err.message) : undefined;
     const code = lost ? lost.code : err.code;
     const details = lost ? lost.message : err.details;
     o.log.info({ host: o.hostId, member: o.member, code }, "relayed exec session ended with an error");

@@ -75,7 +75,7 @@ export function isConnectionLost(err: { code?: number; details?: string }): bool
 export function holderLost(hostId: string, member: string, what: string, details: string): GrpcError {
   return new GrpcError(
     grpc.status.UNAVAILABLE,
-    `host ${hostId}: its agent stream is on member ${member}, which was lost or cannot be reached (${details.slice(0, 200) || "no answer"}); ${what}. Its agent reconnects to another member within seconds: run the command again`,
+    `host ${hostId}: its agent stream is on member ${member}, which was lost or cannot be reached (${details.slice(0, 200) || "no answer"}); ${what} (its agent reconnects to another member within seconds)`,
   );
 }
 

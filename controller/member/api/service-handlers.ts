@@ -162,7 +162,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         await d.replicas.ensure(sha);
       } catch (e) {
         if (!(e instanceof ArtifactError)) throw e;
-        throw new GrpcError(grpc.status.UNAVAILABLE, `${e.message}; nothing was applied`);
+        throw new GrpcError(grpc.status.ABORTED, `${e.message}; nothing was applied, try again`);
       }
     }
   };
@@ -213,7 +213,8 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
               d.log.info({ sha256, size, actor: who.tokenId, copies: r.copies, on: r.on }, "artifact stored and copied");
             } catch (e) {
               if (!(e instanceof ReplicationError)) throw e;
-              throw new GrpcError(grpc.status.UNAVAILABLE, `artifact ${sha256.slice(0, 12)} is stored on this member only: ${e.message}; it is not acknowledged, as losing this member would lose it — try again`);
+              // ABORTED, not UNAVAILABLE: this member answered, and the CLI shows the answer as sent.
+              throw new GrpcError(grpc.status.ABORTED, `artifact ${sha256.slice(0, 12)} is stored on this member only: ${e.message}; it is not acknowledged, as losing this member would lose it — try again`);
             }
           }
           d.log.info({ sha256, size, actor: who.tokenId }, "artifact stored");
