@@ -106,6 +106,18 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
     expect(ex.stderr).toContain("err");
     expect(ex.code).toBe(7);
 
+    // Output through the relay, timed beside the same command on the member holding the stream.
+    const rate = async (members: string): Promise<number> => {
+      const t0 = Date.now();
+      const r = await g.topo.run(0, [process.execPath, BERTH_MAIN, "exec", host, "--", "head", "-c", "20000000", "/dev/zero"], { env: g.env(members), timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.length).toBe(20_000_000);
+      return 20 / ((Date.now() - t0) / 1000);
+    };
+    const direct = await rate(g.addr(holder));
+    const relayed = await rate(via);
+    console.log(`group-serve: exec output 20 MB: ${direct.toFixed(1)} MB/s on the holder, ${relayed.toFixed(1)} MB/s relayed (CLI start included)`);
+
     // stdin through the relay, with more than a flow-control window of it.
     const big = await g.topo.run(0, [process.execPath, BERTH_MAIN, "exec", host, "--", "wc", "-c"], { env: g.env(via), input: "x".repeat(3_000_000), timeoutMs: 60_000 });
     expect(big.stdout.trim(), big.stderr).toBe("3000000");
@@ -185,10 +197,12 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
     expect(spec).toContain(art);
     const dir = await g.specDir("fresh", { "fresh.yaml": spec });
 
+    const t0 = Date.now();
     const applied = await g.cli(["apply", "-f", dir], { members: g.addr(a), timeoutMs: 120_000 });
     expect(applied.code, applied.stderr).toBe(0);
+    const appliedMs = Date.now() - t0;
     await g.kill(a);
-    console.log(`group-serve: applied through c${a}, killed it`);
+    console.log(`group-serve: applied through c${a} in ${appliedMs} ms (upload acknowledged on 2 members), killed it`);
 
     const st = await g.waitForStatus("fresh", (s) => s.instances.length === 2 && s.instances.every((i) => i.state === "healthy" && i.pid > 0), "fresh healthy on 2 hosts", 90_000);
     const hs = await g.hosts();
