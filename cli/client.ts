@@ -154,6 +154,8 @@ export function toCliError(err: unknown, addr: string): CliError {
       if (/certificate|handshake|ssl|tls/i.test(details)) {
         return new CliError(`TLS with the controller at ${addr} failed: ${details}`, EXIT.unavailable, "check that BERTH_CA is this controller's ca.crt");
       }
+      // The member's own answer about a host (the member holding its agent stream was lost): shown as sent.
+      if (e.code === grpc.status.UNAVAILABLE && /^host \S+: /.test(details)) return new CliError(details, EXIT.unavailable);
       return new CliError(`cannot reach the controller at ${addr}`, EXIT.unavailable, "is it running? check --addr / BERTH_ADDR");
     case grpc.status.UNAUTHENTICATED:
       return new CliError(`the controller refused the token: ${details}`, EXIT.denied, "check BERTH_TOKEN; `berth token create` makes a new one");

@@ -67,6 +67,11 @@ import { serveHooks, type HooksServer } from "./member/hooks-server.js";
 import { startLeading, type LeaderRun } from "./leader/leader.js";
 import { hostWarnMs, watchExpiry, type WatchedCert } from "./pki/expiry-watch.js";
 import { certFacts } from "../shared/tls/cert-life.js";
+import { createMemberCert } from "../shared/tls/pki.js";
+import { MemberPeers } from "./member/peers.js";
+import { ArtifactReplicas } from "./artifacts/replicas.js";
+import { memberServiceHandlers } from "./member/api/member-service.js";
+import type { RelayDeps } from "./member/api/relay.js";
 
 export { IDLE_CONNECTION_MS, ListenError } from "./member/grpc-server.js";
 
@@ -333,12 +338,19 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const self: MemberRecord = { id: opts.member ?? "", address: "", startedAtMs: now() };
     let group: GroupView | undefined;
     let term: LeaderRun | undefined;
+    // In a group: the other members, called over TLS with this member's own certificate, to relay
+    // logs and exec to the member holding a host's stream and to copy artifacts between members.
+    const peers = election ? new MemberPeers({ self: selfId(), members: () => group?.members() ?? Promise.resolve([]), caPem: ca.certPem, cert: await createMemberCert(ca, selfId()), log }) : undefined;
+    if (peers) stops.push(() => peers.close());
+    const replicas = peers ? new ArtifactReplicas({ artifacts, known: artifactsKnown, selfAddress: () => self.address, others: () => peers.others(), client: (a) => peers.member(a), log }) : undefined;
+    const relay: RelayDeps | undefined = peers ? { self: selfId(), holderOf: memberOf, addressOf: (id) => peers.addressOf(id), operator: (a) => peers.operator(a), caPem: ca.certPem, now } : undefined;
     const protos = loadProtos();
     const grpcServer = newGrpcServer(opts, [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, certTtlMs, revoked, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, ...(observedShare ? { publishObserved: (o: ObservedInstance) => observedShare.publish(o) } : {}), artifacts, logs, events, metrics, execs }),
+      agentServiceHandlers({ registry, tokens, ca, certTtlMs, revoked, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, ...(observedShare ? { publishObserved: (o: ObservedInstance) => observedShare.publish(o) } : {}), artifacts, ...(replicas ? { ensureArtifact: (sha: string) => replicas.ensure(sha) } : {}), logs, events, metrics, execs }),
     );
+    if (replicas) grpcServer.addService(protos.operator.berth.v1.MemberService.service, memberServiceHandlers({ caPem: ca.certPem, now, artifacts, replicas, log }));
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
       return a ? instanceId(a.inst.service, a.inst.slot) : "";
@@ -355,14 +367,14 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const audit = new AuditLog(store, now);
     await audit.init();
     audit.start((err) => log.error({ err }, "writing aggregated refusals to the audit log failed"));
-    const orphaned = await auditOrphanedExecs(audit, now());
+    const orphaned = await auditOrphanedExecs(audit, now(), relay?.self);
     if (orphaned) log.warn({ sessions: orphaned }, "exec sessions cut by the last controller stop are recorded as ended");
     const opDeps = { registry, tokens, events, store, log, now, serviceOf, memberOf, failoverState, resumeFailover, audit, environment: opts.environment ?? "" };
     const lbs = new LbAppliedBook(now);
     const operatorHandlers = {
       ...operatorServiceHandlers(opDeps),
       ...hostRemoveHandlers({ ...opDeps, revoked, kick: () => loop.kick() }),
-      ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs, owners: () => gitops.owners() }),
+      ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs, owners: () => gitops.owners(), relay, replicas }),
       ...gitopsHandlers({ ...opDeps, gitops, secrets }),
       ...secretHandlers({ ...opDeps, state, loop, secrets }),
       ...lbHandlers({ ...opDeps, state, lbs }),
@@ -372,7 +384,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         loop,
         service: (name) => serviceOrNotFound(state, name),
       }),
-      ...execHandlers({ ...opDeps, state, execs }),
+      ...execHandlers({ ...opDeps, state, execs, relay }),
       ...controllersHandlers({
         ...opDeps,
         get self() {

@@ -23,7 +23,7 @@ import type { ProtoGrpcType as OperatorProto } from "./gen/operator.js";
 export const TO_OBJECT_OPTIONS: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
 
 /** The services of berth.v1, as proto-loader's package definition has them. */
-const SERVICES = ["berth.v1.AgentService", "berth.v1.OperatorService"] as const;
+const SERVICES = ["berth.v1.AgentService", "berth.v1.OperatorService", "berth.v1.MemberService"] as const;
 
 function serializer(type: protobuf.Type): (arg: object) => Buffer {
   return (arg) => {

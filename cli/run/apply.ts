@@ -14,7 +14,7 @@ import { environmentFlag } from "../environment.js";
 import { packArtifact } from "../../shared/artifact/pack.js";
 import type { ServiceChange__Output } from "../../shared/gen/berth/v1/ServiceChange.js";
 import type { ApplyResponse__Output } from "../../shared/gen/berth/v1/ApplyResponse.js";
-import { call, connect, toCliError, type Api } from "../client.js";
+import { call, toCliError, type Api } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
 import { colour, parseFormat, printData, txt } from "../output.js";
 import { globalsOf, withApi } from "./common.js";
@@ -101,28 +101,10 @@ async function prepare(path: string, env: string): Promise<Prepared> {
 }
 
 /**
- * Uploads to the member answering, then to every other member of the group this CLI
- * knows that answers: an agent fetches its artifact from the member holding its
- * stream, and the loss of the member uploaded to must lose nothing. A member that
- * cannot be reached now is left out with a warning (members do not yet fetch an
- * artifact from each other by digest).
+ * Uploads to the member answering only: in a controller group that member acknowledges
+ * the upload once a second member holds a copy, and any member fetches what it lacks
+ * from one that has it (controller/artifacts/replicas.ts).
  */
-async function uploadToMembers(api: Api, p: Prepared["packs"][number]): Promise<void> {
-  await upload(api, p);
-  if (api.members.length < 2) return;
-  for (const m of api.members) {
-    if (m === api.member) continue;
-    const one = connect({ ...api.cfg, addr: m });
-    try {
-      await upload(one, p);
-    } catch (e) {
-      process.stderr.write(`warning: member ${m} did not take ${p.source}: ${(e as Error).message}\n`);
-    } finally {
-      one.close();
-    }
-  }
-}
-
 async function upload(api: Api, p: Prepared["packs"][number]): Promise<void> {
   const has = await call(api, api.client.HasArtifact, { sha256: p.sha256 });
   if (has.present) return;
@@ -205,7 +187,7 @@ async function planOrApply(verb: "plan" | "apply", o: ApplyOpts, cmd: Command): 
   const cleanup = (): Promise<void[]> => Promise.all(prepared.packs.map((p) => rm(p.file, { force: true })));
   try {
     await withApi(globalsOf(cmd), async (api) => {
-      if (verb === "apply") for (const p of prepared.packs) await uploadToMembers(api, p);
+      if (verb === "apply") for (const p of prepared.packs) await upload(api, p);
       const res = await call(api, verb === "plan" ? api.client.Plan : api.client.Apply, { files: prepared.files, prune: Boolean(o.prune), check, environment: env }, 60_000);
       const data = printData(format, res);
       const pending = data ? 0 : printChanges(res, verb === "apply", `berth apply -f ${o.file}${env ? ` --env ${env}` : ""}${o.prune ? " --prune" : ""}`, { environment: env });

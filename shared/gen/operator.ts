@@ -12,6 +12,7 @@ import type { CreateTokenResponse as _berth_v1_CreateTokenResponse, CreateTokenR
 import type { Disk as _berth_v1_Disk, Disk__Output as _berth_v1_Disk__Output } from './berth/v1/Disk.js';
 import type { Endpoint as _berth_v1_Endpoint, Endpoint__Output as _berth_v1_Endpoint__Output } from './berth/v1/Endpoint.js';
 import type { Endpoints as _berth_v1_Endpoints, Endpoints__Output as _berth_v1_Endpoints__Output } from './berth/v1/Endpoints.js';
+import type { EnsureArtifactRequest as _berth_v1_EnsureArtifactRequest, EnsureArtifactRequest__Output as _berth_v1_EnsureArtifactRequest__Output } from './berth/v1/EnsureArtifactRequest.js';
 import type { EtcdEndpoint as _berth_v1_EtcdEndpoint, EtcdEndpoint__Output as _berth_v1_EtcdEndpoint__Output } from './berth/v1/EtcdEndpoint.js';
 import type { Event as _berth_v1_Event, Event__Output as _berth_v1_Event__Output } from './berth/v1/Event.js';
 import type { ExecClientMessage as _berth_v1_ExecClientMessage, ExecClientMessage__Output as _berth_v1_ExecClientMessage__Output } from './berth/v1/ExecClientMessage.js';
@@ -53,6 +54,7 @@ import type { ListTokensRequest as _berth_v1_ListTokensRequest, ListTokensReques
 import type { ListTokensResponse as _berth_v1_ListTokensResponse, ListTokensResponse__Output as _berth_v1_ListTokensResponse__Output } from './berth/v1/ListTokensResponse.js';
 import type { LogsChunk as _berth_v1_LogsChunk, LogsChunk__Output as _berth_v1_LogsChunk__Output } from './berth/v1/LogsChunk.js';
 import type { LogsRequest as _berth_v1_LogsRequest, LogsRequest__Output as _berth_v1_LogsRequest__Output } from './berth/v1/LogsRequest.js';
+import type { MemberServiceClient as _berth_v1_MemberServiceClient, MemberServiceDefinition as _berth_v1_MemberServiceDefinition } from './berth/v1/MemberService.js';
 import type { NetInterface as _berth_v1_NetInterface, NetInterface__Output as _berth_v1_NetInterface__Output } from './berth/v1/NetInterface.js';
 import type { OperatorServiceClient as _berth_v1_OperatorServiceClient, OperatorServiceDefinition as _berth_v1_OperatorServiceDefinition } from './berth/v1/OperatorService.js';
 import type { PlaceRequest as _berth_v1_PlaceRequest, PlaceRequest__Output as _berth_v1_PlaceRequest__Output } from './berth/v1/PlaceRequest.js';
@@ -101,6 +103,7 @@ export interface ProtoGrpcType {
       Disk: MessageTypeDefinition<_berth_v1_Disk, _berth_v1_Disk__Output>
       Endpoint: MessageTypeDefinition<_berth_v1_Endpoint, _berth_v1_Endpoint__Output>
       Endpoints: MessageTypeDefinition<_berth_v1_Endpoints, _berth_v1_Endpoints__Output>
+      EnsureArtifactRequest: MessageTypeDefinition<_berth_v1_EnsureArtifactRequest, _berth_v1_EnsureArtifactRequest__Output>
       EtcdEndpoint: MessageTypeDefinition<_berth_v1_EtcdEndpoint, _berth_v1_EtcdEndpoint__Output>
       Event: MessageTypeDefinition<_berth_v1_Event, _berth_v1_Event__Output>
       ExecClientMessage: MessageTypeDefinition<_berth_v1_ExecClientMessage, _berth_v1_ExecClientMessage__Output>
@@ -142,6 +145,7 @@ export interface ProtoGrpcType {
       ListTokensResponse: MessageTypeDefinition<_berth_v1_ListTokensResponse, _berth_v1_ListTokensResponse__Output>
       LogsChunk: MessageTypeDefinition<_berth_v1_LogsChunk, _berth_v1_LogsChunk__Output>
       LogsRequest: MessageTypeDefinition<_berth_v1_LogsRequest, _berth_v1_LogsRequest__Output>
+      MemberService: SubtypeConstructor<typeof grpc.Client, _berth_v1_MemberServiceClient> & { service: _berth_v1_MemberServiceDefinition }
       NetInterface: MessageTypeDefinition<_berth_v1_NetInterface, _berth_v1_NetInterface__Output>
       OperatorService: SubtypeConstructor<typeof grpc.Client, _berth_v1_OperatorServiceClient> & { service: _berth_v1_OperatorServiceDefinition }
       PlaceRequest: MessageTypeDefinition<_berth_v1_PlaceRequest, _berth_v1_PlaceRequest__Output>

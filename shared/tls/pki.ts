@@ -109,6 +109,31 @@ export async function createServerCert(
   return { certPem: cert, keyPem: await exportPrivateKeyPem(keys.privateKey) };
 }
 
+/** A controller group member's identity in its client certificate: `urn:berth:member:<id>`. */
+export const MEMBER_URI_PREFIX = "urn:berth:member:";
+/** What a member's name may be (the CLI's --name): also what a member certificate may name. */
+const MEMBER_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/**
+ * A member's client certificate for calls to the other members of its group
+ * (member/peers.ts): issued by each member to itself from the group's CA, which
+ * every member holds (the store shares it). Its identity is a member URI, never a
+ * host one, so it cannot stand for a host, and a host's certificate cannot stand
+ * for a member (verifyMemberCert).
+ */
+export async function createMemberCert(ca: CertAndKey, memberId: string, opts: { validityDays?: number } = {}): Promise<CertAndKey> {
+  if (!MEMBER_ID_RE.test(memberId)) throw new RangeError(`member id "${memberId.slice(0, 80)}" must match ${MEMBER_ID_RE.source}`);
+  const keys = await generateKeyPair();
+  const cert = await issue(ca, {
+    subjectCn: `berth-member-${memberId}`.slice(0, 64),
+    publicKey: keys.publicKey,
+    validityMs: (opts.validityDays ?? 825) * DAY_MS,
+    eku: x509.ExtendedKeyUsage.clientAuth,
+    san: [{ type: "url", value: MEMBER_URI_PREFIX + memberId }],
+  });
+  return { certPem: cert, keyPem: await exportPrivateKeyPem(keys.privateKey) };
+}
+
 /**
  * Agent side of joining: a fresh key and a CSR for it. Only the CSR is sent; the
  * key stays on the host. hostHint is informational: the controller ignores the
@@ -317,6 +342,29 @@ export function verifyClientCert(
   peerCertDerOrPem: Buffer | string,
   now: Date = new Date(),
 ): ClientCertVerdict {
+  const checked = verifyIssued(caCertPem, peerCertDerOrPem, now);
+  if (!checked.ok) return checked;
+  const hostId = hostIdOf(checked.cert);
+  if (hostId === undefined) return { ok: false, reason: `client certificate has no single ${HOST_URI_PREFIX}<id> URI SAN` };
+  return { ok: true, hostId };
+}
+
+export type MemberCertVerdict = { ok: true; memberId: string } | { ok: false; reason: string };
+
+/** verifyClientCert for a member's certificate (createMemberCert): the member it names. */
+export function verifyMemberCert(caCertPem: string, peerCertDerOrPem: Buffer | string, now: Date = new Date()): MemberCertVerdict {
+  const checked = verifyIssued(caCertPem, peerCertDerOrPem, now);
+  if (!checked.ok) return checked;
+  const san = checked.cert.getExtension(x509.SubjectAlternativeNameExtension);
+  const ids = new Set((san?.names.toJSON() ?? []).filter((n) => n.type === "url" && n.value.startsWith(MEMBER_URI_PREFIX)).map((n) => n.value.slice(MEMBER_URI_PREFIX.length)));
+  const [id] = ids;
+  // A host's certificate never carries a member URI (signHostCsr sets the SAN); one carrying both is not ours.
+  if (ids.size !== 1 || id === undefined || !MEMBER_ID_RE.test(id) || hostIdOf(checked.cert) !== undefined) return { ok: false, reason: `client certificate has no single ${MEMBER_URI_PREFIX}<id> URI SAN` };
+  return { ok: true, memberId: id };
+}
+
+/** Issued by the CA, in its validity period, for clientAuth: what every client certificate must be. */
+function verifyIssued(caCertPem: string, peerCertDerOrPem: Buffer | string, now: Date): { ok: true; cert: x509.X509Certificate } | { ok: false; reason: string } {
   let ca: X509Certificate;
   let cert: X509Certificate;
   try {
@@ -345,9 +393,7 @@ export function verifyClientCert(
   if (!hasEku(parsed, x509.ExtendedKeyUsage.clientAuth)) {
     return { ok: false, reason: "client certificate lacks the clientAuth extended key usage" };
   }
-  const hostId = hostIdOf(parsed);
-  if (hostId === undefined) return { ok: false, reason: `client certificate has no single ${HOST_URI_PREFIX}<id> URI SAN` };
-  return { ok: true, hostId };
+  return { ok: true, cert: parsed };
 }
 
 /** Lowercase hex SHA-256 of the CA certificate's DER: the pin embedded in join tokens. */

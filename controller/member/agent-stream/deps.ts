@@ -37,6 +37,8 @@ export interface AgentServiceDeps {
   state: ServiceState;
   assignments: AssignmentPusher;
   artifacts: ArtifactStore;
+  /** In a group: the artifact's size once stored here, fetched from another member when this one lacks it (artifacts/replicas.ts). */
+  ensureArtifact?: (sha256: string) => Promise<number | undefined>;
   logs: LogRouter;
   /** Exec sessions relayed over agent streams; they end with their host's stream. */
   execs: ExecRouter;

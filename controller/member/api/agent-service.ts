@@ -19,6 +19,8 @@ import { validateAdvertiseAddr, validateFacts, validateLabels } from "./validate
 import { certHost, peerAddress } from "../agent-stream/cert-host.js";
 import { connectHandler } from "../agent-stream/connect.js";
 import type { AgentServiceDeps } from "../agent-stream/deps.js";
+import { failStream, streamArtifact } from "./artifact-stream.js";
+import { ArtifactError } from "../../artifacts/artifact-store.js";
 
 export type { AgentServiceDeps } from "../agent-stream/deps.js";
 
@@ -129,37 +131,20 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
 
     FetchArtifact(call) {
       const who = certHost(d, call);
-      const fail = (code: grpc.status, details: string): void => void call.emit("error", Object.assign(new Error(details), { code, details }));
+      const fail = (code: grpc.status, details: string): void => failStream(call, code, details);
       if ("refuse" in who) return fail(who.refuse.code, who.refuse.details);
       const sha = call.request.sha256;
       void (async () => {
-        let cancelled = false;
         try {
-          const size = /^[0-9a-f]{64}$/.test(sha) ? await d.artifacts.size(sha) : undefined;
+          // In a group, one this member lacks is fetched from a member that has it first.
+          const size = /^[0-9a-f]{64}$/.test(sha) ? await (d.ensureArtifact ? d.ensureArtifact(sha) : d.artifacts.size(sha)) : undefined;
           if (size === undefined) return fail(grpc.status.NOT_FOUND, `no artifact ${sha.slice(0, 64)}`);
-          const src = d.artifacts.read(sha);
-          const wake: (() => void)[] = [];
-          call.on("cancelled", () => {
-            cancelled = true;
-            src.destroy();
-            for (const w of wake.splice(0)) w();
-          });
-          let first = true;
-          for await (const chunk of src as AsyncIterable<Buffer>) {
-            if (cancelled) return;
-            const ok = call.write({ sha256: first ? sha : "", size: first ? size : 0, data: chunk });
-            first = false;
-            // Wait for the socket to drain, or for the client to give up.
-            if (!ok) await new Promise<void>((r) => {
-              wake.push(r);
-              call.once("drain", () => r());
-            });
-          }
-          call.end();
+          await streamArtifact(call, d.artifacts, sha, size);
         } catch (err) {
-          if (cancelled) return;
           d.log.warn({ err, host: who.hostId }, "artifact fetch failed");
-          fail(grpc.status.INTERNAL, "reading the artifact failed");
+          // No good copy from another member (the agent tries again); anything else is ours.
+          if (err instanceof ArtifactError) fail(grpc.status.UNAVAILABLE, err.message);
+          else fail(grpc.status.INTERNAL, "reading the artifact failed");
         }
       })();
     },

@@ -31,18 +31,25 @@ import { GrpcError, toStatus } from "./errors.js";
 import { validateExecChunk, validateExecRequest, validateTerminalSize, type ExecRequestInput } from "./validate.js";
 import type { ExecRouter } from "./exec-router.js";
 import { pickInstance, resolveHostRef } from "./exec-target.js";
+import { relayExec, type ExecRelay } from "./exec-relay.js";
+import { auditPeer, relayMetadata, relayTarget, type RelayDeps } from "./relay.js";
 
 export interface ExecHandlerDeps extends OperatorServiceDeps {
   state: Pick<ServiceState, "service" | "instancesOf">;
   execs: ExecRouter;
+  /** In a group: how to reach the member holding a host's stream, when another member holds it. */
+  relay?: RelayDeps;
 }
 
-type Phase = "waiting" | "starting" | "running" | "ended";
+/** "relayed": the session runs on the member holding the host's stream, this call only pipes (exec-relay.ts). */
+type Phase = "waiting" | "starting" | "running" | "relayed" | "ended";
 
 export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, "Exec"> {
   return {
     Exec(call) {
-      const peer = call.getPeer();
+      // The operator's own address when another member relayed the call here.
+      const peer = d.relay ? auditPeer(call, d.relay.caPem, new Date(d.relay.now())) : call.getPeer();
+      let relay: ExecRelay | undefined;
       let phase: Phase = "waiting";
       let who: Principal | undefined;
       let id = 0;
@@ -62,7 +69,7 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
 
       const what = (): Record<string, unknown> =>
         req
-          ? { session: id || undefined, host: hostId || req.host, service: req.service || undefined, instance: instance || undefined, command: req.command, tty: req.tty }
+          ? { session: id || undefined, member: d.relay?.self, host: hostId || req.host, service: req.service || undefined, instance: instance || undefined, command: req.command, tty: req.tty }
           : (raw as Record<string, unknown>);
       const audit = (method: string, request: unknown, code: number, error: string): void =>
         void d.audit
@@ -136,7 +143,30 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
           hostId = resolveHostRef(d.registry, req.host).id;
         }
         const rec = d.registry.get(hostId);
-        const live = d.registry.live.get(hostId);
+        let live = d.registry.live.get(hostId);
+        if (!live?.send && d.relay) {
+          const to = await relayTarget(d.relay, call.metadata, hostId, "the session did not start: run the command again");
+          if (phase !== "starting") return; // the client went away meanwhile
+          live = d.registry.live.get(hostId);
+          if (to && !live?.send) {
+            // Audited, counted and ended where it runs; refusals before this point were audited here.
+            phase = "relayed";
+            clearTimeout(startTimer);
+            unwatchRevoke?.();
+            relay = relayExec({
+              call,
+              up: d.relay.operator(to.address).Exec(relayMetadata(call.metadata, d.relay.self, peer)),
+              first: [{ msg: "start", start: start as ExecClientMessage__Output["start"] }, ...early.splice(0)],
+              eof: eofPending,
+              hostId,
+              member: to.member,
+              log: d.log,
+            });
+            d.log.info({ host: hostId, member: to.member, actor: who.tokenId }, "exec relayed to the member holding the host's stream");
+            call.resume();
+            return;
+          }
+        }
         if (!live?.send) {
           const name = rec?.facts?.hostname ? ` (${rec.facts.hostname})` : "";
           throw new GrpcError(grpc.status.UNAVAILABLE, `host ${hostId}${name} is not connected${rec ? ` (${hostStatus(rec)})` : ""}: its agent must be running and reach the controller; \`berth hosts\` shows when it was last heard from`);
@@ -240,14 +270,16 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
           if (early.length >= 64) return fail(new GrpcError(grpc.status.RESOURCE_EXHAUSTED, "too many messages before the session started"));
           early.push(m);
         } else if (phase === "running") running(m);
+        else if (phase === "relayed") relay?.data(m);
       });
       // The client half-closed: its stdin ended (the command may still run and print).
       call.on("end", () => {
-        if (phase === "running") sendEof();
+        if (phase === "relayed") relay?.end();
+        else if (phase === "running") sendEof();
         else if (phase === "starting") eofPending = true;
         else if (phase === "waiting") fail(new GrpcError(grpc.status.INVALID_ARGUMENT, "start: the call ended before its start message"));
       });
-      call.on("cancelled", () => finish({ code: grpc.status.CANCELLED, error: "the client went away", closeAgent: "the operator's client went away" }));
+      call.on("cancelled", () => (phase === "relayed" ? relay?.cancel() : finish({ code: grpc.status.CANCELLED, error: "the client went away", closeAgent: "the operator's client went away" })));
     },
   };
 }
@@ -259,14 +291,17 @@ export const ORPHAN_SCAN_ENTRIES = 5000;
  * Exec sessions that were running when this controller last stopped ended with
  * it: their agents ended them when the stream dropped. The audit log has their
  * start and no end; a restarted controller writes the end, so every session in
- * the log has both. Returns how many it closed.
+ * the log has both. `member`: in a group, this member's name (its sessions carry
+ * it). Returns how many it closed.
  */
-export async function auditOrphanedExecs(audit: Pick<AuditLog, "list" | "append">, nowMs: number): Promise<number> {
+export async function auditOrphanedExecs(audit: Pick<AuditLog, "list" | "append">, nowMs: number, member = ""): Promise<number> {
   const entries = await audit.list({ sinceMs: 0, limit: ORPHAN_SCAN_ENTRIES });
-  const sessionOf = (request: string): number | undefined => {
+  // In a group the audit log is shared: a session is a member's (its id is unique on that member only), and only its own are closed.
+  const sessionOf = (request: string): string | undefined => {
     try {
-      const s = (JSON.parse(request) as { session?: unknown }).session;
-      return typeof s === "number" ? s : undefined;
+      const r = JSON.parse(request) as { session?: unknown; member?: unknown };
+      if (typeof r.session !== "number" || (r.member ?? "") !== member) return undefined;
+      return `${member}/${r.session}`;
     } catch {
       return undefined;
     }

@@ -8,7 +8,8 @@ import type { ArtifactUpload__Output } from "../../../shared/gen/berth/v1/Artifa
 import type { ApplyRequest__Output } from "../../../shared/gen/berth/v1/ApplyRequest.js";
 import type { LogChunk__Output } from "../../../shared/gen/berth/v1/LogChunk.js";
 import type { ArtifactStore } from "../../artifacts/artifact-store.js";
-import { SHA256 } from "../../artifacts/artifact-store.js";
+import { ArtifactError, SHA256 } from "../../artifacts/artifact-store.js";
+import { ReplicationError, type ArtifactReplicas } from "../../artifacts/replicas.js";
 import type { ReconcileLoop } from "../../reconcile/loop.js";
 import { CheckRevisionError, type ServiceState } from "../../services/state.js";
 import { instanceId, type InstanceRecord, type ServiceRecord } from "../../services/records.js";
@@ -30,6 +31,8 @@ import type { SecretStore } from "../../secrets/secret-store.js";
 import { redactChanges, redactSpec, seesEnvValues } from "../../secrets/redact.js";
 import type { Role } from "../../auth/tokens.js";
 import { endpointsVersion, type LbAppliedBook } from "./lb-handlers.js";
+import { relayLogs } from "./log-relay.js";
+import { relayMetadata, relayTarget, type RelayDeps } from "./relay.js";
 
 export interface ServiceHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
@@ -44,6 +47,10 @@ export interface ServiceHandlerDeps extends OperatorServiceDeps {
   lbs?: LbAppliedBook;
   /** Service → the GitOps source that owns it. */
   owners?: () => ReadonlyMap<string, string>;
+  /** In a group: how to reach the member holding a host's stream, for the hosts whose stream is elsewhere. */
+  relay?: RelayDeps;
+  /** In a group: artifacts fetched from and copied to the other members (artifacts/replicas.ts). */
+  replicas?: Pick<ArtifactReplicas, "ensure" | "replicate">;
 }
 
 type ServiceHandlers = Pick<
@@ -146,6 +153,20 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     return view(service(svc.name));
   };
 
+  /** In a group, the artifacts an apply names that another member took: fetched here before the apply's check. */
+  const fetchMissing = async (req: ApplyRequest__Output): Promise<void> => {
+    if (!d.replicas) return;
+    const missing = new Set(req.files.map((f) => f.artifact_sha256).filter((sha) => SHA256.test(sha) && !d.artifactsKnown.has(sha)));
+    for (const sha of missing) {
+      try {
+        await d.replicas.ensure(sha);
+      } catch (e) {
+        if (!(e instanceof ArtifactError)) throw e;
+        throw new GrpcError(grpc.status.ABORTED, `${e.message}; nothing was applied, try again`);
+      }
+    }
+  };
+
   return {
     HasArtifact: unary(d, "operator", "HasArtifact", async (req: { sha256: string }) => {
       if (!SHA256.test(req.sha256)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "sha256: expected 64 hex characters");
@@ -185,6 +206,17 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             throw new GrpcError(grpc.status.INVALID_ARGUMENT, (e as Error).message);
           }
           d.artifactsKnown.add(sha256);
+          // Acknowledged only once a second member holds it too (when one is live): losing this member then loses nothing.
+          if (d.replicas) {
+            try {
+              const r = await d.replicas.replicate(sha256, size);
+              d.log.info({ sha256, size, actor: who.tokenId, copies: r.copies, on: r.on }, "artifact stored and copied");
+            } catch (e) {
+              if (!(e instanceof ReplicationError)) throw e;
+              // ABORTED, not UNAVAILABLE: this member answered, and the CLI shows the answer as sent.
+              throw new GrpcError(grpc.status.ABORTED, `artifact ${sha256.slice(0, 12)} is stored on this member only: ${e.message}; it is not acknowledged, as losing this member would lose it — try again`);
+            }
+          }
           d.log.info({ sha256, size, actor: who.tokenId }, "artifact stored");
           audit(0, "");
           callback(null, { present: true, size });
@@ -206,6 +238,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
     }),
 
     Apply: unary(d, "operator", "Apply", async (req: ApplyRequest__Output, who) => {
+      await fetchMissing(req);
       try {
         const p = await applyFiles(d, { files: req.files, prune: req.prune, actor: who.tokenId, role: who.role, environment: environmentOf(req), check: req.check ? { revision: Number(req.check.revision) } : undefined });
         return { changes: p.changes, revision: await d.store.revision() };
@@ -361,7 +394,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         // Bounded per host instead, by its flow-control window (checked below): what
         // waits for the client is never more than the hosts' windows.
         maxQueued: Infinity,
-        start(s) {
+        async start(s) {
           const svc = service(req.service);
           const host = req.host ? d.registry.resolve(req.host).id : "";
           const targets = d.state
@@ -378,10 +411,38 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             s.end();
             return;
           }
-          let open = 0;
+          // One for the setup itself: a part that ends while a later one is being set up (a relay looks its member up) must not end the call.
+          let open = 1;
+          const relayed = new Set<string>();
           for (const t of targets) {
             const live = d.registry.live.get(t.h);
             if (!live?.send) {
+              // A stream another member holds: that host's part is relayed to it, once for the host.
+              if (relayed.has(t.h)) continue;
+              let to: Awaited<ReturnType<typeof relayTarget>>;
+              try {
+                to = await relayTarget(d.relay, call.metadata, t.h, "its logs ended");
+              } catch (e) {
+                s.send({ host: t.h, instance: t.inst, data: `[berth: ${toStatus(e).details}]\n` });
+                continue;
+              }
+              if (s.closed) return;
+              if (to && d.relay) {
+                relayed.add(t.h);
+                open++;
+                relayLogs({
+                  client: d.relay.operator(to.address),
+                  metadata: relayMetadata(call.metadata, d.relay.self, call.getPeer()),
+                  request: { service: svc.name, host: t.h, follow: req.follow, tail: req.tail, install: req.install },
+                  hostId: t.h,
+                  member: to.member,
+                  s,
+                  ended: () => {
+                    if (--open === 0) s.end();
+                  },
+                });
+                continue;
+              }
               s.send({ host: t.h, instance: t.inst, data: `[berth: host ${t.h} is not connected]\n` });
               continue;
             }
@@ -430,7 +491,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             });
             agentSend({ log_request: { request_id: id, instance: t.inst, install: req.install, tail: Math.min(req.tail || 100, 100_000), follow: req.follow, window: LOG_WINDOW_CHARS } });
           }
-          if (open === 0) s.end();
+          if (--open === 0) s.end();
         },
       });
     },

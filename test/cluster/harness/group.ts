@@ -245,7 +245,7 @@ export class Group {
     return dir;
   }
 
-  /** apply through every member: the CLI uploads the artifact to each. */
+  /** apply with every member given: the CLI uploads to the one that answers, which copies it to another before it acknowledges. */
   apply(dir: string, extra: string[] = []): Promise<CliResult> {
     return this.cli(["apply", "-f", dir, ...extra], { timeoutMs: 120_000 });
   }

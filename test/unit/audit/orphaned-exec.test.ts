@@ -42,4 +42,21 @@ describe("exec sessions cut by a controller stop", () => {
     // A second start finds nothing more to close.
     expect(await auditOrphanedExecs(audit, 9_000)).toBe(0);
   });
+
+  it("in a group, a member that starts again closes only the sessions it ran: another member's are running, and its ids may repeat", async () => {
+    dir = await mkdtemp(join(tmpdir(), "berth-audit-"));
+    store = await openLevelStore(dir);
+    const audit = new AuditLog(store, () => 1_000);
+    await audit.init();
+    const exec = (member: string, session: number): Promise<void> =>
+      audit.append({ tokenId: "adm", role: "admin", method: "Exec", request: summarize({ session, member, host: "h1", command: ["sh"], tty: true }), code: 0, error: "", peer: "p" });
+    await exec("c1", 7);
+    await exec("c2", 7); // the same id on another member, running there
+    await exec("c2", 8);
+    expect(await auditOrphanedExecs(audit, 5_000, "c1")).toBe(1);
+    const ends = (await audit.list({ sinceMs: 0, limit: 100 })).filter((e) => e.method === "ExecEnd").map((e) => JSON.parse(e.request) as { member: string; session: number });
+    expect(ends).toEqual([expect.objectContaining({ member: "c1", session: 7 })]);
+    expect(await auditOrphanedExecs(audit, 6_000, "c2")).toBe(2);
+    expect(await auditOrphanedExecs(audit, 7_000, "c1")).toBe(0);
+  });
 });

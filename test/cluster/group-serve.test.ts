@@ -1,0 +1,214 @@
+/**
+ * Issue 11: every member serves every call. `logs`, `logs -f` and `exec` reach a host's
+ * agent only over its stream, which one member holds: through any other member they are
+ * relayed to it (member to member, the operator's own token), with cancellation passing
+ * through; the member holding the stream killed mid-`logs -f` ends the call with an error
+ * naming it. An artifact uploaded to one member is on a second before the upload is
+ * acknowledged: that member killed right after the apply, the hosts (all on the others
+ * by then) still get it and the service runs.
+ */
+import { cp, writeFile } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { BERTH_MAIN } from "./harness/cluster.js";
+import { Group } from "./harness/group.js";
+import { SVC, svcSpec } from "./harness/specs.js";
+import { waitFor } from "./harness/wait.js";
+
+function alive(pid: number): boolean {
+  try {
+    return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of the live processes whose argv is exactly `argv`. */
+function processesRunning(argv: string[]): number[] {
+  const want = argv.join("\0") + "\0";
+  return readdirSync("/proc")
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8") === want && alive(pid);
+      } catch {
+        return false;
+      }
+    });
+}
+
+describe("a controller group: every member serves logs, exec and artifacts", () => {
+  let g: Group;
+  const strays: number[] = [];
+
+  beforeAll(async () => {
+    g = await Group.start({ controllers: 3, hosts: 3 });
+    const applied = await g.apply(await g.specDir("web", { "web.yaml": svcSpec("web", { instances: 1 }) }));
+    expect(applied.code, applied.stderr).toBe(0);
+    await g.waitForStatus("web", (s) => s.instances.length === 1 && s.instances.every((i) => i.state === "healthy" && i.pid > 0), "web healthy");
+  }, 180_000);
+  afterEach(async ({ task }) => {
+    for (const pid of strays.splice(0)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    if (task.result?.state === "fail") console.error(await g?.dumpLogs());
+  });
+  afterAll(async () => {
+    await g?.destroy();
+  });
+
+  /** A CLI run in the background: its stdout and stderr together, and its exit code. */
+  const spawnOut = (args: string[], env: NodeJS.ProcessEnv): { out: () => string; exit: Promise<number | null> } => {
+    const p = g.topo.spawn(0, [process.execPath, BERTH_MAIN, ...args], { env });
+    strays.push(p.pid!);
+    let out = "";
+    p.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+    p.stderr!.on("data", (b: Buffer) => (out += b.toString()));
+    return { out: () => out, exit: new Promise((r) => p.on("exit", (code) => r(code))) };
+  };
+
+  /** The host running web, the member holding its stream, and a live member that does not. */
+  const where = async (): Promise<{ host: string; holder: number; other: number }> => {
+    const st = await g.status("web");
+    const host = st.instances[0]!.host;
+    const hs = await g.waitForHosts((hs) => hs.some((h) => h.id === host && h.connected && h.member !== ""), `host ${host} connected`);
+    const holder = g.index(hs.find((h) => h.id === host)!.member);
+    const other = [...g.controllers.keys()].find((i) => i !== holder)!;
+    return { host, holder, other };
+  };
+
+  it("logs, logs -f and exec through a member that does not hold the host's stream; a cancelled exec ends on the host", async () => {
+    const { host, holder, other } = await where();
+    const via = g.addr(other);
+    console.log(`group-serve: web on ${host}, its stream on c${holder}, the calls through c${other}`);
+
+    const logs = await g.cli(["logs", "web"], { members: via });
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/listening on .* as web-0/);
+
+    const follow = g.topo.spawn(0, [process.execPath, BERTH_MAIN, "logs", "web", "-f"], { env: g.env(via) });
+    strays.push(follow.pid!);
+    let followed = "";
+    follow.stdout!.on("data", (b: Buffer) => (followed += b.toString()));
+    await waitFor(() => /listening on .* as web-0/.test(followed) || undefined, { timeoutMs: 20_000, what: "logs -f through another member" });
+    expect(follow.exitCode).toBeNull();
+    follow.kill("SIGTERM");
+
+    const ex = await g.cli(["exec", host, "--", "sh", "-c", "echo out-$((6*7)); echo err >&2; exit 7"], { members: via });
+    expect(ex.stdout).toBe("out-42\n");
+    expect(ex.stderr).toContain("err");
+    expect(ex.code).toBe(7);
+
+    // Output through the relay, timed beside the same command on the member holding the stream.
+    const rate = async (members: string): Promise<number> => {
+      const t0 = Date.now();
+      const r = await g.topo.run(0, [process.execPath, BERTH_MAIN, "exec", host, "--", "head", "-c", "20000000", "/dev/zero"], { env: g.env(members), timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.length).toBe(20_000_000);
+      return 20 / ((Date.now() - t0) / 1000);
+    };
+    const direct = await rate(g.addr(holder));
+    const relayed = await rate(via);
+    console.log(`group-serve: exec output 20 MB: ${direct.toFixed(1)} MB/s on the holder, ${relayed.toFixed(1)} MB/s relayed (CLI start included)`);
+
+    // stdin through the relay, with more than a flow-control window of it.
+    const big = await g.topo.run(0, [process.execPath, BERTH_MAIN, "exec", host, "--", "wc", "-c"], { env: g.env(via), input: "x".repeat(3_000_000), timeoutMs: 60_000 });
+    expect(big.stdout.trim(), big.stderr).toBe("3000000");
+
+    // The operator's client killed: the relayed call ends, and so does the session on the host.
+    const cli = g.topo.spawn(0, [process.execPath, BERTH_MAIN, "exec", host, "--", "sh", "-c", "echo pid=$$; sleep 1006 & sleep 1006; wait"], { env: g.env(via) });
+    strays.push(cli.pid!);
+    let out = "";
+    cli.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+    const shell = Number((await waitFor(() => /pid=(\d+)/.exec(out) ?? undefined, { timeoutMs: 20_000, what: "the remote pid" }))[1]);
+    await waitFor(() => processesRunning(["sleep", "1006"]).length === 2 || undefined, { timeoutMs: 10_000, what: "both remote sleeps" });
+    process.kill(cli.pid!, "SIGKILL");
+    await waitFor(() => (!alive(shell) && processesRunning(["sleep", "1006"]).length === 0) || undefined, { timeoutMs: 15_000, intervalMs: 100, what: "the remote shell and its sleeps to end" });
+
+    // The session is audited once, by the member that ran it, with the operator's token.
+    const audit = await g.cliJson<{ method: string; request: string; token_id: string; peer: string }[]>(["audit", "-n", "200"]);
+    const starts = audit.filter((e) => e.method === "Exec" && e.request.includes("sleep 1006"));
+    expect(starts.length).toBe(1);
+    // …from the operator's address, as the relaying member vouched for it with its member certificate.
+    expect(starts[0]!.peer).toMatch(new RegExp(` via c${other}$`));
+
+    // A revoked token ends its relayed session within seconds: the holder follows revocations through the store.
+    const created = await g.cli(["token", "create", "--role", "admin", "--description", "relayed"]);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    const session = spawnOut(["exec", host, "--", "sh", "-c", "echo pid=$$; exec sleep 1007"], { ...g.env(via), BERTH_TOKEN: token });
+    const remote = Number((await waitFor(() => /pid=(\d+)/.exec(session.out()) ?? undefined, { timeoutMs: 20_000, what: "the remote pid" }))[1]);
+    const revoked = await g.cli(["token", "revoke", token.split(".")[1]!]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(await Promise.race([session.exit, new Promise<"hung">((r) => setTimeout(() => r("hung"), 15_000))])).toBe(255);
+    expect(session.out()).toMatch(/revoked/);
+    await waitFor(() => !alive(remote) || undefined, { timeoutMs: 10_000, intervalMs: 100, what: `remote pid ${remote} to end after the revoke` });
+  }, 180_000);
+
+  it("the member holding the host's stream killed mid logs -f and mid exec: each call ends with an error naming it, and -f follows on through the same member", async () => {
+    const { host, holder, other } = await where();
+    const via = g.addr(other);
+    const follow = g.topo.spawn(0, [process.execPath, BERTH_MAIN, "logs", "web", "-f"], { env: g.env(via) });
+    strays.push(follow.pid!);
+    let followed = "";
+    let stderr = "";
+    follow.stdout!.on("data", (b: Buffer) => (followed += b.toString()));
+    follow.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    await waitFor(() => /listening on/.test(followed) || undefined, { timeoutMs: 20_000, what: "logs -f through another member" });
+    const session = spawnOut(["exec", host, "--", "sh", "-c", "echo pid=$$; exec sleep 1008"], g.env(via));
+    const remote = Number((await waitFor(() => /pid=(\d+)/.exec(session.out()) ?? undefined, { timeoutMs: 20_000, what: "the remote pid" }))[1]);
+
+    await g.kill(holder);
+    // The exec session cannot move with its host: it ends, saying why, and so does its command (the agent ends it with the stream).
+    expect(await Promise.race([session.exit, new Promise<"hung">((r) => setTimeout(() => r("hung"), 20_000))])).toBe(255);
+    expect(session.out()).toMatch(new RegExp(`host ${host}: its agent stream is on member c${holder}, which was lost`));
+    await waitFor(() => !alive(remote) || undefined, { timeoutMs: 15_000, intervalMs: 100, what: `remote pid ${remote} to end with the stream` });
+    // The CLI's watch says why its call ended (the member the operator reached is alive: the error is the relay's) and looks again.
+    await waitFor(() => new RegExp(`host ${host}: its agent stream is on member c${holder}, which was lost`).test(stderr) || undefined, { timeoutMs: 20_000, intervalMs: 100, what: `an error naming c${holder} (stderr so far: ${JSON.stringify(stderr)})` });
+    console.log(`group-serve: logs -f after c${holder} was killed: ${JSON.stringify(stderr.trim().split("\n")[0])}`);
+    expect(follow.exitCode).toBeNull();
+    // Once the host's agent is on another member, the same member serves its logs again.
+    await g.waitForHosts((hs) => hs.some((h) => h.id === host && h.connected && h.member !== "" && h.member !== g.name(holder)), `host ${host} on another member`, 30_000);
+    const again = await waitFor(async () => {
+      const r = await g.cli(["logs", "web"], { members: via });
+      return r.code === 0 && /listening on .* as web-0/.test(r.stdout) ? r : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 500, what: "logs through the same member after the move" });
+    expect(again.stdout).not.toMatch(/not connected/);
+
+    g.startController(holder);
+    await g.waitForGroup();
+  }, 120_000);
+
+  it("an apply through one member, that member killed -9 right after the ack: the hosts on the others get the artifact and the service runs", async () => {
+    const leader = (await g.controllersJson()).leader;
+    const a = [...g.controllers.keys()].find((i) => g.name(i) !== leader)!;
+    // An artifact no member has seen: the fixture service with a file of its own.
+    const art = join(g.dir, `art-${randomBytes(4).toString("hex")}`);
+    await cp(SVC, art, { recursive: true });
+    await writeFile(join(art, "nonce.txt"), randomBytes(16).toString("hex"));
+    const spec = svcSpec("fresh", { instances: 2 }).replace(`artifact: ${SVC}`, `artifact: ${art}`);
+    expect(spec).toContain(art);
+    const dir = await g.specDir("fresh", { "fresh.yaml": spec });
+
+    const t0 = Date.now();
+    const applied = await g.cli(["apply", "-f", dir], { members: g.addr(a), timeoutMs: 120_000 });
+    expect(applied.code, applied.stderr).toBe(0);
+    const appliedMs = Date.now() - t0;
+    await g.kill(a);
+    console.log(`group-serve: applied through c${a} in ${appliedMs} ms (upload acknowledged on 2 members), killed it`);
+
+    const st = await g.waitForStatus("fresh", (s) => s.instances.length === 2 && s.instances.every((i) => i.state === "healthy" && i.pid > 0), "fresh healthy on 2 hosts", 90_000);
+    const hs = await g.hosts();
+    for (const i of st.instances) expect(hs.find((h) => h.id === i.host)?.member).not.toBe(g.name(a));
+
+    g.startController(a);
+    await g.waitForGroup();
+  }, 240_000);
+});
