@@ -35,6 +35,8 @@ export function planAgentInstall(o: {
   token: string;
   labels: Record<string, string>;
   advertiseAddr?: string;
+  /** Services with run.user: root may run on this host (agent.yaml allowRoot); written only when true. */
+  allowRoot?: boolean;
   prefix: string;
   nodePath: string;
   berthMain: string;
@@ -44,6 +46,7 @@ export function planAgentInstall(o: {
   const config: Record<string, unknown> = { controller: formatMemberList(o.controllers), token: o.token, dataDir, logLevel: "info" };
   if (Object.keys(o.labels).length) config.labels = o.labels;
   if (o.advertiseAddr) config.advertiseAddr = o.advertiseAddr;
+  if (o.allowRoot) config.allowRoot = true;
   const unit = `[Unit]
 Description=berth agent: runs this host's share of the fleet
 Documentation=https://github.com/berth/berth#installing-an-agent-on-a-server
@@ -82,7 +85,7 @@ function berthMainPath(): string {
   return realpathSync(join(dirname(fileURLToPath(import.meta.url)), "..", "main.js"));
 }
 
-export async function agentInstall(o: { controller: string; token?: string; tokenFile?: string; labels?: string; advertiseAddr?: string; prefix: string; dryRun?: boolean }): Promise<void> {
+export async function agentInstall(o: { controller: string; token?: string; tokenFile?: string; labels?: string; advertiseAddr?: string; allowRoot?: boolean; prefix: string; dryRun?: boolean }): Promise<void> {
   let controllers: string[];
   try {
     controllers = parseMemberList(o.controller);
@@ -104,7 +107,7 @@ export async function agentInstall(o: { controller: string; token?: string; toke
   } catch (e) {
     throw new CliError(e instanceof LabelError ? `--labels: ${e.message}` : String(e), EXIT.usage);
   }
-  const plan = planAgentInstall({ controllers, token, labels, advertiseAddr: o.advertiseAddr, prefix: o.prefix, nodePath: process.execPath, berthMain: berthMainPath() });
+  const plan = planAgentInstall({ controllers, token, labels, advertiseAddr: o.advertiseAddr, allowRoot: o.allowRoot === true, prefix: o.prefix, nodePath: process.execPath, berthMain: berthMainPath() });
   if (o.dryRun) {
     for (const d of plan.dirs) console.log(`mkdir ${d.path} (mode ${d.mode.toString(8)})`);
     for (const f of plan.files) console.log(`\n--- ${f.path} (mode ${f.mode.toString(8)})\n${f.content}`);

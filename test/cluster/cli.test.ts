@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { BERTH_MAIN } from "./harness/cluster.js";
+import { readAgentFile } from "../../cli/run/daemons.js";
 
 const run = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> => {
   try {
@@ -94,6 +95,20 @@ describe("berth CLI", () => {
     expect(none.stderr).toMatch(/no join token: give --token-file PATH or set BERTH_JOIN_TOKEN/);
     const empty = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token-file", join(dir, "nope"), "--prefix", dir]);
     expect(empty.stderr).toMatch(/--token-file .*nope: no such file/);
+  });
+
+  it("agent install --allow-root writes allowRoot: true into agent.yaml, and the agent reads it; without it the key is absent", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "berth-install-"));
+    dirs.push(dir);
+    const r = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token", JOIN, "--allow-root", "--prefix", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    const cfgPath = join(dir, "etc/berth/agent.yaml");
+    expect(parse(await readFile(cfgPath, "utf8"))).toMatchObject({ allowRoot: true });
+    // The agent reads the file as written (an unknown key or a wrong type would be a usage error).
+    expect((await readAgentFile(cfgPath)).allowRoot).toBe(true);
+    const plain = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token", JOIN, "--prefix", dir, "--dry-run"]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).not.toMatch(/allowRoot/);
   });
 
   it("agent install --controller takes every member of a controller group into agent.yaml; a repeated one is refused", async () => {
