@@ -11,7 +11,7 @@
 import type { OperatorServiceHandlers } from "../../../shared/gen/berth/v1/OperatorService.js";
 import type { RemoveHostRequest__Output } from "../../../shared/gen/berth/v1/RemoveHostRequest.js";
 import { ConflictError } from "../../hosts/registry.js";
-import type { RevokedCert, RevokedSerials } from "../../pki/revoked.js";
+import { revocationsOf, type RevokedSerials } from "../../pki/revoked.js";
 import { hostToWire, unary, type OperatorServiceDeps } from "./operator-service.js";
 
 export interface HostRemoveDeps extends OperatorServiceDeps {
@@ -27,11 +27,7 @@ export function hostRemoveHandlers(d: HostRemoveDeps): Pick<OperatorServiceHandl
         const rec = d.registry.resolve(req.id);
         // What `berth host remove` prints: the host as it was.
         const wire = hostToWire(d, rec);
-        const now = d.now();
-        const certs: RevokedCert[] = [rec.certSerial, rec.prevCertSerial ?? ""]
-          .filter((s) => s !== "")
-          // notAfter of the previous certificate is not kept: 0 (unknown) keeps its entry for good.
-          .map((serial) => ({ serial, hostId: rec.id, revokedAtMs: now, notAfterMs: serial === rec.certSerial ? (rec.certNotAfterMs ?? 0) : 0, by: who.tokenId }));
+        const certs = revocationsOf(rec, d.now(), who.tokenId);
         const name = rec.facts?.hostname ? ` (${rec.facts.hostname})` : "";
         const ok = await d.registry.remove(rec.id, { ops: d.revoked.revokeOps(certs) }, { type: "host.removed", host: rec.id, message: `host ${rec.id}${name} removed: its certificate is refused, its instance is replaced`, actor: who.tokenId });
         if (!ok) continue; // the record changed meanwhile (a heartbeat's Hello, the detector): look again
