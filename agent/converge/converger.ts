@@ -11,6 +11,7 @@ import { readSecretEnv, SecretMaterialError, secretValuesFor, type SecretMateria
 import { RunAsError, type RunAs } from "../runas/service-user.js";
 import { chownTree } from "../artifacts/cache.js";
 import { checkReach, UnreachableDirError } from "../runas/reach.js";
+import type { UserIds } from "../supervisor/proc.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -360,11 +361,12 @@ export class Converger {
    * (the spec's env and BERTH_*, as the process has them) and user — once it has
    * a working dir. A string says why not.
    */
-  execContext(instance: string): { cwd: string; env: Record<string, string>; user: string } | string {
+  execContext(instance: string): { cwd: string; env: Record<string, string>; user: string; ids?: UserIds } | string {
     const c = this.current;
     if (!c || c.d.instance !== instance) return `${instance} does not run on this host`;
     if (!c.cwd || c.state === "stopping" || c.state === "stopped") return `${instance} is ${c.state} on this host: there is nothing to exec into`;
-    return { cwd: c.cwd, env: this.processEnv(c.d), user: c.who?.user ?? c.d.spec.run.user };
+    // The ids (and HOME) the process has, not a second look-up that could differ from them.
+    return { cwd: c.cwd, env: this.processEnv(c.d), user: c.who?.user ?? c.d.spec.run.user, ...(c.who?.ids ? { ids: c.who.ids } : {}) };
   }
 
   /** The newest assignment wins; a pass in progress is told to give up if it works on something else. */

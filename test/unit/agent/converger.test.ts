@@ -299,6 +299,21 @@ describe("who the instance runs as", () => {
   });
 });
 
+describe("berth exec --service", () => {
+  it("runs as the instance's user with the home the process has, not one looked up again", async () => {
+    const steps = fakeSteps();
+    // The agent's own ids: it may chown its folders to them, and reaches them.
+    const ids = { uid: process.getuid!(), gid: process.getgid!(), home: "/var/lib/berth/agent/homes/berth-web" };
+    steps.runAs = async () => ({ user: "berth-web", ids });
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
+    conv.assign(assignment(goodSpec()));
+    await until(() => reports.at(-1)?.state === "healthy" || reports.at(-1)?.state === "running", "the instance running");
+    const c = conv.execContext("web-0");
+    expect(typeof c === "string" ? c : { user: c.user, ids: c.ids }).toEqual({ user: "berth-web", ids });
+  });
+});
+
 describe.skipIf(process.getuid?.() !== 0)("a working dir its user cannot reach", () => {
   it("fails the instance before it starts, naming the folder that blocks and the fix", async () => {
     const nobody = resolveUser("nobody");
