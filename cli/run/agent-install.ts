@@ -69,8 +69,11 @@ WantedBy=multi-user.target
   return {
     dirs: [
       { path: p("/etc/berth"), mode: 0o755 },
-      { path: p("/var/lib/berth"), mode: 0o700 },
-      { path: p(dataDir), mode: 0o700 },
+      // Passable (x), not readable: services run as their own users (berth-<service>) and
+      // must reach their working dirs and homes below; what is secret below is 0700 itself
+      // (identity/, install/). The agent makes its data dir 0711 at start as well.
+      { path: p("/var/lib/berth"), mode: 0o711 },
+      { path: p(dataDir), mode: 0o711 },
       { path: p("/etc/systemd/system"), mode: 0o755 },
     ],
     files: [

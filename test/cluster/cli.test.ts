@@ -85,7 +85,9 @@ describe("berth CLI", () => {
     expect(unit).toMatch(/^ExecStart=\S+node\S* \S+\/main\.js agent --config \/etc\/berth\/agent\.yaml$/m);
     expect(unit).toMatch(/^Restart=always$/m);
     expect(unit).toMatch(/^WantedBy=multi-user\.target$/m);
-    expect((await stat(join(dir, "var/lib/berth"))).mode & 0o777).toBe(0o700);
+    // Passable, not readable: services run as their own users and must reach their folders below it (agent/runas/reach.ts).
+    expect((await stat(join(dir, "var/lib/berth"))).mode & 0o777).toBe(0o711);
+    expect((await stat(join(dir, "var/lib/berth/agent"))).mode & 0o777).toBe(0o711);
     // Refuses an operator token: an installed agent could never join with it.
     const wrong = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--prefix", dir], { BERTH_JOIN_TOKEN: `bt1.0123456789.${"A".repeat(32)}` });
     expect(wrong.code).toBe(2);
