@@ -133,9 +133,10 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     if (!instance) return { cwd: process.env.HOME || "/", env: serviceEnv(process.env, {}, undefined) };
     const c = converger.execContext(instance);
     if (typeof c === "string") return c;
-    let ids: { uid: number; gid: number; home: string } | undefined;
+    // The ids (and HOME) its process runs with; looked up only when the converger has none.
+    let ids = c.ids;
     try {
-      ids = c.user ? resolveUser(c.user) : undefined;
+      ids ??= c.user ? resolveUser(c.user) : undefined;
     } catch (e) {
       return e instanceof Error ? e.message : String(e);
     }

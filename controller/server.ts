@@ -467,7 +467,20 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       });
       term = run;
       // The expiry warnings are the leader's, so a group warns once; checked hourly, or within a tenth of a short certificate life.
-      const stopWatch = watchExpiry({ certs: watchedCerts, now, append: (e) => events.append(e), log, checkEveryMs: Math.min(3_600_000, Math.max(1000, Math.floor(certTtlMs / 10))) });
+      // Each pass also prunes the revoked serials whose certificate has expired (their hosts' instances replaced).
+      const stopWatch = watchExpiry({
+        certs: watchedCerts,
+        now,
+        events,
+        store,
+        via: ctx.writes,
+        log,
+        also: async (nowMs) => {
+          const gone = await revoked.prune(nowMs, new Set(state.allInstances().map((i) => i.hostId)), ctx.writes);
+          if (gone.length) log.info({ serials: gone }, "revoked serials pruned: their certificates have expired");
+        },
+        checkEveryMs: Math.min(3_600_000, Math.max(1000, Math.floor(certTtlMs / 10))),
+      });
       return {
         stop: async () => {
           stopWatch();

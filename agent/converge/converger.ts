@@ -10,6 +10,8 @@
 import { readSecretEnv, SecretMaterialError, secretValuesFor, type SecretMaterial, type SecretValues } from "../secrets/material.js";
 import { RunAsError, type RunAs } from "../runas/service-user.js";
 import { chownTree } from "../artifacts/cache.js";
+import { checkReach, UnreachableDirError } from "../runas/reach.js";
+import type { UserIds } from "../supervisor/proc.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -359,11 +361,12 @@ export class Converger {
    * (the spec's env and BERTH_*, as the process has them) and user — once it has
    * a working dir. A string says why not.
    */
-  execContext(instance: string): { cwd: string; env: Record<string, string>; user: string } | string {
+  execContext(instance: string): { cwd: string; env: Record<string, string>; user: string; ids?: UserIds } | string {
     const c = this.current;
     if (!c || c.d.instance !== instance) return `${instance} does not run on this host`;
     if (!c.cwd || c.state === "stopping" || c.state === "stopped") return `${instance} is ${c.state} on this host: there is nothing to exec into`;
-    return { cwd: c.cwd, env: this.processEnv(c.d), user: c.who?.user ?? c.d.spec.run.user };
+    // The ids (and HOME) the process has, not a second look-up that could differ from them.
+    return { cwd: c.cwd, env: this.processEnv(c.d), user: c.who?.user ?? c.d.spec.run.user, ...(c.who?.ids ? { ids: c.who.ids } : {}) };
   }
 
   /** The newest assignment wins; a pass in progress is told to give up if it works on something else. */
@@ -645,6 +648,8 @@ export class Converger {
             await mkdir(dir, { recursive: true });
             if (who.ids) await chownTree(dir, who.ids.uid, who.ids.gid);
           }
+          // Its user must reach the folder, or the process (and its install steps) fail in their own words.
+          if (who.ids) await checkReach(dir, { user: who.user, uid: who.ids.uid, gid: who.ids.gid });
           this.set(c, "installing", attempt > 1 ? `attempt ${attempt} of ${PREPARE_ATTEMPTS}` : "");
           let lastReport = 0;
           await this.o.steps.install(
@@ -664,7 +669,8 @@ export class Converger {
           signal.throwIfAborted();
           break;
         } catch (err) {
-          if (signal.aborted || attempt >= PREPARE_ATTEMPTS) throw err;
+          // A folder's mode does not change by waiting: no retry.
+          if (signal.aborted || attempt >= PREPARE_ATTEMPTS || err instanceof UnreachableDirError) throw err;
           const delay = PREPARE_BACKOFF_MS * 2 ** (attempt - 1);
           this.o.log.warn({ instance: want.instance, err: err instanceof Error ? err.message : String(err), retryInMs: delay }, `${c.state} failed; retrying`);
           await sleep(clampDelayMs(delay), undefined, { signal }).catch(() => undefined);
@@ -715,7 +721,8 @@ export class Converger {
       }
       const msg = err instanceof Error ? err.message : String(err);
       this.o.log.warn({ instance: want.instance, err: msg, state: c.state }, "instance failed");
-      this.set(c, "failed", `${c.state}: ${msg}`);
+      // An unreachable working dir says all there is to say; anything else, with the step it happened in.
+      this.set(c, "failed", err instanceof UnreachableDirError ? msg : `${c.state}: ${msg}`);
     }
   }
 }

@@ -87,7 +87,7 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
 
   return {
     cache,
-    runAs: deps.runAs ?? ((spec) => serviceUser(spec, { allowRoot: deps.allowRoot ?? false })),
+    runAs: deps.runAs ?? ((spec) => serviceUser(spec, { allowRoot: deps.allowRoot ?? false, homesDir: join(deps.dataDir, "homes") })),
 
     async fetch(spec: ServiceSpec, signal: AbortSignal, who?: RunAs): Promise<string | null> {
       const a = spec.artifact;
@@ -126,6 +126,8 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
         secretEnvFile,
         // "" when the agent cannot switch users (it is not root): it runs as the agent.
         user: who ? who.user : spec.run.user,
+        // The HOME its install steps and checks have too (a default user's is under the data dir, not passwd's).
+        ...(who?.ids ? { home: who.ids.home } : {}),
         stopSignal: spec.run.stopSignal,
         stopTimeoutMs: spec.run.stopTimeoutMs,
         logDir,

@@ -1,9 +1,17 @@
 /**
  * Who a service runs as on this host (issue 13; the rules are shared/spec/run-as.ts):
  * the spec's run.user, or `berth-<service>`, a system user created here on first
- * use — no home, no login shell, a group of its own:
+ * use — no login shell, a group of its own:
  *
  *   useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin berth-web
+ *
+ * Its HOME is a folder of its own under the agent's data dir, `<data>/homes/<user>`
+ * (0700, its own), made here: tools that keep a cache or a config in $HOME (npm,
+ * pip, git) work, and it is kept across instances and revisions as a home is. It
+ * is set in the environment only, for the process, its install steps, its exec
+ * checks and `berth exec --service` alike (they all take RunAs.ids.home); passwd
+ * keeps /nonexistent, since two agents on one machine (dev mode) share the user
+ * but not a data dir. A named run.user keeps the home passwd gives it.
  *
  * The agent's last word: whatever the controller sent, a privileged user (uid 0,
  * group 0, a member of sudo, docker, …) runs only as `root` on a host whose
@@ -15,6 +23,8 @@
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { chmod, chown, mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { clampDelayMs } from "../../shared/timer.js";
@@ -76,6 +86,8 @@ export interface ServiceUserOptions {
   groupPath?: string;
   /** Creates a system user; tests swap it. @default useradd */
   createUser?: (name: string) => Promise<void>;
+  /** Where the default users' homes are made (`<data>/homes`). Absent: passwd's (/nonexistent). */
+  homesDir?: string;
 }
 
 /**
@@ -120,7 +132,22 @@ export async function serviceUser(spec: { name: string; run: { user: string } },
   }
   const refused = runAsRefusal({ requested, privileged: privilegeOf({ name: user, uid: ids.uid, gid: ids.gid, groups: await groupsOf(user, ids.gid, o.groupPath ?? "/etc/group") }), allowRoot: o.allowRoot });
   if (refused) throw new RunAsError(refused);
+  if (!requested && o.homesDir !== undefined) ids = { ...ids, home: await homeOf(o.homesDir, user, ids) };
   return { user, ids };
+}
+
+/** `<homesDir>/<user>`, made (or put right) 0700 and the user's; the folder above passable (0711), readable by none. */
+async function homeOf(homesDir: string, user: string, ids: UserIds): Promise<string> {
+  const home = join(homesDir, user);
+  try {
+    await mkdir(homesDir, { recursive: true, mode: 0o711 });
+    await mkdir(home, { recursive: true, mode: 0o700 });
+    await chown(home, ids.uid, ids.gid);
+    await chmod(home, 0o700);
+  } catch (e) {
+    throw new RunAsError(`cannot make the home of ${user} at ${home}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  return home;
 }
 
 function lookup(user: string, passwdPath: string | undefined): UserIds {

@@ -33,6 +33,8 @@ export const runConfigSchema = z.object({
    */
   secretEnvFile: z.string().default(""),
   user: z.string(),
+  /** The run user's HOME when it is not passwd's (agent/runas/service-user.ts: a default user's home under the data dir). "": passwd's (and in files from before it). */
+  home: z.string().default(""),
   stopSignal: z.custom<NodeJS.Signals>((v) => typeof v === "string" && v in os.constants.signals, "must be a signal name"),
   stopTimeoutMs: count,
   logDir: z.string().min(1),

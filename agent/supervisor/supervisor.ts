@@ -116,6 +116,8 @@ export interface SupervisorOptions extends SupervisorRuntime {
   secretEnvFile?: string;
   /** "" = the agent's own user. */
   user: string;
+  /** The run user's HOME, when not the one passwd gives (a default service user's, under the agent's data dir). */
+  home?: string;
   stopSignal: NodeJS.Signals;
   stopTimeoutMs: number;
   logDir: string;
@@ -214,6 +216,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       env: options.env,
       secretEnvFile: options.secretEnvFile ?? "",
       user: options.user,
+      home: options.home ?? "",
       stopSignal: options.stopSignal,
       stopTimeoutMs: options.stopTimeoutMs,
       logDir: options.logDir,
@@ -489,7 +492,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     try {
       child = spawn(cfg.command, cfg.args, {
         cwd: cfg.workDir,
-        env: serviceEnv(process.env, { ...secretEnv, ...cfg.env }, ids?.home),
+        env: serviceEnv(process.env, { ...secretEnv, ...cfg.env }, ids ? cfg.home || ids.home : undefined),
         // Own session and process group: stop reaches the whole tree, and the
         // agent's terminal or group signals never reach the service.
         detached: true,

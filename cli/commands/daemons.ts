@@ -69,6 +69,7 @@ export function registerDaemons(program: Command): void {
     .option("--token <token>", "the join token itself: deprecated, as every local user can read argv (ps)")
     .option("--labels <k=v,...>", "labels for placement, e.g. dc=dc1,rack=r7")
     .option("--advertise-addr <ip>", "the address services on this host are reached at")
+    .option("--allow-root", "let services with run.user: root run on this host (applied by an admin): writes allowRoot: true into agent.yaml. Default: every service runs unprivileged, as its own system user berth-<service>")
     .option("--prefix <dir>", "root every path under this folder (tests, image builds)", "")
     .option("--dry-run", "print every file it would write, and write nothing")
     .addHelpText("after", "\nExamples:\n  sudo berth agent install --controller 10.0.0.5:7420 --token-file ./join.token --labels dc=dc1\n  sudo BERTH_JOIN_TOKEN=bj1.… berth agent install --controller 10.0.0.5:7420")

@@ -35,6 +35,8 @@ export function planAgentInstall(o: {
   token: string;
   labels: Record<string, string>;
   advertiseAddr?: string;
+  /** Services with run.user: root may run on this host (agent.yaml allowRoot); written only when true. */
+  allowRoot?: boolean;
   prefix: string;
   nodePath: string;
   berthMain: string;
@@ -44,6 +46,7 @@ export function planAgentInstall(o: {
   const config: Record<string, unknown> = { controller: formatMemberList(o.controllers), token: o.token, dataDir, logLevel: "info" };
   if (Object.keys(o.labels).length) config.labels = o.labels;
   if (o.advertiseAddr) config.advertiseAddr = o.advertiseAddr;
+  if (o.allowRoot) config.allowRoot = true;
   const unit = `[Unit]
 Description=berth agent: runs this host's share of the fleet
 Documentation=https://github.com/berth/berth#installing-an-agent-on-a-server
@@ -66,8 +69,11 @@ WantedBy=multi-user.target
   return {
     dirs: [
       { path: p("/etc/berth"), mode: 0o755 },
-      { path: p("/var/lib/berth"), mode: 0o700 },
-      { path: p(dataDir), mode: 0o700 },
+      // Passable (x), not readable: services run as their own users (berth-<service>) and
+      // must reach their working dirs and homes below; what is secret below is 0700 itself
+      // (identity/, install/). The agent makes its data dir 0711 at start as well.
+      { path: p("/var/lib/berth"), mode: 0o711 },
+      { path: p(dataDir), mode: 0o711 },
       { path: p("/etc/systemd/system"), mode: 0o755 },
     ],
     files: [
@@ -79,7 +85,7 @@ WantedBy=multi-user.target
 
 const berthMainPath = berthMain;
 
-export async function agentInstall(o: { controller: string; token?: string; tokenFile?: string; labels?: string; advertiseAddr?: string; prefix: string; dryRun?: boolean }): Promise<void> {
+export async function agentInstall(o: { controller: string; token?: string; tokenFile?: string; labels?: string; advertiseAddr?: string; allowRoot?: boolean; prefix: string; dryRun?: boolean }): Promise<void> {
   let controllers: string[];
   try {
     controllers = parseMemberList(o.controller);
@@ -101,7 +107,7 @@ export async function agentInstall(o: { controller: string; token?: string; toke
   } catch (e) {
     throw new CliError(e instanceof LabelError ? `--labels: ${e.message}` : String(e), EXIT.usage);
   }
-  const plan = planAgentInstall({ controllers, token, labels, advertiseAddr: o.advertiseAddr, prefix: o.prefix, nodePath: process.execPath, berthMain: berthMainPath() });
+  const plan = planAgentInstall({ controllers, token, labels, advertiseAddr: o.advertiseAddr, allowRoot: o.allowRoot === true, prefix: o.prefix, nodePath: process.execPath, berthMain: berthMainPath() });
   if (o.dryRun) {
     for (const d of plan.dirs) console.log(`mkdir ${d.path} (mode ${d.mode.toString(8)})`);
     for (const f of plan.files) console.log(`\n--- ${f.path} (mode ${f.mode.toString(8)})\n${f.content}`);

@@ -29,6 +29,8 @@ export interface HostRecord {
    * new one) is not locked out.
    */
   prevCertSerial?: string;
+  /** notAfter of prevCertSerial (unix ms), so its revocation can be pruned once it has expired; absent on records from before it was kept. */
+  prevCertNotAfterMs?: number;
   /** notAfter of certSerial (unix ms), for `berth hosts`, metrics and the expiry warning; absent on records from before it was kept. */
   certNotAfterMs?: number;
 }
@@ -72,6 +74,7 @@ export const HostRecordSchema = z.object({
   joinedAtMs: nat,
   certSerial: z.string(),
   prevCertSerial: z.string().optional(),
+  prevCertNotAfterMs: nat.optional(),
   certNotAfterMs: nat.optional(),
 });
 const exact: Same<z.output<typeof HostRecordSchema>, HostRecord> = true;

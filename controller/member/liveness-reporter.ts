@@ -2,7 +2,11 @@
  * The member side of liveness in a controller group (failure/liveness.ts): every
  * reportMs, one put of `liveness/<member>` with the hosts whose streams this
  * member holds and their heartbeat ages. Its key is its own, so no
- * compare-and-set is needed; on a clean stop it is deleted.
+ * compare-and-set is needed; on a clean stop it is deleted. A host removed
+ * (`berth host remove`) is left out of a report written at once, not a period
+ * later. (The last report of a member that died still names what it held; it is
+ * not rewritten by another member: a write would stamp it as received afresh and
+ * make its hosts look heard from — the detector skips hosts that have no record.)
  */
 import type { Logger } from "../../shared/log/logger.js";
 import type { Store } from "../store/store.js";
@@ -13,14 +17,17 @@ import { setIntervalClamped } from "../../shared/timer.js";
 
 export class LivenessReporter {
   private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly d: { store: Store; registry: Pick<HostRegistry, "live">; member: string; mono: () => number; reportMs: number; log: Logger },
+    private readonly d: { store: Store; registry: Pick<HostRegistry, "live" | "onChange">; member: string; mono: () => number; reportMs: number; log: Logger },
   ) {}
 
   start(): void {
     this.timer ??= setIntervalClamped(() => void this.report(), this.d.reportMs);
+    // Removed: member/host-changes.ts has closed its stream and dropped it from `live` (it subscribed first).
+    this.unsubscribe ??= this.d.registry.onChange((prev, next) => (prev && !next ? void this.report() : undefined));
     void this.report();
   }
 
@@ -37,6 +44,8 @@ export class LivenessReporter {
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     await this.writing;
     await this.d.store.delete(livenessKey(this.d.member)).catch(() => undefined);
   }

@@ -4,7 +4,8 @@
  * it (`berth status`, `endpoints -w`), whichever member holds a host's stream. The
  * member holding a stream writes `observed/<host>` when what the host reports
  * changes — a state, an epoch, a restart, not a heartbeat — and every member follows
- * the prefix into the reconcile loop's map.
+ * the prefix into the reconcile loop's map. `berth host remove` deletes the key with
+ * the host's record (member/api/host-remove.ts); every member then drops it from its map.
  *
  * A lone controller shares nothing: its map is filled by its own streams alone.
  */
@@ -15,6 +16,7 @@ import { decodeRecord, encodeRecord } from "../store/record.js";
 import { INSTANCE_STATES, type ObservedInstance } from "../services/records.js";
 
 export const OBSERVED_PREFIX = "observed/";
+export const observedKey = (hostId: string): string => `${OBSERVED_PREFIX}${hostId}`;
 
 export const ObservedInstanceSchema = z.object({
   hostId: z.string().min(1).max(64),
@@ -65,7 +67,14 @@ export class ObservedShare {
   async follow(): Promise<void> {
     const at = await this.d.store.revision();
     for (const kv of await this.d.store.scan(OBSERVED_PREFIX)) this.take(kv.key, kv.value);
-    this.watcher = await this.d.store.watch(OBSERVED_PREFIX, (ev) => (ev.type === "put" ? this.take(ev.kv.key, ev.kv.value) : undefined), { fromRevision: at + 1 });
+    this.watcher = await this.d.store.watch(OBSERVED_PREFIX, (ev) => (ev.type === "put" ? this.take(ev.kv.key, ev.kv.value) : this.drop(ev.key.slice(OBSERVED_PREFIX.length))), { fromRevision: at + 1 });
+  }
+
+  /** Deleted with its host: gone from the map, and a later report (a host joining again) is written anew. */
+  private drop(hostId: string): void {
+    this.lastWritten.delete(hostId);
+    if (this.d.holds(hostId) || !this.d.observed.delete(hostId)) return;
+    this.d.onChange();
   }
 
   private take(key: string, value: string): void {

@@ -4,11 +4,17 @@
  * EXPIRY_WARNING_MS of their end and not yet warned about) and a thin timer that
  * appends the events, on the leader only, so a group warns once.
  *
- * "Warned about" is kept in memory by serial: a new leader (or a restarted
- * controller) warns once more about a certificate still close to its end, which
- * is the point of a warning.
+ * "Warned about" is kept in the store, one key per certificate and state
+ * (`pki/warned/<kind>:<serial>:<state>`), written in the txn of its event through
+ * the leader's guarded store: a restarted controller or a new leader does not warn
+ * twice about one certificate, a deposed leader writes neither, and two leaders
+ * racing (one deposed a moment late) cannot both write the event (the key must
+ * not exist). A renewed certificate has a new serial: it is warned about anew,
+ * and the marks of certificates no longer watched are dropped.
  */
-import type { NewEvent } from "../events/event-log.js";
+import type { EventLog, NewEvent } from "../events/event-log.js";
+import type { Op, Store } from "../store/store.js";
+import { encodeRecord } from "../store/record.js";
 import { EXPIRY_WARNING_MS, expiryState } from "../../shared/tls/cert-life.js";
 import { setIntervalClamped } from "../../shared/timer.js";
 import { formatDurationMs } from "../../shared/duration.js";
@@ -68,16 +74,50 @@ export function expiryWarnings(certs: readonly WatchedCert[], nowMs: number, war
   return { events, serials };
 }
 
-/** Runs expiryWarnings now and then every checkEveryMs; returns the stop. */
-export function watchExpiry(d: { certs: () => WatchedCert[]; now: () => number; append: (e: NewEvent) => Promise<unknown>; log: Logger; checkEveryMs?: number }): () => void {
-  const warned = new Set<string>();
+export const WARNED_PREFIX = "pki/warned/";
+
+export interface ExpiryDeps {
+  certs: () => WatchedCert[];
+  now: () => number;
+  /** Where the warnings go, each in one txn with its mark. */
+  events: Pick<EventLog, "txn">;
+  /** Read from: the marks already written. */
+  store: Store;
+  /** The leader's writes go through its term's store (leader/leadership.ts TermContext.writes). @default store */
+  via?: Store;
+  log: Logger;
+}
+
+/** One pass: warns about what is due and not yet marked, drops the marks of certificates gone. Returns how many warnings it wrote. */
+export async function expiryPass(d: ExpiryDeps): Promise<number> {
+  const via = d.via ?? d.store;
+  const certs = d.certs();
+  const marked = (await d.store.scan(WARNED_PREFIX)).map((kv) => kv.key.slice(WARNED_PREFIX.length));
+  const { events, serials } = expiryWarnings(certs, d.now(), new Set(marked));
+  let written = 0;
+  for (const [i, e] of events.entries()) {
+    const key = WARNED_PREFIX + serials[i]!;
+    // Must not exist: a mark another leader wrote meanwhile means its event is written too.
+    const res = await d.events.txn([{ key, modRevision: 0 }], [{ type: "put", key, value: encodeRecord({ atMs: d.now() }) }], [e], via);
+    if (!res.succeeded) continue;
+    written++;
+    d.log.warn({ host: e.host, type: e.type }, e.message);
+  }
+  // Marks of certificates no longer watched (renewed, their host removed, a former leader's serving one).
+  const watched = new Set(certs.map((c) => `${c.kind}:${c.serial}:`));
+  const stale: Op[] = marked.filter((m) => !watched.has(m.slice(0, m.lastIndexOf(":") + 1))).map((m) => ({ type: "delete", key: WARNED_PREFIX + m }));
+  if (stale.length) await via.txn([], stale);
+  return written;
+}
+
+/**
+ * Runs expiryPass now and then every checkEveryMs, and `also` after each (more of
+ * the leader's certificate housekeeping: pruning revoked serials); returns the stop.
+ */
+export function watchExpiry(d: ExpiryDeps & { also?: (nowMs: number) => Promise<unknown>; checkEveryMs?: number }): () => void {
   const pass = async (): Promise<void> => {
-    const { events, serials } = expiryWarnings(d.certs(), d.now(), warned);
-    for (const s of serials) warned.add(s);
-    for (const e of events) {
-      d.log.warn({ host: e.host, type: e.type }, e.message);
-      await d.append(e);
-    }
+    await expiryPass(d);
+    await d.also?.(d.now());
   };
   const run = (): void => void pass().catch((err: unknown) => d.log.error({ err }, "certificate expiry check failed"));
   run();

@@ -4,11 +4,13 @@
  * and following the store, so every member refuses a removed host's certificate
  * at stream and artifact auth with a synchronous look-up — whichever member
  * removed it. Kept until the certificate would have expired anyway: past that,
- * verifyClientCert refuses it on its own.
+ * verifyClientCert refuses it on its own, and the leader prunes the entry
+ * (prunableRevocations, run by the expiry watch's pass).
  */
 import { z } from "zod";
 import type { Op, Store, WatchEvent, Watcher } from "../store/store.js";
 import { decodeRecord, encodeRecord } from "../store/record.js";
+import type { HostRecord } from "../hosts/host.js";
 
 export const REVOKED_PREFIX = "pki/revoked/";
 
@@ -29,6 +31,27 @@ const RevokedSchema = z.object({
   notAfterMs: z.number().min(0),
   by: z.string(),
 });
+
+/** What `berth host remove` revokes: the host's current certificate and the one a renewal replaced, each with its expiry (0: unknown). */
+export function revocationsOf(rec: Pick<HostRecord, "id" | "certSerial" | "certNotAfterMs" | "prevCertSerial" | "prevCertNotAfterMs">, nowMs: number, by: string): RevokedCert[] {
+  const out: RevokedCert[] = [];
+  if (rec.certSerial) out.push({ serial: rec.certSerial, hostId: rec.id, revokedAtMs: nowMs, notAfterMs: rec.certNotAfterMs ?? 0, by });
+  if (rec.prevCertSerial) out.push({ serial: rec.prevCertSerial, hostId: rec.id, revokedAtMs: nowMs, notAfterMs: rec.prevCertNotAfterMs ?? 0, by });
+  return out;
+}
+
+/**
+ * The serials whose entry is no use any more: their certificate has expired, so it
+ * is refused without the entry. One whose expiry is unknown (0: revoked before
+ * it was kept) stays. One whose host an instance still names stays too: hosts()
+ * is how the planner knows to replace that instance (reconcile/planner.ts
+ * removedHosts), and the leader's pass may not have run yet.
+ */
+export function prunableRevocations(certs: Iterable<RevokedCert>, nowMs: number, hostsInUse: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const c of certs) if (c.notAfterMs > 0 && c.notAfterMs <= nowMs && !hostsInUse.has(c.hostId)) out.push(c.serial);
+  return out;
+}
 
 export class RevokedSerials {
   private readonly bySerial = new Map<string, RevokedCert>();
@@ -75,5 +98,18 @@ export class RevokedSerials {
   /** Held right after the txn succeeded, so this member refuses them before the watch echoes them. */
   held(certs: readonly RevokedCert[]): void {
     for (const c of certs) this.bySerial.set(c.serial, c);
+  }
+
+  /**
+   * The leader's: deletes the entries prunableRevocations names, in one txn through
+   * `via` (its term's guarded store: a deposed leader's prune changes nothing and
+   * rejects with NotLeaderError). Returns the serials dropped.
+   */
+  async prune(nowMs: number, hostsInUse: ReadonlySet<string>, via: Store = this.store): Promise<string[]> {
+    const gone = prunableRevocations(this.bySerial.values(), nowMs, hostsInUse);
+    if (!gone.length) return [];
+    await via.txn([], gone.map((s) => ({ type: "delete", key: REVOKED_PREFIX + s })));
+    for (const s of gone) this.bySerial.delete(s);
+    return gone;
   }
 }

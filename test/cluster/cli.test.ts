@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { BERTH_MAIN } from "./harness/cluster.js";
+import { readAgentFile } from "../../cli/run/daemons.js";
 
 const run = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> => {
   try {
@@ -84,7 +85,9 @@ describe("berth CLI", () => {
     expect(unit).toMatch(/^ExecStart=\S+node\S* \S+\/main\.js agent --config \/etc\/berth\/agent\.yaml$/m);
     expect(unit).toMatch(/^Restart=always$/m);
     expect(unit).toMatch(/^WantedBy=multi-user\.target$/m);
-    expect((await stat(join(dir, "var/lib/berth"))).mode & 0o777).toBe(0o700);
+    // Passable, not readable: services run as their own users and must reach their folders below it (agent/runas/reach.ts).
+    expect((await stat(join(dir, "var/lib/berth"))).mode & 0o777).toBe(0o711);
+    expect((await stat(join(dir, "var/lib/berth/agent"))).mode & 0o777).toBe(0o711);
     // Refuses an operator token: an installed agent could never join with it.
     const wrong = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--prefix", dir], { BERTH_JOIN_TOKEN: `bt1.0123456789.${"A".repeat(32)}` });
     expect(wrong.code).toBe(2);
@@ -94,6 +97,20 @@ describe("berth CLI", () => {
     expect(none.stderr).toMatch(/no join token: give --token-file PATH or set BERTH_JOIN_TOKEN/);
     const empty = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token-file", join(dir, "nope"), "--prefix", dir]);
     expect(empty.stderr).toMatch(/--token-file .*nope: no such file/);
+  });
+
+  it("agent install --allow-root writes allowRoot: true into agent.yaml, and the agent reads it; without it the key is absent", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "berth-install-"));
+    dirs.push(dir);
+    const r = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token", JOIN, "--allow-root", "--prefix", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    const cfgPath = join(dir, "etc/berth/agent.yaml");
+    expect(parse(await readFile(cfgPath, "utf8"))).toMatchObject({ allowRoot: true });
+    // The agent reads the file as written (an unknown key or a wrong type would be a usage error).
+    expect((await readAgentFile(cfgPath)).allowRoot).toBe(true);
+    const plain = await run(["agent", "install", "--controller", "10.0.0.5:7420", "--token", JOIN, "--prefix", dir, "--dry-run"]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).not.toMatch(/allowRoot/);
   });
 
   it("agent install --controller takes every member of a controller group into agent.yaml; a repeated one is refused", async () => {

@@ -1,8 +1,8 @@
 /**
  * Who a service runs as (issue 13), on a real topology: by default its own system
  * user berth-<service>, never root — the process, its exec health check and
- * `berth exec --service` all run as that user and see its secrets; its secret
- * files are 0400 and its own. `run.user: root` needs an admin token (an operator's
+ * `berth exec --service` all run as that user and see its secrets, with HOME a
+ * folder of its own under the agent's data dir; its secret files are 0400 and its own. `run.user: root` needs an admin token (an operator's
  * apply is refused, naming admin and allowRoot) and a host whose agent allows root
  * (elsewhere the slot stays unplaced, saying why).
  */
@@ -21,7 +21,7 @@ const FILE = `${FILE_DIR}/key`;
 const VALUE = `runas-${randomBytes(12).toString("hex")}`;
 const sha = (s: string): string => createHash("sha256").update(s).digest("hex");
 
-const SCRIPT = [`echo "uid=$(id -u) user=$(id -un)"`, `stat -c 'file-mode=%a owner=%U' ${FILE}`, "exec sleep 100000"].join("; ");
+const SCRIPT = [`echo "uid=$(id -u) user=$(id -un)"`, 'echo "home=$HOME"', 'test -f "$HOME/.install-home" && echo "install-home=$(cat "$HOME/.install-home")"', `stat -c 'file-mode=%a owner=%U' ${FILE}`, "exec sleep 100000"].join("; ");
 
 const spec = (name: string, o: { user?: string; constraints?: Record<string, string> } = {}): string =>
   JSON.stringify({
@@ -29,8 +29,10 @@ const spec = (name: string, o: { user?: string; constraints?: Record<string, str
     run: { command: "sh", args: ["-c", SCRIPT], stopTimeout: "1s", ...(o.user ? { user: o.user } : {}) },
     secrets: { TOKEN: "runas-token" },
     secretFiles: { [FILE]: "runas-token" },
-    // Healthy only as a non-root user that sees the secret variable, as the process does.
-    ...(o.user === "root" ? {} : { health: { exec: { command: ["sh", "-c", 'test "$(id -u)" != 0 && test -n "$TOKEN"'] }, interval: "1s", timeout: "500ms" } }),
+    // Healthy only as a non-root user that sees the secret variable and its own writable HOME, as the process does.
+    ...(o.user === "root" ? {} : { health: { exec: { command: ["sh", "-c", 'test "$(id -u)" != 0 && test -n "$TOKEN" && test -w "$HOME" && test "$(stat -c %U "$HOME")" = "$(id -un)"'] }, interval: "1s", timeout: "500ms" } }),
+    // The install step runs as the service's user with the same HOME: what it leaves there the process finds.
+    ...(o.user === undefined ? { install: { steps: [{ run: 'printf %s "$HOME" > "$HOME/.install-home"' }] } } : {}),
     ...(o.constraints ? { constraints: o.constraints } : {}),
   }, null, 2);
 
@@ -73,9 +75,15 @@ describe("who a service runs as", () => {
     expect(uid).toBeGreaterThan(0);
     expect(out).toContain(`uid=${uid} user=berth-ident`);
     expect(out).toContain("file-mode=400 owner=berth-ident");
-    const ex = await c.cli(["exec", "--service", "ident", "--", "sh", "-c", 'echo "uid=$(id -u)"; printf %s "$TOKEN" | sha256sum']);
+    // HOME: a folder of its own under the agent's data dir, the same for the process, its install step, its check and exec.
+    const st = await c.waitForStatus("ident", (x) => x.instances[0]?.host !== "", "ident placed");
+    const on = st.instances[0]!.host === (await c.hostIdOf(1)) ? 1 : 2;
+    const home = join(c.hostDir(on), "homes", "berth-ident");
+    expect(out).toContain(`home=${home}`);
+    expect(out).toContain(`install-home=${home}`);
+    const ex = await c.cli(["exec", "--service", "ident", "--", "sh", "-c", 'echo "uid=$(id -u) home=$HOME"; printf %s "$TOKEN" | sha256sum']);
     expect(ex.code, ex.stderr).toBe(0);
-    expect(ex.stdout).toContain(`uid=${uid}`);
+    expect(ex.stdout).toContain(`uid=${uid} home=${home}`);
     expect(ex.stdout).toContain(sha(VALUE));
   });
 

@@ -35,7 +35,7 @@ export async function onRenewCertificate(d: AgentServiceDeps, s: AgentStream, m:
     }
     const issued = certFacts(certPem);
     await d.registry.update(s.hostId, (rec) => ({
-      rec: { ...rec, certSerial: issued.serial, prevCertSerial: rec.certSerial, certNotAfterMs: issued.notAfterMs },
+      rec: { ...rec, certSerial: issued.serial, prevCertSerial: rec.certSerial, prevCertNotAfterMs: rec.certNotAfterMs, certNotAfterMs: issued.notAfterMs },
     }));
     s.log.info({ serial: issued.serial, notAfter: new Date(issued.notAfterMs).toISOString() }, "host certificate renewed");
     s.send({ certificate_issued: { certificate_pem: certPem, ca_pem: d.ca.certPem, error: "" } });

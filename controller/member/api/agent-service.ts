@@ -99,7 +99,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
       id,
       (rec) => ({
         // The old certificate (expired, or taken) is not kept acceptable: the re-join replaces it.
-        rec: { ...rec, facts, labels: Object.keys(labels).length ? labels : rec.labels, certSerial: issued.serial, prevCertSerial: undefined, certNotAfterMs: issued.notAfterMs },
+        rec: { ...rec, facts, labels: Object.keys(labels).length ? labels : rec.labels, certSerial: issued.serial, prevCertSerial: undefined, prevCertNotAfterMs: undefined, certNotAfterMs: issued.notAfterMs },
         event: { type: "host.rejoined", host: id, message: `${facts.hostname || "host"} re-joined keeping its id (new certificate until ${new Date(issued.notAfterMs).toISOString()})`, actor: spend.tokenId },
       }),
       undefined,

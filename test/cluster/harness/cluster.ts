@@ -8,12 +8,12 @@
 import type { ChildProcess } from "node:child_process";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createTopology, recentOutput, type Topology } from "./topology.js";
+import { BERTH_MAIN, killProcessGroup, spawnAgent, terminate } from "./procs.js";
 import { waitFor } from "./wait.js";
 
-export const ROOT = resolve(import.meta.dirname, "..", "..", "..");
-export const BERTH_MAIN = join(ROOT, "dist", "cli", "main.js");
+export { ROOT, BERTH_MAIN } from "./procs.js";
 export const PORT = 7420;
 /** /metrics of the controller and of every agent, each on its node's own address. */
 export const CONTROLLER_METRICS_PORT = 9464;
@@ -227,28 +227,19 @@ export class Cluster {
   async killControllerProcess(): Promise<void> {
     const p = this.controller;
     this.controller = undefined;
-    if (!p || p.exitCode !== null || p.signalCode !== null || p.pid === undefined) return;
-    const exited = new Promise((r) => p.once("exit", r));
-    process.kill(-p.pid, "SIGKILL");
-    await exited;
+    await killProcessGroup(p);
   }
 
   /** o.controllers: the agent's --controller (default: this controller's address). */
   startAgent(i: number, o: { token?: string; labels?: string; controllers?: string; extraArgs?: string[]; allowRoot?: boolean } = {}): ChildProcess {
-    const args = [process.execPath, BERTH_MAIN, "agent", "--controller", o.controllers ?? this.controllerAddr, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--metrics-addr", `${this.topo.hostAddr(i)}:${AGENT_METRICS_PORT}`, "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`, ...(o.allowRoot ? ["--allow-root"] : []), ...(o.extraArgs ?? [])];
-    // As `berth dev` and the systemd unit do: the join token in the environment, never in argv.
-    const p = this.topo.spawn(i, args, o.token ? { env: { BERTH_JOIN_TOKEN: o.token } } : {});
+    const p = spawnAgent(this.topo, i, { ...o, controllers: o.controllers ?? this.controllerAddr, dataDir: this.hostDir(i), metricsAddr: `${this.topo.hostAddr(i)}:${AGENT_METRICS_PORT}` });
     this.agents.set(i, p);
     return p;
   }
 
   /** Stops host i's agent with SIGTERM (a clean restart) and waits for it to exit. */
-  async stopAgent(i: number): Promise<void> {
-    const p = this.agents.get(i);
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise((r) => p.once("exit", r));
-    p.kill("SIGTERM");
-    await exited;
+  stopAgent(i: number): Promise<void> {
+    return terminate(this.agents.get(i));
   }
 
   async hostIdOf(i: number): Promise<string> {

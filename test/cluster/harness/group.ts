@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { BERTH_MAIN, PORT, type CliResult, type EventJson, type HostJson, type StatusJson } from "./cluster.js";
 import { startEtcdCluster, type EtcdCluster } from "./etcd.js";
 import { createTopology, recentOutput, type Topology } from "./topology.js";
+import { killProcessGroup, spawnAgent, terminate } from "./procs.js";
 import { waitFor } from "./wait.js";
 
 export interface GroupHostJson extends HostJson {
@@ -157,31 +158,18 @@ export class Group {
   async kill(i: number): Promise<void> {
     const p = this.controllers.get(i);
     this.controllers.delete(i);
-    if (!p || p.exitCode !== null || p.signalCode !== null || p.pid === undefined) return;
-    const exited = new Promise((r) => p.once("exit", r));
-    process.kill(-p.pid, "SIGKILL");
-    await exited;
+    await killProcessGroup(p);
   }
 
   /** SIGTERM every member at once and wait until all have exited (SIGKILL after 20 s). */
   async stopAll(): Promise<void> {
     const procs = [...this.controllers.values()];
     this.controllers.clear();
-    await Promise.all(
-      procs.map(async (p) => {
-        if (p.exitCode !== null || p.signalCode !== null || p.pid === undefined) return;
-        const exited = new Promise((r) => p.once("exit", r));
-        p.kill("SIGTERM");
-        const t = setTimeout(() => p.kill("SIGKILL"), 20_000);
-        await exited;
-        clearTimeout(t);
-      }),
-    );
+    await Promise.all(procs.map((p) => terminate(p, { killAfterMs: 20_000 })));
   }
 
   startAgent(i: number, token?: string): ChildProcess {
-    const args = [process.execPath, BERTH_MAIN, "agent", "--controller", this.addrs, "--data-dir", this.hostDir(i), "--advertise-addr", this.topo.hostAddr(i), "--metrics-addr", "off", "--labels", `dc=dc${((i - 1) % 2) + 1}`];
-    const p = this.topo.spawn(i, args, token ? { env: { BERTH_JOIN_TOKEN: token } } : {});
+    const p = spawnAgent(this.topo, i, { controllers: this.addrs, dataDir: this.hostDir(i), metricsAddr: "off", token });
     this.agents.set(i, p);
     return p;
   }

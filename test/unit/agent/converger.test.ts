@@ -2,7 +2,7 @@
 // (a wall clock stepped back must not delay it), and malformed assignments
 // refused with a report instead of thrown into the stream's listener.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Converger, fenceDue, type Desired, type RunHandle, type Steps } from "../../../agent/converge/converger.js";
@@ -12,6 +12,7 @@ import type { InstanceStatus } from "../../../shared/gen/berth/v1/InstanceStatus
 import type { Assignment__Output } from "../../../shared/gen/berth/v1/Assignment.js";
 import { until } from "../until.js";
 import { RunAsError } from "../../../agent/runas/service-user.js";
+import { resolveUser } from "../../../agent/supervisor/proc.js";
 
 const log = createLogger("test", "silent");
 
@@ -294,6 +295,40 @@ describe("who the instance runs as", () => {
     await until(() => reports.at(-1)?.state === "failed", "the refusal");
     expect(reports.at(-1)?.detail).toMatch(/^refused by the agent: run\.user root: .*allowRoot: true/);
     expect(fetched).toBe(0);
+    expect(steps.started).toEqual([]);
+  });
+});
+
+describe("berth exec --service", () => {
+  it("runs as the instance's user with the home the process has, not one looked up again", async () => {
+    const steps = fakeSteps();
+    // The agent's own ids: it may chown its folders to them, and reaches them.
+    const ids = { uid: process.getuid!(), gid: process.getgid!(), home: "/var/lib/berth/agent/homes/berth-web" };
+    steps.runAs = async () => ({ user: "berth-web", ids });
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
+    conv.assign(assignment(goodSpec()));
+    await until(() => reports.at(-1)?.state === "healthy" || reports.at(-1)?.state === "running", "the instance running");
+    const c = conv.execContext("web-0");
+    expect(typeof c === "string" ? c : { user: c.user, ids: c.ids }).toEqual({ user: "berth-web", ids });
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)("a working dir its user cannot reach", () => {
+  it("fails the instance before it starts, naming the folder that blocks and the fix", async () => {
+    const nobody = resolveUser("nobody");
+    // The agent's data dir below a folder only root may pass (a checkout under /root).
+    const locked = path.join(dataDir, "root");
+    const steps = fakeSteps();
+    steps.runAs = async () => ({ user: "nobody", ids: nobody });
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir: path.join(locked, "data"), advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
+    await mkdir(path.join(locked, "data"), { recursive: true });
+    await chmod(dataDir, 0o755);
+    await chmod(locked, 0o700);
+    conv.assign(assignment(goodSpec()));
+    await until(() => reports.at(-1)?.state === "failed", "the failure");
+    expect(reports.at(-1)?.detail).toMatch(new RegExp(`^user nobody \\(uid ${nobody.uid}\\) cannot reach its working dir .*: ${locked} \\(mode 0700, owner root\\) does not let it through; run chmod o\\+x ${locked} on this host, or give the agent a data dir outside it`));
     expect(steps.started).toEqual([]);
   });
 });

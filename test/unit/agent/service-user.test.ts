@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm, writeFile, appendFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile, appendFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseGroups, RunAsError, serviceUser } from "../../../agent/runas/service-user.js";
@@ -35,6 +35,19 @@ describe("serviceUser: who a service runs as on this host", () => {
     // Known now: not created twice.
     await serviceUser(spec("", svc), { allowRoot: false, isRoot: true, passwdPath: passwd, groupPath: group, createUser });
     expect(created).toHaveLength(1);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("gives the default user a home of its own under the agent's data dir, made and owned by it; a named user keeps its own", async () => {
+    const svc = `zz-home-${process.pid}`;
+    const createUser = (name: string): Promise<void> => appendFile(passwd, `${name}:x:998:998::/nonexistent:/usr/sbin/nologin\n`);
+    const homesDir = path.join(dir, "data", "homes");
+    const who = await serviceUser(spec("", svc), { allowRoot: false, isRoot: true, passwdPath: passwd, groupPath: group, createUser, homesDir });
+    expect(who.ids?.home).toBe(path.join(homesDir, `berth-${svc}`));
+    const st = await stat(who.ids!.home);
+    expect([st.isDirectory(), st.uid, st.gid, st.mode & 0o777]).toEqual([true, 998, 998, 0o700]);
+    // Again (a restart, the next instance): the same home, still its own.
+    expect((await serviceUser(spec("", svc), { allowRoot: false, isRoot: true, passwdPath: passwd, groupPath: group, createUser, homesDir })).ids?.home).toBe(who.ids!.home);
+    expect((await serviceUser(spec("www-data"), { allowRoot: false, isRoot: true, passwdPath: passwd, groupPath: group, homesDir })).ids?.home).toBe("/var/www");
   });
 
   it("runs as an unprivileged named user; never creates one the spec names", async () => {

@@ -1,5 +1,13 @@
-import { describe, expect, it } from "vitest";
-import { expiryWarnings, type WatchedCert } from "../../../controller/pki/expiry-watch.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { WARNED_PREFIX, expiryPass, expiryWarnings, type WatchedCert } from "../../../controller/pki/expiry-watch.js";
+import { openLevelStore } from "../../../controller/store/level-store.js";
+import type { Store } from "../../../controller/store/store.js";
+import { NotLeaderError } from "../../../controller/store/not-leader.js";
+import { EventLog } from "../../../controller/events/event-log.js";
 
 const DAY = 86_400_000;
 const NOW = 1_800_000_000_000;
@@ -34,5 +42,51 @@ describe("expiryWarnings", () => {
     ]);
     const renewed = certs.map((c) => (c.serial === "A1" ? { ...c, serial: "A9", notAfterMs: NOW + 30 * DAY } : c));
     expect(expiryWarnings(renewed, NOW, warned).events).toEqual([]);
+  });
+});
+
+describe("expiryPass: what was warned about is kept in the store", () => {
+  let dir = "";
+  let store: Store | undefined;
+  afterEach(async () => {
+    await store?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function open(): Promise<{ store: Store; events: EventLog }> {
+    dir = await mkdtemp(join(tmpdir(), "berth-expiry-"));
+    store = await openLevelStore(dir);
+    const events = new EventLog(store, () => NOW);
+    await events.init();
+    return { store, events };
+  }
+  const log = pino({ level: "silent" });
+  const expiring = async (events: EventLog): Promise<string[]> => (await events.list({ limit: 100 })).filter((e) => e.type.startsWith("cert.")).map((e) => `${e.type} ${e.host}`);
+
+  it("a new leader (or a restarted controller) does not warn again about the same certificate; a renewed one is a new certificate", async () => {
+    const { store, events } = await open();
+    let certs: WatchedCert[] = [{ kind: "host", name: "3fa9", serial: "A1", notAfterMs: NOW + 6 * DAY }];
+    const deps = { certs: () => certs, now: () => NOW, events, store, log };
+    expect(await expiryPass(deps)).toBe(1);
+    // A second pass of the same leader, then one of a new leader with nothing in memory.
+    expect(await expiryPass(deps)).toBe(0);
+    expect(await expiryPass({ ...deps, via: store })).toBe(0);
+    expect(await expiring(events)).toEqual(["cert.expiring 3fa9"]);
+    // Renewed, then the new one nears its end: warned about.
+    certs = [{ kind: "host", name: "3fa9", serial: "A2", notAfterMs: NOW + 5 * DAY }];
+    expect(await expiryPass(deps)).toBe(1);
+    expect(await expiring(events)).toEqual(["cert.expiring 3fa9", "cert.expiring 3fa9"]);
+    // What was kept of the replaced certificate is dropped: only A2's stays.
+    expect((await store.scan(WARNED_PREFIX)).map((kv) => kv.key)).toEqual([`${WARNED_PREFIX}host:A2:expiring`]);
+  });
+
+  it("a deposed leader's pass writes neither the warning nor the mark", async () => {
+    const { store, events } = await open();
+    const via: Store = { ...store, get: store.get.bind(store), scan: store.scan.bind(store), watch: store.watch.bind(store), revision: store.revision.bind(store), close: store.close.bind(store), put: () => Promise.reject(new NotLeaderError("c1", "gone")), delete: () => Promise.reject(new NotLeaderError("c1", "gone")), txn: () => Promise.reject(new NotLeaderError("c1", "gone")) };
+    const certs: WatchedCert[] = [{ kind: "host", name: "3fa9", serial: "A1", notAfterMs: NOW + 6 * DAY }];
+    const deps = { certs: () => certs, now: () => NOW, events, store, via, log };
+    await expect(expiryPass(deps)).rejects.toBeInstanceOf(NotLeaderError);
+    expect(await expiring(events)).toEqual([]);
+    expect(await store.scan(WARNED_PREFIX)).toEqual([]);
   });
 });

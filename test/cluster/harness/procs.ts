@@ -1,0 +1,61 @@
+/**
+ * What both harnesses (cluster.ts: one controller; group.ts: a controller group)
+ * do with their processes: start an agent on a host's node, stop a process and
+ * wait for its exit, kill one outright. One copy, so a flag an agent gains or a
+ * stop that must wait is changed in one place.
+ */
+import type { ChildProcess } from "node:child_process";
+import { join, resolve } from "node:path";
+import type { Topology } from "./topology.js";
+
+export const ROOT = resolve(import.meta.dirname, "..", "..", "..");
+export const BERTH_MAIN = join(ROOT, "dist", "cli", "main.js");
+
+export interface AgentLaunch {
+  /** --controller: one address, or every member of a group. */
+  controllers: string;
+  dataDir: string;
+  /** --metrics-addr: HOST:PORT, or "off". */
+  metricsAddr: string;
+  /** @default dc=dc1 for odd hosts, dc=dc2 for even ones */
+  labels?: string;
+  /** The join token, given as `berth dev` and the systemd unit do: in the environment, never in argv. */
+  token?: string;
+  allowRoot?: boolean;
+  extraArgs?: string[];
+}
+
+/** Starts host i's agent on its node. */
+export function spawnAgent(topo: Topology, i: number, o: AgentLaunch): ChildProcess {
+  const args = [
+    process.execPath, BERTH_MAIN, "agent",
+    "--controller", o.controllers,
+    "--data-dir", o.dataDir,
+    "--advertise-addr", topo.hostAddr(i),
+    "--metrics-addr", o.metricsAddr,
+    "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`,
+    ...(o.allowRoot ? ["--allow-root"] : []),
+    ...(o.extraArgs ?? []),
+  ];
+  return topo.spawn(i, args, o.token ? { env: { BERTH_JOIN_TOKEN: o.token } } : {});
+}
+
+const running = (p: ChildProcess | undefined): p is ChildProcess & { pid: number } => p !== undefined && p.exitCode === null && p.signalCode === null && p.pid !== undefined;
+
+/** SIGTERM (a clean stop) and wait for the exit; with killAfterMs, SIGKILL if it has not exited by then. */
+export async function terminate(p: ChildProcess | undefined, o: { killAfterMs?: number } = {}): Promise<void> {
+  if (!running(p)) return;
+  const exited = new Promise((r) => p.once("exit", r));
+  p.kill("SIGTERM");
+  const t = o.killAfterMs === undefined ? undefined : setTimeout(() => p.kill("SIGKILL"), o.killAfterMs);
+  await exited;
+  clearTimeout(t);
+}
+
+/** SIGKILL of the process's group: nothing is flushed, nothing is said goodbye; other processes on its node live on. */
+export async function killProcessGroup(p: ChildProcess | undefined): Promise<void> {
+  if (!running(p)) return;
+  const exited = new Promise((r) => p.once("exit", r));
+  process.kill(-p.pid, "SIGKILL");
+  await exited;
+}
