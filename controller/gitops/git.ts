@@ -73,6 +73,8 @@ export function explainGitError(stderr: string, url: string, what = ""): string 
 /** @default 2 min: a fetch that hangs (a dead server) must not hold the source's sync forever. */
 export const GIT_TIMEOUT_MS = 120_000;
 const MAX_OUTPUT = 64 * 1024;
+/** The files a fetch writes for git and removes after it (`tmp` in Mirror.run). */
+const TEMP_FILE = /^\.(deploy-key|known-hosts|ca)-[0-9a-f]{12}$/;
 
 export interface CommitMeta {
   author: string;
@@ -121,7 +123,7 @@ export class Mirror {
     const files: string[] = [];
     const config: [string, string][] = [];
     const a = o.auth ?? { kind: "none" };
-    const tmp = (what: string): string => join(this.dir, `.${what}-${randomBytes(6).toString("hex")}`);
+    const tmp = (what: "deploy-key" | "known-hosts" | "ca"): string => join(this.dir, `.${what}-${randomBytes(6).toString("hex")}`);
     if (a.kind === "basic") {
       config.push(["credential.helper", CREDENTIAL_HELPER]);
       Object.assign(env, { BERTH_GIT_USERNAME: a.username, BERTH_GIT_PASSWORD: a.password });
@@ -179,6 +181,8 @@ export class Mirror {
       () => false,
     );
     if (!isRepo) await this.run(["init", "--bare", "--quiet"]);
+    // A controller killed mid-fetch leaves its deploy key (and known_hosts, CA) behind: gone before anything else runs.
+    for (const f of await readdir(this.dir)) if (TEMP_FILE.test(f)) await rm(join(this.dir, f), { force: true });
     // The URL is given each time, never stored in the mirror's config: a changed source takes effect at once.
     await this.run(["fetch", "--quiet", "--no-tags", "--prune", url, `+refs/heads/${branch}:refs/heads/${branch}`], { auth, tls, url });
     return (await this.run(["rev-parse", "--verify", "--quiet", `refs/heads/${branch}^{commit}`])).trim();
