@@ -147,7 +147,7 @@ describe("gitops authentication", () => {
     for (const [name, file] of [
       ["deploy-key", "deploy_key"],
       ["wrong-key", "wrong_key"],
-    ]) {
+    ] as const) {
       const r = await c.cli(["secret", "set", name, "--from-file", f(file)]);
       expect(r.code, r.stderr).toBe(0);
     }
