@@ -103,6 +103,7 @@ export class Mirror {
   constructor(
     root: string,
     readonly name: string,
+    private readonly opts: { /** @default GIT_TIMEOUT_MS */ timeoutMs?: number } = {},
   ) {
     this.dir = join(root, `${name}.git`);
   }
@@ -150,12 +151,21 @@ export class Mirror {
     }
     try {
       return await new Promise<string>((resolve, reject) => {
-        const p = spawn("git", args, { cwd: this.dir, env, stdio: ["ignore", "pipe", "pipe"] });
+        // A process group of its own: git's transport (git-remote-https, ssh) holds the
+        // pipes too, so killing git alone on a timeout would leave the fetch waiting on
+        // a hung server for ever — and the source never syncing again.
+        const p = spawn("git", args, { cwd: this.dir, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
         let out = "";
         let err = "";
         p.stdout.on("data", (c: Buffer) => void (out.length < MAX_OUTPUT && (out += c.toString())));
         p.stderr.on("data", (c: Buffer) => void (err.length < MAX_OUTPUT && (err += c.toString())));
-        const timer = setTimeoutClamped(() => p.kill("SIGKILL"), o.timeoutMs ?? GIT_TIMEOUT_MS);
+        const timer = setTimeoutClamped(() => {
+          try {
+            if (p.pid !== undefined) process.kill(-p.pid, "SIGKILL");
+          } catch {
+            p.kill("SIGKILL");
+          }
+        }, o.timeoutMs ?? this.opts.timeoutMs ?? GIT_TIMEOUT_MS);
         p.on("error", (e) => {
           clearTimeout(timer);
           reject(new GitError(`git: ${e.message}`));
