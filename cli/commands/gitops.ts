@@ -19,11 +19,13 @@ export function registerGitops(program: Command): void {
     .option("--username <user>", "HTTPS: the username for --password-secret (or --token-secret; default x-access-token)")
     .option("--password-secret <secret>", "HTTPS: a berth secret holding the password for --username")
     .option("--ssh-key-secret <secret>", "SSH: a berth secret holding a deploy key")
+    .option("--known-hosts <file>", "SSH: the server's host keys (known_hosts format, e.g. from ssh-keyscan); required with --ssh-key-secret, never learnt on first use")
+    .option("--ca-file <file>", "HTTPS: PEM certificates to trust besides the system's CAs (a private git server's CA)")
     .option("--webhook-secret <secret>", "a berth secret holding the webhook's HMAC key (POST /hooks/gitops/NAME on --hooks-addr)")
     .option("-o, --output <format>", "table, json or yaml", "table")
     .addHelpText(
       "after",
-      "\nExamples:\n  berth secret set gh-token --from-file ./token\n  berth gitops add prod --repo https://github.com/acme/fleet.git --path fleet/ --env prod --token-secret gh-token --prune --self-heal\n  berth gitops add edge --repo git@git.acme.io:ops/edge.git --ssh-key-secret edge-deploy-key --interval 30s",
+      "\nExamples:\n  berth secret set gh-token --from-file ./token\n  berth gitops add prod --repo https://github.com/acme/fleet.git --path fleet/ --env prod --token-secret gh-token --prune --self-heal\n  ssh-keyscan git.acme.io > edge.known_hosts   # compare with the fingerprint your git host publishes\n  berth gitops add edge --repo git@git.acme.io:ops/edge.git --ssh-key-secret edge-deploy-key --known-hosts edge.known_hosts --interval 30s",
     )
     .action(lazy(run, (m) => m.gitopsAdd));
   g.command("list")

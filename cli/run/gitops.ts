@@ -9,6 +9,23 @@ import { parseDurationFlag } from "../duration-flag.js";
 import { MAX_INTERVAL_MS, MIN_INTERVAL_MS } from "../../shared/gitops-limits.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { globalsOf, withApi } from "./common.js";
+import { readFile } from "node:fs/promises";
+import { checkKnownHosts, sshHostOf } from "../../controller/gitops/known-hosts.js";
+import { checkCaPem } from "../../controller/gitops/validate.js";
+
+/** A flag's file, read and checked here so that errors name it (file:line); the controller checks the text again. */
+async function flagFile(flag: string, file: string | undefined, check: (text: string) => string[]): Promise<string> {
+  if (file === undefined) return "";
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new CliError(`${flag} ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`, EXIT.usage);
+  }
+  const errors = check(text);
+  if (errors.length) throw new CliError(errors.join("\n"), EXIT.usage);
+  return text;
+}
 
 interface AddOpts {
   repo: string;
@@ -23,6 +40,8 @@ interface AddOpts {
   passwordSecret?: string;
   sshKeySecret?: string;
   webhookSecret?: string;
+  knownHosts?: string;
+  caFile?: string;
   output: string;
 }
 
@@ -45,7 +64,11 @@ function authOf(o: AddOpts): { auth_kind: string; username: string; auth_secret:
 export async function gitopsAdd(name: string, o: AddOpts, cmd: Command): Promise<void> {
   const format = parseFormat(o.output);
   const interval_ms = parseDurationFlag("--interval", o.interval, { minMs: MIN_INTERVAL_MS, max: formatDurationMs(MAX_INTERVAL_MS) });
-  const req = { name, repo: o.repo, branch: o.branch, path: o.path, env: o.env ?? "", interval_ms, prune: Boolean(o.prune), self_heal: Boolean(o.selfHeal), ...authOf(o), webhook_secret: o.webhookSecret ?? "" };
+  const auth = authOf(o);
+  if (o.knownHosts !== undefined && auth.auth_kind !== "ssh") throw new CliError("--known-hosts goes with --ssh-key-secret", EXIT.usage);
+  const known_hosts = await flagFile("--known-hosts", o.knownHosts, (t) => checkKnownHosts(t, sshHostOf(o.repo.trim()), o.knownHosts));
+  const ca_pem = await flagFile("--ca-file", o.caFile, (t) => checkCaPem(t, o.caFile));
+  const req = { name, repo: o.repo, branch: o.branch, path: o.path, env: o.env ?? "", interval_ms, prune: Boolean(o.prune), self_heal: Boolean(o.selfHeal), ...auth, webhook_secret: o.webhookSecret ?? "", known_hosts, ca_pem };
   await withApi(globalsOf(cmd), async (api) => {
     const v = await call(api, api.client.AddGitopsSource, req);
     if (printData(format, v)) return;
@@ -93,7 +116,7 @@ export async function gitopsStatus(name: string, o: { output: string }, cmd: Com
     const v = await call(api, api.client.GetGitopsSource, { name });
     if (printData(format, v)) return;
     const s = v.source;
-    console.log(txt`${name}: ${s?.repo ?? ""} ${s?.branch ?? ""}:${s?.path || "."}${s?.env ? ` env ${s.env}` : ""}, every ${formatDurationMs(Number(s?.interval_ms ?? 0))}${s?.prune ? ", prune" : ""}${s?.self_heal ? ", self-heal" : ""}${s?.auth_kind && s.auth_kind !== "none" ? `, ${s.auth_kind} auth (secret ${s.auth_secret})` : ""}`);
+    console.log(txt`${name}: ${s?.repo ?? ""} ${s?.branch ?? ""}:${s?.path || "."}${s?.env ? ` env ${s.env}` : ""}, every ${formatDurationMs(Number(s?.interval_ms ?? 0))}${s?.prune ? ", prune" : ""}${s?.self_heal ? ", self-heal" : ""}${s?.auth_kind && s.auth_kind !== "none" ? `, ${s.auth_kind} auth (secret ${s.auth_secret})` : ""}${s?.known_hosts ? `, ${s.known_hosts.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#")).length} known host key(s)` : ""}${s?.ca_pem ? ", own CA" : ""}`);
     console.log(txt`state: ${state(v)}; head ${short(v.head)} fetched ${when(Number(v.fetched_at_ms))}`);
     if (v.fetch_error) console.log(txt`${colour("red", "!")} fetch: ${v.fetch_error}`);
     for (const l of commitLines("last applied", v.last_applied)) console.log(l);

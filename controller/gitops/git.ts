@@ -7,10 +7,15 @@
  * partial fetch), packs and deltas in C rather than in the controller's event
  * loop, and is what Gitea and GitHub are tested against.
  *
- * Credentials never reach argv, the mirror's config or a log: basic auth goes in
- * through GIT_CONFIG_* environment variables (http.extraHeader), a deploy key
- * through a 0600 file that exists only while git runs. Git runs with no system or
- * user config, no prompts, and only the https, http and ssh transports.
+ * Credentials never reach argv, the mirror's config or a log. HTTPS: a credential
+ * helper given through GIT_CONFIG_* environment variables answers git's 401
+ * challenge with the username and password git's own environment holds (so a
+ * refused credential is git's "Authentication failed", not a prompt that could not
+ * be shown). SSH: a deploy key through a 0600 file that exists only while git runs,
+ * strict host key checking against the source's known_hosts only, no user or
+ * system ssh config. Git runs with no system or user config, no prompts, and only
+ * the https, http and ssh transports. Its failures are put in words an operator
+ * acts on (explainGitError): authentication, host key, TLS trust.
  */
 import { spawn } from "node:child_process";
 import { chmod, mkdir, readdir, rm, writeFile, stat } from "node:fs/promises";
@@ -25,11 +30,51 @@ export class GitError extends Error {
   override name = "GitError";
 }
 
-export type GitAuth = { kind: "none" } | { kind: "basic"; username: string; password: string } | { kind: "ssh"; key: Buffer };
+/**
+ * How a fetch authenticates. `what` names the credential for error messages (the
+ * secret's name and user, never its value).
+ */
+export type GitAuth = { kind: "none" } | { kind: "basic"; username: string; password: string; what: string } | { kind: "ssh"; key: Buffer; knownHosts: string; what: string };
+
+/** Trust for HTTPS beyond the system's CAs: PEM certificates (a private Gitea's CA). */
+export interface GitTls {
+  caPem: string;
+}
+
+/**
+ * git's credential helper protocol, answered from git's environment: `get` prints
+ * the username and password, `store` and `erase` do nothing. Shell text with no
+ * value in it: the values are expanded by the shell from the environment, never
+ * passed as arguments.
+ */
+const CREDENTIAL_HELPER = `!f() { test "$1" = get || exit 0; printf 'username=%s\\npassword=%s\\n' "$BERTH_GIT_USERNAME" "$BERTH_GIT_PASSWORD"; }; f`;
+
+/**
+ * git's failure (its stderr) in words an operator acts on, naming the URL and the
+ * credential by name; undefined when it is none of the known causes.
+ */
+export function explainGitError(stderr: string, url: string, what = ""): string | undefined {
+  const by = what ? ` (${what})` : "";
+  if (/Authentication failed for/.test(stderr)) return `authentication failed: ${url} refused the credentials${by}`;
+  if (/could not read (Username|Password) for/.test(stderr)) return `authentication failed: ${url} asks for credentials and the source has none (--token-secret, or --username with --password-secret)`;
+  if (/The requested URL returned error: 403/.test(stderr)) return `authentication failed: ${url} denied access (HTTP 403)${by}: the credentials are not allowed to read this repository`;
+  if (/Permission denied \(publickey/.test(stderr)) return `authentication failed: ${url} refused the deploy key${by}`;
+  const fp = /(SHA256:[A-Za-z0-9+/=]+)/.exec(stderr)?.[1];
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/.test(stderr))
+    return `host key verification failed: ${url} presented a host key${fp ? ` (${fp})` : ""} that is not the one in the source's known_hosts; nothing was fetched`;
+  const unknown = /No (\S+) host key is known for (\S+)/.exec(stderr);
+  if (unknown) return `host key verification failed: the source's known_hosts has no ${unknown[1]} key for ${unknown[2]} (${url}); nothing was fetched`;
+  if (/Host key verification failed/.test(stderr)) return `host key verification failed for ${url}: the source's known_hosts does not match; nothing was fetched`;
+  if (/server certificate verification failed|SSL certificate problem|certificate verify failed/.test(stderr))
+    return `TLS: the certificate of ${url} is not trusted (the system's CAs${/CAfile: none/.test(stderr) ? "" : " and --ca-file"} do not vouch for it): give its CA with --ca-file`;
+  return undefined;
+}
 
 /** @default 2 min: a fetch that hangs (a dead server) must not hold the source's sync forever. */
 export const GIT_TIMEOUT_MS = 120_000;
 const MAX_OUTPUT = 64 * 1024;
+/** The files a fetch writes for git and removes after it (`tmp` in Mirror.run). */
+const TEMP_FILE = /^\.(deploy-key|known-hosts|ca)-[0-9a-f]{12}$/;
 
 export interface CommitMeta {
   author: string;
@@ -58,11 +103,12 @@ export class Mirror {
   constructor(
     root: string,
     readonly name: string,
+    private readonly opts: { /** @default GIT_TIMEOUT_MS */ timeoutMs?: number } = {},
   ) {
     this.dir = join(root, `${name}.git`);
   }
 
-  private async run(args: string[], o: { auth?: GitAuth; timeoutMs?: number; secrets?: string[] } = {}): Promise<string> {
+  private async run(args: string[], o: { auth?: GitAuth; tls?: GitTls; url?: string; timeoutMs?: number; secrets?: string[] } = {}): Promise<string> {
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: this.dir,
@@ -75,26 +121,51 @@ export class Mirror {
       GIT_ALLOW_PROTOCOL: "https:http:ssh",
     };
     const scrub: string[] = [...(o.secrets ?? [])];
-    let keyFile: string | undefined;
+    const files: string[] = [];
+    const config: [string, string][] = [];
     const a = o.auth ?? { kind: "none" };
+    const tmp = (what: "deploy-key" | "known-hosts" | "ca"): string => join(this.dir, `.${what}-${randomBytes(6).toString("hex")}`);
     if (a.kind === "basic") {
-      const b64 = Buffer.from(`${a.username}:${a.password}`).toString("base64");
-      Object.assign(env, { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "http.extraHeader", GIT_CONFIG_VALUE_0: `Authorization: Basic ${b64}` });
-      scrub.push(b64, a.password);
+      config.push(["credential.helper", CREDENTIAL_HELPER]);
+      Object.assign(env, { BERTH_GIT_USERNAME: a.username, BERTH_GIT_PASSWORD: a.password });
+      scrub.push(a.password, Buffer.from(`${a.username}:${a.password}`).toString("base64"));
     } else if (a.kind === "ssh") {
-      keyFile = join(this.dir, `.deploy-key-${randomBytes(6).toString("hex")}`);
+      const keyFile = tmp("deploy-key");
+      const knownHosts = tmp("known-hosts");
+      files.push(keyFile, knownHosts);
       await writeFile(keyFile, a.key, { mode: 0o600 });
+      await writeFile(knownHosts, a.knownHosts, { mode: 0o600 });
       const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-      env.GIT_SSH_COMMAND = `ssh -i ${q(keyFile)} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${q(join(this.dir, "known_hosts"))}`;
+      // -F /dev/null: no user or system ssh config (the controller's own keys, hosts or proxies never apply).
+      env.GIT_SSH_COMMAND = `ssh -F /dev/null -i ${q(keyFile)} -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${q(knownHosts)} -o GlobalKnownHostsFile=/dev/null`;
+    }
+    if (o.tls?.caPem) {
+      const caFile = tmp("ca");
+      files.push(caFile);
+      await writeFile(caFile, o.tls.caPem, { mode: 0o600 });
+      config.push(["http.sslCAInfo", caFile]);
+    }
+    if (config.length) {
+      env.GIT_CONFIG_COUNT = String(config.length);
+      config.forEach(([k, v], i) => Object.assign(env, { [`GIT_CONFIG_KEY_${i}`]: k, [`GIT_CONFIG_VALUE_${i}`]: v }));
     }
     try {
       return await new Promise<string>((resolve, reject) => {
-        const p = spawn("git", args, { cwd: this.dir, env, stdio: ["ignore", "pipe", "pipe"] });
+        // A process group of its own: git's transport (git-remote-https, ssh) holds the
+        // pipes too, so killing git alone on a timeout would leave the fetch waiting on
+        // a hung server for ever — and the source never syncing again.
+        const p = spawn("git", args, { cwd: this.dir, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
         let out = "";
         let err = "";
         p.stdout.on("data", (c: Buffer) => void (out.length < MAX_OUTPUT && (out += c.toString())));
         p.stderr.on("data", (c: Buffer) => void (err.length < MAX_OUTPUT && (err += c.toString())));
-        const timer = setTimeoutClamped(() => p.kill("SIGKILL"), o.timeoutMs ?? GIT_TIMEOUT_MS);
+        const timer = setTimeoutClamped(() => {
+          try {
+            if (p.pid !== undefined) process.kill(-p.pid, "SIGKILL");
+          } catch {
+            p.kill("SIGKILL");
+          }
+        }, o.timeoutMs ?? this.opts.timeoutMs ?? GIT_TIMEOUT_MS);
         p.on("error", (e) => {
           clearTimeout(timer);
           reject(new GitError(`git: ${e.message}`));
@@ -102,26 +173,28 @@ export class Mirror {
         p.on("close", (code, signal) => {
           clearTimeout(timer);
           if (code === 0) return resolve(out);
-          let text = err.trim().split("\n").slice(-4).join("; ") || `exited ${code ?? signal}`;
+          let text = (o.url !== undefined ? explainGitError(err, o.url, a.kind === "none" ? "" : a.what) : undefined) ?? `git ${args[0]}: ${err.trim().split("\n").slice(-4).join("; ") || `exited ${code ?? signal}`}`;
           for (const s of scrub) if (s) text = text.split(s).join("***");
-          reject(new GitError(signal ? `git ${args[0]} timed out` : `git ${args[0]}: ${text}`));
+          reject(new GitError(signal ? `git ${args[0]} timed out` : text));
         });
       });
     } finally {
-      if (keyFile) await rm(keyFile, { force: true });
+      await Promise.all(files.map((f) => rm(f, { force: true })));
     }
   }
 
   /** Fetches the branch into the mirror (made on first use) and returns its commit. */
-  async fetch(url: string, branch: string, auth: GitAuth): Promise<string> {
+  async fetch(url: string, branch: string, auth: GitAuth, tls?: GitTls): Promise<string> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const isRepo = await stat(join(this.dir, "HEAD")).then(
       () => true,
       () => false,
     );
     if (!isRepo) await this.run(["init", "--bare", "--quiet"]);
+    // A controller killed mid-fetch leaves its deploy key (and known_hosts, CA) behind: gone before anything else runs.
+    for (const f of await readdir(this.dir)) if (TEMP_FILE.test(f)) await rm(join(this.dir, f), { force: true });
     // The URL is given each time, never stored in the mirror's config: a changed source takes effect at once.
-    await this.run(["fetch", "--quiet", "--no-tags", "--prune", url, `+refs/heads/${branch}:refs/heads/${branch}`], { auth });
+    await this.run(["fetch", "--quiet", "--no-tags", "--prune", url, `+refs/heads/${branch}:refs/heads/${branch}`], { auth, tls, url });
     return (await this.run(["rev-parse", "--verify", "--quiet", `refs/heads/${branch}^{commit}`])).trim();
   }
 

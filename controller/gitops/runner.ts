@@ -186,8 +186,12 @@ export class GitopsRunner {
     if (a.kind === "none") return a;
     const v = this.d.secrets?.value(a.secret);
     if (!v) throw new Error(`the ${a.kind === "ssh" ? "deploy key" : "credential"} secret "${a.secret}" is not on the controller`);
-    if (a.kind === "ssh") return { kind: "ssh", key: v };
-    return { kind: "basic", username: a.kind === "token" ? a.username || "x-access-token" : a.username, password: v.toString("utf8") };
+    if (a.kind === "ssh") {
+      if (!a.knownHosts) throw new Error(`the source has no known_hosts for ${src.repo}: ssh never learns a host key on first use; \`berth gitops remove ${src.name}\` and add it again with --known-hosts`);
+      return { kind: "ssh", key: v, knownHosts: a.knownHosts, what: `deploy key secret "${a.secret}"` };
+    }
+    const username = a.kind === "token" ? a.username || "x-access-token" : a.username;
+    return { kind: "basic", username, password: v.toString("utf8"), what: `${a.kind === "token" ? "token" : "password"} secret "${a.secret}" as user "${username}"` };
   }
 
   private mirror(src: SourceRecord): SourceMirror {
@@ -240,7 +244,7 @@ export class GitopsRunner {
     let head: string;
     await mkdir(this.d.dir, { recursive: true, mode: 0o700 });
     try {
-      head = await this.mirror(src).fetch(src.repo, src.branch, this.auth(src));
+      head = await this.mirror(src).fetch(src.repo, src.branch, this.auth(src), { caPem: src.caPem });
       w.fetchFailures = 0;
       w.nextFetchAtMs = this.d.now() + src.intervalMs;
     } catch (e) {

@@ -21,6 +21,10 @@ export const SOURCE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const SOURCE_NAME_MESSAGE = "must be 1–63 lowercase letters, digits or '-', starting and ending with a letter or digit";
 
 import { MAX_INTERVAL_MS, MIN_INTERVAL_MS } from "../../shared/gitops-limits.js";
+import { MAX_KNOWN_HOSTS } from "./known-hosts.js";
+
+/** @default 64 KiB: a CA bundle of a few certificates. */
+export const MAX_CA_PEM = 64 * 1024;
 export { DEFAULT_INTERVAL_MS, MAX_INTERVAL_MS, MIN_INTERVAL_MS } from "../../shared/gitops-limits.js";
 
 export const AuthSchema = z.discriminatedUnion("kind", [
@@ -29,8 +33,12 @@ export const AuthSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("token"), username: z.string().max(256), secret: z.string().min(1).max(253) }),
   /** HTTPS basic auth: username and the secret's value as password. */
   z.object({ kind: z.literal("basic"), username: z.string().min(1).max(256), secret: z.string().min(1).max(253) }),
-  /** SSH: the secret's value is a private deploy key. */
-  z.object({ kind: z.literal("ssh"), secret: z.string().min(1).max(253) }),
+  /**
+   * SSH: the secret's value is a private deploy key; knownHosts (OpenSSH's format,
+   * public) the host keys ssh accepts — never learnt on first use. "" (a record
+   * from before it existed) fails every fetch with a message saying so.
+   */
+  z.object({ kind: z.literal("ssh"), secret: z.string().min(1).max(253), knownHosts: z.string().max(MAX_KNOWN_HOSTS).default("") }),
 ]);
 export type SourceAuth = z.infer<typeof AuthSchema>;
 
@@ -47,6 +55,8 @@ export const SourceRecordSchema = z.object({
   selfHeal: z.boolean(),
   suspended: z.boolean(),
   auth: AuthSchema,
+  /** HTTPS: PEM certificates trusted besides the system's CAs ("" for none). */
+  caPem: z.string().max(MAX_CA_PEM).default(""),
   /** The berth secret holding the webhook's HMAC key; "" means no webhook. */
   webhookSecret: z.string().max(253),
   createdAtMs: z.number(),

@@ -3,7 +3,9 @@
  * A repository URL never carries credentials (they would be stored, shown and
  * logged): those come from berth secrets.
  */
-import { MAX_INTERVAL_MS, MIN_INTERVAL_MS, DEFAULT_INTERVAL_MS, SOURCE_NAME, SOURCE_NAME_MESSAGE, type SourceAuth } from "./source.js";
+import { X509Certificate } from "node:crypto";
+import { MAX_INTERVAL_MS, MIN_INTERVAL_MS, DEFAULT_INTERVAL_MS, MAX_CA_PEM, SOURCE_NAME, SOURCE_NAME_MESSAGE, type SourceAuth } from "./source.js";
+import { checkKnownHosts, sshHostOf } from "./known-hosts.js";
 
 export interface SourceInput {
   name: string;
@@ -16,9 +18,13 @@ export interface SourceInput {
   username: string;
   authSecret: string;
   webhookSecret: string;
+  /** SSH: the known_hosts text (required with a deploy key). */
+  knownHosts: string;
+  /** HTTPS: PEM certificates to trust besides the system's CAs. */
+  caPem: string;
 }
 
-export type Checked = { ok: true; repo: string; branch: string; path: string; env: string; intervalMs: number; auth: SourceAuth; webhookSecret: string } | { ok: false; errors: string[] };
+export type Checked = { ok: true; repo: string; branch: string; path: string; env: string; intervalMs: number; auth: SourceAuth; webhookSecret: string; caPem: string } | { ok: false; errors: string[] };
 
 /** scp-like SSH (git@host:org/repo.git), as git takes it. */
 const SCP_LIKE = /^[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9.-]*:[^\s]+$/;
@@ -80,12 +86,36 @@ export function checkSource(i: SourceInput): Checked {
     case "ssh":
       needSecret();
       if (scheme !== "ssh") errors.push("auth: a deploy key is for ssh:// (or user@host:path) repositories");
-      auth = { kind, secret: i.authSecret };
+      else if (!i.knownHosts.trim()) errors.push("known_hosts: an SSH repository needs its host key (--known-hosts FILE, e.g. from `ssh-keyscan HOST`, checked against the fingerprint your git host publishes): it is never learnt on first use");
+      else errors.push(...checkKnownHosts(i.knownHosts, sshHostOf(repo)));
+      auth = { kind, secret: i.authSecret, knownHosts: i.knownHosts };
       break;
     default:
       errors.push(`auth_kind: expected none, token, basic or ssh, got "${kind.slice(0, 20)}"`);
   }
+  if (scheme === "ssh" && kind === "none") errors.push("auth: an SSH repository needs a deploy key (--ssh-key-secret) and its host key (--known-hosts)");
+  if (i.knownHosts && kind !== "ssh") errors.push("known_hosts: given for a repository without a deploy key (it is for SSH)");
+  if (i.caPem) {
+    if (scheme !== "https") errors.push("ca: a CA is for https:// repositories");
+    else errors.push(...checkCaPem(i.caPem));
+  }
   if (i.webhookSecret && !SECRET.test(i.webhookSecret)) errors.push("webhook_secret: expected the name of a berth secret");
   if (scheme === "http" && kind !== "none") errors.push("repo: credentials are sent over https only, never plain http");
-  return errors.length ? { ok: false, errors } : { ok: true, repo, branch, path, env: i.env, intervalMs, auth, webhookSecret: i.webhookSecret };
+  return errors.length ? { ok: false, errors } : { ok: true, repo, branch, path, env: i.env, intervalMs, auth, webhookSecret: i.webhookSecret, caPem: i.caPem };
+}
+
+/** PEM certificates, each parsed ("ca: certificate N: …"); `where` names the file in the CLI. */
+export function checkCaPem(text: string, where = "ca"): string[] {
+  if (Buffer.byteLength(text) > MAX_CA_PEM) return [`${where}: larger than ${MAX_CA_PEM / 1024} KiB`];
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (!blocks.length) return [`${where}: no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)`];
+  const errors: string[] = [];
+  blocks.forEach((b, n) => {
+    try {
+      new X509Certificate(b);
+    } catch (e) {
+      errors.push(`${where}: certificate ${n + 1}: not a certificate (${(e as Error).message.slice(0, 80)})`);
+    }
+  });
+  return errors;
 }

@@ -46,6 +46,8 @@ export function sourceView(src: SourceRecord, gitops: GitopsSources, nowMs: numb
       username: a.kind === "token" || a.kind === "basic" ? a.username : "",
       auth_secret: a.kind === "none" ? "" : a.secret,
       webhook_secret: src.webhookSecret,
+      known_hosts: a.kind === "ssh" ? a.knownHosts : "",
+      ca_pem: src.caPem,
     },
     suspended: src.suspended,
     created_at_ms: src.createdAtMs,
@@ -85,7 +87,7 @@ export function gitopsHandlers(d: GitopsHandlerDeps): GitopsHandlers {
 
   return {
     AddGitopsSource: unary(d, "operator", "AddGitopsSource", async (req: GitopsSource__Output, who) => {
-      const c = checkSource({ name: req.name, repo: req.repo, branch: req.branch, path: req.path, env: req.env, intervalMs: Number(req.interval_ms), authKind: req.auth_kind, username: req.username, authSecret: req.auth_secret, webhookSecret: req.webhook_secret });
+      const c = checkSource({ name: req.name, repo: req.repo, branch: req.branch, path: req.path, env: req.env, intervalMs: Number(req.interval_ms), authKind: req.auth_kind, username: req.username, authSecret: req.auth_secret, webhookSecret: req.webhook_secret, knownHosts: req.known_hosts, caPem: req.ca_pem });
       if (!c.ok) throw new GrpcError(grpc.status.INVALID_ARGUMENT, c.errors.join("\n"));
       // Named secrets must exist now: a typo is caught here, not at the first fetch.
       for (const [flag, name] of [["auth_secret", c.auth.kind === "none" ? "" : c.auth.secret], ["webhook_secret", c.webhookSecret]] as const) {
@@ -102,6 +104,7 @@ export function gitopsHandlers(d: GitopsHandlerDeps): GitopsHandlers {
         selfHeal: req.self_heal,
         suspended: false,
         auth: c.auth,
+        caPem: c.caPem,
         webhookSecret: c.webhookSecret,
         createdAtMs: d.now(),
         createdBy: who.tokenId,

@@ -8,10 +8,23 @@
 // every later POST to git-upload-pack (the fetch proper: ls-refs and the pack) before
 // it reaches git, printing "stalled" for each; "release" lets the held ones and every
 // later one through. Each command is acknowledged ("stalling", "released").
+// Options come through the environment, never argv (a credential in argv is what
+// the tests look for in /proc):
+// - GIT_HTTP_TLS_CERT, GIT_HTTP_TLS_KEY: serve HTTPS with this certificate and key;
+// - GIT_HTTP_USERS: a file of `user:password` lines; a request without one of them
+//   gets 401 with `WWW-Authenticate: Basic`, as GitHub and Gitea answer;
+// - GIT_HTTP_STALL: a file; while it exists, requests for repositories whose name
+//   starts with "stall" are held (the client stays mid-fetch for the test to look at).
 import { spawn } from "node:child_process";
-import { createServer } from "node:http";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer as createHttp } from "node:http";
+import { createServer as createHttps } from "node:https";
 
 const [host, port, root] = process.argv.slice(2);
+const env0 = process.env;
+const users = env0.GIT_HTTP_USERS
+  ? new Set(readFileSync(env0.GIT_HTTP_USERS, "utf8").split("\n").filter(Boolean).map((l) => Buffer.from(l).toString("base64")))
+  : undefined;
 
 let stalling = false;
 let held = [];
@@ -35,15 +48,33 @@ process.stdin.on("data", (chunk) => {
   }
 });
 
-const server = createServer((req, res) => {
+const stalled = (path) => env0.GIT_HTTP_STALL && /^\/stall[^/]*\.git\//.test(path) && existsSync(env0.GIT_HTTP_STALL);
+
+function handle(req, res) {
   const url = new URL(req.url ?? "/", "http://x");
+  if (users) {
+    const m = /^Basic (\S+)$/.exec(req.headers.authorization ?? "");
+    if (!m || !users.has(m[1])) {
+      res.writeHead(401, { "www-authenticate": 'Basic realm="git test"', "content-type": "text/plain" });
+      return void res.end("authentication required\n");
+    }
+  }
   if (stalling && req.method === "POST" && url.pathname.endsWith("/git-upload-pack")) {
     held.push(() => serve(req, res, url));
     console.log("stalled");
     return;
   }
+  if (stalled(url.pathname)) {
+    const t = setInterval(() => {
+      if (stalled(url.pathname)) return;
+      clearInterval(t);
+      serve(req, res, url);
+    }, 100);
+    req.socket.once("close", () => clearInterval(t));
+    return;
+  }
   serve(req, res, url);
-});
+}
 
 function serve(req, res, url) {
   const env = {
@@ -86,5 +117,10 @@ function serve(req, res, url) {
   });
   cgi.on("close", () => res.end());
 }
+
+const server = env0.GIT_HTTP_TLS_CERT ? createHttps({ cert: readFileSync(env0.GIT_HTTP_TLS_CERT), key: readFileSync(env0.GIT_HTTP_TLS_KEY ?? "") }, handle) : createHttp(handle);
 server.listen(Number(port), host, () => console.log("listening"));
-process.on("SIGTERM", () => server.close(() => process.exit(0)));
+process.on("SIGTERM", () => {
+  server.closeAllConnections?.();
+  server.close(() => process.exit(0));
+});

@@ -15,6 +15,8 @@ export interface GitopsSource {
   'username'?: (string);
   'auth_secret'?: (string);
   'webhook_secret'?: (string);
+  'known_hosts'?: (string);
+  'ca_pem'?: (string);
 }
 
 export interface GitopsSource__Output {
@@ -30,4 +32,6 @@ export interface GitopsSource__Output {
   'username': (string);
   'auth_secret': (string);
   'webhook_secret': (string);
+  'known_hosts': (string);
+  'ca_pem': (string);
 }
