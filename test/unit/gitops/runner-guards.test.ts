@@ -37,6 +37,7 @@ const source: SourceRecord = {
   suspended: false,
   auth: { kind: "none" },
   webhookSecret: "",
+  caPem: "",
   createdAtMs: 0,
   createdBy: "t",
   syncRequestedAtMs: 0,
