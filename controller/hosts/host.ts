@@ -31,6 +31,8 @@ export interface HostRecord {
   prevCertSerial?: string;
   /** notAfter of certSerial (unix ms), for `berth hosts`, metrics and the expiry warning; absent on records from before it was kept. */
   certNotAfterMs?: number;
+  /** Fingerprint of the CA that signed certSerial (controller/pki/ca-record.ts: which hosts a CA rotation still waits for); absent on records from before it was kept. */
+  certCa?: string;
 }
 
 const nat = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -73,6 +75,7 @@ export const HostRecordSchema = z.object({
   certSerial: z.string(),
   prevCertSerial: z.string().optional(),
   certNotAfterMs: nat.optional(),
+  certCa: z.string().optional(),
 });
 const exact: Same<z.output<typeof HostRecordSchema>, HostRecord> = true;
 void exact;
