@@ -12,7 +12,11 @@ import { loadProtos } from "../shared/proto.js";
 import { createLogger, type Logger } from "../shared/log/logger.js";
 import type { LevelWithSilent } from "pino";
 import { formatHostPort, type HostPort } from "../shared/addr.js";
-import { caFingerprint, createCa, createServerCert, CONTROLLER_TLS_NAME, DEFAULT_HOST_CERT_TTL_MS, grpcServerCredentials } from "../shared/tls/pki.js";
+import { createServerCert, CONTROLLER_TLS_NAME, DEFAULT_HOST_CERT_TTL_MS, grpcServerCredentials, type CertAndKey } from "../shared/tls/pki.js";
+import { CaKeeper } from "./pki/ca-keeper.js";
+import { servingCa } from "./pki/ca-record.js";
+import { caHandlers } from "./member/api/ca-handlers.js";
+import { trustBundle } from "./member/agent-stream/trust.js";
 import { serveMetrics, type MetricsServer } from "../shared/metrics/server.js";
 import { openStore, type EtcdTlsPaths } from "./store/open.js";
 import type { Quarantined } from "./store/record.js";
@@ -172,8 +176,6 @@ export interface ControllerHandle {
   close(): Promise<void>;
 }
 
-const CA_KEY = "pki/ca";
-
 export async function startController(opts: ControllerOptions): Promise<ControllerHandle> {
   const now = opts.now ?? Date.now;
   const mono = opts.mono ?? monoMs;
@@ -191,10 +193,15 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     for (const f of stops.splice(0).reverse()) await f();
   };
   try {
-    const ca = await loadCa(store);
-    const fingerprint = caFingerprint(ca.certPem);
+    // The CA record, followed in the store: a rotation started or finished through any member lands here.
+    const keeper = await CaKeeper.load(store, log);
+    await keeper.follow();
+    stops.push(() => keeper.close());
+    const fingerprint = keeper.servingFingerprint();
     // 0600: root copies it to where clients need it; nothing under the data dir is for other users.
-    await writeFile(join(opts.dataDir, "ca.crt"), ca.certPem + "\n", { mode: 0o600 });
+    // The trust bundle: both CAs during a rotation (controller/pki/ca-record.ts).
+    const writeCaFile = (): Promise<void> => writeFile(join(opts.dataDir, "ca.crt"), keeper.bundlePem() + "\n", { mode: 0o600 });
+    await writeCaFile();
 
     const events = new EventLog(store, now);
     await events.init();
@@ -203,7 +210,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       log.error({ key: q.key, reason: q.reason }, "record quarantined");
       await events.append({ type: "record.quarantined", message });
     };
-    const tokens = new TokenService(store, now, fingerprint);
+    const tokens = new TokenService(store, now, () => keeper.servingFingerprint());
     await tokens.start();
     stops.push(() => tokens.stop());
     const registry = new HostRegistry(store, events);
@@ -268,14 +275,16 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const logs = new LogRouter();
     // Set once the serving certificate is made (below): until then only the hosts' and the CA's are watched.
     const serving: { facts?: ReturnType<typeof certFacts> } = {};
-    const caCert = certFacts(ca.certPem);
     const watchedCerts = (): WatchedCert[] => [
       ...registry
         .all()
         .filter((h) => h.certNotAfterMs !== undefined)
         .map((h) => ({ kind: "host" as const, name: h.id, serial: h.certSerial, notAfterMs: h.certNotAfterMs!, warnMs: hostWarnMs(certTtlMs) })),
       ...(serving.facts ? [{ kind: "server" as const, name: "controller", serial: serving.facts.serial, notAfterMs: serving.facts.notAfterMs }] : []),
-      { kind: "ca" as const, name: "controller", serial: caCert.serial, notAfterMs: caCert.notAfterMs },
+      ...keeper.trusted().map((pem) => {
+        const f = certFacts(pem);
+        return { kind: "ca" as const, name: "controller", serial: f.serial, notAfterMs: f.notAfterMs };
+      }),
     ];
     const metrics = new ControllerMetrics(
       {
@@ -337,7 +346,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const grpcServer = newGrpcServer(opts, [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, certTtlMs, revoked, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, ...(observedShare ? { publishObserved: (o: ObservedInstance) => observedShare.publish(o) } : {}), artifacts, logs, events, metrics, execs }),
+      agentServiceHandlers({ registry, tokens, ca: keeper.signer, trust: keeper, certTtlMs, revoked, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, ...(observedShare ? { publishObserved: (o: ObservedInstance) => observedShare.publish(o) } : {}), artifacts, logs, events, metrics, execs }),
     );
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
@@ -362,6 +371,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const operatorHandlers = {
       ...operatorServiceHandlers(opDeps),
       ...hostRemoveHandlers({ ...opDeps, revoked, kick: () => loop.kick() }),
+      ...caHandlers({ ...opDeps, keeper }),
       ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs, owners: () => gitops.owners() }),
       ...gitopsHandlers({ ...opDeps, gitops, secrets }),
       ...secretHandlers({ ...opDeps, state, loop, secrets }),
@@ -387,9 +397,36 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     };
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, operatorHandlers);
     const ips = [...new Set([opts.listen.host, ...(opts.uiAddr ? [opts.uiAddr.host] : [])])].filter((h) => h !== "0.0.0.0" && h !== "::");
-    const serverCert = await createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME, "localhost"], ips: ips.filter((ip) => /^[\d.:a-fA-F]+$/.test(ip)) });
+    const makeServerCert = (issuer: CertAndKey): Promise<CertAndKey> => createServerCert(issuer, { dnsNames: [CONTROLLER_TLS_NAME, "localhost"], ips: ips.filter((ip) => /^[\d.:a-fA-F]+$/.test(ip)) });
+    let servingIssuer = servingCa(keeper.record);
+    let serverCert = await makeServerCert(servingIssuer);
     serving.facts = certFacts(serverCert.certPem);
-    const creds = grpcServerCredentials(ca.certPem, serverCert.certPem, serverCert.keyPem, { handshakeTimeoutMs: opts.handshakeTimeoutMs });
+    const creds = grpcServerCredentials(keeper.bundlePem(), serverCert.certPem, serverCert.keyPem, { handshakeTimeoutMs: opts.handshakeTimeoutMs, issuerPem: servingIssuer.certPem });
+    // A CA rotation's steps, from the store (any member may have written them): the
+    // listening port trusts the new bundle for the next handshakes and, once the old
+    // CA is retired, serves a certificate of the new one; the agents this member
+    // holds are told what to trust (and to renew, while the rotation waits for them).
+    // In order, one at a time: a serving certificate takes a moment to make.
+    let tlsApplied: Promise<void> = Promise.resolve();
+    stops.push(
+      keeper.onChange(() => {
+        tlsApplied = tlsApplied
+          .then(async () => {
+            const issuer = servingCa(keeper.record);
+            if (issuer.certPem !== servingIssuer.certPem) {
+              serverCert = await makeServerCert(issuer);
+              servingIssuer = issuer;
+              serving.facts = certFacts(serverCert.certPem);
+            }
+            creds.update(keeper.bundlePem(), serverCert.certPem, serverCert.keyPem, servingIssuer.certPem);
+            await writeCaFile();
+            const bundle = trustBundle({ ca: keeper.signer, trust: keeper });
+            for (const l of registry.live.values()) l.send?.(bundle);
+            log.info({ phase: keeper.record.rotation ? "rotating" : "idle", ca: keeper.servingFingerprint().slice(0, 16), signing: keeper.signingFingerprint().slice(0, 16) }, "CA record applied");
+          })
+          .catch((err: unknown) => log.error({ err }, "applying the CA record failed"));
+      }),
+    );
     // Everything started so far keeps the process alive: a controller that cannot
     // listen must stop it all and fail, not print the error and linger without a port.
     const abortStart = async (): Promise<void> => {
@@ -455,10 +492,42 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       });
       term = run;
       // The expiry warnings are the leader's, so a group warns once; checked hourly, or within a tenth of a short certificate life.
+      // A CA rotation ends here: the leader retires the old CA once no host's certificate is signed by it (a compare-and-swap on the record, so a member that just lost the lead cannot write a stale step).
+      let retiring = false;
+      let again = false;
+      const retireCheck = (): void => {
+        if (!keeper.record.rotation) return;
+        if (retiring) {
+          again = true;
+          return;
+        }
+        retiring = true;
+        void keeper
+          .retireIfDone(registry.all(), now())
+          .then(async (done) => {
+            if (done) {
+              log.info({ ca: keeper.servingFingerprint().slice(0, 16) }, "CA rotation complete: the old CA is retired");
+              await events.append({ type: "ca.rotated", message: `CA rotation complete: every host's certificate is signed by the new CA (sha256:${keeper.servingFingerprint().slice(0, 16)}…); the old one is retired` });
+            }
+          })
+          .catch((err: unknown) => log.warn({ err }, "retiring the old CA failed; trying again on the next host change"))
+          .finally(() => {
+            retiring = false;
+            if (again) {
+              again = false;
+              retireCheck();
+            }
+          });
+      };
+      const stopRetireOnHosts = registry.onChange(() => retireCheck());
+      const stopRetireOnCa = keeper.onChange(() => retireCheck());
+      retireCheck();
       const stopWatch = watchExpiry({ certs: watchedCerts, now, append: (e) => events.append(e), log, checkEveryMs: Math.min(3_600_000, Math.max(1000, Math.floor(certTtlMs / 10))) });
       return {
         stop: async () => {
           stopWatch();
+          stopRetireOnHosts();
+          stopRetireOnCa();
           if (term === run) term = undefined;
           await run.stop();
         },
@@ -474,7 +543,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let closing: Promise<void> | undefined;
     return {
       address,
-      caPem: ca.certPem,
+      caPem: keeper.bundlePem(),
       caFingerprint: fingerprint,
       adminToken,
       metricsAddress: metricsServer?.address,
@@ -503,17 +572,4 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     if (ownStore) await store.close();
     throw err;
   }
-}
-
-/**
- * The CA lives in the store, not beside it: a controller group sharing a store
- * (etcd) shares its CA. The first member to start creates it; one that loses
- * that race takes the winner's.
- */
-async function loadCa(store: Store): Promise<{ certPem: string; keyPem: string }> {
-  const caKv = await store.get(CA_KEY);
-  if (caKv) return JSON.parse(caKv.value) as { certPem: string; keyPem: string };
-  const ca = await createCa({ commonName: "berth controller CA" });
-  const res = await store.txn([{ key: CA_KEY, modRevision: 0 }], [{ type: "put", key: CA_KEY, value: JSON.stringify(ca) }]);
-  return res.succeeded ? ca : (JSON.parse((await store.get(CA_KEY))!.value) as typeof ca);
 }

@@ -132,7 +132,12 @@ export function retireIfDone(r: CaRecord, hosts: readonly Pick<HostRecord, "id" 
   return { certPem: r.rotation.next.certPem, keyPem: r.rotation.next.keyPem, retired: { certPem: r.certPem, atMs: nowMs } };
 }
 
-/** How soon a host should renew: within the rotation's spread when its certificate is on the old CA; 0 (its own schedule) otherwise. */
-export function renewWithinMs(r: CaRecord, h: Pick<HostRecord, "certCa">): number {
-  return r.rotation && onOldCa(r, h) ? Math.max(1, r.rotation.spreadMs) : 0;
+/**
+ * What TrustBundle.renew_within_ms says: during a rotation, its spread — an agent
+ * whose certificate is not signed by the bundle's newest CA renews within it (the
+ * agent judges by the certificate it holds, which may be older than the record's:
+ * one that renewed but crashed before storing it); 0 when idle.
+ */
+export function renewWithinMs(r: CaRecord): number {
+  return r.rotation ? Math.max(1, r.rotation.spreadMs) : 0;
 }
