@@ -408,6 +408,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // holds are told what to trust (and to renew, while the rotation waits for them).
     // In order, one at a time: a serving certificate takes a moment to make.
     let tlsApplied: Promise<void> = Promise.resolve();
+    // Set once the console listens (below); the CA steps above change its certificate too.
+    let ui: UiServer | undefined;
     stops.push(
       keeper.onChange(() => {
         tlsApplied = tlsApplied
@@ -417,6 +419,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
               serverCert = await makeServerCert(issuer);
               servingIssuer = issuer;
               serving.facts = certFacts(serverCert.certPem);
+              ui?.setCertificate(serverCert.certPem, serverCert.keyPem);
             }
             creds.update(keeper.bundlePem(), serverCert.certPem, serverCert.keyPem, servingIssuer.certPem);
             await writeCaFile();
@@ -447,7 +450,6 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       await abortStart();
       throw err;
     }
-    let ui: UiServer | undefined;
     if (opts.uiAddr) {
       try {
         // The same handlers the gRPC API serves: the console is another door to them, not a second implementation.
