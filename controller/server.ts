@@ -160,8 +160,10 @@ export interface ControllerOptions {
 export interface ControllerHandle {
   /** The address actually bound (port 0 → the chosen port). */
   address: HostPort;
-  caPem: string;
-  caFingerprint: string;
+  /** The CAs a client trusts to reach this member now: both during a CA rotation, the new one once it is over. */
+  readonly caPem: string;
+  /** What join tokens pin: the CA this member serves with. */
+  readonly caFingerprint: string;
   /** Set only on the first start, when the bootstrap admin token is made. */
   adminToken?: string;
   /** Where /metrics is served, when it is. */
@@ -408,6 +410,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // holds are told what to trust (and to renew, while the rotation waits for them).
     // In order, one at a time: a serving certificate takes a moment to make.
     let tlsApplied: Promise<void> = Promise.resolve();
+    // What the port trusts and serves now: the handle's caPem (a client made from it reaches this member).
+    let appliedBundlePem = keeper.bundlePem();
     // Set once the console listens (below); the CA steps above change its certificate too.
     let ui: UiServer | undefined;
     stops.push(
@@ -421,7 +425,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
               serving.facts = certFacts(serverCert.certPem);
               ui?.setCertificate(serverCert.certPem, serverCert.keyPem);
             }
-            creds.update(keeper.bundlePem(), serverCert.certPem, serverCert.keyPem, servingIssuer.certPem);
+            appliedBundlePem = keeper.bundlePem();
+            creds.update(appliedBundlePem, serverCert.certPem, serverCert.keyPem, servingIssuer.certPem);
             await writeCaFile();
             const bundle = trustBundle({ ca: keeper.signer, trust: keeper });
             for (const l of registry.live.values()) l.send?.(bundle);
@@ -545,8 +550,12 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let closing: Promise<void> | undefined;
     return {
       address,
-      caPem: keeper.bundlePem(),
-      caFingerprint: fingerprint,
+      get caPem() {
+        return appliedBundlePem;
+      },
+      get caFingerprint() {
+        return keeper.fingerprintOf(servingIssuer.certPem);
+      },
       adminToken,
       metricsAddress: metricsServer?.address,
       uiAddress: ui?.address,
