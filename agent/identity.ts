@@ -73,6 +73,14 @@ export async function saveRenewal(dataDir: string, r: { certPem: string; keyPem:
   await finishRenewal(dir);
 }
 
+/**
+ * Stores the CAs to trust from the next connection (a CA rotation's TrustBundle):
+ * one file, replaced whole (writeAtomic), so a crash leaves the old bundle or the new.
+ */
+export async function saveTrustBundle(dataDir: string, caPem: string): Promise<void> {
+  await writeAtomic(join(dirOf(dataDir), "ca.crt"), caPem, 0o600);
+}
+
 async function finishRenewal(dir: string): Promise<void> {
   let r: { certPem?: unknown; keyPem?: unknown; caPem?: unknown };
   try {

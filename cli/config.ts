@@ -7,7 +7,7 @@
  * The address may name every member of a controller group: "a:7420,b:7420"
  * (in the file also a list); each call goes to whichever answers (cli/client.ts).
  */
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { CliError, EXIT } from "./errors.js";
@@ -79,4 +79,36 @@ export async function resolveClientConfig(flags: { addr?: string }, env: NodeJS.
     );
   }
   return { addr: addr!, token: token!, ca: ca! };
+}
+
+/**
+ * Stores a new trust bundle where this CLI read its CA (a CA rotation): the file
+ * BERTH_CA names, else the config file's "ca" (its other fields kept as they are).
+ * Each replaced whole (write, then rename). Returns the path written, or undefined
+ * when the CA came from neither.
+ */
+export async function storeTrustedCa(caPem: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const replace = async (path: string, text: string, mode: number): Promise<void> => {
+    const tmp = `${path}.tmp-${process.pid}`;
+    await writeFile(tmp, text, { mode });
+    await rename(tmp, path);
+  };
+  if (env.BERTH_CA) {
+    // Its mode as it was (a CA certificate is public: 0644 for a new one).
+    const mode = (await stat(env.BERTH_CA).catch(() => undefined))?.mode;
+    await replace(env.BERTH_CA, caPem.trimEnd() + "\n", mode === undefined ? 0o644 : mode & 0o777);
+    return env.BERTH_CA;
+  }
+  const path = configPath(env);
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new CliError(`cannot read ${path}: ${(e as Error).message}`, EXIT.usage, "fix or remove the file");
+  }
+  if (typeof raw.ca !== "string") return undefined;
+  // It holds a bearer token: only its owner may read it.
+  await replace(path, JSON.stringify({ ...raw, ca: caPem }, null, 2) + "\n", 0o600);
+  return path;
 }

@@ -12,7 +12,11 @@ import { loadProtos } from "../shared/proto.js";
 import { createLogger, type Logger } from "../shared/log/logger.js";
 import type { LevelWithSilent } from "pino";
 import { formatHostPort, type HostPort } from "../shared/addr.js";
-import { caFingerprint, createCa, createServerCert, CONTROLLER_TLS_NAME, DEFAULT_HOST_CERT_TTL_MS, grpcServerCredentials } from "../shared/tls/pki.js";
+import { createServerCert, CONTROLLER_TLS_NAME, DEFAULT_HOST_CERT_TTL_MS, grpcServerCredentials, type CertAndKey } from "../shared/tls/pki.js";
+import { CaKeeper } from "./pki/ca-keeper.js";
+import { servingCa } from "./pki/ca-record.js";
+import { caHandlers } from "./member/api/ca-handlers.js";
+import { trustBundle } from "./member/agent-stream/trust.js";
 import { serveMetrics, type MetricsServer } from "../shared/metrics/server.js";
 import { openStore, type EtcdTlsPaths } from "./store/open.js";
 import type { Quarantined } from "./store/record.js";
@@ -68,6 +72,8 @@ import { startLeading, type LeaderRun } from "./leader/leader.js";
 import { hostWarnMs, watchExpiry, type WatchedCert } from "./pki/expiry-watch.js";
 import { certFacts } from "../shared/tls/cert-life.js";
 import { createMemberCert } from "../shared/tls/pki.js";
+import { grpcClientCredentials } from "../shared/tls/client-credentials.js";
+import * as grpc from "@grpc/grpc-js";
 import { MemberPeers } from "./member/peers.js";
 import { ArtifactReplicas } from "./artifacts/replicas.js";
 import { memberServiceHandlers } from "./member/api/member-service.js";
@@ -161,8 +167,10 @@ export interface ControllerOptions {
 export interface ControllerHandle {
   /** The address actually bound (port 0 → the chosen port). */
   address: HostPort;
-  caPem: string;
-  caFingerprint: string;
+  /** The CAs a client trusts to reach this member now: both during a CA rotation, the new one once it is over. */
+  readonly caPem: string;
+  /** What join tokens pin: the CA this member serves with. */
+  readonly caFingerprint: string;
   /** Set only on the first start, when the bootstrap admin token is made. */
   adminToken?: string;
   /** Where /metrics is served, when it is. */
@@ -176,8 +184,6 @@ export interface ControllerHandle {
   store: Store;
   close(): Promise<void>;
 }
-
-const CA_KEY = "pki/ca";
 
 export async function startController(opts: ControllerOptions): Promise<ControllerHandle> {
   const now = opts.now ?? Date.now;
@@ -196,10 +202,15 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     for (const f of stops.splice(0).reverse()) await f();
   };
   try {
-    const ca = await loadCa(store);
-    const fingerprint = caFingerprint(ca.certPem);
+    // The CA record, followed in the store: a rotation started or finished through any member lands here.
+    const keeper = await CaKeeper.load(store, log);
+    await keeper.follow();
+    stops.push(() => keeper.close());
+    const fingerprint = keeper.servingFingerprint();
     // 0600: root copies it to where clients need it; nothing under the data dir is for other users.
-    await writeFile(join(opts.dataDir, "ca.crt"), ca.certPem + "\n", { mode: 0o600 });
+    // The trust bundle: both CAs during a rotation (controller/pki/ca-record.ts).
+    const writeCaFile = (): Promise<void> => writeFile(join(opts.dataDir, "ca.crt"), keeper.bundlePem() + "\n", { mode: 0o600 });
+    await writeCaFile();
 
     const events = new EventLog(store, now);
     await events.init();
@@ -208,7 +219,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       log.error({ key: q.key, reason: q.reason }, "record quarantined");
       await events.append({ type: "record.quarantined", message });
     };
-    const tokens = new TokenService(store, now, fingerprint);
+    const tokens = new TokenService(store, now, () => keeper.servingFingerprint());
     await tokens.start();
     stops.push(() => tokens.stop());
     const registry = new HostRegistry(store, events);
@@ -273,14 +284,16 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const logs = new LogRouter();
     // Set once the serving certificate is made (below): until then only the hosts' and the CA's are watched.
     const serving: { facts?: ReturnType<typeof certFacts> } = {};
-    const caCert = certFacts(ca.certPem);
     const watchedCerts = (): WatchedCert[] => [
       ...registry
         .all()
         .filter((h) => h.certNotAfterMs !== undefined)
         .map((h) => ({ kind: "host" as const, name: h.id, serial: h.certSerial, notAfterMs: h.certNotAfterMs!, warnMs: hostWarnMs(certTtlMs) })),
       ...(serving.facts ? [{ kind: "server" as const, name: "controller", serial: serving.facts.serial, notAfterMs: serving.facts.notAfterMs }] : []),
-      { kind: "ca" as const, name: "controller", serial: caCert.serial, notAfterMs: caCert.notAfterMs },
+      ...keeper.trusted().map((pem) => {
+        const f = certFacts(pem);
+        return { kind: "ca" as const, name: "controller", serial: f.serial, notAfterMs: f.notAfterMs };
+      }),
     ];
     const metrics = new ControllerMetrics(
       {
@@ -340,17 +353,24 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let term: LeaderRun | undefined;
     // In a group: the other members, called over TLS with this member's own certificate, to relay
     // logs and exec to the member holding a host's stream and to copy artifacts between members.
-    const peers = election ? new MemberPeers({ self: selfId(), members: () => group?.members() ?? Promise.resolve([]), caPem: ca.certPem, cert: await createMemberCert(ca, selfId()), log }) : undefined;
+    // Its certificate comes from the CA signing now and it trusts the CA bundle, both anew when the CA record changes (a rotation).
+    let memberCreds: grpc.ChannelCredentials | undefined;
+    const issueMemberCreds = async (): Promise<grpc.ChannelCredentials> => (memberCreds = grpcClientCredentials(keeper.bundlePem(), await createMemberCert(keeper.signer, selfId())));
+    if (election) {
+      await issueMemberCreds();
+      stops.push(keeper.onChange(() => void issueMemberCreds().catch((err: unknown) => log.warn({ err }, "issuing this member's certificate after a CA change failed"))));
+    }
+    const peers = election ? new MemberPeers({ self: selfId(), members: () => group?.members() ?? Promise.resolve([]), credentials: () => memberCreds ?? grpc.credentials.createInsecure(), log }) : undefined;
     if (peers) stops.push(() => peers.close());
     const replicas = peers ? new ArtifactReplicas({ artifacts, known: artifactsKnown, selfAddress: () => self.address, others: () => peers.others(), client: (a) => peers.member(a), log }) : undefined;
-    const relay: RelayDeps | undefined = peers ? { self: selfId(), holderOf: memberOf, addressOf: (id) => peers.addressOf(id), operator: (a) => peers.operator(a), caPem: ca.certPem, now } : undefined;
+    const relay: RelayDeps | undefined = peers ? { self: selfId(), holderOf: memberOf, addressOf: (id) => peers.addressOf(id), operator: (a) => peers.operator(a), trustedCas: () => keeper.trusted(), now } : undefined;
     const protos = loadProtos();
     const grpcServer = newGrpcServer(opts, [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, certTtlMs, revoked, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, ...(observedShare ? { publishObserved: (o: ObservedInstance) => observedShare.publish(o) } : {}), artifacts, ...(replicas ? { ensureArtifact: (sha: string) => replicas.ensure(sha) } : {}), logs, events, metrics, execs }),
+      agentServiceHandlers({ registry, tokens, ca: keeper.signer, trust: keeper, certTtlMs, revoked, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, ...(observedShare ? { publishObserved: (o: ObservedInstance) => observedShare.publish(o) } : {}), artifacts, ...(replicas ? { ensureArtifact: (sha: string) => replicas.ensure(sha) } : {}), logs, events, metrics, execs }),
     );
-    if (replicas) grpcServer.addService(protos.operator.berth.v1.MemberService.service, memberServiceHandlers({ caPem: ca.certPem, now, artifacts, replicas, log }));
+    if (replicas) grpcServer.addService(protos.operator.berth.v1.MemberService.service, memberServiceHandlers({ trustedCas: () => keeper.trusted(), now, artifacts, replicas, log }));
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
       return a ? instanceId(a.inst.service, a.inst.slot) : "";
@@ -374,6 +394,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const operatorHandlers = {
       ...operatorServiceHandlers(opDeps),
       ...hostRemoveHandlers({ ...opDeps, revoked, kick: () => loop.kick() }),
+      ...caHandlers({ ...opDeps, keeper }),
       ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs, owners: () => gitops.owners(), relay, replicas }),
       ...gitopsHandlers({ ...opDeps, gitops, secrets }),
       ...secretHandlers({ ...opDeps, state, loop, secrets }),
@@ -399,9 +420,42 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     };
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, operatorHandlers);
     const ips = [...new Set([opts.listen.host, ...(opts.uiAddr ? [opts.uiAddr.host] : [])])].filter((h) => h !== "0.0.0.0" && h !== "::");
-    const serverCert = await createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME, "localhost"], ips: ips.filter((ip) => /^[\d.:a-fA-F]+$/.test(ip)) });
+    const makeServerCert = (issuer: CertAndKey): Promise<CertAndKey> => createServerCert(issuer, { dnsNames: [CONTROLLER_TLS_NAME, "localhost"], ips: ips.filter((ip) => /^[\d.:a-fA-F]+$/.test(ip)) });
+    let servingIssuer = servingCa(keeper.record);
+    let serverCert = await makeServerCert(servingIssuer);
     serving.facts = certFacts(serverCert.certPem);
-    const creds = grpcServerCredentials(ca.certPem, serverCert.certPem, serverCert.keyPem, { handshakeTimeoutMs: opts.handshakeTimeoutMs });
+    const creds = grpcServerCredentials(keeper.bundlePem(), serverCert.certPem, serverCert.keyPem, { handshakeTimeoutMs: opts.handshakeTimeoutMs, issuerPem: servingIssuer.certPem });
+    // A CA rotation's steps, from the store (any member may have written them): the
+    // listening port trusts the new bundle for the next handshakes and, once the old
+    // CA is retired, serves a certificate of the new one; the agents this member
+    // holds are told what to trust (and to renew, while the rotation waits for them).
+    // In order, one at a time: a serving certificate takes a moment to make.
+    let tlsApplied: Promise<void> = Promise.resolve();
+    // What the port trusts and serves now: the handle's caPem (a client made from it reaches this member).
+    let appliedBundlePem = keeper.bundlePem();
+    // Set once the console listens (below); the CA steps above change its certificate too.
+    let ui: UiServer | undefined;
+    stops.push(
+      keeper.onChange(() => {
+        tlsApplied = tlsApplied
+          .then(async () => {
+            const issuer = servingCa(keeper.record);
+            if (issuer.certPem !== servingIssuer.certPem) {
+              serverCert = await makeServerCert(issuer);
+              servingIssuer = issuer;
+              serving.facts = certFacts(serverCert.certPem);
+              ui?.setCertificate(serverCert.certPem, serverCert.keyPem);
+            }
+            appliedBundlePem = keeper.bundlePem();
+            creds.update(appliedBundlePem, serverCert.certPem, serverCert.keyPem, servingIssuer.certPem);
+            await writeCaFile();
+            const bundle = trustBundle({ ca: keeper.signer, trust: keeper });
+            for (const l of registry.live.values()) l.send?.(bundle);
+            log.info({ phase: keeper.record.rotation ? "rotating" : "idle", ca: keeper.servingFingerprint().slice(0, 16), signing: keeper.signingFingerprint().slice(0, 16) }, "CA record applied");
+          })
+          .catch((err: unknown) => log.error({ err }, "applying the CA record failed"));
+      }),
+    );
     // Everything started so far keeps the process alive: a controller that cannot
     // listen must stop it all and fail, not print the error and linger without a port.
     const abortStart = async (): Promise<void> => {
@@ -422,7 +476,6 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       await abortStart();
       throw err;
     }
-    let ui: UiServer | undefined;
     if (opts.uiAddr) {
       try {
         // The same handlers the gRPC API serves: the console is another door to them, not a second implementation.
@@ -467,6 +520,36 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       });
       term = run;
       // The expiry warnings are the leader's, so a group warns once; checked hourly, or within a tenth of a short certificate life.
+      // A CA rotation ends here: the leader retires the old CA once no host's certificate is signed by it (a compare-and-swap on the record, so a member that just lost the lead cannot write a stale step).
+      let retiring = false;
+      let again = false;
+      const retireCheck = (): void => {
+        if (!keeper.record.rotation) return;
+        if (retiring) {
+          again = true;
+          return;
+        }
+        retiring = true;
+        void keeper
+          .retireIfDone(registry.all(), now())
+          .then(async (done) => {
+            if (done) {
+              log.info({ ca: keeper.servingFingerprint().slice(0, 16) }, "CA rotation complete: the old CA is retired");
+              await events.append({ type: "ca.rotated", message: `CA rotation complete: every host's certificate is signed by the new CA (sha256:${keeper.servingFingerprint().slice(0, 16)}…); the old one is retired` });
+            }
+          })
+          .catch((err: unknown) => log.warn({ err }, "retiring the old CA failed; trying again on the next host change"))
+          .finally(() => {
+            retiring = false;
+            if (again) {
+              again = false;
+              retireCheck();
+            }
+          });
+      };
+      const stopRetireOnHosts = registry.onChange(() => retireCheck());
+      const stopRetireOnCa = keeper.onChange(() => retireCheck());
+      retireCheck();
       // Each pass also prunes the revoked serials whose certificate has expired (their hosts' instances replaced).
       const stopWatch = watchExpiry({
         certs: watchedCerts,
@@ -484,6 +567,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       return {
         stop: async () => {
           stopWatch();
+          stopRetireOnHosts();
+          stopRetireOnCa();
           if (term === run) term = undefined;
           await run.stop();
         },
@@ -499,8 +584,12 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let closing: Promise<void> | undefined;
     return {
       address,
-      caPem: ca.certPem,
-      caFingerprint: fingerprint,
+      get caPem() {
+        return appliedBundlePem;
+      },
+      get caFingerprint() {
+        return keeper.fingerprintOf(servingIssuer.certPem);
+      },
       adminToken,
       metricsAddress: metricsServer?.address,
       uiAddress: ui?.address,
@@ -528,17 +617,4 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     if (ownStore) await store.close();
     throw err;
   }
-}
-
-/**
- * The CA lives in the store, not beside it: a controller group sharing a store
- * (etcd) shares its CA. The first member to start creates it; one that loses
- * that race takes the winner's.
- */
-async function loadCa(store: Store): Promise<{ certPem: string; keyPem: string }> {
-  const caKv = await store.get(CA_KEY);
-  if (caKv) return JSON.parse(caKv.value) as { certPem: string; keyPem: string };
-  const ca = await createCa({ commonName: "berth controller CA" });
-  const res = await store.txn([{ key: CA_KEY, modRevision: 0 }], [{ type: "put", key: CA_KEY, value: JSON.stringify(ca) }]);
-  return res.succeeded ? ca : (JSON.parse((await store.get(CA_KEY))!.value) as typeof ca);
 }

@@ -56,16 +56,9 @@ export function splitPemBundle(pem: string): string[] {
  */
 export function checkIssued(hostId: string, keyPem: string, certPem: string, caPem: string, nowMs: number): string | undefined {
   if (!certPem) return "certificate_pem is empty";
-  if (Buffer.byteLength(caPem, "utf8") > MAX_CA_BUNDLE_BYTES) return `ca_pem is larger than ${MAX_CA_BUNDLE_BYTES} bytes`;
+  const bad = checkCaBundle(caPem);
+  if (bad) return bad;
   const cas = splitPemBundle(caPem);
-  if (cas.length === 0 || cas.length > MAX_CA_CERTS) return `ca_pem must hold 1 to ${MAX_CA_CERTS} certificates, has ${cas.length}`;
-  for (const ca of cas) {
-    try {
-      if (!new X509Certificate(ca).ca) return "ca_pem holds a certificate that is not a CA";
-    } catch {
-      return "ca_pem holds an unreadable certificate";
-    }
-  }
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certPem);
@@ -80,8 +73,41 @@ export function checkIssued(hostId: string, keyPem: string, certPem: string, caP
   return undefined;
 }
 
+/** A trust bundle as any outside input: 1 to 8 readable CA certificates, not too large. Returns why not, or undefined. */
+export function checkCaBundle(caPem: string): string | undefined {
+  if (typeof caPem !== "string" || Buffer.byteLength(caPem, "utf8") > MAX_CA_BUNDLE_BYTES) return `ca_pem is larger than ${MAX_CA_BUNDLE_BYTES} bytes`;
+  const cas = splitPemBundle(caPem);
+  if (cas.length === 0 || cas.length > MAX_CA_CERTS) return `ca_pem must hold 1 to ${MAX_CA_CERTS} certificates, has ${cas.length}`;
+  for (const ca of cas) {
+    try {
+      if (!new X509Certificate(ca).ca) return "ca_pem holds a certificate that is not a CA";
+    } catch {
+      return "ca_pem holds an unreadable certificate";
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether a certificate is signed by the newest CA of a bundle (its last: the
+ * controller lists the old CA first during a rotation, controller/pki/ca-record.ts).
+ */
+export function signedByNewest(certPem: string, caPem: string): boolean {
+  const newest = splitPemBundle(caPem).at(-1);
+  if (newest === undefined) return false;
+  try {
+    const cert = new X509Certificate(certPem);
+    const ca = new X509Certificate(newest);
+    return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+  } catch {
+    return false;
+  }
+}
+
 export class CertRenewal {
   private timer: NodeJS.Timeout | undefined;
+  /** When the planned renewal is due (wall ms), while one is planned. */
+  private dueAtMs: number | undefined;
   private pending: { keyPem: string; timeout: NodeJS.Timeout } | undefined;
   private stopped = false;
   private readonly wall: () => number;
@@ -97,10 +123,24 @@ export class CertRenewal {
     if (!this.pending) this.planIn(renewDelayMs(certFacts(this.d.current().certPem), this.wall(), this.random()));
   }
 
+  /**
+   * A CA rotation: the certificate is signed by a CA being retired; renew at a
+   * random moment within `withinMs` (the spread keeps a fleet from renewing in one
+   * second), unless a renewal is already asked for or planned sooner.
+   */
+  renewWithin(withinMs: number): void {
+    if (this.pending || this.stopped) return;
+    const ms = Math.floor(this.random() * Math.max(0, withinMs));
+    if (this.dueAtMs !== undefined && this.dueAtMs <= this.wall() + ms) return;
+    this.d.log.info({ inMs: ms }, "the controller's CA is being rotated: renewing the host certificate onto the new CA");
+    this.planIn(ms);
+  }
+
   /** The stream is gone: an answer can no longer come; the next connected() plans again. */
   disconnected(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.dueAtMs = undefined;
     this.clearPending();
   }
 
@@ -116,8 +156,13 @@ export class CertRenewal {
 
   private planIn(ms: number): void {
     clearTimeout(this.timer);
+    this.dueAtMs = undefined;
     if (this.stopped) return;
-    this.timer = setTimeoutClamped(() => void this.ask().catch((err: unknown) => this.failed(`making a key and CSR failed: ${String(err)}`)), ms);
+    this.dueAtMs = this.wall() + ms;
+    this.timer = setTimeoutClamped(() => {
+      this.dueAtMs = undefined;
+      void this.ask().catch((err: unknown) => this.failed(`making a key and CSR failed: ${String(err)}`));
+    }, ms);
   }
 
   private retry(): void {

@@ -34,8 +34,9 @@ import type { LogAck__Output } from "../../shared/gen/berth/v1/LogAck.js";
 import type { RunningInstance } from "../../shared/gen/berth/v1/RunningInstance.js";
 import type { ArtifactChunk__Output } from "../../shared/gen/berth/v1/ArtifactChunk.js";
 import { channelOptions, createKeyAndCsr, fetchServerCaPem, grpcClientCredentials } from "../../shared/tls/pki.js";
-import { loadIdentity, saveIdentity, saveKey, saveRenewal, type Identity } from "../identity.js";
-import { CertRenewal } from "./renewal.js";
+import { loadIdentity, saveIdentity, saveKey, saveRenewal, saveTrustBundle, type Identity } from "../identity.js";
+import { CertRenewal, checkCaBundle, signedByNewest } from "./renewal.js";
+import type { TrustBundle__Output } from "../../shared/gen/berth/v1/TrustBundle.js";
 import { certFacts } from "../../shared/tls/cert-life.js";
 import { CertificateExpiredError, HostRemovedError, REFUSAL_HOST_REMOVED, REFUSAL_KEY } from "./errors.js";
 import { Outbound } from "./outbound.js";
@@ -97,6 +98,8 @@ export interface SessionEvents {
   heartbeatAck: [{ rttMs: number }];
   /** A renewed certificate is stored; the next connection uses it. */
   renewed: [{ serial: string; notAfterMs: number }];
+  /** A new trust bundle (a CA rotation) is stored; the next connection uses it. */
+  trustBundle: [{ caPem: string }];
   /** The session gave up for good (certificate expired, host removed): the agent must stop. */
   fatal: [Error];
 }
@@ -146,6 +149,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
   /** Channels made with credentials a renewal replaced: closed at stop, not while a call (an artifact fetch) may still use them. */
   private readonly retired: AgentServiceClient[] = [];
   private readonly wall: () => number;
+  /** Writes of credentials (a renewal's, a trust bundle's), in the order the controller sent them. */
+  private saving: Promise<void> = Promise.resolve();
   /** Why the session ended for good, once it has. */
   fatalError: Error | undefined;
 
@@ -199,7 +204,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       hostId,
       current: () => this.identity!,
       send: (m) => this.send(m),
-      save: (c) => saveRenewal(this.opts.dataDir, c),
+      save: (c) => this.inOrder(() => saveRenewal(this.opts.dataDir, c)),
       renewed: (c) => {
         this.identity = { ...this.identity!, certPem: c.certPem, keyPem: c.keyPem, caPem: c.caPem };
         this.credentialsStale = true;
@@ -235,6 +240,36 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       return; // unreadable: the controller's refusal says why
     }
     if (this.wall() >= notAfterMs) throw new CertificateExpiredError(id.hostId, notAfterMs, this.opts.dataDir);
+  }
+
+  private inOrder(fn: () => Promise<void>): Promise<void> {
+    const next = this.saving.then(fn);
+    this.saving = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * TrustBundle: the CAs to trust from the next connection (a CA rotation adds the
+   * new CA, then drops the old), stored atomically; and, during a rotation, a
+   * renewal within renew_within_ms when this host's certificate is not signed by
+   * the newest CA. A bundle that is not one is refused, and the stored one kept.
+   */
+  private async onTrustBundle(t: TrustBundle__Output): Promise<void> {
+    const why = checkCaBundle(t.ca_pem);
+    if (why) {
+      this.opts.log.warn({ reason: why }, "trust bundle from the controller refused; keeping the CAs this agent has");
+      return;
+    }
+    await this.inOrder(async () => {
+      if (!this.identity || t.ca_pem === this.identity.caPem) return;
+      await saveTrustBundle(this.opts.dataDir, t.ca_pem);
+      this.identity = { ...this.identity, caPem: t.ca_pem };
+      this.credentialsStale = true;
+      this.opts.log.info({ cas: t.ca_pem.match(/BEGIN CERTIFICATE/g)?.length ?? 0 }, "trust bundle stored; the next connection uses it");
+      this.emit("trustBundle", { caPem: t.ca_pem });
+    });
+    const within = Number(t.renew_within_ms);
+    if (within > 0 && this.identity && !signedByNewest(this.identity.certPem, t.ca_pem)) this.renewal?.renewWithin(within);
   }
 
   /** Builds the channels anew with the credentials a renewal stored. */
@@ -475,6 +510,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
           this.renewal?.connected();
         } else if (m.msg === "certificate_issued" && m.certificate_issued) {
           void this.renewal?.answer(m.certificate_issued);
+        } else if (m.msg === "trust_bundle" && m.trust_bundle) {
+          void this.onTrustBundle(m.trust_bundle).catch((err: unknown) => log.warn({ err }, "storing the trust bundle failed; keeping the CAs this agent has"));
         } else if (m.msg === "host_removed" && m.host_removed) {
           const why = m.host_removed.reason.slice(0, 300) || "no reason given";
           finish(`this host was removed from the fleet: ${why}`, true, undefined, why);

@@ -81,8 +81,13 @@ export class TokenService {
   constructor(
     private readonly store: Store,
     private readonly now: () => number,
-    private readonly caFingerprint: string,
+    /** What join tokens pin: the CA the controller serves with, which a CA rotation changes (hence a function). */
+    private readonly caFingerprintNow: string | (() => string),
   ) {}
+
+  private get caFingerprint(): string {
+    return typeof this.caFingerprintNow === "string" ? this.caFingerprintNow : this.caFingerprintNow();
+  }
 
   /** Follows the store's token records, so a revoke made anywhere ends the calls made with the token here. */
   async start(): Promise<void> {
@@ -193,7 +198,7 @@ export class TokenService {
     }
     if (parsed.kind !== "join") throw new AuthError("not a join token: create one with `berth token create --role agent`");
     if (parsed.caFingerprint !== this.caFingerprint) {
-      throw new AuthError("the token was made by another controller (its CA fingerprint differs)");
+      throw new AuthError("the token was made by another controller, or before its CA was rotated (its CA fingerprint differs): make a new one");
     }
     const kv = await this.store.get(tokenKey(parsed.id));
     const record = kv ? this.decode(kv.value) : undefined;

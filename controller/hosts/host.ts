@@ -33,6 +33,8 @@ export interface HostRecord {
   prevCertNotAfterMs?: number;
   /** notAfter of certSerial (unix ms), for `berth hosts`, metrics and the expiry warning; absent on records from before it was kept. */
   certNotAfterMs?: number;
+  /** Fingerprint of the CA that signed certSerial (controller/pki/ca-record.ts: which hosts a CA rotation still waits for); absent on records from before it was kept. */
+  certCa?: string;
 }
 
 const nat = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -76,6 +78,7 @@ export const HostRecordSchema = z.object({
   prevCertSerial: z.string().optional(),
   prevCertNotAfterMs: nat.optional(),
   certNotAfterMs: nat.optional(),
+  certCa: z.string().optional(),
 });
 const exact: Same<z.output<typeof HostRecordSchema>, HostRecord> = true;
 void exact;

@@ -15,7 +15,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../shared/log/logger.js";
 import { loadProtos } from "../../shared/proto.js";
-import { channelOptions, grpcClientCredentials, KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS } from "../../shared/tls/client-credentials.js";
+import { channelOptions, KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS } from "../../shared/tls/client-credentials.js";
 import type { OperatorServiceClient } from "../../shared/gen/berth/v1/OperatorService.js";
 import type { MemberServiceClient } from "../../shared/gen/berth/v1/MemberService.js";
 import type { MemberRecord } from "./group.js";
@@ -25,20 +25,33 @@ export interface PeerDeps {
   self: string;
   /** The members registered now (group.ts EtcdGroup.members). */
   members: () => Promise<MemberRecord[]>;
-  caPem: string;
-  /** This member's client certificate (createMemberCert). */
-  cert: { certPem: string; keyPem: string };
+  /**
+   * What this member dials the others with: the group's CAs and its own member
+   * certificate (createMemberCert). A new value (a CA rotation) replaces every
+   * client at its next use.
+   */
+  credentials: () => grpc.ChannelCredentials;
   log: Logger;
 }
 
 export class MemberPeers {
-  private readonly creds: grpc.ChannelCredentials;
+  private creds: grpc.ChannelCredentials | undefined;
   private readonly operators = new Map<string, OperatorServiceClient>();
   private readonly memberClients = new Map<string, MemberServiceClient>();
   private closed = false;
 
-  constructor(readonly d: PeerDeps) {
-    this.creds = grpcClientCredentials(d.caPem, d.cert);
+  constructor(readonly d: PeerDeps) {}
+
+  /** The credentials now; clients made with older ones are closed and made anew. */
+  private current(): grpc.ChannelCredentials {
+    const creds = this.d.credentials();
+    if (creds !== this.creds) {
+      for (const c of [...this.operators.values(), ...this.memberClients.values()]) c.close();
+      this.operators.clear();
+      this.memberClients.clear();
+      this.creds = creds;
+    }
+    return creds;
   }
 
   get self(): string {
@@ -56,18 +69,20 @@ export class MemberPeers {
   }
 
   operator(address: string): OperatorServiceClient {
+    const creds = this.current();
     let c = this.operators.get(address);
     if (!c) {
-      c = new (loadProtos().operator.berth.v1.OperatorService)(address, this.creds, this.options());
+      c = new (loadProtos().operator.berth.v1.OperatorService)(address, creds, this.options());
       this.operators.set(address, c);
     }
     return c;
   }
 
   member(address: string): MemberServiceClient {
+    const creds = this.current();
     let c = this.memberClients.get(address);
     if (!c) {
-      c = new (loadProtos().operator.berth.v1.MemberService)(address, this.creds, this.options());
+      c = new (loadProtos().operator.berth.v1.MemberService)(address, creds, this.options());
       this.memberClients.set(address, c);
     }
     return c;

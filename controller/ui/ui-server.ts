@@ -50,6 +50,8 @@ export interface UiServer {
   address: HostPort;
   /** A one-time sign-in code for `token` (berth dev prints a link with it). */
   signInCode(token: string): string;
+  /** Serves another certificate from the next handshake on (a CA rotation retired the old CA); open connections keep theirs. */
+  setCertificate(certPem: string, keyPem: string): void;
   close(): Promise<void>;
 }
 
@@ -449,6 +451,7 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
   return {
     address,
     signInCode: (token) => codes.issue(token),
+    setCertificate: (certPem, keyPem) => server.setSecureContext({ cert: certPem, key: keyPem, minVersion: "TLSv1.2" }),
     async close() {
       clearInterval(sampler);
       for (const stop of [...streams]) stop();

@@ -33,6 +33,7 @@ import type { NetInterface as _berth_v1_NetInterface, NetInterface__Output as _b
 import type { RenewCertificate as _berth_v1_RenewCertificate, RenewCertificate__Output as _berth_v1_RenewCertificate__Output } from './berth/v1/RenewCertificate.js';
 import type { RunningInstance as _berth_v1_RunningInstance, RunningInstance__Output as _berth_v1_RunningInstance__Output } from './berth/v1/RunningInstance.js';
 import type { SecretValue as _berth_v1_SecretValue, SecretValue__Output as _berth_v1_SecretValue__Output } from './berth/v1/SecretValue.js';
+import type { TrustBundle as _berth_v1_TrustBundle, TrustBundle__Output as _berth_v1_TrustBundle__Output } from './berth/v1/TrustBundle.js';
 import type { Usage as _berth_v1_Usage, Usage__Output as _berth_v1_Usage__Output } from './berth/v1/Usage.js';
 import type { Welcome as _berth_v1_Welcome, Welcome__Output as _berth_v1_Welcome__Output } from './berth/v1/Welcome.js';
 
@@ -75,6 +76,7 @@ export interface ProtoGrpcType {
       RenewCertificate: MessageTypeDefinition<_berth_v1_RenewCertificate, _berth_v1_RenewCertificate__Output>
       RunningInstance: MessageTypeDefinition<_berth_v1_RunningInstance, _berth_v1_RunningInstance__Output>
       SecretValue: MessageTypeDefinition<_berth_v1_SecretValue, _berth_v1_SecretValue__Output>
+      TrustBundle: MessageTypeDefinition<_berth_v1_TrustBundle, _berth_v1_TrustBundle__Output>
       Usage: MessageTypeDefinition<_berth_v1_Usage, _berth_v1_Usage__Output>
       Welcome: MessageTypeDefinition<_berth_v1_Welcome, _berth_v1_Welcome__Output>
     }

@@ -5,6 +5,8 @@ import type { ApplyRequest as _berth_v1_ApplyRequest, ApplyRequest__Output as _b
 import type { ApplyResponse as _berth_v1_ApplyResponse, ApplyResponse__Output as _berth_v1_ApplyResponse__Output } from './berth/v1/ApplyResponse.js';
 import type { ArtifactUpload as _berth_v1_ArtifactUpload, ArtifactUpload__Output as _berth_v1_ArtifactUpload__Output } from './berth/v1/ArtifactUpload.js';
 import type { AuditEntry as _berth_v1_AuditEntry, AuditEntry__Output as _berth_v1_AuditEntry__Output } from './berth/v1/AuditEntry.js';
+import type { CaCertInfo as _berth_v1_CaCertInfo, CaCertInfo__Output as _berth_v1_CaCertInfo__Output } from './berth/v1/CaCertInfo.js';
+import type { CaStatus as _berth_v1_CaStatus, CaStatus__Output as _berth_v1_CaStatus__Output } from './berth/v1/CaStatus.js';
 import type { ControllerMember as _berth_v1_ControllerMember, ControllerMember__Output as _berth_v1_ControllerMember__Output } from './berth/v1/ControllerMember.js';
 import type { CordonRequest as _berth_v1_CordonRequest, CordonRequest__Output as _berth_v1_CordonRequest__Output } from './berth/v1/CordonRequest.js';
 import type { CreateTokenRequest as _berth_v1_CreateTokenRequest, CreateTokenRequest__Output as _berth_v1_CreateTokenRequest__Output } from './berth/v1/CreateTokenRequest.js';
@@ -24,6 +26,7 @@ import type { ExecStdinEof as _berth_v1_ExecStdinEof, ExecStdinEof__Output as _b
 import type { FailoverState as _berth_v1_FailoverState, FailoverState__Output as _berth_v1_FailoverState__Output } from './berth/v1/FailoverState.js';
 import type { FieldChange as _berth_v1_FieldChange, FieldChange__Output as _berth_v1_FieldChange__Output } from './berth/v1/FieldChange.js';
 import type { Filesystem as _berth_v1_Filesystem, Filesystem__Output as _berth_v1_Filesystem__Output } from './berth/v1/Filesystem.js';
+import type { GetCaStatusRequest as _berth_v1_GetCaStatusRequest, GetCaStatusRequest__Output as _berth_v1_GetCaStatusRequest__Output } from './berth/v1/GetCaStatusRequest.js';
 import type { GetHostRequest as _berth_v1_GetHostRequest, GetHostRequest__Output as _berth_v1_GetHostRequest__Output } from './berth/v1/GetHostRequest.js';
 import type { GitopsCommit as _berth_v1_GitopsCommit, GitopsCommit__Output as _berth_v1_GitopsCommit__Output } from './berth/v1/GitopsCommit.js';
 import type { GitopsRollout as _berth_v1_GitopsRollout, GitopsRollout__Output as _berth_v1_GitopsRollout__Output } from './berth/v1/GitopsRollout.js';
@@ -66,6 +69,7 @@ import type { RevokeTokenRequest as _berth_v1_RevokeTokenRequest, RevokeTokenReq
 import type { RolloutControlRequest as _berth_v1_RolloutControlRequest, RolloutControlRequest__Output as _berth_v1_RolloutControlRequest__Output } from './berth/v1/RolloutControlRequest.js';
 import type { RolloutSlot as _berth_v1_RolloutSlot, RolloutSlot__Output as _berth_v1_RolloutSlot__Output } from './berth/v1/RolloutSlot.js';
 import type { RolloutView as _berth_v1_RolloutView, RolloutView__Output as _berth_v1_RolloutView__Output } from './berth/v1/RolloutView.js';
+import type { RotateCaRequest as _berth_v1_RotateCaRequest, RotateCaRequest__Output as _berth_v1_RotateCaRequest__Output } from './berth/v1/RotateCaRequest.js';
 import type { SecretInfo as _berth_v1_SecretInfo, SecretInfo__Output as _berth_v1_SecretInfo__Output } from './berth/v1/SecretInfo.js';
 import type { SecretRef as _berth_v1_SecretRef, SecretRef__Output as _berth_v1_SecretRef__Output } from './berth/v1/SecretRef.js';
 import type { ServiceChange as _berth_v1_ServiceChange, ServiceChange__Output as _berth_v1_ServiceChange__Output } from './berth/v1/ServiceChange.js';
@@ -96,6 +100,8 @@ export interface ProtoGrpcType {
       ApplyResponse: MessageTypeDefinition<_berth_v1_ApplyResponse, _berth_v1_ApplyResponse__Output>
       ArtifactUpload: MessageTypeDefinition<_berth_v1_ArtifactUpload, _berth_v1_ArtifactUpload__Output>
       AuditEntry: MessageTypeDefinition<_berth_v1_AuditEntry, _berth_v1_AuditEntry__Output>
+      CaCertInfo: MessageTypeDefinition<_berth_v1_CaCertInfo, _berth_v1_CaCertInfo__Output>
+      CaStatus: MessageTypeDefinition<_berth_v1_CaStatus, _berth_v1_CaStatus__Output>
       ControllerMember: MessageTypeDefinition<_berth_v1_ControllerMember, _berth_v1_ControllerMember__Output>
       CordonRequest: MessageTypeDefinition<_berth_v1_CordonRequest, _berth_v1_CordonRequest__Output>
       CreateTokenRequest: MessageTypeDefinition<_berth_v1_CreateTokenRequest, _berth_v1_CreateTokenRequest__Output>
@@ -115,6 +121,7 @@ export interface ProtoGrpcType {
       FailoverState: MessageTypeDefinition<_berth_v1_FailoverState, _berth_v1_FailoverState__Output>
       FieldChange: MessageTypeDefinition<_berth_v1_FieldChange, _berth_v1_FieldChange__Output>
       Filesystem: MessageTypeDefinition<_berth_v1_Filesystem, _berth_v1_Filesystem__Output>
+      GetCaStatusRequest: MessageTypeDefinition<_berth_v1_GetCaStatusRequest, _berth_v1_GetCaStatusRequest__Output>
       GetHostRequest: MessageTypeDefinition<_berth_v1_GetHostRequest, _berth_v1_GetHostRequest__Output>
       GitopsCommit: MessageTypeDefinition<_berth_v1_GitopsCommit, _berth_v1_GitopsCommit__Output>
       GitopsRollout: MessageTypeDefinition<_berth_v1_GitopsRollout, _berth_v1_GitopsRollout__Output>
@@ -157,6 +164,7 @@ export interface ProtoGrpcType {
       RolloutControlRequest: MessageTypeDefinition<_berth_v1_RolloutControlRequest, _berth_v1_RolloutControlRequest__Output>
       RolloutSlot: MessageTypeDefinition<_berth_v1_RolloutSlot, _berth_v1_RolloutSlot__Output>
       RolloutView: MessageTypeDefinition<_berth_v1_RolloutView, _berth_v1_RolloutView__Output>
+      RotateCaRequest: MessageTypeDefinition<_berth_v1_RotateCaRequest, _berth_v1_RotateCaRequest__Output>
       SecretInfo: MessageTypeDefinition<_berth_v1_SecretInfo, _berth_v1_SecretInfo__Output>
       SecretRef: MessageTypeDefinition<_berth_v1_SecretRef, _berth_v1_SecretRef__Output>
       ServiceChange: MessageTypeDefinition<_berth_v1_ServiceChange, _berth_v1_ServiceChange__Output>

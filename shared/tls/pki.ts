@@ -351,8 +351,21 @@ export function verifyClientCert(
 
 export type MemberCertVerdict = { ok: true; memberId: string } | { ok: false; reason: string };
 
-/** verifyClientCert for a member's certificate (createMemberCert): the member it names. */
-export function verifyMemberCert(caCertPem: string, peerCertDerOrPem: Buffer | string, now: Date = new Date()): MemberCertVerdict {
+/**
+ * verifyClientCert for a member's certificate (createMemberCert): the member it
+ * names. Any of the CAs given may have issued it (both, during a CA rotation).
+ */
+export function verifyMemberCert(caCertPems: string | readonly string[], peerCertDerOrPem: Buffer | string, now: Date = new Date()): MemberCertVerdict {
+  const reasons: string[] = [];
+  for (const caPem of typeof caCertPems === "string" ? [caCertPems] : caCertPems) {
+    const v = verifyMemberCertBy(caPem, peerCertDerOrPem, now);
+    if (v.ok) return v;
+    if (!reasons.includes(v.reason)) reasons.push(v.reason);
+  }
+  return { ok: false, reason: reasons.join("; ") || "no CA is trusted" };
+}
+
+function verifyMemberCertBy(caCertPem: string, peerCertDerOrPem: Buffer | string, now: Date): MemberCertVerdict {
   const checked = verifyIssued(caCertPem, peerCertDerOrPem, now);
   if (!checked.ok) return checked;
   const san = checked.cert.getExtension(x509.SubjectAlternativeNameExtension);
@@ -394,6 +407,20 @@ function verifyIssued(caCertPem: string, peerCertDerOrPem: Buffer | string, now:
     return { ok: false, reason: "client certificate lacks the clientAuth extended key usage" };
   }
   return { ok: true, cert: parsed };
+}
+
+/**
+ * verifyClientCert against each CA trusted now (one, or two during a CA
+ * rotation): the first that accepts it, else every CA's reason.
+ */
+export function verifyClientCertAny(caCertPems: readonly string[], peerCertDerOrPem: Buffer | string, now: Date = new Date()): ClientCertVerdict & { caPem?: string } {
+  const reasons: string[] = [];
+  for (const caPem of caCertPems) {
+    const v = verifyClientCert(caPem, peerCertDerOrPem, now);
+    if (v.ok) return { ...v, caPem };
+    if (!reasons.includes(v.reason)) reasons.push(v.reason);
+  }
+  return { ok: false, reason: reasons.join("; ") || "no CA is trusted" };
 }
 
 /** Lowercase hex SHA-256 of the CA certificate's DER: the pin embedded in join tokens. */
@@ -547,11 +574,25 @@ function pickPinnedCa(peer: tls.DetailedPeerCertificate, want: string): string {
  */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
-export function grpcServerCredentials(caPem: string, certPem: string, keyPem: string, o: { handshakeTimeoutMs?: number } = {}): grpc.ServerCredentials {
-  return new OptionalClientCertServerCredentials(caPem, serverChainPem(certPem, caPem), keyPem, o.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS);
+export function grpcServerCredentials(
+  caPem: string,
+  certPem: string,
+  keyPem: string,
+  o: { handshakeTimeoutMs?: number; issuerPem?: string } = {},
+): ReloadableServerCredentials {
+  return new ReloadableServerCredentials(caPem, serverChainPem(certPem, o.issuerPem ?? caPem), keyPem, o.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS);
 }
 
-class OptionalClientCertServerCredentials extends grpc.ServerCredentials {
+/**
+ * The server credentials above, whose CAs and certificate can be replaced while
+ * the server listens (a CA rotation, controller/pki/ca-keeper.ts). grpc-js's base
+ * class calls every bound server's watcher on updateSecureContextOptions, and the
+ * watcher does `http2Server.setSecureContext(options)` (server.js createHttp2Server):
+ * handshakes from then on use the new CAs and certificate; connections already
+ * made keep theirs (TLS checks certificates only at the handshake), so no stream
+ * is cut. requestCert/rejectUnauthorized are server options and stay as they are.
+ */
+export class ReloadableServerCredentials extends grpc.ServerCredentials {
   constructor(caPem: string, chainPem: string, keyPem: string, handshakeTimeoutMs: number) {
     super(
       // GRPC_SSL_CIPHER_SUITES: the same override grpc-js's own createSsl honours.
@@ -560,8 +601,13 @@ class OptionalClientCertServerCredentials extends grpc.ServerCredentials {
     );
   }
 
+  /** New client CAs (a PEM bundle) and serving certificate; issuerPem is appended to the chain as at construction. */
+  update(caPem: string, certPem: string, keyPem: string, issuerPem: string): void {
+    this.updateSecureContextOptions({ ca: Buffer.from(caPem), cert: [Buffer.from(serverChainPem(certPem, issuerPem))], key: [Buffer.from(keyPem)] });
+  }
+
   // Used by grpc-js to detect re-binding a port with "the same" credentials; the
-  // options are fixed at construction, so identity is the honest answer.
+  // options are this object's own, so identity is the honest answer.
   override _equals(other: grpc.ServerCredentials): boolean {
     return other === this;
   }

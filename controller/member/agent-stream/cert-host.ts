@@ -1,14 +1,16 @@
 /** Authenticates an agent's call by the client certificate issued at join. */
 import * as grpc from "@grpc/grpc-js";
 import { X509Certificate } from "node:crypto";
-import { peerCertificate, verifyClientCert } from "../../../shared/tls/pki.js";
+import { peerCertificate, verifyClientCertAny } from "../../../shared/tls/pki.js";
 import type { AgentServiceDeps } from "./deps.js";
+import { trustedCas } from "./trust.js";
 
 /** The host a call comes from, or a refusal when it has no valid certificate of a known host. */
-export function certHost(d: Pick<AgentServiceDeps, "ca" | "now" | "registry" | "revoked">, call: { getAuthContext?: () => unknown }): { hostId: string; serial: string } | { refuse: { code: grpc.status; details: string; removed?: boolean } } {
+export function certHost(d: Pick<AgentServiceDeps, "ca" | "trust" | "now" | "registry" | "revoked">, call: { getAuthContext?: () => unknown }): { hostId: string; serial: string } | { refuse: { code: grpc.status; details: string; removed?: boolean } } {
   const der = peerCertificate(call);
   if (!der) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: "a client certificate is required: join first with a token" } };
-  const verdict = verifyClientCert(d.ca.certPem, der, new Date(d.now()));
+  // Both CAs during a rotation; the new one alone once the old is retired.
+  const verdict = verifyClientCertAny(trustedCas(d), der, new Date(d.now()));
   if (!verdict.ok) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: `client certificate refused: ${verdict.reason}` } };
   const serial = new X509Certificate(der).serialNumber;
   // Before the record: a removed host has none, and must hear that it was removed, not "join again".

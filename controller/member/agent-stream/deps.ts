@@ -18,7 +18,18 @@ import type { RevokedSerials } from "../../pki/revoked.js";
 export interface AgentServiceDeps {
   registry: HostRegistry;
   tokens: TokenService;
-  ca: { certPem: string; keyPem: string };
+  /** The CA host certificates are signed with (read at each use: a CA rotation changes it). */
+  ca: { readonly certPem: string; readonly keyPem: string };
+  /**
+   * The CAs to trust and how soon a host should renew, from the CA record (a CA
+   * rotation, controller/pki/ca-keeper.ts). Absent: `ca` alone is trusted.
+   */
+  trust?: {
+    trusted(): string[];
+    bundlePem(): string;
+    signingFingerprint(): string;
+    renewWithinMs(): number;
+  };
   /** Serials of removed hosts: refused at stream and artifact auth. */
   revoked?: RevokedSerials;
   /** Lifetime of the host certificates issued at join and renewal. @see DEFAULT_HOST_CERT_TTL_MS */

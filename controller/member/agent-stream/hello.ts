@@ -14,6 +14,7 @@ import { validateAdvertiseAddr, validateDigests, validateFacts, validateLabels }
 import { peerAddress } from "./cert-host.js";
 import type { AgentServiceDeps } from "./deps.js";
 import type { AgentStream } from "./stream.js";
+import { trustBundle } from "./trust.js";
 
 export async function onHello(d: AgentServiceDeps, s: AgentStream, h: Hello__Output): Promise<void> {
   const { hostId, log } = s;
@@ -46,6 +47,8 @@ export async function onHello(d: AgentServiceDeps, s: AgentStream, h: Hello__Out
     return changed ? { rec: { ...rec, facts, labels, advertiseAddr: advertise } } : undefined;
   });
   s.send({ welcome: { host_id: hostId, heartbeat_interval_ms: d.heartbeatIntervalMs, ttl_ms: d.ttlMs, advertise_addr: advertise } });
+  // The CAs to trust from its next connection, and "renew now" when a CA rotation waits for it.
+  s.send(trustBundle(d));
   d.assignments.sendTo(hostId);
   d.loop.kick();
   log.info({ addr: advertise }, "agent connected");

@@ -12,6 +12,7 @@ import { InvalidCsrError, MAX_CSR_PEM_BYTES, signHostCsr } from "../../../shared
 import { certFacts } from "../../../shared/tls/cert-life.js";
 import type { AgentServiceDeps } from "./deps.js";
 import type { AgentStream } from "./stream.js";
+import { caBundlePem, signerFingerprint } from "./trust.js";
 
 /** Renewals in flight, by stream: one at a time per stream, so an agent cannot queue up signing work. */
 const busy = new WeakSet<AgentStream>();
@@ -27,18 +28,21 @@ export async function onRenewCertificate(d: AgentServiceDeps, s: AgentStream, m:
   busy.add(s);
   try {
     let certPem: string;
+    // Read before signing: the fingerprint stored must be that of the CA that signs (a rotation may start meanwhile).
+    const signer = { certPem: d.ca.certPem, keyPem: d.ca.keyPem };
+    const certCa = signerFingerprint({ ca: signer });
     try {
-      certPem = await signHostCsr(d.ca, m.csr_pem, s.hostId, { validityMs: d.certTtlMs, subjectMustBe: s.hostId });
+      certPem = await signHostCsr(signer, m.csr_pem, s.hostId, { validityMs: d.certTtlMs, subjectMustBe: s.hostId });
     } catch (e) {
       if (e instanceof InvalidCsrError) return refuse(`renew_certificate.csr_pem: ${e.message}`);
       throw e;
     }
     const issued = certFacts(certPem);
     await d.registry.update(s.hostId, (rec) => ({
-      rec: { ...rec, certSerial: issued.serial, prevCertSerial: rec.certSerial, prevCertNotAfterMs: rec.certNotAfterMs, certNotAfterMs: issued.notAfterMs },
+      rec: { ...rec, certSerial: issued.serial, prevCertSerial: rec.certSerial, prevCertNotAfterMs: rec.certNotAfterMs, certNotAfterMs: issued.notAfterMs, certCa },
     }));
     s.log.info({ serial: issued.serial, notAfter: new Date(issued.notAfterMs).toISOString() }, "host certificate renewed");
-    s.send({ certificate_issued: { certificate_pem: certPem, ca_pem: d.ca.certPem, error: "" } });
+    s.send({ certificate_issued: { certificate_pem: certPem, ca_pem: caBundlePem(d), error: "" } });
   } finally {
     busy.delete(s);
   }

@@ -21,6 +21,7 @@ import { connectHandler } from "../agent-stream/connect.js";
 import type { AgentServiceDeps } from "../agent-stream/deps.js";
 import { failStream, streamArtifact } from "./artifact-stream.js";
 import { ArtifactError } from "../../artifacts/artifact-store.js";
+import { caBundlePem, signerFingerprint } from "../agent-stream/trust.js";
 
 export type { AgentServiceDeps } from "../agent-stream/deps.js";
 
@@ -43,9 +44,11 @@ function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
 
 export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers {
   /** The host's certificate for its request, in the name the controller chose; a bad request is the caller's error. */
-  async function sign(csrPem: string, id: string): Promise<string> {
+  async function sign(csrPem: string, id: string): Promise<{ certPem: string; certCa: string }> {
+    // Read once: the fingerprint stored is that of the CA that signed (a rotation may start meanwhile).
+    const signer = { certPem: d.ca.certPem, keyPem: d.ca.keyPem };
     try {
-      return await signHostCsr(d.ca, csrPem, id, { validityMs: d.certTtlMs });
+      return { certPem: await signHostCsr(signer, csrPem, id, { validityMs: d.certTtlMs }), certCa: signerFingerprint({ ca: signer }) };
     } catch (e) {
       if (e instanceof InvalidCsrError) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `csr_pem: ${e.message}`);
       throw e;
@@ -56,7 +59,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
   async function admit(req: JoinRequest__Output, peer: string, facts: HostFacts__Output, labels: Record<string, string>, advertise: string): Promise<JoinResponse> {
     const spend = await d.tokens.prepareJoin(req.token);
     const id = randomBytes(6).toString("hex");
-    const certPem = await sign(req.csr_pem, id);
+    const { certPem, certCa } = await sign(req.csr_pem, id);
     const now = d.now();
     const rec: HostRecord = {
       id,
@@ -69,6 +72,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
       joinedAtMs: now,
       certSerial: new X509Certificate(certPem).serialNumber,
       certNotAfterMs: certFacts(certPem).notAfterMs,
+      certCa,
     };
     const ok = await d.registry.create(
       rec,
@@ -78,7 +82,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
     // Lost a race for the token's last use (or, vanishingly, the id): the caller may retry.
     if (!ok) throw new GrpcError(grpc.status.ABORTED, "the join token changed concurrently; try again");
     d.log.info({ host: id, hostname: facts.hostname, addr: rec.advertiseAddr, token: spend.tokenId }, "host joined");
-    return { host_id: id, certificate_pem: certPem, ca_pem: d.ca.certPem };
+    return { host_id: id, certificate_pem: certPem, ca_pem: caBundlePem(d) };
   }
 
   /**
@@ -93,20 +97,20 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
     const spend = await d.tokens.prepareJoin(req.token);
     if (!d.registry.get(id)) throw new GrpcError(grpc.status.NOT_FOUND, `host_id: no host ${id} is known to this controller (removed, or never joined here): join without --rejoin, as a new host`);
     if (d.registry.live.get(id)?.disconnect) throw new GrpcError(grpc.status.FAILED_PRECONDITION, `host ${id} is connected now with a valid certificate: --rejoin is for a host whose certificate expired`);
-    const certPem = await sign(req.csr_pem, id);
+    const { certPem, certCa } = await sign(req.csr_pem, id);
     const issued = certFacts(certPem);
     await d.registry.update(
       id,
       (rec) => ({
         // The old certificate (expired, or taken) is not kept acceptable: the re-join replaces it.
-        rec: { ...rec, facts, labels: Object.keys(labels).length ? labels : rec.labels, certSerial: issued.serial, prevCertSerial: undefined, prevCertNotAfterMs: undefined, certNotAfterMs: issued.notAfterMs },
+        rec: { ...rec, facts, labels: Object.keys(labels).length ? labels : rec.labels, certSerial: issued.serial, prevCertSerial: undefined, prevCertNotAfterMs: undefined, certNotAfterMs: issued.notAfterMs, certCa },
         event: { type: "host.rejoined", host: id, message: `${facts.hostname || "host"} re-joined keeping its id (new certificate until ${new Date(issued.notAfterMs).toISOString()})`, actor: spend.tokenId },
       }),
       undefined,
       { compares: [spend.compare], ops: [spend.op] },
     );
     d.log.info({ host: id, hostname: facts.hostname, token: spend.tokenId }, "host re-joined keeping its id");
-    return { host_id: id, certificate_pem: certPem, ca_pem: d.ca.certPem };
+    return { host_id: id, certificate_pem: certPem, ca_pem: caBundlePem(d) };
   }
 
   return {

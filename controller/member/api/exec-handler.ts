@@ -48,7 +48,7 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
   return {
     Exec(call) {
       // The operator's own address when another member relayed the call here.
-      const peer = d.relay ? auditPeer(call, d.relay.caPem, new Date(d.relay.now())) : call.getPeer();
+      const peer = d.relay ? auditPeer(call, d.relay.trustedCas(), new Date(d.relay.now())) : call.getPeer();
       let relay: ExecRelay | undefined;
       let phase: Phase = "waiting";
       let who: Principal | undefined;

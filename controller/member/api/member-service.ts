@@ -15,7 +15,8 @@ import { failStream, streamArtifact } from "./artifact-stream.js";
 import { GrpcError, serviceError, toStatus } from "./errors.js";
 
 export interface MemberServiceDeps {
-  caPem: string;
+  /** The CAs a member certificate may come from: the group's, both during a CA rotation. */
+  trustedCas: () => readonly string[];
   now: () => number;
   artifacts: ArtifactStore;
   replicas: ArtifactReplicas;
@@ -23,10 +24,10 @@ export interface MemberServiceDeps {
 }
 
 /** The calling member's id, or the refusal. */
-export function callingMember(d: Pick<MemberServiceDeps, "caPem" | "now">, call: { getAuthContext?: () => unknown }): string {
+export function callingMember(d: Pick<MemberServiceDeps, "trustedCas" | "now">, call: { getAuthContext?: () => unknown }): string {
   const der = peerCertificate(call);
   if (!der) throw new GrpcError(grpc.status.UNAUTHENTICATED, "a member certificate of this group is required");
-  const v = verifyMemberCert(d.caPem, der, new Date(d.now()));
+  const v = verifyMemberCert(d.trustedCas(), der, new Date(d.now()));
   if (!v.ok) throw new GrpcError(grpc.status.UNAUTHENTICATED, `member certificate refused: ${v.reason}`);
   return v.memberId;
 }

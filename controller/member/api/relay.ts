@@ -30,7 +30,8 @@ export interface RelayDeps {
   addressOf(id: string): Promise<string | undefined>;
   /** An OperatorService client of the member at `address` (member/peers.ts). */
   operator(address: string): OperatorServiceClient;
-  caPem: string;
+  /** The CAs a member certificate may come from (both during a CA rotation). */
+  trustedCas: () => readonly string[];
   now(): number;
 }
 
@@ -52,11 +53,11 @@ export function isRelayed(md: grpc.Metadata): boolean {
  * The caller's address for the audit log: the operator's, "ipv4:10.0.0.9:5123 via c2",
  * when a member of the group relayed the call; otherwise the connection's own peer.
  */
-export function auditPeer(call: { getPeer(): string; metadata: grpc.Metadata; getAuthContext?: () => unknown }, caPem: string, now: Date): string {
+export function auditPeer(call: { getPeer(): string; metadata: grpc.Metadata; getAuthContext?: () => unknown }, trustedCas: readonly string[], now: Date): string {
   const peer = call.getPeer();
   if (!isRelayed(call.metadata)) return peer;
   const der = peerCertificate(call);
-  const v = der ? verifyMemberCert(caPem, der, now) : undefined;
+  const v = der ? verifyMemberCert(trustedCas, der, now) : undefined;
   const forwarded = call.metadata.get(PEER_HEADER)[0];
   if (!v?.ok || typeof forwarded !== "string" || !forwarded) return peer;
   return `${forwarded.slice(0, 200)} via ${v.memberId}`;

@@ -55,7 +55,7 @@ describe("relayed calls", () => {
     operator: () => {
       throw new Error("not called");
     },
-    caPem: "",
+    trustedCas: () => [],
     now: () => 0,
   });
 
@@ -121,16 +121,20 @@ describe("member certificates", () => {
     await expect(createMemberCert(ca, "bad name")).rejects.toThrow(/member id/);
   });
 
-  it("let the audit log take the operator's address from a relaying member, and from no one else", () => {
+  it("let the audit log take the operator's address from a relaying member, and from no one else", async () => {
     const md = relayMetadata(new grpc.Metadata(), "c2", "ipv4:10.0.0.9:5123");
     const call = (pem: string | undefined) => ({
       getPeer: () => "ipv4:10.0.0.2:40000",
       metadata: md,
       getAuthContext: () => (pem ? { sslPeerCertificate: { raw: new X509Certificate(pem).raw } } : {}),
     });
-    expect(auditPeer(call(member.certPem), ca.certPem, new Date())).toBe("ipv4:10.0.0.9:5123 via c1");
-    expect(auditPeer(call(host), ca.certPem, new Date())).toBe("ipv4:10.0.0.2:40000");
-    expect(auditPeer(call(undefined), ca.certPem, new Date())).toBe("ipv4:10.0.0.2:40000");
-    expect(auditPeer({ ...call(member.certPem), metadata: new grpc.Metadata() }, ca.certPem, new Date())).toBe("ipv4:10.0.0.2:40000");
+    expect(auditPeer(call(member.certPem), [ca.certPem], new Date())).toBe("ipv4:10.0.0.9:5123 via c1");
+    expect(auditPeer(call(host), [ca.certPem], new Date())).toBe("ipv4:10.0.0.2:40000");
+    expect(auditPeer(call(undefined), [ca.certPem], new Date())).toBe("ipv4:10.0.0.2:40000");
+    expect(auditPeer({ ...call(member.certPem), metadata: new grpc.Metadata() }, [ca.certPem], new Date())).toBe("ipv4:10.0.0.2:40000");
+    // During a CA rotation a member's certificate may come from either CA of the bundle; from neither, it is not a member.
+    const next = await createCa({ commonName: "next CA" });
+    expect(auditPeer(call(member.certPem), [next.certPem, ca.certPem], new Date())).toBe("ipv4:10.0.0.9:5123 via c1");
+    expect(auditPeer(call(member.certPem), [next.certPem], new Date())).toBe("ipv4:10.0.0.2:40000");
   });
 });

@@ -21,8 +21,11 @@ import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerM
 import type { CertificateIssued__Output } from "../../../shared/gen/berth/v1/CertificateIssued.js";
 import { createCa, createKeyAndCsr, signHostCsr, type CertAndKey } from "../../../shared/tls/pki.js";
 import { certFacts } from "../../../shared/tls/cert-life.js";
-import { CertRenewal, checkIssued, type Credentials } from "../../../agent/session/renewal.js";
-import { loadIdentity, saveIdentity, saveRenewal } from "../../../agent/identity.js";
+import { CertRenewal, checkCaBundle, checkIssued, signedByNewest, type Credentials } from "../../../agent/session/renewal.js";
+import { loadIdentity, saveIdentity, saveRenewal, saveTrustBundle } from "../../../agent/identity.js";
+import { caFingerprint } from "../../../shared/tls/pki.js";
+import { bundlePem, renewWithinMs, retireIfDone, signingCa, startRotation, trustedCas, type CaRecord } from "../../../controller/pki/ca-record.js";
+import { trustBundle } from "../../../controller/member/agent-stream/trust.js";
 import { createLogger } from "../../../shared/log/logger.js";
 import { until } from "../until.js";
 
@@ -170,5 +173,85 @@ describe("checkIssued: what the controller sends is checked as input", () => {
     expect(checkIssued(HOST, keyPem, good, foreignCa.certPem, Date.now())).toMatch(/does not verify/);
     expect(checkIssued(HOST, keyPem, good, "", Date.now())).toMatch(/ca_pem must hold/);
     expect(checkIssued(HOST, keyPem, good, good, Date.now())).toMatch(/not a CA/);
+  });
+});
+
+describe("renewal during a CA rotation", () => {
+  /** The agent-stream deps of a member following this CA record. */
+  function rotatingDeps(rec: CaRecord): AgentServiceDeps {
+    return {
+      ...deps(),
+      ca: signingCa(rec),
+      trust: { trusted: () => trustedCas(rec), bundlePem: () => bundlePem(rec), signingFingerprint: () => caFingerprint(signingCa(rec).certPem), renewWithinMs: () => renewWithinMs(rec) },
+    } as AgentServiceDeps;
+  }
+
+  it("signs with the new CA, records which CA signed, sends both CAs to trust; the old CA's certificate is refused once retired", async () => {
+    const next = await createCa({ commonName: "next CA" });
+    const rotating = startRotation({ ...ca }, next, { nowMs: Date.now(), by: "t", spreadMs: 1000 });
+    const d = rotatingDeps(rotating);
+    // The host's certificate from the old CA is still good while both are trusted.
+    const oldCert = registry.get(HOST)!;
+    const sent: ControllerMessage[] = [];
+    const { keyPem, csrPem } = await createKeyAndCsr(HOST);
+    await onRenewCertificate(d, stream(sent), { csr_pem: csrPem });
+    const issued = sent[0]?.certificate_issued;
+    expect(issued?.error).toBe("");
+    expect(issued?.ca_pem).toBe(ca.certPem.trim() + "\n" + next.certPem.trim());
+    expect(checkIssued(HOST, keyPem, issued!.certificate_pem!, issued!.ca_pem!, Date.now())).toBeUndefined();
+    expect(signedByNewest(issued!.certificate_pem!, issued!.ca_pem!)).toBe(true);
+    const rec = registry.get(HOST)!;
+    expect(rec.certCa).toBe(caFingerprint(next.certPem));
+    expect(rec.prevCertSerial).toBe(oldCert.certSerial);
+    // Both certificates pass while rotating (the old one as the previous serial).
+    expect(certHost(d, callWith(issued!.certificate_pem!))).toEqual({ hostId: HOST, serial: rec.certSerial });
+    // Every host on the new CA: retired; the bundle is the new CA alone, and the stream is told so without "renew".
+    const retired = retireIfDone(rotating, [rec], Date.now())!;
+    const after = rotatingDeps(retired);
+    expect(trustBundle(after)).toEqual({ trust_bundle: { ca_pem: next.certPem.trim(), renew_within_ms: 0 } });
+    expect(trustBundle(d)).toEqual({ trust_bundle: { ca_pem: issued!.ca_pem, renew_within_ms: 1000 } });
+    expect(certHost(after, callWith(issued!.certificate_pem!))).toEqual({ hostId: HOST, serial: rec.certSerial });
+    const refused = certHost(after, callWith(joined.certPem));
+    expect("refuse" in refused && refused.refuse.details).toMatch(/not issued by this controller's CA/);
+  });
+
+  it("the agent renews within the spread when asked, and never later than it had planned", async () => {
+    const sentCsr: string[] = [];
+    const r = new CertRenewal({
+      hostId: HOST,
+      current: () => joined,
+      send: (m) => {
+        if (m.renew_certificate) sentCsr.push(m.renew_certificate.csr_pem ?? "");
+        return true;
+      },
+      save: async () => undefined,
+      renewed: () => undefined,
+      log,
+      random: () => 0.5,
+    });
+    try {
+      // Its own schedule: ~2/3 of a 20 s life from now, i.e. seconds away.
+      r.connected();
+      r.renewWithin(100);
+      await until(() => sentCsr.length === 1, "the renewal asked for within the spread");
+    } finally {
+      r.stop();
+    }
+  });
+
+  it("checks a trust bundle as input, tells the newest CA's certificates apart, stores a bundle whole", async () => {
+    const next = await createCa({ commonName: "next CA" });
+    const both = ca.certPem + "\n" + next.certPem;
+    expect(checkCaBundle(both)).toBeUndefined();
+    expect(checkCaBundle("")).toMatch(/must hold 1 to 8/);
+    expect(checkCaBundle(joined.certPem)).toMatch(/not a CA/);
+    expect(checkCaBundle("x".repeat(70_000))).toMatch(/larger than/);
+    expect(signedByNewest(joined.certPem, both)).toBe(false);
+    expect(signedByNewest(joined.certPem, next.certPem + "\n" + ca.certPem)).toBe(true);
+    const agentDir = join(dir, "agent-bundle");
+    await saveIdentity(agentDir, { hostId: HOST, controller: "127.0.0.1:7420", ...joined });
+    await saveTrustBundle(agentDir, both);
+    expect((await loadIdentity(agentDir))?.caPem).toBe(both);
+    expect((await stat(join(agentDir, "identity", "ca.crt"))).mode & 0o777).toBe(0o600);
   });
 });

@@ -24,7 +24,9 @@ import {
   serverChainPem,
   signHostCsr,
   verifyClientCert,
+  verifyClientCertAny,
   type CertAndKey,
+  type ReloadableServerCredentials,
 } from "../../../shared/tls/pki.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -373,6 +375,9 @@ describe("grpc-js mutual TLS on one port", () => {
 
   // What the handler saw, in call order: "none", "invalid: <reason>" or the host id.
   let seen: string[] = [];
+  // The CAs the handler accepts (both during a rotation).
+  let trusted: string[] = [];
+  let creds: ReloadableServerCredentials | undefined;
 
   const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
     const der = peerCertificate(call);
@@ -381,7 +386,7 @@ describe("grpc-js mutual TLS on one port", () => {
       callback({ code: grpc.status.UNAUTHENTICATED, details: "client certificate required" });
       return;
     }
-    const v = verifyClientCert(ca.certPem, der);
+    const v = verifyClientCertAny(trusted, der);
     if (!v.ok) {
       seen.push(`invalid: ${v.reason}`);
       callback({ code: grpc.status.UNAUTHENTICATED, details: v.reason });
@@ -393,18 +398,20 @@ describe("grpc-js mutual TLS on one port", () => {
 
   async function startServer(): Promise<number> {
     seen = [];
+    trusted = [ca.certPem];
     const srv = new grpc.Server();
     grpcServers.push(srv);
     srv.addService(service, { WhoAmI: handler });
     // The leaf alone is passed: grpcServerCredentials appends the CA for discovery.
-    const creds = grpcServerCredentials(ca.certPem, server.certPem, server.keyPem);
+    const c = grpcServerCredentials(ca.certPem, server.certPem, server.keyPem);
+    creds = c;
     return new Promise<number>((resolve, reject) => {
-      srv.bindAsync("127.0.0.1:0", creds, (err, port) => (err ? reject(err) : resolve(port)));
+      srv.bindAsync("127.0.0.1:0", c, (err, port) => (err ? reject(err) : resolve(port)));
     });
   }
 
-  function call(port: number, clientCert?: CertAndKey): Promise<{ hostId?: string; code?: grpc.status; details?: string }> {
-    const client = new TlsClient(`127.0.0.1:${port}`, grpcClientCredentials(ca.certPem, clientCert), channelOptions());
+  function call(port: number, clientCert?: CertAndKey, rootPem = ca.certPem): Promise<{ hostId?: string; code?: grpc.status; details?: string }> {
+    const client = new TlsClient(`127.0.0.1:${port}`, grpcClientCredentials(rootPem, clientCert), channelOptions());
     grpcClients.push(client);
     return new Promise((resolve) => {
       client.makeUnaryRequest(
@@ -439,6 +446,33 @@ describe("grpc-js mutual TLS on one port", () => {
     const port = await startServer();
     expect(await call(port, foreignHost)).toEqual({ code: grpc.status.UNAUTHENTICATED, details: "client certificate required" });
     expect(seen).toEqual(["none"]);
+  });
+
+  it("a listening server takes new CAs and a new certificate: the next handshakes use them (CA rotation)", async () => {
+    const port = await startServer();
+    // Rotating: both CAs trusted, still serving the old CA's certificate.
+    const bundle = ca.certPem + "\n" + foreignCa.certPem;
+    creds!.update(bundle, server.certPem, server.keyPem, ca.certPem);
+    trusted = [ca.certPem, foreignCa.certPem];
+    expect(await call(port, foreignHost, bundle)).toEqual({ hostId: "h-1" });
+    expect(await call(port, host, bundle)).toEqual({ hostId: "h-1" });
+    // Retired: the new CA alone, and a serving certificate from it.
+    const newServer = await createServerCert(foreignCa, { dnsNames: [CONTROLLER_TLS_NAME], ips: ["127.0.0.1"] });
+    creds!.update(foreignCa.certPem, newServer.certPem, newServer.keyPem, foreignCa.certPem);
+    trusted = [foreignCa.certPem];
+    expect(await call(port, foreignHost, bundle)).toEqual({ hostId: "h-1" });
+    // A client that trusts only the old CA no longer accepts the server.
+    expect((await call(port, host, ca.certPem)).code).toBe(grpc.status.UNAVAILABLE);
+    // The old CA's host certificate no longer passes TLS: the handler sees none.
+    expect(await call(port, host, bundle)).toEqual({ code: grpc.status.UNAUTHENTICATED, details: "client certificate required" });
+    expect(await fetchServerCaPem("127.0.0.1", port, caFingerprint(foreignCa.certPem))).toBe(foreignCa.certPem);
+  });
+
+  it("verifyClientCertAny accepts a certificate of either CA and names every reason when none does", () => {
+    expect(verifyClientCertAny([ca.certPem, foreignCa.certPem], foreignHost.certPem)).toMatchObject({ ok: true, hostId: "h-1", caPem: foreignCa.certPem });
+    const v = verifyClientCertAny([ca.certPem], foreignHost.certPem);
+    expect(v.ok).toBe(false);
+    expect(verifyClientCertAny([], host.certPem)).toEqual({ ok: false, reason: "no CA is trusted" });
   });
 
   it("serves leaf + CA so agents can discover the CA on the same port", async () => {

@@ -13,6 +13,7 @@ import type { LogAck as _berth_v1_LogAck, LogAck__Output as _berth_v1_LogAck__Ou
 import type { MoveOn as _berth_v1_MoveOn, MoveOn__Output as _berth_v1_MoveOn__Output } from '../../berth/v1/MoveOn.js';
 import type { CertificateIssued as _berth_v1_CertificateIssued, CertificateIssued__Output as _berth_v1_CertificateIssued__Output } from '../../berth/v1/CertificateIssued.js';
 import type { HostRemoved as _berth_v1_HostRemoved, HostRemoved__Output as _berth_v1_HostRemoved__Output } from '../../berth/v1/HostRemoved.js';
+import type { TrustBundle as _berth_v1_TrustBundle, TrustBundle__Output as _berth_v1_TrustBundle__Output } from '../../berth/v1/TrustBundle.js';
 
 export interface ControllerMessage {
   'welcome'?: (_berth_v1_Welcome | null);
@@ -28,7 +29,8 @@ export interface ControllerMessage {
   'move_on'?: (_berth_v1_MoveOn | null);
   'certificate_issued'?: (_berth_v1_CertificateIssued | null);
   'host_removed'?: (_berth_v1_HostRemoved | null);
-  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack"|"move_on"|"certificate_issued"|"host_removed";
+  'trust_bundle'?: (_berth_v1_TrustBundle | null);
+  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack"|"move_on"|"certificate_issued"|"host_removed"|"trust_bundle";
 }
 
 export interface ControllerMessage__Output {
@@ -45,5 +47,6 @@ export interface ControllerMessage__Output {
   'move_on'?: (_berth_v1_MoveOn__Output | null);
   'certificate_issued'?: (_berth_v1_CertificateIssued__Output | null);
   'host_removed'?: (_berth_v1_HostRemoved__Output | null);
-  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack"|"move_on"|"certificate_issued"|"host_removed";
+  'trust_bundle'?: (_berth_v1_TrustBundle__Output | null);
+  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack"|"move_on"|"certificate_issued"|"host_removed"|"trust_bundle";
 }

@@ -5,6 +5,7 @@ import type { MethodDefinition } from '@grpc/proto-loader'
 import type { ApplyRequest as _berth_v1_ApplyRequest, ApplyRequest__Output as _berth_v1_ApplyRequest__Output } from '../../berth/v1/ApplyRequest.js';
 import type { ApplyResponse as _berth_v1_ApplyResponse, ApplyResponse__Output as _berth_v1_ApplyResponse__Output } from '../../berth/v1/ApplyResponse.js';
 import type { ArtifactUpload as _berth_v1_ArtifactUpload, ArtifactUpload__Output as _berth_v1_ArtifactUpload__Output } from '../../berth/v1/ArtifactUpload.js';
+import type { CaStatus as _berth_v1_CaStatus, CaStatus__Output as _berth_v1_CaStatus__Output } from '../../berth/v1/CaStatus.js';
 import type { CordonRequest as _berth_v1_CordonRequest, CordonRequest__Output as _berth_v1_CordonRequest__Output } from '../../berth/v1/CordonRequest.js';
 import type { CreateTokenRequest as _berth_v1_CreateTokenRequest, CreateTokenRequest__Output as _berth_v1_CreateTokenRequest__Output } from '../../berth/v1/CreateTokenRequest.js';
 import type { CreateTokenResponse as _berth_v1_CreateTokenResponse, CreateTokenResponse__Output as _berth_v1_CreateTokenResponse__Output } from '../../berth/v1/CreateTokenResponse.js';
@@ -13,6 +14,7 @@ import type { Event as _berth_v1_Event, Event__Output as _berth_v1_Event__Output
 import type { ExecClientMessage as _berth_v1_ExecClientMessage, ExecClientMessage__Output as _berth_v1_ExecClientMessage__Output } from '../../berth/v1/ExecClientMessage.js';
 import type { ExecServerMessage as _berth_v1_ExecServerMessage, ExecServerMessage__Output as _berth_v1_ExecServerMessage__Output } from '../../berth/v1/ExecServerMessage.js';
 import type { FailoverState as _berth_v1_FailoverState, FailoverState__Output as _berth_v1_FailoverState__Output } from '../../berth/v1/FailoverState.js';
+import type { GetCaStatusRequest as _berth_v1_GetCaStatusRequest, GetCaStatusRequest__Output as _berth_v1_GetCaStatusRequest__Output } from '../../berth/v1/GetCaStatusRequest.js';
 import type { GetHostRequest as _berth_v1_GetHostRequest, GetHostRequest__Output as _berth_v1_GetHostRequest__Output } from '../../berth/v1/GetHostRequest.js';
 import type { GitopsSource as _berth_v1_GitopsSource, GitopsSource__Output as _berth_v1_GitopsSource__Output } from '../../berth/v1/GitopsSource.js';
 import type { GitopsSourceRef as _berth_v1_GitopsSourceRef, GitopsSourceRef__Output as _berth_v1_GitopsSourceRef__Output } from '../../berth/v1/GitopsSourceRef.js';
@@ -46,6 +48,7 @@ import type { ResumeFailoverRequest as _berth_v1_ResumeFailoverRequest, ResumeFa
 import type { RevokeTokenRequest as _berth_v1_RevokeTokenRequest, RevokeTokenRequest__Output as _berth_v1_RevokeTokenRequest__Output } from '../../berth/v1/RevokeTokenRequest.js';
 import type { RolloutControlRequest as _berth_v1_RolloutControlRequest, RolloutControlRequest__Output as _berth_v1_RolloutControlRequest__Output } from '../../berth/v1/RolloutControlRequest.js';
 import type { RolloutView as _berth_v1_RolloutView, RolloutView__Output as _berth_v1_RolloutView__Output } from '../../berth/v1/RolloutView.js';
+import type { RotateCaRequest as _berth_v1_RotateCaRequest, RotateCaRequest__Output as _berth_v1_RotateCaRequest__Output } from '../../berth/v1/RotateCaRequest.js';
 import type { SecretInfo as _berth_v1_SecretInfo, SecretInfo__Output as _berth_v1_SecretInfo__Output } from '../../berth/v1/SecretInfo.js';
 import type { SecretRef as _berth_v1_SecretRef, SecretRef__Output as _berth_v1_SecretRef__Output } from '../../berth/v1/SecretRef.js';
 import type { ServiceHistory as _berth_v1_ServiceHistory, ServiceHistory__Output as _berth_v1_ServiceHistory__Output } from '../../berth/v1/ServiceHistory.js';
@@ -126,6 +129,15 @@ export interface OperatorServiceClient extends grpc.Client {
   Exec(options?: grpc.CallOptions): grpc.ClientDuplexStream<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage__Output>;
   exec(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage__Output>;
   exec(options?: grpc.CallOptions): grpc.ClientDuplexStream<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage__Output>;
+  
+  GetCaStatus(argument: _berth_v1_GetCaStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  GetCaStatus(argument: _berth_v1_GetCaStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  GetCaStatus(argument: _berth_v1_GetCaStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  GetCaStatus(argument: _berth_v1_GetCaStatusRequest, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  getCaStatus(argument: _berth_v1_GetCaStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  getCaStatus(argument: _berth_v1_GetCaStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  getCaStatus(argument: _berth_v1_GetCaStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  getCaStatus(argument: _berth_v1_GetCaStatusRequest, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
   
   GetGitopsSource(argument: _berth_v1_GitopsSourceRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
   GetGitopsSource(argument: _berth_v1_GitopsSourceRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
@@ -330,6 +342,15 @@ export interface OperatorServiceClient extends grpc.Client {
   rolloutControl(argument: _berth_v1_RolloutControlRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
   rolloutControl(argument: _berth_v1_RolloutControlRequest, callback: grpc.requestCallback<_berth_v1_RolloutView__Output>): grpc.ClientUnaryCall;
   
+  RotateCa(argument: _berth_v1_RotateCaRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  RotateCa(argument: _berth_v1_RotateCaRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  RotateCa(argument: _berth_v1_RotateCaRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  RotateCa(argument: _berth_v1_RotateCaRequest, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  rotateCa(argument: _berth_v1_RotateCaRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  rotateCa(argument: _berth_v1_RotateCaRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  rotateCa(argument: _berth_v1_RotateCaRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  rotateCa(argument: _berth_v1_RotateCaRequest, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
+  
   SetGitopsSuspended(argument: _berth_v1_SetGitopsSuspendedRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
   SetGitopsSuspended(argument: _berth_v1_SetGitopsSuspendedRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
   SetGitopsSuspended(argument: _berth_v1_SetGitopsSuspendedRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_GitopsSourceView__Output>): grpc.ClientUnaryCall;
@@ -427,6 +448,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   Exec: grpc.handleBidiStreamingCall<_berth_v1_ExecClientMessage__Output, _berth_v1_ExecServerMessage>;
   
+  GetCaStatus: grpc.handleUnaryCall<_berth_v1_GetCaStatusRequest__Output, _berth_v1_CaStatus>;
+  
   GetGitopsSource: grpc.handleUnaryCall<_berth_v1_GitopsSourceRef__Output, _berth_v1_GitopsSourceView>;
   
   GetHost: grpc.handleUnaryCall<_berth_v1_GetHostRequest__Output, _berth_v1_Host>;
@@ -473,6 +496,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   RolloutControl: grpc.handleUnaryCall<_berth_v1_RolloutControlRequest__Output, _berth_v1_RolloutView>;
   
+  RotateCa: grpc.handleUnaryCall<_berth_v1_RotateCaRequest__Output, _berth_v1_CaStatus>;
+  
   SetGitopsSuspended: grpc.handleUnaryCall<_berth_v1_SetGitopsSuspendedRequest__Output, _berth_v1_GitopsSourceView>;
   
   SetSecret: grpc.handleUnaryCall<_berth_v1_SetSecretRequest__Output, _berth_v1_SecretInfo>;
@@ -504,6 +529,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   DeleteService: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ApplyResponse, _berth_v1_ServiceRef__Output, _berth_v1_ApplyResponse__Output>
   Drain: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   Exec: MethodDefinition<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage, _berth_v1_ExecClientMessage__Output, _berth_v1_ExecServerMessage__Output>
+  GetCaStatus: MethodDefinition<_berth_v1_GetCaStatusRequest, _berth_v1_CaStatus, _berth_v1_GetCaStatusRequest__Output, _berth_v1_CaStatus__Output>
   GetGitopsSource: MethodDefinition<_berth_v1_GitopsSourceRef, _berth_v1_GitopsSourceView, _berth_v1_GitopsSourceRef__Output, _berth_v1_GitopsSourceView__Output>
   GetHost: MethodDefinition<_berth_v1_GetHostRequest, _berth_v1_Host, _berth_v1_GetHostRequest__Output, _berth_v1_Host__Output>
   GetRollout: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_RolloutView, _berth_v1_ServiceRef__Output, _berth_v1_RolloutView__Output>
@@ -527,6 +553,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   ResumeFailover: MethodDefinition<_berth_v1_ResumeFailoverRequest, _berth_v1_FailoverState, _berth_v1_ResumeFailoverRequest__Output, _berth_v1_FailoverState__Output>
   RevokeToken: MethodDefinition<_berth_v1_RevokeTokenRequest, _berth_v1_TokenInfo, _berth_v1_RevokeTokenRequest__Output, _berth_v1_TokenInfo__Output>
   RolloutControl: MethodDefinition<_berth_v1_RolloutControlRequest, _berth_v1_RolloutView, _berth_v1_RolloutControlRequest__Output, _berth_v1_RolloutView__Output>
+  RotateCa: MethodDefinition<_berth_v1_RotateCaRequest, _berth_v1_CaStatus, _berth_v1_RotateCaRequest__Output, _berth_v1_CaStatus__Output>
   SetGitopsSuspended: MethodDefinition<_berth_v1_SetGitopsSuspendedRequest, _berth_v1_GitopsSourceView, _berth_v1_SetGitopsSuspendedRequest__Output, _berth_v1_GitopsSourceView__Output>
   SetSecret: MethodDefinition<_berth_v1_SetSecretRequest, _berth_v1_SecretInfo, _berth_v1_SetSecretRequest__Output, _berth_v1_SecretInfo__Output>
   SyncGitopsSource: MethodDefinition<_berth_v1_GitopsSourceRef, _berth_v1_GitopsSourceView, _berth_v1_GitopsSourceRef__Output, _berth_v1_GitopsSourceView__Output>

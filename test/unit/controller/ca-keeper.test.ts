@@ -1,0 +1,79 @@
+// Two members on one store: each holds the CA record as the store has it, so a
+// rotation started through one and finished by the other is followed by both.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openLevelStore } from "../../../controller/store/level-store.js";
+import type { Store } from "../../../controller/store/store.js";
+import { CaKeeper, CaRecordUnreadableError } from "../../../controller/pki/ca-keeper.js";
+import { CA_KEY, RotationInProgressError } from "../../../controller/pki/ca-record.js";
+import type { HostRecord } from "../../../controller/hosts/host.js";
+import { createLogger } from "../../../shared/log/logger.js";
+import { caFingerprint } from "../../../shared/tls/pki.js";
+import { until } from "../until.js";
+
+const log = createLogger("test", "silent");
+let dir: string;
+let store: Store;
+const keepers: CaKeeper[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "berth-ca-keeper-"));
+  store = await openLevelStore(join(dir, "store"));
+});
+afterEach(async () => {
+  for (const k of keepers.splice(0)) k.close();
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function member(): Promise<CaKeeper> {
+  const k = await CaKeeper.load(store, log);
+  await k.follow();
+  keepers.push(k);
+  return k;
+}
+
+const host = (id: string, certCa?: string): HostRecord => ({ id, labels: {}, advertiseAddr: "", facts: null, health: "ready", healthSinceMs: 0, cordoned: false, joinedAtMs: 0, certSerial: "01", certCa });
+
+describe("CaKeeper", () => {
+  it("the first member creates the CA, the second takes it; both follow a rotation and its end, whoever writes them", async () => {
+    const a = await member();
+    const b = await member();
+    expect(b.record.certPem).toBe(a.record.certPem);
+    const changes: string[] = [];
+    b.onChange((_p, n) => changes.push(n.rotation ? "rotating" : "idle"));
+
+    await a.rotate({ nowMs: 1000, by: "tok", spreadMs: 5000 });
+    await until(() => b.record.rotation !== undefined, "member b to see the rotation");
+    expect(b.trusted()).toEqual(a.trusted());
+    expect(b.signer.certPem).toBe(a.record.rotation!.next.certPem);
+    expect(b.renewWithinMs()).toBe(5000);
+    // Through either member, a second rotation is refused.
+    await expect(b.rotate({ nowMs: 2000, by: "tok", spreadMs: 1 })).rejects.toThrow(RotationInProgressError);
+
+    const newFp = caFingerprint(a.record.rotation!.next.certPem);
+    // A host still on the old CA: nothing retired.
+    expect(await b.retireIfDone([host("h1", newFp), host("h2")], 3000)).toBe(false);
+    expect(await b.retireIfDone([host("h1", newFp), host("h2", newFp)], 3000)).toBe(true);
+    await until(() => a.record.rotation === undefined, "member a to see the old CA retired");
+    expect(a.servingFingerprint()).toBe(newFp);
+    expect(a.trusted()).toHaveLength(1);
+    expect(a.record.retired?.atMs).toBe(3000);
+    expect(changes).toEqual(["rotating", "idle"]);
+  });
+
+  it("keeps the last good record when another writer stores a bad one, and refuses to start on one", async () => {
+    const a = await member();
+    const seen: unknown[] = [];
+    a.onChange((_p, n) => seen.push(n.retired?.atMs));
+    await store.put(CA_KEY, JSON.stringify({ certPem: "x" }));
+    expect(a.record.keyPem).not.toBe("");
+    await expect(CaKeeper.load(store, log)).rejects.toThrow(CaRecordUnreadableError);
+    // A good record after it: the watch delivers in order, so the bad one was seen first and not taken.
+    await store.put(CA_KEY, JSON.stringify({ certPem: a.record.certPem, keyPem: a.record.keyPem, retired: { certPem: a.record.certPem, atMs: 5 } }));
+    await until(() => a.record.retired !== undefined, "the good record");
+    expect(seen).toEqual([5]);
+  });
+});
