@@ -300,6 +300,9 @@ async function startController(o: Options, dir: string, profDir: string | undefi
       // Not scraped here; a fixed default port could be taken by a fleet already running.
       "--metrics-addr",
       "off",
+      // Nor the console: its default port is fixed too.
+      "--ui-addr",
+      "off",
     ],
     // Its own XDG dir too, so nothing it might write lands in the user's config.
     { env: { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg") }, stdio: ["ignore", "pipe", "pipe"] },
