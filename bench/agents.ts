@@ -69,6 +69,7 @@ const USAGE = `usage: npm run bench:agents -- --agents N [options]
                        joins with one token serialize at the controller; more in flight
                        only adds retries). Each simulator process gets its own token.
   --sim-procs N        simulate from N worker processes instead of this one (default 1)
+  --join-step N        report joins/s and controller CPU per join for every N agents (default 1000)
   --cpu-prof           profile the controller's JS (node --cpu-prof) over the window
   --perf               sample the whole controller process with Linux perf over the window
   --prof-dir DIR       where to keep the profiles (default: a new dir under $TMPDIR)
@@ -90,6 +91,8 @@ interface Options {
   concurrency: number;
   joinConcurrency: number;
   simProcs: number;
+  /** Joins are reported per this many agents. */
+  joinStep: number;
   cpuProf: boolean;
   perf: boolean;
   profDir: string | undefined;
@@ -110,6 +113,7 @@ function parseOptions(argv: string[]): Options | undefined {
       concurrency: { type: "string", default: "50" },
       "join-concurrency": { type: "string", default: "1" },
       "sim-procs": { type: "string", default: "1" },
+      "join-step": { type: "string", default: "1000" },
       "cpu-prof": { type: "boolean", default: false },
       perf: { type: "boolean", default: false },
       "prof-dir": { type: "string" },
@@ -151,6 +155,7 @@ function parseOptions(argv: string[]): Options | undefined {
     concurrency: int("concurrency", values.concurrency, 1, 1000),
     joinConcurrency: int("join-concurrency", values["join-concurrency"], 1, 1000),
     simProcs: int("sim-procs", values["sim-procs"], 1, 16),
+    joinStep: int("join-step", values["join-step"], 1, 100_000),
     cpuProf: values["cpu-prof"],
     perf: values.perf,
     profDir: values["prof-dir"],
@@ -453,8 +458,6 @@ function percentile(sorted: Float64Array, p: number): number {
 
 const r1 = (n: number): number => Math.round(n * 10) / 10;
 
-/** Joins are reported per this many agents. */
-const JOIN_STEP = 1000;
 interface JoinStep {
   from: number;
   to: number;
@@ -587,7 +590,7 @@ async function main(): Promise<number> {
   // shows work that grows with the fleet even when the machine is too busy for rates to.
   const steps: JoinStep[] = [];
   let stepStart = { at: performance.now(), cpuMs: readProcCpu(proc.pid).cpuMs, agents: 0 };
-  const stepOf = (n: number): number => Math.floor(n / JOIN_STEP);
+  const stepOf = (n: number): number => Math.floor(n / o.joinStep);
   const takeStep = (done: number): void => {
     if (stepOf(done) === stepOf(stepStart.agents) && done < o.agents) return;
     const c = readProcCpu(proc.pid);
