@@ -24,7 +24,7 @@ import { fork, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -69,6 +69,7 @@ const USAGE = `usage: npm run bench:agents -- --agents N [options]
                        joins with one token serialize at the controller; more in flight
                        only adds retries). Each simulator process gets its own token.
   --sim-procs N        simulate from N worker processes instead of this one (default 1)
+  --join-step N        report joins/s and controller CPU per join for every N agents (default 1000)
   --cpu-prof           profile the controller's JS (node --cpu-prof) over the window
   --perf               sample the whole controller process with Linux perf over the window
   --prof-dir DIR       where to keep the profiles (default: a new dir under $TMPDIR)
@@ -90,6 +91,8 @@ interface Options {
   concurrency: number;
   joinConcurrency: number;
   simProcs: number;
+  /** Joins are reported per this many agents. */
+  joinStep: number;
   cpuProf: boolean;
   perf: boolean;
   profDir: string | undefined;
@@ -110,6 +113,7 @@ function parseOptions(argv: string[]): Options | undefined {
       concurrency: { type: "string", default: "50" },
       "join-concurrency": { type: "string", default: "1" },
       "sim-procs": { type: "string", default: "1" },
+      "join-step": { type: "string", default: "1000" },
       "cpu-prof": { type: "boolean", default: false },
       perf: { type: "boolean", default: false },
       "prof-dir": { type: "string" },
@@ -151,6 +155,7 @@ function parseOptions(argv: string[]): Options | undefined {
     concurrency: int("concurrency", values.concurrency, 1, 1000),
     joinConcurrency: int("join-concurrency", values["join-concurrency"], 1, 1000),
     simProcs: int("sim-procs", values["sim-procs"], 1, 16),
+    joinStep: int("join-step", values["join-step"], 1, 100_000),
     cpuProf: values["cpu-prof"],
     perf: values.perf,
     profDir: values["prof-dir"],
@@ -299,6 +304,9 @@ async function startController(o: Options, dir: string, profDir: string | undefi
       "--no-write-config",
       // Not scraped here; a fixed default port could be taken by a fleet already running.
       "--metrics-addr",
+      "off",
+      // Nor the console: its default port is fixed too.
+      "--ui-addr",
       "off",
     ],
     // Its own XDG dir too, so nothing it might write lands in the user's config.
@@ -449,6 +457,16 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 const r1 = (n: number): number => Math.round(n * 10) / 10;
+
+interface JoinStep {
+  from: number;
+  to: number;
+  joinsPerS: number;
+  /** Controller CPU (all threads) over the step, per agent joined and connected. */
+  cpuMsPerJoin: number;
+  /** The machine's 1-minute load average at the step's end: a busy machine slows joins. */
+  load1: number;
+}
 const r2 = (n: number): number => Math.round(n * 100) / 100;
 
 // ---------------------------------------------------------------------------
@@ -568,15 +586,30 @@ async function main(): Promise<number> {
     const failed = progress.reduce((s, p) => s + p.failed, 0);
     log(`joined and connected ${done}/${o.agents}${failed ? ` (${failed} failed)` : ""} in ${((now - t0) / 1000).toFixed(1)} s`);
   };
+  // Join rate per thousand agents, and the controller's CPU per join: the CPU figure
+  // shows work that grows with the fleet even when the machine is too busy for rates to.
+  const steps: JoinStep[] = [];
+  let stepStart = { at: performance.now(), cpuMs: readProcCpu(proc.pid).cpuMs, agents: 0 };
+  const stepOf = (n: number): number => Math.floor(n / o.joinStep);
+  const takeStep = (done: number): void => {
+    if (stepOf(done) === stepOf(stepStart.agents) && done < o.agents) return;
+    const c = readProcCpu(proc.pid);
+    const at = performance.now();
+    const n = done - stepStart.agents;
+    if (n > 0) steps.push({ from: stepStart.agents, to: done, joinsPerS: (1000 * n) / (at - stepStart.at), cpuMsPerJoin: (c.cpuMs - stepStart.cpuMs) / n, load1: loadavg()[0] ?? 0 });
+    stepStart = { at, cpuMs: c.cpuMs, agents: done };
+  };
   const setups = await Promise.all(
     run.sims.map((s, i) =>
       s.setup((done, failed) => {
         progress[i] = { done, failed };
         report();
+        if (proc.alive) takeStep(progress.reduce((a, p) => a + p.done, 0));
       }),
     ),
   );
   report(true);
+  for (const st of steps) log(`  agents ${st.from}–${st.to}: ${r1(st.joinsPerS)} joins/s, controller CPU ${r1(st.cpuMsPerJoin)} ms per join (load average ${r1(st.load1)})`);
   const connected = setups.reduce((s, r) => s + r.connected, 0);
   const joinRetries = setups.reduce((s, r) => s + r.joinRetries, 0);
   const setupS = (performance.now() - t0) / 1000;
@@ -675,6 +708,7 @@ async function main(): Promise<number> {
   const flags = [...(o.cpuProf ? ["--cpu-prof"] : []), ...(o.perf ? ["--perf-basic-prof-only-functions"] : []), ...o.controllerNodeArgs];
   if (flags.length) out.push(`  controller node flags: ${flags.join(" ")} (figures are not those of a plain controller)`);
   out.push(`  setup: ${r1(setupS)} s to join and connect (${o.concurrency} at a time, ${o.joinConcurrency} Join in flight, ${joinRetries} join retries after token races)`);
+  for (const st of steps) out.push(`    agents ${st.from}–${st.to}: ${r1(st.joinsPerS)} joins/s, controller CPU ${r1(st.cpuMsPerJoin)} ms per join (load average ${r1(st.load1)})`);
   out.push("Controller (pid " + proc.pid + ")");
   const sysPct = (100 * (c1.sysMs - c0.sysMs)) / (c1.atMs - c0.atMs);
   out.push(
@@ -753,6 +787,7 @@ async function main(): Promise<number> {
     intervalMs: o.intervalMs,
     durationS: r1(windowS),
     setupS: r1(setupS),
+    joins: steps.map((st) => ({ agents: `${st.from}-${st.to}`, joinsPerS: r1(st.joinsPerS), cpuMsPerJoin: r1(st.cpuMsPerJoin), load1: r1(st.load1) })),
     targets: { cpuPct: o.maxCpuPct, rssMb: o.maxRssMb },
     pass: missed.length === 0 && unclean.length === 0,
     missed: [...missed, ...unclean],

@@ -30,11 +30,15 @@ export interface LeaderRun extends LeaderTerm {
 export function startLeading(d: LeaderDeps): LeaderRun {
   const startedMono = d.mono();
   const detector: DetectorConfig = { ttlMs: d.ttlMs, startedAtMs: startedMono, graceUntilMs: startedMono + Math.max(d.ttlMs, d.graceMs ?? d.ttlMs) };
+  const tickMs = Math.max(50, Math.min(500, Math.floor(d.ttlMs / 20)));
+  // Every hello, and every heartbeat of a host not yet ready, kicks this fleet-wide pass:
+  // paced (shared/coalesce.ts), a fleet joining keeps it to a quarter of the time, and a
+  // kick waits at most one tick — as long as it could have waited for the ticker anyway.
   const runner = new Coalescer(
     () => failurePass({ ...d, onTransition: () => d.loop.kick() }, detector),
     (err) => d.log.error({ err }, "failure detector pass failed"),
+    { maxShare: 0.25, maxDelayMs: tickMs },
   );
-  const tickMs = Math.max(50, Math.min(500, Math.floor(d.ttlMs / 20)));
   const ticker = setIntervalClamped(() => runner.kick(), tickMs);
   d.loop.start(d.via);
   const gitops = d.gitops?.();

@@ -54,6 +54,10 @@ export function newGrpcServer(o: GrpcServerOptions, interceptors: grpc.ServerInt
     "grpc.keepalive_time_ms": KEEPALIVE_MS,
     "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
     "grpc.max_connection_idle_ms": o.idleConnectionMs ?? IDLE_CONNECTION_MS,
+    // Channelz (introspection berth never serves) keeps a socket record, a trace and
+    // call counters per connection: ~20 KB of each agent's ~100 KB on a plain grpc-js
+    // server with mutual TLS (bench/README.md, memory per agent).
+    "grpc.enable_channelz": 0,
     interceptors,
   });
 }

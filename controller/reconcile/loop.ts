@@ -57,6 +57,12 @@ function merge(a: Decision, b: Decision): Decision {
 }
 /** Safety-net period of the level-triggered loop. @default 1000 */
 export const RECONCILE_TICK_MS = 1000;
+/**
+ * A pass covers every host; hellos, instance reports and health changes kick it, so a
+ * fleet joining or reconnecting would run passes back to back and starve its own joins
+ * (shared/coalesce.ts Pacing). At most a quarter of the time, a kick held back ≤ 250 ms.
+ */
+export const RECONCILE_PACING = { maxShare: 0.25, maxDelayMs: 250 } as const;
 
 export class ReconcileLoop {
   /** instance id → why it is pending, from the last pass */
@@ -123,6 +129,7 @@ export class ReconcileLoop {
     this.runner = new Coalescer(
       () => this.pass(),
       (err) => this.d.log.error({ err }, "reconcile pass failed"),
+      RECONCILE_PACING,
     );
     this.timer = setInterval(() => this.kick(), RECONCILE_TICK_MS);
     this.timer.unref();
@@ -150,8 +157,8 @@ export class ReconcileLoop {
   async settle(): Promise<void> {
     const r = this.runner;
     if (!r) return;
-    await r.settled();
-    r.kick();
+    // Someone waits for this pass: not paced. A pass running now is followed by one more.
+    r.kickNow();
     await r.settled();
   }
 

@@ -210,9 +210,37 @@ interface IssueParams {
   san: { type: "dns" | "ip" | "url"; value: string }[];
 }
 
+interface Issuer {
+  ca: CertAndKey;
+  cert: x509.X509Certificate;
+  key: Promise<webcrypto.CryptoKey>;
+  aki: Promise<x509.AuthorityKeyIdentifierExtension>;
+}
+
+/**
+ * The CA as issue() needs it, parsed and its key imported once: a join signs with it,
+ * and importing the key again for each was a quarter of a join's signing. One CA
+ * (the controller's) is kept; another one replaces it.
+ */
+let issuer: Issuer | undefined;
+function issuerOf(ca: CertAndKey): Issuer {
+  if (issuer && issuer.ca.certPem === ca.certPem && issuer.ca.keyPem === ca.keyPem) return issuer;
+  const cert = new x509.X509Certificate(ca.certPem);
+  const made: Issuer = { ca: { certPem: ca.certPem, keyPem: ca.keyPem }, cert, key: importPrivateKey(ca.keyPem), aki: x509.AuthorityKeyIdentifierExtension.create(cert.publicKey) };
+  // A key that fails to import is not kept failing: the next call tries again.
+  const forget = (): void => {
+    if (issuer === made) issuer = undefined;
+  };
+  made.key.catch(forget);
+  made.aki.catch(forget);
+  issuer = made;
+  return made;
+}
+
 async function issue(ca: CertAndKey, p: IssueParams): Promise<string> {
-  const caCert = new x509.X509Certificate(ca.certPem);
-  const caKey = await importPrivateKey(ca.keyPem);
+  const iss = issuerOf(ca);
+  const caCert = iss.cert;
+  const caKey = await iss.key;
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
@@ -230,7 +258,7 @@ async function issue(ca: CertAndKey, p: IssueParams): Promise<string> {
       new x509.ExtendedKeyUsageExtension([p.eku], false),
       new x509.SubjectAlternativeNameExtension(p.san, false),
       await x509.SubjectKeyIdentifierExtension.create(p.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
+      await iss.aki,
     ],
   });
   return cert.toString("pem");

@@ -4,7 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { createPrivateKey, webcrypto, X509Certificate } from "node:crypto";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   CaDiscoveryTimeoutError,
   CaMismatchError,
@@ -145,6 +145,24 @@ describe("CSR signing", () => {
       extensions: [new x509.SubjectAlternativeNameExtension([{ type: "url", value: "urn:berth:host:h-12" }])],
     });
     await expect(signHostCsr(ca, withSan.toString("pem"), "h-10", { subjectMustBe: "h-10" })).rejects.toThrow(/subjectAltName/);
+  });
+
+  it("imports the CA's key once, not for every join: a rack joining signs hundreds of CSRs in a row", async () => {
+    const imports: string[] = [];
+    const orig = webcrypto.subtle.importKey.bind(webcrypto.subtle);
+    const spy = vi.spyOn(webcrypto.subtle, "importKey").mockImplementation(((format: string, ...rest: unknown[]) => {
+      imports.push(format);
+      return (orig as (...a: unknown[]) => Promise<webcrypto.CryptoKey>)(format, ...rest);
+    }) as typeof webcrypto.subtle.importKey);
+    try {
+      for (const id of ["h-31", "h-32", "h-33"]) {
+        const { csrPem } = await createKeyAndCsr(id);
+        await signHostCsr(ca, csrPem, id);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    expect(imports.filter((f) => f === "pkcs8").length).toBeLessThanOrEqual(1);
   });
 
   it("uses random serials", async () => {
