@@ -67,6 +67,8 @@ import { serveHooks, type HooksServer } from "./member/hooks-server.js";
 import { startLeading, type LeaderRun } from "./leader/leader.js";
 import { hostWarnMs, watchExpiry, type WatchedCert } from "./pki/expiry-watch.js";
 import { certFacts } from "../shared/tls/cert-life.js";
+import { moveAgentsAway, outageEvents, StoreMonitor } from "./member/store-monitor.js";
+import type { StoreHealthChange } from "./store/store-health.js";
 
 export { IDLE_CONNECTION_MS, ListenError } from "./member/grpc-server.js";
 
@@ -261,6 +263,12 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       cfg: { share: opts.guardShare ?? DEFAULT_GUARD_SHARE, ttlMs, minHosts: 3 },
       log,
     });
+    // In a group on etcd, this member's view of its store (member/store-monitor.ts), started once it is registered.
+    let storeMonitor: StoreMonitor | undefined;
+    const storeUnavailable = (): string | undefined => {
+      const st = storeMonitor?.state();
+      return st && !st.ok ? `controller member ${selfId()} cannot reach the store since ${new Date(st.sinceMs).toISOString()}: ${st.error}` : undefined;
+    };
     // Reset when this member starts leading: instance ages and fencing waits count from then.
     let leadingSinceMono = mono();
     // The start as a wall time measured back from now on the monotonic clock, like heartbeat ages (loop.ts hostView).
@@ -285,6 +293,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         failoverPaused: () => guard.verdict().paused,
         rolloutsInProgress: () => state.allRollouts().filter((r) => r.status !== "succeeded" && r.status !== "failed").length,
         certificates: watchedCerts,
+        storeAvailable: () => storeMonitor?.state().ok ?? true,
+        // Read at scrape time, when leadership is set (below).
+        leader: () => leadership.isLeader(),
       },
       { heartbeatIntervalMs },
     );
@@ -337,7 +348,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const grpcServer = newGrpcServer(opts, [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca, certTtlMs, revoked, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, ...(observedShare ? { publishObserved: (o: ObservedInstance) => observedShare.publish(o) } : {}), artifacts, logs, events, metrics, execs }),
+      agentServiceHandlers({ registry, tokens, ca, certTtlMs, revoked, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, storeUnavailable, ...(observedShare ? { publishObserved: (o: ObservedInstance) => observedShare.publish(o) } : {}), artifacts, logs, events, metrics, execs }),
     );
     const serviceOf = (hostId: string): string => {
       const a = state.hostAssignments().get(hostId);
@@ -383,6 +394,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         },
         leadership,
         agentsOf,
+        storeState: () => storeMonitor?.state() ?? { ok: true, sinceMs: 0 },
       }),
     };
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, operatorHandlers);
@@ -440,6 +452,35 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       await g.register();
       stops.push(() => g.close());
       group = g;
+    }
+    if (opts.member !== undefined && store instanceof EtcdStore) {
+      // etcd's history of the store's revision key names the member that wrote each revision.
+      if (store.writer === "") store.writer = selfId();
+      let wasLeading = false;
+      const onStoreChange = (c: StoreHealthChange): void => {
+        switch (c.type) {
+          case "lost": {
+            wasLeading = leadership.isLeader();
+            const moved = moveAgentsAway(registry.live, storeUnavailable() ?? `controller member ${selfId()} cannot reach the store`);
+            log.error({ since: new Date(c.sinceMs).toISOString(), err: c.error, leading: wasLeading, agentsMoved: moved.length }, "the store is unreachable: this member decides nothing and sends its agents to other members");
+            return;
+          }
+          case "restored": {
+            log.info({ lostSince: new Date(c.lostSinceMs).toISOString(), downMs: c.atMs - c.lostSinceMs }, "the store is reachable again");
+            const evs = outageEvents(selfId(), c, wasLeading);
+            void (async () => {
+              for (const ev of evs) await events.append(ev);
+            })().catch((err: unknown) => log.warn({ err }, "recording the store's outage in the event log failed"));
+            return;
+          }
+          default:
+            return assertNever(c);
+        }
+      };
+      const monitor = new StoreMonitor({ probe: (t) => store.probe(t), ttlMs, now, mono, log, onChange: onStoreChange });
+      storeMonitor = monitor;
+      monitor.start();
+      stops.push(() => monitor.close());
     }
     // Leading starts once agents can reach us: the term's grace period (one TTL, or
     // graceMs) runs from now, not from the process start — keys, the audit log and the
@@ -516,4 +557,8 @@ async function loadCa(store: Store): Promise<{ certPem: string; keyPem: string }
   const ca = await createCa({ commonName: "berth controller CA" });
   const res = await store.txn([{ key: CA_KEY, modRevision: 0 }], [{ type: "put", key: CA_KEY, value: JSON.stringify(ca) }]);
   return res.succeeded ? ca : (JSON.parse((await store.get(CA_KEY))!.value) as typeof ca);
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected value ${JSON.stringify(x)}`);
 }

@@ -10,8 +10,10 @@
  * Key space, under a prefix P (default "berth/") so one etcd can hold several fleets:
  *
  *   P d/<user key>   the user's keys and values, exactly as given
- *   P rev            empty; rewritten by every write, so its modRevision is the revision
- *                    of this store's last write
+ *   P rev            rewritten by every write, so its modRevision is the revision of
+ *                    this store's last write; its value names the writer (the member,
+ *                    and for a leader's guarded write its term: "c2 leading@41"), so
+ *                    etcd's history of this one key says who made each revision
  *
  * Revisions are etcd's. With berth the only writer of the etcd cluster, every write bumps
  * the revision by exactly one, as the Store contract says. On an etcd shared with other
@@ -224,12 +226,16 @@ export interface EndpointHealth {
   version: string;
   /** This endpoint is etcd's raft leader. */
   isLeader: boolean;
+  /** This endpoint knows a raft leader: false when etcd lost its quorum (the endpoint answers, but cannot serve). */
+  hasLeader: boolean;
   dbSizeBytes: number;
 }
 
 export interface WriteGuard {
   /** The raw etcd key (not under the store's data prefix). */
   key: Buffer;
+  /** Recorded as the writer in `P rev` (see the top of this file). */
+  writer?: string;
   createRevision: number;
   /** Thrown when the guard fails (the write changed nothing). */
   refused: () => Error;
@@ -280,6 +286,24 @@ export class EtcdStore implements Store {
     return this.guardedTxn(compares, ops, undefined);
   }
 
+  /**
+   * Who writes through this store (a member's name), recorded in `P rev` with every
+   * write: etcd's history then tells which member made each revision.
+   */
+  writer = "";
+
+  /**
+   * One linearizable read within timeoutMs (retried inside it): etcd answers it only
+   * with its quorum, so it is what a member's store health is judged by
+   * (member/store-monitor.ts). Rejects with EtcdUnavailableError.
+   */
+  probe(timeoutMs: number): Promise<void> {
+    return this.track(async () => {
+      const retry = makeRetry(this.endpoints, Math.min(this.attemptTimeoutMs, timeoutMs), timeoutMs);
+      await retry("a health check", (o) => this.client.kv.range({ key: this.revKey }, o));
+    });
+  }
+
   /** How the client was made (openEtcdStore): endpointHealth asks each endpoint alone. */
   connectOptions: EtcdStoreOptions | undefined;
 
@@ -294,9 +318,19 @@ export class EtcdStore implements Store {
         const client = makeClient({ ...(this.connectOptions ?? { endpoints: [] }), endpoints: [endpoint] });
         try {
           const st = await client.maintenance.status({ deadline: Date.now() + Math.max(this.attemptTimeoutMs, 1_000) });
-          return { endpoint, healthy: true, error: "", version: st.version, isLeader: st.leader === st.header.member_id, dbSizeBytes: Number(st.dbSize) };
+          // A member without a raft leader still answers Status: healthy means it can serve.
+          const hasLeader = String(st.leader) !== "0";
+          return {
+            endpoint,
+            healthy: hasLeader,
+            error: hasLeader ? "" : "answers, but has no raft leader (etcd has lost its quorum)",
+            version: st.version,
+            isLeader: hasLeader && st.leader === st.header.member_id,
+            hasLeader,
+            dbSizeBytes: Number(st.dbSize),
+          };
         } catch (err) {
-          return { endpoint, healthy: false, error: describeCause(err), version: "", isLeader: false, dbSizeBytes: 0 };
+          return { endpoint, healthy: false, error: describeCause(err), version: "", isLeader: false, hasLeader: false, dbSizeBytes: 0 };
         } finally {
           client.close();
         }
@@ -334,7 +368,7 @@ export class EtcdStore implements Store {
             if (op.type === "put") success.push({ request_put: { key: this.dataKey(op.key), value: utf8(op.value) } });
             else success.push({ request_delete_range: { key: this.dataKey(op.key) } });
           }
-          success.push({ request_put: { key: this.revKey, value: Buffer.alloc(0) } });
+          success.push({ request_put: { key: this.revKey, value: utf8(guard?.writer ?? this.writer) } });
         }
         const guardKeys = guards.map((g) => g.key).filter((k) => !comparedKeys.includes(k));
         const failure: IRequestOp[] = [{ request_range: { key: this.revKey } }, ...[...comparedKeys, ...guardKeys].map((k) => ({ request_range: { key: this.dataKey(k) } }))];
