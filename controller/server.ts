@@ -479,6 +479,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       };
       const monitor = new StoreMonitor({ probe: (t) => store.probe(t), ttlMs, now, mono, log, onChange: onStoreChange });
       storeMonitor = monitor;
+      tokens.storeUnavailable = () => monitor.state().ok === false;
       monitor.start();
       stops.push(() => monitor.close());
     }

@@ -292,15 +292,28 @@ export class EtcdStore implements Store {
    */
   writer = "";
 
+  /** One client per endpoint for probe(), made on first use, closed with the store. */
+  private probeClients: Map<string, Etcd3> | undefined;
+
   /**
-   * One linearizable read within timeoutMs (retried inside it): etcd answers it only
-   * with its quorum, so it is what a member's store health is judged by
-   * (member/store-monitor.ts). Rejects with EtcdUnavailableError.
+   * Whether etcd can serve, within timeoutMs: a linearizable read (which etcd answers only
+   * with its quorum) sent to every endpoint at once, each on a client of its own — the
+   * shared client picks one endpoint per attempt, and an attempt on an endpoint that is
+   * cut off waits out its whole deadline, so one unreachable member of three would fail
+   * probes that the other two answer at once. Resolves when any endpoint answers; rejects
+   * with EtcdUnavailableError naming each endpoint's error. Judges a member's store
+   * health (member/store-monitor.ts).
    */
   probe(timeoutMs: number): Promise<void> {
     return this.track(async () => {
-      const retry = makeRetry(this.endpoints, Math.min(this.attemptTimeoutMs, timeoutMs), timeoutMs);
-      await retry("a health check", (o) => this.client.kv.range({ key: this.revKey }, o));
+      this.probeClients ??= new Map(this.endpoints.map((e) => [e, makeClient({ ...(this.connectOptions ?? { endpoints: [] }), endpoints: [e] })]));
+      const deadline = Date.now() + timeoutMs;
+      try {
+        await Promise.any([...this.probeClients].map(([e, c]) => c.kv.range({ key: this.revKey }, { deadline }).catch((err: unknown) => Promise.reject(new Error(`${e}: ${describeCause(err)}`)))));
+      } catch (err) {
+        const why = err instanceof AggregateError ? err.errors.map((x: unknown) => (x instanceof Error ? x.message : String(x))).join("; ") : String(err);
+        throw new EtcdUnavailableError(this.endpoints, `did not answer a health check within ${timeoutMs} ms`, { cause: new Error(why) });
+      }
     });
   }
 
@@ -443,6 +456,7 @@ export class EtcdStore implements Store {
       for (const w of [...this.watches]) w.close();
       await this.inflight.settled();
       this.client.close();
+      for (const c of this.probeClients?.values() ?? []) c.close();
     })();
     return this.closing;
   }

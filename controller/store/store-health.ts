@@ -34,13 +34,14 @@ export interface StoreHealthOptions {
 /**
  * How often a member probes its store, the probe's own deadline and when an outage is
  * judged, from the group's TTL: an outage must be noticed, and the member's agents
- * moved to a member that has the store, well within the TTL after which a host not
- * heard from is down. Worked example, TTL 3 s: a probe every 500 ms, each with 1 s to
- * answer, judged after 1 s without success — a cut at t=0 is noticed by t≈1.5 s.
+ * moved to a member that has the store, within the TTL after which a host not heard
+ * from is down; and a loaded machine's slow answer, or an etcd election, must not be
+ * taken for an outage. Worked example, TTL 3 s: a probe every 500 ms, each with 1.5 s
+ * to answer, judged after 1.5 s without success — a cut at t=0 is noticed by t≈2 s.
  */
 export function probeTimings(ttlMs: number): { everyMs: number; timeoutMs: number; unavailableAfterMs: number } {
   const everyMs = clamp(Math.floor(ttlMs / 6), 200, 1_000);
-  const unavailableAfterMs = clamp(Math.floor(ttlMs / 3), 500, 2_000);
+  const unavailableAfterMs = clamp(Math.floor(ttlMs / 2), 1_000, 3_000);
   return { everyMs, timeoutMs: unavailableAfterMs, unavailableAfterMs };
 }
 

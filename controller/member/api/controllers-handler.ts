@@ -34,18 +34,24 @@ export function controllersHandlers(d: ControllersDeps): Pick<OperatorServiceHan
     ListControllers: unary(d, "viewer", "ListControllers", async () => {
       const { group, self } = d;
       const health = d.storeState?.() ?? { ok: true as const, sinceMs: 0 };
-      const [members, leader, etcd] = !group
-        ? [[self], d.leadership.isLeader() ? self.id : undefined, []]
-        : health.ok
-          ? await Promise.all([group.members(), group.leader(), group.endpoints()])
-          : // Without the store: nothing read from it (each read would wait out its deadline), each endpoint asked alone.
-            [group.lastMembers?.() ?? [], d.leadership.isLeader() ? self.id : undefined, await group.endpoints()];
+      let members: MemberRecord[] = [self];
+      let leader: string | undefined = d.leadership.isLeader() ? self.id : undefined;
+      let etcd: Awaited<ReturnType<GroupView["endpoints"]>> = [];
+      let fromStore = false;
+      if (group) {
+        // Without the store: nothing read from it (each read would wait out its deadline); a read that fails all the same, likewise.
+        const read = health.ok ? await Promise.all([group.members(), group.leader()]).catch(() => undefined) : undefined;
+        members = read?.[0] ?? group.lastMembers?.() ?? [];
+        if (read) leader = read[1];
+        fromStore = read !== undefined;
+        etcd = await group.endpoints();
+      }
       // Between a restart and its registration a member may miss itself: it is here, it answers.
       if (!members.some((m) => m.id === self.id)) members.push(self);
       let sinceMs = 0;
       if (leader === self.id) sinceMs = d.leadership.leadingSinceMs() ?? 0;
-      else if (leader !== undefined && health.ok) {
-        const kv = await d.store.get(LEADER_KEY);
+      else if (leader !== undefined && fromStore) {
+        const kv = await d.store.get(LEADER_KEY).catch(() => undefined);
         const rec = kv ? decodeRecord(LeaderRecordSchema, kv.value) : undefined;
         if (rec?.ok && rec.rec.member === leader) sinceMs = rec.rec.sinceMs;
       }

@@ -104,10 +104,10 @@ describe("StoreHealth (injected clock)", () => {
 });
 
 describe("probeTimings", () => {
-  it("probes six times a TTL, within 200 ms – 1 s, and judges an outage after a third of it, within 500 ms – 2 s", () => {
-    expect(probeTimings(3_000)).toEqual({ everyMs: 500, timeoutMs: 1_000, unavailableAfterMs: 1_000 });
-    expect(probeTimings(5_000)).toEqual({ everyMs: 833, timeoutMs: 1_666, unavailableAfterMs: 1_666 });
-    expect(probeTimings(60_000)).toEqual({ everyMs: 1_000, timeoutMs: 2_000, unavailableAfterMs: 2_000 });
-    expect(probeTimings(600)).toEqual({ everyMs: 200, timeoutMs: 500, unavailableAfterMs: 500 });
+  it("probes six times a TTL, within 200 ms – 1 s, and judges an outage after half of it, within 1 – 3 s", () => {
+    expect(probeTimings(3_000)).toEqual({ everyMs: 500, timeoutMs: 1_500, unavailableAfterMs: 1_500 });
+    expect(probeTimings(5_000)).toEqual({ everyMs: 833, timeoutMs: 2_500, unavailableAfterMs: 2_500 });
+    expect(probeTimings(60_000)).toEqual({ everyMs: 1_000, timeoutMs: 3_000, unavailableAfterMs: 3_000 });
+    expect(probeTimings(600)).toEqual({ everyMs: 200, timeoutMs: 1_000, unavailableAfterMs: 1_000 });
   });
 });
