@@ -67,7 +67,7 @@ import { serveHooks, type HooksServer } from "./member/hooks-server.js";
 import { startLeading, type LeaderRun } from "./leader/leader.js";
 import { hostWarnMs, watchExpiry, type WatchedCert } from "./pki/expiry-watch.js";
 import { certFacts } from "../shared/tls/cert-life.js";
-import { moveAgentsAway, outageEvents, StoreMonitor } from "./member/store-monitor.js";
+import { graceAfterOutageMs, moveAgentsAway, outageEvents, StoreMonitor } from "./member/store-monitor.js";
 import type { StoreHealthChange } from "./store/store-health.js";
 
 export { IDLE_CONNECTION_MS, ListenError } from "./member/grpc-server.js";
@@ -265,6 +265,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     });
     // In a group on etcd, this member's view of its store (member/store-monitor.ts), started once it is registered.
     let storeMonitor: StoreMonitor | undefined;
+    /** When the store last came back after an outage (mono): a term starting soon after gives longer grace. */
+    let storeBackMono: number | undefined;
     const storeUnavailable = (): string | undefined => {
       const st = storeMonitor?.state();
       return st && !st.ok ? `controller member ${selfId()} cannot reach the store since ${new Date(st.sinceMs).toISOString()}: ${st.error}` : undefined;
@@ -466,6 +468,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
             return;
           }
           case "restored": {
+            storeBackMono = mono();
             log.info({ lostSince: new Date(c.lostSinceMs).toISOString(), downMs: c.atMs - c.lostSinceMs }, "the store is reachable again");
             const evs = outageEvents(selfId(), c, wasLeading);
             void (async () => {
@@ -492,7 +495,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       leadingSinceMono = mono();
       // Who leads and since when, for `berth controllers` on the other members — a decision like any other, guarded.
       if (ctx.writes) void ctx.writes.put(LEADER_KEY, encodeRecord({ member: selfId(), sinceMs: now() })).catch((err: unknown) => log.warn({ err }, "recording the leadership failed"));
-      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: opts.graceMs, liveness: () => livenessInput(registry.all(), heard()), via: ctx.writes,
+      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(opts.graceMs ?? ttlMs, ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), liveness: () => livenessInput(registry.all(), heard()), via: ctx.writes,
         gitops: () => new GitopsRunner({ state, loop, registry, artifactsKnown, secrets, now, log: log.child({ component: "gitops" }), gitops, events, artifacts, dir: join(opts.dataDir, "gitops"), serves: opts.environment ?? "" }),
       });
       term = run;

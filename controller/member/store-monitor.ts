@@ -104,3 +104,18 @@ export function outageEvents(member: string, c: Extract<StoreHealthChange, { typ
     { type: "store.reachable", message: `controller ${member} reaches the store again since ${at(c.atMs)}, after ${lastedS} s without it` },
   ];
 }
+
+/**
+ * A term's grace (leader/leader.ts) when it starts soon after this member's store came
+ * back: agents sent away during the outage find a member again only after their backoff
+ * (capped at TTL/2, and MoveOn counts as a failed try), the member's own probe noticing
+ * the store's return, and a liveness report — so they get two TTLs from the return,
+ * not one from the term's start, before a host not heard from is down. Pure.
+ *
+ * Worked example, TTL 3 s: the store back at t=100 s, a term starting at t=102 s gets
+ * max(3, 100 + 6 − 102) = 4 s of grace.
+ */
+export function graceAfterOutageMs(baseMs: number, ttlMs: number, lastRestoredMono: number | undefined, nowMono: number): number {
+  if (lastRestoredMono === undefined) return baseMs;
+  return Math.max(baseMs, lastRestoredMono + 2 * ttlMs - nowMono);
+}

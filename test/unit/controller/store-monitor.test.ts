@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerMessage.js";
-import { moveAgentsAway, outageEvents, StoreMonitor } from "../../../controller/member/store-monitor.js";
+import { graceAfterOutageMs, moveAgentsAway, outageEvents, StoreMonitor } from "../../../controller/member/store-monitor.js";
 import type { StoreHealthChange } from "../../../controller/store/store-health.js";
 import { until } from "../until.js";
 
@@ -59,5 +59,14 @@ describe("StoreMonitor", () => {
     } finally {
       await m.close();
     }
+  });
+});
+
+describe("graceAfterOutageMs", () => {
+  it("two TTLs from the store's return when the term starts soon after it; the usual grace otherwise", () => {
+    expect(graceAfterOutageMs(3_000, 3_000, undefined, 50_000)).toBe(3_000);
+    expect(graceAfterOutageMs(3_000, 3_000, 100_000, 102_000)).toBe(4_000);
+    expect(graceAfterOutageMs(3_000, 3_000, 100_000, 100_500)).toBe(5_500);
+    expect(graceAfterOutageMs(3_000, 3_000, 100_000, 110_000)).toBe(3_000);
   });
 });
