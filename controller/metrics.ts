@@ -29,6 +29,10 @@ export interface ControllerMetricsSources {
    * @default () => []
    */
   certificates?: () => readonly { kind: "host" | "server" | "ca"; name: string; notAfterMs: number }[];
+  /** Whether this member reaches its store (etcd with its quorum). @default () => true */
+  storeAvailable?: () => boolean;
+  /** Whether this member leads (runs the decision loops). @default () => true */
+  leader?: () => boolean;
 }
 
 export interface ControllerMetricsOptions {
@@ -154,6 +158,23 @@ export class ControllerMetrics {
       registers,
       collect() {
         this.set(src.rolloutsInProgress?.() ?? 0);
+      },
+    });
+
+    new Gauge({
+      name: "berth_store_available",
+      help: "1 while this member reaches its store (etcd with its quorum); 0 while it cannot: it decides nothing and sends its agents to other members, whose services keep running.",
+      registers,
+      collect() {
+        this.set(src.storeAvailable?.() ?? true ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "berth_leader",
+      help: "1 on the member that leads its controller group (runs reconcile, failure detection, rollouts); 0 on the others. No member at 1: nothing is decided.",
+      registers,
+      collect() {
+        this.set(src.leader?.() ?? true ? 1 : 0);
       },
     });
 

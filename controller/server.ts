@@ -78,6 +78,8 @@ import { MemberPeers } from "./member/peers.js";
 import { ArtifactReplicas } from "./artifacts/replicas.js";
 import { memberServiceHandlers } from "./member/api/member-service.js";
 import type { RelayDeps } from "./member/api/relay.js";
+import { graceAfterOutageMs, moveAgentsAway, outageEvents, StoreMonitor } from "./member/store-monitor.js";
+import type { StoreHealthChange } from "./store/store-health.js";
 
 export { IDLE_CONNECTION_MS, ListenError } from "./member/grpc-server.js";
 
@@ -277,6 +279,14 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       cfg: { share: opts.guardShare ?? DEFAULT_GUARD_SHARE, ttlMs, minHosts: 3 },
       log,
     });
+    // In a group on etcd, this member's view of its store (member/store-monitor.ts), started once it is registered.
+    let storeMonitor: StoreMonitor | undefined;
+    /** When the store last came back after an outage (mono): a term starting soon after gives longer grace. */
+    let storeBackMono: number | undefined;
+    const storeUnavailable = (): string | undefined => {
+      const st = storeMonitor?.state();
+      return st && !st.ok ? `controller member ${selfId()} cannot reach the store since ${new Date(st.sinceMs).toISOString()}: ${st.error}` : undefined;
+    };
     // Reset when this member starts leading: instance ages and fencing waits count from then.
     let leadingSinceMono = mono();
     // The start as a wall time measured back from now on the monotonic clock, like heartbeat ages (loop.ts hostView).
@@ -303,6 +313,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         failoverPaused: () => guard.verdict().paused,
         rolloutsInProgress: () => state.allRollouts().filter((r) => r.status !== "succeeded" && r.status !== "failed").length,
         certificates: watchedCerts,
+        storeAvailable: () => storeMonitor?.state().ok ?? true,
+        // Read at scrape time, when leadership is set (below).
+        leader: () => leadership.isLeader(),
       },
       { heartbeatIntervalMs },
     );
@@ -368,7 +381,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const grpcServer = newGrpcServer(opts, [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
-      agentServiceHandlers({ registry, tokens, ca: keeper.signer, trust: keeper, certTtlMs, revoked, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, ...(observedShare ? { publishObserved: (o: ObservedInstance) => observedShare.publish(o) } : {}), artifacts, ...(replicas ? { ensureArtifact: (sha: string) => replicas.ensure(sha) } : {}), logs, events, metrics, execs }),
+      agentServiceHandlers({ registry, tokens, ca: keeper.signer, trust: keeper, certTtlMs, revoked, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, storeUnavailable, ...(observedShare ? { publishObserved: (o: ObservedInstance) => observedShare.publish(o) } : {}), artifacts, ...(replicas ? { ensureArtifact: (sha: string) => replicas.ensure(sha) } : {}), logs, events, metrics, execs }),
     );
     if (replicas) grpcServer.addService(protos.operator.berth.v1.MemberService.service, memberServiceHandlers({ trustedCas: () => keeper.trusted(), now, artifacts, replicas, log }));
     const serviceOf = (hostId: string): string => {
@@ -416,6 +429,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         },
         leadership,
         agentsOf,
+        storeState: () => storeMonitor?.state() ?? { ok: true, sinceMs: 0 },
       }),
     };
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, operatorHandlers);
@@ -506,6 +520,37 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       stops.push(() => g.close());
       group = g;
     }
+    if (opts.member !== undefined && store instanceof EtcdStore) {
+      // etcd's history of the store's revision key names the member that wrote each revision.
+      if (store.writer === "") store.writer = selfId();
+      let wasLeading = false;
+      const onStoreChange = (c: StoreHealthChange): void => {
+        switch (c.type) {
+          case "lost": {
+            wasLeading = leadership.isLeader();
+            const moved = moveAgentsAway(registry.live, storeUnavailable() ?? `controller member ${selfId()} cannot reach the store`);
+            log.error({ since: new Date(c.sinceMs).toISOString(), err: c.error, leading: wasLeading, agentsMoved: moved.length }, "the store is unreachable: this member decides nothing and sends its agents to other members");
+            return;
+          }
+          case "restored": {
+            storeBackMono = mono();
+            log.info({ lostSince: new Date(c.lostSinceMs).toISOString(), downMs: c.atMs - c.lostSinceMs }, "the store is reachable again");
+            const evs = outageEvents(selfId(), c, wasLeading);
+            void (async () => {
+              for (const ev of evs) await events.append(ev);
+            })().catch((err: unknown) => log.warn({ err }, "recording the store's outage in the event log failed"));
+            return;
+          }
+          default:
+            return assertNever(c);
+        }
+      };
+      const monitor = new StoreMonitor({ probe: (t) => store.probe(t), ttlMs, now, mono, log, onChange: onStoreChange });
+      storeMonitor = monitor;
+      tokens.storeUnavailable = () => monitor.state().ok === false;
+      monitor.start();
+      stops.push(() => monitor.close());
+    }
     // Leading starts once agents can reach us: the term's grace period (one TTL, or
     // graceMs) runs from now, not from the process start — keys, the audit log and the
     // bind before this take seconds on a loaded host, and agents (whose reconnect backoff
@@ -515,7 +560,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       leadingSinceMono = mono();
       // Who leads and since when, for `berth controllers` on the other members — a decision like any other, guarded.
       if (ctx.writes) void ctx.writes.put(LEADER_KEY, encodeRecord({ member: selfId(), sinceMs: now() })).catch((err: unknown) => log.warn({ err }, "recording the leadership failed"));
-      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: opts.graceMs, liveness: () => livenessInput(registry.all(), heard()), via: ctx.writes,
+      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(opts.graceMs ?? ttlMs, ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), liveness: () => livenessInput(registry.all(), heard()), via: ctx.writes,
         gitops: () => new GitopsRunner({ state, loop, registry, artifactsKnown, secrets, now, log: log.child({ component: "gitops" }), gitops, events, artifacts, dir: join(opts.dataDir, "gitops"), serves: opts.environment ?? "", via: ctx.writes }),
       });
       term = run;
@@ -617,4 +662,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     if (ownStore) await store.close();
     throw err;
   }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected value ${JSON.stringify(x)}`);
 }

@@ -40,6 +40,7 @@ import type { TrustBundle__Output } from "../../shared/gen/berth/v1/TrustBundle.
 import { certFacts } from "../../shared/tls/cert-life.js";
 import { CertificateExpiredError, HostRemovedError, REFUSAL_HOST_REMOVED, REFUSAL_KEY } from "./errors.js";
 import { Outbound } from "./outbound.js";
+import { StoreLossRound } from "./store-loss-round.js";
 import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
 
 export interface SessionOptions {
@@ -140,6 +141,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
   private ttlMs = 5000;
   /** Monotonic clock of the last message from the controller (for self-fencing): an NTP step never moves it. */
   private lastContact: number;
+  /** Members that sent this agent away because they cannot reach the store (store-loss-round.ts). */
+  private readonly storeLoss = new StoreLossRound();
   private readonly mono: Clock;
   /** Sends on the current stream once it is welcomed; false when there is none. */
   private sender: ((m: AgentMessage) => boolean) | undefined;
@@ -162,7 +165,11 @@ export class AgentSession extends EventEmitter<SessionEvents> {
     this.wall = opts.wall ?? Date.now;
   }
 
-  /** When the controller was last heard from (any message on any stream), on the monotonic clock. */
+  /**
+   * When the controller was last heard from, on the monotonic clock: any message on a
+   * stream but MoveOn, or a round of MoveOns for the store's loss from every member
+   * (store-loss-round.ts).
+   */
   lastContactMs(): number {
     return this.lastContact;
   }
@@ -493,9 +500,17 @@ export class AgentSession extends EventEmitter<SessionEvents> {
 
       call.on("data", (m: ControllerMessage__Output) => {
         lastHeardMs = this.mono();
-        this.lastContact = lastHeardMs;
+        if (m.msg === "move_on") {
+          // Not word from the controller by itself: see store-loss-round.ts.
+          if (m.move_on?.store_unavailable) {
+            this.storeLoss.record(member, lastHeardMs);
+            const round = this.storeLoss.contactMono(this.rotation?.members ?? []);
+            if (round !== undefined && round > this.lastContact) this.lastContact = round;
+          }
+        } else this.lastContact = lastHeardMs;
         if (m.msg === "welcome" && m.welcome) {
           welcomed = true;
+          this.storeLoss.reset();
           this.heartbeatIntervalMs = Math.max(100, m.welcome.heartbeat_interval_ms || this.heartbeatIntervalMs);
           this.ttlMs = Math.max(1000, m.welcome.ttl_ms || this.ttlMs);
           startHeartbeats();

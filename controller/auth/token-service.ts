@@ -77,6 +77,14 @@ export class TokenService {
   /** tokenId → the last-use stamp written (or being written), to the minute. */
   private readonly lastUsedWritten = new Map<string, number>();
   private watcher: Watcher | undefined;
+  /**
+   * Every token record as last read or watched, so a member that cannot reach its
+   * store still knows its operators: `berth controllers` must answer then, to say so.
+   * A revoke cannot be written while the store is gone, so none is missed.
+   */
+  private readonly known = new Map<string, TokenRecord>();
+  /** Set by the controller in a group: whether the store is judged unreachable now (member/store-monitor.ts). */
+  storeUnavailable: () => boolean = () => false;
 
   constructor(
     private readonly store: Store,
@@ -96,12 +104,22 @@ export class TokenService {
       TOKEN_PREFIX,
       (ev) => {
         const id = ev.type === "put" ? ev.kv.key.slice(TOKEN_PREFIX.length) : ev.key.slice(TOKEN_PREFIX.length);
-        if (ev.type === "delete") return this.abort(id, "deleted");
+        if (ev.type === "delete") {
+          this.known.delete(id);
+          return this.abort(id, "deleted");
+        }
         const d = decodeRecord(TokenRecordSchema, ev.kv.value);
+        if (d.ok) this.known.set(id, d.rec);
+        else this.known.delete(id);
         if (d.ok && d.rec.revokedAtMs !== undefined) this.abort(id, "revoked");
       },
       { fromRevision: from },
     );
+    for (const kv of await this.store.scan(TOKEN_PREFIX)) {
+      const rec = this.decode(kv.value);
+      // A watched change since is newer than this scan's.
+      if (rec && !this.known.has(rec.id)) this.known.set(rec.id, rec);
+    }
   }
 
   stop(): void {
@@ -177,8 +195,16 @@ export class TokenService {
       throw new AuthError(e instanceof TokenFormatError ? e.message : "malformed token");
     }
     if (parsed.kind !== "operator") throw new AuthError("a join token cannot call the operator API");
+    if (this.storeUnavailable()) {
+      // Each read would wait out the store's deadline: the records known will do.
+      const rec = this.known.get(parsed.id);
+      const c = checkToken(rec, parsed.secret, this.now());
+      if (!c.ok || !rec) throw new AuthError(c.ok ? "unknown token" : c.reason);
+      return { tokenId: rec.id, role: rec.role, revoked: this.signalFor(rec.id) };
+    }
     const kv = await this.store.get(tokenKey(parsed.id));
     const record = kv ? this.decode(kv.value) : undefined;
+    if (record) this.known.set(record.id, record);
     const check = checkToken(record, parsed.secret, this.now());
     if (!check.ok || !record || !kv) throw new AuthError(check.ok ? "unknown token" : check.reason);
     this.noteUse(record, kv.modRevision);

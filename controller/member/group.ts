@@ -31,6 +31,8 @@ export const LeaderRecordSchema = z.object({ member: z.string().min(1).max(128),
 export interface GroupView {
   store: "leveldb" | "etcd";
   members(): Promise<MemberRecord[]>;
+  /** The members as last read (for a member that cannot reach the store now). */
+  lastMembers?(): MemberRecord[];
   /** The member leading now, or undefined while none does. */
   leader(): Promise<string | undefined>;
   endpoints(): Promise<EndpointHealth[]>;
@@ -43,6 +45,7 @@ export class EtcdGroup implements GroupView {
   private lease: Lease | undefined;
   private closed = false;
   private readonly prefix: Buffer;
+  private known: MemberRecord[] = [];
 
   constructor(
     private readonly d: {
@@ -69,6 +72,8 @@ export class EtcdGroup implements GroupView {
       setTimeoutClamped(() => void this.register().catch((e: unknown) => this.d.log.warn({ err: e }, "registering the member failed")), 500);
     });
     await lease.put(Buffer.concat([this.prefix, Buffer.from(this.d.self.id, "utf8")])).value(JSON.stringify(this.d.self));
+    // Known from now on, should etcd go before anyone asks (lastMembers).
+    await this.members().catch(() => undefined);
   }
 
   async members(): Promise<MemberRecord[]> {
@@ -79,7 +84,12 @@ export class EtcdGroup implements GroupView {
       if (p.success) out.push(p.data);
       else this.d.log.warn({ key: kv.key.toString("utf8") }, "member record unreadable; left out");
     }
+    this.known = out;
     return out;
+  }
+
+  lastMembers(): MemberRecord[] {
+    return [...this.known];
   }
 
   leader(): Promise<string | undefined> {

@@ -358,6 +358,7 @@ export function guardStore(store: Store, leadership: Pick<Leadership, "memberId"
   const guard = {
     key: Buffer.from(leadership.key, "utf8"),
     createRevision: leadership.createRevision,
+    writer: `${leadership.memberId} leading@${leadership.createRevision}`,
     refused: () => new NotLeaderError(leadership.memberId, `etcd refused the write: the leader key ${leadership.key} (created at ${leadership.createRevision}) is gone`),
   };
   const txn = (compares: Compare[], ops: Op[]): Promise<TxnResult> => {

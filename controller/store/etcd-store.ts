@@ -10,8 +10,10 @@
  * Key space, under a prefix P (default "berth/") so one etcd can hold several fleets:
  *
  *   P d/<user key>   the user's keys and values, exactly as given
- *   P rev            empty; rewritten by every write, so its modRevision is the revision
- *                    of this store's last write
+ *   P rev            rewritten by every write, so its modRevision is the revision of
+ *                    this store's last write; its value names the writer (the member,
+ *                    and for a leader's guarded write its term: "c2 leading@41"), so
+ *                    etcd's history of this one key says who made each revision
  *
  * Revisions are etcd's. With berth the only writer of the etcd cluster, every write bumps
  * the revision by exactly one, as the Store contract says. On an etcd shared with other
@@ -224,12 +226,16 @@ export interface EndpointHealth {
   version: string;
   /** This endpoint is etcd's raft leader. */
   isLeader: boolean;
+  /** This endpoint knows a raft leader: false when etcd lost its quorum (the endpoint answers, but cannot serve). */
+  hasLeader: boolean;
   dbSizeBytes: number;
 }
 
 export interface WriteGuard {
   /** The raw etcd key (not under the store's data prefix). */
   key: Buffer;
+  /** Recorded as the writer in `P rev` (see the top of this file). */
+  writer?: string;
   createRevision: number;
   /** Thrown when the guard fails (the write changed nothing). */
   refused: () => Error;
@@ -280,6 +286,37 @@ export class EtcdStore implements Store {
     return this.guardedTxn(compares, ops, undefined);
   }
 
+  /**
+   * Who writes through this store (a member's name), recorded in `P rev` with every
+   * write: etcd's history then tells which member made each revision.
+   */
+  writer = "";
+
+  /** One client per endpoint for probe(), made on first use, closed with the store. */
+  private probeClients: Map<string, Etcd3> | undefined;
+
+  /**
+   * Whether etcd can serve, within timeoutMs: a linearizable read (which etcd answers only
+   * with its quorum) sent to every endpoint at once, each on a client of its own — the
+   * shared client picks one endpoint per attempt, and an attempt on an endpoint that is
+   * cut off waits out its whole deadline, so one unreachable member of three would fail
+   * probes that the other two answer at once. Resolves when any endpoint answers; rejects
+   * with EtcdUnavailableError naming each endpoint's error. Judges a member's store
+   * health (member/store-monitor.ts).
+   */
+  probe(timeoutMs: number): Promise<void> {
+    return this.track(async () => {
+      this.probeClients ??= new Map(this.endpoints.map((e) => [e, makeClient({ ...(this.connectOptions ?? { endpoints: [] }), endpoints: [e] })]));
+      const deadline = Date.now() + timeoutMs;
+      try {
+        await Promise.any([...this.probeClients].map(([e, c]) => c.kv.range({ key: this.revKey }, { deadline }).catch((err: unknown) => Promise.reject(new Error(`${e}: ${describeCause(err)}`)))));
+      } catch (err) {
+        const why = err instanceof AggregateError ? err.errors.map((x: unknown) => (x instanceof Error ? x.message : String(x))).join("; ") : String(err);
+        throw new EtcdUnavailableError(this.endpoints, `did not answer a health check within ${timeoutMs} ms`, { cause: new Error(why) });
+      }
+    });
+  }
+
   /** How the client was made (openEtcdStore): endpointHealth asks each endpoint alone. */
   connectOptions: EtcdStoreOptions | undefined;
 
@@ -294,9 +331,19 @@ export class EtcdStore implements Store {
         const client = makeClient({ ...(this.connectOptions ?? { endpoints: [] }), endpoints: [endpoint] });
         try {
           const st = await client.maintenance.status({ deadline: Date.now() + Math.max(this.attemptTimeoutMs, 1_000) });
-          return { endpoint, healthy: true, error: "", version: st.version, isLeader: st.leader === st.header.member_id, dbSizeBytes: Number(st.dbSize) };
+          // A member without a raft leader still answers Status: healthy means it can serve.
+          const hasLeader = String(st.leader) !== "0";
+          return {
+            endpoint,
+            healthy: hasLeader,
+            error: hasLeader ? "" : "answers, but has no raft leader (etcd has lost its quorum)",
+            version: st.version,
+            isLeader: hasLeader && st.leader === st.header.member_id,
+            hasLeader,
+            dbSizeBytes: Number(st.dbSize),
+          };
         } catch (err) {
-          return { endpoint, healthy: false, error: describeCause(err), version: "", isLeader: false, dbSizeBytes: 0 };
+          return { endpoint, healthy: false, error: describeCause(err), version: "", isLeader: false, hasLeader: false, dbSizeBytes: 0 };
         } finally {
           client.close();
         }
@@ -334,7 +381,7 @@ export class EtcdStore implements Store {
             if (op.type === "put") success.push({ request_put: { key: this.dataKey(op.key), value: utf8(op.value) } });
             else success.push({ request_delete_range: { key: this.dataKey(op.key) } });
           }
-          success.push({ request_put: { key: this.revKey, value: Buffer.alloc(0) } });
+          success.push({ request_put: { key: this.revKey, value: utf8(guard?.writer ?? this.writer) } });
         }
         const guardKeys = guards.map((g) => g.key).filter((k) => !comparedKeys.includes(k));
         const failure: IRequestOp[] = [{ request_range: { key: this.revKey } }, ...[...comparedKeys, ...guardKeys].map((k) => ({ request_range: { key: this.dataKey(k) } }))];
@@ -409,6 +456,7 @@ export class EtcdStore implements Store {
       for (const w of [...this.watches]) w.close();
       await this.inflight.settled();
       this.client.close();
+      for (const c of this.probeClients?.values() ?? []) c.close();
     })();
     return this.closing;
   }

@@ -56,6 +56,11 @@ export interface AgentServiceDeps {
   events: EventLog;
   /** In a group: shares what a host reports with the other members (member/observed-share.ts). */
   publishObserved?: (o: ObservedInstance) => void;
+  /**
+   * Why this member cannot serve agents now (it cannot reach the store), or
+   * undefined: an agent's Hello is then answered with MoveOn (hello.ts).
+   */
+  storeUnavailable?: () => string | undefined;
   /** Heartbeat timings for /metrics. */
   metrics?: { heartbeat(h: { sentAtMs: number; receivedAtMs: number; previousMs: number | undefined }): void };
 }

@@ -19,6 +19,14 @@ import { trustBundle } from "./trust.js";
 export async function onHello(d: AgentServiceDeps, s: AgentStream, h: Hello__Output): Promise<void> {
   const { hostId, log } = s;
   if (h.host_id !== hostId) throw new GrpcError(grpc.status.PERMISSION_DENIED, `hello.host_id ${h.host_id.slice(0, 64)} does not match the certificate (${hostId})`);
+  // A member cut off from the store cannot record this host, nor decide for it: another member can.
+  const away = d.storeUnavailable?.();
+  if (away !== undefined) {
+    log.info({ why: away }, "agent sent to another member");
+    s.send({ move_on: { reason: away, preferred: "", store_unavailable: true } });
+    s.end();
+    return;
+  }
   const facts = validateFacts(h.facts ?? {}, "hello.facts");
   const labels = validateLabels(h.labels ?? {}, "hello.labels");
   const advertise = validateAdvertiseAddr(h.advertise_addr, "hello.advertise_addr") || peerAddress(s.peer());

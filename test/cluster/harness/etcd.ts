@@ -46,6 +46,23 @@ export interface EtcdClusterOptions {
   members?: number;
   /** Serve clients over TLS with client-certificate auth, on a test CA made here. */
   tls?: boolean;
+  /**
+   * Where the members run, when not on loopback addresses of this namespace: member i
+   * (0-based) on a node of a topology (harness/group.ts puts each in its controller's
+   * network namespace, so a partition cuts a controller and its etcd member together).
+   * Not with tls.
+   */
+  placement?: EtcdPlacement;
+}
+
+/** Members on nodes of their own (a topology's network namespaces). */
+export interface EtcdPlacement {
+  /** Member i's address on its node. */
+  address(i: number): string;
+  /** Starts argv on member i's node (its own process group, output piped). */
+  spawn(i: number, argv: string[]): ChildProcess;
+  /** The body of an HTTP GET of url, made on member i's node (curl there). */
+  get(i: number, url: string): Promise<string>;
 }
 
 export interface EtcdCluster {
@@ -74,12 +91,14 @@ const OUTPUT_LINES = 40;
 /** Starts an N-member cluster (default 3) and waits until every member is healthy. */
 export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<EtcdCluster> {
   const n = opts.members ?? 3;
+  const placement = opts.placement;
+  if (placement && opts.tls) throw new Error("startEtcdCluster: placement does not do tls");
   // A random /16 of 127/8 per cluster: no two clusters share an address.
   const base = `127.${randomInt(1, 250)}.${randomInt(1, 250)}`;
   const dir = await mkdtemp(join(tmpdir(), "berth-etcd-"));
   const scheme = opts.tls ? "https" : "http";
   const members: EtcdMember[] = Array.from({ length: n }, (_, i) => {
-    const address = `${base}.${i + 1}`;
+    const address = placement ? placement.address(i) : `${base}.${i + 1}`;
     return { name: `m${i + 1}`, address, endpoint: `${address}:${CLIENT_PORT}`, proc: undefined, output: [] };
   });
   let tls: EtcdTls | undefined;
@@ -108,13 +127,17 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
       `--initial-cluster-token=${token}`,
       "--heartbeat-interval=100",
       "--election-timeout=1000",
+      // etcd 3.5's default, and what a production 3.4 should run with: a member back from
+      // a partition, its term raised by its lonely elections, rejoins without forcing an
+      // election on the others (which would stall every write for one).
+      "--pre-vote=true",
       "--logger=zap",
       "--log-level=warn",
     ];
     if (tls && serverCert) {
       args.push(`--trusted-ca-file=${tls.caFile}`, `--cert-file=${serverCert.certFile}`, `--key-file=${serverCert.keyFile}`, "--client-cert-auth");
     }
-    const proc = spawn(ETCD_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = placement ? placement.spawn(members.indexOf(m), [ETCD_BIN, ...args]) : spawn(ETCD_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
     m.proc = proc;
     m.output = [];
     const keep = (chunk: Buffer): void => {
@@ -129,6 +152,8 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
   const exited = (proc: ChildProcess): Promise<void> =>
     proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((resolve) => proc.once("exit", () => resolve()));
 
+  // On a member's own node when placed; else from here.
+  const get = (m: EtcdMember, path: string): Promise<string> => (placement ? placement.get(members.indexOf(m), `http://${m.endpoint}${path}`) : httpGet(m, path, tls));
   let stopped = false;
   const cluster: EtcdCluster = {
     members,
@@ -140,7 +165,7 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
         async () => {
           for (const m of members) {
             if (!running(m)) continue;
-            const status = await memberStatus(m, tls).catch(() => undefined);
+            const status = await memberStatus(m, get).catch(() => undefined);
             if (status?.isLeader) return m;
           }
           return undefined;
@@ -164,7 +189,7 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
     async restart(m) {
       await cluster.kill(m);
       launch(m, "existing");
-      await waitHealthy([m], tls);
+      await waitHealthy([m], tls, get);
     },
     async stop() {
       if (stopped) return;
@@ -176,7 +201,7 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
 
   try {
     for (const m of members) launch(m, "new");
-    await waitHealthy(members, tls);
+    await waitHealthy(members, tls, get);
     return cluster;
   } catch (err) {
     await cluster.stop();
@@ -189,13 +214,13 @@ function running(m: EtcdMember): boolean {
 }
 
 /** etcd's /health says {"health":"true"} once the member has a leader and serves reads. */
-async function waitHealthy(members: EtcdMember[], tls: EtcdTls | undefined): Promise<void> {
+async function waitHealthy(members: EtcdMember[], tls: EtcdTls | undefined, get: (m: EtcdMember, path: string) => Promise<string>): Promise<void> {
   await Promise.all(
     members.map((m) =>
       waitFor(
         async () => {
           if (!running(m)) throw new Error(`etcd ${m.name} exited: ${m.output.slice(-5).join(" | ")}`);
-          const body = await httpGet(m, "/health", tls);
+          const body = await get(m, "/health");
           return /"health":\s*"true"/.test(body);
         },
         { timeoutMs: 20_000, what: `etcd ${m.name} at ${m.endpoint} to be healthy` },
@@ -211,8 +236,8 @@ interface MemberStatus {
 }
 
 /** etcd_server_is_leader from the member's /metrics: 1 on the raft leader. */
-async function memberStatus(m: EtcdMember, tls: EtcdTls | undefined): Promise<MemberStatus> {
-  const body = await httpGet(m, "/metrics", tls);
+async function memberStatus(m: EtcdMember, get: (m: EtcdMember, path: string) => Promise<string>): Promise<MemberStatus> {
+  const body = await get(m, "/metrics");
   const line = /^etcd_server_is_leader (\d+)/m.exec(body);
   if (!line) throw new Error(`no etcd_server_is_leader in /metrics of ${m.name}`);
   return { isLeader: line[1] === "1" };

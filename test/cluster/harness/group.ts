@@ -5,6 +5,11 @@
  * Loopback topology: the etcd members listen on loopback addresses of the root network
  * namespace, which a namespaced controller could not reach. destroy() removes every
  * process, the etcd data and the temp dir, also after a failure.
+ *
+ * `etcd: "with-controllers"` (network namespaces, root) puts every member in a namespace
+ * of its own with its etcd member — controller i and etcd member i on node i, the agents
+ * on the nodes after them, the CLI on node 0 — so partitionController(i) cuts a
+ * controller and its etcd member off together, as a machine or a zone is lost.
  */
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -12,7 +17,7 @@ import { existsSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BERTH_MAIN, PORT, type CliResult, type EventJson, type HostJson, type StatusJson } from "./cluster.js";
+import { BERTH_MAIN, CONTROLLER_METRICS_PORT, PORT, type CliResult, type EventJson, type HostJson, type StatusJson } from "./cluster.js";
 import { startEtcdCluster, type EtcdCluster } from "./etcd.js";
 import { createTopology, recentOutput, type Topology } from "./topology.js";
 import { killProcessGroup, spawnAgent, terminate } from "./procs.js";
@@ -39,6 +44,12 @@ export interface GroupOptions {
   ttl?: string;
   /** @default "500ms" */
   heartbeat?: string;
+  /**
+   * "loopback": etcd on loopback addresses of this namespace, every controller on node 0.
+   * "with-controllers": each controller with its own etcd member in a network namespace
+   * of its own (root; throws without namespaces). @default "loopback"
+   */
+  etcd?: "loopback" | "with-controllers";
 }
 
 export class Group {
@@ -55,7 +66,8 @@ export class Group {
   ) {}
 
   static async start(o: GroupOptions): Promise<Group> {
-    const opts = { lease: "3s", ttl: "3s", heartbeat: "500ms", ...o };
+    const opts = { lease: "3s", ttl: "3s", heartbeat: "500ms", etcd: "loopback" as const, ...o };
+    if (opts.etcd === "with-controllers") return Group.startInNamespaces(opts);
     const etcd = await startEtcdCluster({ members: 3 });
     let topo: Topology | undefined;
     let dir: string | undefined;
@@ -65,24 +77,80 @@ export class Group {
       // Traversable, as /var/lib is: services run as their own users and must reach their folders in the agents' data dirs.
       await chmod(dir, 0o711);
       await writeFile(join(dir, "secrets.key"), randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
-      const g = new Group(topo, etcd, dir, opts);
-      try {
-        for (let i = 1; i <= o.controllers; i++) g.startController(i);
-        await g.waitForGroup();
-        const token = await g.joinToken(o.hosts);
-        for (let i = 1; i <= o.hosts; i++) g.startAgent(i, token);
-        await g.waitForHosts((hs) => hs.filter((h) => h.status === "ready").length === o.hosts, `${o.hosts} ready hosts`);
-        return g;
-      } catch (e) {
-        await g.destroy();
-        throw e;
-      }
+      return await new Group(topo, etcd, dir, opts).boot();
     } catch (e) {
       await topo?.destroy().catch(() => undefined);
       if (dir) await rm(dir, { recursive: true, force: true });
       await etcd.stop();
       throw e;
     }
+  }
+
+  /** etcd: "with-controllers": node i holds controller i and etcd member i; the agents follow. */
+  private static async startInNamespaces(opts: Required<GroupOptions>): Promise<Group> {
+    const topo = await createTopology({ hosts: opts.controllers + opts.hosts, mode: "netns" });
+    let etcd: EtcdCluster | undefined;
+    let dir: string | undefined;
+    try {
+      if (opts.controllers !== 3) throw new Error("etcd with-controllers: a 3-member etcd needs 3 controllers");
+      etcd = await startEtcdCluster({
+        members: 3,
+        placement: {
+          address: (i) => topo.hostAddr(i + 1),
+          spawn: (i, argv) => topo.spawn(i + 1, argv),
+          get: async (i, url) => (await topo.run(i + 1, ["curl", "-s", "--max-time", "2", url], { timeoutMs: 10_000 })).stdout,
+        },
+      });
+      dir = await mkdtemp(join(tmpdir(), "berth-group-"));
+      await chmod(dir, 0o711);
+      await writeFile(join(dir, "secrets.key"), randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
+      return await new Group(topo, etcd, dir, opts).boot();
+    } catch (e) {
+      await topo.destroy().catch(() => undefined);
+      if (dir) await rm(dir, { recursive: true, force: true });
+      await etcd?.stop();
+      throw e;
+    }
+  }
+
+  private async boot(): Promise<Group> {
+    const o = this.opts;
+    try {
+      for (let i = 1; i <= o.controllers; i++) this.startController(i);
+      await this.waitForGroup();
+      const token = await this.joinToken(o.hosts);
+      for (let i = 1; i <= o.hosts; i++) this.startAgent(i, token);
+      await this.waitForHosts((hs) => hs.filter((h) => h.status === "ready").length === o.hosts, `${o.hosts} ready hosts`);
+      return this;
+    } catch (e) {
+      await this.destroy();
+      throw e;
+    }
+  }
+
+  /** The node controller i runs on: 0 on loopback, i with its etcd member. */
+  ctlNode(i: number): number {
+    return this.opts.etcd === "with-controllers" ? i : 0;
+  }
+
+  /** The node host i's agent runs on. */
+  hostNode(i: number): number {
+    return this.opts.etcd === "with-controllers" ? this.opts.controllers + i : i;
+  }
+
+  /** Cuts controller i's node off the network (with its etcd member, in "with-controllers"). */
+  partitionController(i: number): Promise<void> {
+    if (this.ctlNode(i) === 0) throw new Error("partitionController needs etcd: with-controllers (each controller on a node of its own)");
+    return this.topo.partition(this.ctlNode(i));
+  }
+
+  healController(i: number): Promise<void> {
+    return this.topo.heal(this.ctlNode(i));
+  }
+
+  /** Controller i's /metrics address (with-controllers only; off otherwise). */
+  metricsAddr(i: number): string | undefined {
+    return this.opts.etcd === "with-controllers" ? `${this.topo.hostAddr(this.ctlNode(i))}:${CONTROLLER_METRICS_PORT}` : undefined;
   }
 
   /** Member i's name (1-based): c1, c2, … */
@@ -92,7 +160,7 @@ export class Group {
 
   /** Member i's address, as agents and the CLI take it. */
   addr(i: number): string {
-    return `${this.topo.controllerAddr}:${PORT + i - 1}`;
+    return this.opts.etcd === "with-controllers" ? `${this.topo.hostAddr(this.ctlNode(i))}:${PORT}` : `${this.topo.controllerAddr}:${PORT + i - 1}`;
   }
 
   /** Every member, "a,b,c". */
@@ -116,7 +184,7 @@ export class Group {
   }
 
   startController(i: number): ChildProcess {
-    const p = this.topo.spawn(0, [
+    const p = this.topo.spawn(this.ctlNode(i), [
       process.execPath, BERTH_MAIN, "controller",
       "--store", this.etcd.url,
       "--name", this.name(i),
@@ -126,7 +194,7 @@ export class Group {
       "--ttl", this.opts.ttl,
       "--heartbeat-interval", this.opts.heartbeat,
       "--secrets-key-file", join(this.dir, "secrets.key"),
-      "--metrics-addr", "off",
+      "--metrics-addr", this.metricsAddr(i) ?? "off",
       "--ui-addr", "off",
       "--no-write-config",
     ]);
@@ -169,7 +237,7 @@ export class Group {
   }
 
   startAgent(i: number, token?: string): ChildProcess {
-    const p = spawnAgent(this.topo, i, { controllers: this.addrs, dataDir: this.hostDir(i), metricsAddr: "off", token });
+    const p = spawnAgent(this.topo, i, { controllers: this.addrs, dataDir: this.hostDir(i), metricsAddr: "off", token, node: this.hostNode(i) });
     this.agents.set(i, p);
     return p;
   }

@@ -23,6 +23,8 @@ export interface AgentLaunch {
   token?: string;
   allowRoot?: boolean;
   extraArgs?: string[];
+  /** The topology node it runs on. @default i (a group with etcd beside its controllers puts hosts after them) */
+  node?: number;
 }
 
 /** Starts host i's agent on its node. */
@@ -31,13 +33,13 @@ export function spawnAgent(topo: Topology, i: number, o: AgentLaunch): ChildProc
     process.execPath, BERTH_MAIN, "agent",
     "--controller", o.controllers,
     "--data-dir", o.dataDir,
-    "--advertise-addr", topo.hostAddr(i),
+    "--advertise-addr", topo.hostAddr(o.node ?? i),
     "--metrics-addr", o.metricsAddr,
     "--labels", o.labels ?? `dc=dc${((i - 1) % 2) + 1}`,
     ...(o.allowRoot ? ["--allow-root"] : []),
     ...(o.extraArgs ?? []),
   ];
-  return topo.spawn(i, args, o.token ? { env: { BERTH_JOIN_TOKEN: o.token } } : {});
+  return topo.spawn(o.node ?? i, args, o.token ? { env: { BERTH_JOIN_TOKEN: o.token } } : {});
 }
 
 const running = (p: ChildProcess | undefined): p is ChildProcess & { pid: number } => p !== undefined && p.exitCode === null && p.signalCode === null && p.pid !== undefined;

@@ -19,6 +19,7 @@ import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerM
 import { AgentSession } from "../../../agent/session/session.js";
 import { saveIdentity } from "../../../agent/identity.js";
 import { until } from "../until.js";
+import { monoMs } from "../../../shared/clock.js";
 
 const HOST_ID = "h0123456789ab";
 
@@ -73,7 +74,7 @@ async function member(script: Script, log: string[]): Promise<Member> {
   return m;
 }
 
-async function session(members: Member[]): Promise<{ s: AgentSession; connected: string[] }> {
+async function session(members: Member[], o: { initialContactMs?: number } = {}): Promise<{ s: AgentSession; connected: string[] }> {
   const dataDir = await mkdtemp(join(tmpdir(), "berth-moveon-"));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
   // Joined long ago, with the first member: the identity holds the first member only.
@@ -88,6 +89,7 @@ async function session(members: Member[]): Promise<{ s: AgentSession; connected:
     facts: () => ({ hostname: "h" }),
     usage: () => ({}),
     backoff: { initialMs: 20, maxMs: 100, factor: 2, jitter: 0 },
+    ...(o.initialContactMs !== undefined ? { initialContactMs: o.initialContactMs } : {}),
   });
   const connected: string[] = [];
   s.on("connected", (c) => connected.push(c.member));
@@ -151,5 +153,42 @@ describe("agent session in a controller group", () => {
     a.server.forceShutdown();
     await until(() => connected.length === 2, "the agent on b");
     expect(connected).toEqual([a.addr, b.addr]);
+  }, 30_000);
+
+  // Self-fencing (failover.stopAfterDisconnect) counts from the last word of the controller.
+  // A member cut off from etcd that sends the agent away is no such word: a member that has
+  // etcd may lead and replace what this host runs. Sent away by every member of its list
+  // for the store's loss, no member can decide: that is word enough.
+  const storeLost: Script = (w) => w({ move_on: { reason: "this member cannot reach the store", store_unavailable: true } });
+
+  it("a MoveOn for the store's loss from one member, another unreachable, is no word from the controller", async () => {
+    const dials: string[] = [];
+    const a = await member(storeLost, dials);
+    const b = await member((w) => w(welcome), dials);
+    b.server.forceShutdown();
+    const { s } = await session([a, b], { initialContactMs: 1 });
+    await until(() => dials.length >= 3, "several dials of a");
+    expect(s.lastContactMs()).toBe(1);
+  }, 30_000);
+
+  it("sent away for the store's loss by every member of its list, the agent counts that as word, from the oldest answer of the round", async () => {
+    const dials: string[] = [];
+    const a = await member(storeLost, dials);
+    const b = await member(storeLost, dials);
+    const started = monoMs();
+    const { s } = await session([a, b], { initialContactMs: 1 });
+    await until(() => dials.length >= 2 && s.lastContactMs() > 1, "the round to count as contact");
+    expect(s.lastContactMs()).toBeGreaterThanOrEqual(started);
+    expect(s.lastContactMs()).toBeLessThanOrEqual(monoMs());
+  }, 30_000);
+
+  it("a MoveOn for another reason from every member is no word from the controller", async () => {
+    const dials: string[] = [];
+    const away: Script = (w) => w({ move_on: { reason: "not serving" } });
+    const a = await member(away, dials);
+    const b = await member(away, dials);
+    const { s } = await session([a, b], { initialContactMs: 1 });
+    await until(() => dials.length >= 4, "two rounds");
+    expect(s.lastContactMs()).toBe(1);
   }, 30_000);
 });

@@ -9,6 +9,9 @@ export interface ControllerMember {
   'started_at_ms'?: (number | string | Long);
   'agents'?: (number);
   'self'?: (boolean);
+  'store_state'?: (string);
+  'store_unreachable_since_ms'?: (number | string | Long);
+  'store_error'?: (string);
 }
 
 export interface ControllerMember__Output {
@@ -18,4 +21,7 @@ export interface ControllerMember__Output {
   'started_at_ms': (number);
   'agents': (number);
   'self': (boolean);
+  'store_state': (string);
+  'store_unreachable_since_ms': (number);
+  'store_error': (string);
 }

@@ -9,6 +9,7 @@ export interface EtcdEndpoint {
   'version'?: (string);
   'is_leader'?: (boolean);
   'db_size_bytes'?: (number | string | Long);
+  'has_leader'?: (boolean);
 }
 
 export interface EtcdEndpoint__Output {
@@ -18,4 +19,5 @@ export interface EtcdEndpoint__Output {
   'version': (string);
   'is_leader': (boolean);
   'db_size_bytes': (number);
+  'has_leader': (boolean);
 }

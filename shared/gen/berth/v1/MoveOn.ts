@@ -4,9 +4,11 @@
 export interface MoveOn {
   'reason'?: (string);
   'preferred'?: (string);
+  'store_unavailable'?: (boolean);
 }
 
 export interface MoveOn__Output {
   'reason': (string);
   'preferred': (string);
+  'store_unavailable': (boolean);
 }
