@@ -6,13 +6,14 @@
  * the bundle), and agents that reconnect mid-rotation (a controller restart) still
  * connecting.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { copyFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { Cluster, type StatusJson } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
 import { svcSpec } from "./harness/specs.js";
+import { tearDownWith } from "./harness/teardown.js";
 
 interface CaStatusJson {
   phase: string;
@@ -39,12 +40,7 @@ describe("berth ca rotate on a running fleet", () => {
   beforeAll(async () => {
     c = await Cluster.start({ hosts: 3 });
   });
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
-  });
-  afterAll(async () => {
-    await c?.destroy();
-  });
+  tearDownWith(() => c);
 
   it("every host ends on the new CA, the old one is retired, nothing restarts, no host goes down, the CLI works throughout", async () => {
     const r = await c.apply(await c.specDir("steady", { "steady.yaml": svcSpec("steady", { instances: 3, args: ["server.js", "--tag=steady"], stopTimeout: "2s" }) }));

@@ -8,7 +8,7 @@
 function exited(p: ChildProcess): Promise<number | null> {
   return p.exitCode !== null ? Promise.resolve(p.exitCode) : new Promise((r) => p.once("exit", (code) => r(code)));
 }
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
@@ -17,6 +17,7 @@ import { Cluster, type StatusJson } from "./harness/cluster.js";
 import { recentOutput } from "./harness/topology.js";
 import { waitFor } from "./harness/wait.js";
 import { svcSpec } from "./harness/specs.js";
+import { tearDownWith } from "./harness/teardown.js";
 
 const healthyOn = (s: StatusJson): string[] => s.instances.filter((i) => i.state === "healthy").map((i) => i.host);
 
@@ -26,12 +27,7 @@ describe("certificate renewal in a running fleet (--cert-ttl 20s)", () => {
   beforeAll(async () => {
     c = await Cluster.start({ hosts: 3, certTtl: "20s" });
   });
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
-  });
-  afterAll(async () => {
-    await c?.destroy();
-  });
+  tearDownWith(() => c);
 
   it("every host renews, the new serial is in use after a reconnect, no host goes down and no instance restarts", async () => {
     const r = await c.apply(await c.specDir("steady", { "steady.yaml": svcSpec("steady", { instances: 2, args: ["server.js", "--tag=steady"], stopTimeout: "2s" }) }));
@@ -82,12 +78,7 @@ describe("an expired host certificate (--cert-ttl 10s)", () => {
   beforeAll(async () => {
     c = await Cluster.start({ hosts: 2, certTtl: "10s" });
   });
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
-  });
-  afterAll(async () => {
-    await c?.destroy();
-  });
+  tearDownWith(() => c);
 
   it("the agent exits naming the expiry and the re-join command; --rejoin brings the host back with its id", async () => {
     const id = await c.hostIdOf(2);
@@ -126,12 +117,7 @@ describe("berth host remove", () => {
   beforeAll(async () => {
     c = await Cluster.start({ hosts: 3 });
   });
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
-  });
-  afterAll(async () => {
-    await c?.destroy();
-  });
+  tearDownWith(() => c);
 
   it("needs admin; the removed host's agent stops its service and exits saying why, is refused after, and its instance runs elsewhere", async () => {
     const r = await c.apply(await c.specDir("one", { "one.yaml": svcSpec("one", { instances: 1, args: ["server.js", "--tag=one"], stopTimeout: "2s" }) }));

@@ -3,11 +3,12 @@
  * overlay. The very build that ran in staging reaches prod by digest, with prod's
  * instance count; a controller that serves prod refuses what was rendered for staging.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Cluster, type StatusJson } from "./harness/cluster.js";
 import { svcSpec } from "./harness/specs.js";
+import { tearDownWith } from "./harness/teardown.js";
 
 interface SpecJson {
   instances: number;
@@ -29,12 +30,7 @@ describe("environments: one build from staging to prod", () => {
     await writeFile(join(fleet, "envs", "staging.yaml"), "# staging: the service's defaults\nservices: {}\n");
     await writeFile(join(fleet, "envs", "prod.yaml"), "services:\n  web:\n    instances: 2\n");
   });
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
-  });
-  afterAll(async () => {
-    await c?.destroy();
-  });
+  tearDownWith(() => c);
 
   it("an overlay changes instances in prod only; the artifact digest is the same; plan says where the build runs", async () => {
     const staging = await c.cli(["render", "-f", fleet, "--env", "staging"]);

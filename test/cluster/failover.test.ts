@@ -7,11 +7,12 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Cluster, type EventJson, type StatusJson } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
 import { svcSpec } from "./harness/specs.js";
 import { listCopies } from "./harness/copies.js";
+import { tearDownWith } from "./harness/teardown.js";
 
 const exec = promisify(execFile);
 const TTL_MS = 3000;
@@ -42,12 +43,7 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     c = await Cluster.start({ hosts: 5, ttl: "3s", heartbeat: "500ms" });
     ids = await Promise.all([1, 2, 3, 4, 5].map((i) => c.hostIdOf(i)));
   });
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
-  });
-  afterAll(async () => {
-    await c?.destroy();
-  });
+  tearDownWith(() => c);
 
   async function deploy(name: string, instances: number, extra = ""): Promise<StatusJson> {
     const r = await c.apply(await c.specDir(name, { [`${name}.yaml`]: spec(name, instances, extra) }));

@@ -4,9 +4,10 @@
  * killed or cut off and come back; the controller survives kill -9 and an agent
  * restart keeps its identity.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Cluster, type HostJson } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
+import { tearDownWith } from "./harness/teardown.js";
 
 const TTL_MS = 3000;
 
@@ -18,12 +19,7 @@ describe("foundation: a fleet on network namespaces", () => {
     c = await Cluster.start({ hosts: 3, ttl: "3s", heartbeat: "500ms" });
     ids = await Promise.all([1, 2, 3].map((i) => c.hostIdOf(i)));
   });
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
-  });
-  afterAll(async () => {
-    await c?.destroy();
-  });
+  tearDownWith(() => c);
 
   const byId = (hs: HostJson[], id: string): HostJson => {
     const h = hs.find((x) => x.id === id);

@@ -10,11 +10,12 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { BERTH_MAIN, Cluster, type HostJson } from "./harness/cluster.js";
 import { recentOutput } from "./harness/topology.js";
 import { waitFor } from "./harness/wait.js";
 import { svcSpec } from "./harness/specs.js";
+import { tearDownWith } from "./harness/teardown.js";
 
 /** The agent's "connected" log lines, in order: the member each stream was with. */
 function connectedTo(out: string): string[] {
@@ -31,12 +32,7 @@ describe("agents and the CLI with a controller group's member list", () => {
     // TTL 6 s: the grace a restarted controller gives its hosts, which the agent must beat while it looks through its members.
     c = await Cluster.start({ hosts: 1, ttl: "6s", heartbeat: "500ms", startAgents: false });
   });
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
-  });
-  afterAll(async () => {
-    await c?.destroy();
-  });
+  tearDownWith(() => c);
 
   it("an agent and `events -f` given DEAD,LIVE,OTHER stay on LIVE and follow the controller to OTHER: same host, same pid", async () => {
     const dead = c.controllerAddrAt(7499);

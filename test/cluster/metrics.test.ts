@@ -3,11 +3,12 @@
  * scraped over HTTP and parsed strictly; the numbers agree with what the CLI
  * says (berth hosts, berth services, berth status), and a failover is counted.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Cluster, type HostJson, type StatusJson } from "./harness/cluster.js";
 import { parseExposition, select, total, value, type Exposition } from "./harness/prometheus.js";
 import { waitFor } from "./harness/wait.js";
 import { svcSpec } from "./harness/specs.js";
+import { tearDownWith } from "./harness/teardown.js";
 
 const HOSTS = 4;
 
@@ -68,12 +69,7 @@ describe("metrics: /metrics of the controller and the agents agree with the CLI"
     if (r.code !== 0) throw new Error(`apply failed: ${r.stderr}`);
     await c.waitForStatus("web", (s) => s.instances.filter((i) => i.state === "healthy").length === 2, "2 healthy web instances");
   });
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
-  });
-  afterAll(async () => {
-    await c?.destroy();
-  });
+  tearDownWith(() => c);
 
   it("the controller's host and instance counts match berth hosts, berth services and berth status", async () => {
     // A cordoned spare, so more than one status is counted.

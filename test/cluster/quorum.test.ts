@@ -5,11 +5,12 @@
  * and its etcd member cut off together); 1 etcd member of 3 killed; 2 of 3 killed and
  * brought back. What an operator and the services see is checked each time.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { EventJson, StatusJson } from "./harness/cluster.js";
 import { Group, type ControllersJson, type GroupHostJson } from "./harness/group.js";
 import { svcSpec } from "./harness/specs.js";
 import { waitFor } from "./harness/wait.js";
+import { tearDownWith } from "./harness/teardown.js";
 
 const TTL_MS = 3_000;
 /** The services self-fence after this long without word from the controller: the outage below lasts longer. */
@@ -62,12 +63,7 @@ describe.skipIf(!namespaces)("a controller group whose etcd members live with it
     expect(applied.code, applied.stderr).toBe(0);
     await g.waitForStatus("web", (s) => s.instances.length === 3 && s.instances.every((i) => i.state === "healthy" && i.pid > 0), "web healthy on 3 hosts", 90_000);
   }, 240_000);
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail") console.error(await g?.dumpLogs());
-  });
-  afterAll(async () => {
-    await g?.destroy();
-  });
+  tearDownWith(() => g);
 
   /** Through these members only (a partitioned one would cost every call its connect timeout). */
   const view = (members?: string): Promise<ControllersView> => g.cliJson<ControllersView>(["controllers"], { members });

@@ -7,9 +7,10 @@
  * every other service is served, and applying the spec again repairs the record.
  */
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Cluster, type StatusJson } from "./harness/cluster.js";
 import { svcSpec } from "./harness/specs.js";
+import { tearDownWith } from "./harness/teardown.js";
 import { openLevelStore } from "../../controller/store/level-store.js";
 
 interface ReconcileErrorJson {
@@ -27,12 +28,7 @@ describe("stored records: validated on load, a bad one contained to its service"
   beforeAll(async () => {
     c = await Cluster.start({ hosts: 3, ttl: "3s", heartbeat: "500ms" });
   });
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
-  });
-  afterAll(async () => {
-    await c?.destroy();
-  });
+  tearDownWith(() => c);
 
   const dirOf = (name: string, instances: number): Promise<string> => c.specDir(`${name}-${instances}`, { [`${name}.yaml`]: svcSpec(name, { instances }) });
 

@@ -4,10 +4,11 @@
  * checked; crash restarts, unhealthy reasons, pin, drain, delete, and an invalid
  * spec set that changes nothing.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Cluster, type StatusJson } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
 import { svcSpec } from "./harness/specs.js";
+import { tearDownWith } from "./harness/teardown.js";
 import { chmod, stat } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -28,12 +29,7 @@ describe("services: specs, placement, supervision, health", () => {
     c = await Cluster.start({ hosts: 4, ttl: "3s", heartbeat: "500ms" });
     ids = await Promise.all([1, 2, 3, 4].map((i) => c.hostIdOf(i)));
   });
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
-  });
-  afterAll(async () => {
-    await c?.destroy();
-  });
+  tearDownWith(() => c);
 
   it("a 3-instance service on 4 hosts is placed one per host and healthy; the fourth host stays spare", async () => {
     const dir = await c.specDir("web", { "web.yaml": spec("web", { instances: 3 }) });

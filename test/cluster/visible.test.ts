@@ -3,9 +3,10 @@
  * stays reachable — in `berth status` and `berth logs --install` — after the failed copy
  * is gone and the slot waits to be placed again.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Cluster } from "./harness/cluster.js";
 import { svcSpec } from "./harness/specs.js";
+import { tearDownWith } from "./harness/teardown.js";
 
 describe("failures stay visible", () => {
   let c: Cluster;
@@ -13,12 +14,7 @@ describe("failures stay visible", () => {
   beforeAll(async () => {
     c = await Cluster.start({ hosts: 2, ttl: "3s", heartbeat: "500ms" });
   });
-  afterEach(async ({ task }) => {
-    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
-  });
-  afterAll(async () => {
-    await c?.destroy();
-  });
+  tearDownWith(() => c);
 
   it("a failed install's output, step and exit code show in status and logs --install once the slot waits", async () => {
     const install = `install:\n  steps:\n    - { run: "echo compiling widgets; echo 'fatal: widget.h not found' >&2; exit 3" }\n`;
