@@ -89,17 +89,9 @@ export async function serveHooks(d: HooksDeps, at: HostPort): Promise<HooksServe
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5000;
   server.maxConnections = 64;
-  const port = await listenHttp(
+  return listenHttp(
     server,
     at,
     (e) => new HooksListenError(e.code === "EADDRINUSE" ? `hooks address ${formatHostPort(at)} is in use` : `cannot serve hooks on ${formatHostPort(at)}: ${e.message}`, { cause: e }),
   );
-  return {
-    address: { host: at.host, port },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }

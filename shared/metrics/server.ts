@@ -89,15 +89,7 @@ export async function serveMetrics(registry: Registry, at: HostPort): Promise<Me
   server.headersTimeout = 10_000;
   server.requestTimeout = 10_000;
   server.maxConnections = 64;
-  const port = await listenHttp(server, at, (e) => new MetricsListenError(formatHostPort(at), e));
-  return {
-    address: { host: at.host, port },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenHttp(server, at, (e) => new MetricsListenError(formatHostPort(at), e));
 }
 
 /**
@@ -105,7 +97,7 @@ export async function serveMetrics(registry: Registry, at: HostPort): Promise<Me
  * error; after the bind, a socket error is the client's, never the process's end.
  * Resolves with the port bound (port 0 → the one chosen).
  */
-export async function listenHttp(server: Server, at: HostPort, bindError: (e: Error & { code?: string }) => Error): Promise<number> {
+export async function listenHttp(server: Server, at: HostPort, bindError: (e: Error & { code?: string }) => Error): Promise<{ address: HostPort; close(): Promise<void> }> {
   await new Promise<void>((resolve, reject) => {
     const onError = (e: Error & { code?: string }): void => reject(bindError(e));
     server.once("error", onError);
@@ -117,5 +109,13 @@ export async function listenHttp(server: Server, at: HostPort, bindError: (e: Er
   server.on("error", () => undefined);
   server.on("clientError", (_err, socket) => socket.destroy());
   const bound = server.address();
-  return bound && typeof bound === "object" ? bound.port : at.port;
+  return {
+    address: { host: at.host, port: bound && typeof bound === "object" ? bound.port : at.port },
+    // Closes idle keep-alive sockets too, so close() does not wait for clients.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
