@@ -2,26 +2,16 @@
  * A controller that stopped during exec sessions (their agents ended them with the
  * stream) writes their end when it starts again: every session has both entries.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openLevelStore } from "../../../controller/store/level-store.js";
-import type { Store } from "../../../controller/store/store.js";
+import { describe, expect, it } from "vitest";
 import { AuditLog, summarize } from "../../../controller/audit/audit-log.js";
 import { auditOrphanedExecs } from "../../../controller/member/api/exec-handler.js";
+import { tempStores } from "../fixtures/store.js";
 
 describe("exec sessions cut by a controller stop", () => {
-  let dir = "";
-  let store: Store | undefined;
-  afterEach(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const stores = tempStores();
 
   it("get an ExecEnd on the next start, once; ended and refused sessions are left alone", async () => {
-    dir = await mkdtemp(join(tmpdir(), "berth-audit-"));
-    store = await openLevelStore(dir);
+    const { store } = await stores.open();
     let t = 1_000;
     const audit = new AuditLog(store, () => t);
     await audit.init();
@@ -44,8 +34,7 @@ describe("exec sessions cut by a controller stop", () => {
   });
 
   it("in a group, a member that starts again closes only the sessions it ran: another member's are running, and its ids may repeat", async () => {
-    dir = await mkdtemp(join(tmpdir(), "berth-audit-"));
-    store = await openLevelStore(dir);
+    const { store } = await stores.open();
     const audit = new AuditLog(store, () => 1_000);
     await audit.init();
     const exec = (member: string, session: number): Promise<void> =>

@@ -1,11 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { describeAggregate, OTHER_SOURCES, RefusalAggregator, sourceAddress, MAX_KINDS } from "../../../controller/audit/refusals.js";
 import { AuditLog } from "../../../controller/audit/audit-log.js";
-import { openLevelStore } from "../../../controller/store/level-store.js";
-import type { Store } from "../../../controller/store/store.js";
+import { tempStores } from "../fixtures/store.js";
 
 describe("sourceAddress", () => {
   it("drops the port and the family prefix of a gRPC peer", () => {
@@ -53,16 +49,10 @@ describe("RefusalAggregator", () => {
 });
 
 describe("AuditLog with unidentified refusals", () => {
-  let dir = "";
-  let store: Store | undefined;
-  afterEach(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const stores = tempStores();
 
   it("never lets them push out identified entries, however many", async () => {
-    dir = await mkdtemp(join(tmpdir(), "berth-audit-"));
-    store = await openLevelStore(dir);
+    const { store } = await stores.open();
     let t = 1_000;
     const audit = new AuditLog(store, () => t, { maxEntries: 50, maxRefused: 5, windowMs: 10_000 });
     await audit.init();

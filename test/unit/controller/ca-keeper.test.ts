@@ -1,10 +1,6 @@
 // Two members on one store: each holds the CA record as the store has it, so a
 // rotation started through one and finished by the other is followed by both.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openLevelStore } from "../../../controller/store/level-store.js";
 import type { Store } from "../../../controller/store/store.js";
 import { CaKeeper, CaRecordUnreadableError } from "../../../controller/pki/ca-keeper.js";
 import { CA_KEY, RotationInProgressError } from "../../../controller/pki/ca-record.js";
@@ -12,20 +8,18 @@ import type { HostRecord } from "../../../controller/hosts/host.js";
 import { createLogger } from "../../../shared/log/logger.js";
 import { caFingerprint } from "../../../shared/tls/pki.js";
 import { until } from "../until.js";
+import { tempStores } from "../fixtures/store.js";
 
 const log = createLogger("test", "silent");
-let dir: string;
+const stores = tempStores();
 let store: Store;
 const keepers: CaKeeper[] = [];
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "berth-ca-keeper-"));
-  store = await openLevelStore(join(dir, "store"));
+  ({ store } = await stores.open());
 });
-afterEach(async () => {
+afterEach(() => {
   for (const k of keepers.splice(0)) k.close();
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function member(): Promise<CaKeeper> {

@@ -1,37 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openLevelStore } from "../../../controller/store/level-store.js";
-import type { Store } from "../../../controller/store/store.js";
-import { EventLog } from "../../../controller/events/event-log.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { pickInstance, resolveHostRef } from "../../../controller/member/api/exec-target.js";
 import { HostNotFoundError, HostRegistry } from "../../../controller/hosts/registry.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import type { InstanceRecord } from "../../../controller/services/records.js";
 import { GrpcError } from "../../../controller/member/api/errors.js";
+import { tempStores } from "../fixtures/store.js";
 
 function host(id: string, hostname: string): HostRecord {
   return { id, labels: {}, advertiseAddr: "10.0.0.1", facts: { hostname } as HostRecord["facts"], health: "ready", healthSinceMs: 0, cordoned: false, joinedAtMs: 0, certSerial: "" };
 }
 
 /** The real registry over a real LevelDB store: the lookup under test is its own. */
-const opened: { dir: string; store: Store }[] = [];
+const stores = tempStores("all");
 async function registry(hosts: HostRecord[]): Promise<HostRegistry> {
-  const dir = await mkdtemp(join(tmpdir(), "berth-exec-target-"));
-  const store = await openLevelStore(dir);
-  opened.push({ dir, store });
-  const reg = new HostRegistry(store, new EventLog(store, () => 0));
+  const { store, events } = await stores.open({ clock: () => 0 });
+  const reg = new HostRegistry(store, events);
   for (const h of hosts) expect(await reg.create(h, { compares: [], ops: [] }, { type: "host.joined", host: h.id, message: "joined" })).toBe(true);
   return reg;
 }
-afterAll(async () => {
-  for (const o of opened) {
-    await o.store.close();
-    await rm(o.dir, { recursive: true, force: true });
-  }
-});
 
 function inst(slot: number, hostId: string): InstanceRecord {
   return { service: "web", slot, hostId, epoch: 1, revision: 1, pinnedHost: "", moveTo: null };

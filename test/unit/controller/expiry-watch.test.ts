@@ -1,13 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { WARNED_PREFIX, expiryPass, expiryWarnings, type WatchedCert } from "../../../controller/pki/expiry-watch.js";
-import { openLevelStore } from "../../../controller/store/level-store.js";
 import type { Store } from "../../../controller/store/store.js";
 import { NotLeaderError } from "../../../controller/store/not-leader.js";
-import { EventLog } from "../../../controller/events/event-log.js";
+import type { EventLog } from "../../../controller/events/event-log.js";
+import { tempStores } from "../fixtures/store.js";
 
 const DAY = 86_400_000;
 const NOW = 1_800_000_000_000;
@@ -46,20 +43,9 @@ describe("expiryWarnings", () => {
 });
 
 describe("expiryPass: what was warned about is kept in the store", () => {
-  let dir = "";
-  let store: Store | undefined;
-  afterEach(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const stores = tempStores();
 
-  async function open(): Promise<{ store: Store; events: EventLog }> {
-    dir = await mkdtemp(join(tmpdir(), "berth-expiry-"));
-    store = await openLevelStore(dir);
-    const events = new EventLog(store, () => NOW);
-    await events.init();
-    return { store, events };
-  }
+  const open = (): Promise<{ store: Store; events: EventLog }> => stores.open({ clock: () => NOW });
   const log = pino({ level: "silent" });
   const expiring = async (events: EventLog): Promise<string[]> => (await events.list({ limit: 100 })).filter((e) => e.type.startsWith("cert.")).map((e) => `${e.type} ${e.host}`);
 

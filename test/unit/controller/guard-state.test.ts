@@ -1,29 +1,17 @@
 /** The guard's state is stored first, then held: a failed write leaves memory and store agreeing. */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openLevelStore } from "../../../controller/store/level-store.js";
 import type { Store } from "../../../controller/store/store.js";
-import { EventLog } from "../../../controller/events/event-log.js";
+import type { EventLog } from "../../../controller/events/event-log.js";
 import { GUARD_KEY, GUARD_INITIAL, GuardStore } from "../../../controller/failure/guard-state.js";
+import { tempStores } from "../fixtures/store.js";
 
 describe("guard state", () => {
-  let dir = "";
-  let store: Store | undefined;
-  afterEach(async () => {
+  const stores = tempStores();
+  afterEach(() => {
     vi.restoreAllMocks();
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
-  async function open(): Promise<{ store: Store; events: EventLog }> {
-    dir = await mkdtemp(join(tmpdir(), "berth-guard-"));
-    store = await openLevelStore(dir);
-    const events = new EventLog(store, () => 1000);
-    await events.init();
-    return { store, events };
-  }
+  const open = (): Promise<{ store: Store; events: EventLog }> => stores.open({ clock: () => 1000 });
 
   const paused = { paused: true, reason: "3 of 4 ready hosts went down", sinceMs: 500, resumedAtMs: 0 };
 

@@ -2,13 +2,7 @@
 // planner sees it, is measured back from now on the monotonic clock, so a wall
 // clock stepped forward (NTP) does not let a replacement start before the
 // isolated copy has fenced itself.
-import { afterAll, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openLevelStore } from "../../../controller/store/level-store.js";
-import type { Store } from "../../../controller/store/store.js";
-import { EventLog } from "../../../controller/events/event-log.js";
+import { describe, expect, it } from "vitest";
 import { HostRegistry } from "../../../controller/hosts/registry.js";
 import { ServiceState } from "../../../controller/services/state.js";
 import { ReconcileLoop } from "../../../controller/reconcile/loop.js";
@@ -17,21 +11,13 @@ import { FENCE_CHECK_MS } from "../../../agent/converge/converger.js";
 import { WATCHDOG_LAG_MS } from "../../../shared/fence.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import { createLogger } from "../../../shared/log/logger.js";
+import { tempStores } from "../fixtures/store.js";
 
-const opened: { dir: string; store: Store }[] = [];
-afterAll(async () => {
-  for (const o of opened) {
-    await o.store.close();
-    await rm(o.dir, { recursive: true, force: true });
-  }
-});
+const stores = tempStores();
 
 describe("a host's last heartbeat, for the fencing wait", () => {
   it("keeps its age when the controller's wall clock steps forward an hour", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "berth-hb-age-"));
-    const store = await openLevelStore(dir);
-    opened.push({ dir, store });
-    const events = new EventLog(store, () => 0);
+    const { store, events } = await stores.open({ clock: () => 0 });
     const registry = new HostRegistry(store, events);
     const T = 1_800_000_000_000;
     let wall = T;

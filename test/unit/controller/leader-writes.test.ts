@@ -4,14 +4,10 @@
  * commit, host judgement, guard change and GitOps sync are refused with NotLeaderError,
  * naming the leader key, and change nothing — neither the store nor what the member holds.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openLevelStore } from "../../../controller/store/level-store.js";
+import { describe, expect, it } from "vitest";
 import type { Store } from "../../../controller/store/store.js";
 import { NotLeaderError } from "../../../controller/store/not-leader.js";
-import { EventLog } from "../../../controller/events/event-log.js";
+import type { EventLog } from "../../../controller/events/event-log.js";
 import { ServiceState } from "../../../controller/services/state.js";
 import { HostRegistry } from "../../../controller/hosts/registry.js";
 import { GUARD_INITIAL, GuardStore } from "../../../controller/failure/guard-state.js";
@@ -19,6 +15,7 @@ import type { HostRecord } from "../../../controller/hosts/host.js";
 import { applyFiles, type ApplyFilesDeps } from "../../../controller/services/apply-files.js";
 import type { ReconcileLoop } from "../../../controller/reconcile/loop.js";
 import { createLogger } from "../../../shared/log/logger.js";
+import { tempStores } from "../fixtures/store.js";
 
 /** store, with every write refused as etcd refuses a deposed leader's. */
 function deposed(store: Store): Store & { refused: number } {
@@ -41,20 +38,9 @@ function deposed(store: Store): Store & { refused: number } {
 }
 
 describe("a leader's writes go through its term's store", () => {
-  let dir = "";
-  let store: Store | undefined;
-  afterEach(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const stores = tempStores();
 
-  async function open(): Promise<{ store: Store; events: EventLog }> {
-    dir = await mkdtemp(join(tmpdir(), "berth-leader-writes-"));
-    store = await openLevelStore(dir);
-    const events = new EventLog(store, () => 1000);
-    await events.init();
-    return { store, events };
-  }
+  const open = (): Promise<{ store: Store; events: EventLog }> => stores.open({ clock: () => 1000 });
 
   it("a reconcile commit through a deposed leader's store is refused, naming the leader key, and changes nothing", async () => {
     const { store, events } = await open();

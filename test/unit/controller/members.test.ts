@@ -5,10 +5,6 @@
  * with member A leading (its reconcile loop runs) and B only serving.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openLevelStore } from "../../../controller/store/level-store.js";
 import type { Store } from "../../../controller/store/store.js";
 import { EventLog } from "../../../controller/events/event-log.js";
 import { HostRegistry } from "../../../controller/hosts/registry.js";
@@ -22,6 +18,7 @@ import type { ServiceRecord } from "../../../controller/services/records.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerMessage.js";
 import { until } from "../until.js";
+import { tempStores } from "../fixtures/store.js";
 
 const T0 = 1_700_000_000_000;
 const log = createLogger("test", "silent");
@@ -74,21 +71,12 @@ async function member(store: Store, o: { follow?: boolean } = {}): Promise<Membe
 }
 
 describe("members of a group on one store", () => {
-  let dir = "";
-  let store: Store | undefined;
+  const stores = tempStores();
   const members: Member[] = [];
   afterEach(async () => {
     for (const m of members.splice(0)) await m.close();
-    await store?.close();
-    store = undefined;
-    await rm(dir, { recursive: true, force: true });
   });
-
-  async function open(): Promise<Store> {
-    dir = await mkdtemp(join(tmpdir(), "berth-members-"));
-    store = await openLevelStore(dir);
-    return store;
-  }
+  const open = async (): Promise<Store> => (await stores.open({ clock: () => T0 })).store;
 
   it("an apply through member B is planned by leader A, and A's placement reaches the agent stream B holds", async () => {
     const s = await open();

@@ -4,11 +4,7 @@
  * report stops naming a removed host at once, not a report period later.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { pino } from "pino";
-import { openLevelStore } from "../../../controller/store/level-store.js";
 import type { Store } from "../../../controller/store/store.js";
 import { OBSERVED_PREFIX, ObservedShare } from "../../../controller/member/observed-share.js";
 import { LivenessReporter } from "../../../controller/member/liveness-reporter.js";
@@ -17,24 +13,18 @@ import type { HostLive, HostRegistry } from "../../../controller/hosts/registry.
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import type { ObservedInstance } from "../../../controller/services/records.js";
 import { until } from "../until.js";
+import { tempStores } from "../fixtures/store.js";
 
 const log = pino({ level: "silent" });
 const obs = (hostId: string): ObservedInstance => ({ hostId, service: "web", instance: "web-0", epoch: 1, revision: 1, state: "healthy", detail: "", restarts: 0, sinceMs: 1, pid: 42, resourcesEnforced: false, resourcesNote: "", installTail: "" });
 
 describe("records of a removed host", () => {
-  let dir = "";
-  let store: Store | undefined;
+  const stores = tempStores();
   const closers: (() => unknown)[] = [];
   afterEach(async () => {
     for (const c of closers.splice(0).reverse()) await c();
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
   });
-  async function open(): Promise<Store> {
-    dir = await mkdtemp(join(tmpdir(), "berth-removed-"));
-    store = await openLevelStore(dir);
-    return store;
-  }
+  const open = async (): Promise<Store> => (await stores.open()).store;
 
   it("a deleted observed/<host> leaves the map of a member that follows it", async () => {
     const store = await open();

@@ -4,14 +4,11 @@
  * the removed host any more (the planner replaces it through `hosts()`).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openLevelStore } from "../../../controller/store/level-store.js";
 import type { Store } from "../../../controller/store/store.js";
 import { NotLeaderError } from "../../../controller/store/not-leader.js";
 import { REVOKED_PREFIX, RevokedSerials, prunableRevocations, revocationsOf, type RevokedCert } from "../../../controller/pki/revoked.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
+import { tempStores } from "../fixtures/store.js";
 
 const HOUR = 3_600_000;
 const NOW = 1_800_000_000_000;
@@ -43,18 +40,14 @@ describe("revocationsOf", () => {
 });
 
 describe("RevokedSerials.prune", () => {
-  let dir = "";
-  let store: Store | undefined;
+  const stores = tempStores();
   let revoked: RevokedSerials | undefined;
-  afterEach(async () => {
+  afterEach(() => {
     revoked?.stop();
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   async function open(): Promise<{ store: Store; revoked: RevokedSerials }> {
-    dir = await mkdtemp(join(tmpdir(), "berth-revoked-"));
-    store = await openLevelStore(dir);
+    const { store } = await stores.open();
     revoked = new RevokedSerials(store);
     await revoked.start();
     return { store, revoked };

@@ -5,13 +5,10 @@
  * group), through the store's watch — and last use is written once a minute.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openLevelStore } from "../../../controller/store/level-store.js";
 import type { Store } from "../../../controller/store/store.js";
 import { AuthError, LAST_USED_RESOLUTION_MS, TokenNotFoundError, TokenService } from "../../../controller/auth/token-service.js";
 import { until } from "../until.js";
+import { tempStores } from "../fixtures/store.js";
 
 /** Polls an async condition until it holds; a deadline bounds the wait. */
 async function eventually(cond: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
@@ -23,14 +20,12 @@ async function eventually(cond: () => Promise<boolean>, what: string, timeoutMs 
 }
 
 describe("TokenService", () => {
-  let dir = "";
+  const stores = tempStores();
   let store: Store | undefined;
   const services: TokenService[] = [];
-  afterEach(async () => {
+  afterEach(() => {
     for (const s of services.splice(0)) s.stop();
-    await store?.close();
     store = undefined;
-    await rm(dir, { recursive: true, force: true });
   });
 
   async function open(now: () => number): Promise<TokenService> {
@@ -41,8 +36,7 @@ describe("TokenService", () => {
   }
 
   it("lists tokens without secrets; a revoked token is refused and its principals abort, on every service of the store", async () => {
-    dir = await mkdtemp(join(tmpdir(), "berth-tokens-"));
-    store = await openLevelStore(dir);
+    store = (await stores.open()).store;
     let t = 1_700_000_000_000;
     const a = await open(() => t);
     const b = await open(() => t); // another member on the same store
@@ -76,8 +70,7 @@ describe("TokenService", () => {
   });
 
   it("stamps last use at most once a minute, and a damaged record is listed as unusable and can still be revoked", async () => {
-    dir = await mkdtemp(join(tmpdir(), "berth-tokens-"));
-    store = await openLevelStore(dir);
+    store = (await stores.open()).store;
     let t = 1_700_000_000_000;
     const a = await open(() => t);
     const op = await a.create({ role: "operator" });

@@ -6,13 +6,9 @@
  * compare, not take the newer record's revision as its own and apply a second time.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { openLevelStore } from "../../../controller/store/level-store.js";
-import type { Store } from "../../../controller/store/store.js";
 import { encodeRecord } from "../../../controller/store/record.js";
-import { EventLog } from "../../../controller/events/event-log.js";
 import { ServiceState } from "../../../controller/services/state.js";
 import { HostRegistry } from "../../../controller/hosts/registry.js";
 import type { ReconcileLoop } from "../../../controller/reconcile/loop.js";
@@ -22,6 +18,7 @@ import { GitopsRunner, type SourceMirror } from "../../../controller/gitops/runn
 import { emptyStatus, sourceKey, statusKey, type SourceRecord, type SourceStatus } from "../../../controller/gitops/source.js";
 import { createLogger } from "../../../shared/log/logger.js";
 import { until } from "../until.js";
+import { tempStores } from "../fixtures/store.js";
 
 const HEAD = "c".repeat(40);
 
@@ -56,23 +53,16 @@ const fakeMirror: SourceMirror = {
 };
 
 describe("the GitOps runner's status guards", () => {
-  let dir = "";
-  let store: Store | undefined;
+  const stores = tempStores();
   let gitops: GitopsSources | undefined;
   let runner: GitopsRunner | undefined;
   afterEach(async () => {
     await runner?.stop();
     gitops?.close();
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it("a sync whose status another writer changed while it fetched applies nothing", async () => {
-    dir = await mkdtemp(join(tmpdir(), "berth-runner-guards-"));
-    store = await openLevelStore(join(dir, "db"));
-    const raw = store;
-    const events = new EventLog(raw, Date.now);
-    await events.init();
+    const { dir, store: raw, events } = await stores.open({ subdir: "db" });
     const state = new ServiceState(raw, events);
     await state.load();
     const registry = new HostRegistry(raw, events);

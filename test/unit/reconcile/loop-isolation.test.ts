@@ -5,13 +5,8 @@
  * backoff), and every other service keeps converging.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { assignmentFor, isSuperseded } from "../../../controller/services/assignment.js";
-import { openLevelStore } from "../../../controller/store/level-store.js";
-import type { Store } from "../../../controller/store/store.js";
-import { EventLog, type EventRecord } from "../../../controller/events/event-log.js";
+import { type EventRecord } from "../../../controller/events/event-log.js";
 import { HostRegistry } from "../../../controller/hosts/registry.js";
 import { ServiceState } from "../../../controller/services/state.js";
 import { ReconcileLoop } from "../../../controller/reconcile/loop.js";
@@ -19,6 +14,7 @@ import { createLogger } from "../../../shared/log/logger.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
 import { startRollout, type RolloutState } from "../../../controller/rollout/next-step.js";
 import type { InstanceRecord, ServiceRecord } from "../../../controller/services/records.js";
+import { tempStores } from "../fixtures/store.js";
 
 const T0 = 1_700_000_000_000;
 
@@ -27,25 +23,18 @@ function service(name: string, instances: number): ServiceRecord {
 }
 
 describe("reconcile loop: per-service isolation", () => {
-  let dir = "";
-  let store: Store | undefined;
+  const stores = tempStores();
   let loop: ReconcileLoop | undefined;
   afterEach(async () => {
     await loop?.stop();
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
     loop = undefined;
-    store = undefined;
   });
 
   /** A controller's state over a fresh store holding `records` as raw stored values, with `hosts` ready hosts. */
   async function controller(hosts: string[], records: Record<string, string>): Promise<{ state: ServiceState; loop: ReconcileLoop; clock: { now: number }; events: () => Promise<EventRecord[]> }> {
-    dir = await mkdtemp(join(tmpdir(), "berth-loop-"));
-    store = await openLevelStore(dir);
-    for (const [k, v] of Object.entries(records)) await store.put(k, v);
     const clock = { now: T0 };
-    const events = new EventLog(store, () => clock.now);
-    await events.init();
+    const { store, events } = await stores.open({ clock: () => clock.now });
+    for (const [k, v] of Object.entries(records)) await store.put(k, v);
     const registry = new HostRegistry(store, events);
     for (const id of hosts) {
       await registry.create({ id, labels: {}, advertiseAddr: "127.0.0.1", facts: null, health: "ready", healthSinceMs: T0, cordoned: false, joinedAtMs: T0, certSerial: "" }, { compares: [], ops: [] }, { type: "host.joined", host: id, message: "joined" });

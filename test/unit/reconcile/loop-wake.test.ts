@@ -9,12 +9,6 @@
  * the replace its own pass had made due.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openLevelStore } from "../../../controller/store/level-store.js";
-import type { Store } from "../../../controller/store/store.js";
-import { EventLog } from "../../../controller/events/event-log.js";
 import { ServiceState } from "../../../controller/services/state.js";
 import type { ObservedInstance } from "../../../controller/services/records.js";
 import { HostRegistry } from "../../../controller/hosts/registry.js";
@@ -22,26 +16,21 @@ import { ReconcileLoop, RECONCILE_TICK_MS } from "../../../controller/reconcile/
 import { startRollout } from "../../../controller/rollout/next-step.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
 import { createLogger } from "../../../shared/log/logger.js";
+import { tempStores } from "../fixtures/store.js";
 
 const NOW = 1_700_000_000_000;
 const DAY_MS = 86_400_000;
 
 describe("the reconcile loop's wake-up", () => {
-  let dir = "";
-  let store: Store | undefined;
+  const stores = tempStores();
   let loop: ReconcileLoop | undefined;
   afterEach(async () => {
     await loop?.stop();
     vi.useRealTimers();
-    await store?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it("a stored rollout with progressDeadline 30d does not make the loop run every millisecond", async () => {
-    dir = await mkdtemp(join(tmpdir(), "berth-loop-wake-"));
-    store = await openLevelStore(dir);
-    const events = new EventLog(store, () => NOW);
-    await events.init();
+    const { store, events } = await stores.open({ clock: () => NOW });
     const state = new ServiceState(store, events);
     await state.load();
     const registry = new HostRegistry(store, events);
@@ -71,10 +60,7 @@ describe("the reconcile loop's wake-up", () => {
   });
 
   it("the replace after a drain with drainTime 0 is taken by the loop itself, with no tick or heartbeat", async () => {
-    dir = await mkdtemp(join(tmpdir(), "berth-loop-due-"));
-    store = await openLevelStore(dir);
-    const events = new EventLog(store, () => NOW);
-    await events.init();
+    const { store, events } = await stores.open({ clock: () => NOW });
     const registry = new HostRegistry(store, events);
     for (const id of ["h1", "h2"]) {
       await registry.create({ id, labels: {}, advertiseAddr: "127.0.0.1", facts: null, health: "ready", healthSinceMs: NOW, cordoned: false, joinedAtMs: NOW, certSerial: "" }, { compares: [], ops: [] }, { type: "host.joined", host: id, message: "joined" });

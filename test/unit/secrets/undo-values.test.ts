@@ -1,27 +1,19 @@
 // `berth rollout undo` goes back to a spec whose secret references carry the versions
 // of its day; the host must still get each secret's current value (an undo rolls code
 // back, never a rotated password).
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
+import { beforeEach, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { openLevelStore } from "../../../controller/store/level-store.js";
 import { SecretStore, secretKey, withSecretVersion } from "../../../controller/secrets/secret-store.js";
 import { specToRestore, type ServiceRecord } from "../../../controller/services/records.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
 import { createLogger } from "../../../shared/log/logger.js";
 import type { Store } from "../../../controller/store/store.js";
+import { tempStores } from "../fixtures/store.js";
 
-let dir: string;
+const stores = tempStores();
 let store: Store;
 beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "berth-undo-"));
-  store = await openLevelStore(path.join(dir, "store"));
-});
-afterEach(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
+  ({ store } = await stores.open());
 });
 
 describe("rollout undo and secrets", () => {

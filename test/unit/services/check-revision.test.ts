@@ -4,35 +4,25 @@
  * the store revision its plan was made from; the check and the write are one
  * compare-and-set, so no change can land between them.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openLevelStore } from "../../../controller/store/level-store.js";
+import { describe, expect, it } from "vitest";
 import type { Store, WatchOptions, WatchEvent, Watcher } from "../../../controller/store/store.js";
 import { EventLog } from "../../../controller/events/event-log.js";
 import { CheckRevisionError, ServiceState } from "../../../controller/services/state.js";
 import { planApply } from "../../../controller/services/apply.js";
 import type { ServiceRecord } from "../../../controller/services/records.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
+import { tempStores } from "../fixtures/store.js";
 
 const svc = (name: string, instances: number): ServiceRecord => ({ name, spec: normalizeSpec({ name, run: { command: "x" }, instances }), revision: 1, createdAtMs: 0, updatedAtMs: 0 });
 const file = (name: string, instances: number): { file: string; content: string; artifact_sha256: string } => ({ file: `${name}.yaml`, content: `name: ${name}\nrun:\n  command: x\ninstances: ${instances}\n`, artifact_sha256: "" });
 
 describe("apply --check-revision", () => {
-  let dir = "";
-  let store: Store | undefined;
-  afterEach(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const stores = tempStores();
 
   /** `a` serves plan and apply; `b` is another writer on the same store (its cache is its own). */
   async function setup(o: { historyLimit?: number; wrap?: (s: Store) => Store } = {}): Promise<{ a: ServiceState; b: ServiceState; raw: Store }> {
-    dir = await mkdtemp(join(tmpdir(), "berth-check-"));
-    store = await openLevelStore(dir, { historyLimit: o.historyLimit });
-    const raw = store;
-    const a = new ServiceState(o.wrap ? o.wrap(raw) : raw, new EventLog(raw, Date.now));
+    const { store: raw, events } = await stores.open({ historyLimit: o.historyLimit });
+    const a = new ServiceState(o.wrap ? o.wrap(raw) : raw, events);
     const b = new ServiceState(raw, new EventLog(raw, Date.now));
     await a.load();
     expect(await a.commit({ putServices: [svc("web", 1), svc("db", 1)] })).toBe(true);

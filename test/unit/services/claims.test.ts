@@ -2,30 +2,23 @@
  * Two decisions made at once never put two instances on one host: each
  * controller's view is stale to the other's, and the store refuses the second.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openLevelStore } from "../../../controller/store/level-store.js";
+import { describe, expect, it } from "vitest";
 import type { Store } from "../../../controller/store/store.js";
 import { EventLog } from "../../../controller/events/event-log.js";
 import { ServiceState, CLAIM_PREFIX } from "../../../controller/services/state.js";
 import type { InstanceRecord } from "../../../controller/services/records.js";
+import { tempStores } from "../fixtures/store.js";
 
 const inst = (service: string, hostId: string, o: Partial<InstanceRecord> = {}): InstanceRecord => ({ service, slot: 0, hostId, epoch: 1, revision: 1, pinnedHost: "", moveTo: null, ...o });
 
 describe("host claims", () => {
-  let dir = "";
+  const stores = tempStores();
   let store: Store | undefined;
-  afterEach(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
 
   async function two(): Promise<[ServiceState, ServiceState]> {
-    dir = await mkdtemp(join(tmpdir(), "berth-claims-"));
-    store = await openLevelStore(dir);
-    const a = new ServiceState(store, new EventLog(store, Date.now));
+    const opened = await stores.open();
+    store = opened.store;
+    const a = new ServiceState(store, opened.events);
     const b = new ServiceState(store, new EventLog(store, Date.now));
     await Promise.all([a.load(), b.load()]);
     return [a, b];

@@ -3,14 +3,10 @@
 // comes straight back. The controller checks the CSR as untrusted input; the agent
 // checks the certificate; the record names the new serial and keeps the old one
 // acceptable until it expires.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { beforeAll, describe, expect, it } from "vitest";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
-import { openLevelStore } from "../../../controller/store/level-store.js";
-import type { Store } from "../../../controller/store/store.js";
-import { EventLog } from "../../../controller/events/event-log.js";
 import { HostRegistry } from "../../../controller/hosts/registry.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import { onRenewCertificate } from "../../../controller/member/agent-stream/renew.js";
@@ -28,24 +24,23 @@ import { bundlePem, renewWithinMs, retireIfDone, signingCa, startRotation, trust
 import { trustBundle } from "../../../controller/member/agent-stream/trust.js";
 import { createLogger } from "../../../shared/log/logger.js";
 import { until } from "../until.js";
+import { tempStores } from "../fixtures/store.js";
 
 const log = createLogger("test", "silent");
 const HOST = "h-renew";
 let ca: CertAndKey;
 let foreignCa: CertAndKey;
+const stores = tempStores("all");
 let dir: string;
-let store: Store;
 let registry: HostRegistry;
 let joined: Credentials;
 
 beforeAll(async () => {
   ca = await createCa();
   foreignCa = await createCa({ commonName: "another CA" });
-  dir = await mkdtemp(join(tmpdir(), "berth-renew-"));
-  store = await openLevelStore(join(dir, "store"));
-  const events = new EventLog(store, Date.now);
-  await events.init();
-  registry = new HostRegistry(store, events);
+  const opened = await stores.open({ subdir: "store" });
+  dir = opened.dir;
+  registry = new HostRegistry(opened.store, opened.events);
   const { keyPem, csrPem } = await createKeyAndCsr("web-1");
   const certPem = await signHostCsr(ca, csrPem, HOST, { validityMs: 20_000 });
   joined = { certPem, keyPem, caPem: ca.certPem };
@@ -61,11 +56,6 @@ beforeAll(async () => {
     certSerial: new X509Certificate(certPem).serialNumber,
   };
   await registry.create(rec, { compares: [], ops: [] }, { type: "host.joined", host: HOST, message: "joined" });
-});
-
-afterAll(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 function deps(): AgentServiceDeps {

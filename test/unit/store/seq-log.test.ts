@@ -1,24 +1,14 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openLevelStore } from "../../../controller/store/level-store.js";
-import type { Store } from "../../../controller/store/store.js";
+import { describe, expect, it } from "vitest";
 import { SeqLog } from "../../../controller/store/seq-log.js";
+import { tempStores } from "../fixtures/store.js";
 
 type E = { seq: number; timeMs: number; what: string };
 
 describe("SeqLog", () => {
-  let dir = "";
-  let store: Store | undefined;
-  afterEach(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const stores = tempStores();
 
   it("numbers entries, continues after a reopen, keeps the newest past its cap, and lists newest-bounded", async () => {
-    dir = await mkdtemp(join(tmpdir(), "berth-seqlog-"));
-    store = await openLevelStore(dir);
+    const { store } = await stores.open();
     let t = 1000;
     const a = new SeqLog<E>(store, "log/", 3, () => t++);
     await a.init();
@@ -33,8 +23,7 @@ describe("SeqLog", () => {
   });
 
   it("two members appending to one store never take the same seq, and seqs grow in commit order", async () => {
-    dir = await mkdtemp(join(tmpdir(), "berth-seqlog-"));
-    store = await openLevelStore(dir);
+    const { store } = await stores.open();
     const a = new SeqLog<E>(store, "log/", 1000, () => 1);
     const b = new SeqLog<E>(store, "log/", 1000, () => 1);
     await a.init();
@@ -60,8 +49,7 @@ describe("SeqLog", () => {
   });
 
   it("a txn whose own compare fails writes nothing and is not retried", async () => {
-    dir = await mkdtemp(join(tmpdir(), "berth-seqlog-"));
-    store = await openLevelStore(dir);
+    const { store } = await stores.open();
     const a = new SeqLog<E>(store, "log/", 1000, () => 1);
     await a.init();
     await store.put("x", "0");
