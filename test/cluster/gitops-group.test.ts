@@ -124,13 +124,7 @@ describe("gitops on a controller group", () => {
     await g.kill(dead);
     await tell("release", "released");
     const others = [1, 2, 3].filter((i) => i !== dead).map((i) => g.addr(i)).join(",");
-    const next = await waitFor(
-      async () => {
-        const c = await g.controllersJson(others).catch(() => undefined);
-        return c?.leader && c.leader !== leader ? c.leader : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 200, what: "another member to lead" },
-    );
+    const next = (await g.waitForNewLeader(leader, { via: others, intervalMs: 200, what: "another member to lead" })).leader;
     expect(next).not.toBe(leader);
     const st = await waitFor(async () => {
       const s = await source(others).catch(() => undefined);

@@ -97,13 +97,7 @@ describe("a controller group on etcd: leader loss, member loss, a restart of eve
 
     const killedAt = Date.now();
     await g.kill(li);
-    const elected = await waitFor(
-      async () => {
-        const c = await g.controllersJson(g.addr(survivor));
-        return c.leader && c.leader !== first ? c : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 100, what: "a new leader" },
-    );
+    const elected = await g.waitForNewLeader(first, { via: g.addr(survivor), timeoutMs: 30_000, what: "a new leader" });
     const next = elected.leader;
     const seenMs = Date.now() - killedAt;
     // When it took the lead, by its own clock (the same machine's): the CLI's polling is not counted.

@@ -261,6 +261,18 @@ export class Group {
     return this.cliJson<ControllersJson>(["controllers"], { members });
   }
 
+  /**
+   * A member other than `old` leads, as `via` (BERTH_ADDR; default every member) sees it:
+   * the view that says so. A view that cannot be had (the member asked is being killed) is
+   * asked again (waitFor counts a throw as "not yet" and names the last one on a timeout).
+   */
+  waitForNewLeader(old: string, o: { via?: string; timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<ControllersJson> {
+    return waitFor(async () => {
+      const c = await this.controllersJson(o.via);
+      return c.leader && c.leader !== old ? c : undefined;
+    }, { timeoutMs: o.timeoutMs ?? 60_000, intervalMs: o.intervalMs ?? 100, what: o.what ?? `a member other than ${old} to lead` });
+  }
+
   hosts(): Promise<GroupHostJson[]> {
     return this.cliJson<GroupHostJson[]>(["hosts"]);
   }

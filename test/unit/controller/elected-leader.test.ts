@@ -3,7 +3,7 @@
  * stops when leadership is lost or a guarded write is refused, and close() stops the
  * term before it resigns. A fake election stands in for etcd.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { ElectedLeader, type Campaigner, type HeldLeadership, type TermContext } from "../../../controller/leader/leadership.js";
 import { NotLeaderError } from "../../../controller/store/election.js";
 import type { Store, TxnResult } from "../../../controller/store/store.js";
@@ -87,12 +87,33 @@ function terms(): { lead: (ctx: TermContext) => { stop(): Promise<void> }; start
   return t;
 }
 
+const running: ElectedLeader[] = [];
+afterEach(async () => {
+  // Closed also when the test failed: no campaign loop left behind.
+  for (const l of running.splice(0)) await l.close();
+});
+
+/** A member on a fake election, campaigning (not elected yet); closed after the test. */
+async function campaigning(o: { now?: () => number; lead?: (t: ReturnType<typeof terms>) => (ctx: TermContext) => { stop(): Promise<void> } } = {}): Promise<{ e: FakeElection; l: ElectedLeader; t: ReturnType<typeof terms> }> {
+  const e = new FakeElection();
+  const l = new ElectedLeader({ election: e, log, now: o.now ?? (() => 0), retryMs: 1 });
+  running.push(l);
+  const t = terms();
+  await l.run(o.lead ? o.lead(t) : t.lead);
+  return { e, l, t };
+}
+
+/** The same, elected: its first term started. */
+async function elected(o: Parameters<typeof campaigning>[0] = {}): Promise<Awaited<ReturnType<typeof campaigning>>> {
+  const m = await campaigning(o);
+  m.e.elect();
+  await until(() => m.l.isLeader(), "the term to start");
+  return m;
+}
+
 describe("ElectedLeader", () => {
   it("starts a term only on winning, with the guarded store for its writes", async () => {
-    const e = new FakeElection();
-    const l = new ElectedLeader({ election: e, log, now: () => 1000, retryMs: 1 });
-    const t = terms();
-    await l.run(t.lead);
+    const { e, l, t } = await campaigning({ now: () => 1000 });
     expect(l.isLeader()).toBe(false);
     expect(t.started).toHaveLength(0);
     e.elect();
@@ -100,63 +121,43 @@ describe("ElectedLeader", () => {
     expect(t.started).toHaveLength(1);
     expect(t.started[0]!.writes).toBeDefined();
     expect(l.leadingSinceMs()).toBe(1000);
-    await l.close();
   });
 
   it("stops the term when leadership is lost, and campaigns again", async () => {
-    const e = new FakeElection();
-    const l = new ElectedLeader({ election: e, log, now: () => 0, retryMs: 1 });
-    const t = terms();
-    await l.run(t.lead);
-    e.elect();
-    await until(() => l.isLeader(), "the term to start");
+    const { e, l, t } = await elected();
     e.lose?.("no keep-alive answered within the lease TTL");
     await until(() => t.stopped === 1, "the term to stop");
     expect(l.isLeader()).toBe(false);
     await until(() => e.campaigns === 2, "a new campaign");
     e.elect();
     await until(() => t.started.length === 2, "a second term");
-    await l.close();
   });
 
   it("a refused guarded write ends the term at once (NotLeaderError, naming the leader key)", async () => {
-    const e = new FakeElection();
-    const l = new ElectedLeader({ election: e, log, now: () => 0, retryMs: 1 });
-    const t = terms();
-    await l.run(t.lead);
-    e.elect();
-    await until(() => l.isLeader(), "the term to start");
+    const { e, t } = await elected();
     e.store.refuse = true;
     const writes = t.started[0]!.writes!;
     await expect(writes.txn([], [{ type: "put", key: "k", value: "v" }])).rejects.toThrow(/berth\/election\/1/);
     await until(() => t.stopped === 1, "the term to stop");
     expect(e.log).toContain("resign");
-    await l.close();
   });
 
   it("keeps campaigning while etcd cannot be reached", async () => {
-    const e = new FakeElection();
-    const l = new ElectedLeader({ election: e, log, now: () => 0, retryMs: 1 });
-    const t = terms();
-    await l.run(t.lead);
+    const { e, l } = await campaigning();
     e.unreachable();
     await until(() => e.campaigns === 2, "a second campaign");
     e.elect();
     await until(() => l.isLeader(), "the term to start");
-    await l.close();
   });
 
   it("close() stops the term before it gives leadership up, and starts none after", async () => {
-    const e = new FakeElection();
-    const l = new ElectedLeader({ election: e, log, now: () => 0, retryMs: 1 });
-    const t = terms();
     const order: string[] = [];
-    await l.run((ctx) => {
-      const term = t.lead(ctx);
-      return { stop: () => (order.push("term stopped"), term.stop()) };
+    const { e, l, t } = await elected({
+      lead: (t) => (ctx) => {
+        const term = t.lead(ctx);
+        return { stop: () => (order.push("term stopped"), term.stop()) };
+      },
     });
-    e.elect();
-    await until(() => l.isLeader(), "the term to start");
     const closeAt = e.log.length;
     await l.close();
     order.push(...e.log.slice(closeAt));

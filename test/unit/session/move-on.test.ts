@@ -4,99 +4,21 @@
  * another member, never redialled first; the preferred member is honoured when
  * it is one of the agent's; the identity is the same on every member.
  */
-import "reflect-metadata";
-import * as grpc from "@grpc/grpc-js";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pino } from "pino";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { loadProtos } from "../../../shared/proto.js";
-import { CONTROLLER_TLS_NAME, createCa, createKeyAndCsr, createServerCert, grpcServerCredentials, hostIdFromCert, peerCertificate, signHostCsr, type CertAndKey } from "../../../shared/tls/pki.js";
-import type { AgentServiceHandlers } from "../../../shared/gen/berth/v1/AgentService.js";
-import type { AgentMessage__Output } from "../../../shared/gen/berth/v1/AgentMessage.js";
-import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerMessage.js";
-import { AgentSession } from "../../../agent/session/session.js";
-import { saveIdentity } from "../../../agent/identity.js";
+import { describe, expect, it } from "vitest";
 import { until } from "../until.js";
 import { monoMs } from "../../../shared/clock.js";
+import { fakeControllers, HOST_ID, welcome, type Script } from "./fixtures/fake-controllers.js";
 
-const HOST_ID = "h0123456789ab";
-
-/** What a fake member does when an agent says Hello. */
-type Script = (write: (m: ControllerMessage) => void) => void;
-
-interface Member {
-  addr: string;
-  /** Host ids of the client certificates that connected, in order. */
-  connects: string[];
-  server: grpc.Server;
-}
-
-let ca: CertAndKey;
-let serverCert: CertAndKey;
-let hostCert: CertAndKey;
-
-beforeAll(async () => {
-  ca = await createCa();
-  serverCert = await createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME], ips: ["127.0.0.1"] });
-  const { keyPem, csrPem } = await createKeyAndCsr("h");
-  hostCert = { certPem: await signHostCsr(ca, csrPem, HOST_ID), keyPem };
-});
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-const welcome: ControllerMessage = { welcome: { host_id: HOST_ID, heartbeat_interval_ms: 200, ttl_ms: 2000 } };
-
-async function member(script: Script, log: string[]): Promise<Member> {
-  const connects: string[] = [];
-  const server = new grpc.Server();
-  const handlers: Partial<AgentServiceHandlers> = {
-    Connect: (call) => {
-      const cert = peerCertificate(call);
-      connects.push(cert ? (hostIdFromCert(cert) ?? "?") : "none");
-      log.push(m.addr);
-      call.on("data", (msg: AgentMessage__Output) => {
-        if (msg.msg === "hello") script((x) => call.write(x));
-        else if (msg.msg === "heartbeat" && msg.heartbeat) call.write({ heartbeat_ack: { seq: msg.heartbeat.seq, sent_at_ms: msg.heartbeat.sent_at_ms } });
-      });
-      call.on("error", () => undefined);
-      call.on("end", () => call.end());
-    },
-  };
-  server.addService(loadProtos().agent.berth.v1.AgentService.service, handlers as AgentServiceHandlers);
-  const port = await new Promise<number>((res, rej) => server.bindAsync("127.0.0.1:0", grpcServerCredentials(ca.certPem, serverCert.certPem, serverCert.keyPem), (e, p) => (e ? rej(e) : res(p))));
-  const m: Member = { addr: `127.0.0.1:${port}`, connects, server };
-  cleanups.push(() => new Promise<void>((r) => server.tryShutdown(() => r())));
-  return m;
-}
-
-async function session(members: Member[], o: { initialContactMs?: number } = {}): Promise<{ s: AgentSession; connected: string[] }> {
-  const dataDir = await mkdtemp(join(tmpdir(), "berth-moveon-"));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  // Joined long ago, with the first member: the identity holds the first member only.
-  await saveIdentity(dataDir, { hostId: HOST_ID, controller: members[0]!.addr, certPem: hostCert.certPem, keyPem: hostCert.keyPem, caPem: ca.certPem });
-  const s = new AgentSession({
-    dataDir,
-    controllers: members.map((m) => m.addr),
+const fake = fakeControllers();
+/** A member that runs `script` on each Hello and logs its address in `dials` on each connect. */
+const member = (script: Script, dials: string[]) => fake.serve({ script, dials });
+/** Joined long ago, with the first member: the identity holds the first member only. */
+const session = (members: { addr: string }[], o: { initialContactMs?: number } = {}) =>
+  fake.session(
+    members.map((m) => m.addr),
     // Fisher–Yates with draws just below 1 keeps the given order: a, b, c.
-    random: () => 0.999999,
-    labels: {},
-    log: pino({ level: "silent" }),
-    facts: () => ({ hostname: "h" }),
-    usage: () => ({}),
-    backoff: { initialMs: 20, maxMs: 100, factor: 2, jitter: 0 },
-    ...(o.initialContactMs !== undefined ? { initialContactMs: o.initialContactMs } : {}),
-  });
-  const connected: string[] = [];
-  s.on("connected", (c) => connected.push(c.member));
-  await s.start();
-  cleanups.push(() => s.stop());
-  return { s, connected };
-}
+    { random: () => 0.999999, ...(o.initialContactMs !== undefined ? { initialContactMs: o.initialContactMs } : {}) },
+  );
 
 describe("agent session in a controller group", () => {
   it("leaves a member that says MoveOn for the next member, not the same one first, as the same host", async () => {
