@@ -10,11 +10,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
-import { cp, mkdir, readdir, readFile, rm, rmdir, stat, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { cp, mkdir, readdir, readFile, rmdir, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import type { ChildProcess } from "node:child_process";
-import { Cluster, ROOT } from "./harness/cluster.js";
+import { Cluster } from "./harness/cluster.js";
+import { fleetRepo, startGitServer, type GitServer } from "./harness/git-server.js";
 import { SVC, svcSpec } from "./harness/specs.js";
 import { waitFor } from "./harness/wait.js";
 
@@ -37,7 +38,7 @@ const spec = (name: string): string => svcSpec(name, { health: false }).replace(
 
 describe("gitops authentication", () => {
   let c: Cluster;
-  let https: ChildProcess | undefined;
+  let https: GitServer | undefined;
   let sshd: ChildProcess | undefined;
   let madeRunSshd = false;
   let d = "";
@@ -65,22 +66,10 @@ describe("gitops authentication", () => {
     d = join(c.dir, "auth");
     root = join(d, "git");
     const addr = c.topo.controllerAddr;
-    await mkdir(root, { recursive: true });
-    // One repository, served twice: fleet.git and stall.git (held mid-fetch while d/stall exists).
-    const work = f("work");
-    const git = (...args: string[]): Promise<unknown> => run("git", ["-C", work, ...args], { env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } });
-    await run("git", ["init", "-q", "--bare", "-b", "main", join(root, "fleet.git")]);
-    await run("git", ["clone", "-q", join(root, "fleet.git"), work]);
-    await cp(SVC, join(work, "app"), { recursive: true });
-    for (const s of ["tok", "basic", "stall", "ssh"]) {
-      await mkdir(join(work, s));
-      await writeFile(join(work, s, `web-${s}.yaml`), spec(`web-${s}`));
-    }
-    await git("add", "-A");
-    await git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "fleet");
-    await git("push", "-q", "origin", "HEAD:main");
-    head = ((await run("git", ["-C", work, "rev-parse", "HEAD"])) as { stdout: string }).stdout.trim();
-    await run("git", ["clone", "-q", "--bare", join(root, "fleet.git"), join(root, "stall.git")]);
+    // One repository, served twice: fleet.git and stall.git (whose fetches the server holds when told).
+    const fleet = await fleetRepo(d);
+    head = await fleet.commit(Object.fromEntries(["tok", "basic", "stall", "ssh"].map((s) => [`${s}/web-${s}.yaml`, spec(`web-${s}`)])), "fleet");
+    await run("git", ["clone", "-q", "--bare", fleet.bare, join(fleet.root, "stall.git")]);
 
     // HTTPS: a CA of the test's own, a certificate for the controller's address.
     await openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", f("ca.key"), "-subj", "/CN=berth test git CA", "-days", "2", "-out", f("ca.pem"));
@@ -88,9 +77,7 @@ describe("gitops authentication", () => {
     await writeFile(f("ext"), `subjectAltName=IP:${addr}\n`);
     await openssl("x509", "-req", "-in", f("srv.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", f("ext"), "-out", f("srv.pem"));
     await writeFile(f("users"), `alice:${PASSWORD}\nx-access-token:${TOKEN}\n`);
-    https = c.topo.spawn(0, [process.execPath, resolve(ROOT, "test/cluster/harness/git-http.mjs"), addr, String(HTTPS_PORT), root], {
-      env: { ...process.env, GIT_HTTP_TLS_CERT: f("srv.pem"), GIT_HTTP_TLS_KEY: f("srv.key"), GIT_HTTP_USERS: f("users"), GIT_HTTP_STALL: f("stall") },
-    });
+    https = await startGitServer(c.topo, { addr, port: HTTPS_PORT, root, env: { GIT_HTTP_TLS_CERT: f("srv.pem"), GIT_HTTP_TLS_KEY: f("srv.key"), GIT_HTTP_USERS: f("users") } });
     const up = (p: ChildProcess, stream: "stdout" | "stderr", line: string, what: string): Promise<void> =>
       new Promise<void>((ok, fail) => {
         let seen = "";
@@ -100,7 +87,6 @@ describe("gitops authentication", () => {
         });
         p.once("exit", (code) => fail(new Error(`${what} exited ${code}: ${seen}`)));
       });
-    await up(https, "stdout", "listening", "git https server");
 
     // SSH: Debian's sshd with a host key, config and authorized_keys of its own.
     for (const k of ["host", "other-host", "deploy", "wrong"]) await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", k, "-f", f(`${k}_key`)]);
@@ -154,7 +140,7 @@ describe("gitops authentication", () => {
   }, 120_000);
 
   afterAll(async () => {
-    https?.kill("SIGTERM");
+    https?.stop();
     sshd?.kill("SIGTERM");
     if (madeRunSshd) await rmdir("/run/sshd").catch(() => undefined);
     if (c) {
@@ -197,7 +183,7 @@ describe("gitops authentication", () => {
   });
 
   it("never puts a credential in any process's argv while git fetches", async () => {
-    await writeFile(f("stall"), "");
+    await https!.stall("stall");
     try {
       await add(["stall", "--repo", httpsRepo("stall"), "--path", "stall", "--username", "alice", "--password-secret", "alice-pw", "--ca-file", f("ca.pem")]);
       const cmdlines = async (): Promise<string[]> => {
@@ -209,6 +195,7 @@ describe("gitops authentication", () => {
         return out;
       };
       // git is held by the server mid-fetch: its processes (git fetch, git-remote-https) are there to look at.
+      await https!.said("stalled", 1, "the fetch of stall.git to be held");
       const seen = await waitFor(async () => {
         const all = await cmdlines();
         return all.some((l) => l.includes("remote-https") && l.includes("stall.git")) ? all : undefined;
@@ -216,7 +203,7 @@ describe("gitops authentication", () => {
       const again = await cmdlines();
       for (const l of [...seen, ...again]) for (const s of secrets()) expect(l.includes(s), `argv of a process holds a secret: ${l.slice(0, 200)}`).toBe(false);
     } finally {
-      await rm(f("stall"), { force: true });
+      await https!.release();
     }
     await waitSource("stall", (s) => s.last_applied?.commit === head, "source stall to apply once the server answers");
   });

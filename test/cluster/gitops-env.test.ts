@@ -6,16 +6,13 @@
  * controller is refused with a status error that says why, and changes nothing.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { cp, mkdir, rm, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
-import { Cluster, ROOT, type StatusJson } from "./harness/cluster.js";
+import { cp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { Cluster, type StatusJson } from "./harness/cluster.js";
 import { SVC, svcSpec } from "./harness/specs.js";
 import { waitFor } from "./harness/wait.js";
+import { fleetRepo, startGitServer, type FleetRepo, type GitServer } from "./harness/git-server.js";
 
-const run = promisify(execFile);
 const GIT_PORT = 9487;
 
 interface CommitJson {
@@ -42,20 +39,10 @@ const overlay = (instances: number | undefined): string => (instances === undefi
 
 describe("gitops with an environment", () => {
   let c: Cluster;
-  let server: ChildProcess;
-  let work = "";
+  let server: GitServer | undefined;
+  let fleet: FleetRepo | undefined;
 
-  const git = async (...args: string[]): Promise<string> => (await run("git", ["-C", work, ...args], { env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } })).stdout.trim();
-  const push = async (files: Record<string, string>, message: string): Promise<string> => {
-    for (const [f, text] of Object.entries(files)) {
-      await mkdir(join(work, f, ".."), { recursive: true });
-      await writeFile(join(work, f), text);
-    }
-    await git("add", "-A");
-    await git("-c", "user.name=berth test", "-c", "user.email=test@example.org", "commit", "-q", "-m", message);
-    await git("push", "-q", "origin", "HEAD:main");
-    return git("rev-parse", "HEAD");
-  };
+  const push = (files: Record<string, string>, message: string): Promise<string> => fleet!.commit(files, message);
   const source = (name: string): Promise<SourceJson> => c.cliJson<SourceJson>(["gitops", "status", name]);
   const waitSource = (name: string, pred: (s: SourceJson) => boolean, what: string): Promise<SourceJson> =>
     waitFor(async () => {
@@ -66,18 +53,8 @@ describe("gitops with an environment", () => {
 
   beforeAll(async () => {
     c = await Cluster.start({ hosts: 2, controllerArgs: ["--environment", "prod"] });
-    const root = join(c.dir, "git");
-    const bare = join(root, "fleet.git");
-    work = join(c.dir, "work");
-    await mkdir(root, { recursive: true });
-    await run("git", ["init", "-q", "--bare", "-b", "main", bare]);
-    await run("git", ["clone", "-q", bare, work]);
-    await cp(SVC, join(work, "app"), { recursive: true });
-    server = c.topo.spawn(0, [process.execPath, resolve(ROOT, "test/cluster/harness/git-http.mjs"), c.topo.controllerAddr, String(GIT_PORT), root]);
-    await new Promise<void>((ok, fail) => {
-      server.stdout?.on("data", (b: Buffer) => b.toString().includes("listening") && ok());
-      server.once("exit", (code) => fail(new Error(`git server exited ${code}`)));
-    });
+    fleet = await fleetRepo(c.dir);
+    server = await startGitServer(c.topo, { addr: c.topo.controllerAddr, port: GIT_PORT, root: fleet.root });
   }, 120_000);
 
   afterEach(async ({ task }) => {
@@ -85,9 +62,9 @@ describe("gitops with an environment", () => {
   });
 
   afterAll(async () => {
-    server?.kill("SIGTERM");
+    server?.stop();
     await c?.destroy();
-    if (work) await rm(work, { recursive: true, force: true });
+    if (fleet) await rm(fleet.work, { recursive: true, force: true });
   });
 
   it("an overlay commit changes instances in prod only: the artifact digest unchanged, no rollout", async () => {
@@ -111,8 +88,8 @@ describe("gitops with an environment", () => {
     expect(after?.revision).toBe(before?.revision);
     await c.waitForStatus("web", (s: StatusJson) => s.instances.length === 2, "two instances of web in prod");
     // The same tree rendered for staging would still run one: the overlay is prod's alone.
-    await cp(join(work, "fleet"), join(c.dir, "specs", "fleet"), { recursive: true });
-    await cp(join(work, "app"), join(c.dir, "specs", "app"), { recursive: true });
+    await cp(join(fleet!.work, "fleet"), join(c.dir, "specs", "fleet"), { recursive: true });
+    await cp(join(fleet!.work, "app"), join(c.dir, "specs", "app"), { recursive: true });
     const staging = await c.cli(["render", "-f", join(c.dir, "specs", "fleet"), "--env", "staging"]);
     expect(staging.code, staging.stderr).toBe(0);
     expect(staging.stdout).toMatch(/^instances: 1$/m);
@@ -127,7 +104,7 @@ describe("gitops with an environment", () => {
     const repo = `http://${c.topo.controllerAddr}:${GIT_PORT}/fleet.git`;
     const add = await c.cli(["gitops", "add", "stg", "--repo", repo, "--path", "fleet", "--env", "staging", "--interval", "5s"]);
     expect(add.code, add.stderr).toBe(0);
-    const head = await git("rev-parse", "HEAD");
+    const head = await fleet!.git("rev-parse", "HEAD");
     const st = await waitSource("stg", (s) => s.last_attempted?.commit === head, "the staging source to be attempted");
     expect(st.last_applied).toBeNull();
     expect(st.owned).toEqual([]);

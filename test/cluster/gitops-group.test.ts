@@ -5,18 +5,14 @@
  * fetch of the new commit until the leader is dead — and the new leader finishes that
  * sync exactly once: one apply, one rollout, the revision up by one, one applied event.
  */
-import type { ChildProcess } from "node:child_process";
-import { execFile } from "node:child_process";
-import { cp, mkdir, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { cp } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "./harness/cluster.js";
+import { fleetRepo, startGitServer, type FleetRepo, type GitServer } from "./harness/git-server.js";
 import { Group } from "./harness/group.js";
 import { SVC, svcSpec } from "./harness/specs.js";
 import { waitFor } from "./harness/wait.js";
 
-const run = promisify(execFile);
 const GIT_PORT = 9486;
 
 interface CommitJson {
@@ -39,48 +35,17 @@ const spec = (colour: string): string => svcSpec("web", { health: false, env: { 
 
 describe("gitops on a controller group", () => {
   let g: Group;
-  let server: ChildProcess;
-  let work = "";
-  const out: string[] = [];
+  let server: GitServer | undefined;
+  let fleet: FleetRepo;
 
-  const git = async (...args: string[]): Promise<string> => (await run("git", ["-C", work, ...args], { env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } })).stdout.trim();
-  const push = async (file: string, text: string, message: string): Promise<string> => {
-    await writeFile(join(work, file), text);
-    await git("add", "-A");
-    await git("-c", "user.name=berth test", "-c", "user.email=test@example.org", "commit", "-q", "-m", message);
-    await git("push", "-q", "origin", "HEAD:main");
-    return git("rev-parse", "HEAD");
-  };
-  /** Writes a command to the git server and waits for the line it answers with (the n-th such line since the start). */
-  const said = (line: string, n: number, what: string): Promise<true> =>
-    waitFor(async () => (out.filter((l) => l === line).length >= n ? true : undefined), { timeoutMs: 60_000, intervalMs: 100, what });
-  const tell = async (cmd: "stall" | "release", ack: string): Promise<void> => {
-    const n = out.filter((l) => l === ack).length + 1;
-    server.stdin?.write(`${cmd}\n`);
-    await said(ack, n, `the git server to answer ${cmd}`);
-  };
+  const push = (file: string, text: string, message: string): Promise<string> => fleet.commit({ [file]: text }, message);
   const source = (members?: string): Promise<SourceJson> => g.cliJson<SourceJson>(["gitops", "status", "src"], { members });
   const services = (members?: string): Promise<ServiceRow[]> => g.cliJson<ServiceRow[]>(["services"], { members });
 
   beforeAll(async () => {
     g = await Group.start({ controllers: 3, hosts: 2, lease: "3s", ttl: "3s", heartbeat: "500ms" });
-    const root = join(g.dir, "git");
-    const bare = join(root, "fleet.git");
-    work = join(g.dir, "work");
-    await mkdir(root, { recursive: true });
-    await run("git", ["init", "-q", "--bare", "-b", "main", bare]);
-    await run("git", ["clone", "-q", bare, work]);
-    await cp(SVC, join(work, "app"), { recursive: true });
-    await mkdir(join(work, "fleet"));
-    server = g.topo.spawn(0, [process.execPath, resolve(ROOT, "test/cluster/harness/git-http.mjs"), g.topo.controllerAddr, String(GIT_PORT), root]);
-    let partial = "";
-    server.stdout?.on("data", (b: Buffer) => {
-      const lines = (partial + b.toString()).split("\n");
-      partial = lines.pop() ?? "";
-      out.push(...lines.map((l) => l.trim()));
-    });
-    const exited = new Promise<never>((_, fail) => server.once("exit", (code) => fail(new Error(`git server exited ${code}`))));
-    await Promise.race([said("listening", 1, "the git server to listen"), exited]);
+    fleet = await fleetRepo(g.dir);
+    server = await startGitServer(g.topo, { addr: g.topo.controllerAddr, port: GIT_PORT, root: fleet.root });
     // Members do not fetch artifacts from each other yet (README): a source's sync stores
     // its artifact on the leader only, so the hosts of another member could not start web.
     // The same folder applied by hand first puts the same digest on every member.
@@ -92,12 +57,11 @@ describe("gitops on a controller group", () => {
   }, 240_000);
 
   afterEach(async ({ task }) => {
-    if (task.result?.state === "fail") console.error(`--- git server\n${out.join("\n")}\n${await g?.dumpLogs()}`);
+    if (task.result?.state === "fail") console.error(`--- git server\n${server?.lines.join("\n") ?? ""}\n${await g?.dumpLogs()}`);
   });
 
   afterAll(async () => {
-    server?.stdin?.write("release\n");
-    server?.kill("SIGTERM");
+    server?.stop();
     await g?.destroy();
   });
 
@@ -113,16 +77,16 @@ describe("gitops on a controller group", () => {
     const leader = (await g.controllersJson()).leader;
 
     // The next fetch is held at the git server: the sync of the new commit is in flight on the leader.
-    await tell("stall", "stalling");
+    await server!.stall();
     const second = await push("fleet/web.yaml", spec("blue"), "web goes blue");
     const sync = await g.cli(["gitops", "sync", "src"]);
     expect(sync.code, sync.stderr).toBe(0);
-    await said("stalled", 1, "the leader's fetch to reach the git server");
+    await server!.said("stalled", 1, "the leader's fetch to reach the git server");
     expect((await source()).last_applied?.commit).toBe(first);
 
     const dead = g.index(leader);
     await g.kill(dead);
-    await tell("release", "released");
+    await server!.release();
     const others = [1, 2, 3].filter((i) => i !== dead).map((i) => g.addr(i)).join(",");
     const next = (await g.waitForNewLeader(leader, { via: others, intervalMs: 200, what: "another member to lead" })).leader;
     expect(next).not.toBe(leader);

@@ -7,17 +7,14 @@
  * makes it sync in time — with --prune and --self-heal.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { cp, mkdir, rm, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
-import type { ChildProcess } from "node:child_process";
-import { Cluster, ROOT } from "./harness/cluster.js";
+import { cp, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Cluster } from "./harness/cluster.js";
 import { SVC, svcSpec } from "./harness/specs.js";
+import { fleetRepo, startGitServer, type FleetRepo, type GitServer } from "./harness/git-server.js";
 import { waitFor } from "./harness/wait.js";
 
-const run = promisify(execFile);
 const HOOKS_PORT = 9470;
 const GIT_PORT = 9480;
 const HOOK_KEY = "hook-key-for-the-test";
@@ -50,25 +47,10 @@ const spec = (name: string, env: Record<string, string> = {}): string => svcSpec
 
 describe("gitops", () => {
   let c: Cluster;
-  let server: ChildProcess;
-  let work = "";
-  let bare = "";
+  let server: GitServer | undefined;
+  let repo: FleetRepo;
 
-  const git = async (...args: string[]): Promise<string> => (await run("git", ["-C", work, ...args], { env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } })).stdout.trim();
-  /** Writes (or with null deletes) files in the work tree, commits as `author` and pushes; returns the commit. */
-  const push = async (files: Record<string, string | null>, message: string, author = "Ada Lovelace <ada@example.org>"): Promise<string> => {
-    for (const [f, text] of Object.entries(files)) {
-      if (text === null) await rm(join(work, f), { force: true });
-      else {
-        await mkdir(join(work, f, ".."), { recursive: true });
-        await writeFile(join(work, f), text);
-      }
-    }
-    await git("add", "-A");
-    await git("-c", "user.name=berth test", "-c", "user.email=test@example.org", "commit", "-q", "--author", author, "-m", message);
-    await git("push", "-q", "origin", "HEAD:main");
-    return git("rev-parse", "HEAD");
-  };
+  const push = (files: Record<string, string | null>, message: string, author = "Ada Lovelace <ada@example.org>"): Promise<string> => repo.commit(files, message, { author });
   const source = (name: string): Promise<SourceJson> => c.cliJson<SourceJson>(["gitops", "status", name]);
   const services = (): Promise<ServiceRow[]> => c.cliJson<ServiceRow[]>(["services"]);
   const waitSource = (name: string, pred: (s: SourceJson) => boolean, what: string, timeoutMs = 30_000): Promise<SourceJson> =>
@@ -88,18 +70,8 @@ describe("gitops", () => {
 
   beforeAll(async () => {
     c = await Cluster.start({ hosts: 2, controllerArgs: ["--hooks-addr", `0.0.0.0:${HOOKS_PORT}`] });
-    const root = join(c.dir, "git");
-    bare = join(root, "fleet.git");
-    work = join(c.dir, "work");
-    await mkdir(root, { recursive: true });
-    await run("git", ["init", "-q", "--bare", "-b", "main", bare]);
-    await run("git", ["clone", "-q", bare, work]);
-    await cp(SVC, join(work, "app"), { recursive: true });
-    server = c.topo.spawn(0, [process.execPath, resolve(ROOT, "test/cluster/harness/git-http.mjs"), c.topo.controllerAddr, String(GIT_PORT), root]);
-    await new Promise<void>((ok, fail) => {
-      server.stdout?.on("data", (b: Buffer) => b.toString().includes("listening") && ok());
-      server.once("exit", (code) => fail(new Error(`git server exited ${code}`)));
-    });
+    repo = await fleetRepo(c.dir);
+    server = await startGitServer(c.topo, { addr: c.topo.controllerAddr, port: GIT_PORT, root: repo.root });
     const r = await c.cli(["secret", "set", "hook-key", "--from-file", await (async () => {
       const f = join(c.dir, "hook-key");
       await writeFile(f, HOOK_KEY);
@@ -109,7 +81,7 @@ describe("gitops", () => {
   }, 120_000);
 
   afterAll(async () => {
-    server?.kill("SIGTERM");
+    server?.stop();
     if (c) {
       await c.dumpLogs();
       await c.destroy();

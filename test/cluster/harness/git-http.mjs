@@ -4,19 +4,18 @@
 // Every repository under PROJECT_ROOT is served at /NAME.git, read-only (pushes go
 // to the bare repository's path directly, from the test process).
 //
-// Stall control, for a sync in flight (a test writes lines to stdin): "stall" holds
-// every later POST to git-upload-pack (the fetch proper: ls-refs and the pack) before
-// it reaches git, printing "stalled" for each; "release" lets the held ones and every
-// later one through. Each command is acknowledged ("stalling", "released").
+// Stall control, for a sync in flight (a test writes lines to stdin; harness/git-server.ts
+// does): "stall" holds every later POST to git-upload-pack (the fetch proper: ls-refs and
+// the pack) before it reaches git, printing "stalled" for each; "stall NAME" holds only
+// those of /NAME.git; "release" lets the held ones and every later one through. Each
+// command is acknowledged ("stalling", "released").
 // Options come through the environment, never argv (a credential in argv is what
 // the tests look for in /proc):
 // - GIT_HTTP_TLS_CERT, GIT_HTTP_TLS_KEY: serve HTTPS with this certificate and key;
 // - GIT_HTTP_USERS: a file of `user:password` lines; a request without one of them
-//   gets 401 with `WWW-Authenticate: Basic`, as GitHub and Gitea answer;
-// - GIT_HTTP_STALL: a file; while it exists, requests for repositories whose name
-//   starts with "stall" are held (the client stays mid-fetch for the test to look at).
+//   gets 401 with `WWW-Authenticate: Basic`, as GitHub and Gitea answer.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer as createHttp } from "node:http";
 import { createServer as createHttps } from "node:https";
 
@@ -26,7 +25,8 @@ const users = env0.GIT_HTTP_USERS
   ? new Set(readFileSync(env0.GIT_HTTP_USERS, "utf8").split("\n").filter(Boolean).map((l) => Buffer.from(l).toString("base64")))
   : undefined;
 
-let stalling = false;
+/** While stalling: the repository whose fetches are held, "" every one; null when not stalling. */
+let stalling = null;
 let held = [];
 let input = "";
 process.stdin.setEncoding("utf8");
@@ -35,11 +35,12 @@ process.stdin.on("data", (chunk) => {
   for (let i = input.indexOf("\n"); i >= 0; i = input.indexOf("\n")) {
     const cmd = input.slice(0, i).trim();
     input = input.slice(i + 1);
-    if (cmd === "stall") {
-      stalling = true;
+    const stall = /^stall(?: ([A-Za-z0-9._-]+))?$/.exec(cmd);
+    if (stall) {
+      stalling = stall[1] ?? "";
       console.log("stalling");
     } else if (cmd === "release") {
-      stalling = false;
+      stalling = null;
       const go = held;
       held = [];
       for (const f of go) f();
@@ -47,8 +48,6 @@ process.stdin.on("data", (chunk) => {
     }
   }
 });
-
-const stalled = (path) => env0.GIT_HTTP_STALL && /^\/stall[^/]*\.git\//.test(path) && existsSync(env0.GIT_HTTP_STALL);
 
 function handle(req, res) {
   const url = new URL(req.url ?? "/", "http://x");
@@ -59,18 +58,9 @@ function handle(req, res) {
       return void res.end("authentication required\n");
     }
   }
-  if (stalling && req.method === "POST" && url.pathname.endsWith("/git-upload-pack")) {
+  if (stalling !== null && req.method === "POST" && url.pathname.endsWith("/git-upload-pack") && (stalling === "" || url.pathname === `/${stalling}.git/git-upload-pack`)) {
     held.push(() => serve(req, res, url));
     console.log("stalled");
-    return;
-  }
-  if (stalled(url.pathname)) {
-    const t = setInterval(() => {
-      if (stalled(url.pathname)) return;
-      clearInterval(t);
-      serve(req, res, url);
-    }, 100);
-    req.socket.once("close", () => clearInterval(t));
     return;
   }
   serve(req, res, url);
