@@ -504,6 +504,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           usage: () => new Map(registry.all().map((h) => [h.id, registry.live.get(h.id)?.usage ?? null])),
           staticDir: opts.uiStaticDir,
           environment: opts.environment ?? "",
+          memberClient: peers ? (address) => peers.operator(address) : undefined,
         });
       } catch (err) {
         await metricsServer?.close();

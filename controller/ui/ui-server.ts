@@ -14,7 +14,9 @@ import { readdir, readFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { stringify as toYaml } from "yaml";
-import type { OperatorServiceHandlers } from "../../shared/gen/berth/v1/OperatorService.js";
+import type { OperatorServiceClient, OperatorServiceHandlers } from "../../shared/gen/berth/v1/OperatorService.js";
+import type { ListControllersResponse__Output } from "../../shared/gen/berth/v1/ListControllersResponse.js";
+import { controllerWarnings, withOwnStoreState } from "../../shared/controllers-view.js";
 import type { Logger } from "../../shared/log/logger.js";
 import { formatHostPort, type HostPort } from "../../shared/addr.js";
 import { builtFile } from "../../shared/package-root.js";
@@ -26,7 +28,7 @@ import { USAGE_SAMPLE_MS, UsageHistory, type UsageIn } from "./usage-history.js"
 
 export type ConsoleHandlers = Pick<
   OperatorServiceHandlers,
-  "WhoAmI" | "ListHosts" | "GetHost" | "Cordon" | "Uncordon" | "Drain" | "ListServices" | "GetService" | "GetServiceHistory" | "GetRollout" | "RolloutControl" | "WatchRollout" | "ListEvents" | "WatchEvents" | "ListAudit" | "Logs" | "ResumeFailover" | "WatchEndpoints"
+  "WhoAmI" | "ListHosts" | "GetHost" | "Cordon" | "Uncordon" | "Drain" | "ListServices" | "GetService" | "GetServiceHistory" | "GetRollout" | "RolloutControl" | "WatchRollout" | "ListEvents" | "WatchEvents" | "ListAudit" | "Logs" | "ResumeFailover" | "WatchEndpoints" | "ListControllers"
 >;
 
 export interface UiServerOptions {
@@ -42,6 +44,12 @@ export interface UiServerOptions {
   usage: () => ReadonlyMap<string, UsageIn | null | undefined>;
   /** The environment the controller serves (`--environment`), shown in the page's header; "" any. */
   environment?: string;
+  /**
+   * An operator-API client of another member of the group (controller/member/peers.ts):
+   * the Controllers page asks each member for its own store state with the user's token,
+   * as `berth controllers` does. Absent: a lone controller.
+   */
+  memberClient?: (address: string) => OperatorServiceClient;
   /** The built page. @default dist/ui next to this build */
   staticDir?: string;
 }
@@ -94,6 +102,8 @@ const TYPES: Record<string, string> = {
 };
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** How long another member may take to say whether it reaches the store (as the CLI waits). */
+const MEMBER_ROW_TIMEOUT_MS = 3_000;
 /** A comment line on every open event stream this often: proxies and browsers see it alive. */
 const SSE_KEEPALIVE_MS = 15_000;
 
@@ -225,6 +235,22 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
     return { ...r, hosts: (r.hosts ?? []).map((x) => ({ ...x, usage_history: history.of(x.id ?? "") })) };
   };
 
+  /** ListControllers, each member's row with its own word on the store (asked of it), and the warnings `berth controllers` prints. */
+  const controllers = async (who: Caller) => {
+    const r = await api.unary("ListControllers", {}, who);
+    const client = o.memberClient;
+    if (r.store === "etcd" && client) {
+      const md = new grpc.Metadata();
+      md.set("authorization", `Bearer ${who.token}`);
+      const ask = (address: string): Promise<ListControllersResponse__Output> =>
+        new Promise((resolve, reject) =>
+          client(address).ListControllers({}, md, { deadline: Date.now() + MEMBER_ROW_TIMEOUT_MS }, (err: grpc.ServiceError | null, v?: ListControllersResponse__Output) => (err || !v ? reject(err ?? new Error("empty response")) : resolve(v))),
+        );
+      r.members = await Promise.all(r.members.map((m) => (m.self ? m : withOwnStoreState(m, () => ask(m.address)))));
+    }
+    return { ...r, warnings: controllerWarnings(r) };
+  };
+
   const rollouts = async (who: Caller, names: string[]) =>
     (await Promise.all(names.map((name) => api.unary("GetRollout", { name }, who).catch(() => undefined)))).filter((r) => r?.exists === true);
 
@@ -318,6 +344,9 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
       const who = callerOf(req);
       const [hosts, services, events] = await Promise.all([api.unary("ListHosts", {}, who), api.unary("ListServices", {}, who), api.unary("ListEvents", { limit: 200, host: "", service: "" }, who)]);
       send(res, 200, { hosts, services, rollouts: await rollouts(who, (services.services ?? []).map((s) => s.name ?? "")), events: events.events });
+    }],
+    ["GET", /^\/api\/controllers$/, async (req, res) => {
+      send(res, 200, await controllers(callerOf(req)));
     }],
     ["GET", /^\/api\/hosts$/, async (req, res) => {
       send(res, 200, await hostsWithHistory(callerOf(req)));

@@ -137,6 +137,22 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
     await page.goto(`${c.uiUrl}#/services`);
     await waitText(page, "[data-service=web] [data-testid=healthy]", (t) => t === "2/2", "web 2/2 in the services list");
     await shot(page, "services");
+
+    // The control plane, as `berth controllers` shows it: each member and whether it reaches the store.
+    const ctl = await c.cliJson<{ members: { id: string; leader: boolean; store_state: string }[]; store: string }>(["controllers"]);
+    await page.goto(`${c.uiUrl}#/controllers`);
+    await page.locator("[data-testid=controllers] tbody tr").first().waitFor();
+    expect(await page.locator("[data-testid=controllers] tbody tr").count()).toBe(ctl.members.length);
+    for (const m of ctl.members) {
+      const row = page.locator(`[data-testid=controllers] tr[data-member="${m.id}"]`);
+      expect(await row.locator("[data-testid=store]").textContent(), m.id).toBe(m.store_state);
+      expect(await row.textContent(), m.id).toContain(m.leader ? "leader for" : "member");
+    }
+    expect(ctl.store).toBe("leveldb");
+    expect(await page.locator("[data-testid=store-kind]").textContent()).toBe("store: LevelDB (a lone controller)");
+    // All well: no warning, here or on the overview (the warnings' own wording is checked in test/unit/ui/controllers-route.test.ts).
+    expect(await page.locator("[data-testid=controller-warnings]").count()).toBe(0);
+    await shot(page, "controllers");
   });
 
   it("shows a host go down and its instance move, live", async () => {

@@ -13,6 +13,7 @@ import { ServicePage, ServicesPage } from "./pages/services";
 import { RolloutsPage } from "./pages/rollouts";
 import { EventsPage } from "./pages/events";
 import { AuditPage } from "./pages/audit";
+import { ControllersPage } from "./pages/controllers";
 import "./style.css";
 
 function useHash(): string {
@@ -70,6 +71,8 @@ function Page({ hash, session }: { hash: string; session: Session }) {
       return <RolloutsPage />;
     case "events":
       return <EventsPage />;
+    case "controllers":
+      return <ControllersPage />;
     case "audit":
       return session.role === "admin" ? <AuditPage /> : <p class="error">The audit log is for admins.</p>;
     default:
@@ -90,6 +93,7 @@ function Shell({ session, hash }: { session: Session; hash: string }) {
     ["#/services", "Services"],
     ["#/rollouts", "Rollouts"],
     ["#/events", "Events"],
+    ["#/controllers", "Controllers"],
     ...(session.role === "admin" ? ([["#/audit", "Audit"]] as [string, string][]) : []),
   ];
   const current = (href: string): boolean => (href === "#/" ? hash === "" || hash === "#/" : hash.startsWith(href));

@@ -12,6 +12,7 @@ import type { Event__Output } from "../../shared/gen/berth/v1/Event.js";
 import type { FailoverState__Output } from "../../shared/gen/berth/v1/FailoverState.js";
 import type { Host__Output } from "../../shared/gen/berth/v1/Host.js";
 import type { InstanceView__Output } from "../../shared/gen/berth/v1/InstanceView.js";
+import type { ListControllersResponse__Output } from "../../shared/gen/berth/v1/ListControllersResponse.js";
 import type { LbApplied__Output } from "../../shared/gen/berth/v1/LbApplied.js";
 import type { ListServicesResponse__Output } from "../../shared/gen/berth/v1/ListServicesResponse.js";
 import type { RolloutSlot__Output } from "../../shared/gen/berth/v1/RolloutSlot.js";
@@ -39,6 +40,12 @@ export interface HostsResponse {
   environment: string;
 }
 export type ServiceSummary = ServiceSummary__Output;
+/**
+ * ListControllers as `berth controllers` shows it: each member's row with its own word
+ * on the store (asked of that member), and the warnings the CLI prints above its table.
+ */
+export type ControllersResponse = ListControllersResponse__Output & { warnings: string[] };
+export type ControllerMember = ControllersResponse["members"][number];
 export type ServicesResponse = ListServicesResponse__Output;
 export type Instance = InstanceView__Output;
 export type ServiceStatus = ServiceStatus__Output;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { storeCell, warnings } from "../../../cli/run/controllers.js";
+import { storeCell } from "../../../cli/run/controllers.js";
+import { controllerWarnings as warnings } from "../../../shared/controllers-view.js";
 import { render } from "../../../cli/output.js";
 
 const member = (id: string, store_state: string, since = 0, error = "") => ({

@@ -1,5 +1,6 @@
 import { useLive, canOperate, post, useSession } from "../api";
-import type { BerthEvent, HostsResponse, Rollout, ServicesResponse, ServiceSummary } from "../types";
+import type { BerthEvent, ControllersResponse, HostsResponse, Rollout, ServicesResponse, ServiceSummary } from "../types";
+import { ControllerWarnings } from "./controllers";
 import { ConfirmButton, EventList, isWarning, Loading } from "../ui";
 
 interface Overview {
@@ -30,6 +31,8 @@ function Counter({ id, label, value, tone }: { id: string; label: string; value:
 export function OverviewPage() {
   const me = useSession();
   const { data, error, reload } = useLive<Overview>("/api/overview");
+  // Apart: a member that does not answer makes this slower (up to its deadline), never the counters.
+  const controllers = useLive<ControllersResponse>("/api/controllers").data;
   if (!data) return <Loading error={error} />;
   const hs = data.hosts.hosts;
   const count = (f: (s: string) => boolean): number => hs.filter((h) => f(h.status)).length;
@@ -41,6 +44,7 @@ export function OverviewPage() {
   return (
     <section>
       <h2>Overview</h2>
+      {controllers && <ControllerWarnings warnings={controllers.warnings} link />}
       {failover?.paused && (
         <div class="banner warn" data-testid="failover-paused">
           Failover is paused: {failover.reason}
