@@ -5,7 +5,8 @@
  *
  * Everything is ECDSA P-256 via @peculiar/x509 over Node's webcrypto (fast: a CA in
  * ~10 ms, a host cert in a few ms; node-forge has no ECDSA). Synchronous checks on
- * the request path use node:crypto's X509Certificate, which is native.
+ * the request path (verifying a client certificate on every agent connect, reading
+ * one) use node:crypto's X509Certificate, which is native; @peculiar/x509 only builds.
  *
  * All certificates and keys cross this API as PEM strings. @peculiar/x509 writes PEM
  * without a trailing newline, so concatenated PEMs must be joined with "\n" or
@@ -329,35 +330,97 @@ function toDer(cert: string | Buffer): Buffer {
   return new X509Certificate(cert).raw;
 }
 
-function hostIdOf(cert: x509.X509Certificate): string | undefined {
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  if (!san) return undefined;
+/** OIDs of the extended key usages berth issues (RFC 5280 4.2.1.12). */
+const EKU_SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
+const EKU_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+
+/**
+ * The URI entries of a certificate's subjectAltName, as node:crypto writes it:
+ * `URI:urn:…, DNS:name`, where a value holding a comma, quote or other special
+ * character is a JSON string (`URI:"a, b"`) — read as such, so no part of a
+ * quoted value passes for an entry of its own.
+ */
+export function sanUris(subjectAltName: string | undefined): string[] {
+  const out: string[] = [];
+  const s = subjectAltName ?? "";
+  let i = 0;
+  while (i < s.length) {
+    const colon = s.indexOf(":", i);
+    if (colon < 0) break;
+    const type = s.slice(i, colon);
+    let value: string;
+    let next: number;
+    if (s[colon + 1] === '"') {
+      // JSON string: find its closing quote, skipping escaped characters.
+      let j = colon + 2;
+      while (j < s.length && s[j] !== '"') j += s[j] === "\\" ? 2 : 1;
+      try {
+        value = JSON.parse(s.slice(colon + 1, j + 1)) as string;
+      } catch {
+        return out;
+      }
+      next = s.indexOf(", ", j + 1);
+    } else {
+      next = s.indexOf(", ", colon + 1);
+      value = s.slice(colon + 1, next < 0 ? s.length : next);
+    }
+    if (type === "URI") out.push(value);
+    if (next < 0) break;
+    i = next + 2;
+  }
+  return out;
+}
+
+/** The one id a certificate's URI SANs name under `prefix`, or undefined (none, or more than one). */
+function uriId(cert: X509Certificate, prefix: string): string | undefined {
   const ids = new Set(
-    san.names
-      .toJSON()
-      .filter((n) => n.type === "url" && n.value.startsWith(HOST_URI_PREFIX))
-      .map((n) => n.value.slice(HOST_URI_PREFIX.length)),
+    sanUris(cert.subjectAltName)
+      .filter((u) => u.startsWith(prefix))
+      .map((u) => u.slice(prefix.length)),
   );
-  // Exactly one identity, or none: a certificate naming two hosts is not one we issued.
+  // Exactly one identity, or none: a certificate naming two is not one we issued.
   if (ids.size !== 1) return undefined;
   const [id] = ids;
+  return id;
+}
+
+function hostIdOf(cert: X509Certificate): string | undefined {
+  const id = uriId(cert, HOST_URI_PREFIX);
   return id !== undefined && isValidHostId(id) ? id : undefined;
 }
 
-function hasEku(cert: x509.X509Certificate, eku: x509.ExtendedKeyUsage): boolean {
-  return cert.getExtension(x509.ExtendedKeyUsageExtension)?.usages.includes(eku) ?? false;
+function hasEku(cert: X509Certificate, oid: string): boolean {
+  // node:crypto names it keyUsage; it is the extended key usage (undefined without the extension).
+  return (cert.keyUsage as string[] | undefined)?.includes(oid) ?? false;
+}
+
+/**
+ * Parsed CA certificates by PEM: every agent connect checks its certificate
+ * against the trusted CAs (one, two during a rotation), which change rarely.
+ * Bounded; a CA rotation adds one.
+ */
+const caCache = new Map<string, X509Certificate>();
+const CA_CACHE_MAX = 8;
+function parsedCa(pem: string): X509Certificate {
+  let ca = caCache.get(pem);
+  if (!ca) {
+    ca = new X509Certificate(pem);
+    if (caCache.size >= CA_CACHE_MAX) caCache.delete(caCache.keys().next().value as string);
+    caCache.set(pem, ca);
+  }
+  return ca;
 }
 
 /** The host id in a certificate's `urn:berth:host:` URI SAN, or undefined. Does not verify anything. */
 export function hostIdFromCert(certPemOrDer: string | Buffer): string | undefined {
   try {
-    return hostIdOf(new x509.X509Certificate(toDer(certPemOrDer)));
+    return hostIdOf(new X509Certificate(certPemOrDer));
   } catch {
     return undefined;
   }
 }
 
-export type ClientCertVerdict = { ok: true; hostId: string } | { ok: false; reason: string };
+export type ClientCertVerdict = { ok: true; hostId: string; serial: string } | { ok: false; reason: string };
 
 /**
  * Full check of a client certificate against the controller CA, done by every
@@ -374,7 +437,7 @@ export function verifyClientCert(
   if (!checked.ok) return checked;
   const hostId = hostIdOf(checked.cert);
   if (hostId === undefined) return { ok: false, reason: `client certificate has no single ${HOST_URI_PREFIX}<id> URI SAN` };
-  return { ok: true, hostId };
+  return { ok: true, hostId, serial: checked.cert.serialNumber };
 }
 
 export type MemberCertVerdict = { ok: true; memberId: string } | { ok: false; reason: string };
@@ -396,20 +459,22 @@ export function verifyMemberCert(caCertPems: string | readonly string[], peerCer
 function verifyMemberCertBy(caCertPem: string, peerCertDerOrPem: Buffer | string, now: Date): MemberCertVerdict {
   const checked = verifyIssued(caCertPem, peerCertDerOrPem, now);
   if (!checked.ok) return checked;
-  const san = checked.cert.getExtension(x509.SubjectAlternativeNameExtension);
-  const ids = new Set((san?.names.toJSON() ?? []).filter((n) => n.type === "url" && n.value.startsWith(MEMBER_URI_PREFIX)).map((n) => n.value.slice(MEMBER_URI_PREFIX.length)));
-  const [id] = ids;
+  const id = uriId(checked.cert, MEMBER_URI_PREFIX);
   // A host's certificate never carries a member URI (signHostCsr sets the SAN); one carrying both is not ours.
-  if (ids.size !== 1 || id === undefined || !MEMBER_ID_RE.test(id) || hostIdOf(checked.cert) !== undefined) return { ok: false, reason: `client certificate has no single ${MEMBER_URI_PREFIX}<id> URI SAN` };
+  if (id === undefined || !MEMBER_ID_RE.test(id) || hostIdOf(checked.cert) !== undefined) return { ok: false, reason: `client certificate has no single ${MEMBER_URI_PREFIX}<id> URI SAN` };
   return { ok: true, memberId: id };
 }
 
-/** Issued by the CA, in its validity period, for clientAuth: what every client certificate must be. */
-function verifyIssued(caCertPem: string, peerCertDerOrPem: Buffer | string, now: Date): { ok: true; cert: x509.X509Certificate } | { ok: false; reason: string } {
+/**
+ * Issued by the CA, in its validity period, for clientAuth: what every client
+ * certificate must be. node:crypto only (native, ~0.5 ms a parse where
+ * @peculiar/x509 took ~6 ms of main thread): it runs on every agent connect.
+ */
+function verifyIssued(caCertPem: string, peerCertDerOrPem: Buffer | string, now: Date): { ok: true; cert: X509Certificate } | { ok: false; reason: string } {
   let ca: X509Certificate;
   let cert: X509Certificate;
   try {
-    ca = new X509Certificate(caCertPem);
+    ca = parsedCa(caCertPem);
   } catch {
     return { ok: false, reason: "controller CA certificate is unreadable" };
   }
@@ -423,18 +488,15 @@ function verifyIssued(caCertPem: string, peerCertDerOrPem: Buffer | string, now:
   if (!cert.verify(ca.publicKey)) {
     return { ok: false, reason: "client certificate signature does not verify against this controller's CA" };
   }
-  let parsed: x509.X509Certificate;
-  try {
-    parsed = new x509.X509Certificate(cert.raw);
-  } catch {
-    return { ok: false, reason: "client certificate could not be parsed" };
-  }
-  if (now < parsed.notBefore) return { ok: false, reason: `client certificate is not valid before ${parsed.notBefore.toISOString()}` };
-  if (now > parsed.notAfter) return { ok: false, reason: `client certificate expired at ${parsed.notAfter.toISOString()}` };
-  if (!hasEku(parsed, x509.ExtendedKeyUsage.clientAuth)) {
+  const notBefore = new Date(cert.validFrom);
+  const notAfter = new Date(cert.validTo);
+  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) return { ok: false, reason: "client certificate could not be parsed" };
+  if (now < notBefore) return { ok: false, reason: `client certificate is not valid before ${notBefore.toISOString()}` };
+  if (now > notAfter) return { ok: false, reason: `client certificate expired at ${notAfter.toISOString()}` };
+  if (!hasEku(cert, EKU_CLIENT_AUTH)) {
     return { ok: false, reason: "client certificate lacks the clientAuth extended key usage" };
   }
-  return { ok: true, cert: parsed };
+  return { ok: true, cert };
 }
 
 /**
@@ -558,11 +620,10 @@ function pickPinnedCa(peer: tls.DetailedPeerCertificate, want: string): string {
   if (leafDer === caDer || !leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) {
     throw mismatch("the server certificate is not signed by the pinned CA");
   }
-  const leafParsed = new x509.X509Certificate(leafDer);
-  if (!hasEku(leafParsed, x509.ExtendedKeyUsage.serverAuth) || leaf.checkHost(CONTROLLER_TLS_NAME) === undefined) {
+  if (!hasEku(leaf, EKU_SERVER_AUTH) || leaf.checkHost(CONTROLLER_TLS_NAME) === undefined) {
     throw mismatch(`the server certificate is not a serverAuth certificate for ${CONTROLLER_TLS_NAME}`);
   }
-  return new x509.X509Certificate(caDer).toString("pem");
+  return ca.toString().trimEnd();
 }
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 /** Authenticates an agent's call by the client certificate issued at join. */
 import * as grpc from "@grpc/grpc-js";
-import { X509Certificate } from "node:crypto";
 import { peerCertificate, verifyClientCertAny } from "../../../shared/tls/pki.js";
 import type { AgentServiceDeps } from "./deps.js";
 import { trustedCas } from "./trust.js";
@@ -12,7 +11,7 @@ export function certHost(d: Pick<AgentServiceDeps, "ca" | "trust" | "now" | "reg
   // Both CAs during a rotation; the new one alone once the old is retired.
   const verdict = verifyClientCertAny(trustedCas(d), der, new Date(d.now()));
   if (!verdict.ok) return { refuse: { code: grpc.status.UNAUTHENTICATED, details: `client certificate refused: ${verdict.reason}` } };
-  const serial = new X509Certificate(der).serialNumber;
+  const serial = verdict.serial;
   // Before the record: a removed host has none, and must hear that it was removed, not "join again".
   const revoked = d.revoked?.get(serial);
   if (revoked) {

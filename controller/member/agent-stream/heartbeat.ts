@@ -19,6 +19,7 @@ export function onHeartbeat(d: AgentServiceDeps, s: AgentStream, hb: Heartbeat__
   d.metrics?.heartbeat({ sentAtMs: hb.sent_at_ms, receivedAtMs: live.lastHeartbeatMs, previousMs });
   live.usage = usage;
   s.send({ heartbeat_ack: { seq: hb.seq, sent_at_ms: hb.sent_at_ms } });
-  const rec = d.registry.get(s.hostId);
-  if (rec && rec.health !== "ready") d.onLiveness();
+  // No detector kick here: the Hello kicked it, and its own tick (≤ 500 ms) judges a
+  // host still joining. A kick per heartbeat of every host not yet ready asked for a
+  // fleet-wide pass per heartbeat while a fleet joined (README, "Joins and memory").
 }

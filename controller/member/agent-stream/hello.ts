@@ -58,7 +58,11 @@ export async function onHello(d: AgentServiceDeps, s: AgentStream, h: Hello__Out
   // The CAs to trust from its next connection, and "renew now" when a CA rotation waits for it.
   s.send(trustBundle(d));
   d.assignments.sendTo(hostId);
-  d.loop.kick();
+  // A host still joining is no place for anything until the detector makes it ready, and
+  // that transition kicks the loop: a fleet joining then costs one fleet-wide pass per
+  // detector pass, not one per Hello. A host that was ready (a reconnect) may hold other
+  // artifacts or copies now, and one that runs something superseded is fenced: kick.
+  if (d.registry.get(hostId)?.health !== "joining" || live.fencing.size > 0) d.loop.kick();
   log.info({ addr: advertise }, "agent connected");
   d.onLiveness();
 }

@@ -6,7 +6,7 @@
  * but does not insist, and each handler demands what it needs.
  */
 import * as grpc from "@grpc/grpc-js";
-import { randomBytes, X509Certificate } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { AgentServiceHandlers } from "../../../shared/gen/berth/v1/AgentService.js";
 import type { JoinRequest__Output } from "../../../shared/gen/berth/v1/JoinRequest.js";
 import type { JoinResponse } from "../../../shared/gen/berth/v1/JoinResponse.js";
@@ -61,6 +61,7 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
     const id = randomBytes(6).toString("hex");
     const { certPem, certCa } = await sign(req.csr_pem, id);
     const now = d.now();
+    const issued = certFacts(certPem);
     const rec: HostRecord = {
       id,
       labels,
@@ -70,8 +71,8 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
       healthSinceMs: now,
       cordoned: false,
       joinedAtMs: now,
-      certSerial: new X509Certificate(certPem).serialNumber,
-      certNotAfterMs: certFacts(certPem).notAfterMs,
+      certSerial: issued.serial,
+      certNotAfterMs: issued.notAfterMs,
       certCa,
     };
     const ok = await d.registry.create(

@@ -20,6 +20,7 @@ import {
   grpcClientCredentials,
   grpcServerCredentials,
   hostIdFromCert,
+  sanUris,
   peerCertificate,
   serverChainPem,
   signHostCsr,
@@ -234,10 +235,39 @@ describe("CSR signing", () => {
   });
 });
 
+describe("sanUris (node:crypto's subjectAltName text)", () => {
+  it("reads URI entries, plain and JSON-quoted, and nothing inside a quoted value", () => {
+    expect(sanUris(undefined)).toEqual([]);
+    expect(sanUris("URI:urn:berth:host:h-1")).toEqual(["urn:berth:host:h-1"]);
+    expect(sanUris("DNS:berth-controller, URI:urn:berth:host:h-1, IP Address:10.0.0.1")).toEqual(["urn:berth:host:h-1"]);
+    expect(sanUris('URI:"x, URI:urn:berth:host:h-9", DNS:a')).toEqual(["x, URI:urn:berth:host:h-9"]);
+    expect(sanUris('URI:"a\\"b", URI:urn:berth:host:h-2')).toEqual(['a"b', "urn:berth:host:h-2"]);
+  });
+
+  it("a certificate whose URI hides a second host id inside a quoted value names no host", async () => {
+    const keys = await webcrypto.subtle.generateKey(SIGN_ALG, true, ["sign", "verify"]);
+    const sneaky = await x509.X509CertificateGenerator.createSelfSigned({
+      name: "CN=sneaky",
+      keys,
+      signingAlgorithm: SIGN_ALG,
+      extensions: [new x509.SubjectAlternativeNameExtension([{ type: "url", value: "x, URI:urn:berth:host:h-9" }])],
+    });
+    expect(hostIdFromCert(sneaky.toString("pem"))).toBeUndefined();
+    const two = await x509.X509CertificateGenerator.createSelfSigned({
+      name: "CN=two",
+      keys,
+      signingAlgorithm: SIGN_ALG,
+      extensions: [new x509.SubjectAlternativeNameExtension([{ type: "url", value: "urn:berth:host:h-1" }, { type: "url", value: "urn:berth:host:h-2" }])],
+    });
+    expect(hostIdFromCert(two.toString("pem"))).toBeUndefined();
+  });
+});
+
 describe("verifyClientCert", () => {
   it("accepts a host certificate from this CA, as PEM or DER", () => {
-    expect(verifyClientCert(ca.certPem, host.certPem)).toEqual({ ok: true, hostId: "h-1" });
-    expect(verifyClientCert(ca.certPem, new X509Certificate(host.certPem).raw)).toEqual({ ok: true, hostId: "h-1" });
+    const serial = new X509Certificate(host.certPem).serialNumber;
+    expect(verifyClientCert(ca.certPem, host.certPem)).toEqual({ ok: true, hostId: "h-1", serial });
+    expect(verifyClientCert(ca.certPem, new X509Certificate(host.certPem).raw)).toEqual({ ok: true, hostId: "h-1", serial });
   });
 
   it("rejects a certificate from a foreign CA", () => {
