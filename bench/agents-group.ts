@@ -270,13 +270,14 @@ function sumByMember(list: SimStatus[], n: number): number[] {
 
 interface EventLite {
   seq: number;
+  timeMs: number;
   type: string;
   host: string;
 }
 
 async function eventsAfter(api: Api, afterSeq: number): Promise<{ events: EventLite[]; truncated: boolean }> {
   const res = await call(api, api.client.ListEvents, { limit: 10_000, host: "", service: "" }, 30_000);
-  const all = res.events.map((e) => ({ seq: Number(e.seq), type: e.type, host: e.host }));
+  const all = res.events.map((e) => ({ seq: Number(e.seq), type: e.type, host: e.host, timeMs: Number(e.time_ms) }));
   const events = all.filter((e) => e.seq > afterSeq);
   // The newest 10,000 only: if every one is after the mark, older ones after it may be missing.
   return { events, truncated: all.length >= 10_000 && events.length === all.length };
@@ -514,6 +515,9 @@ export async function runGroupBench(o: GroupBenchOptions, ctx: GroupBenchContext
     const failedDials = after.reduce((s, st) => s + st.failedDials, 0);
     const moveOns = after.reduce((s, st) => s + st.moveOns, 0);
     const stormCpuMs = cpuAtAllBack.map((c, i) => c.cpuMs - cpuStart[i]!.cpuMs);
+    const reasons = new Map<string, number>();
+    for (const st of after) for (const [k, v] of Object.entries(st.failReasons)) reasons.set(k, (reasons.get(k) ?? 0) + v);
+    const downAt = sortedOf(downs.map((e) => e.timeMs - wall0));
     const typeCounts = new Map<string, number>();
     for (const e of evs) typeCounts.set(e.type, (typeCounts.get(e.type) ?? 0) + 1);
 
@@ -528,10 +532,12 @@ export async function runGroupBench(o: GroupBenchOptions, ctx: GroupBenchContext
         : `  every agent connected again: ${r1(allBackMs / 1000)} s after the SIGTERM (${r1((allBackMs - (startedAt - s0)) / 1000)} s after the restart)`,
     );
     out.push(`  per agent, stream lost → welcomed again: p50 ${r1(percentile(outages, 50) / 1000)} s, p99 ${r1(percentile(outages, 99) / 1000)} s, max ${r1((outages.at(-1) ?? NaN) / 1000)} s (${outages.length} outages); ${dials} dials, ${failedDials} ended before a Welcome, ${moveOns} MoveOns`);
+    out.push(`  why dials ended before a Welcome: ${[...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${v}× ${k}`).join("; ") || "none"}`);
     if (cpuAtAllBack.length) out.push(`  members' CPU from the restart until all were back: ${stormCpuMs.map((ms, i) => `${group.name(i)} ${r1(ms / 1000)} s`).join(", ")} (${r2(stormCpuMs.reduce((a, b) => a + b, 0) / Math.max(1, connected))} ms per agent)`);
     out.push(`  agents per member after: ${sumByMember(after, n).map((v, i) => `${group.name(i)} ${v}`).join(", ")} (ListControllers: ${heldAfter.members.map((m) => `${m.id} ${m.agents}`).join(", ")}; ${heldAfter.leader} leads)`);
+    out.push(`  warn+ log lines since the restart: ${group.procs.map((p, i) => `${group.name(i)} ${p.warnLines}`).join(", ")} (each host.down is one, from the member that led then)`);
     out.push(`  events since the storm began: ${[...typeCounts.entries()].map(([k, v]) => `${k} ${v}`).join(", ") || "none"}${truncated ? " (only the newest 10,000 read)" : ""}`);
-    out.push(`  hosts marked down: ${downs.length} host.down events; ListHosts ${2 * TTL_MS / 1000} s after: ${notReady.length} not ready, ${notConnected.length} not connected of ${hosts.hosts.length}`);
+    out.push(`  hosts marked down: ${downs.length} host.down events${downs.length ? ` (${r1((downAt[0] ?? 0) / 1000)}–${r1((downAt.at(-1) ?? 0) / 1000)} s after the SIGTERM)` : ""}; ListHosts ${2 * TTL_MS / 1000} s after: ${notReady.length} not ready, ${notConnected.length} not connected of ${hosts.hosts.length}`);
 
     const missed: string[] = [];
     const unclean: string[] = [];

@@ -121,6 +121,8 @@ export interface SimStatus {
   dials: number;
   failedDials: number;
   moveOns: number;
+  /** Why dials ended before a Welcome (digits blanked, so like errors add up), since the reset. */
+  failReasons: Record<string, number>;
   /** Wall-clock ms of the last Welcome after an outage (0: none since the reset). */
   lastWelcomeMs: number;
 }
@@ -181,6 +183,7 @@ class Recorder {
   dials = 0;
   failedDials = 0;
   moveOns = 0;
+  failReasons = new Map<string, number>();
   lastWelcomeMs = 0;
   /** In-window heartbeats not yet acked; the window closes when this reaches 0. */
   outstanding = 0;
@@ -385,7 +388,11 @@ class SimAgent {
         this.lostAtMs = wallNow();
         this.rec.away++;
       }
-    } else this.rec.failedDials++;
+    } else {
+      this.rec.failedDials++;
+      const key = why.replace(/\d+/g, "N").slice(0, 120);
+      if (this.rec.failReasons.size < 50 || this.rec.failReasons.has(key)) this.rec.failReasons.set(key, (this.rec.failReasons.get(key) ?? 0) + 1);
+    }
     const rotation = this.rotation;
     if (!rotation) {
       // One controller: no reconnects. Before the first Welcome the setup fails; after it, the loss is the finding.
@@ -623,6 +630,7 @@ export class Simulator {
       dials: r.dials,
       failedDials: r.failedDials,
       moveOns: r.moveOns,
+      failReasons: Object.fromEntries(r.failReasons),
       lastWelcomeMs: r.lastWelcomeMs,
     };
   }
@@ -631,6 +639,7 @@ export class Simulator {
   resetReconnects(): void {
     const r = this.rec;
     r.outagesMs = [];
+    r.failReasons = new Map();
     r.dials = r.failedDials = r.moveOns = r.lastWelcomeMs = 0;
   }
 
