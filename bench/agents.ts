@@ -20,21 +20,19 @@
  * main thread's JS spent the measurement window; --perf samples the whole
  * controller process with Linux perf (TLS, HTTP/2, kernel, GC included).
  */
-import { fork, spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, rmSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
+import { rmSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { collectFacts } from "../agent/facts/facts.js";
-import { call, connect } from "../cli/client.js";
 import { parseDurationMs } from "../shared/duration.js";
 import { VERSION } from "../shared/version.js";
 import type { HostFacts } from "../shared/gen/berth/v1/HostFacts.js";
-import { isFromWorker, type FromWorker, type ToWorker } from "./ipc.js";
+import type { GroupRun } from "./agents-group.js";
+import type { ControllerProc} from "./controller-proc.js";
+import { createJoinToken, freePort, log, spawnController } from "./controller-proc.js";
 import { formatPerf, perfAvailable, perfBreakdown, startPerfRecord } from "./perf.js";
 import { analyzeProfile, formatProfile, type ProfileReport } from "./profile.js";
 import {
@@ -47,11 +45,9 @@ import {
   readThreadCpu,
   threadCpuSplit,
 } from "./procfs.js";
-import { Simulator, errText, type SetupReport, type SimConfig, type SimResult } from "./sim.js";
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const CLI_MAIN = join(HERE, "..", "cli", "main.js");
-const WORKER = join(HERE, "sim-worker.js");
+import { LocalSim, WorkerSim, type SimHandle } from "./sim-handle.js";
+import { errText, type SimConfig } from "./sim.js";
+import { percentile, r1, r2 } from "./stats.js";
 
 const EXIT_OK = 0;
 const EXIT_MISSED = 1;
@@ -61,6 +57,11 @@ const EXIT_INTERRUPTED = 130;
 const USAGE = `usage: npm run bench:agents -- --agents N [options]
 
   --agents N           simulated agents (default 1000)
+  --controllers N      1 (default): one controller on LevelDB. 3 or 5: a controller group on a
+                       3-member etcd (Debian's /usr/bin/etcd), agents spread evenly over the
+                       members and reconnecting as the real agent does; per-member figures,
+                       etcd's writes per second, then a reconnect storm (every member
+                       SIGTERMed and started again at once). Not with --cpu-prof or --perf.
   --duration D         measurement window (default 30s)
   --warmup D           after all agents are connected, before measuring (default 10s)
   --interval D         heartbeat interval; also given to the controller (default 1s)
@@ -83,8 +84,17 @@ const USAGE = `usage: npm run bench:agents -- --agents N [options]
 
 class UsageError extends Error {}
 
+function controllersOf(s: string, profiling: boolean): number {
+  const n = Number(s);
+  // Odd, as a group's etcd quorum wants; 5 is what `berth dev --controllers` also allows.
+  if (![1, 3, 5].includes(n)) throw new UsageError(`--controllers ${s}: expected 1, 3 or 5`);
+  if (n > 1 && profiling) throw new UsageError("--cpu-prof and --perf profile one controller: not with --controllers");
+  return n;
+}
+
 interface Options {
   agents: number;
+  controllers: number;
   durationMs: number;
   warmupMs: number;
   intervalMs: number;
@@ -107,6 +117,7 @@ function parseOptions(argv: string[]): Options | undefined {
     args: argv,
     options: {
       agents: { type: "string", default: "1000" },
+      controllers: { type: "string", default: "1" },
       duration: { type: "string", default: "30s" },
       warmup: { type: "string", default: "10s" },
       interval: { type: "string", default: "1s" },
@@ -148,6 +159,7 @@ function parseOptions(argv: string[]): Options | undefined {
   };
   return {
     agents: int("agents", values.agents, 1, 100_000),
+    controllers: controllersOf(values.controllers, values["cpu-prof"] || values.perf),
     durationMs: dur("duration", values.duration, 1000),
     warmupMs: dur("warmup", values.warmup, 0),
     // The controller's own lower bound for --heartbeat-interval.
@@ -166,116 +178,6 @@ function parseOptions(argv: string[]): Options | undefined {
   };
 }
 
-function log(line: string): void {
-  process.stderr.write(`[bench] ${line}\n`);
-}
-
-/** Polls `fn` until it yields a value; fails at the deadline or as soon as `dead()` names a reason. */
-async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>, dead: () => string | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "no attempt yet";
-  for (;;) {
-    const why = dead();
-    if (why) throw new Error(`${what}: ${why}`);
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-      last = "not yet";
-    } catch (e) {
-      last = errText(e);
-    }
-    if (Date.now() >= deadline) throw new Error(`${what}: not within ${timeoutMs} ms (${last})`);
-    await sleep(50);
-  }
-}
-
-/** A port the kernel just handed out on 127.0.0.1 (closed again for the controller to bind). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      const port = typeof a === "object" && a ? a.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-// ---------------------------------------------------------------------------
-// The controller under test
-
-class ControllerProc {
-  readonly pid: number;
-  exitCode: number | null | undefined;
-  exitSignal: NodeJS.Signals | null = null;
-  /** pino lines at warn (40) or above: the controller complaining during the run is a finding. */
-  warnLines = 0;
-  private tail = "";
-  private readonly exited: Promise<void>;
-
-  constructor(
-    private readonly child: ChildProcess,
-    logFile: string,
-  ) {
-    if (child.pid === undefined) throw new Error("the controller did not start");
-    this.pid = child.pid;
-    // Everything it prints also goes to a file (kept with --keep) for a post-mortem.
-    const file = createWriteStream(logFile);
-    child.once("exit", () => file.end());
-    const take = (chunk: Buffer): void => {
-      file.write(chunk);
-      const s = chunk.toString("utf8");
-      this.warnLines += (s.match(/"level":(4|5|6)0/g) ?? []).length;
-      // Only the tail is kept: enough to say why it died, bounded however chatty it gets.
-      this.tail = (this.tail + s).slice(-8192);
-    };
-    child.stdout?.on("data", take);
-    child.stderr?.on("data", take);
-    this.exited = new Promise((resolve) =>
-      child.once("exit", (code, signal) => {
-        this.exitCode = code;
-        this.exitSignal = signal;
-        resolve();
-      }),
-    );
-  }
-
-  /** Resolves when the controller exits: lets waits end early instead of at their deadline. */
-  untilExit(): Promise<void> {
-    return this.exited;
-  }
-
-  get alive(): boolean {
-    return this.exitCode === undefined;
-  }
-
-  deathNote(): string | undefined {
-    if (this.alive) return undefined;
-    return `the controller exited (${this.exitSignal ?? `code ${this.exitCode}`}); its last output:\n${this.tail.trim()}`;
-  }
-
-  recentOutput(lines = 5): string {
-    return this.tail.trim().split("\n").slice(-lines).join("\n");
-  }
-
-  /** SIGTERM (a clean close writes the --cpu-prof file), then SIGKILL if it hangs. */
-  async stop(graceMs: number): Promise<void> {
-    if (!this.alive) return;
-    this.child.kill("SIGTERM");
-    const timer = sleep(graceMs, "timeout" as const);
-    if ((await Promise.race([this.exited.then(() => "exited" as const), timer])) === "timeout") {
-      log(`controller did not exit within ${graceMs} ms of SIGTERM: killing it`);
-      this.child.kill("SIGKILL");
-      await this.exited;
-    }
-  }
-
-  killNow(): void {
-    if (this.alive) this.child.kill("SIGKILL");
-  }
-}
-
 async function startController(o: Options, dir: string, profDir: string | undefined): Promise<{ proc: ControllerProc; addr: string; dataDir: string }> {
   const dataDir = join(dir, "controller");
   const port = await freePort();
@@ -286,177 +188,11 @@ async function startController(o: Options, dir: string, profDir: string | undefi
     ...(o.perf ? ["--perf-basic-prof-only-functions"] : []),
     ...o.controllerNodeArgs,
   ];
-  const child = spawn(
-    process.execPath,
-    [
-      ...nodeArgs,
-      CLI_MAIN,
-      "controller",
-      "--data-dir",
-      dataDir,
-      "--listen",
-      addr,
-      "--log-level",
-      "warn",
-      // The controller owns the cadence (Welcome says it); keep it and the simulator in step.
-      "--heartbeat-interval",
-      `${o.intervalMs}ms`,
-      "--no-write-config",
-      // Not scraped here; a fixed default port could be taken by a fleet already running.
-      "--metrics-addr",
-      "off",
-      // Nor the console: its default port is fixed too.
-      "--ui-addr",
-      "off",
-    ],
-    // Its own XDG dir too, so nothing it might write lands in the user's config.
-    { env: { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg") }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  return { proc: new ControllerProc(child, join(dir, "controller.log")), addr, dataDir };
-}
-
-/** Waits for first-start files, then for the operator API to answer by minting the join token. */
-async function createJoinToken(proc: ControllerProc, addr: string, dataDir: string, uses: number): Promise<{ token: string; caPem: string }> {
-  const dead = (): string | undefined => proc.deathNote();
-  const adminToken = await waitFor(
-    "admin.token",
-    30_000,
-    async () => {
-      const t = (await readFile(join(dataDir, "admin.token"), "utf8")).trim();
-      return /^bt1\./.test(t) ? t : undefined;
-    },
-    dead,
-  );
-  const caPem = await readFile(join(dataDir, "ca.crt"), "utf8");
-  const token = await waitFor(
-    "CreateToken",
-    30_000,
-    async () => {
-      const api = connect({ addr, token: adminToken, ca: caPem });
-      try {
-        const res = await call(api, api.client.CreateToken, { role: "agent", uses, ttl_seconds: 6 * 3600, description: "bench:agents" }, 2000);
-        return res.token;
-      } finally {
-        api.close();
-      }
-    },
-    dead,
-  );
-  return { token, caPem };
+  const proc = spawnController({ nodeArgs, args: ["--data-dir", dataDir, "--listen", addr], intervalMs: o.intervalMs, xdgDir: join(dir, "xdg"), logFile: join(dir, "controller.log") });
+  return { proc, addr, dataDir };
 }
 
 // ---------------------------------------------------------------------------
-// Simulators: in this process, or in worker processes
-
-interface SimHandle {
-  readonly pid: number;
-  setup(onProgress: (done: number, failed: number) => void): Promise<SetupReport>;
-  startWindow(): void;
-  endWindow(graceMs: number): Promise<SimResult>;
-  close(): Promise<void>;
-}
-
-class LocalSim implements SimHandle {
-  readonly pid = process.pid;
-  private readonly sim: Simulator;
-  constructor(cfg: SimConfig) {
-    this.sim = new Simulator(cfg);
-  }
-  setup(onProgress: (done: number, failed: number) => void): Promise<SetupReport> {
-    return this.sim.setup(onProgress);
-  }
-  startWindow(): void {
-    this.sim.startWindow();
-  }
-  endWindow(graceMs: number): Promise<SimResult> {
-    return this.sim.endWindow(graceMs);
-  }
-  async close(): Promise<void> {
-    this.sim.close();
-  }
-}
-
-class WorkerSim implements SimHandle {
-  readonly pid: number;
-  private readonly child: ChildProcess;
-  private onProgress: ((done: number, failed: number) => void) | undefined;
-  private waiting: { want: "setup-done" | "result"; resolve: (m: FromWorker) => void; reject: (e: Error) => void } | undefined;
-  private gone = false;
-
-  constructor(private readonly cfg: SimConfig) {
-    this.child = fork(WORKER, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    if (this.child.pid === undefined) throw new Error("a simulator worker did not start");
-    this.pid = this.child.pid;
-    this.child.on("message", (m: unknown) => {
-      if (!isFromWorker(m)) return;
-      if (m.type === "progress") this.onProgress?.(m.done, m.failed);
-      else if (m.type === "error") this.fail(new Error(`simulator worker ${this.pid}: ${m.message}`));
-      else if (this.waiting?.want === m.type) {
-        const w = this.waiting;
-        this.waiting = undefined;
-        w.resolve(m);
-      }
-    });
-    this.child.once("exit", (code, signal) => {
-      this.gone = true;
-      this.fail(new Error(`simulator worker ${this.pid} exited (${signal ?? `code ${code}`})`));
-    });
-  }
-
-  private fail(e: Error): void {
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.reject(e);
-  }
-
-  private request(m: ToWorker, want: "setup-done" | "result"): Promise<FromWorker> {
-    return new Promise((resolve, reject) => {
-      if (this.gone) return reject(new Error(`simulator worker ${this.pid} is gone`));
-      this.waiting = { want, resolve, reject };
-      this.child.send(m);
-    });
-  }
-
-  async setup(onProgress: (done: number, failed: number) => void): Promise<SetupReport> {
-    this.onProgress = onProgress;
-    const m = await this.request({ type: "setup", cfg: this.cfg }, "setup-done");
-    if (m.type !== "setup-done") throw new Error("unexpected reply from a simulator worker");
-    return m.report;
-  }
-
-  startWindow(): void {
-    if (!this.gone) this.child.send({ type: "start" } satisfies ToWorker);
-  }
-
-  async endWindow(graceMs: number): Promise<SimResult> {
-    const m = await this.request({ type: "end", graceMs }, "result");
-    if (m.type !== "result") throw new Error("unexpected reply from a simulator worker");
-    return m.result;
-  }
-
-  async close(): Promise<void> {
-    if (this.gone) return;
-    const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
-    this.child.send({ type: "close" } satisfies ToWorker);
-    if ((await Promise.race([exited.then(() => "exited" as const), sleep(5000, "timeout" as const)])) === "timeout") this.child.kill("SIGKILL");
-  }
-
-  killNow(): void {
-    if (!this.gone) this.child.kill("SIGKILL");
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Statistics
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  // Nearest rank: a value that was actually observed.
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] ?? NaN;
-}
-
-const r1 = (n: number): number => Math.round(n * 10) / 10;
 
 interface JoinStep {
   from: number;
@@ -467,7 +203,6 @@ interface JoinStep {
   /** The machine's 1-minute load average at the step's end: a busy machine slows joins. */
   load1: number;
 }
-const r2 = (n: number): number => Math.round(n * 100) / 100;
 
 // ---------------------------------------------------------------------------
 
@@ -476,10 +211,12 @@ interface Run {
   dir: string | undefined;
   profDir: string | undefined;
   controller: ControllerProc | undefined;
+  /** --controllers > 1: the group and its etcd (bench/agents-group.ts). */
+  group: GroupRun | undefined;
   sims: SimHandle[];
 }
 
-const run: Run = { opts: undefined, dir: undefined, profDir: undefined, controller: undefined, sims: [] };
+const run: Run = { opts: undefined, dir: undefined, profDir: undefined, controller: undefined, group: undefined, sims: [] };
 let cleaning: Promise<void> | undefined;
 /** Set by Ctrl-C: what fails after it (a closed simulator, a killed controller) is the stop, not a finding. */
 let interrupted = false;
@@ -489,6 +226,7 @@ function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await Promise.allSettled(run.sims.map((s) => s.close()));
     await run.controller?.stop(run.opts?.cpuProf ? 20_000 : 5_000);
+    await run.group?.stop();
     if (run.dir && !run.opts?.keep) await rm(run.dir, { recursive: true, force: true });
     else if (run.dir) log(`kept ${run.dir}`);
   })();
@@ -499,6 +237,7 @@ function cleanup(): Promise<void> {
 // exception in a handler, process.exit elsewhere): never leave a controller behind.
 process.on("exit", () => {
   run.controller?.killNow();
+  run.group?.killNow();
   for (const s of run.sims) if (s instanceof WorkerSim) s.killNow();
   if (run.dir && !run.opts?.keep) rmSync(run.dir, { recursive: true, force: true });
 });
@@ -543,16 +282,21 @@ async function main(): Promise<number> {
   // Facts: one real collection (slow: ~1 s), reused by every agent with its own
   // hostname. Gathered while the controller starts.
   const factsP: Promise<HostFacts> = collectFacts({ agentVersion: VERSION });
+  if (o.controllers > 1) {
+    const { runGroupBench } = await import("./agents-group.js");
+    return runGroupBench(o, { dir: run.dir, facts: factsP, sims: run.sims, setGroup: (g) => (run.group = g) });
+  }
   const { proc, addr, dataDir } = await startController(o, run.dir, run.profDir);
   run.controller = proc;
   log(`controller pid ${proc.pid} on ${addr}${run.profDir ? ` (profiling into ${run.profDir})` : ""}`);
   const per = Math.ceil(o.agents / o.simProcs);
   const slices = Array.from({ length: o.simProcs }, (_, p) => ({ firstIndex: p * per, count: Math.min(per, o.agents - p * per) })).filter((sl) => sl.count > 0);
-  const [{ token, caPem }, facts] = await Promise.all([createJoinToken(proc, addr, dataDir, slices[0]?.count ?? o.agents), factsP]);
+  const dead = (): string | undefined => proc.deathNote();
+  const [{ token, caPem }, facts] = await Promise.all([createJoinToken(dead, addr, [dataDir], slices[0]?.count ?? o.agents), factsP]);
   // One join token per simulator process: Joins with one token serialize at the
   // controller (CAS on the token record), and processes cannot queue behind each other.
   const tokens = [token];
-  for (const sl of slices.slice(1)) tokens.push((await createJoinToken(proc, addr, dataDir, sl.count)).token);
+  for (const sl of slices.slice(1)) tokens.push((await createJoinToken(dead, addr, [dataDir], sl.count)).token);
   log(`controller ready; ${tokens.length} join token(s) for ${o.agents} agents; facts: ${facts.os_distro ?? "?"} ${facts.kernel ?? ""}, ${facts.interfaces?.length ?? 0} interfaces, ${facts.filesystems?.length ?? 0} filesystems`);
 
   // Phase grid origin shared by all simulators: agent i beats at epoch + (i/N + k)·interval.

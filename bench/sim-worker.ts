@@ -44,6 +44,13 @@ process.on("message", (m: unknown) => {
           send({ type: "result", result: await sim.endWindow(m.graceMs) });
           break;
         }
+        case "status":
+          if (!sim) throw new Error("status before setup");
+          send({ type: "status", status: sim.status() });
+          break;
+        case "reset-reconnects":
+          sim?.resetReconnects();
+          break;
         case "close":
           sim?.close();
           process.disconnect();

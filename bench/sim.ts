@@ -3,8 +3,16 @@
  * (agent/session/session.ts) does on the wire — its own key and CSR, Join, then its
  * own channel with its own client certificate (so its own TLS connection, as a real
  * host has), Connect, Hello with full facts, a Heartbeat with usage every interval —
- * and nothing else: no disk, no facts collection, no reconnects. A disconnect here
- * is a finding, not something to paper over.
+ * and nothing else: no disk, no facts collection.
+ *
+ * One controller (no `members`): no reconnects; a disconnect is a finding, not
+ * something to paper over. A controller group (`members`): agent i joins through and
+ * first connects to member i mod n, and when its stream ends it reconnects as the
+ * real agent does — the same certificate, no new join; the next member in its own
+ * random order after a loss, the preferred one after a MoveOn; the agent's own
+ * delay (shared/members.ts reconnectDelayMs over shared/backoff.ts DEFAULT_BACKOFF,
+ * capped at TTL/2); a channel in TRANSIENT_FAILURE replaced before it is dialled;
+ * the stream dropped after a TTL without a word from the member.
  *
  * One Simulator drives a contiguous slice [firstIndex, firstIndex + count) of the
  * fleet, so the same code runs in the bench process or split over worker processes.
@@ -13,6 +21,8 @@ import * as grpc from "@grpc/grpc-js";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadProtos } from "../shared/proto.js";
+import { DEFAULT_BACKOFF } from "../shared/backoff.js";
+import { MemberRotation, reconnectDelayMs } from "../shared/members.js";
 import { channelOptions, createKeyAndCsr, grpcClientCredentials } from "../shared/tls/pki.js";
 import type { AgentServiceClient } from "../shared/gen/berth/v1/AgentService.js";
 import type { AgentMessage } from "../shared/gen/berth/v1/AgentMessage.js";
@@ -22,8 +32,13 @@ import type { JoinResponse__Output } from "../shared/gen/berth/v1/JoinResponse.j
 import type { Usage } from "../shared/gen/berth/v1/Usage.js";
 
 export interface SimConfig {
-  /** HOST:PORT of the controller. */
+  /** HOST:PORT of the controller (one controller; unused with `members`). */
   addr: string;
+  /**
+   * A controller group: every member's HOST:PORT. Agent i joins through and first
+   * connects to members[i mod n]; streams that end are dialled again (see above).
+   */
+  members?: string[];
   caPem: string;
   joinToken: string;
   /** One real collectFacts() result; each agent sends it with its own hostname. */
@@ -70,6 +85,10 @@ export interface SimResult {
   disconnects: number;
   /** Send→ack time of each acked in-window heartbeat, ms. */
   latenciesMs: number[];
+  /** The member (index into SimConfig.members; 0 with one controller) that acked each of latenciesMs. */
+  latencyMembers: number[];
+  /** Agents connected to each member at the window's end. */
+  byMember: number[];
   /** This process's CPU time (user + sys) over the window, ms. */
   cpuMs: number;
   windowMs: number;
@@ -84,6 +103,29 @@ const WELCOME_TIMEOUT_MS = 30_000;
 const JOIN_DEADLINE_MS = 30_000;
 const MAX_JOIN_ATTEMPTS = 200;
 const LOOP_RESOLUTION_MS = 5;
+/** What the real agent treats as a refusal (agent/session/session.ts): its reconnect waits the cap. */
+const FATAL = new Set<number>([grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED, grpc.status.INVALID_ARGUMENT]);
+
+/** Where a simulator's agents are, for a reconnect storm (asked while it runs). */
+export interface SimStatus {
+  agents: number;
+  /** Agents with a welcomed stream now. */
+  connected: number;
+  /** Of those, per member (index into SimConfig.members). */
+  byMember: number[];
+  /** Since the last resetReconnects(): each finished outage, stream lost → Welcome again, ms. */
+  outagesMs: number[];
+  /** Agents whose stream broke and that are not welcomed again yet. */
+  away: number;
+  /** Since the last resetReconnects(): streams dialled, of them ended before Welcome, MoveOns received. */
+  dials: number;
+  failedDials: number;
+  moveOns: number;
+  /** Why dials ended before a Welcome (digits blanked, so like errors add up), since the reset. */
+  failReasons: Record<string, number>;
+  /** Wall-clock ms of the last Welcome after an outage (0: none since the reset). */
+  lastWelcomeMs: number;
+}
 
 /** Wall-clock ms that never goes backwards within a process; comparable across processes. */
 function wallNow(): number {
@@ -131,10 +173,25 @@ class Recorder {
   errors = 0;
   disconnects = 0;
   latenciesMs: number[] = [];
+  latencyMembers: number[] = [];
   errorSamples: string[] = [];
+  /** Welcomed streams now, per member. */
+  byMember: number[];
+  /** Reconnect figures since the last reset (SimStatus). */
+  outagesMs: number[] = [];
+  away = 0;
+  dials = 0;
+  failedDials = 0;
+  moveOns = 0;
+  failReasons = new Map<string, number>();
+  lastWelcomeMs = 0;
   /** In-window heartbeats not yet acked; the window closes when this reaches 0. */
   outstanding = 0;
   onDrained: (() => void) | undefined;
+
+  constructor(members: number) {
+    this.byMember = new Array<number>(Math.max(1, members)).fill(0);
+  }
 
   error(what: string): void {
     this.errors++;
@@ -154,12 +211,26 @@ interface Pending {
 
 class SimAgent {
   private call: grpc.ClientDuplexStream<AgentMessage, ControllerMessage__Output> | undefined;
+  /** Ends the current stream (the watchdog's way out). */
+  private endStream: ((why: string) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
   private seq = 0;
   private nextAt: number | undefined;
   private blocked = false;
   private closing = false;
-  private welcomed = false;
+  /** The member index whose Welcome the current stream had; undefined between streams. */
+  private member: number | undefined;
+  private everWelcomed = false;
+  /** Wall-clock ms the last welcomed stream broke, while the agent is away. */
+  private lostAtMs: number | undefined;
+  /** Dials in a row that did not end in a kept stream (session.ts's `failures`). */
+  private failures = 0;
+  private ttlMs = 5000;
+  private lastHeardMs = 0;
+  private firstWelcome: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  /** One channel per member, made when first dialled, as the real agent keeps them. */
+  private readonly clients = new Map<string, AgentServiceClient>();
   private readonly pending = new Map<number, Pending>();
   /** First beat of this agent on the shared grid: index/total of an interval in. */
   private readonly phase0: number;
@@ -168,7 +239,10 @@ class SimAgent {
   constructor(
     private readonly index: number,
     private readonly hostId: string,
-    private readonly client: AgentServiceClient,
+    private readonly hostname: string,
+    private readonly credentials: grpc.ChannelCredentials,
+    /** Group: the agent's own member order, starting at its assigned member. One controller: undefined. */
+    private readonly rotation: MemberRotation | undefined,
     private readonly cfg: SimConfig,
     private readonly rec: Recorder,
   ) {
@@ -176,57 +250,165 @@ class SimAgent {
     this.memTotal = Number(cfg.facts.memory_total_bytes ?? 0) || 8 * 1024 ** 3;
   }
 
-  /** Opens the stream and sends Hello; resolves at Welcome, rejects if none comes. */
-  open(hostname: string): Promise<void> {
+  private get members(): readonly string[] {
+    return this.cfg.members ?? [this.cfg.addr];
+  }
+
+  /** Dials the first stream; resolves at its Welcome (group: from any member), rejects if none comes in time. */
+  open(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const call = this.client.Connect();
-      this.call = call;
       const giveUp = setTimeout(() => {
+        this.firstWelcome = undefined;
         reject(new Error(`no Welcome within ${WELCOME_TIMEOUT_MS} ms`));
         this.close();
       }, WELCOME_TIMEOUT_MS);
-      call.on("data", (m: ControllerMessage__Output) => {
-        if (m.msg === "heartbeat_ack" && m.heartbeat_ack) this.acked(m.heartbeat_ack.seq);
-        else if (m.msg === "welcome" && m.welcome && !this.welcomed) {
-          this.welcomed = true;
+      this.firstWelcome = {
+        resolve: () => {
           clearTimeout(giveUp);
-          if (m.welcome.heartbeat_interval_ms !== this.cfg.intervalMs) {
-            this.rec.error(`controller says heartbeat every ${m.welcome.heartbeat_interval_ms} ms, bench uses ${this.cfg.intervalMs} ms`);
-          }
-          this.scheduleNext();
           resolve();
-        }
-        // Assignment: the controller sends "run nothing"; a real agent converges to it, we ignore it.
-      });
-      call.on("error", (err) => {
-        if (this.closing) return;
-        clearTimeout(giveUp);
-        if (!this.welcomed) reject(err);
-        else this.lost(`stream error: ${errText(err)}`);
-      });
-      call.on("end", () => {
-        if (this.closing) return;
-        clearTimeout(giveUp);
-        if (!this.welcomed) reject(new Error("controller closed the stream before Welcome"));
-        else this.lost("controller closed the stream");
-      });
-      call.write({
-        hello: {
-          host_id: this.hostId,
-          facts: { ...this.cfg.facts, hostname },
-          labels: { bench: "agents", rack: `r${this.index % 40}` },
-          advertise_addr: "",
-          running: [],
         },
-      });
+        reject: (e) => {
+          clearTimeout(giveUp);
+          reject(e);
+        },
+      };
+      this.dial(this.rotation?.current ?? this.cfg.addr);
     });
   }
 
-  private lost(why: string): void {
-    this.rec.disconnects++;
-    this.rec.error(`agent ${this.index}: ${why}`);
+  private clientFor(addr: string): AgentServiceClient {
+    let c = this.clients.get(addr);
+    // As the real agent does: a channel in TRANSIENT_FAILURE fails a call at once until
+    // its own backoff is over, so a member that is back would not be reached; a fresh one dials now.
+    if (c && c.getChannel().getConnectivityState(false) === grpc.connectivityState.TRANSIENT_FAILURE) {
+      c.close();
+      c = undefined;
+    }
+    if (!c) {
+      const Service = loadProtos().agent.berth.v1.AgentService;
+      c = new Service(addr, this.credentials, {
+        ...channelOptions(),
+        // The real agent's: fail fast on a dead member; the session owns the retry policy.
+        "grpc.initial_reconnect_backoff_ms": 200,
+        "grpc.max_reconnect_backoff_ms": 2000,
+        // Never share a connection between agents, whatever grpc-js's global pool decides:
+        // 1,000 hosts means 1,000 TLS connections at the controller.
+        "grpc.use_local_subchannel_pool": 1,
+      });
+      this.clients.set(addr, c);
+    }
+    return c;
+  }
+
+  /** One stream with one member, Hello to its end. */
+  private dial(addr: string): void {
+    if (this.closing) return;
+    const memberIndex = Math.max(0, this.members.indexOf(addr));
+    const call = this.clientFor(addr).Connect();
+    this.call = call;
+    this.blocked = false;
+    this.rec.dials++;
+    let welcomed = false;
+    let ended = false;
+    const finish = (why: string, moveOn?: string, fatal = false): void => {
+      if (ended) return;
+      ended = true;
+      if (this.call === call) {
+        this.call = undefined;
+        this.endStream = undefined;
+      }
+      call.removeAllListeners("data");
+      call.on("error", () => undefined); // cancel() reports CANCELLED; nothing to do with it
+      call.cancel();
+      if (this.closing) return;
+      this.streamEnded(welcomed, memberIndex, why, moveOn, fatal);
+    };
+    this.endStream = (why) => finish(why);
+    call.on("data", (m: ControllerMessage__Output) => {
+      this.lastHeardMs = performance.now();
+      if (m.msg === "heartbeat_ack" && m.heartbeat_ack) this.acked(m.heartbeat_ack.seq, memberIndex);
+      else if (m.msg === "welcome" && m.welcome && !welcomed) {
+        welcomed = true;
+        if (m.welcome.heartbeat_interval_ms !== this.cfg.intervalMs) {
+          this.rec.error(`controller says heartbeat every ${m.welcome.heartbeat_interval_ms} ms, bench uses ${this.cfg.intervalMs} ms`);
+        }
+        this.ttlMs = Math.max(1000, m.welcome.ttl_ms || this.ttlMs);
+        this.welcomed(memberIndex);
+      } else if (m.msg === "move_on" && m.move_on) {
+        this.rec.moveOns++;
+        finish(`member ${addr} asked this agent to move on: ${m.move_on.reason || "no reason given"}`, m.move_on.preferred);
+      }
+      // Assignment: the controller sends "run nothing"; a real agent converges to it, we ignore it.
+    });
+    call.on("error", (err) => {
+      const code = grpcCode(err);
+      finish(`stream error: ${errText(err)}`, undefined, code !== undefined && FATAL.has(code));
+    });
+    call.on("end", () => finish("controller closed the stream"));
+    call.write({
+      hello: {
+        host_id: this.hostId,
+        facts: { ...this.cfg.facts, hostname: this.hostname },
+        labels: { bench: "agents", rack: `r${this.index % 40}` },
+        advertise_addr: "",
+        running: [],
+      },
+    });
+  }
+
+  private welcomed(memberIndex: number): void {
+    this.member = memberIndex;
+    this.rec.byMember[memberIndex] = (this.rec.byMember[memberIndex] ?? 0) + 1;
+    this.rotation?.welcomed();
+    this.everWelcomed = true;
+    if (this.lostAtMs !== undefined) {
+      const now = wallNow();
+      this.rec.outagesMs.push(now - this.lostAtMs);
+      this.rec.lastWelcomeMs = Math.max(this.rec.lastWelcomeMs, now);
+      this.rec.away--;
+      this.lostAtMs = undefined;
+    }
+    const w = this.firstWelcome;
+    this.firstWelcome = undefined;
+    w?.resolve();
+    this.scheduleNext();
+  }
+
+  private streamEnded(welcomed: boolean, memberIndex: number, why: string, moveOn: string | undefined, fatal: boolean): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    // Beats of a stream that is gone are never acked: in-window ones count as lost at the end.
+    for (const [seq, p] of this.pending) if (!p.counted) this.pending.delete(seq);
+    if (welcomed) {
+      this.member = undefined;
+      this.rec.byMember[memberIndex] = (this.rec.byMember[memberIndex] ?? 1) - 1;
+      this.rec.disconnects++;
+      if (this.rotation && this.rec.measuring && this.rec.errorSamples.length < MAX_ERROR_SAMPLES) this.rec.errorSamples.push(`agent ${this.index}: ${why}`);
+      if (this.lostAtMs === undefined) {
+        this.lostAtMs = wallNow();
+        this.rec.away++;
+      }
+    } else {
+      this.rec.failedDials++;
+      const key = why.replace(/\d+/g, "N").slice(0, 120);
+      if (this.rec.failReasons.size < 50 || this.rec.failReasons.has(key)) this.rec.failReasons.set(key, (this.rec.failReasons.get(key) ?? 0) + 1);
+    }
+    const rotation = this.rotation;
+    if (!rotation) {
+      // One controller: no reconnects. Before the first Welcome the setup fails; after it, the loss is the finding.
+      if (!welcomed && this.firstWelcome) {
+        const w = this.firstWelcome;
+        this.firstWelcome = undefined;
+        w.reject(new Error(why));
+      } else if (welcomed) this.rec.error(`agent ${this.index}: ${why}`);
+      return;
+    }
+    // The real agent's step (agent/session/session.ts run()): a member that sent the agent
+    // away did not serve it; never the same member first after a MoveOn.
+    this.failures = welcomed && moveOn === undefined ? 0 : this.failures + 1;
+    const next = moveOn !== undefined ? rotation.movedOn(moveOn) : rotation.lost();
+    const delay = reconnectDelayMs(DEFAULT_BACKOFF, { ttlMs: this.ttlMs, failures: this.failures, members: rotation.members.length, fatal });
+    this.retry = setTimeout(() => this.dial(next), delay);
   }
 
   /**
@@ -242,7 +424,7 @@ class SimAgent {
     // to a millisecond early (its clock is whole ms), and recomputing from now would
     // then pick the same grid point again and beat twice.
     this.nextAt = this.nextAt === undefined ? this.phase0 + (Math.floor((now - this.phase0) / step) + 1) * step : this.nextAt + step;
-    // Fell behind by more than a whole interval (a stalled event loop): skip, don't burst.
+    // Fell behind by more than a whole interval (a stalled event loop, a reconnect): skip, don't burst.
     if (this.nextAt < now) this.nextAt = this.phase0 + (Math.floor((now - this.phase0) / step) + 1) * step;
     this.timer = setTimeout(this.beat, Math.max(1, Math.ceil(this.nextAt - now)));
   }
@@ -250,7 +432,12 @@ class SimAgent {
   private readonly beat = (): void => {
     this.scheduleNext();
     const call = this.call;
-    if (!call) return;
+    if (!call || this.member === undefined) return;
+    // The real agent's watchdog: a stream with no word for a TTL (and 3 beats) is dropped.
+    if (this.rotation && performance.now() - this.lastHeardMs > Math.max(this.ttlMs, 3 * this.cfg.intervalMs)) {
+      this.endStream?.(`no word from the controller for ${Math.round(performance.now() - this.lastHeardMs)} ms`);
+      return;
+    }
     // As the real agent does: skip beats while the socket is not draining rather
     // than queue them without bound.
     if (this.blocked) {
@@ -267,11 +454,13 @@ class SimAgent {
     const ok = call.write({ heartbeat: { seq, sent_at_ms: Date.now(), usage: this.usage() } });
     if (!ok) {
       this.blocked = true;
-      call.once("drain", () => (this.blocked = false));
+      call.once("drain", () => {
+        if (this.call === call) this.blocked = false;
+      });
     }
   };
 
-  private acked(seq: number): void {
+  private acked(seq: number, memberIndex: number): void {
     const p = this.pending.get(seq);
     if (!p) {
       this.rec.strayAcks++;
@@ -281,6 +470,7 @@ class SimAgent {
     if (p.counted) {
       this.rec.acked++;
       this.rec.latenciesMs.push(performance.now() - p.t);
+      this.rec.latencyMembers.push(memberIndex);
       this.rec.settle();
     }
   }
@@ -290,6 +480,11 @@ class SimAgent {
     let n = 0;
     for (const p of this.pending.values()) if (p.counted) n++;
     return n;
+  }
+
+  /** Welcomed at least once: part of the fleet (setup succeeded). */
+  get joined(): boolean {
+    return this.everWelcomed;
   }
 
   /** A plausible, slowly varying sample: same shape and size as the real UsageSampler's. */
@@ -312,52 +507,55 @@ class SimAgent {
     if (this.closing) return;
     this.closing = true;
     clearTimeout(this.timer);
+    clearTimeout(this.retry);
     this.call?.cancel();
-    this.client.close();
+    for (const c of this.clients.values()) c.close();
   }
 }
 
 export class Simulator {
   private readonly agents: SimAgent[] = [];
-  private readonly rec = new Recorder();
-  private joinClient: AgentServiceClient | undefined;
+  private readonly rec: Recorder;
+  /** Join channels, one per member joined through. */
+  private readonly joinClients = new Map<string, AgentServiceClient>();
   private readonly joinGate: Gate;
   private closed = false;
   private window: { cpu: NodeJS.CpuUsage; t: number; loop: ReturnType<typeof monitorEventLoopDelay> } | undefined;
 
   constructor(private readonly cfg: SimConfig) {
     this.joinGate = new Gate(Math.max(1, cfg.joinConcurrency));
+    if (cfg.members && cfg.members.length === 0) throw new Error("SimConfig.members: empty");
+    this.rec = new Recorder(cfg.members?.length ?? 1);
   }
 
   /** Joins and connects every agent of this slice, `concurrency` at a time. Never rejects on one agent's failure. */
   async setup(onProgress: (done: number, failed: number) => void): Promise<SetupReport> {
     const t0 = performance.now();
-    const Service = loadProtos().agent.berth.v1.AgentService;
-    // One channel for all Joins: joining is setup, not what is measured, and sharing
-    // it spares the controller 1,000 extra TLS handshakes the real fleet spreads over days.
-    this.joinClient = new Service(this.cfg.addr, grpcClientCredentials(this.cfg.caPem), channelOptions());
     let next = 0;
     let done = 0;
     let failed = 0;
     let joinRetries = 0;
     const errorSamples: string[] = [];
+    const members = this.cfg.members;
     const one = async (i: number): Promise<void> => {
       const index = this.cfg.firstIndex + i;
       const hostname = `bench-${String(index).padStart(5, "0")}`;
       const facts: HostFacts = { ...this.cfg.facts, hostname };
+      // A group: the fleet spread evenly, agent i on member i mod n; the rest of its order is its own.
+      const assigned = members ? members[index % members.length]! : this.cfg.addr;
+      let rotation: MemberRotation | undefined;
+      if (members) {
+        rotation = new MemberRotation(members);
+        if (rotation.current !== assigned) rotation.movedOn(assigned);
+      }
       const { keyPem, csrPem } = await createKeyAndCsr(hostname);
-      const { res, retries } = await this.join(csrPem, facts);
+      const { res, retries } = await this.join(assigned, csrPem, facts);
       joinRetries += retries;
       if (this.closed) throw new Error("simulator closed");
-      const client = new Service(this.cfg.addr, grpcClientCredentials(res.ca_pem, { certPem: res.certificate_pem, keyPem }), {
-        ...channelOptions(),
-        // Never share a connection between agents, whatever grpc-js's global pool decides:
-        // 1,000 hosts means 1,000 TLS connections at the controller.
-        "grpc.use_local_subchannel_pool": 1,
-      });
-      const agent = new SimAgent(index, res.host_id, client, this.cfg, this.rec);
+      const creds = grpcClientCredentials(res.ca_pem, { certPem: res.certificate_pem, keyPem });
+      const agent = new SimAgent(index, res.host_id, hostname, creds, rotation, this.cfg, this.rec);
       this.agents.push(agent);
-      await agent.open(hostname);
+      await agent.open();
     };
     const lane = async (): Promise<void> => {
       while (next < this.cfg.count && !this.closed) {
@@ -373,14 +571,28 @@ export class Simulator {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(this.cfg.concurrency, this.cfg.count)) }, lane));
-    this.joinClient.close();
-    this.joinClient = undefined;
+    for (const c of this.joinClients.values()) c.close();
+    this.joinClients.clear();
     return { connected: done, failed, joinRetries, setupMs: performance.now() - t0, errorSamples };
   }
 
-  private async join(csrPem: string, facts: HostFacts): Promise<{ res: JoinResponse__Output; retries: number }> {
-    const client = this.joinClient;
-    if (!client) throw new Error("simulator is not set up");
+  /**
+   * One channel per member for all Joins: joining is setup, not what is measured, and
+   * sharing it spares the controller 1,000 extra TLS handshakes the real fleet spreads over days.
+   */
+  private joinClient(addr: string): AgentServiceClient {
+    let c = this.joinClients.get(addr);
+    if (!c) {
+      const Service = loadProtos().agent.berth.v1.AgentService;
+      c = new Service(addr, grpcClientCredentials(this.cfg.caPem), channelOptions());
+      this.joinClients.set(addr, c);
+    }
+    return c;
+  }
+
+  private async join(addr: string, csrPem: string, facts: HostFacts): Promise<{ res: JoinResponse__Output; retries: number }> {
+    if (this.closed) throw new Error("simulator closed");
+    const client = this.joinClient(addr);
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await this.joinGate.run(
@@ -406,11 +618,37 @@ export class Simulator {
     }
   }
 
+  /** Where the agents are now, and the reconnect figures since resetReconnects(). */
+  status(): SimStatus {
+    const r = this.rec;
+    return {
+      agents: this.agents.filter((a) => a.joined).length,
+      connected: r.byMember.reduce((s, n) => s + n, 0),
+      byMember: [...r.byMember],
+      outagesMs: [...r.outagesMs],
+      away: r.away,
+      dials: r.dials,
+      failedDials: r.failedDials,
+      moveOns: r.moveOns,
+      failReasons: Object.fromEntries(r.failReasons),
+      lastWelcomeMs: r.lastWelcomeMs,
+    };
+  }
+
+  /** Starts counting reconnects afresh (before a storm). */
+  resetReconnects(): void {
+    const r = this.rec;
+    r.outagesMs = [];
+    r.failReasons = new Map();
+    r.dials = r.failedDials = r.moveOns = r.lastWelcomeMs = 0;
+  }
+
   /** Starts a measurement window: counters reset, CPU and event-loop delay baselines taken. */
   startWindow(): void {
     const r = this.rec;
     r.sent = r.acked = r.skipped = r.strayAcks = r.errors = r.disconnects = r.outstanding = 0;
     r.latenciesMs = [];
+    r.latencyMembers = [];
     r.errorSamples = [];
     r.measuring = true;
     const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
@@ -451,6 +689,8 @@ export class Simulator {
       errors: r.errors,
       disconnects: r.disconnects,
       latenciesMs: r.latenciesMs,
+      latencyMembers: r.latencyMembers,
+      byMember: [...r.byMember],
       cpuMs: (cpu.user + cpu.system) / 1000,
       windowMs,
       // The histogram records whole timer periods: the delay is what exceeds the resolution.
@@ -463,7 +703,8 @@ export class Simulator {
 
   close(): void {
     this.closed = true;
-    this.joinClient?.close();
+    for (const c of this.joinClients.values()) c.close();
+    this.joinClients.clear();
     for (const a of this.agents) a.close();
   }
 }
