@@ -168,6 +168,11 @@ export class ReconcileLoop {
     this.runner?.kick();
   }
 
+  /** A pass now, not paced: work someone knows to be due (a host just declared down). */
+  kickNow(): void {
+    this.runner?.kickNow();
+  }
+
   /**
    * A host reported its instance (agent-stream/instance-status.ts, after `observed` is
    * set): a pass, paced as any kick, or at once when the report is one a rollout in
