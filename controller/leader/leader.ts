@@ -40,8 +40,11 @@ export function startLeading(d: LeaderDeps): LeaderRun {
     async () => {
       const next = await failurePass({ ...d, onTransition: () => d.loop.kick(), onTransitionsDone: () => d.loop.kickNow() }, detector);
       clearTimeout(wake);
-      if (next !== null) {
-        wake = setTimeoutClamped(() => runner.kickNow(), Math.max(0, next - d.mono()));
+      // Only ahead of now: a host that is due already and was not declared down (its write
+      // did not go through) is left to the ticker, so a failing write cannot spin the pass.
+      const inMs = next === null ? Number.NaN : next - d.mono();
+      if (inMs > 0) {
+        wake = setTimeoutClamped(() => runner.kickNow(), inMs);
         wake.unref();
       }
     },
