@@ -11,7 +11,7 @@
  * so what remains is berth's own work: on a shared machine compare builds
  * interleaved, on the same load (bench/README.md).
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -27,6 +27,8 @@ if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new Error("--st
 
 const log = createLogger("bench", "silent");
 const dir = await mkdtemp(path.join(os.tmpdir(), "berth-agent-step-"));
+// As root the service runs as a user of its own, who must get through to its folder (mkdtemp makes it 0700).
+await chmod(dir, 0o711);
 const spec = normalizeSpec({ name: "web", run: { command: "sleep", args: ["1000"] } });
 let waiting: { epoch: number; resolve: () => void } | undefined;
 const conv = new Converger({

@@ -59,7 +59,7 @@ const HAND_PORT = 8081;
 /**
  * One host's share of the by-hand floor, run on that host: a copy is started and
  * healthy first (untimed); then SIGTERM it, wait for its exit, start another, poll
- * /healthz until 200. Prints the timed part in ms. argv: addr port intervalMs, and
+ * /healthz until 200. Prints the timed part in ms, and the new copy's CPU time by then. argv: addr port intervalMs, and
  * the process to run as JSON (ServiceProcess, read from berth's own copy on that host):
  * the same program, arguments, environment, folder and user, in a session of its own
  * as berth's supervisor starts it, so the floor is the same work and nothing else.
@@ -95,9 +95,12 @@ const exited = (c) => new Promise((r) => (c.exitCode !== null || c.signalCode !=
   const b = start();
   await healthy();
   const ms = performance.now() - t0;
+  // The new copy's CPU to get there (utime + stime, clock ticks of 10 ms): the work berth's own CPU per step compares with.
+  const f = require("node:fs").readFileSync("/proc/" + b.pid + "/stat", "utf8").split(") ")[1].split(" ");
+  const cpu = (Number(f[11]) + Number(f[12])) * 10;
   b.kill("SIGTERM");
   await exited(b);
-  console.log(Math.round(ms));
+  console.log(Math.round(ms) + " " + cpu);
 })().catch((e) => { console.error(String(e)); process.exit(1); });
 `;
 
@@ -141,6 +144,9 @@ interface RolloutJson {
   ended_at_ms: number;
 }
 
+/** The load average now (1, 5, 15 minutes), to print beside each figure: the machine is shared. */
+const loadAvg = async (): Promise<string> => (await readFile("/proc/loadavg", "utf8")).split(" ").slice(0, 3).join(" ");
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const worst = (xs: number[]): number => Math.max(...xs);
 const r3 = (x: number): number => Number(x.toFixed(3));
@@ -159,20 +165,41 @@ async function ready(name: string): Promise<void> {
   await waitFor(async () => ((await c.cliJson<unknown[]>(["endpoints", name])).length === hosts ? true : undefined), { timeoutMs: 60_000, intervalMs: 200, what: `${hosts} endpoints of ${name}` });
 }
 
+/** CPU time (user + system) a process has used so far, in ms; 0 when it is gone. */
+async function cpuMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  try {
+    // Fields 14 and 15 (utime, stime) of /proc/<pid>/stat, after the command name in parentheses; in clock ticks (100 a second on Linux).
+    const f = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** What berth's own processes (the controller, the agents) have used of the CPU so far, in ms. */
+async function berthCpuMs(): Promise<{ controller: number; agents: number }> {
+  const agents = await Promise.all([...c.agents.values()].map((p) => cpuMs(p.pid)));
+  return { controller: await cpuMs(c.controller?.pid), agents: agents.reduce((a, b) => a + b, 0) };
+}
+
 /** `berth restart -w`'s wall time, and that of a one-call command (`rollout status`): the CLI's own start-up and connect, which loaded machines make large. */
-async function restart(name: string, t: number): Promise<{ wallMs: number; cliMs: number; headMs: number; tailMs: number; ro: RolloutJson; ev: EventJson[] }> {
+async function restart(name: string, t: number): Promise<{ wallMs: number; cliMs: number; headMs: number; tailMs: number; ro: RolloutJson; ev: EventJson[]; cpu: { controller: number; agents: number } }> {
+  const cpu0 = await berthCpuMs();
   const t0 = performance.now();
   const wall0 = Date.now();
   const w = await c.cli(["restart", name, "-w"], { timeoutMs: 300_000 });
   const wallMs = Math.round(performance.now() - t0);
   const wall1 = Date.now();
+  const cpu1 = await berthCpuMs();
+  const cpu = { controller: cpu1.controller - cpu0.controller, agents: cpu1.agents - cpu0.agents };
   if (w.code !== 0) throw new Error(`${name} trial ${t}: the rollout did not succeed: ${w.stdout}${w.stderr}`);
   const t1 = performance.now();
   const ro = JSON.parse((await c.cli(["rollout", "status", name, "-o", "json"])).stdout) as RolloutJson;
   const cliMs = Math.round(performance.now() - t1);
   const ev = (await c.events()).filter((e) => e.service === name && e.time_ms >= ro.started_at_ms && e.time_ms <= ro.ended_at_ms);
   // The CLI's share before the rollout starts (start-up, connect, the call) and after it ends (the watch hears of it, the CLI exits).
-  return { wallMs, cliMs, headMs: ro.started_at_ms - wall0, tailMs: wall1 - ro.ended_at_ms, ro, ev };
+  return { wallMs, cliMs, headMs: ro.started_at_ms - wall0, tailMs: wall1 - ro.ended_at_ms, ro, ev, cpu };
 }
 
 /** The longest wait between a drain and its replace: a step berth delayed though nothing was left to wait for. */
@@ -197,9 +224,10 @@ update: { maxUnavailable: 1, minHealthyTime: 0s, drainTime: 0s, healthyDeadline:
   const r = await c.apply(await c.specDir("nowait", { "nowait.yaml": spec }));
   if (r.code !== 0) throw new Error(`apply failed: ${r.stderr}`);
   await ready("nowait");
-  const results: { wallMs: number; cliMs: number; headMs: number; tailMs: number; rolloutMs: number; floorMs: number; handMs: number[]; worstDrainToReplaceMs: number }[] = [];
+  const results: { wallMs: number; cliMs: number; headMs: number; tailMs: number; rolloutMs: number; floorMs: number; handMs: number[]; worstDrainToReplaceMs: number; cpuMs: { controller: number; agents: number }; serviceCpuMs: number; load: string }[] = [];
   for (let t = 1; t <= trials; t++) {
     const handMs: number[] = [];
+    const handCpuMs: number[] = [];
     const running = (await c.status("nowait")).instances;
     for (let i = 1; i <= hosts; i++) {
       const mine = running.find((x) => x.host_address === c.topo.hostAddr(i) && x.pid > 0);
@@ -208,16 +236,19 @@ update: { maxUnavailable: 1, minHealthyTime: 0s, drainTime: 0s, healthyDeadline:
       if (t === 1 && i === 1) console.log(`the floor runs ${p.exe} ${p.args.join(" ")} as uid ${p.uid} in ${p.cwd} (berth's copy: pid ${mine.pid})`);
       const h = await c.topo.run(i, [process.execPath, "-e", HAND, c.topo.hostAddr(i), String(HAND_PORT), String(NOWAIT_INTERVAL_MS), JSON.stringify(p)], { timeoutMs: 60_000 });
       if (h.code !== 0) throw new Error(`by hand on host ${i}: ${h.stderr}`);
-      handMs.push(Number(h.stdout.trim()));
+      const [ms, cpu] = h.stdout.trim().split(" ").map(Number);
+      handMs.push(ms!);
+      handCpuMs.push(cpu!);
     }
     const floorMs = handMs.reduce((a, b) => a + b, 0);
     await ready("nowait");
-    const { wallMs, cliMs, headMs, tailMs, ro, ev } = await restart("nowait", t);
+    const { wallMs, cliMs, headMs, tailMs, ro, ev, cpu } = await restart("nowait", t);
     const worstGap = worstDrainToReplace(ev);
-    results.push({ wallMs, cliMs, headMs, tailMs, rolloutMs: ro.ended_at_ms - ro.started_at_ms, floorMs, handMs, worstDrainToReplaceMs: worstGap });
+    const load = await loadAvg();
+    results.push({ wallMs, cliMs, headMs, tailMs, rolloutMs: ro.ended_at_ms - ro.started_at_ms, floorMs, handMs, worstDrainToReplaceMs: worstGap, cpuMs: cpu, serviceCpuMs: handCpuMs.reduce((a, b) => a + b, 0), load });
     // BENCH_TIMELINE=1: where each step's time goes, from the controller's own events.
     if (process.env.BENCH_TIMELINE) for (const e of ev) console.log(`  +${String(e.time_ms - ro.started_at_ms).padStart(5)} ms  ${e.type.padEnd(22)} ${e.host.slice(0, 8)}  ${e.message.slice(0, 90)}`);
-    console.log(`nowait trial ${t}: restart -w ${wallMs} ms (CLI start → rollout start ${headMs} ms, rollout record ${ro.ended_at_ms - ro.started_at_ms} ms, rollout end → CLI exit ${tailMs} ms; a one-call CLI command ${cliMs} ms), floor by hand ${floorMs} ms (${handMs.join(", ")}), ratio ${(wallMs / floorMs).toFixed(3)}; worst drain → replace ${worstGap} ms`);
+    console.log(`nowait trial ${t}: restart -w ${wallMs} ms (CLI start → rollout start ${headMs} ms, rollout record ${ro.ended_at_ms - ro.started_at_ms} ms, rollout end → CLI exit ${tailMs} ms; a one-call CLI command ${cliMs} ms), floor by hand ${floorMs} ms (${handMs.join(", ")}), ratio ${(wallMs / floorMs).toFixed(3)}; worst drain → replace ${worstGap} ms; berth's CPU during it: controller ${cpu.controller} ms, agents ${cpu.agents} ms (${Math.round((cpu.controller + cpu.agents) / hosts)} ms a step; a new copy's own start, by hand: ${Math.round(handCpuMs.reduce((a, b) => a + b, 0) / hosts)} ms); load ${load}`);
   }
   const ratios = results.map((x) => x.wallMs / x.floorMs);
   const rolloutRatios = results.map((x) => x.rolloutMs / x.floorMs);

@@ -589,10 +589,76 @@ export class Converger {
     );
   }
 
+  /**
+   * Who the instance runs as, its artifact fetched and unpacked, its install done
+   * (reported as fetching, installing): its working dir and user, or undefined when
+   * this host refuses to run it as that user (reported failed). Throws what fails.
+   */
+  private async prepare(c: Current, signal: AbortSignal): Promise<{ who: RunAs; cwd: string } | undefined> {
+    const want = c.d;
+    // Who it runs as, first: a host that will not run it as that user says so before fetching anything.
+    try {
+      c.who = await this.o.steps.runAs(want.spec);
+    } catch (e) {
+      if (!(e instanceof RunAsError)) throw e;
+      this.o.log.warn({ instance: want.instance, err: e.message }, "refused to run the instance as its user");
+      this.set(c, "failed", `refused by the agent: ${e.message}`);
+      return undefined;
+    }
+    const who = c.who;
+    // Fetching and installing meet passing trouble (a controller restarting
+    // mid-download, a mirror hiccup): a few tries with backoff before the
+    // instance is reported failed and placed elsewhere.
+    let dir: string | null = null;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.set(c, "fetching", attempt > 1 ? `attempt ${attempt} of ${PREPARE_ATTEMPTS}` : "");
+        dir = await this.o.steps.fetch(want.spec, signal, who);
+        signal.throwIfAborted();
+        if (dir === null) {
+          // No artifact: the instance's own folder, the user's like an artifact's copy.
+          dir = this.workDir(want);
+          await mkdir(dir, { recursive: true });
+          if (who.ids) await chownTree(dir, who.ids.uid, who.ids.gid);
+        }
+        // Its user must reach the folder, or the process (and its install steps) fail in their own words.
+        if (who.ids) await checkReach(dir, { user: who.user, uid: who.ids.uid, gid: who.ids.gid });
+        this.set(c, "installing", attempt > 1 ? `attempt ${attempt} of ${PREPARE_ATTEMPTS}` : "");
+        let lastReport = 0;
+        await this.o.steps.install(
+          want.spec,
+          dir,
+          (s) => {
+            c.installTail = (c.installTail + s).slice(-TAIL_BYTES);
+            // Install output streams to the controller at most a few times a second.
+            if (this.mono - lastReport > 500) {
+              lastReport = this.mono;
+              this.report(c);
+            }
+          },
+          signal,
+          who,
+        );
+        signal.throwIfAborted();
+        break;
+      } catch (err) {
+        // A folder's mode does not change by waiting: no retry.
+        if (signal.aborted || attempt >= PREPARE_ATTEMPTS || err instanceof UnreachableDirError) throw err;
+        const delay = PREPARE_BACKOFF_MS * 2 ** (attempt - 1);
+        this.o.log.warn({ instance: want.instance, err: err instanceof Error ? err.message : String(err), retryInMs: delay }, `${c.state} failed; retrying`);
+        await sleep(clampDelayMs(delay), undefined, { signal }).catch(() => undefined);
+        signal.throwIfAborted();
+      }
+    }
+    return { who, cwd: dir ?? this.workDir(want) };
+  }
+
   private async pass(): Promise<void> {
     const want = this.desired;
     if (want === undefined) return; // no assignment received yet: keep what runs (re-adopted)
     const cur = this.current;
+    // What the copy being replaced was prepared with, when the new one needs the same.
+    const prepared = cur && want && cur.cwd !== undefined && cur.who !== undefined && samePreparation(cur.d, want) ? { cwd: cur.cwd, who: cur.who } : undefined;
     if (cur && (!want || desiredKey(want) !== desiredKey(cur.d))) {
       const why = this.fenced ?? "";
       this.set(cur, "stopping", why);
@@ -623,61 +689,20 @@ export class Converger {
     /** The instance record's write, once begun: settled before the pass ends, whatever happens. */
     let recorded: Promise<unknown> | undefined;
     try {
-      // Who it runs as, first: a host that will not run it as that user says so before fetching anything.
-      try {
-        c.who = await this.o.steps.runAs(want.spec);
-      } catch (e) {
-        if (!(e instanceof RunAsError)) throw e;
-        this.o.log.warn({ instance: want.instance, err: e.message }, "refused to run the instance as its user");
-        this.set(c, "failed", `refused by the agent: ${e.message}`);
-        return;
+      let who: RunAs;
+      let cwd: string;
+      if (prepared) {
+        // A restart, or a change of env, args or health only: the same user, artifact and
+        // install as the copy just stopped, which ran from that folder until now. Looking
+        // them up and checking them again would only add work (and two reports) between
+        // the old process's stop and the new one's start, on every step of a rollout.
+        who = c.who = prepared.who;
+        cwd = prepared.cwd;
+      } else {
+        const p = await this.prepare(c, signal);
+        if (p === undefined) return;
+        ({ who, cwd } = p);
       }
-      const who = c.who;
-      // Fetching and installing meet passing trouble (a controller restarting
-      // mid-download, a mirror hiccup): a few tries with backoff before the
-      // instance is reported failed and placed elsewhere.
-      let dir: string | null = null;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          this.set(c, "fetching", attempt > 1 ? `attempt ${attempt} of ${PREPARE_ATTEMPTS}` : "");
-          dir = await this.o.steps.fetch(want.spec, signal, who);
-          signal.throwIfAborted();
-          if (dir === null) {
-            // No artifact: the instance's own folder, the user's like an artifact's copy.
-            dir = this.workDir(want);
-            await mkdir(dir, { recursive: true });
-            if (who.ids) await chownTree(dir, who.ids.uid, who.ids.gid);
-          }
-          // Its user must reach the folder, or the process (and its install steps) fail in their own words.
-          if (who.ids) await checkReach(dir, { user: who.user, uid: who.ids.uid, gid: who.ids.gid });
-          this.set(c, "installing", attempt > 1 ? `attempt ${attempt} of ${PREPARE_ATTEMPTS}` : "");
-          let lastReport = 0;
-          await this.o.steps.install(
-            want.spec,
-            dir,
-            (s) => {
-              c.installTail = (c.installTail + s).slice(-TAIL_BYTES);
-              // Install output streams to the controller at most a few times a second.
-              if (this.mono - lastReport > 500) {
-                lastReport = this.mono;
-                this.report(c);
-              }
-            },
-            signal,
-            who,
-          );
-          signal.throwIfAborted();
-          break;
-        } catch (err) {
-          // A folder's mode does not change by waiting: no retry.
-          if (signal.aborted || attempt >= PREPARE_ATTEMPTS || err instanceof UnreachableDirError) throw err;
-          const delay = PREPARE_BACKOFF_MS * 2 ** (attempt - 1);
-          this.o.log.warn({ instance: want.instance, err: err instanceof Error ? err.message : String(err), retryInMs: delay }, `${c.state} failed; retrying`);
-          await sleep(clampDelayMs(delay), undefined, { signal }).catch(() => undefined);
-          signal.throwIfAborted();
-        }
-      }
-      const cwd = dir ?? this.workDir(want);
       c.cwd = cwd;
       this.set(c, "starting");
       // The record lets a restarted agent re-adopt what this one started. It is written
@@ -725,6 +750,21 @@ export class Converger {
       this.set(c, "failed", err instanceof UnreachableDirError ? msg : `${c.state}: ${msg}`);
     }
   }
+}
+
+/**
+ * The new copy is prepared exactly as the old one was: the same instance (an
+ * artifact-less one's folder is its own), artifact, install, and user — what runAs,
+ * fetch and install depend on.
+ */
+export function samePreparation(a: Desired, b: Desired): boolean {
+  return (
+    a.instance === b.instance &&
+    a.service === b.service &&
+    a.spec.run.user === b.spec.run.user &&
+    JSON.stringify(a.spec.artifact) === JSON.stringify(b.spec.artifact) &&
+    JSON.stringify(a.spec.install) === JSON.stringify(b.spec.install)
+  );
 }
 
 function lastLines(s: string, n: number): string {

@@ -52,3 +52,20 @@ export function judgeLiveness(hosts: readonly LivenessInput[], nowMs: number, cf
   }
   return out;
 }
+
+/**
+ * When judgeLiveness will next declare a ready host down if nothing more is heard from
+ * it — just past its last heartbeat + TTL, not before the grace ends — on the same
+ * clock; null when no host is ready. The shell wakes then, so a host is declared down
+ * the moment its TTL runs out, not on the ticker's next beat (issue 12).
+ */
+export function nextDownAt(hosts: readonly LivenessInput[], cfg: DetectorConfig): number | null {
+  let next = Number.POSITIVE_INFINITY;
+  for (const h of hosts) {
+    if (h.health !== "ready") continue;
+    // judgeLiveness asks for silence longer than the TTL: 1 ms past it.
+    const at = h.lastHeartbeatMs === undefined ? cfg.graceUntilMs : Math.max(cfg.graceUntilMs, h.lastHeartbeatMs + cfg.ttlMs + 1);
+    next = Math.min(next, at);
+  }
+  return Number.isFinite(next) ? next : null;
+}

@@ -6,7 +6,7 @@
  * mass-failure guard stores what its verdict calls for.
  */
 import type { Logger } from "../../shared/log/logger.js";
-import { judgeLiveness, type DetectorConfig, type LivenessInput } from "../failure/detector.js";
+import { judgeLiveness, nextDownAt, type DetectorConfig, type LivenessInput } from "../failure/detector.js";
 import type { FailoverGuard } from "../failure/failover-guard.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import type { Store } from "../store/store.js";
@@ -25,11 +25,15 @@ export interface FailurePassDeps {
   via?: Store;
   /** A host changed health: the reconcile loop has work. */
   onTransition: () => void;
+  /** After a pass that changed some host's health: the reconcile loop's work is due now. */
+  onTransitionsDone?: () => void;
 }
 
-export async function failurePass(d: FailurePassDeps, detector: DetectorConfig): Promise<void> {
+/** Returns when the next host falls due (detector.ts nextDownAt), on the monotonic clock; null: none. */
+export async function failurePass(d: FailurePassDeps, detector: DetectorConfig): Promise<number | null> {
   const t = d.now();
-  for (const tr of judgeLiveness(d.liveness(), d.mono(), detector)) {
+  const transitions = judgeLiveness(d.liveness(), d.mono(), detector);
+  for (const tr of transitions) {
     await d.registry.update(tr.id, (rec) => {
       if (rec.health === tr.to) return undefined;
       const type = tr.to === "down" ? "host.down" : rec.health === "joining" ? "host.ready" : "host.back";
@@ -47,4 +51,8 @@ export async function failurePass(d: FailurePassDeps, detector: DetectorConfig):
     d.onTransition();
   }
   await d.guard.sync(d.via);
+  // A host down makes its replacement due now: the loop decides at once, once per pass
+  // (each transition's own kick is paced, so a mass failure does not run it back to back).
+  if (transitions.length > 0) d.onTransitionsDone?.();
+  return nextDownAt(d.liveness(), detector);
 }

@@ -7,7 +7,7 @@
  */
 import type { Logger } from "../../shared/log/logger.js";
 import { Coalescer } from "../../shared/coalesce.js";
-import { setIntervalClamped } from "../../shared/timer.js";
+import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
 import type { DetectorConfig } from "../failure/detector.js";
 import type { ReconcileLoop } from "../reconcile/loop.js";
 import { failurePass, type FailurePassDeps } from "./failure-pass.js";
@@ -34,8 +34,20 @@ export function startLeading(d: LeaderDeps): LeaderRun {
   // Every hello, and every heartbeat of a host not yet ready, kicks this fleet-wide pass:
   // paced (shared/coalesce.ts), a fleet joining keeps it to a quarter of the time, and a
   // kick waits at most one tick — as long as it could have waited for the ticker anyway.
-  const runner = new Coalescer(
-    () => failurePass({ ...d, onTransition: () => d.loop.kick() }, detector),
+  // And a wake-up for the next host's TTL: declared down when it runs out, not up to a tick later.
+  let wake: NodeJS.Timeout | undefined;
+  const runner: Coalescer = new Coalescer(
+    async () => {
+      const next = await failurePass({ ...d, onTransition: () => d.loop.kick(), onTransitionsDone: () => d.loop.kickNow() }, detector);
+      clearTimeout(wake);
+      // Only ahead of now: a host that is due already and was not declared down (its write
+      // did not go through) is left to the ticker, so a failing write cannot spin the pass.
+      const inMs = next === null ? Number.NaN : next - d.mono();
+      if (inMs > 0) {
+        wake = setTimeoutClamped(() => runner.kickNow(), inMs);
+        wake.unref();
+      }
+    },
     (err) => d.log.error({ err }, "failure detector pass failed"),
     { maxShare: 0.25, maxDelayMs: tickMs },
   );
@@ -50,6 +62,7 @@ export function startLeading(d: LeaderDeps): LeaderRun {
     stop() {
       stopping ??= (async () => {
         clearInterval(ticker);
+        clearTimeout(wake);
         // GitOps first: a sync applies through the loop's state, never after the loop stopped.
         await gitops?.stop();
         await d.loop.stop();

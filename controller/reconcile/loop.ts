@@ -8,7 +8,7 @@
 import { monoMs } from "../../shared/clock.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../../shared/log/logger.js";
-import { Coalescer } from "../../shared/coalesce.js";
+import { Coalescer, type Pacing } from "../../shared/coalesce.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { NewEvent } from "../events/event-log.js";
@@ -64,6 +64,24 @@ export const RECONCILE_TICK_MS = 1000;
  */
 export const RECONCILE_PACING = { maxShare: 0.25, maxDelayMs: 250 } as const;
 
+/** Instance states a rollout gates on: health (a batch moves on, a deadline counts) and failure. */
+const GATING_STATES: ReadonlySet<string> = new Set(["healthy", "unhealthy", "failed"]);
+
+/**
+ * Whether an agent's report skips the loop's pacing (RECONCILE_PACING): it is a live
+ * change (the same host reported before, in another state or epoch) into a state a
+ * rollout that has not ended gates on. Pacing spreads the passes that floods of
+ * reports kick (a fleet reconnecting re-sends every state: `prev` is then unknown or
+ * the same); held back behind it, a copy's turn to healthy waited up to 3× the last
+ * pass's time before the next batch started — per step, on a loaded machine (issue 12).
+ * At most a few such reports per batch slot, so a rollout cannot flood the loop.
+ */
+export function urgentReport(prev: ObservedInstance | undefined, next: ObservedInstance, rollout: Pick<RolloutState, "endedAtMs"> | undefined): boolean {
+  if (rollout === undefined || rollout.endedAtMs !== undefined) return false;
+  if (prev === undefined || (prev.state === next.state && prev.epoch === next.epoch && prev.instance === next.instance)) return false;
+  return GATING_STATES.has(next.state);
+}
+
 export class ReconcileLoop {
   /** instance id → why it is pending, from the last pass */
   unplaced = new Map<string, string>();
@@ -113,6 +131,8 @@ export class ReconcileLoop {
       failover: () => FailoverInput;
       /** Hosts removed by `berth host remove`: their instances are replaced at once. @default none */
       removedHosts?: () => ReadonlySet<string>;
+      /** How kicked passes are spread out. @default RECONCILE_PACING */
+      pacing?: Pacing;
     },
   ) {}
 
@@ -129,7 +149,7 @@ export class ReconcileLoop {
     this.runner = new Coalescer(
       () => this.pass(),
       (err) => this.d.log.error({ err }, "reconcile pass failed"),
-      RECONCILE_PACING,
+      this.d.pacing ?? RECONCILE_PACING,
     );
     this.timer = setInterval(() => this.kick(), RECONCILE_TICK_MS);
     this.timer.unref();
@@ -146,6 +166,21 @@ export class ReconcileLoop {
 
   kick(): void {
     this.runner?.kick();
+  }
+
+  /** A pass now, not paced: work someone knows to be due (a host just declared down). */
+  kickNow(): void {
+    this.runner?.kickNow();
+  }
+
+  /**
+   * A host reported its instance (agent-stream/instance-status.ts, after `observed` is
+   * set): a pass, paced as any kick, or at once when the report is one a rollout in
+   * progress waits for (urgentReport).
+   */
+  reported(prev: ObservedInstance | undefined, next: ObservedInstance): void {
+    if (urgentReport(prev, next, this.d.state.rollout(next.service))) this.runner?.kickNow();
+    else this.kick();
   }
 
   /** Resolves when no pass runs or is queued, without asking for one (tests: what the loop does by itself). */
@@ -240,13 +275,15 @@ export class ReconcileLoop {
     clearTimeout(this.wake);
     const retryAt = Math.min(...[...errors.values()].map((e) => e.retryAtMs ?? Number.POSITIVE_INFINITY));
     const wakeAt = Math.min(d.wakeAtMs ?? Number.POSITIVE_INFINITY, retryAt);
-    // Due already: this pass's own decisions made the next step due now (a drain with
-    // drainTime 0 makes its replace due at once). Then the pass runs again right after
-    // committing (below), not on whatever tick or heartbeat comes next — ~1 s per step.
+    // Due already: this pass's own decisions made the next step due now (a retire with
+    // drainTime 0 ends at once). Then the pass runs again right after committing
+    // (below), not on whatever tick or heartbeat comes next — ~1 s per step.
     const dueNow = wakeAt <= nowMs;
     if (Number.isFinite(wakeAt) && !dueNow) {
       // Clamped: a deadline past Node's timer range (a stored 30d) would otherwise fire at once, every pass.
-      this.wake = setTimeoutClamped(() => this.kick(), wakeAt - this.d.now() + 5);
+      // Not paced: a deadline or timer that falls due is a step to take now, not one more
+      // kick to spread out (the pacing is for fleet-wide floods of reports).
+      this.wake = setTimeoutClamped(() => this.runner?.kickNow(), wakeAt - this.d.now() + 1);
       this.wake.unref();
     }
     if (d.puts.size || d.deletes.length || d.putRollouts.length || d.putServices.length || events.length) {

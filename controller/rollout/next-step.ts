@@ -191,7 +191,7 @@ export interface NextStepResult {
   /**
    * The earliest future deadline or timer (drain end, minHealthyTime reached,
    * healthyDeadline, progressDeadline); null: nothing is timed. ≤ nowMs only when
-   * this call's own actions make the next step due at once (a drain with drainTime 0):
+   * this call's own actions make the next step due at once (a retire with drainTime 0):
    * the shell then steps again right after committing them.
    */
   wakeAtMs: number | null;
@@ -537,6 +537,13 @@ export function nextStep(input: NextStepInput): NextStepResult {
   const issue = (b: RolloutBatch, a: Action): void => {
     b.issued.push({ slot: a.slot, kind: a.kind });
     actions.push(a);
+    // With drainTime 0 the replace is due the moment the drain is: both go in this step,
+    // so they are one commit and one assignment, not a second pass and commit (a store
+    // fsync) between the copy leaving the endpoints and its stop (issue 12).
+    if (a.kind === "drain" && u.drainTimeMs === 0) {
+      b.issued.push({ slot: a.slot, kind: "replace" });
+      actions.push({ kind: "replace", slot: a.slot, revision: to });
+    }
   };
   let mode = modeOf(r.status);
   if (mode === "finished") return { rollout: r, actions, wakeAtMs: null, events };
@@ -645,13 +652,15 @@ export function nextStep(input: NextStepInput): NextStepResult {
 /**
  * The earliest stored deadline or timer after now; earlier ones have been acted on in
  * this call. The views are from before this call's actions, so the drains it issues
- * are not in them: their ends count too, and with drainTime 0 that end is now — the
- * replace is due as soon as the drain is committed (the shell runs again at once,
- * rather than on whatever tick or heartbeat comes next).
+ * are not in them: their ends count too. A retire with drainTime 0 ends now — the
+ * shell runs again at once, rather than on whatever tick or heartbeat comes next; an
+ * in-place drain with drainTime 0 has its replace issued with it (nextStep's issue).
  */
 function wakeAt(r: RolloutState, mode: Mode, u: UpdateSpec, slots: readonly SlotView[], issued: readonly Action[], nowMs: number): number | null {
   if (mode === "finished") return null;
-  const due = issued.filter((a) => a.kind === "drain" || a.kind === "retire").map(() => nowMs + u.drainTimeMs);
+  // A drain replaced in the same step (drainTime 0) leaves nothing to wait for.
+  const replaced = new Set(issued.filter((a) => a.kind === "replace").map((a) => a.slot));
+  const due = issued.filter((a) => (a.kind === "drain" && !replaced.has(a.slot)) || a.kind === "retire").map(() => nowMs + u.drainTimeMs);
   const times: number[] = [];
   for (const v of slots) {
     // Drain ends: an in-place replacement, a retire the shell finishes, or a failed rollout's unwind.

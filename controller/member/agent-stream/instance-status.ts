@@ -49,6 +49,6 @@ export async function onInstanceStatus(d: AgentServiceDeps, s: AgentStream, raw:
   // rather than after the event's fsync (a healthy report is what moves a rollout on).
   // The pass's own commit queues behind the event in the event log, so the events
   // still read in the order things happened.
-  d.loop.kick();
+  d.loop.reported(prev, obs);
   await noted;
 }

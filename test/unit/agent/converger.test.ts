@@ -332,3 +332,49 @@ describe.skipIf(process.getuid?.() !== 0)("a working dir its user cannot reach",
     expect(steps.started).toEqual([]);
   });
 });
+
+// A rolling restart replaces each copy with the same artifact, install and user: the
+// agent starts the new one from the folder the old one ran from, with nothing looked
+// up or checked again between the stop and the start (issue 12).
+describe("a replacement prepared like the copy it replaces", () => {
+  const counting = (): ReturnType<typeof fakeSteps> & { calls: string[] } => {
+    const steps = Object.assign(fakeSteps(), { calls: [] as string[] });
+    steps.runAs = async () => (steps.calls.push("runAs"), { user: "" });
+    steps.fetch = async () => (steps.calls.push("fetch"), null);
+    steps.install = async () => void steps.calls.push("install");
+    return steps;
+  };
+  const running = (reports: InstanceStatus[], epoch: number) => (): boolean => reports.some((r) => r.epoch === epoch && r.state === "healthy");
+
+  it("starts from the same folder without runAs, fetch or install, and without reporting fetching or installing", async () => {
+    const steps = counting();
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
+    conv.assign(assignment(goodSpec(), { epoch: 3 }));
+    await until(running(reports, 3), "epoch 3 running");
+    expect(steps.calls).toEqual(["runAs", "fetch", "install"]);
+    // A restart: a new epoch and revision, the same spec.
+    conv.assign(assignment(goodSpec(), { epoch: 4, revision: 3 }));
+    await until(running(reports, 4), "epoch 4 running");
+    expect(steps.calls).toEqual(["runAs", "fetch", "install"]);
+    expect(steps.stops).toBe(1);
+    const states = reports.filter((r) => r.epoch === 4).map((r) => r.state);
+    expect(states.slice(0, 2)).toEqual(["pending", "starting"]);
+    expect(states).not.toContain("fetching");
+    expect(states).not.toContain("installing");
+    expect(conv.execContext("web-0")).toMatchObject({ cwd: path.join(dataDir, "instances", "web-0") });
+  });
+
+  it("prepares again when the install (or the artifact, or the user) changes", async () => {
+    const steps = counting();
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
+    conv.assign(assignment(goodSpec(), { epoch: 3 }));
+    await until(running(reports, 3), "epoch 3 running");
+    const changed = normalizeSpec({ name: "web", run: { command: "/bin/true" }, install: { steps: [{ run: "./setup.sh" }] } }) as unknown as Record<string, unknown>;
+    conv.assign(assignment(changed, { epoch: 4, revision: 3 }));
+    await until(running(reports, 4), "epoch 4 running");
+    expect(steps.calls).toEqual(["runAs", "fetch", "install", "runAs", "fetch", "install"]);
+    expect(reports.filter((r) => r.epoch === 4).map((r) => r.state)).toContain("installing");
+  });
+});

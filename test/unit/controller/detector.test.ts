@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { judgeLiveness, type DetectorConfig, type LivenessInput } from "../../../controller/failure/detector.js";
+import { judgeLiveness, nextDownAt, type DetectorConfig, type LivenessInput } from "../../../controller/failure/detector.js";
 
 const cfg: DetectorConfig = { ttlMs: 5000, startedAtMs: 1_000_000, graceUntilMs: 1_005_000 };
 
@@ -64,5 +64,35 @@ describe("judgeLiveness", () => {
         }
       }),
     );
+  });
+});
+
+// The shell wakes at nextDownAt (controller/leader/leader.ts), so a host is declared down
+// the moment its TTL runs out rather than on the ticker's next beat (issue 12): exactly
+// the first moment judgeLiveness would declare one down, never earlier or later.
+describe("nextDownAt", () => {
+  it("is the first moment judgeLiveness declares a ready host down", () => {
+    const input = fc.array(
+      fc.record({ id: fc.string(), health: fc.constantFrom<LivenessInput["health"]>("ready", "down", "joining"), lastHeartbeatMs: fc.option(fc.integer({ min: 990_000, max: 1_030_000 }), { nil: undefined }) }),
+      { maxLength: 6 },
+    );
+    fc.assert(
+      fc.property(input, (hosts) => {
+        const at = nextDownAt(hosts, cfg);
+        const downs = (t: number): number => judgeLiveness(hosts, t, cfg).filter((x) => x.to === "down").length;
+        if (at === null) {
+          expect(hosts.every((h) => h.health !== "ready")).toBe(true);
+          return;
+        }
+        expect(downs(at)).toBeGreaterThan(0);
+        expect(downs(at - 1)).toBe(0);
+      }),
+    );
+  });
+
+  it("a ready host heard from at t falls due at t + TTL + 1, not before the grace ends", () => {
+    expect(nextDownAt([{ id: "a", health: "ready", lastHeartbeatMs: 1_010_000 }], cfg)).toBe(1_015_001);
+    expect(nextDownAt([{ id: "a", health: "ready", lastHeartbeatMs: 999_000 }], cfg)).toBe(cfg.graceUntilMs);
+    expect(nextDownAt([{ id: "a", health: "down", lastHeartbeatMs: 1_010_000 }], cfg)).toBeNull();
   });
 });

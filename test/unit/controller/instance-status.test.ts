@@ -21,7 +21,7 @@ describe("an instance status report", () => {
       now: () => 1_000,
       log,
       registry: { live: new Map([["h1", { streamId: 7 }]]), liveOf: () => ({ fencing: new Set<string>() }) },
-      loop: { observed, kick: () => order.push("kick") },
+      loop: { observed, reported: () => order.push("kick") },
       events: {
         append: () => {
           order.push("append");

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ServiceState } from "../../../controller/services/state.js";
 import type { ObservedInstance } from "../../../controller/services/records.js";
 import { HostRegistry } from "../../../controller/hosts/registry.js";
-import { ReconcileLoop, RECONCILE_TICK_MS } from "../../../controller/reconcile/loop.js";
+import { ReconcileLoop, RECONCILE_TICK_MS, urgentReport } from "../../../controller/reconcile/loop.js";
 import { startRollout } from "../../../controller/rollout/next-step.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
 import { createLogger } from "../../../shared/log/logger.js";
@@ -92,9 +92,90 @@ describe("the reconcile loop's wake-up", () => {
     const types = (await events.list({ limit: 100 })).map((e) => e.type).filter((t) => t.startsWith("rollout."));
     expect(types).toEqual(["rollout.batch", "rollout.drain", "rollout.replace"]);
     expect(state.instancesOf("web").find((i) => i.slot === 0)).toMatchObject({ revision: 2, epoch: 2, drainingSinceMs: null });
-    // Then it stops: the replace waits for the agent's report, and a pass that changes nothing does not run again.
-    expect(passes).toBe(2);
+    // One pass: with drainTime 0 the drain and its replace are one commit. Then it stops:
+    // the replace waits for the agent's report, and a pass that changes nothing does not run again.
+    expect(passes).toBe(1);
     await vi.advanceTimersByTimeAsync(RECONCILE_TICK_MS - 100);
+    expect(passes).toBe(1);
+  });
+
+  // A pass kicked soon after another waits (RECONCILE_PACING): fine for floods of reports,
+  // but the report a rollout waits for — its new copy turned healthy — must not wait behind
+  // it, or every step of a rollout waits up to 3× a pass (issue 12).
+  it("a rollout's copy turning healthy is decided at once, other reports wait for the pacing", async () => {
+    dir = await mkdtemp(join(tmpdir(), "berth-loop-urgent-"));
+    store = await openLevelStore(dir);
+    const events = new EventLog(store, () => NOW);
+    await events.init();
+    const registry = new HostRegistry(store, events);
+    for (const id of ["h1", "h2"]) {
+      await registry.create({ id, labels: {}, advertiseAddr: "127.0.0.1", facts: null, health: "ready", healthSinceMs: NOW, cordoned: false, joinedAtMs: NOW, certSerial: "" }, { compares: [], ops: [] }, { type: "host.joined", host: id, message: "joined" });
+    }
+    const state = new ServiceState(store, events);
+    await state.load();
+    const spec = normalizeSpec({ name: "web", run: { command: "x" }, instances: 2, update: { maxUnavailable: 1, minHealthyTime: "0s", drainTime: "0s" } });
+    expect(
+      await state.commit({
+        putServices: [{ name: "web", spec, revision: 2, latestRevision: 2, previousRevision: 1, history: [{ revision: 1, spec }], createdAtMs: NOW, updatedAtMs: NOW }],
+        putInstances: [
+          { service: "web", slot: 0, hostId: "h1", epoch: 1, revision: 1, pinnedHost: "", moveTo: null },
+          { service: "web", slot: 1, hostId: "h2", epoch: 1, revision: 1, pinnedHost: "", moveTo: null },
+        ],
+        putRollouts: [startRollout("web", 1, 2, NOW)],
+      }),
+    ).toBe(true);
+
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+    // The pacing's clock moves only here: every pass looks as if it took 100 ms, so a kick
+    // after it waits min(250, 3 × 100) ms of (fake) time.
+    let clock = 0;
+    loop = new ReconcileLoop({ state, registry, log: createLogger("test", "silent"), now: () => NOW, failover: () => ({ paused: false, controllerStartedAtMs: NOW }), pacing: { maxShare: 0.25, maxDelayMs: 250, now: () => clock } });
+    loop.onPass(() => (clock += 100));
+    const seen = (hostId: string, slot: number, epoch: number, revision: number, st: ObservedInstance["state"]): ObservedInstance => ({ hostId, service: "web", instance: `web-${slot}`, epoch, revision, state: st, detail: "", restarts: 0, sinceMs: NOW, pid: 1, resourcesEnforced: false, resourcesNote: "", installTail: "" });
+    const report = (o: ObservedInstance): void => {
+      const prev = loop!.observed.get(o.hostId);
+      loop!.observed.set(o.hostId, o);
+      loop!.reported(prev, o);
+    };
+    loop.observed.set("h1", seen("h1", 0, 1, 1, "healthy"));
+    loop.observed.set("h2", seen("h2", 1, 1, 1, "healthy"));
+    let passes = 0;
+    loop.onPass(() => passes++);
+    loop.start();
+    await loop.idle(); // slot 0 drained and replaced (epoch 2)
+    expect(passes).toBe(1);
+
+    // Its new copy starting: nothing a rollout gates on, so the pass waits for the pacing.
+    report(seen("h1", 0, 2, 2, "starting"));
+    await vi.advanceTimersByTimeAsync(200);
+    expect(passes).toBe(1);
+    await vi.advanceTimersByTimeAsync(100);
+    await loop.idle();
     expect(passes).toBe(2);
+
+    // Turned healthy, right after that pass: decided at once, no time passing — slot 1's batch starts.
+    report(seen("h1", 0, 2, 2, "healthy"));
+    await loop.idle();
+    expect(passes).toBe(3);
+    expect(state.instancesOf("web").find((i) => i.slot === 1)).toMatchObject({ revision: 2, epoch: 2 });
+    const types = (await events.list({ limit: 100 })).map((e) => e.type).filter((t) => t.startsWith("rollout."));
+    expect(types).toEqual(["rollout.batch", "rollout.drain", "rollout.replace", "rollout.progress", "rollout.batch", "rollout.drain", "rollout.replace"]);
+  });
+});
+
+describe("urgentReport: which agent reports skip the loop's pacing", () => {
+  const obs = (o: Partial<ObservedInstance> = {}): ObservedInstance => ({ hostId: "h1", service: "web", instance: "web-0", epoch: 2, revision: 2, state: "healthy", detail: "", restarts: 0, sinceMs: NOW, pid: 1, resourcesEnforced: false, resourcesNote: "", installTail: "", ...o });
+  const running = { endedAtMs: undefined };
+  it("a live turn into a state a rollout in progress gates on", () => {
+    for (const state of ["healthy", "unhealthy", "failed"] as const) expect(urgentReport(obs({ state: "starting" }), obs({ state }), running), state).toBe(true);
+    // A new epoch's first word counts as a change too.
+    expect(urgentReport(obs({ epoch: 1, state: "healthy" }), obs({ state: "failed" }), running)).toBe(true);
+  });
+  it("not states a rollout does not wait for, nor repeats, first sights (a fleet reconnecting) or services not rolling out", () => {
+    for (const state of ["pending", "fetching", "installing", "starting", "stopping", "stopped"] as const) expect(urgentReport(obs({ state: "healthy", epoch: 1 }), obs({ state }), running), state).toBe(false);
+    expect(urgentReport(obs(), obs(), running)).toBe(false);
+    expect(urgentReport(undefined, obs(), running)).toBe(false);
+    expect(urgentReport(obs({ state: "starting" }), obs(), undefined)).toBe(false);
+    expect(urgentReport(obs({ state: "starting" }), obs(), { endedAtMs: NOW })).toBe(false);
   });
 });

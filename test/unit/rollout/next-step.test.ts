@@ -88,13 +88,32 @@ describe("rollout: in place, maxUnavailable 1", () => {
 describe("rollout: a step that is due at once", () => {
   // The views given to nextStep are from before its own actions: the end of a drain it
   // issues must still be its wake-up, and with drainTime 0 that is now (issue 12).
-  it("a drain it issues makes the replace due after drainTime, now when drainTime is 0", () => {
+  it("a drain it issues makes the replace due after drainTime", () => {
     const views = [slot(0, 1), slot(1, 1)];
-    for (const drainTimeMs of [0, 500]) {
-      const out = nextStep({ rollout: startRollout("web", 1, 2, 1000), update: update({ drainTimeMs }), instances: 2, slots: views, spareHosts: 0, nowMs: 1000 });
-      expect(out.actions).toEqual([{ kind: "drain", slot: 0 }]);
-      expect(out.wakeAtMs).toBe(1000 + drainTimeMs);
-    }
+    const out = nextStep({ rollout: startRollout("web", 1, 2, 1000), update: update({ drainTimeMs: 500 }), instances: 2, slots: views, spareHosts: 0, nowMs: 1000 });
+    expect(out.actions).toEqual([{ kind: "drain", slot: 0 }]);
+    expect(out.wakeAtMs).toBe(1500);
+  });
+
+  // One step, so one commit and one assignment: no second pass (and store fsync) between
+  // the copy leaving the endpoints and its replacement being asked for.
+  it("with drainTime 0 the drain and its replace are issued in the same step, and nothing is left due", () => {
+    const views = [slot(0, 1), slot(1, 1)];
+    const u = update({ drainTimeMs: 0 });
+    const out = nextStep({ rollout: startRollout("web", 1, 2, 1000), update: u, instances: 2, slots: views, spareHosts: 0, nowMs: 1000 });
+    expect(out.actions).toEqual([
+      { kind: "drain", slot: 0 },
+      { kind: "replace", slot: 0, revision: 2 },
+    ]);
+    expect(out.rollout.batch?.issued).toEqual([
+      { slot: 0, kind: "drain" },
+      { slot: 0, kind: "replace" },
+    ]);
+    // The next thing to wait for is the new copy's health (its deadline), not a drain's end.
+    expect(out.wakeAtMs).toBe(1000 + u.healthyDeadlineMs);
+    // Called again before the effects show, it issues nothing more.
+    const again = nextStep({ rollout: out.rollout, update: u, instances: 2, slots: [{ ...views[0]!, drainingSinceMs: 1000 }, views[1]!], spareHosts: 0, nowMs: 1001 });
+    expect(again.actions).toEqual([]);
   });
 });
 
