@@ -103,10 +103,7 @@ describe("the reconcile loop's wake-up", () => {
   // but the report a rollout waits for — its new copy turned healthy — must not wait behind
   // it, or every step of a rollout waits up to 3× a pass (issue 12).
   it("a rollout's copy turning healthy is decided at once, other reports wait for the pacing", async () => {
-    dir = await mkdtemp(join(tmpdir(), "berth-loop-urgent-"));
-    store = await openLevelStore(dir);
-    const events = new EventLog(store, () => NOW);
-    await events.init();
+    const { store, events } = await stores.open({ clock: () => NOW });
     const registry = new HostRegistry(store, events);
     for (const id of ["h1", "h2"]) {
       await registry.create({ id, labels: {}, advertiseAddr: "127.0.0.1", facts: null, health: "ready", healthSinceMs: NOW, cordoned: false, joinedAtMs: NOW, certSerial: "" }, { compares: [], ops: [] }, { type: "host.joined", host: id, message: "joined" });
