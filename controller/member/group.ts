@@ -1,7 +1,8 @@
 /**
  * This controller as a member of a group on etcd (issue 11): its registration — a
  * key `<P>members/<id>` = {id, address, startedAtMs} under a lease of its own, so a
- * member killed without a word drops out of `berth controllers` within the TTL — and
+ * member killed without a word drops out of `berth controllers` within the TTL, kept
+ * present round after round while it lives (member/registration.ts decides each step) — and
  * what `berth controllers` reads about the group: the members, which one leads (the
  * election's oldest key) and the health of each etcd endpoint.
  *
@@ -52,7 +53,6 @@ export class EtcdGroup implements GroupView {
   /** The lease this member's key lives under, as far as it knows. */
   private leaseId: string | undefined;
   private failures = 0;
-  private lastError = "";
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly random: () => number;
@@ -92,22 +92,15 @@ export class EtcdGroup implements GroupView {
     await this.members().catch(() => undefined);
   }
 
-  /** Whether the last round read this member's key back as wanted, and the last error if not. */
-  registration(): { registered: boolean; error: string } {
-    return { registered: this.failures === 0 && this.leaseId !== undefined, error: this.lastError };
-  }
-
   private async run(firstDone: () => void): Promise<void> {
     while (!this.closed) {
       try {
         await this.round();
         if (this.failures > 0) this.d.log.info({ member: this.d.self.id, failedRounds: this.failures }, "this member is registered again");
         this.failures = 0;
-        this.lastError = "";
       } catch (err) {
         if (this.closed) break;
         this.failures++;
-        this.lastError = err instanceof Error ? err.message : String(err);
         // Once per outage, then every 10th round: a member cut off for minutes must not flood its log.
         if (this.failures === 1 || this.failures % 10 === 0) this.d.log.warn({ err, member: this.d.self.id, failedRounds: this.failures }, "keeping this member registered failed; trying again");
       }
