@@ -267,7 +267,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       await reports.follow();
       stops.push(() => reports.close());
     }
-    const heard = (): Map<string, HostHeard> => (reports ? mergeLiveness(localHeard(registry), reports.received()) : localHeard(registry));
+    // A member that stops reporting (cut off alone) holds agents that reconnect elsewhere only after their watchdog (a TTL): its hosts get that long more (failure/liveness.ts SilentMemberGrace).
+    const silentGrace = { silentAfterMs: Math.round(1.5 * reportMs), extraMs: ttlMs + reportMs, ttlMs };
+    const heard = (): Map<string, HostHeard> => (reports ? mergeLiveness(localHeard(registry), reports.received(), { ...silentGrace, nowMono: mono() }) : localHeard(registry));
     // The guard asks host by host within one synchronous verdict: merging every host's
     // liveness for each of them made the leader's verdict O(hosts²) (with 1,000 hosts the
     // merges were a quarter of the leader's CPU in a profile). One merge per verdict:

@@ -12,8 +12,10 @@
  * The leader turns an age into a time on its own monotonic clock when the report
  * reaches it (received − age): no wall clocks are compared across machines, and a
  * report's transit only makes a heartbeat look older, never fresher. A host whose
- * member stops reporting (crashed, cut off) ages from its last report on and goes
- * down after the TTL, as one whose stream breaks does.
+ * member stops reporting (crashed, cut off) ages from its last report on, and goes
+ * down once it is older than the TTL plus the grace of a silent member (SilentMemberGrace):
+ * its agent is fine, but learns of the silence only by its own watchdog (one TTL), then
+ * reconnects to another member, whose next report brings it back.
  */
 import { z } from "zod";
 import type { HostRegistry } from "../hosts/registry.js";
@@ -57,19 +59,54 @@ export function buildReport(member: string, registry: Pick<HostRegistry, "live">
 }
 
 /**
+ * Issue 11, a member cut off alone while the leader keeps etcd: its hosts' heartbeats
+ * stop reaching the leader at once, but its agents notice only after their watchdog
+ * (one TTL without a word), then reconnect elsewhere (backoff capped at TTL/2) and are
+ * reported a report period later — nearly two TTLs. Judged after one, they would be
+ * declared down and their instances replaced while they run. So while a member is
+ * *silent* (no report for silentAfterMs), each host it was the newest source of, and
+ * that was not overdue when the silence began, counts as heard extraMs later.
+ *
+ * Worked example, TTL 3 s, reports every 1 s, silentAfterMs 1.5 s, extraMs 4 s: a
+ * report received at t=10 s says h1's age is 0.4 s (heard at 9.6 s). From t=11.5 s,
+ * b silent, h1 counts as heard at 13.6 s: down at 16.6 s instead of 12.6 s, unless a
+ * report from the member it moved to comes first (then that one is the newest source).
+ * Once b reports again its word is taken as it is.
+ */
+export interface SilentMemberGrace {
+  nowMono: number;
+  /** A member whose newest report is older than this is silent (a report period and a half). */
+  silentAfterMs: number;
+  /** How much later its hosts count as heard (a TTL and a report period). */
+  extraMs: number;
+  /** The TTL: a host already older than it when the silence began gets nothing. */
+  ttlMs: number;
+}
+
+/**
  * Every host's newest heartbeat across the leader's own streams and the other
  * members' reports. Pure. The newest source wins, fencing included: it is the
- * stream the host holds now (an older one is a stream it has left).
+ * stream the host holds now (an older one is a stream it has left). With `silent`,
+ * hosts of a member that stopped reporting get its grace (SilentMemberGrace).
  */
-export function mergeLiveness(local: ReadonlyMap<string, HostHeard>, reports: readonly ReceivedReport[]): Map<string, HostHeard> {
-  const out = new Map(local);
+export function mergeLiveness(local: ReadonlyMap<string, HostHeard>, reports: readonly ReceivedReport[], silent?: SilentMemberGrace): Map<string, HostHeard> {
+  // The newest source is chosen by when the host was really heard; the grace only moves that time on.
+  const newest = new Map<string, { at: number; heard: HostHeard }>();
+  for (const [id, x] of local) if (x.lastHeartbeatMono !== undefined) newest.set(id, { at: x.lastHeartbeatMono, heard: x });
   for (const r of reports) {
+    const silentSince = r.receivedMono + (silent?.silentAfterMs ?? 0);
+    const isSilent = silent !== undefined && silent.nowMono > silentSince;
     for (const h of r.report.hosts) {
       const at = r.receivedMono - h.ageMs;
-      const cur = out.get(h.id)?.lastHeartbeatMono;
-      if (cur === undefined || at > cur) out.set(h.id, { lastHeartbeatMono: at, fenced: h.fenced });
+      const cur = newest.get(h.id)?.at;
+      if (cur !== undefined && at <= cur) continue;
+      // Never later than now: a heartbeat age is never negative.
+      const counted = isSilent && at + silent.ttlMs >= silentSince ? Math.min(silent.nowMono, at + silent.extraMs) : at;
+      newest.set(h.id, { at, heard: { lastHeartbeatMono: counted, fenced: h.fenced } });
     }
   }
+  const out = new Map(local);
+  for (const [id, n] of newest) out.set(id, n.heard);
   return out;
 }
 

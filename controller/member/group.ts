@@ -1,7 +1,8 @@
 /**
  * This controller as a member of a group on etcd (issue 11): its registration — a
  * key `<P>members/<id>` = {id, address, startedAtMs} under a lease of its own, so a
- * member killed without a word drops out of `berth controllers` within the TTL — and
+ * member killed without a word drops out of `berth controllers` within the TTL, kept
+ * present round after round while it lives (member/registration.ts decides each step) — and
  * what `berth controllers` reads about the group: the members, which one leads (the
  * election's oldest key) and the health of each etcd endpoint.
  *
@@ -9,12 +10,13 @@
  * that vanishes on its own must not be a Store record, whose every change the store's
  * revision counts.
  */
-import type { Lease } from "etcd3";
 import { z } from "zod";
 import type { Logger } from "../../shared/log/logger.js";
 import { setTimeoutClamped } from "../../shared/timer.js";
 import type { EndpointHealth, EtcdStore } from "../store/etcd-store.js";
-import { prefixEnd } from "../store/etcd-store.js";
+import { makeRetry, prefixEnd } from "../store/etcd-store.js";
+import { assertNever } from "../scheduler/assert-never.js";
+import { afterStep, MAX_STEPS_PER_ROUND, nextRoundDelayMs, registrationStep, registrationTimings, type RegistrationTimings, type RegistrationView } from "./registration.js";
 
 export const MemberRecordSchema = z.object({
   id: z.string().min(1).max(128),
@@ -42,38 +44,138 @@ const MEMBERS = "members/";
 
 export class EtcdGroup implements GroupView {
   readonly store = "etcd" as const;
-  private lease: Lease | undefined;
   private closed = false;
   private readonly prefix: Buffer;
+  private readonly key: Buffer;
   private known: MemberRecord[] = [];
+  private readonly timings: RegistrationTimings;
+  private readonly retry: ReturnType<typeof makeRetry>;
+  /** The lease this member's key lives under, as far as it knows. */
+  private leaseId: string | undefined;
+  private failures = 0;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly random: () => number;
 
   constructor(
     private readonly d: {
       etcd: EtcdStore;
       self: MemberRecord;
-      /** The registration's lease. */
+      /** The registration's lease (rounded up to whole seconds, at least 2). */
       ttlMs: number;
       /** Who leads, from the election (store/election.ts Election.leader). */
       leader: () => Promise<string | undefined>;
       log: Logger;
+      /** Jitter of the rounds. @default Math.random */
+      random?: () => number;
     },
   ) {
     this.prefix = Buffer.from(d.etcd.prefix + MEMBERS, "utf8");
+    this.key = Buffer.concat([this.prefix, Buffer.from(d.self.id, "utf8")]);
+    this.timings = registrationTimings(d.ttlMs);
+    this.retry = makeRetry(d.etcd.endpoints, d.etcd.attemptTimeoutMs, this.timings.callBudgetMs);
+    this.random = d.random ?? Math.random;
   }
 
-  /** Puts this member's key under a new lease, and again whenever that lease is lost. */
+  /**
+   * Starts keeping this member's key present under a live lease (member/registration.ts),
+   * round after round until close(); resolves after the first round, registered or not
+   * (a round that failed is tried again soon, and says so in the log).
+   */
   async register(): Promise<void> {
-    if (this.closed) return;
-    const lease = this.d.etcd.client.lease(Math.max(2, Math.ceil(this.d.ttlMs / 1000)), { autoKeepAlive: true });
-    this.lease = lease;
-    lease.on("lost", (err) => {
-      if (this.closed || this.lease !== lease) return;
-      this.d.log.warn({ err }, "the member registration's lease was lost; registering again");
-      setTimeoutClamped(() => void this.register().catch((e: unknown) => this.d.log.warn({ err: e }, "registering the member failed")), 500);
-    });
-    await lease.put(Buffer.concat([this.prefix, Buffer.from(this.d.self.id, "utf8")])).value(JSON.stringify(this.d.self));
+    if (this.closed || this.loop) return;
+    let first!: () => void;
+    const firstDone = new Promise<void>((r) => (first = r));
+    this.loop = this.run(first);
+    await firstDone;
     // Known from now on, should etcd go before anyone asks (lastMembers).
     await this.members().catch(() => undefined);
+  }
+
+  private async run(firstDone: () => void): Promise<void> {
+    while (!this.closed) {
+      try {
+        await this.round();
+        if (this.failures > 0) this.d.log.info({ member: this.d.self.id, failedRounds: this.failures }, "this member is registered again");
+        this.failures = 0;
+      } catch (err) {
+        if (this.closed) break;
+        this.failures++;
+        // Once per outage, then every 10th round: a member cut off for minutes must not flood its log.
+        if (this.failures === 1 || this.failures % 10 === 0) this.d.log.warn({ err, member: this.d.self.id, failedRounds: this.failures }, "keeping this member registered failed; trying again");
+      }
+      firstDone();
+      if (this.closed) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeoutClamped(() => resolve(), nextRoundDelayMs(this.timings, this.failures, this.random()));
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+    firstDone();
+  }
+
+  /** One round: steps until the key is read back as wanted (registration.ts decides each). */
+  private async round(): Promise<void> {
+    const client = this.d.etcd.client;
+    let v: RegistrationView = { leaseId: this.leaseId, want: JSON.stringify(this.d.self) };
+    for (let i = 0; i < MAX_STEPS_PER_ROUND; i++) {
+      if (this.closed) return;
+      const step = registrationStep(v);
+      switch (step.type) {
+        case "done":
+          return;
+        case "grant": {
+          if (v.leaseId !== undefined) this.d.log.warn({ member: this.d.self.id, lease: v.leaseId }, "the member registration's lease has expired; granting a new one");
+          const res = await this.retry("a lease grant", (o) => client.leaseClient.leaseGrant({ TTL: this.timings.leaseTtlSec }, o));
+          this.leaseId = res.ID;
+          v = afterStep(v, { type: "granted", leaseId: res.ID });
+          break;
+        }
+        case "keep-alive":
+          v = afterStep(v, { type: "kept-alive", ttlSec: await this.keepAliveOnce(step.leaseId) });
+          if (v.leaseId === undefined) this.leaseId = undefined;
+          break;
+        case "read": {
+          const res = await this.retry("a read", (o) => client.kv.range({ key: this.key }, o));
+          const kv = res.kvs[0];
+          v = afterStep(v, { type: "read", key: kv ? { value: kv.value.toString("utf8"), lease: String(kv.lease) } : null });
+          break;
+        }
+        case "put":
+          this.d.log.info({ member: this.d.self.id, lease: step.leaseId, why: step.why }, "registering this member");
+          await this.retry("a put", (o) => client.kv.put({ key: this.key, value: Buffer.from(v.want, "utf8"), lease: step.leaseId }, o));
+          v = afterStep(v, { type: "put" });
+          break;
+        default:
+          return assertNever(step);
+      }
+    }
+    throw new Error(`registration did not settle within ${MAX_STEPS_PER_ROUND} steps`);
+  }
+
+  /** One keep-alive of the lease, on a stream of its own with a deadline: the TTL etcd says it has left (<= 0: gone). */
+  private async keepAliveOnce(leaseId: string): Promise<number> {
+    const budget = this.timings.callBudgetMs;
+    const stream = await withDeadline(this.d.etcd.client.leaseClient.leaseKeepAlive({ deadline: Date.now() + budget }), budget, "opening a lease keep-alive stream");
+    try {
+      return await withDeadline(
+        new Promise<number>((resolve, reject) => {
+          stream.on("data", (res: { TTL: string | number }) => resolve(Number(res.TTL)));
+          // Also what cancel() below emits, once settled: harmless then.
+          stream.on("error", (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))));
+          stream.on("end", () => reject(new Error("the keep-alive stream ended without an answer")));
+          stream.write({ ID: leaseId });
+        }),
+        budget,
+        "a lease keep-alive",
+      );
+    } finally {
+      stream.cancel();
+    }
   }
 
   async members(): Promise<MemberRecord[]> {
@@ -100,13 +202,26 @@ export class EtcdGroup implements GroupView {
     return this.d.etcd.endpointHealth();
   }
 
-  /** Removes the registration at once (revokes its lease). */
+  /** Stops the rounds and removes the registration at once (revokes its lease). */
   async close(): Promise<void> {
     this.closed = true;
-    const l = this.lease;
-    this.lease = undefined;
-    await l?.revoke().catch(() => undefined);
+    this.wake?.();
+    await this.loop;
+    const l = this.leaseId;
+    this.leaseId = undefined;
+    if (l !== undefined) await this.retry("a lease revoke", (o) => this.d.etcd.client.leaseClient.leaseRevoke({ ID: l }, o)).catch(() => undefined);
   }
+}
+
+/** p, or an EtcdUnavailable-like error after ms. */
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      t = setTimeoutClamped(() => reject(new Error(`etcd did not answer ${what} within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
 }
 
 function safeJson(s: string): unknown {

@@ -19,7 +19,7 @@
 import type { Etcd3, IWatchResponse } from "etcd3";
 import { monoMs } from "../../shared/clock.js";
 import { setTimeoutClamped } from "../../shared/timer.js";
-import { EtcdStore, EtcdUnavailableError, makeRetry, prefixEnd } from "./etcd-store.js";
+import { EtcdStore, EtcdUnavailableError, makeClient, makeRetry, prefixEnd } from "./etcd-store.js";
 import type { Compare, Op, Store, TxnResult } from "./store.js";
 import { NotLeaderError } from "./not-leader.js";
 
@@ -86,6 +86,17 @@ export class KeepAliveLedger {
     return leaseLostAt(this.lastAnsweredSentAt, this.ttlMs, this.marginMs);
   }
 
+  /**
+   * Whether the stream looks stalled at `now`: a keep-alive on it has waited longer than
+   * `overdueMs` for its answer. A stream to an etcd member cut off (or to one waiting for a
+   * raft leader that is gone) stalls without an error; the lease would lapse on it while the
+   * other members answer at once, so the shell opens a new stream when this says so.
+   */
+  stalled(now: number, overdueMs: number): boolean {
+    const oldest = this.pending[0];
+    return oldest !== undefined && now - oldest > overdueMs;
+  }
+
   isLost(now: number): boolean {
     return now >= this.lostAt();
   }
@@ -139,6 +150,9 @@ export class Election {
   private closed = false;
   private readonly cleanups = new Set<() => void>();
   private current: { resign: () => Promise<void> } | undefined;
+  /** Keep-alive streams go to one endpoint at a time, the next after a stall (clients made on first use, closed with the election). */
+  private endpointClients: Etcd3[] | undefined;
+  private nextEndpoint = Math.floor(Math.random() * 1024);
 
   constructor(private readonly opts: ElectionOptions) {
     if (!(opts.store instanceof EtcdStore)) throw new TypeError("leader election needs an etcd:// store");
@@ -243,6 +257,20 @@ export class Election {
     await this.current?.resign();
     for (const c of this.cleanups) c();
     this.cleanups.clear();
+    for (const c of this.endpointClients ?? []) c.close();
+    this.endpointClients = undefined;
+  }
+
+  /**
+   * The client a keep-alive stream is opened on: one endpoint's own, the next one after a
+   * stall, so a stream never lands on the member that just stalled (the shared client picks
+   * an endpoint at random). The shared client when the store was made without its options.
+   */
+  private keepAliveClient(): Etcd3 {
+    const o = this.store.connectOptions;
+    if (!o || this.store.endpoints.length < 2) return this.client;
+    this.endpointClients ??= this.store.endpoints.map((e) => makeClient({ ...o, endpoints: [e] }));
+    return this.endpointClients[this.nextEndpoint % this.endpointClients.length]!;
   }
 
   /**
@@ -274,20 +302,34 @@ export class Election {
       stream?.cancel();
       stream = undefined;
     };
+    // An answer normally comes in milliseconds; one overdue by this much means the stream stalled
+    // (an etcd member cut off says nothing): it is dropped for a stream to the next endpoint.
+    const overdueMs = Math.max(500, Math.floor(intervalMs / 2));
+    const checkMs = Math.min(250, intervalMs);
+    let lastSent = Number.NEGATIVE_INFINITY;
     const send = (): void => {
       if (stopped) return;
-      if (stream) {
-        ledger.sent(this.mono());
+      const now = this.mono();
+      if (stream && ledger.stalled(now, overdueMs)) {
+        const s = stream;
+        stream = undefined;
+        s.cancel();
+        this.nextEndpoint++;
+        void open();
+      } else if (stream && now - lastSent >= intervalMs) {
+        ledger.sent(now);
+        lastSent = now;
         stream.write({ ID: leaseId });
       }
-      sendTimer = setTimeoutClamped(send, intervalMs);
+      sendTimer = setTimeoutClamped(send, checkMs);
     };
     const open = async (): Promise<void> => {
       if (stopped) return;
       let s: NonNullable<typeof stream>;
       try {
-        s = await this.client.leaseClient.leaseKeepAlive();
+        s = await this.keepAliveClient().leaseClient.leaseKeepAlive();
       } catch {
+        this.nextEndpoint++;
         // Retried by the next send tick's reopen below; the lost timer runs on.
         setTimeoutClamped(() => void open(), 200);
         return;
@@ -306,17 +348,19 @@ export class Election {
         if (stream !== s) return;
         stream = undefined;
         s.cancel();
+        this.nextEndpoint++;
         setTimeoutClamped(() => void open(), 200);
       };
       s.on("error", broken);
       s.on("end", broken);
-      // A keep-alive at once: the grant may be a while ago after retries.
-      ledger.sent(this.mono());
+      // A keep-alive at once: the grant may be a while ago after retries, or the last stream stalled.
+      lastSent = this.mono();
+      ledger.sent(lastSent);
       s.write({ ID: leaseId });
     };
     armLost();
     void open();
-    sendTimer = setTimeoutClamped(send, intervalMs);
+    sendTimer = setTimeoutClamped(send, checkMs);
     this.cleanups.add(stop);
     return stop;
   }

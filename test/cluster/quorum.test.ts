@@ -6,7 +6,7 @@
  * brought back. What an operator and the services see is checked each time.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import type { EventJson, StatusJson } from "./harness/cluster.js";
+import { BERTH_MAIN, type EventJson, type StatusJson } from "./harness/cluster.js";
 import { Group, type ControllersJson, type GroupHostJson } from "./harness/group.js";
 import { svcSpec } from "./harness/specs.js";
 import { waitFor } from "./harness/wait.js";
@@ -109,9 +109,10 @@ describe.skipIf(!namespaces)("a controller group whose etcd members live with it
     const elected = await waitFor(
       async () => {
         const c = await view(via);
-        return c.leader && c.leader !== first ? c : undefined;
+        // leader_since_ms: the new term has recorded itself (written just after it starts).
+        return c.leader && c.leader !== first && Number(c.leader_since_ms) > 0 ? c : undefined;
       },
-      { timeoutMs: 30_000, intervalMs: 200, what: "a new leader among the members that have etcd" },
+      { timeoutMs: 30_000, intervalMs: 200, what: "a new leader among the members that have etcd, its term recorded" },
     );
     console.log(`quorum: ${first}'s namespace partitioned; ${elected.leader} leads ${Number(elected.leader_since_ms) - cutAt} ms after the cut (lease 3 s)`);
     // Every host on a member that has etcd, none down.
@@ -122,6 +123,18 @@ describe.skipIf(!namespaces)("a controller group whose etcd members live with it
       },
       { timeoutMs: 30_000, intervalMs: 300, what: `every host on ${others.map((i) => g.name(i)).join(" or ")}` },
     );
+
+    // Asked of itself (its own node is the only place it can be reached from): it stopped leading
+    // — it does not say it leads, and its berth_leader is 0 — and it reports the store unreachable.
+    // It sent its agents away (MoveOn) when it lost the store, but over a cut link that cannot
+    // arrive: the agents moved on their own watchdog (a TTL without a word), as asserted above.
+    const selfView = JSON.parse(
+      (await g.topo.run(g.ctlNode(li), [process.execPath, BERTH_MAIN, "controllers", "-o", "json"], { env: g.env(g.addr(li)), timeoutMs: 30_000 })).stdout,
+    ) as ControllersView;
+    expect(selfView.members.find((m) => m.self)).toMatchObject({ id: first, leader: false, store_state: "unreachable" });
+    expect(selfView.leader).not.toBe(first);
+    const selfMetrics = (await g.topo.run(g.ctlNode(li), ["curl", "-s", "--max-time", "3", `http://${g.metricsAddr(li)}/metrics`], { timeoutMs: 15_000 })).stdout;
+    expect(/^berth_leader (\S+)$/m.exec(selfMetrics)?.[1]).toBe("0");
 
     await g.healController(li);
     const back = await waitFor(

@@ -47,6 +47,50 @@ describe("liveness reports", () => {
     expect(judgeLiveness(livenessInput(hosts, heard), 24_001, cfg)).toEqual([{ id: "h1", to: "down", silentForMs: 5001 }]);
   });
 
+  describe("a member gone silent (cut off alone): its hosts get the time their agents need to move", () => {
+    // TTL 3 s, reports every 1 s: silent after 1.5 s without one, its hosts counted as heard 4 s later.
+    const ttlMs = 3000;
+    const grace = (nowMono: number) => ({ nowMono, silentAfterMs: 1500, extraMs: 4000, ttlMs });
+    const cfg = { ttlMs, graceUntilMs: 0, startedAtMs: 0 };
+    const hosts = [{ id: "h1", health: "ready" as const }];
+    const fromB = [{ report: { member: "b", hosts: [{ id: "h1", ageMs: 400, fenced: false }] }, receivedMono: 10_000 }];
+    const judge = (now: number, reports = fromB) => judgeLiveness(livenessInput(hosts, mergeLiveness(new Map(), reports, grace(now))), now, cfg);
+
+    it("without the grace h1 would be down at 12.6 s, before its agent (watchdog at ~12.6 s) could be heard elsewhere", () => {
+      expect(judgeLiveness(livenessInput(hosts, mergeLiveness(new Map(), fromB)), 12_601, cfg)).toEqual([{ id: "h1", to: "down", silentForMs: 3001 }]);
+    });
+
+    it("with it: not down at 12.6 s nor 16.6 s, down after 16.6 s if heard nowhere else", () => {
+      expect(judge(11_400)).toEqual([]);
+      expect(judge(12_601)).toEqual([]);
+      expect(judge(16_600)).toEqual([]);
+      expect(judge(16_601)).toEqual([{ id: "h1", to: "down", silentForMs: 3001 }]);
+    });
+
+    it("never a heartbeat in the future: while the grace runs, the host looks just heard", () => {
+      expect(mergeLiveness(new Map(), fromB, grace(12_000)).get("h1")).toEqual({ lastHeartbeatMono: 12_000, fenced: false });
+      expect(mergeLiveness(new Map(), fromB, grace(11_000)).get("h1")).toEqual({ lastHeartbeatMono: 9_600, fenced: false });
+    });
+
+    it("a host already overdue when the silence began gets nothing", () => {
+      const old = [{ report: { member: "b", hosts: [{ id: "h1", ageMs: 2000, fenced: false }] }, receivedMono: 10_000 }];
+      // Heard at 8 s: overdue at 11 s, before b was silent (11.5 s).
+      expect(mergeLiveness(new Map(), old, grace(12_000)).get("h1")?.lastHeartbeatMono).toBe(8_000);
+    });
+
+    it("the newest source is chosen by when the host was really heard: a stream it moved to wins, fencing included", () => {
+      const moved = [...fromB, { report: { member: "c", hosts: [{ id: "h1", ageMs: 100, fenced: true }] }, receivedMono: 13_000 }];
+      expect(mergeLiveness(new Map(), moved, grace(13_500)).get("h1")).toEqual({ lastHeartbeatMono: 12_900, fenced: true });
+      const local = new Map<string, HostHeard>([["h1", { lastHeartbeatMono: 13_200, fenced: false }]]);
+      expect(mergeLiveness(local, fromB, grace(13_500)).get("h1")).toEqual({ lastHeartbeatMono: 13_200, fenced: false });
+    });
+
+    it("a member that reports again is taken at its word", () => {
+      const again = [{ report: { member: "b", hosts: [{ id: "h1", ageMs: 2500, fenced: false }] }, receivedMono: 14_000 }];
+      expect(mergeLiveness(new Map(), again, grace(14_100)).get("h1")?.lastHeartbeatMono).toBe(11_500);
+    });
+  });
+
   it("a live host never looks older than TTL/3 plus a heartbeat: reports come three times a TTL", () => {
     expect(reportEveryMs(5000)).toBe(1666);
     // 1,000 hosts, 3 members, TTL 5 s: 3 writes every 1.67 s, whatever the heartbeat rate.

@@ -50,4 +50,17 @@ describe("KeepAliveLedger (injected times)", () => {
     l.answered(5);
     expect(l.lostAt()).toBe(7_500);
   });
+
+  it("a keep-alive unanswered for longer than overdueMs marks the stream stalled; an answer or a new stream clears it", () => {
+    const l = new KeepAliveLedger(0, 3_000, 300);
+    expect(l.stalled(10_000, 500)).toBe(false);
+    l.sent(1_000);
+    expect(l.stalled(1_500, 500)).toBe(false);
+    expect(l.stalled(1_501, 500)).toBe(true);
+    l.answered(3);
+    expect(l.stalled(5_000, 500)).toBe(false);
+    l.sent(6_000);
+    l.streamReset();
+    expect(l.stalled(9_000, 500)).toBe(false);
+  });
 });
