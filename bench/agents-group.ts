@@ -34,8 +34,8 @@ import { startEtcdCluster, type EtcdCluster } from "../test/cluster/harness/etcd
 import type { ControllerProc} from "./controller-proc.js";
 import { createJoinToken, freePort, log, spawnController, waitFor } from "./controller-proc.js";
 import { cpuPctOfCore, machineBusyPct, readMachineCpu, readProcCpu, readProcMem, type ProcCpu } from "./procfs.js";
-import { LocalSim, WorkerSim, type SimHandle } from "./sim-handle.js";
-import type { SimConfig, SimResult, SimStatus } from "./sim.js";
+import { simSlices, startSims, type SimHandle } from "./sim-handle.js";
+import type { SimResult, SimStatus } from "./sim.js";
 import { percentile, r1, r2, sortedOf } from "./stats.js";
 
 const EXIT_OK = 0;
@@ -298,8 +298,7 @@ export async function runGroupBench(o: GroupBenchOptions, ctx: GroupBenchContext
   const all = addrs.join(",");
   log(`etcd ${etcd.endpoints.join(",")}; controllers ${group.procs.map((p, i) => `${group.name(i)} pid ${p.pid} on ${addrs[i]}`).join(", ")}`);
 
-  const per = Math.ceil(o.agents / o.simProcs);
-  const slices = Array.from({ length: o.simProcs }, (_, p) => ({ firstIndex: p * per, count: Math.min(per, o.agents - p * per) })).filter((sl) => sl.count > 0);
+  const slices = simSlices(o);
   // One token per simulator process: joins with one token serialize at the store.
   const first = await createJoinToken(dead, all, dataDirs, slices[0]?.count ?? o.agents);
   const tokens = [first.token];
@@ -314,24 +313,7 @@ export async function runGroupBench(o: GroupBenchOptions, ctx: GroupBenchContext
     const facts = await ctx.facts;
     log(`group ready, ${leader0} leads; ${tokens.length} join token(s) for ${o.agents} agents`);
 
-    const phaseEpochMs = Math.ceil(Date.now() / o.intervalMs) * o.intervalMs;
-    for (const [p, { firstIndex, count }] of slices.entries()) {
-      const cfg: SimConfig = {
-        addr: addrs[0]!,
-        members: addrs,
-        caPem: first.caPem,
-        joinToken: tokens[p]!,
-        facts,
-        firstIndex,
-        count,
-        total: o.agents,
-        intervalMs: o.intervalMs,
-        concurrency: Math.max(1, Math.round(o.concurrency / o.simProcs)),
-        joinConcurrency: o.joinConcurrency,
-        phaseEpochMs,
-      };
-      ctx.sims.push(o.simProcs === 1 ? new LocalSim(cfg) : new WorkerSim(cfg));
-    }
+    ctx.sims.push(...startSims(o, slices, tokens, { addr: addrs[0]!, members: addrs, caPem: first.caPem, facts }));
     const sims = ctx.sims;
 
     // --- setup --------------------------------------------------------------------

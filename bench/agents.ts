@@ -45,8 +45,8 @@ import {
   readThreadCpu,
   threadCpuSplit,
 } from "./procfs.js";
-import { LocalSim, WorkerSim, type SimHandle } from "./sim-handle.js";
-import { errText, type SimConfig } from "./sim.js";
+import { simSlices, startSims, WorkerSim, type SimHandle } from "./sim-handle.js";
+import { errText } from "./sim.js";
 import { percentile, r1, r2 } from "./stats.js";
 
 const EXIT_OK = 0;
@@ -289,8 +289,7 @@ async function main(): Promise<number> {
   const { proc, addr, dataDir } = await startController(o, run.dir, run.profDir);
   run.controller = proc;
   log(`controller pid ${proc.pid} on ${addr}${run.profDir ? ` (profiling into ${run.profDir})` : ""}`);
-  const per = Math.ceil(o.agents / o.simProcs);
-  const slices = Array.from({ length: o.simProcs }, (_, p) => ({ firstIndex: p * per, count: Math.min(per, o.agents - p * per) })).filter((sl) => sl.count > 0);
+  const slices = simSlices(o);
   const dead = (): string | undefined => proc.deathNote();
   const [{ token, caPem }, facts] = await Promise.all([createJoinToken(dead, addr, [dataDir], slices[0]?.count ?? o.agents), factsP]);
   // One join token per simulator process: Joins with one token serialize at the
@@ -299,24 +298,7 @@ async function main(): Promise<number> {
   for (const sl of slices.slice(1)) tokens.push((await createJoinToken(dead, addr, [dataDir], sl.count)).token);
   log(`controller ready; ${tokens.length} join token(s) for ${o.agents} agents; facts: ${facts.os_distro ?? "?"} ${facts.kernel ?? ""}, ${facts.interfaces?.length ?? 0} interfaces, ${facts.filesystems?.length ?? 0} filesystems`);
 
-  // Phase grid origin shared by all simulators: agent i beats at epoch + (i/N + k)·interval.
-  const phaseEpochMs = Math.ceil(Date.now() / o.intervalMs) * o.intervalMs;
-  for (const [p, { firstIndex, count }] of slices.entries()) {
-    const cfg: SimConfig = {
-      addr,
-      caPem,
-      joinToken: tokens[p] ?? token,
-      facts,
-      firstIndex,
-      count,
-      total: o.agents,
-      intervalMs: o.intervalMs,
-      concurrency: Math.max(1, Math.round(o.concurrency / o.simProcs)),
-      joinConcurrency: o.joinConcurrency,
-      phaseEpochMs,
-    };
-    run.sims.push(o.simProcs === 1 ? new LocalSim(cfg) : new WorkerSim(cfg));
-  }
+  run.sims.push(...startSims(o, slices, tokens, { addr, caPem, facts }));
 
   // --- setup: join and connect every agent --------------------------------------
   const t0 = performance.now();

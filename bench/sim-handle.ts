@@ -130,3 +130,45 @@ export class WorkerSim implements SimHandle {
     if (!this.gone) this.child.kill("SIGKILL");
   }
 }
+
+/** The bench's own options that shape its simulators. */
+export interface SimPlan {
+  agents: number;
+  simProcs: number;
+  intervalMs: number;
+  concurrency: number;
+  joinConcurrency: number;
+}
+
+/** Agents 0..agents−1 cut into one contiguous slice per simulator process. */
+export function simSlices(o: SimPlan): { firstIndex: number; count: number }[] {
+  const per = Math.ceil(o.agents / o.simProcs);
+  return Array.from({ length: o.simProcs }, (_, p) => ({ firstIndex: p * per, count: Math.min(per, o.agents - p * per) })).filter((sl) => sl.count > 0);
+}
+
+/**
+ * One simulator per slice (in this process, or a worker process each), slice p joining
+ * with tokens[p], all on one phase grid: agent i beats at epoch + (i/N + k)·interval.
+ */
+export function startSims(
+  o: SimPlan,
+  slices: { firstIndex: number; count: number }[],
+  tokens: string[],
+  target: Pick<SimConfig, "addr" | "members" | "caPem" | "facts">,
+): SimHandle[] {
+  const phaseEpochMs = Math.ceil(Date.now() / o.intervalMs) * o.intervalMs;
+  return slices.map(({ firstIndex, count }, p) => {
+    const cfg: SimConfig = {
+      ...target,
+      joinToken: tokens[p] ?? tokens[0]!,
+      firstIndex,
+      count,
+      total: o.agents,
+      intervalMs: o.intervalMs,
+      concurrency: Math.max(1, Math.round(o.concurrency / o.simProcs)),
+      joinConcurrency: o.joinConcurrency,
+      phaseEpochMs,
+    };
+    return o.simProcs === 1 ? new LocalSim(cfg) : new WorkerSim(cfg);
+  });
+}
