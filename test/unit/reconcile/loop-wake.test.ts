@@ -29,6 +29,28 @@ describe("the reconcile loop's wake-up", () => {
     vi.useRealTimers();
   });
 
+  /** web (2 instances, drainTime and minHealthyTime 0) on ready hosts h1 and h2, its rollout 1 → 2 just started. */
+  async function rollingTwoHosts(): Promise<{ state: ServiceState; registry: HostRegistry; events: Awaited<ReturnType<typeof stores.open>>["events"] }> {
+    const { store, events } = await stores.open({ clock: () => NOW });
+    const registry = new HostRegistry(store, events);
+    for (const id of ["h1", "h2"]) {
+      await registry.create({ id, labels: {}, advertiseAddr: "127.0.0.1", facts: null, health: "ready", healthSinceMs: NOW, cordoned: false, joinedAtMs: NOW, certSerial: "" }, { compares: [], ops: [] }, { type: "host.joined", host: id, message: "joined" });
+    }
+    const state = new ServiceState(store, events);
+    await state.load();
+    const spec = normalizeSpec({ name: "web", run: { command: "x" }, instances: 2, update: { maxUnavailable: 1, minHealthyTime: "0s", drainTime: "0s" } });
+    const ok = await state.commit({
+      putServices: [{ name: "web", spec, revision: 2, latestRevision: 2, previousRevision: 1, history: [{ revision: 1, spec }], createdAtMs: NOW, updatedAtMs: NOW }],
+      putInstances: [
+        { service: "web", slot: 0, hostId: "h1", epoch: 1, revision: 1, pinnedHost: "", moveTo: null },
+        { service: "web", slot: 1, hostId: "h2", epoch: 1, revision: 1, pinnedHost: "", moveTo: null },
+      ],
+      putRollouts: [startRollout("web", 1, 2, NOW)],
+    });
+    expect(ok).toBe(true);
+    return { state, registry, events };
+  }
+
   it("a stored rollout with progressDeadline 30d does not make the loop run every millisecond", async () => {
     const { store, events } = await stores.open({ clock: () => NOW });
     const state = new ServiceState(store, events);
@@ -60,23 +82,7 @@ describe("the reconcile loop's wake-up", () => {
   });
 
   it("the replace after a drain with drainTime 0 is taken by the loop itself, with no tick or heartbeat", async () => {
-    const { store, events } = await stores.open({ clock: () => NOW });
-    const registry = new HostRegistry(store, events);
-    for (const id of ["h1", "h2"]) {
-      await registry.create({ id, labels: {}, advertiseAddr: "127.0.0.1", facts: null, health: "ready", healthSinceMs: NOW, cordoned: false, joinedAtMs: NOW, certSerial: "" }, { compares: [], ops: [] }, { type: "host.joined", host: id, message: "joined" });
-    }
-    const state = new ServiceState(store, events);
-    await state.load();
-    const spec = normalizeSpec({ name: "web", run: { command: "x" }, instances: 2, update: { maxUnavailable: 1, minHealthyTime: "0s", drainTime: "0s" } });
-    const ok = await state.commit({
-      putServices: [{ name: "web", spec, revision: 2, latestRevision: 2, previousRevision: 1, history: [{ revision: 1, spec }], createdAtMs: NOW, updatedAtMs: NOW }],
-      putInstances: [
-        { service: "web", slot: 0, hostId: "h1", epoch: 1, revision: 1, pinnedHost: "", moveTo: null },
-        { service: "web", slot: 1, hostId: "h2", epoch: 1, revision: 1, pinnedHost: "", moveTo: null },
-      ],
-      putRollouts: [startRollout("web", 1, 2, NOW)],
-    });
-    expect(ok).toBe(true);
+    const { state, registry, events } = await rollingTwoHosts();
 
     // No timer fires unless the test advances it: ticks and wake-ups cannot help.
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
@@ -103,24 +109,7 @@ describe("the reconcile loop's wake-up", () => {
   // but the report a rollout waits for — its new copy turned healthy — must not wait behind
   // it, or every step of a rollout waits up to 3× a pass (issue 12).
   it("a rollout's copy turning healthy is decided at once, other reports wait for the pacing", async () => {
-    const { store, events } = await stores.open({ clock: () => NOW });
-    const registry = new HostRegistry(store, events);
-    for (const id of ["h1", "h2"]) {
-      await registry.create({ id, labels: {}, advertiseAddr: "127.0.0.1", facts: null, health: "ready", healthSinceMs: NOW, cordoned: false, joinedAtMs: NOW, certSerial: "" }, { compares: [], ops: [] }, { type: "host.joined", host: id, message: "joined" });
-    }
-    const state = new ServiceState(store, events);
-    await state.load();
-    const spec = normalizeSpec({ name: "web", run: { command: "x" }, instances: 2, update: { maxUnavailable: 1, minHealthyTime: "0s", drainTime: "0s" } });
-    expect(
-      await state.commit({
-        putServices: [{ name: "web", spec, revision: 2, latestRevision: 2, previousRevision: 1, history: [{ revision: 1, spec }], createdAtMs: NOW, updatedAtMs: NOW }],
-        putInstances: [
-          { service: "web", slot: 0, hostId: "h1", epoch: 1, revision: 1, pinnedHost: "", moveTo: null },
-          { service: "web", slot: 1, hostId: "h2", epoch: 1, revision: 1, pinnedHost: "", moveTo: null },
-        ],
-        putRollouts: [startRollout("web", 1, 2, NOW)],
-      }),
-    ).toBe(true);
+    const { state, registry, events } = await rollingTwoHosts();
 
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
     // The pacing's clock moves only here: every pass looks as if it took 100 ms, so a kick
