@@ -345,16 +345,22 @@ describe("a replacement prepared like the copy it replaces", () => {
     return steps;
   };
   const running = (reports: InstanceStatus[], epoch: number) => (): boolean => reports.some((r) => r.epoch === epoch && r.state === "healthy");
-
-  it("starts from the same folder without runAs, fetch or install, and without reporting fetching or installing", async () => {
+  /** A converger whose web-0 runs epoch 3, prepared once. */
+  const runningAtEpoch3 = async (): Promise<{ c: Converger; steps: ReturnType<typeof counting>; reports: InstanceStatus[] }> => {
     const steps = counting();
     const reports: InstanceStatus[] = [];
-    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
-    conv.assign(assignment(goodSpec(), { epoch: 3 }));
+    const c = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
+    conv = c;
+    c.assign(assignment(goodSpec(), { epoch: 3 }));
     await until(running(reports, 3), "epoch 3 running");
+    return { c, steps, reports };
+  };
+
+  it("starts from the same folder without runAs, fetch or install, and without reporting fetching or installing", async () => {
+    const { c, steps, reports } = await runningAtEpoch3();
     expect(steps.calls).toEqual(["runAs", "fetch", "install"]);
     // A restart: a new epoch and revision, the same spec.
-    conv.assign(assignment(goodSpec(), { epoch: 4, revision: 3 }));
+    c.assign(assignment(goodSpec(), { epoch: 4, revision: 3 }));
     await until(running(reports, 4), "epoch 4 running");
     expect(steps.calls).toEqual(["runAs", "fetch", "install"]);
     expect(steps.stops).toBe(1);
@@ -362,17 +368,13 @@ describe("a replacement prepared like the copy it replaces", () => {
     expect(states.slice(0, 2)).toEqual(["pending", "starting"]);
     expect(states).not.toContain("fetching");
     expect(states).not.toContain("installing");
-    expect(conv.execContext("web-0")).toMatchObject({ cwd: path.join(dataDir, "instances", "web-0") });
+    expect(c.execContext("web-0")).toMatchObject({ cwd: path.join(dataDir, "instances", "web-0") });
   });
 
   it("prepares again when the install (or the artifact, or the user) changes", async () => {
-    const steps = counting();
-    const reports: InstanceStatus[] = [];
-    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
-    conv.assign(assignment(goodSpec(), { epoch: 3 }));
-    await until(running(reports, 3), "epoch 3 running");
+    const { c, steps, reports } = await runningAtEpoch3();
     const changed = normalizeSpec({ name: "web", run: { command: "/bin/true" }, install: { steps: [{ run: "./setup.sh" }] } }) as unknown as Record<string, unknown>;
-    conv.assign(assignment(changed, { epoch: 4, revision: 3 }));
+    c.assign(assignment(changed, { epoch: 4, revision: 3 }));
     await until(running(reports, 4), "epoch 4 running");
     expect(steps.calls).toEqual(["runAs", "fetch", "install", "runAs", "fetch", "install"]);
     expect(reports.filter((r) => r.epoch === 4).map((r) => r.state)).toContain("installing");
