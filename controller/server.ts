@@ -270,22 +270,10 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // A member that stops reporting (cut off alone) holds agents that reconnect elsewhere only after their watchdog (a TTL): its hosts get that long more (failure/liveness.ts SilentMemberGrace).
     const silentGrace = { silentAfterMs: Math.round(1.5 * reportMs), extraMs: ttlMs + reportMs, ttlMs };
     const heard = (): Map<string, HostHeard> => (reports ? mergeLiveness(localHeard(registry), reports.received(), { ...silentGrace, nowMono: mono() }) : localHeard(registry));
-    // The guard asks host by host within one synchronous verdict: merging every host's
-    // liveness for each of them made the leader's verdict O(hosts²) (with 1,000 hosts the
-    // merges were a quarter of the leader's CPU in a profile). One merge per verdict:
-    // kept until the current synchronous run ends, so it is never staler than the call.
-    let heardMemo: Map<string, HostHeard> | undefined;
-    const heardNow = (): Map<string, HostHeard> => {
-      if (!heardMemo) {
-        heardMemo = heard();
-        queueMicrotask(() => (heardMemo = undefined));
-      }
-      return heardMemo;
-    };
     const guard = new FailoverGuard({
       store: guardStore,
       hosts: () => registry.all(),
-      lastHeartbeatMono: (id) => (reports ? heardNow().get(id)?.lastHeartbeatMono : registry.live.get(id)?.lastHeartbeatMono),
+      heard,
       reportLagMs: reports ? reportMs : 0,
       now,
       mono,

@@ -18,8 +18,12 @@ export interface FailoverGuardDeps {
   store: GuardStore;
   /** Every known host record. */
   hosts: () => readonly HostRecord[];
-  /** Monotonic time of a host's last heartbeat, as far as this member knows; undefined: none. */
-  lastHeartbeatMono: (hostId: string) => number | undefined;
+  /**
+   * Every host's last heartbeat (monotonic time), as far as this member knows; a host
+   * missing or undefined: none. Asked once per verdict: in a group it is a merge of
+   * every member's reports.
+   */
+  heard: () => ReadonlyMap<string, { lastHeartbeatMono: number | undefined }>;
   now: () => number;
   mono: () => number;
   heartbeatIntervalMs: number;
@@ -47,9 +51,10 @@ export class FailoverGuard {
     // Hosts killed together cross their TTL up to a heartbeat apart: count the
     // ones already silent for two heartbeats as going down now.
     const silentMs = 2 * d.heartbeatIntervalMs + (d.reportLagMs ?? 0);
+    const heard = d.heard();
     const downSince = hosts.flatMap((h) => {
       if (h.health === "down") return [h.healthSinceMs];
-      const last = d.lastHeartbeatMono(h.id);
+      const last = heard.get(h.id)?.lastHeartbeatMono;
       return last !== undefined && d.mono() - last > silentMs ? [t] : [];
     });
     const g = d.store.current;
