@@ -16,7 +16,7 @@
  *   repeated behind the operator's back.
  */
 import * as grpc from "@grpc/grpc-js";
-import { loadProtos } from "../shared/proto.js";
+import { loadOperatorProtos } from "../shared/proto.js";
 import { KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS, channelOptions, grpcClientCredentials } from "../shared/tls/client-credentials.js";
 import type { OperatorServiceClient } from "../shared/gen/berth/v1/OperatorService.js";
 import { parseMemberList } from "../shared/members.js";
@@ -53,14 +53,14 @@ export function connect(cfg: ClientConfig): Api {
   } catch (e) {
     throw new CliError(`the controller address: ${(e as Error).message}`, EXIT.usage);
   }
-  const protos = loadProtos();
+  const OperatorService = loadOperatorProtos().berth.v1.OperatorService;
   const creds = grpcClientCredentials(cfg.ca);
   const clients = new Map<string, OperatorServiceClient>();
   let current = 0;
   const clientFor = (member: string): OperatorServiceClient => {
     let c = clients.get(member);
     if (!c) {
-      c = new protos.operator.berth.v1.OperatorService(member, creds, {
+      c = new OperatorService(member, creds, {
         ...channelOptions(),
         // A controller that vanishes without a word (its host died, a link cut) ends a
         // long call within ~40 s instead of never: `exec -it`, `logs -f`, `-w` watches.

@@ -73,3 +73,80 @@ export function loadProtos(): { agent: AgentProto; operator: OperatorProto } {
   cached = { agent: pkg as AgentProto, operator: pkg as OperatorProto };
   return cached;
 }
+
+/** A descriptor entry of berth.v1, as the JSON has it (flat: no types nested in types). */
+interface DescriptorEntry {
+  fields?: Record<string, { type: string; keyType?: string }>;
+  values?: Record<string, number>;
+  methods?: Record<string, { requestType: string; responseType: string; requestStream?: boolean; responseStream?: boolean }>;
+}
+
+const V1_PREFIX = /^\.?berth\.v1\./;
+
+function v1Entries(): Record<string, DescriptorEntry> {
+  const v1 = (descriptor as { nested?: { berth?: { nested?: { v1?: { nested?: Record<string, DescriptorEntry> } } } } }).nested?.berth?.nested?.v1?.nested;
+  if (!v1) throw new Error("the descriptor has no berth.v1");
+  return v1;
+}
+
+/**
+ * The message type `name` of berth.v1, built with only the types it reaches (its
+ * fields' types, theirs, …), not the whole package. Field types are package-level
+ * names (berth.v1 nests no types); anything else is a scalar.
+ */
+function closureType(v1: Record<string, DescriptorEntry>, name: string): protobuf.Type {
+  const picked: Record<string, DescriptorEntry> = {};
+  const visit = (n: string): void => {
+    const short = n.replace(V1_PREFIX, "");
+    const e = v1[short];
+    if (e === undefined || picked[short] !== undefined) return;
+    picked[short] = e;
+    for (const f of Object.values(e.fields ?? {})) visit(f.type);
+  };
+  visit(name);
+  const root = protobuf.Root.fromJSON({ nested: { berth: { nested: { v1: { nested: picked } } } } } as protobuf.INamespace);
+  // Throws for a type the walk missed, so a descriptor that nests types fails loudly (proto.test.ts builds every method).
+  root.resolveAll();
+  return root.lookupType(`berth.v1.${name.replace(V1_PREFIX, "")}`);
+}
+
+let lazyOperator: OperatorProto | undefined;
+
+/**
+ * The OperatorService client for the CLI, whose calls' message types are built on
+ * each method's first use: one `berth` command makes one or two kinds of call,
+ * and building all of berth.v1's ~110 types up front cost it ~40 ms of CPU on
+ * every run (README, "CLI start-up"). Same serializers as packageDefinition's,
+ * and the same bytes (proto.test.ts).
+ */
+export function loadOperatorProtos(): OperatorProto {
+  if (lazyOperator) return lazyOperator;
+  const v1 = v1Entries();
+  const service = v1.OperatorService?.methods;
+  if (!service) throw new Error("the descriptor has no berth.v1.OperatorService");
+  const types = new Map<string, protobuf.Type>();
+  const typeOf = (name: string): protobuf.Type => {
+    let t = types.get(name);
+    if (!t) types.set(name, (t = closureType(v1, name)));
+    return t;
+  };
+  const def: Record<string, grpc.MethodDefinition<object, object>> = {};
+  for (const [name, m] of Object.entries(service)) {
+    let reqSer: ((arg: object) => Buffer) | undefined;
+    let reqDe: ((buf: Buffer) => object) | undefined;
+    let resSer: ((arg: object) => Buffer) | undefined;
+    let resDe: ((buf: Buffer) => object) | undefined;
+    def[name] = {
+      path: `/berth.v1.OperatorService/${name}`,
+      requestStream: Boolean(m.requestStream),
+      responseStream: Boolean(m.responseStream),
+      requestSerialize: (arg) => (reqSer ??= serializer(typeOf(m.requestType)))(arg),
+      requestDeserialize: (buf) => (reqDe ??= deserializer(typeOf(m.requestType)))(buf),
+      responseSerialize: (arg) => (resSer ??= serializer(typeOf(m.responseType)))(arg),
+      responseDeserialize: (buf) => (resDe ??= deserializer(typeOf(m.responseType)))(buf),
+      originalName: name.charAt(0).toLowerCase() + name.slice(1),
+    };
+  }
+  lazyOperator = grpc.loadPackageDefinition({ "berth.v1.OperatorService": def }) as unknown as OperatorProto;
+  return lazyOperator;
+}
