@@ -94,6 +94,16 @@ try {
     const w = rs.map((r) => r.wallMs);
     console.log(`${args.join(" ").padEnd(16)} ${median(w).toFixed(0).padStart(8)} ms ${Math.min(...w).toFixed(0).padStart(8)} ms ${median(rs.map((r) => r.cpuMs)).toFixed(0).padStart(10)} ms`);
   }
+  // NODE_EXTRA_CA_CERTS (set on some machines for other tools) makes Node 20 parse that file and
+  // its own bundled roots as every process starts, before any of berth runs: shown apart.
+  if (process.env.NODE_EXTRA_CA_CERTS) {
+    const bare = { ...env };
+    delete bare.NODE_EXTRA_CA_CERTS;
+    const rs: Run[] = [];
+    for (let n = 0; n < runs; n++) rs.push(await once(["services"], bare));
+    const w = rs.map((r) => r.wallMs);
+    console.log(`${"services".padEnd(16)} ${median(w).toFixed(0).padStart(8)} ms ${Math.min(...w).toFixed(0).padStart(8)} ms ${median(rs.map((r) => r.cpuMs)).toFixed(0).padStart(10)} ms   without NODE_EXTRA_CA_CERTS (set here: ${process.env.NODE_EXTRA_CA_CERTS})`);
+  }
 } finally {
   ctl.kill("SIGTERM");
   await new Promise((r) => (ctl.exitCode !== null ? r(undefined) : ctl.once("exit", r)));
