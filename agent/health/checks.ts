@@ -147,7 +147,7 @@ function httpCheck(host: string, port: number, path: string, status: number, tim
       }
     });
     sock.on("end", () => finish({ ok: false, detail: `${what}: the connection was closed before an answer` }));
-    sock.on("error", (e) => finish({ ok: false, detail: `${what}: ${e.message}` }));
+    sock.on("error", (e: NodeJS.ErrnoException) => finish({ ok: false, detail: `${what}: ${e.message}`, ...(e.code === "ECONNREFUSED" ? { refused: true } : {}) }));
     return () => sock.destroy();
   });
 }
@@ -157,7 +157,7 @@ function tcpCheck(host: string, port: number, timeoutMs: number, signal?: AbortS
   return bounded(timeoutMs, signal, () => `no connection to ${where} within ${timeoutMs} ms`, (finish) => {
     const sock = net.connect({ host, port });
     sock.on("connect", () => finish({ ok: true, detail: `connected to ${where}` }));
-    sock.on("error", (e) => finish({ ok: false, detail: e.message }));
+    sock.on("error", (e: NodeJS.ErrnoException) => finish({ ok: false, detail: e.message, ...(e.code === "ECONNREFUSED" ? { refused: true } : {}) }));
     return () => sock.destroy();
   });
 }
@@ -230,15 +230,34 @@ export interface HealthMonitorEvents {
 }
 
 /**
+ * While no check has passed yet and the check's port refuses connections
+ * (the process is still starting), the port is tried this often, and the next
+ * check runs as soon as it accepts. @default 10
+ */
+export const PORT_WATCH_MS = 10;
+
+/**
  * Runs the spec's check every intervalMs (the first at once), never two at a
  * time: a check slower than the interval delays the next rather than piling up.
  * Emits "transition" only when a threshold is reached (see thresholds.ts).
+ *
+ * A copy that has just started usually refuses the first check: its port is not
+ * open yet. Until a check first passes, a refused http or tcp check makes the monitor
+ * watch the port (a bare connect every PORT_WATCH_MS, counted nowhere) and run the
+ * next check the moment it opens, rather than up to a whole interval later: in a
+ * rolling restart that wait was paid once per instance, half an interval on average.
+ * The checks themselves, and what they count toward the thresholds, are unchanged.
  */
 export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
   private count: HealthCount;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private abort: AbortController | undefined;
+  /** The port watch between a refused check and the next (see PORT_WATCH_MS). */
+  private watchTimer: NodeJS.Timeout | undefined;
+  private watchSock: net.Socket | undefined;
+  /** A check has passed: the start is over, and the port is not watched any more. */
+  private answered = false;
   private stopped = false;
   private readonly now: () => number;
   private readonly check: typeof runCheck;
@@ -268,11 +287,13 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.unwatch();
     this.abort?.abort();
     await this.inFlight;
   }
 
   private tick(): void {
+    this.unwatch();
     const { spec, host, cwd, env, uid, gid } = this.opts;
     // Paced on the monotonic clock: a wall clock stepped back must not stall the checks.
     const startedMs = monoMs();
@@ -288,9 +309,46 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
         if (next.transition) this.emit("transition", next.transition);
         // The interval runs from the start of one check to the start of the next.
         // Clamped: an interval past Node's timer range (a record stored before intervals were bounded) would run every millisecond.
-        this.timer = setTimeoutClamped(() => this.tick(), spec.intervalMs - (monoMs() - startedMs));
+        const waitMs = spec.intervalMs - (monoMs() - startedMs);
+        this.timer = setTimeoutClamped(() => this.tick(), waitMs);
+        const port = spec.check.kind === "exec" ? undefined : spec.check.port;
+        if (result.ok) this.answered = true;
+        if (result.refused && !this.answered && port !== undefined && waitMs > PORT_WATCH_MS) this.watchPort(port);
       },
     );
+  }
+
+  /** Tries the port every PORT_WATCH_MS until it accepts (then the next check runs at once) or the next check is due. */
+  private watchPort(port: number): void {
+    const attempt = (): void => {
+      this.watchTimer = undefined;
+      if (this.stopped || this.inFlight) return;
+      const sock = net.connect({ host: this.opts.host, port });
+      this.watchSock = sock;
+      const settle = (open: boolean): void => {
+        sock.destroy();
+        if (this.watchSock !== sock) return; // unwatched meanwhile: the check ran, or stop()
+        this.watchSock = undefined;
+        if (this.stopped || this.inFlight) return;
+        if (!open) {
+          this.watchTimer = setTimeout(attempt, PORT_WATCH_MS);
+          return;
+        }
+        clearTimeout(this.timer);
+        this.tick();
+      };
+      sock.once("connect", () => settle(true));
+      sock.once("error", () => settle(false));
+    };
+    this.watchTimer = setTimeout(attempt, PORT_WATCH_MS);
+  }
+
+  private unwatch(): void {
+    clearTimeout(this.watchTimer);
+    this.watchTimer = undefined;
+    const sock = this.watchSock;
+    this.watchSock = undefined;
+    sock?.destroy();
   }
 }
 

@@ -15,6 +15,8 @@
 export interface CheckResult {
   ok: boolean;
   detail: string;
+  /** Nothing listened on the check's port (connection refused): a process still starting, or gone. */
+  refused?: boolean;
 }
 
 export type HealthStatus = "unknown" | "healthy" | "unhealthy";

@@ -75,7 +75,7 @@ describe("runCheck: http", () => {
   it("says connect ECONNREFUSED when nothing listens", async () => {
     const port = await closedPort();
     const r = await runCheck({ kind: "http", port, path: "/healthz", status: 200 }, HOST, 2_000);
-    expect(r).toEqual({ ok: false, detail: `GET /healthz: connect ECONNREFUSED ${HOST}:${port}` });
+    expect(r).toEqual({ ok: false, detail: `GET /healthz: connect ECONNREFUSED ${HOST}:${port}`, refused: true });
   });
 
   it("a path Node refuses to send (control characters, from a stored record) is a failed check, not a rejection", async () => {
@@ -173,6 +173,7 @@ describe("runCheck: tcp", () => {
     expect(await runCheck({ kind: "tcp", port: closed }, HOST, 2_000)).toEqual({
       ok: false,
       detail: `connect ECONNREFUSED ${HOST}:${closed}`,
+      refused: true,
     });
   });
 });
@@ -295,6 +296,29 @@ describe("HealthMonitor", () => {
       expect(calls).toBe(4);
     } finally {
       release?.();
+      await mon.stop();
+    }
+  });
+
+  it("a copy still starting (its port refused): the next check runs as soon as the port opens, not a whole interval later", async () => {
+    const port = await closedPort();
+    const mon = new HealthMonitor({ spec: spec(port, { intervalMs: 10_000, healthyThreshold: 1 }), host: HOST });
+    const results: CheckResult[] = [];
+    mon.on("result", (r) => results.push(r));
+    try {
+      mon.start();
+      await waitFor(() => results.length === 1, { timeoutMs: 5_000, what: "the first check" });
+      expect(results[0]).toMatchObject({ ok: false, refused: true });
+      // The service opens its port: healthy long before the next check was due (10 s).
+      server = http.createServer((_req, res) => res.end("ok"));
+      await new Promise<void>((resolve, reject) => {
+        server!.once("error", reject);
+        server!.listen(port, HOST, () => resolve());
+      });
+      await waitFor(() => mon.status === "healthy", { timeoutMs: 5_000, what: "healthy once the port opened" });
+      // The port watch's connects are counted nowhere: two checks, the refused one and the passing one.
+      expect(results.map((r) => r.ok)).toEqual([false, true]);
+    } finally {
       await mon.stop();
     }
   });
