@@ -10,6 +10,7 @@
 import { monoMs } from "../../shared/clock.js";
 import { spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
+import http from "node:http";
 import net from "node:net";
 import type { HealthCheck, HealthSpec } from "../../shared/spec/types.js";
 import { setTimeoutClamped } from "../../shared/timer.js";
@@ -86,69 +87,24 @@ function bounded(
 /** What a request line may carry unescaped; anything else is shown quoted, so a detail never carries a terminal escape. */
 const PLAIN_PATH = /^[\x21-\x7e]*$/;
 
-/**
- * What may go on the request line at all: Node's http client's own rule (no
- * control characters, spaces or characters above U+00FF), so a path that cannot
- * be sent as one line, or would add a header, is refused as it refused it.
- */
-const SENDABLE_PATH = /^[\u0021-\u00ff]+$/;
-
-/** How much of an answer may come before its status line ends; past it, it is not HTTP. */
-export const STATUS_LINE_MAX_BYTES = 4096;
-
-/** "HTTP/1.1 200 OK": the version and the status code, as RFC 9112 writes a status line. */
-const STATUS_LINE = /^HTTP\/\d\.\d (\d{3})(?: |$)/;
-
-/**
- * An HTTP check the way HAProxy's `option httpchk` makes one: a fresh connection
- * (a pooled one could hide a listener that stopped accepting), one
- * `GET path HTTP/1.1` with `Connection: close`, the status line read, the
- * connection closed. The status is all a check looks at, so nothing else of the
- * answer is parsed. Node's http client did the same with about twice the agent's
- * CPU per check (a ClientRequest, an agent, a parser, and an error object for the
- * close once the status was in; README, "Rolling restart"): with every copy
- * checked every 50 ms that is CPU the services' own starts wait for.
- */
 function httpCheck(host: string, port: number, path: string, status: number, timeoutMs: number, signal?: AbortSignal): Promise<CheckResult> {
   const what = `GET ${PLAIN_PATH.test(path) ? path : JSON.stringify(path)}`;
   return bounded(timeoutMs, signal, () => `${what}: no answer within ${timeoutMs} ms`, (finish) => {
-    // The spec refuses such paths too, but a record stored before it did may still hold one.
-    if (!SENDABLE_PATH.test(path)) {
-      finish({ ok: false, detail: `${what}: the path cannot be sent as it is (spaces, control or non-Latin-1 characters)` });
+    let req: http.ClientRequest;
+    try {
+      // agent: false — a fresh connection per check; a pooled one could hide a listener that stopped accepting.
+      req = http.get({ host, port, path, agent: false, headers: { "user-agent": "berth-agent" } }, (res) => {
+        res.resume();
+        finish({ ok: res.statusCode === status, detail: `${what} → ${res.statusCode ?? "?"}` });
+      });
+    } catch (e) {
+      // Node refuses some paths outright (control characters, spaces); the spec refuses
+      // them too, but a record stored before it did may still hold one.
+      finish({ ok: false, detail: `${what}: ${e instanceof Error ? e.message : String(e)}` });
       return () => undefined;
     }
-    const authority = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
-    const sock = net.connect({ host, port });
-    let head: Buffer = Buffer.alloc(0);
-    sock.on("connect", () => {
-      // Not end(): some servers take a half-closed connection for a client gone, and do not answer.
-      sock.write(`GET ${path} HTTP/1.1\r\nHost: ${authority}\r\nUser-Agent: berth-agent\r\nConnection: close\r\n\r\n`, "latin1");
-    });
-    sock.on("data", (chunk: Buffer) => {
-      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-      for (;;) {
-        const eol = head.indexOf(0x0a);
-        if (eol < 0) {
-          if (head.length > STATUS_LINE_MAX_BYTES) finish({ ok: false, detail: `${what}: not an HTTP answer (no status line in its first ${STATUS_LINE_MAX_BYTES} bytes)` });
-          return;
-        }
-        const line = head.subarray(0, eol).toString("latin1").replace(/\r$/, "");
-        const m = STATUS_LINE.exec(line);
-        if (!m) return finish({ ok: false, detail: `${what}: not an HTTP answer: ${JSON.stringify(line.slice(0, 60).replace(/[^\x20-\x7e]/g, "?"))}` });
-        const code = Number(m[1]);
-        if (code < 100 || code > 199 || code === 101) return finish({ ok: code === status, detail: `${what} → ${code}` });
-        // An interim answer (103 Early Hints): the final one follows its blank line, as Node's client waits for it.
-        const end = head.indexOf("\r\n\r\n", Math.max(0, eol - 1));
-        if (end < 0) {
-          if (head.length > STATUS_LINE_MAX_BYTES) finish({ ok: false, detail: `${what}: not an HTTP answer (an interim answer longer than ${STATUS_LINE_MAX_BYTES} bytes)` });
-          return;
-        }
-        head = head.subarray(end + 4);
-      }
-    });
-    sock.on("end", () => finish({ ok: false, detail: `${what}: the connection was closed before an answer` }));
-    sock.on("error", (e: NodeJS.ErrnoException) => finish({ ok: false, detail: `${what}: ${e.message}`, ...(e.code === "ECONNREFUSED" ? { refused: true } : {}) }));
-    return () => sock.destroy();
+    req.on("error", (e: NodeJS.ErrnoException) => finish({ ok: false, detail: `${what}: ${e.message}`, ...(e.code === "ECONNREFUSED" ? { refused: true } : {}) }));
+    return () => req.destroy();
   });
 }
 
