@@ -55,7 +55,8 @@ describe("agent message validation", () => {
         if (z.success) expect(fast).toEqual(z.data);
         compared++;
       }
-      const { [field]: _gone, ...missing } = usage;
+      const missing: Record<string, unknown> = { ...usage };
+      delete missing[field];
       expect(acceptUsage(missing)).toBeUndefined();
       expect(usageSchema.safeParse(missing).success).toBe(false);
     }
