@@ -183,6 +183,17 @@ export class ReconcileLoop {
     else this.kick();
   }
 
+  /**
+   * Whether a host turning ready may change what the last pass decided: it left an
+   * instance waiting for a host (unplaced, or held), or a rollout is under way (a surge
+   * wants a spare). Otherwise a new ready host is only a spare, taken in by the next
+   * tick (RECONCILE_TICK_MS) — which also covers what this misses (a drain waiting for
+   * a spare, spread), at most a tick later.
+   */
+  waitsForHosts(): boolean {
+    return this.unplaced.size > 0 || this.held.size > 0 || this.d.state.allRollouts().some((r) => r.endedAtMs === undefined);
+  }
+
   /** Resolves when no pass runs or is queued, without asking for one (tests: what the loop does by itself). */
   async idle(): Promise<void> {
     await this.runner?.settled();
