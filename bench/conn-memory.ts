@@ -11,8 +11,8 @@
  * echoing 60 bytes a second; `grpc` — a grpc-js server with the controller's server
  * options (member/grpc-server.ts) and credentials (ReloadableServerCredentials), one
  * bidi stream per connection echoing a 60-byte message a second, as a heartbeat.
- * After every client is connected and 5 s more, a full GC (node --expose-gc, added by
- * the script itself), then the server's RSS from /proc/self/smaps, per connection, by
+ * Each layer's server runs in a fresh process. After every client is connected and 5 s
+ * more, a full GC (node --expose-gc, added by the script itself), then the server's RSS from /proc/self/smaps, per connection, by
  * where it lies: glibc's main heap (`[heap]`: OpenSSL, nghttp2, Node's C++), other
  * anonymous memory (V8's heap pages, thread arenas) and V8's heap in use.
  */
@@ -149,8 +149,11 @@ async function serve(layer: Layer, pki: Pki): Promise<{ port: number; close: () 
 
 async function measure(layer: Layer, n: number, pki: Pki): Promise<string> {
   const { port, close } = await serve(layer, pki);
-  await sleep(500);
+  // Twice, with a pause: V8 gives back the pages of start-up's garbage only after a while.
   gc();
+  await sleep(2000);
+  gc();
+  await sleep(1000);
   const before = mem();
   const child = fork(fileURLToPath(import.meta.url), ["--client", layer, String(port), String(n)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   child.send(pki);
@@ -178,10 +181,11 @@ async function main(): Promise<void> {
     await clients(layer, Number(port), Number(n), pki);
     return;
   }
-  // A full GC before each reading: V8's heap then holds what is live, not what waits for collection.
-  if (!process.execArgv.includes("--expose-gc")) {
-    const c = fork(fileURLToPath(import.meta.url), process.argv.slice(2), { execArgv: [...process.execArgv, "--expose-gc"] });
-    process.exitCode = await new Promise<number>((resolve) => c.on("exit", (code) => resolve(code ?? 1)));
+  if (process.argv[2] === "--server") {
+    const [layer, n] = process.argv.slice(3) as [Layer, string];
+    const pki = await new Promise<Pki>((resolve) => process.once("message", (m) => resolve(m as Pki)));
+    process.stdout.write(`${await measure(layer, Number(n), pki)}\n`);
+    process.disconnect?.();
     return;
   }
   const { values } = parseArgs({ options: { conns: { type: "string", default: "500" }, layers: { type: "string", default: LAYERS.join(",") }, help: { type: "boolean" } } });
@@ -198,7 +202,15 @@ async function main(): Promise<void> {
   const clientCert = await signHostCsr(ca, csrPem, "0123456789ab");
   const pki: Pki = { caPem: ca.certPem, serverCert: server.certPem, serverKey: server.keyPem, clientCert: `${clientCert}\n${ca.certPem}`, clientKey: keyPem };
   process.stdout.write(`server memory per connection, ${n} connections with mutual TLS (node ${process.version}, OpenSSL ${process.versions.openssl})\n`);
-  for (const layer of layers) process.stdout.write(`${await measure(layer, n, pki)}\n`);
+  // Each layer's server in a process of its own (what one layer freed would be reused by
+  // the next), with --expose-gc: a full GC before each reading, so V8's heap holds what
+  // is live, not what waits for collection.
+  for (const layer of layers) {
+    const c = fork(fileURLToPath(import.meta.url), ["--server", layer, String(n)], { execArgv: [...process.execArgv, "--expose-gc"] });
+    c.send(pki);
+    const code = await new Promise<number>((resolve) => c.on("exit", (x) => resolve(x ?? 1)));
+    if (code !== 0) throw new Error(`the ${layer} server exited with ${code}`);
+  }
 }
 
 await main();
