@@ -42,6 +42,7 @@ import {
   readMachineCpu,
   readProcCpu,
   readProcMem,
+  readProcMemSplit,
   readThreadCpu,
   threadCpuSplit,
 } from "./procfs.js";
@@ -298,6 +299,9 @@ async function main(): Promise<number> {
   for (const sl of slices.slice(1)) tokens.push((await createJoinToken(dead, addr, [dataDir], sl.count)).token);
   log(`controller ready; ${tokens.length} join token(s) for ${o.agents} agents; facts: ${facts.os_distro ?? "?"} ${facts.kernel ?? ""}, ${facts.interfaces?.length ?? 0} interfaces, ${facts.filesystems?.length ?? 0} filesystems`);
 
+  // What the controller holds before any agent: the memory per agent is what it adds to this.
+  const memReady = readProcMem(proc.pid);
+  const splitReady = readProcMemSplit(proc.pid);
   run.sims.push(...startSims(o, slices, tokens, { addr, caPem, facts }));
 
   // --- setup: join and connect every agent --------------------------------------
@@ -382,6 +386,8 @@ async function main(): Promise<number> {
   const self1 = process.cpuUsage(self0);
   const hr1 = process.hrtime.bigint();
   const mem1 = readProcMem(proc.pid);
+  const split1 = readProcMemSplit(proc.pid);
+  const kbPerAgent = connected > 0 ? ((mem1.rssMb - memReady.rssMb) * 1024) / connected : NaN;
   rss.push(mem1.rssMb);
   const results = await Promise.all(run.sims.map((s) => s.endWindow(Math.max(2000, 2 * o.intervalMs))));
   const warnDuring = proc.warnLines - warnBefore;
@@ -447,6 +453,10 @@ async function main(): Promise<number> {
     `  RSS          peak ${r1(rssPeakMb)} MB, end ${r1(mem1.rssMb)} MB (anon ${r1(mem1.anonMb)} + file ${r1(mem1.fileMb)} MB; ` +
       `lifetime VmHWM ${r1(mem1.hwmMb)} MB, ${r1(hwmBefore)} MB before the window)   target < ${o.maxRssMb} MB`,
   );
+  out.push(
+    `  per agent    ${r1(kbPerAgent)} KB (RSS at the window's end less ${r1(memReady.rssMb)} MB before any agent, over ${connected} agents); ` +
+      `glibc [heap] ${r1(splitReady.heapMb)} → ${r1(split1.heapMb)} MB, other anon (V8 heap, arenas) ${r1(splitReady.otherAnonMb)} → ${r1(split1.otherAnonMb)} MB`,
+  );
   out.push(`  log lines at warn+ during the window: ${warnDuring}${warnDuring ? `\n    ${proc.recentOutput(3).replace(/\n/g, "\n    ")}` : ""}`);
   out.push("Heartbeat handling latency (agent send → agent receives ack)");
   out.push(`  p50 ${r2(percentile(lat, 50))} ms   p90 ${r2(percentile(lat, 90))} ms   p99 ${r2(percentile(lat, 99))} ms   p99.9 ${r2(percentile(lat, 99.9))} ms   max ${r2(lat.at(-1) ?? NaN)} ms   mean ${r2(mean)} ms   (${lat.length} samples)`);
@@ -496,6 +506,10 @@ async function main(): Promise<number> {
     rssMb: r1(rssPeakMb),
     rssEndMb: r1(mem1.rssMb),
     rssAnonMb: r1(mem1.anonMb),
+    rssReadyMb: r1(memReady.rssMb),
+    kbPerAgent: r1(kbPerAgent),
+    heapMb: r1(split1.heapMb),
+    otherAnonMb: r1(split1.otherAnonMb),
     p50Ms: r2(percentile(lat, 50)),
     p99Ms: r2(percentile(lat, 99)),
     maxMs: r2(lat.at(-1) ?? NaN),

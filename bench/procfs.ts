@@ -113,6 +113,29 @@ export function readProcMem(pid: number): ProcMem {
   return { rssMb: kb("VmRSS") / 1024, anonMb: kb("RssAnon") / 1024, fileMb: kb("RssFile") / 1024, hwmMb: kb("VmHWM") / 1024 };
 }
 
+/**
+ * Where a process's resident memory lies, from /proc/<pid>/smaps: glibc's main heap
+ * (`[heap]`, the brk area: what C++ and OpenSSL allocate on the main thread), the
+ * other anonymous mappings (V8's heap pages, thread arenas, mmap'd buffers) and files.
+ */
+export interface ProcMemSplit {
+  heapMb: number;
+  otherAnonMb: number;
+  fileMb: number;
+}
+
+export function readProcMemSplit(pid: number): ProcMemSplit {
+  const out = { heapMb: 0, otherAnonMb: 0, fileMb: 0 };
+  let kind: keyof ProcMemSplit = "otherAnonMb";
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    // A mapping's header: "start-end perms offset dev inode [path]".
+    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (m) kind = m[2] === "[heap]" ? "heapMb" : m[1] !== "0" ? "fileMb" : "otherAnonMb";
+    else if (line.startsWith("Rss:")) out[kind] += Number(/(\d+)/.exec(line)?.[1] ?? 0) / 1024;
+  }
+  return out;
+}
+
 export interface MachineCpu {
   busyTicks: number;
   totalTicks: number;

@@ -28,7 +28,7 @@ import { hostStatus } from "./hosts/host.js";
 import { DEFAULT_GUARD_SHARE } from "./failure/guard.js";
 import { GuardStore } from "./failure/guard-state.js";
 import { FailoverGuard } from "./failure/failover-guard.js";
-import { livenessInput, localHeard, mergeLiveness, reportEveryMs, type HostHeard } from "./failure/liveness.js";
+import { liveHeard, livenessInput, localHeard, mergeLiveness, reportEveryMs, type Heard } from "./failure/liveness.js";
 import { LivenessReports } from "./leader/liveness-reports.js";
 import { LivenessReporter } from "./member/liveness-reporter.js";
 import { AssignmentPusher } from "./member/assignments.js";
@@ -269,7 +269,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     }
     // A member that stops reporting (cut off alone) holds agents that reconnect elsewhere only after their watchdog (a TTL): its hosts get that long more (failure/liveness.ts SilentMemberGrace).
     const silentGrace = { silentAfterMs: Math.round(1.5 * reportMs), extraMs: ttlMs + reportMs, ttlMs };
-    const heard = (): Map<string, HostHeard> => (reports ? mergeLiveness(localHeard(registry), reports.received(), { ...silentGrace, nowMono: mono() }) : localHeard(registry));
+    const heard = (): Heard => (reports ? mergeLiveness(localHeard(registry), reports.received(), { ...silentGrace, nowMono: mono() }) : liveHeard(registry));
     const guard = new FailoverGuard({
       store: guardStore,
       hosts: () => registry.all(),

@@ -23,7 +23,7 @@ export interface FailoverGuardDeps {
    * missing or undefined: none. Asked once per verdict: in a group it is a merge of
    * every member's reports.
    */
-  heard: () => ReadonlyMap<string, { lastHeartbeatMono: number | undefined }>;
+  heard: () => Pick<ReadonlyMap<string, { lastHeartbeatMono: number | undefined }>, "get">;
   now: () => number;
   mono: () => number;
   heartbeatIntervalMs: number;

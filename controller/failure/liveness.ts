@@ -110,6 +110,24 @@ export function mergeLiveness(local: ReadonlyMap<string, HostHeard>, reports: re
   return out;
 }
 
+/** What the detector and the guard look up: a host's newest heartbeat and fencing. */
+export type Heard = Pick<ReadonlyMap<string, HostHeard>, "get">;
+
+/**
+ * What this member's own streams say, read from the registry as it is asked: a lone
+ * controller hears every host itself, and its detector (every tick) and guard (every
+ * pass) look hosts up one by one. localHeard's copy of every host, made three times a
+ * detector pass, was its largest cost with 1,000 agents (README, "Joins and memory").
+ */
+export function liveHeard(registry: Pick<HostRegistry, "live">): Heard {
+  return {
+    get(id) {
+      const l = registry.live.get(id);
+      return l && { lastHeartbeatMono: l.lastHeartbeatMono, fenced: l.fencing.size > 0 };
+    },
+  };
+}
+
 /** What this member's own streams say, per host. */
 export function localHeard(registry: Pick<HostRegistry, "live">): Map<string, HostHeard> {
   const out = new Map<string, HostHeard>();
@@ -118,7 +136,7 @@ export function localHeard(registry: Pick<HostRegistry, "live">): Map<string, Ho
 }
 
 /** The detector's input: every known host with its newest heartbeat and fencing. */
-export function livenessInput(hosts: readonly { id: string; health: LivenessInput["health"] }[], heard: ReadonlyMap<string, HostHeard>): LivenessInput[] {
+export function livenessInput(hosts: readonly { id: string; health: LivenessInput["health"] }[], heard: Heard): LivenessInput[] {
   return hosts.map((h) => {
     const x = heard.get(h.id);
     return { id: h.id, health: h.health, lastHeartbeatMs: x?.lastHeartbeatMono, fenced: x?.fenced ?? false };

@@ -6,7 +6,7 @@
  * mass-failure guard stores what its verdict calls for.
  */
 import type { Logger } from "../../shared/log/logger.js";
-import { judgeLiveness, nextDownAt, type DetectorConfig, type LivenessInput } from "../failure/detector.js";
+import { judgeLiveness, nextDownAt, type DetectorConfig, type LivenessInput, type Transition } from "../failure/detector.js";
 import type { FailoverGuard } from "../failure/failover-guard.js";
 import type { HostRegistry } from "../hosts/registry.js";
 import type { Store } from "../store/store.js";
@@ -23,9 +23,9 @@ export interface FailurePassDeps {
   ttlMs: number;
   /** The store the judgements are written through: the term's guarded store in a group. */
   via?: Store;
-  /** A host changed health: the reconcile loop has work. */
-  onTransition: () => void;
-  /** After a pass that changed some host's health: the reconcile loop's work is due now. */
+  /** A host changed health (`to`): the reconcile loop may have work. */
+  onTransition: (to: Transition["to"]) => void;
+  /** After a pass that declared some host down: the reconcile loop's work (a replacement) is due now. */
   onTransitionsDone?: () => void;
 }
 
@@ -48,11 +48,14 @@ export async function failurePass(d: FailurePassDeps, detector: DetectorConfig):
       } else d.log.info({ host: rec.id }, type === "host.ready" ? "host ready" : "host back");
       return { rec: { ...rec, health: tr.to, healthSinceMs: t }, event: { type, host: rec.id, message } };
     }, d.via);
-    d.onTransition();
+    d.onTransition(tr.to);
   }
   await d.guard.sync(d.via);
   // A host down makes its replacement due now: the loop decides at once, once per pass
   // (each transition's own kick is paced, so a mass failure does not run it back to back).
-  if (transitions.length > 0) d.onTransitionsDone?.();
+  // A host turning ready is no such hurry: while a fleet joins, every detector pass makes
+  // some ready, and an unpaced fleet-wide reconcile pass after each was work per join
+  // that grew with the fleet (README, "Joins and memory").
+  if (transitions.some((tr) => tr.to === "down")) d.onTransitionsDone?.();
   return nextDownAt(d.liveness(), detector);
 }

@@ -38,7 +38,14 @@ export function startLeading(d: LeaderDeps): LeaderRun {
   let wake: NodeJS.Timeout | undefined;
   const runner: Coalescer = new Coalescer(
     async () => {
-      const next = await failurePass({ ...d, onTransition: () => d.loop.kick(), onTransitionsDone: () => d.loop.kickNow() }, detector);
+      // A host down always has the loop look (its instance may need replacing). A host
+      // turning ready only when the last pass left something waiting for a host: else
+      // the loop's own tick takes it in, so a joining fleet does not ask for a
+      // fleet-wide pass per detector pass (README, "Joins and memory").
+      const onTransition = (to: "ready" | "down"): void => {
+        if (to === "down" || d.loop.waitsForHosts()) d.loop.kick();
+      };
+      const next = await failurePass({ ...d, onTransition, onTransitionsDone: () => d.loop.kickNow() }, detector);
       clearTimeout(wake);
       // Only ahead of now: a host that is due already and was not declared down (its write
       // did not go through) is left to the ticker, so a failing write cannot spin the pass.

@@ -515,8 +515,12 @@ export function verifyClientCertAny(caCertPems: readonly string[], peerCertDerOr
 
 /** Lowercase hex SHA-256 of the CA certificate's DER: the pin embedded in join tokens. */
 export function caFingerprint(caCertPem: string): string {
-  return sha256Hex(toDer(caCertPem));
+  // Asked on every join and renewal, of the one CA the controller signs with: parsing
+  // it each time was ~1 ms of a join. One entry: a CA changes only with a rotation.
+  if (lastFingerprint?.pem !== caCertPem) lastFingerprint = { pem: caCertPem, fp: sha256Hex(toDer(caCertPem)) };
+  return lastFingerprint.fp;
 }
+let lastFingerprint: { pem: string; fp: string } | undefined;
 
 function sha256Hex(der: Buffer): string {
   return createHash("sha256").update(der).digest("hex");

@@ -4,7 +4,7 @@
  * clock as they arrive and judges on the newest source. Clocks are injected.
  */
 import { describe, expect, it } from "vitest";
-import { buildReport, livenessInput, mergeLiveness, reportEveryMs, type HostHeard } from "../../../controller/failure/liveness.js";
+import { buildReport, liveHeard, livenessInput, localHeard, mergeLiveness, reportEveryMs, type HostHeard } from "../../../controller/failure/liveness.js";
 import { judgeLiveness } from "../../../controller/failure/detector.js";
 import type { HostLive } from "../../../controller/hosts/registry.js";
 
@@ -96,5 +96,17 @@ describe("liveness reports", () => {
     // 1,000 hosts, 3 members, TTL 5 s: 3 writes every 1.67 s, whatever the heartbeat rate.
     const writesPerSecond = 3 / (reportEveryMs(5000) / 1000);
     expect(writesPerSecond).toBeLessThan(2);
+  });
+
+  it("a lone controller's detector reads its own streams as they are now, as localHeard would copy them", () => {
+    const registry = { live: new Map([["h1", live(9_000)], ["h2", live(7_500, { fencing: ["web-0"] })], ["h4", live(undefined)]]) };
+    const view = liveHeard(registry);
+    for (const id of ["h1", "h2", "h4", "nope"]) expect(view.get(id)).toEqual(localHeard(registry).get(id));
+    // A view, not a copy: a heartbeat after it was made is seen.
+    registry.live.get("h1")!.lastHeartbeatMono = 9_800;
+    registry.live.set("h5", live(9_900));
+    expect(view.get("h1")).toEqual({ lastHeartbeatMono: 9_800, fenced: false });
+    const hosts = [{ id: "h1", health: "ready" as const }, { id: "h5", health: "joining" as const }];
+    expect(judgeLiveness(livenessInput(hosts, view), 10_000, { ttlMs: 5000, graceUntilMs: 0, startedAtMs: 0 })).toEqual([{ id: "h5", to: "ready", silentForMs: 100 }]);
   });
 });

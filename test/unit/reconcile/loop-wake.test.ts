@@ -165,3 +165,36 @@ describe("urgentReport: which agent reports skip the loop's pacing", () => {
     expect(urgentReport(obs({ state: "starting" }), obs(), { endedAtMs: NOW })).toBe(false);
   });
 });
+
+describe("whether a host turning ready is news to the loop", () => {
+  const stores = tempStores();
+  let loop: ReconcileLoop | undefined;
+  afterEach(async () => {
+    await loop?.stop();
+  });
+
+  it("only when the last pass left an instance waiting for a host, or a rollout runs", async () => {
+    const { store, events } = await stores.open({ clock: () => NOW });
+    const state = new ServiceState(store, events);
+    await state.load();
+    const registry = new HostRegistry(store, events);
+    await registry.load();
+    loop = new ReconcileLoop({ state, registry, log: createLogger("test", "silent"), now: () => NOW, failover: () => ({ paused: false, controllerStartedAtMs: 0 }) });
+    loop.start();
+    await loop.settle();
+    // Nothing to place: a new ready host is a spare, for the next tick.
+    expect(loop.waitsForHosts()).toBe(false);
+    const spec = normalizeSpec({ name: "web", run: { command: "x" }, instances: 1 });
+    expect(await state.commit({ putServices: [{ name: "web", spec, revision: 1, latestRevision: 1, previousRevision: 0, history: [], createdAtMs: NOW, updatedAtMs: NOW }] })).toBe(true);
+    await loop.settle();
+    // No host to run web-0: it waits for one.
+    expect([...loop.unplaced.keys()]).toEqual(["web-0"]);
+    expect(loop.waitsForHosts()).toBe(true);
+    // A rollout under way wants spares too, even with nothing unplaced (no pass runs meanwhile).
+    await loop.stop();
+    loop.unplaced.clear();
+    expect(loop.waitsForHosts()).toBe(false);
+    expect(await state.commit({ putRollouts: [startRollout("web", 1, 2, NOW)] })).toBe(true);
+    expect(loop.waitsForHosts()).toBe(true);
+  });
+});

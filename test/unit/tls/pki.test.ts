@@ -98,6 +98,10 @@ describe("CA and server certificate", () => {
     expect(fp).toMatch(/^[0-9a-f]{64}$/);
     expect(fp).toBe(new X509Certificate(ca.certPem).fingerprint256.replaceAll(":", "").toLowerCase());
     expect(caFingerprint(foreignCa.certPem)).not.toBe(fp);
+    // Remembered for the last CA asked about, never mixed up with another one (a rotation alternates them).
+    expect(caFingerprint(ca.certPem)).toBe(fp);
+    expect(caFingerprint(foreignCa.certPem)).toBe(new X509Certificate(foreignCa.certPem).fingerprint256.replaceAll(":", "").toLowerCase());
+    expect(caFingerprint(ca.certPem)).toBe(fp);
   });
 });
 

@@ -1,0 +1,216 @@
+/**
+ * What one agent's connection costs a Node process before berth adds anything:
+ * the floor under bench:agents' memory per agent (README, "Joins and memory").
+ *
+ *   npm run build && npm run bench:conn-memory -- [--conns 500] [--layers tls,h2,h2-stream,grpc]
+ *
+ * For each layer, a server in this process and --conns clients in a child process
+ * (each its own TLS connection with mutual TLS: P-256 certificates from berth's own
+ * PKI, one client certificate for all): `tls` — a TLS connection echoing 60 bytes a
+ * second; `h2` — an HTTP/2 session over it; `h2-stream` — plus one open stream
+ * echoing 60 bytes a second; `grpc` — a grpc-js server with the controller's server
+ * options (member/grpc-server.ts) and credentials (ReloadableServerCredentials), one
+ * bidi stream per connection echoing a 60-byte message a second, as a heartbeat.
+ * Each layer's server runs in a fresh process. After every client is connected and 5 s
+ * more, a full GC (node --expose-gc, added by the script itself), then the server's RSS from /proc/self/smaps, per connection, by
+ * where it lies: glibc's main heap (`[heap]`: OpenSSL, nghttp2, Node's C++), other
+ * anonymous memory (V8's heap pages, thread arenas) and V8's heap in use.
+ */
+import { fork } from "node:child_process";
+import { readFileSync } from "node:fs";
+import http2 from "node:http2";
+import tls from "node:tls";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import * as grpc from "@grpc/grpc-js";
+import { newGrpcServer } from "../controller/member/grpc-server.js";
+import { CONTROLLER_TLS_NAME, createCa, createKeyAndCsr, createServerCert, grpcClientCredentials, grpcServerCredentials, signHostCsr } from "../shared/tls/pki.js";
+
+const LAYERS = ["tls", "h2", "h2-stream", "grpc"] as const;
+type Layer = (typeof LAYERS)[number];
+
+interface Pki {
+  caPem: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+const id = (b: Buffer): Buffer => b;
+const METHOD = { Chat: { path: "/bench.Conn/Chat", requestStream: true, responseStream: true, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id } };
+
+interface Mem {
+  rssMb: number;
+  heapMb: number;
+  otherAnonMb: number;
+  v8UsedMb: number;
+}
+
+function mem(): Mem {
+  const out = { rssMb: 0, heapMb: 0, otherAnonMb: 0, v8UsedMb: process.memoryUsage().heapUsed / 2 ** 20 };
+  let kind: "heap" | "anon" | "file" = "anon";
+  for (const line of readFileSync("/proc/self/smaps", "utf8").split("\n")) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (m) kind = m[2] === "[heap]" ? "heap" : m[1] !== "0" ? "file" : "anon";
+    else if (line.startsWith("Rss:")) {
+      const mb = Number(/(\d+)/.exec(line)?.[1] ?? 0) / 1024;
+      out.rssMb += mb;
+      if (kind === "heap") out.heapMb += mb;
+      else if (kind === "anon") out.otherAnonMb += mb;
+    }
+  }
+  return out;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+// --- the clients (child process) -------------------------------------------------
+
+async function clients(layer: Layer, port: number, n: number, pki: Pki): Promise<void> {
+  const keep: unknown[] = [];
+  const tlsOpts = { ca: pki.caPem, cert: pki.clientCert, key: pki.clientKey, servername: CONTROLLER_TLS_NAME };
+  const one = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      if (layer === "tls") {
+        const s = tls.connect({ ...tlsOpts, host: "127.0.0.1", port }, () => {
+          keep.push(s, setInterval(() => s.write(Buffer.alloc(60)), 1000));
+          resolve();
+        });
+        s.on("error", reject);
+        s.on("data", () => undefined);
+      } else if (layer === "h2" || layer === "h2-stream") {
+        const c = http2.connect(`https://127.0.0.1:${port}`, tlsOpts);
+        c.on("error", reject);
+        c.on("connect", () => {
+          keep.push(c);
+          if (layer === "h2") return resolve();
+          const st = c.request({ ":method": "POST", ":path": "/x", "content-type": "application/grpc" }, { endStream: false });
+          st.on("response", () => resolve());
+          st.on("data", () => undefined);
+          keep.push(setInterval(() => st.write(Buffer.alloc(60)), 1000));
+        });
+      } else {
+        const Client = grpc.makeGenericClientConstructor(METHOD, "Conn");
+        // Its own subchannel pool: one connection per client, as one per agent.
+        const c = new Client(`127.0.0.1:${port}`, grpcClientCredentials(pki.caPem, { certPem: pki.clientCert, keyPem: pki.clientKey }), { "grpc.ssl_target_name_override": CONTROLLER_TLS_NAME, "grpc.use_local_subchannel_pool": 1 });
+        const st = (c as unknown as { Chat(): grpc.ClientDuplexStream<Buffer, Buffer> }).Chat();
+        st.on("error", reject);
+        st.once("data", () => resolve());
+        st.on("data", () => undefined);
+        st.write(Buffer.alloc(60));
+        keep.push(c, setInterval(() => st.write(Buffer.alloc(60)), 1000));
+      }
+    });
+  for (let i = 0; i < n; i += 20) await Promise.all(Array.from({ length: Math.min(20, n - i) }, one));
+  process.send?.("connected");
+  await new Promise(() => undefined);
+}
+
+// --- the server (this process) -------------------------------------------------------
+
+async function serve(layer: Layer, pki: Pki): Promise<{ port: number; close: () => void }> {
+  const opts = { ca: pki.caPem, cert: `${pki.serverCert}\n${pki.caPem}`, key: pki.serverKey, requestCert: true, rejectUnauthorized: false };
+  const listen = (srv: tls.Server | http2.Http2SecureServer): Promise<number> =>
+    new Promise((resolve) => srv.listen(0, "127.0.0.1", () => resolve((srv.address() as { port: number }).port)));
+  if (layer === "tls") {
+    const srv = tls.createServer(opts, (s) => {
+      s.on("data", (d) => s.write(d));
+      s.on("error", () => undefined);
+    });
+    return { port: await listen(srv), close: () => srv.close() };
+  }
+  if (layer === "h2" || layer === "h2-stream") {
+    const srv = http2.createSecureServer(opts);
+    srv.on("session", (s) => s.on("error", () => undefined));
+    srv.on("stream", (st) => {
+      st.respond({ ":status": 200 });
+      st.on("data", (d: Buffer) => st.write(d));
+      st.on("error", () => undefined);
+    });
+    return { port: await listen(srv), close: () => srv.close() };
+  }
+  const srv = newGrpcServer({}, []);
+  srv.addService(METHOD, {
+    Chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      call.on("data", (d: Buffer) => call.write(d));
+      call.on("error", () => undefined);
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    srv.bindAsync("127.0.0.1:0", grpcServerCredentials(pki.caPem, pki.serverCert, pki.serverKey), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return { port, close: () => srv.forceShutdown() };
+}
+
+async function measure(layer: Layer, n: number, pki: Pki): Promise<string> {
+  const { port, close } = await serve(layer, pki);
+  // Twice, with a pause: V8 gives back the pages of start-up's garbage only after a while.
+  gc();
+  await sleep(2000);
+  gc();
+  await sleep(1000);
+  const before = mem();
+  const child = fork(fileURLToPath(import.meta.url), ["--client", layer, String(port), String(n)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  child.send(pki);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once("message", () => resolve());
+      child.once("exit", (code) => reject(new Error(`the clients exited (${code}) before all were connected`)));
+    });
+    await sleep(5000);
+    gc();
+    await sleep(1000);
+    const after = mem();
+    const per = (k: keyof Mem): string => ((1024 * (after[k] - before[k])) / n).toFixed(1).padStart(6);
+    return `${layer.padEnd(10)} ${per("rssMb")} KB   [heap] ${per("heapMb")}   other anon ${per("otherAnonMb")}   V8 used ${per("v8UsedMb")}   (RSS ${before.rssMb.toFixed(0)} → ${after.rssMb.toFixed(0)} MB)`;
+  } finally {
+    child.kill("SIGKILL");
+    close();
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === "--client") {
+    const [layer, port, n] = process.argv.slice(3) as [Layer, string, string];
+    const pki = await new Promise<Pki>((resolve) => process.once("message", (m) => resolve(m as Pki)));
+    await clients(layer, Number(port), Number(n), pki);
+    return;
+  }
+  if (process.argv[2] === "--server") {
+    const [layer, n] = process.argv.slice(3) as [Layer, string];
+    const pki = await new Promise<Pki>((resolve) => process.once("message", (m) => resolve(m as Pki)));
+    process.stdout.write(`${await measure(layer, Number(n), pki)}\n`);
+    process.disconnect?.();
+    return;
+  }
+  const { values } = parseArgs({ options: { conns: { type: "string", default: "500" }, layers: { type: "string", default: LAYERS.join(",") }, help: { type: "boolean" } } });
+  if (values.help) {
+    process.stdout.write("usage: npm run bench:conn-memory -- [--conns 500] [--layers tls,h2,h2-stream,grpc]\n");
+    return;
+  }
+  const n = Number(values.conns);
+  const layers = values.layers.split(",") as Layer[];
+  if (!(Number.isInteger(n) && n > 0) || layers.some((l) => !LAYERS.includes(l))) throw new Error(`--conns a positive integer, --layers of ${LAYERS.join(",")}`);
+  const ca = await createCa();
+  const server = await createServerCert(ca, { dnsNames: [CONTROLLER_TLS_NAME], ips: [] });
+  const { keyPem, csrPem } = await createKeyAndCsr("bench");
+  const clientCert = await signHostCsr(ca, csrPem, "0123456789ab");
+  const pki: Pki = { caPem: ca.certPem, serverCert: server.certPem, serverKey: server.keyPem, clientCert: `${clientCert}\n${ca.certPem}`, clientKey: keyPem };
+  process.stdout.write(`server memory per connection, ${n} connections with mutual TLS (node ${process.version}, OpenSSL ${process.versions.openssl})\n`);
+  // Each layer's server in a process of its own (what one layer freed would be reused by
+  // the next), with --expose-gc: a full GC before each reading, so V8's heap holds what
+  // is live, not what waits for collection.
+  for (const layer of layers) {
+    const c = fork(fileURLToPath(import.meta.url), ["--server", layer, String(n)], { execArgv: [...process.execArgv, "--expose-gc"] });
+    c.send(pki);
+    const code = await new Promise<number>((resolve) => c.on("exit", (x) => resolve(x ?? 1)));
+    if (code !== 0) throw new Error(`the ${layer} server exited with ${code}`);
+  }
+}
+
+await main();

@@ -1,0 +1,61 @@
+// What a failure-detector pass asks of the reconcile loop (leader/failure-pass.ts): a
+// host declared down makes the loop's work due at once; hosts turning ready do not — a
+// joining fleet turns some ready on every pass, and an unpaced fleet-wide reconcile pass
+// after each was work per join that grew with the fleet.
+import { describe, expect, it } from "vitest";
+import { HostRegistry } from "../../../controller/hosts/registry.js";
+import type { HostRecord } from "../../../controller/hosts/host.js";
+import type { FailoverGuard } from "../../../controller/failure/failover-guard.js";
+import { localLiveness } from "../../../controller/failure/liveness.js";
+import { failurePass } from "../../../controller/leader/failure-pass.js";
+import { createLogger } from "../../../shared/log/logger.js";
+import { tempStores } from "../fixtures/store.js";
+
+const stores = tempStores();
+
+function host(id: string, health: HostRecord["health"]): HostRecord {
+  return { id, labels: {}, advertiseAddr: "10.0.0.1", facts: null, health, healthSinceMs: 0, cordoned: false, joinedAtMs: 0, certSerial: "" };
+}
+
+async function fleet(hosts: HostRecord[]): Promise<HostRegistry> {
+  const { store, events } = await stores.open({ clock: () => 0 });
+  const registry = new HostRegistry(store, events);
+  for (const h of hosts) expect(await registry.create(h, { compares: [], ops: [] }, { type: "host.joined", host: h.id, message: "joined" })).toBe(true);
+  return registry;
+}
+
+async function pass(registry: HostRegistry, monoNow: number): Promise<{ transitions: string[]; dueNow: number }> {
+  const transitions: string[] = [];
+  let dueNow = 0;
+  await failurePass(
+    {
+      registry,
+      liveness: () => localLiveness(registry),
+      guard: { sync: async () => undefined } as unknown as FailoverGuard,
+      log: createLogger("test", "silent"),
+      now: () => 1_000,
+      mono: () => monoNow,
+      ttlMs: 5_000,
+      onTransition: (to) => transitions.push(to),
+      onTransitionsDone: () => dueNow++,
+    },
+    { ttlMs: 5_000, graceUntilMs: 0, startedAtMs: 0 },
+  );
+  return { transitions, dueNow };
+}
+
+describe("a failure-detector pass", () => {
+  it("tells the loop of hosts turning ready without asking for a pass at once", async () => {
+    const registry = await fleet([host("a", "joining"), host("b", "joining"), host("c", "down")]);
+    for (const id of ["a", "b", "c"]) registry.liveOf(id).lastHeartbeatMono = 9_500;
+    expect(await pass(registry, 10_000)).toEqual({ transitions: ["ready", "ready", "ready"], dueNow: 0 });
+    expect(registry.all().map((h) => h.health)).toEqual(["ready", "ready", "ready"]);
+  });
+
+  it("asks for a pass at once, once, when a host goes down", async () => {
+    const registry = await fleet([host("a", "ready"), host("b", "joining")]);
+    registry.liveOf("a").lastHeartbeatMono = 1_000;
+    registry.liveOf("b").lastHeartbeatMono = 9_500;
+    expect(await pass(registry, 10_000)).toEqual({ transitions: ["down", "ready"], dueNow: 1 });
+  });
+});
