@@ -3,12 +3,14 @@
  * a ticker, the mass-failure guard after each of its passes, and the reconcile
  * loop (which drives rollouts). A term's grace period starts when the term does:
  * after a controller start or a leadership change, every host gets that long to
- * be heard from before it is judged (DESIGN.md, "The control plane").
+ * be heard from before it is judged (DESIGN.md, "The control plane"), and longer
+ * while hosts are still coming back (failure/comeback-grace.ts).
  */
 import type { Logger } from "../../shared/log/logger.js";
 import { Coalescer } from "../../shared/coalesce.js";
 import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
-import type { DetectorConfig } from "../failure/detector.js";
+import type { DetectorConfig, LivenessInput } from "../failure/detector.js";
+import { ComebackGrace, comebackConfig } from "../failure/comeback-grace.js";
 import type { ReconcileLoop } from "../reconcile/loop.js";
 import { failurePass, type FailurePassDeps } from "./failure-pass.js";
 import type { LeaderTerm } from "./leadership.js";
@@ -19,6 +21,12 @@ export interface LeaderDeps extends Omit<FailurePassDeps, "onTransition"> {
   gitops?: () => { start(): void; stop(): Promise<void> };
   /** How long after the term starts a host never heard from may take to be. @default ttlMs */
   graceMs?: number;
+  /**
+   * A host heard from longer ago than this was silent; heard again, it came back, and
+   * the grace lasts a TTL past the last such return (failure/comeback-grace.ts). Two
+   * heartbeats, plus a report period in a group. @default ttlMs / 2
+   */
+  comebackSilentMs?: number;
   log: Logger;
 }
 
@@ -29,7 +37,14 @@ export interface LeaderRun extends LeaderTerm {
 
 export function startLeading(d: LeaderDeps): LeaderRun {
   const startedMono = d.mono();
-  const detector: DetectorConfig = { ttlMs: d.ttlMs, startedAtMs: startedMono, graceUntilMs: startedMono + Math.max(d.ttlMs, d.graceMs ?? d.ttlMs) };
+  const graceMs = Math.max(d.ttlMs, d.graceMs ?? d.ttlMs);
+  // The grace runs from the term's start and lasts while hosts keep coming back (a fleet
+  // reconnecting after every member restarted): each pass notes who returned.
+  const comeback = new ComebackGrace(comebackConfig({ termStartMono: startedMono, graceMs, ttlMs: d.ttlMs, silentMs: d.comebackSilentMs ?? Math.floor(d.ttlMs / 2) }));
+  const detector = (hosts: readonly LivenessInput[], nowMono: number): DetectorConfig => {
+    comeback.note(hosts, nowMono);
+    return { ttlMs: d.ttlMs, startedAtMs: startedMono, graceUntilMs: comeback.graceUntil() };
+  };
   const tickMs = Math.max(50, Math.min(500, Math.floor(d.ttlMs / 20)));
   // Every hello, and every heartbeat of a host not yet ready, kicks this fleet-wide pass:
   // paced (shared/coalesce.ts), a fleet joining keeps it to a quarter of the time, and a
