@@ -407,7 +407,7 @@ class SimAgent {
     // away did not serve it; never the same member first after a MoveOn.
     this.failures = welcomed && moveOn === undefined ? 0 : this.failures + 1;
     const next = moveOn !== undefined ? rotation.movedOn(moveOn) : rotation.lost();
-    const delay = reconnectDelayMs(DEFAULT_BACKOFF, { ttlMs: this.ttlMs, failures: this.failures, members: rotation.members.length, fatal });
+    const delay = reconnectDelayMs(DEFAULT_BACKOFF, { ttlMs: this.ttlMs, failures: this.failures, members: rotation.members.length, fatal, sentAway: moveOn !== undefined });
     this.retry = setTimeout(() => this.dial(next), delay);
   }
 

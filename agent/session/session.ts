@@ -437,7 +437,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       // Never the same member first after a MoveOn; after a loss, the next in our order.
       const next = moveOn ? rotation.movedOn(moveOn.preferred) : rotation.lost();
       // Within the TTL of grace a restarted controller gives (shared/members.ts).
-      const delay = reconnectDelayMs(this.opts.backoff ?? DEFAULT_BACKOFF, { ttlMs: this.ttlMs, failures, members: rotation.members.length, fatal });
+      const delay = reconnectDelayMs(this.opts.backoff ?? DEFAULT_BACKOFF, { ttlMs: this.ttlMs, failures, members: rotation.members.length, fatal, sentAway: moveOn !== undefined });
       const fields = { reason, controller: member, next, retryInMs: delay };
       if (fatal) this.opts.log.error(fields, "controller refused this agent");
       else if (moveOn) this.opts.log.warn(fields, "the controller member sent this agent to another member");

@@ -113,10 +113,24 @@ describe("the agent's wait before the next member", () => {
   const d = (failures: number, members: number, o: { ttlMs?: number; fatal?: boolean } = {}) =>
     reconnectDelayMs(DEFAULT_BACKOFF, { ttlMs: o.ttlMs ?? 5000, failures, members, fatal: o.fatal ?? false }, top);
 
-  it("grows per round over the members, not per member", () => {
-    expect([0, 1, 2, 3, 4, 5, 6].map((f) => d(f, 3))).toEqual([200, 200, 200, 400, 400, 400, 800]);
+  it("grows per round over the members, and waits it once a round: the other members of a round are dialled a first step apart", () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((f) => d(f, 3))).toEqual([200, 200, 200, 400, 200, 200, 800, 200, 200, 1600]);
     // One member: every failure is a round, as a single controller always had.
     expect([0, 1, 2, 3].map((f) => d(f, 1))).toEqual([200, 400, 800, 1600]);
+  });
+
+  it("after every member was down for long, reaches the first member to serve within one round's wait and two short steps", () => {
+    // 3 members; the agent has failed for minutes. Whatever member of its order serves first,
+    // the dials before it in the next round cost 200 ms each, not a capped wait each.
+    const failures = 300;
+    const waits = [0, 1, 2].map((k) => d(failures + k, 3));
+    expect(waits).toEqual([2500, 200, 200]);
+    expect(waits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(2500 + 2 * 200);
+  });
+
+  it("after a MoveOn waits the round's grown delay before every dial: members that all send agents away are not dialled faster", () => {
+    const sent = (failures: number) => reconnectDelayMs(DEFAULT_BACKOFF, { ttlMs: 5000, failures, members: 3, fatal: false, sentAway: true }, top);
+    expect([1, 2, 3, 4, 5, 6, 300, 301].map(sent)).toEqual([200, 200, 400, 400, 400, 800, 2500, 2500]);
   });
 
   it("is capped at half the TTL, so an agent is back within a restarted controller's grace", () => {
