@@ -17,7 +17,8 @@
  * counts once a term, so one agent that flaps cannot hold judgement off. The grace
  * ends `quietMs` (a TTL) after the last host came back, and never later than
  * `maxGraceMs` after the term started: a host that is really gone is judged once the
- * rest of the fleet has stopped returning.
+ * rest of the fleet has stopped returning. Once it has ended it stays ended: a host
+ * that comes back later in the term (a partition healed) holds nothing off.
  *
  * Worked example, TTL 5 s, silentMs 3.7 s (two heartbeats and a report period):
  * a term starts at t=100 s; its base grace ends at 105 s. Hosts come back at 103 s,
@@ -58,6 +59,8 @@ export class ComebackGrace {
   private readonly back = new Set<string>();
   private lastBackMono: number | undefined;
   private primed = false;
+  /** The grace has run out once: returns after that hold nothing open again. */
+  private over = false;
 
   constructor(readonly cfg: ComebackConfig) {}
 
@@ -67,6 +70,13 @@ export class ComebackGrace {
    * not coming back, it never left (as far as this term knows).
    */
   note(hosts: readonly LivenessInput[], nowMono: number): void {
+    if (this.over) return;
+    // Once judging has begun it stays begun: a host coming back later (a partition healed) delays no one.
+    if (this.primed && nowMono >= this.graceUntil()) {
+      this.over = true;
+      this.silentAtLastPass.clear();
+      return;
+    }
     for (const h of hosts) {
       // A host still joining never was ready: its first heartbeat is no return (a fleet joining would hold the grace open).
       if (h.health === "joining") continue;

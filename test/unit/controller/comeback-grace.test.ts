@@ -61,6 +61,17 @@ describe("ComebackGrace", () => {
     expect(g.graceUntil()).toBe(T0 + TTL);
   });
 
+  it("once it has run out, stays out: a host that comes back later in the term holds nothing off", () => {
+    const g = new ComebackGrace(cfg);
+    g.note([ready("a", T0 - 10), ready("b", T0 - 10)], T0);
+    g.note([ready("a", T0 + 5990), ready("b", T0 - 10)], T0 + 6000);
+    expect(g.graceUntil()).toBe(T0 + TTL);
+    // b was cut off and comes back at 20 s: judging has begun, a is judged as usual.
+    g.note([ready("a", T0 + 15_000), ready("b", T0 + 20_000)], T0 + 20_000);
+    expect(g.lastComebackMono).toBeUndefined();
+    expect(g.graceUntil()).toBe(T0 + TTL);
+  });
+
   it("never lasts past maxGraceMs from the term's start", () => {
     const g = new ComebackGrace({ ...cfg, maxGraceMs: 20_000 });
     const ids = Array.from({ length: 40 }, (_, i) => `h${i}`);
