@@ -17,8 +17,13 @@
  * counts once a term, so one agent that flaps cannot hold judgement off. The grace
  * ends `quietMs` (a TTL) after the last host came back, and never later than
  * `maxGraceMs` after the term started: a host that is really gone is judged once the
- * rest of the fleet has stopped returning. Once it has ended it stays ended: a host
- * that comes back later in the term (a partition healed) holds nothing off.
+ * rest of the fleet has stopped returning. A host coming back later in those 30 TTLs
+ * (a partition healed) holds judgement off by a TTL at most.
+ *
+ * And the grace runs from when the members serve, not only from when this one leads:
+ * a member that starts serving during the term (registered anew: another start) gives
+ * every host the base grace again from when it was seen — its agents may be waiting
+ * for it, and the leader may have led seconds before it listened.
  *
  * Worked example, TTL 5 s, silentMs 3.7 s (two heartbeats and a report period):
  * a term starts at t=100 s; its base grace ends at 105 s. Hosts come back at 103 s,
@@ -59,8 +64,10 @@ export class ComebackGrace {
   private readonly back = new Set<string>();
   private lastBackMono: number | undefined;
   private primed = false;
-  /** The grace has run out once: returns after that hold nothing open again. */
-  private over = false;
+  /** Members as first seen registered in this term: id → startedAtMs (a new incarnation is a new start). */
+  private readonly members = new Map<string, number>();
+  private membersPrimed = false;
+  private lastMemberMono: number | undefined;
 
   constructor(readonly cfg: ComebackConfig) {}
 
@@ -70,13 +77,6 @@ export class ComebackGrace {
    * not coming back, it never left (as far as this term knows).
    */
   note(hosts: readonly LivenessInput[], nowMono: number): void {
-    if (this.over) return;
-    // Once judging has begun it stays begun: a host coming back later (a partition healed) delays no one.
-    if (this.primed && nowMono >= this.graceUntil()) {
-      this.over = true;
-      this.silentAtLastPass.clear();
-      return;
-    }
     for (const h of hosts) {
       // A host still joining never was ready: its first heartbeat is no return (a fleet joining would hold the grace open).
       if (h.health === "joining") continue;
@@ -91,6 +91,20 @@ export class ComebackGrace {
     this.primed = true;
   }
 
+  /**
+   * The group's registered members (member/group.ts), read at `nowMono`. The first read
+   * only records who serves already; a member seen later, or with another start time
+   * (restarted), started serving during the term.
+   */
+  noteMembers(members: readonly { id: string; startedAtMs: number }[], nowMono: number): void {
+    for (const m of members) {
+      const known = this.members.get(m.id);
+      if (this.membersPrimed && known !== m.startedAtMs) this.lastMemberMono = nowMono;
+      this.members.set(m.id, m.startedAtMs);
+    }
+    this.membersPrimed = true;
+  }
+
   /** When the last host came back in this term, if one has (monotonic). */
   get lastComebackMono(): number | undefined {
     return this.lastBackMono;
@@ -99,7 +113,7 @@ export class ComebackGrace {
   /** Until when no host is judged down (monotonic): the base grace, held open while hosts come back, capped. */
   graceUntil(): number {
     const c = this.cfg;
-    const base = c.termStartMono + c.graceMs;
+    const base = Math.max(c.termStartMono, this.lastMemberMono ?? c.termStartMono) + c.graceMs;
     const held = this.lastBackMono === undefined ? base : Math.max(base, this.lastBackMono + c.quietMs);
     return Math.min(held, c.termStartMono + Math.max(c.graceMs, c.maxGraceMs));
   }

@@ -27,6 +27,16 @@ export interface LeaderDeps extends Omit<FailurePassDeps, "onTransition"> {
    * heartbeats, plus a report period in a group. @default ttlMs / 2
    */
   comebackSilentMs?: number;
+  /**
+   * The hosts as their members reported them, without the grace of a silent member
+   * (failure/liveness.ts SilentMemberGrace moves a heard time on): who came back is
+   * judged on when hosts were really heard. @default liveness
+   */
+  comebackLiveness?: () => LivenessInput[];
+  /** The group's registered members (member/group.ts), read every membersEveryMs while leading: one starting to serve renews the grace. */
+  members?: () => Promise<readonly { id: string; startedAtMs: number }[]>;
+  /** @default ttlMs / 3 */
+  membersEveryMs?: number;
   log: Logger;
 }
 
@@ -42,9 +52,21 @@ export function startLeading(d: LeaderDeps): LeaderRun {
   // reconnecting after every member restarted): each pass notes who returned.
   const comeback = new ComebackGrace(comebackConfig({ termStartMono: startedMono, graceMs, ttlMs: d.ttlMs, silentMs: d.comebackSilentMs ?? Math.floor(d.ttlMs / 2) }));
   const detector = (hosts: readonly LivenessInput[], nowMono: number): DetectorConfig => {
-    comeback.note(hosts, nowMono);
+    comeback.note(d.comebackLiveness?.() ?? hosts, nowMono);
     return { ttlMs: d.ttlMs, startedAtMs: startedMono, graceUntilMs: comeback.graceUntil() };
   };
+  // Members that start serving during the term (it may lead seconds before the others listen).
+  let readingMembers = false;
+  const readMembers = (): void => {
+    if (!d.members || readingMembers) return;
+    readingMembers = true;
+    d.members()
+      .then((ms) => comeback.noteMembers(ms, d.mono()))
+      .catch((err: unknown) => d.log.debug({ err }, "reading the group's members for the grace failed"))
+      .finally(() => (readingMembers = false));
+  };
+  readMembers();
+  const membersTicker = d.members ? setIntervalClamped(readMembers, d.membersEveryMs ?? Math.max(100, Math.floor(d.ttlMs / 3))) : undefined;
   const tickMs = Math.max(50, Math.min(500, Math.floor(d.ttlMs / 20)));
   // Every hello, and every heartbeat of a host not yet ready, kicks this fleet-wide pass:
   // paced (shared/coalesce.ts), a fleet joining keeps it to a quarter of the time, and a
@@ -77,6 +99,7 @@ export function startLeading(d: LeaderDeps): LeaderRun {
     stop() {
       stopping ??= (async () => {
         clearInterval(ticker);
+        clearInterval(membersTicker);
         clearTimeout(wake);
         // GitOps first: a sync applies through the loop's state, never after the loop stopped.
         await gitops?.stop();

@@ -61,15 +61,29 @@ describe("ComebackGrace", () => {
     expect(g.graceUntil()).toBe(T0 + TTL);
   });
 
-  it("once it has run out, stays out: a host that comes back later in the term holds nothing off", () => {
+  it("runs the base grace again from a member that starts serving during the term (it leads before the others listen)", () => {
+    const g = new ComebackGrace(cfg);
+    g.noteMembers([{ id: "c1", startedAtMs: 5 }], T0);
+    g.note([ready("a", undefined)], T0);
+    expect(g.graceUntil()).toBe(T0 + TTL);
+    // c2 registers 9 s into the term; c1 is read again unchanged.
+    g.noteMembers([{ id: "c1", startedAtMs: 5 }, { id: "c2", startedAtMs: 7 }], T0 + 9000);
+    expect(g.graceUntil()).toBe(T0 + 9000 + TTL);
+    // c1 restarted (another start time): a new incarnation serving from 12 s.
+    g.noteMembers([{ id: "c1", startedAtMs: 900 }, { id: "c2", startedAtMs: 7 }], T0 + 12_000);
+    expect(g.graceUntil()).toBe(T0 + 12_000 + TTL);
+    // A member that leaves changes nothing.
+    g.noteMembers([{ id: "c1", startedAtMs: 900 }], T0 + 13_000);
+    expect(g.graceUntil()).toBe(T0 + 12_000 + TTL);
+  });
+
+  it("a host coming back late in the term holds judgement off by a TTL at most", () => {
     const g = new ComebackGrace(cfg);
     g.note([ready("a", T0 - 10), ready("b", T0 - 10)], T0);
     g.note([ready("a", T0 + 5990), ready("b", T0 - 10)], T0 + 6000);
     expect(g.graceUntil()).toBe(T0 + TTL);
-    // b was cut off and comes back at 20 s: judging has begun, a is judged as usual.
-    g.note([ready("a", T0 + 15_000), ready("b", T0 + 20_000)], T0 + 20_000);
-    expect(g.lastComebackMono).toBeUndefined();
-    expect(g.graceUntil()).toBe(T0 + TTL);
+    g.note([ready("a", T0 + 20_000), ready("b", T0 + 20_000)], T0 + 20_000);
+    expect(g.graceUntil()).toBe(T0 + 25_000);
   });
 
   it("never lasts past maxGraceMs from the term's start", () => {
