@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { MemberListError, MemberRotation, formatMemberList, parseMemberList, reconnectDelayMs, shuffledOrder } from "../../../shared/members.js";
+import { MemberListError, MemberRotation, REFUSED_WITHIN_MS, formatMemberList, parseMemberList, reconnectDelayMs, refusedAtOnce, shuffledOrder } from "../../../shared/members.js";
 import { DEFAULT_BACKOFF } from "../../../shared/backoff.js";
 import { prng } from "../../../shared/prng.js";
 
@@ -113,24 +113,29 @@ describe("the agent's wait before the next member", () => {
   const d = (failures: number, members: number, o: { ttlMs?: number; fatal?: boolean } = {}) =>
     reconnectDelayMs(DEFAULT_BACKOFF, { ttlMs: o.ttlMs ?? 5000, failures, members, fatal: o.fatal ?? false }, top);
 
-  it("grows per round over the members, and waits it once a round: the other members of a round are dialled a first step apart", () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((f) => d(f, 3))).toEqual([200, 200, 200, 400, 200, 200, 800, 200, 200, 1600]);
+  it("grows per round over the members, not per member", () => {
+    expect([0, 1, 2, 3, 4, 5, 6].map((f) => d(f, 3))).toEqual([200, 200, 200, 400, 400, 400, 800]);
     // One member: every failure is a round, as a single controller always had.
     expect([0, 1, 2, 3].map((f) => d(f, 1))).toEqual([200, 400, 800, 1600]);
   });
 
-  it("after every member was down for long, reaches the first member to serve within one round's wait and two short steps", () => {
-    // 3 members; the agent has failed for minutes. Whatever member of its order serves first,
-    // the dials before it in the next round cost 200 ms each, not a capped wait each.
-    const failures = 300;
-    const waits = [0, 1, 2].map((k) => d(failures + k, 3));
+  it("when nothing listens, waits the round's delay once a round: the other members of a round are dialled a first step apart", () => {
+    const r = (failures: number, members = 3) => reconnectDelayMs(DEFAULT_BACKOFF, { ttlMs: 5000, failures, members, fatal: false, refused: true }, top);
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((f) => r(f))).toEqual([200, 200, 200, 400, 200, 200, 800, 200, 200, 1600]);
+    expect([0, 1, 2, 3].map((f) => r(f, 1))).toEqual([200, 400, 800, 1600]);
+    // Every member down for long (all restarting): whichever member serves first, the dials before it
+    // in the next round cost 200 ms each, not a capped wait each.
+    const waits = [300, 301, 302].map((f) => r(f));
     expect(waits).toEqual([2500, 200, 200]);
-    expect(waits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(2500 + 2 * 200);
+    // Before: up to 3 × 2.5 s.
+    expect([300, 301, 302].map((f) => d(f, 3))).toEqual([2500, 2500, 2500]);
   });
 
-  it("after a MoveOn waits the round's grown delay before every dial: members that all send agents away are not dialled faster", () => {
-    const sent = (failures: number) => reconnectDelayMs(DEFAULT_BACKOFF, { ttlMs: 5000, failures, members: 3, fatal: false, sentAway: true }, top);
-    expect([1, 2, 3, 4, 5, 6, 300, 301].map(sent)).toEqual([200, 200, 400, 400, 400, 800, 2500, 2500]);
+  it("tells a refused dial by its speed: a saturated or cut-off member (slow, or MoveOn) is no reason to hurry", () => {
+    expect(refusedAtOnce({ welcomed: false, sentAway: false, tookMs: 4 })).toBe(true);
+    expect(refusedAtOnce({ welcomed: false, sentAway: false, tookMs: REFUSED_WITHIN_MS })).toBe(false);
+    expect(refusedAtOnce({ welcomed: false, sentAway: true, tookMs: 4 })).toBe(false);
+    expect(refusedAtOnce({ welcomed: true, sentAway: false, tookMs: 4 })).toBe(false);
   });
 
   it("is capped at half the TTL, so an agent is back within a restarted controller's grace", () => {
