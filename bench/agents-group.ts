@@ -486,12 +486,14 @@ export async function runGroupBench(o: GroupBenchOptions, ctx: GroupBenchContext
     log(`storm: ${allBackMs === undefined ? "NOT all agents back" : `all agents back ${r1(allBackMs / 1000)} s after the SIGTERM`}; waiting ${(2 * TTL_MS) / 1000} s before reading events and hosts`);
     await sleep(2 * TTL_MS);
     const after = await statuses(sims);
-    const { events: evs, truncated } = await eventsAfter(api, markSeq);
+    // A member just through a storm may fail a read (etcd slow on a loaded machine): the record is asked again, not given up.
+    const again = <T>(what: string, f: () => Promise<T>): Promise<T> => waitFor(what, 60_000, f, dead);
+    const { events: evs, truncated } = await again("the events after the storm", () => eventsAfter(api, markSeq));
     const downs = evs.filter((e) => e.type === "host.down");
-    const hosts = await call(api, api.client.ListHosts, {}, 30_000);
+    const hosts = await again("the hosts after the storm", () => call(api, api.client.ListHosts, {}, 30_000));
     const notReady = hosts.hosts.filter((h) => h.status !== "ready");
     const notConnected = hosts.hosts.filter((h) => !h.connected);
-    const heldAfter = await call(api, api.client.ListControllers, {}, 10_000);
+    const heldAfter = await again("the group after the storm", () => call(api, api.client.ListControllers, {}, 10_000));
     const outages = sortedOf(after.flatMap((st) => st.outagesMs));
     const dials = after.reduce((s, st) => s + st.dials, 0);
     const failedDials = after.reduce((s, st) => s + st.failedDials, 0);
