@@ -22,7 +22,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadProtos } from "../shared/proto.js";
 import { DEFAULT_BACKOFF } from "../shared/backoff.js";
-import { MemberRotation, reconnectDelayMs } from "../shared/members.js";
+import { MemberRotation, reconnectDelayMs, refusedAtOnce } from "../shared/members.js";
 import { channelOptions, createKeyAndCsr, grpcClientCredentials } from "../shared/tls/pki.js";
 import type { AgentServiceClient } from "../shared/gen/berth/v1/AgentService.js";
 import type { AgentMessage } from "../shared/gen/berth/v1/AgentMessage.js";
@@ -226,6 +226,8 @@ class SimAgent {
   private lostAtMs: number | undefined;
   /** Dials in a row that did not end in a kept stream (session.ts's `failures`). */
   private failures = 0;
+  /** When the current dial began (performance.now()): one that failed at once found nothing listening. */
+  private dialledAt = 0;
   private ttlMs = 5000;
   private lastHeardMs = 0;
   private firstWelcome: { resolve: () => void; reject: (e: Error) => void } | undefined;
@@ -304,6 +306,7 @@ class SimAgent {
   private dial(addr: string): void {
     if (this.closing) return;
     const memberIndex = Math.max(0, this.members.indexOf(addr));
+    this.dialledAt = performance.now();
     const call = this.clientFor(addr).Connect();
     this.call = call;
     this.blocked = false;
@@ -407,7 +410,7 @@ class SimAgent {
     // away did not serve it; never the same member first after a MoveOn.
     this.failures = welcomed && moveOn === undefined ? 0 : this.failures + 1;
     const next = moveOn !== undefined ? rotation.movedOn(moveOn) : rotation.lost();
-    const delay = reconnectDelayMs(DEFAULT_BACKOFF, { ttlMs: this.ttlMs, failures: this.failures, members: rotation.members.length, fatal });
+    const delay = reconnectDelayMs(DEFAULT_BACKOFF, { ttlMs: this.ttlMs, failures: this.failures, members: rotation.members.length, fatal, refused: refusedAtOnce({ welcomed, sentAway: moveOn !== undefined, tookMs: performance.now() - this.dialledAt }) });
     this.retry = setTimeout(() => this.dial(next), delay);
   }
 

@@ -559,11 +559,15 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // bind before this take seconds on a loaded host, and agents (whose reconnect backoff
     // is capped at TTL/2 for this) reconnecting within it must not be declared down and
     // have their instances replaced while they still run them.
+    const groupNow = group;
     await leadership.run((ctx) => {
       leadingSinceMono = mono();
       // Who leads and since when, for `berth controllers` on the other members — a decision like any other, guarded.
       if (ctx.writes) void ctx.writes.put(LEADER_KEY, encodeRecord({ member: selfId(), sinceMs: now() })).catch((err: unknown) => log.warn({ err }, "recording the leadership failed"));
-      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(opts.graceMs ?? ttlMs, ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), liveness: () => livenessInput(registry.all(), heard()), via: ctx.writes,
+      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(opts.graceMs ?? ttlMs, ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), comebackSilentMs: 2 * heartbeatIntervalMs + (reports ? reportMs : 0),
+        ...(reports ? { comebackLiveness: () => livenessInput(registry.all(), mergeLiveness(localHeard(registry), reports.received())) } : {}),
+        ...(groupNow ? { members: () => groupNow.members(), membersEveryMs: reportMs } : {}),
+        liveness: () => livenessInput(registry.all(), heard()), via: ctx.writes,
         gitops: () => new GitopsRunner({ state, loop, registry, artifactsKnown, secrets, now, log: log.child({ component: "gitops" }), gitops, events, artifacts, dir: join(opts.dataDir, "gitops"), serves: opts.environment ?? "", via: ctx.writes }),
       });
       term = run;

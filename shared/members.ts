@@ -126,19 +126,46 @@ export class MemberRotation {
  * - Capped at TTL/2: a restarted controller (or a new leader) gives each host one
  *   TTL of grace, so an agent must be back well within it.
  * - Growing per round over the members, not per member: a live member behind
- *   dead ones is reached within that grace. One member: one try per round, as
- *   a single controller always had.
+ *   dead ones is reached within that grace. One member: one try per round, as a
+ *   single controller always had.
+ * - refused (the dial failed at once: nothing listens there — a member restarting):
+ *   the next member of the round is dialled after the first step's delay, and the
+ *   grown wait is paid once a round. After every member restarted at once, an agent
+ *   whose order put the first member to serve last waited up to 2 × 2.5 s more for
+ *   it (measured, bench:agents --controllers 3). Only then: a member that answered
+ *   slowly, failed a TLS handshake or sent the agent away (MoveOn) is overloaded or
+ *   cut off, and dialling the next one sooner would only add to the load (at 1,000
+ *   agents a storm of quick retries against saturated members never settled).
  * - failures: dials in a row that did not end in a kept stream (0 right after a
  *   stream that served; a MoveOn counts as a failure).
  * - fatal (the member refused this agent): the cap at once.
- * Example (defaults, TTL 5 s, 3 members): failures 0–2 → 100–200 ms, 3–5 → 200–400 ms, … ≤ 2.5 s.
+ * Example (defaults, TTL 5 s, 3 members): failures 0–2 → 100–200 ms, 3–5 → 200–400 ms,
+ * … ≤ 2.5 s; refused each time: 0–2 → 100–200 ms; 3 → 200–400 ms, 4–5 → 100–200 ms;
+ * 6 → 400–800 ms, … a round's wait ≤ 2.5 s.
  */
 export function reconnectDelayMs(
   base: BackoffPolicy,
-  o: { ttlMs: number; failures: number; members: number; fatal: boolean },
+  o: { ttlMs: number; failures: number; members: number; fatal: boolean; refused?: boolean },
   random: () => number = Math.random,
 ): number {
   const policy = { ...base, maxMs: Math.min(base.maxMs, Math.floor(o.ttlMs / 2)) };
   if (o.fatal) return policy.maxMs;
-  return backoffDelayMs(policy, Math.floor(o.failures / Math.max(1, o.members)), random);
+  const members = Math.max(1, o.members);
+  const round = Math.floor(o.failures / members);
+  // Mid-round (members of this round not tried yet) after one where nothing listens: the first step.
+  const midRound = o.failures % members !== 0 && o.refused === true;
+  return backoffDelayMs(policy, midRound ? 0 : round, random);
 }
+
+/**
+ * Whether a dial that ended without a Welcome was refused at once (nothing listens at
+ * that address), judged by how long it took: a refused TCP connect fails within
+ * milliseconds, a member that is up but saturated takes its time over the TLS
+ * handshake or the Hello. reconnectDelayMs's `refused`. Pure.
+ */
+export function refusedAtOnce(o: { welcomed: boolean; sentAway: boolean; tookMs: number }): boolean {
+  return !o.welcomed && !o.sentAway && o.tookMs < REFUSED_WITHIN_MS;
+}
+
+/** A dial that fails within this long found nothing listening. */
+export const REFUSED_WITHIN_MS = 500;

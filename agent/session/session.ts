@@ -18,7 +18,7 @@ import type { Logger } from "../../shared/log/logger.js";
 import { loadProtos } from "../../shared/proto.js";
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from "../../shared/backoff.js";
 import { parseHostPort } from "../../shared/addr.js";
-import { formatMemberList, MemberRotation, parseMemberList, reconnectDelayMs } from "../../shared/members.js";
+import { formatMemberList, MemberRotation, parseMemberList, reconnectDelayMs, refusedAtOnce } from "../../shared/members.js";
 import { monoMs, type Clock } from "../../shared/clock.js";
 import { parseToken } from "../../shared/token-format.js";
 import type { Labels } from "../../shared/labels.js";
@@ -422,6 +422,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       }
       this.useRenewedCredentials();
       this.dropFailedChannel(member);
+      const dialledMono = this.mono();
       const { welcomed, reason, fatal, moveOn, removed } = await this.stream(member);
       if (this.stopped) break;
       if (removed) {
@@ -437,7 +438,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       // Never the same member first after a MoveOn; after a loss, the next in our order.
       const next = moveOn ? rotation.movedOn(moveOn.preferred) : rotation.lost();
       // Within the TTL of grace a restarted controller gives (shared/members.ts).
-      const delay = reconnectDelayMs(this.opts.backoff ?? DEFAULT_BACKOFF, { ttlMs: this.ttlMs, failures, members: rotation.members.length, fatal });
+      const delay = reconnectDelayMs(this.opts.backoff ?? DEFAULT_BACKOFF, { ttlMs: this.ttlMs, failures, members: rotation.members.length, fatal, refused: refusedAtOnce({ welcomed, sentAway: moveOn !== undefined, tookMs: this.mono() - dialledMono }) });
       const fields = { reason, controller: member, next, retryInMs: delay };
       if (fatal) this.opts.log.error(fields, "controller refused this agent");
       else if (moveOn) this.opts.log.warn(fields, "the controller member sent this agent to another member");

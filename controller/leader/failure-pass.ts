@@ -29,10 +29,16 @@ export interface FailurePassDeps {
   onTransitionsDone?: () => void;
 }
 
-/** Returns when the next host falls due (detector.ts nextDownAt), on the monotonic clock; null: none. */
-export async function failurePass(d: FailurePassDeps, detector: DetectorConfig): Promise<number | null> {
+/**
+ * Returns when the next host falls due (detector.ts nextDownAt), on the monotonic clock; null: none.
+ * `detector` may be worked out from the pass's own view of the hosts (a grace held open while they come back, failure/comeback-grace.ts).
+ */
+export async function failurePass(d: FailurePassDeps, detector: DetectorConfig | ((hosts: readonly LivenessInput[], nowMono: number) => DetectorConfig)): Promise<number | null> {
   const t = d.now();
-  const transitions = judgeLiveness(d.liveness(), d.mono(), detector);
+  const configFor = (hosts: readonly LivenessInput[], nowMono: number): DetectorConfig => (typeof detector === "function" ? detector(hosts, nowMono) : detector);
+  const hosts = d.liveness();
+  const nowMono = d.mono();
+  const transitions = judgeLiveness(hosts, nowMono, configFor(hosts, nowMono));
   for (const tr of transitions) {
     await d.registry.update(tr.id, (rec) => {
       if (rec.health === tr.to) return undefined;
@@ -57,5 +63,6 @@ export async function failurePass(d: FailurePassDeps, detector: DetectorConfig):
   // some ready, and an unpaced fleet-wide reconcile pass after each was work per join
   // that grew with the fleet (README, "Joins and memory").
   if (transitions.some((tr) => tr.to === "down")) d.onTransitionsDone?.();
-  return nextDownAt(d.liveness(), detector);
+  const after = d.liveness();
+  return nextDownAt(after, configFor(after, d.mono()));
 }

@@ -3,12 +3,14 @@
  * a ticker, the mass-failure guard after each of its passes, and the reconcile
  * loop (which drives rollouts). A term's grace period starts when the term does:
  * after a controller start or a leadership change, every host gets that long to
- * be heard from before it is judged (DESIGN.md, "The control plane").
+ * be heard from before it is judged (DESIGN.md, "The control plane"), and longer
+ * while hosts are still coming back (failure/comeback-grace.ts).
  */
 import type { Logger } from "../../shared/log/logger.js";
 import { Coalescer } from "../../shared/coalesce.js";
 import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
-import type { DetectorConfig } from "../failure/detector.js";
+import type { DetectorConfig, LivenessInput } from "../failure/detector.js";
+import { ComebackGrace, comebackConfig } from "../failure/comeback-grace.js";
 import type { ReconcileLoop } from "../reconcile/loop.js";
 import { failurePass, type FailurePassDeps } from "./failure-pass.js";
 import type { LeaderTerm } from "./leadership.js";
@@ -19,6 +21,22 @@ export interface LeaderDeps extends Omit<FailurePassDeps, "onTransition"> {
   gitops?: () => { start(): void; stop(): Promise<void> };
   /** How long after the term starts a host never heard from may take to be. @default ttlMs */
   graceMs?: number;
+  /**
+   * A host heard from longer ago than this was silent; heard again, it came back, and
+   * the grace lasts a TTL past the last such return (failure/comeback-grace.ts). Two
+   * heartbeats, plus a report period in a group. @default ttlMs / 2
+   */
+  comebackSilentMs?: number;
+  /**
+   * The hosts as their members reported them, without the grace of a silent member
+   * (failure/liveness.ts SilentMemberGrace moves a heard time on): who came back is
+   * judged on when hosts were really heard. @default liveness
+   */
+  comebackLiveness?: () => LivenessInput[];
+  /** The group's registered members (member/group.ts), read every membersEveryMs while leading: one starting to serve renews the grace. */
+  members?: () => Promise<readonly { id: string; startedAtMs: number }[]>;
+  /** @default ttlMs / 3 */
+  membersEveryMs?: number;
   log: Logger;
 }
 
@@ -29,7 +47,26 @@ export interface LeaderRun extends LeaderTerm {
 
 export function startLeading(d: LeaderDeps): LeaderRun {
   const startedMono = d.mono();
-  const detector: DetectorConfig = { ttlMs: d.ttlMs, startedAtMs: startedMono, graceUntilMs: startedMono + Math.max(d.ttlMs, d.graceMs ?? d.ttlMs) };
+  const graceMs = Math.max(d.ttlMs, d.graceMs ?? d.ttlMs);
+  // The grace runs from the term's start and lasts while hosts keep coming back (a fleet
+  // reconnecting after every member restarted): each pass notes who returned.
+  const comeback = new ComebackGrace(comebackConfig({ termStartMono: startedMono, graceMs, ttlMs: d.ttlMs, silentMs: d.comebackSilentMs ?? Math.floor(d.ttlMs / 2) }));
+  const detector = (hosts: readonly LivenessInput[], nowMono: number): DetectorConfig => {
+    comeback.note(d.comebackLiveness?.() ?? hosts, nowMono);
+    return { ttlMs: d.ttlMs, startedAtMs: startedMono, graceUntilMs: comeback.graceUntil() };
+  };
+  // Members that start serving during the term (it may lead seconds before the others listen).
+  let readingMembers = false;
+  const readMembers = (): void => {
+    if (!d.members || readingMembers) return;
+    readingMembers = true;
+    d.members()
+      .then((ms) => comeback.noteMembers(ms, d.mono()))
+      .catch((err: unknown) => d.log.debug({ err }, "reading the group's members for the grace failed"))
+      .finally(() => (readingMembers = false));
+  };
+  readMembers();
+  const membersTicker = d.members ? setIntervalClamped(readMembers, d.membersEveryMs ?? Math.max(100, Math.floor(d.ttlMs / 3))) : undefined;
   const tickMs = Math.max(50, Math.min(500, Math.floor(d.ttlMs / 20)));
   // Every hello, and every heartbeat of a host not yet ready, kicks this fleet-wide pass:
   // paced (shared/coalesce.ts), a fleet joining keeps it to a quarter of the time, and a
@@ -69,6 +106,7 @@ export function startLeading(d: LeaderDeps): LeaderRun {
     stop() {
       stopping ??= (async () => {
         clearInterval(ticker);
+        clearInterval(membersTicker);
         clearTimeout(wake);
         // GitOps first: a sync applies through the loop's state, never after the loop stopped.
         await gitops?.stop();

@@ -26,6 +26,8 @@ export class StoreMonitor {
   private timer: NodeJS.Timeout | undefined;
   private probing: Promise<void> | undefined;
   private closed = false;
+  /** When the last round ran (mono): a round late by more than this process's usual jitter was a stall. */
+  private lastRoundMono: number | undefined;
 
   constructor(private readonly d: StoreMonitorDeps) {
     this.timing = probeTimings(d.ttlMs);
@@ -50,6 +52,10 @@ export class StoreMonitor {
   }
 
   private round(): void {
+    // Time this process could not run (the round fired late) is not the store's silence (store-health.ts).
+    const now = this.d.mono();
+    if (this.lastRoundMono !== undefined) this.health.stalled(stallMs(now - this.lastRoundMono, this.timing.everyMs));
+    this.lastRoundMono = now;
     // A probe still waiting (etcd cut off) is not doubled; the clock is judged all the same.
     this.report(this.health.tick());
     if (this.probing || this.closed) return;
@@ -71,6 +77,16 @@ export class StoreMonitor {
       this.d.log.error({ err }, "handling a change of the store's health failed");
     }
   }
+}
+
+/**
+ * How long a round that came `sinceLastMs` after the previous one, due every `everyMs`,
+ * shows this process stalled: what is late beyond a tenth of the period (timer jitter,
+ * short tasks) — 0 for a round on time. Pure.
+ */
+export function stallMs(sinceLastMs: number, everyMs: number): number {
+  const late = sinceLastMs - everyMs;
+  return late > everyMs / 10 ? late : 0;
 }
 
 /** Where a member sends its agents when it loses the store: every stream it holds gets MoveOn, then is closed. */

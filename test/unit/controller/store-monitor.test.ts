@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerMessage.js";
-import { graceAfterOutageMs, moveAgentsAway, outageEvents, StoreMonitor } from "../../../controller/member/store-monitor.js";
+import { graceAfterOutageMs, moveAgentsAway, outageEvents, stallMs, StoreMonitor } from "../../../controller/member/store-monitor.js";
 import type { StoreHealthChange } from "../../../controller/store/store-health.js";
 import { until } from "../until.js";
 
@@ -59,6 +59,15 @@ describe("StoreMonitor", () => {
     } finally {
       await m.close();
     }
+  });
+});
+
+describe("stallMs", () => {
+  it("counts a round's lateness beyond a tenth of its period as a stall of this process", () => {
+    expect(stallMs(833, 833)).toBe(0);
+    expect(stallMs(900, 833)).toBe(0);
+    expect(stallMs(2_833, 833)).toBe(2_000);
+    expect(stallMs(400, 833)).toBe(0);
   });
 });
 

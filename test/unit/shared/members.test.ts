@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { MemberListError, MemberRotation, formatMemberList, parseMemberList, reconnectDelayMs, shuffledOrder } from "../../../shared/members.js";
+import { MemberListError, MemberRotation, REFUSED_WITHIN_MS, formatMemberList, parseMemberList, reconnectDelayMs, refusedAtOnce, shuffledOrder } from "../../../shared/members.js";
 import { DEFAULT_BACKOFF } from "../../../shared/backoff.js";
 import { prng } from "../../../shared/prng.js";
 
@@ -117,6 +117,25 @@ describe("the agent's wait before the next member", () => {
     expect([0, 1, 2, 3, 4, 5, 6].map((f) => d(f, 3))).toEqual([200, 200, 200, 400, 400, 400, 800]);
     // One member: every failure is a round, as a single controller always had.
     expect([0, 1, 2, 3].map((f) => d(f, 1))).toEqual([200, 400, 800, 1600]);
+  });
+
+  it("when nothing listens, waits the round's delay once a round: the other members of a round are dialled a first step apart", () => {
+    const r = (failures: number, members = 3) => reconnectDelayMs(DEFAULT_BACKOFF, { ttlMs: 5000, failures, members, fatal: false, refused: true }, top);
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((f) => r(f))).toEqual([200, 200, 200, 400, 200, 200, 800, 200, 200, 1600]);
+    expect([0, 1, 2, 3].map((f) => r(f, 1))).toEqual([200, 400, 800, 1600]);
+    // Every member down for long (all restarting): whichever member serves first, the dials before it
+    // in the next round cost 200 ms each, not a capped wait each.
+    const waits = [300, 301, 302].map((f) => r(f));
+    expect(waits).toEqual([2500, 200, 200]);
+    // Before: up to 3 × 2.5 s.
+    expect([300, 301, 302].map((f) => d(f, 3))).toEqual([2500, 2500, 2500]);
+  });
+
+  it("tells a refused dial by its speed: a saturated or cut-off member (slow, or MoveOn) is no reason to hurry", () => {
+    expect(refusedAtOnce({ welcomed: false, sentAway: false, tookMs: 4 })).toBe(true);
+    expect(refusedAtOnce({ welcomed: false, sentAway: false, tookMs: REFUSED_WITHIN_MS })).toBe(false);
+    expect(refusedAtOnce({ welcomed: false, sentAway: true, tookMs: 4 })).toBe(false);
+    expect(refusedAtOnce({ welcomed: true, sentAway: false, tookMs: 4 })).toBe(false);
   });
 
   it("is capped at half the TTL, so an agent is back within a restarted controller's grace", () => {

@@ -98,6 +98,37 @@ describe("StoreHealth (injected clock)", () => {
     expect(h.tick()).toEqual({ type: "lost", sinceMs: 1_003_200, error: "b" });
   });
 
+  it("a member whose own process stalled does not judge the store lost for the time it could not run", () => {
+    // TTL 5 s: judged after 2.5 s. The member's process is starved for 2 s (a storm of
+    // reconnecting agents): a probe's deadline ran out while its answer waited.
+    const c = clock();
+    const h = new StoreHealth({ unavailableAfterMs: 2_500, ...c });
+    h.succeeded(0);
+    c.at(3_000);
+    h.stalled(2_000);
+    expect(h.failed("deadline exceeded", 500)).toBeUndefined();
+    expect(h.state().ok).toBe(true);
+    // Awake 1 s of the 3 s: 0.5 s since the success still counts. Lost once 2.5 s awake have passed with no success.
+    c.at(4_400);
+    expect(h.tick()).toBeUndefined();
+    c.at(4_500);
+    expect(h.tick()).toMatchObject({ type: "lost", error: "deadline exceeded" });
+  });
+
+  it("forgets the stalls at the next success, and ignores nonsense", () => {
+    const c = clock();
+    const h = new StoreHealth({ unavailableAfterMs: 1_000, ...c });
+    h.stalled(5_000);
+    h.stalled(Number.NaN);
+    h.stalled(-3);
+    c.at(100);
+    h.succeeded(100);
+    c.at(900);
+    h.failed("no leader", 200);
+    c.at(1_100);
+    expect(h.tick()).toMatchObject({ type: "lost" });
+  });
+
   it("refuses a threshold that is not a positive integer", () => {
     expect(() => new StoreHealth({ unavailableAfterMs: 0, ...clock() })).toThrow(RangeError);
   });

@@ -1,0 +1,120 @@
+/**
+ * A term's grace while the fleet is still coming back (issue 11: "after a leader
+ * change nothing is judged in haste … no host is marked down that kept running").
+ *
+ * A term gives every host its grace (one TTL, or --grace) from when it starts
+ * (detector.ts graceUntilMs). That is enough after a leader change, when the other
+ * members keep serving. It is not after every member restarts at once: the new
+ * leader may lead seconds before the other members listen, then every agent of the
+ * fleet reconnects at once to members that are still loading and saturated by TLS
+ * handshakes, so the fleet comes back over tens of seconds. Measured before this
+ * (bench:agents --controllers 3, 100–1,000 agents): most hosts were declared down at
+ * the end of the leader's TTL of grace, and back seconds later.
+ *
+ * So the grace also lasts while hosts keep *coming back*: a host that was silent
+ * (heard from longer ago than `silentMs`, or not at all) and is heard again; a host
+ * still joining does not count. Each host
+ * counts once a term, so one agent that flaps cannot hold judgement off. The grace
+ * ends `quietMs` (a TTL) after the last host came back, and never later than
+ * `maxGraceMs` after the term started: a host that is really gone is judged once the
+ * rest of the fleet has stopped returning. A host coming back later in those 30 TTLs
+ * (a partition healed) holds judgement off by a TTL at most.
+ *
+ * And the grace runs from when the members serve, not only from when this one leads:
+ * a member that starts serving during the term (registered anew: another start) gives
+ * every host the base grace again from when it was seen — its agents may be waiting
+ * for it, and the leader may have led seconds before it listened.
+ *
+ * Worked example, TTL 5 s, silentMs 3.7 s (two heartbeats and a report period):
+ * a term starts at t=100 s; its base grace ends at 105 s. Hosts come back at 103 s,
+ * 106 s and 109 s (each one silent before): the grace ends at 114 s — no host goes
+ * down before it. If nothing comes back after 109 s, a host still silent is down at
+ * 114 s (its TTL long over), instead of at 105 s.
+ *
+ * Pure: fed the detector's input and the monotonic time of each pass; no clock here.
+ */
+import type { LivenessInput } from "./detector.js";
+
+export interface ComebackConfig {
+  /** When the term started (monotonic). */
+  termStartMono: number;
+  /** The term's base grace: no host is judged before termStartMono + graceMs. */
+  graceMs: number;
+  /** A host heard from longer ago than this at a pass was silent; heard again later, it came back. */
+  silentMs: number;
+  /** How long after the last host came back the grace lasts (a TTL). */
+  quietMs: number;
+  /** The grace never lasts longer than this from the term's start. */
+  maxGraceMs: number;
+}
+
+/** The grace's bounds from a term's TTL: a TTL of quiet, at most 30 TTLs (2.5 min at TTL 5 s), never shorter than the base. */
+export function comebackConfig(o: { termStartMono: number; graceMs: number; ttlMs: number; silentMs: number }): ComebackConfig {
+  return { termStartMono: o.termStartMono, graceMs: o.graceMs, silentMs: o.silentMs, quietMs: o.ttlMs, maxGraceMs: Math.max(o.graceMs, 30 * o.ttlMs) };
+}
+
+/**
+ * What one term has seen of its hosts' returns. Mutable, but with no clock or I/O:
+ * `note()` is given each pass's hosts and time, `graceUntil()` the answer.
+ */
+export class ComebackGrace {
+  /** Per host: silent at the previous pass (or never heard). */
+  private readonly silentAtLastPass = new Map<string, boolean>();
+  /** Hosts that came back in this term (each counts once). */
+  private readonly back = new Set<string>();
+  private lastBackMono: number | undefined;
+  private primed = false;
+  /** Members as first seen registered in this term: id → startedAtMs (a new incarnation is a new start). */
+  private readonly members = new Map<string, number>();
+  private membersPrimed = false;
+  private lastMemberMono: number | undefined;
+
+  constructor(readonly cfg: ComebackConfig) {}
+
+  /**
+   * One detector pass: which hosts are heard now that were silent at the previous
+   * pass. The first pass only records where every host stands: a host heard then was
+   * not coming back, it never left (as far as this term knows).
+   */
+  note(hosts: readonly LivenessInput[], nowMono: number): void {
+    for (const h of hosts) {
+      // A host still joining never was ready: its first heartbeat is no return (a fleet joining would hold the grace open).
+      if (h.health === "joining") continue;
+      const silent = h.lastHeartbeatMs === undefined || nowMono - h.lastHeartbeatMs > this.cfg.silentMs;
+      const was = this.silentAtLastPass.get(h.id) ?? true;
+      if (this.primed && was && !silent && !this.back.has(h.id)) {
+        this.back.add(h.id);
+        this.lastBackMono = nowMono;
+      }
+      this.silentAtLastPass.set(h.id, silent);
+    }
+    this.primed = true;
+  }
+
+  /**
+   * The group's registered members (member/group.ts), read at `nowMono`. The first read
+   * only records who serves already; a member seen later, or with another start time
+   * (restarted), started serving during the term.
+   */
+  noteMembers(members: readonly { id: string; startedAtMs: number }[], nowMono: number): void {
+    for (const m of members) {
+      const known = this.members.get(m.id);
+      if (this.membersPrimed && known !== m.startedAtMs) this.lastMemberMono = nowMono;
+      this.members.set(m.id, m.startedAtMs);
+    }
+    this.membersPrimed = true;
+  }
+
+  /** When the last host came back in this term, if one has (monotonic). */
+  get lastComebackMono(): number | undefined {
+    return this.lastBackMono;
+  }
+
+  /** Until when no host is judged down (monotonic): the base grace, held open while hosts come back, capped. */
+  graceUntil(): number {
+    const c = this.cfg;
+    const base = Math.max(c.termStartMono, this.lastMemberMono ?? c.termStartMono) + c.graceMs;
+    const held = this.lastBackMono === undefined ? base : Math.max(base, this.lastBackMono + c.quietMs);
+    return Math.min(held, c.termStartMono + Math.max(c.graceMs, c.maxGraceMs));
+  }
+}

@@ -1,0 +1,159 @@
+import { describe, expect, it } from "vitest";
+import { ComebackGrace, comebackConfig, type ComebackConfig } from "../../../controller/failure/comeback-grace.js";
+import { judgeLiveness, type DetectorConfig, type LivenessInput, type Transition } from "../../../controller/failure/detector.js";
+
+const T0 = 1_000_000;
+const TTL = 5000;
+const cfg: ComebackConfig = { termStartMono: T0, graceMs: TTL, silentMs: 3700, quietMs: TTL, maxGraceMs: 30 * TTL };
+const ready = (id: string, lastHeartbeatMs: number | undefined): LivenessInput => ({ id, health: "ready", lastHeartbeatMs });
+
+describe("ComebackGrace", () => {
+  it("is the term's base grace while no host comes back", () => {
+    const g = new ComebackGrace(cfg);
+    g.note([ready("a", T0 - 100), ready("b", undefined)], T0);
+    g.note([ready("a", T0 + 900), ready("b", undefined)], T0 + 1000);
+    expect(g.lastComebackMono).toBeUndefined();
+    expect(g.graceUntil()).toBe(T0 + TTL);
+  });
+
+  it("lasts a TTL past the last host heard again after a silence (or heard for the first time)", () => {
+    const g = new ComebackGrace(cfg);
+    g.note([ready("a", T0 - 20_000), ready("b", undefined)], T0);
+    g.note([ready("a", T0 + 3990), ready("b", undefined)], T0 + 4000);
+    expect(g.graceUntil()).toBe(T0 + 4000 + TTL);
+    g.note([ready("a", T0 + 6990), ready("b", T0 + 6995)], T0 + 7000);
+    expect(g.lastComebackMono).toBe(T0 + 7000);
+    expect(g.graceUntil()).toBe(T0 + 7000 + TTL);
+  });
+
+  it("takes the hosts heard at its first pass as never gone: no comeback", () => {
+    const g = new ComebackGrace(cfg);
+    g.note([ready("a", T0 - 10)], T0);
+    g.note([ready("a", T0 + 990)], T0 + 1000);
+    expect(g.graceUntil()).toBe(T0 + TTL);
+  });
+
+  it("does not count a report period's gap as a silence", () => {
+    const g = new ComebackGrace(cfg);
+    g.note([ready("a", T0 - 10)], T0);
+    // Heard through another member's reports: the age jumps by up to a report period and a heartbeat.
+    g.note([ready("a", T0 - 10)], T0 + 2600);
+    g.note([ready("a", T0 + 2600)], T0 + 2700);
+    expect(g.lastComebackMono).toBeUndefined();
+  });
+
+  it("counts each host once a term: one agent that flaps cannot hold judgement off", () => {
+    const g = new ComebackGrace(cfg);
+    g.note([ready("a", undefined)], T0);
+    g.note([ready("a", T0 + 1000)], T0 + 1000);
+    for (let t = T0 + 10_000; t < T0 + 60_000; t += 10_000) {
+      g.note([ready("a", t - 9000)], t);
+      g.note([ready("a", t + 1000)], t + 1000);
+    }
+    expect(g.lastComebackMono).toBe(T0 + 1000);
+    expect(g.graceUntil()).toBe(T0 + 1000 + TTL);
+  });
+
+  it("does not count a host that is still joining: a fleet joining holds nothing open", () => {
+    const g = new ComebackGrace(cfg);
+    g.note([{ id: "new", health: "joining", lastHeartbeatMs: undefined }], T0);
+    g.note([{ id: "new", health: "joining", lastHeartbeatMs: T0 + 3000 }], T0 + 3000);
+    expect(g.graceUntil()).toBe(T0 + TTL);
+  });
+
+  it("runs the base grace again from a member that starts serving during the term (it leads before the others listen)", () => {
+    const g = new ComebackGrace(cfg);
+    g.noteMembers([{ id: "c1", startedAtMs: 5 }], T0);
+    g.note([ready("a", undefined)], T0);
+    expect(g.graceUntil()).toBe(T0 + TTL);
+    // c2 registers 9 s into the term; c1 is read again unchanged.
+    g.noteMembers([{ id: "c1", startedAtMs: 5 }, { id: "c2", startedAtMs: 7 }], T0 + 9000);
+    expect(g.graceUntil()).toBe(T0 + 9000 + TTL);
+    // c1 restarted (another start time): a new incarnation serving from 12 s.
+    g.noteMembers([{ id: "c1", startedAtMs: 900 }, { id: "c2", startedAtMs: 7 }], T0 + 12_000);
+    expect(g.graceUntil()).toBe(T0 + 12_000 + TTL);
+    // A member that leaves changes nothing.
+    g.noteMembers([{ id: "c1", startedAtMs: 900 }], T0 + 13_000);
+    expect(g.graceUntil()).toBe(T0 + 12_000 + TTL);
+  });
+
+  it("a host coming back late in the term holds judgement off by a TTL at most", () => {
+    const g = new ComebackGrace(cfg);
+    g.note([ready("a", T0 - 10), ready("b", T0 - 10)], T0);
+    g.note([ready("a", T0 + 5990), ready("b", T0 - 10)], T0 + 6000);
+    expect(g.graceUntil()).toBe(T0 + TTL);
+    g.note([ready("a", T0 + 20_000), ready("b", T0 + 20_000)], T0 + 20_000);
+    expect(g.graceUntil()).toBe(T0 + 25_000);
+  });
+
+  it("never lasts past maxGraceMs from the term's start", () => {
+    const g = new ComebackGrace({ ...cfg, maxGraceMs: 20_000 });
+    const ids = Array.from({ length: 40 }, (_, i) => `h${i}`);
+    g.note(ids.map((id) => ready(id, undefined)), T0);
+    // One host back every second for 40 s.
+    for (let i = 0; i < ids.length; i++) {
+      const t = T0 + 1000 * (i + 1);
+      g.note(ids.map((id, j) => ready(id, j <= i ? t : undefined)), t);
+    }
+    expect(g.graceUntil()).toBe(T0 + 20_000);
+  });
+
+  it("never ends before the base grace (a longer --grace, or after the store came back)", () => {
+    const g = new ComebackGrace(comebackConfig({ termStartMono: T0, graceMs: 4 * TTL, ttlMs: TTL, silentMs: 3700 }));
+    g.note([ready("a", undefined)], T0);
+    g.note([ready("a", T0 + 500)], T0 + 500);
+    expect(g.graceUntil()).toBe(T0 + 4 * TTL);
+  });
+});
+
+/**
+ * Every member restarted at once (bench:agents --controllers 3, the reconnect storm):
+ * the new leader leads before the fleet is back, and the agents return over longer
+ * than a TTL. Each detector pass (every 250 ms) judges with the term's grace.
+ */
+function storm(grace: (hosts: readonly LivenessInput[], nowMono: number) => DetectorConfig): { downs: Transition[]; downAt: Map<string, number> } {
+  const n = 300;
+  // Host i's agent is back 3 s after the term starts plus i × 50 ms (20 a second: 18 s for 300); host "dead" never is.
+  const backAt = (i: number): number => T0 + 3000 + 50 * i;
+  const downs: Transition[] = [];
+  const downAt = new Map<string, number>();
+  const health = new Map<string, LivenessInput["health"]>();
+  for (let t = T0; t <= T0 + 60_000; t += 250) {
+    const hosts: LivenessInput[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = `h${i}`;
+      // Heartbeats every second from its return.
+      const last = t < backAt(i) ? undefined : backAt(i) + 1000 * Math.floor((t - backAt(i)) / 1000);
+      hosts.push({ id, health: health.get(id) ?? "ready", lastHeartbeatMs: last });
+    }
+    hosts.push({ id: "dead", health: health.get("dead") ?? "ready", lastHeartbeatMs: undefined });
+    for (const tr of judgeLiveness(hosts, t, grace(hosts, t))) {
+      health.set(tr.id, tr.to);
+      if (tr.to === "down") {
+        downs.push(tr);
+        if (!downAt.has(tr.id)) downAt.set(tr.id, t);
+      }
+    }
+  }
+  return { downs, downAt };
+}
+
+describe("a term's grace during a reconnect storm", () => {
+  it("the old fixed grace (one TTL from the term's start) marks hosts down that were still reconnecting", () => {
+    const { downs } = storm(() => ({ ttlMs: TTL, startedAtMs: T0, graceUntilMs: T0 + TTL }));
+    expect(downs.filter((d) => d.id !== "dead").length).toBeGreaterThan(200);
+  });
+
+  it("held open while hosts come back: none of them is marked down; the dead host is, a TTL after the last came back", () => {
+    const g = new ComebackGrace(comebackConfig({ termStartMono: T0, graceMs: TTL, ttlMs: TTL, silentMs: 3700 }));
+    const { downs, downAt } = storm((hosts, now) => {
+      g.note(hosts, now);
+      return { ttlMs: TTL, startedAtMs: T0, graceUntilMs: g.graceUntil() };
+    });
+    expect(downs.map((d) => d.id)).toEqual(["dead"]);
+    const lastBack = T0 + 3000 + 50 * 299;
+    expect(g.lastComebackMono).toBeGreaterThanOrEqual(lastBack);
+    expect(downAt.get("dead")).toBeGreaterThanOrEqual(lastBack + TTL);
+    expect(downAt.get("dead")).toBeLessThanOrEqual(lastBack + TTL + 500);
+  });
+});
