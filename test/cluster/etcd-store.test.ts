@@ -213,6 +213,10 @@ describe("etcd store: member loss", () => {
       }
     }
     console.log(`watch delivery after a write, one etcd member stopped: ${lags.join("; ")}`);
-    expect(seen.map((ev) => ev.revision)).toEqual(revs);
+    // Each acknowledged write, once, in order. A put whose attempt went to the stopped member
+    // and was retried may have been applied twice (see etcd-store.ts): that revision is seen too.
+    const got = seen.map((ev) => ev.revision);
+    expect(got).toEqual([...new Set(got)].sort((a, b) => a - b));
+    expect(got).toEqual(expect.arrayContaining(revs));
   });
 });
