@@ -627,7 +627,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       };
     });
     if (opts.member !== undefined) {
-      const reporter = new LivenessReporter({ store, registry, member: opts.member, mono, reportMs, log });
+      // A host whose stream ended here is reported (as left) until it is two TTLs old: past one it is judged anyway.
+      const reporter = new LivenessReporter({ store, registry, member: opts.member, mono, reportMs, keepLeftMs: 2 * ttlMs, log });
       reporter.start();
       stops.push(() => reporter.close());
     }

@@ -16,6 +16,13 @@
  * down once it is older than the TTL plus the grace of a silent member (SilentMemberGrace):
  * its agent is fine, but learns of the silence only by its own watchdog (one TTL), then
  * reconnects to another member, whose next report brings it back.
+ *
+ * A host whose stream a member no longer holds (its agent restarted, or moved to
+ * another member) stays in that member's reports for a while, marked `left`, with its
+ * age growing: the leader then knows when it was last heard of, and judges it one TTL
+ * after that, as a single controller does. Dropped at once, it would have no heartbeat
+ * at all on the leader until its new member reported it, and be declared down at
+ * once ("no heartbeat for <time since the term began>") while its agent reconnects.
  */
 import { z } from "zod";
 import type { HostRegistry } from "../hosts/registry.js";
@@ -31,7 +38,15 @@ const MAX_HOSTS_PER_REPORT = 100_000;
 export const LivenessReportSchema = z.object({
   member: z.string().min(1).max(128),
   hosts: z
-    .array(z.object({ id: z.string().min(1).max(64), ageMs: z.number().min(0).max(Number.MAX_SAFE_INTEGER), fenced: z.boolean() }))
+    .array(
+      z.object({
+        id: z.string().min(1).max(64),
+        ageMs: z.number().min(0).max(Number.MAX_SAFE_INTEGER),
+        fenced: z.boolean(),
+        /** Its stream is no longer held here (absent: held). */
+        left: z.literal(true).optional(),
+      }),
+    )
     .max(MAX_HOSTS_PER_REPORT),
 });
 export type LivenessReport = z.infer<typeof LivenessReportSchema>;
@@ -48,12 +63,17 @@ export interface HostHeard {
   fenced: boolean;
 }
 
-/** A member's report of the streams it holds, at monotonic time `nowMono`. */
-export function buildReport(member: string, registry: Pick<HostRegistry, "live">, nowMono: number): LivenessReport {
+/**
+ * A member's report of the streams it holds, at monotonic time `nowMono`, and of those
+ * it held until less than keepLeftMs ago (`left`: see the top of this file).
+ */
+export function buildReport(member: string, registry: Pick<HostRegistry, "live">, nowMono: number, keepLeftMs = 0): LivenessReport {
   const hosts: LivenessReport["hosts"] = [];
   for (const [id, l] of registry.live) {
-    if (!l.send || l.lastHeartbeatMono === undefined) continue;
-    hosts.push({ id, ageMs: Math.max(0, nowMono - l.lastHeartbeatMono), fenced: l.fencing.size > 0 });
+    if (l.lastHeartbeatMono === undefined) continue;
+    const ageMs = Math.max(0, nowMono - l.lastHeartbeatMono);
+    if (l.send) hosts.push({ id, ageMs, fenced: l.fencing.size > 0 });
+    else if (ageMs <= keepLeftMs) hosts.push({ id, ageMs, fenced: l.fencing.size > 0, left: true });
   }
   return { member, hosts };
 }
@@ -100,8 +120,9 @@ export function mergeLiveness(local: ReadonlyMap<string, HostHeard>, reports: re
       const at = r.receivedMono - h.ageMs;
       const cur = newest.get(h.id)?.at;
       if (cur !== undefined && at <= cur) continue;
-      // Never later than now: a heartbeat age is never negative.
-      const counted = isSilent && at + silent.ttlMs >= silentSince ? Math.min(silent.nowMono, at + silent.extraMs) : at;
+      // Never later than now: a heartbeat age is never negative. A host that had left the
+      // member before it fell silent is reconnecting elsewhere already: no grace.
+      const counted = isSilent && !h.left && at + silent.ttlMs >= silentSince ? Math.min(silent.nowMono, at + silent.extraMs) : at;
       newest.set(h.id, { at, heard: { lastHeartbeatMono: counted, fenced: h.fenced } });
     }
   }

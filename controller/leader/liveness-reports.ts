@@ -50,8 +50,10 @@ export class LivenessReports {
     const counts = new Map<string, number>();
     for (const r of this.byMember.values()) {
       if (now - r.receivedMono > freshMs) continue;
-      counts.set(r.report.member, r.report.hosts.length);
-      for (const h of r.report.hosts) {
+      // A host that left the member is listed only for its heartbeat's age (failure/liveness.ts).
+      const held = r.report.hosts.filter((h) => !h.left);
+      counts.set(r.report.member, held.length);
+      for (const h of held) {
         const prev = byHost.get(h.id);
         if (!prev || prev.at < r.receivedMono) byHost.set(h.id, { member: r.report.member, at: r.receivedMono });
       }

@@ -21,7 +21,16 @@ export class LivenessReporter {
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly d: { store: Store; registry: Pick<HostRegistry, "live" | "onChange">; member: string; mono: () => number; reportMs: number; log: Logger },
+    private readonly d: {
+      store: Store;
+      registry: Pick<HostRegistry, "live" | "onChange">;
+      member: string;
+      mono: () => number;
+      reportMs: number;
+      /** How long a host whose stream ended here is still reported, marked `left` (failure/liveness.ts). @default 0 */
+      keepLeftMs?: number;
+      log: Logger;
+    },
   ) {}
 
   start(): void {
@@ -34,7 +43,7 @@ export class LivenessReporter {
   /** Writes one report now (a write still running is waited for: never two at once). */
   report(): Promise<void> {
     const run = async (): Promise<void> => {
-      const r = buildReport(this.d.member, this.d.registry, this.d.mono());
+      const r = buildReport(this.d.member, this.d.registry, this.d.mono(), this.d.keepLeftMs);
       await this.d.store.put(livenessKey(this.d.member), encodeRecord(r));
     };
     this.writing = this.writing.then(run).catch((err: unknown) => this.d.log.warn({ err }, "writing the liveness report failed"));

@@ -49,7 +49,9 @@ import {
   type IWatchResponse,
 } from "etcd3";
 import type { CallOptions } from "@grpc/grpc-js";
-import { setTimeoutClamped } from "../../shared/timer.js";
+import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
+import { monoMs } from "../../shared/clock.js";
+import { WatchStallJudge } from "./watch-stall.js";
 import type { Compare, KeyValue, Op, Store, TxnResult, WatchEvent, WatchOptions, Watcher } from "./store.js";
 import { CompactedError, InvalidTxnError, StoreClosedError } from "./store.js";
 
@@ -85,6 +87,13 @@ export interface EtcdStoreOptions {
    * @default 5000
    */
   callTimeoutMs?: number;
+  /**
+   * A watch stream quiet this long is asked for its progress; one that then stays
+   * silent for watchStallMs is stalled (an etcd member cut off) and reopened on the
+   * next endpoint (watch-stall.ts). @default 1000 and 1500
+   */
+  watchProbeEveryMs?: number;
+  watchStallMs?: number;
   /** Receives what a watch callback throws, and a watch that had to end (compacted on resume). */
   onWatchError?: (err: unknown) => void;
 }
@@ -92,6 +101,8 @@ export interface EtcdStoreOptions {
 export const DEFAULT_PREFIX = "berth/";
 export const DEFAULT_ATTEMPT_TIMEOUT_MS = 500;
 export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
+export const DEFAULT_WATCH_PROBE_EVERY_MS = 1_000;
+export const DEFAULT_WATCH_STALL_MS = 1_500;
 /** Pause before a retry: doubled each time from the first to the last. */
 const RETRY_FIRST_MS = 25;
 const RETRY_MAX_MS = 400;
@@ -99,9 +110,9 @@ const RETRY_MAX_MS = 400;
 const WATCH_RETRY_FIRST_MS = 50;
 const WATCH_RETRY_MAX_MS = 1_000;
 /**
- * gRPC keepalive: a watch stream to a member that stopped answering (paused, cut off) is
- * noticed and reopened elsewhere. etcd refuses pings more often than every 5 s
- * (--grpc-keepalive-min-time).
+ * gRPC keepalive: a connection to a member that stopped answering (paused, cut off) is
+ * dropped. etcd refuses pings more often than every 5 s (--grpc-keepalive-min-time), so
+ * this alone takes 13 s: watch streams are also asked for their progress (watch-stall.ts).
  */
 const KEEPALIVE_MS = 10_000;
 const KEEPALIVE_TIMEOUT_MS = 3_000;
@@ -292,8 +303,30 @@ export class EtcdStore implements Store {
    */
   writer = "";
 
-  /** One client per endpoint for probe(), made on first use, closed with the store. */
+  /** One client per endpoint for probe() and watch streams, made on first use, closed with the store. */
   private probeClients: Map<string, Etcd3> | undefined;
+
+  private endpointClients(): Map<string, Etcd3> {
+    this.probeClients ??= new Map(this.endpoints.map((e) => [e, makeClient({ ...(this.connectOptions ?? { endpoints: [] }), endpoints: [e] })]));
+    return this.probeClients;
+  }
+
+  /**
+   * The client a watch stream is opened on: endpoint i's own (modulo their number), so a
+   * stream that stalled is reopened on the next endpoint, never at random on the same
+   * one again; the shared client when the store was made without its options (tests).
+   */
+  watchClientFor(i: number): { client: Etcd3; endpoint: string } {
+    if (!this.connectOptions || this.endpoints.length < 2) return { client: this.client, endpoint: this.endpoints.join(",") };
+    const all = [...this.endpointClients()];
+    const [endpoint, client] = all[((i % all.length) + all.length) % all.length]!;
+    return { client, endpoint };
+  }
+
+  /** watchProbeEveryMs and watchStallMs (EtcdStoreOptions). */
+  get watchStallTimes(): { everyMs: number; stallMs: number } {
+    return { everyMs: this.connectOptions?.watchProbeEveryMs ?? DEFAULT_WATCH_PROBE_EVERY_MS, stallMs: this.connectOptions?.watchStallMs ?? DEFAULT_WATCH_STALL_MS };
+  }
 
   /**
    * Whether etcd can serve, within timeoutMs: a linearizable read (which etcd answers only
@@ -306,10 +339,10 @@ export class EtcdStore implements Store {
    */
   probe(timeoutMs: number): Promise<void> {
     return this.track(async () => {
-      this.probeClients ??= new Map(this.endpoints.map((e) => [e, makeClient({ ...(this.connectOptions ?? { endpoints: [] }), endpoints: [e] })]));
+      const clients = this.endpointClients();
       const deadline = Date.now() + timeoutMs;
       try {
-        await Promise.any([...this.probeClients].map(([e, c]) => c.kv.range({ key: this.revKey }, { deadline }).catch((err: unknown) => Promise.reject(new Error(`${e}: ${describeCause(err)}`)))));
+        await Promise.any([...clients].map(([e, c]) => c.kv.range({ key: this.revKey }, { deadline }).catch((err: unknown) => Promise.reject(new Error(`${e}: ${describeCause(err)}`)))));
       } catch (err) {
         const why = err instanceof AggregateError ? err.errors.map((x: unknown) => (x instanceof Error ? x.message : String(x))).join("; ") : String(err);
         throw new EtcdUnavailableError(this.endpoints, `did not answer a health check within ${timeoutMs} ms`, { cause: new Error(why) });
@@ -547,6 +580,10 @@ class EtcdWatch {
   private last: number;
   private pause = WATCH_RETRY_FIRST_MS;
   private readonly range: { key: Buffer; end: Buffer };
+  /** The endpoint the next stream opens on (EtcdStore.watchClientFor): a random start spreads the watches, each break moves on one. */
+  private endpointIndex = Math.floor(Math.random() * 1024);
+  /** Checks the open stream for a stall (watch-stall.ts). */
+  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: EtcdStore,
@@ -585,6 +622,7 @@ class EtcdWatch {
     this.rejectReady(new StoreClosedError());
     const s = this.stream;
     this.stream = undefined;
+    clearInterval(this.stallTimer);
     // Cancelled, not ended: etcd3 treats CANCELLED as ours, not as a member failure.
     s?.cancel();
   }
@@ -599,9 +637,11 @@ class EtcdWatch {
   private async open(): Promise<void> {
     if (this.closed || this.store.isClosed) return;
     let stream: Stream;
+    const on = this.store.watchClientFor(this.endpointIndex);
     try {
-      stream = await this.store.client.watchClient.watch();
+      stream = await on.client.watchClient.watch();
     } catch (err) {
+      this.endpointIndex++;
       this.lastError = err;
       this.reconnectLater();
       return;
@@ -617,11 +657,31 @@ class EtcdWatch {
       broken = true;
       this.lastError = err;
       this.stream = undefined;
+      clearInterval(this.stallTimer);
+      this.endpointIndex++;
       stream.cancel();
       this.reconnectLater();
     };
+    const { everyMs, stallMs } = this.store.watchStallTimes;
+    const judge = new WatchStallJudge(monoMs(), everyMs, stallMs);
+    clearInterval(this.stallTimer);
+    this.stallTimer = setIntervalClamped(() => {
+      if (this.stream !== stream) return;
+      const v = judge.verdict(monoMs());
+      if (v === "probe") {
+        judge.probed(monoMs());
+        stream.write({ progress_request: {} });
+      } else if (v === "stalled") {
+        // An answer waiting in the I/O queue behind a busy event loop is read first.
+        setImmediate(() => {
+          if (judge.verdict(monoMs()) === "stalled") onBroken(new Error(`the watch stream on ${on.endpoint} stalled: no answer to a progress request within ${stallMs} ms`));
+        });
+      }
+    }, Math.max(50, Math.floor(Math.min(everyMs, stallMs) / 4)));
+    this.stallTimer.unref();
     stream.on("data", (res: IWatchResponse) => {
       if (this.stream !== stream) return;
+      judge.heard(monoMs());
       try {
         this.handle(res);
       } catch (err) {

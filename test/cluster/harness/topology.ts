@@ -24,6 +24,8 @@
 import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
 import { waitFor } from "./wait.js";
 
 export interface TopologyOptions {
@@ -289,8 +291,14 @@ class TopologyImpl implements Topology {
     child.once("close", () => node.children.delete(child));
     const tail = { stdout: "", stderr: "" };
     tails.set(child, tail);
+    // BERTH_TEST_LOG_DIR=dir keeps every process's whole output there, one file each (the
+    // tail above is all a failure message shows): read a flaky run's logs after the fact.
+    const logDir = process.env["BERTH_TEST_LOG_DIR"];
+    const what = [argv[0] ?? "", argv[2] ?? ""].filter((w) => !w.startsWith("-")).map((w) => (w.split("/").pop() ?? "").replace(/[^a-z0-9]/gi, "")).filter(Boolean).join("-");
+    const logFile = logDir ? join(logDir, `${Date.now()}-n${i}-${what}-${child.pid}.log`) : undefined;
     const keep = (key: "stdout" | "stderr") => (chunk: Buffer) => {
       tail[key] = (tail[key] + chunk.toString("utf8")).slice(-OUTPUT_TAIL_BYTES);
+      if (logFile) appendFileSync(logFile, chunk);
     };
     child.stdout?.on("data", keep("stdout"));
     child.stderr?.on("data", keep("stderr"));

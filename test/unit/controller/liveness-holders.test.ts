@@ -23,10 +23,15 @@ function watchable(): { store: Store; emit: (ev: WatchEvent) => void } {
   return { store, emit: (ev) => cb?.(ev) };
 }
 
-const put = (member: string, hosts: string[], revision: number): WatchEvent => ({
+const put = (member: string, hosts: string[], revision: number, left: string[] = []): WatchEvent => ({
   type: "put",
   revision,
-  kv: { key: `liveness/${member}`, value: encodeRecord({ member, hosts: hosts.map((id) => ({ id, ageMs: 100, fenced: false })) }), createRevision: 1, modRevision: revision },
+  kv: {
+    key: `liveness/${member}`,
+    value: encodeRecord({ member, hosts: [...hosts.map((id) => ({ id, ageMs: 100, fenced: false })), ...left.map((id) => ({ id, ageMs: 900, fenced: false, left: true }))] }),
+    createRevision: 1,
+    modRevision: revision,
+  },
 });
 
 describe("LivenessReports.holders", () => {
@@ -52,6 +57,16 @@ describe("LivenessReports.holders", () => {
     expect(h.byHost.get("h1")).toBeUndefined();
     expect(h.counts.get("c2")).toBeUndefined();
     expect(h.counts.get("c3")).toBe(2);
+    r.close();
+  });
+
+  it("a host a member reports as left is not held there, nor counted", async () => {
+    const { store, emit } = watchable();
+    const r = new LivenessReports({ store, self: "c1", mono: () => 1_000, log: createLogger("test", "silent") });
+    await r.follow();
+    emit(put("c2", ["h1"], 2, ["h2"]));
+    expect(r.holders(5_000).byHost).toEqual(new Map([["h1", "c2"]]));
+    expect(r.holders(5_000).counts).toEqual(new Map([["c2", 1]]));
     r.close();
   });
 });

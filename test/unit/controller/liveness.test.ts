@@ -24,6 +24,33 @@ describe("liveness reports", () => {
     });
   });
 
+  it("a host whose stream ended is still reported, marked left, until its heartbeat is keepLeftMs old", () => {
+    const registry = { live: new Map([["h1", live(9_000)], ["h3", live(9_900, { connected: false })], ["h5", live(3_000, { connected: false })]]) };
+    expect(buildReport("b", registry, 10_000, 6_000).hosts).toEqual([
+      { id: "h1", ageMs: 1000, fenced: false },
+      { id: "h3", ageMs: 100, fenced: false, left: true },
+    ]);
+  });
+
+  it("a host whose agent left a member (restarted, or moving to another) is judged one TTL after its last heartbeat, not at once", () => {
+    // TTL 3 s. h1's stream on b ended at 10 s (its last heartbeat at 9.8 s); b reports at 10.5 s, received at once.
+    const ttlMs = 3000;
+    const cfg = { ttlMs, graceUntilMs: 0, startedAtMs: 0 };
+    const hosts = [{ id: "h1", health: "ready" as const }];
+    const registry = { live: new Map([["h1", live(9_800, { connected: false })]]) };
+    const heard = mergeLiveness(new Map(), [{ report: buildReport("b", registry, 10_500, 2 * ttlMs), receivedMono: 10_500 }]);
+    // Without b saying so, the leader would know no heartbeat of h1 at all: down at once.
+    expect(judgeLiveness(livenessInput(hosts, heard), 10_600, cfg)).toEqual([]);
+    expect(judgeLiveness(livenessInput(hosts, heard), 12_800, cfg)).toEqual([]);
+    expect(judgeLiveness(livenessInput(hosts, heard), 12_801, cfg)).toEqual([{ id: "h1", to: "down", silentForMs: 3001 }]);
+    // Its agent reconnected to c, which reports it: the newer word wins.
+    const moved = mergeLiveness(new Map(), [
+      { report: buildReport("b", registry, 11_500, 2 * ttlMs), receivedMono: 11_500 },
+      { report: { member: "c", hosts: [{ id: "h1", ageMs: 200, fenced: false }] }, receivedMono: 11_700 },
+    ]);
+    expect(moved.get("h1")?.lastHeartbeatMono).toBe(11_500);
+  });
+
   it("the leader places ages on its own clock when the report arrives, and the newest source wins", () => {
     const local = new Map<string, HostHeard>([["h1", { lastHeartbeatMono: 50_000, fenced: false }]]);
     // Member b's clock is nowhere near the leader's: only ages travel.
@@ -83,6 +110,11 @@ describe("liveness reports", () => {
       expect(mergeLiveness(new Map(), moved, grace(13_500)).get("h1")).toEqual({ lastHeartbeatMono: 12_900, fenced: true });
       const local = new Map<string, HostHeard>([["h1", { lastHeartbeatMono: 13_200, fenced: false }]]);
       expect(mergeLiveness(local, fromB, grace(13_500)).get("h1")).toEqual({ lastHeartbeatMono: 13_200, fenced: false });
+    });
+
+    it("a host that had left the member before it fell silent gets nothing: its agent is reconnecting elsewhere already", () => {
+      const left = [{ report: { member: "b", hosts: [{ id: "h1", ageMs: 400, fenced: false, left: true as const }] }, receivedMono: 10_000 }];
+      expect(mergeLiveness(new Map(), left, grace(12_000)).get("h1")?.lastHeartbeatMono).toBe(9_600);
     });
 
     it("a member that reports again is taken at its word", () => {
