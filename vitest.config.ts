@@ -5,7 +5,7 @@ import { configDefaults, defineConfig } from "vitest/config";
  * (`BERTH_QUARANTINED=1 npx vitest run --project cluster FILE`), out of `npm test`,
  * since a flaky test is a broken one. Each is named in the README with why.
  */
-const QUARANTINED = ["test/cluster/quorum.test.ts", "test/cluster/member-cutoff.test.ts"];
+const QUARANTINED: string[] = [];
 
 export default defineConfig({
   test: {
