@@ -30,7 +30,7 @@ import { collectFacts } from "../agent/facts/facts.js";
 import { parseDurationMs } from "../shared/duration.js";
 import { VERSION } from "../shared/version.js";
 import type { HostFacts } from "../shared/gen/berth/v1/HostFacts.js";
-import type { GroupRun } from "./agents-group.js";
+import type { GroupBenchOptions, GroupRun } from "./agents-group.js";
 import type { ControllerProc} from "./controller-proc.js";
 import { createJoinToken, freePort, log, spawnController } from "./controller-proc.js";
 import { formatPerf, perfAvailable, perfBreakdown, startPerfRecord } from "./perf.js";
@@ -93,24 +93,14 @@ function controllersOf(s: string, profiling: boolean): number {
   return n;
 }
 
-interface Options {
-  agents: number;
-  controllers: number;
-  durationMs: number;
-  warmupMs: number;
-  intervalMs: number;
-  concurrency: number;
-  joinConcurrency: number;
-  simProcs: number;
+/** The group bench's options, and what only the single-controller run takes. */
+interface Options extends GroupBenchOptions {
   /** Joins are reported per this many agents. */
   joinStep: number;
   cpuProf: boolean;
   perf: boolean;
   profDir: string | undefined;
-  maxCpuPct: number;
-  maxRssMb: number;
   keep: boolean;
-  controllerNodeArgs: string[];
 }
 
 function parseOptions(argv: string[]): Options | undefined {
