@@ -50,7 +50,10 @@ describe("gitops", () => {
   let server: GitServer | undefined;
   let repo: FleetRepo;
 
-  const push = (files: Record<string, string | null>, message: string, author = "Ada Lovelace <ada@example.org>"): Promise<string> => repo.commit(files, message, { author });
+  /** The newest commit pushed: every source's last applied commit, once it has polled. */
+  let head = "";
+  const push = async (files: Record<string, string | null>, message: string, author = "Ada Lovelace <ada@example.org>"): Promise<string> =>
+    (head = await repo.commit(files, message, { author }));
   const source = (name: string): Promise<SourceJson> => c.cliJson<SourceJson>(["gitops", "status", name]);
   const services = (): Promise<ServiceRow[]> => c.cliJson<ServiceRow[]>(["services"]);
   const waitSource = (name: string, pred: (s: SourceJson) => boolean, what: string, timeoutMs = 30_000): Promise<SourceJson> =>
@@ -125,8 +128,11 @@ describe("gitops", () => {
   let bad = "";
 
   it("changes nothing for an invalid commit and reports its file:line errors with the commit id", async () => {
+    // a polls every 5 s: the commit before the broken one (web-b's, outside a's folder)
+    // may not have reached a yet. Wait for it, or a poll landing between this read and
+    // the push would move last_applied on to it.
+    const good = (await waitSource("a", (s) => s.last_applied?.commit === head, "source a to reach the newest good commit")).last_applied?.commit;
     const before = await services();
-    const good = (await source("a")).last_applied?.commit;
     bad = await push({ "fleet-a/web-a.yaml": spec("web-a").replace("instances: 1", "instances: lots") }, "broken");
     const a = await waitSource("a", (s) => s.last_attempted?.commit === bad, "source a to attempt the broken commit");
     expect(a.last_applied?.commit).toBe(good);
