@@ -18,6 +18,7 @@ import type { RolloutState } from "../rollout/next-step.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { due as isDue, errorMessage, failed, quarantined, type UnitError } from "./unit-errors.js";
 import { driveRollouts } from "../rollout/drive.js";
+import { FOLLOWER_GRACE_MS } from "../rollout/next-step.js";
 import { lastGood } from "../services/apply.js";
 import { reconcile, type FailoverInput, type HostView } from "./planner.js";
 import { setTimeoutClamped } from "../../shared/timer.js";
@@ -133,11 +134,19 @@ export class ReconcileLoop {
       removedHosts?: () => ReadonlySet<string>;
       /** How kicked passes are spread out. @default RECONCILE_PACING */
       pacing?: Pacing;
+      /**
+       * How long after the loop starts (a term's start) rollouts take no copy out of the
+       * endpoints, so followers that lost the previous controller are back first
+       * (rollout/next-step.ts FOLLOWER_GRACE_MS). @default FOLLOWER_GRACE_MS
+       */
+      followerGraceMs?: number;
     },
   ) {}
 
   /** The store this term's decisions are written through (the leader's guarded store in a group). */
   private via: Store | undefined;
+  /** When rollouts may take copies out of the endpoints again in this term (start + followerGraceMs). */
+  private takeOutFromMs: number | undefined;
 
   /**
    * Starts deciding (this member leads); a loop stopped may be started again, for a
@@ -146,6 +155,7 @@ export class ReconcileLoop {
   start(via?: Store): void {
     if (this.runner) return;
     this.via = via;
+    this.takeOutFromMs = this.d.now() + (this.d.followerGraceMs ?? FOLLOWER_GRACE_MS);
     this.runner = new Coalescer(
       () => this.pass(),
       (err) => this.d.log.error({ err }, "reconcile pass failed"),
@@ -364,7 +374,7 @@ export class ReconcileLoop {
       scope,
     });
     // Rollouts step on the records as this pass leaves them, and commit with them.
-    const ro = driveRollouts({ services, instances: out.after, rollouts, hosts, observed: this.observed, nowMs });
+    const ro = driveRollouts({ services, instances: out.after, rollouts, hosts, observed: this.observed, nowMs, takeOutFromMs: this.takeOutFromMs });
     const puts = new Map(out.puts.map((p) => [`${p.service}/${p.slot}`, p]));
     for (const p of ro.puts) puts.set(`${p.service}/${p.slot}`, p);
     const after = new Map(out.after.map((i) => [`${i.service}/${i.slot}`, i]));

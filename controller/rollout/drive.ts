@@ -31,6 +31,8 @@ export interface DriveInput {
   hosts: readonly HostView[];
   observed: ReadonlyMap<string, ObservedInstance>;
   nowMs: number;
+  /** No copy leaves the endpoints before this (NextStepInput.takeOutFromMs). */
+  takeOutFromMs?: number;
 }
 
 export interface DriveOutput {
@@ -132,7 +134,7 @@ export function driveRollouts(input: DriveInput): DriveOutput {
     const surges = views.filter((v) => v.surge !== null).length;
     // A surge per instance at most, whatever a stored maxSurge says.
     const spares = spareHosts(svc, input, mine, Math.min(u.maxSurge, svc.spec.instances) - surges);
-    const step = nextStep({ rollout: before.rollout, update: u, instances: svc.spec.instances, slots: views, spareHosts: spares.length, nowMs: input.nowMs });
+    const step = nextStep({ rollout: before.rollout, update: u, instances: svc.spec.instances, slots: views, spareHosts: spares.length, nowMs: input.nowMs, takeOutFromMs: input.takeOutFromMs });
     for (const e of step.events) out.events.push({ type: e.type, service: svc.name, message: e.message });
     for (const a of step.actions) {
       const k = `${svc.name}/${a.slot}`;

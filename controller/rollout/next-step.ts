@@ -183,7 +183,27 @@ export interface NextStepInput {
   /** Hosts ready, empty, not reserved, and fitting the service's constraints and resources. */
   spareHosts: number;
   nowMs: number;
+  /**
+   * Before this time the step takes no copy out of the endpoints (no drain, no retire,
+   * no new batch): set by the shell to the leader's term start plus FOLLOWER_GRACE_MS,
+   * so followers of the endpoints that lost the previous controller are back before a
+   * drain's drainTime starts counting. Absent: no hold.
+   */
+  takeOutFromMs?: number;
 }
+
+/**
+ * How long a controller that starts leading (a start, a restart, a leadership change)
+ * takes nothing out of the endpoints. A follower of the endpoints (`berth endpoints -w`,
+ * `berth lb`) whose controller went away is reconnecting meanwhile, and sees nothing of a
+ * drain until it is back: a drain issued at once would stop its copy drainTime later,
+ * while the follower still sends to it (the rollout test's load generator did, at load
+ * 6-19, in 6 runs of 7). berth's followers retry at least every second (cli/watch.ts
+ * WATCH_BACKOFF, cli/lb/follow.ts FOLLOW_BACKOFF, on channels whose own reconnect
+ * backoff is capped at 1 s: cli/client.ts): back well within 5 s of the controller
+ * listening again. Other followers should retry as often.
+ */
+export const FOLLOWER_GRACE_MS = 5000;
 
 export interface NextStepResult {
   rollout: RolloutState;
@@ -372,7 +392,7 @@ function wasIssued(b: RolloutBatch, slot: number, kind: Action["kind"]): boolean
 }
 
 /** The slot's next action in its batch, or null to wait (for an effect, a timer, or health). */
-function stepSlot(v: SlotView, b: RolloutBatch, mode: "active" | "hold", to: number, u: UpdateSpec, nowMs: number): Action | null {
+function stepSlot(v: SlotView, b: RolloutBatch, mode: "active" | "hold", to: number, u: UpdateSpec, nowMs: number, mayTakeOut: boolean): Action | null {
   const slot = v.slot;
   const was = (kind: Action["kind"]): boolean => wasIssued(b, slot, kind);
   const active = mode === "active";
@@ -382,7 +402,7 @@ function stepSlot(v: SlotView, b: RolloutBatch, mode: "active" | "hold", to: num
     // After a retire the shell moves the slot once the old copy has drained; it is done when that shows.
     if (was("retire") || v.revision === to) return null;
     if (v.surge !== null && v.surge.revision === to) {
-      return active && v.surge.phase === "in-service" ? { kind: "retire", slot } : null;
+      return active && mayTakeOut && v.surge.phase === "in-service" ? { kind: "retire", slot } : null;
     }
     return active && !was("surge") ? { kind: "surge", slot, revision: to } : null;
   }
@@ -394,7 +414,7 @@ function stepSlot(v: SlotView, b: RolloutBatch, mode: "active" | "hold", to: num
   if (v.revision === to) return null; // coming up on its own
   switch (v.phase) {
     case "in-service":
-      return active && !was("drain") ? { kind: "drain", slot } : null;
+      return active && mayTakeOut && !was("drain") ? { kind: "drain", slot } : null;
     case "draining":
       // A phase without its timestamp is the shell's inconsistency: never cut a drain short.
       return null;
@@ -528,6 +548,7 @@ function describeBatch(p: Pick, views: ReadonlyMap<number, SlotView>, to: number
  */
 export function nextStep(input: NextStepInput): NextStepResult {
   const { update: u, nowMs, instances } = input;
+  const mayTakeOut = input.takeOutFromMs === undefined || nowMs >= input.takeOutFromMs;
   const r: RolloutState = { ...input.rollout, batch: input.rollout.batch ? copyBatch(input.rollout.batch) : null };
   const to = r.toRevision;
   const views = new Map(input.slots.map((v) => [v.slot, v]));
@@ -609,7 +630,7 @@ export function nextStep(input: NextStepInput): NextStepResult {
     for (const s of cur.slots) {
       const v = views.get(s);
       if (v === undefined || cur.done.includes(s)) continue;
-      const a = mode === "unwind" ? unwindSlot(v, cur, u, nowMs) : stepSlot(v, cur, mode, to, u, nowMs);
+      const a = mode === "unwind" ? unwindSlot(v, cur, u, nowMs) : stepSlot(v, cur, mode, to, u, nowMs, mayTakeOut);
       if (a !== null) issue(cur, a);
     }
     if (mode !== "unwind" && batchComplete(cur, views)) r.batch = null;
@@ -624,6 +645,8 @@ export function nextStep(input: NextStepInput): NextStepResult {
       r.status = "awaiting-promotion";
       r.reason = `canary: ${doneCount} of ${instances} run revision ${to} and are in service; waiting for \`berth rollout promote\``;
       events.push({ type: "rollout.awaiting-promotion", message: r.reason });
+    } else if (anyWork && !mayTakeOut) {
+      r.reason = `waiting for followers of the endpoints to reconnect to this controller (until ${new Date(input.takeOutFromMs ?? nowMs).toISOString()})`;
     } else if (anyWork) {
       const p = pickBatch(input.slots, u, instances, input.spareHosts, to, canaryActive);
       if (p.slots.length > 0) {
@@ -633,7 +656,7 @@ export function nextStep(input: NextStepInput): NextStepResult {
         events.push({ type: "rollout.batch", message: describeBatch(p, views, to) });
         for (const s of b.slots) {
           const v = views.get(s);
-          const a = v === undefined ? null : stepSlot(v, b, "active", to, u, nowMs);
+          const a = v === undefined ? null : stepSlot(v, b, "active", to, u, nowMs, mayTakeOut);
           if (a !== null) issue(b, a);
         }
       } else {
@@ -644,7 +667,10 @@ export function nextStep(input: NextStepInput): NextStepResult {
     }
   }
 
-  const result: NextStepResult = { rollout: r, actions, wakeAtMs: wakeAt(r, modeOf(r.status), u, input.slots, actions, nowMs), events };
+  let wakeAtMs = wakeAt(r, modeOf(r.status), u, input.slots, actions, nowMs);
+  // The hold's end: whatever it held back is due then.
+  if (!mayTakeOut && modeOf(r.status) === "active" && input.takeOutFromMs !== undefined) wakeAtMs = Math.min(wakeAtMs ?? Number.POSITIVE_INFINITY, input.takeOutFromMs);
+  const result: NextStepResult = { rollout: r, actions, wakeAtMs, events };
   if (revertTo !== undefined) result.revertTo = revertTo;
   return result;
 }

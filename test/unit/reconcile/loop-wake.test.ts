@@ -86,7 +86,8 @@ describe("the reconcile loop's wake-up", () => {
 
     // No timer fires unless the test advances it: ticks and wake-ups cannot help.
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
-    loop = new ReconcileLoop({ state, registry, log: createLogger("test", "silent"), now: () => NOW, failover: () => ({ paused: false, controllerStartedAtMs: NOW }) });
+    // No follower grace: these cases are about the loop's wake-ups right after its start.
+    loop = new ReconcileLoop({ state, registry, log: createLogger("test", "silent"), now: () => NOW, failover: () => ({ paused: false, controllerStartedAtMs: NOW }), followerGraceMs: 0 });
     const healthy = (hostId: string, slot: number): ObservedInstance => ({ hostId, service: "web", instance: `web-${slot}`, epoch: 1, revision: 1, state: "healthy", detail: "", restarts: 0, sinceMs: NOW - 10_000, pid: 1, resourcesEnforced: false, resourcesNote: "", installTail: "" });
     loop.observed.set("h1", healthy("h1", 0));
     loop.observed.set("h2", healthy("h2", 1));
@@ -115,7 +116,7 @@ describe("the reconcile loop's wake-up", () => {
     // The pacing's clock moves only here: every pass looks as if it took 100 ms, so a kick
     // after it waits min(250, 3 × 100) ms of (fake) time.
     let clock = 0;
-    loop = new ReconcileLoop({ state, registry, log: createLogger("test", "silent"), now: () => NOW, failover: () => ({ paused: false, controllerStartedAtMs: NOW }), pacing: { maxShare: 0.25, maxDelayMs: 250, now: () => clock } });
+    loop = new ReconcileLoop({ state, registry, log: createLogger("test", "silent"), now: () => NOW, failover: () => ({ paused: false, controllerStartedAtMs: NOW }), pacing: { maxShare: 0.25, maxDelayMs: 250, now: () => clock }, followerGraceMs: 0 });
     loop.onPass(() => (clock += 100));
     const seen = (hostId: string, slot: number, epoch: number, revision: number, st: ObservedInstance["state"]): ObservedInstance => ({ hostId, service: "web", instance: `web-${slot}`, epoch, revision, state: st, detail: "", restarts: 0, sinceMs: NOW, pid: 1, resourcesEnforced: false, resourcesNote: "", installTail: "" });
     const report = (o: ObservedInstance): void => {

@@ -117,6 +117,37 @@ describe("rollout: a step that is due at once", () => {
   });
 });
 
+describe("rollout: a controller that just started leading", () => {
+  // Followers of the endpoints that lost the previous controller see nothing of a drain
+  // until they are back: the first drains wait for them (FOLLOWER_GRACE_MS). The
+  // rollout test's load generator sent to a copy stopped 1 s after a drain issued
+  // 0.5-1.2 s after the restart, before its watch had reconnected (6 runs of 7, load 6-19).
+  const u = update({ drainTimeMs: 500 });
+  const input = (rollout: RolloutState, slots: SlotView[], nowMs: number, takeOutFromMs: number): NextStepInput => ({ rollout, update: u, instances: slots.length, slots, spareHosts: 0, nowMs, takeOutFromMs });
+
+  it("starts no batch and drains nothing before takeOutFromMs, and wakes then", () => {
+    const views = [slot(0, 1), slot(1, 1)];
+    const held = nextStep(input(startRollout("web", 1, 2, 0), views, 1000, 6000));
+    expect(held.actions).toEqual([]);
+    expect(held.rollout.batch).toBeNull();
+    expect(held.rollout.reason).toMatch(/followers of the endpoints/);
+    expect(held.wakeAtMs).toBe(6000);
+    const due = nextStep(input(held.rollout, views, 6000, 6000));
+    expect(due.actions).toEqual([{ kind: "drain", slot: 0 }]);
+    expect(due.rollout.batch?.startedAtMs).toBe(6000);
+  });
+
+  it("finishes what was under way: a copy drained before the restart is replaced, a due retire waits", () => {
+    // Slot 0 drained before the restart (its followers had that list); slot 1 has a surge copy in service.
+    const r: RolloutState = { ...startRollout("web", 1, 2, 0), batch: { slots: [0, 1], startedAtMs: 0, viaSpare: [1], issued: [{ slot: 0, kind: "drain" }, { slot: 1, kind: "surge" }], done: [] } };
+    const views = [slot(0, 1, { phase: "draining", drainingSinceMs: 0 }), { ...slot(1, 1), surge: { revision: 2, phase: "in-service" as const, healthySinceMs: 0 } }, slot(2, 1)];
+    const held = nextStep(input(r, views, 1000, 6000));
+    expect(held.actions).toEqual([{ kind: "replace", slot: 0, revision: 2 }]);
+    expect(held.wakeAtMs).toBe(6000);
+    expect(nextStep(input(held.rollout, views, 6000, 6000)).actions).toEqual([{ kind: "retire", slot: 1 }]);
+  });
+});
+
 describe("rollout: canary", () => {
   it("stops after one slot until promoted, without failing while it waits, then finishes", () => {
     const sim = new Sim({ instances: 4, update: update({ canary: 1, progressDeadlineMs: 15_000 }), spares: 0, from: 1, to: 2, startDelayMs: v2In2s });
