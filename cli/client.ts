@@ -26,6 +26,9 @@ import type { ClientConfig } from "./config.js";
 /** How long a member may take to accept a connection (TCP and TLS) before the next is tried. @default 5000 */
 export const CONNECT_TIMEOUT_MS = 5000;
 
+/** A channel whose connection failed tries again at most this long after. @default 1000 */
+export const CHANNEL_RECONNECT_MAX_MS = 1000;
+
 /** Calls that change nothing: sent again to another member when the connection drops under them. */
 export const READS = new Set(["ListHosts", "GetHost", "ListEvents", "WhoAmI", "HasArtifact", "Plan", "ListServices", "GetService", "ListAudit", "GetRollout"]);
 
@@ -66,6 +69,11 @@ export function connect(cfg: ClientConfig): Api {
         // long call within ~40 s instead of never: `exec -it`, `logs -f`, `-w` watches.
         "grpc.keepalive_time_ms": KEEPALIVE_MS,
         "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
+        // grpc-js backs off reconnects up to 120 s by default (1 s × 1.6 per failure): a
+        // watch that lost its controller for a minute would stay away ~10 s after it is
+        // back, while the restarted controller drains. Capped at CHANNEL_RECONNECT_MAX_MS.
+        "grpc.initial_reconnect_backoff_ms": CHANNEL_RECONNECT_MAX_MS,
+        "grpc.max_reconnect_backoff_ms": CHANNEL_RECONNECT_MAX_MS,
       });
       clients.set(member, c);
     }

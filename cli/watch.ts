@@ -15,8 +15,13 @@ import { isConnectionLost, noMemberError, reachable, toCliError, type Api } from
 /** How long a watch keeps looking for a member before it gives up. @default 120 s */
 export const WATCH_RETRY_MS = 120_000;
 
-/** Between rounds over the members. */
-const WATCH_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 3000, factor: 2, jitter: 0.3 };
+/**
+ * Between rounds over the members. Capped at 1 s: a follower of the endpoints is back
+ * within about a second of its controller listening again, well inside the time a
+ * controller that starts leading holds drains back (rollout/next-step.ts
+ * FOLLOWER_GRACE_MS). A round is one connection attempt per member.
+ */
+export const WATCH_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 1000, factor: 2, jitter: 0.3 };
 
 export interface WatchOptions<T> {
   /** Opens the stream on a member's client; called again for every reopen (reopen: true). */

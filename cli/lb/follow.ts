@@ -9,10 +9,18 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { Endpoints__Output } from "../../shared/gen/berth/v1/Endpoints.js";
 import type { Logger } from "../../shared/log/logger.js";
-import { backoffDelayMs, DEFAULT_BACKOFF } from "../../shared/backoff.js";
+import { backoffDelayMs, type BackoffPolicy } from "../../shared/backoff.js";
 import { connect, type Api } from "../client.js";
 import type { AppliedReport } from "./driver.js";
 import type { LbMetrics } from "./metrics.js";
+
+/**
+ * Between attempts to open the watch again: capped at 1 s, so the load balancer follows
+ * again within about a second of its controller listening — a controller that starts
+ * leading holds drains back FOLLOWER_GRACE_MS (rollout/next-step.ts) for this. One
+ * connection attempt each.
+ */
+export const FOLLOW_BACKOFF: BackoffPolicy = { initialMs: 200, maxMs: 1000, factor: 2, jitter: 0.5 };
 
 /** The controller forgets an lb not heard of for 10 min: re-report well within. @default 60 s */
 export const LB_REPORT_EVERY_MS = 60_000;
@@ -70,7 +78,7 @@ export class EndpointsFollower {
       api.close();
       if (this.closed) return;
       this.o.metrics.error("watch");
-      const delay = backoffDelayMs(DEFAULT_BACKOFF, this.failures++);
+      const delay = backoffDelayMs(FOLLOW_BACKOFF, this.failures++);
       this.o.log.warn({ controller: addr, service: this.o.service, err: why, retryInMs: Math.round(delay) }, "the endpoints watch is lost; the load balancer stays as it is");
       this.timer = setTimeout(() => this.start(), delay);
     };
