@@ -163,9 +163,11 @@ describe("gitops", () => {
       const st = await c.cliJson<{ spec: { run: { env: Record<string, string> } } }>(["status", "web-b"]);
       return st.spec.run.env.COLOUR === "blue" ? st : undefined;
     }, { timeoutMs: 30_000, intervalMs: 250, what: "web-b to be reverted to the repository's state" });
+    // The revert is committed first, its gitops.drift event with b's status after it (a
+    // second write): wait for the event, not only for the spec.
+    await c.waitForEvent((e) => e.type === "gitops.drift" && e.message.includes("web-b") && e.message.includes("reverted"), "b's self-heal event");
     const ev = await c.events();
     expect(ev.some((e) => e.type === "gitops.drift" && e.message.includes("web-a") && e.message.includes("not reverted"))).toBe(true);
-    expect(ev.some((e) => e.type === "gitops.drift" && e.message.includes("web-b") && e.message.includes("reverted"))).toBe(true);
     const still = await c.cliJson<{ spec: { run: { env: Record<string, string> } } }>(["status", "web-a"]);
     expect(still.spec.run.env.COLOUR).toBe("red");
   });
@@ -199,6 +201,9 @@ describe("gitops", () => {
     await waitSource("a", (s) => s.drift.includes("other-a"), "the pin of other-a to be reported as drift");
     // b (self-heal): the pin is removed, and b is in sync again.
     await c.waitForStatus("web-b", (s) => s.instances.every((i) => i.pinned_host === ""), "the hand pin of web-b to be removed", 30_000);
+    // The unpin is committed first, b's status and its gitops.drift event after it (a
+    // second write): wait for the event, not only for the pin.
+    await c.waitForEvent((e) => e.type === "gitops.drift" && e.message.includes(`web-b-0 pinned to ${hb}`) && e.message.includes("self-heal"), "b's self-heal event for the pin");
     const b = await source("b");
     expect(b.drift).toEqual([]);
     const ev = await c.events();
