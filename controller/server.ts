@@ -28,7 +28,7 @@ import { hostStatus } from "./hosts/host.js";
 import { DEFAULT_GUARD_SHARE } from "./failure/guard.js";
 import { GuardStore } from "./failure/guard-state.js";
 import { FailoverGuard } from "./failure/failover-guard.js";
-import { liveHeard, livenessInput, localHeard, mergeLiveness, reportEveryMs, type Heard } from "./failure/liveness.js";
+import { liveHeard, livenessInput, localHeard, localLiveness, mergeLiveness, reportEveryMs, type Heard } from "./failure/liveness.js";
 import { LivenessReports } from "./leader/liveness-reports.js";
 import { LivenessReporter } from "./member/liveness-reporter.js";
 import { AssignmentPusher } from "./member/assignments.js";
@@ -567,7 +567,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(opts.graceMs ?? ttlMs, ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), comebackSilentMs: 2 * heartbeatIntervalMs + (reports ? reportMs : 0),
         ...(reports ? { comebackLiveness: () => livenessInput(registry.all(), mergeLiveness(localHeard(registry), reports.received())) } : {}),
         ...(groupNow ? { members: () => groupNow.members(), membersEveryMs: reportMs } : {}),
-        liveness: () => livenessInput(registry.all(), heard()), via: ctx.writes,
+        liveness: () => (reports ? livenessInput(registry.all(), heard()) : localLiveness(registry)), via: ctx.writes,
         gitops: () => new GitopsRunner({ state, loop, registry, artifactsKnown, secrets, now, log: log.child({ component: "gitops" }), gitops, events, artifacts, dir: join(opts.dataDir, "gitops"), serves: opts.environment ?? "", via: ctx.writes }),
       });
       term = run;

@@ -47,18 +47,28 @@ export class FailoverGuard {
   verdict(): GuardVerdict {
     const { d } = this;
     const t = d.now();
-    const hosts = d.hosts().filter((h) => !h.cordoned && h.health !== "joining");
+    const nowMono = d.mono();
     // Hosts killed together cross their TTL up to a heartbeat apart: count the
     // ones already silent for two heartbeats as going down now.
     const silentMs = 2 * d.heartbeatIntervalMs + (d.reportLagMs ?? 0);
     const heard = d.heard();
-    const downSince = hosts.flatMap((h) => {
-      if (h.health === "down") return [h.healthSinceMs];
-      const last = heard.get(h.id)?.lastHeartbeatMono;
-      return last !== undefined && d.mono() - last > silentMs ? [t] : [];
-    });
     const g = d.store.current;
-    return judgeGuard({ downSinceMs: downSince.filter((x) => x > g.resumedAtMs), hosts: hosts.length, paused: g.paused, nowMs: t }, d.cfg);
+    // One loop, one clock read: the leader asks after every detector pass and every
+    // reconcile pass, over every host (README, "Heartbeats at scale").
+    let hosts = 0;
+    const downSinceMs: number[] = [];
+    for (const h of d.hosts()) {
+      if (h.cordoned || h.health === "joining") continue;
+      hosts++;
+      let since: number | undefined;
+      if (h.health === "down") since = h.healthSinceMs;
+      else {
+        const last = heard.get(h.id)?.lastHeartbeatMono;
+        if (last !== undefined && nowMono - last > silentMs) since = t;
+      }
+      if (since !== undefined && since > g.resumedAtMs) downSinceMs.push(since);
+    }
+    return judgeGuard({ downSinceMs, hosts, paused: g.paused, nowMs: t }, d.cfg);
   }
 
   private async save(next: GuardState, ev: { type: string; message: string; actor?: string }, via?: Store): Promise<void> {

@@ -38,7 +38,8 @@ export async function failurePass(d: FailurePassDeps, detector: DetectorConfig |
   const configFor = (hosts: readonly LivenessInput[], nowMono: number): DetectorConfig => (typeof detector === "function" ? detector(hosts, nowMono) : detector);
   const hosts = d.liveness();
   const nowMono = d.mono();
-  const transitions = judgeLiveness(hosts, nowMono, configFor(hosts, nowMono));
+  const cfg = configFor(hosts, nowMono);
+  const transitions = judgeLiveness(hosts, nowMono, cfg);
   for (const tr of transitions) {
     await d.registry.update(tr.id, (rec) => {
       if (rec.health === tr.to) return undefined;
@@ -63,6 +64,10 @@ export async function failurePass(d: FailurePassDeps, detector: DetectorConfig |
   // some ready, and an unpaced fleet-wide reconcile pass after each was work per join
   // that grew with the fleet (README, "Joins and memory").
   if (transitions.some((tr) => tr.to === "down")) d.onTransitionsDone?.();
+  // Nothing changed health: the hosts as read above give the next one due. Heartbeats
+  // that arrived since only make it later, so waking then is at worst a pass early. Read
+  // again, the fleet was a second copy of every host per pass (README, "Heartbeats at scale").
+  if (transitions.length === 0) return nextDownAt(hosts, cfg);
   const after = d.liveness();
   return nextDownAt(after, configFor(after, d.mono()));
 }

@@ -58,4 +58,27 @@ describe("a failure-detector pass", () => {
     registry.liveOf("b").lastHeartbeatMono = 9_500;
     expect(await pass(registry, 10_000)).toEqual({ transitions: ["down", "ready"], dueNow: 1 });
   });
+
+  it("reads the fleet once in a pass where no host changes health, and still wakes for the next one due", async () => {
+    const registry = await fleet([host("a", "ready"), host("b", "ready")]);
+    registry.liveOf("a").lastHeartbeatMono = 9_000;
+    registry.liveOf("b").lastHeartbeatMono = 9_400;
+    let reads = 0;
+    const next = await failurePass(
+      {
+        registry,
+        liveness: () => (reads++, localLiveness(registry)),
+        guard: { sync: async () => undefined } as unknown as FailoverGuard,
+        log: createLogger("test", "silent"),
+        now: () => 1_000,
+        mono: () => 10_000,
+        ttlMs: 5_000,
+        onTransition: () => undefined,
+      },
+      { ttlMs: 5_000, graceUntilMs: 0, startedAtMs: 0 },
+    );
+    // Every pass over every host is paid per tick: a second read was a second copy of the fleet.
+    expect(reads).toBe(1);
+    expect(next).toBe(9_000 + 5_000 + 1);
+  });
 });

@@ -4,10 +4,11 @@
  * clock as they arrive and judges on the newest source. Clocks are injected.
  */
 import { describe, expect, it } from "vitest";
-import { buildReport, liveHeard, livenessInput, localHeard, mergeLiveness, reportEveryMs, type HostHeard } from "../../../controller/failure/liveness.js";
+import { buildReport, liveHeard, livenessInput, localHeard, localLiveness, mergeLiveness, reportEveryMs, type HostHeard } from "../../../controller/failure/liveness.js";
 import { judgeLiveness } from "../../../controller/failure/detector.js";
 import type { HostLive } from "../../../controller/hosts/registry.js";
 
+const liveAt = (t: number | undefined, o: { connected?: boolean; fencing?: string[] } = {}): HostLive => live(t, o);
 function live(lastHeartbeatMono: number | undefined, o: { connected?: boolean; fencing?: string[] } = {}): HostLive {
   return { lastHeartbeatMs: undefined, lastHeartbeatMono, usage: null, artifacts: [], fencing: new Set(o.fencing ?? []), send: o.connected === false ? undefined : () => undefined };
 }
@@ -140,5 +141,23 @@ describe("liveness reports", () => {
     expect(view.get("h1")).toEqual({ lastHeartbeatMono: 9_800, fenced: false });
     const hosts = [{ id: "h1", health: "ready" as const }, { id: "h5", health: "joining" as const }];
     expect(judgeLiveness(livenessInput(hosts, view), 10_000, { ttlMs: 5000, graceUntilMs: 0, startedAtMs: 0 })).toEqual([{ id: "h5", to: "ready", silentForMs: 100 }]);
+  });
+
+  it("a lone controller's detector input, read straight from the registry, is livenessInput over localHeard", () => {
+    const live = new Map([["h1", liveAt(9_000)], ["h2", liveAt(7_500, { fencing: ["web-0"] })], ["h4", liveAt(undefined)], ["gone", liveAt(8_000)]]);
+    const recs = [
+      { id: "h1", health: "ready" as const },
+      { id: "h2", health: "down" as const },
+      { id: "h3", health: "joining" as const },
+      { id: "h4", health: "ready" as const },
+    ];
+    const registry = { live, all: () => recs };
+    expect(localLiveness(registry as never)).toEqual(livenessInput(recs, localHeard(registry)));
+    expect(localLiveness(registry as never)).toEqual([
+      { id: "h1", health: "ready", lastHeartbeatMs: 9_000, fenced: false },
+      { id: "h2", health: "down", lastHeartbeatMs: 7_500, fenced: true },
+      { id: "h3", health: "joining", lastHeartbeatMs: undefined, fenced: false },
+      { id: "h4", health: "ready", lastHeartbeatMs: undefined, fenced: false },
+    ]);
   });
 });
