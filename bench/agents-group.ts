@@ -59,6 +59,8 @@ export interface GroupBenchOptions {
   maxCpuPct: number;
   maxRssMb: number;
   controllerNodeArgs: string[];
+  /** The controllers' --log-level (warn unless asked: a post-mortem of a storm wants info). */
+  controllerLogLevel: string;
 }
 
 /** What the group holds, for agents.ts's cleanup (also on Ctrl-C and on a crash). */
@@ -107,6 +109,7 @@ class BenchGroup implements GroupRun {
           "--secrets-key-file", join(this.dir, "secrets.key"),
         ],
         intervalMs: this.o.intervalMs,
+        logLevel: this.o.controllerLogLevel,
         xdgDir: join(this.dir, "xdg"),
         logFile: join(this.dir, `controller-${this.name(i)}.${this.generation}.log`),
         label: `controller ${this.name(i)}`,

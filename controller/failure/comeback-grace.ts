@@ -13,8 +13,12 @@
  *
  * So the grace also lasts while hosts keep *coming back*: a host that was silent
  * (heard from longer ago than `silentMs`, or not at all) and is heard again; a host
- * still joining does not count. Each host
- * counts once a term, so one agent that flaps cannot hold judgement off. The grace
+ * still joining does not count. Each host counts up to MAX_RETURNS times a term: a
+ * storm comes in waves — members blocked by the returning fleet's TLS handshakes stop
+ * answering, agents whose watchdog then drops their stream (a TTL without a word)
+ * reconnect a second time (1,651 returns of 1,000 agents in one run), and counted once,
+ * those second returns held nothing open — while one agent that flaps holds judgement
+ * off by MAX_RETURNS TTLs at most. The grace
  * ends `quietMs` (a TTL) after the last host came back, and never later than
  * `maxGraceMs` after the term started: a host that is really gone is judged once the
  * rest of the fleet has stopped returning. A host coming back later in those 30 TTLs
@@ -34,6 +38,9 @@
  * Pure: fed the detector's input and the monotonic time of each pass; no clock here.
  */
 import type { LivenessInput } from "./detector.js";
+
+/** How many times one host's return counts in a term (see above). */
+export const MAX_RETURNS = 3;
 
 export interface ComebackConfig {
   /** When the term started (monotonic). */
@@ -60,8 +67,8 @@ export function comebackConfig(o: { termStartMono: number; graceMs: number; ttlM
 export class ComebackGrace {
   /** Per host: silent at the previous pass (or never heard). */
   private readonly silentAtLastPass = new Map<string, boolean>();
-  /** Hosts that came back in this term (each counts once). */
-  private readonly back = new Set<string>();
+  /** Hosts that came back in this term, and how often (each counts up to MAX_RETURNS times). */
+  private readonly back = new Map<string, number>();
   private lastBackMono: number | undefined;
   private primed = false;
   /** Members as first seen registered in this term: id → startedAtMs (a new incarnation is a new start). */
@@ -82,8 +89,9 @@ export class ComebackGrace {
       if (h.health === "joining") continue;
       const silent = h.lastHeartbeatMs === undefined || nowMono - h.lastHeartbeatMs > this.cfg.silentMs;
       const was = this.silentAtLastPass.get(h.id) ?? true;
-      if (this.primed && was && !silent && !this.back.has(h.id)) {
-        this.back.add(h.id);
+      const returns = this.back.get(h.id) ?? 0;
+      if (this.primed && was && !silent && returns < MAX_RETURNS) {
+        this.back.set(h.id, returns + 1);
         this.lastBackMono = nowMono;
       }
       this.silentAtLastPass.set(h.id, silent);
@@ -108,6 +116,17 @@ export class ComebackGrace {
   /** When the last host came back in this term, if one has (monotonic). */
   get lastComebackMono(): number | undefined {
     return this.lastBackMono;
+  }
+
+  /** What the grace has seen, relative to `nowMono`, for the leader's log (a storm's post-mortem). */
+  describe(nowMono: number): { termAgeMs: number; cameBack: number; lastBackAgoMs: number | null; lastMemberAgoMs: number | null; graceLeftMs: number } {
+    return {
+      termAgeMs: nowMono - this.cfg.termStartMono,
+      cameBack: this.back.size,
+      lastBackAgoMs: this.lastBackMono === undefined ? null : nowMono - this.lastBackMono,
+      lastMemberAgoMs: this.lastMemberMono === undefined ? null : nowMono - this.lastMemberMono,
+      graceLeftMs: this.graceUntil() - nowMono,
+    };
   }
 
   /** Until when no host is judged down (monotonic): the base grace, held open while hosts come back, capped. */
