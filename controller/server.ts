@@ -263,7 +263,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     stops.push(() => guardStore.unfollow());
     // Time this process did not run is no host's silence (failure/stalls.ts): its heartbeats
     // waited in the sockets. Credited up to a TTL, so a host really lost is down within two.
-    const stalls = watchStalls({ mono, keepMs: 2 * ttlMs, onStall: (ms) => log.debug({ stallMs: Math.round(ms) }, "this process stalled") });
+    const stalls = watchStalls({ mono, keepMs: 2 * ttlMs, onStall: (ms) => log.info({ stallMs: Math.round(ms) }, "this process stalled: the time is not counted as its hosts' silence") });
     stops.push(() => stalls.stop());
     const stalledSince = (t: number): number => stalls.stalledSince(t, ttlMs);
     // In a group, heartbeats other members receive reach this one through their liveness reports.
@@ -570,7 +570,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       leadingSinceMono = mono();
       // Who leads and since when, for `berth controllers` on the other members — a decision like any other, guarded.
       if (ctx.writes) void ctx.writes.put(LEADER_KEY, encodeRecord({ member: selfId(), sinceMs: now() })).catch((err: unknown) => log.warn({ err }, "recording the leadership failed"));
-      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(opts.graceMs ?? ttlMs, ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), comebackSilentMs: 2 * heartbeatIntervalMs + (reports ? reportMs : 0), stalledSince,
+      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(opts.graceMs ?? ttlMs, ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), comebackSilentMs: 2 * heartbeatIntervalMs + (reports ? reportMs : 0), stalledSince, massShare: opts.guardShare ?? DEFAULT_GUARD_SHARE,
         ...(reports ? { comebackLiveness: () => livenessInput(registry.all(), mergeLiveness(localHeard(registry), reports.received())) } : {}),
         ...(groupNow ? { members: () => groupNow.members(), membersEveryMs: reportMs } : {}),
         liveness: () => livenessInput(registry.all(), heard()), via: ctx.writes,

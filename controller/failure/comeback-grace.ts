@@ -24,6 +24,16 @@
  * rest of the fleet has stopped returning. A host coming back later in those 30 TTLs
  * (a partition healed) holds judgement off by a TTL at most.
  *
+ * And while half the ready hosts (the mass-failure guard's share: guard.ts) are silent
+ * at once, the grace holds whatever the returns did: measured with 1,000 agents, the
+ * members and the agents' own processes stalled for seconds at a time on a loaded
+ * machine (TLS handshakes), returns paused for more than a TTL, the grace ended with
+ * 899 hosts not yet back, and the leader marked them down one by one (716 in one run).
+ * So many hosts silent at once, just after a start or a leader change, is the group not
+ * serving yet, not a fleet lost; and were they lost, the guard would pause their
+ * replacement all the same. A host really lost then is judged at the cap (30 TTLs) at
+ * the latest, or a TTL after the last return once fewer than half are silent.
+ *
  * And the grace runs from when the members serve, not only from when this one leads:
  * a member that starts serving during the term (registered anew: another start) gives
  * every host the base grace again from when it was seen — its agents may be waiting
@@ -38,6 +48,7 @@
  * Pure: fed the detector's input and the monotonic time of each pass; no clock here.
  */
 import type { LivenessInput } from "./detector.js";
+import { DEFAULT_GUARD_SHARE } from "./guard.js";
 
 /** How many times one host's return counts in a term (see above). */
 export const MAX_RETURNS = 3;
@@ -53,11 +64,15 @@ export interface ComebackConfig {
   quietMs: number;
   /** The grace never lasts longer than this from the term's start. */
   maxGraceMs: number;
+  /** At least this share of the ready hosts silent at a pass holds the grace (to the cap). @default DEFAULT_GUARD_SHARE */
+  massShare?: number;
+  /** Fewer ready hosts than this: no mass silence (losing 1 of 2 is a real loss, as for the guard). @default 3 */
+  massMinHosts?: number;
 }
 
 /** The grace's bounds from a term's TTL: a TTL of quiet, at most 30 TTLs (2.5 min at TTL 5 s), never shorter than the base. */
-export function comebackConfig(o: { termStartMono: number; graceMs: number; ttlMs: number; silentMs: number }): ComebackConfig {
-  return { termStartMono: o.termStartMono, graceMs: o.graceMs, silentMs: o.silentMs, quietMs: o.ttlMs, maxGraceMs: Math.max(o.graceMs, 30 * o.ttlMs) };
+export function comebackConfig(o: { termStartMono: number; graceMs: number; ttlMs: number; silentMs: number; massShare?: number }): ComebackConfig {
+  return { termStartMono: o.termStartMono, graceMs: o.graceMs, silentMs: o.silentMs, quietMs: o.ttlMs, maxGraceMs: Math.max(o.graceMs, 30 * o.ttlMs), massShare: o.massShare ?? DEFAULT_GUARD_SHARE };
 }
 
 /**
@@ -71,6 +86,9 @@ export class ComebackGrace {
   private readonly back = new Map<string, number>();
   private lastBackMono: number | undefined;
   private primed = false;
+  /** At the last pass: ready hosts, and of them silent. */
+  private ready = 0;
+  private silentReady = 0;
   /** Members as first seen registered in this term: id → startedAtMs (a new incarnation is a new start). */
   private readonly members = new Map<string, number>();
   private membersPrimed = false;
@@ -84,10 +102,16 @@ export class ComebackGrace {
    * not coming back, it never left (as far as this term knows).
    */
   note(hosts: readonly LivenessInput[], nowMono: number): void {
+    this.ready = this.silentReady = 0;
     for (const h of hosts) {
       // A host still joining never was ready: its first heartbeat is no return (a fleet joining would hold the grace open).
       if (h.health === "joining") continue;
       const silent = h.lastHeartbeatMs === undefined || nowMono - h.lastHeartbeatMs > this.cfg.silentMs;
+      // Hosts down already (before the term, or judged in it) are no sign of the group's state.
+      if (h.health === "ready") {
+        this.ready++;
+        if (silent) this.silentReady++;
+      }
       const was = this.silentAtLastPass.get(h.id) ?? true;
       const returns = this.back.get(h.id) ?? 0;
       if (this.primed && was && !silent && returns < MAX_RETURNS) {
@@ -119,21 +143,31 @@ export class ComebackGrace {
   }
 
   /** What the grace has seen, relative to `nowMono`, for the leader's log (a storm's post-mortem). */
-  describe(nowMono: number): { termAgeMs: number; cameBack: number; lastBackAgoMs: number | null; lastMemberAgoMs: number | null; graceLeftMs: number } {
+  describe(nowMono: number): { termAgeMs: number; cameBack: number; silentReady: number; ready: number; lastBackAgoMs: number | null; lastMemberAgoMs: number | null; graceLeftMs: number } {
     return {
       termAgeMs: nowMono - this.cfg.termStartMono,
       cameBack: this.back.size,
+      silentReady: this.silentReady,
+      ready: this.ready,
       lastBackAgoMs: this.lastBackMono === undefined ? null : nowMono - this.lastBackMono,
       lastMemberAgoMs: this.lastMemberMono === undefined ? null : nowMono - this.lastMemberMono,
       graceLeftMs: this.graceUntil() - nowMono,
     };
   }
 
-  /** Until when no host is judged down (monotonic): the base grace, held open while hosts come back, capped. */
+  /** Whether, at the last pass, so many ready hosts were silent that the grace holds (see the top of this file). */
+  get massSilent(): boolean {
+    const c = this.cfg;
+    return this.ready >= (c.massMinHosts ?? 3) && this.silentReady >= (c.massShare ?? DEFAULT_GUARD_SHARE) * this.ready;
+  }
+
+  /** Until when no host is judged down (monotonic): the base grace, held open while hosts come back or half are silent, capped. */
   graceUntil(): number {
     const c = this.cfg;
+    const cap = c.termStartMono + Math.max(c.graceMs, c.maxGraceMs);
+    if (this.massSilent) return cap;
     const base = Math.max(c.termStartMono, this.lastMemberMono ?? c.termStartMono) + c.graceMs;
     const held = this.lastBackMono === undefined ? base : Math.max(base, this.lastBackMono + c.quietMs);
-    return Math.min(held, c.termStartMono + Math.max(c.graceMs, c.maxGraceMs));
+    return Math.min(held, cap);
   }
 }

@@ -191,3 +191,61 @@ describe("a term's grace during a reconnect storm in waves", () => {
     expect(downAt.get("dead")).toBeLessThanOrEqual(lastBack + TTL + 500);
   });
 });
+
+/**
+ * As measured with 1,000 agents (README, "After every member restarts at once"): 101
+ * hosts back within 4 s of the term's start, then nothing for 9 s — the members and the
+ * agents' processes stalled on a loaded machine — then the rest over 20 s. The leader's
+ * grace ended with 899 hosts not yet back, and it marked them down one by one.
+ */
+describe("a term's grace while most of the fleet is silent", () => {
+  const n = 1000;
+  const backAt = (i: number): number => (i < 101 ? T0 + 2000 + 20 * i : T0 + 13_000 + 20 * (i - 101));
+  // h0–h100 go silent again at 6 s with everyone else (the stall), back at 13 s.
+  const lastHeard = (i: number, t: number): number | undefined => {
+    if (t < backAt(i)) return undefined;
+    const at = i < 101 && t >= T0 + 6000 && t < T0 + 13_000 ? T0 + 6000 : t;
+    return at - ((at - backAt(i)) % 1000);
+  };
+  const run = (judge: (hosts: readonly LivenessInput[], now: number) => DetectorConfig, dead = 0): Map<string, number> => {
+    const health = new Map<string, LivenessInput["health"]>();
+    const downAt = new Map<string, number>();
+    for (let t = T0; t <= T0 + 200_000; t += 250) {
+      const hosts: LivenessInput[] = [];
+      for (let i = 0; i < n; i++) hosts.push({ id: `h${i}`, health: health.get(`h${i}`) ?? "ready", lastHeartbeatMs: i < dead ? undefined : lastHeard(i, t) });
+      for (const tr of judgeLiveness(hosts, t, judge(hosts, t))) {
+        health.set(tr.id, tr.to);
+        if (tr.to === "down" && !downAt.has(tr.id)) downAt.set(tr.id, t);
+      }
+    }
+    return downAt;
+  };
+  const grace = (massShare?: number): ((hosts: readonly LivenessInput[], now: number) => DetectorConfig) => {
+    const g = new ComebackGrace({ ...comebackConfig({ termStartMono: T0, graceMs: TTL, ttlMs: TTL, silentMs: 3700 }), ...(massShare !== undefined ? { massShare } : {}) });
+    return (hosts, now) => {
+      g.note(hosts, now);
+      return { ttlMs: TTL, startedAtMs: T0, graceUntilMs: g.graceUntil() };
+    };
+  };
+
+  it("held while half the ready hosts are silent: none of the fleet that kept running is marked down", () => {
+    expect(run(grace()).size).toBe(0);
+    // Without the mass rule (a share above 1 never holds), the grace ends in the pause and the silent are judged.
+    expect(run(grace(2)).size).toBeGreaterThan(800);
+  });
+
+  it("hosts really lost with the restart — a third of the fleet — are judged a TTL after the last return", () => {
+    const downAt = run(grace(), 333);
+    expect([...downAt.keys()].every((id) => Number(id.slice(1)) < 333)).toBe(true);
+    expect(downAt.size).toBe(333);
+    const lastBack = backAt(n - 1);
+    for (const t of downAt.values()) expect(t).toBeGreaterThanOrEqual(lastBack + TTL);
+    for (const t of downAt.values()) expect(t).toBeLessThanOrEqual(lastBack + TTL + 500);
+  });
+
+  it("hosts really lost with the restart — most of the fleet — are judged at the cap, 30 TTLs after the term began", () => {
+    const downAt = run(grace(), 600);
+    expect(downAt.size).toBe(600);
+    for (const t of downAt.values()) expect(t).toBe(T0 + 30 * TTL);
+  });
+});
