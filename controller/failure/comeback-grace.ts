@@ -24,15 +24,16 @@
  * rest of the fleet has stopped returning. A host coming back later in those 30 TTLs
  * (a partition healed) holds judgement off by a TTL at most.
  *
- * And while half the ready hosts (the mass-failure guard's share: guard.ts) are silent
- * at once, the grace holds whatever the returns did: measured with 1,000 agents, the
- * members and the agents' own processes stalled for seconds at a time on a loaded
- * machine (TLS handshakes), returns paused for more than a TTL, the grace ended with
- * 899 hosts not yet back, and the leader marked them down one by one (716 in one run).
- * So many hosts silent at once, just after a start or a leader change, is the group not
- * serving yet, not a fleet lost; and were they lost, the guard would pause their
- * replacement all the same. A host really lost then is judged at the cap (30 TTLs) at
- * the latest, or a TTL after the last return once fewer than half are silent.
+ * And while half the ready hosts (the mass-failure guard's share: guard.ts) have not
+ * been heard in the term at all, the grace holds whatever the returns did: measured with
+ * 1,000 agents, the members and the agents' own processes stalled for seconds at a time
+ * on a loaded machine (TLS handshakes), returns paused for more than a TTL, the grace
+ * ended with 899 hosts not yet back, and the leader marked them down one by one (716 in
+ * one run). Most of the fleet not back yet is the group not serving yet, not a fleet
+ * lost; and were they lost, the guard would pause their replacement all the same. A
+ * host really lost with the restart is then judged a TTL after the last return once
+ * fewer than half are still to come back, or at the cap (30 TTLs) at the latest. Hosts
+ * heard in the term that fall silent later are judged as ever (a TTL after the grace).
  *
  * And the grace runs from when the members serve, not only from when this one leads:
  * a member that starts serving during the term (registered anew: another start) gives
@@ -64,7 +65,7 @@ export interface ComebackConfig {
   quietMs: number;
   /** The grace never lasts longer than this from the term's start. */
   maxGraceMs: number;
-  /** At least this share of the ready hosts silent at a pass holds the grace (to the cap). @default DEFAULT_GUARD_SHARE */
+  /** At least this share of the ready hosts not yet heard in the term holds the grace (to the cap). @default DEFAULT_GUARD_SHARE */
   massShare?: number;
   /** Fewer ready hosts than this: no mass silence (losing 1 of 2 is a real loss, as for the guard). @default 3 */
   massMinHosts?: number;
@@ -86,9 +87,11 @@ export class ComebackGrace {
   private readonly back = new Map<string, number>();
   private lastBackMono: number | undefined;
   private primed = false;
-  /** At the last pass: ready hosts, and of them silent. */
+  /** Hosts heard (not silent) at some pass of the term. */
+  private readonly heard = new Set<string>();
+  /** At the last pass: ready hosts, and of them those not heard in the term yet. */
   private ready = 0;
-  private silentReady = 0;
+  private pendingReady = 0;
   /** Members as first seen registered in this term: id → startedAtMs (a new incarnation is a new start). */
   private readonly members = new Map<string, number>();
   private membersPrimed = false;
@@ -102,15 +105,16 @@ export class ComebackGrace {
    * not coming back, it never left (as far as this term knows).
    */
   note(hosts: readonly LivenessInput[], nowMono: number): void {
-    this.ready = this.silentReady = 0;
+    this.ready = this.pendingReady = 0;
     for (const h of hosts) {
       // A host still joining never was ready: its first heartbeat is no return (a fleet joining would hold the grace open).
       if (h.health === "joining") continue;
       const silent = h.lastHeartbeatMs === undefined || nowMono - h.lastHeartbeatMs > this.cfg.silentMs;
+      if (!silent) this.heard.add(h.id);
       // Hosts down already (before the term, or judged in it) are no sign of the group's state.
       if (h.health === "ready") {
         this.ready++;
-        if (silent) this.silentReady++;
+        if (!this.heard.has(h.id)) this.pendingReady++;
       }
       const was = this.silentAtLastPass.get(h.id) ?? true;
       const returns = this.back.get(h.id) ?? 0;
@@ -143,11 +147,11 @@ export class ComebackGrace {
   }
 
   /** What the grace has seen, relative to `nowMono`, for the leader's log (a storm's post-mortem). */
-  describe(nowMono: number): { termAgeMs: number; cameBack: number; silentReady: number; ready: number; lastBackAgoMs: number | null; lastMemberAgoMs: number | null; graceLeftMs: number } {
+  describe(nowMono: number): { termAgeMs: number; cameBack: number; notBackYet: number; ready: number; lastBackAgoMs: number | null; lastMemberAgoMs: number | null; graceLeftMs: number } {
     return {
       termAgeMs: nowMono - this.cfg.termStartMono,
       cameBack: this.back.size,
-      silentReady: this.silentReady,
+      notBackYet: this.pendingReady,
       ready: this.ready,
       lastBackAgoMs: this.lastBackMono === undefined ? null : nowMono - this.lastBackMono,
       lastMemberAgoMs: this.lastMemberMono === undefined ? null : nowMono - this.lastMemberMono,
@@ -155,17 +159,17 @@ export class ComebackGrace {
     };
   }
 
-  /** Whether, at the last pass, so many ready hosts were silent that the grace holds (see the top of this file). */
-  get massSilent(): boolean {
+  /** Whether, at the last pass, so many ready hosts were still to be heard in the term that the grace holds (see the top of this file). */
+  get mostNotBack(): boolean {
     const c = this.cfg;
-    return this.ready >= (c.massMinHosts ?? 3) && this.silentReady >= (c.massShare ?? DEFAULT_GUARD_SHARE) * this.ready;
+    return this.ready >= (c.massMinHosts ?? 3) && this.pendingReady >= (c.massShare ?? DEFAULT_GUARD_SHARE) * this.ready;
   }
 
-  /** Until when no host is judged down (monotonic): the base grace, held open while hosts come back or half are silent, capped. */
+  /** Until when no host is judged down (monotonic): the base grace, held open while hosts come back or half are not back yet, capped. */
   graceUntil(): number {
     const c = this.cfg;
     const cap = c.termStartMono + Math.max(c.graceMs, c.maxGraceMs);
-    if (this.massSilent) return cap;
+    if (this.mostNotBack) return cap;
     const base = Math.max(c.termStartMono, this.lastMemberMono ?? c.termStartMono) + c.graceMs;
     const held = this.lastBackMono === undefined ? base : Math.max(base, this.lastBackMono + c.quietMs);
     return Math.min(held, cap);

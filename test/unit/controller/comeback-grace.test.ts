@@ -198,7 +198,7 @@ describe("a term's grace during a reconnect storm in waves", () => {
  * agents' processes stalled on a loaded machine — then the rest over 20 s. The leader's
  * grace ended with 899 hosts not yet back, and it marked them down one by one.
  */
-describe("a term's grace while most of the fleet is silent", () => {
+describe("a term's grace while most of the fleet is not back yet", () => {
   const n = 1000;
   const backAt = (i: number): number => (i < 101 ? T0 + 2000 + 20 * i : T0 + 13_000 + 20 * (i - 101));
   // h0–h100 go silent again at 6 s with everyone else (the stall), back at 13 s.
@@ -228,7 +228,7 @@ describe("a term's grace while most of the fleet is silent", () => {
     };
   };
 
-  it("held while half the ready hosts are silent: none of the fleet that kept running is marked down", () => {
+  it("held while half the ready hosts are not heard in the term yet: none of the fleet that kept running is marked down", () => {
     expect(run(grace()).size).toBe(0);
     // Without the mass rule (a share above 1 never holds), the grace ends in the pause and the silent are judged.
     expect(run(grace(2)).size).toBeGreaterThan(800);
@@ -241,6 +241,20 @@ describe("a term's grace while most of the fleet is silent", () => {
     const lastBack = backAt(n - 1);
     for (const t of downAt.values()) expect(t).toBeGreaterThanOrEqual(lastBack + TTL);
     for (const t of downAt.values()) expect(t).toBeLessThanOrEqual(lastBack + TTL + 500);
+  });
+
+  it("half the fleet lost after it was back is judged as ever, a TTL after its last heartbeat (the guard's to pause failover)", () => {
+    const g = new ComebackGrace(comebackConfig({ termStartMono: T0, graceMs: TTL, ttlMs: TTL, silentMs: 3700 }));
+    const ids = Array.from({ length: 10 }, (_, i) => `h${i}`);
+    g.note(ids.map((id) => ready(id, undefined)), T0);
+    for (let t = T0 + 1000; t <= T0 + 20_000; t += 1000) g.note(ids.map((id) => ready(id, t)), t);
+    // h0–h5 lost at 20 s; the others beat on.
+    const hosts = (t: number): LivenessInput[] => ids.map((id, i) => ready(id, i < 6 ? T0 + 20_000 : t));
+    for (let t = T0 + 21_000; t <= T0 + 25_000; t += 1000) g.note(hosts(t), t);
+    const t = T0 + 25_001;
+    g.note(hosts(t), t);
+    expect(g.mostNotBack).toBe(false);
+    expect(judgeLiveness(hosts(t), t, { ttlMs: TTL, startedAtMs: T0, graceUntilMs: g.graceUntil() }).map((tr) => tr.id)).toEqual(["h0", "h1", "h2", "h3", "h4", "h5"]);
   });
 
   it("hosts really lost with the restart — most of the fleet — are judged at the cap, 30 TTLs after the term began", () => {
