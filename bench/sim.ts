@@ -22,7 +22,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadProtos } from "../shared/proto.js";
 import { DEFAULT_BACKOFF } from "../shared/backoff.js";
-import { tickStallMs } from "../controller/failure/stalls.js";
+import { QuietClock, tickStallMs } from "../shared/stalls.js";
 import { MemberRotation, reconnectDelayMs, refusedAtOnce } from "../shared/members.js";
 import { channelOptions, createKeyAndCsr, grpcClientCredentials } from "../shared/tls/pki.js";
 import type { AgentServiceClient } from "../shared/gen/berth/v1/AgentService.js";
@@ -129,7 +129,7 @@ export interface SimStatus {
   lastWelcomeMs: number;
   /** Since the reset: streams this simulator's own watchdog dropped (no word for a TTL). */
   watchdogDrops: number;
-  /** Since the reset: how long this simulator process stalled (a 100 ms ticker late by 500 ms or more; failure/stalls.ts), in all and at most once. */
+  /** Since the reset: how long this simulator process stalled (a 100 ms ticker late by 500 ms or more; shared/stalls.ts), in all and at most once. */
   stalledMs: number;
   stallMaxMs: number;
 }
@@ -240,6 +240,8 @@ class SimAgent {
   private dialledAt = 0;
   private ttlMs = 5000;
   private lastHeardMs = 0;
+  /** The watchdog's quiet on the current stream, this process's own stalls left out. */
+  private quiet: QuietClock | undefined;
   private firstWelcome: { resolve: () => void; reject: (e: Error) => void } | undefined;
   /** One channel per member, made when first dialled, as the real agent keeps them. */
   private readonly clients = new Map<string, AgentServiceClient>();
@@ -339,6 +341,7 @@ class SimAgent {
     this.endStream = (why) => finish(why);
     call.on("data", (m: ControllerMessage__Output) => {
       this.lastHeardMs = performance.now();
+      this.quiet?.heard(this.lastHeardMs);
       if (m.msg === "heartbeat_ack" && m.heartbeat_ack) this.acked(m.heartbeat_ack.seq, memberIndex);
       else if (m.msg === "welcome" && m.welcome && !welcomed) {
         welcomed = true;
@@ -371,6 +374,8 @@ class SimAgent {
 
   private welcomed(memberIndex: number): void {
     this.member = memberIndex;
+    // Ticked by each beat from now on (every interval): their lateness is this process's stall.
+    this.quiet = new QuietClock(performance.now(), this.cfg.intervalMs, this.ttlMs);
     this.rec.byMember[memberIndex] = (this.rec.byMember[memberIndex] ?? 0) + 1;
     this.rotation?.welcomed();
     this.everWelcomed = true;
@@ -446,10 +451,12 @@ class SimAgent {
     this.scheduleNext();
     const call = this.call;
     if (!call || this.member === undefined) return;
-    // The real agent's watchdog: a stream with no word for a TTL (and 3 beats) is dropped.
-    if (this.rotation && performance.now() - this.lastHeardMs > Math.max(this.ttlMs, 3 * this.cfg.intervalMs)) {
+    // The real agent's watchdog: a stream with no word for a TTL (and 3 beats) is dropped,
+    // counting only the time this process ran (shared/stalls.ts QuietClock).
+    const quietMs = this.quiet?.tick(performance.now()) ?? 0;
+    if (this.rotation && quietMs > Math.max(this.ttlMs, 3 * this.cfg.intervalMs)) {
       this.rec.watchdogDrops++;
-      this.endStream?.(`no word from the controller for ${Math.round(performance.now() - this.lastHeardMs)} ms`);
+      this.endStream?.(`no word from the controller for ${Math.round(quietMs)} ms`);
       return;
     }
     // As the real agent does: skip beats while the socket is not draining rather

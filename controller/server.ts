@@ -261,7 +261,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     if (guardStore.quarantined) await reportQuarantined(guardStore.quarantined, "the guard starts unpaused");
     await guardStore.follow();
     stops.push(() => guardStore.unfollow());
-    // Time this process did not run is no host's silence (failure/stalls.ts): its heartbeats
+    // Time this process did not run is no host's silence (shared/stalls.ts): its heartbeats
     // waited in the sockets. Credited up to a TTL, so a host really lost is down within two.
     const stalls = watchStalls({ mono, keepMs: 2 * ttlMs, onStall: (ms) => log.info({ stallMs: Math.round(ms) }, "this process stalled: the time is not counted as its hosts' silence") });
     stops.push(() => stalls.stop());

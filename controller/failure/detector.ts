@@ -11,7 +11,7 @@
  * - A down (or joining) host whose heartbeat is fresh comes (back) to ready.
  * - A joining host that never sends a heartbeat stays joining; it never was ready.
  * - Time this process was stalled after a host's last heartbeat does not count as the
- *   host's silence (stalls.ts): its heartbeats may sit unread in its socket.
+ *   host's silence (shared/stalls.ts): its heartbeats may sit unread in its socket.
  */
 export type Health = "joining" | "ready" | "down";
 
@@ -37,7 +37,7 @@ export interface DetectorConfig {
   /** When the controller started (monotonic): silence is measured from here for hosts never heard from. */
   startedAtMs: number;
   /**
-   * How long this process stalled after a given time, capped (stalls.ts StallLedger.since):
+   * How long this process stalled after a given time, capped (shared/stalls.ts StallLedger.since):
    * taken off a host's silence. Absent: no stall is known.
    */
   stalledSince?: (mono: number) => number;

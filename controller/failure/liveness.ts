@@ -67,7 +67,7 @@ export interface HostHeard {
  * A member's report of the streams it holds, at monotonic time `nowMono`, and of those
  * it held until less than keepLeftMs ago (`left`: see the top of this file). An age
  * leaves out the time this member stalled since the heartbeat (`stalledSince`,
- * stalls.ts): a report written right after a stall, before the heartbeats waiting in its
+ * shared/stalls.ts): a report written right after a stall, before the heartbeats waiting in its
  * sockets are read, must not make its hosts look silent for the stall.
  */
 export function buildReport(member: string, registry: Pick<HostRegistry, "live">, nowMono: number, keepLeftMs = 0, stalledSince?: (mono: number) => number): LivenessReport {

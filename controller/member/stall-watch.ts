@@ -1,11 +1,11 @@
 /**
- * Records when this process stalls (failure/stalls.ts): a ticker every `everyMs` whose
+ * Records when this process stalls (shared/stalls.ts): a ticker every `everyMs` whose
  * lateness, once it reaches MIN_STALL_MS, is a stall — the event loop ran nothing, so
  * heartbeats and liveness reports sat unread. The failure detector and the liveness
  * reporter take it off hosts' silence.
  */
 import { setIntervalClamped } from "../../shared/timer.js";
-import { StallLedger, tickStallMs } from "../failure/stalls.js";
+import { StallLedger, tickStallMs } from "../../shared/stalls.js";
 
 export interface StallWatch {
   /** How long this process stalled after `sinceMono`, at most `capMs` — a stall still running up to now included. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { judgeLiveness, nextDownAt, type DetectorConfig, type LivenessInput } from "../../../controller/failure/detector.js";
-import { StallLedger } from "../../../controller/failure/stalls.js";
+import { StallLedger } from "../../../shared/stalls.js";
 
 const cfg: DetectorConfig = { ttlMs: 5000, startedAtMs: 1_000_000, graceUntilMs: 1_005_000 };
 

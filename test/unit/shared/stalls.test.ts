@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MIN_STALL_MS, StallLedger, tickStallMs } from "../../../controller/failure/stalls.js";
+import { MIN_STALL_MS, QuietClock, StallLedger, tickStallMs } from "../../../shared/stalls.js";
 
 describe("tickStallMs", () => {
   it("counts a ticker's lateness as a stall only from MIN_STALL_MS on, and then all of it", () => {
@@ -41,5 +41,34 @@ describe("StallLedger", () => {
     l.record(2000, Number.NaN);
     l.record(3000, -5);
     expect(l.since(0, 100_000)).toBe(0);
+  });
+});
+
+describe("QuietClock (an agent's watchdog)", () => {
+  it("takes a stall of its own process off the controller's quiet: a tick right after it keeps the stream", () => {
+    const q = new QuietClock(10_000, 500, 5000);
+    for (let t = 10_500; t <= 12_000; t += 500) expect(q.tick(t)).toBe(t - 10_000);
+    // Stood still until 17 s: the tick is 4.5 s late, the acks still unread.
+    expect(q.tick(17_000)).toBe(2500);
+    q.heard(17_001);
+    expect(q.tick(17_500)).toBe(499);
+    // Nothing more: a TTL (5 s) of running quiet is reached at 22.001 s.
+    let quiet = 0;
+    for (let t = 18_000; t <= 22_500; t += 500) quiet = q.tick(t);
+    expect(quiet).toBe(22_500 - 17_001);
+  });
+
+  it("credits stalls up to the cap: a controller really gone is left within a TTL and the cap of the last word", () => {
+    const q = new QuietClock(0, 500, 5000);
+    // A stall of 8.5 s, credited 5 s.
+    expect(q.tick(9000)).toBe(4000);
+    expect(q.tick(10_500)).toBe(5500);
+  });
+
+  it("counts no stall for ticks on time", () => {
+    const q = new QuietClock(0, 500, 5000);
+    let quiet = 0;
+    for (let t = 500; t <= 6000; t += 500) quiet = q.tick(t);
+    expect(quiet).toBe(6000);
   });
 });
