@@ -59,6 +59,8 @@ export interface GroupBenchOptions {
   maxCpuPct: number;
   maxRssMb: number;
   controllerNodeArgs: string[];
+  /** The controllers' --log-level (warn unless asked: a post-mortem of a storm wants info). */
+  controllerLogLevel: string;
 }
 
 /** What the group holds, for agents.ts's cleanup (also on Ctrl-C and on a crash). */
@@ -107,6 +109,7 @@ class BenchGroup implements GroupRun {
           "--secrets-key-file", join(this.dir, "secrets.key"),
         ],
         intervalMs: this.o.intervalMs,
+        logLevel: this.o.controllerLogLevel,
         xdgDir: join(this.dir, "xdg"),
         logFile: join(this.dir, `controller-${this.name(i)}.${this.generation}.log`),
         label: `controller ${this.name(i)}`,
@@ -516,6 +519,8 @@ export async function runGroupBench(o: GroupBenchOptions, ctx: GroupBenchContext
         : `  every agent connected again: ${r1(allBackMs / 1000)} s after the SIGTERM (${r1((allBackMs - (startedAt - s0)) / 1000)} s after the restart)`,
     );
     out.push(`  per agent, stream lost → welcomed again: p50 ${r1(percentile(outages, 50) / 1000)} s, p99 ${r1(percentile(outages, 99) / 1000)} s, max ${r1((outages.at(-1) ?? NaN) / 1000)} s (${outages.length} outages); ${dials} dials, ${failedDials} ended before a Welcome, ${moveOns} MoveOns`);
+    const watchdogDrops = after.reduce((s, st) => s + st.watchdogDrops, 0);
+    out.push(`  the simulator: ${watchdogDrops} streams dropped by the agents' watchdog (no word for a TTL); its processes stalled ${after.map((st) => `${r1(st.stalledMs / 1000)} s (longest ${r1(st.stallMaxMs / 1000)} s)`).join(", ")} from the SIGTERM to the record — a stall there delays Welcomes and fires watchdogs`);
     out.push(`  why dials ended before a Welcome: ${[...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${v}× ${k}`).join("; ") || "none"}`);
     if (cpuAtAllBack.length) out.push(`  members' CPU from the restart until all were back: ${stormCpuMs.map((ms, i) => `${group.name(i)} ${r1(ms / 1000)} s`).join(", ")} (${r2(stormCpuMs.reduce((a, b) => a + b, 0) / Math.max(1, connected))} ms per agent)`);
     out.push(`  agents per member after: ${sumByMember(after, n).map((v, i) => `${group.name(i)} ${v}`).join(", ")} (ListControllers: ${heldAfter.members.map((m) => `${m.id} ${m.agents}`).join(", ")}; ${heldAfter.leader} leads)`);

@@ -78,6 +78,9 @@ const USAGE = `usage: npm run bench:agents -- --agents N [options]
   --max-cpu PCT        controller CPU target, % of one core (default 25)
   --max-rss MB         controller RSS target (default 300)
   --keep               keep the temp dir (controller data dir and controller.log)
+  --controller-log-level L
+                       the controllers' log level (default warn); with --keep, info
+                       keeps what each member decided during a storm for a post-mortem
   --controller-node-args="ARGS"
                        extra node flags for the controller, for experiments
                        (e.g. --controller-node-args="--max-semi-space-size=4 --trace-gc")
@@ -91,6 +94,11 @@ function controllersOf(s: string, profiling: boolean): number {
   if (![1, 3, 5].includes(n)) throw new UsageError(`--controllers ${s}: expected 1, 3 or 5`);
   if (n > 1 && profiling) throw new UsageError("--cpu-prof and --perf profile one controller: not with --controllers");
   return n;
+}
+
+function logLevelOf(s: string): string {
+  if (!["trace", "debug", "info", "warn", "error"].includes(s)) throw new UsageError(`--controller-log-level ${s}: expected trace, debug, info, warn or error`);
+  return s;
 }
 
 /** The group bench's options, and what only the single-controller run takes. */
@@ -122,6 +130,7 @@ function parseOptions(argv: string[]): Options | undefined {
       "max-cpu": { type: "string", default: "25" },
       "max-rss": { type: "string", default: "300" },
       keep: { type: "boolean", default: false },
+      "controller-log-level": { type: "string", default: "warn" },
       "controller-node-args": { type: "string", default: "" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -165,6 +174,7 @@ function parseOptions(argv: string[]): Options | undefined {
     maxCpuPct: num("max-cpu", values["max-cpu"]),
     maxRssMb: num("max-rss", values["max-rss"]),
     keep: values.keep,
+    controllerLogLevel: logLevelOf(values["controller-log-level"]),
     controllerNodeArgs: values["controller-node-args"].split(/\s+/).filter(Boolean),
   };
 }
@@ -179,7 +189,7 @@ async function startController(o: Options, dir: string, profDir: string | undefi
     ...(o.perf ? ["--perf-basic-prof-only-functions"] : []),
     ...o.controllerNodeArgs,
   ];
-  const proc = spawnController({ nodeArgs, args: ["--data-dir", dataDir, "--listen", addr], intervalMs: o.intervalMs, xdgDir: join(dir, "xdg"), logFile: join(dir, "controller.log") });
+  const proc = spawnController({ nodeArgs, args: ["--data-dir", dataDir, "--listen", addr], intervalMs: o.intervalMs, logLevel: o.controllerLogLevel, xdgDir: join(dir, "xdg"), logFile: join(dir, "controller.log") });
   return { proc, addr, dataDir };
 }
 

@@ -131,11 +131,11 @@ export class ControllerProc {
 }
 
 /**
- * Starts `berth controller` with what every bench controller shares — warn-level logs,
+ * Starts `berth controller` with what every bench controller shares — warn-level logs (unless asked),
  * the bench's heartbeat cadence, no metrics or console listener (their default ports are
  * fixed and could be taken), no config file and its own XDG dir — plus `args`.
  */
-export function spawnController(o: { nodeArgs: string[]; args: string[]; intervalMs: number; xdgDir: string; logFile: string; label?: string }): ControllerProc {
+export function spawnController(o: { nodeArgs: string[]; args: string[]; intervalMs: number; logLevel?: string; xdgDir: string; logFile: string; label?: string }): ControllerProc {
   const child = spawn(
     process.execPath,
     [
@@ -144,7 +144,7 @@ export function spawnController(o: { nodeArgs: string[]; args: string[]; interva
       "controller",
       ...o.args,
       "--log-level",
-      "warn",
+      o.logLevel ?? "warn",
       // The controller owns the cadence (Welcome says it); keep it and the simulator in step.
       "--heartbeat-interval",
       `${o.intervalMs}ms`,

@@ -22,6 +22,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadProtos } from "../shared/proto.js";
 import { DEFAULT_BACKOFF } from "../shared/backoff.js";
+import { QuietClock, tickStallMs } from "../shared/stalls.js";
 import { MemberRotation, reconnectDelayMs, refusedAtOnce } from "../shared/members.js";
 import { channelOptions, createKeyAndCsr, grpcClientCredentials } from "../shared/tls/pki.js";
 import type { AgentServiceClient } from "../shared/gen/berth/v1/AgentService.js";
@@ -103,6 +104,7 @@ const WELCOME_TIMEOUT_MS = 30_000;
 const JOIN_DEADLINE_MS = 30_000;
 const MAX_JOIN_ATTEMPTS = 200;
 const LOOP_RESOLUTION_MS = 5;
+const STALL_TICK_MS = 100;
 /** What the real agent treats as a refusal (agent/session/session.ts): its reconnect waits the cap. */
 const FATAL = new Set<number>([grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED, grpc.status.INVALID_ARGUMENT]);
 
@@ -125,6 +127,11 @@ export interface SimStatus {
   failReasons: Record<string, number>;
   /** Wall-clock ms of the last Welcome after an outage (0: none since the reset). */
   lastWelcomeMs: number;
+  /** Since the reset: streams this simulator's own watchdog dropped (no word for a TTL). */
+  watchdogDrops: number;
+  /** Since the reset: how long this simulator process stalled (a 100 ms ticker late by 500 ms or more; shared/stalls.ts), in all and at most once. */
+  stalledMs: number;
+  stallMaxMs: number;
 }
 
 /** Wall-clock ms that never goes backwards within a process; comparable across processes. */
@@ -185,6 +192,9 @@ class Recorder {
   moveOns = 0;
   failReasons = new Map<string, number>();
   lastWelcomeMs = 0;
+  watchdogDrops = 0;
+  stalledMs = 0;
+  stallMaxMs = 0;
   /** In-window heartbeats not yet acked; the window closes when this reaches 0. */
   outstanding = 0;
   onDrained: (() => void) | undefined;
@@ -230,6 +240,8 @@ class SimAgent {
   private dialledAt = 0;
   private ttlMs = 5000;
   private lastHeardMs = 0;
+  /** The watchdog's quiet on the current stream, this process's own stalls left out. */
+  private quiet: QuietClock | undefined;
   private firstWelcome: { resolve: () => void; reject: (e: Error) => void } | undefined;
   /** One channel per member, made when first dialled, as the real agent keeps them. */
   private readonly clients = new Map<string, AgentServiceClient>();
@@ -329,6 +341,7 @@ class SimAgent {
     this.endStream = (why) => finish(why);
     call.on("data", (m: ControllerMessage__Output) => {
       this.lastHeardMs = performance.now();
+      this.quiet?.heard(this.lastHeardMs);
       if (m.msg === "heartbeat_ack" && m.heartbeat_ack) this.acked(m.heartbeat_ack.seq, memberIndex);
       else if (m.msg === "welcome" && m.welcome && !welcomed) {
         welcomed = true;
@@ -361,6 +374,8 @@ class SimAgent {
 
   private welcomed(memberIndex: number): void {
     this.member = memberIndex;
+    // Ticked by each beat from now on (every interval): their lateness is this process's stall.
+    this.quiet = new QuietClock(performance.now(), this.cfg.intervalMs, this.ttlMs);
     this.rec.byMember[memberIndex] = (this.rec.byMember[memberIndex] ?? 0) + 1;
     this.rotation?.welcomed();
     this.everWelcomed = true;
@@ -436,9 +451,12 @@ class SimAgent {
     this.scheduleNext();
     const call = this.call;
     if (!call || this.member === undefined) return;
-    // The real agent's watchdog: a stream with no word for a TTL (and 3 beats) is dropped.
-    if (this.rotation && performance.now() - this.lastHeardMs > Math.max(this.ttlMs, 3 * this.cfg.intervalMs)) {
-      this.endStream?.(`no word from the controller for ${Math.round(performance.now() - this.lastHeardMs)} ms`);
+    // The real agent's watchdog: a stream with no word for a TTL (and 3 beats) is dropped,
+    // counting only the time this process ran (shared/stalls.ts QuietClock).
+    const quietMs = this.quiet?.tick(performance.now()) ?? 0;
+    if (this.rotation && quietMs > Math.max(this.ttlMs, 3 * this.cfg.intervalMs)) {
+      this.rec.watchdogDrops++;
+      this.endStream?.(`no word from the controller for ${Math.round(quietMs)} ms`);
       return;
     }
     // As the real agent does: skip beats while the socket is not draining rather
@@ -524,9 +542,20 @@ export class Simulator {
   private readonly joinGate: Gate;
   private closed = false;
   private window: { cpu: NodeJS.CpuUsage; t: number; loop: ReturnType<typeof monitorEventLoopDelay> } | undefined;
+  private readonly stallTicker: NodeJS.Timeout;
 
   constructor(private readonly cfg: SimConfig) {
     this.joinGate = new Gate(Math.max(1, cfg.joinConcurrency));
+    // This process's own stalls: a storm's figures mean little if the simulator, not the members, stood still.
+    let last = performance.now();
+    this.stallTicker = setInterval(() => {
+      const now = performance.now();
+      const ms = tickStallMs(now - last, STALL_TICK_MS);
+      last = now;
+      this.rec.stalledMs += ms;
+      this.rec.stallMaxMs = Math.max(this.rec.stallMaxMs, ms);
+    }, STALL_TICK_MS);
+    this.stallTicker.unref();
     if (cfg.members && cfg.members.length === 0) throw new Error("SimConfig.members: empty");
     this.rec = new Recorder(cfg.members?.length ?? 1);
   }
@@ -635,6 +664,9 @@ export class Simulator {
       moveOns: r.moveOns,
       failReasons: Object.fromEntries(r.failReasons),
       lastWelcomeMs: r.lastWelcomeMs,
+      watchdogDrops: r.watchdogDrops,
+      stalledMs: r.stalledMs,
+      stallMaxMs: r.stallMaxMs,
     };
   }
 
@@ -643,7 +675,7 @@ export class Simulator {
     const r = this.rec;
     r.outagesMs = [];
     r.failReasons = new Map();
-    r.dials = r.failedDials = r.moveOns = r.lastWelcomeMs = 0;
+    r.dials = r.failedDials = r.moveOns = r.lastWelcomeMs = r.watchdogDrops = r.stalledMs = r.stallMaxMs = 0;
   }
 
   /** Starts a measurement window: counters reset, CPU and event-loop delay baselines taken. */
@@ -706,6 +738,7 @@ export class Simulator {
 
   close(): void {
     this.closed = true;
+    clearInterval(this.stallTicker);
     for (const c of this.joinClients.values()) c.close();
     this.joinClients.clear();
     for (const a of this.agents) a.close();

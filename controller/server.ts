@@ -31,6 +31,7 @@ import { FailoverGuard } from "./failure/failover-guard.js";
 import { liveHeard, livenessInput, localHeard, localLiveness, mergeLiveness, reportEveryMs, type Heard } from "./failure/liveness.js";
 import { LivenessReports } from "./leader/liveness-reports.js";
 import { LivenessReporter } from "./member/liveness-reporter.js";
+import { watchStalls } from "./member/stall-watch.js";
 import { AssignmentPusher } from "./member/assignments.js";
 import { closeStreamsOfDownHosts, closeStreamsOfRemovedHosts } from "./member/host-changes.js";
 import { RevokedSerials } from "./pki/revoked.js";
@@ -260,6 +261,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     if (guardStore.quarantined) await reportQuarantined(guardStore.quarantined, "the guard starts unpaused");
     await guardStore.follow();
     stops.push(() => guardStore.unfollow());
+    // Time this process did not run is no host's silence (shared/stalls.ts): its heartbeats
+    // waited in the sockets. Credited up to a TTL, so a host really lost is down within two.
+    const stalls = watchStalls({ mono, keepMs: 2 * ttlMs, onStall: (ms) => log.info({ stallMs: Math.round(ms) }, "this process stalled: the time is not counted as its hosts' silence") });
+    stops.push(() => stalls.stop());
+    const stalledSince = (t: number): number => stalls.stalledSince(t, ttlMs);
     // In a group, heartbeats other members receive reach this one through their liveness reports.
     const reportMs = reportEveryMs(ttlMs);
     const reports = opts.member === undefined ? undefined : new LivenessReports({ store, self: opts.member, mono, log });
@@ -564,7 +570,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       leadingSinceMono = mono();
       // Who leads and since when, for `berth controllers` on the other members — a decision like any other, guarded.
       if (ctx.writes) void ctx.writes.put(LEADER_KEY, encodeRecord({ member: selfId(), sinceMs: now() })).catch((err: unknown) => log.warn({ err }, "recording the leadership failed"));
-      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(opts.graceMs ?? ttlMs, ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), comebackSilentMs: 2 * heartbeatIntervalMs + (reports ? reportMs : 0),
+      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(opts.graceMs ?? ttlMs, ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), comebackSilentMs: 2 * heartbeatIntervalMs + (reports ? reportMs : 0), stalledSince, massShare: opts.guardShare ?? DEFAULT_GUARD_SHARE,
         ...(reports ? { comebackLiveness: () => livenessInput(registry.all(), mergeLiveness(localHeard(registry), reports.received())) } : {}),
         ...(groupNow ? { members: () => groupNow.members(), membersEveryMs: reportMs } : {}),
         liveness: () => (reports ? livenessInput(registry.all(), heard()) : localLiveness(registry)), via: ctx.writes,
@@ -628,7 +634,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     });
     if (opts.member !== undefined) {
       // A host whose stream ended here is reported (as left) until it is two TTLs old: past one it is judged anyway.
-      const reporter = new LivenessReporter({ store, registry, member: opts.member, mono, reportMs, keepLeftMs: 2 * ttlMs, log });
+      const reporter = new LivenessReporter({ store, registry, member: opts.member, mono, reportMs, keepLeftMs: 2 * ttlMs, stalledSince, log });
       reporter.start();
       stops.push(() => reporter.close());
     }

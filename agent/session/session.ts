@@ -42,6 +42,7 @@ import { CertificateExpiredError, HostRemovedError, REFUSAL_HOST_REMOVED, REFUSA
 import { Outbound } from "./outbound.js";
 import { StoreLossRound } from "./store-loss-round.js";
 import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
+import { QuietClock } from "../../shared/stalls.js";
 
 export interface SessionOptions {
   dataDir: string;
@@ -494,13 +495,17 @@ export class AgentSession extends EventEmitter<SessionEvents> {
         heartbeat = setIntervalClamped(beat, this.heartbeatIntervalMs);
       };
 
+      // Only the time this process ran counts as the controller's quiet (shared/stalls.ts): after a stall the tick runs before the acks waiting in the socket are read.
+      const watchdogMs = Math.min(500, this.heartbeatIntervalMs);
+      const quiet = new QuietClock(lastHeardMs, watchdogMs, this.ttlMs);
       const watchdog = setIntervalClamped(() => {
-        const quietMs = Math.round(this.mono() - lastHeardMs);
+        const quietMs = Math.round(quiet.tick(this.mono()));
         if (quietMs > Math.max(this.ttlMs, 3 * this.heartbeatIntervalMs)) finish(`no word from the controller for ${quietMs} ms`);
-      }, Math.min(500, this.heartbeatIntervalMs));
+      }, watchdogMs);
 
       call.on("data", (m: ControllerMessage__Output) => {
         lastHeardMs = this.mono();
+        quiet.heard(lastHeardMs);
         if (m.msg === "move_on") {
           // Not word from the controller by itself: see store-loss-round.ts.
           if (m.move_on?.store_unavailable) {

@@ -13,12 +13,27 @@
  *
  * So the grace also lasts while hosts keep *coming back*: a host that was silent
  * (heard from longer ago than `silentMs`, or not at all) and is heard again; a host
- * still joining does not count. Each host
- * counts once a term, so one agent that flaps cannot hold judgement off. The grace
+ * still joining does not count. Each host counts up to MAX_RETURNS times a term: a
+ * storm comes in waves — members blocked by the returning fleet's TLS handshakes stop
+ * answering, agents whose watchdog then drops their stream (a TTL without a word)
+ * reconnect a second time (1,651 returns of 1,000 agents in one run), and counted once,
+ * those second returns held nothing open — while one agent that flaps holds judgement
+ * off by MAX_RETURNS TTLs at most. The grace
  * ends `quietMs` (a TTL) after the last host came back, and never later than
  * `maxGraceMs` after the term started: a host that is really gone is judged once the
  * rest of the fleet has stopped returning. A host coming back later in those 30 TTLs
  * (a partition healed) holds judgement off by a TTL at most.
+ *
+ * And while half the ready hosts (the mass-failure guard's share: guard.ts) have not
+ * been heard in the term at all, the grace holds whatever the returns did: measured with
+ * 1,000 agents, the members and the agents' own processes stalled for seconds at a time
+ * on a loaded machine (TLS handshakes), returns paused for more than a TTL, the grace
+ * ended with 899 hosts not yet back, and the leader marked them down one by one (716 in
+ * one run). Most of the fleet not back yet is the group not serving yet, not a fleet
+ * lost; and were they lost, the guard would pause their replacement all the same. A
+ * host really lost with the restart is then judged a TTL after the last return once
+ * fewer than half are still to come back, or at the cap (30 TTLs) at the latest. Hosts
+ * heard in the term that fall silent later are judged as ever (a TTL after the grace).
  *
  * And the grace runs from when the members serve, not only from when this one leads:
  * a member that starts serving during the term (registered anew: another start) gives
@@ -34,6 +49,10 @@
  * Pure: fed the detector's input and the monotonic time of each pass; no clock here.
  */
 import type { LivenessInput } from "./detector.js";
+import { DEFAULT_GUARD_SHARE } from "./guard.js";
+
+/** How many times one host's return counts in a term (see above). */
+export const MAX_RETURNS = 3;
 
 export interface ComebackConfig {
   /** When the term started (monotonic). */
@@ -46,11 +65,15 @@ export interface ComebackConfig {
   quietMs: number;
   /** The grace never lasts longer than this from the term's start. */
   maxGraceMs: number;
+  /** At least this share of the ready hosts not yet heard in the term holds the grace (to the cap). @default DEFAULT_GUARD_SHARE */
+  massShare?: number;
+  /** Fewer ready hosts than this: no mass silence (losing 1 of 2 is a real loss, as for the guard). @default 3 */
+  massMinHosts?: number;
 }
 
 /** The grace's bounds from a term's TTL: a TTL of quiet, at most 30 TTLs (2.5 min at TTL 5 s), never shorter than the base. */
-export function comebackConfig(o: { termStartMono: number; graceMs: number; ttlMs: number; silentMs: number }): ComebackConfig {
-  return { termStartMono: o.termStartMono, graceMs: o.graceMs, silentMs: o.silentMs, quietMs: o.ttlMs, maxGraceMs: Math.max(o.graceMs, 30 * o.ttlMs) };
+export function comebackConfig(o: { termStartMono: number; graceMs: number; ttlMs: number; silentMs: number; massShare?: number }): ComebackConfig {
+  return { termStartMono: o.termStartMono, graceMs: o.graceMs, silentMs: o.silentMs, quietMs: o.ttlMs, maxGraceMs: Math.max(o.graceMs, 30 * o.ttlMs), massShare: o.massShare ?? DEFAULT_GUARD_SHARE };
 }
 
 /**
@@ -60,10 +83,15 @@ export function comebackConfig(o: { termStartMono: number; graceMs: number; ttlM
 export class ComebackGrace {
   /** Per host: silent at the previous pass (or never heard). */
   private readonly silentAtLastPass = new Map<string, boolean>();
-  /** Hosts that came back in this term (each counts once). */
-  private readonly back = new Set<string>();
+  /** Hosts that came back in this term, and how often (each counts up to MAX_RETURNS times). */
+  private readonly back = new Map<string, number>();
   private lastBackMono: number | undefined;
   private primed = false;
+  /** Hosts heard (not silent) at some pass of the term. */
+  private readonly heard = new Set<string>();
+  /** At the last pass: ready hosts, and of them those not heard in the term yet. */
+  private ready = 0;
+  private pendingReady = 0;
   /** Members as first seen registered in this term: id → startedAtMs (a new incarnation is a new start). */
   private readonly members = new Map<string, number>();
   private membersPrimed = false;
@@ -77,13 +105,21 @@ export class ComebackGrace {
    * not coming back, it never left (as far as this term knows).
    */
   note(hosts: readonly LivenessInput[], nowMono: number): void {
+    this.ready = this.pendingReady = 0;
     for (const h of hosts) {
       // A host still joining never was ready: its first heartbeat is no return (a fleet joining would hold the grace open).
       if (h.health === "joining") continue;
       const silent = h.lastHeartbeatMs === undefined || nowMono - h.lastHeartbeatMs > this.cfg.silentMs;
+      if (!silent) this.heard.add(h.id);
+      // Hosts down already (before the term, or judged in it) are no sign of the group's state.
+      if (h.health === "ready") {
+        this.ready++;
+        if (!this.heard.has(h.id)) this.pendingReady++;
+      }
       const was = this.silentAtLastPass.get(h.id) ?? true;
-      if (this.primed && was && !silent && !this.back.has(h.id)) {
-        this.back.add(h.id);
+      const returns = this.back.get(h.id) ?? 0;
+      if (this.primed && was && !silent && returns < MAX_RETURNS) {
+        this.back.set(h.id, returns + 1);
         this.lastBackMono = nowMono;
       }
       this.silentAtLastPass.set(h.id, silent);
@@ -110,11 +146,32 @@ export class ComebackGrace {
     return this.lastBackMono;
   }
 
-  /** Until when no host is judged down (monotonic): the base grace, held open while hosts come back, capped. */
+  /** What the grace has seen, relative to `nowMono`, for the leader's log (a storm's post-mortem). */
+  describe(nowMono: number): { termAgeMs: number; cameBack: number; notBackYet: number; ready: number; lastBackAgoMs: number | null; lastMemberAgoMs: number | null; graceLeftMs: number } {
+    return {
+      termAgeMs: nowMono - this.cfg.termStartMono,
+      cameBack: this.back.size,
+      notBackYet: this.pendingReady,
+      ready: this.ready,
+      lastBackAgoMs: this.lastBackMono === undefined ? null : nowMono - this.lastBackMono,
+      lastMemberAgoMs: this.lastMemberMono === undefined ? null : nowMono - this.lastMemberMono,
+      graceLeftMs: this.graceUntil() - nowMono,
+    };
+  }
+
+  /** Whether, at the last pass, so many ready hosts were still to be heard in the term that the grace holds (see the top of this file). */
+  get mostNotBack(): boolean {
+    const c = this.cfg;
+    return this.ready >= (c.massMinHosts ?? 3) && this.pendingReady >= (c.massShare ?? DEFAULT_GUARD_SHARE) * this.ready;
+  }
+
+  /** Until when no host is judged down (monotonic): the base grace, held open while hosts come back or half are not back yet, capped. */
   graceUntil(): number {
     const c = this.cfg;
+    const cap = c.termStartMono + Math.max(c.graceMs, c.maxGraceMs);
+    if (this.mostNotBack) return cap;
     const base = Math.max(c.termStartMono, this.lastMemberMono ?? c.termStartMono) + c.graceMs;
     const held = this.lastBackMono === undefined ? base : Math.max(base, this.lastBackMono + c.quietMs);
-    return Math.min(held, c.termStartMono + Math.max(c.graceMs, c.maxGraceMs));
+    return Math.min(held, cap);
   }
 }

@@ -10,6 +10,8 @@
  *   it declares anything (DESIGN.md) — also one last heard before the term began.
  * - A down (or joining) host whose heartbeat is fresh comes (back) to ready.
  * - A joining host that never sends a heartbeat stays joining; it never was ready.
+ * - Time this process was stalled after a host's last heartbeat does not count as the
+ *   host's silence (shared/stalls.ts): its heartbeats may sit unread in its socket.
  */
 export type Health = "joining" | "ready" | "down";
 
@@ -34,6 +36,11 @@ export interface DetectorConfig {
   graceUntilMs: number;
   /** When the controller started (monotonic): silence is measured from here for hosts never heard from. */
   startedAtMs: number;
+  /**
+   * How long this process stalled after a given time, capped (shared/stalls.ts StallLedger.since):
+   * taken off a host's silence. Absent: no stall is known.
+   */
+  stalledSince?: (mono: number) => number;
 }
 
 export function judgeLiveness(hosts: readonly LivenessInput[], nowMs: number, cfg: DetectorConfig): Transition[] {
@@ -47,7 +54,7 @@ export function judgeLiveness(hosts: readonly LivenessInput[], nowMs: number, cf
     const silent = nowMs - last;
     // Within the grace nothing goes down, even a host last heard before the term began:
     // after a leader change its agent may be reconnecting to another member.
-    if (h.health === "ready" && silent > cfg.ttlMs && nowMs >= cfg.graceUntilMs) out.push({ id: h.id, to: "down", silentForMs: silent });
+    if (h.health === "ready" && silent - (cfg.stalledSince?.(last) ?? 0) > cfg.ttlMs && nowMs >= cfg.graceUntilMs) out.push({ id: h.id, to: "down", silentForMs: silent });
     else if (h.health !== "ready" && silent <= cfg.ttlMs && !h.fenced) out.push({ id: h.id, to: "ready", silentForMs: silent });
   }
   return out;
@@ -64,7 +71,8 @@ export function nextDownAt(hosts: readonly LivenessInput[], cfg: DetectorConfig)
   for (const h of hosts) {
     if (h.health !== "ready") continue;
     // judgeLiveness asks for silence longer than the TTL: 1 ms past it.
-    const at = h.lastHeartbeatMs === undefined ? cfg.graceUntilMs : Math.max(cfg.graceUntilMs, h.lastHeartbeatMs + cfg.ttlMs + 1);
+    // Stalls still to come are not known: a wake-up that finds one does its sum again.
+    const at = h.lastHeartbeatMs === undefined ? cfg.graceUntilMs : Math.max(cfg.graceUntilMs, h.lastHeartbeatMs + cfg.ttlMs + (cfg.stalledSince?.(h.lastHeartbeatMs) ?? 0) + 1);
     next = Math.min(next, at);
   }
   return Number.isFinite(next) ? next : null;

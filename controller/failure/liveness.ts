@@ -65,13 +65,16 @@ export interface HostHeard {
 
 /**
  * A member's report of the streams it holds, at monotonic time `nowMono`, and of those
- * it held until less than keepLeftMs ago (`left`: see the top of this file).
+ * it held until less than keepLeftMs ago (`left`: see the top of this file). An age
+ * leaves out the time this member stalled since the heartbeat (`stalledSince`,
+ * shared/stalls.ts): a report written right after a stall, before the heartbeats waiting in its
+ * sockets are read, must not make its hosts look silent for the stall.
  */
-export function buildReport(member: string, registry: Pick<HostRegistry, "live">, nowMono: number, keepLeftMs = 0): LivenessReport {
+export function buildReport(member: string, registry: Pick<HostRegistry, "live">, nowMono: number, keepLeftMs = 0, stalledSince?: (mono: number) => number): LivenessReport {
   const hosts: LivenessReport["hosts"] = [];
   for (const [id, l] of registry.live) {
     if (l.lastHeartbeatMono === undefined) continue;
-    const ageMs = Math.max(0, nowMono - l.lastHeartbeatMono);
+    const ageMs = Math.max(0, nowMono - l.lastHeartbeatMono - (stalledSince?.(l.lastHeartbeatMono) ?? 0));
     if (l.send) hosts.push({ id, ageMs, fenced: l.fencing.size > 0 });
     else if (ageMs <= keepLeftMs) hosts.push({ id, ageMs, fenced: l.fencing.size > 0, left: true });
   }

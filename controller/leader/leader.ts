@@ -37,6 +37,10 @@ export interface LeaderDeps extends Omit<FailurePassDeps, "onTransition"> {
   members?: () => Promise<readonly { id: string; startedAtMs: number }[]>;
   /** @default ttlMs / 3 */
   membersEveryMs?: number;
+  /** The mass-failure guard's share: that share of the ready hosts silent at once holds the term's grace (failure/comeback-grace.ts). @default DEFAULT_GUARD_SHARE */
+  massShare?: number;
+  /** How long this process stalled after a time, capped (member/stall-watch.ts): not counted as a host's silence. */
+  stalledSince?: (mono: number) => number;
   log: Logger;
 }
 
@@ -62,10 +66,18 @@ export function startLeading(d: LeaderDeps): LeaderRun {
   const graceMs = Math.max(d.ttlMs, d.graceMs ?? d.ttlMs);
   // The grace runs from the term's start and lasts while hosts keep coming back (a fleet
   // reconnecting after every member restarted): each pass notes who returned.
-  const comeback = new ComebackGrace(comebackConfig({ termStartMono: startedMono, graceMs, ttlMs: d.ttlMs, silentMs: d.comebackSilentMs ?? Math.floor(d.ttlMs / 2) }));
+  const comeback = new ComebackGrace(comebackConfig({ termStartMono: startedMono, graceMs, ttlMs: d.ttlMs, silentMs: d.comebackSilentMs ?? Math.floor(d.ttlMs / 2), ...(d.massShare !== undefined ? { massShare: d.massShare } : {}) }));
+  // The grace's end is logged once a term, with what held it open: after a storm, why hosts were (or were not) judged.
+  let graceOverLogged = false;
   const detector = (hosts: readonly LivenessInput[], nowMono: number): DetectorConfig => {
     comeback.note(d.comebackLiveness?.() ?? hosts, nowMono);
-    return { ttlMs: d.ttlMs, startedAtMs: startedMono, graceUntilMs: comeback.graceUntil() };
+    const graceUntilMs = comeback.graceUntil();
+    if (!graceOverLogged && nowMono >= graceUntilMs) {
+      graceOverLogged = true;
+      const heard = hosts.filter((h) => h.lastHeartbeatMs !== undefined && nowMono - h.lastHeartbeatMs <= d.ttlMs).length;
+      d.log.info({ ...comeback.describe(nowMono), hosts: hosts.length, heardWithinTtl: heard }, "the term's grace is over: hosts are judged from now");
+    }
+    return { ttlMs: d.ttlMs, startedAtMs: startedMono, graceUntilMs, ...(d.stalledSince ? { stalledSince: d.stalledSince } : {}) };
   };
   // Members that start serving during the term (it may lead seconds before the others listen).
   let readingMembers = false;

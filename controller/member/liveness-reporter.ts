@@ -29,6 +29,8 @@ export class LivenessReporter {
       reportMs: number;
       /** How long a host whose stream ended here is still reported, marked `left` (failure/liveness.ts). @default 0 */
       keepLeftMs?: number;
+      /** How long this member stalled after a time (member/stall-watch.ts): left out of its hosts' ages. */
+      stalledSince?: (mono: number) => number;
       log: Logger;
     },
   ) {}
@@ -43,7 +45,7 @@ export class LivenessReporter {
   /** Writes one report now (a write still running is waited for: never two at once). */
   report(): Promise<void> {
     const run = async (): Promise<void> => {
-      const r = buildReport(this.d.member, this.d.registry, this.d.mono(), this.d.keepLeftMs);
+      const r = buildReport(this.d.member, this.d.registry, this.d.mono(), this.d.keepLeftMs, this.d.stalledSince);
       await this.d.store.put(livenessKey(this.d.member), encodeRecord(r));
     };
     this.writing = this.writing.then(run).catch((err: unknown) => this.d.log.warn({ err }, "writing the liveness report failed"));

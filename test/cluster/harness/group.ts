@@ -269,7 +269,9 @@ export class Group {
   waitForNewLeader(old: string, o: { via?: string; timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<ControllersJson> {
     return waitFor(async () => {
       const c = await this.controllersJson(o.via);
-      return c.leader && c.leader !== old ? c : undefined;
+      // And its record of when it took the lead: `leader_since_ms` is 0 until that guarded write lands
+      // (seen once: a new leader named through another member 2.8 s after the kill, its since still 0).
+      return c.leader && c.leader !== old && Number(c.leader_since_ms) > 0 ? c : undefined;
     }, { timeoutMs: o.timeoutMs ?? 60_000, intervalMs: o.intervalMs ?? 100, what: o.what ?? `a member other than ${old} to lead` });
   }
 

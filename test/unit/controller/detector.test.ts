@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { judgeLiveness, nextDownAt, type DetectorConfig, type LivenessInput } from "../../../controller/failure/detector.js";
+import { StallLedger } from "../../../shared/stalls.js";
 
 const cfg: DetectorConfig = { ttlMs: 5000, startedAtMs: 1_000_000, graceUntilMs: 1_005_000 };
 
@@ -9,6 +10,28 @@ describe("judgeLiveness", () => {
     const h: LivenessInput = { id: "a", health: "ready", lastHeartbeatMs: 1_010_000 };
     expect(judgeLiveness([h], 1_015_000, cfg)).toEqual([]);
     expect(judgeLiveness([h], 1_015_001, cfg)).toEqual([{ id: "a", to: "down", silentForMs: 5001 }]);
+  });
+
+  it("does not count time this process stalled after a host's heartbeat as the host's silence (its beats wait unread in the socket)", () => {
+    const ledger = new StallLedger(10_000);
+    const withStalls: DetectorConfig = { ...cfg, stalledSince: (t) => ledger.since(t, cfg.ttlMs) };
+    const h: LivenessInput = { id: "a", health: "ready", lastHeartbeatMs: 1_010_000 };
+    // Blocked from 1,013 s to 1,017 s: the first pass after it runs before the socket is read.
+    ledger.record(1_017_000, 4000);
+    expect(judgeLiveness([h], 1_017_010, withStalls)).toEqual([]);
+    expect(nextDownAt([h], withStalls)).toBe(1_019_001);
+    // Really gone: down once it has been silent a TTL while this process ran.
+    expect(judgeLiveness([h], 1_019_000, withStalls)).toEqual([]);
+    expect(judgeLiveness([h], 1_019_001, withStalls)).toEqual([{ id: "a", to: "down", silentForMs: 9001 }]);
+  });
+
+  it("credits stalls up to its cap: a host really lost is down a TTL and the cap after its last heartbeat at the latest", () => {
+    const ledger = new StallLedger(60_000);
+    const withStalls: DetectorConfig = { ...cfg, stalledSince: (t) => ledger.since(t, cfg.ttlMs) };
+    const h: LivenessInput = { id: "a", health: "ready", lastHeartbeatMs: 1_010_000 };
+    for (let t = 1_011_000; t <= 1_030_000; t += 1000) ledger.record(t, 900);
+    expect(judgeLiveness([h], 1_020_000, withStalls)).toEqual([]);
+    expect(judgeLiveness([h], 1_020_001, withStalls)).toEqual([{ id: "a", to: "down", silentForMs: 10_001 }]);
   });
 
   it("gives hosts not heard from since a controller restart one TTL of grace", () => {

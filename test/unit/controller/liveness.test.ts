@@ -25,6 +25,16 @@ describe("liveness reports", () => {
     });
   });
 
+  it("a report written right after the member stalled leaves the stall out of its hosts' ages", () => {
+    // h1 heard at 9 s; the member blocked from 9.5 s to 15.5 s, its report timer fires before the socket is read.
+    const registry = { live: new Map([["h1", live(9_000)], ["h2", live(3_000)]]) };
+    const stalledSince = (t: number): number => (t < 15_500 ? Math.min(6000, 15_500 - Math.max(t, 9_500)) : 0);
+    expect(buildReport("b", registry, 15_600, 0, stalledSince).hosts).toEqual([
+      { id: "h1", ageMs: 600, fenced: false },
+      { id: "h2", ageMs: 6600, fenced: false },
+    ]);
+  });
+
   it("a host whose stream ended is still reported, marked left, until its heartbeat is keepLeftMs old", () => {
     const registry = { live: new Map([["h1", live(9_000)], ["h3", live(9_900, { connected: false })], ["h5", live(3_000, { connected: false })]]) };
     expect(buildReport("b", registry, 10_000, 6_000).hosts).toEqual([
