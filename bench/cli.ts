@@ -12,6 +12,8 @@
  *   berth         dist/cli/berth, the bin (cli/launcher.sh): the start-up snapshot
  *                 when one is built for this Node, else main.js
  *   berth, no snapshot   the same with BERTH_NO_SNAPSHOT=1: the launcher's own cost
+ *   snapshot, Node's root store   node --snapshot-blob without the launcher's TLS
+ *                 settings: the snapshot's share and the root store's apart
  *   node main.js  the ES bundle, as `node dist/cli/main.js` and the tests run it
  * alternated run by run, and prints the median and best wall time and the median
  * CPU time (user+sys of the child, from bash's `time`): on a shared machine CPU
@@ -28,6 +30,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = resolve(ROOT, process.env.BENCH_MAIN ?? "dist/cli/main.js");
 const BIN = resolve(ROOT, "dist/cli/berth");
+const BLOB = resolve(ROOT, "dist/cli/berth.blob");
 const i = process.argv.indexOf("--runs");
 const runs = i > 0 ? Number(process.argv[i + 1]) : 15;
 if (!Number.isInteger(runs) || runs < 1 || runs > 200) throw new Error("--runs: 1..200");
@@ -89,11 +92,13 @@ try {
     if (Date.now() > deadline) throw new Error("the controller did not answer within 60 s");
     await new Promise((r) => setTimeout(r, 100));
   }
-  const snapshot = existsSync(join(ROOT, "dist/cli/berth.blob")) ? "a snapshot is built" : "NO snapshot built";
+  const snapshot = existsSync(BLOB) ? "a snapshot is built" : "NO snapshot built";
   console.log(`berth CLI start-up, ${runs} runs each (node ${process.version}, ${snapshot}, NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? "set" : "unset"}, load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`);
   const variants: { name: string; cmd: string[]; env: NodeJS.ProcessEnv }[] = [
     { name: "berth", cmd: [BIN], env },
     { name: "berth, no snapshot", cmd: [BIN], env: { ...env, BERTH_NO_SNAPSHOT: "1" } },
+    // The snapshot without the launcher's TLS settings (Node's bundled roots, NODE_EXTRA_CA_CERTS kept): what each of the two saves.
+    ...(existsSync(BLOB) ? [{ name: "snapshot, Node's root store", cmd: [process.execPath, "--snapshot-blob", BLOB, MAIN], env }] : []),
     { name: "node main.js", cmd: [process.execPath, MAIN], env },
   ];
   // NODE_EXTRA_CA_CERTS (set on some machines for other tools) makes Node 20 parse that file and

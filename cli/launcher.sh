@@ -24,8 +24,16 @@
 # SSL_CERT_FILE/SSL_CERT_DIR that root store is empty; NODE_EXTRA_CA_CERTS is
 # dropped. What is trusted for the controller is unchanged: its CA, nothing else.
 
+# This file's own folder, through npm's bin symlinks (relative ones too).
 self=$0
-[ -L "$self" ] && self=$(readlink -f "$self")
+case $self in */*) ;; *) self=./$self ;; esac
+while [ -L "$self" ]; do
+  link=$(readlink "$self")
+  case $link in
+    /*) self=$link ;;
+    *) self=${self%/*}/$link ;;
+  esac
+done
 dir=${self%/*}
 main=$dir/main.js
 blob=$dir/berth.blob
