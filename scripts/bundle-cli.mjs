@@ -130,9 +130,10 @@ async function buildSnapshot() {
     platform: "node",
     target: "node20",
     logLevel: "warning",
-    // Modules that find berth's files by their own URL (shared/package-root.ts) get main.js's, as in the ES bundle.
-    define: { "import.meta.url": "__berthMetaUrl" },
-    banner: { js: `// berth: the CLI's start-up snapshot entry, bundled by scripts/bundle-cli.mjs\nvar __berthMetaUrl = require("node:url").pathToFileURL(process.argv[1]).href;` },
+    // Modules that find berth's files by their own URL (shared/package-root.ts, output.ts's yaml) get main.js's, as in the ES bundle.
+    // Read when used, not at build: argv[1] is snapshot.cjs while building, main.js (wherever it is now) at run time.
+    define: { "import.meta.url": "__berthMeta.url" },
+    banner: { js: `// berth: the CLI's start-up snapshot entry, bundled by scripts/bundle-cli.mjs\nvar __berthUrl = require("node:url"); var __berthMeta = { get url() { return __berthUrl.pathToFileURL(process.argv[1]).href; } };` },
     plugins: [
       {
         name: "snapshot-stand-ins",

@@ -49,6 +49,13 @@ describe("the berth bin", () => {
     const plain = await run(BERTH_BIN, ["services", "-o", "json"], { BERTH_NO_SNAPSHOT: "1" });
     expect(plain.stderr).toMatch(/berth launcher: main\.js \(BERTH_NO_SNAPSHOT is set\)/);
     expect(snap.stdout).toBe(plain.stdout);
+    // -o yaml loads yaml by the path of main.js (output.ts): the one found at run time, not at build.
+    const yaml = await run(BERTH_BIN, ["hosts", "-o", "yaml"]);
+    expect(yaml.code, yaml.stderr).toBe(0);
+    expect(yaml.stdout).toBe((await run(BERTH_BIN, ["hosts", "-o", "yaml"], { BERTH_NO_SNAPSHOT: "1" })).stdout);
+    const schema = await run(BERTH_BIN, ["schema", "-o", "yaml"]);
+    expect(schema.code, schema.stderr).toBe(0);
+    expect(schema.stdout).toMatch(/properties:/);
     // Errors and exit codes too: an unknown service is exit 5 with its hint.
     const missing = await run(BERTH_BIN, ["status", "nosuch"]);
     expect(missing.code).toBe(5);
