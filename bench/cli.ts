@@ -3,14 +3,21 @@
  *
  * How long the `berth` CLI takes to start and do one thing, the floor of every
  * command a person or a script runs (a rollout watched with `restart -w` pays it
- * once; a script polling `berth status` pays it every time). Runs dist/cli/main.js
- * --runs times for each of:
+ * once; a script polling `berth status` pays it every time). Runs each of
  *   --help        the command tree and its help: no gRPC, nothing of a daemon
  *   --version     as little as the CLI does
  *   services      one unary call to a live controller (started here, on 127.0.0.1,
  *                 in a temp dir): the gRPC client, TLS, the call, the table
- * and prints the median and best wall time, and the median CPU time (user+sys,
- * read in the child at exit): on a shared machine CPU time is the steadier figure.
+ * --runs times, through each way of starting the CLI:
+ *   berth         dist/cli/berth, the bin (cli/launcher.sh): the start-up snapshot
+ *                 when one is built for this Node, else main.js
+ *   berth, no snapshot   the same with BERTH_NO_SNAPSHOT=1: the launcher's own cost
+ *   snapshot, Node's root store   node --snapshot-blob without the launcher's TLS
+ *                 settings: the snapshot's share and the root store's apart
+ *   node main.js  the ES bundle, as `node dist/cli/main.js` and the tests run it
+ * alternated run by run, and prints the median and best wall time and the median
+ * CPU time (user+sys of the child, from bash's `time`): on a shared machine CPU
+ * time is the steadier figure.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -22,13 +29,12 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = resolve(ROOT, process.env.BENCH_MAIN ?? "dist/cli/main.js");
+const BIN = resolve(ROOT, "dist/cli/berth");
+const BLOB = resolve(ROOT, "dist/cli/berth.blob");
 const i = process.argv.indexOf("--runs");
 const runs = i > 0 ? Number(process.argv[i + 1]) : 15;
 if (!Number.isInteger(runs) || runs < 1 || runs > 200) throw new Error("--runs: 1..200");
-if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm run build first`);
-
-/** Writes the child's own CPU time (µs, user+sys) to fd 3 as it exits. */
-const CPU_AT_EXIT = `data:text/javascript,${encodeURIComponent(`import { writeSync } from "node:fs"; process.on("exit", () => { const u = process.cpuUsage(); try { writeSync(3, String(u.user + u.system)); } catch {} });`)}`;
+if (!existsSync(MAIN) || !existsSync(BIN)) throw new Error(`${MAIN} or ${BIN} is missing: npm run build first`);
 
 interface Run {
   wallMs: number;
@@ -37,16 +43,20 @@ interface Run {
   stderr: string;
 }
 
-function once(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+/** One run of `cmd`, under bash's `time` (the child's user+sys CPU, to the ms): the same small overhead for every variant. */
+function once(cmd: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ["--import", CPU_AT_EXIT, MAIN, ...args], { env, stdio: ["ignore", "ignore", "pipe", "pipe"] });
-    let cpu = "";
+    const child = spawn("bash", ["-c", 'TIMEFORMAT="%3U %3S"; time "$@" >/dev/null 2>&3', "bench", ...cmd], { env, stdio: ["ignore", "ignore", "pipe", "pipe"] });
+    let times = "";
     let stderr = "";
-    child.stdio[3]!.on("data", (b: Buffer) => (cpu += b.toString()));
-    child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    child.stdio[2]!.on("data", (b: Buffer) => (times += b.toString()));
+    child.stdio[3]!.on("data", (b: Buffer) => (stderr += b.toString()));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ wallMs: performance.now() - t0, cpuMs: Number(cpu) / 1000, code, stderr }));
+    child.on("close", (code) => {
+      const [u, sys] = times.trim().split("\n").pop()!.split(" ").map(Number);
+      resolve({ wallMs: performance.now() - t0, cpuMs: ((u ?? NaN) + (sys ?? NaN)) * 1000, code, stderr });
+    });
   });
 }
 
@@ -77,33 +87,44 @@ try {
     if (ctl.exitCode !== null) throw new Error(`the controller exited (${ctl.exitCode})`);
     if (existsSync(join(dir, "data/admin.token"))) {
       env.BERTH_TOKEN = readFileSync(join(dir, "data/admin.token"), "utf8").trim();
-      if ((await once(["services"], env)).code === 0) break;
+      if ((await once([process.execPath, MAIN, "services"], env)).code === 0) break;
     }
     if (Date.now() > deadline) throw new Error("the controller did not answer within 60 s");
     await new Promise((r) => setTimeout(r, 100));
   }
-  console.log(`berth CLI start-up, ${runs} runs each (node ${process.version}, load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`);
-  console.log("command          wall median   wall best   cpu median (user+sys)");
-  for (const args of [["--help"], ["--version"], ["services"]]) {
-    const rs: Run[] = [];
-    for (let n = 0; n < runs; n++) {
-      const r = await once(args, env);
-      if (r.code !== 0) throw new Error(`berth ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
-      rs.push(r);
-    }
-    const w = rs.map((r) => r.wallMs);
-    console.log(`${args.join(" ").padEnd(16)} ${median(w).toFixed(0).padStart(8)} ms ${Math.min(...w).toFixed(0).padStart(8)} ms ${median(rs.map((r) => r.cpuMs)).toFixed(0).padStart(10)} ms`);
-  }
+  const snapshot = existsSync(BLOB) ? "a snapshot is built" : "NO snapshot built";
+  console.log(`berth CLI start-up, ${runs} runs each (node ${process.version}, ${snapshot}, NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? "set" : "unset"}, load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`);
+  const variants: { name: string; cmd: string[]; env: NodeJS.ProcessEnv }[] = [
+    { name: "berth", cmd: [BIN], env },
+    { name: "berth, no snapshot", cmd: [BIN], env: { ...env, BERTH_NO_SNAPSHOT: "1" } },
+    // The snapshot without the launcher's TLS settings (Node's bundled roots, NODE_EXTRA_CA_CERTS kept): what each of the two saves.
+    ...(existsSync(BLOB) ? [{ name: "snapshot, Node's root store", cmd: [process.execPath, "--snapshot-blob", BLOB, MAIN], env }] : []),
+    { name: "node main.js", cmd: [process.execPath, MAIN], env },
+  ];
   // NODE_EXTRA_CA_CERTS (set on some machines for other tools) makes Node 20 parse that file and
-  // its own bundled roots as every process starts, before any of berth runs: shown apart.
+  // its own bundled roots as every process starts, before any of berth runs: main.js shown without it too.
   if (process.env.NODE_EXTRA_CA_CERTS) {
     const bare = { ...env };
     delete bare.NODE_EXTRA_CA_CERTS;
-    const rs: Run[] = [];
-    for (let n = 0; n < runs; n++) rs.push(await once(["services"], bare));
-    const w = rs.map((r) => r.wallMs);
-    console.log(`${"services".padEnd(16)} ${median(w).toFixed(0).padStart(8)} ms ${Math.min(...w).toFixed(0).padStart(8)} ms ${median(rs.map((r) => r.cpuMs)).toFixed(0).padStart(10)} ms   without NODE_EXTRA_CA_CERTS (set here: ${process.env.NODE_EXTRA_CA_CERTS})`);
+    variants.push({ name: "node main.js, no NODE_EXTRA_CA_CERTS", cmd: [process.execPath, MAIN], env: bare });
   }
+  console.log("command     started as                              wall median   wall best   cpu median (user+sys)");
+  for (const args of [["--help"], ["--version"], ["services"]]) {
+    const rs = variants.map((): Run[] => []);
+    // Alternated run by run, so a change of the machine's load falls on every variant alike.
+    for (let n = 0; n < runs; n++) {
+      for (const [k, v] of variants.entries()) {
+        const r = await once([...v.cmd, ...args], v.env);
+        if (r.code !== 0) throw new Error(`${v.name} ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+        rs[k]!.push(r);
+      }
+    }
+    for (const [k, v] of variants.entries()) {
+      const w = rs[k]!.map((r) => r.wallMs);
+      console.log(`${args.join(" ").padEnd(11)} ${v.name.padEnd(38)} ${median(w).toFixed(0).padStart(8)} ms ${Math.min(...w).toFixed(0).padStart(8)} ms ${median(rs[k]!.map((r) => r.cpuMs)).toFixed(0).padStart(10)} ms`);
+    }
+  }
+  console.log(`load after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
 } finally {
   ctl.kill("SIGTERM");
   await new Promise((r) => (ctl.exitCode !== null ? r(undefined) : ctl.once("exit", r)));

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:rollout -- [--hosts 8] [--trials 3] [--case both|nowait|waits] [--min-healthy 1s] [--drain 1s]`
+ * `npm run bench:rollout -- [--hosts 8] [--trials 3] [--case both|nowait|waits] [--cli bin|main|both] [--min-healthy 1s] [--drain 1s]`
  *
  * How close does a rolling restart come to the least time the work needs? On the
  * cluster harness (a network namespace per host, as root; 127.x otherwise): a
@@ -25,6 +25,12 @@
  * Everything berth adds (deciding, pushing assignments, stopping the old process,
  * noticing health and the end of each wait) is the difference.
  *
+ * --cli: how `berth restart -w` is started. bin (default): dist/cli/berth, as users run
+ * it (the CLI's start-up snapshot when one is built for this Node). main: the same bin
+ * with BERTH_NO_SNAPSHOT=1, i.e. `node dist/cli/main.js`. both: each nowait trial
+ * restarts twice against the same floor, main then bin, then bin then main the next
+ * trial, so the two are compared on the same machine state.
+ *
  * BENCH_TIMELINE=1 prints each nowait trial's events; BENCH_LOGS=FILE writes the
  * controller's and agents' last output there at the end.
  */
@@ -45,6 +51,10 @@ const trials = Number(arg("trials", "3"));
 const which = arg("case", "both");
 const minHealthy = arg("min-healthy", "1s");
 const drain = arg("drain", "1s");
+const cliArg = arg("cli", "bin");
+if (!["bin", "main", "both"].includes(cliArg)) throw new Error("--cli: bin, main or both");
+/** How `restart -w` is started: the bin, or the bin told to run main.js. */
+const CLI_ENV: Record<"bin" | "main", NodeJS.ProcessEnv> = { bin: {}, main: { BERTH_NO_SNAPSHOT: "1" } };
 if (!Number.isInteger(hosts) || hosts < 1 || hosts > 32) throw new Error("--hosts: 1..32");
 if (!Number.isInteger(trials) || trials < 1 || trials > 20) throw new Error("--trials: 1..20");
 if (!["both", "nowait", "waits"].includes(which)) throw new Error("--case: both, nowait or waits");
@@ -184,18 +194,18 @@ async function berthCpuMs(): Promise<{ controller: number; agents: number }> {
 }
 
 /** `berth restart -w`'s wall time, and that of a one-call command (`rollout status`): the CLI's own start-up and connect, which loaded machines make large. */
-async function restart(name: string, t: number): Promise<{ wallMs: number; cliMs: number; headMs: number; tailMs: number; ro: RolloutJson; ev: EventJson[]; cpu: { controller: number; agents: number } }> {
+async function restart(name: string, t: number, how: "bin" | "main" = "bin"): Promise<{ wallMs: number; cliMs: number; headMs: number; tailMs: number; ro: RolloutJson; ev: EventJson[]; cpu: { controller: number; agents: number } }> {
   const cpu0 = await berthCpuMs();
   const t0 = performance.now();
   const wall0 = Date.now();
-  const w = await c.cli(["restart", name, "-w"], { timeoutMs: 300_000 });
+  const w = await c.cli(["restart", name, "-w"], { timeoutMs: 300_000, env: CLI_ENV[how] });
   const wallMs = Math.round(performance.now() - t0);
   const wall1 = Date.now();
   const cpu1 = await berthCpuMs();
   const cpu = { controller: cpu1.controller - cpu0.controller, agents: cpu1.agents - cpu0.agents };
   if (w.code !== 0) throw new Error(`${name} trial ${t}: the rollout did not succeed: ${w.stdout}${w.stderr}`);
   const t1 = performance.now();
-  const ro = JSON.parse((await c.cli(["rollout", "status", name, "-o", "json"])).stdout) as RolloutJson;
+  const ro = JSON.parse((await c.cli(["rollout", "status", name, "-o", "json"], { env: CLI_ENV[how] })).stdout) as RolloutJson;
   const cliMs = Math.round(performance.now() - t1);
   const ev = (await c.events()).filter((e) => e.service === name && e.time_ms >= ro.started_at_ms && e.time_ms <= ro.ended_at_ms);
   // The CLI's share before the rollout starts (start-up, connect, the call) and after it ends (the watch hears of it, the CLI exits).
@@ -224,7 +234,8 @@ update: { maxUnavailable: 1, minHealthyTime: 0s, drainTime: 0s, healthyDeadline:
   const r = await c.apply(await c.specDir("nowait", { "nowait.yaml": spec }));
   if (r.code !== 0) throw new Error(`apply failed: ${r.stderr}`);
   await ready("nowait");
-  const results: { wallMs: number; cliMs: number; headMs: number; tailMs: number; rolloutMs: number; floorMs: number; handMs: number[]; worstDrainToReplaceMs: number; cpuMs: { controller: number; agents: number }; serviceCpuMs: number; load: string }[] = [];
+  type Trial = { cli: "bin" | "main"; wallMs: number; cliMs: number; headMs: number; tailMs: number; rolloutMs: number; floorMs: number; handMs: number[]; worstDrainToReplaceMs: number; cpuMs: { controller: number; agents: number }; serviceCpuMs: number; load: string };
+  const results: Trial[] = [];
   for (let t = 1; t <= trials; t++) {
     const handMs: number[] = [];
     const handCpuMs: number[] = [];
@@ -241,27 +252,38 @@ update: { maxUnavailable: 1, minHealthyTime: 0s, drainTime: 0s, healthyDeadline:
       handCpuMs.push(cpu!);
     }
     const floorMs = handMs.reduce((a, b) => a + b, 0);
-    await ready("nowait");
-    const { wallMs, cliMs, headMs, tailMs, ro, ev, cpu } = await restart("nowait", t);
-    const worstGap = worstDrainToReplace(ev);
-    const load = await loadAvg();
-    results.push({ wallMs, cliMs, headMs, tailMs, rolloutMs: ro.ended_at_ms - ro.started_at_ms, floorMs, handMs, worstDrainToReplaceMs: worstGap, cpuMs: cpu, serviceCpuMs: handCpuMs.reduce((a, b) => a + b, 0), load });
-    // BENCH_TIMELINE=1: where each step's time goes, from the controller's own events.
-    if (process.env.BENCH_TIMELINE) for (const e of ev) console.log(`  +${String(e.time_ms - ro.started_at_ms).padStart(5)} ms  ${e.type.padEnd(22)} ${e.host.slice(0, 8)}  ${e.message.slice(0, 90)}`);
-    console.log(`nowait trial ${t}: restart -w ${wallMs} ms (CLI start → rollout start ${headMs} ms, rollout record ${ro.ended_at_ms - ro.started_at_ms} ms, rollout end → CLI exit ${tailMs} ms; a one-call CLI command ${cliMs} ms), floor by hand ${floorMs} ms (${handMs.join(", ")}), ratio ${(wallMs / floorMs).toFixed(3)}; worst drain → replace ${worstGap} ms; berth's CPU during it: controller ${cpu.controller} ms, agents ${cpu.agents} ms (${Math.round((cpu.controller + cpu.agents) / hosts)} ms a step; a new copy's own start, by hand: ${Math.round(handCpuMs.reduce((a, b) => a + b, 0) / hosts)} ms); load ${load}`);
+    // --cli both: main then bin on odd trials, bin then main on even ones.
+    const order: ("bin" | "main")[] = cliArg === "both" ? (t % 2 ? ["main", "bin"] : ["bin", "main"]) : [cliArg as "bin" | "main"];
+    for (const how of order) {
+      await ready("nowait");
+      const { wallMs, cliMs, headMs, tailMs, ro, ev, cpu } = await restart("nowait", t, how);
+      const worstGap = worstDrainToReplace(ev);
+      const load = await loadAvg();
+      results.push({ cli: how, wallMs, cliMs, headMs, tailMs, rolloutMs: ro.ended_at_ms - ro.started_at_ms, floorMs, handMs, worstDrainToReplaceMs: worstGap, cpuMs: cpu, serviceCpuMs: handCpuMs.reduce((a, b) => a + b, 0), load });
+      // BENCH_TIMELINE=1: where each step's time goes, from the controller's own events.
+      if (process.env.BENCH_TIMELINE) for (const e of ev) console.log(`  +${String(e.time_ms - ro.started_at_ms).padStart(5)} ms  ${e.type.padEnd(22)} ${e.host.slice(0, 8)}  ${e.message.slice(0, 90)}`);
+      console.log(`nowait trial ${t} (${how === "bin" ? "berth bin" : "main.js"}): restart -w ${wallMs} ms (CLI start → rollout start ${headMs} ms, rollout record ${ro.ended_at_ms - ro.started_at_ms} ms, rollout end → CLI exit ${tailMs} ms; a one-call CLI command ${cliMs} ms), floor by hand ${floorMs} ms (${handMs.join(", ")}), ratio ${(wallMs / floorMs).toFixed(3)}; worst drain → replace ${worstGap} ms; berth's CPU during it: controller ${cpu.controller} ms, agents ${cpu.agents} ms (${Math.round((cpu.controller + cpu.agents) / hosts)} ms a step; a new copy's own start, by hand: ${Math.round(handCpuMs.reduce((a, b) => a + b, 0) / hosts)} ms); load ${load}`);
+    }
   }
-  const ratios = results.map((x) => x.wallMs / x.floorMs);
-  const rolloutRatios = results.map((x) => x.rolloutMs / x.floorMs);
-  const netRatios = results.map((x) => (x.wallMs - x.cliMs) / x.floorMs);
+  const summary: Record<string, unknown> = {};
+  for (const how of ["bin", "main"] as const) {
+    const rs = results.filter((x) => x.cli === how);
+    if (rs.length === 0) continue;
+    const ratios = rs.map((x) => x.wallMs / x.floorMs);
+    const rolloutRatios = rs.map((x) => x.rolloutMs / x.floorMs);
+    const netRatios = rs.map((x) => (x.wallMs - x.cliMs) / x.floorMs);
+    const heads = rs.map((x) => x.headMs);
+    console.log(`
+rollout bench, no waits, restart -w started as ${how === "bin" ? "the berth bin" : "node main.js"} (${c.topo.mode}, ${hosts} hosts, python3 -m http.server, health every ${NOWAIT_INTERVAL_MS}ms, maxUnavailable 1, minHealthyTime 0s, drainTime 0s, ${rs.length} trials)
+  floor  = Σ per host, serially, by hand: SIGTERM → exited → start → first 200 from /healthz
+  ratio restart -w wall / floor: median ${r3(median(ratios))}, worst ${r3(worst(ratios))}   [target ≤ 1.2]
+  (restart -w wall − a one-call CLI command) / floor: median ${r3(median(netRatios))}; rollout record start → end / floor: median ${r3(median(rolloutRatios))}; CLI start → rollout start: median ${median(heads)} ms`);
+    summary[how] = { ratio: { median: r3(median(ratios)), worst: r3(worst(ratios)) }, netRatio: { median: r3(median(netRatios)) }, rolloutRatio: { median: r3(median(rolloutRatios)) }, headMs: { median: median(heads) }, ok: median(ratios) <= 1.2 };
+  }
   const d = await c.cli(["delete", "nowait"]);
   if (d.code !== 0) throw new Error(`delete nowait: ${d.stderr}`);
   // Its hosts free up as its copies stop; the next case waits for its own to be healthy.
-  console.log(`
-rollout bench, no waits (${c.topo.mode}, ${hosts} hosts, python3 -m http.server, health every ${NOWAIT_INTERVAL_MS}ms, maxUnavailable 1, minHealthyTime 0s, drainTime 0s, ${trials} trials)
-  floor  = Σ per host, serially, by hand: SIGTERM → exited → start → first 200 from /healthz
-  ratio restart -w wall / floor: median ${r3(median(ratios))}, worst ${r3(worst(ratios))}   [target ≤ 1.2]
-  (restart -w wall − a one-call CLI command) / floor: median ${r3(median(netRatios))}; rollout record start → end / floor: median ${r3(median(rolloutRatios))}`);
-  return { case: "nowait", results, ratio: { median: r3(median(ratios)), worst: r3(worst(ratios)) }, netRatio: { median: r3(median(netRatios)) }, rolloutRatio: { median: r3(median(rolloutRatios)) }, ok: median(ratios) <= 1.2 };
+  return { case: "nowait", results, ...summary, ok: Object.values(summary).every((x) => (x as { ok: boolean }).ok) };
 }
 
 async function withWaits(): Promise<Record<string, unknown>> {

@@ -1,84 +1,15 @@
 #!/usr/bin/env node
 /**
- * berth: the command line. One descriptor file per command group under
- * commands/ (names, flags, help: cheap to load), its work under run/, imported
- * only by the command that runs (commands/lazy.ts says why). This file wires
- * them together and turns every failure into a one-line message and an exit
- * code (README, "Exit codes"). --debug shows stack traces.
+ * berth: the command line, as an ES module (the tree is cli/program.ts). The
+ * `berth` bin is cli/launcher.sh, which runs this file, or the start-up
+ * snapshot built from cli/snapshot.ts where one matches this Node (README,
+ * "CLI start-up"); `node dist/cli/main.js …` works everywhere.
  */
-import { Command, CommanderError } from "commander";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { VERSION } from "../shared/version.js";
-import { CliError, EXIT } from "./errors.js";
-import { sanitizeLines } from "../shared/text/sanitize.js";
-import type { GlobalOpts } from "./run/common.js";
-import { registerHosts } from "./commands/hosts.js";
-import { registerControllers } from "./commands/controllers.js";
-import { registerCa } from "./commands/ca.js";
-import { registerEvents } from "./commands/events.js";
-import { registerToken } from "./commands/token.js";
-import { registerDaemons } from "./commands/daemons.js";
-import { registerDev } from "./commands/dev.js";
-import { registerApply } from "./commands/apply.js";
-import { registerRender } from "./commands/render.js";
-import { registerServices } from "./commands/services.js";
-import { registerRollout } from "./commands/rollout.js";
-import { registerCompletion } from "./commands/completion.js";
-import { registerExec } from "./commands/exec.js";
-import { registerSecret } from "./commands/secret.js";
-import { registerGitops } from "./commands/gitops.js";
-import { registerLb } from "./lb/command.js";
+import { program, runCli } from "./program.js";
 
-/** The whole command tree; importing this module builds it without running it (completion tests walk it). */
-export const program = new Command();
-program
-  .name("berth")
-  .description("berth: a fleet manager for bare-metal machines and VMs")
-  .version(VERSION)
-  .option("--debug", "show stack traces")
-  // Each command owns the flags after its name: `agent --controller` and
-  // `agent install --controller` are different flags of different commands.
-  .enablePositionalOptions()
-  .showHelpAfterError("(add --help for usage)")
-  .exitOverride();
-
-// The command being run, so shared flags (--addr, --debug) are read from it.
-let running: Command = program;
-program.hook("preAction", (_root, action) => {
-  running = action;
-});
-const global = (): GlobalOpts => running.optsWithGlobals<GlobalOpts>();
-
-registerDaemons(program);
-registerDev(program);
-registerHosts(program);
-registerControllers(program);
-registerCa(program);
-registerEvents(program);
-registerToken(program);
-registerApply(program);
-registerRender(program);
-registerServices(program);
-registerRollout(program);
-registerCompletion(program);
-registerExec(program);
-registerSecret(program);
-registerGitops(program);
-registerLb(program);
-
-/** Commands that run a daemon (or only read files, as render) rather than call the API take no --addr. */
-const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema", "completion", "render"]);
-(function addSharedFlags(cmd: Command): void {
-  for (const sub of cmd.commands) {
-    sub.enablePositionalOptions().exitOverride();
-    if (sub.commands.length === 0 || sub.name() === "agent") {
-      if (!DAEMONS.has(sub.name())) sub.option("--addr <host:port,...>", "the controller, or every member of a controller group, comma-separated (default: BERTH_ADDR, then the config file)");
-      sub.option("--debug", "show stack traces");
-    }
-    addSharedFlags(sub);
-  }
-})(program);
+export { program };
 
 /** Run as `berth` (directly, or through an npm bin symlink), not imported. */
 function invokedAsMain(): boolean {
@@ -89,28 +20,4 @@ function invokedAsMain(): boolean {
   }
 }
 
-// `berth … | head` closes the pipe early: that is the reader's choice, not a failure
-// (as with any Unix tool, stop quietly rather than print a stack).
-for (const out of [process.stdout, process.stderr]) {
-  out.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
-    throw err;
-  });
-}
-
-try {
-  if (invokedAsMain()) await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) {
-    // Help and version exit 0; commander has already printed the usage error.
-    process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
-  } else if (err instanceof CliError) {
-    // Messages carry the controller's words, and in them hosts' (names, reasons): sanitized.
-    process.stderr.write(`berth: ${sanitizeLines(err.message)}\n${err.hint ? `  ${sanitizeLines(err.hint)}\n` : ""}`);
-    process.exitCode = err.exitCode;
-  } else {
-    process.stderr.write(`berth: ${sanitizeLines(err instanceof Error ? err.message : String(err))}\n`);
-    if (global().debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    process.exitCode = EXIT.failed;
-  }
-}
+if (invokedAsMain()) await runCli(process.argv);

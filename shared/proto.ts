@@ -94,7 +94,7 @@ function v1Entries(): Record<string, DescriptorEntry> {
  * fields' types, theirs, …), not the whole package. Field types are package-level
  * names (berth.v1 nests no types); anything else is a scalar.
  */
-function closureType(v1: Record<string, DescriptorEntry>, name: string): protobuf.Type {
+function closureType(v1: Record<string, DescriptorEntry>, name: string, eager = false): protobuf.Type {
   const picked: Record<string, DescriptorEntry> = {};
   const visit = (n: string): void => {
     const short = n.replace(V1_PREFIX, "");
@@ -107,6 +107,13 @@ function closureType(v1: Record<string, DescriptorEntry>, name: string): protobu
   const root = protobuf.Root.fromJSON({ nested: { berth: { nested: { v1: { nested: picked } } } } } as protobuf.INamespace);
   // Throws for a type the walk missed, so a descriptor that nests types fails loudly (proto.test.ts builds every method).
   root.resolveAll();
+  // Eager: every type's generated encoder and decoder too (protobufjs makes them on first use).
+  if (eager) {
+    for (const n of Object.keys(picked)) {
+      const t = root.lookup(`berth.v1.${n}`);
+      if (t instanceof protobuf.Type) t.setup();
+    }
+  }
   return root.lookupType(`berth.v1.${name.replace(V1_PREFIX, "")}`);
 }
 
@@ -119,15 +126,15 @@ let lazyOperator: OperatorProto | undefined;
  * every run (README, "CLI start-up"). Same serializers as packageDefinition's,
  * and the same bytes (proto.test.ts).
  */
-export function loadOperatorProtos(): OperatorProto {
-  if (lazyOperator) return lazyOperator;
+export function loadOperatorProtos(o: { eager?: boolean } = {}): OperatorProto {
+  if (lazyOperator && !o.eager) return lazyOperator;
   const v1 = v1Entries();
   const service = v1.OperatorService?.methods;
   if (!service) throw new Error("the descriptor has no berth.v1.OperatorService");
   const types = new Map<string, protobuf.Type>();
   const typeOf = (name: string): protobuf.Type => {
     let t = types.get(name);
-    if (!t) types.set(name, (t = closureType(v1, name)));
+    if (!t) types.set(name, (t = closureType(v1, name, o.eager)));
     return t;
   };
   const def: Record<string, grpc.MethodDefinition<object, object>> = {};
@@ -146,6 +153,14 @@ export function loadOperatorProtos(): OperatorProto {
       responseDeserialize: (buf) => (resDe ??= deserializer(typeOf(m.responseType)))(buf),
       originalName: name.charAt(0).toLowerCase() + name.slice(1),
     };
+    if (o.eager) {
+      // The CLI's start-up snapshot (cli/snapshot.ts) builds them all once, at build time,
+      // with their generated encoders and decoders (protobufjs makes those on first use).
+      reqSer = serializer(typeOf(m.requestType));
+      reqDe = deserializer(typeOf(m.requestType));
+      resSer = serializer(typeOf(m.responseType));
+      resDe = deserializer(typeOf(m.responseType));
+    }
   }
   lazyOperator = grpc.loadPackageDefinition({ "berth.v1.OperatorService": def }) as unknown as OperatorProto;
   return lazyOperator;

@@ -10,10 +10,10 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTopology, recentOutput, type Topology } from "./topology.js";
-import { BERTH_MAIN, killProcessGroup, spawnAgent, terminate } from "./procs.js";
+import { BERTH_BIN, BERTH_MAIN, killProcessGroup, spawnAgent, terminate } from "./procs.js";
 import { waitFor } from "./wait.js";
 
-export { ROOT, BERTH_MAIN } from "./procs.js";
+export { ROOT, BERTH_MAIN, BERTH_BIN } from "./procs.js";
 export const PORT = 7420;
 /** /metrics of the controller and of every agent, each on its node's own address. */
 export const CONTROLLER_METRICS_PORT = 9464;
@@ -247,8 +247,9 @@ export class Cluster {
     return meta.hostId;
   }
 
-  async cli(args: string[], o: { token?: string; node?: number; timeoutMs?: number } = {}): Promise<CliResult> {
-    return this.topo.run(o.node ?? 0, [process.execPath, BERTH_MAIN, ...args], { env: this.env(o.token), timeoutMs: o.timeoutMs ?? 30_000 });
+  /** Runs `berth ARGS` through the bin, as a user would (BERTH_BIN); the daemons run main.js. */
+  async cli(args: string[], o: { token?: string; node?: number; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+    return this.topo.run(o.node ?? 0, [BERTH_BIN, ...args], { env: { ...this.env(o.token), ...o.env }, timeoutMs: o.timeoutMs ?? 30_000 });
   }
 
   async cliJson<T>(args: string[]): Promise<T> {

@@ -10,6 +10,12 @@ import type { Topology } from "./topology.js";
 
 export const ROOT = resolve(import.meta.dirname, "..", "..", "..");
 export const BERTH_MAIN = join(ROOT, "dist", "cli", "main.js");
+/**
+ * The `berth` bin as users run it (cli/launcher.sh): operator commands from the
+ * start-up snapshot when the build made one for this Node, else main.js. Run as
+ * an executable (it finds `node` on PATH), not through process.execPath.
+ */
+export const BERTH_BIN = join(ROOT, "dist", "cli", "berth");
 
 export interface AgentLaunch {
   /** --controller: one address, or every member of a group. */

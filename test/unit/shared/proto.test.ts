@@ -77,6 +77,21 @@ describe("the berth.v1 definitions built from the descriptor", () => {
     expect(listHosts(lazy).responseDeserialize(a)).toEqual(listHosts(ref).responseDeserialize(a));
   });
 
+  it("the CLI's snapshot builds every OperatorService type up front (eager): the same bytes and objects as proto-loader's", () => {
+    const ref = methodsOf(reference["berth.v1.OperatorService"]);
+    const eager = methodsOf((loadOperatorProtos({ eager: true }).berth.v1.OperatorService as unknown as { service: unknown }).service);
+    expect(Object.keys(eager).sort()).toEqual(Object.keys(ref).sort());
+    for (const [name, r] of Object.entries(ref)) {
+      const m = eager[name]!;
+      expect(m.requestDeserialize(r.requestSerialize({})), name).toEqual(r.requestDeserialize(r.requestSerialize({})));
+      expect(m.responseDeserialize(r.responseSerialize({})), name).toEqual(r.responseDeserialize(r.responseSerialize({})));
+    }
+    const hosts = { hosts: [{ id: "h1", labels: { dc: "dc1" }, facts: { hostname: "web-1", memory_total_bytes: 17_179_869_184 } }] };
+    const a = ref.ListHosts!.responseSerialize(hosts);
+    expect(Buffer.compare(eager.ListHosts!.responseSerialize(hosts), a)).toBe(0);
+    expect(eager.ListHosts!.responseDeserialize(a)).toEqual(ref.ListHosts!.responseDeserialize(a));
+  });
+
   it("the CLI's OperatorService builds no message type until a call needs one, and then only what that call reaches", async () => {
     vi.resetModules();
     const protobuf = (await import("protobufjs/light.js")).default;

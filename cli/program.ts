@@ -1,0 +1,110 @@
+/**
+ * berth's command tree: one descriptor file per command group under commands/
+ * (names, flags, help: cheap to load), its work under run/, imported only by the
+ * command that runs (commands/lazy.ts says why). This file wires them together,
+ * and runCli turns every failure into a one-line message and an exit code
+ * (README, "Exit codes"). --debug shows stack traces.
+ *
+ * Loading it does nothing but build the tree: no argv, environment, clock or
+ * stdio is read until runCli, so the start-up snapshot (cli/snapshot.ts) can
+ * hold it built.
+ */
+import { Command, CommanderError } from "commander";
+import { VERSION } from "../shared/version.js";
+import { CliError, EXIT } from "./errors.js";
+import { sanitizeLines } from "../shared/text/sanitize.js";
+import type { GlobalOpts } from "./run/common.js";
+import { registerHosts } from "./commands/hosts.js";
+import { registerControllers } from "./commands/controllers.js";
+import { registerCa } from "./commands/ca.js";
+import { registerEvents } from "./commands/events.js";
+import { registerToken } from "./commands/token.js";
+import { registerDaemons } from "./commands/daemons.js";
+import { registerDev } from "./commands/dev.js";
+import { registerApply } from "./commands/apply.js";
+import { registerRender } from "./commands/render.js";
+import { registerServices } from "./commands/services.js";
+import { registerRollout } from "./commands/rollout.js";
+import { registerCompletion } from "./commands/completion.js";
+import { registerExec } from "./commands/exec.js";
+import { registerSecret } from "./commands/secret.js";
+import { registerGitops } from "./commands/gitops.js";
+import { registerLb } from "./lb/command.js";
+
+/** The whole command tree; importing this module builds it without running it (completion tests walk it). */
+export const program = new Command();
+program
+  .name("berth")
+  .description("berth: a fleet manager for bare-metal machines and VMs")
+  .version(VERSION)
+  .option("--debug", "show stack traces")
+  // Each command owns the flags after its name: `agent --controller` and
+  // `agent install --controller` are different flags of different commands.
+  .enablePositionalOptions()
+  .showHelpAfterError("(add --help for usage)")
+  .exitOverride();
+
+// The command being run, so shared flags (--addr, --debug) are read from it.
+let running: Command = program;
+program.hook("preAction", (_root, action) => {
+  running = action;
+});
+const global = (): GlobalOpts => running.optsWithGlobals<GlobalOpts>();
+
+registerDaemons(program);
+registerDev(program);
+registerHosts(program);
+registerControllers(program);
+registerCa(program);
+registerEvents(program);
+registerToken(program);
+registerApply(program);
+registerRender(program);
+registerServices(program);
+registerRollout(program);
+registerCompletion(program);
+registerExec(program);
+registerSecret(program);
+registerGitops(program);
+registerLb(program);
+
+/** Commands that run a daemon (or only read files, as render) rather than call the API take no --addr. */
+const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema", "completion", "render"]);
+(function addSharedFlags(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    sub.enablePositionalOptions().exitOverride();
+    if (sub.commands.length === 0 || sub.name() === "agent") {
+      if (!DAEMONS.has(sub.name())) sub.option("--addr <host:port,...>", "the controller, or every member of a controller group, comma-separated (default: BERTH_ADDR, then the config file)");
+      sub.option("--debug", "show stack traces");
+    }
+    addSharedFlags(sub);
+  }
+})(program);
+
+/** Parses argv and runs the command; sets process.exitCode (README, "Exit codes"). */
+export async function runCli(argv: string[]): Promise<void> {
+  // `berth … | head` closes the pipe early: that is the reader's choice, not a failure
+  // (as with any Unix tool, stop quietly rather than print a stack).
+  for (const out of [process.stdout, process.stderr]) {
+    out.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; commander has already printed the usage error.
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
+    } else if (err instanceof CliError) {
+      // Messages carry the controller's words, and in them hosts' (names, reasons): sanitized.
+      process.stderr.write(`berth: ${sanitizeLines(err.message)}\n${err.hint ? `  ${sanitizeLines(err.hint)}\n` : ""}`);
+      process.exitCode = err.exitCode;
+    } else {
+      process.stderr.write(`berth: ${sanitizeLines(err instanceof Error ? err.message : String(err))}\n`);
+      if (global().debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+      process.exitCode = EXIT.failed;
+    }
+  }
+}
