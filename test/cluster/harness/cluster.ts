@@ -10,7 +10,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTopology, recentOutput, type Topology } from "./topology.js";
-import { BERTH_BIN, BERTH_MAIN, killProcessGroup, spawnAgent, terminate } from "./procs.js";
+import { BERTH_BIN, BERTH_MAIN, killProcessGroup, killProcessesUnder, spawnAgent, terminate } from "./procs.js";
 import { waitFor } from "./wait.js";
 
 export { ROOT, BERTH_MAIN, BERTH_BIN } from "./procs.js";
@@ -319,6 +319,8 @@ export class Cluster {
 
   async destroy(): Promise<void> {
     await this.topo.destroy();
+    // The agents are gone; their services (own sessions, outside a namespace on loopback) are not.
+    await killProcessesUnder(this.dir);
     await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { BERTH_MAIN, CONTROLLER_METRICS_PORT, PORT, type CliResult, type EventJson, type HostJson, type StatusJson } from "./cluster.js";
 import { startEtcdCluster, type EtcdCluster } from "./etcd.js";
 import { createTopology, recentOutput, type Topology } from "./topology.js";
-import { killProcessGroup, spawnAgent, terminate } from "./procs.js";
+import { killProcessGroup, killProcessesUnder, spawnAgent, terminate } from "./procs.js";
 import { waitFor } from "./wait.js";
 
 export interface GroupHostJson extends HostJson {
@@ -331,6 +331,8 @@ export class Group {
 
   async destroy(): Promise<void> {
     await this.topo.destroy().catch(() => undefined);
+    // The agents are gone; their services (own sessions, on loopback in no namespace) are not.
+    await killProcessesUnder(this.dir);
     await this.etcd.stop();
     await rm(this.dir, { recursive: true, force: true });
   }

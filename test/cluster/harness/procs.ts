@@ -5,8 +5,10 @@
  * stop that must wait is changed in one place.
  */
 import type { ChildProcess } from "node:child_process";
-import { join, resolve } from "node:path";
+import { readdir, readlink, realpath } from "node:fs/promises";
+import { join, resolve, sep } from "node:path";
 import type { Topology } from "./topology.js";
+import { waitFor } from "./wait.js";
 
 export const ROOT = resolve(import.meta.dirname, "..", "..", "..");
 export const BERTH_MAIN = join(ROOT, "dist", "cli", "main.js");
@@ -66,4 +68,42 @@ export async function killProcessGroup(p: ChildProcess | undefined): Promise<voi
   const exited = new Promise((r) => p.once("exit", r));
   process.kill(-p.pid, "SIGKILL");
   await exited;
+}
+
+/** pids of the processes whose working directory is `dir` or under it (unreadable ones skipped). */
+async function processesUnder(dir: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const name of await readdir("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const cwd = await readlink(`/proc/${name}/cwd`).catch(() => undefined);
+    if (cwd !== undefined && (cwd === dir || cwd.startsWith(dir + sep))) found.push(Number(name));
+  }
+  return found;
+}
+
+/**
+ * SIGKILLs every process working under `dir` (a fleet's temp dir) and waits until none is left.
+ * A service runs in a session of its own, so an agent's death leaves it running, as it should
+ * on a real host (an agent restarts without its services); on the loopback topology no network
+ * namespace gathers them for the kill, so a fleet's teardown finds them by their folder: every
+ * service runs in its artifact's folder under the fleet's dir. Call it after the agents are
+ * gone (else one would start a copy again) and before the dir is removed.
+ */
+export async function killProcessesUnder(dir: string, timeoutMs = 10_000): Promise<void> {
+  const root = await realpath(dir).catch(() => undefined);
+  if (root === undefined) return;
+  await waitFor(
+    async () => {
+      const left = await processesUnder(root);
+      for (const pid of left) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // Gone already.
+        }
+      }
+      return left.length === 0;
+    },
+    { timeoutMs, intervalMs: 20, what: `the processes working under ${root} to exit` },
+  );
 }
