@@ -203,7 +203,7 @@ export async function endpoints(name: string, o: { watch?: boolean; output: stri
         lastLine = line;
       } else if (!printData(format, rows)) {
         if (o.watch) console.log(`--- ${new Date().toISOString()}  ${rows.length} in service`); // ours only
-        console.log(rows.length ? table(["INSTANCE", "HOST", "ENDPOINT", "VERSION"], rows.map((r) => [r.instance, r.host, r.endpoint, String(r.revision)])) : "(none in service)");
+        console.log(rows.length ? table(["INSTANCE", "HOST", "ENDPOINT", "VERSION"], rows.map((r) => [r.instance, r.host, r.endpoint, String(r.revision)])) : o.watch ? "(none in service)" : `(none in service: an instance is in service once healthy for the update's minHealthyTime on a ready host; \`berth status ${sanitize(name)}\` shows each one)`);
         // Per load balancer following the service (`berth lb`): has it applied this list?
         if (e.lbs.length) {
           console.log(`\nlist ${e.version}; load balancers:`);
