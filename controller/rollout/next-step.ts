@@ -548,7 +548,9 @@ function describeBatch(p: Pick, views: ReadonlyMap<number, SlotView>, to: number
  */
 export function nextStep(input: NextStepInput): NextStepResult {
   const { update: u, nowMs, instances } = input;
-  const mayTakeOut = input.takeOutFromMs === undefined || nowMs >= input.takeOutFromMs;
+  /** Until when this step takes no copy out of the endpoints; undefined: it may now. */
+  const holdUntilMs = input.takeOutFromMs !== undefined && nowMs < input.takeOutFromMs ? input.takeOutFromMs : undefined;
+  const mayTakeOut = holdUntilMs === undefined;
   const r: RolloutState = { ...input.rollout, batch: input.rollout.batch ? copyBatch(input.rollout.batch) : null };
   const to = r.toRevision;
   const views = new Map(input.slots.map((v) => [v.slot, v]));
@@ -645,8 +647,8 @@ export function nextStep(input: NextStepInput): NextStepResult {
       r.status = "awaiting-promotion";
       r.reason = `canary: ${doneCount} of ${instances} run revision ${to} and are in service; waiting for \`berth rollout promote\``;
       events.push({ type: "rollout.awaiting-promotion", message: r.reason });
-    } else if (anyWork && !mayTakeOut) {
-      r.reason = `waiting for followers of the endpoints to reconnect to this controller (until ${new Date(input.takeOutFromMs ?? nowMs).toISOString()})`;
+    } else if (anyWork && holdUntilMs !== undefined) {
+      r.reason = `waiting for followers of the endpoints to reconnect to this controller (until ${new Date(holdUntilMs).toISOString()})`;
     } else if (anyWork) {
       const p = pickBatch(input.slots, u, instances, input.spareHosts, to, canaryActive);
       if (p.slots.length > 0) {
@@ -669,7 +671,7 @@ export function nextStep(input: NextStepInput): NextStepResult {
 
   let wakeAtMs = wakeAt(r, modeOf(r.status), u, input.slots, actions, nowMs);
   // The hold's end: whatever it held back is due then.
-  if (!mayTakeOut && modeOf(r.status) === "active" && input.takeOutFromMs !== undefined) wakeAtMs = Math.min(wakeAtMs ?? Number.POSITIVE_INFINITY, input.takeOutFromMs);
+  if (holdUntilMs !== undefined && modeOf(r.status) === "active") wakeAtMs = Math.min(wakeAtMs ?? Number.POSITIVE_INFINITY, holdUntilMs);
   const result: NextStepResult = { rollout: r, actions, wakeAtMs, events };
   if (revertTo !== undefined) result.revertTo = revertTo;
   return result;

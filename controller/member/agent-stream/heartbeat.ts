@@ -6,14 +6,14 @@ import type { Heartbeat__Output } from "../../../shared/gen/berth/v1/Heartbeat.j
 import { monoMs } from "../../../shared/clock.js";
 import { validateUsage } from "../api/validate.js";
 import type { AgentServiceDeps } from "./deps.js";
-import type { AgentStream } from "./stream.js";
+import { currentLive, type AgentStream } from "./stream.js";
 
 export function onHeartbeat(d: AgentServiceDeps, s: AgentStream, hb: Heartbeat__Output): void {
   const usage = validateUsage(hb.usage ?? {}, "heartbeat.usage");
-  // A stream replaced by a newer one, or dropped when the host was declared down (isCurrent,
-  // with the one lookup of the host's live view a heartbeat needs).
-  const live = d.registry.live.get(s.hostId);
-  if (live?.streamId !== s.sid) return;
+  // A stream replaced by a newer one, or dropped when the host was declared down: the one
+  // lookup of the host's live view a heartbeat needs.
+  const live = currentLive(d, s);
+  if (!live) return;
   const previousMs = live.lastHeartbeatMs;
   live.lastHeartbeatMs = d.now();
   live.lastHeartbeatMono = (d.mono ?? monoMs)();

@@ -6,6 +6,7 @@ import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerM
 import type { AgentMessage__Output } from "../../../shared/gen/berth/v1/AgentMessage.js";
 import type { Logger } from "../../../shared/log/logger.js";
 import type { AgentServiceDeps } from "./deps.js";
+import type { HostLive } from "../../hosts/registry.js";
 
 export interface AgentStream {
   hostId: string;
@@ -23,9 +24,18 @@ export interface AgentStream {
   greeted: boolean;
 }
 
-/** Is this stream still the host's current one? Reports of a replaced (or dropped) stream are older than the current one's. */
+/**
+ * The host's live view while this stream is still its current one, else undefined.
+ * Reports of a replaced (or dropped) stream are older than the current one's.
+ */
+export function currentLive(d: AgentServiceDeps, s: AgentStream): HostLive | undefined {
+  const live = d.registry.live.get(s.hostId);
+  return live?.streamId === s.sid ? live : undefined;
+}
+
+/** Is this stream still the host's current one? (currentLive, when the live view is not needed) */
 export function isCurrent(d: AgentServiceDeps, s: AgentStream): boolean {
-  return d.registry.live.get(s.hostId)?.streamId === s.sid;
+  return currentLive(d, s) !== undefined;
 }
 
 /** The kinds of AgentMessage (its `msg` oneof). */

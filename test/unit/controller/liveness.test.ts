@@ -8,7 +8,6 @@ import { buildReport, liveHeard, livenessInput, localHeard, localLiveness, merge
 import { judgeLiveness } from "../../../controller/failure/detector.js";
 import type { HostLive } from "../../../controller/hosts/registry.js";
 
-const liveAt = (t: number | undefined, o: { connected?: boolean; fencing?: string[] } = {}): HostLive => live(t, o);
 function live(lastHeartbeatMono: number | undefined, o: { connected?: boolean; fencing?: string[] } = {}): HostLive {
   return { lastHeartbeatMs: undefined, lastHeartbeatMono, usage: null, artifacts: [], fencing: new Set(o.fencing ?? []), send: o.connected === false ? undefined : () => undefined };
 }
@@ -154,14 +153,14 @@ describe("liveness reports", () => {
   });
 
   it("a lone controller's detector input, read straight from the registry, is livenessInput over localHeard", () => {
-    const live = new Map([["h1", liveAt(9_000)], ["h2", liveAt(7_500, { fencing: ["web-0"] })], ["h4", liveAt(undefined)], ["gone", liveAt(8_000)]]);
+    const views = new Map([["h1", live(9_000)], ["h2", live(7_500, { fencing: ["web-0"] })], ["h4", live(undefined)], ["gone", live(8_000)]]);
     const recs = [
       { id: "h1", health: "ready" as const },
       { id: "h2", health: "down" as const },
       { id: "h3", health: "joining" as const },
       { id: "h4", health: "ready" as const },
     ];
-    const registry = { live, all: () => recs };
+    const registry = { live: views, all: () => recs };
     expect(localLiveness(registry as never)).toEqual(livenessInput(recs, localHeard(registry)));
     expect(localLiveness(registry as never)).toEqual([
       { id: "h1", health: "ready", lastHeartbeatMs: 9_000, fenced: false },

@@ -23,18 +23,21 @@ update:
 const API = "name: api\nrun: { command: ./api }\n";
 
 let dir = "";
-/** Every temp dir a test made: one test may make several (each assigned to `dir` in turn). */
+/** Every temp dir a test made (one test may make several): removed after it. */
 const made: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), "berth-fleet-"));
+  made.push(d);
+  return d;
+}
 afterEach(async () => {
-  if (dir) made.push(dir);
   await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })));
   dir = "";
 });
 
 /** A fleet folder in a temp dir: services/<file> and envs/<file>, each given as text. */
 async function fleet(o: { services?: Record<string, string>; envs?: Record<string, string> }): Promise<string> {
-  if (dir) made.push(dir);
-  dir = await mkdtemp(join(tmpdir(), "berth-fleet-"));
+  dir = await tempDir();
   await mkdir(join(dir, "services"));
   for (const [name, text] of Object.entries(o.services ?? { "web.yaml": WEB, "api.yaml": API })) await writeFile(join(dir, "services", name), text);
   if (o.envs) {
@@ -165,8 +168,7 @@ describe("loadFleet", () => {
   });
 
   it("a plain folder of specs loads as before, without --env", async () => {
-    if (dir) made.push(dir);
-    dir = await mkdtemp(join(tmpdir(), "berth-fleet-"));
+    dir = await tempDir();
     await writeFile(join(dir, "web.yaml"), WEB.replace("../build/web", "./build"));
     const r = await loadFleet(dir, {});
     expect(r.errors).toEqual([]);
@@ -234,8 +236,7 @@ describe("loadFleet errors, each with file:line", () => {
     expect(await errorsOf(d, "prod")).toEqual(["envs/prod.yml: envs/prod.yaml is the same environment: keep one"]);
 
     await rm(d, { recursive: true });
-    if (dir) made.push(dir);
-    dir = await mkdtemp(join(tmpdir(), "berth-fleet-"));
+    dir = await tempDir();
     await writeFile(join(dir, "web.yaml"), API);
     expect(await errorsOf(dir, "prod")).toEqual([`${dir}: --env prod needs a fleet folder (services/*.yaml and envs/prod.yaml); this is a folder of plain specs`]);
   });
