@@ -8,7 +8,7 @@ import net from "node:net";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { HealthMonitor, runCheck, type CheckResult } from "../../../agent/health/checks.js";
+import { HealthMonitor, portWatchBeatMs, runCheck, type CheckResult } from "../../../agent/health/checks.js";
 import type { HealthTransition } from "../../../agent/health/thresholds.js";
 import type { HealthSpec } from "../../../shared/spec/types.js";
 import { isLive, readProcStat } from "../../../agent/supervisor/proc.js";
@@ -254,6 +254,11 @@ describe("HealthMonitor", () => {
     } finally {
       await mon.stop();
     }
+  });
+
+  it("the port watch tries every 2 ms for its first second (half a beat is paid per instance of a rollout), then every 10 ms", () => {
+    expect([0, 48, 999].map(portWatchBeatMs)).toEqual([2, 2, 2]);
+    expect([1_000, 60_000].map(portWatchBeatMs)).toEqual([10, 10]);
   });
 
   it("a huge interval (a spec stored before intervals were bounded) does not run the check every millisecond", async () => {
