@@ -21,6 +21,7 @@ import { EventEmitter } from "node:events";
 import { createLogger, type Logger } from "../../shared/log/logger.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { cgroupName, createCgroup, DEFAULT_CGROUP_ROOT, joinCgroup, removeCgroupQuietly, type CgroupHandle } from "./cgroup.js";
+
 import { serviceEnv } from "./env.js";
 import { monoMs } from "../../shared/clock.js";
 import {
@@ -55,6 +56,9 @@ import {
   type RunConfig,
 } from "./state-file.js";
 import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
+
+/** A run without limits still gets a cgroup, to be found by (cpu.max and memory.max "max"). */
+const NO_LIMITS = { cpu: 0, memoryMb: 0 };
 
 export type SupervisorStateName = "starting" | "running" | "backoff" | "stopping" | "stopped" | "failed";
 
@@ -127,7 +131,10 @@ export interface SupervisorOptions extends SupervisorRuntime {
   logFiles?: number;
   /** The JSON state file for re-adoption (e.g. <dataDir>/instances/<id>.json). */
   stateFile: string;
-  /** Limits through a cgroup (berth/<instanceId>-<tag>, see cgroupName), when the agent may make one. */
+  /**
+   * Limits through the run's cgroup (berth/<instanceId>-<tag>, see cgroupName). Every run
+   * gets one where the agent may make it; only with limits is its absence reported.
+   */
   cgroup?: { cpu: number; memoryMb: number } | null;
   restartPolicy?: Partial<RestartPolicy>;
 }
@@ -480,12 +487,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     mkdirSync(cfg.logDir, { recursive: true });
     await this.rotateLog();
 
+    // A cgroup of its own for every run the host allows, limits or not: it is how a
+    // stop finds every process the service started, a daemon that left the session with
+    // a second setsid() too, without reading all of /proc (process-group.ts). Without
+    // limits, a host that allows none (no root, no writable hierarchy) is no news: the
+    // stop falls back to scanning /proc, and nothing is reported.
     let cgroup: CgroupHandle | null = null;
-    if (cfg.cgroup) {
-      const made = createCgroup(cgroupName(cfg.instanceId, this.stateFile), cfg.cgroup, this.cgroupRoot);
-      if (made.ok) cgroup = made.handle;
-      this.cgroupStatus = made.ok ? { enforced: true } : { enforced: false, reason: made.reason };
-    }
+    const made = createCgroup(cgroupName(cfg.instanceId, this.stateFile), cfg.cgroup ?? NO_LIMITS, this.cgroupRoot);
+    if (made.ok) cgroup = made.handle;
+    if (cfg.cgroup) this.cgroupStatus = made.ok ? { enforced: true } : { enforced: false, reason: made.reason };
+    else if (!made.ok) this.log.debug({ reason: made.reason }, "no cgroup: stops scan /proc for the service's processes");
 
     const fd = openLogForChild(logOpts);
     let child: ChildProcess;
@@ -527,7 +538,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       } catch (e) {
         removeCgroupQuietly(cgroup);
         cgroup = null;
-        this.cgroupStatus = { enforced: false, reason: `cannot move the process into its cgroup: ${errText(e)}` };
+        if (cfg.cgroup) this.cgroupStatus = { enforced: false, reason: `cannot move the process into its cgroup: ${errText(e)}` };
       }
     }
     const stat = readProcStat(pid);

@@ -8,6 +8,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BERTH_MAIN, ROOT } from "./harness/cluster.js";
 import { cleanupLeftovers } from "./harness/topology.js";
+import { removeNewServiceCgroups, serviceCgroups } from "./harness/cgroups.js";
 
 function newestSourceMs(dir: string): number {
   let newest = 0;
@@ -35,6 +36,7 @@ function serviceUsers(): Set<string> {
 
 export default async function setup(): Promise<() => void> {
   const usersBefore = serviceUsers();
+  const cgroupsBefore = serviceCgroups();
   let built = 0;
   try {
     built = statSync(BERTH_MAIN).mtimeMs;
@@ -45,6 +47,7 @@ export default async function setup(): Promise<() => void> {
   if (built < newest) execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
   await cleanupLeftovers();
   return () => {
+    removeNewServiceCgroups(cgroupsBefore);
     for (const u of serviceUsers()) {
       if (usersBefore.has(u)) continue;
       try {

@@ -49,8 +49,9 @@ describe("pollUntil", () => {
 describe("emptyGroup", () => {
   const LEADER = 4242;
   const START = 777;
+  const CGROUP = { kind: "v1" as const, dirs: ["/sys/fs/cgroup/cpu/berth/web-0-00000000", "/sys/fs/cgroup/memory/berth/web-0-00000000"] };
   /** A fake /proc: the leader runs until the stop signal, then exits (the exit event); each scan is logged. */
-  function fakeGroup(o: { leaderStartTime: number }) {
+  function fakeGroup(o: { leaderStartTime: number; zombie?: boolean }) {
     const log: string[] = [];
     let running = true;
     let exit!: () => void;
@@ -59,6 +60,15 @@ describe("emptyGroup", () => {
       members: () => {
         log.push("scan");
         return running ? [LEADER] : [];
+      },
+      cgroupMembers: () => {
+        log.push("cgroup");
+        return running ? [LEADER] : [];
+      },
+      // A zombie (a child the leader left, not yet reaped) is still in the group to kill(2).
+      groupExists: () => {
+        log.push("pgid?");
+        return running || o.zombie === true;
       },
       stat: (pid) => (pid === LEADER && running ? { pid, comm: "python3", state: "S", ppid: 1, pgid: LEADER, sid: LEADER, startTime: o.leaderStartTime } : undefined),
       signal: (pid, sig) => {
@@ -82,6 +92,21 @@ describe("emptyGroup", () => {
     expect(r).toEqual({ forced: false, survivors: [] });
     // kill(-pgid) first; one scan for members outside the group (none); one after the exit.
     expect(g.log).toEqual([`kill -${LEADER} SIGTERM`, "scan", "scan"]);
+  });
+
+  it("with a cgroup, scans /proc not at all: the cgroup's pids and kill(-pgid, 0) say who is left", async () => {
+    const g = fakeGroup({ leaderStartTime: START });
+    const r = await emptyGroup({ pgid: LEADER, cgroup: CGROUP }, "SIGTERM", 5_000, { exited: g.exited, leaderStartTime: START, probe: g.probe });
+    expect(r).toEqual({ forced: false, survivors: [] });
+    // kill(-pgid); the cgroup for members outside the group (the leader is inside it); after the exit, the cgroup and the group.
+    expect(g.log).toEqual([`kill -${LEADER} SIGTERM`, "cgroup", "cgroup", "pgid?"]);
+  });
+
+  it("with a cgroup, still scans while kill(-pgid, 0) finds someone in the group, since a zombie is no member", async () => {
+    const g = fakeGroup({ leaderStartTime: START, zombie: true });
+    const r = await emptyGroup({ pgid: LEADER, cgroup: CGROUP }, "SIGTERM", 5_000, { exited: g.exited, leaderStartTime: START, probe: g.probe });
+    expect(r).toEqual({ forced: false, survivors: [] });
+    expect(g.log).toEqual([`kill -${LEADER} SIGTERM`, "cgroup", "cgroup", "pgid?", "scan"]);
   });
 
   it("scans first when the pid now names another process (another start time): never signals a group it cannot vouch for", async () => {

@@ -393,6 +393,33 @@ describe("Supervisor: cgroup limits", () => {
     expect(existsSync(memDir)).toBe(false);
   });
 
+  it.skipIf(!cgroupV1Writable)("without limits, still holds the run in a cgroup: a daemon that left the session with setsid is stopped too, and nothing is reported (needs root and v1)", async () => {
+    const script = `
+      const kid = require("child_process").spawn("setsid", ["sleep", "1000"], { stdio: "ignore" });
+      console.log("kid " + kid.pid);
+      ${IDLE}`;
+    const sup = f.supervisor(f.options(script));
+    sup.start();
+    const running = await waitForState(sup, (s) => s.state === "running", "running");
+    // No limits were asked for: nothing to say about enforcing them.
+    expect(running.cgroupEnforced).toBeUndefined();
+    const name = cgroupName(f.instanceId, f.stateFile);
+    const cpuDir = `/sys/fs/cgroup/cpu/berth/${name}`;
+    const memDir = `/sys/fs/cgroup/memory/berth/${name}`;
+    expect(readFileSync(`${cpuDir}/cpu.cfs_quota_us`, "utf8").trim()).toBe("-1");
+    const log = await logOf(sup, "kid", (l) => l.includes("kid ") && l.includes("ready"));
+    const kid = Number(reported(log).get("kid"));
+    f.trackPid(kid);
+    await waitFor(() => readProcStat(kid)?.sid === kid, { timeoutMs: 5_000, what: "the kid in its own session" });
+    expect((await readRecord(f.stateFile))?.cgroup).toEqual({ kind: "v1", dirs: [cpuDir, memDir] });
+
+    await sup.stop();
+    // Outside the service's session and group: only its cgroup could name it.
+    expect(alive(kid)).toBe(false);
+    expect(existsSync(cpuDir)).toBe(false);
+    expect(existsSync(memDir)).toBe(false);
+  });
+
   it("runs without limits, saying why, where no cgroup can be made", async () => {
     const sup = f.supervisor(f.options(IDLE, { cgroup: { cpu: 1, memoryMb: 128 }, cgroupRoot: f.dir }));
     sup.start();
