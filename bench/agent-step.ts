@@ -1,11 +1,11 @@
 /**
- * `npm run bench:agent-step -- [--steps 20]`
+ * `npm run bench:agent-step -- [--steps 20] [--pause 100]`
  *
  * One host's share of a rollout step, as the agent does it, without the
  * controller, the CLI or a slow service to hide it: a Converger with the real
- * steps (supervisor, /proc scans, state files with their fsyncs, log files) runs
+ * steps (supervisor, cgroup, state files with their fsyncs, log files) runs
  * `sleep 1000` (no health check, so "healthy" means running) and is handed a new
- * epoch --steps times. Each step is timed from the assignment to the new process
+ * epoch --steps times, --pause ms apart. Each step is timed from the assignment to the new process
  * running: stop the old one (its stop signal, the wait for its group to empty),
  * then everything before and around the spawn. `sleep` dies at once on SIGTERM,
  * so what remains is berth's own work: on a shared machine compare builds
@@ -21,9 +21,18 @@ import { normalizeSpec } from "../shared/spec/schema.js";
 import { createLogger } from "../shared/log/logger.js";
 import type { Assignment__Output } from "../shared/gen/berth/v1/Assignment.js";
 
-const i = process.argv.indexOf("--steps");
-const steps = i > 0 ? Number(process.argv[i + 1]) : 20;
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const steps = arg("--steps", 20);
 if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new Error("--steps: 1..1000");
+// In a rollout each agent takes one step after a while of only heartbeats and checks:
+// back to back, the kernel's and the disk's state left warm by the last step flatter the
+// next (moving a process into a cgroup takes ~0.1 ms right after another move, 5–15 ms
+// after a pause).
+const pauseMs = arg("--pause", 100);
+if (!Number.isInteger(pauseMs) || pauseMs < 0 || pauseMs > 10_000) throw new Error("--pause: 0..10000 ms");
 
 const log = createLogger("bench", "silent");
 const dir = await mkdtemp(path.join(os.tmpdir(), "berth-agent-step-"));
@@ -59,18 +68,29 @@ const step = (epoch: number): Promise<void> =>
   });
 
 const ms: number[] = [];
+const cpuMs: number[] = [];
 try {
   await step(1);
   for (let e = 2; e <= steps + 1; e++) {
+    if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await step(e);
     ms.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpuMs.push((c.user + c.system) / 1000);
   }
 } finally {
   await conv.shutdown({ stopService: true });
   await rm(dir, { recursive: true, force: true });
 }
-ms.sort((a, b) => a - b);
-const at = (q: number): number => Number(ms[Math.min(ms.length - 1, Math.floor(ms.length * q))]!.toFixed(1));
-console.log(`agent step (assignment → new process running), ${steps} steps: median ${at(0.5)} ms, p25 ${at(0.25)} ms, p75 ${at(0.75)} ms`);
-console.log(JSON.stringify({ bench: "agent-step", steps, medianMs: at(0.5), p25Ms: at(0.25), p75Ms: at(0.75) }));
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return Number(s[Math.min(s.length - 1, Math.floor(s.length * q))]!.toFixed(1));
+};
+const at = (q: number): number => quantile(ms, q);
+const cpu = quantile(cpuMs, 0.5);
+console.log(
+  `agent step (assignment → new process running), ${steps} steps ${pauseMs} ms apart: median ${at(0.5)} ms, p25 ${at(0.25)} ms, p75 ${at(0.75)} ms; the agent's CPU a step, median ${cpu} ms`,
+);
+console.log(JSON.stringify({ bench: "agent-step", steps, pauseMs, medianMs: at(0.5), p25Ms: at(0.25), p75Ms: at(0.75), cpuMedianMs: cpu }));
