@@ -187,8 +187,9 @@ export interface HealthMonitorEvents {
 
 /**
  * While no check has passed yet and the check's port refuses connections
- * (the process is still starting), the port is tried this often, and the next
- * check runs as soon as it accepts. @default 10
+ * (the process is still starting), the port is tried this often once the watch
+ * has gone on for PORT_WATCH_FAST_FOR_MS (more often before: PORT_WATCH_FAST_MS),
+ * and the next check runs as soon as it accepts. @default 10
  */
 export const PORT_WATCH_MS = 10;
 /**
@@ -307,7 +308,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
         this.watchSock = undefined;
         if (this.stopped || this.inFlight) return;
         if (!open) {
-          this.watchTimer = setTimeout(attempt, beat());
+          this.watchTimer = setTimeoutClamped(attempt, beat());
           return;
         }
         clearTimeout(this.timer);
@@ -316,7 +317,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
       sock.once("connect", () => settle(true));
       sock.once("error", () => settle(false));
     };
-    this.watchTimer = setTimeout(attempt, beat());
+    this.watchTimer = setTimeoutClamped(attempt, beat());
   }
 
   private unwatch(): void {

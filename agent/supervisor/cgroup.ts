@@ -1,16 +1,22 @@
 /**
- * CPU and memory limits for the service through cgroups, when the agent may
- * make them: root, and a writable hierarchy. cgroup v2 (unified) when
- * <root>/cgroup.controllers exists, else v1 with separate cpu and memory
- * hierarchies. Anything else — no root, read-only /sys, a controller missing —
- * means the service runs without limits, and the caller reports why instead of
- * failing: limits protect the host, but refusing to run the one service the host
- * is for would protect nothing.
+ * A cgroup for each run of a service, when the agent may make one: root, and a
+ * writable hierarchy. cgroup v2 (unified) when <root>/cgroup.controllers exists,
+ * else v1 with separate cpu and memory hierarchies. It does two jobs:
+ * - It records who belongs to the run, as systemd's and the kubelet's do: a daemon
+ *   that left the service's session with a second setsid() is still in it, and a
+ *   stop reads it instead of scanning /proc (process-group.ts). Every run gets one.
+ * - It enforces CPU and memory limits, when the spec asks for them. Only then are
+ *   controllers delegated and limits written.
+ * Anything else — no root, read-only /sys, a controller missing — means the service
+ * runs without one, and with limits the caller reports why instead of failing:
+ * limits protect the host, but refusing to run the one service the host is for
+ * would protect nothing.
  *
  * Which file gets which value is pure (cgroupWrites); the rest is a thin shell.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "node:fs";
+import { listChildren } from "./proc.js";
 import path from "node:path";
 
 export const DEFAULT_CGROUP_ROOT = "/sys/fs/cgroup";
@@ -123,14 +129,18 @@ export interface CgroupHandle {
 
 export type CgroupSetup = { ok: true; handle: CgroupHandle } | { ok: false; reason: string };
 
-/** Creates the cgroup and writes the limits; on any failure removes what it made and says why. */
-export function createCgroup(name: string, limits: CgroupLimits, root = DEFAULT_CGROUP_ROOT): CgroupSetup {
+/**
+ * Creates the cgroup and, with `limits`, delegates the controllers and writes them;
+ * null: membership only (no controller is needed to hold processes, and none is
+ * switched on host-wide for it). On any failure removes what it made and says why.
+ */
+export function createCgroup(name: string, limits: CgroupLimits | null, root = DEFAULT_CGROUP_ROOT): CgroupSetup {
   const layout = chooseLayout(root, name, existsSync);
   if (layout.kind === "none") return { ok: false, reason: layout.reason };
   const handle: CgroupHandle = { kind: layout.kind, dirs: cgroupDirs(layout) };
   try {
     for (const dir of handle.dirs) mkdirSync(dir, { recursive: true });
-    for (const w of cgroupWrites(layout, limits)) writeFileSync(w.file, w.value);
+    for (const w of limits ? cgroupWrites(layout, limits) : []) writeFileSync(w.file, w.value);
     return { ok: true, handle };
   } catch (e) {
     removeCgroupQuietly(handle);
@@ -138,24 +148,63 @@ export function createCgroup(name: string, limits: CgroupLimits, root = DEFAULT_
   }
 }
 
-/** Moves `pid` into every hierarchy of the cgroup (its children follow it from then on). */
-export function joinCgroup(handle: CgroupHandle, pid: number): void {
+/**
+ * Moves `pid` into every hierarchy of the cgroup, then each child it has forked by
+ * then, and theirs: the move waits for the kernel (5–15 ms after a quiet spell, an
+ * RCU grace period) while the new process already runs, and what it forks before
+ * the move stays where it was. Each process is moved before its children are
+ * listed, so none forked meanwhile is missed; later ones are born inside. Throws
+ * when `pid` itself cannot be moved; a child that exits meanwhile is skipped.
+ */
+export function joinCgroup(handle: CgroupHandle, pid: number, children: (pid: number) => number[] = listChildren): void {
   for (const dir of handle.dirs) writeFileSync(path.join(dir, "cgroup.procs"), String(pid));
+  const seen = new Set([pid]);
+  const todo = children(pid);
+  for (let child = todo.pop(); child !== undefined; child = todo.pop()) {
+    if (seen.has(child)) continue;
+    seen.add(child);
+    try {
+      for (const dir of handle.dirs) writeFileSync(path.join(dir, "cgroup.procs"), String(child));
+    } catch {
+      continue; // gone already
+    }
+    todo.push(...children(child));
+  }
 }
 
-/** Every pid in the cgroup, including processes that escaped the process group with setsid(). */
+/**
+ * Every pid in the cgroup, in each of its hierarchies and the cgroups a service
+ * run as root may have made inside it: processes that escaped the process group
+ * with setsid() included.
+ */
 export function cgroupPids(handle: CgroupHandle): number[] {
-  const dir = handle.dirs[0];
-  if (dir === undefined) return [];
+  const pids = new Set<number>();
+  for (const dir of handle.dirs) collectPids(dir, pids, 0);
+  return [...pids].sort((a, b) => a - b);
+}
+
+/** Deep enough for any tree a service would make; a bound all the same. */
+const MAX_CGROUP_DEPTH = 8;
+
+function collectPids(dir: string, into: Set<number>, depth: number): void {
+  let text: string;
   try {
-    return readFileSync(path.join(dir, "cgroup.procs"), "utf8")
-      .split("\n")
-      .filter((l) => l.trim() !== "")
-      .map(Number)
-      .filter((n) => Number.isInteger(n) && n > 0);
+    text = readFileSync(path.join(dir, "cgroup.procs"), "utf8");
   } catch {
-    return [];
+    return;
   }
+  for (const line of text.split("\n")) {
+    const n = Number(line);
+    if (line.trim() !== "" && Number.isInteger(n) && n > 0) into.add(n);
+  }
+  if (depth >= MAX_CGROUP_DEPTH) return;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory()) collectPids(path.join(dir, e.name), into, depth + 1);
 }
 
 /**

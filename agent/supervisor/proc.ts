@@ -86,6 +86,33 @@ export function listGroupMembers(leader: number, procRoot = "/proc"): ProcStat[]
 }
 
 /**
+ * The children of `pid`, from each of its threads' /proc/<pid>/task/<tid>/children
+ * (the kernel's own list, no scan); [] when it is gone.
+ */
+export function listChildren(pid: number, procRoot = "/proc"): number[] {
+  const out: number[] = [];
+  let tids: string[];
+  try {
+    tids = readdirSync(`${procRoot}/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    let text: string;
+    try {
+      text = readFileSync(`${procRoot}/${pid}/task/${tid}/children`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const word of text.split(" ")) {
+      const n = Number(word);
+      if (word.trim() !== "" && Number.isInteger(n) && n > 0) out.push(n);
+    }
+  }
+  return out;
+}
+
+/**
  * Sends `signal`; false when there is no such process (it won the race and
  * exited) or we may not signal it (the caller sees it survive and reports it).
  */

@@ -12,9 +12,9 @@
  * the cgroup is the record of who belongs, as systemd's and the kubelet's are: a
  * stop reads its cgroup.procs and asks kill(-pgid, 0) whether the group still has
  * anyone, and scans /proc only while it has (a zombie is still a member to kill(2)).
- * Only a child forked between the leader's exec and its move into the cgroup (the
- * microseconds after spawn, before the agent's next line) that then also left the
- * process group would go unseen; without a cgroup every look is a scan.
+ * What the leader forks before its move into the cgroup is moved after it (joinCgroup);
+ * only such a child whose parent died before the move, and that left the process group,
+ * would go unseen. Without a cgroup every look is a scan.
  */
 import { monoMs } from "../../shared/clock.js";
 import { setTimeout as sleep } from "node:timers/promises";

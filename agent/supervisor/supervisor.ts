@@ -20,8 +20,7 @@ import { closeSync, mkdirSync } from "node:fs";
 import { EventEmitter } from "node:events";
 import { createLogger, type Logger } from "../../shared/log/logger.js";
 import { formatDurationMs } from "../../shared/duration.js";
-import { cgroupName, createCgroup, DEFAULT_CGROUP_ROOT, joinCgroup, removeCgroupQuietly, type CgroupHandle } from "./cgroup.js";
-
+import { cgroupName, cgroupPids, createCgroup, DEFAULT_CGROUP_ROOT, joinCgroup, removeCgroupQuietly, type CgroupHandle } from "./cgroup.js";
 import { serviceEnv } from "./env.js";
 import { monoMs } from "../../shared/clock.js";
 import {
@@ -57,8 +56,6 @@ import {
 } from "./state-file.js";
 import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
 
-/** A run without limits still gets a cgroup, to be found by (cpu.max and memory.max "max"). */
-const NO_LIMITS = { cpu: 0, memoryMb: 0 };
 
 export type SupervisorStateName = "starting" | "running" | "backoff" | "stopping" | "stopped" | "failed";
 
@@ -493,7 +490,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // limits, a host that allows none (no root, no writable hierarchy) is no news: the
     // stop falls back to scanning /proc, and nothing is reported.
     let cgroup: CgroupHandle | null = null;
-    const made = createCgroup(cgroupName(cfg.instanceId, this.stateFile), cfg.cgroup ?? NO_LIMITS, this.cgroupRoot);
+    const made = createCgroup(cgroupName(cfg.instanceId, this.stateFile), cfg.cgroup ?? null, this.cgroupRoot);
     if (made.ok) cgroup = made.handle;
     if (cfg.cgroup) this.cgroupStatus = made.ok ? { enforced: true } : { enforced: false, reason: made.reason };
     else if (!made.ok) this.log.debug({ reason: made.reason }, "no cgroup: stops scan /proc for the service's processes");
@@ -532,12 +529,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
     if (cgroup) {
       try {
-        // Right after spawn: children forked before this line stay outside (the
-        // price of not wrapping the command); everything later is inside.
+        // Right after spawn, with whatever the process forked meanwhile (joinCgroup).
         joinCgroup(cgroup, pid);
       } catch (e) {
-        removeCgroupQuietly(cgroup);
-        cgroup = null;
+        // A process cannot be taken back out of a cgroup: one it got into (v1's first
+        // hierarchy, say) stays the run's, for its stop to read and remove; one it is in
+        // none of goes now, and the stop scans /proc.
+        if (!cgroupPids(cgroup).includes(pid)) {
+          removeCgroupQuietly(cgroup);
+          cgroup = null;
+        }
         if (cfg.cgroup) this.cgroupStatus = { enforced: false, reason: `cannot move the process into its cgroup: ${errText(e)}` };
       }
     }

@@ -5,7 +5,7 @@
  * behind, empty. A test run removes, at its end, the empty ones that appeared during it,
  * as it does the service users (global-setup.ts).
  */
-import { readdirSync, rmdirSync } from "node:fs";
+import { readdirSync, rmdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_CGROUP_ROOT } from "../../../agent/supervisor/cgroup.js";
 
@@ -27,11 +27,21 @@ export function serviceCgroups(): Set<string> {
   return found;
 }
 
-/** Removes the service cgroups not in `before` that are empty (rmdir fails on one with a member: left alone). */
+/**
+ * A cgroup is made empty and joined a moment later (supervisor.ts): one younger than this
+ * may be another agent's, about to be joined, on a machine shared with other runs.
+ */
+const SETTLED_MS = 1_000;
+
+/**
+ * Removes the service cgroups not in `before` that are empty and settled (rmdir fails on
+ * one with a member: left alone).
+ */
 export function removeNewServiceCgroups(before: Set<string>): void {
   for (const dir of serviceCgroups()) {
     if (before.has(dir)) continue;
     try {
+      if (Date.now() - statSync(dir).mtimeMs < SETTLED_MS) continue;
       rmdirSync(dir);
     } catch {
       // A member still runs (a process a failed test left): not ours to end here.

@@ -1,5 +1,15 @@
-import { describe, expect, it } from "vitest";
-import { cgroupName, cgroupWrites, chooseLayout, cpuMaxValue, cpuQuotaUs, memoryLimitBytes } from "../../../agent/supervisor/cgroup.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { cgroupName, cgroupPids, cgroupWrites, chooseLayout, cpuMaxValue, cpuQuotaUs, createCgroup, joinCgroup, memoryLimitBytes } from "../../../agent/supervisor/cgroup.js";
+import { listChildren } from "../../../agent/supervisor/proc.js";
+import { waitFor } from "../../cluster/harness/wait.js";
+
+const cgroupV1Writable =
+  process.getuid?.() === 0 && existsSync("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") && existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes");
 
 describe("cgroup values", () => {
   it("turns CPUs into a CFS quota of the 100 ms period, with the kernel's 1 ms floor; ≤ 0 is no limit", () => {
@@ -59,3 +69,65 @@ describe("cgroup values", () => {
     expect(cgroupName("web-0", "/var/lib/berth/h2/instance/web-0.process.json")).not.toBe(a);
   });
 });
+
+describe("cgroup membership", () => {
+  const dirs: string[] = [];
+  const procs: ChildProcess[] = [];
+  afterEach(async () => {
+    for (const p of procs.splice(0)) {
+      try {
+        process.kill(-p.pid!, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    // Deepest first: a cgroup with a child cgroup cannot go.
+    for (const d of dirs.splice(0).reverse()) await waitFor(() => tryRmdir(d), { timeoutMs: 5_000, what: `${d} to be removed` });
+  });
+
+  it("without limits, makes the cgroup and switches no controller on (v2: nothing written to any subtree_control)", async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), "berth-cgroot-"));
+    try {
+      await writeFile(path.join(root, "cgroup.controllers"), "cpu memory\n");
+      const made = createCgroup("web-0-00000000", null, root);
+      expect(made).toEqual({ ok: true, handle: { kind: "v2", dirs: [path.join(root, "berth", "web-0-00000000")] } });
+      expect(existsSync(path.join(root, "cgroup.subtree_control"))).toBe(false);
+      expect(existsSync(path.join(root, "berth", "cgroup.subtree_control"))).toBe(false);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!cgroupV1Writable)("moves what the process forked before its own move, and finds members in cgroups made inside it (needs root and v1)", async () => {
+    // Children forked before the move, as a shell's first lines can while the kernel waits to move it.
+    const sh = spawn("sh", ["-c", "sleep 1000 & sleep 1000 & wait"], { detached: true, stdio: "ignore" });
+    procs.push(sh);
+    const pid = sh.pid!;
+    await waitFor(() => listChildren(pid).length === 2, { timeoutMs: 5_000, what: "the shell's two children" });
+    const name = `test-${process.pid}-${Date.now()}`;
+    const made = createCgroup(name, null);
+    if (!made.ok) throw new Error(made.reason);
+    dirs.push(...made.handle.dirs);
+    joinCgroup(made.handle, pid);
+    const family = [pid, ...listChildren(pid)].sort((a, b) => a - b);
+    expect(cgroupPids(made.handle)).toEqual(family);
+
+    // A child moved into a cgroup of its own inside the run's (a service run as root may make one): still a member.
+    const inner = path.join(made.handle.dirs[0]!, "inner");
+    mkdirSync(inner);
+    dirs.push(inner);
+    writeFileSync(path.join(inner, "cgroup.procs"), String(family[1]));
+    expect(readFileSync(path.join(made.handle.dirs[0]!, "cgroup.procs"), "utf8")).not.toContain(String(family[1]));
+    expect(cgroupPids(made.handle)).toEqual(family);
+  });
+});
+
+function tryRmdir(d: string): boolean {
+  try {
+    rmdirSync(d);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT";
+  }
+}
+
