@@ -372,6 +372,7 @@ export class ReconcileLoop {
         }),
       ),
       scope,
+      takeOutFromMs: this.takeOutFromMs,
     });
     // Rollouts step on the records as this pass leaves them, and commit with them.
     const ro = driveRollouts({ services, instances: out.after, rollouts, hosts, observed: this.observed, nowMs, takeOutFromMs: this.takeOutFromMs });

@@ -63,6 +63,12 @@ export interface ReconcileInput {
    * missing for another reason (an unreadable record) keeps its instance held.
    */
   removedHosts?: ReadonlySet<string>;
+  /**
+   * Before this time a move (host drain, pin) takes no old copy out of the endpoints,
+   * as a rollout takes none (rollout/next-step.ts FOLLOWER_GRACE_MS): the leader's term
+   * start plus that grace. Absent: no hold.
+   */
+  takeOutFromMs?: number;
 }
 
 export interface FailoverInput {
@@ -150,7 +156,8 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       const update = svc.spec.update;
       // Not draining yet, a plain move drains the old copy as soon as the new one is in service.
       if (!i.moveTo.surge && !servingLost && i.drainingSinceMs == null && o?.state === "healthy") {
-        const inServiceAt = o.sinceMs + update.minHealthyTimeMs;
+        // In service, and followers of the endpoints back after a change of leader.
+        const inServiceAt = Math.max(o.sinceMs + update.minHealthyTimeMs, input.takeOutFromMs ?? 0);
         if (input.nowMs >= inServiceAt) {
           i = { ...i, moveTo: { ...i.moveTo, drained: true }, drainingSinceMs: input.nowMs };
           out.events.push({ type: "instance.draining", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)}: the new copy on ${i.moveTo!.hostId} is in service; the old one on ${i.hostId} left the endpoints and stops in ${formatDurationMs(update.drainTimeMs)}` });

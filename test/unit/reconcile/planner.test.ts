@@ -65,6 +65,19 @@ describe("reconcile", () => {
     expect([...assignments(done.puts)].map(([h]) => h)).toEqual(["b"]); // a gets "none": its copy stops
   });
 
+  it("a move takes no old copy out of the endpoints before takeOutFromMs (a new leader's grace for followers of the endpoints), then does", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "b", moveTo: { hostId: "b", epoch: 2 } };
+    const svc = timed("web", 1);
+    const obs = new Map([observed("a", inst, 1, "healthy"), observed("b", inst, 2, "healthy")]);
+    const at = (nowMs: number) => reconcile({ services: [svc], instances: [inst], hosts: [host("a"), host("b")], observed: obs, nowMs, takeOutFromMs: NOW + 5000 });
+    // In service since NOW + 1000, but the leader's grace runs to NOW + 5000: both copies stay in the endpoints.
+    const held = at(NOW + 1000);
+    expect(held.puts).toEqual([]);
+    expect(held.wakeAtMs).toBe(NOW + 5000);
+    const drained = at(NOW + 5000);
+    expect(drained.puts).toEqual([{ ...inst, moveTo: { hostId: "b", epoch: 2, drained: true }, drainingSinceMs: NOW + 5000 }]);
+  });
+
   it("a move (host drain, pin) takes the old copy out of the endpoints once the new one is in service, and stops it only after drainTime", () => {
     const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "b", moveTo: { hostId: "b", epoch: 2 } };
     const svc = timed("web", 1);
