@@ -206,13 +206,18 @@ describe.skipIf(!namespaces)("a controller group whose etcd members live with it
 
     await Promise.all([g.etcd.kill(a), g.etcd.kill(b)]);
     const killedAt = Date.now();
+    // The last view seen, for the failure's message: which member still led, or still said it reached etcd.
+    let last: ControllersView | undefined;
     const lost = await waitFor(
       async () => {
-        const c = await view();
+        const c = (last = await view());
         return !c.leader && c.members.length === 3 && c.members.every((m) => m.store_state === "unreachable") ? c : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 300, what: "every member to say it cannot reach etcd, and no leader" },
-    );
+    ).catch((err: unknown) => {
+      const seen = last && { leader: last.leader, members: last.members.map((m) => `${m.id} leader=${m.leader} store=${m.store_state} ${m.store_error}`) };
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; last view: ${JSON.stringify(seen)}`);
+    });
     console.log(`quorum: 2 etcd members killed; every member says so ${Date.now() - killedAt} ms later: ${lost.members.map((m) => `${m.id}: ${m.store_error}`).join("; ")}`);
     const table = await g.cli(["controllers"]);
     expect(table.stdout).toContain("ETCD HAS LOST ITS QUORUM");
