@@ -20,18 +20,15 @@ import { realSteps } from "../agent/converge/steps.js";
 import { normalizeSpec } from "../shared/spec/schema.js";
 import { createLogger } from "../shared/log/logger.js";
 import type { Assignment__Output } from "../shared/gen/berth/v1/Assignment.js";
+import { arg } from "./args.js";
 
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const steps = arg("--steps", 20);
+const steps = Number(arg("steps", "20"));
 if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new Error("--steps: 1..1000");
 // In a rollout each agent takes one step after a while of only heartbeats and checks:
 // back to back, the kernel's and the disk's state left warm by the last step flatter the
 // next (moving a process into a cgroup takes ~0.1 ms right after another move, 5–15 ms
 // after a pause).
-const pauseMs = arg("--pause", 100);
+const pauseMs = Number(arg("pause", "100"));
 if (!Number.isInteger(pauseMs) || pauseMs < 0 || pauseMs > 10_000) throw new Error("--pause: 0..10000 ms");
 
 const log = createLogger("bench", "silent");

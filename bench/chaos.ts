@@ -13,11 +13,7 @@
 import { parseDurationMs } from "../shared/duration.js";
 import { cleanupLeftovers } from "../test/cluster/harness/topology.js";
 import { formatResult, runChaos } from "../test/cluster/harness/chaos.js";
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
+import { arg } from "./args.js";
 
 const rounds = Number(arg("rounds", "20"));
 const seed = Number(arg("seed", String(Date.now() % 1_000_000)));

@@ -26,13 +26,13 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { arg } from "./args.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = resolve(ROOT, process.env.BENCH_MAIN ?? "dist/cli/main.js");
 const BIN = resolve(ROOT, "dist/cli/berth");
 const BLOB = resolve(ROOT, "dist/cli/berth.blob");
-const i = process.argv.indexOf("--runs");
-const runs = i > 0 ? Number(process.argv[i + 1]) : 15;
+const runs = Number(arg("runs", "15"));
 if (!Number.isInteger(runs) || runs < 1 || runs > 200) throw new Error("--runs: 1..200");
 if (!existsSync(MAIN) || !existsSync(BIN)) throw new Error(`${MAIN} or ${BIN} is missing: npm run build first`);
 

@@ -27,11 +27,7 @@ import { parseDurationMs } from "../shared/duration.js";
 import { Cluster, ROOT, type EventJson } from "../test/cluster/harness/cluster.js";
 import { Group } from "../test/cluster/harness/group.js";
 import { waitFor } from "../test/cluster/harness/wait.js";
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
+import { arg } from "./args.js";
 
 const leaderMode = process.argv.includes("--leader");
 const trials = Number(arg("trials", "10"));

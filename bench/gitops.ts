@@ -38,13 +38,9 @@ import { parseDurationMs } from "../shared/duration.js";
 import { Cluster, ROOT, type EventJson } from "../test/cluster/harness/cluster.js";
 import { SVC, svcSpec } from "../test/cluster/harness/specs.js";
 import { waitFor } from "../test/cluster/harness/wait.js";
+import { arg } from "./args.js";
 
 const run = promisify(execFile);
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
 
 const pushes = Number(arg("pushes", "10"));
 const interval = arg("interval", "10s");

@@ -40,11 +40,7 @@ import { performance } from "node:perf_hooks";
 import { parseDurationMs } from "../shared/duration.js";
 import { Cluster, ROOT, type EventJson } from "../test/cluster/harness/cluster.js";
 import { waitFor } from "../test/cluster/harness/wait.js";
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
+import { arg } from "./args.js";
 
 const hosts = Number(arg("hosts", "8"));
 const trials = Number(arg("trials", "3"));

@@ -16,8 +16,8 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "node:fs";
-import { listChildren } from "./proc.js";
 import path from "node:path";
+import { listChildren, parsePids } from "./proc.js";
 
 export const DEFAULT_CGROUP_ROOT = "/sys/fs/cgroup";
 /** The CFS period the kernel defaults to: 100 ms. */
@@ -156,10 +156,10 @@ export function createCgroup(name: string, limits: CgroupLimits | null, root = D
  * listed, so none forked meanwhile is missed; later ones are born inside. Throws
  * when `pid` itself cannot be moved; a child that exits meanwhile is skipped.
  */
-export function joinCgroup(handle: CgroupHandle, pid: number, children: (pid: number) => number[] = listChildren): void {
+export function joinCgroup(handle: CgroupHandle, pid: number): void {
   for (const dir of handle.dirs) writeFileSync(path.join(dir, "cgroup.procs"), String(pid));
   const seen = new Set([pid]);
-  const todo = children(pid);
+  const todo = listChildren(pid);
   for (let child = todo.pop(); child !== undefined; child = todo.pop()) {
     if (seen.has(child)) continue;
     seen.add(child);
@@ -168,7 +168,7 @@ export function joinCgroup(handle: CgroupHandle, pid: number, children: (pid: nu
     } catch {
       continue; // gone already
     }
-    todo.push(...children(child));
+    todo.push(...listChildren(child));
   }
 }
 
@@ -193,10 +193,7 @@ function collectPids(dir: string, into: Set<number>, depth: number): void {
   } catch {
     return;
   }
-  for (const line of text.split("\n")) {
-    const n = Number(line);
-    if (line.trim() !== "" && Number.isInteger(n) && n > 0) into.add(n);
-  }
+  for (const pid of parsePids(text)) into.add(pid);
   if (depth >= MAX_CGROUP_DEPTH) return;
   let entries: Dirent[];
   try {

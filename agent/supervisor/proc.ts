@@ -104,12 +104,18 @@ export function listChildren(pid: number, procRoot = "/proc"): number[] {
     } catch {
       continue;
     }
-    for (const word of text.split(" ")) {
-      const n = Number(word);
-      if (word.trim() !== "" && Number.isInteger(n) && n > 0) out.push(n);
-    }
+    out.push(...parsePids(text));
   }
   return out;
+}
+
+/** The pids in a kernel list (cgroup.procs, a task's children): whitespace-separated, anything else skipped. */
+export function parsePids(text: string): number[] {
+  return text
+    .split(/\s+/)
+    .filter((w) => w !== "")
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
 }
 
 /**

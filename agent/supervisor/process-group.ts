@@ -39,6 +39,11 @@ export class UnsafeProcessGroupError extends Error {
   }
 }
 
+/** kill(-pgid) with a pgid of 0 or 1 means "the caller's group" or "every process". */
+function assertSafePgid(pgid: number): void {
+  if (!(pgid > 1)) throw new UnsafeProcessGroupError(pgid);
+}
+
 /**
  * What emptying a group reads from /proc and sends; tests count the scans.
  * members() is the costly one: a read of every process's stat file (~1.2 ms per
@@ -73,7 +78,7 @@ function liveCgroupPids(cgroup: CgroupHandle): number[] {
 
 /** kill(-pgid, 0): ESRCH means no process is in the group; anything else (EPERM) that someone is. */
 function groupExists(pgid: number): boolean {
-  if (!(pgid > 1)) throw new UnsafeProcessGroupError(pgid);
+  assertSafePgid(pgid);
   try {
     process.kill(-pgid, 0);
     return true;
@@ -99,7 +104,7 @@ export function groupMembers(ref: GroupRef): number[] {
  */
 export function signalGroup(ref: GroupRef, signal: NodeJS.Signals, probe: GroupProbe = PROC_PROBE): void {
   if (ref.pgid !== null) {
-    if (!(ref.pgid > 1)) throw new UnsafeProcessGroupError(ref.pgid);
+    assertSafePgid(ref.pgid);
     probe.signal(-ref.pgid, signal);
   }
   for (const pid of ref.cgroup ? probe.cgroupMembers(ref.cgroup) : probe.members(ref)) {

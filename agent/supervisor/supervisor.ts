@@ -56,7 +56,6 @@ import {
 } from "./state-file.js";
 import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
 
-
 export type SupervisorStateName = "starting" | "running" | "backoff" | "stopping" | "stopped" | "failed";
 
 export interface SupervisorState {

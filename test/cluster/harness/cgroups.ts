@@ -5,17 +5,20 @@
  * behind, empty. A test run removes, at its end, the empty ones that appeared during it,
  * as it does the service users (global-setup.ts).
  */
-import { readdirSync, rmdirSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { DEFAULT_CGROUP_ROOT } from "../../../agent/supervisor/cgroup.js";
+import { existsSync, readdirSync, rmdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { cgroupDirs, chooseLayout, DEFAULT_CGROUP_ROOT } from "../../../agent/supervisor/cgroup.js";
 
-/** Where berth's cgroups live: v2's berth/, or v1's cpu/berth/ and memory/berth/. */
-const PARENTS = ["berth", "cpu/berth", "memory/berth"].map((p) => join(DEFAULT_CGROUP_ROOT, p));
+/** Where the agent puts its cgroups on this host (v2's berth/, or v1's cpu/berth/ and memory/berth/), as it chooses them. */
+function parents(): string[] {
+  const layout = chooseLayout(DEFAULT_CGROUP_ROOT, "any", existsSync);
+  return layout.kind === "none" ? [] : cgroupDirs(layout).map(dirname);
+}
 
 /** Every service cgroup now present. */
 export function serviceCgroups(): Set<string> {
   const found = new Set<string>();
-  for (const parent of PARENTS) {
+  for (const parent of parents()) {
     let entries;
     try {
       entries = readdirSync(parent, { withFileTypes: true });

@@ -1,15 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { cgroupName, cgroupPids, cgroupWrites, chooseLayout, cpuMaxValue, cpuQuotaUs, createCgroup, joinCgroup, memoryLimitBytes } from "../../../agent/supervisor/cgroup.js";
+import { cgroupName, cgroupPids, cgroupWrites, chooseLayout, cpuMaxValue, cpuQuotaUs, createCgroup, joinCgroup, memoryLimitBytes, removeCgroupQuietly } from "../../../agent/supervisor/cgroup.js";
 import { listChildren } from "../../../agent/supervisor/proc.js";
 import { waitFor } from "../../cluster/harness/wait.js";
-
-const cgroupV1Writable =
-  process.getuid?.() === 0 && existsSync("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") && existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+import { cgroupV1Writable } from "./fixture.js";
 
 describe("cgroup values", () => {
   it("turns CPUs into a CFS quota of the 100 ms period, with the kernel's 1 ms floor; ≤ 0 is no limit", () => {
@@ -82,7 +80,7 @@ describe("cgroup membership", () => {
       }
     }
     // Deepest first: a cgroup with a child cgroup cannot go.
-    for (const d of dirs.splice(0).reverse()) await waitFor(() => tryRmdir(d), { timeoutMs: 5_000, what: `${d} to be removed` });
+    for (const d of dirs.splice(0).reverse()) await waitFor(() => removeCgroupQuietly({ kind: "v1", dirs: [d] }).length === 0, { timeoutMs: 5_000, what: `${d} to be removed` });
   });
 
   it("without limits, makes the cgroup and switches no controller on (v2: nothing written to any subtree_control)", async () => {
@@ -121,13 +119,3 @@ describe("cgroup membership", () => {
     expect(cgroupPids(made.handle)).toEqual(family);
   });
 });
-
-function tryRmdir(d: string): boolean {
-  try {
-    rmdirSync(d);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ENOENT";
-  }
-}
-

@@ -1,13 +1,17 @@
 // Real processes for supervisor tests: a temp dir per test, node -e scripts as
 // services, event-driven waits with deadlines, and a cleanup that ends every
 // process, file and cgroup the test made even when it failed halfway.
-import { chmodSync, mkdirSync, rmdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, rmdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Supervisor, type SupervisorOptions, type SupervisorState } from "../../../agent/supervisor/supervisor.js";
 import { isLive, readProcStat } from "../../../agent/supervisor/proc.js";
 import { cgroupName } from "../../../agent/supervisor/cgroup.js";
+
+/** Root on a host with v1 cpu and memory hierarchies: the supervisor makes real cgroups. */
+export const cgroupV1Writable =
+  process.getuid?.() === 0 && existsSync("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") && existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes");
 
 let counter = 0;
 

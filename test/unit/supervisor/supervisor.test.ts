@@ -12,11 +12,9 @@ import { logPaths } from "../../../agent/supervisor/logs.js";
 import { cgroupName } from "../../../agent/supervisor/cgroup.js";
 import { readRecord, writeRecordSync, type ProcessRecord } from "../../../agent/supervisor/state-file.js";
 import { waitFor } from "../../cluster/harness/wait.js";
-import { makeFixture, recordStates, reported, waitForState, type Fixture } from "./fixture.js";
+import { cgroupV1Writable, makeFixture, recordStates, reported, waitForState, type Fixture } from "./fixture.js";
 
 const isRoot = process.getuid?.() === 0;
-const cgroupV1Writable =
-  isRoot && existsSync("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") && existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes");
 
 const alive = (pid: number): boolean => isLive(readProcStat(pid));
 
