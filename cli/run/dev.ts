@@ -28,6 +28,7 @@ import { berthCommand } from "../self.js";
 import { claimDevFleet, FleetRunningError } from "../dev-lock.js";
 import { table } from "../output.js";
 import { environmentFlag } from "../environment.js";
+import { devPorts } from "../dev-ports.js";
 
 interface Child {
   name: string;
@@ -89,8 +90,6 @@ function signInCode(uiPort: number, token: string, ca: string): Promise<string> 
   });
 }
 
-/** etcd's client port of member i of a dev group; its peer port is 10 above. */
-const ETCD_CLIENT_PORT = 22379;
 const ETCD_INSTALL = "sudo apt-get install etcd-server";
 
 /** The first folder above `dir` that others cannot traverse (no o+x), if any. */
@@ -102,7 +101,7 @@ async function untraversable(dir: string): Promise<string | undefined> {
   }
 }
 
-export async function dev(o: { hosts: string; controllers: string; dataDir: string; port: string; metricsPort: string; uiPort: string; logLevel: string; environment?: string; certTtl: string }): Promise<void> {
+export async function dev(o: { hosts: string; controllers: string; dataDir: string; port: string; metricsPort: string; uiPort?: string; etcdPort: string; logLevel: string; environment?: string; certTtl: string }): Promise<void> {
   // Checked here, before anything starts, with the controller's own bounds.
   parseCertTtl(o.certTtl);
   const environment = environmentFlag(o.environment);
@@ -119,8 +118,13 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
     throw new CliError(`--metrics-port ${o.metricsPort}: expected 1–65534, or off`, EXIT.usage);
   }
   const metricsAt = (host: string, p: number): string => (metricsPort ? `${host}:${p}` : "off");
-  const uiPort = o.uiPort === "off" ? 0 : Number(o.uiPort);
-  if (o.uiPort !== "off" && (!Number.isInteger(uiPort) || uiPort < 1 || uiPort > 65535)) throw new CliError(`--ui-port ${o.uiPort}: expected 1–65535, or off`, EXIT.usage);
+  const uiFlag = o.uiPort === undefined ? undefined : o.uiPort === "off" ? 0 : Number(o.uiPort);
+  if (uiFlag !== undefined && o.uiPort !== "off" && (!Number.isInteger(uiFlag) || uiFlag < 1 || uiFlag > 65535)) throw new CliError(`--ui-port ${o.uiPort}: expected 1–65535, or off`, EXIT.usage);
+  const etcdPort = Number(o.etcdPort);
+  if (!Number.isInteger(etcdPort) || etcdPort < 1 || etcdPort > 65535) throw new CliError(`--etcd-port ${o.etcdPort}: expected 1–65535`, EXIT.usage);
+  // Every port on 127.0.0.1, checked apart before anything starts.
+  const ports = devPorts({ controllers: nc, port, metricsPort, uiPort: uiFlag, etcdPort });
+  const uiPort = ports.ui[0] ?? 0;
   const root = resolve(o.dataDir);
   const logs = join(root, "logs");
   // The logs hold what services print (and the agents' view of the fleet): this user's only.
@@ -137,7 +141,7 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
     );
   }
   // Every member, as agents and the CLI take them: "127.0.0.1:7420,127.0.0.1:7421,…".
-  const ctlAddrs = Array.from({ length: nc }, (_, i) => `127.0.0.1:${port + i}`);
+  const ctlAddrs = ports.controllers.map((p) => `127.0.0.1:${p}`);
   const addr = ctlAddrs.join(",");
   // Before anything starts: a second `npm start` says which fleet runs and stops.
   let release: () => Promise<void>;
@@ -192,17 +196,17 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
     // A group: its etcd members first, then one controller per member, all sharing one secrets key.
     const groupArgs: string[][] = [[]];
     if (nc > 1) {
-      const peers = Array.from({ length: nc }, (_, i) => `e${i + 1}=http://127.0.0.1:${ETCD_CLIENT_PORT + 10 + i}`).join(",");
+      const peers = ports.etcdPeer.map((p, i) => `e${i + 1}=http://127.0.0.1:${p}`).join(",");
       for (let i = 0; i < nc; i++) {
-        const client = `http://127.0.0.1:${ETCD_CLIENT_PORT + i}`;
-        const peer = `http://127.0.0.1:${ETCD_CLIENT_PORT + 10 + i}`;
+        const client = `http://127.0.0.1:${ports.etcdClient[i]!}`;
+        const peer = `http://127.0.0.1:${ports.etcdPeer[i]!}`;
         const etcdDir = join(root, "etcd", `e${i + 1}`);
         await mkdir(etcdDir, { recursive: true, mode: 0o700 });
         startRaw(`etcd-${i + 1}`, etcdBin, [`--name=e${i + 1}`, `--data-dir=${etcdDir}`, `--listen-client-urls=${client}`, `--advertise-client-urls=${client}`, `--listen-peer-urls=${peer}`, `--initial-advertise-peer-urls=${peer}`, `--initial-cluster=${peers}`, "--initial-cluster-state=new", "--initial-cluster-token=berth-dev", "--heartbeat-interval=100", "--election-timeout=1000"]);
       }
       const keyFile = join(root, "secrets.key");
       if (!existsSync(keyFile)) await writeFile(keyFile, randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
-      const store = `etcd://${Array.from({ length: nc }, (_, i) => `127.0.0.1:${ETCD_CLIENT_PORT + i}`).join(",")}`;
+      const store = `etcd://${ports.etcdClient.map((p) => `127.0.0.1:${p}`).join(",")}`;
       groupArgs.length = 0;
       for (let i = 0; i < nc; i++) groupArgs.push(["--store", store, "--name", `c${i + 1}`, "--secrets-key-file", keyFile]);
     }
@@ -213,7 +217,7 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
     // not be declared down (its service replaced) before its agent could connect.
     // As long as this command itself waits for them; it watches its agents anyway.
     const ctls = groupArgs.map((extra, i) =>
-      start(nc > 1 ? `controller-${i + 1}` : "controller", ["controller", "--data-dir", ctlDirs[i]!, "--listen", ctlAddrs[i]!, "--metrics-addr", metricsAt("127.0.0.1", metricsPort ? metricsPort + (i === 0 ? 0 : 100 + i) : 0), "--grace", `${READY_WAIT_MS / 1000}s`, "--cert-ttl", o.certTtl, "--no-write-config", "--ui-addr", uiPort ? `127.0.0.1:${uiPort + i}` : "off", ...(environment ? ["--environment", environment] : []), ...extra]),
+      start(nc > 1 ? `controller-${i + 1}` : "controller", ["controller", "--data-dir", ctlDirs[i]!, "--listen", ctlAddrs[i]!, "--metrics-addr", metricsAt("127.0.0.1", ports.metrics[i]!), "--grace", `${READY_WAIT_MS / 1000}s`, "--cert-ttl", o.certTtl, "--no-write-config", "--ui-addr", ports.ui[i] ? `127.0.0.1:${ports.ui[i]}` : "off", ...(environment ? ["--environment", environment] : []), ...extra]),
     );
     const ctlDead = (): string | undefined => {
       const dead = [...ctls, ...children.filter((c) => c.name.startsWith("etcd"))].find((c) => c.proc.exitCode !== null);
@@ -264,8 +268,9 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
       const url = `https://127.0.0.1:${uiPort}/`;
       // In a group every member serves the console (on the next ports); the admin token is in whichever member's dir made it.
       const ctlDir = ctlDirs.find((d) => existsSync(join(d, "admin.token"))) ?? ctlDirs[0]!;
+      const every = nc > 1 ? `; every member serves it, on ports ${ports.ui.join(", ")}` : "";
       consoleUrl = await signInCode(uiPort, cfg.token, cfg.ca).then(
-        (code) => `\nWeb console: ${url} (the controller's certificate is from its own CA, ${join(ctlDir, "ca.crt")})\n  sign in as the local admin, once, within 30 minutes: ${url}#/signin/${code}\n  later: sign in with the token in ${join(ctlDir, "admin.token")}\n`,
+        (code) => `\nWeb console: ${url} (the controller's certificate is from its own CA, ${join(ctlDir, "ca.crt")}${every})\n  sign in as the local admin, once, within 30 minutes: ${url}#/signin/${code}\n  later: sign in with the token in ${join(ctlDir, "admin.token")}\n`,
         (e: unknown) => `\nWeb console: ${url} (no sign-in link: ${(e as Error).message}; sign in with the token in ${join(ctlDir, "admin.token")})\n`,
       );
     }
@@ -276,7 +281,7 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
       ),
     );
     console.log(`
-A local fleet is running: ${nc > 1 ? `${nc} controllers on ${addr} (a group on a local etcd of ${nc} members, 127.0.0.1:${ETCD_CLIENT_PORT}…)` : `a controller on ${addr}`}${environment ? ` serving environment ${environment}` : ""} and ${n} agent${n > 1 ? "s" : ""} (data and logs in ${root}).
+A local fleet is running: ${nc > 1 ? `${nc} controllers on ${addr} (a group on a local etcd of ${nc} members, 127.0.0.1:${ports.etcdClient[0]}–${ports.etcdClient.at(-1)})` : `a controller on ${addr}`}${environment ? ` serving environment ${environment}` : ""} and ${n} agent${n > 1 ? "s" : ""} (data and logs in ${root}).
 The berth CLI is set up for it (${cfgFile}); in another terminal, try:
 
   npx berth hosts${nc > 1 ? "\n  npx berth controllers" : ""}

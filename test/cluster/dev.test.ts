@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { request as httpsRequest } from "node:https";
 import { BERTH_MAIN } from "./harness/cluster.js";
+import { ETCD_PEER_OFFSET } from "../../cli/dev-ports.js";
 import { waitFor } from "./harness/wait.js";
 
 async function freePort(): Promise<number> {
@@ -21,6 +22,21 @@ async function freePort(): Promise<number> {
   await new Promise((r) => srv.close(r));
   if (!addr || typeof addr === "string") throw new Error("no port");
   return addr.port;
+}
+
+/** A base port p with p+o free on 127.0.0.1 for every offset o: a run of ports for one fleet. */
+async function freeRun(offsets: number[]): Promise<number> {
+  const free = (p: number): Promise<boolean> =>
+    new Promise((res) => {
+      const srv = createServer();
+      srv.once("error", () => res(false));
+      srv.listen(p, "127.0.0.1", () => srv.close(() => res(true)));
+    });
+  for (let tries = 0; tries < 100; tries++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    if ((await Promise.all(offsets.map((o) => free(base + o)))).every(Boolean)) return base;
+  }
+  throw new Error(`no free run of ports at offsets ${offsets.join(", ")}`);
 }
 
 /** Processes whose command line mentions dir: what a dev fleet in dir has running. */
@@ -237,6 +253,50 @@ describe("berth dev", () => {
     expect(processesUsing(dir)).toEqual([]);
   });
 
+  it("--controllers 3: a local etcd of 3 and 3 controllers on the default console ports, the CLI and the console served by every member; SIGINT stops all of it", async () => {
+    const dir = await fresh();
+    // The members' ports and, by default, their consoles' on the next ones (which once met the members' own).
+    const port = await freeRun([0, 1, 2, 3, 4, 5]);
+    const etcdPort = await freeRun([0, 1, 2, ETCD_PEER_OFFSET, ETCD_PEER_OFFSET + 1, ETCD_PEER_OFFSET + 2]);
+    // The first member's metrics, the agents' (one above), the others' (100 above).
+    const metricsPort = await freeRun([0, 1, 101, 102]);
+    let out = "";
+    const proc = spawn(process.execPath, [BERTH_MAIN, "dev", "--controllers", "3", "--hosts", "2", "--data-dir", join(dir, "fleet"), "--port", String(port), "--metrics-port", String(metricsPort), "--etcd-port", String(etcdPort)], {
+      env: { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg"), NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    devs.push(proc);
+    proc.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    proc.stderr.on("data", (b: Buffer) => (out += b.toString()));
+    const d = { proc, out: () => out };
+    await up(d, "berth dev --controllers 3 to come up", 120_000);
+
+    const cfg = JSON.parse(await readFile(join(dir, "xdg", "berth", "config.json"), "utf8")) as { addr: string; ca: string };
+    expect(cfg.addr).toBe([0, 1, 2].map((i) => `127.0.0.1:${port + i}`).join(","));
+    const group = cli<{ leader: string; members: { id: string; store_state: string }[]; etcd: { healthy: boolean }[] }>(dir, ["controllers"]);
+    expect(group.members.map((m) => m.id)).toEqual(["c1", "c2", "c3"]);
+    expect(group.members.map((m) => m.store_state)).toEqual(["ok", "ok", "ok"]);
+    expect(group.leader).toMatch(/^c[123]$/);
+    expect(group.etcd.map((e) => e.healthy)).toEqual([true, true, true]);
+    expect(cliHosts(dir).map((h) => [h.address, h.status]).sort()).toEqual([
+      ["127.0.0.2", "ready"],
+      ["127.0.0.3", "ready"],
+    ]);
+    // Every member serves the console on the ports after the members'; a session from the link's member works on all of them.
+    const link = new RegExp(`https://127\\.0\\.0\\.1:${port + 3}/#/signin/([A-Za-z0-9_-]+)`).exec(out);
+    expect(link, out).not.toBeNull();
+    const session = await consoleSignIn(port + 3, link![1]!, cfg.ca);
+    expect(session.status).toBe(200);
+    const cookie = session.cookie.split(";")[0]!;
+    for (const i of [0, 1, 2]) expect(await consoleGet(port + 3 + i, "/api/controllers", cookie, cfg.ca)).toBe(200);
+    for (const p of [metricsPort, metricsPort + 101, metricsPort + 102]) expect(await (await fetch(`http://127.0.0.1:${p}/metrics`)).text()).toMatch(/^berth_store_available 1$/m);
+    // berth dev, 3 etcd members, 3 controllers, 2 agents.
+    expect(processesUsing(dir)).toHaveLength(1 + 3 + 3 + 2);
+
+    expect(await stop(d, "SIGINT")).toBe(0);
+    expect(processesUsing(dir)).toEqual([]);
+  }, 180_000);
+
   it("stops the whole fleet when `npm start` is sent SIGTERM, as scripts do with $!", async () => {
     const dir = await fresh();
     const port = await freePort();
@@ -257,6 +317,18 @@ describe("berth dev", () => {
     await waitFor(() => processesUsing(dir).length === 0, { timeoutMs: 20_000, intervalMs: 100, what: `every process of the fleet to exit; left: ${processesUsing(dir).join("; ")}` });
   });
 });
+
+/** A GET of the console's API with a session cookie, the controller's CA pinned: the status. */
+function consoleGet(port: number, path: string, cookie: string, ca: string): Promise<number> {
+  return new Promise((res, rej) => {
+    const req = httpsRequest({ host: "127.0.0.1", port, path, ca, headers: { cookie } }, (r) => {
+      r.resume();
+      r.on("end", () => res(r.statusCode ?? 0));
+    });
+    req.on("error", rej);
+    req.end();
+  });
+}
 
 /** POST /api/session with a one-time code, the controller's CA pinned. */
 function consoleSignIn(port: number, code: string, ca: string): Promise<{ status: number; cookie: string }> {
