@@ -19,7 +19,7 @@ import * as grpc from "@grpc/grpc-js";
 import { loadOperatorProtos } from "../shared/proto.js";
 import { KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS, channelOptions, grpcClientCredentials } from "../shared/tls/client-credentials.js";
 import type { OperatorServiceClient } from "../shared/gen/berth/v1/OperatorService.js";
-import { parseMemberList } from "../shared/members.js";
+import { parseMemberList, STORE_UNAVAILABLE_PREFIX } from "../shared/members.js";
 import { CliError, EXIT } from "./errors.js";
 import type { ClientConfig } from "./config.js";
 
@@ -139,6 +139,13 @@ export function isConnectionLost(err: { code?: number; details?: string } | unde
   return err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED || (err.code === grpc.status.INTERNAL && /RST_STREAM/.test(err.details ?? ""));
 }
 
+const STORE_HINT = "`berth controllers` shows which members reach the store";
+
+export function isStoreUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; details?: unknown } | undefined;
+  return e?.code === grpc.status.UNAVAILABLE && typeof e.details === "string" && e.details.startsWith(STORE_UNAVAILABLE_PREFIX);
+}
+
 function unavailable(details: string): grpc.ServiceError {
   return Object.assign(new Error(details), { code: grpc.status.UNAVAILABLE, details, metadata: new grpc.Metadata() });
 }
@@ -147,6 +154,9 @@ function unavailable(details: string): grpc.ServiceError {
 export function noMemberError(api: Api, failures: { member: string; err: unknown }[]): CliError {
   const only = failures.length === 1 ? failures[0] : undefined;
   if (only) return toCliError(only.err, only.member);
+  // A member that answered, saying it cannot reach its store, says more than "unreachable".
+  const store = failures.find((f) => isStoreUnavailable(f.err));
+  if (store) return toCliError(store.err, store.member);
   // A TLS failure says more than "unreachable": show it first.
   const tls = failures.find((f) => /certificate|handshake|ssl|tls/i.test(String((f.err as { details?: unknown }).details ?? "")));
   if (tls) return toCliError(tls.err, tls.member);
@@ -164,6 +174,7 @@ export function toCliError(err: unknown, addr: string): CliError {
       }
       // The member's own answer about a host (the member holding its agent stream was lost): shown as sent.
       if (e.code === grpc.status.UNAVAILABLE && /^host \S+: /.test(details)) return new CliError(details, EXIT.unavailable);
+      if (e.code === grpc.status.UNAVAILABLE && isStoreUnavailable(e)) return new CliError(`${addr}: ${details}`, EXIT.unavailable, STORE_HINT);
       return new CliError(`cannot reach the controller at ${addr}`, EXIT.unavailable, "is it running? check --addr / BERTH_ADDR");
     case grpc.status.UNAUTHENTICATED:
       return new CliError(`the controller refused the token: ${details}`, EXIT.denied, "check BERTH_TOKEN; `berth token create` makes a new one");
@@ -226,6 +237,10 @@ export async function call<Req, Res>(
         if (READS.has(method)) {
           failures.push({ member, err });
           continue;
+        }
+        // The member answered: it could not reach the store, and a write that timed out there may yet be applied.
+        if (isStoreUnavailable(err)) {
+          throw new CliError(`${member}: ${(err as grpc.ServiceError).details}; ${method || "the call"} may or may not have taken effect`, EXIT.unavailable, `look before you repeat it (\`berth status\`, \`berth events\`); ${STORE_HINT}`);
         }
         throw new CliError(
           `the connection to the controller at ${member} was lost during ${method || "the call"}: it may or may not have taken effect`,

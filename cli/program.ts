@@ -12,6 +12,7 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../shared/version.js";
 import { CliError, EXIT } from "./errors.js";
+import { callsOver } from "./calls-over.js";
 import { sanitizeLines } from "../shared/text/sanitize.js";
 import type { GlobalOpts } from "./run/common.js";
 import { registerHosts } from "./commands/hosts.js";
@@ -107,4 +108,6 @@ export async function runCli(argv: string[]): Promise<void> {
       process.exitCode = EXIT.failed;
     }
   }
+  // Everything is printed (stdout and stderr are synchronous on files, pipes and terminals here).
+  if (callsOver()) process.exit(process.exitCode ?? 0);
 }

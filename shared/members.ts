@@ -169,3 +169,10 @@ export function refusedAtOnce(o: { welcomed: boolean; sentAway: boolean; tookMs:
 
 /** A dial that fails within this long found nothing listening. */
 export const REFUSED_WITHIN_MS = 500;
+
+/**
+ * How a member's answer begins when it cannot reach its store (UNAVAILABLE, from
+ * controller/member/api/errors.ts): clients tell it from a lost connection by it — the
+ * member answered, another member may reach the store.
+ */
+export const STORE_UNAVAILABLE_PREFIX = "this controller cannot reach its store: ";

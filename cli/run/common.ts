@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { resolveClientConfig } from "../config.js";
 import { connect, type Api } from "../client.js";
+import { markCallsOver } from "../calls-over.js";
 
 export interface GlobalOpts {
   addr?: string;
@@ -19,5 +20,6 @@ export async function withApi<T>(g: GlobalOpts, fn: (api: Api) => Promise<T>): P
     return await fn(api);
   } finally {
     api.close();
+    markCallsOver();
   }
 }

@@ -14,12 +14,10 @@ const OWN_ROW_TIMEOUT_MS = 3_000;
 
 export async function controllers(o: { output: string }, cmd: Command): Promise<void> {
   const format = parseFormat(o.output);
-  let anyUnanswered = false;
   await withApi(globalsOf(cmd), async (api) => {
     const res = await call(api, api.client.ListControllers, {});
     // Only a member knows whether it reaches the store: each is asked for its own row.
     if (res.store === "etcd") res.members = await Promise.all(res.members.map((m) => (m.self ? m : ownRow(api, m))));
-    anyUnanswered = res.members.some(unanswered);
     if (printData(format, res)) return;
     const since = (ms: number): string => (ms ? `${formatDurationMs(Math.max(0, res.now_ms - ms))}` : "-");
     const warnings = controllerWarnings(res);
@@ -41,9 +39,6 @@ export async function controllers(o: { output: string }, cmd: Command): Promise<
     } else console.log("\nstore: LevelDB (a lone controller)");
     console.log("\n* the member that answered");
   });
-  // A dial to a member cut off by a partition stays open after its channel is closed,
-  // until the kernel gives up its TCP connect (minutes): everything is printed, so leave.
-  if (anyUnanswered) process.exit(process.exitCode ?? 0);
 }
 
 /** Member m's own row (its store state), asked of it directly; when it does not answer, says so. */

@@ -53,7 +53,7 @@ import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
 import { monoMs } from "../../shared/clock.js";
 import { WatchStallJudge } from "./watch-stall.js";
 import type { Compare, KeyValue, Op, Store, TxnResult, WatchEvent, WatchOptions, Watcher } from "./store.js";
-import { CompactedError, InvalidTxnError, StoreClosedError } from "./store.js";
+import { CompactedError, InvalidTxnError, StoreClosedError, StoreUnavailableError } from "./store.js";
 
 export interface EtcdTlsFiles {
   /** PEM of the CA that signed the etcd members' certificates. */
@@ -118,7 +118,7 @@ const KEEPALIVE_MS = 10_000;
 const KEEPALIVE_TIMEOUT_MS = 3_000;
 
 /** etcd could not be reached, or did not answer within the call's deadline. */
-export class EtcdUnavailableError extends Error {
+export class EtcdUnavailableError extends StoreUnavailableError {
   constructor(
     readonly endpoints: string[],
     what: string,

@@ -121,3 +121,15 @@ export class InvalidTxnError extends Error {
     this.name = "InvalidTxnError";
   }
 }
+
+/**
+ * The store could not be reached, or did not answer in time (etcd without its quorum, cut
+ * off, down). A write that failed so may or may not have been applied. The operator API
+ * answers it as UNAVAILABLE, saying so (member/api/errors.ts), never as an internal error.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StoreUnavailableError";
+  }
+}

@@ -85,4 +85,20 @@ describe("agents and the CLI with a controller group's member list", () => {
     expect(follow.exitCode).toBeNull();
     expect(recentOutput(follow).stderr).toMatch(/lost the controller .*following again/);
   }, 180_000);
+
+  it("a one-call command given a frozen member first (it accepts the connection, never answers) prints from the next and exits", async () => {
+    // What a paused (SIGSTOP) or wedged member looks like from outside: the kernel accepts, nothing speaks.
+    const frozen = c.controllerAddrAt(7498);
+    const [host, port] = [frozen.slice(0, frozen.lastIndexOf(":")), frozen.slice(frozen.lastIndexOf(":") + 1)];
+    const listener = c.topo.spawn(0, [process.execPath, "-e", `require("node:net").createServer(() => {}).listen(${port}, ${JSON.stringify(host)}, () => console.log("listening"))`]);
+    try {
+      await waitFor(() => recentOutput(listener).stdout.includes("listening"), { timeoutMs: 20_000, what: "the frozen member's listener" });
+      // Its channel to the frozen member is still dialing when the answer is printed: it must not hold the process open.
+      const r = await c.topo.run(0, [process.execPath, BERTH_MAIN, "hosts", "-o", "json"], { env: { ...c.env(), BERTH_ADDR: `${frozen},${c.controllerAddr}` }, timeoutMs: 30_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as HostJson[]).length).toBe(1);
+    } finally {
+      listener.kill("SIGKILL");
+    }
+  }, 60_000);
 });

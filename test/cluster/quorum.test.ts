@@ -226,6 +226,11 @@ describe.skipIf(!namespaces)("a controller group whose etcd members live with it
       expect(await metric(i, "berth_store_available")).toBe(0);
       expect(await metric(i, "berth_leader")).toBe(0);
     }
+    // A call that needs the store says so, and where to look — not "internal error".
+    const read = await g.cli(["events", "-n", "3"]);
+    expect(read.code, read.stderr).toBe(3);
+    expect(read.stderr).toMatch(/this controller cannot reach its store: etcd at /);
+    expect(read.stderr).toContain("`berth controllers` shows which members reach the store");
 
     // Held well past the services' stopAfterDisconnect: every service the same process throughout.
     await holds(killedAt + (STOP_AFTER_DISCONNECT_S + 4) * 1000, 250, () => {

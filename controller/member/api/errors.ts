@@ -3,6 +3,8 @@ import * as grpc from "@grpc/grpc-js";
 import { AuthError } from "../../auth/token-service.js";
 import { ConflictError, HostNotFoundError } from "../../hosts/registry.js";
 import { ValidationError } from "./validate.js";
+import { StoreUnavailableError } from "../../store/store.js";
+import { STORE_UNAVAILABLE_PREFIX } from "../../../shared/members.js";
 
 export class GrpcError extends Error {
   constructor(
@@ -20,6 +22,8 @@ export function toStatus(err: unknown): { code: grpc.status; details: string; in
   if (err instanceof ValidationError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message, internal: false };
   if (err instanceof HostNotFoundError) return { code: grpc.status.NOT_FOUND, details: err.message, internal: false };
   if (err instanceof ConflictError) return { code: grpc.status.ABORTED, details: err.message, internal: false };
+  // Not the caller's fault nor a bug: another member may reach the store, or it comes back.
+  if (err instanceof StoreUnavailableError) return { code: grpc.status.UNAVAILABLE, details: STORE_UNAVAILABLE_PREFIX + err.message, internal: false };
   return { code: grpc.status.INTERNAL, details: "internal error (see the controller log)", internal: true };
 }
 
