@@ -36,7 +36,8 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
     const lines: string[] = [];
     for (const name of names) {
       // A rollout that failed or was reverted ends healthy on the old revision: that is not what was applied.
-      if (res.changes.some((c) => c.service === name && Number(c.rollout_to))) {
+      const applied = Number(res.changes.find((c) => c.service === name)?.rollout_to ?? 0);
+      if (applied) {
         const r = await call(api, api.client.GetRollout, { name });
         const o = outcome(r);
         // Nothing moves past a canary until someone promotes it: waiting on would only hang.
@@ -44,6 +45,9 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
         if (o === "failed" || o === "reverted") throw new CliError(`${name}: the rollout ${o === "failed" ? "failed" : `was reverted to revision ${r.to_revision}`}: ${r.reason || "see berth events"}`, EXIT.failed, `berth rollout status ${name}`);
       }
       const st = await call(api, api.client.GetService, { name });
+      // Read after the rollout: a revert that ended in between shows here as another revision.
+      const gone = revisionGone(name, applied, Number(st.revision));
+      if (gone) throw gone;
       const desired = (JSON.parse(st.spec_json) as { instances?: number }).instances ?? st.instances.length;
       const ready = st.instances.filter((i) => i.state === "healthy" && Number(i.revision) === Number(st.revision)).length;
       done += Math.min(ready, desired);
@@ -56,6 +60,18 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
     if (done === total) return { finished: true, message: `${names.join(", ")}: every instance healthy (${done}/${total})` };
     return { finished: false, now: { done, total, lines } };
   });
+}
+
+/**
+ * The error when the revision an apply rolled out is no longer the service's: reverted
+ * (back to an older one: the rollout failed) or replaced by a later apply. Either way its
+ * instances being healthy says nothing of what was applied. Pure.
+ */
+export function revisionGone(name: string, applied: number, current: number): CliError | undefined {
+  if (!applied || current === applied) return undefined;
+  return current < applied
+    ? new CliError(`${name}: the rollout to revision ${applied} was reverted to revision ${current}`, EXIT.failed, `berth rollout status ${name} says why`)
+    : new CliError(`${name}: revision ${applied} was replaced by revision ${current} (applied since) before it was healthy`, EXIT.failed, `berth history ${name}`);
 }
 
 interface Prepared {

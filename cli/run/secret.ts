@@ -36,7 +36,7 @@ export async function secretSet(name: string, o: { fromFile?: string; output: st
     const res = await call(api, api.client.SetSecret, { name, value });
     if (printData(format, res)) return;
     const rolled = res.rolled ?? [];
-    console.log(`secret ${res.name} version ${res.version}${rolled.length ? `: rolling ${rolled.join(", ")} (berth rollout status SERVICE)` : ""}`);
+    console.log(`secret ${res.name} version ${res.version}${rolled.length ? `: rolling ${rolled.join(", ")} (${rolled.length === 1 ? `berth rollout status ${rolled[0]}` : "berth rollout status <service>"} follows it)` : ""}`);
   });
 }
 

@@ -44,16 +44,25 @@ export interface HostLive {
   fencing: Set<string>;
 }
 
+/** The shortest prefix of a host id that may name it. */
+export const MIN_HOST_PREFIX = 2;
+
 export class HostNotFoundError extends Error {
   constructor(
     readonly query: string,
-    readonly why: "none" | "ambiguous",
+    readonly why: "none" | "ambiguous" | "short",
     /** The host the query most likely meant ("did you mean"). */
     readonly suggestion?: { id: string; hostname: string },
   ) {
     const q = query.slice(0, 64);
     const hint = suggestion ? `; did you mean "${suggestion.id}"${suggestion.hostname ? ` (${suggestion.hostname})` : ""}?` : "";
-    super(why === "none" ? `no host "${q}"${hint}` : `"${q}" matches more than one host: give more of the id`);
+    super(
+      why === "none"
+        ? `no host "${q}"${hint}`
+        : why === "short"
+          ? `"${q}" is too short to name a host: give at least ${MIN_HOST_PREFIX} characters of its id`
+          : `"${q}" matches more than one host: give more of the id`,
+    );
     this.name = "HostNotFoundError";
   }
 }
@@ -203,7 +212,9 @@ export class HostRegistry {
   resolve(query: string): HostRecord {
     const exact = this.hosts.get(query);
     if (exact) return exact.rec;
-    const matches = query.length >= 2 ? [...this.hosts.keys()].filter((id) => id.startsWith(query)) : [];
+    const matches = query === "" ? [] : [...this.hosts.keys()].filter((id) => id.startsWith(query));
+    // One character names a host by luck (16 hosts share each): ask for more rather than "no host".
+    if (matches.length > 0 && query.length < MIN_HOST_PREFIX) throw new HostNotFoundError(query, "short");
     if (matches.length === 1) return this.hosts.get(matches[0]!)!.rec;
     if (matches.length > 1) throw new HostNotFoundError(query, "ambiguous");
     throw new HostNotFoundError(query, "none", suggestHost(query, this.all().map((h) => ({ id: h.id, hostname: h.facts?.hostname ?? "" }))));

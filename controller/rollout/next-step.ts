@@ -249,7 +249,8 @@ export function promote(r: RolloutState, nowMs: number): RolloutState {
     case "running":
     case "paused":
     case "reverting":
-      return { ...r, promoted: true };
+      // Promoted already (by an operator, or a restart or undo that never stops at a canary): nothing changes.
+      return r.promoted ? r : { ...r, promoted: true };
     case "succeeded":
     case "failed":
       return r;

@@ -150,8 +150,11 @@ describe("rollouts: health-checked, zero downtime, canary, revert, surge, contro
 
   it("v2 → v3 that never gets healthy fails after the first batch and is reverted to v2, never fewer than 3 in service", async () => {
     load = await Load.start(c, client, "web", join(c.dir, "load-2.jsonl"));
-    const applied = await c.apply(await c.specDir("web3", { "web.yaml": spec("web", { env: { V: "3", UNHEALTHY: "1" } }) }));
-    expect(applied.code, applied.stderr).toBe(0);
+    // apply --wait gates a pipeline: a rollout reverted is a failure, however healthy the old revision is.
+    const applied = await c.apply(await c.specDir("web3", { "web.yaml": spec("web", { env: { V: "3", UNHEALTHY: "1" } }) }), ["--wait", "--timeout", "100s"]);
+    expect(applied.code, applied.stdout + applied.stderr).toBe(1);
+    expect(applied.stderr).toMatch(/web: the rollout (to revision 3 )?was reverted to revision 2/);
+    expect(applied.stdout).not.toMatch(/every instance healthy/);
     const watched = await c.cli(["rollout", "status", "web", "-w"], { timeoutMs: 120_000 });
     expect(watched.code, watched.stdout).toBe(1);
     expect(watched.stderr).toMatch(/reverted to revision 2/);
@@ -225,7 +228,7 @@ describe("rollouts: health-checked, zero downtime, canary, revert, surge, contro
     // Nothing to pause once it has ended: a clear refusal.
     const again = await c.cli(["rollout", "pause", "web"]);
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/is succeeded: nothing to pause/);
+    expect(again.stderr).toMatch(/has succeeded: nothing to pause/);
   });
 
   it("1 instance with maxSurge 1 and a spare host is upgraded with every request succeeding", async () => {

@@ -118,7 +118,9 @@ export function rolloutHandlers(d: RolloutHandlerDeps): RolloutHandlers {
         if (!r) throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${svc.name} has no rollout (one starts with an apply that changes it, or berth restart ${svc.name})`);
         const next: RolloutState = action === "promote" ? promote(r, nowMs) : action === "pause" ? pause(r) : resume(r, nowMs);
         if (next === r) {
-          throw new GrpcError(grpc.status.FAILED_PRECONDITION, `the rollout of ${svc.name} to revision ${r.toRevision} is ${r.status}: nothing to ${action}`);
+          const where = r.status === "succeeded" || r.status === "failed" ? `has ${r.status}` : `is ${r.status}`;
+          const already = action === "promote" && r.promoted && where.startsWith("is") ? ", promoted already" : "";
+          throw new GrpcError(grpc.status.FAILED_PRECONDITION, `the rollout of ${svc.name} to revision ${r.toRevision} ${where}${already}: nothing to ${action}`);
         }
         ok = await d.state.commit({ readVersion, putRollouts: [next], events: [ev(`rollout.${action === "promote" ? "promoted" : action === "pause" ? "paused" : "resumed"}`, `revision ${r.toRevision}`)] });
       }

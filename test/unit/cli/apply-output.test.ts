@@ -4,7 +4,7 @@
  * ties a plan to its apply is the "state index", and an apply does not print it.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { printChanges } from "../../../cli/run/apply.js";
+import { printChanges, revisionGone } from "../../../cli/run/apply.js";
 import type { ApplyResponse__Output } from "../../../shared/gen/berth/v1/ApplyResponse.js";
 
 const response = (): ApplyResponse__Output =>
@@ -45,5 +45,23 @@ describe("apply and plan output", () => {
     expect(out).toContain("planned against state index 51");
     expect(out).toContain("`berth apply -f services/ --check-index 51` applies exactly this");
     expect(out).not.toMatch(/revision 51/);
+  });
+});
+
+describe("apply --wait: the revision it rolled out is still the service's", () => {
+  it("is nothing to say while it is, or when the apply rolled nothing out", () => {
+    expect(revisionGone("web", 3, 3)).toBeUndefined();
+    expect(revisionGone("web", 0, 2)).toBeUndefined();
+  });
+
+  it("fails, saying reverted, when the service went back (a revert that ended between two looks: its old revision all healthy)", () => {
+    const e = revisionGone("web", 3, 2)!;
+    expect(e.message).toBe("web: the rollout to revision 3 was reverted to revision 2");
+    expect(e.exitCode).toBe(1);
+    expect(e.hint).toBe("berth rollout status web says why");
+  });
+
+  it("fails, saying replaced, when a later apply came before it was healthy", () => {
+    expect(revisionGone("web", 3, 4)!.message).toBe("web: revision 3 was replaced by revision 4 (applied since) before it was healthy");
   });
 });

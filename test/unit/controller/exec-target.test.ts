@@ -53,6 +53,13 @@ describe("exec targets", () => {
     expect(() => resolveHostRef(reg, "3fa")).toThrow(/too short to name a host for exec/);
   });
 
+  it("the registry: a one-character prefix asks for more, two that match several say so, none says no host", () => {
+    expect(reg.resolve("3fa9").id).toBe("3fa9c2e1b7d4");
+    expect(() => reg.resolve("7")).toThrow('"7" is too short to name a host: give at least 2 characters of its id');
+    expect(() => reg.resolve("3f")).toThrow('"3f" matches more than one host: give more of the id');
+    expect(() => reg.resolve("9")).toThrow('no host "9"');
+  });
+
   it("a hostname goes before an id prefix: ids are hex, and so are many names", async () => {
     const r = await registry([host("db1e00000000", "web-9"), host("5a5a00000000", "db1")]);
     expect(resolveHostRef(r, "db1").id).toBe("5a5a00000000");

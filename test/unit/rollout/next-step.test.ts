@@ -226,6 +226,8 @@ describe("rollout: pause and resume", () => {
     expect(resume(p, 50)).toMatchObject({ status: "running", reason: "", lastProgressAtMs: 50 });
     expect(resume(r, 50)).toBe(r);
     expect(promote(p, 60)).toMatchObject({ status: "paused", promoted: true });
+    const promoted = promote(p, 60);
+    expect(promote(promoted, 70)).toBe(promoted);
     const done: RolloutState = { ...r, status: "succeeded" };
     expect(pause(done)).toBe(done);
     expect(promote(done, 1)).toBe(done);
