@@ -169,6 +169,10 @@ export function toCliError(err: unknown, addr: string): CliError {
   switch (e.code) {
     case grpc.status.UNAVAILABLE:
     case grpc.status.DEADLINE_EXCEEDED:
+      // A TLS server that offers no HTTP/2 (ALPN): another port of this machine, such as the web console's.
+      if (/no application protocol/i.test(details)) {
+        return new CliError(`${addr} speaks TLS but not gRPC: it is not a controller's API port`, EXIT.unavailable, "check --addr / BERTH_ADDR: the controller's web console and metrics have ports of their own (7420 is the API's default)");
+      }
       if (/certificate|handshake|ssl|tls/i.test(details)) {
         return new CliError(`TLS with the controller at ${addr} failed: ${details}`, EXIT.unavailable, "check that BERTH_CA is this controller's ca.crt");
       }

@@ -33,3 +33,12 @@ describe("a member that cannot reach its store", () => {
     expect(e.message).toMatch(/^b:7420: this controller cannot reach its store/);
   });
 });
+
+describe("an address that is not a controller's API", () => {
+  it("a TLS server without HTTP/2 (the web console's port) is named as such, not as a CA problem", () => {
+    const err = Object.assign(new Error("x"), { code: grpc.status.UNAVAILABLE, details: "No connection established. Last error: Error: C0A7E0D8F57F0000:error:0A000460:SSL routines:ssl3_read_bytes:tlsv1 alert no application protocol" });
+    const e = toCliError(err, "127.0.0.1:7421");
+    expect(e.message).toBe("127.0.0.1:7421 speaks TLS but not gRPC: it is not a controller's API port");
+    expect(e.hint).toMatch(/web console and metrics have ports of their own/);
+  });
+});
