@@ -397,6 +397,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       return a ? instanceId(a.inst.service, a.inst.slot) : "";
     };
     const failoverState = (): { paused: boolean; reason: string; since_ms: number } => {
+      // Cut off from the store, this member hears of no other member's hosts: every host looks
+      // silent, and the verdict would cry a mass failure that is this member's own. Say what was stored.
+      if (storeUnavailable()) return { paused: guard.state.paused, reason: guard.state.paused ? guard.state.reason : "", since_ms: guard.state.sinceMs };
       const v = guard.verdict();
       return { paused: v.paused, reason: v.paused ? v.reason : "", since_ms: guard.state.sinceMs };
     };

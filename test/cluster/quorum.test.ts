@@ -231,6 +231,10 @@ describe.skipIf(!namespaces)("a controller group whose etcd members live with it
     expect(read.code, read.stderr).toBe(3);
     expect(read.stderr).toMatch(/this controller cannot reach its store: etcd at /);
     expect(read.stderr).toContain("`berth controllers` shows which members reach the store");
+    // A member cut off hears of no host: it must not take that for a mass failure of the fleet.
+    const hostsTable = await g.cli(["hosts"]);
+    expect(hostsTable.code, hostsTable.stderr).toBe(0);
+    expect(hostsTable.stdout).not.toContain("FAILOVER PAUSED");
 
     // Held well past the services' stopAfterDisconnect: every service the same process throughout.
     await holds(killedAt + (STOP_AFTER_DISCONNECT_S + 4) * 1000, 250, () => {
