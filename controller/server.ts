@@ -79,6 +79,7 @@ import { MemberPeers } from "./member/peers.js";
 import { ArtifactReplicas } from "./artifacts/replicas.js";
 import { memberServiceHandlers } from "./member/api/member-service.js";
 import type { RelayDeps } from "./member/api/relay.js";
+import { startGraceLeftMs } from "./failure/comeback-grace.js";
 import { graceAfterOutageMs, moveAgentsAway, outageEvents, StoreMonitor } from "./member/store-monitor.js";
 import type { StoreHealthChange } from "./store/store-health.js";
 
@@ -491,6 +492,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       await abortStart();
       throw err;
     });
+    // The start's grace (opts.graceMs) runs from here: a term begun later gets what is left of it, at least a TTL.
+    const listeningMono = mono();
     let metricsServer: MetricsServer | undefined;
     let hooksServer: HooksServer | undefined;
     try {
@@ -573,7 +576,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       leadingSinceMono = mono();
       // Who leads and since when, for `berth controllers` on the other members — a decision like any other, guarded.
       if (ctx.writes) void ctx.writes.put(LEADER_KEY, encodeRecord({ member: selfId(), sinceMs: now() })).catch((err: unknown) => log.warn({ err }, "recording the leadership failed"));
-      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(opts.graceMs ?? ttlMs, ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), comebackSilentMs: 2 * heartbeatIntervalMs + (reports ? reportMs : 0), stalledSince, massShare: opts.guardShare ?? DEFAULT_GUARD_SHARE,
+      const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(startGraceLeftMs(opts.graceMs ?? ttlMs, ttlMs, listeningMono, mono()), ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), comebackSilentMs: 2 * heartbeatIntervalMs + (reports ? reportMs : 0), stalledSince, massShare: opts.guardShare ?? DEFAULT_GUARD_SHARE,
         ...(reports ? { comebackLiveness: () => livenessInput(registry.all(), mergeLiveness(localHeard(registry), reports.received())) } : {}),
         ...(groupNow ? { members: () => groupNow.members(), membersEveryMs: reportMs } : {}),
         liveness: () => (reports ? livenessInput(registry.all(), heard()) : localLiveness(registry)), via: ctx.writes,

@@ -175,3 +175,18 @@ export class ComebackGrace {
     return Math.min(held, cap);
   }
 }
+
+/**
+ * The base grace of a term that starts at `nowMono`, given the start's grace (`--grace`,
+ * which `berth dev` sets to a minute: its agents start only once the controllers answer)
+ * counted from when this process began listening: what is left of it, and never less
+ * than a TTL. The start's grace is for the start: a member that begins leading minutes
+ * later (the leader was lost) gives its hosts a TTL, as any new leader does — with a
+ * minute, a host lost at a failover went unjudged for a minute. Pure.
+ *
+ * Worked example, TTL 5 s, --grace 60 s, listening at t=10 s: a term at t=12 s has 58 s;
+ * one at t=300 s has 5 s.
+ */
+export function startGraceLeftMs(startGraceMs: number, ttlMs: number, listeningMono: number, nowMono: number): number {
+  return Math.max(ttlMs, listeningMono + startGraceMs - nowMono);
+}

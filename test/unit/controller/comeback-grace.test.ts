@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ComebackGrace, MAX_RETURNS, comebackConfig, type ComebackConfig } from "../../../controller/failure/comeback-grace.js";
+import { ComebackGrace, MAX_RETURNS, comebackConfig, type ComebackConfig, startGraceLeftMs } from "../../../controller/failure/comeback-grace.js";
 import { judgeLiveness, type DetectorConfig, type LivenessInput, type Transition } from "../../../controller/failure/detector.js";
 
 const T0 = 1_000_000;
@@ -261,5 +261,14 @@ describe("a term's grace while most of the fleet is not back yet", () => {
     const downAt = run(grace(), 600);
     expect(downAt.size).toBe(600);
     for (const t of downAt.values()) expect(t).toBe(T0 + 30 * TTL);
+  });
+});
+
+describe("startGraceLeftMs: the start's grace is for the start", () => {
+  it("a term soon after listening gets what is left; one minutes later a TTL", () => {
+    expect(startGraceLeftMs(60_000, 5_000, 10_000, 12_000)).toBe(58_000);
+    expect(startGraceLeftMs(60_000, 5_000, 10_000, 300_000)).toBe(5_000);
+    // No --grace: a TTL whenever the term starts.
+    expect(startGraceLeftMs(5_000, 5_000, 10_000, 10_000)).toBe(5_000);
   });
 });
