@@ -121,6 +121,8 @@ const TAIL_BYTES = 4096;
 /** A crash-looped instance's detail ends with this many of its last output lines, at most this many characters (the detail is cut at 4000). */
 const CRASH_TAIL_LINES = 20;
 const CRASH_TAIL_CHARS = 2_000;
+/** How long a crash loop's "failed" report waits for the process's last lines. */
+const CRASH_TAIL_WAIT_MS = 250;
 
 /** Tries of fetch + install before an instance is reported failed, and the first wait between them. */
 export const PREPARE_ATTEMPTS = 3;
@@ -557,21 +559,35 @@ export class Converger {
       },
       onFailed: (reason) => {
         const c = mine();
-        if (c) {
-          c.health?.stop();
-          // As kubectl shows a CrashLoopBackOff: the exit, then the last lines the process wrote
-          // (read after the state is reported, so a slow disk never delays the verdict).
-          const head = `crash loop: ${reason}`;
-          this.set(c, "failed", head);
-          const run = c.run;
-          void run
-            ?.tail(CRASH_TAIL_LINES)
-            .then((out) => {
-              const lines = out.trimEnd().slice(-CRASH_TAIL_CHARS);
-              if (lines && this.current === c && c.state === "failed" && c.detail === head) this.set(c, "failed", `${head}\nlast output:\n${lines}`);
-            })
-            .catch((err: unknown) => this.o.log.warn({ instance: c.d.instance, err: err instanceof Error ? err.message : String(err) }, "cannot read the output of a failed process"));
-        }
+        if (!c) return;
+        c.health?.stop();
+        // As kubectl shows a CrashLoopBackOff: the exit, then the last lines the process wrote.
+        // They go with the first "failed" report, which the controller keeps (it places the slot
+        // again at once), unless reading them takes longer than CRASH_TAIL_WAIT_MS: a slow disk
+        // never holds the verdict longer, and the lines follow when they come.
+        const head = `crash loop: ${reason}`;
+        const withTail = (out: string): string => {
+          const lines = out.trimEnd().slice(-CRASH_TAIL_CHARS);
+          return lines ? `${head}\nlast output:\n${lines}` : head;
+        };
+        let reported = false;
+        const late = setTimeout(() => {
+          reported = true;
+          if (this.current === c) this.set(c, "failed", head);
+        }, CRASH_TAIL_WAIT_MS);
+        const tail = c.run?.tail(CRASH_TAIL_LINES) ?? Promise.resolve("");
+        void tail
+          .catch((err: unknown) => {
+            this.o.log.warn({ instance: c.d.instance, err: err instanceof Error ? err.message : String(err) }, "cannot read the output of a failed process");
+            return "";
+          })
+          .then((out) => {
+            clearTimeout(late);
+            if (this.current !== c) return;
+            if (!reported) this.set(c, "failed", withTail(out));
+            else if (c.state === "failed" && c.detail === head) this.set(c, "failed", withTail(out));
+            reported = true;
+          });
       },
     };
   }

@@ -70,7 +70,11 @@ export function printStatus(st: ServiceStatus__Output): void {
   const unenforced = st.instances.filter((i) => i.host && i.state !== "pending" && !i.resources_enforced && i.resources_note);
   for (const i of unenforced) console.log(txt`\nresources are not enforced for ${i.instance} on ${i.host}: ${i.resources_note}`);
   // The install tail is the host's apt output, shown as lines: kept apart, escaped line by line.
-  for (const i of st.instances.filter((x) => x.install_tail)) console.log(`\n--- install output of ${sanitize(i.instance)} (last lines)\n${sanitizeLines(i.install_tail.trimEnd())}`);
+  for (const i of st.instances.filter((x) => x.install_tail)) {
+    // A crash loop's kept lines (controller/reschedule/policy.ts failedRunsText) begin so; the rest is install output.
+    const what = i.install_tail.startsWith("[berth] last failure on ") ? "the last failed run" : "install output";
+    console.log(`\n--- ${what} of ${sanitize(i.instance)} (last lines)\n${sanitizeLines(i.install_tail.trimEnd())}`);
+  }
 }
 
 export async function services(o: { output: string }, cmd: Command): Promise<void> {

@@ -368,5 +368,8 @@ function penaltyNote(prev: InstanceRecord | undefined, hostId: string, nowMs: nu
  * a process that failed later still carries its successful install's output, which is no news).
  */
 function failureOf(o: ObservedInstance): { detail: string; output?: string } {
-  return o.installTail && o.detail.startsWith("installing:") ? { detail: o.detail, output: o.installTail } : { detail: o.detail };
+  if (o.installTail && o.detail.startsWith("installing:")) return { detail: o.detail, output: o.installTail };
+  // A crash loop's last lines (agent/converge/converger.ts) are its output, kept as an install's are.
+  const crash = /^(crash loop: [^\n]*)\nlast output:\n([\s\S]*)$/.exec(o.detail);
+  return crash ? { detail: crash[1]!, output: crash[2]! } : { detail: o.detail };
 }

@@ -165,7 +165,26 @@ export function clearFailures<T extends { failures?: HostFailure[] }>(i: T, host
  * `berth status` and `berth logs --install` show once the failed copy is gone.
  */
 export function failedInstallText(history: readonly HostFailure[] | undefined): string {
-  return lastFailedOutputs(history)
-    .map((f) => `[berth] last failed install on ${f.hostId} at ${new Date(f.atMs).toISOString()}: ${f.detail ?? "failed"}\n${f.output!.endsWith("\n") ? f.output : `${f.output}\n`}`)
+  return failureLines(lastFailedOutputs(history).filter((f) => !isCrashLoop(f)));
+}
+
+/**
+ * The same for every kind of failure kept with output: failed installs and crash loops
+ * (the process's last lines). What `berth status` shows under a slot that is not healthy,
+ * once the copy that failed is gone: a crash-looping service is placed again at once, and
+ * without this its exit and last lines were visible for a moment at most.
+ */
+export function failedRunsText(history: readonly HostFailure[] | undefined): string {
+  return failureLines(lastFailedOutputs(history));
+}
+
+/** The start of the text of a crash loop's failure (failedRunsText): how the CLI and the console label it. */
+export const LAST_FAILURE_PREFIX = "[berth] last failure on ";
+
+export const isCrashLoop = (f: HostFailure): boolean => f.detail?.startsWith("crash loop:") ?? false;
+
+function failureLines(failures: readonly HostFailure[]): string {
+  return failures
+    .map((f) => `${isCrashLoop(f) ? LAST_FAILURE_PREFIX : "[berth] last failed install on "}${f.hostId} at ${new Date(f.atMs).toISOString()}: ${f.detail ?? "failed"}\n${f.output!.endsWith("\n") ? f.output : `${f.output}\n`}`)
     .join("");
 }

@@ -16,7 +16,7 @@ import { instanceId, type InstanceRecord, type ServiceRecord } from "../../servi
 import { revisionHistory } from "../../services/revision-history.js";
 import { checkEnvironment } from "../../services/environment.js";
 import { applyFiles, ApplyConflictError, ApplyInvalidError, planFiles } from "../../services/apply-files.js";
-import { clearFailures, failedInstallText, lastFailedOutputs } from "../../reschedule/policy.js";
+import { clearFailures, failedInstallText, failedRunsText, isCrashLoop, lastFailedOutputs } from "../../reschedule/policy.js";
 import { effectiveState } from "../../services/effective-state.js";
 import { endpointsOf, nextEndpointChangeMs, silentHosts } from "../../reconcile/endpoints.js";
 import type { LogRouter } from "./log-router.js";
@@ -104,7 +104,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         pinned_host: i.pinnedHost,
         reason: d.loop.unplaced.get(id) ?? held ?? "",
         // Once the failed copy is gone (the slot waits or runs elsewhere), its stored output stands in.
-        install_tail: obs && (obs.state === "installing" || obs.state === "failed") ? obs.installTail : state === "healthy" ? "" : failedInstallText(i.failures),
+        install_tail: obs && (obs.state === "installing" || obs.state === "failed") ? obs.installTail : state === "healthy" ? "" : failedRunsText(i.failures),
         resources_enforced: obs?.resourcesEnforced ?? false,
         resources_note: obs?.resourcesNote ?? "",
         moving_to: i.moveTo?.hostId ?? "",
@@ -404,7 +404,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
           if (!targets.length) {
             // No copy to ask, but the output of the installs that failed is kept on the slots: that is what --install is for.
             const failed = req.install
-              ? d.state.instancesOf(svc.name).flatMap((i) => lastFailedOutputs(i.failures).filter((f) => !host || f.hostId === host).map((f) => ({ i, f })))
+              ? d.state.instancesOf(svc.name).flatMap((i) => lastFailedOutputs(i.failures).filter((f) => !isCrashLoop(f) && (!host || f.hostId === host)).map((f) => ({ i, f })))
               : [];
             if (!failed.length) throw new GrpcError(grpc.status.FAILED_PRECONDITION, host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`);
             for (const { i, f } of failed) s.send({ host: f.hostId, instance: instanceId(i.service, i.slot), data: failedInstallText([f]) });

@@ -215,6 +215,8 @@ describe("a crash-looping process", () => {
     const detail = reports.at(-1)!.detail;
     expect(detail).toMatch(/^crash loop: exited with code 3/);
     expect(detail).toContain("loading config");
+    // The first "failed" report carries the lines: the controller keeps that one, and places the slot again at once.
+    expect(reports.filter((r) => r.state === "failed").map((r) => r.detail)).toEqual([detail]);
   });
 });
 

@@ -225,4 +225,12 @@ describe("a failed install's output outlives its copy", () => {
     expect(f[0]!.output!.length).toBeLessThanOrEqual(4096);
     expect(f[0]!.output).toMatch(/step 2 \(false\) exited with code 1\n$/);
   });
+
+  it("a crash loop's last lines are kept as its output, its first line as the detail", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 3, revision: 1, pinnedHost: "", moveTo: null };
+    const [h, o] = observed("a", inst, 3, "failed");
+    const failed = { ...o, detail: "crash loop: exited with code 3 after 4ms: 11 times in a row, each within 30s of starting\nlast output:\nstarting\nbad config: /etc/app.conf" };
+    const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts: [host("a")], observed: new Map([[h, failed]]), nowMs: NOW });
+    expect(out.puts[0]!.failures).toEqual([{ hostId: "a", atMs: NOW, detail: "crash loop: exited with code 3 after 4ms: 11 times in a row, each within 30s of starting", output: "starting\nbad config: /etc/app.conf" }]);
+  });
 });

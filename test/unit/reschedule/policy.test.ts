@@ -78,4 +78,15 @@ describe("failedInstallText", () => {
     expect(text).toContain("[berth] last failed install on a at 1970-01-01T00:00:01.000Z: installing: step 2 (make) exited with code 2\nmake: *** [all] Error 2\n");
     expect(text).not.toContain("crash loop");
   });
+
+  it("failedRunsText also shows a crash loop's last lines (status), which logs --install leaves out", async () => {
+    const { failedInstallText, failedRunsText, recordFailure } = await import("../../../controller/reschedule/policy.js");
+    let h = recordFailure(undefined, "a", 1000, undefined, { detail: "installing: step 1 (false) exited with code 1", output: "nope\n" });
+    h = recordFailure(h, "b", 2000, undefined, { detail: "crash loop: exited with code 3 after 4ms", output: "bad config: /etc/app.conf" });
+    expect(failedRunsText(h)).toBe(
+      "[berth] last failure on b at 1970-01-01T00:00:02.000Z: crash loop: exited with code 3 after 4ms\nbad config: /etc/app.conf\n" +
+        "[berth] last failed install on a at 1970-01-01T00:00:01.000Z: installing: step 1 (false) exited with code 1\nnope\n",
+    );
+    expect(failedInstallText(h)).not.toContain("crash loop");
+  });
 });

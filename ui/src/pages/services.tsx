@@ -226,7 +226,7 @@ export function ServicePage({ name }: { name: string }) {
                 <tr>
                   <td colSpan={7}>
                     <details open={i.state === "failed"}>
-                      <summary>install output</summary>
+                      <summary>{i.install_tail.startsWith("[berth] last failure on ") ? "the last failed run" : "install output"}</summary>
                       <pre class="small">{i.install_tail}</pre>
                     </details>
                   </td>
