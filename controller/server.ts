@@ -6,6 +6,7 @@
  * the guard), started by a Leadership. Wiring only: the logic lives in those.
  */
 import { monoMs } from "../shared/clock.js";
+import { setIntervalClamped } from "../shared/timer.js";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadProtos } from "../shared/proto.js";
@@ -76,7 +77,7 @@ import { createMemberCert } from "../shared/tls/pki.js";
 import { grpcClientCredentials } from "../shared/tls/client-credentials.js";
 import * as grpc from "@grpc/grpc-js";
 import { MemberPeers } from "./member/peers.js";
-import { ArtifactReplicas } from "./artifacts/replicas.js";
+import { ArtifactReplicas, CATCH_UP_EVERY_MS, storedDigests } from "./artifacts/replicas.js";
 import { memberServiceHandlers } from "./member/api/member-service.js";
 import type { RelayDeps } from "./member/api/relay.js";
 import { startGraceLeftMs } from "./failure/comeback-grace.js";
@@ -565,6 +566,21 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       tokens.storeUnavailable = () => monitor.state().ok === false;
       monitor.start();
       stops.push(() => monitor.close());
+    }
+    if (replicas) {
+      // Uploads taken while this member was away reached only the members live then: fetch what the services name.
+      let catching: Promise<unknown> | undefined;
+      const catchUp = (): void => {
+        if (catching) return;
+        catching = replicas
+          .catchUp(storedDigests(state.allServices()))
+          .then((n) => n > 0 && log.info({ fetched: n }, "fetched the artifacts taken while this member was away"))
+          .finally(() => (catching = undefined));
+      };
+      catchUp();
+      const t = setIntervalClamped(catchUp, CATCH_UP_EVERY_MS);
+      // Not awaited: a copy in flight ends with the peers' channels, closed after this.
+      stops.push(() => clearInterval(t));
     }
     // Leading starts once agents can reach us: the term's grace period (one TTL, or
     // graceMs) runs from now, not from the process start — keys, the audit log and the

@@ -21,6 +21,7 @@ import type { ArtifactUpload__Output } from "../../shared/gen/berth/v1/ArtifactU
 import type { MemberServiceClient } from "../../shared/gen/berth/v1/MemberService.js";
 import type { MemberRecord } from "../member/group.js";
 import { ArtifactError, SHA256, type ArtifactStore } from "./artifact-store.js";
+import type { ServiceSpec } from "../../shared/spec/types.js";
 
 /** No other member could take a copy of an upload: it is on this member only. */
 export class ReplicationError extends Error {
@@ -29,6 +30,23 @@ export class ReplicationError extends Error {
     this.name = "ReplicationError";
   }
 }
+
+/**
+ * The stored artifacts the services name, in their current revisions and the history an
+ * undo may go back to: what every member must be able to serve. Pure.
+ */
+export function storedDigests(services: Iterable<{ spec: ServiceSpec; history?: { spec: ServiceSpec }[] }>): Set<string> {
+  const out = new Set<string>();
+  for (const s of services) {
+    for (const spec of [s.spec, ...(s.history ?? []).map((h) => h.spec)]) {
+      if (spec.artifact?.kind === "stored" && SHA256.test(spec.artifact.sha256)) out.add(spec.artifact.sha256);
+    }
+  }
+  return out;
+}
+
+/** How often a member looks for stored artifacts it lacks (ArtifactReplicas.catchUp). */
+export const CATCH_UP_EVERY_MS = 60_000;
 
 /** Copies that make an upload safe to acknowledge, given the members live now (self included). */
 export function copiesWanted(liveMembers: number): number {
@@ -74,6 +92,28 @@ export class ArtifactReplicas {
       this.fetching.set(sha256, p);
     }
     return p;
+  }
+
+  /**
+   * Fetches, one at a time, every digest of `wanted` this member lacks. An upload taken
+   * while this member was down (or cut off) was copied to the members live then, and
+   * only to them — with one member live, to none: without this, the loss of that member
+   * would lose an artifact the services still name. Each member runs it at its start
+   * and every CATCH_UP_EVERY_MS; returns how many it fetched. A digest no member has is
+   * left (and said in the log); the next round tries again.
+   */
+  async catchUp(wanted: Iterable<string>): Promise<number> {
+    let fetched = 0;
+    for (const sha256 of wanted) {
+      if (this.d.known.has(sha256)) continue;
+      try {
+        if ((await this.ensure(sha256)) !== undefined) fetched++;
+        else this.d.log.warn({ sha256 }, "a service names an artifact no member holds");
+      } catch (err) {
+        this.d.log.warn({ sha256, err: err instanceof Error ? err.message : String(err) }, "catching up on an artifact failed; trying again later");
+      }
+    }
+    return fetched;
   }
 
   /**

@@ -7,8 +7,8 @@
  * acknowledged: that member killed right after the apply, the hosts (all on the others
  * by then) still get it and the service runs.
  */
-import { cp, writeFile } from "node:fs/promises";
-import { readdirSync, readFileSync } from "node:fs";
+import { cp, readdir, writeFile } from "node:fs/promises";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -211,4 +211,49 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
     g.startController(a);
     await g.waitForGroup();
   }, 240_000);
+
+  it("an upload taken by the one member left is fetched by the others when they return; then that member is lost and nothing is", async () => {
+    // Two hosts free: one for the service, one to move it to once only the others hold its artifact.
+    // (The test before leaves one on two of them.)
+    expect([0, 5]).toContain((await g.cli(["delete", "fresh"])).code);
+    await g.waitForHosts((hs) => hs.filter((h) => h.service === "").length >= 2, "two hosts free");
+    const a = [...g.controllers.keys()][0]!;
+    const others = [...g.controllers.keys()].filter((i) => i !== a);
+    for (const i of others) await g.kill(i);
+    // Alone: the upload is acknowledged with one copy, as nothing else can take one.
+    // (Once the others' registrations have lapsed: while they stand, an upload no one else can take is refused.)
+    await waitFor(
+      async () => {
+        const v = await g.controllersJson(g.addr(a));
+        return v.leader === g.name(a) && v.members.length === 1 ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 300, what: `c${a} alone, leading` },
+    );
+    const art = join(g.dir, `art-${randomBytes(4).toString("hex")}`);
+    await cp(SVC, art, { recursive: true });
+    await writeFile(join(art, "nonce.txt"), randomBytes(16).toString("hex"));
+    const spec = svcSpec("lone", { instances: 1 }).replace(`artifact: ${SVC}`, `artifact: ${art}`);
+    const applied = await g.cli(["apply", "-f", await g.specDir("lone", { "lone.yaml": spec })], { members: g.addr(a), timeoutMs: 120_000 });
+    expect(applied.code, applied.stderr).toBe(0);
+    const digests = async (i: number): Promise<string[]> => (await readdir(join(g.ctlDir(i), "artifacts")).catch(() => [])).filter((f) => /^[0-9a-f]{64}$/.test(f));
+    const wanted = await digests(a);
+    const placed = await g.waitForStatus("lone", (s) => s.instances.length === 1 && s.instances.every((i) => i.state === "healthy"), "lone healthy", 90_000);
+
+    // Back: each fetches what the services name and it lacks, at its start, with nothing asking for it.
+    for (const i of others) g.startController(i);
+    await g.waitForGroup();
+    for (const i of others) {
+      await waitFor(async () => (wanted.every((d) => existsSync(join(g.ctlDir(i), "artifacts", d))) ? true : undefined), { timeoutMs: 60_000, intervalMs: 300, what: `c${i} to hold every artifact c${a} holds; it has ${(await digests(i)).length} of ${wanted.length}` });
+    }
+    await g.kill(a);
+    // Moved to the other free host, which has never had the artifact: only c${others} can give it.
+    const from = placed.instances[0]!.host;
+    const drained = await g.cli(["drain", from, "--wait", "--timeout", "90s"], { timeoutMs: 120_000 });
+    expect(drained.code, drained.stdout + drained.stderr).toBe(0);
+    const moved = await g.waitForStatus("lone", (s) => s.instances.length === 1 && s.instances.every((i) => i.state === "healthy" && i.host !== from), "lone healthy on another host", 90_000);
+    expect(moved.instances[0]!.host).not.toBe(from);
+    expect((await g.cli(["uncordon", from])).code).toBe(0);
+    g.startController(a);
+    await g.waitForGroup();
+  }, 300_000);
 });
