@@ -273,6 +273,14 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     put({ ...i, moveTo: { hostId: m.hostId, epoch, revision: i.revision }, lastEpoch: epoch });
     out.events.push({ type: "instance.moving", service: m.service, host: m.hostId, message: `${instanceId(m.service, m.slot)} moving from ${m.fromHost}: the old copy leaves the endpoints once the new one is in service, and stops after drainTime${penaltyNote(i, m.hostId, input.nowMs, policy)}` });
   }
+  // Asked to leave (its host drains or is cordoned, or no longer fits it) with nowhere to go: it
+  // stays, and every command that shows it says why — a drain --wait would otherwise wait mute.
+  const hostRecs = plan.stuck.length > 0 ? new Map(input.hosts.map((x) => [x.rec.id, x.rec])) : undefined;
+  for (const k of plan.stuck) {
+    const h = hostRecs?.get(k.hostId);
+    const why = h?.draining ? "is draining" : h?.cordoned ? "is cordoned" : "no longer fits it";
+    out.held.set(instanceId(k.service, k.slot), `stays on ${k.hostId}, which ${why}, until another host can take it: ${k.reason}`);
+  }
   for (const u of plan.unplaced) {
     const prev = byKey.get(key(u.service, u.slot));
     // A move in flight reserves its target, which the scheduler then sees as not

@@ -109,7 +109,7 @@ function bySlot(a: { service: string; slot: number }, b: { service: string; slot
 
 export function schedule(snapshot: Snapshot, options: ScheduleOptions = {}): Plan {
   const fleet = new Fleet(snapshot.hosts);
-  const plan: Plan = { place: [], stop: [], move: [], keep: [], unplaced: [] };
+  const plan: Plan = { place: [], stop: [], move: [], keep: [], unplaced: [], stuck: [] };
 
   let scope: Map<string, Set<number>> | undefined;
   if (options.only !== undefined) {
@@ -291,6 +291,7 @@ export function schedule(snapshot: Snapshot, options: ScheduleOptions = {}): Pla
   const search: HostSearch =
     mode === "scan" || (mode === "auto" && rest.length <= SCAN_MAX_SLOTS) ? new ScanSearch(fleet, occ) : new IndexedSearch(fleet, occ);
   const toExplain: Work[] = [];
+  const kept: Work[] = [];
   for (const w of rest) {
     const i = search.best(w.req, w.counts);
     if (i >= 0) {
@@ -300,6 +301,7 @@ export function schedule(snapshot: Snapshot, options: ScheduleOptions = {}): Pla
     switch (w.stuck) {
       case "keep":
         keep(w.req, w.counts, w.from);
+        kept.push(w);
         break;
       case "unplaced":
       case "conflict":
@@ -313,21 +315,28 @@ export function schedule(snapshot: Snapshot, options: ScheduleOptions = {}): Pla
   // Reasons are tallied against the plan's final occupancy: hosts only get taken
   // during a plan, so a slot that found none then finds none at the end either.
   const reasons = new Map<string, string>();
-  for (const w of toExplain) {
+  const reasonFor = (w: Work): string => {
     const key = tallyKey(w.req);
     let reason = reasons.get(key);
     if (reason === undefined) {
       reason = explain(tallyRejections(fleet, w.req, occ));
       reasons.set(key, reason);
     }
+    return reason;
+  };
+  for (const w of toExplain) {
+    const reason = reasonFor(w);
     const owner = w.stuck === "conflict" ? ownerOf(w.from) : undefined;
     unplaced(w, owner !== undefined ? `${w.from} also runs ${owner.service}-${owner.slot}; ${reason}` : reason);
   }
+  // Staying is not news to the plan, but it is to whoever drains that host and waits.
+  for (const w of kept) plan.stuck.push({ service: w.req.svc.service.name, slot: w.req.slot, hostId: w.from, reason: reasonFor(w) });
 
   plan.place.sort(bySlot);
   plan.move.sort(bySlot);
   plan.keep.sort(bySlot);
   plan.unplaced.sort(bySlot);
+  plan.stuck.sort(bySlot);
   plan.stop.sort((a, b) => bySlot(a, b) || cmpStr(a.hostId, b.hostId));
   return plan;
 }

@@ -102,4 +102,9 @@ export interface Plan {
   keep: Placement[];
   /** Slots no host can take, with the reason. */
   unplaced: Unplaced[];
+  /**
+   * Slots that should leave their host (it is draining or cordoned, or no longer fits
+   * them) but that no other host can take: they stay on it (also in keep), with the reason.
+   */
+  stuck: (Placement & { reason: string })[];
 }

@@ -207,6 +207,15 @@ describe("services: specs, placement, supervision, health", () => {
     const h = await c.hosts();
     expect(h.find((x) => x.id === victim)!.status).toBe("cordoned");
     expect(h.find((x) => x.id === victim)!.cordoned).toBe(true);
+
+    // With the only spare still cordoned, a drain has nowhere to go: it says so while it waits, and status too.
+    const stuck = after.instances[0]!.host;
+    const r2 = await c.cli(["drain", stuck, "--wait", "--timeout", "5s"], { timeoutMs: 30_000 });
+    expect(r2.code, r2.stdout + r2.stderr).toBe(1);
+    const why = new RegExp(`stays on ${stuck}, which is draining, until another host can take it: no spare host: .*cordoned`);
+    expect(r2.stderr).toMatch(why);
+    expect((await c.status("web")).instances.find((i) => i.host === stuck)?.reason).toMatch(why);
+    expect((await c.cli(["uncordon", stuck])).code).toBe(0);
     expect((await c.cli(["uncordon", victim])).code).toBe(0);
   });
 

@@ -348,6 +348,7 @@ describe("schedule: search strategies and scopes agree", () => {
           stop: restrict(full.stop, scope, true),
           keep: restrict(full.keep, scope, true),
           unplaced: restrict(full.unplaced, scope, true),
+          stuck: restrict(full.stuck, scope, true),
         };
         expect(only).toEqual(expected);
       }),

@@ -3,7 +3,7 @@ import { schedule } from "../../../controller/scheduler/schedule.js";
 import type { Plan } from "../../../controller/scheduler/types.js";
 import { host, inst, service, snap } from "./fixtures.js";
 
-const empty: Plan = { place: [], stop: [], move: [], keep: [], unplaced: [] };
+const empty: Plan = { place: [], stop: [], move: [], keep: [], unplaced: [], stuck: [] };
 
 function hostsOf(plan: Plan): string[] {
   return [...plan.keep, ...plan.place, ...plan.move].map((p) => p.hostId).sort();
@@ -158,9 +158,16 @@ describe("schedule: stability", () => {
     expect(plan).toEqual({ ...empty, move: [{ service: "web", slot: 0, hostId: "h2", fromHost: "h1" }] });
   });
 
-  it("keeps such an instance where it is, silently, when no host fits", () => {
+  it("keeps such an instance where it is when no host fits, saying why it could not leave", () => {
     const plan = schedule(snap([host("h1", { capacity: { cpu: 1, memoryMb: 1, diskMb: 1 } })], [service("web")], [inst("web", 0, "h1")]));
-    expect(plan).toEqual({ ...empty, keep: [{ service: "web", slot: 0, hostId: "h1" }] });
+    expect(plan).toEqual({ ...empty, keep: [{ service: "web", slot: 0, hostId: "h1" }], stuck: [{ service: "web", slot: 0, hostId: "h1", reason: expect.stringMatching(/^no spare host: /) }] });
+  });
+
+  it("an instance on a draining host with no spare stays, and the plan says why", () => {
+    // As the planner gives a draining host: cordoned, and avoided by its instance.
+    const plan = schedule(snap([host("h1", { cordoned: true }), host("h2", { ready: false })], [service("web")], [inst("web", 0, "h1", { avoidHosts: ["h1"] })]));
+    expect(plan.keep).toEqual([{ service: "web", slot: 0, hostId: "h1" }]);
+    expect(plan.stuck).toEqual([{ service: "web", slot: 0, hostId: "h1", reason: expect.stringMatching(/^no spare host: .*not ready/) }]);
   });
 
   it("moves an instance off a host in its avoidHosts", () => {
