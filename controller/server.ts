@@ -60,11 +60,11 @@ import { bindGrpcServer, newGrpcServer, shutdownGrpcServer } from "./member/grpc
 import { ElectedLeader, SoleLeader, type Leadership } from "./leader/leadership.js";
 import { EtcdStore } from "./store/etcd-store.js";
 import { Election } from "./store/election.js";
-import { EtcdGroup, LEADER_KEY, type GroupView, type MemberRecord } from "./member/group.js";
+import { EtcdGroup, LEADER_KEY, LeaderRecordSchema, type GroupView, type MemberRecord } from "./member/group.js";
 import { controllersHandlers } from "./member/api/controllers-handler.js";
 import { ObservedShare } from "./member/observed-share.js";
 import type { ObservedInstance } from "./services/records.js";
-import { encodeRecord } from "./store/record.js";
+import { decodeRecord, encodeRecord } from "./store/record.js";
 import { serveUi, type UiServer } from "./ui/ui-server.js";
 import { GitopsSources } from "./gitops/sources.js";
 import { GitopsRunner } from "./gitops/runner.js";
@@ -591,7 +591,18 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     await leadership.run((ctx) => {
       leadingSinceMono = mono();
       // Who leads and since when, for `berth controllers` on the other members — a decision like any other, guarded.
-      if (ctx.writes) void ctx.writes.put(LEADER_KEY, encodeRecord({ member: selfId(), sinceMs: now() })).catch((err: unknown) => log.warn({ err }, "recording the leadership failed"));
+      // In a group, an event says so, naming whom it follows: a failover of the control plane is news to operators.
+      const writes = ctx.writes;
+      if (writes) {
+        void (async () => {
+          const before = groupNow ? await store.get(LEADER_KEY).catch(() => undefined) : undefined;
+          await writes.put(LEADER_KEY, encodeRecord({ member: selfId(), sinceMs: now() }));
+          if (!groupNow) return;
+          const prev = before ? decodeRecord(LeaderRecordSchema, before.value) : undefined;
+          const after = prev?.ok && prev.rec.member !== selfId() ? ` (after ${prev.rec.member})` : "";
+          await events.append({ type: "controller.leading", message: `controller ${selfId()} leads the group${after}` });
+        })().catch((err: unknown) => log.warn({ err }, "recording the leadership failed"));
+      }
       const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(startGraceLeftMs(opts.graceMs ?? ttlMs, ttlMs, listeningMono, mono()), ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), comebackSilentMs: 2 * heartbeatIntervalMs + (reports ? reportMs : 0), stalledSince, massShare: opts.guardShare ?? DEFAULT_GUARD_SHARE,
         ...(reports ? { comebackLiveness: () => livenessInput(registry.all(), mergeLiveness(localHeard(registry), reports.received())) } : {}),
         ...(groupNow ? { members: () => groupNow.members(), membersEveryMs: reportMs } : {}),

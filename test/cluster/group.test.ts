@@ -130,6 +130,8 @@ describe("a controller group on etcd: leader loss, member loss, a restart of eve
     const after = slots(st);
     for (const [slot, b] of Object.entries(before)) expect({ slot, epoch: after[Number(slot)]?.epoch }).toEqual({ slot, epoch: b.epoch + 1 });
     expect(await hostDowns()).toEqual([]);
+    // The failover of the control plane is in the events, naming whom the new leader followed.
+    expect((await g.events()).filter((e) => e.type === "controller.leading").map((e) => e.message)).toContain(`controller ${next} leads the group (after ${first})`);
 
     // The killed member comes back as a follower.
     g.startController(li);
