@@ -206,9 +206,18 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         clearInterval(contactTimer);
         await metricsServer?.close();
         logs.closeAll();
-        await session.stop();
-        await execs.closeAll("the agent is stopping");
-        await converger.shutdown({ stopService: o.stopServices ?? opts.stopServicesOnExit });
+        const stopService = o.stopServices ?? opts.stopServicesOnExit;
+        // A service stopped with the agent is stopped while the session is up, so that it says so
+        // (the copy leaves the endpoints at once); one left running outlives the session.
+        if (stopService) {
+          await execs.closeAll("the agent is stopping");
+          await converger.shutdown({ stopService });
+          await session.stop();
+        } else {
+          await session.stop();
+          await execs.closeAll("the agent is stopping");
+          await converger.shutdown({ stopService });
+        }
         usage.stop();
         facts.stop();
       },

@@ -450,6 +450,9 @@ export class Converger {
     await this.runner.close();
     this.current?.health?.stop();
     if (o.stopService) {
+      // Said first, while the session still carries it: the controller takes the copy out of the
+      // endpoints now, not a TTL later when it judges the host (the caller stops the session after).
+      if (this.current) this.set(this.current, "stopping", "the agent is stopping, and its service with it");
       await this.current?.run?.stop();
       await this.record.remove(this.stateFile);
       if (this.current) await this.o.secrets?.remove(this.current.d.instance, this.current.d.spec);

@@ -191,6 +191,24 @@ describe("a malformed assignment", () => {
   });
 });
 
+describe("an agent stopping with its service (--stop-services-on-exit)", () => {
+  it("says 'stopping' before it stops the process, while its session can still carry it", async () => {
+    const steps = fakeSteps();
+    const order: string[] = [];
+    const stop = steps.start;
+    steps.start = async (d, cwd, env, ev) => {
+      const h = await stop(d, cwd, env, ev);
+      return { ...h, stop: async () => void order.push("process stopped") };
+    };
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => order.push(`report ${s.state}`), lastContactMs: () => Date.now() });
+    conv.assign(assignment(goodSpec()));
+    await until(() => order.at(-1) === "report healthy", "the instance to run");
+    await conv.shutdown({ stopService: true });
+    conv = undefined;
+    expect(order.slice(-2)).toEqual(["report stopping", "process stopped"]);
+  });
+});
+
 describe("a crash-looping process", () => {
   it("says how it exits while restarting, and ends failed with the exit and its last output lines", async () => {
     const steps = fakeSteps();
