@@ -125,7 +125,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const logs = new LogFollows({
     send: (m) => link.session?.send(m) ?? false,
     log,
-    open: (r, onData) => converger.logs(r.instance, r.install, r.tail || 100, r.follow, onData),
+    open: (r, onData) => converger.logs(r.instance, r.install, r.tail, r.follow, onData),
   });
   // `berth exec`: on the host (its own user and home), or in a running instance's
   // working dir, with its environment and as its user.

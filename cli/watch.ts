@@ -33,7 +33,11 @@ export interface WatchOptions<T> {
    * would print its history twice.
    */
   follow: boolean;
-  /** Told each time the stream is lost and looked for again (a line on stderr). */
+  /**
+   * Told when the stream is lost and looked for again (a line on stderr): once an outage,
+   * and again only when the reason changes — a member that answers but cannot serve the
+   * stream (the one holding a host's agent stream was lost) fails each reopen at once.
+   */
   onLost?(why: string): void;
   retryForMs?: number;
 }
@@ -76,6 +80,7 @@ export function watchStream<T>(api: Api, o: WatchOptions<T>): Promise<void> {
         if (lostSince) {
           lostSince = 0;
           round = 0;
+          lastWhy = "";
         }
         api.answered(member);
         o.onData(m, handle);
@@ -93,10 +98,16 @@ export function watchStream<T>(api: Api, o: WatchOptions<T>): Promise<void> {
       });
     };
 
+    let lastWhy = "";
     const lost = (err: grpc.ServiceError | undefined): void => {
+      // Lost again before anything came: the outage goes on, and the next look waits its backoff.
+      const again = lostSince !== 0;
       lostSince ||= Date.now();
-      o.onLost?.(err?.details || err?.message || "the stream ended");
-      void lookAgain(err);
+      const why = err?.details || err?.message || "the stream ended";
+      if (why !== lastWhy) o.onLost?.(why);
+      lastWhy = why;
+      if (again) timer = setTimeout(() => void lookAgain(err), backoffDelayMs(WATCH_BACKOFF, round++));
+      else void lookAgain(err);
     };
 
     /** One round over the members (the one that answered last first); a round that finds none waits and goes again. */

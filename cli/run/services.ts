@@ -165,7 +165,8 @@ export async function logs(name: string, o: { host?: string; follow?: boolean; t
       },
       onLost: (why) => {
         flush();
-        process.stderr.write(`berth: lost the controller (${sanitizeLines(why)}); following again…\n`);
+        // Not always the controller: a member that answers may have lost the host's agent stream.
+        process.stderr.write(`berth: the logs stopped (${sanitizeLines(why)}); following again…\n`);
       },
     });
     flush();

@@ -181,6 +181,14 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
       return r.code === 0 && /listening on .* as web-0/.test(r.stdout) ? r : undefined;
     }, { timeoutMs: 30_000, intervalMs: 500, what: "logs through the same member after the move" });
     expect(again.stdout).not.toMatch(/not connected/);
+    // The follow resumed: new lines only (the history it printed is not printed again), and each
+    // reason it lost the stream said once, however often the member answered the same.
+    await waitFor(() => (followed.match(/listening on .* as web-0/g) ?? []).length >= 1 || undefined, { timeoutMs: 5_000, what: "the followed output" });
+    expect((followed.match(/listening on .* as web-0/g) ?? []).length).toBe(1);
+    const said = stderr.split("\n").filter((l) => l.startsWith("berth: the logs stopped"));
+    expect(new Set(said).size, stderr).toBe(said.length);
+    // No grpc-js noise in what the operator reads.
+    expect(stderr).not.toMatch(/Resolution note/);
 
     g.startController(holder);
     await g.waitForGroup();

@@ -14,6 +14,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { peerCertificate, verifyMemberCert } from "../../../shared/tls/pki.js";
+import { connectionError } from "../../../shared/grpc-details.js";
 import type { OperatorServiceClient } from "../../../shared/gen/berth/v1/OperatorService.js";
 import { GrpcError } from "./errors.js";
 
@@ -76,7 +77,7 @@ export function isConnectionLost(err: { code?: number; details?: string }): bool
 export function holderLost(hostId: string, member: string, what: string, details: string): GrpcError {
   return new GrpcError(
     grpc.status.UNAVAILABLE,
-    `host ${hostId}: its agent stream is on member ${member}, which was lost or cannot be reached (${details.slice(0, 200) || "no answer"}); ${what} (its agent reconnects to another member within seconds)`,
+    `host ${hostId}: its agent stream is on member ${member}, which was lost or cannot be reached (${connectionError(details).slice(0, 200) || "no answer"}); ${what} (its agent reconnects to another member within seconds)`,
   );
 }
 

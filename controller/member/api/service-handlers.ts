@@ -489,7 +489,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
               d.logs.close(id);
               d.registry.live.get(t.h)?.send?.({ log_cancel: { request_id: id } });
             });
-            agentSend({ log_request: { request_id: id, instance: t.inst, install: req.install, tail: Math.min(req.tail || 100, 100_000), follow: req.follow, window: LOG_WINDOW_CHARS } });
+            agentSend({ log_request: { request_id: id, instance: t.inst, install: req.install, tail: Math.min(req.tail, 100_000), follow: req.follow, window: LOG_WINDOW_CHARS } });
           }
           if (--open === 0) s.end();
         },
