@@ -54,6 +54,11 @@ const CLEAR_DOWN = "\u001b[J";
 const up = (n: number): string => (n > 0 ? `\u001b[${n}A` : "");
 
 /** Live only on a terminal, and not where plain text is asked for (NO_COLOR) or logged (CI). */
+/** A line with its durations blanked: two lines that differ only in a ticking time are the same news. Pure. */
+export function ticking(line: string): string {
+  return line.replace(/\b\d+(?:\.\d+)?(?:ms|s|m|h)\b/g, "…");
+}
+
 export function isLive(stream: ProgressStream, env: NodeJS.ProcessEnv): boolean {
   return Boolean(stream.isTTY) && !env.NO_COLOR && !env.CI;
 }
@@ -104,9 +109,10 @@ export function progress(o: ProgressOptions = {}): Progress {
     const text = summary(state, false);
     if (text && text !== lastPlain) stream.write(`${text}\n`);
     lastPlain = text;
-    // Detail lines: only the ones that are new since the last update.
-    for (const l of state.lines) if (!lastLines.has(l)) stream.write(`  ${l}\n`);
-    lastLines = new Set(state.lines);
+    // Detail lines: only the ones that are new since the last update — a countdown or an
+    // age that only ticks ("next attempt in 8s", "7s", …) is not new: a log gets one line, not one a second.
+    for (const l of state.lines) if (!lastLines.has(ticking(l))) stream.write(`  ${l}\n`);
+    lastLines = new Set(state.lines.map(ticking));
   };
 
   if (live) redraw();

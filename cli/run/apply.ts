@@ -30,7 +30,7 @@ import { awaitsPromotion, outcome } from "./rollout.js";
 async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: number, report: (m: string) => void): Promise<void> {
   const names = res.changes.filter((c) => c.action === "create" || c.action === "update").map((c) => c.service);
   if (!names.length) return;
-  await follow(`${names.join(", ")} to be healthy`, { timeoutMs, report }, async () => {
+  await follow(`waiting for ${names.join(", ")} to be healthy`, { timeoutMs, report }, async () => {
     let done = 0;
     let total = 0;
     const lines: string[] = [];
@@ -55,6 +55,8 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
       lines.push(`${name}: ${ready}/${desired} healthy at revision ${st.revision}`);
       for (const i of st.instances.filter((x) => x.state !== "healthy" || Number(x.revision) !== Number(st.revision))) {
         lines.push(`  ${i.instance}${i.host ? ` on ${i.host}` : ""}: ${i.state}${i.reason || i.detail ? ` — ${i.reason || i.detail}` : ""}`);
+        // A failure kept on the slot (a failed install, a crash loop): its step and exit code, the first line of what status shows.
+        if (i.install_tail.startsWith("[berth] last ")) lines.push(`    ${i.install_tail.split("\n", 1)[0]!.slice("[berth] ".length)}`);
       }
     }
     if (done === total) return { finished: true, message: `${names.join(", ")}: every instance healthy (${done}/${total})` };
@@ -154,7 +156,7 @@ export function parseCheckIndex(v: string, flag = "--check-index"): number {
 }
 
 /** `applyCmd`: the apply that carries out this plan, e.g. "berth apply -f services/ --prune". */
-export function printChanges(res: ApplyResponse__Output, applied: boolean, applyCmd: string, o: { environment?: string } = {}): number {
+export function printChanges(res: ApplyResponse__Output, applied: boolean, applyCmd: string, o: { environment?: string; waiting?: boolean } = {}): number {
   let pending = 0;
   for (const c of res.changes as ServiceChange__Output[]) {
     const mark = c.action === "create" ? colour("green", "+") : c.action === "delete" ? colour("red", "-") : c.action === "update" ? colour("yellow", "~") : " ";
@@ -180,7 +182,7 @@ export function printChanges(res: ApplyResponse__Output, applied: boolean, apply
   else if (!pending) console.log("no changes");
   // Users see service revisions only ("rolling out revision 2" above); the store counter
   // is the state index, and only a plan needs it.
-  else if (applied) console.log("\napplied; `berth services` shows the fleet converge");
+  else if (applied) console.log(o.waiting ? "\napplied; waiting for every instance to be healthy at its new revision (--wait)" : "\napplied; `berth services` shows the fleet converge");
   else {
     // The state index ties the plan to the apply (Nomad's -check-index): it is not a service's revision.
     console.log(`\n${pending} service${pending > 1 ? "s" : ""} to change, planned against state index ${res.revision}`);
@@ -206,7 +208,7 @@ async function planOrApply(verb: "plan" | "apply", o: ApplyOpts, cmd: Command): 
       if (verb === "apply") for (const p of prepared.packs) await upload(api, p);
       const res = await call(api, verb === "plan" ? api.client.Plan : api.client.Apply, { files: prepared.files, prune: Boolean(o.prune), check, environment: env }, 60_000);
       const data = printData(format, res);
-      const pending = data ? 0 : printChanges(res, verb === "apply", `berth apply -f ${o.file}${env ? ` --env ${env}` : ""}${o.prune ? " --prune" : ""}`, { environment: env });
+      const pending = data ? 0 : printChanges(res, verb === "apply", `berth apply -f ${o.file}${env ? ` --env ${env}` : ""}${o.prune ? " --prune" : ""}`, { environment: env, waiting: verb === "apply" && Boolean(o.wait) });
       if (verb === "plan" && o.exitCode && pending) process.exitCode = EXIT_PLAN_CHANGES;
       // With -o json|yaml stdout is the data alone: the last word goes to stderr.
       if (o.wait) await waitHealthy(api, res, timeoutMs, data ? (m) => process.stderr.write(`${m}\n`) : (m) => console.log(m));

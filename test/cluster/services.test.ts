@@ -40,7 +40,7 @@ describe("services: specs, placement, supervision, health", () => {
     const r = await c.apply(dir, ["--wait", "--timeout", "90s"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("web: every instance healthy (3/3)");
-    expect(r.stderr).toMatch(/^\d\/3 web to be healthy$/m);
+    expect(r.stderr).toMatch(/^\d\/3 waiting for web to be healthy$/m);
     expect(r.stderr).not.toContain("\r");
     expect(r.stderr).not.toContain("\u001b");
     const st = await c.status("web");

@@ -19,7 +19,12 @@ describe("failures stay visible", () => {
   it("a failed install's output, step and exit code show in status and logs --install once the slot waits", async () => {
     const install = `install:\n  steps:\n    - { run: "echo compiling widgets; echo 'fatal: widget.h not found' >&2; exit 3" }\n`;
     const dir = await c.specDir("broken", { "broken.yaml": svcSpec("broken", { health: false, extra: install }) });
-    expect((await c.apply(dir)).code).toBe(0);
+    // apply --wait shows the failure as it waits — the step and its exit code, not only "pending" — and
+    // gives up at its deadline, as the slot waits out its backoff.
+    const waited = await c.apply(dir, ["--wait", "--timeout", "15s"]);
+    expect(waited.code, waited.stdout + waited.stderr).toBe(1);
+    expect(waited.stderr).toMatch(/last failed install on \S+ at \S+: installing: step 1 \(.*\) exited with (code )?3/);
+    expect(waited.stdout).toContain("applied; waiting for every instance to be healthy at its new revision (--wait)");
     // It failed on both hosts and waits (pending, no copy anywhere): the output is what was kept.
     const st = await c.waitForStatus(
       "broken",

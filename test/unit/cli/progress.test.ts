@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { bar, isLive, progress, type ProgressStream } from "../../../cli/progress.js";
+import { bar, isLive, progress, ticking, type ProgressStream } from "../../../cli/progress.js";
 
 function fake(isTTY: boolean, columns = 80): ProgressStream & { out: string } {
   const s = { isTTY, columns, out: "", write: (c: string) => ((s.out += c), true) };
@@ -125,4 +125,14 @@ describe("progress", () => {
       ]);
     });
   }
+
+  it("piped: a detail line whose only change is a ticking time is not printed again", () => {
+    const s = fake(false);
+    const p = progress({ stream: s, label: "waiting for web to be healthy", env: {}, spinMs: 0 });
+    for (const left of [8, 7, 6]) p.update({ lines: [`web-0: pending — failed on h1 (1×, last 2s ago); next attempt in ${left}s`] });
+    p.update({ lines: ["web-0 on h2: installing"] });
+    p.done();
+    expect(s.out.split("\n").filter((l) => l.startsWith("  "))).toEqual(["  web-0: pending — failed on h1 (1×, last 2s ago); next attempt in 8s", "  web-0 on h2: installing"]);
+    expect(ticking("next attempt in 8s, after 1.5s and 250ms")).toBe("next attempt in …, after … and …");
+  });
 });
