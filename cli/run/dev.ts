@@ -57,6 +57,14 @@ async function waitFor<T>(what: string, deadlineMs: number, fn: () => Promise<T 
 /** How long `berth dev` waits for its agents to be ready, and the controller's grace for them. */
 const READY_WAIT_MS = 60_000;
 
+/** Whether a child has ended, by an exit or a signal. */
+const gone = (c: Child): boolean => c.proc.exitCode !== null || c.proc.signalCode !== null;
+
+/** How a child ended: "exited (code 2)", "was killed (SIGKILL)". */
+function howEnded(p: ChildProcess): string {
+  return p.signalCode !== null ? `was killed (${p.signalCode})` : `exited (code ${p.exitCode})`;
+}
+
 /** The reason a child gave for exiting: the CLI's last "berth: …" line in its log. */
 function lastError(log: string): string {
   try {
@@ -186,7 +194,10 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
   };
   const onSignal = (): void => {
     process.stderr.write("\nstopping the fleet …\n");
-    void stopAll().then(() => process.exit(0));
+    void stopAll().then(() => {
+      process.stderr.write("the fleet is stopped\n");
+      process.exit(0);
+    });
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
@@ -220,8 +231,8 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
       start(nc > 1 ? `controller-${i + 1}` : "controller", ["controller", "--data-dir", ctlDirs[i]!, "--listen", ctlAddrs[i]!, "--metrics-addr", metricsAt("127.0.0.1", ports.metrics[i]!), "--grace", `${READY_WAIT_MS / 1000}s`, "--cert-ttl", o.certTtl, "--no-write-config", "--ui-addr", ports.ui[i] ? `127.0.0.1:${ports.ui[i]}` : "off", ...(environment ? ["--environment", environment] : []), ...extra]),
     );
     const ctlDead = (): string | undefined => {
-      const dead = [...ctls, ...children.filter((c) => c.name.startsWith("etcd"))].find((c) => c.proc.exitCode !== null);
-      return dead ? `${dead.name} exited (code ${dead.proc.exitCode})${lastError(dead.log)}; see ${dead.log}` : undefined;
+      const dead = [...ctls, ...children.filter((c) => c.name.startsWith("etcd"))].find(gone);
+      return dead ? `${dead.name} ${howEnded(dead.proc)}${lastError(dead.log)}; see ${dead.log}` : undefined;
     };
     const cfg = await waitFor(nc > 1 ? `the ${nc} controllers` : "the controller", nc > 1 ? 60_000 : 30_000, async () => {
       // The bootstrap admin token is written by whichever member made it.
@@ -261,7 +272,7 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
       const mine = res.hosts.filter((h) => /^127\.0\.0\.\d+$/.test(h.address) && Number(h.address.split(".")[3]) <= n + 1);
       // Up is connected and healthy: a host cordoned (or draining) in the last run counts, or `npm start` would never come back.
       return mine.filter((h) => h.status === "ready" || h.status === "cordoned" || h.status === "draining").length >= n ? res.hosts : undefined;
-    }, () => ctlDead() ?? children.filter((c) => c.name.startsWith("host-") && c.proc.exitCode !== null).map((c) => `${c.name} exited (code ${c.proc.exitCode}); see ${c.log}`)[0]);
+    }, () => ctlDead() ?? children.filter((c) => c.name.startsWith("host-") && gone(c)).map((c) => `${c.name} ${howEnded(c.proc)}; see ${c.log}`)[0]);
 
     let consoleUrl = "";
     if (uiPort) {
@@ -293,9 +304,9 @@ Ctrl-C stops the fleet; ${process.env.npm_lifecycle_event === "start" ? "`npm st
 
     // Stay in the foreground; report processes that die on their own.
     for (const c of children) {
-      void c.exited.then((code) => {
+      void c.exited.then(() => {
         if (stopping) return;
-        console.error(`${c.name} exited (code ${code}); its log: ${c.log}`);
+        console.error(`${c.name} ${howEnded(c.proc)}; its log: ${c.log}${nc > 1 && c.name.startsWith("controller") ? " (the group goes on without it; Ctrl-C and berth dev again bring every member back)" : ""}`);
         if (nc === 1 && c.name === "controller") onSignal();
       });
     }

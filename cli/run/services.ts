@@ -73,7 +73,8 @@ export function printStatus(st: ServiceStatus__Output): void {
   for (const i of st.instances.filter((x) => x.install_tail)) {
     // A crash loop's kept lines (controller/reschedule/policy.ts failedRunsText) begin so; the rest is install output.
     const what = i.install_tail.startsWith("[berth] last failure on ") ? "the last failed run" : "install output";
-    console.log(`\n--- ${what} of ${sanitize(i.instance)} (last lines)\n${sanitizeLines(i.install_tail.trimEnd())}`);
+    // Install steps run in a pseudo-terminal, whose lines end in CRLF: shown as lines, not as \x0d.
+    console.log(`\n--- ${what} of ${sanitize(i.instance)} (last lines)\n${sanitizeLines(i.install_tail.replace(/\r+\n/g, "\n").trimEnd())}`);
   }
 }
 

@@ -293,7 +293,14 @@ describe("berth dev", () => {
     // berth dev, 3 etcd members, 3 controllers, 2 agents.
     expect(processesUsing(dir)).toHaveLength(1 + 3 + 3 + 2);
 
+    // A member killed: berth dev says how it ended, and the group goes on.
+    const c2 = processesUsing(dir).find((l) => l.includes(`${join(dir, "fleet", "controller-2")} `));
+    expect(c2).toBeDefined();
+    process.kill(Number(c2!.split(" ")[0]), "SIGKILL");
+    await waitFor(() => out.includes("controller-2 was killed (SIGKILL)") || undefined, { timeoutMs: 20_000, what: `berth dev to say controller-2 was killed; output: ${out}` });
+
     expect(await stop(d, "SIGINT")).toBe(0);
+    expect(out).toContain("the fleet is stopped");
     expect(processesUsing(dir)).toEqual([]);
   }, 180_000);
 
