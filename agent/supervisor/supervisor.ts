@@ -182,6 +182,12 @@ const NO_STATUS: ExitInfo = { code: null, signal: null };
 /** How long stop() waits for the exit event of a child already gone from /proc: a formality. */
 const EXIT_EVENT_WAIT_MS = 2_000;
 
+/** How long a stop tries to remove a cgroup still held by an exited process not yet reaped, and how often. */
+const CGROUP_RMDIR_WAIT_MS = 1_000;
+const CGROUP_RMDIR_RETRY_MS = 10;
+
+const sleepMs = (ms: number): Promise<void> => new Promise((resolve) => setTimeoutClamped(resolve, ms));
+
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** The validated configuration, as written to the state file. */
   readonly config: RunConfig;
@@ -410,7 +416,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       // The leader is gone; its children must not live on into the next run.
       const left = await emptyGroup(current, this.config.stopSignal, this.config.stopTimeoutMs);
       if (left.survivors.length > 0) this.log.warn({ pids: left.survivors }, "processes survived SIGKILL");
-      this.dropCgroup(current);
+      await this.dropCgroup(current);
       this.log.info({ code: outcome.code, signal: outcome.signal, adopted: current.adopted }, "process exited");
       if (this.interruptKind === "detach") return;
       if (this.interruptKind === "stop") return this.finishIdle(outcome, `${describeExit(outcome)}; stopped`);
@@ -574,7 +580,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     } catch (e) {
       // A process no state file names would be lost to the next agent: do not keep it.
       await emptyGroup(run, "SIGKILL", 0);
-      this.dropCgroup(run);
+      await this.dropCgroup(run);
       return { ok: false, fatal: true, message: `cannot write the state file: ${errText(e)}` };
     }
     this.enter("running", { pid });
@@ -620,7 +626,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // The child's status comes with its exit event, moments after /proc lets go of it.
     if (!run.adopted) exit = (await within(run.exited, EXIT_EVENT_WAIT_MS)) ?? exit;
     run.release();
-    const cgroupLeft = this.dropCgroup(run);
+    const cgroupLeft = await this.dropCgroup(run);
     removeRecordSync(this.stateFile);
     let reason = result.forced
       ? `still running ${formatDurationMs(cfg.stopTimeoutMs)} after ${cfg.stopSignal}: killed with SIGKILL`
@@ -633,11 +639,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Removes the run's cgroup once its members are gone; returns the directories that would not go. */
-  private dropCgroup(run: Run): string[] {
+  /**
+   * Removes the run's cgroup once it is empty. A process that exited but that its parent has
+   * not reaped yet (an adopted process's parent is not this agent) still holds it busy, though
+   * cgroup.procs no longer lists it: rmdir is tried again for a moment before giving up.
+   */
+  private async dropCgroup(run: Run): Promise<string[]> {
     if (!run.cgroup) return [];
-    const left = removeCgroupQuietly(run.cgroup);
-    if (left.length > 0) this.log.warn({ dirs: left }, "cgroup not removed");
+    const cgroup = run.cgroup;
     run.cgroup = null;
+    const until = this.mono() + CGROUP_RMDIR_WAIT_MS;
+    let left = removeCgroupQuietly(cgroup);
+    while (left.length > 0 && this.mono() < until) {
+      await sleepMs(CGROUP_RMDIR_RETRY_MS);
+      left = removeCgroupQuietly({ ...cgroup, dirs: left });
+    }
+    if (left.length > 0) this.log.warn({ dirs: left }, "cgroup not removed");
     return left;
   }
 

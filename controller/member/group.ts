@@ -157,10 +157,31 @@ export class EtcdGroup implements GroupView {
     throw new Error(`registration did not settle within ${MAX_STEPS_PER_ROUND} steps`);
   }
 
-  /** One keep-alive of the lease, on a stream of its own with a deadline: the TTL etcd says it has left (<= 0: gone). */
+  /**
+   * One keep-alive of the lease: the TTL etcd says it has left (<= 0: gone). Sent on every
+   * endpoint's own client at once and taken from the first answer (a keep-alive is
+   * idempotent): on the shared client, an attempt that picked an endpoint just killed or
+   * cut off waited out the round's whole budget, round after round, and the registration
+   * lapsed (seen under load with one etcd member of three killed: the member left `berth
+   * controllers` for seconds, though etcd kept its quorum).
+   */
   private async keepAliveOnce(leaseId: string): Promise<number> {
+    const clients = this.d.etcd.clientsPerEndpoint();
+    const streams: { cancel(): void }[] = [];
+    try {
+      return await Promise.any((clients.length ? clients : [this.d.etcd.client]).map((c) => this.keepAliveOn(c, leaseId, streams)));
+    } catch (err) {
+      throw err instanceof AggregateError ? (err.errors[0] as Error) : err;
+    } finally {
+      for (const s of streams) s.cancel();
+    }
+  }
+
+  /** A keep-alive on one client, on a stream of its own with a deadline (added to `streams`, for the caller to cancel). */
+  private async keepAliveOn(client: EtcdStore["client"], leaseId: string, streams: { cancel(): void }[]): Promise<number> {
     const budget = this.timings.callBudgetMs;
-    const stream = await withDeadline(this.d.etcd.client.leaseClient.leaseKeepAlive({ deadline: Date.now() + budget }), budget, "opening a lease keep-alive stream");
+    const stream = await withDeadline(client.leaseClient.leaseKeepAlive({ deadline: Date.now() + budget }), budget, "opening a lease keep-alive stream");
+    streams.push(stream);
     try {
       return await withDeadline(
         new Promise<number>((resolve, reject) => {

@@ -312,6 +312,14 @@ export class EtcdStore implements Store {
   }
 
   /**
+   * One client per endpoint (the probe's): for a call that may be sent to every endpoint at
+   * once and taken from the first to answer, as a lease keep-alive may (member/group.ts).
+   */
+  clientsPerEndpoint(): Etcd3[] {
+    return [...this.endpointClients().values()];
+  }
+
+  /**
    * The client a watch stream is opened on: endpoint i's own (modulo their number), so a
    * stream that stalled is reopened on the next endpoint, never at random on the same
    * one again; the shared client when the store was made without its options (tests).
