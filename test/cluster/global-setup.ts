@@ -46,8 +46,8 @@ export default async function setup(): Promise<() => void> {
   const newest = Math.max(...["cli", "controller", "agent", "shared"].map((d) => newestSourceMs(join(ROOT, d))));
   if (built < newest) execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
   await cleanupLeftovers();
-  return () => {
-    removeNewServiceCgroups(cgroupsBefore);
+  return async () => {
+    await removeNewServiceCgroups(cgroupsBefore);
     for (const u of serviceUsers()) {
       if (usersBefore.has(u)) continue;
       try {

@@ -5,7 +5,7 @@
  */
 import { removeNewServiceCgroups, serviceCgroups } from "../cluster/harness/cgroups.js";
 
-export default function setup(): () => void {
+export default function setup(): () => Promise<void> {
   const before = serviceCgroups();
   return () => removeNewServiceCgroups(before);
 }
