@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import type { ServiceStatus__Output } from "../../shared/gen/berth/v1/ServiceStatus.js";
 import type { ReconcileError__Output } from "../../shared/gen/berth/v1/ReconcileError.js";
+import { LAST_FAILURE_PREFIX } from "../../shared/failure-text.js";
 import type { LogsChunk__Output } from "../../shared/gen/berth/v1/LogsChunk.js";
 import type { Endpoints__Output } from "../../shared/gen/berth/v1/Endpoints.js";
 import { formatDurationMs } from "../../shared/duration.js";
@@ -72,7 +73,7 @@ export function printStatus(st: ServiceStatus__Output): void {
   // The install tail is the host's apt output, shown as lines: kept apart, escaped line by line.
   for (const i of st.instances.filter((x) => x.install_tail)) {
     // A crash loop's kept lines (controller/reschedule/policy.ts failedRunsText) begin so; the rest is install output.
-    const what = i.install_tail.startsWith("[berth] last failure on ") ? "the last failed run" : "install output";
+    const what = i.install_tail.startsWith(LAST_FAILURE_PREFIX) ? "the last failed run" : "install output";
     // Install steps run in a pseudo-terminal, whose lines end in CRLF: shown as lines, not as \x0d.
     console.log(`\n--- ${what} of ${sanitize(i.instance)} (last lines)\n${sanitizeLines(i.install_tail.replace(/\r+\n/g, "\n").trimEnd())}`);
   }

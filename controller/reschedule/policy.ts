@@ -25,6 +25,7 @@
  */
 import { formatDurationMs } from "../../shared/duration.js";
 import { penaltyMap } from "../scheduler/scorers/penalty.js";
+import { LAST_FAILURE_PREFIX } from "../../shared/failure-text.js";
 
 export interface HostFailure {
   hostId: string;
@@ -178,8 +179,6 @@ export function failedRunsText(history: readonly HostFailure[] | undefined): str
   return failureLines(lastFailedOutputs(history));
 }
 
-/** The start of the text of a crash loop's failure (failedRunsText): how the CLI and the console label it. */
-export const LAST_FAILURE_PREFIX = "[berth] last failure on ";
 
 export const isCrashLoop = (f: HostFailure): boolean => f.detail?.startsWith("crash loop:") ?? false;
 
