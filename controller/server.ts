@@ -31,6 +31,7 @@ import { GuardStore } from "./failure/guard-state.js";
 import { FailoverGuard } from "./failure/failover-guard.js";
 import { liveHeard, livenessInput, localHeard, localLiveness, mergeLiveness, reportEveryMs, type Heard } from "./failure/liveness.js";
 import { LivenessReports } from "./leader/liveness-reports.js";
+import type { Usage__Output } from "../shared/gen/berth/v1/Usage.js";
 import { LivenessReporter } from "./member/liveness-reporter.js";
 import { watchStalls } from "./member/stall-watch.js";
 import { AssignmentPusher } from "./member/assignments.js";
@@ -368,7 +369,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // Which member holds each host's stream: this one's own, the others' from their reports.
     const freshMs = 3 * reportMs;
     const selfId = (): string => opts.member ?? self.id;
-    const memberOf = (hostId: string): string => (registry.live.get(hostId)?.send ? selfId() : (reports?.holders(freshMs).byHost.get(hostId) ?? ""));
+    const memberOf = (hostId: string): string => (registry.live.get(hostId)?.send ? selfId() : (reports?.holders(freshMs).byHost.get(hostId)?.member ?? ""));
+    const heardElsewhere = (hostId: string): { lastHeartbeatMs: number; usage: Usage__Output | null } | undefined => {
+      const held = reports?.holders(freshMs).byHost.get(hostId);
+      return held ? { lastHeartbeatMs: now() - Math.max(0, mono() - held.heardMono), usage: held.usage ?? null } : undefined;
+    };
     const agentsOf = (member: string): number => (member === selfId() ? [...registry.live.values()].filter((l) => l.send).length : (reports?.holders(freshMs).counts.get(member) ?? 0));
     // Filled in once bound: the address is known then.
     const self: MemberRecord = { id: opts.member ?? "", address: "", startedAtMs: now() };
@@ -415,7 +420,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     audit.start((err) => log.error({ err }, "writing aggregated refusals to the audit log failed"));
     const orphaned = await auditOrphanedExecs(audit, now(), relay?.self);
     if (orphaned) log.warn({ sessions: orphaned }, "exec sessions cut by the last controller stop are recorded as ended");
-    const opDeps = { registry, tokens, events, store, log, now, serviceOf, memberOf, failoverState, resumeFailover, audit, environment: opts.environment ?? "" };
+    const opDeps = { registry, tokens, events, store, log, now, serviceOf, memberOf, heardElsewhere, failoverState, resumeFailover, audit, environment: opts.environment ?? "" };
     const lbs = new LbAppliedBook(now);
     const operatorHandlers = {
       ...operatorServiceHandlers(opDeps),
@@ -516,7 +521,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           log,
           now,
           audit,
-          usage: () => new Map(registry.all().map((h) => [h.id, registry.live.get(h.id)?.usage ?? null])),
+          usage: () => new Map(registry.all().map((h) => [h.id, registry.live.get(h.id)?.send ? registry.live.get(h.id)?.usage : (heardElsewhere(h.id)?.usage ?? registry.live.get(h.id)?.usage ?? null)])),
           staticDir: opts.uiStaticDir,
           environment: opts.environment ?? "",
           memberClient: peers ? (address) => peers.operator(address) : undefined,

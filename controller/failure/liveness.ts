@@ -27,6 +27,7 @@
 import { z } from "zod";
 import type { HostRegistry } from "../hosts/registry.js";
 import type { LivenessInput } from "./detector.js";
+import type { Usage__Output } from "../../shared/gen/berth/v1/Usage.js";
 
 export const LIVENESS_PREFIX = "liveness/";
 export const livenessKey = (member: string): string => `${LIVENESS_PREFIX}${member}`;
@@ -35,6 +36,25 @@ export const livenessKey = (member: string): string => `${LIVENESS_PREFIX}${memb
 export const reportEveryMs = (ttlMs: number): number => Math.max(100, Math.floor(ttlMs / 3));
 
 const MAX_HOSTS_PER_REPORT = 100_000;
+
+/**
+ * A host's usage in a report, for `berth hosts` and the console on the members that do
+ * not hold its stream: the Usage message's fields in its order, as a tuple — a report
+ * names every host a member holds, so a key per field would triple its size.
+ */
+const amount = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
+const UsageTupleSchema = z.tuple([amount, amount, amount, amount, amount, amount, amount, amount]);
+export type UsageTuple = z.infer<typeof UsageTupleSchema>;
+
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+const clean = (n: number): number => (Number.isFinite(n) && n > 0 ? Math.min(n, Number.MAX_SAFE_INTEGER) : 0);
+export function usageTuple(u: Usage__Output): UsageTuple {
+  return [round2(clean(u.load1)), round2(clean(u.load5)), round2(clean(u.load15)), round2(clean(u.cpu_percent)), Math.round(clean(u.memory_used_bytes)), Math.round(clean(u.memory_total_bytes)), Math.round(clean(u.disk_used_bytes)), Math.round(clean(u.disk_total_bytes))];
+}
+export function usageOf(t: UsageTuple): Usage__Output {
+  const [load1, load5, load15, cpu_percent, memory_used_bytes, memory_total_bytes, disk_used_bytes, disk_total_bytes] = t;
+  return { load1, load5, load15, cpu_percent, memory_used_bytes, memory_total_bytes, disk_used_bytes, disk_total_bytes };
+}
 export const LivenessReportSchema = z.object({
   member: z.string().min(1).max(128),
   hosts: z
@@ -45,6 +65,8 @@ export const LivenessReportSchema = z.object({
         fenced: z.boolean(),
         /** Its stream is no longer held here (absent: held). */
         left: z.literal(true).optional(),
+        /** Its latest usage (absent: none yet), compact: see UsageTuple. */
+        usage: UsageTupleSchema.optional(),
       }),
     )
     .max(MAX_HOSTS_PER_REPORT),
@@ -75,7 +97,7 @@ export function buildReport(member: string, registry: Pick<HostRegistry, "live">
   for (const [id, l] of registry.live) {
     if (l.lastHeartbeatMono === undefined) continue;
     const ageMs = Math.max(0, nowMono - l.lastHeartbeatMono - (stalledSince?.(l.lastHeartbeatMono) ?? 0));
-    if (l.send) hosts.push({ id, ageMs, fenced: l.fencing.size > 0 });
+    if (l.send) hosts.push({ id, ageMs, fenced: l.fencing.size > 0, ...(l.usage ? { usage: usageTuple(l.usage) } : {}) });
     else if (ageMs <= keepLeftMs) hosts.push({ id, ageMs, fenced: l.fencing.size > 0, left: true });
   }
   return { member, hosts };

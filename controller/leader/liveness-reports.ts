@@ -7,10 +7,23 @@
 import type { Logger } from "../../shared/log/logger.js";
 import type { Store, Watcher } from "../store/store.js";
 import { decodeRecord } from "../store/record.js";
-import { LIVENESS_PREFIX, LivenessReportSchema, type ReceivedReport } from "../failure/liveness.js";
+import { LIVENESS_PREFIX, LivenessReportSchema, usageOf, type ReceivedReport } from "../failure/liveness.js";
+import type { Usage__Output } from "../../shared/gen/berth/v1/Usage.js";
+
+/** A host's stream as another member reports it. */
+export interface Held {
+  member: string;
+  /** When that member last heard the host, on this member's monotonic clock. */
+  heardMono: number;
+  usage?: Usage__Output;
+}
+
+/** How long holders() answers from what it worked out last, while no report arrives. */
+const HOLDERS_KEEP_MS = 250;
 
 export class LivenessReports {
   private readonly byMember = new Map<string, ReceivedReport>();
+  private cached: { atMono: number; freshMs: number; value: ReturnType<LivenessReports["holders"]> } | undefined;
   private watcher: Watcher | undefined;
 
   constructor(private readonly d: { store: Store; self: string; mono: () => number; log: Logger }) {}
@@ -20,7 +33,11 @@ export class LivenessReports {
     // What is stored may be a TTL old: it is stamped as received now, which makes it
     // look fresher than it is by at most one report period — the grace of a new term covers that.
     for (const kv of await this.d.store.scan(LIVENESS_PREFIX)) this.take(kv.key, kv.value);
-    this.watcher = await this.d.store.watch(LIVENESS_PREFIX, (ev) => (ev.type === "put" ? this.take(ev.kv.key, ev.kv.value) : void this.byMember.delete(ev.key)), { fromRevision: at + 1 });
+    this.watcher = await this.d.store.watch(LIVENESS_PREFIX, (ev) => {
+      this.cached = undefined;
+      if (ev.type === "put") this.take(ev.kv.key, ev.kv.value);
+      else this.byMember.delete(ev.key);
+    }, { fromRevision: at + 1 });
   }
 
   private take(key: string, value: string): void {
@@ -40,13 +57,18 @@ export class LivenessReports {
 
   /**
    * Reports received within `freshMs` (a member killed leaves its last one stored):
-   * which member holds each host's stream, and how many each holds — for
-   * `berth hosts` and `berth controllers`. The newest report naming a host wins (a
-   * host that moved may be in both until the old member's next report).
+   * which member holds each host's stream, when it last heard the host (on this
+   * member's monotonic clock) and its latest usage, and how many streams each member
+   * holds — for `berth hosts`, the console and `berth controllers`. The newest report
+   * naming a host wins (a host that moved may be in both until the old member's next
+   * report). A listing asks once per host: the answer is kept until a report arrives,
+   * or HOLDERS_KEEP_MS.
    */
-  holders(freshMs: number): { byHost: Map<string, string>; counts: Map<string, number> } {
+  holders(freshMs: number): { byHost: Map<string, Held>; counts: Map<string, number> } {
     const now = this.d.mono();
-    const byHost = new Map<string, { member: string; at: number }>();
+    const c = this.cached;
+    if (c && c.freshMs === freshMs && now - c.atMono >= 0 && now - c.atMono < HOLDERS_KEEP_MS) return c.value;
+    const byHost = new Map<string, Held & { at: number }>();
     const counts = new Map<string, number>();
     for (const r of this.byMember.values()) {
       if (now - r.receivedMono > freshMs) continue;
@@ -55,10 +77,12 @@ export class LivenessReports {
       counts.set(r.report.member, held.length);
       for (const h of held) {
         const prev = byHost.get(h.id);
-        if (!prev || prev.at < r.receivedMono) byHost.set(h.id, { member: r.report.member, at: r.receivedMono });
+        if (!prev || prev.at < r.receivedMono) byHost.set(h.id, { member: r.report.member, heardMono: r.receivedMono - h.ageMs, ...(h.usage ? { usage: usageOf(h.usage) } : {}), at: r.receivedMono });
       }
     }
-    return { byHost: new Map([...byHost].map(([id, v]) => [id, v.member])), counts };
+    const value = { byHost: new Map([...byHost].map(([id, { at: _at, ...held }]) => [id, held])), counts };
+    this.cached = { atMono: now, freshMs, value };
+    return value;
   }
 
   close(): void {

@@ -84,6 +84,25 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
     return { host, holder, other };
   };
 
+  it("berth hosts through a member that does not hold a host's stream shows its heartbeat and load, as the holder reported them", async () => {
+    const { host, holder, other } = await where();
+    const seen = await waitFor(
+      async () => {
+        const r = await g.cli(["hosts", "-o", "json"], { members: g.addr(other) });
+        expect(r.code, r.stderr).toBe(0);
+        const h = (JSON.parse(r.stdout) as { id: string; member: string; usage: { load1: number; memory_total_bytes: number } | null; last_heartbeat_age_ms: number | null }[]).find((x) => x.id === host);
+        return h?.member === g.name(holder) && h.usage && h.last_heartbeat_age_ms !== null ? h : undefined;
+      },
+      { timeoutMs: 20_000, what: `${host}'s usage through c${other}` },
+    );
+    // A report is written every TTL/3: the age is a heartbeat and a report period at most, with slack for a loaded machine.
+    expect(seen.last_heartbeat_age_ms).toBeLessThan(5_000);
+    expect(seen.usage!.memory_total_bytes).toBeGreaterThan(0);
+    const table = await g.cli(["hosts"], { members: g.addr(other) });
+    const row = table.stdout.split("\n").find((l) => l.startsWith(host))!;
+    expect(row, table.stdout).toMatch(/\s\d+\.\d\d\s+\S+ ago\s/);
+  });
+
   it("logs, logs -f and exec through a member that does not hold the host's stream; a cancelled exec ends on the host", async () => {
     const { host, holder, other } = await where();
     const via = g.addr(other);

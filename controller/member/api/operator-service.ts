@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { OperatorServiceHandlers } from "../../../shared/gen/berth/v1/OperatorService.js";
 import type { Host } from "../../../shared/gen/berth/v1/Host.js";
 import type { Event } from "../../../shared/gen/berth/v1/Event.js";
+import type { Usage__Output } from "../../../shared/gen/berth/v1/Usage.js";
 import type { Logger } from "../../../shared/log/logger.js";
 import type { Store } from "../../store/store.js";
 import { AuthError, TokenNotFoundError, type Principal, type TokenInfo, type TokenService } from "../../auth/token-service.js";
@@ -32,6 +33,8 @@ export interface OperatorServiceDeps {
   serviceOf?: (hostId: string) => string;
   /** The group member holding a host's stream ("" when none does), for `berth hosts`. @default this controller, when it holds it */
   memberOf?: (hostId: string) => string;
+  /** In a group, what the member holding a host's stream reported of it: its last heartbeat (wall time) and usage. */
+  heardElsewhere?: (hostId: string) => { lastHeartbeatMs: number; usage: Usage__Output | null } | undefined;
   registry: HostRegistry;
   tokens: TokenService;
   events: EventLog;
@@ -84,6 +87,8 @@ function tokenToWire(t: TokenInfo): Record<string, unknown> {
 export function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
   const live = d.registry.live.get(r.id);
   const member = d.memberOf?.(r.id) ?? "";
+  // A stream another member holds: its heartbeat and usage as that member last reported them.
+  const far = live?.send ? undefined : d.heardElsewhere?.(r.id);
   return {
     id: r.id,
     status: hostStatus(r),
@@ -91,8 +96,8 @@ export function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
     address: r.advertiseAddr,
     labels: r.labels,
     facts: r.facts,
-    usage: live?.usage ?? null,
-    last_heartbeat_ms: live?.lastHeartbeatMs ?? 0,
+    usage: far ? far.usage : (live?.usage ?? null),
+    last_heartbeat_ms: far ? far.lastHeartbeatMs : (live?.lastHeartbeatMs ?? 0),
     joined_at_ms: r.joinedAtMs,
     service: d.serviceOf?.(r.id) ?? "",
     // In a group the stream may be another member's.
@@ -230,7 +235,7 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
         await d.events.append({ type: "token.revoked", message: `${info.role} token ${info.id} revoked`, actor: who.tokenId });
         d.log.info({ token: info.id, role: info.role, actor: who.tokenId }, "token revoked");
       }
-      return tokenToWire(info);
+      return { ...tokenToWire(info), was_revoked: !info.changed };
     }),
 
     ListEvents: unary(d, "viewer", "ListEvents", async (req: { limit: number; host: string; service: string }) => {

@@ -4,7 +4,7 @@
  * clock as they arrive and judges on the newest source. Clocks are injected.
  */
 import { describe, expect, it } from "vitest";
-import { buildReport, liveHeard, livenessInput, localHeard, localLiveness, mergeLiveness, reportEveryMs, type HostHeard } from "../../../controller/failure/liveness.js";
+import { buildReport, LivenessReportSchema, usageOf, liveHeard, livenessInput, localHeard, localLiveness, mergeLiveness, reportEveryMs, type HostHeard } from "../../../controller/failure/liveness.js";
 import { judgeLiveness } from "../../../controller/failure/detector.js";
 import type { HostLive } from "../../../controller/hosts/registry.js";
 
@@ -22,6 +22,20 @@ describe("liveness reports", () => {
         { id: "h2", ageMs: 2500, fenced: true },
       ],
     });
+  });
+
+  it("a host's usage travels with its age, compact; a host left behind carries none", () => {
+    const usage = { load1: 0.4249, load5: 0.3, load15: 0.2, cpu_percent: 12.345, memory_used_bytes: 1_000_000.4, memory_total_bytes: 8e6, disk_used_bytes: Number.NaN, disk_total_bytes: -1 };
+    const registry = { live: new Map([["h1", { ...live(9_000), usage }], ["h3", { ...live(9_900, { connected: false }), usage }]]) };
+    const r = buildReport("b", registry, 10_000, 6_000);
+    expect(r.hosts).toEqual([
+      { id: "h1", ageMs: 1000, fenced: false, usage: [0.42, 0.3, 0.2, 12.35, 1_000_000, 8_000_000, 0, 0] },
+      { id: "h3", ageMs: 100, fenced: false, left: true },
+    ]);
+    expect(usageOf(r.hosts[0]!.usage!)).toEqual({ load1: 0.42, load5: 0.3, load15: 0.2, cpu_percent: 12.35, memory_used_bytes: 1_000_000, memory_total_bytes: 8_000_000, disk_used_bytes: 0, disk_total_bytes: 0 });
+    // What a report may hold is checked as it is read.
+    expect(LivenessReportSchema.safeParse({ member: "b", hosts: [{ id: "h1", ageMs: 1, fenced: false, usage: [1, 2, 3] }] }).success).toBe(false);
+    expect(LivenessReportSchema.safeParse({ member: "b", hosts: [{ id: "h1", ageMs: 1, fenced: false, usage: [1, 2, 3, 4, 5, 6, 7, -8] }] }).success).toBe(false);
   });
 
   it("a report written right after the member stalled leaves the stall out of its hosts' ages", () => {
