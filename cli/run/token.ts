@@ -73,6 +73,11 @@ export async function tokenRevoke(id: string, _o: unknown, cmd: Command): Promis
   if (!/^[0-9a-f]{10}$/.test(tokenId)) throw new CliError(`${tokenId.slice(0, 40)}: not a token id (10 hex digits, as \`berth token list\` shows)`, EXIT.usage, "berth token list");
   await withApi(g, async (api) => {
     const t = await call(api, api.client.RevokeToken, { id: tokenId });
+    // Revoking is idempotent (a script may run it twice), but the answer says which call did it.
+    if (t.was_revoked) {
+      console.log(`${t.role} token ${t.id}${t.description ? ` (${t.description})` : ""} was revoked already, at ${new Date(Number(t.revoked_at_ms)).toISOString()}${t.revoked_by ? ` by token ${t.revoked_by}` : ""}: nothing changed`);
+      return;
+    }
     console.log(`${t.role} token ${t.id} revoked${t.description ? ` (${t.description})` : ""}: refused from its next call; its open streams and exec sessions end`);
   });
 }

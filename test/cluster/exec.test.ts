@@ -304,6 +304,10 @@ describe("exec: commands and terminals on hosts", () => {
     expect(session.out()).toMatch(/revoked/);
     expect(events.out()).toMatch(/revoked/);
     await waitFor(() => !alive(remote) || undefined, { timeoutMs: 10_000, intervalMs: 100, what: "the remote sleep to be ended with its session" });
+    // A second revoke changes nothing and says so (exit 0: a script may run it twice).
+    const again = await c.cli(["token", "revoke", id]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`admin token ${id} \\(leaves today\\) was revoked already, at \\S+ by token [0-9a-f]{10}: nothing changed`));
     const refused = await c.cli(["hosts"], { token });
     expect(refused.code).toBe(4);
     expect(refused.stderr).toMatch(new RegExp(`token ${id} was revoked`));

@@ -13,6 +13,7 @@ export interface TokenInfo {
   'created_by'?: (string);
   'revoked_by'?: (string);
   'uses_left'?: (number | string | Long);
+  'was_revoked'?: (boolean);
 }
 
 export interface TokenInfo__Output {
@@ -26,4 +27,5 @@ export interface TokenInfo__Output {
   'created_by': (string);
   'revoked_by': (string);
   'uses_left': (number);
+  'was_revoked': (boolean);
 }
