@@ -24,7 +24,7 @@ export async function withOwnStoreState(m: ControllerMember__Output, ask: () => 
 /** Whether a member did not answer when asked for its own row. */
 export const unanswered = (m: Pick<ControllerMember__Output, "store_error">): boolean => m.store_error.startsWith("no answer");
 
-/** What an operator must know first: no leader, etcd without its quorum, members cut off from it. */
+/** What an operator must know first: no leader, etcd without its quorum, members cut off from it or not answering. */
 export function controllerWarnings(res: Pick<ListControllersResponse__Output, "leader" | "store" | "etcd" | "members" | "now_ms">): string[] {
   const out: string[] = [];
   if (res.store === "etcd" && res.etcd.length > 0) {
@@ -38,6 +38,10 @@ export function controllerWarnings(res: Pick<ListControllersResponse__Output, "l
     if (m.store_state === "unreachable") {
       out.push(`${m.id} cannot reach etcd since ${new Date(Number(m.store_unreachable_since_ms)).toISOString()} (${m.store_error}): it decides nothing and sends its agents to other members.`);
     }
+  }
+  for (const m of res.members) {
+    // Still registered (its lease outlives it by up to a TTL), or frozen, or cut off from the one asking.
+    if (!m.self && unanswered(m)) out.push(`${m.id} at ${m.address} does not answer (${m.store_error.replace(/^no answer: /, "")}): if it is down, it leaves this list within its lease, its agents move to other members, and a leader among the rest decides.`);
   }
   if (!res.leader) out.push("NO LEADER: nothing is decided (an election is under way, or etcd has lost its quorum); agents keep their services running.");
   return out;

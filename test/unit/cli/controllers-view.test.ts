@@ -36,6 +36,11 @@ describe("berth controllers: the store column and the warnings", () => {
     expect(w[0]).toMatch(/^c1 cannot reach etcd since/);
   });
 
+  it("a member that does not answer is named, with what that means, not left to a STORE cell", () => {
+    const w = warnings({ leader: "c1", store: "etcd", etcd: [ep(true), ep(true), ep(true)], members: [{ ...member("c1", "ok"), self: true }, member("c2", "", 0, "no answer: connect ECONNREFUSED 10.0.0.2:7420")], now_ms: 0 });
+    expect(w).toEqual(["c2 at c2:7420 does not answer (connect ECONNREFUSED 10.0.0.2:7420): if it is down, it leaves this list within its lease, its agents move to other members, and a leader among the rest decides."]);
+  });
+
   it("all well: nothing to say", () => {
     expect(warnings({ leader: "c1", store: "etcd", etcd: [ep(true), ep(true), ep(false)], members: [member("c1", "ok")], now_ms: 0 })).toEqual([]);
   });
