@@ -124,8 +124,6 @@ async function prepare(path: string, env: string): Promise<Prepared> {
  * from one that has it (controller/artifacts/replicas.ts).
  */
 async function upload(api: Api, p: Prepared["packs"][number]): Promise<void> {
-  const has = await call(api, api.client.HasArtifact, { sha256: p.sha256 });
-  if (has.present) return;
   await new Promise<void>((resolveUp, reject) => {
     const stream = api.client.UploadArtifact(api.metadata, (err) => (err ? reject(toCliError(err, api.cfg.addr)) : resolveUp()));
     stream.write({ sha256: p.sha256, size: p.bytes, data: Buffer.alloc(0) });
@@ -205,8 +203,16 @@ async function planOrApply(verb: "plan" | "apply", o: ApplyOpts, cmd: Command): 
   const cleanup = (): Promise<void[]> => Promise.all(prepared.packs.map((p) => rm(p.file, { force: true })));
   try {
     await withApi(globalsOf(cmd), async (api) => {
-      if (verb === "apply") for (const p of prepared.packs) await upload(api, p);
-      const res = await call(api, verb === "plan" ? api.client.Plan : api.client.Apply, { files: prepared.files, prune: Boolean(o.prune), check, environment: env }, 60_000);
+      const req = { files: prepared.files, prune: Boolean(o.prune), check, environment: env };
+      if (verb === "apply") {
+        const absent = [];
+        for (const p of prepared.packs) if (!(await call(api, api.client.HasArtifact, { sha256: p.sha256 })).present) absent.push(p);
+        // What the controller would refuse (specs for another environment, a field it rejects, a role too
+        // weak for run.user) is refused before an upload it would only leave behind: a plan checks it all.
+        if (absent.length > 0) await call(api, api.client.Plan, req, 60_000);
+        for (const p of absent) await upload(api, p);
+      }
+      const res = await call(api, verb === "plan" ? api.client.Plan : api.client.Apply, req, 60_000);
       const data = printData(format, res);
       const pending = data ? 0 : printChanges(res, verb === "apply", `berth apply -f ${o.file}${env ? ` --env ${env}` : ""}${o.prune ? " --prune" : ""}`, { environment: env, waiting: verb === "apply" && Boolean(o.wait) });
       if (verb === "plan" && o.exitCode && pending) process.exitCode = EXIT_PLAN_CHANGES;

@@ -4,10 +4,10 @@
  * instance count; a controller that serves prod refuses what was rendered for staging.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { mkdir, writeFile } from "node:fs/promises";
+import { cp, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Cluster, type StatusJson } from "./harness/cluster.js";
-import { svcSpec } from "./harness/specs.js";
+import { SVC, svcSpec } from "./harness/specs.js";
 import { tearDownWith } from "./harness/teardown.js";
 
 interface SpecJson {
@@ -80,6 +80,17 @@ describe("environments: one build from staging to prod", () => {
       expect(r.code, verb).not.toBe(0);
       expect(r.stderr).toContain('this controller serves environment "prod"; these specs were rendered for "staging": nothing was changed');
     }
+    // A new build rendered for staging: refused before its upload, which would only waste the controller's disk.
+    const build = join(c.dir, "build-2");
+    await cp(SVC, build, { recursive: true });
+    await writeFile(join(build, "BUILD"), "2\n");
+    const other = join(c.dir, "fleet-2");
+    await cp(fleet, other, { recursive: true });
+    await writeFile(join(other, "services", "web.yaml"), svcSpec("web", { instances: 1, health: { unhealthyThreshold: 2 } }).replace(`artifact: ${SVC}`, `artifact: ${build}`));
+    const refused = await c.cli(["apply", "-f", other, "--env", "staging"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('this controller serves environment "prod"; these specs were rendered for "staging": nothing was changed');
+    expect(refused.stderr).not.toContain("uploaded");
     const after = await c.status("web");
     expect(specOf(after).instances).toBe(2);
     expect(after.revision).toBe(before.revision);
