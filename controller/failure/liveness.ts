@@ -40,20 +40,23 @@ const MAX_HOSTS_PER_REPORT = 100_000;
 /**
  * A host's usage in a report, for `berth hosts` and the console on the members that do
  * not hold its stream: the Usage message's fields in its order, as a tuple — a report
- * names every host a member holds, so a key per field would triple its size.
+ * names every host a member holds, so a key per field would triple its size — with
+ * loads and CPU to two decimals and bytes in whole MiB (what the tables show).
  */
 const amount = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
 const UsageTupleSchema = z.tuple([amount, amount, amount, amount, amount, amount, amount, amount]);
 export type UsageTuple = z.infer<typeof UsageTupleSchema>;
 
+const MIB = 1024 * 1024;
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 const clean = (n: number): number => (Number.isFinite(n) && n > 0 ? Math.min(n, Number.MAX_SAFE_INTEGER) : 0);
+const mib = (n: number): number => Math.round(clean(n) / MIB);
 export function usageTuple(u: Usage__Output): UsageTuple {
-  return [round2(clean(u.load1)), round2(clean(u.load5)), round2(clean(u.load15)), round2(clean(u.cpu_percent)), Math.round(clean(u.memory_used_bytes)), Math.round(clean(u.memory_total_bytes)), Math.round(clean(u.disk_used_bytes)), Math.round(clean(u.disk_total_bytes))];
+  return [round2(clean(u.load1)), round2(clean(u.load5)), round2(clean(u.load15)), round2(clean(u.cpu_percent)), mib(u.memory_used_bytes), mib(u.memory_total_bytes), mib(u.disk_used_bytes), mib(u.disk_total_bytes)];
 }
 export function usageOf(t: UsageTuple): Usage__Output {
-  const [load1, load5, load15, cpu_percent, memory_used_bytes, memory_total_bytes, disk_used_bytes, disk_total_bytes] = t;
-  return { load1, load5, load15, cpu_percent, memory_used_bytes, memory_total_bytes, disk_used_bytes, disk_total_bytes };
+  const [load1, load5, load15, cpu_percent, memUsed, memTotal, diskUsed, diskTotal] = t;
+  return { load1, load5, load15, cpu_percent, memory_used_bytes: memUsed * MIB, memory_total_bytes: memTotal * MIB, disk_used_bytes: diskUsed * MIB, disk_total_bytes: diskTotal * MIB };
 }
 export const LivenessReportSchema = z.object({
   member: z.string().min(1).max(128),

@@ -77,9 +77,10 @@ describe("LivenessReports.holders", () => {
     const { store, emit } = watchable();
     const r = new LivenessReports({ store, self: "c1", mono: () => now, log: createLogger("test", "silent") });
     await r.follow();
-    const usage = [0.42, 0.3, 0.2, 12.5, 1_000_000, 8_000_000, 3_000, 10_000] as const;
+    const usage = [0.42, 0.3, 0.2, 12.5, 1_000, 8_000, 3_000, 10_000] as const;
+    const MiB = 1024 * 1024;
     emit({ type: "put", revision: 2, kv: { key: "liveness/c2", value: encodeRecord({ member: "c2", hosts: [{ id: "h1", ageMs: 700, fenced: false, usage }, { id: "h2", ageMs: 100, fenced: false }] }), createRevision: 1, modRevision: 2 } });
-    expect(r.holders(5_000).byHost.get("h1")).toEqual({ member: "c2", heardMono: 49_300, usage: { load1: 0.42, load5: 0.3, load15: 0.2, cpu_percent: 12.5, memory_used_bytes: 1_000_000, memory_total_bytes: 8_000_000, disk_used_bytes: 3_000, disk_total_bytes: 10_000 } });
+    expect(r.holders(5_000).byHost.get("h1")).toEqual({ member: "c2", heardMono: 49_300, usage: { load1: 0.42, load5: 0.3, load15: 0.2, cpu_percent: 12.5, memory_used_bytes: 1_000 * MiB, memory_total_bytes: 8_000 * MiB, disk_used_bytes: 3_000 * MiB, disk_total_bytes: 10_000 * MiB } });
     expect(r.holders(5_000).byHost.get("h2")).toEqual({ member: "c2", heardMono: 49_900 });
     // A newer report is taken at once, though the answer was kept.
     now = 50_100;

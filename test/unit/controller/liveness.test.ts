@@ -24,15 +24,17 @@ describe("liveness reports", () => {
     });
   });
 
-  it("a host's usage travels with its age, compact; a host left behind carries none", () => {
-    const usage = { load1: 0.4249, load5: 0.3, load15: 0.2, cpu_percent: 12.345, memory_used_bytes: 1_000_000.4, memory_total_bytes: 8e6, disk_used_bytes: Number.NaN, disk_total_bytes: -1 };
+  it("a host's usage travels with its age, compact (bytes in MiB); a host left behind carries none", () => {
+    const MiB = 1024 * 1024;
+    const usage = { load1: 0.4249, load5: 0.3, load15: 0.2, cpu_percent: 12.345, memory_used_bytes: 1000.4 * MiB, memory_total_bytes: 8000 * MiB, disk_used_bytes: Number.NaN, disk_total_bytes: -1 };
     const registry = { live: new Map([["h1", { ...live(9_000), usage }], ["h3", { ...live(9_900, { connected: false }), usage }]]) };
     const r = buildReport("b", registry, 10_000, 6_000);
     expect(r.hosts).toEqual([
-      { id: "h1", ageMs: 1000, fenced: false, usage: [0.42, 0.3, 0.2, 12.35, 1_000_000, 8_000_000, 0, 0] },
+      { id: "h1", ageMs: 1000, fenced: false, usage: [0.42, 0.3, 0.2, 12.35, 1000, 8000, 0, 0] },
       { id: "h3", ageMs: 100, fenced: false, left: true },
     ]);
-    expect(usageOf(r.hosts[0]!.usage!)).toEqual({ load1: 0.42, load5: 0.3, load15: 0.2, cpu_percent: 12.35, memory_used_bytes: 1_000_000, memory_total_bytes: 8_000_000, disk_used_bytes: 0, disk_total_bytes: 0 });
+    // Bytes to the MiB.
+    expect(usageOf(r.hosts[0]!.usage!)).toEqual({ load1: 0.42, load5: 0.3, load15: 0.2, cpu_percent: 12.35, memory_used_bytes: 1000 * MiB, memory_total_bytes: 8000 * MiB, disk_used_bytes: 0, disk_total_bytes: 0 });
     // What a report may hold is checked as it is read.
     expect(LivenessReportSchema.safeParse({ member: "b", hosts: [{ id: "h1", ageMs: 1, fenced: false, usage: [1, 2, 3] }] }).success).toBe(false);
     expect(LivenessReportSchema.safeParse({ member: "b", hosts: [{ id: "h1", ageMs: 1, fenced: false, usage: [1, 2, 3, 4, 5, 6, 7, -8] }] }).success).toBe(false);
