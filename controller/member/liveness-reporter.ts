@@ -15,10 +15,15 @@ import { buildReport, livenessKey } from "../failure/liveness.js";
 import { encodeRecord } from "../store/record.js";
 import { setIntervalClamped } from "../../shared/timer.js";
 
+/** etcd refuses a value over 1.5 MiB: a report keeps well below it. */
+export const REPORT_USAGE_LIMIT_BYTES = 1024 * 1024;
+
 export class LivenessReporter {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private writing: Promise<void> = Promise.resolve();
+  private warnedSize = false;
+  private readonly usageLimitBytes: number;
 
   constructor(
     private readonly d: {
@@ -32,8 +37,12 @@ export class LivenessReporter {
       /** How long this member stalled after a time (member/stall-watch.ts): left out of its hosts' ages. */
       stalledSince?: (mono: number) => number;
       log: Logger;
+      /** A report larger than this goes without the hosts' usage. @default REPORT_USAGE_LIMIT_BYTES */
+      usageLimitBytes?: number;
     },
-  ) {}
+  ) {
+    this.usageLimitBytes = d.usageLimitBytes ?? REPORT_USAGE_LIMIT_BYTES;
+  }
 
   start(): void {
     this.timer ??= setIntervalClamped(() => void this.report(), this.d.reportMs);
@@ -45,8 +54,15 @@ export class LivenessReporter {
   /** Writes one report now (a write still running is waited for: never two at once). */
   report(): Promise<void> {
     const run = async (): Promise<void> => {
-      const r = buildReport(this.d.member, this.d.registry, this.d.mono(), this.d.keepLeftMs, this.d.stalledSince);
-      await this.d.store.put(livenessKey(this.d.member), encodeRecord(r));
+      const at = this.d.mono();
+      let value = encodeRecord(buildReport(this.d.member, this.d.registry, at, this.d.keepLeftMs, this.d.stalledSince));
+      // Usage is for display; liveness is what must get through: past the limit, the report goes without it.
+      if (Buffer.byteLength(value) > this.usageLimitBytes) {
+        value = encodeRecord(buildReport(this.d.member, this.d.registry, at, this.d.keepLeftMs, this.d.stalledSince, false));
+        if (!this.warnedSize) this.d.log.warn({ bytes: Buffer.byteLength(value), limit: this.usageLimitBytes }, "this member holds so many streams that its liveness reports leave out the hosts' usage: the other members show none for its hosts");
+        this.warnedSize = true;
+      }
+      await this.d.store.put(livenessKey(this.d.member), value);
     };
     this.writing = this.writing.then(run).catch((err: unknown) => this.d.log.warn({ err }, "writing the liveness report failed"));
     return this.writing;
