@@ -638,11 +638,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.log.info({ reason }, "process stopped");
   }
 
-  /** Removes the run's cgroup once its members are gone; returns the directories that would not go. */
   /**
-   * Removes the run's cgroup once it is empty. A process that exited but that its parent has
-   * not reaped yet (an adopted process's parent is not this agent) still holds it busy, though
-   * cgroup.procs no longer lists it: rmdir is tried again for a moment before giving up.
+   * Removes the run's cgroup once it is empty; returns the directories that would not go. A
+   * process that exited but that its parent has not reaped yet (an adopted process's parent is
+   * not this agent) still holds it busy, though cgroup.procs no longer lists it: rmdir is tried
+   * again for a moment before giving up.
    */
   private async dropCgroup(run: Run): Promise<string[]> {
     if (!run.cgroup) return [];
