@@ -19,7 +19,7 @@
  */
 import { spawn } from "node:child_process";
 import { chmod, mkdir, readdir, rm, writeFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import { extract as tarExtract } from "tar";
@@ -212,13 +212,37 @@ export class Mirror {
     let err = "";
     p.stderr.on("data", (c: Buffer) => void (err.length < MAX_OUTPUT && (err += c.toString())));
     const exited = new Promise<number | null>((resolve) => p.on("close", resolve));
-    // node-tar refuses absolute paths and .. entries by default; symlinks are checked by the tree loader.
-    await pipeline(p.stdout, tarExtract({ cwd: into, strict: true })).catch(() => undefined);
+    // Not strict: an entry node-tar will not write (an absolute path, a `..`) is skipped with a
+    // warning and the rest is written to the end, so the extract is over when this returns — in strict
+    // mode the first such entry rejected at once while writes were still under way, and the
+    // caller read a partial tree and removed it under node-tar's feet. Every warning is the commit's
+    // fault, reported as such. An absolute symlink target would be rewritten ("/etc/x" → "etc/x"):
+    // it is refused here instead. Relative symlinks are checked by the tree loader.
+    const problems: string[] = [];
+    const unpack = tarExtract({
+      cwd: into,
+      strict: false,
+      filter: (entryPath, entry) => {
+        if (!("type" in entry) || entry.type !== "SymbolicLink") return true;
+        const link = String(entry.linkpath ?? "");
+        if (!isAbsolute(link)) return true;
+        problems.push(`${entryPath}: a symlink to ${link}, outside the repository`);
+        return false;
+      },
+      onwarn: (_code, message, data) => void problems.push(`${String((data as { path?: unknown }).path ?? (data as { entry?: { path?: unknown } }).entry?.path ?? "?")}: ${message}`),
+    });
+    let unpacked: Error | undefined;
+    await pipeline(p.stdout, unpack).catch((e: unknown) => {
+      unpacked = e instanceof Error ? e : new Error(String(e));
+      p.kill("SIGKILL");
+    });
     const code = await exited;
-    if (code !== 0) {
+    if (code !== 0 && !unpacked) {
       const text = err.trim().split("\n").slice(-2).join("; ");
       throw new GitError(/did not match any files/.test(text) ? `path ${path || "."}: not in commit ${commit.slice(0, 12)}` : `git archive: ${text || `exited ${code}`}`);
     }
+    if (unpacked) throw new GitError(`commit ${commit.slice(0, 12)} could not be unpacked: ${unpacked.message}`);
+    if (problems.length > 0) throw new GitError(`commit ${commit.slice(0, 12)} has entries berth will not unpack: ${problems.slice(0, 5).join("; ")}${problems.length > 5 ? `; and ${problems.length - 5} more` : ""}`);
     await gitModes(into);
   }
 }

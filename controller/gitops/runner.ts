@@ -234,7 +234,8 @@ export class GitopsRunner {
       }
       return t;
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      // Retried on ENOTEMPTY and the like: nothing of a checkout may be left behind, pass after pass.
+      await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch((err: unknown) => this.d.log.warn({ err, dir }, "removing a gitops checkout failed"));
     }
   }
 

@@ -1,6 +1,7 @@
 /** The git shell (controller/gitops/git.ts) on its own: what it leaves on disk. */
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,5 +54,27 @@ describe("Mirror", () => {
     for (const f of [".deploy-key-0123456789ab", ".known-hosts-0123456789ab", ".ca-0123456789ab"]) await writeFile(join(m.dir, f), "left by a crash", { mode: 0o600 });
     await expect(m.fetch("http://127.0.0.1:1/x.git", "main", { kind: "none" })).rejects.toBeInstanceOf(GitError);
     expect((await readdir(m.dir)).filter((f) => f.startsWith("."))).toEqual([]);
+  });
+
+  it("a commit with an absolute symlink is refused by name, and only once every other entry is written (no partial tree left to race)", async () => {
+    root = await mkdtemp(join(tmpdir(), "berth-mirror-"));
+    const repo = join(root, "repo");
+    await mkdir(join(repo, "fleet", "many"), { recursive: true });
+    for (let i = 0; i < 300; i++) await writeFile(join(repo, "fleet", "many", `f${i}.txt`), `${i}\n`.repeat(200));
+    await symlink("/etc/ssl/certs", join(repo, "fleet", "certs"));
+    await symlink("many/f1.txt", join(repo, "fleet", "ok-link"));
+    const git = (...args: string[]): string => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: repo, encoding: "utf8" });
+    git("init", "-q", "-b", "main");
+    git("add", ".");
+    git("commit", "-qm", "an absolute symlink");
+    // The mirror as a fetch leaves it (fetches refuse file:// URLs): a bare copy of the repository.
+    const m = new Mirror(join(root, "mirrors"), "src");
+    execFileSync("git", ["clone", "-q", "--bare", repo, m.dir]);
+    const head = git("rev-parse", "HEAD").trim();
+    const into = join(root, "tree");
+    await expect(m.extract(head, "", into)).rejects.toThrow(/fleet\/certs: a symlink to \/etc\/ssl\/certs, outside the repository/);
+    // Everything else was written before the answer: the caller may remove the tree at once.
+    expect((await readdir(join(into, "fleet", "many"))).length).toBe(300);
+    await rm(into, { recursive: true });
   });
 });
