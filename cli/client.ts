@@ -17,7 +17,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { loadOperatorProtos } from "../shared/proto.js";
-import { KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS, channelOptions, grpcClientCredentials } from "../shared/tls/client-credentials.js";
+import { CLIENT_KEEPALIVE_MS, CLIENT_KEEPALIVE_TIMEOUT_MS, channelOptions, grpcClientCredentials } from "../shared/tls/client-credentials.js";
 import type { OperatorServiceClient } from "../shared/gen/berth/v1/OperatorService.js";
 import { parseMemberList, STORE_UNAVAILABLE_PREFIX } from "../shared/members.js";
 import { CliError, EXIT } from "./errors.js";
@@ -67,8 +67,8 @@ export function connect(cfg: ClientConfig): Api {
         ...channelOptions(),
         // A controller that vanishes without a word (its host died, a link cut) ends a
         // long call within ~40 s instead of never: `exec -it`, `logs -f`, `-w` watches.
-        "grpc.keepalive_time_ms": KEEPALIVE_MS,
-        "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
+        "grpc.keepalive_time_ms": CLIENT_KEEPALIVE_MS,
+        "grpc.keepalive_timeout_ms": CLIENT_KEEPALIVE_TIMEOUT_MS,
         // grpc-js backs off reconnects up to 120 s by default (1 s × 1.6 per failure): a
         // watch that lost its controller for a minute would stay away ~10 s after it is
         // back, while the restarted controller drains. Capped at CHANNEL_RECONNECT_MAX_MS.

@@ -15,7 +15,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../shared/log/logger.js";
 import { loadProtos } from "../../shared/proto.js";
-import { channelOptions, KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS } from "../../shared/tls/client-credentials.js";
+import { channelOptions, CLIENT_KEEPALIVE_MS, CLIENT_KEEPALIVE_TIMEOUT_MS } from "../../shared/tls/client-credentials.js";
 import type { OperatorServiceClient } from "../../shared/gen/berth/v1/OperatorService.js";
 import type { MemberServiceClient } from "../../shared/gen/berth/v1/MemberService.js";
 import type { MemberRecord } from "./group.js";
@@ -103,8 +103,8 @@ export class MemberPeers {
     return {
       ...channelOptions(),
       // A member that vanishes without a word (its host died) ends what is relayed to it within ~40 s, not never.
-      "grpc.keepalive_time_ms": KEEPALIVE_MS,
-      "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
+      "grpc.keepalive_time_ms": CLIENT_KEEPALIVE_MS,
+      "grpc.keepalive_timeout_ms": CLIENT_KEEPALIVE_TIMEOUT_MS,
       "grpc.max_receive_message_length": 16 * 1024 * 1024,
     };
   }

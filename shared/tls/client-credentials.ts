@@ -34,6 +34,17 @@ export const KEEPALIVE_MS = 30_000;
 export const KEEPALIVE_TIMEOUT_MS = 10_000;
 
 /**
+ * A client of a controller (the CLI, a member relaying to another) pings sooner: in a group,
+ * a member that froze or vanished must be left about as fast as agents leave it (their
+ * watchdog: one TTL, 5 s by default), not 40 s later — a `-w` watch, `events -f`, or a `berth lb`
+ * follower on it would show a world that no longer is, while the leader goes on without it.
+ * Noticed within ~10 s; the watch then follows on through another member. (grpc-js servers set no
+ * minimum time between a client's pings, unlike gRPC core's 5 min default.)
+ */
+export const CLIENT_KEEPALIVE_MS = 5_000;
+export const CLIENT_KEEPALIVE_TIMEOUT_MS = 5_000;
+
+/**
  * Every client dials the controller's address but checks its certificate against
  * CONTROLLER_TLS_NAME, so the controller's certificate need not list every address
  * (namespaces, NAT) it is reached on.

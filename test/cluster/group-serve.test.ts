@@ -103,6 +103,31 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
     expect(row, table.stdout).toMatch(/\s\d+\.\d\d\s+\S+ ago\s/);
   });
 
+  it("events -f on a member that freezes (SIGSTOP) moves to another within seconds (~15 s, keepalive included), not after the 40 s it took", async () => {
+    const g0 = await g.controllersJson();
+    // A follower: the test is about the CLI leaving a silent member, not about an election.
+    const x = [...g.controllers.keys()].find((i) => g0.members.find((m) => m.id === g.name(i))?.leader === false)!;
+    const rest = [...g.controllers.keys()].filter((i) => i !== x);
+    const follow = spawnOut(["events", "-f", "-n", "1"], g.env([g.addr(x), ...rest.map((i) => g.addr(i))].join(",")));
+    await waitFor(() => follow.out().includes("\n") || undefined, { timeoutMs: 20_000, what: "events -f printing its history" });
+    const pid = g.controllers.get(x)!.pid!;
+    const host = (await g.status("web")).instances[0]!.host;
+    process.kill(pid, "SIGSTOP");
+    try {
+      const frozeAt = Date.now();
+      const cordon = await g.cli(["cordon", host], { members: g.addr(rest[0]!) });
+      expect(cordon.code, cordon.stderr).toBe(0);
+      await waitFor(() => follow.out().includes("host.cordoned") || undefined, { timeoutMs: 30_000, intervalMs: 100, what: `events -f to leave the frozen c${x} and print the cordon; output: ${follow.out()}` });
+      console.log(`group-serve: events -f left the frozen member and printed the cordon ${Date.now() - frozeAt} ms after the freeze`);
+      expect(follow.out()).toMatch(/lost the controller .*following again/);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    const un = await g.cli(["uncordon", host], { members: g.addr(rest[0]!) });
+    expect(un.code, un.stderr).toBe(0);
+    await g.waitForGroup();
+  });
+
   it("logs, logs -f and exec through a member that does not hold the host's stream; a cancelled exec ends on the host", async () => {
     const { host, holder, other } = await where();
     const via = g.addr(other);
