@@ -143,6 +143,12 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     if (!inScope(i.service)) continue;
     const svc = services.get(i.service);
     if (!svc) continue; // deleted: the scheduler stops it
+    // 0. Scaled down, then up again before its drain ended: back in service, not restarted.
+    if (i.scaledDown && i.slot < svc.spec.instances) {
+      const { scaledDown: _gone, ...rest } = i;
+      i = { ...rest, drainingSinceMs: null };
+      out.events.push({ type: "instance.back", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} is back in the endpoints: scaled up again before it stopped` });
+    }
     // 1. A move (host drain, pin) hands over like a rollout's retire: once the new
     // copy is in service the old one leaves the endpoints, and drainTime later it
     // stops and the slot moves — so load balancers following the endpoints stop
@@ -244,6 +250,30 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
   const byKey = new Map(instances.map((i) => [key(i.service, i.slot), i]));
 
   for (const s of plan.stop) {
+    // Scaled down: the copy leaves the endpoints first and stops drainTime later, as a
+    // rollout's old copy does, so load balancers following them stop sending it requests
+    // before it stops. A deleted service's copies, a copy with no host or one moving stop at once.
+    const i = byKey.get(key(s.service, s.slot));
+    const drainMs = services.get(s.service)?.spec.update.drainTimeMs ?? 0;
+    if (i && s.hostId && !i.moveTo && drainMs > 0) {
+      if (!i.scaledDown) {
+        // Followers of the endpoints back after a change of leader first (takeOutFromMs).
+        if ((input.takeOutFromMs ?? 0) > input.nowMs) {
+          wake(input.takeOutFromMs!);
+          continue;
+        }
+        const since = i.drainingSinceMs ?? input.nowMs;
+        put({ ...i, scaledDown: true, drainingSinceMs: since });
+        out.events.push({ type: "instance.draining", service: s.service, host: s.hostId, message: `${instanceId(s.service, s.slot)} left the endpoints: scaled down; it stops in ${formatDurationMs(Math.max(0, since + drainMs - input.nowMs))} (drainTime)` });
+        wake(since + drainMs);
+        continue;
+      }
+      const until = (i.drainingSinceMs ?? input.nowMs) + drainMs;
+      if (input.nowMs < until) {
+        wake(until);
+        continue;
+      }
+    }
     out.deletes.push({ service: s.service, slot: s.slot });
     changed.delete(key(s.service, s.slot));
     if (s.hostId) out.events.push({ type: "instance.stopped", service: s.service, host: s.hostId, message: `${instanceId(s.service, s.slot)} stopped: ${services.has(s.service) ? "scaled down" : "service deleted"}` });

@@ -118,7 +118,8 @@ export function driveRollouts(input: DriveInput): DriveOutput {
     const svc = services.get(r.service);
     if (!svc || r.status === "succeeded") continue;
     const u = svc.spec.update;
-    const all = [...byKey.values()];
+    // A scaled-down copy on its way out (its drainTime) is no slot of the rollout's.
+    const all = [...byKey.values()].filter((i) => !i.scaledDown);
     // A ready host that has not said what it runs (a restarted controller, a
     // reconnecting agent) would look out of service, and so free to replace: wait
     // for its word. The reconcile tick looks again within a second.
@@ -129,7 +130,7 @@ export function driveRollouts(input: DriveInput): DriveOutput {
       out.puts.push(i);
     }
     out.events.push(...before.events);
-    const mine = [...byKey.values()];
+    const mine = [...byKey.values()].filter((i) => !i.scaledDown);
     const views = slotViews(svc, mine, hosts, input.observed, input.nowMs);
     const surges = views.filter((v) => v.surge !== null).length;
     // A surge per instance at most, whatever a stored maxSurge says.
@@ -149,7 +150,8 @@ export function driveRollouts(input: DriveInput): DriveOutput {
     let rollout = step.rollout;
     let current = svc;
     if (step.revertTo !== undefined) {
-      const refs = referencedRevisions(all.filter((i) => i.service === svc.name));
+      // Every copy still running keeps its revision's spec, a scaled-down one included.
+      const refs = referencedRevisions([...byKey.values()].filter((i) => i.service === svc.name));
       refs.add(r.toRevision);
       // A revert is no new step forward: undo from the restored revision still goes where it went before.
       current = withRevision(svc, step.revertTo, specToRestore(svc, step.revertTo), refs, input.nowMs, { previousRevision: previousOf(svc, step.revertTo) });

@@ -176,6 +176,12 @@ export interface InstanceRecord {
    */
   drainingSinceMs?: number | null;
   /**
+   * Scaled down (its slot is at or above `instances`): out of the endpoints since
+   * drainingSinceMs, it stops drainTime later, as a rollout's old copy does. Scaled up
+   * again before then, it is back in service. Absent: not leaving.
+   */
+  scaledDown?: boolean;
+  /**
    * The highest epoch ever issued for this slot (an abandoned move's included),
    * so a new copy never reuses the epoch of one that may still run somewhere.
    * Absent in records written before it existed: epoch stands in.
@@ -209,6 +215,7 @@ export const InstanceRecordSchema = z.object({
   failures: z.array(z.object({ hostId: z.string().min(1), atMs: timeMs, detail: z.string().max(FAILURE_DETAIL_CHARS).optional(), output: z.string().max(FAILURE_OUTPUT_CHARS).optional() })).max(1000).optional(),
   moveTo: z.object({ hostId: z.string().min(1), epoch: revisionNumber, revision: revisionNumber.optional(), surge: z.boolean().optional(), drained: z.boolean().optional() }).nullable(),
   drainingSinceMs: timeMs.nullable().optional(),
+  scaledDown: z.boolean().optional(),
   lastEpoch: revisionNumber.optional(),
 });
 

@@ -20,9 +20,9 @@ import { recentOutput } from "./harness/topology.js";
 import { waitFor } from "./harness/wait.js";
 import { lbMetric, lbToken, Load, startHaproxy, startLb, startNginx, type Haproxy, type Nginx, type Result } from "./harness/lb.js";
 
-function spec(v: string): string {
+function spec(v: string, instances = 4): string {
   return svcSpec("web", {
-    instances: 4,
+    instances,
     env: { V: v },
     stopTimeout: "10s",
     health: { interval: "200ms", timeout: "150ms", healthyThreshold: 1, unhealthyThreshold: 2 },
@@ -176,6 +176,27 @@ describe("berth lb haproxy: live servers through the runtime API", () => {
     // The next test needs a spare for its failover.
     expect((await c.cli(["uncordon", victim.host])).code).toBe(0);
   }, 240_000);
+
+  it("a scale down under load (4 → 3): the copy leaves HAProxy drainTime before it stops, zero failed requests; scaled up again", async () => {
+    load = await Load.start(c, hp.url, join(c.dir, "hp-scale.jsonl"));
+    const down = await c.apply(await c.specDir("web-scale-3", { "web.yaml": spec("2", 3) }));
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stdout).not.toMatch(/rolls out/);
+    await c.waitForStatus("web", (s) => s.instances.length === 3, "web scaled down to 3 instances");
+    await ready(3);
+    const rs = await load.stop();
+    load = undefined;
+    const ev = (await c.events()).filter((e) => e.service === "web");
+    const draining = ev.find((e) => e.type === "instance.draining" && /scaled down/.test(e.message));
+    const stopped = ev.find((e) => e.type === "instance.stopped" && /scaled down/.test(e.message));
+    console.log(`haproxy scale down: ${rs.length} requests, ${failed(rs).length} failed; out of the endpoints → stopped: ${stopped && draining ? stopped.time_ms - draining.time_ms : "?"} ms`);
+    expect(draining, "an instance.draining event for the scaled-down copy").toBeTruthy();
+    expect(stopped!.time_ms - draining!.time_ms).toBeGreaterThanOrEqual(2500);
+    expect(failed(rs)).toEqual([]);
+    const up = await c.apply(await c.specDir("web-scale-4", { "web.yaml": spec("2", 4) }));
+    expect(up.code, up.stderr).toBe(0);
+    await ready(4);
+  }, 180_000);
 
   it("a host killed under load: only requests sent to it before it left the backend fail (counted)", async () => {
     const st = await c.status("web");

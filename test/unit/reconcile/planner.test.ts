@@ -47,6 +47,44 @@ describe("reconcile", () => {
     expect(out.events.filter((e) => e.type === "instance.placed")).toHaveLength(2);
   });
 
+  it("a scaled-down copy leaves the endpoints first and stops drainTime later; scaled up again meanwhile, it is back in service", () => {
+    const a: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: null };
+    const b: InstanceRecord = { service: "web", slot: 1, hostId: "b", epoch: 1, revision: 1, pinnedHost: "", moveTo: null };
+    const hosts = [host("a"), host("b")];
+    const recs = new Map(hosts.map((h) => [h.rec.id, h.rec]));
+    const obs = new Map([observed("a", a, 1, "healthy"), observed("b", b, 1, "healthy")]);
+    const one = timed("web", 1); // drainTime 3 s
+    const pass = (svc: ServiceRecord, instances: InstanceRecord[], nowMs: number) => reconcile({ services: [svc], instances, hosts, observed: obs, nowMs });
+    const eps = (svc: ServiceRecord, instances: InstanceRecord[], nowMs: number) => endpointsOf(svc, instances, recs, obs, nowMs).map((e) => e.host);
+
+    const down = pass(one, [a, b], NOW + 10_000);
+    expect(down.deletes).toEqual([]);
+    expect(down.puts).toEqual([{ ...b, scaledDown: true, drainingSinceMs: NOW + 10_000 }]);
+    expect(down.wakeAtMs).toBe(NOW + 13_000);
+    expect(eps(one, down.after, NOW + 10_000)).toEqual(["a"]);
+    // Still assigned: it runs until its drain is over.
+    expect([...assignments(down.after)].map(([h]) => h).sort()).toEqual(["a", "b"]);
+    expect(down.events.find((e) => e.type === "instance.draining")?.message).toBe("web-1 left the endpoints: scaled down; it stops in 3s (drainTime)");
+
+    const early = pass(one, down.after, NOW + 12_999);
+    expect(early.deletes).toEqual([]);
+    expect(early.wakeAtMs).toBe(NOW + 13_000);
+    const over = pass(one, down.after, NOW + 13_000);
+    expect(over.deletes).toEqual([{ service: "web", slot: 1 }]);
+    expect(over.events.map((e) => e.type)).toContain("instance.stopped");
+
+    // Scaled up again before then: the same copy is back in the endpoints, not restarted.
+    const back = pass(timed("web", 2), down.after, NOW + 11_000);
+    expect(back.deletes).toEqual([]);
+    expect(back.puts).toEqual([{ ...b, drainingSinceMs: null }]);
+    expect(eps(timed("web", 2), back.after, NOW + 11_000)).toEqual(["a", "b"]);
+
+    // drainTime 0, or the service deleted: it stops at once, as before.
+    const noDrain: ServiceRecord = { name: "web", spec: normalizeSpec({ name: "web", run: { command: "x" }, instances: 1, update: { drainTime: "0s" } }), revision: 1, createdAtMs: 0, updatedAtMs: 0 };
+    expect(pass(noDrain, [a, b], NOW).deletes).toEqual([{ service: "web", slot: 1 }]);
+    expect(reconcile({ services: [], instances: [a, b], hosts, observed: obs, nowMs: NOW }).deletes).toHaveLength(2);
+  });
+
   it("finishes a move only when the new copy reports healthy with the new epoch", () => {
     const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "b", moveTo: { hostId: "b", epoch: 2 } };
     const base = { services: [service("web", 1)], instances: [inst], hosts: [host("a"), host("b")], nowMs: NOW };
