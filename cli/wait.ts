@@ -18,7 +18,8 @@ export type Check = { finished: true; message: string } | { finished: false; now
 
 /**
  * Calls `check` every `intervalMs` until it says done (its message is printed
- * on stdout) or `timeoutMs` passes (a CliError naming `what`). Ctrl-C stops the
+ * on stdout) or `timeoutMs` passes (a CliError naming `what`, e.g. "web to be healthy":
+ * shown as "waiting for …"). Ctrl-C stops the
  * watching, not the change.
  */
 export async function follow(
@@ -26,9 +27,9 @@ export async function follow(
   o: { timeoutMs: number; intervalMs?: number; total?: number; report?: (message: string) => void },
   check: (p: Progress) => Promise<Check>,
 ): Promise<void> {
-  const p = progress({ total: o.total, label: what });
+  const p = progress({ total: o.total, label: `waiting for ${what}` });
   const onSigint = (): void => {
-    p.done(`stopped waiting; ${what} goes on`);
+    p.done(`stopped waiting for ${what}; it goes on`);
     process.exit(130);
   };
   process.once("SIGINT", onSigint);

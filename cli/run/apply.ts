@@ -30,7 +30,7 @@ import { awaitsPromotion, outcome } from "./rollout.js";
 async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: number, report: (m: string) => void): Promise<void> {
   const names = res.changes.filter((c) => c.action === "create" || c.action === "update").map((c) => c.service);
   if (!names.length) return;
-  await follow(`waiting for ${names.join(", ")} to be healthy`, { timeoutMs, report }, async () => {
+  await follow(`${names.join(", ")} to be healthy`, { timeoutMs, report }, async () => {
     let done = 0;
     let total = 0;
     const lines: string[] = [];
