@@ -10,6 +10,7 @@
  *
  * Agents listen on their own addresses (127.0.0.2 …), never on 127.0.0.1.
  */
+import { createServer } from "node:net";
 import { CliError, EXIT } from "./errors.js";
 
 export interface DevPortFlags {
@@ -54,6 +55,19 @@ export function devPorts(f: DevPortFlags): DevPorts {
     etcdPeer: n > 1 ? each((i) => f.etcdPort + ETCD_PEER_OFFSET + i) : [],
   };
 
+  const taken = new Map<number, string>();
+  for (const u of portUses(f, ports)) {
+    if (!Number.isInteger(u.port) || u.port < 1 || u.port > 65535) throw new CliError(`${u.what} would be port ${u.port}, outside 1–65535`, EXIT.usage, "give lower ports");
+    const other = taken.get(u.port);
+    if (other) throw new CliError(`${other} and ${u.what} would both listen on 127.0.0.1:${u.port}`, EXIT.usage, "give them ports apart (--port, --ui-port, --metrics-port, --etcd-port), or --ui-port off / --metrics-port off");
+    taken.set(u.port, u.what);
+  }
+  return ports;
+}
+
+/** Each port `ports` hands out, with what listens there and the flag it comes from. Pure. */
+export function portUses(f: DevPortFlags, ports: DevPorts): { port: number; what: string }[] {
+  const n = f.controllers;
   const member = (i: number): string => (n > 1 ? `controller c${i + 1}` : "the controller");
   const plus = (flag: string, base: number, d: number): string => `${flag} ${base}${d ? ` + ${d}` : ""}`;
   const uses: { port: number; what: string }[] = [
@@ -63,12 +77,24 @@ export function devPorts(f: DevPortFlags): DevPorts {
     ...ports.etcdClient.map((port, i) => ({ port, what: `etcd member e${i + 1}'s clients (${plus("--etcd-port", f.etcdPort, i)})` })),
     ...ports.etcdPeer.map((port, i) => ({ port, what: `etcd member e${i + 1}'s peers (${plus("--etcd-port", f.etcdPort, ETCD_PEER_OFFSET + i)})` })),
   ].filter((u) => u.port !== 0);
-  const taken = new Map<number, string>();
+  return uses;
+}
+
+/**
+ * The planned ports something else already listens on (tried by binding 127.0.0.1:port a
+ * moment): checked before anything starts, so a fleet does not come half up and then stop
+ * because its third etcd member found its peer port taken — an ephemeral port (32768–60999
+ * on Linux) can be held by any process's outgoing connection.
+ */
+export async function portsTaken(uses: readonly { port: number; what: string }[]): Promise<{ port: number; what: string; why: string }[]> {
+  const out: { port: number; what: string; why: string }[] = [];
   for (const u of uses) {
-    if (!Number.isInteger(u.port) || u.port < 1 || u.port > 65535) throw new CliError(`${u.what} would be port ${u.port}, outside 1–65535`, EXIT.usage, "give lower ports");
-    const other = taken.get(u.port);
-    if (other) throw new CliError(`${other} and ${u.what} would both listen on 127.0.0.1:${u.port}`, EXIT.usage, "give them ports apart (--port, --ui-port, --metrics-port, --etcd-port), or --ui-port off / --metrics-port off");
-    taken.set(u.port, u.what);
+    const why = await new Promise<string | undefined>((done) => {
+      const srv = createServer();
+      srv.once("error", (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+      srv.listen({ host: "127.0.0.1", port: u.port, exclusive: true }, () => srv.close(() => done(undefined)));
+    });
+    if (why !== undefined) out.push({ ...u, why });
   }
-  return ports;
+  return out;
 }

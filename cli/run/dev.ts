@@ -28,7 +28,7 @@ import { berthCommand } from "../self.js";
 import { claimDevFleet, FleetRunningError } from "../dev-lock.js";
 import { table } from "../output.js";
 import { environmentFlag } from "../environment.js";
-import { devPorts } from "../dev-ports.js";
+import { devPorts, portUses, portsTaken } from "../dev-ports.js";
 
 interface Child {
   name: string;
@@ -158,6 +158,11 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
   } catch (e) {
     if (e instanceof FleetRunningError) throw new CliError(e.message, EXIT.failed, "use that fleet (Ctrl-C in its terminal, or kill -TERM its pid, stops it), or give another --data-dir and --port");
     throw e;
+  }
+  const busy = await portsTaken(portUses({ controllers: nc, port, metricsPort, uiPort: uiFlag, etcdPort }, ports));
+  if (busy.length > 0) {
+    await release();
+    throw new CliError(`${busy.map((b) => `127.0.0.1:${b.port}, for ${b.what}, is taken (${b.why})`).join("; ")}: nothing was started`, EXIT.usage, "give other ports (--port, --ui-port, --metrics-port, --etcd-port), below 32768 where you can: ports above are handed to outgoing connections");
   }
   const children: Child[] = [];
   const self = berthCommand();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { devPorts } from "../../../cli/dev-ports.js";
+import { devPorts, portUses, portsTaken } from "../../../cli/dev-ports.js";
 import { CliError, EXIT } from "../../../cli/errors.js";
 
 const defaults = { port: 7420, metricsPort: 9464, uiPort: undefined, etcdPort: 22379 };
@@ -55,5 +55,23 @@ describe("devPorts", () => {
   it("a port derived past 65535 is refused, named", () => {
     expect(() => devPorts({ ...defaults, controllers: 3, etcdPort: 65530 })).toThrow(/etcd member e1's peers \(--etcd-port 65530 \+ 10\) would be port 65540, outside 1–65535/);
     expect(() => devPorts({ ...defaults, controllers: 3, port: 65533 })).toThrow(/web console .* would be port 65536/);
+  });
+});
+
+describe("berth dev: ports something else holds", () => {
+  it("are named with what would listen there, before anything starts", async () => {
+    const { createServer } = await import("node:net");
+    const holder = createServer();
+    await new Promise<void>((ok) => holder.listen(0, "127.0.0.1", ok));
+    const held = (holder.address() as { port: number }).port;
+    try {
+      const flags = { ...defaults, controllers: 3, port: held - 1, metricsPort: 0, uiPort: 0, etcdPort: 2379 };
+      // Only the held port is looked at: any other may be some other process's at this moment.
+      const uses = portUses(flags, devPorts(flags)).filter((u) => u.port === held);
+      const busy = await portsTaken(uses);
+      expect(busy).toEqual([{ port: held, what: `controller c2 (--port ${held - 1} + 1)`, why: "EADDRINUSE" }]);
+    } finally {
+      await new Promise((ok) => holder.close(ok));
+    }
   });
 });
