@@ -117,7 +117,8 @@ export async function gitopsStatus(name: string, o: { output: string }, cmd: Com
     if (printData(format, v)) return;
     const s = v.source;
     console.log(txt`${name}: ${s?.repo ?? ""} ${s?.branch ?? ""}:${s?.path || "."}${s?.env ? ` env ${s.env}` : ""}, every ${formatDurationMs(Number(s?.interval_ms ?? 0))}${s?.prune ? ", prune" : ""}${s?.self_heal ? ", self-heal" : ""}${s?.auth_kind && s.auth_kind !== "none" ? `, ${s.auth_kind} auth (secret ${s.auth_secret})` : ""}${s?.known_hosts ? `, ${s.known_hosts.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#")).length} known host key(s)` : ""}${s?.ca_pem ? ", own CA" : ""}`);
-    console.log(txt`state: ${state(v)}; head ${short(v.head)} fetched ${when(Number(v.fetched_at_ms))}`);
+    // fetched_at_ms is when the head was first seen (or the fetch last failed), not the last poll: said so.
+    console.log(txt`state: ${state(v)}; head ${short(v.head)}, ${v.fetch_error ? "last fetch failed at" : "the branch's head since"} ${when(Number(v.fetched_at_ms))}`);
     if (v.fetch_error) console.log(txt`${colour("red", "!")} fetch: ${v.fetch_error}`);
     for (const l of commitLines("last applied", v.last_applied)) console.log(l);
     if (v.last_attempted && v.last_attempted.commit !== v.last_applied?.commit) {
