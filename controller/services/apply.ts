@@ -28,10 +28,12 @@ export interface ApplyPlan {
 }
 
 /**
- * Fields whose change needs no new copy: how many there are, how rollouts move, and
- * the environment the spec was applied for (a record's field, shown as a change).
+ * Fields whose change needs no new copy: how many there are, how rollouts move, the
+ * environment the spec was applied for (a record's field, shown as a change), and where a
+ * stored artifact was read from (the path as written: its digest is what runs, so moving
+ * spec files around a repository restarts nothing).
  */
-const IN_PLACE = /^(instances|update|environment)(\.|$)/;
+const IN_PLACE = /^(instances|update|environment|artifact\.source)(\.|$)/;
 
 /** A change of anything else restarts the service's copies, through a rollout. */
 export function restarts(paths: readonly string[]): boolean {

@@ -93,6 +93,12 @@ describe("services: specs, placement, supervision, health", () => {
     // ...and made so again at start, when an older agent left them readable to all.
     await chmod(state, 0o755);
     for (const f of files) await chmod(f, 0o644);
+    // A change made in place meanwhile (new rollout settings: no new revision) is no reason to stop the copy found
+    // (the agent checks what it finds against the assignment it stored, and the assignment's key is unchanged).
+    const n = (before as StatusJson & { spec?: { instances: number } }).spec!.instances;
+    const inPlace = await c.apply(await c.specDir("web-in-place", { "web.yaml": spec("web", { instances: n, extra: "update: { minHealthyTime: 2s }\n" }) }));
+    expect(inPlace.code, inPlace.stderr).toBe(0);
+    expect(inPlace.stdout).not.toMatch(/rolling out/);
     await c.stopAgent(i);
     c.startAgent(i);
     await c.waitForHosts((hs) => hs.some((h) => h.id === inst.host && h.connected && h.status === "ready"), "the agent back");

@@ -302,11 +302,14 @@ describe("rollouts through trouble (review findings)", () => {
 });
 
 describe("revisions", () => {
-  it("only instances and update change in place; anything else restarts", () => {
+  it("only instances, update and a stored artifact's source path change in place; anything else restarts", () => {
     expect(restarts(["instances"])).toBe(false);
     expect(restarts(["update.maxSurge", "instances"])).toBe(false);
     expect(restarts(["run.env.V"])).toBe(true);
     expect(restarts(["instances", "artifact.sha256"])).toBe(true);
+    // Where a stored artifact was read from is not what runs: its digest is.
+    expect(restarts(["artifact.source"])).toBe(false);
+    expect(restarts(["artifact.source", "artifact.sha256"])).toBe(true);
   });
 
   it("history keeps what is referenced and the newest few, and undo's target", () => {
