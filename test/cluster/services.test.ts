@@ -7,9 +7,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { Cluster, type StatusJson } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
-import { svcSpec } from "./harness/specs.js";
+import { SVC, svcSpec } from "./harness/specs.js";
 import { tearDownWith } from "./harness/teardown.js";
-import { chmod, stat } from "node:fs/promises";
+import { chmod, cp, stat } from "node:fs/promises";
 import { join } from "node:path";
 
 const mode = async (p: string): Promise<string> => ((await stat(p)).mode & 0o777).toString(8);
@@ -96,8 +96,12 @@ describe("services: specs, placement, supervision, health", () => {
     // A change made in place meanwhile (new rollout settings: no new revision) is no reason to stop the copy found
     // (the agent checks what it finds against the assignment it stored, and the assignment's key is unchanged).
     const n = (before as StatusJson & { spec?: { instances: number } }).spec!.instances;
-    const inPlace = await c.apply(await c.specDir("web-in-place", { "web.yaml": spec("web", { instances: n, extra: "update: { minHealthyTime: 2s }\n" }) }));
+    // So is the same build read from another folder: its digest is what runs, not the path.
+    const copy = join(c.dir, "svc-copy");
+    await cp(SVC, copy, { recursive: true });
+    const inPlace = await c.apply(await c.specDir("web-in-place", { "web.yaml": spec("web", { instances: n, extra: "update: { minHealthyTime: 2s }\n" }).replace(`artifact: ${SVC}`, `artifact: ${copy}`) }));
     expect(inPlace.code, inPlace.stderr).toBe(0);
+    expect(inPlace.stdout).toContain(`artifact.source: "${SVC}" → "${copy}"`);
     expect(inPlace.stdout).not.toMatch(/rolling out/);
     await c.stopAgent(i);
     c.startAgent(i);
