@@ -269,6 +269,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const stalls = watchStalls({ mono, keepMs: 2 * ttlMs, onStall: (ms) => log.info({ stallMs: Math.round(ms) }, "this process stalled: the time is not counted as its hosts' silence") });
     stops.push(() => stalls.stop());
     const stalledSince = (t: number): number => stalls.stalledSince(t, ttlMs);
+    // After a stall, two heartbeats (at least a second) for this member's view to catch up before it sends endpoint lists.
+    const viewSettleMs = Math.max(1000, 2 * heartbeatIntervalMs);
+    const viewSettlingMs = (): number => (stalls.stalledSince(mono() - viewSettleMs, viewSettleMs) > 0 ? viewSettleMs : 0);
     // In a group, heartbeats other members receive reach this one through their liveness reports.
     const reportMs = reportEveryMs(ttlMs);
     const reports = opts.member === undefined ? undefined : new LivenessReports({ store, self: opts.member, mono, log });
@@ -426,7 +429,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       ...operatorServiceHandlers(opDeps),
       ...hostRemoveHandlers({ ...opDeps, revoked, kick: () => loop.kick() }),
       ...caHandlers({ ...opDeps, keeper }),
-      ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs, owners: () => gitops.owners(), relay, replicas }),
+      ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs, viewSettlingMs, owners: () => gitops.owners(), relay, replicas }),
       ...gitopsHandlers({ ...opDeps, gitops, secrets }),
       ...secretHandlers({ ...opDeps, state, loop, secrets }),
       ...lbHandlers({ ...opDeps, state, lbs }),

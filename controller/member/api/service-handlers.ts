@@ -45,6 +45,13 @@ export interface ServiceHandlerDeps extends OperatorServiceDeps {
   secrets?: SecretStore;
   /** What each `berth lb` has applied, sent with the endpoints. */
   lbs?: LbAppliedBook;
+  /**
+   * How long this member's view may still be stale, after it stalled (paused, frozen, starved):
+   * its hosts' reports and the store's changes are still coming in, and a list made from the
+   * view it had would be history — replayed, a stall during a rollout once left a load
+   * balancer's backend empty for 25–170 ms. Endpoint lists wait that long. 0 or absent: none.
+   */
+  viewSettlingMs?: () => number;
   /** Service → the GitOps source that owns it. */
   owners?: () => ReadonlyMap<string, string>;
   /** In a group: how to reach the member holding a host's stream, for the hosts whose stream is elsewhere. */
@@ -362,6 +369,13 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             if (!svc) return s.end();
             const now = d.now();
             const hosts = new Map(d.registry.all().map((h) => [h.id, h]));
+            // Not a list made from the view of a member that has just stalled: it is catching up.
+            const settling = d.viewSettlingMs?.() ?? 0;
+            if (settling > 0) {
+              clearTimeout(timer);
+              timer = setTimeoutClamped(push, settling);
+              return;
+            }
             // Not a list made before every host has spoken (a restarted controller): it would drop them.
             const insts = d.state.instancesOf(name);
             if (silentHosts(name, insts, hosts, d.loop.observed).length > 0) return;

@@ -188,3 +188,24 @@ describe("watch calls over gRPC: a cancel at any stage leaves nothing behind", (
     });
   }
 });
+
+describe("WatchEndpoints after this member stalled", () => {
+  it("sends no list while the member's view settles, then the current one", async () => {
+    const f = fakes();
+    let settling = 60_000;
+    const rig = await start({ ...f, deps: { ...f.deps, viewSettlingMs: () => settling } } as Fakes);
+    const s = open(rig, "WatchEndpoints");
+    const got: unknown[] = [];
+    s.on("data", (m: unknown) => got.push(m));
+    await until(() => f.auths.length === 1, "the token check");
+    f.auths[0]!.resolve(viewer);
+    await until(() => f.passListeners.size === 1, "the watch to start");
+    for (const fn of f.passListeners) fn();
+    await settle();
+    expect(got).toEqual([]);
+    settling = 0;
+    for (const fn of f.passListeners) fn();
+    await until(() => got.length === 1, "the list, once the view has settled");
+    s.cancel();
+  });
+});
