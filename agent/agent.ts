@@ -4,6 +4,7 @@
  */
 import { SecretMaterial, secretsRoot } from "./secrets/material.js";
 import { chmod, mkdir } from "node:fs/promises";
+import { claimPidFile, isLiveProcessOf } from "../shared/pid-lock.js";
 import { join } from "node:path";
 import type { LevelWithSilent } from "pino";
 import { createLogger, type Logger } from "../shared/log/logger.js";
@@ -68,6 +69,10 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   // must reach its artifact folder below; identity/ keeps its own 0700.
   await mkdir(opts.dataDir, { recursive: true, mode: 0o711 });
   await chmod(opts.dataDir, 0o711);
+  // One agent per data dir: a second one (systemd's and a hand-started one) would adopt the
+  // same processes and take the host's stream from the first, three times a second.
+  const claim = await claimPidFile(join(opts.dataDir, "agent.pid"), { pid: process.pid, dataDir: opts.dataDir }, { parse: parseAgentPid, isHolder: (pid) => isLiveProcessOf(pid, "agent") });
+  if (!claim.ok) throw new AgentRunningError(opts.dataDir, claim.holder.pid);
   const facts = new FactsCache({ agentVersion: VERSION, onError: (err) => log.warn({ err }, "refreshing host facts failed") });
   // The first collection is awaited (each call is bounded) so Join and Hello carry
   // real facts; later refreshes run in the background and never block a heartbeat.
@@ -220,6 +225,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         }
         usage.stop();
         facts.stop();
+        await claim.release();
       },
     };
   } catch (err) {
@@ -227,6 +233,27 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     clearInterval(contactTimer);
     usage.stop();
     facts.stop();
+    await claim.release();
     throw err;
+  }
+}
+
+/** Another agent runs from this data dir. */
+export class AgentRunningError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
+    super(`another agent (pid ${pid}) runs from ${dataDir}: two agents on one data dir would fight over its processes and its host's stream`);
+    this.name = "AgentRunningError";
+  }
+}
+
+function parseAgentPid(text: string): { pid: number; dataDir: string } | undefined {
+  try {
+    const v = JSON.parse(text) as { pid?: unknown; dataDir?: unknown };
+    return Number.isInteger(v.pid) && typeof v.dataDir === "string" ? { pid: v.pid as number, dataDir: v.dataDir } : undefined;
+  } catch {
+    return undefined;
   }
 }

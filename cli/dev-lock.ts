@@ -5,13 +5,10 @@
  * starting a controller that cannot take the store's lock (or, worse, talking to
  * the first fleet's controller and calling the result its own).
  *
- * A file left by a fleet that died without cleaning up (SIGKILL, power cut) names
- * a process that is gone, or one that is not `berth dev` (its pid reused): it is
- * replaced, so a crash never needs a manual `rm`.
+ * A file left by a fleet that died without cleaning up is replaced (shared/pid-lock.ts).
  */
-import { readFileSync } from "node:fs";
-import { readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { claimPidFile, isLiveProcessOf } from "../shared/pid-lock.js";
 
 export interface DevFleet {
   pid: number;
@@ -44,43 +41,12 @@ function parse(text: string): DevFleet | undefined {
   }
 }
 
-/** Whether pid is a live `berth dev` (not a process that later got the same pid). */
-function isDevProcess(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    return argv.includes("dev");
-  } catch {
-    return true; // no /proc: trust that it is alive
-  }
-}
-
 /**
  * Claims dataDir for this process, or throws FleetRunningError naming the fleet
  * that holds it. Returns the release, which removes the file only while it is ours.
  */
 export async function claimDevFleet(me: DevFleet): Promise<() => Promise<void>> {
-  const path = devLockPath(me.dataDir);
-  // Two tries: the second after removing a stale file. O_EXCL ('wx') settles a race
-  // between two starts at the same moment: one creates the file, the other reads it.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await writeFile(path, JSON.stringify(me) + "\n", { flag: "wx", mode: 0o600 });
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw e;
-    }
-    const text = await readFile(path, "utf8").catch(() => "");
-    const other = parse(text);
-    if (other && other.pid !== me.pid && isDevProcess(other.pid)) throw new FleetRunningError(other);
-    await unlink(path).catch(() => undefined);
-  }
-  return async () => {
-    const now = parse(await readFile(path, "utf8").catch(() => ""));
-    if (now?.pid === me.pid) await unlink(path).catch(() => undefined);
-  };
+  const c = await claimPidFile(devLockPath(me.dataDir), me, { parse, isHolder: (pid) => isLiveProcessOf(pid, "dev") });
+  if (!c.ok) throw new FleetRunningError(c.holder);
+  return c.release;
 }

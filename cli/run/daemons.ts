@@ -249,7 +249,7 @@ export async function agent(o: { controller?: string; token?: string; tokenFile?
   const logLevel = level(fromCli("logLevel") ? o.logLevel : (file.logLevel ?? o.logLevel));
   const log = createLogger("agent", logLevel);
   // Errors nobody caught end in the log, not in a silent death (agent/crash.ts says which goes on and why).
-  const [{ startAgent }, { JoinError }, { guardProcess }, { CertificateExpiredError, HostRemovedError }] = await Promise.all([
+  const [{ startAgent, AgentRunningError }, { JoinError }, { guardProcess }, { CertificateExpiredError, HostRemovedError }] = await Promise.all([
     import("../../agent/agent.js"),
     import("../../agent/session/session.js"),
     import("../../agent/crash.js"),
@@ -281,6 +281,7 @@ export async function agent(o: { controller?: string; token?: string; tokenFile?
     await handle.stop();
   } catch (e) {
     if (e instanceof JoinError || e instanceof CertificateExpiredError) throw new CliError(e.message, EXIT.denied);
+    if (e instanceof AgentRunningError) throw new CliError(e.message, EXIT.failed, `stop it first (systemctl stop berth-agent, or kill -TERM ${e.pid}), or give this one another --data-dir`);
     throw e;
   } finally {
     unguard();

@@ -5,7 +5,7 @@
  * spec set that changes nothing.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { Cluster, type StatusJson } from "./harness/cluster.js";
+import { BERTH_MAIN, Cluster, type StatusJson } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
 import { SVC, svcSpec } from "./harness/specs.js";
 import { tearDownWith } from "./harness/teardown.js";
@@ -113,6 +113,13 @@ describe("services: specs, placement, supervision, health", () => {
     expect(again.epoch).toBe(inst.epoch);
     expect(await mode(state)).toBe("700");
     for (const f of files) expect(await mode(f), f).toBe("600");
+
+    // A second agent on the same data dir (systemd's and one started by hand) is refused, naming the first.
+    const second = await c.topo.run(0, [process.execPath, BERTH_MAIN, "agent", "--controller", c.controllerAddr, "--data-dir", c.hostDir(i), "--metrics-addr", "off"], { timeoutMs: 30_000 });
+    expect(second.code, second.stdout + second.stderr).not.toBe(0);
+    expect(second.stderr).toMatch(new RegExp(`another agent \\(pid \\d+\\) runs from ${c.hostDir(i)}`));
+    const still = (await c.status("web")).instances.find((x) => x.instance === inst.instance)!;
+    expect(still.pid).toBe(inst.pid);
   });
 
   it("an invalid spec set changes nothing and names the file, line and field", async () => {
