@@ -40,8 +40,9 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
       if (applied) {
         const r = await call(api, api.client.GetRollout, { name });
         const o = outcome(r);
-        // Nothing moves past a canary until someone promotes it: waiting on would only hang.
+        // Nothing moves past a canary until someone promotes it, nor in a paused rollout until resumed: waiting on would only hang.
         if (o === "awaiting-promotion") throw awaitsPromotion(r);
+        if (r.status === "paused") throw new CliError(`${name}: the rollout to revision ${r.to_revision} is paused (${r.reason}): nothing moves until it is resumed`, EXIT.failed, `berth rollout resume ${name}`);
         if (o === "failed" || o === "reverted") throw new CliError(`${name}: the rollout ${o === "failed" ? "failed" : `was reverted to revision ${r.to_revision}`}: ${r.reason || "see berth events"}`, EXIT.failed, `berth rollout status ${name}`);
       }
       const st = await call(api, api.client.GetService, { name });
@@ -216,6 +217,13 @@ async function planOrApply(verb: "plan" | "apply", o: ApplyOpts, cmd: Command): 
       const data = printData(format, res);
       const pending = data ? 0 : printChanges(res, verb === "apply", `berth apply -f ${o.file}${env ? ` --env ${env}` : ""}${o.prune ? " --prune" : ""}`, { environment: env, waiting: verb === "apply" && Boolean(o.wait) });
       if (verb === "plan" && o.exitCode && pending) process.exitCode = EXIT_PLAN_CHANGES;
+      // A rollout that starts paused (the one it replaced was paused by an operator) moves nothing until resumed: said now.
+      if (verb === "apply" && !data) {
+        for (const c of res.changes.filter((x) => Number(x.rollout_to))) {
+          const r = await call(api, api.client.GetRollout, { name: c.service });
+          if (r.status === "paused" && Number(r.to_revision) === Number(c.rollout_to)) console.log(colour("yellow", txt`  ${c.service}: the rollout to revision ${r.to_revision} is paused (${r.reason}): nothing moves until \`berth rollout resume ${c.service}\``));
+        }
+      }
       // With -o json|yaml stdout is the data alone: the last word goes to stderr.
       if (o.wait) await waitHealthy(api, res, timeoutMs, data ? (m) => process.stderr.write(`${m}\n`) : (m) => console.log(m));
     });

@@ -160,12 +160,17 @@ export function planApply(o: {
       puts.push({ ...old, spec, updatedAtMs: o.nowMs, ...stamp });
       events.push({ type: "service.updated", service: name, actor: o.actor, message: `revision ${old.revision} (no restart): ${what}` });
     } else {
-      const n = newRevision(old, spec, o.instances, o.rollouts?.get(name), o.nowMs);
+      const current = o.rollouts?.get(name);
+      const n = newRevision(old, spec, o.instances, current, o.nowMs);
+      // An operator's pause holds across a new apply, as a paused Deployment does in Kubernetes:
+      // the new rollout waits for `berth rollout resume`, instead of the pause being lifted unsaid.
+      const paused = current?.status === "paused";
+      const rollout = paused ? { ...n.rollout, status: "paused" as const, reason: `${current.reason || "paused"}; kept for revision ${n.rec.revision} (berth rollout resume ${name})` } : n.rollout;
       puts.push({ ...n.rec, ...stamp });
-      rollouts.push(n.rollout);
+      rollouts.push(rollout);
       ch.rollout_to = n.rec.revision;
       events.push({ type: "service.updated", service: name, actor: o.actor, message: `revision ${n.rec.revision}: ${what}` });
-      events.push({ type: "rollout.started", service: name, actor: o.actor, message: `revision ${n.rollout.fromRevision} → ${n.rollout.toRevision}` });
+      events.push({ type: "rollout.started", service: name, actor: o.actor, message: `revision ${rollout.fromRevision} → ${rollout.toRevision}${paused ? `, paused as the rollout before it was: berth rollout resume ${name}` : ""}` });
     }
   }
   const deletes = o.prune ? o.services.filter((s) => !specs.has(s.name) && (!o.pruneOnly || o.pruneOnly.has(s.name))).map((s) => s.name) : [];

@@ -217,9 +217,19 @@ describe("rollouts: health-checked, zero downtime, canary, revert, surge, contro
     const held = await waitStatus("web", (r) => r.status === "paused" && r.slots.every((x) => x.phase === "in-service"), "the paused rollout to settle");
     expect((await rollout("web")).done).toBe(held.done);
     expect(held.done).toBeLessThan(4);
+    // An apply while paused starts the next rollout paused too: the pause is the operator's, not lifted unsaid.
+    const during = await c.apply(await c.specDir("web6", { "web.yaml": spec("web", { env: { V: "6" } }) }));
+    expect(during.code, during.stderr).toBe(0);
+    expect(during.stdout).toMatch(/web: the rollout to revision 6 is paused \(paused by an operator; kept for revision 6 \(berth rollout resume web\)\): nothing moves until `berth rollout resume web`/);
+    expect(await rollout("web")).toMatchObject({ status: "paused", to_revision: 6, done: 0 });
+    // --wait on a paused rollout ends at once with the command that moves it, instead of waiting out its timeout.
+    const waited = await c.apply(await c.specDir("web7", { "web.yaml": spec("web", { env: { V: "7" } }) }), ["--wait", "--timeout", "100s"]);
+    expect(waited.code, waited.stdout + waited.stderr).toBe(1);
+    expect(waited.stderr).toMatch(/web: the rollout to revision 7 is paused .*nothing moves until it is resumed/);
+    expect(waited.stderr).toContain("berth rollout resume web");
     expect((await c.cli(["rollout", "resume", "web"])).code).toBe(0);
     expect((await c.cli(["rollout", "status", "web", "-w"], { timeoutMs: 120_000 })).code).toBe(0);
-    expect((await status("web")).instances.map((i) => i.revision)).toEqual([5, 5, 5, 5]);
+    expect((await status("web")).instances.map((i) => i.revision)).toEqual([7, 7, 7, 7]);
     const lines = await load.stop();
     expect(failures(lines)).toEqual([]);
     expect(minEndpoints(lines, 4)).toBeGreaterThanOrEqual(3);
