@@ -63,7 +63,9 @@ export async function loadSourceTree(root: string, path: string, env: string): P
   const files: TreeFile[] = [];
   const services = new Map<string, string>();
   const packs = new Map<string, SourceTree["packs"][number]>();
-  const out = (): SourceTree => ({ files, errors, services, packs: [...packs.values()] });
+  // An error from the file system names the checkout's path on the controller: shown as the repository's own.
+  const inRepo = (e: string): string => e.split(`${root}${sep}`).join("").split(root).join(".");
+  const out = (): SourceTree => ({ files, errors: errors.map(inRepo), services, packs: [...packs.values()] });
   try {
     for (const f of loaded.files) {
       if (!f.spec) continue;
