@@ -13,7 +13,7 @@
  * decisions are decide.ts's; this shell does the git, the files and the writes.
  */
 import { createReadStream } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../../shared/log/logger.js";
@@ -91,6 +91,7 @@ export class GitopsRunner {
     this.unsubscribe = this.d.gitops.onChange((name) => this.tick(name));
     this.ticker = setIntervalClamped(() => this.tick(), this.d.tickMs ?? 1000);
     this.tick();
+    void this.sweepMirrors();
   }
 
   async stop(): Promise<void> {
@@ -141,8 +142,22 @@ export class GitopsRunner {
     for (const [name, w] of this.work) {
       if (!this.d.gitops.get(name)) {
         this.work.delete(name);
-        void w.runner.close();
+        void w.runner.close().then(() => this.sweepMirrors());
       }
+    }
+  }
+
+  /**
+   * Removes the mirrors of sources that no longer exist (`berth gitops remove`, here or
+   * while another member led): a mirror is a whole clone, not to be left behind.
+   */
+  private async sweepMirrors(): Promise<void> {
+    const names = await readdir(this.d.dir).catch(() => [] as string[]);
+    for (const n of names) {
+      const m = /^(.+)\.git$/.exec(n);
+      if (!m || this.d.gitops.get(m[1]!) || this.work.has(m[1]!)) continue;
+      await rm(join(this.d.dir, n), { recursive: true, force: true, maxRetries: 3 }).catch((err: unknown) => this.d.log.warn({ err, mirror: n }, "removing the mirror of a removed gitops source failed"));
+      this.d.log.info({ mirror: n }, "mirror of a removed gitops source removed");
     }
   }
 

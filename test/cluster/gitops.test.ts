@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHmac } from "node:crypto";
 import { cp, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster } from "./harness/cluster.js";
 import { SVC, svcSpec } from "./harness/specs.js";
@@ -213,5 +214,15 @@ describe("gitops", () => {
     expect((await c.status("other-a")).instances[0]?.pinned_host).toBe(ha);
     // The spec was never touched: no rollout, the same revision.
     expect((await services()).find((s) => s.name === "web-b")?.revision).toBe(revisionB);
+  });
+
+  it("gitops remove leaves no mirror behind; the services it owned stay, owned by nobody", async () => {
+    const mirror = join(c.ctlDir, "gitops", "a.git");
+    expect(existsSync(mirror)).toBe(true);
+    const r = await c.cli(["gitops", "remove", "a"]);
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor(() => (existsSync(mirror) ? undefined : true), { timeoutMs: 20_000, intervalMs: 100, what: `the mirror ${mirror} to be removed` });
+    expect(existsSync(join(c.ctlDir, "gitops", "b.git"))).toBe(true);
+    expect((await services()).some((s) => s.name === "other-a")).toBe(true);
   });
 });
