@@ -5,7 +5,7 @@
  * validates again, diffs, and applies all files or none.
  */
 import type { Command } from "commander";
-import { createReadStream } from "node:fs";
+import { createReadStream, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { formatSpecError } from "../../shared/spec/parse.js";
@@ -200,8 +200,13 @@ async function planOrApply(verb: "plan" | "apply", o: ApplyOpts, cmd: Command): 
   const timeoutMs = o.wait ? parseTimeout(o.timeout ?? "10m") : 0;
   const env = environmentFlag(o.env, "--env");
   const prepared = await prepare(o.file, env);
-  // The packed archives are temporary: gone when the command ends, whatever happens.
+  // The packed archives are temporary: gone when the command ends, whatever happens — Ctrl-C
+  // during --wait included, which exits from its handler without unwinding to the finally below.
   const cleanup = (): Promise<void[]> => Promise.all(prepared.packs.map((p) => rm(p.file, { force: true })));
+  const onExit = (): void => {
+    for (const p of prepared.packs) rmSync(p.file, { force: true });
+  };
+  process.once("exit", onExit);
   try {
     await withApi(globalsOf(cmd), async (api) => {
       const req = { files: prepared.files, prune: Boolean(o.prune), check, environment: env };
@@ -228,6 +233,7 @@ async function planOrApply(verb: "plan" | "apply", o: ApplyOpts, cmd: Command): 
       if (o.wait) await waitHealthy(api, res, timeoutMs, data ? (m) => process.stderr.write(`${m}\n`) : (m) => console.log(m));
     });
   } finally {
+    process.off("exit", onExit);
     await cleanup();
   }
 }

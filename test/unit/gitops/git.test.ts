@@ -26,7 +26,7 @@ describe("Mirror", () => {
     for (const s of sockets) s.destroy();
     await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
     server = undefined;
-    if (root) await rm(root, { recursive: true, force: true });
+    if (root) await rm(root, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it("kills the whole fetch when it times out, not only git: no transport helper is left hanging on the server", async () => {
