@@ -524,7 +524,14 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           log,
           now,
           audit,
-          usage: () => new Map(registry.all().map((h) => [h.id, registry.live.get(h.id)?.send ? registry.live.get(h.id)?.usage : (heardElsewhere(h.id)?.usage ?? registry.live.get(h.id)?.usage ?? null)])),
+          // A stream held here: its own usage; another member's: as that member reported it (hostToWire reads the same).
+          usage: () =>
+            new Map(
+              registry.all().map((h) => {
+                const live = registry.live.get(h.id);
+                return [h.id, live?.send ? live.usage : (heardElsewhere(h.id)?.usage ?? live?.usage ?? null)];
+              }),
+            ),
           staticDir: opts.uiStaticDir,
           environment: opts.environment ?? "",
           memberClient: peers ? (address) => peers.operator(address) : undefined,

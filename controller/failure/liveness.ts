@@ -95,12 +95,12 @@ export interface HostHeard {
  * shared/stalls.ts): a report written right after a stall, before the heartbeats waiting in its
  * sockets are read, must not make its hosts look silent for the stall.
  */
-export function buildReport(member: string, registry: Pick<HostRegistry, "live">, nowMono: number, keepLeftMs = 0, stalledSince?: (mono: number) => number, withUsage = true): LivenessReport {
+export function buildReport(member: string, registry: Pick<HostRegistry, "live">, nowMono: number, keepLeftMs = 0, stalledSince?: (mono: number) => number): LivenessReport {
   const hosts: LivenessReport["hosts"] = [];
   for (const [id, l] of registry.live) {
     if (l.lastHeartbeatMono === undefined) continue;
     const ageMs = Math.max(0, nowMono - l.lastHeartbeatMono - (stalledSince?.(l.lastHeartbeatMono) ?? 0));
-    if (l.send) hosts.push({ id, ageMs, fenced: l.fencing.size > 0, ...(l.usage && withUsage ? { usage: usageTuple(l.usage) } : {}) });
+    if (l.send) hosts.push({ id, ageMs, fenced: l.fencing.size > 0, ...(l.usage ? { usage: usageTuple(l.usage) } : {}) });
     else if (ageMs <= keepLeftMs) hosts.push({ id, ageMs, fenced: l.fencing.size > 0, left: true });
   }
   return { member, hosts };

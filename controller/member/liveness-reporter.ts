@@ -54,11 +54,11 @@ export class LivenessReporter {
   /** Writes one report now (a write still running is waited for: never two at once). */
   report(): Promise<void> {
     const run = async (): Promise<void> => {
-      const at = this.d.mono();
-      let value = encodeRecord(buildReport(this.d.member, this.d.registry, at, this.d.keepLeftMs, this.d.stalledSince));
-      // Usage is for display; liveness is what must get through: past the limit, the report goes without it.
+      const r = buildReport(this.d.member, this.d.registry, this.d.mono(), this.d.keepLeftMs, this.d.stalledSince);
+      let value = encodeRecord(r);
+      // Usage is for display; liveness is what must get through: past the limit, the same report goes without it.
       if (Buffer.byteLength(value) > this.usageLimitBytes) {
-        value = encodeRecord(buildReport(this.d.member, this.d.registry, at, this.d.keepLeftMs, this.d.stalledSince, false));
+        value = encodeRecord({ ...r, hosts: r.hosts.map(({ usage: _usage, ...h }) => h) });
         if (!this.warnedSize) this.d.log.warn({ bytes: Buffer.byteLength(value), limit: this.usageLimitBytes }, "this member holds so many streams that its liveness reports leave out the hosts' usage: the other members show none for its hosts");
         this.warnedSize = true;
       }
