@@ -142,15 +142,22 @@ export async function logs(name: string, o: { host?: string; follow?: boolean; t
   if (!Number.isInteger(tail) || tail < 0 || tail > 100_000) throw new CliError(`--tail ${o.tail}: expected 0–100000`, EXIT.usage);
   await withApi(g, async (api) => {
     const seen = new Set<string>();
-    const partial = new Map<string, string>();
+    // Each copy's unfinished line: a copy is an instance on a host (while one moves, it runs on two).
+    const partial = new Map<string, { inst: string; host: string; rest: string }>();
+    const hostsOf = new Map<string, Set<string>>();
     // A service's output is its own: piped (to a file, grep, a log shipper) it
     // stays byte-exact. On a terminal it is shown escaped, as all text from a
     // host is (a compromised host could otherwise retitle the window, write
     // the clipboard, or fake berth's own lines), unless --raw says otherwise.
     const line = process.stdout.isTTY && !o.raw ? sanitizeLines : (l: string): string => l;
-    const prefix = (inst: string): string => (seen.size > 1 || !o.host ? `${colour("grey", inst).text} ` : "");
+    // Whole lines get their instance once more than one speaks, and its host too once that instance speaks from two.
+    const prefix = (inst: string, host: string): string => {
+      if (!(seen.size > 1 || !o.host)) return "";
+      const at = (hostsOf.get(inst)?.size ?? 0) > 1 && host ? `${inst}@${host}` : inst;
+      return `${colour("grey", at).text} `;
+    };
     const flush = (): void => {
-      for (const [inst, rest] of partial) if (rest) process.stdout.write(`${prefix(inst)}${line(rest)}\n`);
+      for (const p of partial.values()) if (p.rest) process.stdout.write(`${prefix(p.inst, p.host)}${line(p.rest)}\n`);
       partial.clear();
     };
     await watchStream(api, {
@@ -159,11 +166,12 @@ export async function logs(name: string, o: { host?: string; follow?: boolean; t
       open: (client, md, reopen) => client.Logs({ service: name, host: o.host ?? "", follow: Boolean(o.follow), tail: reopen ? 0 : tail, install: Boolean(o.install) }, md),
       onData: (c: LogsChunk__Output) => {
         seen.add(c.instance);
-        // Prefix whole lines with their instance once more than one speaks.
-        const buf = (partial.get(c.instance) ?? "") + c.data;
+        if (c.host) hostsOf.set(c.instance, (hostsOf.get(c.instance) ?? new Set<string>()).add(c.host));
+        const key = `${c.host}\0${c.instance}`;
+        const buf = (partial.get(key)?.rest ?? "") + c.data;
         const lines = buf.split("\n");
-        partial.set(c.instance, lines.pop() ?? "");
-        for (const l of lines) process.stdout.write(`${prefix(c.instance)}${line(l)}\n`);
+        partial.set(key, { inst: c.instance, host: c.host, rest: lines.pop() ?? "" });
+        for (const l of lines) process.stdout.write(`${prefix(c.instance, c.host)}${line(l)}\n`);
       },
       onLost: (why) => {
         flush();

@@ -84,3 +84,52 @@ describe("logs -f: flow control from the service's log file to a slow reader", (
     await waitFor(() => got > before + 2_000_000 || undefined, { timeoutMs: 30_000, what: "output to flow again after SIGCONT" });
   });
 });
+
+describe("logs -f follows the service, not the hosts it ran on", () => {
+  let c: Cluster;
+  const strays: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    c = await Cluster.start({ hosts: 2 });
+  });
+  afterEach(async ({ task }) => {
+    for (const p of strays.splice(0)) p.kill("SIGKILL");
+    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
+  });
+  afterAll(async () => {
+    await c?.destroy();
+  });
+
+  it("a copy drained to the spare host: its new copy's output follows in the same call, with a line saying where, and the old host's part ends", async () => {
+    const dir = await c.specDir("talk", { "talk.yaml": svcSpec("talk") });
+    const r = await c.apply(dir, ["--wait", "--timeout", "90s"]);
+    expect(r.code, r.stderr).toBe(0);
+    const from = (await c.status("talk")).instances[0]!.host;
+
+    const cli = c.topo.spawn(0, [process.execPath, BERTH_MAIN, "logs", "talk", "-f", "--tail", "5"], { env: c.env() });
+    strays.push(cli);
+    let out = "";
+    cli.stdout!.on("data", (b: Buffer) => (out += b.toString("utf8")));
+    let err = "";
+    cli.stderr!.on("data", (b: Buffer) => (err += b.toString("utf8")));
+    let exited: number | null | undefined;
+    cli.on("exit", (code) => (exited = code));
+    await waitFor(() => /listening on .* as talk-0/.test(out) || undefined, { timeoutMs: 30_000, what: "the copy's start-up line in the followed output" });
+
+    const drained = await c.cli(["drain", from, "--wait", "--timeout", "60s"]);
+    expect(drained.code, drained.stderr).toBe(0);
+    const to = (await c.status("talk")).instances[0]!.host;
+    expect(to).not.toBe(from);
+
+    await waitFor(() => (out.includes(`talk left host ${from}`) && out.match(/listening on .* as talk-0/g)!.length >= 2 ? true : undefined), {
+      timeoutMs: 30_000,
+      what: `the new copy's start-up line and the old host's end in the same call; got:\n${out}\nstderr:\n${err}`,
+    });
+    expect(out).toMatch(new RegExp(`\\[berth: talk-0 runs on host ${to} now \\(pid \\d+\\): following it there\\]`));
+    // The same call: it never ended and was opened again (that would say so on stderr).
+    expect(exited).toBeUndefined();
+    expect(err).not.toContain("following again");
+    // Both copies spoke as talk-0: the new copy's lines name their host.
+    expect(out).toContain(`talk-0@${to}`);
+  });
+});

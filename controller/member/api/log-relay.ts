@@ -25,7 +25,7 @@ export function relayLogs(o: {
   s: ServerStream<LogsChunk>;
   /** This host's part ended (its logs ended, or the holder answered with an error). */
   ended(): void;
-}): void {
+}): { cancel(): void } {
   const up = o.client.Logs(o.request, o.metadata);
   const window = new RelayWindow(LOG_WINDOW_CHARS);
   let done = false;
@@ -34,12 +34,13 @@ export function relayLogs(o: {
     done = true;
     o.ended();
   };
-  // The operator went away (or another part failed the call): the holder's call ends, and with it the agent's request.
-  o.s.onClose(() => {
+  // The operator went away (or another part failed the call, or the service left the host): the holder's call ends, and with it the agent's request.
+  const cancel = (): void => {
     if (done) return;
     done = true;
     up.cancel();
-  });
+  };
+  o.s.onClose(cancel);
   up.on("data", (c: LogsChunk__Output) => {
     if (done) return;
     const n = c.data.length;
@@ -66,4 +67,5 @@ export function relayLogs(o: {
   });
   // Ended by the holder with OK, once every chunk was read.
   up.on("end", finish);
+  return { cancel };
 }

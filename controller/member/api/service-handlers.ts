@@ -6,7 +6,6 @@ import type { InstanceView } from "../../../shared/gen/berth/v1/InstanceView.js"
 import type { ReconcileError } from "../../../shared/gen/berth/v1/ReconcileError.js";
 import type { ArtifactUpload__Output } from "../../../shared/gen/berth/v1/ArtifactUpload.js";
 import type { ApplyRequest__Output } from "../../../shared/gen/berth/v1/ApplyRequest.js";
-import type { LogChunk__Output } from "../../../shared/gen/berth/v1/LogChunk.js";
 import type { ArtifactStore } from "../../artifacts/artifact-store.js";
 import { ArtifactError, SHA256 } from "../../artifacts/artifact-store.js";
 import { ReplicationError, type ArtifactReplicas } from "../../artifacts/replicas.js";
@@ -16,14 +15,12 @@ import { instanceId, type InstanceRecord, type ServiceRecord } from "../../servi
 import { revisionHistory } from "../../services/revision-history.js";
 import { checkEnvironment } from "../../services/environment.js";
 import { applyFiles, ApplyConflictError, ApplyInvalidError, planFiles } from "../../services/apply-files.js";
-import { clearFailures, failedInstallText, failedRunsText, isCrashLoop, lastFailedOutputs } from "../../reschedule/policy.js";
+import { clearFailures, failedRunsText } from "../../reschedule/policy.js";
 import { effectiveState } from "../../services/effective-state.js";
 import { endpointsOf, nextEndpointChangeMs, silentHosts } from "../../reconcile/endpoints.js";
 import type { LogRouter } from "./log-router.js";
 import { authenticate, authorize, hostToWire, requireRole, unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError, toStatus } from "./errors.js";
-import { AckBatcher } from "../../../shared/exec/window.js";
-import { LOG_MAX_CHUNK_CHARS, LOG_WINDOW_CHARS } from "../../../shared/logs/limits.js";
 import { serveStream } from "./server-stream.js";
 import { closest } from "../../../shared/closest.js";
 import { setTimeoutClamped } from "../../../shared/timer.js";
@@ -31,8 +28,8 @@ import type { SecretStore } from "../../secrets/secret-store.js";
 import { redactChanges, redactSpec, seesEnvValues } from "../../secrets/redact.js";
 import type { Role } from "../../auth/tokens.js";
 import { endpointsVersion, type LbAppliedBook } from "./lb-handlers.js";
-import { relayLogs } from "./log-relay.js";
-import { relayMetadata, relayTarget, type RelayDeps } from "./relay.js";
+import { logsHandler } from "./logs-handler.js";
+import type { RelayDeps } from "./relay.js";
 
 export interface ServiceHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
@@ -399,115 +396,6 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       });
     },
 
-    Logs(call) {
-      const req = call.request;
-      serveStream(call, {
-        method: "Logs",
-        log: d.log,
-        auth: () => authorize(d, call.metadata, "viewer"),
-        // Bounded per host instead, by its flow-control window (checked below): what
-        // waits for the client is never more than the hosts' windows.
-        maxQueued: Infinity,
-        async start(s) {
-          const svc = service(req.service);
-          const host = req.host ? d.registry.resolve(req.host).id : "";
-          const targets = d.state
-            .instancesOf(svc.name)
-            .flatMap((i) => [i.hostId, i.moveTo?.hostId ?? ""].filter(Boolean).map((h) => ({ h, inst: instanceId(i.service, i.slot) })))
-            .filter((t) => !host || t.h === host);
-          if (!targets.length) {
-            // No copy to ask, but the output of the installs that failed is kept on the slots: that is what --install is for.
-            const failed = req.install
-              ? d.state.instancesOf(svc.name).flatMap((i) => lastFailedOutputs(i.failures).filter((f) => !isCrashLoop(f) && (!host || f.hostId === host)).map((f) => ({ i, f })))
-              : [];
-            if (!failed.length) throw new GrpcError(grpc.status.FAILED_PRECONDITION, host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`);
-            for (const { i, f } of failed) s.send({ host: f.hostId, instance: instanceId(i.service, i.slot), data: failedInstallText([f]) });
-            s.end();
-            return;
-          }
-          // One for the setup itself: a part that ends while a later one is being set up (a relay looks its member up) must not end the call.
-          let open = 1;
-          const relayed = new Set<string>();
-          for (const t of targets) {
-            const live = d.registry.live.get(t.h);
-            if (!live?.send) {
-              // A stream another member holds: that host's part is relayed to it, once for the host.
-              if (relayed.has(t.h)) continue;
-              let to: Awaited<ReturnType<typeof relayTarget>>;
-              try {
-                to = await relayTarget(d.relay, call.metadata, t.h, "its logs ended");
-              } catch (e) {
-                s.send({ host: t.h, instance: t.inst, data: `[berth: ${toStatus(e).details}]\n` });
-                continue;
-              }
-              if (s.closed) return;
-              if (to && d.relay) {
-                relayed.add(t.h);
-                open++;
-                relayLogs({
-                  client: d.relay.operator(to.address),
-                  metadata: relayMetadata(call.metadata, d.relay.self, call.getPeer()),
-                  request: { service: svc.name, host: t.h, follow: req.follow, tail: req.tail, install: req.install },
-                  hostId: t.h,
-                  member: to.member,
-                  s,
-                  ended: () => {
-                    if (--open === 0) s.end();
-                  },
-                });
-                continue;
-              }
-              s.send({ host: t.h, instance: t.inst, data: `[berth: host ${t.h} is not connected]\n` });
-              continue;
-            }
-            const agentSend = live.send;
-            open++;
-            let ended = false;
-            // Flow control: data the client has taken is acknowledged to the agent,
-            // which keeps at most LOG_WINDOW_CHARS unacknowledged.
-            const acks = new AckBatcher(LOG_WINDOW_CHARS);
-            let unacked = 0;
-            const endOne = (): void => {
-              if (ended) return;
-              ended = true;
-              d.logs.close(id);
-              if (--open === 0) s.end();
-            };
-            const id = d.logs.open({
-              hostId: t.h,
-              onChunk: (c: LogChunk__Output) => {
-                if (ended || s.closed) return;
-                if (c.data) {
-                  const n = c.data.length;
-                  unacked += n;
-                  if (unacked > LOG_WINDOW_CHARS + LOG_MAX_CHUNK_CHARS) {
-                    // An agent that ignores its window would grow this controller's memory.
-                    agentSend({ log_cancel: { request_id: id } });
-                    s.send({ host: t.h, instance: t.inst, data: `[berth: host ${t.h} sent more log data than its flow-control window allows; its part was ended]\n` });
-                    return endOne();
-                  }
-                  s.send({ host: t.h, instance: t.inst, data: c.data }, () => {
-                    unacked -= n;
-                    const chars = acks.consumed(n);
-                    if (chars && !ended) agentSend({ log_ack: { request_id: id, chars } });
-                  });
-                }
-                if (c.error) s.send({ host: t.h, instance: t.inst, data: `[berth: ${c.error}]\n` });
-                if (c.eof) endOne();
-              },
-            });
-            // Tell the agent to stop following, or it would stream into the void.
-            s.onClose(() => {
-              if (ended) return;
-              ended = true;
-              d.logs.close(id);
-              d.registry.live.get(t.h)?.send?.({ log_cancel: { request_id: id } });
-            });
-            agentSend({ log_request: { request_id: id, instance: t.inst, install: req.install, tail: Math.min(req.tail, 100_000), follow: req.follow, window: LOG_WINDOW_CHARS } });
-          }
-          if (--open === 0) s.end();
-        },
-      });
-    },
+    Logs: logsHandler(d),
   };
 }

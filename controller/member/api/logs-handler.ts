@@ -1,0 +1,276 @@
+/**
+ * `berth logs`: one part per host that runs (or is taking over) a copy of the
+ * service, each an agent's log request under its own flow-control window — or, for
+ * a host whose stream another member holds, that host's part relayed to it.
+ *
+ * Followed without `--host`, the call follows the service, not the hosts it ran on
+ * when it began: after every reconcile pass (on a member that does not lead, every
+ * change it hears of) a copy that has started on a host not followed yet — a
+ * replacement after a failover, a drain, a move, a scale-up — gets a part of its
+ * own, from its first lines, with a line saying so; and the part of a host the
+ * service has left ends with a line saying that. As `stern` does for Kubernetes'
+ * pods; `kubectl logs -f` would stay on the old pod, printing nothing.
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { OperatorServiceHandlers } from "../../../shared/gen/berth/v1/OperatorService.js";
+import type { LogChunk__Output } from "../../../shared/gen/berth/v1/LogChunk.js";
+import type { LogsRequest__Output } from "../../../shared/gen/berth/v1/LogsRequest.js";
+import type { LogsChunk } from "../../../shared/gen/berth/v1/LogsChunk.js";
+import { instanceId, type InstanceRecord, type ObservedInstance } from "../../services/records.js";
+import { failedInstallText, isCrashLoop, lastFailedOutputs } from "../../reschedule/policy.js";
+import { AckBatcher } from "../../../shared/exec/window.js";
+import { LOG_MAX_CHUNK_CHARS, LOG_WINDOW_CHARS } from "../../../shared/logs/limits.js";
+import { authorize } from "./operator-service.js";
+import { GrpcError, toStatus } from "./errors.js";
+import { serveStream, type ServerStream } from "./server-stream.js";
+import { relayLogs } from "./log-relay.js";
+import { relayMetadata, relayTarget } from "./relay.js";
+import type { ServiceHandlerDeps } from "./service-handlers.js";
+import { serviceOrNotFound } from "./service-handlers.js";
+
+/**
+ * Lines of a copy that starts while the service is followed, shown before what it
+ * writes next (or `--tail`, when more): it was seen running only once it had started,
+ * so its first lines are already in its file. A copy that ran on that host before
+ * may show some of its predecessor's last lines.
+ */
+export const NEW_COPY_TAIL_LINES = 100;
+
+/** A host a copy of the service runs on (or is taking over on), with that copy's instance id. One service per host: the host is the key. */
+export interface LogTarget {
+  host: string;
+  instance: string;
+}
+
+/** Every host of the service's copies: where each runs, and where a moving one goes. Pure. */
+export function logTargets(instances: readonly InstanceRecord[]): LogTarget[] {
+  return instances.flatMap((i) => [i.hostId, i.moveTo?.hostId ?? ""].filter(Boolean).map((host) => ({ host, instance: instanceId(i.service, i.slot) })));
+}
+
+/**
+ * Which parts a follow of the whole service opens and ends now (pure). `open` maps a
+ * followed host to the pid its copy had when its part was opened (0: not running then)
+ * and whether that part is still streaming. A host the service has left ends; a
+ * target host whose copy runs (the host reports a pid for that instance) opens when it
+ * has no part, or when its part has ended and the copy running now is another process
+ * (it was not running yet, or it came back) — never again for the same process, so a
+ * part the agent ends at once cannot make a loop.
+ */
+export function followChanges(
+  targets: readonly LogTarget[],
+  open: ReadonlyMap<string, { pid: number; live: boolean }>,
+  observed: ReadonlyMap<string, Pick<ObservedInstance, "instance" | "pid">>,
+): { start: (LogTarget & { pid: number })[]; end: string[] } {
+  const wanted = new Map(targets.map((t) => [t.host, t]));
+  const end = [...open.keys()].filter((h) => !wanted.has(h));
+  const start: (LogTarget & { pid: number })[] = [];
+  for (const t of wanted.values()) {
+    const o = observed.get(t.host);
+    const pid = o && o.instance === t.instance ? o.pid : 0;
+    if (pid <= 0) continue;
+    const part = open.get(t.host);
+    if (!part || (!part.live && part.pid !== pid)) start.push({ ...t, pid });
+  }
+  return { start, end };
+}
+
+interface Part {
+  instance: string;
+  /** The pid of the copy when this part began (0: not known to run). */
+  pid: number;
+  live: boolean;
+  /** Ends the part from this side (the agent's request is cancelled, or the relayed call). */
+  stop(): void;
+}
+
+export function logsHandler(d: ServiceHandlerDeps): OperatorServiceHandlers["Logs"] {
+  return (call) => {
+    const req = call.request;
+    serveStream(call, {
+      method: "Logs",
+      log: d.log,
+      auth: () => authorize(d, call.metadata, "viewer"),
+      // Bounded per host instead, by its flow-control window (checked below): what
+      // waits for the client is never more than the hosts' windows.
+      maxQueued: Infinity,
+      start: (s) => startLogs(d, call, req, s),
+    });
+  };
+}
+
+async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<LogsRequest__Output, LogsChunk>, req: LogsRequest__Output, s: ServerStream<LogsChunk>): Promise<void> {
+  const svc = serviceOrNotFound(d.state, req.service);
+  const host = req.host ? d.registry.resolve(req.host).id : "";
+  const targets = logTargets(d.state.instancesOf(svc.name)).filter((t) => !host || t.host === host);
+  if (!targets.length) {
+    // No copy to ask, but the output of the installs that failed is kept on the slots: that is what --install is for.
+    const failed = req.install
+      ? d.state.instancesOf(svc.name).flatMap((i) => lastFailedOutputs(i.failures).filter((f) => !isCrashLoop(f) && (!host || f.hostId === host)).map((f) => ({ i, f })))
+      : [];
+    if (!failed.length) throw new GrpcError(grpc.status.FAILED_PRECONDITION, host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`);
+    for (const { i, f } of failed) s.send({ host: f.hostId, instance: instanceId(i.service, i.slot), data: failedInstallText([f]) });
+    s.end();
+    return;
+  }
+  // Following the service (not one host): the call lives as long as the service, and parts come and go.
+  const following = req.follow && !host && !req.install;
+  const parts = new Map<string, Part>();
+  // One for the setup itself: a part that ends while a later one is being set up (a relay looks its member up) must not end the call.
+  let open = 1;
+  const partEnded = (part: Part): void => {
+    if (!part.live) return;
+    part.live = false;
+    if (--open === 0 && !following) s.end();
+  };
+  const note = (t: LogTarget, text: string): void => void s.send({ host: t.host, instance: t.instance, data: `[berth: ${text}]\n` });
+
+  /** Opens host t's part, with the last `tail` lines first. */
+  const openPart = async (t: LogTarget, pid: number, tail: number): Promise<void> => {
+    const part: Part = { instance: t.instance, pid, live: true, stop: () => undefined };
+    parts.set(t.host, part);
+    const live = d.registry.live.get(t.host);
+    if (!live?.send) {
+      // A stream another member holds: that host's part is relayed to it.
+      let to: Awaited<ReturnType<typeof relayTarget>>;
+      try {
+        to = await relayTarget(d.relay, call.metadata, t.host, "its logs ended");
+      } catch (e) {
+        part.live = false;
+        note(t, toStatus(e).details);
+        return;
+      }
+      if (s.closed) return;
+      if (!to || !d.relay) {
+        part.live = false;
+        note(t, `host ${t.host} is not connected`);
+        return;
+      }
+      open++;
+      const relayed = relayLogs({
+        client: d.relay.operator(to.address),
+        metadata: relayMetadata(call.metadata, d.relay.self, call.getPeer()),
+        request: { service: svc.name, host: t.host, follow: req.follow, tail, install: req.install },
+        hostId: t.host,
+        member: to.member,
+        s,
+        ended: () => partEnded(part),
+      });
+      part.stop = () => {
+        relayed.cancel();
+        partEnded(part);
+      };
+      return;
+    }
+    const agentSend = live.send;
+    open++;
+    let ended = false;
+    // Flow control: data the client has taken is acknowledged to the agent,
+    // which keeps at most LOG_WINDOW_CHARS unacknowledged.
+    const acks = new AckBatcher(LOG_WINDOW_CHARS);
+    let unacked = 0;
+    const endOne = (): void => {
+      if (ended) return;
+      ended = true;
+      d.logs.close(id);
+      partEnded(part);
+    };
+    const id = d.logs.open({
+      hostId: t.host,
+      onChunk: (c: LogChunk__Output) => {
+        if (ended || s.closed) return;
+        if (c.data) {
+          const n = c.data.length;
+          unacked += n;
+          if (unacked > LOG_WINDOW_CHARS + LOG_MAX_CHUNK_CHARS) {
+            // An agent that ignores its window would grow this controller's memory.
+            agentSend({ log_cancel: { request_id: id } });
+            note(t, `host ${t.host} sent more log data than its flow-control window allows; its part was ended`);
+            return endOne();
+          }
+          s.send({ host: t.host, instance: t.instance, data: c.data }, () => {
+            unacked -= n;
+            const chars = acks.consumed(n);
+            if (chars && !ended) agentSend({ log_ack: { request_id: id, chars } });
+          });
+        }
+        if (c.error) note(t, c.error);
+        if (c.eof) endOne();
+      },
+    });
+    // Tell the agent to stop following, or it would stream into the void.
+    const cancel = (): void => {
+      if (ended) return;
+      ended = true;
+      d.logs.close(id);
+      d.registry.live.get(t.host)?.send?.({ log_cancel: { request_id: id } });
+    };
+    part.stop = () => {
+      cancel();
+      partEnded(part);
+    };
+    s.onClose(cancel);
+    agentSend({ log_request: { request_id: id, instance: t.instance, install: req.install, tail: Math.min(tail, 100_000), follow: req.follow, window: LOG_WINDOW_CHARS } });
+  };
+
+  for (const t of targets) {
+    if (parts.has(t.host)) continue;
+    const o = d.loop.observed.get(t.host);
+    await openPart(t, o && o.instance === t.instance ? o.pid : 0, req.tail);
+    if (s.closed) return;
+  }
+  if (following) followService(d, req, svc.name, s, parts, openPart, note);
+  if (--open === 0 && !following) s.end();
+}
+
+/** After every pass: parts for copies that started on hosts not followed yet, an end for hosts the service left. */
+function followService(
+  d: ServiceHandlerDeps,
+  req: LogsRequest__Output,
+  name: string,
+  s: ServerStream<LogsChunk>,
+  parts: Map<string, Part>,
+  openPart: (t: LogTarget, pid: number, tail: number) => Promise<void>,
+  note: (t: LogTarget, text: string) => void,
+): void {
+  let busy = false;
+  let again = false;
+  const sync = async (): Promise<void> => {
+    if (s.closed) return;
+    if (!d.state.service(name)) {
+      note({ host: "", instance: name }, `service ${name} was deleted`);
+      s.end();
+      return;
+    }
+    const { start, end } = followChanges(logTargets(d.state.instancesOf(name)), parts, d.loop.observed);
+    for (const h of end) {
+      const part = parts.get(h)!;
+      parts.delete(h);
+      if (!part.live) continue;
+      part.stop();
+      note({ host: h, instance: part.instance }, `${name} left host ${h}: this copy's output ends here`);
+    }
+    for (const t of start) {
+      note(t, `${t.instance} runs on host ${t.host} now (pid ${t.pid}): following it there`);
+      // A copy new to this call: its start-up output too, not only what it writes from now on.
+      await openPart(t, t.pid, Math.max(req.tail, NEW_COPY_TAIL_LINES));
+      if (s.closed) return;
+    }
+  };
+  const kick = (): void => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    void sync()
+      .catch((err: unknown) => d.log.warn({ err, service: name }, "following a service's logs failed"))
+      .finally(() => {
+        busy = false;
+        if (again) {
+          again = false;
+          kick();
+        }
+      });
+  };
+  s.onClose(d.loop.onPass(kick));
+}

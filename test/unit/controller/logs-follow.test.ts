@@ -1,0 +1,54 @@
+/**
+ * `berth logs -f SERVICE` follows the service (controller/member/api/logs-handler.ts):
+ * which hosts' parts open and end as copies start and leave, as pure functions of
+ * the instance records and what the hosts report.
+ */
+import { describe, expect, it } from "vitest";
+import { followChanges, logTargets } from "../../../controller/member/api/logs-handler.js";
+import type { InstanceRecord } from "../../../controller/services/records.js";
+
+const inst = (slot: number, hostId: string, moveTo?: string): InstanceRecord =>
+  ({ service: "web", slot, hostId, epoch: 1, revision: 1, moveTo: moveTo ? { hostId: moveTo, epoch: 2 } : null }) as unknown as InstanceRecord;
+const running = (entries: [string, string, number][]): Map<string, { instance: string; pid: number }> => new Map(entries.map(([h, instance, pid]) => [h, { instance, pid }]));
+
+describe("logTargets", () => {
+  it("names every host a copy runs on, and the host a moving copy goes to", () => {
+    expect(logTargets([inst(0, "h1"), inst(1, "h2", "h3"), inst(2, "")])).toEqual([
+      { host: "h1", instance: "web-0" },
+      { host: "h2", instance: "web-1" },
+      { host: "h3", instance: "web-1" },
+    ]);
+  });
+});
+
+describe("followChanges", () => {
+  it("opens a part for a copy that started on a host not followed yet, once the host reports its process", () => {
+    const targets = logTargets([inst(0, "h1", "h2")]);
+    const open = new Map([["h1", { pid: 10, live: true }]]);
+    // Placed there, not running yet: nothing to follow (the agent would answer "does not run here").
+    expect(followChanges(targets, open, running([["h1", "web-0", 10]]))).toEqual({ start: [], end: [] });
+    expect(followChanges(targets, open, running([["h1", "web-0", 10], ["h2", "web-0", 0]]))).toEqual({ start: [], end: [] });
+    // Another instance's report on that host is not this copy's.
+    expect(followChanges(targets, open, running([["h2", "web-9", 20]]))).toEqual({ start: [], end: [] });
+    expect(followChanges(targets, open, running([["h1", "web-0", 10], ["h2", "web-0", 20]]))).toEqual({ start: [{ host: "h2", instance: "web-0", pid: 20 }], end: [] });
+  });
+
+  it("ends the part of a host the service has left, live or not", () => {
+    const open = new Map([
+      ["h1", { pid: 10, live: true }],
+      ["h2", { pid: 20, live: false }],
+      ["h3", { pid: 30, live: true }],
+    ]);
+    expect(followChanges(logTargets([inst(0, "h3")]), open, running([["h3", "web-0", 30]])).end).toEqual(["h1", "h2"]);
+  });
+
+  it("opens an ended part again only for another process: never twice for the same one", () => {
+    const targets = logTargets([inst(0, "h1")]);
+    // The agent ended it at once (not running yet when asked): the copy's process, once it runs, gets a part.
+    expect(followChanges(targets, new Map([["h1", { pid: 0, live: false }]]), running([["h1", "web-0", 11]])).start).toEqual([{ host: "h1", instance: "web-0", pid: 11 }]);
+    // Ended for the process running now: not again, whatever ended it.
+    expect(followChanges(targets, new Map([["h1", { pid: 11, live: false }]]), running([["h1", "web-0", 11]])).start).toEqual([]);
+    // A live part goes on across restarts in place (the agent follows the instance's files, not a process).
+    expect(followChanges(targets, new Map([["h1", { pid: 11, live: true }]]), running([["h1", "web-0", 12]])).start).toEqual([]);
+  });
+});
