@@ -47,6 +47,8 @@ import { AuditLog } from "./audit/audit-log.js";
 import { ControllerMetrics } from "./metrics.js";
 import { agentServiceHandlers } from "./member/api/agent-service.js";
 import { LbAppliedBook, lbHandlers } from "./member/api/lb-handlers.js";
+import { LbShare } from "./member/lb-share.js";
+import type { LbApplied__Output } from "../shared/gen/berth/v1/LbApplied.js";
 import { secretHandlers } from "./member/api/secret-handlers.js";
 import { loadSecretKey } from "./secrets/crypto.js";
 import { SecretStore } from "./secrets/secret-store.js";
@@ -425,6 +427,12 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     if (orphaned) log.warn({ sessions: orphaned }, "exec sessions cut by the last controller stop are recorded as ended");
     const opDeps = { registry, tokens, events, store, log, now, serviceOf, memberOf, heardElsewhere, failoverState, resumeFailover, audit, environment: opts.environment ?? "" };
     const lbs = new LbAppliedBook(now);
+    // In a group, every member shows what each lb reported to any of them.
+    const lbShare = opts.member === undefined ? undefined : new LbShare({ store, book: lbs, now, log });
+    if (lbShare) {
+      await lbShare.follow();
+      stops.push(() => lbShare.close());
+    }
     const operatorHandlers = {
       ...operatorServiceHandlers(opDeps),
       ...hostRemoveHandlers({ ...opDeps, revoked, kick: () => loop.kick() }),
@@ -432,7 +440,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs, viewSettlingMs, owners: () => gitops.owners(), relay, replicas }),
       ...gitopsHandlers({ ...opDeps, gitops, secrets }),
       ...secretHandlers({ ...opDeps, state, loop, secrets }),
-      ...lbHandlers({ ...opDeps, state, lbs }),
+      ...lbHandlers({ ...opDeps, state, lbs, ...(lbShare ? { share: (rec: LbApplied__Output) => lbShare.publish(rec) } : {}) }),
       ...rolloutHandlers({
         ...opDeps,
         state,

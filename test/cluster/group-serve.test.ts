@@ -16,6 +16,7 @@ import { BERTH_MAIN } from "./harness/cluster.js";
 import { Group } from "./harness/group.js";
 import { SVC, svcSpec } from "./harness/specs.js";
 import { waitFor } from "./harness/wait.js";
+import { startHaproxy } from "./harness/lb.js";
 
 function alive(pid: number): boolean {
   try {
@@ -101,6 +102,27 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
     const table = await g.cli(["hosts"], { members: g.addr(other) });
     const row = table.stdout.split("\n").find((l) => l.startsWith(host))!;
     expect(row, table.stdout).toMatch(/\s\d+\.\d\d\s+\S+ ago\s/);
+  });
+
+  it("a load balancer reporting to one member: every member shows what it applied (berth endpoints through another)", async () => {
+    const hp = await startHaproxy(g, join(g.dir, "haproxy"));
+    const tok = await g.cli(["token", "create", "--role", "lb", "--description", "lb test"]);
+    expect(tok.code, tok.stderr).toBe(0);
+    // The lb knows one member only: what it reports reaches the others through the store.
+    const lbEnv = { ...g.env(g.addr(1)), BERTH_TOKEN: tok.stdout.trim() };
+    const lb = g.topo.spawn(0, [process.execPath, BERTH_MAIN, "lb", "haproxy", "--service", "web", "--backend", "app", "--socket", hp.socket, "--config", hp.config, "--name", "lb1", "--metrics-addr", "off"], { env: lbEnv });
+    strays.push(lb.pid!, hp.proc.pid!);
+    for (const i of [2, 3]) {
+      const table = await waitFor(
+        async () => {
+          const r = await g.cli(["endpoints", "web"], { members: g.addr(i) });
+          expect(r.code, r.stderr).toBe(0);
+          return /^lb1\s+haproxy\s+this list\s+1\s/m.test(r.stdout) ? r.stdout : undefined;
+        },
+        { timeoutMs: 30_000, what: `lb1's applied list through c${i}` },
+      );
+      expect(table).toContain("load balancers:");
+    }
   });
 
   it("events -f on a member that freezes (SIGSTOP) moves to another within seconds (~15 s, keepalive included), not after the 40 s it took", async () => {

@@ -1,9 +1,11 @@
 /**
  * What each load balancer following a service (`berth lb`) has applied: soft state
- * in this controller's memory, like liveness — nothing is stored, a restarted
- * controller knows nothing until each lb reports again (it does on every apply
- * and every LB_REPORT_EVERY_MS). `berth endpoints` and WatchEndpoints show it, so
- * an operator sees whether a drained copy has left every load balancer.
+ * in this controller's memory, like liveness — a lone controller stores nothing, and
+ * after a restart knows nothing until each lb reports again (it does on every apply
+ * and every LB_REPORT_EVERY_MS). In a group every report also goes to the store
+ * (member/lb-share.ts), so whichever member an lb talks to, every member shows it.
+ * `berth endpoints` and WatchEndpoints show it, so an operator sees whether a drained
+ * copy has left every load balancer.
  */
 import { createHash } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
@@ -42,19 +44,47 @@ export class LbAppliedBook {
 
   constructor(private readonly now: () => number) {}
 
-  /** Records a (validated) report; listeners of the service hear of it when what it shows changed. */
-  report(r: LbApplied__Output): void {
-    let m = this.bySvc.get(r.service);
-    if (!m) this.bySvc.set(r.service, (m = new Map()));
-    const before = m.get(r.lb);
-    if (!before && m.size >= LB_MAX_PER_SERVICE) {
+  /**
+   * Records a (validated) report; listeners of the service hear of it when what it shows changed.
+   * Returns the record as kept (stamped with when it was heard), for a group to share.
+   */
+  report(r: LbApplied__Output): LbApplied__Output {
+    const m = this.bySvc.get(r.service);
+    if (!m?.has(r.lb) && (m?.size ?? 0) >= LB_MAX_PER_SERVICE) {
       this.prune(r.service);
-      if (m.size >= LB_MAX_PER_SERVICE) throw new GrpcError(grpc.status.RESOURCE_EXHAUSTED, `service ${r.service} has ${LB_MAX_PER_SERVICE} load balancers reporting already`);
+      if ((this.bySvc.get(r.service)?.size ?? 0) >= LB_MAX_PER_SERVICE) throw new GrpcError(grpc.status.RESOURCE_EXHAUSTED, `service ${r.service} has ${LB_MAX_PER_SERVICE} load balancers reporting already`);
     }
-    m.set(r.lb, { ...r, reported_at_ms: this.now() });
-    // A periodic re-report of the same state is not news: followers are not sent a list for it.
+    const rec = { ...r, reported_at_ms: this.now() };
+    this.take(rec);
+    return rec;
+  }
+
+  /**
+   * Keeps a record as it is (another member heard it: its stamp stays), unless an
+   * lb's newer one is kept already; listeners hear of it when what it shows changed.
+   * A periodic re-report of the same state is not news: followers are not sent a list for it.
+   */
+  take(rec: LbApplied__Output): void {
+    let m = this.bySvc.get(rec.service);
+    if (!m) this.bySvc.set(rec.service, (m = new Map()));
+    const before = m.get(rec.lb);
+    if (before && before.reported_at_ms > rec.reported_at_ms) return;
+    if (!before && m.size >= LB_MAX_PER_SERVICE) return;
+    m.set(rec.lb, rec);
     const shown = (x: LbApplied__Output | undefined): string => JSON.stringify(x && [x.kind, x.version, x.applied_at_ms, x.servers, x.error]);
-    if (shown(before) !== shown(r)) for (const fn of this.listeners.get(r.service) ?? []) fn();
+    if (shown(before) !== shown(rec)) this.changed(rec.service);
+  }
+
+  /** An lb's record deleted (gone stale, swept by a member of the group). */
+  drop(service: string, lb: string): void {
+    const m = this.bySvc.get(service);
+    if (!m?.delete(lb)) return;
+    if (m.size === 0) this.bySvc.delete(service);
+    this.changed(service);
+  }
+
+  private changed(service: string): void {
+    for (const fn of this.listeners.get(service) ?? []) fn();
   }
 
   /** The service's lbs heard of within LB_REPORT_STALE_MS, by name. */
@@ -82,7 +112,14 @@ export class LbAppliedBook {
   }
 }
 
-export function lbHandlers(d: OperatorServiceDeps & { state: Pick<ServiceState, "service">; lbs: LbAppliedBook }): Pick<OperatorServiceHandlers, "ReportLbApplied"> {
+export function lbHandlers(
+  d: OperatorServiceDeps & {
+    state: Pick<ServiceState, "service">;
+    lbs: LbAppliedBook;
+    /** In a group: the record goes to the store, so every member shows it (member/lb-share.ts). */
+    share?: (rec: LbApplied__Output) => void;
+  },
+): Pick<OperatorServiceHandlers, "ReportLbApplied"> {
   return {
     // Soft state: audited only when refused, as a read is (no store write per apply).
     ReportLbApplied: unary(
@@ -93,7 +130,8 @@ export function lbHandlers(d: OperatorServiceDeps & { state: Pick<ServiceState, 
         const problems = validateLbReport(req);
         if (problems.length) throw new GrpcError(grpc.status.INVALID_ARGUMENT, problems.join("; "));
         if (!d.state.service(req.service)) throw new GrpcError(grpc.status.NOT_FOUND, `no service "${req.service.slice(0, 64)}"`);
-        d.lbs.report(req);
+        const rec = d.lbs.report(req);
+        d.share?.(rec);
         return {};
       },
       { readOnly: true },

@@ -27,7 +27,7 @@ export interface Haproxy {
   servers(): Promise<CurrentServer[]>;
 }
 
-export async function startHaproxy(c: Cluster, dir: string): Promise<Haproxy> {
+export async function startHaproxy(c: Pick<Cluster, "topo">, dir: string): Promise<Haproxy> {
   await mkdir(dir, { recursive: true });
   const socket = join(dir, "admin.sock");
   const config = join(dir, "haproxy.cfg");
