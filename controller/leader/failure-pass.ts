@@ -23,6 +23,14 @@ export interface FailurePassDeps {
   ttlMs: number;
   /** The store the judgements are written through: the term's guarded store in a group. */
   via?: Store;
+  /**
+   * Whether this term still holds its lease, as this process's own clock sees it
+   * (election.ts: no keep-alive answered within the lease is a lease lost). A leader
+   * resuming from a freeze longer than its lease has a successor: its pass judges
+   * nothing — its write would be refused, but the stream of a host it judged down
+   * would be closed already and that host sent to reconnect for nothing. Absent: always.
+   */
+  leading?: () => boolean;
   /** A host changed health (`to`): the reconcile loop may have work. */
   onTransition: (to: Transition["to"]) => void;
   /** After a pass that declared some host down: the reconcile loop's work (a replacement) is due now. */
@@ -34,6 +42,7 @@ export interface FailurePassDeps {
  * `detector` may be worked out from the pass's own view of the hosts (a grace held open while they come back, failure/comeback-grace.ts).
  */
 export async function failurePass(d: FailurePassDeps, detector: DetectorConfig | ((hosts: readonly LivenessInput[], nowMono: number) => DetectorConfig)): Promise<number | null> {
+  if (d.leading && !d.leading()) return null;
   const t = d.now();
   const configFor = (hosts: readonly LivenessInput[], nowMono: number): DetectorConfig => (typeof detector === "function" ? detector(hosts, nowMono) : detector);
   const hosts = d.liveness();
@@ -42,7 +51,8 @@ export async function failurePass(d: FailurePassDeps, detector: DetectorConfig |
   const transitions = judgeLiveness(hosts, nowMono, cfg);
   for (const tr of transitions) {
     await d.registry.update(tr.id, (rec) => {
-      if (rec.health === tr.to) return undefined;
+      // Asked again at each host: the lease may run out while earlier writes wait for etcd.
+      if (rec.health === tr.to || (d.leading && !d.leading())) return undefined;
       const type = tr.to === "down" ? "host.down" : rec.health === "joining" ? "host.ready" : "host.back";
       const message =
         tr.to === "down" ? `no heartbeat for ${(tr.silentForMs / 1000).toFixed(1)}s (ttl ${d.ttlMs / 1000}s)` : type === "host.ready" ? "ready" : "back: heartbeats resumed";

@@ -59,6 +59,40 @@ describe("a failure-detector pass", () => {
     expect(await pass(registry, 10_000)).toEqual({ transitions: ["down", "ready"], dueNow: 1 });
   });
 
+  it("judges nothing once its term's lease is lost (a leader resuming from a freeze): no host down, no stream closed", async () => {
+    const registry = await fleet([host("a", "ready"), host("b", "ready")]);
+    registry.liveOf("a").lastHeartbeatMono = 1_000;
+    registry.liveOf("b").lastHeartbeatMono = 1_000;
+    let closed = 0;
+    registry.liveOf("a").disconnect = () => closed++;
+    registry.liveOf("a").send = () => undefined;
+    let leading = true;
+    const transitions: string[] = [];
+    const d = {
+      registry,
+      liveness: () => localLiveness(registry),
+      guard: { sync: async () => undefined } as unknown as FailoverGuard,
+      log: createLogger("test", "silent"),
+      now: () => 1_000,
+      mono: () => 10_000,
+      ttlMs: 5_000,
+      leading: () => leading,
+      onTransition: (to: string) => {
+        transitions.push(to);
+        // The lease runs out while the first host's write is out: the second is not judged.
+        leading = false;
+      },
+    };
+    const cfg = { ttlMs: 5_000, graceUntilMs: 0, startedAtMs: 0 };
+    leading = false;
+    expect(await failurePass(d, cfg)).toBeNull();
+    expect({ transitions, closed, health: registry.all().map((h) => h.health) }).toEqual({ transitions: [], closed: 0, health: ["ready", "ready"] });
+    leading = true;
+    await failurePass(d, cfg);
+    expect(registry.all().map((h) => h.health)).toEqual(["down", "ready"]);
+    expect(closed).toBe(1);
+  });
+
   it("reads the fleet once in a pass where no host changes health, and still wakes for the next one due", async () => {
     const registry = await fleet([host("a", "ready"), host("b", "ready")]);
     registry.liveOf("a").lastHeartbeatMono = 9_000;
