@@ -184,8 +184,8 @@ export function printChanges(res: ApplyResponse__Output, applied: boolean, apply
   else if (applied) console.log(o.waiting ? "\napplied; waiting for every instance to be healthy at its new revision (--wait)" : "\napplied; `berth services` shows the fleet converge");
   else {
     // The state index ties the plan to the apply (Nomad's -check-index): it is not a service's revision.
-    console.log(`\n${pending} service${pending > 1 ? "s" : ""} to change, planned against state index ${res.revision}`);
-    console.log(`\`${applyCmd} --check-index ${res.revision}\` applies exactly this, or nothing if these services changed since`);
+    console.log(`\n${pending} service${pending > 1 ? "s" : ""} to change, planned against state index ${res.state_index}`);
+    console.log(`\`${applyCmd} --check-index ${res.state_index}\` applies exactly this, or nothing if these services changed since`);
   }
   return pending;
 }

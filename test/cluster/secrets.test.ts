@@ -155,6 +155,10 @@ describe("secrets", () => {
     expect(plan.code, plan.stderr).toBe(0);
     expect(plan.stdout).toContain("run.env.PLAIN");
     expect(plan.stdout).not.toContain("visible-value");
+    // The store's counter is the state index (for --check-index), never called a revision: those are the services'.
+    const data = JSON.parse(plan.stdout) as Record<string, unknown>;
+    expect(Number(data["state_index"])).toBeGreaterThan(0);
+    expect(data).not.toHaveProperty("revision");
     await writeFile(join(specs, "sec.yaml"), spec("sec"));
   });
 

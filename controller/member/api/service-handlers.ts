@@ -238,14 +238,14 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       const revision = d.state.storeRevision;
       const p = planFor(req, who.tokenId, who.role, false);
       if (p.errors.length) throw new GrpcError(grpc.status.INVALID_ARGUMENT, p.errors.join("\n"));
-      return { changes: seesEnvValues(who.role) ? p.changes : redactChanges(p.changes), revision };
+      return { changes: seesEnvValues(who.role) ? p.changes : redactChanges(p.changes), state_index: revision };
     }),
 
     Apply: unary(d, "operator", "Apply", async (req: ApplyRequest__Output, who) => {
       await fetchMissing(req);
       try {
         const p = await applyFiles(d, { files: req.files, prune: req.prune, actor: who.tokenId, role: who.role, environment: environmentOf(req), check: req.check ? { revision: Number(req.check.revision) } : undefined });
-        return { changes: p.changes, revision: await d.store.revision() };
+        return { changes: p.changes, state_index: await d.store.revision() };
       } catch (e) {
         if (e instanceof ApplyInvalidError) throw new GrpcError(grpc.status.INVALID_ARGUMENT, e.message);
         if (e instanceof CheckRevisionError) throw new GrpcError(grpc.status.FAILED_PRECONDITION, e.message);
@@ -262,7 +262,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       if (!ok) throw new GrpcError(grpc.status.ABORTED, "the service changed concurrently; try again");
       d.log.info({ service: svc.name, actor: who.tokenId }, "service deleted");
       await d.loop.settle();
-      return { changes: [{ service: svc.name, action: "delete", fields: [], stop: placed }], revision: await d.store.revision() };
+      return { changes: [{ service: svc.name, action: "delete", fields: [], stop: placed }], state_index: await d.store.revision() };
     }),
 
     ListServices: unary(d, "viewer", "ListServices", async () => {

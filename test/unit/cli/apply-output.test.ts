@@ -9,7 +9,7 @@ import type { ApplyResponse__Output } from "../../../shared/gen/berth/v1/ApplyRe
 
 const response = (): ApplyResponse__Output =>
   ({
-    revision: "51",
+    state_index: "51",
     changes: [
       {
         service: "web",

@@ -5,10 +5,10 @@ import type { Long } from '@grpc/proto-loader';
 
 export interface ApplyResponse {
   'changes'?: (_berth_v1_ServiceChange)[];
-  'revision'?: (number | string | Long);
+  'state_index'?: (number | string | Long);
 }
 
 export interface ApplyResponse__Output {
   'changes': (_berth_v1_ServiceChange__Output)[];
-  'revision': (number);
+  'state_index': (number);
 }
