@@ -9,7 +9,9 @@
  * replacement after a failover, a drain, a move, a scale-up — gets a part of its
  * own, from its first lines, with a line saying so; and the part of a host the
  * service has left ends with a line saying that. As `stern` does for Kubernetes'
- * pods; `kubectl logs -f` would stay on the old pod, printing nothing.
+ * pods; `kubectl logs -f` would stay on the old pod, printing nothing. The call ends,
+ * as it always did, once no part is left (the hosts it followed disconnected): the
+ * CLI opens it again and finds the hosts anew.
  */
 import * as grpc from "@grpc/grpc-js";
 import type { OperatorServiceHandlers } from "../../../shared/gen/berth/v1/OperatorService.js";
@@ -112,7 +114,9 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
     s.end();
     return;
   }
-  // Following the service (not one host): the call lives as long as the service, and parts come and go.
+  // Following the service (not one host): parts come and go with its copies. The call still
+  // ends when no part is left (every host it followed disconnected, say), as it always did:
+  // the CLI then opens it again, on whichever member answers, and finds the hosts anew.
   const following = req.follow && !host && !req.install;
   const parts = new Map<string, Part>();
   // One for the setup itself: a part that ends while a later one is being set up (a relay looks its member up) must not end the call.
@@ -120,7 +124,7 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
   const partEnded = (part: Part): void => {
     if (!part.live) return;
     part.live = false;
-    if (--open === 0 && !following) s.end();
+    if (--open === 0) s.end();
   };
   const note = (t: LogTarget, text: string): void => void s.send({ host: t.host, instance: t.instance, data: `[berth: ${text}]\n` });
 
@@ -219,7 +223,7 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
     if (s.closed) return;
   }
   if (following) followService(d, req, svc.name, s, parts, openPart, note);
-  if (--open === 0 && !following) s.end();
+  if (--open === 0) s.end();
 }
 
 /** After every pass: parts for copies that started on hosts not followed yet, an end for hosts the service left. */
@@ -242,18 +246,20 @@ function followService(
       return;
     }
     const { start, end } = followChanges(logTargets(d.state.instancesOf(name)), parts, d.loop.observed);
-    for (const h of end) {
-      const part = parts.get(h)!;
-      parts.delete(h);
-      if (!part.live) continue;
-      part.stop();
-      note({ host: h, instance: part.instance }, `${name} left host ${h}: this copy's output ends here`);
-    }
+    // The new copies first: a part ending while none other is live would end the call.
     for (const t of start) {
       note(t, `${t.instance} runs on host ${t.host} now (pid ${t.pid}): following it there`);
       // A copy new to this call: its start-up output too, not only what it writes from now on.
       await openPart(t, t.pid, Math.max(req.tail, NEW_COPY_TAIL_LINES));
       if (s.closed) return;
+    }
+    for (const h of end) {
+      const part = parts.get(h);
+      if (!part) continue;
+      parts.delete(h);
+      if (!part.live) continue;
+      note({ host: h, instance: part.instance }, `${name} left host ${h}: this copy's output ends here`);
+      part.stop();
     }
   };
   const kick = (): void => {
