@@ -26,6 +26,12 @@ export interface TermContext {
    * changes nothing and fails with NotLeaderError. Absent: the member's own store.
    */
   writes?: Store;
+  /**
+   * Whether the term still holds its lease as this process's own clock sees it — false
+   * as soon as a keep-alive has gone unanswered for the lease's length (a freeze, a cut),
+   * before the election's own timer has ended the term. Absent: always (a sole leader).
+   */
+  leading?: () => boolean;
 }
 
 /** Starts a term. Called once per election won; a term is never restarted, a new one is made. */
@@ -86,6 +92,8 @@ export interface HeldLeadership {
   store: Store;
   /** Gives leadership up at once. */
   resign(): Promise<void>;
+  /** Whether the lease still holds by this process's clock (store/election.ts: no keep-alive answered within the lease is a lease lost). */
+  isLeader?(): boolean;
 }
 
 /** What ElectedLeader needs of an election: store/election.ts Election is one. */
@@ -170,7 +178,8 @@ export class ElectedLeader implements Leadership {
       const writes = refusingStore(held.store, (err) => refused(err.message));
       try {
         this.sinceMs = (this.d.now ?? Date.now)();
-        this.term = await lead({ writes });
+        const isLeader = held.isLeader?.bind(held);
+        this.term = await lead({ writes, ...(isLeader ? { leading: isLeader } : {}) });
       } catch (err) {
         log.error({ err }, "starting the leader's term failed; giving leadership up");
         await held.resign();

@@ -39,6 +39,8 @@ class FakeElection implements Campaigner {
   private fail: ((err: Error) => void) | undefined;
   lose: ((why: string) => void) | undefined;
   readonly store = fakeStore();
+  /** What the held leadership's own clock says of the lease. */
+  leaseHeld = true;
   campaigns = 0;
 
   campaign(): Promise<HeldLeadership> {
@@ -53,7 +55,7 @@ class FakeElection implements Campaigner {
   /** This member wins the campaign running now. */
   elect(): void {
     const lost = new Promise<string>((r) => (this.lose = r));
-    this.win?.({ key: "berth/election/1", lost, store: this.store, resign: () => (this.log.push("resign"), this.lose?.("resigned"), Promise.resolve()) });
+    this.win?.({ key: "berth/election/1", lost, store: this.store, resign: () => (this.log.push("resign"), this.lose?.("resigned"), Promise.resolve()), isLeader: () => this.leaseHeld });
   }
 
   unreachable(): void {
@@ -121,6 +123,15 @@ describe("ElectedLeader", () => {
     expect(t.started).toHaveLength(1);
     expect(t.started[0]!.writes).toBeDefined();
     expect(l.leadingSinceMs()).toBe(1000);
+  });
+
+  it("hands the term the lease's own clock: a freeze past the lease shows before the election's timer ends the term", async () => {
+    const { e, l, t } = await elected();
+    expect(t.started[0]!.leading?.()).toBe(true);
+    e.leaseHeld = false;
+    // The term still runs (nothing has told it yet), but its decisions can ask.
+    expect(l.isLeader()).toBe(true);
+    expect(t.started[0]!.leading?.()).toBe(false);
   });
 
   it("stops the term when leadership is lost, and campaigns again", async () => {
