@@ -75,10 +75,12 @@ export class LbAppliedBook {
     if (shown(before) !== shown(rec)) this.changed(rec.service);
   }
 
-  /** An lb's record deleted (gone stale, swept by a member of the group). */
-  drop(service: string, lb: string): void {
+  /** An lb's record deleted (gone stale, swept by a member of the group): dropped unless the one kept was heard at `staleBeforeMs` or later. */
+  drop(service: string, lb: string, staleBeforeMs = Infinity): void {
     const m = this.bySvc.get(service);
-    if (!m?.delete(lb)) return;
+    const kept = m?.get(lb);
+    if (!m || !kept || kept.reported_at_ms >= staleBeforeMs) return;
+    m.delete(lb);
     if (m.size === 0) this.bySvc.delete(service);
     this.changed(service);
   }
