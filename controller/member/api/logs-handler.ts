@@ -83,6 +83,8 @@ interface Part {
   live: boolean;
   /** Ends the part from this side (the agent's request is cancelled, or the relayed call). */
   stop(): void;
+  /** The same, when the whole call has closed (no part is counted any more). */
+  cancel(): void;
 }
 
 export function logsHandler(d: ServiceHandlerDeps): OperatorServiceHandlers["Logs"] {
@@ -126,11 +128,15 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
     part.live = false;
     if (--open === 0) s.end();
   };
+  // The call closed (the operator went away, or it failed): every part's agent request ends, the relayed calls too.
+  s.onClose(() => {
+    for (const p of parts.values()) p.cancel();
+  });
   const note = (t: LogTarget, text: string): void => void s.send({ host: t.host, instance: t.instance, data: `[berth: ${text}]\n` });
 
   /** Opens host t's part, with the last `tail` lines first. */
   const openPart = async (t: LogTarget, pid: number, tail: number): Promise<void> => {
-    const part: Part = { instance: t.instance, pid, live: true, stop: () => undefined };
+    const part: Part = { instance: t.instance, pid, live: true, stop: () => undefined, cancel: () => undefined };
     parts.set(t.host, part);
     const live = d.registry.live.get(t.host);
     if (!live?.send) {
@@ -159,6 +165,7 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
         s,
         ended: () => partEnded(part),
       });
+      part.cancel = () => relayed.cancel();
       part.stop = () => {
         relayed.cancel();
         partEnded(part);
@@ -208,11 +215,11 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
       d.logs.close(id);
       d.registry.live.get(t.host)?.send?.({ log_cancel: { request_id: id } });
     };
+    part.cancel = cancel;
     part.stop = () => {
       cancel();
       partEnded(part);
     };
-    s.onClose(cancel);
     agentSend({ log_request: { request_id: id, instance: t.instance, install: req.install, tail: Math.min(tail, 100_000), follow: req.follow, window: LOG_WINDOW_CHARS } });
   };
 
@@ -279,4 +286,6 @@ function followService(
       });
   };
   s.onClose(d.loop.onPass(kick));
+  // A copy that started while the first parts were being set up has had its pass already.
+  kick();
 }
