@@ -48,6 +48,7 @@ import { ControllerMetrics } from "./metrics.js";
 import { agentServiceHandlers } from "./member/api/agent-service.js";
 import { LbAppliedBook, lbHandlers } from "./member/api/lb-handlers.js";
 import { LbShare } from "./member/lb-share.js";
+import { GoneMembers } from "./member/gone-members.js";
 import type { LbApplied__Output } from "../shared/gen/berth/v1/LbApplied.js";
 import { secretHandlers } from "./member/api/secret-handlers.js";
 import { loadSecretKey } from "./secrets/crypto.js";
@@ -554,7 +555,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     self.address = formatHostPort(opts.advertise ?? address);
     if (self.id === "") self.id = self.address;
     if (election && store instanceof EtcdStore) {
-      const g = new EtcdGroup({ etcd: store, self, ttlMs, leader: () => election.leader(), log });
+      const g = new EtcdGroup({ etcd: store, self, ttlMs, leader: () => election.leader(), log, now });
       await g.register();
       stops.push(() => g.close());
       group = g;
@@ -611,6 +612,39 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // is capped at TTL/2 for this) reconnecting within it must not be declared down and
     // have their instances replaced while they still run them.
     const groupNow = group;
+    /**
+     * The term's watch for members gone missing (member/gone-members.ts): a member lost is
+     * recorded (berth controllers keeps showing it) and announced; one back, announced.
+     */
+    const goneWatch = (g: EtcdGroup): ((ms: readonly { id: string; startedAtMs: number }[]) => void) => {
+      const judge = new GoneMembers(2 * ttlMs);
+      let checking = false;
+      return (ms) => {
+        if (checking) return;
+        checking = true;
+        void (async () => {
+          const seen = await g.seen();
+          const v = judge.note(ms.map((m) => m.id), seen.map((m) => ({ id: m.id, gone: m.goneSinceMs !== undefined })), mono(), now());
+          for (const l of v.lost) {
+            const rec = seen.find((m) => m.id === l.id)!;
+            await g.markGone(rec, l.sinceMs);
+            log.warn({ member: l.id, address: rec.address }, "a controller member is no longer registered");
+            await events.append({
+              type: "controller.lost",
+              message: `controller ${l.id} at ${rec.address} is not registered since ${new Date(l.sinceMs).toISOString()}: its lease lapsed (stopped without a word, cut off, or its machine lost); its agents reconnect to the other members. \`berth controllers forget ${l.id}\` removes it for good`,
+            });
+          }
+          for (const id of v.back) await events.append({ type: "controller.back", message: `controller ${id} is registered again` });
+          for (const id of v.clear) {
+            const rec = ms.find((m) => m.id === id);
+            const full = (await g.members()).find((m) => m.id === id);
+            if (rec && full) await g.markPresent(full);
+          }
+        })()
+          .catch((err: unknown) => log.warn({ err }, "checking for members gone missing failed"))
+          .finally(() => (checking = false));
+      };
+    };
     await leadership.run((ctx) => {
       leadingSinceMono = mono();
       // Who leads and since when, for `berth controllers` on the other members — a decision like any other, guarded.
@@ -628,7 +662,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       }
       const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(startGraceLeftMs(opts.graceMs ?? ttlMs, ttlMs, listeningMono, mono()), ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), comebackSilentMs: 2 * heartbeatIntervalMs + (reports ? reportMs : 0), stalledSince, massShare: opts.guardShare ?? DEFAULT_GUARD_SHARE,
         ...(reports ? { comebackLiveness: () => livenessInput(registry.all(), mergeLiveness(localHeard(registry), reports.received())) } : {}),
-        ...(groupNow ? { members: () => groupNow.members(), membersEveryMs: reportMs } : {}),
+        ...(groupNow ? { members: () => groupNow.members(), membersEveryMs: reportMs, ...(groupNow instanceof EtcdGroup ? { onMembers: goneWatch(groupNow) } : {}) } : {}),
         liveness: () => (reports ? livenessInput(registry.all(), heard()) : localLiveness(registry)), via: ctx.writes, ...(ctx.leading ? { leading: ctx.leading } : {}),
         gitops: () => new GitopsRunner({ state, loop, registry, artifactsKnown, secrets, now, log: log.child({ component: "gitops" }), gitops, events, artifacts, dir: join(opts.dataDir, "gitops"), serves: opts.environment ?? "", via: ctx.writes }),
       });

@@ -31,13 +31,26 @@ export async function controllers(o: { output: string }, cmd: Command): Promise<
       String(m.agents),
       `up ${since(Number(m.started_at_ms))}`,
     ]);
+    // Members gone: not registered now, shown until they come back or are forgotten.
+    for (const m of res.gone) {
+      const what = m.left ? `left ${since(Number(m.gone_since_ms))} ago` : Number(m.gone_since_ms) ? `LOST ${since(Number(m.gone_since_ms))} ago` : "not registered";
+      rows.push([m.id, m.address, m.left ? colour("yellow", what) : colour("red", what), ...(res.store === "etcd" ? ["-"] : []), "-", "-"]);
+    }
     console.log(table(["MEMBER", "ADDRESS", "ROLE", ...(res.store === "etcd" ? ["STORE"] : []), "AGENTS", "STARTED"], rows));
+    if (res.gone.length > 0) console.log(txt`\n${res.gone.length} member${res.gone.length > 1 ? "s" : ""} gone: started again, ${res.gone.length > 1 ? "each" : "it"} rejoins; removed for good, \`berth controllers forget ID\` (admin) stops showing it`);
     if (res.store === "etcd") {
       console.log("");
       const eps = res.etcd.map((e) => [e.endpoint, e.healthy ? colour("green", "healthy") : colour("red", "unhealthy"), e.healthy ? e.version : txt`${e.error}`, e.is_leader ? "raft leader" : "", e.healthy ? bytes(Number(e.db_size_bytes)) : "-"]);
       console.log(table(["ETCD ENDPOINT", "HEALTH", "VERSION", "", "DB SIZE"], eps));
     } else console.log("\nstore: LevelDB (a lone controller)");
     console.log("\n* the member that answered");
+  });
+}
+
+export async function forget(id: string, _o: unknown, cmd: Command): Promise<void> {
+  await withApi(globalsOf(cmd), async (api) => {
+    const res = await call(api, api.client.ForgetController, { id });
+    console.log(txt`forgot ${res.forgotten?.id ?? id} (${res.forgotten?.address ?? ""}): it no longer shows in \`berth controllers\``);
   });
 }
 

@@ -37,6 +37,8 @@ export interface LeaderDeps extends Omit<FailurePassDeps, "onTransition"> {
   members?: () => Promise<readonly { id: string; startedAtMs: number }[]>;
   /** @default ttlMs / 3 */
   membersEveryMs?: number;
+  /** Each time the members were read (member/gone-members.ts judges who went missing). */
+  onMembers?: (members: readonly { id: string; startedAtMs: number }[]) => void;
   /** The mass-failure guard's share: that share of the ready hosts silent at once holds the term's grace (failure/comeback-grace.ts). @default DEFAULT_GUARD_SHARE */
   massShare?: number;
   /** How long this process stalled after a time, capped (member/stall-watch.ts): not counted as a host's silence. */
@@ -85,7 +87,10 @@ export function startLeading(d: LeaderDeps): LeaderRun {
     if (!d.members || readingMembers) return;
     readingMembers = true;
     d.members()
-      .then((ms) => comeback.noteMembers(ms, d.mono()))
+      .then((ms) => {
+        comeback.noteMembers(ms, d.mono());
+        d.onMembers?.(ms);
+      })
       .catch((err: unknown) => d.log.debug({ err }, "reading the group's members for the grace failed"))
       .finally(() => (readingMembers = false));
   };

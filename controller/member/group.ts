@@ -25,6 +25,19 @@ export const MemberRecordSchema = z.object({
 });
 export type MemberRecord = z.infer<typeof MemberRecordSchema>;
 
+/**
+ * Every member ever registered, kept (no lease) beside the registrations: a member
+ * not registered now is *gone* — lost (its lease lapsed) or left (stopped cleanly) —
+ * and `berth controllers` keeps showing it until it registers again or an admin
+ * forgets it. goneSinceMs is written by the leader once the member has been missing
+ * for a while (server.ts), or by the member itself as it leaves.
+ */
+export const SeenRecordSchema = MemberRecordSchema.extend({
+  goneSinceMs: z.number().int().min(0).optional(),
+  left: z.boolean().optional(),
+});
+export type SeenRecord = z.infer<typeof SeenRecordSchema>;
+
 /** Where a term's leader writes who leads and since when (a Store record, through the guarded store). */
 export const LEADER_KEY = "control/leader";
 export const LeaderRecordSchema = z.object({ member: z.string().min(1).max(128), sinceMs: z.number().int().min(0) });
@@ -38,9 +51,14 @@ export interface GroupView {
   /** The member leading now, or undefined while none does. */
   leader(): Promise<string | undefined>;
   endpoints(): Promise<EndpointHealth[]>;
+  /** Members seen before that are not among `registered`. */
+  gone?(registered: readonly MemberRecord[]): Promise<SeenRecord[]>;
+  /** Drops a gone member's record for good; refused (an Error) while it is registered. Undefined: no such member seen. */
+  forget?(id: string): Promise<SeenRecord | undefined>;
 }
 
 const MEMBERS = "members/";
+const SEEN = "seen/";
 
 export class EtcdGroup implements GroupView {
   readonly store = "etcd" as const;
@@ -56,6 +74,7 @@ export class EtcdGroup implements GroupView {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly random: () => number;
+  private readonly seenPrefix: Buffer;
 
   constructor(
     private readonly d: {
@@ -68,8 +87,11 @@ export class EtcdGroup implements GroupView {
       log: Logger;
       /** Jitter of the rounds. @default Math.random */
       random?: () => number;
+      /** @default Date.now */
+      now?: () => number;
     },
   ) {
+    this.seenPrefix = Buffer.from(d.etcd.prefix + SEEN, "utf8");
     this.prefix = Buffer.from(d.etcd.prefix + MEMBERS, "utf8");
     this.key = Buffer.concat([this.prefix, Buffer.from(d.self.id, "utf8")]);
     this.timings = registrationTimings(d.ttlMs);
@@ -88,6 +110,8 @@ export class EtcdGroup implements GroupView {
     const firstDone = new Promise<void>((r) => (first = r));
     this.loop = this.run(first);
     await firstDone;
+    // Seen from now on (and no longer gone, if it was).
+    await this.putSeen(this.d.self).catch((err: unknown) => this.d.log.warn({ err }, "recording this member among those seen failed"));
     // Known from now on, should etcd go before anyone asks (lastMembers).
     await this.members().catch(() => undefined);
   }
@@ -223,14 +247,61 @@ export class EtcdGroup implements GroupView {
     return this.d.etcd.endpointHealth();
   }
 
-  /** Stops the rounds and removes the registration at once (revokes its lease). */
+  /** Stops the rounds and removes the registration at once (revokes its lease); the member shows as left. */
   async close(): Promise<void> {
     this.closed = true;
     this.wake?.();
     await this.loop;
     const l = this.leaseId;
     this.leaseId = undefined;
-    if (l !== undefined) await this.retry("a lease revoke", (o) => this.d.etcd.client.leaseClient.leaseRevoke({ ID: l }, o)).catch(() => undefined);
+    if (l !== undefined) {
+      await this.putSeen({ ...this.d.self, goneSinceMs: (this.d.now ?? Date.now)(), left: true }).catch(() => undefined);
+      await this.retry("a lease revoke", (o) => this.d.etcd.client.leaseClient.leaseRevoke({ ID: l }, o)).catch(() => undefined);
+    }
+  }
+
+  private seenKey(id: string): Buffer {
+    return Buffer.concat([this.seenPrefix, Buffer.from(id, "utf8")]);
+  }
+
+  private async putSeen(rec: SeenRecord): Promise<void> {
+    await this.retry("a put", (o) => this.d.etcd.client.kv.put({ key: this.seenKey(rec.id), value: Buffer.from(JSON.stringify(rec), "utf8") }, o));
+  }
+
+  /** Every member seen, as recorded. */
+  async seen(): Promise<SeenRecord[]> {
+    const res = await this.d.etcd.retry("a read", (o) => this.d.etcd.client.kv.range({ key: this.seenPrefix, range_end: prefixEnd(this.seenPrefix) }, o));
+    const out: SeenRecord[] = [];
+    for (const kv of res.kvs) {
+      const p = SeenRecordSchema.safeParse(safeJson(kv.value.toString("utf8")));
+      if (p.success && kv.key.toString("utf8") === this.seenKey(p.data.id).toString("utf8")) out.push(p.data);
+      else this.d.log.warn({ key: kv.key.toString("utf8") }, "seen-member record unreadable; left out");
+    }
+    return out;
+  }
+
+  async gone(registered: readonly MemberRecord[]): Promise<SeenRecord[]> {
+    const ids = new Set(registered.map((m) => m.id));
+    return (await this.seen()).filter((m) => !ids.has(m.id));
+  }
+
+  /** Records a member present again (registered, though its record said gone). */
+  async markPresent(rec: MemberRecord): Promise<void> {
+    await this.putSeen({ id: rec.id, address: rec.address, startedAtMs: rec.startedAtMs });
+  }
+
+  /** Records since when a member seen is missing (the leader, once it has missed it a while); unchanged when it says so already. */
+  async markGone(rec: SeenRecord, sinceMs: number): Promise<void> {
+    if (rec.goneSinceMs !== undefined) return;
+    await this.putSeen({ ...rec, goneSinceMs: sinceMs, left: false });
+  }
+
+  async forget(id: string): Promise<SeenRecord | undefined> {
+    if ((await this.members()).some((m) => m.id === id)) throw new Error(`${id} is registered: it runs (or its lease has not lapsed yet); stop it first`);
+    const rec = (await this.seen()).find((m) => m.id === id);
+    if (!rec) return undefined;
+    await this.retry("a delete", (o) => this.d.etcd.client.kv.deleteRange({ key: this.seenKey(id) }, o));
+    return rec;
   }
 }
 

@@ -26,6 +26,8 @@ import type { ExecStdinEof as _berth_v1_ExecStdinEof, ExecStdinEof__Output as _b
 import type { FailoverState as _berth_v1_FailoverState, FailoverState__Output as _berth_v1_FailoverState__Output } from './berth/v1/FailoverState.js';
 import type { FieldChange as _berth_v1_FieldChange, FieldChange__Output as _berth_v1_FieldChange__Output } from './berth/v1/FieldChange.js';
 import type { Filesystem as _berth_v1_Filesystem, Filesystem__Output as _berth_v1_Filesystem__Output } from './berth/v1/Filesystem.js';
+import type { ForgetControllerRequest as _berth_v1_ForgetControllerRequest, ForgetControllerRequest__Output as _berth_v1_ForgetControllerRequest__Output } from './berth/v1/ForgetControllerRequest.js';
+import type { ForgetControllerResponse as _berth_v1_ForgetControllerResponse, ForgetControllerResponse__Output as _berth_v1_ForgetControllerResponse__Output } from './berth/v1/ForgetControllerResponse.js';
 import type { GetCaStatusRequest as _berth_v1_GetCaStatusRequest, GetCaStatusRequest__Output as _berth_v1_GetCaStatusRequest__Output } from './berth/v1/GetCaStatusRequest.js';
 import type { GetHostRequest as _berth_v1_GetHostRequest, GetHostRequest__Output as _berth_v1_GetHostRequest__Output } from './berth/v1/GetHostRequest.js';
 import type { GitopsCommit as _berth_v1_GitopsCommit, GitopsCommit__Output as _berth_v1_GitopsCommit__Output } from './berth/v1/GitopsCommit.js';
@@ -121,6 +123,8 @@ export interface ProtoGrpcType {
       FailoverState: MessageTypeDefinition<_berth_v1_FailoverState, _berth_v1_FailoverState__Output>
       FieldChange: MessageTypeDefinition<_berth_v1_FieldChange, _berth_v1_FieldChange__Output>
       Filesystem: MessageTypeDefinition<_berth_v1_Filesystem, _berth_v1_Filesystem__Output>
+      ForgetControllerRequest: MessageTypeDefinition<_berth_v1_ForgetControllerRequest, _berth_v1_ForgetControllerRequest__Output>
+      ForgetControllerResponse: MessageTypeDefinition<_berth_v1_ForgetControllerResponse, _berth_v1_ForgetControllerResponse__Output>
       GetCaStatusRequest: MessageTypeDefinition<_berth_v1_GetCaStatusRequest, _berth_v1_GetCaStatusRequest__Output>
       GetHostRequest: MessageTypeDefinition<_berth_v1_GetHostRequest, _berth_v1_GetHostRequest__Output>
       GitopsCommit: MessageTypeDefinition<_berth_v1_GitopsCommit, _berth_v1_GitopsCommit__Output>

@@ -164,8 +164,39 @@ describe("a controller group on etcd: leader loss, member loss, a restart of eve
     expect(slots(st)).toEqual(before);
     expect(await hostDowns()).toEqual([]);
 
+    // The lost member stays in sight, as lost (not as left), and the events say so.
+    const lost = await waitFor(async () => (await g.controllersJson()).gone.find((m) => m.id === victim && Number(m.gone_since_ms) > 0), { timeoutMs: 30_000, what: `${victim} listed as gone` });
+    expect(lost.left).toBe(false);
+    const table = await g.cli(["controllers"]);
+    expect(table.stdout).toMatch(new RegExp(`^${victim}\\s+\\S+\\s+LOST \\S+ ago`, "m"));
+    expect((await g.events()).filter((e) => e.type === "controller.lost").map((e) => e.message).join("\n")).toContain(`controller ${victim} at `);
+
     g.startController(g.index(victim));
     await g.waitForGroup();
+    await waitFor(async () => ((await g.controllersJson()).gone.length === 0 ? true : undefined), { timeoutMs: 30_000, what: `${victim} back among the members, none gone` });
+  }, 120_000);
+
+  it("a member stopped cleanly shows as left; forgetting it is refused while it runs, and once stopped it is forgotten", async () => {
+    const lead = await leader();
+    const x = [1, 2, 3].find((i) => g.name(i) !== lead)!;
+    const live = [1, 2, 3].find((i) => i !== x && g.name(i) !== lead)!;
+    const refused = await g.cli(["controllers", "forget", g.name(live)]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`${g.name(live)} is registered`);
+    const unknown = await g.cli(["controllers", "forget", "c9"]);
+    expect(unknown.code).toBe(5);
+
+    await g.stop(x);
+    const left = await waitFor(async () => (await g.controllersJson()).gone.find((m) => m.id === g.name(x)), { timeoutMs: 20_000, what: `${g.name(x)} listed as left` });
+    expect(left.left).toBe(true);
+    const forgot = await g.cli(["controllers", "forget", g.name(x)]);
+    expect(forgot.code, forgot.stderr).toBe(0);
+    expect((await g.controllersJson()).gone).toEqual([]);
+    expect((await g.events()).some((e) => e.type === "controller.forgotten" && e.message.startsWith(`controller ${g.name(x)} `))).toBe(true);
+
+    g.startController(x);
+    const back = await g.waitForGroup();
+    expect(back.members.map((m) => m.id).sort()).toEqual(["c1", "c2", "c3"]);
   }, 120_000);
 
   it("every member restarted at once: services and tokens kept, no instance restarted, no host down", async () => {

@@ -14,8 +14,15 @@ import type { EtcdEndpoint } from "../../../shared/gen/berth/v1/EtcdEndpoint.js"
 import { decodeRecord } from "../../store/record.js";
 import type { Leadership } from "../../leader/leadership.js";
 import type { StoreHealthState } from "../../store/store-health.js";
-import { LEADER_KEY, LeaderRecordSchema, type GroupView, type MemberRecord } from "../group.js";
+import * as grpc from "@grpc/grpc-js";
+import { LEADER_KEY, LeaderRecordSchema, type GroupView, type MemberRecord, type SeenRecord } from "../group.js";
+import { GrpcError } from "./errors.js";
 import { unary, type OperatorServiceDeps } from "./operator-service.js";
+
+/** A gone member's row (ListControllersResponse.gone). */
+function goneRow(m: SeenRecord): ControllerMember {
+  return { id: m.id, address: m.address, leader: false, started_at_ms: m.startedAtMs, agents: 0, self: false, gone_since_ms: m.goneSinceMs ?? 0, left: m.left ?? false };
+}
 
 export interface ControllersDeps extends OperatorServiceDeps {
   /** This member. */
@@ -29,7 +36,7 @@ export interface ControllersDeps extends OperatorServiceDeps {
   storeState?: () => StoreHealthState;
 }
 
-export function controllersHandlers(d: ControllersDeps): Pick<OperatorServiceHandlers, "ListControllers"> {
+export function controllersHandlers(d: ControllersDeps): Pick<OperatorServiceHandlers, "ListControllers" | "ForgetController"> {
   return {
     ListControllers: unary(d, "viewer", "ListControllers", async () => {
       const { group, self } = d;
@@ -37,6 +44,7 @@ export function controllersHandlers(d: ControllersDeps): Pick<OperatorServiceHan
       let members: MemberRecord[] = [self];
       let leader: string | undefined = d.leadership.isLeader() ? self.id : undefined;
       let etcd: Awaited<ReturnType<GroupView["endpoints"]>> = [];
+      let gone: SeenRecord[] = [];
       let fromStore = false;
       if (group) {
         // Without the store: nothing read from it (each read would wait out its deadline); a read that fails all the same, likewise.
@@ -44,6 +52,7 @@ export function controllersHandlers(d: ControllersDeps): Pick<OperatorServiceHan
         members = read?.[0] ?? group.lastMembers?.() ?? [];
         if (read) leader = read[1];
         fromStore = read !== undefined;
+        if (read && group.gone) gone = await group.gone(read[0]).catch(() => []);
         etcd = await group.endpoints();
       }
       // Between a restart and its registration a member may miss itself: it is here, it answers.
@@ -73,7 +82,24 @@ export function controllersHandlers(d: ControllersDeps): Pick<OperatorServiceHan
         store: group?.store ?? "leveldb",
         etcd: etcd.map((e): EtcdEndpoint => ({ endpoint: e.endpoint, healthy: e.healthy, error: e.error, version: e.version, is_leader: e.isLeader, db_size_bytes: e.dbSizeBytes, has_leader: e.hasLeader })),
         now_ms: d.now(),
+        gone: gone.sort((a, b) => a.id.localeCompare(b.id)).map(goneRow),
       };
+    }),
+
+    ForgetController: unary(d, "admin", "ForgetController", async (req: { id: string }, who) => {
+      const id = req.id;
+      if (!/^[\x21-\x7e]{1,128}$/.test(id)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "id: a member's id as `berth controllers` shows it (1-128 visible characters)");
+      if (!d.group?.forget) throw new GrpcError(grpc.status.FAILED_PRECONDITION, "a lone controller has no group members to forget");
+      let rec: SeenRecord | undefined;
+      try {
+        rec = await d.group.forget(id);
+      } catch (err) {
+        if (err instanceof Error && err.message.includes("is registered")) throw new GrpcError(grpc.status.FAILED_PRECONDITION, err.message);
+        throw err;
+      }
+      if (!rec) throw new GrpcError(grpc.status.NOT_FOUND, `no member ${id} was seen: \`berth controllers\` lists the members, and those gone`);
+      await d.events.append({ type: "controller.forgotten", actor: who.tokenId, message: `controller ${id} at ${rec.address} forgotten: it no longer shows among the members gone` });
+      return { forgotten: goneRow(rec) };
     }),
   };
 }

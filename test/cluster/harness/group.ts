@@ -33,6 +33,8 @@ export interface ControllersJson {
   /** When the leader took the lead (ms since the epoch; a string as JSON gives uint64). */
   leader_since_ms: number | string;
   store: string;
+  /** Members seen before and not registered now (lost, or left cleanly). */
+  gone: { id: string; address: string; gone_since_ms: number | string; left: boolean }[];
 }
 
 export interface GroupOptions {
@@ -227,6 +229,13 @@ export class Group {
     const p = this.controllers.get(i);
     this.controllers.delete(i);
     await killProcessGroup(p);
+  }
+
+  /** SIGTERM of member i, waited for (SIGKILL after 20 s): a clean stop. */
+  async stop(i: number): Promise<void> {
+    const p = this.controllers.get(i);
+    this.controllers.delete(i);
+    if (p) await terminate(p, { killAfterMs: 20_000 });
   }
 
   /** SIGTERM every member at once and wait until all have exited (SIGKILL after 20 s). */

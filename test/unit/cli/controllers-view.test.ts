@@ -13,6 +13,8 @@ const member = (id: string, store_state: string, since = 0, error = "") => ({
   store_state,
   store_unreachable_since_ms: since,
   store_error: error,
+  gone_since_ms: 0,
+  left: false,
 });
 const ep = (healthy: boolean) => ({ endpoint: "e", healthy, error: healthy ? "" : "down", version: "3.4", is_leader: false, db_size_bytes: 0, has_leader: healthy });
 

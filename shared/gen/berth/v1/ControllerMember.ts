@@ -12,6 +12,8 @@ export interface ControllerMember {
   'store_state'?: (string);
   'store_unreachable_since_ms'?: (number | string | Long);
   'store_error'?: (string);
+  'gone_since_ms'?: (number | string | Long);
+  'left'?: (boolean);
 }
 
 export interface ControllerMember__Output {
@@ -24,4 +26,6 @@ export interface ControllerMember__Output {
   'store_state': (string);
   'store_unreachable_since_ms': (number);
   'store_error': (string);
+  'gone_since_ms': (number);
+  'left': (boolean);
 }

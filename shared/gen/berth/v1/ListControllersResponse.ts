@@ -11,6 +11,7 @@ export interface ListControllersResponse {
   'store'?: (string);
   'etcd'?: (_berth_v1_EtcdEndpoint)[];
   'now_ms'?: (number | string | Long);
+  'gone'?: (_berth_v1_ControllerMember)[];
 }
 
 export interface ListControllersResponse__Output {
@@ -20,4 +21,5 @@ export interface ListControllersResponse__Output {
   'store': (string);
   'etcd': (_berth_v1_EtcdEndpoint__Output)[];
   'now_ms': (number);
+  'gone': (_berth_v1_ControllerMember__Output)[];
 }

@@ -14,6 +14,8 @@ import type { Event as _berth_v1_Event, Event__Output as _berth_v1_Event__Output
 import type { ExecClientMessage as _berth_v1_ExecClientMessage, ExecClientMessage__Output as _berth_v1_ExecClientMessage__Output } from '../../berth/v1/ExecClientMessage.js';
 import type { ExecServerMessage as _berth_v1_ExecServerMessage, ExecServerMessage__Output as _berth_v1_ExecServerMessage__Output } from '../../berth/v1/ExecServerMessage.js';
 import type { FailoverState as _berth_v1_FailoverState, FailoverState__Output as _berth_v1_FailoverState__Output } from '../../berth/v1/FailoverState.js';
+import type { ForgetControllerRequest as _berth_v1_ForgetControllerRequest, ForgetControllerRequest__Output as _berth_v1_ForgetControllerRequest__Output } from '../../berth/v1/ForgetControllerRequest.js';
+import type { ForgetControllerResponse as _berth_v1_ForgetControllerResponse, ForgetControllerResponse__Output as _berth_v1_ForgetControllerResponse__Output } from '../../berth/v1/ForgetControllerResponse.js';
 import type { GetCaStatusRequest as _berth_v1_GetCaStatusRequest, GetCaStatusRequest__Output as _berth_v1_GetCaStatusRequest__Output } from '../../berth/v1/GetCaStatusRequest.js';
 import type { GetHostRequest as _berth_v1_GetHostRequest, GetHostRequest__Output as _berth_v1_GetHostRequest__Output } from '../../berth/v1/GetHostRequest.js';
 import type { GitopsSource as _berth_v1_GitopsSource, GitopsSource__Output as _berth_v1_GitopsSource__Output } from '../../berth/v1/GitopsSource.js';
@@ -129,6 +131,15 @@ export interface OperatorServiceClient extends grpc.Client {
   Exec(options?: grpc.CallOptions): grpc.ClientDuplexStream<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage__Output>;
   exec(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage__Output>;
   exec(options?: grpc.CallOptions): grpc.ClientDuplexStream<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage__Output>;
+  
+  ForgetController(argument: _berth_v1_ForgetControllerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ForgetControllerResponse__Output>): grpc.ClientUnaryCall;
+  ForgetController(argument: _berth_v1_ForgetControllerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ForgetControllerResponse__Output>): grpc.ClientUnaryCall;
+  ForgetController(argument: _berth_v1_ForgetControllerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ForgetControllerResponse__Output>): grpc.ClientUnaryCall;
+  ForgetController(argument: _berth_v1_ForgetControllerRequest, callback: grpc.requestCallback<_berth_v1_ForgetControllerResponse__Output>): grpc.ClientUnaryCall;
+  forgetController(argument: _berth_v1_ForgetControllerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ForgetControllerResponse__Output>): grpc.ClientUnaryCall;
+  forgetController(argument: _berth_v1_ForgetControllerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_ForgetControllerResponse__Output>): grpc.ClientUnaryCall;
+  forgetController(argument: _berth_v1_ForgetControllerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_ForgetControllerResponse__Output>): grpc.ClientUnaryCall;
+  forgetController(argument: _berth_v1_ForgetControllerRequest, callback: grpc.requestCallback<_berth_v1_ForgetControllerResponse__Output>): grpc.ClientUnaryCall;
   
   GetCaStatus(argument: _berth_v1_GetCaStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
   GetCaStatus(argument: _berth_v1_GetCaStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_CaStatus__Output>): grpc.ClientUnaryCall;
@@ -448,6 +459,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   Exec: grpc.handleBidiStreamingCall<_berth_v1_ExecClientMessage__Output, _berth_v1_ExecServerMessage>;
   
+  ForgetController: grpc.handleUnaryCall<_berth_v1_ForgetControllerRequest__Output, _berth_v1_ForgetControllerResponse>;
+  
   GetCaStatus: grpc.handleUnaryCall<_berth_v1_GetCaStatusRequest__Output, _berth_v1_CaStatus>;
   
   GetGitopsSource: grpc.handleUnaryCall<_berth_v1_GitopsSourceRef__Output, _berth_v1_GitopsSourceView>;
@@ -529,6 +542,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   DeleteService: MethodDefinition<_berth_v1_ServiceRef, _berth_v1_ApplyResponse, _berth_v1_ServiceRef__Output, _berth_v1_ApplyResponse__Output>
   Drain: MethodDefinition<_berth_v1_CordonRequest, _berth_v1_Host, _berth_v1_CordonRequest__Output, _berth_v1_Host__Output>
   Exec: MethodDefinition<_berth_v1_ExecClientMessage, _berth_v1_ExecServerMessage, _berth_v1_ExecClientMessage__Output, _berth_v1_ExecServerMessage__Output>
+  ForgetController: MethodDefinition<_berth_v1_ForgetControllerRequest, _berth_v1_ForgetControllerResponse, _berth_v1_ForgetControllerRequest__Output, _berth_v1_ForgetControllerResponse__Output>
   GetCaStatus: MethodDefinition<_berth_v1_GetCaStatusRequest, _berth_v1_CaStatus, _berth_v1_GetCaStatusRequest__Output, _berth_v1_CaStatus__Output>
   GetGitopsSource: MethodDefinition<_berth_v1_GitopsSourceRef, _berth_v1_GitopsSourceView, _berth_v1_GitopsSourceRef__Output, _berth_v1_GitopsSourceView__Output>
   GetHost: MethodDefinition<_berth_v1_GetHostRequest, _berth_v1_Host, _berth_v1_GetHostRequest__Output, _berth_v1_Host__Output>

@@ -1,0 +1,39 @@
+/**
+ * Members gone missing from a controller group (controller/member/gone-members.ts):
+ * lost only after missing from every read for the wait, once; back when registered
+ * again; a record that says gone while the member is registered is cleared.
+ */
+import { describe, expect, it } from "vitest";
+import { GoneMembers } from "../../../controller/member/gone-members.js";
+
+const seen = (...ids: (string | [string, boolean])[]): { id: string; gone: boolean }[] => ids.map((x) => (typeof x === "string" ? { id: x, gone: false } : { id: x[0], gone: x[1] }));
+
+describe("GoneMembers", () => {
+  it("calls a member lost once it has been missing for the wait, dated from the first read that missed it", () => {
+    const g = new GoneMembers(6_000);
+    expect(g.note(["c1", "c2", "c3"], seen("c1", "c2", "c3"), 0, 100_000)).toEqual({ lost: [], back: [], clear: [] });
+    expect(g.note(["c1", "c2"], seen("c1", "c2", "c3"), 1_000, 101_000).lost).toEqual([]);
+    expect(g.note(["c1", "c2"], seen("c1", "c2", "c3"), 6_999, 106_999).lost).toEqual([]);
+    expect(g.note(["c1", "c2"], seen("c1", "c2", "c3"), 7_000, 107_000).lost).toEqual([{ id: "c3", sinceMs: 101_000 }]);
+    // Once: the record now says gone, and this term has said so.
+    expect(g.note(["c1", "c2"], seen("c1", "c2", ["c3", true]), 8_000, 108_000).lost).toEqual([]);
+    // Back: news, once.
+    expect(g.note(["c1", "c2", "c3"], seen("c1", "c2", ["c3", true]), 9_000, 109_000)).toEqual({ lost: [], back: ["c3"], clear: ["c3"] });
+    expect(g.note(["c1", "c2", "c3"], seen("c1", "c2", "c3"), 10_000, 110_000).back).toEqual([]);
+  });
+
+  it("a whole group restarting within the wait is not lost; a member missing then present starts its wait over", () => {
+    const g = new GoneMembers(6_000);
+    expect(g.note(["c1"], seen("c1", "c2", "c3"), 0, 0).lost).toEqual([]);
+    expect(g.note(["c1", "c2", "c3"], seen("c1", "c2", "c3"), 3_000, 3_000).lost).toEqual([]);
+    expect(g.note(["c1", "c2"], seen("c1", "c2", "c3"), 4_000, 4_000).lost).toEqual([]);
+    expect(g.note(["c1", "c2"], seen("c1", "c2", "c3"), 9_000, 9_000).lost).toEqual([]);
+    expect(g.note(["c1", "c2"], seen("c1", "c2", "c3"), 10_000, 10_000).lost).toEqual([{ id: "c3", sinceMs: 4_000 }]);
+  });
+
+  it("a member recorded gone before this term (it left cleanly, or an earlier leader said so) is not announced again", () => {
+    const g = new GoneMembers(1_000);
+    expect(g.note(["c1"], seen("c1", ["c2", true]), 0, 0).lost).toEqual([]);
+    expect(g.note(["c1"], seen("c1", ["c2", true]), 5_000, 5_000).lost).toEqual([]);
+  });
+});
