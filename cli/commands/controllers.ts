@@ -14,5 +14,6 @@ export function registerControllers(program: Command): void {
   controllers
     .command("forget <id>")
     .description("admin: stop showing a member that is gone for good (decommissioned); refused while it is registered")
+    .addHelpText("after", "\nExample:\n  berth controllers forget c3")
     .action(lazy(run, (m) => m.forget));
 }
