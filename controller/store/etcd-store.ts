@@ -34,7 +34,7 @@
  * in the store.
  */
 import { Inflight } from "./inflight.js";
-import { circuitBreaker, ConsecutiveBreaker, handleWhen, isBrokenCircuitError, noop as noopPolicy, type IPolicy } from "cockatiel";
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, isBrokenCircuitError, noop as noopPolicy, type IPolicy } from "cockatiel";
 import {
   Etcd3,
   GRPCDeadlineExceededError,
@@ -127,17 +127,33 @@ const KEEPALIVE_TIMEOUT_MS = 3_000;
  * Left out, a dead endpoint costs one attempt in this long, not one in three.
  */
 export const ENDPOINT_SKIP_MS = 500;
+/** The longest an endpoint found down again and again is left out between two tries. */
+export const ENDPOINT_SKIP_MAX_MS = 4_000;
 
-/** A failure that says the endpoint itself cannot serve (not what etcd answered): it is skipped for ENDPOINT_SKIP_MS. */
-function endpointDown(err: Error): boolean {
-  if (err instanceof GRPCUnavailableError || err instanceof GRPCDeadlineExceededError) return true;
+/**
+ * A failure that says the endpoint itself cannot serve — not what an etcd member
+ * answered: its own refusals ("etcdserver: leader changed", "no leader", "request timed
+ * out") come as UNAVAILABLE from a member that is there, and a deadline spent on a
+ * connection that works is a slow answer, not a dead endpoint. Only those are skipped.
+ */
+export function endpointDown(err: Error): boolean {
   const code = (err as { code?: unknown }).code;
-  return code === 14 || code === 4;
+  const unavailable = err instanceof GRPCUnavailableError || code === 14;
+  const deadline = err instanceof GRPCDeadlineExceededError || code === 4;
+  if (unavailable) return !/etcdserver:/.test(err.message);
+  // No connection to send it on: connecting, or connecting failed (a cut-off or dead endpoint).
+  return deadline && /Waiting for LB pick|No connection established/.test(err.message);
 }
 
-/** Per endpoint of the shared client: a breaker that opens on the first endpointDown failure and lets one call through after ENDPOINT_SKIP_MS. */
+/**
+ * Per endpoint of the shared client: a breaker that opens on the first endpointDown
+ * failure. One call tries the endpoint again after ENDPOINT_SKIP_MS, doubling up to
+ * ENDPOINT_SKIP_MAX_MS while it stays down: calls that meet a half-open breaker wait for
+ * that one call (cockatiel), so a cut-off endpoint, whose test call waits out its
+ * deadline, must not be tested often.
+ */
 function endpointPolicy(): IPolicy {
-  return circuitBreaker(handleWhen(endpointDown), { halfOpenAfter: ENDPOINT_SKIP_MS, breaker: new ConsecutiveBreaker(1) });
+  return circuitBreaker(handleWhen(endpointDown), { halfOpenAfter: new ExponentialBackoff({ initialDelay: ENDPOINT_SKIP_MS, maxDelay: ENDPOINT_SKIP_MAX_MS }), breaker: new ConsecutiveBreaker(1) });
 }
 
 /** etcd could not be reached, or did not answer within the call's deadline. */
@@ -235,14 +251,17 @@ export function makeRetry(endpoints: string[], attemptTimeoutMs: number, callTim
   return async <T>(what: string, attempt: (opts: CallOptions) => Promise<T>): Promise<T> => {
     const start = Date.now();
     let pause = RETRY_FIRST_MS;
+    // What an endpoint said last: "every endpoint is left out" says nothing of why (TLS, refused, …).
+    let telling: unknown;
     for (;;) {
       const left = callTimeoutMs - (Date.now() - start);
       try {
         return await attempt({ deadline: Date.now() + Math.max(1, Math.min(attemptTimeoutMs, left)) });
       } catch (err) {
         if (!isTransient(err)) throw err;
+        if (!isBrokenCircuitError(err)) telling = err;
         if (Date.now() - start + pause >= callTimeoutMs) {
-          throw new EtcdUnavailableError(endpoints, `did not answer ${what} within ${callTimeoutMs} ms; last error`, { cause: err });
+          throw new EtcdUnavailableError(endpoints, `did not answer ${what} within ${callTimeoutMs} ms; last error`, { cause: telling ?? err });
         }
         await delay(pause);
         pause = Math.min(pause * 2, RETRY_MAX_MS);
