@@ -23,6 +23,9 @@ export const WATCH_RETRY_MS = 120_000;
  */
 export const WATCH_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 1000, factor: 2, jitter: 0.3 };
 
+/** A reopened stream that has lived this long ends the outage (its backoff starts over). */
+export const STABLE_STREAM_MS = 2_000;
+
 export interface WatchOptions<T> {
   /** Opens the stream on a member's client; called again for every reopen (reopen: true). */
   open(client: OperatorServiceClient, md: grpc.Metadata, reopen: boolean): grpc.ClientReadableStream<T>;
@@ -55,6 +58,7 @@ export function watchStream<T>(api: Api, o: WatchOptions<T>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     let lostSince = 0;
     let round = 0;
+    let streamOpenedAt = 0;
     const finish = (err?: unknown): void => {
       if (ended) return;
       ended = true;
@@ -75,9 +79,14 @@ export function watchStream<T>(api: Api, o: WatchOptions<T>): Promise<void> {
     const openOn = (member: string, reopen: boolean): void => {
       const s = o.open(api.clientFor(member), api.metadata, reopen);
       stream = s;
+      const openedAt = Date.now();
+      streamOpenedAt = openedAt;
       let failed = false;
       s.on("data", (m: T) => {
-        if (lostSince) {
+        // The outage is over once a stream has lived a while: one that answers a line and
+        // ends at once (`logs -f` of a host still disconnected) is opened again after the
+        // backoff, not in a tight loop, and its line is not printed again and again.
+        if (lostSince && Date.now() - openedAt >= STABLE_STREAM_MS) {
           lostSince = 0;
           round = 0;
           lastWhy = "";
@@ -100,6 +109,12 @@ export function watchStream<T>(api: Api, o: WatchOptions<T>): Promise<void> {
 
     let lastWhy = "";
     const lost = (err: grpc.ServiceError | undefined): void => {
+      // A stream that lived a while ended a past outage, whether or not it said anything since.
+      if (lostSince && Date.now() - streamOpenedAt >= STABLE_STREAM_MS) {
+        lostSince = 0;
+        round = 0;
+        lastWhy = "";
+      }
       // Lost again before anything came: the outage goes on, and the next look waits its backoff.
       const again = lostSince !== 0;
       lostSince ||= Date.now();

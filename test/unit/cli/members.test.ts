@@ -40,7 +40,7 @@ interface FakeMember {
 }
 
 /** A member that answers ListHosts and Cordon, or drops the connection under them (drop: true). */
-async function member(o: { drop?: boolean } = {}): Promise<FakeMember> {
+async function member(o: { drop?: boolean; endAtOnce?: boolean } = {}): Promise<FakeMember> {
   const calls: string[] = [];
   const server = new grpc.Server();
   const answer = (name: string, res: object) => (_call: unknown, cb: (err: grpc.ServiceError | null, r?: object) => void) => {
@@ -54,6 +54,8 @@ async function member(o: { drop?: boolean } = {}): Promise<FakeMember> {
     const from = Number(c.request.after_seq) + 1;
     for (let seq = from; seq <= (o.drop ? from : 3); seq++) c.write({ seq, type: "host.joined", message: `e${seq}` });
     if (o.drop) setImmediate(() => server.forceShutdown());
+    // A stream that says a line and ends, every time (`logs -f` of a host still disconnected).
+    if (o.endAtOnce) c.end();
   };
   const handlers = { ListHosts: answer("ListHosts", { hosts: [] }), Cordon: answer("Cordon", { id: "h1" }), WatchEvents };
   server.addService(loadProtos().operator.berth.v1.OperatorService.service, handlers as unknown as OperatorServiceHandlers);
@@ -143,6 +145,26 @@ describe("a long watch in a controller group", () => {
     expect(live.calls).toEqual(["WatchEvents after 1"]);
     expect(lost).toHaveLength(1);
     expect(a.member).toBe(live.addr);
+  }, 30_000);
+});
+
+describe("a followed stream that ends at once each time it is opened", () => {
+  it("is opened again after the backoff, not in a tight loop, and the loss is told once", async () => {
+    const m = await member({ endAtOnce: true });
+    const a = api(m.addr);
+    const lost: string[] = [];
+    let stopper: NodeJS.Timeout | undefined;
+    await watchStream(a, {
+      follow: true,
+      open: (client, md) => client.WatchEvents({ after_seq: 0 }, md),
+      onData: (_e: Event__Output, w) => {
+        stopper ??= setTimeout(() => w.stop(), 1_500);
+      },
+      onLost: (why) => lost.push(why),
+    });
+    // Backoff 250 ms doubling to 1 s: about 5 opens in 1.5 s; the tight loop made hundreds.
+    expect(m.calls.length).toBeLessThanOrEqual(8);
+    expect(lost).toEqual(["the stream ended"]);
   }, 30_000);
 });
 
