@@ -627,7 +627,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           const v = judge.note(ms.map((m) => m.id), seen.map((m) => ({ id: m.id, gone: m.goneSinceMs !== undefined })), mono(), now());
           for (const l of v.lost) {
             const rec = seen.find((m) => m.id === l.id)!;
-            await g.markGone(rec, l.sinceMs);
+            // Rewritten since it was read (it registered again meanwhile): not lost.
+            if (!(await g.markGone(rec, l.sinceMs))) continue;
+            judge.announced(l.id);
             log.warn({ member: l.id, address: rec.address }, "a controller member is no longer registered");
             await events.append({
               type: "controller.lost",
@@ -636,9 +638,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           }
           for (const id of v.back) await events.append({ type: "controller.back", message: `controller ${id} is registered again` });
           for (const id of v.clear) {
-            const rec = ms.find((m) => m.id === id);
             const full = (await g.members()).find((m) => m.id === id);
-            if (rec && full) await g.markPresent(full);
+            const rec = seen.find((m) => m.id === id);
+            if (full && rec) await g.markPresent(full, rec);
           }
         })()
           .catch((err: unknown) => log.warn({ err }, "checking for members gone missing failed"))

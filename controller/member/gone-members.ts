@@ -24,6 +24,11 @@ export class GoneMembers {
 
   constructor(private readonly afterMs: number) {}
 
+  /** A member of `lost` was recorded and announced: its return will be news. (Not recorded: the next read finds it again.) */
+  announced(id: string): void {
+    this.called.add(id);
+  }
+
   /**
    * One read: `registered` the members registered now, `seen` those recorded as ever seen
    * (with whether their record says gone already). Returns what to record and announce.
@@ -41,7 +46,6 @@ export class GoneMembers {
       let since = this.missing.get(m.id);
       if (!since) this.missing.set(m.id, (since = { mono: nowMono, wall: nowWall }));
       if (m.gone || this.called.has(m.id) || nowMono - since.mono < this.afterMs) continue;
-      this.called.add(m.id);
       out.lost.push({ id: m.id, sinceMs: since.wall });
     }
     // A record forgotten (or never readable): nothing more to track.

@@ -14,6 +14,7 @@ import { z } from "zod";
 import type { Logger } from "../../shared/log/logger.js";
 import { setTimeoutClamped } from "../../shared/timer.js";
 import type { EndpointHealth, EtcdStore } from "../store/etcd-store.js";
+import type { ICompare, IRequestOp } from "etcd3";
 import { makeRetry, prefixEnd } from "../store/etcd-store.js";
 import { assertNever } from "../scheduler/assert-never.js";
 import { afterStep, MAX_STEPS_PER_ROUND, nextRoundDelayMs, registrationStep, registrationTimings, type RegistrationTimings, type RegistrationView } from "./registration.js";
@@ -36,7 +37,10 @@ export const SeenRecordSchema = MemberRecordSchema.extend({
   goneSinceMs: z.number().int().min(0).optional(),
   left: z.boolean().optional(),
 });
-export type SeenRecord = z.infer<typeof SeenRecordSchema>;
+export type SeenRecord = z.infer<typeof SeenRecordSchema> & {
+  /** The record's etcd mod revision when read: a write conditioned on it changes nothing if the member rewrote it since. */
+  modRevision?: string;
+};
 
 /** Where a term's leader writes who leads and since when (a Store record, through the guarded store). */
 export const LEADER_KEY = "control/leader";
@@ -75,6 +79,8 @@ export class EtcdGroup implements GroupView {
   private wake: (() => void) | undefined;
   private readonly random: () => number;
   private readonly seenPrefix: Buffer;
+  private seenRecorded = false;
+  private firstRoundDone = false;
 
   constructor(
     private readonly d: {
@@ -110,8 +116,8 @@ export class EtcdGroup implements GroupView {
     const firstDone = new Promise<void>((r) => (first = r));
     this.loop = this.run(first);
     await firstDone;
-    // Seen from now on (and no longer gone, if it was).
-    await this.putSeen(this.d.self).catch((err: unknown) => this.d.log.warn({ err }, "recording this member among those seen failed"));
+    // Seen from now on (and no longer gone, if it was); tried again after later rounds if it failed.
+    await this.recordSeen();
     // Known from now on, should etcd go before anyone asks (lastMembers).
     await this.members().catch(() => undefined);
   }
@@ -122,6 +128,7 @@ export class EtcdGroup implements GroupView {
         await this.round();
         if (this.failures > 0) this.d.log.info({ member: this.d.self.id, failedRounds: this.failures }, "this member is registered again");
         this.failures = 0;
+        if (!this.seenRecorded && this.firstRoundDone) await this.recordSeen();
       } catch (err) {
         if (this.closed) break;
         this.failures++;
@@ -129,6 +136,7 @@ export class EtcdGroup implements GroupView {
         if (this.failures === 1 || this.failures % 10 === 0) this.d.log.warn({ err, member: this.d.self.id, failedRounds: this.failures }, "keeping this member registered failed; trying again");
       }
       firstDone();
+      this.firstRoundDone = true;
       if (this.closed) break;
       await new Promise<void>((resolve) => {
         const t = setTimeoutClamped(() => resolve(), nextRoundDelayMs(this.timings, this.failures, this.random()));
@@ -255,8 +263,19 @@ export class EtcdGroup implements GroupView {
     const l = this.leaseId;
     this.leaseId = undefined;
     if (l !== undefined) {
-      await this.putSeen({ ...this.d.self, goneSinceMs: (this.d.now ?? Date.now)(), left: true }).catch(() => undefined);
+      // Unregistered first: a leader reading in between must not find it registered with a
+      // record that says left, and record it present again (then lost, two TTLs later).
       await this.retry("a lease revoke", (o) => this.d.etcd.client.leaseClient.leaseRevoke({ ID: l }, o)).catch(() => undefined);
+      await this.putSeen({ ...this.d.self, goneSinceMs: (this.d.now ?? Date.now)(), left: true }).catch(() => undefined);
+    }
+  }
+
+  private async recordSeen(): Promise<void> {
+    try {
+      await this.putSeen(this.d.self);
+      this.seenRecorded = true;
+    } catch (err) {
+      this.d.log.warn({ err }, "recording this member among those seen failed; trying again after the next round");
     }
   }
 
@@ -265,7 +284,22 @@ export class EtcdGroup implements GroupView {
   }
 
   private async putSeen(rec: SeenRecord): Promise<void> {
-    await this.retry("a put", (o) => this.d.etcd.client.kv.put({ key: this.seenKey(rec.id), value: Buffer.from(JSON.stringify(rec), "utf8") }, o));
+    const { modRevision: _read, ...stored } = rec;
+    await this.retry("a put", (o) => this.d.etcd.client.kv.put({ key: this.seenKey(rec.id), value: Buffer.from(JSON.stringify(stored), "utf8") }, o));
+  }
+
+  /** Writes (or, with value undefined, deletes) a seen record only if it is still the one read at `modRevision` (and, with `unregistered`, no member key exists for it). */
+  private async seenTxn(id: string, modRevision: string, value: SeenRecord | undefined, unregistered = false): Promise<boolean> {
+    const key = this.seenKey(id);
+    const compare: ICompare[] = [{ key, target: "Mod", result: "Equal", mod_revision: modRevision }];
+    if (unregistered) compare.push({ key: Buffer.concat([this.prefix, Buffer.from(id, "utf8")]), target: "Create", result: "Equal", create_revision: "0" });
+    let op: IRequestOp;
+    if (value) {
+      const { modRevision: _read, ...stored } = value;
+      op = { request_put: { key, value: Buffer.from(JSON.stringify(stored), "utf8") } };
+    } else op = { request_delete_range: { key } };
+    const res = await this.retry("a write", (o) => this.d.etcd.client.kv.txn({ compare, success: [op], failure: [] }, o));
+    return res.succeeded;
   }
 
   /** Every member seen, as recorded. */
@@ -274,7 +308,7 @@ export class EtcdGroup implements GroupView {
     const out: SeenRecord[] = [];
     for (const kv of res.kvs) {
       const p = SeenRecordSchema.safeParse(safeJson(kv.value.toString("utf8")));
-      if (p.success && kv.key.toString("utf8") === this.seenKey(p.data.id).toString("utf8")) out.push(p.data);
+      if (p.success && kv.key.toString("utf8") === this.seenKey(p.data.id).toString("utf8")) out.push({ ...p.data, modRevision: String(kv.mod_revision) });
       else this.d.log.warn({ key: kv.key.toString("utf8") }, "seen-member record unreadable; left out");
     }
     return out;
@@ -285,22 +319,29 @@ export class EtcdGroup implements GroupView {
     return (await this.seen()).filter((m) => !ids.has(m.id));
   }
 
-  /** Records a member present again (registered, though its record said gone). */
-  async markPresent(rec: MemberRecord): Promise<void> {
-    await this.putSeen({ id: rec.id, address: rec.address, startedAtMs: rec.startedAtMs });
+  /** Records a member present again (registered, though its record `seen` said gone), unless it rewrote its record since. */
+  async markPresent(rec: MemberRecord, seen: SeenRecord): Promise<void> {
+    if (seen.modRevision === undefined) return;
+    await this.seenTxn(rec.id, seen.modRevision, { id: rec.id, address: rec.address, startedAtMs: rec.startedAtMs });
   }
 
-  /** Records since when a member seen is missing (the leader, once it has missed it a while); unchanged when it says so already. */
-  async markGone(rec: SeenRecord, sinceMs: number): Promise<void> {
-    if (rec.goneSinceMs !== undefined) return;
-    await this.putSeen({ ...rec, goneSinceMs: sinceMs, left: false });
+  /**
+   * Records since when a member seen is missing (the leader, once it has missed it a while).
+   * False, changing nothing, when the record says so already or was rewritten since it was
+   * read (the member registered again meanwhile).
+   */
+  async markGone(rec: SeenRecord, sinceMs: number): Promise<boolean> {
+    if (rec.goneSinceMs !== undefined || rec.modRevision === undefined) return false;
+    return this.seenTxn(rec.id, rec.modRevision, { ...rec, goneSinceMs: sinceMs, left: false });
   }
 
   async forget(id: string): Promise<SeenRecord | undefined> {
-    if ((await this.members()).some((m) => m.id === id)) throw new Error(`${id} is registered: it runs (or its lease has not lapsed yet); stop it first`);
+    const registered = (): Error => new Error(`${id} is registered: it runs (or its lease has not lapsed yet); stop it first`);
+    if ((await this.members()).some((m) => m.id === id)) throw registered();
     const rec = (await this.seen()).find((m) => m.id === id);
-    if (!rec) return undefined;
-    await this.retry("a delete", (o) => this.d.etcd.client.kv.deleteRange({ key: this.seenKey(id) }, o));
+    if (!rec?.modRevision) return undefined;
+    // In one transaction with the checks: a member registering (or rewriting its record) meanwhile keeps it.
+    if (!(await this.seenTxn(id, rec.modRevision, undefined, true))) throw registered();
     return rec;
   }
 }

@@ -15,6 +15,9 @@ describe("GoneMembers", () => {
     expect(g.note(["c1", "c2"], seen("c1", "c2", "c3"), 1_000, 101_000).lost).toEqual([]);
     expect(g.note(["c1", "c2"], seen("c1", "c2", "c3"), 6_999, 106_999).lost).toEqual([]);
     expect(g.note(["c1", "c2"], seen("c1", "c2", "c3"), 7_000, 107_000).lost).toEqual([{ id: "c3", sinceMs: 101_000 }]);
+    // Not recorded (the write failed): found again on the next read.
+    expect(g.note(["c1", "c2"], seen("c1", "c2", "c3"), 7_500, 107_500).lost).toEqual([{ id: "c3", sinceMs: 101_000 }]);
+    g.announced("c3");
     // Once: the record now says gone, and this term has said so.
     expect(g.note(["c1", "c2"], seen("c1", "c2", ["c3", true]), 8_000, 108_000).lost).toEqual([]);
     // Back: news, once.
