@@ -105,8 +105,15 @@ describe("metrics: /metrics of the controller and the agents agree with the CLI"
     const cordon = await c.cli(["cordon", typo]);
     expect(cordon.code).toBe(5);
     expect(cordon.stderr).toContain(`did you mean "${ids[0]}"`);
-    const e = await controller();
     const op = { grpc_service: "berth.v1.OperatorService" };
+    // A scrape within CACHE_MS (1 s) of the last one is served that one's text: wait for a collection made after the calls.
+    const e = await waitFor(
+      async () => {
+        const x = await controller();
+        return select(x, "berth_grpc_server_handled_total", { ...op, grpc_method: "Cordon", grpc_code: "NOT_FOUND" }).length > 0 ? x : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 250, what: "a scrape that counts the calls just made" },
+    );
     expect(value(e, "berth_grpc_server_handled_total", { ...op, grpc_method: "GetService", grpc_code: "NOT_FOUND" })).toBe(1);
     expect(value(e, "berth_grpc_server_handled_total", { ...op, grpc_method: "Cordon", grpc_code: "NOT_FOUND" })).toBe(1);
     expect(value(e, "berth_grpc_server_handled_total", { ...op, grpc_method: "ListHosts", grpc_code: "OK" })).toBeGreaterThan(0);
