@@ -29,6 +29,8 @@ export interface Transition {
   to: "ready" | "down";
   /** How long since the last heartbeat, or since the grace period began. */
   silentForMs: number;
+  /** Down with no heartbeat known at all on this member (none since its term began): silentForMs counts from the term's start. */
+  neverHeard?: boolean;
 }
 
 export interface DetectorConfig {
@@ -48,7 +50,7 @@ export function judgeLiveness(hosts: readonly LivenessInput[], nowMs: number, cf
   for (const h of hosts) {
     const last = h.lastHeartbeatMs;
     if (last === undefined) {
-      if (h.health === "ready" && nowMs >= cfg.graceUntilMs) out.push({ id: h.id, to: "down", silentForMs: nowMs - cfg.startedAtMs });
+      if (h.health === "ready" && nowMs >= cfg.graceUntilMs) out.push({ id: h.id, to: "down", silentForMs: nowMs - cfg.startedAtMs, neverHeard: true });
       continue;
     }
     const silent = nowMs - last;

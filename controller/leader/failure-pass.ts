@@ -31,6 +31,12 @@ export interface FailurePassDeps {
    * would be closed already and that host sent to reconnect for nothing. Absent: always.
    */
   leading?: () => boolean;
+  /**
+   * Where this member hears hosts from, for a host declared down that it had no heartbeat
+   * of at all (a group: which members' reports it holds, how old, whether each names the
+   * host) — logged with the verdict, so such a verdict can be traced.
+   */
+  sources?: (hostId: string) => unknown;
   /** A host changed health (`to`): the reconcile loop may have work. */
   onTransition: (to: Transition["to"]) => void;
   /** After a pass that declared some host down: the reconcile loop's work (a replacement) is due now. */
@@ -54,10 +60,12 @@ export async function failurePass(d: FailurePassDeps, detector: DetectorConfig |
       // Asked again at each host: the lease may run out while earlier writes wait for etcd.
       if (rec.health === tr.to || (d.leading && !d.leading())) return undefined;
       const type = tr.to === "down" ? "host.down" : rec.health === "joining" ? "host.ready" : "host.back";
-      const message =
-        tr.to === "down" ? `no heartbeat for ${(tr.silentForMs / 1000).toFixed(1)}s (ttl ${d.ttlMs / 1000}s)` : type === "host.ready" ? "ready" : "back: heartbeats resumed";
+      const silence = tr.neverHeard
+        ? `no heartbeat heard by this leader in its term (${(tr.silentForMs / 1000).toFixed(1)}s; ttl ${d.ttlMs / 1000}s)`
+        : `no heartbeat for ${(tr.silentForMs / 1000).toFixed(1)}s (ttl ${d.ttlMs / 1000}s)`;
+      const message = tr.to === "down" ? silence : type === "host.ready" ? "ready" : "back: heartbeats resumed";
       if (tr.to === "down") {
-        d.log.warn({ host: rec.id, silentMs: tr.silentForMs }, "host down");
+        d.log.warn({ host: rec.id, silentMs: tr.silentForMs, ...(tr.neverHeard ? { neverHeard: true, sources: d.sources?.(rec.id) } : {}) }, "host down");
         // The member holding a host declared down closes its stream when the record
         // reaches it (member/host-changes.ts). The leader closes its own before it
         // writes, so no heartbeat of that stream can land between the write and then.

@@ -37,7 +37,7 @@ describe("judgeLiveness", () => {
   it("gives hosts not heard from since a controller restart one TTL of grace", () => {
     const h: LivenessInput = { id: "a", health: "ready", lastHeartbeatMs: undefined };
     expect(judgeLiveness([h], cfg.graceUntilMs - 1, cfg)).toEqual([]);
-    expect(judgeLiveness([h], cfg.graceUntilMs, cfg)).toEqual([{ id: "a", to: "down", silentForMs: 5000 }]);
+    expect(judgeLiveness([h], cfg.graceUntilMs, cfg)).toEqual([{ id: "a", to: "down", silentForMs: 5000, neverHeard: true }]);
   });
 
   it("after a leader change, judges no host down within the term's grace, even one last heard long before it", () => {
