@@ -48,7 +48,7 @@ import { ControllerMetrics } from "./metrics.js";
 import { agentServiceHandlers } from "./member/api/agent-service.js";
 import { LbAppliedBook, lbHandlers } from "./member/api/lb-handlers.js";
 import { LbShare } from "./member/lb-share.js";
-import { GoneMembers } from "./member/gone-members.js";
+import { watchGoneMembers } from "./member/gone-members.js";
 import type { LbApplied__Output } from "../shared/gen/berth/v1/LbApplied.js";
 import { secretHandlers } from "./member/api/secret-handlers.js";
 import { loadSecretKey } from "./secrets/crypto.js";
@@ -612,41 +612,6 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // is capped at TTL/2 for this) reconnecting within it must not be declared down and
     // have their instances replaced while they still run them.
     const groupNow = group;
-    /**
-     * The term's watch for members gone missing (member/gone-members.ts): a member lost is
-     * recorded (berth controllers keeps showing it) and announced; one back, announced.
-     */
-    const goneWatch = (g: EtcdGroup): ((ms: readonly { id: string; startedAtMs: number }[]) => void) => {
-      const judge = new GoneMembers(2 * ttlMs);
-      let checking = false;
-      return (ms) => {
-        if (checking) return;
-        checking = true;
-        void (async () => {
-          const seen = await g.seen();
-          const v = judge.note(ms.map((m) => m.id), seen.map((m) => ({ id: m.id, gone: m.goneSinceMs !== undefined })), mono(), now());
-          for (const l of v.lost) {
-            const rec = seen.find((m) => m.id === l.id)!;
-            // Rewritten since it was read (it registered again meanwhile): not lost.
-            if (!(await g.markGone(rec, l.sinceMs))) continue;
-            judge.announced(l.id);
-            log.warn({ member: l.id, address: rec.address }, "a controller member is no longer registered");
-            await events.append({
-              type: "controller.lost",
-              message: `controller ${l.id} at ${rec.address} is not registered since ${new Date(l.sinceMs).toISOString()}: its lease lapsed (stopped without a word, cut off, or its machine lost); its agents reconnect to the other members. \`berth controllers forget ${l.id}\` removes it for good`,
-            });
-          }
-          for (const id of v.back) await events.append({ type: "controller.back", message: `controller ${id} is registered again` });
-          for (const id of v.clear) {
-            const full = (await g.members()).find((m) => m.id === id);
-            const rec = seen.find((m) => m.id === id);
-            if (full && rec) await g.markPresent(full, rec);
-          }
-        })()
-          .catch((err: unknown) => log.warn({ err }, "checking for members gone missing failed"))
-          .finally(() => (checking = false));
-      };
-    };
     await leadership.run((ctx) => {
       leadingSinceMono = mono();
       // Who leads and since when, for `berth controllers` on the other members — a decision like any other, guarded.
@@ -664,7 +629,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       }
       const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(startGraceLeftMs(opts.graceMs ?? ttlMs, ttlMs, listeningMono, mono()), ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), comebackSilentMs: 2 * heartbeatIntervalMs + (reports ? reportMs : 0), stalledSince, massShare: opts.guardShare ?? DEFAULT_GUARD_SHARE,
         ...(reports ? { comebackLiveness: () => livenessInput(registry.all(), mergeLiveness(localHeard(registry), reports.received())) } : {}),
-        ...(groupNow ? { members: () => groupNow.members(), membersEveryMs: reportMs, ...(groupNow instanceof EtcdGroup ? { onMembers: goneWatch(groupNow) } : {}) } : {}),
+        ...(groupNow ? { members: () => groupNow.members(), membersEveryMs: reportMs, ...(groupNow instanceof EtcdGroup ? { onMembers: watchGoneMembers({ group: groupNow, afterMs: 2 * ttlMs, mono, now, log, append: (ev) => events.append(ev) }) } : {}) } : {}),
         ...(reports
           ? {
               sources: (id: string) => ({

@@ -7,6 +7,9 @@
  * registration lapsing for a round under load, from being called lost. Pure: times
  * come in as arguments (monotonic for the waiting, wall for what is recorded).
  */
+import type { Logger } from "../../shared/log/logger.js";
+import type { MemberRecord, SeenRecord } from "./group.js";
+
 export interface GoneVerdicts {
   /** Missing for afterMs now: record them lost, since `sinceMs` (wall: first missed). */
   lost: { id: string; sinceMs: number }[];
@@ -21,8 +24,15 @@ export class GoneMembers {
   private readonly missing = new Map<string, { mono: number; wall: number }>();
   /** Called lost by this term (so that its return is news). */
   private readonly called = new Set<string>();
+  /** Members missing at the last read whose record does not say gone (yet). */
+  private pending = 0;
 
   constructor(private readonly afterMs: number) {}
+
+  /** Whether the last read left a member missing that is not recorded gone yet: it must be looked at again. */
+  waiting(): boolean {
+    return this.pending > 0;
+  }
 
   /** A member of `lost` was recorded and announced: its return will be news. (Not recorded: the next read finds it again.) */
   announced(id: string): void {
@@ -41,8 +51,10 @@ export class GoneMembers {
       if (this.called.delete(id)) out.back.push(id);
     }
     for (const m of seen) if (m.gone && up.has(m.id)) out.clear.push(m.id);
+    this.pending = 0;
     for (const m of seen) {
       if (up.has(m.id)) continue;
+      if (!m.gone && !this.called.has(m.id)) this.pending++;
       let since = this.missing.get(m.id);
       if (!since) this.missing.set(m.id, (since = { mono: nowMono, wall: nowWall }));
       if (m.gone || this.called.has(m.id) || nowMono - since.mono < this.afterMs) continue;
@@ -53,4 +65,71 @@ export class GoneMembers {
     for (const id of this.missing.keys()) if (!known.has(id)) this.missing.delete(id);
     return out;
   }
+}
+
+/** What the watch needs of the group (member/group.ts EtcdGroup). */
+export interface GoneGroup {
+  seen(): Promise<SeenRecord[]>;
+  markGone(rec: SeenRecord, sinceMs: number): Promise<boolean>;
+  markPresent(rec: MemberRecord, seen: SeenRecord): Promise<void>;
+  /** The members as the leader's last read found them (the read that called the watch). */
+  lastMembers(): MemberRecord[];
+}
+
+/**
+ * The leader's shell around GoneMembers: called with each read of the registered
+ * members (leader/leader.ts, every report period), it reads the seen records, records
+ * and announces who is lost and who is back, and clears a stale "gone". While the
+ * registered members are the ones it read last and nobody is missing, there is nothing
+ * to look at: the seen records are not read again (a read a second on the leader, else).
+ */
+export function watchGoneMembers(d: {
+  group: GoneGroup;
+  afterMs: number;
+  mono: () => number;
+  now: () => number;
+  log: Logger;
+  append: (ev: { type: string; message: string }) => Promise<unknown>;
+}): (members: readonly { id: string }[]) => void {
+  const judge = new GoneMembers(d.afterMs);
+  let checking = false;
+  /** The registered ids of the last look that found everything settled; undefined: look next time. */
+  let settled: string | undefined;
+  return (ms) => {
+    const ids = ms.map((m) => m.id).sort();
+    const key = ids.join("\n");
+    if (checking || key === settled) return;
+    checking = true;
+    void (async () => {
+      const seen = await d.group.seen();
+      const v = judge.note(ids, seen.map((m) => ({ id: m.id, gone: m.goneSinceMs !== undefined })), d.mono(), d.now());
+      let done = true;
+      for (const l of v.lost) {
+        const rec = seen.find((m) => m.id === l.id)!;
+        // Rewritten since it was read (it registered again meanwhile): not lost.
+        if (!(await d.group.markGone(rec, l.sinceMs))) continue;
+        judge.announced(l.id);
+        d.log.warn({ member: l.id, address: rec.address }, "a controller member is no longer registered");
+        await d.append({
+          type: "controller.lost",
+          message: `controller ${l.id} at ${rec.address} is not registered since ${new Date(l.sinceMs).toISOString()}: its lease lapsed (stopped without a word, cut off, or its machine lost); its agents reconnect to the other members. \`berth controllers forget ${l.id}\` removes it for good`,
+        });
+      }
+      for (const id of v.back) await d.append({ type: "controller.back", message: `controller ${id} is registered again` });
+      const registered = d.group.lastMembers();
+      for (const id of v.clear) {
+        const full = registered.find((m) => m.id === id);
+        const rec = seen.find((m) => m.id === id);
+        if (full && rec) await d.group.markPresent(full, rec);
+        else done = false;
+      }
+      // A member missing (lost or not yet) is looked at again on every read until it is recorded or back.
+      if (done && !judge.waiting()) settled = key;
+    })()
+      .catch((err: unknown) => {
+        settled = undefined;
+        d.log.warn({ err }, "checking for members gone missing failed");
+      })
+      .finally(() => (checking = false));
+  };
 }

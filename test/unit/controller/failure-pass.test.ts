@@ -7,7 +7,7 @@ import { HostRegistry } from "../../../controller/hosts/registry.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import type { FailoverGuard } from "../../../controller/failure/failover-guard.js";
 import { localLiveness } from "../../../controller/failure/liveness.js";
-import { failurePass } from "../../../controller/leader/failure-pass.js";
+import { failurePass, type FailurePassDeps } from "../../../controller/leader/failure-pass.js";
 import { createLogger } from "../../../shared/log/logger.js";
 import { tempStores } from "../fixtures/store.js";
 
@@ -24,23 +24,27 @@ async function fleet(hosts: HostRecord[]): Promise<HostRegistry> {
   return registry;
 }
 
+const CFG = { ttlMs: 5_000, graceUntilMs: 0, startedAtMs: 0 };
+
+/** A pass's deps over this registry, wall clock 1,000 and a TTL of 5 s; `over` replaces any. */
+function deps(registry: HostRegistry, over: Partial<FailurePassDeps> = {}): FailurePassDeps {
+  return {
+    registry,
+    liveness: () => localLiveness(registry),
+    guard: { sync: async () => undefined } as unknown as FailoverGuard,
+    log: createLogger("test", "silent"),
+    now: () => 1_000,
+    mono: () => 10_000,
+    ttlMs: 5_000,
+    onTransition: () => undefined,
+    ...over,
+  };
+}
+
 async function pass(registry: HostRegistry, monoNow: number): Promise<{ transitions: string[]; dueNow: number }> {
   const transitions: string[] = [];
   let dueNow = 0;
-  await failurePass(
-    {
-      registry,
-      liveness: () => localLiveness(registry),
-      guard: { sync: async () => undefined } as unknown as FailoverGuard,
-      log: createLogger("test", "silent"),
-      now: () => 1_000,
-      mono: () => monoNow,
-      ttlMs: 5_000,
-      onTransition: (to) => transitions.push(to),
-      onTransitionsDone: () => dueNow++,
-    },
-    { ttlMs: 5_000, graceUntilMs: 0, startedAtMs: 0 },
-  );
+  await failurePass(deps(registry, { mono: () => monoNow, onTransition: (to) => transitions.push(to), onTransitionsDone: () => dueNow++ }), CFG);
   return { transitions, dueNow };
 }
 
@@ -68,22 +72,15 @@ describe("a failure-detector pass", () => {
     registry.liveOf("a").send = () => undefined;
     let leading = true;
     const transitions: string[] = [];
-    const d = {
-      registry,
-      liveness: () => localLiveness(registry),
-      guard: { sync: async () => undefined } as unknown as FailoverGuard,
-      log: createLogger("test", "silent"),
-      now: () => 1_000,
-      mono: () => 10_000,
-      ttlMs: 5_000,
+    const d = deps(registry, {
       leading: () => leading,
-      onTransition: (to: string) => {
+      onTransition: (to) => {
         transitions.push(to);
         // The lease runs out while the first host's write is out: the second is not judged.
         leading = false;
       },
-    };
-    const cfg = { ttlMs: 5_000, graceUntilMs: 0, startedAtMs: 0 };
+    });
+    const cfg = CFG;
     leading = false;
     expect(await failurePass(d, cfg)).toBeNull();
     expect({ transitions, closed, health: registry.all().map((h) => h.health) }).toEqual({ transitions: [], closed: 0, health: ["ready", "ready"] });
@@ -98,19 +95,7 @@ describe("a failure-detector pass", () => {
     registry.liveOf("a").lastHeartbeatMono = 9_000;
     registry.liveOf("b").lastHeartbeatMono = 9_400;
     let reads = 0;
-    const next = await failurePass(
-      {
-        registry,
-        liveness: () => (reads++, localLiveness(registry)),
-        guard: { sync: async () => undefined } as unknown as FailoverGuard,
-        log: createLogger("test", "silent"),
-        now: () => 1_000,
-        mono: () => 10_000,
-        ttlMs: 5_000,
-        onTransition: () => undefined,
-      },
-      { ttlMs: 5_000, graceUntilMs: 0, startedAtMs: 0 },
-    );
+    const next = await failurePass(deps(registry, { liveness: () => (reads++, localLiveness(registry)) }), CFG);
     // Every pass over every host is paid per tick: a second read was a second copy of the fleet.
     expect(reads).toBe(1);
     expect(next).toBe(9_000 + 5_000 + 1);

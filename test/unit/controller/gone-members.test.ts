@@ -40,3 +40,46 @@ describe("GoneMembers", () => {
     expect(g.note(["c1"], seen("c1", ["c2", true]), 5_000, 5_000).lost).toEqual([]);
   });
 });
+
+describe("watchGoneMembers", () => {
+  it("reads the seen records only while something may change: not again for the same members, all settled", async () => {
+    const { watchGoneMembers } = await import("../../../controller/member/gone-members.js");
+    const { createLogger } = await import("../../../shared/log/logger.js");
+    const rec = (id: string) => ({ id, address: `${id}:7420`, startedAtMs: 0 });
+    let seenReads = 0;
+    const marked: string[] = [];
+    const events: string[] = [];
+    let t = 0;
+    const group = {
+      seen: async () => (seenReads++, [rec("c1"), rec("c2"), rec("c3")].map((r) => ({ ...r, modRevision: "1", ...(marked.includes(r.id) ? { goneSinceMs: 1 } : {}) }))),
+      markGone: async (r: { id: string }) => (marked.push(r.id), true),
+      markPresent: async () => undefined,
+      lastMembers: () => [rec("c1"), rec("c2")],
+    };
+    const onMembers = watchGoneMembers({ group, afterMs: 5, mono: () => t, now: () => t, log: createLogger("test", "silent"), append: async (e) => void events.push(e.type) });
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+    };
+    const all = [rec("c1"), rec("c2"), rec("c3")];
+    onMembers(all);
+    await settle();
+    onMembers(all);
+    await settle();
+    expect(seenReads).toBe(1);
+    // c3 missing: looked at on every read until it is recorded lost, then settled again.
+    const two = [rec("c1"), rec("c2")];
+    onMembers(two);
+    await settle();
+    t = 10;
+    onMembers(two);
+    await settle();
+    expect(events).toEqual(["controller.lost"]);
+    const reads = seenReads;
+    onMembers(two);
+    await settle();
+    expect(seenReads).toBe(reads + 1);
+    onMembers(two);
+    await settle();
+    expect(seenReads).toBe(reads + 1);
+  });
+});
