@@ -29,6 +29,18 @@
  * txn with compares then fails its compare on its own first write, and the caller sees a
  * conflict and rereads, as after any conflict.
  *
+ * A write from the past. An attempt sent to a member behind a cut link is given up after
+ * its deadline and retried on another member, but its bytes wait in the kernel's TCP
+ * queue, and when the link heals that member receives it and may still apply it —
+ * seconds after newer writes of the same key (seen: a member's liveness report 13 s old
+ * applied after a heal; the leader then missed a host that had moved since, and judged
+ * it down). So every key put without a compare of the caller's is put only if it was
+ * not written after the newest revision this store had seen in any answer when it sent
+ * the attempt: a late copy finds its key written since (by the write that superseded
+ * it) and changes nothing. A put whose key another writer changed after that revision
+ * is tried again at the revision the failure showed (at most PIN_ROUNDS times, then
+ * unconditioned, as before): put still means "last writer wins", among the living.
+ *
  * Values are stored as given. etcd refuses a request larger than its
  * --max-request-bytes (1.5 MiB by default): berth keeps blobs (artifacts) on disk, never
  * in the store.
@@ -104,6 +116,8 @@ export const DEFAULT_ATTEMPT_TIMEOUT_MS = 500;
 export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
 export const DEFAULT_WATCH_PROBE_EVERY_MS = 1_000;
 export const DEFAULT_WATCH_STALL_MS = 1_500;
+/** How many times a put is retried at a fresher revision before it goes unconditioned (see "A write from the past"). */
+const PIN_ROUNDS = 5;
 /** Pause before a retry: doubled each time from the first to the last. */
 const RETRY_FIRST_MS = 25;
 const RETRY_MAX_MS = 400;
@@ -304,6 +318,8 @@ export class EtcdStore implements Store {
   /** Tail of the write queue: each write starts when the one before it has settled. */
   private writeTail: Promise<void> = Promise.resolve();
   private readonly watches = new Set<EtcdWatch>();
+  /** The newest etcd revision this store has seen in an answer: what a put is conditioned on (see "A write from the past"). */
+  private seenRevision = 0;
   private readonly dataPrefix: Buffer;
   private readonly revKey: Buffer;
   readonly retry: Retry;
@@ -325,6 +341,7 @@ export class EtcdStore implements Store {
   get(key: string): Promise<KeyValue | undefined> {
     return this.track(async () => {
       const res = await this.retry("a read", (o) => this.client.kv.range({ key: this.dataKey(key) }, o));
+      this.see(num(res.header.revision));
       const kv = res.kvs[0];
       return kv === undefined ? undefined : this.decode(kv);
     });
@@ -454,12 +471,18 @@ export class EtcdStore implements Store {
       // so `P rev` is rewritten only when something changes: for deletes alone we read
       // which keys exist and make the txn conditional on that still being so (a guard
       // that failed alone means a concurrent write; read again).
-      for (;;) {
+      // Every key put without a compare of the caller's is put only if it was not written
+      // after the newest revision this store had seen (see "A write from the past" above).
+      const pinned = [...new Set(ops.filter((op) => op.type === "put" && !comparedKeys.includes(op.key)).map((op) => op.key))];
+      for (let round = 1; ; round++) {
         let guards: { key: string; modRevision: number }[] = [];
         if (!hasPut && deleted.length > 0) {
           const current = await this.readMany(deleted);
           guards = deleted.map((key, i) => ({ key, modRevision: current[i]?.modRevision ?? 0 }));
         }
+        // Past PIN_ROUNDS (another writer changing the key each time) the put goes as it always did.
+        const pins = round > PIN_ROUNDS ? [] : pinned;
+        const seenRevision = this.seenRevision;
         const changes = hasPut || guards.some((g) => g.modRevision > 0);
         const success: IRequestOp[] = [{ request_range: { key: this.revKey } }];
         if (changes) {
@@ -476,8 +499,11 @@ export class EtcdStore implements Store {
           ...userCompares,
           ...guards.map((g): ICompare => ({ key: this.dataKey(g.key), target: "Mod", result: "Equal", mod_revision: g.modRevision })),
           ...(guard ? [{ key: guard.key, target: "Create", result: "Equal", create_revision: guard.createRevision } satisfies ICompare] : []),
+          // Not written since the newest revision this store had seen when it sent this.
+          ...pins.map((key): ICompare => ({ key: this.dataKey(key), target: "Mod", result: "Less", mod_revision: seenRevision + 1 })),
         ];
         const res = await this.retry("a write", (o) => this.client.kv.txn({ compare, success, failure }, o));
+        this.see(num(res.header.revision));
         const revBefore = this.revisionFrom(res.responses[0], res.header);
         if (res.succeeded) return { succeeded: true, revision: changes ? num(res.header.revision) : revBefore, failed: [] };
         if (guard && num(res.responses.at(-1)?.response_range.kvs[0]?.create_revision) !== guard.createRevision) throw guard.refused();
@@ -487,7 +513,9 @@ export class EtcdStore implements Store {
         const failed: string[] = [];
         for (const c of compares) if (modOf.get(c.key) !== c.modRevision && !failed.includes(c.key)) failed.push(c.key);
         if (failed.length > 0) return { succeeded: false, revision: revBefore, failed };
-        // Only a guard failed: a key we delete was created or removed meanwhile.
+        // Only a guard failed: a key we delete was created or removed meanwhile, or a key we
+        // put was written since the revision we had seen (by another writer: put again, at
+        // the revision this failure showed).
       }
     });
   }
@@ -502,6 +530,7 @@ export class EtcdStore implements Store {
       const res = await this.retry("a scan", (o) =>
         this.client.kv.range({ key, range_end: prefixEnd(key), limit: limit ?? 0, sort_order: reverse ? "Descend" : "None", sort_target: "Key" }, o),
       );
+      this.see(num(res.header.revision));
       return res.kvs.map((kv) => this.decode(kv));
     });
   }
@@ -565,8 +594,13 @@ export class EtcdStore implements Store {
   /** The revision of this store's last write (undefined before its first), and etcd's own. */
   private async lastWrite(): Promise<{ revision: number | undefined; etcdRevision: number }> {
     const res = await this.retry("a read", (o) => this.client.kv.range({ key: this.revKey }, o));
+    this.see(num(res.header.revision));
     const kv = res.kvs[0];
     return { revision: kv === undefined ? undefined : num(kv.mod_revision), etcdRevision: num(res.header.revision) };
+  }
+
+  private see(revision: number): void {
+    if (revision > this.seenRevision) this.seenRevision = revision;
   }
 
   private revisionFrom(op: IResponseOp | undefined, header: IResponseHeader): number {
@@ -577,6 +611,7 @@ export class EtcdStore implements Store {
   private async readMany(keys: string[]): Promise<(KeyValue | undefined)[]> {
     // One txn of ranges: every key read at the same revision.
     const res = await this.retry("a read", (o) => this.client.kv.txn({ success: keys.map((k) => ({ request_range: { key: this.dataKey(k) } })) }, o));
+    this.see(num(res.header.revision));
     return res.responses.map((r) => {
       const kv = r.response_range.kvs[0];
       return kv === undefined ? undefined : this.decode(kv);

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { Etcd3 } from "etcd3";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_CALL_TIMEOUT_MS, EtcdUnavailableError, openEtcdStore, type EtcdStoreOptions } from "../../controller/store/etcd-store.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { DEFAULT_CALL_TIMEOUT_MS, EtcdUnavailableError, openEtcdStore, type EtcdStore, type EtcdStoreOptions } from "../../controller/store/etcd-store.js";
 import type { Store, WatchEvent } from "../../controller/store/store.js";
 import { CompactedError } from "../../controller/store/store.js";
 import { storeContract, until } from "../unit/store/contract.js";
@@ -111,6 +111,36 @@ describe("etcd store", () => {
     const seen: WatchEvent[] = [];
     await s.watch("", (ev) => seen.push(ev), { fromRevision: r3 });
     expect(seen.map((ev) => ev.revision)).toEqual([r3]);
+  });
+
+  it("a put's attempt that reaches etcd late (a cut link healed) changes nothing once its key was written since; puts still win over other writers", async () => {
+    const { store, prefix } = await openFresh();
+    stores.push(store);
+    const s = store as EtcdStore;
+    const kv = s.client.kv;
+    const sent = vi.spyOn(kv, "txn");
+    await s.put("report", "old");
+    // The request that wrote "old", as a member behind a cut link holds it until the link heals.
+    const late = sent.mock.calls.at(-1)![0];
+    await s.put("report", "new");
+    sent.mockRestore();
+    // Delivered now: etcd must not apply it over "new".
+    const res = await kv.txn(late);
+    expect(res.succeeded).toBe(false);
+    expect((await s.get("report"))?.value).toBe("new");
+    // Another writer of the same key (a host's observed state written by the member it moved to):
+    // the next put still goes through, at the revision its failed compare showed.
+    const other = await openEtcdStore({ endpoints: etcd().endpoints, prefix });
+    stores.push(other);
+    await other.put("report", "from another member");
+    const r = await s.put("report", "newest");
+    const kvNow = await s.get("report");
+    expect(kvNow?.value).toBe("newest");
+    expect(kvNow?.modRevision).toBe(r);
+    // A key another writer changed after the newest revision this store had seen: put all the same.
+    await other.put("fresh", "theirs");
+    await s.put("fresh", "ours");
+    expect((await other.get("fresh"))?.value).toBe("ours");
   });
 
   it("an unreachable etcd is refused at open, naming the endpoints", async () => {
