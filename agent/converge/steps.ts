@@ -130,6 +130,8 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
         ...(who?.ids ? { home: who.ids.home } : {}),
         stopSignal: spec.run.stopSignal,
         stopTimeoutMs: spec.run.stopTimeoutMs,
+        // run.restart, where the spec sets it (else the supervisor's defaults, the same as the spec's).
+        ...(spec.run.restart ? { restartPolicy: { initialMs: spec.run.restart.delayMs, maxMs: spec.run.restart.maxDelayMs, maxQuickFailures: spec.run.restart.attempts } } : {}),
         logDir,
         stateFile: stateFile(d),
         cgroup: limits,

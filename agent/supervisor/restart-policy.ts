@@ -16,7 +16,8 @@
  *   an exit after ≥ 30 s of running → failures 0, delay ≈ 1 s.
  */
 import { backoffDelayMs, type BackoffPolicy } from "../../shared/backoff.js";
-import { formatDurationMs } from "../../shared/duration.js";
+import { formatDurationMs, parseDurationMs } from "../../shared/duration.js";
+import { SPEC_DEFAULTS } from "../../shared/spec/schema.js";
 
 export interface RestartPolicy extends BackoffPolicy {
   /** Delay after the first quick failure (and after a stable run). @default 1000 */
@@ -33,13 +34,14 @@ export interface RestartPolicy extends BackoffPolicy {
   maxQuickFailures: number;
 }
 
+/** A spec's run.restart sets initialMs, maxMs and maxQuickFailures; its defaults are these. */
 export const DEFAULT_RESTART_POLICY: RestartPolicy = {
-  initialMs: 1_000,
-  maxMs: 30_000,
+  initialMs: parseDurationMs(SPEC_DEFAULTS.run.restart.delay),
+  maxMs: parseDurationMs(SPEC_DEFAULTS.run.restart.maxDelay),
   factor: 2,
   jitter: 0.2,
   stableAfterMs: 30_000,
-  maxQuickFailures: 10,
+  maxQuickFailures: SPEC_DEFAULTS.run.restart.attempts,
 };
 
 export interface RestartState {

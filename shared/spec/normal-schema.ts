@@ -55,6 +55,8 @@ export const StoredSpecShape = z.object({
     user: z.string(),
     stopSignal: z.enum(SIGNALS),
     stopTimeoutMs: durationMs,
+    // Absent in specs stored before run.restart existed, and in every spec that does not set it.
+    restart: z.object({ attempts: count, delayMs: durationMs, maxDelayMs: durationMs }).optional(),
   }),
   // Absent in specs stored before secrets existed.
   secrets: SecretRefs.default({}),

@@ -25,7 +25,7 @@ import { SECRET_NAME, SECRET_NAME_MESSAGE } from "../secret-limits.js";
 /** Every default, in the form users write it; normalizeSpec fills these in. */
 export const SPEC_DEFAULTS = {
   install: { apt: [] as string[], stepTimeout: "5m" },
-  run: { args: [] as string[], user: "", stopSignal: "SIGTERM", stopTimeout: "20s" },
+  run: { args: [] as string[], user: "", stopSignal: "SIGTERM", stopTimeout: "20s", restart: { attempts: 10, delay: "1s", maxDelay: "30s" } },
   /** 0 = no requirement: the scheduler does not check this resource. */
   resources: { cpu: 0, memoryMb: 0, diskMb: 0 },
   instances: 1,
@@ -63,6 +63,8 @@ export const SPEC_LIMITS = {
   instances: 10_000,
   /** healthyThreshold and unhealthyThreshold: 100 checks is minutes at any sane interval. */
   threshold: 100,
+  /** run.restart.attempts */
+  restartAttempts: 1000,
   /** cores */
   cpu: 1024,
   /** 16 TiB */
@@ -73,6 +75,7 @@ export const SPEC_LIMITS = {
   durations: {
     installStepTimeout: "1d",
     stopTimeout: "1h",
+    restartDelay: "1h",
     healthInterval: "1h",
     healthTimeout: "1h",
     minHealthyTime: "1h",
@@ -237,6 +240,29 @@ const InstallSchema = z.strictObject({
     .default([]),
 });
 
+const RestartSchema = z
+  .strictObject({
+    attempts: z
+      .int()
+      .min(0)
+      .max(SPEC_LIMITS.restartAttempts)
+      .default(SPEC_DEFAULTS.run.restart.attempts)
+      .describe("quick exits in a row (each within 30s of its start) restarted before the instance is failed; 0: failed at the first"),
+    delay: durationUpTo(D.restartDelay).default(SPEC_DEFAULTS.run.restart.delay).describe("the wait before the first restart, doubled after each further quick exit"),
+    maxDelay: durationUpTo(D.restartDelay).default(SPEC_DEFAULTS.run.restart.maxDelay).describe("the longest wait between restarts"),
+  })
+  .superRefine((r, ctx) => {
+    const delayMs = tryParseDurationMs(String(r.delay));
+    const maxMs = tryParseDurationMs(String(r.maxDelay));
+    if (delayMs !== undefined && maxMs !== undefined && maxMs < delayMs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["maxDelay"],
+        ...comparison({ path: ["run", "restart", "maxDelay"], value: r.maxDelay }, "must not be shorter than", { path: ["run", "restart", "delay"], value: r.delay }),
+      });
+    }
+  });
+
 const RunSchema = z.strictObject({
   command: line.describe("a path in the artifact, an absolute path, or a program on PATH"),
   args: z.array(stringish).default([]),
@@ -263,6 +289,7 @@ const RunSchema = z.strictObject({
   stopTimeout: durationUpTo(D.stopTimeout)
     .default(SPEC_DEFAULTS.run.stopTimeout)
     .describe("how long after stopSignal the process is killed"),
+  restart: RestartSchema.optional().describe("how a process that exits on its own is restarted, and when it is failed instead"),
 });
 
 const ResourcesSchema = z.strictObject({
@@ -551,6 +578,7 @@ function fromParsed(p: ParsedSpec): ServiceSpec {
       user: p.run.user ?? SPEC_DEFAULTS.run.user,
       stopSignal: p.run.stopSignal,
       stopTimeoutMs: ms(p.run.stopTimeout),
+      ...(p.run.restart ? { restart: { attempts: p.run.restart.attempts, delayMs: ms(p.run.restart.delay), maxDelayMs: ms(p.run.restart.maxDelay) } } : {}),
     },
     secrets: secretRefs(p.secrets),
     secretFiles: secretRefs(p.secretFiles),
@@ -627,6 +655,7 @@ export function toSpecInput(spec: ServiceSpec): SpecInput {
       ...(spec.run.user ? { user: spec.run.user } : {}),
       stopSignal: spec.run.stopSignal,
       stopTimeout: exactDuration(spec.run.stopTimeoutMs),
+      ...(spec.run.restart ? { restart: { attempts: spec.run.restart.attempts, delay: exactDuration(spec.run.restart.delayMs), maxDelay: exactDuration(spec.run.restart.maxDelayMs) } } : {}),
     },
     secrets: Object.fromEntries(Object.entries(spec.secrets).map(([k, r]) => [k, r.secret])),
     secretFiles: Object.fromEntries(Object.entries(spec.secretFiles).map(([k, r]) => [k, r.secret])),

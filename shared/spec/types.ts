@@ -61,6 +61,13 @@ export interface SecretRef {
   version: number;
 }
 
+/** run.restart: a quick exit (within 30 s of its start) is restarted after delayMs, doubled each time up to maxDelayMs; past `attempts` in a row the instance is failed. */
+export interface RestartSpec {
+  attempts: number;
+  delayMs: number;
+  maxDelayMs: number;
+}
+
 export interface ServiceSpec {
   name: string;
   artifact: Artifact | null;
@@ -73,6 +80,8 @@ export interface ServiceSpec {
     user: string;
     stopSignal: NodeJS.Signals;
     stopTimeoutMs: number;
+    /** How a process that exits on its own is restarted; absent: the defaults (SPEC_DEFAULTS.run.restart). */
+    restart?: RestartSpec;
   };
   /** environment variable → the secret it holds (over run.env; no name in both) */
   secrets: Record<string, SecretRef>;

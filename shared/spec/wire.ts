@@ -37,6 +37,8 @@ const wireSpec = z.strictObject({
     user: z.string(),
     stopSignal: z.string(),
     stopTimeoutMs: ms,
+    // Sent only when the spec sets it: an agent older than run.restart refuses a spec it cannot honour, and takes every other.
+    restart: z.strictObject({ attempts: z.number().int().min(0), delayMs: ms, maxDelayMs: ms }).optional(),
   }),
   // Absent from a controller older than secrets.
   secrets: secretRefs.default({}),

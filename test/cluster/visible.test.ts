@@ -1,11 +1,12 @@
 /**
  * Issue 12: what goes wrong is visible where the user looks. A failed install's output
  * stays reachable — in `berth status` and `berth logs --install` — after the failed copy
- * is gone and the slot waits to be placed again.
+ * is gone and the slot waits to be placed again. A process that keeps exiting is `failed`
+ * after the attempts its spec's run.restart allows, with its exit and its last lines.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { Cluster } from "./harness/cluster.js";
-import { svcSpec } from "./harness/specs.js";
+import { SVC, svcSpec } from "./harness/specs.js";
 import { tearDownWith } from "./harness/teardown.js";
 
 describe("failures stay visible", () => {
@@ -41,5 +42,32 @@ describe("failures stay visible", () => {
     expect(logs.stdout).toContain("fatal: widget.h not found");
     expect(logs.stdout).toMatch(/exited with (code )?3/);
     expect((await c.cli(["delete", "broken"])).code).toBe(0);
+  });
+
+  it("a crash loop ends failed after run.restart.attempts, with the exit code and the last lines in the event and in status", async () => {
+    const spec = `name: crashy
+artifact: ${SVC}
+run:
+  command: sh
+  args: [-c, "echo starting up; echo 'panic: config missing' >&2; exit 4"]
+  restart: { attempts: 2, delay: 100ms, maxDelay: 200ms }
+instances: 1
+`;
+    const applied = await c.apply(await c.specDir("crashy", { "crashy.yaml": spec }));
+    expect(applied.code, applied.stderr).toBe(0);
+    // Started, then restarted twice (100 ms, then 200 ms later), the third quick exit fails it.
+    const failed = await c.waitForEvent((e) => e.type === "instance.failed" && e.service === "crashy", "crashy failed", 60_000);
+    expect(failed.message).toMatch(/^crashy-0 \(epoch \d+\) failed: crash loop: exited with code 4 after \S+: 3 times in a row, each within 30s of starting/);
+    // Placed again on the other host, failed there too: the slot waits, and says why with the process's own words.
+    const st = await c.waitForStatus(
+      "crashy",
+      (s) => /last failure on \S+ at \S+: crash loop: exited with code 4/.test(s.instances[0]?.install_tail ?? "") && (s.instances[0]?.install_tail ?? "").includes("panic: config missing"),
+      "crashy's last failure shown",
+      60_000,
+    );
+    expect(st.instances[0]!.state).not.toBe("healthy");
+    const shown = await c.cli(["status", "crashy"]);
+    expect(shown.stdout).toContain("panic: config missing");
+    expect((await c.cli(["delete", "crashy"])).code).toBe(0);
   });
 });

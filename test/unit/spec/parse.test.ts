@@ -122,6 +122,16 @@ describe("parseSpecFile errors: file:line:col: path: message", () => {
     expect(errorsOf(`${BASE}artifact: 5\n`)).toEqual(["web.yaml:4:11: artifact: expected a path (string) or { url, sha256 }"]);
   });
 
+  it("run.restart: maxDelay not shorter than delay (defaults count), attempts bounded, and it reaches the normalized spec", () => {
+    expect(errorsOf(`${BASE}  restart: { delay: 2m }\n`)).toEqual([
+      "web.yaml:4:12: run.restart.maxDelay: maxDelay defaults to 30s, which must not be shorter than delay (2m): set run.restart.maxDelay",
+    ]);
+    expect(errorsOf(`${BASE}  restart: { attempts: -1, maxDelay: soon }\n`)).toEqual([
+      "web.yaml:4:24: run.restart.attempts: must be at least 0",
+      "web.yaml:4:38: run.restart.maxDelay: expected a duration such as 500ms, 5s, 2m, 1h or 1m30s (a number needs a unit)",
+    ]);
+  });
+
   it("rollout settings that could never complete", () => {
     expect(
       errorsOf(`${BASE}instances: 2\nupdate:\n  maxUnavailable: 0\n  canary: 3\n  healthyDeadline: 20m\n  minHealthyTime: 30m\n`),

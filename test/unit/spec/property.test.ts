@@ -97,6 +97,8 @@ const specArb = fc
           user: fc.stringMatching(/^[a-z_][a-z0-9_-]{0,30}\$?$/),
           stopSignal: fc.constantFrom(...Object.keys(os.constants.signals)),
           stopTimeout: durationArb(0, 600_000),
+          // delay ≤ maxDelay (and its default, 30s) by their ranges; the rule between them: parse.test.ts.
+          restart: fc.record({ attempts: fc.nat({ max: 1000 }), delay: durationArb(0, 30_000), maxDelay: durationArb(30_000, 3_600_000) }, { requiredKeys: [] }),
         },
         { requiredKeys: ["command"] },
       ),
