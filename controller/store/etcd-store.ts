@@ -34,12 +34,16 @@
  * queue, and when the link heals that member receives it and may still apply it —
  * seconds after newer writes of the same key (seen: a member's liveness report 13 s old
  * applied after a heal; the leader then missed a host that had moved since, and judged
- * it down). So every key put without a compare of the caller's is put only if it was
- * not written after the newest revision this store had seen in any answer when it sent
- * the attempt: a late copy finds its key written since (by the write that superseded
- * it) and changes nothing. A put whose key another writer changed after that revision
- * is tried again at the revision the failure showed (at most PIN_ROUNDS times, then
- * unconditioned, as before): put still means "last writer wins", among the living.
+ * it down). So every key put without a compare of the caller's carries one: still at
+ * this store's own last put of it, when that is the last write of it the store knows
+ * of (so a late copy cannot bring back a key deleted since), else not written after the
+ * newest revision this store had seen in any answer when it sent the attempt. A late
+ * copy then finds its key written (or deleted) since and changes nothing. A put whose
+ * key another writer changed is sent again pinned to the revision its failure showed
+ * (PIN_ROUNDS attempts in all, then unconditioned, as before): put still means "last
+ * writer wins", among the living. Left open: the late copy of an attempt that failed
+ * outright (EtcdUnavailableError) still applies if nothing wrote the key since, and
+ * the first put of a key this store never wrote can come back after a delete.
  *
  * Values are stored as given. etcd refuses a request larger than its
  * --max-request-bytes (1.5 MiB by default): berth keeps blobs (artifacts) on disk, never
@@ -118,6 +122,8 @@ export const DEFAULT_WATCH_PROBE_EVERY_MS = 1_000;
 export const DEFAULT_WATCH_STALL_MS = 1_500;
 /** How many times a put is retried at a fresher revision before it goes unconditioned (see "A write from the past"). */
 const PIN_ROUNDS = 5;
+/** How many keys' last puts a store remembers (then forgets them all at once). */
+const LAST_PUT_KEYS = 100_000;
 /** Pause before a retry: doubled each time from the first to the last. */
 const RETRY_FIRST_MS = 25;
 const RETRY_MAX_MS = 400;
@@ -318,8 +324,10 @@ export class EtcdStore implements Store {
   /** Tail of the write queue: each write starts when the one before it has settled. */
   private writeTail: Promise<void> = Promise.resolve();
   private readonly watches = new Set<EtcdWatch>();
-  /** The newest etcd revision this store has seen in an answer: what a put is conditioned on (see "A write from the past"). */
+  /** The newest etcd revision this store has seen in an answer: what a put of a key not in lastPut is conditioned on (see "A write from the past"). */
   private seenRevision = 0;
+  /** Keys this store put without a caller's compare, at the revision of that put while no other write of theirs is known: what their next put is conditioned on. */
+  private readonly lastPut = new Map<string, number>();
   private readonly dataPrefix: Buffer;
   private readonly revKey: Buffer;
   readonly retry: Retry;
@@ -483,6 +491,13 @@ export class EtcdStore implements Store {
         // Past PIN_ROUNDS (another writer changing the key each time) the put goes as it always did.
         const pins = round > PIN_ROUNDS ? [] : pinned;
         const seenRevision = this.seenRevision;
+        const pinOf = (key: string): ICompare => {
+          const mine = this.lastPut.get(key);
+          // Still our own last write of it: exactly that (a delete since makes it 0, so a late copy cannot bring the key back).
+          if (mine !== undefined) return { key: this.dataKey(key), target: "Mod", result: "Equal", mod_revision: mine };
+          // Else not written after the newest revision this store had seen when it sent this.
+          return { key: this.dataKey(key), target: "Mod", result: "Less", mod_revision: seenRevision + 1 };
+        };
         const changes = hasPut || guards.some((g) => g.modRevision > 0);
         const success: IRequestOp[] = [{ request_range: { key: this.revKey } }];
         if (changes) {
@@ -499,13 +514,27 @@ export class EtcdStore implements Store {
           ...userCompares,
           ...guards.map((g): ICompare => ({ key: this.dataKey(g.key), target: "Mod", result: "Equal", mod_revision: g.modRevision })),
           ...(guard ? [{ key: guard.key, target: "Create", result: "Equal", create_revision: guard.createRevision } satisfies ICompare] : []),
-          // Not written since the newest revision this store had seen when it sent this.
-          ...pins.map((key): ICompare => ({ key: this.dataKey(key), target: "Mod", result: "Less", mod_revision: seenRevision + 1 })),
+          ...pins.map(pinOf),
         ];
-        const res = await this.retry("a write", (o) => this.client.kv.txn({ compare, success, failure }, o));
+        let res: Awaited<ReturnType<Etcd3["kv"]["txn"]>>;
+        try {
+          res = await this.retry("a write", (o) => this.client.kv.txn({ compare, success, failure }, o));
+        } catch (err) {
+          // Applied or not, unknown: these keys are no longer known to be at our last write.
+          for (const k of pinned) this.lastPut.delete(k);
+          throw err;
+        }
         this.see(num(res.header.revision));
         const revBefore = this.revisionFrom(res.responses[0], res.header);
-        if (res.succeeded) return { succeeded: true, revision: changes ? num(res.header.revision) : revBefore, failed: [] };
+        if (res.succeeded) {
+          if (changes) {
+            for (const k of pinned) this.rememberPut(k, num(res.header.revision));
+            for (const k of deleted) this.lastPut.delete(k);
+          }
+          return { succeeded: true, revision: changes ? num(res.header.revision) : revBefore, failed: [] };
+        }
+        // Someone else wrote a pinned key (or a compare of the caller's failed): not ours any more.
+        for (const k of pinned) this.lastPut.delete(k);
         if (guard && num(res.responses.at(-1)?.response_range.kvs[0]?.create_revision) !== guard.createRevision) throw guard.refused();
 
         const modOf = new Map<string, number>();
@@ -597,6 +626,12 @@ export class EtcdStore implements Store {
     this.see(num(res.header.revision));
     const kv = res.kvs[0];
     return { revision: kv === undefined ? undefined : num(kv.mod_revision), etcdRevision: num(res.header.revision) };
+  }
+
+  private rememberPut(key: string, revision: number): void {
+    // Bounded: a key forgotten is pinned by seenRevision instead.
+    if (this.lastPut.size >= LAST_PUT_KEYS && !this.lastPut.has(key)) this.lastPut.clear();
+    this.lastPut.set(key, revision);
   }
 
   private see(revision: number): void {

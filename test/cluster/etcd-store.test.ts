@@ -123,11 +123,18 @@ describe("etcd store", () => {
     // The request that wrote "old", as a member behind a cut link holds it until the link heals.
     const late = sent.mock.calls.at(-1)![0];
     await s.put("report", "new");
+    // A key put twice, then deleted (a member's report at its clean stop): a late copy of the second put must not bring it back.
+    await s.put("gone", "first");
+    await s.put("gone", "second");
+    const lateAfterDelete = sent.mock.calls.at(-1)![0];
+    await s.delete("gone");
     sent.mockRestore();
-    // Delivered now: etcd must not apply it over "new".
+    // Delivered now: etcd must not apply them.
     const res = await kv.txn(late);
     expect(res.succeeded).toBe(false);
     expect((await s.get("report"))?.value).toBe("new");
+    expect((await kv.txn(lateAfterDelete)).succeeded).toBe(false);
+    expect(await s.get("gone")).toBeUndefined();
     // Another writer of the same key (a host's observed state written by the member it moved to):
     // the next put still goes through, at the revision its failed compare showed.
     const other = await openEtcdStore({ endpoints: etcd().endpoints, prefix });
