@@ -18,7 +18,15 @@ import { createCa, createServerCert } from "../../../shared/tls/pki.js";
 
 const NOW = Date.UTC(2026, 11, 2, 12, 0, 0);
 const member = (id: string, self: boolean) => ({ id, address: `${id}:7420`, leader: id === "c1", started_at_ms: NOW - 60_000, agents: 1, self, ...(self ? { store_state: "ok" } : {}) });
-const group: ListControllersResponse = { members: [member("c1", true), member("c2", false), member("c3", false)], leader: "c1", leader_since_ms: NOW - 30_000, store: "etcd", etcd: [], now_ms: NOW };
+const group: ListControllersResponse = {
+  members: [member("c1", true), member("c2", false), member("c3", false)],
+  leader: "c1",
+  leader_since_ms: NOW - 30_000,
+  store: "etcd",
+  etcd: [],
+  now_ms: NOW,
+  gone: [{ id: "c4", address: "c4:7420", gone_since_ms: NOW - 40_000, left: false }],
+};
 
 /** What each other member says of itself: c2 lost etcd a minute ago; c3 does not answer. */
 function client(address: string, tokens: string[]): OperatorServiceClient {
@@ -69,6 +77,8 @@ describe("the console's controllers view", () => {
       `c2 cannot reach etcd since ${new Date(NOW - 60_000).toISOString()} (etcd: no leader): it decides nothing and sends its agents to other members.`,
       expect.stringMatching(/^c3 at \S+ does not answer \(Deadline exceeded\): if it is down/),
     ]);
+    // The members gone, for the page's LOST and left rows.
+    expect((r.body as { gone: { id: string; left: boolean }[] }).gone.map((m) => [m.id, m.left])).toEqual([["c4", false]]);
     // The user's own token, never the controller's: RBAC on the other member is the user's.
     expect(tokens).toEqual(["Bearer bt1.user-token", "Bearer bt1.user-token"]);
   });

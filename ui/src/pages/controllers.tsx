@@ -1,8 +1,9 @@
 /**
  * The control plane, as `berth controllers` shows it: each member, which leads and
  * since when, whether it reaches the store (its own answer: a member cut off from
- * etcd says so itself), its agents; each etcd endpoint's health; and first, in red,
- * the warnings the CLI prints (etcd without its quorum, a member cut off, no leader).
+ * etcd says so itself), its agents; the members gone (lost, or left cleanly) until they
+ * return or are forgotten; each etcd endpoint's health; and first, in red, the warnings
+ * the CLI prints (etcd without its quorum, a member cut off, no leader).
  */
 import { useLive } from "../api";
 import type { ControllerMember, ControllersResponse } from "../types";
@@ -72,8 +73,26 @@ export function ControllersPage() {
               <td>up {ago(m.started_at_ms, now).replace(/ ago$/, "")}</td>
             </tr>
           ))}
+          {/* Members gone (not registered now), as `berth controllers` lists them: until they come back or are forgotten. */}
+          {data.gone.map((m) => (
+            <tr key={`gone-${m.id}`} data-member={m.id} data-gone={m.left ? "left" : "lost"} class={m.left ? "muted" : "warn"}>
+              <td>{m.id}</td>
+              <td>{m.address}</td>
+              <td title={Number(m.gone_since_ms) ? `since ${new Date(Number(m.gone_since_ms)).toISOString()}` : ""}>
+                {m.left ? `left ${ago(Number(m.gone_since_ms), now)}` : Number(m.gone_since_ms) ? <><Badge value="lost" /> {ago(Number(m.gone_since_ms), now)}</> : "not registered"}
+              </td>
+              <td>-</td>
+              <td>-</td>
+              <td>-</td>
+            </tr>
+          ))}
         </tbody>
       </table>
+      {data.gone.length > 0 && (
+        <p class="muted small" data-testid="gone-hint">
+          A member gone rejoins when it is started again; one removed for good stops showing after <code>berth controllers forget ID</code> (admin).
+        </p>
+      )}
       {data.store === "etcd" ? (
         <table class="table" data-testid="etcd">
           <thead>
