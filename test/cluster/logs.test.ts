@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { BERTH_MAIN, Cluster } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
-import { svcSpec } from "./harness/specs.js";
+import { SVC, svcSpec } from "./harness/specs.js";
 
 /** Resident memory of a process, in MiB. */
 function rssMiB(pid: number): number {
@@ -131,5 +131,47 @@ describe("logs -f follows the service, not the hosts it ran on", () => {
     expect(err).not.toContain("following again");
     // Both copies spoke as talk-0: the new copy's lines name their host.
     expect(out).toContain(`talk-0@${to}`);
+  });
+
+  it("a host whose agent reconnects while another host's part goes on: the same process is followed there again, in the same call", async () => {
+    // Every host free for this service: the drain above left one cordoned.
+    for (const h of await c.hosts()) if (h.status === "cordoned" || h.cordoned) expect((await c.cli(["uncordon", h.id])).code).toBe(0);
+    await c.cli(["delete", "talk"]);
+    const spec = `name: tick
+artifact: ${SVC}
+run:
+  command: sh
+  args: [-c, "while true; do echo tick $$BERTH_INSTANCE $$(date +%s%N); sleep 0.2; done"]
+instances: 2
+`;
+    const r = await c.apply(await c.specDir("tick", { "tick.yaml": spec }), ["--wait", "--timeout", "90s"]);
+    expect(r.code, r.stderr).toBe(0);
+    const before = await c.status("tick");
+    const one = before.instances.find((i) => i.slot === 1)!;
+    const agentIndex = (await c.hostIdOf(1)) === one.host ? 1 : 2;
+
+    const cli = c.topo.spawn(0, [process.execPath, BERTH_MAIN, "logs", "tick", "-f", "--tail", "1"], { env: c.env() });
+    strays.push(cli);
+    let out = "";
+    cli.stdout!.on("data", (b: Buffer) => (out += b.toString("utf8")));
+    let err = "";
+    cli.stderr!.on("data", (b: Buffer) => (err += b.toString("utf8")));
+    let exited: number | null | undefined;
+    cli.on("exit", (code) => (exited = code));
+    await waitFor(() => (/tick tick-0 /.test(out) && /tick tick-1 /.test(out) ? true : undefined), { timeoutMs: 30_000, what: "both copies' lines in the followed output" });
+
+    // tick-1's agent restarts cleanly: its copy keeps running (same pid), its stream is a new one.
+    await c.stopAgent(agentIndex);
+    const cut = out.length;
+    c.startAgent(agentIndex);
+    await waitFor(() => (out.slice(cut).includes(`host ${one.host} is reachable again: following tick-1 (pid ${one.pid}) there again`) && /tick tick-1 /.test(out.slice(out.lastIndexOf("reachable again"))) ? true : undefined), {
+      timeoutMs: 30_000,
+      what: `tick-1's lines again after its agent came back; got:\n${out.slice(cut)}\nstderr:\n${err}`,
+    });
+    expect((await c.status("tick")).instances.find((i) => i.slot === 1)!.pid).toBe(one.pid);
+    // The same call throughout: tick-0's part kept it open.
+    expect(exited).toBeUndefined();
+    expect(err).not.toContain("following again");
+    expect((await c.cli(["delete", "tick"])).code).toBe(0);
   });
 });

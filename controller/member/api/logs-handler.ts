@@ -55,13 +55,16 @@ export function logTargets(instances: readonly InstanceRecord[]): LogTarget[] {
  * and whether that part is still streaming. A host the service has left ends; a
  * target host whose copy runs (the host reports a pid for that instance) opens when it
  * has no part, or when its part has ended and the copy running now is another process
- * (it was not running yet, or it came back) — never again for the same process, so a
- * part the agent ends at once cannot make a loop.
+ * (it was not running yet, or it came back), or the host is reached through another
+ * stream than the part was (`via`: its agent reconnected, here or to another member)
+ * — never again for the same process on the same stream, so a part the agent ends at
+ * once cannot make a loop.
  */
 export function followChanges(
   targets: readonly LogTarget[],
-  open: ReadonlyMap<string, { pid: number; live: boolean }>,
+  open: ReadonlyMap<string, { pid: number; live: boolean; via?: string }>,
   observed: ReadonlyMap<string, Pick<ObservedInstance, "instance" | "pid">>,
+  via: (host: string) => string | undefined = () => undefined,
 ): { start: (LogTarget & { pid: number })[]; end: string[] } {
   const wanted = new Map(targets.map((t) => [t.host, t]));
   const end = [...open.keys()].filter((h) => !wanted.has(h));
@@ -71,7 +74,11 @@ export function followChanges(
     const pid = o && o.instance === t.instance ? o.pid : 0;
     if (pid <= 0) continue;
     const part = open.get(t.host);
-    if (!part || (!part.live && part.pid !== pid)) start.push({ ...t, pid });
+    if (!part) start.push({ ...t, pid });
+    else if (!part.live) {
+      const now = via(t.host);
+      if (part.pid !== pid || (now !== undefined && now !== part.via)) start.push({ ...t, pid });
+    }
   }
   return { start, end };
 }
@@ -81,6 +88,8 @@ interface Part {
   /** The pid of the copy when this part began (0: not known to run). */
   pid: number;
   live: boolean;
+  /** The stream the host was reached through when this part began (streamVia); "": not connected. */
+  via: string;
   /** Ends the part from this side (the agent's request is cancelled, or the relayed call). */
   stop(): void;
   /** The same, when the whole call has closed (no part is counted any more). */
@@ -136,7 +145,7 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
 
   /** Opens host t's part, with the last `tail` lines first. */
   const openPart = async (t: LogTarget, pid: number, tail: number): Promise<void> => {
-    const part: Part = { instance: t.instance, pid, live: true, stop: () => undefined, cancel: () => undefined };
+    const part: Part = { instance: t.instance, pid, live: true, via: streamVia(d, t.host) ?? "", stop: () => undefined, cancel: () => undefined };
     parts.set(t.host, part);
     const live = d.registry.live.get(t.host);
     if (!live?.send) {
@@ -233,7 +242,15 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
   if (--open === 0) s.end();
 }
 
-/** After every pass: parts for copies that started on hosts not followed yet, an end for hosts the service left. */
+/** Which stream reaches a host now: this member's (its stream id) or another member's (that member); undefined: none. */
+function streamVia(d: ServiceHandlerDeps, host: string): string | undefined {
+  const live = d.registry.live.get(host);
+  if (live?.send) return `here:${String(live.streamId)}`;
+  const holder = d.relay?.holderOf(host);
+  return holder && holder !== d.relay?.self ? `member:${holder}` : undefined;
+}
+
+/** After every pass: parts for copies that started on hosts not followed yet, parts again for hosts whose agent came back, an end for hosts the service left. */
 function followService(
   d: ServiceHandlerDeps,
   req: LogsRequest__Output,
@@ -252,10 +269,16 @@ function followService(
       s.end();
       return;
     }
-    const { start, end } = followChanges(logTargets(d.state.instancesOf(name)), parts, d.loop.observed);
+    const { start, end } = followChanges(logTargets(d.state.instancesOf(name)), parts, d.loop.observed, (h) => streamVia(d, h));
     // The new copies first: a part ending while none other is live would end the call.
     for (const t of start) {
-      note(t, `${t.instance} runs on host ${t.host} now (pid ${t.pid}): following it there`);
+      const before = parts.get(t.host);
+      note(
+        t,
+        before && before.pid === t.pid
+          ? `host ${t.host} is reachable again: following ${t.instance} (pid ${t.pid}) there again`
+          : `${t.instance} runs on host ${t.host} now (pid ${t.pid}): following it there`,
+      );
       // A copy new to this call: its start-up output too, not only what it writes from now on.
       await openPart(t, t.pid, Math.max(req.tail, NEW_COPY_TAIL_LINES));
       if (s.closed) return;

@@ -51,4 +51,19 @@ describe("followChanges", () => {
     // A live part goes on across restarts in place (the agent follows the instance's files, not a process).
     expect(followChanges(targets, new Map([["h1", { pid: 11, live: true }]]), running([["h1", "web-0", 12]])).start).toEqual([]);
   });
+
+  it("opens an ended part again for the same process once its host is reached through another stream (the agent reconnected), never on the same one", () => {
+    const targets = logTargets([inst(0, "h1")]);
+    const ended = new Map([["h1", { pid: 11, live: false, via: "here:7" }]]);
+    const still = running([["h1", "web-0", 11]]);
+    // Its agent disconnected (the part ended) and is not back: nothing to open.
+    expect(followChanges(targets, ended, still, () => undefined).start).toEqual([]);
+    // Back on this member (a new stream), or on another member: the same process is followed again.
+    expect(followChanges(targets, ended, still, () => "here:8").start).toEqual([{ host: "h1", instance: "web-0", pid: 11 }]);
+    expect(followChanges(targets, ended, still, () => "member:c2").start).toEqual([{ host: "h1", instance: "web-0", pid: 11 }]);
+    // The same stream that ended it: not again (an agent that ends a part at once cannot make a loop).
+    expect(followChanges(targets, ended, still, () => "here:7").start).toEqual([]);
+    // Not connected when the call began, connected now.
+    expect(followChanges(targets, new Map([["h1", { pid: 11, live: false, via: "" }]]), still, () => "here:9").start).toEqual([{ host: "h1", instance: "web-0", pid: 11 }]);
+  });
 });
