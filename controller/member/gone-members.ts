@@ -6,6 +6,11 @@
  * *back*. `afterMs` (two TTLs) keeps a group restarting at once, or a member's
  * registration lapsing for a round under load, from being called lost. Pure: times
  * come in as arguments (monotonic for the waiting, wall for what is recorded).
+ *
+ * A member gone for long is forgotten by itself, as Consul's and Nomad's servers reap
+ * theirs (serf: a member that left after 24 h, one that failed after 72 h): a group
+ * whose members come and go under new names does not list them forever. Started
+ * again, such a member registers and is seen anew.
  */
 import type { Logger } from "../../shared/log/logger.js";
 import type { MemberRecord, SeenRecord } from "./group.js";
@@ -67,10 +72,24 @@ export class GoneMembers {
   }
 }
 
+/** How long a member gone stays listed: one that left cleanly, one lost. */
+export const FORGET_LEFT_AFTER_MS = 24 * 3_600_000;
+export const FORGET_LOST_AFTER_MS = 72 * 3_600_000;
+/** How often the leader looks for members to forget while nothing else changes. */
+const FORGET_LOOK_EVERY_MS = 3_600_000;
+
+/** The seen records gone long enough to forget (FORGET_LEFT_AFTER_MS, FORGET_LOST_AFTER_MS), at wall time nowMs. Pure. */
+export function toForget(seen: readonly SeenRecord[], registered: readonly string[], nowMs: number, leftMs = FORGET_LEFT_AFTER_MS, lostMs = FORGET_LOST_AFTER_MS): SeenRecord[] {
+  const up = new Set(registered);
+  return seen.filter((m) => m.goneSinceMs !== undefined && !up.has(m.id) && nowMs - m.goneSinceMs >= (m.left ? leftMs : lostMs));
+}
+
 /** What the watch needs of the group (member/group.ts EtcdGroup). */
 export interface GoneGroup {
   seen(): Promise<SeenRecord[]>;
   markGone(rec: SeenRecord, sinceMs: number): Promise<boolean>;
+  /** Deletes a gone member's record, unless it was rewritten since it was read or the member is registered. */
+  reap(rec: SeenRecord): Promise<boolean>;
   markPresent(rec: MemberRecord, seen: SeenRecord): Promise<void>;
   /** The members as the leader's last read found them (the read that called the watch). */
   lastMembers(): MemberRecord[];
@@ -93,14 +112,17 @@ export function watchGoneMembers(d: {
 }): (members: readonly { id: string }[]) => void {
   const judge = new GoneMembers(d.afterMs);
   let checking = false;
+  /** When the seen records were last looked at for members to forget (mono). */
+  let forgetLook = Number.NEGATIVE_INFINITY;
   /** The registered ids of the last look that found everything settled; undefined: look next time. */
   let settled: string | undefined;
   return (ms) => {
     const ids = ms.map((m) => m.id).sort();
     const key = ids.join("\n");
-    if (checking || key === settled) return;
+    if (checking || (key === settled && d.mono() - forgetLook < FORGET_LOOK_EVERY_MS)) return;
     checking = true;
     void (async () => {
+      forgetLook = d.mono();
       const seen = await d.group.seen();
       const v = judge.note(ids, seen.map((m) => ({ id: m.id, gone: m.goneSinceMs !== undefined })), d.mono(), d.now());
       let done = true;
@@ -122,6 +144,15 @@ export function watchGoneMembers(d: {
         const rec = seen.find((m) => m.id === id);
         if (full && rec) await d.group.markPresent(full, rec);
         else done = false;
+      }
+      for (const m of toForget(seen, ids, d.now())) {
+        if (!(await d.group.reap(m))) continue;
+        const how = m.left ? "left" : "lost";
+        d.log.info({ member: m.id, goneSince: new Date(m.goneSinceMs!).toISOString(), how }, "a controller member gone for long is forgotten");
+        await d.append({
+          type: "controller.forgotten",
+          message: `controller ${m.id} at ${m.address}, ${how} since ${new Date(m.goneSinceMs!).toISOString()}, is forgotten (members are listed ${m.left ? "24 h after they leave" : "72 h after they are lost"}); started again, it rejoins`,
+        });
       }
       // A member missing (lost or not yet) is looked at again on every read until it is recorded or back.
       if (done && !judge.waiting()) settled = key;

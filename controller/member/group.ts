@@ -283,9 +283,19 @@ export class EtcdGroup implements GroupView {
     return Buffer.concat([this.seenPrefix, Buffer.from(id, "utf8")]);
   }
 
+  /**
+   * Writes this member's seen record over whatever is there, conditioned on what was just
+   * read: an attempt that reaches etcd late (behind a cut link, healed) then changes nothing
+   * once the record was written since — a registration's late copy must not undo the
+   * `left` of a clean stop (controller/store/etcd-store.ts, "A write from the past").
+   */
   private async putSeen(rec: SeenRecord): Promise<void> {
-    const { modRevision: _read, ...stored } = rec;
-    await this.retry("a put", (o) => this.d.etcd.client.kv.put({ key: this.seenKey(rec.id), value: Buffer.from(JSON.stringify(stored), "utf8") }, o));
+    const key = this.seenKey(rec.id);
+    for (let round = 0; round < 3; round++) {
+      const now = await this.retry("a read", (o) => this.d.etcd.client.kv.range({ key }, o));
+      if (await this.seenTxn(rec.id, String(now.kvs[0]?.mod_revision ?? 0), rec)) return;
+    }
+    throw new Error(`the seen record of ${rec.id} kept changing while it was written`);
   }
 
   /** Writes (or, with value undefined, deletes) a seen record only if it is still the one read at `modRevision` (and, with `unregistered`, no member key exists for it). */
@@ -333,6 +343,12 @@ export class EtcdGroup implements GroupView {
   async markGone(rec: SeenRecord, sinceMs: number): Promise<boolean> {
     if (rec.goneSinceMs !== undefined || rec.modRevision === undefined) return false;
     return this.seenTxn(rec.id, rec.modRevision, { ...rec, goneSinceMs: sinceMs, left: false });
+  }
+
+  /** Deletes a gone member's seen record as read (member/gone-members.ts forgets one gone for long): not if it was rewritten since, or the member is registered. */
+  async reap(rec: SeenRecord): Promise<boolean> {
+    if (rec.modRevision === undefined) return false;
+    return this.seenTxn(rec.id, rec.modRevision, undefined, true);
   }
 
   async forget(id: string): Promise<SeenRecord | undefined> {

@@ -54,6 +54,7 @@ describe("watchGoneMembers", () => {
       seen: async () => (seenReads++, [rec("c1"), rec("c2"), rec("c3")].map((r) => ({ ...r, modRevision: "1", ...(marked.includes(r.id) ? { goneSinceMs: 1 } : {}) }))),
       markGone: async (r: { id: string }) => (marked.push(r.id), true),
       markPresent: async () => undefined,
+      reap: async () => true,
       lastMembers: () => [rec("c1"), rec("c2")],
     };
     const onMembers = watchGoneMembers({ group, afterMs: 5, mono: () => t, now: () => t, log: createLogger("test", "silent"), append: async (e) => void events.push(e.type) });
@@ -81,5 +82,64 @@ describe("watchGoneMembers", () => {
     onMembers(two);
     await settle();
     expect(seenReads).toBe(reads + 1);
+  });
+});
+
+describe("forgetting members gone for long", () => {
+  it("forgets one that left after 24 h and one lost after 72 h, never a registered one", async () => {
+    const { toForget, FORGET_LEFT_AFTER_MS, FORGET_LOST_AFTER_MS } = await import("../../../controller/member/gone-members.js");
+    const H = 3_600_000;
+    const now = 100 * H;
+    const seen = [
+      { id: "left-long", address: "a", startedAtMs: 0, goneSinceMs: now - 25 * H, left: true },
+      { id: "left-now", address: "b", startedAtMs: 0, goneSinceMs: now - 23 * H, left: true },
+      { id: "lost-long", address: "c", startedAtMs: 0, goneSinceMs: now - 73 * H, left: false },
+      { id: "lost-now", address: "d", startedAtMs: 0, goneSinceMs: now - 25 * H, left: false },
+      { id: "back", address: "e", startedAtMs: 0, goneSinceMs: now - 80 * H, left: false },
+      { id: "up", address: "f", startedAtMs: 0 },
+    ];
+    expect(FORGET_LEFT_AFTER_MS).toBe(24 * H);
+    expect(FORGET_LOST_AFTER_MS).toBe(72 * H);
+    expect(toForget(seen, ["back", "up"], now).map((m) => m.id)).toEqual(["left-long", "lost-long"]);
+  });
+
+  it("the leader looks again hourly while nothing else changes, deletes the record and says so", async () => {
+    const { watchGoneMembers, FORGET_LEFT_AFTER_MS } = await import("../../../controller/member/gone-members.js");
+    const { createLogger } = await import("../../../shared/log/logger.js");
+    const rec = (id: string) => ({ id, address: `${id}:7420`, startedAtMs: 0 });
+    let seenReads = 0;
+    const reaped: string[] = [];
+    const events: string[] = [];
+    let mono = 0;
+    let wall = 1_000_000;
+    const leftAt = wall;
+    const group = {
+      seen: async () => (seenReads++, [{ ...rec("c1"), modRevision: "1" }, ...(reaped.includes("c9") ? [] : [{ ...rec("c9"), modRevision: "2", goneSinceMs: leftAt, left: true }])]),
+      markGone: async () => true,
+      markPresent: async () => undefined,
+      reap: async (r: { id: string }) => (reaped.push(r.id), true),
+      lastMembers: () => [rec("c1")],
+    };
+    const onMembers = watchGoneMembers({ group, afterMs: 5, mono: () => mono, now: () => wall, log: createLogger("test", "silent"), append: async (e) => void events.push(`${e.type}: ${e.message}`) });
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+    };
+    onMembers([rec("c1")]);
+    await settle();
+    onMembers([rec("c1")]);
+    await settle();
+    expect(seenReads).toBe(1);
+    expect(reaped).toEqual([]);
+    // A day later (the members unchanged all along): the hourly look forgets c9.
+    mono += FORGET_LEFT_AFTER_MS;
+    wall += FORGET_LEFT_AFTER_MS;
+    onMembers([rec("c1")]);
+    await settle();
+    expect(seenReads).toBe(2);
+    expect(reaped).toEqual(["c9"]);
+    expect(events).toEqual([expect.stringMatching(/^controller\.forgotten: controller c9 at c9:7420, left since \S+, is forgotten \(members are listed 24 h after they leave\); started again, it rejoins$/)]);
+    onMembers([rec("c1")]);
+    await settle();
+    expect(seenReads).toBe(2);
   });
 });
