@@ -634,7 +634,8 @@ export class EtcdStore implements Store {
     this.lastPut.set(key, revision);
   }
 
-  private see(revision: number): void {
+  /** A revision etcd answered with (a response, a watch's): seenRevision only grows. */
+  see(revision: number): void {
     if (revision > this.seenRevision) this.seenRevision = revision;
   }
 
@@ -805,6 +806,8 @@ class EtcdWatch {
     stream.on("data", (res: IWatchResponse) => {
       if (this.stream !== stream) return;
       judge.heard(monoMs());
+      // What other members wrote reaches this store through its watches: a put of a key one of them wrote then goes through at its first try.
+      if (res.header) this.store.see(num(res.header.revision));
       try {
         this.handle(res);
       } catch (err) {
