@@ -310,7 +310,15 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
     const applied = await g.cli(["apply", "-f", await g.specDir("lone", { "lone.yaml": spec })], { members: g.addr(a), timeoutMs: 120_000 });
     expect(applied.code, applied.stderr).toBe(0);
     const digests = async (i: number): Promise<string[]> => (await readdir(join(g.ctlDir(i), "artifacts")).catch(() => [])).filter((f) => /^[0-9a-f]{64}$/.test(f));
-    const wanted = await digests(a);
+    // What the services name (a member back fetches those, not the artifact of a service deleted since, such as fresh's).
+    const named: string[] = [];
+    for (const svc of await g.cliJson<{ name: string }[]>(["services"], { members: g.addr(a) })) {
+      const st = await g.cliJson<{ spec: { artifact?: { sha256?: string } | null } }>(["status", svc.name], { members: g.addr(a) });
+      if (st.spec.artifact?.sha256) named.push(st.spec.artifact.sha256);
+    }
+    const held = await digests(a);
+    const wanted = [...new Set(named)];
+    expect(wanted.every((d) => held.includes(d)), `c${a} holds ${held.join(", ")}; the services name ${wanted.join(", ")}`).toBe(true);
     const placed = await g.waitForStatus("lone", (s) => s.instances.length === 1 && s.instances.every((i) => i.state === "healthy"), "lone healthy", 90_000);
 
     // Back: each fetches what the services name and it lacks, at its start, with nothing asking for it.
