@@ -397,7 +397,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const peers = election ? new MemberPeers({ self: selfId(), members: () => group?.members() ?? Promise.resolve([]), credentials: () => memberCreds ?? grpc.credentials.createInsecure(), log }) : undefined;
     if (peers) stops.push(() => peers.close());
     const replicas = peers ? new ArtifactReplicas({ artifacts, known: artifactsKnown, selfAddress: () => self.address, others: () => peers.others(), client: (a) => peers.member(a), log }) : undefined;
-    const relay: RelayDeps | undefined = peers ? { self: selfId(), holderOf: memberOf, addressOf: (id) => peers.addressOf(id), operator: (a) => peers.operator(a), trustedCas: () => keeper.trusted(), now } : undefined;
+    const routeOf = (hostId: string): string | undefined => {
+      const held = reports?.holders(freshMs).byHost.get(hostId);
+      return held ? `${held.member}@${held.connectedAtMs ?? ""}` : undefined;
+    };
+    const relay: RelayDeps | undefined = peers ? { self: selfId(), holderOf: memberOf, routeOf, addressOf: (id) => peers.addressOf(id), operator: (a) => peers.operator(a), trustedCas: () => keeper.trusted(), now } : undefined;
     const protos = loadProtos();
     const grpcServer = newGrpcServer(opts, [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
     grpcServer.addService(
@@ -702,7 +706,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     });
     if (opts.member !== undefined) {
       // A host whose stream ended here is reported (as left) until it is two TTLs old: past one it is judged anyway.
-      const reporter = new LivenessReporter({ store, registry, member: opts.member, mono, reportMs, keepLeftMs: 2 * ttlMs, stalledSince, log });
+      const reporter = new LivenessReporter({ store, registry, member: opts.member, mono, now, reportMs, keepLeftMs: 2 * ttlMs, stalledSince, log });
       reporter.start();
       stops.push(() => reporter.close());
     }

@@ -37,6 +37,9 @@ export const reportEveryMs = (ttlMs: number): number => Math.max(100, Math.floor
 
 const MAX_HOSTS_PER_REPORT = 100_000;
 
+/** How long a report names when a host's stream began (see connectedAtMs). */
+export const RECENT_STREAM_MS = 30_000;
+
 /**
  * A host's usage in a report, for `berth hosts` and the console on the members that do
  * not hold its stream: the Usage message's fields in its order, as a tuple — a report
@@ -70,6 +73,12 @@ export const LivenessReportSchema = z.object({
         left: z.literal(true).optional(),
         /** Its latest usage (absent: none yet), compact: see UsageTuple. */
         usage: UsageTupleSchema.optional(),
+        /**
+         * When its stream here began (wall ms), for streams begun within RECENT_STREAM_MS: a host
+         * that reconnected to the same member shows as another stream (logs -f follows it again
+         * there). Only recent ones, so a steady fleet's reports carry nothing more.
+         */
+        connectedAtMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
       }),
     )
     .max(MAX_HOSTS_PER_REPORT),
@@ -95,12 +104,12 @@ export interface HostHeard {
  * shared/stalls.ts): a report written right after a stall, before the heartbeats waiting in its
  * sockets are read, must not make its hosts look silent for the stall.
  */
-export function buildReport(member: string, registry: Pick<HostRegistry, "live">, nowMono: number, keepLeftMs = 0, stalledSince?: (mono: number) => number): LivenessReport {
+export function buildReport(member: string, registry: Pick<HostRegistry, "live">, nowMono: number, keepLeftMs = 0, stalledSince?: (mono: number) => number, nowWall?: number): LivenessReport {
   const hosts: LivenessReport["hosts"] = [];
   for (const [id, l] of registry.live) {
     if (l.lastHeartbeatMono === undefined) continue;
     const ageMs = Math.max(0, nowMono - l.lastHeartbeatMono - (stalledSince?.(l.lastHeartbeatMono) ?? 0));
-    if (l.send) hosts.push({ id, ageMs, fenced: l.fencing.size > 0, ...(l.usage ? { usage: usageTuple(l.usage) } : {}) });
+    if (l.send) hosts.push({ id, ageMs, fenced: l.fencing.size > 0, ...(l.usage ? { usage: usageTuple(l.usage) } : {}), ...(l.connectedAtMs !== undefined && nowWall !== undefined && nowWall - l.connectedAtMs <= RECENT_STREAM_MS ? { connectedAtMs: Math.round(l.connectedAtMs) } : {}) });
     else if (ageMs <= keepLeftMs) hosts.push({ id, ageMs, fenced: l.fencing.size > 0, left: true });
   }
   return { member, hosts };

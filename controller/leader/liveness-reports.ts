@@ -16,6 +16,8 @@ export interface Held {
   /** When that member last heard the host, on this member's monotonic clock. */
   heardMono: number;
   usage?: Usage__Output;
+  /** When its stream on that member began (wall ms, that member's clock); absent from older members. */
+  connectedAtMs?: number;
 }
 
 /** How long holders() answers from what it worked out last, while no report arrives. */
@@ -77,7 +79,7 @@ export class LivenessReports {
       counts.set(r.report.member, held.length);
       for (const h of held) {
         const prev = byHost.get(h.id);
-        if (!prev || prev.at < r.receivedMono) byHost.set(h.id, { member: r.report.member, heardMono: r.receivedMono - h.ageMs, ...(h.usage ? { usage: usageOf(h.usage) } : {}), at: r.receivedMono });
+        if (!prev || prev.at < r.receivedMono) byHost.set(h.id, { member: r.report.member, heardMono: r.receivedMono - h.ageMs, ...(h.usage ? { usage: usageOf(h.usage) } : {}), ...(h.connectedAtMs !== undefined ? { connectedAtMs: h.connectedAtMs } : {}), at: r.receivedMono });
       }
     }
     const value = { byHost: new Map([...byHost].map(([id, { at: _at, ...held }]) => [id, held])), counts };

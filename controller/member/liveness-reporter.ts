@@ -31,6 +31,8 @@ export class LivenessReporter {
       registry: Pick<HostRegistry, "live" | "onChange">;
       member: string;
       mono: () => number;
+      /** Wall clock, for when a host's stream began. @default Date.now */
+      now?: () => number;
       reportMs: number;
       /** How long a host whose stream ended here is still reported, marked `left` (failure/liveness.ts). @default 0 */
       keepLeftMs?: number;
@@ -54,7 +56,7 @@ export class LivenessReporter {
   /** Writes one report now (a write still running is waited for: never two at once). */
   report(): Promise<void> {
     const run = async (): Promise<void> => {
-      const r = buildReport(this.d.member, this.d.registry, this.d.mono(), this.d.keepLeftMs, this.d.stalledSince);
+      const r = buildReport(this.d.member, this.d.registry, this.d.mono(), this.d.keepLeftMs, this.d.stalledSince, (this.d.now ?? Date.now)());
       let value = encodeRecord(r);
       // Usage is for display; liveness is what must get through: past the limit, the same report goes without it.
       if (Buffer.byteLength(value) > this.usageLimitBytes) {

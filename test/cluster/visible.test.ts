@@ -44,7 +44,7 @@ describe("failures stay visible", () => {
     expect((await c.cli(["delete", "broken"])).code).toBe(0);
   });
 
-  it("a crash loop ends failed after run.restart.attempts, with the exit code and the last lines in the event and in status", async () => {
+  it("a crash loop ends failed after run.restart.attempts, with the exit code and the last lines in the event, in status and in logs", async () => {
     const spec = `name: crashy
 artifact: ${SVC}
 run:
@@ -61,13 +61,18 @@ instances: 1
     // Placed again on the other host, failed there too: the slot waits, and says why with the process's own words.
     const st = await c.waitForStatus(
       "crashy",
-      (s) => /last failure on \S+ at \S+: crash loop: exited with code 4/.test(s.instances[0]?.install_tail ?? "") && (s.instances[0]?.install_tail ?? "").includes("panic: config missing"),
-      "crashy's last failure shown",
+      (s) => s.instances[0]?.state === "pending" && /last failure on \S+ at \S+: crash loop: exited with code 4/.test(s.instances[0].install_tail ?? "") && (s.instances[0].install_tail ?? "").includes("panic: config missing"),
+      "crashy pending (30 s before its next placement) with its last failure shown",
       60_000,
     );
     expect(st.instances[0]!.state).not.toBe("healthy");
     const shown = await c.cli(["status", "crashy"]);
     expect(shown.stdout).toContain("panic: config missing");
+    // berth logs, with no copy to ask, prints the kept last lines (as kubectl logs --previous), not "no placed instance".
+    const logs = await c.cli(["logs", "crashy"]);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/last failure on \S+ at \S+: crash loop: exited with code 4/);
+    expect(logs.stdout).toContain("panic: config missing");
     expect((await c.cli(["delete", "crashy"])).code).toBe(0);
   });
 });

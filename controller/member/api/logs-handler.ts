@@ -19,7 +19,7 @@ import type { LogChunk__Output } from "../../../shared/gen/berth/v1/LogChunk.js"
 import type { LogsRequest__Output } from "../../../shared/gen/berth/v1/LogsRequest.js";
 import type { LogsChunk } from "../../../shared/gen/berth/v1/LogsChunk.js";
 import { instanceId, type InstanceRecord, type ObservedInstance } from "../../services/records.js";
-import { failedInstallText, isCrashLoop, lastFailedOutputs } from "../../reschedule/policy.js";
+import { failedInstallText, failedRunsText, isCrashLoop, lastFailedOutputs } from "../../reschedule/policy.js";
 import { AckBatcher } from "../../../shared/exec/window.js";
 import { LOG_MAX_CHUNK_CHARS, LOG_WINDOW_CHARS } from "../../../shared/logs/limits.js";
 import { authorize } from "./operator-service.js";
@@ -116,12 +116,15 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
   const host = req.host ? d.registry.resolve(req.host).id : "";
   const targets = logTargets(d.state.instancesOf(svc.name)).filter((t) => !host || t.host === host);
   if (!targets.length) {
-    // No copy to ask, but the output of the installs that failed is kept on the slots: that is what --install is for.
-    const failed = req.install
-      ? d.state.instancesOf(svc.name).flatMap((i) => lastFailedOutputs(i.failures).filter((f) => !isCrashLoop(f) && (!host || f.hostId === host)).map((f) => ({ i, f })))
-      : [];
+    // No copy to ask, but the slots keep the output of what failed: the installs (that is what
+    // --install is for), and the last lines of a process that crash-looped (as `kubectl logs
+    // --previous`: the copy is gone, its last words are what the operator is after; not with
+    // -f, whose call would end and be opened again, printing them each time).
+    const failed = d.state
+      .instancesOf(svc.name)
+      .flatMap((i) => lastFailedOutputs(i.failures).filter((f) => (req.install ? !isCrashLoop(f) : isCrashLoop(f) && !req.follow) && (!host || f.hostId === host)).map((f) => ({ i, f })));
     if (!failed.length) throw new GrpcError(grpc.status.FAILED_PRECONDITION, host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`);
-    for (const { i, f } of failed) s.send({ host: f.hostId, instance: instanceId(i.service, i.slot), data: failedInstallText([f]) });
+    for (const { i, f } of failed) s.send({ host: f.hostId, instance: instanceId(i.service, i.slot), data: req.install ? failedInstallText([f]) : failedRunsText([f]) });
     s.end();
     return;
   }
@@ -242,12 +245,16 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
   if (--open === 0) s.end();
 }
 
+/** How often a follow of a service looks for hosts to follow again, besides each pass of the loop. */
+const FOLLOW_LOOK_EVERY_MS = 1_000;
+
 /** Which stream reaches a host now: this member's (its stream id) or another member's (that member); undefined: none. */
 function streamVia(d: ServiceHandlerDeps, host: string): string | undefined {
   const live = d.registry.live.get(host);
   if (live?.send) return `here:${String(live.streamId)}`;
   const holder = d.relay?.holderOf(host);
-  return holder && holder !== d.relay?.self ? `member:${holder}` : undefined;
+  if (!holder || holder === d.relay?.self) return undefined;
+  return `member:${d.relay?.routeOf?.(host) ?? holder}`;
 }
 
 /** After every pass: parts for copies that started on hosts not followed yet, parts again for hosts whose agent came back, an end for hosts the service left. */
@@ -276,7 +283,7 @@ function followService(
       note(
         t,
         before && before.pid === t.pid
-          ? `host ${t.host} is reachable again: following ${t.instance} (pid ${t.pid}) there again`
+          ? `host ${t.host} is reachable again: following ${t.instance} (pid ${t.pid}) there again, from its last ${Math.max(req.tail, NEW_COPY_TAIL_LINES)} lines (some may repeat)`
           : `${t.instance} runs on host ${t.host} now (pid ${t.pid}): following it there`,
       );
       // A copy new to this call: its start-up output too, not only what it writes from now on.
@@ -309,6 +316,11 @@ function followService(
       });
   };
   s.onClose(d.loop.onPass(kick));
+  // A host's agent coming back makes no pass on a member that does not lead, and news of it
+  // through another member's report none at all: look every second as well.
+  const every = setInterval(kick, FOLLOW_LOOK_EVERY_MS);
+  every.unref();
+  s.onClose(() => clearInterval(every));
   // A copy that started while the first parts were being set up has had its pass already.
   kick();
 }

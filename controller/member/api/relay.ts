@@ -27,6 +27,8 @@ export interface RelayDeps {
   self: string;
   /** The member holding the host's agent stream, "" when none does (as `berth hosts` shows it). */
   holderOf(hostId: string): string;
+  /** Which stream holds the host now (its member, and when that stream began as the member reported it); undefined: none known. Tells a reconnect to the same member from the stream before it. */
+  routeOf?(hostId: string): string | undefined;
   /** The address member `id` is registered with, or undefined. */
   addressOf(id: string): Promise<string | undefined>;
   /** An OperatorService client of the member at `address` (member/peers.ts). */

@@ -4,7 +4,7 @@
  * clock as they arrive and judges on the newest source. Clocks are injected.
  */
 import { describe, expect, it } from "vitest";
-import { buildReport, LivenessReportSchema, usageOf, liveHeard, livenessInput, localHeard, localLiveness, mergeLiveness, reportEveryMs, type HostHeard } from "../../../controller/failure/liveness.js";
+import { buildReport, LivenessReportSchema, RECENT_STREAM_MS, usageOf, liveHeard, livenessInput, localHeard, localLiveness, mergeLiveness, reportEveryMs, type HostHeard } from "../../../controller/failure/liveness.js";
 import { judgeLiveness } from "../../../controller/failure/detector.js";
 import type { HostLive } from "../../../controller/hosts/registry.js";
 
@@ -48,6 +48,17 @@ describe("liveness reports", () => {
       { id: "h1", ageMs: 600, fenced: false },
       { id: "h2", ageMs: 6600, fenced: false },
     ]);
+  });
+
+  it("names when a host's stream began only for streams begun within RECENT_STREAM_MS (a reconnect to the same member is another stream); a steady fleet's report carries nothing more", () => {
+    const wall = 1_000_000;
+    const registry = { live: new Map([["h1", { ...live(9_000), connectedAtMs: wall - 5_000 }], ["h2", { ...live(9_000), connectedAtMs: wall - RECENT_STREAM_MS - 1 }]]) };
+    expect(buildReport("b", registry, 10_000, 0, undefined, wall).hosts).toEqual([
+      { id: "h1", ageMs: 1000, fenced: false, connectedAtMs: wall - 5_000 },
+      { id: "h2", ageMs: 1000, fenced: false },
+    ]);
+    // Without a wall clock (older callers), none.
+    expect(buildReport("b", registry, 10_000).hosts.every((h) => h.connectedAtMs === undefined)).toBe(true);
   });
 
   it("a host whose stream ended is still reported, marked left, until its heartbeat is keepLeftMs old", () => {
