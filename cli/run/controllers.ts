@@ -37,7 +37,7 @@ export async function controllers(o: { output: string }, cmd: Command): Promise<
       rows.push([m.id, m.address, m.left ? colour("yellow", what) : colour("red", what), ...(res.store === "etcd" ? ["-"] : []), "-", "-"]);
     }
     console.log(table(["MEMBER", "ADDRESS", "ROLE", ...(res.store === "etcd" ? ["STORE"] : []), "AGENTS", "STARTED"], rows));
-    if (res.gone.length > 0) console.log(txt`\n${res.gone.length} member${res.gone.length > 1 ? "s" : ""} gone: started again, ${res.gone.length > 1 ? "each" : "it"} rejoins; removed for good, \`berth controllers forget ID\` (admin) stops showing it`);
+    if (res.gone.length > 0) console.log(txt`\n${res.gone.length} member${res.gone.length > 1 ? "s" : ""} gone: started again, ${res.gone.length > 1 ? "each" : "it"} rejoins; removed for good, \`berth controllers forget ID\` (admin) stops showing it (the leader forgets one that left 24 h ago, or was lost 72 h ago)`);
     if (res.store === "etcd") {
       console.log("");
       const eps = res.etcd.map((e) => [e.endpoint, e.healthy ? colour("green", "healthy") : colour("red", "unhealthy"), e.healthy ? e.version : txt`${e.error}`, e.is_leader ? "raft leader" : "", e.healthy ? bytes(Number(e.db_size_bytes)) : "-"]);

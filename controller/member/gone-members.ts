@@ -9,8 +9,8 @@
  *
  * A member gone for long is forgotten by itself, as Consul's and Nomad's servers reap
  * theirs (serf: a member that left after 24 h, one that failed after 72 h): a group
- * whose members come and go under new names does not list them forever. Started
- * again, such a member registers and is seen anew.
+ * whose members come and go under new names does not list them forever. Running
+ * again (restarted, or healed after a cut), such a member registers and is seen anew.
  */
 import type { Logger } from "../../shared/log/logger.js";
 import type { MemberRecord, SeenRecord } from "./group.js";
@@ -151,7 +151,7 @@ export function watchGoneMembers(d: {
         d.log.info({ member: m.id, goneSince: new Date(m.goneSinceMs!).toISOString(), how }, "a controller member gone for long is forgotten");
         await d.append({
           type: "controller.forgotten",
-          message: `controller ${m.id} at ${m.address}, ${how} since ${new Date(m.goneSinceMs!).toISOString()}, is forgotten (members are listed ${m.left ? "24 h after they leave" : "72 h after they are lost"}); started again, it rejoins`,
+          message: `controller ${m.id} at ${m.address}, ${how} since ${new Date(m.goneSinceMs!).toISOString()}, is forgotten (a member gone is listed for ${m.left ? "24 h after it leaves" : "72 h after it is lost"}); when it runs again, it registers anew`,
         });
       }
       // A member missing (lost or not yet) is looked at again on every read until it is recorded or back.

@@ -126,7 +126,11 @@ export class EtcdGroup implements GroupView {
     while (!this.closed) {
       try {
         await this.round();
-        if (this.failures > 0) this.d.log.info({ member: this.d.self.id, failedRounds: this.failures }, "this member is registered again");
+        if (this.failures > 0) {
+          this.d.log.info({ member: this.d.self.id, failedRounds: this.failures }, "this member is registered again");
+          // Its seen record may have been forgotten while it was cut off (by hand, or by the leader after 72 h): written again.
+          this.seenRecorded = false;
+        }
         this.failures = 0;
         if (!this.seenRecorded && this.firstRoundDone) await this.recordSeen();
       } catch (err) {
@@ -298,11 +302,13 @@ export class EtcdGroup implements GroupView {
     throw new Error(`the seen record of ${rec.id} kept changing while it was written`);
   }
 
-  /** Writes (or, with value undefined, deletes) a seen record only if it is still the one read at `modRevision` (and, with `unregistered`, no member key exists for it). */
-  private async seenTxn(id: string, modRevision: string, value: SeenRecord | undefined, unregistered = false): Promise<boolean> {
+  /** Writes (or, with value undefined, deletes) a seen record only if it is still the one read at `modRevision` (and, with `registration`, only while the member is, or is not, registered). */
+  private async seenTxn(id: string, modRevision: string, value: SeenRecord | undefined, registration?: "registered" | "unregistered"): Promise<boolean> {
     const key = this.seenKey(id);
     const compare: ICompare[] = [{ key, target: "Mod", result: "Equal", mod_revision: modRevision }];
-    if (unregistered) compare.push({ key: Buffer.concat([this.prefix, Buffer.from(id, "utf8")]), target: "Create", result: "Equal", create_revision: "0" });
+    const memberKey = Buffer.concat([this.prefix, Buffer.from(id, "utf8")]);
+    if (registration === "unregistered") compare.push({ key: memberKey, target: "Create", result: "Equal", create_revision: "0" });
+    if (registration === "registered") compare.push({ key: memberKey, target: "Create", result: "Greater", create_revision: "0" });
     let op: IRequestOp;
     if (value) {
       const { modRevision: _read, ...stored } = value;
@@ -332,7 +338,8 @@ export class EtcdGroup implements GroupView {
   /** Records a member present again (registered, though its record `seen` said gone), unless it rewrote its record since. */
   async markPresent(rec: MemberRecord, seen: SeenRecord): Promise<void> {
     if (seen.modRevision === undefined) return;
-    await this.seenTxn(rec.id, seen.modRevision, { id: rec.id, address: rec.address, startedAtMs: rec.startedAtMs });
+    // Only while it is registered: a clean stop between the leader's reads (unregistered, then `left`) keeps its `left`.
+    await this.seenTxn(rec.id, seen.modRevision, { id: rec.id, address: rec.address, startedAtMs: rec.startedAtMs }, "registered");
   }
 
   /**
@@ -348,7 +355,7 @@ export class EtcdGroup implements GroupView {
   /** Deletes a gone member's seen record as read (member/gone-members.ts forgets one gone for long): not if it was rewritten since, or the member is registered. */
   async reap(rec: SeenRecord): Promise<boolean> {
     if (rec.modRevision === undefined) return false;
-    return this.seenTxn(rec.id, rec.modRevision, undefined, true);
+    return this.seenTxn(rec.id, rec.modRevision, undefined, "unregistered");
   }
 
   async forget(id: string): Promise<SeenRecord | undefined> {
@@ -357,7 +364,7 @@ export class EtcdGroup implements GroupView {
     const rec = (await this.seen()).find((m) => m.id === id);
     if (!rec?.modRevision) return undefined;
     // In one transaction with the checks: a member registering (or rewriting its record) meanwhile keeps it.
-    if (!(await this.seenTxn(id, rec.modRevision, undefined, true))) throw registered();
+    if (!(await this.seenTxn(id, rec.modRevision, undefined, "unregistered"))) throw registered();
     return rec;
   }
 }

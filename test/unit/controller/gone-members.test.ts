@@ -137,7 +137,7 @@ describe("forgetting members gone for long", () => {
     await settle();
     expect(seenReads).toBe(2);
     expect(reaped).toEqual(["c9"]);
-    expect(events).toEqual([expect.stringMatching(/^controller\.forgotten: controller c9 at c9:7420, left since \S+, is forgotten \(members are listed 24 h after they leave\); started again, it rejoins$/)]);
+    expect(events).toEqual([expect.stringMatching(/^controller\.forgotten: controller c9 at c9:7420, left since \S+, is forgotten \(a member gone is listed for 24 h after it leaves\); when it runs again, it registers anew$/)]);
     onMembers([rec("c1")]);
     await settle();
     expect(seenReads).toBe(2);

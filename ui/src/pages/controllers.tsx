@@ -90,7 +90,7 @@ export function ControllersPage() {
       </table>
       {data.gone.length > 0 && (
         <p class="muted small" data-testid="gone-hint">
-          A member gone rejoins when it is started again; one removed for good stops showing after <code>berth controllers forget ID</code> (admin).
+          A member gone rejoins when it is started again; one removed for good stops showing after <code>berth controllers forget ID</code> (admin), or by itself 24 h after it left (72 h after it was lost).
         </p>
       )}
       {data.store === "etcd" ? (
