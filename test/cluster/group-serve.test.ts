@@ -14,10 +14,10 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BERTH_MAIN } from "./harness/cluster.js";
 import { Group } from "./harness/group.js";
-import { SVC, svcSpec } from "./harness/specs.js";
+import { SVC, againFollowed, svcSpec, tickSpec } from "./harness/specs.js";
 import { waitFor } from "./harness/wait.js";
 import { startHaproxy } from "./harness/lb.js";
-import { terminate } from "./harness/procs.js";
+import { follow, terminate } from "./harness/procs.js";
 
 function alive(pid: number): boolean {
   try {
@@ -343,14 +343,7 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
   it("logs -f through a member that holds neither host: a host whose agent restarts is followed there again (same process), whichever member it reconnects to", async () => {
     expect([0, 5]).toContain((await g.cli(["delete", "lone"])).code);
     await g.waitForHosts((hs) => hs.filter((h) => h.service === "").length >= 2, "two hosts free");
-    const spec = `name: tick
-artifact: ${SVC}
-run:
-  command: sh
-  args: [-c, "while true; do echo tick $$BERTH_INSTANCE; sleep 0.2; done"]
-instances: 2
-`;
-    const applied = await g.cli(["apply", "-f", await g.specDir("tick", { "tick.yaml": spec }), "--wait", "--timeout", "90s"], { timeoutMs: 120_000 });
+    const applied = await g.cli(["apply", "-f", await g.specDir("tick", { "tick.yaml": tickSpec("tick", 2) }), "--wait", "--timeout", "90s"], { timeoutMs: 120_000 });
     expect(applied.code, applied.stderr).toBe(0);
     const one = (await g.status("tick")).instances.find((i) => i.slot === 1)!;
     const hs = await g.hosts();
@@ -359,29 +352,21 @@ instances: 2
     const ids = await Promise.all([1, 2, 3].map(async (i) => [i, JSON.parse(readFileSync(join(g.hostDir(i), "identity", "host.json"), "utf8")).hostId as string] as const));
     const agent = ids.find(([, id]) => id === one.host)![0];
 
-    const follow = g.topo.spawn(0, [process.execPath, BERTH_MAIN, "logs", "tick", "-f", "--tail", "1"], { env: g.env(g.addr(via)) });
-    strays.push(follow.pid!);
-    let out = "";
-    follow.stdout!.on("data", (b: Buffer) => (out += b.toString("utf8")));
-    let err = "";
-    follow.stderr!.on("data", (b: Buffer) => (err += b.toString("utf8")));
-    await waitFor(() => (/tick tick-0/.test(out) && /tick tick-1/.test(out) ? true : undefined), { timeoutMs: 30_000, what: "both copies' lines through c" + via });
+    const f = follow(g.topo, 0, [process.execPath, BERTH_MAIN, "logs", "tick", "-f", "--tail", "1"], g.env(g.addr(via)));
+    strays.push(f.proc.pid!);
+    await waitFor(() => (/tick tick-0/.test(f.out()) && /tick tick-1/.test(f.out()) ? true : undefined), { timeoutMs: 30_000, what: "both copies' lines through c" + via });
 
     await terminate(g.agents.get(agent));
-    const cut = out.length;
+    const cut = f.out().length;
     g.startAgent(agent);
-    await waitFor(
-      () => {
-        const after = out.slice(cut);
-        const at = after.indexOf(`host ${one.host} is reachable again: following tick-1 (pid ${one.pid}) there again`);
-        return at >= 0 && /tick tick-1/.test(after.slice(at)) ? true : undefined;
-      },
-      { timeoutMs: 30_000, what: `tick-1 followed again after its agent came back (its stream was on ${holder}, the call through c${via}); got:\n${out.slice(cut)}\nstderr:\n${err}` },
-    );
+    await waitFor(() => (againFollowed(f.out().slice(cut), one.host, "tick-1", one.pid) ? true : undefined), {
+      timeoutMs: 30_000,
+      what: `tick-1 followed again after its agent came back (its stream was on ${holder}, the call through c${via}); got:\n${f.out().slice(cut)}\nstderr:\n${f.err()}`,
+    });
     const now = (await g.hosts()).find((h) => h.id === one.host)!;
     console.log(`group-serve: logs -f through c${via}: ${one.host} on ${holder}, back on ${now.member}, followed again`);
     expect((await g.status("tick")).instances.find((i) => i.slot === 1)!.pid).toBe(one.pid);
-    expect(follow.exitCode).toBeNull();
+    expect(f.exited()).toBeUndefined();
     expect((await g.cli(["delete", "tick"])).code).toBe(0);
   }, 180_000);
 });

@@ -10,7 +10,8 @@ import { readFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { BERTH_MAIN, Cluster } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
-import { SVC, svcSpec } from "./harness/specs.js";
+import { svcSpec, tickSpec, againFollowed } from "./harness/specs.js";
+import { follow } from "./harness/procs.js";
 
 /** Resident memory of a process, in MiB. */
 function rssMiB(pid: number): number {
@@ -106,72 +107,53 @@ describe("logs -f follows the service, not the hosts it ran on", () => {
     expect(r.code, r.stderr).toBe(0);
     const from = (await c.status("talk")).instances[0]!.host;
 
-    const cli = c.topo.spawn(0, [process.execPath, BERTH_MAIN, "logs", "talk", "-f", "--tail", "5"], { env: c.env() });
-    strays.push(cli);
-    let out = "";
-    cli.stdout!.on("data", (b: Buffer) => (out += b.toString("utf8")));
-    let err = "";
-    cli.stderr!.on("data", (b: Buffer) => (err += b.toString("utf8")));
-    let exited: number | null | undefined;
-    cli.on("exit", (code) => (exited = code));
-    await waitFor(() => /listening on .* as talk-0/.test(out) || undefined, { timeoutMs: 30_000, what: "the copy's start-up line in the followed output" });
+    const f = follow(c.topo, 0, [process.execPath, BERTH_MAIN, "logs", "talk", "-f", "--tail", "5"], c.env());
+    strays.push(f.proc);
+    await waitFor(() => /listening on .* as talk-0/.test(f.out()) || undefined, { timeoutMs: 30_000, what: "the copy's start-up line in the followed output" });
 
     const drained = await c.cli(["drain", from, "--wait", "--timeout", "60s"]);
     expect(drained.code, drained.stderr).toBe(0);
     const to = (await c.status("talk")).instances[0]!.host;
     expect(to).not.toBe(from);
 
-    await waitFor(() => (out.includes(`talk left host ${from}`) && out.match(/listening on .* as talk-0/g)!.length >= 2 ? true : undefined), {
+    await waitFor(() => (f.out().includes(`talk left host ${from}`) && f.out().match(/listening on .* as talk-0/g)!.length >= 2 ? true : undefined), {
       timeoutMs: 30_000,
-      what: `the new copy's start-up line and the old host's end in the same call; got:\n${out}\nstderr:\n${err}`,
+      what: `the new copy's start-up line and the old host's end in the same call; got:\n${f.out()}\nstderr:\n${f.err()}`,
     });
-    expect(out).toMatch(new RegExp(`\\[berth: talk-0 runs on host ${to} now \\(pid \\d+\\): following it there\\]`));
+    expect(f.out()).toMatch(new RegExp(`\\[berth: talk-0 runs on host ${to} now \\(pid \\d+\\): following it there\\]`));
     // The same call: it never ended and was opened again (that would say so on stderr).
-    expect(exited).toBeUndefined();
-    expect(err).not.toContain("following again");
+    expect(f.exited()).toBeUndefined();
+    expect(f.err()).not.toContain("following again");
     // Both copies spoke as talk-0: the new copy's lines name their host.
-    expect(out).toContain(`talk-0@${to}`);
+    expect(f.out()).toContain(`talk-0@${to}`);
   });
 
   it("a host whose agent reconnects while another host's part goes on: the same process is followed there again, in the same call", async () => {
     // Every host free for this service: the drain above left one cordoned.
     for (const h of await c.hosts()) if (h.status === "cordoned" || h.cordoned) expect((await c.cli(["uncordon", h.id])).code).toBe(0);
     await c.cli(["delete", "talk"]);
-    const spec = `name: tick
-artifact: ${SVC}
-run:
-  command: sh
-  args: [-c, "while true; do echo tick $$BERTH_INSTANCE $$(date +%s%N); sleep 0.2; done"]
-instances: 2
-`;
-    const r = await c.apply(await c.specDir("tick", { "tick.yaml": spec }), ["--wait", "--timeout", "90s"]);
+    const r = await c.apply(await c.specDir("tick", { "tick.yaml": tickSpec("tick", 2) }), ["--wait", "--timeout", "90s"]);
     expect(r.code, r.stderr).toBe(0);
     const before = await c.status("tick");
     const one = before.instances.find((i) => i.slot === 1)!;
     const agentIndex = (await c.hostIdOf(1)) === one.host ? 1 : 2;
 
-    const cli = c.topo.spawn(0, [process.execPath, BERTH_MAIN, "logs", "tick", "-f", "--tail", "1"], { env: c.env() });
-    strays.push(cli);
-    let out = "";
-    cli.stdout!.on("data", (b: Buffer) => (out += b.toString("utf8")));
-    let err = "";
-    cli.stderr!.on("data", (b: Buffer) => (err += b.toString("utf8")));
-    let exited: number | null | undefined;
-    cli.on("exit", (code) => (exited = code));
-    await waitFor(() => (/tick tick-0 /.test(out) && /tick tick-1 /.test(out) ? true : undefined), { timeoutMs: 30_000, what: "both copies' lines in the followed output" });
+    const f = follow(c.topo, 0, [process.execPath, BERTH_MAIN, "logs", "tick", "-f", "--tail", "1"], c.env());
+    strays.push(f.proc);
+    await waitFor(() => (/tick tick-0/.test(f.out()) && /tick tick-1/.test(f.out()) ? true : undefined), { timeoutMs: 30_000, what: "both copies' lines in the followed output" });
 
     // tick-1's agent restarts cleanly: its copy keeps running (same pid), its stream is a new one.
     await c.stopAgent(agentIndex);
-    const cut = out.length;
+    const cut = f.out().length;
     c.startAgent(agentIndex);
-    await waitFor(() => (out.slice(cut).includes(`host ${one.host} is reachable again: following tick-1 (pid ${one.pid}) there again`) && /tick tick-1 /.test(out.slice(out.lastIndexOf("reachable again"))) ? true : undefined), {
+    await waitFor(() => (againFollowed(f.out().slice(cut), one.host, "tick-1", one.pid) ? true : undefined), {
       timeoutMs: 30_000,
-      what: `tick-1's lines again after its agent came back; got:\n${out.slice(cut)}\nstderr:\n${err}`,
+      what: `tick-1's lines again after its agent came back; got:\n${f.out().slice(cut)}\nstderr:\n${f.err()}`,
     });
     expect((await c.status("tick")).instances.find((i) => i.slot === 1)!.pid).toBe(one.pid);
     // The same call throughout: tick-0's part kept it open.
-    expect(exited).toBeUndefined();
-    expect(err).not.toContain("following again");
+    expect(f.exited()).toBeUndefined();
+    expect(f.err()).not.toContain("following again");
     expect((await c.cli(["delete", "tick"])).code).toBe(0);
   });
 });

@@ -36,6 +36,27 @@ export interface AgentLaunch {
 }
 
 /** Starts host i's agent on its node. */
+/** A command that runs on (a follow: `logs -f`, `events -f`), its output gathered as it comes. */
+export interface Followed {
+  proc: ChildProcess;
+  out(): string;
+  err(): string;
+  /** undefined while it runs. */
+  exited(): number | null | undefined;
+}
+
+/** Starts `argv` on node `node` (the CLI on node 0, say) and gathers what it prints. The caller kills it. */
+export function follow(topo: Topology, node: number, argv: string[], env: NodeJS.ProcessEnv): Followed {
+  const proc = topo.spawn(node, argv, { env });
+  let out = "";
+  let err = "";
+  let code: number | null | undefined;
+  proc.stdout!.on("data", (b: Buffer) => (out += b.toString("utf8")));
+  proc.stderr!.on("data", (b: Buffer) => (err += b.toString("utf8")));
+  proc.on("exit", (c) => (code = c));
+  return { proc, out: () => out, err: () => err, exited: () => code };
+}
+
 export function spawnAgent(topo: Topology, i: number, o: AgentLaunch): ChildProcess {
   const args = [
     process.execPath, BERTH_MAIN, "agent",

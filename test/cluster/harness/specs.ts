@@ -47,3 +47,20 @@ run:
 instances: ${o.instances ?? 1}
 ${health}${o.update ? `update: ${flow(o.update, false)}\n` : ""}${o.extra ?? ""}`;
 }
+
+/** A service that prints `tick <instance>` five times a second and nothing else (no health check): output to follow. */
+export function tickSpec(name: string, instances: number): string {
+  return `name: ${name}
+artifact: ${SVC}
+run:
+  command: sh
+  args: [-c, "while true; do echo tick $$BERTH_INSTANCE; sleep 0.2; done"]
+instances: ${instances}
+`;
+}
+
+/** Whether followed output (from a point on) says `instance`'s host is followed again, and has its lines after that. */
+export function againFollowed(out: string, host: string, instance: string, pid: number): boolean {
+  const at = out.indexOf(`host ${host} is reachable again: following ${instance} (pid ${pid}) there again`);
+  return at >= 0 && out.slice(at).includes(`tick ${instance}`);
+}
