@@ -634,17 +634,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       const run = startLeading({ registry, loop, guard, log, now, mono, ttlMs, graceMs: graceAfterOutageMs(startGraceLeftMs(opts.graceMs ?? ttlMs, ttlMs, listeningMono, mono()), ttlMs, storeMonitor?.state().ok === false ? mono() : storeBackMono, mono()), comebackSilentMs: 2 * heartbeatIntervalMs + (reports ? reportMs : 0), stalledSince, massShare: opts.guardShare ?? DEFAULT_GUARD_SHARE,
         ...(reports ? { comebackLiveness: () => livenessInput(registry.all(), mergeLiveness(localHeard(registry), reports.received())) } : {}),
         ...(groupNow ? { members: () => groupNow.members(), membersEveryMs: reportMs, ...(groupNow instanceof EtcdGroup ? { onMembers: watchGoneMembers({ group: groupNow, afterMs: 2 * ttlMs, mono, now, log, append: (ev) => events.append(ev) }) } : {}) } : {}),
-        ...(reports
-          ? {
-              sources: (id: string) => ({
-                local: registry.live.get(id)?.send !== undefined,
-                reports: reports.received().map((r) => {
-                  const h = r.report.hosts.find((x) => x.id === id);
-                  return { member: r.report.member, receivedAgoMs: Math.round(mono() - r.receivedMono), hosts: r.report.hosts.length, host: h ? { ageMs: h.ageMs, left: h.left ?? false } : null };
-                }),
-              }),
-            }
-          : {}),
+        ...(reports ? { sources: (id: string) => ({ local: registry.live.get(id)?.send !== undefined, reports: reports.about(id) }) } : {}),
         liveness: () => (reports ? livenessInput(registry.all(), heard()) : localLiveness(registry)), via: ctx.writes, ...(ctx.leading ? { leading: ctx.leading } : {}),
         gitops: () => new GitopsRunner({ state, loop, registry, artifactsKnown, secrets, now, log: log.child({ component: "gitops" }), gitops, events, artifacts, dir: join(opts.dataDir, "gitops"), serves: opts.environment ?? "", via: ctx.writes }),
       });

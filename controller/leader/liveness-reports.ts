@@ -57,6 +57,15 @@ export class LivenessReports {
     return [...this.byMember.values()];
   }
 
+  /** What each report held says of one host (for the log of a verdict: leader/failure-pass.ts `sources`). */
+  about(hostId: string): { member: string; receivedAgoMs: number; hosts: number; host: { ageMs: number; left: boolean } | null }[] {
+    const now = this.d.mono();
+    return this.received().map((r) => {
+      const h = r.report.hosts.find((x) => x.id === hostId);
+      return { member: r.report.member, receivedAgoMs: Math.round(now - r.receivedMono), hosts: r.report.hosts.length, host: h ? { ageMs: h.ageMs, left: h.left ?? false } : null };
+    });
+  }
+
   /**
    * Reports received within `freshMs` (a member killed leaves its last one stored):
    * which member holds each host's stream, when it last heard the host (on this

@@ -101,6 +101,7 @@ export interface GoneGroup {
  * and announces who is lost and who is back, and clears a stale "gone". While the
  * registered members are the ones it read last and nobody is missing, there is nothing
  * to look at: the seen records are not read again (a read a second on the leader, else).
+ * Each call's promise settles when its look is done (the leader does not wait for it).
  */
 export function watchGoneMembers(d: {
   group: GoneGroup;
@@ -109,7 +110,7 @@ export function watchGoneMembers(d: {
   now: () => number;
   log: Logger;
   append: (ev: { type: string; message: string }) => Promise<unknown>;
-}): (members: readonly { id: string }[]) => void {
+}): (members: readonly { id: string }[]) => Promise<void> {
   const judge = new GoneMembers(d.afterMs);
   let checking = false;
   /** When the seen records were last looked at for members to forget (mono). */
@@ -119,9 +120,9 @@ export function watchGoneMembers(d: {
   return (ms) => {
     const ids = ms.map((m) => m.id).sort();
     const key = ids.join("\n");
-    if (checking || (key === settled && d.mono() - forgetLook < FORGET_LOOK_EVERY_MS)) return;
+    if (checking || (key === settled && d.mono() - forgetLook < FORGET_LOOK_EVERY_MS)) return Promise.resolve();
     checking = true;
-    void (async () => {
+    return (async () => {
       forgetLook = d.mono();
       const seen = await d.group.seen();
       const v = judge.note(ids, seen.map((m) => ({ id: m.id, gone: m.goneSinceMs !== undefined })), d.mono(), d.now());

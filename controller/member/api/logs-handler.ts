@@ -19,7 +19,7 @@ import type { LogChunk__Output } from "../../../shared/gen/berth/v1/LogChunk.js"
 import type { LogsRequest__Output } from "../../../shared/gen/berth/v1/LogsRequest.js";
 import type { LogsChunk } from "../../../shared/gen/berth/v1/LogsChunk.js";
 import { instanceId, type InstanceRecord, type ObservedInstance } from "../../services/records.js";
-import { failedInstallText, failedRunsText, isCrashLoop, lastFailedOutputs } from "../../reschedule/policy.js";
+import { failedInstallText, failedRunsText, isCrashLoop, lastFailedOutputs, type HostFailure } from "../../reschedule/policy.js";
 import { AckBatcher } from "../../../shared/exec/window.js";
 import { LOG_MAX_CHUNK_CHARS, LOG_WINDOW_CHARS } from "../../../shared/logs/limits.js";
 import { authorize } from "./operator-service.js";
@@ -120,9 +120,8 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
     // --install is for), and the last lines of a process that crash-looped (as `kubectl logs
     // --previous`: the copy is gone, its last words are what the operator is after; not with
     // -f, whose call would end and be opened again, printing them each time).
-    const failed = d.state
-      .instancesOf(svc.name)
-      .flatMap((i) => lastFailedOutputs(i.failures).filter((f) => (req.install ? !isCrashLoop(f) : isCrashLoop(f) && !req.follow) && (!host || f.hostId === host)).map((f) => ({ i, f })));
+    const kept = (f: HostFailure): boolean => (req.install ? !isCrashLoop(f) : !req.follow && isCrashLoop(f));
+    const failed = d.state.instancesOf(svc.name).flatMap((i) => lastFailedOutputs(i.failures).filter((f) => kept(f) && (!host || f.hostId === host)).map((f) => ({ i, f })));
     if (!failed.length) throw new GrpcError(grpc.status.FAILED_PRECONDITION, host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`);
     for (const { i, f } of failed) s.send({ host: f.hostId, instance: instanceId(i.service, i.slot), data: req.install ? failedInstallText([f]) : failedRunsText([f]) });
     s.end();
@@ -252,9 +251,9 @@ const FOLLOW_LOOK_EVERY_MS = 1_000;
 function streamVia(d: ServiceHandlerDeps, host: string): string | undefined {
   const live = d.registry.live.get(host);
   if (live?.send) return `here:${String(live.streamId)}`;
-  const holder = d.relay?.holderOf(host);
-  if (!holder || holder === d.relay?.self) return undefined;
-  return `member:${d.relay?.routeOf?.(host) ?? holder}`;
+  // Another member's stream (this member's own is the one above).
+  const route = d.relay?.routeOf?.(host) ?? d.relay?.holderOf(host);
+  return route ? `member:${route}` : undefined;
 }
 
 /** After every pass: parts for copies that started on hosts not followed yet, parts again for hosts whose agent came back, an end for hosts the service left. */

@@ -4,7 +4,8 @@
  * again; a record that says gone while the member is registered is cleared.
  */
 import { describe, expect, it } from "vitest";
-import { GoneMembers } from "../../../controller/member/gone-members.js";
+import { FORGET_LEFT_AFTER_MS, FORGET_LOST_AFTER_MS, GoneMembers, toForget, watchGoneMembers, type GoneGroup } from "../../../controller/member/gone-members.js";
+import { createLogger } from "../../../shared/log/logger.js";
 
 const seen = (...ids: (string | [string, boolean])[]): { id: string; gone: boolean }[] => ids.map((x) => (typeof x === "string" ? { id: x, gone: false } : { id: x[0], gone: x[1] }));
 
@@ -41,53 +42,56 @@ describe("GoneMembers", () => {
   });
 });
 
+/** A member's registration record. */
+const rec = (id: string) => ({ id, address: `${id}:7420`, startedAtMs: 0 });
+
+/** watchGoneMembers over `group` (its other methods stand-ins that succeed), on the given clocks; the events it appends, by type and message. */
+function watch(group: Pick<GoneGroup, "seen" | "lastMembers"> & Partial<GoneGroup>, clock: { mono: () => number; wall: () => number }) {
+  const events: { type: string; message: string }[] = [];
+  const onMembers = watchGoneMembers({
+    group: { markGone: async () => true, markPresent: async () => undefined, reap: async () => true, ...group },
+    afterMs: 5,
+    mono: clock.mono,
+    now: clock.wall,
+    log: createLogger("test", "silent"),
+    append: async (e) => void events.push(e),
+  });
+  return { onMembers, events };
+}
+
 describe("watchGoneMembers", () => {
   it("reads the seen records only while something may change: not again for the same members, all settled", async () => {
-    const { watchGoneMembers } = await import("../../../controller/member/gone-members.js");
-    const { createLogger } = await import("../../../shared/log/logger.js");
-    const rec = (id: string) => ({ id, address: `${id}:7420`, startedAtMs: 0 });
     let seenReads = 0;
     const marked: string[] = [];
-    const events: string[] = [];
     let t = 0;
-    const group = {
-      seen: async () => (seenReads++, [rec("c1"), rec("c2"), rec("c3")].map((r) => ({ ...r, modRevision: "1", ...(marked.includes(r.id) ? { goneSinceMs: 1 } : {}) }))),
-      markGone: async (r: { id: string }) => (marked.push(r.id), true),
-      markPresent: async () => undefined,
-      reap: async () => true,
-      lastMembers: () => [rec("c1"), rec("c2")],
-    };
-    const onMembers = watchGoneMembers({ group, afterMs: 5, mono: () => t, now: () => t, log: createLogger("test", "silent"), append: async (e) => void events.push(e.type) });
-    const settle = async (): Promise<void> => {
-      for (let i = 0; i < 20; i++) await Promise.resolve();
-    };
+    const { onMembers, events } = watch(
+      {
+        seen: async () => (seenReads++, [rec("c1"), rec("c2"), rec("c3")].map((r) => ({ ...r, modRevision: "1", ...(marked.includes(r.id) ? { goneSinceMs: 1 } : {}) }))),
+        markGone: async (r) => (marked.push(r.id), true),
+        lastMembers: () => [rec("c1"), rec("c2")],
+      },
+      { mono: () => t, wall: () => t },
+    );
     const all = [rec("c1"), rec("c2"), rec("c3")];
-    onMembers(all);
-    await settle();
-    onMembers(all);
-    await settle();
+    await onMembers(all);
+    await onMembers(all);
     expect(seenReads).toBe(1);
     // c3 missing: looked at on every read until it is recorded lost, then settled again.
     const two = [rec("c1"), rec("c2")];
-    onMembers(two);
-    await settle();
+    await onMembers(two);
     t = 10;
-    onMembers(two);
-    await settle();
-    expect(events).toEqual(["controller.lost"]);
+    await onMembers(two);
+    expect(events.map((e) => e.type)).toEqual(["controller.lost"]);
     const reads = seenReads;
-    onMembers(two);
-    await settle();
+    await onMembers(two);
     expect(seenReads).toBe(reads + 1);
-    onMembers(two);
-    await settle();
+    await onMembers(two);
     expect(seenReads).toBe(reads + 1);
   });
 });
 
 describe("forgetting members gone for long", () => {
-  it("forgets one that left after 24 h and one lost after 72 h, never a registered one", async () => {
-    const { toForget, FORGET_LEFT_AFTER_MS, FORGET_LOST_AFTER_MS } = await import("../../../controller/member/gone-members.js");
+  it("forgets one that left after 24 h and one lost after 72 h, never a registered one", () => {
     const H = 3_600_000;
     const now = 100 * H;
     const seen = [
@@ -104,42 +108,31 @@ describe("forgetting members gone for long", () => {
   });
 
   it("the leader looks again hourly while nothing else changes, deletes the record and says so", async () => {
-    const { watchGoneMembers, FORGET_LEFT_AFTER_MS } = await import("../../../controller/member/gone-members.js");
-    const { createLogger } = await import("../../../shared/log/logger.js");
-    const rec = (id: string) => ({ id, address: `${id}:7420`, startedAtMs: 0 });
     let seenReads = 0;
     const reaped: string[] = [];
-    const events: string[] = [];
     let mono = 0;
     let wall = 1_000_000;
     const leftAt = wall;
-    const group = {
-      seen: async () => (seenReads++, [{ ...rec("c1"), modRevision: "1" }, ...(reaped.includes("c9") ? [] : [{ ...rec("c9"), modRevision: "2", goneSinceMs: leftAt, left: true }])]),
-      markGone: async () => true,
-      markPresent: async () => undefined,
-      reap: async (r: { id: string }) => (reaped.push(r.id), true),
-      lastMembers: () => [rec("c1")],
-    };
-    const onMembers = watchGoneMembers({ group, afterMs: 5, mono: () => mono, now: () => wall, log: createLogger("test", "silent"), append: async (e) => void events.push(`${e.type}: ${e.message}`) });
-    const settle = async (): Promise<void> => {
-      for (let i = 0; i < 20; i++) await Promise.resolve();
-    };
-    onMembers([rec("c1")]);
-    await settle();
-    onMembers([rec("c1")]);
-    await settle();
+    const { onMembers, events } = watch(
+      {
+        seen: async () => (seenReads++, [{ ...rec("c1"), modRevision: "1" }, ...(reaped.includes("c9") ? [] : [{ ...rec("c9"), modRevision: "2", goneSinceMs: leftAt, left: true }])]),
+        reap: async (r) => (reaped.push(r.id), true),
+        lastMembers: () => [rec("c1")],
+      },
+      { mono: () => mono, wall: () => wall },
+    );
+    await onMembers([rec("c1")]);
+    await onMembers([rec("c1")]);
     expect(seenReads).toBe(1);
     expect(reaped).toEqual([]);
     // A day later (the members unchanged all along): the hourly look forgets c9.
     mono += FORGET_LEFT_AFTER_MS;
     wall += FORGET_LEFT_AFTER_MS;
-    onMembers([rec("c1")]);
-    await settle();
+    await onMembers([rec("c1")]);
     expect(seenReads).toBe(2);
     expect(reaped).toEqual(["c9"]);
-    expect(events).toEqual([expect.stringMatching(/^controller\.forgotten: controller c9 at c9:7420, left since \S+, is forgotten \(a member gone is listed for 24 h after it leaves\); when it runs again, it registers anew$/)]);
-    onMembers([rec("c1")]);
-    await settle();
+    expect(events.map((e) => `${e.type}: ${e.message}`)).toEqual([expect.stringMatching(/^controller\.forgotten: controller c9 at c9:7420, left since \S+, is forgotten \(a member gone is listed for 24 h after it leaves\); when it runs again, it registers anew$/)]);
+    await onMembers([rec("c1")]);
     expect(seenReads).toBe(2);
   });
 });
