@@ -2,7 +2,8 @@
  * The agent's certificate renewal: at about two thirds of the certificate's life
  * (shared/tls/cert-life.ts) it makes a fresh key, sends a CSR for it on the open
  * stream (RenewCertificate), checks what comes back and stores it atomically
- * (agent/identity.ts saveRenewal). The stream it asked on carries on with the old
+ * (agent/identity.ts saveRenewal), then tells the controller it did
+ * (CertificateStored). The stream it asked on carries on with the old
  * certificate — TLS checks a certificate only at the handshake — and the next
  * connection uses the new one: nothing the operator sees happens.
  *
@@ -204,6 +205,8 @@ export class CertRenewal {
     const f = certFacts(creds.certPem);
     this.d.log.info({ serial: f.serial, notAfter: new Date(f.notAfterMs).toISOString() }, "host certificate renewed; the next connection uses it");
     this.d.renewed({ ...creds, serial: f.serial, notAfterMs: f.notAfterMs });
+    // The controller counts it as this host's only once told (or shown at the next connection): a CA rotation waits for that.
+    this.d.send({ certificate_stored: { serial: f.serial } });
     this.planIn(renewDelayMs(f, this.wall(), this.random()));
   }
 }

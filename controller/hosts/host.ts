@@ -35,6 +35,14 @@ export interface HostRecord {
   certNotAfterMs?: number;
   /** Fingerprint of the CA that signed certSerial (controller/pki/ca-record.ts: which hosts a CA rotation still waits for); absent on records from before it was kept. */
   certCa?: string;
+  /**
+   * certSerial was issued by a renewal, and the agent has not yet said it stored it
+   * (CertificateStored) nor presented it: the answer may have been lost with its
+   * stream. Until then the host counts as holding the certificate it connected with:
+   * a CA rotation waits for it. Absent: confirmed (a join's certificate, and records
+   * from before this was kept).
+   */
+  certUnconfirmed?: true;
 }
 
 const nat = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -79,6 +87,7 @@ export const HostRecordSchema = z.object({
   prevCertNotAfterMs: nat.optional(),
   certNotAfterMs: nat.optional(),
   certCa: z.string().optional(),
+  certUnconfirmed: z.literal(true).optional(),
 });
 const exact: Same<z.output<typeof HostRecordSchema>, HostRecord> = true;
 void exact;

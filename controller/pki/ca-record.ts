@@ -98,12 +98,15 @@ export function startRotation(r: CaRecord, next: CertAndKey, o: { nowMs: number;
 }
 
 /**
- * Whether a host's current certificate is signed by the CA being retired.
+ * Whether a host may still hold a certificate signed by the CA being retired.
  * A record without certCa is from before issuers were kept: issued by the only
- * CA there was, i.e. not the next one.
+ * CA there was, i.e. not the next one. A certificate issued by the next CA that
+ * the agent has not confirmed storing (certUnconfirmed) does not count yet: its
+ * answer may have been lost with the stream, and retiring the old CA then would
+ * lock the host out at its next connection.
  */
-export function onOldCa(r: CaRecord, h: Pick<HostRecord, "certCa">, nextFingerprint = r.rotation ? caFingerprint(r.rotation.next.certPem) : undefined): boolean {
-  return nextFingerprint !== undefined && h.certCa !== nextFingerprint;
+export function onOldCa(r: CaRecord, h: Pick<HostRecord, "certCa" | "certUnconfirmed">, nextFingerprint = r.rotation ? caFingerprint(r.rotation.next.certPem) : undefined): boolean {
+  return nextFingerprint !== undefined && (h.certCa !== nextFingerprint || h.certUnconfirmed === true);
 }
 
 export interface RotationProgress {
@@ -112,7 +115,7 @@ export interface RotationProgress {
 }
 
 /** Which hosts are still on the old CA, which on the new (empty both when idle). */
-export function rotationProgress(r: CaRecord, hosts: readonly Pick<HostRecord, "id" | "certCa">[]): RotationProgress {
+export function rotationProgress(r: CaRecord, hosts: readonly Pick<HostRecord, "id" | "certCa" | "certUnconfirmed">[]): RotationProgress {
   if (!r.rotation) return { onOld: [], onNew: [] };
   const fp = caFingerprint(r.rotation.next.certPem);
   const onOld: string[] = [];
@@ -126,7 +129,7 @@ export function rotationProgress(r: CaRecord, hosts: readonly Pick<HostRecord, "
  * current, its key with it) once no host's certificate is signed by it; else
  * undefined (nothing to do: idle, or hosts still to renew).
  */
-export function retireIfDone(r: CaRecord, hosts: readonly Pick<HostRecord, "id" | "certCa">[], nowMs: number): CaRecord | undefined {
+export function retireIfDone(r: CaRecord, hosts: readonly Pick<HostRecord, "id" | "certCa" | "certUnconfirmed">[], nowMs: number): CaRecord | undefined {
   if (!r.rotation) return undefined;
   if (rotationProgress(r, hosts).onOld.length > 0) return undefined;
   return { certPem: r.rotation.next.certPem, keyPem: r.rotation.next.keyPem, retired: { certPem: r.certPem, atMs: nowMs } };

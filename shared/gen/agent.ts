@@ -6,6 +6,7 @@ import type { AgentServiceClient as _berth_v1_AgentServiceClient, AgentServiceDe
 import type { ArtifactChunk as _berth_v1_ArtifactChunk, ArtifactChunk__Output as _berth_v1_ArtifactChunk__Output } from './berth/v1/ArtifactChunk.js';
 import type { Assignment as _berth_v1_Assignment, Assignment__Output as _berth_v1_Assignment__Output } from './berth/v1/Assignment.js';
 import type { CertificateIssued as _berth_v1_CertificateIssued, CertificateIssued__Output as _berth_v1_CertificateIssued__Output } from './berth/v1/CertificateIssued.js';
+import type { CertificateStored as _berth_v1_CertificateStored, CertificateStored__Output as _berth_v1_CertificateStored__Output } from './berth/v1/CertificateStored.js';
 import type { ControllerMessage as _berth_v1_ControllerMessage, ControllerMessage__Output as _berth_v1_ControllerMessage__Output } from './berth/v1/ControllerMessage.js';
 import type { Disk as _berth_v1_Disk, Disk__Output as _berth_v1_Disk__Output } from './berth/v1/Disk.js';
 import type { ExecClose as _berth_v1_ExecClose, ExecClose__Output as _berth_v1_ExecClose__Output } from './berth/v1/ExecClose.js';
@@ -49,6 +50,7 @@ export interface ProtoGrpcType {
       ArtifactChunk: MessageTypeDefinition<_berth_v1_ArtifactChunk, _berth_v1_ArtifactChunk__Output>
       Assignment: MessageTypeDefinition<_berth_v1_Assignment, _berth_v1_Assignment__Output>
       CertificateIssued: MessageTypeDefinition<_berth_v1_CertificateIssued, _berth_v1_CertificateIssued__Output>
+      CertificateStored: MessageTypeDefinition<_berth_v1_CertificateStored, _berth_v1_CertificateStored__Output>
       ControllerMessage: MessageTypeDefinition<_berth_v1_ControllerMessage, _berth_v1_ControllerMessage__Output>
       Disk: MessageTypeDefinition<_berth_v1_Disk, _berth_v1_Disk__Output>
       ExecClose: MessageTypeDefinition<_berth_v1_ExecClose, _berth_v1_ExecClose__Output>

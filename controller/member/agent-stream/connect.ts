@@ -16,7 +16,7 @@ import { onHeartbeat } from "./heartbeat.js";
 import { onHello } from "./hello.js";
 import { onInstanceStatus } from "./instance-status.js";
 import { onExecExit, onExecOutput, onLogChunk } from "./relays.js";
-import { onRenewCertificate } from "./renew.js";
+import { onCertificateStored, onRenewCertificate } from "./renew.js";
 import type { AgentMessageKind, AgentStream } from "./stream.js";
 
 type Dispatch = { [K in AgentMessageKind]: (d: AgentServiceDeps, s: AgentStream, payload: NonNullable<AgentMessage__Output[K]>) => Promise<void> | void };
@@ -29,6 +29,7 @@ const HANDLERS: Dispatch = {
   exec_output: onExecOutput,
   exec_exit: onExecExit,
   renew_certificate: onRenewCertificate,
+  certificate_stored: onCertificateStored,
 };
 
 /** Kinds that mean nothing before the stream says whose it is (relays are dropped instead: no stream is current yet). */

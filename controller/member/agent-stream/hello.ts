@@ -15,6 +15,7 @@ import { peerAddress } from "./cert-host.js";
 import type { AgentServiceDeps } from "./deps.js";
 import type { AgentStream } from "./stream.js";
 import { trustBundle } from "./trust.js";
+import { confirmedRecord } from "./renew.js";
 
 export async function onHello(d: AgentServiceDeps, s: AgentStream, h: Hello__Output): Promise<void> {
   const { hostId, log } = s;
@@ -51,8 +52,10 @@ export async function onHello(d: AgentServiceDeps, s: AgentStream, h: Hello__Out
   await announceFencing(hostId, live.fencing, h.running, log, (ev) => d.events.append(ev));
   s.greeted = true;
   await d.registry.update(hostId, (rec) => {
+    // Presenting the certificate a renewal issued proves the agent stored it (renew.ts).
+    const confirmed = confirmedRecord(rec, s.certSerial);
     const changed = JSON.stringify(rec.facts) !== JSON.stringify(facts) || JSON.stringify(rec.labels) !== JSON.stringify(labels) || rec.advertiseAddr !== advertise;
-    return changed ? { rec: { ...rec, facts, labels, advertiseAddr: advertise } } : undefined;
+    return changed || confirmed ? { rec: { ...(confirmed ?? rec), facts, labels, advertiseAddr: advertise } } : undefined;
   });
   s.send({ welcome: { host_id: hostId, heartbeat_interval_ms: d.heartbeatIntervalMs, ttl_ms: d.ttlMs, advertise_addr: advertise } });
   // The CAs to trust from its next connection, and "renew now" when a CA rotation waits for it.

@@ -6,8 +6,17 @@
  * one it replaces acceptable until that one expires (HostRecord.prevCertSerial),
  * and the agent gets the certificate and the CAs to trust. Nothing else changes:
  * the stream, the host's health and its instance are untouched.
+ *
+ * The answer can be lost with its stream (a controller that stops, a cut link)
+ * after the record names the new serial. So the record marks it unconfirmed until
+ * the agent says it stored it (CertificateStored) or presents it on a connection
+ * (hello.ts); and a renewal asked while the last one is unconfirmed keeps, as the
+ * one still accepted, the certificate this stream presented — the one the agent
+ * provably holds — not the one it may never have received.
  */
+import type { CertificateStored__Output } from "../../../shared/gen/berth/v1/CertificateStored.js";
 import type { RenewCertificate__Output } from "../../../shared/gen/berth/v1/RenewCertificate.js";
+import type { HostRecord } from "../../hosts/host.js";
 import { InvalidCsrError, MAX_CSR_PEM_BYTES, signHostCsr } from "../../../shared/tls/pki.js";
 import { certFacts } from "../../../shared/tls/cert-life.js";
 import type { AgentServiceDeps } from "./deps.js";
@@ -38,12 +47,45 @@ export async function onRenewCertificate(d: AgentServiceDeps, s: AgentStream, m:
       throw e;
     }
     const issued = certFacts(certPem);
-    await d.registry.update(s.hostId, (rec) => ({
-      rec: { ...rec, certSerial: issued.serial, prevCertSerial: rec.certSerial, prevCertNotAfterMs: rec.certNotAfterMs, certNotAfterMs: issued.notAfterMs, certCa },
-    }));
+    await d.registry.update(s.hostId, (rec) => ({ rec: renewedRecord(rec, s.certSerial, issued, certCa) }));
     s.log.info({ serial: issued.serial, notAfter: new Date(issued.notAfterMs).toISOString() }, "host certificate renewed");
     s.send({ certificate_issued: { certificate_pem: certPem, ca_pem: caBundlePem(d), error: "" } });
   } finally {
     busy.delete(s);
   }
+}
+
+/**
+ * The host record after a renewal issued `issued` to a stream that authenticated
+ * with `presented`: the new serial, unconfirmed; the one still accepted is the
+ * certificate the agent holds for sure.
+ */
+export function renewedRecord(rec: HostRecord, presented: string, issued: { serial: string; notAfterMs: number }, certCa: string): HostRecord {
+  const lostAnswer = rec.certUnconfirmed === true && presented === rec.prevCertSerial;
+  const { certUnconfirmed: _, ...rest } = rec;
+  return {
+    ...rest,
+    certSerial: issued.serial,
+    prevCertSerial: lostAnswer ? rec.prevCertSerial : rec.certSerial,
+    prevCertNotAfterMs: lostAnswer ? rec.prevCertNotAfterMs : rec.certNotAfterMs,
+    certNotAfterMs: issued.notAfterMs,
+    certCa,
+    certUnconfirmed: true,
+  };
+}
+
+/** The host record once the agent holds certSerial (it said so, or presented it); undefined when nothing changes. */
+export function confirmedRecord(rec: HostRecord, serial: string): HostRecord | undefined {
+  if (!rec.certUnconfirmed || serial !== rec.certSerial) return undefined;
+  const { certUnconfirmed: _, ...rest } = rec;
+  return rest;
+}
+
+/** CertificateStored: the agent stored the certificate it was issued; a rotation may count it now. */
+export async function onCertificateStored(d: AgentServiceDeps, s: AgentStream, m: CertificateStored__Output): Promise<void> {
+  if (!s.greeted || typeof m.serial !== "string") return;
+  await d.registry.update(s.hostId, (rec) => {
+    const next = confirmedRecord(rec, m.serial);
+    return next ? { rec: next } : undefined;
+  });
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { HostRegistry } from "../../../controller/hosts/registry.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
-import { onRenewCertificate } from "../../../controller/member/agent-stream/renew.js";
+import { confirmedRecord, onCertificateStored, onRenewCertificate } from "../../../controller/member/agent-stream/renew.js";
 import { certHost } from "../../../controller/member/agent-stream/cert-host.js";
 import type { AgentServiceDeps } from "../../../controller/member/agent-stream/deps.js";
 import type { AgentStream } from "../../../controller/member/agent-stream/stream.js";
@@ -101,6 +101,10 @@ describe("the agent's renewal, end to end", () => {
       current: () => current,
       // The agent's message goes to the controller's handler; its answer back to the agent.
       send: (m) => {
+        if (m.certificate_stored) {
+          void onCertificateStored(deps(), s, { serial: m.certificate_stored.serial ?? "" });
+          return true;
+        }
         if (!m.renew_certificate) return false;
         void onRenewCertificate(deps(), s, { csr_pem: m.renew_certificate.csr_pem ?? "" }).then(() => renewal.answer(sent.at(-1)!.certificate_issued as CertificateIssued__Output));
         return true;
@@ -132,6 +136,8 @@ describe("the agent's renewal, end to end", () => {
     expect(stored?.keyPem).toBe(current.keyPem);
     expect((await stat(join(agentDir, "identity", "host.key"))).mode & 0o777).toBe(0o600);
     // The record: the new serial, its expiry; the old one still good until it expires.
+    // Stored, and the controller told so: it counts the new certificate as the host's.
+    await until(() => registry.get(HOST)!.certUnconfirmed === undefined, "the controller to hear the certificate was stored");
     const rec = registry.get(HOST)!;
     expect(rec.certSerial).toBe(renewedSerial);
     expect(rec.prevCertSerial).toBe(oldSerial);
@@ -195,14 +201,60 @@ describe("renewal during a CA rotation", () => {
     expect(rec.prevCertSerial).toBe(oldCert.certSerial);
     // Both certificates pass while rotating (the old one as the previous serial).
     expect(certHost(d, callWith(issued!.certificate_pem!))).toEqual({ hostId: HOST, serial: rec.certSerial });
+    // Not retired while the agent has not said it stored the new certificate (its answer may be lost); then retired.
+    expect(rec.certUnconfirmed).toBe(true);
+    expect(retireIfDone(rotating, [rec], Date.now())).toBeUndefined();
+    await onCertificateStored(d, stream(sent), { serial: rec.certSerial });
+    expect(registry.get(HOST)!.certUnconfirmed).toBeUndefined();
     // Every host on the new CA: retired; the bundle is the new CA alone, and the stream is told so without "renew".
-    const retired = retireIfDone(rotating, [rec], Date.now())!;
+    const retired = retireIfDone(rotating, [registry.get(HOST)!], Date.now())!;
     const after = rotatingDeps(retired);
     expect(trustBundle(after)).toEqual({ trust_bundle: { ca_pem: next.certPem.trim(), renew_within_ms: 0 } });
     expect(trustBundle(d)).toEqual({ trust_bundle: { ca_pem: issued!.ca_pem, renew_within_ms: 1000 } });
     expect(certHost(after, callWith(issued!.certificate_pem!))).toEqual({ hostId: HOST, serial: rec.certSerial });
     const refused = certHost(after, callWith(joined.certPem));
     expect("refuse" in refused && refused.refuse.details).toMatch(/not issued by this controller's CA/);
+  });
+
+  it("an answer lost with its stream: the host stays on the old CA, keeps the certificate it holds accepted, and renews again", async () => {
+    const next = await createCa({ commonName: "next CA" });
+    const rotating = startRotation({ ...ca }, next, { nowMs: Date.now(), by: "t", spreadMs: 1000 });
+    const d = rotatingDeps(rotating);
+    const id = "h-lost";
+    const { csrPem: c0 } = await createKeyAndCsr(id);
+    const held = await signHostCsr(ca, c0, id, { validityMs: 20_000 });
+    const heldSerial = new X509Certificate(held).serialNumber;
+    await registry.create({ ...registry.get(HOST)!, id, certSerial: heldSerial, prevCertSerial: undefined, certCa: caFingerprint(ca.certPem), certUnconfirmed: undefined }, { compares: [], ops: [] }, { type: "host.joined", host: id, message: "joined" });
+    const on = (certSerial: string, sent: ControllerMessage[]): AgentStream => ({ ...stream(sent), hostId: id, certSerial });
+    // Renewed on a stream presenting the certificate it holds; the answer never arrives (the stream is gone).
+    const lost: ControllerMessage[] = [];
+    await onRenewCertificate(d, on(heldSerial, lost), { csr_pem: (await createKeyAndCsr(id)).csrPem });
+    const issuedLost = registry.get(id)!;
+    expect(issuedLost.certUnconfirmed).toBe(true);
+    expect(issuedLost.prevCertSerial).toBe(heldSerial);
+    // Still counted on the old CA: retiring it now would lock this host out at its next connection.
+    expect(retireIfDone(rotating, [issuedLost], Date.now())).toBeUndefined();
+    // It reconnects with the certificate it holds (accepted as the previous one) and renews again: the one kept
+    // accepted is still the one it holds, not the one it never received.
+    expect(certHost(d, callWith(held))).toEqual({ hostId: id, serial: heldSerial });
+    const sent: ControllerMessage[] = [];
+    const { keyPem, csrPem } = await createKeyAndCsr(id);
+    await onRenewCertificate(d, on(heldSerial, sent), { csr_pem: csrPem });
+    const again = registry.get(id)!;
+    expect(again.prevCertSerial).toBe(heldSerial);
+    expect(again.certSerial).not.toBe(issuedLost.certSerial);
+    expect(certHost(d, callWith(held))).toEqual({ hostId: id, serial: heldSerial });
+    // A late word about the lost one changes nothing; the stored one confirms it, and the rotation can end.
+    await onCertificateStored(d, on(heldSerial, sent), { serial: issuedLost.certSerial });
+    expect(registry.get(id)!.certUnconfirmed).toBe(true);
+    const cert = sent[0]!.certificate_issued!.certificate_pem!;
+    expect(checkIssued(id, keyPem, cert, sent[0]!.certificate_issued!.ca_pem!, Date.now())).toBeUndefined();
+    await onCertificateStored(d, on(heldSerial, sent), { serial: again.certSerial });
+    expect(registry.get(id)!.certUnconfirmed).toBeUndefined();
+    expect(retireIfDone(rotating, [registry.get(id)!], Date.now())).toBeDefined();
+    // Presenting it at a connection confirms it as well (hello.ts).
+    expect(confirmedRecord(again, again.certSerial)).toEqual(registry.get(id));
+    expect(confirmedRecord(again, heldSerial)).toBeUndefined();
   });
 
   it("the agent renews within the spread when asked, and never later than it had planned", async () => {

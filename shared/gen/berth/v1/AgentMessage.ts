@@ -7,6 +7,7 @@ import type { LogChunk as _berth_v1_LogChunk, LogChunk__Output as _berth_v1_LogC
 import type { ExecOutput as _berth_v1_ExecOutput, ExecOutput__Output as _berth_v1_ExecOutput__Output } from '../../berth/v1/ExecOutput.js';
 import type { ExecExit as _berth_v1_ExecExit, ExecExit__Output as _berth_v1_ExecExit__Output } from '../../berth/v1/ExecExit.js';
 import type { RenewCertificate as _berth_v1_RenewCertificate, RenewCertificate__Output as _berth_v1_RenewCertificate__Output } from '../../berth/v1/RenewCertificate.js';
+import type { CertificateStored as _berth_v1_CertificateStored, CertificateStored__Output as _berth_v1_CertificateStored__Output } from '../../berth/v1/CertificateStored.js';
 
 export interface AgentMessage {
   'hello'?: (_berth_v1_Hello | null);
@@ -16,7 +17,8 @@ export interface AgentMessage {
   'exec_output'?: (_berth_v1_ExecOutput | null);
   'exec_exit'?: (_berth_v1_ExecExit | null);
   'renew_certificate'?: (_berth_v1_RenewCertificate | null);
-  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk"|"exec_output"|"exec_exit"|"renew_certificate";
+  'certificate_stored'?: (_berth_v1_CertificateStored | null);
+  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk"|"exec_output"|"exec_exit"|"renew_certificate"|"certificate_stored";
 }
 
 export interface AgentMessage__Output {
@@ -27,5 +29,6 @@ export interface AgentMessage__Output {
   'exec_output'?: (_berth_v1_ExecOutput__Output | null);
   'exec_exit'?: (_berth_v1_ExecExit__Output | null);
   'renew_certificate'?: (_berth_v1_RenewCertificate__Output | null);
-  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk"|"exec_output"|"exec_exit"|"renew_certificate";
+  'certificate_stored'?: (_berth_v1_CertificateStored__Output | null);
+  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk"|"exec_output"|"exec_exit"|"renew_certificate"|"certificate_stored";
 }
