@@ -315,7 +315,12 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       ...registry
         .all()
         .filter((h) => h.certNotAfterMs !== undefined)
-        .map((h) => ({ kind: "host" as const, name: h.id, serial: h.certSerial, notAfterMs: h.certNotAfterMs!, warnMs: hostWarnMs(certTtlMs) })),
+        // Until the agent confirms a renewal, the certificate it surely holds is the one before (renew.ts): that one's expiry counts.
+        .map((h) =>
+          h.certUnconfirmed && h.prevCertSerial && h.prevCertNotAfterMs !== undefined
+            ? { kind: "host" as const, name: h.id, serial: h.prevCertSerial, notAfterMs: h.prevCertNotAfterMs, warnMs: hostWarnMs(certTtlMs) }
+            : { kind: "host" as const, name: h.id, serial: h.certSerial, notAfterMs: h.certNotAfterMs!, warnMs: hostWarnMs(certTtlMs) },
+        ),
       ...(serving.facts ? [{ kind: "server" as const, name: "controller", serial: serving.facts.serial, notAfterMs: serving.facts.notAfterMs }] : []),
       ...keeper.trusted().map((pem) => {
         const f = certFacts(pem);

@@ -110,6 +110,10 @@ export class CertRenewal {
   /** When the planned renewal is due (wall ms), while one is planned. */
   private dueAtMs: number | undefined;
   private pending: { keyPem: string; timeout: NodeJS.Timeout } | undefined;
+  /** Storing what an answer brought: no second renewal meanwhile, or the controller would stop accepting the one stored. */
+  private saving = false;
+  /** The serial last stored, told to the controller on every stream (CertificateStored is idempotent): the word sent as it was stored may have found no stream. */
+  private storedSerial: string | undefined;
   private stopped = false;
   private readonly wall: () => number;
   private readonly random: () => number;
@@ -121,7 +125,8 @@ export class CertRenewal {
 
   /** A stream was welcomed: (re)plan the renewal of the current certificate. */
   connected(): void {
-    if (!this.pending) this.planIn(renewDelayMs(certFacts(this.d.current().certPem), this.wall(), this.random()));
+    if (this.storedSerial !== undefined) this.d.send({ certificate_stored: { serial: this.storedSerial } });
+    if (!this.pending && !this.saving) this.planIn(renewDelayMs(certFacts(this.d.current().certPem), this.wall(), this.random()));
   }
 
   /**
@@ -130,7 +135,7 @@ export class CertRenewal {
    * second), unless a renewal is already asked for or planned sooner.
    */
   renewWithin(withinMs: number): void {
-    if (this.pending || this.stopped) return;
+    if (this.pending || this.saving || this.stopped) return;
     const ms = Math.floor(this.random() * Math.max(0, withinMs));
     if (this.dueAtMs !== undefined && this.dueAtMs <= this.wall() + ms) return;
     this.d.log.info({ inMs: ms }, "the controller's CA is being rotated: renewing the host certificate onto the new CA");
@@ -177,7 +182,7 @@ export class CertRenewal {
   }
 
   private async ask(): Promise<void> {
-    if (this.pending || this.stopped) return;
+    if (this.pending || this.saving || this.stopped) return;
     // The CSR asks in this host's own name and for nothing else (the controller checks).
     const { keyPem, csrPem } = await createKeyAndCsr(this.d.hostId);
     if (this.stopped) return;
@@ -197,15 +202,19 @@ export class CertRenewal {
     if (why) return this.failed(why);
     this.clearPending();
     const creds = { certPem: m.certificate_pem, keyPem: p.keyPem, caPem: m.ca_pem };
+    this.saving = true;
     try {
       await this.d.save(creds);
     } catch (err) {
       return this.failed(`storing the new certificate failed: ${String(err)}`);
+    } finally {
+      this.saving = false;
     }
     const f = certFacts(creds.certPem);
     this.d.log.info({ serial: f.serial, notAfter: new Date(f.notAfterMs).toISOString() }, "host certificate renewed; the next connection uses it");
     this.d.renewed({ ...creds, serial: f.serial, notAfterMs: f.notAfterMs });
     // The controller counts it as this host's only once told (or shown at the next connection): a CA rotation waits for that.
+    this.storedSerial = f.serial;
     this.d.send({ certificate_stored: { serial: f.serial } });
     this.planIn(renewDelayMs(f, this.wall(), this.random()));
   }

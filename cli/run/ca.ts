@@ -29,8 +29,8 @@ function printStatus(s: CaStatus__Output, nowMs: number): void {
   console.log("");
   console.log(`started ${when(started)} (${formatDurationMs(Math.max(0, nowMs - started))} ago) by token ${s.started_by}; hosts renew within ${formatDurationMs(Number(s.spread_ms))}`);
   console.log(`hosts on the new CA: ${s.hosts_on_new.length}/${total}`);
-  if (s.hosts_on_old.length) console.log(`still on the old CA: ${s.hosts_on_old.join(", ")}`);
-  console.log("the old CA is retired once no host is left on it (a host that is down renews when it is back)");
+  if (s.hosts_on_old.length) console.log(`still on the old CA (or not yet confirmed on the new one): ${s.hosts_on_old.join(", ")}`);
+  console.log("the old CA is retired once every host has stored a certificate of the new one (a host that is down renews when it is back)");
 }
 
 export async function caStatus(o: { output: string }, cmd: Command): Promise<void> {

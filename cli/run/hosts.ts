@@ -88,6 +88,7 @@ export async function hostShow(id: string, o: { output: string }, cmd: Command):
       certificate: h.cert_expires_ms
         ? {
             serial: h.cert_serial,
+            ...(h.cert_unconfirmed ? { stored: "not yet confirmed by the agent: it may still hold only the certificate before (a renewal whose answer was lost is asked again)" } : {}),
             expires: new Date(Number(h.cert_expires_ms)).toISOString(),
             state: expiryState(h.cert_expires_ms, now),
             ...(expiryState(h.cert_expires_ms, now) === "expired" ? { fix: "its agent cannot connect: re-join it keeping its id with `berth agent --rejoin --token-file FILE` on the host (see its agent's exit message)" } : {}),

@@ -16,6 +16,7 @@ import type { AgentServiceDeps } from "./deps.js";
 import type { AgentStream } from "./stream.js";
 import { trustBundle } from "./trust.js";
 import { confirmedRecord } from "./renew.js";
+import type { HostRecord } from "../../hosts/host.js";
 
 export async function onHello(d: AgentServiceDeps, s: AgentStream, h: Hello__Output): Promise<void> {
   const { hostId, log } = s;
@@ -52,10 +53,8 @@ export async function onHello(d: AgentServiceDeps, s: AgentStream, h: Hello__Out
   await announceFencing(hostId, live.fencing, h.running, log, (ev) => d.events.append(ev));
   s.greeted = true;
   await d.registry.update(hostId, (rec) => {
-    // Presenting the certificate a renewal issued proves the agent stored it (renew.ts).
-    const confirmed = confirmedRecord(rec, s.certSerial);
-    const changed = JSON.stringify(rec.facts) !== JSON.stringify(facts) || JSON.stringify(rec.labels) !== JSON.stringify(labels) || rec.advertiseAddr !== advertise;
-    return changed || confirmed ? { rec: { ...(confirmed ?? rec), facts, labels, advertiseAddr: advertise } } : undefined;
+    const next = helloRecord(rec, s.certSerial, { facts, labels, advertiseAddr: advertise });
+    return next ? { rec: next } : undefined;
   });
   s.send({ welcome: { host_id: hostId, heartbeat_interval_ms: d.heartbeatIntervalMs, ttl_ms: d.ttlMs, advertise_addr: advertise } });
   // The CAs to trust from its next connection, and "renew now" when a CA rotation waits for it.
@@ -68,4 +67,15 @@ export async function onHello(d: AgentServiceDeps, s: AgentStream, h: Hello__Out
   if (d.registry.get(hostId)?.health !== "joining" || live.fencing.size > 0) d.loop.kick();
   log.info({ addr: advertise }, "agent connected");
   d.onLiveness();
+}
+
+/**
+ * The host record after a Hello on a stream that presented certificate `presented`:
+ * the facts, labels and address it sent, and a renewal's certificate confirmed when
+ * presented (renew.ts) — undefined when nothing changes.
+ */
+export function helloRecord(rec: HostRecord, presented: string, sent: Pick<HostRecord, "facts" | "labels" | "advertiseAddr">): HostRecord | undefined {
+  const confirmed = confirmedRecord(rec, presented);
+  const changed = JSON.stringify(rec.facts) !== JSON.stringify(sent.facts) || JSON.stringify(rec.labels) !== JSON.stringify(sent.labels) || rec.advertiseAddr !== sent.advertiseAddr;
+  return changed || confirmed ? { ...(confirmed ?? rec), facts: sent.facts, labels: sent.labels, advertiseAddr: sent.advertiseAddr } : undefined;
 }

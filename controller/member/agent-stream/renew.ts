@@ -47,7 +47,15 @@ export async function onRenewCertificate(d: AgentServiceDeps, s: AgentStream, m:
       throw e;
     }
     const issued = certFacts(certPem);
-    await d.registry.update(s.hostId, (rec) => ({ rec: renewedRecord(rec, s.certSerial, issued, certCa) }));
+    // A stream this member no longer holds for the host (it ended, or a newer one replaced it) gets nothing: its
+    // answer could not arrive, and its record would overwrite what the host's current stream renewed meanwhile.
+    let gone = false;
+    await d.registry.update(s.hostId, (rec) => {
+      const live = d.registry.live.get(s.hostId);
+      gone = live !== undefined && live.streamId !== s.sid;
+      return gone ? undefined : { rec: renewedRecord(rec, s.certSerial, issued, certCa) };
+    });
+    if (gone) return s.log.info("certificate renewal dropped: its stream is gone");
     s.log.info({ serial: issued.serial, notAfter: new Date(issued.notAfterMs).toISOString() }, "host certificate renewed");
     s.send({ certificate_issued: { certificate_pem: certPem, ca_pem: caBundlePem(d), error: "" } });
   } finally {

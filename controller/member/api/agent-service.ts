@@ -104,7 +104,8 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
       id,
       (rec) => ({
         // The old certificate (expired, or taken) is not kept acceptable: the re-join replaces it.
-        rec: { ...rec, facts, labels: Object.keys(labels).length ? labels : rec.labels, certSerial: issued.serial, prevCertSerial: undefined, prevCertNotAfterMs: undefined, certNotAfterMs: issued.notAfterMs, certCa },
+        // Nor does a renewal's unconfirmed mark outlive it: a join's certificate is the agent's once it connects with it.
+        rec: { ...rec, facts, labels: Object.keys(labels).length ? labels : rec.labels, certSerial: issued.serial, prevCertSerial: undefined, prevCertNotAfterMs: undefined, certNotAfterMs: issued.notAfterMs, certCa, certUnconfirmed: undefined },
         event: { type: "host.rejoined", host: id, message: `${facts.hostname || "host"} re-joined keeping its id (new certificate until ${new Date(issued.notAfterMs).toISOString()})`, actor: spend.tokenId },
       }),
       undefined,

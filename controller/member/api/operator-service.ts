@@ -107,6 +107,7 @@ export function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
     cert_expires_ms: r.certNotAfterMs ?? 0,
     cert_serial: r.certSerial,
     connected_cert_serial: live?.disconnect !== undefined ? (live.certSerial ?? "") : "",
+    cert_unconfirmed: r.certUnconfirmed === true,
   };
 }
 

@@ -11,9 +11,11 @@ import { HostRegistry } from "../../../controller/hosts/registry.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import { confirmedRecord, onCertificateStored, onRenewCertificate } from "../../../controller/member/agent-stream/renew.js";
 import { certHost } from "../../../controller/member/agent-stream/cert-host.js";
+import { helloRecord } from "../../../controller/member/agent-stream/hello.js";
 import type { AgentServiceDeps } from "../../../controller/member/agent-stream/deps.js";
 import type { AgentStream } from "../../../controller/member/agent-stream/stream.js";
 import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerMessage.js";
+import type { AgentMessage as AgentMessageSent } from "../../../shared/gen/berth/v1/AgentMessage.js";
 import type { CertificateIssued__Output } from "../../../shared/gen/berth/v1/CertificateIssued.js";
 import { createCa, createKeyAndCsr, signHostCsr, type CertAndKey } from "../../../shared/tls/pki.js";
 import { certFacts } from "../../../shared/tls/cert-life.js";
@@ -244,6 +246,13 @@ describe("renewal during a CA rotation", () => {
     expect(again.prevCertSerial).toBe(heldSerial);
     expect(again.certSerial).not.toBe(issuedLost.certSerial);
     expect(certHost(d, callWith(held))).toEqual({ hostId: id, serial: heldSerial });
+    // A renewal finishing on a stream the host no longer has (a newer one replaced it) changes nothing and answers nothing.
+    registry.liveOf(id).streamId = 2;
+    const late: ControllerMessage[] = [];
+    await onRenewCertificate(d, on(heldSerial, late), { csr_pem: (await createKeyAndCsr(id)).csrPem });
+    expect(late).toEqual([]);
+    expect(registry.get(id)).toEqual(again);
+    registry.live.delete(id);
     // A late word about the lost one changes nothing; the stored one confirms it, and the rotation can end.
     await onCertificateStored(d, on(heldSerial, sent), { serial: issuedLost.certSerial });
     expect(registry.get(id)!.certUnconfirmed).toBe(true);
@@ -252,9 +261,54 @@ describe("renewal during a CA rotation", () => {
     await onCertificateStored(d, on(heldSerial, sent), { serial: again.certSerial });
     expect(registry.get(id)!.certUnconfirmed).toBeUndefined();
     expect(retireIfDone(rotating, [registry.get(id)!], Date.now())).toBeDefined();
-    // Presenting it at a connection confirms it as well (hello.ts).
+    // Presenting it at a connection confirms it as well (hello.ts); presenting the one before does not.
     expect(confirmedRecord(again, again.certSerial)).toEqual(registry.get(id));
-    expect(confirmedRecord(again, heldSerial)).toBeUndefined();
+    const sentByHello = { facts: again.facts, labels: again.labels, advertiseAddr: again.advertiseAddr };
+    expect(helloRecord(again, again.certSerial, sentByHello)).toEqual(registry.get(id));
+    expect(helloRecord(again, heldSerial, sentByHello)).toBeUndefined();
+    expect(helloRecord(again, heldSerial, { ...sentByHello, advertiseAddr: "10.0.0.9" })).toEqual({ ...again, advertiseAddr: "10.0.0.9" });
+  });
+
+  it("the agent asks nothing while it stores an answer, and tells every next stream which certificate it stored", async () => {
+    const sent: AgentMessageSent[] = [];
+    let finishSave: () => void = () => undefined;
+    const s = stream([]);
+    const r: CertRenewal = new CertRenewal({
+      hostId: HOST,
+      current: () => joined,
+      send: (m) => {
+        sent.push(m);
+        if (m.renew_certificate) void onRenewCertificate(deps(), s, { csr_pem: m.renew_certificate.csr_pem ?? "" });
+        return true;
+      },
+      save: () => new Promise<void>((resolve) => (finishSave = resolve)),
+      renewed: () => undefined,
+      log,
+      random: () => 0,
+    });
+    const asked: ControllerMessage[] = [];
+    try {
+      // Asked at once; the controller's answer arrives and the agent starts storing it.
+      s.send = (m) => void asked.push(m);
+      r.renewWithin(1);
+      await until(() => asked.length === 1, "the controller's answer");
+      const answered = r.answer(asked[0]!.certificate_issued as CertificateIssued__Output);
+      // A rotation's "renew now" while the save runs asks nothing: a second CSR would leave the stored one unaccepted.
+      r.renewWithin(1);
+      r.connected();
+      // Had either planned a renewal, its 0 ms timer would have sent a CSR within this window.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(sent.filter((m) => m.renew_certificate)).toHaveLength(1);
+      finishSave();
+      await answered;
+      const serial = certFacts(asked[0]!.certificate_issued!.certificate_pem!).serial;
+      expect(sent.filter((m) => m.certificate_stored).map((m) => m.certificate_stored!.serial)).toEqual([serial]);
+      // The word may have found no stream: every next stream hears it again.
+      r.connected();
+      expect(sent.filter((m) => m.certificate_stored).map((m) => m.certificate_stored!.serial)).toEqual([serial, serial]);
+    } finally {
+      r.stop();
+    }
   });
 
   it("the agent renews within the spread when asked, and never later than it had planned", async () => {

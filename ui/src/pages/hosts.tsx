@@ -152,7 +152,7 @@ export function HostPage({ id }: { id: string }) {
       </p>
       <p>
         certificate <CertLeft h={h} now={Date.now()} />
-        {h.cert_serial && <span class="muted small"> · serial {h.cert_serial}{h.connected_cert_serial && h.connected_cert_serial !== h.cert_serial ? ` (stream still on ${h.connected_cert_serial} until it reconnects)` : ""}</span>}
+        {h.cert_serial && <span class="muted small"> · serial {h.cert_serial}{h.cert_unconfirmed ? " (issued; the agent has not yet confirmed storing it)" : h.connected_cert_serial && h.connected_cert_serial !== h.cert_serial ? ` (stream still on ${h.connected_cert_serial} until it reconnects)` : ""}</span>}
         {h.member && <span data-testid="member"> · stream held by controller {h.member}</span>}
       </p>
       {canOperate(me) && (

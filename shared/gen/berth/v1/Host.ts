@@ -21,6 +21,7 @@ export interface Host {
   'cert_expires_ms'?: (number | string | Long);
   'cert_serial'?: (string);
   'connected_cert_serial'?: (string);
+  'cert_unconfirmed'?: (boolean);
 }
 
 export interface Host__Output {
@@ -40,4 +41,5 @@ export interface Host__Output {
   'cert_expires_ms': (number);
   'cert_serial': (string);
   'connected_cert_serial': (string);
+  'cert_unconfirmed': (boolean);
 }
