@@ -464,14 +464,6 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       let ended = false;
       let seq = 0;
       let lastHeardMs = this.mono();
-      // When the Hello and each heartbeat left (mono): an answer to one proves the controller heard this host no
-      // sooner than that, so that, not the answer's arrival, is the contact the fence counts from (counting from
-      // the arrival would add this agent's own delay in reading it, which the controller's wait does not cover).
-      let helloSentMs = lastHeardMs;
-      const beatSentMs = new Map<number, number>();
-      const contactAt = (sentMs: number | undefined): void => {
-        if (sentMs !== undefined && sentMs > this.lastContact) this.lastContact = sentMs;
-      };
       let heartbeat: NodeJS.Timeout | undefined;
       const call = this.clientFor(member).Connect();
       this.call = call;
@@ -496,9 +488,6 @@ export class AgentSession extends EventEmitter<SessionEvents> {
 
       const beat = (): void => {
         seq++;
-        beatSentMs.set(seq, this.mono());
-        // Unanswered ones are no use once a later one is answered; a silent controller leaves at most this many.
-        if (beatSentMs.size > 64) beatSentMs.delete(beatSentMs.keys().next().value!);
         send({ heartbeat: { seq, sent_at_ms: Date.now(), usage: this.opts.usage() } });
       };
       const startHeartbeats = (): void => {
@@ -524,12 +513,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
             const round = this.storeLoss.contactMono(this.rotation?.members ?? []);
             if (round !== undefined && round > this.lastContact) this.lastContact = round;
           }
-        } else if (m.msg === "welcome") contactAt(helloSentMs);
-        else if (m.msg === "heartbeat_ack" && m.heartbeat_ack) {
-          const answered = Number(m.heartbeat_ack.seq);
-          contactAt(beatSentMs.get(answered));
-          for (const k of beatSentMs.keys()) if (k <= answered) beatSentMs.delete(k);
-        }
+        } else this.lastContact = lastHeardMs;
         if (m.msg === "welcome" && m.welcome) {
           welcomed = true;
           this.storeLoss.reset();
@@ -589,7 +573,6 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       });
       call.on("end", () => finish("controller closed the stream"));
 
-      helloSentMs = this.mono();
       send({
         hello: {
           host_id: id.hostId,
