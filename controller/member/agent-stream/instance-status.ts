@@ -8,6 +8,7 @@ import { fencedCopyStopped } from "../../failure/fencing.js";
 import { validateInstanceStatus } from "../api/validate.js";
 import type { AgentServiceDeps } from "./deps.js";
 import { isCurrent, type AgentStream } from "./stream.js";
+import { isSuperseded } from "../../services/assignment.js";
 
 /** Events worth an operator's time among instance state changes. */
 const EVENT_STATES = new Set(["starting", "healthy", "unhealthy", "failed"]);
@@ -50,5 +51,15 @@ export async function onInstanceStatus(d: AgentServiceDeps, s: AgentStream, raw:
   // The pass's own commit queues behind the event in the event log, so the events
   // still read in the order things happened.
   d.loop.reported(prev, obs);
+  if (st.state === "stopped" && (prev?.state !== "stopped" || prev.instance !== st.instance || prev.epoch !== st.epoch) && !isSuperseded(d.state, hostId, st.instance, st.epoch)) {
+    // The agent stopped the very copy the records give its host, unasked: it fenced itself
+    // (failover.stopAfterDisconnect) after a silence that is over, since this member hears it.
+    // Nothing else would send it that unchanged assignment again, and it runs nothing until
+    // one arrives: the slot would stay stopped. Sending it again is what a reconnect does.
+    s.log.warn({ service: st.service, instance: st.instance, epoch: st.epoch, detail: st.detail || undefined }, "the host stopped the copy it is assigned; sending it the assignment again");
+    await noted;
+    noted = d.events.append({ type: "instance.resumed", service: st.service, host: hostId, message: `${st.instance} (epoch ${st.epoch}) stopped on its host${st.detail ? ` (${st.detail})` : ""} while the host is connected: assigned to it again` });
+    d.assignments.sendTo(hostId);
+  }
   await noted;
 }

@@ -55,4 +55,63 @@ describe("an instance status report", () => {
     for (const r of stored) r();
     await handled;
   });
+
+  describe("of a stopped copy", () => {
+    function deps(assigned: { epoch: number } | undefined) {
+      const observed = new Map<string, ObservedInstance>();
+      const sent: string[] = [];
+      const events: { type: string; message: string }[] = [];
+      const d = {
+        now: () => 1_000,
+        log,
+        registry: { live: new Map([["h1", { streamId: 7 }]]), liveOf: () => ({ fencing: new Set<string>() }) },
+        loop: { observed, reported: () => undefined },
+        events: { append: async (e: { type: string; message: string }) => void events.push(e) },
+        onLiveness: () => undefined,
+        state: {
+          hostAssignments: () => new Map(assigned ? [["h1", { inst: { service: "web", slot: 0 }, epoch: assigned.epoch, revision: 2 }]] : []),
+          blockedHosts: () => new Set<string>(),
+        },
+        assignments: { sendTo: (h: string) => void sent.push(h) },
+      } as unknown as AgentServiceDeps;
+      return { d, sent, events };
+    }
+    const s = { hostId: "h1", sid: 7, log } as unknown as AgentStream;
+    const report = (state: string, epoch: number): InstanceStatus__Output => ({
+      service: "web",
+      instance: "web-0",
+      epoch,
+      revision: 2,
+      state,
+      detail: state === "stopped" ? "self-fenced: no word from the controller for 3.1s (stopAfterDisconnect 3s)" : "",
+      restarts: 0,
+      since_ms: 1_000,
+      age_ms: 0,
+      pid: 0,
+      resources_enforced: false,
+      resources_note: "",
+      install_tail: "",
+    });
+
+    it("sends the host its assignment again when the copy is the one the records give it (a fence that is over)", async () => {
+      const { d, sent, events } = deps({ epoch: 2 });
+      await onInstanceStatus(d, s, report("healthy", 2));
+      expect(sent).toEqual([]);
+      await onInstanceStatus(d, s, report("stopped", 2));
+      expect(sent).toEqual(["h1"]);
+      expect(events.find((e) => e.type === "instance.resumed")?.message).toMatch(/web-0 \(epoch 2\) stopped on its host \(self-fenced/);
+      // Once per stop, not again for each repeat of the same report (a reconnect re-sends it).
+      await onInstanceStatus(d, s, report("stopped", 2));
+      expect(sent).toEqual(["h1"]);
+    });
+
+    it("sends nothing when the records moved the slot on (the copy was told to stop)", async () => {
+      const moved = deps({ epoch: 3 });
+      await onInstanceStatus(moved.d, s, report("stopped", 2));
+      const none = deps(undefined);
+      await onInstanceStatus(none.d, s, report("stopped", 2));
+      expect([...moved.sent, ...none.sent]).toEqual([]);
+      expect([...moved.events, ...none.events].map((e) => e.type)).not.toContain("instance.resumed");
+    });
+  });
 });
