@@ -465,8 +465,35 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       let seq = 0;
       let lastHeardMs = this.mono();
       let heartbeat: NodeJS.Timeout | undefined;
-      const call = this.clientFor(member).Connect();
+      const client = this.clientFor(member);
+      const call = client.Connect();
       this.call = call;
+      // Word from the controller, for self-fencing and the watchdog's lease, is an answer to what this
+      // agent sent — the Welcome to its Hello, an ack to a heartbeat — counted from when that left:
+      // the controller waits from when it received it, which is no sooner. Counting from the answer's
+      // arrival would add this agent's delay in reading it (a loaded host) to a budget that does not
+      // cover it; counting other messages would keep a copy running whose heartbeats no longer reach
+      // the controller (a one-way partition), which goes on to start its replacement.
+      const beatLeftMs = new Map<number, number>();
+      const contactAt = (leftMs: number | undefined): void => {
+        if (leftMs !== undefined && leftMs > this.lastContact) this.lastContact = leftMs;
+      };
+      // The Hello is queued below, but leaves no sooner than the channel is ready: after a partition
+      // heals, a connection can take seconds to come up (a SYN retried), and counting from the
+      // queueing would make a freshly welcomed agent fence what it was just given.
+      let helloLeftMs = this.mono();
+      const channel = client.getChannel();
+      const whenReady = (): void => {
+        if (ended) return;
+        try {
+          const st = channel.getConnectivityState(false);
+          if (st === grpc.connectivityState.READY) helloLeftMs = Math.max(helloLeftMs, this.mono());
+          else channel.watchConnectivityState(st, Infinity, whenReady);
+        } catch {
+          // The channel is shut down (the session stops): the stream ends with it.
+        }
+      };
+      whenReady();
 
       const finish = (reason: string, fatal = false, moveOn?: { preferred: string }, removed?: string): void => {
         if (ended) return;
@@ -488,6 +515,9 @@ export class AgentSession extends EventEmitter<SessionEvents> {
 
       const beat = (): void => {
         seq++;
+        beatLeftMs.set(seq, this.mono());
+        // Unanswered ones are no use once a later one is answered; a silent controller leaves at most this many.
+        if (beatLeftMs.size > 64) beatLeftMs.delete(beatLeftMs.keys().next().value!);
         send({ heartbeat: { seq, sent_at_ms: Date.now(), usage: this.opts.usage() } });
       };
       const startHeartbeats = (): void => {
@@ -513,7 +543,12 @@ export class AgentSession extends EventEmitter<SessionEvents> {
             const round = this.storeLoss.contactMono(this.rotation?.members ?? []);
             if (round !== undefined && round > this.lastContact) this.lastContact = round;
           }
-        } else this.lastContact = lastHeardMs;
+        } else if (m.msg === "welcome") contactAt(helloLeftMs);
+        else if (m.msg === "heartbeat_ack" && m.heartbeat_ack) {
+          const answered = Number(m.heartbeat_ack.seq);
+          contactAt(beatLeftMs.get(answered));
+          for (const k of beatLeftMs.keys()) if (k <= answered) beatLeftMs.delete(k);
+        }
         if (m.msg === "welcome" && m.welcome) {
           welcomed = true;
           this.storeLoss.reset();
