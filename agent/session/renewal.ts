@@ -123,6 +123,11 @@ export class CertRenewal {
     this.random = d.random ?? Math.random;
   }
 
+  /** When the planned renewal is due (wall ms); undefined while none is planned (asking, storing, disconnected). */
+  get plannedAtMs(): number | undefined {
+    return this.dueAtMs;
+  }
+
   /** A stream was welcomed: (re)plan the renewal of the current certificate. */
   connected(): void {
     if (this.storedSerial !== undefined) this.d.send({ certificate_stored: { serial: this.storedSerial } });

@@ -20,7 +20,7 @@ import type { HostRecord } from "../../hosts/host.js";
 import { InvalidCsrError, MAX_CSR_PEM_BYTES, signHostCsr } from "../../../shared/tls/pki.js";
 import { certFacts } from "../../../shared/tls/cert-life.js";
 import type { AgentServiceDeps } from "./deps.js";
-import type { AgentStream } from "./stream.js";
+import { isCurrent, type AgentStream } from "./stream.js";
 import { caBundlePem, signerFingerprint } from "./trust.js";
 
 /** Renewals in flight, by stream: one at a time per stream, so an agent cannot queue up signing work. */
@@ -51,8 +51,7 @@ export async function onRenewCertificate(d: AgentServiceDeps, s: AgentStream, m:
     // answer could not arrive, and its record would overwrite what the host's current stream renewed meanwhile.
     let gone = false;
     await d.registry.update(s.hostId, (rec) => {
-      const live = d.registry.live.get(s.hostId);
-      gone = live !== undefined && live.streamId !== s.sid;
+      gone = !isCurrent(d, s);
       return gone ? undefined : { rec: renewedRecord(rec, s.certSerial, issued, certCa) };
     });
     if (gone) return s.log.info("certificate renewal dropped: its stream is gone");
@@ -70,9 +69,8 @@ export async function onRenewCertificate(d: AgentServiceDeps, s: AgentStream, m:
  */
 export function renewedRecord(rec: HostRecord, presented: string, issued: { serial: string; notAfterMs: number }, certCa: string): HostRecord {
   const lostAnswer = rec.certUnconfirmed === true && presented === rec.prevCertSerial;
-  const { certUnconfirmed: _, ...rest } = rec;
   return {
-    ...rest,
+    ...rec,
     certSerial: issued.serial,
     prevCertSerial: lostAnswer ? rec.prevCertSerial : rec.certSerial,
     prevCertNotAfterMs: lostAnswer ? rec.prevCertNotAfterMs : rec.certNotAfterMs,
