@@ -192,6 +192,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     );
   });
   session.on("disconnected", () => {
+    converger.disconnected();
     // Log follows and exec sessions die with the stream that asked for them.
     logs.closeAll();
     void execs.closeAll("the controller stream was lost");

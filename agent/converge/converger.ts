@@ -7,6 +7,7 @@
  * The steps are injected (Steps) so this file holds only the order and the
  * reporting; each step is a module of its own with its own tests.
  */
+import { selfFencedDetail } from "../../shared/fence.js";
 import { readSecretEnv, SecretMaterialError, secretValuesFor, type SecretMaterial, type SecretValues } from "../secrets/material.js";
 import { RunAsError, type RunAs } from "../runas/service-user.js";
 import { chownTree } from "../artifacts/cache.js";
@@ -223,6 +224,27 @@ export class Converger {
   private closing = false;
   /** Set while self-fenced: nothing runs until a new assignment arrives. */
   private fenced: string | undefined;
+  /** Set while the desired copy waits for an answer from the controller before it starts (pass()). */
+  private holding = false;
+
+  /** How long the controller has been quiet, when that is longer than `d`'s stopAfterDisconnect; else undefined. */
+  private quietBeyond(d: Desired): number | undefined {
+    const limit = d.spec.failover.stopAfterDisconnectMs;
+    if (!this.o.lastContactMs) return undefined;
+    const contact = this.o.lastContactMs();
+    const nowMono = this.mono;
+    return fenceDue(limit, contact, nowMono) ? nowMono - contact : undefined;
+  }
+
+  /**
+   * The stream is gone: a copy held for an answer on it is dropped (not started on the
+   * next stream's first answer, which may come before that stream's own assignment).
+   */
+  disconnected(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.desired = null;
+  }
 
   /**
    * Self-fencing (DESIGN.md, "Epochs and fencing"): a service that asks for it is
@@ -231,6 +253,10 @@ export class Converger {
    * replacement, so at most one copy runs even across a partition.
    */
   private checkFence(): void {
+    if (this.holding && (!this.desired || this.quietBeyond(this.desired) === undefined)) {
+      this.holding = false;
+      this.kick();
+    }
     const c = this.current;
     const limit = c?.d.spec.failover.stopAfterDisconnectMs ?? 0;
     if (!c || limit <= 0 || this.fenced || c.state === "stopping" || c.state === "stopped") return;
@@ -246,7 +272,7 @@ export class Converger {
       return;
     }
     const quiet = nowMono - contact;
-    this.fenced = `self-fenced: no word from the controller for ${(quiet / 1000).toFixed(1)}s (stopAfterDisconnect ${limit / 1000}s)`;
+    this.fenced = selfFencedDetail(quiet, limit);
     this.o.log.warn({ instance: c.d.instance, epoch: c.d.epoch, quietMs: quiet }, "self-fencing: stopping the instance");
     this.desired = null;
     this.abort?.abort();
@@ -697,6 +723,16 @@ export class Converger {
       return;
     }
     if (this.current) return;
+    // Given a copy while the controller's last answer is already older than its stopAfterDisconnect (a Welcome
+    // on a connection that stalled, an assignment sent again before a heartbeat is answered): started once
+    // one is answered (checkFence), not now only to be fenced at once.
+    const quiet = this.quietBeyond(want);
+    if (quiet !== undefined) {
+      this.holding = true;
+      const t = this.clocks();
+      this.report({ d: want, state: "pending", detail: `waiting for word from the controller: last heard ${(quiet / 1000).toFixed(1)}s ago (stopAfterDisconnect ${want.spec.failover.stopAfterDisconnectMs / 1000}s)`, sinceMs: t.wall, sinceMono: t.mono, installTail: "" });
+      return;
+    }
 
     const wantSecrets = this.desiredSecrets;
     const t0 = this.clocks();
@@ -757,6 +793,8 @@ export class Converger {
       if (signal.aborted) {
         await c.run?.stop();
         await this.o.secrets?.remove(want.instance, want.spec);
+        // Fenced while preparing: said, so the controller does not wait on a copy that stays "installing".
+        if (this.fenced !== undefined) this.set(c, "stopped", this.fenced);
         this.current = undefined;
         if (this.closing) return; // the agent stops: what was not started stays unstarted
         this.o.log.info({ instance: want.instance }, "assignment changed while preparing; starting over");

@@ -140,7 +140,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
   private loop: Promise<void> | undefined;
   private heartbeatIntervalMs: number;
   private ttlMs = 5000;
-  /** Monotonic clock of the last message from the controller (for self-fencing): an NTP step never moves it. */
+  /** Monotonic clock of the last contact with the controller (for self-fencing; see lastContactMs): an NTP step never moves it. */
   private lastContact: number;
   /** Members that sent this agent away because they cannot reach the store (store-loss-round.ts). */
   private readonly storeLoss = new StoreLossRound();
@@ -167,9 +167,9 @@ export class AgentSession extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * When the controller was last heard from, on the monotonic clock: any message on a
-   * stream but MoveOn, or a round of MoveOns for the store's loss from every member
-   * (store-loss-round.ts).
+   * When the controller was last heard from, on the monotonic clock: when the Hello a
+   * Welcome answers, or the heartbeat an ack answers, left (stream() says why), or a
+   * round of MoveOns for the store's loss from every member (store-loss-round.ts).
    */
   lastContactMs(): number {
     return this.lastContact;
@@ -523,6 +523,9 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       const startHeartbeats = (): void => {
         clearInterval(heartbeat);
         heartbeat = setIntervalClamped(beat, this.heartbeatIntervalMs);
+        // One at once: its answer is the first fresh word on this stream (a Welcome's counts only from when
+        // the Hello left), which a copy held for it waits on (converger.ts).
+        beat();
       };
 
       // Only the time this process ran counts as the controller's quiet (shared/stalls.ts): after a stall the tick runs before the acks waiting in the socket are read.

@@ -1,7 +1,7 @@
 // The converger with fake steps: self-fencing measured on the monotonic clock
 // (a wall clock stepped back must not delay it), and malformed assignments
 // refused with a report instead of thrown into the stream's listener.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -115,6 +115,73 @@ describe("self-fencing", () => {
     await until(() => steps.stops === 1, "the self-fence to stop the instance", 5_000);
     await until(() => reports.at(-1)?.state === "stopped", "the stopped report");
     expect(reports.at(-1)?.detail).toMatch(/self-fenced: no word from the controller for 3\.1s/);
+  });
+});
+
+describe("an assignment while the controller's last answer is older than stopAfterDisconnect", () => {
+  it("waits pending, says why, and starts once an answer comes", async () => {
+    const mono = 10_000;
+    let contact = 5_000;
+    // Each fence check reads the clock: counting reads waits for checks without sleeping.
+    let reads = 0;
+    const steps = fakeSteps();
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s), mono: () => (reads++, mono), lastContactMs: () => contact });
+    conv.assign(assignment(goodSpec("3s")));
+    await until(() => reports.length > 0, "a report");
+    expect(reports.at(-1)).toMatchObject({ instance: "web-0", epoch: 3, state: "pending", detail: "waiting for word from the controller: last heard 5.0s ago (stopAfterDisconnect 3s)" });
+    const n = reports.length;
+    const seen = reads;
+    await until(() => reads > seen + 3, "a few fence checks");
+    expect(steps.started).toHaveLength(0);
+    expect(reports.length).toBe(n);
+    // A heartbeat is answered: it starts.
+    contact = 10_000;
+    await until(() => steps.started.length === 1 && reports.at(-1)?.state === "healthy", "the instance to run");
+  });
+
+  it("is dropped when the stream it came on ends before an answer", async () => {
+    // Fence checks on a fake interval: advancing it runs them, and a pass they kick reports at once.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      const mono = 10_000;
+      let contact = 5_000;
+      const steps = fakeSteps();
+      const reports: InstanceStatus[] = [];
+      const c = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s), mono: () => mono, lastContactMs: () => contact });
+      conv = c;
+      c.assign(assignment(goodSpec("3s")));
+      await until(() => reports.at(-1)?.detail?.startsWith("waiting for word") === true, "the held report");
+      c.disconnected();
+      // The next stream's Welcome counts: what the old stream gave is not started on it; its own assignment is.
+      contact = 10_000;
+      const seen = reports.length;
+      vi.advanceTimersByTime(500);
+      expect(reports.length).toBe(seen);
+      c.assign(assignment(goodSpec("3s"), { epoch: 4 }));
+      await until(() => steps.started.length === 1, "the next stream's assignment to start");
+      expect(steps.started.map((d) => d.epoch)).toEqual([4]);
+    } finally {
+      await conv?.shutdown();
+      conv = undefined;
+      vi.useRealTimers();
+    }
+  });
+
+  it("a fence while the copy is being prepared reports it stopped, with the reason", async () => {
+    let mono = 5_000;
+    const contact = 5_000;
+    const steps = fakeSteps();
+    // An install that runs until it is aborted, as the real one is (its process killed).
+    steps.install = (_spec, _dir, _out, signal) => new Promise<void>((_resolve, reject) => signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true }));
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s), mono: () => mono, lastContactMs: () => contact });
+    conv.assign(assignment(goodSpec("3s")));
+    await until(() => reports.at(-1)?.state === "installing", "the install to begin");
+    mono = 8_100;
+    await until(() => reports.at(-1)?.state === "stopped", "the stopped report", 5_000);
+    expect(reports.at(-1)?.detail).toMatch(/^self-fenced: no word from the controller for 3\.1s/);
+    expect(steps.started).toHaveLength(0);
   });
 });
 
