@@ -20,3 +20,15 @@ export const WATCHDOG_GRACE_MS = 300;
  * margin must cover it (controller/reconcile/planner.ts, replaceableAtMs).
  */
 export const WATCHDOG_LAG_MS = WATCHDOG_GRACE_MS + WATCHDOG_CHECK_MS + 100;
+
+/**
+ * How a status detail begins when the agent stopped its instance by self-fencing:
+ * the controller tells such a stop from any other by it (and assigns the copy
+ * again when its host is still connected: member/agent-stream/instance-status.ts).
+ */
+export const SELF_FENCED = "self-fenced:";
+
+/** The detail of a self-fenced instance. */
+export function selfFencedDetail(quietMs: number, limitMs: number): string {
+  return `${SELF_FENCED} no word from the controller for ${(quietMs / 1000).toFixed(1)}s (stopAfterDisconnect ${limitMs / 1000}s)`;
+}

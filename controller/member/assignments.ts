@@ -47,14 +47,15 @@ export class AssignmentPusher {
     }
   }
 
-  /** On (re)connect the host gets its assignment whatever it was sent before. */
-  sendTo(hostId: string): void {
+  /** On (re)connect the host gets its assignment whatever it was sent before. Says whether it was sent. */
+  sendTo(hostId: string): boolean {
     const live = this.registry.live.get(hostId);
-    if (!live?.send) return;
+    if (!live?.send) return false;
     const a = assignmentFor(this.state, hostId, this.secrets);
-    if (!a) return;
+    if (!a) return false;
     this.lastSent.set(hostId, sentKey(a));
     live.send({ assignment: a });
+    return true;
   }
 
   /** The secrets changed: assignments are derived again, though no record did. */

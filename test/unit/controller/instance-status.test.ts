@@ -9,6 +9,7 @@ import type { AgentStream } from "../../../controller/member/agent-stream/stream
 import type { ObservedInstance } from "../../../controller/services/records.js";
 import type { InstanceStatus__Output } from "../../../shared/gen/berth/v1/InstanceStatus.js";
 import { createLogger } from "../../../shared/log/logger.js";
+import { selfFencedDetail } from "../../../shared/fence.js";
 
 const log = createLogger("test", "silent");
 
@@ -57,33 +58,34 @@ describe("an instance status report", () => {
   });
 
   describe("of a stopped copy", () => {
-    function deps(assigned: { epoch: number } | undefined) {
+    function deps(assigned: { epoch: number } | undefined, o: { health?: string; storeUnavailable?: string } = {}) {
       const observed = new Map<string, ObservedInstance>();
       const sent: string[] = [];
       const events: { type: string; message: string }[] = [];
       const d = {
         now: () => 1_000,
         log,
-        registry: { live: new Map([["h1", { streamId: 7 }]]), liveOf: () => ({ fencing: new Set<string>() }) },
+        registry: { live: new Map([["h1", { streamId: 7 }]]), liveOf: () => ({ fencing: new Set<string>() }), get: () => ({ id: "h1", health: o.health ?? "ready" }) },
         loop: { observed, reported: () => undefined },
+        storeUnavailable: () => o.storeUnavailable,
         events: { append: async (e: { type: string; message: string }) => void events.push(e) },
         onLiveness: () => undefined,
         state: {
           hostAssignments: () => new Map(assigned ? [["h1", { inst: { service: "web", slot: 0 }, epoch: assigned.epoch, revision: 2 }]] : []),
           blockedHosts: () => new Set<string>(),
         },
-        assignments: { sendTo: (h: string) => void sent.push(h) },
+        assignments: { sendTo: (h: string) => sent.push(h) > 0 },
       } as unknown as AgentServiceDeps;
       return { d, sent, events };
     }
     const s = { hostId: "h1", sid: 7, log } as unknown as AgentStream;
-    const report = (state: string, epoch: number): InstanceStatus__Output => ({
+    const report = (state: string, epoch: number, detail = state === "stopped" ? selfFencedDetail(3100, 3000) : ""): InstanceStatus__Output => ({
       service: "web",
       instance: "web-0",
       epoch,
       revision: 2,
       state,
-      detail: state === "stopped" ? "self-fenced: no word from the controller for 3.1s (stopAfterDisconnect 3s)" : "",
+      detail,
       restarts: 0,
       since_ms: 1_000,
       age_ms: 0,
@@ -103,6 +105,18 @@ describe("an instance status report", () => {
       // Once per stop, not again for each repeat of the same report (a reconnect re-sends it).
       await onInstanceStatus(d, s, report("stopped", 2));
       expect(sent).toEqual(["h1"]);
+    });
+
+    it("sends nothing for a stop that is no fence, nor when this member cannot vouch for the records", async () => {
+      const cases = [
+        { d: deps({ epoch: 2 }), detail: "" },
+        { d: deps({ epoch: 2 }), detail: "the agent is stopping, and its service with it" },
+        { d: deps({ epoch: 2 }, { health: "down" }), detail: undefined },
+        { d: deps({ epoch: 2 }, { storeUnavailable: "etcd unreachable" }), detail: undefined },
+      ];
+      for (const c of cases) await onInstanceStatus(c.d.d, s, report("stopped", 2, c.detail));
+      expect(cases.flatMap((c) => c.d.sent)).toEqual([]);
+      expect(cases.flatMap((c) => c.d.events).map((e) => e.type)).not.toContain("instance.resumed");
     });
 
     it("sends nothing when the records moved the slot on (the copy was told to stop)", async () => {
