@@ -488,7 +488,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
         try {
           const st = channel.getConnectivityState(false);
           if (st === grpc.connectivityState.READY) helloLeftMs = Math.max(helloLeftMs, this.mono());
-          else channel.watchConnectivityState(st, Infinity, whenReady);
+          // Re-armed each second, so a stream that ended first is let go within one (not at the channel's next change).
+          else channel.watchConnectivityState(st, Date.now() + 1000, whenReady);
         } catch {
           // The channel is shut down (the session stops): the stream ends with it.
         }
