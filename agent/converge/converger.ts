@@ -727,16 +727,16 @@ export class Converger {
     // on a connection that stalled, an assignment sent again before a heartbeat is answered): started once
     // one is answered (checkFence), not now only to be fenced at once.
     const quiet = this.quietBeyond(want);
+    const t0 = this.clocks();
+    const c: Current = { d: want, state: "pending", detail: "", sinceMs: t0.wall, sinceMono: t0.mono, installTail: "" };
     if (quiet !== undefined) {
       this.holding = true;
-      const t = this.clocks();
-      this.report({ d: want, state: "pending", detail: `waiting for word from the controller: last heard ${(quiet / 1000).toFixed(1)}s ago (stopAfterDisconnect ${want.spec.failover.stopAfterDisconnectMs / 1000}s)`, sinceMs: t.wall, sinceMono: t.mono, installTail: "" });
+      c.detail = `waiting for word from the controller: last heard ${(quiet / 1000).toFixed(1)}s ago (stopAfterDisconnect ${want.spec.failover.stopAfterDisconnectMs / 1000}s)`;
+      this.report(c);
       return;
     }
 
     const wantSecrets = this.desiredSecrets;
-    const t0 = this.clocks();
-    const c: Current = { d: want, state: "pending", detail: "", sinceMs: t0.wall, sinceMono: t0.mono, installTail: "" };
     this.current = c;
     this.abort = new AbortController();
     const signal = this.abort.signal;

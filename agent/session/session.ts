@@ -475,8 +475,9 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       // cover it; counting other messages would keep a copy running whose heartbeats no longer reach
       // the controller (a one-way partition), which goes on to start its replacement.
       const beatLeftMs = new Map<number, number>();
-      const contactAt = (leftMs: number | undefined): void => {
-        if (leftMs !== undefined && leftMs > this.lastContact) this.lastContact = leftMs;
+      /** Contact only moves forward: an answer to an older message changes nothing. */
+      const contactAt = (atMs: number | undefined): void => {
+        if (atMs !== undefined && atMs > this.lastContact) this.lastContact = atMs;
       };
       // The Hello is queued below, but leaves no sooner than the channel is ready: after a partition
       // heals, a connection can take seconds to come up (a SYN retried), and counting from the
@@ -544,8 +545,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
           // Not word from the controller by itself: see store-loss-round.ts.
           if (m.move_on?.store_unavailable) {
             this.storeLoss.record(member, lastHeardMs);
-            const round = this.storeLoss.contactMono(this.rotation?.members ?? []);
-            if (round !== undefined && round > this.lastContact) this.lastContact = round;
+            contactAt(this.storeLoss.contactMono(this.rotation?.members ?? []));
           }
         } else if (m.msg === "welcome") contactAt(helloLeftMs);
         else if (m.msg === "heartbeat_ack" && m.heartbeat_ack) {
