@@ -47,15 +47,14 @@ export class AssignmentPusher {
     }
   }
 
-  /** On (re)connect the host gets its assignment whatever it was sent before. Says whether it was sent. */
-  sendTo(hostId: string): boolean {
+  /** On (re)connect the host gets its assignment whatever it was sent before. */
+  sendTo(hostId: string): void {
     const live = this.registry.live.get(hostId);
-    if (!live?.send) return false;
+    if (!live?.send) return;
     const a = assignmentFor(this.state, hostId, this.secrets);
-    if (!a) return false;
+    if (!a) return;
     this.lastSent.set(hostId, sentKey(a));
     live.send({ assignment: a });
-    return true;
   }
 
   /** The secrets changed: assignments are derived again, though no record did. */

@@ -15,6 +15,7 @@ import type { SchedHost, Snapshot } from "../scheduler/types.js";
 import { schedule, type SlotRef } from "../scheduler/schedule.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { clearFailures, DEFAULT_RESCHEDULE, describeFailures, recordFailure, rescheduleDecision, type ReschedulePolicy } from "../reschedule/policy.js";
+import { SELF_FENCED } from "../../shared/fence.js";
 import { instanceId, nextEpoch, observedCopy, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
 
 
@@ -202,6 +203,22 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
         const next = d.atMs > input.nowMs ? `placing it again in ${formatDurationMs(d.atMs - input.nowMs)} (${describeFailures(d.recent, input.nowMs, policy)})` : "placing it elsewhere";
         out.events.push({ type: "instance.failed", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} failed: ${o.detail}; ${next}` });
         i = { ...i, hostId: "", drainingSinceMs: null, failures };
+      }
+    }
+    // 2b. A copy its host's agent stopped by self-fencing (failover.stopAfterDisconnect),
+    // on a host that was not judged down and is still the slot's: the silence ended before
+    // failover began, and the agent runs nothing until it is given an assignment. It is
+    // given the slot again on the same host, with the next epoch — a decision of the pass
+    // like any other, committed against the records it was made from, so it can never
+    // race a failover of the same slot (which would also take the next epoch, elsewhere).
+    // Once per stop: the report names the old epoch, the record the new one.
+    const fencedOn = i.hostId && !i.moveTo ? hosts.get(i.hostId) : undefined;
+    if (fencedOn && fencedOn.rec.health !== "down") {
+      const o = observedFor(i.hostId, i, i.epoch);
+      if (o?.state === "stopped" && o.detail.startsWith(SELF_FENCED)) {
+        const epoch = nextEpoch(i);
+        out.events.push({ type: "instance.resumed", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} (epoch ${i.epoch}) stopped on its host (${o.detail}) while the host was not down: assigned to it again with epoch ${epoch}` });
+        i = { ...i, epoch };
       }
     }
     // 3. A lost host's instance is replaced on a spare with the next epoch — unless

@@ -139,6 +139,49 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     await remove("solo");
   });
 
+  it("a singleton that fenced itself while its host stayed connected runs again there, with the next epoch, started once", async () => {
+    // The controller stops answering (SIGSTOP: a stalled controller, as a long GC pause or a
+    // frozen VM makes one) for longer than stopAfterDisconnect but shorter than the TTL: the
+    // agent fences its copy, the stream lives on, and the host is never judged down. The
+    // controller, hearing the fenced stop on a connected host, gives the slot to that host
+    // again with the next epoch (nothing would re-send the unchanged assignment).
+    const st = await deploy("stall", 1, "failover: { stopAfterDisconnect: 1s }\n");
+    const victim = st.instances[0]!;
+    const ctl = c.controller!.pid!;
+    const t0 = Date.now();
+    let max = 0;
+    let sampling = true;
+    const probe = (async () => {
+      while (sampling) {
+        max = Math.max(max, await copies("stall"));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    try {
+      process.kill(ctl, "SIGSTOP");
+      try {
+        // Fenced: its copy is gone (1 s of silence, checked every 100 ms, then the stop).
+        await waitFor(async () => (await copies("stall")) === 0, { timeoutMs: 1_900, intervalMs: 25, what: "the stalled-out copy to fence itself" });
+      } finally {
+        process.kill(ctl, "SIGCONT");
+      }
+      const back = await c.waitForStatus("stall", (s) => s.instances[0]!.state === "healthy" && s.instances[0]!.epoch > victim.epoch, "stall running again", 20_000);
+      expect(back.instances[0]!.host).toBe(victim.host);
+      expect(back.instances[0]!.epoch).toBe(victim.epoch + 1);
+    } finally {
+      sampling = false;
+      await probe;
+    }
+    const ev = (await eventsSince(t0)).filter((e) => e.service === "stall");
+    expect(ev.map((e) => e.type)).not.toContain("instance.lost");
+    expect(ev.filter((e) => e.type === "instance.resumed")).toHaveLength(1);
+    // Started once: no copy of the old epoch came back first to be replaced at once.
+    expect(ev.filter((e) => e.type === "instance.starting").map((e) => e.message)).toEqual([`stall-0 (epoch ${victim.epoch + 1}) starting`]);
+    expect((await c.hosts()).find((h) => h.id === victim.host)!.status).toBe("ready");
+    expect(max).toBe(1);
+    await remove("stall");
+  });
+
   it("a self-fenced singleton never runs twice while its host's agent is dead (kill -9, 15 s): the watchdog fences it", async () => {
     const st = await deploy("lone", 1, "failover: { stopAfterDisconnect: 2s }\n");
     const victim = st.instances[0]!;

@@ -8,8 +8,6 @@ import { fencedCopyStopped } from "../../failure/fencing.js";
 import { validateInstanceStatus } from "../api/validate.js";
 import type { AgentServiceDeps } from "./deps.js";
 import { isCurrent, type AgentStream } from "./stream.js";
-import { isSuperseded } from "../../services/assignment.js";
-import { SELF_FENCED } from "../../../shared/fence.js";
 
 /** Events worth an operator's time among instance state changes. */
 const EVENT_STATES = new Set(["starting", "healthy", "unhealthy", "failed"]);
@@ -52,26 +50,6 @@ export async function onInstanceStatus(d: AgentServiceDeps, s: AgentStream, raw:
   // The pass's own commit queues behind the event in the event log, so the events
   // still read in the order things happened.
   d.loop.reported(prev, obs);
-  if (st.state === "stopped" && st.detail.startsWith(SELF_FENCED) && (prev?.state !== "stopped" || prev.instance !== st.instance || prev.epoch !== st.epoch)) {
-    await noted;
-    noted = resumeFenced(d, s, st);
-  }
   await noted;
 }
 
-/**
- * The agent fenced itself (failover.stopAfterDisconnect) after a silence that is over,
- * since this member hears it, and runs nothing until an assignment arrives: nothing else
- * would send it the unchanged one, and the slot would stay stopped. When the records
- * still give its host that copy, and this member can vouch for them (it reaches the
- * store, the host is not judged down, the stream is still the host's), it is sent
- * again, as a reconnect does. A copy moved on (failed over) is superseded: nothing.
- */
-async function resumeFenced(d: AgentServiceDeps, s: AgentStream, st: { service: string; instance: string; epoch: number; detail: string }): Promise<void> {
-  const { hostId } = s;
-  const why = d.storeUnavailable?.();
-  if (why !== undefined || d.registry.get(hostId)?.health === "down" || !isCurrent(d, s) || isSuperseded(d.state, hostId, st.instance, st.epoch)) return;
-  if (!d.assignments.sendTo(hostId)) return;
-  s.log.warn({ service: st.service, instance: st.instance, epoch: st.epoch, detail: st.detail }, "the host fenced the copy it is assigned while connected; sent it the assignment again");
-  await d.events.append({ type: "instance.resumed", service: st.service, host: hostId, message: `${st.instance} (epoch ${st.epoch}) stopped on its host (${st.detail}) while the host is connected: assigned to it again` });
-}

@@ -9,7 +9,6 @@ import type { AgentStream } from "../../../controller/member/agent-stream/stream
 import type { ObservedInstance } from "../../../controller/services/records.js";
 import type { InstanceStatus__Output } from "../../../shared/gen/berth/v1/InstanceStatus.js";
 import { createLogger } from "../../../shared/log/logger.js";
-import { selfFencedDetail } from "../../../shared/fence.js";
 
 const log = createLogger("test", "silent");
 
@@ -57,75 +56,4 @@ describe("an instance status report", () => {
     await handled;
   });
 
-  describe("of a stopped copy", () => {
-    function deps(assigned: { epoch: number } | undefined, o: { health?: string; storeUnavailable?: string } = {}) {
-      const observed = new Map<string, ObservedInstance>();
-      const sent: string[] = [];
-      const events: { type: string; message: string }[] = [];
-      const d = {
-        now: () => 1_000,
-        log,
-        registry: { live: new Map([["h1", { streamId: 7 }]]), liveOf: () => ({ fencing: new Set<string>() }), get: () => ({ id: "h1", health: o.health ?? "ready" }) },
-        loop: { observed, reported: () => undefined },
-        storeUnavailable: () => o.storeUnavailable,
-        events: { append: async (e: { type: string; message: string }) => void events.push(e) },
-        onLiveness: () => undefined,
-        state: {
-          hostAssignments: () => new Map(assigned ? [["h1", { inst: { service: "web", slot: 0 }, epoch: assigned.epoch, revision: 2 }]] : []),
-          blockedHosts: () => new Set<string>(),
-        },
-        assignments: { sendTo: (h: string) => sent.push(h) > 0 },
-      } as unknown as AgentServiceDeps;
-      return { d, sent, events };
-    }
-    const s = { hostId: "h1", sid: 7, log } as unknown as AgentStream;
-    const report = (state: string, epoch: number, detail = state === "stopped" ? selfFencedDetail(3100, 3000) : ""): InstanceStatus__Output => ({
-      service: "web",
-      instance: "web-0",
-      epoch,
-      revision: 2,
-      state,
-      detail,
-      restarts: 0,
-      since_ms: 1_000,
-      age_ms: 0,
-      pid: 0,
-      resources_enforced: false,
-      resources_note: "",
-      install_tail: "",
-    });
-
-    it("sends the host its assignment again when the copy is the one the records give it (a fence that is over)", async () => {
-      const { d, sent, events } = deps({ epoch: 2 });
-      await onInstanceStatus(d, s, report("healthy", 2));
-      expect(sent).toEqual([]);
-      await onInstanceStatus(d, s, report("stopped", 2));
-      expect(sent).toEqual(["h1"]);
-      expect(events.find((e) => e.type === "instance.resumed")?.message).toMatch(/web-0 \(epoch 2\) stopped on its host \(self-fenced/);
-      // Once per stop, not again for each repeat of the same report (a reconnect re-sends it).
-      await onInstanceStatus(d, s, report("stopped", 2));
-      expect(sent).toEqual(["h1"]);
-    });
-
-    it("sends nothing for a stop that is no fence, nor when this member cannot vouch for the records", async () => {
-      const cases = [
-        { d: deps({ epoch: 2 }), detail: "" },
-        { d: deps({ epoch: 2 }), detail: "the agent is stopping, and its service with it" },
-        { d: deps({ epoch: 2 }, { health: "down" }), detail: undefined },
-        { d: deps({ epoch: 2 }, { storeUnavailable: "etcd unreachable" }), detail: undefined },
-      ];
-      for (const c of cases) await onInstanceStatus(c.d.d, s, report("stopped", 2, c.detail));
-      expect(cases.flatMap((c) => c.d.sent)).toEqual([]);
-      expect(cases.flatMap((c) => c.d.events).map((e) => e.type)).not.toContain("instance.resumed");
-    });
-
-    it("sends nothing when the records moved the slot on (the copy was told to stop)", async () => {
-      const moved = deps({ epoch: 3 });
-      await onInstanceStatus(moved.d, s, report("stopped", 2));
-      const none = deps(undefined);
-      await onInstanceStatus(none.d, s, report("stopped", 2));
-      expect([...moved.sent, ...none.sent]).toEqual([]);
-      expect([...moved.events, ...none.events].map((e) => e.type)).not.toContain("instance.resumed");
-    });
-  });
 });

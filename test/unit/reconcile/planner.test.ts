@@ -6,6 +6,7 @@ import type { InstanceRecord, ObservedInstance, ServiceRecord } from "../../../c
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
 import { endpointsOf } from "../../../controller/reconcile/endpoints.js";
+import { selfFencedDetail } from "../../../shared/fence.js";
 
 const NOW = 1_700_000_000_000;
 
@@ -181,6 +182,31 @@ describe("reconcile", () => {
     const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts: [host("a"), host("b")], observed: new Map([observed("a", inst, 3, "failed")]), nowMs: NOW });
     expect(out.puts).toEqual([{ ...inst, hostId: "b", epoch: 4, lastEpoch: 4, failures: [{ hostId: "a", atMs: NOW, detail: "exit 1" }] }]);
     expect(out.events.map((e) => e.type)).toEqual(expect.arrayContaining(["instance.failed", "instance.placed"]));
+  });
+
+  it("gives a copy that fenced itself on a host not judged down its slot again on that host, with the next epoch, once", () => {
+    const i: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 2, revision: 1, pinnedHost: "", moveTo: null };
+    const fenced = (o: [string, ObservedInstance], detail: string): [string, ObservedInstance] => [o[0], { ...o[1], detail }];
+    const input = (health: HostRecord["health"], detail = selfFencedDetail(3100, 3000)): ReconcileInput => ({
+      services: [service("web", 1)],
+      instances: [i],
+      hosts: [host("a", { health }), host("b")],
+      observed: new Map([fenced(observed("a", i, 2, "stopped"), detail)]),
+      nowMs: NOW,
+    });
+    const out = reconcile(input("ready"));
+    expect(out.puts).toEqual([{ ...i, epoch: 3 }]);
+    expect(out.events.find((e) => e.type === "instance.resumed")?.message).toMatch(/^web-0 \(epoch 2\) stopped on its host \(self-fenced: .*\) while the host was not down: assigned to it again with epoch 3$/);
+    // The next pass: the report still names epoch 2, the record epoch 3; nothing more to do.
+    expect(reconcile(apply(input("ready"), out)).puts).toEqual([]);
+    // Any other stop is the agent's own business (told to stop, shutting down): left as it is.
+    expect(reconcile(input("ready", "the agent is stopping, and its service with it")).puts).toEqual([]);
+    // A host judged down: failover decides (and waits out the fence), not this.
+    const down = reconcile(input("down"));
+    expect(down.events.map((e) => e.type)).not.toContain("instance.resumed");
+    // A copy the records moved on (a failover took the next epoch elsewhere) reports an old epoch: nothing.
+    const moved: ReconcileInput = { ...input("ready"), instances: [{ ...i, hostId: "b", epoch: 3 }] };
+    expect(reconcile(moved).events.map((e) => e.type)).not.toContain("instance.resumed");
   });
 
   it("never reuses the epoch of an abandoned move, which may still run on its lost host", () => {
