@@ -5,6 +5,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { OperatorServiceHandlers } from "../../../shared/gen/berth/v1/OperatorService.js";
 import type { Host } from "../../../shared/gen/berth/v1/Host.js";
+import type { TokenInfo as TokenWire } from "../../../shared/gen/berth/v1/TokenInfo.js";
 import type { Event } from "../../../shared/gen/berth/v1/Event.js";
 import type { Usage__Output } from "../../../shared/gen/berth/v1/Usage.js";
 import type { Logger } from "../../../shared/log/logger.js";
@@ -69,7 +70,7 @@ export async function authorize(d: OperatorServiceDeps, md: grpc.Metadata, need:
   return requireRole(await authenticate(d, md), need);
 }
 
-function tokenToWire(t: TokenInfo): Record<string, unknown> {
+function tokenToWire(t: TokenInfo): TokenWire {
   return {
     id: t.id,
     role: t.role,
@@ -121,12 +122,23 @@ const eventToWire = (e: EventRecord): Event => ({
   actor: e.actor,
 });
 
-/** Runs a unary handler: authorise, act, map errors; internal errors are logged, not shown. */
-export function unary<Req, Res>(
+/**
+ * R, with none of the keys Res (the proto's message) lacks: protobufjs drops a field the
+ * message does not have without a word, so a misspelt one would reach no client. An async
+ * handler's object literal gets no excess-property check of its own, hence this.
+ */
+type Exactly<Res, R> = R & { [K in Exclude<keyof R, keyof Res>]: never };
+
+/**
+ * Runs a unary handler: authorise, act, map errors; internal errors are logged, not shown.
+ * Res is the method's response type in the generated handler map the result is assigned to;
+ * what `fn` returns is checked against it, field by field and for fields it does not have.
+ */
+export function unary<Req, Res, R extends Res = Res>(
   d: OperatorServiceDeps,
   need: Need,
   name: string,
-  fn: (req: Req, who: Principal) => Promise<Res>,
+  fn: (req: Req, who: Principal) => Promise<R & Exactly<NoInfer<Res>, R>>,
   /** `readOnly`: it changes nothing, so only its refusals are audited (HasArtifact needs operator, yet only reads). */
   opts: { readOnly?: boolean } = {},
 ): grpc.handleUnaryCall<Req, Res> {
