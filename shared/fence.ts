@@ -23,9 +23,9 @@ export const WATCHDOG_LAG_MS = WATCHDOG_GRACE_MS + WATCHDOG_CHECK_MS + 100;
 
 /**
  * How a status detail begins when the agent stopped its instance by self-fencing:
- * the controller tells such a stop from any other by it (and gives the slot to the
- * same host again, with the next epoch, when the host was not judged down:
- * controller/reconcile/planner.ts, step 2b).
+ * the controller tells such a stop from any other by it (and sends the host its
+ * assignment again when the host was not judged down: controller/reconcile/planner.ts,
+ * step 2b).
  */
 export const SELF_FENCED = "self-fenced:";
 

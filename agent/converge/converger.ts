@@ -435,12 +435,7 @@ export class Converger {
   /** Re-sends the current status (after a reconnect), and what restore() stopped or an assignment refused. */
   reportNow(): void {
     for (const s of this.strays) this.o.report(s);
-    // Not a self-fenced stop, on a new stream: the controller re-sends the assignment with
-    // its Welcome (which ends the fence), and a stop reported first would read as a fence
-    // on a host that stayed connected, for which the controller assigns the slot again with
-    // the next epoch (controller/reconcile/planner.ts): the copy would start twice. The
-    // stream the fence happened on (if it was alive) was told; the Hello says nothing runs.
-    if (this.current && !(this.fenced !== undefined && this.current.state === "stopped")) this.report(this.current);
+    if (this.current) this.report(this.current);
     if (this.refusal && !this.current) this.o.report(this.refusal);
   }
 

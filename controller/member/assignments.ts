@@ -3,11 +3,13 @@
  * records change — whoever changed them: this member's own commit, or another
  * member's (the leader's placement) arriving through the store watch
  * (ServiceState.follow). Assignments derive from the records alone, so a change
- * that leaves a host's the same sends it nothing.
+ * that leaves a host's the same sends it nothing — unless it marks the host's copy as
+ * given back after a self-fence (InstanceRecord.resumed): then the same assignment goes
+ * again, which is what the fenced agent waits for.
  */
 import type { ServiceState } from "../services/state.js";
 import type { HostRegistry } from "../hosts/registry.js";
-import { assignmentFor, sentKey, type SecretValues } from "../services/assignment.js";
+import { assignmentFor, pushKey, type SecretValues } from "../services/assignment.js";
 
 export class AssignmentPusher {
   private readonly lastSent = new Map<string, string>();
@@ -40,7 +42,7 @@ export class AssignmentPusher {
       if (!live.send) continue;
       const a = assignmentFor(this.state, id, this.secrets);
       if (!a) continue;
-      const json = sentKey(a);
+      const json = pushKey(this.state, id, a);
       if (this.lastSent.get(id) === json) continue;
       this.lastSent.set(id, json);
       live.send({ assignment: a });
@@ -53,7 +55,7 @@ export class AssignmentPusher {
     if (!live?.send) return;
     const a = assignmentFor(this.state, hostId, this.secrets);
     if (!a) return;
-    this.lastSent.set(hostId, sentKey(a));
+    this.lastSent.set(hostId, pushKey(this.state, hostId, a));
     live.send({ assignment: a });
   }
 

@@ -205,20 +205,28 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
         i = { ...i, hostId: "", drainingSinceMs: null, failures };
       }
     }
-    // 2b. A copy its host's agent stopped by self-fencing (failover.stopAfterDisconnect),
-    // on a host that was not judged down and is still the slot's: the silence ended before
-    // failover began, and the agent runs nothing until it is given an assignment. It is
-    // given the slot again on the same host, with the next epoch — a decision of the pass
-    // like any other, committed against the records it was made from, so it can never
-    // race a failover of the same slot (which would also take the next epoch, elsewhere).
-    // Once per stop: the report names the old epoch, the record the new one.
-    const fencedOn = i.hostId && !i.moveTo ? hosts.get(i.hostId) : undefined;
-    if (fencedOn && fencedOn.rec.health !== "down") {
-      const o = observedFor(i.hostId, i, i.epoch);
-      if (o?.state === "stopped" && o.detail.startsWith(SELF_FENCED)) {
-        const epoch = nextEpoch(i);
-        out.events.push({ type: "instance.resumed", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} (epoch ${i.epoch}) stopped on its host (${o.detail}) while the host was not down: assigned to it again with epoch ${epoch}` });
-        i = { ...i, epoch };
+    // 2b. A copy its host's agent stopped by self-fencing (failover.stopAfterDisconnect)
+    // on a host never judged down: the silence ended before failover began, and the agent
+    // runs nothing until it is sent an assignment. Nothing would send it the unchanged one,
+    // so the slot would stay stopped. Noted on the record (resumed: the host, the copy's
+    // epoch, when its fenced stop began), which makes the member holding that host's stream
+    // send the assignment again (member/assignments.ts) — the same copy, same epoch, so an
+    // agent already running it again (a reconnect re-sends it too) does nothing. A decision
+    // of the pass like any other, committed against the records it read, in order with any
+    // failover of the slot. Both copies of a move or surge are looked at; once per stop.
+    {
+      const copies: [string, number][] = [];
+      if (i.hostId) copies.push([i.hostId, i.epoch]);
+      if (i.moveTo) copies.push([i.moveTo.hostId, i.moveTo.epoch]);
+      for (const [hostId, epoch] of copies) {
+        const on = hosts.get(hostId);
+        const o = on && on.rec.health !== "down" ? observedFor(hostId, i, epoch) : undefined;
+        if (o?.state !== "stopped" || !o.detail.startsWith(SELF_FENCED)) continue;
+        if (i.resumed?.some((r) => r.hostId === hostId && r.epoch === epoch && r.sinceMs === o.sinceMs)) continue;
+        // Only the slot's copies now: at most two entries.
+        const kept = (i.resumed ?? []).filter((r) => r.hostId !== hostId && copies.some(([h, e]) => h === r.hostId && e === r.epoch));
+        i = { ...i, resumed: [...kept, { hostId, epoch, sinceMs: o.sinceMs }] };
+        out.events.push({ type: "instance.resumed", service: i.service, host: hostId, message: `${instanceId(i.service, i.slot)} (epoch ${epoch}) stopped itself on ${hostId} (${o.detail}), a host not judged down: its assignment is sent again` });
       }
     }
     // 3. A lost host's instance is replaced on a spare with the next epoch — unless

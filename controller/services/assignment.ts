@@ -39,6 +39,17 @@ export function sentKey(a: Assignment): string {
   return JSON.stringify({ ...a, secrets: (a.secrets ?? []).map((s) => [s.name, s.version]) });
 }
 
+/**
+ * What tells a push whether this host needs its assignment again, beyond the assignment
+ * itself: the copy's resume mark (InstanceRecord.resumed), when the planner gave back a
+ * copy that fenced itself here. A new mark sends the same assignment once more.
+ */
+export function pushKey(state: Pick<ServiceState, "hostAssignments">, hostId: string, a: Assignment): string {
+  const x = state.hostAssignments().get(hostId);
+  const mark = x?.inst.resumed?.find((r) => r.hostId === hostId && r.epoch === x.epoch);
+  return mark ? `${sentKey(a)}\nresumed ${mark.sinceMs}` : sentKey(a);
+}
+
 /** Does this host run a copy (instance, epoch) that the records no longer give it? */
 export function isSuperseded(state: Pick<ServiceState, "hostAssignments" | "blockedHosts">, hostId: string, instance: string, epoch: number): boolean {
   // Held by a record this controller cannot read: whatever runs there is not ours to judge.

@@ -187,6 +187,21 @@ export interface InstanceRecord {
    * Absent in records written before it existed: epoch stands in.
    */
   lastEpoch?: number;
+  /**
+   * Copies of this slot that stopped themselves by self-fencing on a host never judged
+   * down, and were given back (controller/reconcile/planner.ts): the host, the copy's
+   * epoch, and when its fenced stop began (ObservedInstance.sinceMs). A new entry makes
+   * the member holding that host's stream send it its assignment again, unchanged
+   * (member/assignments.ts), which the agent waits for after a fence. At most one per
+   * copy the slot has (its host and, during a move or surge, the target). Absent: none.
+   */
+  resumed?: Resumed[];
+}
+
+export interface Resumed {
+  hostId: string;
+  epoch: number;
+  sinceMs: number;
 }
 
 export interface MoveTo {
@@ -217,6 +232,7 @@ export const InstanceRecordSchema = z.object({
   drainingSinceMs: timeMs.nullable().optional(),
   scaledDown: z.boolean().optional(),
   lastEpoch: revisionNumber.optional(),
+  resumed: z.array(z.object({ hostId: z.string().min(1), epoch: revisionNumber, sinceMs: timeMs })).max(2).optional(),
 });
 
 const exact: [Same<z.output<typeof ServiceRecordSchema>, ServiceRecord>, Same<z.output<typeof InstanceRecordSchema>, InstanceRecord>] = [true, true];

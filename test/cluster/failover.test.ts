@@ -139,12 +139,12 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     await remove("solo");
   });
 
-  it("a singleton that fenced itself while its host stayed connected runs again there, with the next epoch, started once", async () => {
+  it("a singleton that fenced itself while its host stayed connected runs again there, the same copy, started once", async () => {
     // The controller stops answering (SIGSTOP: a stalled controller, as a long GC pause or a
     // frozen VM makes one) for longer than stopAfterDisconnect but shorter than the TTL: the
-    // agent fences its copy, the stream lives on, and the host is never judged down. The
-    // controller, hearing the fenced stop on a connected host, gives the slot to that host
-    // again with the next epoch (nothing would re-send the unchanged assignment).
+    // agent fences its copy, the stream lives on, and the host is never judged down. Nothing
+    // would send the agent its unchanged assignment again, which it waits for after a fence:
+    // the controller, hearing of the fenced stop on a host not judged down, does.
     const st = await deploy("stall", 1, "failover: { stopAfterDisconnect: 1s }\n");
     const victim = st.instances[0]!;
     const ctl = c.controller!.pid!;
@@ -165,9 +165,9 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
       } finally {
         process.kill(ctl, "SIGCONT");
       }
-      const back = await c.waitForStatus("stall", (s) => s.instances[0]!.state === "healthy" && s.instances[0]!.epoch > victim.epoch, "stall running again", 20_000);
+      const back = await c.waitForStatus("stall", (s) => s.instances[0]!.state === "healthy" && s.instances[0]!.pid !== victim.pid, "stall running again", 20_000);
       expect(back.instances[0]!.host).toBe(victim.host);
-      expect(back.instances[0]!.epoch).toBe(victim.epoch + 1);
+      expect(back.instances[0]!.epoch).toBe(victim.epoch);
     } finally {
       sampling = false;
       await probe;
@@ -175,8 +175,8 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     const ev = (await eventsSince(t0)).filter((e) => e.service === "stall");
     expect(ev.map((e) => e.type)).not.toContain("instance.lost");
     expect(ev.filter((e) => e.type === "instance.resumed")).toHaveLength(1);
-    // Started once: no copy of the old epoch came back first to be replaced at once.
-    expect(ev.filter((e) => e.type === "instance.starting").map((e) => e.message)).toEqual([`stall-0 (epoch ${victim.epoch + 1}) starting`]);
+    // Started once: the fence's stop, then one start.
+    expect(ev.filter((e) => e.type === "instance.starting").map((e) => e.message)).toEqual([`stall-0 (epoch ${victim.epoch}) starting`]);
     expect((await c.hosts()).find((h) => h.id === victim.host)!.status).toBe("ready");
     expect(max).toBe(1);
     await remove("stall");

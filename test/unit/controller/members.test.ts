@@ -109,6 +109,33 @@ describe("members of a group on one store", () => {
     expect(b.state.instancesOf("web")).toEqual(a.state.instancesOf("web"));
   });
 
+  it("a copy the leader marks as given back after a self-fence is sent again, unchanged, by the member holding its stream: once per mark", async () => {
+    const s = await open();
+    const a = await member(s);
+    const b = await member(s);
+    members.push(a, b);
+    await b.registry.create(host("h1"), { compares: [], ops: [] }, { type: "host.joined", host: "h1", message: "joined" });
+    await until(() => a.registry.get("h1") !== undefined, "A to see h1");
+    const sent: ControllerMessage[] = [];
+    const live = b.registry.liveOf("h1");
+    live.send = (msg) => void sent.push(msg);
+    live.streamId = 1;
+    const inst = { service: "web", slot: 0, hostId: "h1", epoch: 2, revision: 1, pinnedHost: "", moveTo: null };
+    expect(await a.state.commit({ putServices: [service("web", 1)], putInstances: [inst], events: [] })).toBe(true);
+    await until(() => sent.length === 1, "B to push web-0");
+    const assignments = (): unknown[] => sent.map((m) => m.assignment);
+    // A change that leaves h1's assignment as it was (another host's copy marked) sends nothing.
+    expect(await a.state.commit({ putInstances: [{ ...inst, resumed: [{ hostId: "h9", epoch: 2, sinceMs: T0 }] }], events: [] })).toBe(true);
+    // The mark for h1's own copy: the same assignment once more.
+    expect(await a.state.commit({ putInstances: [{ ...inst, resumed: [{ hostId: "h1", epoch: 2, sinceMs: T0 }] }], events: [] })).toBe(true);
+    await until(() => sent.length === 2, "B to send web-0 again");
+    expect(assignments()[1]).toEqual(assignments()[0]);
+    // Written again unchanged (another field moves): nothing more.
+    expect(await a.state.commit({ putInstances: [{ ...inst, resumed: [{ hostId: "h1", epoch: 2, sinceMs: T0 }], drainingSinceMs: null }], events: [] })).toBe(true);
+    await until(() => b.state.instancesOf("web")[0]?.drainingSinceMs === null, "B to see the last write");
+    expect(sent).toHaveLength(2);
+  });
+
   it("a host the leader declares down has its stream closed by the member holding it", async () => {
     const s = await open();
     const a = await member(s);

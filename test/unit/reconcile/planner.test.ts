@@ -184,29 +184,39 @@ describe("reconcile", () => {
     expect(out.events.map((e) => e.type)).toEqual(expect.arrayContaining(["instance.failed", "instance.placed"]));
   });
 
-  it("gives a copy that fenced itself on a host not judged down its slot again on that host, with the next epoch, once", () => {
+  it("gives back a copy that fenced itself on a host not judged down: the same copy, marked once per stop, so its assignment goes again", () => {
     const i: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 2, revision: 1, pinnedHost: "", moveTo: null };
-    const fenced = (o: [string, ObservedInstance], detail: string): [string, ObservedInstance] => [o[0], { ...o[1], detail }];
-    const input = (health: HostRecord["health"], detail = selfFencedDetail(3100, 3000)): ReconcileInput => ({
+    const fenced = (host: string, rec: InstanceRecord, epoch: number, detail = selfFencedDetail(3100, 3000), sinceMs = NOW): [string, ObservedInstance] => {
+      const [h, o] = observed(host, rec, epoch, "stopped");
+      return [h, { ...o, detail, sinceMs }];
+    };
+    const input = (health: HostRecord["health"], obs: [string, ObservedInstance][], rec = i): ReconcileInput => ({
       services: [service("web", 1)],
-      instances: [i],
-      hosts: [host("a", { health }), host("b")],
-      observed: new Map([fenced(observed("a", i, 2, "stopped"), detail)]),
-      nowMs: NOW,
+      instances: [rec],
+      hosts: [host("a", { health }), host("b"), host("c")],
+      observed: new Map(obs),
+      nowMs: NOW + 5_000,
     });
-    const out = reconcile(input("ready"));
-    expect(out.puts).toEqual([{ ...i, epoch: 3 }]);
-    expect(out.events.find((e) => e.type === "instance.resumed")?.message).toMatch(/^web-0 \(epoch 2\) stopped on its host \(self-fenced: .*\) while the host was not down: assigned to it again with epoch 3$/);
-    // The next pass: the report still names epoch 2, the record epoch 3; nothing more to do.
-    expect(reconcile(apply(input("ready"), out)).puts).toEqual([]);
+    const out = reconcile(input("ready", [fenced("a", i, 2)]));
+    // The same copy (epoch 2, host a): nothing else about the slot changes.
+    expect(out.puts).toEqual([{ ...i, resumed: [{ hostId: "a", epoch: 2, sinceMs: NOW }] }]);
+    expect(out.events.find((e) => e.type === "instance.resumed")?.message).toMatch(/^web-0 \(epoch 2\) stopped itself on a \(self-fenced: .*\), a host not judged down: its assignment is sent again$/);
+    // The next pass, the same report: done already.
+    const again = apply(input("ready", [fenced("a", i, 2)]), out);
+    expect(reconcile(again).puts).toEqual([]);
+    // The copy fences again later (a new stop): marked anew.
+    expect(reconcile({ ...again, observed: new Map([fenced("a", i, 2, undefined, NOW + 60_000)]) }).puts[0]?.resumed).toEqual([{ hostId: "a", epoch: 2, sinceMs: NOW + 60_000 }]);
     // Any other stop is the agent's own business (told to stop, shutting down): left as it is.
-    expect(reconcile(input("ready", "the agent is stopping, and its service with it")).puts).toEqual([]);
+    expect(reconcile(input("ready", [fenced("a", i, 2, "the agent is stopping, and its service with it")])).puts).toEqual([]);
     // A host judged down: failover decides (and waits out the fence), not this.
-    const down = reconcile(input("down"));
-    expect(down.events.map((e) => e.type)).not.toContain("instance.resumed");
+    expect(reconcile(input("down", [fenced("a", i, 2)])).events.map((e) => e.type)).not.toContain("instance.resumed");
     // A copy the records moved on (a failover took the next epoch elsewhere) reports an old epoch: nothing.
-    const moved: ReconcileInput = { ...input("ready"), instances: [{ ...i, hostId: "b", epoch: 3 }] };
-    expect(reconcile(moved).events.map((e) => e.type)).not.toContain("instance.resumed");
+    expect(reconcile(input("ready", [fenced("a", i, 2)], { ...i, hostId: "b", epoch: 3 })).events.map((e) => e.type)).not.toContain("instance.resumed");
+    // A move in flight: both copies fenced (a stalled controller silences every agent at once), both given back.
+    const moving: InstanceRecord = { ...i, moveTo: { hostId: "c", epoch: 3, revision: 1 } };
+    const both = reconcile(input("ready", [fenced("a", moving, 2), fenced("c", moving, 3)], moving));
+    expect(both.puts).toEqual([{ ...moving, resumed: [{ hostId: "a", epoch: 2, sinceMs: NOW }, { hostId: "c", epoch: 3, sinceMs: NOW }] }]);
+    expect(both.events.filter((e) => e.type === "instance.resumed").map((e) => e.host)).toEqual(["a", "c"]);
   });
 
   it("never reuses the epoch of an abandoned move, which may still run on its lost host", () => {
