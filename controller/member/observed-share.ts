@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import type { Logger } from "../../shared/log/logger.js";
+import { setTimeoutClamped } from "../../shared/timer.js";
 import type { Store, Watcher } from "../store/store.js";
 import { decodeRecord, encodeRecord } from "../store/record.js";
 import { INSTANCE_STATES, type ObservedInstance } from "../services/records.js";
@@ -34,10 +35,19 @@ export const ObservedInstanceSchema = z.object({
   installTail: z.string().max(65_536),
 });
 
+/** A failed write is tried again this long after, doubling while writes keep failing, up to RETRY_MAX_MS. */
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+
 export class ObservedShare {
   private readonly lastWritten = new Map<string, string>();
   private watcher: Watcher | undefined;
   private writing: Promise<unknown> = Promise.resolve();
+  /** Hosts whose latest report did not reach the store: written again by a timer (scheduleRetry). */
+  private readonly unwritten = new Set<string>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs: number;
+  private closed = false;
 
   constructor(
     private readonly d: {
@@ -48,8 +58,12 @@ export class ObservedShare {
       /** Something a decision or a view depends on changed. */
       onChange: () => void;
       log: Logger;
+      /** The first retry's delay after a failed write. @default RETRY_MIN_MS */
+      retryMs?: number;
     },
-  ) {}
+  ) {
+    this.retryMs = d.retryMs ?? RETRY_MIN_MS;
+  }
 
   /** Writes what a host this member holds reports, when it changed (writes in order, one at a time). */
   publish(o: ObservedInstance): void {
@@ -58,10 +72,33 @@ export class ObservedShare {
     this.lastWritten.set(o.hostId, value);
     this.writing = this.writing
       .then(() => this.d.store.put(`${OBSERVED_PREFIX}${o.hostId}`, value))
-      .catch((err: unknown) => {
-        this.lastWritten.delete(o.hostId);
-        this.d.log.warn({ err, host: o.hostId }, "sharing an observed state failed");
-      });
+      .then(
+        () => void (this.retryMs = this.d.retryMs ?? RETRY_MIN_MS),
+        (err: unknown) => {
+          this.lastWritten.delete(o.hostId);
+          this.d.log.warn({ err, host: o.hostId }, "sharing an observed state failed; trying again");
+          // Not left for the host's next report: a copy that fenced itself reports nothing more,
+          // and the leader gives it back only once it has read that stop here.
+          this.unwritten.add(o.hostId);
+          this.scheduleRetry();
+        },
+      );
+  }
+
+  /** Writes again what the hosts in `unwritten` last reported, while this member holds them. */
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer) return;
+    this.retryTimer = setTimeoutClamped(() => {
+      this.retryTimer = undefined;
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+      const hosts = [...this.unwritten];
+      this.unwritten.clear();
+      for (const h of hosts) {
+        const o = this.d.observed.get(h);
+        if (o && this.d.holds(h)) this.publish(o);
+      }
+    }, this.retryMs);
+    this.retryTimer.unref();
   }
 
   async follow(): Promise<void> {
@@ -89,6 +126,8 @@ export class ObservedShare {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
     this.watcher?.close();
     this.watcher = undefined;
     await this.writing;
