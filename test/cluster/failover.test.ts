@@ -34,6 +34,25 @@ async function copies(name: string): Promise<number> {
 
 const healthyOn = (s: StatusJson): string[] => s.instances.filter((i) => i.state === "healthy").map((i) => i.host);
 
+/** Counts copies every 25 ms until stopped; stop() resolves to the most it counted at once. */
+function sampleMax(count: () => Promise<number>): { stop: () => Promise<number> } {
+  let max = 0;
+  let sampling = true;
+  const probe = (async () => {
+    while (sampling) {
+      max = Math.max(max, await count());
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+  return {
+    stop: async () => {
+      sampling = false;
+      await probe;
+      return max;
+    },
+  };
+}
+
 describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
   let c: Cluster;
   let ids: string[] = [];
@@ -116,14 +135,8 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
   it("a self-fenced singleton never runs twice across a partition", async () => {
     const st = await deploy("solo", 1, "failover: { stopAfterDisconnect: 2s }\n");
     const victim = st.instances[0]!;
+    const probe = sampleMax(() => copies("solo"));
     let max = 0;
-    let sampling = true;
-    const probe = (async () => {
-      while (sampling) {
-        max = Math.max(max, await copies("solo"));
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    })();
     try {
       await c.topo.partition(idx(victim.host));
       const moved = await c.waitForStatus("solo", (s) => s.instances[0]!.host !== victim.host && s.instances[0]!.state === "healthy", "solo replaced", 40_000);
@@ -131,8 +144,7 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
       await revive(idx(victim.host), false);
       expect((await c.hosts()).find((h) => h.id === victim.host)!.service).toBe("");
     } finally {
-      sampling = false;
-      await probe;
+      max = await probe.stop();
     }
     expect(max).toBe(1);
     expect(await copies("solo")).toBe(1);
@@ -149,14 +161,8 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     const victim = st.instances[0]!;
     const ctl = c.controller!.pid!;
     const t0 = Date.now();
+    const probe = sampleMax(() => copies("stall"));
     let max = 0;
-    let sampling = true;
-    const probe = (async () => {
-      while (sampling) {
-        max = Math.max(max, await copies("stall"));
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    })();
     try {
       process.kill(ctl, "SIGSTOP");
       try {
@@ -169,8 +175,7 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
       expect(back.instances[0]!.host).toBe(victim.host);
       expect(back.instances[0]!.epoch).toBe(victim.epoch);
     } finally {
-      sampling = false;
-      await probe;
+      max = await probe.stop();
     }
     const ev = (await eventsSince(t0)).filter((e) => e.service === "stall");
     expect(ev.map((e) => e.type)).not.toContain("instance.lost");
@@ -189,14 +194,8 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     // This run's namespaces only (copies.ts): pgrep would also count other runs' processes.
     const hostNs = new Map([1, 2, 3, 4, 5].map((n) => [n, `${c.topo.prefix}h${n}`] as [number, string]));
     const lone = async (): Promise<number> => (await listCopies(hostNs)).filter((x) => x.service === "lone").length;
+    const probe = sampleMax(() => lone());
     let max = 0;
-    let sampling = true;
-    const probe = (async () => {
-      while (sampling) {
-        max = Math.max(max, await lone());
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    })();
     try {
       const agent = c.agents.get(i)!;
       const exited = new Promise((r) => agent.once("exit", r));
@@ -213,8 +212,7 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
       expect((await c.hosts()).find((h) => h.id === victim.host)!.service).toBe("");
       expect((await c.status("lone")).instances.every((x) => x.host !== victim.host)).toBe(true);
     } finally {
-      sampling = false;
-      await probe;
+      max = await probe.stop();
     }
     expect(max).toBe(1);
     expect(await lone()).toBe(1);
