@@ -166,8 +166,11 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     try {
       process.kill(ctl, "SIGSTOP");
       try {
-        // Fenced: its copy is gone (1 s of silence, checked every 100 ms, then the stop).
-        await waitFor(async () => (await copies("stall")) === 0, { timeoutMs: 1_900, intervalMs: 25, what: "the stalled-out copy to fence itself" });
+        // Fenced: its copy is gone (1 s of silence, checked every 100 ms, then the stop) —
+        // ~1.2 s. The controller counts its own stall as no host's silence (shared/stalls.ts),
+        // but the agent ends a stream quiet for 3 s (the TTL): the wait stays well under it,
+        // or the test would see a reconnect instead.
+        await waitFor(async () => (await copies("stall")) === 0, { timeoutMs: 2_200, intervalMs: 25, what: "the stalled-out copy to fence itself" });
       } finally {
         process.kill(ctl, "SIGCONT");
       }
