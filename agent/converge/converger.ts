@@ -76,8 +76,12 @@ export interface Steps {
   fetch(spec: ServiceSpec, signal: AbortSignal, who?: RunAs): Promise<string | null>;
   /** Installs apt packages (as root) and runs the steps (as `who`) in `dir`; idempotent per artifact + install spec + user. */
   install(spec: ServiceSpec, dir: string, onOutput: (s: string) => void, signal: AbortSignal, who?: RunAs): Promise<void>;
-  /** Starts the process as `who`; `onExitFailed` when the restart policy gives up; `onRunning` each (re)start. */
-  start(d: Desired, cwd: string, env: Record<string, string>, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }, secretEnvFile?: string, who?: RunAs): Promise<RunHandle>;
+  /**
+   * Starts the process as `who`; `onExitFailed` when the restart policy gives up; `onRunning` each (re)start.
+   * `leaseDeadlineMono`: a self-fencing spec's first fencing lease, written and watched (the watchdog
+   * started) before the process is, so no moment passes in which this agent's death would leave it unfenced.
+   */
+  start(d: Desired, cwd: string, env: Record<string, string>, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }, secretEnvFile?: string, who?: RunAs, leaseDeadlineMono?: number): Promise<RunHandle>;
   /** Re-attaches to the process a previous agent left running, if it is still that process. */
   adopt(d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }): Promise<RunHandle | undefined>;
   /** Runs the health checks (exec checks as `who`, in the process's environment); emits transitions. null check: healthy as soon as it runs. */
@@ -777,7 +781,11 @@ export class Converger {
         // Files owned by the user the process runs as (mode 0400); the environment stays the agent's.
         secretEnvFile = await this.o.secrets.write(want.instance, want.spec, wantSecrets, who.ids);
       }
-      c.run = await this.o.steps.start(want, cwd, this.env(want), this.runEvents(want), secretEnvFile, who);
+      // Self-fencing: the lease from the contact the controller's own wait counts from, in place
+      // before the process starts (the first fence check would come up to FENCE_CHECK_MS later).
+      const limit = want.spec.failover.stopAfterDisconnectMs;
+      const leaseAt = limit > 0 && this.o.lastContactMs ? this.o.lastContactMs() + limit : undefined;
+      c.run = await this.o.steps.start(want, cwd, this.env(want), this.runEvents(want), secretEnvFile, who, leaseAt);
       const unrecorded = await recorded;
       if (unrecorded !== undefined) {
         // A process no record names would be stopped by the next agent anyway: not kept.

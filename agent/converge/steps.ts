@@ -43,10 +43,10 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
   const RECORD = ".process.json";
   const stateFile = (d: Desired): string => join(recordDir, `${d.instance}${RECORD}`);
 
-  const handle = (sup: Supervisor, d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }): RunHandle => {
+  const handle = (sup: Supervisor, d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }, leasedAt?: number): RunHandle => {
     let last: SupervisorState = sup.state;
     const fence = leaseFiles(stateFile(d));
-    let leased: number | undefined;
+    let leased: number | undefined = leasedAt;
     sup.on("state", (s) => {
       const prev = last;
       last = s;
@@ -111,7 +111,7 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       }
     },
 
-    async start(d, cwd, env, events, secretEnvFile = "", who): Promise<RunHandle> {
+    async start(d, cwd, env, events, secretEnvFile = "", who, leaseDeadlineMono): Promise<RunHandle> {
       const { spec } = d;
       const limits = spec.resources.cpu > 0 || spec.resources.memoryMb > 0 ? { cpu: spec.resources.cpu, memoryMb: spec.resources.memoryMb } : null;
       const sup = new Supervisor({
@@ -137,7 +137,21 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
         cgroup: limits,
         log: deps.log,
       });
-      const h = handle(sup, d, events);
+      // A self-fencing copy is never without its watchdog: the lease and the watchdog come
+      // first, so an agent killed right after the spawn (before its first fence check) still
+      // leaves a stopper behind, and the controller's replacement never meets this copy.
+      let leased: number | undefined;
+      if (d.spec.failover.stopAfterDisconnectMs > 0 && leaseDeadlineMono !== undefined) {
+        try {
+          const fence = leaseFiles(stateFile(d));
+          writeLease(fence.lease, leaseDeadlineMono);
+          ensureWatchdog(fence);
+          leased = leaseDeadlineMono;
+        } catch (err) {
+          deps.log.warn({ instance: d.instance, err }, "writing the fencing lease failed; the next fence check tries again");
+        }
+      }
+      const h = handle(sup, d, events, leased);
       sup.start();
       return h;
     },
