@@ -17,7 +17,7 @@ import { existsSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BERTH_MAIN, CONTROLLER_METRICS_PORT, PORT, type CliResult, type EventJson, type HostJson, type StatusJson } from "./cluster.js";
+import { BERTH_MAIN, CONTROLLER_METRICS_PORT, PORT, UI_PORT_OFFSET, type CliResult, type EventJson, type HostJson, type StatusJson } from "./cluster.js";
 import { startEtcdCluster, type EtcdCluster } from "./etcd.js";
 import { createTopology, recentOutput, type Topology } from "./topology.js";
 import { killProcessGroup, killProcessesUnder, spawnAgent, terminate } from "./procs.js";
@@ -52,6 +52,8 @@ export interface GroupOptions {
    * of its own (root; throws without namespaces). @default "loopback"
    */
   etcd?: "loopback" | "with-controllers";
+  /** Each member serves the web console at its gRPC port + UI_PORT_OFFSET (uiUrl). @default false: --ui-addr off */
+  ui?: boolean;
 }
 
 export class Group {
@@ -68,7 +70,7 @@ export class Group {
   ) {}
 
   static async start(o: GroupOptions): Promise<Group> {
-    const opts = { lease: "3s", ttl: "3s", heartbeat: "500ms", etcd: "loopback" as const, ...o };
+    const opts = { lease: "3s", ttl: "3s", heartbeat: "500ms", etcd: "loopback" as const, ui: false, ...o };
     if (opts.etcd === "with-controllers") return Group.startInNamespaces(opts);
     const etcd = await startEtcdCluster({ members: 3 });
     let topo: Topology | undefined;
@@ -160,6 +162,13 @@ export class Group {
     return `c${i}`;
   }
 
+  /** Member i's web console (with `ui`): its gRPC address's host, at its port + UI_PORT_OFFSET. */
+  uiUrl(i: number): string {
+    const a = this.addr(i);
+    const at = a.lastIndexOf(":");
+    return `https://${a.slice(0, at)}:${Number(a.slice(at + 1)) + UI_PORT_OFFSET}/`;
+  }
+
   /** Member i's address, as agents and the CLI take it. */
   addr(i: number): string {
     return this.opts.etcd === "with-controllers" ? `${this.topo.hostAddr(this.ctlNode(i))}:${PORT}` : `${this.topo.controllerAddr}:${PORT + i - 1}`;
@@ -197,7 +206,7 @@ export class Group {
       "--heartbeat-interval", this.opts.heartbeat,
       "--secrets-key-file", join(this.dir, "secrets.key"),
       "--metrics-addr", this.metricsAddr(i) ?? "off",
-      "--ui-addr", "off",
+      "--ui-addr", this.opts.ui ? new URL(this.uiUrl(i)).host : "off",
       "--no-write-config",
     ]);
     this.controllers.set(i, p);
