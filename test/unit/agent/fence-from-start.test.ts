@@ -57,8 +57,8 @@ describe("a self-fencing copy whose agent dies right after starting it", () => {
       lastContactMs: () => contact,
     });
     conv.assign({ service: "web", instance: "web-0", epoch: 1, revision: 1, spec_json: JSON.stringify(spec), secrets: [] });
-    await until(() => reports.some((r) => r.state === "healthy" && r.pid > 0), "the copy to run");
-    const pid = reports.find((r) => r.pid > 0)!.pid;
+    await until(() => reports.some((r) => r.state === "healthy" && (r.pid ?? 0) > 0), "the copy to run");
+    const pid = reports.find((r) => (r.pid ?? 0) > 0)!.pid!;
     pids.push(pid);
     // The agent dies: nothing renews the lease any more, nothing stops the copy on its way out.
     await conv.shutdown({ stopService: false });
@@ -67,7 +67,7 @@ describe("a self-fencing copy whose agent dies right after starting it", () => {
     expect(readLease(files.lease)).toBe(contact + 1000);
     const wd = runningWatchdog(files);
     expect(wd).toBeDefined();
-    pids.push(wd!);
+    if (wd !== undefined) pids.push(wd);
     // The watchdog stops it: lease (1 s) + grace and a check + the stop, and its own slow start under tsx.
     await until(() => !isLive(readProcStat(pid)), "the watchdog to stop the copy", 20_000, 50);
     expect(readLease(files.lease)).toBeNull();
