@@ -230,7 +230,13 @@ describe("etcd store: member loss", () => {
   it("a watch on a member that stalls without an error (SIGSTOP, as a cut link) moves to another within seconds, and delivers every event once", async () => {
     own = await startEtcdCluster({ members: 3 });
     const watching = await openEtcdStore({ endpoints: own.endpoints, prefix: "stall/" });
-    const writing = await openEtcdStore({ endpoints: own.endpoints, prefix: "stall/" });
+    // What is tested is the watch; the writer only makes events, and gets 15 s a write. A write
+    // attempt that lands on the stopped member (connected, never answering) waits out its 500 ms
+    // deadline, and the client leaves out only endpoints it cannot connect to, not silent ones:
+    // etcd3 picks endpoints at random, so under load the default 5 s once ran out (a full CI run:
+    // 4 of 6 attempts on the stopped member while the others elected a leader). A known weakness
+    // of the store client, not of the watch (README, "On etcd").
+    const writing = await openEtcdStore({ endpoints: own.endpoints, prefix: "stall/", callTimeoutMs: 15_000 });
     stores.push(watching, writing);
     const seen: WatchEvent[] = [];
     await watching.watch("", (ev) => seen.push(ev));
