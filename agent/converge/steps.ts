@@ -43,10 +43,10 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
   const RECORD = ".process.json";
   const stateFile = (d: Desired): string => join(recordDir, `${d.instance}${RECORD}`);
 
-  const handle = (sup: Supervisor, d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }, leasedAt?: number): RunHandle => {
+  const handle = (sup: Supervisor, d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }): RunHandle => {
     let last: SupervisorState = sup.state;
     const fence = leaseFiles(stateFile(d));
-    let leased: number | undefined = leasedAt;
+    let leased: number | undefined;
     sup.on("state", (s) => {
       const prev = last;
       last = s;
@@ -137,21 +137,17 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
         cgroup: limits,
         log: deps.log,
       });
+      const h = handle(sup, d, events);
       // A self-fencing copy is never without its watchdog: the lease and the watchdog come
       // first, so an agent killed right after the spawn (before its first fence check) still
       // leaves a stopper behind, and the controller's replacement never meets this copy.
-      let leased: number | undefined;
-      if (d.spec.failover.stopAfterDisconnectMs > 0 && leaseDeadlineMono !== undefined) {
+      if (leaseDeadlineMono !== undefined) {
         try {
-          const fence = leaseFiles(stateFile(d));
-          writeLease(fence.lease, leaseDeadlineMono);
-          ensureWatchdog(fence);
-          leased = leaseDeadlineMono;
+          h.renewLease?.(leaseDeadlineMono);
         } catch (err) {
           deps.log.warn({ instance: d.instance, err }, "writing the fencing lease failed; the next fence check tries again");
         }
       }
-      const h = handle(sup, d, events, leased);
       sup.start();
       return h;
     },

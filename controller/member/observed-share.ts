@@ -46,6 +46,7 @@ export class ObservedShare {
   /** Hosts whose latest report did not reach the store: written again by a timer (scheduleRetry). */
   private readonly unwritten = new Set<string>();
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly firstRetryMs: number;
   private retryMs: number;
   private closed = false;
 
@@ -62,7 +63,7 @@ export class ObservedShare {
       retryMs?: number;
     },
   ) {
-    this.retryMs = d.retryMs ?? RETRY_MIN_MS;
+    this.firstRetryMs = this.retryMs = d.retryMs ?? RETRY_MIN_MS;
   }
 
   /** Writes what a host this member holds reports, when it changed (writes in order, one at a time). */
@@ -73,7 +74,7 @@ export class ObservedShare {
     this.writing = this.writing
       .then(() => this.d.store.put(`${OBSERVED_PREFIX}${o.hostId}`, value))
       .then(
-        () => void (this.retryMs = this.d.retryMs ?? RETRY_MIN_MS),
+        () => void (this.retryMs = this.firstRetryMs),
         (err: unknown) => {
           this.lastWritten.delete(o.hostId);
           this.d.log.warn({ err, host: o.hostId }, "sharing an observed state failed; trying again");

@@ -162,16 +162,25 @@ export class Group {
     return `c${i}`;
   }
 
-  /** Member i's web console (with `ui`): its gRPC address's host, at its port + UI_PORT_OFFSET. */
-  uiUrl(i: number): string {
-    const a = this.addr(i);
-    const at = a.lastIndexOf(":");
-    return `https://${a.slice(0, at)}:${Number(a.slice(at + 1)) + UI_PORT_OFFSET}/`;
+  /** Member i's host and gRPC port: its node's address at PORT, or on loopback PORT + i - 1 on node 0's. */
+  private hostPort(i: number): { host: string; port: number } {
+    return this.opts.etcd === "with-controllers" ? { host: this.topo.hostAddr(this.ctlNode(i)), port: PORT } : { host: this.topo.controllerAddr, port: PORT + i - 1 };
   }
 
   /** Member i's address, as agents and the CLI take it. */
   addr(i: number): string {
-    return this.opts.etcd === "with-controllers" ? `${this.topo.hostAddr(this.ctlNode(i))}:${PORT}` : `${this.topo.controllerAddr}:${PORT + i - 1}`;
+    const { host, port } = this.hostPort(i);
+    return `${host}:${port}`;
+  }
+
+  /** Member i's web console address (with `ui`): its host, at its gRPC port + UI_PORT_OFFSET. */
+  uiAddr(i: number): string {
+    const { host, port } = this.hostPort(i);
+    return `${host}:${port + UI_PORT_OFFSET}`;
+  }
+
+  uiUrl(i: number): string {
+    return `https://${this.uiAddr(i)}/`;
   }
 
   /** Every member, "a,b,c". */
@@ -206,7 +215,7 @@ export class Group {
       "--heartbeat-interval", this.opts.heartbeat,
       "--secrets-key-file", join(this.dir, "secrets.key"),
       "--metrics-addr", this.metricsAddr(i) ?? "off",
-      "--ui-addr", this.opts.ui ? new URL(this.uiUrl(i)).host : "off",
+      "--ui-addr", this.opts.ui ? this.uiAddr(i) : "off",
       "--no-write-config",
     ]);
     this.controllers.set(i, p);

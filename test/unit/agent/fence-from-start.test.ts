@@ -70,6 +70,7 @@ describe("a self-fencing copy whose agent dies right after starting it", () => {
     if (wd !== undefined) pids.push(wd);
     // The watchdog stops it: lease (1 s) + grace and a check + the stop, and its own slow start under tsx.
     await until(() => !isLive(readProcStat(pid)), "the watchdog to stop the copy", 20_000, 50);
-    expect(readLease(files.lease)).toBeNull();
+    // It removes the lease once the stop is over (just after the process is gone) and exits.
+    await until(() => readLease(files.lease) === null, "the watchdog to remove the lease", 10_000, 20);
   }, 30_000);
 });

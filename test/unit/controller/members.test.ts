@@ -77,15 +77,21 @@ describe("members of a group on one store", () => {
     for (const m of members.splice(0)) await m.close();
   });
   const open = async (): Promise<Store> => (await stores.open({ clock: () => T0 })).store;
-
-  it("an apply through member B is planned by leader A, and A's placement reaches the agent stream B holds", async () => {
+  /** Members A and B on one store, host h1 joined through `via` and seen by the other. */
+  const pairWithHost = async (via: "a" | "b"): Promise<{ a: Member; b: Member }> => {
     const s = await open();
     const a = await member(s);
     const b = await member(s);
     members.push(a, b);
+    const [joins, sees] = via === "a" ? [a, b] : [b, a];
+    expect(await joins.registry.create(host("h1"), { compares: [], ops: [] }, { type: "host.joined", host: "h1", message: "joined" })).toBe(true);
+    await until(() => sees.registry.get("h1") !== undefined, `${via === "a" ? "B" : "A"} to see the host ${via.toUpperCase()} admitted`);
+    return { a, b };
+  };
+
+  it("an apply through member B is planned by leader A, and A's placement reaches the agent stream B holds", async () => {
     // The host joins through B (B writes its record); A learns of it through the watch.
-    expect(await b.registry.create(host("h1"), { compares: [], ops: [] }, { type: "host.joined", host: "h1", message: "joined" })).toBe(true);
-    await until(() => a.registry.get("h1") !== undefined, "A to see the host B admitted");
+    const { a, b } = await pairWithHost("b");
     // B holds h1's agent stream.
     const sent: { msg: ControllerMessage; at: number }[] = [];
     const live = b.registry.liveOf("h1");
@@ -110,12 +116,7 @@ describe("members of a group on one store", () => {
   });
 
   it("a copy the leader marks as given back after a self-fence is sent again, unchanged, by the member holding its stream: once per mark", async () => {
-    const s = await open();
-    const a = await member(s);
-    const b = await member(s);
-    members.push(a, b);
-    await b.registry.create(host("h1"), { compares: [], ops: [] }, { type: "host.joined", host: "h1", message: "joined" });
-    await until(() => a.registry.get("h1") !== undefined, "A to see h1");
+    const { a, b } = await pairWithHost("b");
     const sent: ControllerMessage[] = [];
     const live = b.registry.liveOf("h1");
     live.send = (msg) => void sent.push(msg);
@@ -137,12 +138,7 @@ describe("members of a group on one store", () => {
   });
 
   it("a host the leader declares down has its stream closed by the member holding it", async () => {
-    const s = await open();
-    const a = await member(s);
-    const b = await member(s);
-    members.push(a, b);
-    await a.registry.create(host("h1"), { compares: [], ops: [] }, { type: "host.joined", host: "h1", message: "joined" });
-    await until(() => b.registry.get("h1") !== undefined, "B to see h1");
+    const { a, b } = await pairWithHost("a");
     let closed = "";
     const live = b.registry.liveOf("h1");
     live.send = () => undefined;
