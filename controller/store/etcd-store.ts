@@ -50,7 +50,8 @@
  * in the store.
  */
 import { Inflight } from "./inflight.js";
-import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, isBrokenCircuitError, noop as noopPolicy, type IPolicy } from "cockatiel";
+import { isBrokenCircuitError, noop as noopPolicy } from "cockatiel";
+import { EndpointPolicies } from "./endpoint-policy.js";
 import {
   Etcd3,
   GRPCDeadlineExceededError,
@@ -137,45 +138,6 @@ const WATCH_RETRY_MAX_MS = 1_000;
  */
 const KEEPALIVE_MS = 10_000;
 const KEEPALIVE_TIMEOUT_MS = 3_000;
-/**
- * How long the shared client leaves an endpoint out after a call to it found it
- * unreachable (or timed out), before one call tries it again. etcd3 picks an endpoint
- * at random per call, and a call on a dead or cut-off one waits out its attempt's
- * deadline (500 ms) — with one endpoint of three gone, one call in three did, often
- * twice in a row, and a member's liveness reports once fell a whole TTL behind: its
- * hosts showed as disconnected through the other members while their agents ran on.
- * Left out, a dead endpoint costs one attempt in this long, not one in three.
- */
-export const ENDPOINT_SKIP_MS = 500;
-/** The longest an endpoint found down again and again is left out between two tries. */
-export const ENDPOINT_SKIP_MAX_MS = 4_000;
-
-/**
- * A failure that says the endpoint itself cannot serve — not what an etcd member
- * answered: its own refusals ("etcdserver: leader changed", "no leader", "request timed
- * out") come as UNAVAILABLE from a member that is there, and a deadline spent on a
- * connection that works is a slow answer, not a dead endpoint. Only those are skipped.
- */
-export function endpointDown(err: Error): boolean {
-  const code = (err as { code?: unknown }).code;
-  const unavailable = err instanceof GRPCUnavailableError || code === 14;
-  const deadline = err instanceof GRPCDeadlineExceededError || code === 4;
-  if (unavailable) return !/etcdserver:/.test(err.message);
-  // No connection to send it on: connecting, or connecting failed (a cut-off or dead endpoint).
-  return deadline && /Waiting for LB pick|No connection established/.test(err.message);
-}
-
-/**
- * Per endpoint of the shared client: a breaker that opens on the first endpointDown
- * failure. One call tries the endpoint again after ENDPOINT_SKIP_MS, doubling up to
- * ENDPOINT_SKIP_MAX_MS while it stays down: calls that meet a half-open breaker wait for
- * that one call (cockatiel), so a cut-off endpoint, whose test call waits out its
- * deadline, must not be tested often.
- */
-function endpointPolicy(): IPolicy {
-  return circuitBreaker(handleWhen(endpointDown), { halfOpenAfter: new ExponentialBackoff({ initialDelay: ENDPOINT_SKIP_MS, maxDelay: ENDPOINT_SKIP_MAX_MS }), breaker: new ConsecutiveBreaker(1) });
-}
-
 /** etcd could not be reached, or did not answer within the call's deadline. */
 export class EtcdUnavailableError extends StoreUnavailableError {
   constructor(
@@ -242,7 +204,11 @@ interface Retry {
   <T>(what: string, attempt: (opts: CallOptions) => Promise<T>): Promise<T>;
 }
 
-export function makeClient(opts: EtcdStoreOptions): Etcd3 {
+/**
+ * The etcd3 client. With several endpoints, `policies` decides which of them each call
+ * may go to (endpoint-policy.ts); a client of one endpoint has nowhere else to go.
+ */
+export function makeClient(opts: EtcdStoreOptions, policies = new EndpointPolicies()): Etcd3 {
   const scheme = opts.tls ? "https" : "http";
   return new Etcd3({
     hosts: opts.endpoints.map((e) => `${scheme}://${e}`),
@@ -250,9 +216,9 @@ export function makeClient(opts: EtcdStoreOptions): Etcd3 {
       ? { credentials: { rootCertificate: opts.tls.ca, ...(opts.tls.cert ? { certChain: opts.tls.cert } : {}), ...(opts.tls.key ? { privateKey: opts.tls.key } : {}) } }
       : {}),
     // Our retry loop decides; etcd3's own would stack 3 retries and a 5 s breaker on it.
-    // Several endpoints: each has a short breaker of its own, so a dead one is skipped
-    // (etcd3 then takes the next endpoint in the same call) instead of picked at random.
-    faultHandling: { host: () => (opts.endpoints.length > 1 ? endpointPolicy() : noopPolicy), global: noopPolicy },
+    // Several endpoints: each has a short breaker of its own, so one that cannot serve is
+    // skipped (etcd3 then takes the next endpoint in the same call) instead of picked at random.
+    faultHandling: { host: (host) => (opts.endpoints.length > 1 ? policies.policy(host) : noopPolicy), global: noopPolicy },
     grpcOptions: {
       "grpc.keepalive_time_ms": KEEPALIVE_MS,
       "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
@@ -430,6 +396,8 @@ export class EtcdStore implements Store {
 
   /** How the client was made (openEtcdStore): endpointHealth asks each endpoint alone. */
   connectOptions: EtcdStoreOptions | undefined;
+  /** Which endpoints the shared client leaves out, and what each did (openEtcdStore). */
+  endpointPolicies: EndpointPolicies | undefined;
 
   /**
    * Each endpoint's own answer to a status call (a client of its own, one attempt
@@ -885,9 +853,11 @@ export async function openEtcdStore(opts: EtcdStoreOptions): Promise<Store> {
   const { endpoints, prefix = DEFAULT_PREFIX, attemptTimeoutMs = DEFAULT_ATTEMPT_TIMEOUT_MS, callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS } = opts;
   if (endpoints.length === 0) throw new RangeError("etcd store: no endpoints given");
   if (prefix === "") throw new RangeError("etcd store: the key prefix must not be empty");
-  const client = makeClient(opts);
+  const policies = new EndpointPolicies();
+  const client = makeClient(opts, policies);
   const store = new EtcdStore(client, endpoints, prefix, attemptTimeoutMs, callTimeoutMs, opts.onWatchError ?? (() => {}));
   store.connectOptions = opts;
+  store.endpointPolicies = policies;
   try {
     await store.revision();
   } catch (err) {

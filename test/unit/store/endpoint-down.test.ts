@@ -1,10 +1,11 @@
 /**
  * Which failures leave an etcd endpoint out of the shared client for a moment
- * (controller/store/etcd-store.ts endpointDown): the endpoint unreachable, never an
+ * (controller/store/endpoint-policy.ts endpointDown): the endpoint unreachable, never an
  * answer etcd gave, nor a slow answer on a working connection.
  */
 import { describe, expect, it } from "vitest";
-import { endpointDown, isTransient } from "../../../controller/store/etcd-store.js";
+import { isTransient } from "../../../controller/store/etcd-store.js";
+import { endpointDown } from "../../../controller/store/endpoint-policy.js";
 import { BrokenCircuitError } from "cockatiel";
 
 const grpcError = (code: number, message: string): Error => Object.assign(new Error(message), { code });
