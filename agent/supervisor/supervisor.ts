@@ -532,21 +532,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // Later 'error' events (a failed kill) must not crash the agent; we signal with process.kill anyway.
     child.on("error", (e) => this.log.warn({ err: e }, "child process error"));
 
-    if (cgroup) {
-      try {
-        // Right after spawn, with whatever the process forked meanwhile (joinCgroup).
-        joinCgroup(cgroup, pid);
-      } catch (e) {
-        // A process cannot be taken back out of a cgroup: one it got into (v1's first
-        // hierarchy, say) stays the run's, for its stop to read and remove; one it is in
-        // none of goes now, and the stop scans /proc.
-        if (!cgroupPids(cgroup).includes(pid)) {
-          removeCgroupQuietly(cgroup);
-          cgroup = null;
-        }
-        if (cfg.cgroup) this.cgroupStatus = { enforced: false, reason: `cannot move the process into its cgroup: ${errText(e)}` };
-      }
-    }
     const stat = readProcStat(pid);
     const startedAtMs = this.now();
     const run: Run = {
@@ -560,7 +545,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       exited,
       release: () => child.unref(),
     };
-    const record: ProcessRecord = {
+    const recordOf = (): ProcessRecord => ({
       version: 1,
       instanceId: cfg.instanceId,
       epoch: cfg.epoch,
@@ -571,17 +556,43 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       startedAtMs,
       restarts: this.restarts,
       failures: this.failures,
-      cgroup,
+      cgroup: run.cgroup,
       cgroupReason: this.cgroupStatus?.reason ?? "",
       config: cfg,
-    };
+    });
+    // The record first, the move into the cgroup after: the move takes 5–15 ms (joinCgroup),
+    // and an agent killed meanwhile would leave a process that nothing names — not the
+    // next agent, nor the fencing watchdog, which stops what the record names (its group
+    // reaches the process before the move as well as after).
     try {
-      writeRecordSync(this.stateFile, record);
+      writeRecordSync(this.stateFile, recordOf());
     } catch (e) {
       // A process no state file names would be lost to the next agent: do not keep it.
       await emptyGroup(run, "SIGKILL", 0);
       await this.dropCgroup(run);
       return { ok: false, fatal: true, message: `cannot write the state file: ${errText(e)}` };
+    }
+    if (cgroup) {
+      try {
+        // Right after spawn, with whatever the process forked meanwhile (joinCgroup).
+        joinCgroup(cgroup, pid);
+      } catch (e) {
+        // A process cannot be taken back out of a cgroup: one it got into (v1's first
+        // hierarchy, say) stays the run's, for its stop to read and remove; one it is in
+        // none of goes now, and the stop scans /proc.
+        if (!cgroupPids(cgroup).includes(pid)) {
+          removeCgroupQuietly(cgroup);
+          run.cgroup = null;
+        }
+        if (cfg.cgroup) this.cgroupStatus = { enforced: false, reason: `cannot move the process into its cgroup: ${errText(e)}` };
+        try {
+          writeRecordSync(this.stateFile, recordOf());
+        } catch (w) {
+          await emptyGroup(run, "SIGKILL", 0);
+          await this.dropCgroup(run);
+          return { ok: false, fatal: true, message: `cannot write the state file: ${errText(w)}` };
+        }
+      }
     }
     this.enter("running", { pid });
     this.log.info({ pid, restarts: this.restarts }, "process started");
