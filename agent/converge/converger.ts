@@ -303,6 +303,13 @@ export class Converger {
   private strays: InstanceStatus[] = [];
   /** An assignment refused at the boundary: its status, re-sent on each connect until the next one. */
   private refusal: InstanceStatus | undefined;
+  /**
+   * The copy this agent stopped by self-fencing: its "stopped" report, re-sent on each
+   * connect until the next assignment. It is made while the controller is out of reach,
+   * so it is usually lost; after a partition it is the controller's only word of why
+   * the old copy is gone (`instance.self-fenced` in `berth events`).
+   */
+  private fencedStop: Current | undefined;
 
   /**
    * What the agent ran before it restarted: re-adopt it without restarting. For Hello.
@@ -407,6 +414,7 @@ export class Converger {
     this.fenced = undefined;
     this.strays = [];
     this.refusal = undefined;
+    this.fencedStop = undefined;
     let d: Desired | null;
     try {
       d = parseAssignment(a);
@@ -439,6 +447,7 @@ export class Converger {
   /** Re-sends the current status (after a reconnect), and what restore() stopped or an assignment refused. */
   reportNow(): void {
     for (const s of this.strays) this.o.report(s);
+    if (this.fencedStop && this.fencedStop !== this.current) this.report(this.fencedStop);
     if (this.current) this.report(this.current);
     if (this.refusal && !this.current) this.o.report(this.refusal);
   }
@@ -714,6 +723,7 @@ export class Converger {
       cur.health?.stop();
       await cur.run?.stop();
       this.set(cur, "stopped", why);
+      if (this.fenced) this.fencedStop = cur;
       this.current = undefined;
       // A replacement's record replaces this one (atomically) as it starts: removing it
       // first would only add a step between the old process's stop and the new one's start.

@@ -151,6 +151,44 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     await remove("solo");
   });
 
+  // One way only: "out" — nothing the host sends arrives; "in" — nothing sent to it arrives,
+  // while its own packets still reach the controller (but no acknowledgement of them comes
+  // back, so its stream stalls: here the controller judged such a host down ~3.2 s after
+  // the cut, with a 3 s TTL). Either way the agent must fence before the controller's
+  // replacement starts: its count starts at the controller's last answer, which is never
+  // later than the controller's last word from it.
+  for (const drop of ["out", "in"] as const) {
+    it(`a self-fenced singleton never runs twice across a one-way partition (what the host sends ${drop === "out" ? "is lost" : "arrives, what is sent to it is lost"})`, async () => {
+      const name = `oneway-${drop}`;
+      const st = await deploy(name, 1, "failover: { stopAfterDisconnect: 2s }\n");
+      const victim = st.instances[0]!;
+      const probe = sampleMax(() => copies(name));
+      let max = 0;
+      const cutAt = Date.now();
+      try {
+        await c.topo.partitionOneWay(idx(victim.host), drop);
+        const moved = await c.waitForStatus(name, (s) => s.instances[0]!.host !== victim.host && s.instances[0]!.state === "healthy", `${name} replaced`, 60_000);
+        expect(moved.instances[0]!.epoch).toBe(victim.epoch + 1);
+        await revive(idx(victim.host), false);
+        expect((await c.hosts()).find((h) => h.id === victim.host)!.service).toBe("");
+      } finally {
+        max = await probe.stop();
+        await c.topo.heal(idx(victim.host));
+      }
+      expect(max).toBe(1);
+      expect(await copies(name)).toBe(1);
+      // The old copy stopped itself, and says so once its host can speak again (its report
+      // follows the reconnect, which may come after the host counts as ready).
+      const fenced = await waitFor(
+        async () => (await eventsSince(cutAt)).find((e) => e.type === "instance.self-fenced" && e.service === name && e.host === victim.host),
+        { timeoutMs: 15_000, what: `the instance.self-fenced event of ${name} on ${victim.host}` },
+      );
+      const down = (await eventsSince(cutAt)).find((e) => e.type === "host.down" && e.host === victim.host);
+      console.log(`one-way partition (${drop}): host judged down ${down ? down.time_ms - cutAt : "?"} ms after the cut (TTL ${TTL_MS} ms); ${fenced.message}`);
+      await remove(name);
+    });
+  }
+
   it("a singleton that fenced itself while its host stayed connected runs again there, the same copy, started once", async () => {
     // The controller stops answering (SIGSTOP: a stalled controller, as a long GC pause or a
     // frozen VM makes one) for longer than stopAfterDisconnect but shorter than the TTL: the

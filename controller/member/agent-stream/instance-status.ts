@@ -5,6 +5,7 @@
  */
 import type { InstanceStatus__Output } from "../../../shared/gen/berth/v1/InstanceStatus.js";
 import { fencedCopyStopped } from "../../failure/fencing.js";
+import { SELF_FENCED } from "../../../shared/fence.js";
 import { validateInstanceStatus } from "../api/validate.js";
 import type { AgentServiceDeps } from "./deps.js";
 import { isCurrent, type AgentStream } from "./stream.js";
@@ -43,6 +44,10 @@ export async function onInstanceStatus(d: AgentServiceDeps, s: AgentStream, raw:
     s.log.info({ service: st.service, instance: st.instance, epoch: st.epoch, state: st.state, detail: st.detail || undefined }, "instance state");
     if (EVENT_STATES.has(st.state)) {
       noted = d.events.append({ type: `instance.${st.state}`, service: st.service, host: hostId, message: `${st.instance} (epoch ${st.epoch}) ${st.state}${st.detail ? `: ${st.detail}` : ""}` });
+    } else if (st.state === "stopped" && st.detail.startsWith(SELF_FENCED)) {
+      // The agent stopped it on its own, cut off from the controller: after a partition
+      // this is the only word of why the old copy is gone (its slot runs elsewhere by then).
+      noted = d.events.append({ type: "instance.self-fenced", service: st.service, host: hostId, message: `${st.instance} (epoch ${st.epoch}) stopped itself: ${st.detail.slice(SELF_FENCED.length).trim()}` });
     }
   }
   // The loop decides from `observed`, set above, not from the event: it starts now

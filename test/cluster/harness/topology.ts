@@ -21,7 +21,7 @@
 // 127.0.0.1 services) do not share addresses; all of 127/8 is local on Linux, so no setup
 // is needed. There are no links to cut: partition()/heal() throw and `skipReason` says why.
 
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { appendFileSync } from "node:fs";
@@ -78,7 +78,15 @@ export interface Topology {
   killHost(i: number): Promise<void>;
   /** Take node i's link down (netns only; throws in loopback mode). Open TCP connections stall. */
   partition(i: number): Promise<void>;
-  /** Bring node i's link back up; resolves once the node's side has carrier again. */
+  /**
+   * Drop node i's packets one way only (netns only), the link staying up: "out" drops
+   * what the node sends, "in" what is sent to it. A queue of length 0 (`tc qdisc … pfifo
+   * limit 0`) on the sending end of its veth drops every packet there, TCP's
+   * acknowledgements too: the side that still receives goes on hearing the other until
+   * its window is full. (This kernel has neither netem nor tc actions nor netfilter.)
+   */
+  partitionOneWay(i: number, drop: "out" | "in"): Promise<void>;
+  /** Bring node i's link back up and stop any one-way drop; resolves once the node's side has carrier again. */
   heal(i: number): Promise<void>;
   /** Add one more host at runtime; returns its index. */
   addHost(): Promise<number>;
@@ -349,8 +357,25 @@ class TopologyImpl implements Topology {
     await this.setLink(i, "down");
   }
 
+  async partitionOneWay(i: number, drop: "out" | "in"): Promise<void> {
+    const node = this.netnsNode(i, "partitionOneWay");
+    const [ns, dev] = drop === "out" ? [node.ns, node.ns] : [this.bridgeNs, node.port];
+    await tc(["-n", ns, "qdisc", "replace", "dev", dev, "root", "pfifo", "limit", "0"]);
+  }
+
   async heal(i: number): Promise<void> {
     await this.setLink(i, "up");
+    if (this.mode !== "netns") return;
+    const node = this.node(i);
+    for (const [ns, dev] of [
+      [node.ns, node.ns],
+      [this.bridgeNs, node.port],
+    ] as const) {
+      // Back to the device's default queue; "no such qdisc" (nothing was dropped that way) is fine.
+      await tc(["-n", ns, "qdisc", "del", "dev", dev, "root"]).catch((e: unknown) => {
+        if (!/No such file or directory|Cannot delete qdisc with handle of zero|Invalid handle/.test(String(e))) throw e;
+      });
+    }
   }
 
   destroy(): Promise<void> {
@@ -427,14 +452,17 @@ class TopologyImpl implements Topology {
     return node;
   }
 
-  private async setLink(i: number, state: "up" | "down"): Promise<void> {
+  /** Node i, when links can be cut (netns mode); `what` names the caller in the error. */
+  private netnsNode(i: number, what: string): NodeState {
     this.assertUsable();
     if (this.mode !== "netns") {
-      throw new Error(
-        `partition/heal needs network namespaces (root); this topology runs in loopback mode: ${this.skipReason ?? ""}`,
-      );
+      throw new Error(`${what} needs network namespaces (root); this topology runs in loopback mode: ${this.skipReason ?? ""}`);
     }
-    const node = this.node(i);
+    return this.node(i);
+  }
+
+  private async setLink(i: number, state: "up" | "down"): Promise<void> {
+    const node = this.netnsNode(i, "partition/heal");
     // The bridge-side end goes down: the node keeps its address and sockets, exactly like a
     // pulled cable, and its side loses carrier so the kernel stops transmitting.
     await ip(["-n", this.bridgeNs, "link", "set", node.port, state]);
@@ -661,6 +689,16 @@ async function ipIgnoringMissing(args: string[]): Promise<void> {
   } catch (e) {
     if (!isMissing(e)) throw e;
   }
+}
+
+/** `tc …`; rejects with its stderr. */
+function tc(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile("tc", args, { timeout: IP_TIMEOUT_MS }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`tc ${args.join(" ")}: ${stderr.trim() || err.message}`));
+      else resolve();
+    });
+  });
 }
 
 /** Several `ip` commands in one namespace with one process (`ip -n ns -batch -`). */

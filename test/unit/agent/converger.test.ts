@@ -116,6 +116,40 @@ describe("self-fencing", () => {
     await until(() => reports.at(-1)?.state === "stopped", "the stopped report");
     expect(reports.at(-1)?.detail).toMatch(/self-fenced: no word from the controller for 3\.1s/);
   });
+
+  it("says the copy stopped itself again on each reconnect, since it said so to nobody, until the next assignment", async () => {
+    const T = 1_000_000_000;
+    let mono = T;
+    const steps = fakeSteps();
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({
+      dataDir,
+      advertiseAddr: () => "127.0.0.1",
+      log,
+      steps,
+      report: (s) => reports.push(s),
+      mono: () => mono,
+      lastContactMs: () => T,
+    });
+    conv.assign(assignment(goodSpec("3s")));
+    await until(() => steps.started.length === 1 && reports.at(-1)?.state === "healthy", "the instance to run");
+    mono = T + 3_100;
+    await until(() => reports.at(-1)?.state === "stopped", "the self-fence's stopped report");
+    // That report went out while the controller was out of reach. The agent reconnects:
+    mono = T + 10_000;
+    reports.length = 0;
+    conv.reportNow();
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ instance: "web-0", epoch: 3, state: "stopped" });
+    expect(reports[0]!.detail).toMatch(/^self-fenced: no word from the controller for 3\.1s/);
+    // Its age runs on from the stop, on the agent's own clock.
+    expect(reports[0]!.age_ms).toBeGreaterThanOrEqual(6_900);
+    // The controller answers with its assignment (none here: the slot moved): no more.
+    conv.assign(assignment(goodSpec("3s"), { service: "", instance: "", epoch: 0, spec_json: "" }));
+    reports.length = 0;
+    conv.reportNow();
+    expect(reports).toHaveLength(0);
+  });
 });
 
 describe("an assignment while the controller's last answer is older than stopAfterDisconnect", () => {

@@ -9,6 +9,7 @@ import type { AgentStream } from "../../../controller/member/agent-stream/stream
 import type { ObservedInstance } from "../../../controller/services/records.js";
 import type { InstanceStatus__Output } from "../../../shared/gen/berth/v1/InstanceStatus.js";
 import { createLogger } from "../../../shared/log/logger.js";
+import { selfFencedDetail } from "../../../shared/fence.js";
 
 const log = createLogger("test", "silent");
 
@@ -56,4 +57,40 @@ describe("an instance status report", () => {
     await handled;
   });
 
+  it("a copy that stopped itself by self-fencing becomes an event saying why; another stop does not", async () => {
+    const events: Array<{ type: string; message: string }> = [];
+    const d = {
+      now: () => 1_000,
+      log,
+      registry: { live: new Map([["h1", { streamId: 7 }]]), liveOf: () => ({ fencing: new Set<string>() }) },
+      loop: { observed: new Map<string, ObservedInstance>(), reported: () => undefined },
+      events: { append: async (ev: { type: string; message: string }) => void events.push(ev) },
+      onLiveness: () => undefined,
+    } as unknown as AgentServiceDeps;
+    const s = { hostId: "h1", sid: 7, log } as unknown as AgentStream;
+    const report = (state: string, detail: string): InstanceStatus__Output => ({
+      service: "solo",
+      instance: "solo-0",
+      epoch: 1,
+      revision: 1,
+      state,
+      detail,
+      restarts: 0,
+      since_ms: 1_000,
+      age_ms: 0,
+      pid: 0,
+      resources_enforced: false,
+      resources_note: "",
+      install_tail: "",
+    });
+    await onInstanceStatus(d, s, report("healthy", "GET /healthz → 200"));
+    await onInstanceStatus(d, s, report("stopped", selfFencedDetail(2_050, 2_000)));
+    // The same report again (a reconnect) is no news.
+    await onInstanceStatus(d, s, report("stopped", selfFencedDetail(2_050, 2_000)));
+    expect(events.map((e) => e.type)).toEqual(["instance.healthy", "instance.self-fenced"]);
+    expect(events[1]!.message).toBe("solo-0 (epoch 1) stopped itself: no word from the controller for 2.0s (stopAfterDisconnect 2s)");
+    await onInstanceStatus(d, s, report("healthy", "GET /healthz → 200"));
+    await onInstanceStatus(d, s, report("stopped", "stopped by assignment"));
+    expect(events.map((e) => e.type)).toEqual(["instance.healthy", "instance.self-fenced", "instance.healthy"]);
+  });
 });
