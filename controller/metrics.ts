@@ -33,6 +33,8 @@ export interface ControllerMetricsSources {
   storeAvailable?: () => boolean;
   /** Whether this member leads (runs the decision loops). @default () => true */
   leader?: () => boolean;
+  /** On etcd: what this member's client saw of each endpoint (store/endpoint-policy.ts). @default () => [] */
+  etcdEndpoints?: () => readonly { endpoint: string; unreachable: number; silent: number; leftOut: number }[];
 }
 
 export interface ControllerMetricsOptions {
@@ -175,6 +177,30 @@ export class ControllerMetrics {
       registers,
       collect() {
         this.set(src.leader?.() ?? true ? 1 : 0);
+      },
+    });
+
+    new Counter({
+      name: "berth_etcd_attempts_failed_total",
+      help: "Attempts of this member's etcd client that waited out their deadline on an etcd endpoint: reason=unreachable (refused, never connected) or silent (no answer on a working connection while another endpoint answered). Each leaves the endpoint out of the client's calls for a while.",
+      labelNames: ["endpoint", "reason"],
+      registers,
+      collect() {
+        this.reset();
+        for (const e of src.etcdEndpoints?.() ?? []) {
+          this.inc({ endpoint: e.endpoint, reason: "unreachable" }, e.unreachable);
+          this.inc({ endpoint: e.endpoint, reason: "silent" }, e.silent);
+        }
+      },
+    });
+    new Counter({
+      name: "berth_etcd_endpoint_left_out_total",
+      help: "Times this member's etcd client left an endpoint out of its calls (500 ms, doubling to 4 s while it stays so) after an attempt found it unreachable or silent.",
+      labelNames: ["endpoint"],
+      registers,
+      collect() {
+        this.reset();
+        for (const e of src.etcdEndpoints?.() ?? []) this.inc({ endpoint: e.endpoint }, e.leftOut);
       },
     });
 

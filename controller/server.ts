@@ -338,6 +338,10 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         storeAvailable: () => storeMonitor?.state().ok ?? true,
         // Read at scrape time, when leadership is set (below).
         leader: () => leadership.isLeader(),
+        etcdEndpoints: () =>
+          store instanceof EtcdStore && store.endpointPolicies
+            ? [...store.endpointPolicies.snapshot()].map(([host, c]) => ({ endpoint: host.replace(/^https?:\/\//, ""), ...c }))
+            : [],
       },
       { heartbeatIntervalMs },
     );

@@ -100,6 +100,21 @@ describe("controller metrics: the registry", () => {
     expect(value(e, "berth_failover_paused")).toBe(1);
   });
 
+  it("reads what the etcd client saw of each endpoint at scrape time; none without etcd", async () => {
+    const seen = [{ endpoint: "10.0.0.5:2379", unreachable: 0, silent: 2, leftOut: 2 }];
+    const m = new ControllerMetrics(sources({ etcdEndpoints: () => seen }));
+    let e = await scrape(m);
+    expect(value(e, "berth_etcd_attempts_failed_total", { endpoint: "10.0.0.5:2379", reason: "silent" })).toBe(2);
+    expect(value(e, "berth_etcd_attempts_failed_total", { endpoint: "10.0.0.5:2379", reason: "unreachable" })).toBe(0);
+    expect(value(e, "berth_etcd_endpoint_left_out_total", { endpoint: "10.0.0.5:2379" })).toBe(2);
+    seen[0]!.unreachable = 1;
+    seen[0]!.leftOut = 3;
+    e = await scrape(m);
+    expect(value(e, "berth_etcd_attempts_failed_total", { endpoint: "10.0.0.5:2379", reason: "unreachable" })).toBe(1);
+    expect(value(e, "berth_etcd_endpoint_left_out_total", { endpoint: "10.0.0.5:2379" })).toBe(3);
+    expect(select(await scrape(new ControllerMetrics(sources())), "berth_etcd_endpoint_left_out_total")).toEqual([]);
+  });
+
   it("counts committed reconcile events by type, and lost instances as failovers", async () => {
     const m = new ControllerMetrics(sources());
     m.reconciled([{ type: "instance.placed" }, { type: "instance.lost" }, { type: "instance.placed" }]);
