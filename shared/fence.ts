@@ -29,6 +29,9 @@ export const WATCHDOG_LAG_MS = WATCHDOG_GRACE_MS + WATCHDOG_CHECK_MS + 100;
  */
 export const SELF_FENCED = "self-fenced:";
 
+/** After SELF_FENCED, when the agent was not running and its fencing watchdog stopped the instance. */
+export const WATCHDOG_FENCED = "its agent was not running, and the controller had not answered for longer than stopAfterDisconnect: the fencing watchdog stopped it";
+
 /** The detail of a self-fenced instance. */
 export function selfFencedDetail(quietMs: number, limitMs: number): string {
   return `${SELF_FENCED} no word from the controller for ${(quietMs / 1000).toFixed(1)}s (stopAfterDisconnect ${limitMs / 1000}s)`;

@@ -21,6 +21,12 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** For the directory when it has to be made. @default 0o700 */
   dirMode?: number;
+  /**
+   * fsync the file and its directory, so the write survives a power loss. false: still
+   * atomic for every process on the machine (the rename), only not yet on the disk.
+   * @default true
+   */
+  durable?: boolean;
 }
 
 let seq = 0;
@@ -43,7 +49,7 @@ export function writeFileAtomicSync(file: string, data: string, o: AtomicWriteOp
       fchmodSync(fd, mode);
       const buf = Buffer.from(data, "utf8");
       for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
-      fsyncSync(fd);
+      if (o.durable !== false) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -52,7 +58,7 @@ export function writeFileAtomicSync(file: string, data: string, o: AtomicWriteOp
     rmSync(tmp, { force: true });
     throw e;
   }
-  syncDirSync(dir);
+  if (o.durable !== false) syncDirSync(dir);
 }
 
 export async function writeFileAtomic(file: string, data: string, o: AtomicWriteOptions = {}): Promise<void> {

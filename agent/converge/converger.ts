@@ -84,6 +84,8 @@ export interface Steps {
   start(d: Desired, cwd: string, env: Record<string, string>, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }, secretEnvFile?: string, who?: RunAs, leaseDeadlineMono?: number): Promise<RunHandle>;
   /** Re-attaches to the process a previous agent left running, if it is still that process. */
   adopt(d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }): Promise<RunHandle | undefined>;
+  /** When `d`'s process was stopped by its fencing watchdog while no agent ran: why and when (wall ms), once. */
+  fencedWhileAway?(d: Desired): { detail: string; atMs: number } | undefined;
   /** Runs the health checks (exec checks as `who`, in the process's environment); emits transitions. null check: healthy as soon as it runs. */
   health(spec: ServiceSpec, cwd: string, env: Record<string, string>, onChange: (healthy: boolean, detail: string) => void, who?: RunAs): { stop(): void };
   installLog(d: Desired): Promise<string>;
@@ -350,7 +352,30 @@ export class Converger {
         this.startHealth(this.current, cwd);
         this.o.log.info({ instance: d.instance, epoch: d.epoch, pid: run.pid() }, "re-adopted the running instance");
         restored.push({ service: d.service, instance: d.instance, epoch: d.epoch });
-      } else await this.record.remove(this.stateFile);
+      } else {
+        await this.record.remove(this.stateFile);
+        // Stopped by its watchdog while no agent ran: said to the controller at each connect
+        // until the next assignment, as the agent's own fence is (fencedStop).
+        const fenced = this.o.steps.fencedWhileAway?.(d);
+        if (fenced) {
+          const t = this.clocks();
+          this.strays.push({
+            service: d.service,
+            instance: d.instance,
+            epoch: d.epoch,
+            revision: d.revision,
+            state: "stopped",
+            detail: fenced.detail.slice(0, 4000),
+            restarts: 0,
+            since_ms: fenced.atMs,
+            age_ms: Math.max(0, t.wall - fenced.atMs),
+            pid: 0,
+            resources_enforced: false,
+            resources_note: "",
+            install_tail: "",
+          });
+        }
+      }
     }
     const why = damaged ? `its record on this host was damaged (${damaged})` : "no instance record on this host names it";
     for (const s of await this.o.steps.stopOthers(this.current?.d.instance)) {
@@ -812,7 +837,10 @@ export class Converger {
         await c.run?.stop();
         await this.o.secrets?.remove(want.instance, want.spec);
         // Fenced while preparing: said, so the controller does not wait on a copy that stays "installing".
-        if (this.fenced !== undefined) this.set(c, "stopped", this.fenced);
+        if (this.fenced !== undefined) {
+          this.set(c, "stopped", this.fenced);
+          this.fencedStop = c;
+        }
         this.current = undefined;
         if (this.closing) return; // the agent stops: what was not started stays unstarted
         this.o.log.info({ instance: want.instance }, "assignment changed while preparing; starting over");

@@ -14,7 +14,7 @@ import { install, installKey, installLogPath } from "../installer/installer.js";
 import { Supervisor, type SupervisorState } from "../supervisor/supervisor.js";
 import { HealthMonitor } from "../health/checks.js";
 import { serviceUser, type RunAs } from "../runas/service-user.js";
-import { ensureWatchdog, leaseFiles, removeLease, writeLease } from "../supervisor/fence-lease.js";
+import { ensureWatchdog, leaseFiles, removeLease, takeFencedMark, writeLease } from "../supervisor/fence-lease.js";
 import { expandArgs, serviceEnv } from "../supervisor/env.js";
 import type { Desired, RunHandle, Steps, Stray } from "./converger.js";
 
@@ -167,6 +167,10 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       const h = handle(res.supervisor, d, events);
       events.onRunning();
       return h;
+    },
+
+    fencedWhileAway(d) {
+      return takeFencedMark(leaseFiles(stateFile(d)).fencedMark);
     },
 
     health(spec, cwd, env, onChange, who) {

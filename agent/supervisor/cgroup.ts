@@ -183,6 +183,18 @@ export function cgroupPids(handle: CgroupHandle): number[] {
   return [...pids].sort((a, b) => a - b);
 }
 
+/**
+ * Whether `pid` is in the cgroup in each of its hierarchies (in it or in a cgroup the
+ * service made inside it): false when a move into it was cut short.
+ */
+export function cgroupHolds(handle: CgroupHandle, pid: number): boolean {
+  return handle.dirs.every((dir) => {
+    const pids = new Set<number>();
+    collectPids(dir, pids, 0);
+    return pids.has(pid);
+  });
+}
+
 /** Deep enough for any tree a service would make; a bound all the same. */
 const MAX_CGROUP_DEPTH = 8;
 

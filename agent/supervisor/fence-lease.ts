@@ -39,12 +39,45 @@ export interface LeaseFiles {
   pidFile: string;
   /** The watchdog's own output. */
   logFile: string;
+  /** Written by the watchdog when it stopped the instance, for the next agent to report (takeFencedMark). */
+  fencedMark: string;
 }
 
 /** The files for the supervisor record `record` (<dir>/<instance>.process.json → <dir>/<instance>.lease …). */
 export function leaseFiles(record: string): LeaseFiles {
   const base = record.replace(/\.process\.json$/, "");
-  return { lease: `${base}.lease`, record, pidFile: `${base}.watchdog.json`, logFile: `${base}.watchdog.log` };
+  return { lease: `${base}.lease`, record, pidFile: `${base}.watchdog.json`, logFile: `${base}.watchdog.log`, fencedMark: `${base}.fenced.json` };
+}
+
+const fencedMarkSchema = z.object({ version: z.literal(1), detail: z.string().max(4000), atMs: z.number().int().min(0) });
+export type FencedMark = Omit<z.infer<typeof fencedMarkSchema>, "version">;
+
+/** The watchdog stopped the instance in a dead agent's place: why, and when (wall clock). */
+export function writeFencedMark(file: string, mark: FencedMark): void {
+  writeFileAtomicSync(file, JSON.stringify({ version: 1, ...mark }) + "\n");
+}
+
+/**
+ * What the watchdog left, once: the agent that starts next reports it (the controller
+ * learns why the copy is gone) and removes it. Undefined when there is none or it
+ * cannot be read as one.
+ */
+export function takeFencedMark(file: string): FencedMark | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  rmSync(file, { force: true });
+  const parsed = fencedMarkSchema.safeParse((() => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  })());
+  return parsed.success ? { detail: parsed.data.detail, atMs: parsed.data.atMs } : undefined;
 }
 
 export function writeLease(file: string, deadlineMono: number): void {

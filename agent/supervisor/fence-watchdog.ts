@@ -2,14 +2,15 @@
  * The fencing watchdog (see fence-lease.ts): `node fence-watchdog.js <lease> <record>`.
  * Reads the lease every WATCHDOG_CHECK_MS; exits when it is gone; past its
  * deadline (+ grace) stops the service the supervisor's record names, as the
- * agent's own fence would, removes the lease and exits.
+ * agent's own fence would, leaves word of it for the next agent (fence-lease.ts
+ * takeFencedMark), removes the lease and exits.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { rmSync } from "node:fs";
 import { monoMs } from "../../shared/clock.js";
 import { createLogger } from "../../shared/log/logger.js";
-import { WATCHDOG_CHECK_MS, WATCHDOG_GRACE_MS } from "../../shared/fence.js";
-import { readLease, watchdogVerdict } from "./fence-lease.js";
+import { SELF_FENCED, WATCHDOG_CHECK_MS, WATCHDOG_FENCED, WATCHDOG_GRACE_MS } from "../../shared/fence.js";
+import { leaseFiles, readLease, watchdogVerdict, writeFencedMark } from "./fence-lease.js";
 import { Supervisor } from "./supervisor.js";
 
 const [leaseFile, recordFile] = process.argv.slice(2);
@@ -38,6 +39,11 @@ for (;;) {
     if (res.adopted) {
       const end = await res.supervisor.stop();
       log.warn({ pid: res.record.pid, outcome: end.reason }, "self-fenced the instance");
+      try {
+        writeFencedMark(leaseFiles(recordFile).fencedMark, { detail: `${SELF_FENCED} ${WATCHDOG_FENCED}`, atMs: Date.now() });
+      } catch (err) {
+        log.warn({ err }, "could not leave word of the fence for the next agent");
+      }
     } else log.info({ reason: res.reason }, "nothing left to stop");
     rmSync(leaseFile, { force: true });
     break;

@@ -88,8 +88,8 @@ export class StateFileError extends Error {
  * spawn and this write leaves a process nobody knows about, so the gap is kept
  * to one tick. Atomic (shared/state-file.ts): a crash leaves the old file or the new.
  */
-export function writeRecordSync(file: string, record: ProcessRecord): void {
-  writeFileAtomicSync(file, JSON.stringify(record, null, 2) + "\n");
+export function writeRecordSync(file: string, record: ProcessRecord, o: { durable?: boolean } = {}): void {
+  writeFileAtomicSync(file, JSON.stringify(record, null, 2) + "\n", o);
 }
 
 /** The record, or undefined when there is none; throws StateFileError when it is unreadable. */

@@ -20,7 +20,7 @@ import { closeSync, mkdirSync } from "node:fs";
 import { EventEmitter } from "node:events";
 import { createLogger, type Logger } from "../../shared/log/logger.js";
 import { formatDurationMs } from "../../shared/duration.js";
-import { cgroupName, cgroupPids, createCgroup, DEFAULT_CGROUP_ROOT, joinCgroup, removeCgroupQuietly, type CgroupHandle } from "./cgroup.js";
+import { cgroupHolds, cgroupName, cgroupPids, createCgroup, DEFAULT_CGROUP_ROOT, joinCgroup, removeCgroupQuietly, type CgroupHandle } from "./cgroup.js";
 import { serviceEnv } from "./env.js";
 import { monoMs } from "../../shared/clock.js";
 import {
@@ -329,6 +329,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
     const stat = readProcStat(record.pid);
     if (isLive(stat) && stat.startTime === record.startTime) {
+      if (record.cgroup && !cgroupHolds(record.cgroup, record.pid)) record = finishCgroupMove(stateFile, record);
       const sup = new Supervisor({ ...record.config, ...runtime, stateFile });
       sup.adoptRun(record);
       return { adopted: true, supervisor: sup, record };
@@ -563,16 +564,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // The record first, the move into the cgroup after: the move takes 5–15 ms (joinCgroup),
     // and an agent killed meanwhile would leave a process that nothing names — not the
     // next agent, nor the fencing watchdog, which stops what the record names (its group
-    // reaches the process before the move as well as after).
-    try {
-      writeRecordSync(this.stateFile, recordOf());
-    } catch (e) {
-      // A process no state file names would be lost to the next agent: do not keep it.
-      await emptyGroup(run, "SIGKILL", 0);
-      await this.dropCgroup(run);
-      return { ok: false, fatal: true, message: `cannot write the state file: ${errText(e)}` };
-    }
-    if (cgroup) {
+    // reaches the process before the move as well as after; adopt() finishes the move).
+    // That first write skips the fsyncs, which under I/O load would keep the process out
+    // of its cgroup (its limits, and the record of what it forks) for as long: every
+    // process on this machine sees it all the same, and a power loss ends the process too.
+    // The durable write follows the move.
+    const write = (durable: boolean): string | undefined => {
+      try {
+        writeRecordSync(this.stateFile, recordOf(), { durable });
+        return undefined;
+      } catch (e) {
+        return errText(e);
+      }
+    };
+    let failed = write(cgroup === null);
+    if (cgroup && failed === undefined) {
       try {
         // Right after spawn, with whatever the process forked meanwhile (joinCgroup).
         joinCgroup(cgroup, pid);
@@ -585,14 +591,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           run.cgroup = null;
         }
         if (cfg.cgroup) this.cgroupStatus = { enforced: false, reason: `cannot move the process into its cgroup: ${errText(e)}` };
-        try {
-          writeRecordSync(this.stateFile, recordOf());
-        } catch (w) {
-          await emptyGroup(run, "SIGKILL", 0);
-          await this.dropCgroup(run);
-          return { ok: false, fatal: true, message: `cannot write the state file: ${errText(w)}` };
-        }
       }
+      failed = write(true);
+    }
+    if (failed !== undefined) {
+      // A process no state file names would be lost to the next agent: do not keep it.
+      await emptyGroup(run, "SIGKILL", 0);
+      await this.dropCgroup(run);
+      return { ok: false, fatal: true, message: `cannot write the state file: ${failed}` };
     }
     this.enter("running", { pid });
     this.log.info({ pid, restarts: this.restarts }, "process started");
@@ -713,4 +719,28 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * The agent that started the process died during its move into its cgroup (launch()
+ * writes the record first): the move is finished now, or, when it cannot be, the record
+ * says the process runs without one (its stops scan /proc) and why. Rewritten on disk.
+ */
+function finishCgroupMove(stateFile: string, record: ProcessRecord): ProcessRecord {
+  const cgroup = record.cgroup!;
+  let next = record;
+  try {
+    joinCgroup(cgroup, record.pid);
+  } catch (e) {
+    if (cgroupPids(cgroup).length === 0) {
+      removeCgroupQuietly(cgroup);
+      next = { ...record, cgroup: null, cgroupReason: `cannot move the process into its cgroup: ${errText(e)}` };
+    }
+  }
+  try {
+    writeRecordSync(stateFile, next);
+  } catch {
+    // The record on disk still names the cgroup: the next adoption tries again.
+  }
+  return next;
 }

@@ -222,7 +222,11 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
         const on = hosts.get(hostId);
         const o = on && on.rec.health !== "down" ? observedFor(hostId, i, epoch) : undefined;
         if (o?.state !== "stopped" || !o.detail.startsWith(SELF_FENCED)) continue;
-        if (i.resumed?.some((r) => r.hostId === hostId && r.epoch === epoch && r.sinceMs === o.sinceMs)) continue;
+        // The same stop, reported again (a reconnect, or after a controller restart, whose
+        // `now − age` lands a few ms off): two distinct fenced stops of one copy are at least
+        // its stopAfterDisconnect apart, since the copy must run again and fall silent again.
+        const sameStopMs = Math.min(1_000, svc.spec.failover.stopAfterDisconnectMs / 2);
+        if (i.resumed?.some((r) => r.hostId === hostId && r.epoch === epoch && Math.abs(r.sinceMs - o.sinceMs) <= sameStopMs)) continue;
         // Only the slot's copies now: at most two entries.
         const kept = (i.resumed ?? []).filter((r) => r.hostId !== hostId && copies.some(([h, e]) => h === r.hostId && e === r.epoch));
         i = { ...i, resumed: [...kept, { hostId, epoch, sinceMs: o.sinceMs }] };

@@ -139,6 +139,9 @@ const ELECTION = "election/";
  * One member's campaign. campaign() resolves once it leads; close() resigns (or gives
  * up the campaign) and stops every stream and timer.
  */
+/** How long a campaigner waits on its watch of an older candidate's key before it reads again (waitDeleted). */
+const WAIT_RECHECK_MS = 1_000;
+
 export class Election {
   private readonly store: EtcdStore;
   private readonly client: Etcd3;
@@ -365,7 +368,14 @@ export class Election {
     return stop;
   }
 
-  /** Resolves once key is deleted (watching from fromRevision), or lost resolves. */
+  /**
+   * Resolves once key is deleted (watching from fromRevision), or lost resolves, or after
+   * WAIT_RECHECK_MS: the caller reads again and watches again. The watch goes through the
+   * shared client, which may open it on an etcd member that is connected but silent (a
+   * stream's opening is no answer, so nothing leaves that member out first), and such a
+   * watch would sit unanswered until gRPC's keep-alive drops the connection (~13 s): a
+   * read a second bounds how late a campaigner learns that the leader is gone.
+   */
   private async waitDeleted(key: Buffer, fromRevision: number, lost: Promise<string>): Promise<void> {
     let stream: Awaited<ReturnType<Etcd3["watchClient"]["watch"]>>;
     try {
@@ -373,6 +383,7 @@ export class Election {
     } catch (err) {
       throw new EtcdUnavailableError(this.store.endpoints, "refused a watch of the leader key", { cause: err });
     }
+    let recheck: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         stream.on("data", (res: IWatchResponse) => {
@@ -383,9 +394,11 @@ export class Election {
         stream.on("error", () => resolve());
         stream.on("end", () => resolve());
         void lost.then(() => resolve());
+        recheck = setTimeoutClamped(resolve, WAIT_RECHECK_MS);
         stream.write({ create_request: { key, start_revision: fromRevision } });
       });
     } finally {
+      clearTimeout(recheck);
       stream.cancel();
     }
   }

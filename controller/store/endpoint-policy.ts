@@ -8,16 +8,21 @@
  * again after ENDPOINT_SKIP_MS, doubling up to ENDPOINT_SKIP_MAX_MS while it stays so.
  * Two kinds of failure open it:
  * - **Unreachable** (endpointDown): refused, never connected, no connection to send on.
- * - **Silent**: the attempt's deadline passed on a working connection (a member whose
- *   process is stopped, a link that drops packets without a reset) while another
- *   endpoint answered during that attempt or within RECENT_ANSWER_MS before it. A
- *   deadline alone says nothing: while etcd elects a leader every member holds its
- *   requests, and leaving them all out would only slow the call that follows the
- *   election. A member silent while the others answer is told apart. "Before it" counts
- *   too, since a client that sends one call at a time has nothing else in flight while an
- *   attempt waits. The price is that the first deadlines of an election, within that
- *   second of the last answer, leave a member out that will serve again; it is tried again
- *   ENDPOINT_SKIP_MS later, when the election (1–2 s with etcd's defaults) is still on.
+ * - **Silent**: the attempt waited (nearly) its whole deadline on a working connection
+ *   (a member whose process is stopped, a link that drops packets without a reset) while
+ *   another endpoint answered during that attempt or within RECENT_ANSWER_MS before it.
+ *   - A deadline alone says nothing: while etcd elects a leader every member holds its
+ *     requests, and leaving them all out would only slow the call that follows the
+ *     election. A member silent while the others answer is told apart.
+ *   - "Before it" counts too, since a client that sends one call at a time has nothing
+ *     else in flight while an attempt waits. The price: an attempt that began within
+ *     RECENT_ANSWER_MS of an etcd leader's loss leaves out a member that will serve again,
+ *     tried again ENDPOINT_SKIP_MS later, while the election (1–2 s with etcd's defaults)
+ *     is still on; that try comes too late for answers from before the loss to count.
+ *   - An attempt that reached the endpoint with little of its deadline left (the last
+ *     attempt of a call, or one that waited for another endpoint's half-open try and was
+ *     sent on) says nothing of the endpoint: only one that waited there at least
+ *     minSilentMs counts.
  *
  * An answer is a unary response (etcd puts a header on each) or an error etcd sent (its
  * own refusals, "etcdserver: leader changed", say). Opening a watch or lease stream
@@ -32,7 +37,7 @@ export const ENDPOINT_SKIP_MS = 500;
 /** The longest an endpoint found so again and again is left out between two tries. */
 export const ENDPOINT_SKIP_MAX_MS = 4_000;
 /** An answer from another endpoint this long before a silent attempt began still shows that etcd serves. */
-export const RECENT_ANSWER_MS = 1_000;
+export const RECENT_ANSWER_MS = 250;
 
 function grpcCode(err: Error): unknown {
   return (err as { code?: unknown }).code;
@@ -82,7 +87,6 @@ export interface EndpointCounts {
 
 /**
  * The per-endpoint policies of one client, sharing what each endpoint last answered.
- * `now` is a monotonic clock in ms (injected in tests).
  */
 export class EndpointPolicies {
   private readonly answeredAt = new Map<string, number>();
@@ -90,7 +94,14 @@ export class EndpointPolicies {
   /** Failures judged silent (see the top of this file): the breakers' predicate reads it. */
   private readonly silentErrors = new WeakSet<Error>();
 
-  constructor(private readonly now: () => number = monoMs) {}
+  /**
+   * `minSilentMs`: how long an attempt must have waited on an endpoint for its deadline to
+   * count as silence (0.8 × the attempt's deadline). `now`: a monotonic clock in ms.
+   */
+  constructor(
+    private readonly minSilentMs: number,
+    private readonly now: () => number = monoMs,
+  ) {}
 
   /** The policy etcd3 runs each call to `host` through (its faultHandling.host). */
   policy(host: string): IPolicy {
@@ -115,7 +126,7 @@ export class EndpointPolicies {
       } catch (err) {
         if (isAnswer(err)) this.heard(host, counts);
         else if (err instanceof Error && endpointDown(err)) counts.unreachable++;
-        else if (err instanceof Error && isDeadline(err) && this.othersAnsweredSince(host, started - RECENT_ANSWER_MS)) {
+        else if (err instanceof Error && isDeadline(err) && this.now() - started >= this.minSilentMs && this.othersAnsweredSince(host, started - RECENT_ANSWER_MS)) {
           counts.silent++;
           this.silentErrors.add(err);
         }

@@ -208,7 +208,7 @@ interface Retry {
  * The etcd3 client. With several endpoints, `policies` decides which of them each call
  * may go to (endpoint-policy.ts); a client of one endpoint has nowhere else to go.
  */
-export function makeClient(opts: EtcdStoreOptions, policies = new EndpointPolicies()): Etcd3 {
+export function makeClient(opts: EtcdStoreOptions, policies = new EndpointPolicies(minSilentMs(opts))): Etcd3 {
   const scheme = opts.tls ? "https" : "http";
   return new Etcd3({
     hosts: opts.endpoints.map((e) => `${scheme}://${e}`),
@@ -230,6 +230,11 @@ export function makeClient(opts: EtcdStoreOptions, policies = new EndpointPolici
       "grpc.max_reconnect_backoff_ms": 1_000,
     },
   });
+}
+
+/** How long an attempt must wait on an endpoint before its deadline counts as that endpoint's silence. */
+function minSilentMs(opts: EtcdStoreOptions): number {
+  return 0.8 * (opts.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS);
 }
 
 /** The bounded retry every call goes through (also used by the election). */
@@ -853,7 +858,7 @@ export async function openEtcdStore(opts: EtcdStoreOptions): Promise<Store> {
   const { endpoints, prefix = DEFAULT_PREFIX, attemptTimeoutMs = DEFAULT_ATTEMPT_TIMEOUT_MS, callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS } = opts;
   if (endpoints.length === 0) throw new RangeError("etcd store: no endpoints given");
   if (prefix === "") throw new RangeError("etcd store: the key prefix must not be empty");
-  const policies = new EndpointPolicies();
+  const policies = new EndpointPolicies(minSilentMs(opts));
   const client = makeClient(opts, policies);
   const store = new EtcdStore(client, endpoints, prefix, attemptTimeoutMs, callTimeoutMs, opts.onWatchError ?? (() => {}));
   store.connectOptions = opts;

@@ -257,6 +257,12 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     }
     expect(max).toBe(1);
     expect(await lone()).toBe(1);
+    // The agent that came back says what its watchdog did while it was away.
+    const fenced = await waitFor(
+      async () => (await c.events()).find((e) => e.type === "instance.self-fenced" && e.service === "lone" && e.host === victim.host),
+      { timeoutMs: 15_000, what: "the instance.self-fenced event of lone" },
+    );
+    expect(fenced.message).toMatch(/the fencing watchdog stopped it$/);
     await remove("lone");
   });
 

@@ -364,18 +364,21 @@ class TopologyImpl implements Topology {
   }
 
   async heal(i: number): Promise<void> {
-    await this.setLink(i, "up");
-    if (this.mode !== "netns") return;
-    const node = this.node(i);
+    const node = this.netnsNode(i, "partition/heal");
+    // Every step, whichever fails: a step left undone would keep the node cut off for the
+    // rest of the file. The drops go first, so the carrier wait is the last thing waited on.
+    const errors: unknown[] = [];
     for (const [ns, dev] of [
       [node.ns, node.ns],
       [this.bridgeNs, node.port],
     ] as const) {
       // Back to the device's default queue; "no such qdisc" (nothing was dropped that way) is fine.
       await tc(["-n", ns, "qdisc", "del", "dev", dev, "root"]).catch((e: unknown) => {
-        if (!/No such file or directory|Cannot delete qdisc with handle of zero|Invalid handle/.test(String(e))) throw e;
+        if (!/Cannot delete qdisc with handle of zero/.test(String(e))) errors.push(e);
       });
     }
+    await this.setLink(i, "up").catch((e: unknown) => errors.push(e));
+    if (errors.length > 0) throw new AggregateError(errors, `heal(${i}): ${errors.map(String).join("; ")}`);
   }
 
   destroy(): Promise<void> {

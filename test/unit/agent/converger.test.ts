@@ -216,6 +216,10 @@ describe("an assignment while the controller's last answer is older than stopAft
     await until(() => reports.at(-1)?.state === "stopped", "the stopped report", 5_000);
     expect(reports.at(-1)?.detail).toMatch(/^self-fenced: no word from the controller for 3\.1s/);
     expect(steps.started).toHaveLength(0);
+    // Said while the controller was out of reach: said again on the reconnect.
+    reports.length = 0;
+    conv.reportNow();
+    expect(reports.map((r) => [r.state, r.detail?.slice(0, 12)])).toEqual([["stopped", "self-fenced:"]]);
   });
 });
 

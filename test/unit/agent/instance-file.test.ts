@@ -11,6 +11,9 @@ import { fileURLToPath } from "node:url";
 import { Converger } from "../../../agent/converge/converger.js";
 import { realSteps } from "../../../agent/converge/steps.js";
 import { isLive, readProcStat } from "../../../agent/supervisor/proc.js";
+import { Supervisor } from "../../../agent/supervisor/supervisor.js";
+import { leaseFiles, writeFencedMark } from "../../../agent/supervisor/fence-lease.js";
+import { SELF_FENCED, WATCHDOG_FENCED } from "../../../shared/fence.js";
 import { privatizeDir } from "../../../shared/state-file.js";
 import { createLogger } from "../../../shared/log/logger.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
@@ -116,6 +119,31 @@ describe("the instance file", () => {
     convs.push(conv);
     expect(await conv.restore()).toEqual([{ service: "web", instance: "web-0", epoch: 5 }]);
     expect(isLive(readProcStat(first.pid))).toBe(true);
+  });
+
+  it("a copy its fencing watchdog stopped while no agent ran is reported stopped, with why, at the next connects until the next assignment", async () => {
+    const first = await runOne([]);
+    await first.conv.shutdown(); // the agent dies; the service runs on
+    convs.splice(convs.indexOf(first.conv), 1);
+    // What the watchdog does at its deadline (fence-watchdog.ts): stop the copy, leave word.
+    const adopted = await Supervisor.adopt(path.join(dir, "instance", "web-0.process.json"), {});
+    expect(adopted.adopted).toBe(true);
+    if (adopted.adopted) await adopted.supervisor.stop();
+    writeFencedMark(leaseFiles(path.join(dir, "instance", "web-0.process.json")).fencedMark, { detail: `${SELF_FENCED} ${WATCHDOG_FENCED}`, atMs: Date.now() - 5_000 });
+
+    const reports: InstanceStatus[] = [];
+    const conv = new Converger({ dataDir: dir, advertiseAddr: () => "127.0.0.1", log, steps: steps(dir), report: (s) => reports.push(s) });
+    convs.push(conv);
+    expect(await conv.restore()).toEqual([]);
+    conv.reportNow();
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ service: "web", instance: "web-0", epoch: 5, state: "stopped", detail: `${SELF_FENCED} ${WATCHDOG_FENCED}` });
+    expect(reports[0]!.age_ms).toBeGreaterThanOrEqual(5_000);
+    conv.reportNow();
+    expect(reports).toHaveLength(2); // each connect, until the next assignment
+    conv.assign({ service: "", instance: "", epoch: 0, revision: 0, spec_json: "", secrets: [] });
+    conv.reportNow();
+    expect(reports).toHaveLength(2);
   });
 
   for (const [what, damage] of [

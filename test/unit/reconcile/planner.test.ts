@@ -206,6 +206,12 @@ describe("reconcile", () => {
     expect(reconcile(again).puts).toEqual([]);
     // The copy fences again later (a new stop): marked anew.
     expect(reconcile({ ...again, observed: new Map([fenced("a", i, 2, undefined, NOW + 60_000)]) }).puts[0]?.resumed).toEqual([{ hostId: "a", epoch: 2, sinceMs: NOW + 60_000 }]);
+    // The same stop said again to a restarted controller, whose `now − age` lands a few ms
+    // off: not a new stop (two are at least stopAfterDisconnect apart).
+    const fencing: ServiceRecord = { ...service("web", 1), spec: normalizeSpec({ name: "web", run: { command: "x" }, failover: { stopAfterDisconnect: "3s" } }) };
+    const restarted = { ...again, services: [fencing] };
+    expect(reconcile({ ...restarted, observed: new Map([fenced("a", i, 2, undefined, NOW + 7)]) }).puts).toEqual([]);
+    expect(reconcile({ ...restarted, observed: new Map([fenced("a", i, 2, undefined, NOW + 3_000)]) }).puts[0]?.resumed).toEqual([{ hostId: "a", epoch: 2, sinceMs: NOW + 3_000 }]);
     // Any other stop is the agent's own business (told to stop, shutting down): left as it is.
     expect(reconcile(input("ready", [fenced("a", i, 2, "the agent is stopping, and its service with it")])).puts).toEqual([]);
     // A host judged down: failover decides (and waits out the fence), not this.

@@ -14,7 +14,7 @@ const response = { header: { revision: "7" } };
 /** Runs one call on `policy` that settles how `settle` says, at clock time `end` (the call starts at `clock.t`). */
 function harness() {
   const clock = { t: 0 };
-  const policies = new EndpointPolicies(() => clock.t);
+  const policies = new EndpointPolicies(400, () => clock.t);
   /** One attempt: starts now, the clock moves to `end`, then it settles. Resolves to what the caller saw. */
   const call = async (host: string, end: number, settle: () => unknown): Promise<{ ran: boolean; result: unknown }> => {
     let ran = false;
@@ -59,9 +59,19 @@ describe("EndpointPolicies", () => {
     const { clock, policies, call } = harness();
     clock.t = 1_000;
     await call("b", 1_010, () => response);
-    clock.t = 1_900;
-    await call("a", 2_400, deadline);
+    clock.t = 1_200;
+    await call("a", 1_700, deadline);
     expect(policies.snapshot().get("a")).toEqual({ answers: 0, unreachable: 0, silent: 1, leftOut: 1 });
+  });
+
+  it("keeps an endpoint an attempt reached with little of its deadline left (a call's last attempt, or one sent on after a half-open try)", async () => {
+    const { clock, policies, call } = harness();
+    clock.t = 1_000;
+    await call("b", 1_010, () => response);
+    clock.t = 1_020;
+    await call("a", 1_070, deadline);
+    expect(policies.snapshot().get("a")).toEqual({ answers: 0, unreachable: 0, silent: 0, leftOut: 0 });
+    expect((await call("a", 1_080, () => response)).ran).toBe(true);
   });
 
   it("keeps an endpoint whose deadline passed when no other answered for a while (etcd electing a leader)", async () => {

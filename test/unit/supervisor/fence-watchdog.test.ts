@@ -6,8 +6,8 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { monoMs } from "../../../shared/clock.js";
-import { WATCHDOG_CHECK_MS, WATCHDOG_GRACE_MS, WATCHDOG_LAG_MS } from "../../../shared/fence.js";
-import { ensureWatchdog, leaseFiles, readLease, removeLease, runningWatchdog, watchdogVerdict, writeLease, type LeaseFiles } from "../../../agent/supervisor/fence-lease.js";
+import { SELF_FENCED, WATCHDOG_CHECK_MS, WATCHDOG_FENCED, WATCHDOG_GRACE_MS, WATCHDOG_LAG_MS } from "../../../shared/fence.js";
+import { ensureWatchdog, leaseFiles, readLease, removeLease, runningWatchdog, takeFencedMark, watchdogVerdict, writeLease, type LeaseFiles } from "../../../agent/supervisor/fence-lease.js";
 import { isLive, readProcStat } from "../../../agent/supervisor/proc.js";
 import { makeFixture, type Fixture } from "./fixture.js";
 import { until } from "../until.js";
@@ -88,6 +88,11 @@ describe("fence watchdog (real processes)", () => {
     await until(() => runningWatchdog(files) === undefined, "the watchdog to exit");
     expect(existsSync(files.lease)).toBe(false);
     expect(existsSync(f.stateFile)).toBe(false); // stopped as the supervisor would: a restarted agent finds nothing stale
+    // Word of it for the next agent, which reports it once (and takes it away).
+    const mark = takeFencedMark(files.fencedMark);
+    expect(mark?.detail).toBe(`${SELF_FENCED} ${WATCHDOG_FENCED}`);
+    expect(Math.abs(Date.now() - mark!.atMs)).toBeLessThan(15_000);
+    expect(takeFencedMark(files.fencedMark)).toBeUndefined();
   });
 
   it("a service that ignores the stop signal gets SIGKILL after stopTimeout", async () => {

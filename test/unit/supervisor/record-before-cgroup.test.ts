@@ -2,7 +2,8 @@
  * A process the supervisor spawned is named by its state file before the move into its
  * cgroup (5–15 ms on cgroup v1): an agent killed during the move leaves a process that the
  * next agent, or the fencing watchdog (fence-watchdog.ts), finds by that record and stops.
- * The move is made to hang (cgroup.procs a FIFO nobody reads) and the agent killed there.
+ * The move is made to hang (cgroup.procs a FIFO nobody reads) and the agent killed there;
+ * the adoption that follows finishes the move.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
@@ -60,11 +61,16 @@ describe("the supervisor's record and the cgroup move", () => {
     await rm(procs);
     writeFileSync(procs, "");
 
-    // What the watchdog does at its deadline: adopt by the record, stop.
+    // What the next agent, or the watchdog at its deadline, does: adopt by the record —
+    // which finishes the move — and (the watchdog) stop.
     const adopted = await Supervisor.adopt(stateFile, {});
     expect(adopted.adopted).toBe(true);
     if (!adopted.adopted) return;
-    await adopted.supervisor.stop();
+    try {
+      expect(readFileSync(procs, "utf8").trim()).toBe(String(record.pid));
+    } finally {
+      await adopted.supervisor.stop();
+    }
     expect(isLive(readProcStat(record.pid))).toBe(false);
   });
 });
