@@ -21,7 +21,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { call, connect, type Api } from "../client.js";
-import { writeConfigFile } from "../config.js";
+import { configPath, readConfigFile, writeConfigFile, type ClientConfig } from "../config.js";
 import { CliError, EXIT } from "../errors.js";
 import { parseCertTtl } from "../duration-flag.js";
 import { berthCommand } from "../self.js";
@@ -140,6 +140,7 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
   // service as its own user (berth-<service>), which must reach its folder below hosts/.
   await mkdir(root, { recursive: true, mode: 0o711 });
   await mkdir(logs, { recursive: true, mode: 0o700 });
+  await shieldFromCheckout(root);
   await chmod(root, 0o711);
   await chmod(logs, 0o700);
   const shut = process.getuid?.() === 0 ? await untraversable(root) : undefined;
@@ -259,6 +260,8 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
         probe.close();
       }
     }, ctlDead);
+    // A config naming another controller is the user's: kept beside it, and said so.
+    const cfgKept = await keepOtherConfig(configPath(), cfg);
     const cfgFile = await writeConfigFile(cfg);
     api = connect(cfg);
 
@@ -298,7 +301,7 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
     );
     console.log(`
 A local fleet is running: ${nc > 1 ? `${nc} controllers on ${addr} (a group on a local etcd of ${nc} members, 127.0.0.1:${ports.etcdClient[0]}–${ports.etcdClient.at(-1)})` : `a controller on ${addr}`}${environment ? ` serving environment ${environment}` : ""} and ${n} agent${n > 1 ? "s" : ""} (data and logs in ${root}).
-The berth CLI is set up for it (${cfgFile}); in another terminal, try:
+The berth CLI is set up for it (${cfgFile}${cfgKept ? `; the one it replaced, for ${cfgKept.addr}, is kept as ${cfgKept.file}` : ""}); in another terminal, try:
 
   npx berth hosts${nc > 1 ? "\n  npx berth controllers" : ""}
   npx berth host show ${hosts[0]?.id ?? "<id>"}
@@ -322,4 +325,34 @@ Ctrl-C stops the fleet; ${process.env.npm_lifecycle_event === "start" ? "`npm st
   } finally {
     api?.close();
   }
+}
+
+/**
+ * A package.json of its own at the fleet's root. Services unpack below it, and Node
+ * looks upward from a program for the nearest package.json to learn whether its .js
+ * files are ES modules: under the default --data-dir (.berth in berth's checkout) it
+ * would find berth's own `"type": "module"`, and a plain CommonJS server.js (require)
+ * would fail there that runs on any real host. A service's own package.json still wins.
+ */
+async function shieldFromCheckout(root: string): Promise<void> {
+  const file = join(root, "package.json");
+  if (existsSync(file)) return;
+  await writeFile(file, JSON.stringify({ "//": "berth dev: services under this folder are not part of any package above it (see cli/run/dev.ts)" }, null, 2) + "\n", { mode: 0o644 });
+}
+
+/**
+ * When the CLI config names another controller (or another CA), a copy of it beside it
+ * (config.json.before-dev); undefined when there is none or it is this fleet's already.
+ */
+async function keepOtherConfig(file: string, next: ClientConfig): Promise<{ file: string; addr: string } | undefined> {
+  let old: Awaited<ReturnType<typeof readConfigFile>>;
+  try {
+    old = await readConfigFile(file);
+  } catch {
+    old = undefined;
+  }
+  if (!old?.addr || (old.addr === next.addr && old.ca === next.ca)) return undefined;
+  const kept = `${file}.before-dev`;
+  await writeFile(kept, await readFile(file), { mode: 0o600 });
+  return { file: kept, addr: old.addr };
 }

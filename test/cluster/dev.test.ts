@@ -4,7 +4,7 @@
  * and running it again brings the same fleet back without new joins.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -151,6 +151,36 @@ describe("berth dev", () => {
     await up(second, "berth dev to come back");
     expect(cliHosts(dir).map((h) => h.id).sort()).toEqual(hosts.map((h) => h.id).sort());
     await stop(second, "SIGTERM");
+    expect(processesUsing(dir)).toEqual([]);
+  });
+
+  it("runs a plain CommonJS service under a data dir inside an ES-module package (berth's own checkout), and keeps a CLI config that named another controller", async () => {
+    const dir = await fresh();
+    // Services run as users of their own, who must get through to their folders (mkdtemp makes 0700).
+    await chmod(dir, 0o755);
+    // As `npm start` in berth's checkout: the data dir sits below a package.json saying "type": "module".
+    await writeFile(join(dir, "package.json"), JSON.stringify({ name: "outer", type: "module" }));
+    const other = { addr: "10.9.9.9:7420", token: "someone-elses", ca: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n" };
+    await mkdir(join(dir, "xdg", "berth"), { recursive: true });
+    await writeFile(join(dir, "xdg", "berth", "config.json"), JSON.stringify(other));
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const d = startDev(dir, 1, port, metricsPort);
+    await up(d, "berth dev to come up");
+    expect(d.out()).toContain(`the one it replaced, for ${other.addr}, is kept as ${join(dir, "xdg", "berth", "config.json.before-dev")}`);
+    expect(JSON.parse(await readFile(join(dir, "xdg", "berth", "config.json.before-dev"), "utf8"))).toEqual(other);
+
+    const app = join(dir, "cjs", "app");
+    await mkdir(app, { recursive: true });
+    // No package.json of its own: CommonJS, as Node reads a .js file with none above it.
+    await writeFile(join(app, "server.js"), `const http = require("http");\nhttp.createServer((q, r) => r.end("ok")).listen(Number(process.env.PORT), process.env.BERTH_ADVERTISE_ADDR);\n`);
+    const svcPort = await freePort();
+    await writeFile(join(dir, "cjs", "cjs.yaml"), `name: cjs\nartifact: ./app\nrun:\n  command: node\n  args: [server.js]\n  env: { PORT: "${svcPort}" }\nhealth:\n  http: { port: ${svcPort}, path: / }\n  interval: 200ms\n  timeout: 150ms\n`);
+    const env = { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg") };
+    execFileSync(process.execPath, [BERTH_MAIN, "apply", "-f", join(dir, "cjs"), "--wait", "--timeout", "60s"], { env, encoding: "utf8" });
+    const st = cli<{ instances: { state: string }[] }>(dir, ["status", "cjs"]);
+    expect(st.instances.map((i) => i.state)).toEqual(["healthy"]);
+    await stop(d, "SIGTERM");
     expect(processesUsing(dir)).toEqual([]);
   });
 
