@@ -56,7 +56,8 @@ const up = (n: number): string => (n > 0 ? `\u001b[${n}A` : "");
 /** Live only on a terminal, and not where plain text is asked for (NO_COLOR) or logged (CI). */
 /** A line with its durations blanked: two lines that differ only in a ticking time are the same news. Pure. */
 export function ticking(line: string): string {
-  return line.replace(/\b\d+(?:\.\d+)?(?:ms|s|m|h)\b/g, "…");
+  // "just now" is the first tick of an age ("just now", "1s ago", "2s ago", …).
+  return line.replace(/\b\d+(?:\.\d+)?(?:ms|s|m|h)\b/g, "…").replace(/\bjust now\b/g, "… ago");
 }
 
 export function isLive(stream: ProgressStream, env: NodeJS.ProcessEnv): boolean {

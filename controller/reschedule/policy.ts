@@ -142,7 +142,14 @@ export function rescheduleDecision(history: readonly HostFailure[] | undefined, 
     }
   }
   if (atMs <= nowMs) return { recent, atMs, reason: "" };
-  return { recent, atMs, reason: `waiting to reschedule: ${describeFailures(recent, nowMs, policy)}; next attempt in ${formatDurationMs(atMs - nowMs)} (${why})` };
+  // What the last failure was, said where the user looks: a refusal (a run.user this host
+  // lacks, say) keeps no output for status to show under the slot, only this detail.
+  const lastDetail = [...recent].reverse().find((f) => f.detail)?.detail;
+  return {
+    recent,
+    atMs,
+    reason: `waiting to reschedule: ${describeFailures(recent, nowMs, policy)}${lastDetail ? ` (last: ${lastDetail})` : ""}; next attempt in ${formatDurationMs(atMs - nowMs)} (${why})`,
+  };
 }
 
 /** "failed on h1 (2×, last 3m ago), h2 (40s ago) in the last 1h" */

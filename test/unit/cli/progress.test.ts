@@ -135,4 +135,15 @@ describe("progress", () => {
     expect(s.out.split("\n").filter((l) => l.startsWith("  "))).toEqual(["  web-0: pending — failed on h1 (1×, last 2s ago); next attempt in 8s", "  web-0 on h2: installing"]);
     expect(ticking("next attempt in 8s, after 1.5s and 250ms")).toBe("next attempt in …, after … and …");
   });
+
+  it("piped: an age's first tick ('just now', then '1s ago') and a backoff that grows a unit are no news either", () => {
+    const s = fake(false);
+    const p = progress({ stream: s, label: "waiting for web to be healthy", env: {}, spinMs: 0 });
+    const at = (last: string, left: string): string => `web-0: pending — waiting to reschedule: failed on h1 (2×, last ${last}) in the last 1h; next attempt in ${left} (backoff 30s)`;
+    for (const [last, left] of [["just now", "29s"], ["1s ago", "28s"], ["2s ago", "27s"]]) p.update({ lines: [at(last!, left!)] });
+    // A third failure is news.
+    p.update({ lines: [at("just now", "59s").replace("2×", "3×").replace("30s)", "1m)")] });
+    p.done();
+    expect(s.out.split("\n").filter((l) => l.startsWith("  "))).toHaveLength(2);
+  });
 });

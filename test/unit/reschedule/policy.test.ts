@@ -18,6 +18,11 @@ describe("reschedule policy", () => {
     expect(two.reason).toBe("waiting to reschedule: failed on a (15s ago), b (10s ago) in the last 1h; next attempt in 20s (backoff 30s)");
     // The same host twice: counted, and shown once.
     expect(rescheduleDecision([f("a", T - 5_000), f("a", T)], T).reason).toMatch(/failed on a \(2×, last just now\)/);
+    // With what the last failure said: a refusal keeps no output, so this is where it shows.
+    const refused = [{ ...f("a", T - 5_000), detail: "exit 1" }, { ...f("a", T), detail: 'refused by the agent: user "nosuchuser" does not exist on this host' }];
+    expect(rescheduleDecision(refused, T).reason).toBe(
+      'waiting to reschedule: failed on a (2×, last just now) in the last 1h (last: refused by the agent: user "nosuchuser" does not exist on this host); next attempt in 30s (backoff 30s)',
+    );
   });
 
   it("forgets failures older than the interval: a host that failed long ago is fine again", () => {
