@@ -336,6 +336,9 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
   // stays, and every command that shows it says why — a drain --wait would otherwise wait mute.
   const hostRecs = plan.stuck.length > 0 ? new Map(input.hosts.map((x) => [x.rec.id, x.rec])) : undefined;
   for (const k of plan.stuck) {
+    // Already on its way (a move in flight took the one spare): not stuck, and its target is
+    // no reason to report (the scheduler sees it reserved, as for plan.unplaced below).
+    if (byKey.get(key(k.service, k.slot))?.moveTo) continue;
     const h = hostRecs?.get(k.hostId);
     const why = h?.draining ? "is draining" : h?.cordoned ? "is cordoned" : "no longer fits it";
     out.held.set(instanceId(k.service, k.slot), `stays on ${k.hostId}, which ${why}, until another host can take it: ${k.reason}`);

@@ -184,6 +184,16 @@ describe("reconcile", () => {
     expect(out.events.map((e) => e.type)).toEqual(expect.arrayContaining(["instance.failed", "instance.placed"]));
   });
 
+  it("a copy moving off a draining host is not reported as stuck there, though its move took the one spare", () => {
+    const i: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "b", epoch: 2, revision: 1 } };
+    const out = reconcile({ services: [service("web", 1)], instances: [i], hosts: [host("a", { draining: true }), host("b")], observed: new Map(), nowMs: NOW });
+    expect([...out.held.keys()]).toEqual([]);
+    expect([...out.unplaced.keys()]).toEqual([]);
+    // Without a move under way, the same slot is stuck and says why.
+    const still = reconcile({ services: [service("web", 1)], instances: [{ ...i, moveTo: null }], hosts: [host("a", { draining: true }), host("b", { cordoned: true })], observed: new Map(), nowMs: NOW });
+    expect(still.held.get("web-0")).toMatch(/^stays on a, which is draining, until another host can take it: no spare host/);
+  });
+
   it("gives back a copy that fenced itself on a host not judged down: the same copy, marked once per stop, so its assignment goes again", () => {
     const i: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 2, revision: 1, pinnedHost: "", moveTo: null };
     const fenced = (host: string, rec: InstanceRecord, epoch: number, detail = selfFencedDetail(3100, 3000), sinceMs = NOW): [string, ObservedInstance] => {
