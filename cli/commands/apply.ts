@@ -10,13 +10,13 @@ export function registerApply(program: Command): void {
     const cmd = program
       .command(verb)
       .description(verb === "plan" ? "show what applying the spec files would change; changes nothing" : "apply spec files: all of them or none")
-      .requiredOption("-f, --file <path>", "a spec file, a folder of them (*.yaml, *.yml), or a fleet folder (services/ and envs/)")
+      .requiredOption("-f, --file <path>", "a spec file, a folder of them (*.yaml, *.yml), or a fleet folder (services/ and envs/); repeat it for several", (v: string, prev: string[] = []) => [...prev, v])
       .option("--env <name>", "render a fleet folder for this environment (envs/<name>.yaml); a controller serving another refuses it")
       .option("--prune", "also delete services that no file names (the folder is the whole fleet)")
       .option("-o, --output <format>", "table, json or yaml", "table")
       .addHelpText(
         "after",
-        `\nExamples:\n  berth ${verb} -f services/\n  berth ${verb} -f services/web.yaml\n  berth ${verb} -f fleet/ --env prod   # fleet/services/*.yaml with fleet/envs/prod.yaml's overrides (berth render shows them)${
+        `\nExamples:\n  berth ${verb} -f services/\n  berth ${verb} -f services/web.yaml -f services/api.yaml\n  berth ${verb} -f fleet/ --env prod   # fleet/services/*.yaml with fleet/envs/prod.yaml's overrides (berth render shows them)${
           verb === "apply"
             ? "\n  berth apply -f services/ --wait --timeout 5m\n  berth apply -f services/ --check-index 51   # 51: the state index `berth plan` printed; refused if these services changed since"
             : "\n\nThe plan names the state index it was made from (a counter of the controller's stored state,\nnot a service's revision): `berth apply --check-index N` applies it only if nothing it read changed since.\n\nExit codes: 0 planned (with --exit-code: no changes), " + EXIT_PLAN_CHANGES + " changes pending (--exit-code), 2 invalid specs."

@@ -5,10 +5,11 @@
  * validates again, diffs, and applies all files or none.
  */
 import type { Command } from "commander";
-import { createReadStream, rmSync } from "node:fs";
+import { createReadStream, existsSync, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { formatSpecError } from "../../shared/spec/parse.js";
+import { formatSpecError, type SpecError } from "../../shared/spec/parse.js";
+import type { ServiceSpec } from "../../shared/spec/types.js";
 import { loadFleet } from "../../shared/spec/fleet.js";
 import { environmentFlag } from "../environment.js";
 import { packArtifact } from "../../shared/artifact/pack.js";
@@ -82,19 +83,51 @@ interface Prepared {
   packs: { sha256: string; file: string; bytes: number; source: string }[];
 }
 
+/** Errors shown per file: a file that is not a spec at all (a README) yields hundreds, which bury the rest. */
+const ERRORS_PER_FILE = 10;
+
+/** Every error, at most ERRORS_PER_FILE of each file, then how many more it had. */
+export function formatSpecErrors(errors: readonly SpecError[]): string {
+  const byFile = new Map<string, SpecError[]>();
+  for (const e of errors) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e]);
+  const lines: string[] = [];
+  for (const [file, es] of byFile) {
+    for (const e of es.slice(0, ERRORS_PER_FILE)) lines.push(`  ${formatSpecError(e)}`);
+    if (es.length > ERRORS_PER_FILE) lines.push(`  ${file}: … and ${es.length - ERRORS_PER_FILE} more (is it a service spec?)`);
+  }
+  return lines.join("\n");
+}
+
 /**
- * The specs of `path` as the controller gets them: a plain folder's files as written, a
- * fleet folder's services rendered for `env` (labelled so, as the text sent is the
- * rendered spec `berth render` prints, not the file).
+ * The specs of `paths` (each -f) as the controller gets them: a plain folder's files as
+ * written, a fleet folder's services rendered for `env` (labelled so, as the text sent is
+ * the rendered spec `berth render` prints, not the file). A file named twice (itself and
+ * its folder) counts once; a service named in two files is an error, as within a folder.
+ * Every error of every file and artifact comes in one run.
  */
-async function prepare(path: string, env: string): Promise<Prepared> {
-  const loaded = await loadFleet(path, { env });
-  if (loaded.errors.length) {
-    throw new CliError(`invalid spec${loaded.errors.length > 1 ? "s" : ""}:\n${loaded.errors.map((e) => `  ${formatSpecError(e)}`).join("\n")}`, EXIT.usage, "nothing was sent to the controller");
+async function prepare(paths: readonly string[], env: string): Promise<Prepared> {
+  const loadedAll = await Promise.all(paths.map((p) => loadFleet(p, { env })));
+  const errors: SpecError[] = loadedAll.flatMap((l) => l.errors);
+  const named = new Map<string, string>();
+  const taken = new Set<string>();
+  const chosen: { file: string; spec?: ServiceSpec; content?: string; environment: string }[] = [];
+  for (const l of loadedAll) {
+    for (const f of l.files) {
+      const at = resolve(f.file);
+      if (taken.has(at)) continue;
+      taken.add(at);
+      if (f.spec) {
+        const other = named.get(f.spec.name);
+        if (other !== undefined) errors.push({ file: f.file, line: 0, column: 0, path: "name", message: `service ${f.spec.name} is also defined in ${other}` });
+        else named.set(f.spec.name, f.file);
+      }
+      chosen.push({ ...f, environment: l.environment });
+    }
   }
   const packs = new Map<string, Prepared["packs"][number]>();
   const files: Prepared["files"] = [];
-  for (const f of loaded.files) {
+  const artifactErrors: string[] = [];
+  for (const f of chosen) {
     // loadFleet reports a file it could not read as an error: every file here has its text.
     const content = f.content ?? "";
     let sha = "";
@@ -102,19 +135,34 @@ async function prepare(path: string, env: string): Promise<Prepared> {
     if (a?.kind === "stored") {
       // Relative artifact paths are relative to the spec file, not to where berth runs.
       const src = isAbsolute(a.source) ? a.source : resolve(dirname(f.file), a.source);
+      const missing = `  ${f.file}: artifact: ${a.source}: no such file or folder (${src}; a relative path is from the spec file's folder)`;
+      // Nothing is sent anyway: only whether it is there, said with the spec errors.
+      if (errors.length > 0) {
+        if (!existsSync(src)) artifactErrors.push(missing);
+        continue;
+      }
       let p = packs.get(src);
       if (!p) {
         try {
           const packed = await packArtifact(src);
           p = { sha256: packed.sha256, file: packed.file, bytes: packed.bytes, source: src };
+          packs.set(src, p);
         } catch (e) {
-          throw new CliError(`${f.file}: artifact ${a.source}: ${(e as Error).message}`, EXIT.usage);
+          artifactErrors.push((e as NodeJS.ErrnoException).code === "ENOENT" ? missing : `  ${f.file}: artifact: ${a.source}: ${(e as Error).message}`);
+          continue;
         }
-        packs.set(src, p);
       }
       sha = p.sha256;
     }
-    files.push({ file: loaded.environment ? `${f.file} [rendered for ${loaded.environment}]` : f.file, content, artifact_sha256: sha });
+    files.push({ file: f.environment ? `${f.file} [rendered for ${f.environment}]` : f.file, content, artifact_sha256: sha });
+  }
+  if (errors.length > 0 || artifactErrors.length > 0) {
+    for (const p of packs.values()) rmSync(p.file, { force: true });
+    const parts = [
+      ...(errors.length > 0 ? [`invalid spec${errors.length > 1 ? "s" : ""}:\n${formatSpecErrors(errors)}`] : []),
+      ...(artifactErrors.length > 0 ? [`artifact${artifactErrors.length > 1 ? "s" : ""} not found:\n${artifactErrors.join("\n")}`] : []),
+    ];
+    throw new CliError(parts.join("\n"), EXIT.usage, "nothing was sent to the controller");
   }
   return { files, packs: [...packs.values()] };
 }
@@ -190,7 +238,7 @@ export function printChanges(res: ApplyResponse__Output, applied: boolean, apply
   return pending;
 }
 
-interface ApplyOpts { file: string; env?: string; prune?: boolean; output: string; exitCode?: boolean; wait?: boolean; timeout?: string; checkIndex?: string; checkRevision?: string }
+interface ApplyOpts { file: string[]; env?: string; prune?: boolean; output: string; exitCode?: boolean; wait?: boolean; timeout?: string; checkIndex?: string; checkRevision?: string }
 
 async function planOrApply(verb: "plan" | "apply", o: ApplyOpts, cmd: Command): Promise<void> {
   const format = parseFormat(o.output);
@@ -200,6 +248,7 @@ async function planOrApply(verb: "plan" | "apply", o: ApplyOpts, cmd: Command): 
   const timeoutMs = o.wait ? parseTimeout(o.timeout ?? "10m") : 0;
   const env = environmentFlag(o.env, "--env");
   const prepared = await prepare(o.file, env);
+  const fileFlags = o.file.map((f) => `-f ${f}`).join(" ");
   // The packed archives are temporary: gone when the command ends, whatever happens — Ctrl-C
   // during --wait included, which exits from its handler without unwinding to the finally below.
   const cleanup = (): Promise<void[]> => Promise.all(prepared.packs.map((p) => rm(p.file, { force: true })));
@@ -220,7 +269,7 @@ async function planOrApply(verb: "plan" | "apply", o: ApplyOpts, cmd: Command): 
       }
       const res = await call(api, verb === "plan" ? api.client.Plan : api.client.Apply, req, 60_000);
       const data = printData(format, res);
-      const pending = data ? 0 : printChanges(res, verb === "apply", `berth apply -f ${o.file}${env ? ` --env ${env}` : ""}${o.prune ? " --prune" : ""}`, { environment: env, waiting: verb === "apply" && Boolean(o.wait) });
+      const pending = data ? 0 : printChanges(res, verb === "apply", `berth apply ${fileFlags}${env ? ` --env ${env}` : ""}${o.prune ? " --prune" : ""}`, { environment: env, waiting: verb === "apply" && Boolean(o.wait) });
       if (verb === "plan" && o.exitCode && pending) process.exitCode = EXIT_PLAN_CHANGES;
       // A rollout that starts paused (the one it replaced was paused by an operator) moves nothing until resumed: said now.
       if (verb === "apply" && !data) {

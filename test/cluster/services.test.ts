@@ -136,6 +136,36 @@ describe("services: specs, placement, supervision, health", () => {
     expect((await c.cliJson<unknown[]>(["services"])).length).toBe(1);
   });
 
+  it("several -f make one set; every error comes in one run, at most 10 a file, missing artifacts with them", async () => {
+    const a = await c.specDir("multi-a", { "ma.yaml": spec("ma", { instances: 0 }) });
+    const b = await c.specDir("multi-b", { "mb.yaml": spec("mb", { instances: 0 }) });
+    const planned = await c.cli(["plan", "-f", join(a, "ma.yaml"), "-f", b, "-f", a]);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(planned.stdout).toMatch(/\bma\b[\s\S]*\bmb\b|\bmb\b[\s\S]*\bma\b/);
+    expect(planned.stdout).toContain(`berth apply -f ${join(a, "ma.yaml")} -f ${b} -f ${a}`);
+    // The same service in two of them: refused, as within one folder.
+    const twice = await c.specDir("multi-twice", { "ma.yaml": spec("ma", { instances: 1 }) });
+    const dup = await c.cli(["plan", "-f", a, "-f", twice]);
+    expect(dup.code).toBe(2);
+    expect(dup.stderr).toMatch(/ma\.yaml: name: service ma is also defined in .*multi-a/);
+
+    // A file that is no spec (prose), a broken one, and one whose artifact is not there.
+    const prose = Array.from({ length: 60 }, (_, i) => `Paragraph ${i}: this is: prose\n  and: not [a spec\n`).join("\n");
+    const bad = await c.specDir("multi-bad", {
+      "notes.yaml": prose,
+      "broken.yaml": `name: broken\nrun:\n  command: x\nhealth:\n  http: { port: 8080, path: nope }\n`,
+      "gone.yaml": `name: gone\nartifact: ./nowhere\nrun:\n  command: x\n`,
+    });
+    const r = await c.cli(["apply", "-f", bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/broken\.yaml:5:\d+: health\.http\.path/);
+    expect(r.stderr).toMatch(/gone\.yaml: artifact: \.\/nowhere: no such file or folder/);
+    expect(r.stderr).toMatch(/notes\.yaml: … and \d+ more \(is it a service spec\?\)/);
+    expect(r.stderr.split("\n").filter((l) => l.includes("notes.yaml")).length).toBeLessThanOrEqual(11);
+    expect(r.stderr).toContain("nothing was sent to the controller");
+    expect((await c.cliJson<{ name: string }[]>(["services"])).map((x) => x.name)).not.toContain("broken");
+  });
+
   it("apply --check-index applies a plan only if what it read is unchanged: refused after a change, changing nothing", async () => {
     // No instances: the test is about the records, and the other tests keep every host.
     const mine = await c.specDir("chk-mine", { "chk.yaml": spec("chk", { instances: 0, env: { MODE: "mine" } }) });
