@@ -6,6 +6,8 @@
  * expects (PATH, HOME, LANG), then the spec's env, then BERTH_* — later wins.
  */
 
+import { statSync, type Stats } from "node:fs";
+import path from "node:path";
 import { parseTemplate } from "../../shared/spec/template.js";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -22,6 +24,44 @@ export function serviceEnv(agentEnv: NodeJS.ProcessEnv, given: Record<string, st
     LANG: agentEnv.LANG || "C.UTF-8",
     ...given,
   };
+}
+
+/**
+ * The folders of `pathVar` that a service running as `ids` may search: the folder and
+ * every one above it let that user through (owner, primary group or others, by their
+ * x bits). The agent's PATH can name folders only root may enter (/root/.cargo/bin under
+ * `npm start` as root); a program looked up there fails with EACCES rather than "not
+ * found", which says nothing useful. Without ids (the agent's own user): all of it.
+ */
+export function searchablePath(pathVar: string, ids: { uid: number; gid: number } | undefined, stat: (p: string) => Stats = statSync): string {
+  if (!ids || ids.uid === 0) return pathVar;
+  const memo = new Map<string, boolean>();
+  const enters = (dir: string): boolean => {
+    const known = memo.get(dir);
+    if (known !== undefined) return known;
+    let ok: boolean;
+    try {
+      const st = stat(dir);
+      const bit = st.uid === ids.uid ? 0o100 : st.gid === ids.gid ? 0o010 : 0o001;
+      ok = st.isDirectory() && (st.mode & bit) !== 0;
+    } catch {
+      ok = false;
+    }
+    const parent = path.dirname(dir);
+    if (ok && parent !== dir) ok = enters(parent);
+    memo.set(dir, ok);
+    return ok;
+  };
+  const kept = pathVar.split(":").filter((d) => d !== "" && path.isAbsolute(d) && enters(path.resolve(d)));
+  return kept.length > 0 ? kept.join(":") : DEFAULT_PATH;
+}
+
+/** What a failed spawn means, in words: the command, and where it was looked for. */
+export function spawnFailure(command: string, err: NodeJS.ErrnoException, pathVar: string, user: string): string {
+  const as = user ? ` as ${user}` : "";
+  if (err.code === "ENOENT") return command.includes("/") ? `command ${command} not found (no such file)` : `command ${JSON.stringify(command)} not found in PATH (${pathVar})`;
+  if (err.code === "EACCES") return `command ${JSON.stringify(command)} cannot be run${as}: permission denied (not executable, or a folder on its way is closed to that user)`;
+  return err.message;
 }
 
 /**

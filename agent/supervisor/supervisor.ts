@@ -21,7 +21,7 @@ import { EventEmitter } from "node:events";
 import { createLogger, type Logger } from "../../shared/log/logger.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { cgroupHolds, cgroupName, cgroupPids, createCgroup, DEFAULT_CGROUP_ROOT, joinCgroup, removeCgroupQuietly, type CgroupHandle } from "./cgroup.js";
-import { serviceEnv } from "./env.js";
+import { searchablePath, serviceEnv, spawnFailure } from "./env.js";
 import { monoMs } from "../../shared/clock.js";
 import {
   checkLogOptions,
@@ -502,11 +502,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     else if (!made.ok) this.log.debug({ reason: made.reason }, "no cgroup: stops scan /proc for the service's processes");
 
     const fd = openLogForChild(logOpts);
+    const env = serviceEnv(process.env, { ...secretEnv, ...cfg.env }, ids ? cfg.home || ids.home : undefined);
+    // Unless the spec sets PATH itself: only the folders the run user may search.
+    if (cfg.env.PATH === undefined && env.PATH !== undefined) env.PATH = searchablePath(env.PATH, ids);
     let child: ChildProcess;
     try {
       child = spawn(cfg.command, cfg.args, {
         cwd: cfg.workDir,
-        env: serviceEnv(process.env, { ...secretEnv, ...cfg.env }, ids ? cfg.home || ids.home : undefined),
+        env,
         // Own session and process group: stop reaches the whole tree, and the
         // agent's terminal or group signals never reach the service.
         detached: true,
@@ -528,7 +531,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (pid === undefined) {
       const err = await spawnError;
       if (cgroup) removeCgroupQuietly(cgroup);
-      return { ok: false, fatal: false, message: err.message };
+      return { ok: false, fatal: false, message: spawnFailure(cfg.command, err, env.PATH ?? "", cfg.user) };
     }
     // Later 'error' events (a failed kill) must not crash the agent; we signal with process.kill anyway.
     child.on("error", (e) => this.log.warn({ err: e }, "child process error"));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { serviceEnv, DEFAULT_PATH, expandArgs, expandRefs, instanceEnv } from "../../../agent/supervisor/env.js";
+import type { Stats } from "node:fs";
+import { serviceEnv, DEFAULT_PATH, expandArgs, expandRefs, instanceEnv, searchablePath, spawnFailure } from "../../../agent/supervisor/env.js";
 
 describe("serviceEnv", () => {
   it("gives PATH, HOME and LANG from the agent, then the given env over them — and nothing else of the agent's", () => {
@@ -11,6 +12,36 @@ describe("serviceEnv", () => {
       BERTH_EPOCH: "4",
     });
     expect(serviceEnv({}, {}, undefined)).toEqual({ PATH: DEFAULT_PATH, HOME: "/", LANG: "C.UTF-8" });
+  });
+});
+
+describe("searchablePath: the PATH folders a service user may search", () => {
+  // root-owned folders; /root closed to others (0700), as on Debian.
+  const modes: Record<string, number> = { "/": 0o755, "/usr": 0o755, "/usr/bin": 0o755, "/root": 0o700, "/root/.cargo": 0o755, "/root/.cargo/bin": 0o755, "/opt": 0o755, "/opt/app": 0o750, "/opt/app/bin": 0o755 };
+  const stat = (p: string): Stats => {
+    const mode = modes[p];
+    if (mode === undefined) throw Object.assign(new Error(`ENOENT: ${p}`), { code: "ENOENT" });
+    return { uid: 0, gid: p.startsWith("/opt/app") ? 50 : 0, mode, isDirectory: () => true } as unknown as Stats;
+  };
+
+  it("drops folders under one the user may not enter, and ones that are not there or not absolute", () => {
+    expect(searchablePath("/root/.cargo/bin:/usr/bin:/nowhere:bin", { uid: 1000, gid: 1000 }, stat)).toBe("/usr/bin");
+    // Through the group's x bit.
+    expect(searchablePath("/opt/app/bin:/usr/bin", { uid: 1000, gid: 50 }, stat)).toBe("/opt/app/bin:/usr/bin");
+    expect(searchablePath("/opt/app/bin:/usr/bin", { uid: 1000, gid: 1000 }, stat)).toBe("/usr/bin");
+  });
+
+  it("keeps the whole PATH for root and the agent's own user; falls back to the default when nothing is left", () => {
+    expect(searchablePath("/root/.cargo/bin:/usr/bin", undefined, stat)).toBe("/root/.cargo/bin:/usr/bin");
+    expect(searchablePath("/root/.cargo/bin:/usr/bin", { uid: 0, gid: 0 }, stat)).toBe("/root/.cargo/bin:/usr/bin");
+    expect(searchablePath("/root/.cargo/bin", { uid: 1000, gid: 1000 }, stat)).toBe(DEFAULT_PATH);
+  });
+
+  it("says in words why a spawn failed", () => {
+    const e = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`spawn x ${code}`), { code });
+    expect(spawnFailure("nodejsx", e("ENOENT"), "/usr/bin:/bin", "berth-web")).toBe('command "nodejsx" not found in PATH (/usr/bin:/bin)');
+    expect(spawnFailure("./bin/web", e("ENOENT"), "/usr/bin", "")).toBe("command ./bin/web not found (no such file)");
+    expect(spawnFailure("./bin/web", e("EACCES"), "/usr/bin", "berth-web")).toMatch(/^command "\.\/bin\/web" cannot be run as berth-web: permission denied/);
   });
 });
 

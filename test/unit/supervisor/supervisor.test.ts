@@ -198,8 +198,15 @@ describe("Supervisor: restarts", () => {
     const states = recordStates(sup);
     sup.start();
     const failed = await waitForState(sup, (s) => s.state === "failed", "failed");
-    expect(states.find((s) => s.state === "backoff")?.reason).toMatch(/^cannot start: spawn \.\/no-such-program ENOENT \(failure 1 of 1\)$/);
-    expect(failed.reason).toMatch(/^cannot start: spawn \.\/no-such-program ENOENT; 2 times in a row$/);
+    expect(states.find((s) => s.state === "backoff")?.reason).toMatch(/^cannot start: command \.\/no-such-program not found \(no such file\) \(failure 1 of 1\)$/);
+    expect(failed.reason).toMatch(/^cannot start: command \.\/no-such-program not found \(no such file\); 2 times in a row$/);
+  });
+
+  it("says where a bare command was looked for when it is nowhere on PATH", async () => {
+    const sup = f.supervisor(f.options("", { command: "no-such-program-xyz", args: [], restartPolicy: { ...policy, maxQuickFailures: 0 } }));
+    sup.start();
+    const failed = await waitForState(sup, (s) => s.state === "failed", "failed");
+    expect(failed.reason).toMatch(/^cannot start: command "no-such-program-xyz" not found in PATH \(\/.*\)/);
   });
 
   it("fails at once for a run user that does not exist: restarting would not create it", async () => {
