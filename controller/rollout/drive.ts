@@ -156,7 +156,7 @@ export function driveRollouts(input: DriveInput): DriveOutput {
       // A revert is no new step forward: undo from the restored revision still goes where it went before.
       current = withRevision(svc, step.revertTo, specToRestore(svc, step.revertTo), refs, input.nowMs, { previousRevision: previousOf(svc, step.revertTo) });
       out.putServices.push(current);
-      rollout = startRollout(svc.name, r.toRevision, step.revertTo, input.nowMs, { autoReverted: true });
+      rollout = startRollout(svc.name, r.toRevision, step.revertTo, input.nowMs, { autoReverted: true, because: step.rollout.reason });
       out.events.push({ type: "service.reverted", service: svc.name, message: `revision ${step.revertTo} is current again (revision ${r.toRevision} failed)` });
       wake(input.nowMs);
     }

@@ -35,6 +35,7 @@ import { z } from "zod";
 import type { Same } from "../../shared/same-type.js";
 import type { UpdateSpec } from "../../shared/spec/types.js";
 import { assertNever } from "../scheduler/assert-never.js";
+import { formatDurationMs } from "../../shared/duration.js";
 
 export type RolloutStatus =
   /** Moving batches forward. */
@@ -134,6 +135,8 @@ export interface RolloutState {
   promoted: boolean;
   /** This rollout is an automatic revert of a failed one: it is never reverted itself, and has no canary. */
   autoReverted: boolean;
+  /** An automatic revert: why the rollout it undoes failed (its reason), kept for `rollout status` once the revert ends. */
+  revertOf?: string;
   /** When it succeeded or failed; absent while it has not ended. */
   endedAtMs?: number;
 }
@@ -163,6 +166,7 @@ export const RolloutStateSchema = z.object({
     .nullable(),
   promoted: z.boolean(),
   autoReverted: z.boolean(),
+  revertOf: z.string().optional(),
   endedAtMs: nat.optional(),
 });
 
@@ -221,20 +225,26 @@ export interface NextStepResult {
 }
 
 /** A new rollout; an automatic revert starts in status "reverting". */
-export function startRollout(service: string, from: number, to: number, nowMs: number, o: { autoReverted?: boolean } = {}): RolloutState {
+export function startRollout(service: string, from: number, to: number, nowMs: number, o: { autoReverted?: boolean; because?: string } = {}): RolloutState {
   const autoReverted = o.autoReverted ?? false;
   return {
     service,
     fromRevision: from,
     toRevision: to,
     status: autoReverted ? "reverting" : "running",
-    reason: autoReverted ? `automatic revert of revision ${from}` : "",
+    reason: autoReverted ? revertReason(from, o.because) : "",
     startedAtMs: nowMs,
     lastProgressAtMs: nowMs,
     batch: null,
     promoted: false,
     autoReverted,
+    ...(autoReverted && o.because ? { revertOf: o.because } : {}),
   };
+}
+
+/** "automatic revert of revision 3: slot 0 not in service on revision 3 within healthyDeadline (1m)" */
+function revertReason(from: number, because: string | undefined): string {
+  return `automatic revert of revision ${from}${because ? `: ${because}` : ""}`;
 }
 
 /**
@@ -589,7 +599,8 @@ export function nextStep(input: NextStepInput): NextStepResult {
     const stranded = input.slots.filter((v) => v.stranded === true && v.revision === to).length;
     if (input.slots.length >= instances && input.slots.every((v) => isDone(v, to) || (v.stranded === true && v.revision === to)) && (stranded === 0 || stranded < input.slots.length)) {
       r.status = "succeeded";
-      r.reason = "";
+      // A revert that ended keeps saying what it undid and why: `apply --wait` sends users here.
+      r.reason = r.autoReverted ? revertReason(r.fromRevision, r.revertOf) : "";
       r.batch = null;
       r.endedAtMs = nowMs;
       events.push({ type: "rollout.succeeded", message: stranded ? `every placed instance runs revision ${to} and is in service; ${stranded} waiting for a host will start on it` : `every instance runs revision ${to} and is in service` });
@@ -600,9 +611,9 @@ export function nextStep(input: NextStepInput): NextStepResult {
       let failure = "";
       const late = r.batch === null ? [] : unhealthySlots(r.batch, views, to);
       if (r.batch !== null && late.length > 0 && nowMs >= healthyDeadlineAt(r.batch, u)) {
-        failure = `${late.length === 1 ? "slot" : "slots"} ${late.join(", ")} not in service on revision ${to} within healthyDeadline (${u.healthyDeadlineMs}ms)`;
+        failure = `${late.length === 1 ? "slot" : "slots"} ${late.join(", ")} not in service on revision ${to} within healthyDeadline (${formatDurationMs(u.healthyDeadlineMs)})`;
       } else if (nowMs >= r.lastProgressAtMs + u.progressDeadlineMs) {
-        failure = `no slot came into service on revision ${to} for progressDeadline (${u.progressDeadlineMs}ms)`;
+        failure = `no slot came into service on revision ${to} for progressDeadline (${formatDurationMs(u.progressDeadlineMs)})`;
       }
       if (failure !== "") {
         r.status = "failed";

@@ -34,6 +34,7 @@ interface RolloutJson {
   done: number;
   total: number;
   auto_reverted: boolean;
+  reason: string;
   slots: { slot: number; host: string; revision: number; phase: string; done: boolean }[];
 }
 
@@ -160,6 +161,8 @@ describe("rollouts: health-checked, zero downtime, canary, revert, surge, contro
     expect(watched.stderr).toMatch(/reverted to revision 2/);
     const r = await rollout("web");
     expect(r).toMatchObject({ status: "succeeded", outcome: "reverted", auto_reverted: true, from_revision: 3, to_revision: 2, code: 1 });
+    // Where apply --wait sent the user: why revision 3 was undone.
+    expect(r.reason).toMatch(/^automatic revert of revision 3: slot \d+ not in service on revision 3 within healthyDeadline \(\d+m?s\)$/);
     const lines = await load.stop();
     expect(failures(lines)).toEqual([]);
     expect(minEndpoints(lines, 4)).toBeGreaterThanOrEqual(3);

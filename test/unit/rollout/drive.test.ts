@@ -149,6 +149,8 @@ describe("rollouts driven through the reconcile pass", () => {
     s.apply({ ...s.service.spec, run: { ...s.service.spec.run, env: { V: "bad" } } });
     s.run((x) => x.rollouts[0]?.autoReverted === true && ended(x));
     expect(s.rollouts[0]).toMatchObject({ status: "succeeded", autoReverted: true, fromRevision: 2, toRevision: 1 });
+    // Once over, the revert still says what it undid and why (apply --wait sends users to rollout status).
+    expect(s.rollouts[0]!.reason).toMatch(/^automatic revert of revision 2: slots? [\d, ]+ not in service on revision 2 within healthyDeadline \(3s\)$/);
     expect(s.service.revision).toBe(1);
     expect(s.service.latestRevision).toBe(2);
     expect(s.service.spec.run.env).toEqual({ V: "1" });

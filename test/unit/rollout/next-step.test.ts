@@ -245,7 +245,7 @@ describe("rollout: progressDeadline", () => {
     expect(sim.lastResult?.wakeAtMs).toBe(20_000);
     sim.run();
     expect(sim.rollout.status).toBe("failed");
-    expect(sim.rollout.reason).toMatch(/progressDeadline \(20000ms\)/);
+    expect(sim.rollout.reason).toMatch(/progressDeadline \(20s\)/);
     expect(sim.now).toBe(20_000);
     expect(sim.revisions()).toEqual([1, 1]);
   });

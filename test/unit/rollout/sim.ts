@@ -285,7 +285,7 @@ export class Sim {
     for (const e of res.events) this.events.push({ ...e, t: this.now });
     this.setRollout(res.rollout);
     for (const a of res.actions) this.apply(a);
-    if (res.revertTo !== undefined) this.setRollout(startRollout("web", res.rollout.toRevision, res.revertTo, this.now, { autoReverted: true }), true);
+    if (res.revertTo !== undefined) this.setRollout(startRollout("web", res.rollout.toRevision, res.revertTo, this.now, { autoReverted: true, because: res.rollout.reason }), true);
     if (this.rollout.status === "awaiting-promotion" && this.o.promoteAfterMs !== undefined && this.promoteAtMs === null) this.promoteAtMs = this.now + this.o.promoteAfterMs;
     return res;
   }
