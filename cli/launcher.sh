@@ -44,10 +44,17 @@ plain() {
   exec node "$main" "$@"
 }
 
-# The command: the first argument that is not a flag (the global flags take no value).
+# The command: the first argument that is not a flag or a flag's value (of the global
+# flags, only --addr takes one).
 cmd=
+skip=
 for a in "$@"; do
+  if [ -n "$skip" ]; then
+    skip=
+    continue
+  fi
   case $a in
+    --addr) skip=1 ;;
     -*) ;;
     *) cmd=$a; break ;;
   esac

@@ -39,6 +39,8 @@ program
   .description("berth: a fleet manager for bare-metal machines and VMs")
   .version(VERSION)
   .option("--debug", "show stack traces")
+  // Also before the command (`berth --addr h:7420 hosts`), as kubectl's --server goes.
+  .option("--addr <host:port,...>", "the controller, or every member of a controller group, comma-separated (default: BERTH_ADDR, then the config file)")
   // Each command owns the flags after its name: `agent --controller` and
   // `agent install --controller` are different flags of different commands.
   .enablePositionalOptions()

@@ -1,5 +1,5 @@
 /** `berth restart`, `berth rollout status|promote|pause|resume|undo`: descriptors; cli/run/rollout.ts does the work. */
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { lazy } from "./lazy.js";
 
 const run = () => import("../run/rollout.js");
@@ -9,6 +9,8 @@ export function registerRollout(program: Command): void {
     .command("restart")
     .argument("<name>", "service name")
     .option("-w, --watch", "follow the rollout until it ends (exit code as rollout status)")
+    // apply and drain say --wait: the same here, unlisted.
+    .addOption(new Option("--wait", "the same as --watch").hideHelp())
     .description("restart every instance of a service, as a health-checked rollout (a new revision, same spec)")
     .addHelpText("after", "\nExamples:\n  berth restart web\n  berth restart web -w")
     .action(lazy(run, (m) => m.restart));

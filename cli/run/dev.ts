@@ -305,7 +305,7 @@ The berth CLI is set up for it (${cfgFile}${cfgKept ? `; the one it replaced, fo
 
   npx berth hosts${nc > 1 ? "\n  npx berth controllers" : ""}
   npx berth host show ${hosts[0]?.id ?? "<id>"}
-  npx berth cordon ${hosts[0]?.id ?? "<id>"}
+  npx berth cordon ${hosts[0]?.id ?? "<id>"}     # and uncordon ${hosts[0]?.id ?? "<id>"}
   npx berth events -f
 ${consoleUrl}${metricsPort ? `\nMetrics: http://127.0.0.1:${metricsPort}/metrics (${nc > 1 ? `controller c1; c2… on ports ${ports.metrics.slice(1).join(", ")}` : "controller"}), http://127.0.0.2:${metricsPort + 1}/metrics … (agents).\n` : ""}
 Ctrl-C stops the fleet; ${process.env.npm_lifecycle_event === "start" ? "`npm start`" : "the same command"} brings the same one back.`);

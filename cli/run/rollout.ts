@@ -143,12 +143,12 @@ async function watchRollout(api: Api, name: string, format: string): Promise<Rol
   return v;
 }
 
-export async function restart(name: string, o: { watch?: boolean }, cmd: Command): Promise<void> {
+export async function restart(name: string, o: { watch?: boolean; wait?: boolean }, cmd: Command): Promise<void> {
   const g = globalsOf(cmd);
   await withApi(g, async (api) => {
     const v = await call(api, api.client.RolloutControl, { service: name, action: "restart" }, 30_000);
     console.log(txt`${name}: rolling out revision ${v.to_revision} (restart of ${v.from_revision})`);
-    if (o.watch) exitFor(await watchRollout(api, name, "table"));
+    if (o.watch || o.wait) exitFor(await watchRollout(api, name, "table"));
   });
 }
 

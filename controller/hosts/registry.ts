@@ -53,6 +53,8 @@ export class HostNotFoundError extends Error {
     readonly why: "none" | "ambiguous" | "short",
     /** The host the query most likely meant ("did you mean"). */
     readonly suggestion?: { id: string; hostname: string },
+    /** ambiguous: the ids it matches (the first few are named). */
+    readonly matches: readonly string[] = [],
   ) {
     const q = query.slice(0, 64);
     const hint = suggestion ? `; did you mean "${suggestion.id}"${suggestion.hostname ? ` (${suggestion.hostname})` : ""}?` : "";
@@ -61,7 +63,7 @@ export class HostNotFoundError extends Error {
         ? `no host "${q}"${hint}`
         : why === "short"
           ? `"${q}" is too short to name a host: give at least ${MIN_HOST_PREFIX} characters of its id`
-          : `"${q}" matches more than one host: give more of the id`,
+          : `"${q}" matches more than one host (${matches.slice(0, 5).join(", ")}${matches.length > 5 ? `, and ${matches.length - 5} more` : ""}): give more of the id`,
     );
     this.name = "HostNotFoundError";
   }
@@ -216,7 +218,7 @@ export class HostRegistry {
     // One character names a host by luck (16 hosts share each): ask for more rather than "no host".
     if (matches.length > 0 && query.length < MIN_HOST_PREFIX) throw new HostNotFoundError(query, "short");
     if (matches.length === 1) return this.hosts.get(matches[0]!)!.rec;
-    if (matches.length > 1) throw new HostNotFoundError(query, "ambiguous");
+    if (matches.length > 1) throw new HostNotFoundError(query, "ambiguous", undefined, matches.sort());
     throw new HostNotFoundError(query, "none", suggestHost(query, this.all().map((h) => ({ id: h.id, hostname: h.facts?.hostname ?? "" }))));
   }
 

@@ -154,13 +154,22 @@ const noControl =
 /** One line of text: a name, a path, a program. */
 const line = z.string().min(1).superRefine(noControl("line"));
 
-const durationMessage = "expected a duration such as 500ms, 5s, 2m, 1h or 1m30s (a number needs a unit)";
+const durationMessage = "expected a duration such as 500ms, 5s, 2m, 1h or 1m30s";
 /** What is wrong with a duration: the common mistakes by name, the rest by example. */
 function durationProblem(input: unknown): string {
+  if (typeof input === "number") return `${durationMessage} (a number needs a unit: ${input}s?)`;
   if (typeof input === "string") {
     const s = input.trim();
     if (/^-\d/.test(s)) return "must not be negative";
     if (/\d[eE][+-]?\d/.test(s)) return "write the number out: no exponent form such as 1e3";
+    if (/^\d+(\.\d+)?$/.test(s)) return `${durationMessage} (a number needs a unit: ${s}s?)`;
+    // "5 s", "5 seconds", "2 mins": the unit spelled out or apart from the number.
+    const word = /^(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)$/i.exec(s);
+    if (word) {
+      const u = word[2]!.toLowerCase();
+      const unit = u === "ms" || u.startsWith("mil") ? "ms" : u.startsWith("s") ? "s" : u.startsWith("m") ? "m" : "h";
+      return `${durationMessage}: write ${word[1]}${unit}`;
+    }
   }
   return durationMessage;
 }

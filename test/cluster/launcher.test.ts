@@ -65,6 +65,13 @@ describe("the berth bin", () => {
     expect(away.stderr).toMatch(/launcher: snapshot/);
     expect(away.code).toBe(3);
     expect(away.stderr).toMatch(/cannot reach the controller at 127\.0\.0\.1:1/);
+    // --addr before the command too, its value not taken for the command.
+    const before = await run(BERTH_BIN, ["--addr", "127.0.0.1:1", "services"]);
+    expect(before.stderr).toMatch(/launcher: snapshot/);
+    expect(before.code).toBe(3);
+    expect(before.stderr).toMatch(/cannot reach the controller at 127\.0\.0\.1:1/);
+    const daemon = await run(BERTH_BIN, ["--addr", "127.0.0.1:1", "controller", "--help"]);
+    expect(daemon.stderr).toMatch(/launcher: main\.js \(berth controller is not in the snapshot\)/);
   });
 
   it("runs main.js, and works, when there is no blob", async () => {

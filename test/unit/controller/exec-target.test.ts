@@ -56,7 +56,7 @@ describe("exec targets", () => {
   it("the registry: a one-character prefix asks for more, two that match several say so, none says no host", () => {
     expect(reg.resolve("3fa9").id).toBe("3fa9c2e1b7d4");
     expect(() => reg.resolve("7")).toThrow('"7" is too short to name a host: give at least 2 characters of its id');
-    expect(() => reg.resolve("3f")).toThrow('"3f" matches more than one host: give more of the id');
+    expect(() => reg.resolve("3f")).toThrow('"3f" matches more than one host (3fa9c2e1b7d4, 3fb000000000): give more of the id');
     expect(() => reg.resolve("9")).toThrow('no host "9"');
   });
 

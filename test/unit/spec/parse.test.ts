@@ -54,9 +54,10 @@ describe("parseSpecFile errors: file:line:col: path: message", () => {
   });
 
   it("a bad duration", () => {
+    expect(errorsOf(`${BASE}  stopTimeout: 2 minutes\n`)).toEqual(["web.yaml:4:16: run.stopTimeout: expected a duration such as 500ms, 5s, 2m, 1h or 1m30s: write 2m"]);
     expect(errorsOf(`${BASE}  stopTimeout: 20\nupdate:\n  drainTime: 5 s\n`)).toEqual([
-      "web.yaml:4:16: run.stopTimeout: expected a duration such as 500ms, 5s, 2m, 1h or 1m30s (a number needs a unit)",
-      "web.yaml:6:14: update.drainTime: expected a duration such as 500ms, 5s, 2m, 1h or 1m30s (a number needs a unit)",
+      "web.yaml:4:16: run.stopTimeout: expected a duration such as 500ms, 5s, 2m, 1h or 1m30s (a number needs a unit: 20s?)",
+      "web.yaml:6:14: update.drainTime: expected a duration such as 500ms, 5s, 2m, 1h or 1m30s: write 5s",
     ]);
     expect(errorsOf(`${BASE}health:\n  tcp: { port: 1 }\n  interval: 0s\n  timeout: 0s\n`)).toEqual([
       "web.yaml:6:13: health.interval: must be longer than 0",
@@ -93,8 +94,8 @@ describe("parseSpecFile errors: file:line:col: path: message", () => {
 
   it("a malformed duration names its field and place, and hides no other problem", () => {
     expect(errorsOf(`${BASE}health:\n  tcp: { port: 80 }\n  interval: fast\n  timeout: 5s\nupdate: { minHealthyTime: soon }\ninstances: -1\n`)).toEqual([
-      "web.yaml:6:13: health.interval: expected a duration such as 500ms, 5s, 2m, 1h or 1m30s (a number needs a unit)",
-      "web.yaml:8:27: update.minHealthyTime: expected a duration such as 500ms, 5s, 2m, 1h or 1m30s (a number needs a unit)",
+      "web.yaml:6:13: health.interval: expected a duration such as 500ms, 5s, 2m, 1h or 1m30s",
+      "web.yaml:8:27: update.minHealthyTime: expected a duration such as 500ms, 5s, 2m, 1h or 1m30s",
       "web.yaml:9:12: instances: must be at least 0",
     ]);
   });
@@ -128,7 +129,7 @@ describe("parseSpecFile errors: file:line:col: path: message", () => {
     ]);
     expect(errorsOf(`${BASE}  restart: { attempts: -1, maxDelay: soon }\n`)).toEqual([
       "web.yaml:4:24: run.restart.attempts: must be at least 0",
-      "web.yaml:4:38: run.restart.maxDelay: expected a duration such as 500ms, 5s, 2m, 1h or 1m30s (a number needs a unit)",
+      "web.yaml:4:38: run.restart.maxDelay: expected a duration such as 500ms, 5s, 2m, 1h or 1m30s",
     ]);
   });
 
