@@ -137,6 +137,12 @@ export interface RolloutState {
   autoReverted: boolean;
   /** An automatic revert: why the rollout it undoes failed (its reason), kept for `rollout status` once the revert ends. */
   revertOf?: string;
+  /**
+   * How many slots ran fromRevision in service when the rollout took its first step. 0: that
+   * revision was never seen working (a service created broken), so a failure is not reverted
+   * to it. Absent on records from before it was kept: reverted as before.
+   */
+  fromInService?: number;
   /** When it succeeded or failed; absent while it has not ended. */
   endedAtMs?: number;
 }
@@ -167,6 +173,7 @@ export const RolloutStateSchema = z.object({
   promoted: z.boolean(),
   autoReverted: z.boolean(),
   revertOf: z.string().optional(),
+  fromInService: nat.optional(),
   endedAtMs: nat.optional(),
 });
 
@@ -581,6 +588,11 @@ export function nextStep(input: NextStepInput): NextStepResult {
   };
   let mode = modeOf(r.status);
   if (mode === "finished") return { rollout: r, actions, wakeAtMs: null, events };
+  // Before it touches anything: whether the revision it leaves was working, which decides
+  // whether a failure goes back to it.
+  if (r.fromInService === undefined && !r.autoReverted && r.batch === null) {
+    r.fromInService = input.slots.filter((v) => v.revision === r.fromRevision && v.phase === "in-service").length;
+  }
 
   if (mode !== "unwind") {
     // 1. Progress: a batch slot newly done moves the progress deadline.
@@ -621,7 +633,11 @@ export function nextStep(input: NextStepInput): NextStepResult {
         r.endedAtMs = nowMs;
         mode = "unwind";
         events.push({ type: "rollout.failed", message: `revision ${r.fromRevision} → ${to} failed: ${failure}` });
-        if (u.autoRevert && !r.autoReverted) {
+        if (u.autoRevert && !r.autoReverted && r.fromInService === 0) {
+          // Going back would only swap one broken revision for another, and say it was good.
+          r.reason = `${failure}; not reverted: revision ${r.fromRevision} had no instance in service when this rollout began`;
+          events.push({ type: "rollout.not-reverted", message: `autoRevert: revision ${r.fromRevision} had no instance in service when this rollout began, so revision ${to} stays; fix the spec and apply again` });
+        } else if (u.autoRevert && !r.autoReverted) {
           revertTo = r.fromRevision;
           events.push({ type: "rollout.reverting", message: `autoRevert: rolling back to revision ${r.fromRevision}` });
         }

@@ -69,6 +69,20 @@ describe("rollout: in place, maxUnavailable 1", () => {
     expect(sim.now).toBe(13_500);
   });
 
+  it("does not revert to a revision that had no instance in service when the rollout began: it says so and stays failed", () => {
+    const sim = new Sim({ instances: 2, update: update(), spares: 0, from: 1, to: 2, startDelayMs: () => "never", fromBroken: true });
+    sim.run();
+    expect(sim.rollouts).toHaveLength(1);
+    expect(sim.rollout).toMatchObject({ status: "failed", fromInService: 0 });
+    expect(sim.rollout.reason).toMatch(/within healthyDeadline \(10s\); not reverted: revision 1 had no instance in service when this rollout began$/);
+    expect(sim.events.map((e) => e.type)).toContain("rollout.not-reverted");
+    expect(sim.events.some((e) => e.type === "rollout.reverting")).toBe(false);
+    // A working one is measured as such: the worked example's rollout saw all 4 in service.
+    const ok = new Sim({ instances: 4, update: update(), spares: 0, from: 1, to: 2, startDelayMs: v2In2s });
+    ok.run();
+    expect(ok.rollout.fromInService).toBe(4);
+  });
+
   it("does not revert without autoRevert, and a revert that fails is not reverted again", () => {
     const noRevert = new Sim({ instances: 3, update: update({ autoRevert: false }), spares: 0, from: 1, to: 2, startDelayMs: (rev) => (rev === 2 ? "never" : 2000) });
     noRevert.run();

@@ -52,6 +52,8 @@ export interface SimOptions {
   pauses?: { atMs: number; resumeAtMs: number }[];
   /** An operator promotes a waiting canary this long after it starts waiting; undefined: only by calling promote(). */
   promoteAfterMs?: number;
+  /** The `from` copies never got healthy (a service created broken). @default false */
+  fromBroken?: boolean;
 }
 
 /** A never-healthy copy reports unhealthy this long after it starts. */
@@ -123,7 +125,9 @@ export class Sim {
       slot,
       record: o.from,
       // Serving long enough to be in service at t = 0.
-      serving: { id: this.nextId++, revision: o.from, state: "healthy", startedAtMs: -600_000, healthyAtMs: -600_000, healthySinceMs: -600_000, drainingSinceMs: null },
+      serving: o.fromBroken
+        ? { id: this.nextId++, revision: o.from, state: "unhealthy", startedAtMs: -600_000, healthyAtMs: null, healthySinceMs: null, drainingSinceMs: null }
+        : { id: this.nextId++, revision: o.from, state: "healthy", startedAtMs: -600_000, healthyAtMs: -600_000, healthySinceMs: -600_000, drainingSinceMs: null },
       surge: null,
       pendingSurge: null,
       pendingReplace: null,
