@@ -589,8 +589,10 @@ export function nextStep(input: NextStepInput): NextStepResult {
   let mode = modeOf(r.status);
   if (mode === "finished") return { rollout: r, actions, wakeAtMs: null, events };
   // Before it touches anything: whether the revision it leaves was working, which decides
-  // whether a failure goes back to it.
-  if (r.fromInService === undefined && !r.autoReverted && r.batch === null) {
+  // whether a failure goes back to it. Not while a controller that just started (or just
+  // took the lead) waits for its hosts to report (mayTakeOut): slots nobody has reported
+  // on yet would count as out of service.
+  if (r.fromInService === undefined && !r.autoReverted && r.batch === null && mayTakeOut) {
     r.fromInService = input.slots.filter((v) => v.revision === r.fromRevision && v.phase === "in-service").length;
   }
 

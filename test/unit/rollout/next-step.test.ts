@@ -151,6 +151,15 @@ describe("rollout: a controller that just started leading", () => {
     expect(due.rollout.batch?.startedAtMs).toBe(6000);
   });
 
+  it("does not judge whether the revision it leaves works before its hosts can have reported", () => {
+    // Right after the start nobody has reported: the slots look out of service.
+    const unknown = [slot(0, 1, { phase: "starting", healthySinceMs: null }), slot(1, 1, { phase: "starting", healthySinceMs: null })];
+    const held = nextStep(input(startRollout("web", 1, 2, 0), unknown, 1000, 6000));
+    expect(held.rollout.fromInService).toBeUndefined();
+    const due = nextStep(input(held.rollout, [slot(0, 1), slot(1, 1)], 6000, 6000));
+    expect(due.rollout.fromInService).toBe(2);
+  });
+
   it("finishes what was under way: a copy drained before the restart is replaced, a due retire waits", () => {
     // Slot 0 drained before the restart (its followers had that list); slot 1 has a surge copy in service.
     const r: RolloutState = { ...startRollout("web", 1, 2, 0), batch: { slots: [0, 1], startedAtMs: 0, viaSpare: [1], issued: [{ slot: 0, kind: "drain" }, { slot: 1, kind: "surge" }], done: [] } };
