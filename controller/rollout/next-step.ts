@@ -593,7 +593,8 @@ export function nextStep(input: NextStepInput): NextStepResult {
   // took the lead) waits for its hosts to report (mayTakeOut): slots nobody has reported
   // on yet would count as out of service.
   if (r.fromInService === undefined && !r.autoReverted && r.batch === null && mayTakeOut) {
-    r.fromInService = input.slots.filter((v) => v.revision === r.fromRevision && v.phase === "in-service").length;
+    // Healthy counts, minHealthyTime or not: a rollout applied right after the service came up still leaves a working revision.
+    r.fromInService = input.slots.filter((v) => v.revision === r.fromRevision && (v.phase === "in-service" || v.phase === "warming")).length;
   }
 
   if (mode !== "unwind") {
