@@ -638,8 +638,8 @@ export function nextStep(input: NextStepInput): NextStepResult {
         events.push({ type: "rollout.failed", message: `revision ${r.fromRevision} → ${to} failed: ${failure}` });
         if (u.autoRevert && !r.autoReverted && r.fromInService === 0) {
           // Going back would only swap one broken revision for another, and say it was good.
-          r.reason = `${failure}; not reverted: revision ${r.fromRevision} had no instance in service when this rollout began`;
-          events.push({ type: "rollout.not-reverted", message: `autoRevert: revision ${r.fromRevision} had no instance in service when this rollout began, so revision ${to} stays; fix the spec and apply again` });
+          r.reason = `${failure}; not reverted: revision ${r.fromRevision} had no healthy instance when this rollout began`;
+          events.push({ type: "rollout.not-reverted", message: `autoRevert: revision ${r.fromRevision} had no healthy instance when this rollout began, so revision ${to} stays; fix the spec and apply again` });
         } else if (u.autoRevert && !r.autoReverted) {
           revertTo = r.fromRevision;
           events.push({ type: "rollout.reverting", message: `autoRevert: rolling back to revision ${r.fromRevision}` });

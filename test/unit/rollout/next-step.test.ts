@@ -74,7 +74,7 @@ describe("rollout: in place, maxUnavailable 1", () => {
     sim.run();
     expect(sim.rollouts).toHaveLength(1);
     expect(sim.rollout).toMatchObject({ status: "failed", fromInService: 0 });
-    expect(sim.rollout.reason).toMatch(/within healthyDeadline \(10s\); not reverted: revision 1 had no instance in service when this rollout began$/);
+    expect(sim.rollout.reason).toMatch(/within healthyDeadline \(10s\); not reverted: revision 1 had no healthy instance when this rollout began$/);
     expect(sim.events.map((e) => e.type)).toContain("rollout.not-reverted");
     expect(sim.events.some((e) => e.type === "rollout.reverting")).toBe(false);
     // A working one is measured as such: the worked example's rollout saw all 4 in service.
