@@ -138,7 +138,7 @@ export interface RolloutState {
   /** An automatic revert: why the rollout it undoes failed (its reason), kept for `rollout status` once the revert ends. */
   revertOf?: string;
   /**
-   * How many slots ran fromRevision in service when the rollout took its first step. 0: that
+   * How many slots ran fromRevision healthy when the rollout took its first step. 0: that
    * revision was never seen working (a service created broken), so a failure is not reverted
    * to it. Absent on records from before it was kept: reverted as before.
    */
