@@ -118,6 +118,9 @@ export interface RolloutBatch {
   done: number[];
 }
 
+/** Phases of a copy known not to work (a first rollout's from revision: RolloutState.fromWorked). */
+const BROKEN: ReadonlySet<SlotPhase> = new Set(["unhealthy", "failed", "pending"]);
+
 /** Stored as rollouts/<service>. */
 export interface RolloutState {
   service: string;
@@ -138,11 +141,14 @@ export interface RolloutState {
   /** An automatic revert: why the rollout it undoes failed (its reason), kept for `rollout status` once the revert ends. */
   revertOf?: string;
   /**
-   * How many slots ran fromRevision healthy when the rollout took its first step. 0: that
-   * revision was never seen working (a service created broken), so a failure is not reverted
-   * to it. Absent on records from before it was kept: reverted as before.
+   * Whether fromRevision was seen working, for a service's first rollout (one with no
+   * rollout before it, the only one whose from revision no rollout ever reached): "unknown"
+   * until its first step looks; "no" when every copy of it was broken then (crash-looping,
+   * unhealthy, failed, waiting to be placed again: a service created broken), and a failure
+   * is then not reverted to it. Absent (every later rollout, and records from before it was
+   * kept): reverted as always.
    */
-  fromInService?: number;
+  fromWorked?: "unknown" | "yes" | "no";
   /** When it succeeded or failed; absent while it has not ended. */
   endedAtMs?: number;
 }
@@ -173,7 +179,7 @@ export const RolloutStateSchema = z.object({
   promoted: z.boolean(),
   autoReverted: z.boolean(),
   revertOf: z.string().optional(),
-  fromInService: nat.optional(),
+  fromWorked: z.enum(["unknown", "yes", "no"]).optional(),
   endedAtMs: nat.optional(),
 });
 
@@ -232,7 +238,7 @@ export interface NextStepResult {
 }
 
 /** A new rollout; an automatic revert starts in status "reverting". */
-export function startRollout(service: string, from: number, to: number, nowMs: number, o: { autoReverted?: boolean; because?: string } = {}): RolloutState {
+export function startRollout(service: string, from: number, to: number, nowMs: number, o: { autoReverted?: boolean; because?: string; first?: boolean } = {}): RolloutState {
   const autoReverted = o.autoReverted ?? false;
   return {
     service,
@@ -246,6 +252,7 @@ export function startRollout(service: string, from: number, to: number, nowMs: n
     promoted: false,
     autoReverted,
     ...(autoReverted && o.because ? { revertOf: o.because } : {}),
+    ...(o.first && !autoReverted ? { fromWorked: "unknown" as const } : {}),
   };
 }
 
@@ -588,13 +595,14 @@ export function nextStep(input: NextStepInput): NextStepResult {
   };
   let mode = modeOf(r.status);
   if (mode === "finished") return { rollout: r, actions, wakeAtMs: null, events };
-  // Before it touches anything: whether the revision it leaves was working, which decides
-  // whether a failure goes back to it. Not while a controller that just started (or just
-  // took the lead) waits for its hosts to report (mayTakeOut): slots nobody has reported
-  // on yet would count as out of service.
-  if (r.fromInService === undefined && !r.autoReverted && r.batch === null && mayTakeOut) {
-    // Healthy counts, minHealthyTime or not: a rollout applied right after the service came up still leaves a working revision.
-    r.fromInService = input.slots.filter((v) => v.revision === r.fromRevision && (v.phase === "in-service" || v.phase === "warming")).length;
+  // A first rollout, before it touches anything: whether the revision it leaves works, which
+  // decides whether a failure goes back to it. Not while a controller that just started (or
+  // just took the lead) waits for its hosts to report (mayTakeOut). Anything but a copy
+  // known broken counts as working: "no" takes every copy of it broken.
+  if (r.fromWorked === "unknown" && r.batch === null && mayTakeOut) {
+    const from = input.slots.filter((v) => v.revision === r.fromRevision);
+    const working = from.some((v) => !BROKEN.has(v.phase)) || input.slots.some((v) => v.surge?.revision === r.fromRevision && !BROKEN.has(v.surge.phase));
+    r.fromWorked = from.length > 0 && !working ? "no" : "yes";
   }
 
   if (mode !== "unwind") {
@@ -636,10 +644,10 @@ export function nextStep(input: NextStepInput): NextStepResult {
         r.endedAtMs = nowMs;
         mode = "unwind";
         events.push({ type: "rollout.failed", message: `revision ${r.fromRevision} → ${to} failed: ${failure}` });
-        if (u.autoRevert && !r.autoReverted && r.fromInService === 0) {
+        if (u.autoRevert && !r.autoReverted && r.fromWorked === "no") {
           // Going back would only swap one broken revision for another, and say it was good.
-          r.reason = `${failure}; not reverted: revision ${r.fromRevision} had no healthy instance when this rollout began`;
-          events.push({ type: "rollout.not-reverted", message: `autoRevert: revision ${r.fromRevision} had no healthy instance when this rollout began, so revision ${to} stays; fix the spec and apply again` });
+          r.reason = `${failure}; not reverted: revision ${r.fromRevision} never had a working instance (every copy of it was broken when this rollout began)`;
+          events.push({ type: "rollout.not-reverted", message: `autoRevert: revision ${r.fromRevision} never had a working instance, so revision ${to} stays; fix the spec and apply again` });
         } else if (u.autoRevert && !r.autoReverted) {
           revertTo = r.fromRevision;
           events.push({ type: "rollout.reverting", message: `autoRevert: rolling back to revision ${r.fromRevision}` });

@@ -59,7 +59,9 @@ export function newRevision(svc: ServiceRecord, spec: ServiceSpec, instances: re
   const from = lastGood(svc, current);
   const refs = referencedRevisions(instances.filter((i) => i.service === svc.name));
   refs.add(from);
-  return { rec: withRevision(svc, to, spec, refs, nowMs), rollout: startRollout(svc.name, from, to, nowMs) };
+  // No rollout before it: its from revision was only ever created, never rolled out to and
+  // seen through; the first step looks at whether it works (RolloutState.fromWorked).
+  return { rec: withRevision(svc, to, spec, refs, nowMs), rollout: startRollout(svc.name, from, to, nowMs, { first: current === undefined }) };
 }
 
 export function planApply(o: {

@@ -69,18 +69,24 @@ describe("rollout: in place, maxUnavailable 1", () => {
     expect(sim.now).toBe(13_500);
   });
 
-  it("does not revert to a revision that had no instance in service when the rollout began: it says so and stays failed", () => {
-    const sim = new Sim({ instances: 2, update: update(), spares: 0, from: 1, to: 2, startDelayMs: () => "never", fromBroken: true });
+  it("a first rollout from a revision none of whose copies ever worked is not reverted to it: it says so and stays failed", () => {
+    const sim = new Sim({ instances: 2, update: update(), spares: 0, from: 1, to: 2, startDelayMs: () => "never", fromBroken: true, first: true });
     sim.run();
     expect(sim.rollouts).toHaveLength(1);
-    expect(sim.rollout).toMatchObject({ status: "failed", fromInService: 0 });
-    expect(sim.rollout.reason).toMatch(/within healthyDeadline \(10s\); not reverted: revision 1 had no healthy instance when this rollout began$/);
+    expect(sim.rollout).toMatchObject({ status: "failed", fromWorked: "no" });
+    expect(sim.rollout.reason).toMatch(/within healthyDeadline \(10s\); not reverted: revision 1 never had a working instance/);
     expect(sim.events.map((e) => e.type)).toContain("rollout.not-reverted");
     expect(sim.events.some((e) => e.type === "rollout.reverting")).toBe(false);
-    // A working one is measured as such: the worked example's rollout saw all 4 in service.
-    const ok = new Sim({ instances: 4, update: update(), spares: 0, from: 1, to: 2, startDelayMs: v2In2s });
+    // A working one is seen as such, and a failure goes back to it.
+    const ok = new Sim({ instances: 4, update: update(), spares: 0, from: 1, to: 2, startDelayMs: (rev) => (rev === 2 ? "never" : 2000), first: true });
     ok.run();
-    expect(ok.rollout.fromInService).toBe(4);
+    expect(ok.rollouts[0]).toMatchObject({ status: "failed", fromWorked: "yes" });
+    expect(ok.rollouts[1]).toMatchObject({ autoReverted: true, toRevision: 1 });
+    // Any later rollout (one before it, whatever became of it) goes back as always: not looked at.
+    const later = new Sim({ instances: 2, update: update(), spares: 0, from: 1, to: 2, startDelayMs: () => "never", fromBroken: true });
+    later.run();
+    expect(later.rollouts[0]!.fromWorked).toBeUndefined();
+    expect(later.rollouts[1]).toMatchObject({ autoReverted: true, toRevision: 1 });
   });
 
   it("does not revert without autoRevert, and a revert that fails is not reverted again", () => {
@@ -154,10 +160,11 @@ describe("rollout: a controller that just started leading", () => {
   it("does not judge whether the revision it leaves works before its hosts can have reported", () => {
     // Right after the start nobody has reported: the slots look out of service.
     const unknown = [slot(0, 1, { phase: "starting", healthySinceMs: null }), slot(1, 1, { phase: "starting", healthySinceMs: null })];
-    const held = nextStep(input(startRollout("web", 1, 2, 0), unknown, 1000, 6000));
-    expect(held.rollout.fromInService).toBeUndefined();
-    const due = nextStep(input(held.rollout, [slot(0, 1), slot(1, 1)], 6000, 6000));
-    expect(due.rollout.fromInService).toBe(2);
+    const held = nextStep(input(startRollout("web", 1, 2, 0, { first: true }), unknown, 1000, 6000));
+    expect(held.rollout.fromWorked).toBe("unknown");
+    const due = nextStep(input(held.rollout, [slot(0, 1, { phase: "unhealthy", healthySinceMs: null }), slot(1, 1, { phase: "starting", healthySinceMs: null })], 6000, 6000));
+    // One copy not known broken: working, as far as a revert goes.
+    expect(due.rollout.fromWorked).toBe("yes");
   });
 
   it("finishes what was under way: a copy drained before the restart is replaced, a due retire waits", () => {

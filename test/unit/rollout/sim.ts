@@ -54,6 +54,8 @@ export interface SimOptions {
   promoteAfterMs?: number;
   /** The `from` copies never got healthy (a service created broken). @default false */
   fromBroken?: boolean;
+  /** The service's first rollout (startRollout's `first`). @default false */
+  first?: boolean;
 }
 
 /** A never-healthy copy reports unhealthy this long after it starts. */
@@ -135,7 +137,7 @@ export class Sim {
     }));
     this.failures = (o.failures ?? []).map((f) => ({ ...f, copyId: 0 }));
     this.pauses = (o.pauses ?? []).map((p) => ({ ...p, done: 0 }));
-    this.rollout = startRollout("web", o.from, o.to, 0);
+    this.rollout = startRollout("web", o.from, o.to, 0, { first: o.first ?? false });
     this.rollouts.push(this.rollout);
     this.sample();
   }
