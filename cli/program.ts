@@ -49,10 +49,14 @@ program
 
 // The command being run, so shared flags (--addr, --debug) are read from it.
 let running: Command = program;
-program.hook("preAction", (_root, action) => {
+program.hook("preAction", (root, action) => {
   running = action;
+  // A daemon takes its own flags (--controller, --listen): an --addr before it would be ignored.
+  if (root.opts<{ addr?: string }>().addr !== undefined && DAEMONS.has(action.name())) {
+    throw new CliError(`--addr names the controller an operator command calls; berth ${action.name()} does not take it`, EXIT.usage, `see berth ${action.name()} --help`);
+  }
 });
-const global = (): GlobalOpts => running.optsWithGlobals<GlobalOpts>();
+const global = (): GlobalOpts => ({ ...running.optsWithGlobals<GlobalOpts>(), ...running.opts<GlobalOpts>() });
 
 registerDaemons(program);
 registerDev(program);

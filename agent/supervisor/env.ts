@@ -6,7 +6,7 @@
  * expects (PATH, HOME, LANG), then the spec's env, then BERTH_* — later wins.
  */
 
-import { statSync, type Stats } from "node:fs";
+import { realpathSync, statSync, type Stats } from "node:fs";
 import path from "node:path";
 import { parseTemplate } from "../../shared/spec/template.js";
 
@@ -33,7 +33,12 @@ export function serviceEnv(agentEnv: NodeJS.ProcessEnv, given: Record<string, st
  * `npm start` as root); a program looked up there fails with EACCES rather than "not
  * found", which says nothing useful. Without ids (the agent's own user): all of it.
  */
-export function searchablePath(pathVar: string, ids: { uid: number; gid: number } | undefined, stat: (p: string) => Stats = statSync): string {
+export function searchablePath(
+  pathVar: string,
+  ids: { uid: number; gid: number } | undefined,
+  stat: (p: string) => Stats = statSync,
+  realpath: (p: string) => string = realpathSync,
+): string {
   if (!ids || ids.uid === 0) return pathVar;
   const memo = new Map<string, boolean>();
   const enters = (dir: string): boolean => {
@@ -52,7 +57,15 @@ export function searchablePath(pathVar: string, ids: { uid: number; gid: number 
     memo.set(dir, ok);
     return ok;
   };
-  const kept = pathVar.split(":").filter((d) => d !== "" && path.isAbsolute(d) && enters(path.resolve(d)));
+  // Through symlinks: a PATH folder that links into /root (nvm, asdf) is only as open as where it leads.
+  const real = (d: string): string => {
+    try {
+      return realpath(d);
+    } catch {
+      return path.resolve(d);
+    }
+  };
+  const kept = pathVar.split(":").filter((d) => d !== "" && path.isAbsolute(d) && enters(real(d)) && enters(path.resolve(d)));
   return kept.length > 0 ? kept.join(":") : DEFAULT_PATH;
 }
 

@@ -6,7 +6,7 @@ export function registerRender(program: Command): void {
   program
     .command("render")
     .description("print the specs a fleet folder makes for one environment (what plan and apply --env send); reads files only")
-    .requiredOption("-f, --file <path>", "a fleet folder (services/*.yaml and envs/<env>.yaml), or plain spec files")
+    .requiredOption("-f, --file <path>", "a fleet folder (services/*.yaml and envs/<env>.yaml), or plain spec files", (v: string, prev: string[] = []) => [...prev, v])
     .option("--env <name>", "the environment: envs/<name>.yaml's overrides are merged into each service")
     .option("-o, --output <format>", "yaml or json", "yaml")
     .addHelpText(

@@ -31,9 +31,10 @@ export function registerLb(program: Command): void {
     .requiredOption("--socket <path>", "HAProxy's admin socket (stats socket PATH level admin)")
     .option("--config <file>", "also keep the backend's server lines in this file, so a restart of HAProxy has them")
     .addHelpText("after", `${COMMON_HELP}\n\nExample:\n  berth lb haproxy --service web --backend app --socket /run/haproxy/admin.sock --config /etc/haproxy/haproxy.cfg`)
-    .action(async (o: HaproxyFlags) => {
+    .action(async (_o: HaproxyFlags, cmd: Command) => {
       const { runHaproxy } = await import("./run.js");
-      await runHaproxy(o);
+      // With the global flags (`berth --addr h:7420 lb haproxy …`), the command's own winning.
+      await runHaproxy({ ...cmd.parent?.parent?.opts(), ...cmd.opts<HaproxyFlags>() });
     });
 
   common(lb.command("nginx"))
@@ -45,9 +46,9 @@ export function registerLb(program: Command): void {
     .option("--reload-cmd <command>", "run with /bin/sh -c instead of nginx -s reload")
     .option("--wait <min[:max]>", "apply once changes are quiet for MIN, at most MAX after the first (default MAX: 4 x MIN)", "500ms:2s")
     .addHelpText("after", `${COMMON_HELP}\n\nExample:\n  berth lb nginx --service web --upstream-file /etc/nginx/conf.d/web-upstream.conf`)
-    .action(async (o: NginxFlags) => {
+    .action(async (_o: NginxFlags, cmd: Command) => {
       const { runNginx } = await import("./run.js");
-      await runNginx(o);
+      await runNginx({ ...cmd.parent?.parent?.opts(), ...cmd.opts<NginxFlags>() });
     });
 
   lb.command("install")

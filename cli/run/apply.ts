@@ -107,7 +107,14 @@ export function formatSpecErrors(errors: readonly SpecError[]): string {
  */
 async function prepare(paths: readonly string[], env: string): Promise<Prepared> {
   const loadedAll = await Promise.all(paths.map((p) => loadFleet(p, { env })));
-  const errors: SpecError[] = loadedAll.flatMap((l) => l.errors);
+  // A file given twice (itself and its folder) says each of its errors once.
+  const said = new Set<string>();
+  const errors: SpecError[] = loadedAll.flatMap((l) => l.errors).filter((e) => {
+    const k = `${resolve(e.file)}\0${formatSpecError({ ...e, file: "" })}`;
+    if (said.has(k)) return false;
+    said.add(k);
+    return true;
+  });
   const named = new Map<string, string>();
   const taken = new Set<string>();
   const chosen: { file: string; spec?: ServiceSpec; content?: string; environment: string }[] = [];
@@ -160,7 +167,7 @@ async function prepare(paths: readonly string[], env: string): Promise<Prepared>
     for (const p of packs.values()) rmSync(p.file, { force: true });
     const parts = [
       ...(errors.length > 0 ? [`invalid spec${errors.length > 1 ? "s" : ""}:\n${formatSpecErrors(errors)}`] : []),
-      ...(artifactErrors.length > 0 ? [`artifact${artifactErrors.length > 1 ? "s" : ""} not found:\n${artifactErrors.join("\n")}`] : []),
+      ...(artifactErrors.length > 0 ? [`artifact${artifactErrors.length > 1 ? "s" : ""}:\n${artifactErrors.join("\n")}`] : []),
     ];
     throw new CliError(parts.join("\n"), EXIT.usage, "nothing was sent to the controller");
   }

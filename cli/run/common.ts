@@ -10,7 +10,8 @@ export interface GlobalOpts {
 
 /** The flags of the command being run merged with the program's (--addr, --debug). */
 export function globalsOf(cmd: Command): GlobalOpts {
-  return cmd.optsWithGlobals<GlobalOpts>();
+  // The command's own flags win over the same given before it (`berth --addr A hosts --addr B`: B).
+  return { ...cmd.optsWithGlobals<GlobalOpts>(), ...cmd.opts<GlobalOpts>() };
 }
 
 /** Resolves the config, opens a client, runs fn, closes the client. */

@@ -301,7 +301,7 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
     );
     console.log(`
 A local fleet is running: ${nc > 1 ? `${nc} controllers on ${addr} (a group on a local etcd of ${nc} members, 127.0.0.1:${ports.etcdClient[0]}–${ports.etcdClient.at(-1)})` : `a controller on ${addr}`}${environment ? ` serving environment ${environment}` : ""} and ${n} agent${n > 1 ? "s" : ""} (data and logs in ${root}).
-The berth CLI is set up for it (${cfgFile}${cfgKept ? `; the one it replaced, for ${cfgKept.addr}, is kept as ${cfgKept.file}` : ""}); in another terminal, try:
+The berth CLI is set up for it (${cfgFile}${cfgKept ? `; the one it replaced, for ${cfgKept.addr}, is kept as ${cfgKept.file}` : existsSync(`${cfgFile}.before-dev`) ? `; yours from before is in ${cfgFile}.before-dev` : ""}); in another terminal, try:
 
   npx berth hosts${nc > 1 ? "\n  npx berth controllers" : ""}
   npx berth host show ${hosts[0]?.id ?? "<id>"}
@@ -341,18 +341,21 @@ async function shieldFromCheckout(root: string): Promise<void> {
 }
 
 /**
- * When the CLI config names another controller (or another CA), a copy of it beside it
- * (config.json.before-dev); undefined when there is none or it is this fleet's already.
+ * When the CLI config names another controller (or another CA), or cannot be read, a copy
+ * of it beside it (config.json.before-dev); undefined when there is none, it is this
+ * fleet's already, or a copy is kept already: the first copy is the user's own, later
+ * ones would be other dev fleets' (a fresh data dir, another port) and must not replace it.
  */
 async function keepOtherConfig(file: string, next: ClientConfig): Promise<{ file: string; addr: string } | undefined> {
+  const kept = `${file}.before-dev`;
+  if (!existsSync(file) || existsSync(kept)) return undefined;
   let old: Awaited<ReturnType<typeof readConfigFile>>;
   try {
     old = await readConfigFile(file);
   } catch {
     old = undefined;
   }
-  if (!old?.addr || (old.addr === next.addr && old.ca === next.ca)) return undefined;
-  const kept = `${file}.before-dev`;
+  if (old && old.addr === next.addr && old.ca === next.ca) return undefined;
   await writeFile(kept, await readFile(file), { mode: 0o600 });
-  return { file: kept, addr: old.addr };
+  return { file: kept, addr: old?.addr ?? "an unreadable config" };
 }

@@ -6,11 +6,14 @@ import { environmentFlag } from "../environment.js";
 import { CliError, EXIT } from "../errors.js";
 import { parseFormat } from "../output.js";
 
-export async function render(o: { file: string; env?: string; output: string }): Promise<void> {
+export async function render(o: { file: string[]; env?: string; output: string }): Promise<void> {
+  // One fleet at a time: a second -f was once dropped without a word.
+  if (o.file.length !== 1) throw new CliError(`-f given ${o.file.length} times: render takes one fleet folder or spec file`, EXIT.usage);
+  const file = o.file[0]!;
   const format = parseFormat(o.output);
   if (format === "table") throw new CliError("-o table: render prints specs: yaml or json", EXIT.usage);
   const env = environmentFlag(o.env, "--env");
-  const loaded = await loadFleet(o.file, { env });
+  const loaded = await loadFleet(file, { env });
   if (loaded.errors.length) {
     throw new CliError(`invalid spec${loaded.errors.length > 1 ? "s" : ""}:\n${loaded.errors.map((e) => `  ${formatSpecError(e)}`).join("\n")}`, EXIT.usage);
   }

@@ -31,6 +31,13 @@ describe("searchablePath: the PATH folders a service user may search", () => {
     expect(searchablePath("/opt/app/bin:/usr/bin", { uid: 1000, gid: 1000 }, stat)).toBe("/usr/bin");
   });
 
+  it("follows a PATH folder that is a symlink to where it leads", () => {
+    const links: Record<string, string> = { "/usr/local/node/bin": "/root/.nvm/bin" };
+    const realpath = (p: string): string => links[p] ?? p;
+    const withLink = (p: string): Stats => (p.startsWith("/usr/local") ? ({ uid: 0, gid: 0, mode: 0o755, isDirectory: () => true } as unknown as Stats) : stat(p));
+    expect(searchablePath("/usr/local/node/bin:/usr/bin", { uid: 1000, gid: 1000 }, withLink, realpath)).toBe("/usr/bin");
+  });
+
   it("keeps the whole PATH for root and the agent's own user; falls back to the default when nothing is left", () => {
     expect(searchablePath("/root/.cargo/bin:/usr/bin", undefined, stat)).toBe("/root/.cargo/bin:/usr/bin");
     expect(searchablePath("/root/.cargo/bin:/usr/bin", { uid: 0, gid: 0 }, stat)).toBe("/root/.cargo/bin:/usr/bin");
