@@ -6,7 +6,7 @@
  * expects (PATH, HOME, LANG), then the spec's env, then BERTH_* — later wins.
  */
 
-import { realpathSync, statSync, type Stats } from "node:fs";
+import { existsSync, realpathSync, statSync, type Stats } from "node:fs";
 import path from "node:path";
 import { parseTemplate } from "../../shared/spec/template.js";
 
@@ -70,9 +70,13 @@ export function searchablePath(
 }
 
 /** What a failed spawn means, in words: the command, and where it was looked for. */
-export function spawnFailure(command: string, err: NodeJS.ErrnoException, pathVar: string, user: string): string {
+export function spawnFailure(command: string, err: NodeJS.ErrnoException, pathVar: string, user: string, cwd = "/", exists: (p: string) => boolean = existsSync): string {
   const as = user ? ` as ${user}` : "";
-  if (err.code === "ENOENT") return command.includes("/") ? `command ${command} not found (no such file)` : `command ${JSON.stringify(command)} not found in PATH (${pathVar})`;
+  if (err.code === "ENOENT" && command.includes("/")) {
+    // The file is there: what exec could not find is the interpreter its #! line names.
+    return exists(path.resolve(cwd, command)) ? `command ${command}: the interpreter its first line (#!) names was not found (a CRLF line end, or a program this host lacks)` : `command ${command} not found (no such file)`;
+  }
+  if (err.code === "ENOENT") return `command ${JSON.stringify(command)} not found in PATH (${pathVar})`;
   if (err.code === "EACCES") return `command ${JSON.stringify(command)} cannot be run${as}: permission denied (not executable, or a folder on its way is closed to that user)`;
   return err.message;
 }

@@ -531,7 +531,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (pid === undefined) {
       const err = await spawnError;
       if (cgroup) removeCgroupQuietly(cgroup);
-      return { ok: false, fatal: false, message: spawnFailure(cfg.command, err, env.PATH ?? "", cfg.user) };
+      return { ok: false, fatal: false, message: spawnFailure(cfg.command, err, env.PATH ?? "", cfg.user, cfg.workDir) };
     }
     // Later 'error' events (a failed kill) must not crash the agent; we signal with process.kill anyway.
     child.on("error", (e) => this.log.warn({ err: e }, "child process error"));

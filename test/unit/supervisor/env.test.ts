@@ -47,7 +47,8 @@ describe("searchablePath: the PATH folders a service user may search", () => {
   it("says in words why a spawn failed", () => {
     const e = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`spawn x ${code}`), { code });
     expect(spawnFailure("nodejsx", e("ENOENT"), "/usr/bin:/bin", "berth-web")).toBe('command "nodejsx" not found in PATH (/usr/bin:/bin)');
-    expect(spawnFailure("./bin/web", e("ENOENT"), "/usr/bin", "")).toBe("command ./bin/web not found (no such file)");
+    expect(spawnFailure("./bin/web", e("ENOENT"), "/usr/bin", "", "/srv/app", () => false)).toBe("command ./bin/web not found (no such file)");
+    expect(spawnFailure("./bin/web", e("ENOENT"), "/usr/bin", "", "/srv/app", (p) => p === "/srv/app/bin/web")).toMatch(/^command \.\/bin\/web: the interpreter its first line \(#!\) names was not found/);
     expect(spawnFailure("./bin/web", e("EACCES"), "/usr/bin", "berth-web")).toMatch(/^command "\.\/bin\/web" cannot be run as berth-web: permission denied/);
   });
 });
