@@ -212,7 +212,9 @@ describe("berth dev", () => {
       if (st.mode & 0o006) open.push(`${f.slice(fleet.length)} ${(st.mode & 0o777).toString(8)}`);
       if (st.isFile() && f.includes(`${join(fleet, "logs")}/`)) expect(await readFile(f, "utf8"), f).not.toContain(admin);
     }
-    expect(open).toEqual([]);
+    // Only the fleet root's package.json, which every service's Node must read (shieldFromCheckout in cli/run/dev.ts), and which says nothing.
+    expect(open).toEqual(["/package.json 644"]);
+    expect(JSON.parse(await readFile(join(fleet, "package.json"), "utf8"))).toEqual({ "//": expect.stringMatching(/^berth dev: /) });
     // Traversable, not readable: services run as their own users and reach their folders below it.
     expect((await stat(fleet)).mode & 0o777).toBe(0o711);
     await stop(d, "SIGINT");
