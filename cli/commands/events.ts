@@ -19,7 +19,7 @@ export function registerEvents(program: Command): void {
     .description("show the event log (host joined, down, back, cordoned …)")
     .option("-f, --follow", "keep following new events")
     .option("-n, --limit <n>", "how many of the newest events", "50")
-    .option("--host <id>", "only events of this host")
+    .option("--host <id>", "only events of this host: its id or a prefix of it (a removed host: its whole id)")
     .option("--service <name>", "only events of this service")
     .option("-o, --output <format>", "table, json or yaml (with -f, json prints one event per line)", "table")
     .addHelpText("after", "\nExamples:\n  berth events -n 20\n  berth events -f --host 3fa9c2e1b7d4")

@@ -14,7 +14,7 @@ import { AuthError, TokenNotFoundError, type Principal, type TokenInfo, type Tok
 import { isRole, roleAllows, ROLES, type Need } from "../../auth/tokens.js";
 import { EVENT_PREFIX, matches, type EventLog, type EventRecord } from "../../events/event-log.js";
 import { hostStatus, type HostRecord } from "../../hosts/host.js";
-import type { HostRegistry } from "../../hosts/registry.js";
+import { HostNotFoundError, type HostRegistry } from "../../hosts/registry.js";
 import { GrpcError, serviceError, toStatus } from "./errors.js";
 import { summarize, type AuditLog } from "../../audit/audit-log.js";
 import { serveStream } from "./server-stream.js";
@@ -253,7 +253,7 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
 
     ListEvents: unary(d, "viewer", "ListEvents", async (req: { limit: number; host: string; service: string }) => {
       const limit = req.limit > 0 ? Math.min(req.limit, 10_000) : 100;
-      const list = await d.events.list({ limit, host: req.host, service: req.service });
+      const list = await d.events.list({ limit, host: await eventsHost(d, req.host), service: req.service });
       return { events: list.map(eventToWire) };
     }),
 
@@ -278,7 +278,7 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
     }),
 
     WatchEvents(call) {
-      const req = call.request;
+      const req = { ...call.request };
       let lastSeq = req.after_seq;
       serveStream(call, {
         method: "WatchEvents",
@@ -288,6 +288,7 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
         // the queue holds the history and a margin of live events behind it.
         maxQueued: 20_000,
         async start(s) {
+          req.host = await eventsHost(d, req.host);
           const deliver = (e: EventRecord): void => {
             // History and the live watch overlap by design; the seq removes duplicates.
             if (e.seq <= lastSeq || !matches(e, req)) return;
@@ -319,4 +320,20 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
       });
     },
   };
+}
+
+/**
+ * The host id an events filter means: a known host by its id or a prefix of it, as every
+ * host command takes one. A removed host keeps its events, and its whole id still finds
+ * them; anything else is an unknown host, said so rather than answered with no events.
+ */
+async function eventsHost(d: Pick<OperatorServiceDeps, "registry" | "events">, query: string): Promise<string> {
+  if (!query) return "";
+  try {
+    return d.registry.resolve(query).id;
+  } catch (err) {
+    if (!(err instanceof HostNotFoundError) || err.why !== "none") throw err;
+    if ((await d.events.list({ limit: 1, host: query })).length > 0) return query;
+    throw err;
+  }
 }
