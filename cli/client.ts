@@ -202,6 +202,7 @@ export function notFoundHint(details: string): string | undefined {
   const instance = /^no instance "[^"]*" of (\S+)/.exec(details);
   if (instance) return `\`berth status ${instance[1]}\` lists its instances`;
   if (/^no service |^service \S+ was deleted/.test(details)) return "`berth services` lists the services";
+  if (/^no secret /.test(details)) return "`berth secret list` lists the secrets";
   if (/^no host |^hostname "[^"]*" names |matches more than one host|too short to name a host/.test(details)) return "`berth hosts` lists the hosts";
   return undefined;
 }

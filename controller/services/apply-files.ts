@@ -67,6 +67,7 @@ export function planFiles(d: ApplyFilesDeps, req: FilesRequest, requireArtifacts
     role: req.role,
     environment: req.environment,
     secretVersion: (name) => d.secrets?.get(name)?.version,
+    secretNames: () => d.secrets?.list().map((r) => r.name) ?? [],
   });
 }
 

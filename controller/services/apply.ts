@@ -6,6 +6,7 @@
 import { applyRunAsRefusal } from "../../shared/spec/run-as.js";
 import { parseSpecFile, formatSpecError } from "../../shared/spec/parse.js";
 import { diffSpecs } from "../../shared/spec/diff.js";
+import { closest } from "../../shared/closest.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
 import type { SpecFile__Output } from "../../shared/gen/berth/v1/SpecFile.js";
 import type { ServiceChange } from "../../shared/gen/berth/v1/ServiceChange.js";
@@ -82,6 +83,8 @@ export function planApply(o: {
   role: string;
   /** The stored version of a secret, undefined when there is none: every reference must name one. */
   secretVersion?: (name: string) => number | undefined;
+  /** The secrets stored, to name the one a misspelt reference most likely meant. */
+  secretNames?: () => string[];
   /** The environment the specs are applied for, stored with each service; "" or absent: none. */
   environment?: string;
 }): ApplyPlan {
@@ -117,7 +120,9 @@ export function planApply(o: {
         const version = o.secretVersion?.(ref.secret);
         if (version === undefined) {
           unknown = true;
-          errors.push(formatSpecError({ file, ...parsed.position([field, k]), path: `${field}.${k}`, message: `no secret "${ref.secret}" on the controller: \`berth secret set ${ref.secret}\` first` }));
+          const near = closest(ref.secret, o.secretNames?.() ?? []);
+          const fix = near ? `did you mean "${near}"? (else \`berth secret set ${ref.secret}\` first)` : `\`berth secret set ${ref.secret}\` first`;
+          errors.push(formatSpecError({ file, ...parsed.position([field, k]), path: `${field}.${k}`, message: `no secret "${ref.secret}" on the controller: ${fix}` }));
         } else spec[field][k] = { secret: ref.secret, version };
       }
     }

@@ -16,6 +16,7 @@ import type { RolloutState } from "../../rollout/next-step.js";
 import { checkSecretName, checkSecretValue, SecretInputError, secretKey, secretsUsed, withSecretVersion, type SecretRecord, type SecretStore } from "../../secrets/secret-store.js";
 import { unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError } from "./errors.js";
+import { closest } from "../../../shared/closest.js";
 
 export interface SecretHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
@@ -103,7 +104,10 @@ export function secretHandlers(d: SecretHandlerDeps): SecretHandlers {
       for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
         const readVersion = d.state.version;
         const rec = d.secrets.get(req.name);
-        if (!rec) throw new GrpcError(grpc.status.NOT_FOUND, `no secret "${req.name}"`);
+        if (!rec) {
+          const near = closest(req.name, d.secrets.list().map((r) => r.name));
+          throw new GrpcError(grpc.status.NOT_FOUND, `no secret "${req.name}"${near ? `; did you mean "${near}"?` : ""}`);
+        }
         // In use: named by a current spec, or by the revision a copy still runs.
         const inUse = new Set(usersOf(d.state.allServices(), req.name).map((s) => s.name));
         for (const i of d.state.allInstances()) {

@@ -20,6 +20,9 @@ describe("a NOT_FOUND's hint names the command that lists what was not found", (
   it("an unknown instance points at `berth status NAME`", () => {
     expect(hintFor('no instance "web-3" of web (it has web-1)')).toBe("`berth status web` lists its instances");
   });
+  it("an unknown secret points at `berth secret list`", () => {
+    expect(hintFor('no secret "db-pasword"; did you mean "db-password"?')).toBe("`berth secret list` lists the secrets");
+  });
   it("something else gets no hint rather than a wrong one", () => {
     expect(hintFor("no artifact abc")).toBeUndefined();
   });

@@ -18,7 +18,7 @@ secretFiles:
 `;
 
 const plan = (content: string, versions: Record<string, number>) =>
-  planApply({ files: [{ file: "web.yaml", content, artifact_sha256: "" }], prune: false, services: [], instances: [], hosts: [], hasArtifact: () => false, requireArtifacts: false, nowMs: 0, actor: "t", role: "admin", secretVersion: (n) => versions[n] });
+  planApply({ files: [{ file: "web.yaml", content, artifact_sha256: "" }], prune: false, services: [], instances: [], hosts: [], hasArtifact: () => false, requireArtifacts: false, nowMs: 0, actor: "t", role: "admin", secretVersion: (n) => versions[n], secretNames: () => Object.keys(versions) });
 
 describe("secrets in a spec", () => {
   it("are names at version 0 until the controller takes them", () => {
@@ -44,6 +44,9 @@ describe("secrets in a spec", () => {
     const bad = plan(YAML, { "tls-key": 1 });
     expect(bad.errors).toEqual(['web.yaml:6:16: secrets.DB_PASSWORD: no secret "db-password" on the controller: `berth secret set db-password` first']);
     expect(bad.puts).toEqual([]);
+    // A misspelt name points at the stored one it most likely meant.
+    const typo = plan(YAML, { "db-pasword": 3, "tls-key": 1 });
+    expect(typo.errors).toEqual(['web.yaml:6:16: secrets.DB_PASSWORD: no secret "db-password" on the controller: did you mean "db-pasword"? (else `berth secret set db-password` first)']);
   });
 
   it("shows a new value as a change of version, never a value", () => {
