@@ -132,8 +132,8 @@ export class ExecSessions {
     if (this.sessions.size >= this.max) return refuse(`this host already runs ${this.max} exec sessions, the most at once; end one and try again`);
     const ctx = this.o.context(req.instance);
     if (typeof ctx === "string") return refuse(ctx);
-    const argv = req.command.length ? req.command : req.tty ? [defaultShell(this.o.fileExists ?? existsSync)] : [];
-    if (!argv.length) return refuse("no command given");
+    // No command: the host's shell (`exec -it HOST`; with -t dropped for piped input, it reads the pipe).
+    const argv = req.command.length ? req.command : [defaultShell(this.o.fileExists ?? existsSync)];
 
     const s: Session = {
       id,

@@ -81,7 +81,20 @@ async function execAction(hostArg: string | undefined, commandArgs: string[], o:
   const operands = [...(hostArg === undefined ? [] : [hostArg]), ...commandArgs];
   const { host, command } = splitExecArgs(operands, dashIndex(process.argv, operands), o);
   if (o.instance !== undefined && !o.service) throw new CliError("--instance needs --service", EXIT.usage);
-  process.exitCode = await withApi(g, (api) => runSession(api, { host, command, service: o.service ?? "", instance: o.instance ?? "", tty: Boolean(o.tty), interactive: Boolean(o.interactive) }));
+  const tty = Boolean(o.tty) && ttyUsable(process.stdin.isTTY === true);
+  process.exitCode = await withApi(g, (api) => runSession(api, { host, command, service: o.service ?? "", instance: o.instance ?? "", tty, interactive: Boolean(o.interactive) }));
+}
+
+/**
+ * -t with stdin not a terminal (a pipe, a file, a CI job): a terminal on the host would
+ * echo the input back and wrap the output in its control codes, which a script then
+ * has to strip. As kubectl exec does, it runs without one and says so; -it with no
+ * command still gets the host's shell, reading the piped input.
+ */
+export function ttyUsable(stdinIsTTY: boolean, warn: (line: string) => void = (l) => process.stderr.write(l)): boolean {
+  if (stdinIsTTY) return true;
+  warn("berth: stdin is not a terminal: running without one (-t ignored)\n");
+  return false;
 }
 
 function runSession(

@@ -132,6 +132,11 @@ describe("exec: commands and terminals on hosts", () => {
     // 3 MB in (many flow-control windows), counted on the host; 5 MB out.
     const big = await c.topo.run(0, [process.execPath, BERTH_MAIN, "exec", host, "--", "wc", "-c"], { env: c.env(), input: "x".repeat(3_000_000), timeoutMs: 60_000 });
     expect(big.stdout.trim()).toBe("3000000");
+    // -it with piped input (a script, a CI job): no terminal on the host, so no echo and no
+    // control codes in the output; a warning says -t was dropped; no command is the shell.
+    const piped = await c.topo.run(0, [process.execPath, BERTH_MAIN, "exec", "-it", host], { env: c.env(), input: "echo shell-$((6*7)); tty || true\n" });
+    expect(piped).toMatchObject({ code: 0, stdout: "shell-42\nnot a tty\n" });
+    expect(piped.stderr).toMatch(/stdin is not a terminal: running without one/);
     const out = await c.cli(["exec", host, "--", "head", "-c", "5000000", "/dev/zero"], { timeoutMs: 60_000 });
     expect(out.code).toBe(0);
     expect(out.stdout.length).toBe(5_000_000);
