@@ -145,7 +145,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     } catch (e) {
       return e instanceof Error ? e.message : String(e);
     }
-    return { cwd: c.cwd, env: serviceEnv(process.env, c.env, ids?.home), uid: ids?.uid, gid: ids?.gid };
+    return { cwd: c.cwd, env: serviceEnv(process.env, c.env, ids?.home, ids), uid: ids?.uid, gid: ids?.gid };
   };
   // Sessions a previous agent left (it was killed before it could end them) end now.
   const ledgerFile = join(opts.dataDir, "exec", "sessions.json");

@@ -177,7 +177,7 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       if (!spec.health) return { stop: () => undefined };
       // Exec checks run as the service's user, in the environment its process has (secrets too).
       const ids = who?.ids;
-      const m = new HealthMonitor({ spec: spec.health, host: deps.advertiseAddr(), cwd, env: serviceEnv(process.env, env, ids?.home), uid: ids?.uid, gid: ids?.gid });
+      const m = new HealthMonitor({ spec: spec.health, host: deps.advertiseAddr(), cwd, env: serviceEnv(process.env, env, ids?.home, ids), uid: ids?.uid, gid: ids?.gid });
       m.on("transition", (t) => onChange(t.status === "healthy", t.detail));
       m.start();
       return { stop: () => void m.stop() };

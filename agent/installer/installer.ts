@@ -19,6 +19,7 @@ import type { ServiceSpec } from "../../shared/spec/types.js";
 import { aptInstall } from "./apt.js";
 import { effectiveUser } from "../../shared/spec/run-as.js";
 import { runSteps } from "./steps.js";
+import { DEFAULT_PATH, searchablePath } from "../supervisor/env.js";
 
 export interface InstallOptions {
   spec: ServiceSpec;
@@ -74,8 +75,6 @@ export function installMarkerPath(stateDir: string, key: string): string {
   return join(stateDir, "installed", key);
 }
 
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 export async function install(opts: InstallOptions): Promise<InstallResult> {
   const { spec, stateDir } = opts;
   const key = installKey(spec);
@@ -109,7 +108,7 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
       const n = spec.install.steps.length;
       await runSteps(spec.install.steps, {
         cwd,
-        env: stepEnv(spec, opts.env ?? {}, opts.runAs?.home),
+        env: stepEnv(spec, opts.env ?? {}, opts.runAs),
         ...(opts.runAs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}),
         onOutput: emit,
         signal: opts.signal,
@@ -128,8 +127,9 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
   }
 }
 
-function stepEnv(spec: ServiceSpec, extra: Record<string, string>, home: string | undefined): Record<string, string> {
-  const base: Record<string, string> = { PATH: process.env.PATH ?? DEFAULT_PATH, HOME: home ?? process.env.HOME ?? "/root" };
+function stepEnv(spec: ServiceSpec, extra: Record<string, string>, runAs: { uid: number; gid: number; home?: string } | undefined): Record<string, string> {
+  // The steps run as the service's user: only the PATH folders it may search, as the service gets.
+  const base: Record<string, string> = { PATH: searchablePath(process.env.PATH ?? DEFAULT_PATH, runAs), HOME: runAs?.home ?? process.env.HOME ?? "/root" };
   for (const name of ["LANG", "LC_ALL", "TZ"] as const) {
     const v = process.env[name];
     if (v !== undefined) base[name] = v;

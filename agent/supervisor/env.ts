@@ -16,10 +16,12 @@ export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
  * @param agentEnv the agent's own environment, for PATH and LANG only
  * @param given    the spec's env merged with BERTH_* by the caller
  * @param home     the run user's home; the agent's HOME when running as itself
+ * @param ids      the run user, whose PATH keeps only the folders it may search (see searchablePath)
  */
-export function serviceEnv(agentEnv: NodeJS.ProcessEnv, given: Record<string, string>, home: string | undefined): Record<string, string> {
+export function serviceEnv(agentEnv: NodeJS.ProcessEnv, given: Record<string, string>, home: string | undefined, ids?: { uid: number; gid: number }): Record<string, string> {
   return {
-    PATH: agentEnv.PATH || DEFAULT_PATH,
+    // The agent's PATH, cut to the folders the run user may search (given.PATH, the spec's own, wins).
+    PATH: given.PATH === undefined ? searchablePath(agentEnv.PATH || DEFAULT_PATH, ids) : given.PATH,
     HOME: home ?? (agentEnv.HOME || "/"),
     LANG: agentEnv.LANG || "C.UTF-8",
     ...given,

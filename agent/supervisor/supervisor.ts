@@ -21,7 +21,7 @@ import { EventEmitter } from "node:events";
 import { createLogger, type Logger } from "../../shared/log/logger.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { cgroupHolds, cgroupName, cgroupPids, createCgroup, DEFAULT_CGROUP_ROOT, joinCgroup, removeCgroupQuietly, type CgroupHandle } from "./cgroup.js";
-import { searchablePath, serviceEnv, spawnFailure } from "./env.js";
+import { serviceEnv, spawnFailure } from "./env.js";
 import { monoMs } from "../../shared/clock.js";
 import {
   checkLogOptions,
@@ -502,9 +502,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     else if (!made.ok) this.log.debug({ reason: made.reason }, "no cgroup: stops scan /proc for the service's processes");
 
     const fd = openLogForChild(logOpts);
-    const env = serviceEnv(process.env, { ...secretEnv, ...cfg.env }, ids ? cfg.home || ids.home : undefined);
-    // Unless the spec sets PATH itself: only the folders the run user may search.
-    if (cfg.env.PATH === undefined && env.PATH !== undefined) env.PATH = searchablePath(env.PATH, ids);
+    const env = serviceEnv(process.env, { ...secretEnv, ...cfg.env }, ids ? cfg.home || ids.home : undefined, ids);
     let child: ChildProcess;
     try {
       child = spawn(cfg.command, cfg.args, {

@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Stats } from "node:fs";
 import { serviceEnv, DEFAULT_PATH, expandArgs, expandRefs, instanceEnv, searchablePath, spawnFailure } from "../../../agent/supervisor/env.js";
 
@@ -12,6 +15,19 @@ describe("serviceEnv", () => {
       BERTH_EPOCH: "4",
     });
     expect(serviceEnv({}, {}, undefined)).toEqual({ PATH: DEFAULT_PATH, HOME: "/", LANG: "C.UTF-8" });
+  });
+
+  it("cuts PATH to what the run user may search (the service, its checks, exec --service and install steps alike), unless the spec sets PATH", () => {
+    const closed = mkdtempSync(join(tmpdir(), "berth-path-"));
+    try {
+      chmodSync(closed, 0o700);
+      const agent = { PATH: `${closed}:/usr/bin` };
+      expect(serviceEnv(agent, {}, "/home/u", { uid: 64_000, gid: 64_000 }).PATH).toBe("/usr/bin");
+      expect(serviceEnv(agent, {}, undefined).PATH).toBe(`${closed}:/usr/bin`);
+      expect(serviceEnv(agent, { PATH: closed }, "/home/u", { uid: 64_000, gid: 64_000 }).PATH).toBe(closed);
+    } finally {
+      rmSync(closed, { recursive: true, force: true });
+    }
   });
 });
 
