@@ -280,7 +280,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
             healthy: insts.filter((i) => i.state === "healthy").length,
             revision: v.revision,
             artifact: !a ? "" : a.kind === "url" ? a.url : `sha256:${a.sha256.slice(0, 12)}`,
-            unplaced: insts.filter((i) => i.reason).map((i) => `${i.instance}: ${i.reason}`),
+            unplaced: unplacedLines(insts),
             reconcile_error: v.reconcile_error,
             environment: typeof s === "string" ? "" : (s.environment ?? ""),
             owner: owners.get(name) ?? "",
@@ -398,4 +398,11 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
 
     Logs: logsHandler(d),
   };
+}
+
+/** One line per reason, naming every instance it holds back: 8 pending copies of one service say "no spare host" once, not 8 times. */
+export function unplacedLines(insts: readonly { instance?: string; reason?: string }[]): string[] {
+  const by = new Map<string, string[]>();
+  for (const i of insts) if (i.reason) by.set(i.reason, [...(by.get(i.reason) ?? []), i.instance ?? "?"]);
+  return [...by].map(([reason, names]) => `${names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ")}: ${reason}`);
 }
