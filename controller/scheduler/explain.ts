@@ -85,3 +85,10 @@ export function explain(rejections: Rejections): string {
   const all = [...parts, ...unmatched];
   return all.length === 0 ? "no spare host: the fleet has no hosts" : `no spare host: ${all.join(", ")}`;
 }
+
+/** One line per reason, naming every instance it holds back: 8 pending copies of one service say "no spare host" once, not 8 times. */
+export function unplacedLines(insts: readonly { instance?: string; reason?: string }[]): string[] {
+  const by = new Map<string, string[]>();
+  for (const i of insts) if (i.reason) by.set(i.reason, [...(by.get(i.reason) ?? []), i.instance ?? "?"]);
+  return [...by].map(([reason, names]) => `${names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ")}: ${reason}`);
+}

@@ -7,6 +7,7 @@ import { applyRunAsRefusal } from "../../shared/spec/run-as.js";
 import { parseSpecFile, formatSpecError } from "../../shared/spec/parse.js";
 import { diffSpecs } from "../../shared/spec/diff.js";
 import { closest } from "../../shared/closest.js";
+import { unplacedLines } from "../scheduler/explain.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
 import type { SpecFile__Output } from "../../shared/gen/berth/v1/SpecFile.js";
 import type { ServiceChange } from "../../shared/gen/berth/v1/ServiceChange.js";
@@ -196,7 +197,7 @@ export function planApply(o: {
       ch.stop = preview.deletes.filter((d) => d.service === ch.service && o.instances.some((i) => i.service === d.service && i.slot === d.slot && i.hostId)).length;
       const mine = new RegExp(`^${ch.service}-\\d+$`);
       // Slots waiting out a reschedule backoff say so too: why they are not placed yet.
-      ch.unplaced = [...preview.unplaced, ...preview.rescheduling].filter(([id]) => mine.test(id)).map(([id, why]) => `${id}: ${why}`);
+      ch.unplaced = unplacedLines([...preview.unplaced, ...preview.rescheduling].filter(([id]) => mine.test(id)).map(([instance, reason]) => ({ instance, reason })));
     }
   }
   return { errors, changes, puts, deletes, rollouts, events };

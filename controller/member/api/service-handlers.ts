@@ -3,6 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { OperatorServiceHandlers } from "../../../shared/gen/berth/v1/OperatorService.js";
 import type { ServiceStatus } from "../../../shared/gen/berth/v1/ServiceStatus.js";
 import type { InstanceView } from "../../../shared/gen/berth/v1/InstanceView.js";
+import { unplacedLines } from "../../scheduler/explain.js";
 import type { ReconcileError } from "../../../shared/gen/berth/v1/ReconcileError.js";
 import type { ArtifactUpload__Output } from "../../../shared/gen/berth/v1/ArtifactUpload.js";
 import type { ApplyRequest__Output } from "../../../shared/gen/berth/v1/ApplyRequest.js";
@@ -400,9 +401,3 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
   };
 }
 
-/** One line per reason, naming every instance it holds back: 8 pending copies of one service say "no spare host" once, not 8 times. */
-export function unplacedLines(insts: readonly { instance?: string; reason?: string }[]): string[] {
-  const by = new Map<string, string[]>();
-  for (const i of insts) if (i.reason) by.set(i.reason, [...(by.get(i.reason) ?? []), i.instance ?? "?"]);
-  return [...by].map(([reason, names]) => `${names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ")}: ${reason}`);
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { unplacedLines } from "../../../controller/member/api/service-handlers.js";
+import { unplacedLines } from "../../../controller/scheduler/explain.js";
 
 describe("berth services: why instances are not placed", () => {
   it("says each reason once, naming the instances it holds back", () => {
