@@ -199,7 +199,7 @@ export async function history(name: string, o: { output: string }, cmd: Command)
     if (printData(format, rows)) return;
     const what = (r: (typeof rows)[number]): string =>
       r.changed === null ? "(the revision it replaced is no longer kept)" : r.previous_revision === 0 ? "created" : r.changed.length ? r.changed.map(sanitize).join(", ") : "(same spec)";
-    console.log(table(["REVISION", "", "REPLACED", "ENV", "CHANGED"], rows.map((r) => [String(r.revision), r.current ? "current" : "", r.previous_revision ? String(r.previous_revision) : "-", sanitize(r.environment) || "-", what(r)])));
+    console.log(table(["REVISION", "REPLACED", "ENV", "CHANGED"], rows.map((r) => [r.current ? `${r.revision} (current)` : String(r.revision), r.previous_revision ? String(r.previous_revision) : "-", sanitize(r.environment) || "-", what(r)])));
   });
 }
 
