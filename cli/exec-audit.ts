@@ -32,7 +32,7 @@ export function execAuditCells(e: { method: string; request: string; code: numbe
   const where = [r.session !== undefined && `session=${r.session}`, r.host && `host=${r.host}`, r.instance && `instance=${r.instance}`, !r.instance && r.service && `service=${r.service}`]
     .filter(Boolean)
     .join(" ");
-  const what = argv.length ? argv.map(quote).join(" ") : r.tty ? "(shell)" : "";
+  const what = argv.length ? argv.map(quote).join(" ") : "(shell)";
   const request = `${where}${r.tty ? " tty" : ""}  ${what}`.trim();
   let outcome = e.code === 0 ? (e.method === "Exec" ? "started" : "ok") : e.error;
   if (e.method === "ExecEnd" && e.code === 0) {

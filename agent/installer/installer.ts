@@ -129,7 +129,7 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
 
 function stepEnv(spec: ServiceSpec, extra: Record<string, string>, runAs: { uid: number; gid: number; home?: string } | undefined): Record<string, string> {
   // The steps run as the service's user: only the PATH folders it may search, as the service gets.
-  const base: Record<string, string> = { PATH: searchablePath(process.env.PATH ?? DEFAULT_PATH, runAs), HOME: runAs?.home ?? process.env.HOME ?? "/root" };
+  const base: Record<string, string> = { PATH: searchablePath(process.env.PATH || DEFAULT_PATH, runAs), HOME: runAs?.home ?? process.env.HOME ?? "/root" };
   for (const name of ["LANG", "LC_ALL", "TZ"] as const) {
     const v = process.env[name];
     if (v !== undefined) base[name] = v;

@@ -45,6 +45,9 @@ export async function events(o: { follow?: boolean; limit: string; host?: string
   await withApi(g, async (api) => {
     const res = await call(api, api.client.ListEvents, { limit, host: o.host ?? "", service: o.service ?? "" });
     let last = 0;
+    // Followed by its whole id from here on: a reconnect follows the host it began with, not
+    // whichever host the prefix names by then (or none, once it is removed).
+    const host = (o.host && res.events[0]?.host) || (o.host ?? "");
     if (format === "table") {
       if (o.follow) for (const e of res.events) console.log(line(e));
       else console.log(table(["TIME", "TYPE", "HOST", "SERVICE", "MESSAGE"], res.events.map((e) => [new Date(Number(e.time_ms)).toISOString(), e.type, e.host || "-", e.service || "-", e.message])));
@@ -61,7 +64,7 @@ export async function events(o: { follow?: boolean; limit: string; host?: string
     await watchStream(api, {
       follow: true,
       // Opened again after a lost member: from the last event seen, so none is shown twice or missed.
-      open: (client, md) => client.WatchEvents({ after_seq: last, host: o.host ?? "", service: o.service ?? "" }, md),
+      open: (client, md) => client.WatchEvents({ after_seq: last, host, service: o.service ?? "" }, md),
       onData: (e: Event__Output) => {
         last = Math.max(last, e.seq);
         console.log(format === "table" ? line(e) : JSON.stringify(e));

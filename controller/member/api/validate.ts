@@ -154,7 +154,6 @@ const execRequest = z
     if (!r.host && !r.service) ctx.addIssue({ code: "custom", path: ["host"], message: "give a host (id, id prefix or hostname), or a service" });
     if (r.host && r.service) ctx.addIssue({ code: "custom", path: ["service"], message: "give a host or a service, not both" });
     if (r.instance && !r.service) ctx.addIssue({ code: "custom", path: ["instance"], message: "only with a service" });
-    if (!r.tty && r.command.length === 0) ctx.addIssue({ code: "custom", path: ["command"], message: "must not be empty: give the command after --" });
     if (r.command.length > 0 && r.command[0] === "") ctx.addIssue({ code: "custom", path: ["command", 0], message: "must not be empty" });
     const bytes = r.command.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0);
     if (bytes > EXEC_MAX_ARGV_BYTES) ctx.addIssue({ code: "custom", path: ["command"], message: `${bytes} bytes in all; at most ${EXEC_MAX_ARGV_BYTES}` });

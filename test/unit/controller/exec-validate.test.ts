@@ -17,11 +17,12 @@ describe("exec validation at the controller's boundary", () => {
   it("accepts a command on a host, a shell with a terminal, and a service with an instance", () => {
     expect(validateExecRequest(base).command).toEqual(["uptime"]);
     expect(validateExecRequest({ ...base, command: [], tty: true, rows: 40, cols: 120, term: "xterm-256color" }).tty).toBe(true);
+    // No command and no terminal: the host's shell on piped input (`echo uptime | berth exec -it h`, -t dropped).
+    expect(validateExecRequest({ ...base, command: [] }).command).toEqual([]);
     expect(validateExecRequest({ ...base, host: "", service: "web", instance: "web-2" }).service).toBe("web");
   });
 
   it("names every field that is wrong", () => {
-    expect(problems({ ...base, command: [] })).toMatch(/start\.command: must not be empty: give the command after --/);
     expect(problems({ ...base, command: [""] })).toMatch(/start\.command\.0: must not be empty/);
     expect(problems({ ...base, host: "" })).toMatch(/start\.host: give a host/);
     expect(problems({ ...base, service: "web" })).toMatch(/start\.service: give a host or a service, not both/);
