@@ -66,7 +66,7 @@ export type RestartDecision =
       delayMs: number;
       /** The failure count to carry into the next decision. */
       failures: number;
-      /** Why, for the state and the log: "exited with code 1 after 2s (failure 3 of 10)". */
+      /** Why, for the state and the log: "exited with code 1 after 2s (restart 3 of 10)". */
       reason: string;
     }
   | { action: "fail"; reason: string; failures: number };
@@ -108,6 +108,6 @@ export function nextRestart(
     action: "restart",
     delayMs,
     failures,
-    reason: stable ? `${what} (ran stable, failure count reset)` : `${what} (failure ${failures} of ${policy.maxQuickFailures})`,
+    reason: stable ? `${what} (ran stable, failure count reset)` : `${what} (restart ${failures} of ${policy.maxQuickFailures})`,
   };
 }

@@ -402,7 +402,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           const reason =
             decision.action === "fail"
               ? `cannot start: ${launched.message}; ${decision.failures} times in a row`
-              : `cannot start: ${launched.message} (failure ${decision.failures} of ${this.config.restartPolicy.maxQuickFailures})`;
+              : `cannot start: ${launched.message} (restart ${decision.failures} of ${this.config.restartPolicy.maxQuickFailures})`;
           if (await this.afterExit(decision, NO_STATUS, reason)) return;
           continue;
         }

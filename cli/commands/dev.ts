@@ -20,7 +20,7 @@ export function registerDev(program: Command): void {
     .addHelpText(
       "after",
       "\nCtrl-C, SIGINT or SIGTERM stops every process it started. One fleet per --data-dir: while one runs\n" +
-        "(its pid is in <data-dir>/dev.pid), another `berth dev` on that dir exits with code 1, naming it.\n" +
+        "(<data-dir>/dev.pid names it, as JSON: {\"pid\":…,\"addr\":…}), another `berth dev` on that dir exits with code 1, naming it.\n" +
         "\nExample:\n  berth dev --hosts 5\n  berth dev --controllers 3 --hosts 5   # a group on etcd: controllers on ports 7420-7422, consoles 7423-7425, etcd 22379-22381\n  # in another terminal:\n  berth hosts\n  curl -s http://127.0.0.1:9464/metrics | grep ^berth_hosts",
     )
     .action(lazy(() => import("../run/dev.js"), (m) => m.dev));

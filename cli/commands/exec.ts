@@ -23,8 +23,10 @@ Examples:
   berth exec -it --service web -- ./bin/console
   berth exec --service web --instance 2 -- env
 
-Exit codes: the remote command's (128 + n when signal n ended it); berth's own
-failures use 1–5 as every command does (4: the token is not admin, 5: no such host).
+Exit codes: the remote command's (128 + n when signal n ended it; 127 when it does not
+exist). berth exec's own failures (the token is not admin, no such host, service or
+instance, a bad argument, the session lost) exit 255, as ssh's do, so no remote exit
+code is ambiguous; the message says which.
 A session whose client goes away is ended on the host, with everything it started.`,
     )
     .action(lazy(() => import("../run/exec.js"), (m) => m.exec));

@@ -26,7 +26,10 @@ import { awaitsPromotion, outcome } from "./rollout.js";
 /**
  * Follows the services an apply created or changed until every one has all its
  * instances healthy at the new revision (an in-place update keeps the old copy's
- * report until the agent restarts it, hence the revision check).
+ * report until the agent restarts it, hence the revision check) and the rollout the
+ * apply started has succeeded: a copy healthy for a moment (a process that exits a
+ * second after it starts, with no health check) is not yet in service, and exit 0 here
+ * must mean what `berth rollout status` exit 0 means.
  */
 async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: number, report: (m: string) => void): Promise<void> {
   const names = res.changes.filter((c) => c.action === "create" || c.action === "update").map((c) => c.service);
@@ -35,6 +38,7 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
     let done = 0;
     let total = 0;
     const lines: string[] = [];
+    let rolloutsOpen = 0;
     for (const name of names) {
       // A rollout that failed or was reverted ends healthy on the old revision: that is not what was applied.
       const applied = Number(res.changes.find((c) => c.service === name)?.rollout_to ?? 0);
@@ -45,6 +49,10 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
         if (o === "awaiting-promotion") throw awaitsPromotion(r);
         if (r.status === "paused") throw new CliError(`${name}: the rollout to revision ${r.to_revision} is paused (${r.reason}): nothing moves until it is resumed`, EXIT.failed, `berth rollout resume ${name}`);
         if (o === "failed" || o === "reverted") throw new CliError(`${name}: the rollout ${o === "failed" ? "failed" : `was reverted to revision ${r.to_revision}`}: ${r.reason || "see berth events"}`, EXIT.failed, `berth rollout status ${name}`);
+        if (o !== "succeeded" && Number(r.to_revision) === applied) {
+          rolloutsOpen++;
+          lines.push(`${name}: rollout to revision ${applied} ${r.status || "running"}, ${r.done}/${r.total} in service (healthy for the update's minHealthyTime)`);
+        }
       }
       const st = await call(api, api.client.GetService, { name });
       // Read after the rollout: a revert that ended in between shows here as another revision.
@@ -61,7 +69,7 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
         if (i.install_tail.startsWith("[berth] last ")) lines.push(`    ${i.install_tail.split("\n", 1)[0]!.slice("[berth] ".length)}`);
       }
     }
-    if (done === total) return { finished: true, message: `${names.join(", ")}: every instance healthy (${done}/${total})` };
+    if (done === total && rolloutsOpen === 0) return { finished: true, message: `${names.join(", ")}: every instance healthy (${done}/${total})` };
     return { finished: false, now: { done, total, lines } };
   });
 }

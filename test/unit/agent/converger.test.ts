@@ -329,7 +329,7 @@ describe("a crash-looping process", () => {
     conv.assign(assignment(goodSpec()));
     await until(() => events !== undefined && reports.at(-1)?.state === "healthy", "the instance to run");
 
-    events!.onRestart("exited with code 3 after 1s (failure 1 of 10)");
+    events!.onRestart("exited with code 3 after 1s (restart 1 of 10)");
     await until(() => /exited with code 3/.test(reports.at(-1)?.detail ?? ""), "the restart's exit in the detail");
     expect(reports.at(-1)!.detail).toMatch(/restarting with backoff/);
 

@@ -56,7 +56,7 @@ describe("nextRestart", () => {
 
   it("counts a clean exit (code 0) like any other: a service is not meant to finish", () => {
     const d = nextRestart(quick(0), { code: 0, signal: null }, 1_000_000, DEFAULT_RESTART_POLICY, noJitter);
-    expect(d).toMatchObject({ action: "restart", failures: 1, reason: "exited with code 0 after 100ms (failure 1 of 10)" });
+    expect(d).toMatchObject({ action: "restart", failures: 1, reason: "exited with code 0 after 100ms (restart 1 of 10)" });
   });
 
   it("takes off the time already waited since the exit (a re-derived decision never waits twice)", () => {

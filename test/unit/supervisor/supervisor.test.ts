@@ -141,9 +141,9 @@ describe("Supervisor: restarts", () => {
 
     const backoffs = states.filter((s) => s.state === "backoff");
     expect(backoffs.map((s) => s.reason?.replace(/after \d+m?s/, "after T"))).toEqual([
-      "exited with code 3 after T (failure 1 of 3)",
-      "exited with code 3 after T (failure 2 of 3)",
-      "exited with code 3 after T (failure 3 of 3)",
+      "exited with code 3 after T (restart 1 of 3)",
+      "exited with code 3 after T (restart 2 of 3)",
+      "exited with code 3 after T (restart 3 of 3)",
     ]);
     // Planned delays: 100, 200, 400 ms, less the moments spent between exit and decision.
     const planned = backoffs.map((s) => (s.nextStartAtMs ?? 0) - s.sinceMs);
@@ -198,7 +198,7 @@ describe("Supervisor: restarts", () => {
     const states = recordStates(sup);
     sup.start();
     const failed = await waitForState(sup, (s) => s.state === "failed", "failed");
-    expect(states.find((s) => s.state === "backoff")?.reason).toMatch(/^cannot start: command \.\/no-such-program not found \(no such file\) \(failure 1 of 1\)$/);
+    expect(states.find((s) => s.state === "backoff")?.reason).toMatch(/^cannot start: command \.\/no-such-program not found \(no such file\) \(restart 1 of 1\)$/);
     expect(failed.reason).toMatch(/^cannot start: command \.\/no-such-program not found \(no such file\); 2 times in a row$/);
   });
 
