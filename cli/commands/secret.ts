@@ -22,6 +22,7 @@ export function registerSecret(program: Command): void {
     .action(lazy(run, (m) => m.secretList));
   secret
     .command("rm <name>")
+    .alias("delete")
     .description("delete a secret; refused while a service uses it")
     .addHelpText("after", "\nExample:\n  berth secret rm db-password")
     .action(lazy(run, (m) => m.secretRm));

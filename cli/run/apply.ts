@@ -123,18 +123,19 @@ async function prepare(paths: readonly string[], env: string): Promise<Prepared>
     said.add(k);
     return true;
   });
-  const named = new Map<string, string>();
+  const named = new Map<string, { file: string; from: number }>();
   const taken = new Set<string>();
   const chosen: { file: string; spec?: ServiceSpec; content?: string; environment: string }[] = [];
-  for (const l of loadedAll) {
+  for (const [from, l] of loadedAll.entries()) {
     for (const f of l.files) {
       const at = resolve(f.file);
       if (taken.has(at)) continue;
       taken.add(at);
       if (f.spec) {
         const other = named.get(f.spec.name);
-        if (other !== undefined) errors.push({ file: f.file, line: 0, column: 0, path: "name", message: `service ${f.spec.name} is also defined in ${other}` });
-        else named.set(f.spec.name, f.file);
+        // Within one -f, loadFleet has said so already (with both positions): once is enough.
+        if (other === undefined) named.set(f.spec.name, { file: f.file, from });
+        else if (other.from !== from) errors.push({ file: f.file, line: 0, column: 0, path: "name", message: `service "${f.spec.name}" is also defined in ${other.file}; names must be unique in the fleet` });
       }
       chosen.push({ ...f, environment: l.environment });
     }

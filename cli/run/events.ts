@@ -11,6 +11,9 @@ import { globalsOf, withApi } from "./common.js";
 import { execAuditCells } from "../exec-audit.js";
 import { refusalAuditCells } from "../refusal-audit.js";
 
+/** A message on one line (a crash loop's carries its last output lines): " | " between them, not a raw \x0a. */
+const oneLine = (m: string): string => m.replace(/\s*\r?\n\s*/g, " | ").trim();
+
 /** An event's time as both `events` and `events -f` print it: UTC, to the second. */
 const eventTime = (ms: number | string): string => new Date(Number(ms)).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 
@@ -19,7 +22,7 @@ export function line(e: Event__Output): Styled {
   const t = eventTime(e.time_ms);
   const who = [e.host && txt`host=${e.host}`, e.service && txt`service=${e.service}`].filter((x): x is Styled => x instanceof Styled);
   const type = e.type.endsWith(".down") || e.type.endsWith(".failed") ? colour("red", e.type) : render(e.type);
-  return new Styled([t, render(type), who.join(" "), render(e.message)].filter(Boolean).join("  "));
+  return new Styled([t, render(type), who.join(" "), render(oneLine(e.message))].filter(Boolean).join("  "));
 }
 
 export async function audit(o: { since: string; limit: string; output: string }, cmd: Command): Promise<void> {
@@ -53,7 +56,7 @@ export async function events(o: { follow?: boolean; limit: string; host?: string
     const host = (o.host && res.events[0]?.host) || (o.host ?? "");
     if (format === "table") {
       if (o.follow) for (const e of res.events) console.log(line(e));
-      else console.log(table(["TIME", "TYPE", "HOST", "SERVICE", "MESSAGE"], res.events.map((e) => [eventTime(e.time_ms), e.type, e.host || "-", e.service || "-", e.message])));
+      else console.log(table(["TIME", "TYPE", "HOST", "SERVICE", "MESSAGE"], res.events.map((e) => [eventTime(e.time_ms), e.type, e.host || "-", e.service || "-", oneLine(e.message)])));
     } else if (o.follow) {
       for (const e of res.events) console.log(JSON.stringify(e));
     } else if (format === "json") {

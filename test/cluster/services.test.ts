@@ -147,7 +147,12 @@ describe("services: specs, placement, supervision, health", () => {
     const twice = await c.specDir("multi-twice", { "ma.yaml": spec("ma", { instances: 1 }) });
     const dup = await c.cli(["plan", "-f", a, "-f", twice]);
     expect(dup.code).toBe(2);
-    expect(dup.stderr).toMatch(/ma\.yaml: name: service ma is also defined in .*multi-a/);
+    expect(dup.stderr).toMatch(/ma\.yaml: name: service "ma" is also defined in .*multi-a/);
+    // Twice in one folder: said once, with both positions.
+    const oneDir = await c.specDir("multi-one", { "a.yaml": spec("one", { instances: 0 }), "b.yaml": spec("one", { instances: 0 }) });
+    const once = await c.cli(["plan", "-f", oneDir]);
+    expect(once.code).toBe(2);
+    expect(once.stderr.match(/is also defined in/g), once.stderr).toHaveLength(1);
 
     // A file that is no spec (prose), a broken one, and one whose artifact is not there.
     const prose = Array.from({ length: 60 }, (_, i) => `Paragraph ${i}: this is: prose\n  and: not [a spec\n`).join("\n");
