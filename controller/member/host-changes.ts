@@ -41,7 +41,7 @@ export function closeStreamsOfRemovedHosts(registry: HostRegistry, log: Logger):
     const live = registry.live.get(prev.id);
     if (live?.send) {
       log.info({ host: prev.id }, "telling a removed host's agent to stop");
-      live.send({ host_removed: { reason: "removed from the fleet by `berth host remove`" } });
+      live.send({ host_removed: { reason: "by `berth host remove`" } });
     }
     closeStream(registry, prev.id, "host removed");
     registry.live.delete(prev.id);

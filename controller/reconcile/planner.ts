@@ -200,7 +200,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       if (o?.state === "failed") {
         const failures = recordFailure(i.failures, i.hostId, input.nowMs, policy, failureOf(o));
         const d = rescheduleDecision(failures, input.nowMs, policy);
-        const next = d.atMs > input.nowMs ? `placing it again in ${formatDurationMs(d.atMs - input.nowMs)} (${describeFailures(d.recent, input.nowMs, policy)})` : "placing it elsewhere";
+        const next = d.atMs > input.nowMs ? `placing it again in ${formatDurationMs(d.atMs - input.nowMs)} (${describeFailures(d.recent, input.nowMs, policy)})` : "placing it again, on another host if one can take it";
         out.events.push({ type: "instance.failed", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} failed: ${o.detail}; ${next}` });
         i = { ...i, hostId: "", drainingSinceMs: null, failures };
       }
