@@ -49,9 +49,10 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
         if (o === "awaiting-promotion") throw awaitsPromotion(r);
         if (r.status === "paused") throw new CliError(`${name}: the rollout to revision ${r.to_revision} is paused (${r.reason}): nothing moves until it is resumed`, EXIT.failed, `berth rollout resume ${name}`);
         if (o === "failed" || o === "reverted") throw new CliError(`${name}: the rollout ${o === "failed" ? "failed" : `was reverted to revision ${r.to_revision}`}: ${r.reason || "see berth events"}`, EXIT.failed, `berth rollout status ${name}`);
-        if (o !== "succeeded" && Number(r.to_revision) === applied) {
+        // Open until it succeeded; a revert under way (to an older revision) is not success either.
+        if (o !== "succeeded") {
           rolloutsOpen++;
-          lines.push(`${name}: rollout to revision ${applied} ${r.status || "running"}, ${r.done}/${r.total} in service (healthy for the update's minHealthyTime)`);
+          lines.push(`${name}: rollout to revision ${r.to_revision} ${r.status || "running"}, ${r.done}/${r.total} in service (healthy for the update's minHealthyTime)`);
         }
       }
       const st = await call(api, api.client.GetService, { name });

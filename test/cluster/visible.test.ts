@@ -75,4 +75,23 @@ instances: 1
     expect(logs.stdout).toContain("panic: config missing");
     expect((await c.cli(["delete", "crashy"])).code).toBe(0);
   });
+
+  it("apply --wait is not fooled by a copy healthy for a moment: an update whose process exits a second after it starts ends in exit 1, reverted", async () => {
+    const late = (args: string) => `name: late
+artifact: ${SVC}
+run:
+  command: sh
+  args: [-c, "${args}"]
+  restart: { attempts: 20, delay: 100ms, maxDelay: 200ms }
+update: { minHealthyTime: 2s, healthyDeadline: 6s }
+instances: 1
+`;
+    const first = await c.apply(await c.specDir("late1", { "late.yaml": late("exec sleep 1000") }), ["--wait", "--timeout", "60s"]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    // No health check: "running" is healthy, for the second the process lives, again and again.
+    const second = await c.apply(await c.specDir("late2", { "late.yaml": late("sleep 1; exit 1") }), ["--wait", "--timeout", "60s"]);
+    expect(second.code, second.stdout + second.stderr).toBe(1);
+    expect(second.stderr).toMatch(/late: the rollout (to revision 2 )?(failed|was reverted to revision 1)/);
+    expect((await c.cli(["delete", "late"])).code).toBe(0);
+  });
 });
