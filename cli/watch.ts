@@ -43,6 +43,8 @@ export interface WatchOptions<T> {
    */
   onLost?(why: string): void;
   retryForMs?: number;
+  /** Ends the watch as Ctrl-C does (a --timeout). */
+  signal?: AbortSignal;
 }
 
 export interface WatchHandle {
@@ -65,6 +67,7 @@ export function watchStream<T>(api: Api, o: WatchOptions<T>): Promise<void> {
       clearTimeout(timer);
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
+      o.signal?.removeEventListener("abort", stop);
       stream?.removeAllListeners("data");
       stream?.on("error", () => undefined);
       stream?.cancel();
@@ -74,6 +77,7 @@ export function watchStream<T>(api: Api, o: WatchOptions<T>): Promise<void> {
     const stop = (): void => finish();
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    o.signal?.addEventListener("abort", stop, { once: true });
     const handle: WatchHandle = { stop };
 
     const openOn = (member: string, reopen: boolean): void => {

@@ -7,6 +7,7 @@ import { CliError, EXIT } from "../errors.js";
 import { colour, parseFormat, printData, render, table, txt, type Cell } from "../output.js";
 import { progress } from "../progress.js";
 import { watchStream } from "../watch.js";
+import { parseTimeout } from "../wait.js";
 import { globalsOf, withApi } from "./common.js";
 
 
@@ -103,15 +104,17 @@ function exitFor(v: RolloutView__Output): void {
  * with a line per instance, piped one plain line per change. A rollout that is
  * superseded (a new apply) is followed to its successor, as kubectl does.
  */
-async function watchRollout(api: Api, name: string, format: string): Promise<RolloutView__Output> {
+async function watchRollout(api: Api, name: string, format: string, timeoutMs = 0): Promise<RolloutView__Output> {
   const p = format === "table" ? progress({ label: `${name}: waiting for the rollout` }) : undefined;
   let last: RolloutView__Output | undefined;
   let ended: RolloutView__Output | undefined;
+  const timeout = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
   try {
     // A lost member (restart, failover of its host, a member of a group gone):
     // the rollout goes on; so does the watch, on whichever member answers (cli/watch.ts).
     await watchStream(api, {
       follow: true,
+      ...(timeout ? { signal: timeout } : {}),
       open: (client, md) => client.WatchRollout({ name }, md),
       onData: (v: RolloutView__Output, w) => {
         last = v;
@@ -136,28 +139,37 @@ async function watchRollout(api: Api, name: string, format: string): Promise<Rol
     p?.done();
     throw err;
   }
-  // Ended, or stopped (Ctrl-C): where it stood last.
+  // Ended, or stopped (Ctrl-C, --timeout): where it stood last.
   const v = ended ?? last;
   p?.done(v ? summaryLine(v) : undefined);
   if (!v) throw new CliError(`the watch on ${name} ended before the rollout did`, EXIT_ROLLOUT_IN_PROGRESS);
   return v;
 }
 
-export async function restart(name: string, o: { watch?: boolean; wait?: boolean }, cmd: Command): Promise<void> {
+export async function restart(name: string, o: { watch?: boolean; wait?: boolean; timeout?: string }, cmd: Command): Promise<void> {
   const g = globalsOf(cmd);
+  const timeoutMs = watchTimeout(o);
   await withApi(g, async (api) => {
     const v = await call(api, api.client.RolloutControl, { service: name, action: "restart" }, 30_000);
     console.log(txt`${name}: rolling out revision ${v.to_revision} (restart of ${v.from_revision})`);
-    if (o.watch || o.wait) exitFor(await watchRollout(api, name, "table"));
+    if (o.watch || o.wait) exitFor(await watchRollout(api, name, "table", timeoutMs));
   });
 }
 
-export async function rolloutStatus(name: string, o: { watch?: boolean; output: string }, cmd: Command): Promise<void> {
+/** --timeout (only with -w): how long to follow; 0 is no limit. */
+function watchTimeout(o: { watch?: boolean; wait?: boolean; timeout?: string }): number {
+  if (o.timeout === undefined) return 0;
+  if (!o.watch && !o.wait) throw new CliError("--timeout needs -w: without it nothing is followed", EXIT.usage);
+  return parseTimeout(o.timeout);
+}
+
+export async function rolloutStatus(name: string, o: { watch?: boolean; output: string; timeout?: string }, cmd: Command): Promise<void> {
   const g = globalsOf(cmd);
   const format = parseFormat(o.output);
+  const timeoutMs = watchTimeout(o);
   await withApi(g, async (api) => {
     if (o.watch) {
-      const v = await watchRollout(api, name, format);
+      const v = await watchRollout(api, name, format, timeoutMs);
       if (format === "table") printRollout(v);
       exitFor(v);
       return;

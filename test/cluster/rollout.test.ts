@@ -225,6 +225,11 @@ describe("rollouts: health-checked, zero downtime, canary, revert, surge, contro
     expect(during.code, during.stderr).toBe(0);
     expect(during.stdout).toMatch(/web: the rollout to revision 6 is paused \(paused by an operator; kept for revision 6 \(berth rollout resume web\)\): nothing moves until `berth rollout resume web`/);
     expect(await rollout("web")).toMatchObject({ status: "paused", to_revision: 6, done: 0 });
+    // A watch bounded by --timeout ends there with 7 (not ended); without -w a --timeout is a usage error.
+    const bounded = await c.cli(["rollout", "status", "web", "-w", "--timeout", "1s"], { timeoutMs: 30_000 });
+    expect(bounded.code, bounded.stderr).toBe(7);
+    expect(bounded.stderr).toMatch(/the rollout of web to revision 6 has not ended \(paused/);
+    expect((await c.cli(["rollout", "status", "web", "--timeout", "1s"])).code).toBe(2);
     // --wait on a paused rollout ends at once with the command that moves it, instead of waiting out its timeout.
     const waited = await c.apply(await c.specDir("web7", { "web.yaml": spec("web", { env: { V: "7" } }) }), ["--wait", "--timeout", "100s"]);
     expect(waited.code, waited.stdout + waited.stderr).toBe(1);
