@@ -37,7 +37,9 @@ export async function audit(o: { since: string; limit: string; output: string },
     if (printData(format, rows)) return;
     const cells = (r: (typeof rows)[number]): string[] => {
       const x = execAuditCells(r) ?? refusalAuditCells(r);
-      return [r.time, r.token_id || "-", r.role || "-", r.method, x?.outcome ?? r.outcome, (x?.request ?? r.request).slice(0, 80)];
+      // One long refusal must not push REQUEST off the screen: the table cuts, -o json has it whole.
+      const outcome = x?.outcome ?? r.outcome;
+      return [r.time, r.token_id || "-", r.role || "-", r.method, outcome.length > 60 ? `${outcome.slice(0, 59)}…` : outcome, (x?.request ?? r.request).slice(0, 80)];
     };
     console.log(table(["TIME", "TOKEN", "ROLE", "METHOD", "OUTCOME", "REQUEST"], rows.map(cells)));
   });
@@ -65,6 +67,8 @@ export async function events(o: { follow?: boolean; limit: string; host?: string
       const { stringify } = await import("yaml");
       process.stdout.write(stringify(res.events));
     }
+    // A deleted service keeps its events, so a name with none is not an error — but may be a typo.
+    if (!res.events.length && o.service) process.stderr.write(`no events of service ${o.service}: \`berth services\` lists the services\n`);
     for (const e of res.events) last = Math.max(last, e.seq);
     if (!o.follow) return;
     await watchStream(api, {
