@@ -41,7 +41,12 @@ export function registerServices(program: Command): void {
       .argument("<name>", "service name")
       .requiredOption("--host <id>", "host id, or a unique prefix of one")
       .description(verb === "place" ? "pin an instance of a service to a host (moved health-gated)" : "remove a pin")
-      .addHelpText("after", `\nExample:\n  berth ${verb} web --host 3fa9`)
+      .addHelpText(
+        "after",
+        (verb === "place"
+          ? "\nWhich instance: the one already on that host, else one waiting for a host, else the highest-numbered one not pinned elsewhere.\n"
+          : "") + `\nExample:\n  berth ${verb} web --host 3fa9`,
+      )
       .action(lazy(run, (m) => (verb === "place" ? m.place : m.unpin)));
   }
 
