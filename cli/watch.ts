@@ -79,6 +79,10 @@ export function watchStream<T>(api: Api, o: WatchOptions<T>): Promise<void> {
     process.once("SIGTERM", stop);
     o.signal?.addEventListener("abort", stop, { once: true });
     const handle: WatchHandle = { stop };
+    if (o.signal?.aborted) {
+      stop();
+      return;
+    }
 
     const openOn = (member: string, reopen: boolean): void => {
       const s = o.open(api.clientFor(member), api.metadata, reopen);

@@ -1,3 +1,5 @@
+import { BlockList, isIP } from "node:net";
+
 /** HOST:PORT as given to --listen, --controller and --addr. */
 export interface HostPort {
   host: string;
@@ -36,4 +38,43 @@ export function parseHostPort(input: string, defaultPort = DEFAULT_PORT): HostPo
 
 export function formatHostPort({ host, port }: HostPort): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Made on first use, not at load: the CLI's start-up snapshot holds no native object. */
+let thisMachine: BlockList | undefined;
+function thisMachineList(): BlockList {
+  if (!thisMachine) {
+    thisMachine = new BlockList();
+    thisMachine.addSubnet("127.0.0.0", 8, "ipv4");
+    thisMachine.addAddress("0.0.0.0", "ipv4");
+    thisMachine.addAddress("::1", "ipv6");
+    thisMachine.addAddress("::", "ipv6");
+  }
+  return thisMachine;
+}
+
+/**
+ * Whether an address (or a comma-separated list of members) names only this machine:
+ * loopback, "localhost", or the unspecified address — what another server cannot use
+ * to reach it. An address that does not parse is not one.
+ */
+export function onlyThisMachine(list: string): boolean {
+  const hosts = list.split(",").map((a) => {
+    try {
+      return parseHostPort(a).host.toLowerCase();
+    } catch {
+      return undefined;
+    }
+  });
+  return (
+    hosts.length > 0 &&
+    hosts.every((h) => {
+      if (h === undefined) return false;
+      if (h === "localhost" || h.endsWith(".localhost")) return true;
+      const v = isIP(h);
+      if (v === 0) return false;
+      const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+      return mapped ? thisMachineList().check(mapped[1]!, "ipv4") : thisMachineList().check(h, v === 4 ? "ipv4" : "ipv6");
+    })
+  );
 }

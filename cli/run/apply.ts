@@ -45,12 +45,17 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
       if (applied) {
         const r = await call(api, api.client.GetRollout, { name });
         const o = outcome(r);
+        // Read in one snapshot with the rollout: a later apply's rollout is not this one, whatever it awaits.
+        const current = Number(r.current_revision);
+        if (current > applied) throw revisionGone(name, applied, current)!;
         // Nothing moves past a canary until someone promotes it, nor in a paused rollout until resumed: waiting on would only hang.
         if (o === "awaiting-promotion") throw awaitsPromotion(r);
         if (r.status === "paused") throw new CliError(`${name}: the rollout to revision ${r.to_revision} is paused (${r.reason}): nothing moves until it is resumed`, EXIT.failed, `berth rollout resume ${name}`);
         if (o === "failed" || o === "reverted") throw new CliError(`${name}: the rollout ${o === "failed" ? "failed" : `was reverted to revision ${r.to_revision}`}: ${r.reason || "see berth events"}`, EXIT.failed, `berth rollout status ${name}`);
-        // Open until it succeeded; a revert under way (to an older revision) is not success either.
-        if (o !== "succeeded") {
+        // A revert under way (back to an older revision) is no success either.
+        if (current && current < applied) throw revisionGone(name, applied, current)!;
+        // Open until this rollout succeeded (a member behind may still show the one before: not ours).
+        if (o !== "none" && !(o === "succeeded" && Number(r.to_revision) === applied)) {
           rolloutsOpen++;
           lines.push(`${name}: rollout to revision ${r.to_revision} ${r.status || "running"}, ${r.done}/${r.total} in service (healthy for the update's minHealthyTime)`);
         }

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import type { Event__Output } from "../../shared/gen/berth/v1/Event.js";
 import { watchStream } from "../watch.js";
-import { sanitizeLines } from "../../shared/text/sanitize.js";
+import { sanitize, sanitizeLines } from "../../shared/text/sanitize.js";
 import { call } from "../client.js";
 import { parseFormat, printData, table, colour, render, Styled, txt } from "../output.js";
 import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
@@ -12,7 +12,7 @@ import { execAuditCells } from "../exec-audit.js";
 import { refusalAuditCells } from "../refusal-audit.js";
 
 /** A message on one line (a crash loop's carries its last output lines): " | " between them, not a raw \x0a. */
-const oneLine = (m: string): string => m.replace(/\s*\r?\n\s*/g, " | ").trim();
+const oneLine = (m: string): string => m.trim().replace(/\s*\r?\n\s*/g, " | ");
 
 /** An event's time as both `events` and `events -f` print it: UTC, to the second. */
 const eventTime = (ms: number | string): string => new Date(Number(ms)).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
@@ -38,7 +38,7 @@ export async function audit(o: { since: string; limit: string; output: string },
     const cells = (r: (typeof rows)[number]): string[] => {
       const x = execAuditCells(r) ?? refusalAuditCells(r);
       // One long refusal must not push REQUEST off the screen: the table cuts, -o json has it whole.
-      const outcome = x?.outcome ?? r.outcome;
+      const outcome = oneLine(x?.outcome ?? r.outcome);
       return [r.time, r.token_id || "-", r.role || "-", r.method, outcome.length > 60 ? `${outcome.slice(0, 59)}…` : outcome, (x?.request ?? r.request).slice(0, 80)];
     };
     console.log(table(["TIME", "TOKEN", "ROLE", "METHOD", "OUTCOME", "REQUEST"], rows.map(cells)));
@@ -68,7 +68,7 @@ export async function events(o: { follow?: boolean; limit: string; host?: string
       process.stdout.write(stringify(res.events));
     }
     // A deleted service keeps its events, so a name with none is not an error — but may be a typo.
-    if (!res.events.length && o.service) process.stderr.write(`no events of service ${o.service}: \`berth services\` lists the services\n`);
+    if (!res.events.length && o.service && !o.host && !o.follow) process.stderr.write(`no events of service ${sanitize(o.service)}: \`berth services\` lists the services\n`);
     for (const e of res.events) last = Math.max(last, e.seq);
     if (!o.follow) return;
     await watchStream(api, {

@@ -1,5 +1,6 @@
 /** What `berth token create|list|revoke` do (descriptors: cli/commands/token.ts). */
 import type { Command } from "commander";
+import { onlyThisMachine } from "../../shared/addr.js";
 import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
 import { isRole } from "../../controller/auth/tokens.js";
 import { call } from "../client.js";
@@ -28,7 +29,7 @@ export async function tokenCreate(o: { role: string; ttl?: string; uses?: string
       console.error(`\njoin token ${res.id}${limits ? ` (${limits})` : ""}. Copy it to a new server in a file (mode 0600), then:`);
       console.error(`  sudo berth agent install --controller ${api.cfg.addr} --token-file ./join.token`);
       // The CLI's own address may be loopback (berth dev, a tunnel): another server cannot reach that.
-      if (/(^|,)(127\.|localhost|\[?::1\]?)/.test(api.cfg.addr)) console.error(`(${api.cfg.addr} is how this machine reaches the controller: on another server give an address of the controller it can reach)`);
+      if (api.cfg.addr.split(",").some((a) => onlyThisMachine(a))) console.error(`(${api.cfg.addr} is how this machine reaches the controller: on another server give an address of the controller it can reach)`);
     } else {
       console.error(`\n${res.role} token ${res.id}${limits ? ` (${limits})` : ""}: shown once, keep it safe (BERTH_TOKEN=…)`);
     }
