@@ -22,14 +22,12 @@ describe.skipIf(!existsSync(CHROMIUM))("the console's Controllers page in a cont
   let loads = 0;
 
   /** The rows of the members table: id → "member" or the row's data-gone ("lost", "left"). */
-  const rows = async (): Promise<Record<string, string>> => {
-    const out: Record<string, string> = {};
-    for (const r of await page.locator("[data-testid=controllers] tbody tr").all()) {
-      const id = await r.getAttribute("data-member");
-      if (id) out[id] = (await r.getAttribute("data-gone")) ?? "member";
-    }
-    return out;
-  };
+  // Read in one go inside the page: a row removed while they were read one by one (the table
+  // re-renders live) left a locator waiting out Playwright's whole timeout for a row gone.
+  const rows = (): Promise<Record<string, string>> =>
+    page
+      .locator("[data-testid=controllers] tbody tr")
+      .evaluateAll((trs) => Object.fromEntries(trs.flatMap((r) => { const id = r.getAttribute("data-member"); return id ? [[id, r.getAttribute("data-gone") ?? "member"]] : []; })));
   const waitRows = (want: Record<string, string>, what: string): Promise<Record<string, string>> => {
     let last: Record<string, string> = {};
     return waitFor(
