@@ -4,12 +4,15 @@ import { lazy } from "./lazy.js";
 
 const run = () => import("../run/rollout.js");
 
+/** restart -w and rollout status -w: the same bound on the watch. */
+const WATCH_TIMEOUT = ["--timeout <duration>", "with -w: stop following after this long, exit 7 (the rollout goes on)"] as const;
+
 export function registerRollout(program: Command): void {
   program
     .command("restart")
     .argument("<name>", "service name")
     .option("-w, --watch", "follow the rollout until it ends (exit code as rollout status)")
-    .option("--timeout <duration>", "with -w: stop following after this long, exit 7 (the rollout goes on)")
+    .option(...WATCH_TIMEOUT)
     // apply and drain say --wait: the same here, unlisted.
     .addOption(new Option("--wait", "the same as --watch").hideHelp())
     .description("restart every instance of a service, as a health-checked rollout (a new revision, same spec)")
@@ -22,7 +25,7 @@ export function registerRollout(program: Command): void {
     .command("status")
     .argument("<name>", "service name")
     .option("-w, --watch", "follow until the rollout ends: a live progress bar on a terminal, one line per change when piped")
-    .option("--timeout <duration>", "with -w: stop following after this long, exit 7 (the rollout goes on)")
+    .option(...WATCH_TIMEOUT)
     .option("-o, --output <format>", "table, json or yaml (with -w, json prints one view per line)", "table")
     .description("where the rollout stands; exit code 0 when it succeeded, 1 when it failed or was reverted, 7 while it has not ended, 8 when its canary awaits `berth rollout promote` (-w stops there too)")
     .addHelpText("after", "\nExamples:\n  berth rollout status web\n  berth apply -f web.yaml && berth rollout status web -w   # gate a pipeline on it")

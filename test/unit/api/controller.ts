@@ -62,3 +62,19 @@ export async function startTestController(opts: Partial<ControllerOptions> = {})
     throw err;
   }
 }
+
+/**
+ * Calls `fn` until it stops failing for want of the host: the registry follows the store,
+ * so a host record written straight to the store is known a moment later (at most 10 s).
+ */
+export async function whenHostKnown<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > deadline || !/not found|no host/i.test(String(e))) throw e;
+      await new Promise<void>((r) => setTimeout(r, 20));
+    }
+  }
+}

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { startTestController, unaryP, type TestController } from "./controller.js";
+import { startTestController, unaryP, whenHostKnown, type TestController } from "./controller.js";
 import { hostKey, type HostRecord } from "../../../controller/hosts/host.js";
 import { encodeRecord } from "../../../controller/store/record.js";
 import type { Event__Output } from "../../../shared/gen/berth/v1/Event.js";
@@ -25,16 +25,7 @@ describe("events of one host", () => {
     await c.handle.store.txn([], [{ type: "put", key: hostKey(ID), value: encodeRecord(host) }]);
     const admin = c.client(c.tokens.admin);
     // The registry follows the store: the host can be cordoned once it has seen it.
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        await unaryP(admin, "Cordon", { id: ID });
-        break;
-      } catch (e) {
-        if (Date.now() > deadline || !/no host/i.test(String(e))) throw e;
-        await new Promise<void>((r) => setTimeout(r, 20));
-      }
-    }
+    await whenHostKnown(() => unaryP(admin, "Cordon", { id: ID }));
     const list = (h: string) => unaryP<object, { events: Event__Output[] }>(admin, "ListEvents", { limit: 100, host: h });
     const byPrefix = await list("0123");
     expect(byPrefix.events.map((e) => e.type)).toContain("host.cordoned");

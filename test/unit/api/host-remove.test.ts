@@ -4,7 +4,7 @@
  * member keeps showing or deciding from a host that is gone.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { startTestController, unaryP, type TestController } from "./controller.js";
+import { startTestController, unaryP, whenHostKnown, type TestController } from "./controller.js";
 import { hostKey, type HostRecord } from "../../../controller/hosts/host.js";
 import { encodeRecord } from "../../../controller/store/record.js";
 import { OBSERVED_PREFIX } from "../../../controller/member/observed-share.js";
@@ -31,16 +31,7 @@ describe("berth host remove", () => {
     ]);
     const admin = c.client(c.tokens.admin);
     // The registry follows the store: the host is removable once it has seen it.
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        await unaryP(admin, "RemoveHost", { id: ID });
-        break;
-      } catch (e) {
-        if (Date.now() > deadline || !/not found|no host/i.test(String(e))) throw e;
-        await new Promise<void>((r) => setTimeout(r, 20));
-      }
-    }
+    await whenHostKnown(() => unaryP(admin, "RemoveHost", { id: ID }));
     expect(await store.get(hostKey(ID))).toBeUndefined();
     expect(await store.get(`${REVOKED_PREFIX}AB12`)).toBeDefined();
     expect(await store.get(`${OBSERVED_PREFIX}${ID}`)).toBeUndefined();
