@@ -25,7 +25,7 @@ export function registerServices(program: Command): void {
     .argument("<name>", "service name")
     .description("the revisions of a service the controller keeps, newest first, with what each changed")
     .option("-o, --output <format>", "table, json or yaml", "table")
-    .addHelpText("after", "\nThe current revision, those instances or `berth rollout undo` still use, and the newest 3 others.\n\nExample:\n  berth history web")
+    .addHelpText("after", "\nThe current revision, those instances or `berth rollout undo` still use, and the newest 3 others.\ninstances and update belong to the service, not to a revision: each revision shows the current ones.\n\nExample:\n  berth history web")
     .action(lazy(run, (m) => m.history));
 
   program

@@ -28,3 +28,36 @@ describe("revisionHistory", () => {
     expect(h.slice(0, -1).every((e) => e.changed?.join() === "run.env.V")).toBe(true);
   });
 });
+
+describe("revisionHistory: instances and update are the service's", () => {
+  const withUpdate = (r: ServiceRecord, update: Partial<ServiceRecord["spec"]["update"]>, instances = r.spec.instances): ServiceRecord => ({ ...r, spec: { ...r.spec, instances, update: { ...r.spec.update, ...update } } });
+
+  it("a canary or a scale set after a revision was made is not among what that revision changed", () => {
+    const r2 = withRevision(first, 2, spec({ V: "2" }), new Set(), 10);
+    // Applied in place: no new revision.
+    const scaled = withUpdate(r2, { canary: 1 }, 5);
+    const h = revisionHistory(scaled);
+    expect(h.map((e) => [e.revision, e.changed])).toEqual([
+      [2, ["run.env.V"]],
+      [1, []],
+    ]);
+    // Every revision is shown as going back to it would run it: with the service's instances and update.
+    expect(h.map((e) => [e.spec.instances, e.spec.update.canary])).toEqual([
+      [5, 1],
+      [5, 1],
+    ]);
+  });
+
+  it("an undo to a revision does not show it changing rollout settings it never had", () => {
+    const r2 = withUpdate(withRevision(first, 2, spec({ V: "2" }), new Set(), 10), { canary: 1 });
+    // berth rollout undo: revision 1 again, with the current instances and update (specToRestore).
+    const back = withRevision(r2, 1, { ...first.spec, instances: r2.spec.instances, update: r2.spec.update }, new Set(), 20, { previousRevision: 2 });
+    // Then the canary is taken off again, in place: revision 2's kept spec still has it.
+    const h = revisionHistory(withUpdate(back, { canary: 0 }));
+    expect(h.map((e) => [e.revision, e.current, e.previousRevision, e.changed])).toEqual([
+      [2, false, 1, ["run.env.V"]],
+      [1, true, 2, ["run.env.V"]],
+    ]);
+    expect(h.map((e) => e.spec.update.canary)).toEqual([0, 0]);
+  });
+});
