@@ -21,7 +21,8 @@ import type { ServiceSpec } from "../../shared/spec/types.js";
 import type { Assignment__Output } from "../../shared/gen/berth/v1/Assignment.js";
 import type { InstanceStatus } from "../../shared/gen/berth/v1/InstanceStatus.js";
 import { Coalescer } from "../../shared/coalesce.js";
-import { clampDelayMs } from "../../shared/timer.js";
+import { clampDelayMs, setTimeoutClamped } from "../../shared/timer.js";
+import { formatDurationMs } from "../../shared/duration.js";
 import { monoMs, type Clock } from "../../shared/clock.js";
 import { SERVICE_NAME } from "../../shared/spec/schema.js";
 import { parseWireSpec } from "../../shared/spec/wire.js";
@@ -81,9 +82,9 @@ export interface Steps {
    * `leaseDeadlineMono`: a self-fencing spec's first fencing lease, written and watched (the watchdog
    * started) before the process is, so no moment passes in which this agent's death would leave it unfenced.
    */
-  start(d: Desired, cwd: string, env: Record<string, string>, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }, secretEnvFile?: string, who?: RunAs, leaseDeadlineMono?: number): Promise<RunHandle>;
+  start(d: Desired, cwd: string, env: Record<string, string>, events: RunEvents, secretEnvFile?: string, who?: RunAs, leaseDeadlineMono?: number): Promise<RunHandle>;
   /** Re-attaches to the process a previous agent left running, if it is still that process. */
-  adopt(d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }): Promise<RunHandle | undefined>;
+  adopt(d: Desired, events: RunEvents): Promise<RunHandle | undefined>;
   /** When `d`'s process was stopped by its fencing watchdog while no agent ran: why and when (wall ms), once. */
   fencedWhileAway?(d: Desired): { detail: string; atMs: number } | undefined;
   /** Runs the health checks (exec checks as `who`, in the process's environment); emits transitions. null check: healthy as soon as it runs. */
@@ -108,6 +109,17 @@ export interface Stray {
   outcome: string;
 }
 
+/**
+ * What a run tells the converger: each (re)start — after quick exits in a row, how many and
+ * when the run will count as stable (wall clock; the supervisor's SupervisorState.quick) —
+ * each exit it restarts after, and its verdict when the restart policy gives up.
+ */
+export interface RunEvents {
+  onRunning(quick?: { exits: number; stableAtMs: number }): void;
+  onFailed(reason: string): void;
+  onRestart(reason: string): void;
+}
+
 interface Current {
   d: Desired;
   /** The process's working dir, once it is known (at start, or from the state file on re-adoption). */
@@ -115,7 +127,10 @@ interface Current {
   run?: RunHandle;
   /** Who the process runs as, once known (runAs, at the start of a pass or a re-adoption). */
   who?: RunAs;
+  /** The health checks, or (no health check) the wait until a run after quick exits counts as stable. */
   health?: { stop(): void };
+  /** Why the process last exited on its own, for as long as the run after it is not yet stable. */
+  lastExit?: string;
   state: InstanceState;
   detail: string;
   sinceMs: number;
@@ -130,6 +145,13 @@ const CRASH_TAIL_LINES = 20;
 const CRASH_TAIL_CHARS = 2_000;
 /** How long a crash loop's "failed" report waits for the process's last lines. */
 const CRASH_TAIL_WAIT_MS = 250;
+
+/**
+ * Quick exits in a row from which a run with no health check is not healthy until it is
+ * stable: one is a hiccup (an operator's kill, an OOM), put back in service at once as
+ * Kubernetes does a container with no readiness probe; two in a row are a crash loop.
+ */
+export const CRASH_LOOP_EXITS = 2;
 
 /** Tries of fetch + install before an instance is reported failed, and the first wait between them. */
 export const PREPARE_ATTEMPTS = 3;
@@ -609,16 +631,41 @@ export class Converger {
     });
   }
 
-  private runEvents(d: Desired): { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void } {
+  private runEvents(d: Desired): RunEvents {
     const mine = (): Current | undefined => (this.current && desiredKey(this.current.d) === desiredKey(d) ? this.current : undefined);
     return {
-      onRunning: () => {
+      onRunning: (quick) => {
         const c = mine();
-        if (c && !c.d.spec.health && (c.state === "starting" || c.state === "unhealthy")) this.set(c, "healthy", "running (no health check)");
+        if (!c || c.d.spec.health || !(c.state === "starting" || c.state === "unhealthy")) return;
+        const waitMs = quick && quick.exits >= CRASH_LOOP_EXITS ? quick.stableAtMs - this.clocks().wall : 0;
+        if (waitMs <= 0) {
+          this.set(c, "healthy", "running (no health check)");
+          return;
+        }
+        // With no check, running is the only sign of health, and in a crash loop it is no
+        // sign yet: a process that lasts 2 s of every 30 would show healthy, and be put in
+        // service, between its crashes. Healthy once the run outlives the restart policy's
+        // quick-exit window (its failure count starts again from 0 then), or failed by it.
+        const stable = formatDurationMs(Math.ceil(waitMs / 1000) * 1000);
+        this.set(c, "starting", `running again after ${c.lastExit ?? "exiting"}; healthy once it has run ${stable} more without exiting (no health check to say so sooner)`);
+        const timer = setTimeoutClamped(() => {
+          if (this.current !== c || c.health !== wait || c.state !== "starting") return;
+          c.health = undefined;
+          c.lastExit = undefined;
+          this.set(c, "healthy", "running (no health check)");
+        }, waitMs);
+        const wait = { stop: (): void => clearTimeout(timer) };
+        c.health = wait;
       },
       onRestart: (reason) => {
         const c = mine();
         if (c) {
+          if (!c.d.spec.health) {
+            // A run after quick exits that exits too: its wait for stability ends with it.
+            c.health?.stop();
+            c.health = undefined;
+            c.lastExit = reason;
+          }
           // How it exited (code or signal, failure n of m) is what tells a crash loop from a slow start.
           // The state may stand already: the restart count is news either way.
           if (!this.set(c, c.d.spec.health ? "unhealthy" : "starting", `${reason}; restarting with backoff`)) this.report(c);

@@ -16,7 +16,7 @@ import { HealthMonitor } from "../health/checks.js";
 import { serviceUser, type RunAs } from "../runas/service-user.js";
 import { ensureWatchdog, leaseFiles, removeLease, takeFencedMark, writeLease } from "../supervisor/fence-lease.js";
 import { expandArgs, serviceEnv } from "../supervisor/env.js";
-import type { Desired, RunHandle, Steps, Stray } from "./converger.js";
+import type { Desired, RunEvents, RunHandle, Steps, Stray } from "./converger.js";
 
 export interface StepsDeps {
   dataDir: string;
@@ -43,14 +43,14 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
   const RECORD = ".process.json";
   const stateFile = (d: Desired): string => join(recordDir, `${d.instance}${RECORD}`);
 
-  const handle = (sup: Supervisor, d: Desired, events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void }): RunHandle => {
+  const handle = (sup: Supervisor, d: Desired, events: RunEvents): RunHandle => {
     let last: SupervisorState = sup.state;
     const fence = leaseFiles(stateFile(d));
     let leased: number | undefined;
     sup.on("state", (s) => {
       const prev = last;
       last = s;
-      if (s.state === "running" && prev.state !== "running") events.onRunning();
+      if (s.state === "running" && prev.state !== "running") events.onRunning(s.quick);
       else if (s.state === "backoff") events.onRestart(s.reason ?? "process exited");
       else if (s.state === "failed") events.onFailed(s.reason ?? "the process kept exiting");
     });
@@ -165,7 +165,7 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
         return undefined;
       }
       const h = handle(res.supervisor, d, events);
-      events.onRunning();
+      events.onRunning(res.supervisor.state.quick);
       return h;
     },
 

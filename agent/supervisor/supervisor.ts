@@ -75,6 +75,11 @@ export interface SupervisorState {
   adopted: boolean;
   /** backoff: when the next start is due. */
   nextStartAtMs?: number;
+  /**
+   * running, after quick exits in a row: how many (the restart policy's failures), and when
+   * this run counts as stable, the count starting again from 0. Absent when nothing exited quickly.
+   */
+  quick?: { exits: number; stableAtMs: number };
   /** Only when limits were asked for: whether the cgroup holds the process. */
   cgroupEnforced?: boolean;
   /** Why not, when cgroupEnforced is false. */
@@ -364,7 +369,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.cgroupStatus = record.cgroup ? { enforced: true } : { enforced: false, reason: record.cgroupReason };
     }
     const run = this.watchAdopted(record);
-    this.enter("running", { pid: run.pid, adopted: true });
+    this.enter("running", { pid: run.pid, adopted: true, ...this.stableAt(record.startedAtMs) });
     this.log.info({ pid: run.pid }, "adopted running process");
     this.begin(run);
   }
@@ -425,6 +430,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const reason = current.adopted ? `${decision.reason}; exit status unknown: the process was adopted, not our child` : decision.reason;
       if (await this.afterExit(decision, outcome, reason)) return;
     }
+  }
+
+  /** A run that follows quick exits in a row: when it will count as stable (RestartPolicy.stableAfterMs). */
+  private stableAt(startedAtMs: number): { quick?: { exits: number; stableAtMs: number } } {
+    return this.failures > 0 ? { quick: { exits: this.failures, stableAtMs: startedAtMs + this.config.restartPolicy.stableAfterMs } } : {};
   }
 
   /** Times on the monotonic clock. */
@@ -601,7 +611,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       await this.dropCgroup(run);
       return { ok: false, fatal: true, message: `cannot write the state file: ${failed}` };
     }
-    this.enter("running", { pid });
+    this.enter("running", { pid, ...this.stableAt(startedAtMs) });
     this.log.info({ pid, restarts: this.restarts }, "process started");
     return { ok: true, run };
   }

@@ -76,6 +76,23 @@ instances: 1
     expect((await c.cli(["delete", "crashy"])).code).toBe(0);
   });
 
+  it("a crash loop with no health check is not healthy between its crashes: from the second quick exit a run is starting until it outlives 30 s", async () => {
+    const spec = `name: flappy
+artifact: ${SVC}
+run:
+  command: sh
+  args: [-c, "sleep 0.7; exit 5"]
+  restart: { attempts: 20, delay: 100ms, maxDelay: 200ms }
+instances: 1
+`;
+    const applied = await c.apply(await c.specDir("flappy", { "flappy.yaml": spec }));
+    expect(applied.code, applied.stderr).toBe(0);
+    // The real supervisor's count of quick exits reaches the agent's report: a running copy that says why it is not healthy yet.
+    const st = await c.waitForStatus("flappy", (s) => /^running again after exited with code 5 after \S+ \(restart \d+ of 20\); healthy once it has run \d+s more without exiting/.test(s.instances[0]?.detail ?? ""), "flappy running again, not healthy", 30_000);
+    expect(st.instances[0]!.state).toBe("starting");
+    expect((await c.cli(["delete", "flappy"])).code).toBe(0);
+  });
+
   it("apply --wait is not fooled by a copy healthy for a moment: an update whose process exits a second after it starts ends in exit 1, reverted", async () => {
     const late = (args: string) => `name: late
 artifact: ${SVC}
@@ -88,7 +105,7 @@ instances: 1
 `;
     const first = await c.apply(await c.specDir("late1", { "late.yaml": late("exec sleep 1000") }), ["--wait", "--timeout", "60s"]);
     expect(first.code, first.stdout + first.stderr).toBe(0);
-    // No health check: "running" is healthy, for the second the process lives, again and again.
+    // No health check: "running" is healthy for the second the process lives, the first two times (from the second quick exit in a row, not until a run outlives 30 s).
     const second = await c.apply(await c.specDir("late2", { "late.yaml": late("sleep 1; exit 1") }), ["--wait", "--timeout", "60s"]);
     expect(second.code, second.stdout + second.stderr).toBe(1);
     expect(second.stderr).toMatch(/late: the rollout (to revision 2 )?(failed|was reverted to revision 1)/);

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Converger, fenceDue, type Desired, type RunHandle, type Steps } from "../../../agent/converge/converger.js";
+import { Converger, fenceDue, type Desired, type RunEvents, type RunHandle, type Steps } from "../../../agent/converge/converger.js";
 import { createLogger } from "../../../shared/log/logger.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
 import type { InstanceStatus } from "../../../shared/gen/berth/v1/InstanceStatus.js";
@@ -317,7 +317,7 @@ describe("an agent stopping with its service (--stop-services-on-exit)", () => {
 describe("a crash-looping process", () => {
   it("says how it exits while restarting, and ends failed with the exit and its last output lines", async () => {
     const steps = fakeSteps();
-    let events: { onRunning(): void; onFailed(reason: string): void; onRestart(reason: string): void } | undefined;
+    let events: RunEvents | undefined;
     const start = steps.start;
     steps.start = async (d, cwd, env, ev) => {
       events = ev;
@@ -340,6 +340,62 @@ describe("a crash-looping process", () => {
     expect(detail).toContain("loading config");
     // The first "failed" report carries the lines: the controller keeps that one, and places the slot again at once.
     expect(reports.filter((r) => r.state === "failed").map((r) => r.detail)).toEqual([detail]);
+  });
+});
+
+describe("a process with no health check, after quick exits", () => {
+  async function looping() {
+    const steps = fakeSteps();
+    let events: RunEvents | undefined;
+    const start = steps.start;
+    steps.start = async (d, cwd, env, ev) => {
+      events = ev;
+      return start(d, cwd, env, ev);
+    };
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s), lastContactMs: () => Date.now() });
+    conv.assign(assignment(goodSpec()));
+    await until(() => events !== undefined && reports.at(-1)?.state === "healthy", "the first run, healthy at once");
+    return { events: () => events!, reports };
+  }
+
+  it("is not healthy while running again, until the run outlives the quick-exit window", async () => {
+    const { events, reports } = await looping();
+    events().onRestart("exited with code 3 after 2s (restart 2 of 10)");
+    await until(() => reports.at(-1)?.state === "starting", "starting again");
+    // Running again after 2 quick exits, stable 400 ms from now (the supervisor's SupervisorState.quick).
+    events().onRunning({ exits: 2, stableAtMs: Date.now() + 400 });
+    await until(() => /running again after exited with code 3/.test(reports.at(-1)?.detail ?? ""), "the run after the exit said");
+    expect(reports.at(-1)!.state).toBe("starting");
+    expect(reports.at(-1)!.detail).toMatch(/healthy once it has run .* more without exiting/);
+    await until(() => reports.at(-1)?.state === "healthy", "healthy once stable", 5_000);
+    expect(reports.at(-1)!.detail).toBe("running (no health check)");
+  });
+
+  it("never turns healthy when it exits again inside the window", async () => {
+    const { events, reports } = await looping();
+    events().onRestart("exited with code 3 after 2s (restart 2 of 10)");
+    events().onRunning({ exits: 2, stableAtMs: Date.now() + 300 });
+    await until(() => /running again/.test(reports.at(-1)?.detail ?? ""), "running again");
+    events().onRestart("exited with code 3 after 0.1s (restart 3 of 10)");
+    await until(() => /restart 3 of 10/.test(reports.at(-1)?.detail ?? ""), "the next exit");
+    const n = reports.length;
+    // The next run is stable well after the first one would have been: the first's wait ended with its exit.
+    events().onRunning({ exits: 3, stableAtMs: Date.now() + 700 });
+    await until(() => reports.at(-1)?.state === "healthy", "the third run healthy once stable", 5_000);
+    expect(reports.slice(n).map((r) => r.state)).toEqual(["starting", "healthy"]);
+  });
+
+  it("is healthy at once after no quick exit, or one (a hiccup, not a loop)", async () => {
+    const { events, reports } = await looping();
+    events().onRestart("exited with code 0 after 40s (ran stable, failure count reset)");
+    await until(() => reports.at(-1)?.state === "starting", "starting again");
+    events().onRunning(undefined);
+    await until(() => reports.at(-1)?.state === "healthy", "healthy at once");
+    events().onRestart("killed by SIGKILL after 3s (restart 1 of 10)");
+    await until(() => reports.at(-1)?.state === "starting", "starting again");
+    events().onRunning({ exits: 1, stableAtMs: Date.now() + 60_000 });
+    await until(() => reports.at(-1)?.state === "healthy", "healthy at once after one quick exit");
   });
 });
 

@@ -155,6 +155,11 @@ describe("Supervisor: restarts", () => {
     // (less 2 ms: the stamps are whole milliseconds, the planned delay is on the monotonic clock).
     const starts = states.filter((s) => s.state === "starting").slice(1);
     starts.forEach((s, i) => expect(s.sinceMs - (backoffs[i]?.sinceMs ?? 0)).toBeGreaterThanOrEqual((planned[i] ?? 0) - 2));
+    // The first run follows no quick exit; each run after one says when it will count as stable.
+    const runs = states.filter((s) => s.state === "running");
+    expect(runs[0]!.quick).toBeUndefined();
+    expect(runs.map((r) => r.quick?.exits)).toEqual([undefined, 1, 2, 3]);
+    for (const r of runs.slice(1)) expect(r.quick!.stableAtMs - r.sinceMs).toBeGreaterThan(policy.stableAfterMs - 100);
     expect(existsSync(f.stateFile)).toBe(false);
   });
 
