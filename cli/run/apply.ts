@@ -21,6 +21,7 @@ import { colour, parseFormat, printData, txt } from "../output.js";
 import { globalsOf, withApi } from "./common.js";
 import { EXIT_PLAN_CHANGES } from "../commands/apply.js";
 import { follow, parseTimeout } from "../wait.js";
+import { formatDurationMs } from "../../shared/duration.js";
 import { awaitsPromotion, outcome } from "./rollout.js";
 
 /**
@@ -64,18 +65,28 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
       // Read after the rollout: a revert that ended in between shows here as another revision.
       const gone = revisionGone(name, applied, Number(st.revision));
       if (gone) throw gone;
-      const desired = (JSON.parse(st.spec_json) as { instances?: number }).instances ?? st.instances.length;
-      const ready = st.instances.filter((i) => i.state === "healthy" && Number(i.revision) === Number(st.revision)).length;
+      const spec = JSON.parse(st.spec_json) as { instances?: number; update?: { minHealthyTimeMs?: number } } | null;
+      const desired = spec?.instances ?? st.instances.length;
+      // In service, as a rollout counts it: healthy for the update's minHealthyTime (a new
+      // service has no rollout to say so). Both times are the controller's clock.
+      const minHealthyMs = spec?.update?.minHealthyTimeMs ?? 0;
+      const healthyFor = (i: (typeof st.instances)[number]): number => Math.max(0, Number(st.now_ms) - Number(i.since_ms));
+      const atRevision = (i: (typeof st.instances)[number]): boolean => i.state === "healthy" && Number(i.revision) === Number(st.revision);
+      const ready = st.instances.filter((i) => atRevision(i) && healthyFor(i) >= minHealthyMs).length;
       done += Math.min(ready, desired);
       total += desired;
-      lines.push(`${name}: ${ready}/${desired} healthy at revision ${st.revision}`);
-      for (const i of st.instances.filter((x) => x.state !== "healthy" || Number(x.revision) !== Number(st.revision))) {
+      lines.push(`${name}: ${ready}/${desired} in service at revision ${st.revision}`);
+      for (const i of st.instances.filter((x) => !atRevision(x) || healthyFor(x) < minHealthyMs)) {
+        if (atRevision(i)) {
+          lines.push(`  ${i.instance}${i.host ? ` on ${i.host}` : ""}: healthy for ${formatDurationMs(healthyFor(i))} of the update's minHealthyTime ${formatDurationMs(minHealthyMs)}`);
+          continue;
+        }
         lines.push(`  ${i.instance}${i.host ? ` on ${i.host}` : ""}: ${i.state}${i.reason || i.detail ? ` — ${i.reason || i.detail}` : ""}`);
         // A failure kept on the slot (a failed install, a crash loop): its step and exit code, the first line of what status shows.
         if (i.install_tail.startsWith("[berth] last ")) lines.push(`    ${i.install_tail.split("\n", 1)[0]!.slice("[berth] ".length)}`);
       }
     }
-    if (done === total && rolloutsOpen === 0) return { finished: true, message: `${names.join(", ")}: every instance healthy (${done}/${total})` };
+    if (done === total && rolloutsOpen === 0) return { finished: true, message: `${names.join(", ")}: every instance healthy and in service (${done}/${total})` };
     return { finished: false, now: { done, total, lines } };
   });
 }

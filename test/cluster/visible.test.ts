@@ -93,6 +93,23 @@ instances: 1
     expect((await c.cli(["delete", "flappy"])).code).toBe(0);
   });
 
+  it("apply --wait of a new service waits until its copies are in service (healthy for minHealthyTime), not their first healthy moment", async () => {
+    const spec = `name: brief
+artifact: ${SVC}
+run:
+  command: sh
+  args: [-c, "sleep 1; exit 1"]
+  restart: { attempts: 20, delay: 100ms, maxDelay: 200ms }
+update: { minHealthyTime: 2s }
+instances: 1
+`;
+    const r = await c.apply(await c.specDir("brief", { "brief.yaml": spec }), ["--wait", "--timeout", "6s"]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/timed out after 6s waiting for brief to be healthy/);
+    expect(r.stdout).not.toMatch(/every instance healthy/);
+    expect((await c.cli(["delete", "brief"])).code).toBe(0);
+  });
+
   it("apply --wait is not fooled by a copy healthy for a moment: an update whose process exits a second after it starts ends in exit 1, reverted", async () => {
     const late = (args: string) => `name: late
 artifact: ${SVC}
