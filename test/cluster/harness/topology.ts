@@ -24,7 +24,7 @@
 import { execFile, execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "./wait.js";
 
@@ -303,6 +303,7 @@ class TopologyImpl implements Topology {
     // tail above is all a failure message shows): read a flaky run's logs after the fact.
     const logDir = process.env["BERTH_TEST_LOG_DIR"];
     const what = [argv[0] ?? "", argv[2] ?? ""].filter((w) => !w.startsWith("-")).map((w) => (w.split("/").pop() ?? "").replace(/[^a-z0-9]/gi, "")).filter(Boolean).join("-");
+    if (logDir) mkdirSync(logDir, { recursive: true });
     const logFile = logDir ? join(logDir, `${Date.now()}-n${i}-${what}-${child.pid}.log`) : undefined;
     const keep = (key: "stdout" | "stderr") => (chunk: Buffer) => {
       tail[key] = (tail[key] + chunk.toString("utf8")).slice(-OUTPUT_TAIL_BYTES);
