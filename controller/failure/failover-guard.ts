@@ -38,7 +38,22 @@ export interface FailoverGuardDeps {
 }
 
 export class FailoverGuard {
+  /** When the failure detector judges hosts again (monotonic): the leader's term grace. */
+  private judgingFromMono = Number.NEGATIVE_INFINITY;
+
   constructor(private readonly d: FailoverGuardDeps) {}
+
+  /**
+   * The leader's detector, at each pass: no host is judged before `mono` (the term's grace,
+   * failure/comeback-grace.ts). Hosts merely silent are not counted as going down until then —
+   * less the silence that counts — so a fleet reconnecting after a leader change or an etcd
+   * outage (its hosts silent for seconds while their members found the store again) is not
+   * "3 of 3 ready hosts went down", while a fleet still silent as the grace ends pauses
+   * failover before the detector declares the first host down, as it always did.
+   */
+  judgingFrom(mono: number): void {
+    this.judgingFromMono = mono;
+  }
 
   get state(): GuardState {
     return this.d.store.current;
@@ -51,6 +66,7 @@ export class FailoverGuard {
     // Hosts killed together cross their TTL up to a heartbeat apart: count the
     // ones already silent for two heartbeats as going down now.
     const silentMs = 2 * d.heartbeatIntervalMs + (d.reportLagMs ?? 0);
+    const countSilent = nowMono >= this.judgingFromMono - silentMs;
     const heard = d.heard();
     const g = d.store.current;
     // One loop, one clock read: the leader asks after every detector pass and every
@@ -62,7 +78,7 @@ export class FailoverGuard {
       hosts++;
       let since: number | undefined;
       if (h.health === "down") since = h.healthSinceMs;
-      else {
+      else if (countSilent) {
         const last = heard.get(h.id)?.lastHeartbeatMono;
         if (last !== undefined && nowMono - last > silentMs) since = t;
       }

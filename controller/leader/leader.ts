@@ -74,6 +74,7 @@ export function startLeading(d: LeaderDeps): LeaderRun {
   const detector = (hosts: readonly LivenessInput[], nowMono: number): DetectorConfig => {
     comeback.note(d.comebackLiveness?.() ?? hosts, nowMono);
     const graceUntilMs = comeback.graceUntil();
+    d.guard.judgingFrom(graceUntilMs);
     if (!graceOverLogged && nowMono >= graceUntilMs) {
       graceOverLogged = true;
       const heard = hosts.filter((h) => h.lastHeartbeatMs !== undefined && nowMono - h.lastHeartbeatMs <= d.ttlMs).length;

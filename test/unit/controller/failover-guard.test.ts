@@ -53,4 +53,21 @@ describe("the failover guard's verdict", () => {
     expect(guard(hosts, { b: MONO - 2001, c: MONO, d: MONO }, { resumedAtMs: NOW - 400 }).guard.verdict()).toEqual({ paused: false });
     expect(guard(hosts, { b: MONO - 2001, c: MONO, d: MONO }).guard.verdict()).toMatchObject({ paused: true });
   });
+
+  it("does not count hosts merely silent while the term's grace holds judgement, until the grace is about to end", () => {
+    const hosts = [host("a", "ready"), host("b", "ready"), host("c", "ready")];
+    // Every host silent 4 s: a fleet still reconnecting after an etcd outage, or a controller cut off.
+    const heard = { a: MONO - 4000, b: MONO - 4000, c: MONO - 4000 };
+    const during = guard(hosts, heard).guard;
+    during.judgingFrom(MONO + 5000);
+    expect(during.verdict()).toEqual({ paused: false });
+    // Within the silence that counts (two heartbeats) of the grace's end: counted, so failover pauses before the detector declares the first one down.
+    const ending = guard(hosts, heard).guard;
+    ending.judgingFrom(MONO + 2000);
+    expect(ending.verdict()).toEqual({ paused: true, reason: "3 of 3 ready hosts went down within 5s: is the controller cut off?" });
+    // Hosts the detector declared down count whatever the grace.
+    const down = guard([host("a", "down", { healthSinceMs: NOW - 500 }), host("b", "down", { healthSinceMs: NOW - 500 }), host("c", "ready")], { c: MONO }).guard;
+    down.judgingFrom(MONO + 5000);
+    expect(down.verdict()).toMatchObject({ paused: true });
+  });
 });
