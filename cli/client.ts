@@ -19,7 +19,7 @@ import * as grpc from "@grpc/grpc-js";
 import { loadOperatorProtos } from "../shared/proto.js";
 import { CLIENT_KEEPALIVE_MS, CLIENT_KEEPALIVE_TIMEOUT_MS, channelOptions, grpcClientCredentials } from "../shared/tls/client-credentials.js";
 import type { OperatorServiceClient } from "../shared/gen/berth/v1/OperatorService.js";
-import { parseMemberList, STORE_UNAVAILABLE_PREFIX } from "../shared/members.js";
+import { parseMemberList, STORE_UNAVAILABLE_PREFIX, WRITE_NOT_SENT } from "../shared/members.js";
 import { CliError, EXIT } from "./errors.js";
 import type { ClientConfig } from "./config.js";
 
@@ -237,6 +237,11 @@ export async function call<Req, Res>(
       api.answered(member);
       return res;
     } catch (err) {
+      // Refused before anything was written (the member cannot reach its store): another member may.
+      if (isStoreUnavailable(err) && String((err as grpc.ServiceError).details).endsWith(WRITE_NOT_SENT)) {
+        failures.push({ member, err });
+        continue;
+      }
       // Sent, and the connection dropped under it: a read is asked again elsewhere; a mutation may have happened.
       if (isConnectionLost(err as grpc.ServiceError)) {
         if (READS.has(method)) {

@@ -86,7 +86,7 @@ import { memberServiceHandlers } from "./member/api/member-service.js";
 import type { RelayDeps } from "./member/api/relay.js";
 import { startGraceLeftMs } from "./failure/comeback-grace.js";
 import { graceAfterOutageMs, moveAgentsAway, outageEvents, StoreMonitor } from "./member/store-monitor.js";
-import type { StoreHealthChange } from "./store/store-health.js";
+import type { StoreHealthChange, StoreHealthState } from "./store/store-health.js";
 
 export { IDLE_CONNECTION_MS, ListenError } from "./member/grpc-server.js";
 
@@ -439,7 +439,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     audit.start((err) => log.error({ err }, "writing aggregated refusals to the audit log failed"));
     const orphaned = await auditOrphanedExecs(audit, now(), relay?.self);
     if (orphaned) log.warn({ sessions: orphaned }, "exec sessions cut by the last controller stop are recorded as ended");
-    const opDeps = { registry, tokens, events, store, log, now, serviceOf, memberOf, heardElsewhere, failoverState, resumeFailover, audit, environment: opts.environment ?? "" };
+    const storeState = (): StoreHealthState => storeMonitor?.state() ?? { ok: true, sinceMs: 0 };
+    const opDeps = { registry, tokens, events, store, log, now, serviceOf, memberOf, heardElsewhere, failoverState, resumeFailover, audit, environment: opts.environment ?? "", storeState };
     const lbs = new LbAppliedBook(now);
     // In a group, every member shows what each lb reported to any of them.
     const lbShare = opts.member === undefined ? undefined : new LbShare({ store, book: lbs, now, log });
@@ -472,7 +473,6 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         },
         leadership,
         agentsOf,
-        storeState: () => storeMonitor?.state() ?? { ok: true, sinceMs: 0 },
       }),
     };
     grpcServer.addService(protos.operator.berth.v1.OperatorService.service, operatorHandlers);

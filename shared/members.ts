@@ -176,3 +176,10 @@ export const REFUSED_WITHIN_MS = 500;
  * member answered, another member may reach the store.
  */
 export const STORE_UNAVAILABLE_PREFIX = "this controller cannot reach its store: ";
+
+/**
+ * How such an answer to a change ends when the member refused it before sending anything to
+ * its store (controller/member/api/operator-service.ts): nothing was changed, so a client
+ * may ask another member, as it would for a read.
+ */
+export const WRITE_NOT_SENT = "nothing was changed: this member sends no write to a store it cannot reach";

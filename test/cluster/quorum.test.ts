@@ -231,6 +231,13 @@ describe.skipIf(!namespaces)("a controller group whose etcd members live with it
     expect(read.code, read.stderr).toBe(3);
     expect(read.stderr).toMatch(/this controller cannot reach its store: etcd at /);
     expect(read.stderr).toContain("`berth controllers` shows which members reach the store");
+    // A change is refused at once by every member, before anything is sent to etcd: nothing
+    // changed, said so — not a write's deadline waited out and "may or may not have taken effect".
+    const hostId = st0.instances[0]!.host;
+    const cordon = await g.cli(["cordon", hostId]);
+    expect(cordon.code, cordon.stderr).toBe(3);
+    expect(cordon.stderr).toMatch(/this controller cannot reach its store: .*nothing was changed/);
+    expect(cordon.stderr).not.toMatch(/may or may not/);
     // A member cut off hears of no host: it must not take that for a mass failure of the fleet.
     const hostsTable = await g.cli(["hosts"]);
     expect(hostsTable.code, hostsTable.stderr).toBe(0);
@@ -256,6 +263,7 @@ describe.skipIf(!namespaces)("a controller group whose etcd members live with it
 
     const st = await g.waitForStatus("web", (s) => s.instances.length === 3 && s.instances.every((i) => i.state === "healthy"), "web healthy");
     expect(slots(st)).toEqual(before);
+    expect((await g.hosts()).find((h) => h.id === hostId)?.cordoned, "the refused cordon was never applied").toBe(false);
     expect(await g.cliJson<unknown[]>(["services"])).toEqual(servicesBefore);
     const evs = await events();
     expect(evs.map((e) => e.seq)).toEqual(expect.arrayContaining(seqBefore));

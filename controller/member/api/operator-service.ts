@@ -9,7 +9,9 @@ import type { TokenInfo as TokenWire } from "../../../shared/gen/berth/v1/TokenI
 import type { Event } from "../../../shared/gen/berth/v1/Event.js";
 import type { Usage__Output } from "../../../shared/gen/berth/v1/Usage.js";
 import type { Logger } from "../../../shared/log/logger.js";
-import type { Store } from "../../store/store.js";
+import { StoreUnavailableError, type Store } from "../../store/store.js";
+import type { StoreHealthState } from "../../store/store-health.js";
+import { WRITE_NOT_SENT } from "../../../shared/members.js";
 import { AuthError, TokenNotFoundError, type Principal, type TokenInfo, type TokenService } from "../../auth/token-service.js";
 import { isRole, roleAllows, ROLES, type Need } from "../../auth/tokens.js";
 import { EVENT_PREFIX, matches, type EventLog, type EventRecord } from "../../events/event-log.js";
@@ -44,6 +46,8 @@ export interface OperatorServiceDeps {
   now: () => number;
   /** The environment this controller serves (`--environment`); "" or absent: any. */
   environment?: string;
+  /** In a group: whether this member reaches its store (member/store-monitor.ts); absent, it does. */
+  storeState?: () => StoreHealthState;
 }
 
 const MAX_TTL_S = 10 * 365 * 86_400;
@@ -155,7 +159,9 @@ export function unary<Req, Res, R extends Res = Res>(
     authenticate(d, call.metadata)
       .then((p) => {
         who = p; // known even when the role is too weak: refusals are attributed
-        return fn(call.request, requireRole(p, need));
+        const allowed = requireRole(p, need);
+        if (need !== "viewer" && opts.readOnly !== true) refuseWriteWithoutStore(d);
+        return fn(call.request, allowed);
       })
       .then(
         (res) => {
@@ -170,6 +176,19 @@ export function unary<Req, Res, R extends Res = Res>(
         },
       );
   };
+}
+
+/**
+ * A change asked of a member that has found its store unreachable (for the store monitor's
+ * while: member/store-monitor.ts) is refused at once, before anything is sent: a write sent
+ * to an etcd without quorum waits out its deadline and may still be applied when the quorum
+ * returns, which leaves the operator a timeout and "may or may not have taken effect". This
+ * answer says nothing was changed, and the CLI asks another member (one may reach the store).
+ */
+function refuseWriteWithoutStore(d: OperatorServiceDeps): void {
+  const st = d.storeState?.();
+  if (!st || st.ok) return;
+  throw new StoreUnavailableError(`${st.error} (since ${new Date(st.sinceMs).toISOString()}); ${WRITE_NOT_SENT}`);
 }
 
 /** The host, token and event calls; services and artifacts are in service-handlers.ts. */
