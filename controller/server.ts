@@ -48,7 +48,7 @@ import { ControllerMetrics } from "./metrics.js";
 import { agentServiceHandlers } from "./member/api/agent-service.js";
 import { LbAppliedBook, lbHandlers } from "./member/api/lb-handlers.js";
 import { LbShare } from "./member/lb-share.js";
-import { watchGoneMembers } from "./member/gone-members.js";
+import { backMessage, watchGoneMembers } from "./member/gone-members.js";
 import type { LbApplied__Output } from "../shared/gen/berth/v1/LbApplied.js";
 import { secretHandlers } from "./member/api/secret-handlers.js";
 import { loadSecretKey } from "./secrets/crypto.js";
@@ -568,7 +568,15 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     self.address = formatHostPort(opts.advertise ?? address);
     if (self.id === "") self.id = self.address;
     if (election && store instanceof EtcdStore) {
-      const g = new EtcdGroup({ etcd: store, self, ttlMs, leader: () => election.leader(), log, now });
+      const g = new EtcdGroup({
+        etcd: store,
+        self,
+        ttlMs,
+        leader: () => election.leader(),
+        log,
+        now,
+        onBack: (prior) => void events.append({ type: "controller.back", message: backMessage(prior) }).catch((err: unknown) => log.warn({ err }, "recording this member's return failed")),
+      });
       await g.register();
       stops.push(() => g.close());
       group = g;

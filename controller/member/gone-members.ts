@@ -72,6 +72,11 @@ export class GoneMembers {
   }
 }
 
+/** The event's text when a member whose record said gone is registered again. */
+export function backMessage(prior: SeenRecord): string {
+  return `controller ${prior.id} at ${prior.address} is registered again (${prior.left ? "it left" : "lost"} at ${new Date(prior.goneSinceMs ?? 0).toISOString()})`;
+}
+
 /** How long a member gone stays listed: one that left cleanly, one lost. */
 export const FORGET_LEFT_AFTER_MS = 24 * 3_600_000;
 export const FORGET_LOST_AFTER_MS = 72 * 3_600_000;
@@ -90,7 +95,8 @@ export interface GoneGroup {
   markGone(rec: SeenRecord, sinceMs: number): Promise<boolean>;
   /** Deletes a gone member's record, unless it was rewritten since it was read or the member is registered. */
   reap(rec: SeenRecord): Promise<boolean>;
-  markPresent(rec: MemberRecord, seen: SeenRecord): Promise<void>;
+  /** True when this write made it present (the record still said gone, the member registered). */
+  markPresent(rec: MemberRecord, seen: SeenRecord): Promise<boolean>;
   /** The members as the leader's last read found them (the read that called the watch). */
   lastMembers(): MemberRecord[];
 }
@@ -138,13 +144,18 @@ export function watchGoneMembers(d: {
           message: `controller ${l.id} at ${rec.address} is not registered since ${new Date(l.sinceMs).toISOString()}: its lease lapsed (stopped without a word, cut off, or its machine lost); its agents reconnect to the other members. \`berth controllers forget ${l.id}\` removes it for good`,
         });
       }
-      for (const id of v.back) await d.append({ type: "controller.back", message: `controller ${id} is registered again` });
+      // Back: whichever write turns its record from gone to present says so — this one, or
+      // the member's own as it registers (member/group.ts onBack), never both (each is
+      // conditioned on the record as read). Whichever term recorded it gone.
       const registered = d.group.lastMembers();
       for (const id of v.clear) {
         const full = registered.find((m) => m.id === id);
         const rec = seen.find((m) => m.id === id);
-        if (full && rec) await d.group.markPresent(full, rec);
-        else done = false;
+        if (!full || !rec) {
+          done = false;
+          continue;
+        }
+        if (await d.group.markPresent(full, rec)) await d.append({ type: "controller.back", message: backMessage(rec) });
       }
       for (const m of toForget(seen, ids, d.now())) {
         if (!(await d.group.reap(m))) continue;

@@ -95,6 +95,12 @@ export class EtcdGroup implements GroupView {
       random?: () => number;
       /** @default Date.now */
       now?: () => number;
+      /**
+       * This member's seen record said it was gone (lost, or left) when it recorded itself
+       * again: it is back, and this write is what made it so (member/gone-members.ts says
+       * so for a return the leader's write recorded instead).
+       */
+      onBack?: (prior: SeenRecord) => void;
     },
   ) {
     this.seenPrefix = Buffer.from(d.etcd.prefix + SEEN, "utf8");
@@ -276,8 +282,9 @@ export class EtcdGroup implements GroupView {
 
   private async recordSeen(): Promise<void> {
     try {
-      await this.putSeen(this.d.self);
+      const prior = await this.putSeen(this.d.self);
       this.seenRecorded = true;
+      if (prior?.goneSinceMs !== undefined) this.d.onBack?.(prior);
     } catch (err) {
       this.d.log.warn({ err }, "recording this member among those seen failed; trying again after the next round");
     }
@@ -293,11 +300,15 @@ export class EtcdGroup implements GroupView {
    * once the record was written since — a registration's late copy must not undo the
    * `left` of a clean stop (controller/store/etcd-store.ts, "A write from the past").
    */
-  private async putSeen(rec: SeenRecord): Promise<void> {
+  private async putSeen(rec: SeenRecord): Promise<SeenRecord | undefined> {
     const key = this.seenKey(rec.id);
     for (let round = 0; round < 3; round++) {
       const now = await this.retry("a read", (o) => this.d.etcd.client.kv.range({ key }, o));
-      if (await this.seenTxn(rec.id, String(now.kvs[0]?.mod_revision ?? 0), rec)) return;
+      const kv = now.kvs[0];
+      if (await this.seenTxn(rec.id, String(kv?.mod_revision ?? 0), rec)) {
+        const prior = kv ? SeenRecordSchema.safeParse(safeJson(kv.value.toString("utf8"))) : undefined;
+        return prior?.success ? prior.data : undefined;
+      }
     }
     throw new Error(`the seen record of ${rec.id} kept changing while it was written`);
   }
@@ -336,10 +347,10 @@ export class EtcdGroup implements GroupView {
   }
 
   /** Records a member present again (registered, though its record `seen` said gone), unless it rewrote its record since. */
-  async markPresent(rec: MemberRecord, seen: SeenRecord): Promise<void> {
-    if (seen.modRevision === undefined) return;
+  async markPresent(rec: MemberRecord, seen: SeenRecord): Promise<boolean> {
+    if (seen.modRevision === undefined) return false;
     // Only while it is registered: a clean stop between the leader's reads (unregistered, then `left`) keeps its `left`.
-    await this.seenTxn(rec.id, seen.modRevision, { id: rec.id, address: rec.address, startedAtMs: rec.startedAtMs }, "registered");
+    return this.seenTxn(rec.id, seen.modRevision, { id: rec.id, address: rec.address, startedAtMs: rec.startedAtMs }, "registered");
   }
 
   /**

@@ -174,6 +174,12 @@ describe("a controller group on etcd: leader loss, member loss, a restart of eve
     g.startController(g.index(victim));
     await g.waitForGroup();
     await waitFor(async () => ((await g.controllersJson()).gone.length === 0 ? true : undefined), { timeoutMs: 30_000, what: `${victim} back among the members, none gone` });
+    // Its return is news once: whichever write recorded it present (its own, or the leader's) says so.
+    const backs = await waitFor(async () => {
+      const b = (await g.events()).filter((e) => e.type === "controller.back" && e.message.startsWith(`controller ${victim} at `));
+      return b.length ? b : undefined;
+    }, { timeoutMs: 10_000, what: `controller.back for ${victim}` });
+    expect(backs.map((e) => e.message)).toEqual([expect.stringMatching(/is registered again \(lost at \S+\)$/)]);
   }, 120_000);
 
   it("a member stopped cleanly shows as left; forgetting it is refused while it runs, and once stopped it is forgotten", async () => {

@@ -49,7 +49,7 @@ const rec = (id: string) => ({ id, address: `${id}:7420`, startedAtMs: 0 });
 function watch(group: Pick<GoneGroup, "seen" | "lastMembers"> & Partial<GoneGroup>, clock: { mono: () => number; wall: () => number }) {
   const events: { type: string; message: string }[] = [];
   const onMembers = watchGoneMembers({
-    group: { markGone: async () => true, markPresent: async () => undefined, reap: async () => true, ...group },
+    group: { markGone: async () => true, markPresent: async () => true, reap: async () => true, ...group },
     afterMs: 5,
     mono: clock.mono,
     now: clock.wall,
@@ -87,6 +87,26 @@ describe("watchGoneMembers", () => {
     expect(seenReads).toBe(reads + 1);
     await onMembers(two);
     expect(seenReads).toBe(reads + 1);
+  });
+});
+
+describe("a member back", () => {
+  it("is announced by the leader's write that records it present, whichever term recorded it gone — and not when the member's own write did", async () => {
+    // c2 was recorded lost by an earlier term; it registers again without rewriting its record (a lapsed lease renewed).
+    const gone = { ...rec("c2"), modRevision: "7", goneSinceMs: 1_000, left: false };
+    const present: string[] = [];
+    const { onMembers, events } = watch(
+      { seen: async () => [{ ...rec("c1"), modRevision: "1" }, gone], markPresent: async (r) => (present.push(r.id), true), lastMembers: () => [rec("c1"), rec("c2")] },
+      { mono: () => 0, wall: () => 0 },
+    );
+    await onMembers([rec("c1"), rec("c2")]);
+    expect(present).toEqual(["c2"]);
+    expect(events).toEqual([{ type: "controller.back", message: "controller c2 at c2:7420 is registered again (lost at 1970-01-01T00:00:01.000Z)" }]);
+
+    // The member's own registration rewrote the record first: the leader's write changes nothing, and says nothing.
+    const late = watch({ seen: async () => [{ ...rec("c1"), modRevision: "1" }, gone], markPresent: async () => false, lastMembers: () => [rec("c1"), rec("c2")] }, { mono: () => 0, wall: () => 0 });
+    await late.onMembers([rec("c1"), rec("c2")]);
+    expect(late.events).toEqual([]);
   });
 });
 
