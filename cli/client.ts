@@ -4,7 +4,8 @@
  *
  * Every member serves operators (DESIGN.md, "The control plane"), so a call goes
  * to whichever answers: the one that answered last in this process first, then
- * the others in the order given. What grpc-js lets us know decides what may move
+ * the others in the order given, each one's connection started STAGGER_MS after the
+ * one before it if that has not come up (readyMembers). What grpc-js lets us know decides what may move
  * to another member:
  * - A member whose channel does not come up (refused, TLS failure: the channel
  *   reports TRANSIENT_FAILURE; or no answer within CONNECT_TIMEOUT_MS) was never
@@ -128,6 +129,57 @@ export async function reachable(api: Api, member: string, timeoutMs = CONNECT_TI
   }
 }
 
+/** How long one member's connection may take before the next member's is started beside it (Happy Eyeballs, RFC 8305: 250 ms). */
+export const STAGGER_MS = 250;
+
+/**
+ * The members to call, in `members`' order of preference, each as soon as its channel
+ * is READY (true) or has failed (why): the next member's connection is started STAGGER_MS
+ * after the last one's if none has come up by then, or at once when one fails — Happy
+ * Eyeballs (RFC 8305) over the group. A member that accepts TCP and never finishes TLS (a
+ * frozen process, a hung VM) costs STAGGER_MS rather than CONNECT_TIMEOUT_MS, for every
+ * command, for as long as it is frozen. Nothing is sent on a connection by this: the caller
+ * sends its call to the first member yielded READY, and to the next one only where a call
+ * may move (client.ts). Stopping early leaves the other connections to api.close().
+ */
+export async function* readyMembers(
+  api: Api,
+  members: readonly string[] = api.order(),
+  timeoutMs = CONNECT_TIMEOUT_MS,
+  o: { staggerMs?: number; probe?: typeof reachable } = {},
+): AsyncGenerator<{ member: string; up: true | grpc.ServiceError }> {
+  const staggerMs = o.staggerMs ?? STAGGER_MS;
+  const probe = o.probe ?? reachable;
+  const pending = new Map<number, Promise<{ i: number; up: true | grpc.ServiceError }>>();
+  let next = 0;
+  const start = (): void => {
+    if (next >= members.length) return;
+    const i = next++;
+    pending.set(i, probe(api, members[i]!, timeoutMs).then((up) => ({ i, up })));
+  };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    start();
+    while (pending.size > 0) {
+      const stagger = next < members.length ? new Promise<"stagger">((r) => (timer = setTimeout(() => r("stagger"), staggerMs))) : undefined;
+      const won = await Promise.race([...pending.values(), ...(stagger ? [stagger] : [])]);
+      clearTimeout(timer);
+      if (won === "stagger") {
+        start();
+        continue;
+      }
+      pending.delete(won.i);
+      // A member that failed: the next one at once (nothing to wait for).
+      if (won.up !== true && pending.size === 0) start();
+      yield { member: members[won.i]!, up: won.up };
+      // Asked for another (the call moved on): one more connection, if none is under way.
+      if (pending.size === 0) start();
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * A call that ended because its connection went, not because the server said
  * no: UNAVAILABLE; CANCELLED that we never asked for (what grpc-js reports when
@@ -224,8 +276,7 @@ export async function call<Req, Res>(
   const full = fn as unknown as ((req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall) & { path?: string };
   const method = full.path?.split("/").pop() ?? "";
   const failures: { member: string; err: unknown }[] = [];
-  for (const member of api.order()) {
-    const up = await reachable(api, member, Math.min(CONNECT_TIMEOUT_MS, timeoutMs));
+  for await (const { member, up } of readyMembers(api, api.order(), Math.min(CONNECT_TIMEOUT_MS, timeoutMs))) {
     if (up !== true) {
       failures.push({ member, err: up });
       continue;

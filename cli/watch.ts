@@ -10,7 +10,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { OperatorServiceClient } from "../shared/gen/berth/v1/OperatorService.js";
 import { backoffDelayMs, type BackoffPolicy } from "../shared/backoff.js";
-import { isConnectionLost, noMemberError, reachable, toCliError, type Api } from "./client.js";
+import { isConnectionLost, noMemberError, readyMembers, toCliError, type Api } from "./client.js";
 
 /** How long a watch keeps looking for a member before it gives up. @default 120 s */
 export const WATCH_RETRY_MS = 120_000;
@@ -136,9 +136,7 @@ export function watchStream<T>(api: Api, o: WatchOptions<T>): Promise<void> {
     /** One round over the members (the one that answered last first); a round that finds none waits and goes again. */
     const lookAgain = async (lastErr: grpc.ServiceError | undefined): Promise<void> => {
       const failures: { member: string; err: unknown }[] = [];
-      for (const member of api.order()) {
-        if (ended) return;
-        const up = await reachable(api, member);
+      for await (const { member, up } of readyMembers(api)) {
         if (ended) return;
         if (up === true) return openOn(member, true);
         failures.push({ member, err: up });
@@ -150,8 +148,7 @@ export function watchStream<T>(api: Api, o: WatchOptions<T>): Promise<void> {
     // The first stream: on a member that answers (the caller's earlier call usually found one).
     void (async () => {
       const failures: { member: string; err: unknown }[] = [];
-      for (const member of api.order()) {
-        const up = await reachable(api, member);
+      for await (const { member, up } of readyMembers(api)) {
         if (ended) return;
         if (up === true) return openOn(member, false);
         failures.push({ member, err: up });
