@@ -14,7 +14,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { Command } from "commander";
 import type { ExecServerMessage__Output } from "../../shared/gen/berth/v1/ExecServerMessage.js";
 import { EXEC_MAX_CHUNK_BYTES } from "../../shared/exec/limits.js";
-import { toCliError, type Api } from "../client.js";
+import { call, toCliError, type Api } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
 import { globalsOf, withApi, type GlobalOpts } from "./common.js";
 
@@ -82,7 +82,28 @@ async function execAction(hostArg: string | undefined, commandArgs: string[], o:
   const { host, command } = splitExecArgs(operands, dashIndex(process.argv, operands), o);
   if (o.instance !== undefined && !o.service) throw new CliError("--instance needs --service", EXIT.usage);
   const tty = Boolean(o.tty) && ttyUsable(process.stdin.isTTY === true);
-  process.exitCode = await withApi(g, (api) => runSession(api, { host, command, service: o.service ?? "", instance: o.instance ?? "", tty, interactive: Boolean(o.interactive) }));
+  process.exitCode = await withApi(g, async (api) => {
+    try {
+      return await runSession(api, { host, command, service: o.service ?? "", instance: o.instance ?? "", tty, interactive: Boolean(o.interactive) });
+    } catch (e) {
+      throw await serviceNamedAsHost(api, e, host, o.service);
+    }
+  });
+}
+
+/**
+ * `berth exec web -- …` where web is a service, not a host: the host is not found, and the
+ * hint says what was meant (`--service web`) rather than only where hosts are listed.
+ */
+async function serviceNamedAsHost(api: Api, e: unknown, host: string, service: string | undefined): Promise<unknown> {
+  if (service || !(e instanceof CliError) || e.exitCode !== EXIT.notFound || !e.message.startsWith("no host ")) return e;
+  const isService = await call(api, api.client.GetService, { name: host }).then(
+    () => true,
+    () => false,
+  );
+  if (!isService) return e;
+  const rest = process.argv.includes("--") ? " -- …" : "";
+  return new CliError(`${e.message}: ${host} is a service, not a host`, e.exitCode, `berth exec --service ${host}${rest} runs it on a host of that service, in its environment`);
 }
 
 /**

@@ -188,6 +188,11 @@ describe("exec: commands and terminals on hosts", () => {
     const noSuch = await c.cli(["exec", "--service", "ex", "--instance", "4", "--", "true"]);
     expect(noSuch.code).toBe(255);
     expect(noSuch.stderr).toMatch(/no instance "4" of ex \(it has ex-0\)/);
+    // The service named where a host goes: the hint says what was meant.
+    const asHost = await c.cli(["exec", "ex", "--", "true"]);
+    expect(asHost.code).toBe(255);
+    expect(asHost.stderr).toMatch(/no host "ex".*: ex is a service, not a host/);
+    expect(asHost.stderr).toContain("berth exec --service ex -- … runs it on a host of that service");
     expect((await c.cli(["delete", "ex"])).code).toBe(0);
   });
 
