@@ -6,6 +6,7 @@
  */
 import type { ControllerMember__Output } from "./gen/berth/v1/ControllerMember.js";
 import type { ListControllersResponse__Output } from "./gen/berth/v1/ListControllersResponse.js";
+import { plainGrpcDetails } from "./grpc-details.js";
 
 /**
  * Member m's row with its store state as m itself answered (`ask`: ListControllers
@@ -17,7 +18,7 @@ export async function withOwnStoreState(m: ControllerMember__Output, ask: () => 
     return row ? { ...m, store_state: row.store_state, store_unreachable_since_ms: row.store_unreachable_since_ms, store_error: row.store_error } : m;
   } catch (err) {
     const e = err as { details?: unknown; message?: unknown };
-    return { ...m, store_state: "", store_error: `no answer: ${typeof e.details === "string" && e.details ? e.details : String(e.message)}` };
+    return { ...m, store_state: "", store_error: `no answer: ${plainGrpcDetails(typeof e.details === "string" && e.details ? e.details : String(e.message))}` };
   }
 }
 

@@ -68,7 +68,7 @@ import {
 import type { CallOptions } from "@grpc/grpc-js";
 import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
 import { monoMs } from "../../shared/clock.js";
-import { connectionError } from "../../shared/grpc-details.js";
+import { plainGrpcDetails } from "../../shared/grpc-details.js";
 import { WatchStallJudge } from "./watch-stall.js";
 import type { Compare, KeyValue, Op, Store, TxnResult, WatchEvent, WatchOptions, Watcher } from "./store.js";
 import { CompactedError, InvalidTxnError, StoreClosedError, StoreUnavailableError } from "./store.js";
@@ -154,7 +154,7 @@ function describeCause(cause: unknown): string {
   if (!(cause instanceof Error)) return String(cause);
   // grpc-js: "14 UNAVAILABLE: No connection established. Last error: Error: connect
   // ECONNREFUSED 127.0.0.1:1 (timestamp). Resolution note: " — the last error is the news.
-  const text = /Resolution note:/.test(cause.message) ? connectionError(cause.message) : cause.message.replace(/^\w+Error: /, "").replace(/\s+/g, " ").trim();
+  const text = plainGrpcDetails(cause.message.replace(/^\w+Error: /, "").replace(/\s+/g, " ").trim());
   const tls = /certificate|SSL|TLS|handshake/i.test(text) ? " (TLS: check --etcd-ca, --etcd-cert and --etcd-key)" : "";
   return text + tls;
 }
