@@ -564,9 +564,10 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         throw err;
       }
     }
-    await events.append({ type: "controller.started", message: `controller started on ${formatHostPort(address)}` });
     self.address = formatHostPort(opts.advertise ?? address);
     if (self.id === "") self.id = self.address;
+    // In a group, which member: the address alone is one of several.
+    await events.append({ type: "controller.started", message: `controller ${opts.member !== undefined ? `${self.id} ` : ""}started on ${formatHostPort(address)}` });
     if (election && store instanceof EtcdStore) {
       const g = new EtcdGroup({
         etcd: store,
@@ -578,7 +579,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         onBack: (prior) => void events.append({ type: "controller.back", message: backMessage(prior) }).catch((err: unknown) => log.warn({ err }, "recording this member's return failed")),
       });
       await g.register();
-      stops.push(() => g.close());
+      stops.push(async () => {
+        await g.close();
+        // A clean stop is news as a loss is: `berth controllers` shows it as left, the events say when.
+        if (storeState().ok) await events.append({ type: "controller.left", message: `controller ${self.id} at ${self.address} stopped cleanly and left the group; its agents reconnect to the other members` }).catch((err: unknown) => log.warn({ err }, "recording this member's leaving failed"));
+      });
       group = g;
     }
     if (opts.member !== undefined && store instanceof EtcdStore) {

@@ -195,6 +195,7 @@ describe("a controller group on etcd: leader loss, member loss, a restart of eve
     await g.stop(x);
     const left = await waitFor(async () => (await g.controllersJson()).gone.find((m) => m.id === g.name(x)), { timeoutMs: 20_000, what: `${g.name(x)} listed as left` });
     expect(left.left).toBe(true);
+    expect((await g.events()).some((e) => e.type === "controller.left" && e.message.startsWith(`controller ${g.name(x)} at `))).toBe(true);
     const forgot = await g.cli(["controllers", "forget", g.name(x)]);
     expect(forgot.code, forgot.stderr).toBe(0);
     expect((await g.controllersJson()).gone).toEqual([]);
