@@ -157,13 +157,18 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
   try {
     release = await claimDevFleet({ pid: process.pid, dataDir: root, addr });
   } catch (e) {
-    if (e instanceof FleetRunningError) throw new CliError(e.message, EXIT.failed, "use that fleet (Ctrl-C in its terminal, or kill -TERM its pid, stops it), or give another --data-dir and --port");
+    if (e instanceof FleetRunningError) {
+      // Beside it, a second fleet needs every port of its own too: a group has five kinds.
+      const others = nc > 1 ? "--data-dir, --port, --ui-port, --metrics-port and --etcd-port" : "--data-dir, --port, --ui-port and --metrics-port";
+      throw new CliError(e.message, EXIT.failed, `use that fleet (Ctrl-C in its terminal, or kill -TERM its pid, stops it), or run another beside it with other ${others}`);
+    }
     throw e;
   }
   const busy = await portsTaken(portUses({ controllers: nc, port, metricsPort, uiPort: uiFlag, etcdPort }, ports));
   if (busy.length > 0) {
     await release();
-    throw new CliError(`${busy.map((b) => `127.0.0.1:${b.port}, for ${b.what}, is taken (${b.why})`).join("; ")}: nothing was started`, EXIT.usage, "give other ports (--port, --ui-port, --metrics-port, --etcd-port), below 32768 where you can: ports above are handed to outgoing connections");
+    // One port a line: a group's fifteen on one line made a 2,000-character error.
+    throw new CliError(`${busy.length === 1 ? "a port is" : `${busy.length} ports are`} taken, so nothing was started:\n${busy.map((b) => `  127.0.0.1:${b.port}, for ${b.what} (${b.why})`).join("\n")}`, EXIT.usage, "give other ports (--port, --ui-port, --metrics-port, --etcd-port), below 32768 where you can: ports above are handed to outgoing connections");
   }
   const children: Child[] = [];
   const self = berthCommand();

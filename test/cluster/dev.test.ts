@@ -231,6 +231,11 @@ describe("berth dev", () => {
     expect(twice.code).toBe(1);
     expect(twice.out).toContain(`already running from ${join(dir, "fleet")}: berth dev pid ${first.proc.pid}, controller on 127.0.0.1:${port}`);
     expect(twice.out).not.toContain("A local fleet is running");
+    expect(twice.out).toContain("or run another beside it with other --data-dir, --port, --ui-port and --metrics-port");
+    // Another data dir, the same ports: each port taken on a line of its own, nothing started.
+    const clash = await run(process.execPath, [BERTH_MAIN, "dev", "--hosts", "1", "--data-dir", join(dir, "fleet2"), "--port", String(port), "--metrics-port", String(metricsPort)], { XDG_CONFIG_HOME: join(dir, "xdg3") });
+    expect(clash.code).toBe(2);
+    expect(clash.out).toMatch(new RegExp(`ports? (is|are) taken, so nothing was started:\\n  127\\.0\\.0\\.1:${port}, for `));
     expect(processesUsing(dir)).toHaveLength(1 + 1 + 1);
     // A controller whose port is taken exits with the reason (it used to log EADDRINUSE and linger).
     const portTaken = await run(process.execPath, [BERTH_MAIN, "controller", "--data-dir", join(dir, "other"), "--listen", `127.0.0.1:${port}`, "--metrics-addr", "off", "--no-write-config"]);
