@@ -46,6 +46,8 @@ export async function hosts(o: { output: string }, cmd: Command): Promise<void> 
     if (printData(format, res.hosts.map((h) => hostJson(h, res.now_ms)))) return;
     if (res.environment) console.log(txt`environment: ${res.environment}\n`);
     if (res.failover?.paused) console.log(colour("red", txt`FAILOVER PAUSED: ${res.failover.reason} — \`berth failover resume\` once you know the hosts are really gone\n`));
+    // Stale, and said so: heard only through this member's own streams, nothing decided meanwhile.
+    if (res.store_unreachable) console.log(colour("yellow", txt`STALE: ${api.member} cannot reach its store: ${res.store_unreachable}. What follows is what it last knew (heartbeats of its own streams only); \`berth controllers\` shows which members reach the store\n`));
     const rows = res.hosts.map((h) => [
       h.id,
       h.facts?.hostname ?? "",

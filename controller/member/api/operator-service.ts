@@ -191,6 +191,12 @@ function refuseWriteWithoutStore(d: OperatorServiceDeps): void {
   throw new StoreUnavailableError(`${st.error} (since ${new Date(st.sinceMs).toISOString()}); ${WRITE_NOT_SENT}`);
 }
 
+/** Why and since when this member cannot reach its store; "" when it can. */
+function storeUnreachable(d: OperatorServiceDeps): string {
+  const st = d.storeState?.();
+  return !st || st.ok ? "" : `${st.error} (since ${new Date(st.sinceMs).toISOString()})`;
+}
+
 /** The host, token and event calls; services and artifacts are in service-handlers.ts. */
 export type CoreHandlers = Pick<OperatorServiceHandlers, "WhoAmI" | "ListHosts" | "GetHost" | "Cordon" | "Uncordon" | "CreateToken" | "ListTokens" | "RevokeToken" | "ListEvents" | "WatchEvents" | "ListAudit">;
 
@@ -206,6 +212,7 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
       now_ms: d.now(),
       failover: d.failoverState?.() ?? null,
       environment: d.environment ?? "",
+      store_unreachable: storeUnreachable(d),
     })),
 
     GetHost: unary(d, "viewer", "GetHost", async (req: { id: string }) => hostToWire(d, d.registry.resolve(req.id))),

@@ -9,6 +9,7 @@ export interface ListHostsResponse {
   'now_ms'?: (number | string | Long);
   'failover'?: (_berth_v1_FailoverState | null);
   'environment'?: (string);
+  'store_unreachable'?: (string);
 }
 
 export interface ListHostsResponse__Output {
@@ -16,4 +17,5 @@ export interface ListHostsResponse__Output {
   'now_ms': (number);
   'failover': (_berth_v1_FailoverState__Output | null);
   'environment': (string);
+  'store_unreachable': (string);
 }
