@@ -176,7 +176,9 @@ export async function logs(name: string, o: { host?: string; follow?: boolean; t
       onLost: (why) => {
         flush();
         // Not always the controller: a member that answers may have lost the host's agent stream.
-        process.stderr.write(`berth: the logs stopped (${sanitizeLines(why)}); following again…\n`);
+        // A member's own sentence about a host ("host H: its agent stream is on member …") reads as it is; anything else is why the stream ended.
+        const said = sanitizeLines(why);
+        process.stderr.write(/^host \S+: /.test(said) ? `berth: ${said}; following again…\n` : `berth: the logs stopped (${said}); following again…\n`);
       },
     });
     flush();
