@@ -52,6 +52,8 @@ export interface OutputFollower {
 export interface RunHandle {
   pid(): number;
   restarts(): number;
+  /** While it runs after quick exits in a row: how many, and when the run counts as stable (RunEvents.onRunning). */
+  quick?(): { exits: number; stableAtMs: number } | undefined;
   resources(): { enforced: boolean; note: string };
   /** Stops the process group (stop signal, then SIGKILL after the stop timeout). */
   stop(): Promise<void>;
@@ -372,6 +374,10 @@ export class Converger {
         const t = this.clocks();
         this.current = { d, cwd, run, who, state: "starting", detail: "re-adopted after an agent restart", sinceMs: t.wall, sinceMono: t.mono, installTail: "" };
         this.startHealth(this.current, cwd);
+        // With no check, running is healthy (after quick exits, once stable), as for a start: the
+        // run was adopted before it was this.current, so its "running" reached nobody. It used to
+        // stay "starting" until it exited — out of the endpoints after every agent restart.
+        this.runEvents(d).onRunning(run.quick?.());
         this.o.log.info({ instance: d.instance, epoch: d.epoch, pid: run.pid() }, "re-adopted the running instance");
         restored.push({ service: d.service, instance: d.instance, epoch: d.epoch });
       } else {
@@ -707,6 +713,8 @@ export class Converger {
   }
 
   private startHealth(c: Current, cwd: string): void {
+    // No check: nothing to start, and c.health may hold a crash loop's wait for stability (runEvents).
+    if (!c.d.spec.health) return;
     c.health = this.o.steps.health(
       c.d.spec,
       cwd,

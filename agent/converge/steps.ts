@@ -57,6 +57,7 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
     return {
       pid: () => last.pid ?? 0,
       restarts: () => last.restarts,
+      quick: () => (last.state === "running" ? last.quick : undefined),
       // cgroupEnforced is set only when limits were asked for; no limits, nothing to report.
       resources: () => ({ enforced: last.cgroupEnforced ?? false, note: last.cgroupEnforced === false ? (last.cgroupReason ?? "not possible on this host") : "" }),
       stop: async () => {
@@ -164,9 +165,8 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
         await res.supervisor.stop();
         return undefined;
       }
-      const h = handle(res.supervisor, d, events);
-      events.onRunning(res.supervisor.state.quick);
-      return h;
+      // Running already: the converger asks the handle (quick()) once the run is its current one.
+      return handle(res.supervisor, d, events);
     },
 
     fencedWhileAway(d) {

@@ -375,15 +375,15 @@ describe("a process with no health check, after quick exits", () => {
   it("never turns healthy when it exits again inside the window", async () => {
     const { events, reports } = await looping();
     events().onRestart("exited with code 3 after 2s (restart 2 of 10)");
-    events().onRunning({ exits: 2, stableAtMs: Date.now() + 300 });
+    const stableAtMs = Date.now() + 200;
+    events().onRunning({ exits: 2, stableAtMs });
     await until(() => /running again/.test(reports.at(-1)?.detail ?? ""), "running again");
     events().onRestart("exited with code 3 after 0.1s (restart 3 of 10)");
     await until(() => /restart 3 of 10/.test(reports.at(-1)?.detail ?? ""), "the next exit");
     const n = reports.length;
-    // The next run is stable well after the first one would have been: the first's wait ended with its exit.
-    events().onRunning({ exits: 3, stableAtMs: Date.now() + 700 });
-    await until(() => reports.at(-1)?.state === "healthy", "the third run healthy once stable", 5_000);
-    expect(reports.slice(n).map((r) => r.state)).toEqual(["starting", "healthy"]);
+    // In backoff, no run: past the moment the exited run's wait would have ended, nothing may say healthy.
+    await new Promise((r) => setTimeout(r, Math.max(0, stableAtMs - Date.now()) + 100));
+    expect(reports.slice(n).map((r) => r.state)).toEqual([]);
   });
 
   it("is healthy at once after no quick exit, or one (a hiccup, not a loop)", async () => {
@@ -396,6 +396,36 @@ describe("a process with no health check, after quick exits", () => {
     await until(() => reports.at(-1)?.state === "starting", "starting again");
     events().onRunning({ exits: 1, stableAtMs: Date.now() + 60_000 });
     await until(() => reports.at(-1)?.state === "healthy", "healthy at once after one quick exit");
+  });
+});
+
+describe("a re-adopted process with no health check", () => {
+  /** Runs web-0 once, shuts the agent down leaving it running, and starts a second agent on the same data dir whose adopt finds it. */
+  async function readopted(quick: { exits: number; stableAtMs: number } | undefined) {
+    const first = fakeSteps();
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps: first, report: () => undefined, lastContactMs: () => Date.now() });
+    conv.assign(assignment(goodSpec()));
+    await until(() => first.started.length === 1, "the first agent's start");
+    await conv.shutdown();
+    const steps = fakeSteps();
+    const h = await first.start(first.started[0]!, "", {}, { onRunning: () => undefined, onFailed: () => undefined, onRestart: () => undefined });
+    steps.adopt = async () => ({ ...h, quick: () => quick });
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s), lastContactMs: () => Date.now() });
+    expect((await conv.restore()).map((r) => r.instance)).toEqual(["web-0"]);
+    return reports;
+  }
+
+  it("is healthy again at once, not left starting until it exits", async () => {
+    const reports = await readopted(undefined);
+    await until(() => reports.at(-1)?.state === "healthy", "healthy after re-adoption");
+    expect(reports.at(-1)!.detail).toBe("running (no health check)");
+  });
+
+  it("in a crash loop, waits out the rest of its window as a start would", async () => {
+    const reports = await readopted({ exits: 3, stableAtMs: Date.now() + 300 });
+    await until(() => /healthy once it has run/.test(reports.at(-1)?.detail ?? ""), "starting, waiting for stability");
+    await until(() => reports.at(-1)?.state === "healthy", "healthy once stable", 5_000);
   });
 });
 
