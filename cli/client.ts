@@ -155,7 +155,14 @@ export async function* readyMembers(
   const start = (): void => {
     if (next >= members.length) return;
     const i = next++;
-    pending.set(i, probe(api, members[i]!, timeoutMs).then((up) => ({ i, up })));
+    // Never a rejection left unhandled: a probe may end after the caller stopped (a channel shut by api.close()).
+    pending.set(
+      i,
+      probe(api, members[i]!, timeoutMs).then(
+        (up) => ({ i, up }),
+        (err: unknown) => ({ i, up: unavailable(err instanceof Error ? err.message : String(err)) }),
+      ),
+    );
   };
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -169,8 +176,8 @@ export async function* readyMembers(
         continue;
       }
       pending.delete(won.i);
-      // A member that failed: the next one at once (nothing to wait for).
-      if (won.up !== true && pending.size === 0) start();
+      // A member that failed: the next one at once (nothing to wait for), as RFC 8305 does.
+      if (won.up !== true) start();
       yield { member: members[won.i]!, up: won.up };
       // Asked for another (the call moved on): one more connection, if none is under way.
       if (pending.size === 0) start();

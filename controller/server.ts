@@ -580,9 +580,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       });
       await g.register();
       stops.push(async () => {
-        await g.close();
         // A clean stop is news as a loss is: `berth controllers` shows it as left, the events say when.
-        if (storeState().ok) await events.append({ type: "controller.left", message: `controller ${self.id} at ${self.address} stopped cleanly and left the group; its agents reconnect to the other members` }).catch((err: unknown) => log.warn({ err }, "recording this member's leaving failed"));
+        if ((await g.close()) && storeState().ok) await events.append({ type: "controller.left", message: `controller ${self.id} at ${self.address} stopped cleanly and left the group; its agents reconnect to the other members` }).catch((err: unknown) => log.warn({ err }, "recording this member's leaving failed"));
       });
       group = g;
     }

@@ -6,7 +6,7 @@ import { formatLabels } from "../../shared/labels.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { expiryState } from "../../shared/tls/cert-life.js";
 import { call } from "../client.js";
-import { bytes, colour, parseFormat, printData, statusColour, table, txt, type Cell } from "../output.js";
+import { bytes, colour, parseFormat, printData, render, statusColour, table, txt, type Cell } from "../output.js";
 import { globalsOf, withApi } from "./common.js";
 
 function age(nowMs: number, ms: number): string {
@@ -43,11 +43,12 @@ export async function hosts(o: { output: string }, cmd: Command): Promise<void> 
   const format = parseFormat(o.output);
   await withApi(g, async (api) => {
     const res = await call(api, api.client.ListHosts, {});
+    // Stale, and said so (on stderr, so -o json stays data): heard only through this member's own streams, nothing decided meanwhile.
+    if (res.store_unreachable) process.stderr.write(render(colour("yellow", txt`STALE: ${api.member} cannot reach its store: ${res.store_unreachable}. What follows is what it last knew (heartbeats of its own streams only); \`berth controllers\` shows which members reach the store`)) + "\n\n");
     if (printData(format, res.hosts.map((h) => hostJson(h, res.now_ms)))) return;
     if (res.environment) console.log(txt`environment: ${res.environment}\n`);
     if (res.failover?.paused) console.log(colour("red", txt`FAILOVER PAUSED: ${res.failover.reason} — \`berth failover resume\` once you know the hosts are really gone\n`));
-    // Stale, and said so: heard only through this member's own streams, nothing decided meanwhile.
-    if (res.store_unreachable) console.log(colour("yellow", txt`STALE: ${api.member} cannot reach its store: ${res.store_unreachable}. What follows is what it last knew (heartbeats of its own streams only); \`berth controllers\` shows which members reach the store\n`));
+
     const rows = res.hosts.map((h) => [
       h.id,
       h.facts?.hostname ?? "",

@@ -68,6 +68,8 @@ export function startLeading(d: LeaderDeps): LeaderRun {
   const graceMs = Math.max(d.ttlMs, d.graceMs ?? d.ttlMs);
   // The grace runs from the term's start and lasts while hosts keep coming back (a fleet
   // reconnecting after every member restarted): each pass notes who returned.
+  // Before the first detector pass: a reconcile pass asks the guard too, and must not meet the last term's grace.
+  d.guard.judgingFrom(startedMono + graceMs);
   const comeback = new ComebackGrace(comebackConfig({ termStartMono: startedMono, graceMs, ttlMs: d.ttlMs, silentMs: d.comebackSilentMs ?? Math.floor(d.ttlMs / 2), ...(d.massShare !== undefined ? { massShare: d.massShare } : {}) }));
   // The grace's end is logged once a term, with what held it open: after a storm, why hosts were (or were not) judged.
   let graceOverLogged = false;

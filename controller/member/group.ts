@@ -265,19 +265,21 @@ export class EtcdGroup implements GroupView {
     return this.d.etcd.endpointHealth();
   }
 
-  /** Stops the rounds and removes the registration at once (revokes its lease); the member shows as left. */
-  async close(): Promise<void> {
+  /** Stops the rounds and removes the registration at once (revokes its lease); the member shows as left. True when its record says so. */
+  async close(): Promise<boolean> {
     this.closed = true;
     this.wake?.();
     await this.loop;
     const l = this.leaseId;
     this.leaseId = undefined;
-    if (l !== undefined) {
-      // Unregistered first: a leader reading in between must not find it registered with a
-      // record that says left, and record it present again (then lost, two TTLs later).
-      await this.retry("a lease revoke", (o) => this.d.etcd.client.leaseClient.leaseRevoke({ ID: l }, o)).catch(() => undefined);
-      await this.putSeen({ ...this.d.self, goneSinceMs: (this.d.now ?? Date.now)(), left: true }).catch(() => undefined);
-    }
+    if (l === undefined) return false;
+    // Unregistered first: a leader reading in between must not find it registered with a
+    // record that says left, and record it present again (then lost, two TTLs later).
+    await this.retry("a lease revoke", (o) => this.d.etcd.client.leaseClient.leaseRevoke({ ID: l }, o)).catch(() => undefined);
+    return this.putSeen({ ...this.d.self, goneSinceMs: (this.d.now ?? Date.now)(), left: true }).then(
+      () => true,
+      () => false,
+    );
   }
 
   private async recordSeen(): Promise<void> {

@@ -12,7 +12,10 @@
  */
 import { diffSpecs } from "../../shared/spec/diff.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
-import { inPlace, type ServiceRecord } from "./records.js";
+import type { ServiceRecord } from "./records.js";
+
+/** What belongs to the service, not to a revision (records.ts specToRestore keeps them on an undo). */
+const SERVICE_WIDE = /^(instances|update)(\.|$)/;
 
 export interface RevisionEntry {
   revision: number;
@@ -35,8 +38,8 @@ export function revisionHistory(svc: ServiceRecord): RevisionEntry[] {
   return kept.map((k) => {
     const before = k.previousRevision ? specOf.get(k.previousRevision) : undefined;
     // The first revision changed everything; one whose predecessor was pruned: unknown.
-    // Only what makes a revision: a scale or a moved artifact file made none.
-    const changed = before ? diffSpecs(before, k.spec).map((c) => c.path).filter((p) => !inPlace(p)) : k.previousRevision === 0 ? [] : undefined;
+    // Not the service's own settings: a scale or new rollout settings made no revision.
+    const changed = before ? diffSpecs(before, k.spec).map((c) => c.path).filter((p) => !SERVICE_WIDE.test(p)) : k.previousRevision === 0 ? [] : undefined;
     return { ...k, current: k.revision === svc.revision, changed };
   });
 }

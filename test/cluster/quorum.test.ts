@@ -243,7 +243,7 @@ describe.skipIf(!namespaces)("a controller group whose etcd members live with it
     expect(hostsTable.code, hostsTable.stderr).toBe(0);
     expect(hostsTable.stdout).not.toContain("FAILOVER PAUSED");
     // And what it lists is what it last knew, said so.
-    expect(hostsTable.stdout).toMatch(/STALE: \S+ cannot reach its store: etcd at .*What follows is what it last knew/);
+    expect(hostsTable.stderr).toMatch(/STALE: \S+ cannot reach its store: etcd at .*What follows is what it last knew/);
 
     // Held well past the services' stopAfterDisconnect: every service the same process throughout.
     await holds(killedAt + (STOP_AFTER_DISCONNECT_S + 4) * 1000, 250, () => {

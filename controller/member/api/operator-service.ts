@@ -143,8 +143,11 @@ export function unary<Req, Res, R extends Res = Res>(
   need: Need,
   name: string,
   fn: (req: Req, who: Principal) => Promise<R & Exactly<NoInfer<Res>, R>>,
-  /** `readOnly`: it changes nothing, so only its refusals are audited (HasArtifact needs operator, yet only reads). */
-  opts: { readOnly?: boolean } = {},
+  /**
+   * `readOnly`: it changes nothing, so only its refusals are audited (HasArtifact needs operator, yet only reads).
+   * `auditedRead`: it changes nothing, but every call is audited all the same (ListAudit: who read the audit log).
+   */
+  opts: { readOnly?: boolean; auditedRead?: boolean } = {},
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     let who: Principal | undefined;
@@ -160,7 +163,7 @@ export function unary<Req, Res, R extends Res = Res>(
       .then((p) => {
         who = p; // known even when the role is too weak: refusals are attributed
         const allowed = requireRole(p, need);
-        if (need !== "viewer" && opts.readOnly !== true) refuseWriteWithoutStore(d);
+        if (need !== "viewer" && opts.readOnly !== true && opts.auditedRead !== true) refuseWriteWithoutStore(d);
         return fn(call.request, allowed);
       })
       .then(
@@ -180,7 +183,8 @@ export function unary<Req, Res, R extends Res = Res>(
 
 /**
  * A change asked of a member that has found its store unreachable (for the store monitor's
- * while: member/store-monitor.ts) is refused at once, before anything is sent: a write sent
+ * while: member/store-monitor.ts) is refused at once, before the change is sent (the refusal's
+ * audit entry is tried, as every refusal's is, and lands if etcd takes it): a write sent
  * to an etcd without quorum waits out its deadline and may still be applied when the quorum
  * returns, which leaves the operator a timeout and "may or may not have taken effect". This
  * answer says nothing was changed, and the CLI asks another member (one may reach the store).
@@ -301,7 +305,7 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
           last_ms: e.lastMs ?? 0,
         })),
       };
-    }),
+    }, { auditedRead: true }),
 
     WatchEvents(call) {
       const req = { ...call.request };
