@@ -389,7 +389,15 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       const held = reports?.holders(freshMs).byHost.get(hostId);
       return held ? { lastHeartbeatMs: now() - Math.max(0, mono() - held.heardMono), usage: held.usage ?? null } : undefined;
     };
-    const agentsOf = (member: string): number => (member === selfId() ? [...registry.live.values()].filter((l) => l.send).length : (reports?.holders(freshMs).counts.get(member) ?? 0));
+    // Another member's count leaves out the hosts whose stream is here now: a killed member's last report names them until it ages out.
+    const agentsOf = (member: string): number => {
+      if (member === selfId()) return [...registry.live.values()].filter((l) => l.send).length;
+      const h = reports?.holders(freshMs);
+      if (!h) return 0;
+      let n = 0;
+      for (const [id, held] of h.byHost) if (held.member === member && !registry.live.get(id)?.send) n++;
+      return n;
+    };
     // Filled in once bound: the address is known then.
     const self: MemberRecord = { id: opts.member ?? "", address: "", startedAtMs: now() };
     let group: GroupView | undefined;

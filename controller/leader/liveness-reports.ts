@@ -70,7 +70,7 @@ export class LivenessReports {
    * Reports received within `freshMs` (a member killed leaves its last one stored):
    * which member holds each host's stream, when it last heard the host (on this
    * member's monotonic clock) and its latest usage, and how many streams each member
-   * holds — for `berth hosts`, the console and `berth controllers`. The newest report
+   * holds (each host for one member only) — for `berth hosts`, the console and `berth controllers`. The newest report
    * naming a host wins (a host that moved may be in both until the old member's next
    * report). A listing asks once per host: the answer is kept until a report arrives,
    * or HOLDERS_KEEP_MS.
@@ -85,12 +85,16 @@ export class LivenessReports {
       if (now - r.receivedMono > freshMs) continue;
       // A host that left the member is listed only for its heartbeat's age (failure/liveness.ts).
       const held = r.report.hosts.filter((h) => !h.left);
-      counts.set(r.report.member, held.length);
+      counts.set(r.report.member, 0);
       for (const h of held) {
         const prev = byHost.get(h.id);
         if (!prev || prev.at < r.receivedMono) byHost.set(h.id, { member: r.report.member, heardMono: r.receivedMono - h.ageMs, ...(h.usage ? { usage: usageOf(h.usage) } : {}), ...(h.connectedAtMs !== undefined ? { connectedAtMs: h.connectedAtMs } : {}), at: r.receivedMono });
       }
     }
+    // Each host counted once, for the member whose report names it last: a host that moved
+    // is in the old member's last report too until that member reports again, or ages out
+    // (a killed member's AGENTS counted its hosts a second time for a report period).
+    for (const h of byHost.values()) counts.set(h.member, (counts.get(h.member) ?? 0) + 1);
     const value = { byHost: new Map([...byHost].map(([id, { at: _at, ...held }]) => [id, held])), counts };
     this.cached = { atMono: now, freshMs, value };
     return value;

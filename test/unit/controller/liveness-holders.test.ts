@@ -51,6 +51,8 @@ describe("LivenessReports.holders", () => {
     now = 2_000;
     emit(put("c3", ["h3", "h2"], 4));
     expect(r.holders(5_000).byHost.get("h2")?.member).toBe("c3");
+    // Counted once, for c3: c2's last report still names it, but is older.
+    expect(r.holders(5_000).counts).toEqual(new Map([["c2", 1], ["c3", 2]]));
 
     // c2 was killed: its report ages out, c3 keeps reporting.
     now = 7_500;
