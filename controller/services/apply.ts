@@ -14,7 +14,7 @@ import type { ServiceChange } from "../../shared/gen/berth/v1/ServiceChange.js";
 import type { NewEvent } from "../events/event-log.js";
 import { reconcile, type HostView } from "../reconcile/planner.js";
 import { startRollout, type RolloutState } from "../rollout/next-step.js";
-import { artifactDigest, inPlace, referencedRevisions, withRevision, type InstanceRecord, type ServiceRecord } from "./records.js";
+import { artifactDigest, referencedRevisions, withRevision, type InstanceRecord, type ServiceRecord } from "./records.js";
 
 export const MAX_SPEC_FILES = 1000;
 export const MAX_SPEC_BYTES = 256 * 1024;
@@ -29,9 +29,17 @@ export interface ApplyPlan {
   events: NewEvent[];
 }
 
-/** A change of anything but the fields changed in place (records.ts) restarts the service's copies, through a rollout. */
+/**
+ * Fields whose change needs no new copy: how many there are, how rollouts move, the
+ * environment the spec was applied for (a record's field, shown as a change), and where a
+ * stored artifact was read from (the path as written: its digest is what runs, so moving
+ * spec files around a repository restarts nothing).
+ */
+const IN_PLACE = /^(instances|update|environment|artifact\.source)(\.|$)/;
+
+/** A change of anything else restarts the service's copies, through a rollout. */
 export function restarts(paths: readonly string[]): boolean {
-  return paths.some((p) => !inPlace(p));
+  return paths.some((p) => !IN_PLACE.test(p));
 }
 
 /**

@@ -118,19 +118,6 @@ export function withRevision(svc: ServiceRecord, revision: number, spec: Service
 }
 
 /**
- * Fields whose change needs no new copy, and so makes no new revision: how many there are,
- * how rollouts move, the environment the spec was applied for (a record's field, shown as a
- * change), and where a stored artifact was read from (the path as written: its digest is what
- * runs, so moving spec files around a repository restarts nothing).
- */
-const IN_PLACE = /^(instances|update|environment|artifact\.source)(\.|$)/;
-
-/** Whether a change of this spec path is made in place (no new copy, no new revision). */
-export function inPlace(path: string): boolean {
-  return IN_PLACE.test(path);
-}
-
-/**
  * An earlier revision made current again (a revert, an undo): its spec from history,
  * but with the current `instances` and `update` — those change no revision, so going
  * back must not undo a scale or new rollout settings made since.

@@ -12,10 +12,7 @@
  */
 import { diffSpecs } from "../../shared/spec/diff.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
-import type { ServiceRecord } from "./records.js";
-
-/** What belongs to the service, not to a revision (records.ts specToRestore keeps them on an undo). */
-const SERVICE_WIDE = /^(instances|update)(\.|$)/;
+import { specToRestore, type ServiceRecord } from "./records.js";
 
 export interface RevisionEntry {
   revision: number;
@@ -29,17 +26,16 @@ export interface RevisionEntry {
 }
 
 export function revisionHistory(svc: ServiceRecord): RevisionEntry[] {
-  const service = { instances: svc.spec.instances, update: svc.spec.update };
   const kept = [
     { revision: svc.revision, spec: svc.spec, previousRevision: svc.previousRevision ?? 0, environment: svc.environment ?? "" },
-    ...(svc.history ?? []).filter((h) => h.revision !== svc.revision).map((h) => ({ revision: h.revision, spec: { ...h.spec, ...service }, previousRevision: h.previousRevision ?? 0, environment: h.environment ?? "" })),
+    ...(svc.history ?? []).filter((h) => h.revision !== svc.revision).map((h) => ({ revision: h.revision, spec: specToRestore(svc, h.revision), previousRevision: h.previousRevision ?? 0, environment: h.environment ?? "" })),
   ].sort((a, b) => b.revision - a.revision);
   const specOf = new Map(kept.map((k) => [k.revision, k.spec]));
   return kept.map((k) => {
     const before = k.previousRevision ? specOf.get(k.previousRevision) : undefined;
     // The first revision changed everything; one whose predecessor was pruned: unknown.
-    // Not the service's own settings: a scale or new rollout settings made no revision.
-    const changed = before ? diffSpecs(before, k.spec).map((c) => c.path).filter((p) => !SERVICE_WIDE.test(p)) : k.previousRevision === 0 ? [] : undefined;
+    // Every spec here has the current instances and update, so they are never among the changes.
+    const changed = before ? diffSpecs(before, k.spec).map((c) => c.path) : k.previousRevision === 0 ? [] : undefined;
     return { ...k, current: k.revision === svc.revision, changed };
   });
 }

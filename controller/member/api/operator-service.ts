@@ -190,9 +190,8 @@ export function unary<Req, Res, R extends Res = Res>(
  * answer says nothing was changed, and the CLI asks another member (one may reach the store).
  */
 function refuseWriteWithoutStore(d: OperatorServiceDeps): void {
-  const st = d.storeState?.();
-  if (!st || st.ok) return;
-  throw new StoreUnavailableError(`${st.error} (since ${new Date(st.sinceMs).toISOString()}); ${WRITE_NOT_SENT}`);
+  const why = storeUnreachable(d);
+  if (why) throw new StoreUnavailableError(`${why}; ${WRITE_NOT_SENT}`);
 }
 
 /** Why and since when this member cannot reach its store; "" when it can. */
