@@ -12,11 +12,15 @@ const refused = (): grpc.ServiceError => Object.assign(new Error("refused"), { c
 function probes() {
   const started: string[] = [];
   const settle = new Map<string, (up: Up) => void>();
+  const waiting = new Map<string, () => void>();
   const probe = (_api: Api, member: string): Promise<Up> => {
     started.push(member);
+    waiting.get(member)?.();
     return new Promise<Up>((resolve) => settle.set(member, resolve));
   };
-  return { started, settle: (m: string, up: Up) => settle.get(m)?.(up), probe };
+  /** Resolves when `member`'s connection is started (at once if it was). */
+  const whenStarted = (member: string): Promise<void> => (started.includes(member) ? Promise.resolve() : new Promise<void>((r) => waiting.set(member, r)));
+  return { started, whenStarted, settle: (m: string, up: Up) => settle.get(m)?.(up), probe };
 }
 
 const api = {} as Api;
@@ -27,10 +31,7 @@ describe("readyMembers", () => {
     const it = readyMembers(api, ["a", "b", "c"], 5000, { staggerMs: 10, probe: p.probe });
     const first = it.next();
     // a hangs; after the stagger b is dialled too, and comes up.
-    await new Promise<void>((r) => {
-      const look = (): void => (p.started.includes("b") ? r() : void setTimeout(look, 1));
-      look();
-    });
+    await p.whenStarted("b");
     p.settle("b", true);
     expect((await first).value).toEqual({ member: "b", up: true });
     expect(p.started).toEqual(["a", "b"]);
@@ -44,13 +45,10 @@ describe("readyMembers", () => {
     const done = (async () => {
       for await (const { member, up } of readyMembers(api, ["a", "b"], 5000, { staggerMs: 60_000, probe: p.probe })) seen.push(`${member}:${up === true ? "up" : "down"}`);
     })();
-    await new Promise((r) => setImmediate(r));
+    await p.whenStarted("a");
     p.settle("a", refused());
     // No stagger waited (it is a minute here): a's failure starts b.
-    await new Promise<void>((r) => {
-      const look = (): void => (p.started.includes("b") ? r() : void setTimeout(look, 1));
-      look();
-    });
+    await p.whenStarted("b");
     p.settle("b", refused());
     await done;
     expect(seen).toEqual(["a:down", "b:down"]);
