@@ -35,6 +35,8 @@ import { awaitsPromotion, outcome } from "./rollout.js";
 async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: number, report: (m: string) => void): Promise<void> {
   const names = res.changes.filter((c) => c.action === "create" || c.action === "update").map((c) => c.service);
   if (!names.length) return;
+  /** Per service changed in place (no rollout): the controller's clock at the first look, just after the apply. */
+  const inPlaceAt = new Map<string, number>();
   await follow(`${names.join(", ")} to be healthy`, { timeoutMs, report }, async () => {
     let done = 0;
     let total = 0;
@@ -69,8 +71,12 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
       const desired = spec?.instances ?? st.instances.length;
       // In service, as a rollout counts it: healthy for the update's minHealthyTime (a new
       // service has no rollout to say so). Both times are the controller's clock.
+      // A change in place (instances, update) leaves the copies that were in service before it
+      // in service: a raised minHealthyTime is not waited out on them, only on copies it places.
+      if (!applied && res.changes.find((c) => c.service === name)?.action === "update" && !inPlaceAt.has(name)) inPlaceAt.set(name, Number(st.now_ms));
+      const before = inPlaceAt.get(name) ?? 0;
       const minHealthyMs = spec?.update?.minHealthyTimeMs ?? 0;
-      const healthyFor = (i: (typeof st.instances)[number]): number => Math.max(0, Number(st.now_ms) - Number(i.since_ms));
+      const healthyFor = (i: (typeof st.instances)[number]): number => (Number(i.since_ms) < before ? Number.MAX_SAFE_INTEGER : Math.max(0, Number(st.now_ms) - Number(i.since_ms)));
       const atRevision = (i: (typeof st.instances)[number]): boolean => i.state === "healthy" && Number(i.revision) === Number(st.revision);
       const ready = st.instances.filter((i) => atRevision(i) && healthyFor(i) >= minHealthyMs).length;
       done += Math.min(ready, desired);

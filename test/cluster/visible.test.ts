@@ -110,6 +110,25 @@ instances: 1
     expect((await c.cli(["delete", "brief"])).code).toBe(0);
   });
 
+  it("apply --wait of a change in place (a raised minHealthyTime) does not wait it out on copies in service before it", async () => {
+    const steady = (minHealthy: string) => `name: steady
+artifact: ${SVC}
+run:
+  command: sleep
+  args: ["1000"]
+update: { minHealthyTime: ${minHealthy}, healthyDeadline: 5m }
+instances: 1
+`;
+    const first = await c.apply(await c.specDir("steady1", { "steady.yaml": steady("0s") }), ["--wait", "--timeout", "60s"]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    // In place: no rollout, the copy keeps running and stays in service; waiting 2 minutes on it would only hang a pipeline.
+    const raised = await c.apply(await c.specDir("steady2", { "steady.yaml": steady("2m") }), ["--wait", "--timeout", "20s"]);
+    expect(raised.code, raised.stdout + raised.stderr).toBe(0);
+    expect(raised.stdout).toMatch(/update\.minHealthyTime: "0s" → "2m"/);
+    expect(raised.stdout).toMatch(/steady: every instance healthy and in service \(1\/1\)/);
+    expect((await c.cli(["delete", "steady"])).code).toBe(0);
+  });
+
   it("apply --wait is not fooled by a copy healthy for a moment: an update whose process exits a second after it starts ends in exit 1, reverted", async () => {
     const late = (args: string) => `name: late
 artifact: ${SVC}
