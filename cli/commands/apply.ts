@@ -25,7 +25,7 @@ export function registerApply(program: Command): void {
       .action(lazy(() => import("../run/apply.js"), (m) => m[verb]));
     if (verb === "plan") cmd.option("--exit-code", `exit ${EXIT_PLAN_CHANGES} when there are changes (0 when none)`);
     else {
-      cmd.option("--wait", "follow the services applied until every instance is healthy at the new revision and the rollout has succeeded (exit 1 if not within --timeout or the rollout failed or was reverted, 8 when a canary awaits `berth rollout promote`)");
+      cmd.option("--wait", "follow the services applied until every instance is healthy at the new revision and the rollout has succeeded (exit 1 if not within --timeout, if the rollout failed or was reverted, or once all that is left is copies no host can take; 8 when a canary awaits `berth rollout promote`)");
       cmd.option("--timeout <duration>", "with --wait: stop waiting after this long (the rollout goes on)", "10m");
       cmd.option("--check-index <n>", "apply only if none of the services the files name (with --prune: none at all) changed since state index n, the one `berth plan` printed; else refuse and change nothing");
       // The flag's first name, kept for scripts written against it.

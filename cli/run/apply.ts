@@ -30,18 +30,24 @@ import { awaitsPromotion, outcome } from "./rollout.js";
  * report until the agent restarts it, hence the revision check) and the rollout the
  * apply started has succeeded: a copy healthy for a moment (a process that exits a
  * second after it starts, with no health check) is not yet in service, and exit 0 here
- * must mean what `berth rollout status` exit 0 means.
+ * must mean what `berth rollout status` exit 0 means. When all that is left is copies the
+ * scheduler finds no host for, it says so and fails rather than waiting out the timeout.
  */
 async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: number, report: (m: string) => void): Promise<void> {
   const names = res.changes.filter((c) => c.action === "create" || c.action === "update").map((c) => c.service);
   if (!names.length) return;
   /** Per service changed in place (no rollout): the controller's clock at the first look, just after the apply. */
   const inPlaceAt = new Map<string, number>();
+  /** Since when (this machine's clock) all that is left is copies no host can take; 0 while something else is under way. */
+  let stuckSince = 0;
   await follow(`${names.join(", ")} to be healthy`, { timeoutMs, report }, async () => {
     let done = 0;
     let total = 0;
     const lines: string[] = [];
     let rolloutsOpen = 0;
+    /** Copies the scheduler finds no host for, each with the service's count in service: what to say if that is all that is left. */
+    const unplaceable: string[] = [];
+    let unplaceableCount = 0;
     for (const name of names) {
       // A rollout that failed or was reverted ends healthy on the old revision: that is not what was applied.
       const applied = Number(res.changes.find((c) => c.service === name)?.rollout_to ?? 0);
@@ -82,6 +88,12 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
       done += Math.min(ready, desired);
       total += desired;
       lines.push(`${name}: ${ready}/${desired} in service at revision ${st.revision}`);
+      const noHost = st.instances.filter((i) => i.state === "pending" && !i.host && i.reason.startsWith("no spare host"));
+      if (noHost.length) {
+        unplaceableCount += noHost.length;
+        const failed = noHost.map((i) => i.install_tail).find((t) => t.startsWith("[berth] last "));
+        unplaceable.push(`${name}: ${ready}/${desired} in service; ${noHost.map((i) => i.instance).join(", ")} cannot be placed: ${noHost[0]!.reason}${failed ? `\n  ${failed.split("\n", 1)[0]!.slice("[berth] ".length)}` : ""}`);
+      }
       for (const i of st.instances.filter((x) => !atRevision(x) || healthyFor(x) < minHealthyMs)) {
         if (atRevision(i)) {
           lines.push(`  ${i.instance}${i.host ? ` on ${i.host}` : ""}: healthy for ${formatDurationMs(healthyFor(i))} of the update's minHealthyTime ${formatDurationMs(minHealthyMs)}`);
@@ -93,9 +105,21 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
       }
     }
     if (done === total && rolloutsOpen === 0) return { finished: true, message: `${names.join(", ")}: every instance healthy and in service (${done}/${total})` };
+    // All the rest is in service and what is left no host can take (Nomad's placement failure):
+    // waiting on would only hang a pipeline until the timeout. Said once it has held for a while,
+    // as a host that just joined or freed is placed on by the controller's next pass.
+    if (rolloutsOpen === 0 && unplaceableCount > 0 && done + unplaceableCount === total) {
+      stuckSince ||= Date.now();
+      if (Date.now() - stuckSince >= UNPLACEABLE_FOR_MS) {
+        throw new CliError(unplaceable.join("\n"), EXIT.failed, "the controller places them by itself once a host can take them (`berth hosts` lists the hosts); or lower instances");
+      }
+    } else stuckSince = 0;
     return { finished: false, now: { done, total, lines } };
   });
 }
+
+/** How long apply --wait sees nothing left but copies no host can take before it says so and ends. */
+const UNPLACEABLE_FOR_MS = 3000;
 
 /**
  * The error when the revision an apply rolled out is no longer the service's: reverted

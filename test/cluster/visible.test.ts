@@ -110,6 +110,25 @@ instances: 1
     expect((await c.cli(["delete", "brief"])).code).toBe(0);
   });
 
+  it("apply --wait ends (exit 1) once all that is left is a copy no host can take, naming it and why, rather than waiting out its timeout", async () => {
+    const spec = `name: toomany
+artifact: ${SVC}
+run:
+  command: sleep
+  args: ["1000"]
+update: { minHealthyTime: 0s }
+instances: 3
+`;
+    const started = Date.now();
+    const r = await c.apply(await c.specDir("toomany", { "toomany.yaml": spec }), ["--wait", "--timeout", "90s"]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(r.stderr).toMatch(/toomany: 2\/3 in service; toomany-\d cannot be placed: no spare host: 2 are occupied/);
+    expect(r.stderr).toMatch(/places them by itself once a host can take them/);
+    expect(r.stderr).not.toMatch(/timed out/);
+    expect((await c.cli(["delete", "toomany"])).code).toBe(0);
+  });
+
   it("apply --wait of a change in place (a raised minHealthyTime) does not wait it out on copies in service before it", async () => {
     const steady = (minHealthy: string) => `name: steady
 artifact: ${SVC}
