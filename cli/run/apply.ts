@@ -34,10 +34,13 @@ import { awaitsPromotion, outcome } from "./rollout.js";
  * scheduler finds no host for, it says so and fails rather than waiting out the timeout.
  */
 async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: number, report: (m: string) => void): Promise<void> {
-  const names = res.changes.filter((c) => c.action === "create" || c.action === "update").map((c) => c.service);
+  // An unchanged service is followed too: a re-run of a deploy whose wait timed out must not pass while it is not in service.
+  const names = res.changes.filter((c) => c.action !== "delete").map((c) => c.service);
   if (!names.length) return;
   /** Per service changed in place (no rollout): the controller's clock at the first look, just after the apply. */
   const inPlaceAt = new Map<string, number>();
+  /** Per unchanged service: the revision of the rollout it was found in, followed from then on. */
+  const following = new Map<string, number>();
   /** Since when (this machine's clock) all that is left is copies no host can take; 0 while something else is under way. */
   let stuckSince = 0;
   await follow(`${names.join(", ")} to be healthy`, { timeoutMs, report }, async () => {
@@ -50,9 +53,15 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
     let unplaceableCount = 0;
     for (const name of names) {
       // A rollout that failed or was reverted ends healthy on the old revision: that is not what was applied.
-      const applied = Number(res.changes.find((c) => c.service === name)?.rollout_to ?? 0);
-      if (applied) {
-        const r = await call(api, api.client.GetRollout, { name });
+      const change = res.changes.find((c) => c.service === name);
+      let applied = Number(change?.rollout_to ?? 0) || (following.get(name) ?? 0);
+      // Unchanged: the rollout of the revision it runs, if one is under way or failed, is the one to follow (to its end, a revert included).
+      const r = applied || change?.action === "unchanged" ? await call(api, api.client.GetRollout, { name }) : undefined;
+      if (r && !applied && r.exists && Number(r.to_revision) === Number(r.current_revision) && !["succeeded", "reverted"].includes(outcome(r))) {
+        applied = Number(r.to_revision);
+        following.set(name, applied);
+      }
+      if (r && applied) {
         const o = outcome(r);
         // Read in one snapshot with the rollout: a later apply's rollout is not this one, whatever it awaits.
         const current = Number(r.current_revision);
@@ -289,7 +298,7 @@ export function printChanges(res: ApplyResponse__Output, applied: boolean, apply
     if (c.action !== "unchanged") pending++;
   }
   if (!res.changes.length) console.log("no services in the files");
-  else if (!pending) console.log("no changes");
+  else if (!pending) console.log(o.waiting ? "no changes; waiting until every instance is in service (--wait)" : "no changes");
   // Users see service revisions only ("rolling out revision 2" above); the store counter
   // is the state index, and only a plan needs it.
   else if (applied) console.log(o.waiting ? "\napplied; waiting for every instance to be healthy at its new revision (--wait)" : "\napplied; `berth services` shows the fleet converge");

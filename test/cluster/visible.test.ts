@@ -129,6 +129,28 @@ instances: 3
     expect((await c.cli(["delete", "toomany"])).code).toBe(0);
   });
 
+  it("apply --wait of files that change nothing still follows the service: a re-run of a deploy that timed out does not pass while it is not in service", async () => {
+    const spec = `name: sick
+artifact: ${SVC}
+run:
+  command: sleep
+  args: ["1000"]
+health:
+  exec: { command: ["false"] }
+  interval: 200ms
+  timeout: 100ms
+instances: 1
+`;
+    const dir = await c.specDir("sick", { "sick.yaml": spec });
+    const first = await c.apply(dir, ["--wait", "--timeout", "3s"]);
+    expect(first.code, first.stdout + first.stderr).toBe(1);
+    const again = await c.apply(dir, ["--wait", "--timeout", "3s"]);
+    expect(again.code, again.stdout + again.stderr).toBe(1);
+    expect(again.stdout).toMatch(/no changes; waiting until every instance is in service/);
+    expect(again.stderr).toMatch(/timed out after 3s waiting for sick to be healthy/);
+    expect((await c.cli(["delete", "sick"])).code).toBe(0);
+  });
+
   it("apply --wait of a change in place (a raised minHealthyTime) does not wait it out on copies in service before it", async () => {
     const steady = (minHealthy: string) => `name: steady
 artifact: ${SVC}
