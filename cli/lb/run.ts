@@ -12,6 +12,7 @@ import { parseDurationMs } from "../../shared/duration.js";
 import { parseHostPort } from "../../shared/addr.js";
 import { resolveClientConfig } from "../config.js";
 import { CliError, EXIT } from "../errors.js";
+import { untilSignal } from "../signals.js";
 import { desiredServers } from "./servers.js";
 import type { Driver } from "./driver.js";
 import { EndpointsFollower } from "./follow.js";
@@ -145,10 +146,7 @@ async function runLb(f: CommonLbFlags, kind: "haproxy" | "nginx", make: (deps: C
   });
   log.info({ controllers: addrs, metrics: f.metricsAddr }, `berth lb ${kind} starting`);
   follower.start();
-  const signal = await new Promise<NodeJS.Signals>((res) => {
-    process.once("SIGINT", () => res("SIGINT"));
-    process.once("SIGTERM", () => res("SIGTERM"));
-  });
+  const signal = await untilSignal();
   // Stopping leaves the load balancer as it is: it keeps serving the last list.
   log.info({ signal }, "stopping; the load balancer keeps its servers");
   follower.close();

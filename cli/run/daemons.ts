@@ -16,6 +16,7 @@ import { writeConfigFile } from "../config.js";
 import { joinToken } from "../join-token.js";
 import type { LevelWithSilent } from "pino";
 import { MetricsListenError, parseMetricsAddr } from "../../shared/metrics/server.js";
+import { untilSignal } from "../signals.js";
 
 function metricsAddr(s: string): ReturnType<typeof parseMetricsAddr> {
   try {
@@ -53,12 +54,6 @@ function addr(flag: string, s: string): ReturnType<typeof parseHostPort> {
 }
 
 /** Resolves on SIGINT/SIGTERM: daemons run until told to stop, then shut down cleanly. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((res) => {
-    process.once("SIGINT", () => res("SIGINT"));
-    process.once("SIGTERM", () => res("SIGTERM"));
-  });
-}
 
 /**
  * The controller's members from a flag or a file: "a:7420,b:7420" (or a YAML

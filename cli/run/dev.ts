@@ -29,6 +29,7 @@ import { claimDevFleet, FleetRunningError } from "../dev-lock.js";
 import { table } from "../output.js";
 import { environmentFlag } from "../environment.js";
 import { devPorts, portUses, portsTaken } from "../dev-ports.js";
+import { stopProcessesIn } from "../dev-leftovers.js";
 
 interface Child {
   name: string;
@@ -177,7 +178,9 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
   const startRaw = (name: string, bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Child => {
     const log = join(logs, `${name}.log`);
     const out = createWriteStream(log, { flags: "a", mode: 0o600 });
-    const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    // A process group of its own: a Ctrl-C (the terminal signals the whole foreground group) or a
+    // signal to npm's group reaches berth dev alone, which stops agents, then controllers, then etcd.
+    const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, detached: true });
     proc.stdout.pipe(out);
     proc.stderr.pipe(out);
     const exited = new Promise<number | null>((res) => proc.once("exit", (code) => res(code)));
@@ -200,18 +203,31 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
         new Promise((r) => setTimeout(r, 5000).unref()),
       ]);
       for (const c of group) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill("SIGKILL");
+      // An agent that died before (kill -9) could not stop its services: they are stopped here.
+      if (group === agents) {
+        for (const c of agents) {
+          const left = await stopProcessesIn(join(root, "hosts", c.name, "instances"));
+          if (left.length) process.stderr.write(`stopped ${left.length} service process${left.length > 1 ? "es" : ""} left by ${c.name}, whose agent had ended before it could (pid ${left.join(", ")})\n`);
+        }
+      }
     }
     await release();
   };
   const onSignal = (): void => {
+    // Once: the same stop often comes twice (npm passes on the signal its process group got too).
+    if (stopping) return;
+    stopping = true;
     process.stderr.write("\nstopping the fleet …\n");
     void stopAll().then(() => {
       process.stderr.write("the fleet is stopped\n");
       process.exit(0);
     });
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // Kept for good (not once): a second signal while stopping would otherwise end berth dev half way.
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  // Its children have process groups of their own: a closed terminal reaches them through berth dev.
+  process.on("SIGHUP", onSignal);
 
   let api: Api | undefined;
   try {

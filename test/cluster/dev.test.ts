@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { request as httpsRequest } from "node:https";
 import { BERTH_MAIN } from "./harness/cluster.js";
 import { ETCD_PEER_OFFSET } from "../../cli/dev-ports.js";
+import { processesIn } from "../../cli/dev-leftovers.js";
 import { waitFor } from "./harness/wait.js";
 
 async function freePort(): Promise<number> {
@@ -74,6 +75,8 @@ describe("berth dev", () => {
     for (const d of devs.splice(0)) if (d.exitCode === null && d.signalCode === null) d.kill("SIGKILL");
     for (const dir of dirs.splice(0)) {
       for (const line of processesUsing(dir)) process.kill(Number(line.split(" ")[0]), "SIGKILL");
+      // Services' command lines do not name the dir: they are found by their working dir.
+      for (const pid of processesIn(dir)) process.kill(pid, "SIGKILL");
       await rm(dir, { recursive: true, force: true });
     }
   });
@@ -341,24 +344,83 @@ describe("berth dev", () => {
     expect(processesUsing(dir)).toEqual([]);
   }, 180_000);
 
-  it("stops the whole fleet when `npm start` is sent SIGTERM, as scripts do with $!", async () => {
+  it("a signal sent twice stops an agent's services all the same, and stopping the fleet stops the services of an agent killed before", async () => {
     const dir = await fresh();
+    await chmod(dir, 0o755);
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const d = startDev(dir, 2, port, metricsPort);
+    await up(d, "berth dev to come up");
+    const spec = join(dir, "specs", "nap.yaml");
+    await mkdir(dirname(spec), { recursive: true });
+    await writeFile(spec, `name: nap\nrun:\n  command: sleep\n  args: ["1000"]\nupdate: { minHealthyTime: 0s }\ninstances: 2\n`);
+    const env = { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg") };
+    execFileSync(process.execPath, [BERTH_MAIN, "apply", "-f", spec, "--wait", "--timeout", "60s"], { env, encoding: "utf8" });
+    const hostDir = (h: string): string => join(dir, "fleet", "hosts", h);
+    const services = (h: string): number[] => processesIn(join(hostDir(h), "instances"));
+    expect(services("host-1")).toHaveLength(1);
+    expect(services("host-2")).toHaveLength(1);
+    const agentPid = (h: string): number => Number(processesUsing(hostDir(h))[0]!.split(" ")[0]);
+    // host-1's agent gets SIGTERM twice (a process group's and its parent's): it still stops its service before it exits.
+    const a1 = agentPid("host-1");
+    process.kill(a1, "SIGTERM");
+    process.kill(a1, "SIGTERM");
+    await waitFor(() => d.out().includes("host-1 exited (code 0)") || undefined, { timeoutMs: 30_000, what: `host-1's agent to exit by itself; output: ${d.out()}` });
+    expect(services("host-1")).toEqual([]);
+    // host-2's agent is killed: its service runs on, and stopping the fleet (signalled twice) stops it.
+    process.kill(agentPid("host-2"), "SIGKILL");
+    await waitFor(() => d.out().includes("host-2 was killed (SIGKILL)") || undefined, { timeoutMs: 20_000, what: `berth dev to say host-2 was killed; output: ${d.out()}` });
+    expect(services("host-2")).toHaveLength(1);
+    const exited = new Promise<number | null>((r) => d.proc.once("exit", (code) => r(code)));
+    d.proc.kill("SIGTERM");
+    d.proc.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(d.out()).toMatch(/stopped 1 service process left by host-2, whose agent had ended before it could/);
+    expect(d.out()).toContain("the fleet is stopped");
+    expect(services("host-2")).toEqual([]);
+    expect(processesUsing(dir)).toEqual([]);
+  });
+
+  it("stops the whole fleet, services included, when `npm start` is sent SIGTERM, as scripts do with $!, or its process group is", async () => {
+    const dir = await fresh();
+    await chmod(dir, 0o755);
     const port = await freePort();
     const metricsPort = await freePort();
     let out = "";
     // npm runs the script through sh -c; the fleet must stop even though the signal reaches npm, not berth.
-    const npm = spawn("npm", ["start", "--", "--data-dir", join(dir, "fleet"), "--port", String(port), "--metrics-port", String(metricsPort)], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg"), NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    devs.push(npm);
-    npm.stdout.on("data", (b: Buffer) => (out += b.toString()));
-    npm.stderr.on("data", (b: Buffer) => (out += b.toString()));
-    await up({ out: () => out }, "npm start to bring the fleet up", 90_000);
-    expect(processesUsing(join(dir, "fleet", "controller")).length).toBe(1);
-    await stop({ proc: npm }, "SIGTERM");
-    await waitFor(() => processesUsing(dir).length === 0, { timeoutMs: 20_000, intervalMs: 100, what: `every process of the fleet to exit; left: ${processesUsing(dir).join("; ")}` });
+    const start = (): ChildProcess => {
+      // A process group of its own, as a shell gives a job: the group can then be signalled, as a terminal or `kill -- -PGID` does.
+      const npm = spawn("npm", ["start", "--", "--data-dir", join(dir, "fleet"), "--port", String(port), "--metrics-port", String(metricsPort)], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg"), NO_COLOR: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      });
+      devs.push(npm);
+      out = "";
+      npm.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+      npm.stderr!.on("data", (b: Buffer) => (out += b.toString()));
+      return npm;
+    };
+    const services = (): number[] => processesIn(join(dir, "fleet", "hosts"));
+    const spec = join(dir, "specs", "nap.yaml");
+    await mkdir(dirname(spec), { recursive: true });
+    await writeFile(spec, `name: nap\nrun:\n  command: sleep\n  args: ["1000"]\nupdate: { minHealthyTime: 0s }\ninstances: 2\n`);
+    const env = { ...process.env, XDG_CONFIG_HOME: join(dir, "xdg") };
+    for (const how of ["the npm pid", "npm's process group"]) {
+      const npm = start();
+      await up({ out: () => out }, "npm start to bring the fleet up", 90_000);
+      expect(processesUsing(join(dir, "fleet", "controller")).length).toBe(1);
+      execFileSync(process.execPath, [BERTH_MAIN, "apply", "-f", spec, "--wait", "--timeout", "60s"], { env, encoding: "utf8" });
+      expect(services()).toHaveLength(2);
+      const exited = new Promise<number | null>((r) => npm.once("exit", (code) => r(code)));
+      // The group's signal reaches npm, its sh and berth dev at once, and npm passes it on: berth dev gets it twice.
+      process.kill(how === "the npm pid" ? npm.pid! : -npm.pid!, "SIGTERM");
+      await exited;
+      await waitFor(() => processesUsing(dir).length === 0, { timeoutMs: 20_000, intervalMs: 100, what: `every process of the fleet to exit (SIGTERM to ${how}); left: ${processesUsing(dir).join("; ")}` });
+      expect(out, how).toContain("the fleet is stopped");
+      expect(services(), how).toEqual([]);
+    }
   });
 });
 
