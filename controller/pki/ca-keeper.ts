@@ -39,20 +39,26 @@ export class CaKeeper {
     private rec: CaRecord,
     private modRevision: number,
     private readonly log: Logger,
+    /** The store's revision when the record was read: follow() watches from after it. */
+    private readonly loadedAt: number,
   ) {}
 
   /** Reads the record; on a fresh store the first member to start creates the CA, one that loses that race takes the winner's. */
   static async load(store: Store, log: Logger): Promise<CaKeeper> {
     for (let attempt = 0; attempt < 3; attempt++) {
+      // Read before the record: nothing written after it is missed by the watch, and the watch
+      // starts from a revision the store still keeps history for. The record's own revision may
+      // be thousands of writes old, long compacted away (a restarted controller could not start).
+      const at = await store.revision();
       const kv = await store.get(CA_KEY);
       if (kv) {
         const d = decodeRecord(CaRecordSchema, kv.value);
         if (!d.ok) throw new CaRecordUnreadableError(d.reason);
-        return new CaKeeper(store, d.rec, kv.modRevision, log);
+        return new CaKeeper(store, d.rec, kv.modRevision, log, Math.max(at, kv.modRevision));
       }
       const ca = await createCa({ commonName: "berth controller CA" });
       const res = await store.txn([{ key: CA_KEY, modRevision: 0 }], [{ type: "put", key: CA_KEY, value: encodeRecord(ca) }]);
-      if (res.succeeded) return new CaKeeper(store, ca, res.revision, log);
+      if (res.succeeded) return new CaKeeper(store, ca, res.revision, log, res.revision);
     }
     throw new CaConflictError();
   }
@@ -65,7 +71,7 @@ export class CaKeeper {
         if (ev.type !== "put" || ev.kv.key !== CA_KEY) return;
         this.adopt(ev.kv.value, ev.kv.modRevision);
       },
-      { fromRevision: this.modRevision + 1 },
+      { fromRevision: this.loadedAt + 1 },
     );
   }
 

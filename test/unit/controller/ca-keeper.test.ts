@@ -58,6 +58,21 @@ describe("CaKeeper", () => {
     expect(changes).toEqual(["rotating", "idle"]);
   });
 
+  it("starts and follows on a store whose history no longer holds the CA record's own revision (a long-lived controller restarted)", async () => {
+    const { store: small } = await stores.open({ historyLimit: 20 });
+    const first = await CaKeeper.load(small, log);
+    first.close();
+    // Ordinary writes (events, joins, applies) push the record's revision out of the kept history.
+    for (let i = 0; i < 100; i++) await small.put(`x/${i % 5}`, String(i));
+    const again = await CaKeeper.load(small, log);
+    keepers.push(again);
+    await again.follow();
+    expect(again.record.certPem).toBe(first.record.certPem);
+    // And it still follows what is written after it started.
+    await small.put(CA_KEY, JSON.stringify({ certPem: first.record.certPem, keyPem: first.record.keyPem, retired: { certPem: first.record.certPem, atMs: 7 } }));
+    await until(() => again.record.retired !== undefined, "the record written after the restart");
+  });
+
   it("keeps the last good record when another writer stores a bad one, and refuses to start on one", async () => {
     const a = await member();
     const seen: unknown[] = [];
