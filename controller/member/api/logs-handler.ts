@@ -106,6 +106,7 @@ export function logsHandler(d: ServiceHandlerDeps): OperatorServiceHandlers["Log
       // Bounded per host instead, by its flow-control window (checked below): what
       // waits for the client is never more than the hosts' windows.
       maxQueued: Infinity,
+      maxQueuedBytes: Infinity,
       start: (s) => startLogs(d, call, req, s),
     });
   };

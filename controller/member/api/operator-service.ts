@@ -19,7 +19,7 @@ import { hostStatus, type HostRecord } from "../../hosts/host.js";
 import { HostNotFoundError, type HostRegistry } from "../../hosts/registry.js";
 import { GrpcError, serviceError, toStatus } from "./errors.js";
 import { summarize, type AuditLog } from "../../audit/audit-log.js";
-import { serveStream } from "./server-stream.js";
+import { serveStream, STREAM_MAX_QUEUED, StreamSlots } from "./server-stream.js";
 
 export interface FailoverView {
   paused: boolean;
@@ -116,6 +116,14 @@ export function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
   };
 }
 
+/** History goes out this many events at a time, each piece once the client has read the one before. */
+const HISTORY_PIECE = 256;
+/** A client that reads nothing for this long has its stream ended (it holds the history read for it). */
+const STALLED_READER_MS = 30_000;
+
+/** How many `events -f` histories are read and sent at once; the others wait their turn (each holds one in memory). */
+const HISTORY_SLOTS = 8;
+
 const eventToWire = (e: EventRecord): Event => ({
   seq: e.seq,
   time_ms: e.timeMs,
@@ -204,6 +212,7 @@ function storeUnreachable(d: OperatorServiceDeps): string {
 export type CoreHandlers = Pick<OperatorServiceHandlers, "WhoAmI" | "ListHosts" | "GetHost" | "Cordon" | "Uncordon" | "CreateToken" | "ListTokens" | "RevokeToken" | "ListEvents" | "WatchEvents" | "ListAudit">;
 
 export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
+  const historySlots = new StreamSlots(HISTORY_SLOTS);
   return {
     WhoAmI: unary(d, "viewer", "WhoAmI", async (_req, who) => ({ token_id: who.tokenId, role: who.role })),
 
@@ -313,9 +322,9 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
         method: "WatchEvents",
         log: d.log,
         auth: () => authorize(d, call.metadata, "viewer"),
-        // History comes out at once (up to 10 000 events) and gRPC buffers only a few:
-        // the queue holds the history and a margin of live events behind it.
-        maxQueued: 20_000,
+        // History goes out as the client reads it (below); what waits is bounded by the
+        // default count and bytes, so a watcher that never reads cannot fill the heap.
+        sizeOf: (e) => (e.message?.length ?? 0) + (e.type?.length ?? 0) + (e.host?.length ?? 0) + (e.service?.length ?? 0) + (e.actor?.length ?? 0) + 64,
         async start(s) {
           req.host = await eventsHost(d, req.host);
           const deliver = (e: EventRecord): void => {
@@ -333,15 +342,28 @@ export function operatorServiceHandlers(d: OperatorServiceDeps): CoreHandlers {
             (ev) => {
               if (ev.type !== "put" || s.closed) return;
               const e = JSON.parse(ev.kv.value) as EventRecord;
-              if (buffered) buffered.push(e);
-              else deliver(e);
+              if (!buffered) return deliver(e);
+              buffered.push(e);
+              // Live events wait behind a history the client is slow to read: bounded like the queue.
+              if (buffered.length > STREAM_MAX_QUEUED) s.fail(new GrpcError(grpc.status.RESOURCE_EXHAUSTED, `the client reads too slowly: more than ${STREAM_MAX_QUEUED} live events waited behind the history, so the stream was ended; start it again`));
             },
             { fromRevision: rev + 1 },
           );
           s.onClose(() => watcher.close());
           if (s.closed) return;
-          const history = await d.events.list({ limit: 10_000, host: req.host, service: req.service });
-          for (const e of history) deliver(e);
+          // A history can be tens of MB (10 000 events of up to 4 KB): only a few are held at once.
+          const release = await historySlots.take(s);
+          if (!release) return;
+          try {
+            const history = await d.events.list({ limit: 10_000, host: req.host, service: req.service });
+            for (const [i, e] of history.entries()) {
+              deliver(e);
+              if (i % HISTORY_PIECE === HISTORY_PIECE - 1) await s.whenRoom(STALLED_READER_MS);
+              if (s.closed) return;
+            }
+          } finally {
+            release();
+          }
           const live = buffered;
           buffered = undefined;
           for (const e of live) deliver(e);

@@ -16,6 +16,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../../shared/log/logger.js";
 import { GrpcError, toStatus } from "./errors.js";
+import { setTimeoutClamped } from "../../../shared/timer.js";
 
 /** What a server stream needs of gRPC's call (ServerWritableStream); tests give a fake. */
 export interface StreamCall<Res> {
@@ -31,6 +32,22 @@ export interface StreamCall<Res> {
 
 /** Messages a stream may have waiting for a slow client, beyond gRPC's own buffer. @default 10_000 */
 export const STREAM_MAX_QUEUED = 10_000;
+
+/**
+ * Bytes a stream may have waiting for a slow client: a count alone let a few
+ * watchers that never read (each with thousands of 4 KB events waiting) fill the
+ * controller's heap until it died.
+ */
+export const STREAM_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+/** What a message weighs while it waits: its JSON's length, worked out only for messages that wait. */
+export function roughSize(m: unknown): number {
+  try {
+    return JSON.stringify(m)?.length ?? 0;
+  } catch {
+    return 1024;
+  }
+}
 
 export interface ServeStreamOptions<Res, Who> {
   /** The RPC's name, for logs. */
@@ -51,8 +68,9 @@ export interface ServeStreamOptions<Res, Who> {
   latestOnly?: boolean;
   /** @default STREAM_MAX_QUEUED */
   maxQueued?: number;
-  /** Bytes waiting, when `sizeOf` is given. @default unbounded (count only) */
+  /** Bytes waiting (as `sizeOf` weighs them). @default STREAM_MAX_QUEUED_BYTES */
   maxQueuedBytes?: number;
+  /** @default roughSize */
   sizeOf?: (m: Res) => number;
 }
 
@@ -72,9 +90,11 @@ export class ServerStream<Res> {
   private blocked = false;
   private readonly onCancel = (): void => this.close("cancelled by the client");
   private readonly onCallClose = (): void => this.close("call closed");
+  private readonly roomWaiters = new Set<() => void>();
   private readonly onDrain = (): void => {
     this.blocked = false;
     this.flush();
+    for (const w of [...this.roomWaiters]) w();
   };
 
   constructor(
@@ -123,11 +143,11 @@ export class ServerStream<Res> {
    */
   send(m: Res, written?: () => void): boolean {
     if (this.closed) return false;
-    const size = this.o.sizeOf?.(m) ?? 0;
     if (!this.blocked && this.queue.length === 0) {
-      this.write({ m, size, written });
+      this.write({ m, size: 0, written });
       return true;
     }
+    const size = (this.o.sizeOf ?? roughSize)(m);
     if (this.o.latestOnly) {
       this.queue.length = 0;
       this.queuedBytes = 0;
@@ -135,13 +155,38 @@ export class ServerStream<Res> {
     this.queue.push({ m, size, written });
     this.queuedBytes += size;
     const max = this.o.maxQueued ?? STREAM_MAX_QUEUED;
-    const maxBytes = this.o.maxQueuedBytes ?? Infinity;
+    const maxBytes = this.o.maxQueuedBytes ?? STREAM_MAX_QUEUED_BYTES;
     if (this.queue.length > max || this.queuedBytes > maxBytes) {
       const what = this.queue.length > max ? `${max} messages` : `${maxBytes} bytes`;
       this.fail(new GrpcError(grpc.status.RESOURCE_EXHAUSTED, `the client reads too slowly: more than ${what} were waiting for it, so the stream was ended; start it again`));
       return false;
     }
     return true;
+  }
+
+  /**
+   * Resolves once nothing waits for the client (or the stream closed): a producer
+   * with much to send (a history) sends it piece by piece rather than all at once.
+   * A client that reads nothing for `maxWaitMs` has its stream ended, as one that
+   * falls too far behind has.
+   */
+  whenRoom(maxWaitMs: number): Promise<void> {
+    if (this.closed || (!this.blocked && this.queue.length === 0)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.closed || (!this.blocked && this.queue.length === 0)) {
+          clearTimeout(timer);
+          this.roomWaiters.delete(check);
+          resolve();
+        }
+      };
+      const timer = setTimeoutClamped(() => {
+        this.roomWaiters.delete(check);
+        this.fail(new GrpcError(grpc.status.RESOURCE_EXHAUSTED, `the client read nothing for ${Math.round(maxWaitMs / 1000)}s, so the stream was ended; start it again`));
+        resolve();
+      }, maxWaitMs);
+      this.roomWaiters.add(check);
+    });
   }
 
   /** Ends the call with OK once what is queued is handed to gRPC. */
@@ -202,6 +247,7 @@ export class ServerStream<Res> {
     this.call.removeListener("error", this.onCallClose);
     this.call.removeListener("drain", this.onDrain);
     for (const fn of this.cleanups.splice(0).reverse()) this.runCleanup(fn);
+    for (const w of [...this.roomWaiters]) w();
     this.o.log.debug({ method: this.o.method, was, why }, "stream closed");
   }
 
@@ -247,4 +293,42 @@ function endOnRevoke<Res>(s: ServerStream<Res>, revoked: AbortSignal | undefined
   if (revoked.aborted) return end();
   revoked.addEventListener("abort", end, { once: true });
   s.onClose(() => revoked.removeEventListener("abort", end));
+}
+
+/**
+ * Turns at something costly a stream does (holding a history to send): at most n at
+ * once, the others wait in order; a waiting stream that closes gives up its place.
+ */
+export class StreamSlots {
+  private free: number;
+  private readonly waiting: ((release: (() => void) | undefined) => void)[] = [];
+  constructor(n: number) {
+    this.free = n;
+  }
+  /** The release, once a slot is this stream's; undefined when the stream closed first. */
+  take(s: { readonly closed: boolean; onClose(fn: () => void): void }): Promise<(() => void) | undefined> {
+    if (s.closed) return Promise.resolve(undefined);
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((res) => {
+      this.waiting.push(res);
+      s.onClose(() => {
+        const i = this.waiting.indexOf(res);
+        if (i >= 0) this.waiting.splice(i, 1);
+        res(undefined);
+      });
+    });
+  }
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next(this.releaser());
+      else this.free++;
+    };
+  }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { EventEmitter } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";
-import { serveStream, type ServeStreamOptions, type StreamCall } from "../../../controller/member/api/server-stream.js";
+import { serveStream, STREAM_MAX_QUEUED_BYTES, StreamSlots, type ServeStreamOptions, type StreamCall } from "../../../controller/member/api/server-stream.js";
 import { GrpcError } from "../../../controller/member/api/errors.js";
 
 /** A gRPC server call as the helper sees it: writes are recorded, write() says "full" on demand. */
@@ -247,6 +247,39 @@ describe("serveStream: backpressure", () => {
     expect(call.status?.details).toMatch(/more than 10 bytes/);
   });
 
+  it("bounds bytes by default, weighing only what waits: a watcher that never reads cannot fill the heap", async () => {
+    const { call, s } = await streaming();
+    call.full = true;
+    const big = "e".repeat(4096);
+    let sent = 0;
+    while (s.send(big) && sent < 10_000) sent++;
+    expect(s.closed).toBe(true);
+    expect(sent).toBeLessThan(STREAM_MAX_QUEUED_BYTES / 4096 + 2);
+    expect(call.status?.details).toMatch(new RegExp(`more than ${STREAM_MAX_QUEUED_BYTES} bytes`));
+  });
+
+  it("whenRoom: resolves once what waits has gone to the client; a client that reads nothing for the wait has its stream ended", async () => {
+    const { call, s } = await streaming();
+    await s.whenRoom(1000); // nothing waits
+    call.full = true;
+    s.send("a");
+    s.send("b");
+    let room = false;
+    const waited = s.whenRoom(60_000).then(() => (room = true));
+    await flush();
+    expect(room).toBe(false);
+    call.drain();
+    await waited;
+    expect(call.written.slice(-2)).toEqual(["a", "b"]);
+    call.full = true;
+    s.send("c");
+    s.send("d");
+    await s.whenRoom(20);
+    expect(s.closed).toBe(true);
+    expect(call.status?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(call.status?.details).toMatch(/read nothing for 0s/);
+  });
+
   it("runs the written callback only once gRPC has taken the message, never after a cancel", async () => {
     const { call, s } = await streaming();
     let acked = 0;
@@ -314,5 +347,41 @@ describe("a stream opened with a token that is then revoked", () => {
     await flush();
     expect(started).toBe(false);
     expect(call.status?.code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+});
+
+describe("StreamSlots", () => {
+  const stream = () => {
+    const fns: (() => void)[] = [];
+    return { closed: false, onClose: (fn: () => void) => void fns.push(fn), close() { this.closed = true; for (const f of fns) f(); } };
+  };
+
+  it("gives n turns at once; the next waits for a release, in order; a waiting stream that closes leaves the queue", async () => {
+    const slots = new StreamSlots(1);
+    const a = stream(), b = stream(), c = stream();
+    const ra = await slots.take(a);
+    expect(ra).toBeTypeOf("function");
+    let gotB: unknown = "waiting";
+    let gotC: unknown = "waiting";
+    const pb = slots.take(b).then((r) => (gotB = r));
+    const pc = slots.take(c).then((r) => (gotC = r));
+    await flush();
+    expect([gotB, gotC]).toEqual(["waiting", "waiting"]);
+    b.close();
+    await pb;
+    expect(gotB).toBeUndefined();
+    ra!();
+    ra!(); // a second release gives nothing more
+    await pc;
+    expect(gotC).toBeTypeOf("function");
+    // c holds the only slot: one more waits.
+    const d = stream();
+    let gotD: unknown = "waiting";
+    const pd = slots.take(d).then((r) => (gotD = r));
+    await flush();
+    expect(gotD).toBe("waiting");
+    (gotC as () => void)();
+    await pd;
+    expect(gotD).toBeTypeOf("function");
   });
 });
