@@ -16,7 +16,29 @@ export class GrpcError extends Error {
   }
 }
 
+/**
+ * The most of a status's text sent: it travels in the HTTP/2 trailers, and one past the
+ * client's header-list limit (~64 KB, non-ASCII escaped 3 for 1) never arrived — the call
+ * hung to its deadline, and its channel with it (500 specs' errors did it).
+ */
+export const MAX_DETAILS = 8 * 1024;
+
+/** `details` within MAX_DETAILS: whole lines, then how much was left out. Pure. */
+export function capDetails(details: string, max = MAX_DETAILS): string {
+  if (details.length <= max) return details;
+  const cut = details.lastIndexOf("\n", max);
+  const kept = details.slice(0, cut > max / 2 ? cut : max);
+  const rest = details.slice(kept.length);
+  const lines = rest.split("\n").filter(Boolean).length;
+  return `${kept}\n… and ${lines > 1 ? `${lines} more lines` : "more"} (${rest.length} characters) not shown: fix what is shown and try again`;
+}
+
 export function toStatus(err: unknown): { code: grpc.status; details: string; internal: boolean } {
+  const s = statusOf(err);
+  return { ...s, details: capDetails(s.details) };
+}
+
+function statusOf(err: unknown): { code: grpc.status; details: string; internal: boolean } {
   if (err instanceof GrpcError) return { code: err.code, details: err.message, internal: false };
   if (err instanceof AuthError) return { code: grpc.status.UNAUTHENTICATED, details: err.message, internal: false };
   if (err instanceof ValidationError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message, internal: false };
