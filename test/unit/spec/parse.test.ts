@@ -176,6 +176,15 @@ describe("parseSpecFile errors: file:line:col: path: message", () => {
     expect(errorsOf("name: web\nname: app\nrun: { command: x }\n")).toEqual(["web.yaml:2:1: Map keys must be unique"]);
   });
 
+  it("a key repeated in any map, flow or block, at any depth, at the repeat's position; 1 and \"1\" are different keys", () => {
+    expect(errorsOf("name: web\nrun:\n  command: x\n  env: {A: 1, B: 2, A: 3}\n")).toEqual(["web.yaml:4:21: Map keys must be unique"]);
+    expect(errorsOf("name: web\nrun: { command: x }\ninstall:\n  steps:\n    - run: a\n      run: b\n")).toEqual(["web.yaml:6:7: Map keys must be unique"]);
+    expect(errorsOf("name: web\nrun:\n  command: x\n  env: {1: a, \"1\": b}\n").some((e) => e.includes("unique"))).toBe(false);
+    // Thousands of keys are checked in one pass (yaml's own check compared each with every other: seconds of a frozen controller).
+    const many = Array.from({ length: 20_000 }, (_, i) => `K${i}: v`).join(", ");
+    expect(errorsOf(`name: web\nrun:\n  command: x\n  env: {${many}, K7: again}\n`).filter((e) => e.includes("unique"))).toHaveLength(1);
+  });
+
   it("exactly one document per file", () => {
     expect(errorsOf(`${BASE}---\nname: app\nrun: { command: y }\n`)).toEqual([
       "web.yaml:4:1: one service per file: found 2 YAML documents separated by ---; put each in its own file",
