@@ -9,9 +9,42 @@ import { SELF_FENCED } from "../../../shared/fence.js";
 import { validateInstanceStatus } from "../api/validate.js";
 import type { AgentServiceDeps } from "./deps.js";
 import { isCurrent, type AgentStream } from "./stream.js";
+import { instanceId } from "../../services/records.js";
 
 /** Events worth an operator's time among instance state changes. */
 const EVENT_STATES = new Set(["starting", "healthy", "unhealthy", "failed"]);
+
+/**
+ * Instance events a host may add to the fleet's log: a burst of EVENT_BURST, then one
+ * a second. A host flipping a copy's state thousands of times (a bug, or a forged agent)
+ * would otherwise push every other event out of the log (it keeps the last 10,000).
+ */
+export const EVENT_BURST = 60;
+const EVENT_REFILL_PER_MS = 1 / 1000;
+
+interface Budget {
+  tokens: number;
+  atMs: number;
+  /** Said that the rest goes unlogged, in this run of throttling. */
+  said: boolean;
+}
+const budgets = new WeakMap<AgentStream, Budget>();
+
+/** Whether this stream may log one more instance event now; "first" the first time it may not (said once). Pure but for the map. */
+function spend(s: AgentStream, nowMs: number): "ok" | "first" | "no" {
+  const b = budgets.get(s) ?? { tokens: EVENT_BURST, atMs: nowMs, said: false };
+  budgets.set(s, b);
+  b.tokens = Math.min(EVENT_BURST, b.tokens + Math.max(0, nowMs - b.atMs) * EVENT_REFILL_PER_MS);
+  b.atMs = nowMs;
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    if (b.tokens >= EVENT_BURST / 2) b.said = false;
+    return "ok";
+  }
+  if (b.said) return "no";
+  b.said = true;
+  return "first";
+}
 
 export async function onInstanceStatus(d: AgentServiceDeps, s: AgentStream, raw: InstanceStatus__Output): Promise<void> {
   const { hostId } = s;
@@ -40,7 +73,15 @@ export async function onInstanceStatus(d: AgentServiceDeps, s: AgentStream, raw:
   d.publishObserved?.(obs);
   if (await fencedCopyStopped(hostId, d.registry.liveOf(hostId).fencing, st, (ev) => d.events.append(ev))) d.onLiveness();
   let noted: Promise<unknown> | undefined;
-  if (prev?.state !== st.state || prev.instance !== st.instance) {
+  // Only copies of instances the fleet has become events: a host cannot write history for a service it never ran.
+  const known = d.state.instancesOf(st.service).some((i) => instanceId(i.service, i.slot) === st.instance);
+  const changed = prev?.state !== st.state || prev.instance !== st.instance;
+  const budget = changed && known && (EVENT_STATES.has(st.state) || st.state === "stopped") ? spend(s, now) : "ok";
+  if (budget === "first") {
+    s.log.warn({ hostId }, "instance state changes too fast: not logged as events until they slow");
+    noted = d.events.append({ type: "host.noisy", host: hostId, message: `${hostId} reports its instances' state changes faster than ${EVENT_BURST} a minute: the rest are not logged as events until it slows (berth status shows the latest)` });
+  }
+  if (changed && known && budget === "ok") {
     s.log.info({ service: st.service, instance: st.instance, epoch: st.epoch, state: st.state, detail: st.detail || undefined }, "instance state");
     if (EVENT_STATES.has(st.state)) {
       noted = d.events.append({ type: `instance.${st.state}`, service: st.service, host: hostId, message: `${st.instance} (epoch ${st.epoch}) ${st.state}${st.detail ? `: ${st.detail}` : ""}` });

@@ -3,7 +3,7 @@
 // report's event goes to the store in order all the same (the event log's queue), so
 // the pass must not wait for that event's fsync before it starts deciding.
 import { describe, expect, it } from "vitest";
-import { onInstanceStatus } from "../../../controller/member/agent-stream/instance-status.js";
+import { EVENT_BURST, onInstanceStatus } from "../../../controller/member/agent-stream/instance-status.js";
 import type { AgentServiceDeps } from "../../../controller/member/agent-stream/deps.js";
 import type { AgentStream } from "../../../controller/member/agent-stream/stream.js";
 import type { ObservedInstance } from "../../../controller/services/records.js";
@@ -31,6 +31,7 @@ describe("an instance status report", () => {
         },
       },
       onLiveness: () => undefined,
+      state: { instancesOf: (service: string) => [{ service, slot: 0 }] },
     } as unknown as AgentServiceDeps;
     const s = { hostId: "h1", sid: 7, log } as unknown as AgentStream;
     const st: InstanceStatus__Output = {
@@ -66,6 +67,7 @@ describe("an instance status report", () => {
       loop: { observed: new Map<string, ObservedInstance>(), reported: () => undefined },
       events: { append: async (ev: { type: string; message: string }) => void events.push(ev) },
       onLiveness: () => undefined,
+      state: { instancesOf: (service: string) => [{ service, slot: 0 }] },
     } as unknown as AgentServiceDeps;
     const s = { hostId: "h1", sid: 7, log } as unknown as AgentStream;
     const report = (state: string, detail: string): InstanceStatus__Output => ({
@@ -92,5 +94,46 @@ describe("an instance status report", () => {
     await onInstanceStatus(d, s, report("healthy", "GET /healthz → 200"));
     await onInstanceStatus(d, s, report("stopped", "stopped by assignment"));
     expect(events.map((e) => e.type)).toEqual(["instance.healthy", "instance.self-fenced", "instance.healthy"]);
+  });
+
+  it("a report of an instance the fleet does not have is no event; a host flooding state changes is cut to a burst, then one a second, said once", async () => {
+    const events: Array<{ type: string; message: string; service?: string }> = [];
+    let now = 1_000;
+    const d = {
+      now: () => now,
+      log,
+      registry: { live: new Map([["h1", { streamId: 7 }]]), liveOf: () => ({ fencing: new Set<string>() }) },
+      loop: { observed: new Map<string, ObservedInstance>(), reported: () => undefined },
+      events: { append: async (ev: { type: string; message: string }) => void events.push(ev) },
+      onLiveness: () => undefined,
+      state: { instancesOf: (service: string) => (service === "web" ? [{ service, slot: 0 }] : []) },
+    } as unknown as AgentServiceDeps;
+    const s = { hostId: "h1", sid: 7, log } as unknown as AgentStream;
+    const report = (service: string, state: string): InstanceStatus__Output => ({
+      service,
+      instance: `${service}-0`,
+      epoch: 7,
+      revision: 1,
+      state,
+      detail: "forged",
+      restarts: 0,
+      since_ms: 0,
+      age_ms: 0,
+      pid: 0,
+      resources_enforced: false,
+      resources_note: "",
+      install_tail: "",
+    });
+    for (let i = 0; i < 10; i++) await onInstanceStatus(d, s, report("payments", i % 2 ? "failed" : "healthy"));
+    expect(events).toEqual([]);
+    for (let i = 0; i < 500; i++) await onInstanceStatus(d, s, report("web", i % 2 ? "failed" : "healthy"));
+    expect(events.filter((e) => e.type.startsWith("instance."))).toHaveLength(EVENT_BURST);
+    expect(events.filter((e) => e.type === "host.noisy")).toHaveLength(1);
+    // A second later, one more goes in; the note is not repeated.
+    now += 1_000;
+    await onInstanceStatus(d, s, report("web", "healthy"));
+    await onInstanceStatus(d, s, report("web", "failed"));
+    expect(events.filter((e) => e.type.startsWith("instance."))).toHaveLength(EVENT_BURST + 1);
+    expect(events.filter((e) => e.type === "host.noisy")).toHaveLength(1);
   });
 });
