@@ -46,6 +46,43 @@ async function dispatch(d: AgentServiceDeps, s: AgentStream, msg: AgentMessage__
 
 let streamSeq = 0;
 
+/** Messages (acks aside) that may wait for an agent whose stream's buffer is full, before the stream is ended. */
+export const AGENT_MAX_BEHIND = 1000;
+
+/**
+ * How the controller writes to an agent's stream. It sends little (acks, assignments),
+ * but an agent that reads nothing while it keeps sending made gRPC buffer every
+ * heartbeat's ack without bound (~180 bytes each, 300 MB a minute). While the call's
+ * buffer is full, acks are dropped (the agent reads none of them anyway), and past
+ * `max` other messages `over` is called once (the stream is ended; the agent connects again).
+ */
+export function boundedSender(
+  call: { write(m: ControllerMessage): boolean; once(event: "drain", fn: () => void): unknown },
+  over: (why: string) => void,
+  max = AGENT_MAX_BEHIND,
+): (m: ControllerMessage) => void {
+  let blocked = false;
+  let behind = 0;
+  let ended = false;
+  return (m) => {
+    if (ended) return;
+    if (blocked) {
+      if (m.heartbeat_ack) return;
+      if (++behind > max) {
+        ended = true;
+        return over(`the agent read nothing of the last ${max} messages sent to it: its stream is ended (it connects again)`);
+      }
+    }
+    if (!call.write(m) && !blocked) {
+      blocked = true;
+      call.once("drain", () => {
+        blocked = false;
+        behind = 0;
+      });
+    }
+  };
+}
+
 /** The mark on a removed host's refusal: its agent stops its services and exits instead of knocking for ever. */
 function removedMark(): grpc.Metadata {
   const md = new grpc.Metadata();
@@ -64,14 +101,14 @@ export function connectHandler(d: AgentServiceDeps): AgentServiceHandlers["Conne
     if ("refuse" in who) return fail(who.refuse.code, who.refuse.details, who.refuse.removed ? removedMark() : undefined);
     const hostId = who.hostId;
     const log = d.log.child({ host: hostId });
+    // Backpressure: see boundedSender.
+    const sendTo = boundedSender(call, (why) => fail(grpc.status.RESOURCE_EXHAUSTED, why));
     const stream: AgentStream = {
       hostId,
       sid,
       certSerial: who.serial,
       log,
-      // Backpressure: the controller sends little (acks, assignments); if the
-      // socket is that far behind the agent is stalled, and its heartbeats say so.
-      send: (m: ControllerMessage) => void call.write(m),
+      send: (m: ControllerMessage) => sendTo(m),
       peer: () => call.getPeer(),
       end: () => call.end(),
       greeted: false,

@@ -21,6 +21,8 @@ import type { HostRecord } from "../../hosts/host.js";
 export async function onHello(d: AgentServiceDeps, s: AgentStream, h: Hello__Output): Promise<void> {
   const { hostId, log } = s;
   if (h.host_id !== hostId) throw new GrpcError(grpc.status.PERMISSION_DENIED, `hello.host_id ${h.host_id.slice(0, 64)} does not match the certificate (${hostId})`);
+  // One Hello a stream: a second would replace the stream by itself and end it with OK, saying nothing.
+  if (s.greeted) throw new GrpcError(grpc.status.FAILED_PRECONDITION, "hello twice on one stream: a stream says who it is once; connect again to start over");
   // A member cut off from the store cannot record this host, nor decide for it: another member can.
   const away = d.storeUnavailable?.();
   if (away !== undefined) {
