@@ -235,6 +235,13 @@ describe("rollouts: health-checked, zero downtime, canary, revert, surge, contro
     expect(waited.code, waited.stdout + waited.stderr).toBe(1);
     expect(waited.stderr).toMatch(/web: the rollout to revision 7 is paused .*nothing moves until it is resumed/);
     expect(waited.stderr).toContain("berth rollout resume web");
+    // A restart or an undo would roll past the pause unsaid: refused, naming resume (as kubectl refuses both).
+    for (const cmd of [["restart", "web"], ["rollout", "undo", "web"]]) {
+      const refused = await c.cli(cmd);
+      expect(refused.code, `${cmd.join(" ")}: ${refused.stdout}${refused.stderr}`).toBe(1);
+      expect(refused.stderr).toMatch(/the rollout of web to revision 7 is paused .*resume it first \(berth rollout resume web\), then (restart|undo)/);
+    }
+    expect(await rollout("web")).toMatchObject({ status: "paused", to_revision: 7 });
     expect((await c.cli(["rollout", "resume", "web"])).code).toBe(0);
     expect((await c.cli(["rollout", "status", "web", "-w"], { timeoutMs: 120_000 })).code).toBe(0);
     expect((await status("web")).instances.map((i) => i.revision)).toEqual([7, 7, 7, 7]);

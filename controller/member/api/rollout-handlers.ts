@@ -91,6 +91,8 @@ export function rolloutHandlers(d: RolloutHandlerDeps): RolloutHandlers {
       const ev = (type: string, message: string): NewEvent => ({ type, service: svc.name, actor, message });
       let ok: boolean;
       if (action === "restart" || action === "undo") {
+        // The pause is the operator's: a restart or an undo would roll out past it unsaid (kubectl refuses both too).
+        if (r?.status === "paused") throw new GrpcError(grpc.status.FAILED_PRECONDITION, `the rollout of ${svc.name} to revision ${r.toRevision} is paused (${r.reason || "by an operator"}): resume it first (berth rollout resume ${svc.name}), then ${action}`);
         let spec = svc.spec;
         let revision: number | undefined;
         if (action === "undo") {
