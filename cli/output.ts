@@ -72,6 +72,18 @@ export function table(headers: string[], cells: Cell[][]): string {
 }
 
 /** Prints structured data as JSON or YAML; returns false for "table" so the caller draws one. */
+/**
+ * One item of a followed stream (`events -f`, `endpoints -w`, `rollout status -w`) as data:
+ * JSON one object a line (JSON Lines), YAML one document each (`---` before it), so
+ * either reads as a stream. False for a table.
+ */
+export function printStreamData(format: Format, data: unknown): boolean {
+  if (format === "json") process.stdout.write(JSON.stringify(data) + "\n");
+  else if (format === "yaml") process.stdout.write(`---\n${yamlStringify(data)}`);
+  else return false;
+  return true;
+}
+
 export function printData(format: Format, data: unknown): boolean {
   if (format === "json") process.stdout.write(JSON.stringify(data, null, 2) + "\n");
   else if (format === "yaml") process.stdout.write(yamlStringify(data));

@@ -4,7 +4,7 @@ import type { Event__Output } from "../../shared/gen/berth/v1/Event.js";
 import { watchStream } from "../watch.js";
 import { sanitize, sanitizeLines } from "../../shared/text/sanitize.js";
 import { call } from "../client.js";
-import { parseFormat, printData, table, colour, render, Styled, txt } from "../output.js";
+import { parseFormat, printData, printStreamData, table, colour, render, Styled, txt } from "../output.js";
 import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
 import { CliError, EXIT } from "../errors.js";
 import { globalsOf, withApi } from "./common.js";
@@ -60,7 +60,7 @@ export async function events(o: { follow?: boolean; limit: string; host?: string
       if (o.follow) for (const e of res.events) console.log(line(e));
       else console.log(table(["TIME", "TYPE", "HOST", "SERVICE", "MESSAGE"], res.events.map((e) => [eventTime(e.time_ms), e.type, e.host || "-", e.service || "-", oneLine(e.message)])));
     } else if (o.follow) {
-      for (const e of res.events) console.log(JSON.stringify(e));
+      for (const e of res.events) printStreamData(format, e);
     } else if (format === "json") {
       console.log(JSON.stringify(res.events, null, 2));
     } else {
@@ -77,7 +77,7 @@ export async function events(o: { follow?: boolean; limit: string; host?: string
       open: (client, md) => client.WatchEvents({ after_seq: last, host, service: o.service ?? "" }, md),
       onData: (e: Event__Output) => {
         last = Math.max(last, e.seq);
-        console.log(format === "table" ? line(e) : JSON.stringify(e));
+        if (!printStreamData(format, e)) console.log(line(e));
       },
       onLost: (why) => process.stderr.write(`berth: lost the controller (${sanitizeLines(why)}); following again…\n`),
     });

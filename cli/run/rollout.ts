@@ -4,7 +4,7 @@ import type { RolloutView__Output } from "../../shared/gen/berth/v1/RolloutView.
 import { formatDurationMs } from "../../shared/duration.js";
 import { call, type Api } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
-import { colour, parseFormat, printData, render, table, txt, type Cell } from "../output.js";
+import { colour, parseFormat, printData, printStreamData, render, table, txt, type Cell } from "../output.js";
 import { progress } from "../progress.js";
 import { watchStream } from "../watch.js";
 import { parseTimeout } from "../wait.js";
@@ -118,8 +118,9 @@ async function watchRollout(api: Api, name: string, format: string, timeoutMs = 
       open: (client, md) => client.WatchRollout({ name }, md),
       onData: (v: RolloutView__Output, w) => {
         last = v;
-        if (format === "json") console.log(JSON.stringify(toData(v)));
-        else if (p?.live) {
+        if (printStreamData(parseFormat(format), toData(v))) {
+          // -o json|yaml: the data alone on stdout
+        } else if (p?.live) {
           p.update({
             done: v.done,
             total: v.total,

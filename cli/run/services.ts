@@ -8,7 +8,7 @@ import type { Endpoints__Output } from "../../shared/gen/berth/v1/Endpoints.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { call } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
-import { colour, parseFormat, printData, table, txt, type Cell } from "../output.js";
+import { colour, parseFormat, printData, printStreamData, table, txt, type Cell } from "../output.js";
 import { sanitize, sanitizeLines } from "../../shared/text/sanitize.js";
 import { watchStream } from "../watch.js";
 import { globalsOf, withApi } from "./common.js";
@@ -23,6 +23,8 @@ async function waitDrained(api: Api, hostId: string, timeoutMs: number): Promise
   await follow(`the drain of ${hostId}`, { timeoutMs }, async () => {
     const h = await call(api, api.client.GetHost, { id: hostId });
     if (h.status === "cordoned" && !h.service) return { finished: true, message: `host ${h.id} is drained: no instance left; it stays cordoned` };
+    // A down host holds nothing once failover has moved its instance: nothing is left to wait for.
+    if (h.status === "down" && h.cordoned && !h.service) return { finished: true, message: `host ${h.id} is down and holds no instance: nothing to drain; it stays cordoned when it comes back` };
     if (h.status === "ready") throw new CliError(`the drain of ${h.id} was cancelled: the host was uncordoned`, EXIT.failed);
     const lines: string[] = [];
     if (h.service) {
@@ -212,11 +214,11 @@ export async function endpoints(name: string, o: { watch?: boolean; output: stri
     let lastLine = "";
     const show = (e: Endpoints__Output): void => {
       const rows = e.endpoints.map((x) => ({ instance: x.instance, host: x.host, endpoint: x.port ? `${x.address}:${x.port}` : x.address, epoch: Number(x.epoch), revision: Number(x.revision) }));
-      if (o.watch && format === "json") {
+      if (o.watch && format !== "table") {
         // A message that only says what a load balancer applied leaves the list as it was:
-        // the JSON stream stays one line per change of the list.
+        // the stream stays one item (a JSON line, a YAML document) per change of the list.
         const line = JSON.stringify(rows);
-        if (line !== lastLine) console.log(line);
+        if (line !== lastLine) printStreamData(format, rows);
         lastLine = line;
       } else if (!printData(format, rows)) {
         if (o.watch) console.log(`--- ${new Date().toISOString()}  ${rows.length} in service`); // ours only

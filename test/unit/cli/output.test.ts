@@ -1,6 +1,6 @@
 /* eslint-disable no-control-regex -- these tests are about control characters */
 import { describe, expect, it } from "vitest";
-import { colour, Styled, table, txt } from "../../../cli/output.js";
+import { colour, printStreamData, Styled, table, txt } from "../../../cli/output.js";
 import { sanitize } from "../../../shared/text/sanitize.js";
 
 describe("tables", () => {
@@ -37,5 +37,27 @@ describe("txt and colour", () => {
   it("idempotent: what is escaped once is not escaped again", () => {
     const once = sanitize("\u001b[2J");
     expect(sanitize(once)).toBe(once);
+  });
+});
+
+describe("printStreamData", () => {
+  it("writes a followed stream as JSON Lines or as YAML documents, each readable as a stream; a table is left to the caller", async () => {
+    const { parseAllDocuments } = await import("yaml");
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((s: string) => (out.push(s), true)) as typeof process.stdout.write;
+    try {
+      expect(printStreamData("json", { seq: 1, type: "a" })).toBe(true);
+      expect(printStreamData("json", { seq: 2, type: "b" })).toBe(true);
+      const lines = out.splice(0).join("").trim().split("\n");
+      expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual([{ seq: 1, type: "a" }, { seq: 2, type: "b" }]);
+      printStreamData("yaml", { seq: 1, type: "a" });
+      printStreamData("yaml", { seq: 2, type: "b" });
+      expect(parseAllDocuments(out.splice(0).join("")).map((d) => (d as { toJS(): unknown }).toJS())).toEqual([{ seq: 1, type: "a" }, { seq: 2, type: "b" }]);
+      expect(printStreamData("table", {})).toBe(false);
+      expect(out).toEqual([]);
+    } finally {
+      process.stdout.write = write;
+    }
   });
 });
