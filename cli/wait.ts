@@ -13,6 +13,11 @@ export function parseTimeout(s: string): number {
   return parseDurationFlag("--timeout", s, { positive: true, max: FLAG_LIMITS.waitTimeout });
 }
 
+/** `--timeout` given without `--wait` would be ignored without a word: a usage error instead (as `restart --timeout` without -w). */
+export function timeoutNeedsWait(cmd: { getOptionValueSource(key: string): string | undefined }, wait: boolean | undefined): void {
+  if (!wait && cmd.getOptionValueSource("timeout") === "cli") throw new CliError("--timeout needs --wait: without it nothing is followed", EXIT.usage);
+}
+
 /** Finished (with the line to print), or where things stand now. */
 export type Check = { finished: true; message: string } | { finished: false; now: ProgressUpdate };
 

@@ -20,7 +20,7 @@ import { CliError, EXIT } from "../errors.js";
 import { colour, parseFormat, printData, txt } from "../output.js";
 import { globalsOf, withApi } from "./common.js";
 import { EXIT_PLAN_CHANGES } from "../commands/apply.js";
-import { follow, parseTimeout } from "../wait.js";
+import { follow, parseTimeout, timeoutNeedsWait } from "../wait.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { awaitsPromotion, outcome } from "./rollout.js";
 
@@ -317,6 +317,7 @@ async function planOrApply(verb: "plan" | "apply", o: ApplyOpts, cmd: Command): 
   if (o.checkIndex !== undefined && o.checkRevision !== undefined) throw new CliError("--check-index and --check-revision are the same flag: give one", EXIT.usage);
   const index = o.checkIndex !== undefined ? parseCheckIndex(o.checkIndex) : o.checkRevision !== undefined ? parseCheckIndex(o.checkRevision, "--check-revision") : undefined;
   const check = index !== undefined ? { revision: index } : null;
+  timeoutNeedsWait(cmd, o.wait);
   const timeoutMs = o.wait ? parseTimeout(o.timeout ?? "10m") : 0;
   const env = environmentFlag(o.env, "--env");
   const prepared = await prepare(o.file, env);

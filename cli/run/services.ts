@@ -12,7 +12,7 @@ import { colour, parseFormat, printData, printStreamData, table, txt, type Cell 
 import { sanitize, sanitizeLines } from "../../shared/text/sanitize.js";
 import { watchStream } from "../watch.js";
 import { globalsOf, withApi } from "./common.js";
-import { follow, parseTimeout } from "../wait.js";
+import { follow, parseTimeout, timeoutNeedsWait } from "../wait.js";
 import type { Api } from "../client.js";
 
 /** `web-0` → `web` (host.service names the instance). */
@@ -130,6 +130,7 @@ export const unpin = (name: string, o: { host: string }, cmd: Command): Promise<
 
 export async function drain(host: string, o: { wait?: boolean; timeout: string }, cmd: Command): Promise<void> {
   const g = globalsOf(cmd);
+  timeoutNeedsWait(cmd, o.wait);
   const timeoutMs = parseTimeout(o.timeout);
   await withApi(g, async (api) => {
     const h = await call(api, api.client.Drain, { id: host });
