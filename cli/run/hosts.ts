@@ -126,8 +126,11 @@ export async function hostShow(id: string, o: { output: string }, cmd: Command):
 export async function failoverResume(_o: unknown, cmd: Command): Promise<void> {
   const g = globalsOf(cmd);
   await withApi(g, async (api) => {
+    const before = (await call(api, api.client.ListHosts, {})).failover;
     const st = await call(api, api.client.ResumeFailover, {});
-    console.log(st.paused ? txt`failover is still paused: ${st.reason}` : "failover resumed: lost instances are being replaced");
+    if (st.paused) console.log(txt`failover is still paused: ${st.reason}`);
+    else if (!before?.paused) console.log("failover was not paused: nothing to resume (the guard counts host losses from now on)");
+    else console.log("failover resumed: lost instances are being replaced");
   });
 }
 

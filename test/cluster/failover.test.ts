@@ -107,6 +107,11 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     expect(healthy.time_ms - killedAt, `start→healthy was ${startToHealthy} ms`).toBeLessThanOrEqual(TTL_MS + startToHealthy + 1000);
     expect(replaced.epoch).toBe(victim.epoch + 1);
     expect(ev.some((e) => e.type === "instance.lost" && e.service === "web")).toBe(true);
+    // Draining the lost host: it holds nothing now, so --wait has nothing to wait for.
+    const drained = await c.cli(["drain", victim.host, "--wait", "--timeout", "60s"], { timeoutMs: 90_000 });
+    expect(drained.code, drained.stdout + drained.stderr).toBe(0);
+    expect(drained.stdout).toMatch(/is down and holds no instance: nothing to drain/);
+    expect((await c.cli(["uncordon", victim.host])).code).toBe(0);
     await revive(idx(victim.host), true);
     await remove("web");
   });
@@ -298,8 +303,14 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     expect((await eventsSince(killedAt)).some((e) => e.type === "instance.lost")).toBe(false);
     const hostsOut = await c.cli(["hosts"]);
     expect(hostsOut.stdout).toMatch(/FAILOVER PAUSED/);
-    expect((await c.cli(["failover", "resume"])).code).toBe(0);
+    const resumed = await c.cli(["failover", "resume"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/^failover resumed: lost instances are being replaced/);
     await c.waitForStatus("guarded", (s) => healthyOn(s).length === 3, "3 healthy after resume", 30_000);
+    // Again, with nothing paused: said so, not "resumed".
+    const again = await c.cli(["failover", "resume"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^failover was not paused: nothing to resume/);
     await remove("guarded");
     for (const h of [...victims, ...extra]) await revive(idx(h), true);
   });
