@@ -41,6 +41,10 @@ describe("failures stay visible", () => {
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout).toContain("fatal: widget.h not found");
     expect(logs.stdout).toMatch(/exited with (code )?3/);
+    // Without --install: no process ever ran, and the answer names the flag that shows what failed.
+    const plain = await c.cli(["logs", "broken"]);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(/broken has no placed instance; its last failed install's output is kept: berth logs broken --install/);
     expect((await c.cli(["delete", "broken"])).code).toBe(0);
   });
 

@@ -123,7 +123,12 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
     // -f, whose call would end and be opened again, printing them each time).
     const kept = (f: HostFailure): boolean => (req.install ? !isCrashLoop(f) : !req.follow && isCrashLoop(f));
     const failed = d.state.instancesOf(svc.name).flatMap((i) => lastFailedOutputs(i.failures).filter((f) => kept(f) && (!host || f.hostId === host)).map((f) => ({ i, f })));
-    if (!failed.length) throw new GrpcError(grpc.status.FAILED_PRECONDITION, host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`);
+    if (!failed.length) {
+      // Kept output of the other kind (a failed install, when the process's was asked for): name the flag that shows it.
+      const other = !req.install && d.state.instancesOf(svc.name).some((i) => lastFailedOutputs(i.failures).some((f) => !isCrashLoop(f) && (!host || f.hostId === host)));
+      const hint = other ? `; its last failed install's output is kept: berth logs ${svc.name} --install` : "";
+      throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`}${hint}`);
+    }
     for (const { i, f } of failed) s.send({ host: f.hostId, instance: instanceId(i.service, i.slot), data: req.install ? failedInstallText([f]) : failedRunsText([f]) });
     s.end();
     return;
