@@ -301,7 +301,7 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
       const mine = res.hosts.filter((h) => /^127\.0\.0\.\d+$/.test(h.address) && Number(h.address.split(".")[3]) <= n + 1);
       // Up is connected and healthy: a host cordoned (or draining) in the last run counts, or `npm start` would never come back.
       return mine.filter((h) => h.status === "ready" || h.status === "cordoned" || h.status === "draining").length >= n ? res.hosts : undefined;
-    }, () => ctlDead() ?? children.filter((c) => c.name.startsWith("host-") && gone(c)).map((c) => `${c.name} ${howEnded(c.proc)}; see ${c.log}`)[0]);
+    }, () => ctlDead() ?? children.filter((c) => c.name.startsWith("host-") && gone(c)).map((c) => `${c.name} ${howEnded(c.proc)}${lastError(c.log)}; see ${c.log}`)[0]);
 
     let consoleUrl = "";
     if (uiPort) {
