@@ -103,6 +103,17 @@ async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: numb
         const failed = noHost.map((i) => i.install_tail).find((t) => t.startsWith("[berth] last "));
         unplaceable.push(`${name}: ${ready}/${desired} in service; ${noHost.map((i) => i.instance).join(", ")} cannot be placed: ${noHost[0]!.reason}${failed ? `\n  ${failed.split("\n", 1)[0]!.slice("[berth] ".length)}` : ""}`);
       }
+      // No rollout judges a new service (or a change in place): a copy of it that failed for good
+      // (its run.restart attempts spent, or its install failed) ends the wait, as a failed rollout does.
+      if (!applied) {
+        // Failed on its host, or (a moment later) waiting to be placed again with the failure kept on the slot.
+        const dead = st.instances.find((i) => (i.state === "failed" && Number(i.revision) === Number(st.revision)) || (i.state === "pending" && i.install_tail.startsWith("[berth] last ")));
+        if (dead) {
+          const why = dead.state === "failed" ? ` on ${dead.host} failed${dead.detail ? `: ${dead.detail}` : ""}` : `: ${dead.install_tail.split("\n", 1)[0]!.slice("[berth] ".length)}`;
+          const install = /install/.test(dead.state === "failed" ? dead.detail : dead.install_tail.split("\n", 1)[0]!);
+          throw new CliError(`${name}: ${dead.instance}${why}`, EXIT.failed, `berth status ${name} and berth logs ${name}${install ? " --install" : ""} show why; the controller places it again (elsewhere first)`);
+        }
+      }
       for (const i of st.instances.filter((x) => !atRevision(x) || healthyFor(x) < minHealthyMs)) {
         if (atRevision(i)) {
           lines.push(`  ${i.instance}${i.host ? ` on ${i.host}` : ""}: healthy for ${formatDurationMs(healthyFor(i))} of the update's minHealthyTime ${formatDurationMs(minHealthyMs)}`);

@@ -20,8 +20,8 @@ describe("failures stay visible", () => {
   it("a failed install's output, step and exit code show in status and logs --install once the slot waits", async () => {
     const install = `install:\n  steps:\n    - { run: "echo compiling widgets; echo 'fatal: widget.h not found' >&2; exit 3" }\n`;
     const dir = await c.specDir("broken", { "broken.yaml": svcSpec("broken", { health: false, extra: install }) });
-    // apply --wait shows the failure as it waits — the step and its exit code, not only "pending" — and
-    // gives up at its deadline, as the slot waits out its backoff.
+    // apply --wait says the failure — the step and its exit code, not only "pending" — and ends
+    // there (exit 1) rather than at its deadline, as nothing judges a new service but the wait.
     const waited = await c.apply(dir, ["--wait", "--timeout", "15s"]);
     expect(waited.code, waited.stdout + waited.stderr).toBe(1);
     expect(waited.stderr).toMatch(/last failed install on \S+ at \S+: installing: step 1 \(.*\) exited with (code )?3/);
@@ -112,6 +112,25 @@ instances: 1
     expect(r.stderr).toMatch(/timed out after 6s waiting for brief to be healthy/);
     expect(r.stdout).not.toMatch(/every instance healthy/);
     expect((await c.cli(["delete", "brief"])).code).toBe(0);
+  });
+
+  it("apply --wait of a new service ends (exit 1) when a copy fails for good, with why, rather than waiting out its timeout", async () => {
+    const spec = `name: doomed
+artifact: ${SVC}
+run:
+  command: sh
+  args: [-c, "echo 'panic: no config'; exit 3"]
+  restart: { attempts: 2, delay: 100ms, maxDelay: 200ms }
+instances: 1
+`;
+    const started = Date.now();
+    const r = await c.apply(await c.specDir("doomed", { "doomed.yaml": spec }), ["--wait", "--timeout", "90s"]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(r.stderr).toMatch(/doomed: doomed-0(?: on \S+ failed:|: last failure on \S+ at \S+:) crash loop: exited with code 3/);
+    expect(r.stderr).toMatch(/berth status doomed and berth logs doomed show why/);
+    expect(r.stderr).not.toMatch(/timed out/);
+    expect((await c.cli(["delete", "doomed"])).code).toBe(0);
   });
 
   it("apply --wait ends (exit 1) once all that is left is a copy no host can take, naming it and why, rather than waiting out its timeout", async () => {
