@@ -33,7 +33,7 @@ import { awaitsPromotion, outcome } from "./rollout.js";
  * must mean what `berth rollout status` exit 0 means. When all that is left is copies the
  * scheduler finds no host for, it says so and fails rather than waiting out the timeout.
  */
-async function waitHealthy(api: Api, res: ApplyResponse__Output, timeoutMs: number, report: (m: string) => void): Promise<void> {
+export async function waitHealthy(api: Api, res: Pick<ApplyResponse__Output, "changes">, timeoutMs: number, report: (m: string) => void): Promise<void> {
   // An unchanged service is followed too: a re-run of a deploy whose wait timed out must not pass while it is not in service.
   const names = res.changes.filter((c) => c.action !== "delete").map((c) => c.service);
   if (!names.length) return;

@@ -1,6 +1,7 @@
 /** What `berth restart` and `berth rollout status|promote|pause|resume|undo` do (descriptors: cli/commands/rollout.ts). */
 import type { Command } from "commander";
 import type { RolloutView__Output } from "../../shared/gen/berth/v1/RolloutView.js";
+import type { ServiceChange__Output } from "../../shared/gen/berth/v1/ServiceChange.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { call, type Api } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
@@ -173,11 +174,24 @@ export async function rolloutStatus(name: string, o: { watch?: boolean; output: 
       const v = await watchRollout(api, name, format, timeoutMs);
       if (format === "table") printRollout(v);
       exitFor(v);
+      // No rollout yet (a new service): it is done when every instance is in service, as
+      // `kubectl rollout status` waits for a new Deployment — not at once, healthy or not.
+      if (outcome(v) === "none") {
+        const { waitHealthy } = await import("./apply.js");
+        const created = { service: name, action: "create", rollout_to: 0 } as unknown as ServiceChange__Output;
+        await waitHealthy(api, { changes: [created] }, timeoutMs || 24 * 3600_000, format === "table" ? (m) => console.log(m) : (m) => process.stderr.write(`${m}\n`));
+      }
       return;
     }
     const v = await call(api, api.client.GetRollout, { name });
     if (!printData(format, toData(v))) printRollout(v);
     exitFor(v);
+    if (outcome(v) === "none") {
+      const st = await call(api, api.client.GetService, { name });
+      const desired = (JSON.parse(st.spec_json) as { instances?: number } | null)?.instances ?? st.instances.length;
+      const healthy = st.instances.filter((i) => i.state === "healthy" && Number(i.revision) === Number(st.revision)).length;
+      if (healthy < desired) throw new CliError(`${name} has had no rollout (revision ${st.revision}, as created), and ${healthy}/${desired} of its instances are healthy`, EXIT_ROLLOUT_IN_PROGRESS, `berth rollout status ${name} -w follows it until every instance is in service`);
+    }
   });
 }
 

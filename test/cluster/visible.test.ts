@@ -174,6 +174,35 @@ instances: 1
     expect((await c.cli(["delete", "sick"])).code).toBe(0);
   });
 
+  it("rollout status of a new service (no rollout yet) is not done until its instances are in service: `apply && rollout status -w` gates a first deploy too", async () => {
+    const spec = (check: string) => `name: fresh
+artifact: ${SVC}
+run:
+  command: sleep
+  args: ["1000"]
+health:
+  exec: { command: ["${check}"] }
+  interval: 200ms
+  timeout: 100ms
+update: { minHealthyTime: 0s }
+instances: 1
+`;
+    expect((await c.apply(await c.specDir("fresh1", { "fresh.yaml": spec("false") }))).code).toBe(0);
+    const now = await c.cli(["rollout", "status", "fresh"]);
+    expect(now.code, now.stdout + now.stderr).toBe(7);
+    expect(now.stderr).toMatch(/fresh has had no rollout \(revision 1, as created\), and 0\/1 of its instances are healthy/);
+    const watched = await c.cli(["rollout", "status", "fresh", "-w", "--timeout", "3s"], { timeoutMs: 30_000 });
+    expect(watched.code, watched.stdout + watched.stderr).toBe(1);
+    expect(watched.stderr).toMatch(/timed out after 3s waiting for fresh to be healthy/);
+    expect((await c.cli(["delete", "fresh"])).code).toBe(0);
+    // A healthy one: -w ends with 0 once it is in service.
+    expect((await c.apply(await c.specDir("fresh2", { "fresh.yaml": spec("true") }))).code).toBe(0);
+    const ok = await c.cli(["rollout", "status", "fresh", "-w", "--timeout", "60s"], { timeoutMs: 90_000 });
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/fresh: every instance healthy and in service \(1\/1\)/);
+    expect((await c.cli(["delete", "fresh"])).code).toBe(0);
+  });
+
   it("apply --wait of a change in place (a raised minHealthyTime) does not wait it out on copies in service before it", async () => {
     const steady = (minHealthy: string) => `name: steady
 artifact: ${SVC}
