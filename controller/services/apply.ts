@@ -56,14 +56,18 @@ export function lastGood(svc: Pick<ServiceRecord, "revision">, r: RolloutState |
  * A new current revision for `svc` and the rollout to it (an apply, `berth restart`):
  * the outgoing spec joins the history, kept while anything refers to it.
  */
-export function newRevision(svc: ServiceRecord, spec: ServiceSpec, instances: readonly InstanceRecord[], current: RolloutState | undefined, nowMs: number, revision?: number): { rec: ServiceRecord; rollout: RolloutState } {
+export function newRevision(svc: ServiceRecord, spec: ServiceSpec, instances: readonly InstanceRecord[], current: RolloutState | undefined, nowMs: number, revision?: number, o: { restart?: boolean } = {}): { rec: ServiceRecord; rollout: RolloutState } {
   const to = revision ?? (svc.latestRevision ?? svc.revision) + 1;
   const from = lastGood(svc, current);
   const refs = referencedRevisions(instances.filter((i) => i.service === svc.name));
   refs.add(from);
+  // A restart runs the same spec again: undoing it goes where undoing the revision it
+  // restarted would (not back to that same spec), and that revision is kept for it.
+  const previousRevision = o.restart ? svc.previousRevision ?? 0 : undefined;
+  if (previousRevision) refs.add(previousRevision);
   // No rollout before it: its from revision was only ever created, never rolled out to and
   // seen through; the first step looks at whether it works (RolloutState.fromWorked).
-  return { rec: withRevision(svc, to, spec, refs, nowMs), rollout: startRollout(svc.name, from, to, nowMs, { first: current === undefined }) };
+  return { rec: withRevision(svc, to, spec, refs, nowMs, previousRevision === undefined ? {} : { previousRevision }), rollout: startRollout(svc.name, from, to, nowMs, { first: current === undefined }) };
 }
 
 export function planApply(o: {

@@ -105,7 +105,7 @@ export function rolloutHandlers(d: RolloutHandlerDeps): RolloutHandlers {
           const refused = applyRunAsRefusal(spec, role);
           if (refused) throw new GrpcError(grpc.status.PERMISSION_DENIED, `undo to revision ${revision}: ${refused}`);
         }
-        const n = newRevision(svc, spec, d.state.allInstances(), r, nowMs, revision);
+        const n = newRevision(svc, spec, d.state.allInstances(), r, nowMs, revision, { restart: action === "restart" });
         // Neither the same spec again nor what ran before is a new version to try on a few
         // first: a restart and an undo run without a canary stop.
         n.rollout.promoted = true;

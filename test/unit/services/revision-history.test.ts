@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { revisionHistory } from "../../../controller/services/revision-history.js";
-import { withRevision, type ServiceRecord } from "../../../controller/services/records.js";
+import { previousOf, specToRestore, withRevision, type ServiceRecord } from "../../../controller/services/records.js";
+import { newRevision } from "../../../controller/services/apply.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
 
 const spec = (env: Record<string, string>, command = "x") => normalizeSpec({ name: "web", run: { command, env }, instances: 2, health: { tcp: { port: 80 } } });
@@ -59,5 +60,21 @@ describe("revisionHistory: instances and update are the service's", () => {
       [1, true, 2, ["run.env.V"]],
     ]);
     expect(h.map((e) => e.spec.update.canary)).toEqual([0, 0]);
+  });
+});
+
+describe("a restart and the undo after it", () => {
+  it("undo after restarts goes back to the revision before the spec changed, kept however many restarts came since", () => {
+    const r2 = withRevision(first, 2, spec({ V: "2" }), new Set(), 10);
+    let rec = r2;
+    for (let i = 0; i < 5; i++) rec = newRevision(rec, rec.spec, [], undefined, 20 + i, undefined, { restart: true }).rec;
+    expect(rec.revision).toBe(7);
+    // Undo (previousOf the current revision) is revision 1, V=1: not revision 6, the same spec again.
+    const back = previousOf(rec, rec.revision);
+    expect(back).toBe(1);
+    expect(specToRestore(rec, back).run.env).toEqual({ V: "1" });
+    // An apply is a new version: undoing it goes to the one it replaced.
+    const r8 = newRevision(rec, spec({ V: "8" }), [], undefined, 30).rec;
+    expect(previousOf(r8, 8)).toBe(7);
   });
 });
