@@ -103,15 +103,15 @@ export async function waitHealthy(api: Api, res: Pick<ApplyResponse__Output, "ch
         const failed = noHost.map((i) => i.install_tail).find((t) => t.startsWith("[berth] last "));
         unplaceable.push(`${name}: ${ready}/${desired} in service; ${noHost.map((i) => i.instance).join(", ")} cannot be placed: ${noHost[0]!.reason}${failed ? `\n  ${failed.split("\n", 1)[0]!.slice("[berth] ".length)}` : ""}`);
       }
-      // No rollout judges a new service (or a change in place): a copy of it that failed for good
-      // (its run.restart attempts spent, or its install failed) ends the wait, as a failed rollout does.
+      // No rollout judges a new service (or a change in place): a copy that failed for good
+      // (its run.restart attempts spent, or its install failed) and failed again where it was
+      // placed next (the first failure is placed again at once, elsewhere if it can be) — its
+      // slot now waits out a backoff — ends the wait, as a failed rollout does.
       if (!applied) {
-        // Failed on its host, or (a moment later) waiting to be placed again with the failure kept on the slot.
-        const dead = st.instances.find((i) => (i.state === "failed" && Number(i.revision) === Number(st.revision)) || (i.state === "pending" && i.install_tail.startsWith("[berth] last ")));
+        const dead = st.instances.find((i) => i.state === "pending" && !i.host && i.reason.startsWith("waiting to reschedule"));
         if (dead) {
-          const why = dead.state === "failed" ? ` on ${dead.host} failed${dead.detail ? `: ${dead.detail}` : ""}` : `: ${dead.install_tail.split("\n", 1)[0]!.slice("[berth] ".length)}`;
-          const install = /install/.test(dead.state === "failed" ? dead.detail : dead.install_tail.split("\n", 1)[0]!);
-          throw new CliError(`${name}: ${dead.instance}${why}`, EXIT.failed, `berth status ${name} and berth logs ${name}${install ? " --install" : ""} show why; the controller places it again (elsewhere first)`);
+          const kept = dead.install_tail.startsWith("[berth] last ") ? dead.install_tail.split("\n", 1)[0]!.slice("[berth] ".length) : "";
+          throw new CliError(`${name}: ${dead.instance} ${dead.reason}${kept ? `\n  ${kept}` : ""}`, EXIT.failed, `berth status ${name} and berth logs ${name}${/install/.test(kept) ? " --install" : ""} show why; the controller places it again when the backoff ends`);
         }
       }
       for (const i of st.instances.filter((x) => !atRevision(x) || healthyFor(x) < minHealthyMs)) {
