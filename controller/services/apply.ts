@@ -62,8 +62,9 @@ export function newRevision(svc: ServiceRecord, spec: ServiceSpec, instances: re
   const refs = referencedRevisions(instances.filter((i) => i.service === svc.name));
   refs.add(from);
   // A restart runs the same spec again: undoing it goes where undoing the revision it
-  // restarted would (not back to that same spec), and that revision is kept for it.
-  const previousRevision = o.restart ? svc.previousRevision ?? 0 : undefined;
+  // restarted would (not back to that same spec), and that revision is kept for it. With
+  // nowhere before (a first revision restarted), it replaced the one it restarted, as ever.
+  const previousRevision = o.restart && svc.previousRevision ? svc.previousRevision : undefined;
   if (previousRevision) refs.add(previousRevision);
   // No rollout before it: its from revision was only ever created, never rolled out to and
   // seen through; the first step looks at whether it works (RolloutState.fromWorked).

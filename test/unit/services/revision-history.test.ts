@@ -77,4 +77,13 @@ describe("a restart and the undo after it", () => {
     const r8 = newRevision(rec, spec({ V: "8" }), [], undefined, 30).rec;
     expect(previousOf(r8, 8)).toBe(7);
   });
+
+  it("a first revision restarted still replaced the one it restarted: history does not call it created", () => {
+    const r2 = newRevision(first, first.spec, [], undefined, 10, undefined, { restart: true }).rec;
+    expect(previousOf(r2, 2)).toBe(1);
+    expect(revisionHistory(r2).map((e) => [e.revision, e.previousRevision])).toEqual([
+      [2, 1],
+      [1, 0],
+    ]);
+  });
 });
