@@ -88,7 +88,7 @@ export async function waitHealthy(api: Api, res: Pick<ApplyResponse__Output, "ch
       // service has no rollout to say so). Both times are the controller's clock.
       // A change in place (instances, update) leaves the copies that were in service before it
       // in service: a raised minHealthyTime is not waited out on them, only on copies it places.
-      if (!applied && res.changes.find((c) => c.service === name)?.action === "update" && !inPlaceAt.has(name)) inPlaceAt.set(name, Number(st.now_ms));
+      if (!applied && change?.action === "update" && !inPlaceAt.has(name)) inPlaceAt.set(name, Number(st.now_ms));
       const before = inPlaceAt.get(name) ?? 0;
       const minHealthyMs = spec?.update?.minHealthyTimeMs ?? 0;
       const healthyFor = (i: (typeof st.instances)[number]): number => (Number(i.since_ms) < before ? Number.MAX_SAFE_INTEGER : Math.max(0, Number(st.now_ms) - Number(i.since_ms)));

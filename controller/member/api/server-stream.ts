@@ -171,10 +171,11 @@ export class ServerStream<Res> {
    * falls too far behind has.
    */
   whenRoom(maxWaitMs: number): Promise<void> {
-    if (this.closed || (!this.blocked && this.queue.length === 0)) return Promise.resolve();
+    const room = (): boolean => this.closed || (!this.blocked && this.queue.length === 0);
+    if (room()) return Promise.resolve();
     return new Promise((resolve) => {
       const check = (): void => {
-        if (this.closed || (!this.blocked && this.queue.length === 0)) {
+        if (room()) {
           clearTimeout(timer);
           this.roomWaiters.delete(check);
           resolve();
