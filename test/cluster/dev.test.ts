@@ -364,6 +364,9 @@ describe("berth dev", () => {
     // host-1's agent gets SIGTERM twice (a process group's and its parent's): it still stops its service before it exits.
     const a1 = agentPid("host-1");
     process.kill(a1, "SIGTERM");
+    // The second one once the agent is stopping (sent at once, the kernel would merge the two into one).
+    const agentLog = join(dir, "fleet", "logs", "host-1.log");
+    await waitFor(async () => (await readFile(agentLog, "utf8")).includes("SIGTERM: stopping the agent") || undefined, { timeoutMs: 10_000, what: "host-1's agent to say it is stopping" });
     process.kill(a1, "SIGTERM");
     await waitFor(() => d.out().includes("host-1 exited (code 0)") || undefined, { timeoutMs: 30_000, what: `host-1's agent to exit by itself; output: ${d.out()}` });
     expect(services("host-1")).toEqual([]);
