@@ -14,7 +14,7 @@
  * be shown). SSH: a deploy key through a 0600 file that exists only while git runs,
  * strict host key checking against the source's known_hosts only, no user or
  * system ssh config. Git runs with no system or user config, no prompts, and only
- * the https, http and ssh transports. Its failures are put in words an operator
+ * the https, http and ssh transports (a source with a credential: only its own, https or ssh). Its failures are put in words an operator
  * acts on (explainGitError): authentication, host key, TLS trust.
  */
 import { spawn } from "node:child_process";
@@ -45,9 +45,17 @@ export interface GitTls {
  * git's credential helper protocol, answered from git's environment: `get` prints
  * the username and password, `store` and `erase` do nothing. Shell text with no
  * value in it: the values are expanded by the shell from the environment, never
- * passed as arguments.
+ * passed as arguments. It answers only when git asks for the source's own host
+ * (BERTH_GIT_HOST) over https: a server that redirects elsewhere — another host, or
+ * plain http — gets nothing (git would send the credential wherever it is redirected,
+ * and the helper used to answer any question).
  */
-const CREDENTIAL_HELPER = `!f() { test "$1" = get || exit 0; printf 'username=%s\\npassword=%s\\n' "$BERTH_GIT_USERNAME" "$BERTH_GIT_PASSWORD"; }; f`;
+const CREDENTIAL_HELPER = `!f() { test "$1" = get || exit 0; p=; h=; while IFS= read -r l; do case "$l" in protocol=https) p=1 ;; host=*) test "\${l#host=}" = "$BERTH_GIT_HOST" && h=1 ;; esac; done; test "$p$h" = 11 || exit 0; printf 'username=%s\\npassword=%s\\n' "$BERTH_GIT_USERNAME" "$BERTH_GIT_PASSWORD"; }; f`;
+
+/** The host (and port, as written) of an https URL, as git names it to a credential helper; "" for any other URL. */
+export function credentialHost(url: string): string {
+  return /^https:\/\/(?:[^@/?#]*@)?([^/?#]+)/i.exec(url)?.[1] ?? "";
+}
 
 /**
  * git's failure (its stderr) in words an operator acts on, naming the URL and the
@@ -56,6 +64,11 @@ const CREDENTIAL_HELPER = `!f() { test "$1" = get || exit 0; printf 'username=%s
 export function explainGitError(stderr: string, url: string, what = ""): string | undefined {
   const by = what ? ` (${what})` : "";
   if (/Authentication failed for/.test(stderr)) return `authentication failed: ${url} refused the credentials${by}`;
+  // A redirect away from the source's host or from https: git asks for a credential the helper keeps back, or curl refuses to follow.
+  const asked = /could not read (?:Username|Password) for '([^']*)'/.exec(stderr)?.[1];
+  const moved = asked !== undefined && what !== "" && credentialHost(asked) !== credentialHost(url) ? asked : /Protocol "?http"? not supported or disabled/.test(stderr) && url.startsWith("https:") ? "plain http" : undefined;
+  if (moved !== undefined)
+    return `authentication: ${url} redirected to ${moved}; the source's credentials${by} go only to ${credentialHost(url) || url} over https, so nothing was fetched (if the repository has moved, give the source its new URL)`;
   if (/could not read (Username|Password) for/.test(stderr)) return `authentication failed: ${url} asks for credentials and the source has none (--token-secret, or --username with --password-secret)`;
   if (/The requested URL returned error: 403/.test(stderr)) return `authentication failed: ${url} denied access (HTTP 403)${by}: the credentials are not allowed to read this repository`;
   if (/Permission denied \(publickey/.test(stderr)) return `authentication failed: ${url} refused the deploy key${by}`;
@@ -120,14 +133,17 @@ export class Mirror {
       SSH_ASKPASS: "/bin/false",
       GIT_ALLOW_PROTOCOL: "https:http:ssh",
     };
+    const a = o.auth ?? { kind: "none" };
+    // A credential goes over its own transport only: curl follows a redirect only to an allowed protocol.
+    if (a.kind === "basic") env.GIT_ALLOW_PROTOCOL = "https";
+    else if (a.kind === "ssh") env.GIT_ALLOW_PROTOCOL = "ssh";
     const scrub: string[] = [...(o.secrets ?? [])];
     const files: string[] = [];
     const config: [string, string][] = [];
-    const a = o.auth ?? { kind: "none" };
     const tmp = (what: "deploy-key" | "known-hosts" | "ca"): string => join(this.dir, `.${what}-${randomBytes(6).toString("hex")}`);
     if (a.kind === "basic") {
       config.push(["credential.helper", CREDENTIAL_HELPER]);
-      Object.assign(env, { BERTH_GIT_USERNAME: a.username, BERTH_GIT_PASSWORD: a.password });
+      Object.assign(env, { BERTH_GIT_USERNAME: a.username, BERTH_GIT_PASSWORD: a.password, BERTH_GIT_HOST: credentialHost(o.url ?? "") });
       scrub.push(a.password, Buffer.from(`${a.username}:${a.password}`).toString("base64"));
     } else if (a.kind === "ssh") {
       const keyFile = tmp("deploy-key");
