@@ -8,7 +8,7 @@
  * reporting; each step is a module of its own with its own tests.
  */
 import { selfFencedDetail } from "../../shared/fence.js";
-import { readSecretEnv, SecretMaterialError, secretValuesFor, type SecretMaterial, type SecretValues } from "../secrets/material.js";
+import { maskSecrets, readSecretEnv, SecretMaterialError, secretValuesFor, type SecretMaterial, type SecretValues } from "../secrets/material.js";
 import { RunAsError, type RunAs } from "../runas/service-user.js";
 import { chownTree } from "../artifacts/cache.js";
 import { checkReach, UnreachableDirError } from "../runas/reach.js";
@@ -139,6 +139,8 @@ interface Current {
   /** The monotonic clock at sinceMs: ages are measured on it. */
   sinceMono: number;
   installTail: string;
+  /** The secret values this copy was started with: masked in what it reports (maskSecrets). */
+  secrets?: SecretValues;
 }
 
 const TAIL_BYTES = 4096;
@@ -620,20 +622,22 @@ export class Converger {
 
   private report(c: Current): void {
     const r = c.run?.resources() ?? { enforced: false, note: "" };
+    // Both: the values this copy runs with, and the newest assignment's (a re-adopted copy's, or a copy about to be replaced).
+    const mask = (text: string): string => maskSecrets(text, [...(c.secrets?.values() ?? []), ...this.desiredSecrets.values()]);
     this.o.report({
       service: c.d.service,
       instance: c.d.instance,
       epoch: c.d.epoch,
       revision: c.d.revision,
       state: c.state,
-      detail: c.detail.slice(0, 4000),
+      detail: mask(c.detail).slice(0, 4000),
       restarts: c.run?.restarts() ?? 0,
       since_ms: c.sinceMs,
       age_ms: Math.max(0, Math.round(this.mono - c.sinceMono)),
       pid: c.run?.pid() ?? 0,
       resources_enforced: r.enforced,
       resources_note: r.note,
-      install_tail: c.installTail.slice(-TAIL_BYTES),
+      install_tail: mask(c.installTail).slice(-TAIL_BYTES),
     });
   }
 
@@ -831,6 +835,7 @@ export class Converger {
     }
 
     const wantSecrets = this.desiredSecrets;
+    c.secrets = wantSecrets;
     this.current = c;
     this.abort = new AbortController();
     const signal = this.abort.signal;

@@ -57,6 +57,29 @@ export function secretValuesFor(spec: Pick<ServiceSpec, "secrets" | "secretFiles
   return values;
 }
 
+/** A value (or a line of one) shorter than this is not masked: it would hide ordinary words. */
+export const MASK_MIN_CHARS = 4;
+export const MASK = "***";
+
+/**
+ * `text` with every secret value in it replaced by `***`, as CI systems mask their logs:
+ * the whole value, and each line of a value of several lines (a key file printed line
+ * by line), longest first. What an instance prints about its secrets — a crash's last
+ * lines, an exec check's output, an install's tail — leaves the host in status reports,
+ * which the controller keeps as events and shows to every role; the values must not.
+ */
+export function maskSecrets(text: string, values: Iterable<Buffer>): string {
+  if (text === "") return text;
+  const needles = new Set<string>();
+  for (const v of values) {
+    const whole = v.toString("utf8");
+    for (const n of [whole, whole.trim(), ...whole.split(/\r?\n/).map((l) => l.trim())]) if (n.length >= MASK_MIN_CHARS) needles.add(n);
+  }
+  let out = text;
+  for (const n of [...needles].sort((a, b) => b.length - a.length)) if (out.includes(n)) out = out.split(n).join(MASK);
+  return out;
+}
+
 /** Is `dir` on a tmpfs, by the longest mount point above it in /proc/mounts? */
 export function onTmpfs(dir: string, mounts: string): boolean {
   let best = "";

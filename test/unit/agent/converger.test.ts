@@ -13,6 +13,7 @@ import type { Assignment__Output } from "../../../shared/gen/berth/v1/Assignment
 import { until } from "../until.js";
 import { RunAsError } from "../../../agent/runas/service-user.js";
 import { resolveUser } from "../../../agent/supervisor/proc.js";
+import { maskSecrets, type SecretMaterial } from "../../../agent/secrets/material.js";
 
 const log = createLogger("test", "silent");
 
@@ -340,6 +341,52 @@ describe("a crash-looping process", () => {
     expect(detail).toContain("loading config");
     // The first "failed" report carries the lines: the controller keeps that one, and places the slot again at once.
     expect(reports.filter((r) => r.state === "failed").map((r) => r.detail)).toEqual([detail]);
+  });
+});
+
+describe("secret values in what an instance reports", () => {
+  it("are masked in a crash's last lines and a check's detail, the whole value and each line of one", async () => {
+    const steps = fakeSteps();
+    let events: RunEvents | undefined;
+    let onHealth: ((healthy: boolean, detail: string) => void) | undefined;
+    const start = steps.start;
+    steps.start = async (d, cwd, env, ev) => {
+      events = ev;
+      const h = await start(d, cwd, env, ev);
+      return { ...h, tail: async () => "connecting as app with password hunter2-SECRET\nkey line two: -----KEYLINE-2-----\n" };
+    };
+    steps.health = (_spec, _cwd, _env, cb) => {
+      onHealth = cb;
+      return { stop: () => undefined };
+    };
+    const material = { write: async () => path.join(dataDir, "env.json"), remove: async () => undefined, envFile: () => path.join(dataDir, "env.json") } as unknown as SecretMaterial;
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s), lastContactMs: () => Date.now(), secrets: material });
+    const spec = normalizeSpec({
+      name: "web",
+      run: { command: "/bin/true" },
+      secrets: { DB_PASSWORD: "dbpw" },
+      secretFiles: { "/run/secrets/key.pem": "key" },
+      health: { exec: { command: ["/bin/true"] } },
+      failover: { stopAfterDisconnect: "0s" },
+    }) as unknown as Record<string, unknown>;
+    conv.assign(assignment(spec, { secrets: [{ name: "dbpw", version: 1, value: Buffer.from("hunter2-SECRET") }, { name: "key", version: 1, value: Buffer.from("-----KEYLINE-1-----\n-----KEYLINE-2-----\n") }] }));
+    await until(() => onHealth !== undefined && events !== undefined, "the instance to run");
+    onHealth!(false, "exit 1: login refused for password hunter2-SECRET");
+    await until(() => reports.at(-1)?.state === "unhealthy", "the check's verdict");
+    expect(reports.at(-1)!.detail).toBe("exit 1: login refused for password ***");
+    events!.onFailed("exited with code 3 after 1s: 11 times in a row, each within 30s of starting");
+    await until(() => reports.at(-1)?.state === "failed" && /last output/.test(reports.at(-1)?.detail ?? ""), "failed with the last output lines");
+    const detail = reports.at(-1)!.detail;
+    expect(detail).toContain("connecting as app with password ***");
+    expect(detail).toContain("key line two: ***");
+    expect(reports.map((r) => `${r.detail ?? ""}${r.install_tail ?? ""}`).join("\n")).not.toMatch(/hunter2|KEYLINE/);
+  });
+
+  it("shorter than four characters are left as they are: masking them would hide ordinary words", () => {
+    expect(maskSecrets("a value of abc and abcd", [Buffer.from("abc"), Buffer.from("abcd")])).toBe("a value of abc and ***");
+    expect(maskSecrets("", [Buffer.from("abcd")])).toBe("");
+    expect(maskSecrets("x  pw-one  y", [Buffer.from("  pw-one  \n")])).toBe("x  ***  y");
   });
 });
 
