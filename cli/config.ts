@@ -61,7 +61,14 @@ export async function resolveClientConfig(flags: { addr?: string }, env: NodeJS.
       throw new CliError(`${addrFrom}: ${(e as Error).message}`, EXIT.usage);
     }
   }
-  const token = env.BERTH_TOKEN ?? file?.token;
+  const rawToken = env.BERTH_TOKEN ?? file?.token;
+  // A token read from a file with its line end ("$(cat token)\r", a CRLF file) is the token: trimmed.
+  // Anything else no token holds is refused here, naming where it came from and never echoing it
+  // (grpc-js would refuse it as a header value, printing the whole token in its message).
+  const token = typeof rawToken === "string" ? rawToken.trim() : rawToken;
+  if (typeof token === "string" && /[^\x21-\x7e]/.test(token)) {
+    throw new CliError(`${env.BERTH_TOKEN !== undefined ? "BERTH_TOKEN" : `${configPath(env)}: token`}: not a berth token (it holds a space or control character)`, EXIT.usage, "give the token alone, as `berth token create` printed it");
+  }
   let ca = file?.ca;
   if (env.BERTH_CA) {
     try {

@@ -16,6 +16,9 @@ export const EXIT = {
   notFound: 5,
 } as const;
 
+/** `berth exec` could not run the command (refused, unknown host, lost, bad arguments): 255, as ssh. */
+export const EXIT_EXEC_FAILED = 255;
+
 export class CliError extends Error {
   constructor(
     message: string,
@@ -25,4 +28,17 @@ export class CliError extends Error {
     super(message);
     this.name = "CliError";
   }
+}
+
+/** How much of a value the user gave an error repeats: enough to recognise it, never 100 KB. */
+export const SHOWN_INPUT_CHARS = 64;
+
+/**
+ * A value the user gave, as an error shows it: cut to SHOWN_INPUT_CHARS, and quoted
+ * (JSON, so a newline or escape reads as \n, \u001b) unless it is plain printable text.
+ */
+export function shownInput(value: string): string {
+  const long = value.length > SHOWN_INPUT_CHARS;
+  const head = long ? value.slice(0, SHOWN_INPUT_CHARS - 1) : value;
+  return /^[\x21-\x7e]+$/.test(head) ? `${head}${long ? "…" : ""}` : `${JSON.stringify(head)}${long ? "…" : ""}`;
 }

@@ -36,3 +36,11 @@ export async function joinToken(src: { flag?: string; flagFile?: string; env?: s
   if (src.env) return src.env.trim();
   return src.file;
 }
+
+/** Where joinToken took the token from, for an error about it ("--token-file ./join.token"). */
+export function tokenOrigin(src: { flag?: string; flagFile?: string; env?: string; fileTokenFile?: string; envName?: string }): string {
+  if (src.flag !== undefined) return "--token";
+  if (src.flagFile !== undefined) return `--token-file ${src.flagFile}`;
+  if (src.env) return src.envName ?? "BERTH_JOIN_TOKEN";
+  return src.fileTokenFile !== undefined ? `tokenFile ${src.fileTokenFile}` : "the config file's token";
+}

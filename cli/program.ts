@@ -11,7 +11,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../shared/version.js";
-import { CliError, EXIT } from "./errors.js";
+import { CliError, EXIT, EXIT_EXEC_FAILED } from "./errors.js";
 import { callsOver } from "./calls-over.js";
 import { sanitizeLines } from "../shared/text/sanitize.js";
 import type { GlobalOpts } from "./run/common.js";
@@ -77,10 +77,19 @@ registerLb(program);
 
 /** Commands that run a daemon (or only read files, as render) rather than call the API take no --addr. */
 const DAEMONS = new Set(["controller", "agent", "install", "dev", "schema", "completion", "render"]);
+/** Commands with subcommands that also run on their own (`berth controllers`, `berth agent`): they take the shared flags too. */
+const OWN_ACTION = new Set(["agent", "controllers"]);
 (function addSharedFlags(cmd: Command): void {
   for (const sub of cmd.commands) {
-    sub.enablePositionalOptions().exitOverride();
-    if (sub.commands.length === 0 || sub.name() === "agent") {
+    // `berth exec`'s own failures exit 255 (as ssh's), bad flags included: a remote command owns every other code.
+    sub.enablePositionalOptions().exitOverride(
+      cmd === program && sub.name() === "exec"
+        ? (err) => {
+            throw new CommanderError(err.exitCode === 0 ? 0 : EXIT_EXEC_FAILED, err.code, err.message);
+          }
+        : undefined,
+    );
+    if (sub.commands.length === 0 || (cmd === program && OWN_ACTION.has(sub.name()))) {
       if (!DAEMONS.has(sub.name())) sub.option("--addr <host:port,...>", "the controller, or every member of a controller group, comma-separated (default: BERTH_ADDR, then the config file)");
       sub.option("--debug", "show stack traces");
     }
@@ -103,7 +112,7 @@ export async function runCli(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version exit 0; commander has already printed the usage error.
-      process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
+      process.exitCode = err.exitCode === 0 ? 0 : err.exitCode === EXIT_EXEC_FAILED ? EXIT_EXEC_FAILED : EXIT.usage;
     } else if (err instanceof CliError) {
       // Messages carry the controller's words, and in them hosts' (names, reasons): sanitized.
       process.stderr.write(`berth: ${sanitizeLines(err.message)}\n${err.hint ? `  ${sanitizeLines(err.hint)}\n` : ""}`);

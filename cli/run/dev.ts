@@ -23,6 +23,7 @@ import { dirname, join, resolve } from "node:path";
 import { call, connect, type Api } from "../client.js";
 import { configPath, readConfigFile, writeConfigFile, type ClientConfig } from "../config.js";
 import { CliError, EXIT } from "../errors.js";
+import { parseCountFlag } from "../count-flag.js";
 import { parseCertTtl } from "../duration-flag.js";
 import { berthCommand } from "../self.js";
 import { claimDevFleet, FleetRunningError } from "../dev-lock.js";
@@ -118,19 +119,12 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
   if (![1, 3, 5].includes(nc)) throw new CliError(`--controllers ${o.controllers}: expected 1, 3 or 5 (a group needs an odd number for etcd's quorum)`, EXIT.usage);
   const etcdBin = process.env.BERTH_ETCD ?? "/usr/bin/etcd";
   if (nc > 1 && !existsSync(etcdBin)) throw new CliError(`--controllers ${nc}: a controller group runs on etcd, and ${etcdBin} is missing`, EXIT.unavailable, `install it with: ${ETCD_INSTALL} (no service needs to run: berth dev starts its own members)`);
-  const n = Number(o.hosts);
-  if (!Number.isInteger(n) || n < 1 || n > 250) throw new CliError(`--hosts ${o.hosts}: expected a whole number from 1 to 250`, EXIT.usage);
-  const port = Number(o.port);
-  if (!Number.isInteger(port) || port < 1 || port + nc - 1 > 65535) throw new CliError(`--port ${o.port}: expected 1–${65536 - nc}`, EXIT.usage);
-  const metricsPort = o.metricsPort === "off" ? 0 : Number(o.metricsPort);
-  if (o.metricsPort !== "off" && (!Number.isInteger(metricsPort) || metricsPort < 1 || metricsPort > 65534)) {
-    throw new CliError(`--metrics-port ${o.metricsPort}: expected 1–65534, or off`, EXIT.usage);
-  }
+  const n = parseCountFlag("--hosts", o.hosts, 1, 250);
+  const port = parseCountFlag("--port", o.port, 1, 65536 - nc);
+  const metricsPort = o.metricsPort === "off" ? 0 : parseCountFlag("--metrics-port", o.metricsPort, 1, 65534, ", or off");
   const metricsAt = (host: string, p: number): string => (metricsPort ? `${host}:${p}` : "off");
-  const uiFlag = o.uiPort === undefined ? undefined : o.uiPort === "off" ? 0 : Number(o.uiPort);
-  if (uiFlag !== undefined && o.uiPort !== "off" && (!Number.isInteger(uiFlag) || uiFlag < 1 || uiFlag > 65535)) throw new CliError(`--ui-port ${o.uiPort}: expected 1–65535, or off`, EXIT.usage);
-  const etcdPort = Number(o.etcdPort);
-  if (!Number.isInteger(etcdPort) || etcdPort < 1 || etcdPort > 65535) throw new CliError(`--etcd-port ${o.etcdPort}: expected 1–65535`, EXIT.usage);
+  const uiFlag = o.uiPort === undefined ? undefined : o.uiPort === "off" ? 0 : parseCountFlag("--ui-port", o.uiPort, 1, 65535, ", or off");
+  const etcdPort = parseCountFlag("--etcd-port", o.etcdPort, 1, 65535);
   // Every port on 127.0.0.1, checked apart before anything starts.
   const ports = devPorts({ controllers: nc, port, metricsPort, uiPort: uiFlag, etcdPort });
   const uiPort = ports.ui[0] ?? 0;

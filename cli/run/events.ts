@@ -6,7 +6,7 @@ import { sanitize, sanitizeLines } from "../../shared/text/sanitize.js";
 import { call } from "../client.js";
 import { parseFormat, printData, printStreamData, table, colour, render, Styled, txt } from "../output.js";
 import { FLAG_LIMITS, parseDurationFlag } from "../duration-flag.js";
-import { CliError, EXIT } from "../errors.js";
+import { parseCountFlag } from "../count-flag.js";
 import { globalsOf, withApi } from "./common.js";
 import { execAuditCells } from "../exec-audit.js";
 import { refusalAuditCells } from "../refusal-audit.js";
@@ -29,8 +29,7 @@ export async function audit(o: { since: string; limit: string; output: string },
   const g = globalsOf(cmd);
   const format = parseFormat(o.output);
   const sinceMs = Date.now() - parseDurationFlag("--since", o.since, { max: FLAG_LIMITS.longest });
-  const limit = Number(o.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new CliError(`-n ${o.limit}: expected 1–100000`, EXIT.usage);
+  const limit = parseCountFlag("-n", o.limit, 1, 100_000);
   await withApi(g, async (api) => {
     const res = await call(api, api.client.ListAudit, { since_ms: Math.max(0, sinceMs), limit });
     const rows = res.entries.map((e) => ({ ...e, time: new Date(Number(e.time_ms)).toISOString(), outcome: e.code === 0 ? "ok" : e.error }));
@@ -48,8 +47,7 @@ export async function audit(o: { since: string; limit: string; output: string },
 export async function events(o: { follow?: boolean; limit: string; host?: string; service?: string; output: string }, cmd: Command): Promise<void> {
   const g = globalsOf(cmd);
   const format = parseFormat(o.output);
-  const limit = Number(o.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError(`-n ${o.limit}: expected a whole number 1–10000`, EXIT.usage);
+  const limit = parseCountFlag("-n", o.limit, 1, 10_000);
   await withApi(g, async (api) => {
     const res = await call(api, api.client.ListEvents, { limit, host: o.host ?? "", service: o.service ?? "" });
     let last = 0;

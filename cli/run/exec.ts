@@ -15,7 +15,7 @@ import type { Command } from "commander";
 import type { ExecServerMessage__Output } from "../../shared/gen/berth/v1/ExecServerMessage.js";
 import { EXEC_MAX_CHUNK_BYTES } from "../../shared/exec/limits.js";
 import { call, toCliError, type Api } from "../client.js";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, EXIT, EXIT_EXEC_FAILED } from "../errors.js";
 import { globalsOf, withApi, type GlobalOpts } from "./common.js";
 
 interface ExecOpts {
@@ -70,12 +70,11 @@ export async function exec(hostArg: string | undefined, commandArgs: string[], o
   } catch (e) {
     // As ssh: the remote command owns every exit code but 255, which is ours.
     if (e instanceof CliError) throw new CliError(e.message, EXIT_EXEC_FAILED, e.hint);
-    throw e;
+    throw new CliError(e instanceof Error ? e.message : String(e), EXIT_EXEC_FAILED);
   }
 }
 
-/** `berth exec` could not run the command (refused, unknown host, lost, bad arguments): 255, as ssh. */
-export const EXIT_EXEC_FAILED = 255;
+export { EXIT_EXEC_FAILED };
 
 async function execAction(hostArg: string | undefined, commandArgs: string[], o: ExecOpts, g: GlobalOpts): Promise<void> {
   const operands = [...(hostArg === undefined ? [] : [hostArg]), ...commandArgs];

@@ -8,6 +8,7 @@ import type { Endpoints__Output } from "../../shared/gen/berth/v1/Endpoints.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { call } from "../client.js";
 import { CliError, EXIT } from "../errors.js";
+import { parseCountFlag } from "../count-flag.js";
 import { colour, parseFormat, printData, printStreamData, table, txt, type Cell } from "../output.js";
 import { sanitize, sanitizeLines } from "../../shared/text/sanitize.js";
 import { watchStream } from "../watch.js";
@@ -141,8 +142,7 @@ export async function drain(host: string, o: { wait?: boolean; timeout: string }
 
 export async function logs(name: string, o: { host?: string; follow?: boolean; tail: string; install?: boolean; raw?: boolean }, cmd: Command): Promise<void> {
   const g = globalsOf(cmd);
-  const tail = Number(o.tail);
-  if (!Number.isInteger(tail) || tail < 0 || tail > 100_000) throw new CliError(`--tail ${o.tail}: expected 0–100000`, EXIT.usage);
+  const tail = parseCountFlag("--tail", o.tail, 0, 100_000);
   await withApi(g, async (api) => {
     const seen = new Set<string>();
     // Each copy's unfinished line: a copy is an instance on a host (while one moves, it runs on two).

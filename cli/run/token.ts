@@ -10,14 +10,15 @@ import { formatDurationMs } from "../../shared/duration.js";
 import { parseToken } from "../../shared/token-format.js";
 import type { TokenInfo__Output } from "../../shared/gen/berth/v1/TokenInfo.js";
 import { globalsOf, withApi } from "./common.js";
+import { parseCountFlag } from "../count-flag.js";
 
 export async function tokenCreate(o: { role: string; ttl?: string; uses?: string; description?: string; output: string }, cmd: Command): Promise<void> {
   const g = globalsOf(cmd);
   const format = parseFormat(o.output);
   if (!isRole(o.role)) throw new CliError(`--role ${o.role}: expected agent, viewer, operator, admin or lb`, EXIT.usage);
   const ttlSeconds = o.ttl === undefined ? 0 : Math.ceil(parseDurationFlag("--ttl", o.ttl, { positive: true, max: FLAG_LIMITS.longest }) / 1000);
-  const uses = o.uses === undefined ? 0 : Number(o.uses);
-  if (!Number.isInteger(uses) || uses < 0 || uses > 1_000_000) throw new CliError(`--uses ${o.uses}: expected a whole number ≥ 1`, EXIT.usage);
+  // Absent: as many uses as its lifetime allows. Given: at least one (0 would mean "unlimited" on the wire).
+  const uses = o.uses === undefined ? 0 : parseCountFlag("--uses", o.uses, 1, 1_000_000);
   if (uses && o.role !== "agent") throw new CliError("--uses applies to agent tokens only", EXIT.usage);
   await withApi(g, async (api) => {
     const res = await call(api, api.client.CreateToken, { role: o.role, ttl_seconds: ttlSeconds, uses, description: o.description ?? "" });

@@ -1,6 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Command } from "commander";
 import { program } from "../../../cli/main.js";
+import { runCli } from "../../../cli/program.js";
 import { FORMATS } from "../../../cli/output.js";
 
 /** Every command of the real CLI with its path, walked from the tree so new ones are covered too. */
@@ -39,6 +40,34 @@ describe("every command", () => {
       const desc = o!.description;
       // host show defaults to yaml and takes table as yaml; the rest list all three.
       for (const f of FORMATS) if (path !== "host show" || f !== "table") expect(desc, `${path} -o ${f}`).toContain(f);
+    }
+  });
+});
+
+describe("the shared flags", () => {
+  it("--addr and --debug are taken by every command that calls the controller, `berth controllers` included", () => {
+    const without = walk(program)
+      .filter((x) => runnable(x.cmd) && !x.cmd.options.some((o) => o.long === "--addr"))
+      .map((x) => x.path);
+    // Daemons and commands that read files only.
+    expect(without.sort()).toEqual(["agent", "agent install", "completion", "controller", "dev", "lb install", "render", "schema"]);
+    const controllers = walk(program).find((x) => x.path === "controllers")!.cmd;
+    expect(controllers.options.map((o) => o.long)).toEqual(expect.arrayContaining(["--addr", "--debug"]));
+  });
+});
+
+describe("berth exec's own failures", () => {
+  it("exit 255 for a bad flag, as ssh: no remote command's code is ambiguous", async () => {
+    const write = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    const before = process.exitCode;
+    try {
+      await runCli(["node", "berth", "exec", "3fa9", "--bogus", "--", "true"]);
+      expect(process.exitCode).toBe(255);
+      await runCli(["node", "berth", "hosts", "--bogus"]);
+      expect(process.exitCode).toBe(2);
+    } finally {
+      process.exitCode = before;
+      write.mockRestore();
     }
   });
 });
