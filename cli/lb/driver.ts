@@ -58,10 +58,17 @@ export abstract class Driver {
 
   constructor(protected readonly d: DriverDeps) {}
 
-  /** The newest list from the watch. */
+  /**
+   * The newest list from the watch. The same list again (its version names its
+   * servers) is nothing new: a step under way or a retry's backoff stands. Each
+   * failed step is reported, the controller hears news (the error) and sends the
+   * list back to its followers, this one too — which used to cut the backoff short
+   * and retry a failing reload hundreds of times a second.
+   */
   set(list: DesiredList): void {
+    const same = this.desired !== undefined && this.desired.version === list.version && this.desired.drainTimeMs === list.drainTimeMs;
     this.desired = list;
-    this.onDesired();
+    if (!same) this.onDesired();
   }
 
   /** Called when a new list arrives: kick() now, or schedule (the nginx debounce). */
