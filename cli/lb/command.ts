@@ -14,8 +14,12 @@ The process follows \`berth endpoints SERVICE -w\` through the controller(s) in
 token in BERTH_TOKEN (an lb token: \`berth token create --role lb\`). A lost watch,
 a refused command or a failed check leaves the load balancer as it is; it retries.`;
 
-export function registerLb(program: Command): void {
-  const lb = program.command("lb").description("keep a load balancer (HAProxy, nginx) in step with a service's endpoints");
+/**
+ * `lb haproxy` and `lb nginx` under `lb`, each running `run` with its flags (the global
+ * ones merged under its own). `berth lb install` defines them again with a run that only
+ * checks, to refuse a unit that could never start.
+ */
+export function defineLbKinds(lb: Command, run: { haproxy: (f: HaproxyFlags) => Promise<void>; nginx: (f: NginxFlags) => Promise<void> }): void {
   const common = (c: Command): Command =>
     c
       .requiredOption("--service <name>", "the service whose endpoints to follow")
@@ -31,11 +35,8 @@ export function registerLb(program: Command): void {
     .requiredOption("--socket <path>", "HAProxy's admin socket (stats socket PATH level admin)")
     .option("--config <file>", "also keep the backend's server lines in this file, so a restart of HAProxy has them")
     .addHelpText("after", `${COMMON_HELP}\n\nExample:\n  berth lb haproxy --service web --backend app --socket /run/haproxy/admin.sock --config /etc/haproxy/haproxy.cfg`)
-    .action(async (_o: HaproxyFlags, cmd: Command) => {
-      const { runHaproxy } = await import("./run.js");
-      // With the global flags (`berth --addr h:7420 lb haproxy …`), the command's own winning.
-      await runHaproxy({ ...cmd.parent?.parent?.opts(), ...cmd.opts<HaproxyFlags>() });
-    });
+    // With the global flags (`berth --addr h:7420 lb haproxy …`), the command's own winning.
+    .action((_o: HaproxyFlags, cmd: Command) => run.haproxy({ ...cmd.parent?.parent?.opts(), ...cmd.opts<HaproxyFlags>() }));
 
   common(lb.command("nginx"))
     .description("render an nginx upstream file, check it with nginx -t, reload (debounced)")
@@ -46,10 +47,15 @@ export function registerLb(program: Command): void {
     .option("--reload-cmd <command>", "run with /bin/sh -c instead of nginx -s reload")
     .option("--wait <min[:max]>", "apply once changes are quiet for MIN, at most MAX after the first (default MAX: 4 x MIN)", "500ms:2s")
     .addHelpText("after", `${COMMON_HELP}\n\nExample:\n  berth lb nginx --service web --upstream-file /etc/nginx/conf.d/web-upstream.conf`)
-    .action(async (_o: NginxFlags, cmd: Command) => {
-      const { runNginx } = await import("./run.js");
-      await runNginx({ ...cmd.parent?.parent?.opts(), ...cmd.opts<NginxFlags>() });
-    });
+    .action((_o: NginxFlags, cmd: Command) => run.nginx({ ...cmd.parent?.parent?.opts(), ...cmd.opts<NginxFlags>() }));
+}
+
+export function registerLb(program: Command): void {
+  const lb = program.command("lb").description("keep a load balancer (HAProxy, nginx) in step with a service's endpoints");
+  defineLbKinds(lb, {
+    haproxy: async (f) => (await import("./run.js")).runHaproxy(f),
+    nginx: async (f) => (await import("./run.js")).runNginx(f),
+  });
 
   lb.command("install")
     .description("install `berth lb` on this load balancer host as a systemd service")

@@ -1,5 +1,8 @@
 /** The shell of `berth lb install`: validates, writes what planLbInstall says, starts the unit. */
 import { readFile } from "node:fs/promises";
+import { Command, CommanderError } from "commander";
+import { defineLbKinds } from "./command.js";
+import { haproxyOptions, nginxOptions } from "./run.js";
 import { parseHostPort } from "../../shared/addr.js";
 import { parseToken } from "../../shared/token-format.js";
 import { CliError, EXIT } from "../errors.js";
@@ -15,6 +18,23 @@ export interface InstallFlags {
   caFile: string;
   prefix: string;
   dryRun?: boolean;
+}
+
+/**
+ * The flags after `--` parsed and checked as `berth lb haproxy|nginx` will when the
+ * unit starts: a unit that could never start (an unknown flag, a bad --wait) would
+ * fail every 2 s under Restart=always, out of sight. Nothing runs.
+ */
+export async function checkLbArgs(args: string[]): Promise<void> {
+  const lb = new Command("lb").exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  defineLbKinds(lb, { haproxy: async (f) => void haproxyOptions(f), nginx: async (f) => void nginxOptions(f) });
+  try {
+    await lb.parseAsync(args, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) throw new CliError(`after --: ${e.message.replace(/^error: /, "")}`, EXIT.usage, "the flags after -- are those of `berth lb haproxy|nginx --help`");
+    if (e instanceof CliError) throw new CliError(`after --: ${e.message}`, EXIT.usage);
+    throw e;
+  }
 }
 
 export async function runLbInstall(args: string[], o: InstallFlags): Promise<void> {
@@ -42,6 +62,8 @@ export async function runLbInstall(args: string[], o: InstallFlags): Promise<voi
     throw new CliError(`--ca-file ${o.caFile}: ${(e as Error).message}`, EXIT.usage);
   }
   if (!caPem.includes("BEGIN CERTIFICATE")) throw new CliError(`--ca-file ${o.caFile}: not a PEM certificate`, EXIT.usage);
+  // The kind first, in planLbInstall's words; then its flags as the unit will parse them.
+  if (args[0] === "haproxy" || args[0] === "nginx") await checkLbArgs(args);
   let planned;
   try {
     planned = planLbInstall({ args, controller: o.controller, token, caPem, prefix: o.prefix, nodePath: process.execPath, berthMain: berthMain() });

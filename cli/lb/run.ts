@@ -16,9 +16,9 @@ import { untilSignal } from "../signals.js";
 import { desiredServers } from "./servers.js";
 import type { Driver } from "./driver.js";
 import { EndpointsFollower } from "./follow.js";
-import { HaproxyDriver } from "./haproxy.js";
+import { HaproxyDriver, type HaproxyOptions } from "./haproxy.js";
 import { LbMetrics } from "./metrics.js";
-import { DEFAULT_WAIT, NginxDriver } from "./nginx.js";
+import { DEFAULT_WAIT, NginxDriver, type NginxOptions } from "./nginx.js";
 
 export interface CommonLbFlags {
   service: string;
@@ -55,6 +55,11 @@ export function checkCommon(f: CommonLbFlags): string[] {
   if (f.port !== undefined && !(/^\d+$/.test(f.port) && Number(f.port) >= 1 && Number(f.port) <= 65535)) out.push(`--port ${f.port}: expected 1-65535`);
   if (f.serverOptions !== undefined && /[;\n{}#]/.test(f.serverOptions)) out.push(`--server-options: may not hold ; { } # or a newline`);
   if (!isLogLevel(f.logLevel)) out.push(`--log-level ${f.logLevel}: expected trace, debug, info, warn, error or silent`);
+  try {
+    parseMetricsAddr(f.metricsAddr);
+  } catch (e) {
+    out.push(`--metrics-addr: ${(e as Error).message}`);
+  }
   return out;
 }
 
@@ -62,8 +67,15 @@ export function checkCommon(f: CommonLbFlags): string[] {
 export function parseWait(s: string): { quietMs: number; maxMs: number } {
   const [a, b, ...rest] = s.split(":");
   if (a === undefined || rest.length) throw new Error(`--wait ${s}: expected MIN or MIN:MAX, e.g. 500ms:2s`);
-  const quietMs = parseDurationMs(a);
-  const maxMs = b === undefined ? 4 * quietMs : parseDurationMs(b);
+  const duration = (t: string): number => {
+    try {
+      return parseDurationMs(t);
+    } catch (e) {
+      throw new Error(`--wait ${s}: ${(e as Error).message}`);
+    }
+  };
+  const quietMs = duration(a);
+  const maxMs = b === undefined ? 4 * quietMs : duration(b);
   if (maxMs < quietMs) throw new Error(`--wait ${s}: MAX is shorter than MIN`);
   if (maxMs > 60_000) throw new Error(`--wait ${s}: MAX is longer than 1m`);
   return { quietMs, maxMs };
@@ -73,15 +85,17 @@ function fail(problems: string[]): void {
   if (problems.length) throw new CliError(problems.join("; "), EXIT.usage);
 }
 
-export async function runHaproxy(f: HaproxyFlags): Promise<void> {
+/** The HAProxy driver's options from the flags; a CliError naming every bad flag. Also what `lb install` checks. */
+export function haproxyOptions(f: HaproxyFlags): HaproxyOptions {
   const problems = checkCommon(f);
   if (!/^[A-Za-z0-9_.:-]+$/.test(f.backend)) problems.push(`--backend ${f.backend}: not an HAProxy backend name`);
   if (!f.socket) problems.push("--socket: give HAProxy's admin socket (stats socket … level admin)");
   fail(problems);
-  await runLb(f, "haproxy", (deps) => new HaproxyDriver(deps, { service: f.service, backend: f.backend, socket: f.socket, config: f.config, serverOptions: f.serverOptions }));
+  return { service: f.service, backend: f.backend, socket: f.socket, config: f.config, serverOptions: f.serverOptions };
 }
 
-export async function runNginx(f: NginxFlags): Promise<void> {
+/** The nginx driver's options from the flags; a CliError naming every bad flag. Also what `lb install` checks. */
+export function nginxOptions(f: NginxFlags): NginxOptions {
   const problems = checkCommon(f);
   const upstream = f.upstream ?? f.service.replace(/-/g, "_");
   if (!/^[A-Za-z0-9_]+$/.test(upstream)) problems.push(`--upstream ${upstream}: A-Z a-z 0-9 _ only`);
@@ -92,7 +106,17 @@ export async function runNginx(f: NginxFlags): Promise<void> {
     problems.push((e as Error).message);
   }
   fail(problems);
-  await runLb(f, "nginx", (deps) => new NginxDriver(deps, { service: f.service, upstream, upstreamFile: f.upstreamFile, nginx: f.nginxBin, nginxConfig: f.nginxConfig, reloadCmd: f.reloadCmd, serverOptions: f.serverOptions, wait }));
+  return { service: f.service, upstream, upstreamFile: f.upstreamFile, nginx: f.nginxBin, nginxConfig: f.nginxConfig, reloadCmd: f.reloadCmd, serverOptions: f.serverOptions, wait };
+}
+
+export async function runHaproxy(f: HaproxyFlags): Promise<void> {
+  const o = haproxyOptions(f);
+  await runLb(f, "haproxy", (deps) => new HaproxyDriver(deps, o));
+}
+
+export async function runNginx(f: NginxFlags): Promise<void> {
+  const o = nginxOptions(f);
+  await runLb(f, "nginx", (deps) => new NginxDriver(deps, o));
 }
 
 async function runLb(f: CommonLbFlags, kind: "haproxy" | "nginx", make: (deps: ConstructorParameters<typeof HaproxyDriver>[0]) => Driver): Promise<void> {

@@ -38,3 +38,16 @@ describe("berth lb flags", () => {
     expect(() => parseWait("1s:2m")).toThrow(/longer than 1m/);
   });
 });
+
+describe("the flags lb install writes into the unit", () => {
+  it("are parsed and checked as `berth lb haproxy|nginx` will: a unit that could never start is refused", async () => {
+    const { checkLbArgs } = await import("../../../../cli/lb/install-cmd.js");
+    const nginx = ["nginx", "--service", "hello", "--upstream-file", "/etc/nginx/conf.d/up.conf"];
+    await expect(checkLbArgs(nginx)).resolves.toBeUndefined();
+    await expect(checkLbArgs(["haproxy", "--service", "web", "--backend", "app", "--socket", "/run/haproxy/admin.sock"])).resolves.toBeUndefined();
+    await expect(checkLbArgs([...nginx, "--bogus"])).rejects.toThrow(/^after --: unknown option '--bogus'/);
+    await expect(checkLbArgs([...nginx, "--wait", "abc"])).rejects.toThrow(/^after --: --wait abc: invalid duration "abc"/);
+    await expect(checkLbArgs(["nginx", "--service", "hello"])).rejects.toThrow(/^after --: required option '--upstream-file <file>' not specified/);
+    await expect(checkLbArgs(["haproxy", "--service", "web", "--backend", "app", "--socket", "/s", "--metrics-addr", "nope"])).rejects.toThrow(/^after --: --metrics-addr: /);
+  });
+});
