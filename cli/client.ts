@@ -232,6 +232,10 @@ export function toCliError(err: unknown, addr: string): CliError {
       if (/no application protocol/i.test(details)) {
         return new CliError(`${addr} speaks TLS but not gRPC: it is not a controller's API port`, EXIT.unavailable, "check --addr / BERTH_ADDR: the controller's web console and metrics have ports of their own (7420 is the API's default)");
       }
+      // A plain TCP server (a service's port, the metrics port) answers the TLS hello with something else.
+      if (/wrong version number|packet length too long|socket disconnected before secure TLS|unknown protocol/i.test(details)) {
+        return new CliError(`${addr} does not speak TLS: it is not a controller's API port`, EXIT.unavailable, "check --addr / BERTH_ADDR: the controller's API is 7420 unless --listen says otherwise; its metrics port serves plain HTTP");
+      }
       if (/certificate|handshake|ssl|tls/i.test(details)) {
         return new CliError(`TLS with the controller at ${addr} failed: ${details}`, EXIT.unavailable, "check that BERTH_CA is this controller's ca.crt");
       }

@@ -43,7 +43,10 @@ export function checkSource(i: SourceInput): Checked {
   if (!SOURCE_NAME.test(i.name)) errors.push(`name: ${SOURCE_NAME_MESSAGE}`);
   const repo = i.repo.trim();
   let scheme = "";
-  if (SCP_LIKE.test(repo)) scheme = "ssh";
+  // WHATWG URL parsing drops tabs and newlines before it checks, but the string as given is what is stored and fetched.
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  if (/[\s\x00-\x1f\x7f]/.test(repo)) errors.push("repo: holds a space or control character (a newline?): give the URL alone");
+  else if (SCP_LIKE.test(repo)) scheme = "ssh";
   else {
     try {
       const u = new URL(repo);

@@ -41,4 +41,11 @@ describe("an address that is not a controller's API", () => {
     expect(e.message).toBe("127.0.0.1:7421 speaks TLS but not gRPC: it is not a controller's API port");
     expect(e.hint).toMatch(/web console and metrics have ports of their own/);
   });
+
+  it("a plain TCP or HTTP port (a service's, the metrics port) is named as such, with none of OpenSSL's text", () => {
+    const details = "No connection established. Last error: Error: 80CC2C1F3A7F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:\n. Resolution note: ";
+    const e = toCliError(Object.assign(new Error("x"), { code: grpc.status.UNAVAILABLE, details }), "127.0.0.1:9464");
+    expect(e.message).toBe("127.0.0.1:9464 does not speak TLS: it is not a controller's API port");
+    expect(e.hint).toMatch(/metrics port serves plain HTTP/);
+  });
 });

@@ -30,6 +30,9 @@ describe("checkSource", () => {
     expect(errors({ branch: "-x" })).toMatch(/^branch:/);
     expect(errors({ repo: "file:///srv/x.git" })).toMatch(/^repo: file:/);
     expect(errors({ repo: "git@-oProxyCommand=x:y" })).toMatch(/^repo:/);
+    // new URL() drops a newline before it parses; the string given is what would be stored.
+    expect(errors({ repo: "https://x\n.git" })).toMatch(/^repo: holds a space or control character/);
+    expect(errors({ repo: "https://git.example.org/a b.git" })).toMatch(/^repo: holds a space/);
   });
   it("matches the credential to the transport", () => {
     expect(errors({ authKind: "ssh", authSecret: "key" })).toMatch(/deploy key is for ssh/);
