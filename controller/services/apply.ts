@@ -6,6 +6,8 @@
 import { applyRunAsRefusal } from "../../shared/spec/run-as.js";
 import { parseSpecFile, formatSpecError } from "../../shared/spec/parse.js";
 import { diffSpecs } from "../../shared/spec/diff.js";
+import { isRole } from "../auth/tokens.js";
+import { seesEnvValues } from "../secrets/redact.js";
 import { closest } from "../../shared/closest.js";
 import { unplacedLines } from "../scheduler/explain.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
@@ -145,6 +147,11 @@ export function planApply(o: {
   const events: NewEvent[] = [];
   for (const [name, { spec, file, runUserAt }] of [...specs].sort(([a], [b]) => a.localeCompare(b))) {
     const old = byName.get(name);
+    // A role that may not read run.env values (a viewer, who can plan but not apply) is not told
+    // whether its values differ either: a plan that said "unchanged" for a right guess and
+    // "run.env.X: (hidden) → (hidden)" for a wrong one would confirm a guessed value. Its values
+    // count as the stored ones; a variable added or removed still shows, by name.
+    if (old && isRole(o.role) && !seesEnvValues(o.role)) spec.run.env = Object.fromEntries(Object.entries(spec.run.env).map(([k, v]) => [k, Object.hasOwn(old.spec.run.env, k) ? old.spec.run.env[k]! : v]));
     const fields = diffSpecs(old?.spec, spec);
     // The environment is part of what an apply states: applying prod over staging is a change, even of nothing else.
     if (old && (old.environment ?? "") !== environment) fields.push({ path: "environment", from: old.environment ?? "", to: environment });

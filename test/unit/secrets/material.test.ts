@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { onTmpfs, SecretMaterial, SecretMaterialError, secretValuesFor } from "../../../agent/secrets/material.js";
 import { redactChanges, redactSpec } from "../../../controller/secrets/redact.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
+import { planApply } from "../../../controller/services/apply.js";
 
 const spec = {
   secrets: { DB_PASSWORD: { secret: "db", version: 2 } },
@@ -50,5 +51,16 @@ describe("what a viewer reads", () => {
     expect(redactSpec(s).run.env).toEqual({ TOKEN: "(hidden)" });
     const changes = redactChanges([{ service: "w", action: "update", fields: [{ path: "run.env.TOKEN", from_json: '"abc"', to_json: '"def"' }, { path: "instances", from_json: "1", to_json: "2" }] }]);
     expect(changes[0]?.fields).toEqual([{ path: "run.env.TOKEN", from_json: '"(hidden)"', to_json: '"(hidden)"' }, { path: "instances", from_json: "1", to_json: "2" }]);
+  });
+
+  it("a viewer's plan does not tell a right guess of a run.env value from a wrong one; a variable added shows by name", () => {
+    const stored = { name: "w", spec: normalizeSpec({ name: "w", run: { command: "x", env: { TOKEN: "abc" } } }), revision: 1, createdAtMs: 0, updatedAtMs: 0 };
+    const plan = (token: string, role: string, extra = "") =>
+      planApply({ files: [{ file: "w.yaml", content: `name: w\nrun:\n  command: x\n  env: { TOKEN: ${token}${extra} }\n`, artifact_sha256: "" }], prune: false, services: [stored], instances: [], hosts: [], hasArtifact: () => false, requireArtifacts: false, nowMs: 0, actor: "t", role }).changes;
+    expect(plan("abc", "viewer")).toEqual(plan("wrong-guess", "viewer"));
+    expect(plan("wrong-guess", "viewer")[0]).toMatchObject({ action: "unchanged", fields: [] });
+    expect(plan("abc", "viewer", ", NEW: 1")[0]!.fields!.map((f) => f.path)).toEqual(["run.env.NEW"]);
+    // Who applies sees the change.
+    expect(plan("wrong-guess", "operator")[0]).toMatchObject({ action: "update", fields: [{ path: "run.env.TOKEN" }] });
   });
 });
