@@ -32,7 +32,10 @@ export function parseMemberList(input: string | readonly string[], defaultPort?:
     if (!p) return problems.push(`member ${i + 1} is empty`);
     let norm: string;
     try {
-      norm = formatHostPort(parseHostPort(p, defaultPort));
+      const hp = parseHostPort(p, defaultPort);
+      // Port 0 listens on any free port; nothing can be dialled there.
+      if (hp.port === 0) throw new AddressError(p, "port 0 cannot be dialled: give the port the controller listens on (7420 unless --listen says otherwise)");
+      norm = formatHostPort(hp);
     } catch (e) {
       return problems.push(e instanceof AddressError ? `member ${i + 1}: ${e.message}` : String(e));
     }

@@ -31,9 +31,18 @@ describe("controller member lists", () => {
       throw new Error("accepted");
     })();
     expect(e).toBeInstanceOf(MemberListError);
-    expect(e.message).toMatch(/member 2: invalid address "b:99999": port must be 0–65535/);
+    expect(e.message).toMatch(/member 2: invalid address "b:99999": port "99999" is not a number 0–65535/);
     expect(e.message).toMatch(/member 3: invalid address "c d:1"/);
     expect(e.message).toMatch(/member 4 "a:1" repeats member 1/);
+  });
+
+  it("names what is wrong with an address as people mistype it", () => {
+    expect(() => parseMemberList("127.0.0.1:")).toThrow(/invalid address "127\.0\.0\.1:": no port after the colon/);
+    expect(() => parseMemberList("127.0.0.1:0")).toThrow(/port 0 cannot be dialled/);
+    expect(() => parseMemberList("http://127.0.0.1:7420")).toThrow(/no scheme: give HOST:PORT alone, without http:\/\//);
+    expect(() => parseMemberList("127.0.0.1:7420/")).toThrow(/port "7420\/" is not a number 0–65535/);
+    expect(() => parseMemberList("127.0.0.1:0x1f")).toThrow(/port "0x1f" is not a number/);
+    expect(() => parseMemberList(`${"a".repeat(100_000)}:1 x`)).toThrow(/invalid address "a{63}…"/);
   });
 });
 
