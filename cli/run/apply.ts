@@ -9,6 +9,7 @@ import { createReadStream, existsSync, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { formatSpecError, type SpecError } from "../../shared/spec/parse.js";
+import { formatSpecErrors } from "../spec-errors.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
 import { loadFleet } from "../../shared/spec/fleet.js";
 import { environmentFlag } from "../environment.js";
@@ -158,20 +159,6 @@ interface Prepared {
   packs: { sha256: string; file: string; bytes: number; source: string }[];
 }
 
-/** Errors shown per file: a file that is not a spec at all (a README) yields hundreds, which bury the rest. */
-const ERRORS_PER_FILE = 10;
-
-/** Every error, at most ERRORS_PER_FILE of each file, then how many more it had. */
-export function formatSpecErrors(errors: readonly SpecError[]): string {
-  const byFile = new Map<string, SpecError[]>();
-  for (const e of errors) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e]);
-  const lines: string[] = [];
-  for (const [file, es] of byFile) {
-    for (const e of es.slice(0, ERRORS_PER_FILE)) lines.push(`  ${formatSpecError(e)}`);
-    if (es.length > ERRORS_PER_FILE) lines.push(`  ${file}: … and ${es.length - ERRORS_PER_FILE} more (is it a service spec?)`);
-  }
-  return lines.join("\n");
-}
 
 /**
  * The specs of `paths` (each -f) as the controller gets them: a plain folder's files as

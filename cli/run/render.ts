@@ -1,7 +1,7 @@
 /** `berth render -f fleet/ --env prod`: the effective specs, as plan and apply send them. */
 import { parse } from "yaml";
 import { loadFleet } from "../../shared/spec/fleet.js";
-import { formatSpecError } from "../../shared/spec/parse.js";
+import { formatSpecErrors } from "../spec-errors.js";
 import { environmentFlag } from "../environment.js";
 import { CliError, EXIT } from "../errors.js";
 import { parseFormat } from "../output.js";
@@ -15,7 +15,7 @@ export async function render(o: { file: string[]; env?: string; output: string }
   const env = environmentFlag(o.env, "--env");
   const loaded = await loadFleet(file, { env });
   if (loaded.errors.length) {
-    throw new CliError(`invalid spec${loaded.errors.length > 1 ? "s" : ""}:\n${loaded.errors.map((e) => `  ${formatSpecError(e)}`).join("\n")}`, EXIT.usage);
+    throw new CliError(`invalid spec${loaded.errors.length > 1 ? "s" : ""}:\n${formatSpecErrors(loaded.errors)}`, EXIT.usage);
   }
   const files = loaded.files.flatMap((f) => (f.content === undefined ? [] : [{ file: f.file, content: f.content }]));
   if (format === "json") {
