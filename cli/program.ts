@@ -47,6 +47,9 @@ program
   .showHelpAfterError("(add --help for usage)")
   .exitOverride();
 
+/** Flags where an empty value means something: `--prefix ""` is no prefix (install scripts pass "$DESTDIR"). */
+const EMPTY_OK = new Set(["prefix"]);
+
 // The command being run, so shared flags (--addr, --debug) are read from it.
 let running: Command = program;
 program.hook("preAction", (root, action) => {
@@ -54,6 +57,16 @@ program.hook("preAction", (root, action) => {
   // A daemon takes its own flags (--controller, --listen): an --addr before it would be ignored.
   if (root.opts<{ addr?: string }>().addr !== undefined && DAEMONS.has(action.name())) {
     throw new CliError(`--addr names the controller an operator command calls; berth ${action.name()} does not take it`, EXIT.usage, `see berth ${action.name()} --help`);
+  }
+  // An empty value given on the command line (`--host "$H"` with H unset) is a mistake, not "no
+  // filter": `events --host ""` listed every host's events and `exec --instance ""` picked one.
+  for (const cmd of [root, action]) {
+    for (const o of cmd.options) {
+      const key = o.attributeName();
+      if (!o.required || EMPTY_OK.has(key) || cmd.getOptionValueSource(key) !== "cli" || cmd.getOptionValue(key) !== "") continue;
+      const name = [o.short, o.long].filter(Boolean).join("/");
+      throw new CliError(`${name}: empty value`, action.name() === "exec" && action.parent === program ? EXIT_EXEC_FAILED : EXIT.usage, `leave ${o.long ?? o.short} out, or give it a value (is a shell variable unset?)`);
+    }
   }
 });
 const global = (): GlobalOpts => ({ ...running.optsWithGlobals<GlobalOpts>(), ...running.opts<GlobalOpts>() });

@@ -71,3 +71,24 @@ describe("berth exec's own failures", () => {
     }
   });
 });
+
+describe("an empty flag value given on the command line", () => {
+  it("is refused, naming the flag (an unset shell variable), not taken as 'no filter'; exec's with 255", async () => {
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stderr, "write").mockImplementation((s) => void lines.push(String(s)) || true);
+    const before = process.exitCode;
+    try {
+      await runCli(["node", "berth", "events", "--host", ""]);
+      expect(process.exitCode).toBe(2);
+      expect(lines.join("")).toMatch(/^berth: --host: empty value\n {2}leave --host out, or give it a value/);
+      lines.length = 0;
+      await runCli(["node", "berth", "events", "-n", ""]);
+      expect(lines.join("")).toMatch(/^berth: -n\/--limit: empty value/);
+      await runCli(["node", "berth", "exec", "3fa9", "--instance", "", "--", "true"]);
+      expect(process.exitCode).toBe(255);
+    } finally {
+      process.exitCode = before;
+      write.mockRestore();
+    }
+  });
+});
