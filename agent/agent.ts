@@ -8,6 +8,7 @@ import { claimPidFile, isLiveProcessOf } from "../shared/pid-lock.js";
 import { join } from "node:path";
 import type { LevelWithSilent } from "pino";
 import { createLogger, type Logger } from "../shared/log/logger.js";
+import { routeGrpcLogs } from "../shared/log/grpc-log.js";
 import type { Labels } from "../shared/labels.js";
 import { VERSION } from "../shared/version.js";
 import { FactsCache, UsageSampler } from "./facts/usage.js";
@@ -65,6 +66,7 @@ export interface AgentHandle {
 
 export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const log = opts.logger ?? createLogger("agent", opts.logLevel ?? "info");
+  routeGrpcLogs(log);
   // Traversable but not listable: a service running as another user (run.user)
   // must reach its artifact folder below; identity/ keeps its own 0700.
   await mkdir(opts.dataDir, { recursive: true, mode: 0o711 });

@@ -11,6 +11,7 @@ import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadProtos } from "../shared/proto.js";
 import { createLogger, type Logger } from "../shared/log/logger.js";
+import { routeGrpcLogs } from "../shared/log/grpc-log.js";
 import type { LevelWithSilent } from "pino";
 import { formatHostPort, type HostPort } from "../shared/addr.js";
 import { createServerCert, CONTROLLER_TLS_NAME, DEFAULT_HOST_CERT_TTL_MS, grpcServerCredentials, type CertAndKey } from "../shared/tls/pki.js";
@@ -198,6 +199,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const now = opts.now ?? Date.now;
   const mono = opts.mono ?? monoMs;
   const log = opts.logger ?? createLogger("controller", opts.logLevel ?? "info");
+  routeGrpcLogs(log);
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   const ttlMs = opts.ttlMs ?? 5000;
   const certTtlMs = opts.certTtlMs ?? DEFAULT_HOST_CERT_TTL_MS;

@@ -341,7 +341,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
     if (keepId !== undefined && !token) throw new JoinError(`--rejoin needs a join token (--token-file or BERTH_JOIN_TOKEN): create one with \`berth token create --role agent --uses 1\``);
     if (keepId !== undefined && !controllers?.length) throw new JoinError("--rejoin needs --controller");
     if (!token || !controllers?.length) {
-      throw new JoinError(`${this.opts.dataDir} holds no identity yet: give --controller and a join --token (berth token create --role agent)`);
+      throw new JoinError(`${this.opts.dataDir} holds no identity yet: give --controller and a join token with --token-file FILE or BERTH_JOIN_TOKEN (berth token create --role agent makes one)`);
     }
     let parsed;
     try {

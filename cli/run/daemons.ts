@@ -1,5 +1,6 @@
 /** What `berth controller` and `berth agent` do: the two long-running processes (descriptors: cli/commands/daemons.ts). Each imports its own world when it runs, not the other's. */
 import { environmentFlag } from "../environment.js";
+import { SecretKeyError } from "../../controller/secrets/crypto.js";
 import type { Command } from "commander";
 import { setFlagsFromString } from "node:v8";
 import { readFile } from "node:fs/promises";
@@ -187,6 +188,8 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
       throw new CliError(`--store: ${e.message}`, EXIT.unavailable, "check that etcd runs there, and the --etcd-ca/--etcd-cert/--etcd-key files for a TLS etcd");
     }
     if (e instanceof UiListenError) throw new CliError(e.message, EXIT.usage, "give another --ui-addr HOST:PORT, or --ui-addr off");
+    // A missing, unreadable or malformed --secrets-key-file is this host's configuration (exit 2, README "Exit codes").
+    if (e instanceof SecretKeyError) throw new CliError(e.message, EXIT.usage, o.secretsKeyFile !== undefined ? "--secrets-key-file: 32 bytes or 64 hex characters, mode 0600 (e.g. openssl rand -hex 32 > FILE)" : undefined);
     return listenFailure(e, ListenError);
   };
   const etcdTls = { ...(o.etcdCa ? { caFile: resolve(o.etcdCa) } : {}), ...(o.etcdCert ? { certFile: resolve(o.etcdCert) } : {}), ...(o.etcdKey ? { keyFile: resolve(o.etcdKey) } : {}) };

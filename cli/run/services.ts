@@ -252,6 +252,7 @@ export async function endpoints(name: string, o: { watch?: boolean; output: stri
 
 export async function schema(o: { output: string }): Promise<void> {
   const format = parseFormat(o.output);
+  if (format === "table") throw new CliError("-o table: schema prints a JSON Schema: json or yaml", EXIT.usage);
   // zod and yaml are this command's alone: not loaded for the others of this module.
   const [{ specJsonSchema }, { stringify }] = await Promise.all([import("../../shared/spec/json-schema.js"), import("yaml")]);
   if (format === "yaml") process.stdout.write(stringify(specJsonSchema()));

@@ -244,6 +244,11 @@ describe("berth dev", () => {
     const portTaken = await run(process.execPath, [BERTH_MAIN, "controller", "--data-dir", join(dir, "other"), "--listen", `127.0.0.1:${port}`, "--metrics-addr", "off", "--no-write-config"]);
     expect(portTaken.code).toBe(2);
     expect(portTaken.out).toContain(`--listen: 127.0.0.1:${port} is already in use`);
+    expect(portTaken.out).not.toContain("No address added"); // grpc-js's own line, said better above
+    // A missing --secrets-key-file is this host's configuration: exit 2, naming the file.
+    const noKey = await run(process.execPath, [BERTH_MAIN, "controller", "--data-dir", join(dir, "nokey"), "--listen", "127.0.0.1:0", "--metrics-addr", "off", "--ui-addr", "off", "--no-write-config", "--secrets-key-file", join(dir, "missing.key")]);
+    expect(noKey.code).toBe(2);
+    expect(noKey.out).toContain(`secrets key ${join(dir, "missing.key")}: ENOENT`);
     // And one whose data dir is taken.
     const dirTaken = await run(process.execPath, [BERTH_MAIN, "controller", "--data-dir", join(dir, "fleet", "controller"), "--listen", `127.0.0.1:${await freePort()}`, "--metrics-addr", "off", "--no-write-config"]);
     expect(dirTaken.code).not.toBe(0);

@@ -65,6 +65,10 @@ describe("berth exec's own failures", () => {
       expect(process.exitCode).toBe(255);
       await runCli(["node", "berth", "hosts", "--bogus"]);
       expect(process.exitCode).toBe(2);
+      // schema prints a JSON Schema: a table of it is refused, as its help says (json or yaml).
+      process.exitCode = 0;
+      await runCli(["node", "berth", "schema", "-o", "table"]);
+      expect(process.exitCode).toBe(2);
     } finally {
       process.exitCode = before;
       write.mockRestore();
@@ -75,7 +79,10 @@ describe("berth exec's own failures", () => {
 describe("an empty flag value given on the command line", () => {
   it("is refused, naming the flag (an unset shell variable), not taken as 'no filter'; exec's with 255", async () => {
     const lines: string[] = [];
-    const write = vi.spyOn(process.stderr, "write").mockImplementation((s) => void lines.push(String(s)) || true);
+    const write = vi.spyOn(process.stderr, "write").mockImplementation((s) => {
+      lines.push(String(s));
+      return true;
+    });
     const before = process.exitCode;
     try {
       await runCli(["node", "berth", "events", "--host", ""]);
