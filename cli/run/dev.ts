@@ -22,7 +22,8 @@ import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { call, connect, type Api } from "../client.js";
 import { configPath, readConfigFile, writeConfigFile, type ClientConfig } from "../config.js";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, EXIT, shownInput } from "../errors.js";
+import { isLogLevel, LOG_LEVELS } from "../../shared/log/logger.js";
 import { parseCountFlag } from "../count-flag.js";
 import { parseCertTtl } from "../duration-flag.js";
 import { berthCommand } from "../self.js";
@@ -115,6 +116,8 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
   // Checked here, before anything starts, with the controller's own bounds.
   parseCertTtl(o.certTtl);
   const environment = environmentFlag(o.environment);
+  // Checked here, before anything starts: each child would refuse it only once the fleet was half up.
+  if (!isLogLevel(o.logLevel)) throw new CliError(`--log-level ${shownInput(o.logLevel)}: expected ${LOG_LEVELS.join(", ")}`, EXIT.usage);
   const nc = Number(o.controllers);
   if (![1, 3, 5].includes(nc)) throw new CliError(`--controllers ${o.controllers}: expected 1, 3 or 5 (a group needs an odd number for etcd's quorum)`, EXIT.usage);
   const etcdBin = process.env.BERTH_ETCD ?? "/usr/bin/etcd";

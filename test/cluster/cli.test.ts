@@ -56,6 +56,10 @@ describe("berth CLI", () => {
     expect(badLabels.code).toBe(2);
     expect(badLabels.stderr).toMatch(/--labels: .*key "Bad"/);
     expect((await run(["dev", "--hosts", "0"])).stderr).toMatch(/--hosts 0/);
+    // Refused before anything starts (each child used to refuse it once the fleet was half up).
+    const badLevel = await run(["dev", "--log-level", "bogus", "--data-dir", "/nonexistent/berth-dev"]);
+    expect(badLevel.code).toBe(2);
+    expect(badLevel.stderr).toMatch(/^berth: --log-level bogus: expected trace, debug/);
   });
 
   it("agent install --dry-run prints every file and writes nothing", async () => {
