@@ -113,7 +113,9 @@ export function readYamlDoc(text: string, file: string, o: { stringish: readonly
   const syntax: SpecError[] = [];
   for (const doc of docs) {
     for (const e of [...doc.errors, ...doc.warnings]) {
-      syntax.push({ file, ...at(e.pos[0]), path: "", message: firstLine(e.message) });
+      // yaml stops where the nesting outgrows the stack, with the engine's words for it.
+      const message = /Maximum call stack size exceeded/.test(e.message) ? "nested too deeply (hundreds of levels): a service spec nests a few" : firstLine(e.message);
+      syntax.push({ file, ...at(e.pos[0]), path: "", message });
     }
     for (const offset of duplicateKeys(doc.contents)) syntax.push({ file, ...at(offset), path: "", message: "Map keys must be unique" });
   }

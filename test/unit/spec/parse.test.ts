@@ -15,6 +15,13 @@ function errorsOf(text: string, file = "web.yaml"): string[] {
 const BASE = "name: web\nrun:\n  command: ./bin/web\n";
 
 describe("parseSpecFile errors: file:line:col: path: message", () => {
+  it("a document nested past what the parser's stack holds is named so, not in the engine's words", () => {
+    const n = 20_000;
+    const r = parseSpecFile(`name: x\nrun:\n  command: x\nx: ${"[".repeat(n)}${"]".repeat(n)}\n`, "deep.yaml");
+    expect(r.spec).toBeUndefined();
+    expect(r.errors.map(formatSpecError).join("\n")).toMatch(/^deep\.yaml:4:\d+: nested too deeply \(hundreds of levels\)/);
+  });
+
   it("formats as file:line:col: path: message", () => {
     expect(formatSpecError({ file: "web.yaml", line: 12, column: 5, path: "health.http.path", message: "must start with /" })).toBe(
       "web.yaml:12:5: health.http.path: must start with /",
