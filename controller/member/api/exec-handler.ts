@@ -33,6 +33,7 @@ import type { ExecRouter } from "./exec-router.js";
 import { pickInstance, resolveHostRef } from "./exec-target.js";
 import { relayExec, type ExecRelay } from "./exec-relay.js";
 import { auditPeer, relayMetadata, relayTarget, type RelayDeps } from "./relay.js";
+import { quote } from "../../../shared/text/quote.js";
 
 export interface ExecHandlerDeps extends OperatorServiceDeps {
   state: Pick<ServiceState, "service" | "instancesOf">;
@@ -135,7 +136,7 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
         req = validateExecRequest(start);
         if (req.service) {
           const svc = d.state.service(req.service);
-          if (!svc) throw new GrpcError(grpc.status.NOT_FOUND, `no service "${req.service}"`);
+          if (!svc) throw new GrpcError(grpc.status.NOT_FOUND, `no service ${quote(req.service)}`);
           const inst = pickInstance(svc.name, d.state.instancesOf(svc.name), req.instance);
           hostId = inst.hostId;
           instance = instanceId(svc.name, inst.slot);

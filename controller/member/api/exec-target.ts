@@ -7,6 +7,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { HostRecord } from "../../hosts/host.js";
 import { instanceId, type InstanceRecord } from "../../services/records.js";
 import { GrpcError } from "./errors.js";
+import { quote } from "../../../shared/text/quote.js";
 
 /** The shortest id prefix exec takes: a command must not land on a host by a near miss. */
 export const EXEC_MIN_PREFIX = 4;
@@ -24,10 +25,10 @@ export function resolveHostRef(hosts: { resolve(q: string): HostRecord; get(id: 
   if (named.length === 1) return named[0]!;
   if (named.length > 1) {
     const ids = named.map((h) => h.id).sort();
-    throw new GrpcError(grpc.status.NOT_FOUND, `hostname "${query.slice(0, 64)}" names ${named.length} hosts (${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", …" : ""}): give a host id`);
+    throw new GrpcError(grpc.status.NOT_FOUND, `hostname ${quote(query)} names ${named.length} hosts (${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", …" : ""}): give a host id`);
   }
   if (query.length < EXEC_MIN_PREFIX && hosts.all().some((h) => h.id.startsWith(query))) {
-    throw new GrpcError(grpc.status.NOT_FOUND, `"${query}" is too short to name a host for exec: give its hostname or at least ${EXEC_MIN_PREFIX} characters of its id`);
+    throw new GrpcError(grpc.status.NOT_FOUND, `${quote(query)} is too short to name a host for exec: give its hostname or at least ${EXEC_MIN_PREFIX} characters of its id`);
   }
   return hosts.resolve(query);
 }
@@ -47,7 +48,7 @@ export function pickInstance(service: string, instances: readonly InstanceRecord
   const inst = sorted.find((i) => i.slot === slot);
   if (!inst) {
     const known = sorted.map((i) => instanceId(i.service, i.slot));
-    throw new GrpcError(grpc.status.NOT_FOUND, `no instance "${ref.slice(0, 80)}" of ${service} (it has ${known.length ? known.join(", ") : "none"})`);
+    throw new GrpcError(grpc.status.NOT_FOUND, `no instance ${quote(ref, 80)} of ${service} (it has ${known.length ? known.join(", ") : "none"})`);
   }
   if (!inst.hostId) throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${instanceId(service, inst.slot)} is not on a host yet; \`berth status ${service}\` says why`);
   return inst;

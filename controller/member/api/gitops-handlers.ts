@@ -18,6 +18,7 @@ import { emptyStatus, sourceKey, statusKey, type CommitInfo, type SourceRecord }
 import { closest } from "../../../shared/closest.js";
 import { unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError } from "./errors.js";
+import { quote } from "../../../shared/text/quote.js";
 
 export interface GitopsHandlerDeps extends OperatorServiceDeps {
   gitops: GitopsSources;
@@ -71,7 +72,7 @@ export function gitopsHandlers(d: GitopsHandlerDeps): GitopsHandlers {
     const s = d.gitops.get(name);
     if (s) return s;
     const near = closest(name, d.gitops.all().map((x) => x.name));
-    throw new GrpcError(grpc.status.NOT_FOUND, `no gitops source "${name.slice(0, 64)}"${near ? `; did you mean "${near}"?` : ""}`);
+    throw new GrpcError(grpc.status.NOT_FOUND, `no gitops source ${quote(name)}${near ? `; did you mean "${near}"?` : ""}`);
   };
   const view = (name: string): GitopsSourceView => sourceView(source(name), d.gitops, d.now());
 
@@ -91,7 +92,7 @@ export function gitopsHandlers(d: GitopsHandlerDeps): GitopsHandlers {
       if (!c.ok) throw new GrpcError(grpc.status.INVALID_ARGUMENT, c.errors.join("\n"));
       // Named secrets must exist now: a typo is caught here, not at the first fetch.
       for (const [flag, name] of [["auth_secret", c.auth.kind === "none" ? "" : c.auth.secret], ["webhook_secret", c.webhookSecret]] as const) {
-        if (name && !d.secrets?.get(name)) throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${flag}: no secret "${name}" on the controller: \`berth secret set ${name}\` first`);
+        if (name && !d.secrets?.get(name)) throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${flag}: no secret ${quote(name)} on the controller: \`berth secret set ${name}\` first`);
       }
       const rec: SourceRecord = {
         name: req.name,

@@ -15,6 +15,7 @@ import type { LbApplied, LbApplied__Output } from "../../../shared/gen/berth/v1/
 import type { ServiceState } from "../../services/state.js";
 import { GrpcError } from "./errors.js";
 import { unary, type OperatorServiceDeps } from "./operator-service.js";
+import { quote } from "../../../shared/text/quote.js";
 
 /** An lb not heard of for this long is dropped from the list (it was removed, or its host is gone). @default 10 min */
 export const LB_REPORT_STALE_MS = 10 * 60_000;
@@ -131,7 +132,7 @@ export function lbHandlers(
       async (req: LbApplied__Output) => {
         const problems = validateLbReport(req);
         if (problems.length) throw new GrpcError(grpc.status.INVALID_ARGUMENT, problems.join("; "));
-        if (!d.state.service(req.service)) throw new GrpcError(grpc.status.NOT_FOUND, `no service "${req.service.slice(0, 64)}"`);
+        if (!d.state.service(req.service)) throw new GrpcError(grpc.status.NOT_FOUND, `no service ${quote(req.service)}`);
         const rec = d.lbs.report(req);
         d.share?.(rec);
         return {};

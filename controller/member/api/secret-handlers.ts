@@ -17,6 +17,7 @@ import { checkSecretName, checkSecretValue, SecretInputError, secretKey, secrets
 import { unary, type OperatorServiceDeps } from "./operator-service.js";
 import { GrpcError } from "./errors.js";
 import { closest } from "../../../shared/closest.js";
+import { quote } from "../../../shared/text/quote.js";
 
 export interface SecretHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
@@ -106,7 +107,7 @@ export function secretHandlers(d: SecretHandlerDeps): SecretHandlers {
         const rec = d.secrets.get(req.name);
         if (!rec) {
           const near = closest(req.name, d.secrets.list().map((r) => r.name));
-          throw new GrpcError(grpc.status.NOT_FOUND, `no secret "${req.name}"${near ? `; did you mean "${near}"?` : ""}`);
+          throw new GrpcError(grpc.status.NOT_FOUND, `no secret ${quote(req.name)}${near ? `; did you mean "${near}"?` : ""}`);
         }
         // In use: named by a current spec, or by the revision a copy still runs.
         const inUse = new Set(usersOf(d.state.allServices(), req.name).map((s) => s.name));

@@ -31,6 +31,7 @@ import type { Role } from "../../auth/tokens.js";
 import { endpointsVersion, type LbAppliedBook } from "./lb-handlers.js";
 import { logsHandler } from "./logs-handler.js";
 import type { RelayDeps } from "./relay.js";
+import { quote } from "../../../shared/text/quote.js";
 
 export interface ServiceHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
@@ -65,7 +66,7 @@ type ServiceHandlers = Pick<
 
 function notFound(name: string, known: string[]): GrpcError {
   const near = closest(name, known);
-  return new GrpcError(grpc.status.NOT_FOUND, `no service "${name.slice(0, 64)}"${near ? `; did you mean "${near}"?` : ""}`);
+  return new GrpcError(grpc.status.NOT_FOUND, `no service ${quote(name)}${near ? `; did you mean "${near}"?` : ""}`);
 }
 
 /** The stored service by name, or NOT_FOUND naming the closest one. */

@@ -1,0 +1,8 @@
+/**
+ * A name the caller gave, as an error repeats it: in double quotes, cut to `max`
+ * characters, with a newline or escape written as \n, \u001b (JSON's escapes) — so
+ * `no service "a\nb"` stays one line, and a 100 KB name is not echoed whole.
+ */
+export function quote(s: string, max = 64): string {
+  return JSON.stringify(s.length > max ? `${s.slice(0, max)}…` : s);
+}
