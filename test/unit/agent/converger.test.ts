@@ -429,8 +429,11 @@ describe("a process with no health check, after quick exits", () => {
     await until(() => /restart 3 of 10/.test(reports.at(-1)?.detail ?? ""), "the next exit");
     const n = reports.length;
     // In backoff, no run: past the moment the exited run's wait would have ended, nothing may say healthy.
+    // (The start's own pass may still send its status again once its instance record is written, late
+    // on a loaded machine: a repeat of "starting", which is not what this is about.)
     await new Promise((r) => setTimeout(r, Math.max(0, stableAtMs - Date.now()) + 100));
-    expect(reports.slice(n).map((r) => r.state)).toEqual([]);
+    expect(reports.slice(n).map((r) => r.state).filter((s) => s !== "starting")).toEqual([]);
+    expect(reports.at(-1)!.state).toBe("starting");
   });
 
   it("is healthy at once after no quick exit, or one (a hiccup, not a loop)", async () => {
