@@ -66,6 +66,8 @@ export interface Principal {
   role: Role;
   /** Aborts when the token is revoked: long calls made with it end on it. */
   revoked: AbortSignal;
+  /** How long the token has left, by this service's clock when it was checked; undefined: it never expires. Long calls end when it runs out. */
+  expiresInMs?: number;
 }
 
 /** A token as `berth token list` shows it: never its secret or its hash. */
@@ -200,7 +202,7 @@ export class TokenService {
       const rec = this.known.get(parsed.id);
       const c = checkToken(rec, parsed.secret, this.now());
       if (!c.ok || !rec) throw new AuthError(c.ok ? "unknown token" : c.reason);
-      return { tokenId: rec.id, role: rec.role, revoked: this.signalFor(rec.id) };
+      return { tokenId: rec.id, role: rec.role, revoked: this.signalFor(rec.id), ...this.expiresIn(rec) };
     }
     const kv = await this.store.get(tokenKey(parsed.id));
     const record = kv ? this.decode(kv.value) : undefined;
@@ -208,7 +210,11 @@ export class TokenService {
     const check = checkToken(record, parsed.secret, this.now());
     if (!check.ok || !record || !kv) throw new AuthError(check.ok ? "unknown token" : check.reason);
     this.noteUse(record, kv.modRevision);
-    return { tokenId: record.id, role: record.role, revoked: this.signalFor(record.id) };
+    return { tokenId: record.id, role: record.role, revoked: this.signalFor(record.id), ...this.expiresIn(record) };
+  }
+
+  private expiresIn(rec: TokenRecord): { expiresInMs?: number } {
+    return rec.expiresAtMs > 0 ? { expiresInMs: Math.max(0, rec.expiresAtMs - this.now()) } : {};
   }
 
   /**

@@ -52,6 +52,8 @@ export interface UiServerOptions {
   memberClient?: (address: string) => OperatorServiceClient;
   /** The built page. @default dist/ui next to this build */
   staticDir?: string;
+  /** How long a client has to send a whole request, headers and body. @default 60 s */
+  requestTimeoutMs?: number;
 }
 
 export interface UiServer {
@@ -89,6 +91,8 @@ const SECURITY_HEADERS: Record<string, string> = {
   "referrer-policy": "no-referrer",
   "cross-origin-opener-policy": "same-origin",
   "cross-origin-resource-policy": "same-origin",
+  // Served over HTTPS only: a browser that has been here never tries plain HTTP on this name again.
+  "strict-transport-security": "max-age=31536000",
 };
 
 const TYPES: Record<string, string> = {
@@ -150,8 +154,10 @@ function readBody(req: IncomingMessage): Promise<unknown> {
     req.on("data", (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY_BYTES) {
+        // Read no more, and answer: destroying the request here reset the connection before the 413 could go out.
+        req.removeAllListeners("data");
+        req.pause();
         rej(new HttpError(413, `a request body of at most ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
       } else chunks.push(c);
     });
     req.on("end", () => {
@@ -166,6 +172,18 @@ function readBody(req: IncomingMessage): Promise<unknown> {
     req.on("error", rej);
   });
 }
+
+/** A path segment, percent-decoded; a malformed escape (%ZZ) is the caller's mistake (400), not the console's (500). */
+const decoded = (segment: string): string => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new UiInputError([`a malformed %-escape in the path: ${JSON.stringify(segment.slice(0, 64))}`]);
+  }
+};
+
+/** Connections the console holds at once: each is a descriptor of the controller's own process. */
+export const MAX_CONNECTIONS = 1_000;
 
 const header = (req: IncomingMessage, name: string): string | undefined => {
   const v = req.headers[name];
@@ -192,7 +210,8 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
   const fail = (res: ServerResponse, err: unknown): void => {
     if (err instanceof CallError) return send(res, HTTP_OF[err.code] ?? 500, { error: err.details, code: grpc.status[err.code] });
     if (err instanceof UiInputError) return send(res, 400, { error: err.message, code: "INVALID_ARGUMENT" });
-    if (err instanceof HttpError) return send(res, err.status, { error: err.message });
+    // A body left unread (too large) cannot be followed by another request on this connection.
+    if (err instanceof HttpError) return send(res, err.status, { error: err.message }, err.status === 413 ? { connection: "close" } : {});
     o.log.error({ err }, "web console call failed");
     send(res, 500, { error: "internal error (see the controller log)" });
   };
@@ -200,7 +219,9 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
   const callerOf = (req: IncomingMessage): Caller => {
     const token = tokenFromCookie(header(req, "cookie"));
     if (!token) throw new CallError(grpc.status.UNAUTHENTICATED, "not signed in");
-    return { token, peer: `console:${req.socket.remoteAddress ?? "?"}:${req.socket.remotePort ?? 0}` };
+    // The address alone, as sign-in names it: refusals are summed per source address (audit/refusals.ts), and with the
+    // port each connection counted as a source of its own — a flood of refused calls filled the table.
+    return { token, peer: `console:${req.socket.remoteAddress ?? "?"}` };
   };
 
   /** A refusal no handler saw (CSRF): audited like the handlers' own, under the caller's token when it is valid. */
@@ -353,7 +374,7 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
     }],
     ["GET", /^\/api\/hosts\/([^/]+)$/, async (req, res, m) => {
       const who = callerOf(req);
-      const id = parseName(decodeURIComponent(m[1]!), "host");
+      const id = parseName(decoded(m[1]!), "host");
       const host = await api.unary("GetHost", { id }, who);
       const events = await api.unary("ListEvents", { limit: 100, host: host.id ?? "", service: "" }, who);
       send(res, 200, { host: { ...host, usage_history: history.of(host.id ?? "") }, events: events.events });
@@ -361,7 +382,7 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
     ["POST", /^\/api\/hosts\/([^/]+)\/([a-z]+)$/, async (req, res, m) => {
       const action = parseHostAction(m[2]!);
       const who = await mutation(req, action);
-      const id = parseName(decodeURIComponent(m[1]!), "host");
+      const id = parseName(decoded(m[1]!), "host");
       const method = action === "cordon" ? "Cordon" : action === "uncordon" ? "Uncordon" : "Drain";
       send(res, 200, await api.unary(method, { id }, who));
     }],
@@ -370,7 +391,7 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
     }],
     ["GET", /^\/api\/services\/([^/]+)$/, async (req, res, m) => {
       const who = callerOf(req);
-      const name = parseName(decodeURIComponent(m[1]!), "service");
+      const name = parseName(decoded(m[1]!), "service");
       const status = await api.unary("GetService", { name }, who);
       const [rollout, events, revisions] = await Promise.all([
         api.unary("GetRollout", { name }, who).catch(() => null),
@@ -384,7 +405,7 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
     }],
     ["POST", /^\/api\/services\/([^/]+)\/rollout$/, async (req, res, m) => {
       const who = await mutation(req, "RolloutControl");
-      const name = parseName(decodeURIComponent(m[1]!), "service");
+      const name = parseName(decoded(m[1]!), "service");
       const { action } = parseRolloutAction(await readBody(req));
       send(res, 200, await api.unary("RolloutControl", { service: name, action }, who));
     }],
@@ -415,18 +436,18 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
     }],
     ["GET", /^\/api\/watch\/rollout\/([^/]+)$/, async (req, res, m) => {
       const who = callerOf(req);
-      const name = parseName(decodeURIComponent(m[1]!), "service");
+      const name = parseName(decoded(m[1]!), "service");
       sse(req, res, (sink) => api.stream("WatchRollout", { name }, who, sink));
     }],
     ["GET", /^\/api\/watch\/endpoints\/([^/]+)$/, async (req, res, m) => {
       // The same watch as `berth endpoints -w` and `berth lb`: the list in service, and what each load balancer applied.
       const who = callerOf(req);
-      const name = parseName(decodeURIComponent(m[1]!), "service");
+      const name = parseName(decoded(m[1]!), "service");
       sse(req, res, (sink) => api.stream("WatchEndpoints", { name }, who, sink));
     }],
     ["GET", /^\/api\/watch\/logs\/([^/]+)$/, async (req, res, m, url) => {
       const who = callerOf(req);
-      const q = parseLogsQuery(decodeURIComponent(m[1]!), url.searchParams);
+      const q = parseLogsQuery(decoded(m[1]!), url.searchParams);
       sse(req, res, (sink) => api.stream("Logs", { service: q.service, host: q.host, install: false, follow: true, tail: q.tail }, who, sink));
     }],
   ];
@@ -459,12 +480,18 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
     res.end(req.method === "HEAD" ? undefined : f.body);
   };
 
-  const server: Server = createServer({ cert: o.certPem, key: o.keyPem, minVersion: "TLSv1.2" }, (req, res) => {
+  const requestTimeoutMs = o.requestTimeoutMs ?? 60_000;
+  // Node looks for overdue requests this often (its default, 30 s, would let a short timeout run long).
+  const checkEveryMs = Math.min(30_000, Math.max(100, Math.floor(requestTimeoutMs / 2)));
+  const server: Server = createServer({ cert: o.certPem, key: o.keyPem, minVersion: "TLSv1.2", connectionsCheckingInterval: checkEveryMs }, (req, res) => {
     handle(req, res).catch((err: unknown) => fail(res, err));
   });
-  // An open event stream is a long request: no timeout cuts it.
-  server.requestTimeout = 0;
-  server.headersTimeout = 30_000;
+  // The whole request (headers and body) within a minute: a client that declares a body and never sends it
+  // gives its connection up. An event stream's request is over once its headers are in: its long response
+  // is not a long request, and no timeout cuts it. At most MAX_CONNECTIONS connections at once.
+  server.requestTimeout = requestTimeoutMs;
+  server.headersTimeout = Math.min(30_000, requestTimeoutMs);
+  server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((res, rej) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
       rej(new UiListenError(`cannot serve the web console on ${formatHostPort(o.addr)}: ${e.code === "EADDRINUSE" ? "the address is in use" : e.message}`)),

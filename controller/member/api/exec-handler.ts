@@ -34,6 +34,7 @@ import { pickInstance, resolveHostRef } from "./exec-target.js";
 import { relayExec, type ExecRelay } from "./exec-relay.js";
 import { auditPeer, relayMetadata, relayTarget, type RelayDeps } from "./relay.js";
 import { quote } from "../../../shared/text/quote.js";
+import { setTimeoutClamped } from "../../../shared/timer.js";
 
 export interface ExecHandlerDeps extends OperatorServiceDeps {
   state: Pick<ServiceState, "service" | "instancesOf">;
@@ -131,7 +132,15 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
         const onRevoked = (): void => finish({ code: grpc.status.UNAUTHENTICATED, error: "the token this session was opened with was revoked; the session was ended", closeAgent: "token revoked" });
         if (revoked.aborted) throw new AuthError("the token was revoked");
         revoked.addEventListener("abort", onRevoked, { once: true });
-        unwatchRevoke = () => revoked.removeEventListener("abort", onRevoked);
+        // And one that expires ends it when it does (a session opened a minute before its token's end is not a way around it).
+        const expiry =
+          who.expiresInMs === undefined
+            ? undefined
+            : setTimeoutClamped(() => finish({ code: grpc.status.UNAUTHENTICATED, error: "the token this session was opened with expired; the session was ended", closeAgent: "token expired" }), who.expiresInMs);
+        unwatchRevoke = () => {
+          revoked.removeEventListener("abort", onRevoked);
+          clearTimeout(expiry);
+        };
         if (who.role !== "admin") throw new GrpcError(grpc.status.PERMISSION_DENIED, `exec needs the admin role; the token has ${who.role}`);
         req = validateExecRequest(start);
         if (req.service) {

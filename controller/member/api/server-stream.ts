@@ -270,7 +270,8 @@ export function serveStream<Res, Who>(call: StreamCall<Res>, o: ServeStreamOptio
       const who = await o.auth();
       if (s.closed) return; // cancelled while the token was checked: nothing was started
       endOnRevoke(s, revokedSignal(who));
-      if (s.closed) return; // revoked while it was checked
+      endOnExpiry(s, who);
+      if (s.closed) return; // revoked (or expired) while it was checked
       s.advance("starting");
       await o.start(s, who);
       s.advance("streaming");
@@ -294,6 +295,16 @@ function endOnRevoke<Res>(s: ServerStream<Res>, revoked: AbortSignal | undefined
   if (revoked.aborted) return end();
   revoked.addEventListener("abort", end, { once: true });
   s.onClose(() => revoked.removeEventListener("abort", end));
+}
+
+/** Ends the stream when the caller's token expires: `events -f` opened with a 1 h token does not outlive it. */
+function endOnExpiry<Res>(s: ServerStream<Res>, who: unknown): void {
+  const left = typeof who === "object" && who !== null ? (who as { expiresInMs?: unknown }).expiresInMs : undefined;
+  if (typeof left !== "number") return;
+  const end = (): void => s.fail(new GrpcError(grpc.status.UNAUTHENTICATED, "the token this stream was opened with expired"));
+  if (left <= 0) return end();
+  const timer = setTimeoutClamped(end, left);
+  s.onClose(() => clearTimeout(timer));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { EventEmitter } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";
@@ -347,6 +347,40 @@ describe("a stream opened with a token that is then revoked", () => {
     await flush();
     expect(started).toBe(false);
     expect(call.status?.code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+});
+
+describe("a stream opened with a token that then expires", () => {
+  it("ends with UNAUTHENTICATED when the token runs out, not only when it is revoked", async () => {
+    vi.useFakeTimers();
+    try {
+      const call = new FakeCall();
+      const source = new Source();
+      serveStream<string, { revoked: AbortSignal; expiresInMs: number }>(call, {
+        method: "Test",
+        log,
+        auth: async () => ({ revoked: new AbortController().signal, expiresInMs: 60_000 }),
+        start(st) {
+          st.onClose(source.on(() => st.send("event")));
+        },
+      });
+      await vi.advanceTimersByTimeAsync(59_999);
+      source.fire();
+      expect(call.written).toEqual(["event"]);
+      expect(call.status).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(call.status).toEqual({ code: grpc.status.UNAUTHENTICATED, details: "the token this stream was opened with expired" });
+      expect(source.listeners.size).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a token with no expiry keeps its stream", async () => {
+    const call = new FakeCall();
+    serveStream<string, { revoked: AbortSignal }>(call, { method: "Test", log, auth: async () => ({ revoked: new AbortController().signal }), start: () => undefined });
+    await flush();
+    expect(call.status).toBeUndefined();
   });
 });
 

@@ -1,0 +1,90 @@
+/**
+ * The console's HTTP edge against a client that misbehaves: a malformed path escape,
+ * an oversized body, refused calls summed per address, HSTS. The console server is real
+ * (HTTPS on loopback); the operator handlers are stand-ins.
+ */
+import "reflect-metadata";
+import { connect } from "node:tls";
+import { request } from "node:https";
+import { afterEach, describe, expect, it } from "vitest";
+import { serveUi, MAX_CONNECTIONS, type ConsoleHandlers, type UiServer } from "../../../controller/ui/ui-server.js";
+import { SESSION_COOKIE } from "../../../controller/ui/session.js";
+import { createLogger } from "../../../shared/log/logger.js";
+import { createCa, createServerCert } from "../../../shared/tls/pki.js";
+
+function call(url: string, o: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: o.method ?? "GET", rejectUnauthorized: false, headers: o.headers ?? {} }, (res) => {
+      let text = "";
+      res.on("data", (c: Buffer) => (text += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on("error", reject);
+    req.end(o.body);
+  });
+}
+
+describe("the console's HTTP edge", () => {
+  let ui: UiServer | undefined;
+  afterEach(async () => {
+    await ui?.close();
+    ui = undefined;
+  });
+
+  async function start(audited: { peer: string }[] = [], requestTimeoutMs?: number): Promise<string> {
+    const ca = await createCa();
+    const cert = await createServerCert(ca, { dnsNames: ["localhost"], ips: ["127.0.0.1"] });
+    const handlers = {
+      WhoAmI: (_c: unknown, cb: (e: null, r: unknown) => void) => cb(null, { token_id: "0123456789", role: "viewer" }),
+      GetHost: (_c: unknown, cb: (e: null, r: unknown) => void) => cb(null, { id: "h" }),
+    } as unknown as ConsoleHandlers;
+    const audit = { append: async (e: { peer: string }) => void audited.push(e) };
+    ui = await serveUi({ addr: { host: "127.0.0.1", port: 0 }, certPem: cert.certPem, keyPem: cert.keyPem, handlers, log: createLogger("test", "silent"), now: () => Date.now(), usage: () => new Map(), staticDir: "/nonexistent", audit, ...(requestTimeoutMs ? { requestTimeoutMs } : {}) } as unknown as Parameters<typeof serveUi>[0]);
+    return `https://127.0.0.1:${ui.address.port}`;
+  }
+
+  it("answers a malformed %-escape with 400, not a 500 and a stack in the log", async () => {
+    const base = await start();
+    const r = await call(`${base}/api/hosts/%ZZ`, { headers: { cookie: `${SESSION_COOKIE}=bt1.x` } });
+    expect(r.status).toBe(400);
+    expect(r.text).toMatch(/malformed %-escape/);
+  });
+
+  it("answers an oversized sign-in body with 413, which the client receives, and closes the connection", async () => {
+    const base = await start();
+    const r = await call(`${base}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.alloc(2 * 1024 * 1024, 0x20) });
+    expect(r.status).toBe(413);
+    expect(r.headers.connection).toBe("close");
+  });
+
+  it("sends HSTS on every answer, and caps its connections", async () => {
+    const base = await start();
+    expect((await call(`${base}/api/session`)).headers["strict-transport-security"]).toBe("max-age=31536000");
+    expect((await call(`${base}/nope`)).headers["strict-transport-security"]).toBe("max-age=31536000");
+    expect(MAX_CONNECTIONS).toBeGreaterThan(0);
+  });
+
+  it("audits refused calls under the caller's address, not one source per connection", async () => {
+    const audited: { peer: string }[] = [];
+    const base = await start(audited);
+    for (let i = 0; i < 3; i++) {
+      const r = await call(`${base}/api/hosts/x/cordon`, { method: "POST", headers: { cookie: `${SESSION_COOKIE}=garbage`, "content-type": "text/plain" } });
+      expect(r.status).toBe(403);
+    }
+    expect(audited.map((a) => a.peer)).toEqual(["console:127.0.0.1", "console:127.0.0.1", "console:127.0.0.1"]);
+  });
+
+  it("a request whose body never comes is answered 408 and its connection closed", async () => {
+    const base = await start([], 1_000);
+    const port = Number(new URL(base).port);
+    const sock = connect({ host: "127.0.0.1", port, rejectUnauthorized: false });
+    let answer = "";
+    sock.on("data", (c: Buffer) => (answer += c.toString()));
+    const closed = new Promise<void>((r) => sock.once("close", () => r()));
+    await new Promise<void>((r) => sock.once("secureConnect", () => r()));
+    // Declares a body, sends none.
+    sock.write("POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n");
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  });
+});
