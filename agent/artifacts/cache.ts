@@ -301,10 +301,22 @@ export class ArtifactCache {
 const OWNER_SEP = "@";
 const digestOf = (name: string): string => name.split(OWNER_SEP)[0]!;
 
-/** lchown of `dir` and everything below it (symlinks themselves, never what they point at). */
+/**
+ * lchown of `dir` and everything below it: symlinks themselves, never what they point
+ * at, and never a directory reached through one. `readdir({ recursive: true })` follows
+ * a symlinked directory, so an artifact (or a working dir) holding `etc -> /etc` had
+ * /etc's files handed to the service's user. Only for a tree no one else writes to
+ * while it runs (a fresh unpack): a path walk cannot be made safe against a writer
+ * swapping a directory for a link between two steps.
+ */
 export async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
   await lchown(dir, uid, gid);
-  for (const rel of await readdir(dir, { recursive: true })) await lchown(join(dir, rel), uid, gid);
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    // Dirent types are lstat's: a link to a directory is a link, not a directory.
+    if (e.isDirectory()) await chownTree(p, uid, gid);
+    else await lchown(p, uid, gid);
+  }
 }
 
 function checkDigest(sha256: string): void {

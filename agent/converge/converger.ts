@@ -10,11 +10,10 @@
 import { selfFencedDetail } from "../../shared/fence.js";
 import { maskSecrets, readSecretEnv, SecretMaterialError, secretValuesFor, type SecretMaterial, type SecretValues } from "../secrets/material.js";
 import { RunAsError, type RunAs } from "../runas/service-user.js";
-import { chownTree } from "../artifacts/cache.js";
 import { checkReach, UnreachableDirError } from "../runas/reach.js";
 import type { UserIds } from "../supervisor/proc.js";
 import { setTimeout as sleep } from "node:timers/promises";
-import { mkdir } from "node:fs/promises";
+import { lchown, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../shared/log/logger.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
@@ -758,10 +757,12 @@ export class Converger {
         dir = await this.o.steps.fetch(want.spec, signal, who);
         signal.throwIfAborted();
         if (dir === null) {
-          // No artifact: the instance's own folder, the user's like an artifact's copy.
+          // No artifact: the instance's own folder, the user's like an artifact's copy. The folder
+          // itself only: what is in it is the service's own, written by it — walking it as root
+          // would follow any link the service put there (`escape -> /etc`) and hand over what it names.
           dir = this.workDir(want);
           await mkdir(dir, { recursive: true });
-          if (who.ids) await chownTree(dir, who.ids.uid, who.ids.gid);
+          if (who.ids) await lchown(dir, who.ids.uid, who.ids.gid);
         }
         // Its user must reach the folder, or the process (and its install steps) fail in their own words.
         if (who.ids) await checkReach(dir, { user: who.user, uid: who.ids.uid, gid: who.ids.gid });
