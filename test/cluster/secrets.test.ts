@@ -160,12 +160,15 @@ describe("secrets", () => {
     expect(Object.keys(asViewer.spec.secrets)).toEqual(["DB_PASSWORD"]);
     const asAdmin = JSON.parse((await c.cli(["status", "sec", "-o", "json"])).stdout) as typeof asViewer;
     expect(asAdmin.spec.run.env.PLAIN).toBe("visible-value");
-    // A plan a viewer makes shows that PLAIN changes, not to what.
-    await writeFile(join(specs, "sec.yaml"), spec("sec", { env: { PLAIN: "new-visible-value" } }));
+    // A plan a viewer makes does not say whether PLAIN's value differs (that would confirm a guess), nor
+    // to what; a variable added shows by name. An operator's plan shows the change.
+    await writeFile(join(specs, "sec.yaml"), spec("sec", { env: { PLAIN: "new-visible-value", ADDED: "x" } }));
     const plan = await c.cli(["plan", "-f", specs, "-o", "json"], { token: viewer });
     expect(plan.code, plan.stderr).toBe(0);
-    expect(plan.stdout).toContain("run.env.PLAIN");
+    expect(plan.stdout).toContain("run.env.ADDED");
+    expect(plan.stdout).not.toContain("run.env.PLAIN");
     expect(plan.stdout).not.toContain("visible-value");
+    expect((await c.cli(["plan", "-f", specs, "-o", "json"])).stdout).toContain("run.env.PLAIN");
     // The store's counter is the state index (for --check-index), never called a revision: those are the services'.
     const data = JSON.parse(plan.stdout) as Record<string, unknown>;
     expect(Number(data["state_index"])).toBeGreaterThan(0);
