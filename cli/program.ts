@@ -110,6 +110,12 @@ const OWN_ACTION = new Set(["agent", "controllers"]);
   }
 })(program);
 
+/** Resolves once everything written to the stream has been handed to the OS (or the stream failed). */
+function flushed(s: NodeJS.WriteStream): Promise<void> {
+  if (s.writableLength === 0 || s.destroyed) return Promise.resolve();
+  return new Promise((resolve) => s.write("", () => resolve()));
+}
+
 /** Parses argv and runs the command; sets process.exitCode (README, "Exit codes"). */
 export async function runCli(argv: string[]): Promise<void> {
   // `berth … | head` closes the pipe early: that is the reader's choice, not a failure
@@ -136,6 +142,11 @@ export async function runCli(argv: string[]): Promise<void> {
       process.exitCode = EXIT.failed;
     }
   }
-  // Everything is printed (stdout and stderr are synchronous on files, pipes and terminals here).
-  if (callsOver()) process.exit(process.exitCode ?? 0);
+  // Exit once what was written has gone out: into a pipe whose reader is slower than us (`| less`,
+  // `| (sleep 1; wc -l)`), a write past the pipe's 64 KiB waits in Node's queue, and exiting at once
+  // cut `berth logs` and `events -o json` short with exit 0.
+  if (callsOver()) {
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    process.exit(process.exitCode ?? 0);
+  }
 }

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { BERTH_MAIN, Cluster } from "./harness/cluster.js";
+import { BERTH_BIN } from "./harness/procs.js";
 import { waitFor } from "./harness/wait.js";
 import { svcSpec, tickSpec, againFollowed } from "./harness/specs.js";
 import { follow } from "./harness/procs.js";
@@ -41,6 +42,28 @@ describe("logs -f: flow control from the service's log file to a slow reader", (
   });
   afterAll(async () => {
     await c?.destroy();
+  });
+
+  it("piped into a reader slower than it, berth logs writes every line before it exits", async () => {
+    const dir = await c.specDir("lines", { "lines.yaml": `name: lines\nrun:\n  command: sh\n  args: [-c, "seq 1 100000; exec sleep 1000"]\n` });
+    const r = await c.apply(dir, ["--wait", "--timeout", "60s"]);
+    expect(r.code, r.stderr).toBe(0);
+    let last = "";
+    await waitFor(
+      async () => {
+        const l = await c.cli(["logs", "lines", "--tail", "1"]);
+        last = `${l.stdout}${l.stderr}`;
+        return /\b100000$/m.test(l.stdout) ? true : undefined;
+      },
+      { timeoutMs: 30_000, what: "all 100,000 lines written" },
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}; logs --tail 1 said last: ${last}`);
+    });
+    // The reader starts a second late: by then the CLI has written far more than a pipe holds.
+    const piped = await c.topo.run(0, ["sh", "-c", `"$0" logs lines --tail 100000 | (sleep 1; wc -l)`, BERTH_BIN], { env: c.env(), timeoutMs: 30_000 });
+    expect(piped.stderr).toBe("");
+    expect(piped.stdout.trim()).toBe("100000");
+    expect((await c.cli(["delete", "lines"])).code).toBe(0);
   });
 
   it("a stalled reader of a chatty service: agent and controller memory stay bounded, heartbeats stay fresh, and output resumes", async () => {
