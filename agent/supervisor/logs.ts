@@ -150,11 +150,19 @@ export function lastLines(buf: Buffer, n: number): Buffer {
 }
 
 const CHUNK = 64 * 1024;
+/**
+ * At most this much is read back for a tail, whatever the line count asks: output with
+ * no newlines (a service writing one endless line) had the agent read every rotated file
+ * into memory. What is cut is said on a line of its own before the rest.
+ */
+export const TAIL_MAX_BYTES = 16 * 1024 * 1024;
 
-/** The last `lines` lines across the rotated files (for `berth logs -n`). */
-export async function tailLog(opts: LogFilesOptions, lines: number): Promise<string> {
+/** The last `lines` lines across the rotated files (for `berth logs -n`), at most TAIL_MAX_BYTES of them. */
+export async function tailLog(opts: LogFilesOptions, lines: number, maxBytes = TAIL_MAX_BYTES): Promise<string> {
   const parts: Buffer[] = [];
   let newlines = 0;
+  let read = 0;
+  let cut = false;
   // Newest file first, each read backwards, until there is one line more than needed.
   for (const file of logPaths(opts)) {
     let fh;
@@ -167,20 +175,27 @@ export async function tailLog(opts: LogFilesOptions, lines: number): Promise<str
     try {
       let pos = (await fh.stat()).size;
       while (pos > 0 && newlines <= lines) {
-        const len = Math.min(CHUNK, pos);
+        if (read >= maxBytes) {
+          cut = true;
+          break;
+        }
+        const len = Math.min(CHUNK, pos, maxBytes - read);
         pos -= len;
         const buf = Buffer.alloc(len);
         const { bytesRead } = await fh.read(buf, 0, len, pos);
         const got = buf.subarray(0, bytesRead);
+        read += bytesRead;
         parts.unshift(got);
         for (const b of got) if (b === 0x0a) newlines++;
       }
     } finally {
       await fh.close();
     }
-    if (newlines > lines) break;
+    if (newlines > lines || cut) break;
   }
-  return lastLines(Buffer.concat(parts), lines).toString("utf8");
+  const tail = lastLines(Buffer.concat(parts), lines);
+  // Cut short and still short of the lines asked for: the first line shown is a piece of one.
+  return cut && tail.length === read ? `[berth: only the last ${Math.round(maxBytes / 1024)} KiB of output are read back for a tail]\n${tail.toString("utf8")}` : tail.toString("utf8");
 }
 
 export interface LogFollower {

@@ -171,9 +171,17 @@ export async function logs(name: string, o: { host?: string; follow?: boolean; t
         seen.add(c.instance);
         if (c.host) hostsOf.set(c.instance, (hostsOf.get(c.instance) ?? new Set<string>()).add(c.host));
         const key = `${c.host}\0${c.instance}`;
-        const buf = (partial.get(key)?.rest ?? "") + c.data;
-        const lines = buf.split("\n");
-        partial.set(key, { inst: c.instance, host: c.host, rest: lines.pop() ?? "" });
+        const before = partial.get(key)?.rest ?? "";
+        // Only the new piece is split: joining and splitting the whole unfinished line on every piece
+        // was quadratic in a line that never ends (a service writing without newlines).
+        const nl = c.data.lastIndexOf("\n");
+        if (nl < 0) {
+          partial.set(key, { inst: c.instance, host: c.host, rest: before + c.data });
+          return;
+        }
+        const lines = c.data.slice(0, nl).split("\n");
+        lines[0] = before + lines[0]!;
+        partial.set(key, { inst: c.instance, host: c.host, rest: c.data.slice(nl + 1) });
         for (const l of lines) process.stdout.write(`${prefix(c.instance, c.host)}${line(l)}\n`);
       },
       onLost: (why) => {

@@ -76,6 +76,16 @@ describe("log files", () => {
     expect(await tailLog({ ...opts, name: "nothing" }, 10)).toBe("");
   });
 
+  it("reads back at most its byte cap for a tail, saying so, when the lines asked for are longer than that (output with no newline)", async () => {
+    const [cur = ""] = files();
+    appendFileSync(cur, "z".repeat(300 * 1024));
+    const t = await tailLog(opts, 1, 64 * 1024);
+    expect(t).toBe(`[berth: only the last 64 KiB of output are read back for a tail]\n${"z".repeat(64 * 1024)}`);
+    // Lines that fit are shown as they are.
+    appendFileSync(cur, "\nshort\n");
+    expect(await tailLog(opts, 1, 64 * 1024)).toBe("short\n");
+  });
+
   it("follows appends from now on, across rotations, without loss or repetition", async () => {
     const [cur = ""] = files();
     appendFileSync(cur, "before follow\n");
