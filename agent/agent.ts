@@ -232,6 +232,12 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       },
     };
   } catch (err) {
+    // What restore() re-adopted keeps running (this agent never took charge of it): only let go
+    // of it, or its watch holds the process open and the failed start never exits.
+    await converger.shutdown().catch((e: unknown) => log.warn({ err: e }, "letting go of the re-adopted instance failed"));
+    logs.closeAll();
+    await execs.closeAll("the agent did not start");
+    await session.stop().catch(() => undefined);
     await metricsServer?.close();
     clearInterval(contactTimer);
     usage.stop();

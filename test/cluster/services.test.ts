@@ -5,7 +5,7 @@
  * spec set that changes nothing.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { BERTH_MAIN, Cluster, type StatusJson } from "./harness/cluster.js";
+import { AGENT_METRICS_PORT, BERTH_MAIN, Cluster, type StatusJson } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
 import { SVC, svcSpec } from "./harness/specs.js";
 import { tearDownWith } from "./harness/teardown.js";
@@ -106,6 +106,21 @@ describe("services: specs, placement, supervision, health", () => {
     expect(inPlace.stdout).toContain(`artifact.source: "${SVC}" → "${copy}"`);
     expect(inPlace.stdout).not.toMatch(/rolling out/);
     await c.stopAgent(i);
+    // An agent that cannot start (its metrics port taken, here by a stand-in for a service squatting it) exits
+    // with the reason, after re-adopting the copy, and leaves it running: it used to hang, holding the adopted run.
+    const metricsAddr = `${c.topo.hostAddr(i)}:${AGENT_METRICS_PORT}`;
+    const squatter = c.topo.spawn(i, [process.execPath, "-e", `require("net").createServer().listen(${AGENT_METRICS_PORT}, "${c.topo.hostAddr(i)}", () => console.log("listening"))`]);
+    let listening = false;
+    squatter.stdout?.on("data", (d: Buffer) => void (listening ||= d.toString().includes("listening")));
+    try {
+      await waitFor(() => listening || undefined, { timeoutMs: 10_000, what: "the squatter listening" });
+      const blocked = await c.topo.run(i, [process.execPath, BERTH_MAIN, "agent", "--controller", c.controllerAddr, "--data-dir", c.hostDir(i), "--metrics-addr", metricsAddr], { timeoutMs: 20_000 });
+      expect(blocked.code, blocked.stderr).toBe(2);
+      expect(blocked.stderr).toContain(`metrics address ${metricsAddr} is in use`);
+    } finally {
+      squatter.kill("SIGKILL");
+      await new Promise((r) => (squatter.exitCode !== null || squatter.signalCode !== null ? r(undefined) : squatter.once("exit", r)));
+    }
     c.startAgent(i);
     await c.waitForHosts((hs) => hs.some((h) => h.id === inst.host && h.connected && h.status === "ready"), "the agent back");
     const after = await c.waitForStatus("web", (s) => s.instances.find((x) => x.instance === inst.instance)?.state === "healthy", "web healthy after the agent restart");
