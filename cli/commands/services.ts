@@ -67,7 +67,7 @@ export function registerServices(program: Command): void {
     .option("--tail <n>", "lines of history per instance", "100")
     .option("--install", "the install output instead of the service's (a slot waiting after failed installs: the last failed one per host, with step and exit code)")
     .option("--raw", "on a terminal too, print the output as written, escape sequences included")
-    .description("show (and follow) a service's output; piped, byte for byte; on a terminal, control characters escaped (see --raw)")
+    .description("show (and follow) a service's output; piped, as written (UTF-8 text); on a terminal, control characters escaped (see --raw)")
     .addHelpText("after", "\nExamples:\n  berth logs web -f\n  berth logs web --install --host 3fa9\n  berth logs web -f --raw    # let the service's colours through")
     .action(lazy(run, (m) => m.logs));
 
