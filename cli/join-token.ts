@@ -10,13 +10,14 @@ const MAX_TOKEN_FILE_BYTES = 1024;
 
 /**
  * The agent's join token, from (first found) --token, --token-file, BERTH_JOIN_TOKEN,
- * agent.yaml's tokenFile, then its token. --token works but warns: argv is readable by
- * every local user (`ps`), the environment and a 0600 file are not.
+ * agent.yaml's tokenFile, then its token, and where it came from, for an error about it
+ * ("--token-file ./join.token"). --token works but warns: argv is readable by every local
+ * user (`ps`), the environment and a 0600 file are not.
  */
-export async function joinToken(src: { flag?: string; flagFile?: string; env?: string; file?: string; fileTokenFile?: string; envName?: string }): Promise<string | undefined> {
+export async function joinToken(src: { flag?: string; flagFile?: string; env?: string; file?: string; fileTokenFile?: string; envName?: string }): Promise<{ token: string; from: string } | undefined> {
   if (src.flag !== undefined) {
     process.stderr.write(`warning: --token puts the token in argv, where every user of this machine can read it (ps); use --token-file PATH or ${src.envName ?? "BERTH_JOIN_TOKEN"}\n`);
-    return src.flag;
+    return { token: src.flag, from: "--token" };
   }
   const path = src.flagFile ?? (src.env ? undefined : src.fileTokenFile);
   if (path !== undefined) {
@@ -31,16 +32,8 @@ export async function joinToken(src: { flag?: string; flagFile?: string; env?: s
       throw new CliError(`${what} ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`, EXIT.usage);
     }
     if (!text) throw new CliError(`${what} ${path}: the file is empty`, EXIT.usage);
-    return text;
+    return { token: text, from: `${what} ${path}` };
   }
-  if (src.env) return src.env.trim();
-  return src.file;
-}
-
-/** Where joinToken took the token from, for an error about it ("--token-file ./join.token"). */
-export function tokenOrigin(src: { flag?: string; flagFile?: string; env?: string; fileTokenFile?: string; envName?: string }): string {
-  if (src.flag !== undefined) return "--token";
-  if (src.flagFile !== undefined) return `--token-file ${src.flagFile}`;
-  if (src.env) return src.envName ?? "BERTH_JOIN_TOKEN";
-  return src.fileTokenFile !== undefined ? `tokenFile ${src.fileTokenFile}` : "the config file's token";
+  if (src.env) return { token: src.env.trim(), from: src.envName ?? "BERTH_JOIN_TOKEN" };
+  return src.file === undefined ? undefined : { token: src.file, from: "the config file's token" };
 }

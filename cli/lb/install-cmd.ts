@@ -6,7 +6,7 @@ import { haproxyOptions, nginxOptions } from "./run.js";
 import { parseHostPort } from "../../shared/addr.js";
 import { parseToken } from "../../shared/token-format.js";
 import { CliError, EXIT } from "../errors.js";
-import { joinToken, tokenOrigin } from "../join-token.js";
+import { joinToken } from "../join-token.js";
 import { LbInstallError, planLbInstall } from "./install.js";
 import { carryOut } from "../run/agent-install.js";
 import { berthMain } from "../self.js";
@@ -46,14 +46,14 @@ export async function runLbInstall(args: string[], o: InstallFlags): Promise<voi
     }
   }
   // Like a join token: from a file or the environment, never argv if it can be helped.
-  const src = { flag: o.token, flagFile: o.tokenFile, env: process.env.BERTH_TOKEN, envName: "BERTH_TOKEN" };
-  const token = await joinToken(src);
-  if (!token) throw new CliError("no lb token: give --token-file PATH or set BERTH_TOKEN (berth token create --role lb makes one)", EXIT.usage);
+  const got = await joinToken({ flag: o.token, flagFile: o.tokenFile, env: process.env.BERTH_TOKEN, envName: "BERTH_TOKEN" });
+  if (!got) throw new CliError("no lb token: give --token-file PATH or set BERTH_TOKEN (berth token create --role lb makes one)", EXIT.usage);
+  const token = got.token;
   try {
-    if (parseToken(token).kind === "join") throw new CliError(`${tokenOrigin(src)}: this is a join token; make an lb token with \`berth token create --role lb\``, EXIT.usage);
+    if (parseToken(token).kind === "join") throw new CliError(`${got.from}: this is a join token; make an lb token with \`berth token create --role lb\``, EXIT.usage);
   } catch (e) {
     if (e instanceof CliError) throw e;
-    throw new CliError(`${tokenOrigin(src)}: ${(e as Error).message}`, EXIT.usage);
+    throw new CliError(`${got.from}: ${(e as Error).message}`, EXIT.usage);
   }
   let caPem: string;
   try {

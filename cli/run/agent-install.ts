@@ -14,7 +14,7 @@ import { formatMemberList, parseMemberList } from "../../shared/members.js";
 import { parseLabels, LabelError } from "../../shared/labels.js";
 import { parseToken } from "../../shared/token-format.js";
 import { CliError, EXIT } from "../errors.js";
-import { joinToken, tokenOrigin } from "../join-token.js";
+import { joinToken } from "../join-token.js";
 import { berthMain } from "../self.js";
 
 export interface PlannedFile {
@@ -92,16 +92,16 @@ export async function agentInstall(o: { controller: string; token?: string; toke
   } catch (e) {
     throw new CliError(`--controller: ${(e as Error).message}`, EXIT.usage);
   }
-  const src = { flag: o.token, flagFile: o.tokenFile, env: process.env.BERTH_JOIN_TOKEN };
-  const token = await joinToken(src);
-  if (!token) throw new CliError("no join token: give --token-file PATH or set BERTH_JOIN_TOKEN (berth token create --role agent makes one)", EXIT.usage);
+  const got = await joinToken({ flag: o.token, flagFile: o.tokenFile, env: process.env.BERTH_JOIN_TOKEN });
+  if (!got) throw new CliError("no join token: give --token-file PATH or set BERTH_JOIN_TOKEN (berth token create --role agent makes one)", EXIT.usage);
+  const token = got.token;
   let kind: string;
   try {
     kind = parseToken(token).kind;
   } catch (e) {
-    throw new CliError(`${tokenOrigin(src)}: ${(e as Error).message}`, EXIT.usage);
+    throw new CliError(`${got.from}: ${(e as Error).message}`, EXIT.usage);
   }
-  if (kind !== "join") throw new CliError(`${tokenOrigin(src)}: this is an operator token; make a join token with \`berth token create --role agent\``, EXIT.usage);
+  if (kind !== "join") throw new CliError(`${got.from}: this is an operator token; make a join token with \`berth token create --role agent\``, EXIT.usage);
   let labels: Record<string, string> = {};
   try {
     labels = o.labels ? parseLabels(o.labels) : {};

@@ -259,7 +259,7 @@ export async function agent(o: { controller?: string; token?: string; tokenFile?
     handle = await startAgent({
       dataDir: resolve(fromCli("dataDir") ? o.dataDir : (file.dataDir ?? o.dataDir)),
       controllers,
-      token: await joinToken({ flag: o.token, flagFile: o.tokenFile, env: process.env.BERTH_JOIN_TOKEN, file: file.token, fileTokenFile: file.tokenFile }),
+      token: (await joinToken({ flag: o.token, flagFile: o.tokenFile, env: process.env.BERTH_JOIN_TOKEN, file: file.token, fileTokenFile: file.tokenFile }))?.token,
       labels,
       advertiseAddr,
       logLevel,
