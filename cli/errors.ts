@@ -1,3 +1,5 @@
+import { clip, quote } from "../shared/text/quote.js";
+
 /**
  * Exit codes scripts can rely on (README, "Exit codes"), and the one error type
  * the CLI prints: what went wrong and what to do, no stack trace unless --debug.
@@ -38,7 +40,5 @@ export const SHOWN_INPUT_CHARS = 64;
  * (JSON, so a newline or escape reads as \n, \u001b) unless it is plain printable text.
  */
 export function shownInput(value: string): string {
-  const long = value.length > SHOWN_INPUT_CHARS;
-  const head = long ? value.slice(0, SHOWN_INPUT_CHARS - 1) : value;
-  return /^[\x21-\x7e]+$/.test(head) ? `${head}${long ? "…" : ""}` : `${JSON.stringify(head)}${long ? "…" : ""}`;
+  return /^[\x21-\x7e]+$/.test(value.slice(0, SHOWN_INPUT_CHARS - 1)) ? clip(value, SHOWN_INPUT_CHARS) : quote(value, SHOWN_INPUT_CHARS - 1);
 }

@@ -47,6 +47,9 @@ program
   .showHelpAfterError("(add --help for usage)")
   .exitOverride();
 
+/** `berth exec`, whose own failures exit 255 (as ssh's): a remote command owns every other code. */
+const isExec = (c: Command): boolean => c.name() === "exec" && c.parent === program;
+
 /** Flags where an empty value means something: `--prefix ""` is no prefix (install scripts pass "$DESTDIR"). */
 const EMPTY_OK = new Set(["prefix"]);
 
@@ -65,7 +68,7 @@ program.hook("preAction", (root, action) => {
       const key = o.attributeName();
       if (!o.required || EMPTY_OK.has(key) || cmd.getOptionValueSource(key) !== "cli" || cmd.getOptionValue(key) !== "") continue;
       const name = [o.short, o.long].filter(Boolean).join("/");
-      throw new CliError(`${name}: empty value`, action.name() === "exec" && action.parent === program ? EXIT_EXEC_FAILED : EXIT.usage, `leave ${o.long ?? o.short} out, or give it a value (is a shell variable unset?)`);
+      throw new CliError(`${name}: empty value`, isExec(action) ? EXIT_EXEC_FAILED : EXIT.usage, `leave ${o.long ?? o.short} out, or give it a value (is a shell variable unset?)`);
     }
   }
 });
@@ -96,7 +99,7 @@ const OWN_ACTION = new Set(["agent", "controllers"]);
   for (const sub of cmd.commands) {
     // `berth exec`'s own failures exit 255 (as ssh's), bad flags included: a remote command owns every other code.
     sub.enablePositionalOptions().exitOverride(
-      cmd === program && sub.name() === "exec"
+      isExec(sub)
         ? (err) => {
             throw new CommanderError(err.exitCode === 0 ? 0 : EXIT_EXEC_FAILED, err.code, err.message);
           }

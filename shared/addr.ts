@@ -1,4 +1,6 @@
 import { BlockList, isIP } from "node:net";
+// An address as an error repeats it: clipped (a 100 KB BERTH_ADDR is not echoed whole).
+import { clip } from "./text/quote.js";
 
 /** HOST:PORT as given to --listen, --controller and --addr. */
 export interface HostPort {
@@ -15,14 +17,9 @@ export class AddressError extends Error {
 
 export const DEFAULT_PORT = 7420;
 
-/** An address as an error repeats it: at most 64 characters (a 100 KB BERTH_ADDR is not echoed whole). */
-function shownAddr(input: string): string {
-  return input.length > 64 ? `${input.slice(0, 63)}…` : input;
-}
-
 export function parseHostPort(input: string, defaultPort = DEFAULT_PORT): HostPort {
   const s = input.trim();
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(s)) throw new AddressError(shownAddr(input), "no scheme: give HOST:PORT alone, without http:// or https://");
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(s)) throw new AddressError(clip(input), "no scheme: give HOST:PORT alone, without http:// or https://");
   let host: string;
   let portStr: string | undefined;
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
@@ -35,12 +32,12 @@ export function parseHostPort(input: string, defaultPort = DEFAULT_PORT): HostPo
     host = parts[0]!;
     portStr = parts[1];
   }
-  if (!host) throw new AddressError(shownAddr(input), "no host");
-  if (!/^[A-Za-z0-9.:_-]+$/.test(host)) throw new AddressError(shownAddr(input), "bad characters in host");
-  if (portStr === "") throw new AddressError(shownAddr(input), "no port after the colon");
+  if (!host) throw new AddressError(clip(input), "no host");
+  if (!/^[A-Za-z0-9.:_-]+$/.test(host)) throw new AddressError(clip(input), "bad characters in host");
+  if (portStr === "") throw new AddressError(clip(input), "no port after the colon");
   // Digits only: Number() would take "0x1f", " 1" or "1e3"; a path after the port ("7420/") is not a port either.
   const port = portStr === undefined ? defaultPort : /^\d{1,5}$/.test(portStr) ? Number(portStr) : NaN;
-  if (!(port >= 0 && port <= 65535)) throw new AddressError(shownAddr(input), `port ${JSON.stringify(portStr?.slice(0, 16))} is not a number 0–65535`);
+  if (!(port >= 0 && port <= 65535)) throw new AddressError(clip(input), `port ${JSON.stringify(portStr?.slice(0, 16))} is not a number 0–65535`);
   return { host, port };
 }
 

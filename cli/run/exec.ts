@@ -74,7 +74,6 @@ export async function exec(hostArg: string | undefined, commandArgs: string[], o
   }
 }
 
-export { EXIT_EXEC_FAILED };
 
 async function execAction(hostArg: string | undefined, commandArgs: string[], o: ExecOpts, g: GlobalOpts): Promise<void> {
   const operands = [...(hostArg === undefined ? [] : [hostArg]), ...commandArgs];
