@@ -183,7 +183,7 @@ const decoded = (segment: string): string => {
 };
 
 /** Connections the console holds at once: each is a descriptor of the controller's own process. */
-export const MAX_CONNECTIONS = 1_000;
+const MAX_CONNECTIONS = 1_000;
 
 const header = (req: IncomingMessage, name: string): string | undefined => {
   const v = req.headers[name];

@@ -7,7 +7,7 @@ import "reflect-metadata";
 import { connect } from "node:tls";
 import { request } from "node:https";
 import { afterEach, describe, expect, it } from "vitest";
-import { serveUi, MAX_CONNECTIONS, type ConsoleHandlers, type UiServer } from "../../../controller/ui/ui-server.js";
+import { serveUi, type ConsoleHandlers, type UiServer } from "../../../controller/ui/ui-server.js";
 import { SESSION_COOKIE } from "../../../controller/ui/session.js";
 import { createLogger } from "../../../shared/log/logger.js";
 import { createCa, createServerCert } from "../../../shared/tls/pki.js";
@@ -57,11 +57,10 @@ describe("the console's HTTP edge", () => {
     expect(r.headers.connection).toBe("close");
   });
 
-  it("sends HSTS on every answer, and caps its connections", async () => {
+  it("sends HSTS on every answer", async () => {
     const base = await start();
     expect((await call(`${base}/api/session`)).headers["strict-transport-security"]).toBe("max-age=31536000");
     expect((await call(`${base}/nope`)).headers["strict-transport-security"]).toBe("max-age=31536000");
-    expect(MAX_CONNECTIONS).toBeGreaterThan(0);
   });
 
   it("audits refused calls under the caller's address, not one source per connection", async () => {
