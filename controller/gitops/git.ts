@@ -64,9 +64,7 @@ export function credentialHost(url: string): string {
 export function explainGitError(stderr: string, url: string, what = ""): string | undefined {
   const by = what ? ` (${what})` : "";
   if (/Authentication failed for/.test(stderr)) return `authentication failed: ${url} refused the credentials${by}`;
-  // A redirect away from the source's host or from https: git asks for a credential the helper keeps back, or curl refuses to follow.
-  const asked = /could not read (?:Username|Password) for '([^']*)'/.exec(stderr)?.[1];
-  const moved = asked !== undefined && what !== "" && credentialHost(asked) !== credentialHost(url) ? asked : /Protocol "?http"? not supported or disabled/.test(stderr) && url.startsWith("https:") ? "plain http" : undefined;
+  const moved = what ? redirectedTo(stderr, url) : undefined;
   if (moved !== undefined)
     return `authentication: ${url} redirected to ${moved}; the source's credentials${by} go only to ${credentialHost(url) || url} over https, so nothing was fetched (if the repository has moved, give the source its new URL)`;
   if (/could not read (Username|Password) for/.test(stderr)) return `authentication failed: ${url} asks for credentials and the source has none (--token-secret, or --username with --password-secret)`;
@@ -80,6 +78,18 @@ export function explainGitError(stderr: string, url: string, what = ""): string 
   if (/Host key verification failed/.test(stderr)) return `host key verification failed for ${url}: the source's known_hosts does not match; nothing was fetched`;
   if (/server certificate verification failed|SSL certificate problem|certificate verify failed/.test(stderr))
     return `TLS: the certificate of ${url} is not trusted (the system's CAs${/CAfile: none/.test(stderr) ? "" : " and --ca-file"} do not vouch for it): give its CA with --ca-file`;
+  return undefined;
+}
+
+/**
+ * Where a server redirected a fetch that carries a credential, when that is why it failed:
+ * git asked for a credential for another host (which the helper keeps back), or curl refused
+ * to follow to plain http (GIT_ALLOW_PROTOCOL). Undefined for any other failure.
+ */
+function redirectedTo(stderr: string, url: string): string | undefined {
+  const asked = /could not read (?:Username|Password) for '([^']*)'/.exec(stderr)?.[1];
+  if (asked !== undefined && credentialHost(asked) !== credentialHost(url)) return asked;
+  if (url.startsWith("https:") && /Protocol "?http"? not supported or disabled/.test(stderr)) return "plain http";
   return undefined;
 }
 
