@@ -48,6 +48,8 @@ export interface AgentOptions {
   metricsAddr?: HostPort | null;
   /** `berth agent --rejoin`: join again keeping the stored host id (its certificate expired). */
   rejoin?: boolean;
+  /** Artifacts kept besides the one in use (agent.yaml keepArtifacts). @default DEFAULT_KEEP_ARTIFACTS (converge/steps.ts) */
+  keepArtifacts?: number;
 }
 
 export interface AgentHandle {
@@ -105,8 +107,12 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
 
   // Read at scrape time only, when the converger and the session exist.
   const metrics = new AgentMetrics({ instance: () => converger.status(), connected: () => link.session?.connected ?? false });
+  /** The artifacts this host holds, for its Hello (the scheduler prefers a host that has a service's). */
+  let artifacts: string[] = [];
   const steps = realSteps({
     onInstall: (o) => metrics.installed(o),
+    ...(opts.keepArtifacts !== undefined ? { keepArtifacts: opts.keepArtifacts } : {}),
+    onSwept: (held) => (artifacts = held),
     dataDir: opts.dataDir,
     log,
     advertiseAddr,
@@ -127,7 +133,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     lastContactMs: () => link.session?.lastContactMs() ?? persistedContact,
   });
   await converger.restore();
-  let artifacts = await steps.cache.list();
+  artifacts = await steps.cache.list();
   // `berth logs [-f]`: flow-controlled, and ended with the stream that asked.
   const logs = new LogFollows({
     send: (m) => link.session?.send(m) ?? false,

@@ -8,11 +8,15 @@
  *   unpacked/<sha256>/        each archive extracted once, the install/run folder
  *   tmp/                      in-flight downloads and extractions
  * A crash leaves at worst files in tmp/, which gc() removes.
+ *
+ * A blob's mtime is when it was last used (put, touch): sweep() keeps the
+ * artifacts in use and the few used last, and removes the rest, so a host that
+ * takes a new artifact with every deploy does not fill its disk.
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { chmod, lchown, mkdir, mkdtemp, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { chmod, lchown, mkdir, mkdtemp, open, readdir, rename, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { unpackArtifact } from "../../shared/artifact/unpack.js";
 
@@ -264,6 +268,41 @@ export class ArtifactCache {
       .filter((n) => n.endsWith(".tgz") && SHA256_RE.test(n.slice(0, -4)))
       .map((n) => n.slice(0, -4))
       .sort();
+  }
+
+  /** Marks sha256 as used now (its blob's mtime), for sweep(); a blob not held is no error. */
+  async touch(sha256: string): Promise<void> {
+    const now = new Date();
+    await utimes(this.path(sha256), now, now).catch((err: unknown) => {
+      if (!isCode(err, "ENOENT")) throw err;
+    });
+  }
+
+  /**
+   * Keeps the artifacts in `inUse` and the `spare` others used most recently (for a
+   * quick undo or a move back), and removes every other blob and unpacked folder
+   * (gc). `before` is told what goes first — the install markers of those
+   * artifacts must go before their folders do, or an agent stopped in between would
+   * find an install marked done for a folder unpacked afresh. Returns the digests
+   * removed. Not safe against a fetch or unpack of the same cache running meanwhile:
+   * the caller runs it between them (the converger's passes).
+   */
+  async sweep(inUse: Iterable<string>, spare: number, before?: (remove: ReadonlySet<string>) => Promise<void>): Promise<string[]> {
+    const keep = new Set(inUse);
+    const others: { digest: string; usedMs: number }[] = [];
+    for (const digest of await this.list()) {
+      if (keep.has(digest)) continue;
+      const st = await stat(this.path(digest)).catch(() => undefined);
+      others.push({ digest, usedMs: st?.mtimeMs ?? 0 });
+    }
+    others.sort((a, b) => b.usedMs - a.usedMs || (a.digest < b.digest ? -1 : 1));
+    for (const o of others.slice(0, Math.max(0, spare))) keep.add(o.digest);
+    const remove = new Set<string>();
+    for (const d of others) if (!keep.has(d.digest)) remove.add(d.digest);
+    // Folders whose blob is gone (an interrupted sweep) go too.
+    for (const name of await readdirOrEmpty(this.unpackedDir)) if (!keep.has(digestOf(name))) remove.add(digestOf(name));
+    if (remove.size > 0) await before?.(remove);
+    return this.gc(keep);
   }
 
   /**

@@ -97,6 +97,11 @@ export interface Steps {
    * names another instance, or is damaged) must not run unsupervised.
    */
   stopOthers(keep: string | undefined): Promise<Stray[]>;
+  /**
+   * Removes the artifacts (and what was installed in them) that nothing here uses any
+   * more, but for the few used last: those `inUse` stay. Never run alongside a fetch.
+   */
+  sweep?(inUse: string[]): Promise<void>;
 }
 
 /** A process stopped by stopOthers: what its supervisor record said, and how it ended. */
@@ -257,6 +262,24 @@ export class Converger {
   private fenced: string | undefined;
   /** Set while the desired copy waits for an answer from the controller before it starts (pass()). */
   private holding = false;
+  /**
+   * The artifact sweep in progress (Steps.sweep), started once a pass is done with the
+   * cache: the next fetch waits for it, so a sweep never removes what a pass is about
+   * to use, and no pass waits for one before it stops the copy it replaces.
+   */
+  private sweeping: Promise<void> = Promise.resolve();
+
+  /** Starts a sweep that keeps `inUse`'s artifact (if it has one); one at a time. */
+  private sweep(inUse: Desired | undefined): void {
+    const sweep = this.o.steps.sweep;
+    if (!sweep) return;
+    const digest = inUse?.spec.artifact?.sha256;
+    this.sweeping = this.sweeping.then(() =>
+      sweep.call(this.o.steps, digest ? [digest] : []).catch((err: unknown) => {
+        this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, "removing unused artifacts failed; the next change tries again");
+      }),
+    );
+  }
 
   /** How long the controller has been quiet, when that is longer than `d`'s stopAfterDisconnect; else undefined. */
   private quietBeyond(d: Desired): number | undefined {
@@ -428,6 +451,8 @@ export class Converger {
         install_tail: "",
       });
     }
+    // What an earlier agent left unused (a crash before its sweep, a keepArtifacts lowered).
+    this.sweep(this.current?.d);
     return restored;
   }
 
@@ -541,6 +566,7 @@ export class Converger {
     clearInterval(this.fenceTimer);
     this.abort?.abort();
     await this.runner.close();
+    await this.sweeping;
     this.current?.health?.stop();
     if (o.stopService) {
       // Said first, while the session still carries it: the controller takes the copy out of the
@@ -819,6 +845,7 @@ export class Converger {
     if (!want) {
       // Said after the old instance's "stopped", so the controller is left with the refusal.
       if (this.refusal) this.o.report(this.refusal);
+      if (cur) this.sweep(undefined);
       return;
     }
     if (this.current) return;
@@ -854,6 +881,7 @@ export class Converger {
         who = c.who = prepared.who;
         cwd = prepared.cwd;
       } else {
+        await this.sweeping;
         const p = await this.prepare(c, signal);
         if (p === undefined) return;
         ({ who, cwd } = p);
@@ -891,6 +919,8 @@ export class Converger {
       }
       this.report(c);
       if (this.current === c && c.state !== "failed") this.startHealth(c, cwd);
+      // A new artifact in use: what the one before leaves may go (a restart's is the same).
+      if (!prepared) this.sweep(want);
     } catch (err) {
       // No write may land after this pass: the next one may remove or rewrite the record.
       await recorded;

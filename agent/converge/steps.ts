@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Logger } from "../../shared/log/logger.js";
 import type { ServiceSpec } from "../../shared/spec/types.js";
 import { ArtifactCache } from "../artifacts/cache.js";
-import { install, installKey, installLogPath } from "../installer/installer.js";
+import { forgetInstalls, install, installKey, installLogPath } from "../installer/installer.js";
 import { Supervisor, type SupervisorState } from "../supervisor/supervisor.js";
 import { HealthMonitor } from "../health/checks.js";
 import { serviceUser, type RunAs } from "../runas/service-user.js";
@@ -30,7 +30,14 @@ export interface StepsDeps {
   runAs?: (spec: ServiceSpec) => Promise<RunAs>;
   /** Told how each install went and how long it took (for /metrics). */
   onInstall?: (o: { outcome: "installed" | "skipped" | "failed"; seconds: number }) => void;
+  /** Artifacts kept besides the one in use, the most recently used (agent.yaml keepArtifacts). @default DEFAULT_KEEP_ARTIFACTS */
+  keepArtifacts?: number;
+  /** Told the digests the cache holds after a sweep removed some (the agent reports them in its Hello). */
+  onSwept?: (held: string[]) => void;
 }
+
+/** Artifacts an agent keeps besides the one it runs: enough for `berth rollout undo` twice without a download. */
+export const DEFAULT_KEEP_ARTIFACTS = 2;
 
 /** Identifies what a process was started for, so an adopted one is checked against the assignment. */
 export const specHash = (d: Desired): string => createHash("sha256").update(JSON.stringify([d.instance, d.epoch, d.revision, d.spec])).digest("hex");
@@ -96,8 +103,16 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       if (!(await cache.has(a.sha256))) {
         if (a.kind === "url") await cache.fetchUrl(a.url, a.sha256, { signal });
         else await cache.put(a.sha256, deps.fetchStored(a.sha256, signal));
-      }
+      } else await cache.touch(a.sha256); // used again: the last a sweep removes
       return cache.unpacked(a.sha256, who?.ids);
+    },
+
+    async sweep(inUse: string[]): Promise<void> {
+      // Each install of an artifact that goes is forgotten first (forgetInstalls).
+      const removed = await cache.sweep(inUse, deps.keepArtifacts ?? DEFAULT_KEEP_ARTIFACTS, (r) => forgetInstalls(stateDir, r).then(() => undefined));
+      if (removed.length === 0) return;
+      deps.log.info({ removed: removed.map((d) => d.slice(0, 12)), kept: deps.keepArtifacts ?? DEFAULT_KEEP_ARTIFACTS }, "removed artifacts no longer used");
+      deps.onSwept?.(await cache.list());
     },
 
     async install(spec, dir, onOutput, signal, who): Promise<void> {

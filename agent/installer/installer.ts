@@ -12,7 +12,7 @@
 import { monoMs } from "../../shared/clock.js";
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { PRIVATE_DIR, writeFileAtomic } from "../../shared/state-file.js";
 import { join } from "node:path";
 import type { ServiceSpec } from "../../shared/spec/types.js";
@@ -73,6 +73,37 @@ export function installLogPath(stateDir: string, key: string): string {
 
 export function installMarkerPath(stateDir: string, key: string): string {
   return join(stateDir, "installed", key);
+}
+
+/**
+ * Forgets the installs done in the artifacts given (their markers, then their
+ * logs): the artifact cache is removing those folders, and an install marked done
+ * must never stand for a folder unpacked afresh. Returns how many were forgotten.
+ * A marker that cannot be read names no artifact we could match: it stays.
+ */
+export async function forgetInstalls(stateDir: string, artifacts: ReadonlySet<string>): Promise<number> {
+  const dir = join(stateDir, "installed");
+  let keys: string[];
+  try {
+    keys = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw err;
+  }
+  let forgotten = 0;
+  for (const key of keys) {
+    let artifact: unknown;
+    try {
+      artifact = (JSON.parse(await readFile(join(dir, key), "utf8")) as { artifact?: unknown }).artifact;
+    } catch {
+      continue;
+    }
+    if (typeof artifact !== "string" || !artifacts.has(artifact)) continue;
+    await rm(join(dir, key), { force: true });
+    await rm(installLogPath(stateDir, key), { force: true });
+    forgotten++;
+  }
+  return forgotten;
 }
 
 export async function install(opts: InstallOptions): Promise<InstallResult> {

@@ -15,6 +15,7 @@ import { parseLabels, LabelError, labelProblems } from "../../shared/labels.js";
 import { CliError, EXIT } from "../errors.js";
 import { writeConfigFile } from "../config.js";
 import { joinToken } from "../join-token.js";
+import { parseCountFlag } from "../count-flag.js";
 import type { LevelWithSilent } from "pino";
 import { MetricsListenError, parseMetricsAddr } from "../../shared/metrics/server.js";
 import { untilSignal } from "../signals.js";
@@ -83,9 +84,14 @@ export interface AgentFileConfig {
   metricsAddr?: string;
   /** Services with run.user: root may run on this host (off by default). */
   allowRoot?: boolean;
+  /** Artifacts kept besides the one in use. */
+  keepArtifacts?: number;
 }
 
-const AGENT_FILE_KEYS = new Set(["controller", "token", "tokenFile", "dataDir", "labels", "advertiseAddr", "logLevel", "metricsAddr", "allowRoot"]);
+const AGENT_FILE_KEYS = new Set(["controller", "token", "tokenFile", "dataDir", "labels", "advertiseAddr", "logLevel", "metricsAddr", "allowRoot", "keepArtifacts"]);
+
+/** The most artifacts an agent may be told to keep besides the one in use. */
+const MAX_KEEP_ARTIFACTS = 1000;
 
 export async function readAgentFile(path: string): Promise<AgentFileConfig> {
   let raw: unknown;
@@ -127,6 +133,9 @@ export async function readAgentFile(path: string): Promise<AgentFileConfig> {
     } else if (k === "allowRoot") {
       if (typeof v !== "boolean") problems.push(`${at(k)}: expected true or false`);
       else out.allowRoot = v;
+    } else if (k === "keepArtifacts") {
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_KEEP_ARTIFACTS) problems.push(`${at(k)}: expected a whole number from 0 to ${MAX_KEEP_ARTIFACTS}`);
+      else out.keepArtifacts = v;
     } else if (typeof v !== "string") problems.push(`${at(k)}: expected a string`);
     else (out as Record<string, string>)[k] = v;
   }
@@ -227,7 +236,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
   await c.close();
 }
 
-export async function agent(o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean; rejoin?: boolean; allowRoot?: boolean }, cmd: Command): Promise<void> {
+export async function agent(o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean; rejoin?: boolean; allowRoot?: boolean; keepArtifacts?: string }, cmd: Command): Promise<void> {
   const file = o.config ? await readAgentFile(o.config) : {};
   // Flags given on the command line win over the file; the file wins over defaults.
   const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === "cli";
@@ -245,6 +254,7 @@ export async function agent(o: { controller?: string; token?: string; tokenFile?
     throw new CliError(`--advertise-addr ${advertiseAddr}: expected an IP address`, EXIT.usage);
   }
   const logLevel = level(fromCli("logLevel") ? o.logLevel : (file.logLevel ?? o.logLevel));
+  const keepArtifacts = o.keepArtifacts !== undefined ? parseCountFlag("--keep-artifacts", o.keepArtifacts, 0, MAX_KEEP_ARTIFACTS) : file.keepArtifacts;
   const log = createLogger("agent", logLevel);
   // Errors nobody caught end in the log, not in a silent death (agent/crash.ts says which goes on and why).
   const [{ startAgent, AgentRunningError }, { JoinError }, { guardProcess }, { CertificateExpiredError, HostRemovedError }] = await Promise.all([
@@ -267,6 +277,7 @@ export async function agent(o: { controller?: string; token?: string; tokenFile?
       stopServicesOnExit: Boolean(o.stopServicesOnExit),
       rejoin: Boolean(o.rejoin),
       allowRoot: o.allowRoot === true || file.allowRoot === true,
+      ...(keepArtifacts !== undefined ? { keepArtifacts } : {}),
       metricsAddr: metricsAddr(fromCli("metricsAddr") ? o.metricsAddr : (file.metricsAddr ?? o.metricsAddr)),
     }).catch(metricsFailure);
     const ended = await Promise.race([untilSignal(), handle.fatal]);

@@ -641,3 +641,70 @@ describe("a replacement prepared like the copy it replaces", () => {
     expect(reports.filter((r) => r.epoch === 4).map((r) => r.state)).toContain("installing");
   });
 });
+
+describe("unused artifacts", () => {
+  const withArtifact = (digest: string): Record<string, unknown> => ({ ...goodSpec(), artifact: { kind: "stored", sha256: digest, source: "./build" } });
+  const A = "a".repeat(64);
+  const B = "b".repeat(64);
+  /** Every sweep still held, let go after each test (a failed one too: shutdown waits for the sweep). */
+  const gates: (() => void)[] = [];
+  afterEach(() => {
+    for (const g of gates.splice(0)) g();
+  });
+  /** Fake steps whose sweeps are recorded, each held until `release`d. */
+  const sweeping = (): ReturnType<typeof fakeSteps> & { sweeps: string[][]; fetches: string[]; release(): void } => {
+    const steps = Object.assign(fakeSteps(), {
+      sweeps: [] as string[][],
+      fetches: [] as string[],
+      release: () => gates.shift()?.(),
+    });
+    steps.fetch = async (spec) => (steps.fetches.push(spec.artifact?.sha256 ?? ""), null);
+    steps.sweep = (inUse: string[]) => {
+      steps.sweeps.push(inUse);
+      return new Promise<void>((resolve) => gates.push(resolve));
+    };
+    return steps;
+  };
+  const running = (reports: InstanceStatus[], epoch: number) => (): boolean => reports.some((r) => r.epoch === epoch && r.state === "healthy");
+
+  it("are swept once a new artifact runs, keeping it; not after a restart; and all but the spares once the instance goes", async () => {
+    const steps = sweeping();
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
+    await conv.restore();
+    // At start: nothing runs, so nothing is in use.
+    expect(steps.sweeps).toEqual([[]]);
+    steps.release();
+    conv.assign(assignment(withArtifact(A), { epoch: 3 }));
+    await until(running(reports, 3), "epoch 3 running");
+    await until(() => steps.sweeps.length === 2, "the sweep after the start");
+    expect(steps.sweeps[1]).toEqual([A]);
+    steps.release();
+    // A restart runs the same artifact: nothing to sweep.
+    conv.assign(assignment(withArtifact(A), { epoch: 4, revision: 3 }));
+    await until(running(reports, 4), "epoch 4 running");
+    conv.assign({ service: "", instance: "", epoch: 0, revision: 0, spec_json: "", secrets: [] });
+    await until(() => steps.sweeps.length === 3, "the sweep after the instance went");
+    expect(steps.sweeps[2]).toEqual([]);
+    expect(steps.stops).toBe(2);
+    steps.release();
+  });
+
+  it("hold back the next fetch while a sweep runs, not the stop of the copy being replaced", async () => {
+    const steps = sweeping();
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
+    conv.assign(assignment(withArtifact(A), { epoch: 3 }));
+    await until(() => steps.sweeps.length === 1, "the sweep after A started");
+    // A's sweep is still running when B is assigned.
+    conv.assign(assignment(withArtifact(B), { epoch: 4, revision: 3 }));
+    await until(() => steps.stops === 1, "the copy of A stopped");
+    expect(steps.fetches).toEqual([A]);
+    steps.release();
+    await until(running(reports, 4), "epoch 4 running");
+    expect(steps.fetches).toEqual([A, B]);
+    await until(() => steps.sweeps.length === 2, "the sweep after B started");
+    expect(steps.sweeps[1]).toEqual([B]);
+    steps.release();
+  });
+});

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -180,6 +180,61 @@ describe("ArtifactCache.gc", () => {
   it("is a no-op on a cache that was never used", async () => {
     expect(await cache.list()).toEqual([]);
     expect(await cache.gc(new Set())).toEqual([]);
+  });
+});
+
+describe("ArtifactCache.sweep", () => {
+  /** Blobs put with use times a minute apart, the first the oldest. */
+  async function putUsed(names: string[]): Promise<string[]> {
+    const digests: string[] = [];
+    for (const [i, n] of names.entries()) {
+      const b = Buffer.from(n);
+      await cache.put(sha(b), chunks(b));
+      const at = new Date(Date.UTC(2026, 0, 1, 0, i));
+      await utimes(cache.path(sha(b)), at, at);
+      digests.push(sha(b));
+    }
+    return digests;
+  }
+
+  it("keeps what is in use and the ones used last, and says what goes before it goes", async () => {
+    const { bytes, sha256: running } = await sampleArtifact();
+    await cache.put(running, chunks(bytes, 1000));
+    await cache.unpacked(running, { uid: process.getuid!(), gid: process.getgid!() });
+    const [v1, v2, v3, v4] = await putUsed(["v1", "v2", "v3", "v4"]);
+    // v1 used again since: it is among the last used now.
+    await cache.touch(v1!);
+    const told: string[][] = [];
+    const removed = await cache.sweep([running], 2, async (r) => {
+      told.push([...r].sort());
+      // Nothing is removed yet when the caller is told.
+      expect((await cache.list()).length).toBe(5);
+    });
+    expect(removed).toEqual([v2!, v3!].sort());
+    expect(told).toEqual([[v2!, v3!].sort()]);
+    expect(await cache.list()).toEqual([running, v1!, v4!].sort());
+    expect(await readdir(join(work, "cache", "unpacked"))).toEqual([`${running}@${process.getuid!()}`]);
+  });
+
+  it("keeps only what is in use with no spare, and removes folders whose blob is gone", async () => {
+    const [v1, v2] = await putUsed(["v1", "v2"]);
+    await mkdir(join(work, "cache", "unpacked", `${sha(Buffer.from("gone"))}@1000`), { recursive: true });
+    await cache.sweep([v2!], 0);
+    expect(await cache.list()).toEqual([v2!]);
+    expect(await readdir(join(work, "cache", "unpacked"))).toEqual([]);
+    expect(v1).toBeDefined();
+  });
+
+  it("tells nothing and removes nothing when everything is kept", async () => {
+    await putUsed(["v1", "v2"]);
+    let told = 0;
+    expect(await cache.sweep([], 2, async () => void told++)).toEqual([]);
+    expect(told).toBe(0);
+    expect((await cache.list()).length).toBe(2);
+  });
+
+  it("touch of a blob not held is no error", async () => {
+    await expect(cache.touch(sha(Buffer.from("absent")))).resolves.toBeUndefined();
   });
 });
 

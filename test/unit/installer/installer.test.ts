@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { install, installKey, installLogPath, installMarkerPath } from "../../../agent/installer/installer.js";
+import { forgetInstalls, install, installKey, installLogPath, installMarkerPath } from "../../../agent/installer/installer.js";
 import { StepError } from "../../../agent/installer/steps.js";
 import { testSpec } from "./spec.js";
 
@@ -115,5 +115,28 @@ describe("install", () => {
     const res = await install({ spec: testSpec(), artifactDir: null, stateDir, onOutput: () => undefined });
     expect(res.skipped).toBe(false);
     expect((await install({ spec: testSpec(), artifactDir: null, stateDir, onOutput: () => undefined })).skipped).toBe(true);
+  });
+});
+
+describe("forgetInstalls", () => {
+  it("forgets the installs done in the artifacts given, marker and log, and no other", async () => {
+    const steps = [{ run: "true", timeoutMs: 5000 }];
+    const old = testSpec({ artifact: { ...artifact, sha256: "b".repeat(64) }, install: { steps } });
+    const kept = testSpec({ artifact, install: { steps } });
+    const none = testSpec({ install: { steps } });
+    for (const spec of [old, kept, none]) await install({ spec, artifactDir, stateDir, onOutput: () => undefined });
+    await writeFile(installMarkerPath(stateDir, "unreadable"), "not json");
+
+    expect(await forgetInstalls(stateDir, new Set(["b".repeat(64)]))).toBe(1);
+    await expect(stat(installMarkerPath(stateDir, installKey(old)))).rejects.toThrow(/ENOENT/);
+    await expect(stat(installLogPath(stateDir, installKey(old)))).rejects.toThrow(/ENOENT/);
+    for (const spec of [kept, none]) await stat(installMarkerPath(stateDir, installKey(spec)));
+    await stat(installMarkerPath(stateDir, "unreadable"));
+    // Unpacked again, the artifact is installed again.
+    expect((await install({ spec: old, artifactDir, stateDir, onOutput: () => undefined })).skipped).toBe(false);
+  });
+
+  it("is no error on a host that never installed anything", async () => {
+    expect(await forgetInstalls(join(work, "nothing-here"), new Set(["b".repeat(64)]))).toBe(0);
   });
 });
