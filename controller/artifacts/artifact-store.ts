@@ -8,10 +8,9 @@
  * bad archive is refused at apply time rather than on every host.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, type ReadStream } from "node:fs";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { createReadStream, type ReadStream } from "node:fs";
+import { mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { finished } from "node:stream/promises";
 import { checkArtifact, UnpackError } from "../../shared/artifact/unpack.js";
 
 export const SHA256 = /^[0-9a-f]{64}$/;
@@ -58,18 +57,23 @@ export class ArtifactStore {
       return;
     }
     const tmp = join(this.dir, "tmp", `${sha256}.${randomBytes(4).toString("hex")}`);
-    const out = createWriteStream(tmp, { mode: 0o644 });
     const hash = createHash("sha256");
     let got = 0;
+    let out: FileHandle | undefined;
     try {
+      out = await open(tmp, "wx", 0o644);
       for await (const c of chunks) {
         got += c.length;
         if (got > size) throw new ArtifactError(`more bytes than the announced ${size}`);
         hash.update(c);
-        if (!out.write(c)) await new Promise<void>((r) => out.once("drain", () => r()));
+        // Each write awaited: the backpressure, and its error (a full disk: ENOSPC) is this
+        // call's to reject with. A write stream's 'error' with no listener yet ended the process.
+        await out.write(c);
       }
-      out.end();
-      await finished(out);
+      // On disk before it is named: an artifact acknowledged to an apply survives a power loss.
+      await out.sync();
+      await out.close();
+      out = undefined;
       if (got !== size) throw new ArtifactError(`got ${got} bytes, announced ${size}`);
       const digest = hash.digest("hex");
       if (digest !== sha256) throw new ArtifactError(`sha256 mismatch: announced ${sha256}, got ${digest}`);
@@ -81,7 +85,7 @@ export class ArtifactStore {
       }
       await rename(tmp, this.path(sha256));
     } catch (e) {
-      out.destroy();
+      await out?.close().catch(() => undefined);
       await rm(tmp, { force: true });
       throw e;
     }

@@ -20,6 +20,7 @@ import { mkdir, realpath } from "node:fs/promises";
 import { Level } from "level";
 import type { Compare, KeyValue, Op, Store, TxnResult, WatchEvent, WatchOptions, Watcher } from "./store.js";
 import { CompactedError, InvalidTxnError, StoreClosedError } from "./store.js";
+import { causeText } from "./disk-error.js";
 
 export interface LevelStoreOptions {
   /**
@@ -486,7 +487,8 @@ export async function openLevelStore(dir: string, opts: LevelStoreOptions = {}):
       await db.open();
     } catch (err) {
       if (isLockedError(err)) throw new StoreLockedError(dir, "in another process (its LevelDB LOCK is held)", { cause: err });
-      throw err;
+      // abstract-level's own message is only "Database failed to open": the cause says why (a full disk, say).
+      throw new Error(`state store ${dir} cannot be opened: ${causeText(err)}`, { cause: err });
     }
     const [format, rawRevision, rawCompacted] = await db.getMany([META_FORMAT, META_REVISION, META_COMPACTED]);
     if (format === undefined) {

@@ -5,6 +5,7 @@ import { ConflictError, HostNotFoundError } from "../../hosts/registry.js";
 import { ValidationError } from "./validate.js";
 import { StoreUnavailableError } from "../../store/store.js";
 import { STORE_UNAVAILABLE_PREFIX } from "../../../shared/members.js";
+import { diskProblem } from "../../store/disk-error.js";
 
 export class GrpcError extends Error {
   constructor(
@@ -46,6 +47,12 @@ function statusOf(err: unknown): { code: grpc.status; details: string; internal:
   if (err instanceof ConflictError) return { code: grpc.status.ABORTED, details: err.message, internal: false };
   // Not the caller's fault nor a bug: another member may reach the store, or it comes back.
   if (err instanceof StoreUnavailableError) return { code: grpc.status.UNAVAILABLE, details: STORE_UNAVAILABLE_PREFIX + err.message, internal: false };
+  // The controller's own disk (the store, the artifacts): the operator can act on that, so say it.
+  const disk = diskProblem(err);
+  if (disk) {
+    const what = disk.full ? "its disk is full" : "its disk cannot be written";
+    return { code: disk.full ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, details: `the controller cannot store this: ${what} (${disk.message}); free space in its data dir, or mend the disk, and try again`, internal: true };
+  }
   return { code: grpc.status.INTERNAL, details: "internal error (see the controller log)", internal: true };
 }
 
