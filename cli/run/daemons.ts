@@ -13,7 +13,7 @@ import { FLAG_LIMITS, parseCertTtl, parseDurationFlag } from "../duration-flag.j
 import { createLogger, isLogLevel } from "../../shared/log/logger.js";
 import { parseLabels, LabelError, labelProblems } from "../../shared/labels.js";
 import { CliError, EXIT } from "../errors.js";
-import { writeConfigFile } from "../config.js";
+import { configPath, readConfigFile, writeConfigFile } from "../config.js";
 import { joinToken } from "../join-token.js";
 import { parseCountFlag } from "../count-flag.js";
 import type { LevelWithSilent } from "pino";
@@ -225,15 +225,34 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
     const reach = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host;
     const where = `${resolve(o.dataDir)}/admin.token`;
     process.stderr.write(`\nFirst start: created this controller's CA and its admin token, in ${where} (mode 0600).\n`);
-    if (o.writeConfig) {
-      const path = await writeConfigFile({ addr: formatHostPort({ host: reach, port: c.address.port }), token: c.adminToken, ca: c.caPem });
+    const cfg = { addr: formatHostPort({ host: reach, port: c.address.port }), token: c.adminToken, ca: c.caPem };
+    // A config that names another controller is the user's way to reach that one: never replaced.
+    const other = o.writeConfig ? await otherController(cfg.addr) : undefined;
+    if (o.writeConfig && other === undefined) {
+      const path = await writeConfigFile(cfg);
       process.stderr.write(`The berth CLI of this user is set up to use it (${path}).\n\n`);
-    } else process.stderr.write(`Give it to the CLI with BERTH_TOKEN="$(cat ${where})" or its config file.\n\n`);
+    } else {
+      const kept = other ? `The berth CLI config of this user (${other.path}) names another controller (${other.addr}): left as it is. ` : "";
+      process.stderr.write(`${kept}Give this one to the CLI with BERTH_ADDR=${cfg.addr} BERTH_TOKEN="$(cat ${where})" BERTH_CA=${resolve(o.dataDir)}/ca.crt, or its config file.\n\n`);
+    }
   }
 
   const sig = await untilSignal();
   process.stderr.write(`${sig}: stopping the controller\n`);
   await c.close();
+}
+
+/** The user's CLI config, when it names a controller other than `addr` (or cannot be read: then it is not ours to replace either). */
+async function otherController(addr: string): Promise<{ path: string; addr: string } | undefined> {
+  const path = configPath();
+  let cfg: Awaited<ReturnType<typeof readConfigFile>>;
+  try {
+    cfg = await readConfigFile(path);
+  } catch {
+    return { path, addr: "unreadable" };
+  }
+  if (cfg === undefined || cfg.addr === undefined || cfg.addr === addr) return undefined;
+  return { path, addr: cfg.addr };
 }
 
 export async function agent(o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean; rejoin?: boolean; allowRoot?: boolean; keepArtifacts?: string }, cmd: Command): Promise<void> {

@@ -1,5 +1,5 @@
 /** The CLI as users meet it: help everywhere, clear usage errors, `agent install`. */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { BERTH_MAIN } from "./harness/cluster.js";
+import { waitFor } from "./harness/wait.js";
 import { readAgentFile } from "../../cli/run/daemons.js";
 
 const run = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> => {
@@ -142,6 +143,30 @@ describe("berth CLI", () => {
     const env = await run(["hosts"], { BERTH_ADDR: "a:1,a:1", BERTH_TOKEN: "x", BERTH_CA: "/dev/null" });
     expect(env.code).toBe(2);
     expect(env.stderr).toMatch(/BERTH_ADDR: member 2 "a:1" repeats member 1/);
+  });
+
+  it("a controller's first start leaves a CLI config that names another controller as it is, and says how to reach this one", { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "berth-ctl-cfg-"));
+    dirs.push(dir);
+    const cfgFile = join(dir, "config.json");
+    const mine = `${JSON.stringify({ addr: "10.9.9.9:7420", token: "bt1.other", ca: "other-ca" }, null, 2)}\n`;
+    await writeFile(cfgFile, mine, { mode: 0o600 });
+    const ctl = spawn(process.execPath, [BERTH_MAIN, "controller", "--data-dir", join(dir, "ctl"), "--listen", "127.0.0.1:27991", "--metrics-addr", "off", "--ui-addr", "off"], {
+      env: { ...process.env, BERTH_CONFIG: cfgFile },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let err = "";
+    ctl.stderr.on("data", (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<void>((r) => ctl.once("exit", () => r()));
+    try {
+      await waitFor(async () => (/Give this one to the CLI/.test(err) ? true : undefined), { timeoutMs: 30_000, intervalMs: 100, what: `the first-start message (stderr so far: ${err})` });
+      expect(err).toContain(`The berth CLI config of this user (${cfgFile}) names another controller (10.9.9.9:7420): left as it is.`);
+      expect(err).toContain(`BERTH_ADDR=127.0.0.1:27991 BERTH_TOKEN="$(cat ${join(dir, "ctl")}/admin.token)" BERTH_CA=${join(dir, "ctl")}/ca.crt`);
+      expect(await readFile(cfgFile, "utf8")).toBe(mine);
+    } finally {
+      ctl.kill("SIGTERM");
+      await exited;
+    }
   });
 
   it("an agent config file with an unknown field is refused, naming it", async () => {
