@@ -226,6 +226,34 @@ describe("security: refusals against a real controller", () => {
     expect((await c.cli(["audit"], { token: viewer })).code).toBe(4);
   });
 
+  it("a host cannot log events for a copy another host runs, nor send a log error longer than 4 KiB", { timeout: 90_000 }, async () => {
+    // A copy on the real host (dc=dc1; the forger has no labels).
+    const dir = await c.specDir("victim", { "victim.yaml": "name: victim\nrun:\n  command: sleep\n  args: ['100000']\n  stopTimeout: 1s\nconstraints: { dc: dc1 }\n" });
+    expect((await c.apply(dir)).code).toBe(0);
+    const st = await c.waitForStatus("victim", (x) => x.instances[0]?.state === "healthy", "victim healthy on the real host");
+    const copy = st.instances[0]!;
+
+    const token = await c.joinToken(1);
+    const { keyPem, csrPem } = await createKeyAndCsr("forger");
+    const joined = await join(token, csrPem);
+    const forger = agentClient({ certPem: joined.certificate_pem, keyPem });
+    const forged = { service: "victim", instance: copy.instance, epoch: copy.epoch, revision: copy.revision, detail: "FORGED", restarts: 0, since_ms: Date.now(), age_ms: 0, pid: 1, resources_enforced: false, resources_note: "", install_tail: "" };
+    const ended = await streamStatus(forger, [
+      { hello: { host_id: joined.host_id, facts: FACTS, labels: {} } },
+      { instance_status: { ...forged, state: "failed" } },
+      { instance_status: { ...forged, state: "healthy" } },
+      { log_chunk: { request_id: "1", data: "", eof: false, error: "E".repeat(5000) } },
+    ]);
+    expect(ended.status.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(ended.status.details).toMatch(/log_chunk\.error: longer than 4096 characters/);
+    // Every message before the bad one was handled (in order): none of the forged reports is an event.
+    const events = await c.events();
+    expect(events.filter((e) => e.host === joined.host_id && e.type.startsWith("instance."))).toEqual([]);
+    expect(events.some((e) => e.message.includes("FORGED"))).toBe(false);
+    expect((await c.status("victim")).instances[0]).toMatchObject({ state: "healthy", epoch: copy.epoch });
+    expect((await c.cli(["delete", "victim"])).code).toBe(0);
+  });
+
   it("kept serving everyone else through all of it", async () => {
     const hs = await c.waitForHosts((x) => x.some((h) => h.address === c.topo.hostAddr(1) && h.status === "ready" && h.connected), "the real agent still ready");
     const real = hs.find((h) => h.address === c.topo.hostAddr(1))!;

@@ -9,7 +9,7 @@ import { SELF_FENCED } from "../../../shared/fence.js";
 import { validateInstanceStatus } from "../api/validate.js";
 import type { AgentServiceDeps } from "./deps.js";
 import { isCurrent, type AgentStream } from "./stream.js";
-import { instanceId } from "../../services/records.js";
+import { instanceId, type InstanceRecord } from "../../services/records.js";
 
 /** Events worth an operator's time among instance state changes. */
 const EVENT_STATES = new Set(["starting", "healthy", "unhealthy", "failed"]);
@@ -28,12 +28,21 @@ interface Budget {
   /** Said that the rest goes unlogged, in this run of throttling. */
   said: boolean;
 }
-const budgets = new WeakMap<AgentStream, Budget>();
+/**
+ * Per host, not per stream: a host that reconnected got a full burst again, so 30
+ * reconnects in 5 s logged ~1,800 forged events. Entries idle long enough to be full
+ * again are dropped once there are many (a removed host's, say).
+ */
+const budgets = new Map<string, Budget>();
+const BUDGETS_PRUNE_AT = 20_000;
 
-/** Whether this stream may log one more instance event now; "first" the first time it may not (said once). Pure but for the map. */
-function spend(s: AgentStream, nowMs: number): "ok" | "first" | "no" {
-  const b = budgets.get(s) ?? { tokens: EVENT_BURST, atMs: nowMs, said: false };
-  budgets.set(s, b);
+/** Whether this host may log one more instance event now; "first" the first time it may not (said once). Pure but for the map. */
+function spend(hostId: string, nowMs: number): "ok" | "first" | "no" {
+  if (budgets.size >= BUDGETS_PRUNE_AT && !budgets.has(hostId)) {
+    for (const [h, x] of budgets) if (nowMs - x.atMs > EVENT_BURST / EVENT_REFILL_PER_MS) budgets.delete(h);
+  }
+  const b = budgets.get(hostId) ?? { tokens: EVENT_BURST, atMs: nowMs, said: false };
+  budgets.set(hostId, b);
   b.tokens = Math.min(EVENT_BURST, b.tokens + Math.max(0, nowMs - b.atMs) * EVENT_REFILL_PER_MS);
   b.atMs = nowMs;
   if (b.tokens >= 1) {
@@ -44,6 +53,18 @@ function spend(s: AgentStream, nowMs: number): "ok" | "first" | "no" {
   if (b.said) return "no";
   b.said = true;
   return "first";
+}
+
+/**
+ * Whether the report may become an event: it is of the copy this host runs by the
+ * fleet's records (the slot's, or its move's or surge's, at that epoch), or says that an
+ * older copy stopped (after a move or a partition, the slot runs elsewhere by the time
+ * its old host says so). A host cannot write another host's copies into the history.
+ */
+export function reportsOwnCopy(i: Pick<InstanceRecord, "hostId" | "epoch" | "moveTo"> | undefined, hostId: string, st: { epoch: number; state: string }): boolean {
+  if (!i) return false;
+  if ((i.hostId === hostId && i.epoch === st.epoch) || (i.moveTo?.hostId === hostId && i.moveTo.epoch === st.epoch)) return true;
+  return st.state === "stopped" && st.epoch < Math.max(i.epoch, i.moveTo?.epoch ?? 0);
 }
 
 export async function onInstanceStatus(d: AgentServiceDeps, s: AgentStream, raw: InstanceStatus__Output): Promise<void> {
@@ -73,10 +94,10 @@ export async function onInstanceStatus(d: AgentServiceDeps, s: AgentStream, raw:
   d.publishObserved?.(obs);
   if (await fencedCopyStopped(hostId, d.registry.liveOf(hostId).fencing, st, (ev) => d.events.append(ev))) d.onLiveness();
   let noted: Promise<unknown> | undefined;
-  // Only copies of instances the fleet has become events: a host cannot write history for a service it never ran.
-  const known = d.state.instancesOf(st.service).some((i) => instanceId(i.service, i.slot) === st.instance);
+  // Only this host's copies become events: it cannot write history for a copy it does not run.
+  const known = reportsOwnCopy(d.state.instancesOf(st.service).find((i) => instanceId(i.service, i.slot) === st.instance), hostId, st);
   const changed = prev?.state !== st.state || prev.instance !== st.instance;
-  const budget = changed && known && (EVENT_STATES.has(st.state) || st.state === "stopped") ? spend(s, now) : "ok";
+  const budget = changed && known && (EVENT_STATES.has(st.state) || st.state === "stopped") ? spend(hostId, now) : "ok";
   if (budget === "first") {
     s.log.warn({ hostId }, "instance state changes too fast: not logged as events until they slow");
     noted = d.events.append({ type: "host.noisy", host: hostId, message: `${hostId} reports its instances' state changes faster than ${EVENT_BURST} a minute: the rest are not logged as events until it slows (berth status shows the latest)` });

@@ -8,8 +8,13 @@ import { validateExecExit, validateExecOutput } from "../api/validate.js";
 import type { AgentServiceDeps } from "./deps.js";
 import { isCurrent, type AgentStream } from "./stream.js";
 
+/** The longest log_chunk.error an agent may send (the agent's own are an error message). */
+export const MAX_LOG_ERROR_CHARS = 4096;
+
 export function onLogChunk(d: AgentServiceDeps, s: AgentStream, c: LogChunk__Output): void {
   if (c.data.length > 1024 * 1024) throw new GrpcError(grpc.status.INVALID_ARGUMENT, "log_chunk.data: larger than 1 MiB");
+  // Why a log could not be read: a line, not a payload (it is outside the flow-control window).
+  if (c.error.length > MAX_LOG_ERROR_CHARS) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `log_chunk.error: longer than ${MAX_LOG_ERROR_CHARS} characters`);
   if (isCurrent(d, s)) d.logs.deliver(s.hostId, c);
 }
 

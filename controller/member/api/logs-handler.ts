@@ -221,8 +221,11 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
             if (chars && !ended) agentSend({ log_ack: { request_id: id, chars } });
           });
         }
+        // An error is the part's last word (the agent sends it with eof): one note, not a stream of
+        // them, which no window bounds — a host that sent errors on and on filled this
+        // controller's memory while the client read slowly.
         if (c.error) note(t, c.error);
-        if (c.eof) endOne();
+        if (c.eof || c.error) endOne();
       },
     });
     // Tell the agent to stop following, or it would stream into the void.
