@@ -6,7 +6,9 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { join as pathJoin } from "node:path";
 import { Cluster } from "./harness/cluster.js";
 import { waitFor } from "./harness/wait.js";
 import { loadProtos } from "../../shared/proto.js";
@@ -252,6 +254,55 @@ describe("security: refusals against a real controller", () => {
     expect(events.some((e) => e.message.includes("FORGED"))).toBe(false);
     expect((await c.status("victim")).instances[0]).toMatchObject({ state: "healthy", epoch: copy.epoch });
     expect((await c.cli(["delete", "victim"])).code).toBe(0);
+  });
+
+  it("a host may have at most 4 artifact downloads open at once", { timeout: 90_000 }, async () => {
+    // An artifact larger than what a call buffers, so a download the host does not read stays open.
+    const app = pathJoin(c.dir, "big-app");
+    await mkdir(app, { recursive: true });
+    await writeFile(pathJoin(app, "blob"), randomBytes(12 * 1024 * 1024));
+    const dir = await c.specDir("big", { "big.yaml": `name: big\nartifact: ${app}\nrun:\n  command: sleep\n  args: ['100000']\nconstraints: { dc: dc1 }\ninstances: 0\n` });
+    const applied = await c.apply(dir);
+    expect(applied.code, applied.stderr).toBe(0);
+    const sha = (await readdir(pathJoin(c.ctlDir, "artifacts"))).find((n) => /^[0-9a-f]{64}$/.test(n))!;
+    expect(sha).toBeDefined();
+
+    const token = await c.joinToken(1);
+    const { keyPem, csrPem } = await createKeyAndCsr("hoarder");
+    const joined = await join(token, csrPem);
+    const hoarder = agentClient({ certPem: joined.certificate_pem, keyPem });
+    const calls: grpc.ClientReadableStream<unknown>[] = [];
+    const firstChunk = (call: grpc.ClientReadableStream<unknown>): Promise<string> =>
+      new Promise((resolve) => {
+        call.once("data", () => {
+          call.pause(); // and never read on
+          resolve("data");
+        });
+        call.once("error", (e: Status) => resolve(`${e.code} ${e.details}`));
+      });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const call = hoarder.FetchArtifact({ sha256: sha });
+        calls.push(call);
+        expect(await firstChunk(call)).toBe("data");
+      }
+      const fifth = hoarder.FetchArtifact({ sha256: sha });
+      calls.push(fifth);
+      expect(await firstChunk(fifth)).toMatch(new RegExp(`^${grpc.status.RESOURCE_EXHAUSTED} host ${joined.host_id} has 4 artifact downloads open already`));
+      // Cancelling one frees its place.
+      calls[0]!.cancel();
+      await waitFor(
+        async () => {
+          const again = hoarder.FetchArtifact({ sha256: sha });
+          calls.push(again);
+          return (await firstChunk(again)) === "data" ? true : undefined;
+        },
+        { timeoutMs: 10_000, intervalMs: 200, what: "a download once one was cancelled" },
+      );
+    } finally {
+      for (const call of calls) call.cancel();
+    }
+    expect((await c.cli(["delete", "big"])).code).toBe(0);
   });
 
   it("kept serving everyone else through all of it", async () => {

@@ -42,7 +42,16 @@ function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
   return next;
 }
 
+/**
+ * Artifact downloads one host may have open at once. An agent fetches one artifact at a
+ * time (and retries after a failure); a host holding thousands open, never reading,
+ * held a file and ~750 KB of buffers for each, gigabytes in all.
+ */
+export const MAX_FETCHES_PER_HOST = 4;
+
 export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers {
+  /** Downloads open per host (MAX_FETCHES_PER_HOST). */
+  const fetching = new Map<string, number>();
   /** The host's certificate for its request, in the name the controller chose; a bad request is the caller's error. */
   async function sign(csrPem: string, id: string): Promise<{ certPem: string; certCa: string }> {
     // Read once: the fingerprint stored is that of the CA that signed (a rotation may start meanwhile).
@@ -140,6 +149,9 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
       const fail = (code: grpc.status, details: string): void => failStream(call, code, details);
       if ("refuse" in who) return fail(who.refuse.code, who.refuse.details);
       const sha = call.request.sha256;
+      const open = fetching.get(who.hostId) ?? 0;
+      if (open >= MAX_FETCHES_PER_HOST) return fail(grpc.status.RESOURCE_EXHAUSTED, `host ${who.hostId} has ${open} artifact downloads open already, the most one host may: finish or cancel one first`);
+      fetching.set(who.hostId, open + 1);
       void (async () => {
         try {
           // In a group, one this member lacks is fetched from a member that has it first.
@@ -151,6 +163,10 @@ export function agentServiceHandlers(d: AgentServiceDeps): AgentServiceHandlers 
           // No good copy from another member (the agent tries again); anything else is ours.
           if (err instanceof ArtifactError) fail(grpc.status.UNAVAILABLE, err.message);
           else fail(grpc.status.INTERNAL, "reading the artifact failed");
+        } finally {
+          const left = (fetching.get(who.hostId) ?? 1) - 1;
+          if (left > 0) fetching.set(who.hostId, left);
+          else fetching.delete(who.hostId);
         }
       })();
     },
