@@ -148,6 +148,8 @@ interface Current {
 }
 
 const TAIL_BYTES = 4096;
+/** Install output is reported at most this often (and what came meanwhile, once it is over). */
+const INSTALL_REPORT_MS = 500;
 /** A crash-looped instance's detail ends with this many of its last output lines, at most this many characters (the detail is cut at 4000). */
 const CRASH_TAIL_LINES = 20;
 const CRASH_TAIL_CHARS = 2_000;
@@ -794,20 +796,33 @@ export class Converger {
         if (who.ids) await checkReach(dir, { user: who.user, uid: who.ids.uid, gid: who.ids.gid });
         this.set(c, "installing", attempt > 1 ? `attempt ${attempt} of ${PREPARE_ATTEMPTS}` : "");
         let lastReport = 0;
-        await this.o.steps.install(
-          want.spec,
-          dir,
-          (s) => {
-            c.installTail = (c.installTail + s).slice(-TAIL_BYTES);
-            // Install output streams to the controller at most a few times a second.
-            if (this.mono - lastReport > 500) {
-              lastReport = this.mono;
-              this.report(c);
-            }
-          },
-          signal,
-          who,
-        );
+        // Install output streams to the controller at most twice a second, and what came
+        // within that half second goes when it is over: a step that prints a line, then works
+        // quietly for minutes, shows that line in `berth status`, not only the header.
+        let trailing: NodeJS.Timeout | undefined;
+        const flush = (): void => {
+          trailing = undefined;
+          lastReport = this.mono;
+          if (this.current === c && c.state === "installing") this.report(c);
+        };
+        try {
+          await this.o.steps.install(
+            want.spec,
+            dir,
+            (s) => {
+              c.installTail = (c.installTail + s).slice(-TAIL_BYTES);
+              const wait = INSTALL_REPORT_MS - (this.mono - lastReport);
+              if (wait <= 0) {
+                clearTimeout(trailing);
+                flush();
+              } else trailing ??= setTimeout(flush, wait);
+            },
+            signal,
+            who,
+          );
+        } finally {
+          clearTimeout(trailing);
+        }
         signal.throwIfAborted();
         break;
       } catch (err) {

@@ -708,3 +708,25 @@ describe("unused artifacts", () => {
     steps.release();
   });
 });
+
+describe("install output", () => {
+  it("reaches the controller while the step works on quietly, not only the first line", async () => {
+    const steps = fakeSteps();
+    let finish: () => void = () => undefined;
+    steps.install = (_spec: unknown, _dir: unknown, onOutput: (s: string) => void) =>
+      new Promise<void>((resolve) => {
+        onOutput("[berth] install web: header\n");
+        onOutput("[berth] step 1/1: sleep 20\nstep-start\n");
+        finish = resolve;
+      });
+    const reports: InstanceStatus[] = [];
+    conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
+    conv.assign(assignment(goodSpec()));
+    try {
+      await until(() => reports.some((r) => r.state === "installing" && r.install_tail.includes("step-start")), "the step's line reported while it installs", 3_000);
+    } finally {
+      finish();
+    }
+    await until(() => reports.at(-1)?.state === "healthy", "the instance to run");
+  });
+});
