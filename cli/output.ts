@@ -3,7 +3,7 @@ import { inspect } from "node:util";
 import { createRequire } from "node:module";
 import type * as Yaml from "yaml";
 import { CliError, EXIT } from "./errors.js";
-import { padVisible, sanitize, visibleWidth } from "../shared/text/sanitize.js";
+import { padVisible, sanitize, sanitizeTree, terminalSafeJson, visibleWidth } from "../shared/text/sanitize.js";
 
 export const FORMATS = ["table", "json", "yaml"] as const;
 
@@ -85,8 +85,10 @@ export function printStreamData(format: Format, data: unknown): boolean {
 }
 
 export function printData(format: Format, data: unknown): boolean {
-  if (format === "json") process.stdout.write(JSON.stringify(data, null, 2) + "\n");
-  else if (format === "yaml") process.stdout.write(yamlStringify(data));
+  // What hosts and clients wrote may hold terminal controls: JSON keeps the data exact (as
+  // escapes), YAML for reading gets them escaped as the tables do (shared/text/sanitize.ts).
+  if (format === "json") process.stdout.write(terminalSafeJson(JSON.stringify(data, null, 2)) + "\n");
+  else if (format === "yaml") process.stdout.write(yamlStringify(sanitizeTree(data)));
   else return false;
   return true;
 }

@@ -815,7 +815,7 @@ export class Converger {
               if (wait <= 0) {
                 clearTimeout(trailing);
                 flush();
-              } else trailing ??= setTimeout(flush, wait);
+              } else trailing ??= setTimeoutClamped(flush, wait);
             },
             signal,
             who,

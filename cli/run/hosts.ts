@@ -8,6 +8,7 @@ import { expiryState } from "../../shared/tls/cert-life.js";
 import { call } from "../client.js";
 import { bytes, colour, parseFormat, printData, render, statusColour, table, txt, type Cell } from "../output.js";
 import { globalsOf, withApi } from "./common.js";
+import { sanitizeTree } from "../../shared/text/sanitize.js";
 
 function age(nowMs: number, ms: number): string {
   return ms ? `${formatDurationMs(Math.max(0, nowMs - ms))} ago` : "-";
@@ -119,7 +120,8 @@ export async function hostShow(id: string, o: { output: string }, cmd: Command):
         disk: `${bytes(h.usage.disk_used_bytes)} of ${bytes(h.usage.disk_total_bytes)}`,
       },
     };
-    process.stdout.write(stringify(view));
+    // Host facts are the host's word: escaped as the tables escape them.
+    process.stdout.write(stringify(sanitizeTree(view)));
   });
 }
 

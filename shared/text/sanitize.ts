@@ -18,6 +18,9 @@ const SINGLE_LINE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060
 // eslint-disable-next-line no-control-regex
 const MULTI_LINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
+/** What sanitize escapes but C0, which JSON.stringify escapes in strings (and its own layout needs newlines). */
+const BEYOND_C0 = /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
 function escape(ch: string): string {
   const c = ch.charCodeAt(0);
   return c <= 0xff ? `\\x${c.toString(16).padStart(2, "0")}` : `\\u${c.toString(16).padStart(4, "0")}`;
@@ -30,6 +33,25 @@ function escape(ch: string): string {
  */
 export function sanitize(s: string): string {
   return s.replace(SINGLE_LINE, escape);
+}
+
+/**
+ * JSON text with every character sanitize() escapes written as a JSON escape
+ * (`\u009b`): it parses to the very same data, and shows on a terminal as text.
+ * JSON.stringify escapes C0 itself, not C1 nor the format characters.
+ */
+export function terminalSafeJson(json: string): string {
+  return json.replace(BEYOND_C0, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Every string in a tree of plain data (objects, arrays) sanitized, keys too: for YAML meant for a terminal. */
+export function sanitizeTree(v: unknown): unknown {
+  if (typeof v === "string") return sanitize(v);
+  if (Array.isArray(v)) return v.map(sanitizeTree);
+  if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [sanitize(k), sanitizeTree(x)]));
+  }
+  return v;
 }
 
 /** Several lines of untrusted text (an install tail): as sanitize, but newlines and tabs are kept. */

@@ -723,7 +723,7 @@ describe("install output", () => {
     conv = new Converger({ dataDir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => reports.push(s) });
     conv.assign(assignment(goodSpec()));
     try {
-      await until(() => reports.some((r) => r.state === "installing" && r.install_tail.includes("step-start")), "the step's line reported while it installs", 3_000);
+      await until(() => reports.some((r) => r.state === "installing" && (r.install_tail ?? "").includes("step-start")), "the step's line reported while it installs", 3_000);
     } finally {
       finish();
     }

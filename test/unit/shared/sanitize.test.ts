@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { padVisible, sanitize, sanitizeLines, visibleWidth } from "../../../shared/text/sanitize.js";
+import { padVisible, sanitize, sanitizeLines, sanitizeTree, terminalSafeJson, visibleWidth } from "../../../shared/text/sanitize.js";
 
 describe("sanitize", () => {
   it("escapes C0, DEL and C1 controls as \\xNN: CSI, OSC (title, clipboard), bells, carriage returns", () => {
@@ -30,5 +30,28 @@ describe("visibleWidth", () => {
     expect(visibleWidth("🚀ab")).toBe(3);
     expect(visibleWidth(sanitize("\u001b[2J"))).toBe(7);
     expect(padVisible("\u001b[32mok\u001b[0m", 4)).toBe("\u001b[32mok\u001b[0m  ");
+  });
+});
+
+describe("structured output of what hosts wrote", () => {
+  const hostile = "h\u001b]0;PWNED\u0007\u009b31m\u202eabc";
+
+  it("JSON keeps the data exact and shows no control on a terminal", () => {
+    const text = terminalSafeJson(JSON.stringify({ hostname: hostile, [hostile]: [hostile] }, null, 2));
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(text).toContain("\\u009b");
+    expect(JSON.parse(text)).toEqual({ hostname: hostile, [hostile]: [hostile] });
+  });
+
+  it("a tree for YAML has every string and key sanitized, other values kept", () => {
+    expect(sanitizeTree({ a: hostile, n: 3, ok: true, none: null, list: [hostile, 1], [hostile]: { deep: hostile } })).toEqual({
+      a: sanitize(hostile),
+      n: 3,
+      ok: true,
+      none: null,
+      list: [sanitize(hostile), 1],
+      [sanitize(hostile)]: { deep: sanitize(hostile) },
+    });
   });
 });
