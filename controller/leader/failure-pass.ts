@@ -8,7 +8,7 @@
 import type { Logger } from "../../shared/log/logger.js";
 import { judgeLiveness, nextDownAt, type DetectorConfig, type LivenessInput, type Transition } from "../failure/detector.js";
 import type { FailoverGuard } from "../failure/failover-guard.js";
-import type { HostRegistry } from "../hosts/registry.js";
+import { ConflictError, type HostRegistry } from "../hosts/registry.js";
 import type { Store } from "../store/store.js";
 import { closeStream } from "../member/host-changes.js";
 
@@ -56,7 +56,9 @@ export async function failurePass(d: FailurePassDeps, detector: DetectorConfig |
   const cfg = configFor(hosts, nowMono);
   const transitions = judgeLiveness(hosts, nowMono, cfg);
   for (const tr of transitions) {
-    await d.registry.update(tr.id, (rec) => {
+    // A host whose record keeps changing under this pass (a Hello storm rewriting its facts)
+    // is judged again next pass; the hosts after it are not left unjudged for it.
+    const wrote = await d.registry.update(tr.id, (rec) => {
       // Asked again at each host: the lease may run out while earlier writes wait for etcd.
       if (rec.health === tr.to || (d.leading && !d.leading())) return undefined;
       const type = tr.to === "down" ? "host.down" : rec.health === "joining" ? "host.ready" : "host.back";
@@ -72,8 +74,15 @@ export async function failurePass(d: FailurePassDeps, detector: DetectorConfig |
         closeStream(d.registry, rec.id, "host declared down");
       } else d.log.info({ host: rec.id }, type === "host.ready" ? "host ready" : "host back");
       return { rec: { ...rec, health: tr.to, healthSinceMs: t }, event: { type, host: rec.id, message } };
-    }, d.via);
-    d.onTransition(tr.to);
+    }, d.via).then(
+      () => true,
+      (err: unknown) => {
+        if (!(err instanceof ConflictError)) throw err;
+        d.log.warn({ host: tr.id, err: err.message }, "host record changed concurrently: judged again next pass");
+        return false;
+      },
+    );
+    if (wrote) d.onTransition(tr.to);
   }
   await d.guard.sync(d.via);
   // A host down makes its replacement due now: the loop decides at once, once per pass

@@ -3,7 +3,7 @@
 // joining fleet turns some ready on every pass, and an unpaced fleet-wide reconcile pass
 // after each was work per join that grew with the fleet.
 import { describe, expect, it } from "vitest";
-import { HostRegistry } from "../../../controller/hosts/registry.js";
+import { ConflictError, HostRegistry } from "../../../controller/hosts/registry.js";
 import type { HostRecord } from "../../../controller/hosts/host.js";
 import type { FailoverGuard } from "../../../controller/failure/failover-guard.js";
 import { localLiveness } from "../../../controller/failure/liveness.js";
@@ -99,5 +99,19 @@ describe("a failure-detector pass", () => {
     // Every pass over every host is paid per tick: a second read was a second copy of the fleet.
     expect(reads).toBe(1);
     expect(next).toBe(9_000 + 5_000 + 1);
+  });
+
+  it("judges the other hosts when one host's record keeps changing under it, and that one next pass", async () => {
+    const registry = await fleet([host("a", "joining"), host("b", "joining")]);
+    for (const id of ["a", "b"]) registry.liveOf(id).lastHeartbeatMono = 9_500;
+    const update = registry.update.bind(registry);
+    let storm = true;
+    registry.update = ((id: string, ...rest: Parameters<HostRegistry["update"]> extends [string, ...infer R] ? R : never) =>
+      storm && id === "a" ? Promise.reject(new ConflictError("host a changed concurrently; try again")) : update(id, ...rest)) as HostRegistry["update"];
+    expect(await pass(registry, 10_000)).toEqual({ transitions: ["ready"], dueNow: 0 });
+    expect(registry.all().map((h) => [h.id, h.health])).toEqual([["a", "joining"], ["b", "ready"]]);
+    storm = false;
+    expect(await pass(registry, 10_000)).toEqual({ transitions: ["ready"], dueNow: 0 });
+    expect(registry.get("a")?.health).toBe("ready");
   });
 });
