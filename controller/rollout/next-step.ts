@@ -149,6 +149,13 @@ export interface RolloutState {
    * kept): reverted as always.
    */
   fromWorked?: "unknown" | "yes" | "no";
+  /**
+   * Since when a slot already on toRevision, outside the current batch, has been out of
+   * service (unhealthy or failed: it relapsed after it was in service, or a new slot never
+   * got there): no batch starts meanwhile, and one that does not come back within
+   * healthyDeadline fails the rollout. Absent: none is.
+   */
+  relapseSinceMs?: number;
   /** When it succeeded or failed; absent while it has not ended. */
   endedAtMs?: number;
 }
@@ -180,6 +187,7 @@ export const RolloutStateSchema = z.object({
   autoReverted: z.boolean(),
   revertOf: z.string().optional(),
   fromWorked: z.enum(["unknown", "yes", "no"]).optional(),
+  relapseSinceMs: nat.optional(),
   endedAtMs: nat.optional(),
 });
 
@@ -478,6 +486,18 @@ function healthyDeadlineAt(b: RolloutBatch, u: UpdateSpec): number {
  * (via a spare) no surge copy in service. A surge copy in service has proved the
  * revision; its retire is drain time, not health.
  */
+/**
+ * Slots on the target revision, outside the current batch, out of service for a reason of
+ * their own (unhealthy, failed): a copy of the new revision that was in service and fell
+ * out, or a new slot that never got there. Stranded and lost ones wait for a host instead.
+ */
+export function relapsedSlots(slots: readonly SlotView[], b: RolloutBatch | null, to: number): number[] {
+  return slots
+    .filter((v) => v.revision === to && v.stranded !== true && (v.phase === "unhealthy" || v.phase === "failed") && !(b?.slots.includes(v.slot) ?? false))
+    .map((v) => v.slot)
+    .sort((a, c) => a - c);
+}
+
 function unhealthySlots(b: RolloutBatch, views: ReadonlyMap<number, SlotView>, to: number): number[] {
   return b.slots.filter((s) => {
     const v = views.get(s);
@@ -630,11 +650,15 @@ export function nextStep(input: NextStepInput): NextStepResult {
       return { rollout: r, actions, wakeAtMs: null, events };
     }
     // 3. Deadlines, only while the rollout may move (a pause or a wait for a human is not a failure).
+    // (relapseSinceMs is kept after step 4, with the batch as this step leaves it.)
+    const relapsed = mode === "active" ? relapsedSlots(input.slots, r.batch, to) : [];
     if (mode === "active") {
       let failure = "";
       const late = r.batch === null ? [] : unhealthySlots(r.batch, views, to);
       if (r.batch !== null && late.length > 0 && nowMs >= healthyDeadlineAt(r.batch, u)) {
         failure = `${late.length === 1 ? "slot" : "slots"} ${late.join(", ")} not in service on revision ${to} within healthyDeadline (${formatDurationMs(u.healthyDeadlineMs)})`;
+      } else if (r.relapseSinceMs !== undefined && relapsed.length > 0 && nowMs >= r.relapseSinceMs + u.healthyDeadlineMs) {
+        failure = `${relapsed.length === 1 ? "slot" : "slots"} ${relapsed.join(", ")} on revision ${to} out of service (${relapsed.map((x) => views.get(x)?.phase).join(", ")}) for healthyDeadline (${formatDurationMs(u.healthyDeadlineMs)})`;
       } else if (nowMs >= r.lastProgressAtMs + u.progressDeadlineMs) {
         failure = `no slot came into service on revision ${to} for progressDeadline (${formatDurationMs(u.progressDeadlineMs)})`;
       }
@@ -677,6 +701,11 @@ export function nextStep(input: NextStepInput): NextStepResult {
     if (mode !== "unwind" && batchComplete(cur, views)) r.batch = null;
   }
 
+  // Since when a slot on the new revision outside the batch has been out of service (RolloutState.relapseSinceMs).
+  const relapsing = mode === "active" ? relapsedSlots(input.slots, r.batch, to) : [];
+  if (relapsing.length === 0) delete r.relapseSinceMs;
+  else r.relapseSinceMs ??= nowMs;
+
   // 5. With no batch in flight: wait for promotion, or start the next batch.
   if (mode === "active" && r.batch === null) {
     const canaryActive = u.canary > 0 && !r.promoted && !r.autoReverted;
@@ -686,6 +715,10 @@ export function nextStep(input: NextStepInput): NextStepResult {
       r.status = "awaiting-promotion";
       r.reason = `canary: ${doneCount} of ${instances} run revision ${to} and are in service; waiting for \`berth rollout promote\``;
       events.push({ type: "rollout.awaiting-promotion", message: r.reason });
+    } else if (anyWork && r.relapseSinceMs !== undefined) {
+      // A copy of the new revision fell out of service: roll it no further until it is back.
+      const back = relapsing;
+      r.reason = `waiting for ${back.length === 1 ? "slot" : "slots"} ${back.join(", ")} on revision ${to} to come back into service (${back.map((x) => views.get(x)?.phase).join(", ")}): no new batch meanwhile; the rollout fails if ${back.length === 1 ? "it does" : "they do"} not within healthyDeadline (${formatDurationMs(u.healthyDeadlineMs)}, until ${new Date(r.relapseSinceMs + u.healthyDeadlineMs).toISOString()})`;
     } else if (anyWork && holdUntilMs !== undefined) {
       r.reason = `waiting for followers of the endpoints to reconnect to this controller (until ${new Date(holdUntilMs).toISOString()})`;
     } else if (anyWork) {
@@ -739,6 +772,7 @@ function wakeAt(r: RolloutState, mode: Mode, u: UpdateSpec, slots: readonly Slot
   }
   if (mode === "active") {
     if (r.batch !== null) times.push(healthyDeadlineAt(r.batch, u));
+    if (r.relapseSinceMs !== undefined) times.push(r.relapseSinceMs + u.healthyDeadlineMs);
     times.push(r.lastProgressAtMs + u.progressDeadlineMs);
   }
   const next = [...times.filter((t) => t > nowMs), ...due];

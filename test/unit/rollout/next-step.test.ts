@@ -280,7 +280,7 @@ describe("rollout: progressDeadline", () => {
     expect(sim.revisions()).toEqual([1, 1]);
   });
 
-  it("fails a rollout stuck behind a slot that failed on its own, and the revert brings the fleet back", () => {
+  it("fails a rollout whose slot on the new revision fell out of service for healthyDeadline, starting no batch meanwhile, and the revert brings the fleet back", () => {
     // Slot 0 is on v2 and in service at 3.5 s, then fails for good at 4 s; slot 1 is mid-batch.
     const sim = new Sim({
       instances: 3,
@@ -293,15 +293,28 @@ describe("rollout: progressDeadline", () => {
     });
     expect(sim.run().stalled).toBe(false);
     const [failed, revert] = sim.rollouts;
-    // Batch [1] is done at 7 s; slot 0 (out) leaves no budget, so nothing moves until 7 + 20 s.
+    // Batch [1] (in flight already) is done at 7 s; no batch starts while slot 0 is out, and
+    // 4 + 10 s (healthyDeadline) later the rollout fails — not progressDeadline (7 + 20 s).
     expect(failed).toMatchObject({ status: "failed", lastProgressAtMs: 7000 });
-    expect(failed?.reason).toMatch(/progressDeadline/);
-    expect(sim.events.find((e) => e.type === "rollout.failed")?.t).toBe(27_000);
+    expect(failed?.reason).toBe("slot 0 on revision 2 out of service (failed) for healthyDeadline (10s)");
+    expect(sim.events.find((e) => e.type === "rollout.failed")?.t).toBe(14_000);
+    expect(sim.events.filter((e) => e.type === "rollout.batch" && e.t < 14_000).map((e) => e.t)).toEqual([0, 3500]);
     expect(revert?.status).toBe("succeeded");
     expect(sim.revisions()).toEqual([1, 1, 1]);
     // The revert replaced the failed slot 0 first (free), then drained slot 1.
-    expect(log(sim.issued).filter((l) => Number(l.split(" ")[0]) >= 27_000)).toEqual(["27000 replace 0→1", "30000 drain 1", "30500 replace 1→1"]);
+    expect(log(sim.issued).filter((l) => Number(l.split(" ")[0]) >= 14_000)).toEqual(["14000 replace 0→1", "17000 drain 1", "17500 replace 1→1"]);
     expect(Math.max(...sim.outAfterRolloutRemoval)).toBeLessThanOrEqual(1);
+  });
+
+  it("says why it waits while a slot on the new revision is out, and carries on once it is back", () => {
+    // Slot 0 relapses at 4 s and is back (restarted, healthy) some 8 s later: within healthyDeadline.
+    const sim = new Sim({ instances: 3, update: update(), spares: 0, from: 1, to: 2, startDelayMs: v2In2s, failures: [{ atMs: 4000, slot: 0, downForMs: 6000 }] });
+    sim.run({ untilMs: 9000 });
+    expect(sim.rollout.reason).toMatch(/^waiting for slot 0 on revision 2 to come back into service \(failed\): no new batch meanwhile; the rollout fails if it does not within healthyDeadline \(10s, until /);
+    expect(sim.run().stalled).toBe(false);
+    expect(sim.rollout.status).toBe("succeeded");
+    expect(sim.rollouts).toHaveLength(1);
+    expect(sim.revisions()).toEqual([2, 2, 2]);
   });
 });
 
