@@ -56,8 +56,12 @@ export async function waitHealthy(api: Api, res: Pick<ApplyResponse__Output, "ch
       // A rollout that failed or was reverted ends healthy on the old revision: that is not what was applied.
       const change = res.changes.find((c) => c.service === name);
       let applied = Number(change?.rollout_to ?? 0) || (following.get(name) ?? 0);
-      // Unchanged: the rollout of the revision it runs, if one is under way or failed, is the one to follow (to its end, a revert included).
-      const r = applied || change?.action === "unchanged" ? await call(api, api.client.GetRollout, { name }) : undefined;
+      // Unchanged, or changed in place (instances, update: no rollout of its own): the rollout of the
+      // revision it runs, if one is under way or failed, is the one to follow (to its end, a revert
+      // included) — an in-place change applied while a rollout ran once ended "every instance
+      // healthy" after that rollout was reverted, with the files' revision no longer running.
+      const followsOthers = change?.action === "unchanged" || change?.action === "update";
+      const r = applied || followsOthers ? await call(api, api.client.GetRollout, { name }) : undefined;
       if (r && !applied && r.exists && Number(r.to_revision) === Number(r.current_revision) && !["succeeded", "reverted"].includes(outcome(r))) {
         applied = Number(r.to_revision);
         following.set(name, applied);
