@@ -208,8 +208,10 @@ export function planApply(o: {
       ch.place = planned.filter((p) => p.hostId && !o.instances.some((i) => i.service === p.service && i.slot === p.slot && i.hostId === p.hostId)).length;
       ch.stop = preview.deletes.filter((d) => d.service === ch.service && o.instances.some((i) => i.service === d.service && i.slot === d.slot && i.hostId)).length;
       const mine = new RegExp(`^${ch.service}-\\d+$`);
-      // Slots waiting out a reschedule backoff say so too: why they are not placed yet.
-      ch.unplaced = unplacedLines([...preview.unplaced, ...preview.rescheduling].filter(([id]) => mine.test(id)).map(([instance, reason]) => ({ instance, reason })));
+      // Slots waiting out a reschedule backoff say so too: why they are not placed yet. And copies
+      // that stay where the new spec no longer fits them (constraints no host meets): the change
+      // is applied, but what the spec asks for is not where they run — said, not left to `status`.
+      ch.unplaced = unplacedLines([...preview.unplaced, ...preview.rescheduling, ...preview.held].filter(([id]) => mine.test(id)).map(([instance, reason]) => ({ instance, reason })));
     }
   }
   return { errors, changes, puts, deletes, rollouts, events };
