@@ -46,13 +46,15 @@ export async function follow(
       let c: Check;
       try {
         c = await check(p);
+        if (lostSince) p.line(`the controller answers again (after ${Math.round((Date.now() - lostSince) / 1000)}s)`);
         lostSince = 0;
       } catch (e) {
         // The controller is restarting, or a group is between members: the change goes on, so does the waiting.
         if (!(e instanceof CliError && e.exitCode === EXIT.unavailable)) throw e;
+        // Said once per outage, not on every retry (piped, that was a line every half second).
+        if (!lostSince) p.line(`lost the controller (${e.message}); waiting on…`);
         lostSince ||= Date.now();
         if (Date.now() - lostSince > WATCH_RETRY_MS || Date.now() >= deadline) throw e;
-        p.line(`lost the controller (${e.message}); waiting on…`);
         await new Promise((r) => setTimeout(r, o.intervalMs ?? 500));
         continue;
       }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Command } from "commander";
 import { timeoutNeedsWait } from "../../../cli/wait.js";
 import { CliError, EXIT } from "../../../cli/errors.js";
@@ -23,5 +23,26 @@ describe("--timeout without --wait (apply, drain)", () => {
     expect(() => timeoutNeedsWait(waited, true)).not.toThrow();
     const none = parsed([]);
     expect(() => timeoutNeedsWait(none, undefined)).not.toThrow();
+  });
+});
+
+describe("follow while the controller is away", () => {
+  it("says it lost the controller once per outage, and when it answers again", async () => {
+    const { follow } = await import("../../../cli/wait.js");
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => (written.push(String(chunk)), true));
+    let calls = 0;
+    try {
+      await follow("web to be healthy", { timeoutMs: 10_000, intervalMs: 1, report: () => undefined }, async () => {
+        calls++;
+        if (calls <= 5) throw new CliError("cannot reach the controller at 127.0.0.1:7420", EXIT.unavailable);
+        return { finished: true, message: "done" };
+      });
+    } finally {
+      spy.mockRestore();
+    }
+    const text = written.join("");
+    expect(text.match(/lost the controller/g)).toHaveLength(1);
+    expect(text).toMatch(/the controller answers again \(after \d+s\)/);
   });
 });
