@@ -181,11 +181,22 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   link.session = session;
   const fatal = new Promise<Error>((resolve) => session.once("fatal", resolve));
   let savedContact = persistedContact;
+  /** Said once while saving fails (a full disk fails it every second), and once when it works again. */
+  let saveFailing = false;
   const contactTimer = setInterval(() => {
     const t = session.lastContactMs();
     if (t <= savedContact + 500) return;
     savedContact = t;
-    void saveLastContact(contactFile, t).catch((err: unknown) => log.warn({ err }, "saving the last contact time failed"));
+    void saveLastContact(contactFile, t).then(
+      () => {
+        if (saveFailing) log.info("saving the last contact time works again");
+        saveFailing = false;
+      },
+      (err: unknown) => {
+        if (!saveFailing) log.warn({ err: err instanceof Error ? err.message : String(err) }, "saving the last contact time failed (said once until it works again)");
+        saveFailing = true;
+      },
+    );
   }, 1000);
   contactTimer.unref();
   session.on("heartbeatAck", (a) => metrics.heartbeatAck(a.rttMs));

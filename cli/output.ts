@@ -3,6 +3,7 @@ import { inspect } from "node:util";
 import { createRequire } from "node:module";
 import type * as Yaml from "yaml";
 import { CliError, EXIT } from "./errors.js";
+import { formatBytes } from "../shared/text/bytes.js";
 import { padVisible, sanitize, sanitizeTree, terminalSafeJson, visibleWidth } from "../shared/text/sanitize.js";
 
 export const FORMATS = ["table", "json", "yaml"] as const;
@@ -93,16 +94,9 @@ export function printData(format: Format, data: unknown): boolean {
   return true;
 }
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+/** A size for a table cell: "-" for 0 (not reported). */
 export function bytes(n: number): string {
-  if (!n) return "-";
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < UNITS.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)}${UNITS[i]}`;
+  return n ? formatBytes(n) : "-";
 }
 
 /** Colour only on a terminal, and never with NO_COLOR (no-color.org). */

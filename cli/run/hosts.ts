@@ -21,6 +21,25 @@ function freeDisk(h: Host__Output): number {
   return root ? root.size_bytes - root.used_bytes : 0;
 }
 
+/** Free space this low on the agent's data dir's filesystem is a full disk: fetches, installs, logs and state files fail. */
+const DISK_FULL_BYTES = 64 * 1024 ** 2;
+const DISK_LOW_SHARE = 0.1;
+
+/**
+ * The DISK FREE column: "-" only when unknown (a host that reported no usage and no root
+ * filesystem); "0B" is a full disk, in red with anything under 64 MiB, yellow under 10 %.
+ */
+export function diskCell(h: Host__Output): Cell {
+  const u = h.usage;
+  const root = h.facts?.filesystems.find((f) => f.mount === "/");
+  const total = u && u.disk_total_bytes ? u.disk_total_bytes : (root?.size_bytes ?? 0);
+  if (!total) return "-";
+  const free = Math.max(0, freeDisk(h));
+  const text = free === 0 ? "0B" : bytes(free);
+  if (free < DISK_FULL_BYTES) return colour("red", `${text} (full)`);
+  return free < total * DISK_LOW_SHARE ? colour("yellow", text) : text;
+}
+
 /** The JSON form: the wire message with times made readable alongside. */
 function hostJson(h: Host__Output, nowMs: number): Record<string, unknown> {
   return { ...h, last_heartbeat_age_ms: h.last_heartbeat_ms ? nowMs - h.last_heartbeat_ms : null, cert_state: h.cert_expires_ms ? expiryState(h.cert_expires_ms, nowMs) : null };
@@ -58,7 +77,7 @@ export async function hosts(o: { output: string }, cmd: Command): Promise<void> 
       formatLabels(h.labels) || "-",
       String(h.facts?.cpu_cores ?? "-"),
       bytes(h.facts?.memory_total_bytes ?? 0),
-      bytes(freeDisk(h)),
+      diskCell(h),
       h.usage ? h.usage.load1.toFixed(2) : "-",
       age(res.now_ms, h.last_heartbeat_ms),
       certCell(h, res.now_ms),
@@ -117,7 +136,7 @@ export async function hostShow(id: string, o: { output: string }, cmd: Command):
         load: [h.usage.load1, h.usage.load5, h.usage.load15].map((l) => l.toFixed(2)).join(" "),
         cpu: `${h.usage.cpu_percent.toFixed(1)}%`,
         memory: `${bytes(h.usage.memory_used_bytes)} of ${bytes(h.usage.memory_total_bytes)}`,
-        disk: `${bytes(h.usage.disk_used_bytes)} of ${bytes(h.usage.disk_total_bytes)}`,
+        disk: `${bytes(h.usage.disk_used_bytes)} of ${bytes(h.usage.disk_total_bytes)}${h.usage.disk_total_bytes && h.usage.disk_total_bytes - h.usage.disk_used_bytes < DISK_FULL_BYTES ? " — full: fetches, installs, logs and state files on this host fail until space is freed" : ""}`,
       },
     };
     // Host facts are the host's word: escaped as the tables escape them.

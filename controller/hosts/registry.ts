@@ -29,6 +29,8 @@ export interface HostLive {
    */
   lastHeartbeatMono: number | undefined;
   usage: Usage__Output | null;
+  /** The agent's data dir's filesystem is full (member/agent-stream/heartbeat.ts: diskFullNow), as last said in an event. */
+  diskFull?: boolean;
   /** Ends the host's current stream; set while one is open. */
   disconnect?: (why: string) => void;
   /** Sends on the host's current stream; set while one is open. */

@@ -5,6 +5,7 @@
 import type { Heartbeat__Output } from "../../../shared/gen/berth/v1/Heartbeat.js";
 import { monoMs } from "../../../shared/clock.js";
 import { validateUsage } from "../api/validate.js";
+import { formatBytes } from "../../../shared/text/bytes.js";
 import type { AgentServiceDeps } from "./deps.js";
 import { currentLive, type AgentStream } from "./stream.js";
 
@@ -20,7 +21,35 @@ export function onHeartbeat(d: AgentServiceDeps, s: AgentStream, hb: Heartbeat__
   d.metrics?.heartbeat({ sentAtMs: hb.sent_at_ms, receivedAtMs: live.lastHeartbeatMs, previousMs });
   live.usage = usage;
   s.send({ heartbeat_ack: { seq: hb.seq, sent_at_ms: hb.sent_at_ms } });
+  // A full disk on the host is said where operators look (berth events), once per episode:
+  // its fetches, installs, logs and state files fail until space is freed.
+  const full = diskFullNow(usage, live.diskFull ?? false);
+  if (full !== undefined && full !== (live.diskFull ?? false)) {
+    live.diskFull = full;
+    const free = formatBytes(usage.disk_total_bytes - usage.disk_used_bytes);
+    void d.events
+      .append(
+        full
+          ? { type: "host.disk-full", host: s.hostId, message: `${s.hostId}'s agent data dir has ${free} free of ${formatBytes(usage.disk_total_bytes)}: fetches, installs, service logs and state files there fail until space is freed` }
+          : { type: "host.disk-ok", host: s.hostId, message: `${s.hostId}'s agent data dir has room again (${free} free)` },
+      )
+      .catch((err: unknown) => s.log.warn({ err }, "recording a disk event failed"));
+  }
   // No detector kick here: the Hello kicked it, and its own tick (≤ 500 ms) judges a
   // host still joining. A kick per heartbeat of every host not yet ready asked for a
   // fleet-wide pass per heartbeat while a fleet joined (README, "Joins and memory").
 }
+
+/** Below this much free space the agent's data dir counts as full; it is room again above twice as much. */
+export const DISK_FULL_BYTES = 64 * 1024 ** 2;
+
+/**
+ * Whether the host's data dir is full now, with hysteresis (full below DISK_FULL_BYTES
+ * free, room again above twice that); undefined when the usage says nothing of the disk. Pure.
+ */
+export function diskFullNow(u: { disk_total_bytes: number; disk_used_bytes: number }, wasFull: boolean): boolean | undefined {
+  if (!(u.disk_total_bytes > 0)) return undefined;
+  const free = u.disk_total_bytes - u.disk_used_bytes;
+  return wasFull ? free < 2 * DISK_FULL_BYTES : free < DISK_FULL_BYTES;
+}
+
