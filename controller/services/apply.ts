@@ -211,7 +211,10 @@ export function planApply(o: {
       // Slots waiting out a reschedule backoff say so too: why they are not placed yet. And copies
       // that stay where the new spec no longer fits them (constraints no host meets): the change
       // is applied, but what the spec asks for is not where they run — said, not left to `status`.
-      ch.unplaced = unplacedLines([...preview.unplaced, ...preview.rescheduling, ...preview.held].filter(([id]) => mine.test(id)).map(([instance, reason]) => ({ instance, reason })));
+      // One line per instance: a slot waiting out a backoff is in `held` too.
+      const why = new Map<string, string>();
+      for (const [id, reason] of [...preview.unplaced, ...preview.rescheduling, ...preview.held]) if (mine.test(id) && !why.has(id)) why.set(id, reason);
+      ch.unplaced = unplacedLines([...why].map(([instance, reason]) => ({ instance, reason })));
     }
   }
   return { errors, changes, puts, deletes, rollouts, events };

@@ -31,7 +31,7 @@ describe("an instance status report", () => {
         },
       },
       onLiveness: () => undefined,
-      state: { instancesOf: (service: string) => [{ service, slot: 0 }] },
+      state: { instancesOf: (service: string) => [{ service, slot: 0, hostId: "h1", epoch: 2, moveTo: null }] },
     } as unknown as AgentServiceDeps;
     const s = { hostId: "h1", sid: 7, log } as unknown as AgentStream;
     const st: InstanceStatus__Output = {
@@ -63,13 +63,13 @@ describe("an instance status report", () => {
     const d = {
       now: () => 1_000,
       log,
-      registry: { live: new Map([["h1", { streamId: 7 }]]), liveOf: () => ({ fencing: new Set<string>() }) },
+      registry: { live: new Map([["h2", { streamId: 7 }]]), liveOf: () => ({ fencing: new Set<string>() }) },
       loop: { observed: new Map<string, ObservedInstance>(), reported: () => undefined },
       events: { append: async (ev: { type: string; message: string }) => void events.push(ev) },
       onLiveness: () => undefined,
-      state: { instancesOf: (service: string) => [{ service, slot: 0 }] },
+      state: { instancesOf: (service: string) => [{ service, slot: 0, hostId: "h2", epoch: 1, moveTo: null }] },
     } as unknown as AgentServiceDeps;
-    const s = { hostId: "h1", sid: 7, log } as unknown as AgentStream;
+    const s = { hostId: "h2", sid: 7, log } as unknown as AgentStream;
     const report = (state: string, detail: string): InstanceStatus__Output => ({
       service: "solo",
       instance: "solo-0",
@@ -102,13 +102,13 @@ describe("an instance status report", () => {
     const d = {
       now: () => now,
       log,
-      registry: { live: new Map([["h1", { streamId: 7 }]]), liveOf: () => ({ fencing: new Set<string>() }) },
+      registry: { live: new Map([["h3", { streamId: 7 }]]), liveOf: () => ({ fencing: new Set<string>() }) },
       loop: { observed: new Map<string, ObservedInstance>(), reported: () => undefined },
       events: { append: async (ev: { type: string; message: string }) => void events.push(ev) },
       onLiveness: () => undefined,
-      state: { instancesOf: (service: string) => (service === "web" ? [{ service, slot: 0 }] : []) },
+      state: { instancesOf: (service: string) => (service === "web" ? [{ service, slot: 0, hostId: "h3", epoch: 7, moveTo: null }] : []) },
     } as unknown as AgentServiceDeps;
-    const s = { hostId: "h1", sid: 7, log } as unknown as AgentStream;
+    const s = { hostId: "h3", sid: 7, log } as unknown as AgentStream;
     const report = (service: string, state: string): InstanceStatus__Output => ({
       service,
       instance: `${service}-0`,
