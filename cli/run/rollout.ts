@@ -9,6 +9,7 @@ import { colour, parseFormat, printData, printStreamData, render, table, txt, ty
 import { progress } from "../progress.js";
 import { watchStream } from "../watch.js";
 import { parseTimeout } from "../wait.js";
+import { clip } from "../../shared/text/quote.js";
 import { globalsOf, withApi } from "./common.js";
 
 
@@ -74,6 +75,8 @@ export function printRollout(v: RolloutView__Output): void {
         ]),
       ),
   );
+  // Why each slot out of service is out, as status says it: "pending" alone sent people to another command.
+  for (const s of v.slots.filter((x) => x.why)) console.log(txt`  ${s.instance}: ${s.why}`);
 }
 
 const toData = (v: RolloutView__Output): unknown => ({
@@ -126,7 +129,7 @@ async function watchRollout(api: Api, name: string, format: string, timeoutMs = 
             done: v.done,
             total: v.total,
             label: summaryLine(v).replace(/^\S+ /, ""),
-            lines: v.slots.map((x) => `${x.in_batch ? "*" : " "} ${x.instance.padEnd(16)} r${x.revision} ${x.phase}${x.surge_host ? `  + r${x.surge_revision} on ${x.surge_host} ${x.surge_phase}` : ""}`),
+            lines: v.slots.map((x) => `${x.in_batch ? "*" : " "} ${x.instance.padEnd(16)} r${x.revision} ${x.phase}${x.surge_host ? `  + r${x.surge_revision} on ${x.surge_host} ${x.surge_phase}` : ""}${x.why ? `  — ${clip(x.why, 120)}` : ""}`),
           });
         } else p?.update({ done: v.done, total: v.total, label: summaryLine(v) });
         // Awaiting promotion ends the watch too: nothing moves until someone promotes.

@@ -36,7 +36,17 @@ describe("a revision that breaks after it was in service", () => {
     const startedAt = Date.now();
     // The same files with a change in place (update.progressDeadline), applied and waited for while revision 2 rolls out.
     const inPlace = await c.specDir("v2-in-place", { "relapse.yaml": spec({ V: "2", UNHEALTHY_AFTER_MS: "5000" }, { progressDeadline: "9m" }) });
-    const waited = await c.cli(["apply", "-f", inPlace, "--wait", "--timeout", "2m"], { timeoutMs: 150_000 });
+    const waiting = c.cli(["apply", "-f", inPlace, "--wait", "--timeout", "2m"], { timeoutMs: 150_000 });
+    // Meanwhile rollout status says what it waits for, and why that copy is out (as status says it).
+    const held = await waitFor(
+      async () => {
+        const out = (await c.cli(["rollout", "status", "relapse"])).stdout;
+        return /waiting for slots? [\d, ]+ on revision 2 to come back into service \(unhealthy/.test(out) && /^ {2}relapse-\d: \S/m.test(out) ? out : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 150, what: "rollout status to say it holds, and why the copy is out" },
+    );
+    expect(held).toMatch(/no new batch meanwhile; the rollout fails if (it does|they do) not within healthyDeadline \(6s, until /);
+    const waited = await waiting;
     expect(waited.code, waited.stdout + waited.stderr).toBe(1);
     expect(waited.stdout).not.toMatch(/every instance healthy/);
     expect(waited.stderr).toMatch(/relapse: the rollout (to revision 2 was reverted to revision 1|was reverted to revision 1)/);

@@ -73,12 +73,24 @@ export function rolloutView(d: Pick<RolloutHandlerDeps, "state" | "loop" | "regi
         surge_phase: v.surge?.phase ?? "",
         done: isDone(v, to),
         in_batch: batch.includes(v.slot),
+        why: isDone(v, to) || v.phase === "in-service" ? "" : slotWhy(d, instanceId(svc.name, v.slot), i?.hostId ?? ""),
       };
     }),
     now_ms: nowMs,
     current_revision: svc.revision,
     ended_at_ms: r?.endedAtMs ?? 0,
   };
+}
+
+/**
+ * Why a slot is not in service, as `berth status` says it: waiting for a host (or held where
+ * it no longer fits), a reschedule's backoff, or its copy's own word (unhealthy: the check's
+ * answer; failed: the exit). `rollout status` said only "pending" while status knew why.
+ */
+function slotWhy(d: Pick<RolloutHandlerDeps, "loop">, id: string, hostId: string): string {
+  const obs = hostId ? d.loop.observed.get(hostId) : undefined;
+  const why = d.loop.unplaced.get(id) ?? d.loop.held.get(id) ?? (obs?.instance === id ? obs.detail : "");
+  return why.length > 300 ? `${why.slice(0, 299)}…` : why;
 }
 
 export function rolloutHandlers(d: RolloutHandlerDeps): RolloutHandlers {

@@ -15,6 +15,7 @@ export interface RolloutSlot {
   'surge_phase'?: (string);
   'done'?: (boolean);
   'in_batch'?: (boolean);
+  'why'?: (string);
 }
 
 export interface RolloutSlot__Output {
@@ -30,4 +31,5 @@ export interface RolloutSlot__Output {
   'surge_phase': (string);
   'done': (boolean);
   'in_batch': (boolean);
+  'why': (string);
 }
