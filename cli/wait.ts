@@ -74,3 +74,6 @@ export async function follow(
     process.off("SIGINT", onSigint);
   }
 }
+
+/** How long apply --wait and drain --wait see nothing left but copies no host can take before they say so and end. */
+export const UNPLACEABLE_FOR_MS = 3000;

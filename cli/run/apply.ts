@@ -21,7 +21,7 @@ import { CliError, EXIT } from "../errors.js";
 import { colour, parseFormat, printData, txt } from "../output.js";
 import { globalsOf, withApi } from "./common.js";
 import { EXIT_PLAN_CHANGES } from "../commands/apply.js";
-import { follow, parseTimeout, timeoutNeedsWait } from "../wait.js";
+import { follow, parseTimeout, timeoutNeedsWait, UNPLACEABLE_FOR_MS } from "../wait.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { awaitsPromotion, outcome } from "./rollout.js";
 
@@ -143,8 +143,6 @@ export async function waitHealthy(api: Api, res: Pick<ApplyResponse__Output, "ch
   });
 }
 
-/** How long apply --wait sees nothing left but copies no host can take before it says so and ends. */
-const UNPLACEABLE_FOR_MS = 3000;
 
 /**
  * The error when the revision an apply rolled out is no longer the service's: reverted

@@ -13,7 +13,7 @@ import { colour, parseFormat, printData, printStreamData, table, txt, type Cell 
 import { sanitize, sanitizeLines } from "../../shared/text/sanitize.js";
 import { watchStream } from "../watch.js";
 import { globalsOf, withApi } from "./common.js";
-import { follow, parseTimeout, timeoutNeedsWait } from "../wait.js";
+import { follow, parseTimeout, timeoutNeedsWait, UNPLACEABLE_FOR_MS } from "../wait.js";
 import type { Api } from "../client.js";
 
 /** `web-0` → `web` (host.service names the instance). */
@@ -21,6 +21,8 @@ const serviceOfInstance = (inst: string): string => inst.replace(/-\d+$/, "");
 
 /** Follows a drain until the host is cordoned with nothing on it. */
 async function waitDrained(api: Api, hostId: string, timeoutMs: number): Promise<void> {
+  /** Since when the host's instance has had nowhere to go (0: it has, or is on its way). */
+  let stuckSince = 0;
   await follow(`the drain of ${hostId}`, { timeoutMs }, async () => {
     const h = await call(api, api.client.GetHost, { id: hostId });
     if (h.status === "cordoned" && !h.service) return { finished: true, message: `host ${h.id} is drained: no instance left; it stays cordoned` };
@@ -32,6 +34,14 @@ async function waitDrained(api: Api, hostId: string, timeoutMs: number): Promise
       const st = await call(api, api.client.GetService, { name: serviceOfInstance(h.service) }).catch(() => undefined);
       const i = st?.instances.find((x) => x.instance === h.service);
       if (i) lines.push(`${i.instance}: ${i.state}${i.moving_to ? `, moving to ${i.moving_to} (stops here once healthy there)` : ""}${i.reason ? ` — ${i.reason}` : ""}`);
+      // Nowhere to go (no other host fits it): waiting would only run out the timeout, as
+      // apply --wait ends once all that is left no host can take.
+      if (i && !i.moving_to && /^stays on \S+, which is draining, until another host can take it/.test(i.reason)) {
+        stuckSince ||= Date.now();
+        if (Date.now() - stuckSince >= UNPLACEABLE_FOR_MS) {
+          throw new CliError(`the drain of ${h.id} cannot finish: ${i.instance} ${i.reason}`, EXIT.failed, `the controller moves it by itself once a host can take it (\`berth hosts\` lists them), and ${h.id} stays draining meanwhile; \`berth uncordon ${h.id}\` cancels the drain`);
+        }
+      } else stuckSince = 0;
     }
     return { finished: false, now: { label: `draining ${h.id} (${h.status})${h.service ? `: ${h.service}` : ""}`, lines } };
   });

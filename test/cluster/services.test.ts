@@ -279,8 +279,13 @@ describe("services: specs, placement, supervision, health", () => {
 
     // With the only spare still cordoned, a drain has nowhere to go: it says so while it waits, and status too.
     const stuck = after.instances[0]!.host;
-    const r2 = await c.cli(["drain", stuck, "--wait", "--timeout", "5s"], { timeoutMs: 30_000 });
+    // It ends once that has held for a few seconds, not at its timeout: waiting on could only run it out.
+    const t0 = Date.now();
+    const r2 = await c.cli(["drain", stuck, "--wait", "--timeout", "2m"], { timeoutMs: 150_000 });
     expect(r2.code, r2.stdout + r2.stderr).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    expect(r2.stderr).toMatch(new RegExp(`the drain of ${stuck} cannot finish`));
+    expect(r2.stderr).toMatch(new RegExp(`berth uncordon ${stuck}\` cancels the drain`));
     const why = new RegExp(`stays on ${stuck}, which is draining, until another host can take it: no spare host: .*cordoned`);
     expect(r2.stderr).toMatch(why);
     expect((await c.status("web")).instances.find((i) => i.host === stuck)?.reason).toMatch(why);
