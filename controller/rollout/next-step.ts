@@ -482,11 +482,6 @@ function healthyDeadlineAt(b: RolloutBatch, u: UpdateSpec): number {
 }
 
 /**
- * The batch slots whose new copy is not in service: not done (now or before), and
- * (via a spare) no surge copy in service. A surge copy in service has proved the
- * revision; its retire is drain time, not health.
- */
-/**
  * Slots on the target revision, outside the current batch, out of service for a reason of
  * their own (unhealthy, failed): a copy of the new revision that was in service and fell
  * out, or a new slot that never got there. Stranded and lost ones wait for a host instead.
@@ -498,6 +493,11 @@ export function relapsedSlots(slots: readonly SlotView[], b: RolloutBatch | null
     .sort((a, c) => a - c);
 }
 
+/**
+ * The batch slots whose new copy is not in service: not done (now or before), and
+ * (via a spare) no surge copy in service. A surge copy in service has proved the
+ * revision; its retire is drain time, not health.
+ */
 function unhealthySlots(b: RolloutBatch, views: ReadonlyMap<number, SlotView>, to: number): number[] {
   return b.slots.filter((s) => {
     const v = views.get(s);
@@ -717,8 +717,8 @@ export function nextStep(input: NextStepInput): NextStepResult {
       events.push({ type: "rollout.awaiting-promotion", message: r.reason });
     } else if (anyWork && r.relapseSinceMs !== undefined) {
       // A copy of the new revision fell out of service: roll it no further until it is back.
-      const back = relapsing;
-      r.reason = `waiting for ${back.length === 1 ? "slot" : "slots"} ${back.join(", ")} on revision ${to} to come back into service (${back.map((x) => views.get(x)?.phase).join(", ")}): no new batch meanwhile; the rollout fails if ${back.length === 1 ? "it does" : "they do"} not within healthyDeadline (${formatDurationMs(u.healthyDeadlineMs)}, until ${new Date(r.relapseSinceMs + u.healthyDeadlineMs).toISOString()})`;
+      const one = relapsing.length === 1;
+      r.reason = `waiting for ${one ? "slot" : "slots"} ${relapsing.join(", ")} on revision ${to} to come back into service (${relapsing.map((x) => views.get(x)?.phase).join(", ")}): no new batch meanwhile; the rollout fails if ${one ? "it does" : "they do"} not within healthyDeadline (${formatDurationMs(u.healthyDeadlineMs)}, until ${new Date(r.relapseSinceMs + u.healthyDeadlineMs).toISOString()})`;
     } else if (anyWork && holdUntilMs !== undefined) {
       r.reason = `waiting for followers of the endpoints to reconnect to this controller (until ${new Date(holdUntilMs).toISOString()})`;
     } else if (anyWork) {
