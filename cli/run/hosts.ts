@@ -9,35 +9,33 @@ import { call } from "../client.js";
 import { bytes, colour, parseFormat, printData, render, statusColour, table, txt, type Cell } from "../output.js";
 import { globalsOf, withApi } from "./common.js";
 import { sanitizeTree } from "../../shared/text/sanitize.js";
+import { diskFullNow } from "../../shared/disk-full.js";
 
 function age(nowMs: number, ms: number): string {
   return ms ? `${formatDurationMs(Math.max(0, nowMs - ms))} ago` : "-";
 }
 
-function freeDisk(h: Host__Output): number {
+/** The agent's data dir's filesystem as the host last reported it (else its root filesystem's facts); total 0: unknown. */
+function diskOf(h: Host__Output): { disk_total_bytes: number; disk_used_bytes: number } {
   const u = h.usage;
-  if (u && u.disk_total_bytes) return u.disk_total_bytes - u.disk_used_bytes;
+  if (u && u.disk_total_bytes) return u;
   const root = h.facts?.filesystems.find((f) => f.mount === "/");
-  return root ? root.size_bytes - root.used_bytes : 0;
+  return { disk_total_bytes: root?.size_bytes ?? 0, disk_used_bytes: root?.used_bytes ?? 0 };
 }
 
-/** Free space this low on the agent's data dir's filesystem is a full disk: fetches, installs, logs and state files fail. */
-const DISK_FULL_BYTES = 64 * 1024 ** 2;
 const DISK_LOW_SHARE = 0.1;
 
 /**
  * The DISK FREE column: "-" only when unknown (a host that reported no usage and no root
- * filesystem); "0B" is a full disk, in red with anything under 64 MiB, yellow under 10 %.
+ * filesystem); "0B" is a full disk, in red with anything under 64 MiB (shared/disk-full.ts), yellow under 10 %.
  */
 export function diskCell(h: Host__Output): Cell {
-  const u = h.usage;
-  const root = h.facts?.filesystems.find((f) => f.mount === "/");
-  const total = u && u.disk_total_bytes ? u.disk_total_bytes : (root?.size_bytes ?? 0);
-  if (!total) return "-";
-  const free = Math.max(0, freeDisk(h));
+  const d = diskOf(h);
+  if (!d.disk_total_bytes) return "-";
+  const free = Math.max(0, d.disk_total_bytes - d.disk_used_bytes);
   const text = free === 0 ? "0B" : bytes(free);
-  if (free < DISK_FULL_BYTES) return colour("red", `${text} (full)`);
-  return free < total * DISK_LOW_SHARE ? colour("yellow", text) : text;
+  if (diskFullNow(d, false)) return colour("red", `${text} (full)`);
+  return free < d.disk_total_bytes * DISK_LOW_SHARE ? colour("yellow", text) : text;
 }
 
 /** The JSON form: the wire message with times made readable alongside. */
@@ -136,7 +134,7 @@ export async function hostShow(id: string, o: { output: string }, cmd: Command):
         load: [h.usage.load1, h.usage.load5, h.usage.load15].map((l) => l.toFixed(2)).join(" "),
         cpu: `${h.usage.cpu_percent.toFixed(1)}%`,
         memory: `${bytes(h.usage.memory_used_bytes)} of ${bytes(h.usage.memory_total_bytes)}`,
-        disk: `${bytes(h.usage.disk_used_bytes)} of ${bytes(h.usage.disk_total_bytes)}${h.usage.disk_total_bytes && h.usage.disk_total_bytes - h.usage.disk_used_bytes < DISK_FULL_BYTES ? " — full: fetches, installs, logs and state files on this host fail until space is freed" : ""}`,
+        disk: `${bytes(h.usage.disk_used_bytes)} of ${bytes(h.usage.disk_total_bytes)}${diskFullNow(h.usage, false) ? " — full: fetches, installs, logs and state files on this host fail until space is freed" : ""}`,
       },
     };
     // Host facts are the host's word: escaped as the tables escape them.

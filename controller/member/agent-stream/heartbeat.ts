@@ -6,6 +6,7 @@ import type { Heartbeat__Output } from "../../../shared/gen/berth/v1/Heartbeat.j
 import { monoMs } from "../../../shared/clock.js";
 import { validateUsage } from "../api/validate.js";
 import { formatBytes } from "../../../shared/text/bytes.js";
+import { diskFullNow } from "../../../shared/disk-full.js";
 import type { AgentServiceDeps } from "./deps.js";
 import { currentLive, type AgentStream } from "./stream.js";
 
@@ -39,17 +40,3 @@ export function onHeartbeat(d: AgentServiceDeps, s: AgentStream, hb: Heartbeat__
   // host still joining. A kick per heartbeat of every host not yet ready asked for a
   // fleet-wide pass per heartbeat while a fleet joined (README, "Joins and memory").
 }
-
-/** Below this much free space the agent's data dir counts as full; it is room again above twice as much. */
-export const DISK_FULL_BYTES = 64 * 1024 ** 2;
-
-/**
- * Whether the host's data dir is full now, with hysteresis (full below DISK_FULL_BYTES
- * free, room again above twice that); undefined when the usage says nothing of the disk. Pure.
- */
-export function diskFullNow(u: { disk_total_bytes: number; disk_used_bytes: number }, wasFull: boolean): boolean | undefined {
-  if (!(u.disk_total_bytes > 0)) return undefined;
-  const free = u.disk_total_bytes - u.disk_used_bytes;
-  return wasFull ? free < 2 * DISK_FULL_BYTES : free < DISK_FULL_BYTES;
-}
-

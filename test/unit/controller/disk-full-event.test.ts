@@ -1,7 +1,7 @@
 // When a host's data dir counts as full (an event host.disk-full), and when it has room again:
 // below 64 MiB free, and back only above twice that, so a disk hovering at the line is one event.
 import { describe, expect, it } from "vitest";
-import { DISK_FULL_BYTES, diskFullNow } from "../../../controller/member/agent-stream/heartbeat.js";
+import { DISK_FULL_BYTES, diskFullNow } from "../../../shared/disk-full.js";
 import { formatBytes } from "../../../shared/text/bytes.js";
 
 const MiB = 1024 ** 2;
