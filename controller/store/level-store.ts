@@ -20,7 +20,7 @@ import { mkdir, realpath } from "node:fs/promises";
 import { Level } from "level";
 import type { Compare, KeyValue, Op, Store, TxnResult, WatchEvent, WatchOptions, Watcher } from "./store.js";
 import { CompactedError, InvalidTxnError, StoreClosedError } from "./store.js";
-import { causeText } from "./disk-error.js";
+import { causeChain, causeText } from "./disk-error.js";
 
 export interface LevelStoreOptions {
   /**
@@ -122,14 +122,8 @@ function isRevision(v: unknown): v is number {
 }
 
 function isLockedError(err: unknown): boolean {
-  // abstract-level wraps the binding's LEVEL_LOCKED error in LEVEL_DATABASE_NOT_OPEN;
-  // the depth bound guards against a cause cycle.
-  let e: unknown = err;
-  for (let depth = 0; depth < 8 && isRecord(e); depth++) {
-    if (e.code === "LEVEL_LOCKED") return true;
-    e = e.cause;
-  }
-  return false;
+  // abstract-level wraps the binding's LEVEL_LOCKED error in LEVEL_DATABASE_NOT_OPEN.
+  return causeChain(err).some((e) => e.code === "LEVEL_LOCKED");
 }
 
 function noop(): void {}
