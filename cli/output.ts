@@ -16,6 +16,12 @@ function yamlStringify(data: unknown): string {
   const { stringify } = createRequire(import.meta.url)("yaml") as typeof Yaml;
   return stringify(data);
 }
+
+// What hosts and clients wrote may hold terminal controls: JSON keeps the data exact (as
+// escapes), YAML for reading gets them escaped as the tables do (shared/text/sanitize.ts).
+// Every data output goes through these two, a followed stream's items too.
+const jsonText = (data: unknown, pretty: boolean): string => terminalSafeJson(JSON.stringify(data, null, pretty ? 2 : undefined));
+export const yamlText = (data: unknown): string => yamlStringify(sanitizeTree(data));
 export type Format = (typeof FORMATS)[number];
 
 export function parseFormat(s: string): Format {
@@ -79,17 +85,15 @@ export function table(headers: string[], cells: Cell[][]): string {
  * either reads as a stream. False for a table.
  */
 export function printStreamData(format: Format, data: unknown): boolean {
-  if (format === "json") process.stdout.write(JSON.stringify(data) + "\n");
-  else if (format === "yaml") process.stdout.write(`---\n${yamlStringify(data)}`);
+  if (format === "json") process.stdout.write(jsonText(data, false) + "\n");
+  else if (format === "yaml") process.stdout.write(`---\n${yamlText(data)}`);
   else return false;
   return true;
 }
 
 export function printData(format: Format, data: unknown): boolean {
-  // What hosts and clients wrote may hold terminal controls: JSON keeps the data exact (as
-  // escapes), YAML for reading gets them escaped as the tables do (shared/text/sanitize.ts).
-  if (format === "json") process.stdout.write(terminalSafeJson(JSON.stringify(data, null, 2)) + "\n");
-  else if (format === "yaml") process.stdout.write(yamlStringify(sanitizeTree(data)));
+  if (format === "json") process.stdout.write(jsonText(data, true) + "\n");
+  else if (format === "yaml") process.stdout.write(yamlText(data));
   else return false;
   return true;
 }

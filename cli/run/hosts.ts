@@ -1,14 +1,12 @@
 /** What `berth hosts`, `host show ID`, `failover resume`, `cordon ID`, `uncordon ID` do (descriptors: cli/commands/hosts.ts). */
 import type { Command } from "commander";
-import { stringify } from "yaml";
 import type { Host__Output } from "../../shared/gen/berth/v1/Host.js";
 import { formatLabels } from "../../shared/labels.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { expiryState } from "../../shared/tls/cert-life.js";
 import { call } from "../client.js";
-import { bytes, colour, parseFormat, printData, render, statusColour, table, txt, type Cell } from "../output.js";
+import { bytes, colour, parseFormat, printData, render, statusColour, table, txt, yamlText, type Cell } from "../output.js";
 import { globalsOf, withApi } from "./common.js";
-import { sanitizeTree } from "../../shared/text/sanitize.js";
 import { diskFullNow } from "../../shared/disk-full.js";
 
 function age(nowMs: number, ms: number): string {
@@ -137,8 +135,8 @@ export async function hostShow(id: string, o: { output: string }, cmd: Command):
         disk: `${bytes(h.usage.disk_used_bytes)} of ${bytes(h.usage.disk_total_bytes)}${diskFullNow(h.usage, false) ? " — full: fetches, installs, logs and state files on this host fail until space is freed" : ""}`,
       },
     };
-    // Host facts are the host's word: escaped as the tables escape them.
-    process.stdout.write(stringify(sanitizeTree(view)));
+    // Host facts are the host's word: escaped as every YAML output escapes them.
+    process.stdout.write(yamlText(view));
   });
 }
 
