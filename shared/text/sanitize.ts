@@ -13,13 +13,12 @@
  * U+2060–U+2069, U+FEFF.
  */
 
-// eslint-disable-next-line no-control-regex
-const SINGLE_LINE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-// eslint-disable-next-line no-control-regex
-const MULTI_LINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-
+/** What is escaped beyond C0: DEL, C1 and the format characters (a regex class body). */
+const BEYOND_C0_CLASS = "\\u007f-\\u009f\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff";
+const SINGLE_LINE = new RegExp(`[\\u0000-\\u001f${BEYOND_C0_CLASS}]`, "g");
+const MULTI_LINE = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f${BEYOND_C0_CLASS}]`, "g");
 /** What sanitize escapes but C0, which JSON.stringify escapes in strings (and its own layout needs newlines). */
-const BEYOND_C0 = /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+const BEYOND_C0 = new RegExp(`[${BEYOND_C0_CLASS}]`, "g");
 
 function escape(ch: string): string {
   const c = ch.charCodeAt(0);
