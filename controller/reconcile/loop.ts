@@ -88,6 +88,11 @@ export class ReconcileLoop {
   unplaced = new Map<string, string>();
   /** instance id → why a lost instance is not replaced (yet) */
   held = new Map<string, string>();
+
+  /** Why the last pass left an instance where it is (waiting for a host, or held), as status and rollout status say it; "" when it did not. */
+  waitReason(id: string): string {
+    return this.unplaced.get(id) ?? this.held.get(id) ?? "";
+  }
   /** service name → why its unit failed, since when, and when it is tried again (unit-errors.ts) */
   errors = new Map<string, UnitError>();
   private wake: NodeJS.Timeout | undefined;

@@ -89,7 +89,7 @@ export function rolloutView(d: Pick<RolloutHandlerDeps, "state" | "loop" | "regi
  */
 function slotWhy(d: Pick<RolloutHandlerDeps, "loop">, id: string, hostId: string): string {
   const obs = hostId ? d.loop.observed.get(hostId) : undefined;
-  const why = d.loop.unplaced.get(id) ?? d.loop.held.get(id) ?? (obs?.instance === id ? obs.detail : "");
+  const why = d.loop.waitReason(id) || (obs?.instance === id ? obs.detail : "");
   return why.length > 300 ? `${why.slice(0, 299)}…` : why;
 }
 

@@ -95,7 +95,6 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
       const id = instanceId(i.service, i.slot);
       const host = i.hostId ? d.registry.get(i.hostId) : undefined;
       const { state, observed: obs } = effectiveState(i, host, d.loop.observed);
-      const held = d.loop.held.get(id);
       return {
         instance: id,
         slot: i.slot,
@@ -108,7 +107,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         restarts: obs?.restarts ?? 0,
         since_ms: obs?.sinceMs ?? 0,
         pinned_host: i.pinnedHost,
-        reason: d.loop.unplaced.get(id) ?? held ?? "",
+        reason: d.loop.waitReason(id),
         // Once the failed copy is gone (the slot waits or runs elsewhere), its stored output stands in.
         install_tail: obs && (obs.state === "installing" || obs.state === "failed") ? obs.installTail : state === "healthy" ? "" : failedRunsText(i.failures),
         resources_enforced: obs?.resourcesEnforced ?? false,
