@@ -273,11 +273,11 @@ export class Converger {
 
   /** Starts a sweep that keeps `inUse`'s artifact (if it has one); one at a time. */
   private sweep(inUse: Desired | undefined): void {
-    const sweep = this.o.steps.sweep;
-    if (!sweep) return;
+    const { steps } = this.o;
+    if (!steps.sweep) return;
     const digest = inUse?.spec.artifact?.sha256;
     this.sweeping = this.sweeping.then(() =>
-      sweep.call(this.o.steps, digest ? [digest] : []).catch((err: unknown) => {
+      steps.sweep?.(digest ? [digest] : []).catch((err: unknown) => {
         this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, "removing unused artifacts failed; the next change tries again");
       }),
     );

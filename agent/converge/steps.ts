@@ -108,10 +108,11 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
     },
 
     async sweep(inUse: string[]): Promise<void> {
+      const spare = deps.keepArtifacts ?? DEFAULT_KEEP_ARTIFACTS;
       // Each install of an artifact that goes is forgotten first (forgetInstalls).
-      const removed = await cache.sweep(inUse, deps.keepArtifacts ?? DEFAULT_KEEP_ARTIFACTS, (r) => forgetInstalls(stateDir, r).then(() => undefined));
+      const removed = await cache.sweep(inUse, spare, (r) => forgetInstalls(stateDir, r).then(() => undefined));
       if (removed.length === 0) return;
-      deps.log.info({ removed: removed.map((d) => d.slice(0, 12)), kept: deps.keepArtifacts ?? DEFAULT_KEEP_ARTIFACTS }, "removed artifacts no longer used");
+      deps.log.info({ removed: removed.map((d) => d.slice(0, 12)), kept: spare }, "removed artifacts no longer used");
       deps.onSwept?.(await cache.list());
     },
 
