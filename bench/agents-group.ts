@@ -33,6 +33,7 @@ import type { HostFacts } from "../shared/gen/berth/v1/HostFacts.js";
 import { startEtcdCluster, type EtcdCluster } from "../test/cluster/harness/etcd.js";
 import type { ControllerProc} from "./controller-proc.js";
 import { createJoinToken, freePort, log, spawnController, waitFor } from "./controller-proc.js";
+import type { MallocChoice } from "../shared/malloc.js";
 import { cpuPctOfCore, machineBusyPct, readMachineCpu, readProcCpu, readProcMem, type ProcCpu } from "./procfs.js";
 import { simSlices, startSims, type SimHandle } from "./sim-handle.js";
 import type { SimResult, SimStatus } from "./sim.js";
@@ -59,6 +60,8 @@ export interface GroupBenchOptions {
   maxCpuPct: number;
   maxRssMb: number;
   controllerNodeArgs: string[];
+  /** The controllers' allocator (BERTH_MALLOC for them alone: the simulators keep the bench's). */
+  malloc: MallocChoice;
   /** The controllers' --log-level (warn unless asked: a post-mortem of a storm wants info). */
   controllerLogLevel: string;
 }
@@ -113,6 +116,7 @@ class BenchGroup implements GroupRun {
         xdgDir: join(this.dir, "xdg"),
         logFile: join(this.dir, `controller-${this.name(i)}.${this.generation}.log`),
         label: `controller ${this.name(i)}`,
+        malloc: this.o.malloc,
       });
     }
   }

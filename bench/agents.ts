@@ -20,7 +20,7 @@
  * main thread's JS spent the measurement window; --perf samples the whole
  * controller process with Linux perf (TLS, HTTP/2, kernel, GC included).
  */
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,6 +48,7 @@ import {
 } from "./procfs.js";
 import { simSlices, startSims, WorkerSim, type SimHandle } from "./sim-handle.js";
 import { errText } from "./sim.js";
+import { allocatorInUse, MALLOC_CHOICES, mallocChoice, type MallocChoice } from "../shared/malloc.js";
 import { percentile, r1, r2 } from "./stats.js";
 
 const EXIT_OK = 0;
@@ -81,6 +82,9 @@ const USAGE = `usage: npm run bench:agents -- --agents N [options]
   --controller-log-level L
                        the controllers' log level (default warn); with --keep, info
                        keeps what each member decided during a storm for a post-mortem
+  --malloc auto|jemalloc|glibc
+                       the controllers' allocator, as BERTH_MALLOC (default auto: jemalloc
+                       where it is installed, as berth starts a controller; shared/malloc.ts)
   --controller-node-args="ARGS"
                        extra node flags for the controller, for experiments
                        (e.g. --controller-node-args="--max-semi-space-size=4 --trace-gc")
@@ -94,6 +98,14 @@ function controllersOf(s: string, profiling: boolean): number {
   if (![1, 3, 5].includes(n)) throw new UsageError(`--controllers ${s}: expected 1, 3 or 5`);
   if (n > 1 && profiling) throw new UsageError("--cpu-prof and --perf profile one controller: not with --controllers");
   return n;
+}
+
+function mallocOf(s: string): MallocChoice {
+  try {
+    return mallocChoice({ BERTH_MALLOC: s });
+  } catch (e) {
+    throw new UsageError(`--malloc ${s}: expected ${MALLOC_CHOICES.join(", ")}`, { cause: e });
+  }
 }
 
 function logLevelOf(s: string): string {
@@ -132,6 +144,7 @@ function parseOptions(argv: string[]): Options | undefined {
       keep: { type: "boolean", default: false },
       "controller-log-level": { type: "string", default: "warn" },
       "controller-node-args": { type: "string", default: "" },
+      malloc: { type: "string", default: "auto" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -176,6 +189,7 @@ function parseOptions(argv: string[]): Options | undefined {
     keep: values.keep,
     controllerLogLevel: logLevelOf(values["controller-log-level"]),
     controllerNodeArgs: values["controller-node-args"].split(/\s+/).filter(Boolean),
+    malloc: mallocOf(values.malloc),
   };
 }
 
@@ -189,7 +203,7 @@ async function startController(o: Options, dir: string, profDir: string | undefi
     ...(o.perf ? ["--perf-basic-prof-only-functions"] : []),
     ...o.controllerNodeArgs,
   ];
-  const proc = spawnController({ nodeArgs, args: ["--data-dir", dataDir, "--listen", addr], intervalMs: o.intervalMs, logLevel: o.controllerLogLevel, xdgDir: join(dir, "xdg"), logFile: join(dir, "controller.log") });
+  const proc = spawnController({ nodeArgs, args: ["--data-dir", dataDir, "--listen", addr], intervalMs: o.intervalMs, logLevel: o.controllerLogLevel, xdgDir: join(dir, "xdg"), logFile: join(dir, "controller.log"), malloc: o.malloc });
   return { proc, addr, dataDir };
 }
 
@@ -441,7 +455,8 @@ async function main(): Promise<number> {
   if (flags.length) out.push(`  controller node flags: ${flags.join(" ")} (figures are not those of a plain controller)`);
   out.push(`  setup: ${r1(setupS)} s to join and connect (${o.concurrency} at a time, ${o.joinConcurrency} Join in flight, ${joinRetries} join retries after token races)`);
   for (const st of steps) out.push(`    agents ${st.from}–${st.to}: ${r1(st.joinsPerS)} joins/s, controller CPU ${r1(st.cpuMsPerJoin)} ms per join (load average ${r1(st.load1)})`);
-  out.push("Controller (pid " + proc.pid + ")");
+  const allocator = allocatorInUse(() => readFileSync(`/proc/${proc.pid}/maps`, "utf8"));
+  out.push(`Controller (pid ${proc.pid}, malloc: ${allocator}${o.malloc === "auto" ? "" : `, as --malloc ${o.malloc} asked`})`);
   const sysPct = (100 * (c1.sysMs - c0.sysMs)) / (c1.atMs - c0.atMs);
   out.push(
     `  CPU          ${r1(controllerCpuPct)} % of one core (user ${r1(controllerCpuPct - sysPct)} %, kernel ${r1(sysPct)} %; ` +
@@ -455,7 +470,9 @@ async function main(): Promise<number> {
   );
   out.push(
     `  per agent    ${r1(kbPerAgent)} KB (RSS at the window's end less ${r1(memReady.rssMb)} MB before any agent, over ${connected} agents); ` +
-      `glibc [heap] ${r1(splitReady.heapMb)} → ${r1(split1.heapMb)} MB, other anon (V8 heap, arenas) ${r1(splitReady.otherAnonMb)} → ${r1(split1.otherAnonMb)} MB`,
+      (allocator === "glibc"
+        ? `glibc [heap] ${r1(splitReady.heapMb)} → ${r1(split1.heapMb)} MB, other anon (V8 heap, arenas) ${r1(splitReady.otherAnonMb)} → ${r1(split1.otherAnonMb)} MB`
+        : `anon (V8 heap, jemalloc's mappings) ${r1(splitReady.otherAnonMb)} → ${r1(split1.otherAnonMb)} MB`),
   );
   out.push(`  log lines at warn+ during the window: ${warnDuring}${warnDuring ? `\n    ${proc.recentOutput(3).replace(/\n/g, "\n    ")}` : ""}`);
   out.push("Heartbeat handling latency (agent send → agent receives ack)");
@@ -508,6 +525,7 @@ async function main(): Promise<number> {
     rssAnonMb: r1(mem1.anonMb),
     rssReadyMb: r1(memReady.rssMb),
     kbPerAgent: r1(kbPerAgent),
+    allocator,
     heapMb: r1(split1.heapMb),
     otherAnonMb: r1(split1.otherAnonMb),
     p50Ms: r2(percentile(lat, 50)),

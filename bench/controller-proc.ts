@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { call, connect } from "../cli/client.js";
+import { controllerEnv, type MallocChoice } from "../shared/malloc.js";
 import { errText } from "./sim.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -135,7 +136,7 @@ export class ControllerProc {
  * the bench's heartbeat cadence, no metrics or console listener (their default ports are
  * fixed and could be taken), no config file and its own XDG dir — plus `args`.
  */
-export function spawnController(o: { nodeArgs: string[]; args: string[]; intervalMs: number; logLevel?: string; xdgDir: string; logFile: string; label?: string }): ControllerProc {
+export function spawnController(o: { nodeArgs: string[]; args: string[]; intervalMs: number; logLevel?: string; xdgDir: string; logFile: string; label?: string; malloc?: MallocChoice }): ControllerProc {
   const child = spawn(
     process.execPath,
     [
@@ -156,8 +157,9 @@ export function spawnController(o: { nodeArgs: string[]; args: string[]; interva
       "--ui-addr",
       "off",
     ],
-    // Its own XDG dir too, so nothing it might write lands in the user's config.
-    { env: { ...process.env, XDG_CONFIG_HOME: o.xdgDir }, stdio: ["ignore", "pipe", "pipe"] },
+    // Its own XDG dir too, so nothing it might write lands in the user's config; and the allocator
+    // a controller gets wherever berth starts one (shared/malloc.ts), or the one --malloc names.
+    { env: controllerEnv({ ...process.env, XDG_CONFIG_HOME: o.xdgDir, ...(o.malloc ? { BERTH_MALLOC: o.malloc } : {}) }), stdio: ["ignore", "pipe", "pipe"] },
   );
   return new ControllerProc(child, o.logFile, o.label);
 }

@@ -44,6 +44,30 @@ plain() {
   exec node "$main" "$@"
 }
 
+# A controller runs on jemalloc where it is installed: it holds a TLS connection per agent, whose
+# native memory glibc's malloc fragments (about a sixth more a host). The same choice, and the
+# same paths, as shared/malloc.ts (controllerEnv), which `berth dev` and the tests use.
+# BERTH_MALLOC: unset or auto (jemalloc if found), jemalloc (or exit 2), glibc.
+jemalloc() {
+  case ${BERTH_MALLOC:-auto} in
+    glibc) return 0 ;;
+    auto | jemalloc) ;;
+    *) echo "berth: BERTH_MALLOC=$BERTH_MALLOC: expected auto, jemalloc, glibc" >&2; exit 2 ;;
+  esac
+  case ${LD_PRELOAD:-} in *libjemalloc*) return 0 ;; esac
+  for lib in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/aarch64-linux-gnu/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 /usr/lib/libjemalloc.so.2; do
+    if [ -e "$lib" ]; then
+      LD_PRELOAD=$lib${LD_PRELOAD:+:$LD_PRELOAD}
+      export LD_PRELOAD
+      return 0
+    fi
+  done
+  if [ "${BERTH_MALLOC:-}" = jemalloc ]; then
+    echo "berth: BERTH_MALLOC=jemalloc, but jemalloc is not installed: apt-get install libjemalloc2" >&2
+    exit 2
+  fi
+}
+
 # The command: the first argument that is not a flag or a flag's value (of the global
 # flags, only --addr takes one).
 cmd=
@@ -62,7 +86,8 @@ done
 
 why=
 case $cmd in
-  controller | agent | dev | lb) why="berth $cmd is not in the snapshot" ;;
+  controller) why="berth $cmd is not in the snapshot"; jemalloc ;;
+  agent | dev | lb) why="berth $cmd is not in the snapshot" ;;
 esac
 [ -z "$why" ] && [ -n "${BERTH_NO_SNAPSHOT:-}" ] && why="BERTH_NO_SNAPSHOT is set"
 [ -z "$why" ] && [ -n "${NODE_OPTIONS:-}" ] && why="NODE_OPTIONS is set"

@@ -10,6 +10,7 @@ import { setIntervalClamped } from "../shared/timer.js";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadProtos } from "../shared/proto.js";
+import { allocatorInUse } from "../shared/malloc.js";
 import { createLogger, type Logger } from "../shared/log/logger.js";
 import { routeGrpcLogs } from "../shared/log/grpc-log.js";
 import type { LevelWithSilent } from "pino";
@@ -731,7 +732,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       reporter.start();
       stops.push(() => reporter.close());
     }
-    log.info({ addr: formatHostPort(address), metrics: metricsServer ? formatHostPort(metricsServer.address) : "off", ui: ui ? formatHostPort(ui.address) : "off", hooks: hooksServer ? formatHostPort(hooksServer.address) : "off", hosts: registry.all().length, ca: fingerprint.slice(0, 16) }, "controller started");
+    log.info({ addr: formatHostPort(address), metrics: metricsServer ? formatHostPort(metricsServer.address) : "off", ui: ui ? formatHostPort(ui.address) : "off", hooks: hooksServer ? formatHostPort(hooksServer.address) : "off", hosts: registry.all().length, ca: fingerprint.slice(0, 16), malloc: allocatorInUse() }, "controller started");
 
     let closing: Promise<void> | undefined;
     return {

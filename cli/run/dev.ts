@@ -27,6 +27,7 @@ import { isLogLevel, LOG_LEVELS } from "../../shared/log/logger.js";
 import { parseCountFlag } from "../count-flag.js";
 import { parseCertTtl } from "../duration-flag.js";
 import { berthCommand } from "../self.js";
+import { controllerEnv, MallocError } from "../../shared/malloc.js";
 import { claimDevFleet, FleetRunningError } from "../dev-lock.js";
 import { table } from "../output.js";
 import { environmentFlag } from "../environment.js";
@@ -122,6 +123,15 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
   if (![1, 3, 5].includes(nc)) throw new CliError(`--controllers ${o.controllers}: expected 1, 3 or 5 (a group needs an odd number for etcd's quorum)`, EXIT.usage);
   const etcdBin = process.env.BERTH_ETCD ?? "/usr/bin/etcd";
   if (nc > 1 && !existsSync(etcdBin)) throw new CliError(`--controllers ${nc}: a controller group runs on etcd, and ${etcdBin} is missing`, EXIT.unavailable, `install it with: ${ETCD_INSTALL} (no service needs to run: berth dev starts its own members)`);
+  // The controllers run on the allocator a `berth controller` gets (shared/malloc.ts); a bad
+  // BERTH_MALLOC or a missing jemalloc asked for is said here, before anything starts.
+  let ctlEnv: NodeJS.ProcessEnv;
+  try {
+    ctlEnv = controllerEnv(process.env);
+  } catch (e) {
+    if (e instanceof MallocError) throw new CliError(e.message, EXIT.usage);
+    throw e;
+  }
   const n = parseCountFlag("--hosts", o.hosts, 1, 250);
   const port = parseCountFlag("--port", o.port, 1, 65536 - nc);
   const metricsPort = o.metricsPort === "off" ? 0 : parseCountFlag("--metrics-port", o.metricsPort, 1, 65534, ", or off");
@@ -252,7 +262,7 @@ export async function dev(o: { hosts: string; controllers: string; dataDir: stri
     // not be declared down (its service replaced) before its agent could connect.
     // As long as this command itself waits for them; it watches its agents anyway.
     const ctls = groupArgs.map((extra, i) =>
-      start(nc > 1 ? `controller-${i + 1}` : "controller", ["controller", "--data-dir", ctlDirs[i]!, "--listen", ctlAddrs[i]!, "--metrics-addr", metricsAt("127.0.0.1", ports.metrics[i]!), "--grace", `${READY_WAIT_MS / 1000}s`, "--cert-ttl", o.certTtl, "--no-write-config", "--ui-addr", ports.ui[i] ? `127.0.0.1:${ports.ui[i]}` : "off", ...(environment ? ["--environment", environment] : []), ...extra]),
+      start(nc > 1 ? `controller-${i + 1}` : "controller", ["controller", "--data-dir", ctlDirs[i]!, "--listen", ctlAddrs[i]!, "--metrics-addr", metricsAt("127.0.0.1", ports.metrics[i]!), "--grace", `${READY_WAIT_MS / 1000}s`, "--cert-ttl", o.certTtl, "--no-write-config", "--ui-addr", ports.ui[i] ? `127.0.0.1:${ports.ui[i]}` : "off", ...(environment ? ["--environment", environment] : []), ...extra], ctlEnv),
     );
     const ctlDead = (): string | undefined => {
       const dead = [...ctls, ...children.filter((c) => c.name.startsWith("etcd"))].find(gone);

@@ -8,6 +8,7 @@ import { createServer, type Server } from "node:http";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { formatHostPort, parseHostPort, type HostPort } from "../addr.js";
 import { VERSION } from "../version.js";
+import { allocatorInUse } from "../malloc.js";
 
 /** `--metrics-addr ""` or `--metrics-addr off` turns the endpoint off. */
 export function parseMetricsAddr(s: string): HostPort | null {
@@ -28,9 +29,9 @@ export function newRegistry(component: "controller" | "agent" | "lb"): Registry 
   new Gauge({
     name: "berth_build_info",
     help: "Always 1; the labels say which berth this process is.",
-    labelNames: ["version", "component", "node_version"],
+    labelNames: ["version", "component", "node_version", "malloc"],
     registers: [registry],
-  }).set({ version: VERSION, component, node_version: process.version }, 1);
+  }).set({ version: VERSION, component, node_version: process.version, malloc: allocatorInUse() }, 1);
   return registry;
 }
 

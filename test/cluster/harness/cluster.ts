@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { createTopology, recentOutput, type Topology } from "./topology.js";
 import { BERTH_BIN, BERTH_MAIN, killProcessGroup, killProcessesUnder, spawnAgent, terminate } from "./procs.js";
 import { waitFor } from "./wait.js";
+import { controllerEnv } from "../../../shared/malloc.js";
 
 export { ROOT, BERTH_MAIN, BERTH_BIN } from "./procs.js";
 export const PORT = 7420;
@@ -203,7 +204,7 @@ export class Cluster {
       "--no-write-config",
       ...(o.args ?? []),
       ...this.opts.controllerArgs,
-    ]);
+    ], { env: controllerEnv(process.env) });
     const proc = this.controller;
     await waitFor(
       async () => {

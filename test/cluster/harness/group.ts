@@ -22,6 +22,7 @@ import { startEtcdCluster, type EtcdCluster } from "./etcd.js";
 import { createTopology, recentOutput, type Topology } from "./topology.js";
 import { killProcessGroup, killProcessesUnder, spawnAgent, terminate } from "./procs.js";
 import { waitFor } from "./wait.js";
+import { controllerEnv } from "../../../shared/malloc.js";
 
 export interface GroupHostJson extends HostJson {
   member: string;
@@ -217,7 +218,7 @@ export class Group {
       "--metrics-addr", this.metricsAddr(i) ?? "off",
       "--ui-addr", this.opts.ui ? this.uiAddr(i) : "off",
       "--no-write-config",
-    ]);
+    ], { env: controllerEnv(process.env) });
     this.controllers.set(i, p);
     return p;
   }
