@@ -86,9 +86,9 @@ done
 
 why=
 case $cmd in
-  controller) why="berth $cmd is not in the snapshot"; jemalloc ;;
-  agent | dev | lb) why="berth $cmd is not in the snapshot" ;;
+  controller | agent | dev | lb) why="berth $cmd is not in the snapshot" ;;
 esac
+if [ "$cmd" = controller ]; then jemalloc; fi
 [ -z "$why" ] && [ -n "${BERTH_NO_SNAPSHOT:-}" ] && why="BERTH_NO_SNAPSHOT is set"
 [ -z "$why" ] && [ -n "${NODE_OPTIONS:-}" ] && why="NODE_OPTIONS is set"
 [ -z "$why" ] && [ -n "${GRPC_TRACE-}${GRPC_NODE_TRACE-}${GRPC_VERBOSITY-}${GRPC_NODE_VERBOSITY-}${GRPC_NODE_USE_ALTERNATIVE_RESOLVER-}${GRPC_NODE_DEBUG_SEND_ERROR_DETAILS-}${GRPC_EXPERIMENTAL_ENABLE_OUTLIER_DETECTION-}${GRPC_SSL_CIPHER_SUITES-}" ] && why="a GRPC_* variable is set"
