@@ -81,6 +81,14 @@ export function printStatus(st: ServiceStatus__Output): void {
       ]),
     ),
   );
+  // A copy replaced on a host judged down may be running still (a host cut off, not stopped): said, not hidden.
+  for (const i of st.instances) {
+    for (const l of i.left_on) {
+      const ago = formatDurationMs(Math.max(0, Number(st.now_ms) - Number(l.at_ms)));
+      console.log(txt`
+${colour("yellow", "!")} ${i.instance} may still run on ${l.host} (epoch ${String(l.epoch)}, replaced ${ago} ago): ${l.host} was judged down, not seen to stop; if it was only cut off, that copy serves whoever still reaches it, until the host is back and its agent stops it (failover.stopAfterDisconnect stops it sooner)`);
+    }
+  }
   const unenforced = st.instances.filter((i) => i.host && i.state !== "pending" && !i.resources_enforced && i.resources_note);
   for (const i of unenforced) console.log(txt`\nresources are not enforced for ${i.instance} on ${i.host}: ${i.resources_note}`);
   // The install tail is the host's apt output, shown as lines: kept apart, escaped line by line.

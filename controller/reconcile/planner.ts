@@ -16,7 +16,7 @@ import { schedule, type SlotRef } from "../scheduler/schedule.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { clearFailures, DEFAULT_RESCHEDULE, describeFailures, recordFailure, rescheduleDecision, type ReschedulePolicy } from "../reschedule/policy.js";
 import { SELF_FENCED } from "../../shared/fence.js";
-import { instanceId, nextEpoch, observedCopy, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+import { instanceId, MAX_LEFT_COPIES, nextEpoch, observedCopy, type InstanceRecord, type LeftCopy, type ObservedInstance, type ServiceRecord } from "../services/records.js";
 
 
 export interface HostView {
@@ -123,6 +123,15 @@ export interface ReconcileOutput {
 
 const key = (service: string, slot: number): string => `${service}/${slot}`;
 
+/** `i` with these copies left on lost hosts (InstanceRecord.leftOn); none: the field absent, as in records from before it. */
+function withLeftCopies(i: InstanceRecord, left: LeftCopy[]): InstanceRecord {
+  const { leftOn: _gone, ...rest } = i;
+  return left.length ? { ...rest, leftOn: left.slice(-MAX_LEFT_COPIES) } : rest;
+}
+
+/** What the instance.lost event adds when nothing stops the lost copy (failover.stopAfterDisconnect off). */
+const leftCopyNote = (hostId: string): string => `; if it still runs on ${hostId} (a host cut off rather than stopped), its agent stops it when the host is back`;
+
 export function reconcile(input: ReconcileInput): ReconcileOutput {
   const out: ReconcileOutput = { puts: [], after: [], deletes: [], drained: [], events: [], unplaced: new Map(), held: new Map(), rescheduling: new Map() };
   const policy = input.reschedule ?? DEFAULT_RESCHEDULE;
@@ -144,6 +153,15 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     if (!inScope(i.service)) continue;
     const svc = services.get(i.service);
     if (!svc) continue; // deleted: the scheduler stops it
+    // 0a. A copy left on a lost host is gone once that host is ready again (its agent
+    // stopped the superseded copy first), or the host was removed or forgotten.
+    if (i.leftOn?.length) {
+      const still = i.leftOn.filter((l) => {
+        const h = hosts.get(l.hostId);
+        return h !== undefined && h.rec.health !== "ready";
+      });
+      if (still.length !== i.leftOn.length) i = withLeftCopies(i, still);
+    }
     // 0. Scaled down, then up again before its drain ended: back in service, not restarted.
     if (i.scaledDown && i.slot < svc.spec.instances) {
       const { scaledDown: _gone, ...rest } = i;
@@ -187,7 +205,10 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
         i = { ...i, moveTo: null, drainingSinceMs: retiring ? null : i.drainingSinceMs, lastEpoch: Math.max(i.lastEpoch ?? 0, moveTo.epoch), failures: o?.state === "failed" ? recordFailure(i.failures, moveTo.hostId, input.nowMs, policy, failureOf(o)) : i.failures };
       } else if (servingLost || (drainOver && (moveTo.surge || o?.state === "healthy"))) {
         const why = servingLost ? "its old host is gone" : moveTo.surge ? "retired after draining" : "drained, the new copy in service";
-        out.events.push({ type: "instance.moved", service: i.service, host: moveTo.hostId, message: `${instanceId(i.service, i.slot)} moved from ${i.hostId || "-"} (${why})` });
+        // The old copy on a host judged down (not removed: its agent was told to stop) may run on.
+        const left = servingLost && i.hostId !== "" && hosts.get(i.hostId)?.rec.health === "down" && svc.spec.failover.stopAfterDisconnectMs <= 0;
+        out.events.push({ type: "instance.moved", service: i.service, host: moveTo.hostId, message: `${instanceId(i.service, i.slot)} moved from ${i.hostId || "-"} (${why})${left ? leftCopyNote(i.hostId) : ""}` });
+        if (left) i = withLeftCopies(i, [...(i.leftOn ?? []).filter((l) => l.hostId !== i.hostId), { hostId: i.hostId, epoch: i.epoch, atMs: input.nowMs }]);
         i = { ...i, hostId: moveTo.hostId, epoch: moveTo.epoch, revision: moveTo.revision ?? i.revision, moveTo: null, drainingSinceMs: null };
       } else if (drainEnd !== undefined && !drainOver) {
         wake(drainEnd);
@@ -246,7 +267,10 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
         out.held.set(instanceId(i.service, i.slot), `waiting for the lost copy to fence itself (until ${new Date(at).toISOString()})`);
         wake(at);
       } else {
-        out.events.push({ type: "instance.lost", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} (epoch ${i.epoch}) lost with its host; replacing it on a spare` });
+        // Replaced at once, without self-fencing: nothing stops the old copy while its host is cut off.
+        const left = svc.spec.failover.stopAfterDisconnectMs <= 0;
+        out.events.push({ type: "instance.lost", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} (epoch ${i.epoch}) lost with its host; replacing it on a spare${left ? leftCopyNote(i.hostId) : ""}` });
+        if (left) i = withLeftCopies(i, [...(i.leftOn ?? []).filter((l) => l.hostId !== i.hostId), { hostId: i.hostId, epoch: i.epoch, atMs: input.nowMs }]);
         i = { ...i, hostId: "", drainingSinceMs: null };
       }
     }
@@ -322,6 +346,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       pinnedHost: prev?.pinnedHost ?? "",
       moveTo: null,
       ...(prev?.failures ? { failures: prev.failures } : {}),
+      ...(prev?.leftOn ? { leftOn: prev.leftOn } : {}),
     });
     out.events.push({ type: "instance.placed", service: p.service, host: p.hostId, message: `${instanceId(p.service, p.slot)} placed${penaltyNote(prev, p.hostId, input.nowMs, policy)}` });
   }

@@ -196,6 +196,23 @@ export interface InstanceRecord {
    * copy the slot has (its host and, during a move or surge, the target). Absent: none.
    */
   resumed?: Resumed[];
+  /**
+   * Copies of this slot replaced when their host was judged down, while nothing stops them
+   * there (failover.stopAfterDisconnect off): the host may only be cut off, its copy still
+   * running and answering whoever still reaches it. Its agent stops it when it is back,
+   * before the host counts as ready; the entry goes then (or when the host is removed or
+   * forgotten). `berth status` says so. The newest MAX_LEFT_COPIES. Absent: none.
+   */
+  leftOn?: LeftCopy[];
+}
+
+export const MAX_LEFT_COPIES = 4;
+
+/** A copy left on a host judged down: the host, the copy's epoch, when it was replaced. */
+export interface LeftCopy {
+  hostId: string;
+  epoch: number;
+  atMs: number;
 }
 
 export interface Resumed {
@@ -233,6 +250,7 @@ export const InstanceRecordSchema = z.object({
   scaledDown: z.boolean().optional(),
   lastEpoch: revisionNumber.optional(),
   resumed: z.array(z.object({ hostId: z.string().min(1), epoch: revisionNumber, sinceMs: timeMs })).max(2).optional(),
+  leftOn: z.array(z.object({ hostId: z.string().min(1), epoch: revisionNumber, atMs: timeMs })).max(MAX_LEFT_COPIES).optional(),
 });
 
 const exact: [Same<z.output<typeof ServiceRecordSchema>, ServiceRecord>, Same<z.output<typeof InstanceRecordSchema>, InstanceRecord>] = [true, true];

@@ -41,6 +41,7 @@ import type { Host as _berth_v1_Host, Host__Output as _berth_v1_Host__Output } f
 import type { HostFacts as _berth_v1_HostFacts, HostFacts__Output as _berth_v1_HostFacts__Output } from './berth/v1/HostFacts.js';
 import type { InstanceView as _berth_v1_InstanceView, InstanceView__Output as _berth_v1_InstanceView__Output } from './berth/v1/InstanceView.js';
 import type { LbApplied as _berth_v1_LbApplied, LbApplied__Output as _berth_v1_LbApplied__Output } from './berth/v1/LbApplied.js';
+import type { LeftCopyView as _berth_v1_LeftCopyView, LeftCopyView__Output as _berth_v1_LeftCopyView__Output } from './berth/v1/LeftCopyView.js';
 import type { ListAuditRequest as _berth_v1_ListAuditRequest, ListAuditRequest__Output as _berth_v1_ListAuditRequest__Output } from './berth/v1/ListAuditRequest.js';
 import type { ListAuditResponse as _berth_v1_ListAuditResponse, ListAuditResponse__Output as _berth_v1_ListAuditResponse__Output } from './berth/v1/ListAuditResponse.js';
 import type { ListControllersRequest as _berth_v1_ListControllersRequest, ListControllersRequest__Output as _berth_v1_ListControllersRequest__Output } from './berth/v1/ListControllersRequest.js';
@@ -138,6 +139,7 @@ export interface ProtoGrpcType {
       HostFacts: MessageTypeDefinition<_berth_v1_HostFacts, _berth_v1_HostFacts__Output>
       InstanceView: MessageTypeDefinition<_berth_v1_InstanceView, _berth_v1_InstanceView__Output>
       LbApplied: MessageTypeDefinition<_berth_v1_LbApplied, _berth_v1_LbApplied__Output>
+      LeftCopyView: MessageTypeDefinition<_berth_v1_LeftCopyView, _berth_v1_LeftCopyView__Output>
       ListAuditRequest: MessageTypeDefinition<_berth_v1_ListAuditRequest, _berth_v1_ListAuditRequest__Output>
       ListAuditResponse: MessageTypeDefinition<_berth_v1_ListAuditResponse, _berth_v1_ListAuditResponse__Output>
       ListControllersRequest: MessageTypeDefinition<_berth_v1_ListControllersRequest, _berth_v1_ListControllersRequest__Output>

@@ -121,8 +121,12 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     const victim = st.instances[0]!;
     const cutAt = Date.now();
     await c.topo.partition(idx(victim.host));
-    await c.waitForStatus("api", (s) => healthyOn(s).length === 2 && !s.instances.some((i) => i.host === victim.host), "api replaced", 30_000);
+    const replaced = await c.waitForStatus("api", (s) => healthyOn(s).length === 2 && !s.instances.some((i) => i.host === victim.host), "api replaced", 30_000);
     expect(await copies("api")).toBe(3); // the isolated copy still runs: this service does not self-fence
+    // …and status says it may: the operator sees where a second copy can still answer.
+    expect(replaced.instances.find((i) => i.instance === victim.instance)!.left_on).toEqual([{ host: victim.host, epoch: victim.epoch, at_ms: expect.any(Number) }]);
+    const text = await c.cli(["status", "api"], { env: { NO_COLOR: "1" } });
+    expect(text.stdout).toContain(`! ${victim.instance} may still run on ${victim.host} (epoch ${victim.epoch}, replaced `);
     await revive(idx(victim.host), false);
     const ev = await eventsSince(cutAt);
     const fencing = ev.find((e) => e.type === "host.fencing" && e.host === victim.host);
@@ -133,6 +137,9 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     expect(await copies("api")).toBe(2);
     const now = await c.status("api");
     expect(now.instances.some((i) => i.host === victim.host)).toBe(false); // not moved back
+    // The host is ready again, so its agent stopped the old copy: the note goes with the next pass.
+    await c.waitForStatus("api", (s) => s.instances.every((i) => i.left_on.length === 0), "the note of the old copy gone", 10_000);
+    expect((await c.cli(["status", "api"])).stdout).not.toContain("may still run");
     expect((await c.hosts()).find((h) => h.id === victim.host)!.service).toBe("");
     await remove("api");
   });

@@ -114,6 +114,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         resources_note: obs?.resourcesNote ?? "",
         moving_to: i.moveTo?.hostId ?? "",
         pid: obs?.pid ?? 0,
+        left_on: (i.leftOn ?? []).map((l) => ({ host: l.hostId, epoch: l.epoch, at_ms: l.atMs })),
       };
     });
     const rec = typeof svc === "string" ? undefined : svc;

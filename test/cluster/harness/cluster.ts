@@ -57,6 +57,8 @@ export interface InstanceJson {
   resources_note: string;
   /** Install output: while installing or failed, and after a failed install the output it left (issue 12). */
   install_tail?: string;
+  /** Older copies that may still run on hosts judged down (failover.stopAfterDisconnect off). */
+  left_on: { host: string; epoch: number; at_ms: number }[];
 }
 
 export interface StatusJson {

@@ -158,7 +158,43 @@ describe("reconcile", () => {
   it("a move whose old host is lost finishes at once: there is nothing to drain", () => {
     const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "b", epoch: 2 } };
     const out = reconcile({ services: [timed("web", 1)], instances: [inst], hosts: [host("a", { health: "down" }), host("b")], observed: new Map([observed("b", inst, 2, "starting")]), nowMs: NOW });
-    expect(out.puts).toEqual([{ ...inst, hostId: "b", epoch: 2, moveTo: null, drainingSinceMs: null }]);
+    // The old copy on a host judged down may still run there: noted on the record.
+    expect(out.puts).toEqual([{ ...inst, hostId: "b", epoch: 2, moveTo: null, drainingSinceMs: null, leftOn: [{ hostId: "a", epoch: 1, atMs: NOW }] }]);
+    expect(out.events.find((e) => e.type === "instance.moved")?.message).toBe("web-0 moved from a (its old host is gone); if it still runs on a (a host cut off rather than stopped), its agent stops it when the host is back");
+  });
+
+  it("notes a copy replaced on a host judged down as maybe still running there, until that host is ready again, removed or forgotten", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 3, revision: 1, pinnedHost: "", moveTo: null };
+    const svc = service("web", 1);
+    const pass = (instances: InstanceRecord[], hosts: HostView[], nowMs = NOW) => reconcile({ services: [svc], instances, hosts, observed: new Map(), nowMs });
+
+    const lost = pass([inst], [host("a", { health: "down" }), host("b")]);
+    const replaced = lost.after.find((i) => i.slot === 0)!;
+    expect(replaced).toMatchObject({ hostId: "b", epoch: 4, leftOn: [{ hostId: "a", epoch: 3, atMs: NOW }] });
+    expect(lost.events.find((e) => e.type === "instance.lost")?.message).toBe("web-0 (epoch 3) lost with its host; replacing it on a spare; if it still runs on a (a host cut off rather than stopped), its agent stops it when the host is back");
+    // Stable while the host stays down, and while it is back but still fencing the old copy.
+    expect(pass(lost.after, [host("a", { health: "down" }), host("b")], NOW + 60_000).puts).toEqual([]);
+    expect(pass(lost.after, [host("a", { health: "joining" }), host("b")], NOW + 60_000).puts).toEqual([]);
+    // Ready again (its agent stopped the superseded copy first), or gone from the fleet: the note goes.
+    const { leftOn: _note, ...clean } = replaced;
+    expect(pass(lost.after, [host("a"), host("b")], NOW + 60_000).puts).toEqual([clean]);
+    expect(pass(lost.after, [host("b")], NOW + 60_000).puts).toEqual([clean]);
+
+    // Lost again elsewhere: both notes, the newest last; one host noted once.
+    const again = pass(lost.after, [host("a", { health: "down" }), host("b", { health: "down" }), host("c")], NOW + 1000);
+    expect(again.after.find((i) => i.slot === 0)?.leftOn).toEqual([
+      { hostId: "a", epoch: 3, atMs: NOW },
+      { hostId: "b", epoch: 4, atMs: NOW + 1000 },
+    ]);
+  });
+
+  it("notes nothing when the lost copy stops itself (failover.stopAfterDisconnect): the replacement waits for that", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: null };
+    const svc: ServiceRecord = { name: "web", spec: normalizeSpec({ name: "web", run: { command: "x" }, instances: 1, failover: { stopAfterDisconnect: "5s" } }), revision: 1, createdAtMs: 0, updatedAtMs: 0 };
+    const out = reconcile({ services: [svc], instances: [inst], hosts: [host("a", { health: "down" }), host("b")], observed: new Map(), nowMs: NOW, failover: { paused: false, controllerStartedAtMs: NOW - 60_000 } });
+    expect(out.after[0]).toMatchObject({ hostId: "b", epoch: 2 });
+    expect(out.after[0]!.leftOn).toBeUndefined();
+    expect(out.events.find((e) => e.type === "instance.lost")?.message).toBe("web-0 (epoch 1) lost with its host; replacing it on a spare");
   });
 
   it("abandons a move whose target goes down, keeping the old copy", () => {

@@ -1,5 +1,6 @@
 // Original file: proto/berth/v1/operator.proto
 
+import type { LeftCopyView as _berth_v1_LeftCopyView, LeftCopyView__Output as _berth_v1_LeftCopyView__Output } from '../../berth/v1/LeftCopyView.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface InstanceView {
@@ -20,6 +21,7 @@ export interface InstanceView {
   'resources_note'?: (string);
   'moving_to'?: (string);
   'pid'?: (number);
+  'left_on'?: (_berth_v1_LeftCopyView)[];
 }
 
 export interface InstanceView__Output {
@@ -40,4 +42,5 @@ export interface InstanceView__Output {
   'resources_note': (string);
   'moving_to': (string);
   'pid': (number);
+  'left_on': (_berth_v1_LeftCopyView__Output)[];
 }
