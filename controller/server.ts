@@ -433,6 +433,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       const a = state.hostAssignments().get(hostId);
       return a ? instanceId(a.inst.service, a.inst.slot) : "";
     };
+    const leftOn = (hostId: string): string[] =>
+      state.allInstances().flatMap((i) => (i.leftOn ?? []).filter((l) => l.hostId === hostId).map((l) => `${instanceId(i.service, i.slot)} (epoch ${l.epoch})`));
     const failoverState = (): { paused: boolean; reason: string; since_ms: number } => {
       // Cut off from the store, this member hears of no other member's hosts: every host looks
       // silent, and the verdict would cry a mass failure that is this member's own. Say what was stored.
@@ -451,7 +453,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const orphaned = await auditOrphanedExecs(audit, now(), relay?.self);
     if (orphaned) log.warn({ sessions: orphaned }, "exec sessions cut by the last controller stop are recorded as ended");
     const storeState = (): StoreHealthState => storeMonitor?.state() ?? { ok: true, sinceMs: 0 };
-    const opDeps = { registry, tokens, events, store, log, now, serviceOf, memberOf, heardElsewhere, failoverState, resumeFailover, audit, environment: opts.environment ?? "", storeState };
+    const opDeps = { registry, tokens, events, store, log, now, serviceOf, leftOn, memberOf, heardElsewhere, failoverState, resumeFailover, audit, environment: opts.environment ?? "", storeState };
     const lbs = new LbAppliedBook(now);
     // In a group, every member shows what each lb reported to any of them.
     const lbShare = opts.member === undefined ? undefined : new LbShare({ store, book: lbs, now, log });

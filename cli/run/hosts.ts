@@ -77,7 +77,8 @@ export async function hosts(o: { output: string }, cmd: Command): Promise<void> 
       h.usage ? h.usage.load1.toFixed(2) : "-",
       age(res.now_ms, h.last_heartbeat_ms),
       certCell(h, res.now_ms),
-      h.service || "-",
+      // A down host's copy replaced elsewhere may run on (a host cut off, not stopped): `berth host show` says more.
+      h.service || (h.may_still_run.length ? colour("yellow", txt`${h.may_still_run.map((x) => x.split(" ")[0] ?? x).join(",")}? (replaced)`) : "-"),
       h.member || "-",
     ]);
     console.log(table(["ID", "HOSTNAME", "ADDRESS", "STATUS", "LABELS", "CPU", "MEMORY", "DISK FREE", "LOAD", "HEARTBEAT", "CERT", "SERVICE", "CONTROLLER"], rows));
@@ -114,6 +115,7 @@ export async function hostShow(id: string, o: { output: string }, cmd: Command):
           }
         : null,
       service: h.service || null,
+      ...(h.may_still_run.length ? { mayStillRun: `${h.may_still_run.join(", ")}: replaced while this host was down; if it was only cut off, they run and serve still, until it is back and its agent stops them` } : {}),
       system: f && {
         hostname: f.hostname,
         os: `${f.os_distro} ${f.os_release}`.trim(),

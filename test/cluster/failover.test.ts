@@ -127,6 +127,8 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     expect(replaced.instances.find((i) => i.instance === victim.instance)!.left_on).toEqual([{ host: victim.host, epoch: victim.epoch, at_ms: expect.any(Number) }]);
     const text = await c.cli(["status", "api"], { env: { NO_COLOR: "1" } });
     expect(text.stdout).toContain(`! ${victim.instance} may still run on ${victim.host} (epoch ${victim.epoch}, replaced `);
+    expect((await c.hosts()).find((h) => h.id === victim.host)!.may_still_run).toEqual([`${victim.instance} (epoch ${victim.epoch})`]);
+    expect((await c.cli(["host", "show", victim.host])).stdout).toContain(`mayStillRun: "${victim.instance} (epoch ${victim.epoch}): replaced while this host was down`);
     await revive(idx(victim.host), false);
     const ev = await eventsSince(cutAt);
     const fencing = ev.find((e) => e.type === "host.fencing" && e.host === victim.host);
@@ -140,6 +142,7 @@ describe.skipIf(!netns)("failover on host loss (network namespaces)", () => {
     // The host is ready again, so its agent stopped the old copy: the note goes with the next pass.
     await c.waitForStatus("api", (s) => s.instances.every((i) => i.left_on.length === 0), "the note of the old copy gone", 10_000);
     expect((await c.cli(["status", "api"])).stdout).not.toContain("may still run");
+    expect((await c.hosts()).find((h) => h.id === victim.host)!.may_still_run).toEqual([]);
     expect((await c.hosts()).find((h) => h.id === victim.host)!.service).toBe("");
     await remove("api");
   });

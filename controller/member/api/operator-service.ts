@@ -34,6 +34,8 @@ export interface OperatorServiceDeps {
   resumeFailover?: (actor: string) => Promise<FailoverView>;
   /** The instance a host runs, for `berth hosts`. */
   serviceOf?: (hostId: string) => string;
+  /** Copies replaced while this host was down that it may still run (InstanceRecord.leftOn), as "web-0 (epoch 4)". */
+  leftOn?: (hostId: string) => string[];
   /** The group member holding a host's stream ("" when none does), for `berth hosts`. @default this controller, when it holds it */
   memberOf?: (hostId: string) => string;
   /** In a group, what the member holding a host's stream reported of it: its last heartbeat (wall time) and usage. */
@@ -113,6 +115,8 @@ export function hostToWire(d: OperatorServiceDeps, r: HostRecord): Host {
     cert_serial: r.certSerial,
     connected_cert_serial: live?.disconnect !== undefined ? (live.certSerial ?? "") : "",
     cert_unconfirmed: r.certUnconfirmed === true,
+    // Only a host not ready can have any: its agent stops them before it counts as ready.
+    may_still_run: r.health === "ready" ? [] : (d.leftOn?.(r.id) ?? []),
   };
 }
 

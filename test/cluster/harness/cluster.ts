@@ -37,6 +37,8 @@ export interface HostJson {
   cert_expires_ms: number;
   cert_serial: string;
   connected_cert_serial: string;
+  /** Copies replaced while the host was down that it may still run ("web-0 (epoch 4)"). */
+  may_still_run: string[];
 }
 
 export interface InstanceJson {

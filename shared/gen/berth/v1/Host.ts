@@ -22,6 +22,7 @@ export interface Host {
   'cert_serial'?: (string);
   'connected_cert_serial'?: (string);
   'cert_unconfirmed'?: (boolean);
+  'may_still_run'?: (string)[];
 }
 
 export interface Host__Output {
@@ -42,4 +43,5 @@ export interface Host__Output {
   'cert_serial': (string);
   'connected_cert_serial': (string);
   'cert_unconfirmed': (boolean);
+  'may_still_run': (string)[];
 }
