@@ -37,7 +37,8 @@ export function registerDaemons(program: Command): void {
     .addHelpText(
       "after",
       "\nExamples:\n  berth controller --data-dir /var/lib/berth/controller --listen 10.0.0.5:7420\n" +
-        "  berth controller --store etcd://10.0.0.5:2379,10.0.0.6:2379,10.0.0.7:2379 --etcd-ca etcd-ca.crt --etcd-cert etcd-client.crt --etcd-key etcd-client.key",
+        "  berth controller --store etcd://10.0.0.5:2379,10.0.0.6:2379,10.0.0.7:2379 --etcd-ca etcd-ca.crt --etcd-cert etcd-client.crt --etcd-key etcd-client.key\n" +
+        "\nEnvironment:\n  BERTH_MALLOC  auto (default: jemalloc where Debian's libjemalloc2 is installed, a sixth less memory an agent), jemalloc (or exit 2), glibc",
     )
     .action(lazy(run, (m) => m.controller));
 
