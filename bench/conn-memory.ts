@@ -25,6 +25,7 @@ import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { newGrpcServer } from "../controller/member/grpc-server.js";
 import { CONTROLLER_TLS_NAME, createCa, createKeyAndCsr, createServerCert, grpcClientCredentials, grpcServerCredentials, signHostCsr } from "../shared/tls/pki.js";
+import { controllerEnv, MALLOC_CHOICES } from "../shared/malloc.js";
 
 const LAYERS = ["tls", "h2", "h2-stream", "grpc"] as const;
 type Layer = (typeof LAYERS)[number];
@@ -188,11 +189,15 @@ async function main(): Promise<void> {
     process.disconnect?.();
     return;
   }
-  const { values } = parseArgs({ options: { conns: { type: "string", default: "500" }, layers: { type: "string", default: LAYERS.join(",") }, help: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { conns: { type: "string", default: "500" }, layers: { type: "string", default: LAYERS.join(",") }, malloc: { type: "string", default: "auto" }, help: { type: "boolean" } } });
   if (values.help) {
-    process.stdout.write("usage: npm run bench:conn-memory -- [--conns 500] [--layers tls,h2,h2-stream,grpc]\n");
+    process.stdout.write("usage: npm run bench:conn-memory -- [--conns 500] [--layers tls,h2,h2-stream,grpc] [--malloc auto|jemalloc|glibc]\n");
+    process.stdout.write("  --malloc: the servers' allocator, as BERTH_MALLOC for a controller (default auto: jemalloc where installed)\n");
     return;
   }
+  // The servers run on the allocator a controller gets (shared/malloc.ts), or the one asked for.
+  if (!(MALLOC_CHOICES as readonly string[]).includes(values.malloc)) throw new Error(`--malloc ${values.malloc}: expected ${MALLOC_CHOICES.join(", ")}`);
+  const serverEnv = controllerEnv({ ...process.env, BERTH_MALLOC: values.malloc });
   const n = Number(values.conns);
   const layers = values.layers.split(",") as Layer[];
   if (!(Number.isInteger(n) && n > 0) || layers.some((l) => !LAYERS.includes(l))) throw new Error(`--conns a positive integer, --layers of ${LAYERS.join(",")}`);
@@ -201,12 +206,13 @@ async function main(): Promise<void> {
   const { keyPem, csrPem } = await createKeyAndCsr("bench");
   const clientCert = await signHostCsr(ca, csrPem, "0123456789ab");
   const pki: Pki = { caPem: ca.certPem, serverCert: server.certPem, serverKey: server.keyPem, clientCert: `${clientCert}\n${ca.certPem}`, clientKey: keyPem };
-  process.stdout.write(`server memory per connection, ${n} connections with mutual TLS (node ${process.version}, OpenSSL ${process.versions.openssl})\n`);
+  const malloc = serverEnv.LD_PRELOAD?.includes("libjemalloc") ? "jemalloc" : "glibc";
+  process.stdout.write(`server memory per connection, ${n} connections with mutual TLS (node ${process.version}, OpenSSL ${process.versions.openssl}, malloc: ${malloc})\n`);
   // Each layer's server in a process of its own (what one layer freed would be reused by
   // the next), with --expose-gc: a full GC before each reading, so V8's heap holds what
   // is live, not what waits for collection.
   for (const layer of layers) {
-    const c = fork(fileURLToPath(import.meta.url), ["--server", layer, String(n)], { execArgv: [...process.execArgv, "--expose-gc"] });
+    const c = fork(fileURLToPath(import.meta.url), ["--server", layer, String(n)], { execArgv: [...process.execArgv, "--expose-gc"], env: serverEnv });
     c.send(pki);
     const code = await new Promise<number>((resolve) => c.on("exit", (x) => resolve(x ?? 1)));
     if (code !== 0) throw new Error(`the ${layer} server exited with ${code}`);
