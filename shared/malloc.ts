@@ -70,19 +70,3 @@ export function allocatorInUse(maps: () => string = () => readFileSync("/proc/se
     return "glibc";
   }
 }
-
-/**
- * Takes the jemalloc controllerEnv (or the launcher) put in LD_PRELOAD out of `env`, in place: in
- * the controller it is loaded already, and what the controller runs (git for GitOps, ssh) is not
- * to inherit it. Other preloads stay.
- */
-export function dropOwnPreload(env: NodeJS.ProcessEnv = process.env): void {
-  const preload = env.LD_PRELOAD;
-  if (preload === undefined) return;
-  // ld.so takes colons or spaces between them.
-  const parts = preload.split(/[: ]+/).filter(Boolean);
-  const rest = parts.filter((p) => !(JEMALLOC_PATHS as readonly string[]).includes(p));
-  if (rest.length === parts.length) return;
-  if (rest.length) env.LD_PRELOAD = rest.join(":");
-  else delete env.LD_PRELOAD;
-}

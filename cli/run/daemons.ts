@@ -19,7 +19,6 @@ import { parseCountFlag } from "../count-flag.js";
 import type { LevelWithSilent } from "pino";
 import { MetricsListenError, parseMetricsAddr } from "../../shared/metrics/server.js";
 import { untilSignal } from "../signals.js";
-import { dropOwnPreload } from "../../shared/malloc.js";
 
 function metricsAddr(s: string): ReturnType<typeof parseMetricsAddr> {
   try {
@@ -168,8 +167,6 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
   // with the default mode), artifacts, the CA's copy. Nothing readable by other users.
   process.umask(0o077);
   tuneHeap();
-  // Its allocator is loaded: what it runs (git, ssh) does not inherit it.
-  dropOwnPreload();
   const guardShare = Number(o.failoverGuard);
   if (!(guardShare > 0 && guardShare <= 1)) throw new CliError(`--failover-guard ${o.failoverGuard}: expected a share above 0 and at most 1, e.g. 0.5`, EXIT.usage);
   const listen = addr("--listen", o.listen);

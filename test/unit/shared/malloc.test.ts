@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { allocatorInUse, controllerEnv, dropOwnPreload, JEMALLOC_PATHS, mallocChoice } from "../../../shared/malloc.js";
+import { allocatorInUse, controllerEnv, JEMALLOC_PATHS, mallocChoice } from "../../../shared/malloc.js";
 
 const DEB = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
 const RPM = "/usr/lib64/libjemalloc.so.2";
@@ -26,20 +26,6 @@ describe("controllerEnv", () => {
     expect(() => controllerEnv({ BERTH_MALLOC: "tcmalloc" }, only(DEB))).toThrow("BERTH_MALLOC=tcmalloc: expected auto, jemalloc, glibc");
     expect(() => controllerEnv({ BERTH_MALLOC: "jemalloc" }, only())).toThrow(/BERTH_MALLOC=jemalloc, but jemalloc is not installed \(looked for .*\): apt-get install libjemalloc2/);
     expect(mallocChoice({ BERTH_MALLOC: "" })).toBe("auto");
-  });
-});
-
-describe("dropOwnPreload", () => {
-  it("takes out the jemalloc it preloaded, keeping any other preload, so the controller's children do not inherit it", () => {
-    const env: NodeJS.ProcessEnv = { LD_PRELOAD: `${DEB}:/opt/x.so`, PATH: "/bin" };
-    dropOwnPreload(env);
-    expect(env).toEqual({ LD_PRELOAD: "/opt/x.so", PATH: "/bin" });
-    const only: NodeJS.ProcessEnv = { LD_PRELOAD: RPM };
-    dropOwnPreload(only);
-    expect(only).toEqual({});
-    const theirs: NodeJS.ProcessEnv = { LD_PRELOAD: "/opt/jemalloc/lib/libjemalloc.so.2 /opt/x.so" };
-    dropOwnPreload(theirs);
-    expect(theirs).toEqual({ LD_PRELOAD: "/opt/jemalloc/lib/libjemalloc.so.2 /opt/x.so" });
   });
 });
 
