@@ -433,8 +433,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       const a = state.hostAssignments().get(hostId);
       return a ? instanceId(a.inst.service, a.inst.slot) : "";
     };
-    const leftOn = (hostId: string): string[] =>
-      state.allInstances().flatMap((i) => (i.leftOn ?? []).filter((l) => l.hostId === hostId).map((l) => `${instanceId(i.service, i.slot)} (epoch ${l.epoch})`));
+    const leftOn = (hostId: string): string[] => state.leftCopiesByHost().get(hostId) ?? [];
     const failoverState = (): { paused: boolean; reason: string; since_ms: number } => {
       // Cut off from the store, this member hears of no other member's hosts: every host looks
       // silent, and the verdict would cry a mass failure that is this member's own. Say what was stored.

@@ -16,7 +16,7 @@ import { schedule, type SlotRef } from "../scheduler/schedule.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { clearFailures, DEFAULT_RESCHEDULE, describeFailures, recordFailure, rescheduleDecision, type ReschedulePolicy } from "../reschedule/policy.js";
 import { SELF_FENCED } from "../../shared/fence.js";
-import { instanceId, MAX_LEFT_COPIES, nextEpoch, observedCopy, type InstanceRecord, type LeftCopy, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+import { instanceId, MAX_LEFT_COPIES, nextEpoch, observedCopy, specOf, type InstanceRecord, type LeftCopy, type ObservedInstance, type ServiceRecord } from "../services/records.js";
 
 
 export interface HostView {
@@ -132,6 +132,17 @@ function withLeftCopies(i: InstanceRecord, left: LeftCopy[]): InstanceRecord {
 /** What the instance.lost event adds when nothing stops the lost copy (failover.stopAfterDisconnect off). */
 const leftCopyNote = (hostId: string): string => `; if it still runs on ${hostId} (a host cut off rather than stopped), its agent stops it when the host is back`;
 
+/** `i` noting that its copy `epoch` on `hostId`, a host judged down, may still run there. */
+function leaveCopy(i: InstanceRecord, hostId: string, epoch: number, atMs: number): InstanceRecord {
+  return withLeftCopies(i, [...(i.leftOn ?? []).filter((l) => l.hostId !== hostId), { hostId, epoch, atMs }]);
+}
+
+/**
+ * Whether nothing stops the copy of `revision` on a host judged down: its own spec (the one its
+ * agent runs, not the service's newest) has no failover.stopAfterDisconnect.
+ */
+const unfenced = (svc: ServiceRecord, revision: number): boolean => specOf(svc, revision).failover.stopAfterDisconnectMs <= 0;
+
 export function reconcile(input: ReconcileInput): ReconcileOutput {
   const out: ReconcileOutput = { puts: [], after: [], deletes: [], drained: [], events: [], unplaced: new Map(), held: new Map(), rescheduling: new Map() };
   const policy = input.reschedule ?? DEFAULT_RESCHEDULE;
@@ -154,11 +165,12 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     const svc = services.get(i.service);
     if (!svc) continue; // deleted: the scheduler stops it
     // 0a. A copy left on a lost host is gone once that host is ready again (its agent
-    // stopped the superseded copy first), or the host was removed or forgotten.
+    // stopped the superseded copy first). A removed host's stays while its removal is
+    // remembered: a cut-off agent learns of it only when it reconnects.
     if (i.leftOn?.length) {
       const still = i.leftOn.filter((l) => {
         const h = hosts.get(l.hostId);
-        return h !== undefined && h.rec.health !== "ready";
+        return h !== undefined ? h.rec.health !== "ready" : Boolean(input.removedHosts?.has(l.hostId));
       });
       if (still.length !== i.leftOn.length) i = withLeftCopies(i, still);
     }
@@ -199,16 +211,19 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       const retireFailed = retiring && !servingLost && drainOver && o?.state !== "healthy";
       if (!target || target.rec.health === "down" || o?.state === "failed" || retireFailed) {
         const why = o?.state === "failed" ? `failed on the new host: ${o.detail}` : retireFailed ? "the new copy is not healthy at the end of the drain; the old one stays" : "the new host is gone";
-        out.events.push({ type: "instance.move-abandoned", service: i.service, host: moveTo.hostId, message: `${instanceId(i.service, i.slot)}: ${why}` });
+        // A target judged down may only be cut off, its new copy running on.
+        const left = target?.rec.health === "down" && unfenced(svc, moveTo.revision ?? i.revision);
+        out.events.push({ type: "instance.move-abandoned", service: i.service, host: moveTo.hostId, message: `${instanceId(i.service, i.slot)}: ${why}${left ? leftCopyNote(moveTo.hostId) : ""}` });
+        if (left) i = leaveCopy(i, moveTo.hostId, moveTo.epoch, input.nowMs);
         // The old copy is the slot's again: back in service if this move or a retire had
         // drained it (a rollout's own drain of it stays).
         i = { ...i, moveTo: null, drainingSinceMs: retiring ? null : i.drainingSinceMs, lastEpoch: Math.max(i.lastEpoch ?? 0, moveTo.epoch), failures: o?.state === "failed" ? recordFailure(i.failures, moveTo.hostId, input.nowMs, policy, failureOf(o)) : i.failures };
       } else if (servingLost || (drainOver && (moveTo.surge || o?.state === "healthy"))) {
         const why = servingLost ? "its old host is gone" : moveTo.surge ? "retired after draining" : "drained, the new copy in service";
         // The old copy on a host judged down (not removed: its agent was told to stop) may run on.
-        const left = servingLost && i.hostId !== "" && hosts.get(i.hostId)?.rec.health === "down" && svc.spec.failover.stopAfterDisconnectMs <= 0;
+        const left = servingLost && i.hostId !== "" && hosts.get(i.hostId)?.rec.health === "down" && unfenced(svc, i.revision);
         out.events.push({ type: "instance.moved", service: i.service, host: moveTo.hostId, message: `${instanceId(i.service, i.slot)} moved from ${i.hostId || "-"} (${why})${left ? leftCopyNote(i.hostId) : ""}` });
-        if (left) i = withLeftCopies(i, [...(i.leftOn ?? []).filter((l) => l.hostId !== i.hostId), { hostId: i.hostId, epoch: i.epoch, atMs: input.nowMs }]);
+        if (left) i = leaveCopy(i, i.hostId, i.epoch, input.nowMs);
         i = { ...i, hostId: moveTo.hostId, epoch: moveTo.epoch, revision: moveTo.revision ?? i.revision, moveTo: null, drainingSinceMs: null };
       } else if (drainEnd !== undefined && !drainOver) {
         wake(drainEnd);
@@ -260,7 +275,8 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     const lostOn = i.hostId ? hosts.get(i.hostId) : undefined;
     if (lostOn?.rec.health === "down" && !i.moveTo) {
       const f = input.failover ?? { paused: false, controllerStartedAtMs: 0 };
-      const at = replaceableAtMs(lostOn, svc.spec, f);
+      // The lost copy's own spec decides how it fences itself: the one its agent runs.
+      const at = replaceableAtMs(lostOn, specOf(svc, i.revision), f);
       if (!svc.spec.failover.enabled) out.held.set(instanceId(i.service, i.slot), "failover is disabled for this service: it stays on its host");
       else if (f.paused) out.held.set(instanceId(i.service, i.slot), "failover paused: too many hosts went down at once (berth failover resume)");
       else if (input.nowMs < at) {
@@ -268,9 +284,9 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
         wake(at);
       } else {
         // Replaced at once, without self-fencing: nothing stops the old copy while its host is cut off.
-        const left = svc.spec.failover.stopAfterDisconnectMs <= 0;
+        const left = unfenced(svc, i.revision);
         out.events.push({ type: "instance.lost", service: i.service, host: i.hostId, message: `${instanceId(i.service, i.slot)} (epoch ${i.epoch}) lost with its host; replacing it on a spare${left ? leftCopyNote(i.hostId) : ""}` });
-        if (left) i = withLeftCopies(i, [...(i.leftOn ?? []).filter((l) => l.hostId !== i.hostId), { hostId: i.hostId, epoch: i.epoch, atMs: input.nowMs }]);
+        if (left) i = leaveCopy(i, i.hostId, i.epoch, input.nowMs);
         i = { ...i, hostId: "", drainingSinceMs: null };
       }
     }
@@ -329,7 +345,10 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     }
     out.deletes.push({ service: s.service, slot: s.slot });
     changed.delete(key(s.service, s.slot));
-    if (s.hostId) out.events.push({ type: "instance.stopped", service: s.service, host: s.hostId, message: `${instanceId(s.service, s.slot)} stopped: ${services.has(s.service) ? "scaled down" : "service deleted"}` });
+    const why = services.has(s.service) ? "scaled down" : "service deleted";
+    if (s.hostId) out.events.push({ type: "instance.stopped", service: s.service, host: s.hostId, message: `${instanceId(s.service, s.slot)} stopped: ${why}` });
+    // Its note of copies left on hosts judged down goes with the record: said once more, here.
+    for (const l of i?.leftOn ?? []) out.events.push({ type: "instance.stopped", service: s.service, host: l.hostId, message: `${instanceId(s.service, s.slot)} (epoch ${l.epoch}) is no longer wanted (${why}); if it still runs on ${l.hostId}, a host judged down, its agent stops it when the host is back` });
   }
   for (const p of plan.place) {
     const svc = services.get(p.service)!;

@@ -125,6 +125,7 @@ export class ServiceState {
     return this._version;
   }
   private assigned: { version: number; map: ReturnType<typeof assignments> } | undefined;
+  private left: { version: number; map: Map<string, string[]> } | undefined;
 
   private _storeRevision = 0;
 
@@ -293,6 +294,21 @@ export class ServiceState {
   hostAssignments(): ReturnType<typeof assignments> {
     if (this.assigned?.version !== this._version) this.assigned = { version: this._version, map: assignments(this.allInstances()) };
     return this.assigned.map;
+  }
+
+  /**
+   * host → the copies replaced while it was down that it may still run (InstanceRecord.leftOn),
+   * as "web-0 (epoch 4)"; built once per change of the records, as hostAssignments is.
+   */
+  leftCopiesByHost(): ReadonlyMap<string, string[]> {
+    if (this.left?.version !== this._version) {
+      const map = new Map<string, string[]>();
+      for (const i of this.allInstances()) {
+        for (const l of i.leftOn ?? []) map.set(l.hostId, [...(map.get(l.hostId) ?? []), `${instanceId(i.service, i.slot)} (epoch ${l.epoch})`]);
+      }
+      this.left = { version: this._version, map };
+    }
+    return this.left.map;
   }
 
   allServices(): ServiceRecord[] {

@@ -188,6 +188,43 @@ describe("reconcile", () => {
     ]);
   });
 
+  it("notes a move's new copy on a target judged down, the old copy staying the slot's", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "b", epoch: 2 } };
+    const out = reconcile({ services: [service("web", 1)], instances: [inst], hosts: [host("a"), host("b", { health: "down" })], observed: new Map([observed("b", inst, 2, "healthy")]), nowMs: NOW });
+    expect(out.after[0]).toMatchObject({ hostId: "a", epoch: 1, moveTo: null, leftOn: [{ hostId: "b", epoch: 2, atMs: NOW }] });
+    expect(out.events.find((e) => e.type === "instance.move-abandoned")?.message).toBe("web-0: the new host is gone; if it still runs on b (a host cut off rather than stopped), its agent stops it when the host is back");
+  });
+
+  it("keeps a removed host's note (a cut-off agent learns of its removal only when it reconnects), and says where a deleted slot's copy may still run", () => {
+    const inst: InstanceRecord = { service: "web", slot: 1, hostId: "", epoch: 3, revision: 1, pinnedHost: "", moveTo: null, leftOn: [{ hostId: "a", epoch: 3, atMs: NOW }] };
+    const removed = reconcile({ services: [service("web", 2)], instances: [inst], hosts: [], observed: new Map(), nowMs: NOW, removedHosts: new Set(["a"]) });
+    expect(removed.after.find((i) => i.slot === 1)?.leftOn).toEqual([{ hostId: "a", epoch: 3, atMs: NOW }]);
+    // Scaled down while host a is still down: the record goes, and the event says it once more.
+    const scaled = reconcile({ services: [service("web", 1)], instances: [inst], hosts: [host("a", { health: "down" })], observed: new Map(), nowMs: NOW });
+    expect(scaled.deletes).toEqual([{ service: "web", slot: 1 }]);
+    expect(scaled.events.filter((e) => e.host === "a").map((e) => e.message)).toEqual(["web-1 (epoch 3) is no longer wanted (scaled down); if it still runs on a, a host judged down, its agent stops it when the host is back"]);
+  });
+
+  it("judges a lost copy by the spec of the revision it runs, not the service's newest: its own stopAfterDisconnect fences it", () => {
+    const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: null };
+    const fencing = normalizeSpec({ name: "web", run: { command: "x" }, instances: 1, failover: { stopAfterDisconnect: "5s" } });
+    const plain = normalizeSpec({ name: "web", run: { command: "x" }, instances: 1 });
+    // Host a last heard 1 s ago: a copy that fences itself there is not stopped yet.
+    const hosts = [{ ...host("a", { health: "down" }), lastHeartbeatMs: NOW - 1000 }, host("b")];
+    const f = { paused: false, controllerStartedAtMs: NOW - 60_000 };
+    // Revision 1 (what runs) fences itself; revision 2 would not: the replacement still waits out revision 1's fence.
+    const toPlain: ServiceRecord = { name: "web", spec: plain, revision: 2, createdAtMs: 0, updatedAtMs: 0, history: [{ revision: 1, spec: fencing }] };
+    // A rollout under way from 1 to 2 (its own machine changes revisions, not this pass).
+    const rollouts = new Set(["web"]);
+    const waits = reconcile({ services: [toPlain], instances: [inst], hosts, observed: new Map(), nowMs: NOW, failover: f, rollouts });
+    expect(waits.puts).toEqual([]);
+    expect(waits.held.get("web-0")).toMatch(/^waiting for the lost copy to fence itself/);
+    // Revision 1 does not fence itself; revision 2 would: replaced at once, and noted.
+    const toFencing: ServiceRecord = { name: "web", spec: fencing, revision: 2, createdAtMs: 0, updatedAtMs: 0, history: [{ revision: 1, spec: plain }] };
+    const now = reconcile({ services: [toFencing], instances: [inst], hosts, observed: new Map(), nowMs: NOW, failover: f, rollouts });
+    expect(now.after[0]).toMatchObject({ hostId: "b", epoch: 2, leftOn: [{ hostId: "a", epoch: 1, atMs: NOW }] });
+  });
+
   it("notes nothing when the lost copy stops itself (failover.stopAfterDisconnect): the replacement waits for that", () => {
     const inst: InstanceRecord = { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: null };
     const svc: ServiceRecord = { name: "web", spec: normalizeSpec({ name: "web", run: { command: "x" }, instances: 1, failover: { stopAfterDisconnect: "5s" } }), revision: 1, createdAtMs: 0, updatedAtMs: 0 };
