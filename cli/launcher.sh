@@ -50,12 +50,24 @@ plain() {
 # BERTH_MALLOC: unset or auto (jemalloc if found), jemalloc (or exit 2), glibc.
 jemalloc() {
   case ${BERTH_MALLOC:-auto} in
-    glibc) return 0 ;;
+    glibc)
+      # No jemalloc preloaded, whoever put one in LD_PRELOAD (ld.so takes ':' or ' ' between).
+      kept=
+      ifs=$IFS
+      IFS=': '
+      for p in ${LD_PRELOAD:-}; do
+        case $p in *libjemalloc*) ;; *) kept=${kept:+$kept:}$p ;; esac
+      done
+      IFS=$ifs
+      if [ -n "$kept" ]; then LD_PRELOAD=$kept; export LD_PRELOAD; else unset LD_PRELOAD; fi
+      return 0
+      ;;
     auto | jemalloc) ;;
     *) echo "berth: BERTH_MALLOC=$BERTH_MALLOC: expected auto, jemalloc, glibc" >&2; exit 2 ;;
   esac
   case ${LD_PRELOAD:-} in *libjemalloc*) return 0 ;; esac
-  for lib in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/aarch64-linux-gnu/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 /usr/lib/libjemalloc.so.2; do
+  # This machine's own multiarch folder only: ld.so ignores another architecture's library, silently.
+  for lib in "/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2" /usr/lib64/libjemalloc.so.2 /usr/lib/libjemalloc.so.2; do
     if [ -e "$lib" ]; then
       LD_PRELOAD=$lib${LD_PRELOAD:+:$LD_PRELOAD}
       export LD_PRELOAD

@@ -10,18 +10,26 @@
  * paths), `berth dev`, the test harness and the benchmarks, all through `controllerEnv`.
  *
  * BERTH_MALLOC chooses: unset or `auto` — jemalloc when one of JEMALLOC_PATHS exists, else
- * glibc's; `jemalloc` — jemalloc or an error; `glibc` — glibc's malloc, nothing preloaded.
+ * glibc's; `jemalloc` — jemalloc or an error; `glibc` — glibc's malloc, any jemalloc taken out
+ * of LD_PRELOAD.
  * Agents keep glibc's: one connection each, where jemalloc's larger fixed cost would weigh more.
  */
 import { existsSync, readFileSync } from "node:fs";
 
-/** Where Debian (amd64, arm64) and RPM distributions put jemalloc 5's library. */
-export const JEMALLOC_PATHS = [
-  "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
-  "/usr/lib/aarch64-linux-gnu/libjemalloc.so.2",
-  "/usr/lib64/libjemalloc.so.2",
-  "/usr/lib/libjemalloc.so.2",
-] as const;
+/** Node's process.arch → Debian's multiarch triplet's first part, as `uname -m` says it. */
+const MACHINE: Partial<Record<string, string>> = { x64: "x86_64", arm64: "aarch64", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
+
+/**
+ * Where jemalloc 5's library is for this machine: Debian's multiarch folder of its own
+ * architecture (never another's: a multiarch host may have libjemalloc2 of both, and ld.so
+ * ignores the wrong ELF class, silently), then RPM distributions' and a plain /usr/lib.
+ */
+export function jemallocPaths(arch: string = process.arch): string[] {
+  const m = MACHINE[arch];
+  return [...(m ? [`/usr/lib/${m}-linux-gnu/libjemalloc.so.2`] : []), "/usr/lib64/libjemalloc.so.2", "/usr/lib/libjemalloc.so.2"];
+}
+
+export const JEMALLOC_PATHS: readonly string[] = jemallocPaths();
 
 export const MALLOC_CHOICES = ["auto", "jemalloc", "glibc"] as const;
 export type MallocChoice = (typeof MALLOC_CHOICES)[number];
@@ -51,8 +59,15 @@ export function findJemalloc(exists: (p: string) => boolean = existsSync): strin
  */
 export function controllerEnv(env: NodeJS.ProcessEnv, exists: (p: string) => boolean = existsSync): NodeJS.ProcessEnv {
   const choice = mallocChoice(env);
-  if (choice === "glibc") return env;
   const preload = env.LD_PRELOAD ?? "";
+  if (choice === "glibc") {
+    // glibc's malloc: no jemalloc preloaded, whoever put one there (a shell, a bench preloading its simulators).
+    const parts = preload.split(/[: ]+/).filter(Boolean);
+    const kept = parts.filter((p) => !p.includes("libjemalloc"));
+    if (kept.length === parts.length) return env;
+    const { LD_PRELOAD: _gone, ...rest } = env;
+    return kept.length ? { ...rest, LD_PRELOAD: kept.join(":") } : rest;
+  }
   if (preload.includes("libjemalloc")) return env;
   const lib = findJemalloc(exists);
   if (!lib) {

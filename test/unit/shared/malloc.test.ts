@@ -1,6 +1,7 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { allocatorInUse, controllerEnv, JEMALLOC_PATHS, mallocChoice } from "../../../shared/malloc.js";
+import { allocatorInUse, controllerEnv, JEMALLOC_PATHS, jemallocPaths, mallocChoice } from "../../../shared/malloc.js";
 
 const DEB = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
 const RPM = "/usr/lib64/libjemalloc.so.2";
@@ -16,6 +17,9 @@ describe("controllerEnv", () => {
   it("leaves the environment as it is for glibc, without jemalloc on auto, or with one preloaded already", () => {
     const env = { BERTH_MALLOC: "glibc" };
     expect(controllerEnv(env, only(DEB))).toBe(env);
+    // glibc asked for: a jemalloc someone preloaded is taken out, other preloads kept.
+    expect(controllerEnv({ BERTH_MALLOC: "glibc", LD_PRELOAD: `${DEB} /opt/x.so` }, only(DEB))).toEqual({ BERTH_MALLOC: "glibc", LD_PRELOAD: "/opt/x.so" });
+    expect(controllerEnv({ BERTH_MALLOC: "glibc", LD_PRELOAD: RPM }, only(DEB))).toEqual({ BERTH_MALLOC: "glibc" });
     const none = { PATH: "/bin" };
     expect(controllerEnv(none, only())).toBe(none);
     const own = { LD_PRELOAD: "/opt/jemalloc/lib/libjemalloc.so.2" };
@@ -45,6 +49,16 @@ describe("the bin's launcher", () => {
   it("looks for jemalloc in the same places, in the same order, as controllerEnv", () => {
     const sh = readFileSync(new URL("../../../cli/launcher.sh", import.meta.url), "utf8");
     const loop = /for lib in ([^;]+); do/.exec(sh);
-    expect(loop?.[1]?.trim().split(/\s+/)).toEqual([...JEMALLOC_PATHS]);
+    const machine = execFileSync("uname", ["-m"], { encoding: "utf8" }).trim();
+    const paths = loop?.[1]?.replace("$(uname -m)", machine).replaceAll('"', "").trim().split(/\s+/);
+    expect(paths).toEqual([...JEMALLOC_PATHS]);
+  });
+});
+
+describe("jemallocPaths", () => {
+  it("looks in this architecture's multiarch folder only, never another's", () => {
+    expect(jemallocPaths("x64")).toEqual(["/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "/usr/lib64/libjemalloc.so.2", "/usr/lib/libjemalloc.so.2"]);
+    expect(jemallocPaths("arm64")[0]).toBe("/usr/lib/aarch64-linux-gnu/libjemalloc.so.2");
+    expect(jemallocPaths("ia32")).toEqual(["/usr/lib64/libjemalloc.so.2", "/usr/lib/libjemalloc.so.2"]);
   });
 });
