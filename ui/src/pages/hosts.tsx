@@ -104,7 +104,15 @@ export function HostsPage() {
               </td>
               <td class="labels">{Object.entries(h.labels).map(([k, v]) => <span key={k} class="label">{`${k}=${v}`}</span>)}</td>
               <td>{h.address}</td>
-              <td>{h.service ? <a href={`#/services/${h.service.replace(/-\d+$/, "")}`}>{h.service}</a> : <span class="muted">–</span>}</td>
+              <td>
+                {h.service ? (
+                  <a href={`#/services/${h.service.replace(/-\d+$/, "")}`}>{h.service}</a>
+                ) : h.may_still_run.length ? (
+                  <span class="warn-text" title="replaced while this host was down; if it was only cut off, these still run until it is back">{h.may_still_run.join(", ")}?</span>
+                ) : (
+                  <span class="muted">–</span>
+                )}
+              </td>
               <td><Sparkline samples={h.usage_history ?? []} pick={(s) => s.cpu} label="cpu %" /></td>
               <td><Sparkline samples={h.usage_history ?? []} pick={(s) => s.mem} label="memory %" /></td>
               <td><Sparkline samples={h.usage_history ?? []} pick={(s) => s.disk} label="disk %" /></td>

@@ -222,6 +222,13 @@ export function ServicePage({ name }: { name: string }) {
                 <td>{i.restarts}</td>
                 <td class="small">{[i.detail, i.reason, i.moving_to ? `moving to ${i.moving_to}` : ""].filter(Boolean).join("; ")}</td>
               </tr>
+              {i.left_on.map((l) => (
+                <tr key={`${l.host}/${l.epoch}`} data-left-on={l.host}>
+                  <td colSpan={7} class="small warn-text">
+                    may still run on <a href={`#/hosts/${l.host}`}>{l.host}</a> (epoch {l.epoch}, replaced {ago(l.at_ms, s.now_ms)}): that host was judged down, not seen to stop; if it was only cut off, this copy serves whoever still reaches it until the host is back and its agent stops it
+                  </td>
+                </tr>
+              ))}
               {i.install_tail && (
                 <tr>
                   <td colSpan={7}>
