@@ -196,11 +196,19 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
     expect(reloads).toBe(loads);
     const after = await c.status("web");
     expect(after.instances.find((i) => i.instance === victim.instance)?.host).not.toBe(victim.host);
+    // The lost host was judged down, not seen to stop: the page says its copy may still run there, as status does.
+    const left = page.locator(`[data-testid=instances] tr[data-left-on="${victim.host}"]`);
+    await waitText(page, `[data-testid=instances] tr[data-left-on="${victim.host}"]`, (t) => t.includes(`may still run on ${victim.host} (epoch ${victim.epoch}, replaced`), "the note of the copy left on the lost host");
     await overview.close();
 
-    // The host comes back for the rollout below.
+    // The host comes back for the rollout below; ready, it ran nothing old any more, and the note goes.
     c.startAgent(node);
     await c.waitForHosts((hs: HostJson[]) => hs.filter((h) => h.status === "ready").length === 3, "3 ready hosts again", 60_000);
+    await c.waitForStatus("web", (st) => st.instances.every((i) => i.left_on.length === 0), "the note of the left copy gone", 15_000);
+    // Its prune writes no event for the page to follow: loaded afresh, the page no longer has it.
+    await page.reload();
+    await page.locator("[data-testid=instances] tr[data-instance]").nth(1).waitFor();
+    expect(await left.count()).toBe(0);
   });
 
   it("follows a rollout started from the CLI, and pauses and resumes it from the console", async () => {
