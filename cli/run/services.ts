@@ -36,7 +36,7 @@ async function waitDrained(api: Api, hostId: string, timeoutMs: number): Promise
       if (i) lines.push(`${i.instance}: ${i.state}${i.moving_to ? `, moving to ${i.moving_to} (stops here once healthy there)` : ""}${i.reason ? ` — ${i.reason}` : ""}`);
       // Nowhere to go (no other host fits it): waiting would only run out the timeout, as
       // apply --wait ends once all that is left no host can take.
-      if (i && !i.moving_to && /^stays on \S+, which is draining, until another host can take it/.test(i.reason)) {
+      if (i && !i.moving_to && i.stuck) {
         stuckSince ||= Date.now();
         if (Date.now() - stuckSince >= UNPLACEABLE_FOR_MS) {
           throw new CliError(`the drain of ${h.id} cannot finish: ${i.instance} ${i.reason}`, EXIT.failed, `the controller moves it by itself once a host can take it (\`berth hosts\` lists them), and ${h.id} stays draining meanwhile; \`berth uncordon ${h.id}\` cancels the drain`);

@@ -34,6 +34,7 @@ interface Decision {
   events: NewEvent[];
   unplaced: Map<string, string>;
   held: Map<string, string>;
+  stuck: Set<string>;
   /** Hosts whose drain is done, judged on `after`. */
   drained: string[];
   wakeAtMs: number;
@@ -51,6 +52,7 @@ function merge(a: Decision, b: Decision): Decision {
     events: [...a.events, ...b.events],
     unplaced: new Map([...a.unplaced, ...b.unplaced]),
     held: new Map([...a.held, ...b.held]),
+    stuck: new Set([...a.stuck, ...b.stuck]),
     drained: b.drained,
     wakeAtMs: Math.min(a.wakeAtMs, b.wakeAtMs),
     after: b.after,
@@ -88,6 +90,8 @@ export class ReconcileLoop {
   unplaced = new Map<string, string>();
   /** instance id → why a lost instance is not replaced (yet) */
   held = new Map<string, string>();
+  /** Instances asked to leave their host that no host can take, from the last pass (also in held). */
+  stuck = new Set<string>();
 
   /** Why the last pass left an instance where it is (waiting for a host, or held), as status and rollout status say it; "" when it did not. */
   waitReason(id: string): string {
@@ -335,6 +339,7 @@ export class ReconcileLoop {
     this.errors = errors;
     this.unplaced = d.unplaced;
     this.held = d.held;
+    this.stuck = d.stuck;
     for (const id of d.drained) {
       await this.d.registry.update(id, (r) => (r.draining ? { rec: { ...r, draining: false, cordoned: true }, event: { type: "host.drained", host: id, message: "drained: no instance left; stays cordoned" } } : undefined), this.via);
     }
@@ -393,6 +398,7 @@ export class ReconcileLoop {
       events: [...out.events, ...ro.events],
       unplaced: out.unplaced,
       held: out.held,
+      stuck: out.stuck,
       drained: out.drained,
       wakeAtMs: Math.min(out.wakeAtMs ?? Number.POSITIVE_INFINITY, ro.wakeAtMs ?? Number.POSITIVE_INFINITY),
       after: [...after.values()],

@@ -119,6 +119,8 @@ export interface ReconcileOutput {
   held: Map<string, string>;
   /** instance id → why a failed instance waits to be placed again (also in held): its backoff. */
   rescheduling: Map<string, string>;
+  /** Instances asked to leave their host (drain, cordon, no longer fits) that no host can take (also in held). */
+  stuck: Set<string>;
 }
 
 const key = (service: string, slot: number): string => `${service}/${slot}`;
@@ -144,7 +146,7 @@ function leaveCopy(i: InstanceRecord, hostId: string, epoch: number, atMs: numbe
 const unfenced = (svc: ServiceRecord, revision: number): boolean => specOf(svc, revision).failover.stopAfterDisconnectMs <= 0;
 
 export function reconcile(input: ReconcileInput): ReconcileOutput {
-  const out: ReconcileOutput = { puts: [], after: [], deletes: [], drained: [], events: [], unplaced: new Map(), held: new Map(), rescheduling: new Map() };
+  const out: ReconcileOutput = { puts: [], after: [], deletes: [], drained: [], events: [], unplaced: new Map(), held: new Map(), rescheduling: new Map(), stuck: new Set() };
   const policy = input.reschedule ?? DEFAULT_RESCHEDULE;
   const { scope } = input;
   const inScope = (service: string): boolean => scope === undefined || scope.has(service);
@@ -386,6 +388,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     const h = hostRecs?.get(k.hostId);
     const why = h?.draining ? "is draining" : h?.cordoned ? "is cordoned" : "no longer fits it";
     out.held.set(instanceId(k.service, k.slot), `stays on ${k.hostId}, which ${why}, until another host can take it: ${k.reason}`);
+    out.stuck.add(instanceId(k.service, k.slot));
   }
   for (const u of plan.unplaced) {
     const prev = byKey.get(key(u.service, u.slot));

@@ -288,7 +288,9 @@ describe("services: specs, placement, supervision, health", () => {
     expect(r2.stderr).toMatch(new RegExp(`berth uncordon ${stuck}\` cancels the drain`));
     const why = new RegExp(`stays on ${stuck}, which is draining, until another host can take it: no spare host: .*cordoned`);
     expect(r2.stderr).toMatch(why);
-    expect((await c.status("web")).instances.find((i) => i.host === stuck)?.reason).toMatch(why);
+    const held = (await c.status("web")).instances.find((i) => i.host === stuck);
+    expect(held?.reason).toMatch(why);
+    expect(held?.stuck).toBe(true);
     expect((await c.cli(["uncordon", stuck])).code).toBe(0);
     expect((await c.cli(["uncordon", victim])).code).toBe(0);
   });

@@ -115,6 +115,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         moving_to: i.moveTo?.hostId ?? "",
         pid: obs?.pid ?? 0,
         left_on: (i.leftOn ?? []).map((l) => ({ host: l.hostId, epoch: l.epoch, at_ms: l.atMs })),
+        stuck: d.loop.stuck.has(id),
       };
     });
     const rec = typeof svc === "string" ? undefined : svc;

@@ -61,6 +61,8 @@ export interface InstanceJson {
   install_tail?: string;
   /** Older copies that may still run on hosts judged down (failover.stopAfterDisconnect off). */
   left_on: { host: string; epoch: number; at_ms: number }[];
+  /** Asked to leave its host, and no host can take it. */
+  stuck: boolean;
 }
 
 export interface StatusJson {

@@ -262,9 +262,12 @@ describe("reconcile", () => {
     const out = reconcile({ services: [service("web", 1)], instances: [i], hosts: [host("a", { draining: true }), host("b")], observed: new Map(), nowMs: NOW });
     expect([...out.held.keys()]).toEqual([]);
     expect([...out.unplaced.keys()]).toEqual([]);
+    expect([...out.stuck]).toEqual([]);
     // Without a move under way, the same slot is stuck and says why.
     const still = reconcile({ services: [service("web", 1)], instances: [{ ...i, moveTo: null }], hosts: [host("a", { draining: true }), host("b", { cordoned: true })], observed: new Map(), nowMs: NOW });
     expect(still.held.get("web-0")).toMatch(/^stays on a, which is draining, until another host can take it: no spare host/);
+    // Said as a fact too, for `drain --wait` to end on without reading the words.
+    expect([...still.stuck]).toEqual(["web-0"]);
   });
 
   it("gives back a copy that fenced itself on a host not judged down: the same copy, marked once per stop, so its assignment goes again", () => {

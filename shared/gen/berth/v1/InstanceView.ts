@@ -22,6 +22,7 @@ export interface InstanceView {
   'moving_to'?: (string);
   'pid'?: (number);
   'left_on'?: (_berth_v1_LeftCopyView)[];
+  'stuck'?: (boolean);
 }
 
 export interface InstanceView__Output {
@@ -43,4 +44,5 @@ export interface InstanceView__Output {
   'moving_to': (string);
   'pid': (number);
   'left_on': (_berth_v1_LeftCopyView__Output)[];
+  'stuck': (boolean);
 }
