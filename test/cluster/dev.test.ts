@@ -372,7 +372,13 @@ describe("berth dev", () => {
     // The second one once the agent is stopping (sent at once, the kernel would merge the two into one).
     const agentLog = join(dir, "fleet", "logs", "host-1.log");
     await waitFor(async () => (await readFile(agentLog, "utf8")).includes("SIGTERM: stopping the agent") || undefined, { timeoutMs: 10_000, what: "host-1's agent to say it is stopping" });
-    process.kill(a1, "SIGTERM");
+    try {
+      process.kill(a1, "SIGTERM");
+    } catch (e) {
+      // Already gone: it stopped its service and exited between saying so and this signal
+      // (the CI run of session 39 saw it). What must hold then holds the same: checked below.
+      if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+    }
     await waitFor(() => d.out().includes("host-1 exited (code 0)") || undefined, { timeoutMs: 30_000, what: `host-1's agent to exit by itself; output: ${d.out()}` });
     expect(services("host-1")).toEqual([]);
     // host-2's agent is killed: its service runs on, and stopping the fleet (signalled twice) stops it.
