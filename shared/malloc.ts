@@ -78,10 +78,14 @@ export function controllerEnv(env: NodeJS.ProcessEnv, exists: (p: string) => boo
 }
 
 /** Which malloc this process runs on, from its own memory map. */
-export function allocatorInUse(maps: () => string = () => readFileSync("/proc/self/maps", "utf8")): "jemalloc" | "glibc" {
+export function allocatorInUse(maps?: () => string): "jemalloc" | "glibc" {
+  // This process's own: read once (its metrics registry and its start-up log both ask), as it cannot change.
+  if (!maps) return (own ??= allocatorInUse(() => readFileSync("/proc/self/maps", "utf8")));
   try {
     return maps().includes("libjemalloc") ? "jemalloc" : "glibc";
   } catch {
     return "glibc";
   }
 }
+
+let own: "jemalloc" | "glibc" | undefined;
