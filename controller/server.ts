@@ -69,6 +69,7 @@ import { Election } from "./store/election.js";
 import { EtcdGroup, LEADER_KEY, LeaderRecordSchema, type GroupView, type MemberRecord } from "./member/group.js";
 import { controllersHandlers } from "./member/api/controllers-handler.js";
 import { ObservedShare } from "./member/observed-share.js";
+import { WaitShare } from "./member/wait-share.js";
 import type { ObservedInstance } from "./services/records.js";
 import { decodeRecord, encodeRecord } from "./store/record.js";
 import { serveUi, type UiServer } from "./ui/ui-server.js";
@@ -369,6 +370,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       stops.push(() => observedShare.close());
       stops.push(state.onChange(() => loop.notifyViews()));
     }
+    // Why instances wait: the leader's loop says it, and shares it with the members that do not lead.
+    const waitShare = opts.member === undefined ? undefined : new WaitShare({ store, loop, onChange: () => loop.notifyViews(), log });
+    if (waitShare) {
+      await waitShare.follow();
+      stops.push(() => waitShare.close());
+    }
+    const waits = waitShare ?? loop;
     // A host removed through another member: its instance is replaced by this loop when it leads.
     stops.push(registry.onChange((_prev, next) => (next ? undefined : loop.kick())));
     const execs = new ExecRouter(undefined, now());
@@ -464,7 +472,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       ...operatorServiceHandlers(opDeps),
       ...hostRemoveHandlers({ ...opDeps, revoked, kick: () => loop.kick() }),
       ...caHandlers({ ...opDeps, keeper }),
-      ...serviceHandlers({ ...opDeps, state, loop, artifacts, artifactsKnown, logs, secrets, lbs, viewSettlingMs, owners: () => gitops.owners(), relay, replicas }),
+      ...serviceHandlers({ ...opDeps, state, loop, waits, artifacts, artifactsKnown, logs, secrets, lbs, viewSettlingMs, owners: () => gitops.owners(), relay, replicas }),
       ...gitopsHandlers({ ...opDeps, gitops, secrets }),
       ...secretHandlers({ ...opDeps, state, loop, secrets }),
       ...lbHandlers({ ...opDeps, state, lbs, ...(lbShare ? { share: (rec: LbApplied__Output) => lbShare.publish(rec) } : {}) }),
@@ -472,6 +480,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         ...opDeps,
         state,
         loop,
+        waits,
         service: (name) => serviceOrNotFound(state, name),
       }),
       ...execHandlers({ ...opDeps, state, execs, relay }),

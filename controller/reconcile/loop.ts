@@ -13,7 +13,8 @@ import type { HostRegistry } from "../hosts/registry.js";
 import type { HostRecord } from "../hosts/host.js";
 import type { NewEvent } from "../events/event-log.js";
 import type { ServiceState } from "../services/state.js";
-import { type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+import { instanceId, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
+import type { InstanceWait, Waits } from "./waits.js";
 import type { RolloutState } from "../rollout/next-step.js";
 import { formatDurationMs } from "../../shared/duration.js";
 import { due as isDue, errorMessage, failed, quarantined, type UnitError } from "./unit-errors.js";
@@ -34,6 +35,8 @@ interface Decision {
   events: NewEvent[];
   unplaced: Map<string, string>;
   held: Map<string, string>;
+  /** Held waiting out a reschedule's backoff (also in held). */
+  backoff: Set<string>;
   stuck: Set<string>;
   /** Hosts whose drain is done, judged on `after`. */
   drained: string[];
@@ -52,6 +55,7 @@ function merge(a: Decision, b: Decision): Decision {
     events: [...a.events, ...b.events],
     unplaced: new Map([...a.unplaced, ...b.unplaced]),
     held: new Map([...a.held, ...b.held]),
+    backoff: new Set([...a.backoff, ...b.backoff]),
     stuck: new Set([...a.stuck, ...b.stuck]),
     drained: b.drained,
     wakeAtMs: Math.min(a.wakeAtMs, b.wakeAtMs),
@@ -85,17 +89,38 @@ export function urgentReport(prev: ObservedInstance | undefined, next: ObservedI
   return GATING_STATES.has(next.state);
 }
 
-export class ReconcileLoop {
+export class ReconcileLoop implements Waits {
   /** instance id → why it is pending, from the last pass */
   unplaced = new Map<string, string>();
   /** instance id → why a lost instance is not replaced (yet) */
   held = new Map<string, string>();
   /** Instances asked to leave their host that no host can take, from the last pass (also in held). */
   stuck = new Set<string>();
+  /** Instances waiting out a reschedule's backoff, from the last pass (also in held). */
+  backoff = new Set<string>();
 
-  /** Why the last pass left an instance where it is (waiting for a host, or held), as status and rollout status say it; "" when it did not. */
-  waitReason(id: string): string {
-    return this.unplaced.get(id) ?? this.held.get(id) ?? "";
+  /** Why the last pass left an instance where it is (waiting for a host, or held), as status and rollout status say it. */
+  wait(rec: Pick<InstanceRecord, "service" | "slot">): InstanceWait | undefined {
+    const id = instanceId(rec.service, rec.slot);
+    const u = this.unplaced.get(id);
+    if (u !== undefined) return { kind: "unplaced", reason: u, stuck: false };
+    const h = this.held.get(id);
+    if (h === undefined) return undefined;
+    return { kind: this.backoff.has(id) ? "backoff" : "held", reason: h, stuck: this.stuck.has(id) };
+  }
+
+  error(service: string): UnitError | undefined {
+    return this.errors.get(service);
+  }
+
+  /** Whether this member's loop runs passes (it leads): otherwise what it holds of waits and errors is from an earlier term. */
+  get leading(): boolean {
+    return this.runner !== undefined;
+  }
+
+  /** The store this term's writes go through (the leader's guarded store in a group); undefined while not leading. */
+  get termStore(): Store | undefined {
+    return this.runner ? this.via : undefined;
   }
   /** service name → why its unit failed, since when, and when it is tried again (unit-errors.ts) */
   errors = new Map<string, UnitError>();
@@ -339,6 +364,7 @@ export class ReconcileLoop {
     this.errors = errors;
     this.unplaced = d.unplaced;
     this.held = d.held;
+    this.backoff = d.backoff;
     this.stuck = d.stuck;
     for (const id of d.drained) {
       await this.d.registry.update(id, (r) => (r.draining ? { rec: { ...r, draining: false, cordoned: true }, event: { type: "host.drained", host: id, message: "drained: no instance left; stays cordoned" } } : undefined), this.via);
@@ -398,6 +424,7 @@ export class ReconcileLoop {
       events: [...out.events, ...ro.events],
       unplaced: out.unplaced,
       held: out.held,
+      backoff: new Set(out.rescheduling.keys()),
       stuck: out.stuck,
       drained: out.drained,
       wakeAtMs: Math.min(out.wakeAtMs ?? Number.POSITIVE_INFINITY, ro.wakeAtMs ?? Number.POSITIVE_INFINITY),

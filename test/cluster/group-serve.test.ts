@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BERTH_MAIN } from "./harness/cluster.js";
+import { BERTH_MAIN, type StatusJson } from "./harness/cluster.js";
 import { Group } from "./harness/group.js";
 import { SVC, againFollowed, svcSpec, tickSpec } from "./harness/specs.js";
 import { waitFor } from "./harness/wait.js";
@@ -85,6 +85,29 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
     const other = [...g.controllers.keys()].find((i) => i !== holder)!;
     return { host, holder, other };
   };
+
+  it("why a slot waits reads the same through every member, and apply --wait through one that does not lead ends on it", async () => {
+    const { leader, members } = await g.waitForGroup();
+    const follower = g.index(members.find((m) => m.id !== leader)!.id);
+    const dir = await g.specDir("nowhere", { "nowhere.yaml": svcSpec("nowhere", { instances: 2, extra: "constraints: { dc: nowhere }\n" }) });
+    // Only the leader's loop places; a member that does not lead once said nothing of why, and this waited out its timeout.
+    const r = await g.cli(["apply", "-f", dir, "--wait", "--timeout", "60s"], { members: g.addr(follower) });
+    try {
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/nowhere: 0\/2 in service; nowhere-0, nowhere-1 cannot be placed: no spare host: .*0 match dc=nowhere/);
+      for (const i of g.controllers.keys()) {
+        const st = await g.cliJson<StatusJson>(["status", "nowhere", "-o", "json"], { members: g.addr(i) });
+        expect(st.instances.map((x) => [x.instance, x.state, x.waiting]), `through c${i}`).toEqual([
+          ["nowhere-0", "pending", "unplaced"],
+          ["nowhere-1", "pending", "unplaced"],
+        ]);
+        expect(st.instances[0]!.reason, `through c${i}`).toMatch(/^no spare host: .*0 match dc=nowhere/);
+      }
+    } finally {
+      const del = await g.cli(["delete", "nowhere"]);
+      expect(del.code, del.stderr).toBe(0);
+    }
+  });
 
   it("berth hosts through a member that does not hold a host's stream shows its heartbeat and load, as the holder reported them", async () => {
     const { host, holder, other } = await where();

@@ -10,8 +10,9 @@ import type { RolloutView } from "../../../shared/gen/berth/v1/RolloutView.js";
 import type { RolloutControlRequest } from "../../../shared/gen/berth/v1/RolloutControlRequest.js";
 import type { NewEvent } from "../../events/event-log.js";
 import type { ReconcileLoop } from "../../reconcile/loop.js";
+import type { Waits } from "../../reconcile/waits.js";
 import type { ServiceState } from "../../services/state.js";
-import { instanceId, specToRestore, type ServiceRecord } from "../../services/records.js";
+import { instanceId, specToRestore, type InstanceRecord, type ServiceRecord } from "../../services/records.js";
 import { newRevision } from "../../services/apply.js";
 import { slotViews } from "../../rollout/drive.js";
 import { isDone, pause, promote, resume, type RolloutState } from "../../rollout/next-step.js";
@@ -22,6 +23,8 @@ import { serveStream } from "./server-stream.js";
 export interface RolloutHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
   loop: ReconcileLoop;
+  /** Why instances wait (member/wait-share.ts in a group). @default loop: a lone controller's loop always leads */
+  waits?: Waits;
   /** The service record or NOT_FOUND with the closest name. */
   service: (name: string) => ServiceRecord;
 }
@@ -35,7 +38,7 @@ const isAction = (s: string): s is RolloutAction => (ROLLOUT_ACTIONS as readonly
 /** Attempts at a compare-and-set commit when the reconcile loop wrote the same records meanwhile. */
 const COMMIT_ATTEMPTS = 5;
 
-export function rolloutView(d: Pick<RolloutHandlerDeps, "state" | "loop" | "registry" | "now">, svc: ServiceRecord): RolloutView {
+export function rolloutView(d: Pick<RolloutHandlerDeps, "state" | "loop" | "waits" | "registry" | "now">, svc: ServiceRecord): RolloutView {
   const r = d.state.rollout(svc.name);
   const nowMs = d.now();
   const hosts = new Map(d.registry.all().map((h) => [h.id, h]));
@@ -73,7 +76,7 @@ export function rolloutView(d: Pick<RolloutHandlerDeps, "state" | "loop" | "regi
         surge_phase: v.surge?.phase ?? "",
         done: isDone(v, to),
         in_batch: batch.includes(v.slot),
-        why: isDone(v, to) || v.phase === "in-service" ? "" : slotWhy(d, instanceId(svc.name, v.slot), i?.hostId ?? ""),
+        why: isDone(v, to) || v.phase === "in-service" ? "" : slotWhy(d, svc.name, v.slot, i, nowMs),
       };
     }),
     now_ms: nowMs,
@@ -87,9 +90,11 @@ export function rolloutView(d: Pick<RolloutHandlerDeps, "state" | "loop" | "regi
  * it no longer fits), a reschedule's backoff, or its copy's own word (unhealthy: the check's
  * answer; failed: the exit). `rollout status` said only "pending" while status knew why.
  */
-function slotWhy(d: Pick<RolloutHandlerDeps, "loop">, id: string, hostId: string): string {
-  const obs = hostId ? d.loop.observed.get(hostId) : undefined;
-  const why = d.loop.waitReason(id) || (obs?.instance === id ? obs.detail : "");
+function slotWhy(d: Pick<RolloutHandlerDeps, "loop" | "waits">, service: string, slot: number, rec: InstanceRecord | undefined, nowMs: number): string {
+  const id = instanceId(service, slot);
+  const obs = rec?.hostId ? d.loop.observed.get(rec.hostId) : undefined;
+  // A slot with no record yet may wait for a host too.
+  const why = (d.waits ?? d.loop).wait(rec ?? { service, slot, hostId: "" }, nowMs)?.reason || (obs?.instance === id ? obs.detail : "");
   return why.length > 300 ? `${why.slice(0, 299)}…` : why;
 }
 

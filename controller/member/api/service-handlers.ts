@@ -11,6 +11,7 @@ import type { ArtifactStore } from "../../artifacts/artifact-store.js";
 import { ArtifactError, SHA256 } from "../../artifacts/artifact-store.js";
 import { ReplicationError, type ArtifactReplicas } from "../../artifacts/replicas.js";
 import type { ReconcileLoop } from "../../reconcile/loop.js";
+import type { Waits } from "../../reconcile/waits.js";
 import { CheckRevisionError, type ServiceState } from "../../services/state.js";
 import { instanceId, type InstanceRecord, type ServiceRecord } from "../../services/records.js";
 import { revisionHistory } from "../../services/revision-history.js";
@@ -36,6 +37,8 @@ import { quote } from "../../../shared/text/quote.js";
 export interface ServiceHandlerDeps extends OperatorServiceDeps {
   state: ServiceState;
   loop: ReconcileLoop;
+  /** Why instances wait and units fail (member/wait-share.ts in a group). @default loop: a lone controller's loop always leads */
+  waits?: Waits;
   artifacts: ArtifactStore;
   /** Digests stored on this controller (checked synchronously while planning). */
   artifactsKnown: Set<string>;
@@ -78,10 +81,11 @@ export function serviceOrNotFound(state: Pick<ServiceState, "service" | "allServ
 
 export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
   const service = (name: string): ServiceRecord => serviceOrNotFound(d.state, name);
+  const waits = d.waits ?? d.loop;
 
   /** Why the service does not converge, if it does not: its unit's error, or a quarantined record of it. */
   const reconcileError = (name: string): ReconcileError | null => {
-    const e = d.loop.errors.get(name);
+    const e = waits.error(name);
     if (e) return { message: e.message, since_ms: e.sinceMs, at_ms: e.atMs, attempts: e.attempts, retry_at_ms: e.retryAtMs ?? 0 };
     // Before the loop's first pass has looked at it.
     const why = d.state.quarantinedReason(name);
@@ -91,8 +95,10 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
   /** A service's status; without a record (it is unreadable: quarantined) its instances and the error still show. */
   const view = (svc: ServiceRecord | string, role: Role = "admin"): ServiceStatus => {
     const name = typeof svc === "string" ? svc : svc.name;
+    const nowMs = d.now();
     const instances: InstanceView[] = d.state.instancesOf(name).map((i) => {
       const id = instanceId(i.service, i.slot);
+      const w = waits.wait(i, nowMs);
       const host = i.hostId ? d.registry.get(i.hostId) : undefined;
       const { state, observed: obs } = effectiveState(i, host, d.loop.observed);
       return {
@@ -107,7 +113,8 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         restarts: obs?.restarts ?? 0,
         since_ms: obs?.sinceMs ?? 0,
         pinned_host: i.pinnedHost,
-        reason: d.loop.waitReason(id),
+        reason: w?.reason ?? "",
+        waiting: w?.kind ?? "",
         // Once the failed copy is gone (the slot waits or runs elsewhere), its stored output stands in.
         install_tail: obs && (obs.state === "installing" || obs.state === "failed") ? obs.installTail : state === "healthy" ? "" : failedRunsText(i.failures),
         resources_enforced: obs?.resourcesEnforced ?? false,
@@ -115,7 +122,7 @@ export function serviceHandlers(d: ServiceHandlerDeps): ServiceHandlers {
         moving_to: i.moveTo?.hostId ?? "",
         pid: obs?.pid ?? 0,
         left_on: (i.leftOn ?? []).map((l) => ({ host: l.hostId, epoch: l.epoch, at_ms: l.atMs })),
-        stuck: d.loop.stuck.has(id),
+        stuck: w?.stuck ?? false,
       };
     });
     const rec = typeof svc === "string" ? undefined : svc;

@@ -63,6 +63,8 @@ export interface InstanceJson {
   left_on: { host: string; epoch: number; at_ms: number }[];
   /** Asked to leave its host, and no host can take it. */
   stuck: boolean;
+  /** Why it waits, as a kind: "unplaced", "backoff", "held"; "" when it does not. */
+  waiting: string;
 }
 
 export interface StatusJson {

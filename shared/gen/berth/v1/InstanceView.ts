@@ -23,6 +23,7 @@ export interface InstanceView {
   'pid'?: (number);
   'left_on'?: (_berth_v1_LeftCopyView)[];
   'stuck'?: (boolean);
+  'waiting'?: (string);
 }
 
 export interface InstanceView__Output {
@@ -45,4 +46,5 @@ export interface InstanceView__Output {
   'pid': (number);
   'left_on': (_berth_v1_LeftCopyView__Output)[];
   'stuck': (boolean);
+  'waiting': (string);
 }
