@@ -37,11 +37,17 @@ export const TokenRecordSchema = z
     revokedAtMs: z.number().int().positive().optional(),
     revokedBy: z.string().max(64).optional(),
     lastUsedAtMs: z.number().int().nonnegative().optional(),
+    parent: z.string().regex(/^[0-9a-f]{10}$/).optional(),
   })
   .strict();
 
 export const TOKEN_PREFIX = "tokens/";
 const tokenKey = (id: string): string => `${TOKEN_PREFIX}${id}`;
+
+/** How long a web console session lasts at most (less when the token it was opened with expires sooner). */
+export const CONSOLE_SESSION_TTL_MS = 12 * 3_600_000;
+/** Ended console sessions stay listed (`berth token list`) this long, then the next sign-in deletes them. */
+export const ENDED_SESSION_KEEP_MS = 24 * 3_600_000;
 
 /** Last-use stamps are written at most this often per token: one write a minute, not one a call. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
@@ -202,6 +208,7 @@ export class TokenService {
       const rec = this.known.get(parsed.id);
       const c = checkToken(rec, parsed.secret, this.now());
       if (!c.ok || !rec) throw new AuthError(c.ok ? "unknown token" : c.reason);
+      await this.checkParent(rec);
       return { tokenId: rec.id, role: rec.role, revoked: this.signalFor(rec.id), ...this.expiresIn(rec) };
     }
     const kv = await this.store.get(tokenKey(parsed.id));
@@ -209,8 +216,63 @@ export class TokenService {
     if (record) this.known.set(record.id, record);
     const check = checkToken(record, parsed.secret, this.now());
     if (!check.ok || !record || !kv) throw new AuthError(check.ok ? "unknown token" : check.reason);
+    await this.checkParent(record);
     this.noteUse(record, kv.modRevision);
     return { tokenId: record.id, role: record.role, revoked: this.signalFor(record.id), ...this.expiresIn(record) };
+  }
+
+  /** A console session works only while the token it was signed in with does. */
+  private async checkParent(rec: TokenRecord): Promise<void> {
+    if (rec.parent === undefined) return;
+    let parent = this.known.get(rec.parent);
+    if (!this.storeUnavailable()) {
+      const kv = await this.store.get(tokenKey(rec.parent));
+      parent = kv ? this.decode(kv.value) : undefined;
+    }
+    if (!parent) throw new AuthError(`token ${rec.parent}, which this console session was signed in with, no longer exists: sign in again`);
+    if (parent.revokedAtMs !== undefined) throw new AuthError(`token ${parent.id}, which this console session was signed in with, was revoked`);
+    if (parent.expiresAtMs > 0 && this.now() >= parent.expiresAtMs) throw new AuthError(`token ${parent.id}, which this console session was signed in with, expired: sign in again`);
+  }
+
+  /**
+   * A web console session for a sign-in with `token`: a token of its own, of the same role,
+   * which lasts CONSOLE_SESSION_TTL_MS at most (never past the signing-in token's expiry),
+   * works only while the signing-in token does, and is revoked by signing out — so the
+   * cookie never holds the operator's own token, and a cookie left behind ends.
+   */
+  async openSession(token: string, peer: string, ttlMs = CONSOLE_SESSION_TTL_MS): Promise<{ record: TokenRecord; token: string }> {
+    const who = await this.authenticate(token);
+    const rec = this.known.get(who.tokenId);
+    const ttl = Math.min(ttlMs, who.expiresInMs ?? ttlMs);
+    if (ttl <= 0) throw new AuthError("token expired");
+    await this.pruneEndedSessions();
+    // A session opened from a session (a second sign-in with the cookie's token) hangs on the same token.
+    return this.create({ role: who.role, ttlMs: ttl, description: `web console session (${peer.slice(0, 200)})`, createdBy: who.tokenId, parent: rec?.parent ?? who.tokenId });
+  }
+
+  /** Signing out: revokes the token if it is a console session (a cookie holding an operator's own token is only cleared). */
+  async closeSession(token: string): Promise<boolean> {
+    let parsed;
+    try {
+      parsed = parseToken(token);
+    } catch {
+      return false;
+    }
+    const kv = await this.store.get(tokenKey(parsed.id));
+    const rec = kv ? this.decode(kv.value) : undefined;
+    if (!rec || rec.parent === undefined || !checkToken(rec, parsed.secret, this.now()).ok) return false;
+    return (await this.revoke(rec.id, rec.id)).changed;
+  }
+
+  /** Console sessions that ended (expired or revoked) over ENDED_SESSION_KEEP_MS ago: deleted, so sign-ins do not pile up records. */
+  private async pruneEndedSessions(): Promise<void> {
+    const before = this.now() - ENDED_SESSION_KEEP_MS;
+    for (const kv of await this.store.scan(TOKEN_PREFIX)) {
+      const rec = this.decode(kv.value);
+      if (!rec || rec.parent === undefined) continue;
+      const endedAt = rec.revokedAtMs ?? (rec.expiresAtMs > 0 ? rec.expiresAtMs : Number.POSITIVE_INFINITY);
+      if (endedAt < before) await this.store.txn([{ key: kv.key, modRevision: kv.modRevision }], [{ type: "delete", key: kv.key }]);
+    }
   }
 
   private expiresIn(rec: TokenRecord): { expiresInMs?: number } {
@@ -257,6 +319,12 @@ export class TokenService {
   }
 
   private abort(id: string, why: string): void {
+    // The console sessions signed in with it end with it (one level: a session never has sessions of its own).
+    for (const r of this.known.values()) if (r.parent === id && r.id !== id) this.abortOne(r.id, `${why} with token ${id}, which it was signed in with`);
+    this.abortOne(id, why);
+  }
+
+  private abortOne(id: string, why: string): void {
     const c = this.revocations.get(id);
     if (!c) return;
     this.revocations.delete(id);

@@ -53,6 +53,11 @@ export interface TokenRecord {
   revokedBy?: string;
   /** The last call made with it, to the minute (TokenService writes it at most once a minute). */
   lastUsedAtMs?: number;
+  /**
+   * A web console session: the id of the token it was signed in with. It works only while
+   * that token does (revoked or expired, the session ends too), and signing out revokes it.
+   */
+  parent?: string;
 }
 
 
@@ -65,6 +70,8 @@ export interface MintOptions {
   uses?: number;
   description?: string;
   createdBy?: string;
+  /** A console session of this token id (TokenRecord.parent). */
+  parent?: string;
 }
 
 export function hashSecret(secret: string): string {
@@ -84,6 +91,7 @@ export function mintToken(opts: MintOptions, nowMs: number, caFingerprint: strin
     usesLeft: opts.role === "agent" && opts.uses && opts.uses > 0 ? opts.uses : null,
     description: opts.description ?? "",
     createdBy: opts.createdBy ?? "",
+    ...(opts.parent !== undefined ? { parent: opts.parent } : {}),
   };
   const token = opts.role === "agent" ? `bj1.${caFingerprint}.${id}.${secret}` : `bt1.${id}.${secret}`;
   return { record, token };

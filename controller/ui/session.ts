@@ -2,10 +2,12 @@
  * The web console's session, pure: the cookie that carries the berth token, the
  * CSRF check every mutating call passes, and one-time sign-in codes.
  *
- * The cookie holds the berth token itself (HttpOnly, so page scripts never see it;
- * Secure; SameSite=Strict; `__Host-` so no subdomain can set or widen it). The
- * controller keeps no session table: a session survives a controller restart and
- * works on every member of a group, and revoking the token ends it.
+ * The cookie holds a berth token (HttpOnly, so page scripts never see it; Secure;
+ * SameSite=Strict; `__Host-` so no subdomain can set or widen it): the console
+ * session's own, minted at sign-in (auth/token-service.ts openSession) and revoked at
+ * sign-out. It is a token record in the store like any other: a session survives a
+ * controller restart and works on every member of a group, and revoking it, or the
+ * token signed in with, ends it.
  *
  * CSRF: SameSite=Strict already keeps the cookie off cross-site requests; on top,
  * every mutating call must carry `X-Berth-CSRF`, an HMAC of the token that only a

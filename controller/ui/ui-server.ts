@@ -50,6 +50,12 @@ export interface UiServerOptions {
    * as `berth controllers` does. Absent: a lone controller.
    */
   memberClient?: (address: string) => OperatorServiceClient;
+  /**
+   * Console sessions (auth/token-service.ts openSession): a sign-in gets a token of its
+   * own for the cookie, and signing out revokes it. Absent (tests of the page alone): the
+   * cookie holds the token signed in with.
+   */
+  sessions?: { open(token: string, peer: string): Promise<string>; close(token: string): Promise<boolean> };
   /** The built page. @default dist/ui next to this build */
   staticDir?: string;
   /** How long a client has to send a whole request, headers and body. @default 60 s */
@@ -346,12 +352,35 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
         if (!t) throw new CallError(grpc.status.UNAUTHENTICATED, "this sign-in link was used already or has expired: sign in with a token");
         token = t;
       } else token = input.token;
-      const s = await session(token, peer);
-      o.log.info({ token: s.token_id, role: s.role, peer }, "console sign-in");
-      send(res, 200, s, { "set-cookie": sessionCookie(token) });
+      const signedInWith = await session(token, peer);
+      let cookie = token;
+      if (o.sessions) {
+        try {
+          cookie = await o.sessions.open(token, peer);
+        } catch (err) {
+          // The token is valid (checked above): the store cannot take the session's record now
+          // (etcd without its quorum). Signed in all the same, as before sessions existed: the
+          // console is where an operator looks during an outage.
+          o.log.warn({ err, token: signedInWith.token_id }, "a console session could not be stored: the cookie holds the token signed in with");
+        }
+      }
+      const s = cookie === token ? signedInWith : await session(cookie, peer);
+      o.log.info({ token: signedInWith.token_id, session: s.token_id, role: s.role, peer }, "console sign-in");
+      send(res, 200, s, { "set-cookie": sessionCookie(cookie) });
     }],
     ["DELETE", /^\/api\/session$/, async (req, res) => {
-      await mutation(req, "SignOut");
+      const who = await mutation(req, "SignOut");
+      // The session's token is revoked (its streams end), not only forgotten by this browser.
+      let ended = false;
+      try {
+        ended = (await o.sessions?.close(who.token)) ?? false;
+      } catch (err) {
+        o.log.warn({ err, peer: who.peer }, "a console session could not be revoked at sign-out");
+        // Forgotten by this browser all the same; the user learns the session itself still stands.
+        const id = who.token.split(".")[1] ?? "";
+        return send(res, 503, { error: `signed out of this browser, but the session (token ${id}) could not be revoked: ${err instanceof Error ? err.message : String(err)}; it ends when it expires, or with berth token revoke ${id}`, code: "UNAVAILABLE" }, { "set-cookie": clearedCookie() });
+      }
+      o.log.info({ peer: who.peer, revoked: ended }, "console sign-out");
       send(res, 200, {}, { "set-cookie": clearedCookie() });
     }],
     ["POST", /^\/api\/signin-codes$/, async (req, res) => {

@@ -309,6 +309,53 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
     }
   });
 
+  it("a sign-in gets a session token of its own: signing out revokes it, and revoking the token signed in with ends its sessions", async () => {
+    const tokenOf = async (): Promise<string> => {
+      const created = await c.cli(["token", "create", "--role", "viewer"]);
+      expect(created.code, created.stderr).toBe(0);
+      return created.stdout.trim();
+    };
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    try {
+      const cookieOf = async (): Promise<string | undefined> => (await ctx.cookies(c.uiUrl)).find((k) => k.name === "__Host-berth-session")?.value;
+      /** GET /api/session with `cookie` (as a browser that kept it would send it): its status and error. */
+      const withCookie = async (cookie: string): Promise<{ status: number; error?: string }> => {
+        await ctx.addCookies([{ name: "__Host-berth-session", value: cookie, url: c.uiUrl, secure: true, httpOnly: true, sameSite: "Strict" }]);
+        const r = await ctx.request.get(`${c.uiUrl}api/session`);
+        return { status: r.status(), ...((await r.json()) as { error?: string }) };
+      };
+
+      // Signing out: the cookie's token is revoked, so a copy of the cookie kept elsewhere is refused.
+      const first = await tokenOf();
+      const v = await signIn(ctx, first);
+      const session = decodeURIComponent((await cookieOf())!);
+      expect(session).toMatch(/^bt1\./);
+      expect(session).not.toBe(first); // never the operator's own token
+      const firstId = first.split(".")[1]!;
+      const listed = JSON.parse((await c.cli(["token", "list", "-o", "json"])).stdout) as { tokens: { id: string; created_by: string; description: string; role: string }[] };
+      expect(listed.tokens.find((t) => t.id === session.split(".")[1])).toMatchObject({ created_by: firstId, role: "viewer", description: expect.stringMatching(/^web console session/) as unknown as string });
+      await v.getByRole("button", { name: "Sign out" }).click();
+      await v.locator("input[name=token]").waitFor();
+      const after = await withCookie(encodeURIComponent(session));
+      expect(after.status).toBe(401);
+      expect(after.error).toMatch(/was revoked/);
+      // The token signed in with still works (signing out ended the session, not the operator's token).
+      expect((await c.cli(["services"], { token: first })).code).toBe(0);
+
+      // Revoking the token signed in with ends every session opened with it.
+      const second = await tokenOf();
+      const w = await signIn(ctx, second);
+      const secondSession = (await cookieOf())!;
+      expect((await c.cli(["token", "revoke", second.split(".")[1]!])).code).toBe(0);
+      const ended = await withCookie(secondSession);
+      expect(ended.status).toBe(401);
+      expect(ended.error).toMatch(/which this console session was signed in with, was revoked/);
+      await w.close();
+    } finally {
+      await ctx.close();
+    }
+  });
+
   it("survives a controller restart: reconnects by itself, still signed in", async () => {
     await page.goto(c.uiUrl);
     await waitText(page, "[data-testid=live]", (t) => t.includes("live"), "the page live");

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { Store } from "../../../controller/store/store.js";
-import { AuthError, LAST_USED_RESOLUTION_MS, TokenNotFoundError, TokenService } from "../../../controller/auth/token-service.js";
+import { AuthError, CONSOLE_SESSION_TTL_MS, ENDED_SESSION_KEEP_MS, LAST_USED_RESOLUTION_MS, TOKEN_PREFIX, TokenNotFoundError, TokenService } from "../../../controller/auth/token-service.js";
 import { until } from "../until.js";
 import { tempStores } from "../fixtures/store.js";
 
@@ -89,5 +89,67 @@ describe("TokenService", () => {
     expect(list.unusable).toEqual([{ key: `tokens/${"a".repeat(10)}`, reason: expect.stringContaining("not JSON") }]);
     expect((await a.revoke("a".repeat(10), op.record.id)).revokedAtMs).toBe(t);
     expect((await a.list()).unusable).toEqual([]);
+  });
+  it("a console session is a token of its own, of the same role, bounded by the signing-in token, and ends with it or at sign-out", async () => {
+    store = (await stores.open()).store;
+    let t = 1_700_000_000_000;
+    const a = await open(() => t);
+    const b = await open(() => t); // another member of the group
+    const op = await a.create({ role: "operator", description: "ops", ttlMs: 2 * CONSOLE_SESSION_TTL_MS });
+    const s1 = await a.openSession(op.token, "console:10.0.0.9");
+    expect(s1.token).not.toBe(op.token);
+    expect(s1.record).toMatchObject({ role: "operator", parent: op.record.id, createdBy: op.record.id, expiresAtMs: t + CONSOLE_SESSION_TTL_MS });
+    expect(s1.record.description).toBe("web console session (console:10.0.0.9)");
+    // A token that expires sooner bounds the session.
+    const short = await a.create({ role: "viewer", ttlMs: 60_000 });
+    expect((await a.openSession(short.token, "console:x")).record.expiresAtMs).toBe(t + 60_000);
+    // A sign-in with a session's own token hangs on the same token.
+    expect((await a.openSession(s1.token, "console:y")).record.parent).toBe(op.record.id);
+
+    const p = await b.authenticate(s1.token);
+    expect(p.role).toBe("operator");
+    // Signing out: the session is revoked, its streams end; the operator's own token stands.
+    expect(await a.closeSession(s1.token)).toBe(true);
+    await until(() => p.revoked.aborted, "the session's principal to abort on the other member");
+    await expect(b.authenticate(s1.token)).rejects.toThrow(/was revoked/);
+    expect((await b.authenticate(op.token)).role).toBe("operator");
+    // A cookie that holds an operator's own token (from before sessions) is never revoked by signing out.
+    expect(await a.closeSession(op.token)).toBe(false);
+    expect(await a.closeSession("not a token")).toBe(false);
+    expect((await a.authenticate(op.token)).tokenId).toBe(op.record.id);
+
+    // Revoking the token signed in with ends its sessions: refused, and their principals abort on every member.
+    const s2 = await a.openSession(op.token, "console:z");
+    const p2 = await b.authenticate(s2.token);
+    await a.revoke(op.record.id, "admin");
+    await until(() => p2.revoked.aborted, "the session's principal to abort with its parent");
+    await expect(a.authenticate(s2.token)).rejects.toThrow(/which this console session was signed in with, was revoked/);
+    await expect(a.openSession(op.token, "console:z")).rejects.toThrow(AuthError);
+
+    // An expired parent ends them as well.
+    const v = await a.create({ role: "viewer", ttlMs: 1_000 });
+    const s3 = await a.openSession(v.token, "console:v");
+    t += 1_000;
+    await expect(a.authenticate(s3.token)).rejects.toThrow(/expired/);
+  });
+
+  it("a sign-in deletes console sessions that ended over a day ago; other tokens stay", async () => {
+    store = (await stores.open()).store;
+    let t = 1_700_000_000_000;
+    const a = await open(() => t);
+    const admin = await a.create({ role: "admin" });
+    const old = await a.openSession(admin.token, "console:1");
+    const signedOut = await a.openSession(admin.token, "console:2");
+    await a.closeSession(signedOut.token);
+    const revokedOp = await a.create({ role: "operator" });
+    await a.revoke(revokedOp.record.id, "admin");
+    t += CONSOLE_SESSION_TTL_MS + ENDED_SESSION_KEEP_MS + 1;
+    await a.openSession(admin.token, "console:3");
+    const ids = (await store.scan(TOKEN_PREFIX)).map((kv) => kv.key.slice(TOKEN_PREFIX.length));
+    expect(ids).not.toContain(old.record.id);
+    expect(ids).not.toContain(signedOut.record.id);
+    expect(ids).toContain(admin.record.id);
+    expect(ids).toContain(revokedOp.record.id); // kept: only sessions are pruned
+    expect(ids).toHaveLength(3);
   });
 });
