@@ -8,6 +8,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { WAIT_KINDS, type WaitKind } from "./reconcile/waits.js";
 import { newRegistry } from "../shared/metrics/server.js";
 import type { HostStatus } from "./hosts/host.js";
 import { EFFECTIVE_STATES, type EffectiveState } from "./services/effective-state.js";
@@ -20,6 +21,8 @@ export interface ControllerMetricsSources {
   instances: () => readonly { service: string; state: EffectiveState }[];
   /** Every service with its desired instance count (a service with no instance yet still counts). */
   services: () => readonly { name: string; instances: number }[];
+  /** Instances that wait (reconcile/waits.ts), each with its kind: the leader's word, on every member. @default () => [] */
+  waiting?: () => readonly { service: string; kind: WaitKind }[];
   failoverPaused?: () => boolean;
   /** Rollout records that have not ended (neither succeeded nor failed). @default () => 0 */
   rolloutsInProgress?: () => number;
@@ -134,6 +137,24 @@ export class ControllerMetrics {
         for (const [service, states] of countInstances(src.services(), src.instances())) {
           for (const [state, n] of states) this.set({ service, state }, n);
         }
+      },
+    });
+    new Gauge({
+      name: "berth_instances_waiting",
+      help: "Instances that wait, by service and why: unplaced (no host can take it), backoff (it failed; its reschedule waits), held (kept where it is: failover disabled or paused, a lost copy not yet fenced, or no host to move it to).",
+      labelNames: ["service", "kind"],
+      registers,
+      collect() {
+        this.reset();
+        const counts = new Map<string, Map<WaitKind, number>>();
+        const row = (svc: string): Map<WaitKind, number> => {
+          let r = counts.get(svc);
+          if (!r) counts.set(svc, (r = new Map(WAIT_KINDS.map((k) => [k, 0]))));
+          return r;
+        };
+        for (const s of src.services()) row(s.name);
+        for (const w of src.waiting?.() ?? []) row(w.service).set(w.kind, (row(w.service).get(w.kind) ?? 0) + 1);
+        for (const [service, kinds] of counts) for (const [kind, n] of kinds) this.set({ service, kind }, n);
       },
     });
     new Gauge({

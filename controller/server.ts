@@ -336,6 +336,14 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         hosts: () => registry.all().map((h) => ({ status: hostStatus(h), connected: registry.live.get(h.id)?.disconnect !== undefined })),
         instances: () => state.allInstances().map((i) => ({ service: i.service, state: effectiveState(i, registry.get(i.hostId), loop.observed).state })),
         services: () => state.allServices().map((s) => ({ name: s.name, instances: s.spec.instances })),
+        // `waits` is set before the first scrape (below, once the group's share follows the store).
+        waiting: () => {
+          const t = now();
+          return state.allInstances().flatMap((i) => {
+            const w = waits.wait(i, t);
+            return w ? [{ service: i.service, kind: w.kind }] : [];
+          });
+        },
         failoverPaused: () => guard.verdict().paused,
         rolloutsInProgress: () => state.allRollouts().filter((r) => r.status !== "succeeded" && r.status !== "failed").length,
         certificates: watchedCerts,

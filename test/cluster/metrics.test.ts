@@ -125,6 +125,23 @@ describe("metrics: /metrics of the controller and the agents agree with the CLI"
     expect(value(e, "berth_grpc_server_started_total", { ...agentSvc, grpc_method: "Connect", grpc_type: "bidi_stream" })).toBeGreaterThanOrEqual(HOSTS);
   });
 
+  it("instances that wait are counted by kind, as status gives it: two no host can take, then none once the service is gone", async () => {
+    const dir = await c.specDir("nowhere", { "nowhere.yaml": svcSpec("nowhere", { instances: 2, extra: "constraints: { dc: nowhere }\n" }) });
+    expect((await c.apply(dir)).code).toBe(0);
+    try {
+      await c.waitForStatus("nowhere", (s) => s.instances.filter((i) => i.waiting === "unplaced").length === 2, "both copies unplaced");
+      const e = await waitFor(async () => {
+        const x = await controller();
+        return value(x, "berth_instances_waiting", { service: "nowhere", kind: "unplaced" }) === 2 ? x : undefined;
+      }, { timeoutMs: 15_000, intervalMs: 250, what: "berth_instances_waiting to count both" });
+      expect(value(e, "berth_instances_waiting", { service: "nowhere", kind: "backoff" })).toBe(0);
+      expect(total(e, "berth_instances_waiting", { service: "web" })).toBe(0);
+    } finally {
+      expect((await c.cli(["delete", "nowhere"])).code).toBe(0);
+    }
+    await waitFor(async () => (select(await controller(), "berth_instances_waiting", { service: "nowhere" }).length === 0 ? true : undefined), { timeoutMs: 15_000, intervalMs: 250, what: "the deleted service's series to go" });
+  });
+
   it("an agent reports its instance as berth status does, and its heartbeats, install and connection", async () => {
     const st = await c.status("web");
     const inst = st.instances[0]!;

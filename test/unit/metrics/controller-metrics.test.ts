@@ -90,6 +90,23 @@ describe("controller metrics: the registry", () => {
     expect(value(e, "berth_hosts", { status: "joining" })).toBe(1);
   });
 
+  it("counts waiting instances by service and kind, every kind of every service present", async () => {
+    let waiting: { service: string; kind: "unplaced" | "backoff" | "held" }[] = [
+      { service: "web", kind: "unplaced" },
+      { service: "web", kind: "unplaced" },
+      { service: "db", kind: "backoff" },
+    ];
+    const m = new ControllerMetrics(sources({ waiting: () => waiting }));
+    let e = await scrape(m);
+    expect(value(e, "berth_instances_waiting", { service: "web", kind: "unplaced" })).toBe(2);
+    expect(value(e, "berth_instances_waiting", { service: "web", kind: "held" })).toBe(0);
+    expect(value(e, "berth_instances_waiting", { service: "db", kind: "backoff" })).toBe(1);
+    expect(select(e, "berth_instances_waiting", { service: "empty" })).toHaveLength(3);
+    waiting = [];
+    e = await scrape(m);
+    expect(total(e, "berth_instances_waiting", { service: "web" })).toBe(0);
+  });
+
   it("reads rollouts in progress from the callback it is given", async () => {
     let n = 2;
     const m = new ControllerMetrics(sources({ rolloutsInProgress: () => n, failoverPaused: () => true }));
