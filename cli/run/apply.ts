@@ -102,7 +102,9 @@ export async function waitHealthy(api: Api, res: Pick<ApplyResponse__Output, "ch
       done += Math.min(ready, desired);
       total += desired;
       lines.push(`${name}: ${ready}/${desired} in service at revision ${st.revision}`);
-      const noHost = st.instances.filter((i) => i.state === "pending" && !i.host && i.waiting === "unplaced");
+      // `waiting` is unset by a controller from before it (a CLI newer than its controller): then the reason's words.
+      const waitsFor = (i: (typeof st.instances)[number], kind: string, words: string): boolean => i.waiting === kind || (i.waiting === "" && i.reason.startsWith(words));
+      const noHost = st.instances.filter((i) => i.state === "pending" && !i.host && waitsFor(i, "unplaced", "no spare host"));
       if (noHost.length) {
         unplaceableCount += noHost.length;
         const failed = noHost.map((i) => i.install_tail).find((t) => t.startsWith("[berth] last "));
@@ -113,7 +115,7 @@ export async function waitHealthy(api: Api, res: Pick<ApplyResponse__Output, "ch
       // placed next (the first failure is placed again at once, elsewhere if it can be) — its
       // slot now waits out a backoff — ends the wait, as a failed rollout does.
       if (!applied) {
-        const dead = st.instances.find((i) => i.state === "pending" && !i.host && i.waiting === "backoff");
+        const dead = st.instances.find((i) => i.state === "pending" && !i.host && waitsFor(i, "backoff", "waiting to reschedule"));
         if (dead) {
           const kept = dead.install_tail.startsWith("[berth] last ") ? dead.install_tail.split("\n", 1)[0]!.slice("[berth] ".length) : "";
           throw new CliError(`${name}: ${dead.instance} ${dead.reason}${kept ? `\n  ${kept}` : ""}`, EXIT.failed, `berth status ${name} and berth logs ${name}${/install/.test(kept) ? " --install" : ""} show why; the controller places it again when the backoff ends`);

@@ -20,7 +20,7 @@ import type { Logger } from "../../shared/log/logger.js";
 import { setTimeoutClamped } from "../../shared/timer.js";
 import type { Op, Store, Watcher } from "../store/store.js";
 import { decodeRecord, encodeRecord } from "../store/record.js";
-import { instanceId, type InstanceRecord } from "../services/records.js";
+import type { InstanceRecord } from "../services/records.js";
 import { rescheduleDecision } from "../reschedule/policy.js";
 import type { ReconcileLoop } from "../reconcile/loop.js";
 import type { UnitError } from "../reconcile/unit-errors.js";
@@ -28,26 +28,37 @@ import { serviceOfInstance, type InstanceWait, type Waits } from "../reconcile/w
 
 export const WAITS_PREFIX = "waits/";
 
-/** Longer reasons are cut: a value names every waiting slot of its service. */
-const REASON_MAX = 2_000;
-/** etcd refuses a txn of more than 128 ops by default (--max-txn-ops). */
+/** Longer reasons are cut. */
+const REASON_MAX = 1_000;
+/**
+ * A value's size at most: etcd takes a request of 1.5 MiB by default (--max-request-bytes).
+ * Slots that wait for one reason share one entry, so this is reached only by thousands of
+ * distinct reasons; then reasons are shortened, and what still does not fit is left out
+ * (counted in `more`: members that do not lead show nothing for those slots).
+ */
+const VALUE_MAX = 1_000_000;
+/** A txn's ops at most, and their bytes: etcd refuses more than 128 ops by default (--max-txn-ops). */
 const OPS_PER_TXN = 100;
+const TXN_BYTES = 1_200_000;
 /** A failed write is tried again this long after, doubling while writes keep failing, up to RETRY_MAX_MS. */
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
 
 const ServiceWaitsSchema = z.object({
   service: z.string().min(1).max(200),
-  instances: z
+  /** Slots that wait for the same reason, in the same way. */
+  waits: z
     .array(
       z.object({
-        instance: z.string().min(1).max(220),
         kind: z.enum(["unplaced", "held"]),
         reason: z.string().max(REASON_MAX),
         stuck: z.boolean(),
+        slots: z.array(z.number().int().min(0)).max(100_000),
       }),
     )
     .max(100_000),
+  /** Waiting slots left out for the value's size. */
+  more: z.number().int().min(0),
   error: z
     .object({
       message: z.string().max(4096),
@@ -59,30 +70,68 @@ const ServiceWaitsSchema = z.object({
     .nullable(),
 });
 type ServiceWaits = z.infer<typeof ServiceWaitsSchema>;
+type Stored = { rec: ServiceWaits; value: string; bySlot: Map<number, InstanceWait>; revision: number };
+
+const cut = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** A service's waits as stored: every group of slots, shortened and then cut down until it fits VALUE_MAX. Pure. */
+export function encodeWaits(rec: ServiceWaits): string {
+  let value = encodeRecord(rec);
+  if (value.length <= VALUE_MAX) return value;
+  const short = { ...rec, waits: rec.waits.map((w) => ({ ...w, reason: cut(w.reason, 120) })) };
+  value = encodeRecord(short);
+  if (value.length <= VALUE_MAX) return value;
+  // Still too big: as many groups as fit, the rest counted.
+  const kept: ServiceWaits["waits"] = [];
+  let size = encodeRecord({ ...short, waits: [], more: 0 }).length + 32;
+  let more = rec.more;
+  for (const w of short.waits) {
+    const n = JSON.stringify(w).length + 1;
+    if (size + n <= VALUE_MAX) {
+      kept.push(w);
+      size += n;
+    } else more += w.slots.length;
+  }
+  return encodeRecord({ ...short, waits: kept, more });
+}
 
 /** What a leader's loop left, per service, as stored (sorted, so equal waits encode equal). Pure. */
 export function waitsOf(loop: Pick<ReconcileLoop, "unplaced" | "held" | "backoff" | "stuck" | "errors">): Map<string, ServiceWaits> {
   const out = new Map<string, ServiceWaits>();
+  const groups = new Map<string, Map<string, ServiceWaits["waits"][number]>>();
   const entry = (service: string): ServiceWaits => {
     let e = out.get(service);
-    if (!e) out.set(service, (e = { service, instances: [], error: null }));
+    if (!e) out.set(service, (e = { service, waits: [], more: 0, error: null }));
     return e;
   };
-  const add = (id: string, kind: "unplaced" | "held", reason: string): void => {
+  const add = (id: string, kind: "unplaced" | "held", why: string): void => {
     const service = serviceOfInstance(id);
     if (service === undefined) return;
-    entry(service).instances.push({ instance: id, kind, reason: reason.length > REASON_MAX ? `${reason.slice(0, REASON_MAX - 1)}…` : reason, stuck: loop.stuck.has(id) });
+    entry(service);
+    const reason = cut(why, REASON_MAX);
+    const stuck = loop.stuck.has(id);
+    const k = `${kind}\0${stuck ? 1 : 0}\0${reason}`;
+    let byKey = groups.get(service);
+    if (!byKey) groups.set(service, (byKey = new Map()));
+    let g = byKey.get(k);
+    if (!g) byKey.set(k, (g = { kind, reason, stuck, slots: [] }));
+    g.slots.push(Number(id.slice(service.length + 1)));
   };
   for (const [id, why] of loop.unplaced) add(id, "unplaced", why);
   for (const [id, why] of loop.held) if (!loop.backoff.has(id)) add(id, "held", why);
   for (const [name, e] of loop.errors) entry(name).error = { message: e.message.slice(0, 4096), sinceMs: e.sinceMs, atMs: e.atMs, attempts: e.attempts, retryAtMs: e.retryAtMs };
-  for (const e of out.values()) e.instances.sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
+  for (const [service, byKey] of groups) {
+    const waits = [...byKey.values()];
+    for (const w of waits) w.slots.sort((a, b) => a - b);
+    waits.sort((a, b) => a.slots[0]! - b.slots[0]!);
+    entry(service).waits = waits;
+  }
   return out;
 }
 
 export class WaitShare implements Waits {
-  /** service → its stored record, as decoded and as encoded (the leader writes only what differs). */
-  private readonly stored = new Map<string, { rec: ServiceWaits; value: string }>();
+  /** service → its stored record: decoded, encoded (the leader writes only what differs), indexed by slot, and its revision. */
+  private readonly stored = new Map<string, Stored>();
   private watcher: Watcher | undefined;
   private writing = false;
   private again = false;
@@ -100,16 +149,18 @@ export class WaitShare implements Waits {
       /** What was stored changed: views recompute. */
       onChange: () => void;
       log: Logger;
+      /** The first retry's delay after a failed write. @default RETRY_MIN_MS */
+      retryMs?: number;
     },
   ) {
+    this.retryMs = d.retryMs ?? RETRY_MIN_MS;
     this.stopPass = d.loop.onPass(() => this.publish());
   }
 
   wait(rec: Pick<InstanceRecord, "service" | "slot" | "hostId" | "failures">, nowMs: number): InstanceWait | undefined {
     if (this.d.loop.leading) return this.d.loop.wait(rec);
-    const id = instanceId(rec.service, rec.slot);
-    const w = this.stored.get(rec.service)?.rec.instances.find((i) => i.instance === id);
-    if (w) return { kind: w.kind, reason: w.reason, stuck: w.stuck };
+    const w = this.stored.get(rec.service)?.bySlot.get(rec.slot);
+    if (w) return w;
     // As the leader's planner holds a slot with no host and recent failures (reconcile/planner.ts).
     if (rec.hostId || !rec.failures?.length) return undefined;
     const b = rescheduleDecision(rec.failures, nowMs);
@@ -123,28 +174,32 @@ export class WaitShare implements Waits {
 
   async follow(): Promise<void> {
     const at = await this.d.store.revision();
-    for (const kv of await this.d.store.scan(WAITS_PREFIX)) this.take(kv.key, kv.value);
-    this.watcher = await this.d.store.watch(
-      WAITS_PREFIX,
-      (ev) => {
-        if (ev.type === "put") this.take(ev.kv.key, ev.kv.value);
-        else if (this.stored.delete(ev.key.slice(WAITS_PREFIX.length))) {
-          this.written = [];
-          this.d.onChange();
-        }
-      },
-      { fromRevision: at + 1 },
-    );
+    for (const kv of await this.d.store.scan(WAITS_PREFIX)) this.take(kv.key, kv.value, kv.modRevision);
+    this.watcher = await this.d.store.watch(WAITS_PREFIX, (ev) => (ev.type === "put" ? this.take(ev.kv.key, ev.kv.value, ev.revision) : this.drop(ev.key.slice(WAITS_PREFIX.length), ev.revision)), { fromRevision: at + 1 });
   }
 
-  private take(key: string, value: string): void {
+  private drop(service: string, revision: number): void {
+    const had = this.stored.get(service);
+    // An event older than this member's own write, delivered late: what is stored is newer.
+    if (!had || had.revision > revision) return;
+    this.stored.delete(service);
+    this.written = [];
+    this.d.onChange();
+  }
+
+  private take(key: string, value: string, revision: number): void {
+    const service = key.slice(WAITS_PREFIX.length);
+    const had = this.stored.get(service);
+    if (had && had.revision > revision) return;
+    if (had?.value === value) return;
     const d = decodeRecord(ServiceWaitsSchema, value);
-    if (!d.ok || `${WAITS_PREFIX}${d.rec.service}` !== key) {
+    if (!d.ok || d.rec.service !== service) {
       this.d.log.warn({ key, reason: d.ok ? "filed under another service" : d.reason }, "shared waits ignored");
+      // Unreadable: as if absent, so the leader writes it anew and no member shows what it said before.
+      if (had) this.drop(service, revision);
       return;
     }
-    if (this.stored.get(d.rec.service)?.value === value) return;
-    this.stored.set(d.rec.service, { rec: d.rec, value });
+    this.stored.set(service, stored(d.rec, value, revision));
     // Written by someone else (a predecessor's late write): a leader diffs again on its next look.
     this.written = [];
     this.d.onChange();
@@ -153,7 +208,8 @@ export class WaitShare implements Waits {
   /** While this member leads: writes what its loop's last pass left, where it differs from what is stored (one write at a time). */
   private publish(): void {
     const via = this.d.loop.termStore;
-    if (this.closed || !via) return;
+    // A retry pending: it writes (backing off), not every pass.
+    if (this.closed || !via || this.retryTimer) return;
     if (this.writing) {
       this.again = true;
       return;
@@ -163,17 +219,17 @@ export class WaitShare implements Waits {
     if (maps.every((m, k) => m === this.written[k])) return;
     const want = waitsOf(loop);
     const ops: Op[] = [];
-    const wrote: [string, { rec: ServiceWaits; value: string } | undefined][] = [];
+    const wrote: [string, ServiceWaits | undefined, string][] = [];
     for (const [service, rec] of want) {
-      const value = encodeRecord(rec);
+      const value = encodeWaits(rec);
       if (this.stored.get(service)?.value === value) continue;
       ops.push({ type: "put", key: `${WAITS_PREFIX}${service}`, value });
-      wrote.push([service, { rec, value }]);
+      wrote.push([service, rec, value]);
     }
     for (const service of this.stored.keys()) {
       if (want.has(service)) continue;
       ops.push({ type: "delete", key: `${WAITS_PREFIX}${service}` });
-      wrote.push([service, undefined]);
+      wrote.push([service, undefined, ""]);
     }
     if (ops.length === 0) {
       this.written = maps;
@@ -182,14 +238,30 @@ export class WaitShare implements Waits {
     this.writing = true;
     void (async () => {
       try {
-        for (let k = 0; k < ops.length; k += OPS_PER_TXN) await via.txn([], ops.slice(k, k + OPS_PER_TXN));
-        // As the watch will deliver it: the next pass compares with what was written.
-        for (const [service, v] of wrote) {
-          if (v) this.stored.set(service, v);
-          else this.stored.delete(service);
+        // In txns etcd takes: at most OPS_PER_TXN ops and about TXN_BYTES.
+        for (let k = 0; k < ops.length; ) {
+          let bytes = 0;
+          let n = 0;
+          while (k + n < ops.length && n < OPS_PER_TXN) {
+            const op = ops[k + n]!;
+            const size = op.key.length + (op.type === "put" ? op.value.length : 0);
+            if (n > 0 && bytes + size > TXN_BYTES) break;
+            bytes += size;
+            n++;
+          }
+          const { revision } = await via.txn([], ops.slice(k, k + n));
+          // As the watch will deliver it: the next look compares with what was written.
+          for (const [service, rec, value] of wrote.slice(k, k + n)) {
+            if (!rec) this.stored.delete(service);
+            else {
+              const decoded = decodeRecord(ServiceWaitsSchema, value);
+              if (decoded.ok) this.stored.set(service, stored(decoded.rec, value, revision));
+            }
+          }
+          k += n;
         }
         this.written = maps;
-        this.retryMs = RETRY_MIN_MS;
+        this.retryMs = this.d.retryMs ?? RETRY_MIN_MS;
       } catch (err) {
         // Refused once this member no longer leads (its successor writes), or the store is away: tried again while it leads.
         if (this.d.loop.leading) this.d.log.warn({ err }, "sharing why instances wait failed; trying again");
@@ -208,6 +280,7 @@ export class WaitShare implements Waits {
     if (this.closed || this.retryTimer) return;
     this.retryTimer = setTimeoutClamped(() => {
       this.retryTimer = undefined;
+      this.written = [];
       this.publish();
     }, this.retryMs);
     this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
@@ -221,4 +294,14 @@ export class WaitShare implements Waits {
     this.watcher?.close();
     this.watcher = undefined;
   }
+}
+
+/** A stored record with its slots indexed: a status of a 10,000-slot service looks each up once. */
+function stored(rec: ServiceWaits, value: string, revision: number): Stored {
+  const bySlot = new Map<number, InstanceWait>();
+  for (const w of rec.waits) {
+    const wait: InstanceWait = { kind: w.kind, reason: w.reason, stuck: w.stuck };
+    for (const slot of w.slots) bySlot.set(slot, wait);
+  }
+  return { rec, value, bySlot, revision };
 }
