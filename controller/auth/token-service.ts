@@ -10,7 +10,7 @@
  * any controller sharing the store ends the calls every one of them serves.
  */
 import { z } from "zod";
-import type { Op, Store, Watcher } from "../store/store.js";
+import type { KeyValue, Op, Store, Watcher } from "../store/store.js";
 import { decodeRecord, encodeRecord } from "../store/record.js";
 import {
   checkToken,
@@ -46,8 +46,10 @@ const tokenKey = (id: string): string => `${TOKEN_PREFIX}${id}`;
 
 /** How long a web console session lasts at most (less when the token it was opened with expires sooner). */
 export const CONSOLE_SESSION_TTL_MS = 12 * 3_600_000;
-/** Ended console sessions stay listed (`berth token list`) this long, then the next sign-in deletes them. */
+/** Ended console sessions stay listed (`berth token list --all`) this long, then the next sign-in deletes them. */
 export const ENDED_SESSION_KEEP_MS = 24 * 3_600_000;
+/** Console sessions one token keeps, live or ended: a sign-in beyond deletes the oldest (ended first), ending it. */
+export const MAX_SESSIONS_PER_TOKEN = 20;
 
 /** Last-use stamps are written at most this often per token: one write a minute, not one a call. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
@@ -242,12 +244,22 @@ export class TokenService {
    */
   async openSession(token: string, peer: string, ttlMs = CONSOLE_SESSION_TTL_MS): Promise<{ record: TokenRecord; token: string }> {
     const who = await this.authenticate(token);
-    const rec = this.known.get(who.tokenId);
+    // A copy of a session's cookie must not outlive the session's sign-out by opening another.
+    if (this.known.get(who.tokenId)?.parent !== undefined) throw new AuthError("a console session's token cannot sign in: sign in with your own token");
     const ttl = Math.min(ttlMs, who.expiresInMs ?? ttlMs);
     if (ttl <= 0) throw new AuthError("token expired");
-    await this.pruneEndedSessions();
-    // A session opened from a session (a second sign-in with the cookie's token) hangs on the same token.
-    return this.create({ role: who.role, ttlMs: ttl, description: `web console session (${peer.slice(0, 200)})`, createdBy: who.tokenId, parent: rec?.parent ?? who.tokenId });
+    // Best effort: a sign-in does not fail for records it could not tidy.
+    await this.pruneSessions(who.tokenId).catch(() => undefined);
+    return this.create({ role: who.role, ttlMs: ttl, description: `web console session (${peer.slice(0, 200)})`, createdBy: who.tokenId, parent: who.tokenId });
+  }
+
+  /** Whether `token` (authenticated already) is a console session's. */
+  isSession(token: string): boolean {
+    try {
+      return this.known.get(parseToken(token).id)?.parent !== undefined;
+    } catch {
+      return false;
+    }
   }
 
   /** Signing out: revokes the token if it is a console session (a cookie holding an operator's own token is only cleared). */
@@ -264,15 +276,27 @@ export class TokenService {
     return (await this.revoke(rec.id, rec.id)).changed;
   }
 
-  /** Console sessions that ended (expired or revoked) over ENDED_SESSION_KEEP_MS ago: deleted, so sign-ins do not pile up records. */
-  private async pruneEndedSessions(): Promise<void> {
-    const before = this.now() - ENDED_SESSION_KEEP_MS;
+  /**
+   * Deletes console sessions that ended (expired or revoked) over ENDED_SESSION_KEEP_MS ago,
+   * and of `parent`'s, the oldest beyond MAX_SESSIONS_PER_TOKEN - 1 (ended ones first): the
+   * next one is about to be opened. Sign-ins do not pile up records, however many a script makes.
+   */
+  private async pruneSessions(parent: string): Promise<void> {
+    const nowMs = this.now();
+    const before = nowMs - ENDED_SESSION_KEEP_MS;
+    const endedAt = (r: TokenRecord): number => r.revokedAtMs ?? (r.expiresAtMs > 0 && r.expiresAtMs <= nowMs ? r.expiresAtMs : Number.POSITIVE_INFINITY);
+    const doomed: KeyValue[] = [];
+    const mine: { kv: KeyValue; rec: TokenRecord }[] = [];
     for (const kv of await this.store.scan(TOKEN_PREFIX)) {
       const rec = this.decode(kv.value);
       if (!rec || rec.parent === undefined) continue;
-      const endedAt = rec.revokedAtMs ?? (rec.expiresAtMs > 0 ? rec.expiresAtMs : Number.POSITIVE_INFINITY);
-      if (endedAt < before) await this.store.txn([{ key: kv.key, modRevision: kv.modRevision }], [{ type: "delete", key: kv.key }]);
+      if (endedAt(rec) < before) doomed.push(kv);
+      else if (rec.parent === parent) mine.push({ kv, rec });
     }
+    // Ended first, then the oldest.
+    mine.sort((a, b) => Number(endedAt(a.rec) === Number.POSITIVE_INFINITY) - Number(endedAt(b.rec) === Number.POSITIVE_INFINITY) || a.rec.createdAtMs - b.rec.createdAtMs);
+    doomed.push(...mine.slice(0, Math.max(0, mine.length - (MAX_SESSIONS_PER_TOKEN - 1))).map((m) => m.kv));
+    for (const kv of doomed) await this.store.txn([{ key: kv.key, modRevision: kv.modRevision }], [{ type: "delete", key: kv.key }]);
   }
 
   private expiresIn(rec: TokenRecord): { expiresInMs?: number } {

@@ -55,7 +55,7 @@ export interface UiServerOptions {
    * own for the cookie, and signing out revokes it. Absent (tests of the page alone): the
    * cookie holds the token signed in with.
    */
-  sessions?: { open(token: string, peer: string): Promise<string>; close(token: string): Promise<boolean> };
+  sessions?: { open(token: string, peer: string): Promise<string>; close(token: string): Promise<boolean>; isSession(token: string): boolean };
   /** The built page. @default dist/ui next to this build */
   staticDir?: string;
   /** How long a client has to send a whole request, headers and body. @default 60 s */
@@ -254,7 +254,9 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
   const session = async (token: string, peer: string): Promise<Record<string, string>> => {
     const me = await api.unary("WhoAmI", {}, { token, peer });
     if (me.role !== "viewer" && me.role !== "operator" && me.role !== "admin") throw new CallError(grpc.status.PERMISSION_DENIED, `a ${me.role} token cannot sign in to the console: use a viewer, operator or admin token`);
-    return { token_id: me.token_id ?? "", role: me.role ?? "", csrf: csrfTokenFor(token), environment: o.environment ?? "" };
+    // A cookie holding the token signed in with (the store could not take a session, or a sign-in from before sessions): signing out cannot end it.
+    const warning = o.sessions && !o.sessions.isSession(token) ? "this browser holds your token itself, not a session of its own (the store could not take one when you signed in): signing out only forgets it here — sign out and in again to get a session" : undefined;
+    return { token_id: me.token_id ?? "", role: me.role ?? "", csrf: csrfTokenFor(token), environment: o.environment ?? "", ...(warning ? { warning } : {}) };
   };
 
   const hostsWithHistory = async (who: Caller) => {

@@ -331,6 +331,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
       const session = decodeURIComponent((await cookieOf())!);
       expect(session).toMatch(/^bt1\./);
       expect(session).not.toBe(first); // never the operator's own token
+      expect(await v.locator("[data-testid=session-warning]").count()).toBe(0);
       const firstId = first.split(".")[1]!;
       const listed = JSON.parse((await c.cli(["token", "list", "-o", "json"])).stdout) as { tokens: { id: string; created_by: string; description: string; role: string }[] };
       expect(listed.tokens.find((t) => t.id === session.split(".")[1])).toMatchObject({ created_by: firstId, role: "viewer", description: expect.stringMatching(/^web console session/) as unknown as string });

@@ -123,6 +123,11 @@ function Shell({ session, hash }: { session: Session; hash: string }) {
           Sign out
         </button>
       </header>
+      {session.warning && (
+        <p class="error" role="alert" data-testid="session-warning">
+          {session.warning}
+        </p>
+      )}
       <main class="content">
         <Page hash={hash} session={session} />
       </main>

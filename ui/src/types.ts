@@ -65,4 +65,6 @@ export interface Session {
   csrf: string;
   /** The environment the controller serves (`berth controller --environment`); "" any. */
   environment: string;
+  /** Set when the cookie holds the token signed in with rather than a session of its own: signing out cannot end it. */
+  warning?: string;
 }

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { Store } from "../../../controller/store/store.js";
-import { AuthError, CONSOLE_SESSION_TTL_MS, ENDED_SESSION_KEEP_MS, LAST_USED_RESOLUTION_MS, TOKEN_PREFIX, TokenNotFoundError, TokenService } from "../../../controller/auth/token-service.js";
+import { AuthError, CONSOLE_SESSION_TTL_MS, ENDED_SESSION_KEEP_MS, LAST_USED_RESOLUTION_MS, MAX_SESSIONS_PER_TOKEN, TOKEN_PREFIX, TokenNotFoundError, TokenService } from "../../../controller/auth/token-service.js";
 import { until } from "../until.js";
 import { tempStores } from "../fixtures/store.js";
 
@@ -103,8 +103,8 @@ describe("TokenService", () => {
     // A token that expires sooner bounds the session.
     const short = await a.create({ role: "viewer", ttlMs: 60_000 });
     expect((await a.openSession(short.token, "console:x")).record.expiresAtMs).toBe(t + 60_000);
-    // A sign-in with a session's own token hangs on the same token.
-    expect((await a.openSession(s1.token, "console:y")).record.parent).toBe(op.record.id);
+    // A copy of a session's cookie cannot open another session, which its sign-out would not end.
+    await expect(a.openSession(s1.token, "console:y")).rejects.toThrow(/a console session's token cannot sign in/);
 
     const p = await b.authenticate(s1.token);
     expect(p.role).toBe("operator");
@@ -151,5 +151,23 @@ describe("TokenService", () => {
     expect(ids).toContain(admin.record.id);
     expect(ids).toContain(revokedOp.record.id); // kept: only sessions are pruned
     expect(ids).toHaveLength(3);
+  });
+  it("a token keeps at most MAX_SESSIONS_PER_TOKEN sessions: a sign-in beyond deletes the oldest, ended ones first", async () => {
+    store = (await stores.open()).store;
+    let t = 1_700_000_000_000;
+    const a = await open(() => t);
+    const admin = await a.create({ role: "admin" });
+    const opened: { token: string; id: string }[] = [];
+    for (let k = 0; k < MAX_SESSIONS_PER_TOKEN + 5; k++) {
+      t += 1;
+      const s = await a.openSession(admin.token, `console:${k}`);
+      opened.push({ token: s.token, id: s.record.id });
+      if (k === 10) await a.closeSession(s.token); // one ended: deleted before any live one
+    }
+    const sessions = (await store.scan(TOKEN_PREFIX)).map((kv) => kv.key.slice(TOKEN_PREFIX.length)).filter((id) => id !== admin.record.id);
+    expect(sessions).toHaveLength(MAX_SESSIONS_PER_TOKEN);
+    expect(sessions).not.toContain(opened[10]!.id);
+    for (const o of opened.slice(0, 4)) await expect(a.authenticate(o.token)).rejects.toThrow(/unknown token/);
+    for (const o of opened.slice(4).filter((_, k) => k !== 6)) expect((await a.authenticate(o.token)).role).toBe("admin");
   });
 });

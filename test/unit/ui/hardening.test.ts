@@ -31,7 +31,7 @@ describe("the console's HTTP edge", () => {
     ui = undefined;
   });
 
-  async function start(audited: { peer: string }[] = [], requestTimeoutMs?: number): Promise<string> {
+  async function start(audited: { peer: string }[] = [], requestTimeoutMs?: number, sessions?: unknown): Promise<string> {
     const ca = await createCa();
     const cert = await createServerCert(ca, { dnsNames: ["localhost"], ips: ["127.0.0.1"] });
     const handlers = {
@@ -39,7 +39,7 @@ describe("the console's HTTP edge", () => {
       GetHost: (_c: unknown, cb: (e: null, r: unknown) => void) => cb(null, { id: "h" }),
     } as unknown as ConsoleHandlers;
     const audit = { append: async (e: { peer: string }) => void audited.push(e) };
-    ui = await serveUi({ addr: { host: "127.0.0.1", port: 0 }, certPem: cert.certPem, keyPem: cert.keyPem, handlers, log: createLogger("test", "silent"), now: () => Date.now(), usage: () => new Map(), staticDir: "/nonexistent", audit, ...(requestTimeoutMs ? { requestTimeoutMs } : {}) } as unknown as Parameters<typeof serveUi>[0]);
+    ui = await serveUi({ addr: { host: "127.0.0.1", port: 0 }, certPem: cert.certPem, keyPem: cert.keyPem, handlers, log: createLogger("test", "silent"), now: () => Date.now(), usage: () => new Map(), staticDir: "/nonexistent", audit, ...(requestTimeoutMs ? { requestTimeoutMs } : {}), ...(sessions ? { sessions } : {}) } as unknown as Parameters<typeof serveUi>[0]);
     return `https://127.0.0.1:${ui.address.port}`;
   }
 
@@ -55,6 +55,22 @@ describe("the console's HTTP edge", () => {
     const r = await call(`${base}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.alloc(2 * 1024 * 1024, 0x20) });
     expect(r.status).toBe(413);
     expect(r.headers.connection).toBe("close");
+  });
+
+  it("a sign-in the store cannot give a session of its own still signs in, with the token itself in the cookie, and says so", async () => {
+    const sessions = { open: async () => Promise.reject(new Error("etcd: no quorum")), close: async () => false, isSession: () => false };
+    const base = await start([], undefined, sessions);
+    const r = await call(`${base}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ token: "bt1.0123456789.secret" })) });
+    expect(r.status).toBe(200);
+    expect(String(r.headers["set-cookie"])).toContain(`${SESSION_COOKIE}=bt1.0123456789.secret;`);
+    expect((JSON.parse(r.text) as { warning?: string }).warning).toMatch(/holds your token itself/);
+    // And a session that was stored carries no warning.
+    await ui!.close();
+    const ok = { open: async () => "bt1.aaaaaaaaaa.other", close: async () => true, isSession: (t: string) => t === "bt1.aaaaaaaaaa.other" };
+    const base2 = await start([], undefined, ok);
+    const r2 = await call(`${base2}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ token: "bt1.0123456789.secret" })) });
+    expect(String(r2.headers["set-cookie"])).toContain(`${SESSION_COOKIE}=bt1.aaaaaaaaaa.other;`);
+    expect((JSON.parse(r2.text) as { warning?: string }).warning).toBeUndefined();
   });
 
   it("sends HSTS on every answer", async () => {
