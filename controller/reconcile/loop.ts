@@ -113,15 +113,17 @@ export class ReconcileLoop implements Waits {
     return this.errors.get(service);
   }
 
-  /** Whether this member's loop runs passes (it leads): otherwise what it holds of waits and errors is from an earlier term. */
+  /** Whether this member's loop runs passes (it leads) and one has committed: otherwise what it holds of waits and errors is not this term's word. */
   get leading(): boolean {
-    return this.runner !== undefined;
+    return this.runner !== undefined && this.decidedInTerm;
   }
 
   /** The store this term's writes go through (the leader's guarded store in a group); undefined while not leading. */
   get termStore(): Store | undefined {
-    return this.runner ? this.via : undefined;
+    return this.leading ? this.via : undefined;
   }
+  /** A pass of this term has committed: until then, what the loop holds of waits is not this term's word (the group's stored word stands). */
+  private decidedInTerm = false;
   /** service name → why its unit failed, since when, and when it is tried again (unit-errors.ts) */
   errors = new Map<string, UnitError>();
   private wake: NodeJS.Timeout | undefined;
@@ -194,6 +196,7 @@ export class ReconcileLoop implements Waits {
     this.held = new Map();
     this.backoff = new Set();
     this.stuck = new Set();
+    this.decidedInTerm = false;
     this.takeOutFromMs = this.d.now() + (this.d.followerGraceMs ?? FOLLOWER_GRACE_MS);
     this.runner = new Coalescer(
       () => this.pass(),
@@ -206,6 +209,7 @@ export class ReconcileLoop implements Waits {
   }
 
   async stop(): Promise<void> {
+    this.decidedInTerm = false;
     clearInterval(this.timer);
     clearTimeout(this.wake);
     const r = this.runner;
@@ -371,6 +375,7 @@ export class ReconcileLoop implements Waits {
     this.held = d.held;
     this.backoff = d.backoff;
     this.stuck = d.stuck;
+    this.decidedInTerm = this.runner !== undefined;
     for (const id of d.drained) {
       await this.d.registry.update(id, (r) => (r.draining ? { rec: { ...r, draining: false, cordoned: true }, event: { type: "host.drained", host: id, message: "drained: no instance left; stays cordoned" } } : undefined), this.via);
     }
