@@ -77,16 +77,16 @@ const cut = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 
 /** A service's waits as stored: every group of slots, shortened and then cut down until it fits VALUE_MAX. Pure. */
 export function encodeWaits(rec: ServiceWaits): string {
   let value = encodeRecord(rec);
-  if (value.length <= VALUE_MAX) return value;
+  if (Buffer.byteLength(value) <= VALUE_MAX) return value;
   const short = { ...rec, waits: rec.waits.map((w) => ({ ...w, reason: cut(w.reason, 120) })) };
   value = encodeRecord(short);
-  if (value.length <= VALUE_MAX) return value;
+  if (Buffer.byteLength(value) <= VALUE_MAX) return value;
   // Still too big: as many groups as fit, the rest counted.
   const kept: ServiceWaits["waits"] = [];
-  let size = encodeRecord({ ...short, waits: [], more: 0 }).length + 32;
+  let size = Buffer.byteLength(encodeRecord({ ...short, waits: [], more: 0 })) + 32;
   let more = rec.more;
   for (const w of short.waits) {
-    const n = JSON.stringify(w).length + 1;
+    const n = Buffer.byteLength(JSON.stringify(w)) + 1;
     if (size + n <= VALUE_MAX) {
       kept.push(w);
       size += n;
@@ -132,6 +132,10 @@ export function waitsOf(loop: Pick<ReconcileLoop, "unplaced" | "held" | "backoff
 export class WaitShare implements Waits {
   /** service → its stored record: decoded, encoded (the leader writes only what differs), indexed by slot, and its revision. */
   private readonly stored = new Map<string, Stored>();
+  /** service → the revision of this member's own delete of its key: a put delivered late from before it is not taken back. */
+  private readonly deleted = new Map<string, number>();
+  /** The term store the last look was made through: a new one starts retries afresh. */
+  private termVia: Store | undefined;
   private watcher: Watcher | undefined;
   private writing = false;
   private again = false;
@@ -179,6 +183,12 @@ export class WaitShare implements Waits {
   }
 
   private drop(service: string, revision: number): void {
+    const tomb = this.deleted.get(service);
+    if (tomb !== undefined) {
+      // Events come in revision order: once this member's own delete comes back, nothing older follows.
+      if (revision >= tomb) this.deleted.delete(service);
+      if (revision <= tomb) return;
+    }
     const had = this.stored.get(service);
     // An event older than this member's own write, delivered late: what is stored is newer.
     if (!had || had.revision > revision) return;
@@ -189,6 +199,9 @@ export class WaitShare implements Waits {
 
   private take(key: string, value: string, revision: number): void {
     const service = key.slice(WAITS_PREFIX.length);
+    // A put older than this member's own delete of the key, delivered late.
+    if ((this.deleted.get(service) ?? 0) >= revision) return;
+    this.deleted.delete(service);
     const had = this.stored.get(service);
     if (had && had.revision > revision) return;
     if (had?.value === value) return;
@@ -208,6 +221,13 @@ export class WaitShare implements Waits {
   /** While this member leads: writes what its loop's last pass left, where it differs from what is stored (one write at a time). */
   private publish(): void {
     const via = this.d.loop.termStore;
+    if (via !== this.termVia) {
+      // A new term: nothing of the last one's retries or backoff carries over.
+      this.termVia = via;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.retryMs = this.d.retryMs ?? RETRY_MIN_MS;
+    }
     // A retry pending: it writes (backing off), not every pass.
     if (this.closed || !via || this.retryTimer) return;
     if (this.writing) {
@@ -244,7 +264,7 @@ export class WaitShare implements Waits {
           let n = 0;
           while (k + n < ops.length && n < OPS_PER_TXN) {
             const op = ops[k + n]!;
-            const size = op.key.length + (op.type === "put" ? op.value.length : 0);
+            const size = Buffer.byteLength(op.key) + (op.type === "put" ? Buffer.byteLength(op.value) : 0);
             if (n > 0 && bytes + size > TXN_BYTES) break;
             bytes += size;
             n++;
@@ -252,8 +272,12 @@ export class WaitShare implements Waits {
           const { revision } = await via.txn([], ops.slice(k, k + n));
           // As the watch will deliver it: the next look compares with what was written.
           for (const [service, rec, value] of wrote.slice(k, k + n)) {
-            if (!rec) this.stored.delete(service);
-            else {
+            // Unless a newer write (a successor's) came in by the watch meanwhile.
+            if ((this.stored.get(service)?.revision ?? 0) > revision || (this.deleted.get(service) ?? 0) > revision) continue;
+            if (!rec) {
+              this.stored.delete(service);
+              this.deleted.set(service, revision);
+            } else {
               const decoded = decodeRecord(ServiceWaitsSchema, value);
               if (decoded.ok) this.stored.set(service, stored(decoded.rec, value, revision));
             }

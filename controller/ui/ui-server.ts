@@ -21,6 +21,7 @@ import type { Logger } from "../../shared/log/logger.js";
 import { formatHostPort, type HostPort } from "../../shared/addr.js";
 import { builtFile } from "../../shared/package-root.js";
 import type { AuditLog } from "../audit/audit-log.js";
+import { AuthError } from "../auth/token-service.js";
 import { CallError, ConsoleBridge, type Caller } from "./bridge.js";
 import { checkMutation, clearedCookie, csrfTokenFor, CSRF_HEADER, sessionCookie, SignInCodes, tokenFromCookie } from "./session.js";
 import { parseEventsQuery, parseHostAction, parseLogsQuery, parseName, parseRolloutAction, parseSignIn, UiInputError } from "./api-input.js";
@@ -360,6 +361,8 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
         try {
           cookie = await o.sessions.open(token, peer);
         } catch (err) {
+          // Refused (a console session's own token): said as any refused sign-in is.
+          if (err instanceof AuthError) throw new CallError(grpc.status.UNAUTHENTICATED, err.message);
           // The token is valid (checked above): the store cannot take the session's record now
           // (etcd without its quorum). Signed in all the same, as before sessions existed: the
           // console is where an operator looks during an outage.

@@ -207,6 +207,10 @@ describe("sharing why instances wait", () => {
     expect(value.length).toBeLessThanOrEqual(1_000_000);
     const d = JSON.parse(value) as { waits: { slots: number[] }[]; more: number };
     expect(d.waits.reduce((n, x) => n + x.slots.length, 0) + d.more).toBe(10_000);
+    // Counted in bytes, as etcd counts: reasons in another script take up to 3 bytes a character.
+    const wide = new FakeLoop();
+    for (let k = 0; k < 10_000; k++) wide.held.set(`wide-${k}`, `${"ホスト待ち ".repeat(150)}${k}`);
+    expect(Buffer.byteLength(encodeWaits(waitsOf(wide).get("wide")!))).toBeLessThanOrEqual(1_000_000);
     // One reason for them all: one entry, whatever the count.
     const same = new FakeLoop();
     for (let k = 0; k < 10_000; k++) same.unplaced.set(`many-${k}`, "no spare host: 3 are occupied");

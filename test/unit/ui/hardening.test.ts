@@ -8,6 +8,7 @@ import { connect } from "node:tls";
 import { request } from "node:https";
 import { afterEach, describe, expect, it } from "vitest";
 import { serveUi, type ConsoleHandlers, type UiServer } from "../../../controller/ui/ui-server.js";
+import { AuthError } from "../../../controller/auth/token-service.js";
 import { SESSION_COOKIE } from "../../../controller/ui/session.js";
 import { createLogger } from "../../../shared/log/logger.js";
 import { createCa, createServerCert } from "../../../shared/tls/pki.js";
@@ -64,6 +65,14 @@ describe("the console's HTTP edge", () => {
     expect(r.status).toBe(200);
     expect(String(r.headers["set-cookie"])).toContain(`${SESSION_COOKIE}=bt1.0123456789.secret;`);
     expect((JSON.parse(r.text) as { warning?: string }).warning).toMatch(/holds your token itself/);
+    // A refusal is a refused sign-in, not a fallback: a copied session cookie gets no sign-in at all.
+    await ui!.close();
+    const refusing = { open: async () => Promise.reject(new AuthError("a console session's token cannot sign in: sign in with your own token")), close: async () => false, isSession: () => true };
+    const base1 = await start([], undefined, refusing);
+    const refused = await call(`${base1}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ token: "bt1.0123456789.secret" })) });
+    expect(refused.status).toBe(401);
+    expect(refused.headers["set-cookie"]).toBeUndefined();
+    expect(refused.text).toMatch(/cannot sign in/);
     // And a session that was stored carries no warning.
     await ui!.close();
     const ok = { open: async () => "bt1.aaaaaaaaaa.other", close: async () => true, isSession: (t: string) => t === "bt1.aaaaaaaaaa.other" };
