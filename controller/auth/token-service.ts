@@ -255,10 +255,15 @@ export class TokenService {
 
   /** Whether `token` (authenticated already) is a console session's. */
   isSession(token: string): boolean {
+    return this.sessionParent(token) !== undefined;
+  }
+
+  /** The id of the token a console session was signed in with; undefined for any other token. */
+  sessionParent(token: string): string | undefined {
     try {
-      return this.known.get(parseToken(token).id)?.parent !== undefined;
+      return this.known.get(parseToken(token).id)?.parent;
     } catch {
-      return false;
+      return undefined;
     }
   }
 

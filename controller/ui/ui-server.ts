@@ -56,7 +56,13 @@ export interface UiServerOptions {
    * own for the cookie, and signing out revokes it. Absent (tests of the page alone): the
    * cookie holds the token signed in with.
    */
-  sessions?: { open(token: string, peer: string): Promise<string>; close(token: string): Promise<boolean>; isSession(token: string): boolean };
+  sessions?: {
+    open(token: string, peer: string): Promise<string>;
+    close(token: string): Promise<boolean>;
+    isSession(token: string): boolean;
+    /** The token a session was signed in with (audited with each call it makes), if `token` is a session's. */
+    parentOf(token: string): string | undefined;
+  };
   /** The built page. @default dist/ui next to this build */
   staticDir?: string;
   /** How long a client has to send a whole request, headers and body. @default 60 s */
@@ -228,7 +234,9 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
     if (!token) throw new CallError(grpc.status.UNAUTHENTICATED, "not signed in");
     // The address alone, as sign-in names it: refusals are summed per source address (audit/refusals.ts), and with the
     // port each connection counted as a source of its own — a flood of refused calls filled the table.
-    return { token, peer: `console:${req.socket.remoteAddress ?? "?"}` };
+    // A session's calls name the token it was signed in with, so the audit log says whose they are.
+    const parent = o.sessions?.parentOf(token);
+    return { token, peer: `console:${req.socket.remoteAddress ?? "?"}${parent ? ` session of ${parent}` : ""}` };
   };
 
   /** A refusal no handler saw (CSRF): audited like the handlers' own, under the caller's token when it is valid. */
@@ -257,7 +265,8 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
     if (me.role !== "viewer" && me.role !== "operator" && me.role !== "admin") throw new CallError(grpc.status.PERMISSION_DENIED, `a ${me.role} token cannot sign in to the console: use a viewer, operator or admin token`);
     // A cookie holding the token signed in with (the store could not take a session, or a sign-in from before sessions): signing out cannot end it.
     const warning = o.sessions && !o.sessions.isSession(token) ? "this browser holds your token itself, not a session of its own (the store could not take one when you signed in): signing out only forgets it here — sign out and in again to get a session" : undefined;
-    return { token_id: me.token_id ?? "", role: me.role ?? "", csrf: csrfTokenFor(token), environment: o.environment ?? "", ...(warning ? { warning } : {}) };
+    const parent = o.sessions?.parentOf(token);
+    return { token_id: me.token_id ?? "", role: me.role ?? "", csrf: csrfTokenFor(token), environment: o.environment ?? "", ...(parent ? { signed_in_with: parent } : {}), ...(warning ? { warning } : {}) };
   };
 
   const hostsWithHistory = async (who: Caller) => {

@@ -302,7 +302,8 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
 
       // Both refusals are in the audit log, which the admin sees in the console.
       await page.goto(`${c.uiUrl}#/audit`);
-      await waitText(page, "[data-testid=audit] tbody", (t) => t.includes("Cordon") && t.includes("viewer") && t.includes("console"), "the viewer's refused Cordon in the audit log");
+      // Made through the viewer's console session: the line names the token it was signed in with.
+      await waitText(page, "[data-testid=audit] tbody", (t) => t.includes("Cordon") && t.includes("viewer") && t.includes(`session of ${viewerToken.split(".")[1]!}`), "the viewer's refused Cordon in the audit log");
       await shot(page, "audit");
     } finally {
       await ctx.close();
@@ -332,6 +333,8 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
       expect(session).toMatch(/^bt1\./);
       expect(session).not.toBe(first); // never the operator's own token
       expect(await v.locator("[data-testid=session-warning]").count()).toBe(0);
+      // The header and the audit log name the token it was signed in with.
+      expect(await v.locator("[data-testid=role]").textContent()).toContain(`${first.split(".")[1]!} (session ${session.split(".")[1]!})`);
       const firstId = first.split(".")[1]!;
       const listed = JSON.parse((await c.cli(["token", "list", "-o", "json"])).stdout) as { tokens: { id: string; created_by: string; description: string; role: string }[] };
       expect(listed.tokens.find((t) => t.id === session.split(".")[1])).toMatchObject({ created_by: firstId, role: "viewer", description: expect.stringMatching(/^web console session/) as unknown as string });

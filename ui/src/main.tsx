@@ -117,7 +117,7 @@ function Shell({ session, hash }: { session: Session; hash: string }) {
           {state === "live" ? "● live" : state === "connecting" ? "○ connecting" : "○ reconnecting…"}
         </span>
         <span class="who" data-testid="role">
-          {session.role} · {session.token_id}
+          {session.role} · {session.signed_in_with ? `${session.signed_in_with} (session ${session.token_id})` : session.token_id}
         </span>
         <button class="btn small" onClick={() => void del("/api/session").finally(() => setSession(null))}>
           Sign out

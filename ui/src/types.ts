@@ -65,6 +65,8 @@ export interface Session {
   csrf: string;
   /** The environment the controller serves (`berth controller --environment`); "" any. */
   environment: string;
+  /** The token this console session was signed in with (the session's own id is token_id). */
+  signed_in_with?: string;
   /** Set when the cookie holds the token signed in with rather than a session of its own: signing out cannot end it. */
   warning?: string;
 }

@@ -108,6 +108,9 @@ describe("TokenService", () => {
 
     const p = await b.authenticate(s1.token);
     expect(p.role).toBe("operator");
+    expect(b.sessionParent(s1.token)).toBe(op.record.id);
+    expect(b.sessionParent(op.token)).toBeUndefined();
+    expect(b.sessionParent("not a token")).toBeUndefined();
     // Signing out: the session is revoked, its streams end; the operator's own token stands.
     expect(await a.closeSession(s1.token)).toBe(true);
     await until(() => p.revoked.aborted, "the session's principal to abort on the other member");
