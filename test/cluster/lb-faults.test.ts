@@ -34,10 +34,18 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * SIGKILL of the server's whole process group (it is spawned detached, a group of its own):
+ * nginx's workers outlive a master killed alone — each CI run left one or two behind.
+ */
 async function stop(p: ChildProcess | undefined): Promise<void> {
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once("exit", r));
-  p.kill("SIGKILL");
+  if (!p || p.pid === undefined) return;
+  const exited = p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once("exit", r));
+  try {
+    process.kill(-p.pid, "SIGKILL");
+  } catch {
+    // the group is gone already
+  }
   await exited;
 }
 
@@ -73,7 +81,7 @@ describe("berth lb nginx against a real nginx", () => {
     errorLog = join(dir, "error.log");
     await writeFile(upstreamFile, "upstream web {\n    server 127.0.0.1:9 down;\n}\n");
     await writeFile(config, nginxTestConfig({ dir, upstreamFile, errorLog, listen: `127.0.0.1:${await freePort()}` }));
-    nginx = spawn("/usr/sbin/nginx", ["-c", config, "-e", errorLog], { stdio: "ignore" });
+    nginx = spawn("/usr/sbin/nginx", ["-c", config, "-e", errorLog], { stdio: "ignore", detached: true });
     await waitFor(async () => (await readFile(errorLog, "utf8").catch(() => "")).includes("start worker process"), { timeoutMs: 15_000, what: "nginx to start" });
   });
   afterAll(async () => {
@@ -170,7 +178,7 @@ backend app
     await waitFor(() => (reports.at(-1)?.error ? reports.at(-1) : undefined), { timeoutMs: 10_000, what: "the socket failure reported" });
     expect(reports.at(-1)!.error).toMatch(/cannot use HAProxy's socket .*admin\.sock: (ENOENT|ECONNREFUSED)/);
     expect(await counter(metrics, "berth_lb_errors_total", { what: "socket" })).toBeGreaterThanOrEqual(1);
-    haproxy = spawn("/usr/sbin/haproxy", ["-db", "-f", config], { stdio: "ignore" });
+    haproxy = spawn("/usr/sbin/haproxy", ["-db", "-f", config], { stdio: "ignore", detached: true });
     await waitFor(() => (reports.at(-1)?.version === "v1" && reports.at(-1)?.error === "" ? true : undefined), { timeoutMs: 20_000, what: "the list applied once HAProxy answers" });
     const servers = parseServersState(await haproxyCommand(socket, "show servers state app"), "app");
     expect(servers.map((s) => [s.name, s.admin])).toEqual([
