@@ -575,7 +575,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           log,
           now,
           audit,
-          sessions: { open: async (token, peer) => (await tokens.openSession(token, peer)).token, close: (token) => tokens.closeSession(token), isSession: (token) => tokens.isSession(token), parentOf: (token) => tokens.sessionParent(token) },
+          sessions: { open: async (token, peer) => (await tokens.openSession(token, peer)).token, close: (token) => tokens.closeSession(token), parentOf: (token) => tokens.sessionParent(token) },
           // A stream held here: its own usage; another member's: as that member reported it (hostToWire reads the same).
           usage: () =>
             new Map(

@@ -253,11 +253,6 @@ export class TokenService {
     return this.create({ role: who.role, ttlMs: ttl, description: `web console session (${peer.slice(0, 200)})`, createdBy: who.tokenId, parent: who.tokenId });
   }
 
-  /** Whether `token` (authenticated already) is a console session's. */
-  isSession(token: string): boolean {
-    return this.sessionParent(token) !== undefined;
-  }
-
   /** The id of the token a console session was signed in with; undefined for any other token. */
   sessionParent(token: string): string | undefined {
     try {

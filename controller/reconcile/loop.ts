@@ -191,11 +191,7 @@ export class ReconcileLoop implements Waits {
   start(via?: Store): void {
     if (this.runner) return;
     this.via = via;
-    // What a former term left is not this term's word: views read it (leading) from now on.
-    this.unplaced = new Map();
-    this.held = new Map();
-    this.backoff = new Set();
-    this.stuck = new Set();
+    // Until this term's first pass, what the last term left is not read (leading is false).
     this.decidedInTerm = false;
     this.takeOutFromMs = this.d.now() + (this.d.followerGraceMs ?? FOLLOWER_GRACE_MS);
     this.runner = new Coalescer(

@@ -59,7 +59,6 @@ export interface UiServerOptions {
   sessions?: {
     open(token: string, peer: string): Promise<string>;
     close(token: string): Promise<boolean>;
-    isSession(token: string): boolean;
     /** The token a session was signed in with (audited with each call it makes), if `token` is a session's. */
     parentOf(token: string): string | undefined;
   };
@@ -264,8 +263,8 @@ export async function serveUi(o: UiServerOptions): Promise<UiServer> {
     const me = await api.unary("WhoAmI", {}, { token, peer });
     if (me.role !== "viewer" && me.role !== "operator" && me.role !== "admin") throw new CallError(grpc.status.PERMISSION_DENIED, `a ${me.role} token cannot sign in to the console: use a viewer, operator or admin token`);
     // A cookie holding the token signed in with (the store could not take a session, or a sign-in from before sessions): signing out cannot end it.
-    const warning = o.sessions && !o.sessions.isSession(token) ? "this browser holds your token itself, not a session of its own (the store could not take one when you signed in): signing out only forgets it here — sign out and in again to get a session" : undefined;
     const parent = o.sessions?.parentOf(token);
+    const warning = o.sessions && parent === undefined ? "this browser holds your token itself, not a session of its own (the store could not take one when you signed in): signing out only forgets it here — sign out and in again to get a session" : undefined;
     return { token_id: me.token_id ?? "", role: me.role ?? "", csrf: csrfTokenFor(token), environment: o.environment ?? "", ...(parent ? { signed_in_with: parent } : {}), ...(warning ? { warning } : {}) };
   };
 

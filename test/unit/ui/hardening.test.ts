@@ -59,7 +59,7 @@ describe("the console's HTTP edge", () => {
   });
 
   it("a sign-in the store cannot give a session of its own still signs in, with the token itself in the cookie, and says so", async () => {
-    const sessions = { open: async () => Promise.reject(new Error("etcd: no quorum")), close: async () => false, isSession: () => false, parentOf: () => undefined };
+    const sessions = { open: async () => Promise.reject(new Error("etcd: no quorum")), close: async () => false, parentOf: () => undefined };
     const base = await start([], undefined, sessions);
     const r = await call(`${base}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ token: "bt1.0123456789.secret" })) });
     expect(r.status).toBe(200);
@@ -67,7 +67,7 @@ describe("the console's HTTP edge", () => {
     expect((JSON.parse(r.text) as { warning?: string }).warning).toMatch(/holds your token itself/);
     // A refusal is a refused sign-in, not a fallback: a copied session cookie gets no sign-in at all.
     await ui!.close();
-    const refusing = { open: async () => Promise.reject(new AuthError("a console session's token cannot sign in: sign in with your own token")), close: async () => false, isSession: () => true, parentOf: () => "0123456789" };
+    const refusing = { open: async () => Promise.reject(new AuthError("a console session's token cannot sign in: sign in with your own token")), close: async () => false, parentOf: () => "0123456789" };
     const base1 = await start([], undefined, refusing);
     const refused = await call(`${base1}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ token: "bt1.0123456789.secret" })) });
     expect(refused.status).toBe(401);
@@ -75,7 +75,7 @@ describe("the console's HTTP edge", () => {
     expect(refused.text).toMatch(/cannot sign in/);
     // And a session that was stored carries no warning.
     await ui!.close();
-    const ok = { open: async () => "bt1.aaaaaaaaaa.other", close: async () => true, isSession: (t: string) => t === "bt1.aaaaaaaaaa.other", parentOf: (t: string) => (t === "bt1.aaaaaaaaaa.other" ? "0123456789" : undefined) };
+    const ok = { open: async () => "bt1.aaaaaaaaaa.other", close: async () => true, parentOf: (t: string) => (t === "bt1.aaaaaaaaaa.other" ? "0123456789" : undefined) };
     const base2 = await start([], undefined, ok);
     const r2 = await call(`${base2}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ token: "bt1.0123456789.secret" })) });
     expect(String(r2.headers["set-cookie"])).toContain(`${SESSION_COOKIE}=bt1.aaaaaaaaaa.other;`);
