@@ -66,6 +66,8 @@ export interface RunHandle {
    * the process should this agent die. Present when the spec self-fences.
    */
   renewLease?(deadlineMono: number): void;
+  /** Moves a process that runs on the service's behalf (an exec health check) into the running process's cgroup, where it has one. */
+  enclose?(pid: number): void;
 }
 
 export interface Steps {
@@ -88,8 +90,11 @@ export interface Steps {
   adopt(d: Desired, events: RunEvents): Promise<RunHandle | undefined>;
   /** When `d`'s process was stopped by its fencing watchdog while no agent ran: why and when (wall ms), once. */
   fencedWhileAway?(d: Desired): { detail: string; atMs: number } | undefined;
-  /** Runs the health checks (exec checks as `who`, in the process's environment); emits transitions. null check: healthy as soon as it runs. */
-  health(spec: ServiceSpec, cwd: string, env: Record<string, string>, onChange: (healthy: boolean, detail: string) => void, who?: RunAs): { stop(): void };
+  /**
+   * Runs the health checks (exec checks as `who`, in the process's environment, each
+   * handed to `enclose` once spawned); emits transitions. null check: healthy as soon as it runs.
+   */
+  health(spec: ServiceSpec, cwd: string, env: Record<string, string>, onChange: (healthy: boolean, detail: string) => void, who?: RunAs, enclose?: (pid: number) => void): { stop(): void };
   installLog(d: Desired): Promise<string>;
   /**
    * Finds every process the supervisor has a record of, other than `keep`'s,
@@ -755,6 +760,8 @@ export class Converger {
         this.set(c, healthy ? "healthy" : "unhealthy", detail);
       },
       c.who,
+      // The run of the moment: a restart after a crash is a new cgroup, the handle the same.
+      (pid) => c.run?.enclose?.(pid),
     );
   }
 

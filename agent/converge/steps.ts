@@ -12,6 +12,7 @@ import type { ServiceSpec } from "../../shared/spec/types.js";
 import { ArtifactCache } from "../artifacts/cache.js";
 import { forgetInstalls, install, installKey, installLogPath } from "../installer/installer.js";
 import { Supervisor, type SupervisorState } from "../supervisor/supervisor.js";
+import { joinCgroupAsync } from "../supervisor/cgroup.js";
 import { HealthMonitor } from "../health/checks.js";
 import { serviceUser, type RunAs } from "../runas/service-user.js";
 import { ensureWatchdog, leaseFiles, removeLease, takeFencedMark, writeLease } from "../supervisor/fence-lease.js";
@@ -79,6 +80,14 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
         return sup.follow((b) => onData(dec.write(b)));
       },
       close: () => void sup.detach(),
+      enclose: (pid) => {
+        const cgroup = sup.runCgroup();
+        if (!cgroup) return;
+        // A check that ended before its move is no news; anything else is worth a line.
+        joinCgroupAsync(cgroup, pid).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "ESRCH") deps.log.warn({ instance: d.instance, pid, err }, "could not move an exec health check into the instance's cgroup");
+        });
+      },
       ...(d.spec.failover.stopAfterDisconnectMs > 0
         ? {
             renewLease: (deadlineMono: number): void => {
@@ -189,11 +198,11 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       return takeFencedMark(leaseFiles(stateFile(d)).fencedMark);
     },
 
-    health(spec, cwd, env, onChange, who) {
+    health(spec, cwd, env, onChange, who, enclose) {
       if (!spec.health) return { stop: () => undefined };
-      // Exec checks run as the service's user, in the environment its process has (secrets too).
+      // Exec checks run as the service's user, in the environment its process has (secrets too), in its cgroup.
       const ids = who?.ids;
-      const m = new HealthMonitor({ spec: spec.health, host: deps.advertiseAddr(), cwd, env: serviceEnv(process.env, env, ids?.home, ids), uid: ids?.uid, gid: ids?.gid });
+      const m = new HealthMonitor({ spec: spec.health, host: deps.advertiseAddr(), cwd, env: serviceEnv(process.env, env, ids?.home, ids), uid: ids?.uid, gid: ids?.gid, enclose });
       m.on("transition", (t) => onChange(t.status === "healthy", t.detail));
       m.start();
       return { stop: () => void m.stop() };

@@ -33,6 +33,12 @@ export interface CheckOptions {
   /** exec: run as the service's user (needs root). */
   uid?: number;
   gid?: number;
+  /**
+   * exec: called with the check's pid once it is spawned, to move it (and what it
+   * forks) where the service's processes are, its cgroup: its CPU and memory count
+   * toward the service's limits, and the service's stop ends what it leaves behind.
+   */
+  enclose?: (pid: number) => void;
   /** Cancels the check; it then resolves as failed with detail "cancelled". */
   signal?: AbortSignal;
 }
@@ -142,6 +148,13 @@ function execCheck(command: string[], timeoutMs: number, opts: CheckOptions): Pr
       ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
     });
     pid = child.pid;
+    if (pid !== undefined) {
+      try {
+        opts.enclose?.(pid);
+      } catch {
+        // Where the check runs is no reason for it to fail: it runs where it was born.
+      }
+    }
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
     child.on("error", (e) => finish({ ok: false, detail: `cannot run ${file}: ${e.message}` }));
@@ -172,6 +185,7 @@ export interface HealthMonitorOptions {
   env?: Record<string, string>;
   uid?: number;
   gid?: number;
+  enclose?: (pid: number) => void;
   /** For sinceMs. @default Date.now */
   now?: () => number;
   /** Runs one check. @default runCheck */
@@ -268,11 +282,11 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
 
   private tick(): void {
     this.unwatch();
-    const { spec, host, cwd, env, uid, gid } = this.opts;
+    const { spec, host, cwd, env, uid, gid, enclose } = this.opts;
     // Paced on the monotonic clock: a wall clock stepped back must not stall the checks.
     const startedMs = monoMs();
     this.abort = new AbortController();
-    this.inFlight = this.check(spec.check, host, spec.timeoutMs, { cwd, env, uid, gid, signal: this.abort.signal }).then(
+    this.inFlight = this.check(spec.check, host, spec.timeoutMs, { cwd, env, uid, gid, enclose, signal: this.abort.signal }).then(
       (result) => {
         this.inFlight = undefined;
         if (this.stopped) return;

@@ -16,6 +16,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { listChildren, parsePids } from "./proc.js";
 
@@ -157,18 +158,52 @@ export function createCgroup(name: string, limits: CgroupLimits | null, root = D
  * when `pid` itself cannot be moved; a child that exits meanwhile is skipped.
  */
 export function joinCgroup(handle: CgroupHandle, pid: number): void {
-  for (const dir of handle.dirs) writeFileSync(path.join(dir, "cgroup.procs"), String(pid));
-  const seen = new Set([pid]);
-  const todo = listChildren(pid);
-  for (let child = todo.pop(); child !== undefined; child = todo.pop()) {
-    if (seen.has(child)) continue;
-    seen.add(child);
+  const order = moveOrder(pid);
+  for (let next = order.next(); !next.done; ) {
+    let moved = true;
     try {
-      for (const dir of handle.dirs) writeFileSync(path.join(dir, "cgroup.procs"), String(child));
-    } catch {
-      continue; // gone already
+      for (const dir of handle.dirs) writeFileSync(path.join(dir, "cgroup.procs"), String(next.value));
+    } catch (e) {
+      if (next.value === pid) throw e;
+      moved = false; // gone already
     }
-    todo.push(...listChildren(child));
+    next = order.next(moved);
+  }
+}
+
+/**
+ * joinCgroup off the agent's main thread (each write waits for the kernel in
+ * libuv's pool): for what runs beside the service on its behalf, an exec health
+ * check, whose first milliseconds outside the cgroup matter less than the agent's
+ * checks and stream, which a blocking move would hold up every time.
+ */
+export async function joinCgroupAsync(handle: CgroupHandle, pid: number): Promise<void> {
+  const order = moveOrder(pid);
+  for (let next = order.next(); !next.done; ) {
+    let moved = true;
+    try {
+      for (const dir of handle.dirs) await writeFile(path.join(dir, "cgroup.procs"), String(next.value));
+    } catch (e) {
+      if (next.value === pid) throw e;
+      moved = false;
+    }
+    next = order.next(moved);
+  }
+}
+
+/**
+ * The order of a move: `pid`, then each child of a process moved, and theirs,
+ * each once. The caller says (through next()) whether the last one moved; the
+ * children of one that did not are not looked for.
+ */
+function* moveOrder(pid: number): Generator<number, void, boolean | undefined> {
+  const seen = new Set<number>();
+  const todo = [pid];
+  for (let p = todo.pop(); p !== undefined; p = todo.pop()) {
+    if (seen.has(p)) continue;
+    seen.add(p);
+    const moved = yield p;
+    if (moved !== false) todo.push(...listChildren(p));
   }
 }
 

@@ -217,6 +217,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private rotateTimer: NodeJS.Timeout | undefined;
   /** The rotation in progress, if any: never two at once, and stop() waits for it. */
   private rotation: Promise<void> | undefined;
+  /** The run while its process runs: unset from the moment it exits or is told to stop. */
+  private live: Run | undefined;
 
   constructor(options: SupervisorOptions) {
     super();
@@ -301,6 +303,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await this.loopDone;
   }
 
+  /**
+   * The cgroup of the process that runs now, for what runs on its behalf (an exec
+   * health check); null between runs, while a run ends, and where it has none.
+   */
+  runCgroup(): CgroupHandle | null {
+    return this.live?.cgroup ?? null;
+  }
+
   /** The last `lines` lines of output, across rotated files. */
   tail(lines: number): Promise<string> {
     return tailLog(this.logOptions(), lines);
@@ -369,6 +379,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.cgroupStatus = record.cgroup ? { enforced: true } : { enforced: false, reason: record.cgroupReason };
     }
     const run = this.watchAdopted(record);
+    this.live = run;
     this.enter("running", { pid: run.pid, adopted: true, ...this.stableAt(record.startedAtMs) });
     this.log.info({ pid: run.pid }, "adopted running process");
     this.begin(run);
@@ -415,7 +426,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
       const current = run;
       run = undefined;
+      this.live = current;
       const outcome = await Promise.race([current.exited, this.interrupted]);
+      this.live = undefined;
       if (outcome === "stop") return this.terminate(current);
       if (outcome === "detach") return current.release();
       const exitMono = this.mono();
@@ -611,6 +624,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       await this.dropCgroup(run);
       return { ok: false, fatal: true, message: `cannot write the state file: ${failed}` };
     }
+    // Live before "running" is told: what that starts (the health checks) may ask for its cgroup at once.
+    this.live = run;
     this.enter("running", { pid, ...this.stableAt(startedAtMs) });
     this.log.info({ pid, restarts: this.restarts }, "process started");
     return { ok: true, run };

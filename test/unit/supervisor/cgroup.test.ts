@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { cgroupName, cgroupPids, cgroupWrites, chooseLayout, cpuMaxValue, cpuQuotaUs, createCgroup, joinCgroup, memoryLimitBytes, removeCgroupQuietly } from "../../../agent/supervisor/cgroup.js";
+import { cgroupName, cgroupPids, cgroupWrites, chooseLayout, cpuMaxValue, cpuQuotaUs, createCgroup, joinCgroup, joinCgroupAsync, memoryLimitBytes, removeCgroupQuietly } from "../../../agent/supervisor/cgroup.js";
 import { listChildren } from "../../../agent/supervisor/proc.js";
 import { waitFor } from "../../cluster/harness/wait.js";
 import { cgroupV1Writable } from "./fixture.js";
@@ -117,5 +117,21 @@ describe("cgroup membership", () => {
     writeFileSync(path.join(inner, "cgroup.procs"), String(family[1]));
     expect(readFileSync(path.join(made.handle.dirs[0]!, "cgroup.procs"), "utf8")).not.toContain(String(family[1]));
     expect(cgroupPids(made.handle)).toEqual(family);
+  });
+
+  it.skipIf(!cgroupV1Writable)("moves a process and its children off the main thread, and says when the process itself is gone (needs root and v1)", async () => {
+    const sh = spawn("sh", ["-c", "sleep 1000 & wait"], { detached: true, stdio: "ignore" });
+    procs.push(sh);
+    const pid = sh.pid!;
+    await waitFor(() => listChildren(pid).length === 1, { timeoutMs: 5_000, what: "the shell's child" });
+    const made = createCgroup(`test-${process.pid}-${Date.now()}-async`, null);
+    if (!made.ok) throw new Error(made.reason);
+    dirs.push(...made.handle.dirs);
+    await joinCgroupAsync(made.handle, pid);
+    expect(cgroupPids(made.handle)).toEqual([pid, ...listChildren(pid)].sort((a, b) => a - b));
+
+    const gone = spawn("true");
+    await new Promise((resolve) => gone.once("exit", resolve));
+    await expect(joinCgroupAsync(made.handle, gone.pid!)).rejects.toMatchObject({ code: "ESRCH" });
   });
 });
