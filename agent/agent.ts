@@ -50,6 +50,8 @@ export interface AgentOptions {
   rejoin?: boolean;
   /** Artifacts kept besides the one in use (agent.yaml keepArtifacts). @default DEFAULT_KEEP_ARTIFACTS (converge/steps.ts) */
   keepArtifacts?: number;
+  /** Departed instances whose logs are kept (agent.yaml keepLogs). @default DEFAULT_KEEP_LOGS (logs/sweep.ts) */
+  keepLogs?: number;
 }
 
 export interface AgentHandle {
@@ -112,6 +114,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const steps = realSteps({
     onInstall: (o) => metrics.installed(o),
     ...(opts.keepArtifacts !== undefined ? { keepArtifacts: opts.keepArtifacts } : {}),
+    ...(opts.keepLogs !== undefined ? { keepLogs: opts.keepLogs } : {}),
     onSwept: (held) => (artifacts = held),
     dataDir: opts.dataDir,
     log,

@@ -105,8 +105,10 @@ export interface Steps {
   /**
    * Removes the artifacts (and what was installed in them) that nothing here uses any
    * more, but for the few used last: those `inUse` stay. Never run alongside a fetch.
+   * Also the logs of instances that left this host, but for the few written last:
+   * `instance`'s (the one it runs) stay.
    */
-  sweep?(inUse: string[]): Promise<void>;
+  sweep?(inUse: string[], instance?: string): Promise<void>;
 }
 
 /** A process stopped by stopOthers: what its supervisor record said, and how it ended. */
@@ -276,14 +278,14 @@ export class Converger {
    */
   private sweeping: Promise<void> = Promise.resolve();
 
-  /** Starts a sweep that keeps `inUse`'s artifact (if it has one); one at a time. */
+  /** Starts a sweep that keeps `inUse`'s artifact (if it has one) and logs; one at a time. */
   private sweep(inUse: Desired | undefined): void {
     const { steps } = this.o;
     if (!steps.sweep) return;
     const digest = inUse?.spec.artifact?.sha256;
     this.sweeping = this.sweeping.then(() =>
-      steps.sweep?.(digest ? [digest] : []).catch((err: unknown) => {
-        this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, "removing unused artifacts failed; the next change tries again");
+      steps.sweep?.(digest ? [digest] : [], inUse?.instance).catch((err: unknown) => {
+        this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, "removing unused artifacts or logs failed; the next change tries again");
       }),
     );
   }

@@ -13,6 +13,7 @@ import { ArtifactCache } from "../artifacts/cache.js";
 import { forgetInstalls, install, installKey, installLogPath } from "../installer/installer.js";
 import { Supervisor, type SupervisorState } from "../supervisor/supervisor.js";
 import { joinCgroupAsync } from "../supervisor/cgroup.js";
+import { DEFAULT_KEEP_LOGS, sweepLogs } from "../logs/sweep.js";
 import { HealthMonitor } from "../health/checks.js";
 import { serviceUser, type RunAs } from "../runas/service-user.js";
 import { ensureWatchdog, leaseFiles, removeLease, takeFencedMark, writeLease } from "../supervisor/fence-lease.js";
@@ -33,6 +34,8 @@ export interface StepsDeps {
   onInstall?: (o: { outcome: "installed" | "skipped" | "failed"; seconds: number }) => void;
   /** Artifacts kept besides the one in use, the most recently used (agent.yaml keepArtifacts). @default DEFAULT_KEEP_ARTIFACTS */
   keepArtifacts?: number;
+  /** Departed instances whose logs are kept, the most recently written (agent.yaml keepLogs). @default DEFAULT_KEEP_LOGS */
+  keepLogs?: number;
   /** Told the digests the cache holds after a sweep removed some (the agent reports them in its Hello). */
   onSwept?: (held: string[]) => void;
 }
@@ -116,7 +119,10 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       return cache.unpacked(a.sha256, who?.ids);
     },
 
-    async sweep(inUse: string[]): Promise<void> {
+    async sweep(inUse: string[], instance?: string): Promise<void> {
+      const keepLogs = deps.keepLogs ?? DEFAULT_KEEP_LOGS;
+      const logsGone = await sweepLogs(logDir, instance, keepLogs);
+      if (logsGone.length > 0) deps.log.info({ instances: logsGone, kept: keepLogs }, "removed the logs of instances that left this host");
       const spare = deps.keepArtifacts ?? DEFAULT_KEEP_ARTIFACTS;
       // Each install of an artifact that goes is forgotten first (forgetInstalls).
       const removed = await cache.sweep(inUse, spare, (r) => forgetInstalls(stateDir, r).then(() => undefined));

@@ -86,12 +86,16 @@ export interface AgentFileConfig {
   allowRoot?: boolean;
   /** Artifacts kept besides the one in use. */
   keepArtifacts?: number;
+  /** Departed instances whose logs are kept. */
+  keepLogs?: number;
 }
 
-const AGENT_FILE_KEYS = new Set(["controller", "token", "tokenFile", "dataDir", "labels", "advertiseAddr", "logLevel", "metricsAddr", "allowRoot", "keepArtifacts"]);
+const AGENT_FILE_KEYS = new Set(["controller", "token", "tokenFile", "dataDir", "labels", "advertiseAddr", "logLevel", "metricsAddr", "allowRoot", "keepArtifacts", "keepLogs"]);
 
 /** The most artifacts an agent may be told to keep besides the one in use. */
 const MAX_KEEP_ARTIFACTS = 1000;
+/** The most departed instances' logs an agent may be told to keep. */
+const MAX_KEEP_LOGS = 1000;
 
 export async function readAgentFile(path: string): Promise<AgentFileConfig> {
   let raw: unknown;
@@ -136,6 +140,9 @@ export async function readAgentFile(path: string): Promise<AgentFileConfig> {
     } else if (k === "keepArtifacts") {
       if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_KEEP_ARTIFACTS) problems.push(`${at(k)}: expected a whole number from 0 to ${MAX_KEEP_ARTIFACTS}`);
       else out.keepArtifacts = v;
+    } else if (k === "keepLogs") {
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_KEEP_LOGS) problems.push(`${at(k)}: expected a whole number from 0 to ${MAX_KEEP_LOGS}`);
+      else out.keepLogs = v;
     } else if (typeof v !== "string") problems.push(`${at(k)}: expected a string`);
     else (out as Record<string, string>)[k] = v;
   }
@@ -255,7 +262,7 @@ async function otherController(addr: string): Promise<{ path: string; addr: stri
   return { path, addr: cfg.addr };
 }
 
-export async function agent(o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean; rejoin?: boolean; allowRoot?: boolean; keepArtifacts?: string }, cmd: Command): Promise<void> {
+export async function agent(o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean; rejoin?: boolean; allowRoot?: boolean; keepArtifacts?: string; keepLogs?: string }, cmd: Command): Promise<void> {
   const file = o.config ? await readAgentFile(o.config) : {};
   // Flags given on the command line win over the file; the file wins over defaults.
   const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === "cli";
@@ -274,6 +281,7 @@ export async function agent(o: { controller?: string; token?: string; tokenFile?
   }
   const logLevel = level(fromCli("logLevel") ? o.logLevel : (file.logLevel ?? o.logLevel));
   const keepArtifacts = o.keepArtifacts !== undefined ? parseCountFlag("--keep-artifacts", o.keepArtifacts, 0, MAX_KEEP_ARTIFACTS) : file.keepArtifacts;
+  const keepLogs = o.keepLogs !== undefined ? parseCountFlag("--keep-logs", o.keepLogs, 0, MAX_KEEP_LOGS) : file.keepLogs;
   const log = createLogger("agent", logLevel);
   // Errors nobody caught end in the log, not in a silent death (agent/crash.ts says which goes on and why).
   const [{ startAgent, AgentRunningError }, { JoinError }, { guardProcess }, { CertificateExpiredError, HostRemovedError }] = await Promise.all([
@@ -297,6 +305,7 @@ export async function agent(o: { controller?: string; token?: string; tokenFile?
       rejoin: Boolean(o.rejoin),
       allowRoot: o.allowRoot === true || file.allowRoot === true,
       ...(keepArtifacts !== undefined ? { keepArtifacts } : {}),
+      ...(keepLogs !== undefined ? { keepLogs } : {}),
       metricsAddr: metricsAddr(fromCli("metricsAddr") ? o.metricsAddr : (file.metricsAddr ?? o.metricsAddr)),
     }).catch(metricsFailure);
     const ended = await Promise.race([untilSignal(), handle.fatal]);

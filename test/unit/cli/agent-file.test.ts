@@ -1,4 +1,4 @@
-// agent.yaml's keepArtifacts: a whole number in bounds, or the file is refused naming the line.
+// agent.yaml's keepArtifacts and keepLogs: whole numbers in bounds, or the file is refused naming the line.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,14 +19,14 @@ const read = async (yaml: string): Promise<Awaited<ReturnType<typeof readAgentFi
   return readAgentFile(file);
 };
 
-describe("agent.yaml keepArtifacts", () => {
+describe.each(["keepArtifacts", "keepLogs"] as const)("agent.yaml %s", (key) => {
   it("takes a whole number", async () => {
-    expect((await read("controller: 10.0.0.5:7420\nkeepArtifacts: 5\n")).keepArtifacts).toBe(5);
-    expect((await read("keepArtifacts: 0\n")).keepArtifacts).toBe(0);
-    expect((await read("controller: 10.0.0.5:7420\n")).keepArtifacts).toBeUndefined();
+    expect((await read(`controller: 10.0.0.5:7420\n${key}: 5\n`))[key]).toBe(5);
+    expect((await read(`${key}: 0\n`))[key]).toBe(0);
+    expect((await read("controller: 10.0.0.5:7420\n"))[key]).toBeUndefined();
   });
 
   it.each(["-1", "2.5", '"3"', "1001", "lots"])("refuses %s, naming the line", async (v) => {
-    await expect(read(`controller: 10.0.0.5:7420\nkeepArtifacts: ${v}\n`)).rejects.toThrow(/agent\.yaml:2: keepArtifacts: expected a whole number from 0 to 1000/);
+    await expect(read(`controller: 10.0.0.5:7420\n${key}: ${v}\n`)).rejects.toThrow(new RegExp(`agent\\.yaml:2: ${key}: expected a whole number from 0 to 1000`));
   });
 });

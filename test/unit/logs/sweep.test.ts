@@ -1,0 +1,77 @@
+// The logs of instances that left a host: the few written last stay, the rest go, and
+// the instance the host runs keeps its own whatever their age.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Converger } from "../../../agent/converge/converger.js";
+import { realSteps } from "../../../agent/converge/steps.js";
+import { logSetsToRemove, sweepLogs, type LogSet } from "../../../agent/logs/sweep.js";
+import { createLogger } from "../../../shared/log/logger.js";
+import { normalizeSpec } from "../../../shared/spec/schema.js";
+import type { InstanceStatus } from "../../../shared/gen/berth/v1/InstanceStatus.js";
+import { until } from "../until.js";
+
+const log = createLogger("test", "silent");
+let dir: string;
+const convs: Converger[] = [];
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "berth-logsweep-"));
+});
+afterEach(async () => {
+  for (const c of convs.splice(0)) await c.shutdown({ stopService: true }).catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+});
+
+const set = (instance: string, newestMs: number): LogSet => ({ instance, files: [`${instance}.log`], newestMs });
+
+describe("which logs go", () => {
+  it("keeps the `keep` most recently written of the others, and always the instance in use", () => {
+    const sets = [set("web-0", 1), set("api-1", 50), set("db-2", 30), set("old-0", 10)];
+    expect(logSetsToRemove(sets, "web-0", 2).map((s) => s.instance)).toEqual(["old-0"]);
+    expect(logSetsToRemove(sets, "web-0", 0).map((s) => s.instance)).toEqual(["api-1", "db-2", "old-0"]);
+    expect(logSetsToRemove(sets, undefined, 1).map((s) => s.instance)).toEqual(["db-2", "old-0", "web-0"]);
+    expect(logSetsToRemove(sets, "web-0", 10)).toEqual([]);
+  });
+});
+
+describe("sweeping a logs folder", () => {
+  it("removes every file of an instance that goes (rotations, a rotation in progress), and nothing else", async () => {
+    const logs = path.join(dir, "logs");
+    await mkdir(logs);
+    const files = ["web-0.log", "web-0.log.1", "api-1.log", "api-1.log.1", "api-1.log.2.tmp", "db-2.log", "notes.txt", "web-0.log.bak"];
+    for (const f of files) await writeFile(path.join(logs, f), "x\n");
+    // api-1 written long ago, db-2 an hour ago; web-0 (in use) the oldest of all.
+    const ago = (s: number): Date => new Date(Date.now() - s * 1000);
+    for (const f of ["web-0.log", "web-0.log.1"]) await utimes(path.join(logs, f), ago(90_000), ago(90_000));
+    for (const f of ["api-1.log", "api-1.log.1", "api-1.log.2.tmp"]) await utimes(path.join(logs, f), ago(86_400), ago(86_400));
+    await utimes(path.join(logs, "db-2.log"), ago(3_600), ago(3_600));
+
+    expect(await sweepLogs(logs, "web-0", 1)).toEqual(["api-1"]);
+    expect((await readdir(logs)).sort()).toEqual(["db-2.log", "notes.txt", "web-0.log", "web-0.log.1", "web-0.log.bak"]);
+    expect(await sweepLogs(path.join(dir, "none"), "web-0", 0)).toEqual([]);
+  });
+
+  it("runs after each change: a host that moves on to another instance keeps keepLogs of the ones it ran", async () => {
+    const reports: InstanceStatus[] = [];
+    const conv = new Converger({
+      dataDir: dir,
+      advertiseAddr: () => "127.0.0.1",
+      log,
+      steps: realSteps({ dataDir: dir, log, advertiseAddr: () => "127.0.0.1", fetchStored: () => { throw new Error("no artifacts here"); }, runAs: async () => ({ user: "" }), keepLogs: 0 }),
+      report: (s) => reports.push(s),
+    });
+    convs.push(conv);
+    const spec = (name: string): string => JSON.stringify(normalizeSpec({ name, run: { command: "sh", args: ["-c", "echo started; exec sleep 1000"] } }));
+    conv.assign({ service: "web", instance: "web-0", epoch: 1, revision: 1, spec_json: spec("web"), secrets: [] });
+    await until(() => reports.some((r) => r.instance === "web-0" && r.state === "healthy"), "web-0 to run");
+    await until(() => existsSync(path.join(dir, "logs", "web-0.log")), "web-0's log");
+
+    // The host's one service is replaced by another (web moved away, api placed here).
+    conv.assign({ service: "api", instance: "api-3", epoch: 2, revision: 1, spec_json: spec("api"), secrets: [] });
+    await until(() => reports.some((r) => r.instance === "api-3" && r.state === "healthy"), "api-3 to run");
+    await until(() => !existsSync(path.join(dir, "logs", "web-0.log")), "web-0's log to be removed (keepLogs 0)");
+    expect(existsSync(path.join(dir, "logs", "api-3.log"))).toBe(true);
+  });
+});
