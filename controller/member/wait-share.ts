@@ -33,8 +33,9 @@ const REASON_MAX = 1_000;
 /**
  * A value's size at most: etcd takes a request of 1.5 MiB by default (--max-request-bytes).
  * Slots that wait for one reason share one entry, so this is reached only by thousands of
- * distinct reasons; then reasons are shortened, and what still does not fit is left out
- * (counted in `more`: members that do not lead show nothing for those slots).
+ * distinct reasons; then reasons are shortened, and the slots of groups that still do
+ * not fit are shared under their kind with overflowReason. (`more` counts slots left out
+ * altogether: none while a spec holds at most 10,000 slots.)
  */
 const VALUE_MAX = 1_000_000;
 /** A txn's ops at most, and their bytes: etcd refuses more than 128 ops by default (--max-txn-ops). */
@@ -81,18 +82,41 @@ export function encodeWaits(rec: ServiceWaits): string {
   const short = { ...rec, waits: rec.waits.map((w) => ({ ...w, reason: cut(w.reason, 120) })) };
   value = encodeRecord(short);
   if (Buffer.byteLength(value) <= VALUE_MAX) return value;
-  // Still too big: as many groups as fit, the rest counted.
+  // Still too big: as many groups as fit; the slots of the rest are shared under their
+  // kind with a reason that says so (room for every slot that way is set aside first:
+  // a spec has at most 10,000, a few bytes each), so a member that does not lead still
+  // tells an unplaced slot from a held one (apply --wait ends on the kind).
+  const overflow = (ws: ServiceWaits["waits"]): ServiceWaits["waits"] => overflowGroups(ws, rec.waits.length);
+  let size = Buffer.byteLength(encodeRecord({ ...short, waits: overflow(short.waits), more: 0 })) + 32;
+  if (size > VALUE_MAX) return encodeRecord({ ...short, waits: [], more: rec.more + rec.waits.reduce((n, w) => n + w.slots.length, 0) });
   const kept: ServiceWaits["waits"] = [];
-  let size = Buffer.byteLength(encodeRecord({ ...short, waits: [], more: 0 })) + 32;
-  let more = rec.more;
+  const rest: ServiceWaits["waits"] = [];
   for (const w of short.waits) {
     const n = Buffer.byteLength(JSON.stringify(w)) + 1;
     if (size + n <= VALUE_MAX) {
       kept.push(w);
       size += n;
-    } else more += w.slots.length;
+    } else rest.push(w);
   }
-  return encodeRecord({ ...short, waits: kept, more });
+  return encodeRecord({ ...short, waits: [...kept, ...overflow(rest)], more: rec.more });
+}
+
+/** The reason a member that does not lead shows for a slot whose own did not fit in the record. */
+export function overflowReason(distinct: number): string {
+  return `one of ${distinct} distinct reasons this service's slots wait for, more than members share: the leader's own status names it (berth controllers says which member leads; --addr asks it)`;
+}
+
+/** `ws`'s slots, one group per kind and stuck, under overflowReason. Pure. */
+function overflowGroups(ws: ServiceWaits["waits"], distinct: number): ServiceWaits["waits"] {
+  const byKey = new Map<string, ServiceWaits["waits"][number]>();
+  for (const w of ws) {
+    const k = `${w.kind}\0${w.stuck ? 1 : 0}`;
+    let g = byKey.get(k);
+    if (!g) byKey.set(k, (g = { kind: w.kind, reason: overflowReason(distinct), stuck: w.stuck, slots: [] }));
+    g.slots.push(...w.slots);
+  }
+  for (const g of byKey.values()) g.slots.sort((a, b) => a - b);
+  return [...byKey.values()];
 }
 
 /** What a leader's loop left, per service, as stored (sorted, so equal waits encode equal). Pure. */

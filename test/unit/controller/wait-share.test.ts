@@ -5,7 +5,7 @@
 // stored, not what its old term left behind.
 import { afterEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { encodeWaits, WAITS_PREFIX, WaitShare, waitsOf } from "../../../controller/member/wait-share.js";
+import { encodeWaits, overflowReason, WAITS_PREFIX, WaitShare, waitsOf } from "../../../controller/member/wait-share.js";
 import { serviceOfInstance, type InstanceWait } from "../../../controller/reconcile/waits.js";
 import type { UnitError } from "../../../controller/reconcile/unit-errors.js";
 import type { Store } from "../../../controller/store/store.js";
@@ -198,6 +198,23 @@ describe("sharing why instances wait", () => {
     ]);
   });
 
+  it("with more distinct reasons than fit, a member that does not lead still shows each slot's kind, and says where its reason is", async () => {
+    const { store } = await stores.open();
+    const leaderLoop = new FakeLoop(store);
+    const leader = new WaitShare({ store, loop: leaderLoop, onChange: () => undefined, log });
+    const follower = new WaitShare({ store, loop: new FakeLoop(), onChange: () => undefined, log });
+    closers.push(() => leader.close(), () => follower.close());
+    await leader.follow();
+    await follower.follow();
+    for (let k = 0; k < 10_000; k++) leaderLoop.unplaced.set(`big-${k}`, `no spare host for slot ${k}: ${"every host is occupied or avoided, ".repeat(20)}`);
+    leaderLoop.pass();
+    const wait = (slot: number) => follower.wait({ service: "big", slot, hostId: "" }, NOW);
+    await until(() => wait(0) !== undefined, "the follower to read the record");
+    expect(wait(0)).toMatchObject({ kind: "unplaced", reason: expect.stringContaining("no spare host for slot 0:") });
+    expect(wait(9_999)).toEqual({ kind: "unplaced", reason: overflowReason(10_000), stuck: false });
+    for (let k = 0; k < 10_000; k++) expect(wait(k)?.kind).toBe("unplaced");
+  });
+
   it("a service with thousands of distinct reasons still fits what etcd takes in one request", () => {
     const loop = new FakeLoop();
     // 10,000 slots (a spec's most), each held on its own host with a long reason.
@@ -205,8 +222,15 @@ describe("sharing why instances wait", () => {
     const rec = waitsOf(loop).get("big")!;
     const value = encodeWaits(rec);
     expect(value.length).toBeLessThanOrEqual(1_000_000);
-    const d = JSON.parse(value) as { waits: { slots: number[] }[]; more: number };
-    expect(d.waits.reduce((n, x) => n + x.slots.length, 0) + d.more).toBe(10_000);
+    const d = JSON.parse(value) as { waits: { kind: string; reason: string; slots: number[] }[]; more: number };
+    // Every slot is shared with its kind: those whose own reason did not fit, under one that says so.
+    expect(d.more).toBe(0);
+    expect(d.waits.flatMap((x) => x.slots).sort((a, b) => a - b)).toEqual(Array.from({ length: 10_000 }, (_, k) => k));
+    const over = d.waits.filter((x) => x.reason === overflowReason(10_000));
+    expect(over).toHaveLength(1);
+    expect(over[0]).toMatchObject({ kind: "held" });
+    expect(over[0]!.slots.length).toBeGreaterThan(0);
+    expect(d.waits.length - 1 + over[0]!.slots.length).toBe(10_000);
     // Counted in bytes, as etcd counts: reasons in another script take up to 3 bytes a character.
     const wide = new FakeLoop();
     for (let k = 0; k < 10_000; k++) wide.held.set(`wide-${k}`, `${"ホスト待ち ".repeat(150)}${k}`);
