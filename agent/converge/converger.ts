@@ -461,7 +461,9 @@ export class Converger {
       });
     }
     // What an earlier agent left unused (a crash before its sweep, a keepArtifacts lowered).
-    this.sweep(this.current?.d);
+    // The instance on record is kept even when it was not re-adopted (it died while no agent
+    // ran): the controller is about to start it again, and its output says why it died.
+    this.sweep(this.current?.d ?? rec);
     return restored;
   }
 

@@ -13,6 +13,7 @@ import { ArtifactCache } from "../artifacts/cache.js";
 import { forgetInstalls, install, installKey, installLogPath } from "../installer/installer.js";
 import { Supervisor, type SupervisorState } from "../supervisor/supervisor.js";
 import { joinCgroupAsync } from "../supervisor/cgroup.js";
+import { readProcStat } from "../supervisor/proc.js";
 import { DEFAULT_KEEP_LOGS, sweepLogs } from "../logs/sweep.js";
 import { HealthMonitor } from "../health/checks.js";
 import { serviceUser, type RunAs } from "../runas/service-user.js";
@@ -54,6 +55,8 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
   const RECORD = ".process.json";
   const stateFile = (d: Desired): string => join(recordDir, `${d.instance}${RECORD}`);
 
+  /** The cgroups an exec check could not be moved into: said once each. */
+  const enclosingFailed = new WeakSet<object>();
   const handle = (sup: Supervisor, d: Desired, events: RunEvents): RunHandle => {
     let last: SupervisorState = sup.state;
     const fence = leaseFiles(stateFile(d));
@@ -86,9 +89,15 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
       enclose: (pid) => {
         const cgroup = sup.runCgroup();
         if (!cgroup) return;
-        // A check that ended before its move is no news; anything else is worth a line.
-        joinCgroupAsync(cgroup, pid).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== "ESRCH") deps.log.warn({ instance: d.instance, pid, err }, "could not move an exec health check into the instance's cgroup");
+        // Its start time now, while it cannot have been reaped: the move checks it is still the same process.
+        const startTime = readProcStat(pid)?.startTime;
+        joinCgroupAsync(cgroup, pid, startTime).catch((err: NodeJS.ErrnoException) => {
+          // A check that ended before its move, or a run that ended meanwhile (its cgroup gone), is no news.
+          if (err.code === "ESRCH" || err.code === "ENOENT") return;
+          // Once a run: a move that fails keeps failing, at every check.
+          if (enclosingFailed.has(cgroup)) return deps.log.debug({ instance: d.instance, pid, err }, "could not move an exec health check into the instance's cgroup");
+          enclosingFailed.add(cgroup);
+          deps.log.warn({ instance: d.instance, pid, err }, "could not move an exec health check into the instance's cgroup; its checks run outside it");
         });
       },
       ...(d.spec.failover.stopAfterDisconnectMs > 0
@@ -121,8 +130,13 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
 
     async sweep(inUse: string[], instance?: string): Promise<void> {
       const keepLogs = deps.keepLogs ?? DEFAULT_KEEP_LOGS;
-      const logsGone = await sweepLogs(logDir, instance, keepLogs);
-      if (logsGone.length > 0) deps.log.info({ instances: logsGone, kept: keepLogs }, "removed the logs of instances that left this host");
+      // On its own: logs that cannot be swept (a folder made read-only) must not keep artifacts from going.
+      try {
+        const logsGone = await sweepLogs(logDir, instance, keepLogs);
+        if (logsGone.length > 0) deps.log.info({ instances: logsGone, kept: keepLogs }, "removed the logs of instances that left this host");
+      } catch (err) {
+        deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, "removing the logs of instances that left this host failed; the next change tries again");
+      }
       const spare = deps.keepArtifacts ?? DEFAULT_KEEP_ARTIFACTS;
       // Each install of an artifact that goes is forgotten first (forgetInstalls).
       const removed = await cache.sweep(inUse, spare, (r) => forgetInstalls(stateDir, r).then(() => undefined));

@@ -18,7 +18,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { listChildren, parsePids } from "./proc.js";
+import { listChildren, parsePids, readProcStat } from "./proc.js";
 
 export const DEFAULT_CGROUP_ROOT = "/sys/fs/cgroup";
 /** The CFS period the kernel defaults to: 100 ms. */
@@ -175,9 +175,13 @@ export function joinCgroup(handle: CgroupHandle, pid: number): void {
  * joinCgroup off the agent's main thread (each write waits for the kernel in
  * libuv's pool): for what runs beside the service on its behalf, an exec health
  * check, whose first milliseconds outside the cgroup matter less than the agent's
- * checks and stream, which a blocking move would hold up every time.
+ * checks and stream, which a blocking move would hold up every time. The process
+ * may be reaped meanwhile: with `startTime` (read while it could not have been),
+ * a pid that names another process by now is not moved.
  */
-export async function joinCgroupAsync(handle: CgroupHandle, pid: number): Promise<void> {
+export async function joinCgroupAsync(handle: CgroupHandle, pid: number, startTime?: number): Promise<void> {
+  // Not ours to move once it is gone: its pid may be another process's by now (ESRCH, as the kernel says for a pid it has not).
+  if (startTime !== undefined && readProcStat(pid)?.startTime !== startTime) throw Object.assign(new Error(`process ${pid} is gone`), { code: "ESRCH" });
   const order = moveOrder(pid);
   for (let next = order.next(); !next.done; ) {
     let moved = true;

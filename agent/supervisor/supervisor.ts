@@ -685,7 +685,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * Removes the run's cgroup once it is empty; returns the directories that would not go. A
    * process that exited but that its parent has not reaped yet (an adopted process's parent is
    * not this agent) still holds it busy, though cgroup.procs no longer lists it: rmdir is tried
-   * again for a moment before giving up.
+   * again for a moment before giving up, and a process found in it meanwhile is killed.
    */
   private async dropCgroup(run: Run): Promise<string[]> {
     if (!run.cgroup) return [];
@@ -694,6 +694,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const until = this.mono() + CGROUP_RMDIR_WAIT_MS;
     let left = removeCgroupQuietly(cgroup);
     while (left.length > 0 && this.mono() < until) {
+      // The group was emptied before: what is in it now came after (an exec health check
+      // moved in late, as the run ended), and goes the same way.
+      for (const pid of cgroupPids({ ...cgroup, dirs: left })) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone already
+        }
+      }
       await sleepMs(CGROUP_RMDIR_RETRY_MS);
       left = removeCgroupQuietly({ ...cgroup, dirs: left });
     }

@@ -48,7 +48,9 @@ describe.skipIf(!cgroupV1Writable)("an exec health check in its service's cgroup
     const script = [
       `i=0; while [ $i -lt 200 ]; do grep -q ':/berth/web-0-' /proc/self/cgroup && break; sleep 0.02; i=$((i+1)); done`,
       `grep -q ':/berth/web-0-' /proc/self/cgroup || { echo "not in the instance's cgroup:"; cat /proc/self/cgroup; exit 1; }`,
-      `[ -e ${JSON.stringify(daemonPid)} ] || { setsid sleep 1000 < /dev/null > /dev/null 2>&1 & echo $! > ${JSON.stringify(daemonPid)}; }`,
+      // The daemon names itself once in its own session: the check's group is killed when it ends.
+      `[ -e ${JSON.stringify(daemonPid)} ] || { setsid sh -c 'echo $$ > "$0.tmp" && mv "$0.tmp" "$0"; exec sleep 1000' ${JSON.stringify(daemonPid)} < /dev/null > /dev/null 2>&1 & }`,
+      `while [ ! -s ${JSON.stringify(daemonPid)} ]; do sleep 0.01; done`,
     ].join("\n");
     const spec = normalizeSpec({
       name: "web",

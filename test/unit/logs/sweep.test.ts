@@ -8,6 +8,7 @@ import path from "node:path";
 import { Converger } from "../../../agent/converge/converger.js";
 import { realSteps } from "../../../agent/converge/steps.js";
 import { logSetsToRemove, sweepLogs, type LogSet } from "../../../agent/logs/sweep.js";
+import { isLive, readProcStat } from "../../../agent/supervisor/proc.js";
 import { createLogger } from "../../../shared/log/logger.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
 import type { InstanceStatus } from "../../../shared/gen/berth/v1/InstanceStatus.js";
@@ -73,5 +74,36 @@ describe("sweeping a logs folder", () => {
     await until(() => reports.some((r) => r.instance === "api-3" && r.state === "healthy"), "api-3 to run");
     await until(() => !existsSync(path.join(dir, "logs", "web-0.log")), "web-0's log to be removed (keepLogs 0)");
     expect(existsSync(path.join(dir, "logs", "api-3.log"))).toBe(true);
+  });
+
+  it("at start keeps the logs of the instance on record even when its process died while no agent ran", async () => {
+    const mk = (keepLogs: number, reports: InstanceStatus[]): Converger => {
+      const conv = new Converger({
+        dataDir: dir,
+        advertiseAddr: () => "127.0.0.1",
+        log,
+        steps: realSteps({ dataDir: dir, log, advertiseAddr: () => "127.0.0.1", fetchStored: () => { throw new Error("no artifacts here"); }, runAs: async () => ({ user: "" }), keepLogs }),
+        report: (s) => reports.push(s),
+      });
+      convs.push(conv);
+      return conv;
+    };
+    const reports: InstanceStatus[] = [];
+    const first = mk(5, reports);
+    first.assign({ service: "web", instance: "web-0", epoch: 1, revision: 1, spec_json: JSON.stringify(normalizeSpec({ name: "web", run: { command: "sh", args: ["-c", "echo started; exec sleep 1000"] } })), secrets: [] });
+    await until(() => reports.some((r) => r.state === "healthy" && (r.pid ?? 0) > 0), "web-0 to run");
+    const pid = reports.find((r) => r.state === "healthy")!.pid!;
+    await until(() => existsSync(path.join(dir, "logs", "web-0.log")), "web-0's log");
+    await writeFile(path.join(dir, "logs", "old-1.log"), "an instance that left long ago\n");
+    // The agent stops (its service goes on), then the service dies while no agent runs.
+    await first.shutdown();
+    convs.splice(convs.indexOf(first), 1);
+    process.kill(pid, "SIGKILL");
+    await until(() => !isLive(readProcStat(pid)), "the service to die");
+
+    const second = mk(0, []);
+    expect(await second.restore()).toEqual([]);
+    await until(() => !existsSync(path.join(dir, "logs", "old-1.log")), "the sweep at start");
+    expect(existsSync(path.join(dir, "logs", "web-0.log"))).toBe(true);
   });
 });

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { cgroupName, cgroupPids, cgroupWrites, chooseLayout, cpuMaxValue, cpuQuotaUs, createCgroup, joinCgroup, joinCgroupAsync, memoryLimitBytes, removeCgroupQuietly } from "../../../agent/supervisor/cgroup.js";
-import { listChildren } from "../../../agent/supervisor/proc.js";
+import { listChildren, readProcStat } from "../../../agent/supervisor/proc.js";
 import { waitFor } from "../../cluster/harness/wait.js";
 import { cgroupV1Writable } from "./fixture.js";
 
@@ -127,7 +127,11 @@ describe("cgroup membership", () => {
     const made = createCgroup(`test-${process.pid}-${Date.now()}-async`, null);
     if (!made.ok) throw new Error(made.reason);
     dirs.push(...made.handle.dirs);
-    await joinCgroupAsync(made.handle, pid);
+    // A pid whose start time is not the one read at spawn names another process by now: not moved.
+    const startTime = readProcStat(pid)!.startTime;
+    await expect(joinCgroupAsync(made.handle, pid, startTime + 1)).rejects.toMatchObject({ code: "ESRCH" });
+    expect(cgroupPids(made.handle)).toEqual([]);
+    await joinCgroupAsync(made.handle, pid, startTime);
     expect(cgroupPids(made.handle)).toEqual([pid, ...listChildren(pid)].sort((a, b) => a - b));
 
     const gone = spawn("true");
