@@ -141,7 +141,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const logs = new LogFollows({
     send: (m) => link.session?.send(m) ?? false,
     log,
-    open: (r, onData) => converger.logs(r.instance, r.install, r.tail, r.follow, onData),
+    open: (r, onData) => (r.instance === "" && r.departed_service ? converger.departedLogs(r.departed_service, r.tail, onData) : converger.logs(r.instance, r.install, r.tail, r.follow, onData)),
   });
   // `berth exec`: on the host (its own user and home), or in a running instance's
   // working dir, with its environment and as its user.

@@ -96,6 +96,8 @@ export interface Steps {
    */
   health(spec: ServiceSpec, cwd: string, env: Record<string, string>, onChange: (healthy: boolean, detail: string) => void, who?: RunAs, enclose?: (pid: number) => void): { stop(): void };
   installLog(d: Desired): Promise<string>;
+  /** The kept output of `service`'s instances that left this host, but `except`'s (its last `lines` lines each); undefined: none kept. */
+  departedLogs?(service: string, except: string | undefined, lines: number): Promise<string | undefined>;
   /**
    * Finds every process the supervisor has a record of, other than `keep`'s,
    * and stops it: at start, what the agent cannot vouch for (its instance file
@@ -587,6 +589,17 @@ export class Converger {
       await this.record.remove(this.stateFile);
       if (this.current) await this.o.secrets?.remove(this.current.d.instance, this.current.d.spec);
     } else this.current?.run?.close();
+  }
+
+  /** `berth logs SERVICE --host H` where none of its instances runs now: what H kept of those that left it. */
+  async departedLogs(service: string, tail: number, onData: (s: string) => void): Promise<undefined> {
+    if (!/^[a-z0-9][a-z0-9-]{0,199}$/.test(service)) {
+      onData(`[berth: not a service name: ${JSON.stringify(service.slice(0, 80))}]\n`);
+      return undefined;
+    }
+    const kept = await this.o.steps.departedLogs?.(service, this.current?.d.instance, tail);
+    onData(kept ?? `[berth: no instance of ${service} runs on this host, and none that left it has output kept here]\n`);
+    return undefined;
   }
 
   async logs(instance: string, install: boolean, tail: number, follow: boolean, onData: (s: string) => void): Promise<OutputFollower | undefined> {

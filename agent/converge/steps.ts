@@ -14,7 +14,7 @@ import { forgetInstalls, install, installKey, installLogPath } from "../installe
 import { Supervisor, type SupervisorState } from "../supervisor/supervisor.js";
 import { joinCgroupAsync } from "../supervisor/cgroup.js";
 import { readProcStat } from "../supervisor/proc.js";
-import { DEFAULT_KEEP_LOGS, sweepLogs } from "../logs/sweep.js";
+import { DEFAULT_KEEP_LOGS, departedOutput, sweepLogs } from "../logs/sweep.js";
 import { HealthMonitor } from "../health/checks.js";
 import { serviceUser, type RunAs } from "../runas/service-user.js";
 import { ensureWatchdog, leaseFiles, removeLease, takeFencedMark, writeLease } from "../supervisor/fence-lease.js";
@@ -258,6 +258,10 @@ export function realSteps(deps: StepsDeps): Steps & { cache: ArtifactCache } {
         });
       }
       return out;
+    },
+
+    departedLogs(service, except, lines) {
+      return departedOutput(logDir, service, except, lines);
     },
 
     async installLog(d): Promise<string> {

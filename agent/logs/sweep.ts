@@ -1,12 +1,14 @@
 /**
  * The output files of instances that left this host (a failover, a move, a delete):
- * the `keep` most recently written stay, for a look on the host, the rest are removed,
+ * the `keep` most recently written stay (`berth logs NAME --host H` reads them back:
+ * departedOutput), the rest are removed,
  * so a host that saw many services come and go does not fill its disk with their
  * logs — as Nomad collects the folders of stopped allocations and the kubelet the
  * logs of deleted pods. The instance the host runs is never touched.
  */
 import { readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
+import { TAIL_MAX_BYTES, tailLog } from "../supervisor/logs.js";
 
 /** Instances' logs kept besides the one the host runs (agent.yaml keepLogs). */
 export const DEFAULT_KEEP_LOGS = 5;
@@ -62,4 +64,31 @@ export async function sweepLogs(dir: string, inUse: string | undefined, keep: nu
   const gone = logSetsToRemove(await logSets(dir), inUse, keep);
   for (const set of gone) for (const f of set.files) await rm(path.join(dir, f), { force: true });
   return gone.map((s) => s.instance);
+}
+
+/**
+ * What this host kept of the output of `service`'s instances other than `except`
+ * (the one it runs): each one's last `lines` lines under a line naming it and when it
+ * last wrote, the most recent last; undefined when none is kept.
+ */
+export async function departedOutput(dir: string, service: string, except: string | undefined, lines: number): Promise<string | undefined> {
+  const mine = (instance: string): boolean => instance.startsWith(`${service}-`) && /^\d+$/.test(instance.slice(service.length + 1));
+  const sets = (await logSets(dir)).filter((s) => mine(s.instance) && s.instance !== except).sort((a, b) => a.newestMs - b.newestMs);
+  if (sets.length === 0) return undefined;
+  // One tail's bound in all (a host may keep up to 1,000 instances' logs): the most recent are read first.
+  let budget = TAIL_MAX_BYTES;
+  const parts: string[] = [];
+  for (const set of sets.reverse()) {
+    if (budget <= 0) {
+      parts.unshift(`[berth: ${sets.length - parts.length} older instances of ${service} have output kept here too, past what one answer reads]\n`);
+      break;
+    }
+    // Rotations are .log.1, .log.2 …: as many files as the highest one found, and the current.
+    const files = 1 + Math.max(0, ...set.files.map((f) => Number(/\.log\.(\d+)$/.exec(f)?.[1] ?? 0)));
+    let text = await tailLog({ dir, name: set.instance, files: Math.max(2, files), maxBytes: 0 }, lines, budget);
+    budget -= Buffer.byteLength(text);
+    if (text !== "" && !text.endsWith("\n")) text += "\n";
+    parts.unshift(`[berth: ${set.instance} left this host; its output here, last written ${new Date(set.newestMs).toISOString()}:]\n${text}`);
+  }
+  return parts.join("");
 }

@@ -60,7 +60,7 @@ export function registerDaemons(program: Command): void {
     .option("--rejoin", "join again with a join token, keeping this host's id (its certificate expired while the agent was off)")
     .option("--allow-root", "let services with run.user: root run on this host (applied by an admin); agent.yaml: allowRoot: true. Default: every service runs unprivileged, as its own system user berth-<service>")
     .option("--keep-artifacts <n>", "artifacts kept on this host besides the one it runs, the most recently used (for a quick undo); older ones, and what was installed in them, are removed after each change; agent.yaml: keepArtifacts (default 2)")
-    .option("--keep-logs <n>", "instances that left this host whose output files are kept in DATA_DIR/logs, the most recently written; older ones are removed when an instance leaves or a new one or a new artifact starts, and at start; agent.yaml: keepLogs (default 5)")
+    .option("--keep-logs <n>", "instances that left this host whose output files are kept in DATA_DIR/logs (berth logs NAME --host shows them), the most recently written; older ones are removed when an instance leaves or a new one or a new artifact starts, and at start; agent.yaml: keepLogs (default 5)")
     .addHelpText("after", "\nExamples:\n  berth agent --controller 10.0.0.5:7420 --token-file ./join.token --data-dir /var/lib/berth/agent --labels dc=dc1\n  BERTH_JOIN_TOKEN=bj1.… berth agent --controller 10.0.0.5:7420")
     .action(lazy(run, (m) => m.agent));
 

@@ -149,6 +149,12 @@ describe("logs -f follows the service, not the hosts it ran on", () => {
     expect(f.err()).not.toContain("following again");
     // Both copies spoke as talk-0: the new copy's lines name their host.
     expect(f.out()).toContain(`talk-0@${to}`);
+
+    // The host it left kept its output (the agent's keepLogs): `--host` reads it there.
+    const kept = await c.cli(["logs", "talk", "--host", from, "--tail", "5"]);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stdout).toMatch(/^\[berth: talk-0 left this host; its output here, last written \d{4}-\d\d-\d\dT[\d:.]+Z:\]$/m);
+    expect(kept.stdout).toMatch(/listening on .* as talk-0/);
   });
 
   it("a host whose agent reconnects while another host's part goes on: the same process is followed there again, in the same call", async () => {

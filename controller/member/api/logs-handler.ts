@@ -115,7 +115,7 @@ export function logsHandler(d: ServiceHandlerDeps): OperatorServiceHandlers["Log
 async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<LogsRequest__Output, LogsChunk>, req: LogsRequest__Output, s: ServerStream<LogsChunk>): Promise<void> {
   const svc = serviceOrNotFound(d.state, req.service);
   const host = req.host ? d.registry.resolve(req.host).id : "";
-  const targets = logTargets(d.state.instancesOf(svc.name)).filter((t) => !host || t.host === host);
+  let targets = logTargets(d.state.instancesOf(svc.name)).filter((t) => !host || t.host === host);
   if (!targets.length) {
     // No copy to ask, but the slots keep the output of what failed: the installs (that is what
     // --install is for), and the last lines of a process that crash-looped (as `kubectl logs
@@ -123,15 +123,21 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
     // -f, whose call would end and be opened again, printing them each time).
     const kept = (f: HostFailure): boolean => (req.install ? !isCrashLoop(f) : !req.follow && isCrashLoop(f));
     const failed = d.state.instancesOf(svc.name).flatMap((i) => lastFailedOutputs(i.failures).filter((f) => kept(f) && (!host || f.hostId === host)).map((f) => ({ i, f })));
-    if (!failed.length) {
+    if (failed.length) {
+      for (const { i, f } of failed) s.send({ host: f.hostId, instance: instanceId(i.service, i.slot), data: req.install ? failedInstallText([f]) : failedRunsText([f]) });
+      s.end();
+      return;
+    }
+    if (host && !req.install && !req.follow && streamVia(d, host) !== undefined) {
+      // The host is reached: what it kept of copies that left it (moved, failed over;
+      // the agent's keepLogs), asked of it as instance "" (departed_service).
+      targets = [{ host, instance: "" }];
+    } else {
       // Kept output of the other kind (a failed install, when the process's was asked for): name the flag that shows it.
       const other = !req.install && d.state.instancesOf(svc.name).some((i) => lastFailedOutputs(i.failures).some((f) => !isCrashLoop(f) && (!host || f.hostId === host)));
       const hint = other ? `; its last failed install's output is kept: berth logs ${svc.name} --install` : "";
       throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`}${hint}`);
     }
-    for (const { i, f } of failed) s.send({ host: f.hostId, instance: instanceId(i.service, i.slot), data: req.install ? failedInstallText([f]) : failedRunsText([f]) });
-    s.end();
-    return;
   }
   // Following the service (not one host): parts come and go with its copies. The call still
   // ends when no part is left (every host it followed disconnected, say), as it always did:
@@ -240,7 +246,7 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
       cancel();
       partEnded(part);
     };
-    agentSend({ log_request: { request_id: id, instance: t.instance, install: req.install, tail: Math.min(tail, 100_000), follow: req.follow, window: LOG_WINDOW_CHARS } });
+    agentSend({ log_request: { request_id: id, instance: t.instance, install: req.install, tail: Math.min(tail, 100_000), follow: req.follow, window: LOG_WINDOW_CHARS, departed_service: t.instance === "" ? svc.name : "" } });
   };
 
   for (const t of targets) {

@@ -37,7 +37,7 @@ class FakeFollower implements Follower {
   }
 }
 
-const req = (o: Partial<LogRequest__Output> = {}): LogRequest__Output => ({ request_id: 1, instance: "web-0", install: false, tail: 100, follow: true, window: 16 * 1024, ...o });
+const req = (o: Partial<LogRequest__Output> = {}): LogRequest__Output => ({ request_id: 1, instance: "web-0", install: false, tail: 100, follow: true, window: 16 * 1024, departed_service: "", ...o });
 
 function rig(o: { tail?: string; connected?: () => boolean } = {}) {
   const sent: AgentMessage[] = [];

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { Converger } from "../../../agent/converge/converger.js";
 import { realSteps } from "../../../agent/converge/steps.js";
-import { logSetsToRemove, sweepLogs, type LogSet } from "../../../agent/logs/sweep.js";
+import { departedOutput, logSetsToRemove, sweepLogs, type LogSet } from "../../../agent/logs/sweep.js";
 import { isLive, readProcStat } from "../../../agent/supervisor/proc.js";
 import { createLogger } from "../../../shared/log/logger.js";
 import { normalizeSpec } from "../../../shared/spec/schema.js";
@@ -52,6 +52,25 @@ describe("sweeping a logs folder", () => {
     expect(await sweepLogs(logs, "web-0", 1)).toEqual(["api-1"]);
     expect((await readdir(logs)).sort()).toEqual(["db-2.log", "notes.txt", "web-0.log", "web-0.log.1", "web-0.log.bak"]);
     expect(await sweepLogs(path.join(dir, "none"), "web-0", 0)).toEqual([]);
+  });
+
+  it("reads back what a host kept of a service's instances that left it: the last lines of each, oldest first, but the one it runs", async () => {
+    const logs = path.join(dir, "logs");
+    await mkdir(logs);
+    await writeFile(path.join(logs, "web-1.log.1"), "web-1 a\nweb-1 b\n");
+    await writeFile(path.join(logs, "web-1.log"), "web-1 c\n");
+    await writeFile(path.join(logs, "web-0.log"), "web-0 x\nweb-0 y\n");
+    await writeFile(path.join(logs, "web-2.log"), "runs here\n");
+    await writeFile(path.join(logs, "webby-0.log"), "another service\n");
+    await writeFile(path.join(logs, "web-x-0.log"), "another service\n");
+    const at = (s: number): Date => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+    for (const f of ["web-1.log.1", "web-1.log"]) await utimes(path.join(logs, f), at(20), at(20));
+    await utimes(path.join(logs, "web-0.log"), at(10), at(10));
+    expect(await departedOutput(logs, "web", "web-2", 2)).toBe(
+      "[berth: web-0 left this host; its output here, last written 2026-01-01T00:00:10.000Z:]\nweb-0 x\nweb-0 y\n" +
+        "[berth: web-1 left this host; its output here, last written 2026-01-01T00:00:20.000Z:]\nweb-1 b\nweb-1 c\n",
+    );
+    expect(await departedOutput(logs, "api", undefined, 10)).toBeUndefined();
   });
 
   it("runs after each change: a host that moves on to another instance keeps keepLogs of the ones it ran", async () => {
@@ -105,5 +124,18 @@ describe("sweeping a logs folder", () => {
     expect(await second.restore()).toEqual([]);
     await until(() => !existsSync(path.join(dir, "logs", "old-1.log")), "the sweep at start");
     expect(existsSync(path.join(dir, "logs", "web-0.log"))).toBe(true);
+  });
+});
+
+describe("asking a host for what it kept", () => {
+  it("refuses what is not a service name, rather than reading a path made of it", async () => {
+    const conv = new Converger({ dataDir: dir, advertiseAddr: () => "127.0.0.1", log, steps: realSteps({ dataDir: dir, log, advertiseAddr: () => "127.0.0.1", fetchStored: () => { throw new Error("no artifacts here"); }, runAs: async () => ({ user: "" }) }), report: () => undefined });
+    convs.push(conv);
+    let out = "";
+    await conv.departedLogs("../etc", 10, (s) => (out += s));
+    expect(out).toBe('[berth: not a service name: "../etc"]\n');
+    out = "";
+    await conv.departedLogs("web", 10, (s) => (out += s));
+    expect(out).toBe("[berth: no instance of web runs on this host, and none that left it has output kept here]\n");
   });
 });

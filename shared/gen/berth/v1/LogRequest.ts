@@ -9,6 +9,7 @@ export interface LogRequest {
   'tail'?: (number);
   'follow'?: (boolean);
   'window'?: (number);
+  'departed_service'?: (string);
 }
 
 export interface LogRequest__Output {
@@ -18,4 +19,5 @@ export interface LogRequest__Output {
   'tail': (number);
   'follow': (boolean);
   'window': (number);
+  'departed_service': (string);
 }
