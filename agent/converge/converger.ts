@@ -593,7 +593,7 @@ export class Converger {
 
   /** `berth logs SERVICE --host H` where none of its instances runs now: what H kept of those that left it. */
   async departedLogs(service: string, tail: number, onData: (s: string) => void): Promise<undefined> {
-    if (!/^[a-z0-9][a-z0-9-]{0,199}$/.test(service)) {
+    if (!SERVICE_NAME.test(service)) {
       onData(`[berth: not a service name: ${JSON.stringify(service.slice(0, 80))}]\n`);
       return undefined;
     }

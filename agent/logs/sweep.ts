@@ -12,6 +12,10 @@ import { TAIL_MAX_BYTES, tailLog } from "../supervisor/logs.js";
 
 /** Instances' logs kept besides the one the host runs (agent.yaml keepLogs). */
 export const DEFAULT_KEEP_LOGS = 5;
+/** What is left of departedOutput's budget below this is not read: a tail of a few bytes is a fragment. */
+const MIN_TAIL_BYTES = 64 * 1024;
+/** Rotated files read back per instance at most. */
+const MAX_ROTATIONS = 1_000;
 
 /** One instance's files: `web-0.log`, its rotations `web-0.log.1` …, and a rotation's copy in progress `.1.tmp`. */
 const LOG_FILE = /^([a-z0-9][a-z0-9-]*-\d+)\.log(?:\.\d+(?:\.tmp)?)?$/;
@@ -73,18 +77,21 @@ export async function sweepLogs(dir: string, inUse: string | undefined, keep: nu
  */
 export async function departedOutput(dir: string, service: string, except: string | undefined, lines: number): Promise<string | undefined> {
   const mine = (instance: string): boolean => instance.startsWith(`${service}-`) && /^\d+$/.test(instance.slice(service.length + 1));
-  const sets = (await logSets(dir)).filter((s) => mine(s.instance) && s.instance !== except).sort((a, b) => a.newestMs - b.newestMs);
+  const sets = (await logSets(dir)).filter((s) => mine(s.instance) && s.instance !== except).sort((a, b) => a.newestMs - b.newestMs || a.instance.localeCompare(b.instance));
   if (sets.length === 0) return undefined;
-  // One tail's bound in all (a host may keep up to 1,000 instances' logs): the most recent are read first.
+  // One tail's bound in all (a host may keep up to 1,000 instances' logs): the most recent are
+  // read first, and a remainder too small for a useful tail ends the reading.
   let budget = TAIL_MAX_BYTES;
   const parts: string[] = [];
   for (const set of sets.reverse()) {
-    if (budget <= 0) {
-      parts.unshift(`[berth: ${sets.length - parts.length} older instances of ${service} have output kept here too, past what one answer reads]\n`);
+    if (budget < MIN_TAIL_BYTES) {
+      const n = sets.length - parts.length;
+      parts.unshift(`[berth: ${n} older ${n === 1 ? "instance" : "instances"} of ${service} ${n === 1 ? "has" : "have"} output kept here too, past what one answer reads]\n`);
       break;
     }
-    // Rotations are .log.1, .log.2 …: as many files as the highest one found, and the current.
-    const files = 1 + Math.max(0, ...set.files.map((f) => Number(/\.log\.(\d+)$/.exec(f)?.[1] ?? 0)));
+    // Rotations are .log.1, .log.2 …: as many files as the highest one found (bounded: a stray
+    // name must not make millions of paths), and the current.
+    const files = 1 + Math.max(0, ...set.files.map((f) => Math.min(MAX_ROTATIONS, Number(/\.log\.(\d+)$/.exec(f)?.[1] ?? 0))));
     let text = await tailLog({ dir, name: set.instance, files: Math.max(2, files), maxBytes: 0 }, lines, budget);
     budget -= Buffer.byteLength(text);
     if (text !== "" && !text.endsWith("\n")) text += "\n";

@@ -96,6 +96,14 @@ interface Part {
   cancel(): void;
 }
 
+/** What an agent older than LogRequest.departed_service answers a request for instance "" (Converger.logs). */
+const OLD_AGENT_ANSWER = "[berth:  does not run on this host]\n";
+
+/** A host's answer to a departed_service request, as shown: an older agent's, which took it for instance "", said as what it means (pure). */
+export function departedAnswer(data: string, service: string, host: string): string {
+  return data === OLD_AGENT_ANSWER ? `[berth: ${service} has no instance on ${host}, and its agent is too old to read back the output it kept]\n` : data;
+}
+
 export function logsHandler(d: ServiceHandlerDeps): OperatorServiceHandlers["Logs"] {
   return (call) => {
     const req = call.request;
@@ -128,15 +136,16 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
       s.end();
       return;
     }
+    // Kept output of the other kind (a failed install, when the process's was asked for): name the flag that shows it.
+    const other = !req.install && d.state.instancesOf(svc.name).some((i) => lastFailedOutputs(i.failures).some((f) => !isCrashLoop(f) && (!host || f.hostId === host)));
+    const hint = other ? `its last failed install's output is kept: berth logs ${svc.name} --install` : "";
     if (host && !req.install && !req.follow && streamVia(d, host) !== undefined) {
       // The host is reached: what it kept of copies that left it (moved, failed over;
       // the agent's keepLogs), asked of it as instance "" (departed_service).
       targets = [{ host, instance: "" }];
+      if (hint) s.send({ host, instance: "", data: `[berth: ${hint}]\n` });
     } else {
-      // Kept output of the other kind (a failed install, when the process's was asked for): name the flag that shows it.
-      const other = !req.install && d.state.instancesOf(svc.name).some((i) => lastFailedOutputs(i.failures).some((f) => !isCrashLoop(f) && (!host || f.hostId === host)));
-      const hint = other ? `; its last failed install's output is kept: berth logs ${svc.name} --install` : "";
-      throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`}${hint}`);
+      throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`}${hint ? `; ${hint}` : ""}`);
     }
   }
   // Following the service (not one host): parts come and go with its copies. The call still
@@ -212,6 +221,8 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
       hostId: t.host,
       onChunk: (c: LogChunk__Output) => {
         if (ended || s.closed) return;
+        // An agent older than departed_service took the request for instance "": say what that means.
+        if (t.instance === "") c.data = departedAnswer(c.data, svc.name, t.host);
         if (c.data) {
           const n = c.data.length;
           unacked += n;

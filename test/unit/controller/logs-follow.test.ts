@@ -4,7 +4,7 @@
  * the instance records and what the hosts report.
  */
 import { describe, expect, it } from "vitest";
-import { followChanges, logTargets } from "../../../controller/member/api/logs-handler.js";
+import { departedAnswer, followChanges, logTargets } from "../../../controller/member/api/logs-handler.js";
 import type { InstanceRecord } from "../../../controller/services/records.js";
 
 const inst = (slot: number, hostId: string, moveTo?: string): InstanceRecord =>
@@ -65,5 +65,13 @@ describe("followChanges", () => {
     expect(followChanges(targets, ended, still, () => "here:7").start).toEqual([]);
     // Not connected when the call began, connected now.
     expect(followChanges(targets, new Map([["h1", { pid: 11, live: false, via: "" }]]), still, () => "here:9").start).toEqual([{ host: "h1", instance: "web-0", pid: 11 }]);
+  });
+});
+
+describe("departedAnswer", () => {
+  it("says what an agent too old to read back kept output meant by its answer, and passes every other answer on", () => {
+    expect(departedAnswer("[berth:  does not run on this host]\n", "web", "h1")).toBe("[berth: web has no instance on h1, and its agent is too old to read back the output it kept]\n");
+    expect(departedAnswer("[berth: web-0 left this host; …]\nline\n", "web", "h1")).toBe("[berth: web-0 left this host; …]\nline\n");
+    expect(departedAnswer("", "web", "h1")).toBe("");
   });
 });

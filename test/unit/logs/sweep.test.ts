@@ -139,3 +139,20 @@ describe("asking a host for what it kept", () => {
     expect(out).toBe("[berth: no instance of web runs on this host, and none that left it has output kept here]\n");
   });
 });
+
+describe("reading back a host's kept output, bounded", () => {
+  it("reads the most recent first within one tail's bound, names what it left out, and takes no stray rotation number at its word", async () => {
+    const logs = path.join(dir, "logs");
+    await mkdir(logs);
+    // 20 MiB in the newest: the bound (16 MiB) is spent on it, the older one is only counted.
+    await writeFile(path.join(logs, "web-1.log"), `${"x".repeat(1023)}\n`.repeat(20 * 1024));
+    await writeFile(path.join(logs, "web-0.log"), "old\n");
+    await utimes(path.join(logs, "web-0.log"), new Date(1_000), new Date(1_000));
+    // A stray rotation number past any array's length.
+    await writeFile(path.join(logs, "web-1.log.4294967296"), "stray\n");
+    const out = (await departedOutput(logs, "web", undefined, 100_000))!;
+    expect(out.startsWith("[berth: 1 older instance of web has output kept here too, past what one answer reads]\n[berth: web-1 left this host;")).toBe(true);
+    expect(out).not.toContain("old\n");
+    expect(Buffer.byteLength(out)).toBeLessThanOrEqual(16 * 1024 * 1024 + 1024);
+  });
+});
