@@ -217,7 +217,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private rotateTimer: NodeJS.Timeout | undefined;
   /** The rotation in progress, if any: never two at once, and stop() waits for it. */
   private rotation: Promise<void> | undefined;
-  /** The run while its process runs: unset from the moment it exits or is told to stop. */
+  /** The run while its process runs: set where a run begins (launch, adoptRun), unset from the moment it exits or is told to stop. */
   private live: Run | undefined;
 
   constructor(options: SupervisorOptions) {
@@ -426,7 +426,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
       const current = run;
       run = undefined;
-      this.live = current;
       const outcome = await Promise.race([current.exited, this.interrupted]);
       this.live = undefined;
       if (outcome === "stop") return this.terminate(current);

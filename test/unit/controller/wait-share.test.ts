@@ -74,6 +74,18 @@ describe("sharing why instances wait", () => {
     for (const c of closers.splice(0)) await c();
   });
 
+  /** A leader and a follower on one real store, both following it. */
+  async function twoMembers(): Promise<{ store: Store; leaderLoop: FakeLoop; follower: WaitShare }> {
+    const { store } = await stores.open();
+    const leaderLoop = new FakeLoop(store);
+    const leader = new WaitShare({ store, loop: leaderLoop, onChange: () => undefined, log });
+    const follower = new WaitShare({ store, loop: new FakeLoop(), onChange: () => undefined, log });
+    closers.push(() => leader.close(), () => follower.close());
+    await leader.follow();
+    await follower.follow();
+    return { store, leaderLoop, follower };
+  }
+
   it("every member reads the leader's word; nothing is written while it stays the same; gone once nothing waits", async () => {
     const { store } = await stores.open();
     const w = counting(store);
@@ -165,13 +177,7 @@ describe("sharing why instances wait", () => {
   });
 
   it("a value unreadable in the store counts as absent: no member shows what it said before, and the leader writes it anew", async () => {
-    const { store } = await stores.open();
-    const leaderLoop = new FakeLoop(store);
-    const leader = new WaitShare({ store, loop: leaderLoop, onChange: () => undefined, log });
-    const follower = new WaitShare({ store, loop: new FakeLoop(), onChange: () => undefined, log });
-    closers.push(() => leader.close(), () => follower.close());
-    await leader.follow();
-    await follower.follow();
+    const { store, leaderLoop, follower } = await twoMembers();
     leaderLoop.unplaced.set("web-0", "no spare host: 2 are occupied");
     leaderLoop.pass();
     await until(() => follower.wait({ service: "web", slot: 0, hostId: "" }, NOW) !== undefined, "the follower to read it");
@@ -199,13 +205,7 @@ describe("sharing why instances wait", () => {
   });
 
   it("with more distinct reasons than fit, a member that does not lead still shows each slot's kind, and says where its reason is", async () => {
-    const { store } = await stores.open();
-    const leaderLoop = new FakeLoop(store);
-    const leader = new WaitShare({ store, loop: leaderLoop, onChange: () => undefined, log });
-    const follower = new WaitShare({ store, loop: new FakeLoop(), onChange: () => undefined, log });
-    closers.push(() => leader.close(), () => follower.close());
-    await leader.follow();
-    await follower.follow();
+    const { leaderLoop, follower } = await twoMembers();
     for (let k = 0; k < 10_000; k++) leaderLoop.unplaced.set(`big-${k}`, `no spare host for slot ${k}: ${"every host is occupied or avoided, ".repeat(20)}`);
     leaderLoop.pass();
     const wait = (slot: number) => follower.wait({ service: "big", slot, hostId: "" }, NOW);

@@ -26,6 +26,15 @@ afterEach(async () => {
 });
 
 const set = (instance: string, newestMs: number): LogSet => ({ instance, files: [`${instance}.log`], newestMs });
+/** A converger on real steps in the test's folder (no artifacts: a fetch is a bug), cleaned up after the test. */
+function converger(o: { keepLogs?: number; reports?: InstanceStatus[] } = {}): Converger {
+  const steps = realSteps({ dataDir: dir, log, advertiseAddr: () => "127.0.0.1", fetchStored: () => { throw new Error("no artifacts here"); }, runAs: async () => ({ user: "" }), ...(o.keepLogs !== undefined ? { keepLogs: o.keepLogs } : {}) });
+  const conv = new Converger({ dataDir: dir, advertiseAddr: () => "127.0.0.1", log, steps, report: (s) => void o.reports?.push(s) });
+  convs.push(conv);
+  return conv;
+}
+/** A service that says it started and then sleeps. */
+const sleeper = (name: string): string => JSON.stringify(normalizeSpec({ name, run: { command: "sh", args: ["-c", "echo started; exec sleep 1000"] } }));
 
 describe("which logs go", () => {
   it("keeps the `keep` most recently written of the others, and always the instance in use", () => {
@@ -75,41 +84,22 @@ describe("sweeping a logs folder", () => {
 
   it("runs after each change: a host that moves on to another instance keeps keepLogs of the ones it ran", async () => {
     const reports: InstanceStatus[] = [];
-    const conv = new Converger({
-      dataDir: dir,
-      advertiseAddr: () => "127.0.0.1",
-      log,
-      steps: realSteps({ dataDir: dir, log, advertiseAddr: () => "127.0.0.1", fetchStored: () => { throw new Error("no artifacts here"); }, runAs: async () => ({ user: "" }), keepLogs: 0 }),
-      report: (s) => reports.push(s),
-    });
-    convs.push(conv);
-    const spec = (name: string): string => JSON.stringify(normalizeSpec({ name, run: { command: "sh", args: ["-c", "echo started; exec sleep 1000"] } }));
-    conv.assign({ service: "web", instance: "web-0", epoch: 1, revision: 1, spec_json: spec("web"), secrets: [] });
+    const conv = converger({ keepLogs: 0, reports });
+    conv.assign({ service: "web", instance: "web-0", epoch: 1, revision: 1, spec_json: sleeper("web"), secrets: [] });
     await until(() => reports.some((r) => r.instance === "web-0" && r.state === "healthy"), "web-0 to run");
     await until(() => existsSync(path.join(dir, "logs", "web-0.log")), "web-0's log");
 
     // The host's one service is replaced by another (web moved away, api placed here).
-    conv.assign({ service: "api", instance: "api-3", epoch: 2, revision: 1, spec_json: spec("api"), secrets: [] });
+    conv.assign({ service: "api", instance: "api-3", epoch: 2, revision: 1, spec_json: sleeper("api"), secrets: [] });
     await until(() => reports.some((r) => r.instance === "api-3" && r.state === "healthy"), "api-3 to run");
     await until(() => !existsSync(path.join(dir, "logs", "web-0.log")), "web-0's log to be removed (keepLogs 0)");
     expect(existsSync(path.join(dir, "logs", "api-3.log"))).toBe(true);
   });
 
   it("at start keeps the logs of the instance on record even when its process died while no agent ran", async () => {
-    const mk = (keepLogs: number, reports: InstanceStatus[]): Converger => {
-      const conv = new Converger({
-        dataDir: dir,
-        advertiseAddr: () => "127.0.0.1",
-        log,
-        steps: realSteps({ dataDir: dir, log, advertiseAddr: () => "127.0.0.1", fetchStored: () => { throw new Error("no artifacts here"); }, runAs: async () => ({ user: "" }), keepLogs }),
-        report: (s) => reports.push(s),
-      });
-      convs.push(conv);
-      return conv;
-    };
     const reports: InstanceStatus[] = [];
-    const first = mk(5, reports);
-    first.assign({ service: "web", instance: "web-0", epoch: 1, revision: 1, spec_json: JSON.stringify(normalizeSpec({ name: "web", run: { command: "sh", args: ["-c", "echo started; exec sleep 1000"] } })), secrets: [] });
+    const first = converger({ keepLogs: 5, reports });
+    first.assign({ service: "web", instance: "web-0", epoch: 1, revision: 1, spec_json: sleeper("web"), secrets: [] });
     await until(() => reports.some((r) => r.state === "healthy" && (r.pid ?? 0) > 0), "web-0 to run");
     const pid = reports.find((r) => r.state === "healthy")!.pid!;
     await until(() => existsSync(path.join(dir, "logs", "web-0.log")), "web-0's log");
@@ -120,7 +110,7 @@ describe("sweeping a logs folder", () => {
     process.kill(pid, "SIGKILL");
     await until(() => !isLive(readProcStat(pid)), "the service to die");
 
-    const second = mk(0, []);
+    const second = converger({ keepLogs: 0 });
     expect(await second.restore()).toEqual([]);
     await until(() => !existsSync(path.join(dir, "logs", "old-1.log")), "the sweep at start");
     expect(existsSync(path.join(dir, "logs", "web-0.log"))).toBe(true);
@@ -129,8 +119,7 @@ describe("sweeping a logs folder", () => {
 
 describe("asking a host for what it kept", () => {
   it("refuses what is not a service name, rather than reading a path made of it", async () => {
-    const conv = new Converger({ dataDir: dir, advertiseAddr: () => "127.0.0.1", log, steps: realSteps({ dataDir: dir, log, advertiseAddr: () => "127.0.0.1", fetchStored: () => { throw new Error("no artifacts here"); }, runAs: async () => ({ user: "" }) }), report: () => undefined });
-    convs.push(conv);
+    const conv = converger();
     let out = "";
     await conv.departedLogs("../etc", 10, (s) => (out += s));
     expect(out).toBe('[berth: not a service name: "../etc"]\n');
