@@ -466,12 +466,22 @@ function stepSlot(v: SlotView, b: RolloutBatch, mode: "active" | "hold", to: num
 }
 
 /**
- * A failed rollout leaves slots as they are, except a copy it drained and did not
- * replace yet: after drainTime that copy is restarted on the revision it runs, so it
- * comes back into service. The failed revision is not what it ran.
+ * A failed rollout leaves slots as they are, except what it started and did not finish:
+ *  - a copy it drained and did not replace yet: after drainTime that copy is restarted on
+ *    the revision it runs, so it comes back into service. The failed revision is not what it ran.
+ *  - a surge copy of the failed revision (not retired): cancelled, so it does not linger on
+ *    its spare. When that copy alone carries its slot (the serving copy failed meanwhile),
+ *    the cancel takes the slot out of the endpoints: it waits while that would leave more
+ *    than maxUnavailable out (`mayTakeOut`), until the serving copy is back.
  */
-function unwindSlot(v: SlotView, b: RolloutBatch, u: UpdateSpec, nowMs: number): Action | null {
-  if (b.viaSpare.includes(v.slot) || wasIssued(b, v.slot, "replace") || v.drainingSinceMs === null || v.surge !== null) return null;
+function unwindSlot(v: SlotView, b: RolloutBatch, u: UpdateSpec, nowMs: number, to: number, mayTakeOut: () => boolean): Action | null {
+  if (b.viaSpare.includes(v.slot)) {
+    const surged = wasIssued(b, v.slot, "surge") || v.surge?.revision === to;
+    if (!surged || wasIssued(b, v.slot, "retire") || wasIssued(b, v.slot, "cancel")) return null;
+    const carries = copyInService(v.surge?.phase) && !copyInService(v.phase);
+    return !carries || mayTakeOut() ? { kind: "cancel", slot: v.slot } : null;
+  }
+  if (wasIssued(b, v.slot, "replace") || v.drainingSinceMs === null || v.surge !== null) return null;
   return nowMs >= v.drainingSinceMs + u.drainTimeMs ? { kind: "replace", slot: v.slot, revision: v.revision } : null;
 }
 
@@ -676,26 +686,32 @@ export function nextStep(input: NextStepInput): NextStepResult {
           revertTo = r.fromRevision;
           events.push({ type: "rollout.reverting", message: `autoRevert: rolling back to revision ${r.fromRevision}` });
         }
-        // Surge copies of the failed revision must not linger on spares; retired ones have moved already.
-        const b2 = r.batch;
-        if (b2 !== null) {
-          for (const s of b2.viaSpare) {
-            const v = views.get(s);
-            const surged = wasIssued(b2, s, "surge") || (v?.surge?.revision === to);
-            if (surged && !wasIssued(b2, s, "retire") && !wasIssued(b2, s, "cancel")) issue(b2, { kind: "cancel", slot: s });
-          }
-        }
       }
+    }
+  }
+
+  // A failed rollout also brings back a copy drained in place that no batch holds any more:
+  // one an earlier rollout drained and failed before replacing, when this one (its revert)
+  // failed before a batch of its own took the slot. It joins the batch so the replace is
+  // recorded once. Only rollouts drain without a second copy, so nobody else will.
+  if (mode === "unwind") {
+    const orphans = input.slots.filter((v) => v.drainingSinceMs !== null && v.surge === null && !(r.batch?.slots.includes(v.slot) ?? false)).map((v) => v.slot);
+    if (orphans.length > 0) {
+      r.batch ??= { slots: [], startedAtMs: nowMs, viaSpare: [], issued: [], done: [] };
+      r.batch.slots.push(...orphans);
     }
   }
 
   // 4. Step the slots of the current batch.
   const cur = r.batch;
   if (cur !== null) {
+    // What an unwind's cancels may still take out of the endpoints (unwindSlot).
+    let budget = u.maxUnavailable - Math.max(0, instances - endpoints(input.slots).length);
+    const takeOne = (): boolean => budget-- > 0;
     for (const s of cur.slots) {
       const v = views.get(s);
       if (v === undefined || cur.done.includes(s)) continue;
-      const a = mode === "unwind" ? unwindSlot(v, cur, u, nowMs) : stepSlot(v, cur, mode, to, u, nowMs, mayTakeOut);
+      const a = mode === "unwind" ? unwindSlot(v, cur, u, nowMs, to, takeOne) : stepSlot(v, cur, mode, to, u, nowMs, mayTakeOut);
       if (a !== null) issue(cur, a);
     }
     if (mode !== "unwind" && batchComplete(cur, views)) r.batch = null;

@@ -393,6 +393,51 @@ describe("rollout: the leftovers of failed and superseded rollouts", () => {
     expect(nextStep({ ...input(views, unwound.rollout, 60_300), update: update({ autoRevert: false }) }).actions).toEqual([]);
   });
 
+  it("a revert that fails before its first batch still brings back the copy the failed rollout drained", () => {
+    // The property test's counterexample (seed 585991156): 1 → 2 drains slot 0 and fails before
+    // drainTime ends; the revert 2 → 1 waits on slot 1 (failed on its own) and fails with no batch,
+    // so no batch of either rollout held slot 0 any more, and it stayed draining for good.
+    const sim = new Sim({
+      instances: 2,
+      update: update({ maxUnavailable: 1, maxSurge: 0, minHealthyTimeMs: 0, healthyDeadlineMs: 1, progressDeadlineMs: 2, canary: 0, autoRevert: true, drainTimeMs: 3 }),
+      spares: 0,
+      from: 1,
+      to: 2,
+      startDelayMs: () => 0,
+      agentLagMs: 0,
+      failures: [{ atMs: 0, slot: 1, downForMs: 4 }],
+      promoteAfterMs: 0,
+    });
+    expect(sim.run({ maxIterations: 3000 }).stalled).toBe(false);
+    expect(sim.rollouts.map((r) => `${r.fromRevision}→${r.toRevision} ${r.status}`)).toEqual(["1→2 failed", "2→1 failed"]);
+    expect(sim.views().filter((v) => v.phase === "draining")).toEqual([]);
+    expect(log(sim.issued)).toContain("3 replace 0→1");
+  });
+
+  it("a failed rollout cancels a surge copy that alone carries its slot only within maxUnavailable, once its serving copy is back", () => {
+    // The property test's counterexample (seed -1296255295): slot 0's serving copy fails as its surge
+    // copy turns healthy; the rollout fails on slot 2 at that moment (2156), and cancelling the surge
+    // copy then would leave slots 0 and 2 out with maxUnavailable 1.
+    const old = [0, 0, 0];
+    const nw = [2056, 0, 627];
+    const sim = new Sim({
+      instances: 3,
+      update: update({ maxUnavailable: 1, maxSurge: 2, minHealthyTimeMs: 0, healthyDeadlineMs: 726, progressDeadlineMs: 1530, canary: 0, autoRevert: false, drainTimeMs: 1430 }),
+      spares: 2,
+      from: 1,
+      to: 2,
+      startDelayMs: (rev, s) => (rev === 1 ? old[s] : nw[s]) ?? 0,
+      agentLagMs: 100,
+      failures: [{ atMs: 0, slot: 0, downForMs: 2157 }],
+    });
+    expect(sim.run({ maxIterations: 3000 }).stalled).toBe(false);
+    expect(sim.rollout).toMatchObject({ status: "failed", reason: expect.stringMatching(/slot 2 not in service/) });
+    expect(log(sim.issued).filter((l) => l.includes("cancel"))).toEqual(["2157 cancel 0"]);
+    for (const out of sim.outAfterRolloutRemoval) expect(out).toBeLessThanOrEqual(1);
+    expect(sim.views().filter((v) => v.surge !== null)).toEqual([]);
+    expect(sim.spares).toBe(2);
+  });
+
   it("a new rollout cancels a stale surge copy without touching the serving copy, and restarts a copy left drained", () => {
     const views = [
       slot(0, 1, { surge: { revision: 2, phase: "unhealthy", healthySinceMs: null } }),
