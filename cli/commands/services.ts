@@ -62,7 +62,7 @@ export function registerServices(program: Command): void {
   program
     .command("logs")
     .argument("<name>", "service name")
-    .option("--host <id>", "only the instance on this host (where none runs now: what that host kept of the copies that left it, see berth agent --keep-logs)")
+    .option("--host <id>", "only the instance on this host (where none runs now: what that host kept of the copies that left it, of a deleted service too; see berth agent --keep-logs)")
     .option("-f, --follow", "keep following")
     .option("--tail <n>", "lines of history per instance", "100")
     .option("--install", "the install output instead of the service's (a slot waiting after failed installs: the last failed one per host, with step and exit code)")

@@ -111,6 +111,8 @@ describe("logs -f: flow control from the service's log file to a slow reader", (
 
 describe("logs -f follows the service, not the hosts it ran on", () => {
   let c: Cluster;
+  /** Where talk ran last (the first test): the second deletes it and reads what that host kept. */
+  let talkHost = "";
   const strays: ChildProcess[] = [];
 
   beforeAll(async () => {
@@ -155,12 +157,25 @@ describe("logs -f follows the service, not the hosts it ran on", () => {
     expect(kept.code, kept.stderr).toBe(0);
     expect(kept.stdout).toMatch(/^\[berth: talk-0 left this host; its output here, last written \d{4}-\d\d-\d\dT[\d:.]+Z:\]$/m);
     expect(kept.stdout).toMatch(/listening on .* as talk-0/);
+    talkHost = to;
   });
 
   it("a host whose agent reconnects while another host's part goes on: the same process is followed there again, in the same call", async () => {
     // Every host free for this service: the drain above left one cordoned.
     for (const h of await c.hosts()) if (h.status === "cordoned" || h.cordoned) expect((await c.cli(["uncordon", h.id])).code).toBe(0);
-    await c.cli(["delete", "talk"]);
+    expect((await c.cli(["delete", "talk"])).code).toBe(0);
+    // A deleted service: the host it last ran on still shows what it kept of it.
+    const gone = await waitFor(
+      async () => {
+        const l = await c.cli(["logs", "talk", "--host", talkHost, "--tail", "5"]);
+        if (!l.stdout.includes("talk is not a service")) throw new Error(`exit ${l.code}: ${l.stdout} ${l.stderr}`);
+        return l;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, what: `logs of the deleted talk on ${talkHost}` },
+    );
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(gone.stdout).toMatch(/^\[berth: talk-0 left this host; its output here, last written /m);
+    expect(gone.stdout).toMatch(/listening on .* as talk-0/);
     const r = await c.apply(await c.specDir("tick", { "tick.yaml": tickSpec("tick", 2) }), ["--wait", "--timeout", "90s"]);
     expect(r.code, r.stderr).toBe(0);
     const before = await c.status("tick");

@@ -26,9 +26,10 @@ import { authorize } from "./operator-service.js";
 import { GrpcError, toStatus } from "./errors.js";
 import { serveStream, type ServerStream } from "./server-stream.js";
 import { relayLogs } from "./log-relay.js";
-import { relayMetadata, relayTarget } from "./relay.js";
+import { isRelayed, relayMetadata, relayTarget } from "./relay.js";
 import type { ServiceHandlerDeps } from "./service-handlers.js";
 import { serviceOrNotFound } from "./service-handlers.js";
+import { SERVICE_NAME } from "../../../shared/spec/schema.js";
 
 /**
  * Lines of a copy that starts while the service is followed, shown before what it
@@ -104,6 +105,18 @@ export function departedAnswer(data: string, service: string, host: string): str
   return data === OLD_AGENT_ANSWER ? `[berth: ${service} has no instance on ${host}, and its agent is too old to read back the output it kept]\n` : data;
 }
 
+/**
+ * A name that is no service (any more): with --host, what that host kept of the service's
+ * copies is still asked for (`berth logs web --host H` after `berth delete web`: the last
+ * words of a deleted service, as the host's keepLogs holds them). Otherwise, or with a flag
+ * that needs the service (--install, -f), not found as always.
+ */
+export function deletedService(d: Pick<ServiceHandlerDeps, "state">, req: Pick<LogsRequest__Output, "service" | "install" | "follow">, host: string): { name: string } {
+  if (!host || req.install || req.follow) return serviceOrNotFound(d.state, req.service);
+  if (!SERVICE_NAME.test(req.service)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `service: ${JSON.stringify(req.service.slice(0, 80))} is not a service name (lowercase letters, digits and '-', 1-63 characters)`);
+  return { name: req.service };
+}
+
 export function logsHandler(d: ServiceHandlerDeps): OperatorServiceHandlers["Logs"] {
   return (call) => {
     const req = call.request;
@@ -121,8 +134,8 @@ export function logsHandler(d: ServiceHandlerDeps): OperatorServiceHandlers["Log
 }
 
 async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<LogsRequest__Output, LogsChunk>, req: LogsRequest__Output, s: ServerStream<LogsChunk>): Promise<void> {
-  const svc = serviceOrNotFound(d.state, req.service);
   const host = req.host ? d.registry.resolve(req.host).id : "";
+  const svc = d.state.service(req.service) ?? deletedService(d, req, host);
   let targets = logTargets(d.state.instancesOf(svc.name)).filter((t) => !host || t.host === host);
   if (!targets.length) {
     // No copy to ask, but the slots keep the output of what failed: the installs (that is what
@@ -141,10 +154,16 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
     const hint = other ? `its last failed install's output is kept: berth logs ${svc.name} --install` : "";
     if (host && !req.install && !req.follow && streamVia(d, host) !== undefined) {
       // The host is reached: what it kept of copies that left it (moved, failed over;
-      // the agent's keepLogs), asked of it as instance "" (departed_service).
+      // the agent's keepLogs), asked of it as instance "" (departed_service). The notes
+      // once, where the operator's call landed, not again by a member it is relayed to.
       targets = [{ host, instance: "" }];
-      if (hint) s.send({ host, instance: "", data: `[berth: ${hint}]\n` });
+      const deleted = d.state.service(svc.name) === undefined;
+      const first = !isRelayed(call.metadata);
+      if (first && deleted) s.send({ host, instance: "", data: `[berth: ${svc.name} is not a service (deleted, or never one: berth services lists them); what ${host} kept of its instances:]\n` });
+      if (first && hint) s.send({ host, instance: "", data: `[berth: ${hint}]\n` });
     } else {
+      // A name that is no service, on a host not reached: nothing to ask, and not found.
+      if (d.state.service(svc.name) === undefined) throw new GrpcError(grpc.status.NOT_FOUND, `${svc.name} is not a service, and host ${host} is not connected to ask what it kept of its instances`);
       throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`}${hint ? `; ${hint}` : ""}`);
     }
   }

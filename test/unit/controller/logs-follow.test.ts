@@ -4,7 +4,7 @@
  * the instance records and what the hosts report.
  */
 import { describe, expect, it } from "vitest";
-import { departedAnswer, followChanges, logTargets } from "../../../controller/member/api/logs-handler.js";
+import { deletedService, departedAnswer, followChanges, logTargets } from "../../../controller/member/api/logs-handler.js";
 import type { InstanceRecord } from "../../../controller/services/records.js";
 
 const inst = (slot: number, hostId: string, moveTo?: string): InstanceRecord =>
@@ -73,5 +73,19 @@ describe("departedAnswer", () => {
     expect(departedAnswer("[berth:  does not run on this host]\n", "web", "h1")).toBe("[berth: web has no instance on h1, and its agent is too old to read back the output it kept]\n");
     expect(departedAnswer("[berth: web-0 left this host; …]\nline\n", "web", "h1")).toBe("[berth: web-0 left this host; …]\nline\n");
     expect(departedAnswer("", "web", "h1")).toBe("");
+  });
+});
+
+describe("deletedService", () => {
+  const d = { state: { service: () => undefined, allServices: () => [] } } as unknown as Parameters<typeof deletedService>[0];
+  const req = (service: string, o: { install?: boolean; follow?: boolean } = {}) => ({ service, install: o.install ?? false, follow: o.follow ?? false });
+
+  it("lets a name that is no service through only to one host's kept output, and names what is wrong otherwise", () => {
+    expect(deletedService(d, req("web"), "h1")).toEqual({ name: "web" });
+    expect(() => deletedService(d, req("web"), "")).toThrow(/no service "web"/);
+    expect(() => deletedService(d, req("web", { install: true }), "h1")).toThrow(/no service "web"/);
+    expect(() => deletedService(d, req("web", { follow: true }), "h1")).toThrow(/no service "web"/);
+    expect(() => deletedService(d, req("../etc"), "h1")).toThrow(/"\.\.\/etc" is not a service name/);
+    expect(() => deletedService(d, req("Web"), "h1")).toThrow(/not a service name/);
   });
 });
