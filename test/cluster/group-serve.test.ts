@@ -44,6 +44,8 @@ function processesRunning(argv: string[]): number[] {
 
 describe("a controller group: every member serves logs, exec and artifacts", () => {
   let g: Group;
+  /** The host lone moved away from (the upload test): a later test reads what it kept of lone. */
+  let loneFrom = "";
   const strays: number[] = [];
 
   beforeAll(async () => {
@@ -365,6 +367,7 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
     expect(drained.code, drained.stdout + drained.stderr).toBe(0);
     const moved = await g.waitForStatus("lone", (s) => s.instances.length === 1 && s.instances.every((i) => i.state === "healthy" && i.host !== from), "lone healthy on another host", 90_000);
     expect(moved.instances[0]!.host).not.toBe(from);
+    loneFrom = from;
     expect((await g.cli(["uncordon", from])).code).toBe(0);
     g.startController(a);
     await g.waitForGroup();
@@ -373,6 +376,21 @@ describe("a controller group: every member serves logs, exec and artifacts", () 
   it("logs -f through a member that holds neither host: a host whose agent restarts is followed there again (same process), whichever member it reconnects to", async () => {
     expect([0, 5]).toContain((await g.cli(["delete", "lone"])).code);
     await g.waitForHosts((hs) => hs.filter((h) => h.service === "").length >= 2, "two hosts free");
+
+    // What the host lone left (the test before) kept of it, lone deleted since, read through a
+    // member that does not hold that host's stream: relayed, with the note said once.
+    const fromHolder = (await g.waitForHosts((hs) => hs.some((h) => h.id === loneFrom && h.connected && h.member !== ""), `host ${loneFrom} connected`)).find((h) => h.id === loneFrom)!.member;
+    const relay = [...g.controllers.keys()].find((i) => g.name(i) !== fromHolder)!;
+    const kept = await waitFor(
+      async () => {
+        const l = await g.cli(["logs", "lone", "--host", loneFrom, "--tail", "5"], { members: g.addr(relay) });
+        if (l.code !== 0 || !l.stdout.includes("lone-0 left this host")) throw new Error(`exit ${l.code}: ${l.stdout} ${l.stderr}`);
+        return l;
+      },
+      { timeoutMs: 30_000, intervalMs: 300, what: `what ${loneFrom} kept of the deleted lone, through c${relay} (the stream on ${fromHolder})` },
+    );
+    expect(kept.stdout.match(/lone is not a service/g)).toHaveLength(1);
+    expect(kept.stdout).toMatch(/listening on .* as lone-0/);
     const applied = await g.cli(["apply", "-f", await g.specDir("tick", { "tick.yaml": tickSpec("tick", 2) }), "--wait", "--timeout", "90s"], { timeoutMs: 120_000 });
     expect(applied.code, applied.stderr).toBe(0);
     const one = (await g.status("tick")).instances.find((i) => i.slot === 1)!;
