@@ -112,6 +112,14 @@ export function departedAnswer(data: string, service: string, host: string): str
  * that needs the service (--install, -f), not found as always.
  */
 export function deletedService(d: Pick<ServiceHandlerDeps, "state">, req: Pick<LogsRequest__Output, "service" | "install" | "follow">, host: string): { name: string } {
+  if (!host && !req.install && !req.follow && SERVICE_NAME.test(req.service)) {
+    // Say where the output of a service deleted since is still to be read.
+    try {
+      return serviceOrNotFound(d.state, req.service);
+    } catch (e) {
+      throw new GrpcError(grpc.status.NOT_FOUND, `${toStatus(e).details}; if it was deleted, the hosts it ran on keep its output: berth logs ${req.service} --host H`);
+    }
+  }
   if (!host || req.install || req.follow) return serviceOrNotFound(d.state, req.service);
   if (!SERVICE_NAME.test(req.service)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `service: ${JSON.stringify(req.service.slice(0, 80))} is not a service name (lowercase letters, digits and '-', 1-63 characters)`);
   return { name: req.service };

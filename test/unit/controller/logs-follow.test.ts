@@ -82,7 +82,7 @@ describe("deletedService", () => {
 
   it("lets a name that is no service through only to one host's kept output, and names what is wrong otherwise", () => {
     expect(deletedService(d, req("web"), "h1")).toEqual({ name: "web" });
-    expect(() => deletedService(d, req("web"), "")).toThrow(/no service "web"/);
+    expect(() => deletedService(d, req("web"), "")).toThrow(/^no service "web"; if it was deleted, the hosts it ran on keep its output: berth logs web --host H$/);
     expect(() => deletedService(d, req("web", { install: true }), "h1")).toThrow(/no service "web"/);
     expect(() => deletedService(d, req("web", { follow: true }), "h1")).toThrow(/no service "web"/);
     expect(() => deletedService(d, req("../etc"), "h1")).toThrow(/"\.\.\/etc" is not a service name/);
