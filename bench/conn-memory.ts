@@ -17,7 +17,9 @@
  * anonymous memory (V8's heap pages, thread arenas) and V8's heap in use.
  */
 import { fork } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { resolve } from "node:path";
 import http2 from "node:http2";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
@@ -156,7 +158,10 @@ async function measure(layer: Layer, n: number, pki: Pki): Promise<string> {
   gc();
   await sleep(1000);
   const before = mem();
-  const child = fork(fileURLToPath(import.meta.url), ["--client", layer, String(port), String(n)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  let line = "";
+  // The clients are not profiled (--heap-profile): only the server's heap is asked about.
+  const { MALLOC_CONF: _, ...clientEnv } = process.env;
+  const child = fork(fileURLToPath(import.meta.url), ["--client", layer, String(port), String(n)], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: clientEnv });
   child.send(pki);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -168,9 +173,14 @@ async function measure(layer: Layer, n: number, pki: Pki): Promise<string> {
     await sleep(1000);
     const after = mem();
     const per = (k: keyof Mem): string => ((1024 * (after[k] - before[k])) / n).toFixed(1).padStart(6);
-    return `${layer.padEnd(10)} ${per("rssMb")} KB   [heap] ${per("heapMb")}   other anon ${per("otherAnonMb")}   V8 used ${per("v8UsedMb")}   (RSS ${before.rssMb.toFixed(0)} → ${after.rssMb.toFixed(0)} MB)`;
+    return (line = `${layer.padEnd(10)} ${per("rssMb")} KB   [heap] ${per("heapMb")}   other anon ${per("otherAnonMb")}   V8 used ${per("v8UsedMb")}   (RSS ${before.rssMb.toFixed(0)} → ${after.rssMb.toFixed(0)} MB)`);
   } finally {
     child.kill("SIGKILL");
+    // --heap-profile: exit before a close frees the connections, so jemalloc's profile at exit (prof_final) holds them.
+    if (process.env.BENCH_HEAP_PROFILE) {
+      process.stdout.write(`${line}\n`);
+      process.exit(0);
+    }
     close();
   }
 }
@@ -189,15 +199,24 @@ async function main(): Promise<void> {
     process.disconnect?.();
     return;
   }
-  const { values } = parseArgs({ options: { conns: { type: "string", default: "500" }, layers: { type: "string", default: LAYERS.join(",") }, malloc: { type: "string", default: "auto" }, help: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { conns: { type: "string", default: "500" }, layers: { type: "string", default: LAYERS.join(",") }, malloc: { type: "string", default: "auto" }, "heap-profile": { type: "string" }, help: { type: "boolean" } } });
   if (values.help) {
-    process.stdout.write("usage: npm run bench:conn-memory -- [--conns 500] [--layers tls,h2,h2-stream,grpc] [--malloc auto|jemalloc|glibc]\n");
+    process.stdout.write("usage: npm run bench:conn-memory -- [--conns 500] [--layers tls,h2,h2-stream,grpc] [--malloc auto|jemalloc|glibc] [--heap-profile DIR]\n");
     process.stdout.write("  --malloc: the servers' allocator, as BERTH_MALLOC for a controller (default auto: jemalloc where installed)\n");
+    process.stdout.write("  --heap-profile DIR: jemalloc's heap profile of each server with every connection open, in DIR, and the jeprof command that reads it\n");
     return;
   }
   // The servers run on the allocator a controller gets (shared/malloc.ts), or the one asked for.
   if (!(MALLOC_CHOICES as readonly string[]).includes(values.malloc)) throw new Error(`--malloc ${values.malloc}: expected ${MALLOC_CHOICES.join(", ")}`);
-  const serverEnv = controllerEnv({ ...process.env, BERTH_MALLOC: values.malloc });
+  const profileDir = values["heap-profile"];
+  if (profileDir !== undefined && values.malloc === "glibc") throw new Error("--heap-profile is jemalloc's: not with --malloc glibc");
+  const serverEnv = controllerEnv({ ...process.env, BERTH_MALLOC: profileDir !== undefined ? "jemalloc" : values.malloc });
+  if (profileDir !== undefined) {
+    await mkdir(profileDir, { recursive: true });
+    // Sampled every 4 KiB allocated on average; written at the server's exit, with every connection open.
+    serverEnv.MALLOC_CONF = `prof:true,prof_final:true,lg_prof_sample:12,prof_prefix:${resolve(profileDir, "conn")}`;
+    serverEnv.BENCH_HEAP_PROFILE = "1";
+  }
   const n = Number(values.conns);
   const layers = values.layers.split(",") as Layer[];
   if (!(Number.isInteger(n) && n > 0) || layers.some((l) => !LAYERS.includes(l))) throw new Error(`--conns a positive integer, --layers of ${LAYERS.join(",")}`);
@@ -214,8 +233,12 @@ async function main(): Promise<void> {
   for (const layer of layers) {
     const c = fork(fileURLToPath(import.meta.url), ["--server", layer, String(n)], { execArgv: [...process.execArgv, "--expose-gc"], env: serverEnv });
     c.send(pki);
-    const code = await new Promise<number>((resolve) => c.on("exit", (x) => resolve(x ?? 1)));
+    const code = await new Promise<number>((done) => c.on("exit", (x) => done(x ?? 1)));
     if (code !== 0) throw new Error(`the ${layer} server exited with ${code}`);
+    if (profileDir !== undefined) {
+      const file = resolve(profileDir, `conn.${c.pid}.0.f.heap`);
+      process.stdout.write(existsSync(file) ? `  heap profile: jeprof --text --cum --inuse_space ${process.execPath} ${file}   (jeprof: apt-get install libjemalloc-dev)\n` : `  no heap profile at ${file}: is this jemalloc built with profiling (config.prof)?\n`);
+    }
   }
 }
 
