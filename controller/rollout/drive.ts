@@ -20,7 +20,7 @@ import { clearFailures } from "../reschedule/policy.js";
 import type { HostRecord } from "../hosts/host.js";
 import { silentHosts } from "../reconcile/endpoints.js";
 import { instanceId, nextEpoch, previousOf, referencedRevisions, specToRestore, withRevision, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
-import { nextStep, startRollout, type Action, type RolloutState, type SlotView } from "./next-step.js";
+import { nextStep, servingStaysOut, startRollout, surgeCarries, type Action, type RolloutState, type SlotView } from "./next-step.js";
 import { copyFacts, copyPhase } from "./phase.js";
 
 export interface DriveInput {
@@ -124,7 +124,7 @@ export function driveRollouts(input: DriveInput): DriveOutput {
     // reconnecting agent) would look out of service, and so free to replace: wait
     // for its word. The reconcile tick looks again within a second.
     if (silentHosts(svc.name, all, hosts, input.observed).length > 0) continue;
-    const before = prepare(r, svc, all, hosts, input.nowMs);
+    const before = prepare(r, svc, all, hosts, new Map(slotViews(svc, all, hosts, input.observed, input.nowMs).map((v) => [v.slot, v])), input.nowMs);
     for (const i of before.puts) {
       byKey.set(`${i.service}/${i.slot}`, i);
       out.puts.push(i);
@@ -174,14 +174,17 @@ const ACTIVE = new Set(["running", "reverting"]);
 /**
  * What the shell settles before a step, so the pure machine never waits on it:
  *  - a surge copy of another revision (left by a rollout this one superseded) is
- *    stopped: its spare is needed, and it would hold maxSurge forever;
+ *    stopped: its spare is needed, and it would hold maxSurge forever. Unless it alone
+ *    carries its slot (surgeCarries): then, if the slot's own copy will not come back while
+ *    it stands (failed), it is kept as the slot's copy (retired into it: nothing leaves the
+ *    endpoints); otherwise the step cancels it within maxUnavailable (nextStep's stale surge);
  *  - a batch slot whose surge copy was lost (its spare died, or it was not healthy
  *    when its retire ended) gets another go: the issued surge/retire are forgotten
  *    and the batch's healthy deadline restarts — losing a spare is not the revision's fault;
  *  - a stranded slot (no host, or its host down) takes the target revision, so it
  *    comes back on it; it is not batched (SlotView.stranded).
  */
-function prepare(r: RolloutState, svc: ServiceRecord, all: readonly InstanceRecord[], hosts: Hosts, nowMs: number): { rollout: RolloutState; puts: InstanceRecord[]; events: NewEvent[] } {
+function prepare(r: RolloutState, svc: ServiceRecord, all: readonly InstanceRecord[], hosts: Hosts, views: ReadonlyMap<number, SlotView>, nowMs: number): { rollout: RolloutState; puts: InstanceRecord[]; events: NewEvent[] } {
   const puts: InstanceRecord[] = [];
   const events: NewEvent[] = [];
   let rollout = r;
@@ -189,9 +192,15 @@ function prepare(r: RolloutState, svc: ServiceRecord, all: readonly InstanceReco
     if (i.service !== svc.name) continue;
     let next = i;
     const surgeRev = next.moveTo?.surge ? (next.moveTo.revision ?? next.revision) : undefined;
+    const v = views.get(i.slot);
     if (next.moveTo && surgeRev !== undefined && surgeRev !== r.toRevision && next.drainingSinceMs == null && r.status !== "succeeded") {
-      events.push({ type: "rollout.cancel", service: svc.name, host: next.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: the surge copy of revision ${surgeRev} on ${next.moveTo.hostId} is stopped (superseded by revision ${r.toRevision})` });
-      next = { ...next, moveTo: null, lastEpoch: Math.max(next.lastEpoch ?? 0, next.moveTo.epoch) };
+      if (v !== undefined && surgeCarries(v) && servingStaysOut(v)) {
+        events.push({ type: "rollout.retire", service: svc.name, host: next.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: the surge copy of revision ${surgeRev} on ${next.moveTo.hostId} alone serves the slot (its copy on ${i.hostId || "-"} is ${v.phase}): kept as the slot's copy` });
+        next = { ...next, drainingSinceMs: nowMs };
+      } else if (v === undefined || !surgeCarries(v)) {
+        events.push({ type: "rollout.cancel", service: svc.name, host: next.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: the surge copy of revision ${surgeRev} on ${next.moveTo.hostId} is stopped (superseded by revision ${r.toRevision})` });
+        next = { ...next, moveTo: null, lastEpoch: Math.max(next.lastEpoch ?? 0, next.moveTo.epoch) };
+      }
     }
     const b = rollout.batch;
     if (b && b.viaSpare.includes(i.slot) && !next.moveTo && next.revision !== r.toRevision && b.issued.some((x) => x.slot === i.slot && (x.kind === "surge" || x.kind === "retire"))) {

@@ -331,3 +331,71 @@ describe("revisions", () => {
     expect(lastGood(s, { ...startRollout("web", 2, 3, 0), status: "succeeded" })).toBe(3);
   });
 });
+
+describe("a surge copy that alone serves its slot, when its rollout fails or is superseded", () => {
+  const obs = (h: string, slot: number, epoch: number, revision: number, state: ObservedInstance["state"], sinceMs: number): [string, ObservedInstance] => [
+    h,
+    { hostId: h, service: "web", instance: `web-${slot}`, epoch, revision, state, detail: state === "failed" ? "crash loop: exit 1" : "", restarts: 0, sinceMs, pid: 1, resourcesEnforced: false, resourcesNote: "", installTail: "" },
+  ];
+  /** A rollout 1 → 2 under way since a minute, its batch slots 0 and 1 surged onto spares. */
+  const underWay = (instances: number, update: Record<string, unknown>): { rec: ServiceRecord; rollout: RolloutState } => {
+    const base = svc(instances, update);
+    const n = newRevision(base, { ...base.spec, run: { ...base.spec.run, env: { V: "2" } } }, [], undefined, T0 - 60_000);
+    return { rec: n.rec, rollout: { ...n.rollout, startedAtMs: T0 - 60_000, lastProgressAtMs: T0 - 60_000, batch: { slots: [0, 1], startedAtMs: T0 - 60_000, viaSpare: [0, 1], issued: [{ slot: 0, kind: "surge" }, { slot: 1, kind: "surge" }], done: [] } } };
+  };
+  /** Reconcile passes a second apart, as the loop runs them, with what the agents reported held fixed (a crash-looped copy stays failed). */
+  const passes = (start: { rec: ServiceRecord; rollout: RolloutState }, insts: InstanceRecord[], observed: Map<string, ObservedInstance>, hosts: HostView[], count: number) => {
+    let service = start.rec;
+    let instances = insts;
+    let rollouts = [start.rollout];
+    const events: string[] = [];
+    let maxOut = 0;
+    const recs = new Map(hosts.map((h) => [h.rec.id, h.rec]));
+    for (let k = 0; k < count; k++) {
+      const now = T0 + k * 1000;
+      const active = rollouts.filter((r) => r.status !== "succeeded");
+      const out = reconcile({ services: [service], instances, hosts, observed, nowMs: now, rollouts: new Set(rollouts.map((r) => r.service)), newCopyRevision: new Map(active.map((r) => [r.service, lastGood(service, r)])) });
+      const byKey = new Map(instances.map((i) => [`${i.service}/${i.slot}`, i]));
+      for (const p of out.puts) byKey.set(`${p.service}/${p.slot}`, p);
+      const ro = driveRollouts({ services: [service], instances: [...byKey.values()], rollouts, hosts, observed, nowMs: now });
+      for (const p of ro.puts) byKey.set(`${p.service}/${p.slot}`, p);
+      instances = [...byKey.values()];
+      for (const r of ro.putRollouts) rollouts = [r];
+      for (const s of ro.putServices) service = s;
+      events.push(...out.events.map((e) => `${k} ${e.type}: ${e.message}`), ...ro.events.map((e) => `${k} ${e.type}: ${e.message}`));
+      maxOut = Math.max(maxOut, service.spec.instances - endpointsOf(service, instances, recs, observed, now).length);
+    }
+    return { instances, rollouts, events, maxOut };
+  };
+
+  it("a failed rollout keeps the surge copy as the slot's copy when the slot's own copy crash-looped (the planner places it again only once the surge is gone); maxUnavailable 0 holds", () => {
+    const start = underWay(2, { maxUnavailable: 0, maxSurge: 2, autoRevert: false });
+    const insts: InstanceRecord[] = [
+      { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "c", epoch: 2, revision: 2, surge: true }, lastEpoch: 2 },
+      { service: "web", slot: 1, hostId: "b", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "d", epoch: 2, revision: 2, surge: true }, lastEpoch: 2 },
+    ];
+    const observed = new Map([obs("a", 0, 1, 1, "failed", T0 - 5000), obs("c", 0, 2, 2, "healthy", T0 - 50_000), obs("b", 1, 1, 1, "healthy", T0 - 600_000), obs("d", 1, 2, 2, "unhealthy", T0 - 50_000)]);
+    const r = passes(start, insts, observed, ["a", "b", "c", "d"].map(host), 10);
+    expect(r.rollouts[0]!.status).toBe("failed");
+    // Before: cancelling it waited for the copy on a to come back, which the planner never brings back while c stands.
+    expect(r.instances.find((i) => i.slot === 0), r.events.join("\n")).toMatchObject({ hostId: "c", revision: 2, moveTo: null });
+    expect(r.instances.find((i) => i.slot === 1)).toMatchObject({ hostId: "b", revision: 1, moveTo: null });
+    expect(r.maxOut).toBe(0);
+  });
+
+  it("its revert does not stop a superseded surge copy that alone serves its slot when that leaves more than maxUnavailable out", () => {
+    const start = underWay(3, { maxUnavailable: 1, maxSurge: 2, autoRevert: true });
+    const insts: InstanceRecord[] = [
+      { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "d", epoch: 2, revision: 2, surge: true }, lastEpoch: 2 },
+      { service: "web", slot: 1, hostId: "b", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "e", epoch: 2, revision: 2, surge: true }, lastEpoch: 2 },
+      { service: "web", slot: 2, hostId: "c", epoch: 1, revision: 1, pinnedHost: "", moveTo: null },
+    ];
+    // Slot 0: its own copy unhealthy (it may come back), its surge copy serving. Slot 1: the surge copy never healthy (the failure). Slot 2: out on its own.
+    const observed = new Map([obs("a", 0, 1, 1, "unhealthy", T0 - 5000), obs("d", 0, 2, 2, "healthy", T0 - 50_000), obs("b", 1, 1, 1, "healthy", T0 - 600_000), obs("e", 1, 2, 2, "unhealthy", T0 - 50_000), obs("c", 2, 1, 1, "unhealthy", T0 - 5000)]);
+    const r = passes(start, insts, observed, ["a", "b", "c", "d", "e"].map(host), 5);
+    expect(r.rollouts[0]).toMatchObject({ autoReverted: true, toRevision: 1 });
+    expect(r.maxOut, r.events.join("\n")).toBeLessThanOrEqual(1);
+    expect(r.instances.find((i) => i.slot === 0)!.moveTo).toMatchObject({ hostId: "d" });
+    expect(r.instances.find((i) => i.slot === 1)!.moveTo).toBeNull();
+  });
+});

@@ -414,10 +414,11 @@ describe("rollout: the leftovers of failed and superseded rollouts", () => {
     expect(log(sim.issued)).toContain("3 replace 0→1");
   });
 
-  it("a failed rollout cancels a surge copy that alone carries its slot only within maxUnavailable, once its serving copy is back", () => {
+  it("a failed rollout keeps a surge copy that alone carries its slot, whose own copy failed, as the slot's copy", () => {
     // The property test's counterexample (seed -1296255295): slot 0's serving copy fails as its surge
     // copy turns healthy; the rollout fails on slot 2 at that moment (2156), and cancelling the surge
-    // copy then would leave slots 0 and 2 out with maxUnavailable 1.
+    // copy then would leave slots 0 and 2 out with maxUnavailable 1. The failed copy does not come
+    // back while the surge copy stands (the planner places it again only once its slot has no moveTo).
     const old = [0, 0, 0];
     const nw = [2056, 0, 627];
     const sim = new Sim({
@@ -432,10 +433,59 @@ describe("rollout: the leftovers of failed and superseded rollouts", () => {
     });
     expect(sim.run({ maxIterations: 3000 }).stalled).toBe(false);
     expect(sim.rollout).toMatchObject({ status: "failed", reason: expect.stringMatching(/slot 2 not in service/) });
-    expect(log(sim.issued).filter((l) => l.includes("cancel"))).toEqual(["2157 cancel 0"]);
+    expect(log(sim.issued).filter((l) => /cancel|retire/.test(l))).toEqual(["100 retire 1", "2156 retire 0"]);
     for (const out of sim.outAfterRolloutRemoval) expect(out).toBeLessThanOrEqual(1);
     expect(sim.views().filter((v) => v.surge !== null)).toEqual([]);
+    expect(sim.revisions()).toEqual([2, 2, 2]);
     expect(sim.spares).toBe(2);
+  });
+
+  describe("a failed rollout's cancel of a surge copy that alone carries its slot (its own copy may come back)", () => {
+    // Slots 0 and 1 surged onto spares; their own copies fell out (unhealthy), their surge copies serve.
+    const carried = (landed: number[] = []): SlotView[] => [
+      slot(0, 1, { phase: "unhealthy", healthySinceMs: null, surge: landed.includes(0) ? null : { revision: 2, phase: "in-service", healthySinceMs: 0 } }),
+      slot(1, 1, { phase: "unhealthy", healthySinceMs: null, surge: landed.includes(1) ? null : { revision: 2, phase: "in-service", healthySinceMs: 0 } }),
+      slot(2, 1),
+    ];
+    const failed: RolloutState = { ...startRollout("web", 1, 2, 0), status: "failed", reason: "x", endedAtMs: 50_000, batch: { slots: [0, 1], startedAtMs: 0, viaSpare: [0, 1], issued: [{ slot: 0, kind: "surge" }, { slot: 1, kind: "surge" }], done: [] } };
+    const at = (slots: SlotView[], rollout: RolloutState, o: Partial<NextStepInput> = {}): NextStepInput => ({ rollout, update: update({ maxUnavailable: 1, maxSurge: 2, autoRevert: false }), instances: 3, slots, spareHosts: 0, nowMs: 60_000, ...o });
+
+    it("spends maxUnavailable once: a repeated call before the cancel shows cancels nothing more, nor once it shows", () => {
+      const first = nextStep(at(carried(), failed));
+      expect(first.actions).toEqual([{ kind: "cancel", slot: 0 }]);
+      expect(nextStep(at(carried(), first.rollout)).actions).toEqual([]);
+      expect(nextStep(at(carried([0]), first.rollout)).actions).toEqual([]);
+      // Slot 0's own copy back: the budget is free again for slot 1.
+      const back = carried([0]).map((v) => (v.slot === 0 ? slot(0, 1) : v));
+      expect(nextStep(at(back, first.rollout)).actions).toEqual([{ kind: "cancel", slot: 1 }]);
+    });
+
+    it("on a simulated fleet: two carried slots when the rollout fails, budget 1, each repeated call idempotent (the sim checks it)", () => {
+      const sim = new Sim({
+        instances: 3,
+        update: update({ maxUnavailable: 2, maxSurge: 2, minHealthyTimeMs: 1000, healthyDeadlineMs: 5000, drainTimeMs: 500, progressDeadlineMs: 60_000, autoRevert: false }),
+        spares: 2,
+        from: 1,
+        to: 2,
+        startDelayMs: (rev, s) => (rev === 1 ? 0 : s === 2 ? "never" : 4500),
+        agentLagMs: 0,
+        failures: [
+          { atMs: 1000, slot: 0, downForMs: 10_000 },
+          { atMs: 1000, slot: 1, downForMs: 10_000 },
+        ],
+      });
+      expect(sim.run({ maxIterations: 3000 }).stalled).toBe(false);
+      expect(sim.rollout.status).toBe("failed");
+      for (const out of sim.outAfterRolloutRemoval) expect(out).toBeLessThanOrEqual(2);
+      expect(sim.views().filter((v) => v.surge !== null || v.phase === "draining")).toEqual([]);
+    });
+
+    it("takes nothing out while a new leader waits for the endpoints' followers", () => {
+      const held = nextStep(at(carried(), failed, { takeOutFromMs: 65_000 }));
+      expect(held.actions).toEqual([]);
+      expect(held.wakeAtMs).toBe(65_000);
+      expect(nextStep(at(carried(), failed, { nowMs: 65_000, takeOutFromMs: 65_000 })).actions).toEqual([{ kind: "cancel", slot: 0 }]);
+    });
   });
 
   it("a new rollout cancels a stale surge copy without touching the serving copy, and restarts a copy left drained", () => {
@@ -452,6 +502,24 @@ describe("rollout: the leftovers of failed and superseded rollouts", () => {
     ]);
     // Neither costs availability: slot 2 stays untouched, and with the budget left nothing else needs work.
     expect(out.rollout.batch?.slots).toEqual([0, 1]);
+  });
+
+  it("a stale surge copy that alone carries its slot is cancelled on the unavailability budget, never on a spare", () => {
+    // A rollout 1 → 3 over one to 2 it superseded: slot 0's own copy unhealthy and its surge copy of 2 serving; slot 2 out on its own.
+    const views = [slot(0, 1, { phase: "unhealthy", healthySinceMs: null, surge: { revision: 2, phase: "in-service", healthySinceMs: 0 } }), slot(1, 1), slot(2, 1, { phase: "unhealthy", healthySinceMs: null })];
+    const r = startRollout("web", 1, 3, 0);
+    const u = update({ maxUnavailable: 1, maxSurge: 2 });
+    // Slot 2 is free to replace (out already); the spare goes to slot 1; slot 0 waits for budget.
+    expect(nextStep({ rollout: r, update: u, instances: 3, slots: views, spareHosts: 1, nowMs: 0 }).actions).toEqual([
+      { kind: "replace", slot: 2, revision: 3 },
+      { kind: "surge", slot: 1, revision: 3 },
+    ]);
+    // Slot 2 back in service: the budget takes slot 0.
+    const back = views.map((v) => (v.slot === 2 ? slot(2, 1) : v));
+    expect(nextStep({ rollout: r, update: u, instances: 3, slots: back, spareHosts: 1, nowMs: 0 }).actions).toEqual([
+      { kind: "cancel", slot: 0 },
+      { kind: "surge", slot: 1, revision: 3 },
+    ]);
   });
 
   it("leaves a host-drain move alone until it finishes", () => {

@@ -241,8 +241,9 @@ export class Sim {
         s.serving.healthyAtMs = null;
         this.sample();
       }
-      if (f.copyId > 0 && f.atMs + f.downForMs <= t && s.serving.id === f.copyId) {
-        // The failover restarts the slot on its record's revision.
+      if (f.copyId > 0 && f.atMs + f.downForMs <= t && s.serving.id === f.copyId && s.surge === null && s.pendingSurge === null) {
+        // The failover restarts the slot on its record's revision; not while it has a second copy
+        // (the planner places a failed copy again only once its slot has no moveTo).
         s.serving = this.copy(s.record, s.slot, f.atMs + f.downForMs);
         this.sample();
       }
@@ -380,7 +381,7 @@ export class Sim {
     if (live) {
       for (const f of this.failures) {
         if (f.copyId === 0) due.push(f.atMs);
-        else if (this.slots[f.slot]?.serving.id === f.copyId) due.push(f.atMs + f.downForMs);
+        else if (this.slots[f.slot]?.serving.id === f.copyId && this.slots[f.slot]?.surge === null && this.slots[f.slot]?.pendingSurge === null) due.push(f.atMs + f.downForMs);
       }
       for (const p of this.pauses) if (p.done < 2) due.push(p.done === 0 ? p.atMs : p.resumeAtMs);
       if (this.promoteAtMs !== null) due.push(this.promoteAtMs);
