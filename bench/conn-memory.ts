@@ -176,8 +176,9 @@ async function measure(layer: Layer, n: number, pki: Pki): Promise<string> {
     return (line = `${layer.padEnd(10)} ${per("rssMb")} KB   [heap] ${per("heapMb")}   other anon ${per("otherAnonMb")}   V8 used ${per("v8UsedMb")}   (RSS ${before.rssMb.toFixed(0)} → ${after.rssMb.toFixed(0)} MB)`);
   } finally {
     child.kill("SIGKILL");
-    // --heap-profile: exit before a close frees the connections, so jemalloc's profile at exit (prof_final) holds them.
-    if (process.env.BENCH_HEAP_PROFILE) {
+    // --heap-profile: exit before a close frees the connections, so jemalloc's profile at exit (prof_final) holds them
+    // (only once measured: a failure goes on to its error and exit code).
+    if (process.env.BENCH_HEAP_PROFILE && line !== "") {
       process.stdout.write(`${line}\n`);
       process.exit(0);
     }

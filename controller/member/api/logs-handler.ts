@@ -30,6 +30,7 @@ import { isRelayed, relayMetadata, relayTarget } from "./relay.js";
 import type { ServiceHandlerDeps } from "./service-handlers.js";
 import { serviceOrNotFound } from "./service-handlers.js";
 import { SERVICE_NAME } from "../../../shared/spec/schema.js";
+import { closest } from "../../../shared/closest.js";
 
 /**
  * Lines of a copy that starts while the service is followed, shown before what it
@@ -167,7 +168,10 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
       targets = [{ host, instance: "" }];
       const deleted = d.state.service(svc.name) === undefined;
       const first = !isRelayed(call.metadata);
-      if (first && deleted) s.send({ host, instance: "", data: `[berth: ${svc.name} is not a service (deleted, or never one: berth services lists them); what ${host} kept of its instances:]\n` });
+      if (first && deleted) {
+        const near = closest(svc.name, d.state.allServices().map((x) => x.name));
+        s.send({ host, instance: "", data: `[berth: ${svc.name} is not a service (deleted, or never one${near ? `; did you mean "${near}"?` : ": berth services lists them"}); what ${host} kept of its instances:]\n` });
+      }
       if (first && hint) s.send({ host, instance: "", data: `[berth: ${hint}]\n` });
     } else {
       // A name that is no service, on a host not reached: nothing to ask, and not found.
