@@ -20,7 +20,7 @@ import { clearFailures } from "../reschedule/policy.js";
 import type { HostRecord } from "../hosts/host.js";
 import { silentHosts } from "../reconcile/endpoints.js";
 import { instanceId, nextEpoch, previousOf, referencedRevisions, specToRestore, withRevision, type InstanceRecord, type ObservedInstance, type ServiceRecord } from "../services/records.js";
-import { nextStep, servingStaysOut, startRollout, surgeCarries, type Action, type RolloutState, type SlotView } from "./next-step.js";
+import { nextStep, startRollout, surgeCarries, type Action, type RolloutState, type SlotView } from "./next-step.js";
 import { copyFacts, copyPhase } from "./phase.js";
 
 export interface DriveInput {
@@ -175,9 +175,8 @@ const ACTIVE = new Set(["running", "reverting"]);
  * What the shell settles before a step, so the pure machine never waits on it:
  *  - a surge copy of another revision (left by a rollout this one superseded) is
  *    stopped: its spare is needed, and it would hold maxSurge forever. Unless it alone
- *    carries its slot (surgeCarries): then, if the slot's own copy will not come back while
- *    it stands (failed), it is kept as the slot's copy (retired into it: nothing leaves the
- *    endpoints); otherwise the step cancels it within maxUnavailable (nextStep's stale surge);
+ *    carries its slot (surgeCarries): then it is kept as the slot's copy (retired into it:
+ *    nothing leaves the endpoints), and the rollout moves the slot like any other;
  *  - a batch slot whose surge copy was lost (its spare died, or it was not healthy
  *    when its retire ended) gets another go: the issued surge/retire are forgotten
  *    and the batch's healthy deadline restarts — losing a spare is not the revision's fault;
@@ -194,10 +193,10 @@ function prepare(r: RolloutState, svc: ServiceRecord, all: readonly InstanceReco
     const surgeRev = next.moveTo?.surge ? (next.moveTo.revision ?? next.revision) : undefined;
     const v = views.get(i.slot);
     if (next.moveTo && surgeRev !== undefined && surgeRev !== r.toRevision && next.drainingSinceMs == null && r.status !== "succeeded") {
-      if (v !== undefined && surgeCarries(v) && servingStaysOut(v)) {
+      if (v !== undefined && surgeCarries(v)) {
         events.push({ type: "rollout.retire", service: svc.name, host: next.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: the surge copy of revision ${surgeRev} on ${next.moveTo.hostId} alone serves the slot (its copy on ${i.hostId || "-"} is ${v.phase}): kept as the slot's copy` });
         next = { ...next, drainingSinceMs: nowMs };
-      } else if (v === undefined || !surgeCarries(v)) {
+      } else {
         events.push({ type: "rollout.cancel", service: svc.name, host: next.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: the surge copy of revision ${surgeRev} on ${next.moveTo.hostId} is stopped (superseded by revision ${r.toRevision})` });
         next = { ...next, moveTo: null, lastEpoch: Math.max(next.lastEpoch ?? 0, next.moveTo.epoch) };
       }

@@ -368,15 +368,6 @@ export function surgeCarries(v: SlotView): boolean {
   return copyInService(v.surge?.phase) && !copyInService(v.phase);
 }
 
-/**
- * The serving copy does not come back while a second copy stands: the planner places a
- * failed copy again only once its slot has no moveTo, and a stopped one is not restarted.
- * A surge copy that carries such a slot is kept as its copy (a retire), not cancelled.
- */
-export function servingStaysOut(v: SlotView): boolean {
-  return v.phase === "failed" || v.phase === "stopped";
-}
-
 /** The rollout waits for these to finish: a host-drain move (a second copy of the same revision, the reconcile loop's), or a retire. */
 function isForeignMove(v: SlotView): boolean {
   return v.surge !== null && (v.surge.revision === v.revision || isRetiring(v));
@@ -484,20 +475,17 @@ function stepSlot(v: SlotView, b: RolloutBatch, mode: "active" | "hold", to: num
  *  - a copy it drained and did not replace yet: after drainTime that copy is restarted on
  *    the revision it runs, so it comes back into service. The failed revision is not what it ran.
  *  - a surge copy of the failed revision (not retired): cancelled, so it does not linger on
- *    its spare. When that copy alone carries its slot (the serving copy fell out meanwhile):
- *    kept as the slot's copy (retired into it) if the serving copy will not come back while
- *    it stands (servingStaysOut); otherwise the cancel, which takes the slot out of the
- *    endpoints, waits while it would leave more than maxUnavailable out (`takeOut`), until
- *    the serving copy is back.
+ *    its spare — unless it alone carries its slot (the serving copy fell out meanwhile): then
+ *    it is kept as the slot's copy (retired into it), which takes nothing out of the
+ *    endpoints. Cancelling it would, and waiting for the serving copy could be for ever: the
+ *    planner places a failed copy again only once its slot has no second copy, and an
+ *    unhealthy one may stay so. A revert, or the next apply, moves the slot on its budget.
  */
-function unwindSlot(v: SlotView, b: RolloutBatch, u: UpdateSpec, nowMs: number, to: number, takeOut: () => boolean): Action | null {
+function unwindSlot(v: SlotView, b: RolloutBatch, u: UpdateSpec, nowMs: number, to: number): Action | null {
   if (b.viaSpare.includes(v.slot)) {
     const surged = wasIssued(b, v.slot, "surge") || v.surge?.revision === to;
     if (!surged || wasIssued(b, v.slot, "retire") || wasIssued(b, v.slot, "cancel")) return null;
-    if (!surgeCarries(v)) return { kind: "cancel", slot: v.slot };
-    // A retire drains only the serving copy, out of service already: it takes nothing out.
-    if (servingStaysOut(v)) return { kind: "retire", slot: v.slot };
-    return takeOut() ? { kind: "cancel", slot: v.slot } : null;
+    return { kind: surgeCarries(v) ? "retire" : "cancel", slot: v.slot };
   }
   if (wasIssued(b, v.slot, "replace") || v.drainingSinceMs === null || v.surge !== null) return null;
   return nowMs >= v.drainingSinceMs + u.drainTimeMs ? { kind: "replace", slot: v.slot, revision: v.revision } : null;
@@ -516,7 +504,7 @@ function healthyDeadlineAt(b: RolloutBatch, u: UpdateSpec): number {
  */
 export function relapsedSlots(slots: readonly SlotView[], b: RolloutBatch | null, to: number): number[] {
   return slots
-    .filter((v) => v.revision === to && v.stranded !== true && (v.phase === "unhealthy" || v.phase === "failed") && !(b?.slots.includes(v.slot) ?? false))
+    .filter((v) => v.revision === to && v.stranded !== true && !isRetiring(v) && (v.phase === "unhealthy" || v.phase === "failed") && !(b?.slots.includes(v.slot) ?? false))
     .map((v) => v.slot)
     .sort((a, c) => a - c);
 }
@@ -724,16 +712,10 @@ export function nextStep(input: NextStepInput): NextStepResult {
   // 4. Step the slots of the current batch.
   const cur = r.batch;
   if (cur !== null) {
-    // What an unwind's cancels may still take out of the endpoints (unwindSlot): not during
-    // the hold, and less what cancels issued before take out once they land (a repeated
-    // call must not spend their share again).
-    const landing = cur.slots.filter((s) => wasIssued(cur, s, "cancel") && views.get(s) !== undefined && surgeCarries(views.get(s)!)).length;
-    let budget = u.maxUnavailable - Math.max(0, instances - endpoints(input.slots).length) - landing;
-    const takeOne = (): boolean => mayTakeOut && budget-- > 0;
     for (const s of cur.slots) {
       const v = views.get(s);
       if (v === undefined || cur.done.includes(s)) continue;
-      const a = mode === "unwind" ? unwindSlot(v, cur, u, nowMs, to, takeOne) : stepSlot(v, cur, mode, to, u, nowMs, mayTakeOut);
+      const a = mode === "unwind" ? unwindSlot(v, cur, u, nowMs, to) : stepSlot(v, cur, mode, to, u, nowMs, mayTakeOut);
       if (a !== null) issue(cur, a);
     }
     if (mode !== "unwind" && batchComplete(cur, views)) r.batch = null;
@@ -781,7 +763,7 @@ export function nextStep(input: NextStepInput): NextStepResult {
 
   let wakeAtMs = wakeAt(r, modeOf(r.status), u, input.slots, actions, nowMs);
   // The hold's end: whatever it held back is due then.
-  if (holdUntilMs !== undefined && (modeOf(r.status) === "active" || modeOf(r.status) === "unwind")) wakeAtMs = Math.min(wakeAtMs ?? Number.POSITIVE_INFINITY, holdUntilMs);
+  if (holdUntilMs !== undefined && modeOf(r.status) === "active") wakeAtMs = Math.min(wakeAtMs ?? Number.POSITIVE_INFINITY, holdUntilMs);
   const result: NextStepResult = { rollout: r, actions, wakeAtMs, events };
   if (revertTo !== undefined) result.revertTo = revertTo;
   return result;

@@ -383,7 +383,7 @@ describe("a surge copy that alone serves its slot, when its rollout fails or is 
     expect(r.maxOut).toBe(0);
   });
 
-  it("its revert does not stop a superseded surge copy that alone serves its slot when that leaves more than maxUnavailable out", () => {
+  it("its revert keeps a superseded surge copy that alone serves its slot as the slot's copy, never stopping it (that would leave more than maxUnavailable out)", () => {
     const start = underWay(3, { maxUnavailable: 1, maxSurge: 2, autoRevert: true });
     const insts: InstanceRecord[] = [
       { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "d", epoch: 2, revision: 2, surge: true }, lastEpoch: 2 },
@@ -395,7 +395,9 @@ describe("a surge copy that alone serves its slot, when its rollout fails or is 
     const r = passes(start, insts, observed, ["a", "b", "c", "d", "e"].map(host), 5);
     expect(r.rollouts[0]).toMatchObject({ autoReverted: true, toRevision: 1 });
     expect(r.maxOut, r.events.join("\n")).toBeLessThanOrEqual(1);
-    expect(r.instances.find((i) => i.slot === 0)!.moveTo).toMatchObject({ hostId: "d" });
+    // The failing rollout's unwind keeps it (a retire onto d), before the revert could stop it.
+    expect(r.events.filter((e) => e.includes("web-0")).join("\n")).toMatch(/rollout\.retire: web-0: the copy on a drains; d takes over/);
+    expect(r.events.some((e) => /rollout\.cancel: web-0/.test(e))).toBe(false);
     expect(r.instances.find((i) => i.slot === 1)!.moveTo).toBeNull();
   });
 });

@@ -21,9 +21,9 @@ interface Case {
 
 type Failure = NonNullable<SimOptions["failures"]>[number];
 
-/** Up to 3 serving copies failing on their own, each back (through the failover) after downForMs. */
+/** Up to 3 serving copies failing on their own (crashes, or health checks failing for a while), each back after downForMs. */
 const failuresArb: fc.Arbitrary<Failure[]> = fc.array(
-  fc.record({ atMs: fc.integer({ min: 0, max: 30_000 }), slot: fc.integer({ min: 0, max: SLOTS - 1 }), downForMs: fc.integer({ min: 0, max: 20_000 }) }),
+  fc.record({ atMs: fc.integer({ min: 0, max: 30_000 }), slot: fc.integer({ min: 0, max: SLOTS - 1 }), downForMs: fc.integer({ min: 0, max: 20_000 }), transient: fc.boolean() }),
   { maxLength: 3 },
 );
 

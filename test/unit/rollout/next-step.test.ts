@@ -440,27 +440,32 @@ describe("rollout: the leftovers of failed and superseded rollouts", () => {
     expect(sim.spares).toBe(2);
   });
 
-  describe("a failed rollout's cancel of a surge copy that alone carries its slot (its own copy may come back)", () => {
+  describe("a failed rollout's surge copy that alone carries its slot (its own copy fell out)", () => {
     // Slots 0 and 1 surged onto spares; their own copies fell out (unhealthy), their surge copies serve.
-    const carried = (landed: number[] = []): SlotView[] => [
-      slot(0, 1, { phase: "unhealthy", healthySinceMs: null, surge: landed.includes(0) ? null : { revision: 2, phase: "in-service", healthySinceMs: 0 } }),
-      slot(1, 1, { phase: "unhealthy", healthySinceMs: null, surge: landed.includes(1) ? null : { revision: 2, phase: "in-service", healthySinceMs: 0 } }),
+    const carried = (): SlotView[] => [
+      slot(0, 1, { phase: "unhealthy", healthySinceMs: null, surge: { revision: 2, phase: "in-service", healthySinceMs: 0 } }),
+      slot(1, 1, { phase: "unhealthy", healthySinceMs: null, surge: { revision: 2, phase: "in-service", healthySinceMs: 0 } }),
       slot(2, 1),
     ];
     const failed: RolloutState = { ...startRollout("web", 1, 2, 0), status: "failed", reason: "x", endedAtMs: 50_000, batch: { slots: [0, 1], startedAtMs: 0, viaSpare: [0, 1], issued: [{ slot: 0, kind: "surge" }, { slot: 1, kind: "surge" }], done: [] } };
     const at = (slots: SlotView[], rollout: RolloutState, o: Partial<NextStepInput> = {}): NextStepInput => ({ rollout, update: update({ maxUnavailable: 1, maxSurge: 2, autoRevert: false }), instances: 3, slots, spareHosts: 0, nowMs: 60_000, ...o });
 
-    it("spends maxUnavailable once: a repeated call before the cancel shows cancels nothing more, nor once it shows", () => {
-      const first = nextStep(at(carried(), failed));
-      expect(first.actions).toEqual([{ kind: "cancel", slot: 0 }]);
+    it("is kept as the slot's copy (a retire takes nothing out), once, even during a new leader's hold; one that does not carry is cancelled", () => {
+      const first = nextStep(at(carried(), failed, { takeOutFromMs: 65_000 }));
+      expect(first.actions).toEqual([
+        { kind: "retire", slot: 0 },
+        { kind: "retire", slot: 1 },
+      ]);
       expect(nextStep(at(carried(), first.rollout)).actions).toEqual([]);
-      expect(nextStep(at(carried([0]), first.rollout)).actions).toEqual([]);
-      // Slot 0's own copy back: the budget is free again for slot 1.
-      const back = carried([0]).map((v) => (v.slot === 0 ? slot(0, 1) : v));
-      expect(nextStep(at(back, first.rollout)).actions).toEqual([{ kind: "cancel", slot: 1 }]);
+      // Slot 1's own copy back in service: its surge copy carries nothing, and goes.
+      const back = carried().map((v) => (v.slot === 1 ? { ...v, phase: "in-service" as const, healthySinceMs: -100_000 } : v));
+      expect(nextStep(at(back, failed)).actions).toEqual([
+        { kind: "retire", slot: 0 },
+        { kind: "cancel", slot: 1 },
+      ]);
     });
 
-    it("on a simulated fleet: two carried slots when the rollout fails, budget 1, each repeated call idempotent (the sim checks it)", () => {
+    it("on a simulated fleet: two carried slots when the rollout fails, each repeated call idempotent (the sim checks it)", () => {
       const sim = new Sim({
         instances: 3,
         update: update({ maxUnavailable: 2, maxSurge: 2, minHealthyTimeMs: 1000, healthyDeadlineMs: 5000, drainTimeMs: 500, progressDeadlineMs: 60_000, autoRevert: false }),
@@ -478,13 +483,6 @@ describe("rollout: the leftovers of failed and superseded rollouts", () => {
       expect(sim.rollout.status).toBe("failed");
       for (const out of sim.outAfterRolloutRemoval) expect(out).toBeLessThanOrEqual(2);
       expect(sim.views().filter((v) => v.surge !== null || v.phase === "draining")).toEqual([]);
-    });
-
-    it("takes nothing out while a new leader waits for the endpoints' followers", () => {
-      const held = nextStep(at(carried(), failed, { takeOutFromMs: 65_000 }));
-      expect(held.actions).toEqual([]);
-      expect(held.wakeAtMs).toBe(65_000);
-      expect(nextStep(at(carried(), failed, { nowMs: 65_000, takeOutFromMs: 65_000 })).actions).toEqual([{ kind: "cancel", slot: 0 }]);
     });
   });
 
@@ -520,6 +518,15 @@ describe("rollout: the leftovers of failed and superseded rollouts", () => {
       { kind: "cancel", slot: 0 },
       { kind: "surge", slot: 1, revision: 3 },
     ]);
+  });
+
+  it("a revert does not count a crash-looped copy being retired away as a relapse (its drainTime may pass healthyDeadline)", () => {
+    // Slot 0: its own copy (revision 1) crash-looped; the failed rollout's unwind retired its surge copy of 2 into it.
+    const views = [slot(0, 1, { phase: "failed", healthySinceMs: null, drainingSinceMs: 0, surge: { revision: 2, phase: "in-service", healthySinceMs: -50_000 } }), slot(1, 2), slot(2, 2)];
+    const u = update({ maxUnavailable: 1, maxSurge: 1, drainTimeMs: 120_000, healthyDeadlineMs: 10_000, progressDeadlineMs: 600_000 });
+    const first = nextStep({ rollout: startRollout("web", 2, 1, 0, { autoReverted: true }), update: u, instances: 3, slots: views, spareHosts: 1, nowMs: 0 });
+    const later = nextStep({ rollout: first.rollout, update: u, instances: 3, slots: views, spareHosts: 1, nowMs: 10_000 });
+    expect(later.rollout.status).toBe("reverting");
   });
 
   it("leaves a host-drain move alone until it finishes", () => {

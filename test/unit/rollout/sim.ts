@@ -48,7 +48,13 @@ export interface SimOptions {
   startDelayMs: StartDelay;
   /** replace and surge become visible this long after they are issued. @default 0 */
   agentLagMs?: number;
-  failures?: { atMs: number; slot: number; downForMs: number }[];
+  /**
+   * Serving copies falling out on their own at atMs. A crash (default): failed, and the
+   * failover restarts the slot downForMs later, once it has no second copy (as the planner
+   * places a failed copy again only then). `transient`: the same copy unhealthy for downForMs
+   * (a health check failing for a while), then healthy again, second copy or not.
+   */
+  failures?: { atMs: number; slot: number; downForMs: number; transient?: boolean }[];
   pauses?: { atMs: number; resumeAtMs: number }[];
   /** An operator promotes a waiting canary this long after it starts waiting; undefined: only by calling promote(). */
   promoteAfterMs?: number;
@@ -117,7 +123,7 @@ export class Sim {
   lastResult: NextStepResult | null = null;
   private readonly slots: SimSlot[];
   private nextId = 1;
-  private readonly failures: { atMs: number; slot: number; downForMs: number; copyId: number }[];
+  private readonly failures: { atMs: number; slot: number; downForMs: number; transient?: boolean; copyId: number }[];
   private readonly pauses: { atMs: number; resumeAtMs: number; done: 0 | 1 | 2 }[];
   private promoteAtMs: number | null = null;
 
@@ -236,10 +242,19 @@ export class Sim {
       if (s === undefined) continue;
       if (f.copyId === 0 && f.atMs <= t) {
         f.copyId = s.serving.id;
-        s.serving.state = "failed";
+        s.serving.state = f.transient ? "unhealthy" : "failed";
         s.serving.healthySinceMs = null;
         s.serving.healthyAtMs = null;
         this.sample();
+      }
+      if (f.transient) {
+        if (f.copyId > 0 && f.atMs + f.downForMs <= t && s.serving.id === f.copyId && s.serving.state === "unhealthy") {
+          s.serving.state = "healthy";
+          s.serving.healthyAtMs = f.atMs + f.downForMs;
+          s.serving.healthySinceMs = f.atMs + f.downForMs;
+          this.sample();
+        }
+        continue;
       }
       if (f.copyId > 0 && f.atMs + f.downForMs <= t && s.serving.id === f.copyId && s.surge === null && s.pendingSurge === null) {
         // The failover restarts the slot on its record's revision; not while it has a second copy
@@ -380,8 +395,10 @@ export class Sim {
     const due: number[] = [];
     if (live) {
       for (const f of this.failures) {
+        const s = this.slots[f.slot];
         if (f.copyId === 0) due.push(f.atMs);
-        else if (this.slots[f.slot]?.serving.id === f.copyId && this.slots[f.slot]?.surge === null && this.slots[f.slot]?.pendingSurge === null) due.push(f.atMs + f.downForMs);
+        else if (s?.serving.id !== f.copyId) continue;
+        else if (f.transient ? s.serving.state === "unhealthy" : s.surge === null && s.pendingSurge === null) due.push(f.atMs + f.downForMs);
       }
       for (const p of this.pauses) if (p.done < 2) due.push(p.done === 0 ? p.atMs : p.resumeAtMs);
       if (this.promoteAtMs !== null) due.push(this.promoteAtMs);
