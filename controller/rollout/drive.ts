@@ -130,6 +130,8 @@ export function driveRollouts(input: DriveInput): DriveOutput {
       out.puts.push(i);
     }
     out.events.push(...before.events);
+    // A retire prepare issued is due when its drain ends (at once with drainTime 0), as nextStep's own are.
+    if (before.puts.some((p) => p.drainingSinceMs === input.nowMs && p.moveTo)) wake(input.nowMs + u.drainTimeMs);
     const mine = [...byKey.values()].filter((i) => !i.scaledDown);
     const views = slotViews(svc, mine, hosts, input.observed, input.nowMs);
     const surges = views.filter((v) => v.surge !== null).length;
@@ -202,7 +204,7 @@ function prepare(r: RolloutState, svc: ServiceRecord, all: readonly InstanceReco
       }
     }
     const b = rollout.batch;
-    if (b && b.viaSpare.includes(i.slot) && !next.moveTo && next.revision !== r.toRevision && b.issued.some((x) => x.slot === i.slot && (x.kind === "surge" || x.kind === "retire"))) {
+    if (b && ACTIVE.has(r.status) && b.viaSpare.includes(i.slot) && !next.moveTo && next.revision !== r.toRevision && b.issued.some((x) => x.slot === i.slot && (x.kind === "surge" || x.kind === "retire"))) {
       rollout = { ...rollout, batch: { ...b, startedAtMs: nowMs, issued: b.issued.filter((x) => x.slot !== i.slot || (x.kind !== "surge" && x.kind !== "retire")) } };
       events.push({ type: "rollout.surge-lost", service: svc.name, message: `${instanceId(i.service, i.slot)}: its surge copy is gone; trying again` });
     }

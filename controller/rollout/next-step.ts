@@ -561,7 +561,7 @@ function pickBatch(slots: readonly SlotView[], u: UpdateSpec, instances: number,
       pick.viaSpare.push(v.slot);
     } else if (cost(v, to) === 0) {
       // Free: nothing of it is in service that the rollout would take out.
-    } else if (spares > 0 && !hasStaleSurge(v, to)) {
+    } else if (spares > 0 && !(hasStaleSurge(v, to) && surgeCarries(v))) {
       // (A stale surge copy is cancelled first, which takes the slot out if that copy carries it: budget, not a spare.)
       spares--;
       pick.viaSpare.push(v.slot);

@@ -383,6 +383,32 @@ describe("a surge copy that alone serves its slot, when its rollout fails or is 
     expect(r.maxOut).toBe(0);
   });
 
+  it("a superseded surge copy kept as its slot's copy with drainTime 0: the pass asks to run again at once, to finish the move", () => {
+    const start = underWay(2, { maxUnavailable: 0, maxSurge: 1, drainTime: "0s" });
+    const next = newRevision(start.rec, { ...start.rec.spec, run: { ...start.rec.spec.run, env: { V: "3" } } }, [], start.rollout, T0);
+    const insts: InstanceRecord[] = [
+      { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: { hostId: "c", epoch: 2, revision: 2, surge: true }, lastEpoch: 2 },
+      { service: "web", slot: 1, hostId: "b", epoch: 1, revision: 1, pinnedHost: "", moveTo: null },
+    ];
+    const observed = new Map([obs("a", 0, 1, 1, "unhealthy", T0 - 5000), obs("c", 0, 2, 2, "healthy", T0 - 50_000), obs("b", 1, 1, 1, "healthy", T0 - 600_000)]);
+    const ro = driveRollouts({ services: [next.rec], instances: insts, rollouts: [next.rollout], hosts: ["a", "b", "c", "d"].map(host), observed, nowMs: T0 });
+    expect(ro.events.map((e) => e.type)).toContain("rollout.retire");
+    expect(ro.puts.find((i) => i.slot === 0)).toMatchObject({ drainingSinceMs: T0, moveTo: { hostId: "c" } });
+    expect(ro.wakeAtMs).toBe(T0);
+  });
+
+  it("a failed rollout whose surge copy is gone does not say it tries again (nothing does)", () => {
+    const start = underWay(2, { maxUnavailable: 1, maxSurge: 2, autoRevert: false });
+    const failed: RolloutState = { ...start.rollout, status: "failed", reason: "x", endedAtMs: T0 - 1000 };
+    const insts: InstanceRecord[] = [
+      { service: "web", slot: 0, hostId: "a", epoch: 1, revision: 1, pinnedHost: "", moveTo: null, lastEpoch: 2 },
+      { service: "web", slot: 1, hostId: "b", epoch: 1, revision: 1, pinnedHost: "", moveTo: null, lastEpoch: 2 },
+    ];
+    const observed = new Map([obs("a", 0, 1, 1, "healthy", T0 - 600_000), obs("b", 1, 1, 1, "healthy", T0 - 600_000)]);
+    const ro = driveRollouts({ services: [start.rec], instances: insts, rollouts: [failed], hosts: ["a", "b", "c", "d"].map(host), observed, nowMs: T0 });
+    expect(ro.events.map((e) => e.type)).not.toContain("rollout.surge-lost");
+  });
+
   it("its revert keeps a superseded surge copy that alone serves its slot as the slot's copy, never stopping it (that would leave more than maxUnavailable out)", () => {
     const start = underWay(3, { maxUnavailable: 1, maxSurge: 2, autoRevert: true });
     const insts: InstanceRecord[] = [

@@ -520,6 +520,12 @@ describe("rollout: the leftovers of failed and superseded rollouts", () => {
     ]);
   });
 
+  it("a stale surge copy that carries nothing takes a spare with maxUnavailable 0: cancelling it costs nothing", () => {
+    const u = update({ maxUnavailable: 0, maxSurge: 2 });
+    const views = [slot(0, 1, { surge: { revision: 2, phase: "unhealthy", healthySinceMs: null } }), slot(1, 3)];
+    expect(nextStep({ rollout: startRollout("web", 1, 3, 0), update: u, instances: 2, slots: views, spareHosts: 1, nowMs: 0 }).actions).toEqual([{ kind: "cancel", slot: 0 }]);
+  });
+
   it("a revert does not count a crash-looped copy being retired away as a relapse (its drainTime may pass healthyDeadline)", () => {
     // Slot 0: its own copy (revision 1) crash-looped; the failed rollout's unwind retired its surge copy of 2 into it.
     const views = [slot(0, 1, { phase: "failed", healthySinceMs: null, drainingSinceMs: 0, surge: { revision: 2, phase: "in-service", healthySinceMs: -50_000 } }), slot(1, 2), slot(2, 2)];
