@@ -248,7 +248,8 @@ export class Sim {
         this.sample();
       }
       if (f.transient) {
-        if (f.copyId > 0 && f.atMs + f.downForMs <= t && s.serving.id === f.copyId && s.serving.state === "unhealthy") {
+        // Not a copy being replaced: the controller's record names the new copy already, and the agent stops this one.
+        if (f.copyId > 0 && f.atMs + f.downForMs <= t && s.serving.id === f.copyId && s.serving.state === "unhealthy" && s.pendingReplace === null) {
           s.serving.state = "healthy";
           s.serving.healthyAtMs = f.atMs + f.downForMs;
           s.serving.healthySinceMs = f.atMs + f.downForMs;
@@ -398,7 +399,7 @@ export class Sim {
         const s = this.slots[f.slot];
         if (f.copyId === 0) due.push(f.atMs);
         else if (s?.serving.id !== f.copyId) continue;
-        else if (f.transient ? s.serving.state === "unhealthy" : s.surge === null && s.pendingSurge === null) due.push(f.atMs + f.downForMs);
+        else if (f.transient ? s.serving.state === "unhealthy" && s.pendingReplace === null : s.surge === null && s.pendingSurge === null) due.push(f.atMs + f.downForMs);
       }
       for (const p of this.pauses) if (p.done < 2) due.push(p.done === 0 ? p.atMs : p.resumeAtMs);
       if (this.promoteAtMs !== null) due.push(this.promoteAtMs);
