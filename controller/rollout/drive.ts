@@ -124,14 +124,17 @@ export function driveRollouts(input: DriveInput): DriveOutput {
     // reconnecting agent) would look out of service, and so free to replace: wait
     // for its word. The reconcile tick looks again within a second.
     if (silentHosts(svc.name, all, hosts, input.observed).length > 0) continue;
-    const before = prepare(r, svc, all, hosts, new Map(slotViews(svc, all, hosts, input.observed, input.nowMs).map((v) => [v.slot, v])), input.nowMs);
+    // The slots' views, only where prepare meets a superseded surge copy (rare): not built twice every pass.
+    let pre: Map<number, SlotView> | undefined;
+    const viewOf = (slot: number): SlotView | undefined => (pre ??= new Map(slotViews(svc, all, hosts, input.observed, input.nowMs).map((v) => [v.slot, v]))).get(slot);
+    const before = prepare(r, svc, all, hosts, viewOf, input.nowMs);
     for (const i of before.puts) {
       byKey.set(`${i.service}/${i.slot}`, i);
       out.puts.push(i);
     }
     out.events.push(...before.events);
     // A retire prepare issued is due when its drain ends (at once with drainTime 0), as nextStep's own are.
-    if (before.puts.some((p) => p.drainingSinceMs === input.nowMs && p.moveTo)) wake(input.nowMs + u.drainTimeMs);
+    if (before.retired) wake(input.nowMs + u.drainTimeMs);
     const mine = [...byKey.values()].filter((i) => !i.scaledDown);
     const views = slotViews(svc, mine, hosts, input.observed, input.nowMs);
     const surges = views.filter((v) => v.surge !== null).length;
@@ -185,17 +188,19 @@ const ACTIVE = new Set(["running", "reverting"]);
  *  - a stranded slot (no host, or its host down) takes the target revision, so it
  *    comes back on it; it is not batched (SlotView.stranded).
  */
-function prepare(r: RolloutState, svc: ServiceRecord, all: readonly InstanceRecord[], hosts: Hosts, views: ReadonlyMap<number, SlotView>, nowMs: number): { rollout: RolloutState; puts: InstanceRecord[]; events: NewEvent[] } {
+function prepare(r: RolloutState, svc: ServiceRecord, all: readonly InstanceRecord[], hosts: Hosts, viewOf: (slot: number) => SlotView | undefined, nowMs: number): { rollout: RolloutState; puts: InstanceRecord[]; events: NewEvent[]; retired: boolean } {
   const puts: InstanceRecord[] = [];
   const events: NewEvent[] = [];
+  let retired = false;
   let rollout = r;
   for (const i of all) {
     if (i.service !== svc.name) continue;
     let next = i;
     const surgeRev = next.moveTo?.surge ? (next.moveTo.revision ?? next.revision) : undefined;
-    const v = views.get(i.slot);
     if (next.moveTo && surgeRev !== undefined && surgeRev !== r.toRevision && next.drainingSinceMs == null && r.status !== "succeeded") {
+      const v = viewOf(i.slot);
       if (v !== undefined && surgeCarries(v)) {
+        retired = true;
         events.push({ type: "rollout.retire", service: svc.name, host: next.moveTo.hostId, message: `${instanceId(i.service, i.slot)}: the surge copy of revision ${surgeRev} on ${next.moveTo.hostId} alone serves the slot (its copy on ${i.hostId || "-"} is ${v.phase}): kept as the slot's copy` });
         next = { ...next, drainingSinceMs: nowMs };
       } else {
@@ -211,7 +216,7 @@ function prepare(r: RolloutState, svc: ServiceRecord, all: readonly InstanceReco
     if (isStranded(next, hosts) && next.revision !== r.toRevision && ACTIVE.has(r.status)) next = clearFailures({ ...next, revision: r.toRevision, drainingSinceMs: null });
     if (next !== i) puts.push(next);
   }
-  return { rollout, puts, events };
+  return { rollout, puts, events, retired };
 }
 
 /** The record after an action; the record itself when the action cannot be carried out now. */

@@ -113,17 +113,18 @@ export function departedAnswer(data: string, service: string, host: string): str
  * that needs the service (--install, -f), not found as always.
  */
 export function deletedService(d: Pick<ServiceHandlerDeps, "state">, req: Pick<LogsRequest__Output, "service" | "install" | "follow">, host: string): { name: string } {
-  if (!host && !req.install && !req.follow && SERVICE_NAME.test(req.service)) {
-    // Say where the output of a service deleted since is still to be read.
-    try {
-      return serviceOrNotFound(d.state, req.service);
-    } catch (e) {
-      throw new GrpcError(grpc.status.NOT_FOUND, `${toStatus(e).details}; if it was deleted, the hosts it ran on keep its output: berth logs ${req.service} --host H`);
-    }
+  const named = SERVICE_NAME.test(req.service);
+  if (host && !req.install && !req.follow) {
+    if (!named) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `service: ${JSON.stringify(req.service.slice(0, 80))} is not a service name (lowercase letters, digits and '-', 1-63 characters)`);
+    return { name: req.service };
   }
-  if (!host || req.install || req.follow) return serviceOrNotFound(d.state, req.service);
-  if (!SERVICE_NAME.test(req.service)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `service: ${JSON.stringify(req.service.slice(0, 80))} is not a service name (lowercase letters, digits and '-', 1-63 characters)`);
-  return { name: req.service };
+  try {
+    return serviceOrNotFound(d.state, req.service);
+  } catch (e) {
+    // Say where the output of a service deleted since is still to be read.
+    if (host || req.install || req.follow || !named) throw e;
+    throw new GrpcError(grpc.status.NOT_FOUND, `${toStatus(e).details}; if it was deleted, the hosts it ran on keep its output: berth logs ${req.service} --host H`);
+  }
 }
 
 export function logsHandler(d: ServiceHandlerDeps): OperatorServiceHandlers["Logs"] {
@@ -144,7 +145,8 @@ export function logsHandler(d: ServiceHandlerDeps): OperatorServiceHandlers["Log
 
 async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<LogsRequest__Output, LogsChunk>, req: LogsRequest__Output, s: ServerStream<LogsChunk>): Promise<void> {
   const host = req.host ? d.registry.resolve(req.host).id : "";
-  const svc = d.state.service(req.service) ?? deletedService(d, req, host);
+  const found = d.state.service(req.service);
+  const svc = found ?? deletedService(d, req, host);
   let targets = logTargets(d.state.instancesOf(svc.name)).filter((t) => !host || t.host === host);
   if (!targets.length) {
     // No copy to ask, but the slots keep the output of what failed: the installs (that is what
@@ -166,16 +168,15 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
       // the agent's keepLogs), asked of it as instance "" (departed_service). The notes
       // once, where the operator's call landed, not again by a member it is relayed to.
       targets = [{ host, instance: "" }];
-      const deleted = d.state.service(svc.name) === undefined;
       const first = !isRelayed(call.metadata);
-      if (first && deleted) {
+      if (first && !found) {
         const near = closest(svc.name, d.state.allServices().map((x) => x.name));
         s.send({ host, instance: "", data: `[berth: ${svc.name} is not a service (deleted, or never one${near ? `; did you mean "${near}"?` : ": berth services lists them"}); what ${host} kept of its instances:]\n` });
       }
       if (first && hint) s.send({ host, instance: "", data: `[berth: ${hint}]\n` });
     } else {
       // A name that is no service, on a host not reached: nothing to ask, and not found.
-      if (d.state.service(svc.name) === undefined) throw new GrpcError(grpc.status.NOT_FOUND, `${svc.name} is not a service, and host ${host} is not connected to ask what it kept of its instances`);
+      if (!found) throw new GrpcError(grpc.status.NOT_FOUND, `${svc.name} is not a service, and host ${host} is not connected to ask what it kept of its instances`);
       throw new GrpcError(grpc.status.FAILED_PRECONDITION, `${host ? `${svc.name} has no instance on ${host}` : `${svc.name} has no placed instance`}${hint ? `; ${hint}` : ""}`);
     }
   }
