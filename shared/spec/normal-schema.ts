@@ -8,7 +8,8 @@
  * Two layers: this schema checks the shape and keeps every number finite and in a
  * range no loop or timer can choke on; then the spec goes back through the rules
  * users' specs pass (validateSpec(toSpecInput(spec))), so a bound added there
- * applies to stored specs as well, with one definition.
+ * applies to stored specs as well, with one definition (not the rules about meaning
+ * only an applied spec must pass: schema.ts, inputRules).
  */
 import os from "node:os";
 import { z } from "zod";
@@ -89,7 +90,7 @@ export const StoredSpecShape = z.object({
 
 /** A stored spec: the shape above, then every rule a user's spec passes. */
 export const StoredSpecSchema: z.ZodType<ServiceSpec> = StoredSpecShape.superRefine((spec, ctx) => {
-  const { issues } = validateSpec(toSpecInput(spec));
+  const { issues } = validateSpec(toSpecInput(spec), { stored: true });
   // The paths are the YAML's (update.maxSurge), which is how an operator fixes it: re-apply.
   for (const i of issues) ctx.addIssue({ code: "custom", path: [], message: `${formatSpecPath(i.path)}: ${i.message}` });
 });

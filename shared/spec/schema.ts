@@ -318,12 +318,19 @@ interface Side {
  * to set: `timeout defaults to 1s, which must be shorter than interval (1s): set health.timeout`.
  * A rule's block sits at one place in a spec (health, update), so paths are absolute.
  */
-function comparison(a: Side, relation: string, b: Side, why = ""): { message: string; params: { explain: Explain } } {
+function comparison(a: Side, relation: string, b: Side | readonly Side[], why = ""): { message: string; params: { explain: Explain } } {
   const name = (s: Side): string => String(s.path[s.path.length - 1]);
+  // Several sides on the right are their sum: `healthyDeadline (1m) + drainTime (5s by default)`.
+  const bs = Array.isArray(b) ? b : [b as Side];
   const explain: Explain = (written) => {
     const left = written(a.path) ? `${name(a)} (${a.value})` : `${name(a)} defaults to ${a.value}, which`;
-    const right = written(b.path) ? `${name(b)} (${b.value})` : `${name(b)}, which defaults to ${b.value}`;
-    const unset = [a, b].filter((s) => !written(s.path)).map((s) => formatSpecPath(s.path));
+    const right =
+      bs.length === 1
+        ? written(bs[0]!.path)
+          ? `${name(bs[0]!)} (${bs[0]!.value})`
+          : `${name(bs[0]!)}, which defaults to ${bs[0]!.value}`
+        : bs.map((s) => (written(s.path) ? `${name(s)} (${s.value})` : `${name(s)} (${s.value} by default)`)).join(" + ");
+    const unset = [a, ...bs].filter((s) => !written(s.path)).map((s) => formatSpecPath(s.path));
     return `${left} ${relation} ${right}${why}${unset.length ? `: set ${unset.join(" or ")}` : ""}`;
   };
   return { message: explain(() => true), params: { explain } };
@@ -550,16 +557,44 @@ type ParsedSpec = z.output<typeof SpecInputSchema>;
 export type SpecResult = { spec: ServiceSpec; issues: [] } | { spec?: undefined; issues: SpecIssue[] };
 
 /** Validates and normalizes; every problem comes back as a value, none is thrown. */
-export function validateSpec(raw: unknown): SpecResult {
+export function validateSpec(raw: unknown, o: { stored?: boolean } = {}): SpecResult {
   try {
     const parsed = SpecInputSchema.safeParse(raw, { error: specErrorMap });
     if (!parsed.success) return { issues: toSpecIssues(parsed.error.issues, writtenIn(raw)) };
+    const refused = o.stored ? [] : inputRules(parsed.data);
+    if (refused.length > 0) return { issues: toSpecIssues(refused, writtenIn(raw)) };
     return { spec: fromParsed(parsed.data), issues: [] };
   } catch (e) {
     // A rule that throws is a bug in berth, but the caller is a boundary (the CLI, the
     // controller's Plan/Apply): it must answer "this spec is refused", not "internal error".
     return { issues: [{ path: [], message: `could not be validated (a bug in berth; please report it): ${e instanceof Error ? e.message : String(e)}`, at: "value" }] };
   }
+}
+
+/**
+ * Rules a spec an operator applies must pass, but one already stored (by an older berth,
+ * which did not have them) or sent on the wire need not: refusing those would make a
+ * stored service unreadable after an upgrade (quarantined) and an agent refuse its copy.
+ * Only rules about what a spec means belong here, never a bound that keeps berth safe.
+ */
+function inputRules(spec: z.output<typeof SpecInputSchema>): z.core.$ZodIssue[] {
+  const u = spec.update;
+  const healthy = tryParseDurationMs(String(u.healthyDeadline)) ?? Number.NaN;
+  const progress = tryParseDurationMs(String(u.progressDeadline)) ?? Number.NaN;
+  const drain = tryParseDurationMs(String(u.drainTime)) ?? Number.NaN;
+  // A batch drains its copies in place first, then has healthyDeadline to come into service: progress
+  // may rightly take both, and a shorter progressDeadline would fail batches within their own deadline.
+  if (!(drain > 0 && healthy + drain >= progress)) return [];
+  const issue = comparison(
+    { path: ["update", "progressDeadline"], value: u.progressDeadline },
+    "must be longer than",
+    [
+      { path: ["update", "healthyDeadline"], value: u.healthyDeadline },
+      { path: ["update", "drainTime"], value: u.drainTime },
+    ],
+    ", or a batch that drains and then takes its healthyDeadline would fail for want of progress",
+  );
+  return [{ code: "custom", path: ["update", "progressDeadline"], input: u.progressDeadline, ...issue }];
 }
 
 /** validateSpec that throws SpecValidationError, for callers holding trusted data. */

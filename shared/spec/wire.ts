@@ -79,7 +79,8 @@ export function checkWireSpec(raw: unknown): ServiceSpec {
   }
   // The shape holds (so toSpecInput cannot trip over it): now the rules users meet.
   const spec = shape.data as ServiceSpec;
-  const rules = validateSpec(toSpecInput(spec));
+  // As stored: a spec the controller kept from before a rule about meaning was added still runs.
+  const rules = validateSpec(toSpecInput(spec), { stored: true });
   if (!rules.spec) throw new WireSpecError(rules.issues.slice(0, 10).map((i) => `${formatSpecPath(i.path) || "(root)"}: ${i.message}`));
   return spec;
 }

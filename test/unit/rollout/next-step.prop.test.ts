@@ -27,7 +27,11 @@ const failuresArb: fc.Arbitrary<Failure[]> = fc.array(
   { maxLength: 3 },
 );
 
-/** Update settings the schema accepts: maxUnavailable + maxSurge ≥ 1, minHealthyTime < healthyDeadline < progressDeadline, canary ≤ instances. */
+/**
+ * Update settings the schema accepts: maxUnavailable + maxSurge ≥ 1, minHealthyTime < healthyDeadline < progressDeadline,
+ * canary ≤ instances; and also progressDeadline ≤ healthyDeadline + drainTime, which the schema refuses since, but a
+ * spec stored before may hold (the machine must keep its properties on those too).
+ */
 const caseArb = (o: { failures: boolean }): fc.Arbitrary<Case> =>
   fc
     .record({

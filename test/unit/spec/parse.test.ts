@@ -160,6 +160,18 @@ describe("parseSpecFile errors: file:line:col: path: message", () => {
     ]);
   });
 
+  it("a progressDeadline a batch's drain and healthyDeadline together would outrun", () => {
+    expect(errorsOf(`${BASE}update:\n  healthyDeadline: 10s\n  drainTime: 15s\n  progressDeadline: 20s\n`)).toEqual([
+      "web.yaml:7:21: update.progressDeadline: progressDeadline (20s) must be longer than healthyDeadline (10s) + drainTime (15s), or a batch that drains and then takes its healthyDeadline would fail for want of progress",
+    ]);
+    // Unwritten sides are named as the defaults they are, with the fields to set.
+    expect(errorsOf(`${BASE}update:\n  healthyDeadline: 9m58s\n`)).toEqual([
+      "web.yaml:5:3: update.progressDeadline: progressDeadline defaults to 10m, which must be longer than healthyDeadline (9m58s) + drainTime (5s by default), or a batch that drains and then takes its healthyDeadline would fail for want of progress: set update.progressDeadline or update.drainTime",
+    ]);
+    // No drain, no rule beyond healthyDeadline's own.
+    expect(errorsOf(`${BASE}update:\n  healthyDeadline: 10s\n  drainTime: 0\n  progressDeadline: 11s\n`)).toEqual([]);
+  });
+
   it("the other field rules", () => {
     expect(
       errorsOf(

@@ -60,13 +60,15 @@ const updateArb = fc
     healthyExtraMs: fc.integer({ min: 1, max: 600_000 }),
     progressExtraMs: fc.integer({ min: 1, max: 600_000 }),
     autoRevert: fc.boolean(),
-    drainTime: durationArb(0, 60_000),
+    drainMs: fc.integer({ min: 0, max: 60_000 }),
   })
-  .chain(({ minHealthyMs, healthyExtraMs, progressExtraMs, maxUnavailable, maxSurge, ...rest }) =>
+  // minHealthyTime < healthyDeadline, and healthyDeadline + drainTime < progressDeadline.
+  .chain(({ minHealthyMs, healthyExtraMs, progressExtraMs, drainMs, maxUnavailable, maxSurge, ...rest }) =>
     fc.record({
       minHealthyTime: durationArb(minHealthyMs, minHealthyMs),
       healthyDeadline: durationArb(minHealthyMs + healthyExtraMs, minHealthyMs + healthyExtraMs),
-      progressDeadline: durationArb(minHealthyMs + healthyExtraMs + progressExtraMs, minHealthyMs + healthyExtraMs + progressExtraMs),
+      drainTime: durationArb(drainMs, drainMs),
+      progressDeadline: durationArb(minHealthyMs + healthyExtraMs + drainMs + progressExtraMs, minHealthyMs + healthyExtraMs + drainMs + progressExtraMs),
     }).map((d) => ({ ...rest, ...d, maxSurge, maxUnavailable: maxUnavailable + maxSurge === 0 ? 1 : maxUnavailable })),
   );
 

@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { decodeRecord, encodeRecord, SCHEMA_VERSION } from "../../../controller/store/record.js";
 import { InstanceRecordSchema, ServiceRecordSchema, type InstanceRecord, type ServiceRecord } from "../../../controller/services/records.js";
-import { normalizeSpec } from "../../../shared/spec/schema.js";
+import { normalizeSpec, toSpecInput, validateSpec } from "../../../shared/spec/schema.js";
+import { checkWireSpec } from "../../../shared/spec/wire.js";
 
 const inst: InstanceRecord = { service: "web", slot: 0, hostId: "h1", epoch: 3, revision: 2, pinnedHost: "", moveTo: null };
 const svc: ServiceRecord = { name: "web", spec: normalizeSpec({ name: "web", run: { command: "x" }, instances: 2 }), revision: 1, createdAtMs: 1, updatedAtMs: 2 };
@@ -35,6 +36,15 @@ describe("stored records", () => {
     // A spec of the right shape that breaks a rule a user's spec must pass.
     const rule = { ...svc, spec: { ...svc.spec, update: { ...svc.spec.update, maxUnavailable: 0, maxSurge: 0 } } };
     expect(reason(ServiceRecordSchema, JSON.stringify(rule))).toMatch(/update\.maxUnavailable: maxUnavailable \+ maxSurge must be at least 1/);
+  });
+
+  it("reads a stored spec that breaks a rule about meaning added since (not a bound), as the wire does", () => {
+    // progressDeadline ≤ healthyDeadline + drainTime: refused at apply, but a service stored by an
+    // older berth must stay readable (not quarantined) and its copies run on an agent.
+    const older = { ...svc, spec: { ...svc.spec, update: { ...svc.spec.update, healthyDeadlineMs: 10_000, drainTimeMs: 15_000, progressDeadlineMs: 20_000 } } };
+    expect(decodeRecord(ServiceRecordSchema, JSON.stringify(older))).toEqual({ ok: true, rec: older });
+    expect(checkWireSpec(JSON.parse(JSON.stringify(older.spec)))).toEqual(older.spec);
+    expect(validateSpec(toSpecInput(older.spec)).issues.map((i) => i.message)).toEqual([expect.stringMatching(/^progressDeadline \(20s\) must be longer than healthyDeadline \(10s\) \+ drainTime \(15s\)/)]);
   });
 
   it("keeps the stored key order (a host hashes the spec it runs)", () => {
