@@ -2,7 +2,7 @@
  * What one agent's connection costs a Node process before berth adds anything:
  * the floor under bench:agents' memory per agent (README, "Joins and memory").
  *
- *   npm run build && npm run bench:conn-memory -- [--conns 500] [--layers tls,h2,h2-stream,grpc]
+ *   npm run build && npm run bench:conn-memory -- [--conns 500] [--layers tls,h2,h2-stream,grpc,grpc-haproxy]
  *
  * For each layer, a server in this process and --conns clients in a child process
  * (each its own TLS connection with mutual TLS: P-256 certificates from berth's own
@@ -10,16 +10,20 @@
  * second; `h2` — an HTTP/2 session over it; `h2-stream` — plus one open stream
  * echoing 60 bytes a second; `grpc` — a grpc-js server with the controller's server
  * options (member/grpc-server.ts) and credentials (ReloadableServerCredentials), one
- * bidi stream per connection echoing a 60-byte message a second, as a heartbeat.
+ * bidi stream per connection echoing a 60-byte message a second, as a heartbeat;
+ * `grpc-haproxy` — the same grpc-js server on cleartext HTTP/2 behind Debian's HAProxy,
+ * which ends each client's mutual TLS and HTTP/2 and carries the streams over shared
+ * connections: the server's memory and HAProxy's, each per connection.
  * Each layer's server runs in a fresh process. After every client is connected and 5 s
  * more, a full GC (node --expose-gc, added by the script itself), then the server's RSS from /proc/self/smaps, per connection, by
  * where it lies: glibc's main heap (`[heap]`: OpenSSL, nghttp2, Node's C++), other
  * anonymous memory (V8's heap pages, thread arenas) and V8's heap in use.
  */
-import { fork } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
-import { resolve } from "node:path";
+import { fork, spawn } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import http2 from "node:http2";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
@@ -29,7 +33,7 @@ import { newGrpcServer } from "../controller/member/grpc-server.js";
 import { CONTROLLER_TLS_NAME, createCa, createKeyAndCsr, createServerCert, grpcClientCredentials, grpcServerCredentials, signHostCsr } from "../shared/tls/pki.js";
 import { controllerEnv, MALLOC_CHOICES } from "../shared/malloc.js";
 
-const LAYERS = ["tls", "h2", "h2-stream", "grpc"] as const;
+const LAYERS = ["tls", "h2", "h2-stream", "grpc", "grpc-haproxy"] as const;
 type Layer = (typeof LAYERS)[number];
 
 interface Pki {
@@ -50,10 +54,10 @@ interface Mem {
   v8UsedMb: number;
 }
 
-function mem(): Mem {
-  const out = { rssMb: 0, heapMb: 0, otherAnonMb: 0, v8UsedMb: process.memoryUsage().heapUsed / 2 ** 20 };
+function mem(pid: number | "self" = "self"): Mem {
+  const out = { rssMb: 0, heapMb: 0, otherAnonMb: 0, v8UsedMb: pid === "self" ? process.memoryUsage().heapUsed / 2 ** 20 : 0 };
   let kind: "heap" | "anon" | "file" = "anon";
-  for (const line of readFileSync("/proc/self/smaps", "utf8").split("\n")) {
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
     const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
     if (m) kind = m[2] === "[heap]" ? "heap" : m[1] !== "0" ? "file" : "anon";
     else if (line.startsWith("Rss:")) {
@@ -116,7 +120,93 @@ async function clients(layer: Layer, port: number, n: number, pki: Pki): Promise
 
 // --- the server (this process) -------------------------------------------------------
 
-async function serve(layer: Layer, pki: Pki): Promise<{ port: number; close: () => void }> {
+interface Served {
+  port: number;
+  close: () => void;
+  /** grpc-haproxy: the proxy's pid, whose memory counts too, and the port it carries the streams to. */
+  proxyPid?: number;
+  backendPort?: number;
+}
+
+/** Established TCP connections to 127.0.0.1:port (/proc/net/tcp: addresses little-endian hex). */
+function connectionsTo(port: number): number {
+  const remote = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  return readFileSync("/proc/net/tcp", "utf8")
+    .split("\n")
+    .filter((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[2] === remote && f[3] === "01";
+    }).length;
+}
+
+/**
+ * HAProxy (Debian's) in front of a grpc-js server: it ends each client's mutual TLS and
+ * HTTP/2 session and carries their streams to the server over shared cleartext HTTP/2
+ * connections (`http-reuse always`), passing the client certificate's CN as a header,
+ * as a controller behind it would need to know the host. What an agent would cost with
+ * TLS and HTTP/2 terminated outside the controller process (docs/performance.md).
+ */
+async function haproxyInFront(backendPort: number, n: number, pki: Pki): Promise<{ port: number; pid: number; close: () => void }> {
+  const dir = await mkdtemp(join(tmpdir(), "berth-conn-haproxy-"));
+  const port = await new Promise<number>((done) => {
+    const probe = tls.createServer().listen(0, "127.0.0.1", () => {
+      const p = (probe.address() as { port: number }).port;
+      probe.close(() => done(p));
+    });
+  });
+  await writeFile(join(dir, "server.pem"), `${pki.serverCert}\n${pki.caPem}\n${pki.serverKey}`, { mode: 0o600 });
+  await writeFile(join(dir, "ca.pem"), pki.caPem);
+  await writeFile(
+    join(dir, "haproxy.cfg"),
+    [
+      "global",
+      `  maxconn ${2 * n + 100}`,
+      "defaults",
+      "  mode http",
+      "  timeout connect 5s",
+      "  timeout client 1h",
+      "  timeout server 1h",
+      "frontend agents",
+      `  bind 127.0.0.1:${port} ssl crt ${join(dir, "server.pem")} ca-file ${join(dir, "ca.pem")} verify required alpn h2`,
+      "  http-request set-header x-berth-client-cn %[ssl_c_s_dn(CN)]",
+      "  default_backend controller",
+      "backend controller",
+      "  http-reuse always",
+      `  server c1 127.0.0.1:${backendPort} proto h2`,
+      "",
+    ].join("\n"),
+  );
+  // Its own allocator (glibc and HAProxy's pools), not the server's preload or profile.
+  const { LD_PRELOAD: _p, MALLOC_CONF: _m, ...env } = process.env;
+  const proc = spawn("haproxy", ["-db", "-f", join(dir, "haproxy.cfg")], { stdio: ["ignore", "ignore", "inherit"], env });
+  const close = (): void => {
+    proc.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // However this server ends (an error, --heap-profile's exit before close), HAProxy and its files go with it.
+  process.once("exit", close);
+  try {
+    await new Promise<void>((ready, fail) => {
+      proc.once("error", (e) => fail(new Error(`haproxy: ${e.message} (apt-get install haproxy)`)));
+      proc.once("exit", (code) => fail(new Error(`haproxy exited (${code}) at start`)));
+      const deadline = Date.now() + 10_000;
+      const poll = (): void => {
+        const s = tls.connect({ host: "127.0.0.1", port, ca: pki.caPem, servername: CONTROLLER_TLS_NAME, cert: pki.clientCert, key: pki.clientKey }, () => {
+          s.destroy();
+          ready();
+        });
+        s.on("error", () => (Date.now() > deadline ? fail(new Error("haproxy did not listen within 10 s")) : setTimeout(poll, 50)));
+      };
+      poll();
+    });
+  } catch (e) {
+    close();
+    throw e;
+  }
+  return { port, pid: proc.pid as number, close };
+}
+
+async function serve(layer: Layer, pki: Pki, n: number): Promise<Served> {
   const opts = { ca: pki.caPem, cert: `${pki.serverCert}\n${pki.caPem}`, key: pki.serverKey, requestCert: true, rejectUnauthorized: false };
   const listen = (srv: tls.Server | http2.Http2SecureServer): Promise<number> =>
     new Promise((resolve) => srv.listen(0, "127.0.0.1", () => resolve((srv.address() as { port: number }).port)));
@@ -144,20 +234,30 @@ async function serve(layer: Layer, pki: Pki): Promise<{ port: number; close: () 
       call.on("error", () => undefined);
     },
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    srv.bindAsync("127.0.0.1:0", grpcServerCredentials(pki.caPem, pki.serverCert, pki.serverKey), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return { port, close: () => srv.forceShutdown() };
+  const creds = layer === "grpc" ? grpcServerCredentials(pki.caPem, pki.serverCert, pki.serverKey) : grpc.ServerCredentials.createInsecure();
+  const port = await new Promise<number>((resolve, reject) => srv.bindAsync("127.0.0.1:0", creds, (err, p) => (err ? reject(err) : resolve(p))));
+  if (layer === "grpc") return { port, close: () => srv.forceShutdown() };
+  const proxy = await haproxyInFront(port, n, pki);
+  return {
+    port: proxy.port,
+    proxyPid: proxy.pid,
+    backendPort: port,
+    close: () => {
+      proxy.close();
+      srv.forceShutdown();
+    },
+  };
 }
 
 async function measure(layer: Layer, n: number, pki: Pki): Promise<string> {
-  const { port, close } = await serve(layer, pki);
+  const { port, close, proxyPid, backendPort } = await serve(layer, pki, n);
   // Twice, with a pause: V8 gives back the pages of start-up's garbage only after a while.
   gc();
   await sleep(2000);
   gc();
   await sleep(1000);
   const before = mem();
+  const proxyBefore = proxyPid === undefined ? undefined : mem(proxyPid);
   let line = "";
   // The clients are not profiled (--heap-profile): only the server's heap is asked about.
   const { MALLOC_CONF: _, ...clientEnv } = process.env;
@@ -172,8 +272,14 @@ async function measure(layer: Layer, n: number, pki: Pki): Promise<string> {
     gc();
     await sleep(1000);
     const after = mem();
-    const per = (k: keyof Mem): string => ((1024 * (after[k] - before[k])) / n).toFixed(1).padStart(6);
-    return (line = `${layer.padEnd(10)} ${per("rssMb")} KB   [heap] ${per("heapMb")}   other anon ${per("otherAnonMb")}   V8 used ${per("v8UsedMb")}   (RSS ${before.rssMb.toFixed(0)} → ${after.rssMb.toFixed(0)} MB)`);
+    const per = (k: keyof Mem, a = after, b = before): string => ((1024 * (a[k] - b[k])) / n).toFixed(1).padStart(6);
+    line = `${layer.padEnd(12)} ${per("rssMb")} KB   [heap] ${per("heapMb")}   other anon ${per("otherAnonMb")}   V8 used ${per("v8UsedMb")}   (RSS ${before.rssMb.toFixed(0)} → ${after.rssMb.toFixed(0)} MB)`;
+    if (proxyPid !== undefined && proxyBefore !== undefined) {
+      const proxyAfter = mem(proxyPid);
+      const both = ((1024 * (after.rssMb - before.rssMb + proxyAfter.rssMb - proxyBefore.rssMb)) / n).toFixed(1);
+      line += `\n${"".padEnd(12)} + haproxy ${per("rssMb", proxyAfter, proxyBefore)} KB (RSS ${proxyBefore.rssMb.toFixed(0)} → ${proxyAfter.rssMb.toFixed(0)} MB): ${both} KB a connection in all; connections haproxy → server: ${connectionsTo(backendPort ?? 0)}`;
+    }
+    return line;
   } finally {
     child.kill("SIGKILL");
     // --heap-profile: exit before a close frees the connections, so jemalloc's profile at exit (prof_final) holds them
@@ -200,9 +306,9 @@ async function main(): Promise<void> {
     process.disconnect?.();
     return;
   }
-  const { values } = parseArgs({ options: { conns: { type: "string", default: "500" }, layers: { type: "string", default: LAYERS.join(",") }, malloc: { type: "string", default: "auto" }, "heap-profile": { type: "string" }, help: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { conns: { type: "string", default: "500" }, layers: { type: "string", default: LAYERS.filter((l) => l !== "grpc-haproxy").join(",") }, malloc: { type: "string", default: "auto" }, "heap-profile": { type: "string" }, help: { type: "boolean" } } });
   if (values.help) {
-    process.stdout.write("usage: npm run bench:conn-memory -- [--conns 500] [--layers tls,h2,h2-stream,grpc] [--malloc auto|jemalloc|glibc] [--heap-profile DIR]\n");
+    process.stdout.write("usage: npm run bench:conn-memory -- [--conns 500] [--layers tls,h2,h2-stream,grpc,grpc-haproxy] [--malloc auto|jemalloc|glibc] [--heap-profile DIR]\n");
     process.stdout.write("  --malloc: the servers' allocator, as BERTH_MALLOC for a controller (default auto: jemalloc where installed)\n");
     process.stdout.write("  --heap-profile DIR: jemalloc's heap profile of each server with every connection open, in DIR, and the jeprof command that reads it\n");
     return;
