@@ -20,7 +20,7 @@
  * main thread's JS spent the measurement window; --perf samples the whole
  * controller process with Linux perf (TLS, HTTP/2, kernel, GC included).
  */
-import { readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,6 +82,9 @@ const USAGE = `usage: npm run bench:agents -- --agents N [options]
   --controller-log-level L
                        the controllers' log level (default warn); with --keep, info
                        keeps what each member decided during a storm for a post-mortem
+  --front haproxy      the controller behind HAProxy (berth controller --front haproxy): its RSS and
+                       CPU are reported too, and the memory per agent counts both processes.
+                       One controller only.
   --malloc auto|jemalloc|glibc
                        the controllers' allocator, as BERTH_MALLOC (default auto: jemalloc
                        where it is installed, as berth starts a controller; shared/malloc.ts)
@@ -108,6 +111,43 @@ function mallocOf(s: string): MallocChoice {
   }
 }
 
+function frontOf(s: string | undefined, controllers: number): "haproxy" | undefined {
+  if (s === undefined || s === "none") return undefined;
+  if (s !== "haproxy") throw new UsageError(`--front ${s}: expected haproxy or none`);
+  if (controllers !== 1) throw new UsageError("--front: one controller only");
+  return s;
+}
+
+/** The HAProxy processes (master, workers) of a controller run with --front on dataDir. */
+function frontPids(dataDir: string): number[] {
+  const cfg = join(dataDir, "front", "haproxy.cfg");
+  const pids: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0").includes(cfg)) pids.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+/** RSS (MB) and CPU (ms) of the front's processes together. */
+function frontUsage(dataDir: string): { rssMb: number; cpuMs: number } {
+  let rssMb = 0;
+  let cpuMs = 0;
+  for (const pid of frontPids(dataDir)) {
+    try {
+      rssMb += readProcMem(pid).rssMb;
+      cpuMs += readProcCpu(pid).cpuMs;
+    } catch {
+      // gone
+    }
+  }
+  return { rssMb, cpuMs };
+}
+
 function logLevelOf(s: string): string {
   if (!["trace", "debug", "info", "warn", "error"].includes(s)) throw new UsageError(`--controller-log-level ${s}: expected trace, debug, info, warn or error`);
   return s;
@@ -121,6 +161,8 @@ interface Options extends GroupBenchOptions {
   perf: boolean;
   profDir: string | undefined;
   keep: boolean;
+  /** berth controller --front: HAProxy ends TLS and HTTP/2 in front of the controller. */
+  front: "haproxy" | undefined;
 }
 
 function parseOptions(argv: string[]): Options | undefined {
@@ -145,6 +187,7 @@ function parseOptions(argv: string[]): Options | undefined {
       "controller-log-level": { type: "string", default: "warn" },
       "controller-node-args": { type: "string", default: "" },
       malloc: { type: "string", default: "auto" },
+      front: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -190,6 +233,7 @@ function parseOptions(argv: string[]): Options | undefined {
     controllerLogLevel: logLevelOf(values["controller-log-level"]),
     controllerNodeArgs: values["controller-node-args"].split(/\s+/).filter(Boolean),
     malloc: mallocOf(values.malloc),
+    front: frontOf(values.front, Number(values.controllers)),
   };
 }
 
@@ -203,7 +247,7 @@ async function startController(o: Options, dir: string, profDir: string | undefi
     ...(o.perf ? ["--perf-basic-prof-only-functions"] : []),
     ...o.controllerNodeArgs,
   ];
-  const proc = spawnController({ nodeArgs, args: ["--data-dir", dataDir, "--listen", addr], intervalMs: o.intervalMs, logLevel: o.controllerLogLevel, xdgDir: join(dir, "xdg"), logFile: join(dir, "controller.log"), malloc: o.malloc });
+  const proc = spawnController({ nodeArgs, args: ["--data-dir", dataDir, "--listen", addr, ...(o.front ? ["--front", o.front] : [])], intervalMs: o.intervalMs, logLevel: o.controllerLogLevel, xdgDir: join(dir, "xdg"), logFile: join(dir, "controller.log"), malloc: o.malloc });
   return { proc, addr, dataDir };
 }
 
@@ -316,6 +360,7 @@ async function main(): Promise<number> {
   // What the controller holds before any agent: the memory per agent is what it adds to this.
   const memReady = readProcMem(proc.pid);
   const splitReady = readProcMemSplit(proc.pid);
+  const frontReady = o.front ? frontUsage(dataDir) : undefined;
   run.sims.push(...startSims(o, slices, tokens, { addr, caPem, facts }));
 
   // --- setup: join and connect every agent --------------------------------------
@@ -375,6 +420,7 @@ async function main(): Promise<number> {
   const hwmBefore = readProcMem(proc.pid).hwmMb;
   const threads0 = readThreadCpu(proc.pid);
   const c0 = readProcCpu(proc.pid);
+  const front0 = o.front ? frontUsage(dataDir) : undefined;
   const m0 = readMachineCpu();
   const self0 = process.cpuUsage();
   const hr0 = process.hrtime.bigint();
@@ -401,6 +447,7 @@ async function main(): Promise<number> {
   const hr1 = process.hrtime.bigint();
   const mem1 = readProcMem(proc.pid);
   const split1 = readProcMemSplit(proc.pid);
+  const front1 = o.front ? frontUsage(dataDir) : undefined;
   const kbPerAgent = connected > 0 ? ((mem1.rssMb - memReady.rssMb) * 1024) / connected : NaN;
   rss.push(mem1.rssMb);
   const results = await Promise.all(run.sims.map((s) => s.endWindow(Math.max(2000, 2 * o.intervalMs))));
@@ -474,6 +521,13 @@ async function main(): Promise<number> {
         ? `glibc [heap] ${r1(splitReady.heapMb)} → ${r1(split1.heapMb)} MB, other anon (V8 heap, arenas) ${r1(splitReady.otherAnonMb)} → ${r1(split1.otherAnonMb)} MB`
         : `anon (V8 heap, jemalloc's mappings) ${r1(splitReady.otherAnonMb)} → ${r1(split1.otherAnonMb)} MB`),
   );
+  if (front0 && front1 && frontReady) {
+    const frontKb = connected > 0 ? ((front1.rssMb - frontReady.rssMb) * 1024) / connected : NaN;
+    out.push(
+      `  front        HAProxy (--front ${o.front}): CPU ${r1((100 * (front1.cpuMs - front0.cpuMs)) / (c1.atMs - c0.atMs))} % of one core, RSS ${r1(frontReady.rssMb)} → ${r1(front1.rssMb)} MB, ` +
+        `${r1(frontKb)} KB an agent; with the controller's: ${r1(kbPerAgent + frontKb)} KB an agent`,
+    );
+  }
   out.push(`  log lines at warn+ during the window: ${warnDuring}${warnDuring ? `\n    ${proc.recentOutput(3).replace(/\n/g, "\n    ")}` : ""}`);
   out.push("Heartbeat handling latency (agent send → agent receives ack)");
   out.push(`  p50 ${r2(percentile(lat, 50))} ms   p90 ${r2(percentile(lat, 90))} ms   p99 ${r2(percentile(lat, 99))} ms   p99.9 ${r2(percentile(lat, 99.9))} ms   max ${r2(lat.at(-1) ?? NaN)} ms   mean ${r2(mean)} ms   (${lat.length} samples)`);
@@ -525,6 +579,7 @@ async function main(): Promise<number> {
     rssAnonMb: r1(mem1.anonMb),
     rssReadyMb: r1(memReady.rssMb),
     kbPerAgent: r1(kbPerAgent),
+    ...(front1 && frontReady && front0 ? { front: o.front, frontRssReadyMb: r1(frontReady.rssMb), frontRssEndMb: r1(front1.rssMb), frontCpuPct: r1((100 * (front1.cpuMs - front0.cpuMs)) / (c1.atMs - c0.atMs)) } : {}),
     allocator,
     heapMb: r1(split1.heapMb),
     otherAnonMb: r1(split1.otherAnonMb),

@@ -15,7 +15,7 @@ import { createLogger, type Logger } from "../shared/log/logger.js";
 import { routeGrpcLogs } from "../shared/log/grpc-log.js";
 import type { LevelWithSilent } from "pino";
 import { formatHostPort, type HostPort } from "../shared/addr.js";
-import { createServerCert, CONTROLLER_TLS_NAME, DEFAULT_HOST_CERT_TTL_MS, grpcServerCredentials, type CertAndKey } from "../shared/tls/pki.js";
+import { createServerCert, CONTROLLER_TLS_NAME, DEFAULT_HOST_CERT_TTL_MS, grpcServerCredentials, TLS_HANDSHAKE_TIMEOUT_MS, type CertAndKey } from "../shared/tls/pki.js";
 import { CaKeeper } from "./pki/ca-keeper.js";
 import { servingCa } from "./pki/ca-record.js";
 import { caHandlers } from "./member/api/ca-handlers.js";
@@ -62,7 +62,8 @@ import { LogRouter } from "./member/api/log-router.js";
 import { ExecRouter } from "./member/api/exec-router.js";
 import { auditOrphanedExecs, execHandlers } from "./member/api/exec-handler.js";
 import { requestArrivalInterceptor } from "./member/api/request-deadline.js";
-import { bindGrpcServer, newGrpcServer, shutdownGrpcServer } from "./member/grpc-server.js";
+import { bindGrpcServer, ListenError, newGrpcServer, shutdownGrpcServer } from "./member/grpc-server.js";
+import { frontInterceptor, HaproxyFront, type FrontKind } from "./member/front.js";
 import { ElectedLeader, SoleLeader, type Leadership } from "./leader/leadership.js";
 import { EtcdStore } from "./store/etcd-store.js";
 import { Election } from "./store/election.js";
@@ -123,6 +124,13 @@ export interface ControllerOptions {
   hooksAddr?: HostPort | null;
   /** A connection whose TLS handshake is not done this long after it opened is dropped. @default TLS_HANDSHAKE_TIMEOUT_MS (10 s) */
   handshakeTimeoutMs?: number;
+  /**
+   * Who ends TLS and HTTP/2 on `listen`: this process (absent), or HAProxy, a child of it
+   * that carries the calls here over a Unix socket (member/front.ts): less memory an agent.
+   */
+  front?: FrontKind;
+  /** The HAProxy binary for `front`. @default "haproxy" on PATH */
+  frontBin?: string;
   /** A connection with no call open for this long is closed (GOAWAY); one with a call open never is. @default IDLE_CONNECTION_MS (30 s) */
   idleConnectionMs?: number;
   /** A unary or server-streaming call whose request has not fully arrived in this long is ended. @default REQUEST_ARRIVAL_MS (30 s) */
@@ -439,7 +447,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     };
     const relay: RelayDeps | undefined = peers ? { self: selfId(), holderOf: memberOf, routeOf, addressOf: (id) => peers.addressOf(id), operator: (a) => peers.operator(a), trustedCas: () => keeper.trusted(), now } : undefined;
     const protos = loadProtos();
-    const grpcServer = newGrpcServer(opts, [metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
+    const grpcServer = newGrpcServer(opts, [...(opts.front ? [frontInterceptor()] : []), metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
     grpcServer.addService(
       protos.agent.berth.v1.AgentService.service,
       agentServiceHandlers({ registry, tokens, ca: keeper.signer, trust: keeper, certTtlMs, revoked, log, now, mono, heartbeatIntervalMs, ttlMs, onLiveness: () => term?.judge(), loop, state, assignments, storeUnavailable, ...(observedShare ? { publishObserved: (o: ObservedInstance) => observedShare.publish(o) } : {}), artifacts, ...(replicas ? { ensureArtifact: (sha: string) => replicas.ensure(sha) } : {}), logs, events, metrics, execs }),
@@ -521,6 +529,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let appliedBundlePem = keeper.bundlePem();
     // Set once the console listens (below); the CA steps above change its certificate too.
     let ui: UiServer | undefined;
+    // --front: HAProxy on the port, this process on its socket (made at the bind below).
+    let front: HaproxyFront | undefined;
     stops.push(
       keeper.onChange(() => {
         tlsApplied = tlsApplied
@@ -534,6 +544,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
             }
             appliedBundlePem = keeper.bundlePem();
             creds.update(appliedBundlePem, serverCert.certPem, serverCert.keyPem, servingIssuer.certPem);
+            await front?.update({ caPem: appliedBundlePem, certPem: serverCert.certPem, keyPem: serverCert.keyPem, issuerPem: servingIssuer.certPem });
             await writeCaFile();
             const bundle = trustBundle({ ca: keeper.signer, trust: keeper });
             for (const l of registry.live.values()) l.send?.(bundle);
@@ -545,10 +556,19 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // Everything started so far keeps the process alive: a controller that cannot
     // listen must stop it all and fail, not print the error and linger without a port.
     const abortStart = async (): Promise<void> => {
+      await front?.stop();
       grpcServer.forceShutdown();
       await audit.close().catch(() => undefined);
     };
-    const address = await bindGrpcServer(grpcServer, opts.listen, creds).catch(async (err: unknown) => {
+    const address = await (async (): Promise<HostPort> => {
+      if (!opts.front) return bindGrpcServer(grpcServer, opts.listen, creds);
+      // Behind the front: this process serves only its socket (the data dir's, 0700), HAProxy the port.
+      front = await HaproxyFront.prepare({ dataDir: opts.dataDir, listen: opts.listen, tls: { caPem: appliedBundlePem, certPem: serverCert.certPem, keyPem: serverCert.keyPem, issuerPem: servingIssuer.certPem }, handshakeTimeoutMs: opts.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS, log, ...(opts.frontBin ? { bin: opts.frontBin } : {}) });
+      const socket = front.socket;
+      await new Promise<void>((resolve, reject) => grpcServer.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(new ListenError(socket, err)) : resolve())));
+      await front.start();
+      return front.listen;
+    })().catch(async (err: unknown) => {
       await abortStart();
       throw err;
     });
@@ -777,6 +797,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           await stopAll();
           for (const l of registry.live.values()) l.disconnect?.("controller shutting down");
           await shutdownGrpcServer(grpcServer);
+          await front?.stop();
           await audit.close().catch((err: unknown) => log.error({ err }, "writing aggregated refusals to the audit log failed"));
           if (ownStore) await store.close();
           log.info("controller stopped");

@@ -169,7 +169,7 @@ function tuneHeap(): void {
   }
 }
 
-export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; name?: string; advertise?: string; lease: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; uiAddr: string; hooksAddr?: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string; environment?: string; certTtl: string }): Promise<void> {
+export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; name?: string; advertise?: string; lease: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; uiAddr: string; hooksAddr?: string; front?: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string; environment?: string; certTtl: string }): Promise<void> {
   // Everything the controller writes is its own: the store (LevelDB makes its files
   // with the default mode), artifacts, the CA's copy. Nothing readable by other users.
   process.umask(0o077);
@@ -193,7 +193,10 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
   } catch (e) {
     throw new CliError(`--hooks-addr: ${(e as Error).message}`, EXIT.usage);
   }
+  const front = o.front === undefined || o.front === "none" ? undefined : o.front;
+  if (front !== undefined && front !== "haproxy") throw new CliError(`--front ${o.front}: expected haproxy or none`, EXIT.usage);
   const { ListenError, startController } = await import("../../controller/server.js");
+  const { FrontError } = await import("../../controller/member/front.js");
   const { parseStoreLocation, StoreConfigError } = await import("../../controller/store/open.js");
   const { EtcdUnavailableError } = await import("../../controller/store/etcd-store.js");
   const { UiListenError } = await import("../../controller/ui/ui-server.js");
@@ -204,6 +207,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
       throw new CliError(`--store: ${e.message}`, EXIT.unavailable, "check that etcd runs there, and the --etcd-ca/--etcd-cert/--etcd-key files for a TLS etcd");
     }
     if (e instanceof UiListenError) throw new CliError(e.message, EXIT.usage, "give another --ui-addr HOST:PORT, or --ui-addr off");
+    if (e instanceof FrontError) throw new CliError(e.message, EXIT.usage, /not found/.test(e.message) ? "apt-get install haproxy, or --front none" : /in use/.test(e.message) ? "give another --listen HOST:PORT" : "or run it with --front none");
     // A missing, unreadable or malformed --secrets-key-file is this host's configuration (exit 2, README "Exit codes").
     if (e instanceof SecretKeyError) throw new CliError(e.message, EXIT.usage, o.secretsKeyFile !== undefined ? "--secrets-key-file: 32 bytes or 64 hex characters, mode 0600 (e.g. openssl rand -hex 32 > FILE)" : undefined);
     return listenFailure(e, ListenError);
@@ -224,7 +228,7 @@ export async function controller(o: { dataDir: string; listen: string; store?: s
     // On etcd this controller is a member of a group: it campaigns for leadership, and registers under its name.
     if (where.kind === "etcd") member = o.name ?? formatHostPort(advertise ?? (listen.host === "0.0.0.0" || listen.host === "::" ? { host: hostname(), port: listen.port } : listen));
   }
-  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, ...(member !== undefined ? { member, leaseMs } : {}), ...(advertise ? { advertise } : {}), heartbeatIntervalMs, ttlMs, graceMs, guardShare, certTtlMs, metricsAddr: metrics, uiAddr, hooksAddr: hooks, logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile), environment }).catch(startFailure);
+  const c = await startController({ dataDir: resolve(o.dataDir), listen, ...(store ? { storeUrl: store } : {}), etcdTls, ...(member !== undefined ? { member, leaseMs } : {}), ...(advertise ? { advertise } : {}), heartbeatIntervalMs, ttlMs, graceMs, guardShare, certTtlMs, metricsAddr: metrics, uiAddr, hooksAddr: hooks, ...(front ? { front } : {}), logLevel: level(o.logLevel), secretsKeyFile: o.secretsKeyFile === undefined ? undefined : resolve(o.secretsKeyFile), environment }).catch(startFailure);
   if (c.adminToken) {
     // The token itself never goes to stdout or stderr: a daemon's output ends in a
     // journal or a log file that others may read. It is in a 0600 file and, for this

@@ -1,0 +1,155 @@
+/**
+ * `berth controller --front haproxy`: Debian's HAProxy ends TLS and HTTP/2 on the
+ * controller's port and carries every call to the controller over its Unix socket;
+ * the controller still decides who a caller is, from the certificate HAProxy passes.
+ * Loopback addresses, so this test process can speak gRPC to the port itself.
+ */
+import { execFile } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Cluster } from "./harness/cluster.js";
+import { svcSpec } from "./harness/specs.js";
+import { waitFor } from "./harness/wait.js";
+import { loadProtos } from "../../shared/proto.js";
+import { channelOptions, createCa, createKeyAndCsr, grpcClientCredentials, signHostCsr } from "../../shared/tls/pki.js";
+import type { AgentServiceClient } from "../../shared/gen/berth/v1/AgentService.js";
+import { PEER_ADDR_HEADER, PEER_CERT_HEADER } from "../../controller/member/front.js";
+
+const run = promisify(execFile);
+
+type Status = { code: number; details: string };
+
+/** Pids of processes whose command line names this file (HAProxy on the controller's configuration). */
+async function pidsRunning(cfg: string): Promise<number[]> {
+  const r = await run("pgrep", ["-f", cfg]).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? "" }));
+  return r.stdout.split("\n").filter(Boolean).map(Number);
+}
+
+describe("controller --front haproxy", () => {
+  let c: Cluster;
+  let ca = "";
+  const clients: grpc.Client[] = [];
+  let cfg = "";
+
+  beforeAll(async () => {
+    c = await Cluster.start({ hosts: 2, mode: "loopback", controllerArgs: ["--front", "haproxy"] });
+    ca = await readFile(c.caFile, "utf8");
+    cfg = join(c.ctlDir, "front", "haproxy.cfg");
+  });
+  afterEach(async ({ task }) => {
+    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
+  });
+  afterAll(async () => {
+    for (const cl of clients) cl.close();
+    await c?.destroy();
+  });
+
+  function agentClient(cert?: { certPem: string; keyPem: string }): AgentServiceClient {
+    const cl = new (loadProtos().agent.berth.v1.AgentService)(c.controllerAddr, grpcClientCredentials(ca, cert), channelOptions());
+    clients.push(cl);
+    return cl;
+  }
+
+  function streamStatus(cl: AgentServiceClient, md: grpc.Metadata, hostId: string): Promise<Status> {
+    return new Promise((resolve) => {
+      const call = cl.Connect(md, { deadline: Date.now() + 10_000 });
+      call.on("data", () => undefined);
+      call.on("error", (e) => resolve(e as unknown as Status));
+      call.on("end", () => resolve({ code: 0, details: "ended" }));
+      call.write({ hello: { host_id: hostId } });
+    });
+  }
+
+  it("HAProxy holds the port; agents join and keep their streams through it, each seen at its own address", async () => {
+    const port = c.controllerAddr.split(":").pop()!;
+    const { stdout } = await run("ss", ["-ltnpH", `sport = :${port}`]);
+    expect(stdout).toMatch(/haproxy/);
+    expect(stdout).not.toMatch(/"node"/);
+    const hosts = await c.hosts();
+    expect(hosts.map((h) => h.status)).toEqual(["ready", "ready"]);
+    // The peer address HAProxy passes, not the socket's "unknown": what `hosts` shows, and services are reached at.
+    expect(new Set(hosts.map((h) => h.address))).toEqual(new Set([c.topo.hostAddr(1), c.topo.hostAddr(2)]));
+  });
+
+  it("a service runs; logs and exec reach its host through HAProxy", async () => {
+    const dir = await c.specDir("web", { "web.yaml": svcSpec("web", { instances: 2 }) });
+    const r = await c.apply(dir, ["--wait", "--timeout", "60s"]);
+    expect(r.code, r.stderr).toBe(0);
+    const logs = await c.cli(["logs", "web", "--tail", "20"]);
+    expect(logs.code, logs.stderr).toBe(0);
+    const ex = await c.cli(["exec", "--service", "web", "--", "echo", "through-the-front"]);
+    expect(ex.code, ex.stderr).toBe(0);
+    expect(ex.stdout).toContain("through-the-front");
+  });
+
+  it("a header naming another host's certificate is HAProxy's to set: a caller without one is refused, one with a foreign CA's too", async () => {
+    const hostId = await c.hostIdOf(1);
+    const der = Buffer.from((await readFile(join(c.hostDir(1), "identity", "host.crt"), "utf8")).replace(/-----[^-]+-----|\s/g, ""), "base64");
+    const md = new grpc.Metadata();
+    md.set(PEER_CERT_HEADER, der.toString("base64"));
+    md.set(PEER_ADDR_HEADER, "10.9.9.9:1");
+    const forged = await streamStatus(agentClient(), md, hostId);
+    expect(forged.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(forged.details).toMatch(/client certificate is required/);
+    const foreign = await createCa({ commonName: "evil" });
+    const { keyPem, csrPem } = await createKeyAndCsr("evil");
+    const certPem = await signHostCsr(foreign, csrPem, hostId);
+    const theirs = await streamStatus(agentClient({ certPem, keyPem }), new grpc.Metadata(), hostId);
+    expect(theirs.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(theirs.details).toMatch(/client certificate refused/);
+    // Host 1 itself was never disturbed.
+    expect((await c.hosts()).find((h) => h.id === hostId)?.status).toBe("ready");
+  });
+
+  it("a CA rotation reaches HAProxy: once the old CA is retired it serves the new one's certificate, and agents stay connected", async () => {
+    const rot = await c.cli(["ca", "rotate", "--spread", "1s"]);
+    expect(rot.code, rot.stderr).toBe(0);
+    const done = await waitFor(
+      async () => {
+        const s = await c.cli(["ca", "status", "-o", "json"]);
+        const j = s.code === 0 ? (JSON.parse(s.stdout) as { phase: string; bundle_pem: string }) : undefined;
+        return j?.phase === "idle" ? j : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: "the rotation to complete" },
+    );
+    // A client that trusts the new CA alone: HAProxy must have reloaded with a certificate of it.
+    const newCa = join(c.dir, "new-ca.crt");
+    await writeFile(newCa, done.bundle_pem);
+    const saved = c.caFile;
+    c.caFile = newCa;
+    try {
+      await waitFor(async () => ((await c.cli(["hosts"])).code === 0 ? true : undefined), { timeoutMs: 15_000, intervalMs: 250, what: "the port to serve the new CA's certificate" });
+    } finally {
+      c.caFile = saved;
+    }
+    // An agent reconnecting now (a new connection, to HAProxy's new worker) is let in on its renewed certificate.
+    await c.stopAgent(1);
+    c.startAgent(1);
+    await c.waitForHosts((hs) => hs.length === 2 && hs.every((h) => h.connected && h.status === "ready"), "both hosts connected after the rotation", 30_000);
+  });
+
+  it("a controller killed leaves its HAProxy, which the next start on the data dir replaces; one stopped takes it along", async () => {
+    const before = await pidsRunning(cfg);
+    expect(before.length).toBeGreaterThan(0);
+    // SIGKILL to the controller alone: nothing stops its child.
+    const killed = c.controller!;
+    const gone = new Promise<void>((resolve) => killed.once("exit", () => resolve()));
+    process.kill(killed.pid!, "SIGKILL");
+    await gone;
+    expect((await pidsRunning(cfg)).length).toBeGreaterThan(0);
+    await c.startController();
+    const after = await pidsRunning(cfg);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.filter((p) => before.includes(p))).toEqual([]);
+    await c.waitForHosts((hs) => hs.filter((h) => h.status === "ready").length === 2, "2 ready hosts again");
+    const proc = c.controller!;
+    const stopped = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+    proc.kill("SIGTERM");
+    await stopped;
+    expect(await pidsRunning(cfg)).toEqual([]);
+    await c.startController();
+  });
+});
