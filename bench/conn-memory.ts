@@ -171,7 +171,8 @@ async function haproxyInFront(backendPort: number, n: number, pki: Pki): Promise
       "  http-request set-header x-berth-client-cn %[ssl_c_s_dn(CN)]",
       "  default_backend controller",
       "backend controller",
-      "  http-reuse always",
+      // BENCH_HAPROXY_REUSE=never: a connection to the server per client connection (no stream of one client behind another's).
+      `  http-reuse ${process.env.BENCH_HAPROXY_REUSE === "never" ? "never" : "always"}`,
       `  server c1 127.0.0.1:${backendPort} proto h2`,
       "",
     ].join("\n"),

@@ -21,14 +21,16 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { formatHostPort, type HostPort } from "../../shared/addr.js";
 import type { Logger } from "../../shared/log/logger.js";
+import { setTimeoutClamped } from "../../shared/timer.js";
 import { serverChainPem } from "../../shared/tls/pki.js";
 
 export const FRONT_KINDS = ["haproxy"] as const;
 export type FrontKind = (typeof FRONT_KINDS)[number];
 
 /** Headers HAProxy sets (and deletes from what clients send): the peer's certificate, DER in base64, and its address. */
-export const PEER_CERT_HEADER = "x-berth-peer-cert";
-export const PEER_ADDR_HEADER = "x-berth-peer";
+// Not relay.ts's x-berth-peer (the operator's address a member relays for), which must pass through.
+export const PEER_CERT_HEADER = "x-berth-front-cert";
+export const PEER_ADDR_HEADER = "x-berth-front-peer";
 
 /** How long HAProxy's old worker keeps the streams it holds after a reload (a CA step); their agents then reconnect. */
 const HARD_STOP_AFTER = "60s";
@@ -92,13 +94,19 @@ function config(o: { listen: HostPort; dir: string; socket: string; handshakeTim
   ].join("\n");
 }
 
-/** A pid from a pidfile whose process is HAProxy run on this configuration (a controller killed before it could stop it). */
-function stalePid(dir: string): number | undefined {
+/**
+ * The HAProxy of this configuration still running from an earlier start, from its pidfile:
+ * `pid`, and `owner` when the controller that started it is still alive (its parent, a berth
+ * controller that is not this process) — then the data dir is in use, and nothing is stopped.
+ */
+function earlierFront(dir: string): { pid: number; owner?: number } | undefined {
   try {
     const pid = Number(readFileSync(join(dir, "haproxy.pid"), "utf8").trim().split("\n")[0]);
     if (!Number.isInteger(pid) || pid <= 1) return undefined;
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    return cmd.includes(join(dir, "haproxy.cfg")) ? pid : undefined;
+    if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(join(dir, "haproxy.cfg"))) return undefined;
+    const ppid = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+    const parent = ppid > 1 && ppid !== process.pid ? readFileSync(`/proc/${ppid}/cmdline`, "utf8").split("\0") : [];
+    return parent.includes("controller") ? { pid, owner: ppid } : { pid };
   } catch {
     return undefined;
   }
@@ -127,24 +135,46 @@ export class HaproxyFront {
     // sockaddr_un holds 108 bytes with its terminating NUL.
     if (Buffer.byteLength(f.socket) > 107) throw new FrontError(`--front haproxy: the socket path ${f.socket} is longer than a Unix socket's 107 bytes: give a shorter --data-dir`);
     await mkdir(f.dir, { recursive: true, mode: 0o700 });
-    const stale = stalePid(f.dir);
-    if (stale !== undefined) {
-      o.log.warn({ pid: stale }, "stopping the HAProxy a previous controller on this data dir left running");
+    const earlier = earlierFront(f.dir);
+    if (earlier?.owner !== undefined) throw new FrontError(`--data-dir ${o.dataDir} is in use: controller pid ${earlier.owner} runs HAProxy ${earlier.pid} on it`);
+    if (earlier !== undefined) {
+      o.log.warn({ pid: earlier.pid }, "stopping the HAProxy a previous controller on this data dir left running");
       try {
-        process.kill(stale, "SIGKILL");
+        process.kill(earlier.pid, "SIGKILL");
       } catch {
         // gone meanwhile
       }
+      await gone(earlier.pid);
     }
+    // Taken by anyone else (a controller without --front, another program): HAProxy would fail to
+    // bind after our readiness probe had already reached that other listener.
+    await new Promise<void>((resolve, reject) => {
+      const probe = net.createServer();
+      probe.once("error", (e: NodeJS.ErrnoException) =>
+        reject(new FrontError(e.code === "EADDRINUSE" ? `${formatHostPort(listen)} is already in use (another controller, or \`berth dev\`, running?)` : `cannot listen on ${formatHostPort(listen)}: ${e.message}`)),
+      );
+      probe.listen(listen.port, listen.host, () => probe.close(() => resolve()));
+    });
     rmSync(f.socket, { force: true });
     await f.write(o.tls);
     return f;
   }
 
-  private async write(t: FrontTls): Promise<void> {
-    await writeFile(join(this.dir, "server.pem"), `${serverChainPem(t.certPem, t.issuerPem)}\n${t.keyPem}\n`, { mode: 0o600 });
-    await writeFile(join(this.dir, "ca.pem"), `${t.caPem}\n`, { mode: 0o600 });
-    await writeFile(join(this.dir, "haproxy.cfg"), config({ listen: this.listen, dir: this.dir, socket: this.socket, handshakeTimeoutMs: this.o.handshakeTimeoutMs }), { mode: 0o600 });
+  /** Writes HAProxy's files; whether any changed. */
+  private async write(t: FrontTls): Promise<boolean> {
+    const files: [string, string][] = [
+      ["server.pem", `${serverChainPem(t.certPem, t.issuerPem)}\n${t.keyPem}\n`],
+      ["ca.pem", `${t.caPem}\n`],
+      ["haproxy.cfg", config({ listen: this.listen, dir: this.dir, socket: this.socket, handshakeTimeoutMs: this.o.handshakeTimeoutMs })],
+    ];
+    let changed = false;
+    for (const [name, text] of files) {
+      const path = join(this.dir, name);
+      if (readIfAny(path) === text) continue;
+      await writeFile(path, text, { mode: 0o600 });
+      changed = true;
+    }
+    return changed;
   }
 
   /** Starts HAProxy; resolves once it accepts connections on the port, rejects with FrontError if it exits first. */
@@ -189,18 +219,28 @@ export class HaproxyFront {
     proc.on("exit", (code, signal) => {
       if (this.stopping || this.proc !== proc) return;
       // The port is gone with it: no agent or operator reaches this member until it is back.
-      this.o.log.error({ code, signal, stderr: this.stderr.slice(-1000) }, "HAProxy (--front) exited: starting it again in 1 s");
-      setTimeout(() => {
-        if (this.stopping) return;
-        this.start().catch((err: unknown) => this.o.log.error({ err }, "HAProxy (--front) could not be started again"));
-      }, 1000).unref();
+      this.o.log.error({ code, signal, stderr: this.stderr.slice(-1000) }, "HAProxy (--front) exited: starting it again");
+      this.restart(1000);
     });
+  }
+
+  /** Starts HAProxy again after delayMs, and keeps trying (doubling up to 30 s) until it runs or the front is stopped. */
+  private restart(delayMs: number): void {
+    setTimeoutClamped(() => {
+      if (this.stopping) return;
+      this.start().catch((err: unknown) => {
+        const next = Math.min(30_000, delayMs * 2);
+        this.o.log.error({ err, retryInMs: next }, "HAProxy (--front) could not be started again");
+        this.restart(next);
+      });
+    }, delayMs).unref();
   }
 
   /** New certificate or trusted CAs (a CA step): rewritten, and HAProxy reloads; streams already open stay on the old worker until hard-stop-after. */
   async update(t: FrontTls): Promise<void> {
-    await this.write(t);
-    this.proc?.kill("SIGUSR2");
+    // Every CA record write calls this; a reload sends every stream to the old worker's end
+    // (hard-stop-after), so only a certificate or trust that changed is worth one.
+    if (await this.write(t)) this.proc?.kill("SIGUSR2");
   }
 
   private kill(): void {
@@ -220,6 +260,26 @@ export class HaproxyFront {
       });
       p.kill("SIGTERM");
     });
+  }
+}
+
+function readIfAny(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits (up to 5 s) for a process to be gone. */
+async function gone(pid: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

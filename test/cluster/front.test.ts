@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Cluster } from "./harness/cluster.js";
+import { Group } from "./harness/group.js";
 import { svcSpec } from "./harness/specs.js";
 import { waitFor } from "./harness/wait.js";
 import { loadProtos } from "../../shared/proto.js";
@@ -151,5 +152,42 @@ describe("controller --front haproxy", () => {
     await stopped;
     expect(await pidsRunning(cfg)).toEqual([]);
     await c.startController();
+  });
+});
+
+describe("a controller group on etcd, every member --front haproxy", () => {
+  let g: Group;
+
+  beforeAll(async () => {
+    g = await Group.start({ controllers: 3, hosts: 2, controllerArgs: ["--front", "haproxy"] });
+  });
+  afterEach(async ({ task }) => {
+    if (task.result?.state === "fail") console.error(await g?.dumpLogs());
+  });
+  afterAll(async () => {
+    await g?.destroy();
+  });
+
+  it("calls relayed between members go through their fronts; the member holding a host's stream killed -9, the agent moves on and its instance runs on", async () => {
+    const dir = await g.specDir("web", { "web.yaml": svcSpec("web", { instances: 1 }) });
+    const r = await g.apply(dir, ["--wait", "--timeout", "60s"]);
+    expect(r.code, r.stderr).toBe(0);
+    const st = await g.waitForStatus("web", (s) => s.instances.some((i) => i.state === "healthy"), "web healthy");
+    const inst = st.instances.find((i) => i.state === "healthy")!;
+    const hs = await g.waitForHosts((h) => h.some((x) => x.id === inst.host && x.connected && x.member !== ""), `host ${inst.host} connected`);
+    const holder = g.index(hs.find((h) => h.id === inst.host)!.member);
+    const other = [...g.controllers.keys()].find((i) => i !== holder)!;
+    // Through a member that does not hold the host's stream: it relays to the holder, member certificate and all, front to front.
+    const ex = await g.cli(["exec", inst.host, "--", "echo", "relayed"], { members: g.addr(other) });
+    expect(ex.code, ex.stderr).toBe(0);
+    expect(ex.stdout).toBe("relayed\n");
+    const logs = await g.cli(["logs", "web"], { members: g.addr(other) });
+    expect(logs.code, logs.stderr).toBe(0);
+    // The holder and its HAProxy killed together (its process group): the agent reconnects to another member's front.
+    await g.kill(holder);
+    const moved = await g.waitForHosts((h) => h.some((x) => x.id === inst.host && x.connected && x.member !== "" && x.member !== g.name(holder)), `host ${inst.host} on another member`);
+    expect(moved.find((h) => h.id === inst.host)?.status).toBe("ready");
+    const after = await g.waitForStatus("web", (s) => s.instances.some((i) => i.state === "healthy"), "web healthy after the move");
+    expect(after.instances.map((i) => [i.host, i.pid, i.epoch])).toEqual([[inst.host, inst.pid, inst.epoch]]);
   });
 });

@@ -24,10 +24,19 @@ export function certHost(d: Pick<AgentServiceDeps, "ca" | "trust" | "now" | "reg
   return { hostId: verdict.hostId, serial };
 }
 
-/** "ipv4:10.0.0.2:5000", "10.0.0.2:5000", "[::1]:5000" → the address part. */
+/**
+ * "ipv4:10.0.0.2:5000", "10.0.0.2:5000", "[::1]:5000", and IPv6 without brackets as grpc-js's
+ * getPeer and HAProxy's `src:src_port` give it ("2001:db8::7:41000") → the address part; an
+ * IPv4 client of a dual-stack listener ("::ffff:10.0.0.2:41000") → its IPv4 address.
+ */
 export function peerAddress(peer: string): string {
   const p = peer.replace(/^ipv[46]:/, "");
   const v6 = /^\[([^\]]+)\]/.exec(p);
-  if (v6) return v6[1]!.replace(/^::ffff:/, "");
-  return p.split(":")[0] ?? "";
+  let host = v6 ? v6[1]! : p;
+  if (!v6) {
+    // The last ":digits" is the port, if any ("10.0.0.2" alone has none).
+    const i = p.lastIndexOf(":");
+    if (i >= 0 && /^\d+$/.test(p.slice(i + 1))) host = p.slice(0, i);
+  }
+  return host.replace(/^::ffff:(?=\d+\.)/i, "");
 }

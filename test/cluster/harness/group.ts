@@ -55,6 +55,8 @@ export interface GroupOptions {
   etcd?: "loopback" | "with-controllers";
   /** Each member serves the web console at its gRPC port + UI_PORT_OFFSET (uiUrl). @default false: --ui-addr off */
   ui?: boolean;
+  /** More flags for every member (`--front haproxy`). @default none */
+  controllerArgs?: string[];
 }
 
 export class Group {
@@ -71,7 +73,7 @@ export class Group {
   ) {}
 
   static async start(o: GroupOptions): Promise<Group> {
-    const opts = { lease: "3s", ttl: "3s", heartbeat: "500ms", etcd: "loopback" as const, ui: false, ...o };
+    const opts = { lease: "3s", ttl: "3s", heartbeat: "500ms", etcd: "loopback" as const, ui: false, controllerArgs: [], ...o };
     if (opts.etcd === "with-controllers") return Group.startInNamespaces(opts);
     const etcd = await startEtcdCluster({ members: 3 });
     let topo: Topology | undefined;
@@ -218,6 +220,7 @@ export class Group {
       "--metrics-addr", this.metricsAddr(i) ?? "off",
       "--ui-addr", this.opts.ui ? this.uiAddr(i) : "off",
       "--no-write-config",
+      ...this.opts.controllerArgs,
     ], { env: controllerEnv(process.env) });
     this.controllers.set(i, p);
     return p;
