@@ -32,6 +32,7 @@ import * as grpc from "@grpc/grpc-js";
 import { newGrpcServer } from "../controller/member/grpc-server.js";
 import { CONTROLLER_TLS_NAME, createCa, createKeyAndCsr, createServerCert, grpcClientCredentials, grpcServerCredentials, signHostCsr } from "../shared/tls/pki.js";
 import { controllerEnv, MALLOC_CHOICES } from "../shared/malloc.js";
+import { freePort } from "./controller-proc.js";
 
 const LAYERS = ["tls", "h2", "h2-stream", "grpc", "grpc-haproxy"] as const;
 type Layer = (typeof LAYERS)[number];
@@ -148,12 +149,7 @@ function connectionsTo(port: number): number {
  */
 async function haproxyInFront(backendPort: number, n: number, pki: Pki): Promise<{ port: number; pid: number; close: () => void }> {
   const dir = await mkdtemp(join(tmpdir(), "berth-conn-haproxy-"));
-  const port = await new Promise<number>((done) => {
-    const probe = tls.createServer().listen(0, "127.0.0.1", () => {
-      const p = (probe.address() as { port: number }).port;
-      probe.close(() => done(p));
-    });
-  });
+  const port = await freePort();
   await writeFile(join(dir, "server.pem"), `${pki.serverCert}\n${pki.caPem}\n${pki.serverKey}`, { mode: 0o600 });
   await writeFile(join(dir, "ca.pem"), pki.caPem);
   await writeFile(

@@ -130,12 +130,9 @@ export class HaproxyFront {
 
   /** Writes the configuration; the controller binds `socket` next, then start(). Port 0 takes a free port now. */
   static async prepare(o: FrontOptions): Promise<HaproxyFront> {
-    const listen = o.listen.port !== 0 ? o.listen : { host: o.listen.host, port: await freePort(o.listen.host) };
-    const f = new HaproxyFront(o, listen);
-    // sockaddr_un holds 108 bytes with its terminating NUL.
-    if (Buffer.byteLength(f.socket) > 107) throw new FrontError(`--front haproxy: the socket path ${f.socket} is longer than a Unix socket's 107 bytes: give a shorter --data-dir`);
-    await mkdir(f.dir, { recursive: true, mode: 0o700 });
-    const earlier = earlierFront(f.dir);
+    const dir = join(o.dataDir, "front");
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const earlier = earlierFront(dir);
     if (earlier?.owner !== undefined) throw new FrontError(`--data-dir ${o.dataDir} is in use: controller pid ${earlier.owner} runs HAProxy ${earlier.pid} on it`);
     if (earlier !== undefined) {
       o.log.warn({ pid: earlier.pid }, "stopping the HAProxy a previous controller on this data dir left running");
@@ -146,15 +143,13 @@ export class HaproxyFront {
       }
       await gone(earlier.pid);
     }
-    // Taken by anyone else (a controller without --front, another program): HAProxy would fail to
-    // bind after our readiness probe had already reached that other listener.
-    await new Promise<void>((resolve, reject) => {
-      const probe = net.createServer();
-      probe.once("error", (e: NodeJS.ErrnoException) =>
-        reject(new FrontError(e.code === "EADDRINUSE" ? `${formatHostPort(listen)} is already in use (another controller, or \`berth dev\`, running?)` : `cannot listen on ${formatHostPort(listen)}: ${e.message}`)),
-      );
-      probe.listen(listen.port, listen.host, () => probe.close(() => resolve()));
-    });
+    // Taken by anyone else (a controller without --front, another program), HAProxy would fail to
+    // bind after our readiness probe had already reached that other listener: bound here first
+    // (port 0: the port the kernel gives, which HAProxy then takes).
+    const listen = { host: o.listen.host, port: await bindablePort(o.listen) };
+    const f = new HaproxyFront(o, listen);
+    // sockaddr_un holds 108 bytes with its terminating NUL.
+    if (Buffer.byteLength(f.socket) > 107) throw new FrontError(`--front haproxy: the socket path ${f.socket} is longer than a Unix socket's 107 bytes: give a shorter --data-dir`);
     rmSync(f.socket, { force: true });
     await f.write(o.tls);
     return f;
@@ -283,13 +278,16 @@ async function gone(pid: number): Promise<void> {
   }
 }
 
-function freePort(host: string): Promise<number> {
+/** Binds `a` for a moment: the port bound (the kernel's choice for 0), or FrontError naming why not. */
+function bindablePort(a: HostPort): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, host, () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
+    const probe = net.createServer();
+    probe.once("error", (e: NodeJS.ErrnoException) =>
+      reject(new FrontError(e.code === "EADDRINUSE" ? `${formatHostPort(a)} is already in use (another controller, or \`berth dev\`, running?)` : `cannot listen on ${formatHostPort(a)}: ${e.message}`)),
+    );
+    probe.listen(a.port, a.host, () => {
+      const port = (probe.address() as net.AddressInfo).port;
+      probe.close(() => resolve(port));
     });
   });
 }
