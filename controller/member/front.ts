@@ -62,6 +62,9 @@ export class FrontError extends Error {
   }
 }
 
+/** The calls that share HAProxy's connections to the controller: the agents' long-lived streams, and their joins. */
+export const AGENT_STREAM_PATHS = ["/berth.v1.AgentService/Connect", "/berth.v1.AgentService/Join"];
+
 const listenSpec = (a: HostPort): string => (a.host.includes(":") ? `ipv6@${a.host}:${a.port}` : `${a.host}:${a.port}`);
 
 function config(o: { listen: HostPort; dir: string; socket: string; handshakeTimeoutMs: number }): string {
@@ -80,16 +83,33 @@ function config(o: { listen: HostPort; dir: string; socket: string; handshakeTim
     "  timeout client 1d",
     "  timeout server 1d",
     "  timeout client-fin 10s",
+    // Peers that vanish without a word (a host powered off, a cut link): TCP keepalive ends their
+    // connections in ~1 min; the controller's own keepalive pings stop at HAProxy.
+    "  option clitcpka",
+    "  clitcpka-idle 30s",
+    "  clitcpka-intvl 10s",
+    "  clitcpka-cnt 3",
     "frontend berth",
     `  bind ${listenSpec(o.listen)} ssl crt ${join(o.dir, "server.pem")} ca-file ${join(o.dir, "ca.pem")} verify optional ca-ignore-err all crt-ignore-err all alpn h2`,
+    // A call's connection of its own (backend calls) is closed when the call ends, not kept for the client's next.
+    "  max-session-srv-conns 0",
     `  http-request del-header ${PEER_CERT_HEADER}`,
     `  http-request del-header ${PEER_ADDR_HEADER}`,
     `  http-request set-header ${PEER_CERT_HEADER} %[ssl_c_der,base64] if { ssl_c_used }`,
     `  http-request set-header ${PEER_ADDR_HEADER} %[src]:%[src_port]`,
-    "  default_backend controller",
-    "backend controller",
+    // Agents' streams share connections to the controller (~100 streams each: the memory saved).
+    // They carry little, and a stream whose agent reads nothing is held back (agent-stream/read-window.ts)
+    // before HAProxy 2.6 would have to hold its data: one stream HAProxy cannot deliver blocks every
+    // other on its connection to the controller. Every other call (an operator's `logs -f` or `exec`, an
+    // artifact's download, a member's relay) gets a connection of its own, closed when the call ends.
+    `  use_backend agents if { path ${AGENT_STREAM_PATHS.join(" ")} }`,
+    "  default_backend calls",
+    "backend agents",
     "  http-reuse always",
     `  server controller unix@${o.socket} proto h2`,
+    "backend calls",
+    "  http-reuse never",
+    `  server controller unix@${o.socket} proto h2 max-reuse 0`,
     "",
   ].join("\n");
 }

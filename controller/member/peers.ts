@@ -78,6 +78,16 @@ export class MemberPeers {
     return c;
   }
 
+  /**
+   * A client for one long call that may be paused while its operator reads nothing (a
+   * relayed `logs -f` or `exec`), on a connection of its own: a member behind HAProxy
+   * (--front) would otherwise hold every other call this member relays to it behind the
+   * paused one. The caller closes it when the call ends (ownCall).
+   */
+  operatorOwn(address: string): OperatorServiceClient {
+    return new (loadProtos().operator.berth.v1.OperatorService)(address, this.current(), { ...this.options(), "grpc.use_local_subchannel_pool": 1 });
+  }
+
   member(address: string): MemberServiceClient {
     const creds = this.current();
     let c = this.memberClients.get(address);
@@ -108,4 +118,10 @@ export class MemberPeers {
       "grpc.max_receive_message_length": 16 * 1024 * 1024,
     };
   }
+}
+
+/** `call` on a client of its own (MemberPeers.operatorOwn): the client is closed once the call has ended. */
+export function ownCall<C extends { on(event: "status", fn: () => void): unknown }>(client: grpc.Client, call: C): C {
+  call.on("status", () => client.close());
+  return call;
 }

@@ -4,13 +4,13 @@
  * the controller still decides who a caller is, from the certificate HAProxy passes.
  * Loopback addresses, so this test process can speak gRPC to the port itself.
  */
-import { execFile } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Cluster } from "./harness/cluster.js";
+import { BERTH_MAIN, Cluster } from "./harness/cluster.js";
 import { Group } from "./harness/group.js";
 import { svcSpec } from "./harness/specs.js";
 import { waitFor } from "./harness/wait.js";
@@ -152,6 +152,78 @@ describe("controller --front haproxy", () => {
     await stopped;
     expect(await pidsRunning(cfg)).toEqual([]);
     await c.startController();
+  });
+});
+
+/** Connections open to the controller's socket (HAProxy's to this process), from the server's side. */
+async function socketConns(socket: string): Promise<number> {
+  const { stdout } = await run("ss", ["-xH", "state", "connected", "src", socket]);
+  return stdout.split("\n").filter(Boolean).length;
+}
+
+describe("behind HAProxy, a caller that stops reading holds up nobody else", () => {
+  let c: Cluster;
+  const strays: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    c = await Cluster.start({ hosts: 2, mode: "loopback", controllerArgs: ["--front", "haproxy"] });
+  });
+  afterEach(async ({ task }) => {
+    for (const p of strays.splice(0)) {
+      try {
+        process.kill(p.pid!, "SIGCONT");
+        process.kill(p.pid!, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    if (task.result?.state === "fail") console.error(await c?.dumpLogs());
+  });
+  afterAll(async () => {
+    await c?.destroy();
+  });
+
+  it("a stopped `logs -f` of a chatty service: agents' streams, operators' calls and an apply go on; calls' own connections close with them", async () => {
+    const socket = join(c.ctlDir, "front", "controller.sock");
+    const dir = await c.specDir("chatty", { "chatty.yaml": svcSpec("chatty", { args: ["chatty.js"] }) });
+    const r = await c.apply(dir, ["--wait", "--timeout", "90s"]);
+    expect(r.code, r.stderr).toBe(0);
+    // The agents' streams share one connection; the apply's calls and the artifact's download had their own, closed since.
+    let conns = 0;
+    await waitFor(async () => ((conns = await socketConns(socket)) <= 2 ? true : undefined), { timeoutMs: 10_000, intervalMs: 200, what: "the calls' own connections to close" }).catch(async (e: Error) => {
+      throw new Error(`${e.message}: ${conns} open: ${(await run("ss", ["-xp"])).stdout.split("\n").filter((l) => l.includes("controller.sock") || l.includes("haproxy")).join("\n")}`);
+    });
+
+    const cli = c.topo.spawn(0, [process.execPath, BERTH_MAIN, "logs", "chatty", "-f", "--tail", "1"], { env: c.env() });
+    strays.push(cli);
+    let got = 0;
+    cli.stdout!.on("data", (b: Buffer) => (got += b.length));
+    await waitFor(() => got > 1_000_000 || undefined, { timeoutMs: 30_000, what: "the first MB of followed output" });
+    process.kill(cli.pid!, "SIGSTOP");
+
+    // 15 s of a stopped reader while the service writes MBs a second: through HAProxy 2.6 with one
+    // connection for all, its stream's data blocked every other (session 43: `apply` could not reach
+    // the controller, a host was marked down).
+    const until = Date.now() + 15_000;
+    let worstAgeMs = 0;
+    while (Date.now() < until) {
+      const hs = await c.hosts();
+      expect(hs.map((h) => h.status)).toEqual(["ready", "ready"]);
+      worstAgeMs = Math.max(worstAgeMs, ...hs.map((h) => h.last_heartbeat_age_ms ?? Infinity));
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    expect(worstAgeMs).toBeLessThan(2000);
+    const web = await c.specDir("web", { "web.yaml": svcSpec("web") });
+    const w = await c.apply(web, ["--wait", "--timeout", "60s"]);
+    expect(w.code, w.stderr).toBe(0);
+    const ex = await c.cli(["exec", "--service", "chatty", "--", "echo", "still-here"]);
+    expect(ex.code, ex.stderr).toBe(0);
+    expect(ex.stdout).toContain("still-here");
+
+    // The reader reads again: its output flows again (it was held, not lost).
+    const before = got;
+    process.kill(cli.pid!, "SIGCONT");
+    await waitFor(() => got > before + 2_000_000 || undefined, { timeoutMs: 30_000, what: "output to flow again after SIGCONT" });
   });
 });
 

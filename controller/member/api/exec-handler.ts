@@ -33,6 +33,7 @@ import type { ExecRouter } from "./exec-router.js";
 import { pickInstance, resolveHostRef } from "./exec-target.js";
 import { relayExec, type ExecRelay } from "./exec-relay.js";
 import { auditPeer, relayMetadata, relayTarget, type RelayDeps } from "./relay.js";
+import { ownCall } from "../peers.js";
 import { quote } from "../../../shared/text/quote.js";
 import { setTimeoutClamped } from "../../../shared/timer.js";
 
@@ -163,9 +164,10 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
             phase = "relayed";
             clearTimeout(startTimer);
             unwatchRevoke?.();
+            const own = d.relay.operatorOwn(to.address);
             relay = relayExec({
               call,
-              up: d.relay.operator(to.address).Exec(relayMetadata(call.metadata, d.relay.self, peer)),
+              up: ownCall(own, own.Exec(relayMetadata(call.metadata, d.relay.self, peer))),
               first: [{ msg: "start", start: start as ExecClientMessage__Output["start"] }, ...early.splice(0)],
               eof: eofPending,
               hostId,

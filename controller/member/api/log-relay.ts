@@ -13,10 +13,12 @@ import type { LogsChunk, LogsChunk__Output } from "../../../shared/gen/berth/v1/
 import type { LogsRequest } from "../../../shared/gen/berth/v1/LogsRequest.js";
 import { LOG_WINDOW_CHARS } from "../../../shared/logs/limits.js";
 import { GrpcError } from "./errors.js";
+import { ownCall } from "../peers.js";
 import { holderLost, isConnectionLost, RelayWindow } from "./relay.js";
 import type { ServerStream } from "./server-stream.js";
 
 export function relayLogs(o: {
+  /** A client of its own (MemberPeers.operatorOwn), closed when the call ends. */
   client: OperatorServiceClient;
   metadata: grpc.Metadata;
   request: LogsRequest;
@@ -26,7 +28,7 @@ export function relayLogs(o: {
   /** This host's part ended (its logs ended, or the holder answered with an error). */
   ended(): void;
 }): { cancel(): void } {
-  const up = o.client.Logs(o.request, o.metadata);
+  const up = ownCall(o.client, o.client.Logs(o.request, o.metadata));
   const window = new RelayWindow(LOG_WINDOW_CHARS);
   let done = false;
   const finish = (): void => {

@@ -221,7 +221,7 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
       }
       open++;
       const relayed = relayLogs({
-        client: d.relay.operator(to.address),
+        client: d.relay.operatorOwn(to.address),
         metadata: relayMetadata(call.metadata, d.relay.self, call.getPeer()),
         request: { service: svc.name, host: t.host, follow: req.follow, tail, install: req.install },
         hostId: t.host,

@@ -55,6 +55,9 @@ describe("relayed calls", () => {
     operator: () => {
       throw new Error("not called");
     },
+    operatorOwn: () => {
+      throw new Error("not called");
+    },
     trustedCas: () => [],
     now: () => 0,
   });
