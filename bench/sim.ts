@@ -343,6 +343,7 @@ class SimAgent {
       this.lastHeardMs = performance.now();
       this.quiet?.heard(this.lastHeardMs);
       if (m.msg === "heartbeat_ack" && m.heartbeat_ack) this.acked(m.heartbeat_ack.seq, memberIndex);
+      else if (m.msg === "read_receipt" && m.read_receipt) call.write({ read_receipt: { token: m.read_receipt.token } });
       else if (m.msg === "welcome" && m.welcome && !welcomed) {
         welcomed = true;
         if (m.welcome.heartbeat_interval_ms !== this.cfg.intervalMs) {

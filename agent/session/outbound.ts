@@ -3,7 +3,7 @@
  * never stuck behind bulk data (`berth logs -f` of a chatty service, `berth exec`
  * output) on a slow or congested link:
  *
- * - control (hello, heartbeat, instance status): written at once. They are small
+ * - control (hello, heartbeat, instance status, read receipt): written at once. They are small
  *   and rare; a heartbeat is skipped while the previous one has not left yet
  *   (behind a stalled socket a second one says nothing new, and the stream's own
  *   watchdog ends a stream that stays stalled).
@@ -22,7 +22,7 @@ import type { AgentMessage } from "../../shared/gen/berth/v1/AgentMessage.js";
 export type Lane = "control" | "bulk";
 
 export function laneOf(m: AgentMessage): Lane {
-  return m.heartbeat || m.hello || m.instance_status ? "control" : "bulk";
+  return m.heartbeat || m.hello || m.instance_status || m.read_receipt ? "control" : "bulk";
 }
 
 /** The part of gRPC's client stream this needs (a fake in tests). */

@@ -541,6 +541,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       call.on("data", (m: ControllerMessage__Output) => {
         lastHeardMs = this.mono();
         quiet.heard(lastHeardMs);
+        // Read: the controller holds back what would leave more than its window unread (read-window.ts).
+        if (m.msg === "read_receipt" && m.read_receipt) send({ read_receipt: { token: m.read_receipt.token } });
         if (m.msg === "move_on") {
           // Not word from the controller by itself: see store-loss-round.ts.
           if (m.move_on?.store_unavailable) {

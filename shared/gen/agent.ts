@@ -31,6 +31,7 @@ import type { LogChunk as _berth_v1_LogChunk, LogChunk__Output as _berth_v1_LogC
 import type { LogRequest as _berth_v1_LogRequest, LogRequest__Output as _berth_v1_LogRequest__Output } from './berth/v1/LogRequest.js';
 import type { MoveOn as _berth_v1_MoveOn, MoveOn__Output as _berth_v1_MoveOn__Output } from './berth/v1/MoveOn.js';
 import type { NetInterface as _berth_v1_NetInterface, NetInterface__Output as _berth_v1_NetInterface__Output } from './berth/v1/NetInterface.js';
+import type { ReadReceipt as _berth_v1_ReadReceipt, ReadReceipt__Output as _berth_v1_ReadReceipt__Output } from './berth/v1/ReadReceipt.js';
 import type { RenewCertificate as _berth_v1_RenewCertificate, RenewCertificate__Output as _berth_v1_RenewCertificate__Output } from './berth/v1/RenewCertificate.js';
 import type { RunningInstance as _berth_v1_RunningInstance, RunningInstance__Output as _berth_v1_RunningInstance__Output } from './berth/v1/RunningInstance.js';
 import type { SecretValue as _berth_v1_SecretValue, SecretValue__Output as _berth_v1_SecretValue__Output } from './berth/v1/SecretValue.js';
@@ -75,6 +76,7 @@ export interface ProtoGrpcType {
       LogRequest: MessageTypeDefinition<_berth_v1_LogRequest, _berth_v1_LogRequest__Output>
       MoveOn: MessageTypeDefinition<_berth_v1_MoveOn, _berth_v1_MoveOn__Output>
       NetInterface: MessageTypeDefinition<_berth_v1_NetInterface, _berth_v1_NetInterface__Output>
+      ReadReceipt: MessageTypeDefinition<_berth_v1_ReadReceipt, _berth_v1_ReadReceipt__Output>
       RenewCertificate: MessageTypeDefinition<_berth_v1_RenewCertificate, _berth_v1_RenewCertificate__Output>
       RunningInstance: MessageTypeDefinition<_berth_v1_RunningInstance, _berth_v1_RunningInstance__Output>
       SecretValue: MessageTypeDefinition<_berth_v1_SecretValue, _berth_v1_SecretValue__Output>

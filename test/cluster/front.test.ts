@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BERTH_MAIN, Cluster } from "./harness/cluster.js";
+import { recentOutput } from "./harness/topology.js";
 import { Group } from "./harness/group.js";
 import { svcSpec } from "./harness/specs.js";
 import { waitFor } from "./harness/wait.js";
@@ -181,6 +182,31 @@ describe("behind HAProxy, a caller that stops reading holds up nobody else", () 
   });
   afterAll(async () => {
     await c?.destroy();
+  });
+
+  it("an assignment larger than an agent's read window: the agent answers the read receipts, and its stream stays up", async () => {
+    const since = Date.now();
+    // ~40 KB of environment: the host's assignment alone is more than the 32 KiB the controller leaves unread.
+    const dir = await c.specDir("big", { "big.yaml": svcSpec("big", { env: { BIG: "x".repeat(40_000) } }) });
+    const r = await c.apply(dir, ["--wait", "--timeout", "60s"]);
+    expect(r.code, r.stderr).toBe(0);
+    const st = await c.waitForStatus("big", (s) => s.instances.some((i) => i.state === "healthy"), "big healthy");
+    const host = st.instances[0]!.host;
+    // Past the agent's watchdog (a TTL, 3 s here): had it not answered, the heartbeat acks held back
+    // behind the assignment would have ended its stream ("no word from the controller"), and it would
+    // have connected again.
+    const until = Date.now() + 8_000;
+    while (Date.now() < until) {
+      const h = (await c.hosts()).find((x) => x.id === host)!;
+      expect(h.status).toBe("ready");
+      expect(h.last_heartbeat_age_ms ?? Infinity).toBeLessThan(2000);
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    for (const [i, p] of c.agents) {
+      const lines = recentOutput(p).stdout.split("\n").filter((l) => l.includes('"msg":"connected"') && Date.parse(/"time":"([^"]+)"/.exec(l)?.[1] ?? "") >= since);
+      expect(lines, `host ${i} connected again`).toEqual([]);
+    }
+    expect((await c.cli(["delete", "big"])).code).toBe(0);
   });
 
   it("a stopped `logs -f` of a chatty service: agents' streams, operators' calls and an apply go on; calls' own connections close with them", async () => {

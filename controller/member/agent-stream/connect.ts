@@ -8,7 +8,10 @@ import * as grpc from "@grpc/grpc-js";
 import type { AgentMessage__Output } from "../../../shared/gen/berth/v1/AgentMessage.js";
 import type { AgentServiceHandlers } from "../../../shared/gen/berth/v1/AgentService.js";
 import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerMessage.js";
+import { randomInt } from "node:crypto";
 import { GrpcError, toStatus } from "../api/errors.js";
+import { loadProtos } from "../../../shared/proto.js";
+import { ReadWindow } from "./read-window.js";
 import { certHost } from "./cert-host.js";
 import { REFUSAL_HOST_REMOVED, REFUSAL_KEY } from "../../../shared/tls/refusal.js";
 import type { AgentServiceDeps } from "./deps.js";
@@ -30,6 +33,7 @@ const HANDLERS: Dispatch = {
   exec_exit: onExecExit,
   renew_certificate: onRenewCertificate,
   certificate_stored: onCertificateStored,
+  read_receipt: (_d, s, r) => s.readReceipt(r.token),
 };
 
 /** Kinds that mean nothing before the stream says whose it is (relays are dropped instead: no stream is current yet). */
@@ -45,6 +49,14 @@ async function dispatch(d: AgentServiceDeps, s: AgentStream, msg: AgentMessage__
 }
 
 let streamSeq = 0;
+
+let serialize: ((m: ControllerMessage) => Buffer) | undefined;
+
+/** The bytes a message takes on the stream: its encoding and gRPC's 5-byte prefix. */
+function wireSize(m: ControllerMessage): number {
+  serialize ??= loadProtos().agent.berth.v1.AgentService.service.Connect.responseSerialize as (m: ControllerMessage) => Buffer;
+  return serialize(m).length + 5;
+}
 
 /** Messages (acks aside) that may wait for an agent whose stream's buffer is full, before the stream is ended. */
 export const AGENT_MAX_BEHIND = 1000;
@@ -101,14 +113,17 @@ export function connectHandler(d: AgentServiceDeps): AgentServiceHandlers["Conne
     if ("refuse" in who) return fail(who.refuse.code, who.refuse.details, who.refuse.removed ? removedMark() : undefined);
     const hostId = who.hostId;
     const log = d.log.child({ host: hostId });
-    // Backpressure: see boundedSender.
-    const sendTo = boundedSender(call, (why) => fail(grpc.status.RESOURCE_EXHAUSTED, why));
+    // Backpressure: see boundedSender, and behind a front the read window.
+    const exhausted = (why: string): void => fail(grpc.status.RESOURCE_EXHAUSTED, why);
+    const sendTo = boundedSender(call, exhausted);
+    const window = d.readWindow ? new ReadWindow({ write: sendTo, size: wireSize, token: () => randomInt(2 ** 48 - 1), over: exhausted }) : undefined;
     const stream: AgentStream = {
       hostId,
       sid,
       certSerial: who.serial,
       log,
-      send: (m: ControllerMessage) => sendTo(m),
+      send: window ? (m: ControllerMessage) => window.send(m) : sendTo,
+      readReceipt: (token) => window?.receipt(token),
       peer: () => call.getPeer(),
       end: () => call.end(),
       greeted: false,

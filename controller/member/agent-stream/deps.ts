@@ -61,6 +61,11 @@ export interface AgentServiceDeps {
    * undefined: an agent's Hello is then answered with MoveOn (hello.ts).
    */
   storeUnavailable?: () => string | undefined;
+  /**
+   * Keep each stream's unread bytes within a window, by the agent's read receipts
+   * (read-window.ts): set behind HAProxy (--front), whose buffers gRPC's flow control cannot see.
+   */
+  readWindow?: boolean;
   /** Heartbeat timings for /metrics. */
   metrics?: { heartbeat(h: { sentAtMs: number; receivedAtMs: number; previousMs: number | undefined }): void };
 }

@@ -14,6 +14,8 @@ export interface AgentStream {
   sid: number;
   log: Logger;
   send(m: ControllerMessage): void;
+  /** The agent answered a read receipt (read-window.ts). */
+  readReceipt(token: number): void;
   /** The peer address (for a Hello without an advertise address). */
   peer(): string;
   /** Ends the call. */

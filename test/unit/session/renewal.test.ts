@@ -67,7 +67,7 @@ function deps(): AgentServiceDeps {
 }
 
 function stream(sent: ControllerMessage[]): AgentStream {
-  return { hostId: HOST, sid: 1, certSerial: "", log, send: (m) => void sent.push(m), peer: () => "10.0.0.1:5000", end: () => undefined, greeted: true };
+  return { hostId: HOST, sid: 1, certSerial: "", log, send: (m) => void sent.push(m), readReceipt: () => undefined, peer: () => "10.0.0.1:5000", end: () => undefined, greeted: true };
 }
 
 const callWith = (certPem: string) => ({ getAuthContext: () => ({ sslPeerCertificate: { raw: new X509Certificate(certPem).raw } }) });

@@ -8,6 +8,7 @@ import type { ExecOutput as _berth_v1_ExecOutput, ExecOutput__Output as _berth_v
 import type { ExecExit as _berth_v1_ExecExit, ExecExit__Output as _berth_v1_ExecExit__Output } from '../../berth/v1/ExecExit.js';
 import type { RenewCertificate as _berth_v1_RenewCertificate, RenewCertificate__Output as _berth_v1_RenewCertificate__Output } from '../../berth/v1/RenewCertificate.js';
 import type { CertificateStored as _berth_v1_CertificateStored, CertificateStored__Output as _berth_v1_CertificateStored__Output } from '../../berth/v1/CertificateStored.js';
+import type { ReadReceipt as _berth_v1_ReadReceipt, ReadReceipt__Output as _berth_v1_ReadReceipt__Output } from '../../berth/v1/ReadReceipt.js';
 
 export interface AgentMessage {
   'hello'?: (_berth_v1_Hello | null);
@@ -18,7 +19,8 @@ export interface AgentMessage {
   'exec_exit'?: (_berth_v1_ExecExit | null);
   'renew_certificate'?: (_berth_v1_RenewCertificate | null);
   'certificate_stored'?: (_berth_v1_CertificateStored | null);
-  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk"|"exec_output"|"exec_exit"|"renew_certificate"|"certificate_stored";
+  'read_receipt'?: (_berth_v1_ReadReceipt | null);
+  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk"|"exec_output"|"exec_exit"|"renew_certificate"|"certificate_stored"|"read_receipt";
 }
 
 export interface AgentMessage__Output {
@@ -30,5 +32,6 @@ export interface AgentMessage__Output {
   'exec_exit'?: (_berth_v1_ExecExit__Output | null);
   'renew_certificate'?: (_berth_v1_RenewCertificate__Output | null);
   'certificate_stored'?: (_berth_v1_CertificateStored__Output | null);
-  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk"|"exec_output"|"exec_exit"|"renew_certificate"|"certificate_stored";
+  'read_receipt'?: (_berth_v1_ReadReceipt__Output | null);
+  'msg'?: "hello"|"heartbeat"|"instance_status"|"log_chunk"|"exec_output"|"exec_exit"|"renew_certificate"|"certificate_stored"|"read_receipt";
 }

@@ -14,6 +14,7 @@ import type { MoveOn as _berth_v1_MoveOn, MoveOn__Output as _berth_v1_MoveOn__Ou
 import type { CertificateIssued as _berth_v1_CertificateIssued, CertificateIssued__Output as _berth_v1_CertificateIssued__Output } from '../../berth/v1/CertificateIssued.js';
 import type { HostRemoved as _berth_v1_HostRemoved, HostRemoved__Output as _berth_v1_HostRemoved__Output } from '../../berth/v1/HostRemoved.js';
 import type { TrustBundle as _berth_v1_TrustBundle, TrustBundle__Output as _berth_v1_TrustBundle__Output } from '../../berth/v1/TrustBundle.js';
+import type { ReadReceipt as _berth_v1_ReadReceipt, ReadReceipt__Output as _berth_v1_ReadReceipt__Output } from '../../berth/v1/ReadReceipt.js';
 
 export interface ControllerMessage {
   'welcome'?: (_berth_v1_Welcome | null);
@@ -30,7 +31,8 @@ export interface ControllerMessage {
   'certificate_issued'?: (_berth_v1_CertificateIssued | null);
   'host_removed'?: (_berth_v1_HostRemoved | null);
   'trust_bundle'?: (_berth_v1_TrustBundle | null);
-  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack"|"move_on"|"certificate_issued"|"host_removed"|"trust_bundle";
+  'read_receipt'?: (_berth_v1_ReadReceipt | null);
+  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack"|"move_on"|"certificate_issued"|"host_removed"|"trust_bundle"|"read_receipt";
 }
 
 export interface ControllerMessage__Output {
@@ -48,5 +50,6 @@ export interface ControllerMessage__Output {
   'certificate_issued'?: (_berth_v1_CertificateIssued__Output | null);
   'host_removed'?: (_berth_v1_HostRemoved__Output | null);
   'trust_bundle'?: (_berth_v1_TrustBundle__Output | null);
-  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack"|"move_on"|"certificate_issued"|"host_removed"|"trust_bundle";
+  'read_receipt'?: (_berth_v1_ReadReceipt__Output | null);
+  'msg'?: "welcome"|"heartbeat_ack"|"assignment"|"log_request"|"log_cancel"|"exec_start"|"exec_input"|"exec_resize"|"exec_close"|"log_ack"|"move_on"|"certificate_issued"|"host_removed"|"trust_bundle"|"read_receipt";
 }
