@@ -186,7 +186,7 @@ describe("behind HAProxy, a caller that stops reading holds up nobody else", () 
 
   it("an assignment larger than an agent's read window: the agent answers the read receipts, and its stream stays up", async () => {
     const since = Date.now();
-    // ~40 KB of environment: the host's assignment alone is more than the 32 KiB the controller leaves unread.
+    // ~40 KB of environment: the host's assignment alone is more than the 16 KiB the controller leaves unread.
     const dir = await c.specDir("big", { "big.yaml": svcSpec("big", { env: { BIG: "x".repeat(40_000) } }) });
     const r = await c.apply(dir, ["--wait", "--timeout", "60s"]);
     expect(r.code, r.stderr).toBe(0);

@@ -11,7 +11,7 @@ import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerM
 import { randomInt } from "node:crypto";
 import { GrpcError, toStatus } from "../api/errors.js";
 import { loadProtos } from "../../../shared/proto.js";
-import { ReadWindow } from "./read-window.js";
+import { ReadWindow, type ReadWindowConfig } from "./read-window.js";
 import { certHost } from "./cert-host.js";
 import { REFUSAL_HOST_REMOVED, REFUSAL_KEY } from "../../../shared/tls/refusal.js";
 import type { AgentServiceDeps } from "./deps.js";
@@ -52,11 +52,14 @@ let streamSeq = 0;
 
 let serialize: ((m: ControllerMessage) => Buffer) | undefined;
 
-/** The bytes a message takes on the stream: its encoding and gRPC's 5-byte prefix. */
-function wireSize(m: ControllerMessage): number {
-  serialize ??= loadProtos().agent.berth.v1.AgentService.service.Connect.responseSerialize as (m: ControllerMessage) => Buffer;
-  return serialize(m).length + 5;
-}
+/** Every stream's read window (read-window.ts): a message's bytes on the stream (its encoding and gRPC's 5-byte prefix), and random tokens. */
+const WINDOW: ReadWindowConfig = {
+  size: (m) => {
+    serialize ??= loadProtos().agent.berth.v1.AgentService.service.Connect.responseSerialize as (m: ControllerMessage) => Buffer;
+    return serialize(m).length + 5;
+  },
+  token: () => randomInt(2 ** 48 - 1),
+};
 
 /** Messages (acks aside) that may wait for an agent whose stream's buffer is full, before the stream is ended. */
 export const AGENT_MAX_BEHIND = 1000;
@@ -116,7 +119,7 @@ export function connectHandler(d: AgentServiceDeps): AgentServiceHandlers["Conne
     // Backpressure: see boundedSender, and behind a front the read window.
     const exhausted = (why: string): void => fail(grpc.status.RESOURCE_EXHAUSTED, why);
     const sendTo = boundedSender(call, exhausted);
-    const window = d.readWindow ? new ReadWindow({ write: sendTo, size: wireSize, token: () => randomInt(2 ** 48 - 1), over: exhausted }) : undefined;
+    const window = d.readWindow ? new ReadWindow(sendTo, exhausted, WINDOW) : undefined;
     const stream: AgentStream = {
       hostId,
       sid,

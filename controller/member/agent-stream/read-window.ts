@@ -13,28 +13,29 @@
  * controller among ~100 agents' streams and acknowledges data as it takes it in; an
  * agent that stopped reading (a paused VM, a stopped or wedged process) would fill
  * HAProxy's buffer for its stream, and the next data for it would block every other
- * stream on that connection (haproxy/haproxy#2853). Kept below what the agent's own
- * HTTP/2 window and HAProxy's buffer of one stream take in (64 KiB + 16 KiB), the
- * unread data of a stalled agent never reaches that point. Without a front it bounds
- * what gRPC buffers for such an agent the same way.
+ * stream on that connection (haproxy/haproxy#2853). Kept within HAProxy's buffer of one
+ * stream (tune.bufsize, 16 KiB), the unread data of a stalled agent never reaches that
+ * point, even from an agent that opens no HTTP/2 window at all; an agent that reads
+ * takes in its own window's worth (64 KiB) besides. Only a single message larger than
+ * the window (an assignment with a large spec) can go past it, and only when all
+ * before it was read.
  */
 import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerMessage.js";
 
-export const READ_WINDOW_BYTES = 32 * 1024;
+export const READ_WINDOW_BYTES = 16 * 1024;
 
 /** A heartbeat ack's or a receipt request's bytes on the wire, at most (two varints, tags, gRPC's 5-byte prefix). */
 const SMALL_MESSAGE_BYTES = 32;
 
-export interface ReadWindowOptions {
-  /** Writes to the stream. */
-  write(m: ControllerMessage): void;
+/** What every stream's window shares (one object for all: a window is kept per agent). */
+export interface ReadWindowConfig {
   /** The bytes `m` takes on the wire (its encoding and gRPC's 5-byte prefix). */
   size(m: ControllerMessage): number;
   /** A fresh unguessable token. */
   token(): number;
-  /** Called once when more than `maxHeld` messages wait: the stream is to be ended. */
-  over(why: string): void;
+  /** @default READ_WINDOW_BYTES */
   limit?: number;
+  /** @default 1000 */
   maxHeld?: number;
 }
 
@@ -43,16 +44,23 @@ export class ReadWindow {
   private read = 0;
   /** Where the last receipt was asked (bytes sent up to and including it). */
   private asked = 0;
-  /** Receipts asked and not yet answered: token → bytes sent up to and including it. */
-  private readonly pending = new Map<number, number>();
-  private held: { m: ControllerMessage; size: number }[] = [];
+  /** Receipts asked and not yet answered, oldest first: token, bytes sent up to and including it, token, … */
+  private pending: number[] | undefined;
+  private held: { m: ControllerMessage; size: number }[] | undefined;
   private ended = false;
-  private readonly limit: number;
-  private readonly maxHeld: number;
 
-  constructor(private readonly o: ReadWindowOptions) {
-    this.limit = o.limit ?? READ_WINDOW_BYTES;
-    this.maxHeld = o.maxHeld ?? 1000;
+  /**
+   * @param write writes to the stream
+   * @param over called once when more than maxHeld messages wait: the stream is to be ended
+   */
+  constructor(
+    private readonly write: (m: ControllerMessage) => void,
+    private readonly over: (why: string) => void,
+    private readonly c: ReadWindowConfig,
+  ) {}
+
+  private get limit(): number {
+    return this.c.limit ?? READ_WINDOW_BYTES;
   }
 
   /** Sent but not proved read, in bytes. */
@@ -62,36 +70,42 @@ export class ReadWindow {
 
   /** Messages waiting for receipts. */
   get waiting(): number {
-    return this.held.length;
+    return this.held?.length ?? 0;
   }
 
   send(m: ControllerMessage): void {
     if (this.ended) return;
-    const size = m.heartbeat_ack ? SMALL_MESSAGE_BYTES : this.o.size(m);
-    if (this.held.length === 0 && this.fits(size)) return this.put(m, size);
+    const size = m.heartbeat_ack ? SMALL_MESSAGE_BYTES : this.c.size(m);
+    if (this.waiting === 0 && this.fits(size)) return this.put(m, size);
     // Nobody reads the acks of a stream that is behind; the next heartbeat's ack says the same.
     if (m.heartbeat_ack) return;
-    if (this.held.length >= this.maxHeld) {
+    const maxHeld = this.c.maxHeld ?? 1000;
+    if (this.waiting >= maxHeld) {
       this.ended = true;
-      this.held = [];
-      return this.o.over(`the agent read nothing of the last ${this.unread} bytes sent to it while ${this.maxHeld} more messages waited: its stream is ended (it connects again)`);
+      this.held = undefined;
+      return this.over(`the agent read nothing of the last ${this.unread} bytes sent to it while ${maxHeld} more messages waited: its stream is ended (it connects again)`);
     }
-    this.held.push({ m, size });
+    (this.held ??= []).push({ m, size });
     // Everything sent must be covered by a receipt asked, or nothing would ever let this through.
     if (this.asked < this.sent) this.ask();
   }
 
   /** The agent's answer to a receipt; a token not asked (or already answered) is ignored. */
   receipt(token: number): void {
-    const at = this.pending.get(token);
-    if (at === undefined || this.ended) return;
-    for (const [t, offset] of this.pending) if (offset <= at) this.pending.delete(t);
-    this.read = Math.max(this.read, at);
-    while (this.held.length > 0 && this.fits(this.held[0]!.size)) {
-      const h = this.held.shift()!;
+    const p = this.pending;
+    if (!p || this.ended) return;
+    let i = 0;
+    while (i < p.length && p[i] !== token) i += 2;
+    if (i >= p.length) return;
+    this.read = Math.max(this.read, p[i + 1]!);
+    // Receipts are answered in order: those asked before it are answered by it.
+    p.splice(0, i + 2);
+    const held = this.held;
+    while (held && held.length > 0 && this.fits(held[0]!.size)) {
+      const h = held.shift()!;
       this.put(h.m, h.size);
     }
-    if (this.held.length > 0 && this.asked < this.sent) this.ask();
+    if (this.waiting > 0 && this.asked < this.sent) this.ask();
   }
 
   /**
@@ -103,16 +117,16 @@ export class ReadWindow {
   }
 
   private put(m: ControllerMessage, size: number): void {
-    this.o.write(m);
+    this.write(m);
     this.sent += size;
     if (this.sent - this.asked >= this.limit / 4) this.ask();
   }
 
   private ask(): void {
-    const token = this.o.token();
-    this.o.write({ read_receipt: { token } });
+    const token = this.c.token();
+    this.write({ read_receipt: { token } });
     this.sent += SMALL_MESSAGE_BYTES;
     this.asked = this.sent;
-    this.pending.set(token, this.sent);
+    (this.pending ??= []).push(token, this.sent);
   }
 }
