@@ -29,7 +29,7 @@ export function registerDaemons(program: Command): void {
     .option("--metrics-addr <host:port>", 'serve Prometheus metrics at http://HOST:PORT/metrics ("off" disables)', DEFAULT_CONTROLLER_METRICS)
     .option("--ui-addr <host:port>", 'serve the web console at https://HOST:PORT/ with the controller\'s certificate ("off" disables)', DEFAULT_CONTROLLER_UI)
     .option("--hooks-addr <host:port>", "serve GitOps webhooks (POST /hooks/gitops/NAME, HMAC-signed) over plain HTTP here (default: off)")
-    .option("--front <kind>", "who ends TLS and HTTP/2 on --listen: haproxy (experimental: Debian's HAProxy, run by the controller as its child, carries every call to it over a Unix socket in the data dir, ~a third less memory an agent; but with HAProxy 2.6 one client that stops reading can stall every call sharing its connection to the controller, README), or none (default: this process)", "none")
+    .option("--front <kind>", "who ends TLS and HTTP/2 on --listen: haproxy (Debian's HAProxy, run by the controller as its child, carries every call to it over a Unix socket in the data dir: ~40 % less memory an agent for more CPU; limits in the README), or none (default: this process)", "none")
     .option("--log-level <level>", "trace, debug, info, warn, error", "info")
     .option("--no-write-config", "don't write the admin client config for this user on first start")
     .option("--environment <name>", "the environment this controller serves, e.g. prod: specs rendered for another (berth apply --env staging) are refused; berth hosts and services show it (default: any)")
