@@ -445,7 +445,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       const held = reports?.holders(freshMs).byHost.get(hostId);
       return held ? `${held.member}@${held.connectedAtMs ?? ""}` : undefined;
     };
-    const relay: RelayDeps | undefined = peers ? { self: selfId(), holderOf: memberOf, routeOf, addressOf: (id) => peers.addressOf(id), operator: (a) => peers.operator(a), operatorOwn: (a) => peers.operatorOwn(a), trustedCas: () => keeper.trusted(), now } : undefined;
+    const relay: RelayDeps | undefined = peers ? { self: selfId(), holderOf: memberOf, routeOf, addressOf: (id) => peers.addressOf(id), operatorOwn: (a) => peers.operatorOwn(a), trustedCas: () => keeper.trusted(), now } : undefined;
     const protos = loadProtos();
     const grpcServer = newGrpcServer(opts, [...(opts.front ? [frontInterceptor()] : []), metrics.grpcInterceptor, requestArrivalInterceptor(opts.requestArrivalMs)]);
     grpcServer.addService(

@@ -128,7 +128,10 @@ export function connectHandler(d: AgentServiceDeps): AgentServiceHandlers["Conne
       send: window ? (m: ControllerMessage) => window.send(m) : sendTo,
       readReceipt: (token) => window?.receipt(token),
       peer: () => call.getPeer(),
-      end: () => call.end(),
+      end: () => {
+        window?.close();
+        call.end();
+      },
       greeted: false,
     };
 
@@ -140,6 +143,7 @@ export function connectHandler(d: AgentServiceDeps): AgentServiceHandlers["Conne
       });
     });
     const closed = (): void => {
+      window?.close();
       const live = d.registry.live.get(hostId);
       if (live?.streamId === sid) {
         live.disconnect = undefined;

@@ -4,9 +4,15 @@
  * message must wait) the controller asks for a ReadReceipt with a random token;
  * the agent answers it as soon as it reads it, which proves it read everything
  * before it. A message that would take the unread bytes past the window waits
- * (heartbeat acks are dropped instead: a later one says the same) until receipts
- * come back; past `maxHeld` waiting messages the stream is ended (`over`), and the
- * agent connects again.
+ * until receipts come back; past MAX_HELD_BYTES (or MAX_HELD messages) waiting the
+ * stream is ended (`over`), and the agent connects again.
+ *
+ * - Heartbeat acks never wait behind other messages: the last RESERVE_BYTES of the
+ *   window are theirs (and the receipt requests'), so an agent that reads gets its
+ *   acks while a long `exec` upload keeps the rest full. One that reads nothing
+ *   gets none past the window: only the newest waits, the older ones say nothing more.
+ * - `exec_input` data larger than a quarter window goes in pieces of that size.
+ * - MoveOn and HostRemoved, each the last word before the stream is ended, go at once.
  *
  * Why: gRPC's own flow control stops at the first hop. Behind HAProxy 2.6
  * (`--front haproxy`) that hop is HAProxy, which shares one connection to the
@@ -24,8 +30,18 @@ import type { ControllerMessage } from "../../../shared/gen/berth/v1/ControllerM
 
 export const READ_WINDOW_BYTES = 16 * 1024;
 
+/** The end of the window only heartbeat acks and receipt requests may use. */
+const RESERVE_BYTES = 512;
+
 /** A heartbeat ack's or a receipt request's bytes on the wire, at most (two varints, tags, gRPC's 5-byte prefix). */
 const SMALL_MESSAGE_BYTES = 32;
+
+/**
+ * What may wait for one agent before its stream is ended: more than its exec sessions'
+ * input can hold (16 sessions × 128 KiB), with its assignments. @default 4 MiB, 10,000 messages
+ */
+export const MAX_HELD_BYTES = 4 * 1024 * 1024;
+export const MAX_HELD = 10_000;
 
 /** What every stream's window shares (one object for all: a window is kept per agent). */
 export interface ReadWindowConfig {
@@ -35,8 +51,8 @@ export interface ReadWindowConfig {
   token(): number;
   /** @default READ_WINDOW_BYTES */
   limit?: number;
-  /** @default 1000 */
-  maxHeld?: number;
+  /** @default MAX_HELD_BYTES */
+  maxHeldBytes?: number;
 }
 
 export class ReadWindow {
@@ -47,11 +63,14 @@ export class ReadWindow {
   /** Receipts asked and not yet answered, oldest first: token, bytes sent up to and including it, token, … */
   private pending: number[] | undefined;
   private held: { m: ControllerMessage; size: number }[] | undefined;
+  private heldBytes = 0;
+  /** The newest heartbeat ack that found no room. */
+  private ack: ControllerMessage | undefined;
   private ended = false;
 
   /**
    * @param write writes to the stream
-   * @param over called once when more than maxHeld messages wait: the stream is to be ended
+   * @param over called once when too much waits: the stream is to be ended
    */
   constructor(
     private readonly write: (m: ControllerMessage) => void,
@@ -75,17 +94,34 @@ export class ReadWindow {
 
   send(m: ControllerMessage): void {
     if (this.ended) return;
-    const size = m.heartbeat_ack ? SMALL_MESSAGE_BYTES : this.c.size(m);
+    if (m.move_on || m.host_removed) return this.write(m);
+    if (m.heartbeat_ack) {
+      if (this.unread + 2 * SMALL_MESSAGE_BYTES <= this.limit) return this.put(m, SMALL_MESSAGE_BYTES);
+      this.ack = m;
+      if (this.asked < this.sent) this.ask();
+      return;
+    }
+    const piece = Math.floor(this.limit / 4);
+    const given = m.exec_input?.data;
+    const data = typeof given === "string" ? Buffer.from(given) : given;
+    if (data && data.length > piece) {
+      const { ack, eof, ...rest } = m.exec_input!;
+      for (let at = 0; at < data.length; at += piece) {
+        const last = at + piece >= data.length;
+        this.send({ exec_input: { ...rest, data: data.subarray(at, at + piece), ...(at === 0 && ack ? { ack } : {}), ...(last && eof ? { eof } : {}) } });
+      }
+      return;
+    }
+    const size = this.c.size(m);
     if (this.waiting === 0 && this.fits(size)) return this.put(m, size);
-    // Nobody reads the acks of a stream that is behind; the next heartbeat's ack says the same.
-    if (m.heartbeat_ack) return;
-    const maxHeld = this.c.maxHeld ?? 1000;
-    if (this.waiting >= maxHeld) {
-      this.ended = true;
-      this.held = undefined;
-      return this.over(`the agent read nothing of the last ${this.unread} bytes sent to it while ${maxHeld} more messages waited: its stream is ended (it connects again)`);
+    const maxBytes = this.c.maxHeldBytes ?? MAX_HELD_BYTES;
+    if (this.heldBytes + size > maxBytes || this.waiting >= MAX_HELD) {
+      const why = `the agent has not read the last ${this.unread} bytes sent to it, with ${this.heldBytes} more bytes (${this.waiting} messages) waiting: its stream is ended (it connects again)`;
+      this.close();
+      return this.over(why);
     }
     (this.held ??= []).push({ m, size });
+    this.heldBytes += size;
     // Everything sent must be covered by a receipt asked, or nothing would ever let this through.
     if (this.asked < this.sent) this.ask();
   }
@@ -100,20 +136,35 @@ export class ReadWindow {
     this.read = Math.max(this.read, p[i + 1]!);
     // Receipts are answered in order: those asked before it are answered by it.
     p.splice(0, i + 2);
+    if (this.ack && this.unread + 2 * SMALL_MESSAGE_BYTES <= this.limit) {
+      const a = this.ack;
+      this.ack = undefined;
+      this.put(a, SMALL_MESSAGE_BYTES);
+    }
     const held = this.held;
     while (held && held.length > 0 && this.fits(held[0]!.size)) {
       const h = held.shift()!;
+      this.heldBytes -= h.size;
       this.put(h.m, h.size);
     }
-    if (this.waiting > 0 && this.asked < this.sent) this.ask();
+    if ((this.waiting > 0 || this.ack) && this.asked < this.sent) this.ask();
+  }
+
+  /** The stream ended: nothing more is sent, and what waits is let go. */
+  close(): void {
+    this.ended = true;
+    this.held = undefined;
+    this.heldBytes = 0;
+    this.ack = undefined;
+    this.pending = undefined;
   }
 
   /**
-   * Room for the message and the receipt request that may follow it. A message larger than
-   * the whole window goes only once everything before it was read.
+   * Room for the message and the receipt request that may follow it, short of the reserve.
+   * A message larger than that goes only once everything before it was read.
    */
   private fits(size: number): boolean {
-    return this.unread === 0 || this.unread + size + SMALL_MESSAGE_BYTES <= this.limit;
+    return this.unread === 0 || this.unread + size + SMALL_MESSAGE_BYTES <= this.limit - RESERVE_BYTES;
   }
 
   private put(m: ControllerMessage, size: number): void {

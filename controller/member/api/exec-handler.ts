@@ -164,10 +164,11 @@ export function execHandlers(d: ExecHandlerDeps): Pick<OperatorServiceHandlers, 
             phase = "relayed";
             clearTimeout(startTimer);
             unwatchRevoke?.();
+            const metadata = relayMetadata(call.metadata, d.relay.self, peer);
             const own = d.relay.operatorOwn(to.address);
             relay = relayExec({
               call,
-              up: ownCall(own, own.Exec(relayMetadata(call.metadata, d.relay.self, peer))),
+              up: ownCall(own, own.Exec(metadata)),
               first: [{ msg: "start", start: start as ExecClientMessage__Output["start"] }, ...early.splice(0)],
               eof: eofPending,
               hostId,

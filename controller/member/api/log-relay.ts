@@ -13,12 +13,11 @@ import type { LogsChunk, LogsChunk__Output } from "../../../shared/gen/berth/v1/
 import type { LogsRequest } from "../../../shared/gen/berth/v1/LogsRequest.js";
 import { LOG_WINDOW_CHARS } from "../../../shared/logs/limits.js";
 import { GrpcError } from "./errors.js";
-import { ownCall } from "../peers.js";
 import { holderLost, isConnectionLost, RelayWindow } from "./relay.js";
 import type { ServerStream } from "./server-stream.js";
 
 export function relayLogs(o: {
-  /** A client of its own (MemberPeers.operatorOwn), closed when the call ends. */
+  /** The operator's call's own client of that member (MemberPeers.operatorOwn), which the caller closes. */
   client: OperatorServiceClient;
   metadata: grpc.Metadata;
   request: LogsRequest;
@@ -28,7 +27,7 @@ export function relayLogs(o: {
   /** This host's part ended (its logs ended, or the holder answered with an error). */
   ended(): void;
 }): { cancel(): void } {
-  const up = ownCall(o.client, o.client.Logs(o.request, o.metadata));
+  const up = o.client.Logs(o.request, o.metadata);
   const window = new RelayWindow(LOG_WINDOW_CHARS);
   let done = false;
   const finish = (): void => {

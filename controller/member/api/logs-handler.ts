@@ -26,7 +26,8 @@ import { authorize } from "./operator-service.js";
 import { GrpcError, toStatus } from "./errors.js";
 import { serveStream, type ServerStream } from "./server-stream.js";
 import { relayLogs } from "./log-relay.js";
-import { isRelayed, relayMetadata, relayTarget } from "./relay.js";
+import { isRelayed, relayMetadata, relayTarget, type RelayDeps } from "./relay.js";
+import type { OperatorServiceClient } from "../../../shared/gen/berth/v1/OperatorService.js";
 import type { ServiceHandlerDeps } from "./service-handlers.js";
 import { serviceOrNotFound } from "./service-handlers.js";
 import { SERVICE_NAME } from "../../../shared/spec/schema.js";
@@ -196,6 +197,20 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
   s.onClose(() => {
     for (const p of parts.values()) p.cancel();
   });
+  // Parts relayed to another member go on a connection of this call's own, one per member
+  // (MemberPeers.operatorOwn), closed with the call.
+  const ownClients = new Map<string, OperatorServiceClient>();
+  const ownClient = (relay: RelayDeps, address: string): OperatorServiceClient => {
+    let c = ownClients.get(address);
+    if (!c) {
+      c = relay.operatorOwn(address);
+      ownClients.set(address, c);
+    }
+    return c;
+  };
+  s.onClose(() => {
+    for (const c of ownClients.values()) c.close();
+  });
   const note = (t: LogTarget, text: string): void => void s.send({ host: t.host, instance: t.instance, data: `[berth: ${text}]\n` });
 
   /** Opens host t's part, with the last `tail` lines first. */
@@ -220,9 +235,10 @@ async function startLogs(d: ServiceHandlerDeps, call: grpc.ServerWritableStream<
         return;
       }
       open++;
+      const metadata = relayMetadata(call.metadata, d.relay.self, call.getPeer());
       const relayed = relayLogs({
-        client: d.relay.operatorOwn(to.address),
-        metadata: relayMetadata(call.metadata, d.relay.self, call.getPeer()),
+        client: ownClient(d.relay, to.address),
+        metadata,
         request: { service: svc.name, host: t.host, follow: req.follow, tail, install: req.install },
         hostId: t.host,
         member: to.member,

@@ -31,9 +31,10 @@ export interface RelayDeps {
   routeOf?(hostId: string): string | undefined;
   /** The address member `id` is registered with, or undefined. */
   addressOf(id: string): Promise<string | undefined>;
-  /** An OperatorService client of the member at `address` (member/peers.ts). */
-  operator(address: string): OperatorServiceClient;
-  /** One for a single long call, on a connection of its own, to close when the call ends (member/peers.ts operatorOwn). */
+  /**
+   * An OperatorService client of the member at `address` for one operator's call, on a
+   * connection of its own, which the caller closes when the call ends (member/peers.ts operatorOwn).
+   */
   operatorOwn(address: string): OperatorServiceClient;
   /** The CAs a member certificate may come from (both during a CA rotation). */
   trustedCas: () => readonly string[];

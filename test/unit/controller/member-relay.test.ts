@@ -52,9 +52,6 @@ describe("relayed calls", () => {
     self: "c1",
     holderOf: () => holder,
     addressOf: async (id) => registered[id],
-    operator: () => {
-      throw new Error("not called");
-    },
     operatorOwn: () => {
       throw new Error("not called");
     },
