@@ -12,6 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BERTH_MAIN, Cluster } from "./harness/cluster.js";
 import { recentOutput } from "./harness/topology.js";
+import { killStopped } from "./harness/procs.js";
 import { Group } from "./harness/group.js";
 import { SVC, svcSpec } from "./harness/specs.js";
 import { waitFor } from "./harness/wait.js";
@@ -170,14 +171,7 @@ describe("behind HAProxy, a caller that stops reading holds up nobody else", () 
     c = await Cluster.start({ hosts: 2, mode: "loopback", controllerArgs: ["--front", "haproxy"] });
   });
   afterEach(async ({ task }) => {
-    for (const p of strays.splice(0)) {
-      try {
-        process.kill(p.pid!, "SIGCONT");
-        process.kill(p.pid!, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
+    killStopped(strays);
     if (task.result?.state === "fail") console.error(await c?.dumpLogs());
   });
   afterAll(async () => {

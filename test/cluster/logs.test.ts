@@ -12,7 +12,7 @@ import { BERTH_MAIN, Cluster } from "./harness/cluster.js";
 import { BERTH_BIN } from "./harness/procs.js";
 import { waitFor } from "./harness/wait.js";
 import { svcSpec, tickSpec, againFollowed } from "./harness/specs.js";
-import { follow } from "./harness/procs.js";
+import { follow, killStopped } from "./harness/procs.js";
 
 /** Resident memory of a process, in MiB. */
 function rssMiB(pid: number): number {
@@ -30,14 +30,7 @@ describe("logs -f: flow control from the service's log file to a slow reader", (
     host = await c.hostIdOf(1);
   });
   afterEach(async ({ task }) => {
-    for (const p of strays.splice(0)) {
-      try {
-        process.kill(p.pid!, "SIGCONT");
-        process.kill(p.pid!, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
+    killStopped(strays);
     if (task.result?.state === "fail") console.error(await c?.dumpLogs());
   });
   afterAll(async () => {

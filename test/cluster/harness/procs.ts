@@ -73,6 +73,18 @@ export function spawnAgent(topo: Topology, i: number, o: AgentLaunch): ChildProc
 
 const running = (p: ChildProcess | undefined): p is ChildProcess & { pid: number } => p !== undefined && p.exitCode === null && p.signalCode === null && p.pid !== undefined;
 
+/** Kills processes a test may have stopped (SIGSTOP): SIGCONT, then SIGKILL; those gone already are skipped. Empties `ps`. */
+export function killStopped(ps: ChildProcess[]): void {
+  for (const p of ps.splice(0)) {
+    try {
+      process.kill(p.pid!, "SIGCONT");
+      process.kill(p.pid!, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+}
+
 /** SIGTERM (a clean stop) and wait for the exit; with killAfterMs, SIGKILL if it has not exited by then. */
 export async function terminate(p: ChildProcess | undefined, o: { killAfterMs?: number } = {}): Promise<void> {
   if (!running(p)) return;
