@@ -101,10 +101,10 @@ export class ReadWindow {
       if (this.asked < this.sent) this.ask();
       return;
     }
-    const piece = Math.floor(this.limit / 4);
-    const given = m.exec_input?.data;
-    const data = typeof given === "string" ? Buffer.from(given) : given;
-    if (data && data.length > piece) {
+    const piece = Math.max(1, Math.floor(this.limit / 4));
+    // Bytes only: a string here would be base64 to the serializer, not text.
+    const data = m.exec_input?.data;
+    if (data && typeof data !== "string" && data.length > piece) {
       const { ack, eof, ...rest } = m.exec_input!;
       for (let at = 0; at < data.length; at += piece) {
         const last = at + piece >= data.length;
@@ -142,7 +142,7 @@ export class ReadWindow {
       this.put(a, SMALL_MESSAGE_BYTES);
     }
     const held = this.held;
-    while (held && held.length > 0 && this.fits(held[0]!.size)) {
+    while (held && held.length > 0 && !this.ended && this.fits(held[0]!.size)) {
       const h = held.shift()!;
       this.heldBytes -= h.size;
       this.put(h.m, h.size);
@@ -168,12 +168,15 @@ export class ReadWindow {
   }
 
   private put(m: ControllerMessage, size: number): void {
+    // A write can end the stream (gRPC's own backpressure bound): nothing after it.
+    if (this.ended) return;
     this.write(m);
     this.sent += size;
     if (this.sent - this.asked >= this.limit / 4) this.ask();
   }
 
   private ask(): void {
+    if (this.ended) return;
     const token = this.c.token();
     this.write({ read_receipt: { token } });
     this.sent += SMALL_MESSAGE_BYTES;
