@@ -23,6 +23,7 @@ import { formatHostPort, type HostPort } from "../../shared/addr.js";
 import type { Logger } from "../../shared/log/logger.js";
 import { setTimeoutClamped } from "../../shared/timer.js";
 import { serverChainPem } from "../../shared/tls/pki.js";
+import { loadProtos } from "../../shared/proto.js";
 
 export const FRONT_KINDS = ["haproxy"] as const;
 export type FrontKind = (typeof FRONT_KINDS)[number];
@@ -63,7 +64,10 @@ export class FrontError extends Error {
 }
 
 /** The calls that share HAProxy's connections to the controller: the agents' long-lived streams, and their joins. */
-export const AGENT_STREAM_PATHS = ["/berth.v1.AgentService/Connect", "/berth.v1.AgentService/Join"];
+function agentStreamPaths(): string[] {
+  const agent = loadProtos().agent.berth.v1.AgentService.service;
+  return [agent.Connect.path, agent.Join.path];
+}
 
 const listenSpec = (a: HostPort): string => (a.host.includes(":") ? `ipv6@${a.host}:${a.port}` : `${a.host}:${a.port}`);
 
@@ -102,7 +106,7 @@ function config(o: { listen: HostPort; dir: string; socket: string; handshakeTim
     // before HAProxy 2.6 would have to hold its data: one stream HAProxy cannot deliver blocks every
     // other on its connection to the controller. Every other call (an operator's `logs -f` or `exec`, an
     // artifact's download, a member's relay) gets a connection of its own, closed when the call ends.
-    `  use_backend agents if { path ${AGENT_STREAM_PATHS.join(" ")} }`,
+    `  use_backend agents if { path ${agentStreamPaths().join(" ")} }`,
     "  default_backend calls",
     "backend agents",
     "  http-reuse always",
