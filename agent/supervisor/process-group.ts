@@ -133,6 +133,11 @@ export interface EmptyGroupResult {
 /** How long SIGKILL gets before the survivors are reported: the kernel needs a moment, not a grace period. */
 export const KILL_WAIT_MS = 5_000;
 const POLL_MS = 25;
+/**
+ * Without a cgroup, how long a stop waits for the leader's exit before it scans /proc for
+ * members outside the process group (who get the stop signal then, this much later at most).
+ */
+export const STRAGGLER_SCAN_MS = 25;
 
 export interface EmptyGroupOptions {
   /**
@@ -155,19 +160,36 @@ export interface EmptyGroupOptions {
  * (repeated while waiting, for members forked in the meantime).
  * Returns at once when there is no member.
  *
- * Scans of /proc are the cost (GroupProbe), so a stop of a known leader takes two
- * without a cgroup: one right after kill(-pgid) for members that left the group, and
- * one when the exit event wakes the wait; with a cgroup it takes none (groupEmpty).
+ * Scans of /proc are the cost (GroupProbe), so a stop of a known leader (our child)
+ * takes one without a cgroup, once its exit event is in (or STRAGGLER_SCAN_MS passed):
+ * it finds the members that left the group, to signal them, and whether anyone is
+ * left; with a cgroup it takes none (groupEmpty).
  * Without a known leader a scan must come first: an empty group's id may since name
  * someone else's.
  */
 export async function emptyGroup(ref: GroupRef, signal: NodeJS.Signals, graceMs: number, o: EmptyGroupOptions = {}): Promise<EmptyGroupResult> {
   const probe = o.probe ?? PROC_PROBE;
-  if (!leaderRuns(ref, o.leaderStartTime, probe) && probe.members(ref).length === 0) return { forced: false, survivors: [] };
-  signalGroup(ref, signal, probe);
+  const known = leaderRuns(ref, o.leaderStartTime, probe);
+  if (!known && probe.members(ref).length === 0) return { forced: false, survivors: [] };
   const empty = (): boolean => groupEmpty(ref, probe);
-  // Just signalled: with an exit event to wake on, the first look waits for it (or the poll).
-  if (await pollUntil(empty, graceMs, o.exited ? { wake: o.exited, lookFirst: false } : {})) return { forced: false, survivors: [] };
+  if (known && ref.pgid !== null && ref.cgroup === null && o.exited) {
+    // No cgroup: finding the members that left the group takes a scan, and a scan right
+    // after kill(-pgid) would find the leader still there and need a second one after
+    // its exit. One scan serves both once the exit event is in (or STRAGGLER_SCAN_MS
+    // passed): it signals those outside the group, and finds none left in the common case.
+    const started = monoMs();
+    assertSafePgid(ref.pgid);
+    probe.signal(-ref.pgid, signal);
+    await Promise.race([o.exited, sleep(clampDelayMs(Math.min(STRAGGLER_SCAN_MS, graceMs)))]);
+    const left = probe.members(ref);
+    if (left.length === 0) return { forced: false, survivors: [] };
+    for (const pid of left) if (probe.stat(pid)?.pgid !== ref.pgid) probe.signal(pid, signal);
+    if (await pollUntil(empty, graceMs - (monoMs() - started), { wake: o.exited, lookFirst: false })) return { forced: false, survivors: [] };
+  } else {
+    signalGroup(ref, signal, probe);
+    // Just signalled: with an exit event to wake on, the first look waits for it (or the poll).
+    if (await pollUntil(empty, graceMs, o.exited ? { wake: o.exited, lookFirst: false } : {})) return { forced: false, survivors: [] };
+  }
   const gone = await pollUntil(() => {
     signalGroup(ref, "SIGKILL", probe);
     return empty();

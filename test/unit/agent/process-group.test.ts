@@ -50,16 +50,24 @@ describe("emptyGroup", () => {
   const LEADER = 4242;
   const START = 777;
   const CGROUP = { kind: "v1" as const, dirs: ["/sys/fs/cgroup/cpu/berth/web-0-00000000", "/sys/fs/cgroup/memory/berth/web-0-00000000"] };
-  /** A fake /proc: the leader runs until the stop signal, then exits (the exit event); each scan is logged. */
-  function fakeGroup(o: { leaderStartTime: number; zombie?: boolean }) {
+  const STRAY = 5151;
+  /**
+   * A fake /proc: the leader runs until the stop signal, then exits leaderExitMs later (the
+   * exit event); each scan is logged. stray: a child that moved to a group of its own in the
+   * leader's session, which only a scan finds; it exits 5 ms after its own signal.
+   */
+  function fakeGroup(o: { leaderStartTime: number; zombie?: boolean; leaderExitMs?: number; stray?: boolean }) {
     const log: string[] = [];
+    const t0 = performance.now();
+    const at: Record<string, number> = {};
     let running = true;
+    let strayRunning = o.stray === true;
     let exit!: () => void;
     const exited = new Promise<void>((r) => (exit = r));
     const probe: GroupProbe = {
       members: () => {
         log.push("scan");
-        return running ? [LEADER] : [];
+        return [...(running ? [LEADER] : []), ...(strayRunning ? [STRAY] : [])];
       },
       cgroupMembers: () => {
         log.push("cgroup");
@@ -70,28 +78,55 @@ describe("emptyGroup", () => {
         log.push("pgid?");
         return running || o.zombie === true;
       },
-      stat: (pid) => (pid === LEADER && running ? { pid, comm: "python3", state: "S", ppid: 1, pgid: LEADER, sid: LEADER, startTime: o.leaderStartTime } : undefined),
+      stat: (pid) =>
+        pid === LEADER && running
+          ? { pid, comm: "python3", state: "S", ppid: 1, pgid: LEADER, sid: LEADER, startTime: o.leaderStartTime }
+          : pid === STRAY && strayRunning
+            ? { pid, comm: "worker", state: "S", ppid: LEADER, pgid: STRAY, sid: LEADER, startTime: o.leaderStartTime + 5 }
+            : undefined,
       signal: (pid, sig) => {
         log.push(`kill ${pid} ${sig}`);
+        at[`kill ${pid} ${sig}`] ??= performance.now() - t0;
         if (pid === -LEADER && running) {
           // The exit arrives a moment later, as the child's exit event does.
           setTimeout(() => {
             running = false;
+            at.leaderExit = performance.now() - t0;
             exit();
-          }, 5);
+          }, o.leaderExitMs ?? 5);
         }
+        if (pid === STRAY && strayRunning) setTimeout(() => (strayRunning = false), 5);
         return true;
       },
     };
-    return { log, exited, probe };
+    return { log, at, exited, probe };
   }
 
   it("signals the group before any scan of /proc when the leader runs with its recorded start time, and scans once after the exit", async () => {
     const g = fakeGroup({ leaderStartTime: START });
     const r = await emptyGroup({ pgid: LEADER, cgroup: null }, "SIGTERM", 5_000, { exited: g.exited, leaderStartTime: START, probe: g.probe });
     expect(r).toEqual({ forced: false, survivors: [] });
-    // kill(-pgid) first; one scan for members outside the group (none); one after the exit.
-    expect(g.log).toEqual([`kill -${LEADER} SIGTERM`, "scan", "scan"]);
+    // kill(-pgid) first; then, once the exit event is in, one scan: nobody outside the group, nobody left.
+    expect(g.log).toEqual([`kill -${LEADER} SIGTERM`, "scan"]);
+  });
+
+  it("without a cgroup, a member that left the group gets the stop signal from that one scan, once, and the wait goes on until it is gone", async () => {
+    const g = fakeGroup({ leaderStartTime: START, stray: true });
+    const r = await emptyGroup({ pgid: LEADER, cgroup: null }, "SIGTERM", 5_000, { exited: g.exited, leaderStartTime: START, probe: g.probe });
+    expect(r).toEqual({ forced: false, survivors: [] });
+    expect(g.log.slice(0, 3)).toEqual([`kill -${LEADER} SIGTERM`, "scan", `kill ${STRAY} SIGTERM`]);
+    // Signalled once (a second SIGTERM means "hurry up" to some programs); the looks after it are scans only.
+    expect(g.log.filter((l) => l.startsWith("kill"))).toEqual([`kill -${LEADER} SIGTERM`, `kill ${STRAY} SIGTERM`]);
+    expect(g.log.at(-1)).toBe("scan");
+  });
+
+  it("without a cgroup, a leader slow to exit does not hold up the stop signal of the members outside the group", async () => {
+    const g = fakeGroup({ leaderStartTime: START, stray: true, leaderExitMs: 300 });
+    const r = await emptyGroup({ pgid: LEADER, cgroup: null }, "SIGTERM", 5_000, { exited: g.exited, leaderStartTime: START, probe: g.probe });
+    expect(r).toEqual({ forced: false, survivors: [] });
+    // STRAGGLER_SCAN_MS after the group's signal, well before the leader's exit.
+    expect(g.at[`kill ${STRAY} SIGTERM`]).toBeLessThan(g.at.leaderExit! - 100);
+    expect(g.log.filter((l) => l.startsWith("kill"))).toEqual([`kill -${LEADER} SIGTERM`, `kill ${STRAY} SIGTERM`]);
   });
 
   it("with a cgroup, scans /proc not at all: the cgroup's pids and kill(-pgid, 0) say who is left", async () => {
