@@ -17,7 +17,9 @@
  *   node main.js  the ES bundle, as `node dist/cli/main.js` and the tests run it
  * alternated run by run, and prints the median and best wall time and the median
  * CPU time (user+sys of the child, from bash's `time`): on a shared machine CPU
- * time is the steadier figure.
+ * time is the steadier figure. Last, `berth services` against bench/bare-call.ts,
+ * the least any Node client does for one call (grpc-js, TLS, the call, nothing of
+ * berth's): the floor a Node CLI cannot go under.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -32,9 +34,10 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = resolve(ROOT, process.env.BENCH_MAIN ?? "dist/cli/main.js");
 const BIN = resolve(ROOT, "dist/cli/berth");
 const BLOB = resolve(ROOT, "dist/cli/berth.blob");
+const BARE = resolve(ROOT, "dist/bench/bare-call.js");
 const runs = Number(arg("runs", "15"));
 if (!Number.isInteger(runs) || runs < 1 || runs > 200) throw new Error("--runs: 1..200");
-if (!existsSync(MAIN) || !existsSync(BIN)) throw new Error(`${MAIN} or ${BIN} is missing: npm run build first`);
+if (!existsSync(MAIN) || !existsSync(BIN) || !existsSync(BARE)) throw new Error(`${MAIN}, ${BIN} or ${BARE} is missing: npm run build first`);
 
 interface Run {
   wallMs: number;
@@ -123,6 +126,22 @@ try {
       const w = rs[k]!.map((r) => r.wallMs);
       console.log(`${args.join(" ").padEnd(11)} ${v.name.padEnd(38)} ${median(w).toFixed(0).padStart(8)} ms ${Math.min(...w).toFixed(0).padStart(8)} ms ${median(rs[k]!.map((r) => r.cpuMs)).toFixed(0).padStart(10)} ms`);
     }
+  }
+  // What any Node client pays for one call: Node, grpc-js, TLS, the call (bench/bare-call.ts), beside the bin, alternated.
+  const bare = { name: "bare grpc-js client (bench/bare-call.ts)", cmd: [process.execPath, BARE], env: { ...env } };
+  delete bare.env.NODE_EXTRA_CA_CERTS;
+  const floor = [variants[0]!, bare].map((): Run[] => []);
+  for (let n = 0; n < runs; n++) {
+    for (const [k, v] of [variants[0]!, bare].entries()) {
+      const r = await once([...v.cmd, ...(k === 0 ? ["services"] : [])], v.env);
+      if (r.code !== 0) throw new Error(`${v.name} exited ${r.code}: ${r.stderr}`);
+      floor[k]!.push(r);
+    }
+  }
+  console.log("one call, against the least a Node client does (no NODE_EXTRA_CA_CERTS for either):");
+  for (const [k, v] of [variants[0]!, bare].entries()) {
+    const w = floor[k]!.map((r) => r.wallMs);
+    console.log(`${(k === 0 ? "services" : "").padEnd(11)} ${v.name.padEnd(38)} ${median(w).toFixed(0).padStart(8)} ms ${Math.min(...w).toFixed(0).padStart(8)} ms ${median(floor[k]!.map((r) => r.cpuMs)).toFixed(0).padStart(10)} ms`);
   }
   console.log(`load after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
 } finally {
