@@ -15,7 +15,9 @@
  *         start, as berth's health monitor paces them. Compared with the wall time
  *         of `berth restart -w` (the CLI's own start-up included). Target: ≤ 1.2 × the floor. Any wait
  *         berth adds per step (a step waiting for a tick or heartbeat) shows here:
- *         it once cost ~1 s per instance, 8× the floor.
+ *         it once cost ~1 s per instance, 8× the floor. Each trial also times one call by
+ *         bench/bare-call.ts (Node, grpc-js, TLS, one unary call, no berth code) beside
+ *         0.2 × the floor, what ≤ 1.2 leaves for everything berth adds.
  * waits   the fixture service with minHealthyTime and drainTime (--min-healthy,
  *         --drain): the floor is, per instance,
  *           its process start → first healthy check   (instance.starting → instance.healthy events)
@@ -190,6 +192,20 @@ async function berthCpuMs(): Promise<{ controller: number; agents: number }> {
 }
 
 /** `berth restart -w`'s wall time, and that of a one-call command (`rollout status`): the CLI's own start-up and connect, which loaded machines make large. */
+/**
+ * One call by bench/bare-call.ts from the CLI's host: grpc-js, TLS and one unary call, no
+ * berth code. What any Node client pays before its first call lands, set beside
+ * what ≤ 1.2 leaves for everything berth adds.
+ */
+async function bareCallMs(): Promise<number> {
+  const t0 = performance.now();
+  // Without NODE_EXTRA_CA_CERTS, as the bin runs restart -w (cli/launcher.sh).
+  const r = await c.topo.run(0, [process.execPath, resolve(ROOT, "dist/bench/bare-call.js")], { env: { ...c.env(), NODE_EXTRA_CA_CERTS: undefined } });
+  const ms = Math.round(performance.now() - t0);
+  if (r.code !== 0) throw new Error(`bench/bare-call.ts: ${r.stderr}`);
+  return ms;
+}
+
 async function restart(name: string, t: number, how: "bin" | "main" = "bin"): Promise<{ wallMs: number; cliMs: number; headMs: number; tailMs: number; ro: RolloutJson; ev: EventJson[]; cpu: { controller: number; agents: number } }> {
   const cpu0 = await berthCpuMs();
   const t0 = performance.now();
@@ -230,7 +246,7 @@ update: { maxUnavailable: 1, minHealthyTime: 0s, drainTime: 0s, healthyDeadline:
   const r = await c.apply(await c.specDir("nowait", { "nowait.yaml": spec }));
   if (r.code !== 0) throw new Error(`apply failed: ${r.stderr}`);
   await ready("nowait");
-  type Trial = { cli: "bin" | "main"; wallMs: number; cliMs: number; headMs: number; tailMs: number; rolloutMs: number; floorMs: number; handMs: number[]; worstDrainToReplaceMs: number; cpuMs: { controller: number; agents: number }; serviceCpuMs: number; load: string };
+  type Trial = { cli: "bin" | "main"; wallMs: number; cliMs: number; bareCallMs: number; headMs: number; tailMs: number; rolloutMs: number; floorMs: number; handMs: number[]; worstDrainToReplaceMs: number; cpuMs: { controller: number; agents: number }; serviceCpuMs: number; load: string };
   const results: Trial[] = [];
   for (let t = 1; t <= trials; t++) {
     const handMs: number[] = [];
@@ -254,11 +270,12 @@ update: { maxUnavailable: 1, minHealthyTime: 0s, drainTime: 0s, healthyDeadline:
       await ready("nowait");
       const { wallMs, cliMs, headMs, tailMs, ro, ev, cpu } = await restart("nowait", t, how);
       const worstGap = worstDrainToReplace(ev);
+      const bare = await bareCallMs();
       const load = await loadAvg();
-      results.push({ cli: how, wallMs, cliMs, headMs, tailMs, rolloutMs: ro.ended_at_ms - ro.started_at_ms, floorMs, handMs, worstDrainToReplaceMs: worstGap, cpuMs: cpu, serviceCpuMs: handCpuMs.reduce((a, b) => a + b, 0), load });
+      results.push({ cli: how, wallMs, cliMs, bareCallMs: bare, headMs, tailMs, rolloutMs: ro.ended_at_ms - ro.started_at_ms, floorMs, handMs, worstDrainToReplaceMs: worstGap, cpuMs: cpu, serviceCpuMs: handCpuMs.reduce((a, b) => a + b, 0), load });
       // BENCH_TIMELINE=1: where each step's time goes, from the controller's own events.
       if (process.env.BENCH_TIMELINE) for (const e of ev) console.log(`  +${String(e.time_ms - ro.started_at_ms).padStart(5)} ms  ${e.type.padEnd(22)} ${e.host.slice(0, 8)}  ${e.message.slice(0, 90)}`);
-      console.log(`nowait trial ${t} (${how === "bin" ? "berth bin" : "main.js"}): restart -w ${wallMs} ms (CLI start → rollout start ${headMs} ms, rollout record ${ro.ended_at_ms - ro.started_at_ms} ms, rollout end → CLI exit ${tailMs} ms; a one-call CLI command ${cliMs} ms), floor by hand ${floorMs} ms (${handMs.join(", ")}), ratio ${(wallMs / floorMs).toFixed(3)}; worst drain → replace ${worstGap} ms; berth's CPU during it: controller ${cpu.controller} ms, agents ${cpu.agents} ms (${Math.round((cpu.controller + cpu.agents) / hosts)} ms a step; a new copy's own start, by hand: ${Math.round(handCpuMs.reduce((a, b) => a + b, 0) / hosts)} ms); load ${load}`);
+      console.log(`nowait trial ${t} (${how === "bin" ? "berth bin" : "main.js"}): restart -w ${wallMs} ms (CLI start → rollout start ${headMs} ms, rollout record ${ro.ended_at_ms - ro.started_at_ms} ms, rollout end → CLI exit ${tailMs} ms; a one-call CLI command ${cliMs} ms, a bare grpc-js client's one call ${bare} ms), floor by hand ${floorMs} ms (${handMs.join(", ")}), ratio ${(wallMs / floorMs).toFixed(3)}; worst drain → replace ${worstGap} ms; berth's CPU during it: controller ${cpu.controller} ms, agents ${cpu.agents} ms (${Math.round((cpu.controller + cpu.agents) / hosts)} ms a step; a new copy's own start, by hand: ${Math.round(handCpuMs.reduce((a, b) => a + b, 0) / hosts)} ms); load ${load}`);
     }
   }
   const summary: Record<string, unknown> = {};
@@ -269,12 +286,16 @@ update: { maxUnavailable: 1, minHealthyTime: 0s, drainTime: 0s, healthyDeadline:
     const rolloutRatios = rs.map((x) => x.rolloutMs / x.floorMs);
     const netRatios = rs.map((x) => (x.wallMs - x.cliMs) / x.floorMs);
     const heads = rs.map((x) => x.headMs);
+    // What ≤ 1.2 leaves for everything berth adds (0.2 × the floor), and what a bare Node client's one call takes of it.
+    const budgets = rs.map((x) => Math.round(0.2 * x.floorMs));
+    const bares = rs.map((x) => x.bareCallMs);
     console.log(`
 rollout bench, no waits, restart -w started as ${how === "bin" ? "the berth bin" : "node main.js"} (${c.topo.mode}, ${hosts} hosts, python3 -m http.server, health every ${NOWAIT_INTERVAL_MS}ms, maxUnavailable 1, minHealthyTime 0s, drainTime 0s, ${rs.length} trials)
   floor  = Σ per host, serially, by hand: SIGTERM → exited → start → first 200 from /healthz
   ratio restart -w wall / floor: median ${r3(median(ratios))}, worst ${r3(worst(ratios))}   [target ≤ 1.2]
-  (restart -w wall − a one-call CLI command) / floor: median ${r3(median(netRatios))}; rollout record start → end / floor: median ${r3(median(rolloutRatios))}; CLI start → rollout start: median ${median(heads)} ms`);
-    summary[how] = { ratio: { median: r3(median(ratios)), worst: r3(worst(ratios)) }, netRatio: { median: r3(median(netRatios)) }, rolloutRatio: { median: r3(median(rolloutRatios)) }, headMs: { median: median(heads) }, ok: median(ratios) <= 1.2 };
+  (restart -w wall − a one-call CLI command) / floor: median ${r3(median(netRatios))}; rollout record start → end / floor: median ${r3(median(rolloutRatios))}; CLI start → rollout start: median ${median(heads)} ms
+  what ≤ 1.2 leaves for everything berth adds (0.2 × floor): median ${median(budgets)} ms; a bare grpc-js client's one call (bench/bare-call.ts: Node, grpc-js, TLS, the call, no berth code): median ${median(bares)} ms`);
+    summary[how] = { ratio: { median: r3(median(ratios)), worst: r3(worst(ratios)) }, netRatio: { median: r3(median(netRatios)) }, rolloutRatio: { median: r3(median(rolloutRatios)) }, headMs: { median: median(heads) }, budgetMs: { median: median(budgets) }, bareCallMs: { median: median(bares) }, ok: median(ratios) <= 1.2 };
   }
   const d = await c.cli(["delete", "nowait"]);
   if (d.code !== 0) throw new Error(`delete nowait: ${d.stderr}`);
