@@ -108,7 +108,13 @@ export function signalGroup(ref: GroupRef, signal: NodeJS.Signals, probe: GroupP
     probe.signal(-ref.pgid, signal);
   }
   for (const pid of ref.cgroup ? probe.cgroupMembers(ref.cgroup) : probe.members(ref)) {
-    if (ref.pgid === null || probe.stat(pid)?.pgid !== ref.pgid) probe.signal(pid, signal);
+    if (ref.pgid === null) {
+      probe.signal(pid, signal);
+      continue;
+    }
+    // Gone since it was listed (no stat): nobody to signal, and the pid may name someone else soon.
+    const st = probe.stat(pid);
+    if (st && st.pgid !== ref.pgid) probe.signal(pid, signal);
   }
 }
 
@@ -135,7 +141,8 @@ export const KILL_WAIT_MS = 5_000;
 const POLL_MS = 25;
 /**
  * Without a cgroup, how long a stop waits for the leader's exit before it scans /proc for
- * members outside the process group (who get the stop signal then, this much later at most).
+ * members outside the process group: they get the stop signal this much later at most,
+ * and their grace (stopTimeout) counts from it.
  */
 export const STRAGGLER_SCAN_MS = 25;
 
@@ -177,14 +184,34 @@ export async function emptyGroup(ref: GroupRef, signal: NodeJS.Signals, graceMs:
     // after kill(-pgid) would find the leader still there and need a second one after
     // its exit. One scan serves both once the exit event is in (or STRAGGLER_SCAN_MS
     // passed): it signals those outside the group, and finds none left in the common case.
-    const started = monoMs();
     assertSafePgid(ref.pgid);
     probe.signal(-ref.pgid, signal);
-    await Promise.race([o.exited, sleep(clampDelayMs(Math.min(STRAGGLER_SCAN_MS, graceMs)))]);
+    let signalledAt = monoMs();
+    // Settles when the exit event is in; a rejection counts as one (as in pollUntil).
+    let exitIn = false;
+    const exit = o.exited.then(
+      () => void (exitIn = true),
+      () => void (exitIn = true),
+    );
+    const ac = new AbortController();
+    await Promise.race([exit, sleep(clampDelayMs(Math.min(STRAGGLER_SCAN_MS, graceMs)), undefined, { signal: ac.signal }).catch(() => undefined)]);
+    ac.abort(); // the nap's timer goes with it
     const left = probe.members(ref);
     if (left.length === 0) return { forced: false, survivors: [] };
-    for (const pid of left) if (probe.stat(pid)?.pgid !== ref.pgid) probe.signal(pid, signal);
-    if (await pollUntil(empty, graceMs - (monoMs() - started), { wake: o.exited, lookFirst: false })) return { forced: false, survivors: [] };
+    let strays = 0;
+    for (const pid of left) {
+      const st = probe.stat(pid);
+      // Gone since the scan (no stat): nobody to signal, and the pid may name someone else soon.
+      if (st && st.pgid !== ref.pgid) {
+        probe.signal(pid, signal);
+        strays++;
+      }
+    }
+    // Those just signalled get the whole grace from their own signal, not from the group's.
+    if (strays > 0) signalledAt = monoMs();
+    // The next look: on the exit event if it is still to come, else after a poll (the ones
+    // just signalled need a moment; looking at once would only scan again and find them).
+    if (await pollUntil(empty, graceMs - (monoMs() - signalledAt), exitIn ? { lookFirst: false } : { wake: exit, lookFirst: false })) return { forced: false, survivors: [] };
   } else {
     signalGroup(ref, signal, probe);
     // Just signalled: with an exit event to wake on, the first look waits for it (or the poll).

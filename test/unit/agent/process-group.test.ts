@@ -2,7 +2,7 @@
 // only at the next poll (up to POLL_MS late, on every step of a rollout): the
 // leader's exit event wakes the wait at once.
 import { describe, expect, it } from "vitest";
-import { emptyGroup, pollUntil, type GroupProbe } from "../../../agent/supervisor/process-group.js";
+import { emptyGroup, pollUntil, STRAGGLER_SCAN_MS, type GroupProbe } from "../../../agent/supervisor/process-group.js";
 
 describe("pollUntil", () => {
   it("looks again the moment `wake` settles, not at the next poll", async () => {
@@ -56,14 +56,16 @@ describe("emptyGroup", () => {
    * exit event); each scan is logged. stray: a child that moved to a group of its own in the
    * leader's session, which only a scan finds; it exits 5 ms after its own signal.
    */
-  function fakeGroup(o: { leaderStartTime: number; zombie?: boolean; leaderExitMs?: number; stray?: boolean }) {
+  function fakeGroup(o: { leaderStartTime: number; zombie?: boolean; leaderExitMs?: number; stray?: boolean; strayIgnoresTerm?: boolean; exitRejects?: boolean }) {
     const log: string[] = [];
     const t0 = performance.now();
     const at: Record<string, number> = {};
     let running = true;
     let strayRunning = o.stray === true;
     let exit!: () => void;
-    const exited = new Promise<void>((r) => (exit = r));
+    const exited = new Promise<void>((resolve, reject) => (exit = o.exitRejects ? () => reject(new Error("no exit status")) : resolve));
+    // Unhandled until emptyGroup takes it: not a failure of the test.
+    exited.catch(() => undefined);
     const probe: GroupProbe = {
       members: () => {
         log.push("scan");
@@ -95,7 +97,7 @@ describe("emptyGroup", () => {
             exit();
           }, o.leaderExitMs ?? 5);
         }
-        if (pid === STRAY && strayRunning) setTimeout(() => (strayRunning = false), 5);
+        if (pid === STRAY && strayRunning && (sig === "SIGKILL" || !o.strayIgnoresTerm)) setTimeout(() => (strayRunning = false), 5);
         return true;
       },
     };
@@ -114,10 +116,39 @@ describe("emptyGroup", () => {
     const g = fakeGroup({ leaderStartTime: START, stray: true });
     const r = await emptyGroup({ pgid: LEADER, cgroup: null }, "SIGTERM", 5_000, { exited: g.exited, leaderStartTime: START, probe: g.probe });
     expect(r).toEqual({ forced: false, survivors: [] });
-    expect(g.log.slice(0, 3)).toEqual([`kill -${LEADER} SIGTERM`, "scan", `kill ${STRAY} SIGTERM`]);
-    // Signalled once (a second SIGTERM means "hurry up" to some programs); the looks after it are scans only.
-    expect(g.log.filter((l) => l.startsWith("kill"))).toEqual([`kill -${LEADER} SIGTERM`, `kill ${STRAY} SIGTERM`]);
-    expect(g.log.at(-1)).toBe("scan");
+    // Signalled once (a second SIGTERM means "hurry up" to some programs); the next look a poll later, when it is gone.
+    expect(g.log).toEqual([`kill -${LEADER} SIGTERM`, "scan", `kill ${STRAY} SIGTERM`, "scan"]);
+  });
+
+  it("without a cgroup, the scan comes with the exit event, not after STRAGGLER_SCAN_MS", async () => {
+    const g = fakeGroup({ leaderStartTime: START, leaderExitMs: 1 });
+    // Due when the scan would come without the exit event to wake it: timers fire in the order they are due.
+    let late = false;
+    setTimeout(() => (late = true), STRAGGLER_SCAN_MS);
+    const stop = emptyGroup({ pgid: LEADER, cgroup: null }, "SIGTERM", 5_000, { exited: g.exited, leaderStartTime: START, probe: g.probe });
+    let scannedLate: boolean | undefined;
+    const members = g.probe.members;
+    g.probe.members = (ref) => {
+      scannedLate ??= late;
+      return members(ref);
+    };
+    await stop;
+    expect(scannedLate).toBe(false);
+  });
+
+  it("without a cgroup, a member outside the group gets its whole grace from its own signal before SIGKILL", async () => {
+    const g = fakeGroup({ leaderStartTime: START, stray: true, strayIgnoresTerm: true });
+    const r = await emptyGroup({ pgid: LEADER, cgroup: null }, "SIGTERM", 40, { exited: g.exited, leaderStartTime: START, probe: g.probe });
+    expect(r).toEqual({ forced: true, survivors: [] });
+    // A millisecond of timer rounding either way.
+    expect(g.at[`kill ${STRAY} SIGKILL`]! - g.at[`kill ${STRAY} SIGTERM`]!).toBeGreaterThanOrEqual(39);
+  });
+
+  it("an exit event that fails (no status) still lets the stop go on: no throw, the group emptied", async () => {
+    const g = fakeGroup({ leaderStartTime: START, exitRejects: true });
+    const r = await emptyGroup({ pgid: LEADER, cgroup: null }, "SIGTERM", 5_000, { exited: g.exited, leaderStartTime: START, probe: g.probe });
+    expect(r).toEqual({ forced: false, survivors: [] });
+    expect(g.log).toEqual([`kill -${LEADER} SIGTERM`, "scan"]);
   });
 
   it("without a cgroup, a leader slow to exit does not hold up the stop signal of the members outside the group", async () => {
