@@ -161,19 +161,38 @@ export async function readAgentFile(path: string): Promise<AgentFileConfig> {
  */
 export const CONTROLLER_V8_FLAGS = ["--heap-growing-percent=50"] as const;
 
-function tuneHeap(): void {
-  const given = [...process.execArgv, ...(process.env["NODE_OPTIONS"] ?? "").split(/\s+/)];
-  for (const flag of CONTROLLER_V8_FLAGS) {
+/**
+ * V8 flags the agent sets for itself, the same way. An agent runs the code of a rollout
+ * step (the assignment read, the old copy's stop, the new one's start, the reports) once
+ * a rollout, so that code is always cold, and V8 interprets cold code. With baseline code
+ * from a function's first call (Sparkplug, V8's non-optimising compiler), that path takes
+ * less CPU while the new copy starts beside it: `npm run bench:rollout -- --case nowait`,
+ * 9 trials each, berth's time a step over the floor 13.1 → 9.5 ms, the rollout record
+ * 1.225 → 1.134 × the floor, agents' and controller's CPU 550 → 490 ms a restart; an
+ * agent's RSS +4–5 MB (docs/performance.md, session 45). Set once the agent command
+ * runs, before the agent's own modules are loaded: functions compiled from then on
+ * get it (V8 reads it at each compile).
+ */
+export const AGENT_V8_FLAGS = ["--always-sparkplug"] as const;
+
+/** Of `flags`, those that neither node's command line nor NODE_OPTIONS (`given`) names, in its --no- form either. */
+export function ownV8Flags(flags: readonly string[], given: readonly string[]): string[] {
+  const names = given.map((a) => a.split("=")[0]!.replaceAll("_", "-"));
+  return flags.filter((flag) => {
     const name = flag.split("=")[0]!;
-    if (!given.some((a) => a.split("=")[0]!.replaceAll("_", "-") === name)) setFlagsFromString(flag);
-  }
+    return !names.some((g) => g === name || g === `--no-${name.slice(2)}`);
+  });
+}
+
+function setOwnV8Flags(flags: readonly string[]): void {
+  for (const flag of ownV8Flags(flags, [...process.execArgv, ...(process.env["NODE_OPTIONS"] ?? "").split(/\s+/)])) setFlagsFromString(flag);
 }
 
 export async function controller(o: { dataDir: string; listen: string; store?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; name?: string; advertise?: string; lease: string; heartbeatInterval: string; ttl: string; grace?: string; failoverGuard: string; metricsAddr: string; uiAddr: string; hooksAddr?: string; front?: string; logLevel: string; writeConfig: boolean; secretsKeyFile?: string; environment?: string; certTtl: string }): Promise<void> {
   // Everything the controller writes is its own: the store (LevelDB makes its files
   // with the default mode), artifacts, the CA's copy. Nothing readable by other users.
   process.umask(0o077);
-  tuneHeap();
+  setOwnV8Flags(CONTROLLER_V8_FLAGS);
   const guardShare = Number(o.failoverGuard);
   if (!(guardShare > 0 && guardShare <= 1)) throw new CliError(`--failover-guard ${o.failoverGuard}: expected a share above 0 and at most 1, e.g. 0.5`, EXIT.usage);
   const listen = addr("--listen", o.listen);
@@ -267,6 +286,7 @@ async function otherController(addr: string): Promise<{ path: string; addr: stri
 }
 
 export async function agent(o: { controller?: string; token?: string; tokenFile?: string; dataDir: string; labels?: string; advertiseAddr?: string; config?: string; logLevel: string; metricsAddr: string; stopServicesOnExit?: boolean; rejoin?: boolean; allowRoot?: boolean; keepArtifacts?: string; keepLogs?: string }, cmd: Command): Promise<void> {
+  setOwnV8Flags(AGENT_V8_FLAGS);
   const file = o.config ? await readAgentFile(o.config) : {};
   // Flags given on the command line win over the file; the file wins over defaults.
   const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === "cli";
