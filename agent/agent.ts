@@ -132,6 +132,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     log,
     steps,
     report: (st) => void link.session?.send({ instance_status: st }),
+    readPast: (cb) => link.session?.readPast(cb),
     // Before the session exists (re-adoption at start), the persisted last contact counts.
     lastContactMs: () => link.session?.lastContactMs() ?? persistedContact,
   });

@@ -254,6 +254,13 @@ export class Converger {
       secrets?: SecretMaterial;
       /** The instance record's writer (instance-file.ts); tests hold a write back. */
       record?: InstanceRecorder;
+      /**
+       * Runs a callback once the controller has read what was reported so far (AgentSession.readPast).
+       * With it, a self-fenced stop (and what restore() stopped) is said again at each connect until
+       * the controller has read it; without it, until the next assignment, which may arrive on a
+       * stream that ends before the controller reads the report.
+       */
+      readPast?: (cb: () => void) => void;
     },
   ) {
     this.runner = new Coalescer(
@@ -418,7 +425,7 @@ export class Converger {
       } else {
         await this.record.remove(this.stateFile);
         // Stopped by its watchdog while no agent ran: said to the controller at each connect
-        // until the next assignment, as the agent's own fence is (fencedStop).
+        // until it has read it, as the agent's own fence is (fencedStop, reportNow).
         const fenced = this.o.steps.fencedWhileAway?.(d);
         if (fenced) {
           const t = this.clocks();
@@ -504,9 +511,15 @@ export class Converger {
   assign(a: Assignment__Output): void {
     // A word from the controller ends self-fencing: its assignment is the truth again.
     this.fenced = undefined;
-    this.strays = [];
     this.refusal = undefined;
-    this.fencedStop = undefined;
+    // What was stopped while fenced (or while no agent ran) is said until the controller has
+    // read it (reportNow): the assignment can come on a stream that ends before it reads the
+    // report, sent on the same connect. Without a way to know (no readPast), the assignment
+    // is taken for it.
+    if (!this.o.readPast) {
+      this.strays = [];
+      this.fencedStop = undefined;
+    }
     let d: Desired | null;
     try {
       d = parseAssignment(a);
@@ -539,9 +552,20 @@ export class Converger {
   /** Re-sends the current status (after a reconnect), and what restore() stopped or an assignment refused. */
   reportNow(): void {
     for (const s of this.strays) this.o.report(s);
-    if (this.fencedStop && this.fencedStop !== this.current) this.report(this.fencedStop);
+    const stop = this.fencedStop && this.fencedStop !== this.current ? this.fencedStop : undefined;
+    if (stop) this.report(stop);
     if (this.current) this.report(this.current);
     if (this.refusal && !this.current) this.o.report(this.refusal);
+    this.forgetOnceRead([...this.strays], stop);
+  }
+
+  /** Once the controller has read them (readPast), these are not said again at the next connect. */
+  private forgetOnceRead(strays: InstanceStatus[], stop: Current | undefined): void {
+    if (!this.o.readPast || (strays.length === 0 && !stop)) return;
+    this.o.readPast(() => {
+      if (stop && this.fencedStop === stop) this.fencedStop = undefined;
+      this.strays = this.strays.filter((s) => !strays.includes(s));
+    });
   }
 
   /**
@@ -873,7 +897,11 @@ export class Converger {
       cur.health?.stop();
       await cur.run?.stop();
       this.set(cur, "stopped", why);
-      if (this.fenced) this.fencedStop = cur;
+      if (this.fenced) {
+        this.fencedStop = cur;
+        // Said just now, if a stream was up (a stalled controller rather than a lost link).
+        this.forgetOnceRead([], cur);
+      }
       this.current = undefined;
       // A replacement's record replaces this one (atomically) as it starts: removing it
       // first would only add a step between the old process's stop and the new one's start.
@@ -970,6 +998,7 @@ export class Converger {
         if (this.fenced !== undefined) {
           this.set(c, "stopped", this.fenced);
           this.fencedStop = c;
+          this.forgetOnceRead([], c);
         }
         this.current = undefined;
         if (this.closing) return; // the agent stops: what was not started stays unstarted

@@ -147,6 +147,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
   private readonly mono: Clock;
   /** Sends on the current stream once it is welcomed; false when there is none. */
   private sender: ((m: AgentMessage) => boolean) | undefined;
+  /** readPast() on the current stream once it is welcomed. */
+  private reader: ((cb: () => void) => void) | undefined;
   private renewal: CertRenewal | undefined;
   /** A renewal stored new credentials: the next dial builds its channels with them. */
   private credentialsStale = false;
@@ -326,6 +328,16 @@ export class AgentSession extends EventEmitter<SessionEvents> {
     return this.sender?.(m) ?? false;
   }
 
+  /**
+   * Runs `cb` once the controller has read everything sent so far on the current stream:
+   * when it answers a heartbeat sent after this call (the stream is ordered, and the
+   * controller takes a message in before it answers a later one). Never, when the stream
+   * ends first or there is none: what was sent is then sent again after the next connect.
+   */
+  readPast(cb: () => void): void {
+    this.reader?.(cb);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
@@ -475,6 +487,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       // cover it; counting other messages would keep a copy running whose heartbeats no longer reach
       // the controller (a one-way partition), which goes on to start its replacement.
       const beatLeftMs = new Map<number, number>();
+      /** readPast() callbacks, each with the last heartbeat seq sent before it: an answer to a later one fires it. */
+      const readers: { after: number; cb: () => void }[] = [];
       /** Contact only moves forward: an answer to an older message changes nothing. */
       const contactAt = (atMs: number | undefined): void => {
         if (atMs !== undefined && atMs > this.lastContact) this.lastContact = atMs;
@@ -501,6 +515,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
         if (ended) return;
         ended = true;
         this.sender = undefined;
+        this.reader = undefined;
         this.renewal?.disconnected();
         clearInterval(heartbeat);
         clearInterval(watchdog);
@@ -554,6 +569,14 @@ export class AgentSession extends EventEmitter<SessionEvents> {
           const answered = Number(m.heartbeat_ack.seq);
           contactAt(beatLeftMs.get(answered));
           for (const k of beatLeftMs.keys()) if (k <= answered) beatLeftMs.delete(k);
+          for (const r of readers.filter((x) => answered > x.after)) {
+            readers.splice(readers.indexOf(r), 1);
+            try {
+              r.cb();
+            } catch (err) {
+              log.error({ err }, "a read-past callback failed");
+            }
+          }
         }
         if (m.msg === "welcome" && m.welcome) {
           welcomed = true;
@@ -565,6 +588,9 @@ export class AgentSession extends EventEmitter<SessionEvents> {
             if (ended) return false;
             send(msg);
             return true;
+          };
+          this.reader = (cb) => {
+            if (!ended) readers.push({ after: seq, cb });
           };
           this.rotation?.welcomed();
           log.info({ host: id.hostId, controller: member, heartbeatMs: this.heartbeatIntervalMs }, "connected");

@@ -151,6 +151,48 @@ describe("self-fencing", () => {
     conv.reportNow();
     expect(reports).toHaveLength(0);
   });
+
+  // Seen in CI (failover.test.ts, a one-way partition): the agent reconnected, said the copy
+  // stopped itself, and was given its assignment, on a stream the controller closed 3 ms later,
+  // before it read the report; the next connect said nothing, and the event never came.
+  it("with readPast, says the copy stopped itself at each connect until the controller has read it, assignment or not", async () => {
+    const T = 1_000_000_000;
+    let mono = T;
+    const steps = fakeSteps();
+    const reports: InstanceStatus[] = [];
+    const readers: (() => void)[] = [];
+    conv = new Converger({
+      dataDir,
+      advertiseAddr: () => "127.0.0.1",
+      log,
+      steps,
+      report: (s) => reports.push(s),
+      mono: () => mono,
+      lastContactMs: () => T,
+      readPast: (cb) => readers.push(cb),
+    });
+    conv.assign(assignment(goodSpec("3s")));
+    await until(() => steps.started.length === 1 && reports.at(-1)?.state === "healthy", "the instance to run");
+    mono = T + 3_100;
+    await until(() => reports.at(-1)?.state === "stopped", "the self-fence's stopped report");
+    // Said on a stream that was up as far as the agent knew; that stream ends unread (its readers are dropped).
+    readers.length = 0;
+    mono = T + 10_000;
+    const connect = (): InstanceStatus[] => {
+      reports.length = 0;
+      conv!.reportNow();
+      return [...reports];
+    };
+    expect(connect().map((r) => [r.state, r.detail?.slice(0, 12)])).toEqual([["stopped", "self-fenced:"]]);
+    // The assignment comes on that connect's stream, which ends before the controller reads the report.
+    conv.assign(assignment(goodSpec("3s"), { service: "", instance: "", epoch: 0, spec_json: "" }));
+    readers.length = 0;
+    expect(connect().map((r) => [r.state, r.detail?.slice(0, 12)])).toEqual([["stopped", "self-fenced:"]]);
+    // This time the controller reads it (it answers a later heartbeat): never said again.
+    expect(readers).toHaveLength(1);
+    readers[0]!();
+    expect(connect()).toEqual([]);
+  });
 });
 
 describe("an assignment while the controller's last answer is older than stopAfterDisconnect", () => {
