@@ -551,15 +551,33 @@ export class Converger {
 
   /** Re-sends the current status (after a reconnect), and what restore() stopped or an assignment refused. */
   reportNow(): void {
+    this.supersede();
     for (const s of this.strays) this.o.report(s);
-    const stop = this.fencedStop && this.fencedStop !== this.current ? this.fencedStop : undefined;
+    const stop = this.fencedStop;
     if (stop) this.report(stop);
     if (this.current) this.report(this.current);
     if (this.refusal && !this.current) this.o.report(this.refusal);
     this.forgetOnceRead([...this.strays], stop);
   }
 
-  /** Once the controller has read them (readPast), these are not said again at the next connect. */
+  /**
+   * A stop said until read is moot once the same instance runs here again: said after its
+   * new copy's start, that old "stopped" would read as the new copy's (a false host.fenced,
+   * a second self-fenced event).
+   */
+  private supersede(): void {
+    const running = this.current?.d.instance;
+    if (running === undefined) return;
+    if (this.fencedStop?.d.instance === running) this.fencedStop = undefined;
+    this.strays = this.strays.filter((s) => s.instance !== running);
+  }
+
+  /**
+   * Once the controller has read them (readPast), these are not said again at the next connect.
+   * Read is: taken into its view of the host (what status shows, what it decides from); the event
+   * it logs for a self-fenced stop is appended a moment later, and a store failing just then
+   * loses that event (not the view).
+   */
   private forgetOnceRead(strays: InstanceStatus[], stop: Current | undefined): void {
     if (!this.o.readPast || (strays.length === 0 && !stop)) return;
     this.o.readPast(() => {
@@ -932,6 +950,7 @@ export class Converger {
     const wantSecrets = this.desiredSecrets;
     c.secrets = wantSecrets;
     this.current = c;
+    this.supersede();
     this.abort = new AbortController();
     const signal = this.abort.signal;
     this.report(c);

@@ -39,6 +39,7 @@ import { CertRenewal, checkCaBundle, signedByNewest } from "./renewal.js";
 import type { TrustBundle__Output } from "../../shared/gen/berth/v1/TrustBundle.js";
 import { certFacts } from "../../shared/tls/cert-life.js";
 import { CertificateExpiredError, HostRemovedError, REFUSAL_HOST_REMOVED, REFUSAL_KEY } from "./errors.js";
+import { ReadWaiters } from "./read-past.js";
 import { Outbound } from "./outbound.js";
 import { StoreLossRound } from "./store-loss-round.js";
 import { setIntervalClamped, setTimeoutClamped } from "../../shared/timer.js";
@@ -487,8 +488,8 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       // cover it; counting other messages would keep a copy running whose heartbeats no longer reach
       // the controller (a one-way partition), which goes on to start its replacement.
       const beatLeftMs = new Map<number, number>();
-      /** readPast() callbacks, each with the last heartbeat seq sent before it: an answer to a later one fires it. */
-      const readers: { after: number; cb: () => void }[] = [];
+      /** readPast() callbacks of this stream (read-past.ts); dropped with it. */
+      const readers = new ReadWaiters();
       /** Contact only moves forward: an answer to an older message changes nothing. */
       const contactAt = (atMs: number | undefined): void => {
         if (atMs !== undefined && atMs > this.lastContact) this.lastContact = atMs;
@@ -569,14 +570,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
           const answered = Number(m.heartbeat_ack.seq);
           contactAt(beatLeftMs.get(answered));
           for (const k of beatLeftMs.keys()) if (k <= answered) beatLeftMs.delete(k);
-          for (const r of readers.filter((x) => answered > x.after)) {
-            readers.splice(readers.indexOf(r), 1);
-            try {
-              r.cb();
-            } catch (err) {
-              log.error({ err }, "a read-past callback failed");
-            }
-          }
+          readers.answered(answered, (err) => log.error({ err }, "a read-past callback failed"));
         }
         if (m.msg === "welcome" && m.welcome) {
           welcomed = true;
@@ -590,7 +584,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
             return true;
           };
           this.reader = (cb) => {
-            if (!ended) readers.push({ after: seq, cb });
+            if (!ended) readers.add(seq, cb);
           };
           this.rotation?.welcomed();
           log.info({ host: id.hostId, controller: member, heartbeatMs: this.heartbeatIntervalMs }, "connected");

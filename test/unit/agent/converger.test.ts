@@ -193,6 +193,46 @@ describe("self-fencing", () => {
     readers[0]!();
     expect(connect()).toEqual([]);
   });
+
+  it("with readPast, a stop is moot once the same instance runs here again, and an old read forgets no newer stop", async () => {
+    const T = 1_000_000_000;
+    let mono = T;
+    let contact = T;
+    const steps = fakeSteps();
+    const reports: InstanceStatus[] = [];
+    const readers: (() => void)[] = [];
+    conv = new Converger({
+      dataDir,
+      advertiseAddr: () => "127.0.0.1",
+      log,
+      steps,
+      report: (s) => reports.push(s),
+      mono: () => mono,
+      lastContactMs: () => contact,
+      readPast: (cb) => readers.push(cb),
+    });
+    const connect = (): unknown[][] => {
+      reports.length = 0;
+      conv!.reportNow();
+      return reports.map((r) => [r.state, r.epoch, r.state === "stopped" ? (r.detail?.slice(0, 12) ?? "") : ""]);
+    };
+    conv.assign(assignment(goodSpec("3s")));
+    await until(() => steps.started.length === 1 && reports.at(-1)?.state === "healthy", "the instance to run");
+    mono = T + 3_100;
+    await until(() => reports.at(-1)?.state === "stopped", "the first self-fence");
+    const old = [...readers];
+    // The controller answers and gives this host the same instance again (its epoch 4): the old stop is moot.
+    mono = T + 5_000;
+    contact = mono;
+    conv.assign(assignment(goodSpec("3s"), { epoch: 4 }));
+    await until(() => steps.started.length === 2 && reports.at(-1)?.state === "healthy", "the instance to run again");
+    expect(connect()).toEqual([["healthy", 4, ""]]);
+    // Fenced again: the new stop is said at each connect, and a read that answers for the old one forgets nothing.
+    mono = T + 8_200;
+    await until(() => reports.at(-1)?.state === "stopped" && reports.at(-1)?.epoch === 4, "the second self-fence");
+    for (const cb of old) cb();
+    expect(connect()).toEqual([["stopped", 4, "self-fenced:"]]);
+  });
 });
 
 describe("an assignment while the controller's last answer is older than stopAfterDisconnect", () => {
