@@ -79,6 +79,37 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+interface Variant {
+  name: string;
+  cmd: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/** Each variant `runs` times, alternated run by run, so a change of the machine's load falls on every variant alike. */
+async function alternated(variants: Variant[]): Promise<Run[][]> {
+  const rs = variants.map((): Run[] => []);
+  for (let n = 0; n < runs; n++) {
+    for (const [k, v] of variants.entries()) {
+      const r = await once(v.cmd, v.env);
+      if (r.code !== 0) throw new Error(`${v.name} (${v.cmd.slice(1).join(" ")}) exited ${r.code}: ${r.stderr}`);
+      rs[k]!.push(r);
+    }
+  }
+  return rs;
+}
+
+/** One line of the table: median and best wall time, median CPU. */
+function row(command: string, name: string, rs: Run[]): void {
+  const w = rs.map((r) => r.wallMs);
+  console.log(`${command.padEnd(11)} ${name.padEnd(38)} ${median(w).toFixed(0).padStart(8)} ms ${Math.min(...w).toFixed(0).padStart(8)} ms ${median(rs.map((r) => r.cpuMs)).toFixed(0).padStart(10)} ms`);
+}
+
+function withoutExtraCa(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const e = { ...env };
+  delete e.NODE_EXTRA_CA_CERTS;
+  return e;
+}
+
 const dir = mkdtempSync(join(tmpdir(), "berth-bench-cli-"));
 const port = await freePort();
 const ctl = spawn(process.execPath, [join(ROOT, "dist/cli/main.js"), "controller", "--data-dir", join(dir, "data"), "--listen", `127.0.0.1:${port}`, "--metrics-addr", "off", "--ui-addr", "off", "--no-write-config", "--log-level", "warn"], { stdio: "ignore" });
@@ -97,7 +128,7 @@ try {
   }
   const snapshot = existsSync(BLOB) ? "a snapshot is built" : "NO snapshot built";
   console.log(`berth CLI start-up, ${runs} runs each (node ${process.version}, ${snapshot}, NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? "set" : "unset"}, load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`);
-  const variants: { name: string; cmd: string[]; env: NodeJS.ProcessEnv }[] = [
+  const variants: Variant[] = [
     { name: "berth", cmd: [BIN], env },
     { name: "berth, no snapshot", cmd: [BIN], env: { ...env, BERTH_NO_SNAPSHOT: "1" } },
     // The snapshot without the launcher's TLS settings (Node's bundled roots, NODE_EXTRA_CA_CERTS kept): what each of the two saves.
@@ -106,43 +137,21 @@ try {
   ];
   // NODE_EXTRA_CA_CERTS (set on some machines for other tools) makes Node 20 parse that file and
   // its own bundled roots as every process starts, before any of berth runs: main.js shown without it too.
-  if (process.env.NODE_EXTRA_CA_CERTS) {
-    const bare = { ...env };
-    delete bare.NODE_EXTRA_CA_CERTS;
-    variants.push({ name: "node main.js, no NODE_EXTRA_CA_CERTS", cmd: [process.execPath, MAIN], env: bare });
-  }
+  if (process.env.NODE_EXTRA_CA_CERTS) variants.push({ name: "node main.js, no NODE_EXTRA_CA_CERTS", cmd: [process.execPath, MAIN], env: withoutExtraCa(env) });
   console.log("command     started as                              wall median   wall best   cpu median (user+sys)");
   for (const args of [["--help"], ["--version"], ["services"]]) {
-    const rs = variants.map((): Run[] => []);
-    // Alternated run by run, so a change of the machine's load falls on every variant alike.
-    for (let n = 0; n < runs; n++) {
-      for (const [k, v] of variants.entries()) {
-        const r = await once([...v.cmd, ...args], v.env);
-        if (r.code !== 0) throw new Error(`${v.name} ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
-        rs[k]!.push(r);
-      }
-    }
-    for (const [k, v] of variants.entries()) {
-      const w = rs[k]!.map((r) => r.wallMs);
-      console.log(`${args.join(" ").padEnd(11)} ${v.name.padEnd(38)} ${median(w).toFixed(0).padStart(8)} ms ${Math.min(...w).toFixed(0).padStart(8)} ms ${median(rs[k]!.map((r) => r.cpuMs)).toFixed(0).padStart(10)} ms`);
-    }
+    const label = args.join(" ");
+    const rs = await alternated(variants.map((v) => ({ ...v, cmd: [...v.cmd, ...args] })));
+    for (const [k, v] of variants.entries()) row(label, v.name, rs[k]!);
   }
-  // What any Node client pays for one call: Node, grpc-js, TLS, the call (bench/bare-call.ts), beside the bin, alternated.
-  const bare = { name: "bare grpc-js client (bench/bare-call.ts)", cmd: [process.execPath, BARE], env: { ...env } };
-  delete bare.env.NODE_EXTRA_CA_CERTS;
-  const floor = [variants[0]!, bare].map((): Run[] => []);
-  for (let n = 0; n < runs; n++) {
-    for (const [k, v] of [variants[0]!, bare].entries()) {
-      const r = await once([...v.cmd, ...(k === 0 ? ["services"] : [])], v.env);
-      if (r.code !== 0) throw new Error(`${v.name} exited ${r.code}: ${r.stderr}`);
-      floor[k]!.push(r);
-    }
-  }
+  // What any Node client pays for one call: Node, grpc-js, TLS, the call (bench/bare-call.ts), beside the bin.
+  const floor = [
+    { ...variants[0]!, cmd: [...variants[0]!.cmd, "services"] },
+    { name: "bare grpc-js client (bench/bare-call.ts)", cmd: [process.execPath, BARE], env: withoutExtraCa(env) },
+  ];
+  const frs = await alternated(floor);
   console.log("one call, against the least a Node client does (no NODE_EXTRA_CA_CERTS for either):");
-  for (const [k, v] of [variants[0]!, bare].entries()) {
-    const w = floor[k]!.map((r) => r.wallMs);
-    console.log(`${(k === 0 ? "services" : "").padEnd(11)} ${v.name.padEnd(38)} ${median(w).toFixed(0).padStart(8)} ms ${Math.min(...w).toFixed(0).padStart(8)} ms ${median(floor[k]!.map((r) => r.cpuMs)).toFixed(0).padStart(10)} ms`);
-  }
+  for (const [k, v] of floor.entries()) row(k === 0 ? "services" : "", v.name, frs[k]!);
   console.log(`load after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
 } finally {
   ctl.kill("SIGTERM");

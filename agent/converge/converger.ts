@@ -551,7 +551,6 @@ export class Converger {
 
   /** Re-sends the current status (after a reconnect), and what restore() stopped or an assignment refused. */
   reportNow(): void {
-    this.supersede();
     for (const s of this.strays) this.o.report(s);
     const stop = this.fencedStop;
     if (stop) this.report(stop);
@@ -563,7 +562,8 @@ export class Converger {
   /**
    * A stop said until read is moot once the same instance runs here again: said after its
    * new copy's start, that old "stopped" would read as the new copy's (a false host.fenced,
-   * a second self-fenced event).
+   * a second self-fenced event). Done as the new copy becomes current (pass()); restore() never
+   * re-adopts an instance it also keeps as a stray.
    */
   private supersede(): void {
     const running = this.current?.d.instance;

@@ -107,15 +107,22 @@ export function signalGroup(ref: GroupRef, signal: NodeJS.Signals, probe: GroupP
     assertSafePgid(ref.pgid);
     probe.signal(-ref.pgid, signal);
   }
-  for (const pid of ref.cgroup ? probe.cgroupMembers(ref.cgroup) : probe.members(ref)) {
-    if (ref.pgid === null) {
-      probe.signal(pid, signal);
-      continue;
+  signalOutside(ref.pgid, ref.cgroup ? probe.cgroupMembers(ref.cgroup) : probe.members(ref), signal, probe);
+}
+
+/** `signal` to each of `pids` outside process group `pgid` (every one, when pgid is null); how many got it. */
+function signalOutside(pgid: number | null, pids: number[], signal: NodeJS.Signals, probe: GroupProbe): number {
+  let sent = 0;
+  for (const pid of pids) {
+    if (pgid !== null) {
+      // Gone since it was listed (no stat): nobody to signal, and the pid may name someone else soon.
+      const st = probe.stat(pid);
+      if (!st || st.pgid === pgid) continue;
     }
-    // Gone since it was listed (no stat): nobody to signal, and the pid may name someone else soon.
-    const st = probe.stat(pid);
-    if (st && st.pgid !== ref.pgid) probe.signal(pid, signal);
+    probe.signal(pid, signal);
+    sent++;
   }
+  return sent;
 }
 
 /**
@@ -193,22 +200,11 @@ export async function emptyGroup(ref: GroupRef, signal: NodeJS.Signals, graceMs:
       () => void (exitIn = true),
       () => void (exitIn = true),
     );
-    const ac = new AbortController();
-    await Promise.race([exit, sleep(clampDelayMs(Math.min(STRAGGLER_SCAN_MS, graceMs)), undefined, { signal: ac.signal }).catch(() => undefined)]);
-    ac.abort(); // the nap's timer goes with it
+    await pollUntil(() => exitIn, Math.min(STRAGGLER_SCAN_MS, graceMs), { wake: exit, lookFirst: false });
     const left = probe.members(ref);
     if (left.length === 0) return { forced: false, survivors: [] };
-    let strays = 0;
-    for (const pid of left) {
-      const st = probe.stat(pid);
-      // Gone since the scan (no stat): nobody to signal, and the pid may name someone else soon.
-      if (st && st.pgid !== ref.pgid) {
-        probe.signal(pid, signal);
-        strays++;
-      }
-    }
-    // Those just signalled get the whole grace from their own signal, not from the group's.
-    if (strays > 0) signalledAt = monoMs();
+    // Those signalled now get the whole grace from their own signal, not from the group's.
+    if (signalOutside(ref.pgid, left, signal, probe) > 0) signalledAt = monoMs();
     // The next look: on the exit event if it is still to come, else after a poll (the ones
     // just signalled need a moment; looking at once would only scan again and find them).
     if (await pollUntil(empty, graceMs - (monoMs() - signalledAt), exitIn ? { lookFirst: false } : { wake: exit, lookFirst: false })) return { forced: false, survivors: [] };

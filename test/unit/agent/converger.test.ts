@@ -118,28 +118,47 @@ describe("self-fencing", () => {
     expect(reports.at(-1)?.detail).toMatch(/self-fenced: no word from the controller for 3\.1s/);
   });
 
-  it("says the copy stopped itself again on each reconnect, since it said so to nobody, until the next assignment", async () => {
+  /**
+   * A converger fenced after 3 s without word (stopAfterDisconnect), on clocks the test moves:
+   * `mono`, and `contact`, the controller's last answer. With `readPast`, its callbacks are kept in
+   * `readers`, to run as the controller's reads. connect() is a reconnect: what reportNow() says.
+   */
+  function fencing(o: { readPast?: boolean } = {}) {
     const T = 1_000_000_000;
-    let mono = T;
-    const steps = fakeSteps();
-    const reports: InstanceStatus[] = [];
-    conv = new Converger({
+    const f = { T, mono: T, contact: T, steps: fakeSteps(), reports: [] as InstanceStatus[], readers: [] as (() => void)[] };
+    const c = new Converger({
       dataDir,
       advertiseAddr: () => "127.0.0.1",
       log,
-      steps,
-      report: (s) => reports.push(s),
-      mono: () => mono,
-      lastContactMs: () => T,
+      steps: f.steps,
+      report: (s) => f.reports.push(s),
+      mono: () => f.mono,
+      lastContactMs: () => f.contact,
+      ...(o.readPast ? { readPast: (cb: () => void) => f.readers.push(cb) } : {}),
     });
+    conv = c;
+    const connect = (): InstanceStatus[] => {
+      f.reports.length = 0;
+      c.reportNow();
+      return [...f.reports];
+    };
+    /** Runs the instance, then lets 3.1 s pass without word: the fence stops it. */
+    const runThenFence = async (at: number, what: string): Promise<void> => {
+      await until(() => f.reports.at(-1)?.state === "healthy", `${what}: the instance to run`);
+      f.mono = at;
+      await until(() => f.reports.at(-1)?.state === "stopped", `${what}: the self-fence's stopped report`);
+    };
+    return { f, conv: c, connect, runThenFence };
+  }
+
+  it("says the copy stopped itself again on each reconnect, since it said so to nobody, until the next assignment", async () => {
+    const { f, conv, connect, runThenFence } = fencing();
     conv.assign(assignment(goodSpec("3s")));
-    await until(() => steps.started.length === 1 && reports.at(-1)?.state === "healthy", "the instance to run");
-    mono = T + 3_100;
-    await until(() => reports.at(-1)?.state === "stopped", "the self-fence's stopped report");
+    await until(() => f.steps.started.length === 1, "the instance to start");
+    await runThenFence(f.T + 3_100, "fence");
     // That report went out while the controller was out of reach. The agent reconnects:
-    mono = T + 10_000;
-    reports.length = 0;
-    conv.reportNow();
+    f.mono = f.T + 10_000;
+    const reports = connect();
     expect(reports).toHaveLength(1);
     expect(reports[0]).toMatchObject({ instance: "web-0", epoch: 3, state: "stopped" });
     expect(reports[0]!.detail).toMatch(/^self-fenced: no word from the controller for 3\.1s/);
@@ -147,91 +166,49 @@ describe("self-fencing", () => {
     expect(reports[0]!.age_ms).toBeGreaterThanOrEqual(6_900);
     // The controller answers with its assignment (none here: the slot moved): no more.
     conv.assign(assignment(goodSpec("3s"), { service: "", instance: "", epoch: 0, spec_json: "" }));
-    reports.length = 0;
-    conv.reportNow();
-    expect(reports).toHaveLength(0);
+    expect(connect()).toHaveLength(0);
   });
 
   // Seen in CI (failover.test.ts, a one-way partition): the agent reconnected, said the copy
   // stopped itself, and was given its assignment, on a stream the controller closed 3 ms later,
   // before it read the report; the next connect said nothing, and the event never came.
   it("with readPast, says the copy stopped itself at each connect until the controller has read it, assignment or not", async () => {
-    const T = 1_000_000_000;
-    let mono = T;
-    const steps = fakeSteps();
-    const reports: InstanceStatus[] = [];
-    const readers: (() => void)[] = [];
-    conv = new Converger({
-      dataDir,
-      advertiseAddr: () => "127.0.0.1",
-      log,
-      steps,
-      report: (s) => reports.push(s),
-      mono: () => mono,
-      lastContactMs: () => T,
-      readPast: (cb) => readers.push(cb),
-    });
+    const { f, conv, connect, runThenFence } = fencing({ readPast: true });
     conv.assign(assignment(goodSpec("3s")));
-    await until(() => steps.started.length === 1 && reports.at(-1)?.state === "healthy", "the instance to run");
-    mono = T + 3_100;
-    await until(() => reports.at(-1)?.state === "stopped", "the self-fence's stopped report");
+    await until(() => f.steps.started.length === 1, "the instance to start");
+    await runThenFence(f.T + 3_100, "fence");
     // Said on a stream that was up as far as the agent knew; that stream ends unread (its readers are dropped).
-    readers.length = 0;
-    mono = T + 10_000;
-    const connect = (): InstanceStatus[] => {
-      reports.length = 0;
-      conv!.reportNow();
-      return [...reports];
-    };
+    f.readers.length = 0;
+    f.mono = f.T + 10_000;
     expect(connect().map((r) => [r.state, r.detail?.slice(0, 12)])).toEqual([["stopped", "self-fenced:"]]);
     // The assignment comes on that connect's stream, which ends before the controller reads the report.
     conv.assign(assignment(goodSpec("3s"), { service: "", instance: "", epoch: 0, spec_json: "" }));
-    readers.length = 0;
+    f.readers.length = 0;
     expect(connect().map((r) => [r.state, r.detail?.slice(0, 12)])).toEqual([["stopped", "self-fenced:"]]);
     // This time the controller reads it (it answers a later heartbeat): never said again.
-    expect(readers).toHaveLength(1);
-    readers[0]!();
+    expect(f.readers).toHaveLength(1);
+    f.readers[0]!();
     expect(connect()).toEqual([]);
   });
 
   it("with readPast, a stop is moot once the same instance runs here again, and an old read forgets no newer stop", async () => {
-    const T = 1_000_000_000;
-    let mono = T;
-    let contact = T;
-    const steps = fakeSteps();
-    const reports: InstanceStatus[] = [];
-    const readers: (() => void)[] = [];
-    conv = new Converger({
-      dataDir,
-      advertiseAddr: () => "127.0.0.1",
-      log,
-      steps,
-      report: (s) => reports.push(s),
-      mono: () => mono,
-      lastContactMs: () => contact,
-      readPast: (cb) => readers.push(cb),
-    });
-    const connect = (): unknown[][] => {
-      reports.length = 0;
-      conv!.reportNow();
-      return reports.map((r) => [r.state, r.epoch, r.state === "stopped" ? (r.detail?.slice(0, 12) ?? "") : ""]);
-    };
+    const { f, conv, connect, runThenFence } = fencing({ readPast: true });
+    const said = (): unknown[][] => connect().map((r) => [r.state, r.epoch, r.state === "stopped" ? (r.detail?.slice(0, 12) ?? "") : ""]);
     conv.assign(assignment(goodSpec("3s")));
-    await until(() => steps.started.length === 1 && reports.at(-1)?.state === "healthy", "the instance to run");
-    mono = T + 3_100;
-    await until(() => reports.at(-1)?.state === "stopped", "the first self-fence");
-    const old = [...readers];
+    await until(() => f.steps.started.length === 1, "the instance to start");
+    await runThenFence(f.T + 3_100, "the first self-fence");
+    const old = [...f.readers];
     // The controller answers and gives this host the same instance again (its epoch 4): the old stop is moot.
-    mono = T + 5_000;
-    contact = mono;
+    f.mono = f.T + 5_000;
+    f.contact = f.mono;
     conv.assign(assignment(goodSpec("3s"), { epoch: 4 }));
-    await until(() => steps.started.length === 2 && reports.at(-1)?.state === "healthy", "the instance to run again");
-    expect(connect()).toEqual([["healthy", 4, ""]]);
+    await until(() => f.steps.started.length === 2 && f.reports.at(-1)?.state === "healthy", "the instance to run again");
+    expect(said()).toEqual([["healthy", 4, ""]]);
     // Fenced again: the new stop is said at each connect, and a read that answers for the old one forgets nothing.
-    mono = T + 8_200;
-    await until(() => reports.at(-1)?.state === "stopped" && reports.at(-1)?.epoch === 4, "the second self-fence");
+    f.mono = f.T + 8_200;
+    await until(() => f.reports.at(-1)?.state === "stopped" && f.reports.at(-1)?.epoch === 4, "the second self-fence");
     for (const cb of old) cb();
-    expect(connect()).toEqual([["stopped", 4, "self-fenced:"]]);
+    expect(said()).toEqual([["stopped", 4, "self-fenced:"]]);
   });
 });
 
